@@ -1,0 +1,59 @@
+/*
+ * config.h - authready.conf(5): parsing into an immutable snapshot.
+ *
+ * The syntax is OpenDKIM's: one "Key value" per line, keys are
+ * case-insensitive, "#" starts a comment, blank lines are ignored.  Keys
+ * are described by one table in config.c (name, type, where it goes);
+ * unknown keys, missing values and bad values are errors that name the file
+ * and the line.  Defaults are built in; a file only overrides them.
+ */
+#ifndef AUTHREADY_CONFIG_H
+#define AUTHREADY_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "address.h"
+#include "dmarc.h"
+#include "dns.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/authready.conf"
+#define CONFIG_LINE_MAX 4096
+#define CONFIG_SELECTOR_MAX 64
+#define CONFIG_DNS_TIMEOUT_DEFAULT_MS 5000
+#define CONFIG_MAIL_FROM_DEFAULT "mail"
+
+struct config {
+	struct dns_options dns;			/* DNSServers, DNSTimeout */
+	char selector[CONFIG_SELECTOR_MAX];	/* Selector */
+	char key_file[PATH_MAX];		/* KeyFile */
+	char mail_from[DOMAIN_BUF];		/* MailFrom: label or FQDN */
+	char mx_host[DOMAIN_BUF];		/* MXHost */
+	enum dmarc_policy dmarc_min_policy;	/* DMARCMinPolicy */
+};
+
+/* config_defaults - the built-in values. */
+void config_defaults(struct config *cfg);
+
+/*
+ * config_parse - apply the text of a config file to cfg.  filename is used
+ * in messages only.  0 ok; -1 with "FILE:LINE: what is wrong" in err.
+ */
+int config_parse(const char *buf, size_t len, const char *filename,
+    struct config *cfg, char *err, size_t errlen);
+
+/*
+ * config_load - defaults, then the file at path.  When must_exist is false
+ * a missing file means defaults only.  0 ok; -1 with err.
+ */
+int config_load(const char *path, bool must_exist, struct config *cfg,
+    char *err, size_t errlen);
+
+/* config_parse_timeout - "5", "2.5" seconds to ms (1 ms .. 300 s). */
+int config_parse_timeout(const char *text, unsigned *ms);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * readiness.h - run the checks for one domain and produce its report.
+ *
+ * A readiness job issues the DNS lookups a domain's setup needs through a
+ * resolver (c-ares in the programs, canned answers in the tests), hands
+ * each answer to the evaluator of its record type (dkim.c, dmarc.c, mx.c)
+ * and calls back once every result is in.  The job never blocks; it makes
+ * progress only from resolver callbacks.  SPF plugs in as one more check
+ * type with its own evaluator.
+ */
+#ifndef AUTHREADY_READINESS_H
+#define AUTHREADY_READINESS_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "address.h"
+#include "dmarc.h"
+#include "report.h"
+#include "resolver.h"
+
+#define READINESS_SELECTORS_MAX 8
+#define READINESS_SELECTOR_MAX 64
+
+#define READINESS_CHECK_BIT(t) (1u << (t))
+#define READINESS_CHECK_ALL                                                  \
+	(READINESS_CHECK_BIT(CHECK_DKIM) | READINESS_CHECK_BIT(CHECK_DMARC) | \
+	    READINESS_CHECK_BIT(CHECK_MX))
+
+struct readiness_selector {
+	char name[READINESS_SELECTOR_MAX];
+	char key_path[PATH_MAX]; /* "" when no key to match */
+	char *key_pem;		 /* contents of key_path, or NULL */
+	size_t key_pem_len;
+};
+
+struct readiness_request {
+	char domain[DOMAIN_BUF];    /* normalized */
+	char mail_from[DOMAIN_BUF]; /* full MAIL FROM domain, normalized */
+	unsigned checks;	    /* READINESS_CHECK_BIT() mask */
+	struct readiness_selector selectors[READINESS_SELECTORS_MAX];
+	size_t nselectors;
+	char mx_host[DOMAIN_BUF]; /* "" when any MX will do */
+	enum dmarc_policy dmarc_min_policy;
+};
+
+typedef void (*readiness_done_cb)(void *arg, struct report *rep);
+
+/*
+ * readiness_start - begin the checks; done runs once, from a resolver
+ * callback, when rep is complete.  0 started; -1 when nothing could be
+ * queued (rep then holds the results, done is not called).
+ */
+int readiness_start(const struct resolver *res,
+    const struct readiness_request *req, struct report *rep,
+    readiness_done_cb done, void *arg);
+
+/*
+ * readiness_mail_from - the MAIL FROM domain for domain from what the
+ * operator typed: a single label is relative to domain ("mail" ->
+ * mail.example.com); a name with a dot is complete.  0 ok; -1 with err
+ * when the name is malformed.  Whether it is acceptable (a subdomain, not
+ * the bare domain) is judged by the checks themselves.
+ */
+int readiness_mail_from(const char *domain, const char *text, char *out,
+    size_t outlen, char *err, size_t errlen);
+
+#endif
