@@ -47,9 +47,11 @@ struct readiness_request {
 typedef void (*readiness_done_cb)(void *arg, struct report *rep);
 
 /*
- * readiness_start - begin the checks; done runs once, from a resolver
- * callback, when rep is complete.  0 started; -1 when nothing could be
- * queued (rep then holds the results, done is not called).
+ * readiness_start - begin the checks.  Returns 0 when lookups are under
+ * way: done runs once, from a resolver callback, when rep is complete.
+ * Returns 1 when rep was complete at once (no lookup was needed or none
+ * could be queued): done is not called.  The request's key buffers must
+ * outlive the job.
  */
 int readiness_start(const struct resolver *res,
     const struct readiness_request *req, struct report *rep,

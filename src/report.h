@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 #define REPORT_NAME_MAX 1024	/* DNS name in presentation form, NUL */
-#define REPORT_EXPECTED_MAX 256
+#define REPORT_EXPECTED_MAX 512
 #define REPORT_SEEN_MAX 1024
 #define REPORT_DETAIL_MAX 512
 #define REPORT_CHECKS_MAX 16
@@ -69,6 +69,7 @@ void check_result_seen(struct check_result *res, const unsigned char *text,
     size_t len);
 
 enum report_verdict report_verdict(const struct report *rep);
+const char *report_verdict_name(enum report_verdict verdict);
 
 /* report_exit_code - 0 ready, 1 not ready, 2 undecided. */
 int report_exit_code(const struct report *rep);

@@ -1,0 +1,235 @@
+/*
+ * authready.c - main() of authready(1), the operator's tool.
+ *
+ * SYNOPSIS
+ *	authready [-c FILE] [--dns-server ADDR[:PORT]]... [--dns-timeout S]
+ *	    COMMAND [ARGS] [OPTIONS]
+ *
+ * DESCRIPTION
+ *	Parses every option (global and per command; they may come before
+ *	or after the command), loads the config file, and runs the command.
+ *	Only this file exits.
+ *
+ * DIAGNOSTICS
+ *	Exit 64 on a usage error, 78 on a configuration error; otherwise the
+ *	command's own status (see authready(1)).
+ */
+#include "ac-config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum cli_option {
+	OPT_DNS_SERVER = 256,
+	OPT_DNS_TIMEOUT,
+	OPT_MAIL_FROM,
+	OPT_MX,
+	OPT_DMARC_MIN_POLICY,
+	OPT_JSON,
+};
+
+static const struct option cli_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+	{"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+	{"selector", required_argument, NULL, 's'},
+	{"key", required_argument, NULL, 'k'},
+	{"mail-from", required_argument, NULL, OPT_MAIL_FROM},
+	{"mx", required_argument, NULL, OPT_MX},
+	{"dmarc-min-policy", required_argument, NULL, OPT_DMARC_MIN_POLICY},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+static const char cli_help[] =
+    "usage: authready [-c FILE] [--dns-server ADDR[:PORT]]... "
+    "[--dns-timeout SECONDS]\n"
+    "                 COMMAND [ARGS] [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  check [dkim|dmarc|mx] DOMAIN   check the records DOMAIN must "
+    "publish\n"
+    "\n"
+    "check options:\n"
+    "  -s, --selector SEL             DKIM selector (repeatable)\n"
+    "  -k, --key FILE                 private key the preceding selector's\n"
+    "                                 record must match (PEM)\n"
+    "      --mail-from LABEL|FQDN     MAIL FROM domain (default: mail)\n"
+    "      --mx HOST                  an MX of the MAIL FROM domain must be "
+    "HOST\n"
+    "      --dmarc-min-policy P       none, quarantine or reject "
+    "(default: none)\n"
+    "      --json                     one JSON object on stdout\n"
+    "\n"
+    "global options:\n"
+    "  -c, --config FILE              config file (default: " CONFIG_DEFAULT_PATH
+    ")\n"
+    "      --dns-server ADDR[:PORT]   DNS server to ask (repeatable)\n"
+    "      --dns-timeout SECONDS      deadline per DNS lookup\n"
+    "  -h, --help                     this text\n"
+    "  -V, --version                  the version\n"
+    "\n"
+    "exit status: 0 ready, 1 not ready, 2 DNS trouble, 64 usage error,\n"
+    "78 configuration error.  See authready(1).\n";
+
+int
+cli_usage_error(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli->progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n",
+	    cli->progname);
+	return CLI_EXIT_USAGE;
+}
+
+/* cli_parse - fill cli from argv; returns -1 to exit with *status. */
+static int
+cli_parse(struct cli *cli, int argc, char **argv, int *status)
+{
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:s:k:hV", cli_options,
+		    NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cli->config_path = optarg;
+			break;
+		case OPT_DNS_SERVER:
+			if (cli->ndns_servers == DNS_SERVERS_MAX) {
+				*status = cli_usage_error(cli,
+				    "at most %d --dns-server options",
+				    DNS_SERVERS_MAX);
+				return -1;
+			}
+			cli->dns_servers[cli->ndns_servers++] = optarg;
+			break;
+		case OPT_DNS_TIMEOUT:
+			cli->dns_timeout = optarg;
+			break;
+		case 's':
+			if (cli->nselectors == READINESS_SELECTORS_MAX) {
+				*status = cli_usage_error(cli,
+				    "at most %d --selector options",
+				    READINESS_SELECTORS_MAX);
+				return -1;
+			}
+			cli->selectors[cli->nselectors++].name = optarg;
+			break;
+		case 'k':
+			if (cli->nselectors == 0 ||
+			    cli->selectors[cli->nselectors - 1].key_file) {
+				*status = cli_usage_error(cli,
+				    "--key must follow the --selector it "
+				    "belongs to");
+				return -1;
+			}
+			cli->selectors[cli->nselectors - 1].key_file = optarg;
+			break;
+		case OPT_MAIL_FROM:
+			cli->mail_from = optarg;
+			break;
+		case OPT_MX:
+			cli->mx_host = optarg;
+			break;
+		case OPT_DMARC_MIN_POLICY:
+			cli->dmarc_min_policy = optarg;
+			break;
+		case OPT_JSON:
+			cli->json = true;
+			break;
+		case 'h':
+			fputs(cli_help, stdout);
+			*status = 0;
+			return -1;
+		case 'V':
+			printf("authready %s\n", PACKAGE_VERSION);
+			*status = 0;
+			return -1;
+		case ':':
+			*status = cli_usage_error(cli, "option '%s' needs a value",
+			    argv[optind - 1]);
+			return -1;
+		default:
+			*status = cli_usage_error(cli, "unknown option '%s'",
+			    argv[optind - 1]);
+			return -1;
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (cli->nargs == CLI_ARGS_MAX) {
+			*status = cli_usage_error(cli, "too many arguments");
+			return -1;
+		}
+		cli->args[cli->nargs++] = argv[optind];
+	}
+	return 0;
+}
+
+/* cli_load_config - the config file, then global overrides. */
+static int
+cli_load_config(struct cli *cli)
+{
+	char err[CONFIG_LINE_MAX];
+	const char *path = cli->config_path ? cli->config_path
+					    : CONFIG_DEFAULT_PATH;
+	size_t i;
+
+	if (config_load(path, cli->config_path != NULL, &cli->cfg, err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->progname, err);
+		return CLI_EXIT_CONFIG;
+	}
+	if (cli->ndns_servers > 0) {
+		for (i = 0; i < cli->ndns_servers; i++) {
+			if (dns_server_parse(cli->dns_servers[i], err,
+				sizeof(err)) != 0)
+				return cli_usage_error(cli, "--dns-server: %s",
+				    err);
+			snprintf(cli->cfg.dns.servers[i],
+			    sizeof(cli->cfg.dns.servers[i]), "%s",
+			    cli->dns_servers[i]);
+		}
+		cli->cfg.dns.nservers = cli->ndns_servers;
+	}
+	if (cli->dns_timeout != NULL &&
+	    config_parse_timeout(cli->dns_timeout, &cli->cfg.dns.timeout_ms) !=
+		0)
+		return cli_usage_error(cli,
+		    "--dns-timeout: '%s' is not a number of seconds between "
+		    "0.001 and 300",
+		    cli->dns_timeout);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli;
+	int status = 0;
+	const char *slash;
+
+	memset(&cli, 0, sizeof(cli));
+	slash = strrchr(argv[0], '/');
+	cli.progname = slash ? slash + 1 : argv[0];
+	if (cli_parse(&cli, argc, argv, &status) != 0)
+		return status;
+	if (cli.nargs == 0)
+		return cli_usage_error(&cli, "no command given");
+	if ((status = cli_load_config(&cli)) != 0)
+		return status;
+	if (strcmp(cli.args[0], "check") == 0)
+		return cli_check(&cli);
+	return cli_usage_error(&cli, "unknown command '%s'", cli.args[0]);
+}

@@ -1,0 +1,59 @@
+/*
+ * cli.h - the authready(1) command line: shared options and subcommands.
+ *
+ * authready.c parses the global options (-c, --dns-server, --dns-timeout)
+ * together with every subcommand's options, loads the config, and hands a
+ * struct cli to the subcommand.  Exit codes follow sysexits(3) for usage
+ * (64) and configuration (78) errors.
+ */
+#ifndef AUTHREADY_CLI_H
+#define AUTHREADY_CLI_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "readiness.h"
+
+#define CLI_EXIT_READY 0
+#define CLI_EXIT_NOT_READY 1
+#define CLI_EXIT_UNDECIDED 2
+#define CLI_EXIT_USAGE 64
+#define CLI_EXIT_CONFIG 78
+#define CLI_ARGS_MAX 8
+#define CLI_KEY_FILE_MAX (64 * 1024)
+
+struct cli_selector {
+	const char *name;
+	const char *key_file; /* NULL when none */
+};
+
+struct cli {
+	const char *progname;
+	const char *config_path; /* -c, or NULL for the default */
+	struct config cfg;	 /* config file, then command-line overrides */
+
+	/* Command-line values; NULL/0 when not given. */
+	const char *dns_servers[DNS_SERVERS_MAX];
+	size_t ndns_servers;
+	const char *dns_timeout;
+	struct cli_selector selectors[READINESS_SELECTORS_MAX];
+	size_t nselectors;
+	const char *mail_from;
+	const char *mx_host;
+	const char *dmarc_min_policy;
+	bool json;
+
+	const char *args[CLI_ARGS_MAX]; /* positional arguments */
+	size_t nargs;
+};
+
+/* cli_usage_error - print "authready: message" and a hint; returns 64. */
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* cli_check - `authready check [TYPE] DOMAIN`; returns the exit code. */
+int cli_check(struct cli *cli);
+
+#endif

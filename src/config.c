@@ -1,0 +1,2 @@
+/* config.c - see config.h; being written. */
+#include "config.h"

@@ -1,0 +1,666 @@
+/*
+ * NAME
+ *	dkim - DKIM key record validation and key match
+ *
+ * SYNOPSIS
+ *	#include "dkim.h"
+ *
+ *	int dkim_key_parse(rec, len, key, err, errlen)
+ *	const unsigned char *rec;
+ *	size_t len;
+ *	struct dkim_key *key;
+ *	char *err;
+ *	size_t errlen;
+ *
+ *	int dkim_key_match(exp, rec, len, err, errlen)
+ *	const struct dkim_expect *exp;
+ *	const unsigned char *rec;
+ *	size_t len;
+ *	char *err;
+ *	size_t errlen;
+ *
+ *	void dkim_evaluate(ans, exp, res)
+ *	const struct dns_answer *ans;
+ *	const struct dkim_expect *exp;
+ *	struct check_result *res;
+ * DESCRIPTION
+ *	dkim_key_parse() checks one DKIM key record (the TXT value at
+ *	SELECTOR._domainkey.DOMAIN, strings already concatenated): the
+ *	tag-list syntax of RFC 6376 section 3.2 (duplicate tags, control
+ *	bytes and malformed tags are errors; unknown tags are ignored), then
+ *	the key tags of section 3.6.1: v= (first, "DKIM1"), k= (rsa, or
+ *	ed25519 per RFC 8463), h= (must allow sha256, RFC 8301), s= (must
+ *	allow email), t= (y, s), n= (ignored) and p=.  An RSA p= must be the
+ *	base64 of a DER SubjectPublicKeyInfo of at least 1024 bits (RFC 8301
+ *	section 3.2); a bare PKCS#1 RSAPublicKey is refused with a sentence
+ *	saying so.  An ed25519 p= must be 32 raw octets.  An empty p= is a
+ *	revoked key: dkim_key_parse() succeeds with key->revoked set.
+ *
+ *	dkim_key_match() tells whether a private key (PEM) belongs to the
+ *	record.  RSA keys are compared by libopendkim's dkim_test_key(), fed
+ *	the record through a key lookup callback so that libopendkim never
+ *	queries DNS itself; ed25519 keys are compared through OpenSSL.  A
+ *	private key of another type than the record's k= is a mismatch.
+ *
+ *	dkim_evaluate() turns the DNS answer for the key name into a
+ *	check_result (missing, temperror, fail or pass, with one sentence).
+ * DIAGNOSTICS
+ *	dkim_key_parse() returns 0, or -1 with one sentence in err.
+ *	dkim_key_match() returns 1 (match), 0 (mismatch, reason in err) or
+ *	-1 (error: unusable record, unreadable key, ..., reason in err).
+ * SEE ALSO
+ *	RFC 6376 (DKIM), RFC 8301 (algorithm update), RFC 8463 (ed25519).
+ */
+#include "dkim.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <opendkim/dkim.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "dnsmsg.h"
+#include "report.h"
+
+#define DKIM_TAGS_MAX 64	  /* tags in one record */
+#define DKIM_KEY_BYTES_MAX 4096	  /* decoded p=; RSA-16384 SPKI is ~2.1k */
+#define DKIM_RSA_BITS_MIN 1024	  /* RFC 8301 section 3.2 */
+#define DKIM_ED25519_BYTES 32	  /* RFC 8463 section 4.2 */
+#define DKIM_ED25519_SPKI_BYTES 44 /* the same key wrapped in an SPKI */
+#define DKIM_PEM_MAX 65536	  /* a private key file, in bytes */
+#define DKIM_SHOW_MAX 40	  /* record text quoted in a sentence */
+#define DKIM_LABEL_MAX 256	  /* selector or domain handed to libopendkim */
+#define DKIM_LIBERR_MAX 256	  /* libopendkim's error text */
+
+struct dkim_tag {
+	const unsigned char *name;
+	size_t namelen;
+	const unsigned char *val; /* without surrounding FWS */
+	size_t vallen;
+	size_t pos; /* offset of the name in the record */
+};
+
+struct dkim_taglist {
+	size_t n;
+	struct dkim_tag tags[DKIM_TAGS_MAX];
+};
+
+/* The decoded p= value. */
+struct dkim_keybytes {
+	size_t len;
+	unsigned char data[DKIM_KEY_BYTES_MAX];
+};
+
+static const struct dkim_key_type_name {
+	const char *name;
+	enum dkim_key_type type;
+	int evp_type;
+	const char *label; /* as shown to people */
+} dkim_key_types[] = {
+	{"rsa", DKIM_KEY_RSA, EVP_PKEY_RSA, "RSA"},
+	{"ed25519", DKIM_KEY_ED25519, EVP_PKEY_ED25519, "ed25519"},
+};
+
+#define DKIM_NKEY_TYPES (sizeof(dkim_key_types) / sizeof(*dkim_key_types))
+
+/* dkim_err - format one sentence into err, if there is room for one. */
+__attribute__((format(printf, 3, 4))) static void
+dkim_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* dkim_show_len - how much of a value to quote in a sentence. */
+static int
+dkim_show_len(size_t len)
+{
+	return (int)(len > DKIM_SHOW_MAX ? DKIM_SHOW_MAX : len);
+}
+
+/* dkim_is_wsp - RFC 5234 WSP. */
+static bool
+dkim_is_wsp(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* dkim_is_fws - at i: WSP, or a CRLF that the byte check let through. */
+static bool
+dkim_is_fws(const unsigned char *rec, size_t len, size_t i)
+{
+	if (dkim_is_wsp(rec[i]))
+		return true;
+	return (rec[i] == '\r' && i + 1 < len && rec[i + 1] == '\n') ||
+	    (rec[i] == '\n' && i > 0 && rec[i - 1] == '\r');
+}
+
+/* dkim_word_eq - does (s, len) spell word exactly (case-sensitive)? */
+static bool
+dkim_word_eq(const unsigned char *s, size_t len, const char *word)
+{
+	return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
+/* dkim_check_bytes - printable ASCII, WSP, or CRLF followed by WSP. */
+static int
+dkim_check_bytes(const unsigned char *rec, size_t len, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = rec[i];
+
+		if ((c >= 0x20 && c < 0x7f) || c == '\t')
+			continue;
+		if (c == '\r' && i + 2 < len && rec[i + 1] == '\n' &&
+		    dkim_is_wsp(rec[i + 2])) {
+			i++;
+			continue;
+		}
+		dkim_err(err, errlen,
+		    "The record contains %s (0x%02x) at position %zu; a "
+		    "DKIM key record must be printable ASCII text.",
+		    c == 0 ? "a NUL byte" :
+		    c >= 0x80 ? "a non-ASCII byte" : "a control character",
+		    c, i + 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* dkim_skip_fws - advance past folding white space. */
+static size_t
+dkim_skip_fws(const unsigned char *rec, size_t len, size_t i)
+{
+	while (i < len && dkim_is_fws(rec, len, i))
+		i++;
+	return i;
+}
+
+/* dkim_tag_name - scan ALPHA *ALNUMPUNC at i; returns its length. */
+static size_t
+dkim_tag_name(const unsigned char *rec, size_t len, size_t i)
+{
+	size_t n = 0;
+
+	if (i >= len || !isalpha(rec[i]))
+		return 0;
+	while (i + n < len && (isalnum(rec[i + n]) || rec[i + n] == '_'))
+		n++;
+	return n;
+}
+
+/* dkim_tag_find - the tag called name, or NULL. */
+static const struct dkim_tag *
+dkim_tag_find(const struct dkim_taglist *tl, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < tl->n; i++)
+		if (dkim_word_eq(tl->tags[i].name, tl->tags[i].namelen, name))
+			return &tl->tags[i];
+	return NULL;
+}
+
+/* dkim_tag_add - append a tag, refusing duplicates and overflow. */
+static int
+dkim_tag_add(struct dkim_taglist *tl, const struct dkim_tag *tag, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < tl->n; i++) {
+		if (tl->tags[i].namelen == tag->namelen &&
+		    memcmp(tl->tags[i].name, tag->name, tag->namelen) == 0) {
+			dkim_err(err, errlen,
+			    "The tag %.*s= appears twice (positions %zu and "
+			    "%zu); each tag may appear only once "
+			    "(RFC 6376 section 3.2).",
+			    dkim_show_len(tag->namelen), tag->name,
+			    tl->tags[i].pos + 1, tag->pos + 1);
+			return -1;
+		}
+	}
+	if (tl->n >= DKIM_TAGS_MAX) {
+		dkim_err(err, errlen,
+		    "The record has more than %d tags; a DKIM key record "
+		    "needs only v=, k= and p=.", DKIM_TAGS_MAX);
+		return -1;
+	}
+	tl->tags[tl->n++] = *tag;
+	return 0;
+}
+
+/* dkim_tag_value - scan a tag-value from i to ';' or the end. */
+static size_t
+dkim_tag_value(const unsigned char *rec, size_t len, size_t i,
+    struct dkim_tag *tag)
+{
+	size_t end = i;
+
+	tag->val = rec + i;
+	for (; i < len && rec[i] != ';'; i++)
+		if (!dkim_is_fws(rec, len, i))
+			end = i + 1;
+	tag->vallen = end - (size_t)(tag->val - rec);
+	return i;
+}
+
+/* dkim_taglist_parse - RFC 6376 section 3.2 tag-list; bytes pre-checked. */
+static int
+dkim_taglist_parse(const unsigned char *rec, size_t len,
+    struct dkim_taglist *tl, char *err, size_t errlen)
+{
+	struct dkim_tag tag;
+	size_t i = 0;
+
+	tl->n = 0;
+	for (;;) {
+		i = dkim_skip_fws(rec, len, i);
+		if (i == len && tl->n > 0)
+			return 0;
+		if (i == len) {
+			dkim_err(err, errlen, "The record is empty; a DKIM "
+			    "key record needs at least p=.");
+			return -1;
+		}
+		tag.pos = i;
+		tag.name = rec + i;
+		tag.namelen = dkim_tag_name(rec, len, i);
+		if (tag.namelen == 0) {
+			dkim_err(err, errlen,
+			    "Expected a tag name at position %zu but found "
+			    "'%c'; the record must be tag=value pairs "
+			    "separated by ';'.", i + 1, rec[i]);
+			return -1;
+		}
+		i = dkim_skip_fws(rec, len, i + tag.namelen);
+		if (i == len || rec[i] != '=') {
+			dkim_err(err, errlen,
+			    "The tag \"%.*s\" at position %zu has no '='; the "
+			    "record must be tag=value pairs separated by ';'.",
+			    dkim_show_len(tag.namelen), tag.name, tag.pos + 1);
+			return -1;
+		}
+		i = dkim_skip_fws(rec, len, i + 1);
+		i = dkim_tag_value(rec, len, i, &tag);
+		if (dkim_tag_add(tl, &tag, err, errlen) != 0)
+			return -1;
+		if (i == len)
+			return 0;
+		i++; /* the ';' */
+	}
+}
+
+/*
+ * dkim_list_next - next item of a colon-separated tag value, FWS trimmed.
+ * Returns 1 with an item, 0 at the end, -1 on an empty item.
+ */
+static int
+dkim_list_next(const struct dkim_tag *tag, size_t *i,
+    const unsigned char **item, size_t *itemlen)
+{
+	const unsigned char *v = tag->val;
+	size_t start, end;
+
+	if (*i > tag->vallen)
+		return 0;
+	start = dkim_skip_fws(v, tag->vallen, *i);
+	end = start;
+	while (end < tag->vallen && v[end] != ':')
+		end++;
+	*i = end + 1;
+	*item = v + start;
+	while (end > start && dkim_is_fws(v, tag->vallen, end - 1))
+		end--;
+	*itemlen = end - start;
+	return *itemlen == 0 ? -1 : 1;
+}
+
+/* dkim_list_has - does the colon list hold any of the words? -1 if bad. */
+static int
+dkim_list_has(const struct dkim_tag *tag, const char *word1,
+    const char *word2, char *err, size_t errlen)
+{
+	const unsigned char *item;
+	size_t i = 0, itemlen;
+	int found = 0, r;
+
+	while ((r = dkim_list_next(tag, &i, &item, &itemlen)) != 0) {
+		if (r < 0) {
+			dkim_err(err, errlen,
+			    "The tag %.*s=%.*s has an empty entry; write the "
+			    "values separated by single ':' characters.",
+			    dkim_show_len(tag->namelen), tag->name,
+			    dkim_show_len(tag->vallen), tag->val);
+			return -1;
+		}
+		if (dkim_word_eq(item, itemlen, word1) ||
+		    (word2 != NULL && dkim_word_eq(item, itemlen, word2)))
+			found = 1;
+	}
+	return found;
+}
+
+/* dkim_check_v - v= absent, or first and exactly DKIM1. */
+static int
+dkim_check_v(const struct dkim_taglist *tl, char *err, size_t errlen)
+{
+	const struct dkim_tag *v = dkim_tag_find(tl, "v");
+
+	if (v == NULL)
+		return 0;
+	if (v != &tl->tags[0]) {
+		dkim_err(err, errlen,
+		    "The tag v= must come first in the record (RFC 6376 "
+		    "section 3.6.1); start the record with v=DKIM1.");
+		return -1;
+	}
+	if (!dkim_word_eq(v->val, v->vallen, "DKIM1")) {
+		dkim_err(err, errlen,
+		    "The record has v=%.*s; the only version is DKIM1 "
+		    "(or leave v= out).",
+		    dkim_show_len(v->vallen), v->val);
+		return -1;
+	}
+	return 0;
+}
+
+/* dkim_check_k - k= absent (rsa), rsa or ed25519. */
+static int
+dkim_check_k(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
+    size_t errlen)
+{
+	const struct dkim_tag *k = dkim_tag_find(tl, "k");
+	size_t i;
+
+	key->type = DKIM_KEY_RSA;
+	if (k == NULL)
+		return 0;
+	for (i = 0; i < DKIM_NKEY_TYPES; i++) {
+		if (dkim_word_eq(k->val, k->vallen, dkim_key_types[i].name)) {
+			key->type = dkim_key_types[i].type;
+			return 0;
+		}
+	}
+	dkim_err(err, errlen,
+	    "The record has k=%.*s; the key type must be rsa or ed25519.",
+	    dkim_show_len(k->vallen), k->val);
+	return -1;
+}
+
+/* dkim_copy_tag - keep a tag value as published, capped. */
+static void
+dkim_copy_tag(char *dst, size_t dstlen, const struct dkim_tag *tag)
+{
+	snprintf(dst, dstlen, "%.*s",
+	    (int)(tag->vallen < dstlen ? tag->vallen : dstlen - 1), tag->val);
+}
+
+/* dkim_check_h - h= absent, or a hash list that includes sha256. */
+static int
+dkim_check_h(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
+    size_t errlen)
+{
+	const struct dkim_tag *h = dkim_tag_find(tl, "h");
+	int r;
+
+	if (h == NULL)
+		return 0;
+	dkim_copy_tag(key->hashes, sizeof(key->hashes), h);
+	if ((r = dkim_list_has(h, "sha256", NULL, err, errlen)) < 0)
+		return -1;
+	if (r == 0) {
+		dkim_err(err, errlen,
+		    "The record has h=%.*s, which does not allow sha256; "
+		    "sha1 is no longer accepted (RFC 8301), so use h=sha256 "
+		    "or leave h= out.",
+		    dkim_show_len(h->vallen), h->val);
+		return -1;
+	}
+	return 0;
+}
+
+/* dkim_check_s - s= absent, or a service list that includes email or *. */
+static int
+dkim_check_s(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
+    size_t errlen)
+{
+	const struct dkim_tag *s = dkim_tag_find(tl, "s");
+	int r;
+
+	if (s == NULL)
+		return 0;
+	dkim_copy_tag(key->services, sizeof(key->services), s);
+	if ((r = dkim_list_has(s, "email", "*", err, errlen)) < 0)
+		return -1;
+	if (r == 0) {
+		dkim_err(err, errlen,
+		    "The record has s=%.*s, so the key may not be used for "
+		    "email; use s=email or leave s= out.",
+		    dkim_show_len(s->vallen), s->val);
+		return -1;
+	}
+	return 0;
+}
+
+/* dkim_check_t - t= flags: y (testing), s (strict); others ignored. */
+static int
+dkim_check_t(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
+    size_t errlen)
+{
+	const struct dkim_tag *t = dkim_tag_find(tl, "t");
+
+	if (t == NULL)
+		return 0;
+	if ((key->testing = dkim_list_has(t, "y", NULL, err, errlen)) < 0)
+		return -1;
+	key->strict = dkim_list_has(t, "s", NULL, err, errlen) > 0;
+	return 0;
+}
+
+/* dkim_b64_value - the 6-bit value of a base64 character, or -1. */
+static int
+dkim_b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* dkim_b64_decode - strict base64 with FWS allowed anywhere. */
+static int
+dkim_b64_decode(const struct dkim_tag *p, struct dkim_keybytes *out,
+    char *err, size_t errlen)
+{
+	uint32_t acc = 0;
+	size_t i, nchars = 0, npad = 0;
+	int v;
+
+	out->len = 0;
+	for (i = 0; i < p->vallen; i++) {
+		unsigned char c = p->val[i];
+
+		if (dkim_is_fws(p->val, p->vallen, i))
+			continue;
+		if (c == '=' && nchars % 4 >= 2 && npad < 2) {
+			npad++;
+			nchars++;
+			continue;
+		}
+		if ((v = dkim_b64_value(c)) < 0 || npad > 0) {
+			dkim_err(err, errlen,
+			    "The p= value is not valid base64: unexpected "
+			    "'%c' at position %zu of p=.", c, i + 1);
+			return -1;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		if (++nchars % 4 == 0 || (nchars % 4 >= 2 && 0)) {
+			if (out->len + 3 > sizeof(out->data))
+				goto toolong;
+			out->data[out->len++] = (unsigned char)(acc >> 16);
+			out->data[out->len++] = (unsigned char)(acc >> 8);
+			out->data[out->len++] = (unsigned char)acc;
+			acc = 0;
+		}
+	}
+	if (nchars % 4 != 0) {
+		dkim_err(err, errlen,
+		    "The p= value is not valid base64: its length is not a "
+		    "multiple of 4 (was it cut short?).");
+		return -1;
+	}
+	if (npad > 0) {
+		/* acc holds 4 - npad sextets of the last quantum. */
+		acc <<= 6 * npad;
+		if (out->len + 3 - npad > sizeof(out->data))
+			goto toolong;
+		out->data[out->len++] = (unsigned char)(acc >> 16);
+		if (npad == 1)
+			out->data[out->len++] = (unsigned char)(acc >> 8);
+	}
+	return 0;
+toolong:
+	dkim_err(err, errlen,
+	    "The p= value is longer than any DKIM key (over %d bytes "
+	    "decoded).", DKIM_KEY_BYTES_MAX);
+	return -1;
+}
+
+/* dkim_check_rsa - p= is a DER SubjectPublicKeyInfo of an RSA key. */
+static int
+dkim_check_rsa(const struct dkim_keybytes *kb, struct dkim_key *key,
+    char *err, size_t errlen)
+{
+	const unsigned char *q = kb->data;
+	EVP_PKEY *pk;
+	int bits;
+
+	pk = d2i_PUBKEY(NULL, &q, (long)kb->len);
+	if (pk == NULL || q != kb->data + kb->len) {
+		EVP_PKEY_free(pk);
+		q = kb->data;
+		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, (long)kb->len);
+		ERR_clear_error();
+		dkim_err(err, errlen, pk != NULL ?
+		    "The p= value is a bare RSAPublicKey; publish the "
+		    "SubjectPublicKeyInfo form instead (openssl rsa -pubout)." :
+		    "The p= value does not decode to an RSA public key "
+		    "(a DER SubjectPublicKeyInfo, as openssl rsa -pubout "
+		    "writes it).");
+		EVP_PKEY_free(pk);
+		return -1;
+	}
+	if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
+		dkim_err(err, errlen,
+		    "The p= value holds a %s key, but the record says k=rsa.",
+		    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)));
+		EVP_PKEY_free(pk);
+		return -1;
+	}
+	bits = EVP_PKEY_get_bits(pk);
+	EVP_PKEY_free(pk);
+	if (bits < DKIM_RSA_BITS_MIN) {
+		dkim_err(err, errlen,
+		    "RSA key of %d bits; at least %d required (RFC 8301).",
+		    bits, DKIM_RSA_BITS_MIN);
+		return -1;
+	}
+	key->bits = (unsigned)bits;
+	return 0;
+}
+
+/* dkim_check_ed25519 - p= is 32 raw octets (RFC 8463 section 4.2). */
+static int
+dkim_check_ed25519(const struct dkim_keybytes *kb, struct dkim_key *key,
+    char *err, size_t errlen)
+{
+	if (kb->len == DKIM_ED25519_BYTES) {
+		key->bits = 256;
+		return 0;
+	}
+	dkim_err(err, errlen, kb->len == DKIM_ED25519_SPKI_BYTES ?
+	    "The ed25519 p= value is a SubjectPublicKeyInfo of %zu bytes; "
+	    "publish only the 32-byte raw key (RFC 8463)." :
+	    "The ed25519 p= value is %zu bytes; it must be the 32-byte raw "
+	    "key (RFC 8463).", kb->len);
+	return -1;
+}
+
+/* dkim_check_p - p= present; empty means revoked; else decode and check. */
+static int
+dkim_check_p(const struct dkim_taglist *tl, struct dkim_key *key,
+    struct dkim_keybytes *kb, char *err, size_t errlen)
+{
+	const struct dkim_tag *p = dkim_tag_find(tl, "p");
+
+	kb->len = 0;
+	if (p == NULL) {
+		dkim_err(err, errlen,
+		    "The record has no p= tag; a DKIM key record must "
+		    "publish the public key in p=.");
+		return -1;
+	}
+	if (p->vallen == 0) {
+		key->revoked = true;
+		return 0;
+	}
+	if (dkim_b64_decode(p, kb, err, errlen) != 0)
+		return -1;
+	if (key->type == DKIM_KEY_ED25519)
+		return dkim_check_ed25519(kb, key, err, errlen);
+	return dkim_check_rsa(kb, key, err, errlen);
+}
+
+/* dkim_key_parse_bytes - dkim_key_parse(), also yielding the key octets. */
+static int
+dkim_key_parse_bytes(const unsigned char *rec, size_t len,
+    struct dkim_key *key, struct dkim_keybytes *kb, char *err, size_t errlen)
+{
+	struct dkim_taglist tl;
+
+	memset(key, 0, sizeof(*key));
+	kb->len = 0;
+	if (rec == NULL)
+		len = 0;
+	if (dkim_check_bytes(rec, len, err, errlen) != 0 ||
+	    dkim_taglist_parse(rec, len, &tl, err, errlen) != 0 ||
+	    dkim_check_v(&tl, err, errlen) != 0 ||
+	    dkim_check_k(&tl, key, err, errlen) != 0 ||
+	    dkim_check_h(&tl, key, err, errlen) != 0 ||
+	    dkim_check_s(&tl, key, err, errlen) != 0 ||
+	    dkim_check_t(&tl, key, err, errlen) != 0 ||
+	    dkim_check_p(&tl, key, kb, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+int
+dkim_key_parse(const unsigned char *rec, size_t len, struct dkim_key *key,
+    char *err, size_t errlen)
+{
+	struct dkim_keybytes kb;
+
+	return dkim_key_parse_bytes(rec, len, key, &kb, err, errlen);
+}

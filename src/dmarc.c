@@ -1,0 +1,567 @@
+/*
+ * dmarc.c - DMARC record parsing, selection and policy discovery.
+ *
+ * SYNOPSIS
+ *	int dmarc_parse(const unsigned char *rec, size_t len,
+ *	    struct dmarc_record *out, char *err, size_t errlen);
+ *	enum dmarc_selection dmarc_select(const struct dns_answer *ans,
+ *	    size_t *index);
+ *	int dmarc_policy_parse(const char *text, enum dmarc_policy *out);
+ *	const char *dmarc_policy_name(enum dmarc_policy p);
+ *	bool dmarc_needs_org(const char *domain, const char *org,
+ *	    const struct dns_answer *at_domain);
+ *	void dmarc_evaluate(const char *domain, const char *org,
+ *	    const struct dns_answer *at_domain,
+ *	    const struct dns_answer *at_org, enum dmarc_policy min_policy,
+ *	    struct check_result *res);
+ *
+ * DESCRIPTION
+ *	dmarc_parse() follows the grammar of RFC 7489 section 6.4: tag=value
+ *	pairs split by ';' with optional blanks (space, tab) around '=' and
+ *	';'.  The first tag must be v=DMARC1; the tag name is matched without
+ *	regard to case and the value exactly, as the ABNF's %x-literal
+ *	demands.  Keyword values (none, r, afrf, ...) are ABNF quoted strings
+ *	and so match without regard to case (RFC 5234 section 2.3).  The p
+ *	tag may come anywhere after v: RFC 7489 section 6.3 wants it second,
+ *	RFC 9989 section 4.7 only fixes v first, and receivers accept both.
+ *	Unknown tags are ignored; empty segments (";;", a trailing ';') are
+ *	skipped.  Everything else that a receiver would discard or misread
+ *	is an error here, because an operator asked for a working record:
+ *	a bad value of a known tag, a known tag given twice, a missing p,
+ *	control or non-ASCII bytes anywhere.
+ *
+ *	dmarc_select() applies RFC 7489 section 6.6.3 step 3 to one answer:
+ *	TXT records that do not start with the v=DMARC1 tag are discarded,
+ *	and more than one remaining record means no policy at all.
+ *
+ *	dmarc_evaluate() looks at _dmarc.DOMAIN and, when that has no
+ *	record, at _dmarc.ORG (RFC 7489 section 6.6.3 step 4), and judges
+ *	the policy that applies to DOMAIN against a minimum: p at the domain
+ *	itself, sp (else p) at the organizational domain.
+ *
+ * DIAGNOSTICS
+ *	dmarc_parse() returns -1 with one sentence in err that names the
+ *	tag and its (sanitized, shortened) value.  dmarc_evaluate() never
+ *	fails; DNS trouble becomes a temperror result.
+ */
+#include "dmarc.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dnsmsg.h"
+#include "report.h"
+#include "sanitize.h"
+
+#define DMARC_VERSION "DMARC1"
+#define DMARC_PREFIX "_dmarc."
+#define DMARC_ERR_VALUE_MAX 64	/* value quoted in an error, sanitized */
+#define DMARC_PCT_DIGITS_MAX 3	/* RFC 7489: 1*3DIGIT */
+#define DMARC_RI_MAX 4294967295UL
+#define DMARC_DEFAULT_RI 86400UL
+#define DMARC_DEFAULT_PCT 100U
+
+/* A byte range of the record; never NUL-terminated. */
+struct span {
+	const unsigned char *p;
+	size_t n;
+};
+
+typedef int (*dmarc_tag_fn)(struct span v, struct dmarc_record *r,
+    const char **why);
+
+struct dmarc_tag {
+	const char *name;
+	dmarc_tag_fn fn;
+};
+
+static const struct dmarc_policy_name {
+	const char *name;
+	enum dmarc_policy policy;
+} dmarc_policy_names[] = {
+	{"none", DMARC_POLICY_NONE},
+	{"quarantine", DMARC_POLICY_QUARANTINE},
+	{"reject", DMARC_POLICY_REJECT},
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* is_wsp - the WSP of RFC 5234: space or tab. */
+static bool
+is_wsp(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* is_alpha - ASCII letter, without locale. */
+static bool
+is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* is_digit - ASCII digit, without locale. */
+static bool
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* lower - ASCII lowercase, without locale. */
+static unsigned char
+lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* span_trim - drop leading and trailing WSP. */
+static struct span
+span_trim(struct span s)
+{
+	while (s.n > 0 && is_wsp(s.p[0])) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n > 0 && is_wsp(s.p[s.n - 1]))
+		s.n--;
+	return s;
+}
+
+/* span_eq - exact comparison with a C string keyword, ignoring case. */
+static bool
+span_eq(struct span s, const char *word)
+{
+	size_t i, n = strlen(word);
+
+	if (s.n != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (lower(s.p[i]) != lower((unsigned char)word[i]))
+			return false;
+	return true;
+}
+
+/* span_next - the piece of *rest up to sep (or the end); consumes it. */
+static bool
+span_next(struct span *rest, unsigned char sep, struct span *piece,
+    bool *done)
+{
+	const unsigned char *q;
+
+	if (*done)
+		return false;
+	q = rest->n > 0 ? memchr(rest->p, sep, rest->n) : NULL;
+	piece->p = rest->p;
+	if (q == NULL) {
+		piece->n = rest->n;
+		rest->p += rest->n;
+		rest->n = 0;
+		*done = true;
+	} else {
+		piece->n = (size_t)(q - rest->p);
+		rest->p = q + 1;
+		rest->n -= piece->n + 1;
+	}
+	return true;
+}
+
+/* policy_from_span - map a keyword to a policy; -1 when unknown. */
+static int
+policy_from_span(struct span s, enum dmarc_policy *out)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(dmarc_policy_names); i++) {
+		if (span_eq(s, dmarc_policy_names[i].name)) {
+			*out = dmarc_policy_names[i].policy;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+dmarc_policy_parse(const char *text, enum dmarc_policy *out)
+{
+	struct span s;
+
+	if (text == NULL)
+		return -1;
+	s.p = (const unsigned char *)text;
+	s.n = strlen(text);
+	return policy_from_span(s, out);
+}
+
+const char *
+dmarc_policy_name(enum dmarc_policy p)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(dmarc_policy_names); i++)
+		if (dmarc_policy_names[i].policy == p)
+			return dmarc_policy_names[i].name;
+	return "unset";
+}
+
+/* set_err - printf into err when there is room. */
+static void __attribute__((format(printf, 3, 4)))
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* quote - sanitized, shortened copy of untrusted bytes for a message. */
+static const char *
+quote(char buf[DMARC_ERR_VALUE_MAX], struct span s)
+{
+	sanitize_text(buf, DMARC_ERR_VALUE_MAX, s.p, s.n);
+	return buf;
+}
+
+/* tag_policy - none, quarantine or reject. */
+static int
+tag_policy(struct span v, enum dmarc_policy *out, const char **why)
+{
+	if (policy_from_span(v, out) < 0) {
+		*why = "the policy must be none, quarantine or reject";
+		return -1;
+	}
+	return 0;
+}
+
+/* tag_p - the domain's policy. */
+static int
+tag_p(struct span v, struct dmarc_record *r, const char **why)
+{
+	if (tag_policy(v, &r->p, why) == 0)
+		return 0;
+	*why = "the policy must be none, quarantine or reject (receivers "
+	       "fall back to p=none only when rua is valid, RFC 7489 6.6.3)";
+	return -1;
+}
+
+/* tag_sp - the policy for subdomains. */
+static int
+tag_sp(struct span v, struct dmarc_record *r, const char **why)
+{
+	return tag_policy(v, &r->sp, why);
+}
+
+/* tag_np - the policy for non-existent subdomains (RFC 9989). */
+static int
+tag_np(struct span v, struct dmarc_record *r, const char **why)
+{
+	return tag_policy(v, &r->np, why);
+}
+
+/* tag_letter - one of the letters in set (case-insensitive) into *out. */
+static int
+tag_letter(struct span v, const char *set, char *out, const char **why,
+    const char *what)
+{
+	if (v.n != 1 || strchr(set, lower(v.p[0])) == NULL) {
+		*why = what;
+		return -1;
+	}
+	*out = (char)lower(v.p[0]);
+	return 0;
+}
+
+/* tag_adkim - DKIM alignment mode. */
+static int
+tag_adkim(struct span v, struct dmarc_record *r, const char **why)
+{
+	return tag_letter(v, "rs", &r->adkim, why,
+	    "the alignment mode must be r (relaxed) or s (strict)");
+}
+
+/* tag_aspf - SPF alignment mode. */
+static int
+tag_aspf(struct span v, struct dmarc_record *r, const char **why)
+{
+	return tag_letter(v, "rs", &r->aspf, why,
+	    "the alignment mode must be r (relaxed) or s (strict)");
+}
+
+/* tag_psd - public suffix domain flag (RFC 9989). */
+static int
+tag_psd(struct span v, struct dmarc_record *r, const char **why)
+{
+	return tag_letter(v, "ynu", &r->psd, why, "psd must be y, n or u");
+}
+
+/* tag_t - test mode flag (RFC 9989). */
+static int
+tag_t(struct span v, struct dmarc_record *r, const char **why)
+{
+	return tag_letter(v, "yn", &r->t, why, "t must be y or n");
+}
+
+/* tag_pct - percentage, 1*3DIGIT, 0..100. */
+static int
+tag_pct(struct span v, struct dmarc_record *r, const char **why)
+{
+	unsigned val = 0;
+	size_t i;
+
+	for (i = 0; i < v.n; i++) {
+		if (!is_digit(v.p[i]) || i >= DMARC_PCT_DIGITS_MAX) {
+			*why = "pct must be a whole number from 0 to 100";
+			return -1;
+		}
+		val = val * 10 + (unsigned)(v.p[i] - '0');
+	}
+	if (val > 100) {
+		*why = "pct must be a whole number from 0 to 100";
+		return -1;
+	}
+	r->pct = val;
+	return 0;
+}
+
+/* tag_ri - reporting interval, a 32-bit unsigned number of seconds. */
+static int
+tag_ri(struct span v, struct dmarc_record *r, const char **why)
+{
+	unsigned long val = 0;
+	size_t i;
+
+	for (i = 0; i < v.n; i++) {
+		unsigned d = (unsigned)(v.p[i] - '0');
+
+		if (!is_digit(v.p[i]) || val > (DMARC_RI_MAX - d) / 10) {
+			*why = "ri must be a number of seconds below 2^32";
+			return -1;
+		}
+		val = val * 10 + d;
+	}
+	r->ri = val;
+	return 0;
+}
+
+/* tag_fo - colon list of 0, 1, d, s; stored once each, in order. */
+static int
+tag_fo(struct span v, struct dmarc_record *r, const char **why)
+{
+	struct span rest = v, opt;
+	bool done = false;
+	char fo[sizeof(r->fo)] = "";
+	size_t used = 0;
+
+	while (span_next(&rest, ':', &opt, &done)) {
+		char c;
+
+		opt = span_trim(opt);
+		if (opt.n != 1 || strchr("01ds", lower(opt.p[0])) == NULL) {
+			*why = "fo must be a colon-separated list of 0, 1, d "
+			       "and s";
+			return -1;
+		}
+		c = (char)lower(opt.p[0]);
+		if (strchr(fo, c) != NULL)
+			continue;
+		if (used > 0)
+			fo[used++] = ':';
+		fo[used++] = c;
+		fo[used] = '\0';
+	}
+	memcpy(r->fo, fo, sizeof(r->fo));
+	return 0;
+}
+
+/* tag_rf - colon list of report formats; afrf is the only one. */
+static int
+tag_rf(struct span v, struct dmarc_record *r, const char **why)
+{
+	struct span rest = v, fmt;
+	bool done = false;
+
+	(void)r;
+	while (span_next(&rest, ':', &fmt, &done)) {
+		if (!span_eq(span_trim(fmt), "afrf")) {
+			*why = "afrf is the only registered report format";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* uri_size_ok - the "!" size limit: 1*DIGIT [ k / m / g / t ]. */
+static bool
+uri_size_ok(struct span s)
+{
+	size_t i = 0;
+
+	while (i < s.n && is_digit(s.p[i]))
+		i++;
+	if (i == 0)
+		return false;
+	if (i < s.n && strchr("kmgt", lower(s.p[i])) != NULL)
+		i++;
+	return i == s.n;
+}
+
+/* uri_char_ok - a URI character (RFC 3986) other than ',' and ';'. */
+static bool
+uri_char_ok(unsigned char c)
+{
+	return is_alpha(c) || is_digit(c) ||
+	    (c != '\0' && strchr("-._~:/?#[]@!$&'()*+=%", c) != NULL);
+}
+
+/* is_hex - ASCII hex digit. */
+static bool
+is_hex(unsigned char c)
+{
+	return is_digit(c) || strchr("abcdef", lower(c)) != NULL;
+}
+
+/* uri_rest_ok - the part after "scheme:", with valid %-escapes. */
+static int
+uri_rest_ok(struct span s, const char **why)
+{
+	size_t i;
+
+	if (s.n == 0) {
+		*why = "a report URI has nothing after its scheme";
+		return -1;
+	}
+	for (i = 0; i < s.n; i++) {
+		if (!uri_char_ok(s.p[i]) ||
+		    (s.p[i] == '%' && (i + 2 >= s.n + 0 + (i + 2 < s.n ? 0 : 0)
+			|| i + 2 >= s.n + 1 || !is_hex(s.p[i + 1]) ||
+			!is_hex(s.p[i + 2])))) {
+			*why = "a report URI holds a character that must be "
+			       "percent-encoded (such as a space, ',' or ';')";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* mailto_ok - a mailto: URI names an address with a local part and '@'. */
+static int
+mailto_ok(struct span s, const char **why)
+{
+	const unsigned char *q = memchr(s.p, '?', s.n);
+	const unsigned char *at;
+	size_t n = q ? (size_t)(q - s.p) : s.n;
+
+	at = n > 0 ? memchr(s.p, '@', n) : NULL;
+	if (at == NULL || at == s.p || at == s.p + n - 1) {
+		*why = "a mailto: report URI needs an address such as "
+		       "mailto:dmarc@example.com";
+		return -1;
+	}
+	return 0;
+}
+
+/* uri_ok - one DMARC URI: URI [ "!" size ] (RFC 7489 section 6.4). */
+static int
+uri_ok(struct span u, const char **why)
+{
+	const unsigned char *bang = NULL;
+	size_t i;
+
+	for (i = 0; i < u.n; i++)
+		if (u.p[i] == '!')
+			bang = u.p + i;
+	if (bang != NULL) {
+		struct span tail = {bang + 1, u.n - (size_t)(bang - u.p) - 1};
+
+		if (tail.n == 0 || is_digit(tail.p[0])) {
+			if (!uri_size_ok(tail)) {
+				*why = "a report size limit must be digits "
+				       "with an optional k, m, g or t";
+				return -1;
+			}
+			u.n = (size_t)(bang - u.p);
+		}
+	}
+	for (i = 0; i < u.n && u.p[i] != ':'; i++) {
+		if (!(is_alpha(u.p[i]) ||
+			(i > 0 && (is_digit(u.p[i]) ||
+				      strchr("+-.", u.p[i]) != NULL)))) {
+			break;
+		}
+	}
+	if (i == 0 || i >= u.n || u.p[i] != ':') {
+		*why = "a report URI needs a scheme, such as mailto:";
+		return -1;
+	}
+	{
+		struct span scheme = {u.p, i};
+		struct span rest = {u.p + i + 1, u.n - i - 1};
+
+		if (uri_rest_ok(rest, why) < 0)
+			return -1;
+		if (span_eq(scheme, "mailto"))
+			return mailto_ok(rest, why);
+	}
+	return 0;
+}
+
+/* uri_list_ok - comma-separated DMARC URIs, blanks around commas. */
+static int
+uri_list_ok(struct span v, const char **why)
+{
+	struct span rest = v, u;
+	bool done = false;
+
+	while (span_next(&rest, ',', &u, &done)) {
+		u = span_trim(u);
+		if (u.n == 0) {
+			*why = "the URI list has an empty entry";
+			return -1;
+		}
+		if (uri_ok(u, why) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* tag_rua - aggregate report URIs. */
+static int
+tag_rua(struct span v, struct dmarc_record *r, const char **why)
+{
+	if (uri_list_ok(v, why) < 0)
+		return -1;
+	r->has_rua = true;
+	return 0;
+}
+
+/* tag_ruf - failure report URIs. */
+static int
+tag_ruf(struct span v, struct dmarc_record *r, const char **why)
+{
+	if (uri_list_ok(v, why) < 0)
+		return -1;
+	r->has_ruf = true;
+	return 0;
+}
+
+/* The known tags (RFC 7489 section 6.3, RFC 9989 section 4.7). */
+static const struct dmarc_tag dmarc_tags[] = {
+	{"p", tag_p},
+	{"sp", tag_sp},
+	{"np", tag_np},
+	{"adkim", tag_adkim},
+	{"aspf", tag_aspf},
+	{"pct", tag_pct},
+	{"fo", tag_fo},
+	{"rf", tag_rf},
+	{"ri", tag_ri},
+	{"rua", tag_rua},
+	{"ruf", tag_ruf},
+	{"psd", tag_psd},
+	{"t", tag_t},
+};

@@ -1,0 +1,2 @@
+/* dns.c - see dns.h; being written. */
+#include "dns.h"

@@ -1,0 +1,2 @@
+/* mx.c - see mx.h; being written. */
+#include "mx.h"

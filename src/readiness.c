@@ -1,0 +1,303 @@
+/*
+ * readiness.c - run the checks for one domain and produce its report.
+ *
+ * SYNOPSIS
+ *	int readiness_start(res, req, rep, done, arg);
+ *	int readiness_mail_from(domain, text, out, outlen, err, errlen);
+ *
+ * DESCRIPTION
+ *	A job reserves one report slot per check, in the order of the
+ *	seed's table (MX, SPF, DKIM per selector, DMARC), issues every
+ *	first lookup at once, and fills each slot from the evaluator of its
+ *	record type when the answer arrives.  DMARC discovery may take a
+ *	second lookup at the organizational domain (RFC 7489 section
+ *	6.6.3).  When the last slot is filled the caller's done runs and the
+ *	job is freed.
+ *
+ *	The MAIL FROM rule of the seed is applied before any lookup: a MAIL
+ *	FROM equal to the domain itself, or outside its organizational
+ *	domain (so SPF could never align), fails the MX check at once.
+ *
+ * DIAGNOSTICS
+ *	A lookup the resolver refuses to queue becomes a temperror result.
+ */
+#include "readiness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim.h"
+#include "dmarc.h"
+#include "dnsmsg.h"
+#include "mx.h"
+
+struct readiness_job {
+	struct resolver res;
+	struct readiness_request req;
+	struct report *rep;
+	readiness_done_cb done;
+	void *arg;
+	size_t outstanding; /* lookups whose callback has not run */
+	char org[DOMAIN_BUF];
+};
+
+/* One lookup in flight: which slot it fills and how. */
+struct readiness_lookup {
+	struct readiness_job *job;
+	size_t slot;
+	enum check_type type;
+	size_t selector;     /* DKIM: index into req.selectors */
+	int dmarc_at_org;    /* DMARC: second step of discovery */
+};
+
+static void readiness_answer(void *arg, const struct dns_answer *ans);
+
+/* readiness_slot - reserve the next result slot of the report. */
+static struct check_result *
+readiness_slot(struct report *rep, enum check_type type, const char *name,
+    size_t *slot)
+{
+	struct check_result *res;
+
+	if (rep->nchecks >= REPORT_CHECKS_MAX)
+		return NULL;
+	*slot = rep->nchecks;
+	res = &rep->checks[rep->nchecks++];
+	memset(res, 0, sizeof(*res));
+	res->type = type;
+	snprintf(res->name, sizeof(res->name), "%s", name);
+	return res;
+}
+
+/* readiness_query - send one lookup; on refusal, fill the slot instead. */
+static void
+readiness_query(struct readiness_job *job, size_t slot, enum check_type type,
+    size_t selector, int at_org, uint16_t qtype)
+{
+	struct readiness_lookup *lk;
+	struct check_result *res = &job->rep->checks[slot];
+
+	lk = calloc(1, sizeof(*lk));
+	if (lk != NULL) {
+		lk->job = job;
+		lk->slot = slot;
+		lk->type = type;
+		lk->selector = selector;
+		lk->dmarc_at_org = at_org;
+		job->outstanding++;
+		if (job->res.query(job->res.impl, res->name, qtype,
+			readiness_answer, lk) == 0)
+			return;
+		job->outstanding--;
+		free(lk);
+	}
+	check_result_set(res, CHECK_TEMPERROR,
+	    "The DNS lookup of %s could not be started; try again.",
+	    res->name);
+}
+
+/* readiness_mail_from_ok - the seed's rule; false fills res. */
+static int
+readiness_mail_from_ok(const struct readiness_job *job,
+    struct check_result *res)
+{
+	const char *dom = job->req.domain, *mf = job->req.mail_from;
+
+	if (strcmp(mf, dom) == 0) {
+		check_result_set(res, CHECK_FAIL,
+		    "The MAIL FROM domain must be a subdomain such as mail.%s; "
+		    "records on the bare domain %s are not accepted.",
+		    dom, dom);
+		return 0;
+	}
+	if (strcmp(mf, job->org) != 0 && !domain_is_below(mf, job->org)) {
+		check_result_set(res, CHECK_FAIL,
+		    "The MAIL FROM domain %s is outside %s, so SPF can never "
+		    "align for DMARC; use a subdomain such as mail.%s.",
+		    mf, job->org, dom);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+readiness_start_mx(struct readiness_job *job)
+{
+	struct check_result *res;
+	size_t slot;
+
+	res = readiness_slot(job->rep, CHECK_MX, job->req.mail_from, &slot);
+	if (res == NULL)
+		return;
+	if (job->req.mx_host[0] != '\0')
+		snprintf(res->expected, sizeof(res->expected), "MX %s",
+		    job->req.mx_host);
+	else
+		snprintf(res->expected, sizeof(res->expected),
+		    "an MX record");
+	if (readiness_mail_from_ok(job, res))
+		readiness_query(job, slot, CHECK_MX, 0, 0, DNS_TYPE_MX);
+}
+
+static void
+readiness_start_dkim(struct readiness_job *job)
+{
+	char name[DNS_NAME_TEXT_MAX];
+	struct check_result *res;
+	size_t i, slot;
+
+	for (i = 0; i < job->req.nselectors; i++) {
+		snprintf(name, sizeof(name), "%s._domainkey.%s",
+		    job->req.selectors[i].name, job->req.domain);
+		res = readiness_slot(job->rep, CHECK_DKIM, name, &slot);
+		if (res == NULL)
+			return;
+		readiness_query(job, slot, CHECK_DKIM, i, 0, DNS_TYPE_TXT);
+	}
+}
+
+static void
+readiness_start_dmarc(struct readiness_job *job)
+{
+	char name[DNS_NAME_TEXT_MAX];
+	size_t slot;
+
+	snprintf(name, sizeof(name), "_dmarc.%s", job->req.domain);
+	if (readiness_slot(job->rep, CHECK_DMARC, name, &slot) == NULL)
+		return;
+	readiness_query(job, slot, CHECK_DMARC, 0, 0, DNS_TYPE_TXT);
+}
+
+/* readiness_eval_dmarc - evaluate, or go on to the organizational domain */
+static void
+readiness_eval_dmarc(struct readiness_lookup *lk, const struct dns_answer *ans)
+{
+	struct readiness_job *job = lk->job;
+	struct check_result *res = &job->rep->checks[lk->slot];
+	struct dns_answer none;
+
+	if (!lk->dmarc_at_org &&
+	    dmarc_needs_org(job->req.domain, job->org, ans)) {
+		snprintf(res->name, sizeof(res->name), "_dmarc.%s", job->org);
+		readiness_query(job, lk->slot, CHECK_DMARC, 0, 1,
+		    DNS_TYPE_TXT);
+		return;
+	}
+	if (!lk->dmarc_at_org) {
+		dmarc_evaluate(job->req.domain, job->org, ans, NULL,
+		    job->req.dmarc_min_policy, res);
+		return;
+	}
+	/* Discovery found no record at the domain itself. */
+	dns_answer_init(&none, "", DNS_TYPE_TXT, DNS_NODATA, NULL);
+	snprintf(none.qname, sizeof(none.qname), "_dmarc.%s", job->req.domain);
+	dmarc_evaluate(job->req.domain, job->org, &none, ans,
+	    job->req.dmarc_min_policy, res);
+	dns_answer_free(&none);
+}
+
+static void
+readiness_eval_dkim(struct readiness_lookup *lk, const struct dns_answer *ans)
+{
+	struct readiness_job *job = lk->job;
+	const struct readiness_selector *sel =
+	    &job->req.selectors[lk->selector];
+	struct dkim_expect exp = {
+		.domain = job->req.domain,
+		.selector = sel->name,
+		.key_path = sel->key_path,
+		.key_pem = sel->key_pem,
+		.key_pem_len = sel->key_pem_len,
+	};
+
+	dkim_evaluate(ans, &exp, &job->rep->checks[lk->slot]);
+}
+
+/* readiness_answer - resolver callback: evaluate, finish when last. */
+static void
+readiness_answer(void *arg, const struct dns_answer *ans)
+{
+	struct readiness_lookup *lk = arg;
+	struct readiness_job *job = lk->job;
+	struct check_result *res = &job->rep->checks[lk->slot];
+
+	switch (lk->type) {
+	case CHECK_MX:
+		mx_evaluate(ans, job->req.mx_host, res);
+		break;
+	case CHECK_DKIM:
+		readiness_eval_dkim(lk, ans);
+		break;
+	case CHECK_DMARC:
+		readiness_eval_dmarc(lk, ans);
+		break;
+	case CHECK_SPF:
+		check_result_set(res, CHECK_FAIL,
+		    "SPF is not evaluated by this version.");
+		break;
+	}
+	free(lk);
+	if (--job->outstanding == 0) {
+		job->done(job->arg, job->rep);
+		free(job);
+	}
+}
+
+int
+readiness_start(const struct resolver *res,
+    const struct readiness_request *req, struct report *rep,
+    readiness_done_cb done, void *arg)
+{
+	struct readiness_job *job;
+
+	memset(rep, 0, sizeof(*rep));
+	snprintf(rep->domain, sizeof(rep->domain), "%s", req->domain);
+	job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return 1;
+	job->res = *res;
+	job->req = *req;
+	job->rep = rep;
+	job->done = done;
+	job->arg = arg;
+	if (domain_org(req->domain, job->org, sizeof(job->org)) != 0)
+		snprintf(job->org, sizeof(job->org), "%s", req->domain);
+
+	/* Hold a reference so no callback can finish the job early. */
+	job->outstanding = 1;
+	if (req->checks & READINESS_CHECK_BIT(CHECK_MX))
+		readiness_start_mx(job);
+	if (req->checks & READINESS_CHECK_BIT(CHECK_DKIM))
+		readiness_start_dkim(job);
+	if (req->checks & READINESS_CHECK_BIT(CHECK_DMARC))
+		readiness_start_dmarc(job);
+	if (--job->outstanding == 0) {
+		free(job);
+		return 1;
+	}
+	return 0;
+}
+
+int
+readiness_mail_from(const char *domain, const char *text, char *out,
+    size_t outlen, char *err, size_t errlen)
+{
+	char joined[DNS_NAME_TEXT_MAX];
+	size_t len = strlen(text);
+
+	if (len == 0) {
+		snprintf(err, errlen, "the MAIL FROM name is empty");
+		return -1;
+	}
+	if (text[len - 1] != '.' && memchr(text, '.', len) == NULL) {
+		if (snprintf(joined, sizeof(joined), "%s.%s", text, domain) >=
+		    (int)sizeof(joined)) {
+			snprintf(err, errlen, "the MAIL FROM name is too long");
+			return -1;
+		}
+		return domain_normalize(joined, strlen(joined), out, outlen,
+		    err, errlen);
+	}
+	return domain_normalize(text, len, out, outlen, err, errlen);
+}

@@ -1,0 +1,71 @@
+/*
+ * sanitize.c - bounded, printable copies of untrusted text.
+ *
+ * SYNOPSIS
+ *	size_t sanitize_text(char *dst, size_t dstlen,
+ *	    const unsigned char *src, size_t srclen);
+ *
+ * DESCRIPTION
+ *	Printable ASCII (0x20..0x7e) is copied; every other byte becomes
+ *	\xHH so that CR, LF, NUL, escape sequences and invalid UTF-8 can
+ *	neither split a log line nor drive a terminal.  A backslash is
+ *	written as \\ so the escaping is unambiguous.  When the text does
+ *	not fit, it is cut at a whole escape and "..." is appended.
+ */
+#include "sanitize.h"
+
+#include <string.h>
+
+#define SANITIZE_ELLIPSIS "..."
+
+/* sanitize_escape - the representation of one byte; returns its length. */
+static size_t
+sanitize_escape(unsigned char c, char out[5])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c == '\\') {
+		out[0] = '\\';
+		out[1] = '\\';
+		return 2;
+	}
+	if (c >= 0x20 && c <= 0x7e) {
+		out[0] = (char)c;
+		return 1;
+	}
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 0x0f];
+	return 4;
+}
+
+size_t
+sanitize_text(char *dst, size_t dstlen, const unsigned char *src,
+    size_t srclen)
+{
+	size_t used = 0, i;
+	size_t ellipsis = sizeof(SANITIZE_ELLIPSIS) - 1;
+
+	if (dstlen == 0)
+		return 0;
+	for (i = 0; i < srclen; i++) {
+		char esc[5];
+		size_t n = sanitize_escape(src[i], esc);
+		/* room for this escape, and for "..." if more follows */
+		size_t reserve = (i + 1 < srclen) ? ellipsis : 0;
+
+		if (used + n + 1 > dstlen ||
+		    (i + 1 < srclen && used + n + reserve + 1 > dstlen)) {
+			if (used + ellipsis + 1 <= dstlen) {
+				memcpy(dst + used, SANITIZE_ELLIPSIS, ellipsis);
+				used += ellipsis;
+			}
+			break;
+		}
+		memcpy(dst + used, esc, n);
+		used += n;
+	}
+	dst[used] = '\0';
+	return used;
+}

@@ -1,0 +1,1 @@
+8/J83Unni8DbZyL/tHDbUydJdc3eQMgRAQpCpG8mw5M=

@@ -1,0 +1,1 @@
+FEfK2uPFolPaSzBuYF/UDIK3sLyNwu0QrZVOlRrWWwU=

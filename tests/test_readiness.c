@@ -1,0 +1,361 @@
+/*
+ * test_readiness.c - the readiness job against a fake resolver.
+ *
+ * The fake resolver answers from a table of canned answers and delivers
+ * them from fake_run(), never from inside query(), as resolver.h requires.
+ * Unlisted names get NXDOMAIN.  It records every name asked so the tests
+ * can check what was (and was not) looked up.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsmsg.h"
+#include "fake_answer.h"
+#include "readiness.h"
+
+#define FAKE_ENTRIES_MAX 16
+#define FAKE_PENDING_MAX 32
+
+struct fake_entry {
+	const char *name;
+	uint16_t qtype;
+	enum dns_outcome outcome;
+	size_t n;
+	const char *values[4];
+};
+
+struct fake_pending {
+	char name[DNS_NAME_TEXT_MAX];
+	uint16_t qtype;
+	resolver_cb cb;
+	void *arg;
+};
+
+struct fake_resolver {
+	const struct fake_entry *entries;
+	size_t nentries;
+	struct fake_pending pending[FAKE_PENDING_MAX];
+	size_t npending;
+	char asked[FAKE_PENDING_MAX][DNS_NAME_TEXT_MAX];
+	size_t nasked;
+	int refuse; /* query() fails */
+};
+
+static int
+fake_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
+    void *arg)
+{
+	struct fake_resolver *f = impl;
+	struct fake_pending *p;
+
+	if (f->refuse || f->npending == FAKE_PENDING_MAX)
+		return -1;
+	p = &f->pending[f->npending++];
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->qtype = qtype;
+	p->cb = cb;
+	p->arg = arg;
+	snprintf(f->asked[f->nasked++], sizeof(f->asked[0]), "%s", name);
+	return 0;
+}
+
+static void
+fake_run(struct fake_resolver *f)
+{
+	while (f->npending > 0) {
+		struct fake_pending p = f->pending[0];
+		struct dns_answer ans;
+		size_t i;
+
+		memmove(&f->pending[0], &f->pending[1],
+		    (--f->npending) * sizeof(p));
+		fake_answer(&ans, p.name, p.qtype, DNS_NXDOMAIN, 0, NULL);
+		for (i = 0; i < f->nentries; i++) {
+			const struct fake_entry *e = &f->entries[i];
+
+			if (strcmp(e->name, p.name) == 0 &&
+			    e->qtype == p.qtype) {
+				dns_answer_free(&ans);
+				fake_answer(&ans, p.name, p.qtype, e->outcome,
+				    e->n, e->values);
+			}
+		}
+		p.cb(p.arg, &ans);
+		dns_answer_free(&ans);
+	}
+}
+
+static int
+fake_asked(const struct fake_resolver *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->nasked; i++)
+		if (strcmp(f->asked[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+done_cb(void *arg, struct report *rep)
+{
+	(void)rep;
+	(*(int *)arg)++;
+}
+
+static const struct fake_entry seed_zone[] = {
+	{"mail.example.com", DNS_TYPE_MX, DNS_OK, 1,
+	    {"10 feedback-smtp.ap-northeast-1.amazonses.com"}},
+	{"1234rpr._domainkey.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+	    {"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}},
+	{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+	    {"v=DMARC1; p=none;"}},
+};
+
+static void
+request_init(struct readiness_request *req, const char *domain,
+    const char *mail_from)
+{
+	memset(req, 0, sizeof(*req));
+	snprintf(req->domain, sizeof(req->domain), "%s", domain);
+	snprintf(req->mail_from, sizeof(req->mail_from), "%s", mail_from);
+	req->checks = READINESS_CHECK_ALL;
+	snprintf(req->selectors[0].name, sizeof(req->selectors[0].name),
+	    "1234rpr");
+	req->nselectors = 1;
+	req->dmarc_min_policy = DMARC_POLICY_NONE;
+}
+
+static int
+run(struct fake_resolver *f, const struct readiness_request *req,
+    struct report *rep)
+{
+	struct resolver r = {.impl = f, .query = fake_query};
+	int done = 0, rc;
+
+	rc = readiness_start(&r, req, rep, done_cb, &done);
+	ck_assert_int_eq(done, 0); /* never synchronous */
+	fake_run(f);
+	if (rc == 0)
+		ck_assert_int_eq(done, 1);
+	else
+		ck_assert_int_eq(done, 0);
+	return rc;
+}
+
+START_TEST(test_seed_ready)
+{
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 3};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "mail.example.com");
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_uint_eq(rep.nchecks, 3);
+	/* the seed's order: MX, DKIM, DMARC */
+	ck_assert_int_eq(rep.checks[0].type, CHECK_MX);
+	ck_assert_str_eq(rep.checks[0].name, "mail.example.com");
+	ck_assert_int_eq(rep.checks[1].type, CHECK_DKIM);
+	ck_assert_str_eq(rep.checks[1].name, "1234rpr._domainkey.example.com");
+	ck_assert_int_eq(rep.checks[2].type, CHECK_DMARC);
+	ck_assert_str_eq(rep.checks[2].name, "_dmarc.example.com");
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_int_eq(rep.checks[1].status, CHECK_PASS);
+	ck_assert_int_eq(rep.checks[2].status, CHECK_PASS);
+	ck_assert_int_eq(report_verdict(&rep), VERDICT_READY);
+	ck_assert_int_eq(report_exit_code(&rep), 0);
+}
+END_TEST
+
+START_TEST(test_missing_everything)
+{
+	struct fake_resolver f = {0};
+	struct readiness_request req;
+	static struct report rep;
+	size_t i;
+
+	request_init(&req, "example.com", "mail.example.com");
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_uint_eq(rep.nchecks, 3);
+	for (i = 0; i < rep.nchecks; i++)
+		ck_assert_int_eq(rep.checks[i].status, CHECK_MISSING);
+	ck_assert_int_eq(report_exit_code(&rep), 1);
+}
+END_TEST
+
+START_TEST(test_apex_mail_from_not_queried)
+{
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 3};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_MX);
+	/* nothing to look up: complete at once, done not called */
+	ck_assert_int_eq(run(&f, &req, &rep), 1);
+	ck_assert_uint_eq(f.nasked, 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_FAIL);
+	ck_assert_ptr_nonnull(strstr(rep.checks[0].detail, "subdomain"));
+}
+END_TEST
+
+START_TEST(test_mail_from_outside_org)
+{
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 3};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "bounce.example.net");
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_FAIL);
+	ck_assert(!fake_asked(&f, "bounce.example.net"));
+	ck_assert_int_eq(report_exit_code(&rep), 1);
+}
+END_TEST
+
+START_TEST(test_dmarc_org_discovery)
+{
+	static const struct fake_entry zone[] = {
+		{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+		    {"v=DMARC1; p=reject; sp=quarantine"}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 1};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "shop.example.com", "mail.shop.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_DMARC);
+	req.dmarc_min_policy = DMARC_POLICY_QUARANTINE;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert(fake_asked(&f, "_dmarc.shop.example.com"));
+	ck_assert(fake_asked(&f, "_dmarc.example.com"));
+	ck_assert_str_eq(rep.checks[0].name, "_dmarc.example.com");
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+}
+END_TEST
+
+START_TEST(test_dmarc_temperror_stops_discovery)
+{
+	static const struct fake_entry zone[] = {
+		{"_dmarc.shop.example.com", DNS_TYPE_TXT, DNS_SERVFAIL, 0, {0}},
+		{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+		    {"v=DMARC1; p=reject"}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 2};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "shop.example.com", "mail.shop.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_DMARC);
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert(!fake_asked(&f, "_dmarc.example.com"));
+	ck_assert_int_eq(rep.checks[0].status, CHECK_TEMPERROR);
+	ck_assert_int_eq(report_exit_code(&rep), 2);
+}
+END_TEST
+
+START_TEST(test_temperror_and_fail_is_not_ready)
+{
+	static const struct fake_entry zone[] = {
+		{"mail.example.com", DNS_TYPE_MX, DNS_TIMEOUT, 0, {0}},
+		{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+		    {"v=DMARC1; p=bogus"}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 2};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "mail.example.com");
+	req.checks &= ~READINESS_CHECK_BIT(CHECK_DKIM);
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_TEMPERROR);
+	ck_assert_int_eq(rep.checks[1].status, CHECK_FAIL);
+	ck_assert_int_eq(report_verdict(&rep), VERDICT_NOT_READY);
+}
+END_TEST
+
+START_TEST(test_several_selectors)
+{
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 3};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "mail.example.com");
+	snprintf(req.selectors[1].name, sizeof(req.selectors[1].name), "s2");
+	req.nselectors = 2;
+	req.checks = READINESS_CHECK_BIT(CHECK_DKIM);
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_uint_eq(rep.nchecks, 2);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_str_eq(rep.checks[1].name, "s2._domainkey.example.com");
+	ck_assert_int_eq(rep.checks[1].status, CHECK_MISSING);
+}
+END_TEST
+
+START_TEST(test_resolver_refuses)
+{
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 3,
+	    .refuse = 1};
+	struct readiness_request req;
+	static struct report rep;
+	size_t i;
+
+	request_init(&req, "example.com", "mail.example.com");
+	ck_assert_int_eq(run(&f, &req, &rep), 1);
+	ck_assert_uint_eq(rep.nchecks, 3);
+	for (i = 0; i < rep.nchecks; i++)
+		ck_assert_int_eq(rep.checks[i].status, CHECK_TEMPERROR);
+}
+END_TEST
+
+START_TEST(test_mail_from_forms)
+{
+	char out[DOMAIN_BUF], err[256];
+
+	ck_assert_int_eq(readiness_mail_from("example.com", "mail", out,
+			     sizeof(out), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(out, "mail.example.com");
+	ck_assert_int_eq(readiness_mail_from("example.com", "Bounce.Example.COM.",
+			     out, sizeof(out), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(out, "bounce.example.com");
+	ck_assert_int_eq(readiness_mail_from("example.com", "example.com", out,
+			     sizeof(out), err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(out, "example.com");
+	ck_assert_int_eq(readiness_mail_from("example.com", "", out,
+			     sizeof(out), err, sizeof(err)),
+	    -1);
+	ck_assert_int_eq(readiness_mail_from("example.com", "a..b", out,
+			     sizeof(out), err, sizeof(err)),
+	    -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("readiness");
+	TCase *tc = tcase_create("job");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_seed_ready);
+	tcase_add_test(tc, test_missing_everything);
+	tcase_add_test(tc, test_apex_mail_from_not_queried);
+	tcase_add_test(tc, test_mail_from_outside_org);
+	tcase_add_test(tc, test_dmarc_org_discovery);
+	tcase_add_test(tc, test_dmarc_temperror_stops_discovery);
+	tcase_add_test(tc, test_temperror_and_fail_is_not_ready);
+	tcase_add_test(tc, test_several_selectors);
+	tcase_add_test(tc, test_resolver_refuses);
+	tcase_add_test(tc, test_mail_from_forms);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
