@@ -1,2 +1,551 @@
-/* config.c - see config.h; being written. */
+/*
+ * config.c - authready.conf(5): parsing into an immutable snapshot.
+ *
+ * SYNOPSIS
+ *	void config_defaults(struct config *cfg);
+ *	int config_parse(const char *buf, size_t len, const char *filename,
+ *	    struct config *cfg, char *err, size_t errlen);
+ *	int config_load(const char *path, bool must_exist, struct config *cfg,
+ *	    char *err, size_t errlen);
+ *	int config_parse_timeout(const char *text, unsigned *ms);
+ *
+ * DESCRIPTION
+ *	One "Key value" per line, as in opendkim.conf(5).  Keys are
+ *	case-insensitive.  A "#" at the start of a line or after white space
+ *	starts a comment (so "/path/a#b" keeps its "#").  Leading and
+ *	trailing white space is ignored, and so are blank lines.  CRLF line
+ *	endings and a last line without a newline are accepted.  A key given
+ *	twice takes the later value, as in OpenDKIM.
+ *
+ *	Every key is one row of config_keys[]: its name, its type and where
+ *	its value goes.  Each type has one setter that validates the value
+ *	completely before storing it (domains through domain_normalize(),
+ *	DNS servers through dns_server_parse()).
+ *
+ *	config_parse() works on a copy and stores it into cfg only when the
+ *	whole text is valid, so a failed reload leaves the running snapshot
+ *	as it was.  config_load() reads at most CONFIG_FILE_MAX octets from a
+ *	regular file.
+ *
+ * DIAGNOSTICS
+ *	-1 with "FILE:LINE: what is wrong" in err; file errors are
+ *	"PATH: strerror".  Values are quoted through sanitize_text().
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sanitize.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024) /* octets; a config is not a database */
+#define CONFIG_TIMEOUT_MIN_MS 1
+#define CONFIG_TIMEOUT_MAX_MS 300000
+#define CONFIG_QUOTE_MAX 80 /* how much of a bad value a message shows */
+#define CONFIG_MSG_MAX 512
+
+enum config_type {
+	CONFIG_STRING,
+	CONFIG_DOMAIN,
+	CONFIG_TIMEOUT,
+	CONFIG_DMARC_POLICY,
+	CONFIG_SERVERS,
+};
+
+struct config_key {
+	const char *name;
+	enum config_type type;
+	size_t offset; /* of the field in struct config */
+	size_t size;   /* of the field, for strings and domains */
+};
+
+#define CONFIG_FIELD(f)                                                        \
+	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+static const struct config_key config_keys[] = {
+	{"DNSServers", CONFIG_SERVERS, CONFIG_FIELD(dns)},
+	{"DNSTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(dns.timeout_ms)},
+	{"Selector", CONFIG_DOMAIN, CONFIG_FIELD(selector)},
+	{"KeyFile", CONFIG_STRING, CONFIG_FIELD(key_file)},
+	{"MailFrom", CONFIG_DOMAIN, CONFIG_FIELD(mail_from)},
+	{"MXHost", CONFIG_DOMAIN, CONFIG_FIELD(mx_host)},
+	{"DMARCMinPolicy", CONFIG_DMARC_POLICY, CONFIG_FIELD(dmarc_min_policy)},
+};
+
+/*
+ * DMARCMinPolicy values.  A local table rather than dmarc_policy_parse()
+ * keeps the config module free of a link dependency on the DMARC code.
+ */
+static const struct {
+	const char *name;
+	enum dmarc_policy policy;
+} config_policies[] = {
+	{"none", DMARC_POLICY_NONE},
+	{"quarantine", DMARC_POLICY_QUARANTINE},
+	{"reject", DMARC_POLICY_REJECT},
+};
+
+typedef int (*config_setter)(void *field, size_t size, const char *value,
+    char *msg, size_t msglen);
+
+static int config_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* config_fail - format the reason into err (when there is room); -1. */
+static int
+config_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* config_quote - a printable, bounded copy of untrusted text. */
+static const char *
+config_quote(char buf[CONFIG_QUOTE_MAX], const char *text, size_t len)
+{
+	sanitize_text(buf, CONFIG_QUOTE_MAX, (const unsigned char *)text, len);
+	return buf;
+}
+
+/* config_lower - ASCII-only tolower, independent of the locale. */
+static int
+config_lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
+
+/* config_name_equal - name (NUL-terminated) equals text[0..len), any case. */
+static bool
+config_name_equal(const char *name, const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (name[i] == '\0' || config_lower((unsigned char)name[i]) !=
+					   config_lower((unsigned char)text[i]))
+			return false;
+	return name[len] == '\0';
+}
+
+/* config_space - the white space that separates words on a line. */
+static bool
+config_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->dns.nservers = 0;
+	cfg->dns.timeout_ms = CONFIG_DNS_TIMEOUT_DEFAULT_MS;
+	snprintf(cfg->mail_from, sizeof(cfg->mail_from), "%s",
+	    CONFIG_MAIL_FROM_DEFAULT);
+	cfg->dmarc_min_policy = DMARC_POLICY_NONE;
+}
+
+/*
+ * config_timeout_value - "5", "2.5": 1*DIGIT ["." 1*DIGIT] seconds.
+ * 0 ok, -1 not a number, -2 out of range.  Digits past the millisecond
+ * are dropped.
+ */
+static int
+config_timeout_value(const char *s, unsigned *ms)
+{
+	unsigned long whole = 0, frac = 0, scale = 100;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if (whole <= CONFIG_TIMEOUT_MAX_MS)
+			whole = whole * 10 + (unsigned long)(*s - '0');
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return -1;
+		for (; *s >= '0' && *s <= '9'; s++, scale /= 10)
+			frac += scale * (unsigned long)(*s - '0');
+	}
+	if (*s != '\0')
+		return -1;
+	if (whole > CONFIG_TIMEOUT_MAX_MS / 1000)
+		return -2;
+	whole = whole * 1000 + frac;
+	if (whole < CONFIG_TIMEOUT_MIN_MS || whole > CONFIG_TIMEOUT_MAX_MS)
+		return -2;
+	*ms = (unsigned)whole;
+	return 0;
+}
+
+int
+config_parse_timeout(const char *text, unsigned *ms)
+{
+	if (text == NULL || ms == NULL)
+		return -1;
+	return config_timeout_value(text, ms) == 0 ? 0 : -1;
+}
+
+/* config_set_string - a value copied as is, if it fits. */
+static int
+config_set_string(void *field, size_t size, const char *value, char *msg,
+    size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+	size_t n = strlen(value);
+
+	if (n >= size)
+		return config_fail(msg, msglen,
+		    "'%s' is %zu octets; at most %zu allowed",
+		    config_quote(q, value, n), n, size - 1);
+	memcpy(field, value, n + 1);
+	return 0;
+}
+
+/* config_set_domain - a name through domain_normalize(), if it fits. */
+static int
+config_set_domain(void *field, size_t size, const char *value, char *msg,
+    size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX], name[DOMAIN_BUF], why[CONFIG_MSG_MAX];
+	size_t n = strlen(value);
+
+	config_quote(q, value, n);
+	if (domain_normalize(value, n, name, sizeof(name), why, sizeof(why)))
+		return config_fail(msg, msglen, "'%s': %s", q, why);
+	n = strlen(name);
+	if (n >= size)
+		return config_fail(msg, msglen,
+		    "'%s' is %zu octets; at most %zu allowed", q, n, size - 1);
+	memcpy(field, name, n + 1);
+	return 0;
+}
+
+/* config_set_timeout - seconds, decimals allowed, to milliseconds. */
+static int
+config_set_timeout(void *field, size_t size, const char *value, char *msg,
+    size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+	unsigned ms;
+
+	(void)size;
+	config_quote(q, value, strlen(value));
+	switch (config_timeout_value(value, &ms)) {
+	case 0:
+		*(unsigned *)field = ms;
+		return 0;
+	case -2:
+		return config_fail(msg, msglen,
+		    "'%s' is out of range (0.001 to %d seconds)", q,
+		    CONFIG_TIMEOUT_MAX_MS / 1000);
+	default:
+		return config_fail(msg, msglen,
+		    "'%s' is not a number of seconds", q);
+	}
+}
+
+/* config_set_policy - none, quarantine or reject. */
+static int
+config_set_policy(void *field, size_t size, const char *value, char *msg,
+    size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+	size_t i;
+
+	(void)size;
+	for (i = 0; i < sizeof(config_policies) / sizeof(*config_policies); i++)
+		if (config_name_equal(config_policies[i].name, value,
+			strlen(value))) {
+			*(enum dmarc_policy *)field = config_policies[i].policy;
+			return 0;
+		}
+	return config_fail(msg, msglen,
+	    "'%s' is not a policy; use none, quarantine or reject",
+	    config_quote(q, value, strlen(value)));
+}
+
+/* config_server_add - validate one ADDR[:PORT] and append it. */
+static int
+config_server_add(struct dns_options *dns, const char *tok, size_t len,
+    char *msg, size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
+	char *slot;
+
+	config_quote(q, tok, len);
+	if (dns->nservers >= DNS_SERVERS_MAX)
+		return config_fail(msg, msglen,
+		    "more than %d servers (at '%s')", DNS_SERVERS_MAX, q);
+	if (len >= DNS_SERVER_TEXT_MAX)
+		return config_fail(msg, msglen,
+		    "'%s' is %zu octets; at most %d allowed", q, len,
+		    DNS_SERVER_TEXT_MAX - 1);
+	slot = dns->servers[dns->nservers];
+	memcpy(slot, tok, len);
+	slot[len] = '\0';
+	why[0] = '\0';
+	if (dns_server_parse(slot, why, sizeof(why)) != 0)
+		return config_fail(msg, msglen, "'%s': %s", q,
+		    why[0] != '\0' ? why : "not an address");
+	dns->nservers++;
+	return 0;
+}
+
+/* config_set_servers - a comma and/or space separated server list. */
+static int
+config_set_servers(void *field, size_t size, const char *value, char *msg,
+    size_t msglen)
+{
+	struct dns_options *dns = field, work = *dns;
+	const char *p = value;
+	size_t len;
+
+	(void)size;
+	work.nservers = 0;
+	memset(work.servers, 0, sizeof(work.servers));
+	while (*p != '\0') {
+		if (*p == ',' || config_space(*p)) {
+			p++;
+			continue;
+		}
+		len = strcspn(p, ", \t");
+		if (config_server_add(&work, p, len, msg, msglen))
+			return -1;
+		p += len;
+	}
+	if (work.nservers == 0)
+		return config_fail(msg, msglen, "no server in '%s'", value);
+	*dns = work;
+	return 0;
+}
+
+static const config_setter config_setters[] = {
+	[CONFIG_STRING] = config_set_string,
+	[CONFIG_DOMAIN] = config_set_domain,
+	[CONFIG_TIMEOUT] = config_set_timeout,
+	[CONFIG_DMARC_POLICY] = config_set_policy,
+	[CONFIG_SERVERS] = config_set_servers,
+};
+
+/* config_key_find - the table row for a key, or NULL. */
+static const struct config_key *
+config_key_find(const char *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_keys) / sizeof(*config_keys); i++)
+		if (config_name_equal(config_keys[i].name, key, len))
+			return &config_keys[i];
+	return NULL;
+}
+
+/* config_line_bytes - refuse NUL and control bytes other than TAB. */
+static int
+config_line_bytes(const char *line, size_t len, char *msg, size_t msglen)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c == '\0')
+			return config_fail(msg, msglen,
+			    "line contains a NUL byte");
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return config_fail(msg, msglen,
+			    "line contains the control character \\x%02x", c);
+	}
+	return 0;
+}
+
+/* config_line_trim - drop the comment and the surrounding white space. */
+static const char *
+config_line_trim(const char *line, size_t *len)
+{
+	size_t i, n = *len;
+
+	for (i = 0; i < n; i++)
+		if (line[i] == '#' && (i == 0 || config_space(line[i - 1]))) {
+			n = i;
+			break;
+		}
+	while (n > 0 && config_space(line[n - 1]))
+		n--;
+	while (n > 0 && config_space(*line)) {
+		line++;
+		n--;
+	}
+	*len = n;
+	return line;
+}
+
+/* config_line - apply one line (without its newline) to cfg. */
+static int
+config_line(struct config *cfg, const char *line, size_t len, char *msg,
+    size_t msglen)
+{
+	char value[CONFIG_LINE_MAX + 1], q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
+	const struct config_key *key;
+	size_t klen, vlen;
+
+	if (config_line_bytes(line, len, msg, msglen))
+		return -1;
+	line = config_line_trim(line, &len);
+	if (len == 0)
+		return 0;
+	for (klen = 0; klen < len && !config_space(line[klen]); klen++)
+		;
+	if ((key = config_key_find(line, klen)) == NULL)
+		return config_fail(msg, msglen, "unknown key '%s'",
+		    config_quote(q, line, klen));
+	for (vlen = klen; vlen < len && config_space(line[vlen]); vlen++)
+		;
+	if (vlen == len)
+		return config_fail(msg, msglen, "%s needs a value", key->name);
+	memcpy(value, line + vlen, len - vlen);
+	value[len - vlen] = '\0';
+	if (config_setters[key->type]((char *)cfg + key->offset, key->size,
+		value, why, sizeof(why)))
+		return config_fail(msg, msglen, "%s: %s", key->name, why);
+	return 0;
+}
+
+int
+config_parse(const char *buf, size_t len, const char *filename,
+    struct config *cfg, char *err, size_t errlen)
+{
+	struct config work = *cfg;
+	char msg[CONFIG_MSG_MAX];
+	size_t pos = 0, lineno = 0, n;
+	const char *nl;
+
+	if (filename == NULL)
+		filename = "(config)";
+	while (pos < len) {
+		lineno++;
+		nl = memchr(buf + pos, '\n', len - pos);
+		n = (nl != NULL ? (size_t)(nl - buf) : len) - pos;
+		if (n > 0 && buf[pos + n - 1] == '\r')
+			n--;
+		if (n > CONFIG_LINE_MAX)
+			return config_fail(err, errlen,
+			    "%s:%zu: line is longer than %d octets", filename,
+			    lineno, CONFIG_LINE_MAX);
+		if (config_line(&work, buf + pos, n, msg, sizeof(msg)))
+			return config_fail(err, errlen, "%s:%zu: %s", filename,
+			    lineno, msg);
+		pos = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+	}
+	*cfg = work;
+	return 0;
+}
+
+/* config_read_fd - at most CONFIG_FILE_MAX octets of fd into a new buffer. */
+static int
+config_read_fd(int fd, const char *path, char **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	char *buf;
+	size_t len = 0;
+	ssize_t n;
+
+	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL)
+		return config_fail(err, errlen, "%s: %s", path, strerror(errno));
+	/* one octet more than allowed tells a file that grew from one that fits */
+	while (len <= CONFIG_FILE_MAX) {
+		n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+
+			free(buf);
+			return config_fail(err, errlen, "%s: %s", path,
+			    strerror(saved));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CONFIG_FILE_MAX) {
+		free(buf);
+		return config_fail(err, errlen,
+		    "%s: file is larger than %d octets", path, CONFIG_FILE_MAX);
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* config_read - open and read a regular file; 1 when it does not exist. */
+static int
+config_read(const char *path, bool must_exist, char **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	/* O_NONBLOCK: a FIFO put in place of the file must not hang startup */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT && !must_exist)
+		return 1;
+	if (fd < 0)
+		return config_fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		int saved = errno;
+
+		close(fd);
+		return config_fail(err, errlen, "%s: %s", path, strerror(saved));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return config_fail(err, errlen, "%s: not a regular file", path);
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		close(fd);
+		return config_fail(err, errlen,
+		    "%s: file is larger than %d octets", path, CONFIG_FILE_MAX);
+	}
+	rc = config_read_fd(fd, path, out, outlen, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int
+config_load(const char *path, bool must_exist, struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct config work;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (path == NULL)
+		path = CONFIG_DEFAULT_PATH;
+	config_defaults(&work);
+	rc = config_read(path, must_exist, &buf, &len, err, errlen);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		rc = config_parse(buf, len, path, &work, err, errlen);
+		free(buf);
+		if (rc != 0)
+			return -1;
+	}
+	*cfg = work;
+	return 0;
+}

@@ -54,6 +54,7 @@
 #include "dkim.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -516,7 +517,7 @@ dkim_b64_decode(const struct dkim_tag *p, struct dkim_keybytes *out,
 			return -1;
 		}
 		acc = (acc << 6) | (uint32_t)v;
-		if (++nchars % 4 == 0 || (nchars % 4 >= 2 && 0)) {
+		if (++nchars % 4 == 0) {
 			if (out->len + 3 > sizeof(out->data))
 				goto toolong;
 			out->data[out->len++] = (unsigned char)(acc >> 16);

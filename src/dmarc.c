@@ -110,6 +110,13 @@ is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
+/* in_set - c is one of the bytes of set (never the terminating NUL). */
+static bool
+in_set(unsigned char c, const char *set)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
 /* lower - ASCII lowercase, without locale. */
 static unsigned char
 lower(unsigned char c)
@@ -268,7 +275,7 @@ static int
 tag_letter(struct span v, const char *set, char *out, const char **why,
     const char *what)
 {
-	if (v.n != 1 || strchr(set, lower(v.p[0])) == NULL) {
+	if (v.n != 1 || !in_set(lower(v.p[0]), set)) {
 		*why = what;
 		return -1;
 	}
@@ -361,7 +368,7 @@ tag_fo(struct span v, struct dmarc_record *r, const char **why)
 		char c;
 
 		opt = span_trim(opt);
-		if (opt.n != 1 || strchr("01ds", lower(opt.p[0])) == NULL) {
+		if (opt.n != 1 || !in_set(lower(opt.p[0]), "01ds")) {
 			*why = "fo must be a colon-separated list of 0, 1, d "
 			       "and s";
 			return -1;
@@ -405,7 +412,7 @@ uri_size_ok(struct span s)
 		i++;
 	if (i == 0)
 		return false;
-	if (i < s.n && strchr("kmgt", lower(s.p[i])) != NULL)
+	if (i < s.n && in_set(lower(s.p[i]), "kmgt"))
 		i++;
 	return i == s.n;
 }
@@ -415,14 +422,14 @@ static bool
 uri_char_ok(unsigned char c)
 {
 	return is_alpha(c) || is_digit(c) ||
-	    (c != '\0' && strchr("-._~:/?#[]@!$&'()*+=%", c) != NULL);
+	    in_set(c, "-._~:/?#[]@!$&'()*+=%");
 }
 
 /* is_hex - ASCII hex digit. */
 static bool
 is_hex(unsigned char c)
 {
-	return is_digit(c) || strchr("abcdef", lower(c)) != NULL;
+	return is_digit(c) || in_set(lower(c), "abcdef");
 }
 
 /* uri_rest_ok - the part after "scheme:", with valid %-escapes. */
@@ -436,14 +443,19 @@ uri_rest_ok(struct span s, const char **why)
 		return -1;
 	}
 	for (i = 0; i < s.n; i++) {
-		if (!uri_char_ok(s.p[i]) ||
-		    (s.p[i] == '%' && (i + 2 >= s.n + 0 + (i + 2 < s.n ? 0 : 0)
-			|| i + 2 >= s.n + 1 || !is_hex(s.p[i + 1]) ||
-			!is_hex(s.p[i + 2])))) {
+		if (!uri_char_ok(s.p[i])) {
 			*why = "a report URI holds a character that must be "
 			       "percent-encoded (such as a space, ',' or ';')";
 			return -1;
 		}
+		if (s.p[i] != '%')
+			continue;
+		if (s.n - i < 3 || !is_hex(s.p[i + 1]) || !is_hex(s.p[i + 2])) {
+			*why = "a report URI has a '%' not followed by two hex "
+			       "digits";
+			return -1;
+		}
+		i += 2;
 	}
 	return 0;
 }
@@ -465,48 +477,69 @@ mailto_ok(struct span s, const char **why)
 	return 0;
 }
 
+/* uri_scheme_len - length of a leading scheme (RFC 3986) before ':'. */
+static size_t
+uri_scheme_len(struct span u)
+{
+	size_t i;
+
+	if (u.n == 0 || !is_alpha(u.p[0]))
+		return 0;
+	for (i = 1; i < u.n && u.p[i] != ':'; i++)
+		if (!is_alpha(u.p[i]) && !is_digit(u.p[i]) &&
+		    !in_set(u.p[i], "+-."))
+			return 0;
+	return i < u.n ? i : 0;
+}
+
+/* uri_strip_size - drop a trailing "!" size limit; -1 when malformed. */
+static int
+uri_strip_size(struct span *u, const char **why)
+{
+	const unsigned char *bang = NULL;
+	struct span tail;
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (u->p[i] == '!')
+			bang = u->p + i;
+	if (bang == NULL)
+		return 0;
+	tail.p = bang + 1;
+	tail.n = u->n - (size_t)(tail.p - u->p);
+	/* '!' is also a URI character; only "!" DIGIT starts a size. */
+	if (tail.n > 0 && !is_digit(tail.p[0]))
+		return 0;
+	if (!uri_size_ok(tail)) {
+		*why = "a report size limit must be digits with an optional "
+		       "k, m, g or t";
+		return -1;
+	}
+	u->n = (size_t)(bang - u->p);
+	return 0;
+}
+
 /* uri_ok - one DMARC URI: URI [ "!" size ] (RFC 7489 section 6.4). */
 static int
 uri_ok(struct span u, const char **why)
 {
-	const unsigned char *bang = NULL;
-	size_t i;
+	struct span scheme, rest;
+	size_t n;
 
-	for (i = 0; i < u.n; i++)
-		if (u.p[i] == '!')
-			bang = u.p + i;
-	if (bang != NULL) {
-		struct span tail = {bang + 1, u.n - (size_t)(bang - u.p) - 1};
-
-		if (tail.n == 0 || is_digit(tail.p[0])) {
-			if (!uri_size_ok(tail)) {
-				*why = "a report size limit must be digits "
-				       "with an optional k, m, g or t";
-				return -1;
-			}
-			u.n = (size_t)(bang - u.p);
-		}
-	}
-	for (i = 0; i < u.n && u.p[i] != ':'; i++) {
-		if (!(is_alpha(u.p[i]) ||
-			(i > 0 && (is_digit(u.p[i]) ||
-				      strchr("+-.", u.p[i]) != NULL)))) {
-			break;
-		}
-	}
-	if (i == 0 || i >= u.n || u.p[i] != ':') {
+	if (uri_strip_size(&u, why) < 0)
+		return -1;
+	if ((n = uri_scheme_len(u)) == 0) {
 		*why = "a report URI needs a scheme, such as mailto:";
 		return -1;
 	}
-	{
-		struct span scheme = {u.p, i};
-		struct span rest = {u.p + i + 1, u.n - i - 1};
-
-		if (uri_rest_ok(rest, why) < 0)
-			return -1;
-		if (span_eq(scheme, "mailto"))
-			return mailto_ok(rest, why);
-	}
+	scheme.p = u.p;
+	scheme.n = n;
+	rest.p = u.p + n + 1;
+	rest.n = u.n - n - 1;
+	if (uri_rest_ok(rest, why) < 0)
+		return -1;
+	if (span_eq(scheme, "mailto"))
+		return mailto_ok(rest, why);
 	return 0;
 }
 
