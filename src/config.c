@@ -312,6 +312,7 @@ config_set_servers(void *field, size_t size, const char *value, char *msg,
 {
 	struct dns_options *dns = field, work = *dns;
 	const char *p = value;
+	char q[CONFIG_QUOTE_MAX];
 	size_t len;
 
 	(void)size;
@@ -328,7 +329,8 @@ config_set_servers(void *field, size_t size, const char *value, char *msg,
 		p += len;
 	}
 	if (work.nservers == 0)
-		return config_fail(msg, msglen, "no server in '%s'", value);
+		return config_fail(msg, msglen, "no server in '%s'",
+		    config_quote(q, value, strlen(value)));
 	*dns = work;
 	return 0;
 }

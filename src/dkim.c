@@ -665,3 +665,259 @@ dkim_key_parse(const unsigned char *rec, size_t len, struct dkim_key *key,
 
 	return dkim_key_parse_bytes(rec, len, key, &kb, err, errlen);
 }
+
+/* dkim_type_by_key - the table row for a record's k=. */
+static const struct dkim_key_type_name *
+dkim_type_by_key(enum dkim_key_type type)
+{
+	size_t i;
+
+	for (i = 0; i < DKIM_NKEY_TYPES; i++)
+		if (dkim_key_types[i].type == type)
+			return &dkim_key_types[i];
+	return NULL;
+}
+
+/* dkim_type_by_evp - the table row for an OpenSSL key type, or NULL. */
+static const struct dkim_key_type_name *
+dkim_type_by_evp(int evp_type)
+{
+	size_t i;
+
+	for (i = 0; i < DKIM_NKEY_TYPES; i++)
+		if (dkim_key_types[i].evp_type == evp_type)
+			return &dkim_key_types[i];
+	return NULL;
+}
+
+/* dkim_path - the key file name, printable, for sentences. */
+static const char *
+dkim_path(const struct dkim_expect *exp, char *buf, size_t buflen)
+{
+	const char *path = exp != NULL ? exp->key_path : NULL;
+
+	if (path == NULL || *path == '\0')
+		return "the private key";
+	sanitize_text(buf, buflen, (const unsigned char *)path, strlen(path));
+	return buf;
+}
+
+/* dkim_pem_nopass - never prompt for a passphrase; note that one was due. */
+static int
+dkim_pem_nopass(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(bool *)u = true;
+	return -1;
+}
+
+/* dkim_pem_load - the private key in exp, or NULL with err set. */
+static EVP_PKEY *
+dkim_pem_load(const struct dkim_expect *exp, const char *path, char *err,
+    size_t errlen)
+{
+	EVP_PKEY *pk = NULL;
+	bool encrypted = false;
+	BIO *bio;
+
+	if (exp->key_pem_len == 0 || exp->key_pem_len > DKIM_PEM_MAX) {
+		dkim_err(err, errlen, "%s is %s; expected a PEM private key.",
+		    path, exp->key_pem_len == 0 ? "empty" :
+		    "too large to be a private key");
+		return NULL;
+	}
+	bio = BIO_new_mem_buf(exp->key_pem, (int)exp->key_pem_len);
+	if (bio != NULL)
+		pk = PEM_read_bio_PrivateKey(bio, NULL, dkim_pem_nopass,
+		    &encrypted);
+	BIO_free(bio);
+	ERR_clear_error();
+	if (pk == NULL)
+		dkim_err(err, errlen, encrypted ?
+		    "%s is encrypted with a passphrase; authready needs the "
+		    "key unencrypted, as the signer reads it." :
+		    "%s is not a readable PEM private key.", path);
+	return pk;
+}
+
+/* dkim_match_ed25519 - compare the raw public key with p=. */
+static int
+dkim_match_ed25519(EVP_PKEY *pk, const struct dkim_keybytes *kb,
+    const char *path, char *err, size_t errlen)
+{
+	unsigned char pub[DKIM_ED25519_BYTES];
+	size_t publen = sizeof(pub);
+
+	if (EVP_PKEY_get_raw_public_key(pk, pub, &publen) != 1 ||
+	    publen != sizeof(pub)) {
+		ERR_clear_error();
+		dkim_err(err, errlen,
+		    "The public half of %s could not be computed.", path);
+		return -1;
+	}
+	if (kb->len == publen && memcmp(pub, kb->data, publen) == 0)
+		return 1;
+	dkim_err(err, errlen, "the public half of %s is not the key in p=.",
+	    path);
+	return 0;
+}
+
+/*
+ * The record handed to libopendkim's key lookup callback.  The callback
+ * gets no user pointer from the library handle (dkim_set_user_context()
+ * works on a DKIM handle, and dkim_test_key() makes its own one inside),
+ * so the record travels in a thread-local pointer, set only for the
+ * duration of one dkim_test_key() call on this thread.
+ */
+struct dkim_feed {
+	const unsigned char *rec;
+	size_t len;
+	size_t buflen; /* libopendkim's buffer, when the record overflows it */
+};
+
+static _Thread_local struct dkim_feed *dkim_feed_current;
+
+/* dkim_feed_lookup - libopendkim key lookup: copy the record we hold. */
+static DKIM_CBSTAT
+dkim_feed_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
+{
+	struct dkim_feed *feed = dkim_feed_current;
+
+	(void)dkim;
+	(void)sig;
+	if (feed == NULL || buflen == 0)
+		return DKIM_CBSTAT_ERROR;
+	if (feed->len >= buflen) {
+		feed->buflen = buflen;
+		return DKIM_CBSTAT_ERROR;
+	}
+	memcpy(buf, feed->rec, feed->len);
+	buf[feed->len] = '\0';
+	return DKIM_CBSTAT_CONTINUE;
+}
+
+/* dkim_dns_refuse - libopendkim DNS query start: never query. */
+static int
+dkim_dns_refuse(void *srv, int type, unsigned char *query, unsigned char *buf,
+    size_t buflen, void **qh)
+{
+	(void)srv;
+	(void)type;
+	(void)query;
+	(void)buf;
+	(void)buflen;
+	(void)qh;
+	return DKIM_DNS_ERROR;
+}
+
+/* dkim_label - a selector or domain libopendkim can put in a signature. */
+static char *
+dkim_label(char *buf, size_t buflen, const char *name, const char *dflt)
+{
+	size_t i, len = name != NULL ? strlen(name) : 0;
+
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) &&
+		    strchr("-._", name[i]) == NULL)
+			break;
+	/* Only the lookup callback sees it; any sane name does. */
+	snprintf(buf, buflen, "%s", len == 0 || i < len || len >= buflen ?
+	    dflt : name);
+	return buf;
+}
+
+/* dkim_match_rsa - libopendkim's dkim_test_key() on our record. */
+static int
+dkim_match_rsa(const struct dkim_expect *exp, const unsigned char *rec,
+    size_t len, const char *path, char *err, size_t errlen)
+{
+	struct dkim_feed feed = {rec, len, 0};
+	char sel[DKIM_LABEL_MAX], dom[DKIM_LABEL_MAX];
+	char liberr[DKIM_LIBERR_MAX] = "", shown[DKIM_LIBERR_MAX];
+	DKIM_LIB *lib;
+	int r;
+
+	if ((lib = dkim_init(NULL, NULL)) == NULL) {
+		dkim_err(err, errlen, "libopendkim could not be initialized.");
+		return -1;
+	}
+	(void)dkim_set_key_lookup(lib, dkim_feed_lookup);
+	dkim_dns_set_query_start(lib, dkim_dns_refuse);
+	dkim_label(sel, sizeof(sel), exp->selector, "selector");
+	dkim_label(dom, sizeof(dom), exp->domain, "domain.invalid");
+
+	/*
+	 * dkim_test_key() only reads the PEM (BIO_new_mem_buf).  The key was
+	 * loaded once already with a passphrase callback that never prompts,
+	 * so an encrypted key cannot reach OpenSSL's terminal prompt here.
+	 */
+	dkim_feed_current = &feed;
+	r = dkim_test_key(lib, sel, dom, (char *)(uintptr_t)exp->key_pem,
+	    exp->key_pem_len, NULL, liberr, sizeof(liberr));
+	dkim_feed_current = NULL;
+	dkim_close(lib);
+	ERR_clear_error();
+
+	if (r == 0)
+		return 1;
+	if (r == 1) {
+		dkim_err(err, errlen,
+		    "the public half of %s is not the key in p=.", path);
+		return 0;
+	}
+	sanitize_text(shown, sizeof(shown), (const unsigned char *)liberr,
+	    strnlen(liberr, sizeof(liberr)));
+	if (feed.buflen != 0)
+		dkim_err(err, errlen,
+		    "The record is %zu bytes, more than the %zu that "
+		    "libopendkim (OpenDKIM) reads; verifiers using it would "
+		    "cut the key short.", len, feed.buflen - 1);
+	else
+		dkim_err(err, errlen,
+		    "libopendkim could not compare the keys: %s.", shown);
+	return -1;
+}
+
+int
+dkim_key_match(const struct dkim_expect *exp, const unsigned char *rec,
+    size_t len, char *err, size_t errlen)
+{
+	const struct dkim_key_type_name *want, *have;
+	struct dkim_keybytes kb;
+	struct dkim_key key;
+	char pathbuf[REPORT_DETAIL_MAX / 4];
+	const char *path = dkim_path(exp, pathbuf, sizeof(pathbuf));
+	EVP_PKEY *pk;
+	int r;
+
+	if (exp == NULL || exp->key_pem == NULL) {
+		dkim_err(err, errlen, "No private key was given to compare.");
+		return -1;
+	}
+	if (dkim_key_parse_bytes(rec, len, &key, &kb, err, errlen) != 0)
+		return -1;
+	if (key.revoked) {
+		dkim_err(err, errlen, "The key is revoked (empty p=); there "
+		    "is no public key to compare with %s.", path);
+		return -1;
+	}
+	if ((pk = dkim_pem_load(exp, path, err, errlen)) == NULL)
+		return -1;
+	want = dkim_type_by_key(key.type);
+	have = dkim_type_by_evp(EVP_PKEY_get_base_id(pk));
+	if (have != want) {
+		dkim_err(err, errlen, "%s holds %s %s key, but the record "
+		    "publishes k=%s.", path, have != NULL ? "an" : "a",
+		    have != NULL ? have->label :
+		    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)), want->name);
+		r = 0;
+	} else if (key.type == DKIM_KEY_ED25519) {
+		r = dkim_match_ed25519(pk, &kb, path, err, errlen);
+	} else {
+		r = dkim_match_rsa(exp, rec, len, path, err, errlen);
+	}
+	EVP_PKEY_free(pk);
+	return r;
+}

@@ -598,3 +598,286 @@ static const struct dmarc_tag dmarc_tags[] = {
 	{"psd", tag_psd},
 	{"t", tag_t},
 };
+
+/* dmarc_defaults - the values of the tags a record leaves out. */
+static void
+dmarc_defaults(struct dmarc_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->p = r->sp = r->np = DMARC_POLICY_UNSET;
+	r->adkim = r->aspf = 'r';
+	r->pct = DMARC_DEFAULT_PCT;
+	r->ri = DMARC_DEFAULT_RI;
+	memcpy(r->fo, "0", 2);
+	r->psd = 'u';
+	r->t = 'n';
+}
+
+/* bad_byte - offset of the first control or non-ASCII byte, or len. */
+static size_t
+bad_byte(const unsigned char *rec, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((rec[i] < 0x20 && rec[i] != '\t') || rec[i] > 0x7e)
+			break;
+	return i;
+}
+
+/* tag_name_ok - ALPHA *(ALPHA / DIGIT / "_"), RFC 6376 section 3.2. */
+static bool
+tag_name_ok(struct span name)
+{
+	size_t i;
+
+	if (name.n == 0 || !is_alpha(name.p[0]))
+		return false;
+	for (i = 1; i < name.n; i++)
+		if (!is_alpha(name.p[i]) && !is_digit(name.p[i]) &&
+		    name.p[i] != '_')
+			return false;
+	return true;
+}
+
+/* split_tag - name and value of one trimmed segment; -1 without '='. */
+static int
+split_tag(struct span seg, struct span *name, struct span *value)
+{
+	const unsigned char *eq = seg.n > 0 ? memchr(seg.p, '=', seg.n) : NULL;
+
+	if (eq == NULL)
+		return -1;
+	name->p = seg.p;
+	name->n = (size_t)(eq - seg.p);
+	value->p = eq + 1;
+	value->n = seg.n - name->n - 1;
+	*name = span_trim(*name);
+	*value = span_trim(*value);
+	return 0;
+}
+
+/* parse_version - the first segment must be v=DMARC1, exactly. */
+static int
+parse_version(struct span seg, char *err, size_t errlen)
+{
+	struct span name, value;
+	size_t vl = sizeof(DMARC_VERSION) - 1;
+	char q[DMARC_ERR_VALUE_MAX];
+
+	if (seg.n == 0 || split_tag(seg, &name, &value) < 0 ||
+	    !span_eq(name, "v")) {
+		set_err(err, errlen,
+		    "the record must start with v=DMARC1, not \"%s\"",
+		    quote(q, seg));
+		return -1;
+	}
+	if (value.n == vl && memcmp(value.p, DMARC_VERSION, vl) == 0)
+		return 0;
+	if (value.n > vl && memcmp(value.p, DMARC_VERSION, vl) == 0 &&
+	    is_wsp(value.p[vl]))
+		set_err(err, errlen,
+		    "v=%s: a ';' must follow v=DMARC1 before the next tag",
+		    quote(q, value));
+	else
+		set_err(err, errlen,
+		    "v=%s: the version must be exactly DMARC1 (upper case)",
+		    quote(q, value));
+	return -1;
+}
+
+/* find_tag - index of a known tag in dmarc_tags, or -1. */
+static int
+find_tag(struct span name)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(dmarc_tags); i++)
+		if (span_eq(name, dmarc_tags[i].name))
+			return (int)i;
+	return -1;
+}
+
+/* parse_tag - one segment after v; *seen marks the known tags met. */
+static int
+parse_tag(struct span seg, unsigned *seen, struct dmarc_record *r,
+    char *err, size_t errlen)
+{
+	struct span name, value;
+	char q[DMARC_ERR_VALUE_MAX];
+	const char *why = "bad value";
+	int i;
+
+	if (split_tag(seg, &name, &value) < 0 || !tag_name_ok(name)) {
+		set_err(err, errlen, "\"%s\" is not a tag=value pair",
+		    quote(q, seg));
+		return -1;
+	}
+	if (span_eq(name, "v")) {
+		set_err(err, errlen,
+		    "v=%s: v may appear only once, as the first tag",
+		    quote(q, value));
+		return -1;
+	}
+	if ((i = find_tag(name)) < 0)
+		return 0; /* unknown tags MUST be ignored */
+	if (*seen & (1u << i)) {
+		set_err(err, errlen, "tag %s appears twice (again as %s=%s)",
+		    dmarc_tags[i].name, dmarc_tags[i].name, quote(q, value));
+		return -1;
+	}
+	*seen |= 1u << i;
+	if (value.n == 0) {
+		set_err(err, errlen, "tag %s has an empty value",
+		    dmarc_tags[i].name);
+		return -1;
+	}
+	if (dmarc_tags[i].fn(value, r, &why) < 0) {
+		set_err(err, errlen, "%s=%s: %s", dmarc_tags[i].name,
+		    quote(q, value), why);
+		return -1;
+	}
+	return 0;
+}
+
+/* missing_p - the sentence for a record without p. */
+static void
+missing_p(const struct dmarc_record *r, char *err, size_t errlen)
+{
+	if (r->has_rua)
+		set_err(err, errlen,
+		    "tag p is missing: receivers read this record as p=none "
+		    "only because rua is valid (RFC 7489 6.6.3); add p=none "
+		    "or stricter after v=DMARC1");
+	else
+		set_err(err, errlen,
+		    "tag p is missing: without p or a valid rua receivers "
+		    "ignore the record (RFC 7489 6.6.3); add p=none or "
+		    "stricter after v=DMARC1");
+}
+
+int
+dmarc_parse(const unsigned char *rec, size_t len, struct dmarc_record *out,
+    char *err, size_t errlen)
+{
+	struct dmarc_record r;
+	struct span rest, seg;
+	bool done = false, first = true;
+	unsigned seen = 0;
+	size_t off;
+
+	set_err(err, errlen, "%s", "");
+	dmarc_defaults(&r);
+	rest.p = rec != NULL ? rec : (const unsigned char *)"";
+	rest.n = rec != NULL ? len : 0;
+	if ((off = bad_byte(rest.p, rest.n)) < rest.n) {
+		set_err(err, errlen,
+		    "byte 0x%02x at offset %zu is a control or non-ASCII "
+		    "character; DMARC records are printable ASCII",
+		    rest.p[off], off);
+		return -1;
+	}
+	while (span_next(&rest, ';', &seg, &done)) {
+		seg = span_trim(seg);
+		if (first) {
+			if (parse_version(seg, err, errlen) < 0)
+				return -1;
+			first = false;
+		} else if (seg.n > 0 &&
+		    parse_tag(seg, &seen, &r, err, errlen) < 0) {
+			return -1;
+		}
+	}
+	if (r.p == DMARC_POLICY_UNSET) {
+		missing_p(&r, err, errlen);
+		return -1;
+	}
+	if (out != NULL)
+		*out = r;
+	return 0;
+}
+
+/* is_space - ASCII white space, without locale. */
+static bool
+is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* is_dmarc_record - starts with the v=DMARC1 tag (RFC 7489 6.6.3 step 3). */
+static bool
+is_dmarc_record(const unsigned char *s, size_t n)
+{
+	size_t i, vl = sizeof(DMARC_VERSION) - 1;
+
+	if (n == 0 || lower(s[0]) != 'v')
+		return false;
+	for (i = 1; i < n && is_wsp(s[i]); i++)
+		;
+	if (i >= n || s[i] != '=')
+		return false;
+	for (i++; i < n && is_wsp(s[i]); i++)
+		;
+	if (n - i < vl || memcmp(s + i, DMARC_VERSION, vl) != 0)
+		return false;
+	i += vl;
+	return i == n || s[i] == ';' || is_space(s[i]);
+}
+
+/* dmarc_count - DMARC records in ans; *first is the place of the first. */
+static size_t
+dmarc_count(const struct dns_answer *ans, size_t *first)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ans->count; i++) {
+		const struct dns_rr *rr = &ans->rrs[i];
+
+		if (rr->type != DNS_TYPE_TXT || rr->data == NULL ||
+		    !is_dmarc_record(rr->data, rr->len))
+			continue;
+		if (n++ == 0)
+			*first = i;
+	}
+	return n;
+}
+
+enum dmarc_selection
+dmarc_select(const struct dns_answer *ans, size_t *index)
+{
+	size_t n, first = 0;
+
+	if (ans == NULL)
+		return DMARC_SELECT_TEMP;
+	switch (ans->outcome) {
+	case DNS_OK:
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		return DMARC_SELECT_NONE;
+	default:
+		return DMARC_SELECT_TEMP;
+	}
+	n = dmarc_count(ans, &first);
+	if (n > 0 && index != NULL)
+		*index = first;
+	if (n == 0)
+		return DMARC_SELECT_NONE;
+	return n == 1 ? DMARC_SELECT_ONE : DMARC_SELECT_MANY;
+}
+
+/* org_differs - org is given and is not domain itself. */
+static bool
+org_differs(const char *domain, const char *org)
+{
+	return domain != NULL && org != NULL && org[0] != '\0' &&
+	    !dnsmsg_name_equal(domain, org);
+}
+
+bool
+dmarc_needs_org(const char *domain, const char *org,
+    const struct dns_answer *at_domain)
+{
+	return org_differs(domain, org) &&
+	    dmarc_select(at_domain, NULL) == DMARC_SELECT_NONE;
+}
