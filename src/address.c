@@ -93,8 +93,7 @@ domain_ascii_lower(int c)
 
 /* domain_scan - refuse NUL and control bytes; note non-ASCII bytes. */
 static int
-domain_scan(const char *in, size_t len, int *nonascii, char *err,
-    size_t errlen)
+domain_scan(const char *in, size_t len, int *nonascii, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -104,9 +103,10 @@ domain_scan(const char *in, size_t len, int *nonascii, char *err,
 
 		if (c == '\0')
 			return domain_fail(err, errlen,
-			    "name contains a NUL byte");
+			                   "name contains a NUL byte");
 		if (c < 0x20 || c == 0x7f)
-			return domain_fail(err, errlen,
+			return domain_fail(
+			    err, errlen,
 			    "name contains the control character \\x%02x", c);
 		if (c >= 0x80)
 			*nonascii = 1;
@@ -124,13 +124,11 @@ domain_shape(const char *in, size_t len, char *err, size_t errlen)
 		return domain_fail(err, errlen, "name is empty");
 	if (in[0] == '.')
 		return domain_fail(err, errlen, "name starts with a dot");
+	/* before libidn2 sees it; domain_check() catches the rest */
 	for (i = 1; i < len; i++)
 		if (in[i] == '.' && in[i - 1] == '.')
 			return domain_fail(err, errlen,
-			    "name has an empty label");
-	/* A trailing dot has been stripped once; a second one is a label. */
-	if (in[len - 1] == '.')
-		return domain_fail(err, errlen, "name has an empty label");
+			                   "name has an empty label");
 	return 0;
 }
 
@@ -144,14 +142,16 @@ domain_idn(char *buf, size_t buflen, char *err, size_t errlen)
 
 	rc = idn2_to_ascii_8z(buf, &ascii, DOMAIN_IDN2_FLAGS);
 	if (rc != IDN2_OK)
-		return domain_fail(err, errlen,
+		return domain_fail(
+		    err, errlen,
 		    "name is not a valid internationalized domain name: %s",
 		    idn2_strerror(rc));
 	n = strlen(ascii);
 	if (n >= buflen) {
 		idn2_free(ascii);
 		return domain_fail(err, errlen,
-		    "name is %zu octets; at most %d allowed", n, DOMAIN_MAX);
+		                   "name is %zu octets; at most %d allowed", n,
+		                   DOMAIN_MAX);
 	}
 	memcpy(buf, ascii, n + 1);
 	idn2_free(ascii);
@@ -163,36 +163,37 @@ static int
 domain_label_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-	    c == '_';
+	       c == '_';
 }
 
 /* domain_label_check - one lowercased label of a name. */
 static int
 domain_label_check(const char *label, size_t len, char *err, size_t errlen)
 {
-	char q[DOMAIN_QUOTE_MAX], qc[8];
+	char q[DOMAIN_QUOTE_MAX], qc[DOMAIN_QUOTE_MAX];
 	size_t i;
 
 	if (len == 0)
 		return domain_fail(err, errlen, "name has an empty label");
 	if (len > LABEL_MAX)
-		return domain_fail(err, errlen,
-		    "label '%s' is %zu octets; at most %d allowed",
+		return domain_fail(
+		    err, errlen, "label '%s' is %zu octets; at most %d allowed",
 		    domain_quote(q, label, len), len, LABEL_MAX);
 	for (i = 0; i < len; i++)
 		if (!domain_label_char((unsigned char)label[i]))
-			return domain_fail(err, errlen,
+			return domain_fail(
+			    err, errlen,
 			    "label '%s' contains '%s'; only letters, digits, "
 			    "'-' and '_' are allowed",
 			    domain_quote(q, label, len),
 			    domain_quote(qc, label + i, 1));
 	if (label[0] == '-')
 		return domain_fail(err, errlen,
-		    "label '%s' starts with a hyphen",
-		    domain_quote(q, label, len));
+		                   "label '%s' starts with a hyphen",
+		                   domain_quote(q, label, len));
 	if (label[len - 1] == '-')
 		return domain_fail(err, errlen, "label '%s' ends with a hyphen",
-		    domain_quote(q, label, len));
+		                   domain_quote(q, label, len));
 	return 0;
 }
 
@@ -213,13 +214,14 @@ domain_check(char *name, char *err, size_t errlen)
 	}
 	if (len > DOMAIN_MAX)
 		return domain_fail(err, errlen,
-		    "name is %zu octets; at most %d allowed", len, DOMAIN_MAX);
+		                   "name is %zu octets; at most %d allowed",
+		                   len, DOMAIN_MAX);
 	return 0;
 }
 
 int
 domain_normalize(const char *in, size_t inlen, char *out, size_t outlen,
-    char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	char work[DOMAIN_INPUT_MAX + 1];
 	int nonascii;
@@ -233,10 +235,10 @@ domain_normalize(const char *in, size_t inlen, char *out, size_t outlen,
 		inlen--;
 	if (domain_shape(in, inlen, err, errlen))
 		return -1;
-	if (inlen > DOMAIN_INPUT_MAX || (!nonascii && inlen > DOMAIN_MAX))
+	if (inlen > DOMAIN_INPUT_MAX)
 		return domain_fail(err, errlen,
-		    "name is %zu octets; at most %d allowed", inlen,
-		    DOMAIN_MAX);
+		                   "name is %zu octets; at most %d allowed",
+		                   inlen, DOMAIN_MAX);
 	memcpy(work, in, inlen);
 	work[inlen] = '\0';
 	if (nonascii && domain_idn(work, sizeof(work), err, errlen))
@@ -245,7 +247,8 @@ domain_normalize(const char *in, size_t inlen, char *out, size_t outlen,
 		return -1;
 	n = strlen(work);
 	if (out == NULL || n >= outlen)
-		return domain_fail(err, errlen,
+		return domain_fail(
+		    err, errlen,
 		    "name is %zu octets; the output buffer holds %zu", n,
 		    outlen > 0 ? outlen - 1 : 0);
 	memcpy(out, work, n + 1);

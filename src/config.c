@@ -70,13 +70,13 @@ struct config_key {
 	offsetof(struct config, f), sizeof(((struct config *)0)->f)
 
 static const struct config_key config_keys[] = {
-	{"DNSServers", CONFIG_SERVERS, CONFIG_FIELD(dns)},
-	{"DNSTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(dns.timeout_ms)},
-	{"Selector", CONFIG_DOMAIN, CONFIG_FIELD(selector)},
-	{"KeyFile", CONFIG_STRING, CONFIG_FIELD(key_file)},
-	{"MailFrom", CONFIG_DOMAIN, CONFIG_FIELD(mail_from)},
-	{"MXHost", CONFIG_DOMAIN, CONFIG_FIELD(mx_host)},
-	{"DMARCMinPolicy", CONFIG_DMARC_POLICY, CONFIG_FIELD(dmarc_min_policy)},
+    {"DNSServers", CONFIG_SERVERS, CONFIG_FIELD(dns)},
+    {"DNSTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(dns.timeout_ms)},
+    {"Selector", CONFIG_DOMAIN, CONFIG_FIELD(selector)},
+    {"KeyFile", CONFIG_STRING, CONFIG_FIELD(key_file)},
+    {"MailFrom", CONFIG_DOMAIN, CONFIG_FIELD(mail_from)},
+    {"MXHost", CONFIG_DOMAIN, CONFIG_FIELD(mx_host)},
+    {"DMARCMinPolicy", CONFIG_DMARC_POLICY, CONFIG_FIELD(dmarc_min_policy)},
 };
 
 /*
@@ -87,13 +87,13 @@ static const struct {
 	const char *name;
 	enum dmarc_policy policy;
 } config_policies[] = {
-	{"none", DMARC_POLICY_NONE},
-	{"quarantine", DMARC_POLICY_QUARANTINE},
-	{"reject", DMARC_POLICY_REJECT},
+    {"none", DMARC_POLICY_NONE},
+    {"quarantine", DMARC_POLICY_QUARANTINE},
+    {"reject", DMARC_POLICY_REJECT},
 };
 
 typedef int (*config_setter)(void *field, size_t size, const char *value,
-    char *msg, size_t msglen);
+                             char *msg, size_t msglen);
 
 static int config_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -135,7 +135,7 @@ config_name_equal(const char *name, const char *text, size_t len)
 
 	for (i = 0; i < len; i++)
 		if (name[i] == '\0' || config_lower((unsigned char)name[i]) !=
-					   config_lower((unsigned char)text[i]))
+		                           config_lower((unsigned char)text[i]))
 			return false;
 	return name[len] == '\0';
 }
@@ -154,7 +154,7 @@ config_defaults(struct config *cfg)
 	cfg->dns.nservers = 0;
 	cfg->dns.timeout_ms = CONFIG_DNS_TIMEOUT_DEFAULT_MS;
 	snprintf(cfg->mail_from, sizeof(cfg->mail_from), "%s",
-	    CONFIG_MAIL_FROM_DEFAULT);
+	         CONFIG_MAIL_FROM_DEFAULT);
 	cfg->dmarc_min_policy = DMARC_POLICY_NONE;
 }
 
@@ -166,6 +166,7 @@ config_defaults(struct config *cfg)
 static int
 config_timeout_value(const char *s, unsigned *ms)
 {
+	/* whole stays below 10 * CONFIG_TIMEOUT_MAX_MS: no overflow below */
 	unsigned long whole = 0, frac = 0, scale = 100;
 
 	if (*s < '0' || *s > '9')
@@ -182,8 +183,6 @@ config_timeout_value(const char *s, unsigned *ms)
 	}
 	if (*s != '\0')
 		return -1;
-	if (whole > CONFIG_TIMEOUT_MAX_MS / 1000)
-		return -2;
 	whole = whole * 1000 + frac;
 	if (whole < CONFIG_TIMEOUT_MIN_MS || whole > CONFIG_TIMEOUT_MAX_MS)
 		return -2;
@@ -202,15 +201,15 @@ config_parse_timeout(const char *text, unsigned *ms)
 /* config_set_string - a value copied as is, if it fits. */
 static int
 config_set_string(void *field, size_t size, const char *value, char *msg,
-    size_t msglen)
+                  size_t msglen)
 {
 	char q[CONFIG_QUOTE_MAX];
 	size_t n = strlen(value);
 
 	if (n >= size)
 		return config_fail(msg, msglen,
-		    "'%s' is %zu octets; at most %zu allowed",
-		    config_quote(q, value, n), n, size - 1);
+		                   "'%s' is %zu octets; at most %zu allowed",
+		                   config_quote(q, value, n), n, size - 1);
 	memcpy(field, value, n + 1);
 	return 0;
 }
@@ -218,7 +217,7 @@ config_set_string(void *field, size_t size, const char *value, char *msg,
 /* config_set_domain - a name through domain_normalize(), if it fits. */
 static int
 config_set_domain(void *field, size_t size, const char *value, char *msg,
-    size_t msglen)
+                  size_t msglen)
 {
 	char q[CONFIG_QUOTE_MAX], name[DOMAIN_BUF], why[CONFIG_MSG_MAX];
 	size_t n = strlen(value);
@@ -229,7 +228,8 @@ config_set_domain(void *field, size_t size, const char *value, char *msg,
 	n = strlen(name);
 	if (n >= size)
 		return config_fail(msg, msglen,
-		    "'%s' is %zu octets; at most %zu allowed", q, n, size - 1);
+		                   "'%s' is %zu octets; at most %zu allowed", q,
+		                   n, size - 1);
 	memcpy(field, name, n + 1);
 	return 0;
 }
@@ -237,7 +237,7 @@ config_set_domain(void *field, size_t size, const char *value, char *msg,
 /* config_set_timeout - seconds, decimals allowed, to milliseconds. */
 static int
 config_set_timeout(void *field, size_t size, const char *value, char *msg,
-    size_t msglen)
+                   size_t msglen)
 {
 	char q[CONFIG_QUOTE_MAX];
 	unsigned ms;
@@ -250,18 +250,18 @@ config_set_timeout(void *field, size_t size, const char *value, char *msg,
 		return 0;
 	case -2:
 		return config_fail(msg, msglen,
-		    "'%s' is out of range (0.001 to %d seconds)", q,
-		    CONFIG_TIMEOUT_MAX_MS / 1000);
+		                   "'%s' is out of range (0.001 to %d seconds)",
+		                   q, CONFIG_TIMEOUT_MAX_MS / 1000);
 	default:
 		return config_fail(msg, msglen,
-		    "'%s' is not a number of seconds", q);
+		                   "'%s' is not a number of seconds", q);
 	}
 }
 
 /* config_set_policy - none, quarantine or reject. */
 static int
 config_set_policy(void *field, size_t size, const char *value, char *msg,
-    size_t msglen)
+                  size_t msglen)
 {
 	char q[CONFIG_QUOTE_MAX];
 	size_t i;
@@ -269,19 +269,19 @@ config_set_policy(void *field, size_t size, const char *value, char *msg,
 	(void)size;
 	for (i = 0; i < sizeof(config_policies) / sizeof(*config_policies); i++)
 		if (config_name_equal(config_policies[i].name, value,
-			strlen(value))) {
+		                      strlen(value))) {
 			*(enum dmarc_policy *)field = config_policies[i].policy;
 			return 0;
 		}
-	return config_fail(msg, msglen,
-	    "'%s' is not a policy; use none, quarantine or reject",
+	return config_fail(
+	    msg, msglen, "'%s' is not a policy; use none, quarantine or reject",
 	    config_quote(q, value, strlen(value)));
 }
 
 /* config_server_add - validate one ADDR[:PORT] and append it. */
 static int
 config_server_add(struct dns_options *dns, const char *tok, size_t len,
-    char *msg, size_t msglen)
+                  char *msg, size_t msglen)
 {
 	char q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
 	char *slot;
@@ -289,18 +289,19 @@ config_server_add(struct dns_options *dns, const char *tok, size_t len,
 	config_quote(q, tok, len);
 	if (dns->nservers >= DNS_SERVERS_MAX)
 		return config_fail(msg, msglen,
-		    "more than %d servers (at '%s')", DNS_SERVERS_MAX, q);
+		                   "more than %d servers (at '%s')",
+		                   DNS_SERVERS_MAX, q);
 	if (len >= DNS_SERVER_TEXT_MAX)
 		return config_fail(msg, msglen,
-		    "'%s' is %zu octets; at most %d allowed", q, len,
-		    DNS_SERVER_TEXT_MAX - 1);
+		                   "'%s' is %zu octets; at most %d allowed", q,
+		                   len, DNS_SERVER_TEXT_MAX - 1);
 	slot = dns->servers[dns->nservers];
 	memcpy(slot, tok, len);
 	slot[len] = '\0';
 	why[0] = '\0';
 	if (dns_server_parse(slot, why, sizeof(why)) != 0)
 		return config_fail(msg, msglen, "'%s': %s", q,
-		    why[0] != '\0' ? why : "not an address");
+		                   why[0] != '\0' ? why : "not an address");
 	dns->nservers++;
 	return 0;
 }
@@ -308,7 +309,7 @@ config_server_add(struct dns_options *dns, const char *tok, size_t len,
 /* config_set_servers - a comma and/or space separated server list. */
 static int
 config_set_servers(void *field, size_t size, const char *value, char *msg,
-    size_t msglen)
+                   size_t msglen)
 {
 	struct dns_options *dns = field, work = *dns;
 	const char *p = value;
@@ -330,17 +331,17 @@ config_set_servers(void *field, size_t size, const char *value, char *msg,
 	}
 	if (work.nservers == 0)
 		return config_fail(msg, msglen, "no server in '%s'",
-		    config_quote(q, value, strlen(value)));
+		                   config_quote(q, value, strlen(value)));
 	*dns = work;
 	return 0;
 }
 
 static const config_setter config_setters[] = {
-	[CONFIG_STRING] = config_set_string,
-	[CONFIG_DOMAIN] = config_set_domain,
-	[CONFIG_TIMEOUT] = config_set_timeout,
-	[CONFIG_DMARC_POLICY] = config_set_policy,
-	[CONFIG_SERVERS] = config_set_servers,
+    [CONFIG_STRING] = config_set_string,
+    [CONFIG_DOMAIN] = config_set_domain,
+    [CONFIG_TIMEOUT] = config_set_timeout,
+    [CONFIG_DMARC_POLICY] = config_set_policy,
+    [CONFIG_SERVERS] = config_set_servers,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -366,9 +367,10 @@ config_line_bytes(const char *line, size_t len, char *msg, size_t msglen)
 
 		if (c == '\0')
 			return config_fail(msg, msglen,
-			    "line contains a NUL byte");
+			                   "line contains a NUL byte");
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return config_fail(msg, msglen,
+			return config_fail(
+			    msg, msglen,
 			    "line contains the control character \\x%02x", c);
 	}
 	return 0;
@@ -398,9 +400,10 @@ config_line_trim(const char *line, size_t *len)
 /* config_line - apply one line (without its newline) to cfg. */
 static int
 config_line(struct config *cfg, const char *line, size_t len, char *msg,
-    size_t msglen)
+            size_t msglen)
 {
-	char value[CONFIG_LINE_MAX + 1], q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
+	char value[CONFIG_LINE_MAX + 1], q[CONFIG_QUOTE_MAX],
+	    why[CONFIG_MSG_MAX];
 	const struct config_key *key;
 	size_t klen, vlen;
 
@@ -413,7 +416,7 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 		;
 	if ((key = config_key_find(line, klen)) == NULL)
 		return config_fail(msg, msglen, "unknown key '%s'",
-		    config_quote(q, line, klen));
+		                   config_quote(q, line, klen));
 	for (vlen = klen; vlen < len && config_space(line[vlen]); vlen++)
 		;
 	if (vlen == len)
@@ -421,14 +424,14 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 	memcpy(value, line + vlen, len - vlen);
 	value[len - vlen] = '\0';
 	if (config_setters[key->type]((char *)cfg + key->offset, key->size,
-		value, why, sizeof(why)))
+	                              value, why, sizeof(why)))
 		return config_fail(msg, msglen, "%s: %s", key->name, why);
 	return 0;
 }
 
 int
 config_parse(const char *buf, size_t len, const char *filename,
-    struct config *cfg, char *err, size_t errlen)
+             struct config *cfg, char *err, size_t errlen)
 {
 	struct config work = *cfg;
 	char msg[CONFIG_MSG_MAX];
@@ -444,12 +447,13 @@ config_parse(const char *buf, size_t len, const char *filename,
 		if (n > 0 && buf[pos + n - 1] == '\r')
 			n--;
 		if (n > CONFIG_LINE_MAX)
-			return config_fail(err, errlen,
+			return config_fail(
+			    err, errlen,
 			    "%s:%zu: line is longer than %d octets", filename,
 			    lineno, CONFIG_LINE_MAX);
 		if (config_line(&work, buf + pos, n, msg, sizeof(msg)))
 			return config_fail(err, errlen, "%s:%zu: %s", filename,
-			    lineno, msg);
+			                   lineno, msg);
 		pos = nl != NULL ? (size_t)(nl - buf) + 1 : len;
 	}
 	*cfg = work;
@@ -458,16 +462,18 @@ config_parse(const char *buf, size_t len, const char *filename,
 
 /* config_read_fd - at most CONFIG_FILE_MAX octets of fd into a new buffer. */
 static int
-config_read_fd(int fd, const char *path, char **out, size_t *outlen,
-    char *err, size_t errlen)
+config_read_fd(int fd, const char *path, char **out, size_t *outlen, char *err,
+               size_t errlen)
 {
 	char *buf;
 	size_t len = 0;
 	ssize_t n;
 
 	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL)
-		return config_fail(err, errlen, "%s: %s", path, strerror(errno));
-	/* one octet more than allowed tells a file that grew from one that fits */
+		return config_fail(err, errlen, "%s: %s", path,
+		                   strerror(errno));
+	/* one octet more than allowed tells a file that grew from one that fits
+	 */
 	while (len <= CONFIG_FILE_MAX) {
 		n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
 		if (n < 0 && errno == EINTR)
@@ -477,7 +483,7 @@ config_read_fd(int fd, const char *path, char **out, size_t *outlen,
 
 			free(buf);
 			return config_fail(err, errlen, "%s: %s", path,
-			    strerror(saved));
+			                   strerror(saved));
 		}
 		if (n == 0)
 			break;
@@ -486,7 +492,8 @@ config_read_fd(int fd, const char *path, char **out, size_t *outlen,
 	if (len > CONFIG_FILE_MAX) {
 		free(buf);
 		return config_fail(err, errlen,
-		    "%s: file is larger than %d octets", path, CONFIG_FILE_MAX);
+		                   "%s: file is larger than %d octets", path,
+		                   CONFIG_FILE_MAX);
 	}
 	*out = buf;
 	*outlen = len;
@@ -496,7 +503,7 @@ config_read_fd(int fd, const char *path, char **out, size_t *outlen,
 /* config_read - open and read a regular file; 1 when it does not exist. */
 static int
 config_read(const char *path, bool must_exist, char **out, size_t *outlen,
-    char *err, size_t errlen)
+            char *err, size_t errlen)
 {
 	struct stat st;
 	int fd, rc;
@@ -506,12 +513,14 @@ config_read(const char *path, bool must_exist, char **out, size_t *outlen,
 	if (fd < 0 && errno == ENOENT && !must_exist)
 		return 1;
 	if (fd < 0)
-		return config_fail(err, errlen, "%s: %s", path, strerror(errno));
+		return config_fail(err, errlen, "%s: %s", path,
+		                   strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		int saved = errno;
 
 		close(fd);
-		return config_fail(err, errlen, "%s: %s", path, strerror(saved));
+		return config_fail(err, errlen, "%s: %s", path,
+		                   strerror(saved));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
@@ -520,7 +529,8 @@ config_read(const char *path, bool must_exist, char **out, size_t *outlen,
 	if (st.st_size > CONFIG_FILE_MAX) {
 		close(fd);
 		return config_fail(err, errlen,
-		    "%s: file is larger than %d octets", path, CONFIG_FILE_MAX);
+		                   "%s: file is larger than %d octets", path,
+		                   CONFIG_FILE_MAX);
 	}
 	rc = config_read_fd(fd, path, out, outlen, err, errlen);
 	close(fd);
@@ -529,7 +539,7 @@ config_read(const char *path, bool must_exist, char **out, size_t *outlen,
 
 int
 config_load(const char *path, bool must_exist, struct config *cfg, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	struct config work;
 	char *buf = NULL;

@@ -63,21 +63,23 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "dnsmsg.h"
 #include "report.h"
+#include "sanitize.h"
 
-#define DKIM_TAGS_MAX 64	  /* tags in one record */
-#define DKIM_KEY_BYTES_MAX 4096	  /* decoded p=; RSA-16384 SPKI is ~2.1k */
-#define DKIM_RSA_BITS_MIN 1024	  /* RFC 8301 section 3.2 */
-#define DKIM_ED25519_BYTES 32	  /* RFC 8463 section 4.2 */
+#define DKIM_TAGS_MAX 64           /* tags in one record */
+#define DKIM_KEY_BYTES_MAX 4096    /* decoded p=; RSA-16384 SPKI is ~2.1k */
+#define DKIM_RSA_BITS_MIN 1024     /* RFC 8301 section 3.2 */
+#define DKIM_ED25519_BYTES 32      /* RFC 8463 section 4.2 */
 #define DKIM_ED25519_SPKI_BYTES 44 /* the same key wrapped in an SPKI */
-#define DKIM_PEM_MAX 65536	  /* a private key file, in bytes */
-#define DKIM_SHOW_MAX 40	  /* record text quoted in a sentence */
-#define DKIM_LABEL_MAX 256	  /* selector or domain handed to libopendkim */
-#define DKIM_LIBERR_MAX 256	  /* libopendkim's error text */
+#define DKIM_PEM_MAX 65536         /* a private key file, in bytes */
+#define DKIM_SHOW_MAX 40           /* record text quoted in a sentence */
+#define DKIM_LABEL_MAX 256  /* selector or domain handed to libopendkim */
+#define DKIM_LIBERR_MAX 256 /* libopendkim's error text */
 
 struct dkim_tag {
 	const unsigned char *name;
@@ -102,10 +104,11 @@ static const struct dkim_key_type_name {
 	const char *name;
 	enum dkim_key_type type;
 	int evp_type;
-	const char *label; /* as shown to people */
+	const char *label;   /* as shown to people */
+	const char *article; /* the same, in a sentence */
 } dkim_key_types[] = {
-	{"rsa", DKIM_KEY_RSA, EVP_PKEY_RSA, "RSA"},
-	{"ed25519", DKIM_KEY_ED25519, EVP_PKEY_ED25519, "ed25519"},
+    {"rsa", DKIM_KEY_RSA, EVP_PKEY_RSA, "RSA", "an RSA"},
+    {"ed25519", DKIM_KEY_ED25519, EVP_PKEY_ED25519, "ed25519", "an ed25519"},
 };
 
 #define DKIM_NKEY_TYPES (sizeof(dkim_key_types) / sizeof(*dkim_key_types))
@@ -144,7 +147,7 @@ dkim_is_fws(const unsigned char *rec, size_t len, size_t i)
 	if (dkim_is_wsp(rec[i]))
 		return true;
 	return (rec[i] == '\r' && i + 1 < len && rec[i + 1] == '\n') ||
-	    (rec[i] == '\n' && i > 0 && rec[i - 1] == '\r');
+	       (rec[i] == '\n' && i > 0 && rec[i - 1] == '\r');
 }
 
 /* dkim_word_eq - does (s, len) spell word exactly (case-sensitive)? */
@@ -156,8 +159,7 @@ dkim_word_eq(const unsigned char *s, size_t len, const char *word)
 
 /* dkim_check_bytes - printable ASCII, WSP, or CRLF followed by WSP. */
 static int
-dkim_check_bytes(const unsigned char *rec, size_t len, char *err,
-    size_t errlen)
+dkim_check_bytes(const unsigned char *rec, size_t len, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -172,11 +174,12 @@ dkim_check_bytes(const unsigned char *rec, size_t len, char *err,
 			continue;
 		}
 		dkim_err(err, errlen,
-		    "The record contains %s (0x%02x) at position %zu; a "
-		    "DKIM key record must be printable ASCII text.",
-		    c == 0 ? "a NUL byte" :
-		    c >= 0x80 ? "a non-ASCII byte" : "a control character",
-		    c, i + 1);
+		         "The record contains %s (0x%02x) at position %zu; a "
+		         "DKIM key record must be printable ASCII text.",
+		         c == 0      ? "a NUL byte"
+		         : c >= 0x80 ? "a non-ASCII byte"
+		                     : "a control character",
+		         c, i + 1);
 		return -1;
 	}
 	return 0;
@@ -219,14 +222,15 @@ dkim_tag_find(const struct dkim_taglist *tl, const char *name)
 /* dkim_tag_add - append a tag, refusing duplicates and overflow. */
 static int
 dkim_tag_add(struct dkim_taglist *tl, const struct dkim_tag *tag, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	size_t i;
 
 	for (i = 0; i < tl->n; i++) {
 		if (tl->tags[i].namelen == tag->namelen &&
 		    memcmp(tl->tags[i].name, tag->name, tag->namelen) == 0) {
-			dkim_err(err, errlen,
+			dkim_err(
+			    err, errlen,
 			    "The tag %.*s= appears twice (positions %zu and "
 			    "%zu); each tag may appear only once "
 			    "(RFC 6376 section 3.2).",
@@ -237,8 +241,9 @@ dkim_tag_add(struct dkim_taglist *tl, const struct dkim_tag *tag, char *err,
 	}
 	if (tl->n >= DKIM_TAGS_MAX) {
 		dkim_err(err, errlen,
-		    "The record has more than %d tags; a DKIM key record "
-		    "needs only v=, k= and p=.", DKIM_TAGS_MAX);
+		         "The record has more than %d tags; a DKIM key record "
+		         "needs only v=, k= and p=.",
+		         DKIM_TAGS_MAX);
 		return -1;
 	}
 	tl->tags[tl->n++] = *tag;
@@ -248,7 +253,7 @@ dkim_tag_add(struct dkim_taglist *tl, const struct dkim_tag *tag, char *err,
 /* dkim_tag_value - scan a tag-value from i to ';' or the end. */
 static size_t
 dkim_tag_value(const unsigned char *rec, size_t len, size_t i,
-    struct dkim_tag *tag)
+               struct dkim_tag *tag)
 {
 	size_t end = i;
 
@@ -263,7 +268,7 @@ dkim_tag_value(const unsigned char *rec, size_t len, size_t i,
 /* dkim_taglist_parse - RFC 6376 section 3.2 tag-list; bytes pre-checked. */
 static int
 dkim_taglist_parse(const unsigned char *rec, size_t len,
-    struct dkim_taglist *tl, char *err, size_t errlen)
+                   struct dkim_taglist *tl, char *err, size_t errlen)
 {
 	struct dkim_tag tag;
 	size_t i = 0;
@@ -274,23 +279,27 @@ dkim_taglist_parse(const unsigned char *rec, size_t len,
 		if (i == len && tl->n > 0)
 			return 0;
 		if (i == len) {
-			dkim_err(err, errlen, "The record is empty; a DKIM "
-			    "key record needs at least p=.");
+			dkim_err(err, errlen,
+			         "The record is empty; a DKIM "
+			         "key record needs at least p=.");
 			return -1;
 		}
 		tag.pos = i;
 		tag.name = rec + i;
 		tag.namelen = dkim_tag_name(rec, len, i);
 		if (tag.namelen == 0) {
-			dkim_err(err, errlen,
+			dkim_err(
+			    err, errlen,
 			    "Expected a tag name at position %zu but found "
 			    "'%c'; the record must be tag=value pairs "
-			    "separated by ';'.", i + 1, rec[i]);
+			    "separated by ';'.",
+			    i + 1, rec[i]);
 			return -1;
 		}
 		i = dkim_skip_fws(rec, len, i + tag.namelen);
 		if (i == len || rec[i] != '=') {
-			dkim_err(err, errlen,
+			dkim_err(
+			    err, errlen,
 			    "The tag \"%.*s\" at position %zu has no '='; the "
 			    "record must be tag=value pairs separated by ';'.",
 			    dkim_show_len(tag.namelen), tag.name, tag.pos + 1);
@@ -312,7 +321,7 @@ dkim_taglist_parse(const unsigned char *rec, size_t len,
  */
 static int
 dkim_list_next(const struct dkim_tag *tag, size_t *i,
-    const unsigned char **item, size_t *itemlen)
+               const unsigned char **item, size_t *itemlen)
 {
 	const unsigned char *v = tag->val;
 	size_t start, end;
@@ -333,8 +342,8 @@ dkim_list_next(const struct dkim_tag *tag, size_t *i,
 
 /* dkim_list_has - does the colon list hold any of the words? -1 if bad. */
 static int
-dkim_list_has(const struct dkim_tag *tag, const char *word1,
-    const char *word2, char *err, size_t errlen)
+dkim_list_has(const struct dkim_tag *tag, const char *word1, const char *word2,
+              char *err, size_t errlen)
 {
 	const unsigned char *item;
 	size_t i = 0, itemlen;
@@ -342,7 +351,8 @@ dkim_list_has(const struct dkim_tag *tag, const char *word1,
 
 	while ((r = dkim_list_next(tag, &i, &item, &itemlen)) != 0) {
 		if (r < 0) {
-			dkim_err(err, errlen,
+			dkim_err(
+			    err, errlen,
 			    "The tag %.*s=%.*s has an empty entry; write the "
 			    "values separated by single ':' characters.",
 			    dkim_show_len(tag->namelen), tag->name,
@@ -366,15 +376,15 @@ dkim_check_v(const struct dkim_taglist *tl, char *err, size_t errlen)
 		return 0;
 	if (v != &tl->tags[0]) {
 		dkim_err(err, errlen,
-		    "The tag v= must come first in the record (RFC 6376 "
-		    "section 3.6.1); start the record with v=DKIM1.");
+		         "The tag v= must come first in the record (RFC 6376 "
+		         "section 3.6.1); start the record with v=DKIM1.");
 		return -1;
 	}
 	if (!dkim_word_eq(v->val, v->vallen, "DKIM1")) {
 		dkim_err(err, errlen,
-		    "The record has v=%.*s; the only version is DKIM1 "
-		    "(or leave v= out).",
-		    dkim_show_len(v->vallen), v->val);
+		         "The record has v=%.*s; the only version is DKIM1 "
+		         "(or leave v= out).",
+		         dkim_show_len(v->vallen), v->val);
 		return -1;
 	}
 	return 0;
@@ -383,7 +393,7 @@ dkim_check_v(const struct dkim_taglist *tl, char *err, size_t errlen)
 /* dkim_check_k - k= absent (rsa), rsa or ed25519. */
 static int
 dkim_check_k(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	const struct dkim_tag *k = dkim_tag_find(tl, "k");
 	size_t i;
@@ -398,8 +408,8 @@ dkim_check_k(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
 		}
 	}
 	dkim_err(err, errlen,
-	    "The record has k=%.*s; the key type must be rsa or ed25519.",
-	    dkim_show_len(k->vallen), k->val);
+	         "The record has k=%.*s; the key type must be rsa or ed25519.",
+	         dkim_show_len(k->vallen), k->val);
 	return -1;
 }
 
@@ -408,13 +418,14 @@ static void
 dkim_copy_tag(char *dst, size_t dstlen, const struct dkim_tag *tag)
 {
 	snprintf(dst, dstlen, "%.*s",
-	    (int)(tag->vallen < dstlen ? tag->vallen : dstlen - 1), tag->val);
+	         (int)(tag->vallen < dstlen ? tag->vallen : dstlen - 1),
+	         tag->val);
 }
 
 /* dkim_check_h - h= absent, or a hash list that includes sha256. */
 static int
 dkim_check_h(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	const struct dkim_tag *h = dkim_tag_find(tl, "h");
 	int r;
@@ -425,7 +436,8 @@ dkim_check_h(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
 	if ((r = dkim_list_has(h, "sha256", NULL, err, errlen)) < 0)
 		return -1;
 	if (r == 0) {
-		dkim_err(err, errlen,
+		dkim_err(
+		    err, errlen,
 		    "The record has h=%.*s, which does not allow sha256; "
 		    "sha1 is no longer accepted (RFC 8301), so use h=sha256 "
 		    "or leave h= out.",
@@ -438,7 +450,7 @@ dkim_check_h(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
 /* dkim_check_s - s= absent, or a service list that includes email or *. */
 static int
 dkim_check_s(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	const struct dkim_tag *s = dkim_tag_find(tl, "s");
 	int r;
@@ -449,7 +461,8 @@ dkim_check_s(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
 	if ((r = dkim_list_has(s, "email", "*", err, errlen)) < 0)
 		return -1;
 	if (r == 0) {
-		dkim_err(err, errlen,
+		dkim_err(
+		    err, errlen,
 		    "The record has s=%.*s, so the key may not be used for "
 		    "email; use s=email or leave s= out.",
 		    dkim_show_len(s->vallen), s->val);
@@ -461,14 +474,16 @@ dkim_check_s(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
 /* dkim_check_t - t= flags: y (testing), s (strict); others ignored. */
 static int
 dkim_check_t(const struct dkim_taglist *tl, struct dkim_key *key, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	const struct dkim_tag *t = dkim_tag_find(tl, "t");
+	int r;
 
 	if (t == NULL)
 		return 0;
-	if ((key->testing = dkim_list_has(t, "y", NULL, err, errlen)) < 0)
+	if ((r = dkim_list_has(t, "y", NULL, err, errlen)) < 0)
 		return -1;
+	key->testing = r > 0;
 	key->strict = dkim_list_has(t, "s", NULL, err, errlen) > 0;
 	return 0;
 }
@@ -492,8 +507,8 @@ dkim_b64_value(unsigned char c)
 
 /* dkim_b64_decode - strict base64 with FWS allowed anywhere. */
 static int
-dkim_b64_decode(const struct dkim_tag *p, struct dkim_keybytes *out,
-    char *err, size_t errlen)
+dkim_b64_decode(const struct dkim_tag *p, struct dkim_keybytes *out, char *err,
+                size_t errlen)
 {
 	uint32_t acc = 0;
 	size_t i, nchars = 0, npad = 0;
@@ -512,8 +527,9 @@ dkim_b64_decode(const struct dkim_tag *p, struct dkim_keybytes *out,
 		}
 		if ((v = dkim_b64_value(c)) < 0 || npad > 0) {
 			dkim_err(err, errlen,
-			    "The p= value is not valid base64: unexpected "
-			    "'%c' at position %zu of p=.", c, i + 1);
+			         "The p= value is not valid base64: unexpected "
+			         "'%c' at position %zu of p=.",
+			         c, i + 1);
 			return -1;
 		}
 		acc = (acc << 6) | (uint32_t)v;
@@ -527,7 +543,8 @@ dkim_b64_decode(const struct dkim_tag *p, struct dkim_keybytes *out,
 		}
 	}
 	if (nchars % 4 != 0) {
-		dkim_err(err, errlen,
+		dkim_err(
+		    err, errlen,
 		    "The p= value is not valid base64: its length is not a "
 		    "multiple of 4 (was it cut short?).");
 		return -1;
@@ -544,15 +561,16 @@ dkim_b64_decode(const struct dkim_tag *p, struct dkim_keybytes *out,
 	return 0;
 toolong:
 	dkim_err(err, errlen,
-	    "The p= value is longer than any DKIM key (over %d bytes "
-	    "decoded).", DKIM_KEY_BYTES_MAX);
+	         "The p= value is longer than any DKIM key (over %d bytes "
+	         "decoded).",
+	         DKIM_KEY_BYTES_MAX);
 	return -1;
 }
 
 /* dkim_check_rsa - p= is a DER SubjectPublicKeyInfo of an RSA key. */
 static int
-dkim_check_rsa(const struct dkim_keybytes *kb, struct dkim_key *key,
-    char *err, size_t errlen)
+dkim_check_rsa(const struct dkim_keybytes *kb, struct dkim_key *key, char *err,
+               size_t errlen)
 {
 	const unsigned char *q = kb->data;
 	EVP_PKEY *pk;
@@ -564,17 +582,21 @@ dkim_check_rsa(const struct dkim_keybytes *kb, struct dkim_key *key,
 		q = kb->data;
 		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, (long)kb->len);
 		ERR_clear_error();
-		dkim_err(err, errlen, pk != NULL ?
-		    "The p= value is a bare RSAPublicKey; publish the "
-		    "SubjectPublicKeyInfo form instead (openssl rsa -pubout)." :
-		    "The p= value does not decode to an RSA public key "
-		    "(a DER SubjectPublicKeyInfo, as openssl rsa -pubout "
-		    "writes it).");
+		dkim_err(
+		    err, errlen,
+		    pk != NULL
+		        ? "The p= value is a bare RSAPublicKey; publish the "
+		          "SubjectPublicKeyInfo form instead (openssl rsa "
+		          "-pubout)."
+		        : "The p= value does not decode to an RSA public key "
+		          "(a DER SubjectPublicKeyInfo, as openssl rsa -pubout "
+		          "writes it).");
 		EVP_PKEY_free(pk);
 		return -1;
 	}
 	if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
-		dkim_err(err, errlen,
+		dkim_err(
+		    err, errlen,
 		    "The p= value holds a %s key, but the record says k=rsa.",
 		    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)));
 		EVP_PKEY_free(pk);
@@ -584,8 +606,8 @@ dkim_check_rsa(const struct dkim_keybytes *kb, struct dkim_key *key,
 	EVP_PKEY_free(pk);
 	if (bits < DKIM_RSA_BITS_MIN) {
 		dkim_err(err, errlen,
-		    "RSA key of %d bits; at least %d required (RFC 8301).",
-		    bits, DKIM_RSA_BITS_MIN);
+		         "RSA key of %d bits; at least %d required (RFC 8301).",
+		         bits, DKIM_RSA_BITS_MIN);
 		return -1;
 	}
 	key->bits = (unsigned)bits;
@@ -595,32 +617,36 @@ dkim_check_rsa(const struct dkim_keybytes *kb, struct dkim_key *key,
 /* dkim_check_ed25519 - p= is 32 raw octets (RFC 8463 section 4.2). */
 static int
 dkim_check_ed25519(const struct dkim_keybytes *kb, struct dkim_key *key,
-    char *err, size_t errlen)
+                   char *err, size_t errlen)
 {
 	if (kb->len == DKIM_ED25519_BYTES) {
 		key->bits = 256;
 		return 0;
 	}
-	dkim_err(err, errlen, kb->len == DKIM_ED25519_SPKI_BYTES ?
-	    "The ed25519 p= value is a SubjectPublicKeyInfo of %zu bytes; "
-	    "publish only the 32-byte raw key (RFC 8463)." :
-	    "The ed25519 p= value is %zu bytes; it must be the 32-byte raw "
-	    "key (RFC 8463).", kb->len);
+	dkim_err(err, errlen,
+	         kb->len == DKIM_ED25519_SPKI_BYTES
+	             ? "The ed25519 p= value is a SubjectPublicKeyInfo of %zu "
+	               "bytes; "
+	               "publish only the 32-byte raw key (RFC 8463)."
+	             : "The ed25519 p= value is %zu bytes; it must be the "
+	               "32-byte raw "
+	               "key (RFC 8463).",
+	         kb->len);
 	return -1;
 }
 
 /* dkim_check_p - p= present; empty means revoked; else decode and check. */
 static int
 dkim_check_p(const struct dkim_taglist *tl, struct dkim_key *key,
-    struct dkim_keybytes *kb, char *err, size_t errlen)
+             struct dkim_keybytes *kb, char *err, size_t errlen)
 {
 	const struct dkim_tag *p = dkim_tag_find(tl, "p");
 
 	kb->len = 0;
 	if (p == NULL) {
 		dkim_err(err, errlen,
-		    "The record has no p= tag; a DKIM key record must "
-		    "publish the public key in p=.");
+		         "The record has no p= tag; a DKIM key record must "
+		         "publish the public key in p=.");
 		return -1;
 	}
 	if (p->vallen == 0) {
@@ -636,8 +662,8 @@ dkim_check_p(const struct dkim_taglist *tl, struct dkim_key *key,
 
 /* dkim_key_parse_bytes - dkim_key_parse(), also yielding the key octets. */
 static int
-dkim_key_parse_bytes(const unsigned char *rec, size_t len,
-    struct dkim_key *key, struct dkim_keybytes *kb, char *err, size_t errlen)
+dkim_key_parse_bytes(const unsigned char *rec, size_t len, struct dkim_key *key,
+                     struct dkim_keybytes *kb, char *err, size_t errlen)
 {
 	struct dkim_taglist tl;
 
@@ -659,7 +685,7 @@ dkim_key_parse_bytes(const unsigned char *rec, size_t len,
 
 int
 dkim_key_parse(const unsigned char *rec, size_t len, struct dkim_key *key,
-    char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	struct dkim_keybytes kb;
 
@@ -716,36 +742,39 @@ dkim_pem_nopass(char *buf, int size, int rwflag, void *u)
 /* dkim_pem_load - the private key in exp, or NULL with err set. */
 static EVP_PKEY *
 dkim_pem_load(const struct dkim_expect *exp, const char *path, char *err,
-    size_t errlen)
+              size_t errlen)
 {
 	EVP_PKEY *pk = NULL;
 	bool encrypted = false;
 	BIO *bio;
 
 	if (exp->key_pem_len == 0 || exp->key_pem_len > DKIM_PEM_MAX) {
-		dkim_err(err, errlen, "%s is %s; expected a PEM private key.",
-		    path, exp->key_pem_len == 0 ? "empty" :
-		    "too large to be a private key");
+		dkim_err(
+		    err, errlen, "%s is %s; expected a PEM private key.", path,
+		    exp->key_pem_len == 0 ? "empty"
+		                          : "too large to be a private key");
 		return NULL;
 	}
 	bio = BIO_new_mem_buf(exp->key_pem, (int)exp->key_pem_len);
 	if (bio != NULL)
 		pk = PEM_read_bio_PrivateKey(bio, NULL, dkim_pem_nopass,
-		    &encrypted);
+		                             &encrypted);
 	BIO_free(bio);
 	ERR_clear_error();
 	if (pk == NULL)
-		dkim_err(err, errlen, encrypted ?
-		    "%s is encrypted with a passphrase; authready needs the "
-		    "key unencrypted, as the signer reads it." :
-		    "%s is not a readable PEM private key.", path);
+		dkim_err(err, errlen,
+		         encrypted ? "%s is encrypted with a passphrase; "
+		                     "authready needs the "
+		                     "key unencrypted, as the signer reads it."
+		                   : "%s is not a readable PEM private key.",
+		         path);
 	return pk;
 }
 
 /* dkim_match_ed25519 - compare the raw public key with p=. */
 static int
 dkim_match_ed25519(EVP_PKEY *pk, const struct dkim_keybytes *kb,
-    const char *path, char *err, size_t errlen)
+                   const char *path, char *err, size_t errlen)
 {
 	unsigned char pub[DKIM_ED25519_BYTES];
 	size_t publen = sizeof(pub);
@@ -754,13 +783,13 @@ dkim_match_ed25519(EVP_PKEY *pk, const struct dkim_keybytes *kb,
 	    publen != sizeof(pub)) {
 		ERR_clear_error();
 		dkim_err(err, errlen,
-		    "The public half of %s could not be computed.", path);
+		         "The public half of %s could not be computed.", path);
 		return -1;
 	}
 	if (kb->len == publen && memcmp(pub, kb->data, publen) == 0)
 		return 1;
 	dkim_err(err, errlen, "the public half of %s is not the key in p=.",
-	    path);
+	         path);
 	return 0;
 }
 
@@ -779,7 +808,15 @@ struct dkim_feed {
 
 static _Thread_local struct dkim_feed *dkim_feed_current;
 
-/* dkim_feed_lookup - libopendkim key lookup: copy the record we hold. */
+/*
+ * dkim_feed_lookup - libopendkim key lookup: copy the record we hold.
+ *
+ * Failures return DKIM_CBSTAT_TRYAGAIN, never DKIM_CBSTAT_ERROR: in
+ * libopendkim 2.11 the latter becomes DKIM_STAT_CBERROR, for which
+ * dkim_getresultstr() returns NULL, and dkim_test_key() then passes that
+ * NULL to strlcpy() and crashes.  DKIM_CBSTAT_DEFAULT would fall back to
+ * DNS, which dkim_dns_refuse() blocks anyway.
+ */
 static DKIM_CBSTAT
 dkim_feed_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 {
@@ -788,10 +825,10 @@ dkim_feed_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 	(void)dkim;
 	(void)sig;
 	if (feed == NULL || buflen == 0)
-		return DKIM_CBSTAT_ERROR;
+		return DKIM_CBSTAT_TRYAGAIN;
 	if (feed->len >= buflen) {
 		feed->buflen = buflen;
-		return DKIM_CBSTAT_ERROR;
+		return DKIM_CBSTAT_TRYAGAIN;
 	}
 	memcpy(buf, feed->rec, feed->len);
 	buf[feed->len] = '\0';
@@ -801,7 +838,7 @@ dkim_feed_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 /* dkim_dns_refuse - libopendkim DNS query start: never query. */
 static int
 dkim_dns_refuse(void *srv, int type, unsigned char *query, unsigned char *buf,
-    size_t buflen, void **qh)
+                size_t buflen, void **qh)
 {
 	(void)srv;
 	(void)type;
@@ -823,15 +860,15 @@ dkim_label(char *buf, size_t buflen, const char *name, const char *dflt)
 		    strchr("-._", name[i]) == NULL)
 			break;
 	/* Only the lookup callback sees it; any sane name does. */
-	snprintf(buf, buflen, "%s", len == 0 || i < len || len >= buflen ?
-	    dflt : name);
+	snprintf(buf, buflen, "%s",
+	         len == 0 || i < len || len >= buflen ? dflt : name);
 	return buf;
 }
 
 /* dkim_match_rsa - libopendkim's dkim_test_key() on our record. */
 static int
 dkim_match_rsa(const struct dkim_expect *exp, const unsigned char *rec,
-    size_t len, const char *path, char *err, size_t errlen)
+               size_t len, const char *path, char *err, size_t errlen)
 {
 	struct dkim_feed feed = {rec, len, 0};
 	char sel[DKIM_LABEL_MAX], dom[DKIM_LABEL_MAX];
@@ -855,7 +892,7 @@ dkim_match_rsa(const struct dkim_expect *exp, const unsigned char *rec,
 	 */
 	dkim_feed_current = &feed;
 	r = dkim_test_key(lib, sel, dom, (char *)(uintptr_t)exp->key_pem,
-	    exp->key_pem_len, NULL, liberr, sizeof(liberr));
+	                  exp->key_pem_len, NULL, liberr, sizeof(liberr));
 	dkim_feed_current = NULL;
 	dkim_close(lib);
 	ERR_clear_error();
@@ -864,25 +901,27 @@ dkim_match_rsa(const struct dkim_expect *exp, const unsigned char *rec,
 		return 1;
 	if (r == 1) {
 		dkim_err(err, errlen,
-		    "the public half of %s is not the key in p=.", path);
+		         "the public half of %s is not the key in p=.", path);
 		return 0;
 	}
 	sanitize_text(shown, sizeof(shown), (const unsigned char *)liberr,
-	    strnlen(liberr, sizeof(liberr)));
+	              strnlen(liberr, sizeof(liberr)));
 	if (feed.buflen != 0)
-		dkim_err(err, errlen,
+		dkim_err(
+		    err, errlen,
 		    "The record is %zu bytes, more than the %zu that "
 		    "libopendkim (OpenDKIM) reads; verifiers using it would "
-		    "cut the key short.", len, feed.buflen - 1);
+		    "cut the key short.",
+		    len, feed.buflen - 1);
 	else
 		dkim_err(err, errlen,
-		    "libopendkim could not compare the keys: %s.", shown);
+		         "libopendkim could not compare the keys: %s.", shown);
 	return -1;
 }
 
 int
 dkim_key_match(const struct dkim_expect *exp, const unsigned char *rec,
-    size_t len, char *err, size_t errlen)
+               size_t len, char *err, size_t errlen)
 {
 	const struct dkim_key_type_name *want, *have;
 	struct dkim_keybytes kb;
@@ -899,8 +938,10 @@ dkim_key_match(const struct dkim_expect *exp, const unsigned char *rec,
 	if (dkim_key_parse_bytes(rec, len, &key, &kb, err, errlen) != 0)
 		return -1;
 	if (key.revoked) {
-		dkim_err(err, errlen, "The key is revoked (empty p=); there "
-		    "is no public key to compare with %s.", path);
+		dkim_err(err, errlen,
+		         "The key is revoked (empty p=); there "
+		         "is no public key to compare with %s.",
+		         path);
 		return -1;
 	}
 	if ((pk = dkim_pem_load(exp, path, err, errlen)) == NULL)
@@ -908,10 +949,12 @@ dkim_key_match(const struct dkim_expect *exp, const unsigned char *rec,
 	want = dkim_type_by_key(key.type);
 	have = dkim_type_by_evp(EVP_PKEY_get_base_id(pk));
 	if (have != want) {
-		dkim_err(err, errlen, "%s holds %s %s key, but the record "
-		    "publishes k=%s.", path, have != NULL ? "an" : "a",
-		    have != NULL ? have->label :
-		    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)), want->name);
+		dkim_err(err, errlen,
+		         "%s holds %s key, but the record "
+		         "publishes k=%s.",
+		         path,
+		         have != NULL ? have->article : "a key of another type",
+		         want->name);
 		r = 0;
 	} else if (key.type == DKIM_KEY_ED25519) {
 		r = dkim_match_ed25519(pk, &kb, path, err, errlen);
@@ -920,4 +963,193 @@ dkim_key_match(const struct dkim_expect *exp, const unsigned char *rec,
 	}
 	EVP_PKEY_free(pk);
 	return r;
+}
+
+/* dkim_looks_like_key - is this TXT value meant as a DKIM key record? */
+static bool
+dkim_looks_like_key(const unsigned char *rec, size_t len)
+{
+	struct dkim_taglist tl;
+	const struct dkim_tag *v;
+	size_t i = 0;
+
+	if (dkim_check_bytes(rec, len, NULL, 0) == 0 &&
+	    dkim_taglist_parse(rec, len, &tl, NULL, 0) == 0) {
+		if ((v = dkim_tag_find(&tl, "v")) != NULL)
+			return v->vallen >= 4 && memcmp(v->val, "DKIM", 4) == 0;
+		return dkim_tag_find(&tl, "p") != NULL ||
+		       dkim_tag_find(&tl, "k") != NULL;
+	}
+	while (i < len && dkim_is_wsp(rec[i]))
+		i++;
+	if (len - i >= 2 && memcmp(rec + i, "v=", 2) == 0)
+		return len - i >= 6 && memcmp(rec + i, "v=DKIM", 6) == 0;
+	for (; i + 1 < len; i++)
+		if (rec[i] == 'p' && rec[i + 1] == '=')
+			return true;
+	return false;
+}
+
+/* dkim_expected - what should be published, for the report. */
+static void
+dkim_expected(const struct dkim_expect *exp, struct check_result *res)
+{
+	char pathbuf[REPORT_EXPECTED_MAX / 2];
+	const struct dkim_key_type_name *t = NULL;
+	EVP_PKEY *pk;
+
+	if (exp == NULL || exp->key_pem == NULL) {
+		snprintf(res->expected, sizeof(res->expected),
+		         "a valid DKIM key record");
+		return;
+	}
+	if ((pk = dkim_pem_load(exp, "", NULL, 0)) != NULL) {
+		t = dkim_type_by_evp(EVP_PKEY_get_base_id(pk));
+		EVP_PKEY_free(pk);
+	}
+	snprintf(res->expected, sizeof(res->expected),
+	         "DKIM key (v=DKIM1; %s%s%sp=...) matching %s",
+	         t != NULL ? "k=" : "", t != NULL ? t->name : "",
+	         t != NULL ? "; " : "",
+	         dkim_path(exp, pathbuf, sizeof(pathbuf)));
+}
+
+/* dkim_describe - "RSA 2048-bit key" or "ed25519 key". */
+static void
+dkim_describe(const struct dkim_key *key, char *buf, size_t buflen)
+{
+	if (key->type == DKIM_KEY_RSA)
+		snprintf(buf, buflen, "RSA %u-bit key", key->bits);
+	else
+		snprintf(buf, buflen, "%s key",
+		         dkim_type_by_key(key->type)->label);
+}
+
+/* dkim_eval_match - compare with the private key; false if res is set. */
+static bool
+dkim_eval_match(const struct dns_rr *rr, const struct dkim_expect *exp,
+                struct check_result *res)
+{
+	char err[REPORT_DETAIL_MAX / 2], pathbuf[REPORT_DETAIL_MAX / 4];
+	const char *path = dkim_path(exp, pathbuf, sizeof(pathbuf));
+
+	switch (dkim_key_match(exp, rr->data, rr->len, err, sizeof(err))) {
+	case 1:
+		return true;
+	case 0:
+		check_result_set(
+		    res, CHECK_FAIL,
+		    "The published key does not match %s: %s Publish the "
+		    "public key of %s in p=.",
+		    path, err, path);
+		return false;
+	default:
+		check_result_set(
+		    res, CHECK_FAIL,
+		    "The published key could not be compared with %s: %s", path,
+		    err);
+		return false;
+	}
+}
+
+/* dkim_eval_record - the one TXT record at the key name. */
+static void
+dkim_eval_record(const struct dns_rr *rr, const struct dkim_expect *exp,
+                 const char *name, struct check_result *res)
+{
+	char err[REPORT_DETAIL_MAX / 2], what[64],
+	    pathbuf[REPORT_DETAIL_MAX / 4];
+	bool match = exp != NULL && exp->key_pem != NULL;
+	struct dkim_key key;
+
+	if (!dkim_looks_like_key(rr->data, rr->len)) {
+		check_result_set(
+		    res, CHECK_FAIL,
+		    "The TXT record at %s is not a DKIM key record; publish "
+		    "the DKIM key (v=DKIM1; k=...; p=...) there.",
+		    name);
+		return;
+	}
+	if (dkim_key_parse(rr->data, rr->len, &key, err, sizeof(err)) != 0) {
+		check_result_set(res, CHECK_FAIL,
+		                 "The DKIM key record is invalid: %s", err);
+		return;
+	}
+	if (key.revoked) {
+		check_result_set(
+		    res, CHECK_FAIL,
+		    "The key is revoked (empty p=); publish the current "
+		    "public key in p= at %s.",
+		    name);
+		return;
+	}
+	if (match && !dkim_eval_match(rr, exp, res))
+		return;
+	dkim_describe(&key, what, sizeof(what));
+	check_result_set(
+	    res, CHECK_PASS, "%s%s%s%s.", what, match ? ", matches " : "",
+	    match ? dkim_path(exp, pathbuf, sizeof(pathbuf)) : "",
+	    key.testing ? "; the record has t=y (testing mode), so "
+	                  "receivers may treat signed mail as unsigned: remove "
+	                  "t=y once "
+	                  "signing works"
+	                : "");
+}
+
+/* dkim_eval_several - more than one TXT record at the key name. */
+static void
+dkim_eval_several(const struct dns_answer *ans, const char *name,
+                  struct check_result *res)
+{
+	size_t i, nkeys = 0;
+
+	for (i = 0; i < ans->count; i++)
+		if (dkim_looks_like_key(ans->rrs[i].data, ans->rrs[i].len))
+			nkeys++;
+	check_result_set(
+	    res, CHECK_FAIL,
+	    "%zu TXT records at %s; publish exactly one DKIM key record "
+	    "(%s; RFC 6376 section 3.6.2.2 leaves the result undefined).",
+	    ans->count, name,
+	    nkeys > 1    ? "several look like keys"
+	    : nkeys == 1 ? "remove the records that are not the key"
+	                 : "none of them is a DKIM key");
+}
+
+void
+dkim_evaluate(const struct dns_answer *ans, const struct dkim_expect *exp,
+              struct check_result *res)
+{
+	const char *name = res->name[0] != '\0' ? res->name : ans->qname;
+	char why[sizeof(ans->error)];
+
+	res->type = CHECK_DKIM;
+	res->seen[0] = '\0';
+	dkim_expected(exp, res);
+	if (ans->outcome == DNS_NXDOMAIN || ans->outcome == DNS_NODATA ||
+	    (ans->outcome == DNS_OK && ans->count == 0)) {
+		check_result_set(res, CHECK_MISSING,
+		                 "Publish the DKIM key as a TXT record at %s.",
+		                 name);
+		return;
+	}
+	if (ans->outcome != DNS_OK) {
+		/* Every other outcome is DNS trouble; see dnsmsg.h. */
+		sanitize_text(why, sizeof(why),
+		              (const unsigned char *)ans->error,
+		              strnlen(ans->error, sizeof(ans->error)));
+		check_result_set(res, CHECK_TEMPERROR,
+		                 "The DNS lookup of %s failed (%s%s%s)%s.",
+		                 name, dns_outcome_name(ans->outcome),
+		                 why[0] ? ": " : "", why,
+		                 dns_outcome_is_temporary(ans->outcome)
+		                     ? "; it will be retried"
+		                     : "");
+		return;
+	}
+	check_result_seen(res, ans->rrs[0].data, ans->rrs[0].len);
+	if (ans->count > 1)
+		dkim_eval_several(ans, name, res);
+	else
+		dkim_eval_record(&ans->rrs[0], exp, name, res);
 }

@@ -58,8 +58,8 @@
 
 #define DMARC_VERSION "DMARC1"
 #define DMARC_PREFIX "_dmarc."
-#define DMARC_ERR_VALUE_MAX 64	/* value quoted in an error, sanitized */
-#define DMARC_PCT_DIGITS_MAX 3	/* RFC 7489: 1*3DIGIT */
+#define DMARC_ERR_VALUE_MAX 64 /* value quoted in an error, sanitized */
+#define DMARC_PCT_DIGITS_MAX 3 /* RFC 7489: 1*3DIGIT */
 #define DMARC_RI_MAX 4294967295UL
 #define DMARC_DEFAULT_RI 86400UL
 #define DMARC_DEFAULT_PCT 100U
@@ -71,7 +71,7 @@ struct span {
 };
 
 typedef int (*dmarc_tag_fn)(struct span v, struct dmarc_record *r,
-    const char **why);
+                            const char **why);
 
 struct dmarc_tag {
 	const char *name;
@@ -82,9 +82,9 @@ static const struct dmarc_policy_name {
 	const char *name;
 	enum dmarc_policy policy;
 } dmarc_policy_names[] = {
-	{"none", DMARC_POLICY_NONE},
-	{"quarantine", DMARC_POLICY_QUARANTINE},
-	{"reject", DMARC_POLICY_REJECT},
+    {"none", DMARC_POLICY_NONE},
+    {"quarantine", DMARC_POLICY_QUARANTINE},
+    {"reject", DMARC_POLICY_REJECT},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -153,8 +153,7 @@ span_eq(struct span s, const char *word)
 
 /* span_next - the piece of *rest up to sep (or the end); consumes it. */
 static bool
-span_next(struct span *rest, unsigned char sep, struct span *piece,
-    bool *done)
+span_next(struct span *rest, unsigned char sep, struct span *piece, bool *done)
 {
 	const unsigned char *q;
 
@@ -273,7 +272,7 @@ tag_np(struct span v, struct dmarc_record *r, const char **why)
 /* tag_letter - one of the letters in set (case-insensitive) into *out. */
 static int
 tag_letter(struct span v, const char *set, char *out, const char **why,
-    const char *what)
+           const char *what)
 {
 	if (v.n != 1 || !in_set(lower(v.p[0]), set)) {
 		*why = what;
@@ -287,7 +286,8 @@ tag_letter(struct span v, const char *set, char *out, const char **why,
 static int
 tag_adkim(struct span v, struct dmarc_record *r, const char **why)
 {
-	return tag_letter(v, "rs", &r->adkim, why,
+	return tag_letter(
+	    v, "rs", &r->adkim, why,
 	    "the alignment mode must be r (relaxed) or s (strict)");
 }
 
@@ -295,7 +295,8 @@ tag_adkim(struct span v, struct dmarc_record *r, const char **why)
 static int
 tag_aspf(struct span v, struct dmarc_record *r, const char **why)
 {
-	return tag_letter(v, "rs", &r->aspf, why,
+	return tag_letter(
+	    v, "rs", &r->aspf, why,
 	    "the alignment mode must be r (relaxed) or s (strict)");
 }
 
@@ -421,8 +422,7 @@ uri_size_ok(struct span s)
 static bool
 uri_char_ok(unsigned char c)
 {
-	return is_alpha(c) || is_digit(c) ||
-	    in_set(c, "-._~:/?#[]@!$&'()*+=%");
+	return is_alpha(c) || is_digit(c) || in_set(c, "-._~:/?#[]@!$&'()*+=%");
 }
 
 /* is_hex - ASCII hex digit. */
@@ -584,19 +584,11 @@ tag_ruf(struct span v, struct dmarc_record *r, const char **why)
 
 /* The known tags (RFC 7489 section 6.3, RFC 9989 section 4.7). */
 static const struct dmarc_tag dmarc_tags[] = {
-	{"p", tag_p},
-	{"sp", tag_sp},
-	{"np", tag_np},
-	{"adkim", tag_adkim},
-	{"aspf", tag_aspf},
-	{"pct", tag_pct},
-	{"fo", tag_fo},
-	{"rf", tag_rf},
-	{"ri", tag_ri},
-	{"rua", tag_rua},
-	{"ruf", tag_ruf},
-	{"psd", tag_psd},
-	{"t", tag_t},
+    {"p", tag_p},         {"sp", tag_sp},     {"np", tag_np},
+    {"adkim", tag_adkim}, {"aspf", tag_aspf}, {"pct", tag_pct},
+    {"fo", tag_fo},       {"rf", tag_rf},     {"ri", tag_ri},
+    {"rua", tag_rua},     {"ruf", tag_ruf},   {"psd", tag_psd},
+    {"t", tag_t},
 };
 
 /* dmarc_defaults - the values of the tags a record leaves out. */
@@ -668,8 +660,8 @@ parse_version(struct span seg, char *err, size_t errlen)
 	if (seg.n == 0 || split_tag(seg, &name, &value) < 0 ||
 	    !span_eq(name, "v")) {
 		set_err(err, errlen,
-		    "the record must start with v=DMARC1, not \"%s\"",
-		    quote(q, seg));
+		        "the record must start with v=DMARC1, not \"%s\"",
+		        quote(q, seg));
 		return -1;
 	}
 	if (value.n == vl && memcmp(value.p, DMARC_VERSION, vl) == 0)
@@ -677,12 +669,12 @@ parse_version(struct span seg, char *err, size_t errlen)
 	if (value.n > vl && memcmp(value.p, DMARC_VERSION, vl) == 0 &&
 	    is_wsp(value.p[vl]))
 		set_err(err, errlen,
-		    "v=%s: a ';' must follow v=DMARC1 before the next tag",
-		    quote(q, value));
+		        "v=%s: a ';' must follow v=DMARC1 before the next tag",
+		        quote(q, value));
 	else
 		set_err(err, errlen,
-		    "v=%s: the version must be exactly DMARC1 (upper case)",
-		    quote(q, value));
+		        "v=%s: the version must be exactly DMARC1 (upper case)",
+		        quote(q, value));
 	return -1;
 }
 
@@ -700,8 +692,8 @@ find_tag(struct span name)
 
 /* parse_tag - one segment after v; *seen marks the known tags met. */
 static int
-parse_tag(struct span seg, unsigned *seen, struct dmarc_record *r,
-    char *err, size_t errlen)
+parse_tag(struct span seg, unsigned *seen, struct dmarc_record *r, char *err,
+          size_t errlen)
 {
 	struct span name, value;
 	char q[DMARC_ERR_VALUE_MAX];
@@ -710,31 +702,32 @@ parse_tag(struct span seg, unsigned *seen, struct dmarc_record *r,
 
 	if (split_tag(seg, &name, &value) < 0 || !tag_name_ok(name)) {
 		set_err(err, errlen, "\"%s\" is not a tag=value pair",
-		    quote(q, seg));
+		        quote(q, seg));
 		return -1;
 	}
 	if (span_eq(name, "v")) {
 		set_err(err, errlen,
-		    "v=%s: v may appear only once, as the first tag",
-		    quote(q, value));
+		        "v=%s: v may appear only once, as the first tag",
+		        quote(q, value));
 		return -1;
 	}
 	if ((i = find_tag(name)) < 0)
 		return 0; /* unknown tags MUST be ignored */
 	if (*seen & (1u << i)) {
 		set_err(err, errlen, "tag %s appears twice (again as %s=%s)",
-		    dmarc_tags[i].name, dmarc_tags[i].name, quote(q, value));
+		        dmarc_tags[i].name, dmarc_tags[i].name,
+		        quote(q, value));
 		return -1;
 	}
 	*seen |= 1u << i;
 	if (value.n == 0) {
 		set_err(err, errlen, "tag %s has an empty value",
-		    dmarc_tags[i].name);
+		        dmarc_tags[i].name);
 		return -1;
 	}
 	if (dmarc_tags[i].fn(value, r, &why) < 0) {
 		set_err(err, errlen, "%s=%s: %s", dmarc_tags[i].name,
-		    quote(q, value), why);
+		        quote(q, value), why);
 		return -1;
 	}
 	return 0;
@@ -745,20 +738,21 @@ static void
 missing_p(const struct dmarc_record *r, char *err, size_t errlen)
 {
 	if (r->has_rua)
-		set_err(err, errlen,
+		set_err(
+		    err, errlen,
 		    "tag p is missing: receivers read this record as p=none "
 		    "only because rua is valid (RFC 7489 6.6.3); add p=none "
 		    "or stricter after v=DMARC1");
 	else
 		set_err(err, errlen,
-		    "tag p is missing: without p or a valid rua receivers "
-		    "ignore the record (RFC 7489 6.6.3); add p=none or "
-		    "stricter after v=DMARC1");
+		        "tag p is missing: without p or a valid rua receivers "
+		        "ignore the record (RFC 7489 6.6.3); add p=none or "
+		        "stricter after v=DMARC1");
 }
 
 int
 dmarc_parse(const unsigned char *rec, size_t len, struct dmarc_record *out,
-    char *err, size_t errlen)
+            char *err, size_t errlen)
 {
 	struct dmarc_record r;
 	struct span rest, seg;
@@ -772,9 +766,9 @@ dmarc_parse(const unsigned char *rec, size_t len, struct dmarc_record *out,
 	rest.n = rec != NULL ? len : 0;
 	if ((off = bad_byte(rest.p, rest.n)) < rest.n) {
 		set_err(err, errlen,
-		    "byte 0x%02x at offset %zu is a control or non-ASCII "
-		    "character; DMARC records are printable ASCII",
-		    rest.p[off], off);
+		        "byte 0x%02x at offset %zu is a control or non-ASCII "
+		        "character; DMARC records are printable ASCII",
+		        rest.p[off], off);
 		return -1;
 	}
 	while (span_next(&rest, ';', &seg, &done)) {
@@ -784,7 +778,7 @@ dmarc_parse(const unsigned char *rec, size_t len, struct dmarc_record *out,
 				return -1;
 			first = false;
 		} else if (seg.n > 0 &&
-		    parse_tag(seg, &seen, &r, err, errlen) < 0) {
+		           parse_tag(seg, &seen, &r, err, errlen) < 0) {
 			return -1;
 		}
 	}
@@ -871,13 +865,315 @@ static bool
 org_differs(const char *domain, const char *org)
 {
 	return domain != NULL && org != NULL && org[0] != '\0' &&
-	    !dnsmsg_name_equal(domain, org);
+	       !dnsmsg_name_equal(domain, org);
 }
 
 bool
 dmarc_needs_org(const char *domain, const char *org,
-    const struct dns_answer *at_domain)
+                const struct dns_answer *at_domain)
 {
 	return org_differs(domain, org) &&
-	    dmarc_select(at_domain, NULL) == DMARC_SELECT_NONE;
+	       dmarc_select(at_domain, NULL) == DMARC_SELECT_NONE;
+}
+
+/* What dmarc_evaluate() works from, and the result it fills. */
+struct dmarc_eval {
+	const char *domain;
+	const char *org;
+	enum dmarc_policy min;
+	struct check_result *res;
+	size_t seen_used; /* bytes in res->seen; > size when full */
+};
+
+/* set_name - res->name = _dmarc.ZONE, sanitized. */
+static void
+set_name(struct check_result *res, const char *zone)
+{
+	char buf[REPORT_NAME_MAX + sizeof(DMARC_PREFIX)];
+
+	snprintf(buf, sizeof(buf), DMARC_PREFIX "%s", zone ? zone : "");
+	sanitize_text(res->name, sizeof(res->name), (const unsigned char *)buf,
+	              strlen(buf));
+}
+
+/* clamp_policy - a usable minimum: unset means none. */
+static enum dmarc_policy
+clamp_policy(enum dmarc_policy p)
+{
+	if (p < DMARC_POLICY_NONE)
+		return DMARC_POLICY_NONE;
+	if (p > DMARC_POLICY_REJECT)
+		return DMARC_POLICY_REJECT;
+	return p;
+}
+
+/* seen_append - sep and sanitized text to res->seen; false once full. */
+static bool
+seen_append(struct check_result *res, size_t *used, const char *sep,
+            const unsigned char *text, size_t len)
+{
+	char tmp[REPORT_SEEN_MAX];
+	size_t sl = strlen(sep), tl, room;
+
+	if (*used >= sizeof(res->seen) - 1)
+		return false;
+	room = sizeof(res->seen) - *used;
+	tl = sanitize_text(tmp, sizeof(tmp), text, len);
+	if (sl + tl < room) {
+		memcpy(res->seen + *used, sep, sl);
+		memcpy(res->seen + *used + sl, tmp, tl + 1);
+		*used += sl + tl;
+		return true;
+	}
+	if (sl + 1 < room) {
+		memcpy(res->seen + *used, sep, sl);
+		sanitize_text(res->seen + *used + sl, room - sl, text, len);
+	}
+	*used = sizeof(res->seen);
+	return false;
+}
+
+/* eval_temp - DNS trouble: temperror, the last known state holds. */
+static void
+eval_temp(struct check_result *res, const struct dns_answer *ans)
+{
+	char why[sizeof(ans->error) * 4 + 32] = "no answer";
+	char e[sizeof(ans->error) * 4];
+
+	if (ans != NULL) {
+		sanitize_text(e, sizeof(e), (const unsigned char *)ans->error,
+		              strnlen(ans->error, sizeof(ans->error)));
+		snprintf(why, sizeof(why), "%s%s%s",
+		         dns_outcome_name(ans->outcome), e[0] ? ": " : "", e);
+	}
+	check_result_set(
+	    res, CHECK_TEMPERROR,
+	    "DNS lookup of TXT %s failed (%s); the check will be retried",
+	    res->name, why);
+}
+
+/* eval_many - several v=DMARC1 records: none of them applies. */
+static void
+eval_many(struct dmarc_eval *ev, const struct dns_answer *ans)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ans->count; i++) {
+		const struct dns_rr *rr = &ans->rrs[i];
+
+		if (rr->type != DNS_TYPE_TXT || rr->data == NULL ||
+		    !is_dmarc_record(rr->data, rr->len))
+			continue;
+		seen_append(ev->res, &ev->seen_used, n > 0 ? " | " : "",
+		            rr->data, rr->len);
+		n++;
+	}
+	check_result_set(
+	    ev->res, CHECK_FAIL,
+	    "%zu DMARC records at %s; publish exactly one (RFC 7489 6.6.3)", n,
+	    ev->res->name);
+}
+
+/* first_other_txt - a TXT record that was discarded, or NULL. */
+static const struct dns_rr *
+first_other_txt(const struct dns_answer *ans)
+{
+	size_t i;
+
+	if (ans == NULL || ans->outcome != DNS_OK)
+		return NULL;
+	for (i = 0; i < ans->count; i++)
+		if (ans->rrs[i].type == DNS_TYPE_TXT &&
+		    ans->rrs[i].data != NULL)
+			return &ans->rrs[i];
+	return NULL;
+}
+
+/* eval_missing - no record at the domain, nor at its org domain. */
+static void
+eval_missing(struct dmarc_eval *ev, const struct dns_answer *at_domain,
+             const struct dns_answer *at_org)
+{
+	char dname[REPORT_NAME_MAX], also[REPORT_NAME_MAX + 16] = "";
+	char hint[REPORT_NAME_MAX + 64] = "";
+	const struct dns_rr *rr = first_other_txt(at_domain);
+	const struct dns_answer *from = at_domain;
+
+	set_name(ev->res, ev->domain);
+	memcpy(dname, ev->res->name, sizeof(dname));
+	if (at_org != NULL) {
+		set_name(ev->res, ev->org);
+		snprintf(also, sizeof(also), " nor at %s", ev->res->name);
+		if (rr == NULL) {
+			rr = first_other_txt(at_org);
+			from = at_org;
+		}
+	}
+	if (rr != NULL) {
+		seen_append(ev->res, &ev->seen_used, "", rr->data, rr->len);
+		snprintf(hint, sizeof(hint),
+		         " (the TXT record at %s does not start with v=DMARC1)",
+		         from == at_domain ? dname : ev->res->name);
+	}
+	check_result_set(
+	    ev->res, CHECK_MISSING,
+	    "No DMARC record at %s%s%s. Publish a TXT record at %s such as "
+	    "v=DMARC1; p=%s;",
+	    dname, also, hint, dname, dmarc_policy_name(ev->min));
+}
+
+/* detail_add - printf at the end of a bounded buffer. */
+static void __attribute__((format(printf, 4, 5)))
+detail_add(char *buf, size_t size, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*used >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *used, size - *used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n;
+}
+
+/* pass_detail - the effective policy, where it came from, and caveats. */
+static void
+pass_detail(const struct dmarc_eval *ev, const struct dmarc_record *r,
+            enum dmarc_policy eff, bool at_org, char *buf, size_t size)
+{
+	char org[REPORT_NAME_MAX];
+	size_t used = 0;
+
+	detail_add(buf, size, &used, "effective policy is %s",
+	           dmarc_policy_name(eff));
+	if (at_org) {
+		sanitize_text(org, sizeof(org), (const unsigned char *)ev->org,
+		              strlen(ev->org));
+		detail_add(buf, size, &used,
+		           " (%s), found at the organizational domain %s",
+		           r->sp != DMARC_POLICY_UNSET ? "sp" : "p", org);
+		if (r->np != DMARC_POLICY_UNSET)
+			detail_add(
+			    buf, size, &used,
+			    "; np=%s applies only to non-existent subdomains",
+			    dmarc_policy_name(r->np));
+	} else {
+		detail_add(buf, size, &used, ", found at %s", ev->res->name);
+	}
+	if (r->pct < 100)
+		detail_add(
+		    buf, size, &used,
+		    "; pct=%u: receivers apply it to %u%% of failing mail",
+		    r->pct, r->pct);
+	if (r->t == 'y')
+		detail_add(
+		    buf, size, &used,
+		    "; t=y: test mode, receivers are asked not to apply it");
+}
+
+/* eval_record - judge the one record found for the domain. */
+static void
+eval_record(struct dmarc_eval *ev, const struct dns_rr *rr, bool at_org)
+{
+	struct dmarc_record r;
+	char msg[REPORT_DETAIL_MAX];
+	enum dmarc_policy eff;
+
+	seen_append(ev->res, &ev->seen_used, "", rr->data, rr->len);
+	if (dmarc_parse(rr->data, rr->len, &r, msg, sizeof(msg)) < 0) {
+		check_result_set(ev->res, CHECK_FAIL,
+		                 "The DMARC record at %s is invalid: %s",
+		                 ev->res->name, msg);
+		return;
+	}
+	eff = (at_org && r.sp != DMARC_POLICY_UNSET) ? r.sp : r.p;
+	if (eff < ev->min) {
+		check_result_set(
+		    ev->res, CHECK_FAIL,
+		    "effective policy is %s; at least %s required (%s=%s at "
+		    "%s)",
+		    dmarc_policy_name(eff), dmarc_policy_name(ev->min),
+		    (at_org && r.sp != DMARC_POLICY_UNSET) ? "sp" : "p",
+		    dmarc_policy_name(eff), ev->res->name);
+		return;
+	}
+	pass_detail(ev, &r, eff, at_org, msg, sizeof(msg));
+	check_result_set(ev->res, CHECK_PASS, "%s", msg);
+}
+
+/* eval_at_org - the domain has no record: judge what the org domain has. */
+static void
+eval_at_org(struct dmarc_eval *ev, const struct dns_answer *at_domain,
+            const struct dns_answer *at_org)
+{
+	size_t idx = 0;
+
+	if (at_org == NULL) {
+		char org[REPORT_NAME_MAX];
+
+		sanitize_text(org, sizeof(org), (const unsigned char *)ev->org,
+		              strlen(ev->org));
+		check_result_set(
+		    ev->res, CHECK_TEMPERROR,
+		    "No DMARC record at %s, and the organizational domain %s "
+		    "was not queried; the check will be retried",
+		    ev->res->name, org);
+		return;
+	}
+	set_name(ev->res, ev->org);
+	switch (dmarc_select(at_org, &idx)) {
+	case DMARC_SELECT_ONE:
+		eval_record(ev, &at_org->rrs[idx], true);
+		break;
+	case DMARC_SELECT_MANY:
+		eval_many(ev, at_org);
+		break;
+	case DMARC_SELECT_TEMP:
+		eval_temp(ev->res, at_org);
+		break;
+	case DMARC_SELECT_NONE:
+		eval_missing(ev, at_domain, at_org);
+		break;
+	}
+}
+
+void
+dmarc_evaluate(const char *domain, const char *org,
+               const struct dns_answer *at_domain,
+               const struct dns_answer *at_org, enum dmarc_policy min_policy,
+               struct check_result *res)
+{
+	struct dmarc_eval ev;
+	size_t idx = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->type = CHECK_DMARC;
+	ev.domain = domain != NULL ? domain : "";
+	ev.org = org != NULL ? org : "";
+	ev.min = clamp_policy(min_policy);
+	ev.res = res;
+	ev.seen_used = 0;
+	set_name(res, ev.domain);
+	snprintf(res->expected, sizeof(res->expected), "v=DMARC1; p=%s%s",
+	         dmarc_policy_name(ev.min),
+	         ev.min == DMARC_POLICY_REJECT ? "" : " (or stricter)");
+	switch (dmarc_select(at_domain, &idx)) {
+	case DMARC_SELECT_ONE:
+		eval_record(&ev, &at_domain->rrs[idx], false);
+		break;
+	case DMARC_SELECT_MANY:
+		eval_many(&ev, at_domain);
+		break;
+	case DMARC_SELECT_TEMP:
+		eval_temp(res, at_domain);
+		break;
+	case DMARC_SELECT_NONE:
+		if (org_differs(ev.domain, ev.org))
+			eval_at_org(&ev, at_domain, at_org);
+		else
+			eval_missing(&ev, at_domain, NULL);
+		break;
+	}
 }

@@ -40,23 +40,35 @@ sanitize_escape(unsigned char c, char out[5])
 	return 4;
 }
 
+/* sanitize_fits - true when every escape of src fits in dstlen - 1. */
+static int
+sanitize_fits(size_t dstlen, const unsigned char *src, size_t srclen)
+{
+	size_t need = 0, i;
+	char esc[5];
+
+	for (i = 0; i < srclen && need < dstlen; i++)
+		need += sanitize_escape(src[i], esc);
+	return need < dstlen;
+}
+
 size_t
 sanitize_text(char *dst, size_t dstlen, const unsigned char *src,
     size_t srclen)
 {
 	size_t used = 0, i;
 	size_t ellipsis = sizeof(SANITIZE_ELLIPSIS) - 1;
+	/* keep room for "..." only when the text will be cut */
+	size_t reserve;
 
 	if (dstlen == 0)
 		return 0;
+	reserve = sanitize_fits(dstlen, src, srclen) ? 0 : ellipsis;
 	for (i = 0; i < srclen; i++) {
 		char esc[5];
 		size_t n = sanitize_escape(src[i], esc);
-		/* room for this escape, and for "..." if more follows */
-		size_t reserve = (i + 1 < srclen) ? ellipsis : 0;
 
-		if (used + n + 1 > dstlen ||
-		    (i + 1 < srclen && used + n + reserve + 1 > dstlen)) {
+		if (used + n + reserve + 1 > dstlen) {
 			if (used + ellipsis + 1 <= dstlen) {
 				memcpy(dst + used, SANITIZE_ELLIPSIS, ellipsis);
 				used += ellipsis;
