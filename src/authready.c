@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sanitize.h"
 
 enum cli_option {
 	OPT_DNS_SERVER = 256,
@@ -82,14 +83,20 @@ static const char cli_help[] =
 int
 cli_usage_error(const struct cli *cli, const char *fmt, ...)
 {
+	char raw[CLI_MESSAGE_MAX], shown[CLI_MESSAGE_MAX];
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "%s: ", cli->progname);
+	/* Arguments are echoed; a terminal must not act on their bytes. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n",
-	    cli->progname);
+	if (n < 0)
+		raw[0] = '\0';
+	sanitize_text(shown, sizeof(shown), (const unsigned char *)raw,
+	    strlen(raw));
+	fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n",
+	    cli->progname, shown, cli->progname);
 	return CLI_EXIT_USAGE;
 }
 

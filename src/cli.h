@@ -23,6 +23,7 @@
 #define CLI_EXIT_CONFIG 78
 #define CLI_ARGS_MAX 8
 #define CLI_KEY_FILE_MAX (64 * 1024)
+#define CLI_MESSAGE_MAX 1024
 
 struct cli_selector {
 	const char *name;

@@ -55,6 +55,7 @@
 
 #include <ares.h>
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -70,7 +71,7 @@
 
 #define DNS_CLASS_IN 1
 #define DNS_EDNS_PAYLOAD 1232 /* DNS flag day 2020 */
-#define DNS_TRIES 3	      /* rounds over the server list */
+#define DNS_TRIES 3           /* rounds over the server list */
 #define DNS_TRY_MIN_MS 10     /* shortest c-ares per-try timeout */
 #define DNS_PORT_DEFAULT 53
 #define DNS_PORT_DIGITS_MAX 5
@@ -88,7 +89,7 @@ struct dns_lookup {
 	struct dns_lookup *prev; /* in d->active or d->ready */
 	struct dns_lookup *next;
 	enum dns_lookup_state state;
-	bool in_ares;	   /* c-ares still holds a query for this lookup */
+	bool in_ares;      /* c-ares still holds a query for this lookup */
 	uint64_t deadline; /* CLOCK_MONOTONIC milliseconds */
 	resolver_cb cb;
 	void *arg;
@@ -110,7 +111,7 @@ struct dns {
 	struct pollfd *scratch; /* what poll() gets: fds may change */
 	size_t scratchcap;
 	struct dns_list active; /* by deadline: timeout_ms is fixed */
-	struct dns_list ready;	/* completed, callback not run yet */
+	struct dns_list ready;  /* completed, callback not run yet */
 	size_t pending;
 	bool closing;
 };
@@ -121,16 +122,16 @@ static const struct dns_status {
 	enum dns_outcome outcome;
 	const char *error;
 } dns_statuses[] = {
-	{ARES_ENODATA, DNS_NODATA, NULL},
-	{ARES_ENOTFOUND, DNS_NXDOMAIN, "no such domain (NXDOMAIN)"},
-	{ARES_ESERVFAIL, DNS_SERVFAIL, "server failure (SERVFAIL)"},
-	{ARES_EREFUSED, DNS_REFUSED, "query refused (REFUSED)"},
-	{ARES_EFORMERR, DNS_FORMERR, "server reported a format error"},
-	{ARES_ETIMEOUT, DNS_TIMEOUT, "no answer from the DNS servers"},
-	{ARES_ECONNREFUSED, DNS_ERROR, "no usable answer from the servers"},
-	{ARES_EBADNAME, DNS_ERROR, "name cannot be queried"},
-	{ARES_ENOMEM, DNS_ERROR, "out of memory"},
-	{ARES_EDESTRUCTION, DNS_ERROR, "resolver closed"},
+    {ARES_ENODATA, DNS_NODATA, NULL},
+    {ARES_ENOTFOUND, DNS_NXDOMAIN, "no such domain (NXDOMAIN)"},
+    {ARES_ESERVFAIL, DNS_SERVFAIL, "server failure (SERVFAIL)"},
+    {ARES_EREFUSED, DNS_REFUSED, "query refused (REFUSED)"},
+    {ARES_EFORMERR, DNS_FORMERR, "server reported a format error"},
+    {ARES_ETIMEOUT, DNS_TIMEOUT, "no answer from the DNS servers"},
+    {ARES_ECONNREFUSED, DNS_ERROR, "no usable answer from the servers"},
+    {ARES_EBADNAME, DNS_ERROR, "name cannot be queried"},
+    {ARES_ENOMEM, DNS_ERROR, "out of memory"},
+    {ARES_EDESTRUCTION, DNS_ERROR, "resolver closed"},
 };
 
 static pthread_once_t dns_library_once = PTHREAD_ONCE_INIT;
@@ -225,8 +226,8 @@ dns_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		d->nfds++;
 	}
 	d->fds[i].fd = fd;
-	d->fds[i].events = (short)((readable ? POLLIN : 0) |
-	    (writable ? POLLOUT : 0));
+	d->fds[i].events =
+	    (short)((readable ? POLLIN : 0) | (writable ? POLLOUT : 0));
 	d->fds[i].revents = 0;
 }
 
@@ -259,7 +260,7 @@ dns_fail(struct dns_lookup *lk, enum dns_outcome outcome, const char *error)
 /* dns_status_answer - the answer for a c-ares status without a message. */
 static void
 dns_status_answer(const struct dns_lookup *lk, int status,
-    struct dns_answer *res)
+                  struct dns_answer *res)
 {
 	enum dns_outcome outcome = DNS_ERROR;
 	const char *error = ares_strerror(status);
@@ -319,7 +320,7 @@ dns_ares_name(const char *text, char *out, size_t outlen)
 }
 
 static void dns_ares_cb(void *arg, int status, int timeouts,
-    unsigned char *abuf, int alen);
+                        unsigned char *abuf, int alen);
 
 /* dns_send - ask c-ares for the lookup's current name. */
 static void
@@ -334,15 +335,14 @@ dns_send(struct dns_lookup *lk)
 	lk->in_ares = true;
 	/* may call dns_ares_cb() before it returns: that only queues */
 	ares_query(lk->d->channel, name, DNS_CLASS_IN, lk->ans.qtype,
-	    dns_ares_cb, lk);
+	           dns_ares_cb, lk);
 }
 
 /* dns_follow - query the target of a CNAME that ended the answer. */
 static void
 dns_follow(struct dns_lookup *lk, struct dns_answer *res)
 {
-	memcpy(lk->ans.final_name, res->final_name,
-	    sizeof(lk->ans.final_name));
+	memcpy(lk->ans.final_name, res->final_name, sizeof(lk->ans.final_name));
 	lk->ans.cname_hops = res->cname_hops;
 	dns_answer_free(res);
 	if (dns_now_ms() >= lk->deadline)
@@ -353,8 +353,7 @@ dns_follow(struct dns_lookup *lk, struct dns_answer *res)
 
 /* dns_ares_cb - c-ares is done with one query of a lookup. */
 static void
-dns_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
-    int alen)
+dns_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct dns_lookup *lk = arg;
 	struct dns_answer res;
@@ -374,7 +373,7 @@ dns_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 	/* rcode errors come with a status and the message: parse it */
 	if (abuf != NULL && alen > 0)
 		dnsmsg_parse(abuf, (size_t)alen, lk->ans.final_name,
-		    lk->ans.qtype, lk->ans.cname_hops, &res);
+		             lk->ans.qtype, lk->ans.cname_hops, &res);
 	else
 		dns_status_answer(lk, status, &res);
 	if (res.outcome == DNS_CNAME_PENDING)
@@ -451,8 +450,8 @@ dns_port_parse(const char *text, unsigned *port)
 
 /* dns_server_split - "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT". */
 static int
-dns_server_split(const char *text, char addr[INET6_ADDRSTRLEN],
-    int *family, unsigned *port, char *err, size_t errlen)
+dns_server_split(const char *text, char addr[INET6_ADDRSTRLEN], int *family,
+                 unsigned *port, char *err, size_t errlen)
 {
 	size_t len = strnlen(text, DNS_SERVER_TEXT_MAX), hostlen = len;
 	const char *host = text, *colon, *portstr = NULL;
@@ -465,12 +464,12 @@ dns_server_split(const char *text, char addr[INET6_ADDRSTRLEN],
 
 		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
 			return dns_err(err, errlen,
-			    "DNS server: expected [IPv6]:PORT");
+			               "DNS server: expected [IPv6]:PORT");
 		host = text + 1;
 		hostlen = (size_t)(close - host);
 		portstr = close[1] == ':' ? close + 2 : NULL;
 	} else if ((colon = strchr(text, ':')) != NULL &&
-		   strchr(colon + 1, ':') == NULL) {
+	           strchr(colon + 1, ':') == NULL) {
 		hostlen = (size_t)(colon - text);
 		portstr = colon + 1;
 	}
@@ -484,7 +483,7 @@ dns_server_split(const char *text, char addr[INET6_ADDRSTRLEN],
 		*family = AF_INET6;
 	else
 		return dns_err(err, errlen,
-		    "DNS server: not an IPv4 or IPv6 address");
+		               "DNS server: not an IPv4 or IPv6 address");
 	*port = DNS_PORT_DEFAULT;
 	if (portstr != NULL && dns_port_parse(portstr, port) < 0)
 		return dns_err(err, errlen, "DNS server: port not 1..65535");
@@ -506,25 +505,25 @@ dns_server_parse(const char *text, char *err, size_t errlen)
 /* dns_servers_csv - the servers as ares_set_servers_ports_csv() wants. */
 static int
 dns_servers_csv(const struct dns_options *opts, char *csv, size_t csvlen,
-    char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	size_t i, used = 0;
 
 	csv[0] = '\0';
 	if (opts->nservers > DNS_SERVERS_MAX)
 		return dns_err(err, errlen, "more than %d DNS servers",
-		    DNS_SERVERS_MAX);
+		               DNS_SERVERS_MAX);
 	for (i = 0; i < opts->nservers; i++) {
 		char addr[INET6_ADDRSTRLEN];
 		int family, n;
 		unsigned port;
 
 		if (dns_server_split(opts->servers[i], addr, &family, &port,
-			err, errlen) < 0)
+		                     err, errlen) < 0)
 			return -1;
 		n = snprintf(csv + used, csvlen - used,
-		    family == AF_INET6 ? "%s[%s]:%u" : "%s%s:%u",
-		    used ? "," : "", addr, port);
+		             family == AF_INET6 ? "%s[%s]:%u" : "%s%s:%u",
+		             used ? "," : "", addr, port);
 		if (n < 0 || (size_t)n >= csvlen - used)
 			return dns_err(err, errlen, "DNS servers: too long");
 		used += (size_t)n;
@@ -534,7 +533,7 @@ dns_servers_csv(const struct dns_options *opts, char *csv, size_t csvlen,
 
 int
 dns_open(struct dns **out, const struct dns_options *opts, char *err,
-    size_t errlen)
+         size_t errlen)
 {
 	char csv[DNS_SERVERS_CSV_MAX];
 	struct dns *d;
@@ -550,18 +549,19 @@ dns_open(struct dns **out, const struct dns_options *opts, char *err,
 	pthread_once(&dns_library_once, dns_library_init);
 	if (dns_library_status != ARES_SUCCESS)
 		return dns_err(err, errlen, "c-ares: %s",
-		    ares_strerror(dns_library_status));
+		               ares_strerror(dns_library_status));
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return dns_err(err, errlen, "out of memory");
 	d->timeout_ms = opts->timeout_ms;
-	if (dns_channel_init(d, opts->nservers > 0 ? opts->nservers
-						   : dns_count_default_servers(),
-		err, errlen) < 0) {
+	if (dns_channel_init(d,
+	                     opts->nservers > 0 ? opts->nservers
+	                                        : dns_count_default_servers(),
+	                     err, errlen) < 0) {
 		free(d);
 		return -1;
 	}
-	if (csv[0] != '\0' &&
-	    (rc = ares_set_servers_ports_csv(d->channel, csv)) != ARES_SUCCESS) {
+	if (csv[0] != '\0' && (rc = ares_set_servers_ports_csv(
+	                           d->channel, csv)) != ARES_SUCCESS) {
 		dns_err(err, errlen, "c-ares servers: %s", ares_strerror(rc));
 		dns_close(d);
 		return -1;
@@ -611,7 +611,7 @@ dns_close(struct dns *d)
 
 int
 dns_query(struct dns *d, const char *name, uint16_t qtype, resolver_cb cb,
-    void *arg)
+          void *arg)
 {
 	struct dns_lookup *lk;
 
@@ -636,8 +636,8 @@ dns_query(struct dns *d, const char *name, uint16_t qtype, resolver_cb cb,
 
 /* dns_resolver_query - resolver.h's query, on this channel. */
 static int
-dns_resolver_query(void *impl, const char *name, uint16_t qtype,
-    resolver_cb cb, void *arg)
+dns_resolver_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
+                   void *arg)
 {
 	return dns_query(impl, name, qtype, cb, arg);
 }
@@ -662,7 +662,7 @@ dns_expire(struct dns *d, uint64_t now)
 {
 	while (d->active.head != NULL && d->active.head->deadline <= now)
 		dns_fail(d->active.head, DNS_TIMEOUT,
-		    "no answer within the deadline");
+		         "no answer within the deadline");
 }
 
 /* dns_wait_ms - how long poll() may sleep; -1 for no limit. */
@@ -676,18 +676,19 @@ dns_wait_ms(struct dns *d, int max_wait_ms, uint64_t now)
 		return 0;
 	tvp = ares_timeout(d->channel, NULL, &tv);
 	if (tvp != NULL) {
-		ms = (long long)tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
+		ms =
+		    (long long)tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
 		if (wait < 0 || ms < wait)
 			wait = ms;
 	}
 	if (d->active.head != NULL) {
 		ms = d->active.head->deadline > now
-			 ? (long long)(d->active.head->deadline - now)
-			 : 0;
+		         ? (long long)(d->active.head->deadline - now)
+		         : 0;
 		if (wait < 0 || ms < wait)
 			wait = ms;
 	}
-	return (int)wait;
+	return wait > INT_MAX ? INT_MAX : (int)wait;
 }
 
 /* dns_poll - poll() the sockets and let c-ares process what is ready. */
@@ -720,9 +721,11 @@ dns_poll(struct dns *d, int wait)
 		if (ev == 0)
 			continue;
 		ares_process_fd(d->channel,
-		    (ev & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) ? d->scratch[i].fd
-							 : ARES_SOCKET_BAD,
-		    (ev & POLLOUT) ? d->scratch[i].fd : ARES_SOCKET_BAD);
+		                (ev & (POLLIN | POLLERR | POLLHUP | POLLNVAL))
+		                    ? d->scratch[i].fd
+		                    : ARES_SOCKET_BAD,
+		                (ev & POLLOUT) ? d->scratch[i].fd
+		                               : ARES_SOCKET_BAD);
 	}
 }
 

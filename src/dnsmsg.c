@@ -43,16 +43,16 @@
 #include <strings.h>
 
 static const char *const dns_outcome_names[] = {
-	[DNS_OK] = "ok",
-	[DNS_NXDOMAIN] = "nxdomain",
-	[DNS_NODATA] = "nodata",
-	[DNS_SERVFAIL] = "servfail",
-	[DNS_REFUSED] = "refused",
-	[DNS_TIMEOUT] = "timeout",
-	[DNS_FORMERR] = "formerr",
-	[DNS_CNAME_PENDING] = "cname-pending",
-	[DNS_CNAME_LOOP] = "cname-loop",
-	[DNS_ERROR] = "error",
+    [DNS_OK] = "ok",
+    [DNS_NXDOMAIN] = "nxdomain",
+    [DNS_NODATA] = "nodata",
+    [DNS_SERVFAIL] = "servfail",
+    [DNS_REFUSED] = "refused",
+    [DNS_TIMEOUT] = "timeout",
+    [DNS_FORMERR] = "formerr",
+    [DNS_CNAME_PENDING] = "cname-pending",
+    [DNS_CNAME_LOOP] = "cname-loop",
+    [DNS_ERROR] = "error",
 };
 
 const char *
@@ -86,7 +86,7 @@ dns_outcome_is_temporary(enum dns_outcome outcome)
 
 void
 dns_answer_init(struct dns_answer *ans, const char *qname, uint16_t qtype,
-    enum dns_outcome outcome, const char *error)
+                enum dns_outcome outcome, const char *error)
 {
 	memset(ans, 0, sizeof(*ans));
 	ans->outcome = outcome;
@@ -121,11 +121,11 @@ dnsmsg_name_equal(const char *a, const char *b)
 }
 
 #define DNSMSG_HEADER_LEN 12
-#define DNSMSG_MSG_MAX 65535   /* a DNS message, UDP or TCP */
-#define DNSMSG_WIRE_MAX 255    /* octets in a name (RFC 1035 2.3.4) */
-#define DNSMSG_LABEL_MAX 63    /* octets in a label */
-#define DNSMSG_RR_FIXED 10     /* type, class, TTL, RDLENGTH */
-#define DNSMSG_POINTER 0xc0    /* label type: compression pointer */
+#define DNSMSG_MSG_MAX 65535 /* a DNS message, UDP or TCP */
+#define DNSMSG_WIRE_MAX 255  /* octets in a name (RFC 1035 2.3.4) */
+#define DNSMSG_LABEL_MAX 63  /* octets in a label */
+#define DNSMSG_RR_FIXED 10   /* type, class, TTL, RDLENGTH */
+#define DNSMSG_POINTER 0xc0  /* label type: compression pointer */
 #define DNSMSG_CLASS_IN 1
 #define DNSMSG_OPCODE_QUERY 0
 #define DNSMSG_RCODE_NOERROR 0
@@ -165,11 +165,11 @@ static const struct dnsmsg_rcode {
 	enum dns_outcome outcome;
 	const char *error;
 } dnsmsg_rcodes[] = {
-	{1, DNS_FORMERR, "server reported a format error (FORMERR)"},
-	{2, DNS_SERVFAIL, "server failure (SERVFAIL)"},
-	{3, DNS_NXDOMAIN, "no such domain (NXDOMAIN)"},
-	{4, DNS_ERROR, "query type not implemented by server (NOTIMP)"},
-	{5, DNS_REFUSED, "query refused (REFUSED)"},
+    {1, DNS_FORMERR, "server reported a format error (FORMERR)"},
+    {2, DNS_SERVFAIL, "server failure (SERVFAIL)"},
+    {3, DNS_NXDOMAIN, "no such domain (NXDOMAIN)"},
+    {4, DNS_ERROR, "query type not implemented by server (NOTIMP)"},
+    {5, DNS_REFUSED, "query refused (REFUSED)"},
 };
 
 /* dnsmsg_get16 - a 16-bit field in network order. */
@@ -209,7 +209,7 @@ dnsmsg_lower(unsigned char c)
  */
 static int
 dnsmsg_name_decode(const unsigned char *buf, size_t len, size_t off,
-    struct dnsmsg_name *name, size_t *next, const char **why)
+                   struct dnsmsg_name *name, size_t *next, const char **why)
 {
 	size_t pos = off, out = 0, bound = off;
 	bool jumped = false;
@@ -225,10 +225,11 @@ dnsmsg_name_decode(const unsigned char *buf, size_t len, size_t off,
 
 			if (len - pos < 2)
 				return dnsmsg_why(why,
-				    "name runs past the message");
+				                  "name runs past the message");
 			target = (c & 0x3f) << 8 | buf[pos + 1];
 			if (target >= (jumped ? bound : pos))
-				return dnsmsg_why(why,
+				return dnsmsg_why(
+				    why,
 				    "compression pointer does not point back");
 			if (!jumped)
 				*next = pos + 2;
@@ -259,8 +260,7 @@ dnsmsg_name_decode(const unsigned char *buf, size_t len, size_t off,
 
 /* dnsmsg_name_equal_wire - same name (both are lowercased). */
 static bool
-dnsmsg_name_equal_wire(const struct dnsmsg_name *a,
-    const struct dnsmsg_name *b)
+dnsmsg_name_equal_wire(const struct dnsmsg_name *a, const struct dnsmsg_name *b)
 {
 	return a->len == b->len && memcmp(a->wire, b->wire, a->len) == 0;
 }
@@ -323,7 +323,8 @@ dnsmsg_text_escape(const char *text, size_t tlen, size_t *i)
 	    p[j + 2] >= '0' && p[j + 2] <= '9' && p[j + 3] >= '0' &&
 	    p[j + 3] <= '9') {
 		v = (unsigned)(p[j + 1] - '0') * 100 +
-		    (unsigned)(p[j + 2] - '0') * 10 + (unsigned)(p[j + 3] - '0');
+		    (unsigned)(p[j + 2] - '0') * 10 +
+		    (unsigned)(p[j + 3] - '0');
 		if (v > 255)
 			return -1;
 		*i = j + 3;
@@ -398,22 +399,24 @@ dnsmsg_header(struct dnsmsg *m, const char **why)
 /* dnsmsg_question - the one question must echo (qname, qtype, IN). */
 static int
 dnsmsg_question(struct dnsmsg *m, const struct dnsmsg_name *qname,
-    uint16_t qtype, const char **why)
+                uint16_t qtype, const char **why)
 {
 	struct dnsmsg_name name;
 	size_t next = 0;
 
 	if (dnsmsg_get16(m->buf + 4) != 1)
 		return dnsmsg_why(why, "response does not have one question");
-	if (dnsmsg_name_decode(m->buf, m->len, DNSMSG_HEADER_LEN, &name,
-		&next, why) < 0)
+	if (dnsmsg_name_decode(m->buf, m->len, DNSMSG_HEADER_LEN, &name, &next,
+	                       why) < 0)
 		return -1;
 	if (m->len - next < 4)
 		return dnsmsg_why(why, "question runs past the message");
 	if (!dnsmsg_name_equal_wire(&name, qname))
-		return dnsmsg_why(why, "question name does not match the query");
+		return dnsmsg_why(why,
+		                  "question name does not match the query");
 	if (dnsmsg_get16(m->buf + next) != qtype)
-		return dnsmsg_why(why, "question type does not match the query");
+		return dnsmsg_why(why,
+		                  "question type does not match the query");
 	if (dnsmsg_get16(m->buf + next + 2) != DNSMSG_CLASS_IN)
 		return dnsmsg_why(why, "question class is not IN");
 	m->an_off = next + 4;
@@ -423,7 +426,7 @@ dnsmsg_question(struct dnsmsg *m, const struct dnsmsg_name *qname,
 /* dnsmsg_rr_read - the record at *pos, RDATA checked against the end. */
 static int
 dnsmsg_rr_read(const struct dnsmsg *m, size_t *pos, struct dnsmsg_rr *rr,
-    const char **why)
+               const char **why)
 {
 	size_t p = 0;
 
@@ -461,14 +464,14 @@ dnsmsg_answers_check(const struct dnsmsg *m, const char **why)
 /* dnsmsg_rdata_name - decode a name that must fill the RDATA exactly. */
 static int
 dnsmsg_rdata_name_at(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
-    size_t skip, struct dnsmsg_name *name, const char **why)
+                     size_t skip, struct dnsmsg_name *name, const char **why)
 {
 	size_t next = 0;
 
 	if (rr->rdlen <= skip)
 		return dnsmsg_why(why, "RDATA too short");
 	if (dnsmsg_name_decode(m->buf, m->len, rr->rdoff + skip, name, &next,
-		why) < 0)
+	                       why) < 0)
 		return -1;
 	if (next != rr->rdoff + rr->rdlen)
 		return dnsmsg_why(why, "name does not fill RDLENGTH");
@@ -478,7 +481,7 @@ dnsmsg_rdata_name_at(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
 /* dnsmsg_find_cname - the first IN CNAME owned by name, if any. */
 static bool
 dnsmsg_find_cname(const struct dnsmsg *m, const struct dnsmsg_name *name,
-    struct dnsmsg_rr *rr)
+                  struct dnsmsg_rr *rr)
 {
 	size_t pos = m->an_off;
 	const char *why = NULL;
@@ -487,7 +490,8 @@ dnsmsg_find_cname(const struct dnsmsg *m, const struct dnsmsg_name *name,
 	for (i = 0; i < m->ancount; i++) {
 		if (dnsmsg_rr_read(m, &pos, rr, &why) < 0)
 			return false;
-		if (rr->type == DNS_TYPE_CNAME && rr->class == DNSMSG_CLASS_IN &&
+		if (rr->type == DNS_TYPE_CNAME &&
+		    rr->class == DNSMSG_CLASS_IN &&
 		    dnsmsg_name_equal_wire(&rr->owner, name))
 			return true;
 	}
@@ -501,7 +505,7 @@ dnsmsg_find_cname(const struct dnsmsg *m, const struct dnsmsg_name *name,
  */
 static int
 dnsmsg_follow(const struct dnsmsg *m, struct dnsmsg_name *cur, unsigned hops,
-    unsigned *followed, const char **why)
+              unsigned *followed, const char **why)
 {
 	struct dnsmsg_name seen[DNS_CNAME_HOPS_MAX + 1];
 	struct dnsmsg_name target;
@@ -546,7 +550,7 @@ dnsmsg_rr_set(struct dns_rr *out, const unsigned char *data, size_t len)
 /* dnsmsg_rdata_txt - concatenate the character-strings of one TXT. */
 static int
 dnsmsg_rdata_txt(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
-    struct dns_rr *out, const char **why)
+                 struct dns_rr *out, const char **why)
 {
 	const unsigned char *p = m->buf + rr->rdoff;
 	size_t pos = 0, total = 0, used = 0;
@@ -574,7 +578,7 @@ dnsmsg_rdata_txt(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
 /* dnsmsg_rdata_mx - preference and exchange in presentation form. */
 static int
 dnsmsg_rdata_mx(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
-    struct dns_rr *out, const char **why)
+                struct dns_rr *out, const char **why)
 {
 	struct dnsmsg_name name;
 	char text[DNS_NAME_TEXT_MAX];
@@ -591,7 +595,7 @@ dnsmsg_rdata_mx(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
 /* dnsmsg_rdata_domain - CNAME, PTR, NS: the name in presentation form. */
 static int
 dnsmsg_rdata_domain(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
-    struct dns_rr *out, const char **why)
+                    struct dns_rr *out, const char **why)
 {
 	struct dnsmsg_name name;
 	char text[DNS_NAME_TEXT_MAX];
@@ -605,7 +609,7 @@ dnsmsg_rdata_domain(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
 /* dnsmsg_rdata_addr - A and AAAA: the address octets, size checked. */
 static int
 dnsmsg_rdata_addr(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
-    struct dns_rr *out, const char **why)
+                  struct dns_rr *out, const char **why)
 {
 	if (rr->rdlen != (rr->type == DNS_TYPE_A ? 4u : 16u))
 		return dnsmsg_why(why, "address RDATA has the wrong length");
@@ -615,7 +619,7 @@ dnsmsg_rdata_addr(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
 /* dnsmsg_rdata_raw - any other type: the RDATA as is. */
 static int
 dnsmsg_rdata_raw(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
-    struct dns_rr *out, const char **why)
+                 struct dns_rr *out, const char **why)
 {
 	(void)why;
 	return dnsmsg_rr_set(out, m->buf + rr->rdoff, rr->rdlen);
@@ -625,29 +629,25 @@ dnsmsg_rdata_raw(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
 static const struct dnsmsg_decoder {
 	uint16_t type;
 	int (*decode)(const struct dnsmsg *, const struct dnsmsg_rr *,
-	    struct dns_rr *, const char **);
+	              struct dns_rr *, const char **);
 } dnsmsg_decoders[] = {
-	{DNS_TYPE_TXT, dnsmsg_rdata_txt},
-	{DNS_TYPE_MX, dnsmsg_rdata_mx},
-	{DNS_TYPE_CNAME, dnsmsg_rdata_domain},
-	{DNS_TYPE_PTR, dnsmsg_rdata_domain},
-	{DNSMSG_TYPE_NS, dnsmsg_rdata_domain},
-	{DNS_TYPE_A, dnsmsg_rdata_addr},
-	{DNS_TYPE_AAAA, dnsmsg_rdata_addr},
+    {DNS_TYPE_TXT, dnsmsg_rdata_txt},      {DNS_TYPE_MX, dnsmsg_rdata_mx},
+    {DNS_TYPE_CNAME, dnsmsg_rdata_domain}, {DNS_TYPE_PTR, dnsmsg_rdata_domain},
+    {DNSMSG_TYPE_NS, dnsmsg_rdata_domain}, {DNS_TYPE_A, dnsmsg_rdata_addr},
+    {DNS_TYPE_AAAA, dnsmsg_rdata_addr},
 };
 
 /* dnsmsg_rdata - decode one record's RDATA by its type. */
 static int
 dnsmsg_rdata(const struct dnsmsg *m, const struct dnsmsg_rr *rr,
-    struct dns_rr *out, const char **why)
+             struct dns_rr *out, const char **why)
 {
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	out->type = rr->type;
 	out->ttl = rr->ttl;
-	for (i = 0; i < sizeof(dnsmsg_decoders) / sizeof(*dnsmsg_decoders);
-	     i++)
+	for (i = 0; i < sizeof(dnsmsg_decoders) / sizeof(*dnsmsg_decoders); i++)
 		if (dnsmsg_decoders[i].type == rr->type)
 			return dnsmsg_decoders[i].decode(m, rr, out, why);
 	return dnsmsg_rdata_raw(m, rr, out, why);
@@ -672,7 +672,7 @@ dnsmsg_grow(struct dns_answer *ans)
 /* dnsmsg_collect - the IN records of qtype owned by name. */
 static int
 dnsmsg_collect(const struct dnsmsg *m, const struct dnsmsg_name *name,
-    struct dns_answer *ans, const char **why)
+               struct dns_answer *ans, const char **why)
 {
 	struct dnsmsg_rr rr;
 	size_t pos = m->an_off;
@@ -697,7 +697,7 @@ dnsmsg_collect(const struct dnsmsg *m, const struct dnsmsg_name *name,
 /* dnsmsg_finish - set outcome and reason; returns what parse returns. */
 static int
 dnsmsg_finish(struct dns_answer *ans, enum dns_outcome outcome,
-    const char *error)
+              const char *error)
 {
 	if (outcome != DNS_OK)
 		dns_answer_free(ans);
@@ -727,7 +727,7 @@ dnsmsg_rcode(unsigned rcode, const char **error)
 /* dnsmsg_answer - follow, collect and decide for NOERROR and NXDOMAIN. */
 static int
 dnsmsg_answer(const struct dnsmsg *m, const struct dnsmsg_name *qname,
-    unsigned hops, struct dns_answer *ans)
+              unsigned hops, struct dns_answer *ans)
 {
 	struct dnsmsg_name cur = *qname;
 	const char *why = NULL;
@@ -743,12 +743,12 @@ dnsmsg_answer(const struct dnsmsg *m, const struct dnsmsg_name *qname,
 	ans->cname_hops = hops + followed;
 	if (followed > 0)
 		dnsmsg_name_text(&cur, ans->final_name,
-		    sizeof(ans->final_name));
+		                 sizeof(ans->final_name));
 	if (rc > 0)
 		return dnsmsg_finish(ans, DNS_CNAME_LOOP, why);
 	if (m->rcode == DNSMSG_RCODE_NXDOMAIN)
 		return dnsmsg_finish(ans, DNS_NXDOMAIN,
-		    "no such domain (NXDOMAIN)");
+		                     "no such domain (NXDOMAIN)");
 	rc = dnsmsg_collect(m, &cur, ans, &why);
 	if (rc == DNSMSG_NOMEM) {
 		dnsmsg_finish(ans, DNS_ERROR, "out of memory");
@@ -760,13 +760,13 @@ dnsmsg_answer(const struct dnsmsg *m, const struct dnsmsg_name *qname,
 		return dnsmsg_finish(ans, DNS_OK, NULL);
 	if (followed > 0)
 		return dnsmsg_finish(ans, DNS_CNAME_PENDING,
-		    "CNAME target not in the answer");
+		                     "CNAME target not in the answer");
 	return dnsmsg_finish(ans, DNS_NODATA, NULL);
 }
 
 int
 dnsmsg_parse(const unsigned char *msg, size_t len, const char *qname,
-    uint16_t qtype, unsigned hops, struct dns_answer *ans)
+             uint16_t qtype, unsigned hops, struct dns_answer *ans)
 {
 	struct dnsmsg m;
 	struct dnsmsg_name qwire;
@@ -783,8 +783,11 @@ dnsmsg_parse(const unsigned char *msg, size_t len, const char *qname,
 	if (dnsmsg_header(&m, &why) < 0 ||
 	    dnsmsg_question(&m, &qwire, qtype, &why) < 0)
 		return dnsmsg_finish(ans, DNS_FORMERR, why);
-	if ((outcome = dnsmsg_rcode(m.rcode, &why)) != DNS_OK)
-		return dnsmsg_finish(ans, outcome, why);
+	if ((outcome = dnsmsg_rcode(m.rcode, &why)) != DNS_OK) {
+		/* well formed, even when the server says FORMERR */
+		dnsmsg_finish(ans, outcome, why);
+		return 0;
+	}
 	if (m.truncated)
 		return dnsmsg_finish(ans, DNS_ERROR, "truncated response");
 	return dnsmsg_answer(&m, &qwire, hops, ans);

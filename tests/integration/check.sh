@@ -197,7 +197,7 @@ checks_match() {
 				print "check " i " lacks a member"
 				exit 1
 			}
-			if (v[i, "type"] !~ /^(dkim|dmarc|mx)$/ ||
+			if (v[i, "type"] !~ /^(spf|dkim|dmarc|mx)$/ ||
 			    v[i, "status"] !~ /^(pass|fail|missing|temperror)$/) {
 				print "check " i ": bad type or status"
 				exit 1
@@ -703,6 +703,19 @@ terr config-bad-value 78 -c "$W/badval.conf" --dns-server "$DNS" \
     check example.com $SEL
 terr key-file-missing "64|78" $E check example.com $SEL \
     --key "$W/no-such-key.pem"
+
+# A record changed while authready is in use: the next check sees it.
+reload_case() {
+	selected reload || return 0
+	zf=$NSD_DIR/zones/example.com.zone
+	sed -e 's/2024010101/2024010102/' \
+	    -e 's/^_dmarc.*TXT.*$/_dmarc		TXT	"v=DMARC1; p=reject;"/' \
+	    "$zf" >"$zf.new" && mv "$zf.new" "$zf"
+	nsd_reload example.com 2024010102
+	t reload 0 "dmarc:pass@_dmarc.example.com" \
+	    check dmarc example.com --dmarc-min-policy reject
+}
+reload_case
 
 if [ $nskip -gt 0 ]; then
 	echo "$npass passed, $nfail failed, $nskip skipped"

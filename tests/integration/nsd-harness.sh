@@ -55,8 +55,8 @@ nsd_find() {
 		NSD_BIN=/usr/sbin/nsd
 	fi
 	if [ -z "$NSD_BIN" ] || [ ! -x "$NSD_BIN" ]; then
-		echo "SKIP: nsd not found (set NSD=/path/to/nsd or install" \
-		    "the nsd package)"
+		echo "SKIP: nsd not found (NSD='${NSD:-}'; install the nsd" \
+		    "package or set NSD=/path/to/nsd)"
 		exit 77
 	fi
 }
