@@ -17,6 +17,7 @@
 #include "report.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -111,10 +112,10 @@ report_exit_code(const struct report *rep)
 
 /* Human output ---------------------------------------------------------- */
 
-#define REPORT_COL_NAME 34
+#define REPORT_COL_NAME 48
 #define REPORT_COL_TYPE 6
-#define REPORT_COL_EXPECTED 30
-#define REPORT_COL_SEEN 36
+#define REPORT_COL_EXPECTED 32
+#define REPORT_COL_SEEN 40
 
 #define ANSI_RESET "\033[0m"
 
@@ -180,28 +181,50 @@ report_verdict_words(enum report_verdict verdict)
 	return "undecided: DNS trouble hid a record; try again later";
 }
 
+/* report_width - the widest cell of a column, between min and max. */
+static int
+report_width(const struct report *rep, size_t offset, size_t min, size_t max)
+{
+	size_t i, w = min;
+
+	for (i = 0; i < rep->nchecks; i++) {
+		const char *cell = (const char *)&rep->checks[i] + offset;
+		size_t len = strlen(cell);
+
+		if (len > w)
+			w = len;
+	}
+	return (int)(w < max ? w : max);
+}
+
 void
 report_print_text(FILE *out, const struct report *rep, bool color)
 {
 	char name[REPORT_COL_NAME + 1], expected[REPORT_COL_EXPECTED + 1];
 	char seen[REPORT_COL_SEEN + 1], type[8];
+	int wname, wexp, wseen;
 	size_t i, npass = 0;
 
-	fprintf(out, "%-*s %-*s %-*s %-*s %s\n", REPORT_COL_NAME, "NAME",
-	    REPORT_COL_TYPE, "TYPE", REPORT_COL_EXPECTED, "EXPECTED",
-	    REPORT_COL_SEEN, "SEEN", "STATUS");
+	wname = report_width(rep, offsetof(struct check_result, name), 4,
+	    REPORT_COL_NAME);
+	wexp = report_width(rep, offsetof(struct check_result, expected), 8,
+	    REPORT_COL_EXPECTED);
+	wseen = report_width(rep, offsetof(struct check_result, seen), 4,
+	    REPORT_COL_SEEN);
+	fprintf(out, "%-*s %-*s %-*s %-*s %s\n", wname, "NAME",
+	    REPORT_COL_TYPE, "TYPE", wexp, "EXPECTED", wseen, "SEEN",
+	    "STATUS");
 	for (i = 0; i < rep->nchecks; i++) {
 		const struct check_result *c = &rep->checks[i];
 
-		report_cell(name, sizeof(name), c->name, REPORT_COL_NAME);
+		report_cell(name, sizeof(name), c->name, (size_t)wname);
 		report_cell(expected, sizeof(expected), c->expected,
-		    REPORT_COL_EXPECTED);
+		    (size_t)wexp);
 		report_cell(seen, sizeof(seen), c->seen[0] ? c->seen : "-",
-		    REPORT_COL_SEEN);
+		    (size_t)wseen);
 		report_upper(type, sizeof(type), check_type_name(c->type));
-		fprintf(out, "%-*s %-*s %-*s %-*s %s%s%s\n", REPORT_COL_NAME,
-		    name, REPORT_COL_TYPE, type, REPORT_COL_EXPECTED, expected,
-		    REPORT_COL_SEEN, seen,
+		fprintf(out, "%-*s %-*s %-*s %-*s %s%s%s\n", wname, name,
+		    REPORT_COL_TYPE, type, wexp, expected, wseen, seen,
 		    color ? check_status_colors[c->status] : "",
 		    check_status_name(c->status), color ? ANSI_RESET : "");
 		if (c->status == CHECK_PASS)
