@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "sanitize.h"
 
 static const char *const check_type_names[] = {
@@ -243,57 +244,29 @@ report_print_text(FILE *out, const struct report *rep, bool color)
 
 /* JSON output ------------------------------------------------------------ */
 
-/* report_json_string - a JSON string literal (RFC 8259 section 7). */
-static void
-report_json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
-static void
-report_json_field(FILE *out, const char *key, const char *value, bool last)
-{
-	report_json_string(out, key);
-	fputs(": ", out);
-	report_json_string(out, value);
-	if (!last)
-		fputs(", ", out);
-}
-
 void
 report_print_json(FILE *out, const struct report *rep)
 {
 	size_t i;
 
 	fputs("{", out);
-	report_json_field(out, "domain", rep->domain, false);
+	json_field(out, "domain", rep->domain, false);
 	fprintf(out, "\"ready\": %s, ",
 	    report_verdict(rep) == VERDICT_READY ? "true" : "false");
-	report_json_field(out, "verdict",
+	json_field(out, "verdict",
 	    report_verdict_name(report_verdict(rep)), false);
 	fputs("\"checks\": [", out);
 	for (i = 0; i < rep->nchecks; i++) {
 		const struct check_result *c = &rep->checks[i];
 
 		fputs(i ? ", {" : "{", out);
-		report_json_field(out, "type", check_type_name(c->type), false);
-		report_json_field(out, "name", c->name, false);
-		report_json_field(out, "status", check_status_name(c->status),
+		json_field(out, "type", check_type_name(c->type), false);
+		json_field(out, "name", c->name, false);
+		json_field(out, "status", check_status_name(c->status),
 		    false);
-		report_json_field(out, "expected", c->expected, false);
-		report_json_field(out, "seen", c->seen, false);
-		report_json_field(out, "detail", c->detail, true);
+		json_field(out, "expected", c->expected, false);
+		json_field(out, "seen", c->seen, false);
+		json_field(out, "detail", c->detail, true);
 		fputs("}", out);
 	}
 	fputs("]}\n", out);

@@ -1,0 +1,322 @@
+/*
+ * records.c - the DNS records a registered domain must publish.
+ *
+ * SYNOPSIS
+ *	int records_build(reg, defs, out, err, errlen);
+ *	int records_dkim_value(pem, pemlen, out, outlen, err, errlen);
+ *	int records_txt_strings(value, out, outlen);
+ *	void records_print_zone(out, set);
+ *	void records_print_json(out, set);
+ *
+ * DESCRIPTION
+ *	The values follow the seed: "v=spf1 include:X ~all" on the MAIL FROM
+ *	name (with ip4:/ip6: terms for egress addresses), an MX to the
+ *	operator's feedback host, "v=DKIM1; k=rsa; p=..." with the public half
+ *	of the operator's key, and "v=DMARC1; p=none;" (or the configured
+ *	minimum policy).  A registry entry's own values win over defaults.
+ *
+ * DIAGNOSTICS
+ *	records_build() fails only when a key file cannot be read or holds
+ *	no usable private key; the sentence names the file.
+ */
+#include "records.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "json.h"
+#include "readiness.h"
+
+#define RECORDS_KEY_FILE_MAX (64 * 1024)
+#define RECORDS_PUBKEY_MAX 4096
+
+/* records_pem_nopass - never prompt for a passphrase on a terminal. */
+static int
+records_pem_nopass(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+int
+records_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	unsigned char der[RECORDS_PUBKEY_MAX], *p = der;
+	char b64[RECORDS_PUBKEY_MAX * 4 / 3 + 4];
+	const char *k = "rsa";
+	EVP_PKEY *pk;
+	BIO *bio;
+	size_t rawlen = 32;
+	int len = -1;
+
+	if (pemlen > RECORDS_KEY_FILE_MAX ||
+	    (bio = BIO_new_mem_buf(pem, (int)pemlen)) == NULL) {
+		snprintf(err, errlen, "not a PEM private key");
+		return -1;
+	}
+	pk = PEM_read_bio_PrivateKey(bio, NULL, records_pem_nopass, NULL);
+	BIO_free(bio);
+	if (pk == NULL) {
+		snprintf(err, errlen,
+		    "no unencrypted PEM private key found in it");
+		return -1;
+	}
+	switch (EVP_PKEY_get_base_id(pk)) {
+	case EVP_PKEY_RSA:
+		if (i2d_PUBKEY(pk, NULL) <= (int)sizeof(der))
+			len = i2d_PUBKEY(pk, &p);
+		break;
+	case EVP_PKEY_ED25519:
+		k = "ed25519"; /* RFC 8463: the raw 32-byte key, not an SPKI */
+		if (EVP_PKEY_get_raw_public_key(pk, der, &rawlen) == 1)
+			len = (int)rawlen;
+		break;
+	default:
+		break;
+	}
+	EVP_PKEY_free(pk);
+	if (len <= 0) {
+		snprintf(err, errlen,
+		    "the key is neither RSA nor ed25519, or too large");
+		return -1;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, der, len);
+	if ((size_t)snprintf(out, outlen, "v=DKIM1; k=%s; p=%s", k, b64) >=
+	    outlen) {
+		snprintf(err, errlen, "the public key is too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* records_read_key - read a key file, bounded; 0 ok, -1 with err. */
+static int
+records_read_key(const char *path, char *buf, size_t buflen, size_t *len,
+    char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "cannot read key file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, buflen, fp);
+	fclose(fp);
+	if (n == 0 || n == buflen) {
+		snprintf(err, errlen, "key file %s is %s", path,
+		    n == 0 ? "empty" : "too large for a PEM key");
+		return -1;
+	}
+	*len = n;
+	return 0;
+}
+
+static struct records_rr *
+records_add(struct records_set *set, const char *name, const char *type)
+{
+	struct records_rr *rr = &set->rr[set->count++];
+
+	memset(rr, 0, sizeof(*rr));
+	snprintf(rr->name, sizeof(rr->name), "%s", name);
+	snprintf(rr->type, sizeof(rr->type), "%s", type);
+	return rr;
+}
+
+/* records_spf_value - the SPF policy from egress addresses and include. */
+static void
+records_spf_value(const struct domain_reg *reg,
+    const struct records_defaults *defs, struct records_rr *rr)
+{
+	const char *include = reg->spf_include[0] ? reg->spf_include
+						  : defs->spf_include;
+	size_t used, i, n = reg->negress ? reg->negress : defs->negress;
+
+	used = (size_t)snprintf(rr->value, sizeof(rr->value), "v=spf1");
+	for (i = 0; i < n && used < sizeof(rr->value); i++) {
+		const char *ip = reg->negress ? reg->egress[i] : defs->egress[i];
+
+		used += (size_t)snprintf(rr->value + used,
+		    sizeof(rr->value) - used, " %s:%s",
+		    strchr(ip, ':') ? "ip6" : "ip4", ip);
+	}
+	if (include != NULL && include[0] != '\0' && used < sizeof(rr->value))
+		used += (size_t)snprintf(rr->value + used,
+		    sizeof(rr->value) - used, " include:%s", include);
+	if (used < sizeof(rr->value))
+		snprintf(rr->value + used, sizeof(rr->value) - used, " ~all");
+	if (n == 0 && (include == NULL || include[0] == '\0'))
+		snprintf(rr->note, sizeof(rr->note),
+		    "no SPFInclude or EgressIPs configured: this policy "
+		    "authorizes no server yet");
+}
+
+int
+records_build(const struct domain_reg *reg,
+    const struct records_defaults *defs, struct records_set *out, char *err,
+    size_t errlen)
+{
+	static char pem[RECORDS_KEY_FILE_MAX];
+	char mail_from[DOMAIN_BUF], name[RECORDS_NAME_MAX], why[512];
+	const char *mx, *label;
+	struct records_rr *rr;
+	size_t i, pemlen;
+	int policy;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->domain, sizeof(out->domain), "%s", reg->domain);
+	label = reg->mail_from[0] ? reg->mail_from : defs->mail_from;
+	if (readiness_mail_from(reg->domain, label ? label : "mail", mail_from,
+		sizeof(mail_from), why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "MAIL FROM '%s': %s", label, why);
+		return -1;
+	}
+	mx = reg->mx_host[0] ? reg->mx_host : defs->mx_host;
+	rr = records_add(out, mail_from, "MX");
+	if (mx != NULL && mx[0] != '\0')
+		snprintf(rr->value, sizeof(rr->value), "10 %s.", mx);
+	else
+		snprintf(rr->note, sizeof(rr->note),
+		    "no MXHost configured: ask the operator for the feedback "
+		    "host");
+	rr = records_add(out, mail_from, "TXT");
+	records_spf_value(reg, defs, rr);
+
+	for (i = 0; i < reg->nselectors && i < DOMAIN_SELECTORS_MAX; i++) {
+		const struct domain_selector *sel = &reg->selectors[i];
+
+		snprintf(name, sizeof(name), "%s._domainkey.%s", sel->name,
+		    reg->domain);
+		rr = records_add(out, name, "TXT");
+		if (sel->key_path[0] == '\0') {
+			snprintf(rr->note, sizeof(rr->note),
+			    "no key file registered for selector %s",
+			    sel->name);
+			continue;
+		}
+		if (records_read_key(sel->key_path, pem, sizeof(pem), &pemlen,
+			err, errlen) != 0)
+			return -1;
+		if (records_dkim_value(pem, pemlen, rr->value,
+			sizeof(rr->value), why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "key file %s: %s", sel->key_path,
+			    why);
+			return -1;
+		}
+	}
+
+	snprintf(name, sizeof(name), "_dmarc.%s", reg->domain);
+	rr = records_add(out, name, "TXT");
+	policy = reg->dmarc_min_policy >= 0 ? reg->dmarc_min_policy
+					    : defs->dmarc_min_policy;
+	snprintf(rr->value, sizeof(rr->value), "v=DMARC1; p=%s;",
+	    dmarc_policy_name(policy < 0 ? DMARC_POLICY_NONE
+					 : (enum dmarc_policy)policy));
+	return 0;
+}
+
+int
+records_txt_strings(const char *value, char *out, size_t outlen)
+{
+	size_t used = 0, inpiece = 0;
+	const unsigned char *p;
+
+	if (outlen == 0)
+		return -1;
+#define RECORDS_PUT(s, n)                                                    \
+	do {                                                                 \
+		if (used + (n) + 1 > outlen)                                 \
+			return -1;                                           \
+		memcpy(out + used, (s), (n));                                \
+		used += (n);                                                 \
+	} while (0)
+	RECORDS_PUT("\"", 1);
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		char esc[8];
+
+		if (inpiece == RECORDS_TXT_STRING_MAX) {
+			RECORDS_PUT("\" \"", 3);
+			inpiece = 0;
+		}
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			RECORDS_PUT(esc, 2);
+		} else if (*p < 0x20 || *p > 0x7e) {
+			snprintf(esc, sizeof(esc), "\\%03u", *p);
+			RECORDS_PUT(esc, 4);
+		} else {
+			RECORDS_PUT(p, 1);
+		}
+		inpiece++;
+	}
+	RECORDS_PUT("\"", 1);
+#undef RECORDS_PUT
+	out[used] = '\0';
+	return 0;
+}
+
+void
+records_print_zone(FILE *out, const struct records_set *set)
+{
+	static char strings[RECORDS_VALUE_MAX * 2];
+	size_t i;
+
+	fprintf(out, "; records %s must publish\n", set->domain);
+	for (i = 0; i < set->count; i++) {
+		const struct records_rr *rr = &set->rr[i];
+		char owner[RECORDS_NAME_MAX + 1];
+
+		snprintf(owner, sizeof(owner), "%s.", rr->name);
+		if (rr->value[0] == '\0') {
+			fprintf(out, "; %s %s: %s\n", owner, rr->type,
+			    rr->note);
+			continue;
+		}
+		if (rr->note[0] != '\0')
+			fprintf(out, "; %s\n", rr->note);
+		if (strcmp(rr->type, "TXT") == 0 &&
+		    records_txt_strings(rr->value, strings, sizeof(strings)) ==
+			0)
+			fprintf(out, "%-40s %d IN TXT %s\n", owner, RECORDS_TTL,
+			    strings);
+		else
+			fprintf(out, "%-40s %d IN %s %s\n", owner, RECORDS_TTL,
+			    rr->type, rr->value);
+	}
+}
+
+void
+records_print_json(FILE *out, const struct records_set *set)
+{
+	size_t i;
+
+	fputs("{\"domain\": ", out);
+	json_string(out, set->domain);
+	fputs(", \"records\": [", out);
+	for (i = 0; i < set->count; i++) {
+		const struct records_rr *rr = &set->rr[i];
+
+		fputs(i ? ", {\"name\": " : "{\"name\": ", out);
+		json_string(out, rr->name);
+		fputs(", \"type\": ", out);
+		json_string(out, rr->type);
+		fputs(", \"value\": ", out);
+		json_string(out, rr->value);
+		fputs(", \"note\": ", out);
+		json_string(out, rr->note);
+		fputs("}", out);
+	}
+	fputs("]}\n", out);
+}

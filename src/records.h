@@ -1,0 +1,63 @@
+/*
+ * records.h - the DNS records a registered domain must publish.
+ *
+ * records_build() derives, from a registry entry and the global defaults,
+ * the records of the seed's table: MX and SPF TXT on the MAIL FROM name,
+ * one DKIM TXT per selector (public key derived from the private key file)
+ * and the DMARC TXT.  records_print_zone() writes them as zone-file lines,
+ * TXT values split into strings of at most 255 bytes (RFC 1035 section
+ * 3.3); records_print_json() writes one JSON object.
+ */
+#ifndef AUTHREADY_RECORDS_H
+#define AUTHREADY_RECORDS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "domain.h"
+
+#define RECORDS_MAX (3 + DOMAIN_SELECTORS_MAX)
+#define RECORDS_VALUE_MAX 4096
+#define RECORDS_TXT_STRING_MAX 255
+#define RECORDS_TTL 3600
+/* selector + "._domainkey." + domain */
+#define RECORDS_NAME_MAX (DOMAIN_SELECTOR_MAX + 12 + DOMAIN_BUF)
+
+struct records_defaults {
+	const char *mail_from;	   /* MailFrom */
+	const char *mx_host;	   /* MXHost */
+	const char *spf_include;   /* SPFInclude */
+	const char *const *egress; /* EgressIPs */
+	size_t negress;
+	int dmarc_min_policy;	   /* enum dmarc_policy */
+};
+
+struct records_rr {
+	char name[RECORDS_NAME_MAX];
+	char type[8]; /* "MX" or "TXT" */
+	char value[RECORDS_VALUE_MAX];
+	char note[256]; /* why it is needed, or what is missing */
+};
+
+struct records_set {
+	char domain[DOMAIN_BUF];
+	size_t count;
+	struct records_rr rr[RECORDS_MAX];
+};
+
+/* records_build - 0 ok; -1 with a sentence in err (unreadable key). */
+int records_build(const struct domain_reg *reg,
+    const struct records_defaults *defs, struct records_set *out, char *err,
+    size_t errlen);
+
+/* records_dkim_value - "v=DKIM1; k=rsa; p=..." from a PEM private key. */
+int records_dkim_value(const char *pem, size_t pemlen, char *out,
+    size_t outlen, char *err, size_t errlen);
+
+/* records_txt_strings - value as "..." "..." pieces of <= 255 bytes. */
+int records_txt_strings(const char *value, char *out, size_t outlen);
+
+void records_print_zone(FILE *out, const struct records_set *set);
+void records_print_json(FILE *out, const struct records_set *set);
+
+#endif
