@@ -33,6 +33,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -43,6 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "notify.h"
 #include "sanitize.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* octets; a config is not a database */
@@ -57,6 +60,11 @@ enum config_type {
 	CONFIG_TIMEOUT,
 	CONFIG_DMARC_POLICY,
 	CONFIG_SERVERS,
+	CONFIG_DURATION,
+	CONFIG_PATH,
+	CONFIG_COMMAND,
+	CONFIG_ADDRESS,
+	CONFIG_IP_LIST,
 };
 
 struct config_key {
@@ -77,6 +85,14 @@ static const struct config_key config_keys[] = {
     {"MailFrom", CONFIG_DOMAIN, CONFIG_FIELD(mail_from)},
     {"MXHost", CONFIG_DOMAIN, CONFIG_FIELD(mx_host)},
     {"DMARCMinPolicy", CONFIG_DMARC_POLICY, CONFIG_FIELD(dmarc_min_policy)},
+    {"SPFInclude", CONFIG_DOMAIN, CONFIG_FIELD(spf_include)},
+    {"EgressIPs", CONFIG_IP_LIST, CONFIG_FIELD(egress)},
+    {"StateDir", CONFIG_PATH, CONFIG_FIELD(state_dir)},
+    {"RefreshInterval", CONFIG_DURATION, CONFIG_FIELD(refresh_interval)},
+    {"PendingWindow", CONFIG_DURATION, CONFIG_FIELD(pending_window)},
+    {"GracePeriod", CONFIG_DURATION, CONFIG_FIELD(grace_period)},
+    {"SendmailPath", CONFIG_COMMAND, CONFIG_FIELD(sendmail_path)},
+    {"NotifyFrom", CONFIG_ADDRESS, CONFIG_FIELD(notify_from)},
 };
 
 /*
@@ -156,6 +172,13 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->mail_from, sizeof(cfg->mail_from), "%s",
 	         CONFIG_MAIL_FROM_DEFAULT);
 	cfg->dmarc_min_policy = DMARC_POLICY_NONE;
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s",
+	         CONFIG_STATE_DIR_DEFAULT);
+	snprintf(cfg->sendmail_path, sizeof(cfg->sendmail_path), "%s",
+	         CONFIG_SENDMAIL_DEFAULT);
+	cfg->refresh_interval = CONFIG_REFRESH_DEFAULT;
+	cfg->pending_window = CONFIG_PENDING_WINDOW_DEFAULT;
+	cfg->grace_period = CONFIG_GRACE_DEFAULT;
 }
 
 /*
@@ -336,12 +359,113 @@ config_set_servers(void *field, size_t size, const char *value, char *msg,
 	return 0;
 }
 
+/* config_set_duration - seconds with an optional s, m, h or d unit. */
+static int
+config_set_duration(void *field, size_t size, const char *value, char *msg,
+                    size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+	int64_t seconds;
+
+	(void)size;
+	if (config_parse_duration(value, &seconds) != 0)
+		return config_fail(msg, msglen,
+		                   "'%s' is not a duration (e.g. 3600, 90s, "
+		                   "15m, 72h, 3d; at most ten years)",
+		                   config_quote(q, value, strlen(value)));
+	*(int64_t *)field = seconds;
+	return 0;
+}
+
+/* config_set_path - an absolute path. */
+static int
+config_set_path(void *field, size_t size, const char *value, char *msg,
+                size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+
+	if (value[0] != '/')
+		return config_fail(msg, msglen,
+		                   "'%s' is not an absolute path",
+		                   config_quote(q, value, strlen(value)));
+	return config_set_string(field, size, value, msg, msglen);
+}
+
+/* config_set_command - a program (absolute path) and its arguments. */
+static int
+config_set_command(void *field, size_t size, const char *value, char *msg,
+                   size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+
+	if (value[0] != '/')
+		return config_fail(msg, msglen,
+		                   "'%s' must start with the program's "
+		                   "absolute path (no shell is used)",
+		                   config_quote(q, value, strlen(value)));
+	return config_set_string(field, size, value, msg, msglen);
+}
+
+/* config_set_address - a plain local@domain mail address. */
+static int
+config_set_address(void *field, size_t size, const char *value, char *msg,
+                   size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+
+	if (!notify_address_ok(value))
+		return config_fail(msg, msglen,
+		                   "'%s' is not a plain address like "
+		                   "postmaster@example.com",
+		                   config_quote(q, value, strlen(value)));
+	return config_set_string(field, size, value, msg, msglen);
+}
+
+/* config_set_ip_list - comma and/or space separated addresses. */
+static int
+config_set_ip_list(void *field, size_t size, const char *value, char *msg,
+                   size_t msglen)
+{
+	struct config_egress work;
+	char tok[CONFIG_IP_TEXT_MAX + 1], q[CONFIG_QUOTE_MAX];
+	const char *p = value;
+	size_t len;
+
+	(void)size;
+	memset(&work, 0, sizeof(work));
+	while (*p != '\0') {
+		if (*p == ',' || config_space(*p)) {
+			p++;
+			continue;
+		}
+		len = strcspn(p, ", \t");
+		if (len > CONFIG_IP_TEXT_MAX)
+			return config_fail(msg, msglen, "'%s' is too long",
+			                   config_quote(q, p, len));
+		memcpy(tok, p, len);
+		tok[len] = '\0';
+		if (config_egress_add(&work, tok, msg, msglen) != 0)
+			return -1;
+		p += len;
+	}
+	if (work.count == 0)
+		return config_fail(msg, msglen, "no address in '%s'",
+		                   config_quote(q, value, strlen(value)));
+	memcpy(field, &work, sizeof(work));
+	return 0;
+}
+
 static const config_setter config_setters[] = {
     [CONFIG_STRING] = config_set_string,
     [CONFIG_DOMAIN] = config_set_domain,
     [CONFIG_TIMEOUT] = config_set_timeout,
     [CONFIG_DMARC_POLICY] = config_set_policy,
     [CONFIG_SERVERS] = config_set_servers,
+    [CONFIG_DURATION] = config_set_duration,
+    [CONFIG_PATH] = config_set_path,
+    [CONFIG_COMMAND] = config_set_command,
+    [CONFIG_ADDRESS] = config_set_address,
+    [CONFIG_IP_LIST] = config_set_ip_list,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -559,5 +683,92 @@ config_load(const char *path, bool must_exist, struct config *cfg, char *err,
 			return -1;
 	}
 	*cfg = work;
+	return 0;
+}
+
+/* Durations and addresses -------------------------------------------- */
+
+static const struct {
+	char unit;
+	int64_t seconds;
+} config_units[] = {
+    {'s', 1},
+    {'m', 60},
+    {'h', 3600},
+    {'d', 86400},
+};
+
+int
+config_parse_duration(const char *text, int64_t *seconds)
+{
+	int64_t n = 0, mult = 1;
+	const char *p = text;
+	size_t i;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (*p - '0');
+		if (n > CONFIG_DURATION_MAX)
+			return -1;
+	}
+	if (*p != '\0') {
+		for (i = 0; i < sizeof(config_units) / sizeof(*config_units);
+		     i++)
+			if (config_units[i].unit == *p)
+				mult = config_units[i].seconds;
+		if (mult == 1 && *p != 's')
+			return -1;
+		if (p[1] != '\0')
+			return -1;
+	}
+	if (n == 0 || n > CONFIG_DURATION_MAX / mult)
+		return -1;
+	*seconds = n * mult;
+	return 0;
+}
+
+int
+config_parse_ip(const char *text)
+{
+	char addr[CONFIG_IP_TEXT_MAX];
+	unsigned char bin[16];
+	const char *slash = strchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : strlen(text);
+	int v6 = memchr(text, ':', len) != NULL;
+	long prefix;
+	char *end;
+
+	if (len == 0 || len >= sizeof(addr))
+		return -1;
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1)
+		return -1;
+	if (slash == NULL)
+		return 0;
+	if (slash[1] < '0' || slash[1] > '9')
+		return -1;
+	prefix = strtol(slash + 1, &end, 10);
+	if (*end != '\0' || prefix > (v6 ? 128 : 32))
+		return -1;
+	return 0;
+}
+
+int
+config_egress_add(struct config_egress *list, const char *text, char *err,
+                  size_t errlen)
+{
+	char q[CONFIG_QUOTE_MAX];
+
+	if (list->count >= CONFIG_EGRESS_MAX)
+		return config_fail(err, errlen, "more than %d addresses",
+		                   CONFIG_EGRESS_MAX);
+	if (strlen(text) >= CONFIG_IP_TEXT_MAX || config_parse_ip(text) != 0)
+		return config_fail(err, errlen,
+		                   "'%s' is not an IPv4 or IPv6 address "
+		                   "(with an optional /prefix)",
+		                   config_quote(q, text, strlen(text)));
+	memcpy(list->ip[list->count++], text, strlen(text) + 1);
 	return 0;
 }

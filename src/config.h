@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "address.h"
 #include "dmarc.h"
@@ -26,6 +27,20 @@
 #define CONFIG_SELECTOR_MAX 64
 #define CONFIG_DNS_TIMEOUT_DEFAULT_MS 5000
 #define CONFIG_MAIL_FROM_DEFAULT "mail"
+#define CONFIG_STATE_DIR_DEFAULT "/var/lib/authready"
+#define CONFIG_SENDMAIL_DEFAULT "/usr/sbin/sendmail -t -oi"
+#define CONFIG_REFRESH_DEFAULT 3600		/* 1 h */
+#define CONFIG_PENDING_WINDOW_DEFAULT (72 * 3600) /* 72 h */
+#define CONFIG_GRACE_DEFAULT (72 * 3600)	/* 72 h */
+#define CONFIG_DURATION_MAX (10LL * 366 * 86400) /* ten years */
+#define CONFIG_EGRESS_MAX 16
+#define CONFIG_IP_TEXT_MAX 64
+#define CONFIG_ADDRESS_MAX 256
+
+struct config_egress {
+	char ip[CONFIG_EGRESS_MAX][CONFIG_IP_TEXT_MAX]; /* "192.0.2.1", CIDR */
+	size_t count;
+};
 
 struct config {
 	struct dns_options dns;			/* DNSServers, DNSTimeout */
@@ -34,6 +49,14 @@ struct config {
 	char mail_from[DOMAIN_BUF];		/* MailFrom: label or FQDN */
 	char mx_host[DOMAIN_BUF];		/* MXHost */
 	enum dmarc_policy dmarc_min_policy;	/* DMARCMinPolicy */
+	char spf_include[DOMAIN_BUF];		/* SPFInclude */
+	struct config_egress egress;		/* EgressIPs */
+	char state_dir[PATH_MAX];		/* StateDir */
+	int64_t refresh_interval;		/* RefreshInterval, seconds */
+	int64_t pending_window;			/* PendingWindow, seconds */
+	int64_t grace_period;			/* GracePeriod, seconds */
+	char sendmail_path[PATH_MAX];		/* SendmailPath: program, args */
+	char notify_from[CONFIG_ADDRESS_MAX];	/* NotifyFrom */
 };
 
 /* config_defaults - the built-in values. */
@@ -55,5 +78,17 @@ int config_load(const char *path, bool must_exist, struct config *cfg,
 
 /* config_parse_timeout - "5", "2.5" seconds to ms (1 ms .. 300 s). */
 int config_parse_timeout(const char *text, unsigned *ms);
+
+/* config_parse_duration - "3600", "90s", "15m", "72h", "3d" to seconds
+ * (1 s .. ten years); 0 ok, -1 bad. */
+int config_parse_duration(const char *text, int64_t *seconds);
+
+/* config_parse_ip - "192.0.2.1", "2001:db8::/32": an address with an
+ * optional prefix length in range; 0 ok, -1 bad. */
+int config_parse_ip(const char *text);
+
+/* config_egress_add - append an address to a list; 0 ok, -1 with err. */
+int config_egress_add(struct config_egress *list, const char *text,
+    char *err, size_t errlen);
 
 #endif

@@ -605,8 +605,11 @@ sample_path(char *buf, size_t len)
 START_TEST(test_sample)
 {
 	static const char *const keys[] = {
-	    "DNSServers", "DNSTimeout", "Selector",      "KeyFile",
-	    "MailFrom",   "MXHost",     "DMARCMinPolicy"};
+	    "DNSServers",      "DNSTimeout",    "Selector",
+	    "KeyFile",         "MailFrom",      "MXHost",
+	    "DMARCMinPolicy",  "SPFInclude",    "EgressIPs",
+	    "StateDir",        "RefreshInterval", "PendingWindow",
+	    "GracePeriod",     "SendmailPath",  "NotifyFrom"};
 	char path[1024], err[512], *text, *p;
 	struct config cfg, defaults;
 	FILE *fp;
@@ -642,7 +645,54 @@ START_TEST(test_sample)
 	ck_assert_str_ne(cfg.selector, "");
 	ck_assert_str_ne(cfg.key_file, "");
 	ck_assert_str_ne(cfg.mx_host, "");
+	ck_assert_str_eq(cfg.spf_include, "amazonses.com");
+	ck_assert_uint_eq(cfg.egress.count, 2);
+	ck_assert_str_eq(cfg.notify_from, "postmaster@example.net");
 	free(text);
+}
+END_TEST
+
+START_TEST(test_refresh_keys)
+{
+	struct config cfg;
+	char err[512];
+	const char ok[] = "RefreshInterval 15m\nPendingWindow 3d\n"
+	                  "GracePeriod 3600\nStateDir /srv/ar\n"
+	                  "SendmailPath /usr/sbin/sendmail -t -oi -f bounce@x\n"
+	                  "EgressIPs 192.0.2.1,192.0.2.0/24 2001:db8::/32\n"
+	                  "SPFInclude AmazonSES.com.\n";
+	static const char *const bad[] = {
+	    "RefreshInterval 0\n",      "RefreshInterval 5x\n",
+	    "PendingWindow -1\n",       "GracePeriod 99999999999d\n",
+	    "StateDir var/lib\n",       "SendmailPath sendmail -t\n",
+	    "NotifyFrom a b@c\n",       "NotifyFrom <a@b>\n",
+	    "EgressIPs 192.0.2.256\n",  "EgressIPs 192.0.2.0/33\n",
+	    "EgressIPs 2001:db8::/129\n", "EgressIPs ,\n",
+	    "EgressIPs 192.0.2.1/\n",   "SPFInclude a..b\n",
+	};
+	size_t i;
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(cfg.refresh_interval, 3600);
+	ck_assert_int_eq(cfg.pending_window, 72 * 3600);
+	ck_assert_str_eq(cfg.state_dir, "/var/lib/authready");
+	ck_assert_msg(config_parse(ok, strlen(ok), "t.conf", &cfg, err,
+	                           sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_int_eq(cfg.refresh_interval, 900);
+	ck_assert_int_eq(cfg.pending_window, 3 * 86400);
+	ck_assert_int_eq(cfg.grace_period, 3600);
+	ck_assert_str_eq(cfg.state_dir, "/srv/ar");
+	ck_assert_uint_eq(cfg.egress.count, 3);
+	ck_assert_str_eq(cfg.egress.ip[1], "192.0.2.0/24");
+	ck_assert_str_eq(cfg.spf_include, "amazonses.com");
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		config_defaults(&cfg);
+		ck_assert_msg(config_parse(bad[i], strlen(bad[i]), "t.conf",
+		                           &cfg, err, sizeof(err)) != 0,
+		              "accepted: %s", bad[i]);
+		ck_assert_ptr_nonnull(strstr(err, "t.conf:1: "));
+	}
 }
 END_TEST
 
@@ -672,6 +722,7 @@ config_suite(void)
 	tcase_add_test(tc, test_nul_and_controls);
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_error_buffer_small);
+	tcase_add_test(tc, test_refresh_keys);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -1,0 +1,150 @@
+/*
+ * NAME
+ *	record - versioned binary codec for the values kept in the store
+ * SYNOPSIS
+ *	#include "record.h"
+ *
+ *	int record_reg_encode(const struct domain_reg *reg,
+ *	    unsigned char *buf, size_t size, size_t *len,
+ *	    char *err, size_t errlen);
+ *	int record_reg_decode(const unsigned char *buf, size_t len,
+ *	    struct domain_reg *reg, char *err, size_t errlen);
+ *	int record_state_encode(const struct domain_state *st, ...);
+ *	int record_state_decode(const unsigned char *buf, size_t len,
+ *	    struct domain_state *st, char *err, size_t errlen);
+ *	int record_state_peek(const unsigned char *buf, size_t len,
+ *	    struct record_state_summary *sum, char *err, size_t errlen);
+ *	int record_held_encode(const struct held_msg *msg, ...);
+ *	int record_held_decode(const unsigned char *buf, size_t len,
+ *	    struct held_msg *msg, char *err, size_t errlen);
+ *	int record_header(const unsigned char *buf, size_t len,
+ *	    unsigned *version, unsigned *kind, char *err, size_t errlen);
+ * DESCRIPTION
+ *	Pure functions: no I/O, no allocation, no global state.  Every
+ *	record starts with a four-byte header:
+ *
+ *	    offset 0  0x41 'A'    magic
+ *	    offset 1  0xD7        magic (not ASCII, so text is never a record)
+ *	    offset 2  version     RECORD_VERSION (1)
+ *	    offset 3  kind        RECORD_KIND_REG, _STATE or _HELD
+ *
+ *	Integers follow in little-endian byte order with fixed widths;
+ *	strings are a 16-bit length and that many bytes, no NUL.  Only the
+ *	used bytes of a field are written, so a state with three records
+ *	takes a few hundred bytes, not sizeof(struct domain_state).
+ *
+ *	A state begins with a fixed block (state, times, counters) so that
+ *	record_state_peek() can answer the milter from the first
+ *	RECORD_STATE_FIXED bytes without decoding the per-record results;
+ *	peek still validates what it reads and the record's total framing
+ *	is not checked by it (store_check and record_state_decode do).
+ * VERSIONS
+ *	Writers always write RECORD_VERSION.  Readers accept every version
+ *	listed in their decoder table (version 1 only today) and reject
+ *	version 0, which was never written, and anything newer than they
+ *	know with an error that says so.  A future version 2 keeps the
+ *	version 1 decoders, fills fields version 1 lacks with their neutral
+ *	value (0, "" or -1 as domain.h documents), and the record is
+ *	rewritten as version 2 the next time it is stored; there is no bulk
+ *	migration.  A downgraded program sees version 2 records as corrupt
+ *	(logged, re-checked, overwritten), never misreads them.
+ * DIAGNOSTICS
+ *	Every function returns 0 on success, or -1 with one sentence in err:
+ *	truncated input, trailing bytes, bad magic, unknown version, wrong
+ *	kind, a length larger than the field it fills, a count above its
+ *	maximum, an enum out of range, a NUL inside a string.
+ */
+#ifndef AUTHREADY_RECORD_H
+#define AUTHREADY_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain.h"
+
+#define RECORD_MAGIC0 0x41
+#define RECORD_MAGIC1 0xD7
+#define RECORD_VERSION 1 /* what this program writes */
+#define RECORD_HEADER_LEN 4
+
+enum record_kind {
+	RECORD_KIND_REG = 1,
+	RECORD_KIND_STATE = 2,
+	RECORD_KIND_HELD = 3,
+};
+
+/* Held-message index (quarantine): one entry per held queue file. */
+#define HELD_QUEUE_ID_MAX 64 /* NUL included; Postfix long IDs fit */
+#define HELD_REASON_MAX 256
+
+struct held_msg {
+	char domain[DOMAIN_BUF];
+	char queue_id[HELD_QUEUE_ID_MAX];
+	int64_t held_at; /* unix time */
+	char reason[HELD_REASON_MAX];
+};
+
+/* What the milter needs at MAIL FROM; see record_state_peek(). */
+struct record_state_summary {
+	int32_t state; /* enum domain_readiness */
+	uint32_t dns_errors;
+	int64_t since;
+	int64_t next_check;
+	int64_t last_success;
+	/* The domain inside the record, for a check against the key; points
+	 * into the peeked buffer, not NUL-terminated. */
+	const unsigned char *domain;
+	size_t domain_len;
+};
+
+/*
+ * Size limits.  A string costs 2 + its length; the fixed part of a state
+ * is the header, one byte of state, five 64-bit times and four 32-bit
+ * counters; the domain string follows it.
+ */
+#define RECORD_STR_COST(bufsize) (2 + (bufsize)-1)
+#define RECORD_STATE_FIXED (RECORD_HEADER_LEN + 1 + 5 * 8 + 4 * 4)
+#define RECORD_STATE_MAX                                                       \
+	(RECORD_STATE_FIXED + RECORD_STR_COST(DOMAIN_BUF) + 1 +                \
+	 DOMAIN_RECORDS_MAX * (2 + RECORD_STR_COST(DOMAIN_BUF) +               \
+	                       RECORD_STR_COST(DOMAIN_RECORD_DETAIL_MAX)))
+#define RECORD_REG_MAX                                                         \
+	(RECORD_HEADER_LEN + 8 + 1 + 4 * RECORD_STR_COST(DOMAIN_BUF) +         \
+	 RECORD_STR_COST(DOMAIN_CONTACT_MAX) + 1 +                             \
+	 DOMAIN_SELECTORS_MAX * (RECORD_STR_COST(DOMAIN_SELECTOR_MAX) +        \
+	                         RECORD_STR_COST(DOMAIN_KEY_PATH_MAX)) +       \
+	 1 + DOMAIN_EGRESS_MAX * RECORD_STR_COST(DOMAIN_IP_TEXT_MAX))
+#define RECORD_HELD_MAX                                                        \
+	(RECORD_HEADER_LEN + 8 + RECORD_STR_COST(DOMAIN_BUF) +                 \
+	 RECORD_STR_COST(HELD_QUEUE_ID_MAX) +                                  \
+	 RECORD_STR_COST(HELD_REASON_MAX))
+#define RECORD_MAX RECORD_STATE_MAX /* the largest of the three */
+
+int record_header(const unsigned char *buf, size_t len, unsigned *version,
+                  unsigned *kind, char *err, size_t errlen);
+
+int record_reg_encode(const struct domain_reg *reg, unsigned char *buf,
+                      size_t size, size_t *len, char *err, size_t errlen);
+int record_reg_decode(const unsigned char *buf, size_t len,
+                      struct domain_reg *reg, char *err, size_t errlen);
+
+int record_state_encode(const struct domain_state *st, unsigned char *buf,
+                        size_t size, size_t *len, char *err, size_t errlen);
+int record_state_decode(const unsigned char *buf, size_t len,
+                        struct domain_state *st, char *err, size_t errlen);
+
+/*
+ * record_state_peek - decode only the fixed block of a state record.
+ * Checks magic, version, kind, the fixed block, the enum range and the
+ * framing of the domain string that follows; O(1), copies nothing.
+ */
+int record_state_peek(const unsigned char *buf, size_t len,
+                      struct record_state_summary *sum, char *err,
+                      size_t errlen);
+
+int record_held_encode(const struct held_msg *msg, unsigned char *buf,
+                       size_t size, size_t *len, char *err, size_t errlen);
+int record_held_decode(const unsigned char *buf, size_t len,
+                       struct held_msg *msg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1065 @@
+/*
+ * NAME
+ *	store - LMDB registry, readiness state and held-mail index
+ * SYNOPSIS
+ *	See store.h.
+ * DESCRIPTION
+ *	A thin layer over LMDB: key checks, record.c encoding, validation
+ *	on read (a value must decode and name the key it is stored under),
+ *	and the permission policy for the state directory.  Every failure
+ *	funnels through fail() or lmdb_fail(), which write one sentence.
+ * DIAGNOSTICS
+ *	STORE_OK, STORE_NOTFOUND, STORE_CORRUPT, STORE_ERROR; see store.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "sanitize.h"
+#include "store.h"
+
+#define STORE_MAXDBS 4        /* three used, one spare for a future index */
+#define STORE_KEY_TEXT_MAX 80 /* key as shown in messages */
+#define STORE_HELD_KEY_MAX (DOMAIN_MAX + 1 + HELD_QUEUE_ID_MAX - 1)
+#define STORE_MSG_MAX 512
+
+struct store {
+	MDB_env *env;
+	MDB_dbi reg, state, held;
+	unsigned flags;
+};
+
+struct store_reader {
+	struct store *st;
+	MDB_txn *txn; /* reset between lookups */
+};
+
+struct store_batch {
+	struct store *st;
+	MDB_txn *txn;
+};
+
+static const char *const status_names[] = {
+    "ok",
+    "not found",
+    "corrupt",
+};
+
+/* store_status_name - printable name of a store_status. */
+const char *
+store_status_name(int status)
+{
+	if (status >= 0 &&
+	    (size_t)status < sizeof(status_names) / sizeof(status_names[0]))
+		return status_names[status];
+	return "error";
+}
+
+/* fail - write one sentence and return code. */
+static int __attribute__((format(printf, 4, 5)))
+fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* lmdb_fail - LMDB error as a sentence; map-full gets advice. */
+static int
+lmdb_fail(char *err, size_t errlen, const char *what, int rc)
+{
+	if (rc == MDB_MAP_FULL)
+		return fail(err, errlen, STORE_ERROR,
+		            "%s: store is full (raise the map size)", what);
+	if (rc == MDB_MAP_RESIZED)
+		return fail(
+		    err, errlen, STORE_ERROR,
+		    "%s: another process uses a larger map size; use the "
+		    "same map size everywhere",
+		    what);
+	return fail(err, errlen, STORE_ERROR, "%s: %s", what, mdb_strerror(rc));
+}
+
+/* key_text - sanitized key for messages. */
+static const char *
+key_text(char *buf, size_t size, const void *key, size_t len)
+{
+	sanitize_text(buf, size, key, len);
+	return buf;
+}
+
+/* domain_key - validate a domain and point an MDB_val at it. */
+static int
+domain_key(const char *domain, MDB_val *key, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (domain == NULL)
+		return fail(err, errlen, STORE_ERROR, "no domain given");
+	n = strnlen(domain, DOMAIN_BUF);
+	if (n == 0 || n > DOMAIN_MAX)
+		return fail(err, errlen, STORE_ERROR,
+		            "domain must be 1..%d bytes", DOMAIN_MAX);
+	key->mv_size = n;
+	key->mv_data = (void *)(uintptr_t)domain;
+	return STORE_OK;
+}
+
+/* key_is - true when the key holds exactly the string s. */
+static bool
+key_is(const MDB_val *key, const char *s)
+{
+	size_t n = strlen(s);
+
+	return key->mv_size == n && memcmp(key->mv_data, s, n) == 0;
+}
+
+/* corrupt - the STORE_CORRUPT sentence: which db, which key, why. */
+static int
+corrupt(char *err, size_t errlen, const char *db, const MDB_val *key,
+        const char *why)
+{
+	char kt[STORE_KEY_TEXT_MAX];
+
+	return fail(err, errlen, STORE_CORRUPT, "%s record for %s: %s", db,
+	            key_text(kt, sizeof(kt), key->mv_data, key->mv_size), why);
+}
+
+/* warn - pass a non-fatal finding to the caller, if it listens. */
+static void __attribute__((format(printf, 2, 3)))
+warn(const struct store_opts *opts, const char *fmt, ...)
+{
+	char msg[STORE_MSG_MAX];
+	va_list ap;
+
+	if (opts == NULL || opts->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	opts->warn(opts->warn_ctx, msg);
+}
+
+/* check_mode - refuse world-writable, warn on group-writable. */
+static int
+check_mode(const char *path, const struct stat *sb,
+           const struct store_opts *opts, char *err, size_t errlen)
+{
+	if (sb->st_mode & S_IWOTH)
+		return fail(
+		    err, errlen, STORE_ERROR,
+		    "%s is writable by everyone (mode %04o); refusing to use "
+		    "it",
+		    path, (unsigned)(sb->st_mode & 07777));
+	if (sb->st_mode & S_IWGRP)
+		warn(opts, "%s is writable by its group (mode %04o)", path,
+		     (unsigned)(sb->st_mode & 07777));
+	return STORE_OK;
+}
+
+/* check_ancestors - no ancestor writable by others without sticky bit. */
+static int
+check_ancestors(const char *dir, char *err, size_t errlen)
+{
+	char real[PATH_MAX];
+	struct stat sb;
+	char *slash;
+
+	if (realpath(dir, real) == NULL)
+		return fail(err, errlen, STORE_ERROR, "%s: %s", dir,
+		            strerror(errno));
+	for (slash = strrchr(real, '/'); slash != NULL;
+	     slash = strrchr(real, '/')) {
+		*slash = '\0';
+		if (stat(real[0] ? real : "/", &sb) != 0)
+			return fail(err, errlen, STORE_ERROR, "%s: %s",
+			            real[0] ? real : "/", strerror(errno));
+		if ((sb.st_mode & S_IWOTH) && !(sb.st_mode & S_ISVTX))
+			return fail(
+			    err, errlen, STORE_ERROR,
+			    "%s, above %s, is writable by everyone without "
+			    "the sticky bit; refusing to use it",
+			    real[0] ? real : "/", dir);
+		if (real[0] == '\0')
+			break;
+	}
+	return STORE_OK;
+}
+
+/* check_dir - make (if asked) and vet the state directory. */
+static int
+check_dir(const char *dir, unsigned flags, const struct store_opts *opts,
+          char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) != 0) {
+		if (errno != ENOENT || !(flags & STORE_CREATE) ||
+		    (flags & STORE_RDONLY))
+			return fail(err, errlen, STORE_ERROR, "%s: %s", dir,
+			            strerror(errno));
+		if (mkdir(dir, STORE_DIR_MODE) != 0 && errno != EEXIST)
+			return fail(err, errlen, STORE_ERROR, "mkdir %s: %s",
+			            dir, strerror(errno));
+		if (stat(dir, &sb) != 0)
+			return fail(err, errlen, STORE_ERROR, "%s: %s", dir,
+			            strerror(errno));
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return fail(err, errlen, STORE_ERROR, "%s is not a directory",
+		            dir);
+	if (check_mode(dir, &sb, opts, err, errlen) != STORE_OK)
+		return STORE_ERROR;
+	return check_ancestors(dir, err, errlen);
+}
+
+/* check_files - data and lock files: regular, not writable by others. */
+static int
+check_files(const char *dir, const struct store_opts *opts, char *err,
+            size_t errlen)
+{
+	static const char *const names[] = {"data.mdb", "lock.mdb"};
+	char path[PATH_MAX];
+	struct stat sb;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		                     names[i]) >= sizeof(path))
+			return fail(err, errlen, STORE_ERROR,
+			            "%s: path too long", dir);
+		if (lstat(path, &sb) != 0) {
+			if (errno == ENOENT)
+				continue;
+			return fail(err, errlen, STORE_ERROR, "%s: %s", path,
+			            strerror(errno));
+		}
+		if (!S_ISREG(sb.st_mode))
+			return fail(err, errlen, STORE_ERROR,
+			            "%s is not a regular file", path);
+		if (check_mode(path, &sb, opts, err, errlen) != STORE_OK)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* open_dbs - open (or create) the three named databases. */
+static int
+open_dbs(struct store *st, unsigned flags, const char *dir, char *err,
+         size_t errlen)
+{
+	static const char *const names[] = {"registry", "state", "held"};
+	MDB_dbi *dbis[] = {&st->reg, &st->state, &st->held};
+	unsigned dbflags = (flags & STORE_CREATE) ? MDB_CREATE : 0;
+	MDB_txn *txn;
+	int rc;
+
+	rc = mdb_txn_begin(st->env, NULL,
+	                   (flags & STORE_RDONLY) ? MDB_RDONLY : 0, &txn);
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "begin transaction", rc);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
+		if (rc == MDB_NOTFOUND) {
+			mdb_txn_abort(txn);
+			return fail(
+			    err, errlen, STORE_ERROR,
+			    "%s holds no \"%s\" database; create the store "
+			    "first",
+			    dir, names[i]);
+		}
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return lmdb_fail(err, errlen, "open database", rc);
+		}
+	}
+	/* A read-only commit also publishes the handles to the env. */
+	rc = mdb_txn_commit(txn);
+	return rc == 0 ? STORE_OK
+	               : lmdb_fail(err, errlen, "open databases", rc);
+}
+
+/* env_open - create, size and open the LMDB environment. */
+static int
+env_open(struct store *st, const char *dir, unsigned flags,
+         const struct store_opts *opts, char *err, size_t errlen)
+{
+	size_t mapsize =
+	    opts && opts->mapsize ? opts->mapsize : STORE_MAPSIZE_DEFAULT;
+	unsigned maxreaders = opts && opts->maxreaders
+	                          ? opts->maxreaders
+	                          : STORE_MAXREADERS_DEFAULT;
+	unsigned envflags =
+	    MDB_NOTLS | ((flags & STORE_RDONLY) ? MDB_RDONLY : 0);
+	int rc, dead = 0;
+
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		return lmdb_fail(err, errlen, "create environment", rc);
+	if ((rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(st->env, maxreaders)) != 0)
+		return lmdb_fail(err, errlen, "configure environment", rc);
+	if ((rc = mdb_env_open(st->env, dir, envflags, STORE_FILE_MODE)) != 0)
+		return fail(err, errlen, STORE_ERROR, "open store in %s: %s",
+		            dir, mdb_strerror(rc));
+	if ((rc = mdb_reader_check(st->env, &dead)) != 0)
+		return lmdb_fail(err, errlen, "check stale readers", rc);
+	if (dead > 0)
+		warn(opts, "%s: cleared %d stale reader slot(s)", dir, dead);
+	return STORE_OK;
+}
+
+int
+store_open(const char *dir, unsigned flags, const struct store_opts *opts,
+           struct store **out, char *err, size_t errlen)
+{
+	struct store *st;
+
+	*out = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return fail(err, errlen, STORE_ERROR, "no state directory");
+	if (check_dir(dir, flags, opts, err, errlen) != STORE_OK ||
+	    check_files(dir, opts, err, errlen) != STORE_OK)
+		return STORE_ERROR;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return fail(err, errlen, STORE_ERROR, "out of memory");
+	st->flags = flags;
+	if (env_open(st, dir, flags, opts, err, errlen) != STORE_OK ||
+	    check_files(dir, opts, err, errlen) != STORE_OK ||
+	    open_dbs(st, flags, dir, err, errlen) != STORE_OK) {
+		store_close(st);
+		return STORE_ERROR;
+	}
+	*out = st;
+	return STORE_OK;
+}
+
+/* store_close - every reader and batch must be closed before. */
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	free(st);
+}
+
+/* read_begin - a short read-only transaction. */
+static int
+read_begin(struct store *st, MDB_txn **txn, char *err, size_t errlen)
+{
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+
+	return rc == 0 ? STORE_OK
+	               : lmdb_fail(err, errlen, "begin read transaction", rc);
+}
+
+/* get_value - mdb_get with the store's result codes. */
+static int
+get_value(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+          const char *domain, char *err, size_t errlen)
+{
+	char kt[STORE_KEY_TEXT_MAX];
+	int rc = mdb_get(txn, dbi, key, val);
+
+	if (rc == MDB_NOTFOUND)
+		return fail(err, errlen, STORE_NOTFOUND, "%s: not found",
+		            key_text(kt, sizeof(kt), domain, key->mv_size));
+	return rc == 0 ? STORE_OK : lmdb_fail(err, errlen, "read", rc);
+}
+
+/* decode_reg - decode a registry value and match it to its key. */
+static int
+decode_reg(const MDB_val *key, const MDB_val *val, struct domain_reg *reg,
+           char *err, size_t errlen)
+{
+	char why[STORE_MSG_MAX];
+
+	if (record_reg_decode(val->mv_data, val->mv_size, reg, why,
+	                      sizeof(why)) != 0)
+		return corrupt(err, errlen, "registry", key, why);
+	if (!key_is(key, reg->domain))
+		return corrupt(err, errlen, "registry", key,
+		               "record names another domain");
+	return STORE_OK;
+}
+
+/* decode_state - decode a state value and match it to its key. */
+static int
+decode_state(const MDB_val *key, const MDB_val *val, struct domain_state *state,
+             char *err, size_t errlen)
+{
+	char why[STORE_MSG_MAX];
+
+	if (record_state_decode(val->mv_data, val->mv_size, state, why,
+	                        sizeof(why)) != 0)
+		return corrupt(err, errlen, "state", key, why);
+	if (!key_is(key, state->domain))
+		return corrupt(err, errlen, "state", key,
+		               "record names another domain");
+	return STORE_OK;
+}
+
+int
+store_reg_get(struct store *st, const char *domain, struct domain_reg *reg,
+              char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_val key, val;
+	int rc;
+
+	memset(reg, 0, sizeof(*reg));
+	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK ||
+	    (rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	rc = get_value(txn, st->reg, &key, &val, domain, err, errlen);
+	if (rc == STORE_OK)
+		rc = decode_reg(&key, &val, reg, err, errlen);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_state_get(struct store *st, const char *domain,
+                struct domain_state *state, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_val key, val;
+	int rc;
+
+	memset(state, 0, sizeof(*state));
+	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK ||
+	    (rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	rc = get_value(txn, st->state, &key, &val, domain, err, errlen);
+	if (rc == STORE_OK)
+		rc = decode_state(&key, &val, state, err, errlen);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_batch_begin(struct store *st, struct store_batch **out, char *err,
+                  size_t errlen)
+{
+	struct store_batch *b;
+	int rc;
+
+	*out = NULL;
+	if (st->flags & STORE_RDONLY)
+		return fail(err, errlen, STORE_ERROR,
+		            "store was opened read-only");
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return fail(err, errlen, STORE_ERROR, "out of memory");
+	b->st = st;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &b->txn)) != 0) {
+		free(b);
+		return lmdb_fail(err, errlen, "begin write transaction", rc);
+	}
+	*out = b;
+	return STORE_OK;
+}
+
+int
+store_batch_commit(struct store_batch *b, char *err, size_t errlen)
+{
+	int rc = mdb_txn_commit(b->txn);
+
+	free(b);
+	return rc == 0 ? STORE_OK : lmdb_fail(err, errlen, "commit", rc);
+}
+
+void
+store_batch_abort(struct store_batch *b)
+{
+	if (b == NULL)
+		return;
+	mdb_txn_abort(b->txn);
+	free(b);
+}
+
+/* put_value - mdb_put with the store's result codes. */
+static int
+put_value(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const unsigned char *buf,
+          size_t len, char *err, size_t errlen)
+{
+	MDB_val val = {len, (void *)(uintptr_t)buf};
+	int rc = mdb_put(txn, dbi, key, &val, 0);
+
+	return rc == 0 ? STORE_OK : lmdb_fail(err, errlen, "write", rc);
+}
+
+int
+store_batch_put_state(struct store_batch *b, const struct domain_state *state,
+                      char *err, size_t errlen)
+{
+	unsigned char buf[RECORD_STATE_MAX];
+	size_t len;
+	MDB_val key;
+	int rc;
+
+	if ((rc = domain_key(state->domain, &key, err, errlen)) != STORE_OK)
+		return rc;
+	if (record_state_encode(state, buf, sizeof(buf), &len, err, errlen) !=
+	    0)
+		return STORE_ERROR;
+	return put_value(b->txn, b->st->state, &key, buf, len, err, errlen);
+}
+
+int
+store_batch_put_reg(struct store_batch *b, const struct domain_reg *reg,
+                    char *err, size_t errlen)
+{
+	unsigned char buf[RECORD_REG_MAX];
+	size_t len;
+	MDB_val key;
+	int rc;
+
+	if ((rc = domain_key(reg->domain, &key, err, errlen)) != STORE_OK)
+		return rc;
+	if (record_reg_encode(reg, buf, sizeof(buf), &len, err, errlen) != 0)
+		return STORE_ERROR;
+	return put_value(b->txn, b->st->reg, &key, buf, len, err, errlen);
+}
+
+int
+store_batch_get_state(struct store_batch *b, const char *domain,
+                      struct domain_state *state, char *err, size_t errlen)
+{
+	MDB_val key, val;
+	int rc;
+
+	memset(state, 0, sizeof(*state));
+	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
+		return rc;
+	rc = get_value(b->txn, b->st->state, &key, &val, domain, err, errlen);
+	if (rc == STORE_OK)
+		rc = decode_state(&key, &val, state, err, errlen);
+	return rc;
+}
+
+/* commit_or_abort - finish a one-operation batch. */
+static int
+commit_or_abort(struct store_batch *b, int rc, char *err, size_t errlen)
+{
+	if (rc != STORE_OK) {
+		store_batch_abort(b);
+		return rc;
+	}
+	return store_batch_commit(b, err, errlen);
+}
+
+int
+store_state_put(struct store *st, const struct domain_state *state, char *err,
+                size_t errlen)
+{
+	struct store_batch *b;
+	int rc;
+
+	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
+		return rc;
+	rc = store_batch_put_state(b, state, err, errlen);
+	return commit_or_abort(b, rc, err, errlen);
+}
+
+int
+store_reg_put(struct store *st, const struct domain_reg *reg, char *err,
+              size_t errlen)
+{
+	struct store_batch *b;
+	int rc;
+
+	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
+		return rc;
+	rc = store_batch_put_reg(b, reg, err, errlen);
+	return commit_or_abort(b, rc, err, errlen);
+}
+
+/* del_key - delete one key in its own transaction. */
+static int
+del_key(struct store *st, MDB_dbi dbi, MDB_val *key, char *err, size_t errlen)
+{
+	char kt[STORE_KEY_TEXT_MAX];
+	struct store_batch *b;
+	int rc;
+
+	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
+		return rc;
+	rc = mdb_del(b->txn, dbi, key, NULL);
+	if (rc == MDB_NOTFOUND)
+		rc = fail(err, errlen, STORE_NOTFOUND, "%s: not found",
+		          key_text(kt, sizeof(kt), key->mv_data, key->mv_size));
+	else if (rc != 0)
+		rc = lmdb_fail(err, errlen, "delete", rc);
+	return commit_or_abort(b, rc, err, errlen);
+}
+
+int
+store_reg_del(struct store *st, const char *domain, char *err, size_t errlen)
+{
+	MDB_val key;
+	int rc;
+
+	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
+		return rc;
+	return del_key(st, st->reg, &key, err, errlen);
+}
+
+int
+store_state_del(struct store *st, const char *domain, char *err, size_t errlen)
+{
+	MDB_val key;
+	int rc;
+
+	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
+		return rc;
+	return del_key(st, st->state, &key, err, errlen);
+}
+
+int
+store_reader_open(struct store *st, struct store_reader **out, char *err,
+                  size_t errlen)
+{
+	struct store_reader *rd;
+	int rc, dead;
+
+	*out = NULL;
+	if ((rd = calloc(1, sizeof(*rd))) == NULL)
+		return fail(err, errlen, STORE_ERROR, "out of memory");
+	rd->st = st;
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
+	if (rc == MDB_READERS_FULL && mdb_reader_check(st->env, &dead) == 0 &&
+	    dead > 0)
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
+	if (rc != 0) {
+		free(rd);
+		return lmdb_fail(err, errlen, "open reader", rc);
+	}
+	mdb_txn_reset(rd->txn);
+	*out = rd;
+	return STORE_OK;
+}
+
+void
+store_reader_close(struct store_reader *rd)
+{
+	if (rd == NULL)
+		return;
+	mdb_txn_abort(rd->txn);
+	free(rd);
+}
+
+/* peek_value - validate the fixed block and the domain against the key. */
+static int
+peek_value(const MDB_val *key, const MDB_val *val,
+           struct record_state_summary *sum, char *err, size_t errlen)
+{
+	char why[STORE_MSG_MAX];
+
+	if (record_state_peek(val->mv_data, val->mv_size, sum, why,
+	                      sizeof(why)) != 0)
+		return corrupt(err, errlen, "state", key, why);
+	if (sum->domain_len != key->mv_size ||
+	    memcmp(sum->domain, key->mv_data, key->mv_size) != 0)
+		return corrupt(err, errlen, "state", key,
+		               "record names another domain");
+	return STORE_OK;
+}
+
+int
+store_state_peek(struct store_reader *rd, const char *domain,
+                 struct record_state_summary *sum, char *err, size_t errlen)
+{
+	MDB_val key, val;
+	int rc;
+
+	memset(sum, 0, sizeof(*sum));
+	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
+		return rc;
+	if ((rc = mdb_txn_renew(rd->txn)) != 0)
+		return lmdb_fail(err, errlen, "renew reader", rc);
+	rc = get_value(rd->txn, rd->st->state, &key, &val, domain, err, errlen);
+	if (rc == STORE_OK)
+		rc = peek_value(&key, &val, sum, err, errlen);
+	/* The summary must not point into a snapshot we give back. */
+	sum->domain = NULL;
+	sum->domain_len = 0;
+	mdb_txn_reset(rd->txn);
+	return rc;
+}
+
+/* Iteration over one database with a decoding step per entry. */
+struct iter {
+	MDB_dbi dbi;
+	int (*step)(struct iter *it, const MDB_val *key, const MDB_val *val);
+	union {
+		store_reg_cb reg;
+		store_state_cb state;
+		store_held_cb held;
+	} cb;
+	void *ctx;
+	size_t corrupt;
+	struct store_check_report *rep;
+	store_problem_cb problem;
+	MDB_txn *txn;
+	struct store *st;
+};
+
+/* iterate - walk it->dbi in key order; step returns nonzero to stop. */
+static int
+iterate(MDB_txn *txn, struct iter *it, char *err, size_t errlen)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, it->dbi, &cur)) != 0)
+		return lmdb_fail(err, errlen, "open cursor", rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+		if (it->step(it, &key, &val) != 0)
+			break;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_fail(err, errlen, "iterate", rc);
+	return STORE_OK;
+}
+
+/* reg_step - decode one registry entry for store_reg_iter. */
+static int
+reg_step(struct iter *it, const MDB_val *key, const MDB_val *val)
+{
+	struct domain_reg reg;
+
+	if (decode_reg(key, val, &reg, NULL, 0) != STORE_OK) {
+		it->corrupt++;
+		return 0;
+	}
+	return it->cb.reg(it->ctx, &reg);
+}
+
+/* state_step - decode one state entry for store_state_iter. */
+static int
+state_step(struct iter *it, const MDB_val *key, const MDB_val *val)
+{
+	struct domain_state state;
+
+	if (decode_state(key, val, &state, NULL, 0) != STORE_OK) {
+		it->corrupt++;
+		return 0;
+	}
+	return it->cb.state(it->ctx, &state);
+}
+
+/* iter_run - one read transaction around iterate(). */
+static int
+iter_run(struct store *st, struct iter *it, size_t *ncorrupt, char *err,
+         size_t errlen)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	it->txn = txn;
+	it->st = st;
+	rc = iterate(txn, it, err, errlen);
+	mdb_txn_abort(txn);
+	if (ncorrupt != NULL)
+		*ncorrupt = it->corrupt;
+	return rc;
+}
+
+int
+store_reg_iter(struct store *st, store_reg_cb cb, void *ctx, size_t *ncorrupt,
+               char *err, size_t errlen)
+{
+	struct iter it = {.dbi = st->reg, .step = reg_step, .ctx = ctx};
+
+	it.cb.reg = cb;
+	return iter_run(st, &it, ncorrupt, err, errlen);
+}
+
+int
+store_state_iter(struct store *st, store_state_cb cb, void *ctx,
+                 size_t *ncorrupt, char *err, size_t errlen)
+{
+	struct iter it = {.dbi = st->state, .step = state_step, .ctx = ctx};
+
+	it.cb.state = cb;
+	return iter_run(st, &it, ncorrupt, err, errlen);
+}
+
+/* held_key - "domain NUL queue_id"; validates both parts. */
+static int
+held_key(const char *domain, const char *queue_id, unsigned char *buf,
+         MDB_val *key, char *err, size_t errlen)
+{
+	MDB_val dk;
+	size_t n;
+	int rc;
+
+	if ((rc = domain_key(domain, &dk, err, errlen)) != STORE_OK)
+		return rc;
+	if (queue_id == NULL)
+		return fail(err, errlen, STORE_ERROR, "no queue id given");
+	n = strnlen(queue_id, HELD_QUEUE_ID_MAX);
+	if (n == 0 || n >= HELD_QUEUE_ID_MAX)
+		return fail(err, errlen, STORE_ERROR,
+		            "queue id must be 1..%d bytes",
+		            HELD_QUEUE_ID_MAX - 1);
+	for (size_t i = 0; i < n; i++)
+		if (queue_id[i] <= ' ' || queue_id[i] > '~')
+			return fail(
+			    err, errlen, STORE_ERROR,
+			    "queue id holds a byte that is not printable "
+			    "ASCII");
+	memcpy(buf, domain, dk.mv_size);
+	buf[dk.mv_size] = '\0';
+	memcpy(buf + dk.mv_size + 1, queue_id, n);
+	key->mv_data = buf;
+	key->mv_size = dk.mv_size + 1 + n;
+	return STORE_OK;
+}
+
+/* decode_held - decode a held entry and match it to its key. */
+static int
+decode_held(const MDB_val *key, const MDB_val *val, struct held_msg *msg,
+            char *err, size_t errlen)
+{
+	char why[STORE_MSG_MAX];
+	size_t dn;
+
+	if (record_held_decode(val->mv_data, val->mv_size, msg, why,
+	                       sizeof(why)) != 0)
+		return corrupt(err, errlen, "held", key, why);
+	dn = strlen(msg->domain);
+	if (key->mv_size != dn + 1 + strlen(msg->queue_id) ||
+	    memcmp(key->mv_data, msg->domain, dn + 1) != 0 ||
+	    memcmp((const char *)key->mv_data + dn + 1, msg->queue_id,
+	           key->mv_size - dn - 1) != 0)
+		return corrupt(err, errlen, "held", key,
+		               "record names another message");
+	return STORE_OK;
+}
+
+/* store_held_add - index a held message; reason is cut to fit. */
+int
+store_held_add(struct store *st, const char *domain, const char *queue_id,
+               int64_t held_at, const char *reason, char *err, size_t errlen)
+{
+	unsigned char kbuf[STORE_HELD_KEY_MAX];
+	unsigned char vbuf[RECORD_HELD_MAX];
+	struct held_msg msg;
+	struct store_batch *b;
+	MDB_val key;
+	size_t len;
+	int rc;
+
+	if ((rc = held_key(domain, queue_id, kbuf, &key, err, errlen)) !=
+	    STORE_OK)
+		return rc;
+	memset(&msg, 0, sizeof(msg));
+	snprintf(msg.domain, sizeof(msg.domain), "%s", domain);
+	snprintf(msg.queue_id, sizeof(msg.queue_id), "%s", queue_id);
+	snprintf(msg.reason, sizeof(msg.reason), "%s",
+	         reason != NULL ? reason : "");
+	msg.held_at = held_at;
+	if (record_held_encode(&msg, vbuf, sizeof(vbuf), &len, err, errlen) !=
+	    0)
+		return STORE_ERROR;
+	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
+		return rc;
+	rc = put_value(b->txn, st->held, &key, vbuf, len, err, errlen);
+	return commit_or_abort(b, rc, err, errlen);
+}
+
+int
+store_held_del(struct store *st, const char *domain, const char *queue_id,
+               char *err, size_t errlen)
+{
+	unsigned char kbuf[STORE_HELD_KEY_MAX];
+	MDB_val key;
+	int rc;
+
+	if ((rc = held_key(domain, queue_id, kbuf, &key, err, errlen)) !=
+	    STORE_OK)
+		return rc;
+	return del_key(st, st->held, &key, err, errlen);
+}
+
+/* held_walk - entries whose key starts with prefix; corrupt ones skipped. */
+static int
+held_walk(MDB_cursor *cur, const MDB_val *prefix, store_held_cb cb, void *ctx,
+          size_t *ncorrupt, char *err, size_t errlen)
+{
+	MDB_val key = *prefix, val;
+	struct held_msg msg;
+	int rc;
+
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size < prefix->mv_size ||
+		    memcmp(key.mv_data, prefix->mv_data, prefix->mv_size) != 0)
+			break;
+		if (decode_held(&key, &val, &msg, err, errlen) != STORE_OK) {
+			(*ncorrupt)++;
+			continue;
+		}
+		if (cb(ctx, &msg) != 0)
+			break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_fail(err, errlen, "list held messages", rc);
+	return STORE_OK;
+}
+
+/* store_held_list - held messages of one domain in queue-id order;
+ * STORE_CORRUPT (after listing the rest) when an entry failed. */
+int
+store_held_list(struct store *st, const char *domain, store_held_cb cb,
+                void *ctx, char *err, size_t errlen)
+{
+	unsigned char prefix[DOMAIN_BUF];
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val key;
+	size_t ncorrupt = 0;
+	char why[STORE_MSG_MAX] = "";
+	int rc;
+
+	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
+		return rc;
+	memcpy(prefix, domain, key.mv_size);
+	prefix[key.mv_size] = '\0';
+	key.mv_data = prefix;
+	key.mv_size++;
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->held, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_fail(err, errlen, "open cursor", rc);
+	}
+	rc = held_walk(cur, &key, cb, ctx, &ncorrupt, why, sizeof(why));
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != STORE_OK)
+		return fail(err, errlen, rc, "%s", why);
+	if (ncorrupt > 0)
+		return fail(err, errlen, STORE_CORRUPT,
+		            "%zu held entries skipped; last: %s", ncorrupt,
+		            why);
+	return STORE_OK;
+}
+
+/* problem - count and report one finding of store_check. */
+static void
+problem(struct iter *it, const char *db, const MDB_val *key, const char *why)
+{
+	char kt[STORE_KEY_TEXT_MAX];
+
+	if (it->problem != NULL)
+		it->problem(
+		    it->ctx, db,
+		    key_text(kt, sizeof(kt), key->mv_data, key->mv_size), why);
+}
+
+/* registered - true when the registry holds the domain. */
+static bool
+registered(struct iter *it, const void *domain, size_t len)
+{
+	MDB_val key = {len, (void *)(uintptr_t)domain}, val;
+
+	return mdb_get(it->txn, it->st->reg, &key, &val) == 0;
+}
+
+/* check_reg_step - store_check over the registry. */
+static int
+check_reg_step(struct iter *it, const MDB_val *key, const MDB_val *val)
+{
+	struct domain_reg reg;
+	char why[STORE_MSG_MAX];
+
+	it->rep->regs++;
+	if (decode_reg(key, val, &reg, why, sizeof(why)) != STORE_OK) {
+		it->rep->corrupt++;
+		problem(it, "registry", key, why);
+	}
+	return 0;
+}
+
+/* check_state_step - store_check over the states. */
+static int
+check_state_step(struct iter *it, const MDB_val *key, const MDB_val *val)
+{
+	struct domain_state state;
+	char why[STORE_MSG_MAX];
+
+	it->rep->states++;
+	if (decode_state(key, val, &state, why, sizeof(why)) != STORE_OK) {
+		it->rep->corrupt++;
+		problem(it, "state", key, why);
+	} else if (!registered(it, key->mv_data, key->mv_size)) {
+		it->rep->orphan_states++;
+		problem(it, "state", key, "no registry entry for this domain");
+	}
+	return 0;
+}
+
+/* check_held_step - store_check over the held index. */
+static int
+check_held_step(struct iter *it, const MDB_val *key, const MDB_val *val)
+{
+	struct held_msg msg;
+	char why[STORE_MSG_MAX];
+
+	it->rep->held++;
+	if (decode_held(key, val, &msg, why, sizeof(why)) != STORE_OK) {
+		it->rep->corrupt++;
+		problem(it, "held", key, why);
+	} else if (!registered(it, msg.domain, strlen(msg.domain))) {
+		it->rep->orphan_held++;
+		problem(it, "held", key, "no registry entry for this domain");
+	}
+	return 0;
+}
+
+int
+store_check(struct store *st, struct store_check_report *rep,
+            store_problem_cb cb, void *ctx, char *err, size_t errlen)
+{
+	struct iter it = {.rep = rep, .problem = cb, .ctx = ctx, .st = st};
+	int (*const steps[])(struct iter *, const MDB_val *,
+	                     const MDB_val *) = {
+	    check_reg_step, check_state_step, check_held_step};
+	const MDB_dbi dbis[] = {st->reg, st->state, st->held};
+	MDB_txn *txn;
+	int rc = STORE_OK;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	it.txn = txn;
+	for (size_t i = 0; i < 3 && rc == STORE_OK; i++) {
+		it.dbi = dbis[i];
+		it.step = steps[i];
+		rc = iterate(txn, &it, err, errlen);
+	}
+	mdb_txn_abort(txn);
+	if (rc == STORE_OK && rep->corrupt > 0)
+		rc = fail(err, errlen, STORE_CORRUPT,
+		          "%zu corrupt record(s) in the store", rep->corrupt);
+	return rc;
+}

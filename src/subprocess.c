@@ -1,0 +1,240 @@
+/*
+ * subprocess.c - run an external program without a shell; see subprocess.h.
+ *
+ * SYNOPSIS
+ *	int subprocess_run(argv, input, inlen, timeout_ms, err, errlen);
+ *	int subprocess_split(words, argv, maxargs);
+ *
+ * DESCRIPTION
+ *	The child gets stdin from a pipe we write the input to, stdout on
+ *	/dev/null, stderr on a pipe we read (bounded), and the environment
+ *	PATH=/usr/sbin:/usr/bin:/sbin:/bin only.  SIGPIPE is blocked in the
+ *	calling thread while writing, so a child that exits early gives
+ *	EPIPE, not a dead daemon, and a pending SIGPIPE is consumed before
+ *	the mask is restored.
+ *
+ * DIAGNOSTICS
+ *	Every failure is a sentence in err: not executable, killed by signal
+ *	N, timed out after N ms, or the child's first stderr line.
+ */
+#include "subprocess.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sanitize.h"
+
+static char *const subprocess_env[] = {
+	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	NULL,
+};
+
+static long long
+subprocess_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* subprocess_start - posix_spawn with the pipes in place; pid or -1. */
+static pid_t
+subprocess_start(const char *const *argv, int in[2], int errp[2], char *err,
+    size_t errlen)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+	    O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+	posix_spawn_file_actions_addclose(&fa, in[1]);
+	posix_spawn_file_actions_addclose(&fa, errp[0]);
+	rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv,
+	    subprocess_env);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0],
+		    strerror(rc));
+		return -1;
+	}
+	return pid;
+}
+
+/* subprocess_feed - write input, read stderr, until both are done or late. */
+static int
+subprocess_feed(int infd, int errfd, const char *input, size_t inlen,
+    long long deadline, char *captured, size_t caplen)
+{
+	size_t off = 0, got = 0;
+	int open_in = 1, open_err = 1;
+
+	while (open_err) {
+		struct pollfd pfd[2];
+		int n = 0, wait_ms = (int)(deadline - subprocess_now_ms());
+
+		if (wait_ms <= 0)
+			return -1;
+		pfd[n].fd = errfd;
+		pfd[n++].events = POLLIN;
+		if (open_in) {
+			pfd[n].fd = infd;
+			pfd[n++].events = POLLOUT;
+		}
+		if (poll(pfd, (nfds_t)n, wait_ms) < 0 && errno != EINTR)
+			return -1;
+		if (open_in && pfd[1].revents) {
+			ssize_t w = off < inlen
+			    ? write(infd, input + off, inlen - off)
+			    : 0;
+
+			if (w > 0)
+				off += (size_t)w;
+			if (w < 0 && errno != EAGAIN && errno != EINTR)
+				off = inlen; /* EPIPE: the child is gone */
+			if (off >= inlen) {
+				close(infd);
+				open_in = 0;
+			}
+		}
+		if (pfd[0].revents) {
+			char buf[256];
+			ssize_t r = read(errfd, buf, sizeof(buf));
+
+			if (r <= 0) {
+				open_err = 0;
+			} else if (got + 1 < caplen) {
+				size_t k = (size_t)r < caplen - 1 - got
+				    ? (size_t)r
+				    : caplen - 1 - got;
+
+				memcpy(captured + got, buf, k);
+				got += k;
+			}
+		}
+	}
+	if (open_in)
+		close(infd);
+	captured[got] = '\0';
+	return 0;
+}
+
+/* subprocess_reap - wait for the child until the deadline; kill it after. */
+static int
+subprocess_reap(pid_t pid, long long deadline, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (subprocess_now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, status, 0);
+			return -1;
+		}
+		usleep(10000);
+	}
+}
+
+int
+subprocess_run(const char *const *argv, const char *input, size_t inlen,
+    int timeout_ms, char *err, size_t errlen)
+{
+	char captured[SUBPROCESS_STDERR_MAX];
+	long long deadline = subprocess_now_ms() + timeout_ms;
+	int in[2], errp[2], status = 0, fed, reaped;
+	sigset_t pipe_set, old_set;
+	struct timespec zero = {0, 0};
+	pid_t pid;
+
+	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/') {
+		snprintf(err, errlen, "the program must be an absolute path");
+		return -1;
+	}
+	if (pipe2(in, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(errp, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	pid = subprocess_start(argv, in, errp, err, errlen);
+	close(in[0]);
+	close(errp[1]);
+	if (pid < 0) {
+		close(in[1]);
+		close(errp[0]);
+		return -1;
+	}
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+	fed = subprocess_feed(in[1], errp[0], input, inlen, deadline, captured,
+	    sizeof(captured));
+	while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+		;
+	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+	close(errp[0]);
+	if (fed != 0)
+		close(in[1]);
+	reaped = subprocess_reap(pid, fed == 0 ? deadline : subprocess_now_ms(),
+	    &status);
+	if (fed != 0 || reaped != 0) {
+		snprintf(err, errlen, "%s did not finish within %d ms; killed",
+		    argv[0], timeout_ms);
+		return -1;
+	}
+	if (WIFSIGNALED(status)) {
+		snprintf(err, errlen, "%s was killed by signal %d", argv[0],
+		    WTERMSIG(status));
+		return -1;
+	}
+	captured[strcspn(captured, "\r\n")] = '\0';
+	if (WEXITSTATUS(status) != 0) {
+		char shown[SUBPROCESS_STDERR_MAX];
+
+		sanitize_text(shown, sizeof(shown),
+		    (const unsigned char *)captured, strlen(captured));
+		snprintf(err, errlen, "%s exited with status %d%s%s", argv[0],
+		    WEXITSTATUS(status), shown[0] ? ": " : "", shown);
+	}
+	return WEXITSTATUS(status);
+}
+
+int
+subprocess_split(char *words, const char **argv, size_t maxargs)
+{
+	size_t n = 0;
+	char *save = NULL, *w;
+
+	for (w = strtok_r(words, " \t", &save); w != NULL;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (n + 1 >= maxargs)
+			return -1;
+		argv[n++] = w;
+	}
+	argv[n] = NULL;
+	if (n == 0 || argv[0][0] != '/')
+		return -1;
+	return (int)n;
+}
