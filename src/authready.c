@@ -32,6 +32,14 @@ enum cli_option {
 	OPT_MX,
 	OPT_DMARC_MIN_POLICY,
 	OPT_JSON,
+	OPT_SPF_INCLUDE,
+	OPT_EGRESS_IP,
+	OPT_CONTACT,
+	OPT_STATE_DIR,
+	OPT_ALL,
+	OPT_IP,
+	OPT_SENDER,
+	OPT_HELO,
 };
 
 static const struct option cli_options[] = {
@@ -44,6 +52,14 @@ static const struct option cli_options[] = {
 	{"mx", required_argument, NULL, OPT_MX},
 	{"dmarc-min-policy", required_argument, NULL, OPT_DMARC_MIN_POLICY},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"spf-include", required_argument, NULL, OPT_SPF_INCLUDE},
+	{"egress-ip", required_argument, NULL, OPT_EGRESS_IP},
+	{"contact", required_argument, NULL, OPT_CONTACT},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	{"all", no_argument, NULL, OPT_ALL},
+	{"ip", required_argument, NULL, OPT_IP},
+	{"sender", required_argument, NULL, OPT_SENDER},
+	{"helo", required_argument, NULL, OPT_HELO},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -55,8 +71,17 @@ static const char cli_help[] =
     "                 COMMAND [ARGS] [OPTIONS]\n"
     "\n"
     "commands:\n"
-    "  check [dkim|dmarc|mx] DOMAIN   check the records DOMAIN must "
-    "publish\n"
+    "  check [spf|dkim|dmarc|mx] DOMAIN\n"
+    "                                 check the records DOMAIN must publish\n"
+    "  spf --ip IP --sender ADDR --helo NAME\n"
+    "                                 evaluate SPF (RFC 7208 check_host)\n"
+    "  domain add DOMAIN [options]    register a sender domain\n"
+    "  domain remove DOMAIN           unregister it\n"
+    "  domain list [--json]           the registered domains\n"
+    "  domain import FILE             register domains from CSV\n"
+    "  records DOMAIN [--json]        the zone lines DOMAIN must publish\n"
+    "  status [DOMAIN] [--json]       readiness state, and what is wrong\n"
+    "  refresh DOMAIN|--all           check now and store the result\n"
     "\n"
     "check options:\n"
     "  -s, --selector SEL             DKIM selector (repeatable)\n"
@@ -65,20 +90,26 @@ static const char cli_help[] =
     "      --mail-from LABEL|FQDN     MAIL FROM domain (default: mail)\n"
     "      --mx HOST                  an MX of the MAIL FROM domain must be "
     "HOST\n"
+    "      --spf-include DOMAIN       SPF must include DOMAIN\n"
+    "      --egress-ip IP             SPF must pass for IP (repeatable)\n"
     "      --dmarc-min-policy P       none, quarantine or reject "
     "(default: none)\n"
     "      --json                     one JSON object on stdout\n"
+    "\n"
+    "domain add options: those of check, and\n"
+    "      --contact ADDR             gets the confirmation mail\n"
     "\n"
     "global options:\n"
     "  -c, --config FILE              config file (default: " CONFIG_DEFAULT_PATH
     ")\n"
     "      --dns-server ADDR[:PORT]   DNS server to ask (repeatable)\n"
     "      --dns-timeout SECONDS      deadline per DNS lookup\n"
+    "      --state-dir DIR            the state store (default: StateDir)\n"
     "  -h, --help                     this text\n"
     "  -V, --version                  the version\n"
     "\n"
-    "exit status: 0 ready, 1 not ready, 2 DNS trouble, 64 usage error,\n"
-    "78 configuration error.  See authready(1).\n";
+    "exit status of check: 0 ready, 1 not ready, 2 DNS trouble; of every\n"
+    "command: 64 usage error, 78 configuration error.  See authready(1).\n";
 
 int
 cli_usage_error(const struct cli *cli, const char *fmt, ...)
@@ -156,6 +187,36 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 		case OPT_JSON:
 			cli->json = true;
 			break;
+		case OPT_SPF_INCLUDE:
+			cli->spf_include = optarg;
+			break;
+		case OPT_EGRESS_IP:
+			if (cli->negress == CONFIG_EGRESS_MAX) {
+				*status = cli_usage_error(cli,
+				    "at most %d --egress-ip options",
+				    CONFIG_EGRESS_MAX);
+				return -1;
+			}
+			cli->egress[cli->negress++] = optarg;
+			break;
+		case OPT_CONTACT:
+			cli->contact = optarg;
+			break;
+		case OPT_STATE_DIR:
+			cli->state_dir = optarg;
+			break;
+		case OPT_ALL:
+			cli->all = true;
+			break;
+		case OPT_IP:
+			cli->ip = optarg;
+			break;
+		case OPT_SENDER:
+			cli->sender = optarg;
+			break;
+		case OPT_HELO:
+			cli->helo = optarg;
+			break;
 		case 'h':
 			fputs(cli_help, stdout);
 			*status = 0;
@@ -210,6 +271,14 @@ cli_load_config(struct cli *cli)
 		}
 		cli->cfg.dns.nservers = cli->ndns_servers;
 	}
+	if (cli->state_dir != NULL) {
+		if (cli->state_dir[0] != '/' ||
+		    strlen(cli->state_dir) >= sizeof(cli->cfg.state_dir))
+			return cli_usage_error(cli,
+			    "--state-dir needs an absolute path");
+		snprintf(cli->cfg.state_dir, sizeof(cli->cfg.state_dir), "%s",
+		    cli->state_dir);
+	}
 	if (cli->dns_timeout != NULL &&
 	    config_parse_timeout(cli->dns_timeout, &cli->cfg.dns.timeout_ms) !=
 		0)
@@ -220,11 +289,24 @@ cli_load_config(struct cli *cli)
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	int (*run)(struct cli *cli);
+} cli_commands[] = {
+	{"check", cli_check},
+	{"spf", cli_spf},
+	{"domain", cli_domain},
+	{"records", cli_records},
+	{"status", cli_status},
+	{"refresh", cli_refresh},
+};
+
 int
 main(int argc, char **argv)
 {
 	struct cli cli;
 	int status = 0;
+	size_t i;
 	const char *slash;
 
 	memset(&cli, 0, sizeof(cli));
@@ -236,7 +318,8 @@ main(int argc, char **argv)
 		return cli_usage_error(&cli, "no command given");
 	if ((status = cli_load_config(&cli)) != 0)
 		return status;
-	if (strcmp(cli.args[0], "check") == 0)
-		return cli_check(&cli);
+	for (i = 0; i < sizeof(cli_commands) / sizeof(*cli_commands); i++)
+		if (strcmp(cli.args[0], cli_commands[i].name) == 0)
+			return cli_commands[i].run(&cli);
 	return cli_usage_error(&cli, "unknown command '%s'", cli.args[0]);
 }

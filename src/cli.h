@@ -15,14 +15,15 @@
 
 #include "config.h"
 #include "readiness.h"
+#include "store.h"
 
 #define CLI_EXIT_READY 0
 #define CLI_EXIT_NOT_READY 1
 #define CLI_EXIT_UNDECIDED 2
 #define CLI_EXIT_USAGE 64
+#define CLI_EXIT_FAILURE 1
 #define CLI_EXIT_CONFIG 78
 #define CLI_ARGS_MAX 8
-#define CLI_KEY_FILE_MAX (64 * 1024)
 #define CLI_MESSAGE_MAX 1024
 
 struct cli_selector {
@@ -44,7 +45,16 @@ struct cli {
 	const char *mail_from;
 	const char *mx_host;
 	const char *dmarc_min_policy;
+	const char *spf_include;
+	const char *egress[CONFIG_EGRESS_MAX];
+	size_t negress;
+	const char *contact;
+	const char *state_dir;
+	const char *ip;	    /* spf --ip */
+	const char *sender; /* spf --sender */
+	const char *helo;   /* spf --helo */
 	bool json;
+	bool all;
 
 	const char *args[CLI_ARGS_MAX]; /* positional arguments */
 	size_t nargs;
@@ -56,5 +66,28 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 
 /* cli_check - `authready check [TYPE] DOMAIN`; returns the exit code. */
 int cli_check(struct cli *cli);
+
+/* cli_spf - `authready spf --ip IP --sender ADDR --helo NAME`. */
+int cli_spf(struct cli *cli);
+
+/* cli_domain - `authready domain add|remove|list|import ...`. */
+int cli_domain(struct cli *cli);
+
+/* cli_records - `authready records DOMAIN`. */
+int cli_records(struct cli *cli);
+
+/* cli_status - `authready status [DOMAIN]`. */
+int cli_status(struct cli *cli);
+
+/* cli_refresh - `authready refresh DOMAIN|--all`. */
+int cli_refresh(struct cli *cli);
+
+/* cli_store_open - the state store of the config; NULL after a message.
+ * With must_exist false, a missing StateDir gives NULL silently. */
+struct store *cli_store_open(struct cli *cli, unsigned flags,
+    bool must_exist);
+
+/* cli_time - a unix time as 2026-11-27T00:52:36Z ("never" for 0). */
+const char *cli_time(int64_t t, char *buf, size_t len);
 
 #endif

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checker.h"
 #include "cli.h"
 #include "dns.h"
 
@@ -30,72 +31,55 @@ struct check_type_word {
 };
 
 static const struct check_type_word check_type_words[] = {
+	{"spf", READINESS_CHECK_BIT(CHECK_SPF)},
 	{"dkim", READINESS_CHECK_BIT(CHECK_DKIM)},
 	{"dmarc", READINESS_CHECK_BIT(CHECK_DMARC)},
 	{"mx", READINESS_CHECK_BIT(CHECK_MX)},
 };
 
-/* cli_read_key - read a PEM key file, bounded; 0 ok, -1 with err. */
+/* cli_check_base - expectations from the registry entry, else the config. */
 static int
-cli_read_key(const char *path, struct readiness_selector *sel, char *err,
-    size_t errlen)
+cli_check_base(struct cli *cli, struct readiness_request *req, int *registered)
 {
-	FILE *fp;
-	char *buf;
-	size_t n;
+	char domain[DOMAIN_BUF], err[PATH_MAX + 128];
+	struct domain_reg reg;
+	struct store *st;
+	int rc = STORE_NOTFOUND;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "cannot read key file %s: %s", path,
-		    strerror(errno));
-		return -1;
+	snprintf(domain, sizeof(domain), "%s", req->domain);
+	if ((st = cli_store_open(cli, STORE_RDONLY, false)) != NULL) {
+		rc = store_reg_get(st, domain, &reg, err, sizeof(err));
+		store_close(st);
 	}
-	if ((buf = malloc(CLI_KEY_FILE_MAX + 1)) == NULL) {
-		fclose(fp);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+	*registered = rc == STORE_OK;
+	if (!*registered) {
+		snprintf(reg.domain, sizeof(reg.domain), "%s", domain);
+		reg.mail_from[0] = reg.mx_host[0] = reg.spf_include[0] = '\0';
+		reg.nselectors = reg.negress = 0;
+		reg.dmarc_min_policy = -1;
 	}
-	n = fread(buf, 1, CLI_KEY_FILE_MAX + 1, fp);
-	if (ferror(fp) || n > CLI_KEY_FILE_MAX || n == 0) {
-		snprintf(err, errlen, "key file %s: %s", path,
-		    ferror(fp) ? strerror(errno)
-		    : n == 0   ? "empty"
-			       : "larger than 64 KiB, not a PEM key");
-		fclose(fp);
-		free(buf);
-		return -1;
+	if (checker_request(&reg, &cli->cfg, req, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->progname, err);
+		return CLI_EXIT_CONFIG;
 	}
-	fclose(fp);
-	buf[n] = '\0';
-	snprintf(sel->key_path, sizeof(sel->key_path), "%s", path);
-	sel->key_pem = buf;
-	sel->key_pem_len = n;
 	return 0;
 }
 
-/* cli_check_selectors - from the command line, else from the config. */
+/* cli_check_selectors - the command line's selectors replace the base. */
 static int
 cli_check_selectors(struct cli *cli, struct readiness_request *req)
 {
 	char err[PATH_MAX + 128];
 	size_t i;
 
-	if (cli->nselectors == 0 && cli->cfg.selector[0] != '\0') {
-		snprintf(req->selectors[0].name, sizeof(req->selectors[0].name),
-		    "%s", cli->cfg.selector);
-		req->nselectors = 1;
-		if (cli->cfg.key_file[0] != '\0' &&
-		    cli_read_key(cli->cfg.key_file, &req->selectors[0], err,
-			sizeof(err)) != 0) {
-			fprintf(stderr, "%s: KeyFile: %s\n", cli->progname,
-			    err);
-			return CLI_EXIT_CONFIG;
-		}
-		return 0;
-	}
+	readiness_request_free(req);
+	memset(req->selectors, 0, sizeof(req->selectors));
+	req->nselectors = 0;
 	for (i = 0; i < cli->nselectors; i++) {
 		struct readiness_selector *sel = &req->selectors[i];
 		char name[DOMAIN_BUF];
 
+		err[0] = '\0';
 		if (domain_normalize(cli->selectors[i].name,
 			strlen(cli->selectors[i].name), name, sizeof(name), err,
 			sizeof(err)) != 0 ||
@@ -106,10 +90,61 @@ cli_check_selectors(struct cli *cli, struct readiness_request *req)
 		memcpy(sel->name, name, strlen(name) + 1);
 		req->nselectors++;
 		if (cli->selectors[i].key_file != NULL &&
-		    cli_read_key(cli->selectors[i].key_file, sel, err,
+		    readiness_load_key(sel, cli->selectors[i].key_file, err,
 			sizeof(err)) != 0)
 			return cli_usage_error(cli, "--key: %s", err);
 	}
+	return 0;
+}
+
+/* cli_check_spf - the command line's egress addresses and include. */
+static int
+cli_check_spf(struct cli *cli, struct readiness_request *req)
+{
+	char err[512];
+	size_t i;
+
+	if (cli->negress > 0)
+		req->negress = 0;
+	for (i = 0; i < cli->negress; i++)
+		if (readiness_add_egress(req, cli->egress[i]) != 0)
+			return cli_usage_error(cli,
+			    "--egress-ip '%s' is not an IPv4 or IPv6 address",
+			    cli->egress[i]);
+	if (cli->spf_include != NULL &&
+	    domain_normalize(cli->spf_include, strlen(cli->spf_include),
+		req->spf_include, sizeof(req->spf_include), err,
+		sizeof(err)) != 0)
+		return cli_usage_error(cli, "--spf-include '%s': %s",
+		    cli->spf_include, err);
+	return 0;
+}
+
+/* cli_check_override - command-line options win over the base. */
+static int
+cli_check_override(struct cli *cli, struct readiness_request *req)
+{
+	char err[512];
+	int status;
+
+	if (cli->mail_from != NULL &&
+	    readiness_mail_from(req->domain, cli->mail_from, req->mail_from,
+		sizeof(req->mail_from), err, sizeof(err)) != 0)
+		return cli_usage_error(cli, "--mail-from '%s': %s",
+		    cli->mail_from, err);
+	if (cli->mx_host != NULL &&
+	    domain_normalize(cli->mx_host, strlen(cli->mx_host), req->mx_host,
+		sizeof(req->mx_host), err, sizeof(err)) != 0)
+		return cli_usage_error(cli, "--mx '%s': %s", cli->mx_host, err);
+	if (cli->dmarc_min_policy != NULL &&
+	    dmarc_policy_parse(cli->dmarc_min_policy,
+		&req->dmarc_min_policy) != 0)
+		return cli_usage_error(cli,
+		    "--dmarc-min-policy must be none, quarantine or reject");
+	if ((status = cli_check_spf(cli, req)) != 0)
+		return status;
+	if (cli->nselectors > 0)
+		return cli_check_selectors(cli, req);
 	return 0;
 }
 
@@ -119,37 +154,20 @@ cli_check_request(struct cli *cli, const char *domain, unsigned mask,
     struct readiness_request *req)
 {
 	char err[512];
-	const char *mail_from, *mx, *policy;
-	int status;
+	int status, registered;
 
-	req->checks = mask;
 	if (domain_normalize(domain, strlen(domain), req->domain,
 		sizeof(req->domain), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
-	mail_from = cli->mail_from ? cli->mail_from : cli->cfg.mail_from;
-	if (readiness_mail_from(req->domain, mail_from, req->mail_from,
-		sizeof(req->mail_from), err, sizeof(err)) != 0)
-		return cli_usage_error(cli, "--mail-from '%s': %s", mail_from,
-		    err);
-	mx = cli->mx_host ? cli->mx_host : cli->cfg.mx_host;
-	if (mx[0] != '\0' &&
-	    domain_normalize(mx, strlen(mx), req->mx_host,
-		sizeof(req->mx_host), err, sizeof(err)) != 0)
-		return cli_usage_error(cli, "--mx '%s': %s", mx, err);
-	req->dmarc_min_policy = cli->cfg.dmarc_min_policy;
-	policy = cli->dmarc_min_policy;
-	if (policy != NULL &&
-	    dmarc_policy_parse(policy, &req->dmarc_min_policy) != 0)
-		return cli_usage_error(cli,
-		    "--dmarc-min-policy must be none, quarantine or reject");
-	if ((mask & READINESS_CHECK_BIT(CHECK_DKIM)) == 0)
-		return 0;
-	if ((status = cli_check_selectors(cli, req)) != 0)
+	if ((status = cli_check_base(cli, req, &registered)) != 0 ||
+	    (status = cli_check_override(cli, req)) != 0)
 		return status;
-	if (req->nselectors == 0)
+	req->checks = mask;
+	if ((mask & READINESS_CHECK_BIT(CHECK_DKIM)) && req->nselectors == 0)
 		return cli_usage_error(cli,
 		    "the DKIM check needs --selector SEL (or Selector in "
-		    "authready.conf)");
+		    "authready.conf%s)",
+		    registered ? ", or a selector in the registry" : "");
 	return 0;
 }
 
@@ -181,15 +199,6 @@ cli_check_run(struct cli *cli, const struct readiness_request *req,
 	return 0;
 }
 
-static void
-cli_check_free(struct readiness_request *req)
-{
-	size_t i;
-
-	for (i = 0; i < req->nselectors; i++)
-		free(req->selectors[i].key_pem);
-}
-
 int
 cli_check(struct cli *cli)
 {
@@ -208,14 +217,14 @@ cli_check(struct cli *cli)
 				mask = check_type_words[i].mask;
 		if (mask == 0)
 			return cli_usage_error(cli,
-			    "unknown check '%s' (dkim, dmarc or mx)",
+			    "unknown check '%s' (spf, dkim, dmarc or mx)",
 			    cli->args[1]);
 		domain = cli->args[2];
 	} else if (cli->nargs == 2) {
 		domain = cli->args[1];
 	} else {
 		return cli_usage_error(cli,
-		    "usage: check [dkim|dmarc|mx] DOMAIN [options]");
+		    "usage: check [spf|dkim|dmarc|mx] DOMAIN [options]");
 	}
 	if ((req = calloc(1, sizeof(*req))) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", cli->progname);
@@ -230,7 +239,7 @@ cli_check(struct cli *cli)
 			    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL);
 		status = report_exit_code(&rep);
 	}
-	cli_check_free(req);
+	readiness_request_free(req);
 	free(req);
 	return status;
 }

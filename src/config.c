@@ -646,6 +646,10 @@ config_read(const char *path, bool must_exist, char **out, size_t *outlen,
 		return config_fail(err, errlen, "%s: %s", path,
 		                   strerror(saved));
 	}
+	if (S_ISCHR(st.st_mode) && strcmp(path, "/dev/null") == 0) {
+		close(fd); /* "-c /dev/null": the built-in defaults */
+		return 1;
+	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return config_fail(err, errlen, "%s: not a regular file", path);

@@ -23,6 +23,7 @@
  */
 #include "readiness.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "dnsmsg.h"
+#include "config.h"
 #include "mx.h"
 
 struct readiness_job {
@@ -52,6 +54,7 @@ struct readiness_lookup {
 };
 
 static void readiness_answer(void *arg, const struct dns_answer *ans);
+static void readiness_finish_one(struct readiness_job *job);
 
 /* readiness_slot - reserve the next result slot of the report. */
 static struct check_result *
@@ -140,6 +143,45 @@ readiness_start_mx(struct readiness_job *job)
 		readiness_query(job, slot, CHECK_MX, 0, 0, DNS_TYPE_MX);
 }
 
+/* readiness_spf_done - spf_validate() filled the slot. */
+static void
+readiness_spf_done(void *arg, struct check_result *res)
+{
+	struct readiness_job *job = arg;
+
+	(void)res;
+	readiness_finish_one(job);
+}
+
+static void
+readiness_start_spf(struct readiness_job *job)
+{
+	struct spf_validate_request vreq;
+	struct check_result *res;
+	size_t slot;
+
+	res = readiness_slot(job->rep, CHECK_SPF, job->req.mail_from, &slot);
+	if (res == NULL)
+		return;
+	if (job->req.spf_include[0] != '\0')
+		snprintf(res->expected, sizeof(res->expected),
+		    "v=spf1 include:%s ~all", job->req.spf_include);
+	else
+		snprintf(res->expected, sizeof(res->expected),
+		    "a valid SPF policy");
+	if (!readiness_mail_from_ok(job, res))
+		return;
+	memset(&vreq, 0, sizeof(vreq));
+	snprintf(vreq.domain, sizeof(vreq.domain), "%s", job->req.mail_from);
+	memcpy(vreq.egress, job->req.egress, sizeof(vreq.egress));
+	vreq.negress = job->req.negress;
+	snprintf(vreq.include, sizeof(vreq.include), "%s",
+	    job->req.spf_include);
+	job->outstanding++;
+	if (spf_validate(&job->res, &vreq, res, readiness_spf_done, job) != 0)
+		job->outstanding--; /* complete at once */
+}
+
 static void
 readiness_start_dkim(struct readiness_job *job)
 {
@@ -214,6 +256,16 @@ readiness_eval_dkim(struct readiness_lookup *lk, const struct dns_answer *ans)
 	dkim_evaluate(ans, &exp, &job->rep->checks[lk->slot]);
 }
 
+/* readiness_finish_one - one result is in; the last one ends the job. */
+static void
+readiness_finish_one(struct readiness_job *job)
+{
+	if (--job->outstanding == 0) {
+		job->done(job->arg, job->rep);
+		free(job);
+	}
+}
+
 /* readiness_answer - resolver callback: evaluate, finish when last. */
 static void
 readiness_answer(void *arg, const struct dns_answer *ans)
@@ -232,16 +284,11 @@ readiness_answer(void *arg, const struct dns_answer *ans)
 	case CHECK_DMARC:
 		readiness_eval_dmarc(lk, ans);
 		break;
-	case CHECK_SPF:
-		check_result_set(res, CHECK_FAIL,
-		    "SPF is not evaluated by this version.");
+	case CHECK_SPF: /* spf_validate() does its own lookups */
 		break;
 	}
 	free(lk);
-	if (--job->outstanding == 0) {
-		job->done(job->arg, job->rep);
-		free(job);
-	}
+	readiness_finish_one(job);
 }
 
 int
@@ -268,6 +315,8 @@ readiness_start(const struct resolver *res,
 	job->outstanding = 1;
 	if (req->checks & READINESS_CHECK_BIT(CHECK_MX))
 		readiness_start_mx(job);
+	if (req->checks & READINESS_CHECK_BIT(CHECK_SPF))
+		readiness_start_spf(job);
 	if (req->checks & READINESS_CHECK_BIT(CHECK_DKIM))
 		readiness_start_dkim(job);
 	if (req->checks & READINESS_CHECK_BIT(CHECK_DMARC))
@@ -300,4 +349,69 @@ readiness_mail_from(const char *domain, const char *text, char *out,
 		    err, errlen);
 	}
 	return domain_normalize(text, len, out, outlen, err, errlen);
+}
+
+int
+readiness_load_key(struct readiness_selector *sel, const char *path,
+    char *err, size_t errlen)
+{
+	FILE *fp;
+	char *buf;
+	size_t n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "cannot read key file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(READINESS_KEY_MAX + 1)) == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "out of memory reading %s", path);
+		return -1;
+	}
+	n = fread(buf, 1, READINESS_KEY_MAX + 1, fp);
+	if (ferror(fp) || n == 0 || n > READINESS_KEY_MAX) {
+		snprintf(err, errlen, "key file %s: %s", path,
+		    ferror(fp) ? strerror(errno)
+		    : n == 0   ? "empty"
+			       : "larger than 64 KiB, not a PEM key");
+		fclose(fp);
+		free(buf);
+		return -1;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	snprintf(sel->key_path, sizeof(sel->key_path), "%s", path);
+	free(sel->key_pem);
+	sel->key_pem = buf;
+	sel->key_pem_len = n;
+	return 0;
+}
+
+void
+readiness_request_free(struct readiness_request *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->nselectors && i < READINESS_SELECTORS_MAX; i++) {
+		free(req->selectors[i].key_pem);
+		req->selectors[i].key_pem = NULL;
+	}
+}
+
+int
+readiness_add_egress(struct readiness_request *req, const char *text)
+{
+	char addr[64];
+	size_t len = strcspn(text, "/");
+
+	if (req->negress >= SPF_EGRESS_MAX || len >= sizeof(addr) ||
+	    config_parse_ip(text) != 0)
+		return -1;
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	if (spf_addr_parse(addr, &req->egress[req->negress]) != 0)
+		return -1;
+	req->negress++;
+	return 0;
 }

@@ -18,14 +18,16 @@
 #include "dmarc.h"
 #include "report.h"
 #include "resolver.h"
+#include "spf.h"
 
 #define READINESS_SELECTORS_MAX 8
 #define READINESS_SELECTOR_MAX 64
+#define READINESS_KEY_MAX (64 * 1024)
 
 #define READINESS_CHECK_BIT(t) (1u << (t))
 #define READINESS_CHECK_ALL                                                  \
-	(READINESS_CHECK_BIT(CHECK_DKIM) | READINESS_CHECK_BIT(CHECK_DMARC) | \
-	    READINESS_CHECK_BIT(CHECK_MX))
+	(READINESS_CHECK_BIT(CHECK_SPF) | READINESS_CHECK_BIT(CHECK_DKIM) |   \
+	    READINESS_CHECK_BIT(CHECK_DMARC) | READINESS_CHECK_BIT(CHECK_MX))
 
 struct readiness_selector {
 	char name[READINESS_SELECTOR_MAX];
@@ -42,6 +44,9 @@ struct readiness_request {
 	size_t nselectors;
 	char mx_host[DOMAIN_BUF]; /* "" when any MX will do */
 	enum dmarc_policy dmarc_min_policy;
+	struct spf_addr egress[SPF_EGRESS_MAX]; /* SPF must pass for each */
+	size_t negress;
+	char spf_include[DOMAIN_BUF]; /* "" or a domain SPF must include */
 };
 
 typedef void (*readiness_done_cb)(void *arg, struct report *rep);
@@ -66,5 +71,22 @@ int readiness_start(const struct resolver *res,
  */
 int readiness_mail_from(const char *domain, const char *text, char *out,
     size_t outlen, char *err, size_t errlen);
+
+/*
+ * readiness_load_key - read a PEM key file (at most READINESS_KEY_MAX
+ * bytes) into sel.  0 ok; -1 with a sentence naming the file in err.
+ */
+int readiness_load_key(struct readiness_selector *sel, const char *path,
+    char *err, size_t errlen);
+
+/*
+ * readiness_add_egress - add an egress address ("192.0.2.1", or a prefix
+ * "192.0.2.0/24", of which the first address is tested).  0 ok, -1 when
+ * it is not an address or the list is full.
+ */
+int readiness_add_egress(struct readiness_request *req, const char *text);
+
+/* readiness_request_free - the key buffers of a request. */
+void readiness_request_free(struct readiness_request *req);
 
 #endif

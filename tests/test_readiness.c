@@ -111,6 +111,8 @@ static const struct fake_entry seed_zone[] = {
 	    {"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}},
 	{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
 	    {"v=DMARC1; p=none;"}},
+	{"mail.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+	    {"v=spf1 ip4:192.0.2.0/24 ~all"}},
 };
 
 static void
@@ -146,23 +148,25 @@ run(struct fake_resolver *f, const struct readiness_request *req,
 
 START_TEST(test_seed_ready)
 {
-	struct fake_resolver f = {.entries = seed_zone, .nentries = 3};
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 4};
 	struct readiness_request req;
 	static struct report rep;
 
 	request_init(&req, "example.com", "mail.example.com");
 	ck_assert_int_eq(run(&f, &req, &rep), 0);
-	ck_assert_uint_eq(rep.nchecks, 3);
-	/* the seed's order: MX, DKIM, DMARC */
+	ck_assert_uint_eq(rep.nchecks, 4);
+	/* the seed's order: MX, SPF, DKIM, DMARC */
 	ck_assert_int_eq(rep.checks[0].type, CHECK_MX);
 	ck_assert_str_eq(rep.checks[0].name, "mail.example.com");
-	ck_assert_int_eq(rep.checks[1].type, CHECK_DKIM);
-	ck_assert_str_eq(rep.checks[1].name, "1234rpr._domainkey.example.com");
-	ck_assert_int_eq(rep.checks[2].type, CHECK_DMARC);
-	ck_assert_str_eq(rep.checks[2].name, "_dmarc.example.com");
-	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
-	ck_assert_int_eq(rep.checks[1].status, CHECK_PASS);
-	ck_assert_int_eq(rep.checks[2].status, CHECK_PASS);
+	ck_assert_int_eq(rep.checks[1].type, CHECK_SPF);
+	ck_assert_str_eq(rep.checks[1].name, "mail.example.com");
+	ck_assert_int_eq(rep.checks[2].type, CHECK_DKIM);
+	ck_assert_str_eq(rep.checks[2].name, "1234rpr._domainkey.example.com");
+	ck_assert_int_eq(rep.checks[3].type, CHECK_DMARC);
+	ck_assert_str_eq(rep.checks[3].name, "_dmarc.example.com");
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_msg(rep.checks[i].status == CHECK_PASS, "%zu: %s", i,
+		    rep.checks[i].detail);
 	ck_assert_int_eq(report_verdict(&rep), VERDICT_READY);
 	ck_assert_int_eq(report_exit_code(&rep), 0);
 }
@@ -177,7 +181,7 @@ START_TEST(test_missing_everything)
 
 	request_init(&req, "example.com", "mail.example.com");
 	ck_assert_int_eq(run(&f, &req, &rep), 0);
-	ck_assert_uint_eq(rep.nchecks, 3);
+	ck_assert_uint_eq(rep.nchecks, 4);
 	for (i = 0; i < rep.nchecks; i++)
 		ck_assert_int_eq(rep.checks[i].status, CHECK_MISSING);
 	ck_assert_int_eq(report_exit_code(&rep), 1);
@@ -186,23 +190,25 @@ END_TEST
 
 START_TEST(test_apex_mail_from_not_queried)
 {
-	struct fake_resolver f = {.entries = seed_zone, .nentries = 3};
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 4};
 	struct readiness_request req;
 	static struct report rep;
 
 	request_init(&req, "example.com", "example.com");
-	req.checks = READINESS_CHECK_BIT(CHECK_MX);
+	req.checks = READINESS_CHECK_BIT(CHECK_MX) | READINESS_CHECK_BIT(CHECK_SPF);
 	/* nothing to look up: complete at once, done not called */
 	ck_assert_int_eq(run(&f, &req, &rep), 1);
 	ck_assert_uint_eq(f.nasked, 0);
 	ck_assert_int_eq(rep.checks[0].status, CHECK_FAIL);
 	ck_assert_ptr_nonnull(strstr(rep.checks[0].detail, "subdomain"));
+	ck_assert_int_eq(rep.checks[1].type, CHECK_SPF);
+	ck_assert_int_eq(rep.checks[1].status, CHECK_FAIL);
 }
 END_TEST
 
 START_TEST(test_mail_from_outside_org)
 {
-	struct fake_resolver f = {.entries = seed_zone, .nentries = 3};
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 4};
 	struct readiness_request req;
 	static struct report rep;
 
@@ -267,7 +273,8 @@ START_TEST(test_temperror_and_fail_is_not_ready)
 	static struct report rep;
 
 	request_init(&req, "example.com", "mail.example.com");
-	req.checks &= ~READINESS_CHECK_BIT(CHECK_DKIM);
+	req.checks &= ~(READINESS_CHECK_BIT(CHECK_DKIM) |
+	    READINESS_CHECK_BIT(CHECK_SPF));
 	ck_assert_int_eq(run(&f, &req, &rep), 0);
 	ck_assert_int_eq(rep.checks[0].status, CHECK_TEMPERROR);
 	ck_assert_int_eq(rep.checks[1].status, CHECK_FAIL);
@@ -277,7 +284,7 @@ END_TEST
 
 START_TEST(test_several_selectors)
 {
-	struct fake_resolver f = {.entries = seed_zone, .nentries = 3};
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 4};
 	struct readiness_request req;
 	static struct report rep;
 
@@ -295,7 +302,7 @@ END_TEST
 
 START_TEST(test_resolver_refuses)
 {
-	struct fake_resolver f = {.entries = seed_zone, .nentries = 3,
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 4,
 	    .refuse = 1};
 	struct readiness_request req;
 	static struct report rep;
@@ -303,7 +310,7 @@ START_TEST(test_resolver_refuses)
 
 	request_init(&req, "example.com", "mail.example.com");
 	ck_assert_int_eq(run(&f, &req, &rep), 1);
-	ck_assert_uint_eq(rep.nchecks, 3);
+	ck_assert_uint_eq(rep.nchecks, 4);
 	for (i = 0; i < rep.nchecks; i++)
 		ck_assert_int_eq(rep.checks[i].status, CHECK_TEMPERROR);
 }

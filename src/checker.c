@@ -1,0 +1,473 @@
+/*
+ * checker.c - re-check registered domains and keep their state.
+ *
+ * SYNOPSIS
+ *	void checker_options_init(opt, cfg, now);
+ *	int checker_request(reg, cfg, req, err, errlen);
+ *	int checker_list(st, due_only, now, names, n, err, errlen);
+ *	int checker_run(st, dns, opt, names, n, stats, err, errlen);
+ *
+ * DESCRIPTION
+ *	checker_run() keeps a fixed pool of `window` job slots.  A slot
+ *	takes the next name, reads its registry entry, starts a readiness
+ *	job on the shared resolver and, when the job calls back, applies
+ *	the state transition inside the open write batch.  The batch is
+ *	committed every `batch` states and at least every CHECKER_COMMIT_MS,
+ *	so readers see progress and other writers are never held long.
+ *	Confirmation mails wait until the DNS work is done: a slow MTA must
+ *	not stall hundreds of lookups.
+ *
+ * DIAGNOSTICS
+ *	A domain whose entry is missing or corrupt, or whose key file cannot
+ *	be read, is counted in stats->errors and reported through on_event
+ *	with no report; the run goes on.  Only a store write failure stops
+ *	the run (-1 with err).
+ */
+#include "checker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "notify.h"
+
+struct checker_notice {
+	char domain[DOMAIN_BUF];
+	char contact[DOMAIN_CONTACT_MAX];
+};
+
+struct checker_run;
+
+struct checker_job {
+	struct checker_run *run;
+	int busy;
+	char contact[DOMAIN_CONTACT_MAX];
+	struct readiness_request req;
+	struct report rep;
+};
+
+struct checker_run {
+	struct store *st;
+	const struct checker_options *opt;
+	struct checker_stats *stats;
+	struct store_batch *batch;
+	size_t in_batch;
+	long long batch_started;
+	size_t inflight;
+	struct checker_notice *notices;
+	size_t nnotices, notices_cap;
+	int failed;
+	char *err;
+	size_t errlen;
+};
+
+static long long
+checker_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+checker_options_init(struct checker_options *opt, const struct config *cfg,
+    int64_t now)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->cfg = cfg;
+	opt->policy = state_policy_defaults();
+	opt->policy.refresh_interval = cfg->refresh_interval;
+	opt->policy.pending_window = cfg->pending_window;
+	opt->policy.grace_period = cfg->grace_period;
+	opt->window = CHECKER_WINDOW_DEFAULT;
+	opt->batch = CHECKER_BATCH_DEFAULT;
+	opt->now = now;
+	opt->notify = true;
+	opt->notify_from = cfg->notify_from;
+}
+
+int
+checker_request(const struct domain_reg *reg, const struct config *cfg,
+    struct readiness_request *req, char *err, size_t errlen)
+{
+	const char *mail_from = reg->mail_from[0] ? reg->mail_from
+						  : cfg->mail_from;
+	char why[512];
+	size_t i;
+
+	memset(req, 0, sizeof(*req));
+	snprintf(req->domain, sizeof(req->domain), "%s", reg->domain);
+	if (readiness_mail_from(reg->domain, mail_from, req->mail_from,
+		sizeof(req->mail_from), why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: MAIL FROM '%s': %s", reg->domain,
+		    mail_from, why);
+		return -1;
+	}
+	req->checks = READINESS_CHECK_ALL;
+	snprintf(req->mx_host, sizeof(req->mx_host), "%s",
+	    reg->mx_host[0] ? reg->mx_host : cfg->mx_host);
+	snprintf(req->spf_include, sizeof(req->spf_include), "%s",
+	    reg->spf_include[0] ? reg->spf_include : cfg->spf_include);
+	for (i = 0; i < reg->negress; i++)
+		readiness_add_egress(req, reg->egress[i]);
+	for (i = 0; reg->negress == 0 && i < cfg->egress.count; i++)
+		readiness_add_egress(req, cfg->egress.ip[i]);
+	req->dmarc_min_policy = reg->dmarc_min_policy >= 0
+	    ? (enum dmarc_policy)reg->dmarc_min_policy
+	    : cfg->dmarc_min_policy;
+	for (i = 0; i < reg->nselectors && i < READINESS_SELECTORS_MAX; i++) {
+		struct readiness_selector *sel = &req->selectors[i];
+
+		snprintf(sel->name, sizeof(sel->name), "%s",
+		    reg->selectors[i].name);
+		req->nselectors++;
+		if (reg->selectors[i].key_path[0] != '\0' &&
+		    readiness_load_key(sel, reg->selectors[i].key_path, err,
+			errlen) != 0) {
+			readiness_request_free(req);
+			return -1;
+		}
+	}
+	if (req->nselectors == 0 && cfg->selector[0] != '\0') {
+		snprintf(req->selectors[0].name, sizeof(req->selectors[0].name),
+		    "%s", cfg->selector);
+		req->nselectors = 1;
+		if (cfg->key_file[0] != '\0' &&
+		    readiness_load_key(&req->selectors[0], cfg->key_file, err,
+			errlen) != 0) {
+			readiness_request_free(req);
+			return -1;
+		}
+	}
+	if (req->nselectors == 0)
+		req->checks &= ~READINESS_CHECK_BIT(CHECK_DKIM);
+	return 0;
+}
+
+/* Listing -------------------------------------------------------------- */
+
+struct checker_lister {
+	struct store *st;
+	bool due_only;
+	int64_t now;
+	char **names;
+	size_t n, cap;
+	int oom;
+};
+
+static int
+checker_list_add(void *ctx, const struct domain_reg *reg)
+{
+	struct checker_lister *ls = ctx;
+	struct domain_state state;
+	char err[256];
+
+	if (ls->due_only) {
+		int rc = store_state_get(ls->st, reg->domain, &state, err,
+		    sizeof(err));
+
+		/* Never checked, or unreadable: due. */
+		if (rc == STORE_OK && !state_due(&state, ls->now))
+			return 0;
+	}
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap ? ls->cap * 2 : 1024;
+		char **grown = realloc(ls->names, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			ls->oom = 1;
+			return 1;
+		}
+		ls->names = grown;
+		ls->cap = cap;
+	}
+	if ((ls->names[ls->n] = strdup(reg->domain)) == NULL) {
+		ls->oom = 1;
+		return 1;
+	}
+	ls->n++;
+	return 0;
+}
+
+int
+checker_list(struct store *st, bool due_only, int64_t now, char ***names,
+    size_t *n, char *err, size_t errlen)
+{
+	struct checker_lister ls = {
+		.st = st, .due_only = due_only, .now = now};
+	size_t ncorrupt = 0;
+	int rc;
+
+	rc = store_reg_iter(st, checker_list_add, &ls, &ncorrupt, err, errlen);
+	if (ls.oom) {
+		snprintf(err, errlen, "out of memory listing domains");
+		rc = -1;
+	}
+	if (rc != STORE_OK) {
+		checker_list_free(ls.names, ls.n);
+		return -1;
+	}
+	*names = ls.names;
+	*n = ls.n;
+	return 0;
+}
+
+void
+checker_list_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Batching ------------------------------------------------------------- */
+
+static int
+checker_batch_commit(struct checker_run *run)
+{
+	if (run->batch == NULL)
+		return 0;
+	if (store_batch_commit(run->batch, run->err, run->errlen) != STORE_OK) {
+		run->batch = NULL;
+		run->failed = 1;
+		return -1;
+	}
+	run->batch = NULL;
+	run->in_batch = 0;
+	return 0;
+}
+
+static struct store_batch *
+checker_batch(struct checker_run *run)
+{
+	if (run->batch == NULL) {
+		if (store_batch_begin(run->st, &run->batch, run->err,
+			run->errlen) != STORE_OK) {
+			run->batch = NULL;
+			run->failed = 1;
+			return NULL;
+		}
+		run->batch_started = checker_now_ms();
+	}
+	return run->batch;
+}
+
+/* checker_note - remember a first verification that needs its mail. */
+static void
+checker_note(struct checker_run *run, const char *domain, const char *contact)
+{
+	struct checker_notice *nt;
+
+	if (run->nnotices == run->notices_cap) {
+		size_t cap = run->notices_cap ? run->notices_cap * 2 : 16;
+		struct checker_notice *grown =
+		    realloc(run->notices, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			run->stats->notify_failed++;
+			return;
+		}
+		run->notices = grown;
+		run->notices_cap = cap;
+	}
+	nt = &run->notices[run->nnotices++];
+	snprintf(nt->domain, sizeof(nt->domain), "%s", domain);
+	snprintf(nt->contact, sizeof(nt->contact), "%s", contact);
+}
+
+/* checker_finish - apply the transition of a finished job and store it. */
+static void
+checker_finish(struct checker_job *job)
+{
+	struct checker_run *run = job->run;
+	struct domain_state cur, next;
+	struct state_effects fx;
+	struct store_batch *b;
+	char err[512];
+	int rc;
+
+	job->busy = 0;
+	run->inflight--;
+	run->stats->done++;
+	readiness_request_free(&job->req);
+	if (run->failed || (b = checker_batch(run)) == NULL)
+		return;
+	rc = store_batch_get_state(b, job->req.domain, &cur, err, sizeof(err));
+	if (rc != STORE_OK) {
+		/* Never checked, or a corrupt record: start from unknown. */
+		memset(&cur, 0, sizeof(cur));
+		snprintf(cur.domain, sizeof(cur.domain), "%s", job->req.domain);
+	}
+	state_apply(&cur, &job->rep, run->opt->now, &run->opt->policy, &next,
+	    &fx);
+	if (store_batch_put_state(b, &next, run->err, run->errlen) !=
+	    STORE_OK) {
+		run->failed = 1;
+		return;
+	}
+	run->in_batch++;
+	if (next.state >= 0 && next.state <= READINESS_FAILED)
+		run->stats->by_state[next.state]++;
+	if (fx.state_changed)
+		run->stats->changed++;
+	if (fx.send_confirmation && job->contact[0] != '\0')
+		checker_note(run, job->req.domain, job->contact);
+	if (run->opt->on_event)
+		run->opt->on_event(run->opt->arg, &next, &fx, &job->rep);
+}
+
+static void
+checker_done(void *arg, struct report *rep)
+{
+	(void)rep;
+	checker_finish(arg);
+}
+
+/* checker_start - take one name into a free slot. */
+static void
+checker_start(struct checker_run *run, struct checker_job *job,
+    struct resolver *res, const char *name)
+{
+	struct domain_reg reg;
+	char err[512];
+	int rc;
+
+	rc = store_reg_get(run->st, name, &reg, err, sizeof(err));
+	if (rc == STORE_OK)
+		rc = checker_request(&reg, run->opt->cfg, &job->req, err,
+		    sizeof(err));
+	if (rc != STORE_OK) {
+		run->stats->errors++;
+		run->stats->done++;
+		if (run->opt->on_event) {
+			struct state_effects fx;
+			struct domain_state none;
+
+			memset(&fx, 0, sizeof(fx));
+			memset(&none, 0, sizeof(none));
+			snprintf(none.domain, sizeof(none.domain), "%s", name);
+			snprintf(fx.reason, sizeof(fx.reason), "%s", err);
+			run->opt->on_event(run->opt->arg, &none, &fx, NULL);
+		}
+		return;
+	}
+	snprintf(job->contact, sizeof(job->contact), "%s", reg.contact);
+	job->run = run;
+	job->busy = 1;
+	run->inflight++;
+	if (readiness_start(res, &job->req, &job->rep, checker_done, job) != 0)
+		checker_finish(job); /* complete at once */
+}
+
+/* checker_send_notices - the confirmation mails, then their outcome. */
+static void
+checker_send_notices(struct checker_run *run)
+{
+	char host[200], from[CONFIG_ADDRESS_MAX], err[512];
+	static char msg[NOTIFY_MESSAGE_MAX];
+	struct domain_state state;
+	struct store_batch *b;
+	size_t i;
+	int len;
+
+	if (run->opt->notify_from != NULL && run->opt->notify_from[0] != '\0')
+		snprintf(from, sizeof(from), "%s", run->opt->notify_from);
+	else {
+		if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(from, sizeof(from), "postmaster@%s", host);
+	}
+	for (i = 0; i < run->nnotices && !run->failed; i++) {
+		const struct checker_notice *nt = &run->notices[i];
+		int sent = 0;
+
+		if ((b = checker_batch(run)) == NULL ||
+		    store_batch_get_state(b, nt->domain, &state, err,
+			sizeof(err)) != STORE_OK)
+			continue;
+		/* Hand the message over outside the write transaction. */
+		if (checker_batch_commit(run) != 0)
+			break;
+		len = notify_compose(&state, nt->contact, from,
+		    (time_t)run->opt->now, msg, sizeof(msg));
+		if (len > 0 && notify_send(run->opt->cfg->sendmail_path, msg,
+				   (size_t)len, err, sizeof(err)) == 0)
+			sent = 1;
+		if ((b = checker_batch(run)) == NULL ||
+		    store_batch_get_state(b, nt->domain, &state, err,
+			sizeof(err)) != STORE_OK)
+			continue;
+		if (sent) {
+			state_mark_notified(&state);
+			run->stats->notified++;
+		} else {
+			state_note_notify_failure(&state, run->opt->now,
+			    &run->opt->policy);
+			run->stats->notify_failed++;
+		}
+		if (store_batch_put_state(b, &state, run->err, run->errlen) !=
+		    STORE_OK)
+			run->failed = 1;
+	}
+}
+
+int
+checker_run(struct store *st, struct dns *dns,
+    const struct checker_options *opt, char *const *names, size_t n,
+    struct checker_stats *stats, char *err, size_t errlen)
+{
+	struct checker_run run;
+	struct checker_job *jobs;
+	struct resolver res = dns_resolver(dns);
+	size_t window = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
+	size_t batch = opt->batch ? opt->batch : CHECKER_BATCH_DEFAULT;
+	size_t next = 0, i;
+
+	memset(stats, 0, sizeof(*stats));
+	stats->total = n;
+	memset(&run, 0, sizeof(run));
+	run.st = st;
+	run.opt = opt;
+	run.stats = stats;
+	run.err = err;
+	run.errlen = errlen;
+	if ((jobs = calloc(window, sizeof(*jobs))) == NULL) {
+		snprintf(err, errlen, "out of memory for %zu jobs", window);
+		return -1;
+	}
+	while ((next < n || run.inflight > 0) && !run.failed) {
+		for (i = 0; i < window && next < n && !run.failed; i++)
+			if (!jobs[i].busy)
+				checker_start(&run, &jobs[i], &res,
+				    names[next++]);
+		if (run.inflight > 0)
+			dns_run_once(dns, 100);
+		if (run.batch != NULL &&
+		    (run.in_batch >= batch ||
+			checker_now_ms() - run.batch_started >=
+			    CHECKER_COMMIT_MS))
+			checker_batch_commit(&run);
+		if (opt->on_progress)
+			opt->on_progress(opt->arg, stats->done, n);
+	}
+	/* A failed store leaves jobs in flight: let them finish unheard. */
+	while (run.inflight > 0 && run.failed)
+		dns_run_once(dns, 100);
+	if (!run.failed)
+		checker_batch_commit(&run);
+	if (!run.failed && opt->notify)
+		checker_send_notices(&run);
+	if (!run.failed)
+		checker_batch_commit(&run);
+	if (run.batch != NULL)
+		store_batch_abort(run.batch);
+	free(run.notices);
+	free(jobs);
+	return run.failed ? -1 : 0;
+}

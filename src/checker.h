@@ -1,0 +1,81 @@
+/*
+ * checker.h - re-check registered domains and keep their state.
+ *
+ * checker_run() checks a list of registered domains concurrently on one
+ * c-ares channel: at most `window` readiness jobs in flight, each answer
+ * turned into a state transition (state.c) and written to the store in
+ * batches, so a crash loses at most the uncommitted tail and never
+ * half-writes a state.  After the DNS work, first-time verifications with
+ * a contact address get the confirmation mail (notify.c); its success or
+ * failure is recorded so it is sent once and retried on failure.
+ *
+ * checker_request() builds the readiness request of one registered domain
+ * from its registry entry and the global config (the entry wins).
+ */
+#ifndef AUTHREADY_CHECKER_H
+#define AUTHREADY_CHECKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "dns.h"
+#include "domain.h"
+#include "readiness.h"
+#include "state.h"
+#include "store.h"
+
+#define CHECKER_WINDOW_DEFAULT 256 /* readiness jobs in flight */
+#define CHECKER_BATCH_DEFAULT 512  /* states per write transaction */
+#define CHECKER_COMMIT_MS 1000	   /* and at least this often */
+
+/* checker_event - one domain's outcome, for logs and the CLI. */
+typedef void (*checker_event_cb)(void *arg, const struct domain_state *st,
+    const struct state_effects *fx, const struct report *rep);
+typedef void (*checker_progress_cb)(void *arg, size_t done, size_t total);
+
+struct checker_options {
+	const struct config *cfg;
+	struct state_policy policy;
+	size_t window;
+	size_t batch;
+	int64_t now;	  /* the clock, unix seconds (injected) */
+	bool notify;	  /* send confirmation mails */
+	const char *notify_from;
+	checker_event_cb on_event;
+	checker_progress_cb on_progress;
+	void *arg;
+};
+
+struct checker_stats {
+	size_t total, done;
+	size_t by_state[READINESS_FAILED + 1];
+	size_t changed;
+	size_t notified, notify_failed;
+	size_t errors; /* domains that could not be checked or stored */
+};
+
+/* checker_options_init - defaults from the config. */
+void checker_options_init(struct checker_options *opt,
+    const struct config *cfg, int64_t now);
+
+/* checker_request - the request for reg; 0 ok, -1 with err (key file). */
+int checker_request(const struct domain_reg *reg, const struct config *cfg,
+    struct readiness_request *req, char *err, size_t errlen);
+
+/*
+ * checker_list - registered domain names: all of them, or (due_only) those
+ * whose state is due at opt->now.  *names is an array of malloc'd strings;
+ * free with checker_list_free.  0 ok, -1 with err.
+ */
+int checker_list(struct store *st, bool due_only, int64_t now, char ***names,
+    size_t *n, char *err, size_t errlen);
+void checker_list_free(char **names, size_t n);
+
+/* checker_run - check names[0..n); 0 ok (see stats), -1 with err. */
+int checker_run(struct store *st, struct dns *dns,
+    const struct checker_options *opt, char *const *names, size_t n,
+    struct checker_stats *stats, char *err, size_t errlen);
+
+#endif

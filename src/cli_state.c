@@ -1,0 +1,455 @@
+/*
+ * cli_state.c - `authready records|status|refresh`, and the store access
+ * the commands share.
+ *
+ * SYNOPSIS
+ *	int cli_records(struct cli *cli);
+ *	int cli_status(struct cli *cli);
+ *	int cli_refresh(struct cli *cli);
+ *	struct store *cli_store_open(cli, flags, must_exist);
+ *	const char *cli_time(t, buf, len);
+ *
+ * DESCRIPTION
+ *	records prints the zone-file lines a registered domain must publish.
+ *	status shows each domain's state, since when, last and next check,
+ *	and what is wrong in words.  refresh checks now (one domain, or all
+ *	with a progress bar on a terminal) and stores the result through the
+ *	checker, which also sends first-verification mails.
+ *
+ * DIAGNOSTICS
+ *	0 done; 1 the domain is not registered, or some domain could not be
+ *	checked; 64 usage; 78 store, DNS or config trouble.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checker.h"
+#include "cli.h"
+#include "json.h"
+#include "records.h"
+
+#define CLI_PROGRESS_MS 100
+
+const char *
+cli_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, len, "never");
+	else
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static void
+cli_store_warn(void *ctx, const char *msg)
+{
+	const struct cli *cli = ctx;
+
+	fprintf(stderr, "%s: warning: %s\n", cli->progname, msg);
+}
+
+struct store *
+cli_store_open(struct cli *cli, unsigned flags, bool must_exist)
+{
+	struct store_opts opts;
+	struct store *st;
+	struct stat sb;
+	char err[1024];
+
+	if (!must_exist && stat(cli->cfg.state_dir, &sb) != 0 &&
+	    errno == ENOENT)
+		return NULL;
+	memset(&opts, 0, sizeof(opts));
+	opts.warn = cli_store_warn;
+	opts.warn_ctx = cli;
+	if (store_open(cli->cfg.state_dir, flags, &opts, &st, err,
+		sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "%s: state store %s: %s\n", cli->progname,
+		    cli->cfg.state_dir, err);
+		return NULL;
+	}
+	return st;
+}
+
+/* cli_registered - the entry for args[1]; an exit code when not. */
+static int
+cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
+{
+	char domain[DOMAIN_BUF], err[512];
+	int rc;
+
+	if (domain_normalize(cli->args[1], strlen(cli->args[1]), domain,
+		sizeof(domain), err, sizeof(err)) != 0)
+		return cli_usage_error(cli, "invalid domain: %s", err);
+	rc = store_reg_get(st, domain, reg, err, sizeof(err));
+	if (rc == STORE_NOTFOUND) {
+		fprintf(stderr,
+		    "%s: %s is not registered (authready domain add %s)\n",
+		    cli->progname, domain, domain);
+		return CLI_EXIT_FAILURE;
+	}
+	if (rc != STORE_OK) {
+		fprintf(stderr, "%s: %s\n", cli->progname, err);
+		return CLI_EXIT_CONFIG;
+	}
+	return 0;
+}
+
+int
+cli_records(struct cli *cli)
+{
+	static struct records_set set;
+	struct records_defaults defs;
+	struct domain_reg reg;
+	struct store *st;
+	char err[1024];
+	const char *egress[CONFIG_EGRESS_MAX];
+	size_t i;
+	int rc;
+
+	if (cli->nargs != 2)
+		return cli_usage_error(cli, "usage: records DOMAIN [--json]");
+	if ((st = cli_store_open(cli, STORE_RDONLY, true)) == NULL)
+		return CLI_EXIT_CONFIG;
+	rc = cli_registered(cli, st, &reg);
+	store_close(st);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < cli->cfg.egress.count; i++)
+		egress[i] = cli->cfg.egress.ip[i];
+	memset(&defs, 0, sizeof(defs));
+	defs.mail_from = cli->cfg.mail_from;
+	defs.mx_host = cli->cfg.mx_host;
+	defs.spf_include = cli->cfg.spf_include;
+	defs.egress = egress;
+	defs.negress = cli->cfg.egress.count;
+	defs.dmarc_min_policy = cli->cfg.dmarc_min_policy;
+	if (records_build(&reg, &defs, &set, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->progname, err);
+		return CLI_EXIT_CONFIG;
+	}
+	if (cli->json)
+		records_print_json(stdout, &set);
+	else
+		records_print_zone(stdout, &set);
+	return 0;
+}
+
+/* Status ---------------------------------------------------------------- */
+
+struct cli_status_ctx {
+	struct cli *cli;
+	struct store *st;
+	int64_t now;
+	size_t n;
+	int detail; /* one domain: records and held mail too */
+};
+
+static int
+cli_status_held(void *ctx, const struct held_msg *msg)
+{
+	struct cli_status_ctx *sc = ctx;
+	char when[32];
+
+	cli_time(msg->held_at, when, sizeof(when));
+	if (sc->cli->json) {
+		fputs(sc->n++ ? ", {" : "{", stdout);
+		json_field(stdout, "queue_id", msg->queue_id, false);
+		json_field(stdout, "held_at", when, false);
+		json_field(stdout, "reason", msg->reason, true);
+		fputs("}", stdout);
+	} else {
+		printf("  held  %-16s since %s  %s\n", msg->queue_id, when,
+		    msg->reason);
+	}
+	return 0;
+}
+
+static void
+cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
+    const char *summary)
+{
+	char t[32];
+	size_t i;
+
+	fputs(sc->n ? ", {" : "{", stdout);
+	json_field(stdout, "domain", s->domain, false);
+	json_field(stdout, "state", domain_readiness_name(s->state), false);
+	json_field(stdout, "since", cli_time(s->since, t, sizeof(t)), false);
+	json_field(stdout, "last_check", cli_time(s->last_check, t, sizeof(t)),
+	    false);
+	json_field(stdout, "last_success",
+	    cli_time(s->last_success, t, sizeof(t)), false);
+	json_field(stdout, "next_check", cli_time(s->next_check, t, sizeof(t)),
+	    false);
+	printf("\"dns_errors\": %u, ", s->dns_errors);
+	json_field(stdout, "summary", summary, false);
+	fputs("\"records\": [", stdout);
+	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++) {
+		fputs(i ? ", {" : "{", stdout);
+		json_field(stdout, "type",
+		    check_type_name((enum check_type)s->records[i].type), false);
+		json_field(stdout, "name", s->records[i].name, false);
+		json_field(stdout, "status",
+		    check_status_name((enum check_status)s->records[i].status),
+		    false);
+		json_field(stdout, "detail", s->records[i].detail, true);
+		fputs("}", stdout);
+	}
+	fputs("]", stdout);
+	if (sc->detail) {
+		char err[256];
+		size_t n = sc->n;
+
+		fputs(", \"held\": [", stdout);
+		sc->n = 0;
+		store_held_list(sc->st, s->domain, cli_status_held, sc, err,
+		    sizeof(err));
+		sc->n = n;
+		fputs("]", stdout);
+	}
+	fputs("}", stdout);
+}
+
+static void
+cli_status_text(struct cli_status_ctx *sc, const struct domain_state *s,
+    const char *summary)
+{
+	char since[32], last[32], next[32], err[256];
+	size_t i;
+
+	cli_time(s->since, since, sizeof(since));
+	cli_time(s->last_check, last, sizeof(last));
+	cli_time(s->next_check, next, sizeof(next));
+	if (!sc->detail) {
+		printf("%-40s %-9s %-21s %-21s %s\n", s->domain,
+		    domain_readiness_name(s->state), since, next, summary);
+		return;
+	}
+	printf("%s: %s since %s\n", s->domain, domain_readiness_name(s->state),
+	    since);
+	printf("  last check %s, next check %s, DNS errors %u\n", last, next,
+	    s->dns_errors);
+	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++)
+		printf("  %-5s %-9s %s: %s\n",
+		    check_type_name((enum check_type)s->records[i].type),
+		    check_status_name((enum check_status)s->records[i].status),
+		    s->records[i].name, s->records[i].detail);
+	printf("  %s\n", summary);
+	store_held_list(sc->st, s->domain, cli_status_held, sc, err,
+	    sizeof(err));
+}
+
+static int
+cli_status_one(void *ctx, const struct domain_reg *reg)
+{
+	struct cli_status_ctx *sc = ctx;
+	struct domain_state s;
+	char summary[1024], err[512];
+	int rc;
+
+	rc = store_state_get(sc->st, reg->domain, &s, err, sizeof(err));
+	if (rc != STORE_OK) {
+		memset(&s, 0, sizeof(s));
+		snprintf(s.domain, sizeof(s.domain), "%s", reg->domain);
+	}
+	if (rc == STORE_CORRUPT)
+		snprintf(summary, sizeof(summary),
+		    "the stored state is unreadable (%s); the next check "
+		    "replaces it",
+		    err);
+	else if (rc != STORE_OK)
+		snprintf(summary, sizeof(summary),
+		    "never checked; run authready refresh %s", reg->domain);
+	else
+		state_describe(&s, sc->now, summary, sizeof(summary));
+	if (sc->cli->json)
+		cli_status_json(sc, &s, summary);
+	else
+		cli_status_text(sc, &s, summary);
+	sc->n++;
+	return 0;
+}
+
+int
+cli_status(struct cli *cli)
+{
+	struct cli_status_ctx sc = {.cli = cli, .now = (int64_t)time(NULL)};
+	struct domain_reg reg;
+	size_t ncorrupt = 0;
+	char err[512];
+	int rc;
+
+	if (cli->nargs > 2)
+		return cli_usage_error(cli, "usage: status [DOMAIN] [--json]");
+	if ((sc.st = cli_store_open(cli, STORE_RDONLY, cli->nargs == 2)) ==
+	    NULL) {
+		if (cli->nargs == 2)
+			return CLI_EXIT_CONFIG;
+		puts(cli->json ? "{\"domains\": []}" : "no domains registered");
+		return 0;
+	}
+	if (cli->json)
+		fputs("{\"domains\": [", stdout);
+	if (cli->nargs == 2) {
+		sc.detail = 1;
+		if ((rc = cli_registered(cli, sc.st, &reg)) == 0)
+			cli_status_one(&sc, &reg);
+	} else {
+		if (!cli->json)
+			printf("%-40s %-9s %-21s %-21s %s\n", "DOMAIN", "STATE",
+			    "SINCE", "NEXT CHECK", "WHAT");
+		rc = store_reg_iter(sc.st, cli_status_one, &sc, &ncorrupt, err,
+		    sizeof(err));
+		if (rc != STORE_OK) {
+			fprintf(stderr, "%s: %s\n", cli->progname, err);
+			rc = CLI_EXIT_CONFIG;
+		}
+	}
+	if (cli->json)
+		fputs("]}\n", stdout);
+	store_close(sc.st);
+	return rc;
+}
+
+/* Refresh --------------------------------------------------------------- */
+
+struct cli_refresh_ctx {
+	struct cli *cli;
+	int single;
+	int bar;
+	long long last_bar;
+};
+
+static long long
+cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+cli_refresh_event(void *arg, const struct domain_state *st,
+    const struct state_effects *fx, const struct report *rep)
+{
+	struct cli_refresh_ctx *rc = arg;
+
+	if (rep == NULL) {
+		fprintf(stderr, "%s%s: %s: %s\n", rc->bar ? "\r\033[K" : "",
+		    rc->cli->progname, st->domain, fx->reason);
+		return;
+	}
+	if (rc->single) {
+		report_print_text(stdout, rep,
+		    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL);
+		printf("\nstate: %s -> %s\n", domain_readiness_name(fx->from),
+		    domain_readiness_name(fx->to));
+	} else if (fx->state_changed) {
+		printf("%s%-40s %s -> %s\n", rc->bar ? "\r\033[K" : "",
+		    st->domain, domain_readiness_name(fx->from),
+		    domain_readiness_name(fx->to));
+	}
+}
+
+static void
+cli_refresh_progress(void *arg, size_t done, size_t total)
+{
+	struct cli_refresh_ctx *rc = arg;
+	char bar[41];
+	size_t filled;
+	long long now;
+
+	if (!rc->bar || total == 0)
+		return;
+	now = cli_now_ms();
+	if (done < total && now - rc->last_bar < CLI_PROGRESS_MS)
+		return;
+	rc->last_bar = now;
+	filled = done * (sizeof(bar) - 1) / total;
+	memset(bar, '#', filled);
+	memset(bar + filled, '.', sizeof(bar) - 1 - filled);
+	bar[sizeof(bar) - 1] = '\0';
+	fprintf(stderr, "\r[%s] %zu/%zu", bar, done, total);
+	if (done == total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+int
+cli_refresh(struct cli *cli)
+{
+	struct cli_refresh_ctx ctx = {.cli = cli};
+	struct checker_options opt;
+	struct checker_stats stats;
+	struct domain_reg reg;
+	struct store *st;
+	struct dns *dns;
+	char err[1024], **names = NULL, *one[1];
+	size_t n = 0;
+	int rc;
+
+	if (!((cli->nargs == 2) ^ cli->all) || cli->nargs > 2)
+		return cli_usage_error(cli, "usage: refresh DOMAIN|--all");
+	if ((st = cli_store_open(cli, 0, true)) == NULL)
+		return CLI_EXIT_CONFIG;
+	if (cli->all) {
+		if (checker_list(st, false, 0, &names, &n, err, sizeof(err)) !=
+		    0) {
+			fprintf(stderr, "%s: %s\n", cli->progname, err);
+			store_close(st);
+			return CLI_EXIT_CONFIG;
+		}
+		ctx.bar = isatty(STDERR_FILENO);
+	} else {
+		if ((rc = cli_registered(cli, st, &reg)) != 0) {
+			store_close(st);
+			return rc;
+		}
+		one[0] = reg.domain;
+		names = one;
+		n = 1;
+		ctx.single = 1;
+	}
+	if (dns_open(&dns, &cli->cfg.dns, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: DNS: %s\n", cli->progname, err);
+		if (cli->all)
+			checker_list_free(names, n);
+		store_close(st);
+		return CLI_EXIT_CONFIG;
+	}
+	checker_options_init(&opt, &cli->cfg, (int64_t)time(NULL));
+	opt.on_event = cli_refresh_event;
+	opt.on_progress = cli_refresh_progress;
+	opt.arg = &ctx;
+	rc = checker_run(st, dns, &opt, names, n, &stats, err, sizeof(err));
+	dns_close(dns);
+	store_close(st);
+	if (cli->all)
+		checker_list_free(names, n);
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s\n", cli->progname, err);
+		return CLI_EXIT_CONFIG;
+	}
+	if (!ctx.single || stats.notified || stats.notify_failed)
+		printf("checked %zu: %zu verified, %zu pending, %zu degraded, "
+		       "%zu failed, %zu unknown; %zu changed; %zu confirmation "
+		       "mail(s) sent, %zu failed\n",
+		    stats.done - stats.errors,
+		    stats.by_state[READINESS_VERIFIED],
+		    stats.by_state[READINESS_PENDING],
+		    stats.by_state[READINESS_DEGRADED],
+		    stats.by_state[READINESS_FAILED],
+		    stats.by_state[READINESS_UNKNOWN], stats.changed,
+		    stats.notified, stats.notify_failed);
+	return stats.errors ? CLI_EXIT_FAILURE : 0;
+}
