@@ -37,6 +37,7 @@ enum cli_option {
 	OPT_CONTACT,
 	OPT_STATE_DIR,
 	OPT_ALL,
+	OPT_DUE,
 	OPT_IP,
 	OPT_SENDER,
 	OPT_HELO,
@@ -57,6 +58,7 @@ static const struct option cli_options[] = {
 	{"contact", required_argument, NULL, OPT_CONTACT},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"all", no_argument, NULL, OPT_ALL},
+	{"due", no_argument, NULL, OPT_DUE},
 	{"ip", required_argument, NULL, OPT_IP},
 	{"sender", required_argument, NULL, OPT_SENDER},
 	{"helo", required_argument, NULL, OPT_HELO},
@@ -81,7 +83,7 @@ static const char cli_help[] =
     "  domain import FILE             register domains from CSV\n"
     "  records DOMAIN [--json]        the zone lines DOMAIN must publish\n"
     "  status [DOMAIN] [--json]       readiness state, and what is wrong\n"
-    "  refresh DOMAIN|--all           check now and store the result\n"
+    "  refresh DOMAIN|--all|--due     check now and store the result\n"
     "\n"
     "check options:\n"
     "  -s, --selector SEL             DKIM selector (repeatable)\n"
@@ -207,6 +209,9 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 			break;
 		case OPT_ALL:
 			cli->all = true;
+			break;
+		case OPT_DUE:
+			cli->due = true;
 			break;
 		case OPT_IP:
 			cli->ip = optarg;

@@ -55,6 +55,7 @@ struct cli {
 	const char *helo;   /* spf --helo */
 	bool json;
 	bool all;
+	bool due;
 
 	const char *args[CLI_ARGS_MAX]; /* positional arguments */
 	size_t nargs;

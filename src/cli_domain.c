@@ -22,12 +22,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
+#include "csv.h"
 #include "json.h"
 #include "notify.h"
 #include "records.h"
+#include "regimport.h"
+
+#define CLI_IMPORT_MAX (512 << 20) /* bytes of CSV */
+#define CLI_IMPORT_BATCH 1000     /* entries per write transaction */
 
 /* cli_domain_arg - the normalized DOMAIN argument at args[index]. */
 static int
@@ -325,6 +331,190 @@ cli_domain_list(struct cli *cli)
 	return 0;
 }
 
+/* cli_import_read - the whole file, bounded; NULL after a message. */
+static char *
+cli_import_read(struct cli *cli, const char *path, size_t *len)
+{
+	struct stat sb;
+	FILE *fp;
+	char *buf;
+
+	if ((fp = fopen(path, "r")) == NULL || fstat(fileno(fp), &sb) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", cli->progname, path,
+		    strerror(errno));
+		if (fp != NULL)
+			fclose(fp);
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > CLI_IMPORT_MAX) {
+		fprintf(stderr, "%s: %s: not a regular file of at most %d MiB\n",
+		    cli->progname, path, CLI_IMPORT_MAX >> 20);
+		fclose(fp);
+		return NULL;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", cli->progname);
+		fclose(fp);
+		return NULL;
+	}
+	*len = fread(buf, 1, (size_t)sb.st_size, fp);
+	fclose(fp);
+	return buf;
+}
+
+/* cli_import_keys - every key file of a row must hold a usable key. */
+static int
+cli_import_keys(const struct domain_reg *reg, char *last_ok, size_t lastlen,
+    char *why, size_t whylen)
+{
+	char value[RECORDS_VALUE_MAX];
+	size_t i;
+
+	for (i = 0; i < reg->nselectors; i++) {
+		struct readiness_selector sel;
+		const char *path = reg->selectors[i].key_path;
+		int rc;
+
+		if (path[0] == '\0' || strcmp(path, last_ok) == 0)
+			continue;
+		memset(&sel, 0, sizeof(sel));
+		if (readiness_load_key(&sel, path, why, whylen) != 0)
+			return -1;
+		rc = records_dkim_value(sel.key_pem, sel.key_pem_len, value,
+		    sizeof(value), why, whylen);
+		free(sel.key_pem);
+		if (rc != 0)
+			return -1;
+		snprintf(last_ok, lastlen, "%s", path);
+	}
+	return 0;
+}
+
+struct cli_import {
+	struct cli *cli;
+	struct store *st;
+	struct store_batch *batch;
+	struct regimport_columns cols;
+	struct regimport_seen seen;
+	char last_key[PATH_MAX];
+	size_t added, bad, pending;
+};
+
+/* cli_import_row - validate one row and queue it; 0 ok, -1 bad line. */
+static int
+cli_import_row(struct cli_import *im, const struct csv_record *rec)
+{
+	char err[REGIMPORT_ERR_MAX + PATH_MAX], why[PATH_MAX + 128];
+	struct domain_reg reg, old;
+
+	if (regimport_row(&im->cols, rec, (int64_t)time(NULL), &reg, err,
+		sizeof(err)) != 0 ||
+	    regimport_seen_add(&im->seen, reg.domain, rec->line, err,
+		sizeof(err)) != 0)
+		goto bad;
+	if (cli_import_keys(&reg, im->last_key, sizeof(im->last_key), why,
+		sizeof(why)) != 0) {
+		snprintf(err, sizeof(err), "line %zu: %s", rec->line, why);
+		goto bad;
+	}
+	if (store_reg_get(im->st, reg.domain, &old, why, sizeof(why)) ==
+	    STORE_OK) {
+		snprintf(err, sizeof(err), "line %zu: %s is already registered",
+		    rec->line, reg.domain);
+		goto bad;
+	}
+	if (im->batch == NULL &&
+	    store_batch_begin(im->st, &im->batch, err, sizeof(err)) != 0) {
+		im->batch = NULL;
+		fprintf(stderr, "%s: %s\n", im->cli->progname, err);
+		return -2;
+	}
+	if (store_batch_put_reg(im->batch, &reg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", im->cli->progname, err);
+		return -2;
+	}
+	im->added++;
+	if (++im->pending >= CLI_IMPORT_BATCH) {
+		im->pending = 0;
+		if (store_batch_commit(im->batch, err, sizeof(err)) != 0) {
+			im->batch = NULL;
+			fprintf(stderr, "%s: %s\n", im->cli->progname, err);
+			return -2;
+		}
+		im->batch = NULL;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "%s: %s\n", im->cli->progname, err);
+	im->bad++;
+	return -1;
+}
+
+static int
+cli_domain_import(struct cli *cli)
+{
+	static struct csv_record rec;
+	struct cli_import im = {.cli = cli};
+	struct csv_reader rd;
+	char err[CSV_ERR_MAX + REGIMPORT_ERR_MAX], *buf;
+	size_t len = 0;
+	int rc, header = 0, fatal = 0;
+
+	if (cli->nargs != 3)
+		return cli_usage_error(cli, "usage: domain import FILE");
+	if ((buf = cli_import_read(cli, cli->args[2], &len)) == NULL)
+		return CLI_EXIT_USAGE;
+	if ((im.st = cli_store_open(cli, STORE_CREATE, true)) == NULL) {
+		free(buf);
+		return CLI_EXIT_CONFIG;
+	}
+	regimport_seen_init(&im.seen);
+	csv_init(&rd, buf, len);
+	while (!fatal && (rc = csv_next(&rd, &rec, err, sizeof(err))) != 0) {
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s\n", cli->progname, err);
+			if (!header) {
+				fatal = 1; /* without a header nothing is read */
+				break;
+			}
+			im.bad++;
+			continue;
+		}
+		if (!header) {
+			if (regimport_header(&rec, &im.cols, err, sizeof(err)) !=
+			    0) {
+				fprintf(stderr, "%s: %s\n", cli->progname, err);
+				fatal = 1;
+			}
+			header = 1;
+			continue;
+		}
+		if (cli_import_row(&im, &rec) == -2)
+			fatal = 1;
+	}
+	if (im.batch != NULL) {
+		if (fatal)
+			store_batch_abort(im.batch);
+		else if (store_batch_commit(im.batch, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: %s\n", cli->progname, err);
+			fatal = 1;
+		}
+	}
+	regimport_seen_free(&im.seen);
+	store_close(im.st);
+	free(buf);
+	if (!header && !fatal) {
+		fprintf(stderr, "%s: %s: no header line\n", cli->progname,
+		    cli->args[2]);
+		return CLI_EXIT_USAGE;
+	}
+	printf("%zu domain(s) registered, %zu bad line(s)\n", fatal ? 0 : im.added,
+	    im.bad);
+	if (fatal)
+		return header ? CLI_EXIT_CONFIG : CLI_EXIT_USAGE;
+	return im.bad ? CLI_EXIT_FAILURE : 0;
+}
+
 int
 cli_domain(struct cli *cli)
 {
@@ -337,6 +527,8 @@ cli_domain(struct cli *cli)
 		return cli_domain_remove(cli);
 	if (strcmp(cli->args[1], "list") == 0)
 		return cli_domain_list(cli);
+	if (strcmp(cli->args[1], "import") == 0)
+		return cli_domain_import(cli);
 	return cli_usage_error(cli, "unknown domain command '%s'",
 	    cli->args[1]);
 }

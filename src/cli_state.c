@@ -12,9 +12,10 @@
  * DESCRIPTION
  *	records prints the zone-file lines a registered domain must publish.
  *	status shows each domain's state, since when, last and next check,
- *	and what is wrong in words.  refresh checks now (one domain, or all
- *	with a progress bar on a terminal) and stores the result through the
- *	checker, which also sends first-verification mails.
+ *	and what is wrong in words.  refresh checks now (one domain, all of
+ *	them with a progress bar on a terminal, or those due, for cron) and
+ *	stores the result through the checker, which also sends
+ *	first-verification mails.
  *
  * DIAGNOSTICS
  *	0 done; 1 the domain is not registered, or some domain could not be
@@ -398,13 +399,13 @@ cli_refresh(struct cli *cli)
 	size_t n = 0;
 	int rc;
 
-	if (!((cli->nargs == 2) ^ cli->all) || cli->nargs > 2)
-		return cli_usage_error(cli, "usage: refresh DOMAIN|--all");
+	if ((cli->nargs == 2) + cli->all + cli->due != 1 || cli->nargs > 2)
+		return cli_usage_error(cli, "usage: refresh DOMAIN|--all|--due");
 	if ((st = cli_store_open(cli, 0, true)) == NULL)
 		return CLI_EXIT_CONFIG;
-	if (cli->all) {
-		if (checker_list(st, false, 0, &names, &n, err, sizeof(err)) !=
-		    0) {
+	if (cli->all || cli->due) {
+		if (checker_list(st, cli->due, (int64_t)time(NULL), &names, &n,
+			err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			store_close(st);
 			return CLI_EXIT_CONFIG;
@@ -422,7 +423,7 @@ cli_refresh(struct cli *cli)
 	}
 	if (dns_open(&dns, &cli->cfg.dns, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: DNS: %s\n", cli->progname, err);
-		if (cli->all)
+		if (!ctx.single)
 			checker_list_free(names, n);
 		store_close(st);
 		return CLI_EXIT_CONFIG;
@@ -434,7 +435,7 @@ cli_refresh(struct cli *cli)
 	rc = checker_run(st, dns, &opt, names, n, &stats, err, sizeof(err));
 	dns_close(dns);
 	store_close(st);
-	if (cli->all)
+	if (!ctx.single)
 		checker_list_free(names, n);
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
