@@ -82,7 +82,8 @@ checker_options_init(struct checker_options *opt, const struct config *cfg,
 	opt->policy.refresh_interval = cfg->refresh_interval;
 	opt->policy.pending_window = cfg->pending_window;
 	opt->policy.grace_period = cfg->grace_period;
-	opt->window = CHECKER_WINDOW_DEFAULT;
+	opt->window = cfg->refresh_concurrency ? cfg->refresh_concurrency
+					       : CHECKER_WINDOW_DEFAULT;
 	opt->batch = CHECKER_BATCH_DEFAULT;
 	opt->now = now;
 	opt->notify = true;

@@ -65,6 +65,7 @@ enum config_type {
 	CONFIG_COMMAND,
 	CONFIG_ADDRESS,
 	CONFIG_IP_LIST,
+	CONFIG_CONCURRENCY,
 };
 
 struct config_key {
@@ -93,6 +94,8 @@ static const struct config_key config_keys[] = {
     {"GracePeriod", CONFIG_DURATION, CONFIG_FIELD(grace_period)},
     {"SendmailPath", CONFIG_COMMAND, CONFIG_FIELD(sendmail_path)},
     {"NotifyFrom", CONFIG_ADDRESS, CONFIG_FIELD(notify_from)},
+    {"RefreshConcurrency", CONFIG_CONCURRENCY,
+     CONFIG_FIELD(refresh_concurrency)},
 };
 
 /*
@@ -179,6 +182,7 @@ config_defaults(struct config *cfg)
 	cfg->refresh_interval = CONFIG_REFRESH_DEFAULT;
 	cfg->pending_window = CONFIG_PENDING_WINDOW_DEFAULT;
 	cfg->grace_period = CONFIG_GRACE_DEFAULT;
+	cfg->refresh_concurrency = CONFIG_CONCURRENCY_DEFAULT;
 }
 
 /*
@@ -455,6 +459,26 @@ config_set_ip_list(void *field, size_t size, const char *value, char *msg,
 	return 0;
 }
 
+/* config_set_concurrency - a count of domains, 1..CONFIG_CONCURRENCY_MAX */
+static int
+config_set_concurrency(void *field, size_t size, const char *value,
+                       char *msg, size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX], *end;
+	unsigned long n;
+
+	(void)size;
+	if (value[0] < '0' || value[0] > '9' ||
+	    (n = strtoul(value, &end, 10)) == 0 || *end != '\0' ||
+	    n > CONFIG_CONCURRENCY_MAX)
+		return config_fail(msg, msglen,
+		                   "'%s' is not a count between 1 and %d",
+		                   config_quote(q, value, strlen(value)),
+		                   CONFIG_CONCURRENCY_MAX);
+	*(uint32_t *)field = (uint32_t)n;
+	return 0;
+}
+
 static const config_setter config_setters[] = {
     [CONFIG_STRING] = config_set_string,
     [CONFIG_DOMAIN] = config_set_domain,
@@ -466,6 +490,7 @@ static const config_setter config_setters[] = {
     [CONFIG_COMMAND] = config_set_command,
     [CONFIG_ADDRESS] = config_set_address,
     [CONFIG_IP_LIST] = config_set_ip_list,
+    [CONFIG_CONCURRENCY] = config_set_concurrency,
 };
 
 /* config_key_find - the table row for a key, or NULL. */

@@ -33,6 +33,8 @@
 #define CONFIG_PENDING_WINDOW_DEFAULT (72 * 3600) /* 72 h */
 #define CONFIG_GRACE_DEFAULT (72 * 3600)	/* 72 h */
 #define CONFIG_DURATION_MAX (10LL * 366 * 86400) /* ten years */
+#define CONFIG_CONCURRENCY_DEFAULT 256	/* domains checked at once */
+#define CONFIG_CONCURRENCY_MAX 10000
 #define CONFIG_EGRESS_MAX 16
 #define CONFIG_IP_TEXT_MAX 64
 #define CONFIG_ADDRESS_MAX 256
@@ -57,6 +59,7 @@ struct config {
 	int64_t grace_period;			/* GracePeriod, seconds */
 	char sendmail_path[PATH_MAX];		/* SendmailPath: program, args */
 	char notify_from[CONFIG_ADDRESS_MAX];	/* NotifyFrom */
+	uint32_t refresh_concurrency;		/* RefreshConcurrency */
 };
 
 /* config_defaults - the built-in values. */

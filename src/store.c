@@ -29,10 +29,19 @@
 #define STORE_KEY_TEXT_MAX 80 /* key as shown in messages */
 #define STORE_HELD_KEY_MAX (DOMAIN_MAX + 1 + HELD_QUEUE_ID_MAX - 1)
 #define STORE_MSG_MAX 512
+#define STORE_SNAPSHOT_TRIES 16 /* read snapshots taken before giving up */
+#define STORE_GEN_SIZE 8        /* generation value: 64-bit little-endian */
+
+/*
+ * The generation key in the main database: every batch that changes
+ * something stores its own transaction id there.  The leading NUL keeps
+ * it from ever naming a database (mdb_stat -a and mdb_dump -a skip it).
+ */
+static const char gen_key[] = "\0authready-generation";
 
 struct store {
 	MDB_env *env;
-	MDB_dbi reg, state, held;
+	MDB_dbi main, reg, state, held;
 	unsigned flags;
 };
 
@@ -44,6 +53,7 @@ struct store_reader {
 struct store_batch {
 	struct store *st;
 	MDB_txn *txn;
+	bool dirty; /* something was put or deleted */
 };
 
 static const char *const status_names[] = {
@@ -269,6 +279,10 @@ open_dbs(struct store *st, unsigned flags, const char *dir, char *err,
 	                   (flags & STORE_RDONLY) ? MDB_RDONLY : 0, &txn);
 	if (rc != 0)
 		return lmdb_fail(err, errlen, "begin transaction", rc);
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &st->main)) != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_fail(err, errlen, "open main database", rc);
+	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
 		if (rc == MDB_NOTFOUND) {
@@ -356,14 +370,83 @@ store_close(struct store *st)
 	free(st);
 }
 
-/* read_begin - a short read-only transaction. */
+/* snapshot_ok - 1 when txn reads the snapshot it registered, 0 when it
+ * must be retaken (why in err), STORE_ERROR (err set) on trouble. */
+static int
+snapshot_ok(struct store *st, MDB_txn *txn, char *err, size_t errlen)
+{
+	MDB_val key = {sizeof(gen_key) - 1, (void *)(uintptr_t)gen_key}, val;
+	const unsigned char *p;
+	uint64_t gen = 0;
+	int rc = mdb_get(txn, st->main, &key, &val);
+
+	if (rc == MDB_NOTFOUND)
+		return 1; /* no batch has committed yet */
+	if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND) {
+		/* Maybe a torn copy of a meta page: retake. */
+		fail(err, errlen, 0, "%s", mdb_strerror(rc));
+		return 0;
+	}
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "read generation", rc);
+	if (val.mv_size != STORE_GEN_SIZE)
+		return fail(err, errlen, STORE_ERROR,
+		            "generation record has %zu bytes, want %d",
+		            val.mv_size, STORE_GEN_SIZE);
+	p = val.mv_data;
+	for (int i = STORE_GEN_SIZE - 1; i >= 0; i--)
+		gen = gen << 8 | p[i];
+	if (gen <= (uint64_t)mdb_txn_id(txn))
+		return 1;
+	fail(err, errlen, 0, "snapshot newer than its transaction");
+	return 0;
+}
+
+/*
+ * snapshot_settle - make an active read txn read what it registered.
+ *
+ * LMDB 0.9 registers the last committed txnid T, then copies meta page
+ * T & 1 without checking that page still holds T.  A reader delayed
+ * across two commits copies the meta of T + 2 (visible before its sync
+ * completes) while registered at T; its next transaction then reads T + 1
+ * and goes back in time.  Every batch stores its txnid as the generation,
+ * so a snapshot newer than its registration shows a larger generation:
+ * reset and renew, which registers the current txnid.  On failure the
+ * txn may be reset; the caller aborts or resets it.
+ */
+static int
+snapshot_settle(struct store *st, MDB_txn *txn, char *err, size_t errlen)
+{
+	char why[STORE_MSG_MAX] = "";
+	int rc;
+
+	for (int i = 0; i < STORE_SNAPSHOT_TRIES; i++) {
+		if ((rc = snapshot_ok(st, txn, why, sizeof(why))) != 0)
+			return rc == 1
+			           ? STORE_OK
+			           : fail(err, errlen, STORE_ERROR, "%s", why);
+		mdb_txn_reset(txn);
+		if ((rc = mdb_txn_renew(txn)) != 0)
+			return lmdb_fail(err, errlen, "renew reader", rc);
+	}
+	return fail(err, errlen, STORE_ERROR,
+	            "no consistent read snapshot after %d tries (%s)",
+	            STORE_SNAPSHOT_TRIES, why);
+}
+
+/* read_begin - a short read-only transaction on a consistent snapshot. */
 static int
 read_begin(struct store *st, MDB_txn **txn, char *err, size_t errlen)
 {
 	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
 
-	return rc == 0 ? STORE_OK
-	               : lmdb_fail(err, errlen, "begin read transaction", rc);
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "begin read transaction", rc);
+	if ((rc = snapshot_settle(st, *txn, err, errlen)) != STORE_OK) {
+		mdb_txn_abort(*txn);
+		*txn = NULL;
+	}
+	return rc;
 }
 
 /* get_value - mdb_get with the store's result codes. */
@@ -472,11 +555,30 @@ store_batch_begin(struct store *st, struct store_batch **out, char *err,
 	return STORE_OK;
 }
 
+/* put_generation - record the txnid of a changing batch (snapshot_ok). */
+static int
+put_generation(struct store_batch *b)
+{
+	unsigned char buf[STORE_GEN_SIZE];
+	uint64_t gen = mdb_txn_id(b->txn);
+	MDB_val key = {sizeof(gen_key) - 1, (void *)(uintptr_t)gen_key};
+	MDB_val val = {sizeof(buf), buf};
+
+	for (int i = 0; i < STORE_GEN_SIZE; i++, gen >>= 8)
+		buf[i] = (unsigned char)(gen & 0xff);
+	return mdb_put(b->txn, b->st->main, &key, &val, 0);
+}
+
 int
 store_batch_commit(struct store_batch *b, char *err, size_t errlen)
 {
-	int rc = mdb_txn_commit(b->txn);
+	int rc = b->dirty ? put_generation(b) : 0;
 
+	if (rc != 0) {
+		store_batch_abort(b);
+		return lmdb_fail(err, errlen, "commit", rc);
+	}
+	rc = mdb_txn_commit(b->txn);
 	free(b);
 	return rc == 0 ? STORE_OK : lmdb_fail(err, errlen, "commit", rc);
 }
@@ -490,15 +592,18 @@ store_batch_abort(struct store_batch *b)
 	free(b);
 }
 
-/* put_value - mdb_put with the store's result codes. */
+/* put_value - mdb_put in a batch with the store's result codes. */
 static int
-put_value(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const unsigned char *buf,
-          size_t len, char *err, size_t errlen)
+put_value(struct store_batch *b, MDB_dbi dbi, MDB_val *key,
+          const unsigned char *buf, size_t len, char *err, size_t errlen)
 {
 	MDB_val val = {len, (void *)(uintptr_t)buf};
-	int rc = mdb_put(txn, dbi, key, &val, 0);
+	int rc = mdb_put(b->txn, dbi, key, &val, 0);
 
-	return rc == 0 ? STORE_OK : lmdb_fail(err, errlen, "write", rc);
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "write", rc);
+	b->dirty = true;
+	return STORE_OK;
 }
 
 int
@@ -515,7 +620,7 @@ store_batch_put_state(struct store_batch *b, const struct domain_state *state,
 	if (record_state_encode(state, buf, sizeof(buf), &len, err, errlen) !=
 	    0)
 		return STORE_ERROR;
-	return put_value(b->txn, b->st->state, &key, buf, len, err, errlen);
+	return put_value(b, b->st->state, &key, buf, len, err, errlen);
 }
 
 int
@@ -531,7 +636,7 @@ store_batch_put_reg(struct store_batch *b, const struct domain_reg *reg,
 		return rc;
 	if (record_reg_encode(reg, buf, sizeof(buf), &len, err, errlen) != 0)
 		return STORE_ERROR;
-	return put_value(b->txn, b->st->reg, &key, buf, len, err, errlen);
+	return put_value(b, b->st->reg, &key, buf, len, err, errlen);
 }
 
 int
@@ -598,10 +703,12 @@ del_key(struct store *st, MDB_dbi dbi, MDB_val *key, char *err, size_t errlen)
 	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
 		return rc;
 	rc = mdb_del(b->txn, dbi, key, NULL);
-	if (rc == MDB_NOTFOUND)
+	if (rc == 0)
+		b->dirty = true;
+	else if (rc == MDB_NOTFOUND)
 		rc = fail(err, errlen, STORE_NOTFOUND, "%s: not found",
 		          key_text(kt, sizeof(kt), key->mv_data, key->mv_size));
-	else if (rc != 0)
+	else
 		rc = lmdb_fail(err, errlen, "delete", rc);
 	return commit_or_abort(b, rc, err, errlen);
 }
@@ -690,7 +797,10 @@ store_state_peek(struct store_reader *rd, const char *domain,
 		return rc;
 	if ((rc = mdb_txn_renew(rd->txn)) != 0)
 		return lmdb_fail(err, errlen, "renew reader", rc);
-	rc = get_value(rd->txn, rd->st->state, &key, &val, domain, err, errlen);
+	rc = snapshot_settle(rd->st, rd->txn, err, errlen);
+	if (rc == STORE_OK)
+		rc = get_value(rd->txn, rd->st->state, &key, &val, domain, err,
+		               errlen);
 	if (rc == STORE_OK)
 		rc = peek_value(&key, &val, sum, err, errlen);
 	/* The summary must not point into a snapshot we give back. */
@@ -882,7 +992,7 @@ store_held_add(struct store *st, const char *domain, const char *queue_id,
 		return STORE_ERROR;
 	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
 		return rc;
-	rc = put_value(b->txn, st->held, &key, vbuf, len, err, errlen);
+	rc = put_value(b, st->held, &key, vbuf, len, err, errlen);
 	return commit_or_abort(b, rc, err, errlen);
 }
 

@@ -65,6 +65,17 @@
  *	committed transaction survives kill -9 and power loss; an
  *	interrupted one leaves no trace.
  *
+ *	Snapshots: an LMDB 0.9 reader delayed across two commits can copy
+ *	a meta page newer than the transaction it registered (one whose
+ *	sync has not finished), and its next read then goes back in time.
+ *	Every batch that changes something therefore stores its own
+ *	transaction id as the generation (main database, key
+ *	"\0authready-generation", 8 bytes little-endian); a read whose
+ *	generation exceeds its transaction id retakes the snapshot, up to
+ *	a bounded number of times.  Reads are thus monotonic and never see
+ *	a commit before it is durable.  Writers other than this module
+ *	(mdb_load) do not store a generation and are not covered.
+ *
  *	The milter path is store_state_peek() on a per-thread
  *	store_reader: the reader keeps a reset read transaction and renews
  *	it per lookup, so a lookup costs one mdb_txn_renew, one mdb_get,

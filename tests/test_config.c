@@ -609,7 +609,8 @@ START_TEST(test_sample)
 	    "KeyFile",         "MailFrom",      "MXHost",
 	    "DMARCMinPolicy",  "SPFInclude",    "EgressIPs",
 	    "StateDir",        "RefreshInterval", "PendingWindow",
-	    "GracePeriod",     "SendmailPath",  "NotifyFrom"};
+	    "GracePeriod",     "SendmailPath",  "NotifyFrom",
+	    "RefreshConcurrency"};
 	char path[1024], err[512], *text, *p;
 	struct config cfg, defaults;
 	FILE *fp;
@@ -660,7 +661,8 @@ START_TEST(test_refresh_keys)
 	                  "GracePeriod 3600\nStateDir /srv/ar\n"
 	                  "SendmailPath /usr/sbin/sendmail -t -oi -f bounce@x\n"
 	                  "EgressIPs 192.0.2.1,192.0.2.0/24 2001:db8::/32\n"
-	                  "SPFInclude AmazonSES.com.\n";
+	                  "SPFInclude AmazonSES.com.\n"
+	                  "RefreshConcurrency 64\n";
 	static const char *const bad[] = {
 	    "RefreshInterval 0\n",      "RefreshInterval 5x\n",
 	    "PendingWindow -1\n",       "GracePeriod 99999999999d\n",
@@ -669,6 +671,8 @@ START_TEST(test_refresh_keys)
 	    "EgressIPs 192.0.2.256\n",  "EgressIPs 192.0.2.0/33\n",
 	    "EgressIPs 2001:db8::/129\n", "EgressIPs ,\n",
 	    "EgressIPs 192.0.2.1/\n",   "SPFInclude a..b\n",
+	    "RefreshConcurrency 0\n",   "RefreshConcurrency 10001\n",
+	    "RefreshConcurrency 5x\n",
 	};
 	size_t i;
 
@@ -686,6 +690,7 @@ START_TEST(test_refresh_keys)
 	ck_assert_uint_eq(cfg.egress.count, 3);
 	ck_assert_str_eq(cfg.egress.ip[1], "192.0.2.0/24");
 	ck_assert_str_eq(cfg.spf_include, "amazonses.com");
+	ck_assert_uint_eq(cfg.refresh_concurrency, 64);
 	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		config_defaults(&cfg);
 		ck_assert_msg(config_parse(bad[i], strlen(bad[i]), "t.conf",
