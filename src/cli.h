@@ -84,9 +84,9 @@ int cli_status(struct cli *cli);
 int cli_refresh(struct cli *cli);
 
 /* cli_store_open - the state store of the config; NULL after a message.
- * With must_exist false, a missing StateDir gives NULL silently. */
-struct store *cli_store_open(struct cli *cli, unsigned flags,
-    bool must_exist);
+ * With absent non-NULL, a missing StateDir gives NULL silently and sets
+ * *absent; with NULL the store must exist (or flags create it). */
+struct store *cli_store_open(struct cli *cli, unsigned flags, bool *absent);
 
 /* cli_time - a unix time as 2026-11-27T00:52:36Z ("never" for 0). */
 const char *cli_time(int64_t t, char *buf, size_t len);

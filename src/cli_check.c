@@ -45,9 +45,11 @@ cli_check_base(struct cli *cli, struct readiness_request *req, int *registered)
 	struct domain_reg reg;
 	struct store *st;
 	int rc = STORE_NOTFOUND;
+	bool absent;
 
 	snprintf(domain, sizeof(domain), "%s", req->domain);
-	if ((st = cli_store_open(cli, STORE_RDONLY, false)) != NULL) {
+	/* The registry is optional here: without it, the config decides. */
+	if ((st = cli_store_open(cli, STORE_RDONLY, &absent)) != NULL) {
 		rc = store_reg_get(st, domain, &reg, err, sizeof(err));
 		store_close(st);
 	}

@@ -94,7 +94,7 @@ cli_domain_name(struct cli *cli, const char *opt, const char *value,
 static int
 cli_domain_reg(struct cli *cli, struct domain_reg *reg)
 {
-	char err[512], mail_from[DOMAIN_BUF], name[DOMAIN_BUF];
+	char err[512], mail_from[DOMAIN_BUF], name[DOMAIN_BUF], org[DOMAIN_BUF];
 	size_t i;
 	int rc, policy;
 
@@ -112,6 +112,13 @@ cli_domain_reg(struct cli *cli, struct domain_reg *reg)
 			    "--mail-from must be a subdomain such as mail.%s; "
 			    "records on the bare domain are not accepted",
 			    reg->domain);
+		if (domain_org(reg->domain, org, sizeof(org)) != 0)
+			snprintf(org, sizeof(org), "%s", reg->domain);
+		if (!domain_is_below(mail_from, org))
+			return cli_usage_error(cli,
+			    "--mail-from %s is outside %s, so SPF could never "
+			    "align for DMARC; use a subdomain such as mail.%s",
+			    mail_from, org, reg->domain);
 		snprintf(reg->mail_from, sizeof(reg->mail_from), "%s",
 		    mail_from);
 	}
@@ -179,7 +186,7 @@ cli_domain_add(struct cli *cli)
 	memset(&reg, 0, sizeof(reg));
 	if ((rc = cli_domain_reg(cli, &reg)) != 0)
 		return rc;
-	if ((st = cli_store_open(cli, STORE_CREATE, true)) == NULL)
+	if ((st = cli_store_open(cli, STORE_CREATE, NULL)) == NULL)
 		return CLI_EXIT_CONFIG;
 	rc = store_reg_get(st, reg.domain, &old, err, sizeof(err));
 	if (rc == STORE_OK) {
@@ -221,7 +228,7 @@ cli_domain_remove(struct cli *cli)
 
 	if ((rc = cli_domain_arg(cli, 2, domain, sizeof(domain))) != 0)
 		return rc;
-	if ((st = cli_store_open(cli, 0, true)) == NULL)
+	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
 		return CLI_EXIT_CONFIG;
 	rc = store_reg_get(st, domain, &reg, err, sizeof(err));
 	if (rc == STORE_NOTFOUND) {
@@ -301,12 +308,14 @@ cli_domain_list(struct cli *cli)
 	struct cli_lister ls = {.cli = cli};
 	size_t ncorrupt = 0;
 	char err[512];
+	bool absent = false;
 	int rc;
 
 	if (cli->nargs != 2)
 		return cli_usage_error(cli, "usage: domain list [--json]");
-	if ((ls.st = cli_store_open(cli, STORE_RDONLY, false)) == NULL &&
-	    cli->cfg.state_dir[0] != '\0') {
+	if ((ls.st = cli_store_open(cli, STORE_RDONLY, &absent)) == NULL) {
+		if (!absent)
+			return CLI_EXIT_CONFIG;
 		/* No store yet: nothing is registered. */
 		puts(cli->json ? "{\"domains\": []}" : "no domains registered");
 		return 0;
@@ -464,7 +473,7 @@ cli_domain_import(struct cli *cli)
 		return cli_usage_error(cli, "usage: domain import FILE");
 	if ((buf = cli_import_read(cli, cli->args[2], &len)) == NULL)
 		return CLI_EXIT_USAGE;
-	if ((im.st = cli_store_open(cli, STORE_CREATE, true)) == NULL) {
+	if ((im.st = cli_store_open(cli, STORE_CREATE, NULL)) == NULL) {
 		free(buf);
 		return CLI_EXIT_CONFIG;
 	}

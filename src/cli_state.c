@@ -6,7 +6,7 @@
  *	int cli_records(struct cli *cli);
  *	int cli_status(struct cli *cli);
  *	int cli_refresh(struct cli *cli);
- *	struct store *cli_store_open(cli, flags, must_exist);
+ *	struct store *cli_store_open(cli, flags, absent);
  *	const char *cli_time(t, buf, len);
  *
  * DESCRIPTION
@@ -58,16 +58,18 @@ cli_store_warn(void *ctx, const char *msg)
 }
 
 struct store *
-cli_store_open(struct cli *cli, unsigned flags, bool must_exist)
+cli_store_open(struct cli *cli, unsigned flags, bool *absent)
 {
 	struct store_opts opts;
 	struct store *st;
 	struct stat sb;
 	char err[1024];
 
-	if (!must_exist && stat(cli->cfg.state_dir, &sb) != 0 &&
-	    errno == ENOENT)
-		return NULL;
+	if (absent != NULL) {
+		*absent = stat(cli->cfg.state_dir, &sb) != 0 && errno == ENOENT;
+		if (*absent)
+			return NULL;
+	}
 	memset(&opts, 0, sizeof(opts));
 	opts.warn = cli_store_warn;
 	opts.warn_ctx = cli;
@@ -118,7 +120,7 @@ cli_records(struct cli *cli)
 
 	if (cli->nargs != 2)
 		return cli_usage_error(cli, "usage: records DOMAIN [--json]");
-	if ((st = cli_store_open(cli, STORE_RDONLY, true)) == NULL)
+	if ((st = cli_store_open(cli, STORE_RDONLY, NULL)) == NULL)
 		return CLI_EXIT_CONFIG;
 	rc = cli_registered(cli, st, &reg);
 	store_close(st);
@@ -287,13 +289,14 @@ cli_status(struct cli *cli)
 	struct domain_reg reg;
 	size_t ncorrupt = 0;
 	char err[512];
+	bool absent = false;
 	int rc;
 
 	if (cli->nargs > 2)
 		return cli_usage_error(cli, "usage: status [DOMAIN] [--json]");
-	if ((sc.st = cli_store_open(cli, STORE_RDONLY, cli->nargs == 2)) ==
-	    NULL) {
-		if (cli->nargs == 2)
+	if ((sc.st = cli_store_open(cli, STORE_RDONLY,
+		 cli->nargs == 2 ? NULL : &absent)) == NULL) {
+		if (!absent)
 			return CLI_EXIT_CONFIG;
 		puts(cli->json ? "{\"domains\": []}" : "no domains registered");
 		return 0;
@@ -401,7 +404,7 @@ cli_refresh(struct cli *cli)
 
 	if ((cli->nargs == 2) + cli->all + cli->due != 1 || cli->nargs > 2)
 		return cli_usage_error(cli, "usage: refresh DOMAIN|--all|--due");
-	if ((st = cli_store_open(cli, 0, true)) == NULL)
+	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
 		return CLI_EXIT_CONFIG;
 	if (cli->all || cli->due) {
 		if (checker_list(st, cli->due, (int64_t)time(NULL), &names, &n,

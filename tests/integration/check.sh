@@ -9,15 +9,18 @@
 #	Serves tests/zones with NSD (nsd-harness.sh) and runs the authready
 #	binary at $top_builddir/authready through a table of cases: a
 #	domain set up exactly as the seed asks, one broken variant per
-#	failure an owner can make, DNS trouble (SERVFAIL, REFUSED, a server
-#	that never answers), big answers (TCP fallback, a 60 KiB record),
-#	control bytes in records, and hostile command lines.  For each case
-#	it checks the exit status, the --json document (exactly one object;
-#	per check its type, status and DNS name) or, for usage and
-#	configuration errors, a message on stderr.  No crash is tolerated:
-#	an exit status of 128 or more, or any sanitizer report, fails the
-#	case.  Each case prints one PASS or FAIL line; the last line counts
-#	them.
+#	failure an owner can make (for SPF: missing, duplicate, bad syntax,
+#	+all, include and redirect loops, over 10 lookups, an egress address
+#	that does not pass, a required include that is absent), DNS trouble
+#	(SERVFAIL, REFUSED, a server that never answers), big answers (TCP
+#	fallback, a 60 KiB record), control bytes in records, and hostile
+#	command lines.  For each case it checks the exit status, the --json
+#	document (exactly one object; per check its type, status and DNS
+#	name, and the checks in the seed's order: mx, spf, dkim, dmarc) or,
+#	for usage and configuration errors, a message on stderr.  No crash is
+#	tolerated: an exit status of 128 or more, or any sanitizer report,
+#	fails the case.  Each case prints one PASS or FAIL line; the last
+#	line counts them.
 #
 #	Only loopback addresses are ever queried.
 #
@@ -29,7 +32,8 @@
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY overrides
 #	the binary; CASE=PATTERN runs only the cases whose name matches.
 
-# $SEL, $E and $nine_sel are option lists, split on purpose.
+# $SEL, $E, $K, $nine_sel and $seventeen_ips are option lists, split on
+# purpose.
 # shellcheck disable=SC2086
 
 set -u
@@ -82,6 +86,9 @@ cleanup() {
 trap 'cleanup' EXIT
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
+# A reader that goes away (| head) or a closed terminal: NSD must stop too.
+trap 'cleanup; exit 129' HUP
+trap 'cleanup; exit 141' PIPE
 
 : >"$W/empty.conf"
 DNS=127.0.0.1:$NSD_PORT
@@ -174,9 +181,16 @@ sane() {
 }
 
 # checks_match EXPECTED - compare flattened JSON in $W/flat with EXPECTED,
-# a list of TYPE:STATUS[|STATUS...][@NAME]; prints the mismatch.
+# a list of TYPE:STATUS[|STATUS...][@NAME]; prints the mismatch.  The
+# checks must come in the seed's order: mx, spf, dkim (per selector), dmarc.
 checks_match() {
 	awk -F '\t' -v want_list="$1" '
+	BEGIN {
+		rank["mx"] = 1
+		rank["spf"] = 2
+		rank["dkim"] = 3
+		rank["dmarc"] = 4
+	}
 	function fold(s) {
 		s = tolower(s)
 		sub(/\.$/, "", s)
@@ -200,6 +214,12 @@ checks_match() {
 			if (v[i, "type"] !~ /^(spf|dkim|dmarc|mx)$/ ||
 			    v[i, "status"] !~ /^(pass|fail|missing|temperror)$/) {
 				print "check " i ": bad type or status"
+				exit 1
+			}
+			if (i > 0 && rank[v[i, "type"]] < rank[v[i - 1, "type"]]) {
+				print "check " i " (" v[i, "type"] ") after " \
+				    v[i - 1, "type"] ": not in the order mx," \
+				    " spf, dkim, dmarc"
 				exit 1
 			}
 			if (v[i, "status"] != "pass" && v[i, "detail"] == "") {
@@ -254,42 +274,48 @@ json_get() {
 	awk -F '\t' -v k="$1" '$1 == k { print $2; exit }' "$W/flat"
 }
 
-# judge_report NAME RC CHECKS [DOMAIN] - judge a run that made a report.
-judge_report() {
+# report_ok NAME RC CHECKS [DOMAIN] - judge a run that made a report; on a
+# mismatch count the case as failed (ko) and return 1.
+report_ok() {
 	if ! why=$(sane); then
 		ko "$1" "$why"
-		return
+		return 1
 	fi
 	if ! rc_in "$2"; then
 		ko "$1" "exit $rc, expected $2"
-		return
+		return 1
 	fi
 	if ! awk -f "$JSONFLAT" "$W/out" >"$W/flat" ||
 	    grep -q '^!error' "$W/flat"; then
 		ko "$1" "stdout is not one JSON document:" \
 		    "$(grep '^!error' "$W/flat")"
-		return
+		return 1
 	fi
 	if [ -z "$(json_get .domain)" ] ||
 	    ! grep -q '^\.checks\.#	' "$W/flat"; then
 		ko "$1" "JSON lacks domain or checks"
-		return
+		return 1
 	fi
 	ready=$(json_get .ready)
 	if { [ "$rc" -eq 0 ] && [ "$ready" != true ]; } ||
 	    { [ "$rc" -ne 0 ] && [ "$ready" != false ]; }; then
 		ko "$1" "\"ready\": $ready does not agree with exit $rc"
-		return
+		return 1
 	fi
 	if [ $# -ge 4 ] && [ "$(json_get .domain)" != "$4" ]; then
 		ko "$1" "domain \"$(json_get .domain)\", expected \"$4\""
-		return
+		return 1
 	fi
 	if ! why=$(checks_match "$3"); then
 		ko "$1" "$why"
-		return
+		return 1
 	fi
-	ok "$1"
+	return 0
+}
+
+# judge_report NAME RC CHECKS [DOMAIN] - report_ok, then count a pass.
+judge_report() {
+	report_ok "$@" && ok "$1"
 }
 
 # Case kinds ---------------------------------------------------------------
@@ -301,8 +327,9 @@ guess_domain() {
 	typed=0
 	while [ $# -gt 0 ]; do
 		case $1 in
-		-c | --dns-server | --dns-timeout | --selector | --key | \
-		    --mail-from | --mx | --dmarc-min-policy)
+		-c | --dns-server | --dns-timeout | --state-dir | --selector | \
+		    --key | --mail-from | --mx | --dmarc-min-policy | \
+		    --spf-include | --egress-ip)
 			shift
 			;;
 		-*) ;;
@@ -314,7 +341,7 @@ guess_domain() {
 				return
 			fi
 			;;
-		dkim | dmarc | mx)
+		spf | dkim | dmarc | mx)
 			if [ $in_check -eq 1 ] && [ $typed -eq 0 ]; then
 				typed=1
 			else
@@ -361,6 +388,37 @@ traw() {
 	selected "$name" || return 0
 	run "$@"
 	judge_report "$name" "$exp_rc" "$exp_checks" "$(guess_domain "$@")"
+}
+
+# check_detail TYPE - the detail of the first check of TYPE in $W/flat.
+check_detail() {
+	awk -F '\t' -v t="$1" '
+	$1 ~ /^\.checks\.[0-9]+\.type$/ && $2 == t && idx == "" {
+		split($1, p, ".")
+		idx = p[3]
+	}
+	$1 ~ /^\.checks\.[0-9]+\.detail$/ {
+		split($1, p, ".")
+		d[p[3]] = $2
+	}
+	END { if (idx != "") print d[idx] }' "$W/flat"
+}
+
+# ts NAME RC CHECKS ERE ARGS... - t, and the detail of the spf check must
+# match the extended regular expression ERE.
+ts() {
+	name=$1 exp_rc=$2 exp_checks=$3 ere=$4
+	shift 4
+	selected "$name" || return 0
+	run -c "$W/empty.conf" --dns-server "$DNS" "$@" --json
+	report_ok "$name" "$exp_rc" "$exp_checks" "$(guess_domain "$@")" ||
+	    return 0
+	detail=$(check_detail spf)
+	if printf '%s\n' "$detail" | grep -q -E -e "$ere"; then
+		ok "$name"
+	else
+		ko "$name" "spf detail does not match /$ere/: $detail"
+	fi
 }
 
 # terr NAME RC ARGS... - a usage (64) or configuration (78) error: the
@@ -424,10 +482,11 @@ fixture 1234rpr.keys.example.net rsa2048.p "v=DKIM1; k=rsa; p="
 SEL="--selector 1234rpr"
 K2048=$KEYS/rsa2048.pem
 SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
-ALL_PASS="dkim:pass dmarc:pass mx:pass"
+ALL_PASS="mx:pass spf:pass dkim:pass dmarc:pass"
 
-td seed-ready 0 "dkim:pass@1234rpr._domainkey.example.com \
-dmarc:pass@_dmarc.example.com mx:pass@mail.example.com" example.com \
+td seed-ready 0 "mx:pass@mail.example.com spf:pass@mail.example.com \
+dkim:pass@1234rpr._domainkey.example.com dmarc:pass@_dmarc.example.com" \
+    example.com \
     check example.com $SEL --key "$K2048"
 t seed-no-key 0 "$ALL_PASS" check example.com $SEL
 t seed-expected-mx 0 "$ALL_PASS" check example.com $SEL --mx "$SEEDMX"
@@ -435,11 +494,12 @@ t seed-mx-case-dot 0 "$ALL_PASS" \
     check example.com $SEL --mx "FEEDBACK-SMTP.AP-NORTHEAST-1.AMAZONSES.COM."
 td seed-uppercase-domain 0 "$ALL_PASS" example.com check EXAMPLE.COM $SEL
 td seed-trailing-dot 0 "$ALL_PASS" example.com check example.com. $SEL
-t seed-mail-from-fqdn 0 "dkim:pass dmarc:pass mx:pass@mail.example.com" \
+t seed-mail-from-fqdn 0 \
+    "mx:pass@mail.example.com spf:pass@mail.example.com dkim:pass dmarc:pass" \
     check example.com $SEL --mail-from mail.example.com
 t seed-dmarc-min-none 0 "$ALL_PASS" \
     check example.com $SEL --dmarc-min-policy none
-t seed-dmarc-min-quarantine 1 "dkim:pass dmarc:fail mx:pass" \
+t seed-dmarc-min-quarantine 1 "mx:pass spf:pass dkim:pass dmarc:fail" \
     check example.com $SEL --dmarc-min-policy quarantine
 
 # One record type at a time.
@@ -457,12 +517,14 @@ traw options-after-domain 0 "$ALL_PASS" \
     --dns-server "$DNS" --json
 traw options-mixed 0 "dkim:pass" --dns-server "$DNS" check --json dkim \
     -c "$W/empty.conf" example.com --selector 1234rpr --key "$K2048"
-t two-selectors 0 "dkim:pass@1234rpr._domainkey.ed25519.example.org \
-dkim:pass@rsa._domainkey.ed25519.example.org dmarc:pass mx:pass" \
+t two-selectors 0 "mx:pass spf:pass \
+dkim:pass@1234rpr._domainkey.ed25519.example.org \
+dkim:pass@rsa._domainkey.ed25519.example.org dmarc:pass" \
     check ed25519.example.org --selector 1234rpr --key "$KEYS/ed25519.pem" \
     --selector rsa --key "$K2048"
-t two-selectors-keys-swapped 1 "dkim:fail@1234rpr._domainkey.ed25519.example.org \
-dkim:fail@rsa._domainkey.ed25519.example.org dmarc:pass mx:pass" \
+t two-selectors-keys-swapped 1 "mx:pass spf:pass \
+dkim:fail@1234rpr._domainkey.ed25519.example.org \
+dkim:fail@rsa._domainkey.ed25519.example.org dmarc:pass" \
     check ed25519.example.org --selector 1234rpr --key "$K2048" \
     --selector rsa --key "$KEYS/ed25519.pem"
 t two-selectors-one-key 0 "dkim:pass dkim:pass" \
@@ -482,30 +544,34 @@ DNSServers $DNS
 Selector 1234rpr
 KeyFile $KEYS/rsa2048-other.pem
 EOF
-traw config-file-other-key 1 "dkim:fail dmarc:pass mx:pass" \
+traw config-file-other-key 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
     -c "$W/seed-other.conf" check example.com --json
 
 # DKIM ---------------------------------------------------------------------
 
-t dkim-missing 1 "dkim:missing@1234rpr._domainkey.nodkim.example.org \
-dmarc:pass mx:pass" check nodkim.example.org $SEL --key "$K2048"
-t dkim-two-records 1 "dkim:fail dmarc:pass mx:pass" \
+t dkim-missing 1 "mx:pass spf:pass \
+dkim:missing@1234rpr._domainkey.nodkim.example.org dmarc:pass" \
+    check nodkim.example.org $SEL --key "$K2048"
+t dkim-two-records 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
     check twodkim.example.org $SEL
-t dkim-revoked 1 "dkim:fail dmarc:pass mx:pass" check revoked.example.org $SEL
-t dkim-other-key 1 "dkim:fail dmarc:pass mx:pass" \
+t dkim-revoked 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
+    check revoked.example.org $SEL
+t dkim-other-key 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
     check otherkey.example.org $SEL --key "$K2048"
 t dkim-other-key-unchecked 0 "$ALL_PASS" check otherkey.example.org $SEL
 t dkim-other-key-matches 0 "$ALL_PASS" \
     check otherkey.example.org $SEL --key "$KEYS/rsa2048-other.pem"
 t dkim-rsa1024 0 "$ALL_PASS" \
     check rsa1024.example.org $SEL --key "$KEYS/rsa1024.pem"
-t dkim-rsa512 1 "dkim:fail dmarc:pass mx:pass" check rsa512.example.org $SEL
+t dkim-rsa512 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
+    check rsa512.example.org $SEL
 t dkim-ed25519 0 "$ALL_PASS" \
     check ed25519.example.org $SEL --key "$KEYS/ed25519.pem"
-t dkim-ed25519-other 1 "dkim:fail dmarc:pass mx:pass" \
+t dkim-ed25519-other 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
     check ed25519.example.org $SEL --key "$KEYS/ed25519-other.pem"
-t dkim-cname 0 "dkim:pass@1234rpr._domainkey.cname.example.org \
-dmarc:pass mx:pass" check cname.example.org $SEL --key "$K2048"
+t dkim-cname 0 "mx:pass spf:pass \
+dkim:pass@1234rpr._domainkey.cname.example.org dmarc:pass" \
+    check cname.example.org $SEL --key "$K2048"
 t dkim-cname-chain 0 "dkim:pass" \
     check dkim cname.example.org --selector chain --key "$K2048"
 # A CNAME loop must end the lookup and must never pass.  authready reports
@@ -518,11 +584,12 @@ t dkim-control-bytes 1 "dkim:fail" check dkim ctrl.example.org --selector bell
 
 # DMARC --------------------------------------------------------------------
 
-t dmarc-malformed 1 "dkim:pass dmarc:fail mx:pass" \
+t dmarc-malformed 1 "mx:pass spf:pass dkim:pass dmarc:fail" \
     check badmarc.example.org $SEL
-t dmarc-duplicate 1 "dkim:pass dmarc:fail mx:pass" \
+t dmarc-duplicate 1 "mx:pass spf:pass dkim:pass dmarc:fail" \
     check dupdmarc.example.org $SEL
-t dmarc-org-domain 0 "dkim:pass dmarc:pass@_dmarc.example.net mx:pass" \
+t dmarc-org-domain 0 \
+    "mx:pass spf:pass dkim:pass dmarc:pass@_dmarc.example.net" \
     check sub.example.net $SEL --key "$K2048"
 t dmarc-org-sp-quarantine 0 "dmarc:pass" \
     check dmarc sub.example.net --dmarc-min-policy quarantine
@@ -532,21 +599,109 @@ t dmarc-reject-min-reject 0 "$ALL_PASS" \
     check reject.example.org $SEL --dmarc-min-policy reject
 t dmarc-tcp-fallback 0 "$ALL_PASS" check tcp.example.org $SEL
 t dmarc-huge-answer 0 "$ALL_PASS" check huge.example.org $SEL
-t dmarc-nul-in-policy 1 "dkim:pass dmarc:fail mx:pass" \
+t dmarc-nul-in-policy 1 "mx:pass spf:pass dkim:pass dmarc:fail" \
     check ctrl.example.org $SEL
 
 # MX and MAIL FROM ---------------------------------------------------------
 
-t mx-wrong-host 1 "dkim:pass dmarc:pass mx:fail@mail.wrongmx.example.org" \
+t mx-wrong-host 1 \
+    "mx:fail@mail.wrongmx.example.org spf:pass dkim:pass dmarc:pass" \
     check wrongmx.example.org $SEL --mx "$SEEDMX"
 t mx-any-host 0 "$ALL_PASS" check wrongmx.example.org $SEL
-t mx-nodata 1 "dkim:pass dmarc:pass mx:missing@mail.nomx.example.org" \
+t mx-nodata 1 \
+    "mx:missing@mail.nomx.example.org spf:pass dkim:pass dmarc:pass" \
     check nomx.example.org $SEL
-t mx-null 1 "dkim:pass dmarc:pass mx:fail" check nullmx.example.org $SEL
-t mx-mail-from-apex 1 "dkim:pass dmarc:pass mx:fail" \
+t mx-null 1 "mx:fail spf:pass dkim:pass dmarc:pass" \
+    check nullmx.example.org $SEL
+t mx-mail-from-apex 1 \
+    "mx:fail@apex.example.org spf:fail@apex.example.org dkim:pass dmarc:pass" \
     check apex.example.org $SEL --mail-from apex.example.org
-t mx-mail-from-default 0 "dkim:pass dmarc:pass mx:pass@mail.apex.example.org" \
+t mx-mail-from-default 0 "mx:pass@mail.apex.example.org \
+spf:pass@mail.apex.example.org dkim:pass dmarc:pass" \
     check apex.example.org $SEL
+
+# SPF ----------------------------------------------------------------------
+
+# The seed's policy ("include:amazonses.com ~all"; the stand-in zone
+# amazonses.com authorizes 127.0.0.0/8) and one broken variant per
+# subdomain of example.org (see the zone file).  Full checks make sure
+# only the SPF entry changes.
+K="--key $K2048"
+t only-spf 0 "spf:pass@mail.example.com" check spf example.com
+t only-spf-other-label 1 "spf:missing@bounce.example.com" \
+    check spf example.com --mail-from bounce
+ts spf-missing 1 \
+    "mx:pass spf:missing@mail.nospf.example.org dkim:pass dmarc:pass" \
+    'mail\.nospf\.example\.org' check nospf.example.org $SEL $K
+ts spf-two-records 1 \
+    "mx:pass spf:fail@mail.twospf.example.org dkim:pass dmarc:pass" \
+    '2 SPF records|two SPF records' check twospf.example.org $SEL $K
+ts spf-syntax-error 1 "mx:pass spf:fail dkim:pass dmarc:pass" \
+    'ip4:192\.0\.2\.300' check spfsyntax.example.org $SEL $K
+ts spf-plus-all 1 "mx:pass spf:fail dkim:pass dmarc:pass" \
+    '\+all' check plusall.example.org $SEL $K
+ts spf-include-loop 1 "mx:pass spf:fail dkim:pass dmarc:pass" \
+    'loop' check spfloop.example.org $SEL $K
+ts spf-redirect-loop 1 "spf:fail@mail.redirloop.example.org" \
+    'loop' check spf redirloop.example.org
+ts spf-too-many-lookups 1 "mx:pass spf:fail dkim:pass dmarc:pass" \
+    '11' check spf11.example.org $SEL $K
+ts spf-nested-include 0 "$ALL_PASS" '' \
+    check nested.example.org $SEL $K --spf-include amazonses.com \
+    --egress-ip 127.0.0.1
+
+# The operator's egress addresses must get "pass", not merely not "fail".
+ts spf-egress-pass 0 "spf:pass@mail.example.com" '' \
+    check spf example.com --egress-ip 127.0.0.1
+ts spf-egress-softfail 1 "spf:fail@mail.example.com" \
+    'softfail.*192\.0\.2\.1|192\.0\.2\.1.*softfail' \
+    check spf example.com --egress-ip 192.0.2.1
+ts spf-egress-one-of-two 1 "spf:fail" '192\.0\.2\.1' \
+    check spf example.com --egress-ip 127.0.0.1 --egress-ip 192.0.2.1
+ts spf-egress-prefix 0 "spf:pass" '' \
+    check spf example.com --egress-ip 127.0.0.0/8
+ts spf-egress-ipv6 1 "spf:fail" '2001:db8::1' \
+    check spf example.com --egress-ip 2001:db8::1
+ts spf-egress-full 1 "mx:pass spf:fail dkim:pass dmarc:pass" 'softfail' \
+    check example.com $SEL $K --egress-ip 192.0.2.1
+ts spf-egress-not-included 1 "spf:fail" 'softfail' \
+    check spf noinclude.example.org --egress-ip 127.0.0.1
+
+# The policy must include the provider's domain, directly or nested.
+ts spf-include-present 0 "spf:pass" '' \
+    check spf example.com --spf-include amazonses.com
+ts spf-include-case-dot 0 "spf:pass" '' \
+    check spf example.com --spf-include AMAZONSES.COM.
+ts spf-include-absent 1 "mx:pass spf:fail dkim:pass dmarc:pass" \
+    'amazonses\.com' check noinclude.example.org $SEL $K \
+    --spf-include amazonses.com
+ts spf-include-nested 0 "spf:pass@mail.nested.example.org" '' \
+    check spf nested.example.org --spf-include amazonses.com
+ts spf-include-other 1 "spf:fail" 'spf\.example\.net' \
+    check spf example.com --spf-include spf.example.net
+
+# The same wishes from the config file.
+cat >"$W/spf.conf" <<EOF2
+DNSServers $DNS
+SPFInclude amazonses.com
+EgressIPs 127.0.0.1, 192.0.2.1
+EOF2
+traw spf-config-egress 1 "spf:fail" -c "$W/spf.conf" check spf example.com \
+    --json
+cat >"$W/spf-ok.conf" <<EOF2
+DNSServers $DNS
+SPFInclude amazonses.com
+EgressIPs 127.0.0.1 127.0.0.2
+EOF2
+traw spf-config-ok 0 "spf:pass" -c "$W/spf-ok.conf" check spf example.com \
+    --json
+
+# A MAIL FROM at the bare domain fails without a lookup: servfail.test
+# would answer SERVFAIL (temperror) if it were asked.
+ts spf-mail-from-apex-no-query 1 "spf:fail@servfail.test" 'subdomain' \
+    check spf servfail.test --mail-from servfail.test
+t spf-servfail 2 "spf:temperror@mail.mixed.example.org" \
+    check spf mixed.example.org
 
 # IDN: converted to the A-label (and then ready) or refused as usage.
 idn_utf8() {
@@ -569,13 +724,13 @@ td idn-alabel 0 "$ALL_PASS" xn--bcher-kva.example.org \
 
 # DNS trouble --------------------------------------------------------------
 
-t servfail 2 "dkim:temperror dmarc:temperror mx:temperror" \
+t servfail 2 "mx:temperror spf:temperror dkim:temperror dmarc:temperror" \
     check servfail.test $SEL
-t refused 2 "dkim:temperror dmarc:temperror mx:temperror" \
+t refused 2 "mx:temperror spf:temperror dkim:temperror dmarc:temperror" \
     check unserved.test $SEL
-t servfail-mx-only 2 "dkim:pass dmarc:pass mx:temperror" \
+t servfail-mx-only 2 "mx:temperror spf:temperror dkim:pass dmarc:pass" \
     check mixed.example.org $SEL
-t servfail-and-missing 1 "dkim:missing dmarc:pass mx:temperror" \
+t servfail-and-missing 1 "mx:temperror spf:temperror dkim:missing dmarc:pass" \
     check mixedbad.example.org $SEL
 
 # A server that never answers: undecided, within the deadline.
@@ -603,7 +758,8 @@ blackhole() {
 	fi
 	run -c "$W/empty.conf" --dns-server "127.0.0.1:$bh_port" \
 	    --dns-timeout "$BLACKHOLE_TIMEOUT_S" check example.com $SEL --json
-	judge_report blackhole 2 "dkim:temperror dmarc:temperror mx:temperror"
+	judge_report blackhole 2 \
+	    "mx:temperror spf:temperror dkim:temperror dmarc:temperror"
 	if [ "$elapsed_ms" -gt "$BLACKHOLE_BUDGET_MS" ]; then
 		ko blackhole-deadline "took ${elapsed_ms} ms with" \
 		    "--dns-timeout $BLACKHOLE_TIMEOUT_S"
@@ -633,6 +789,9 @@ human() {
 	elif ! grep -q -i "_domainkey\." "$W/out" ||
 	    ! grep -q '_dmarc\.' "$W/out" || ! grep -q 'mail\.' "$W/out"; then
 		ko "$name" "table does not name the records"
+	elif ! grep -q -w 'MX' "$W/out" || ! grep -q -w 'SPF' "$W/out" ||
+	    ! grep -q -w 'DKIM' "$W/out" || ! grep -q -w 'DMARC' "$W/out"; then
+		ko "$name" "table lacks a record type (MX, SPF, DKIM, DMARC)"
 	elif ! grep -q -E "$verdict" "$W/out"; then
 		ko "$name" "no verdict line matching /$verdict/"
 	else
@@ -655,6 +814,7 @@ long_name="$label50.$label50.$label50.$label50.$label50.$label50.example.com"
 huge_arg=$(printf '%0100000d' 0 | tr 0 c)
 nine_sel="--selector s1 --selector s2 --selector s3 --selector s4 \
 --selector s5 --selector s6 --selector s7 --selector s8 --selector s9"
+seventeen_ips=$(seq 1 17 | sed 's/^/--egress-ip 127.0.0./' | tr '\n' ' ')
 
 E="-c $W/empty.conf --dns-server $DNS"
 terr name-over-255 64 $E check "$long_name" $SEL
@@ -680,6 +840,13 @@ terr selector-no-value 64 $E check example.com --selector
 terr bad-mail-from 64 $E check example.com $SEL --mail-from a..b
 terr bad-mx-host 64 $E check example.com $SEL --mx "bad host"
 terr bad-min-policy 64 $E check example.com $SEL --dmarc-min-policy bogus
+terr bad-egress-ip 64 $E check example.com $SEL --egress-ip 192.0.2.300
+terr bad-egress-prefix 64 $E check spf example.com --egress-ip 127.0.0.1/33
+terr egress-ip-no-value 64 $E check spf example.com --egress-ip
+terr too-many-egress-ips 64 $E check spf example.com $seventeen_ips
+terr bad-spf-include 64 $E check spf example.com --spf-include "bad host"
+terr escape-in-spf-include 64 $E check spf example.com \
+    --spf-include "amazon${esc}[2Jses.com"
 terr bad-timeout-text 64 $E --dns-timeout abc check example.com $SEL
 terr bad-timeout-zero 64 $E --dns-timeout 0 check example.com $SEL
 terr bad-timeout-huge 64 $E --dns-timeout 99999 check example.com $SEL

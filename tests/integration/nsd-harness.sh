@@ -16,7 +16,7 @@
 #	SERVFAIL for them.
 #
 #	nsd_start returns once every zone answers its SOA query.  A trap on
-#	EXIT, INT and TERM stops NSD and removes the directory, however the
+#	EXIT, INT, TERM, HUP and PIPE stops NSD and removes the directory, however the
 #	test ends; a test that sets its own EXIT trap must call nsd_stop.
 #
 #	nsd_reload makes NSD re-read changed zone files (SIGHUP) and, given a
@@ -166,6 +166,8 @@ nsd_start() {
 	trap 'nsd_cleanup' EXIT
 	trap 'nsd_cleanup; exit 130' INT
 	trap 'nsd_cleanup; exit 143' TERM
+	trap 'nsd_cleanup; exit 129' HUP
+	trap 'nsd_cleanup; exit 141' PIPE
 	mkdir "$NSD_DIR/zones"
 	NSD_ZONES=
 	for dir in "$@"; do

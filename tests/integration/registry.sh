@@ -1,0 +1,764 @@
+#!/bin/sh
+# registry.sh - the domain registry, readiness states and refresh against
+# NSD on loopback.
+#
+# SYNOPSIS
+#	make check TESTS=tests/integration/registry.sh
+#	top_srcdir=. top_builddir=BUILD tests/integration/registry.sh
+#
+# DESCRIPTION
+#	Walks one sender domain through its life the way an operator does:
+#	"authready domain add" registers shop.registry.test while its zone
+#	(made by this test, served by NSD next to tests/zones) publishes
+#	nothing; "refresh" makes it pending and "status --json" says what is
+#	missing; the lines "authready records" prints are published in the
+#	zone and NSD reloads it; "refresh" makes it verified and hands one
+#	confirmation mail to SendmailPath, a stand-in script that records
+#	its argv and the message; refreshing again sends no second mail;
+#	DNS trouble (a server that never answers) keeps it verified; the
+#	DKIM key is removed, and the domain becomes degraded, then failed
+#	once GracePeriod (2s in a second config) has passed; publishing the
+#	key again makes it verified without another mail.  A second domain
+#	that never publishes becomes failed after PendingWindow.
+#
+#	Also: "records" splits the DKIM key into strings of at most 255
+#	octets that join to tests/keys/rsa2048.p; "domain add" refuses bad
+#	values (exit 64) and duplicates (exit 1); "domain remove" and
+#	"domain list"; a world-writable state directory is refused (exit
+#	78); "refresh --all" prints a summary; and "check DOMAIN" for a
+#	registered domain uses the registry's selector, key and MX.
+#
+#	The cases depend on each other and run in order.  Each prints one
+#	PASS or FAIL line; the last line counts them.  No crash, sanitizer
+#	report or raw control byte on the terminal is tolerated.
+#
+# EXIT STATUS
+#	0 all cases passed, 1 some failed, 77 NSD is not installed, 99 the
+#	harness could not run.
+#
+# ENVIRONMENT
+#	top_srcdir, top_builddir, NSD (from make check); AUTHREADY overrides
+#	the binary.
+
+set -u
+LC_ALL=C
+export LC_ALL
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$here/../..}
+top_builddir=${top_builddir:-.}
+AUTHREADY=${AUTHREADY:-$top_builddir/authready}
+BLACKHOLE=${BLACKHOLE:-$top_builddir/tests/dns-blackhole}
+KEYS=$top_srcdir/tests/keys
+JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
+
+RUN_TIMEOUT=20
+# GracePeriod and PendingWindow of grace.conf, and how long to wait past.
+SHORT_PERIOD=2s
+SHORT_WAIT=3
+# Longest string of a TXT record (RFC 1035 3.3.14).
+TXT_STRING_MAX=255
+SHOW_LINES=20
+SHOW_COLUMNS=400
+
+ZONE=registry.test
+SHOP=shop.$ZONE
+LATE=late.$ZONE
+SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
+K2048=$KEYS/rsa2048.pem
+
+# shellcheck source=tests/integration/nsd-harness.sh
+. "$top_srcdir/tests/integration/nsd-harness.sh"
+
+if [ ! -x "$AUTHREADY" ]; then
+	echo "ERROR: $AUTHREADY not built" >&2
+	exit 99
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/authready-registry.XXXXXX") || exit 99
+BH_PID=
+
+# cleanup - stop the blackhole and NSD, remove the scratch directory.
+cleanup() {
+	if [ -n "$BH_PID" ]; then
+		kill "$BH_PID" 2>/dev/null
+		wait "$BH_PID" 2>/dev/null
+		BH_PID=
+	fi
+	nsd_cleanup
+	rm -rf "$T"
+}
+
+# zone_write SERIAL - the bare zone: SOA, NS, nothing for the domains.
+zone_write() {
+	cat >"$1" <<EOF
+; $ZONE - written by registry.sh; the test adds and removes records.
+\$ORIGIN $ZONE.
+\$TTL 300
+@	SOA	ns.$ZONE. hostmaster.$ZONE. ( 1 3600 600 86400 300 )
+@	NS	ns.$ZONE.
+ns	A	127.0.0.1
+EOF
+}
+
+mkdir "$T/zones" "$T/mail" "$T/bin" "$T/state"
+zone_write "$T/zones/$ZONE.zone"
+nsd_start "$top_srcdir/tests/zones" "$T/zones"
+# nsd_start set the harness trap; ours also removes $T.
+trap 'cleanup' EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+# A reader that goes away (| head) or a closed terminal: NSD must stop too.
+trap 'cleanup; exit 129' HUP
+trap 'cleanup; exit 141' PIPE
+
+ZF=$NSD_DIR/zones/$ZONE.zone
+DNS=127.0.0.1:$NSD_PORT
+serial=1
+
+# The sendmail stand-in: shell builtins only (authready runs it with a
+# minimal environment), one argv.N and msg.N per call.
+cat >"$T/bin/sendmail" <<EOF
+#!/bin/sh
+n=0
+while [ -e "$T/mail/argv.\$n" ]; do n=\$((n + 1)); done
+for a in "\$0" "\$@"; do printf '%s\\n' "\$a"; done >"$T/mail/argv.\$n"
+while IFS= read -r l || [ -n "\$l" ]; do
+	printf '%s\\n' "\$l"
+done >"$T/mail/msg.\$n"
+exit 0
+EOF
+chmod 0755 "$T/bin/sendmail"
+
+cat >"$T/reg.conf" <<EOF
+# written by registry.sh
+DNSServers $DNS
+StateDir $T/state
+SendmailPath $T/bin/sendmail -t -oi -f bounces@operator.example
+NotifyFrom noreply@operator.example
+EOF
+cp "$T/reg.conf" "$T/grace.conf"
+cat >>"$T/grace.conf" <<EOF
+GracePeriod $SHORT_PERIOD
+PendingWindow $SHORT_PERIOD
+EOF
+
+npass=0
+nfail=0
+cur=
+last_cmd=
+rc=0
+: >"$T/out"
+: >"$T/err"
+
+# ok - count and print the current case as passed.
+ok() {
+	npass=$((npass + 1))
+	echo "PASS: $cur"
+}
+
+# ko WHY... - count and print the current case as failed, with the run.
+ko() {
+	nfail=$((nfail + 1))
+	echo "FAIL: $cur: $*"
+	printf "%s\n" "$last_cmd" | cut -c1-$SHOW_COLUMNS | cat -v |
+	    sed "s/^/  command: /"
+	echo "  exit: $rc"
+	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
+	    sed "s/^/  stdout: /"
+	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
+	    sed "s/^/  stderr: /"
+	return 1
+}
+
+# case_ NAME - start a case.
+case_() {
+	cur=$1
+}
+
+# run ARGS... - authready with reg.conf; sets rc, fills out and err.
+run() {
+	run_conf "$T/reg.conf" "$@"
+}
+
+# run_conf CONF ARGS... - authready with config CONF.
+run_conf() {
+	c=$1
+	shift
+	last_cmd="authready -c $c $*"
+	timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$c" "$@" \
+	    >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+}
+
+# want_rc LIST - the run was sane and exited with one of LIST (a|b).
+want_rc() {
+	if [ "$rc" -eq 124 ]; then
+		ko "killed after ${RUN_TIMEOUT}s"
+		return 1
+	fi
+	if [ "$rc" -ge 128 ]; then
+		ko "crashed (exit $rc)"
+		return 1
+	fi
+	if grep -q -E 'Sanitizer|runtime error:' "$T/err"; then
+		ko "sanitizer report"
+		return 1
+	fi
+	for f in out err; do
+		if [ "$(tr -d '\t\n\040-\176' <"$T/$f" | wc -c)" -ne 0 ]; then
+			ko "non-printable bytes on std$f"
+			return 1
+		fi
+	done
+	case "|$1|" in
+	*"|$rc|"*) return 0 ;;
+	esac
+	ko "exit $rc, expected $1"
+}
+
+# want_out ERE - stdout has a line matching ERE.
+want_out() {
+	grep -q -E -e "$1" "$T/out" || ko "no line on stdout matches /$1/"
+}
+
+# want_err - a message on stderr.
+want_err() {
+	[ -s "$T/err" ] || ko "no message on stderr"
+}
+
+# want_usage RC - exit RC, a message on stderr, nothing on stdout.
+want_usage() {
+	want_rc "$1" || return 1
+	[ -s "$T/err" ] || ko "no message on stderr" || return 1
+	[ ! -s "$T/out" ] || ko "output on stdout despite the error"
+}
+
+# want_json - stdout is one JSON document; flattened into $T/flat.
+want_json() {
+	if ! awk -f "$JSONFLAT" "$T/out" >"$T/flat" ||
+	    grep -q '^!error' "$T/flat"; then
+		ko "stdout is not one JSON document"
+		return 1
+	fi
+}
+
+# jget PATH - one value of the flattened document.
+jget() {
+	awk -F '\t' -v k="$1" '$1 == k { print $2; exit }' "$T/flat"
+}
+
+# jhas PATH - whether the flattened document has PATH.
+jhas() {
+	awk -F '\t' -v k="$1" '$1 == k { f = 1 } END { exit !f }' "$T/flat"
+}
+
+# dom_get DOMAIN FIELD - FIELD of DOMAIN in {"domains": [...]}.
+dom_get() {
+	awk -F '\t' -v d="$1" -v f="$2" '
+	$1 ~ /^\.domains\.[0-9]+\.domain$/ && $2 == d {
+		split($1, p, ".")
+		i = p[3]
+	}
+	{ v[$1] = $2 }
+	END { if (i != "") print v[".domains." i "." f] }' "$T/flat"
+}
+
+# want_field DOMAIN FIELD VALUE - dom_get DOMAIN FIELD is VALUE.
+want_field() {
+	got=$(dom_get "$1" "$2")
+	[ "$got" = "$3" ] || ko "$1 $2 is \"$got\", expected \"$3\""
+}
+
+# want_records TYPE:STATUS... - the records of .domains.0, by type.
+want_records() {
+	for w in "$@"; do
+		got=$(awk -F '\t' -v t="${w%%:*}" '
+		$1 ~ /^\.domains\.0\.records\.[0-9]+\.type$/ && $2 == t {
+			split($1, p, ".")
+			i = p[5]
+		}
+		{ v[$1] = $2 }
+		END {
+			if (i != "")
+				print v[".domains.0.records." i ".status"]
+		}' "$T/flat")
+		[ "$got" = "${w#*:}" ] ||
+		    ko "record ${w%%:*} is \"$got\", expected \"${w#*:}\"" ||
+		    return 1
+	done
+}
+
+# state_of DOMAIN - its state from "status DOMAIN --json".
+state_of() {
+	"$AUTHREADY" -c "$T/reg.conf" status "$1" --json 2>/dev/null |
+	    awk -f "$JSONFLAT" |
+	    awk -F '\t' '$1 == ".domains.0.state" { print $2 }'
+}
+
+# mails - how many times the sendmail stand-in ran.
+mails() {
+	n=0
+	while [ -e "$T/mail/argv.$n" ]; do
+		n=$((n + 1))
+	done
+	echo $n
+}
+
+# want_mails N - the stand-in ran N times.
+want_mails() {
+	got=$(mails)
+	[ "$got" -eq "$1" ] || ko "$got confirmation mails, expected $1"
+}
+
+# publish - add the lines "records $SHOP" prints to the zone; reload.
+publish() {
+	"$AUTHREADY" -c "$T/reg.conf" records "$SHOP" 2>/dev/null |
+	    grep -v '^;' >"$T/records.zone"
+	cat "$T/records.zone" >>"$ZF"
+	reload_zone
+}
+
+# reload_zone - bump the serial, make NSD serve the zone again.
+reload_zone() {
+	serial=$((serial + 1))
+	sed "s/( [0-9]* 3600/( $serial 3600/" "$ZF" >"$ZF.new" &&
+	    mv "$ZF.new" "$ZF"
+	nsd_reload "$ZONE" "$serial"
+}
+
+# The registry -------------------------------------------------------------
+
+case_ add
+run domain add "$SHOP" --selector 1234rpr --key "$K2048" --mx "$SEEDMX" \
+    --spf-include amazonses.com --contact "owner@$SHOP"
+want_rc 0 && ok
+
+case_ add-duplicate
+run domain add "$SHOP" --selector 1234rpr
+want_rc 1 && want_err && ok
+
+case_ add-duplicate-case-dot
+run domain add "SHOP.REGISTRY.TEST." --selector 1234rpr
+want_rc 1 && ok
+
+case_ list-json
+run domain list --json
+if want_rc 0 && want_json && want_field "$SHOP" state unknown &&
+    want_field "$SHOP" mail_from mail &&
+    want_field "$SHOP" contact "owner@$SHOP"; then
+	if ! dom_get "$SHOP" selectors | grep -q -w 1234rpr; then
+		ko "selectors lack 1234rpr"
+	elif [ -z "$(dom_get "$SHOP" added)" ]; then
+		ko "no added time"
+	else
+		ok
+	fi
+fi
+
+case_ status-unknown
+run status "$SHOP" --json
+want_rc 0 && want_json && want_field "$SHOP" state unknown && ok
+
+# records: what the owner must publish --------------------------------------
+
+case_ records-text
+run records "$SHOP"
+shop_re=$(printf '%s\n' "$SHOP" | sed 's/\./\\./g')
+mx_re=$(printf '%s\n' "$SEEDMX" | sed 's/\./\\./g')
+# NAME, optional dot, TTL and class, TYPE, then the value.
+sp='\.?[[:space:]].*'
+spf_re='"v=spf1 include:amazonses\.com ~all"'
+dmarc_re='"v=DMARC1; p=none;?"'
+if want_rc 0 &&
+    want_out "^mail\\.$shop_re${sp}MX[[:space:]]+10 $mx_re\\.?\$" &&
+    want_out "^mail\\.$shop_re${sp}TXT[[:space:]]+$spf_re\$" &&
+    want_out "^_dmarc\\.$shop_re${sp}TXT[[:space:]]+$dmarc_re\$"; then
+	# The DKIM line: quoted strings of at most 255 octets whose
+	# concatenation carries p=<tests/keys/rsa2048.p>.
+	grep -E "^1234rpr\\._domainkey\\.$shop_re$sp" "$T/out" |
+	    sed 's/^[^"]*//' >"$T/dkim.line"
+	strings=$(awk -F '"' '{ for (i = 2; i <= NF; i += 2) n++ }
+	    END { print n + 0 }' "$T/dkim.line")
+	longest=$(awk -F '"' '{ for (i = 2; i <= NF; i += 2)
+	    if (length($i) > m) m = length($i) } END { print m + 0 }' \
+	    "$T/dkim.line")
+	joined=$(awk -F '"' '{ for (i = 2; i <= NF; i += 2)
+	    printf "%s", $i }' "$T/dkim.line")
+	want_p=$(tr -d '\n' <"$KEYS/rsa2048.p")
+	if [ "$strings" -lt 2 ]; then
+		ko "DKIM record in $strings string(s); a 2048-bit key needs 2"
+	elif [ "$longest" -gt $TXT_STRING_MAX ]; then
+		ko "a DKIM string of $longest octets (at most $TXT_STRING_MAX)"
+	elif [ "${joined#v=DKIM1;}" = "$joined" ]; then
+		ko "DKIM record does not start with v=DKIM1;"
+	elif [ "${joined##*p=}" != "$want_p" ]; then
+		ko "joined p= is not tests/keys/rsa2048.p"
+	else
+		ok
+	fi
+fi
+
+case_ records-json
+run records "$SHOP" --json
+if want_rc 0 && want_json; then
+	v=$(awk -F '\t' -v n="1234rpr._domainkey.$SHOP" '
+	$1 ~ /^\.records\.[0-9]+\.name$/ && ($2 == n || $2 == n ".") {
+		split($1, p, ".")
+		i = p[3]
+	}
+	{ v[$1] = $2 }
+	END { if (i != "") print v[".records." i ".value"] }' "$T/flat")
+	if [ "$(jget .domain)" != "$SHOP" ]; then
+		ko "domain is \"$(jget .domain)\""
+	elif [ "${v##*p=}" != "$(tr -d '\n' <"$KEYS/rsa2048.p")" ]; then
+		ko "DKIM value does not carry tests/keys/rsa2048.p"
+	else
+		ok
+	fi
+fi
+
+# The life of shop.registry.test --------------------------------------------
+
+case_ refresh-pending
+run refresh "$SHOP"
+want_rc "0|1" && want_out 'state: unknown -> pending' && want_mails 0 && ok
+
+case_ status-pending-json
+run status "$SHOP" --json
+if want_rc 0 && want_json && want_field "$SHOP" state pending &&
+    want_records mx:missing spf:missing dkim:missing dmarc:missing; then
+	if [ "$(jget .domains.0.last_check)" = never ]; then
+		ko "last_check is never after a refresh"
+	elif [ -z "$(jget .domains.0.summary)" ]; then
+		ko "no summary"
+	elif ! jhas .domains.0.held.#; then
+		ko "no held list for a single domain"
+	else
+		ok
+	fi
+fi
+
+case_ status-pending-text
+run status "$SHOP"
+want_rc 0 && want_out 'pending' && want_out "1234rpr\\._domainkey\\.$SHOP" &&
+    want_out "mail\\.$SHOP" && ok
+
+publish
+
+case_ refresh-verified
+run refresh "$SHOP"
+want_rc 0 && want_out 'state: pending -> verified' && want_mails 1 && ok
+
+case_ status-verified
+run status "$SHOP" --json
+want_rc 0 && want_json && want_field "$SHOP" state verified &&
+    want_records mx:pass spf:pass dkim:pass dmarc:pass && ok
+
+case_ confirmation-argv
+printf '%s\n' "$T/bin/sendmail" -t -oi -f bounces@operator.example \
+    >"$T/argv.want"
+if [ ! -f "$T/mail/argv.0" ]; then
+	ko "no mail handed to SendmailPath"
+elif ! cmp -s "$T/argv.want" "$T/mail/argv.0"; then
+	ko "argv: $(tr '\n' ' ' <"$T/mail/argv.0")"
+else
+	ok
+fi
+
+case_ confirmation-message
+m=$T/mail/msg.0
+sed '/^$/q' "$m" 2>/dev/null >"$T/headers"
+if [ ! -s "$T/headers" ]; then
+	ko "empty message"
+elif [ "$(grep -c -i '^To:' "$T/headers")" -ne 1 ] ||
+    ! grep -q -i -E "^To:.*owner@$SHOP(>|$)" "$T/headers"; then
+	ko "To: is not the contact: $(grep -i '^To:' "$T/headers")"
+elif ! grep -q -i -E "^Subject:.*$SHOP" "$T/headers"; then
+	ko "Subject does not name $SHOP"
+elif ! grep -q -i -E '^From:.*noreply@operator\.example' "$T/headers"; then
+	ko "From: is not NotifyFrom"
+elif [ "$(wc -l <"$m")" -le "$(wc -l <"$T/headers")" ]; then
+	ko "no body"
+else
+	ok
+fi
+
+case_ refresh-no-second-mail
+run refresh "$SHOP"
+want_rc 0 && want_out 'state: verified -> verified' && want_mails 1 && ok
+
+# DNS trouble never lowers a state: a server that never answers.
+case_ dns-trouble-keeps-verified
+if [ ! -x "$BLACKHOLE" ]; then
+	ko "$BLACKHOLE not built"
+else
+	run status "$SHOP" --json
+	want_json
+	before=$(jget .domains.0.last_success)
+	"$BLACKHOLE" "$T/bh.port" </dev/null >/dev/null 2>"$T/bh.err" &
+	BH_PID=$!
+	i=0
+	while [ ! -s "$T/bh.port" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	bh=$(tr -dc 0-9 <"$T/bh.port" 2>/dev/null)
+	sleep 1
+	run --dns-server "127.0.0.1:$bh" --dns-timeout 1 refresh "$SHOP"
+	kill "$BH_PID" 2>/dev/null
+	wait "$BH_PID" 2>/dev/null
+	BH_PID=
+	if want_rc "0|1" && want_out 'state: verified -> verified'; then
+		run status "$SHOP" --json
+		if want_rc 0 && want_json &&
+		    want_field "$SHOP" state verified; then
+			if [ "$(jget .domains.0.dns_errors)" -lt 1 ]; then
+				ko "dns_errors not counted"
+			elif [ "$(jget .domains.0.last_success)" != "$before" ]
+			then
+				ko "last_success moved from $before on a" \
+				    "check that only had DNS errors"
+			else
+				ok
+			fi
+		fi
+	fi
+fi
+
+# A record breaks: degraded, then failed after GracePeriod.
+grep -v "_domainkey\\.$SHOP" "$ZF" >"$ZF.new" && mv "$ZF.new" "$ZF"
+reload_zone
+
+case_ refresh-degraded
+run refresh "$SHOP"
+want_rc "0|1" && want_out 'state: verified -> degraded' && want_mails 1 && ok
+
+case_ status-degraded
+run status "$SHOP" --json
+want_rc 0 && want_json && want_field "$SHOP" state degraded &&
+    want_records mx:pass spf:pass dkim:missing dmarc:pass && ok
+
+case_ degraded-within-grace
+run refresh "$SHOP"
+want_rc "0|1" && want_out 'state: degraded -> degraded' && ok
+
+# late.registry.test never publishes anything: failed after PendingWindow.
+case_ add-late
+run domain add "$LATE" --selector 1234rpr --contact "owner@$LATE"
+want_rc 0 && ok
+case_ refresh-late-pending
+run refresh "$LATE"
+want_rc "0|1" && want_out 'state: unknown -> pending' && ok
+
+sleep $SHORT_WAIT
+
+case_ grace-period-failed
+run_conf "$T/grace.conf" refresh "$SHOP"
+want_rc "0|1" && want_out 'state: degraded -> failed' && ok
+
+case_ status-failed
+run status "$SHOP" --json
+want_rc 0 && want_json && want_field "$SHOP" state failed && ok
+
+case_ pending-window-failed
+run_conf "$T/grace.conf" refresh "$LATE"
+want_rc "0|1" && want_out 'state: pending -> failed' && want_mails 1 && ok
+
+# Fixed: verified again, and no second confirmation.
+cat "$T/records.zone" >>"$ZF"
+reload_zone
+
+case_ fixed-verified-again
+run refresh "$SHOP"
+want_rc 0 && want_out 'state: failed -> verified' && want_mails 1 && ok
+
+# Registered domains: check and refresh --all ------------------------------
+
+# Domains of tests/zones: the registry's selector, key and MX apply.
+run domain add otherkey.example.org --selector 1234rpr --key "$K2048"
+run domain add wrongmx.example.org --selector 1234rpr --mx "$SEEDMX"
+run domain add ed25519.example.org --selector rsa
+run domain add example.com --selector 1234rpr --key "$K2048" --mx "$SEEDMX"
+
+# check_reg NAME RC ERE DOMAIN - "check DOMAIN --json" with no options:
+# exit RC, and a "type status name" line of the report matching ERE.
+check_reg() {
+	case_ "$1"
+	run check "$4" --json
+	want_rc "$2" && want_json || return 0
+	awk -F '\t' '$1 ~ /^\.checks\.[0-9]+\.(type|status|name)$/ {
+		split($1, p, ".")
+		v[p[3], p[4]] = $2
+		if (p[3] + 1 > n)
+			n = p[3] + 1
+	}
+	END {
+		for (i = 0; i < n; i++)
+			print v[i, "type"], v[i, "status"], v[i, "name"]
+	}' "$T/flat" >"$T/checks"
+	if grep -q -E -e "$3" "$T/checks"; then
+		ok
+	else
+		ko "no check matches /$3/: $(tr '\n' ';' <"$T/checks")"
+	fi
+}
+check_reg check-registered-key 1 \
+    '^dkim fail 1234rpr\._domainkey\.otherkey\.example\.org' \
+    otherkey.example.org
+check_reg check-registered-mx 1 '^mx fail mail\.wrongmx\.example\.org' \
+    wrongmx.example.org
+check_reg check-registered-selector 0 \
+    '^dkim pass rsa\._domainkey\.ed25519\.example\.org' ed25519.example.org
+check_reg check-registered-seed 0 \
+    '^dkim pass 1234rpr\._domainkey\.example\.com' example.com
+
+case_ refresh-all
+run refresh --all
+if want_rc "0|1" && [ -s "$T/out" ]; then
+	# Six domains: the summary counts them.
+	if ! grep -q -w 6 "$T/out"; then
+		ko "the summary does not count 6 domains"
+	elif ! grep -q -i 'verified' "$T/out"; then
+		ko "the summary does not mention verified domains"
+	else
+		run status --json
+		if want_rc 0 && want_json &&
+		    want_field example.com state verified &&
+		    want_field otherkey.example.org state pending &&
+		    want_field "$SHOP" state verified &&
+		    want_field "$LATE" state failed &&
+		    want_mails 1; then
+			if jhas .domains.0.held.#; then
+				ko "held listed for every domain"
+			elif [ "$(jget .domains.#)" != 6 ]; then
+				ko "$(jget .domains.#) domains, expected 6"
+			else
+				ok
+			fi
+		fi
+	fi
+elif [ "$rc" -lt 2 ]; then
+	ko "nothing on stdout"
+fi
+
+# domain add refuses bad values -----------------------------------------------
+
+BAD=bad.$ZONE
+# refuse NAME ARGS... - "domain add $BAD ARGS" is a usage error (64).
+refuse() {
+	case_ "$1"
+	shift
+	run domain add "$BAD" "$@"
+	want_usage 64 && ok
+}
+refuse add-mail-from-apex --selector 1234rpr --mail-from "$BAD"
+refuse add-mail-from-apex-dot --selector 1234rpr --mail-from "$BAD."
+refuse add-bad-egress-ip --selector 1234rpr --egress-ip 192.0.2.300
+refuse add-bad-egress-text --selector 1234rpr --egress-ip localhost
+refuse add-contact-newline --selector 1234rpr \
+    --contact "$(printf 'owner@%s\nBcc: victim@example.net' "$BAD")"
+refuse add-contact-cr --selector 1234rpr \
+    --contact "$(printf 'owner@%s\rBcc: victim@example.net' "$BAD")"
+refuse add-contact-no-at --selector 1234rpr --contact owner
+refuse add-key-missing --selector 1234rpr --key "$T/no-such-key.pem"
+refuse add-key-directory --selector 1234rpr --key "$T"
+refuse add-key-not-pem --selector 1234rpr --key "$KEYS/rsa2048.p"
+refuse add-key-without-selector --key "$K2048"
+refuse add-bad-selector --selector a..b
+refuse add-bad-mx --selector 1234rpr --mx "bad host"
+refuse add-bad-spf-include --selector 1234rpr --spf-include "bad host"
+refuse add-bad-min-policy --selector 1234rpr --dmarc-min-policy bogus
+case_ add-bad-domain
+run domain add a..b.example.com --selector 1234rpr
+want_usage 64 && ok
+
+case_ refused-not-registered
+run domain list --json
+if want_rc 0 && want_json; then
+	if [ -n "$(dom_get "$BAD" domain)" ]; then
+		ko "$BAD registered despite the refusals"
+	else
+		ok
+	fi
+fi
+
+# domain remove ------------------------------------------------------------
+
+case_ remove
+run domain remove "$LATE"
+want_rc 0 && ok
+
+case_ remove-then-list
+run domain list --json
+if want_rc 0 && want_json; then
+	if [ -n "$(dom_get "$LATE" domain)" ]; then
+		ko "$LATE still listed"
+	elif [ -z "$(dom_get "$SHOP" domain)" ]; then
+		ko "$SHOP is gone too"
+	else
+		ok
+	fi
+fi
+
+case_ remove-again
+run domain remove "$LATE"
+want_rc 1 && want_err && ok
+
+case_ refresh-removed
+run refresh "$LATE"
+want_rc 1 && ok
+
+case_ add-again-after-remove
+run domain add "$LATE" --selector 1234rpr
+if want_rc 0; then
+	got=$(state_of "$LATE")
+	if [ "$got" = unknown ]; then
+		ok
+	else
+		ko "state \"$got\", expected unknown"
+	fi
+fi
+
+# The state store -------------------------------------------------------------
+
+case_ state-dir-world-writable
+mkdir "$T/ww"
+chmod 0777 "$T/ww"
+run --state-dir "$T/ww" domain list
+want_usage 78 && ok
+
+case_ state-dir-world-writable-config
+sed "s|^StateDir .*|StateDir $T/ww|" "$T/reg.conf" >"$T/ww.conf"
+run_conf "$T/ww.conf" status
+want_usage 78 && ok
+
+case_ state-dir-world-writable-add
+run --state-dir "$T/ww" domain add "$BAD" --selector 1234rpr
+want_usage 78 && ok
+
+case_ state-dir-world-writable-refresh
+run --state-dir "$T/ww" refresh --all
+want_usage 78 && ok
+
+# A parent anyone may write to (no sticky bit) could swap the directory.
+case_ state-dir-parent-world-writable
+mkdir "$T/wwp"
+chmod 0777 "$T/wwp"
+run --state-dir "$T/wwp/state" domain add "$BAD" --selector 1234rpr
+want_usage 78 && ok
+
+case_ state-dir-option
+run --state-dir "$T/state2" domain list --json
+if want_rc 0 && want_json; then
+	if [ "$(jget .domains.#)" != 0 ]; then
+		ko "a fresh state directory lists $(jget .domains.#) domains"
+	elif [ -n "$(find "$T/state2" -perm -o+w -print 2>/dev/null)" ]; then
+		ko "the store created world-writable files"
+	else
+		ok
+	fi
+fi
+
+echo "$npass passed, $nfail failed"
+[ $nfail -eq 0 ]
