@@ -339,6 +339,12 @@ checker_start(struct checker_run *run, struct checker_job *job,
 	int rc;
 
 	rc = store_reg_get(run->st, name, &reg, err, sizeof(err));
+	if (rc == STORE_NOTFOUND && run->opt->unregistered) {
+		memset(&reg, 0, sizeof(reg));
+		snprintf(reg.domain, sizeof(reg.domain), "%s", name);
+		reg.dmarc_min_policy = -1;
+		rc = STORE_OK;
+	}
 	if (rc == STORE_OK)
 		rc = checker_request(&reg, run->opt->cfg, &job->req, err,
 		    sizeof(err));

@@ -42,6 +42,7 @@ struct checker_options {
 	size_t batch;
 	int64_t now;	  /* the clock, unix seconds (injected) */
 	bool notify;	  /* send confirmation mails */
+	bool unregistered; /* names without an entry: the global expectations */
 	const char *notify_from;
 	checker_event_cb on_event;
 	checker_progress_cb on_progress;

@@ -42,10 +42,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "notify.h"
+#include "release.h"
 #include "sanitize.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* octets; a config is not a database */
@@ -66,6 +69,10 @@ enum config_type {
 	CONFIG_ADDRESS,
 	CONFIG_IP_LIST,
 	CONFIG_CONCURRENCY,
+	CONFIG_BOOL,
+	CONFIG_OCTAL,
+	CONFIG_FACILITY,
+	CONFIG_SOCKET,
 };
 
 struct config_key {
@@ -96,6 +103,15 @@ static const struct config_key config_keys[] = {
     {"NotifyFrom", CONFIG_ADDRESS, CONFIG_FIELD(notify_from)},
     {"RefreshConcurrency", CONFIG_CONCURRENCY,
      CONFIG_FIELD(refresh_concurrency)},
+    {"ReleaseCommand", CONFIG_COMMAND, CONFIG_FIELD(release_command)},
+    {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
+    {"UserID", CONFIG_STRING, CONFIG_FIELD(user_id)},
+    {"SocketGroup", CONFIG_STRING, CONFIG_FIELD(socket_group)},
+    {"UMask", CONFIG_OCTAL, CONFIG_FIELD(umask)},
+    {"PidFile", CONFIG_PATH, CONFIG_FIELD(pid_file)},
+    {"Syslog", CONFIG_BOOL, CONFIG_FIELD(syslog)},
+    {"SyslogFacility", CONFIG_FACILITY, CONFIG_FIELD(syslog_facility)},
+    {"CheckWait", CONFIG_TIMEOUT, CONFIG_FIELD(check_wait_ms)},
 };
 
 /*
@@ -183,6 +199,16 @@ config_defaults(struct config *cfg)
 	cfg->pending_window = CONFIG_PENDING_WINDOW_DEFAULT;
 	cfg->grace_period = CONFIG_GRACE_DEFAULT;
 	cfg->refresh_concurrency = CONFIG_CONCURRENCY_DEFAULT;
+	snprintf(cfg->release_command, sizeof(cfg->release_command), "%s",
+	         RELEASE_COMMAND_DEFAULT);
+	snprintf(cfg->socket, sizeof(cfg->socket), "%s",
+	         CONFIG_SOCKET_DEFAULT);
+	cfg->umask = CONFIG_UMASK_DEFAULT;
+	cfg->syslog = true;
+	snprintf(cfg->syslog_facility, sizeof(cfg->syslog_facility), "%s",
+	         CONFIG_FACILITY_DEFAULT);
+	cfg->check_wait_ms = CONFIG_CHECK_WAIT_DEFAULT_MS;
+	policy_config_defaults(&cfg->policy);
 }
 
 /*
@@ -479,6 +505,97 @@ config_set_concurrency(void *field, size_t size, const char *value,
 	return 0;
 }
 
+/* config_set_bool - yes/no, true/false, on/off, 1/0 (OpenDKIM's). */
+static int
+config_set_bool(void *field, size_t size, const char *value, char *msg,
+                size_t msglen)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+	char q[CONFIG_QUOTE_MAX];
+	size_t i;
+
+	(void)size;
+	for (i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*(bool *)field = true;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*(bool *)field = false;
+			return 0;
+		}
+	}
+	return config_fail(msg, msglen, "'%s' is not yes or no",
+	                   config_quote(q, value, strlen(value)));
+}
+
+/* config_set_octal - a file mode mask such as 007. */
+static int
+config_set_octal(void *field, size_t size, const char *value, char *msg,
+                 size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX], *end;
+	unsigned long n;
+
+	(void)size;
+	n = strtoul(value, &end, 8);
+	if (value[0] < '0' || value[0] > '7' || *end != '\0' || n > 0777)
+		return config_fail(msg, msglen,
+		                   "'%s' is not an octal mask such as 007",
+		                   config_quote(q, value, strlen(value)));
+	*(uint32_t *)field = (uint32_t)n;
+	return 0;
+}
+
+/* config_set_facility - a syslog facility name. */
+static int
+config_set_facility(void *field, size_t size, const char *value, char *msg,
+                    size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+
+	if (!log_facility_ok(value))
+		return config_fail(msg, msglen,
+		                   "'%s' is not a syslog facility (mail, daemon, "
+		                   "local0 ... local7)",
+		                   config_quote(q, value, strlen(value)));
+	return config_set_string(field, size, value, msg, msglen);
+}
+
+/* config_set_socket - libmilter's forms: unix:/local:PATH, inet:PORT@HOST,
+ * inet6:PORT@HOST. */
+static int
+config_set_socket(void *field, size_t size, const char *value, char *msg,
+                  size_t msglen)
+{
+	static const char *const prefixes[] = {"unix:/", "local:/", "inet:",
+	                                       "inet6:"};
+	char q[CONFIG_QUOTE_MAX], *end;
+	const char *port;
+	unsigned long n;
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++)
+		if (strncmp(value, prefixes[i], strlen(prefixes[i])) == 0)
+			break;
+	if (i == sizeof(prefixes) / sizeof(*prefixes))
+		return config_fail(msg, msglen,
+		                   "'%s' is not unix:/PATH, inet:PORT@HOST or "
+		                   "inet6:PORT@HOST",
+		                   config_quote(q, value, strlen(value)));
+	if (i >= 2) {
+		port = value + strlen(prefixes[i]);
+		n = strtoul(port, &end, 10);
+		if (port[0] < '0' || port[0] > '9' || n == 0 || n > 65535 ||
+		    (*end != '\0' && *end != '@'))
+			return config_fail(msg, msglen,
+			                   "'%s': the port must be 1..65535",
+			                   config_quote(q, value, strlen(value)));
+	}
+	return config_set_string(field, size, value, msg, msglen);
+}
+
 static const config_setter config_setters[] = {
     [CONFIG_STRING] = config_set_string,
     [CONFIG_DOMAIN] = config_set_domain,
@@ -491,6 +608,10 @@ static const config_setter config_setters[] = {
     [CONFIG_ADDRESS] = config_set_address,
     [CONFIG_IP_LIST] = config_set_ip_list,
     [CONFIG_CONCURRENCY] = config_set_concurrency,
+    [CONFIG_BOOL] = config_set_bool,
+    [CONFIG_OCTAL] = config_set_octal,
+    [CONFIG_FACILITY] = config_set_facility,
+    [CONFIG_SOCKET] = config_set_socket,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -546,13 +667,43 @@ config_line_trim(const char *line, size_t *len)
 	return line;
 }
 
+/* config_policy_line - a key of the milter's policy (policy.c's table). */
+static int
+config_policy_line(struct config *cfg, const char *key, size_t klen,
+                   const char *value, char *msg, size_t msglen)
+{
+	char name[CONFIG_NAME_MAX], q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
+	int rc;
+
+	if (klen >= sizeof(name))
+		return config_fail(msg, msglen, "unknown key '%s'",
+		                   config_quote(q, key, klen));
+	memcpy(name, key, klen);
+	name[klen] = '\0';
+	if (value[0] == '\0')
+		rc = policy_config_key(&cfg->policy, name, value, why,
+		                       sizeof(why)) == 1
+		         ? 1
+		         : -2;
+	else
+		rc = policy_config_key(&cfg->policy, name, value, why,
+		                       sizeof(why));
+	if (rc == 1)
+		return config_fail(msg, msglen, "unknown key '%s'",
+		                   config_quote(q, key, klen));
+	if (rc == -2)
+		return config_fail(msg, msglen, "%s needs a value", name);
+	if (rc != 0)
+		return config_fail(msg, msglen, "%s: %s", name, why);
+	return 0;
+}
+
 /* config_line - apply one line (without its newline) to cfg. */
 static int
 config_line(struct config *cfg, const char *line, size_t len, char *msg,
             size_t msglen)
 {
-	char value[CONFIG_LINE_MAX + 1], q[CONFIG_QUOTE_MAX],
-	    why[CONFIG_MSG_MAX];
+	char value[CONFIG_LINE_MAX + 1], why[CONFIG_MSG_MAX];
 	const struct config_key *key;
 	size_t klen, vlen;
 
@@ -563,15 +714,14 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 		return 0;
 	for (klen = 0; klen < len && !config_space(line[klen]); klen++)
 		;
-	if ((key = config_key_find(line, klen)) == NULL)
-		return config_fail(msg, msglen, "unknown key '%s'",
-		                   config_quote(q, line, klen));
 	for (vlen = klen; vlen < len && config_space(line[vlen]); vlen++)
 		;
-	if (vlen == len)
-		return config_fail(msg, msglen, "%s needs a value", key->name);
 	memcpy(value, line + vlen, len - vlen);
 	value[len - vlen] = '\0';
+	if ((key = config_key_find(line, klen)) == NULL)
+		return config_policy_line(cfg, line, klen, value, msg, msglen);
+	if (vlen == len)
+		return config_fail(msg, msglen, "%s needs a value", key->name);
 	if (config_setters[key->type]((char *)cfg + key->offset, key->size,
 	                              value, why, sizeof(why)))
 		return config_fail(msg, msglen, "%s: %s", key->name, why);

@@ -18,6 +18,7 @@
 #include "address.h"
 #include "dmarc.h"
 #include "dns.h"
+#include "policy.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -38,6 +39,11 @@
 #define CONFIG_EGRESS_MAX 16
 #define CONFIG_IP_TEXT_MAX 64
 #define CONFIG_ADDRESS_MAX 256
+#define CONFIG_NAME_MAX 64
+#define CONFIG_SOCKET_DEFAULT "local:/run/authready/authready.sock"
+#define CONFIG_UMASK_DEFAULT 007
+#define CONFIG_CHECK_WAIT_DEFAULT_MS 2000
+#define CONFIG_FACILITY_DEFAULT "mail"
 
 struct config_egress {
 	char ip[CONFIG_EGRESS_MAX][CONFIG_IP_TEXT_MAX]; /* "192.0.2.1", CIDR */
@@ -60,6 +66,18 @@ struct config {
 	char sendmail_path[PATH_MAX];		/* SendmailPath: program, args */
 	char notify_from[CONFIG_ADDRESS_MAX];	/* NotifyFrom */
 	uint32_t refresh_concurrency;		/* RefreshConcurrency */
+	char release_command[PATH_MAX];		/* ReleaseCommand */
+
+	/* authready-milter(8) */
+	char socket[PATH_MAX];			/* Socket */
+	char user_id[CONFIG_NAME_MAX];		/* UserID: user[:group] */
+	char socket_group[CONFIG_NAME_MAX];	/* SocketGroup */
+	uint32_t umask;				/* UMask (octal) */
+	char pid_file[PATH_MAX];		/* PidFile */
+	bool syslog;				/* Syslog */
+	char syslog_facility[CONFIG_NAME_MAX];	/* SyslogFacility */
+	unsigned check_wait_ms;			/* CheckWait */
+	struct policy_config policy;		/* On*, Mode, InternalHosts... */
 };
 
 /* config_defaults - the built-in values. */

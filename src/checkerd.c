@@ -1,0 +1,334 @@
+/*
+ * checkerd.c - the milter's checker thread; see checkerd.h.
+ *
+ * SYNOPSIS
+ *	int checkerd_start(out, st, err, errlen);
+ *	void checkerd_stop(cd);
+ *	bool checkerd_request(cd, domain, unregistered);
+ *	uint64_t checkerd_generation(cd);
+ *	bool checkerd_wait(cd, seen, deadline);
+ *
+ * DESCRIPTION
+ *	One mutex guards the request queue, the generation counter and the
+ *	stop flag; two condition variables (on CLOCK_MONOTONIC) wake the
+ *	thread and the waiters.  A run takes the whole queue, so requests
+ *	that arrive during a run are served by the next one.
+ *
+ * DIAGNOSTICS
+ *	Every state change and every failure is one log line.
+ */
+#include "checkerd.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checker.h"
+#include "dns.h"
+#include "log.h"
+#include "release.h"
+#include "snapshot.h"
+
+struct checkerd_item {
+	char domain[DOMAIN_BUF];
+	bool unregistered;
+};
+
+struct checkerd {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_cond_t done;
+	struct checkerd_item *queue;
+	size_t nqueue;
+	uint64_t generation;
+	bool stop;
+	struct store *st;
+};
+
+/* The domains that became verified in one run: their mail is released. */
+struct checkerd_run {
+	char (*verified)[DOMAIN_BUF];
+	size_t nverified, cap;
+};
+
+static void
+checkerd_event(void *arg, const struct domain_state *st,
+    const struct state_effects *fx, const struct report *rep)
+{
+	struct checkerd_run *run = arg;
+	struct log_line line;
+
+	log_line_init(&line);
+	log_field(&line, "event", rep ? "check" : "check-error");
+	log_field(&line, "domain", st->domain);
+	if (rep != NULL) {
+		log_field(&line, "from", domain_readiness_name(fx->from));
+		log_field(&line, "to", domain_readiness_name(fx->to));
+	}
+	log_field(&line, "reason", fx->reason);
+	if (rep == NULL || fx->state_changed)
+		log_emit(rep ? LOG_NOTICE : LOG_WARNING, &line);
+	if (rep == NULL || !fx->became_verified)
+		return;
+	if (run->nverified == run->cap) {
+		size_t cap = run->cap ? run->cap * 2 : 16;
+		char(*grown)[DOMAIN_BUF] =
+		    realloc(run->verified, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return;
+		run->verified = grown;
+		run->cap = cap;
+	}
+	snprintf(run->verified[run->nverified++], DOMAIN_BUF, "%s",
+	    st->domain);
+}
+
+/* checkerd_release - held mail of domains that just became verified. */
+static void
+checkerd_release(struct checkerd *cd, const struct config *cfg,
+    const struct checkerd_run *run)
+{
+	char err[512];
+	size_t i, released, invalid;
+
+	for (i = 0; i < run->nverified; i++) {
+		if (release_domain(cd->st, run->verified[i],
+			cfg->release_command, &released, &invalid, err,
+			sizeof(err)) != 0)
+			log_msg(LOG_ERR,
+			    "event=release domain=%s error=\"%s\" (held mail "
+			    "stays held; run authready release %s)",
+			    run->verified[i], err, run->verified[i]);
+		else if (released + invalid > 0)
+			log_msg(LOG_NOTICE,
+			    "event=release domain=%s released=%zu invalid=%zu",
+			    run->verified[i], released, invalid);
+	}
+}
+
+/* checkerd_run_names - check names on a fresh channel of the snapshot. */
+static void
+checkerd_run_names(struct checkerd *cd, char **names, size_t n,
+    bool unregistered)
+{
+	struct checker_options opt;
+	struct checker_stats stats;
+	struct checkerd_run run = {0};
+	struct snapshot *snap;
+	struct dns *dns;
+	char err[512];
+
+	if (n == 0 || (snap = snapshot_acquire()) == NULL)
+		return;
+	if (dns_open(&dns, &snap->cfg.dns, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERR, "event=dns-error error=\"%s\"", err);
+		snapshot_release(snap);
+		return;
+	}
+	checker_options_init(&opt, &snap->cfg, (int64_t)time(NULL));
+	opt.unregistered = unregistered;
+	opt.on_event = checkerd_event;
+	opt.arg = &run;
+	if (checker_run(cd->st, dns, &opt, names, n, &stats, err,
+		sizeof(err)) != 0)
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+	dns_close(dns);
+	checkerd_release(cd, &snap->cfg, &run);
+	free(run.verified);
+	snapshot_release(snap);
+}
+
+/* checkerd_run_queue - the queued requests, registered ones first. */
+static void
+checkerd_run_queue(struct checkerd *cd, struct checkerd_item *items, size_t n)
+{
+	char **names;
+	size_t i, k, pass;
+
+	if ((names = calloc(n, sizeof(*names))) == NULL)
+		return;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = k = 0; i < n; i++)
+			if (items[i].unregistered == (pass == 1))
+				names[k++] = items[i].domain;
+		checkerd_run_names(cd, names, k, pass == 1);
+	}
+	free(names);
+}
+
+/* checkerd_run_due - one bounded round of due domains. */
+static void
+checkerd_run_due(struct checkerd *cd)
+{
+	char **names = NULL, err[512];
+	size_t n = 0;
+
+	if (checker_list(cd->st, true, (int64_t)time(NULL), &names, &n, err,
+		sizeof(err)) != 0) {
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+		return;
+	}
+	checkerd_run_names(cd, names,
+	    n < CHECKERD_ROUND_MAX ? n : CHECKERD_ROUND_MAX, false);
+	checker_list_free(names, n);
+}
+
+static void
+checkerd_finished(struct checkerd *cd)
+{
+	pthread_mutex_lock(&cd->lock);
+	cd->generation++;
+	pthread_cond_broadcast(&cd->done);
+	pthread_mutex_unlock(&cd->lock);
+}
+
+static void *
+checkerd_main(void *arg)
+{
+	struct checkerd *cd = arg;
+	struct checkerd_item *items;
+	struct timespec next;
+	size_t n;
+
+	if ((items = calloc(CHECKERD_QUEUE_MAX, sizeof(*items))) == NULL) {
+		log_msg(LOG_ERR, "event=checker-error error=\"out of memory\"");
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	pthread_mutex_lock(&cd->lock);
+	while (!cd->stop) {
+		struct timespec now;
+
+		if (cd->nqueue > 0) {
+			n = cd->nqueue;
+			memcpy(items, cd->queue, n * sizeof(*items));
+			cd->nqueue = 0;
+			pthread_mutex_unlock(&cd->lock);
+			checkerd_run_queue(cd, items, n);
+			checkerd_finished(cd);
+			pthread_mutex_lock(&cd->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= next.tv_sec) {
+			pthread_mutex_unlock(&cd->lock);
+			checkerd_run_due(cd);
+			checkerd_finished(cd);
+			clock_gettime(CLOCK_MONOTONIC, &next);
+			next.tv_sec += CHECKERD_TICK_SECONDS;
+			pthread_mutex_lock(&cd->lock);
+			continue;
+		}
+		pthread_cond_timedwait(&cd->wake, &cd->lock, &next);
+	}
+	pthread_mutex_unlock(&cd->lock);
+	free(items);
+	return NULL;
+}
+
+int
+checkerd_start(struct checkerd **out, struct store *st, char *err,
+    size_t errlen)
+{
+	struct checkerd *cd;
+	pthread_condattr_t attr;
+	int rc;
+
+	if ((cd = calloc(1, sizeof(*cd))) == NULL ||
+	    (cd->queue = calloc(CHECKERD_QUEUE_MAX, sizeof(*cd->queue))) ==
+		NULL) {
+		free(cd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	cd->st = st;
+	pthread_mutex_init(&cd->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&cd->wake, &attr);
+	pthread_cond_init(&cd->done, &attr);
+	pthread_condattr_destroy(&attr);
+	if ((rc = pthread_create(&cd->thread, NULL, checkerd_main, cd)) != 0) {
+		snprintf(err, errlen, "cannot start the checker thread: %s",
+		    strerror(rc));
+		free(cd->queue);
+		free(cd);
+		return -1;
+	}
+	*out = cd;
+	return 0;
+}
+
+void
+checkerd_stop(struct checkerd *cd)
+{
+	if (cd == NULL)
+		return;
+	pthread_mutex_lock(&cd->lock);
+	cd->stop = true;
+	pthread_cond_signal(&cd->wake);
+	pthread_cond_broadcast(&cd->done);
+	pthread_mutex_unlock(&cd->lock);
+	pthread_join(cd->thread, NULL);
+	pthread_cond_destroy(&cd->wake);
+	pthread_cond_destroy(&cd->done);
+	pthread_mutex_destroy(&cd->lock);
+	free(cd->queue);
+	free(cd);
+}
+
+bool
+checkerd_request(struct checkerd *cd, const char *domain, bool unregistered)
+{
+	size_t i;
+	bool ok = true;
+
+	pthread_mutex_lock(&cd->lock);
+	for (i = 0; i < cd->nqueue; i++)
+		if (strcmp(cd->queue[i].domain, domain) == 0)
+			break;
+	if (i == cd->nqueue) {
+		if (cd->nqueue == CHECKERD_QUEUE_MAX) {
+			ok = false;
+		} else {
+			snprintf(cd->queue[i].domain,
+			    sizeof(cd->queue[i].domain), "%s", domain);
+			cd->queue[i].unregistered = unregistered;
+			cd->nqueue++;
+		}
+	}
+	pthread_cond_signal(&cd->wake);
+	pthread_mutex_unlock(&cd->lock);
+	return ok;
+}
+
+uint64_t
+checkerd_generation(struct checkerd *cd)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&cd->lock);
+	g = cd->generation;
+	pthread_mutex_unlock(&cd->lock);
+	return g;
+}
+
+bool
+checkerd_wait(struct checkerd *cd, uint64_t seen,
+    const struct timespec *deadline)
+{
+	bool finished;
+
+	pthread_mutex_lock(&cd->lock);
+	while (cd->generation == seen && !cd->stop)
+		if (pthread_cond_timedwait(&cd->done, &cd->lock, deadline) ==
+		    ETIMEDOUT)
+			break;
+	finished = cd->generation != seen;
+	pthread_mutex_unlock(&cd->lock);
+	return finished;
+}

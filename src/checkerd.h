@@ -1,0 +1,53 @@
+/*
+ * checkerd.h - the milter's checker thread: the only place DNS happens.
+ *
+ * Milter threads never resolve anything.  When a sender domain has no
+ * state, a milter thread queues it here (checkerd_request) and waits at
+ * most CheckWait for a run to finish (checkerd_wait), then reads the
+ * store again.  Between requests the thread re-checks the domains that
+ * are due, a bounded number per round so a queued request never waits
+ * behind a whole refresh.  When a domain becomes verified its held mail
+ * is released.  The thread owns its c-ares channel (c-ares 1.18 has no
+ * channel locking), opened per run from the current config snapshot.
+ */
+#ifndef AUTHREADY_CHECKERD_H
+#define AUTHREADY_CHECKERD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store.h"
+
+#define CHECKERD_QUEUE_MAX 4096	     /* domains waiting for a check */
+#define CHECKERD_ROUND_MAX 1000	     /* due domains per periodic round */
+#define CHECKERD_TICK_SECONDS 15     /* how often due domains are sought */
+
+struct checkerd;
+
+/* checkerd_start - start the thread; 0 ok, -1 with err. */
+int checkerd_start(struct checkerd **out, struct store *st, char *err,
+    size_t errlen);
+
+/* checkerd_stop - finish the current run, stop and free the thread. */
+void checkerd_stop(struct checkerd *cd);
+
+/*
+ * checkerd_request - queue domain for a check now; unregistered asks for
+ * the global expectations (no registry entry).  false when the queue is
+ * full.
+ */
+bool checkerd_request(struct checkerd *cd, const char *domain,
+    bool unregistered);
+
+/* checkerd_generation - runs finished so far. */
+uint64_t checkerd_generation(struct checkerd *cd);
+
+/*
+ * checkerd_wait - wait until a run finishes after generation seen, or the
+ * absolute CLOCK_MONOTONIC deadline passes.  true when a run finished.
+ */
+bool checkerd_wait(struct checkerd *cd, uint64_t seen,
+    const struct timespec *deadline);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * snapshot.c - the current configuration, reference counted; see
+ * snapshot.h.
+ *
+ * SYNOPSIS
+ *	int snapshot_load(path, must_exist, err, errlen);
+ *	struct snapshot *snapshot_acquire(void);
+ *	void snapshot_release(snap);
+ *	void snapshot_shutdown(void);
+ *
+ * DESCRIPTION
+ *	The current pointer is read and replaced under a mutex (held for a
+ *	pointer copy and a reference increment only); reference counts are
+ *	C11 atomics, so releases take no lock.
+ */
+#include "snapshot.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot *snapshot_current;
+static uint64_t snapshot_generation;
+
+int
+snapshot_load(const char *path, bool must_exist, char *err, size_t errlen)
+{
+	struct snapshot *snap, *old;
+
+	if ((snap = calloc(1, sizeof(*snap))) == NULL) {
+		snprintf(err, errlen, "out of memory loading %s", path);
+		return -1;
+	}
+	if (config_load(path, must_exist, &snap->cfg, err, errlen) != 0) {
+		free(snap);
+		return -1;
+	}
+	atomic_init(&snap->refs, 1);
+	pthread_mutex_lock(&snapshot_lock);
+	snap->generation = ++snapshot_generation;
+	old = snapshot_current;
+	snapshot_current = snap;
+	pthread_mutex_unlock(&snapshot_lock);
+	if (old != NULL)
+		snapshot_release(old);
+	return 0;
+}
+
+struct snapshot *
+snapshot_acquire(void)
+{
+	struct snapshot *snap;
+
+	pthread_mutex_lock(&snapshot_lock);
+	snap = snapshot_current;
+	if (snap != NULL)
+		atomic_fetch_add(&snap->refs, 1);
+	pthread_mutex_unlock(&snapshot_lock);
+	return snap;
+}
+
+void
+snapshot_release(struct snapshot *snap)
+{
+	if (snap != NULL &&
+	    atomic_fetch_sub(&snap->refs, 1) == 1)
+		free(snap);
+}
+
+void
+snapshot_shutdown(void)
+{
+	struct snapshot *old;
+
+	pthread_mutex_lock(&snapshot_lock);
+	old = snapshot_current;
+	snapshot_current = NULL;
+	pthread_mutex_unlock(&snapshot_lock);
+	snapshot_release(old);
+}
