@@ -84,6 +84,7 @@ static const char cli_help[] =
     "  records DOMAIN [--json]        the zone lines DOMAIN must publish\n"
     "  status [DOMAIN] [--json]       readiness state, and what is wrong\n"
     "  refresh DOMAIN|--all|--due     check now and store the result\n"
+    "  release DOMAIN                 release the mail held for DOMAIN\n"
     "\n"
     "check options:\n"
     "  -s, --selector SEL             DKIM selector (repeatable)\n"
@@ -304,6 +305,7 @@ static const struct {
 	{"records", cli_records},
 	{"status", cli_status},
 	{"refresh", cli_refresh},
+	{"release", cli_release},
 };
 
 int

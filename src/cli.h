@@ -83,6 +83,9 @@ int cli_status(struct cli *cli);
 /* cli_refresh - `authready refresh DOMAIN|--all`. */
 int cli_refresh(struct cli *cli);
 
+/* cli_release - `authready release DOMAIN`. */
+int cli_release(struct cli *cli);
+
 /* cli_store_open - the state store of the config; NULL after a message.
  * With absent non-NULL, a missing StateDir gives NULL silently and sets
  * *absent; with NULL the store must exist (or flags create it). */

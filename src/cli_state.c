@@ -6,6 +6,7 @@
  *	int cli_records(struct cli *cli);
  *	int cli_status(struct cli *cli);
  *	int cli_refresh(struct cli *cli);
+ *	int cli_release(struct cli *cli);
  *	struct store *cli_store_open(cli, flags, absent);
  *	const char *cli_time(t, buf, len);
  *
@@ -15,7 +16,8 @@
  *	and what is wrong in words.  refresh checks now (one domain, all of
  *	them with a progress bar on a terminal, or those due, for cron) and
  *	stores the result through the checker, which also sends
- *	first-verification mails.
+ *	first-verification mails.  release hands a domain's held mail
+ *	back to the MTA (ReleaseCommand, postsuper -H by default).
  *
  * DIAGNOSTICS
  *	0 done; 1 the domain is not registered, or some domain could not be
@@ -33,6 +35,7 @@
 #include "cli.h"
 #include "json.h"
 #include "records.h"
+#include "release.h"
 
 #define CLI_PROGRESS_MS 100
 
@@ -456,4 +459,39 @@ cli_refresh(struct cli *cli)
 		    stats.by_state[READINESS_UNKNOWN], stats.changed,
 		    stats.notified, stats.notify_failed);
 	return stats.errors ? CLI_EXIT_FAILURE : 0;
+}
+
+/* Release --------------------------------------------------------------- */
+
+int
+cli_release(struct cli *cli)
+{
+	struct domain_reg reg;
+	struct store *st;
+	size_t released, invalid;
+	char err[1024];
+	int rc;
+
+	if (cli->nargs != 2)
+		return cli_usage_error(cli, "usage: release DOMAIN");
+	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
+		return CLI_EXIT_CONFIG;
+	if ((rc = cli_registered(cli, st, &reg)) != 0) {
+		store_close(st);
+		return rc;
+	}
+	rc = release_domain(st, reg.domain, cli->cfg.release_command,
+	    &released, &invalid, err, sizeof(err));
+	store_close(st);
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s: %s (%zu released before the error)\n",
+		    cli->progname, reg.domain, err, released);
+		return CLI_EXIT_FAILURE;
+	}
+	printf("%s: %zu held message(s) released", reg.domain, released);
+	if (invalid > 0)
+		printf(", %zu invalid queue ID(s) dropped from the index",
+		    invalid);
+	putchar('\n');
+	return 0;
 }

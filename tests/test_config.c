@@ -610,7 +610,12 @@ START_TEST(test_sample)
 	    "DMARCMinPolicy",  "SPFInclude",    "EgressIPs",
 	    "StateDir",        "RefreshInterval", "PendingWindow",
 	    "GracePeriod",     "SendmailPath",  "NotifyFrom",
-	    "RefreshConcurrency"};
+	    "RefreshConcurrency", "ReleaseCommand", "Socket",
+	    "UserID", "SocketGroup", "UMask", "PidFile", "Syslog",
+	    "SyslogFacility", "CheckWait", "InternalHosts", "OutboundBy",
+	    "OnVerified", "OnDegraded", "OnPending", "OnFailed", "OnUnknown",
+	    "OnDNSError", "Mode", "UnregisteredDomains", "ExemptSenders",
+	    "ExemptDomains", "DomainActions", "RejectReply", "TagHeader"};
 	char path[1024], err[512], *text, *p;
 	struct config cfg, defaults;
 	FILE *fp;
@@ -701,6 +706,52 @@ START_TEST(test_refresh_keys)
 }
 END_TEST
 
+START_TEST(test_milter_keys)
+{
+	struct config cfg;
+	char err[512];
+	const char ok[] = "Socket inet:8891@127.0.0.1\nUMask 002\n"
+	                  "Syslog No\nSyslogFacility local3\nCheckWait 0.5\n"
+	                  "UserID authready:postfix\nOnPending quarantine\n"
+	                  "InternalHosts 10.0.0.0/8, ::1\nMode monitor\n";
+	static const char *const bad[] = {
+	    "Socket tcp:1@x\n",         "Socket inet:0@127.0.0.1\n",
+	    "Socket inet:70000\n",      "Socket unix:relative\n",
+	    "UMask 8\n",                "UMask 01777\n",
+	    "Syslog maybe\n",           "SyslogFacility kern9\n",
+	    "CheckWait 0\n",            "OnUnknown reject\n",
+	    "OnPending bounce\n",       "InternalHosts 10.0.0.0/33\n",
+	    "Mode loud\n",              "NoSuchPolicyKey x\n",
+	    "OnVerified\n",
+	};
+	size_t i;
+
+	config_defaults(&cfg);
+	ck_assert(cfg.syslog);
+	ck_assert_uint_eq(cfg.check_wait_ms, 2000);
+	ck_assert_uint_eq(cfg.umask, 007);
+	ck_assert_msg(config_parse(ok, strlen(ok), "m.conf", &cfg, err,
+	                           sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_str_eq(cfg.socket, "inet:8891@127.0.0.1");
+	ck_assert_uint_eq(cfg.umask, 002);
+	ck_assert(!cfg.syslog);
+	ck_assert_str_eq(cfg.syslog_facility, "local3");
+	ck_assert_uint_eq(cfg.check_wait_ms, 500);
+	ck_assert_int_eq(cfg.policy.on[POLICY_ON_PENDING], POLICY_QUARANTINE);
+	ck_assert_int_eq(cfg.policy.mode, POLICY_MODE_MONITOR);
+	ck_assert(netlist_match_text(&cfg.policy.internal_hosts, "10.1.2.3"));
+	ck_assert(!netlist_match_text(&cfg.policy.internal_hosts, "127.0.0.1"));
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		config_defaults(&cfg);
+		ck_assert_msg(config_parse(bad[i], strlen(bad[i]), "m.conf",
+		                           &cfg, err, sizeof(err)) != 0,
+		              "accepted: %s", bad[i]);
+		ck_assert_msg(strstr(err, "m.conf:1: ") != NULL, "%s", err);
+	}
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -728,6 +779,7 @@ config_suite(void)
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_error_buffer_small);
 	tcase_add_test(tc, test_refresh_keys);
+	tcase_add_test(tc, test_milter_keys);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, setup, teardown);
