@@ -110,22 +110,24 @@ struct rp_text {
 };
 
 static const char *const revpath_names[] = {
-	[REVPATH_OK] = "ok",
-	[REVPATH_NULL] = "null",
-	[REVPATH_LITERAL] = "literal",
-	[REVPATH_SYNTAX] = "syntax",
-	[REVPATH_TOO_LONG] = "too_long",
+    [REVPATH_OK] = "ok",
+    [REVPATH_NULL] = "null",
+    [REVPATH_LITERAL] = "literal",
+    [REVPATH_SYNTAX] = "syntax",
+    [REVPATH_TOO_LONG] = "too_long",
 };
 
 #define REVPATH_REJECT                                                         \
-	{"reject", "550", "5.1.7", "Bad sender address syntax"}
+	{                                                                      \
+		"reject", "550", "5.1.7", "Bad sender address syntax"          \
+	}
 
 static const struct revpath_reply revpath_replies[] = {
-	[REVPATH_OK] = {"accept", NULL, NULL, NULL},
-	[REVPATH_NULL] = {"accept-null", NULL, NULL, NULL},
-	[REVPATH_LITERAL] = {"accept-literal", NULL, NULL, NULL},
-	[REVPATH_SYNTAX] = REVPATH_REJECT,
-	[REVPATH_TOO_LONG] = REVPATH_REJECT,
+    [REVPATH_OK] = {"accept", NULL, NULL, NULL},
+    [REVPATH_NULL] = {"accept-null", NULL, NULL, NULL},
+    [REVPATH_LITERAL] = {"accept-literal", NULL, NULL, NULL},
+    [REVPATH_SYNTAX] = REVPATH_REJECT,
+    [REVPATH_TOO_LONG] = REVPATH_REJECT,
 };
 
 #define REVPATH_NCODES (sizeof(revpath_names) / sizeof(revpath_names[0]))
@@ -307,8 +309,7 @@ rp_ascii(const char *s, size_t len)
 
 /* rp_label - one label of a domain: syntax and length. */
 static int
-rp_label(const char *s, size_t len, const char *what, char *err,
-         size_t errlen)
+rp_label(const char *s, size_t len, const char *what, char *err, size_t errlen)
 {
 	char q[REVPATH_QUOTE_MAX];
 	size_t i;
@@ -329,9 +330,10 @@ rp_label(const char *s, size_t len, const char *what, char *err,
 		               s[0] == '-' ? "starts" : "ends");
 	/* U-labels are measured by libidn2 after conversion */
 	if (len > LABEL_MAX && rp_ascii(s, len))
-		return rp_fail(err, errlen, REVPATH_TOO_LONG,
-		               "%s label '%s' is %zu octets; at most %d allowed",
-		               what, rp_quote(q, s, len), len, LABEL_MAX);
+		return rp_fail(
+		    err, errlen, REVPATH_TOO_LONG,
+		    "%s label '%s' is %zu octets; at most %d allowed", what,
+		    rp_quote(q, s, len), len, LABEL_MAX);
 	return REVPATH_OK;
 }
 
@@ -359,8 +361,7 @@ rp_numeric_fail(char *err, size_t errlen, const char *what)
 
 /* rp_domain_syntax - Domain of RFC 5321/6531, one trailing dot dropped. */
 static int
-rp_domain_syntax(struct rp_text *d, const char *what, char *err,
-                 size_t errlen)
+rp_domain_syntax(struct rp_text *d, const char *what, char *err, size_t errlen)
 {
 	size_t i, start = 0, last = 0;
 	int rc;
@@ -372,7 +373,8 @@ rp_domain_syntax(struct rp_text *d, const char *what, char *err,
 	if (d->len > 0 && d->s[d->len - 1] == '.')
 		d->len--;
 	if (d->len == 0)
-		return rp_fail(err, errlen, REVPATH_SYNTAX, "%s is empty", what);
+		return rp_fail(err, errlen, REVPATH_SYNTAX, "%s is empty",
+		               what);
 	if (d->s[0] == '.')
 		return rp_fail(err, errlen, REVPATH_SYNTAX,
 		               "%s starts with a dot", what);
@@ -397,8 +399,8 @@ rp_domain_syntax(struct rp_text *d, const char *what, char *err,
 
 /* rp_route - skip "@one.example,@two.example:"; *used is its length. */
 static int
-rp_route(const struct rp_text *in, size_t *used, unsigned *routes,
-         char *err, size_t errlen)
+rp_route(const struct rp_text *in, size_t *used, unsigned *routes, char *err,
+         size_t errlen)
 {
 	struct rp_text d;
 	size_t i = 0, j;
@@ -409,8 +411,7 @@ rp_route(const struct rp_text *in, size_t *used, unsigned *routes,
 			return rp_fail(err, errlen, REVPATH_SYNTAX,
 			               "a source-route hop does not start "
 			               "with '@'");
-		for (j = ++i; j < in->len && in->s[j] != ',' &&
-		              in->s[j] != ':';
+		for (j = ++i; j < in->len && in->s[j] != ',' && in->s[j] != ':';
 		     j++)
 			;
 		if (j == in->len && *routes == 0)
@@ -423,8 +424,9 @@ rp_route(const struct rp_text *in, size_t *used, unsigned *routes,
 			return rc;
 		(*routes)++;
 		if (j == in->len)
-			return rp_fail(err, errlen, REVPATH_SYNTAX,
-			               "the source route does not end with ':'");
+			return rp_fail(
+			    err, errlen, REVPATH_SYNTAX,
+			    "the source route does not end with ':'");
 		i = j + 1;
 		if (in->s[j] == ':')
 			break;
@@ -455,8 +457,8 @@ rp_quoted(const char *s, size_t len, size_t *n, char *err, size_t errlen)
 			return REVPATH_OK;
 		}
 		/* quoted-pairSMTP: backslash and one printable ASCII */
-		if (c == '\\' && (i + 1 == len ||
-		                  (unsigned char)s[i + 1] >= 0x80))
+		if (c == '\\' &&
+		    (i + 1 == len || (unsigned char)s[i + 1] >= 0x80))
 			return rp_fail(err, errlen, REVPATH_SYNTAX,
 			               "a backslash in the quoted local part "
 			               "is not followed by printable ASCII");
@@ -469,8 +471,7 @@ rp_quoted(const char *s, size_t len, size_t *n, char *err, size_t errlen)
 
 /* rp_dot_string - Dot-string at s up to the '@'; *n is its length. */
 static int
-rp_dot_string(const char *s, size_t len, size_t *n, char *err,
-              size_t errlen)
+rp_dot_string(const char *s, size_t len, size_t *n, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -555,8 +556,7 @@ rp_literal(const struct rp_text *d, struct revpath *out, char *err,
 		               "'IPv6:'");
 	if (inet_pton(v6 ? AF_INET6 : AF_INET,
 	              v6 ? text + REVPATH_IPV6_TAG_LEN : text, bin) != 1 ||
-	    inet_ntop(v6 ? AF_INET6 : AF_INET, bin, addr, sizeof(addr)) ==
-	        NULL)
+	    inet_ntop(v6 ? AF_INET6 : AF_INET, bin, addr, sizeof(addr)) == NULL)
 		return rp_fail(err, errlen, REVPATH_SYNTAX,
 		               "the address literal is not a valid IPv%c "
 		               "address",
@@ -614,7 +614,7 @@ rp_trim(struct rp_text *in)
 static int
 rp_mailbox(struct rp_text *in, struct revpath *out, char *err, size_t errlen)
 {
-	size_t used;
+	size_t used = 0;
 	int rc;
 
 	if (in->s[0] == '@') {
@@ -650,8 +650,8 @@ revpath_parse(const char *buf, size_t len, struct revpath *out, char *err,
 		in.len = 0;
 	rp_trim(&in);
 	/* spaces around count; so do the brackets a bare path lacks */
-	wire = (buf != NULL ? len : 0) +
-	       ((in.len > 0 && in.s[0] == '<') ? 0 : 2);
+	wire =
+	    (buf != NULL ? len : 0) + ((in.len > 0 && in.s[0] == '<') ? 0 : 2);
 	if (wire > REVPATH_PATH_MAX)
 		return rp_fail(err, errlen, REVPATH_TOO_LONG,
 		               "the reverse-path is %zu octets; at most %d "

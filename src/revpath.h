@@ -14,34 +14,34 @@
 
 #include "address.h"
 
-#define REVPATH_LOCAL_MAX 64	/* octets, RFC 5321 4.5.3.1.1 */
-#define REVPATH_DOMAIN_MAX 255	/* octets as sent, RFC 5321 4.5.3.1.2 */
-#define REVPATH_PATH_MAX 256	/* octets with "<" and ">", 4.5.3.1.3 */
-#define REVPATH_ERR_MAX 256	/* an err buffer this size is never cut */
+#define REVPATH_LOCAL_MAX 64   /* octets, RFC 5321 4.5.3.1.1 */
+#define REVPATH_DOMAIN_MAX 255 /* octets as sent, RFC 5321 4.5.3.1.2 */
+#define REVPATH_PATH_MAX 256   /* octets with "<" and ">", 4.5.3.1.3 */
+#define REVPATH_ERR_MAX 256    /* an err buffer this size is never cut */
 
 /* Literal domains are kept as "[192.0.2.1]" or "[IPv6:2001:db8::1]". */
 #define REVPATH_DOMAIN_BUF DOMAIN_BUF
 
 enum revpath_code {
-	REVPATH_OK = 0,	  /* a mailbox with a domain to look up */
-	REVPATH_NULL,	  /* "<>" or "": the null sender */
+	REVPATH_OK = 0,   /* a mailbox with a domain to look up */
+	REVPATH_NULL,     /* "<>" or "": the null sender */
 	REVPATH_LITERAL,  /* a mailbox at an address literal */
-	REVPATH_SYNTAX,	  /* not a reverse-path */
+	REVPATH_SYNTAX,   /* not a reverse-path */
 	REVPATH_TOO_LONG, /* a part exceeds an RFC 5321 4.5.3.1 limit */
 };
 
 struct revpath {
-	bool null;	  /* the null sender */
-	bool literal;	  /* domain holds an address literal */
-	unsigned routes;  /* source-route hops parsed and ignored */
-	char local[REVPATH_LOCAL_MAX + 1];  /* as sent, quotes kept */
-	char domain[REVPATH_DOMAIN_BUF];    /* normalized, or the literal */
+	bool null;       /* the null sender */
+	bool literal;    /* domain holds an address literal */
+	unsigned routes; /* source-route hops parsed and ignored */
+	char local[REVPATH_LOCAL_MAX + 1]; /* as sent, quotes kept */
+	char domain[REVPATH_DOMAIN_BUF];   /* normalized, or the literal */
 };
 
 /* revpath_parse - an enum revpath_code; on SYNTAX and TOO_LONG out is
  * all empty and err holds one sentence, otherwise err is "". */
-int revpath_parse(const char *buf, size_t len, struct revpath *out,
-    char *err, size_t errlen);
+int revpath_parse(const char *buf, size_t len, struct revpath *out, char *err,
+                  size_t errlen);
 
 /* revpath_code_name - "ok", "null", "literal", "syntax", "too_long". */
 const char *revpath_code_name(int code);
@@ -51,9 +51,9 @@ int revpath_code_lookup(const char *name);
 
 struct revpath_reply {
 	const char *disposition; /* "accept", "accept-null", ... or "reject" */
-	const char *rcode;	 /* SMTP reply code for a reject, else NULL */
-	const char *xcode;	 /* RFC 3463 enhanced status, else NULL */
-	const char *text;	 /* reply text for a reject, else NULL */
+	const char *rcode;       /* SMTP reply code for a reject, else NULL */
+	const char *xcode;       /* RFC 3463 enhanced status, else NULL */
+	const char *text;        /* reply text for a reject, else NULL */
 };
 
 /* revpath_reply - what the milter answers for a parse outcome. */
