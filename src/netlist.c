@@ -40,7 +40,7 @@
 #define NETLIST_QUOTE_MAX 80
 #define NETLIST_V4_BIAS 96 /* prefix bits of ::ffff:0:0/96 */
 
-static const uint8_t netlist_mapped[12] = {0, 0, 0, 0, 0, 0,
+static const uint8_t netlist_mapped[12] = {0, 0, 0, 0, 0,    0,
                                            0, 0, 0, 0, 0xff, 0xff};
 
 /* netlist_fail - format a message into err; returns -1. */
@@ -143,9 +143,9 @@ netlist_entry_parse(const char *buf, size_t len, struct netlist_entry *e,
 		memcpy(text, p + 1, n - 2);
 		text[n - 2] = '\0';
 		if (strchr(text, ':') == NULL)
-			return netlist_fail(err, errlen,
-			                    "has brackets around an IPv4 address",
-			                    buf, len);
+			return netlist_fail(
+			    err, errlen, "has brackets around an IPv4 address",
+			    buf, len);
 	} else {
 		memcpy(text, p, n);
 		text[n] = '\0';
@@ -156,13 +156,14 @@ netlist_entry_parse(const char *buf, size_t len, struct netlist_entry *e,
 	e->v4 = v4;
 	prefix = v4 ? 32 : 128;
 	if (slash != NULL) {
-		prefix = netlist_prefix(slash + 1,
-		                        len - (size_t)(slash + 1 - buf), prefix);
+		prefix = netlist_prefix(
+		    slash + 1, len - (size_t)(slash + 1 - buf), prefix);
 		if (prefix < 0)
-			return netlist_fail(err, errlen,
-			                    v4 ? "has a prefix length not in 0..32"
-			                       : "has a prefix length not in 0..128",
-			                    buf, len);
+			return netlist_fail(
+			    err, errlen,
+			    v4 ? "has a prefix length not in 0..32"
+			       : "has a prefix length not in 0..128",
+			    buf, len);
 	}
 	e->prefix = (uint8_t)(v4 ? prefix + NETLIST_V4_BIAS : prefix);
 	if (netlist_host_bits(e->addr, e->prefix))
@@ -183,8 +184,7 @@ netlist_add(struct netlist *nl, const char *buf, size_t len, char *err,
 		return -1;
 	if (nl->count >= NETLIST_MAX)
 		return netlist_fail(err, errlen,
-		                    "does not fit: the list is full",
-		                    buf, len);
+		                    "does not fit: the list is full", buf, len);
 	nl->e[nl->count++] = e;
 	return 0;
 }

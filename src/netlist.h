@@ -21,15 +21,15 @@
 
 #include <sys/socket.h>
 
-#define NETLIST_MAX 256		/* entries in one list */
-#define NETLIST_ENTRY_MAX 64	/* octets of one entry's text */
+#define NETLIST_MAX 256      /* entries in one list */
+#define NETLIST_ENTRY_MAX 64 /* octets of one entry's text */
 #define NETLIST_LOOPBACK "127.0.0.0/8, ::1"
 
 struct netlist_entry {
-	uint8_t addr[16];	/* IPv6, or IPv4 as ::ffff:a.b.c.d */
-	uint8_t prefix;		/* 0..128, on the 16-octet form */
-	uint8_t v4;		/* written as IPv4 */
-	uint8_t negate;		/* "!": an exclusion */
+	uint8_t addr[16]; /* IPv6, or IPv4 as ::ffff:a.b.c.d */
+	uint8_t prefix;   /* 0..128, on the 16-octet form */
+	uint8_t v4;       /* written as IPv4 */
+	uint8_t negate;   /* "!": an exclusion */
 };
 
 struct netlist {
@@ -50,11 +50,11 @@ void netlist_loopback(struct netlist *nl);
  * An empty text gives an empty list.
  */
 int netlist_parse(struct netlist *nl, const char *buf, size_t len, char *err,
-    size_t errlen);
+                  size_t errlen);
 
 /* netlist_add - append one entry ("!"? address ["/" prefix]); 0 or -1. */
 int netlist_add(struct netlist *nl, const char *buf, size_t len, char *err,
-    size_t errlen);
+                size_t errlen);
 
 /* netlist_match - the client address is in the list (and not excluded). */
 bool netlist_match(const struct netlist *nl, const struct sockaddr *sa);

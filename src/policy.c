@@ -58,9 +58,9 @@ struct policy_name {
 };
 
 static const char *const policy_action_names[POLICY_ACTIONS] = {
-    [POLICY_ACCEPT] = "accept",         [POLICY_TEMPFAIL] = "tempfail",
-    [POLICY_REJECT] = "reject",         [POLICY_QUARANTINE] = "quarantine",
-    [POLICY_TAG] = "tag",               [POLICY_MONITOR] = "monitor",
+    [POLICY_ACCEPT] = "accept", [POLICY_TEMPFAIL] = "tempfail",
+    [POLICY_REJECT] = "reject", [POLICY_QUARANTINE] = "quarantine",
+    [POLICY_TAG] = "tag",       [POLICY_MONITOR] = "monitor",
 };
 
 static const char *const policy_situation_names[POLICY_SITUATIONS] = {
@@ -234,8 +234,8 @@ struct policy_tab {
 
 /* policy_tab_cmp - order by name octets, then length, then scope. */
 static int
-policy_tab_cmp(const struct policy_entry *e, const char *pool,
-               const char *name, size_t len, unsigned scope)
+policy_tab_cmp(const struct policy_entry *e, const char *pool, const char *name,
+               size_t len, unsigned scope)
 {
 	size_t n = e->len < len ? e->len : len;
 	int c = memcmp(pool + e->off, name, n);
@@ -346,11 +346,11 @@ policy_override(const struct policy_overrides *t, const char *domain,
 
 	for (p = domain; p != NULL; p = policy_parent(p)) {
 		if (situation != POLICY_SCOPE_ALL &&
-		    (e = policy_tab_get(t->e, t->count, NELEM(t->e), t->pool,
-		                        p, situation)) != NULL)
+		    (e = policy_tab_get(t->e, t->count, NELEM(t->e), t->pool, p,
+		                        situation)) != NULL)
 			return e;
-		if ((e = policy_tab_get(t->e, t->count, NELEM(t->e), t->pool,
-		                        p, POLICY_SCOPE_ALL)) != NULL)
+		if ((e = policy_tab_get(t->e, t->count, NELEM(t->e), t->pool, p,
+		                        POLICY_SCOPE_ALL)) != NULL)
 			return e;
 	}
 	return NULL;
@@ -388,10 +388,27 @@ policy_sender_canon(const char *buf, size_t len, char *out, size_t outlen)
 /* ---------------------------------------------------------------- */
 /* The decision */
 
+/* policy_key_domain - the lookup form of a domain (ASCII lowercase, no
+ * root dot) into out; "" when it cannot be a domain name. */
+static const char *
+policy_key_domain(const char *domain, char out[DOMAIN_BUF])
+{
+	size_t i, n = domain != NULL ? strnlen(domain, DOMAIN_BUF + 1) : 0;
+
+	if (n > 0 && domain[n - 1] == '.')
+		n--;
+	if (n > DOMAIN_MAX)
+		n = 0;
+	for (i = 0; i < n; i++)
+		out[i] = (char)policy_lower((unsigned char)domain[i]);
+	out[n] = '\0';
+	return out;
+}
+
 /* policy_exempt_reason - why the input is exempt, or NULL. */
 static const char *
 policy_exempt_reason(const struct policy_config *pc,
-                     const struct policy_input *in)
+                     const struct policy_input *in, const char *domain)
 {
 	char canon[POLICY_ADDRESS_MAX];
 	const char *at;
@@ -408,8 +425,8 @@ policy_exempt_reason(const struct policy_config *pc,
 		if (policy_exempt_domain(&pc->exempt_domains, at + 1))
 			return "exempt domain";
 	}
-	if (in->domain != NULL && in->domain[0] != '\0' &&
-	    policy_exempt_domain(&pc->exempt_domains, in->domain))
+	if (domain[0] != '\0' &&
+	    policy_exempt_domain(&pc->exempt_domains, domain))
 		return "exempt domain";
 	return NULL;
 }
@@ -442,8 +459,8 @@ policy_layers(const struct policy_config *pc, const char *domain,
 	enum policy_action def = policy_default[sit];
 	enum policy_action base = policy_valid_action(pc->on[sit], def);
 	enum policy_action below = base == POLICY_MONITOR ? def : base;
-	const struct policy_entry *ov = policy_override(&pc->overrides, domain,
-	                                                sit);
+	const struct policy_entry *ov =
+	    policy_override(&pc->overrides, domain, sit);
 
 	d->source = policy_situation_keys[sit];
 	d->action = base;
@@ -617,8 +634,8 @@ static void
 policy_describe(const struct policy_input *in, struct policy_decision *d)
 {
 	char dom[DOMAIN_BUF + 16], prob[POLICY_REASON_MAX / 2];
-	const char *what = d->judged ? policy_situation_name(d->situation)
-	                             : "unregistered";
+	const char *what =
+	    d->judged ? policy_situation_name(d->situation) : "unregistered";
 
 	sanitize_text(dom, sizeof(dom), (const unsigned char *)in->domain,
 	              strlen(in->domain));
@@ -627,9 +644,8 @@ policy_describe(const struct policy_input *in, struct policy_decision *d)
 		sanitize_text(prob, sizeof(prob),
 		              (const unsigned char *)in->first_problem,
 		              strlen(in->first_problem));
-	snprintf(d->reason, sizeof(d->reason),
-	         "%s%s%s%s: %s by %s%s%s%s%s%s", what,
-	         in->stale && d->judged ? " stale" : "",
+	snprintf(d->reason, sizeof(d->reason), "%s%s%s%s: %s by %s%s%s%s%s%s",
+	         what, in->stale && d->judged ? " stale" : "",
 	         in->dns_trouble ? " dns-trouble" : "",
 	         in->check_timed_out ? " check-timed-out" : "",
 	         policy_action_name(d->action), d->source,
@@ -656,6 +672,7 @@ void
 policy_decide(const struct policy_config *pc, const struct policy_input *in,
               struct policy_decision *d)
 {
+	char domain[DOMAIN_BUF];
 	const char *why;
 
 	memset(d, 0, sizeof(*d));
@@ -669,7 +686,8 @@ policy_decide(const struct policy_config *pc, const struct policy_input *in,
 		policy_simple(d, "null sender", false);
 		return;
 	}
-	if ((why = policy_exempt_reason(pc, in)) != NULL) {
+	policy_key_domain(in->domain, domain);
+	if ((why = policy_exempt_reason(pc, in, domain)) != NULL) {
 		policy_simple(d, why, false);
 		return;
 	}
@@ -678,11 +696,11 @@ policy_decide(const struct policy_config *pc, const struct policy_input *in,
 		return;
 	}
 	if (!in->registered && pc->unregistered != POLICY_UNREG_CHECK) {
-		policy_registry(pc, in->domain, d);
+		policy_registry(pc, domain, d);
 	} else {
 		d->judged = true;
 		d->situation = policy_situation_of(in);
-		policy_layers(pc, in->domain, d->situation, d);
+		policy_layers(pc, domain, d->situation, d);
 		policy_clamp(in, d->situation, d);
 		d->log_warning = d->softened || in->stale || in->dns_trouble ||
 		                 in->check_timed_out ||
@@ -764,9 +782,8 @@ policy_no_state(unsigned s)
 }
 
 int
-policy_parse_situation_action(unsigned situation, const char *buf,
-                              size_t len, enum policy_action *a, char *err,
-                              size_t errlen)
+policy_parse_situation_action(unsigned situation, const char *buf, size_t len,
+                              enum policy_action *a, char *err, size_t errlen)
 {
 	char q[POLICY_QUOTE_MAX];
 	enum policy_action v;
@@ -807,8 +824,7 @@ policy_parse_named(const struct policy_name *t, size_t n, const char *buf,
 
 int
 policy_parse_unregistered(const char *buf, size_t len,
-                          enum policy_unregistered *u, char *err,
-                          size_t errlen)
+                          enum policy_unregistered *u, char *err, size_t errlen)
 {
 	int v;
 
@@ -821,14 +837,13 @@ policy_parse_unregistered(const char *buf, size_t len,
 }
 
 int
-policy_parse_mode(const char *buf, size_t len, enum policy_mode *m,
-                  char *err, size_t errlen)
+policy_parse_mode(const char *buf, size_t len, enum policy_mode *m, char *err,
+                  size_t errlen)
 {
 	int v;
 
-	if (policy_parse_named(policy_mode_names, NELEM(policy_mode_names),
-	                       buf, len, &v, "enforce or monitor", err,
-	                       errlen) != 0)
+	if (policy_parse_named(policy_mode_names, NELEM(policy_mode_names), buf,
+	                       len, &v, "enforce or monitor", err, errlen) != 0)
 		return -1;
 	*m = (enum policy_mode)v;
 	return 0;
@@ -836,15 +851,13 @@ policy_parse_mode(const char *buf, size_t len, enum policy_mode *m,
 
 int
 policy_parse_outbound_by(const char *buf, size_t len,
-                         enum policy_outbound_by *o, char *err,
-                         size_t errlen)
+                         enum policy_outbound_by *o, char *err, size_t errlen)
 {
 	int v;
 
 	if (policy_parse_named(policy_outbound_names,
 	                       NELEM(policy_outbound_names), buf, len, &v,
-	                       "either, hosts, auth or both", err,
-	                       errlen) != 0)
+	                       "either, hosts, auth or both", err, errlen) != 0)
 		return -1;
 	*o = (enum policy_outbound_by)v;
 	return 0;
@@ -890,10 +903,11 @@ policy_parse_reply(const char *buf, size_t len, char *out, size_t outlen,
 		if (p[i] != '%')
 			continue;
 		if (i + 1 == len || strchr("drs%", p[i + 1]) == NULL)
-			return policy_fail(err, errlen,
-			                   "'%s' has a '%%' not followed by d "
-			                   "(domain), r (record), s (state) or %%",
-			                   policy_quote(q, p, len));
+			return policy_fail(
+			    err, errlen,
+			    "'%s' has a '%%' not followed by d "
+			    "(domain), r (record), s (state) or %%",
+			    policy_quote(q, p, len));
 		i++;
 	}
 	memcpy(out, p, len);
@@ -948,7 +962,7 @@ policy_entry_end(const struct policy_cursor *c, size_t start)
 
 	if (ch == '\n' || ch == ',' || (c->ws && policy_blank(ch)))
 		return true;
-	return ch == '#' && policy_blank(c->buf[c->pos - 1]) && c->pos > start;
+	return ch == '#' && c->pos > start && policy_blank(c->buf[c->pos - 1]);
 }
 
 /* policy_next - the next entry, trimmed and not empty; false at the end. */
@@ -985,8 +999,8 @@ policy_next(struct policy_cursor *c, const char **ent, size_t *elen,
 
 /* policy_list_fail - "origin:LINE: " and the message; returns -1. */
 static int
-policy_list_fail(char *err, size_t errlen, const char *origin,
-                 unsigned line, const char *fmt, ...)
+policy_list_fail(char *err, size_t errlen, const char *origin, unsigned line,
+                 const char *fmt, ...)
 {
 	char msg[POLICY_MSG_MAX];
 	va_list ap;
@@ -1069,8 +1083,8 @@ policy_exempt_domains_parse(struct policy_exempt *t, const char *buf,
 
 /* policy_words - split an entry at white space, '=' and ':'. */
 static size_t
-policy_words(const char *buf, size_t len, const char *w[],
-             size_t wl[], size_t max)
+policy_words(const char *buf, size_t len, const char *w[], size_t wl[],
+             size_t max)
 {
 	size_t i = 0, n = 0, start;
 
@@ -1116,10 +1130,11 @@ policy_override_entry(struct policy_overrides *work, const char *ent,
 		                   "reject, quarantine, tag or monitor)",
 		                   policy_quote(q, w[1], wl[1]));
 	if (n == 3 && policy_parse_situation(w[2], wl[2], &scope) != 0)
-		return policy_fail(msg, msglen,
-		                   "'%s' is not a state (unknown, pending, "
-		                   "verified, degraded, failed, dnserror or all)",
-		                   policy_quote(q, w[2], wl[2]));
+		return policy_fail(
+		    msg, msglen,
+		    "'%s' is not a state (unknown, pending, "
+		    "verified, degraded, failed, dnserror or all)",
+		    policy_quote(q, w[2], wl[2]));
 	if (a == POLICY_REJECT && policy_no_state(scope))
 		return policy_fail(msg, msglen,
 		                   "%s: reject is not allowed for %s (no known "
@@ -1127,8 +1142,8 @@ policy_override_entry(struct policy_overrides *work, const char *ent,
 		                   dom, policy_situation_name(scope));
 	rc = policy_tab_insert(POLICY_TAB(work), dom, strlen(dom), a, scope);
 	if (rc == -2)
-		return policy_fail(msg, msglen, "%s has two entries for %s", dom,
-		                   policy_situation_name(scope));
+		return policy_fail(msg, msglen, "%s has two entries for %s",
+		                   dom, policy_situation_name(scope));
 	if (rc != 0)
 		return policy_fail(msg, msglen,
 		                   "%s does not fit: at most %d entries", dom,
@@ -1137,9 +1152,8 @@ policy_override_entry(struct policy_overrides *work, const char *ent,
 }
 
 int
-policy_overrides_parse(struct policy_overrides *t, const char *buf,
-                       size_t len, const char *origin, char *err,
-                       size_t errlen)
+policy_overrides_parse(struct policy_overrides *t, const char *buf, size_t len,
+                       const char *origin, char *err, size_t errlen)
 {
 	struct policy_cursor c = {buf, len, 0, 1, false};
 	struct policy_overrides *work;
@@ -1233,10 +1247,21 @@ policy_read_file(const char *path, char **out, size_t *outlen, char *err,
 		                   "octets",
 		                   path, POLICY_FILE_MAX);
 	}
-	while (len < (size_t)st.st_size &&
-	       ((n = read(fd, buf + len, (size_t)st.st_size - len)) > 0 ||
-	        (n < 0 && errno == EINTR)))
-		len += n > 0 ? (size_t)n : 0;
+	while (len < (size_t)st.st_size) {
+		n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			policy_fail(err, errlen, "%s: %s", path,
+			            strerror(errno));
+			close(fd);
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
 	close(fd);
 	*out = buf;
 	*outlen = len;
@@ -1276,8 +1301,8 @@ policy_set_list(const struct policy_key *k, void *field, const char *value,
 }
 
 int
-policy_config_key(struct policy_config *pc, const char *key,
-                  const char *value, char *err, size_t errlen)
+policy_config_key(struct policy_config *pc, const char *key, const char *value,
+                  char *err, size_t errlen)
 {
 	const struct policy_key *k = NULL;
 	size_t i, len = strlen(value);
@@ -1291,9 +1316,8 @@ policy_config_key(struct policy_config *pc, const char *key,
 	field = (char *)pc + k->offset;
 	switch (k->type) {
 	case POLICY_K_ACTION:
-		return policy_parse_situation_action(k->arg, value, len,
-		                                     &pc->on[k->arg], err,
-		                                     errlen);
+		return policy_parse_situation_action(
+		    k->arg, value, len, &pc->on[k->arg], err, errlen);
 	case POLICY_K_UNREG:
 		return policy_parse_unregistered(value, len, field, err,
 		                                 errlen);

@@ -94,20 +94,21 @@
 #include "domain.h"
 #include "netlist.h"
 
-#define POLICY_REPLY_MAX 256	 /* octets of a configured reply template */
-#define POLICY_TEXT_MAX 400	 /* octets of an expanded reply text */
-#define POLICY_REASON_MAX 512	 /* octets of the log reason */
-#define POLICY_TAG_MAX 640	 /* octets of the tag header value */
-#define POLICY_HEADER_MAX 64	 /* octets of the tag header name */
-#define POLICY_EXEMPT_MAX 256	 /* exempt senders; exempt domains */
-#define POLICY_EXEMPT_POOL 16384 /* octets of their text */
+#define POLICY_REPLY_MAX 256      /* octets of a configured reply template */
+#define POLICY_TEXT_MAX 400       /* octets of an expanded reply text */
+#define POLICY_REASON_MAX 512     /* octets of the log reason */
+#define POLICY_TAG_MAX 640        /* octets of the tag header value */
+#define POLICY_HEADER_MAX 64      /* octets of the tag header name */
+#define POLICY_EXEMPT_MAX 256     /* exempt senders; exempt domains */
+#define POLICY_EXEMPT_POOL 16384  /* octets of their text */
 #define POLICY_OVERRIDES_MAX 4096 /* DomainActions entries */
 #define POLICY_OVERRIDES_POOL 65536
 #define POLICY_FILE_MAX (4 * 1024 * 1024) /* a list file */
-#define POLICY_ADDRESS_MAX 256	 /* an exempt sender address */
+#define POLICY_ADDRESS_MAX 256            /* an exempt sender address */
 
 #define POLICY_TAG_HEADER_DEFAULT "X-Authready"
-#define POLICY_REJECT_DEFAULT "sender domain %d is not ready to send mail: fix %r"
+#define POLICY_REJECT_DEFAULT                                                  \
+	"sender domain %d is not ready to send mail: fix %r"
 #define POLICY_TEMPFAIL_DEFAULT                                                \
 	"sender domain %d is not confirmed ready yet, try again later (%r)"
 #define POLICY_DNSERROR_DEFAULT                                                \
@@ -133,10 +134,10 @@ enum policy_situation {
 	POLICY_ON_DNSERROR,
 };
 #define POLICY_SITUATIONS 6
-#define POLICY_SCOPE_ALL 0xff	/* a DomainActions entry for every one */
+#define POLICY_SCOPE_ALL 0xff /* a DomainActions entry for every one */
 
 enum policy_unregistered {
-	POLICY_UNREG_CHECK = 0,	/* as a registered domain; no state yet */
+	POLICY_UNREG_CHECK = 0, /* as a registered domain; no state yet */
 	POLICY_UNREG_REJECT,
 	POLICY_UNREG_ACCEPT,
 };
@@ -148,18 +149,18 @@ enum policy_mode {
 
 /* OutboundBy: which mail is judged. */
 enum policy_outbound_by {
-	POLICY_OUT_EITHER = 0,	/* InternalHosts client or authenticated */
-	POLICY_OUT_HOSTS,	/* InternalHosts client */
-	POLICY_OUT_AUTH,	/* authenticated ({auth_authen} set) */
-	POLICY_OUT_BOTH,	/* both */
+	POLICY_OUT_EITHER = 0, /* InternalHosts client or authenticated */
+	POLICY_OUT_HOSTS,      /* InternalHosts client */
+	POLICY_OUT_AUTH,       /* authenticated ({auth_authen} set) */
+	POLICY_OUT_BOTH,       /* both */
 };
 
 /* A sorted table of names (and, for DomainActions, action and scope). */
 struct policy_entry {
-	uint32_t off;	/* of the NUL-terminated name in the pool */
+	uint32_t off; /* of the NUL-terminated name in the pool */
 	uint8_t len;
 	uint8_t action; /* enum policy_action */
-	uint8_t scope;	/* enum policy_situation or POLICY_SCOPE_ALL */
+	uint8_t scope;  /* enum policy_situation or POLICY_SCOPE_ALL */
 	uint8_t unused;
 };
 
@@ -176,49 +177,50 @@ struct policy_overrides {
 };
 
 struct policy_config {
-	enum policy_mode mode;				/* Mode */
-	enum policy_action on[POLICY_SITUATIONS];	/* On<Situation> */
-	enum policy_unregistered unregistered;		/* UnregisteredDomains */
-	enum policy_outbound_by outbound_by;		/* OutboundBy */
-	struct netlist internal_hosts;			/* InternalHosts */
-	struct policy_exempt exempt_senders;		/* ExemptSenders */
-	struct policy_exempt exempt_domains;		/* ExemptDomains */
-	struct policy_overrides overrides;		/* DomainActions */
-	char reject_reply[POLICY_REPLY_MAX];		/* RejectReply */
-	char tempfail_reply[POLICY_REPLY_MAX];		/* TempfailReply */
-	char dnserror_reply[POLICY_REPLY_MAX];		/* DNSErrorReply */
-	char tag_header[POLICY_HEADER_MAX];		/* TagHeader */
+	enum policy_mode mode;                    /* Mode */
+	enum policy_action on[POLICY_SITUATIONS]; /* On<Situation> */
+	enum policy_unregistered unregistered;    /* UnregisteredDomains */
+	enum policy_outbound_by outbound_by;      /* OutboundBy */
+	struct netlist internal_hosts;            /* InternalHosts */
+	struct policy_exempt exempt_senders;      /* ExemptSenders */
+	struct policy_exempt exempt_domains;      /* ExemptDomains */
+	struct policy_overrides overrides;        /* DomainActions */
+	char reject_reply[POLICY_REPLY_MAX];      /* RejectReply */
+	char tempfail_reply[POLICY_REPLY_MAX];    /* TempfailReply */
+	char dnserror_reply[POLICY_REPLY_MAX];    /* DNSErrorReply */
+	char tag_header[POLICY_HEADER_MAX];       /* TagHeader */
 };
 
 struct policy_input {
-	bool outbound;		/* in scope; see policy_outbound() */
-	bool null_sender;	/* MAIL FROM:<> */
-	const char *sender;	/* reverse-path without <>; NULL none */
-	const char *domain;	/* normalized registry domain; NULL none */
-	bool registered;	/* in the registry */
-	bool have_state;	/* a stored state exists */
+	bool outbound;      /* in scope; see policy_outbound() */
+	bool null_sender;   /* MAIL FROM:<> */
+	const char *sender; /* reverse-path without <>; NULL none */
+	const char *domain; /* registry domain (compared ignoring ASCII
+	                       case and a root dot); NULL none */
+	bool registered;    /* in the registry */
+	bool have_state;    /* a stored state exists */
 	enum domain_readiness state;
-	bool stale;		/* past next_check, or served after DNS trouble */
-	bool dns_trouble;	/* last check or the wait ended in DNS trouble */
+	bool stale;       /* past next_check, or served after DNS trouble */
+	bool dns_trouble; /* last check or the wait ended in DNS trouble */
 	const char *first_problem; /* "DKIM x._domainkey.example.com missing" */
-	bool check_timed_out;	/* waited CheckWait without a result */
+	bool check_timed_out;      /* waited CheckWait without a result */
 };
 
 struct policy_decision {
-	enum policy_action action;	/* what the milter does */
-	enum policy_action would_be;	/* enforced action (== action unless
-					   action is monitor) */
+	enum policy_action action;       /* what the milter does */
+	enum policy_action would_be;     /* enforced action (== action unless
+	                                    action is monitor) */
 	enum policy_situation situation; /* meaningful when judged */
-	const char *source;		/* static: which setting decided */
-	bool judged;			/* readiness or registry was consulted */
-	bool log;			/* false only for out-of-scope mail */
+	const char *source;              /* static: which setting decided */
+	bool judged; /* readiness or registry was consulted */
+	bool log;    /* false only for out-of-scope mail */
 	bool log_warning;
-	bool softened;			/* a reject became a tempfail */
-	char smtp_code[4];		/* "550", "451"; "" no reply */
-	char xcode[8];			/* "5.7.1", "4.7.1", "4.4.3" */
+	bool softened;                      /* a reject became a tempfail */
+	char smtp_code[4];                  /* "550", "451"; "" no reply */
+	char xcode[8];                      /* "5.7.1", "4.7.1", "4.4.3" */
 	char text[2 * POLICY_TEXT_MAX + 1]; /* for smfi_setreply: '%' doubled */
-	char reason[POLICY_REASON_MAX];	/* printable, for the log */
-	char tag_value[POLICY_TAG_MAX];	/* header value for tag */
+	char reason[POLICY_REASON_MAX];     /* printable, for the log */
+	char tag_value[POLICY_TAG_MAX];     /* header value for tag */
 };
 
 /* policy_action_name - "accept" etc.; "invalid" out of range. */
@@ -232,12 +234,12 @@ void policy_config_defaults(struct policy_config *pc);
 
 /* policy_decide - the decision for one MAIL FROM; pure. */
 void policy_decide(const struct policy_config *pc,
-    const struct policy_input *in, struct policy_decision *d);
+                   const struct policy_input *in, struct policy_decision *d);
 
 /* policy_outbound - in scope by client address and/or SASL login
  * (auth_authen NULL or "" when not authenticated). */
 bool policy_outbound(const struct policy_config *pc,
-    const struct sockaddr *client, const char *auth_authen);
+                     const struct sockaddr *client, const char *auth_authen);
 
 /* policy_sends_reply - the milter must call smfi_setreply. */
 bool policy_sends_reply(const struct policy_decision *d);
@@ -249,17 +251,20 @@ bool policy_sends_reply(const struct policy_decision *d);
  */
 int policy_parse_action(const char *buf, size_t len, enum policy_action *a);
 int policy_parse_situation_action(unsigned situation, const char *buf,
-    size_t len, enum policy_action *a, char *err, size_t errlen);
+                                  size_t len, enum policy_action *a, char *err,
+                                  size_t errlen);
 int policy_parse_unregistered(const char *buf, size_t len,
-    enum policy_unregistered *u, char *err, size_t errlen);
+                              enum policy_unregistered *u, char *err,
+                              size_t errlen);
 int policy_parse_mode(const char *buf, size_t len, enum policy_mode *m,
-    char *err, size_t errlen);
+                      char *err, size_t errlen);
 int policy_parse_outbound_by(const char *buf, size_t len,
-    enum policy_outbound_by *o, char *err, size_t errlen);
-int policy_parse_reply(const char *buf, size_t len, char *out,
-    size_t outlen, char *err, size_t errlen);
-int policy_parse_header(const char *buf, size_t len, char *out,
-    size_t outlen, char *err, size_t errlen);
+                             enum policy_outbound_by *o, char *err,
+                             size_t errlen);
+int policy_parse_reply(const char *buf, size_t len, char *out, size_t outlen,
+                       char *err, size_t errlen);
+int policy_parse_header(const char *buf, size_t len, char *out, size_t outlen,
+                        char *err, size_t errlen);
 
 /*
  * List parsers: replace the list.  Entries are separated by commas or
@@ -271,11 +276,14 @@ int policy_parse_header(const char *buf, size_t len, char *out,
  * situation is an error.
  */
 int policy_exempt_senders_parse(struct policy_exempt *t, const char *buf,
-    size_t len, const char *origin, char *err, size_t errlen);
+                                size_t len, const char *origin, char *err,
+                                size_t errlen);
 int policy_exempt_domains_parse(struct policy_exempt *t, const char *buf,
-    size_t len, const char *origin, char *err, size_t errlen);
+                                size_t len, const char *origin, char *err,
+                                size_t errlen);
 int policy_overrides_parse(struct policy_overrides *t, const char *buf,
-    size_t len, const char *origin, char *err, size_t errlen);
+                           size_t len, const char *origin, char *err,
+                           size_t errlen);
 
 /*
  * policy_config_key - set one policy key (case-insensitive name) from its
@@ -285,6 +293,6 @@ int policy_overrides_parse(struct policy_overrides *t, const char *buf,
  * 1 when key is not a policy key.
  */
 int policy_config_key(struct policy_config *pc, const char *key,
-    const char *value, char *err, size_t errlen);
+                      const char *value, char *err, size_t errlen);
 
 #endif
