@@ -267,6 +267,7 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	const struct config *cfg = &snap->cfg;
 	struct milter_env env = {0};
 	static sigset_t reload_set;
+	sigset_t stop_set;
 	pthread_t reload;
 	char err[1024];
 	int rc;
@@ -284,10 +285,19 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	if (store_open(cfg->state_dir, STORE_CREATE, NULL, &env.store, err,
 		sizeof(err)) != STORE_OK)
 		return daemon_fail("state store %s: %s", cfg->state_dir, err);
-	/* SIGUSR1 is ours: blocked in every thread, taken by sigwait. */
+	/*
+	 * Block the signals before any thread exists, so every thread
+	 * inherits the mask: SIGUSR1 is taken by our reload thread, SIGTERM,
+	 * SIGINT and SIGHUP by libmilter's signal thread (a clean stop).
+	 */
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGTERM);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGHUP);
+	sigaddset(&stop_set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
 	sigemptyset(&reload_set);
 	sigaddset(&reload_set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &reload_set, NULL);
 	if (checkerd_start(&env.checkerd, env.store, err, sizeof(err)) != 0 ||
 	    milter_init(&env, err, sizeof(err)) != 0) {
 		store_close(env.store);

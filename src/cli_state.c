@@ -334,7 +334,53 @@ struct cli_refresh_ctx {
 	int single;
 	int bar;
 	long long last_bar;
+	char (*verified)[DOMAIN_BUF]; /* became verified: release held mail */
+	size_t nverified, cap;
 };
+
+/* cli_refresh_note - remember a domain that just became verified. */
+static void
+cli_refresh_note(struct cli_refresh_ctx *rc, const char *domain)
+{
+	if (rc->nverified == rc->cap) {
+		size_t cap = rc->cap ? rc->cap * 2 : 16;
+		char(*grown)[DOMAIN_BUF] =
+		    realloc(rc->verified, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return;
+		rc->verified = grown;
+		rc->cap = cap;
+	}
+	snprintf(rc->verified[rc->nverified++], DOMAIN_BUF, "%s", domain);
+}
+
+/* cli_refresh_release - held mail of the domains that became verified. */
+static int
+cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
+{
+	size_t i, released, invalid;
+	char err[1024];
+	int failed = 0;
+
+	for (i = 0; i < rc->nverified; i++) {
+		if (release_domain(st, rc->verified[i],
+			rc->cli->cfg.release_command, &released, &invalid, err,
+			sizeof(err)) != 0) {
+			fprintf(stderr,
+			    "%s: %s: held mail not released: %s (run "
+			    "authready release %s)\n",
+			    rc->cli->progname, rc->verified[i], err,
+			    rc->verified[i]);
+			failed = 1;
+		} else if (released > 0) {
+			printf("%s: %zu held message(s) released\n",
+			    rc->verified[i], released);
+		}
+	}
+	free(rc->verified);
+	return failed;
+}
 
 static long long
 cli_now_ms(void)
@@ -356,6 +402,8 @@ cli_refresh_event(void *arg, const struct domain_state *st,
 		    rc->cli->progname, st->domain, fx->reason);
 		return;
 	}
+	if (fx->became_verified)
+		cli_refresh_note(rc, st->domain);
 	if (rc->single) {
 		report_print_text(stdout, rep,
 		    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL);
@@ -440,6 +488,8 @@ cli_refresh(struct cli *cli)
 	opt.arg = &ctx;
 	rc = checker_run(st, dns, &opt, names, n, &stats, err, sizeof(err));
 	dns_close(dns);
+	if (cli_refresh_release(&ctx, st) != 0)
+		stats.errors++;
 	store_close(st);
 	if (!ctx.single)
 		checker_list_free(names, n);

@@ -67,7 +67,8 @@ struct milter_conn {
 struct milter_lookup {
 	char domain[DOMAIN_BUF]; /* the registered (or checked) domain */
 	bool registered;
-	bool have_state;
+	bool found;	 /* a state record exists (maybe "unknown") */
+	bool have_state; /* ... and it says something other than unknown */
 	struct record_state_summary sum;
 	char first_problem[DOMAIN_RECORD_DETAIL_MAX + DOMAIN_BUF + 32];
 	bool store_error;
@@ -172,8 +173,13 @@ milter_try(const char *domain, struct milter_lookup *lk)
 	}
 	if (rc == STORE_OK) {
 		snprintf(lk->domain, sizeof(lk->domain), "%s", domain);
-		lk->registered = true;
+		lk->found = true;
 		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
+		/* A verified domain is the hot path: no second lookup.  Other
+		 * states may come from checks of unregistered domains. */
+		lk->registered = lk->sum.state == READINESS_VERIFIED ||
+		    store_reg_get(milter_env.store, domain, &reg, err,
+			sizeof(err)) == STORE_OK;
 		return true;
 	}
 	rc = store_reg_get(milter_env.store, domain, &reg, err, sizeof(err));
@@ -283,11 +289,13 @@ milter_wait_check(const struct config *cfg, struct milter_lookup *lk)
 		if (!checkerd_wait(cd, gen, &deadline))
 			return false; /* CheckWait passed */
 		gen = checkerd_generation(cd);
-		if (milter_peek(lk->domain, &lk->sum) == STORE_OK &&
-		    lk->sum.state != READINESS_UNKNOWN) {
-			lk->have_state = true;
+		if (milter_peek(lk->domain, &lk->sum) != STORE_OK)
+			continue;
+		lk->found = true;
+		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
+		/* A state, or a check that DNS trouble left undecided. */
+		if (lk->have_state || lk->sum.dns_errors > 0)
 			return true;
-		}
 	}
 }
 
@@ -386,7 +394,7 @@ milter_input(const struct milter_lookup *lk, const char *sender,
 	in->have_state = lk->have_state;
 	in->state = lk->have_state ? (enum domain_readiness)lk->sum.state
 				   : READINESS_UNKNOWN;
-	in->dns_trouble = lk->have_state && lk->sum.dns_errors > 0;
+	in->dns_trouble = lk->found && lk->sum.dns_errors > 0;
 	in->stale = lk->have_state &&
 	    ((lk->sum.next_check > 0 &&
 		 now > lk->sum.next_check + MILTER_STALE_SLACK) ||
@@ -428,6 +436,8 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	if (code == REVPATH_OK) {
 		milter_resolve(cfg, rp.domain, &lk);
 		if (!lk.have_state && !lk.store_error &&
+		    !(lk.found && lk.sum.dns_errors > 0 && lk.sum.next_check >
+			    (int64_t)time(NULL)) &&
 		    (lk.registered ||
 			cfg->policy.unregistered == POLICY_UNREG_CHECK))
 			timed_out = !milter_wait_check(cfg, &lk);

@@ -1,0 +1,591 @@
+#!/bin/sh
+# postfix.sh - authready-milter in front of a real Postfix, end to end.
+#
+# SYNOPSIS
+#	make check TESTS=tests/integration/postfix.sh
+#	top_srcdir=. top_builddir=BUILD tests/integration/postfix.sh
+#
+# DESCRIPTION
+#	NSD serves tests/zones and a zone of this test (hold.test) on
+#	loopback; authready-milter runs as nobody on a unix socket; a private
+#	Postfix instance (postfix-harness.sh) uses it as smtpd_milters and
+#	relays what it accepts to an smtp-sink.  tests/smtp-probe speaks
+#	SMTP and prints every reply, so exact replies are asserted:
+#
+#	  - example.com (verified): accepted on the smtp and the submission
+#	    port, delivered to the sink;
+#	  - nodkim.example.org (pending): "550 5.7.1" at MAIL FROM, naming
+#	    the domain and the missing DKIM key; nothing delivered;
+#	  - the null sender: accepted and delivered;
+#	  - an unregistered domain DNS cannot answer for: 451 4.4.3, never
+#	    a 5xx;
+#	  - shop.hold.test (DomainActions: quarantine while pending): the
+#	    first MAIL FROM makes the daemon check it (CheckWait), the
+#	    message is accepted and put on hold, the milter logs its queue
+#	    ID and "status --json" lists it under "held"; the records are
+#	    published and the daemon's checker, on its own schedule, finds
+#	    the domain verified and runs ReleaseCommand: the message leaves
+#	    the hold queue and is delivered;
+#	  - late.hold.test (the same, never published): held, then released
+#	    by hand with "authready release", with the real postsuper.
+#
+#	Every decision is checked in the milter's log (stderr: Syslog no),
+#	and neither the Postfix log nor the milter's shows milter errors,
+#	crashes or sanitizer reports.
+#
+#	The daemon refuses to run as root, and postsuper needs root: its
+#	ReleaseCommand here is a bridge script that hands the queue IDs to
+#	the test (root), which runs "postsuper -c DIR -H -" and returns its
+#	exit status, as sudo would in production (contrib/sudoers.authready).
+#
+#	The pending back-off of the checker is one minute, so the automatic
+#	release takes up to 75 seconds; the other cases run meanwhile.
+#
+# EXIT STATUS
+#	0 all cases passed, 1 some failed, 77 not root or NSD or Postfix not
+#	installed, 99 the harness could not run.
+#
+# ENVIRONMENT
+#	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
+#	AUTHREADY_MILTER and SMTP_PROBE override the binaries;
+#	POSTFIX_VERBOSE=1 shows the Postfix log at the end.
+
+set -u
+LC_ALL=C
+export LC_ALL
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$here/../..}
+top_builddir=${top_builddir:-.}
+AUTHREADY=${AUTHREADY:-$top_builddir/authready}
+AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
+SMTP_PROBE=${SMTP_PROBE:-$top_builddir/tests/smtp-probe}
+JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
+
+RUN_TIMEOUT=20
+PROBE_TIMEOUT=30
+# The first pending check puts the next one a minute away; the checker
+# looks for due domains every 15 seconds.
+RELEASE_WAIT=100
+BRIDGE_LIFE=240
+SHOW_LINES=30
+SHOW_COLUMNS=400
+
+ZONE=hold.test
+SHOP=shop.$ZONE
+LATE=late.$ZONE
+SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
+RCPT=someone@recipient.test
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: the private Postfix instance needs root"
+	exit 77
+fi
+for b in "$AUTHREADY" "$AUTHREADY_MILTER" "$SMTP_PROBE"; do
+	if [ ! -x "$b" ]; then
+		echo "ERROR: $b not built" >&2
+		exit 99
+	fi
+done
+
+# shellcheck source=tests/integration/nsd-harness.sh
+. "$top_srcdir/tests/integration/nsd-harness.sh"
+# shellcheck source=tests/integration/postfix-harness.sh
+. "$top_srcdir/tests/integration/postfix-harness.sh"
+pf_find
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/authready-postfix-test.XXXXXX") || exit 99
+chmod 0755 "$T"
+MILTER_PID=
+BRIDGE_PID=
+
+# cleanup - the milter, the bridge, Postfix, NSD, the scratch directory.
+cleanup() {
+	if [ -n "$MILTER_PID" ]; then
+		kill -TERM "$MILTER_PID" 2>/dev/null
+		i=0
+		while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$MILTER_PID" 2>/dev/null
+		wait "$MILTER_PID" 2>/dev/null
+		MILTER_PID=
+	fi
+	if [ -n "$BRIDGE_PID" ]; then
+		kill "$BRIDGE_PID" 2>/dev/null
+		wait "$BRIDGE_PID" 2>/dev/null
+		BRIDGE_PID=
+	fi
+	pf_cleanup
+	nsd_cleanup
+	rm -rf "$T"
+}
+
+mkdir "$T/zones" "$T/state" "$T/milter" "$T/bin" "$T/keys" "$T/bridge"
+cat >"$T/zones/$ZONE.zone" <<EOF
+; $ZONE - written by postfix.sh; the test publishes $SHOP's records.
+\$ORIGIN $ZONE.
+\$TTL 300
+@	SOA	ns.$ZONE. hostmaster.$ZONE. ( 1 3600 600 86400 300 )
+@	NS	ns.$ZONE.
+ns	A	127.0.0.1
+EOF
+nsd_start "$top_srcdir/tests/zones" "$T/zones"
+pf_start "unix:$T/milter/authready.sock"
+trap 'cleanup' EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP
+trap 'cleanup; exit 141' PIPE
+
+ZF=$NSD_DIR/zones/$ZONE.zone
+serial=1
+
+# The daemon (nobody) reads the key; the test's copy is its own.
+cp "$top_srcdir/tests/keys/rsa2048.pem" "$T/keys/"
+chown -R nobody:nogroup "$T/keys"
+chmod 0600 "$T/keys/rsa2048.pem"
+KEY=$T/keys/rsa2048.pem
+
+# The release bridge: what the daemon runs as ReleaseCommand.  Shell
+# builtins and absolute paths only (the daemon gives it a minimal
+# environment).  It leaves argv and the IDs in req.N and waits for rc.N.
+chown nobody:nogroup "$T/bridge"
+cat >"$T/bin/postsuper-bridge" <<EOF
+#!/bin/sh
+d=$T/bridge
+n=0
+while [ -e "\$d/req.\$n" ] || [ -e "\$d/req.\$n.tmp" ]; do n=\$((n + 1)); done
+{
+	printf 'argv'
+	for a in "\$@"; do printf ' %s' "\$a"; done
+	printf '\n'
+	while IFS= read -r l || [ -n "\$l" ]; do printf '%s\n' "\$l"; done
+} >"\$d/req.\$n.tmp"
+/bin/mv "\$d/req.\$n.tmp" "\$d/req.\$n"
+i=0
+while [ ! -e "\$d/rc.\$n" ] && [ \$i -lt 300 ]; do
+	/bin/sleep 0.1
+	i=\$((i + 1))
+done
+[ -e "\$d/rc.\$n" ] || exit 75
+read -r rc <"\$d/rc.\$n"
+exit "\$rc"
+EOF
+cat >"$T/bin/sendmail" <<'EOF'
+#!/bin/sh
+while IFS= read -r l || [ -n "$l" ]; do :; done
+exit 0
+EOF
+chmod 0755 "$T/bin/postsuper-bridge" "$T/bin/sendmail"
+
+# bridge_loop - the root side: postsuper for each request, its status back.
+bridge_loop() {
+	n=0
+	end=$(($(date +%s) + BRIDGE_LIFE))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		if [ -e "$T/bridge/req.$n" ]; then
+			sed 1d "$T/bridge/req.$n" |
+			    "$PF_SBIN/postsuper" -c "$PF_DIR/etc" -H - \
+				>"$T/bridge/out.$n" 2>&1
+			echo $? >"$T/bridge/rc.$n.tmp"
+			mv "$T/bridge/rc.$n.tmp" "$T/bridge/rc.$n"
+			n=$((n + 1))
+			continue
+		fi
+		sleep 0.2
+	done
+}
+bridge_loop </dev/null >/dev/null 2>&1 &
+BRIDGE_PID=$!
+
+cat >"$T/milter.conf" <<EOF
+# written by postfix.sh
+Socket local:$T/milter/authready.sock
+UserID nobody:nogroup
+SocketGroup postfix
+UMask 007
+Syslog no
+StateDir $T/state
+DNSServers 127.0.0.1:$NSD_PORT
+DNSTimeout 2
+CheckWait 10
+SendmailPath $T/bin/sendmail -t -oi
+NotifyFrom noreply@operator.test
+ReleaseCommand $T/bin/postsuper-bridge -c $PF_DIR/etc -H -
+DomainActions $ZONE quarantine pending
+EOF
+# The operator's CLI runs as root: the real postsuper of the instance.
+sed "s|^ReleaseCommand .*|ReleaseCommand $PF_SBIN/postsuper -c $PF_DIR/etc -H -|" \
+    "$T/milter.conf" >"$T/cli.conf"
+
+npass=0
+nfail=0
+cur=
+last_cmd=
+rc=0
+: >"$T/out"
+: >"$T/err"
+
+# ok - count and print the current case as passed.
+ok() {
+	npass=$((npass + 1))
+	echo "PASS: $cur"
+}
+
+# ko WHY... - count and print the current case as failed, with the run.
+ko() {
+	nfail=$((nfail + 1))
+	echo "FAIL: $cur: $*"
+	printf "%s\n" "$last_cmd" | cut -c1-$SHOW_COLUMNS | cat -v |
+	    sed "s/^/  command: /"
+	echo "  exit: $rc"
+	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
+	    sed "s/^/  stdout: /"
+	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
+	    sed "s/^/  stderr: /"
+	return 1
+}
+
+# case_ NAME - start a case.
+case_() {
+	cur=$1
+}
+
+# cli ARGS... - authready (as the operator) with cli.conf.
+cli() {
+	last_cmd="authready $*"
+	timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$T/cli.conf" "$@" \
+	    >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+}
+
+# probe PORT SENDER - one message to $RCPT; the dialogue in out.
+probe() {
+	last_cmd="smtp-probe 127.0.0.1 $1 <$2> <$RCPT>"
+	timeout $((PROBE_TIMEOUT + 5)) "$SMTP_PROBE" -t "$PROBE_TIMEOUT" \
+	    127.0.0.1 "$1" "$2" "$RCPT" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+}
+
+# want_rc N - the run exited N.
+want_rc() {
+	[ "$rc" -eq "$1" ] || ko "exit status $rc, expected $1"
+}
+
+# want_out ERE - a line of stdout matches ERE.
+want_out() {
+	grep -q -E -e "$1" "$T/out" || ko "no stdout line matches /$1/"
+}
+
+# want_no_out ERE - no line of stdout matches ERE.
+want_no_out() {
+	if grep -q -E -e "$1" "$T/out"; then
+		ko "a stdout line matches /$1/"
+		return 1
+	fi
+}
+
+# queue_id - the queue ID of the "queued as" reply in out.
+queue_id() {
+	sed -n 's/^< 250 .*queued as \([0-9A-Za-z]*\).*/\1/p' "$T/out" |
+	    head -n 1
+}
+
+# mlog_has ERE - a line of the milter's log matches ERE.
+mlog_has() {
+	if ! grep -q -E -e "$1" "$T/milter.log"; then
+		ko "no milter log line matches /$1/:" \
+		    "$(tail -n 5 "$T/milter.log" | cut -c1-$SHOW_COLUMNS)"
+		return 1
+	fi
+}
+
+# wait_for SECONDS COMMAND... - true once COMMAND is.
+wait_for() {
+	w=$(($1 * 10))
+	shift
+	i=0
+	while [ $i -lt $w ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	"$@"
+}
+
+# in_hold ID - ID is in the hold queue.
+in_hold() {
+	pf_hold_ids | grep -q -x -e "$1"
+}
+
+# not_queued ID - ID is in no queue.
+not_queued() {
+	! pf_queue_ids | grep -q -x -e "$1"
+}
+
+# sink_has ID - the sink received the message Postfix queued as ID.
+sink_has() {
+	grep -l -r -q -e "id $1" "$PF_SINK_DIR" 2>/dev/null
+}
+
+# held_of DOMAIN - the queue IDs "status DOMAIN --json" lists as held.
+held_of() {
+	"$AUTHREADY" -c "$T/cli.conf" status "$1" --json 2>/dev/null |
+	    awk -f "$JSONFLAT" |
+	    awk -F '\t' '$1 ~ /^\.domains\.0\.held\.[0-9]+\.queue_id$/ {
+		print $2 }'
+}
+
+# reload_zone - bump the serial, make NSD serve the zone again.
+reload_zone() {
+	serial=$((serial + 1))
+	sed "s/( [0-9]* 3600/( $serial 3600/" "$ZF" >"$ZF.new" &&
+	    mv "$ZF.new" "$ZF"
+	nsd_reload "$ZONE" "$serial"
+}
+
+# Registry: the operator registers four domains -----------------------------
+
+for d in example.com nodkim.example.org "$SHOP" "$LATE"; do
+	case_ "register-$d"
+	cli domain add "$d" --selector 1234rpr --key "$KEY" --mx "$SEEDMX" \
+	    --spf-include amazonses.com
+	want_rc 0 && ok
+done
+case_ refresh-example.com-verified
+cli refresh example.com
+want_rc 0 && want_out 'pending -> verified|unknown -> verified' && ok
+case_ refresh-nodkim-pending
+cli refresh nodkim.example.org
+[ "$rc" -le 1 ] && want_out '-> pending' && ok
+chown -R nobody:nogroup "$T/state"
+chmod 0700 "$T/state"
+
+"$AUTHREADY_MILTER" -c "$T/milter.conf" -f </dev/null >"$T/milter.out" \
+    2>"$T/milter.log" &
+MILTER_PID=$!
+case_ milter-start
+if wait_for 10 test -S "$T/milter/authready.sock"; then
+	ok
+else
+	ko "no socket: $(cat "$T/milter.log")"
+	exit 1
+fi
+
+# Quarantine first: the automatic release needs a minute ------------------
+
+case_ hold-unchecked-quarantined
+probe "$PF_PORT" "bounces@mail.$SHOP"
+SHOP_ID=$(queue_id)
+if want_rc 0 && [ -n "$SHOP_ID" ]; then
+	if ! wait_for 5 in_hold "$SHOP_ID"; then
+		ko "$SHOP_ID is not in the hold queue: $(pf_queue_list)"
+	elif mlog_has "domain=$SHOP state=pending action=quarantine" &&
+	    mlog_has "event=quarantine domain=$SHOP queue_id=$SHOP_ID"; then
+		ok
+	fi
+elif [ "$rc" -eq 0 ]; then
+	ko "no queue ID in the reply"
+fi
+
+case_ hold-status-lists-held
+got=$(held_of "$SHOP")
+if [ "$got" = "$SHOP_ID" ]; then
+	ok
+else
+	last_cmd="authready status $SHOP --json"
+	ko "held is \"$got\", expected \"$SHOP_ID\""
+fi
+
+case_ hold-postcat-shows-hold
+last_cmd="postcat -c DIR -q $SHOP_ID"
+"$PF_SBIN/postcat" -c "$PF_DIR/etc" -q "$SHOP_ID" >"$T/out" 2>"$T/err"
+rc=$?
+want_rc 0 && want_out "^sender: bounces@mail\\.$SHOP\$" && ok
+
+# The owner publishes the records authready asks for; nothing is
+# refreshed by hand: the daemon's checker must notice by itself.
+"$AUTHREADY" -c "$T/cli.conf" records "$SHOP" 2>/dev/null | grep -v '^;' \
+    >>"$ZF"
+reload_zone
+published_at=$(date +%s)
+
+# The other decisions, meanwhile ------------------------------------------
+
+case_ verified-accepted
+probe "$PF_PORT" "bounces@mail.example.com"
+ID=$(queue_id)
+if want_rc 0 && want_out '^< 250 2\.1\.0 ' && [ -n "$ID" ]; then
+	if ! wait_for 10 sink_has "$ID"; then
+		ko "$ID not delivered to the sink ($(pf_delivered) messages)"
+	elif mlog_has "domain=example\\.com state=verified action=accept"
+	then
+		ok
+	fi
+fi
+
+case_ verified-accepted-submission
+probe "$PF_SUBMIT_PORT" "news@mail.example.com"
+ID=$(queue_id)
+if want_rc 0 && [ -n "$ID" ]; then
+	if ! wait_for 10 sink_has "$ID"; then
+		ko "$ID not delivered to the sink"
+	elif mlog_has "sender=<?news@mail\\.example\\.com>? .*action=accept"
+	then
+		ok
+	fi
+fi
+
+case_ pending-rejected
+probe "$PF_PORT" "bounces@mail.nodkim.example.org"
+if want_rc 1 &&
+    want_out '^< 550 5\.7\.1 .*nodkim\.example\.org' &&
+    want_out '^< 550 5\.7\.1 .*DKIM 1234rpr\._domainkey\.nodkim\.example\.org' &&
+    want_no_out '^> RCPT' &&
+    mlog_has 'domain=nodkim\.example\.org state=pending action=reject reply=550'
+then
+	ok
+fi
+
+case_ pending-rejected-submission
+probe "$PF_SUBMIT_PORT" "x@nodkim.example.org"
+want_rc 1 && want_out '^< 550 5\.7\.1 .*nodkim\.example\.org' && ok
+
+case_ null-sender-accepted
+probe "$PF_PORT" ""
+ID=$(queue_id)
+if want_rc 0 && [ -n "$ID" ]; then
+	if ! wait_for 10 sink_has "$ID"; then
+		ko "$ID not delivered to the sink"
+	elif mlog_has 'sender=(<>)? .*action=accept.*null sender'; then
+		ok
+	fi
+fi
+
+case_ unregistered-dns-trouble-tempfail
+probe "$PF_PORT" "someone@mail.unserved.invalid"
+if want_rc 1 && want_out '^< 451 4\.4\.3 ' && want_no_out '^< 5' &&
+    mlog_has 'domain=unserved\.invalid state=unregistered action=tempfail reply=451'
+then
+	ok
+fi
+
+case_ late-quarantined
+probe "$PF_PORT" "bounces@mail.$LATE"
+LATE_ID=$(queue_id)
+if want_rc 0 && [ -n "$LATE_ID" ]; then
+	if ! wait_for 5 in_hold "$LATE_ID"; then
+		ko "$LATE_ID is not in the hold queue"
+	elif mlog_has "event=quarantine domain=$LATE queue_id=$LATE_ID"; then
+		ok
+	fi
+fi
+
+case_ late-release-by-hand
+cli release "$LATE"
+if want_rc 0 && want_out "$LATE: 1 held message"; then
+	if ! wait_for 15 sink_has "$LATE_ID"; then
+		ko "$LATE_ID not delivered after the release:" \
+		    "$(pf_queue_list | tr '\n' ' ')"
+	elif [ -n "$(held_of "$LATE")" ]; then
+		ko "status still lists held mail for $LATE"
+	else
+		ok
+	fi
+fi
+
+case_ late-release-again-nothing
+cli release "$LATE"
+want_rc 0 && want_out "$LATE: 0 held message" && ok
+
+# The automatic release ---------------------------------------------------
+
+case_ hold-released-when-verified
+left=$((RELEASE_WAIT - ($(date +%s) - published_at)))
+[ $left -gt 5 ] || left=5
+if ! wait_for "$left" sink_has "$SHOP_ID"; then
+	ko "$SHOP_ID not delivered ${RELEASE_WAIT}s after publishing:" \
+	    "hold: $(pf_hold_ids | tr '\n' ' ')" \
+	    "log: $(grep -E "$SHOP" "$T/milter.log" | tail -n 3)"
+elif mlog_has "event=check domain=$SHOP from=pending to=verified" &&
+    mlog_has "event=release domain=$SHOP released=1"; then
+	if [ -n "$(held_of "$SHOP")" ]; then
+		ko "status still lists held mail for $SHOP"
+	elif ! grep -q -x -e "$SHOP_ID" "$T/bridge/req.0" 2>/dev/null; then
+		ko "the release command was not given $SHOP_ID on stdin"
+	elif [ "$(sed -n 1p "$T/bridge/req.0")" != \
+	    "argv -c $PF_DIR/etc -H -" ]; then
+		ko "release argv: $(sed -n 1p "$T/bridge/req.0")"
+	else
+		ok
+	fi
+fi
+
+case_ verified-after-release-accepted
+probe "$PF_PORT" "bounces@mail.$SHOP"
+ID=$(queue_id)
+if want_rc 0 && [ -n "$ID" ] && wait_for 10 sink_has "$ID"; then
+	mlog_has "domain=$SHOP state=verified action=accept" && ok
+elif [ "$rc" -eq 0 ]; then
+	ko "$ID not delivered"
+fi
+
+case_ queue-empty
+if pf_wait_queue_empty 10; then
+	ok
+else
+	ko "left in the queue: $(pf_queue_list | tr '\n' ' ')"
+fi
+
+# Logs --------------------------------------------------------------------
+
+case_ postfix-log-no-milter-errors
+if errs=$(pf_log_errors); then
+	ko "$(printf '%s\n' "$errs" | head -n 5)"
+elif ! grep -q -E "milter-reject: MAIL from .*550 5\\.7\\.1" "$PF_LOG"; then
+	ko "Postfix did not log the milter's reject"
+elif ! grep -q -E "$SHOP_ID: milter-hold: " "$PF_LOG"; then
+	ko "Postfix did not log the hold of $SHOP_ID"
+else
+	ok
+fi
+
+case_ milter-log-clean
+bad='Sanitizer|runtime error:| (error|crit|alert|emerg): |event=(store-error|store-corrupt|quarantine-failed|held-index-failed|setreply-failed|tag-failed)'
+if grep -q -E "$bad" "$T/milter.log"; then
+	ko "$(grep -E "$bad" "$T/milter.log" | head -n 5 | cut -c1-$SHOW_COLUMNS)"
+elif [ "$(tr -d '\t\n\040-\176' <"$T/milter.log" | wc -c)" -ne 0 ]; then
+	ko "non-printable bytes in the milter's log"
+else
+	ok
+fi
+
+case_ milter-stops-cleanly
+last_cmd="kill -TERM authready-milter"
+: >"$T/out"
+cp "$T/milter.log" "$T/err"
+kill -TERM "$MILTER_PID"
+i=0
+while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if kill -0 "$MILTER_PID" 2>/dev/null; then
+	ko "still running 10s after SIGTERM"
+else
+	wait "$MILTER_PID"
+	rc=$?
+	MILTER_PID=
+	if [ "$rc" -ne 0 ]; then
+		ko "exit status $rc after SIGTERM"
+	elif ! grep -q 'event=stop status=0' "$T/milter.log"; then
+		ko "no event=stop line"
+	else
+		ok
+	fi
+fi
+
+echo "$npass passed, $nfail failed"
+[ $nfail -eq 0 ]
