@@ -282,9 +282,6 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	if ((rc = daemon_pidfile(cfg->pid_file)) != 0 ||
 	    (rc = daemon_drop(cfg)) != 0)
 		return rc;
-	if (store_open(cfg->state_dir, STORE_CREATE, NULL, &env.store, err,
-		sizeof(err)) != STORE_OK)
-		return daemon_fail("state store %s: %s", cfg->state_dir, err);
 	/*
 	 * Block the signals before any thread exists, so every thread
 	 * inherits the mask: SIGUSR1 is taken by our reload thread, SIGTERM,
@@ -296,6 +293,11 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	sigaddset(&stop_set, SIGHUP);
 	sigaddset(&stop_set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+	if (log_start_async(err, sizeof(err)) != 0)
+		return daemon_fail("%s", err);
+	if (store_open(cfg->state_dir, STORE_CREATE, NULL, &env.store, err,
+		sizeof(err)) != STORE_OK)
+		return daemon_fail("state store %s: %s", cfg->state_dir, err);
 	sigemptyset(&reload_set);
 	sigaddset(&reload_set, SIGUSR1);
 	if (checkerd_start(&env.checkerd, env.store, err, sizeof(err)) != 0 ||
@@ -312,6 +314,7 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	checkerd_stop(env.checkerd);
 	milter_fini();
 	store_close(env.store);
+	log_stop();
 	if (cfg->pid_file[0] != '\0')
 		unlink(cfg->pid_file);
 	return rc == MI_SUCCESS ? 0 : MILTER_EXIT_CONFIG;

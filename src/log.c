@@ -10,16 +10,25 @@
  *
  * DESCRIPTION
  *	The destination is chosen once at start (before threads), then only
- *	read.  syslog(3) is thread-safe; on stderr each line is written
- *	with one fprintf under the stream lock.
+ *	read.  Before log_start_async() lines go through syslog(3); after
+ *	it, into a ring that one writer thread drains to /dev/log as RFC
+ *	3164 datagrams, up to LOG_BATCH per sendmmsg(2).  The ident is
+ *	formatted with the PID once, so no line costs a getpid().  On stderr
+ *	each line is written with one fprintf under the stream lock.
  */
 #include "log.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sanitize.h"
 
@@ -51,9 +60,39 @@ static const struct {
 	{LOG_DEBUG, "debug"},
 };
 
+#define LOG_RING 1024	    /* lines waiting for the writer */
+#define LOG_BATCH 64	    /* datagrams per sendmmsg */
+#define LOG_DATAGRAM_MAX (LOG_LINE_MAX + 128)
+#define LOG_WRITER_NAP_NS 10000000 /* the writer looks every 10 ms */
+#define LOG_SOCKET "/dev/log"
+
 /* Set once by log_open() before any thread starts. */
 static bool log_to_syslog;
+static int log_facility = LOG_MAIL;
 static char log_ident[64] = "authready";
+static char log_tag[96] = "authready"; /* "ident[pid]" */
+
+/* The asynchronous writer: a ring of finished lines. */
+struct log_ring_line {
+	int priority;
+	time_t when;
+	char text[LOG_LINE_MAX];
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct log_ring_line *lines;
+	size_t head, count; /* oldest line, lines waiting */
+	unsigned long dropped;
+	bool running, stop;
+	pthread_t thread;
+	int fd;
+} log_async = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.more = PTHREAD_COND_INITIALIZER,
+	.fd = -1,
+};
 
 static int
 log_facility_find(const char *name)
@@ -83,10 +122,203 @@ log_open(const char *ident, const char *facility, bool use_syslog, char *err,
 		return -1;
 	}
 	snprintf(log_ident, sizeof(log_ident), "%s", ident);
+	snprintf(log_tag, sizeof(log_tag), "%s[%ld]", ident, (long)getpid());
 	log_to_syslog = use_syslog;
+	log_facility = fac;
 	if (use_syslog)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, fac);
 	return 0;
+}
+
+/* log_connect - (re)open the datagram socket to syslogd. */
+static void
+log_connect(void)
+{
+	struct sockaddr_un sun;
+
+	if (log_async.fd >= 0)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", LOG_SOCKET);
+	log_async.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (log_async.fd >= 0 &&
+	    connect(log_async.fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		close(log_async.fd);
+		log_async.fd = -1;
+	}
+}
+
+/* log_send - one batch as RFC 3164 datagrams; lost when syslogd is down. */
+static void
+log_send(const struct log_ring_line *batch, size_t n)
+{
+	static char bufs[LOG_BATCH][LOG_DATAGRAM_MAX];
+	struct mmsghdr msgs[LOG_BATCH];
+	struct iovec iov[LOG_BATCH];
+	size_t i, sent = 0;
+
+	for (i = 0; i < n; i++) {
+		char stamp[32];
+		struct tm tm;
+		int len;
+
+		localtime_r(&batch[i].when, &tm);
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		len = snprintf(bufs[i], sizeof(bufs[i]), "<%d>%s %s: %s",
+		    log_facility | batch[i].priority, stamp, log_tag,
+		    batch[i].text);
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = len < 0 ? 0
+		    : (size_t)len < sizeof(bufs[i]) ? (size_t)len
+						    : sizeof(bufs[i]) - 1;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (sent < n) {
+		int r;
+
+		log_connect();
+		if (log_async.fd < 0)
+			return;
+		r = sendmmsg(log_async.fd, msgs + sent, (unsigned)(n - sent), 0);
+		if (r > 0) {
+			sent += (size_t)r;
+		} else if (r < 0 && errno != EINTR) {
+			close(log_async.fd); /* syslogd restarted: reconnect */
+			log_async.fd = -1;
+			if (errno != ECONNREFUSED && errno != ENOTCONN)
+				return;
+			log_connect();
+			if (log_async.fd < 0)
+				return;
+		}
+	}
+}
+
+static void *
+log_writer(void *arg)
+{
+	static struct log_ring_line batch[LOG_BATCH];
+	unsigned long dropped;
+	size_t n;
+
+	(void)arg;
+	pthread_mutex_lock(&log_async.lock);
+	for (;;) {
+		/*
+		 * Decision threads do not wake the writer for every line (a
+		 * futex call each); it naps and drains what has come, and is
+		 * woken only when the ring is half full or at stop.
+		 */
+		while (log_async.count == 0 && !log_async.stop) {
+			struct timespec nap;
+
+			clock_gettime(CLOCK_REALTIME, &nap);
+			nap.tv_nsec += LOG_WRITER_NAP_NS;
+			if (nap.tv_nsec >= 1000000000L) {
+				nap.tv_sec++;
+				nap.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&log_async.more, &log_async.lock,
+			    &nap);
+		}
+		if (log_async.count == 0 && log_async.stop)
+			break;
+		for (n = 0; n < LOG_BATCH && log_async.count > 0; n++) {
+			batch[n] = log_async.lines[log_async.head];
+			log_async.head = (log_async.head + 1) % LOG_RING;
+			log_async.count--;
+		}
+		dropped = log_async.dropped;
+		log_async.dropped = 0;
+		pthread_mutex_unlock(&log_async.lock);
+		if (dropped > 0 && n < LOG_BATCH) {
+			batch[n].priority = LOG_WARNING;
+			batch[n].when = time(NULL);
+			snprintf(batch[n].text, sizeof(batch[n].text),
+			    "event=log-dropped lines=%lu (syslog too slow)",
+			    dropped);
+			n++;
+		}
+		log_send(batch, n);
+		pthread_mutex_lock(&log_async.lock);
+	}
+	pthread_mutex_unlock(&log_async.lock);
+	return NULL;
+}
+
+int
+log_start_async(char *err, size_t errlen)
+{
+	int rc;
+
+	if (!log_to_syslog || log_async.running)
+		return 0;
+	log_async.lines = calloc(LOG_RING, sizeof(*log_async.lines));
+	if (log_async.lines == NULL) {
+		snprintf(err, errlen, "out of memory for the log ring");
+		return -1;
+	}
+	/* The PID may have changed (daemon(3) forks). */
+	snprintf(log_tag, sizeof(log_tag), "%s[%ld]", log_ident,
+	    (long)getpid());
+	log_connect();
+	if ((rc = pthread_create(&log_async.thread, NULL, log_writer, NULL)) !=
+	    0) {
+		snprintf(err, errlen, "cannot start the log writer: %s",
+		    strerror(rc));
+		free(log_async.lines);
+		log_async.lines = NULL;
+		return -1;
+	}
+	log_async.running = true;
+	return 0;
+}
+
+void
+log_stop(void)
+{
+	if (!log_async.running)
+		return;
+	pthread_mutex_lock(&log_async.lock);
+	log_async.stop = true;
+	pthread_cond_signal(&log_async.more);
+	pthread_mutex_unlock(&log_async.lock);
+	pthread_join(log_async.thread, NULL);
+	log_async.running = false;
+	free(log_async.lines);
+	log_async.lines = NULL;
+	if (log_async.fd >= 0)
+		close(log_async.fd);
+	log_async.fd = -1;
+}
+
+/* log_queue - hand a line to the writer; false when not running. */
+static bool
+log_queue(int priority, const char *text)
+{
+	struct log_ring_line *slot;
+
+	pthread_mutex_lock(&log_async.lock);
+	if (!log_async.running || log_async.stop) {
+		pthread_mutex_unlock(&log_async.lock);
+		return false;
+	}
+	if (log_async.count == LOG_RING) {
+		log_async.dropped++;
+	} else {
+		slot = &log_async.lines[(log_async.head + log_async.count) %
+		    LOG_RING];
+		slot->priority = priority;
+		slot->when = time(NULL);
+		snprintf(slot->text, sizeof(slot->text), "%s", text);
+		if (++log_async.count == LOG_RING / 2)
+			pthread_cond_signal(&log_async.more);
+	}
+	pthread_mutex_unlock(&log_async.lock);
+	return true;
 }
 
 static const char *
@@ -109,7 +341,8 @@ log_write(int priority, const char *text)
 	struct tm tm;
 
 	if (log_to_syslog) {
-		syslog(priority, "%s", text);
+		if (!log_queue(priority, text))
+			syslog(priority, "%s", text);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -30,6 +30,18 @@ struct log_line {
 int log_open(const char *ident, const char *facility, bool use_syslog,
     char *err, size_t errlen);
 
+/*
+ * log_start_async - from now on syslog lines are queued (a bounded ring)
+ * and sent by one writer thread, many per sendmmsg(2) to /dev/log, so a
+ * decision never waits for syslog.  When the ring is full lines are
+ * dropped and counted (the count is logged), never waited for.  Call
+ * after daemon(3), before other threads; 0 ok, -1 with err.
+ */
+int log_start_async(char *err, size_t errlen);
+
+/* log_stop - flush the ring and stop the writer thread. */
+void log_stop(void);
+
 /* log_facility_ok - true when name is a syslog facility we know. */
 bool log_facility_ok(const char *name);
 

@@ -1,0 +1,284 @@
+#!/bin/sh
+# bench_milter.sh - MAIL FROM decisions per second: authready-milter on a
+# store hit against a do-nothing milter, interleaved rounds, one run.
+#
+# SYNOPSIS
+#	bench/bench_milter.sh BUILDDIR
+#
+# DESCRIPTION
+#	Serves tests/zones from NSD on loopback, registers example.com
+#	(--selector 1234rpr --key tests/keys/rsa2048.pem) in a fresh state
+#	directory and refreshes it, so it is verified.  Starts, side by side:
+#	  - authready-milter: UserID nobody:nogroup (the state directory is
+#	    given to it), Syslog yes, SyslogFacility mail, DNSServers = the
+#	    NSD, so every decision costs one syslog line as in production;
+#	  - null_milter: the same libmilter and negotiation, MAIL FROM
+#	    returns SMFIS_ACCEPT and nothing else happens.
+#	Then for each connection count in CONNS, ROUNDS times: null, then
+#	authready, ROUND_SECONDS each (milter_load: MACRO, MAIL, reply, ABORT in a
+#	loop per connection).  milter_load requires the reply SMFIR_ACCEPT,
+#	so a tempfail or a reject stops the run instead of being measured.
+#	Prints per connection count the median decisions/s of each, the
+#	ratio of the medians and the median of the per-round ratios
+#	(neighbouring rounds, less exposed to load changes), against the
+#	target authready/null >= 0.95.
+#
+#	Logging: with a syslog daemon (/dev/log exists) it is used, as in
+#	production.  Without one, glibc's syslog() fails fast on the
+#	missing socket and logging would cost nothing, so the script starts
+#	a sink on /dev/log for the run (a datagram reader that counts and
+#	discards the lines, about what rsyslog's socket input costs before
+#	it writes a file) and removes it afterwards.  BENCH_SYSLOG=none
+#	skips the sink (glibc then tries socket+connect+close per line);
+#	BENCH_SYSLOG=stderr sets "Syslog no" (one write(2) per line to a
+#	file), to tell the cost of the decision from that of the syslog
+#	transport.
+#
+#	The sender is bounces@mail.example.com, the seed's MAIL FROM name:
+#	the milter finds example.com through the MAIL FROM rule (two
+#	registry reads and a state peek).  BENCH_SENDER=<u@example.com>
+#	measures a direct hit (one peek).
+#
+# ENVIRONMENT
+#	CONNS (default "1 8 64"), ROUNDS (3), ROUND_SECONDS (3), BENCH_SOCKET
+#	(unix or inet, default unix), BENCH_SENDER, BENCH_SYSLOG (sink,
+#	none or stderr), BENCH_PERF (a file: one more authready round at the last
+#	connection count under perf record -g; the report goes to FILE,
+#	the data to FILE.data).
+#
+# EXIT STATUS
+#	0 the run completed (whether or not the target was met), 1 an error.
+set -eu
+LC_ALL=C
+export LC_ALL
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:?usage: bench_milter.sh BUILDDIR}" && pwd)
+CONNS=${CONNS:-1 8 64}
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_ROUND=${ROUND_SECONDS:-3}
+BENCH_SOCKET=${BENCH_SOCKET:-unix}
+BENCH_SENDER=${BENCH_SENDER:-<bounces@mail.example.com>}
+BENCH_SYSLOG=${BENCH_SYSLOG:-sink}
+TARGET=0.95
+START_TENTHS=100
+
+authready=$build/authready
+milter=$build/authready-milter
+for p in "$authready" "$milter"; do
+	[ -x "$p" ] || { echo "no $p; build first" >&2; exit 1; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "run as root (UserID nobody)" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-milter.XXXXXX")
+chmod 0755 "$work" # nobody must reach the state directory
+AR_PID=
+NULL_PID=
+SINK_PID=
+
+# stop_pid PID - TERM, wait, KILL if needed.
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null || true
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+cleanup() {
+	stop_pid "$AR_PID"
+	stop_pid "$NULL_PID"
+	stop_pid "$SINK_PID"
+	[ -z "$SINK_PID" ] || rm -f /dev/log
+	nsd_cleanup >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+
+# shellcheck source=../tests/integration/nsd-harness.sh
+. "$top/tests/integration/nsd-harness.sh"
+
+# tool NAME - the bench program NAME: built by "make bench", else here.
+tool() {
+	if [ -x "$build/bench/$1" ]; then
+		echo "$build/bench/$1"
+		return
+	fi
+	cflags=$(pkg-config --cflags milter)
+	libs=
+	[ "$1" = null_milter ] && libs=$(pkg-config --libs milter)
+	# shellcheck disable=SC2086 # word lists from pkg-config
+	gcc -std=c11 -O2 -D_GNU_SOURCE $cflags -o "$work/$1" \
+	    "$top/bench/$1.c" $libs -lpthread
+	echo "$work/$1"
+}
+
+# syslog_sink - a datagram reader on /dev/log that counts lines.
+syslog_sink() {
+	[ "$BENCH_SYSLOG" = sink ] || return 0
+	if [ -e /dev/log ]; then
+		echo "syslog: /dev/log exists (a syslog daemon): using it"
+		return 0
+	fi
+	python3 -c '
+import os, signal, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+n = 0
+def done(*a):
+    open(sys.argv[1], "w").write("%d\n" % n)
+    os._exit(0)
+signal.signal(signal.SIGTERM, done)
+while True:
+    s.recv(8192)
+    n += 1
+' "$work/sink.count" &
+	SINK_PID=$!
+	i=0
+	while [ ! -S /dev/log ] && [ $i -lt $START_TENTHS ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S /dev/log ] || { echo "syslog sink did not start" >&2; exit 1; }
+	echo "syslog: no daemon; sink on /dev/log (pid $SINK_PID)"
+}
+
+# free_port - a TCP port nobody listens on.
+free_port() {
+	while :; do
+		p=$(shuf -i 20000-60000 -n 1)
+		ss -ltn "sport = :$p" | grep -q LISTEN || { echo "$p"; return; }
+	done
+}
+
+# sock NAME - the milter socket spec for NAME.
+sock() {
+	if [ "$BENCH_SOCKET" = inet ]; then
+		echo "inet:$(free_port)@127.0.0.1"
+	else
+		echo "unix:$work/sock/$1.sock"
+	fi
+}
+
+# wait_sock SPEC PID - until the milter at SPEC accepts a session.
+wait_sock() {
+	i=0
+	while [ $i -lt $START_TENTHS ]; do
+		kill -0 "$2" 2>/dev/null || return 1
+		"$load" -c 1 -t 1 -e a "$1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+load=$(tool milter_load)
+null=$(tool null_milter)
+nsd_start "$top/tests/zones" 2>/dev/null
+trap 'cleanup' EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+
+mkdir -p "$work/sock" "$work/state"
+chown nobody:nogroup "$work/sock"
+AR_SOCK=$(sock authready)
+NULL_SOCK=$(sock null)
+cat >"$work/authready.conf" <<EOF
+DNSServers 127.0.0.1:$NSD_PORT
+StateDir $work/state
+Socket $AR_SOCK
+UserID nobody:nogroup
+Syslog $([ "$BENCH_SYSLOG" = stderr ] && echo no || echo yes)
+SyslogFacility mail
+EOF
+"$authready" -c "$work/authready.conf" domain add example.com \
+    --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null
+"$authready" -c "$work/authready.conf" refresh example.com >/dev/null
+"$authready" -c "$work/authready.conf" status example.com |
+    grep -q verified || {
+	echo "example.com is not verified:" >&2
+	"$authready" -c "$work/authready.conf" status example.com >&2
+	exit 1
+}
+chown -R nobody:nogroup "$work/state"
+syslog_sink
+
+"$milter" -f -c "$work/authready.conf" 2>"$work/milter.err" &
+AR_PID=$!
+"$null" "$NULL_SOCK" 2>"$work/null.err" &
+NULL_PID=$!
+if ! wait_sock "$AR_SOCK" "$AR_PID"; then
+	echo "authready-milter does not accept $BENCH_SENDER:" >&2
+	cat "$work/milter.err" >&2
+	"$load" -c 1 -t 1 -e a -s "$BENCH_SENDER" "$AR_SOCK" >&2 || true
+	exit 1
+fi
+wait_sock "$NULL_SOCK" "$NULL_PID" || { cat "$work/null.err"; exit 1; }
+
+# round NAME SPEC CONNS - one measurement; its rate on stdout.
+round() {
+	"$load" -c "$3" -t "$SECONDS_PER_ROUND" -e a -s "$BENCH_SENDER" "$2" \
+	    >"$work/round.out" 2>"$work/round.err" || {
+		echo "$1 round failed:" >&2
+		cat "$work/round.out" "$work/round.err" >&2
+		exit 1
+	}
+	sed -n 's/.* rate=\([0-9.]*\) .*/\1/p' "$work/round.out"
+}
+
+# median - the median of the numbers on stdin.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
+echo "socket: $BENCH_SOCKET  sender: $BENCH_SENDER  rounds: $ROUNDS x" \
+    "${SECONDS_PER_ROUND}s each"
+printf '%-6s %12s %12s %8s %8s %s\n' conns null/s authready/s ratio \
+    med-rr target
+for c in $CONNS; do
+	: >"$work/null.r"
+	: >"$work/ar.r"
+	: >"$work/ratio.r"
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		n=$(round null "$NULL_SOCK" "$c")
+		a=$(round authready "$AR_SOCK" "$c")
+		echo "$n" >>"$work/null.r"
+		echo "$a" >>"$work/ar.r"
+		awk -v a="$a" -v n="$n" 'BEGIN { printf "%.4f\n", a / n }' \
+		    >>"$work/ratio.r"
+		echo "  round $((r + 1)) conns=$c null=$n authready=$a" >&2
+		r=$((r + 1))
+	done
+	mn=$(median <"$work/null.r")
+	ma=$(median <"$work/ar.r")
+	mr=$(median <"$work/ratio.r")
+	awk -v c="$c" -v n="$mn" -v a="$ma" -v rr="$mr" -v t="$TARGET" \
+	    'BEGIN { r = a / n; printf "%-6s %12.0f %12.0f %8.3f %8.3f %s\n",
+		c, n, a, r, rr, (r >= t ? ">= " t " met" : "< " t " MISSED") }'
+done
+# An extra authready round under perf, after the measured ones.
+if [ -n "${BENCH_PERF:-}" ]; then
+	perf record -g -o "$BENCH_PERF.data" -p "$AR_PID" -- \
+	    sleep "$SECONDS_PER_ROUND" >"$work/perf.err" 2>&1 &
+	PERF_PID=$!
+	round authready "$AR_SOCK" "$c" >/dev/null
+	wait "$PERF_PID" || cat "$work/perf.err" >&2
+	perf report -i "$BENCH_PERF.data" --children --percent-limit 0.5 \
+	    --stdio >"$BENCH_PERF" 2>/dev/null || true
+	echo "perf report (conns=$c): $BENCH_PERF"
+fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "$SINK_PID" ]; then
+	stop_pid "$SINK_PID"
+	SINK_PID=
+	rm -f /dev/log
+	echo "syslog lines received by the sink: $(cat "$work/sink.count")"
+fi

@@ -1,0 +1,298 @@
+#!/bin/sh
+# bench_postfix.sh - Postfix end-to-end messages per second with
+# authready-milter, without a milter, and with OpenDKIM verifying.
+#
+# SYNOPSIS
+#	bench/bench_postfix.sh BUILDDIR
+#
+# DESCRIPTION
+#	One private Postfix instance (tests/integration/postfix-harness.sh:
+#	nothing chrooted, relayhost = an smtp-sink that writes each message
+#	to a file) with three smtpd listeners that differ only in
+#	smtpd_milters:
+#	  none       no milter;
+#	  authready  authready-milter on a unix socket (UserID nobody,
+#	             SocketGroup postfix, Syslog yes, SyslogFacility mail),
+#	             example.com registered and verified against NSD;
+#	  opendkim   OpenDKIM (Debian package) in verify mode on a unix
+#	             socket: Mode v, no keys, InternalHosts naming no local
+#	             address so every message is verified (unsigned: no
+#	             DNS), Syslog yes.
+#	Each round sends MESSAGES messages with smtp-source (SESSIONS
+#	parallel sessions, one message per session, MSGLEN octets, MAIL
+#	FROM bounces@mail.example.com) to one listener and waits until the
+#	sink holds all of them; rate = messages / (last delivery - start).
+#	The three run in turn, ROUNDS times, in an order that rotates each
+#	round, so load changes on the machine and the position in a round
+#	hit all of them alike.  Prints the median rate of each and the
+#	ratios authready/none (target >= 0.85) and authready/opendkim
+#	(target >= 1.5), of the medians and as the median of per-round
+#	ratios.
+#
+#	Logging: Postfix logs to its maillog_file (postlogd), as the
+#	harness sets it.  Both milters log through syslog(3); without a
+#	syslog daemon a sink is started on /dev/log for the run (see
+#	bench_milter.sh), so each pays for its log lines.
+#
+# ENVIRONMENT
+#	ROUNDS (default 3), MESSAGES (1000), SESSIONS (8), MSGLEN (2048),
+#	BENCH_SYSLOG (sink or none), OPENDKIM (default /usr/sbin/opendkim;
+#	installed from Debian when missing).
+#
+# EXIT STATUS
+#	0 the run completed (whether or not the targets were met), 1 an
+#	error, 77 not root or no Postfix (the harness's skip).
+set -eu
+LC_ALL=C
+export LC_ALL
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:?usage: bench_postfix.sh BUILDDIR}" && pwd)
+ROUNDS=${ROUNDS:-3}
+MESSAGES=${MESSAGES:-1000}
+SESSIONS=${SESSIONS:-8}
+MSGLEN=${MSGLEN:-2048}
+BENCH_SYSLOG=${BENCH_SYSLOG:-sink}
+OPENDKIM=${OPENDKIM:-/usr/sbin/opendkim}
+TARGET_NONE=0.85
+TARGET_DKIM=1.5
+START_TENTHS=100
+DELIVER_TIMEOUT=300
+SENDER=bounces@mail.example.com
+RCPT=user@dest.example
+
+authready=$build/authready
+milter=$build/authready-milter
+for p in "$authready" "$milter"; do
+	[ -x "$p" ] || { echo "no $p; build first" >&2; exit 1; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root" >&2; exit 77; }
+if [ ! -x "$OPENDKIM" ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends opendkim >/dev/null
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-postfix.XXXXXX")
+chmod 0755 "$work"
+AR_PID=
+DKIM_PID=
+SINK_PID=
+
+# stop_pid PID - TERM, wait, KILL if needed.
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null || true
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+cleanup() {
+	stop_pid "$AR_PID"
+	stop_pid "$DKIM_PID"
+	stop_pid "$SINK_PID"
+	[ -z "$SINK_PID" ] || rm -f /dev/log
+	pf_cleanup_all >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+
+# shellcheck source=../tests/integration/nsd-harness.sh
+. "$top/tests/integration/nsd-harness.sh"
+# shellcheck source=../tests/integration/postfix-harness.sh
+. "$top/tests/integration/postfix-harness.sh"
+
+# syslog_sink - a datagram reader on /dev/log when no daemon has one.
+syslog_sink() {
+	[ "$BENCH_SYSLOG" = sink ] || return 0
+	[ ! -e /dev/log ] || return 0
+	python3 -c '
+import os, signal, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+while True:
+    s.recv(8192)
+' &
+	SINK_PID=$!
+	i=0
+	while [ ! -S /dev/log ] && [ $i -lt $START_TENTHS ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S /dev/log ] || { echo "syslog sink did not start" >&2; exit 1; }
+}
+
+# wait_file PATH PID - until PATH is a socket, while PID lives.
+wait_file() {
+	i=0
+	while [ ! -S "$1" ] && [ $i -lt $START_TENTHS ]; do
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S "$1" ]
+}
+
+# now_ms - wall clock milliseconds.
+now_ms() {
+	date +%s%3N
+}
+
+nsd_start "$top/tests/zones" 2>/dev/null
+pf_start "" 2>/dev/null
+trap 'cleanup' EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+syslog_sink
+
+# authready-milter, example.com verified.
+mkdir -p "$work/sock" "$work/state"
+cat >"$work/authready.conf" <<EOF
+DNSServers 127.0.0.1:$NSD_PORT
+StateDir $work/state
+Socket unix:$work/sock/authready.sock
+UserID nobody:nogroup
+SocketGroup postfix
+Syslog yes
+SyslogFacility mail
+EOF
+"$authready" -c "$work/authready.conf" domain add example.com \
+    --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null
+"$authready" -c "$work/authready.conf" refresh example.com >/dev/null
+chown -R nobody:nogroup "$work/state"
+"$milter" -f -c "$work/authready.conf" 2>"$work/milter.err" &
+AR_PID=$!
+wait_file "$work/sock/authready.sock" "$AR_PID" ||
+    { cat "$work/milter.err" >&2; exit 1; }
+
+# OpenDKIM, verify only; it opens its socket after dropping to UserID.
+mkdir "$work/dkim"
+chown opendkim "$work/dkim"
+echo 192.0.2.1 >"$work/opendkim.internal"
+cat >"$work/opendkim.conf" <<EOF
+Mode v
+Socket local:$work/dkim/opendkim.sock
+UserID opendkim
+UMask 000
+Syslog yes
+SyslogFacility mail
+InternalHosts $work/opendkim.internal
+PidFile $work/opendkim.pid
+EOF
+"$OPENDKIM" -f -x "$work/opendkim.conf" 2>"$work/opendkim.err" &
+DKIM_PID=$!
+wait_file "$work/dkim/opendkim.sock" "$DKIM_PID" ||
+    { cat "$work/opendkim.err" >&2; exit 1; }
+
+# One smtpd per configuration.
+AR_PORT=$(pf_free_port)
+DKIM_PORT=$(pf_free_port)
+pf_postconf "smtpd_milters=" "non_smtpd_milters="
+postconf -c "$PF_DIR/etc" -M "127.0.0.1:$AR_PORT/inet=127.0.0.1:$AR_PORT \
+inet n - n - - smtpd -o smtpd_milters=unix:$work/sock/authready.sock"
+postconf -c "$PF_DIR/etc" -M "127.0.0.1:$DKIM_PORT/inet=\
+127.0.0.1:$DKIM_PORT inet n - n - - smtpd \
+-o smtpd_milters=unix:$work/dkim/opendkim.sock"
+pf_reload
+i=0
+until pf_port_busy "$AR_PORT" && pf_port_busy "$DKIM_PORT"; do
+	i=$((i + 1))
+	[ $i -lt $START_TENTHS ] || { echo "listeners did not start" >&2; exit 1; }
+	sleep 0.1
+done
+
+# round PORT COUNT - send COUNT messages; the rate, once all arrived.
+round() {
+	find "$PF_SINK_DIR" -type f -delete
+	t0=$(now_ms)
+	smtp-source -s "$SESSIONS" -m "$2" -l "$MSGLEN" -f "$SENDER" \
+	    -t "$RCPT" "127.0.0.1:$1" >"$work/source.out" 2>&1 || {
+		echo "smtp-source to port $1 failed:" >&2
+		cat "$work/source.out" >&2
+		exit 1
+	}
+	if ! pf_wait_delivered "$2" "$DELIVER_TIMEOUT"; then
+		echo "port $1: $(pf_delivered) of $2 delivered" >&2
+		pf_log_errors >&2 || true
+		exit 1
+	fi
+	t1=$(now_ms)
+	awk -v n="$2" -v ms="$((t1 - t0))" 'BEGIN { printf "%.1f\n", n * 1000 / ms }'
+}
+
+# median - the median of the numbers on stdin.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Warm-up: every path once (process start-up, first connections).
+for p in "$PF_PORT" "$AR_PORT" "$DKIM_PORT"; do
+	round "$p" 50 >/dev/null
+done
+if pf_log_errors >"$work/errors"; then
+	cat "$work/errors" >&2
+	exit 1
+fi
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
+echo "messages: $MESSAGES per round, $SESSIONS sessions, $MSGLEN octets;" \
+    "rounds: $ROUNDS"
+: >"$work/none.r"
+: >"$work/ar.r"
+: >"$work/dkim.r"
+: >"$work/rn.r"
+: >"$work/rd.r"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	# The order rotates, so no configuration always runs first.
+	case $((r % 3)) in
+	0)
+		n=$(round "$PF_PORT" "$MESSAGES")
+		a=$(round "$AR_PORT" "$MESSAGES")
+		d=$(round "$DKIM_PORT" "$MESSAGES")
+		;;
+	1)
+		a=$(round "$AR_PORT" "$MESSAGES")
+		d=$(round "$DKIM_PORT" "$MESSAGES")
+		n=$(round "$PF_PORT" "$MESSAGES")
+		;;
+	*)
+		d=$(round "$DKIM_PORT" "$MESSAGES")
+		n=$(round "$PF_PORT" "$MESSAGES")
+		a=$(round "$AR_PORT" "$MESSAGES")
+		;;
+	esac
+	echo "$n" >>"$work/none.r"
+	echo "$a" >>"$work/ar.r"
+	echo "$d" >>"$work/dkim.r"
+	awk -v a="$a" -v b="$n" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/rn.r"
+	awk -v a="$a" -v b="$d" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/rd.r"
+	echo "  round $((r + 1)): none=$n authready=$a opendkim=$d msg/s" >&2
+	r=$((r + 1))
+done
+if pf_log_errors >"$work/errors"; then
+	echo "milter trouble in the Postfix log:" >&2
+	cat "$work/errors" >&2
+	exit 1
+fi
+mn=$(median <"$work/none.r")
+ma=$(median <"$work/ar.r")
+md=$(median <"$work/dkim.r")
+printf '%-10s %10s\n' config "msg/s (median)"
+printf '%-10s %10s\n' none "$mn" authready "$ma" opendkim "$md"
+awk -v a="$ma" -v n="$mn" -v d="$md" -v rn="$(median <"$work/rn.r")" \
+    -v rd="$(median <"$work/rd.r")" -v tn="$TARGET_NONE" \
+    -v td="$TARGET_DKIM" 'BEGIN {
+	printf "authready/none     %.3f (median of rounds %.3f)  target >= %s %s\n",
+	    a / n, rn, tn, (a / n >= tn ? "met" : "MISSED")
+	printf "authready/opendkim %.3f (median of rounds %.3f)  target >= %s %s\n",
+	    a / d, rd, td, (a / d >= td ? "met" : "MISSED")
+}'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
