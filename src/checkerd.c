@@ -68,7 +68,7 @@ checkerd_event(void *arg, const struct domain_state *st,
 		log_field(&line, "from", domain_readiness_name(fx->from));
 		log_field(&line, "to", domain_readiness_name(fx->to));
 	}
-	log_field(&line, "reason", fx->reason);
+	log_field_text(&line, "reason", fx->reason);
 	if (rep == NULL || fx->state_changed)
 		log_emit(rep ? LOG_NOTICE : LOG_WARNING, &line);
 	if (rep == NULL || !fx->became_verified)

@@ -410,6 +410,46 @@ log_field_len(struct log_line *line, const char *key,
 	log_append(line, field, used);
 }
 
+/* log_printable - printable ASCII only (already sanitized text). */
+static bool
+log_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+void
+log_field_text(struct log_line *line, const char *key, const char *value)
+{
+	char field[LOG_FIELD_MAX * 2 + 128];
+	size_t n, i, used, cap;
+	int quote;
+
+	if (value == NULL)
+		value = "";
+	if (!log_printable(value)) {
+		log_field(line, key, value);
+		return;
+	}
+	quote = value[0] == '\0' || strpbrk(value, " \"=") != NULL;
+	n = (size_t)snprintf(field, sizeof(field), "%s%s=%s",
+	    line->len ? " " : "", key, quote ? "\"" : "");
+	used = n < sizeof(field) ? n : sizeof(field) - 1;
+	cap = used + LOG_FIELD_MAX;
+	for (i = 0; value[i] != '\0' && used + 3 < sizeof(field) && used < cap;
+	     i++) {
+		if (value[i] == '"')
+			field[used++] = '\\';
+		field[used++] = value[i];
+	}
+	if (quote && used + 2 < sizeof(field))
+		field[used++] = '"';
+	field[used] = '\0';
+	log_append(line, field, used);
+}
+
 void
 log_field(struct log_line *line, const char *key, const char *value)
 {

@@ -54,6 +54,12 @@ void log_line_init(struct log_line *line);
 /* log_field - append key=value, value sanitized, capped, quoted. */
 void log_field(struct log_line *line, const char *key, const char *value);
 
+/* log_field_text - text that is already sanitized (printable ASCII, with
+ * sanitize_text's escapes) is kept as is, so escapes are not doubled;
+ * anything else goes through log_field(). */
+void log_field_text(struct log_line *line, const char *key,
+    const char *value);
+
 /* log_field_len - the same for a value with an explicit length. */
 void log_field_len(struct log_line *line, const char *key,
     const unsigned char *value, size_t len);

@@ -41,7 +41,6 @@
 #include "readiness.h"
 #include "record.h"
 #include "revpath.h"
-#include "sanitize.h"
 #include "snapshot.h"
 
 /* A state this far past its next check is stale (the checker is behind
@@ -327,7 +326,7 @@ milter_log(const struct milter_conn *c, SMFICTX *ctx,
 		log_field(&line, "would", policy_action_name(d->would_be));
 	if (d->smtp_code[0] != '\0')
 		log_field(&line, "reply", d->smtp_code);
-	log_field(&line, "reason", d->reason);
+	log_field_text(&line, "reason", d->reason);
 	log_emit(d->log_warning ? LOG_WARNING : LOG_INFO, &line);
 }
 
@@ -422,8 +421,8 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	c->act_at_eom = false;
 	c->domain[0] = '\0';
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
-	sanitize_text(c->sender, sizeof(c->sender), (const unsigned char *)arg,
-	    strlen(arg));
+	/* Raw, bounded: log_field() sanitizes it once. */
+	snprintf(c->sender, sizeof(c->sender), "%s", arg);
 	auth = smfi_getsymval(ctx, "{auth_authen}");
 	if (!policy_outbound(&cfg->policy,
 		c->have_client ? (const struct sockaddr *)&c->client : NULL,

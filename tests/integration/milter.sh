@@ -1,0 +1,768 @@
+#!/bin/sh
+# milter.sh - authready-milter end to end: miltertest scripts against the
+# daemon, the registry filled by the authready CLI, DNS from NSD on
+# loopback.
+#
+# SYNOPSIS
+#	make check TESTS=tests/integration/milter.sh
+#	top_srcdir=. top_builddir=BUILD tests/integration/milter.sh
+#
+# DESCRIPTION
+#	Builds a registry with the CLI against NSD: example.com verified
+#	(the seed zone), and in a zone of its own, milter.test, one domain
+#	per state - pending, failed (after a 1s PendingWindow), degraded (a
+#	DKIM record removed after it was verified) - an IDN domain
+#	(bücher.milter.test, pending) and fresh.milter.test, whose records
+#	are published but which is registered only while the daemon runs
+#	and never refreshed.
+#
+#	Then runs four authready-milter daemons at once (foreground, Syslog
+#	no: each log is the daemon's stderr, checked line by line), and
+#	drives them with the miltertest scripts of tests/milter:
+#
+#	  A  the defaults (OnPending reject given explicitly), CheckWait 5:
+#	     actions.lua (one sender per state, <>, malformed, literals),
+#	     senders.lua (case, IDN, MAIL FROM subdomain), scope.lua
+#	     (InternalHosts, {auth_authen}, missing macros), session.lua
+#	     (abort, 50 messages on a connection), hostile.lua (control
+#	     bytes and length in the log), checker.lua (a never-checked
+#	     domain checked while MAIL FROM waits), reload.lua (SIGUSR1
+#	     with a good and a refused config)
+#	  B  OnPending quarantine, OnFailed tag: eom.lua
+#	  C  OnPending monitor, OnFailed tempfail, UnregisteredDomains
+#	     accept: monitor.lua, corpus.lua (tests/revpath-corpus.txt)
+#	  D  a unix socket, its own registry, DNSServers at
+#	     tests/dns-blackhole, DNSTimeout 2, CheckWait 1: blackhole.lua
+#
+#	At the end all four get SIGTERM together (libmilter takes up to 5s
+#	to notice); each must exit 0, log event=stop and remove its PID file.
+#
+#	miltertest reports only the letter of a MAIL FROM reply, so the
+#	scripts talk to the daemons through a small relay (the tap, a Perl
+#	script written below) that logs every reply with its text; see
+#	tests/milter/common.lua.
+#
+#	Each case prints one PASS or FAIL line; the last line counts them.
+#	The daemons, the tap, the blackhole and NSD are always stopped.
+#
+# EXIT STATUS
+#	0 all cases passed, 1 some failed, 77 NSD, miltertest or perl is
+#	not installed, 99 the harness could not run.
+#
+# ENVIRONMENT
+#	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
+#	AUTHREADY_MILTER, MILTERTEST override the programs; MILTER_VERBOSE=1
+#	shows the daemons' logs at the end.
+
+set -u
+LC_ALL=C
+export LC_ALL
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$here/../..}
+top_builddir=${top_builddir:-.}
+AUTHREADY=${AUTHREADY:-$top_builddir/authready}
+AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
+BLACKHOLE=${BLACKHOLE:-$top_builddir/tests/dns-blackhole}
+MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
+LUADIR=$top_srcdir/tests/milter
+CORPUS=$top_srcdir/tests/revpath-corpus.txt
+KEY=$top_srcdir/tests/keys/rsa2048.pem
+SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
+ZONE=milter.test
+# Root runs the daemons as this user (UserID) and the CLI through setpriv.
+DUSER=nobody
+DGROUP=nogroup
+getent group "$DGROUP" >/dev/null 2>&1 || DGROUP=nobody
+
+# Seconds: CheckWait of A, CheckWait and DNSTimeout of D (longer, so the
+# check outlasts the wait); PendingWindow of the grace config; tenths of
+# a second a daemon may take to start and to stop.
+CHECK_WAIT=5
+CHECK_WAIT_BH=1
+DNS_TIMEOUT_BH=2
+SHORT_WINDOW=1
+START_WAIT_TENTHS=100
+STOP_WAIT_TENTHS=150
+PORT_TRIES=20
+RUN_TIMEOUT=60
+SHOW_LINES=30
+SHOW_COLUMNS=300
+
+if [ -z "$MILTERTEST" ] || [ ! -x "$MILTERTEST" ]; then
+	echo "SKIP: miltertest not found (install the miltertest package)"
+	exit 77
+fi
+if ! command -v perl >/dev/null 2>&1; then
+	echo "SKIP: perl not found (the reply tap is a Perl script)"
+	exit 77
+fi
+if [ "$(id -u)" -eq 0 ] && { ! command -v setpriv >/dev/null 2>&1 ||
+    ! getent passwd "$DUSER" >/dev/null 2>&1 ||
+    ! getent group "$DGROUP" >/dev/null 2>&1; }; then
+	echo "SKIP: as root this test needs setpriv and $DUSER:$DGROUP"
+	exit 77
+fi
+for p in "$AUTHREADY" "$AUTHREADY_MILTER" "$BLACKHOLE"; do
+	if [ ! -x "$p" ]; then
+		echo "ERROR: $p not built" >&2
+		exit 99
+	fi
+done
+
+# shellcheck source=tests/integration/nsd-harness.sh
+. "$top_srcdir/tests/integration/nsd-harness.sh"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/authready-milter.XXXXXX") || exit 99
+# The daemon drops to $DUSER: it must reach its state, config and PID file.
+chmod 0755 "$T"
+DPID=
+DLOG=
+TAP_PID=
+BH_PID=
+
+# stop_pid PID - TERM, then KILL after a while; reap it.
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# cleanup - stop everything we started; remove the scratch directory.
+cleanup() {
+	for f in "$T"/run/*.dpid; do
+		[ -f "$f" ] && stop_pid "$(cat "$f")"
+	done
+	stop_pid "$TAP_PID"
+	TAP_PID=
+	stop_pid "$BH_PID"
+	BH_PID=
+	if [ "${MILTER_VERBOSE:-0}" = 1 ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $f"
+			cut -c1-$SHOW_COLUMNS "$f" | cat -v
+		done
+	fi
+	nsd_cleanup
+	rm -rf "$T"
+}
+
+# as_daemon_user CMD... - run CMD as the daemon's user when we are root.
+as_daemon_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid "$DUSER" --regid "$DGROUP" --clear-groups \
+		    --inh-caps=-all -- "$@"
+	else
+		"$@"
+	fi
+}
+
+npass=0
+nfail=0
+cur=
+: >"$T/out"
+: >"$T/err"
+
+# case_ NAME - start a case.
+case_() {
+	cur=$1
+}
+
+# ok - count and print the current case as passed.
+ok() {
+	npass=$((npass + 1))
+	echo "PASS: $cur"
+}
+
+# ko WHY... - count and print the current case as failed.
+ko() {
+	nfail=$((nfail + 1))
+	echo "FAIL: $cur: $*"
+	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
+	    sed "s/^/  stdout: /"
+	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
+	    sed "s/^/  stderr: /"
+	: >"$T/out"
+	: >"$T/err"
+	return 1
+}
+
+# cli CONF ARGS... - the authready CLI as the daemon's user; sets rc.
+cli() {
+	c=$1
+	shift
+	as_daemon_user "$AUTHREADY" -c "$c" "$@" >"$T/out" 2>"$T/err" \
+	    </dev/null
+	rc=$?
+}
+
+# cli_ok CONF ARGS... - cli, which must exit 0 or 1 (a refresh that
+# finds problems exits 1); a setup step, not a case.
+cli_ok() {
+	cli "$@"
+	case $rc in
+	0 | 1) return 0 ;;
+	esac
+	cur="setup: authready $*"
+	ko "exit $rc"
+}
+
+# state_of CONF DOMAIN - its readiness state.
+state_of() {
+	as_daemon_user "$AUTHREADY" -c "$1" status "$2" --json 2>/dev/null |
+	    awk -f "$top_srcdir/tests/integration/jsonflat.awk" |
+	    awk -F '\t' '$1 == ".domains.0.state" { print $2 }'
+}
+
+# want_state CONF DOMAIN STATE - a setup step: the domain is in STATE.
+want_state() {
+	case_ "setup: $2 is $3"
+	got=$(state_of "$1" "$2")
+	if [ "$got" = "$3" ]; then
+		ok
+	else
+		ko "state \"$got\""
+	fi
+}
+
+# reload_zone - bump the serial of $ZONE, make NSD serve it again.
+reload_zone() {
+	serial=$((serial + 1))
+	sed "s/( [0-9]* 3600/( $serial 3600/" "$ZF" >"$ZF.new" &&
+	    mv "$ZF.new" "$ZF"
+	nsd_reload "$ZONE" "$serial"
+}
+
+# publish DOMAIN - add the lines "records DOMAIN" prints to the zone.
+publish() {
+	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" records "$1" \
+	    2>/dev/null | grep -v '^;' >>"$ZF"
+}
+
+# add DOMAIN - register DOMAIN with the seed's expectations.
+add() {
+	cli_ok "$T/reg.conf" domain add "$1" --selector 1234rpr \
+	    --key "$T/key.pem" --mx "$SEEDMX" --spf-include amazonses.com
+}
+
+# Daemons -------------------------------------------------------------------
+#
+# All four run at once (a stop takes libmilter up to 5s; they are stopped
+# together at the end).  For daemon NAME: $T/NAME.conf, its log (stderr)
+# $T/NAME.log, its PID in $T/run/NAME.dpid, its socket in $T/NAME.sock.
+DAEMONS=
+
+# conf_write NAME SOCKET STATEDIR DNS EXTRA - $T/NAME.conf.
+conf_write() {
+	{
+		echo "# written by milter.sh"
+		echo "Socket $2"
+		echo "StateDir $3"
+		echo "DNSServers $4"
+		echo "DNSTimeout 1"
+		echo "Syslog no"
+		echo "PidFile $T/run/$1.pid"
+		echo "SendmailPath $T/bin/sendmail -t -oi"
+		echo "NotifyFrom noreply@operator.example"
+		echo "CheckWait $CHECK_WAIT"
+		[ "$(id -u)" -eq 0 ] && echo "UserID $DUSER:$DGROUP"
+		printf '%s\n' "$5"
+	} >"$T/$1.conf"
+	chmod 0644 "$T/$1.conf"
+}
+
+# dpid NAME - the PID of daemon NAME, or nothing.
+dpid() {
+	cat "$T/run/$1.dpid" 2>/dev/null
+}
+
+# daemon_try NAME SOCKET - start authready-milter with $T/NAME.conf; 0
+# once it listens, 1 when the socket was taken, 2 on another failure.
+daemon_try() {
+	"$AUTHREADY_MILTER" -c "$T/$1.conf" -f </dev/null \
+	    >"$T/$1.stdout" 2>"$T/$1.log" &
+	echo $! >"$T/run/$1.dpid"
+	i=0
+	while [ $i -lt $START_WAIT_TENTHS ]; do
+		if grep -q 'event=start ' "$T/$1.log" 2>/dev/null; then
+			echo "$2" >"$T/$1.sock"
+			return 0
+		fi
+		if ! kill -0 "$(dpid "$1")" 2>/dev/null; then
+			wait "$(dpid "$1")" 2>/dev/null
+			rm -f "$T/run/$1.dpid"
+			grep -q 'cannot open the milter socket' "$T/$1.log" &&
+			    return 1
+			return 2
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 2
+}
+
+# daemon_start NAME EXTRA [SOCKET STATEDIR DNS] - start a daemon with
+# EXTRA config lines on a free loopback port (or SOCKET); a case.
+daemon_start() {
+	case_ "daemon $1 starts"
+	n=0
+	while [ $n -lt $PORT_TRIES ]; do
+		if [ $# -ge 3 ]; then
+			sock=$3
+		else
+			sock=inet:$(shuf -i 20000-60000 -n 1)@127.0.0.1
+		fi
+		conf_write "$1" "$sock" "${4:-$T/state}" \
+		    "${5:-127.0.0.1:$NSD_PORT}" "$2"
+		daemon_try "$1" "$sock"
+		case $? in
+		0)
+			DAEMONS="$DAEMONS $1"
+			ok
+			return 0
+			;;
+		2) break ;;
+		esac
+		n=$((n + 1))
+	done
+	cp "$T/$1.log" "$T/err" 2>/dev/null
+	ko "authready-milter did not start"
+	return 1
+}
+
+# use_daemon NAME - the scripts talk to daemon NAME (through the tap); sets DLOG
+# and DPID for mt.  False when NAME is not running.
+use_daemon() {
+	DLOG=$T/$1.log
+	DPID=$(dpid "$1")
+	[ -n "$DPID" ] && cp "$T/$1.sock" "$T/upstream"
+}
+
+# daemons_stop - SIGTERM to every daemon at once; each must stop cleanly:
+# exit 0, "event=stop" logged, PID file removed.
+daemons_stop() {
+	for d in $DAEMONS; do
+		case_ "daemon $d: PID file holds its PID"
+		if [ "$(cat "$T/run/$d.pid" 2>/dev/null)" = "$(dpid "$d")" ]
+		then
+			ok
+		else
+			ko "PID file $T/run/$d.pid does not hold $(dpid "$d")"
+		fi
+		kill -TERM "$(dpid "$d")"
+	done
+	i=0
+	while [ $i -lt $STOP_WAIT_TENTHS ]; do
+		up=0
+		for d in $DAEMONS; do
+			kill -0 "$(dpid "$d")" 2>/dev/null && up=1
+		done
+		[ $up -eq 0 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	for d in $DAEMONS; do
+		case_ "daemon $d stops on SIGTERM: exit 0, PID file removed"
+		p=$(dpid "$d")
+		if kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p"
+			wait "$p" 2>/dev/null
+			rm -f "$T/run/$d.dpid"
+			ko "still running $((STOP_WAIT_TENTHS / 10))s after SIGTERM"
+			continue
+		fi
+		wait "$p"
+		st=$?
+		rm -f "$T/run/$d.dpid"
+		tail -n 5 "$T/$d.log" >"$T/err"
+		if [ $st -ne 0 ]; then
+			ko "exit status $st"
+		elif [ -e "$T/run/$d.pid" ]; then
+			ko "PID file $T/run/$d.pid left behind"
+		elif ! grep -q 'event=stop ' "$T/$d.log"; then
+			ko "no event=stop in the log"
+		else
+			: >"$T/err"
+			ok
+		fi
+		log_clean "$d"
+	done
+	DAEMONS=
+}
+
+# log_clean NAME - every line of the daemon's log is one well-formed,
+# printable line: control bytes in senders never split or smuggle lines.
+log_clean() {
+	case_ "daemon $1: every log line is one printable line"
+	f=$T/$1.log
+	pre='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z authready-milter: [a-z]+: '
+	cp "$f" "$T/err"
+	if grep -q -E 'Sanitizer|runtime error:' "$f"; then
+		ko "sanitizer report"
+	elif [ "$(tr -d '\n\040-\176' <"$f" | wc -c)" -ne 0 ]; then
+		ko "raw control or non-ASCII bytes in the log"
+	elif grep -v -q -E "$pre" "$f"; then
+		grep -v -E "$pre" "$f" >"$T/err"
+		ko "a line without the log prefix (a split line?)"
+	elif [ "$(awk 'length > 2100' "$f" | wc -l)" -ne 0 ]; then
+		ko "a log line longer than 2100 octets"
+	else
+		: >"$T/err"
+		ok
+	fi
+}
+
+# mt NAME SCRIPT [VAR=VALUE...] - run tests/milter/SCRIPT with the common
+# variables and VAR (miltertest -D); its PASS and
+# FAIL lines count; a script that dies is one more failure.
+mt() {
+	m_name=$1
+	m_script=$2
+	shift 2
+	for m_def in "LIB=$LUADIR" "SOCK=inet:$TAP_PORT@127.0.0.1" \
+	    "TAP=$T/tap.log" "LOG=$DLOG" "SCRIPT=$m_script" "DPID=${DPID:-0}"; do
+		set -- "$@" "$m_def"
+	done
+	m_n=$#
+	while [ $m_n -gt 0 ]; do
+		set -- "$@" -D "$1"
+		shift
+		m_n=$((m_n - 1))
+	done
+	timeout "$RUN_TIMEOUT" "$MILTERTEST" "$@" -s "$LUADIR/$m_script" \
+	    >"$T/mt.out" 2>"$T/mt.err" </dev/null
+	m_rc=$?
+	grep -E '^(PASS|FAIL): ' "$T/mt.out" | sed "s/^\(....\): /\1: $m_name: /"
+	npass=$((npass + $(grep -c '^PASS: ' "$T/mt.out")))
+	nfail=$((nfail + $(grep -c '^FAIL: ' "$T/mt.out")))
+	if [ $m_rc -ne 0 ]; then
+		case_ "$m_name: $m_script runs to the end"
+		cp "$T/mt.out" "$T/out"
+		cp "$T/mt.err" "$T/err"
+		ko "miltertest exited $m_rc"
+	fi
+}
+
+# The tap: a relay that logs each milter reply; see tests/milter/common.lua.
+cat >"$T/tap.pl" <<'EOF'
+use strict;
+use warnings;
+use IO::Select;
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use Socket qw(AF_UNIX IPPROTO_TCP SOCK_STREAM TCP_NODELAY);
+
+my ($portfile, $upfile, $logfile) = @ARGV;
+my $FRAME_MAX = 1 << 20;
+$SIG{CHLD} = 'IGNORE';
+$SIG{PIPE} = 'IGNORE';
+
+my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+    Listen => 64, ReuseAddr => 1, Proto => 'tcp') or die "tap: listen: $!\n";
+open(my $pf, '>', "$portfile.new") or die "tap: $portfile: $!\n";
+print $pf $l->sockport, "\n";
+close($pf);
+rename("$portfile.new", $portfile) or die "tap: rename: $!\n";
+
+sub upstream {
+	open(my $f, '<', $upfile) or return undef;
+	my $u = <$f>;
+	close($f);
+	return undef unless defined $u;
+	chomp($u);
+	return IO::Socket::UNIX->new(Peer => $1, Type => SOCK_STREAM)
+	    if $u =~ /^(?:unix|local):(.*)$/;
+	return IO::Socket::INET->new(PeerAddr => $2, PeerPort => $1,
+	    Proto => 'tcp') if $u =~ /^inet:(\d+)@(.*)$/;
+	return undef;
+}
+
+sub put {
+	my ($fh, $data) = @_;
+	while (length $data) {
+		my $n = syswrite($fh, $data);
+		return 0 unless defined $n && $n > 0;
+		substr($data, 0, $n, '');
+	}
+	return 1;
+}
+
+sub escape {
+	my ($p) = @_;
+	$p =~ s/\0\z//;
+	$p =~ s/([^\x20-\x5b\x5d-\x7e])/$1 eq "\0" ? '\0'
+	    : sprintf('\x%02x', ord($1))/ge;
+	return $p;
+}
+
+# nodelay SOCKET - one small frame at a time: no Nagle delay.
+sub nodelay {
+	my ($s) = @_;
+	setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1) if $s->sockdomain != AF_UNIX;
+}
+
+# quickack SOCKET - acknowledge at once (Linux; re-armed after each read):
+# miltertest sends the macros and MAIL FROM as two small writes, and
+# Nagle holds the second until the first is acknowledged.
+my $TCP_QUICKACK = 12;
+sub quickack {
+	my ($s) = @_;
+	setsockopt($s, IPPROTO_TCP, $TCP_QUICKACK, 1) if $^O eq 'linux';
+}
+
+sub relay {
+	my ($c) = @_;
+	my $u = upstream() or return;
+	nodelay($c);
+	nodelay($u);
+	quickack($c);
+	open(my $log, '>>', $logfile) or return;
+	my $sel = IO::Select->new($c, $u);
+	my $buf = '';
+	for (;;) {
+		for my $fh ($sel->can_read) {
+			my $n = sysread($fh, my $data, 65536);
+			return unless $n;
+			if ($fh == $c) {
+				quickack($c);
+				put($u, $data) or return;
+				next;
+			}
+			$buf .= $data;
+			while (length($buf) >= 4) {
+				my $len = unpack('N', $buf);
+				return if $len < 1 || $len > $FRAME_MAX;
+				last if length($buf) < 4 + $len;
+				my $f = substr($buf, 0, 4 + $len, '');
+				syswrite($log, substr($f, 4, 1) . ' ' .
+				    escape(substr($f, 5)) . "\n");
+				put($c, $f) or return;
+			}
+		}
+	}
+}
+
+for (;;) {
+	my $c = $l->accept or next;
+	my $pid = fork();
+	if (!defined $pid || $pid) {
+		close($c);
+		next;
+	}
+	close($l);
+	relay($c);
+	exit(0);
+}
+EOF
+
+# Setup ---------------------------------------------------------------------
+
+mkdir "$T/zones" "$T/state" "$T/state2" "$T/run" "$T/bin"
+cat >"$T/zones/$ZONE.zone" <<EOF
+; $ZONE - written by milter.sh; records are added as the test goes.
+\$ORIGIN $ZONE.
+\$TTL 300
+@	SOA	ns.$ZONE. hostmaster.$ZONE. ( 1 3600 600 86400 300 )
+@	NS	ns.$ZONE.
+ns	A	127.0.0.1
+EOF
+serial=1
+
+nsd_start "$top_srcdir/tests/zones" "$T/zones"
+# nsd_start set the harness trap; ours stops the daemons too.
+trap 'cleanup' EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP
+trap 'cleanup; exit 141' PIPE
+ZF=$NSD_DIR/zones/$ZONE.zone
+
+# A sendmail stand-in for confirmation mail (the CLI and the checker
+# thread send one when a domain becomes verified).
+cat >"$T/bin/sendmail" <<EOF
+#!/bin/sh
+while IFS= read -r l; do :; done
+exit 0
+EOF
+chmod 0755 "$T/bin" "$T/bin/sendmail"
+cp "$KEY" "$T/key.pem"
+
+cat >"$T/reg.conf" <<EOF
+# written by milter.sh
+DNSServers 127.0.0.1:$NSD_PORT
+StateDir $T/state
+SendmailPath $T/bin/sendmail -t -oi
+NotifyFrom noreply@operator.example
+EOF
+cp "$T/reg.conf" "$T/grace.conf"
+echo "PendingWindow ${SHORT_WINDOW}s" >>"$T/grace.conf"
+sed "s|^StateDir .*|StateDir $T/state2|" "$T/reg.conf" >"$T/reg2.conf"
+chmod 0644 "$T"/*.conf "$T/key.pem"
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R "$DUSER:$DGROUP" "$T/state" "$T/state2" "$T/run" \
+	    "$T/key.pem"
+fi
+
+# failed.milter.test first: it needs PendingWindow to pass.
+add "failed.$ZONE"
+cli_ok "$T/reg.conf" refresh "failed.$ZONE"
+window_start=$(date +%s)
+
+add example.com
+cli_ok "$T/reg.conf" refresh example.com
+add "pending.$ZONE"
+cli_ok "$T/reg.conf" refresh "pending.$ZONE"
+add "bücher.$ZONE"
+cli_ok "$T/reg.conf" refresh "xn--bcher-kva.$ZONE"
+
+# degraded: verified, then its DKIM key is removed.
+add "degraded.$ZONE"
+publish "degraded.$ZONE"
+# fresh: records published, registered later, while daemon A runs.
+sed "s|^StateDir .*|StateDir $T/tmpstate|" "$T/reg.conf" >"$T/tmp.conf"
+mkdir "$T/tmpstate"
+[ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/tmpstate"
+cli_ok "$T/tmp.conf" domain add "fresh.$ZONE" --selector 1234rpr \
+    --key "$T/key.pem" --mx "$SEEDMX" --spf-include amazonses.com
+as_daemon_user "$AUTHREADY" -c "$T/tmp.conf" records "fresh.$ZONE" \
+    2>/dev/null | grep -v '^;' >>"$ZF"
+reload_zone
+cli_ok "$T/reg.conf" refresh "degraded.$ZONE"
+want_state "$T/reg.conf" "degraded.$ZONE" verified
+grep -v "_domainkey\\.degraded\\.$ZONE" "$ZF" >"$ZF.new" && mv "$ZF.new" "$ZF"
+reload_zone
+cli_ok "$T/reg.conf" refresh "degraded.$ZONE"
+
+while [ $(($(date +%s) - window_start)) -le $SHORT_WINDOW ]; do
+	sleep 0.2
+done
+cli_ok "$T/grace.conf" refresh "failed.$ZONE"
+
+want_state "$T/reg.conf" example.com verified
+want_state "$T/reg.conf" "pending.$ZONE" pending
+want_state "$T/reg.conf" "failed.$ZONE" failed
+want_state "$T/reg.conf" "degraded.$ZONE" degraded
+want_state "$T/reg.conf" "xn--bcher-kva.$ZONE" pending
+
+# The tap.
+: >"$T/tap.log"
+: >"$T/upstream"
+perl "$T/tap.pl" "$T/tap.port" "$T/upstream" "$T/tap.log" </dev/null \
+    >/dev/null 2>"$T/tap.err" &
+TAP_PID=$!
+i=0
+while [ ! -s "$T/tap.port" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+TAP_PORT=$(tr -dc 0-9 <"$T/tap.port" 2>/dev/null)
+if [ -z "$TAP_PORT" ]; then
+	cat "$T/tap.err" >&2
+	echo "ERROR: the reply tap did not start" >&2
+	exit 99
+fi
+
+# The daemons ----------------------------------------------------------------
+
+"$BLACKHOLE" "$T/bh.port" </dev/null >/dev/null 2>"$T/bh.err" &
+BH_PID=$!
+i=0
+while [ ! -s "$T/bh.port" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+bh=$(tr -dc 0-9 <"$T/bh.port" 2>/dev/null)
+mkdir "$T/sock"
+[ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/sock"
+
+# A: the defaults (OnPending given, for reload.lua to change).
+daemon_start a "OnPending reject"
+# B: actions at end of message.
+daemon_start b "OnPending quarantine
+OnFailed tag"
+# C: monitor and tempfail; unregistered senders are not checked.
+daemon_start c "OnPending monitor
+OnFailed tempfail
+UnregisteredDomains accept"
+# D: a DNS server that never answers, its own registry, a unix socket.
+if [ -n "$bh" ]; then
+	daemon_start d "CheckWait $CHECK_WAIT_BH
+DNSTimeout $DNS_TIMEOUT_BH" "unix:$T/sock/milter.sock" "$T/state2" \
+	    "127.0.0.1:$bh"
+else
+	case_ "dns-blackhole starts"
+	cp "$T/bh.err" "$T/err"
+	ko "no port"
+fi
+
+if use_daemon a; then
+	mt a actions.lua
+	mt a senders.lua
+	mt a scope.lua
+	mt a session.lua
+	mt a hostile.lua
+
+	add "fresh.$ZONE"
+	mt a checker.lua "CHECK_WAIT=$CHECK_WAIT"
+	want_state "$T/reg.conf" "fresh.$ZONE" verified
+
+	# reload.lua installs these with cp and sends SIGUSR1 itself.  The
+	# invalid one would make pending a 550 again if any of it were used.
+	sed 's/^OnPending .*/OnPending tempfail/' "$T/a.conf" \
+	    >"$T/a-tempfail.conf"
+	sed '$a\
+OnUnknown reject' "$T/a.conf" >"$T/a-invalid.conf"
+	chmod 0644 "$T"/a-*.conf
+	case_ "setup: a-invalid.conf is refused by authready-milter -n"
+	if "$AUTHREADY_MILTER" -n -c "$T/a-invalid.conf" >"$T/out" \
+	    2>"$T/err"; then
+		ko "accepted"
+	else
+		: >"$T/out"
+		: >"$T/err"
+		ok
+	fi
+	mt a reload.lua "CONF=$T/a.conf" "CONF_TEMPFAIL=$T/a-tempfail.conf" \
+	    "CONF_INVALID=$T/a-invalid.conf"
+fi
+
+if use_daemon b; then
+	mt b eom.lua
+	case_ "b: the quarantined message is held under pending.$ZONE"
+	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
+	    --json >"$T/out" 2>"$T/err"
+	if grep -q '"EOM-QUARANTINE"' "$T/out"; then
+		: >"$T/out"
+		ok
+	else
+		ko "queue ID EOM-QUARANTINE not in the held list"
+	fi
+fi
+
+if use_daemon c; then
+	mt c monitor.lua
+	if [ -f "$CORPUS" ]; then
+		mt c corpus.lua "CORPUS=$CORPUS"
+	else
+		echo "SKIP: c: corpus: $CORPUS not found"
+	fi
+fi
+
+if use_daemon d; then
+	# Registered only now, so no periodic round of D has checked it.
+	cli_ok "$T/reg2.conf" domain add "never.$ZONE" --selector 1234rpr \
+	    --key "$T/key.pem" --mx "$SEEDMX" --spf-include amazonses.com
+	mt d blackhole.lua "CHECK_WAIT=$CHECK_WAIT_BH"
+fi
+
+daemons_stop
+
+echo "$npass passed, $nfail failed"
+[ $nfail -eq 0 ]
