@@ -40,6 +40,7 @@
 #include "config.h"
 #include "log.h"
 #include "milter.h"
+#include "readiness.h"
 #include "snapshot.h"
 #include "store.h"
 
@@ -260,6 +261,23 @@ daemon_args_parse(int argc, char **argv, struct daemon_args *a, int *status)
 	return 0;
 }
 
+/* daemon_check_key - KeyFile must be readable by UserID and not
+ * writable by others (readiness_load_key's rules). */
+static int
+daemon_check_key(const struct config *cfg)
+{
+	struct readiness_selector sel;
+	char err[PATH_MAX + 128];
+
+	if (cfg->key_file[0] == '\0')
+		return 0;
+	memset(&sel, 0, sizeof(sel));
+	if (readiness_load_key(&sel, cfg->key_file, err, sizeof(err)) != 0)
+		return daemon_fail("KeyFile: %s", err);
+	free(sel.key_pem);
+	return 0;
+}
+
 /* daemon_run - everything after the config is loaded. */
 static int
 daemon_run(const struct daemon_args *a, struct snapshot *snap)
@@ -298,6 +316,10 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	if (store_open(cfg->state_dir, STORE_CREATE, NULL, &env.store, err,
 		sizeof(err)) != STORE_OK)
 		return daemon_fail("state store %s: %s", cfg->state_dir, err);
+	if ((rc = daemon_check_key(cfg)) != 0) {
+		store_close(env.store);
+		return rc;
+	}
 	sigemptyset(&reload_set);
 	sigaddset(&reload_set, SIGUSR1);
 	if (checkerd_start(&env.checkerd, env.store, err, sizeof(err)) != 0 ||

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dkim.h"
 #include "dmarc.h"
@@ -355,6 +356,7 @@ int
 readiness_load_key(struct readiness_selector *sel, const char *path,
     char *err, size_t errlen)
 {
+	struct stat sb;
 	FILE *fp;
 	char *buf;
 	size_t n;
@@ -362,6 +364,16 @@ readiness_load_key(struct readiness_selector *sel, const char *path,
 	if ((fp = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "cannot read key file %s: %s", path,
 		    strerror(errno));
+		return -1;
+	}
+	/* A key others can replace is not the operator's key any more. */
+	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    (sb.st_mode & S_IWOTH) != 0) {
+		snprintf(err, errlen,
+		    "key file %s is not a regular file, or anyone can write "
+		    "it; refusing it (chmod 600 or 640)",
+		    path);
+		fclose(fp);
 		return -1;
 	}
 	if ((buf = malloc(READINESS_KEY_MAX + 1)) == NULL) {

@@ -7,6 +7,8 @@
  * can check what was (and was not) looked up.
  */
 #include <check.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -341,6 +343,43 @@ START_TEST(test_mail_from_forms)
 }
 END_TEST
 
+START_TEST(test_load_key_modes)
+{
+	struct readiness_selector sel;
+	char dir[] = "/tmp/authready-key-XXXXXX", path[64], err[512];
+	static char big[READINESS_KEY_MAX + 10];
+	FILE *fp;
+
+	memset(&sel, 0, sizeof(sel));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/k.pem", dir);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("-----BEGIN PRIVATE KEY-----\n", fp);
+	fclose(fp);
+	chmod(path, 0600);
+	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), 0);
+	ck_assert_uint_gt(sel.key_pem_len, 0);
+	chmod(path, 0666); /* anyone could swap the key */
+	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "anyone can write"));
+	chmod(path, 0600);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	memset(big, 'k', sizeof(big));
+	fwrite(big, 1, sizeof(big), fp);
+	fclose(fp);
+	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "64 KiB"));
+	unlink(path);
+	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot read"));
+	ck_assert_int_eq(readiness_load_key(&sel, dir, err, sizeof(err)), -1);
+	rmdir(dir);
+	free(sel.key_pem);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -359,6 +398,7 @@ main(void)
 	tcase_add_test(tc, test_several_selectors);
 	tcase_add_test(tc, test_resolver_refuses);
 	tcase_add_test(tc, test_mail_from_forms);
+	tcase_add_test(tc, test_load_key_modes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
