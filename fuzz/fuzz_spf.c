@@ -6,9 +6,13 @@
  *	0	spf_parse() of the bytes as a record
  *	1, 2	spf_macro_expand() as a domain-spec (1) or exp text (2)
  *	3	spf_target_name() on a bounded copy
+ *	4	spf_validate() of example.com with two egress addresses
+ *		and an include to reach, on the DNS below; its check_result
+ *		must be printable and terminated (report.h)
  *	other	check_host() where every TXT answer is the bytes, every
  *		A/AAAA lookup finds the client, every MX and PTR lookup
  *		names two hosts; answers come from an in-memory queue.
+ *		The outcome's reason and explanation must be printable.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
  *	-Isrc fuzz/fuzz_spf.c libauthready.a (+ its libraries)
@@ -20,6 +24,7 @@
 #include <string.h>
 
 #include "dnsmsg.h"
+#include "fuzz_util.h"
 #include "resolver.h"
 #include "spf.h"
 
@@ -103,7 +108,63 @@ fuzz_done(void *arg, struct spf_outcome *out)
 	int *calls = arg;
 
 	(*calls)++;
-	if (strlen(out->reason) >= sizeof(out->reason))
+	fuzz_printable(out->reason, sizeof(out->reason));
+	fuzz_printable(out->explanation, sizeof(out->explanation));
+	if (out->reason[0] == '\0')
+		abort();
+}
+
+/* fuzz_drain - answer every queued query, in order. */
+static void
+fuzz_drain(struct fuzz_dns *f, unsigned char *buf)
+{
+	struct dns_rr rrs[2];
+
+	while (f->head != f->tail) {
+		struct fuzz_q q = f->q[f->head++ % FUZZ_PENDING_MAX];
+		struct dns_answer ans;
+
+		fuzz_answer(f, &q, &ans, rrs, buf);
+		q.cb(q.arg, &ans);
+	}
+}
+
+static void
+fuzz_validated(void *arg, struct check_result *res)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	fuzz_check_result(res);
+}
+
+/* fuzz_validate - spf_validate() on the canned DNS. */
+static void
+fuzz_validate(const uint8_t *data, size_t size)
+{
+	static struct fuzz_dns f;
+	static unsigned char buf[65536];
+	static struct spf_validate_request req;
+	static struct check_result res;
+	struct resolver resv = {&f, fuzz_query};
+	int calls = 0;
+
+	memset(&f, 0, sizeof(f));
+	memset(&req, 0, sizeof(req));
+	memset(&res, 0, sizeof(res));
+	f.rec = data;
+	f.len = size < sizeof(buf) ? size : sizeof(buf) - 1;
+	snprintf(req.domain, sizeof(req.domain), "example.com");
+	snprintf(req.include, sizeof(req.include), "amazonses.com");
+	spf_addr_parse("192.0.2.1", &req.egress[0]);
+	spf_addr_parse("2001:db8::1", &req.egress[1]);
+	req.negress = 2;
+	if (spf_validate(&resv, &req, &res, fuzz_validated, &calls) == 1) {
+		fuzz_check_result(&res);
+		return;
+	}
+	fuzz_drain(&f, buf);
+	if (calls != 1)
 		abort();
 }
 
@@ -112,7 +173,6 @@ fuzz_check_host(const uint8_t *data, size_t size)
 {
 	static struct fuzz_dns f;
 	static unsigned char buf[65536];
-	struct dns_rr rrs[2];
 	struct resolver res = {&f, fuzz_query};
 	struct spf_request req = {.sender = "user-a+b@example.com",
 	                          .helo = "helo.example.net",
@@ -126,13 +186,7 @@ fuzz_check_host(const uint8_t *data, size_t size)
 	spf_addr_parse(size % 2 ? "2001:db8::1" : "192.0.2.1", &req.ip);
 	if (spf_check_host(&res, &req, &out, fuzz_done, &calls) == 1)
 		return;
-	while (f.head != f.tail) {
-		struct fuzz_q q = f.q[f.head++ % FUZZ_PENDING_MAX];
-		struct dns_answer ans;
-
-		fuzz_answer(&f, &q, &ans, rrs, buf);
-		q.cb(q.arg, &ans);
-	}
+	fuzz_drain(&f, buf);
 	if (calls != 1)
 		abort();
 }
@@ -169,6 +223,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(name, data + 1, size);
 		name[size] = '\0';
 		spf_target_name(name);
+		break;
+	case 4:
+		fuzz_validate(data + 1, size - 1);
 		break;
 	default:
 		fuzz_check_host(data + 1, size - 1);

@@ -78,6 +78,7 @@
 #define DKIM_ED25519_SPKI_BYTES 44 /* the same key wrapped in an SPKI */
 #define DKIM_PEM_MAX 65536         /* a private key file, in bytes */
 #define DKIM_SHOW_MAX 40           /* record text quoted in a sentence */
+#define DKIM_ERR_MAX 1024          /* a sentence before sanitizing */
 #define DKIM_LABEL_MAX 256  /* selector or domain handed to libopendkim */
 #define DKIM_LIBERR_MAX 256 /* libopendkim's error text */
 
@@ -117,13 +118,17 @@ static const struct dkim_key_type_name {
 __attribute__((format(printf, 3, 4))) static void
 dkim_err(char *err, size_t errlen, const char *fmt, ...)
 {
+	char raw[DKIM_ERR_MAX];
 	va_list ap;
 
 	if (err == NULL || errlen == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Sentences quote record text, which strangers wrote: the one
+	 * funnel makes every one of them printable (TAB, CR, LF included). */
+	sanitize_text(err, errlen, (const unsigned char *)raw, strlen(raw));
 }
 
 /* dkim_show_len - how much of a value to quote in a sentence. */

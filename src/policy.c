@@ -902,7 +902,7 @@ policy_parse_reply(const char *buf, size_t len, char *out, size_t outlen,
 			                   policy_quote(q, p, len));
 		if (p[i] != '%')
 			continue;
-		if (i + 1 == len || strchr("drs%", p[i + 1]) == NULL)
+		if (i + 1 == len || memchr("drs%", p[i + 1], 4) == NULL)
 			return policy_fail(
 			    err, errlen,
 			    "'%s' has a '%%' not followed by d "
