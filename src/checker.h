@@ -26,8 +26,8 @@
 #include "state.h"
 #include "store.h"
 
-#define CHECKER_WINDOW_DEFAULT 256 /* readiness jobs in flight */
-#define CHECKER_BATCH_DEFAULT 512  /* states per write transaction */
+#define CHECKER_WINDOW_DEFAULT 128 /* readiness jobs in flight */
+#define CHECKER_BATCH_DEFAULT 4096 /* states per write transaction */
 #define CHECKER_COMMIT_MS 1000	   /* and at least this often */
 
 /* checker_event - one domain's outcome, for logs and the CLI. */

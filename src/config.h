@@ -34,7 +34,7 @@
 #define CONFIG_PENDING_WINDOW_DEFAULT (72 * 3600) /* 72 h */
 #define CONFIG_GRACE_DEFAULT (72 * 3600)	/* 72 h */
 #define CONFIG_DURATION_MAX (10LL * 366 * 86400) /* ten years */
-#define CONFIG_CONCURRENCY_DEFAULT 256	/* domains checked at once */
+#define CONFIG_CONCURRENCY_DEFAULT 128	/* domains checked at once */
 #define CONFIG_CONCURRENCY_MAX 10000
 #define CONFIG_EGRESS_MAX 16
 #define CONFIG_IP_TEXT_MAX 64

@@ -573,49 +573,174 @@ toolong:
 }
 
 /* dkim_check_rsa - p= is a DER SubjectPublicKeyInfo of an RSA key. */
+/*
+ * DER, just enough of it (X.690) to read an RSA SubjectPublicKeyInfo
+ * without OpenSSL 3's decoder framework, which costs more than the whole
+ * rest of a readiness check and serializes threads on its locks.
+ */
+struct dkim_der {
+	const unsigned char *p; /* contents */
+	size_t len;
+};
+
+/* dkim_der_next - one TLV of tag at *pos in [buf, buf+len); definite
+ * lengths, minimal long form up to 4 octets.  0 ok, -1 malformed. */
+static int
+dkim_der_next(const unsigned char *buf, size_t len, size_t *pos,
+    unsigned char tag, struct dkim_der *out)
+{
+	size_t i = *pos, n, k, nbytes;
+
+	if (i + 2 > len || buf[i] != tag)
+		return -1;
+	n = buf[i + 1];
+	i += 2;
+	if (n & 0x80) {
+		nbytes = n & 0x7f;
+		if (nbytes == 0 || nbytes > 4 || i + nbytes > len ||
+		    buf[i] == 0)
+			return -1;
+		for (n = 0, k = 0; k < nbytes; k++)
+			n = (n << 8) | buf[i + k];
+		if (n < 0x80)
+			return -1; /* not minimal */
+		i += nbytes;
+	}
+	if (n > len - i)
+		return -1;
+	out->p = buf + i;
+	out->len = n;
+	*pos = i + n;
+	return 0;
+}
+
+/* dkim_der_uint - a positive INTEGER's significant octets. */
+static int
+dkim_der_uint(const unsigned char *buf, size_t len, size_t *pos,
+    struct dkim_der *out)
+{
+	if (dkim_der_next(buf, len, pos, 0x02, out) != 0 || out->len == 0 ||
+	    (out->p[0] & 0x80))
+		return -1; /* empty or negative */
+	if (out->p[0] == 0 && out->len > 1) {
+		if (!(out->p[1] & 0x80))
+			return -1; /* not minimal */
+		out->p++;
+		out->len--;
+	}
+	return out->p[0] == 0 ? -1 : 0;
+}
+
+/* Algorithm OIDs we can name (contents octets). */
+static const struct {
+	const char *name;
+	size_t len;
+	unsigned char oid[10];
+} dkim_der_algs[] = {
+	{"rsaEncryption", 9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+				 0x01}},
+	{"ED25519", 3, {0x2b, 0x65, 0x70}},
+	{"EC", 7, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}},
+	{"DSA", 7, {0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01}},
+};
+
+/* dkim_der_alg - the name of an algorithm OID, or NULL. */
+static const char *
+dkim_der_alg(const struct dkim_der *oid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dkim_der_algs) / sizeof(*dkim_der_algs); i++)
+		if (dkim_der_algs[i].len == oid->len &&
+		    memcmp(dkim_der_algs[i].oid, oid->p, oid->len) == 0)
+			return dkim_der_algs[i].name;
+	return NULL;
+}
+
+/* dkim_der_rsapub - RSAPublicKey ::= SEQUENCE { n, e }; the bits of n. */
+static int
+dkim_der_rsapub(const unsigned char *buf, size_t len, unsigned *bits)
+{
+	struct dkim_der seq, n, e;
+	size_t pos = 0, in = 0;
+	unsigned top, b;
+
+	if (dkim_der_next(buf, len, &pos, 0x30, &seq) != 0 || pos != len ||
+	    dkim_der_uint(seq.p, seq.len, &in, &n) != 0 ||
+	    dkim_der_uint(seq.p, seq.len, &in, &e) != 0 || in != seq.len ||
+	    e.len > 8 || !(e.p[e.len - 1] & 1) ||
+	    (e.len == 1 && e.p[0] < 3))
+		return -1;
+	for (top = n.p[0], b = 0; top != 0; top >>= 1)
+		b++;
+	*bits = (unsigned)(n.len - 1) * 8 + b;
+	return 0;
+}
+
+/*
+ * dkim_der_spki - SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier,
+ * BIT STRING }.  0 RSA (bits set); 1 another algorithm (*alg names it,
+ * or NULL); -1 not an SPKI.
+ */
+static int
+dkim_der_spki(const unsigned char *buf, size_t len, unsigned *bits,
+    const char **alg)
+{
+	struct dkim_der spki, algid, oid, key, params;
+	size_t pos = 0, in = 0, ai = 0;
+
+	if (dkim_der_next(buf, len, &pos, 0x30, &spki) != 0 || pos != len ||
+	    dkim_der_next(spki.p, spki.len, &in, 0x30, &algid) != 0 ||
+	    dkim_der_next(algid.p, algid.len, &ai, 0x06, &oid) != 0 ||
+	    dkim_der_next(spki.p, spki.len, &in, 0x03, &key) != 0 ||
+	    in != spki.len || key.len < 1 || key.p[0] != 0)
+		return -1;
+	*alg = dkim_der_alg(&oid);
+	if (*alg == NULL || strcmp(*alg, "rsaEncryption") != 0)
+		return 1;
+	/* rsaEncryption parameters: NULL, or absent. */
+	if (ai != algid.len &&
+	    (dkim_der_next(algid.p, algid.len, &ai, 0x05, &params) != 0 ||
+		params.len != 0 || ai != algid.len))
+		return -1;
+	return dkim_der_rsapub(key.p + 1, key.len - 1, bits) == 0 ? 0 : -1;
+}
+
 static int
 dkim_check_rsa(const struct dkim_keybytes *kb, struct dkim_key *key, char *err,
                size_t errlen)
 {
-	const unsigned char *q = kb->data;
-	EVP_PKEY *pk;
-	int bits;
+	const char *alg = NULL;
+	unsigned bits = 0;
+	int rc;
 
-	pk = d2i_PUBKEY(NULL, &q, (long)kb->len);
-	if (pk == NULL || q != kb->data + kb->len) {
-		EVP_PKEY_free(pk);
-		q = kb->data;
-		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, (long)kb->len);
-		ERR_clear_error();
+	rc = dkim_der_spki(kb->data, kb->len, &bits, &alg);
+	if (rc < 0) {
 		dkim_err(
 		    err, errlen,
-		    pk != NULL
+		    dkim_der_rsapub(kb->data, kb->len, &bits) == 0
 		        ? "The p= value is a bare RSAPublicKey; publish the "
 		          "SubjectPublicKeyInfo form instead (openssl rsa "
 		          "-pubout)."
 		        : "The p= value does not decode to an RSA public key "
 		          "(a DER SubjectPublicKeyInfo, as openssl rsa -pubout "
 		          "writes it).");
-		EVP_PKEY_free(pk);
 		return -1;
 	}
-	if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
-		dkim_err(
-		    err, errlen,
-		    "The p= value holds a %s key, but the record says k=rsa.",
-		    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)));
-		EVP_PKEY_free(pk);
+	if (rc > 0) {
+		dkim_err(err, errlen,
+		         "The p= value holds a %s key, but the record says "
+		         "k=rsa.",
+		         alg != NULL ? alg : "non-RSA");
 		return -1;
 	}
-	bits = EVP_PKEY_get_bits(pk);
-	EVP_PKEY_free(pk);
 	if (bits < DKIM_RSA_BITS_MIN) {
 		dkim_err(err, errlen,
-		         "RSA key of %d bits; at least %d required (RFC 8301).",
+		         "RSA key of %u bits; at least %d required (RFC 8301).",
 		         bits, DKIM_RSA_BITS_MIN);
 		return -1;
 	}
-	key->bits = (unsigned)bits;
+	key->bits = bits;
 	return 0;
 }
 

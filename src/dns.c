@@ -73,6 +73,9 @@
 #define DNS_EDNS_PAYLOAD 1232 /* DNS flag day 2020 */
 #define DNS_TRIES 3           /* rounds over the server list */
 #define DNS_TRY_MIN_MS 10     /* shortest c-ares per-try timeout */
+#define DNS_TIMEOUT_SCAN_MAX 64 /* lookups in flight before we stop asking c-ares for its next timeout */
+#define DNS_RETRY_TICK_MS 50  /* then wake this often for its retries */
+#define DNS_RCVBUF (1 << 20)  /* socket receive buffer (capped by rmem_max) */
 #define DNS_PORT_DEFAULT 53
 #define DNS_PORT_DIGITS_MAX 5
 #define DNS_SERVERS_CSV_MAX (DNS_SERVERS_MAX * (DNS_SERVER_TEXT_MAX + 8))
@@ -422,8 +425,12 @@ dns_channel_init(struct dns *d, size_t nservers, char *err, size_t errlen)
 	o.ednspsz = DNS_EDNS_PAYLOAD;
 	o.sock_state_cb = dns_sock_state;
 	o.sock_state_cb_data = d;
+	/* Hundreds of answers can arrive at once (a refresh): a receive
+	 * buffer they overflow turns into retries after a per-try timeout. */
+	o.socket_receive_buffer_size = DNS_RCVBUF;
 	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-	       ARES_OPT_EDNSPSZ | ARES_OPT_SOCK_STATE_CB;
+	       ARES_OPT_EDNSPSZ | ARES_OPT_SOCK_STATE_CB |
+	       ARES_OPT_SOCK_RCVBUF;
 	rc = ares_init_options(&d->channel, &o, mask);
 	if (rc != ARES_SUCCESS)
 		return dns_err(err, errlen, "c-ares: %s", ares_strerror(rc));
@@ -674,8 +681,16 @@ dns_wait_ms(struct dns *d, int max_wait_ms, uint64_t now)
 
 	if (d->ready.head != NULL)
 		return 0;
-	tvp = ares_timeout(d->channel, NULL, &tv);
-	if (tvp != NULL) {
+	/*
+	 * c-ares 1.18's ares_timeout() walks every query in flight; with
+	 * thousands of them that is the cost of a refresh.  While lookups
+	 * are active, wake at least every DNS_RETRY_TICK_MS instead, which
+	 * runs c-ares' retries at most that late.
+	 */
+	if (d->pending > DNS_TIMEOUT_SCAN_MAX) {
+		if (wait < 0 || wait > DNS_RETRY_TICK_MS)
+			wait = DNS_RETRY_TICK_MS;
+	} else if ((tvp = ares_timeout(d->channel, NULL, &tv)) != NULL) {
 		ms =
 		    (long long)tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
 		if (wait < 0 || ms < wait)

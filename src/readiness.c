@@ -299,7 +299,9 @@ readiness_start(const struct resolver *res,
 {
 	struct readiness_job *job;
 
-	memset(rep, 0, sizeof(*rep));
+	/* Slots are cleared as they are reserved (readiness_slot): a report
+	 * is 50 KB and a refresh starts one per domain. */
+	rep->nchecks = 0;
 	snprintf(rep->domain, sizeof(rep->domain), "%s", req->domain);
 	job = calloc(1, sizeof(*job));
 	if (job == NULL)
@@ -361,6 +363,11 @@ readiness_load_key(struct readiness_selector *sel, const char *path,
 	char *buf;
 	size_t n;
 
+	if (strlen(path) >= sizeof(sel->key_path)) {
+		snprintf(err, errlen, "key file path %.64s... is longer than %d "
+		    "octets", path, READINESS_KEY_PATH_MAX - 1);
+		return -1;
+	}
 	if ((fp = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "cannot read key file %s: %s", path,
 		    strerror(errno));

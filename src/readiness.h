@@ -23,6 +23,7 @@
 #define READINESS_SELECTORS_MAX 8
 #define READINESS_SELECTOR_MAX 64
 #define READINESS_KEY_MAX (64 * 1024)
+#define READINESS_KEY_PATH_MAX 256 /* as in the registry (domain.h) */
 
 #define READINESS_CHECK_BIT(t) (1u << (t))
 #define READINESS_CHECK_ALL                                                  \
@@ -31,7 +32,7 @@
 
 struct readiness_selector {
 	char name[READINESS_SELECTOR_MAX];
-	char key_path[PATH_MAX]; /* "" when no key to match */
+	char key_path[READINESS_KEY_PATH_MAX]; /* "" when no key to match */
 	char *key_pem;		 /* contents of key_path, or NULL */
 	size_t key_pem_len;
 };
