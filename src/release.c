@@ -84,8 +84,14 @@ release_run(const char *command, const struct release_batch *b, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < b->n; i++)
-		used += (size_t)sprintf(input + used, "%s\n", b->ids[i]);
+	for (i = 0; i < b->n; i++) {
+		size_t room = b->n * HELD_QUEUE_ID_MAX + 1 - used;
+		int w = snprintf(input + used, room, "%s\n", b->ids[i]);
+
+		if (w < 0 || (size_t)w >= room)
+			break; /* cannot happen: each ID is shorter than its slot */
+		used += (size_t)w;
+	}
 	rc = subprocess_run(argv, input, used, RELEASE_TIMEOUT_MS, err,
 	    errlen);
 	free(input);
