@@ -40,6 +40,7 @@
 #include "policy.h"
 #include "readiness.h"
 #include "record.h"
+#include "release.h"
 #include "revpath.h"
 #include "snapshot.h"
 
@@ -470,11 +471,11 @@ milter_quarantine(SMFICTX *ctx, struct milter_conn *c)
 		    c->domain);
 		return;
 	}
-	if (qid == NULL || qid[0] == '\0') {
+	if (qid == NULL || !release_queue_id_ok(qid)) {
 		log_msg(LOG_WARNING,
-		    "event=quarantine domain=%s queue_id=- (no {i} macro: "
-		    "release by hand)",
-		    c->domain);
+		    "event=quarantine domain=%s queue_id=%s (no usable {i} "
+		    "macro: release by hand)",
+		    c->domain, qid != NULL && qid[0] ? "invalid" : "-");
 		return;
 	}
 	if (store_held_add(milter_env.store, c->domain, qid,

@@ -1075,9 +1075,10 @@ answer_class(const struct dns_answer *ans)
 	case DNS_NXDOMAIN:
 	case DNS_NODATA:
 		return ANS_VOID;
-	case DNS_CNAME_LOOP:
-		return ANS_OTHER;
 	default:
+		/* CNAME loops and over-long chains included: a resolver
+		 * reports those as SERVFAIL, so they are DNS trouble
+		 * (temperror), never "no record" (RFC 7208 section 4.4). */
 		return ANS_TEMP;
 	}
 }

@@ -90,6 +90,8 @@ nsd_write_conf() {
 		echo "	do-ip6: no"
 		echo "	reuseport: no"
 		echo "	server-count: 1"
+		echo "	rrl-ratelimit: 0"
+		echo "	rrl-whitelist-ratelimit: 0"
 		echo "	username: \"\""
 		echo "	chroot: \"\""
 		echo "	zonesdir: \"$NSD_DIR/zones\""
