@@ -348,6 +348,7 @@ fake_thread(void *arg)
 
 			if (c >= 0) {
 				fds[n].fd = c;
+				fds[n].revents = 0; /* read below, this round */
 				fds[n++].events = POLLIN;
 			}
 		}
