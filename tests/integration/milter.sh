@@ -738,11 +738,11 @@ if use_daemon b; then
 	case_ "b: the quarantined message is held under pending.$ZONE"
 	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
 	    --json >"$T/out" 2>"$T/err"
-	if grep -q '"EOM-QUARANTINE"' "$T/out"; then
+	if grep -q '"EOMQUARANTINE1"' "$T/out"; then
 		: >"$T/out"
 		ok
 	else
-		ko "queue ID EOM-QUARANTINE not in the held list"
+		ko "queue ID EOMQUARANTINE1 not in the held list"
 	fi
 fi
 

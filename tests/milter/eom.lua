@@ -15,7 +15,7 @@ t.expect("tag: MAIL FROM continues", c, x, "continue")
 t.must(mt.abort(conn), "mt.abort")
 
 -- quarantine, to the end.
-c, x = t.mail(conn, "<user@pending.milter.test>", { "i", "EOM-QUARANTINE" })
+c, x = t.mail(conn, "<user@pending.milter.test>", { "i", "EOMQUARANTINE1" })
 t.expect("quarantine: MAIL FROM continues", c, x, "continue")
 local mark = t.tap_mark()
 t.must(mt.eom(conn), "mt.eom")
@@ -39,8 +39,8 @@ t.ok("quarantine: the aborted tag is not applied",
     not mt.eom_check(conn, MT_HDRADD), "a header was added")
 t.ok("quarantine: indexed under the domain with the queue ID",
     t.log_find("event=quarantine domain=pending.milter.test " ..
-    "queue_id=EOM-QUARANTINE") ~= nil, "no event=quarantine line")
-t.expect_log("quarantine: the decision is logged", "EOM-QUARANTINE", {
+    "queue_id=EOMQUARANTINE1") ~= nil, "no event=quarantine line")
+t.expect_log("quarantine: the decision is logged", "EOMQUARANTINE1", {
 	action = "quarantine", state = "pending",
 })
 
