@@ -18,7 +18,7 @@
  *	file branch reaches the same list parsers, which fuzz_policy drives
  *	with a file name as origin.
  *
- *	Aborts when a result breaks the contract of config.h: an error
+ *	Aborts when a result breaks the contract of configfile.h: an error
  *	without a printable "(fuzz):LINE: " sentence, a config changed by a
  *	text that was refused, a text that is accepted once but refused or
  *	giving another config when applied again on its own result, or
@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "configfile.h"
 #include "fuzz_util.h"
 
 #define FUZZ_FILENAME "(fuzz)"

@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "checkerd.h"
-#include "config.h"
+#include "configfile.h"
 #include "log.h"
 #include "milter.h"
 #include "readiness.h"

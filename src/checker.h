@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "configfile.h"
 #include "dns.h"
 #include "domain.h"
 #include "readiness.h"

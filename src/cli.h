@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "configfile.h"
 #include "readiness.h"
 #include "store.h"
 

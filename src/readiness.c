@@ -32,7 +32,7 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "dnsmsg.h"
-#include "config.h"
+#include "configfile.h"
 #include "mx.h"
 
 struct readiness_job {

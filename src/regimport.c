@@ -43,7 +43,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
+#include "configfile.h"
 #include "notify.h"
 #include "readiness.h"
 #include "sanitize.h"

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "configfile.h"
 
 struct snapshot {
 	struct config cfg;

@@ -1,5 +1,5 @@
 /*
- * config.h - authready.conf(5): parsing into an immutable snapshot.
+ * configfile.h - authready.conf(5): parsing into an immutable snapshot.
  *
  * The syntax is OpenDKIM's: one "Key value" per line, keys are
  * case-insensitive, "#" starts a comment, blank lines are ignored.  Keys
@@ -7,8 +7,8 @@
  * unknown keys, missing values and bad values are errors that name the file
  * and the line.  Defaults are built in; a file only overrides them.
  */
-#ifndef AUTHREADY_CONFIG_H
-#define AUTHREADY_CONFIG_H
+#ifndef AUTHREADY_CONFIGFILE_H
+#define AUTHREADY_CONFIGFILE_H
 
 #include <limits.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * config.c - authready.conf(5): parsing into an immutable snapshot.
+ * configfile.c - authready.conf(5): parsing into an immutable snapshot.
  *
  * SYNOPSIS
  *	void config_defaults(struct config *cfg);
@@ -31,7 +31,7 @@
  *	-1 with "FILE:LINE: what is wrong" in err; file errors are
  *	"PATH: strerror".  Values are quoted through sanitize_text().
  */
-#include "config.h"
+#include "configfile.h"
 
 #include <arpa/inet.h>
 
