@@ -159,14 +159,37 @@ milter_peek(const char *domain, struct record_state_summary *sum)
 	return rc;
 }
 
-/* milter_try - domain as the answer: its state, or its registry entry. */
-static bool
-milter_try(const char *domain, struct milter_lookup *lk)
+/* milter_reg - is domain registered, and with which MAIL FROM?  A corrupt
+ * entry is logged and counts as absent (the CLI's check reports it). */
+static int
+milter_reg(struct store_reader *rd, const char *domain,
+    struct record_reg_summary *reg)
 {
-	struct domain_reg reg;
 	char err[256];
-	int rc = milter_peek(domain, &lk->sum);
+	int rc = store_read_reg(rd, domain, reg, err, sizeof(err));
 
+	if (rc == STORE_CORRUPT) {
+		log_msg(LOG_WARNING,
+		    "event=store-corrupt domain=%s error=\"%s\"", domain, err);
+		rc = STORE_NOTFOUND;
+	}
+	return rc;
+}
+
+/* milter_try - domain as the answer: its state, or its registry entry.
+ * known_registered: the caller has just read domain's registry entry. */
+static bool
+milter_try(struct store_reader *rd, const char *domain, bool known_registered,
+    struct milter_lookup *lk)
+{
+	struct record_reg_summary reg;
+	char err[256];
+	int rc = store_read_state(rd, domain, &lk->sum, err, sizeof(err));
+
+	if (rc == STORE_CORRUPT)
+		log_msg(LOG_WARNING,
+		    "event=store-corrupt domain=%s error=\"%s\" (re-checked)",
+		    domain, err);
 	if (rc == STORE_ERROR) {
 		lk->store_error = true;
 		return false;
@@ -175,14 +198,14 @@ milter_try(const char *domain, struct milter_lookup *lk)
 		snprintf(lk->domain, sizeof(lk->domain), "%s", domain);
 		lk->found = true;
 		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
-		/* A verified domain is the hot path: no second lookup.  Other
+		/* A verified domain is the hot path: no registry read.  Other
 		 * states may come from checks of unregistered domains. */
-		lk->registered = lk->sum.state == READINESS_VERIFIED ||
-		    store_reg_get(milter_env.store, domain, &reg, err,
-			sizeof(err)) == STORE_OK;
+		lk->registered = known_registered ||
+		    lk->sum.state == READINESS_VERIFIED ||
+		    milter_reg(rd, domain, &reg) == STORE_OK;
 		return true;
 	}
-	rc = store_reg_get(milter_env.store, domain, &reg, err, sizeof(err));
+	rc = known_registered ? STORE_OK : milter_reg(rd, domain, &reg);
 	if (rc == STORE_OK) {
 		snprintf(lk->domain, sizeof(lk->domain), "%s", domain);
 		lk->registered = true;
@@ -195,13 +218,13 @@ milter_try(const char *domain, struct milter_lookup *lk)
 
 /* milter_mail_from_of - is d the MAIL FROM domain of registered p? */
 static bool
-milter_mail_from_of(const struct config *cfg, const char *p, const char *d)
+milter_mail_from_of(struct store_reader *rd, const struct config *cfg,
+    const char *p, const char *d)
 {
 	char mf[DOMAIN_BUF], err[256];
-	struct domain_reg reg;
+	struct record_reg_summary reg;
 
-	if (store_reg_get(milter_env.store, p, &reg, err, sizeof(err)) !=
-	    STORE_OK)
+	if (milter_reg(rd, p, &reg) != STORE_OK)
 		return false;
 	if (readiness_mail_from(p, reg.mail_from[0] ? reg.mail_from
 						    : cfg->mail_from,
@@ -210,29 +233,57 @@ milter_mail_from_of(const struct config *cfg, const char *p, const char *d)
 	return strcmp(mf, d) == 0;
 }
 
+/* milter_resolve_in - milter_resolve on one read snapshot. */
+static bool
+milter_resolve_in(struct store_reader *rd, const struct config *cfg,
+    const char *d, const char *org, struct milter_lookup *lk)
+{
+	const char *parent = strchr(d, '.');
+	bool parent_owns = false;
+
+	if (milter_try(rd, d, false, lk))
+		return true;
+	if (parent != NULL) {
+		parent++;
+		parent_owns = milter_mail_from_of(rd, cfg, parent, d);
+		if (parent_owns && milter_try(rd, parent, true, lk))
+			return true;
+	}
+	/* The organizational domain, unless it is the parent just tried. */
+	if (org[0] == '\0' || strcmp(org, d) == 0 ||
+	    (parent_owns && strcmp(org, parent) == 0))
+		return false;
+	return milter_try(rd, org, false, lk);
+}
+
 /* milter_resolve - the registered domain that owns sender domain d. */
 static void
 milter_resolve(const struct config *cfg, const char *d,
     struct milter_lookup *lk)
 {
-	char org[DOMAIN_BUF];
-	const char *parent = strchr(d, '.');
+	struct store_reader *rd;
+	char org[DOMAIN_BUF], err[256];
+	bool found;
 
 	memset(lk, 0, sizeof(*lk));
-	if (milter_try(d, lk))
-		return;
-	if (parent != NULL && milter_mail_from_of(cfg, parent + 1, d) &&
-	    milter_try(parent + 1, lk))
-		return;
-	if (domain_org(d, org, sizeof(org)) == 0 && strcmp(org, d) != 0 &&
-	    (parent == NULL || strcmp(org, parent + 1) != 0 ||
-		!milter_mail_from_of(cfg, org, d)) &&
-	    milter_try(org, lk))
-		return;
+	if (domain_org(d, org, sizeof(org)) != 0)
+		org[0] = '\0';
+	if ((rd = milter_reader_get()) == NULL) {
+		lk->store_error = true;
+	} else if (store_read_begin(rd, err, sizeof(err)) != STORE_OK) {
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+		lk->store_error = true;
+		milter_reader_put(rd);
+	} else {
+		found = milter_resolve_in(rd, cfg, d, org, lk);
+		store_read_end(rd);
+		milter_reader_put(rd);
+		if (found)
+			return;
+	}
 	/* Unregistered: a check with the global expectations would be of
 	 * the organizational domain, whose MAIL FROM name d usually is. */
-	snprintf(lk->domain, sizeof(lk->domain), "%s",
-	    domain_org(d, org, sizeof(org)) == 0 ? org : d);
+	snprintf(lk->domain, sizeof(lk->domain), "%s", org[0] ? org : d);
 }
 
 /* milter_first_problem - "DKIM x._domainkey.example.com missing". */

@@ -567,6 +567,44 @@ record_state_peek(const unsigned char *buf, size_t len,
 }
 
 int
+record_reg_peek(const unsigned char *buf, size_t len,
+                struct record_reg_summary *sum, char *err, size_t errlen)
+{
+	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
+	unsigned version, kind;
+	size_t n;
+	int64_t policy;
+
+	memset(sum, 0, sizeof(*sum));
+	rd_header(&r, &version, &kind);
+	if (!r.failed && kind != RECORD_KIND_REG)
+		seterr(&r.failed, err, errlen,
+		       "record is a %s record, expected registry",
+		       kind_names[kind]);
+	/* Version 1 is the only one; a version 2 would switch here. */
+	(void)rd_i64(&r, "added");
+	policy = (int8_t)rd_uint(&r, 1, "dmarc_min_policy");
+	rd_range(&r, policy, DMARC_POLICY_UNSET, DMARC_POLICY_REJECT,
+	         "dmarc_min_policy");
+	n = (size_t)rd_uint(&r, 2, "domain");
+	if (!r.failed && (n == 0 || n > DOMAIN_MAX))
+		seterr(&r.failed, err, errlen,
+		       "record field domain is %zu bytes, want 1..%d", n,
+		       DOMAIN_MAX);
+	if (!rd_need(&r, n, "domain"))
+		return -1;
+	sum->domain = buf + r.off;
+	sum->domain_len = n;
+	r.off += n;
+	rd_str(&r, sum->mail_from, sizeof(sum->mail_from), "mail_from");
+	if (r.failed) {
+		memset(sum, 0, sizeof(*sum));
+		return -1;
+	}
+	return 0;
+}
+
+int
 record_held_encode(const struct held_msg *msg, unsigned char *buf, size_t size,
                    size_t *len, char *err, size_t errlen)
 {

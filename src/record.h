@@ -14,6 +14,8 @@
  *	    struct domain_state *st, char *err, size_t errlen);
  *	int record_state_peek(const unsigned char *buf, size_t len,
  *	    struct record_state_summary *sum, char *err, size_t errlen);
+ *	int record_reg_peek(const unsigned char *buf, size_t len,
+ *	    struct record_reg_summary *sum, char *err, size_t errlen);
  *	int record_held_encode(const struct held_msg *msg, ...);
  *	int record_held_decode(const unsigned char *buf, size_t len,
  *	    struct held_msg *msg, char *err, size_t errlen);
@@ -97,6 +99,15 @@ struct record_state_summary {
 	size_t domain_len;
 };
 
+/* What the milter needs from a registry entry: its MAIL FROM setting. */
+struct record_reg_summary {
+	char mail_from[DOMAIN_BUF]; /* "" the global MailFrom */
+	/* The domain inside the record; points into the peeked buffer, not
+	 * NUL-terminated. */
+	const unsigned char *domain;
+	size_t domain_len;
+};
+
 /*
  * Size limits.  A string costs 2 + its length; the fixed part of a state
  * is the header, one byte of state, five 64-bit times and four 32-bit
@@ -141,6 +152,15 @@ int record_state_decode(const unsigned char *buf, size_t len,
 int record_state_peek(const unsigned char *buf, size_t len,
                       struct record_state_summary *sum, char *err,
                       size_t errlen);
+
+/*
+ * record_reg_peek - decode a registry entry up to its MAIL FROM field.
+ * Checks magic, version, kind, the DMARC policy range and the framing of
+ * the strings it reads; what follows is not checked (record_reg_decode
+ * does).  O(1), copies only mail_from.
+ */
+int record_reg_peek(const unsigned char *buf, size_t len,
+                    struct record_reg_summary *sum, char *err, size_t errlen);
 
 int record_held_encode(const struct held_msg *msg, unsigned char *buf,
                        size_t size, size_t *len, char *err, size_t errlen);

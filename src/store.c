@@ -786,27 +786,81 @@ peek_value(const MDB_val *key, const MDB_val *val,
 }
 
 int
-store_state_peek(struct store_reader *rd, const char *domain,
+store_read_begin(struct store_reader *rd, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = mdb_txn_renew(rd->txn)) != 0)
+		return lmdb_fail(err, errlen, "renew reader", rc);
+	if ((rc = snapshot_settle(rd->st, rd->txn, err, errlen)) != STORE_OK)
+		mdb_txn_reset(rd->txn);
+	return rc;
+}
+
+void
+store_read_end(struct store_reader *rd)
+{
+	mdb_txn_reset(rd->txn);
+}
+
+int
+store_read_state(struct store_reader *rd, const char *domain,
                  struct record_state_summary *sum, char *err, size_t errlen)
 {
 	MDB_val key, val;
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
-	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
-		return rc;
-	if ((rc = mdb_txn_renew(rd->txn)) != 0)
-		return lmdb_fail(err, errlen, "renew reader", rc);
-	rc = snapshot_settle(rd->st, rd->txn, err, errlen);
-	if (rc == STORE_OK)
+	if ((rc = domain_key(domain, &key, err, errlen)) == STORE_OK)
 		rc = get_value(rd->txn, rd->st->state, &key, &val, domain, err,
 		               errlen);
 	if (rc == STORE_OK)
 		rc = peek_value(&key, &val, sum, err, errlen);
-	/* The summary must not point into a snapshot we give back. */
+	/* The summary must not point into the snapshot. */
 	sum->domain = NULL;
 	sum->domain_len = 0;
-	mdb_txn_reset(rd->txn);
+	return rc;
+}
+
+int
+store_read_reg(struct store_reader *rd, const char *domain,
+               struct record_reg_summary *sum, char *err, size_t errlen)
+{
+	char why[STORE_MSG_MAX];
+	MDB_val key, val;
+	int rc;
+
+	memset(sum, 0, sizeof(*sum));
+	if ((rc = domain_key(domain, &key, err, errlen)) == STORE_OK)
+		rc = get_value(rd->txn, rd->st->reg, &key, &val, domain, err,
+		               errlen);
+	if (rc == STORE_OK &&
+	    record_reg_peek(val.mv_data, val.mv_size, sum, why,
+	                    sizeof(why)) != 0)
+		rc = corrupt(err, errlen, "registry", &key, why);
+	if (rc == STORE_OK &&
+	    (sum->domain_len != key.mv_size ||
+	     memcmp(sum->domain, key.mv_data, key.mv_size) != 0))
+		rc = corrupt(err, errlen, "registry", &key,
+		             "record names another domain");
+	if (rc != STORE_OK)
+		sum->mail_from[0] = '\0';
+	sum->domain = NULL;
+	sum->domain_len = 0;
+	return rc;
+}
+
+int
+store_state_peek(struct store_reader *rd, const char *domain,
+                 struct record_state_summary *sum, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(sum, 0, sizeof(*sum));
+	if ((rc = store_read_begin(rd, err, errlen)) != STORE_OK)
+		return rc;
+	rc = store_read_state(rd, domain, sum, err, errlen);
+	store_read_end(rd);
 	return rc;
 }
 

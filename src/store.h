@@ -24,6 +24,13 @@
  *	    char *err, size_t errlen);
  *	int store_state_peek(struct store_reader *rd, const char *domain,
  *	    struct record_state_summary *sum, char *err, size_t errlen);
+ *	int store_read_begin(struct store_reader *rd, char *err,
+ *	    size_t errlen);
+ *	int store_read_state(struct store_reader *rd, const char *domain,
+ *	    struct record_state_summary *sum, char *err, size_t errlen);
+ *	int store_read_reg(struct store_reader *rd, const char *domain,
+ *	    struct record_reg_summary *sum, char *err, size_t errlen);
+ *	void store_read_end(struct store_reader *rd);
  *	void store_reader_close(struct store_reader *rd);
  *
  *	int store_batch_begin(struct store *st, struct store_batch **out,
@@ -80,6 +87,9 @@
  *	store_reader: the reader keeps a reset read transaction and renews
  *	it per lookup, so a lookup costs one mdb_txn_renew, one mdb_get,
  *	a peek of the fixed header and one mdb_txn_reset; nothing blocks.
+ *	store_read_begin() ... store_read_end() brackets several lookups
+ *	on one snapshot (the milter's sender resolution: state and
+ *	registry MAIL FROM of a domain and its parent) for one renew.
  *
  *	Writes from the checker go through a batch (one write transaction
  *	for many states); the single-value put and del functions are
@@ -178,6 +188,15 @@ void store_reader_close(struct store_reader *rd);
 int store_state_peek(struct store_reader *rd, const char *domain,
                      struct record_state_summary *sum, char *err,
                      size_t errlen);
+/* A read session: several lookups on one snapshot, between begin and end
+ * (store_state_peek is a session of one lookup). */
+int store_read_begin(struct store_reader *rd, char *err, size_t errlen);
+int store_read_state(struct store_reader *rd, const char *domain,
+                     struct record_state_summary *sum, char *err,
+                     size_t errlen);
+int store_read_reg(struct store_reader *rd, const char *domain,
+                   struct record_reg_summary *sum, char *err, size_t errlen);
+void store_read_end(struct store_reader *rd);
 
 /* Batch writer: one write transaction for many puts. */
 int store_batch_begin(struct store *st, struct store_batch **out, char *err,

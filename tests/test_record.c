@@ -163,6 +163,55 @@ START_TEST(test_state_round_trip_limits)
 }
 END_TEST
 
+START_TEST(test_reg_peek)
+{
+	static struct domain_reg in;
+	static unsigned char buf[RECORD_REG_MAX];
+	struct record_reg_summary sum;
+	char err[256];
+	size_t len, cut;
+
+	full_reg(&in);
+	ck_assert_int_eq(
+	    record_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(record_reg_peek(buf, len, &sum, err, sizeof(err)), 0);
+	ck_assert_str_eq(sum.mail_from, in.mail_from);
+	ck_assert_uint_eq(sum.domain_len, DOMAIN_MAX);
+	ck_assert_int_eq(memcmp(sum.domain, in.domain, DOMAIN_MAX), 0);
+
+	/* Every cut inside the fields peek reads is truncation; the rest
+	 * of the record is not its business. */
+	cut = OFF_REG_DOMAIN_LEN + 2 + DOMAIN_MAX + 2 + DOMAIN_MAX;
+	for (size_t n = 0; n < cut; n++) {
+		ck_assert_int_eq(
+		    record_reg_peek(buf, n, &sum, err, sizeof(err)), -1);
+		ck_assert_str_eq(sum.mail_from, "");
+		ck_assert_ptr_null(sum.domain);
+	}
+	ck_assert_int_eq(record_reg_peek(buf, cut, &sum, err, sizeof(err)), 0);
+	ck_assert_int_eq(record_reg_peek(NULL, 0, &sum, err, sizeof(err)), -1);
+
+	buf[OFF_REG_POLICY] = DMARC_POLICY_REJECT + 1;
+	ck_assert_int_eq(record_reg_peek(buf, len, &sum, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "dmarc_min_policy"));
+	buf[OFF_REG_POLICY] = DMARC_POLICY_REJECT;
+
+	buf[OFF_KIND] = RECORD_KIND_STATE;
+	ck_assert_int_eq(record_reg_peek(buf, len, &sum, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "state record, expected registry"));
+	buf[OFF_KIND] = RECORD_KIND_REG;
+
+	buf[OFF_REG_DOMAIN_LEN] = 0; /* empty domain */
+	buf[OFF_REG_DOMAIN_LEN + 1] = 0;
+	ck_assert_int_eq(record_reg_peek(buf, len, &sum, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "want 1..253"));
+}
+END_TEST
+
 START_TEST(test_state_compact)
 {
 	static struct domain_state in, out;
@@ -504,6 +553,7 @@ record_suite(void)
 
 	tcase_add_test(tc, test_reg_round_trip_limits);
 	tcase_add_test(tc, test_state_round_trip_limits);
+	tcase_add_test(tc, test_reg_peek);
 	tcase_add_test(tc, test_state_compact);
 	tcase_add_test(tc, test_held_round_trip);
 	tcase_add_test(tc, test_truncated_and_trailing);

@@ -167,6 +167,7 @@ START_TEST(test_round_trip)
 	static struct domain_reg reg, reg2;
 	static struct domain_state s, s2;
 	struct record_state_summary sum;
+	struct record_reg_summary rsum;
 	struct store_reader *rd;
 	struct store *st = open_store(STORE_CREATE);
 	char err[512], ids[512] = "";
@@ -220,6 +221,37 @@ START_TEST(test_round_trip)
 	    store_state_peek(rd, "example.com", &sum, err, sizeof(err)),
 	    STORE_OK);
 	ck_assert_uint_eq(sum.dns_errors, 8);
+
+	/* A read session: state and registry on one snapshot. */
+	ck_assert_int_eq(store_read_begin(rd, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(
+	    store_read_state(rd, "example.com", &sum, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_uint_eq(sum.dns_errors, 8);
+	ck_assert_ptr_null(sum.domain);
+	ck_assert_int_eq(
+	    store_read_reg(rd, "example.com", &rsum, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_str_eq(rsum.mail_from, "mail");
+	ck_assert_ptr_null(rsum.domain);
+	ck_assert_int_eq(
+	    store_read_reg(rd, "mail.example.com", &rsum, err, sizeof(err)),
+	    STORE_NOTFOUND);
+	ck_assert_str_eq(rsum.mail_from, "");
+	ck_assert_int_eq(store_read_reg(rd, "", &rsum, err, sizeof(err)),
+	                 STORE_ERROR);
+	/* ... which does not see a commit made during it. */
+	s.dns_errors = 9;
+	ck_assert_int_eq(store_state_put(st, &s, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(
+	    store_read_state(rd, "example.com", &sum, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_uint_eq(sum.dns_errors, 8);
+	store_read_end(rd);
+	ck_assert_int_eq(
+	    store_state_peek(rd, "example.com", &sum, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_uint_eq(sum.dns_errors, 9);
 	store_reader_close(rd);
 
 	ck_assert_int_eq(store_held_add(st, "example.com", "4XyZ1", 5,
@@ -253,7 +285,7 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(
 	    store_state_get(st, "example.com", &s2, err, sizeof(err)),
 	    STORE_OK);
-	ck_assert_uint_eq(s2.dns_errors, 8);
+	ck_assert_uint_eq(s2.dns_errors, 9);
 	ck_assert_int_eq(store_state_put(st, &s, err, sizeof(err)),
 	                 STORE_ERROR);
 	ck_assert_ptr_nonnull(strstr(err, "read-only"));
@@ -365,6 +397,7 @@ START_TEST(test_corrupt_values)
 	unsigned char buf[RECORD_MAX];
 	struct store_check_report rep;
 	struct record_state_summary sum;
+	struct record_reg_summary rsum;
 	struct store_reader *rd;
 	struct store *st = open_store(STORE_CREATE);
 	char err[512], name[32] = "";
@@ -400,6 +433,15 @@ START_TEST(test_corrupt_values)
 	ck_assert_int_eq(
 	    store_reg_get(st, "d00001.example", &r, err, sizeof(err)),
 	    STORE_CORRUPT);
+	ck_assert_int_eq(store_read_begin(rd, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(
+	    store_read_reg(rd, "d00001.example", &rsum, err, sizeof(err)),
+	    STORE_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(err, "truncated"));
+	ck_assert_int_eq(
+	    store_read_reg(rd, "d00000.example", &rsum, err, sizeof(err)),
+	    STORE_OK);
+	store_read_end(rd);
 	/* The others are unaffected. */
 	ck_assert_int_eq(
 	    store_state_get(st, "d00000.example", &s, err, sizeof(err)),
