@@ -26,9 +26,10 @@
 #	Logging: with a syslog daemon (/dev/log exists) it is used, as in
 #	production.  Without one, glibc's syslog() fails fast on the
 #	missing socket and logging would cost nothing, so the script starts
-#	a sink on /dev/log for the run (a datagram reader that counts and
-#	discards the lines, about what rsyslog's socket input costs before
-#	it writes a file) and removes it afterwards.  BENCH_SYSLOG=none
+#	bench/syslog_sink on /dev/log for the run (a datagram reader that
+#	counts and discards the lines with recvmmsg: what a syslog daemon's
+#	socket input costs at least, before it parses and writes) and
+#	removes it afterwards.  BENCH_SYSLOG=none
 #	skips the sink (glibc then tries socket+connect+close per line);
 #	BENCH_SYSLOG=stderr sets "Syslog no" (one write(2) per line to a
 #	file), to tell the cost of the decision from that of the syslog
@@ -122,21 +123,8 @@ syslog_sink() {
 		echo "syslog: /dev/log exists (a syslog daemon): using it"
 		return 0
 	fi
-	python3 -c '
-import os, signal, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-s.bind("/dev/log")
-os.chmod("/dev/log", 0o666)
-n = 0
-def done(*a):
-    open(sys.argv[1], "w").write("%d\n" % n)
-    os._exit(0)
-signal.signal(signal.SIGTERM, done)
-while True:
-    s.recv(8192)
-    n += 1
-' "$work/sink.count" &
+	sink=$(tool syslog_sink)
+	"$sink" /dev/log "$work/sink.count" &
 	SINK_PID=$!
 	i=0
 	while [ ! -S /dev/log ] && [ $i -lt $START_TENTHS ]; do
