@@ -67,6 +67,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "dnsio.h"
 #include "dnsmsg.h"
 
 #define DNS_CLASS_IN 1
@@ -107,6 +108,7 @@ struct dns_list {
 
 struct dns {
 	ares_channel channel;
+	struct dnsio *io; /* the channel's socket I/O, batched */
 	unsigned timeout_ms;
 	struct pollfd *fds; /* the sockets c-ares wants watched */
 	size_t nfds;
@@ -425,15 +427,18 @@ dns_channel_init(struct dns *d, size_t nservers, char *err, size_t errlen)
 	o.ednspsz = DNS_EDNS_PAYLOAD;
 	o.sock_state_cb = dns_sock_state;
 	o.sock_state_cb_data = d;
+	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+	       ARES_OPT_EDNSPSZ | ARES_OPT_SOCK_STATE_CB;
 	/* Hundreds of answers can arrive at once (a refresh): a receive
 	 * buffer they overflow turns into retries after a per-try timeout. */
-	o.socket_receive_buffer_size = DNS_RCVBUF;
-	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-	       ARES_OPT_EDNSPSZ | ARES_OPT_SOCK_STATE_CB |
-	       ARES_OPT_SOCK_RCVBUF;
+	if ((d->io = dnsio_new(DNS_RCVBUF)) == NULL)
+		return dns_err(err, errlen, "out of memory");
 	rc = ares_init_options(&d->channel, &o, mask);
-	if (rc != ARES_SUCCESS)
+	if (rc != ARES_SUCCESS) {
+		dnsio_free(d->io);
 		return dns_err(err, errlen, "c-ares: %s", ares_strerror(rc));
+	}
+	dnsio_attach(d->io, d->channel);
 	return 0;
 }
 
@@ -611,6 +616,7 @@ dns_close(struct dns *d)
 	}
 	while (d->ready.head != NULL)
 		dns_deliver(d);
+	dnsio_free(d->io); /* after ares_destroy closed the sockets */
 	free(d->fds);
 	free(d->scratch);
 	free(d);
@@ -706,12 +712,21 @@ dns_wait_ms(struct dns *d, int max_wait_ms, uint64_t now)
 	return wait > INT_MAX ? INT_MAX : (int)wait;
 }
 
-/* dns_poll - poll() the sockets and let c-ares process what is ready. */
+/* dns_poll - send the queued queries, poll() the sockets and let c-ares
+ * process what is ready, and what dnsio holds for it (an error to report,
+ * answers already received). */
 static void
 dns_poll(struct dns *d, int wait)
 {
-	size_t i, n = d->nfds;
+	int held[DNS_SERVERS_MAX];
+	size_t i, n = d->nfds, nheld;
 	int ready;
+
+	nheld = dnsio_flush(d->io, held, DNS_SERVERS_MAX);
+	for (i = 0; i < nheld && i < DNS_SERVERS_MAX; i++)
+		ares_process_fd(d->channel, held[i], ARES_SOCKET_BAD);
+	if (nheld > 0)
+		wait = 0; /* c-ares may have queued queries: send them */
 
 	if (n > d->scratchcap) {
 		struct pollfd *p = realloc(d->scratch, n * sizeof(*p));
