@@ -88,12 +88,22 @@ void
 dns_answer_init(struct dns_answer *ans, const char *qname, uint16_t qtype,
                 enum dns_outcome outcome, const char *error)
 {
-	memset(ans, 0, sizeof(*ans));
+	size_t n;
+
+	/* Field by field: a refresh makes several of these per domain and
+	 * the name buffers are large. */
 	ans->outcome = outcome;
 	ans->qtype = qtype;
-	snprintf(ans->qname, sizeof(ans->qname), "%s", qname ? qname : "");
-	snprintf(ans->final_name, sizeof(ans->final_name), "%s", ans->qname);
-	snprintf(ans->error, sizeof(ans->error), "%s", error ? error : "");
+	ans->cname_hops = 0;
+	ans->count = 0;
+	ans->rrs = NULL;
+	n = qname != NULL ? strnlen(qname, sizeof(ans->qname) - 1) : 0;
+	memcpy(ans->qname, qname != NULL ? qname : "", n);
+	ans->qname[n] = '\0';
+	memcpy(ans->final_name, ans->qname, n + 1);
+	n = error != NULL ? strnlen(error, sizeof(ans->error) - 1) : 0;
+	memcpy(ans->error, error != NULL ? error : "", n);
+	ans->error[n] = '\0';
 }
 
 void

@@ -40,6 +40,13 @@ sanitize_escape(unsigned char c, char out[5])
 	return 4;
 }
 
+/* sanitize_plain - a byte that is copied as itself. */
+static inline int
+sanitize_plain(unsigned char c)
+{
+	return c >= 0x20 && c <= 0x7e && c != '\\';
+}
+
 /* sanitize_fits - true when every escape of src fits in dstlen - 1. */
 static int
 sanitize_fits(size_t dstlen, const unsigned char *src, size_t srclen)
@@ -47,8 +54,15 @@ sanitize_fits(size_t dstlen, const unsigned char *src, size_t srclen)
 	size_t need = 0, i;
 	char esc[5];
 
+	if (srclen < dstlen) {
+		/* the common case: plain text shorter than the buffer */
+		for (i = 0; i < srclen && sanitize_plain(src[i]); i++)
+			continue;
+		if (i == srclen)
+			return 1;
+	}
 	for (i = 0; i < srclen && need < dstlen; i++)
-		need += sanitize_escape(src[i], esc);
+		need += sanitize_plain(src[i]) ? 1 : sanitize_escape(src[i], esc);
 	return need < dstlen;
 }
 
@@ -66,8 +80,13 @@ sanitize_text(char *dst, size_t dstlen, const unsigned char *src,
 	reserve = sanitize_fits(dstlen, src, srclen) ? 0 : ellipsis;
 	for (i = 0; i < srclen; i++) {
 		char esc[5];
-		size_t n = sanitize_escape(src[i], esc);
+		size_t n;
 
+		if (sanitize_plain(src[i]) && used + reserve + 2 <= dstlen) {
+			dst[used++] = (char)src[i];
+			continue;
+		}
+		n = sanitize_escape(src[i], esc);
 		if (used + n + reserve + 1 > dstlen) {
 			if (used + ellipsis + 1 <= dstlen) {
 				memcpy(dst + used, SANITIZE_ELLIPSIS, ellipsis);
