@@ -145,10 +145,13 @@ dkim_is_wsp(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-/* dkim_is_fws - at i: WSP, or a CRLF that the byte check let through. */
-static bool
+/* dkim_is_fws - at i: WSP, or a CRLF that the byte check let through.
+ * Runs for every byte of a key: the common answer comes first. */
+static inline bool
 dkim_is_fws(const unsigned char *rec, size_t len, size_t i)
 {
+	if (rec[i] > ' ')
+		return false;
 	if (dkim_is_wsp(rec[i]))
 		return true;
 	return (rec[i] == '\r' && i + 1 < len && rec[i + 1] == '\n') ||

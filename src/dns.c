@@ -242,9 +242,25 @@ dns_complete(struct dns_lookup *lk, struct dns_answer *res)
 {
 	struct dns *d = lk->d;
 
-	/* the caller asked for qname; res names what was asked last */
-	memcpy(res->qname, lk->ans.qname, sizeof(res->qname));
-	lk->ans = *res;
+	struct dns_answer *a = &lk->ans;
+	size_t n;
+
+	/* Field by field, the large name buffers by their length: the
+	 * caller asked for a->qname, which stays; res names what was asked
+	 * last.  The records move to a. */
+	a->outcome = res->outcome;
+	a->qtype = res->qtype;
+	a->cname_hops = res->cname_hops;
+	a->count = res->count;
+	a->rrs = res->rrs;
+	res->count = 0;
+	res->rrs = NULL;
+	n = strnlen(res->final_name, sizeof(a->final_name) - 1);
+	memcpy(a->final_name, res->final_name, n);
+	a->final_name[n] = '\0';
+	n = strnlen(res->error, sizeof(a->error) - 1);
+	memcpy(a->error, res->error, n);
+	a->error[n] = '\0';
 	dns_list_remove(&d->active, lk);
 	lk->state = DNS_LOOKUP_READY;
 	dns_list_append(&d->ready, lk);
@@ -630,8 +646,10 @@ dns_query(struct dns *d, const char *name, uint16_t qtype, resolver_cb cb,
 
 	if (d == NULL || name == NULL || cb == NULL || d->closing)
 		return -1;
-	if ((lk = calloc(1, sizeof(*lk))) == NULL)
+	/* not calloc: the answer's buffers are large and set just below */
+	if ((lk = malloc(sizeof(*lk))) == NULL)
 		return -1;
+	lk->in_ares = false;
 	lk->d = d;
 	lk->cb = cb;
 	lk->arg = arg;
