@@ -62,7 +62,6 @@ static const struct {
 
 #define LOG_RING 1024	    /* lines waiting for the writer */
 #define LOG_BATCH 64	    /* datagrams per sendmmsg */
-#define LOG_DATAGRAM_MAX (LOG_LINE_MAX + 128)
 #define LOG_WRITER_NAP_NS 10000000 /* the writer looks every 10 ms */
 #define LOG_SOCKET "/dev/log"
 
@@ -71,11 +70,14 @@ static bool log_to_syslog;
 static int log_facility = LOG_MAIL;
 static char log_ident[64] = "authready";
 static char log_tag[96] = "authready"; /* "ident[pid]" */
+static char log_socket[sizeof(((struct sockaddr_un *)0)->sun_path)] =
+    LOG_SOCKET;
 
 /* The asynchronous writer: a ring of finished lines. */
 struct log_ring_line {
 	int priority;
 	time_t when;
+	size_t len; /* of text, NUL not counted */
 	char text[LOG_LINE_MAX];
 };
 
@@ -140,7 +142,7 @@ log_connect(void)
 		return;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", LOG_SOCKET);
+	memcpy(sun.sun_path, log_socket, sizeof(log_socket));
 	log_async.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (log_async.fd >= 0 &&
 	    connect(log_async.fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
@@ -151,30 +153,36 @@ log_connect(void)
 
 /* log_send - one batch as RFC 3164 datagrams; lost when syslogd is down. */
 static void
-log_send(const struct log_ring_line *batch, size_t n)
+log_send(const struct log_ring_line *const *batch, size_t n)
 {
-	static char bufs[LOG_BATCH][LOG_DATAGRAM_MAX];
-	struct mmsghdr msgs[LOG_BATCH];
-	struct iovec iov[LOG_BATCH];
+	/* per datagram: "<PRI>Mmm dd hh:mm:ss " and "tag: ", then the text */
+	static char heads[LOG_BATCH + 1][160];
+	struct mmsghdr msgs[LOG_BATCH + 1];
+	struct iovec iov[LOG_BATCH + 1][2];
+	char stamp[32] = "";
+	time_t stamp_for = (time_t)-1;
 	size_t i, sent = 0;
 
 	for (i = 0; i < n; i++) {
-		char stamp[32];
 		struct tm tm;
 		int len;
 
-		localtime_r(&batch[i].when, &tm);
-		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-		len = snprintf(bufs[i], sizeof(bufs[i]), "<%d>%s %s: %s",
-		    log_facility | batch[i].priority, stamp, log_tag,
-		    batch[i].text);
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = len < 0 ? 0
-		    : (size_t)len < sizeof(bufs[i]) ? (size_t)len
-						    : sizeof(bufs[i]) - 1;
+		if (batch[i]->when != stamp_for) {
+			stamp_for = batch[i]->when;
+			localtime_r(&stamp_for, &tm);
+			strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		}
+		len = snprintf(heads[i], sizeof(heads[i]), "<%d>%s %s: ",
+		    log_facility | batch[i]->priority, stamp, log_tag);
+		iov[i][0].iov_base = heads[i];
+		iov[i][0].iov_len = len < 0 ? 0
+		    : (size_t)len < sizeof(heads[i]) ? (size_t)len
+						     : sizeof(heads[i]) - 1;
+		iov[i][1].iov_base = (void *)batch[i]->text;
+		iov[i][1].iov_len = batch[i]->len;
 		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_iov = iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 2;
 	}
 	while (sent < n) {
 		int r;
@@ -200,9 +208,10 @@ log_send(const struct log_ring_line *batch, size_t n)
 static void *
 log_writer(void *arg)
 {
-	static struct log_ring_line batch[LOG_BATCH];
+	struct log_ring_line note;
+	const struct log_ring_line *batch[LOG_BATCH + 1];
 	unsigned long dropped;
-	size_t n;
+	size_t n, i;
 
 	(void)arg;
 	pthread_mutex_lock(&log_async.lock);
@@ -226,27 +235,46 @@ log_writer(void *arg)
 		}
 		if (log_async.count == 0 && log_async.stop)
 			break;
-		for (n = 0; n < LOG_BATCH && log_async.count > 0; n++) {
-			batch[n] = log_async.lines[log_async.head];
-			log_async.head = (log_async.head + 1) % LOG_RING;
-			log_async.count--;
-		}
+		/*
+		 * The oldest lines are sent from the ring itself, without the
+		 * lock: they stay counted until they are sent, so producers,
+		 * which only write past head + count, leave them alone.
+		 */
+		n = log_async.count < LOG_BATCH ? log_async.count : LOG_BATCH;
+		for (i = 0; i < n; i++)
+			batch[i] = &log_async.lines[(log_async.head + i) %
+			    LOG_RING];
 		dropped = log_async.dropped;
 		log_async.dropped = 0;
 		pthread_mutex_unlock(&log_async.lock);
-		if (dropped > 0 && n < LOG_BATCH) {
-			batch[n].priority = LOG_WARNING;
-			batch[n].when = time(NULL);
-			snprintf(batch[n].text, sizeof(batch[n].text),
+		if (dropped > 0) {
+			note.priority = LOG_WARNING;
+			note.when = time(NULL);
+			note.len = (size_t)snprintf(note.text, sizeof(note.text),
 			    "event=log-dropped lines=%lu (syslog too slow)",
 			    dropped);
-			n++;
+			batch[n++] = &note;
 		}
 		log_send(batch, n);
 		pthread_mutex_lock(&log_async.lock);
+		if (dropped > 0)
+			n--;
+		log_async.head = (log_async.head + n) % LOG_RING;
+		log_async.count -= n;
 	}
 	pthread_mutex_unlock(&log_async.lock);
 	return NULL;
+}
+
+int
+log_set_socket(const char *path)
+{
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(log_socket))
+		return -1;
+	memcpy(log_socket, path, len + 1);
+	return 0;
 }
 
 int
@@ -300,6 +328,8 @@ static bool
 log_queue(int priority, const char *text)
 {
 	struct log_ring_line *slot;
+	size_t len = strnlen(text, LOG_LINE_MAX - 1);
+	time_t when = time(NULL);
 
 	pthread_mutex_lock(&log_async.lock);
 	if (!log_async.running || log_async.stop) {
@@ -312,8 +342,10 @@ log_queue(int priority, const char *text)
 		slot = &log_async.lines[(log_async.head + log_async.count) %
 		    LOG_RING];
 		slot->priority = priority;
-		slot->when = time(NULL);
-		snprintf(slot->text, sizeof(slot->text), "%s", text);
+		slot->when = when;
+		memcpy(slot->text, text, len);
+		slot->text[len] = '\0';
+		slot->len = len;
 		if (++log_async.count == LOG_RING / 2)
 			pthread_cond_signal(&log_async.more);
 	}
@@ -386,28 +418,44 @@ log_append(struct log_line *line, const char *text, size_t len)
 	line->buf[line->len] = '\0';
 }
 
-void
-log_field_len(struct log_line *line, const char *key,
-    const unsigned char *value, size_t len)
+/* log_append_field - " key=value" with value quoted when it must be, its
+ * quotes escaped, at most cap bytes of it; value is printable ASCII. */
+static void
+log_append_field(struct log_line *line, const char *key, const char *value,
+    size_t cap)
 {
-	char safe[LOG_FIELD_MAX], field[LOG_FIELD_MAX * 2 + 128];
-	size_t n, i, used = 0;
-	int quote;
+	char field[LOG_FIELD_MAX * 2 + 128];
+	size_t klen = strnlen(key, 64), used = 0, i;
+	bool quote = value[0] == '\0' || strpbrk(value, " \"=") != NULL;
 
-	sanitize_text(safe, sizeof(safe), value, len);
-	quote = safe[0] == '\0' || strpbrk(safe, " \"=") != NULL;
-	n = (size_t)snprintf(field, sizeof(field), "%s%s=%s",
-	    line->len ? " " : "", key, quote ? "\"" : "");
-	used = n < sizeof(field) ? n : sizeof(field) - 1;
-	for (i = 0; safe[i] != '\0' && used + 3 < sizeof(field); i++) {
-		if (safe[i] == '"')
+	if (line->len > 0)
+		field[used++] = ' ';
+	memcpy(field + used, key, klen);
+	used += klen;
+	field[used++] = '=';
+	if (quote)
+		field[used++] = '"';
+	cap += used;
+	for (i = 0; value[i] != '\0' && used + 3 < sizeof(field) && used < cap;
+	     i++) {
+		if (value[i] == '"')
 			field[used++] = '\\';
-		field[used++] = safe[i];
+		field[used++] = value[i];
 	}
 	if (quote && used + 2 < sizeof(field))
 		field[used++] = '"';
 	field[used] = '\0';
 	log_append(line, field, used);
+}
+
+void
+log_field_len(struct log_line *line, const char *key,
+    const unsigned char *value, size_t len)
+{
+	char safe[LOG_FIELD_MAX];
+
+	sanitize_text(safe, sizeof(safe), value, len);
+	log_append_field(line, key, safe, sizeof(safe));
 }
 
 /* log_printable - printable ASCII only (already sanitized text). */
@@ -423,31 +471,13 @@ log_printable(const char *s)
 void
 log_field_text(struct log_line *line, const char *key, const char *value)
 {
-	char field[LOG_FIELD_MAX * 2 + 128];
-	size_t n, i, used, cap;
-	int quote;
-
 	if (value == NULL)
 		value = "";
 	if (!log_printable(value)) {
 		log_field(line, key, value);
 		return;
 	}
-	quote = value[0] == '\0' || strpbrk(value, " \"=") != NULL;
-	n = (size_t)snprintf(field, sizeof(field), "%s%s=%s",
-	    line->len ? " " : "", key, quote ? "\"" : "");
-	used = n < sizeof(field) ? n : sizeof(field) - 1;
-	cap = used + LOG_FIELD_MAX;
-	for (i = 0; value[i] != '\0' && used + 3 < sizeof(field) && used < cap;
-	     i++) {
-		if (value[i] == '"')
-			field[used++] = '\\';
-		field[used++] = value[i];
-	}
-	if (quote && used + 2 < sizeof(field))
-		field[used++] = '"';
-	field[used] = '\0';
-	log_append(line, field, used);
+	log_append_field(line, key, value, LOG_FIELD_MAX);
 }
 
 void

@@ -39,6 +39,13 @@ int log_open(const char *ident, const char *facility, bool use_syslog,
  */
 int log_start_async(char *err, size_t errlen);
 
+/*
+ * log_set_socket - the syslog socket the writer sends to (default
+ * /dev/log); for tests and chroots.  Call before log_start_async().
+ * -1 when path does not fit a socket address.
+ */
+int log_set_socket(const char *path);
+
 /* log_stop - flush the ring and stop the writer thread. */
 void log_stop(void);
 

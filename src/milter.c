@@ -9,8 +9,10 @@
  * DESCRIPTION
  *	A connection holds a reference to the config snapshot of its start,
  *	so a reload never changes the rules in the middle of a session.
- *	Store readers come from a small pool: a lookup takes one, peeks and
- *	gives it back, so reader slots do not grow with connections.
+ *	Store readers come from a pool without locks (an atomic exchange
+ *	to take one, another to give it back): a lookup takes one, reads and
+ *	gives it back, so reader slots do not grow with connections and
+ *	decision threads never wait for each other.
  *
  *	The registered domain of a sender domain D is found without DNS:
  *	D itself; else D's parent P when D is P's MAIL FROM name
@@ -74,17 +76,17 @@ struct milter_lookup {
 	bool store_error;
 };
 
+/* Idle readers: a slot holds one or NULL, the first slots first.  Taking
+ * and giving back are an atomic exchange each, so decision threads never
+ * wait for each other; a search passes only the slots whose readers are
+ * in use at that moment. */
 struct milter_pool {
-	pthread_mutex_t lock;
-	struct store_reader *free[MILTER_READERS_MAX];
-	size_t nfree;
+	_Atomic(struct store_reader *) slot[MILTER_READERS_MAX];
 };
 
 /* Set once by milter_init() before smfi_main(); read-only afterwards. */
 static struct milter_env milter_env;
-static struct milter_pool milter_pool = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-};
+static struct milter_pool milter_pool;
 static _Atomic unsigned long milter_sessions;
 
 /* Reader pool ----------------------------------------------------------- */
@@ -92,15 +94,18 @@ static _Atomic unsigned long milter_sessions;
 static struct store_reader *
 milter_reader_get(void)
 {
-	struct store_reader *rd = NULL;
+	struct store_reader *rd;
 	char err[256];
 
-	pthread_mutex_lock(&milter_pool.lock);
-	if (milter_pool.nfree > 0)
-		rd = milter_pool.free[--milter_pool.nfree];
-	pthread_mutex_unlock(&milter_pool.lock);
-	if (rd == NULL &&
-	    store_reader_open(milter_env.store, &rd, err, sizeof(err)) != 0) {
+	for (unsigned k = 0; k < MILTER_READERS_MAX; k++) {
+		if (atomic_load_explicit(&milter_pool.slot[k],
+			memory_order_relaxed) == NULL)
+			continue;
+		rd = atomic_exchange(&milter_pool.slot[k], NULL);
+		if (rd != NULL)
+			return rd;
+	}
+	if (store_reader_open(milter_env.store, &rd, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
 		return NULL;
 	}
@@ -110,14 +115,14 @@ milter_reader_get(void)
 static void
 milter_reader_put(struct store_reader *rd)
 {
-	pthread_mutex_lock(&milter_pool.lock);
-	if (milter_pool.nfree < MILTER_READERS_MAX) {
-		milter_pool.free[milter_pool.nfree++] = rd;
-		rd = NULL;
+	for (unsigned k = 0; k < MILTER_READERS_MAX; k++) {
+		struct store_reader *empty = NULL;
+
+		if (atomic_compare_exchange_strong(&milter_pool.slot[k], &empty,
+			rd))
+			return;
 	}
-	pthread_mutex_unlock(&milter_pool.lock);
-	if (rd != NULL)
-		store_reader_close(rd);
+	store_reader_close(rd); /* more readers than slots: the extra goes */
 }
 
 int
@@ -132,10 +137,8 @@ milter_init(const struct milter_env *env, char *err, size_t errlen)
 void
 milter_fini(void)
 {
-	pthread_mutex_lock(&milter_pool.lock);
-	while (milter_pool.nfree > 0)
-		store_reader_close(milter_pool.free[--milter_pool.nfree]);
-	pthread_mutex_unlock(&milter_pool.lock);
+	for (unsigned i = 0; i < MILTER_READERS_MAX; i++)
+		store_reader_close(atomic_exchange(&milter_pool.slot[i], NULL));
 }
 
 /* Store lookups ---------------------------------------------------------- */
@@ -233,10 +236,21 @@ milter_mail_from_of(struct store_reader *rd, const struct config *cfg,
 	return strcmp(mf, d) == 0;
 }
 
-/* milter_resolve_in - milter_resolve on one read snapshot. */
+/* milter_org - the organizational domain of d into org, or "". */
+static void
+milter_org(const char *d, char org[DOMAIN_BUF])
+{
+	if (domain_org(d, org, DOMAIN_BUF) != 0)
+		org[0] = '\0';
+}
+
+/* milter_resolve_in - milter_resolve on one read snapshot.  The
+ * organizational domain (a public suffix list search) is looked up only
+ * when the first two rules fail; org says whether it was. */
 static bool
 milter_resolve_in(struct store_reader *rd, const struct config *cfg,
-    const char *d, const char *org, struct milter_lookup *lk)
+    const char *d, char org[DOMAIN_BUF], bool *have_org,
+    struct milter_lookup *lk)
 {
 	const char *parent = strchr(d, '.');
 	bool parent_owns = false;
@@ -249,6 +263,8 @@ milter_resolve_in(struct store_reader *rd, const struct config *cfg,
 		if (parent_owns && milter_try(rd, parent, true, lk))
 			return true;
 	}
+	milter_org(d, org);
+	*have_org = true;
 	/* The organizational domain, unless it is the parent just tried. */
 	if (org[0] == '\0' || strcmp(org, d) == 0 ||
 	    (parent_owns && strcmp(org, parent) == 0))
@@ -263,11 +279,9 @@ milter_resolve(const struct config *cfg, const char *d,
 {
 	struct store_reader *rd;
 	char org[DOMAIN_BUF], err[256];
-	bool found;
+	bool have_org = false, found;
 
 	memset(lk, 0, sizeof(*lk));
-	if (domain_org(d, org, sizeof(org)) != 0)
-		org[0] = '\0';
 	if ((rd = milter_reader_get()) == NULL) {
 		lk->store_error = true;
 	} else if (store_read_begin(rd, err, sizeof(err)) != STORE_OK) {
@@ -275,7 +289,7 @@ milter_resolve(const struct config *cfg, const char *d,
 		lk->store_error = true;
 		milter_reader_put(rd);
 	} else {
-		found = milter_resolve_in(rd, cfg, d, org, lk);
+		found = milter_resolve_in(rd, cfg, d, org, &have_org, lk);
 		store_read_end(rd);
 		milter_reader_put(rd);
 		if (found)
@@ -283,6 +297,8 @@ milter_resolve(const struct config *cfg, const char *d,
 	}
 	/* Unregistered: a check with the global expectations would be of
 	 * the organizational domain, whose MAIL FROM name d usually is. */
+	if (!have_org)
+		milter_org(d, org);
 	snprintf(lk->domain, sizeof(lk->domain), "%s", org[0] ? org : d);
 }
 
