@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "address.h"
@@ -219,7 +220,8 @@ milter_try(struct store_reader *rd, const char *domain, bool known_registered,
 	return false;
 }
 
-/* milter_mail_from_of - is d the MAIL FROM domain of registered p? */
+/* milter_mail_from_of - is d the MAIL FROM domain of registered p?  p
+ * points into d (its parent). */
 static bool
 milter_mail_from_of(struct store_reader *rd, const struct config *cfg,
     const char *p, const char *d)
@@ -227,11 +229,20 @@ milter_mail_from_of(struct store_reader *rd, const struct config *cfg,
 	char mf[DOMAIN_BUF], err[256];
 	struct record_reg_summary reg;
 
+	const char *label;
+	size_t n;
+
 	if (milter_reg(rd, p, &reg) != STORE_OK)
 		return false;
-	if (readiness_mail_from(p, reg.mail_from[0] ? reg.mail_from
-						    : cfg->mail_from,
-		mf, sizeof(mf), err, sizeof(err)) != 0)
+	label = reg.mail_from[0] ? reg.mail_from : cfg->mail_from;
+	/* The usual MAIL FROM setting is one label ("mail") and p is d's
+	 * parent: d must be that label, a dot, then p (d is normalized). */
+	n = strspn(label, "abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+	if (n > 0 && label[n] == '\0')
+		return (size_t)(p - d) == n + 1 && strncasecmp(d, label, n) == 0;
+	if (readiness_mail_from(p, label, mf, sizeof(mf), err, sizeof(err)) !=
+	    0)
 		return false;
 	return strcmp(mf, d) == 0;
 }
