@@ -285,6 +285,9 @@ log_start_async(char *err, size_t errlen)
 	if (!log_to_syslog || log_async.running)
 		return 0;
 	log_async.lines = calloc(LOG_RING, sizeof(*log_async.lines));
+	log_async.head = log_async.count = 0;
+	log_async.dropped = 0;
+	log_async.stop = false; /* startable again after log_stop() */
 	if (log_async.lines == NULL) {
 		snprintf(err, errlen, "out of memory for the log ring");
 		return -1;
