@@ -27,7 +27,6 @@ struct dnsio_udp {
 	/* answers received, in[next..nin) not yet read by c-ares */
 	size_t nin, next;
 	size_t inlen[DNSIO_BATCH];
-	bool intrunc[DNSIO_BATCH];
 	struct sockaddr_storage from[DNSIO_BATCH];
 	socklen_t fromlen[DNSIO_BATCH];
 	unsigned char in[DNSIO_BATCH][DNSIO_ANSWER_MAX];
@@ -185,7 +184,6 @@ dnsio_fill(int fd, struct dnsio_udp *s)
 		return -1;
 	for (int i = 0; i < n; i++) {
 		s->inlen[i] = msgs[i].msg_len;
-		s->intrunc[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 		s->fromlen[i] = msgs[i].msg_hdr.msg_namelen;
 	}
 	s->nin = (size_t)n;
