@@ -1064,7 +1064,7 @@ eval_query1(struct spf_eval *ev, const char *name, uint16_t qtype,
 }
 
 /* answer_class - OK, void (NXDOMAIN, NODATA), temporary, or other. */
-enum answer_class { ANS_OK, ANS_VOID, ANS_TEMP, ANS_OTHER };
+enum answer_class { ANS_OK, ANS_VOID, ANS_TEMP };
 
 static enum answer_class
 answer_class(const struct dns_answer *ans)
@@ -1538,8 +1538,6 @@ addr_answer(struct spf_eval *ev, const struct dns_answer *ans, bool exists)
 			}
 		}
 		break;
-	case ANS_OTHER:
-		break;
 	}
 	mech_next(ev);
 }
@@ -1598,9 +1596,6 @@ on_mx(struct spf_eval *ev, const struct dns_answer *ans)
 	case ANS_VOID:
 		if (!count_void(ev, ans->qname))
 			mech_next(ev);
-		return;
-	case ANS_OTHER:
-		mech_next(ev);
 		return;
 	case ANS_OK:
 		break;
@@ -2246,8 +2241,6 @@ val_addr(struct spf_val *v, size_t idx, const struct dns_answer *ans)
 			          "%s has %zu MX records, over the %d the mx "
 			          "mechanism allows",
 			          v->nodes[idx].domain, n, SPF_NAMES_MAX);
-		break;
-	case ANS_OTHER:
 		break;
 	}
 }
