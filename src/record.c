@@ -532,36 +532,58 @@ record_state_decode(const unsigned char *buf, size_t len,
 	              errlen);
 }
 
+/* peek_header - magic, a known version, and the kind a peek wants. */
+static void
+peek_header(struct rd *r, enum record_kind want)
+{
+	unsigned version, kind;
+
+	rd_header(r, &version, &kind);
+	if (!r->failed && kind != want)
+		seterr(&r->failed, r->err, r->errlen,
+		       "record is a %s record, expected %s", kind_names[kind],
+		       kind_names[want]);
+	/* Version 1 is the only one; a version 2 would switch here. */
+}
+
+/* peek_domain - the framing of the domain string, left in place: its
+ * offset and length; false when the record fails. */
+static bool
+peek_domain(struct rd *r, size_t *off, size_t *len)
+{
+	size_t n = (size_t)rd_uint(r, 2, "domain");
+
+	if (!r->failed && (n == 0 || n > DOMAIN_MAX))
+		seterr(&r->failed, r->err, r->errlen,
+		       "record field domain is %zu bytes, want 1..%d", n,
+		       DOMAIN_MAX);
+	if (!rd_need(r, n, "domain"))
+		return false;
+	*off = r->off;
+	*len = n;
+	r->off += n;
+	return true;
+}
+
 int
 record_state_peek(const unsigned char *buf, size_t len,
                   struct record_state_summary *sum, char *err, size_t errlen)
 {
 	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
 	struct domain_state st; /* fixed fields only; strings untouched */
-	unsigned version, kind;
-	size_t n;
+	size_t off, n;
 
 	memset(sum, 0, sizeof(*sum));
-	rd_header(&r, &version, &kind);
-	if (!r.failed && kind != RECORD_KIND_STATE)
-		seterr(&r.failed, err, errlen,
-		       "record is a %s record, expected state",
-		       kind_names[kind]);
-	/* Version 1 is the only one; a version 2 would switch here. */
+	peek_header(&r, RECORD_KIND_STATE);
 	decode_state_fixed_v1(&r, &st);
-	n = (size_t)rd_uint(&r, 2, "domain");
-	if (!r.failed && (n == 0 || n > DOMAIN_MAX))
-		seterr(&r.failed, err, errlen,
-		       "record field domain is %zu bytes, want 1..%d", n,
-		       DOMAIN_MAX);
-	if (!rd_need(&r, n, "domain"))
+	if (!peek_domain(&r, &off, &n))
 		return -1;
 	sum->state = st.state;
 	sum->dns_errors = st.dns_errors;
 	sum->since = st.since;
 	sum->next_check = st.next_check;
 	sum->last_success = st.last_success;
-	sum->domain = buf + r.off;
+	sum->domain = buf + off;
 	sum->domain_len = n;
 	return 0;
 }
@@ -571,36 +593,24 @@ record_reg_peek(const unsigned char *buf, size_t len,
                 struct record_reg_summary *sum, char *err, size_t errlen)
 {
 	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
-	unsigned version, kind;
-	size_t n;
+	size_t off, n;
 	int64_t policy;
 
 	memset(sum, 0, sizeof(*sum));
-	rd_header(&r, &version, &kind);
-	if (!r.failed && kind != RECORD_KIND_REG)
-		seterr(&r.failed, err, errlen,
-		       "record is a %s record, expected registry",
-		       kind_names[kind]);
-	/* Version 1 is the only one; a version 2 would switch here. */
+	peek_header(&r, RECORD_KIND_REG);
 	(void)rd_i64(&r, "added");
 	policy = (int8_t)rd_uint(&r, 1, "dmarc_min_policy");
 	rd_range(&r, policy, DMARC_POLICY_UNSET, DMARC_POLICY_REJECT,
 	         "dmarc_min_policy");
-	n = (size_t)rd_uint(&r, 2, "domain");
-	if (!r.failed && (n == 0 || n > DOMAIN_MAX))
-		seterr(&r.failed, err, errlen,
-		       "record field domain is %zu bytes, want 1..%d", n,
-		       DOMAIN_MAX);
-	if (!rd_need(&r, n, "domain"))
+	if (!peek_domain(&r, &off, &n))
 		return -1;
-	sum->domain = buf + r.off;
-	sum->domain_len = n;
-	r.off += n;
 	rd_str(&r, sum->mail_from, sizeof(sum->mail_from), "mail_from");
 	if (r.failed) {
 		memset(sum, 0, sizeof(*sum));
 		return -1;
 	}
+	sum->domain = buf + off;
+	sum->domain_len = n;
 	return 0;
 }
 
