@@ -142,12 +142,15 @@ load() {
 	done
 }
 
-# sample T - "T RSS_KB VSZ_KB THREADS FDS" of the daemon.
+# sample T - "T RSS_KB VSZ_KB THREADS FDS ANON_KB FILE_KB" of the daemon
+# (RssAnon is heap and stacks; RssFile is mapped files, the LMDB map).
 sample() {
 	awk -v t="$1" -v fds="$(ls "/proc/$MPID/fd" | wc -l)" '
 	    /^VmRSS:/ { rss = $2 } /^VmSize:/ { vsz = $2 }
 	    /^Threads:/ { thr = $2 }
-	    END { print t, rss, vsz, thr, fds }' "/proc/$MPID/status"
+	    /^RssAnon:/ { anon = $2 } /^RssFile:/ { file = $2 }
+	    END { print t, rss, vsz, thr, fds, anon, file }' \
+	    "/proc/$MPID/status"
 }
 
 load &
@@ -194,8 +197,10 @@ awk -v win="$win" -v total="$elapsed" -v n="$delivered" \
     -v reloads="$(grep -c 'event=reload config=' "$T/milter.log")" \
     -v failed="$(grep -c -E 'warning:.*milter|fatal:|panic:' "$PF_LOG")" '
     {
-	if ($1 < win) { a++; ar += $2; av += $3; at += $4; af += $5 }
-	if ($1 >= total - win) { b++; br += $2; bv += $3; bt += $4; bf += $5 }
+	if ($1 < win) { a++; ar += $2; av += $3; at += $4; af += $5
+		aa += $6; ai += $7 }
+	if ($1 >= total - win) { b++; br += $2; bv += $3; bt += $4; bf += $5
+		ba += $6; bi += $7 }
 	if ($2 > maxr) maxr = $2
 	if ($5 > maxf) maxf = $5
     }
@@ -206,6 +211,10 @@ awk -v win="$win" -v total="$elapsed" -v n="$delivered" \
 	printf "%-12s %12s %12s %10s\n", "", "first", "last", "growth"
 	printf "%-12s %12.0f %12.0f %+10.0f\n", "RSS kB", ar / a, br / b,
 	    br / b - ar / a
+	printf "%-12s %12.0f %12.0f %+10.0f\n", "  anon kB", aa / a, ba / b,
+	    ba / b - aa / a
+	printf "%-12s %12.0f %12.0f %+10.0f\n", "  file kB", ai / a, bi / b,
+	    bi / b - ai / a
 	printf "%-12s %12.0f %12.0f %+10.0f\n", "VmSize kB", av / a, bv / b,
 	    bv / b - av / a
 	printf "%-12s %12.1f %12.1f %+10.1f\n", "threads", at / a, bt / b,
