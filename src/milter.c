@@ -283,7 +283,8 @@ milter_resolve_in(struct store_reader *rd, const struct config *cfg,
 	return milter_try(rd, org, false, lk);
 }
 
-/* milter_resolve - the registered domain that owns sender domain d. */
+/* milter_resolve - the registered domain that owns sender domain d; lk
+ * comes zeroed from the caller. */
 static void
 milter_resolve(const struct config *cfg, const char *d,
     struct milter_lookup *lk)
@@ -292,7 +293,6 @@ milter_resolve(const struct config *cfg, const char *d,
 	char org[DOMAIN_BUF], err[256];
 	bool have_org = false, found;
 
-	memset(lk, 0, sizeof(*lk));
 	if ((rd = milter_reader_get()) == NULL) {
 		lk->store_error = true;
 	} else if (store_read_begin(rd, err, sizeof(err)) != STORE_OK) {
