@@ -16,18 +16,33 @@
 #	             example.com registered and verified against NSD;
 #	  opendkim   OpenDKIM (Debian package) in verify mode on a unix
 #	             socket: Mode v, no keys, InternalHosts naming no local
-#	             address so every message is verified (unsigned: no
-#	             DNS), Syslog yes.
+#	             address so every message is verified, Syslog yes; its
+#	             resolver (libunbound) forwards to NSD.
 #	Each round sends MESSAGES messages with smtp-source (SESSIONS
-#	parallel sessions, one message per session, MSGLEN octets, MAIL
-#	FROM bounces@mail.example.com) to one listener and waits until the
-#	sink holds all of them; rate = messages / (last delivery - start).
+#	parallel sessions, one message per session, MAIL FROM
+#	bounces@mail.example.com) to one listener and waits until the sink
+#	holds all of them; rate = messages / (last delivery - start).
+#	BENCH_MAIL chooses the message:
+#	  signed     (default) one message signed by example.com
+#	             (bench/dkim_sign.c: rsa-sha256, relaxed/relaxed, the
+#	             2048-bit test key whose public half tests/zones
+#	             publishes at 1234rpr._domainkey), about MSGLEN octets
+#	             plus the signature, sent with smtp-source -F: OpenDKIM
+#	             fetches the key and checks the signature, which is what
+#	             verify mode is for;
+#	  unsigned   smtp-source's own MSGLEN-octet message: OpenDKIM finds
+#	             no signature and only parses.
 #	The three run in turn, ROUNDS times, in an order that rotates each
 #	round, so load changes on the machine and the position in a round
 #	hit all of them alike.  Prints the median rate of each and the
 #	ratios authready/none (target >= 0.85) and authready/opendkim
 #	(target >= 1.5), of the medians and as the median of per-round
-#	ratios.
+#	ratios;
+#	and, beside the rates, what each configuration costs in CPU: the
+#	whole machine's CPU time per message in its rounds (/proc/stat), and
+#	each milter daemon's own user+system time per message over all
+#	measured rounds (/proc/PID/stat, clock ticks, so coarse for a cheap
+#	milter).
 #
 #	Logging: Postfix logs to its maillog_file (postlogd), as the
 #	harness sets it.  Both milters log through syslog(3); without a
@@ -36,7 +51,10 @@
 #
 # ENVIRONMENT
 #	ROUNDS (default 3), MESSAGES (1000), SESSIONS (8), MSGLEN (2048),
-#	BENCH_SYSLOG (sink or none), OPENDKIM (default /usr/sbin/opendkim;
+#	BENCH_MAIL (signed or unsigned), BENCH_SYSLOG (sink or none),
+#	BENCH_KEEP (set: keep the work directory, the last round's messages
+#	included), BENCH_PERF (a file: one more authready round under perf
+#	record -a -g, report to FILE, data to FILE.data), OPENDKIM (default /usr/sbin/opendkim;
 #	installed from Debian when missing).
 #
 # EXIT STATUS
@@ -52,6 +70,7 @@ MESSAGES=${MESSAGES:-1000}
 SESSIONS=${SESSIONS:-8}
 MSGLEN=${MSGLEN:-2048}
 BENCH_SYSLOG=${BENCH_SYSLOG:-sink}
+BENCH_MAIL=${BENCH_MAIL:-signed}
 OPENDKIM=${OPENDKIM:-/usr/sbin/opendkim}
 TARGET_NONE=0.85
 TARGET_DKIM=1.5
@@ -65,6 +84,10 @@ milter=$build/authready-milter
 for p in "$authready" "$milter"; do
 	[ -x "$p" ] || { echo "no $p; build first" >&2; exit 1; }
 done
+case $BENCH_MAIL in
+signed | unsigned) ;;
+*) echo "BENCH_MAIL must be signed or unsigned" >&2; exit 1 ;;
+esac
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root" >&2; exit 77; }
 if [ ! -x "$OPENDKIM" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
@@ -96,7 +119,11 @@ cleanup() {
 	stop_pid "$SINK_PID"
 	[ -z "$SINK_PID" ] || rm -f /dev/log
 	pf_cleanup_all >/dev/null 2>&1 || true
-	rm -rf "$work"
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		echo "work directory kept: $work" >&2
+	else
+		rm -rf "$work"
+	fi
 }
 
 # shellcheck source=../tests/integration/nsd-harness.sh
@@ -139,6 +166,18 @@ now_ms() {
 	date +%s%3N
 }
 
+# machine_ticks - CPU time of the whole machine so far (all CPUs, user,
+# nice, system, irq and softirq), in clock ticks.
+machine_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
+}
+
+# process_ticks PID - user + system CPU of PID, its threads included
+# (those that have exited too), in clock ticks.
+process_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
 nsd_start "$top/tests/zones" 2>/dev/null
 pf_start "" 2>/dev/null
 trap 'cleanup' EXIT
@@ -166,7 +205,23 @@ AR_PID=$!
 wait_file "$work/sock/authready.sock" "$AR_PID" ||
     { cat "$work/milter.err" >&2; exit 1; }
 
+# The message: smtp-source's own, or one signed by example.com.
+source_mail="-l $MSGLEN"
+if [ "$BENCH_MAIL" = signed ]; then
+	signer=$build/bench/dkim_sign
+	if [ ! -x "$signer" ]; then
+		signer=$work/dkim_sign
+		gcc -std=c11 -O2 -o "$signer" "$top/bench/dkim_sign.c" -lopendkim
+	fi
+	"$signer" "$top/tests/keys/rsa2048.pem" 1234rpr example.com \
+	    "$MSGLEN" >"$work/signed.eml"
+	source_mail="-F $work/signed.eml"
+fi
+
 # OpenDKIM, verify only; it opens its socket after dropping to UserID.
+# Its resolver (libunbound) forwards to NSD: Nameservers, not
+# ResolverConfiguration (a libunbound config file), with which OpenDKIM
+# 2.11 died at 8 sessions: "fatal flex scanner internal error".
 mkdir "$work/dkim"
 chown opendkim "$work/dkim"
 echo 192.0.2.1 >"$work/opendkim.internal"
@@ -179,6 +234,7 @@ Syslog yes
 SyslogFacility mail
 InternalHosts $work/opendkim.internal
 PidFile $work/opendkim.pid
+Nameservers 127.0.0.1@$NSD_PORT
 EOF
 "$OPENDKIM" -f -x "$work/opendkim.conf" 2>"$work/opendkim.err" &
 DKIM_PID=$!
@@ -202,23 +258,46 @@ until pf_port_busy "$AR_PORT" && pf_port_busy "$DKIM_PORT"; do
 	sleep 0.1
 done
 
+# port_name PORT - which configuration listens on PORT.
+port_name() {
+	case $1 in
+	"$PF_PORT") echo none ;;
+	"$AR_PORT") echo authready ;;
+	"$DKIM_PORT") echo opendkim ;;
+	*) echo unknown ;;
+	esac
+}
+
 # round PORT COUNT - send COUNT messages; the rate, once all arrived.
+# The machine's CPU ticks spent meanwhile are added to $work/PORT.cpu.
 round() {
 	find "$PF_SINK_DIR" -type f -delete
+	c0=$(machine_ticks)
 	t0=$(now_ms)
-	smtp-source -s "$SESSIONS" -m "$2" -l "$MSGLEN" -f "$SENDER" \
+	# shellcheck disable=SC2086 # source_mail is two words
+	smtp-source -s "$SESSIONS" -m "$2" $source_mail -f "$SENDER" \
 	    -t "$RCPT" "127.0.0.1:$1" >"$work/source.out" 2>&1 || {
-		echo "smtp-source to port $1 failed:" >&2
+		echo "smtp-source to port $1 ($(port_name "$1")) failed:" >&2
 		cat "$work/source.out" >&2
 		exit 1
 	}
 	if ! pf_wait_delivered "$2" "$DELIVER_TIMEOUT"; then
-		echo "port $1: $(pf_delivered) of $2 delivered" >&2
+		echo "port $1 ($(port_name "$1")): $(pf_delivered) of $2" \
+		    "delivered" >&2
 		pf_log_errors >&2 || true
 		exit 1
 	fi
 	t1=$(now_ms)
+	echo "$(($(machine_ticks) - c0))" >>"$work/$1.cpu"
 	awk -v n="$2" -v ms="$((t1 - t0))" 'BEGIN { printf "%.1f\n", n * 1000 / ms }'
+}
+
+# cpu_per_message PORT - the machine's CPU milliseconds per message in
+# the measured rounds on PORT.
+cpu_per_message() {
+	awk -v hz="$(getconf CLK_TCK)" -v n="$((ROUNDS * MESSAGES))" \
+	    '{ t += $1 } END { printf "%.2f\n", t * 1000 / hz / n }' \
+	    "$work/$1.cpu"
 }
 
 # median - the median of the numbers on stdin.
@@ -236,11 +315,26 @@ if pf_log_errors >"$work/errors"; then
 	cat "$work/errors" >&2
 	exit 1
 fi
+# A signed run must really verify: OpenDKIM reports each result in an
+# Authentication-Results field of the delivered message.
+if [ "$BENCH_MAIL" = signed ]; then
+	round "$DKIM_PORT" 1 >/dev/null
+	find "$PF_SINK_DIR" -type f -exec cat {} + >"$work/verified.eml"
+	if ! grep -qs 'dkim=pass' "$work/verified.eml"; then
+		echo "OpenDKIM did not verify the signed message:" >&2
+		grep -rhis -A2 '^Authentication-Results' "$PF_SINK_DIR" >&2
+		exit 1
+	fi
+fi
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
-echo "messages: $MESSAGES per round, $SESSIONS sessions, $MSGLEN octets;" \
+echo "messages: $MESSAGES per round, $SESSIONS sessions, $MSGLEN octets," \
+    "$BENCH_MAIL;" \
     "rounds: $ROUNDS"
 : >"$work/none.r"
+rm -f "$work"/*.cpu
+ar_ticks=$(process_ticks "$AR_PID")
+dkim_ticks=$(process_ticks "$DKIM_PID")
 : >"$work/ar.r"
 : >"$work/dkim.r"
 : >"$work/rn.r"
@@ -273,6 +367,20 @@ while [ $r -lt "$ROUNDS" ]; do
 	echo "  round $((r + 1)): none=$n authready=$a opendkim=$d msg/s" >&2
 	r=$((r + 1))
 done
+ar_ticks=$(($(process_ticks "$AR_PID") - ar_ticks))
+# One more authready round under perf, outside the figures.
+if [ -n "${BENCH_PERF:-}" ]; then
+	perf record -a -g -o "$BENCH_PERF.data" >"$work/perf.err" 2>&1 &
+	PERF_PID=$!
+	sleep 1
+	round "$AR_PORT" "$MESSAGES" >/dev/null
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" || cat "$work/perf.err" >&2
+	perf report -i "$BENCH_PERF.data" --no-children --sort comm,dso,sym \
+	    --percent-limit 0.3 --stdio -g none >"$BENCH_PERF" 2>/dev/null || :
+	echo "perf report (one authready round, whole machine): $BENCH_PERF"
+fi
+dkim_ticks=$(($(process_ticks "$DKIM_PID") - dkim_ticks))
 if pf_log_errors >"$work/errors"; then
 	echo "milter trouble in the Postfix log:" >&2
 	cat "$work/errors" >&2
@@ -281,8 +389,18 @@ fi
 mn=$(median <"$work/none.r")
 ma=$(median <"$work/ar.r")
 md=$(median <"$work/dkim.r")
-printf '%-10s %10s\n' config "msg/s (median)"
-printf '%-10s %10s\n' none "$mn" authready "$ma" opendkim "$md"
+hz=$(getconf CLK_TCK)
+printf '%-10s %15s %22s %22s\n' config "msg/s (median)" \
+    "machine CPU ms/msg" "milter CPU ms/msg"
+printf '%-10s %15s %22s %22s\n' none "$mn" "$(cpu_per_message "$PF_PORT")" - \
+    authready "$ma" "$(cpu_per_message "$AR_PORT")" \
+    "$(awk -v t="$ar_ticks" -v hz="$hz" -v n="$((ROUNDS * MESSAGES))" \
+	'BEGIN { printf "%.3f", t * 1000 / hz / n }')" \
+    opendkim "$md" "$(cpu_per_message "$DKIM_PORT")" \
+    "$(awk -v t="$dkim_ticks" -v hz="$hz" -v n="$((ROUNDS * MESSAGES))" \
+	'BEGIN { printf "%.3f", t * 1000 / hz / n }')"
+echo "(milter CPU: the daemon's user+system time over all measured rounds," \
+    "in ${hz} Hz ticks: authready $ar_ticks, opendkim $dkim_ticks)"
 awk -v a="$ma" -v n="$mn" -v d="$md" -v rn="$(median <"$work/rn.r")" \
     -v rd="$(median <"$work/rd.r")" -v tn="$TARGET_NONE" \
     -v td="$TARGET_DKIM" 'BEGIN {
