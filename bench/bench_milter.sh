@@ -40,8 +40,15 @@
 #	registry reads and a state peek).  BENCH_SENDER=<u@example.com>
 #	measures a direct hit (one peek).
 #
+#	PER_SESSION=N makes every connection quit after N decisions and
+#	the load generator open a new one (milter_load -m N), the way
+#	Postfix opens a milter connection per SMTP session: PER_SESSION=1
+#	measures sessions of one message, connection set-up and the
+#	milter's per-session work included.
+#
 # ENVIRONMENT
-#	CONNS (default "1 8 64"), ROUNDS (3), ROUND_SECONDS (3), BENCH_SOCKET
+#	CONNS (default "1 8 64"), ROUNDS (3), ROUND_SECONDS (3), PER_SESSION
+#	(decisions per connection, default 0: no limit), BENCH_SOCKET
 #	(unix or inet, default unix), BENCH_SENDER, BENCH_SYSLOG (sink,
 #	none or stderr), BENCH_PERF (a file: one more authready round at the last
 #	connection count under perf record -g; the report goes to FILE,
@@ -56,6 +63,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: bench_milter.sh BUILDDIR}" && pwd)
 CONNS=${CONNS:-1 8 64}
 ROUNDS=${ROUNDS:-3}
+PER_SESSION=${PER_SESSION:-0}
 SECONDS_PER_ROUND=${ROUND_SECONDS:-3}
 BENCH_SOCKET=${BENCH_SOCKET:-unix}
 BENCH_SENDER=${BENCH_SENDER:-<bounces@mail.example.com>}
@@ -209,7 +217,8 @@ wait_sock "$NULL_SOCK" "$NULL_PID" || { cat "$work/null.err"; exit 1; }
 
 # round NAME SPEC CONNS - one measurement; its rate on stdout.
 round() {
-	"$load" -c "$3" -t "$SECONDS_PER_ROUND" -e a -s "$BENCH_SENDER" "$2" \
+	"$load" -c "$3" -t "$SECONDS_PER_ROUND" -m "$PER_SESSION" -e a \
+	    -s "$BENCH_SENDER" "$2" \
 	    >"$work/round.out" 2>"$work/round.err" || {
 		echo "$1 round failed:" >&2
 		cat "$work/round.out" "$work/round.err" >&2
@@ -227,7 +236,8 @@ median() {
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
 echo "socket: $BENCH_SOCKET  sender: $BENCH_SENDER  rounds: $ROUNDS x" \
-    "${SECONDS_PER_ROUND}s each"
+    "${SECONDS_PER_ROUND}s each  decisions per session:" \
+    "$([ "$PER_SESSION" -gt 0 ] && echo "$PER_SESSION" || echo "no limit")"
 printf '%-6s %12s %12s %8s %8s %s\n' conns null/s authready/s ratio \
     med-rr target
 for c in $CONNS; do

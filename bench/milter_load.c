@@ -3,7 +3,7 @@
  *	milter_load - MAIL FROM decisions per second, spoken like Postfix
  * SYNOPSIS
  *	milter_load [-c conns] [-t seconds] [-s sender] [-q qid-prefix]
- *	    [-a address] [-e reply] SOCKET
+ *	    [-a address] [-e reply] [-m per-session] SOCKET
  * DESCRIPTION
  *	Opens CONNS connections (default 1) to the milter at SOCKET
  *	(inet:PORT@HOST, inet6:PORT@HOST, unix:PATH or local:PATH), one
@@ -19,13 +19,16 @@
  *	up: MACRO for MAIL ("i" = a queue ID, "{auth_authen}" empty is not
  *	sent, as Postfix omits undefined macros), MAIL with SENDER
  *	(default <bounces@mail.example.com>), the reply, and ABORT, which
- *	ends the transaction as RSET does.  Finally QUIT.
+ *	ends the transaction as RSET does.  Finally QUIT.  With -m N a
+ *	connection quits after N decisions and the thread opens a new one
+ *	(OPTNEG, CONNECT, HELO again), as Postfix opens one milter
+ *	connection per SMTP session: -m 1 measures sessions of one message.
  *
  *	One decision is MAIL + its reply + ABORT.  The output is one line:
  *
  *	    conns=8 seconds=3.000 decisions=123456 rate=41152.0
  *	    lat_us=194.4 accept=123456 continue=0 reject=0 tempfail=0
- *	    other=0
+ *	    other=0 sessions=8
  *
  *	rate is decisions per second over all connections and lat_us the
  *	mean time of one MAIL round trip.  With -e (a, c, r, t or y, the
@@ -105,6 +108,7 @@ struct mload_opts {
 	const char *qid_prefix;
 	int conns;
 	int seconds;
+	unsigned long per_session; /* decisions per connection; 0: no limit */
 	char expect; /* '\0': any reply */
 };
 
@@ -126,6 +130,7 @@ struct mload_conn {
 	uint32_t prot; /* protocol bits the filter chose */
 	unsigned long count[MLOAD_KINDS];
 	unsigned long decisions;
+	unsigned long sessions; /* connections opened */
 	uint64_t busy_ns; /* time spent in MAIL round trips */
 	char err[MLOAD_ERR_MAX];
 	char buf[MLOAD_PACKET_MAX];
@@ -373,6 +378,7 @@ mload_open(struct mload_conn *c)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(c->fd, (struct sockaddr *)&c->run->sa, c->run->salen) != 0)
 		return mload_fail(c, "connect", errno);
+	c->sessions++;
 	if (mload_optneg(c) != 0 || mload_connect_cmd(c) != 0)
 		return -1;
 	if (c->prot & SMFIP_NOHELO)
@@ -434,6 +440,7 @@ mload_thread(void *arg)
 {
 	struct mload_conn *c = arg;
 	struct mload_run *r = c->run;
+	unsigned long per = r->opt->per_session, in_session = 0;
 	bool ok = mload_open(c) == 0;
 
 	if (!ok)
@@ -446,6 +453,17 @@ mload_thread(void *arg)
 			break;
 		}
 		c->decisions++;
+		if (per > 0 && ++in_session == per) {
+			/* The session ends; the next one starts from scratch. */
+			in_session = 0;
+			mload_send(c, SMFIC_QUIT, NULL, 0);
+			close(c->fd);
+			c->fd = -1;
+			if (mload_open(c) != 0) {
+				atomic_store(&r->failed, true);
+				ok = false;
+			}
+		}
 	}
 	if (ok && c->err[0] == '\0')
 		mload_send(c, SMFIC_QUIT, NULL, 0);
@@ -461,7 +479,8 @@ mload_usage(void)
 {
 	fputs("usage: milter_load [-c conns] [-t seconds] [-s sender] "
 	      "[-q qid-prefix]\n"
-	      "           [-a client-address] [-e a|c|r|t|y] SOCKET\n"
+	      "           [-a client-address] [-e a|c|r|t|y] [-m per-session]"
+	      " SOCKET\n"
 	      "  SOCKET: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH\n",
 	      stderr);
 	return 64;
@@ -473,7 +492,7 @@ mload_args(int argc, char **argv, struct mload_opts *o)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "a:c:e:q:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:e:m:q:s:t:")) != -1) {
 		switch (ch) {
 		case 'a':
 			o->address = optarg;
@@ -483,6 +502,9 @@ mload_args(int argc, char **argv, struct mload_opts *o)
 			break;
 		case 'e':
 			o->expect = optarg[0];
+			break;
+		case 'm':
+			o->per_session = strtoul(optarg, NULL, 10);
 			break;
 		case 'q':
 			o->qid_prefix = optarg;
@@ -509,7 +531,7 @@ mload_args(int argc, char **argv, struct mload_opts *o)
 static int
 mload_report(const struct mload_opts *o, struct mload_conn *conns, double secs)
 {
-	unsigned long sum[MLOAD_KINDS] = {0}, total = 0;
+	unsigned long sum[MLOAD_KINDS] = {0}, total = 0, sessions = 0;
 	uint64_t busy = 0;
 	int i, k, status = 0;
 
@@ -521,6 +543,7 @@ mload_report(const struct mload_opts *o, struct mload_conn *conns, double secs)
 		for (k = 0; k < MLOAD_KINDS; k++)
 			sum[k] += conns[i].count[k];
 		total += conns[i].decisions;
+		sessions += conns[i].sessions;
 		busy += conns[i].busy_ns;
 	}
 	printf("conns=%d seconds=%.3f decisions=%lu rate=%.1f lat_us=%.1f",
@@ -528,7 +551,7 @@ mload_report(const struct mload_opts *o, struct mload_conn *conns, double secs)
 	       total ? (double)busy / 1e3 / (double)total : 0.0);
 	for (k = 0; k < MLOAD_KINDS; k++)
 		printf(" %s=%lu", mload_kind_names[k], sum[k]);
-	putchar('\n');
+	printf(" sessions=%lu\n", sessions);
 	return status;
 }
 
