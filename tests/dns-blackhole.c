@@ -17,9 +17,7 @@
  * DIAGNOSTICS
  *	Exit status 1 with a message on stderr when setup fails.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +25,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BLACKHOLE_BIND_TRIES 100
+#include "lo-listen.h"
+
 #define BLACKHOLE_CONN_MAX 64 /* TCP connections held at once */
-#define BLACKHOLE_PATH_MAX 4096
 
 /* blackhole_die - report a setup failure and exit. */
 static void
@@ -37,52 +35,6 @@ blackhole_die(const char *what)
 {
 	fprintf(stderr, "dns-blackhole: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-/* blackhole_bind - a socket of type bound to 127.0.0.1:port; -1 if taken. */
-static int
-blackhole_bind(int type, unsigned short port, unsigned short *bound)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd;
-
-	if ((fd = socket(AF_INET, type, 0)) < 0)
-		blackhole_die("socket");
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(port);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		if (errno != EADDRINUSE)
-			blackhole_die("bind");
-		close(fd);
-		return -1;
-	}
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
-		blackhole_die("getsockname");
-	*bound = ntohs(sin.sin_port);
-	return fd;
-}
-
-/* blackhole_write_port - PORTFILE gets the port, atomically. */
-static void
-blackhole_write_port(const char *path, unsigned short port)
-{
-	char tmp[BLACKHOLE_PATH_MAX];
-	FILE *fp;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		blackhole_die(path);
-	}
-	if ((fp = fopen(tmp, "w")) == NULL)
-		blackhole_die(tmp);
-	fprintf(fp, "%u\n", (unsigned)port);
-	if (fclose(fp) != 0)
-		blackhole_die(tmp);
-	if (rename(tmp, path) < 0)
-		blackhole_die(path);
 }
 
 /* blackhole_serve - drop every datagram, hold every connection. */
@@ -129,28 +81,15 @@ blackhole_serve(int udp, int tcp)
 int
 main(int argc, char **argv)
 {
-	unsigned short port = 0, tport = 0;
-	int udp = -1, tcp = -1, i;
+	unsigned short port;
+	int udp, tcp;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: dns-blackhole PORTFILE\n");
 		return 2;
 	}
-	for (i = 0; i < BLACKHOLE_BIND_TRIES && tcp < 0; i++) {
-		if (udp >= 0)
-			close(udp);
-		udp = blackhole_bind(SOCK_DGRAM, 0, &port);
-		if (udp < 0)
-			continue;
-		tcp = blackhole_bind(SOCK_STREAM, port, &tport);
-	}
-	if (tcp < 0) {
-		errno = EADDRINUSE;
-		blackhole_die("no port free for both UDP and TCP");
-	}
-	if (listen(tcp, 16) < 0)
-		blackhole_die("listen");
-	blackhole_write_port(argv[1], port);
+	port = lo_listen_pair("dns-blackhole", &udp, &tcp);
+	lo_write_port("dns-blackhole", argv[1], port);
 	blackhole_serve(udp, tcp);
 	return 0;
 }

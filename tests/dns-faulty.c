@@ -86,7 +86,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DFAULTY_BIND_TRIES 100
+#include "lo-listen.h"
+
 #define DFAULTY_CONN_MAX 64 /* TCP connections at once */
 #define DFAULTY_PATH_MAX 4096
 #define DFAULTY_RULES_MAX 1024      /* rules in one file */
@@ -1256,57 +1257,11 @@ serve(int udp, int tcp, const char *path, struct rules *rs, struct rules *spare,
 	}
 }
 
-/* bind_lo - a socket of type bound to 127.0.0.1:port; -1 if taken. */
-static int
-bind_lo(int type, unsigned short port, unsigned short *bound)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd;
-
-	if ((fd = socket(AF_INET, type, 0)) < 0)
-		die("socket");
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(port);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		if (errno != EADDRINUSE)
-			die("bind");
-		close(fd);
-		return -1;
-	}
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
-		die("getsockname");
-	*bound = ntohs(sin.sin_port);
-	return fd;
-}
-
-/* write_port - PORTFILE gets the port, atomically. */
-static void
-write_port(const char *path, unsigned short port)
-{
-	char tmp[DFAULTY_PATH_MAX];
-	FILE *fp;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		die(path);
-	}
-	if ((fp = fopen(tmp, "w")) == NULL)
-		die(tmp);
-	fprintf(fp, "%u\n", (unsigned)port);
-	if (fclose(fp) != 0)
-		die(tmp);
-	if (rename(tmp, path) < 0)
-		die(path);
-}
-
 int
 main(int argc, char **argv)
 {
-	unsigned short port = 0, tport = 0;
-	int udp = -1, tcp = -1, i;
+	unsigned short port;
+	int udp, tcp;
 	struct rules *rs, *spare;
 	struct msg *m;
 	struct conn *conns;
@@ -1337,19 +1292,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "dns-faulty: loaded %zu rules (generation 0)\n", rs->n);
-	for (i = 0; i < DFAULTY_BIND_TRIES && tcp < 0; i++) {
-		if (udp >= 0)
-			close(udp);
-		if ((udp = bind_lo(SOCK_DGRAM, 0, &port)) >= 0)
-			tcp = bind_lo(SOCK_STREAM, port, &tport);
-	}
-	if (tcp < 0) {
-		errno = EADDRINUSE;
-		die("no port free for both UDP and TCP");
-	}
-	if (listen(tcp, 16) < 0)
-		die("listen");
-	write_port(argv[2], port);
+	port = lo_listen_pair("dns-faulty", &udp, &tcp);
+	lo_write_port("dns-faulty", argv[2], port);
 	serve(udp, tcp, argv[1], rs, spare, m, conns);
 	return 0;
 }
