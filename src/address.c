@@ -42,11 +42,11 @@
 #include <idn2.h>
 #include <libpsl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "sanitize.h"
 
 /* Longest input accepted: a U-label name may be longer than its A-labels. */
@@ -58,23 +58,6 @@
 
 static pthread_once_t domain_psl_once = PTHREAD_ONCE_INIT;
 static const psl_ctx_t *domain_psl;
-
-static int domain_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* domain_fail - format the reason into err (when there is room); -1. */
-static int
-domain_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* domain_quote - a printable, bounded copy of untrusted text. */
 static const char *
@@ -102,10 +85,10 @@ domain_scan(const char *in, size_t len, int *nonascii, char *err, size_t errlen)
 		unsigned char c = (unsigned char)in[i];
 
 		if (c == '\0')
-			return domain_fail(err, errlen,
+			return errbuf_fail(err, errlen,
 			                   "name contains a NUL byte");
 		if (c < 0x20 || c == 0x7f)
-			return domain_fail(
+			return errbuf_fail(
 			    err, errlen,
 			    "name contains the control character \\x%02x", c);
 		if (c >= 0x80)
@@ -121,13 +104,13 @@ domain_shape(const char *in, size_t len, char *err, size_t errlen)
 	size_t i;
 
 	if (len == 0)
-		return domain_fail(err, errlen, "name is empty");
+		return errbuf_fail(err, errlen, "name is empty");
 	if (in[0] == '.')
-		return domain_fail(err, errlen, "name starts with a dot");
+		return errbuf_fail(err, errlen, "name starts with a dot");
 	/* before libidn2 sees it; domain_check() catches the rest */
 	for (i = 1; i < len; i++)
 		if (in[i] == '.' && in[i - 1] == '.')
-			return domain_fail(err, errlen,
+			return errbuf_fail(err, errlen,
 			                   "name has an empty label");
 	return 0;
 }
@@ -142,14 +125,14 @@ domain_idn(char *buf, size_t buflen, char *err, size_t errlen)
 
 	rc = idn2_to_ascii_8z(buf, &ascii, DOMAIN_IDN2_FLAGS);
 	if (rc != IDN2_OK)
-		return domain_fail(
+		return errbuf_fail(
 		    err, errlen,
 		    "name is not a valid internationalized domain name: %s",
 		    idn2_strerror(rc));
 	n = strlen(ascii);
 	if (n >= buflen) {
 		idn2_free(ascii);
-		return domain_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "name is %zu octets; at most %d allowed", n,
 		                   DOMAIN_MAX);
 	}
@@ -174,25 +157,25 @@ domain_label_check(const char *label, size_t len, char *err, size_t errlen)
 	size_t i;
 
 	if (len == 0)
-		return domain_fail(err, errlen, "name has an empty label");
+		return errbuf_fail(err, errlen, "name has an empty label");
 	if (len > LABEL_MAX)
-		return domain_fail(
+		return errbuf_fail(
 		    err, errlen, "label '%s' is %zu octets; at most %d allowed",
 		    domain_quote(q, label, len), len, LABEL_MAX);
 	for (i = 0; i < len; i++)
 		if (!domain_label_char((unsigned char)label[i]))
-			return domain_fail(
+			return errbuf_fail(
 			    err, errlen,
 			    "label '%s' contains '%s'; only letters, digits, "
 			    "'-' and '_' are allowed",
 			    domain_quote(q, label, len),
 			    domain_quote(qc, label + i, 1));
 	if (label[0] == '-')
-		return domain_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "label '%s' starts with a hyphen",
 		                   domain_quote(q, label, len));
 	if (label[len - 1] == '-')
-		return domain_fail(err, errlen, "label '%s' ends with a hyphen",
+		return errbuf_fail(err, errlen, "label '%s' ends with a hyphen",
 		                   domain_quote(q, label, len));
 	return 0;
 }
@@ -213,7 +196,7 @@ domain_check(char *name, char *err, size_t errlen)
 		start = i + 1;
 	}
 	if (len > DOMAIN_MAX)
-		return domain_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "name is %zu octets; at most %d allowed",
 		                   len, DOMAIN_MAX);
 	return 0;
@@ -228,7 +211,7 @@ domain_normalize(const char *in, size_t inlen, char *out, size_t outlen,
 	size_t n;
 
 	if (in == NULL)
-		return domain_fail(err, errlen, "name is empty");
+		return errbuf_fail(err, errlen, "name is empty");
 	if (domain_scan(in, inlen, &nonascii, err, errlen))
 		return -1;
 	if (inlen > 0 && in[inlen - 1] == '.')
@@ -236,7 +219,7 @@ domain_normalize(const char *in, size_t inlen, char *out, size_t outlen,
 	if (domain_shape(in, inlen, err, errlen))
 		return -1;
 	if (inlen > DOMAIN_INPUT_MAX)
-		return domain_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "name is %zu octets; at most %d allowed",
 		                   inlen, DOMAIN_MAX);
 	memcpy(work, in, inlen);
@@ -247,7 +230,7 @@ domain_normalize(const char *in, size_t inlen, char *out, size_t outlen,
 		return -1;
 	n = strlen(work);
 	if (out == NULL || n >= outlen)
-		return domain_fail(
+		return errbuf_fail(
 		    err, errlen,
 		    "name is %zu octets; the output buffer holds %zu", n,
 		    outlen > 0 ? outlen - 1 : 0);

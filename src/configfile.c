@@ -37,7 +37,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +48,7 @@
 #include "log.h"
 #include "notify.h"
 #include "release.h"
+#include "errbuf.h"
 #include "sanitize.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* octets; a config is not a database */
@@ -129,23 +129,6 @@ static const struct {
 
 typedef int (*config_setter)(void *field, size_t size, const char *value,
                              char *msg, size_t msglen);
-
-static int config_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* config_fail - format the reason into err (when there is room); -1. */
-static int
-config_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* config_quote - a printable, bounded copy of untrusted text. */
 static const char *
@@ -260,7 +243,7 @@ config_set_string(void *field, size_t size, const char *value, char *msg,
 	size_t n = strlen(value);
 
 	if (n >= size)
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is %zu octets; at most %zu allowed",
 		                   config_quote(q, value, n), n, size - 1);
 	memcpy(field, value, n + 1);
@@ -277,10 +260,10 @@ config_set_domain(void *field, size_t size, const char *value, char *msg,
 
 	config_quote(q, value, n);
 	if (domain_normalize(value, n, name, sizeof(name), why, sizeof(why)))
-		return config_fail(msg, msglen, "'%s': %s", q, why);
+		return errbuf_fail(msg, msglen, "'%s': %s", q, why);
 	n = strlen(name);
 	if (n >= size)
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is %zu octets; at most %zu allowed", q,
 		                   n, size - 1);
 	memcpy(field, name, n + 1);
@@ -302,11 +285,11 @@ config_set_timeout(void *field, size_t size, const char *value, char *msg,
 		*(unsigned *)field = ms;
 		return 0;
 	case -2:
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is out of range (0.001 to %d seconds)",
 		                   q, CONFIG_TIMEOUT_MAX_MS / 1000);
 	default:
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not a number of seconds", q);
 	}
 }
@@ -326,7 +309,7 @@ config_set_policy(void *field, size_t size, const char *value, char *msg,
 			*(enum dmarc_policy *)field = config_policies[i].policy;
 			return 0;
 		}
-	return config_fail(
+	return errbuf_fail(
 	    msg, msglen, "'%s' is not a policy; use none, quarantine or reject",
 	    config_quote(q, value, strlen(value)));
 }
@@ -341,11 +324,11 @@ config_server_add(struct dns_options *dns, const char *tok, size_t len,
 
 	config_quote(q, tok, len);
 	if (dns->nservers >= DNS_SERVERS_MAX)
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "more than %d servers (at '%s')",
 		                   DNS_SERVERS_MAX, q);
 	if (len >= DNS_SERVER_TEXT_MAX)
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is %zu octets; at most %d allowed", q,
 		                   len, DNS_SERVER_TEXT_MAX - 1);
 	slot = dns->servers[dns->nservers];
@@ -353,7 +336,7 @@ config_server_add(struct dns_options *dns, const char *tok, size_t len,
 	slot[len] = '\0';
 	why[0] = '\0';
 	if (dns_server_parse(slot, why, sizeof(why)) != 0)
-		return config_fail(msg, msglen, "'%s': %s", q,
+		return errbuf_fail(msg, msglen, "'%s': %s", q,
 		                   why[0] != '\0' ? why : "not an address");
 	dns->nservers++;
 	return 0;
@@ -383,7 +366,7 @@ config_set_servers(void *field, size_t size, const char *value, char *msg,
 		p += len;
 	}
 	if (work.nservers == 0)
-		return config_fail(msg, msglen, "no server in '%s'",
+		return errbuf_fail(msg, msglen, "no server in '%s'",
 		                   config_quote(q, value, strlen(value)));
 	*dns = work;
 	return 0;
@@ -399,7 +382,7 @@ config_set_duration(void *field, size_t size, const char *value, char *msg,
 
 	(void)size;
 	if (config_parse_duration(value, &seconds) != 0)
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not a duration (e.g. 3600, 90s, "
 		                   "15m, 72h, 3d; at most ten years)",
 		                   config_quote(q, value, strlen(value)));
@@ -415,7 +398,7 @@ config_set_path(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (value[0] != '/')
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not an absolute path",
 		                   config_quote(q, value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
@@ -429,7 +412,7 @@ config_set_command(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (value[0] != '/')
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' must start with the program's "
 		                   "absolute path (no shell is used)",
 		                   config_quote(q, value, strlen(value)));
@@ -444,7 +427,7 @@ config_set_address(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (!notify_address_ok(value))
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not a plain address like "
 		                   "postmaster@example.com",
 		                   config_quote(q, value, strlen(value)));
@@ -470,7 +453,7 @@ config_set_ip_list(void *field, size_t size, const char *value, char *msg,
 		}
 		len = strcspn(p, ", \t");
 		if (len > CONFIG_IP_TEXT_MAX)
-			return config_fail(msg, msglen, "'%s' is too long",
+			return errbuf_fail(msg, msglen, "'%s' is too long",
 			                   config_quote(q, p, len));
 		memcpy(tok, p, len);
 		tok[len] = '\0';
@@ -479,7 +462,7 @@ config_set_ip_list(void *field, size_t size, const char *value, char *msg,
 		p += len;
 	}
 	if (work.count == 0)
-		return config_fail(msg, msglen, "no address in '%s'",
+		return errbuf_fail(msg, msglen, "no address in '%s'",
 		                   config_quote(q, value, strlen(value)));
 	memcpy(field, &work, sizeof(work));
 	return 0;
@@ -497,7 +480,7 @@ config_set_concurrency(void *field, size_t size, const char *value,
 	if (value[0] < '0' || value[0] > '9' ||
 	    (n = strtoul(value, &end, 10)) == 0 || *end != '\0' ||
 	    n > CONFIG_CONCURRENCY_MAX)
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not a count between 1 and %d",
 		                   config_quote(q, value, strlen(value)),
 		                   CONFIG_CONCURRENCY_MAX);
@@ -526,7 +509,7 @@ config_set_bool(void *field, size_t size, const char *value, char *msg,
 			return 0;
 		}
 	}
-	return config_fail(msg, msglen, "'%s' is not yes or no",
+	return errbuf_fail(msg, msglen, "'%s' is not yes or no",
 	                   config_quote(q, value, strlen(value)));
 }
 
@@ -541,7 +524,7 @@ config_set_octal(void *field, size_t size, const char *value, char *msg,
 	(void)size;
 	n = strtoul(value, &end, 8);
 	if (value[0] < '0' || value[0] > '7' || *end != '\0' || n > 0777)
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not an octal mask such as 007",
 		                   config_quote(q, value, strlen(value)));
 	*(uint32_t *)field = (uint32_t)n;
@@ -556,7 +539,7 @@ config_set_facility(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (!log_facility_ok(value))
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not a syslog facility (mail, daemon, "
 		                   "local0 ... local7)",
 		                   config_quote(q, value, strlen(value)));
@@ -580,7 +563,7 @@ config_set_socket(void *field, size_t size, const char *value, char *msg,
 		if (strncmp(value, prefixes[i], strlen(prefixes[i])) == 0)
 			break;
 	if (i == sizeof(prefixes) / sizeof(*prefixes))
-		return config_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not unix:/PATH, inet:PORT@HOST or "
 		                   "inet6:PORT@HOST",
 		                   config_quote(q, value, strlen(value)));
@@ -589,7 +572,7 @@ config_set_socket(void *field, size_t size, const char *value, char *msg,
 		n = strtoul(port, &end, 10);
 		if (port[0] < '0' || port[0] > '9' || n == 0 || n > 65535 ||
 		    (*end != '\0' && *end != '@'))
-			return config_fail(msg, msglen,
+			return errbuf_fail(msg, msglen,
 			                   "'%s': the port must be 1..65535",
 			                   config_quote(q, value, strlen(value)));
 	}
@@ -636,10 +619,10 @@ config_line_bytes(const char *line, size_t len, char *msg, size_t msglen)
 		unsigned char c = (unsigned char)line[i];
 
 		if (c == '\0')
-			return config_fail(msg, msglen,
+			return errbuf_fail(msg, msglen,
 			                   "line contains a NUL byte");
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return config_fail(
+			return errbuf_fail(
 			    msg, msglen,
 			    "line contains the control character \\x%02x", c);
 	}
@@ -676,7 +659,7 @@ config_policy_line(struct config *cfg, const char *key, size_t klen,
 	int rc;
 
 	if (klen >= sizeof(name))
-		return config_fail(msg, msglen, "unknown key '%s'",
+		return errbuf_fail(msg, msglen, "unknown key '%s'",
 		                   config_quote(q, key, klen));
 	memcpy(name, key, klen);
 	name[klen] = '\0';
@@ -689,12 +672,12 @@ config_policy_line(struct config *cfg, const char *key, size_t klen,
 		rc = policy_config_key(&cfg->policy, name, value, why,
 		                       sizeof(why));
 	if (rc == 1)
-		return config_fail(msg, msglen, "unknown key '%s'",
+		return errbuf_fail(msg, msglen, "unknown key '%s'",
 		                   config_quote(q, key, klen));
 	if (rc == -2)
-		return config_fail(msg, msglen, "%s needs a value", name);
+		return errbuf_fail(msg, msglen, "%s needs a value", name);
 	if (rc != 0)
-		return config_fail(msg, msglen, "%s: %s", name, why);
+		return errbuf_fail(msg, msglen, "%s: %s", name, why);
 	return 0;
 }
 
@@ -721,10 +704,10 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 	if ((key = config_key_find(line, klen)) == NULL)
 		return config_policy_line(cfg, line, klen, value, msg, msglen);
 	if (vlen == len)
-		return config_fail(msg, msglen, "%s needs a value", key->name);
+		return errbuf_fail(msg, msglen, "%s needs a value", key->name);
 	if (config_setters[key->type]((char *)cfg + key->offset, key->size,
 	                              value, why, sizeof(why)))
-		return config_fail(msg, msglen, "%s: %s", key->name, why);
+		return errbuf_fail(msg, msglen, "%s: %s", key->name, why);
 	return 0;
 }
 
@@ -746,12 +729,12 @@ config_parse(const char *buf, size_t len, const char *filename,
 		if (n > 0 && buf[pos + n - 1] == '\r')
 			n--;
 		if (n > CONFIG_LINE_MAX)
-			return config_fail(
+			return errbuf_fail(
 			    err, errlen,
 			    "%s:%zu: line is longer than %d octets", filename,
 			    lineno, CONFIG_LINE_MAX);
 		if (config_line(&work, buf + pos, n, msg, sizeof(msg)))
-			return config_fail(err, errlen, "%s:%zu: %s", filename,
+			return errbuf_fail(err, errlen, "%s:%zu: %s", filename,
 			                   lineno, msg);
 		pos = nl != NULL ? (size_t)(nl - buf) + 1 : len;
 	}
@@ -769,7 +752,7 @@ config_read_fd(int fd, const char *path, char **out, size_t *outlen, char *err,
 	ssize_t n;
 
 	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL)
-		return config_fail(err, errlen, "%s: %s", path,
+		return errbuf_fail(err, errlen, "%s: %s", path,
 		                   strerror(errno));
 	/* one octet more than allowed tells a file that grew from one that fits
 	 */
@@ -781,7 +764,7 @@ config_read_fd(int fd, const char *path, char **out, size_t *outlen, char *err,
 			int saved = errno;
 
 			free(buf);
-			return config_fail(err, errlen, "%s: %s", path,
+			return errbuf_fail(err, errlen, "%s: %s", path,
 			                   strerror(saved));
 		}
 		if (n == 0)
@@ -790,7 +773,7 @@ config_read_fd(int fd, const char *path, char **out, size_t *outlen, char *err,
 	}
 	if (len > CONFIG_FILE_MAX) {
 		free(buf);
-		return config_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "%s: file is larger than %d octets", path,
 		                   CONFIG_FILE_MAX);
 	}
@@ -812,13 +795,13 @@ config_read(const char *path, bool must_exist, char **out, size_t *outlen,
 	if (fd < 0 && errno == ENOENT && !must_exist)
 		return 1;
 	if (fd < 0)
-		return config_fail(err, errlen, "%s: %s", path,
+		return errbuf_fail(err, errlen, "%s: %s", path,
 		                   strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		int saved = errno;
 
 		close(fd);
-		return config_fail(err, errlen, "%s: %s", path,
+		return errbuf_fail(err, errlen, "%s: %s", path,
 		                   strerror(saved));
 	}
 	if (S_ISCHR(st.st_mode) && strcmp(path, "/dev/null") == 0) {
@@ -827,11 +810,11 @@ config_read(const char *path, bool must_exist, char **out, size_t *outlen,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return config_fail(err, errlen, "%s: not a regular file", path);
+		return errbuf_fail(err, errlen, "%s: not a regular file", path);
 	}
 	if (st.st_size > CONFIG_FILE_MAX) {
 		close(fd);
-		return config_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "%s: file is larger than %d octets", path,
 		                   CONFIG_FILE_MAX);
 	}
@@ -941,10 +924,10 @@ config_egress_add(struct config_egress *list, const char *text, char *err,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (list->count >= CONFIG_EGRESS_MAX)
-		return config_fail(err, errlen, "more than %d addresses",
+		return errbuf_fail(err, errlen, "more than %d addresses",
 		                   CONFIG_EGRESS_MAX);
 	if (strlen(text) >= CONFIG_IP_TEXT_MAX || config_parse_ip(text) != 0)
-		return config_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "'%s' is not an IPv4 or IPv6 address "
 		                   "(with an optional /prefix)",
 		                   config_quote(q, text, strlen(text)));

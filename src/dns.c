@@ -59,7 +59,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +67,7 @@
 #include <time.h>
 
 #include "dnsio.h"
+#include "errbuf.h"
 #include "dnsmsg.h"
 
 #define DNS_CLASS_IN 1
@@ -147,20 +147,6 @@ static void
 dns_library_init(void)
 {
 	dns_library_status = ares_library_init(ARES_LIB_INIT_ALL);
-}
-
-/* dns_err - format a message into err. */
-static int __attribute__((format(printf, 3, 4)))
-dns_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
 }
 
 /* dns_now_ms - monotonic time in milliseconds. */
@@ -448,11 +434,12 @@ dns_channel_init(struct dns *d, size_t nservers, char *err, size_t errlen)
 	/* Hundreds of answers can arrive at once (a refresh): a receive
 	 * buffer they overflow turns into retries after a per-try timeout. */
 	if ((d->io = dnsio_new(DNS_RCVBUF)) == NULL)
-		return dns_err(err, errlen, "out of memory");
+		return errbuf_fail(err, errlen, "out of memory");
 	rc = ares_init_options(&d->channel, &o, mask);
 	if (rc != ARES_SUCCESS) {
 		dnsio_free(d->io);
-		return dns_err(err, errlen, "c-ares: %s", ares_strerror(rc));
+		return errbuf_fail(err, errlen, "c-ares: %s",
+		                   ares_strerror(rc));
 	}
 	dnsio_attach(d->io, d->channel);
 	return 0;
@@ -486,13 +473,14 @@ dns_server_split(const char *text, char addr[INET6_ADDRSTRLEN], int *family,
 	unsigned char bin[sizeof(struct in6_addr)];
 
 	if (len == 0 || len == DNS_SERVER_TEXT_MAX)
-		return dns_err(err, errlen, "DNS server: empty or too long");
+		return errbuf_fail(err, errlen,
+		                   "DNS server: empty or too long");
 	if (text[0] == '[') {
 		const char *close = memchr(text, ']', len);
 
 		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
-			return dns_err(err, errlen,
-			               "DNS server: expected [IPv6]:PORT");
+			return errbuf_fail(err, errlen,
+			                   "DNS server: expected [IPv6]:PORT");
 		host = text + 1;
 		hostlen = (size_t)(close - host);
 		portstr = close[1] == ':' ? close + 2 : NULL;
@@ -502,7 +490,7 @@ dns_server_split(const char *text, char addr[INET6_ADDRSTRLEN], int *family,
 		portstr = colon + 1;
 	}
 	if (hostlen == 0 || hostlen >= INET6_ADDRSTRLEN)
-		return dns_err(err, errlen, "DNS server: bad address");
+		return errbuf_fail(err, errlen, "DNS server: bad address");
 	memcpy(addr, host, hostlen);
 	addr[hostlen] = '\0';
 	if (host == text && inet_pton(AF_INET, addr, bin) == 1)
@@ -510,11 +498,12 @@ dns_server_split(const char *text, char addr[INET6_ADDRSTRLEN], int *family,
 	else if (inet_pton(AF_INET6, addr, bin) == 1)
 		*family = AF_INET6;
 	else
-		return dns_err(err, errlen,
-		               "DNS server: not an IPv4 or IPv6 address");
+		return errbuf_fail(err, errlen,
+		                   "DNS server: not an IPv4 or IPv6 address");
 	*port = DNS_PORT_DEFAULT;
 	if (portstr != NULL && dns_port_parse(portstr, port) < 0)
-		return dns_err(err, errlen, "DNS server: port not 1..65535");
+		return errbuf_fail(err, errlen,
+		                   "DNS server: port not 1..65535");
 	return 0;
 }
 
@@ -526,7 +515,7 @@ dns_server_parse(const char *text, char *err, size_t errlen)
 	unsigned port;
 
 	if (text == NULL)
-		return dns_err(err, errlen, "DNS server: missing");
+		return errbuf_fail(err, errlen, "DNS server: missing");
 	return dns_server_split(text, addr, &family, &port, err, errlen);
 }
 
@@ -539,8 +528,8 @@ dns_servers_csv(const struct dns_options *opts, char *csv, size_t csvlen,
 
 	csv[0] = '\0';
 	if (opts->nservers > DNS_SERVERS_MAX)
-		return dns_err(err, errlen, "more than %d DNS servers",
-		               DNS_SERVERS_MAX);
+		return errbuf_fail(err, errlen, "more than %d DNS servers",
+		                   DNS_SERVERS_MAX);
 	for (i = 0; i < opts->nservers; i++) {
 		char addr[INET6_ADDRSTRLEN];
 		int family, n;
@@ -553,7 +542,8 @@ dns_servers_csv(const struct dns_options *opts, char *csv, size_t csvlen,
 		             family == AF_INET6 ? "%s[%s]:%u" : "%s%s:%u",
 		             used ? "," : "", addr, port);
 		if (n < 0 || (size_t)n >= csvlen - used)
-			return dns_err(err, errlen, "DNS servers: too long");
+			return errbuf_fail(err, errlen,
+			                   "DNS servers: too long");
 		used += (size_t)n;
 	}
 	return 0;
@@ -568,18 +558,18 @@ dns_open(struct dns **out, const struct dns_options *opts, char *err,
 	int rc;
 
 	if (out == NULL || opts == NULL)
-		return dns_err(err, errlen, "dns_open: no options");
+		return errbuf_fail(err, errlen, "dns_open: no options");
 	*out = NULL;
 	if (opts->timeout_ms == 0)
-		return dns_err(err, errlen, "DNS timeout must be positive");
+		return errbuf_fail(err, errlen, "DNS timeout must be positive");
 	if (dns_servers_csv(opts, csv, sizeof(csv), err, errlen) < 0)
 		return -1;
 	pthread_once(&dns_library_once, dns_library_init);
 	if (dns_library_status != ARES_SUCCESS)
-		return dns_err(err, errlen, "c-ares: %s",
-		               ares_strerror(dns_library_status));
+		return errbuf_fail(err, errlen, "c-ares: %s",
+		                   ares_strerror(dns_library_status));
 	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return dns_err(err, errlen, "out of memory");
+		return errbuf_fail(err, errlen, "out of memory");
 	d->timeout_ms = opts->timeout_ms;
 	if (dns_channel_init(d,
 	                     opts->nservers > 0 ? opts->nservers
@@ -590,7 +580,8 @@ dns_open(struct dns **out, const struct dns_options *opts, char *err,
 	}
 	if (csv[0] != '\0' && (rc = ares_set_servers_ports_csv(
 	                           d->channel, csv)) != ARES_SUCCESS) {
-		dns_err(err, errlen, "c-ares servers: %s", ares_strerror(rc));
+		errbuf_fail(err, errlen, "c-ares servers: %s",
+		            ares_strerror(rc));
 		dns_close(d);
 		return -1;
 	}

@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "sanitize.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -111,20 +112,6 @@ static const struct policy_name policy_outbound_names[] = {
 
 /* ---------------------------------------------------------------- */
 /* Small helpers */
-
-/* policy_fail - format a message into err; returns -1. */
-static int
-policy_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* policy_quote - a printable, bounded copy of untrusted text. */
 static const char *
@@ -789,14 +776,14 @@ policy_parse_situation_action(unsigned situation, const char *buf, size_t len,
 	enum policy_action v;
 
 	if (situation >= POLICY_SITUATIONS)
-		return policy_fail(err, errlen, "no such situation");
+		return errbuf_fail(err, errlen, "no such situation");
 	if (policy_parse_action(buf, len, &v) != 0)
-		return policy_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "'%s' is not an action (accept, tempfail, "
 		                   "reject, quarantine, tag or monitor)",
 		                   policy_quote(q, buf, len));
 	if (v == POLICY_REJECT && policy_no_state(situation))
-		return policy_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "%s cannot be reject: a domain without a "
 		                   "known state is never refused with a 5xx "
 		                   "(use tempfail)",
@@ -816,7 +803,7 @@ policy_parse_named(const struct policy_name *t, size_t n, const char *buf,
 	int v = policy_lookup(t, n, w, len);
 
 	if (v < 0)
-		return policy_fail(err, errlen, "'%s' is not %s",
+		return errbuf_fail(err, errlen, "'%s' is not %s",
 		                   policy_quote(q, w, len), what);
 	*out = v;
 	return 0;
@@ -884,26 +871,26 @@ policy_parse_reply(const char *buf, size_t len, char *out, size_t outlen,
 	size_t i;
 
 	if (len == 0)
-		return policy_fail(err, errlen, "a reply text is empty");
+		return errbuf_fail(err, errlen, "a reply text is empty");
 	if (len >= outlen || len >= POLICY_REPLY_MAX)
-		return policy_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "a reply text is longer than %d octets",
 		                   POLICY_REPLY_MAX - 1);
 	if (policy_starts_with_code(p, len))
-		return policy_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "'%s': give the text only; the reply code "
 		                   "is fixed by the kind of reply",
 		                   policy_quote(q, p, len));
 	for (i = 0; i < len; i++) {
 		if (p[i] < 0x20 || p[i] > 0x7e)
-			return policy_fail(err, errlen,
+			return errbuf_fail(err, errlen,
 			                   "'%s' has a byte that is not "
 			                   "printable ASCII",
 			                   policy_quote(q, p, len));
 		if (p[i] != '%')
 			continue;
 		if (i + 1 == len || memchr("drs%", p[i + 1], 4) == NULL)
-			return policy_fail(
+			return errbuf_fail(
 			    err, errlen,
 			    "'%s' has a '%%' not followed by d "
 			    "(domain), r (record), s (state) or %%",
@@ -924,12 +911,12 @@ policy_parse_header(const char *buf, size_t len, char *out, size_t outlen,
 	size_t i;
 
 	if (len == 0 || len >= outlen || len >= POLICY_HEADER_MAX)
-		return policy_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "a header name has 1 to %d octets",
 		                   POLICY_HEADER_MAX - 1);
 	for (i = 0; i < len; i++)
 		if (p[i] <= 0x20 || p[i] > 0x7e || p[i] == ':')
-			return policy_fail(err, errlen,
+			return errbuf_fail(err, errlen,
 			                   "'%s' is not a header field name",
 			                   policy_quote(q, p, len));
 	memcpy(out, p, len);
@@ -1009,8 +996,8 @@ policy_list_fail(char *err, size_t errlen, const char *origin, unsigned line,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (origin != NULL)
-		return policy_fail(err, errlen, "%s:%u: %s", origin, line, msg);
-	return policy_fail(err, errlen, "%s", msg);
+		return errbuf_fail(err, errlen, "%s:%u: %s", origin, line, msg);
+	return errbuf_fail(err, errlen, "%s", msg);
 }
 
 int
@@ -1027,7 +1014,7 @@ policy_exempt_senders_parse(struct policy_exempt *t, const char *buf,
 	int rc = 0;
 
 	if ((work = calloc(1, sizeof(*work))) == NULL)
-		return policy_fail(err, errlen, "out of memory");
+		return errbuf_fail(err, errlen, "out of memory");
 	while (rc == 0 && policy_next(&c, &ent, &elen, &line)) {
 		if (policy_sender_canon(ent, elen, canon, sizeof(canon)) != 0)
 			rc = policy_list_fail(err, errlen, origin, line,
@@ -1062,7 +1049,7 @@ policy_exempt_domains_parse(struct policy_exempt *t, const char *buf,
 	int rc = 0;
 
 	if ((work = calloc(1, sizeof(*work))) == NULL)
-		return policy_fail(err, errlen, "out of memory");
+		return errbuf_fail(err, errlen, "out of memory");
 	while (rc == 0 && policy_next(&c, &ent, &elen, &line)) {
 		if (domain_normalize(ent, elen, dom, sizeof(dom), msg,
 		                     sizeof(msg)) != 0)
@@ -1119,33 +1106,33 @@ policy_override_entry(struct policy_overrides *work, const char *ent,
 
 	n = policy_words(ent, elen, w, wl, POLICY_WORDS_MAX);
 	if (n < 2 || n > POLICY_WORDS_MAX)
-		return policy_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not \"domain action [state]\"",
 		                   policy_quote(q, ent, elen));
 	if (domain_normalize(w[0], wl[0], dom, sizeof(dom), msg, msglen) != 0)
 		return -1;
 	if (policy_parse_action(w[1], wl[1], &a) != 0)
-		return policy_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "'%s' is not an action (accept, tempfail, "
 		                   "reject, quarantine, tag or monitor)",
 		                   policy_quote(q, w[1], wl[1]));
 	if (n == 3 && policy_parse_situation(w[2], wl[2], &scope) != 0)
-		return policy_fail(
+		return errbuf_fail(
 		    msg, msglen,
 		    "'%s' is not a state (unknown, pending, "
 		    "verified, degraded, failed, dnserror or all)",
 		    policy_quote(q, w[2], wl[2]));
 	if (a == POLICY_REJECT && policy_no_state(scope))
-		return policy_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "%s: reject is not allowed for %s (no known "
 		                   "state is never refused with a 5xx)",
 		                   dom, policy_situation_name(scope));
 	rc = policy_tab_insert(POLICY_TAB(work), dom, strlen(dom), a, scope);
 	if (rc == -2)
-		return policy_fail(msg, msglen, "%s has two entries for %s",
+		return errbuf_fail(msg, msglen, "%s has two entries for %s",
 		                   dom, policy_situation_name(scope));
 	if (rc != 0)
-		return policy_fail(msg, msglen,
+		return errbuf_fail(msg, msglen,
 		                   "%s does not fit: at most %d entries", dom,
 		                   POLICY_OVERRIDES_MAX);
 	return 0;
@@ -1164,7 +1151,7 @@ policy_overrides_parse(struct policy_overrides *t, const char *buf, size_t len,
 	int rc = 0;
 
 	if ((work = calloc(1, sizeof(*work))) == NULL)
-		return policy_fail(err, errlen, "out of memory");
+		return errbuf_fail(err, errlen, "out of memory");
 	while (rc == 0 && policy_next(&c, &ent, &elen, &line))
 		if (policy_override_entry(work, ent, elen, msg, sizeof(msg)))
 			rc = policy_list_fail(err, errlen, origin, line, "%s",
@@ -1236,13 +1223,13 @@ policy_read_file(const char *path, char **out, size_t *outlen, char *err,
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) < 0)
-		return policy_fail(err, errlen, "%s: %s", path,
+		return errbuf_fail(err, errlen, "%s: %s", path,
 		                   strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > POLICY_FILE_MAX ||
 	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
-		return policy_fail(err, errlen,
+		return errbuf_fail(err, errlen,
 		                   "%s: not a regular file of at most %d "
 		                   "octets",
 		                   path, POLICY_FILE_MAX);
@@ -1252,7 +1239,7 @@ policy_read_file(const char *path, char **out, size_t *outlen, char *err,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			policy_fail(err, errlen, "%s: %s", path,
+			errbuf_fail(err, errlen, "%s: %s", path,
 			            strerror(errno));
 			close(fd);
 			free(buf);
@@ -1294,7 +1281,7 @@ policy_set_list(const struct policy_key *k, void *field, const char *value,
 		rc = policy_overrides_parse(field, buf, len, origin, err,
 		                            errlen);
 	else if ((rc = netlist_parse(field, buf, len, msg, sizeof(msg))) != 0)
-		policy_fail(err, errlen, "%s%s%s", origin ? origin : "",
+		errbuf_fail(err, errlen, "%s%s%s", origin ? origin : "",
 		            origin ? ": " : "", msg);
 	free(file);
 	return rc;

@@ -37,13 +37,13 @@
 #include "regimport.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "configfile.h"
+#include "errbuf.h"
 #include "notify.h"
 #include "readiness.h"
 #include "sanitize.h"
@@ -103,20 +103,6 @@ struct regimport_seen_slot {
 	size_t line;
 };
 
-/* regimport_why - format a reason into why (when there is room); -1. */
-static int __attribute__((format(printf, 3, 4)))
-regimport_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && whylen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* regimport_quote - a printable, bounded copy of untrusted text. */
 static const char *
 regimport_quote(char *dst, size_t dstlen, const char *text, size_t len)
@@ -132,11 +118,11 @@ regimport_copy(char *dst, size_t dstlen, const char *text, size_t len,
                char *why, size_t whylen)
 {
 	if (len > 0 && memchr(text, '\0', len) != NULL)
-		return regimport_why(why, whylen, "contains a NUL byte");
+		return errbuf_fail(why, whylen, "contains a NUL byte");
 	if (len >= dstlen)
-		return regimport_why(why, whylen,
-		                     "%zu bytes; at most %zu allowed", len,
-		                     dstlen - 1);
+		return errbuf_fail(why, whylen,
+		                   "%zu bytes; at most %zu allowed", len,
+		                   dstlen - 1);
 	memcpy(dst, text, len);
 	dst[len] = '\0';
 	return 0;
@@ -152,7 +138,7 @@ regimport_name(char *out, size_t outlen, const char *text, size_t len,
 		return 0;
 	}
 	if (memchr(text, '\0', len) != NULL)
-		return regimport_why(why, whylen, "contains a NUL byte");
+		return errbuf_fail(why, whylen, "contains a NUL byte");
 	return domain_normalize(text, len, out, outlen, why, whylen);
 }
 
@@ -161,7 +147,7 @@ set_domain(struct domain_reg *reg, const char *text, size_t len, char *why,
            size_t whylen)
 {
 	if (len == 0)
-		return regimport_why(why, whylen, "a domain is required");
+		return errbuf_fail(why, whylen, "a domain is required");
 	return regimport_name(reg->domain, sizeof(reg->domain), text, len, why,
 	                      whylen);
 }
@@ -195,8 +181,8 @@ set_mail_from(struct domain_reg *reg, const char *text, size_t len, char *why,
 		return 0;
 	}
 	if (dlen == 0)
-		return regimport_why(why, whylen,
-		                     "the domain must be set before mail_from");
+		return errbuf_fail(why, whylen,
+		                   "the domain must be set before mail_from");
 	if (regimport_copy(in, sizeof(in), text, len, why, whylen) != 0 ||
 	    readiness_mail_from(reg->domain, in, full, sizeof(full), why,
 	                        whylen) != 0)
@@ -204,7 +190,7 @@ set_mail_from(struct domain_reg *reg, const char *text, size_t len, char *why,
 	flen = strlen(full);
 	if (memchr(in, '.', len) != NULL) {
 		if (strchr(full, '.') == NULL)
-			return regimport_why(
+			return errbuf_fail(
 			    why, whylen,
 			    "a single label ending in a dot names a top-level "
 			    "domain; give the label alone or the full name");
@@ -214,8 +200,8 @@ set_mail_from(struct domain_reg *reg, const char *text, size_t len, char *why,
 	/* a label: keep it relative, in the normalized (A-label) form */
 	if (flen <= dlen + 1 || full[flen - dlen - 1] != '.' ||
 	    strcmp(full + flen - dlen, reg->domain) != 0)
-		return regimport_why(why, whylen, "does not resolve below %s",
-		                     reg->domain);
+		return errbuf_fail(why, whylen, "does not resolve below %s",
+		                   reg->domain);
 	memcpy(reg->mail_from, full, flen - dlen - 1);
 	reg->mail_from[flen - dlen - 1] = '\0';
 	return 0;
@@ -250,7 +236,7 @@ set_policy(struct domain_reg *reg, const char *text, size_t len, char *why,
            size_t whylen)
 {
 	if (regimport_parse_policy(text, len, &reg->dmarc_min_policy) != 0)
-		return regimport_why(
+		return errbuf_fail(
 		    why, whylen,
 		    "use none, quarantine or reject (or leave it empty for "
 		    "the global default)");
@@ -270,7 +256,7 @@ set_contact(struct domain_reg *reg, const char *text, size_t len, char *why,
 	if (regimport_copy(addr, sizeof(addr), text, len, why, whylen) != 0)
 		return -1;
 	if (!notify_address_ok(addr))
-		return regimport_why(
+		return errbuf_fail(
 		    why, whylen,
 		    "not a plain address local@domain (no spaces, control "
 		    "characters, quotes, brackets, commas or semicolons)");
@@ -340,7 +326,7 @@ regimport_header(const struct csv_record *hdr, struct regimport_columns *cols,
 	cols->nfields = hdr->nfields;
 	for (i = 0; i < hdr->nfields; i++) {
 		if (hdr->fields[i].len == 0)
-			return regimport_why(
+			return errbuf_fail(
 			    err, errlen,
 			    "line %zu: header: column %zu has no name",
 			    hdr->line, i + 1);
@@ -351,7 +337,7 @@ regimport_header(const struct csv_record *hdr, struct regimport_columns *cols,
 			                  &hdr->fields[i]);
 			nunknown++;
 		} else if (cols->index[c->col] >= 0)
-			return regimport_why(
+			return errbuf_fail(
 			    err, errlen,
 			    "line %zu: header: column '%s' appears twice",
 			    hdr->line, c->name);
@@ -360,12 +346,12 @@ regimport_header(const struct csv_record *hdr, struct regimport_columns *cols,
 	}
 	regimport_known(known, sizeof(known));
 	if (nunknown > 0)
-		return regimport_why(
+		return errbuf_fail(
 		    err, errlen,
 		    "line %zu: header: unknown column%s %s (known: %s)",
 		    hdr->line, nunknown > 1 ? "s" : "", unknown, known);
 	if (cols->index[REGIMPORT_DOMAIN] < 0)
-		return regimport_why(
+		return errbuf_fail(
 		    err, errlen,
 		    "line %zu: header: no 'domain' column (known: %s)",
 		    hdr->line, known);
@@ -392,7 +378,7 @@ regimport_set(struct domain_reg *reg, enum regimport_col col, const char *text,
 		if (regimport_cols[i].col == col)
 			return regimport_cols[i].set(reg, text, len, why,
 			                             whylen);
-	return regimport_why(why, whylen, "no such column");
+	return errbuf_fail(why, whylen, "no such column");
 }
 
 int
@@ -406,28 +392,28 @@ regimport_row(const struct regimport_columns *cols,
 	int idx;
 
 	if (row->nfields != cols->nfields)
-		return regimport_why(
-		    err, errlen, "line %zu: %zu field%s; the header has %zu",
-		    row->line, row->nfields, row->nfields == 1 ? "" : "s",
-		    cols->nfields);
+		return errbuf_fail(err, errlen,
+		                   "line %zu: %zu field%s; the header has %zu",
+		                   row->line, row->nfields,
+		                   row->nfields == 1 ? "" : "s", cols->nfields);
 	regimport_reg_init(out, now);
 	for (i = 0; i < NELEM(regimport_cols); i++) {
 		idx = cols->index[regimport_cols[i].col];
 		if (idx < 0)
 			continue;
 		if ((size_t)idx >= row->nfields)
-			return regimport_why(
-			    err, errlen, "line %zu: no field for column '%s'",
-			    row->line, regimport_cols[i].name);
+			return errbuf_fail(err, errlen,
+			                   "line %zu: no field for column '%s'",
+			                   row->line, regimport_cols[i].name);
 		f = &row->fields[idx];
 		if (regimport_cols[i].set(out, f->value, f->len, why,
 		                          sizeof(why)) == 0)
 			continue;
 		if (f->len == 0)
-			return regimport_why(err, errlen, "line %zu: %s: %s",
-			                     row->line, regimport_cols[i].name,
-			                     why);
-		return regimport_why(
+			return errbuf_fail(err, errlen, "line %zu: %s: %s",
+			                   row->line, regimport_cols[i].name,
+			                   why);
+		return errbuf_fail(
 		    err, errlen, "line %zu: %s '%s': %s", row->line,
 		    regimport_cols[i].name,
 		    regimport_quote(q, sizeof(q), f->value, f->len), why);
@@ -477,16 +463,16 @@ regimport_key_ok(const char *key, size_t len, char *why, size_t whylen)
 	size_t i;
 
 	if (len >= DOMAIN_KEY_PATH_MAX)
-		return regimport_why(
-		    why, whylen, "key file is %zu bytes; at most %d allowed",
-		    len, DOMAIN_KEY_PATH_MAX - 1);
+		return errbuf_fail(why, whylen,
+		                   "key file is %zu bytes; at most %d allowed",
+		                   len, DOMAIN_KEY_PATH_MAX - 1);
 	if (key[0] != '/')
-		return regimport_why(why, whylen,
-		                     "key file is not an absolute path");
+		return errbuf_fail(why, whylen,
+		                   "key file is not an absolute path");
 	for (i = 0; i < len; i++)
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
-			return regimport_why(
-			    why, whylen, "key file contains a control byte");
+			return errbuf_fail(why, whylen,
+			                   "key file contains a control byte");
 	return 0;
 }
 
@@ -499,7 +485,7 @@ regimport_add_selector(struct domain_reg *reg, const char *name, size_t namelen,
 	size_t i, dlen = strlen(reg->domain);
 
 	if (!regimport_selector_ok(name, namelen))
-		return regimport_why(
+		return errbuf_fail(
 		    why, whylen,
 		    "selector '%s' is not a DNS name of letters, digits, "
 		    "'-' and '_' (labels 1..63, at most %d octets)",
@@ -509,18 +495,18 @@ regimport_add_selector(struct domain_reg *reg, const char *name, size_t namelen,
 		lower[i] = (char)tolower((unsigned char)name[i]);
 	lower[namelen] = '\0';
 	if (dlen > 0 && namelen + REGIMPORT_DKIM_SUFFIX + dlen > DOMAIN_MAX)
-		return regimport_why(
+		return errbuf_fail(
 		    why, whylen,
 		    "selector '%s' is too long for this domain: the DKIM "
 		    "name would be longer than %d octets",
 		    lower, DOMAIN_MAX);
 	for (i = 0; i < reg->nselectors; i++)
 		if (strcmp(reg->selectors[i].name, lower) == 0)
-			return regimport_why(
-			    why, whylen, "selector '%s' given twice", lower);
+			return errbuf_fail(why, whylen,
+			                   "selector '%s' given twice", lower);
 	if (reg->nselectors >= DOMAIN_SELECTORS_MAX)
-		return regimport_why(why, whylen, "more than %d selectors",
-		                     DOMAIN_SELECTORS_MAX);
+		return errbuf_fail(why, whylen, "more than %d selectors",
+		                   DOMAIN_SELECTORS_MAX);
 	if (key != NULL && keylen > 0 &&
 	    regimport_key_ok(key, keylen, why, whylen) != 0)
 		return -1;
@@ -572,7 +558,7 @@ regimport_parse_selectors(struct domain_reg *reg, const char *text, size_t len,
 			continue;
 		}
 		if (eq == text + start + n - 1)
-			return regimport_why(
+			return errbuf_fail(
 			    why, whylen, "'%s' has '=' but no key file",
 			    regimport_quote(q, sizeof(q), text + start, n));
 		if (regimport_add_selector(
@@ -593,23 +579,22 @@ regimport_add_egress(struct domain_reg *reg, const char *text, size_t n,
 
 	regimport_quote(q, sizeof(q), text, n);
 	if (n >= sizeof(ip) || memchr(text, '\0', n) != NULL)
-		return regimport_why(why, whylen,
-		                     "'%s' is not an IPv4 or IPv6 address", q);
+		return errbuf_fail(why, whylen,
+		                   "'%s' is not an IPv4 or IPv6 address", q);
 	memcpy(ip, text, n);
 	ip[n] = '\0';
 	if (config_parse_ip(ip) != 0)
-		return regimport_why(
+		return errbuf_fail(
 		    why, whylen,
 		    "'%s' is not an IPv4 or IPv6 address (with an optional "
 		    "/prefix)",
 		    q);
 	for (i = 0; i < reg->negress; i++)
 		if (strcmp(reg->egress[i], ip) == 0)
-			return regimport_why(why, whylen, "'%s' given twice",
-			                     q);
+			return errbuf_fail(why, whylen, "'%s' given twice", q);
 	if (reg->negress >= DOMAIN_EGRESS_MAX)
-		return regimport_why(why, whylen, "more than %d addresses",
-		                     DOMAIN_EGRESS_MAX);
+		return errbuf_fail(why, whylen, "more than %d addresses",
+		                   DOMAIN_EGRESS_MAX);
 	memcpy(reg->egress[reg->negress++], ip, n + 1);
 	return 0;
 }
@@ -723,23 +708,23 @@ regimport_seen_add(struct regimport_seen *seen, const char *domain, size_t line,
 	char q[REGIMPORT_QUOTE_MAX];
 
 	if (seen->count >= REGIMPORT_SEEN_MAX)
-		return regimport_why(
-		    err, errlen, "line %zu: more than %d domains in one file",
-		    line, REGIMPORT_SEEN_MAX);
+		return errbuf_fail(err, errlen,
+		                   "line %zu: more than %d domains in one file",
+		                   line, REGIMPORT_SEEN_MAX);
 	if ((seen->count + 1) * 2 > seen->cap && regimport_seen_grow(seen) != 0)
-		return regimport_why(err, errlen, "line %zu: out of memory",
-		                     line);
+		return errbuf_fail(err, errlen, "line %zu: out of memory",
+		                   line);
 	slot = regimport_seen_slot(seen, domain);
 	if (slot->name != NULL)
-		return regimport_why(
+		return errbuf_fail(
 		    err, errlen,
 		    "line %zu: domain %s already given on line %zu", line,
 		    regimport_quote(q, sizeof(q), domain, strlen(domain)),
 		    slot->line);
 	slot->name = strdup(domain);
 	if (slot->name == NULL)
-		return regimport_why(err, errlen, "line %zu: out of memory",
-		                     line);
+		return errbuf_fail(err, errlen, "line %zu: out of memory",
+		                   line);
 	slot->line = line;
 	seen->count++;
 	return 0;

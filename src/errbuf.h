@@ -1,0 +1,20 @@
+/*
+ * errbuf.h - one sentence into a caller's error buffer.
+ *
+ * Parsers and checkers report why they refused something in a buffer
+ * the caller owns (err, errlen).  errbuf_fail() formats that sentence,
+ * cut to fit and always NUL-terminated, and returns -1, so that a
+ * refusal is one statement: "return errbuf_fail(err, errlen, ...);".
+ * A NULL err or a zero errlen is allowed: nothing is written.  Text from
+ * strangers must be made printable (sanitize_text) before it goes in.
+ */
+#ifndef AUTHREADY_ERRBUF_H
+#define AUTHREADY_ERRBUF_H
+
+#include <stddef.h>
+
+/* errbuf_fail - format into err when there is room; returns -1. */
+int errbuf_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
