@@ -54,8 +54,9 @@
 #	BENCH_MAIL (signed or unsigned), BENCH_SYSLOG (sink or none),
 #	BENCH_KEEP (set: keep the work directory, the last round's messages
 #	included), BENCH_PERF (a file: one more authready round under perf
-#	record -a -g, report to FILE, data to FILE.data), OPENDKIM (default /usr/sbin/opendkim;
-#	installed from Debian when missing).
+#	record -a -g after the figures, report to FILE, data to
+#	FILE.data), OPENDKIM (default /usr/sbin/opendkim; installed from
+#	Debian when missing).
 #
 # EXIT STATUS
 #	0 the run completed (whether or not the targets were met), 1 an
@@ -292,12 +293,16 @@ round() {
 	awk -v n="$2" -v ms="$((t1 - t0))" 'BEGIN { printf "%.1f\n", n * 1000 / ms }'
 }
 
+# ms_per_message TICKS - CPU milliseconds per measured message.
+ms_per_message() {
+	awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$((ROUNDS * MESSAGES))" \
+	    'BEGIN { printf "%.3f\n", t * 1000 / hz / n }'
+}
+
 # cpu_per_message PORT - the machine's CPU milliseconds per message in
 # the measured rounds on PORT.
 cpu_per_message() {
-	awk -v hz="$(getconf CLK_TCK)" -v n="$((ROUNDS * MESSAGES))" \
-	    '{ t += $1 } END { printf "%.2f\n", t * 1000 / hz / n }' \
-	    "$work/$1.cpu"
+	ms_per_message "$(awk '{ t += $1 } END { print t + 0 }' "$work/$1.cpu")"
 }
 
 # median - the median of the numbers on stdin.
@@ -322,23 +327,23 @@ if [ "$BENCH_MAIL" = signed ]; then
 	find "$PF_SINK_DIR" -type f -exec cat {} + >"$work/verified.eml"
 	if ! grep -qs 'dkim=pass' "$work/verified.eml"; then
 		echo "OpenDKIM did not verify the signed message:" >&2
-		grep -rhis -A2 '^Authentication-Results' "$PF_SINK_DIR" >&2
+		grep -is -A2 '^Authentication-Results' "$work/verified.eml" >&2
 		exit 1
 	fi
 fi
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
-echo "messages: $MESSAGES per round, $SESSIONS sessions, $MSGLEN octets," \
-    "$BENCH_MAIL;" \
+echo "messages: $MESSAGES per round, $SESSIONS sessions, $BENCH_MAIL," \
+    "$(wc -c 2>/dev/null <"$work/signed.eml" || echo "$MSGLEN") octets;" \
     "rounds: $ROUNDS"
 : >"$work/none.r"
-rm -f "$work"/*.cpu
-ar_ticks=$(process_ticks "$AR_PID")
-dkim_ticks=$(process_ticks "$DKIM_PID")
 : >"$work/ar.r"
 : >"$work/dkim.r"
 : >"$work/rn.r"
 : >"$work/rd.r"
+rm -f "$work"/*.cpu
+ar_ticks=$(process_ticks "$AR_PID")
+dkim_ticks=$(process_ticks "$DKIM_PID")
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	# The order rotates, so no configuration always runs first.
@@ -368,18 +373,6 @@ while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
 done
 ar_ticks=$(($(process_ticks "$AR_PID") - ar_ticks))
-# One more authready round under perf, outside the figures.
-if [ -n "${BENCH_PERF:-}" ]; then
-	perf record -a -g -o "$BENCH_PERF.data" >"$work/perf.err" 2>&1 &
-	PERF_PID=$!
-	sleep 1
-	round "$AR_PORT" "$MESSAGES" >/dev/null
-	kill -INT "$PERF_PID"
-	wait "$PERF_PID" || cat "$work/perf.err" >&2
-	perf report -i "$BENCH_PERF.data" --no-children --sort comm,dso,sym \
-	    --percent-limit 0.3 --stdio -g none >"$BENCH_PERF" 2>/dev/null || :
-	echo "perf report (one authready round, whole machine): $BENCH_PERF"
-fi
 dkim_ticks=$(($(process_ticks "$DKIM_PID") - dkim_ticks))
 if pf_log_errors >"$work/errors"; then
 	echo "milter trouble in the Postfix log:" >&2
@@ -394,11 +387,9 @@ printf '%-10s %15s %22s %22s\n' config "msg/s (median)" \
     "machine CPU ms/msg" "milter CPU ms/msg"
 printf '%-10s %15s %22s %22s\n' none "$mn" "$(cpu_per_message "$PF_PORT")" - \
     authready "$ma" "$(cpu_per_message "$AR_PORT")" \
-    "$(awk -v t="$ar_ticks" -v hz="$hz" -v n="$((ROUNDS * MESSAGES))" \
-	'BEGIN { printf "%.3f", t * 1000 / hz / n }')" \
+    "$(ms_per_message "$ar_ticks")" \
     opendkim "$md" "$(cpu_per_message "$DKIM_PORT")" \
-    "$(awk -v t="$dkim_ticks" -v hz="$hz" -v n="$((ROUNDS * MESSAGES))" \
-	'BEGIN { printf "%.3f", t * 1000 / hz / n }')"
+    "$(ms_per_message "$dkim_ticks")"
 echo "(milter CPU: the daemon's user+system time over all measured rounds," \
     "in ${hz} Hz ticks: authready $ar_ticks, opendkim $dkim_ticks)"
 awk -v a="$ma" -v n="$mn" -v d="$md" -v rn="$(median <"$work/rn.r")" \
@@ -410,3 +401,15 @@ awk -v a="$ma" -v n="$mn" -v d="$md" -v rn="$(median <"$work/rn.r")" \
 	    a / d, rd, td, (a / d >= td ? "met" : "MISSED")
 }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# One more authready round under perf, outside the figures.
+if [ -n "${BENCH_PERF:-}" ]; then
+	perf record -a -g -o "$BENCH_PERF.data" >"$work/perf.err" 2>&1 &
+	PERF_PID=$!
+	sleep 1
+	round "$AR_PORT" "$MESSAGES" >/dev/null
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" || cat "$work/perf.err" >&2
+	perf report -i "$BENCH_PERF.data" --no-children --sort comm,dso,sym \
+	    --percent-limit 0.3 --stdio -g none >"$BENCH_PERF" 2>/dev/null || :
+	echo "perf report (one authready round, whole machine): $BENCH_PERF"
+fi

@@ -127,7 +127,8 @@ main(int argc, char **argv)
 		for (sent = used; sent < (size_t)octets;
 		     sent += SIGN_LINE_LEN + 2) {
 			for (size_t i = 0; i < SIGN_LINE_LEN; i++)
-				line[i] = (char)('a' + (sent / 74 + i) % 26);
+				line[i] = (char)('a' +
+				    (sent / (SIGN_LINE_LEN + 2) + i) % 26);
 			if (pass == 1) {
 				fwrite(line, 1, SIGN_LINE_LEN, stdout);
 				fputc('\n', stdout);

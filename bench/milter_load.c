@@ -503,9 +503,16 @@ mload_args(int argc, char **argv, struct mload_opts *o)
 		case 'e':
 			o->expect = optarg[0];
 			break;
-		case 'm':
-			o->per_session = strtoul(optarg, NULL, 10);
+		case 'm': {
+			char *end;
+
+			errno = 0;
+			o->per_session = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' ||
+			    *end != '\0' || errno != 0)
+				return mload_usage();
 			break;
+		}
 		case 'q':
 			o->qid_prefix = optarg;
 			break;
