@@ -27,6 +27,14 @@
  *	one query, so a lookup that timed out stays allocated, silent,
  *	until c-ares calls back for it (or the channel is destroyed).
  *
+ *	Truncated answers: the UDP channel hands a reply with TC set back
+ *	(ARES_FLAG_IGNTC) and the lookup asks again on a second channel
+ *	that only uses TCP (ARES_FLAG_USEVC), one try per server sized to
+ *	the whole timeout.  c-ares' own fallback would give the TCP query a
+ *	single per-try timeout of the UDP channel (it never retries a query
+ *	over the connection it was sent on), a fraction of the deadline, so
+ *	a slow TCP answer would fail a lookup with time left.
+ *
  *	Answers (also for RCODE errors) are parsed by dnsmsg_parse(); an
  *	answer that ends in a CNAME whose target is not in it is followed
  *	with a new query for the target, carrying the hop count.
@@ -94,6 +102,7 @@ struct dns_lookup {
 	struct dns_lookup *next;
 	enum dns_lookup_state state;
 	bool in_ares;      /* c-ares still holds a query for this lookup */
+	bool over_tcp;     /* the current name is asked on tcp_channel */
 	uint64_t deadline; /* CLOCK_MONOTONIC milliseconds */
 	resolver_cb cb;
 	void *arg;
@@ -107,8 +116,10 @@ struct dns_list {
 };
 
 struct dns {
-	ares_channel channel;
-	struct dnsio *io; /* the channel's socket I/O, batched */
+	ares_channel channel;     /* UDP, truncated replies handed back */
+	ares_channel tcp_channel; /* TCP only, for those */
+	bool have_tcp_channel;
+	struct dnsio *io; /* both channels' socket I/O, UDP batched */
 	unsigned timeout_ms;
 	struct pollfd *fds; /* the sockets c-ares wants watched */
 	size_t nfds;
@@ -341,8 +352,15 @@ dns_send(struct dns_lookup *lk)
 	}
 	lk->in_ares = true;
 	/* may call dns_ares_cb() before it returns: that only queues */
-	ares_query(lk->d->channel, name, DNS_CLASS_IN, lk->ans.qtype,
-	           dns_ares_cb, lk);
+	ares_query(lk->over_tcp ? lk->d->tcp_channel : lk->d->channel, name,
+	           DNS_CLASS_IN, lk->ans.qtype, dns_ares_cb, lk);
+}
+
+/* dns_truncated - a reply with the TC bit (RFC 1035 4.1.1). */
+static bool
+dns_truncated(const unsigned char *abuf, int alen)
+{
+	return abuf != NULL && alen >= 4 && (abuf[2] & 0x02) != 0;
 }
 
 /* dns_follow - query the target of a CNAME that ended the answer. */
@@ -352,6 +370,7 @@ dns_follow(struct dns_lookup *lk, struct dns_answer *res)
 	memcpy(lk->ans.final_name, res->final_name, sizeof(lk->ans.final_name));
 	lk->ans.cname_hops = res->cname_hops;
 	dns_answer_free(res);
+	lk->over_tcp = false; /* a new name: UDP first */
 	if (dns_now_ms() >= lk->deadline)
 		dns_fail(lk, DNS_TIMEOUT, "no answer within the deadline");
 	else
@@ -375,6 +394,16 @@ dns_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	}
 	if (status == ARES_EDESTRUCTION || lk->d->closing) {
 		dns_fail(lk, DNS_ERROR, "resolver closed");
+		return;
+	}
+	/* Truncated over UDP: the same name again over TCP.  A TCP reply
+	 * with TC (which no server should send) is taken as it is. */
+	if (!lk->over_tcp && dns_truncated(abuf, alen)) {
+		lk->over_tcp = true;
+		if (dns_now_ms() >= lk->deadline)
+			dns_fail(lk, DNS_TIMEOUT, "no answer within the deadline");
+		else
+			dns_send(lk);
 		return;
 	}
 	/* rcode errors come with a status and the message: parse it */
@@ -423,7 +452,8 @@ dns_channel_init(struct dns *d, size_t nservers, char *err, size_t errlen)
 	if (per < DNS_TRY_MIN_MS)
 		per = DNS_TRY_MIN_MS;
 	memset(&o, 0, sizeof(o));
-	o.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
+	o.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP |
+	          ARES_FLAG_IGNTC;
 	o.timeout = (int)per; /* milliseconds, with ARES_OPT_TIMEOUTMS */
 	o.tries = DNS_TRIES;
 	o.ednspsz = DNS_EDNS_PAYLOAD;
@@ -442,6 +472,24 @@ dns_channel_init(struct dns *d, size_t nservers, char *err, size_t errlen)
 		                   ares_strerror(rc));
 	}
 	dnsio_attach(d->io, d->channel);
+	/* TCP: one try per server, the timeout shared among them. */
+	per = (unsigned long)d->timeout_ms / nservers;
+	if (per < DNS_TRY_MIN_MS)
+		per = DNS_TRY_MIN_MS;
+	o.flags = ARES_FLAG_USEVC | ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
+	o.timeout = (int)per;
+	o.tries = 1;
+	mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+	       ARES_OPT_SOCK_STATE_CB;
+	rc = ares_init_options(&d->tcp_channel, &o, mask);
+	if (rc != ARES_SUCCESS) {
+		ares_destroy(d->channel);
+		dnsio_free(d->io);
+		return errbuf_fail(err, errlen, "c-ares: %s",
+		                   ares_strerror(rc));
+	}
+	d->have_tcp_channel = true;
+	dnsio_attach(d->io, d->tcp_channel);
 	return 0;
 }
 
@@ -578,8 +626,11 @@ dns_open(struct dns **out, const struct dns_options *opts, char *err,
 		free(d);
 		return -1;
 	}
-	if (csv[0] != '\0' && (rc = ares_set_servers_ports_csv(
-	                           d->channel, csv)) != ARES_SUCCESS) {
+	if (csv[0] != '\0' &&
+	    ((rc = ares_set_servers_ports_csv(d->channel, csv)) !=
+	         ARES_SUCCESS ||
+	     (rc = ares_set_servers_ports_csv(d->tcp_channel, csv)) !=
+	         ARES_SUCCESS)) {
 		errbuf_fail(err, errlen, "c-ares servers: %s",
 		            ares_strerror(rc));
 		dns_close(d);
@@ -617,6 +668,8 @@ dns_close(struct dns *d)
 	d->closing = true;
 	/* calls back every query still in c-ares with ARES_EDESTRUCTION */
 	ares_destroy(d->channel);
+	if (d->have_tcp_channel)
+		ares_destroy(d->tcp_channel);
 	while (d->active.head != NULL) {
 		d->active.head->in_ares = false;
 		dns_fail(d->active.head, DNS_ERROR, "resolver closed");
@@ -641,6 +694,7 @@ dns_query(struct dns *d, const char *name, uint16_t qtype, resolver_cb cb,
 	if ((lk = malloc(sizeof(*lk))) == NULL)
 		return -1;
 	lk->in_ares = false;
+	lk->over_tcp = false;
 	lk->d = d;
 	lk->cb = cb;
 	lk->arg = arg;
@@ -711,6 +765,13 @@ dns_wait_ms(struct dns *d, int max_wait_ms, uint64_t now)
 		if (wait < 0 || ms < wait)
 			wait = ms;
 	}
+	/* The TCP channel holds few queries: always ask it. */
+	if ((tvp = ares_timeout(d->tcp_channel, NULL, &tv)) != NULL) {
+		ms =
+		    (long long)tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
+		if (wait < 0 || ms < wait)
+			wait = ms;
+	}
 	if (d->active.head != NULL) {
 		ms = d->active.head->deadline > now
 		         ? (long long)(d->active.head->deadline - now)
@@ -752,19 +813,24 @@ dns_poll(struct dns *d, int wait)
 	ready = poll(d->scratch, (nfds_t)n, wait);
 	if (ready <= 0) {
 		ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+		ares_process_fd(d->tcp_channel, ARES_SOCKET_BAD,
+		                ARES_SOCKET_BAD);
 		return;
 	}
+	/* A socket is one channel's; the other finds no server with it and
+	 * only runs its timeouts. */
 	for (i = 0; i < n; i++) {
 		short ev = d->scratch[i].revents;
+		ares_socket_t r, w;
 
 		if (ev == 0)
 			continue;
-		ares_process_fd(d->channel,
-		                (ev & (POLLIN | POLLERR | POLLHUP | POLLNVAL))
-		                    ? d->scratch[i].fd
-		                    : ARES_SOCKET_BAD,
-		                (ev & POLLOUT) ? d->scratch[i].fd
-		                               : ARES_SOCKET_BAD);
+		r = (ev & (POLLIN | POLLERR | POLLHUP | POLLNVAL))
+		        ? d->scratch[i].fd
+		        : ARES_SOCKET_BAD;
+		w = (ev & POLLOUT) ? d->scratch[i].fd : ARES_SOCKET_BAD;
+		ares_process_fd(d->channel, r, w);
+		ares_process_fd(d->tcp_channel, r, w);
 	}
 }
 

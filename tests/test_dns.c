@@ -5,7 +5,8 @@
  * the same 127.0.0.1 port (kernel-chosen).  It answers each query by a
  * table of rules keyed on (name, type): an RCODE, a CNAME, TXT records,
  * or misbehaviour: drop the query, set TC over UDP (the full answer
- * only over TCP), or answer first (or only) with a wrong query ID.
+ * only over TCP, at once or after FAKE_TCP_DELAY_MS), or answer first
+ * (or only) with a wrong query ID.
  * It never talks to anything but the client on loopback.
  */
 #include <arpa/inet.h>
@@ -32,11 +33,13 @@
 #define FAKE_MSG_MAX 65535
 #define RUN_LIMIT_MS 15000 /* a test that loops longer has failed */
 #define SLACK_MS 250       /* scheduling slack for deadline checks */
+#define FAKE_TCP_DELAY_MS 700 /* FAKE_TC_SLOW's wait before a TCP answer */
 
 enum fake_action {
 	FAKE_ANSWER,        /* rcode, CNAME, records */
 	FAKE_DROP,          /* never answer */
 	FAKE_TC,            /* UDP: empty and truncated; TCP: the answer */
+	FAKE_TC_SLOW,       /* the same, TCP after FAKE_TCP_DELAY_MS */
 	FAKE_WRONG_ID,      /* a bogus answer with another ID, then ours */
 	FAKE_WRONG_ID_ONLY, /* only the bogus answer */
 };
@@ -271,7 +274,16 @@ fake_answer(struct fake_server *fs, const unsigned char *buf, size_t len,
 		if (r->action == FAKE_WRONG_ID_ONLY)
 			return;
 	}
-	fake_reply(&q, r, r != NULL && r->action == FAKE_TC && !tcp, id, &o);
+	if (r != NULL && r->action == FAKE_TC_SLOW && tcp) {
+		struct timespec nap = {0, FAKE_TCP_DELAY_MS * 1000000L};
+
+		nanosleep(&nap, NULL);
+	}
+	fake_reply(&q, r,
+	           r != NULL &&
+	               (r->action == FAKE_TC || r->action == FAKE_TC_SLOW) &&
+	               !tcp,
+	           id, &o);
 	send_fn(ctx, &o);
 }
 
@@ -513,6 +525,7 @@ static const struct fake_rule rules[] = {
     {"slowalias.example.com", DNS_TYPE_TXT, FAKE_ANSWER, 0, "drop.example.com",
      NULL, 0},
     {"big.example.com", DNS_TYPE_TXT, FAKE_TC, 0, NULL, NULL, 3000},
+    {"slowbig.example.com", DNS_TYPE_TXT, FAKE_TC_SLOW, 0, NULL, NULL, 3000},
     {"wrongid.example.com", DNS_TYPE_TXT, FAKE_WRONG_ID, 0, NULL, "right", 0},
     {"onlywrong.example.com", DNS_TYPE_TXT, FAKE_WRONG_ID_ONLY, 0, NULL,
      "right", 0},
@@ -699,6 +712,46 @@ START_TEST(test_truncated_tcp)
 		ck_assert_int_eq(r.data[i], 'a' + (int)(i % 26));
 	ck_assert_uint_ge(atomic_load(&fs.udp_queries), 1);
 	ck_assert_uint_ge(atomic_load(&fs.tcp_queries), 1);
+	dns_close(d);
+	fake_stop(&fs);
+}
+END_TEST
+
+START_TEST(test_truncated_tcp_slow)
+{
+	struct fake_server fs;
+	struct dns *d;
+	struct result r;
+	uint64_t start;
+
+	/*
+	 * A TCP answer that takes 700 ms, inside a 2 s deadline: longer
+	 * than a UDP try of this channel (at most 2000 * 16 / 63 = 507 ms),
+	 * which is all c-ares' own fallback would give it.  The lookup
+	 * must wait for it.
+	 */
+	fake_start(&fs, rules, NRULES);
+	d = open_fake(&fs, 2000);
+	start = now_ms();
+	lookup(d, "slowbig.example.com", DNS_TYPE_TXT, &r);
+	ck_assert_int_eq(r.outcome, DNS_OK);
+	ck_assert_uint_eq(r.len, 3000);
+	ck_assert_uint_ge(r.at - start, FAKE_TCP_DELAY_MS);
+	ck_assert_uint_eq(atomic_load(&fs.tcp_queries), 1);
+	/* the next name starts over UDP: a plain answer, no TCP */
+	lookup(d, "example.com", DNS_TYPE_TXT, &r);
+	ck_assert_int_eq(r.outcome, DNS_OK);
+	ck_assert_uint_eq(atomic_load(&fs.tcp_queries), 1);
+	dns_close(d);
+	fake_stop(&fs);
+
+	/* a TCP answer later than the deadline: a timeout at the deadline */
+	fake_start(&fs, rules, NRULES);
+	d = open_fake(&fs, 400);
+	start = now_ms();
+	lookup(d, "slowbig.example.com", DNS_TYPE_TXT, &r);
+	ck_assert_int_eq(r.outcome, DNS_TIMEOUT);
+	ck_assert_uint_le(r.at - start, 400 + SLACK_MS);
 	dns_close(d);
 	fake_stop(&fs);
 }
@@ -954,6 +1007,7 @@ dns_suite(void)
 	tcase_add_test(tc, test_cname_requery);
 	tcase_add_test(tc, test_cname_deadline);
 	tcase_add_test(tc, test_truncated_tcp);
+	tcase_add_test(tc, test_truncated_tcp_slow);
 	tcase_add_test(tc, test_many_in_flight);
 	tcase_add_test(tc, test_wrong_id);
 	tcase_add_test(tc, test_failover);
