@@ -1174,15 +1174,23 @@ serve_tcp(struct conn *c, const struct rules *rs, struct msg *m)
 	return 0;
 }
 
-/* accept_conn - a new TCP connection with a bounded send time. */
+/*
+ * accept_conn - a new TCP connection with a bounded send time, and a send
+ * buffer that holds a few of the largest answers: the server is one
+ * thread, so a slow reader (a client under valgrind) must not stall every
+ * other query while a 64 KiB answer drains.
+ */
 static int
 accept_conn(int tcp, struct conn *c)
 {
 	struct timeval tv = {DFAULTY_SEND_TIMEOUT, 0};
+	int sndbuf = 4 * (DFAULTY_MSG_MAX + 2);
 
 	if ((c->fd = accept(tcp, NULL, NULL)) < 0)
 		return -1;
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	                 sizeof(sndbuf));
 	c->have = 0;
 	return 0;
 }

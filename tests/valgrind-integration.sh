@@ -11,11 +11,29 @@
 #	built programs under valgrind (memcheck, full leak check, each
 #	process logging to its own file), points AUTHREADY and
 #	AUTHREADY_MILTER at them and runs the integration scripts (default:
-#	check.sh spf.sh registry.sh milter.sh; the ones that time crashes,
-#	load or kill -9 are left out: valgrind's slowdown is what they
-#	would measure).  A script must pass as it does without valgrind,
-#	and every valgrind log must be empty (valgrind -q writes only
-#	errors).  Run from anywhere; needs what the scripts need, as root.
+#	all nine).  A script must pass as it does without valgrind, and
+#	every valgrind log must be empty (valgrind -q writes only errors).
+#	Run from anywhere; needs what the scripts need, as root.
+#
+#	Valgrind runs a program 20 to 50 times slower, and one thread at a
+#	time.  So the scripts run with their time limits stretched
+#	(TIME_SCALE, default 5: a DNSTimeout of 1 s becomes 5 s, CheckWait
+#	and the budgets alike; tests/integration/time-scale.sh) and the
+#	crash and load tests with smaller sizes (CRASH_DOMAINS 30,
+#	CRASH_KILLS 12, CRASH_PHASES 2, CRASH_DAEMON_KILLS 10; LOAD_SESSIONS
+#	50, LOAD_MESSAGES 200, LOAD_RELOADS 10), and faults.sh without its
+#	memory limit per check (valgrind's own memory counts in the process
+#	it runs).  What they check is unchanged; the limits and sizes
+#	themselves are asserted by the normal runs.  Each of these can be
+#	set in the environment.  A process killed with SIGKILL on purpose
+#	(crash.sh) writes no leak report, but any error before the kill is
+#	in its log.
+#
+#	The scripts run in VG_LANES (default 2) lanes at once, dealt out in
+#	the order given (the default order puts the longest first), each
+#	lane running its scripts one after another; the results are printed
+#	in that order at the end.  The scripts use their own scratch
+#	directories, ports and Postfix instances, so they do not meet.
 #
 # EXIT STATUS
 #	0 all clean, 1 a script failed or valgrind reported something.
@@ -23,7 +41,21 @@ set -u
 src=$(cd "${1:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" && pwd)
 build=$(cd "${2:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" && pwd)
 shift 2
-scripts=${*:-check.sh spf.sh registry.sh milter.sh}
+scripts=${*:-faults.sh postfix.sh crash.sh milter.sh registry.sh \
+    check.sh spf.sh privilege.sh load.sh}
+lanes=${VG_LANES:-2}
+case $lanes in
+'' | *[!0-9]* | 0*)
+	echo "valgrind-integration: VG_LANES must be a positive number" >&2
+	exit 1
+	;;
+esac
+: "${TIME_SCALE:=5}" "${FAULTS_MAX_RSS_KB:=4194304}"
+: "${CRASH_DOMAINS:=30}" "${CRASH_KILLS:=12}" "${CRASH_PHASES:=2}"
+: "${CRASH_DAEMON_KILLS:=10}"
+: "${LOAD_SESSIONS:=50}" "${LOAD_MESSAGES:=200}" "${LOAD_RELOADS:=10}"
+export TIME_SCALE FAULTS_MAX_RSS_KB CRASH_DOMAINS CRASH_KILLS CRASH_PHASES \
+    CRASH_DAEMON_KILLS LOAD_SESSIONS LOAD_MESSAGES LOAD_RELOADS
 command -v valgrind >/dev/null 2>&1 || {
 	echo "valgrind-integration: valgrind is not installed" >&2
 	exit 1
@@ -48,15 +80,46 @@ EOF
 	chmod 0755 "$work/bin/$prog"
 done
 
-failed=0
-for s in $scripts; do
+# run_one SCRIPT - run it; its verdict line and output in $work/SCRIPT.*.
+run_one() {
+	t0=$(date +%s)
 	if top_srcdir=$src top_builddir=$build \
 	    AUTHREADY=$work/bin/authready \
 	    AUTHREADY_MILTER=$work/bin/authready-milter \
-	    "$src/tests/integration/$s" >"$work/$s.out" 2>&1; then
-		echo "PASS: $s under valgrind ($(grep -c '^PASS' "$work/$s.out") cases)"
+	    "$src/tests/integration/$1" >"$work/$1.out" 2>&1; then
+		echo "PASS: $1 under valgrind ($(grep -c '^PASS' \
+		    "$work/$1.out") cases, $(($(date +%s) - t0)) s)" \
+		    >"$work/$1.verdict"
 	else
-		echo "FAIL: $s under valgrind"
+		echo "FAIL: $1 under valgrind ($(($(date +%s) - t0)) s)" \
+		    >"$work/$1.verdict"
+	fi
+}
+
+lane=0
+pids=
+while [ $lane -lt "$lanes" ]; do
+	(
+		i=0
+		for s in $scripts; do
+			[ $((i % lanes)) -eq $lane ] && run_one "$s"
+			i=$((i + 1))
+		done
+	) &
+	pids="$pids $!"
+	lane=$((lane + 1))
+done
+# shellcheck disable=SC2086 # a list of PIDs
+wait $pids
+failed=0
+for s in $scripts; do
+	if [ ! -f "$work/$s.verdict" ]; then
+		echo "FAIL: $s under valgrind (no verdict)"
+		failed=1
+		continue
+	fi
+	cat "$work/$s.verdict"
+	if grep -q '^FAIL' "$work/$s.verdict"; then
 		grep -v '^PASS' "$work/$s.out" | sed -n '1,40p'
 		failed=1
 	fi

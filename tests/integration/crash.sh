@@ -49,7 +49,8 @@
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
 #	AUTHREADY_MILTER, MILTERTEST override the programs; CRASH_DOMAINS,
-#	CRASH_KILLS, CRASH_PHASES, CRASH_DAEMON_KILLS change the sizes.
+#	CRASH_KILLS, CRASH_PHASES, CRASH_DAEMON_KILLS change the sizes;
+#	TIME_SCALE=N stretches every time limit N times (time-scale.sh).
 
 set -u
 LC_ALL=C
@@ -79,14 +80,19 @@ CONCURRENCY=${CRASH_CONCURRENCY:-1}
 # The random delay before a kill is at most a quarter more than an
 # uninterrupted refresh takes, so some refreshes finish, and at most
 # KILL_MAX_MS milliseconds.
-KILL_MAX_MS=${CRASH_KILL_MAX_MS:-3000}
+# Times stretch with TIME_SCALE (time-scale.sh).
+. "$here/time-scale.sh"
+KILL_MAX_MS=${CRASH_KILL_MAX_MS:-$(scaled 3000)}
 # The daemon must answer within this many milliseconds of a restart.
-RESTART_MAX_MS=2000
+RESTART_MAX_MS=$(scaled 2000)
 # A kill lands at most this long into a daemon run (milliseconds).
-DAEMON_KILL_MAX_MS=400
+DAEMON_KILL_MAX_MS=$(scaled 400)
 # Domains registered for the daemon's checker to work on while killed.
 DAEMON_FRESH=40
-RUN_TIMEOUT=60
+RUN_TIMEOUT=$(scaled 60)
+PROBE_TIMEOUT=$(scaled 10)
+DNS_TIMEOUT=$(scaled 2)
+CHECK_WAIT=$(scaled 1)
 SHOW_LINES=20
 SHOW_COLUMNS=300
 DUSER=nobody
@@ -267,7 +273,7 @@ for s in state control; do
 	cat >"$T/$s.conf" <<EOF
 # written by crash.sh
 DNSServers 127.0.0.1:$NSD_PORT
-DNSTimeout 2
+DNSTimeout $DNS_TIMEOUT
 StateDir $T/$s
 RefreshConcurrency $CONCURRENCY
 EOF
@@ -510,8 +516,8 @@ UserID $DUSER:$DGROUP
 Syslog no
 StateDir $T/dstate
 DNSServers 127.0.0.1:$NSD_PORT
-DNSTimeout 2
-CheckWait 1
+DNSTimeout $DNS_TIMEOUT
+CheckWait $CHECK_WAIT
 EOF
 chmod 0644 "$T/daemon.conf"
 cli "$T/daemon.conf" domain add example.com --selector 1234rpr \
@@ -530,7 +536,8 @@ chmod 0700 "$T/dstate"
 
 # probe - run probe.lua; sets rc.
 probe() {
-	timeout 10 "$MILTERTEST" -D "SOCK=unix:$T/sock/milter.sock" \
+	timeout "$PROBE_TIMEOUT" "$MILTERTEST" \
+	    -D "SOCK=unix:$T/sock/milter.sock" \
 	    -D "TRIES=$((RESTART_MAX_MS / 10))" -s "$T/probe.lua" \
 	    >"$T/out" 2>"$T/err" </dev/null
 	rc=$?

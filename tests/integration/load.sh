@@ -38,7 +38,8 @@
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
 #	AUTHREADY_MILTER override the binaries; LOAD_SESSIONS, LOAD_MESSAGES,
-#	LOAD_RELOADS change the sizes; POSTFIX_VERBOSE=1 shows Postfix's log.
+#	LOAD_RELOADS change the sizes; POSTFIX_VERBOSE=1 shows Postfix's log;
+#	TIME_SCALE=N stretches every time limit N times (time-scale.sh).
 
 set -u
 LC_ALL=C
@@ -61,9 +62,14 @@ RELOADS=${LOAD_RELOADS:-100}
 PROCESS_LIMIT=$((SESSIONS + 100))
 # Milliseconds between two reloads.
 RELOAD_GAP_MS=60
-SOURCE_TIMEOUT=240
-DELIVER_WAIT=120
-START_TENTHS=100
+# Times stretch with TIME_SCALE (time-scale.sh).
+. "$here/time-scale.sh"
+SOURCE_TIMEOUT=$(scaled 240)
+DELIVER_WAIT=$(scaled 120)
+START_TENTHS=$(scaled 100)
+RELOAD_WAIT_STEPS=$(scaled 100) # of 50 ms, for one reload's log line
+DNS_TIMEOUT=$(scaled 2)
+CHECK_WAIT=$(scaled 5)
 SHOW_LINES=20
 SHOW_COLUMNS=300
 
@@ -187,8 +193,8 @@ UMask 007
 Syslog no
 StateDir $T/state
 DNSServers 127.0.0.1:$NSD_PORT
-DNSTimeout 2
-CheckWait 5
+DNSTimeout $DNS_TIMEOUT
+CheckWait $CHECK_WAIT
 OnPending reject
 EOF
 chmod 0644 "$T/milter.conf"
@@ -249,8 +255,8 @@ SPID=$!
 # reload_wait ERE N - wait until the milter's log has N lines matching ERE.
 reload_wait() {
 	i=0
-	while [ "$(count "$1" "$T/milter.log")" -lt "$2" ] && [ $i -lt 100 ]
-	do
+	while [ "$(count "$1" "$T/milter.log")" -lt "$2" ] &&
+	    [ $i -lt "$RELOAD_WAIT_STEPS" ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done

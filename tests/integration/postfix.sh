@@ -48,7 +48,8 @@
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
 #	AUTHREADY_MILTER and SMTP_PROBE override the binaries;
-#	POSTFIX_VERBOSE=1 shows the Postfix log at the end.
+#	POSTFIX_VERBOSE=1 shows the Postfix log at the end; TIME_SCALE=N
+#	stretches every time limit N times (time-scale.sh).
 
 set -u
 LC_ALL=C
@@ -62,12 +63,18 @@ AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
 SMTP_PROBE=${SMTP_PROBE:-$top_builddir/tests/smtp-probe}
 JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
 
-RUN_TIMEOUT=20
-PROBE_TIMEOUT=30
+# Times stretch with TIME_SCALE (time-scale.sh); so do the waits of
+# wait_for.
+. "$here/time-scale.sh"
+RUN_TIMEOUT=$(scaled 20)
+PROBE_TIMEOUT=$(scaled 30)
 # The first pending check puts the next one a minute away; the checker
 # looks for due domains every 15 seconds.
 RELEASE_WAIT=100
-BRIDGE_LIFE=240
+BRIDGE_LIFE=$(scaled 240)
+STOP_TENTHS=$(scaled 100)
+DNS_TIMEOUT=$(scaled 2)
+CHECK_WAIT=$(scaled 10)
 SHOW_LINES=30
 SHOW_COLUMNS=400
 
@@ -209,8 +216,8 @@ UMask 007
 Syslog no
 StateDir $T/state
 DNSServers 127.0.0.1:$NSD_PORT
-DNSTimeout 2
-CheckWait 10
+DNSTimeout $DNS_TIMEOUT
+CheckWait $CHECK_WAIT
 SendmailPath $T/bin/sendmail -t -oi
 NotifyFrom noreply@operator.test
 ReleaseCommand $T/bin/postsuper-bridge -c $PF_DIR/etc -H -
@@ -302,9 +309,10 @@ mlog_has() {
 	fi
 }
 
-# wait_for SECONDS COMMAND... - true once COMMAND is.
+# wait_for SECONDS COMMAND... - true once COMMAND is, within SECONDS
+# times TIME_SCALE.
 wait_for() {
-	w=$(($1 * 10))
+	w=$(($(scaled "$1") * 10))
 	shift
 	i=0
 	while [ $i -lt $w ]; do
@@ -568,12 +576,12 @@ last_cmd="kill -TERM authready-milter"
 cp "$T/milter.log" "$T/err"
 kill -TERM "$MILTER_PID"
 i=0
-while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt "$STOP_TENTHS" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
 if kill -0 "$MILTER_PID" 2>/dev/null; then
-	ko "still running 10s after SIGTERM"
+	ko "still running $((STOP_TENTHS / 10))s after SIGTERM"
 else
 	wait "$MILTER_PID"
 	rc=$?

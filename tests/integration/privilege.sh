@@ -39,7 +39,8 @@
 #
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
-#	AUTHREADY_MILTER, MILTERTEST override the programs.
+#	AUTHREADY_MILTER, MILTERTEST override the programs; TIME_SCALE=N
+#	stretches every time limit N times (time-scale.sh).
 
 set -u
 LC_ALL=C
@@ -64,8 +65,14 @@ SGROUP=daemon
 CHILD_ENV='PATH=/usr/sbin:/usr/bin:/sbin:/bin'
 EXIT_CONFIG=78
 LINE_CAP=2100
-START_TENTHS=100
-RUN_TIMEOUT=30
+# Times stretch with TIME_SCALE (time-scale.sh).
+. "$here/time-scale.sh"
+START_TENTHS=$(scaled 100)
+STOP_TENTHS=$(scaled 100)
+RUN_TIMEOUT=$(scaled 30)
+REFUSE_TIMEOUT=$(scaled 20)
+DNS_TIMEOUT=$(scaled 2)
+CHECK_WAIT=$(scaled 5)
 SHOW_LINES=20
 SHOW_COLUMNS=300
 
@@ -165,8 +172,8 @@ conf() {
 		echo "Syslog no"
 		echo "StateDir $T/state"
 		echo "DNSServers 127.0.0.1:$NSD_PORT"
-		echo "DNSTimeout 2"
-		echo "CheckWait 5"
+		echo "DNSTimeout $DNS_TIMEOUT"
+		echo "CheckWait $CHECK_WAIT"
 		echo "SendmailPath $T/bin/rec-sendmail -t -oi"
 		echo "NotifyFrom noreply@operator.test"
 		echo "ReleaseCommand $T/bin/rec-postsuper -c $T/pf-etc -H -"
@@ -178,11 +185,11 @@ conf() {
 # refused NAME - run the daemon with NAME.conf in the foreground; it must
 # exit 78 at once; stderr in err.
 refused() {
-	timeout 20 "$AUTHREADY_MILTER" -c "$T/$1.conf" -f </dev/null \
-	    >"$T/out" 2>"$T/err"
+	timeout "$REFUSE_TIMEOUT" "$AUTHREADY_MILTER" -c "$T/$1.conf" -f \
+	    </dev/null >"$T/out" 2>"$T/err"
 	rc=$?
 	if [ $rc -eq 124 ]; then
-		ko "still running after 20s"
+		ko "still running after ${REFUSE_TIMEOUT}s"
 		return 1
 	fi
 	want_rc $EXIT_CONFIG
@@ -213,7 +220,7 @@ daemon_stop() {
 	[ -n "$MPID" ] || return 0
 	kill -TERM "$MPID" 2>/dev/null
 	i=0
-	while kill -0 "$MPID" 2>/dev/null && [ $i -lt 100 ]; do
+	while kill -0 "$MPID" 2>/dev/null && [ $i -lt "$STOP_TENTHS" ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -512,8 +519,7 @@ cli "$T/base.conf" domain add ctrl.example.org --selector 1234rpr \
     --selector bell --key "$T/keys/good.pem" --mx "$SEEDMX" \
     --spf-include amazonses.com
 chown -R "$DUSER:$DGROUP" "$T/state"
-conf hostile "UserID $DUSER:$DGROUP
-CheckWait 5"
+conf hostile "UserID $DUSER:$DGROUP"
 cat >"$T/hostile.lua" <<'EOF'
 -- hostile senders (miltertest itself overflows a buffer past about 1 KiB),
 -- then a domain with control bytes in its DNS records
