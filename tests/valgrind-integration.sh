@@ -29,10 +29,10 @@
 #	(crash.sh) writes no leak report, but any error before the kill is
 #	in its log.
 #
-#	The scripts run in VG_LANES (default 2) lanes at once, dealt out in
-#	the order given (the default order puts the longest first), each
-#	lane running its scripts one after another; the results are printed
-#	in that order at the end.  The scripts use their own scratch
+#	The scripts run in VG_LANES (default 2) lanes at once: each lane
+#	takes the next script nobody has taken, in the order given (the
+#	default order puts the longest first), until none is left; the
+#	results are printed in that order at the end.  The scripts use their own scratch
 #	directories, ports and Postfix instances, so they do not meet.
 #
 # EXIT STATUS
@@ -41,8 +41,8 @@ set -u
 src=$(cd "${1:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" && pwd)
 build=$(cd "${2:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" && pwd)
 shift 2
-scripts=${*:-faults.sh postfix.sh crash.sh milter.sh registry.sh \
-    check.sh spf.sh privilege.sh load.sh}
+scripts=${*:-faults.sh check.sh postfix.sh crash.sh registry.sh \
+    privilege.sh milter.sh spf.sh load.sh}
 lanes=${VG_LANES:-2}
 case $lanes in
 '' | *[!0-9]* | 0*)
@@ -100,10 +100,9 @@ lane=0
 pids=
 while [ $lane -lt "$lanes" ]; do
 	(
-		i=0
 		for s in $scripts; do
-			[ $((i % lanes)) -eq $lane ] && run_one "$s"
-			i=$((i + 1))
+			# mkdir is atomic: the first lane to get here runs it
+			mkdir "$work/taken.$s" 2>/dev/null && run_one "$s"
 		done
 	) &
 	pids="$pids $!"
