@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # time-scale.sh - sourced by the integration scripts: stretch their time
 # limits by TIME_SCALE for a slow run (valgrind), without touching what
 # they check.
