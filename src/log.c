@@ -12,7 +12,8 @@
  *	The destination is chosen once at start (before threads), then only
  *	read.  Before log_start_async() lines go through syslog(3); after
  *	it, into a ring that one writer thread drains to /dev/log as RFC
- *	3164 datagrams, up to LOG_BATCH per sendmmsg(2).  The ident is
+ *	3164 datagrams, up to LOG_BATCH per sendmmsg(2); the writer sleeps
+ *	while the ring is empty.  The ident is
  *	formatted with the PID once, so no line costs a getpid().  On stderr
  *	each line is written with one fprintf under the stream lock.
  */
@@ -88,6 +89,7 @@ static struct {
 	size_t head, count; /* oldest line, lines waiting */
 	unsigned long dropped;
 	bool running, stop;
+	bool idle; /* the writer sleeps until a line comes */
 	pthread_t thread;
 	int fd;
 } log_async = {
@@ -218,20 +220,30 @@ log_writer(void *arg)
 	for (;;) {
 		/*
 		 * Decision threads do not wake the writer for every line (a
-		 * futex call each); it naps and drains what has come, and is
-		 * woken only when the ring is half full or at stop.
+		 * futex call each).  With nothing to send it sleeps until the
+		 * first line comes (so an idle daemon does not wake at all:
+		 * that line's producer signals), naps LOG_WRITER_NAP_NS so
+		 * the lines of that moment go out in one batch, and sends
+		 * until the ring is empty.  A nap ends early when the ring is
+		 * half full or at stop.
 		 */
 		while (log_async.count == 0 && !log_async.stop) {
-			struct timespec nap;
+			log_async.idle = true;
+			pthread_cond_wait(&log_async.more, &log_async.lock);
+			log_async.idle = false;
+			if (log_async.count > 0 && !log_async.stop &&
+			    log_async.count < LOG_RING / 2) {
+				struct timespec nap;
 
-			clock_gettime(CLOCK_REALTIME, &nap);
-			nap.tv_nsec += LOG_WRITER_NAP_NS;
-			if (nap.tv_nsec >= 1000000000L) {
-				nap.tv_sec++;
-				nap.tv_nsec -= 1000000000L;
+				clock_gettime(CLOCK_REALTIME, &nap);
+				nap.tv_nsec += LOG_WRITER_NAP_NS;
+				if (nap.tv_nsec >= 1000000000L) {
+					nap.tv_sec++;
+					nap.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&log_async.more,
+				    &log_async.lock, &nap);
 			}
-			pthread_cond_timedwait(&log_async.more, &log_async.lock,
-			    &nap);
 		}
 		if (log_async.count == 0 && log_async.stop)
 			break;
@@ -288,6 +300,7 @@ log_start_async(char *err, size_t errlen)
 	log_async.head = log_async.count = 0;
 	log_async.dropped = 0;
 	log_async.stop = false; /* startable again after log_stop() */
+	log_async.idle = false;
 	if (log_async.lines == NULL) {
 		snprintf(err, errlen, "out of memory for the log ring");
 		return -1;
@@ -349,8 +362,10 @@ log_queue(int priority, const char *text)
 		memcpy(slot->text, text, len);
 		slot->text[len] = '\0';
 		slot->len = len;
-		if (++log_async.count == LOG_RING / 2)
+		if (++log_async.count == LOG_RING / 2 || log_async.idle) {
+			log_async.idle = false; /* one wake-up is enough */
 			pthread_cond_signal(&log_async.more);
+		}
 	}
 	pthread_mutex_unlock(&log_async.lock);
 	return true;

@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -170,6 +172,42 @@ START_TEST(test_async_order_and_framing)
 }
 END_TEST
 
+/* switches - voluntary context switches of the whole process so far. */
+static long
+switches(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_nvcsw;
+}
+
+START_TEST(test_idle_writer_sleeps)
+{
+	int fd = start("ar-idle");
+	char buf[DGRAM_MAX];
+	struct timespec nap = {0, 400 * 1000000L};
+	long before, after;
+
+	/* a line, so the writer has run; then 400 ms with nothing to log */
+	log_msg(LOG_INFO, "event=one");
+	ck_assert_int_gt(sink_read(fd, buf, sizeof(buf)), 0);
+	nanosleep(&nap, NULL); /* the writer goes back to sleep */
+	before = switches();
+	nanosleep(&nap, NULL);
+	after = switches();
+	/* our own sleep is one; a writer napping every 10 ms would add 40 */
+	ck_assert_msg(after - before <= 5, "%ld context switches while idle",
+	    after - before);
+	/* and the next line still goes out at once */
+	log_msg(LOG_INFO, "event=two");
+	ck_assert_int_gt(sink_read(fd, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(body(buf, "ar-idle"), "event=two");
+	log_stop();
+	sink_close(fd);
+}
+END_TEST
+
 /* drain_ctx - the reader of test_drops, started late. */
 struct drain_ctx {
 	int fd;
@@ -308,6 +346,7 @@ log_suite(void)
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_async_order_and_framing);
 	tcase_add_test(tc, test_drops_counted_and_reported);
+	tcase_add_test(tc, test_idle_writer_sleeps);
 	tcase_add_test(tc, test_no_daemon_then_daemon);
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_stderr_form);
