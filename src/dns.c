@@ -118,7 +118,6 @@ struct dns_list {
 struct dns {
 	ares_channel channel;     /* UDP, truncated replies handed back */
 	ares_channel tcp_channel; /* TCP only, for those */
-	bool have_tcp_channel;
 	struct dnsio *io; /* both channels' socket I/O, UDP batched */
 	unsigned timeout_ms;
 	struct pollfd *fds; /* the sockets c-ares wants watched */
@@ -488,7 +487,6 @@ dns_channel_init(struct dns *d, size_t nservers, char *err, size_t errlen)
 		return errbuf_fail(err, errlen, "c-ares: %s",
 		                   ares_strerror(rc));
 	}
-	d->have_tcp_channel = true;
 	dnsio_attach(d->io, d->tcp_channel);
 	return 0;
 }
@@ -668,8 +666,7 @@ dns_close(struct dns *d)
 	d->closing = true;
 	/* calls back every query still in c-ares with ARES_EDESTRUCTION */
 	ares_destroy(d->channel);
-	if (d->have_tcp_channel)
-		ares_destroy(d->tcp_channel);
+	ares_destroy(d->tcp_channel);
 	while (d->active.head != NULL) {
 		d->active.head->in_ares = false;
 		dns_fail(d->active.head, DNS_ERROR, "resolver closed");
@@ -741,11 +738,24 @@ dns_expire(struct dns *d, uint64_t now)
 		         "no answer within the deadline");
 }
 
+/* dns_channel_wait - wait, lowered to when channel next wants a call
+ * for its timeouts (-1: no limit). */
+static long long
+dns_channel_wait(ares_channel channel, long long wait)
+{
+	struct timeval tv, *tvp;
+	long long ms;
+
+	if ((tvp = ares_timeout(channel, NULL, &tv)) == NULL)
+		return wait;
+	ms = (long long)tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
+	return wait < 0 || ms < wait ? ms : wait;
+}
+
 /* dns_wait_ms - how long poll() may sleep; -1 for no limit. */
 static int
 dns_wait_ms(struct dns *d, int max_wait_ms, uint64_t now)
 {
-	struct timeval tv, *tvp;
 	long long wait = max_wait_ms < 0 ? -1 : max_wait_ms, ms;
 
 	if (d->ready.head != NULL)
@@ -759,19 +769,11 @@ dns_wait_ms(struct dns *d, int max_wait_ms, uint64_t now)
 	if (d->pending > DNS_TIMEOUT_SCAN_MAX) {
 		if (wait < 0 || wait > DNS_RETRY_TICK_MS)
 			wait = DNS_RETRY_TICK_MS;
-	} else if ((tvp = ares_timeout(d->channel, NULL, &tv)) != NULL) {
-		ms =
-		    (long long)tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
-		if (wait < 0 || ms < wait)
-			wait = ms;
+	} else {
+		wait = dns_channel_wait(d->channel, wait);
 	}
 	/* The TCP channel holds few queries: always ask it. */
-	if ((tvp = ares_timeout(d->tcp_channel, NULL, &tv)) != NULL) {
-		ms =
-		    (long long)tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
-		if (wait < 0 || ms < wait)
-			wait = ms;
-	}
+	wait = dns_channel_wait(d->tcp_channel, wait);
 	if (d->active.head != NULL) {
 		ms = d->active.head->deadline > now
 		         ? (long long)(d->active.head->deadline - now)
