@@ -13,7 +13,8 @@
  *	read.  Before log_start_async() lines go through syslog(3); after
  *	it, into a ring that one writer thread drains to /dev/log as RFC
  *	3164 datagrams, up to LOG_BATCH per sendmmsg(2); the writer sleeps
- *	while the ring is empty.  The ident is
+ *	while the ring is empty.  Producers take no lock: a decision thread
+ *	never sleeps to log, whatever the other threads do.  The ident is
  *	formatted with the PID once, so no line costs a getpid().  On stderr
  *	each line is written with one fprintf under the stream lock.
  */
@@ -22,6 +23,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +64,7 @@ static const struct {
 	{LOG_DEBUG, "debug"},
 };
 
-#define LOG_RING 1024	    /* lines waiting for the writer */
+#define LOG_RING 1024	    /* lines waiting for the writer; a power of 2 */
 #define LOG_BATCH 64	    /* datagrams per sendmmsg */
 #define LOG_WRITER_NAP_NS 10000000 /* the writer looks every 10 ms */
 #define LOG_SOCKET "/dev/log"
@@ -74,8 +77,17 @@ static char log_tag[96] = "authready"; /* "ident[pid]" */
 static char log_socket[sizeof(((struct sockaddr_un *)0)->sun_path)] =
     LOG_SOCKET;
 
-/* The asynchronous writer: a ring of finished lines. */
+/*
+ * The asynchronous writer: a ring of finished lines that producers fill
+ * without a lock (a bounded multi-producer queue with a sequence number
+ * per slot).  Slot k of lap L holds seq == L * LOG_RING + k when free for
+ * that position and seq == position + 1 once its line is written; the
+ * writer frees it for the next lap after sending.  A producer claims a
+ * position with one compare-and-swap on tail, so decision threads never
+ * sleep on each other to log, and never wait for the writer.
+ */
 struct log_ring_line {
+	_Atomic size_t seq;
 	int priority;
 	time_t when;
 	size_t len; /* of text, NUL not counted */
@@ -83,13 +95,16 @@ struct log_ring_line {
 };
 
 static struct {
+	struct log_ring_line *lines;
+	_Atomic size_t tail;	 /* next position a producer claims */
+	_Atomic size_t head;	 /* oldest position not yet sent (writer's) */
+	_Atomic unsigned long dropped;
+	_Atomic unsigned inflight; /* producers inside log_queue() */
+	_Atomic bool running, stop;
+	_Atomic bool idle; /* the writer sleeps until a line comes */
+	/* only for sleeping and waking the writer, never for a line */
 	pthread_mutex_t lock;
 	pthread_cond_t more;
-	struct log_ring_line *lines;
-	size_t head, count; /* oldest line, lines waiting */
-	unsigned long dropped;
-	bool running, stop;
-	bool idle; /* the writer sleeps until a line comes */
 	pthread_t thread;
 	int fd;
 } log_async = {
@@ -169,17 +184,26 @@ log_send(const struct log_ring_line *const *batch, size_t n)
 		struct tm tm;
 		int len;
 
-		if (batch[i]->when != stamp_for) {
-			stamp_for = batch[i]->when;
-			localtime_r(&stamp_for, &tm);
-			strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		/* Lines of one second and priority share one head. */
+		if (i > 0 && batch[i]->when == batch[i - 1]->when &&
+		    batch[i]->priority == batch[i - 1]->priority) {
+			iov[i][0] = iov[i - 1][0];
+		} else {
+			if (batch[i]->when != stamp_for) {
+				stamp_for = batch[i]->when;
+				localtime_r(&stamp_for, &tm);
+				strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S",
+				    &tm);
+			}
+			len = snprintf(heads[i], sizeof(heads[i]),
+			    "<%d>%s %s: ", log_facility | batch[i]->priority,
+			    stamp, log_tag);
+			iov[i][0].iov_base = heads[i];
+			iov[i][0].iov_len = len < 0 ? 0
+			    : (size_t)len < sizeof(heads[i])
+			    ? (size_t)len
+			    : sizeof(heads[i]) - 1;
 		}
-		len = snprintf(heads[i], sizeof(heads[i]), "<%d>%s %s: ",
-		    log_facility | batch[i]->priority, stamp, log_tag);
-		iov[i][0].iov_base = heads[i];
-		iov[i][0].iov_len = len < 0 ? 0
-		    : (size_t)len < sizeof(heads[i]) ? (size_t)len
-						     : sizeof(heads[i]) - 1;
 		iov[i][1].iov_base = (void *)batch[i]->text;
 		iov[i][1].iov_len = batch[i]->len;
 		memset(&msgs[i], 0, sizeof(msgs[i]));
@@ -207,74 +231,132 @@ log_send(const struct log_ring_line *const *batch, size_t n)
 	}
 }
 
+/* log_ready - lines written and not yet sent from position head on, at
+ * most max: they end at the first slot whose producer is not done. */
+static size_t
+log_ready(size_t head, size_t max)
+{
+	size_t n;
+
+	for (n = 0; n < max; n++) {
+		const struct log_ring_line *l =
+		    &log_async.lines[(head + n) % LOG_RING];
+
+		if (atomic_load_explicit(&l->seq, memory_order_acquire) !=
+		    head + n + 1)
+			break;
+	}
+	return n;
+}
+
+/* log_wake - end the writer's sleep or nap. */
+static void
+log_wake(void)
+{
+	pthread_mutex_lock(&log_async.lock);
+	pthread_cond_signal(&log_async.more);
+	pthread_mutex_unlock(&log_async.lock);
+}
+
+/*
+ * log_writer_wait - nothing to send at head: sleep until a line comes
+ * (so an idle daemon does not wake at all: the producer of the first
+ * line wakes it), then nap LOG_WRITER_NAP_NS so the lines of that moment
+ * go out in one batch.  The nap ends early when the ring is half full,
+ * and neither happens at stop.
+ *
+ * The idle flag is set, then the ring looked at; a producer writes its
+ * line, then looks at the flag (a full fence on both sides), so either
+ * the writer sees the line or the producer sees the flag and wakes it.
+ * The flag is set again before each look: a producer that cleared it
+ * may have written a later slot than the one the writer waits for.
+ */
+static void
+log_writer_wait(size_t head)
+{
+	struct timespec nap;
+
+	pthread_mutex_lock(&log_async.lock);
+	for (;;) {
+		atomic_store(&log_async.idle, true);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (log_ready(head, 1) > 0 || atomic_load(&log_async.stop))
+			break;
+		pthread_cond_wait(&log_async.more, &log_async.lock);
+	}
+	atomic_store(&log_async.idle, false);
+	if (!atomic_load(&log_async.stop) &&
+	    atomic_load(&log_async.tail) - head < LOG_RING / 2) {
+		clock_gettime(CLOCK_REALTIME, &nap);
+		nap.tv_nsec += LOG_WRITER_NAP_NS;
+		if (nap.tv_nsec >= 1000000000L) {
+			nap.tv_sec++;
+			nap.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&log_async.more, &log_async.lock, &nap);
+	}
+	pthread_mutex_unlock(&log_async.lock);
+}
+
+/* log_writer_done - at stop, once no producer can add a line and every
+ * claimed line is sent. */
+static bool
+log_writer_done(size_t head)
+{
+	if (!atomic_load(&log_async.stop))
+		return false;
+	if (atomic_load(&log_async.inflight) == 0)
+		return atomic_load(&log_async.tail) == head;
+	{
+		/* a producer is finishing its line */
+		struct timespec ms = {0, 1000000L};
+
+		nanosleep(&ms, NULL);
+	}
+	return false;
+}
+
 static void *
 log_writer(void *arg)
 {
 	struct log_ring_line note;
 	const struct log_ring_line *batch[LOG_BATCH + 1];
 	unsigned long dropped;
-	size_t n, i;
+	size_t head, n, i;
 
 	(void)arg;
-	pthread_mutex_lock(&log_async.lock);
 	for (;;) {
-		/*
-		 * Decision threads do not wake the writer for every line (a
-		 * futex call each).  With nothing to send it sleeps until the
-		 * first line comes (so an idle daemon does not wake at all:
-		 * that line's producer signals), naps LOG_WRITER_NAP_NS so
-		 * the lines of that moment go out in one batch, and sends
-		 * until the ring is empty.  A nap ends early when the ring is
-		 * half full or at stop.
-		 */
-		while (log_async.count == 0 && !log_async.stop) {
-			log_async.idle = true;
-			pthread_cond_wait(&log_async.more, &log_async.lock);
-			log_async.idle = false;
-			if (log_async.count > 0 && !log_async.stop &&
-			    log_async.count < LOG_RING / 2) {
-				struct timespec nap;
-
-				clock_gettime(CLOCK_REALTIME, &nap);
-				nap.tv_nsec += LOG_WRITER_NAP_NS;
-				if (nap.tv_nsec >= 1000000000L) {
-					nap.tv_sec++;
-					nap.tv_nsec -= 1000000000L;
-				}
-				pthread_cond_timedwait(&log_async.more,
-				    &log_async.lock, &nap);
-			}
+		head = atomic_load_explicit(&log_async.head,
+		    memory_order_relaxed);
+		n = log_ready(head, LOG_BATCH);
+		dropped = atomic_exchange(&log_async.dropped, 0);
+		if (n == 0 && dropped == 0) {
+			if (log_writer_done(head))
+				break;
+			if (!atomic_load(&log_async.stop))
+				log_writer_wait(head);
+			continue;
 		}
-		if (log_async.count == 0 && log_async.stop)
-			break;
-		/*
-		 * The oldest lines are sent from the ring itself, without the
-		 * lock: they stay counted until they are sent, so producers,
-		 * which only write past head + count, leave them alone.
-		 */
-		n = log_async.count < LOG_BATCH ? log_async.count : LOG_BATCH;
+		/* The lines are sent from the ring itself: their slots stay
+		 * taken until they are given back below. */
 		for (i = 0; i < n; i++)
-			batch[i] = &log_async.lines[(log_async.head + i) %
-			    LOG_RING];
-		dropped = log_async.dropped;
-		log_async.dropped = 0;
-		pthread_mutex_unlock(&log_async.lock);
+			batch[i] = &log_async.lines[(head + i) % LOG_RING];
 		if (dropped > 0) {
 			note.priority = LOG_WARNING;
 			note.when = time(NULL);
 			note.len = (size_t)snprintf(note.text, sizeof(note.text),
 			    "event=log-dropped lines=%lu (syslog too slow)",
 			    dropped);
-			batch[n++] = &note;
+			batch[n] = &note; /* after the slots, not one of them */
 		}
-		log_send(batch, n);
-		pthread_mutex_lock(&log_async.lock);
-		if (dropped > 0)
-			n--;
-		log_async.head = (log_async.head + n) % LOG_RING;
-		log_async.count -= n;
+		log_send(batch, n + (dropped > 0));
+		for (i = 0; i < n; i++)
+			atomic_store_explicit(
+			    &log_async.lines[(head + i) % LOG_RING].seq,
+			    head + i + LOG_RING, memory_order_release);
+		atomic_store_explicit(&log_async.head, head + n,
+		    memory_order_release);
 	}
-	pthread_mutex_unlock(&log_async.lock);
 	return NULL;
 }
 
@@ -294,17 +376,20 @@ log_start_async(char *err, size_t errlen)
 {
 	int rc;
 
-	if (!log_to_syslog || log_async.running)
+	if (!log_to_syslog || atomic_load(&log_async.running))
 		return 0;
 	log_async.lines = calloc(LOG_RING, sizeof(*log_async.lines));
-	log_async.head = log_async.count = 0;
-	log_async.dropped = 0;
-	log_async.stop = false; /* startable again after log_stop() */
-	log_async.idle = false;
 	if (log_async.lines == NULL) {
 		snprintf(err, errlen, "out of memory for the log ring");
 		return -1;
 	}
+	for (size_t k = 0; k < LOG_RING; k++)
+		atomic_init(&log_async.lines[k].seq, k);
+	atomic_store(&log_async.head, 0);
+	atomic_store(&log_async.tail, 0);
+	atomic_store(&log_async.dropped, 0);
+	atomic_store(&log_async.stop, false); /* startable after log_stop() */
+	atomic_store(&log_async.idle, false);
 	/* The PID may have changed (daemon(3) forks). */
 	snprintf(log_tag, sizeof(log_tag), "%s[%ld]", log_ident,
 	    (long)getpid());
@@ -317,21 +402,21 @@ log_start_async(char *err, size_t errlen)
 		log_async.lines = NULL;
 		return -1;
 	}
-	log_async.running = true;
+	atomic_store(&log_async.running, true);
 	return 0;
 }
 
 void
 log_stop(void)
 {
-	if (!log_async.running)
+	if (!atomic_load(&log_async.running))
 		return;
 	pthread_mutex_lock(&log_async.lock);
-	log_async.stop = true;
+	atomic_store(&log_async.stop, true);
 	pthread_cond_signal(&log_async.more);
 	pthread_mutex_unlock(&log_async.lock);
 	pthread_join(log_async.thread, NULL);
-	log_async.running = false;
+	atomic_store(&log_async.running, false);
 	free(log_async.lines);
 	log_async.lines = NULL;
 	if (log_async.fd >= 0)
@@ -339,36 +424,72 @@ log_stop(void)
 	log_async.fd = -1;
 }
 
-/* log_queue - hand a line to the writer; false when not running. */
+/* log_claim - a free slot's position, or false when the ring is full. */
+static bool
+log_claim(size_t *posp)
+{
+	size_t pos = atomic_load_explicit(&log_async.tail,
+	    memory_order_relaxed);
+
+	for (;;) {
+		const struct log_ring_line *slot =
+		    &log_async.lines[pos % LOG_RING];
+		size_t seq = atomic_load_explicit(&slot->seq,
+		    memory_order_acquire);
+
+		if (seq == pos) {
+			if (atomic_compare_exchange_weak_explicit(
+				&log_async.tail, &pos, pos + 1,
+				memory_order_relaxed, memory_order_relaxed)) {
+				*posp = pos;
+				return true;
+			}
+		} else if ((ptrdiff_t)(seq - pos) < 0) {
+			return false; /* the last lap's line is still there */
+		} else {
+			pos = atomic_load_explicit(&log_async.tail,
+			    memory_order_relaxed);
+		}
+	}
+}
+
+/* log_queue - hand a line to the writer; false when not running.  No
+ * lock: a claim, a copy, a release store, and a wake-up only when the
+ * writer sleeps or the ring is half full. */
 static bool
 log_queue(int priority, const char *text)
 {
 	struct log_ring_line *slot;
-	size_t len = strnlen(text, LOG_LINE_MAX - 1);
-	time_t when = time(NULL);
+	size_t len = strnlen(text, LOG_LINE_MAX - 1), pos, backlog;
+	bool queued = false;
 
-	pthread_mutex_lock(&log_async.lock);
-	if (!log_async.running || log_async.stop) {
-		pthread_mutex_unlock(&log_async.lock);
-		return false;
+	/* counted in, so log_stop() waits for this line or we see stop */
+	atomic_fetch_add(&log_async.inflight, 1);
+	if (!atomic_load(&log_async.running) || atomic_load(&log_async.stop))
+		goto out;
+	queued = true;
+	if (!log_claim(&pos)) {
+		atomic_fetch_add_explicit(&log_async.dropped, 1,
+		    memory_order_relaxed);
+		goto out;
 	}
-	if (log_async.count == LOG_RING) {
-		log_async.dropped++;
-	} else {
-		slot = &log_async.lines[(log_async.head + log_async.count) %
-		    LOG_RING];
-		slot->priority = priority;
-		slot->when = when;
-		memcpy(slot->text, text, len);
-		slot->text[len] = '\0';
-		slot->len = len;
-		if (++log_async.count == LOG_RING / 2 || log_async.idle) {
-			log_async.idle = false; /* one wake-up is enough */
-			pthread_cond_signal(&log_async.more);
-		}
-	}
-	pthread_mutex_unlock(&log_async.lock);
-	return true;
+	slot = &log_async.lines[pos % LOG_RING];
+	slot->priority = priority;
+	slot->when = time(NULL);
+	memcpy(slot->text, text, len);
+	slot->text[len] = '\0';
+	slot->len = len;
+	atomic_store_explicit(&slot->seq, pos + 1, memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst);
+	backlog = pos + 1 -
+	    atomic_load_explicit(&log_async.head, memory_order_relaxed);
+	if ((atomic_load_explicit(&log_async.idle, memory_order_relaxed) &&
+		atomic_exchange(&log_async.idle, false)) ||
+	    backlog == LOG_RING / 2)
+		log_wake();
+out:
+	atomic_fetch_sub(&log_async.inflight, 1);
+	return queued;
 }
 
 static const char *

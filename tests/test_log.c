@@ -3,7 +3,8 @@
  * asynchronous syslog writer against a datagram socket of the test's own
  * (RFC 3164 framing, order, nothing lost while the reader keeps up,
  * drops counted and reported when it does not, everything flushed at
- * stop); the stderr form.  Each test runs in its own process (Check's
+ * stop, many threads logging at once and while it stops); the stderr
+ * form.  Each test runs in its own process (Check's
  * fork mode): the log module keeps process-wide state.
  */
 #include <check.h>
@@ -258,6 +259,126 @@ START_TEST(test_drops_counted_and_reported)
 }
 END_TEST
 
+/* Many producers at once: the ring takes no lock, so each thread's lines
+ * must still arrive whole, in its own order, and be counted when lost. */
+#define PRODUCERS 8
+#define PER_PRODUCER 5000
+
+struct producer_ctx {
+	int id;
+	int count;
+};
+
+static void *
+produce(void *arg)
+{
+	const struct producer_ctx *p = arg;
+
+	for (int i = 0; i < p->count; i++)
+		log_msg(LOG_INFO, "t=%d seq=%d pad=%0*d", p->id, i, 40 + p->id,
+		    i);
+	return NULL;
+}
+
+struct mp_drain_ctx {
+	int fd;
+	int lines, dropped_reported, torn;
+	int last_seq[PRODUCERS];
+	bool in_order;
+};
+
+static void *
+mp_drain(void *arg)
+{
+	struct mp_drain_ctx *c = arg;
+	char buf[DGRAM_MAX], want[128];
+	int t, seq, n;
+
+	while (sink_read(c->fd, buf, sizeof(buf)) > 0) {
+		const char *b = body(buf, "ar-mp");
+
+		if (sscanf(b, "event=log-dropped lines=%d", &n) == 1) {
+			c->dropped_reported += n;
+			continue;
+		}
+		if (sscanf(b, "t=%d seq=%d", &t, &seq) != 2 || t < 0 ||
+		    t >= PRODUCERS) {
+			c->torn++;
+			continue;
+		}
+		snprintf(want, sizeof(want), "t=%d seq=%d pad=%0*d", t, seq,
+		    40 + t, seq);
+		if (strcmp(b, want) != 0)
+			c->torn++;
+		if (seq <= c->last_seq[t])
+			c->in_order = false;
+		c->last_seq[t] = seq;
+		c->lines++;
+	}
+	return NULL;
+}
+
+START_TEST(test_many_producers)
+{
+	struct mp_drain_ctx c = {.in_order = true};
+	struct producer_ctx p[PRODUCERS];
+	pthread_t drainer, t[PRODUCERS];
+
+	for (int i = 0; i < PRODUCERS; i++)
+		c.last_seq[i] = -1;
+	c.fd = start("ar-mp");
+	ck_assert_int_eq(pthread_create(&drainer, NULL, mp_drain, &c), 0);
+	for (int i = 0; i < PRODUCERS; i++) {
+		p[i].id = i;
+		p[i].count = PER_PRODUCER;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, produce, &p[i]),
+		    0);
+	}
+	for (int i = 0; i < PRODUCERS; i++)
+		pthread_join(t[i], NULL);
+	log_stop(); /* everything queued goes out before it returns */
+	pthread_join(drainer, NULL);
+	ck_assert_int_eq(c.torn, 0);
+	ck_assert(c.in_order);
+	ck_assert_int_eq(c.lines + c.dropped_reported,
+	    PRODUCERS * PER_PRODUCER);
+	ck_assert_int_gt(c.lines, 0);
+	sink_close(c.fd);
+}
+END_TEST
+
+/* log_stop() while threads still log: nothing crashes or hangs, and what
+ * arrives is whole and in order (lines after the stop go to syslog(3)). */
+START_TEST(test_stop_while_logging)
+{
+	struct mp_drain_ctx c = {.in_order = true};
+	struct producer_ctx p[PRODUCERS];
+	pthread_t drainer, t[PRODUCERS];
+	struct timespec ms = {0, 5 * 1000000L};
+
+	for (int i = 0; i < PRODUCERS; i++)
+		c.last_seq[i] = -1;
+	c.fd = start("ar-mp");
+	ck_assert_int_eq(pthread_create(&drainer, NULL, mp_drain, &c), 0);
+	for (int i = 0; i < PRODUCERS; i++) {
+		p[i].id = i;
+		p[i].count = PER_PRODUCER;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, produce, &p[i]),
+		    0);
+	}
+	nanosleep(&ms, NULL);
+	log_stop();
+	for (int i = 0; i < PRODUCERS; i++)
+		pthread_join(t[i], NULL);
+	pthread_join(drainer, NULL);
+	ck_assert_int_eq(c.torn, 0);
+	ck_assert(c.in_order);
+	ck_assert_int_le(c.lines + c.dropped_reported,
+	    PRODUCERS * PER_PRODUCER);
+	sink_close(c.fd);
+}
+END_TEST
+
 START_TEST(test_no_daemon_then_daemon)
 {
 	char err[256], buf[DGRAM_MAX];
@@ -347,6 +468,8 @@ log_suite(void)
 	tcase_add_test(tc, test_async_order_and_framing);
 	tcase_add_test(tc, test_drops_counted_and_reported);
 	tcase_add_test(tc, test_idle_writer_sleeps);
+	tcase_add_test(tc, test_many_producers);
+	tcase_add_test(tc, test_stop_while_logging);
 	tcase_add_test(tc, test_no_daemon_then_daemon);
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_stderr_form);
