@@ -46,6 +46,7 @@
 #include "release.h"
 #include "revpath.h"
 #include "snapshot.h"
+#include "text.h"
 
 /* A state this far past its next check is stale (the checker is behind
  * or cannot reach DNS): it may no longer reject. */
@@ -199,7 +200,7 @@ milter_try(struct store_reader *rd, const char *domain, bool known_registered,
 		return false;
 	}
 	if (rc == STORE_OK) {
-		snprintf(lk->domain, sizeof(lk->domain), "%s", domain);
+		text_copy(lk->domain, sizeof(lk->domain), domain);
 		lk->found = true;
 		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
 		/* A verified domain is the hot path: no registry read.  Other
@@ -211,7 +212,7 @@ milter_try(struct store_reader *rd, const char *domain, bool known_registered,
 	}
 	rc = known_registered ? STORE_OK : milter_reg(rd, domain, &reg);
 	if (rc == STORE_OK) {
-		snprintf(lk->domain, sizeof(lk->domain), "%s", domain);
+		text_copy(lk->domain, sizeof(lk->domain), domain);
 		lk->registered = true;
 		return true;
 	}
@@ -310,7 +311,7 @@ milter_resolve(const struct config *cfg, const char *d,
 	 * the organizational domain, whose MAIL FROM name d usually is. */
 	if (!have_org)
 		milter_org(d, org);
-	snprintf(lk->domain, sizeof(lk->domain), "%s", org[0] ? org : d);
+	text_copy(lk->domain, sizeof(lk->domain), org[0] ? org : d);
 }
 
 /* milter_first_problem - "DKIM x._domainkey.example.com missing".  Kept
@@ -392,22 +393,28 @@ milter_log(const struct milter_conn *c, SMFICTX *ctx,
 
 	if (!d->log)
 		return;
-	snprintf(session, sizeof(session), "s%lu", c->session);
+	if (qid == NULL || qid[0] == '\0') {
+		snprintf(session, sizeof(session), "s%lu", c->session);
+		qid = session;
+	}
 	log_line_init(&line);
-	log_field(&line, "session", qid != NULL && qid[0] ? qid : session);
-	log_field(&line, "client", c->client_text);
+	/* From the client: sanitized.  Ours (an address we formatted, a
+	 * normalized domain, names from tables): log_field_text, which
+	 * still sanitizes anything that is not printable ASCII. */
+	log_field(&line, "session", qid);
+	log_field_text(&line, "client", c->client_text);
 	log_field(&line, "sender", c->sender);
-	log_field(&line, "domain", lk != NULL ? lk->domain : "");
-	log_field(&line, "state",
+	log_field_text(&line, "domain", lk != NULL ? lk->domain : "");
+	log_field_text(&line, "state",
 	    lk == NULL	      ? "-"
 	    : lk->have_state ? domain_readiness_name(lk->sum.state)
 	    : lk->registered ? "unknown"
 			     : "unregistered");
-	log_field(&line, "action", policy_action_name(d->action));
+	log_field_text(&line, "action", policy_action_name(d->action));
 	if (d->action == POLICY_MONITOR)
-		log_field(&line, "would", policy_action_name(d->would_be));
+		log_field_text(&line, "would", policy_action_name(d->would_be));
 	if (d->smtp_code[0] != '\0')
-		log_field(&line, "reply", d->smtp_code);
+		log_field_text(&line, "reply", d->smtp_code);
 	log_field_text(&line, "reason", d->reason);
 	log_emit(d->log_warning ? LOG_WARNING : LOG_INFO, &line);
 }
@@ -492,8 +499,9 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	struct policy_input in;
 	struct milter_lookup lk;
 	struct revpath rp;
-	char err[256];
+	char err[256], mailbox[REVPATH_LOCAL_MAX + 1 + REVPATH_DOMAIN_BUF];
 	const char *auth, *arg;
+	size_t used;
 	bool timed_out = false;
 	int code;
 
@@ -504,7 +512,7 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	c->domain[0] = '\0';
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	/* Raw, bounded: log_field() sanitizes it once. */
-	snprintf(c->sender, sizeof(c->sender), "%s", arg);
+	text_copy(c->sender, sizeof(c->sender), arg);
 	auth = smfi_getsymval(ctx, "{auth_authen}");
 	if (!policy_outbound(&cfg->policy,
 		c->have_client ? (const struct sockaddr *)&c->client : NULL,
@@ -513,26 +521,34 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	code = revpath_parse(arg, strlen(arg), &rp, err, sizeof(err));
 	if (code == REVPATH_SYNTAX || code == REVPATH_TOO_LONG)
 		return milter_bad_path(ctx, c, code, err);
+	/* The policy matches ExemptSenders against the mailbox, without
+	 * angle brackets or source route, its domain normalized. */
+	used = text_copy(mailbox, sizeof(mailbox), rp.local);
+	text_append(mailbox, sizeof(mailbox), &used, "@");
+	text_append(mailbox, sizeof(mailbox), &used, rp.domain);
 	memset(&lk, 0, sizeof(lk));
 	if (code == REVPATH_OK) {
 		milter_resolve(cfg, rp.domain, &lk);
+		/* no state yet: check now and wait, unless it cannot matter */
 		if (!lk.have_state && !lk.store_error &&
 		    !(lk.found && lk.sum.dns_errors > 0 && lk.sum.next_check >
 			    (int64_t)time(NULL)) &&
 		    (lk.registered ||
-			cfg->policy.unregistered == POLICY_UNREG_CHECK))
+			cfg->policy.unregistered == POLICY_UNREG_CHECK) &&
+		    policy_exempt(&cfg->policy, mailbox, rp.domain) == NULL)
 			timed_out = !milter_wait_check(cfg, &lk);
 		if (lk.have_state && lk.sum.state != READINESS_VERIFIED)
 			milter_first_problem(&lk);
 	}
-	milter_input(&lk, code == REVPATH_NULL ? NULL : arg, timed_out, &in);
+	milter_input(&lk, code == REVPATH_NULL ? NULL : mailbox, timed_out,
+	    &in);
 	in.null_sender = code == REVPATH_NULL;
 	if (code != REVPATH_OK)
 		in.domain = NULL;
 	if (lk.store_error)
 		in.dns_trouble = true; /* no state we can trust: never 5xx */
 	policy_decide(&cfg->policy, &in, &c->decision);
-	snprintf(c->domain, sizeof(c->domain), "%s", lk.domain);
+	text_copy(c->domain, sizeof(c->domain), lk.domain);
 	milter_log(c, ctx, code == REVPATH_OK ? &lk : NULL, &c->decision);
 	return milter_reply(ctx, c, &c->decision);
 }

@@ -46,6 +46,7 @@
 
 #include "errbuf.h"
 #include "sanitize.h"
+#include "text.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define POLICY_QUOTE_MAX 80
@@ -392,16 +393,19 @@ policy_key_domain(const char *domain, char out[DOMAIN_BUF])
 	return out;
 }
 
-/* policy_exempt_reason - why the input is exempt, or NULL. */
+/* policy_exempt_reason - why sender or domain (a lookup key) is exempt,
+ * or NULL. */
 static const char *
-policy_exempt_reason(const struct policy_config *pc,
-                     const struct policy_input *in, const char *domain)
+policy_exempt_reason(const struct policy_config *pc, const char *sender,
+                     const char *domain)
 {
 	char canon[POLICY_ADDRESS_MAX];
 	const char *at;
 
-	if (in->sender != NULL &&
-	    policy_sender_canon(in->sender, strlen(in->sender), canon,
+	if (pc->exempt_senders.count == 0 && pc->exempt_domains.count == 0)
+		return NULL; /* the usual case: nothing to normalize */
+	if (sender != NULL &&
+	    policy_sender_canon(sender, strlen(sender), canon,
 	                        sizeof(canon)) == 0) {
 		if (policy_tab_get(pc->exempt_senders.e,
 		                   pc->exempt_senders.count,
@@ -588,6 +592,15 @@ policy_problem(const struct policy_input *in, bool judged, bool dns)
 	return POLICY_R_CHECKING;
 }
 
+const char *
+policy_exempt(const struct policy_config *pc, const char *sender,
+              const char *domain)
+{
+	char key[DOMAIN_BUF];
+
+	return policy_exempt_reason(pc, sender, policy_key_domain(domain, key));
+}
+
 /* policy_reply - the one place replies are made (from would_be). */
 static void
 policy_reply(const struct policy_config *pc, const struct policy_input *in,
@@ -607,8 +620,8 @@ policy_reply(const struct policy_config *pc, const struct policy_input *in,
 	} else {
 		return;
 	}
-	snprintf(d->smtp_code, sizeof(d->smtp_code), "%s", code);
-	snprintf(d->xcode, sizeof(d->xcode), "%s", xcode);
+	text_copy(d->smtp_code, sizeof(d->smtp_code), code);
+	text_copy(d->xcode, sizeof(d->xcode), xcode);
 	policy_expand(tmpl, in->domain, policy_problem(in, d->judged, dns),
 	              d->judged ? policy_situation_name(d->situation)
 	                        : "unregistered",
@@ -616,31 +629,50 @@ policy_reply(const struct policy_config *pc, const struct policy_input *in,
 	policy_milter_text(plain, d->text);
 }
 
-/* policy_describe - reason and tag value, from sanitized parts. */
+/* policy_describe - reason, and for a tag the header value, from
+ * sanitized parts.  Built by appending: this runs for every decision. */
 static void
 policy_describe(const struct policy_input *in, struct policy_decision *d)
 {
 	char dom[DOMAIN_BUF + 16], prob[POLICY_REASON_MAX / 2];
 	const char *what =
 	    d->judged ? policy_situation_name(d->situation) : "unregistered";
+	size_t n = 0;
 
-	sanitize_text(dom, sizeof(dom), (const unsigned char *)in->domain,
-	              strlen(in->domain));
 	prob[0] = '\0';
 	if (in->first_problem != NULL)
 		sanitize_text(prob, sizeof(prob),
 		              (const unsigned char *)in->first_problem,
 		              strlen(in->first_problem));
-	snprintf(d->reason, sizeof(d->reason), "%s%s%s%s: %s by %s%s%s%s%s%s",
-	         what, in->stale && d->judged ? " stale" : "",
-	         in->dns_trouble ? " dns-trouble" : "",
-	         in->check_timed_out ? " check-timed-out" : "",
-	         policy_action_name(d->action), d->source,
-	         d->action == POLICY_MONITOR ? ", would " : "",
-	         d->action == POLICY_MONITOR ? policy_action_name(d->would_be)
-	                                     : "",
-	         d->softened ? ", reject softened to tempfail" : "",
-	         prob[0] != '\0' ? "; " : "", prob);
+	text_append(d->reason, sizeof(d->reason), &n, what);
+	if (in->stale && d->judged)
+		text_append(d->reason, sizeof(d->reason), &n, " stale");
+	if (in->dns_trouble)
+		text_append(d->reason, sizeof(d->reason), &n, " dns-trouble");
+	if (in->check_timed_out)
+		text_append(d->reason, sizeof(d->reason), &n,
+		            " check-timed-out");
+	text_append(d->reason, sizeof(d->reason), &n, ": ");
+	text_append(d->reason, sizeof(d->reason), &n,
+	            policy_action_name(d->action));
+	text_append(d->reason, sizeof(d->reason), &n, " by ");
+	text_append(d->reason, sizeof(d->reason), &n, d->source);
+	if (d->action == POLICY_MONITOR) {
+		text_append(d->reason, sizeof(d->reason), &n, ", would ");
+		text_append(d->reason, sizeof(d->reason), &n,
+		            policy_action_name(d->would_be));
+	}
+	if (d->softened)
+		text_append(d->reason, sizeof(d->reason), &n,
+		            ", reject softened to tempfail");
+	if (prob[0] != '\0') {
+		text_append(d->reason, sizeof(d->reason), &n, "; ");
+		text_append(d->reason, sizeof(d->reason), &n, prob);
+	}
+	if (d->action != POLICY_TAG)
+		return;
+	sanitize_text(dom, sizeof(dom), (const unsigned char *)in->domain,
+	              strlen(in->domain));
 	snprintf(d->tag_value, sizeof(d->tag_value), "%s; domain=%s%s%s", what,
 	         dom, prob[0] != '\0' ? "; problem=" : "", prob);
 }
@@ -652,7 +684,7 @@ policy_simple(struct policy_decision *d, const char *why, bool warn)
 	d->action = d->would_be = POLICY_ACCEPT;
 	d->source = why;
 	d->log_warning = warn;
-	snprintf(d->reason, sizeof(d->reason), "%s", why);
+	text_copy(d->reason, sizeof(d->reason), why);
 }
 
 void
@@ -674,7 +706,7 @@ policy_decide(const struct policy_config *pc, const struct policy_input *in,
 		return;
 	}
 	policy_key_domain(in->domain, domain);
-	if ((why = policy_exempt_reason(pc, in, domain)) != NULL) {
+	if ((why = policy_exempt_reason(pc, in->sender, domain)) != NULL) {
 		policy_simple(d, why, false);
 		return;
 	}

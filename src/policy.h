@@ -220,7 +220,7 @@ struct policy_decision {
 	char xcode[8];                      /* "5.7.1", "4.7.1", "4.4.3" */
 	char text[2 * POLICY_TEXT_MAX + 1]; /* for smfi_setreply: '%' doubled */
 	char reason[POLICY_REASON_MAX];     /* printable, for the log */
-	char tag_value[POLICY_TAG_MAX];     /* header value for tag */
+	char tag_value[POLICY_TAG_MAX];     /* header value; set for tag only */
 };
 
 /* policy_action_name - "accept" etc.; "invalid" out of range. */
@@ -235,6 +235,13 @@ void policy_config_defaults(struct policy_config *pc);
 /* policy_decide - the decision for one MAIL FROM; pure. */
 void policy_decide(const struct policy_config *pc,
                    const struct policy_input *in, struct policy_decision *d);
+
+/* policy_exempt - "exempt sender" or "exempt domain" when step 3 of the
+ * decision accepts sender (a mailbox, no <>; NULL none) or domain (or a
+ * domain above it), else NULL; pure.  The milter asks before it waits
+ * for a check, since an exempt sender's readiness cannot matter. */
+const char *policy_exempt(const struct policy_config *pc, const char *sender,
+                          const char *domain);
 
 /* policy_outbound - in scope by client address and/or SASL login
  * (auth_authen NULL or "" when not authenticated). */

@@ -24,6 +24,7 @@
 
 #include "sanitize.h"
 #include "store.h"
+#include "text.h"
 
 #define STORE_MAXDBS 4        /* three used, one spare for a future index */
 #define STORE_KEY_TEXT_MAX 80 /* key as shown in messages */
@@ -454,12 +455,24 @@ static int
 get_value(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
           const char *domain, char *err, size_t errlen)
 {
-	char kt[STORE_KEY_TEXT_MAX];
 	int rc = mdb_get(txn, dbi, key, val);
 
-	if (rc == MDB_NOTFOUND)
-		return fail(err, errlen, STORE_NOTFOUND, "%s: not found",
-		            key_text(kt, sizeof(kt), domain, key->mv_size));
+	if (rc == MDB_NOTFOUND) {
+		/* "KEY: not found" without a format: the milter asks for
+		 * absent names on every decision (mail.example.com before
+		 * example.com) */
+		size_t n;
+
+		if (err == NULL || errlen == 0)
+			return STORE_NOTFOUND;
+		n = sanitize_text(err,
+		                  errlen < STORE_KEY_TEXT_MAX ? errlen
+		                                              : STORE_KEY_TEXT_MAX,
+		                  (const unsigned char *)domain, key->mv_size);
+		if (n < errlen)
+			text_copy(err + n, errlen - n, ": not found");
+		return STORE_NOTFOUND;
+	}
 	return rc == 0 ? STORE_OK : lmdb_fail(err, errlen, "read", rc);
 }
 

@@ -410,6 +410,35 @@ START_TEST(test_exemptions)
 	in.sender = "bounce@mail.example.com";
 	decide(&in, &d);
 	ck_assert_int_eq(d.action, POLICY_ACCEPT);
+
+	/* policy_exempt: the same step 3, asked before the decision */
+	ck_assert_str_eq(policy_exempt(pc, "bounce@mail.example.com",
+	                     "mail.example.com"), "exempt sender");
+	ck_assert_str_eq(policy_exempt(pc, NULL, "x.Other.Example."),
+	                 "exempt domain");
+	ck_assert_str_eq(policy_exempt(pc, "x@news.brand.example", "zzz"),
+	                 "exempt domain");
+	ck_assert_ptr_null(policy_exempt(pc, "bounce@mail.example.org",
+	                                 "mail.example.org"));
+	ck_assert_ptr_null(policy_exempt(pc, "<bounce@mail.example.com>",
+	                                 "example.net"));
+	ck_assert_ptr_null(policy_exempt(pc, NULL, NULL));
+}
+END_TEST
+
+/* With no exemptions configured nothing is exempt, and the decision does
+ * not depend on the sender's form. */
+START_TEST(test_no_exemptions)
+{
+	struct policy_input in = input(READINESS_PENDING);
+	struct policy_decision d;
+
+	ck_assert_ptr_null(policy_exempt(pc, "bounce@example.com",
+	                                 "example.com"));
+	in.sender = "bounce@example.com";
+	decide(&in, &d);
+	ck_assert_int_eq(d.action, POLICY_REJECT);
+	ck_assert_str_eq(d.tag_value, ""); /* set for tag only */
 }
 END_TEST
 
@@ -799,6 +828,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_exhaustive);
 	tcase_add_test(tc, test_scope_null_exempt);
 	tcase_add_test(tc, test_exemptions);
+	tcase_add_test(tc, test_no_exemptions);
 	tcase_add_test(tc, test_overrides_precedence);
 	tcase_add_test(tc, test_monitor);
 	tcase_add_test(tc, test_unregistered);

@@ -20,12 +20,16 @@
 #	no: each log is the daemon's stderr, checked line by line), and
 #	drives them with the miltertest scripts of tests/milter:
 #
-#	  A  the defaults (OnPending reject given explicitly), CheckWait 5:
+#	  A  the defaults (OnPending reject given explicitly), CheckWait 5,
+#	     ExemptSenders postmaster@pending.milter.test, ExemptDomains
+#	     exempt.milter.test:
 #	     actions.lua (one sender per state, <>, malformed, literals),
 #	     senders.lua (case, IDN, MAIL FROM subdomain), scope.lua
 #	     (InternalHosts, {auth_authen}, missing macros), session.lua
 #	     (abort, 50 messages on a connection), hostile.lua (control
-#	     bytes and length in the log), checker.lua (a never-checked
+#	     bytes and length in the log), exempt.lua (the exempt mailbox
+#	     in every envelope form, no check for an exempt domain),
+#	     checker.lua (a never-checked
 #	     domain checked while MAIL FROM waits), reload.lua (SIGUSR1
 #	     with a good and a refused config)
 #	  B  OnPending quarantine, OnFailed tag: eom.lua
@@ -682,8 +686,11 @@ bh=$(tr -dc 0-9 <"$T/bh.port" 2>/dev/null)
 mkdir "$T/sock"
 [ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/sock"
 
-# A: the defaults (OnPending given, for reload.lua to change).
-daemon_start a "OnPending reject"
+# A: the defaults (OnPending given, for reload.lua to change), one exempt
+# sender and one exempt domain.
+daemon_start a "OnPending reject
+ExemptSenders postmaster@pending.$ZONE
+ExemptDomains exempt.$ZONE"
 # B: actions at end of message.
 daemon_start b "OnPending quarantine
 OnFailed tag"
@@ -708,6 +715,7 @@ if use_daemon a; then
 	mt a scope.lua
 	mt a session.lua
 	mt a hostile.lua
+	mt a exempt.lua
 
 	add "fresh.$ZONE"
 	mt a checker.lua "CHECK_WAIT=$CHECK_WAIT"
