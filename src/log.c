@@ -564,8 +564,31 @@ log_append_field(struct log_line *line, const char *key, const char *value,
     size_t cap)
 {
 	char field[LOG_FIELD_MAX * 2 + 128];
-	size_t klen = strnlen(key, 64), used = 0, i;
+	size_t klen = strnlen(key, 64), used = 0, i, vlen;
 	bool quote = value[0] == '\0' || strpbrk(value, " \"=") != NULL;
+
+	vlen = strnlen(value, cap + 1);
+	if (vlen <= cap && (!quote || strchr(value, '"') == NULL)) {
+		/* nothing to escape or cut: the pieces straight into the
+		 * line, or nothing when the whole field does not fit */
+		size_t need = (line->len > 0) + klen + 1 + vlen + 2 * quote;
+
+		if (line->len + need + 1 > sizeof(line->buf))
+			return;
+		if (line->len > 0)
+			line->buf[line->len++] = ' ';
+		memcpy(line->buf + line->len, key, klen);
+		line->len += klen;
+		line->buf[line->len++] = '=';
+		if (quote)
+			line->buf[line->len++] = '"';
+		memcpy(line->buf + line->len, value, vlen);
+		line->len += vlen;
+		if (quote)
+			line->buf[line->len++] = '"';
+		line->buf[line->len] = '\0';
+		return;
+	}
 
 	if (line->len > 0)
 		field[used++] = ' ';

@@ -77,6 +77,16 @@ sanitize_text(char *dst, size_t dstlen, const unsigned char *src,
 
 	if (dstlen == 0)
 		return 0;
+	if (srclen < dstlen) {
+		/* the common case: plain text that fits is copied as is */
+		for (i = 0; i < srclen && sanitize_plain(src[i]); i++)
+			continue;
+		if (i == srclen) {
+			memcpy(dst, src, srclen);
+			dst[srclen] = '\0';
+			return srclen;
+		}
+	}
 	reserve = sanitize_fits(dstlen, src, srclen) ? 0 : ellipsis;
 	for (i = 0; i < srclen; i++) {
 		char esc[5];
