@@ -69,6 +69,7 @@ BENCH_SOCKET=${BENCH_SOCKET:-unix}
 BENCH_SENDER=${BENCH_SENDER:-<bounces@mail.example.com>}
 BENCH_SYSLOG=${BENCH_SYSLOG:-sink}
 TARGET=0.95
+HZ=$(getconf CLK_TCK)
 START_TENTHS=100
 
 authready=$build/authready
@@ -215,8 +216,24 @@ if ! wait_sock "$AR_SOCK" "$AR_PID"; then
 fi
 wait_sock "$NULL_SOCK" "$NULL_PID" || { cat "$work/null.err"; exit 1; }
 
-# round NAME SPEC CONNS - one measurement; its rate on stdout.
+# machine_ticks - CPU ticks the whole machine spent busy so far.
+machine_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# pid_ticks PID - user + system ticks of one process so far (0 if none).
+pid_ticks() {
+	if [ -z "$1" ] || [ ! -r "/proc/$1/stat" ]; then echo 0; return; fi
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# round NAME SPEC CONNS PID - one measurement; its rate on stdout, and
+# the CPU it cost per decision (machine, the milter PID, the sink) in
+# microseconds appended to $work/NAME.cpu.
 round() {
+	m0=$(machine_ticks)
+	p0=$(pid_ticks "$4")
+	s0=$(pid_ticks "$SINK_PID")
 	"$load" -c "$3" -t "$SECONDS_PER_ROUND" -m "$PER_SESSION" -e a \
 	    -s "$BENCH_SENDER" "$2" \
 	    >"$work/round.out" 2>"$work/round.err" || {
@@ -224,7 +241,22 @@ round() {
 		cat "$work/round.out" "$work/round.err" >&2
 		exit 1
 	}
+	m1=$(machine_ticks)
+	p1=$(pid_ticks "$4")
+	s1=$(pid_ticks "$SINK_PID")
+	d=$(sed -n 's/.* decisions=\([0-9]*\) .*/\1/p' "$work/round.out")
+	awk -v d="$d" -v m=$((m1 - m0)) -v p=$((p1 - p0)) -v s=$((s1 - s0)) \
+	    -v hz="$HZ" 'BEGIN { if (d > 0) printf "%.1f %.1f %.1f\n",
+		m * 1e6 / hz / d, p * 1e6 / hz / d, s * 1e6 / hz / d }' \
+	    >>"$work/$1.cpu"
 	sed -n 's/.* rate=\([0-9.]*\) .*/\1/p' "$work/round.out"
+}
+
+# cpu_medians NAME - "machine milter sink" medians of NAME's rounds.
+cpu_medians() {
+	for f in 1 2 3; do
+		awk -v f=$f '{ print $f }' "$work/$1.cpu" | median
+	done | tr '\n' ' '
 }
 
 # median - the median of the numbers on stdin.
@@ -244,10 +276,12 @@ for c in $CONNS; do
 	: >"$work/null.r"
 	: >"$work/ar.r"
 	: >"$work/ratio.r"
+	: >"$work/null.cpu"
+	: >"$work/authready.cpu"
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
-		n=$(round null "$NULL_SOCK" "$c")
-		a=$(round authready "$AR_SOCK" "$c")
+		n=$(round null "$NULL_SOCK" "$c" "$NULL_PID")
+		a=$(round authready "$AR_SOCK" "$c" "$AR_PID")
 		echo "$n" >>"$work/null.r"
 		echo "$a" >>"$work/ar.r"
 		awk -v a="$a" -v n="$n" 'BEGIN { printf "%.4f\n", a / n }' \
@@ -261,13 +295,16 @@ for c in $CONNS; do
 	awk -v c="$c" -v n="$mn" -v a="$ma" -v rr="$mr" -v t="$TARGET" \
 	    'BEGIN { r = a / n; printf "%-6s %12.0f %12.0f %8.3f %8.3f %s\n",
 		c, n, a, r, rr, (r >= t ? ">= " t " met" : "< " t " MISSED") }'
+	# shellcheck disable=SC2046 # three numbers
+	printf '       CPU us/decision (median): %-9s machine %6.1f  milter %5.1f  sink %5.1f\n' \
+	    null $(cpu_medians null) authready $(cpu_medians authready)
 done
 # An extra authready round under perf, after the measured ones.
 if [ -n "${BENCH_PERF:-}" ]; then
 	perf record -g -o "$BENCH_PERF.data" -p "$AR_PID" -- \
 	    sleep "$SECONDS_PER_ROUND" >"$work/perf.err" 2>&1 &
 	PERF_PID=$!
-	round authready "$AR_SOCK" "$c" >/dev/null
+	round authready "$AR_SOCK" "$c" "$AR_PID" >/dev/null
 	wait "$PERF_PID" || cat "$work/perf.err" >&2
 	perf report -i "$BENCH_PERF.data" --children --percent-limit 0.5 \
 	    --stdio >"$BENCH_PERF" 2>/dev/null || true
