@@ -318,22 +318,31 @@ mp_drain(void *arg)
 	return NULL;
 }
 
-START_TEST(test_many_producers)
+/* start_producers - the writer, a reader of the sink and PRODUCERS
+ * threads logging PER_PRODUCER lines each, all running. */
+static void
+start_producers(struct mp_drain_ctx *c, pthread_t *drainer,
+    struct producer_ctx p[PRODUCERS], pthread_t t[PRODUCERS])
 {
-	struct mp_drain_ctx c = {.in_order = true};
-	struct producer_ctx p[PRODUCERS];
-	pthread_t drainer, t[PRODUCERS];
-
 	for (int i = 0; i < PRODUCERS; i++)
-		c.last_seq[i] = -1;
-	c.fd = start("ar-mp");
-	ck_assert_int_eq(pthread_create(&drainer, NULL, mp_drain, &c), 0);
+		c->last_seq[i] = -1;
+	c->fd = start("ar-mp");
+	ck_assert_int_eq(pthread_create(drainer, NULL, mp_drain, c), 0);
 	for (int i = 0; i < PRODUCERS; i++) {
 		p[i].id = i;
 		p[i].count = PER_PRODUCER;
 		ck_assert_int_eq(pthread_create(&t[i], NULL, produce, &p[i]),
 		    0);
 	}
+}
+
+START_TEST(test_many_producers)
+{
+	struct mp_drain_ctx c = {.in_order = true};
+	struct producer_ctx p[PRODUCERS];
+	pthread_t drainer, t[PRODUCERS];
+
+	start_producers(&c, &drainer, p, t);
 	for (int i = 0; i < PRODUCERS; i++)
 		pthread_join(t[i], NULL);
 	log_stop(); /* everything queued goes out before it returns */
@@ -356,16 +365,7 @@ START_TEST(test_stop_while_logging)
 	pthread_t drainer, t[PRODUCERS];
 	struct timespec ms = {0, 5 * 1000000L};
 
-	for (int i = 0; i < PRODUCERS; i++)
-		c.last_seq[i] = -1;
-	c.fd = start("ar-mp");
-	ck_assert_int_eq(pthread_create(&drainer, NULL, mp_drain, &c), 0);
-	for (int i = 0; i < PRODUCERS; i++) {
-		p[i].id = i;
-		p[i].count = PER_PRODUCER;
-		ck_assert_int_eq(pthread_create(&t[i], NULL, produce, &p[i]),
-		    0);
-	}
+	start_producers(&c, &drainer, p, t);
 	nanosleep(&ms, NULL);
 	log_stop();
 	for (int i = 0; i < PRODUCERS; i++)
