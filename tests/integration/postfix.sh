@@ -15,7 +15,9 @@
 #	  - example.com (verified): accepted on the smtp and the submission
 #	    port, delivered to the sink;
 #	  - nodkim.example.org (pending): "550 5.7.1" at MAIL FROM, naming
-#	    the domain and the missing DKIM key; nothing delivered;
+#	    the domain and the missing DKIM key; nothing delivered; but
+#	    its postmaster (ExemptSenders; sent with the domain in upper
+#	    case) is accepted and delivered;
 #	  - the null sender: accepted and delivered;
 #	  - an unregistered domain DNS cannot answer for: 451 4.4.3, never
 #	    a 5xx;
@@ -222,6 +224,7 @@ SendmailPath $T/bin/sendmail -t -oi
 NotifyFrom noreply@operator.test
 ReleaseCommand $T/bin/postsuper-bridge -c $PF_DIR/etc -H -
 DomainActions $ZONE quarantine pending
+ExemptSenders postmaster@nodkim.example.org
 EOF
 # The operator's CLI runs as root: the real postsuper of the instance.
 sed "s|^ReleaseCommand .*|ReleaseCommand $PF_SBIN/postsuper -c $PF_DIR/etc -H -|" \
@@ -460,6 +463,17 @@ fi
 case_ pending-rejected-submission
 probe "$PF_SUBMIT_PORT" "x@nodkim.example.org"
 want_rc 1 && want_out '^< 550 5\.7\.1 .*nodkim\.example\.org' && ok
+
+case_ exempt-sender-accepted
+probe "$PF_PORT" "postmaster@NODKIM.example.org"
+ID=$(queue_id)
+if want_rc 0 && [ -n "$ID" ]; then
+	if ! wait_for 10 sink_has "$ID"; then
+		ko "$ID not delivered to the sink"
+	elif mlog_has 'domain=nodkim\.example\.org state=pending action=accept reason="exempt sender"'; then
+		ok
+	fi
+fi
 
 case_ null-sender-accepted
 probe "$PF_PORT" ""
