@@ -13,8 +13,9 @@
  *	read.  Before log_start_async() lines go through syslog(3); after
  *	it, into a ring that one writer thread drains to /dev/log as RFC
  *	3164 datagrams, up to LOG_BATCH per sendmmsg(2); the writer sleeps
- *	while the ring is empty.  Producers take no lock: a decision thread
- *	never sleeps to log, whatever the other threads do.  The ident is
+ *	while the ring is empty.  Producers take no lock to queue a line;
+ *	only a line that ends a quiet spell (or fills half the ring) takes
+ *	the writer's mutex, to wake it.  The ident is
  *	formatted with the PID once, so no line costs a getpid().  On stderr
  *	each line is written with one fprintf under the stream lock.
  */
@@ -22,6 +23,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -83,8 +85,8 @@ static char log_socket[sizeof(((struct sockaddr_un *)0)->sun_path)] =
  * per slot).  Slot k of lap L holds seq == L * LOG_RING + k when free for
  * that position and seq == position + 1 once its line is written; the
  * writer frees it for the next lap after sending.  A producer claims a
- * position with one compare-and-swap on tail, so decision threads never
- * sleep on each other to log, and never wait for the writer.
+ * position with one compare-and-swap on tail, so decision threads do not
+ * wait for each other to log, nor for the writer's sends.
  */
 struct log_ring_line {
 	_Atomic size_t seq;
@@ -277,7 +279,9 @@ log_writer_wait(size_t head)
 	struct timespec nap;
 
 	pthread_mutex_lock(&log_async.lock);
-	for (;;) {
+	/* Look before raising the flag, so that producers do not see it
+	 * raised (and take this mutex) when the line is already here. */
+	while (log_ready(head, 1) == 0 && !atomic_load(&log_async.stop)) {
 		atomic_store(&log_async.idle, true);
 		atomic_thread_fence(memory_order_seq_cst);
 		if (log_ready(head, 1) > 0 || atomic_load(&log_async.stop))
@@ -305,8 +309,11 @@ log_writer_done(size_t head)
 {
 	if (!atomic_load(&log_async.stop))
 		return false;
+	/* a producer that saw the ring full counts its drop before it
+	 * leaves: with none inside, a drop not yet reported still is one */
 	if (atomic_load(&log_async.inflight) == 0)
-		return atomic_load(&log_async.tail) == head;
+		return atomic_load(&log_async.tail) == head &&
+		    atomic_load(&log_async.dropped) == 0;
 	{
 		/* a producer is finishing its line */
 		struct timespec ms = {0, 1000000L};
@@ -398,6 +405,11 @@ log_start_async(char *err, size_t errlen)
 	    0) {
 		snprintf(err, errlen, "cannot start the log writer: %s",
 		    strerror(rc));
+		/* a producer left over from a previous run must not touch
+		 * the ring that is about to go: stop, and let it leave */
+		atomic_store(&log_async.stop, true);
+		while (atomic_load(&log_async.inflight) > 0)
+			sched_yield();
 		free(log_async.lines);
 		log_async.lines = NULL;
 		return -1;

@@ -455,6 +455,7 @@ static int
 get_value(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
           const char *domain, char *err, size_t errlen)
 {
+	char kt[STORE_KEY_TEXT_MAX];
 	int rc = mdb_get(txn, dbi, key, val);
 
 	if (rc == MDB_NOTFOUND) {
@@ -465,12 +466,9 @@ get_value(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
 
 		if (err == NULL || errlen == 0)
 			return STORE_NOTFOUND;
-		n = sanitize_text(err,
-		                  errlen < STORE_KEY_TEXT_MAX ? errlen
-		                                              : STORE_KEY_TEXT_MAX,
-		                  (const unsigned char *)domain, key->mv_size);
-		if (n < errlen)
-			text_copy(err + n, errlen - n, ": not found");
+		key_text(kt, sizeof(kt), domain, key->mv_size);
+		n = text_copy(err, errlen, kt);
+		text_copy(err + n, errlen - n, ": not found");
 		return STORE_NOTFOUND;
 	}
 	return rc == 0 ? STORE_OK : lmdb_fail(err, errlen, "read", rc);
