@@ -377,11 +377,19 @@ chmod 0700 "$T/state"
 "$AUTHREADY_MILTER" -c "$T/milter.conf" -f </dev/null >"$T/milter.out" \
     2>"$T/milter.log" &
 MILTER_PID=$!
+# milter_ready - the daemon has logged event=start: its socket has its
+# group (Postfix runs as postfix) and it is about to accept.  The socket
+# alone exists earlier, while it still belongs to root.
+milter_ready() {
+	test -S "$T/milter/authready.sock" &&
+	    grep -q 'event=start ' "$T/milter.log"
+}
+
 case_ milter-start
-if wait_for 10 test -S "$T/milter/authready.sock"; then
+if wait_for 10 milter_ready; then
 	ok
 else
-	ko "no socket: $(cat "$T/milter.log")"
+	ko "not started: $(cat "$T/milter.log")"
 	exit 1
 fi
 
