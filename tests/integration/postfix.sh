@@ -540,7 +540,9 @@ if ! wait_for "$left" sink_has "$SHOP_ID"; then
 	    "hold: $(pf_hold_ids | tr '\n' ' ')" \
 	    "log: $(grep -E "$SHOP" "$T/milter.log" | tail -n 3)"
 elif mlog_has "event=check domain=$SHOP from=pending to=verified" &&
-    mlog_has "event=release domain=$SHOP released=1"; then
+    { wait_for 10 grep -q "event=release domain=$SHOP released=1" \
+	"$T/milter.log" ||
+	mlog_has "event=release domain=$SHOP released=1"; }; then
 	if [ -n "$(held_of "$SHOP")" ]; then
 		ko "status still lists held mail for $SHOP"
 	elif ! grep -q -x -e "$SHOP_ID" "$T/bridge/req.0" 2>/dev/null; then
