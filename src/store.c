@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <lmdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "sanitize.h"
 #include "store.h"
@@ -32,6 +35,8 @@
 #define STORE_MSG_MAX 512
 #define STORE_SNAPSHOT_TRIES 16 /* read snapshots taken before giving up */
 #define STORE_GEN_SIZE 8        /* generation value: 64-bit little-endian */
+#define STORE_GUARD_SLOTS 8     /* stores open at once under the guard */
+#define STORE_FIRST_PAGE 2      /* pages 0 and 1 are the meta pages */
 
 /*
  * The generation key in the main database: every batch that changes
@@ -44,6 +49,7 @@ struct store {
 	MDB_env *env;
 	MDB_dbi main, reg, state, held;
 	unsigned flags;
+	int guard_slot; /* in guard_slots, or -1 */
 };
 
 struct store_reader {
@@ -101,6 +107,210 @@ lmdb_fail(char *err, size_t errlen, const char *what, int rc)
 		    "same map size everywhere",
 		    what);
 	return fail(err, errlen, STORE_ERROR, "%s: %s", what, mdb_strerror(rc));
+}
+
+/*
+ * The fault guard.  LMDB does not checksum its pages: a damaged page can
+ * send a read outside the file (SIGBUS) or through a wild pointer
+ * (SIGSEGV) inside liblmdb.  Every open store registers its map here;
+ * a thread counts the transactions it holds open (guard_depth; zero while
+ * an iteration callback runs).  A fault whose address lies in a map, or
+ * one taken while the faulting thread is inside the store, is store
+ * damage: the handler writes one fixed sentence with write(2) and ends
+ * the process with _exit(78).  Any other fault goes to the handler that
+ * was there before (the default action, a sanitizer), so a bug elsewhere
+ * is not reported as damage.  The handler only reads what store_open
+ * wrote before the map was registered.
+ */
+struct guard_slot {
+	volatile sig_atomic_t used;
+	uintptr_t lo, hi; /* [lo, hi): the map's address range */
+	MDB_env *env;
+	char dir[PATH_MAX];
+};
+
+static struct guard_slot guard_slots[STORE_GUARD_SLOTS];
+static volatile sig_atomic_t guard_last = -1; /* slot opened last */
+static volatile sig_atomic_t guard_installed;
+static char guard_prog[64];
+static struct sigaction guard_old_bus, guard_old_segv;
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local volatile sig_atomic_t guard_depth;
+
+/* guard_enter - the thread now reads the map (a transaction is open). */
+static void
+guard_enter(void)
+{
+	guard_depth++;
+}
+
+/* guard_leave - the thread's transaction is over. */
+static void
+guard_leave(void)
+{
+	if (guard_depth > 0)
+		guard_depth--;
+}
+
+/* guard_put - write(2) all of s to stderr; async-signal-safe. */
+static void
+guard_put(const char *s)
+{
+	size_t n = strlen(s);
+	ssize_t w;
+
+	while (n > 0 && (w = write(STDERR_FILENO, s, n)) > 0) {
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* guard_chain - hand a fault that is not ours to the previous handler. */
+static void
+guard_chain(int sig, siginfo_t *si, void *uc)
+{
+	const struct sigaction *old =
+	    sig == SIGBUS ? &guard_old_bus : &guard_old_segv;
+
+	if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction != NULL) {
+		old->sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN &&
+	    old->sa_handler != NULL) {
+		old->sa_handler(sig);
+		return;
+	}
+	/* Default action: returning re-executes the faulting access. */
+	signal(sig, SIG_DFL);
+}
+
+/* guard_damaged - the one sentence about slot's store; ends the process. */
+static void
+guard_damaged(int slot, const char *what, const char *detail)
+{
+	guard_put(guard_prog);
+	guard_put(": state store ");
+	guard_put(guard_slots[slot].dir);
+	guard_put(" is damaged: ");
+	guard_put(what);
+	guard_put(" (");
+	guard_put(detail);
+	guard_put("); recover with: " STORE_RECOVERY "\n");
+	_exit(STORE_EXIT_DAMAGED);
+}
+
+/* guard_assert - LMDB's assertion callback: an inconsistent page would
+ * otherwise end in abort(); under the guard it is damage like a fault. */
+static void
+guard_assert(MDB_env *env, const char *msg)
+{
+	if (!guard_installed)
+		return; /* abort(), as LMDB does: a checking child reports it */
+	for (int i = 0; i < STORE_GUARD_SLOTS; i++)
+		if (guard_slots[i].used && guard_slots[i].env == env)
+			guard_damaged(i, "LMDB found an inconsistent page",
+			              msg);
+}
+
+/* guard_handler - SIGBUS/SIGSEGV: store damage gets one sentence, 78. */
+static void
+guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = si != NULL ? (uintptr_t)si->si_addr : 0;
+	int slot = -1;
+
+	for (int i = 0; i < STORE_GUARD_SLOTS; i++)
+		if (guard_slots[i].used && a >= guard_slots[i].lo &&
+		    a < guard_slots[i].hi)
+			slot = i;
+	if (slot < 0 && guard_depth > 0) {
+		if (guard_last >= 0 && guard_slots[guard_last].used)
+			slot = guard_last;
+		for (int i = 0; slot < 0 && i < STORE_GUARD_SLOTS; i++)
+			if (guard_slots[i].used)
+				slot = i;
+	}
+	if (slot < 0) {
+		guard_chain(sig, si, uc);
+		return;
+	}
+	guard_damaged(slot, "a read inside its LMDB map faulted",
+	              sig == SIGBUS ? "SIGBUS" : "SIGSEGV");
+}
+
+int
+store_guard_install(const char *progname, char *err, size_t errlen)
+{
+	struct sigaction sa;
+
+	snprintf(guard_prog, sizeof(guard_prog), "%s",
+	         progname != NULL ? progname : "authready");
+	if (guard_installed)
+		return STORE_OK;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = guard_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &guard_old_bus) != 0 ||
+	    sigaction(SIGSEGV, &sa, &guard_old_segv) != 0)
+		return fail(err, errlen, STORE_ERROR,
+		            "cannot install the store's fault handler: %s",
+		            strerror(errno));
+	guard_installed = 1;
+	return STORE_OK;
+}
+
+void
+store_guard_remove(void)
+{
+	if (!guard_installed)
+		return;
+	sigaction(SIGBUS, &guard_old_bus, NULL);
+	sigaction(SIGSEGV, &guard_old_segv, NULL);
+	guard_installed = 0;
+}
+
+/* guard_register - remember st's map for the handler (slot or -1). */
+static void
+guard_register(struct store *st, const char *dir)
+{
+	MDB_envinfo info;
+
+	st->guard_slot = -1;
+	if (mdb_env_info(st->env, &info) != 0)
+		return;
+	pthread_mutex_lock(&guard_lock);
+	for (int i = 0; i < STORE_GUARD_SLOTS; i++) {
+		struct guard_slot *g = &guard_slots[i];
+
+		if (g->used)
+			continue;
+		snprintf(g->dir, sizeof(g->dir), "%s", dir);
+		g->env = st->env;
+		g->lo = (uintptr_t)info.me_mapaddr;
+		g->hi = g->lo + info.me_mapsize;
+		g->used = 1;
+		guard_last = i;
+		st->guard_slot = i;
+		break;
+	}
+	pthread_mutex_unlock(&guard_lock);
+	mdb_env_set_assert(st->env, guard_assert); /* EINVAL under NDEBUG */
+}
+
+/* guard_unregister - st's map goes away. */
+static void
+guard_unregister(struct store *st)
+{
+	if (st->guard_slot < 0)
+		return;
+	pthread_mutex_lock(&guard_lock);
+	guard_slots[st->guard_slot].used = 0;
+	if (guard_last == st->guard_slot)
+		guard_last = -1;
+	pthread_mutex_unlock(&guard_lock);
+	st->guard_slot = -1;
 }
 
 /* key_text - sanitized key for messages. */
@@ -340,6 +550,7 @@ store_open(const char *dir, unsigned flags, const struct store_opts *opts,
            struct store **out, char *err, size_t errlen)
 {
 	struct store *st;
+	int rc;
 
 	*out = NULL;
 	if (dir == NULL || dir[0] == '\0')
@@ -350,9 +561,17 @@ store_open(const char *dir, unsigned flags, const struct store_opts *opts,
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return fail(err, errlen, STORE_ERROR, "out of memory");
 	st->flags = flags;
+	st->guard_slot = -1;
 	if (env_open(st, dir, flags, opts, err, errlen) != STORE_OK ||
-	    check_files(dir, opts, err, errlen) != STORE_OK ||
-	    open_dbs(st, flags, dir, err, errlen) != STORE_OK) {
+	    check_files(dir, opts, err, errlen) != STORE_OK) {
+		store_close(st);
+		return STORE_ERROR;
+	}
+	guard_register(st, dir);
+	guard_enter();
+	rc = open_dbs(st, flags, dir, err, errlen);
+	guard_leave();
+	if (rc != STORE_OK) {
 		store_close(st);
 		return STORE_ERROR;
 	}
@@ -366,6 +585,7 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	guard_unregister(st);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	free(st);
@@ -443,11 +663,21 @@ read_begin(struct store *st, MDB_txn **txn, char *err, size_t errlen)
 
 	if (rc != 0)
 		return lmdb_fail(err, errlen, "begin read transaction", rc);
+	guard_enter();
 	if ((rc = snapshot_settle(st, *txn, err, errlen)) != STORE_OK) {
 		mdb_txn_abort(*txn);
+		guard_leave();
 		*txn = NULL;
 	}
 	return rc;
+}
+
+/* read_end - abort a transaction of read_begin. */
+static void
+read_end(MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	guard_leave();
 }
 
 /* get_value - mdb_get with the store's result codes. */
@@ -521,7 +751,7 @@ store_reg_get(struct store *st, const char *domain, struct domain_reg *reg,
 	rc = get_value(txn, st->reg, &key, &val, domain, err, errlen);
 	if (rc == STORE_OK)
 		rc = decode_reg(&key, &val, reg, err, errlen);
-	mdb_txn_abort(txn);
+	read_end(txn);
 	return rc;
 }
 
@@ -540,7 +770,7 @@ store_state_get(struct store *st, const char *domain,
 	rc = get_value(txn, st->state, &key, &val, domain, err, errlen);
 	if (rc == STORE_OK)
 		rc = decode_state(&key, &val, state, err, errlen);
-	mdb_txn_abort(txn);
+	read_end(txn);
 	return rc;
 }
 
@@ -562,6 +792,7 @@ store_batch_begin(struct store *st, struct store_batch **out, char *err,
 		free(b);
 		return lmdb_fail(err, errlen, "begin write transaction", rc);
 	}
+	guard_enter();
 	*out = b;
 	return STORE_OK;
 }
@@ -590,6 +821,7 @@ store_batch_commit(struct store_batch *b, char *err, size_t errlen)
 		return lmdb_fail(err, errlen, "commit", rc);
 	}
 	rc = mdb_txn_commit(b->txn);
+	guard_leave();
 	free(b);
 	return rc == 0 ? STORE_OK : lmdb_fail(err, errlen, "commit", rc);
 }
@@ -600,6 +832,7 @@ store_batch_abort(struct store_batch *b)
 	if (b == NULL)
 		return;
 	mdb_txn_abort(b->txn);
+	guard_leave();
 	free(b);
 }
 
@@ -803,8 +1036,11 @@ store_read_begin(struct store_reader *rd, char *err, size_t errlen)
 
 	if ((rc = mdb_txn_renew(rd->txn)) != 0)
 		return lmdb_fail(err, errlen, "renew reader", rc);
-	if ((rc = snapshot_settle(rd->st, rd->txn, err, errlen)) != STORE_OK)
+	guard_enter();
+	if ((rc = snapshot_settle(rd->st, rd->txn, err, errlen)) != STORE_OK) {
 		mdb_txn_reset(rd->txn);
+		guard_leave();
+	}
 	return rc;
 }
 
@@ -812,6 +1048,7 @@ void
 store_read_end(struct store_reader *rd)
 {
 	mdb_txn_reset(rd->txn);
+	guard_leave();
 }
 
 int
@@ -890,20 +1127,23 @@ struct iter {
 	store_problem_cb problem;
 	MDB_txn *txn;
 	struct store *st;
+	int backward; /* last key first */
 };
 
 /* iterate - walk it->dbi in key order; step returns nonzero to stop. */
 static int
 iterate(MDB_txn *txn, struct iter *it, char *err, size_t errlen)
 {
+	MDB_cursor_op first = it->backward ? MDB_LAST : MDB_FIRST;
+	MDB_cursor_op next = it->backward ? MDB_PREV : MDB_NEXT;
 	MDB_cursor *cur;
 	MDB_val key, val;
 	int rc;
 
 	if ((rc = mdb_cursor_open(txn, it->dbi, &cur)) != 0)
 		return lmdb_fail(err, errlen, "open cursor", rc);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+	for (rc = mdb_cursor_get(cur, &key, &val, first); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, next))
 		if (it->step(it, &key, &val) != 0)
 			break;
 	mdb_cursor_close(cur);
@@ -917,12 +1157,23 @@ static int
 reg_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 {
 	struct domain_reg reg;
+	char why[STORE_MSG_MAX], kt[STORE_KEY_TEXT_MAX];
+	int rc;
 
-	if (decode_reg(key, val, &reg, NULL, 0) != STORE_OK) {
+	if (decode_reg(key, val, &reg, why, sizeof(why)) != STORE_OK) {
 		it->corrupt++;
+		if (it->problem != NULL) {
+			key_text(kt, sizeof(kt), key->mv_data, key->mv_size);
+			guard_leave();
+			it->problem(it->ctx, "registry", kt, why);
+			guard_enter();
+		}
 		return 0;
 	}
-	return it->cb.reg(it->ctx, &reg);
+	guard_leave();
+	rc = it->cb.reg(it->ctx, &reg);
+	guard_enter();
+	return rc;
 }
 
 /* state_step - decode one state entry for store_state_iter. */
@@ -930,12 +1181,16 @@ static int
 state_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 {
 	struct domain_state state;
+	int rc;
 
 	if (decode_state(key, val, &state, NULL, 0) != STORE_OK) {
 		it->corrupt++;
 		return 0;
 	}
-	return it->cb.state(it->ctx, &state);
+	guard_leave();
+	rc = it->cb.state(it->ctx, &state);
+	guard_enter();
+	return rc;
 }
 
 /* iter_run - one read transaction around iterate(). */
@@ -951,7 +1206,7 @@ iter_run(struct store *st, struct iter *it, size_t *ncorrupt, char *err,
 	it->txn = txn;
 	it->st = st;
 	rc = iterate(txn, it, err, errlen);
-	mdb_txn_abort(txn);
+	read_end(txn);
 	if (ncorrupt != NULL)
 		*ncorrupt = it->corrupt;
 	return rc;
@@ -965,6 +1220,38 @@ store_reg_iter(struct store *st, store_reg_cb cb, void *ctx, size_t *ncorrupt,
 
 	it.cb.reg = cb;
 	return iter_run(st, &it, ncorrupt, err, errlen);
+}
+
+int
+store_reg_count(struct store *st, size_t *n, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	int rc;
+
+	*n = 0;
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	rc = mdb_stat(txn, st->reg, &ms);
+	read_end(txn);
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "count the registry", rc);
+	*n = ms.ms_entries;
+	return STORE_OK;
+}
+
+int
+store_reg_walk(struct store *st, int backward, store_reg_cb cb,
+               store_problem_cb bad, void *ctx, char *err, size_t errlen)
+{
+	struct iter it = {.dbi = st->reg,
+	                  .step = reg_step,
+	                  .ctx = ctx,
+	                  .problem = bad,
+	                  .backward = backward};
+
+	it.cb.reg = cb;
+	return iter_run(st, &it, NULL, err, errlen);
 }
 
 int
@@ -1082,7 +1369,7 @@ held_walk(MDB_cursor *cur, const MDB_val *prefix, store_held_cb cb, void *ctx,
 {
 	MDB_val key = *prefix, val;
 	struct held_msg msg;
-	int rc;
+	int rc, stop;
 
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
@@ -1093,7 +1380,10 @@ held_walk(MDB_cursor *cur, const MDB_val *prefix, store_held_cb cb, void *ctx,
 			(*ncorrupt)++;
 			continue;
 		}
-		if (cb(ctx, &msg) != 0)
+		guard_leave();
+		stop = cb(ctx, &msg);
+		guard_enter();
+		if (stop != 0)
 			break;
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND)
@@ -1124,12 +1414,12 @@ store_held_list(struct store *st, const char *domain, store_held_cb cb,
 	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, st->held, &cur)) != 0) {
-		mdb_txn_abort(txn);
+		read_end(txn);
 		return lmdb_fail(err, errlen, "open cursor", rc);
 	}
 	rc = held_walk(cur, &key, cb, ctx, &ncorrupt, why, sizeof(why));
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	read_end(txn);
 	if (rc != STORE_OK)
 		return fail(err, errlen, rc, "%s", why);
 	if (ncorrupt > 0)
@@ -1211,15 +1501,176 @@ check_held_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 	return 0;
 }
 
+/* check_main_step - the main database holds the names of the databases
+ * and the generation; every value is read through the walk. */
+static int
+check_main_step(struct iter *it, const MDB_val *key, const MDB_val *val)
+{
+	(void)it;
+	(void)key;
+	(void)val;
+	return 0;
+}
+
+/* check_free_step - a free-list entry: a txnid key and a list of page
+ * numbers (count first), each a page of the file past the meta pages. */
+static int
+check_free_step(struct iter *it, const MDB_val *key, const MDB_val *val)
+{
+	MDB_envinfo info;
+	size_t n, count;
+	const unsigned char *p = val->mv_data;
+	char why[STORE_MSG_MAX];
+
+	if (mdb_env_info(it->st->env, &info) != 0)
+		info.me_last_pgno = SIZE_MAX;
+	if (key->mv_size != sizeof(size_t) || val->mv_size < sizeof(size_t) ||
+	    val->mv_size % sizeof(size_t) != 0) {
+		it->rep->damaged++;
+		problem(it, "free list", key, "entry of a malformed size");
+		return 0;
+	}
+	n = val->mv_size / sizeof(size_t) - 1;
+	memcpy(&count, p, sizeof(count));
+	if (count != n) {
+		it->rep->damaged++;
+		snprintf(why, sizeof(why),
+		         "says %zu free pages and holds %zu", count, n);
+		problem(it, "free list", key, why);
+		return 0;
+	}
+	for (size_t i = 1; i <= n; i++) {
+		size_t pg;
+
+		memcpy(&pg, p + i * sizeof(size_t), sizeof(pg));
+		it->rep->free_pages++;
+		if (pg < STORE_FIRST_PAGE || pg > info.me_last_pgno) {
+			it->rep->damaged++;
+			snprintf(why, sizeof(why),
+			         "page %zu is outside the file (pages %d..%zu)",
+			         pg, STORE_FIRST_PAGE, info.me_last_pgno);
+			problem(it, "free list", key, why);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* key_cmp - LMDB's default key order (memcmp, then the shorter first). */
+static int
+key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* check_walk_step - what store_check asks of every entry of every
+ * database: progress noted, ascending keys, found again by its own
+ * lookup from the root, every value byte read; then the db's own step. */
+static int
+check_walk_step(struct iter *it, const MDB_val *key, const MDB_val *val,
+                int (*step)(struct iter *, const MDB_val *, const MDB_val *),
+                int lookup, volatile unsigned char *sum)
+{
+	struct store_check_report *rep = it->rep;
+	const unsigned char *v = val->mv_data;
+	MDB_val again;
+	int rc;
+
+	if (key->mv_size > sizeof(rep->key) ||
+	    (lookup && rep->keylen > 0 &&
+	     key_cmp(rep->key, rep->keylen, key->mv_data, key->mv_size) >=
+	         0)) {
+		rep->damaged++;
+		problem(it, rep->db, key,
+		        "key out of order or too long: the tree is damaged");
+		return 1; /* the walk cannot be trusted past this */
+	}
+	memcpy(rep->key, key->mv_data, key->mv_size);
+	rep->keylen = key->mv_size;
+	for (size_t i = 0; i < val->mv_size; i++)
+		*sum ^= v[i];
+	if (!lookup)
+		return step(it, key, val);
+	rc = mdb_get(it->txn, it->dbi, (MDB_val *)(uintptr_t)key, &again);
+	if (rc != 0 || again.mv_size != val->mv_size ||
+	    memcmp(again.mv_data, val->mv_data, val->mv_size) != 0) {
+		rep->damaged++;
+		problem(it, rep->db, key,
+		        rc != 0 ? "its own lookup does not find it: the tree "
+		                  "is damaged"
+		                : "its own lookup finds another value: the "
+		                  "tree is damaged");
+		return 0;
+	}
+	return step(it, key, val);
+}
+
+/* One database for store_check: the walk, its own step, and a count. */
+struct check_db {
+	const char *name;
+	MDB_dbi dbi;
+	int (*step)(struct iter *, const MDB_val *, const MDB_val *);
+	int lookup; /* memcmp-ordered keys that mdb_get can look up */
+};
+
+/* check_db - walk one database for store_check; 0, or STORE_ERROR. */
+static int
+check_db(struct iter *it, const struct check_db *db, char *err,
+         size_t errlen)
+{
+	volatile unsigned char sum = 0;
+	struct store_check_report *rep = it->rep;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	MDB_stat ms;
+	size_t n = 0;
+	char why[STORE_MSG_MAX];
+	int rc;
+
+	snprintf(rep->db, sizeof(rep->db), "%s", db->name);
+	rep->keylen = 0;
+	it->dbi = db->dbi;
+	if ((rc = mdb_cursor_open(it->txn, db->dbi, &cur)) != 0)
+		return lmdb_fail(err, errlen, "open cursor", rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		n++;
+		if (check_walk_step(it, &key, &val, db->step, db->lookup,
+		                    &sum) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(err, errlen, STORE_ERROR, "%s database: %s",
+		            db->name, mdb_strerror(rc));
+	if (rc == MDB_NOTFOUND && mdb_stat(it->txn, db->dbi, &ms) == 0 &&
+	    ms.ms_entries != n) {
+		rep->damaged++;
+		snprintf(why, sizeof(why),
+		         "LMDB counts %zu entries, the walk found %zu",
+		         (size_t)ms.ms_entries, n);
+		if (it->problem != NULL)
+			it->problem(it->ctx, db->name, "", why);
+	}
+	return STORE_OK;
+}
+
 int
 store_check(struct store *st, struct store_check_report *rep,
             store_problem_cb cb, void *ctx, char *err, size_t errlen)
 {
 	struct iter it = {.rep = rep, .problem = cb, .ctx = ctx, .st = st};
-	int (*const steps[])(struct iter *, const MDB_val *,
-	                     const MDB_val *) = {
-	    check_reg_step, check_state_step, check_held_step};
-	const MDB_dbi dbis[] = {st->reg, st->state, st->held};
+	const struct check_db dbs[] = {
+	    {"free list", 0, check_free_step, 0}, /* LMDB's FREE_DBI */
+	    {"main", st->main, check_main_step, 1},
+	    {"registry", st->reg, check_reg_step, 1},
+	    {"state", st->state, check_state_step, 1},
+	    {"held", st->held, check_held_step, 1},
+	};
 	MDB_txn *txn;
 	int rc = STORE_OK;
 
@@ -1227,14 +1678,14 @@ store_check(struct store *st, struct store_check_report *rep,
 	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
 		return rc;
 	it.txn = txn;
-	for (size_t i = 0; i < 3 && rc == STORE_OK; i++) {
-		it.dbi = dbis[i];
-		it.step = steps[i];
-		rc = iterate(txn, &it, err, errlen);
-	}
-	mdb_txn_abort(txn);
-	if (rc == STORE_OK && rep->corrupt > 0)
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && rc == STORE_OK;
+	     i++)
+		rc = check_db(&it, &dbs[i], err, errlen);
+	read_end(txn);
+	if (rc == STORE_OK && rep->corrupt + rep->damaged > 0)
 		rc = fail(err, errlen, STORE_CORRUPT,
-		          "%zu corrupt record(s) in the store", rep->corrupt);
+		          "%zu corrupt record(s), %zu structural problem(s) in "
+		          "the store",
+		          rep->corrupt, rep->damaged);
 	return rc;
 }

@@ -53,8 +53,17 @@
  *	int store_held_del(struct store *st, const char *domain,
  *	    const char *queue_id, char *err, size_t errlen);
  *
+ *	int store_reg_count(struct store *st, size_t *n, char *err,
+ *	    size_t errlen);
+ *	int store_reg_walk(struct store *st, int backward, store_reg_cb cb,
+ *	    store_problem_cb bad, void *ctx, char *err, size_t errlen);
+ *
  *	int store_check(struct store *st, struct store_check_report *rep,
  *	    store_problem_cb cb, void *ctx, char *err, size_t errlen);
+ *
+ *	int store_guard_install(const char *progname, char *err,
+ *	    size_t errlen);
+ *	void store_guard_remove(void);
  * DESCRIPTION
  *	One LMDB environment in a directory (StateDir) with three named
  *	databases: "registry" and "state" keyed by the normalized domain
@@ -104,6 +113,11 @@
  *	for the group is reported through opts->warn.  Ownership is left to
  *	the caller: run every program as the daemon's user.
  *
+ *	Damage: LMDB does not checksum its pages, and one changed byte can
+ *	make a read fault inside liblmdb.  store_check() walks everything
+ *	(run it in a child: storecheck.c); store_guard_install() turns a
+ *	fault in the map into one sentence and exit STORE_EXIT_DAMAGED.
+ *
  *	Never use a struct store across fork(); open a new one in the
  *	child.  Do not open the same directory twice in one process (an
  *	LMDB rule: closing one handle would drop the other's locks).
@@ -127,6 +141,14 @@
 #define STORE_MAXREADERS_DEFAULT 256            /* milter threads + CLIs */
 #define STORE_DIR_MODE 0750
 #define STORE_FILE_MODE 0640
+#define STORE_KEY_RAW_MAX 511  /* LMDB's largest key */
+#define STORE_EXIT_DAMAGED 78  /* exit status after a fault in the map */
+
+/* What the operator does about a damaged store (authready(1) RECOVERY). */
+#define STORE_RECOVERY                                                         \
+	"stop authready-milter; authready domain export FILE; move the "       \
+	"state directory aside; authready domain import FILE; authready "      \
+	"refresh --all (see RECOVERY in authready(1))"
 
 enum store_status {
 	STORE_ERROR = -1,
@@ -170,6 +192,20 @@ typedef int (*store_state_cb)(void *ctx, const struct domain_state *state);
 /* store_reg_iter - every decodable entry in key order; counts the rest. */
 int store_reg_iter(struct store *st, store_reg_cb cb, void *ctx,
                    size_t *ncorrupt, char *err, size_t errlen);
+
+/* store_reg_count - the registry's entries as LMDB counts them (its
+ * database record; no page of the tree is read). */
+int store_reg_count(struct store *st, size_t *n, char *err, size_t errlen);
+
+/* problem: db name, sanitized key, one sentence. */
+typedef void (*store_problem_cb)(void *ctx, const char *db, const char *key,
+                                 const char *problem);
+
+/* store_reg_walk - store_reg_iter in either direction (backward: from the
+ * last key down), each undecodable entry named through bad (may be
+ * NULL); for salvaging what a damaged store still holds. */
+int store_reg_walk(struct store *st, int backward, store_reg_cb cb,
+                   store_problem_cb bad, void *ctx, char *err, size_t errlen);
 
 /* Readiness state. */
 int store_state_put(struct store *st, const struct domain_state *state,
@@ -230,15 +266,42 @@ struct store_check_report {
 	                              disagree with their key */
 	size_t orphan_states;      /* state without a registry entry */
 	size_t orphan_held;        /* held entry without a registry entry */
+	size_t free_pages;         /* pages on LMDB's free list */
+	size_t damaged;            /* structural findings: keys out of
+	                              order, a key its own lookup misses, an
+	                              entry count that disagrees, a free
+	                              page out of range */
+	/* Progress, for a caller watching from another process (the
+	 * walk may die in the map): the database and the last key reached. */
+	char db[16];
+	unsigned char key[STORE_KEY_RAW_MAX];
+	size_t keylen;
 };
-/* problem: db name, sanitized key, one sentence. */
-typedef void (*store_problem_cb)(void *ctx, const char *db, const char *key,
-                                 const char *problem);
-/* store_check - STORE_CORRUPT when any value is corrupt; orphans are
- * reported through cb and counted, not an error. */
+/*
+ * store_check - walk every database (LMDB's free list, the main database,
+ * registry, state, held) in one read transaction: every entry is reached
+ * by a cursor and again by its own lookup from the root, keys must ascend,
+ * entry counts must match LMDB's, every value byte is read and every
+ * value decodes and matches its key.  STORE_CORRUPT when anything is
+ * corrupt or damaged; orphans are reported through cb and counted, not
+ * an error.  A damaged page can still fault inside LMDB: run it in a
+ * child process (storecheck.c), never in a process that must survive.
+ */
 int store_check(struct store *st, struct store_check_report *rep,
                 store_problem_cb cb, void *ctx, char *err, size_t errlen);
 
 const char *store_status_name(int status);
+
+/*
+ * store_guard_install - from now on a SIGBUS or SIGSEGV inside an open
+ * store's map, or inside a store call, writes "PROGNAME: state store DIR
+ * is damaged: ...; recover with: STORE_RECOVERY" to stderr with write(2)
+ * and ends the process with _exit(STORE_EXIT_DAMAGED); other faults go
+ * to the handler installed before.  For main() of each program.
+ * store_guard_remove - back to the handlers before (a checking child
+ * that must die by the signal).
+ */
+int store_guard_install(const char *progname, char *err, size_t errlen);
+void store_guard_remove(void);
 
 #endif
