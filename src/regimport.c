@@ -12,6 +12,7 @@
  *	int regimport_parse_selectors(reg, text, len, why, whylen);
  *	int regimport_parse_egress(reg, text, len, why, whylen);
  *	int regimport_parse_policy(text, len, policy);
+ *	int regimport_parse_time(text, len, t);
  *	void regimport_seen_init(seen);
  *	int regimport_seen_add(seen, domain, line, err, errlen);
  *	void regimport_seen_free(seen);
@@ -25,10 +26,13 @@
  *	mail_from is a single label (relative to the domain) or a full name;
  *	it is validated as readiness_mail_from() resolves it and stored in
  *	the form given, normalized.  selectors is a space-separated list of
- *	SEL or SEL=KEYFILE (KEYFILE an absolute path).  egress_ips lists
+ *	SEL or SEL=KEYFILE (KEYFILE an absolute path; SEL="KEYFILE" when
+ *	it holds spaces, which cannot hold a quote).  egress_ips lists
  *	IPv4/IPv6 addresses with an optional /prefix, separated by spaces,
  *	semicolons or commas.  dmarc_min_policy is none, quarantine or
- *	reject.  contact is a plain local@domain address.
+ *	reject.  contact is a plain local@domain address.  added is the
+ *	registration time, UTC ("2026-12-05T12:30:04Z") or seconds since
+ *	1970; empty means now.
  *
  * DIAGNOSTICS
  *	Every error is one sentence; row errors name the line, the column
@@ -37,10 +41,12 @@
 #include "regimport.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "configfile.h"
 #include "errbuf.h"
@@ -53,6 +59,7 @@
 #define REGIMPORT_TEXT_MAX 1024  /* a name before normalization */
 #define REGIMPORT_POLICY_MAX 16  /* "quarantine" and room to spare */
 #define REGIMPORT_DKIM_SUFFIX 12 /* "._domainkey." */
+#define REGIMPORT_TIME_MAX 32    /* "2026-12-05T12:30:04Z", a number */
 
 typedef int (*regimport_setter)(struct domain_reg *, const char *, size_t,
                                 char *, size_t);
@@ -72,6 +79,8 @@ static int set_policy(struct domain_reg *, const char *, size_t, char *,
                       size_t);
 static int set_contact(struct domain_reg *, const char *, size_t, char *,
                        size_t);
+static int set_added(struct domain_reg *, const char *, size_t, char *,
+                     size_t);
 
 /* The columns, in the order their values are applied. */
 static const struct regimport_col_info {
@@ -87,6 +96,7 @@ static const struct regimport_col_info {
     {REGIMPORT_EGRESS_IPS, "egress_ips", set_egress},
     {REGIMPORT_DMARC_MIN_POLICY, "dmarc_min_policy", set_policy},
     {REGIMPORT_CONTACT, "contact", set_contact},
+    {REGIMPORT_ADDED, "added", set_added},
 };
 
 static const struct {
@@ -261,6 +271,52 @@ set_contact(struct domain_reg *reg, const char *text, size_t len, char *why,
 		    "not a plain address local@domain (no spaces, control "
 		    "characters, quotes, brackets, commas or semicolons)");
 	memcpy(reg->contact, addr, len + 1);
+	return 0;
+}
+
+/* set_added - the registration time; empty keeps "now". */
+static int
+set_added(struct domain_reg *reg, const char *text, size_t len, char *why,
+          size_t whylen)
+{
+	if (len == 0)
+		return 0;
+	if (regimport_parse_time(text, len, &reg->added) != 0)
+		return errbuf_fail(why, whylen,
+		                   "not a time like 2026-12-05T12:30:04Z (UTC) "
+		                   "or a number of seconds since 1970");
+	return 0;
+}
+
+int
+regimport_parse_time(const char *text, size_t len, int64_t *t)
+{
+	char buf[REGIMPORT_TIME_MAX], *end;
+	struct tm tm;
+	long long v;
+	time_t tt;
+
+	if (len == 0 || len >= sizeof(buf) || memchr(text, '\0', len) != NULL)
+		return -1;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (isdigit((unsigned char)buf[0]) || buf[0] == '-') {
+		errno = 0;
+		v = strtoll(buf, &end, 10);
+		if (errno != 0 || *end != '\0' || end == buf ||
+		    (buf[0] == '-' && end == buf + 1))
+			goto iso;
+		*t = (int64_t)v;
+		return 0;
+	}
+iso:
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	if ((tt = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*t = (int64_t)tt;
 	return 0;
 }
 
@@ -538,8 +594,8 @@ regimport_parse_selectors(struct domain_reg *reg, const char *text, size_t len,
                           char *why, size_t whylen)
 {
 	char q[REGIMPORT_QUOTE_MAX];
-	size_t i = 0, start, n;
-	const char *eq;
+	size_t i = 0, start, n, keylen;
+	const char *eq, *close, *key;
 
 	for (;;) {
 		while (i < len && regimport_is_space(text[i]))
@@ -547,10 +603,17 @@ regimport_parse_selectors(struct domain_reg *reg, const char *text, size_t len,
 		if (i >= len)
 			return 0;
 		start = i;
-		while (i < len && !regimport_is_space(text[i]))
+		eq = NULL;
+		while (i < len && !regimport_is_space(text[i])) {
+			if (text[i] == '=' && eq == NULL)
+				eq = text + i;
+			else if (text[i] == '"' && eq == text + i - 1 &&
+			         (close = memchr(text + i + 1, '"',
+			                         len - i - 1)) != NULL)
+				i = (size_t)(close - text); /* SEL="KEY" */
 			i++;
+		}
 		n = i - start;
-		eq = memchr(text + start, '=', n);
 		if (eq == NULL) {
 			if (regimport_add_selector(reg, text + start, n, NULL,
 			                           0, why, whylen) != 0)
@@ -561,10 +624,20 @@ regimport_parse_selectors(struct domain_reg *reg, const char *text, size_t len,
 			return errbuf_fail(
 			    why, whylen, "'%s' has '=' but no key file",
 			    regimport_quote(q, sizeof(q), text + start, n));
+		key = eq + 1;
+		keylen = (size_t)(text + i - key);
+		if (keylen >= 2 && key[0] == '"' && key[keylen - 1] == '"') {
+			key++;
+			keylen -= 2;
+			if (keylen == 0)
+				return errbuf_fail(
+				    why, whylen, "'%s' has an empty key file",
+				    regimport_quote(q, sizeof(q), text + start,
+				                    n));
+		}
 		if (regimport_add_selector(
-		        reg, text + start, (size_t)(eq - (text + start)),
-		        eq + 1, (size_t)(text + i - (eq + 1)), why,
-		        whylen) != 0)
+		        reg, text + start, (size_t)(eq - (text + start)), key,
+		        keylen, why, whylen) != 0)
 			return -1;
 	}
 }

@@ -3,7 +3,8 @@
  *
  * `authready domain import FILE` reads a CSV file whose header names the
  * columns (case-insensitive, any order): domain (required), mail_from,
- * selectors, mx, spf_include, egress_ips, dmarc_min_policy, contact.
+ * selectors, mx, spf_include, egress_ips, dmarc_min_policy, contact,
+ * added (the registration time, so an export reads back exactly).
  * regimport_header() maps the header, regimport_row() turns one row into
  * a struct domain_reg, validating every value; an empty optional value
  * means the global default.  regimport_set() validates one value and is
@@ -32,6 +33,7 @@ enum regimport_col {
 	REGIMPORT_EGRESS_IPS,
 	REGIMPORT_DMARC_MIN_POLICY,
 	REGIMPORT_CONTACT,
+	REGIMPORT_ADDED,
 	REGIMPORT_NCOLS
 };
 
@@ -84,7 +86,8 @@ int regimport_add_selector(struct domain_reg *reg, const char *name,
                            size_t namelen, const char *key, size_t keylen,
                            char *why, size_t whylen);
 
-/* regimport_parse_selectors - "SEL SEL=/path/key.pem ..." appended. */
+/* regimport_parse_selectors - "SEL SEL=/path/key.pem ..." appended; a
+ * key file with spaces is quoted: SEL="/path/my key.pem". */
 int regimport_parse_selectors(struct domain_reg *reg, const char *text,
                               size_t len, char *why, size_t whylen);
 
@@ -95,6 +98,10 @@ int regimport_parse_egress(struct domain_reg *reg, const char *text, size_t len,
 /* regimport_parse_policy - none|quarantine|reject (any case), or empty
  * for -1 (the global default); 0 ok, -1 bad. */
 int regimport_parse_policy(const char *text, size_t len, int32_t *policy);
+
+/* regimport_parse_time - "2026-12-05T12:30:04Z" (UTC) or a number of
+ * seconds since 1970 (what `domain export` writes); 0 ok, -1 bad. */
+int regimport_parse_time(const char *text, size_t len, int64_t *t);
 
 void regimport_seen_init(struct regimport_seen *seen);
 void regimport_seen_free(struct regimport_seen *seen);

@@ -103,7 +103,7 @@ START_TEST(test_header_errors)
 	ck_assert_int_eq(header("mx,contact\n", &cols), -1);
 	ck_assert_str_eq(err, "line 1: header: no 'domain' column (known: "
 	                      "domain, mail_from, selectors, mx, spf_include, "
-	                      "egress_ips, dmarc_min_policy, contact)");
+	                      "egress_ips, dmarc_min_policy, contact, added)");
 	ck_assert_int_eq(header("domain,Domain\n", &cols), -1);
 	ck_assert_str_eq(err, "line 1: header: column 'domain' appears twice");
 	ck_assert_int_eq(header("domain,,mx\n", &cols), -1);
