@@ -8,7 +8,9 @@
  * DESCRIPTION
  *	Parses every option (global and per command; they may come before
  *	or after the command), loads the config file, and runs the command.
- *	Only this file exits.
+ *	Only this file exits, except for the store's fault guard, installed
+ *	first: a fault inside the LMDB map (a damaged page) ends the
+ *	program with one message and 78 (store.h).
  *
  * DIAGNOSTICS
  *	Exit 64 on a usage error, 78 on a configuration error; otherwise the
@@ -81,10 +83,12 @@ static const char cli_help[] =
     "  domain remove DOMAIN           unregister it\n"
     "  domain list [--json]           the registered domains\n"
     "  domain import FILE             register domains from CSV\n"
+    "  domain export [FILE]           the registry as CSV for import\n"
     "  records DOMAIN [--json]        the zone lines DOMAIN must publish\n"
     "  status [DOMAIN] [--json]       readiness state, and what is wrong\n"
     "  refresh DOMAIN|--all|--due     check now and store the result\n"
     "  release DOMAIN                 release the mail held for DOMAIN\n"
+    "  store check                    verify the whole state store\n"
     "\n"
     "check options:\n"
     "  -s, --selector SEL             DKIM selector (repeatable)\n"
@@ -306,6 +310,7 @@ static const struct {
 	{"status", cli_status},
 	{"refresh", cli_refresh},
 	{"release", cli_release},
+	{"store", cli_store},
 };
 
 int
@@ -315,10 +320,15 @@ main(int argc, char **argv)
 	int status = 0;
 	size_t i;
 	const char *slash;
+	char err[256];
 
 	memset(&cli, 0, sizeof(cli));
 	slash = strrchr(argv[0], '/');
 	cli.progname = slash ? slash + 1 : argv[0];
+	/* A damaged store page must end in one message and 78, not a
+	 * signal (store.h, store_guard_install). */
+	if (store_guard_install(cli.progname, err, sizeof(err)) != STORE_OK)
+		fprintf(stderr, "%s: warning: %s\n", cli.progname, err);
 	if (cli_parse(&cli, argc, argv, &status) != 0)
 		return status;
 	if (cli.nargs == 0)

@@ -86,6 +86,12 @@ int cli_refresh(struct cli *cli);
 /* cli_release - `authready release DOMAIN`. */
 int cli_release(struct cli *cli);
 
+/* cli_store - `authready store check`. */
+int cli_store(struct cli *cli);
+
+/* cli_domain_export - `authready domain export [FILE]`. */
+int cli_domain_export(struct cli *cli);
+
 /* cli_store_open - the state store of the config; NULL after a message.
  * With absent non-NULL, a missing StateDir gives NULL silently and sets
  * *absent; with NULL the store must exist (or flags create it). */

@@ -1,5 +1,5 @@
 /*
- * cli_domain.c - `authready domain add|remove|list|import`.
+ * cli_domain.c - `authready domain add|remove|list|import|export`.
  *
  * SYNOPSIS
  *	int cli_domain(struct cli *cli);
@@ -11,7 +11,8 @@
  *	paths), hosts, egress addresses, the DMARC policy and the contact.
  *	remove deletes the registry entry and the state, and refuses while
  *	mail is held for the domain (nothing is lost silently).  list joins
- *	the registry with the state.  import reads CSV (see authready(1)).
+ *	the registry with the state.  import reads CSV (see authready(1));
+ *	export, which writes it, lives in cli_store.c.
  *
  * DIAGNOSTICS
  *	0 done; 1 the domain exists (add) or is not registered (remove), or
@@ -529,7 +530,7 @@ cli_domain(struct cli *cli)
 {
 	if (cli->nargs < 2)
 		return cli_usage_error(cli,
-		    "usage: domain add|remove|list|import ...");
+		    "usage: domain add|remove|list|import|export ...");
 	if (strcmp(cli->args[1], "add") == 0)
 		return cli_domain_add(cli);
 	if (strcmp(cli->args[1], "remove") == 0)
@@ -538,6 +539,8 @@ cli_domain(struct cli *cli)
 		return cli_domain_list(cli);
 	if (strcmp(cli->args[1], "import") == 0)
 		return cli_domain_import(cli);
+	if (strcmp(cli->args[1], "export") == 0)
+		return cli_domain_export(cli); /* cli_store.c */
 	return cli_usage_error(cli, "unknown domain command '%s'",
 	    cli->args[1]);
 }
