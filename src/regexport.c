@@ -27,7 +27,7 @@
 #include "regimport.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define REGEXPORT_VALUE_MAX 8192 /* one raw value, before quoting */
+#define REGEXPORT_VALUE_MAX 8192           /* one raw value, before quoting */
 #define REGEXPORT_TIME_LAST 253402300799LL /* 9999-12-31T23:59:59Z */
 
 /* A growing output line with an overflow flag. */
@@ -162,8 +162,7 @@ fmt_contact(const struct domain_reg *reg, struct out *o, char *why,
 
 /* fmt_added - UTC time; plain seconds outside years 1970..9999. */
 static int
-fmt_added(const struct domain_reg *reg, struct out *o, char *why,
-          size_t whylen)
+fmt_added(const struct domain_reg *reg, struct out *o, char *why, size_t whylen)
 {
 	time_t t = (time_t)reg->added;
 	struct tm tm;
@@ -245,9 +244,9 @@ regexport_row(const struct domain_reg *reg, char *buf, size_t len,
 		if (regexport_cols[i].fmt(reg, &v, why, whylen) != 0)
 			return -1;
 		if (v.full)
-			return errbuf_fail(why, whylen, "%s: value too long",
-			                   regimport_col_name(
-			                       regexport_cols[i].col));
+			return errbuf_fail(
+			    why, whylen, "%s: value too long",
+			    regimport_col_name(regexport_cols[i].col));
 		if (i > 0)
 			out_add(&o, ",", 1);
 		csv_put(&o, value, v.used);

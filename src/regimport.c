@@ -79,8 +79,7 @@ static int set_policy(struct domain_reg *, const char *, size_t, char *,
                       size_t);
 static int set_contact(struct domain_reg *, const char *, size_t, char *,
                        size_t);
-static int set_added(struct domain_reg *, const char *, size_t, char *,
-                     size_t);
+static int set_added(struct domain_reg *, const char *, size_t, char *, size_t);
 
 /* The columns, in the order their values are applied. */
 static const struct regimport_col_info {
@@ -635,9 +634,9 @@ regimport_parse_selectors(struct domain_reg *reg, const char *text, size_t len,
 				    regimport_quote(q, sizeof(q), text + start,
 				                    n));
 		}
-		if (regimport_add_selector(
-		        reg, text + start, (size_t)(eq - (text + start)), key,
-		        keylen, why, whylen) != 0)
+		if (regimport_add_selector(reg, text + start,
+		                           (size_t)(eq - (text + start)), key,
+		                           keylen, why, whylen) != 0)
 			return -1;
 	}
 }

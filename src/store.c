@@ -181,8 +181,11 @@ guard_chain(int sig, siginfo_t *si, void *uc)
 		old->sa_handler(sig);
 		return;
 	}
-	/* Default action: returning re-executes the faulting access. */
+	/* Default action: returning re-executes a faulting access; a
+	 * signal that was sent (kill, raise) must be sent again. */
 	signal(sig, SIG_DFL);
+	if (si == NULL || si->si_code <= 0)
+		raise(sig);
 }
 
 /* guard_damaged - the one sentence about slot's store; ends the process. */
@@ -1534,8 +1537,8 @@ check_free_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 	memcpy(&count, p, sizeof(count));
 	if (count != n) {
 		it->rep->damaged++;
-		snprintf(why, sizeof(why),
-		         "says %zu free pages and holds %zu", count, n);
+		snprintf(why, sizeof(why), "says %zu free pages and holds %zu",
+		         count, n);
 		problem(it, "free list", key, why);
 		return 0;
 	}
@@ -1582,8 +1585,7 @@ check_walk_step(struct iter *it, const MDB_val *key, const MDB_val *val,
 
 	if (key->mv_size > sizeof(rep->key) ||
 	    (lookup && rep->keylen > 0 &&
-	     key_cmp(rep->key, rep->keylen, key->mv_data, key->mv_size) >=
-	         0)) {
+	     key_cmp(rep->key, rep->keylen, key->mv_data, key->mv_size) >= 0)) {
 		rep->damaged++;
 		problem(it, rep->db, key,
 		        "key out of order or too long: the tree is damaged");
@@ -1619,8 +1621,7 @@ struct check_db {
 
 /* check_db - walk one database for store_check; 0, or STORE_ERROR. */
 static int
-check_db(struct iter *it, const struct check_db *db, char *err,
-         size_t errlen)
+check_db(struct iter *it, const struct check_db *db, char *err, size_t errlen)
 {
 	volatile unsigned char sum = 0;
 	struct store_check_report *rep = it->rep;

@@ -141,8 +141,8 @@
 #define STORE_MAXREADERS_DEFAULT 256            /* milter threads + CLIs */
 #define STORE_DIR_MODE 0750
 #define STORE_FILE_MODE 0640
-#define STORE_KEY_RAW_MAX 511  /* LMDB's largest key */
-#define STORE_EXIT_DAMAGED 78  /* exit status after a fault in the map */
+#define STORE_KEY_RAW_MAX 511 /* LMDB's largest key */
+#define STORE_EXIT_DAMAGED 78 /* exit status after a fault in the map */
 
 /* What the operator does about a damaged store (authready(1) RECOVERY). */
 #define STORE_RECOVERY                                                         \

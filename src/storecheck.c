@@ -167,8 +167,7 @@ verify_child(const char *dir, storecheck_setup setup, void *ctx,
 	int rc;
 
 	child_begin();
-	if (setup != NULL &&
-	    setup(ctx, res->error, sizeof(res->error)) != 0) {
+	if (setup != NULL && setup(ctx, res->error, sizeof(res->error)) != 0) {
 		res->outcome = STORECHECK_ERROR;
 		_exit(0);
 	}
@@ -266,8 +265,8 @@ storecheck_message(const struct storecheck_result *res, const char *dir,
 		    dir, res->error, res->problems[0]);
 	else
 		say(buf, len,
-		    "state store %s is damaged: %s%s; recover with: "
-		    STORE_RECOVERY,
+		    "state store %s is damaged: %s%s; recover "
+		    "with: " STORE_RECOVERY,
 		    dir, res->error, where);
 }
 
@@ -377,9 +376,9 @@ struct walk {
 	int backward;
 	const char *stop; /* backward: stop at this key or below */
 	size_t stoplen;
-	int done;        /* the child sent FRAME_DONE */
-	size_t nregs;    /* entries received */
-	size_t entries;  /* the registry's count; 0 unknown */
+	int done;       /* the child sent FRAME_DONE */
+	size_t nregs;   /* entries received */
+	size_t entries; /* the registry's count; 0 unknown */
 	char why[STORECHECK_ERR_MAX];
 	char last[DOMAIN_BUF]; /* last domain received */
 	store_reg_cb cb;
@@ -497,8 +496,8 @@ storecheck_export(const char *dir, store_reg_cb cb, store_problem_cb bad,
                   void *ctx, struct storecheck_export_result *res)
 {
 	struct walk fw = {.cb = cb, .bad = bad, .ctx = ctx, .res = res};
-	struct walk bw = {.backward = 1, .cb = cb, .bad = bad, .ctx = ctx,
-	                  .res = res};
+	struct walk bw = {
+	    .backward = 1, .cb = cb, .bad = bad, .ctx = ctx, .res = res};
 
 	memset(res, 0, sizeof(*res));
 	if (store_absent(dir)) {

@@ -51,9 +51,9 @@
 
 #include "store.h"
 
-#define STORECHECK_TIMEOUT 600      /* seconds a child may take */
-#define STORECHECK_PROBLEMS_MAX 16  /* findings kept for the report */
-#define STORECHECK_LINE_MAX 384     /* one finding, sanitized */
+#define STORECHECK_TIMEOUT 600     /* seconds a child may take */
+#define STORECHECK_PROBLEMS_MAX 16 /* findings kept for the report */
+#define STORECHECK_LINE_MAX 384    /* one finding, sanitized */
 #define STORECHECK_ERR_MAX 512
 
 enum storecheck_outcome {
@@ -63,10 +63,10 @@ enum storecheck_outcome {
 };
 
 struct storecheck_result {
-	int outcome;    /* enum storecheck_outcome */
-	int absent;     /* no store yet: nothing to check */
-	int signal;     /* the child died by this signal; 0 when not */
-	int timed_out;  /* ... by STORECHECK_TIMEOUT */
+	int outcome;   /* enum storecheck_outcome */
+	int absent;    /* no store yet: nothing to check */
+	int signal;    /* the child died by this signal; 0 when not */
+	int timed_out; /* ... by STORECHECK_TIMEOUT */
 	struct store_check_report rep;
 	size_t nproblems; /* damage findings; the first ones kept below */
 	char problems[STORECHECK_PROBLEMS_MAX][STORECHECK_LINE_MAX];

@@ -1,7 +1,8 @@
 /*
  * test_store.c - the LMDB store: round trips, corrupt and foreign values,
  * permission refusal, readers that never block, concurrent writer
- * processes, stale reader slots, and kill -9 during bulk refreshes.
+ * processes, stale reader slots, kill -9 during bulk refreshes, and a
+ * damaged page: the verifier and the export in a child, the fault guard.
  *
  * Multi-process tests fork; each child opens its own environment (LMDB
  * handles never cross fork) and reports with its exit status or a pipe.
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "storecheck.h"
 
 #define NDOMAINS_KILL 2000
 #define KILL_ROUNDS_MAX 25    /* kill -9 rounds, when time allows */
@@ -1098,6 +1100,312 @@ START_TEST(test_kill9_bulk_refresh)
 }
 END_TEST
 
+/* seed_regs - n registry entries, no states, in one batch (so the file
+ * holds no stale copies of registry pages). */
+static void
+seed_regs(int n)
+{
+	static struct domain_reg r;
+	struct store *st = open_store(STORE_CREATE);
+	struct store_batch *b;
+	char err[512], name[32];
+
+	ck_assert_int_eq(store_batch_begin(st, &b, err, sizeof(err)), STORE_OK);
+	for (int i = 0; i < n; i++) {
+		make_reg(&r, dname(name, sizeof(name), i));
+		ck_assert_int_eq(store_batch_put_reg(b, &r, err, sizeof(err)),
+		                 STORE_OK);
+	}
+	ck_assert_int_eq(store_batch_commit(b, err, sizeof(err)), STORE_OK);
+	store_close(st);
+}
+
+/* Page layout of LMDB 0.9 (mdb.c): pgno(8) pad(2) flags(2) lower(2)
+ * upper(2), then the node offsets; a branch node is pgno in lo(2) hi(2)
+ * flags(2), ksize(2), key. */
+#define PG_SIZE 4096
+#define PG_FLAGS 10
+#define PG_LOWER 12
+#define PG_PTRS 16
+#define PG_LEAF 0x02
+#define PG_BRANCH 0x01
+
+/* read_data - the whole data.mdb into a malloc'd buffer. */
+static unsigned char *
+read_data(size_t *len)
+{
+	char path[160];
+	unsigned char *buf;
+	FILE *fp;
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_ptr_nonnull(buf = malloc((size_t)sb.st_size));
+	ck_assert_ptr_nonnull(fp = fopen(path, "rb"));
+	ck_assert_uint_eq(fread(buf, 1, (size_t)sb.st_size, fp),
+	                  (size_t)sb.st_size);
+	fclose(fp);
+	*len = (size_t)sb.st_size;
+	return buf;
+}
+
+/* write_byte - one byte of data.mdb changed. */
+static void
+write_byte(size_t off, unsigned char v)
+{
+	char path[160];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "r+b"));
+	ck_assert_int_eq(fseek(fp, (long)off, SEEK_SET), 0);
+	ck_assert_int_eq(fputc(v, fp), v);
+	fclose(fp);
+}
+
+/* find_page - the page of the given type holding key; its number. */
+static size_t
+find_page(const unsigned char *buf, size_t len, unsigned flags, const char *key)
+{
+	for (size_t pg = 2; (pg + 1) * PG_SIZE <= len; pg++) {
+		const unsigned char *p = buf + pg * PG_SIZE;
+
+		if (p[PG_FLAGS] == flags && p[PG_FLAGS + 1] == 0 &&
+		    memmem(p, PG_SIZE, key, strlen(key)) != NULL)
+			return pg;
+	}
+	ck_abort_msg("no page of type %u holds %s", flags, key);
+	return 0;
+}
+
+/* damage_leaf - the leaf holding key gets mp_lower 0: its node count
+ * wraps around and a read of it faults inside liblmdb (as one changed
+ * byte did in the issue). */
+static void
+damage_leaf(const char *key)
+{
+	size_t len, pg;
+	unsigned char *buf = read_data(&len);
+
+	pg = find_page(buf, len, PG_LEAF, key);
+	free(buf);
+	write_byte(pg * PG_SIZE + PG_LOWER, 0);
+}
+
+/* cut_leaf - the registry's branch node for the middle leaf points past
+ * the file: that leaf cannot be reached (MDB_PAGE_NOTFOUND). */
+static void
+cut_leaf(void)
+{
+	size_t len, pg, n, node;
+	unsigned char *buf = read_data(&len);
+	const unsigned char *p;
+
+	pg = find_page(buf, len, PG_BRANCH, "d00"); /* the registry's root */
+	p = buf + pg * PG_SIZE;
+	n = (size_t)((p[PG_LOWER] | p[PG_LOWER + 1] << 8) - PG_PTRS) / 2;
+	ck_assert_uint_ge(n, 3);
+	node = p[PG_PTRS + n] | p[PG_PTRS + n + 1] << 8; /* node n / 2 */
+	free(buf);
+	write_byte(pg * PG_SIZE + node + 1, 0xff); /* pgno += 0xff00 */
+}
+
+/* truncate_data - data.mdb loses its second half: the pages written
+ * last lie past the end of the file, and a read of them is a SIGBUS. */
+static void
+truncate_data(void)
+{
+	char path[160];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(truncate(path, sb.st_size / 2 / PG_SIZE * PG_SIZE), 0);
+}
+
+/* export_count - store_reg_cb counting entries and checking the order
+ * is the key order on each side of a gap. */
+static int
+export_count(void *ctx, const struct domain_reg *reg)
+{
+	(void)reg;
+	++*(int *)ctx;
+	return 0;
+}
+
+START_TEST(test_verify_in_child)
+{
+	static struct storecheck_result res;
+	char msg[2048];
+
+	ck_assert_int_eq(storecheck_verify(dir, NULL, NULL, &res),
+	                 STORECHECK_SOUND);
+	ck_assert_int_eq(res.absent, 1);
+	seed_regs(300);
+	ck_assert_int_eq(storecheck_verify(dir, NULL, NULL, &res),
+	                 STORECHECK_SOUND);
+	ck_assert_int_eq(res.absent, 0);
+	ck_assert_uint_eq(res.rep.regs, 300);
+	ck_assert_uint_eq(res.rep.damaged + res.rep.corrupt, 0);
+
+	damage_leaf("d00150.example");
+	ck_assert_int_eq(storecheck_verify(dir, NULL, NULL, &res),
+	                 STORECHECK_DAMAGED);
+	ck_assert_str_eq(res.rep.db, "registry");
+	storecheck_message(&res, dir, msg, sizeof(msg));
+	ck_assert_msg(strstr(msg, "is damaged") != NULL &&
+	                  strstr(msg, "in the registry database") != NULL &&
+	                  strstr(msg, "recover with: ") != NULL,
+	              "%s", msg);
+
+	/* Pages past the end of the file: the child dies by SIGBUS. */
+	truncate_data();
+	ck_assert_int_eq(storecheck_verify(dir, NULL, NULL, &res),
+	                 STORECHECK_DAMAGED);
+	ck_assert_int_eq(res.signal, SIGBUS);
+	storecheck_message(&res, dir, msg, sizeof(msg));
+	ck_assert_msg(strstr(msg, "reading it faulted (SIGBUS)") != NULL, "%s",
+	              msg);
+}
+END_TEST
+
+START_TEST(test_verify_cut_tree)
+{
+	static struct storecheck_result res;
+	struct store_check_report rep;
+	struct store *st;
+	char err[512];
+
+	seed_regs(300);
+	cut_leaf();
+	ck_assert_int_eq(storecheck_verify(dir, NULL, NULL, &res),
+	                 STORECHECK_DAMAGED);
+	ck_assert_ptr_nonnull(strstr(res.error, "MDB_PAGE_NOTFOUND"));
+	/* No fault here: store_check itself says it, in this process. */
+	st = open_store(STORE_RDONLY);
+	ck_assert_int_ne(store_check(st, &rep, NULL, NULL, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_str_eq(rep.db, "registry");
+	ck_assert_uint_gt(rep.regs, 0);
+	ck_assert_uint_lt(rep.regs, 300);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_export_salvage)
+{
+	static struct storecheck_export_result res;
+	int n = 0;
+
+	seed_regs(300);
+	ck_assert_int_eq(storecheck_export(dir, export_count, NULL, &n, &res),
+	                 0);
+	ck_assert_int_eq(n, 300);
+	ck_assert_int_eq(res.faulted, 0);
+
+	/* A walk that faults part way: the backward walk reads the rest. */
+	damage_leaf("d00150.example");
+	n = 0;
+	ck_assert_int_ge(storecheck_export(dir, export_count, NULL, &n, &res),
+	                 0);
+	ck_assert_int_eq(res.faulted, 1);
+	ck_assert_int_eq((size_t)n == res.entries, !res.gap);
+	ck_assert_int_gt(n, 0);
+}
+END_TEST
+
+START_TEST(test_export_gap)
+{
+	static struct storecheck_export_result res;
+	int n = 0;
+
+	seed_regs(300);
+	cut_leaf();
+	ck_assert_int_eq(storecheck_export(dir, export_count, NULL, &n, &res),
+	                 1);
+	ck_assert_int_eq(res.gap, 1);
+	ck_assert_uint_eq(res.entries, 300);
+	ck_assert_int_gt(n, 100);
+	ck_assert_int_lt(n, 300);
+	ck_assert_uint_eq(res.exported, (size_t)n);
+	ck_assert_msg(strcmp(res.gap_after, res.gap_before) < 0, "%s / %s",
+	              res.gap_after, res.gap_before);
+	ck_assert_ptr_nonnull(strstr(res.why, "MDB_PAGE_NOTFOUND"));
+}
+END_TEST
+
+/* guarded_child - in a child with the guard and stderr on fd: read the
+ * whole registry; returns only if nothing faulted. */
+static void
+guarded_child(int fd, int raise_segv)
+{
+	struct store *st;
+	char err[512];
+	size_t nc;
+	int n = 0;
+
+	dup2(fd, STDERR_FILENO);
+	if (store_guard_install("tguard", err, sizeof(err)) != STORE_OK)
+		_exit(2);
+	if (raise_segv)
+		raise(SIGSEGV); /* not the store's: must kill */
+	if (store_open(dir, STORE_RDONLY, NULL, &st, err, sizeof(err)) !=
+	    STORE_OK)
+		_exit(3);
+	store_reg_iter(st, (store_reg_cb)(void *)count_cb, &n, &nc, err,
+	               sizeof(err));
+	_exit(0);
+}
+
+/* run_guarded - fork guarded_child; its wait status and stderr. */
+static int
+run_guarded(int raise_segv, char *out, size_t outlen)
+{
+	int fds[2], ws;
+	ssize_t got;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		close(fds[0]);
+		guarded_child(fds[1], raise_segv);
+	}
+	close(fds[1]);
+	for (size_t used = 0;; used += (size_t)got) {
+		out[used] = '\0';
+		if (used + 1 >= outlen ||
+		    (got = read(fds[0], out + used, outlen - 1 - used)) <= 0)
+			break;
+	}
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	return ws;
+}
+
+START_TEST(test_guard)
+{
+	char out[2048], want[256];
+	int ws;
+
+	seed_regs(300);
+	truncate_data();
+	ws = run_guarded(0, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == STORE_EXIT_DAMAGED,
+	              "wait status %#x; stderr: %s", ws, out);
+	snprintf(want, sizeof(want),
+	         "tguard: state store %s is damaged: ", dir);
+	ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "recover with: " STORE_RECOVERY));
+	/* A fault that is not the store's keeps its default action. */
+	ws = run_guarded(1, out, sizeof(out));
+	ck_assert_msg(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGSEGV,
+	              "wait status %#x; stderr: %s", ws, out);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1120,6 +1428,11 @@ store_suite(void)
 	tcase_add_test(mp, test_concurrent_writers);
 	tcase_add_test(mp, test_stale_reader_cleared);
 	tcase_add_test(mp, test_kill9_bulk_refresh);
+	tcase_add_test(mp, test_verify_in_child);
+	tcase_add_test(mp, test_verify_cut_tree);
+	tcase_add_test(mp, test_export_salvage);
+	tcase_add_test(mp, test_export_gap);
+	tcase_add_test(mp, test_guard);
 	suite_add_tcase(s, mp);
 	return s;
 }
