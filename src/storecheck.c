@@ -128,11 +128,15 @@ child_wait(pid_t pid, int *status)
 	return *status == 0 ? 0 : -1;
 }
 
-/* child_begin - what every child does first; 0, or an exit status. */
+/* child_begin - what every child does first: a fault in the map must
+ * kill it by the signal (not the guard's exit, not a sanitizer's report
+ * and exit status), so the parent can tell damage from trouble. */
 static int
 child_begin(void)
 {
 	store_guard_remove();
+	signal(SIGBUS, SIG_DFL);
+	signal(SIGSEGV, SIG_DFL);
 	signal(SIGALRM, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	alarm(STORECHECK_TIMEOUT);
