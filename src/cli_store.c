@@ -130,19 +130,27 @@ cli_export_open(struct cli *cli, const char *path)
 {
 	struct stat sb;
 	FILE *fp;
-	int fd;
+	int fd = -1;
 
 	if (path == NULL || strcmp(path, "-") == 0)
 		return stdout;
-	fd = open(path,
-	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-	    0640);
-	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    fcntl(fd, F_SETFL, 0) != 0 || (fp = fdopen(fd, "w")) == NULL) {
+	/* Never block on a FIFO nor write into a device: a regular file. */
+	if ((lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) ||
+	    ((fd = open(path,
+		  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
+		      O_CLOEXEC,
+		  0640)) >= 0 &&
+		(fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)))) {
+		fprintf(stderr, "%s: %s: not a regular file\n", cli->progname,
+		    path);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (fd < 0 || fcntl(fd, F_SETFL, 0) != 0 ||
+	    (fp = fdopen(fd, "w")) == NULL) {
 		fprintf(stderr, "%s: %s: %s\n", cli->progname, path,
-		    fd >= 0 && fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode)
-			? "not a regular file"
-			: strerror(errno));
+		    strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
