@@ -36,6 +36,11 @@
 #	imported into a fresh StateDir and exported again gives the same
 #	bytes.
 #
+#	Not in tests/valgrind-integration.sh's list: a read that follows a
+#	damaged page to an unmapped address is an invalid access by
+#	definition, and memcheck reports it (in the programs that end with
+#	the guard's sentence; the checking children catch their fault).
+#
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 99 the harness could not run.
 #
