@@ -8,6 +8,14 @@
  *	on read (a value must decode and name the key it is stored under),
  *	and the permission policy for the state directory.  Every failure
  *	funnels through fail() or lmdb_fail(), which write one sentence.
+ *
+ *	Damage that validation cannot see (LMDB has no page checksums) is
+ *	met twice: store_check() walks every page reachable through every
+ *	database, for a child process to run (storecheck.c), and the fault
+ *	guard (below) turns a fault or a failed LMDB assertion inside a
+ *	store call into one fixed sentence and _exit(STORE_EXIT_DAMAGED),
+ *	the one exit outside main: a process whose map read faulted has
+ *	nothing left to return to.
  * DIAGNOSTICS
  *	STORE_OK, STORE_NOTFOUND, STORE_CORRUPT, STORE_ERROR; see store.h.
  */
