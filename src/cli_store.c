@@ -60,9 +60,9 @@ cli_store_check(struct cli *cli)
 		else
 			printf("state store %s is sound: %zu registered, %zu "
 			       "state(s) (%zu of unregistered domains), %zu "
-			       "held, %zu free page(s)\n",
+			       "held; %llu page(s) in use, %zu free\n",
 			    dir, r->regs, r->states, r->orphan_states, r->held,
-			    r->free_pages);
+			    (unsigned long long)res.pages, r->free_pages);
 		return 0;
 	}
 	storecheck_message(&res, dir, msg, sizeof(msg));

@@ -125,10 +125,12 @@ lmdb_fail(char *err, size_t errlen, const char *what, int rc)
  * an iteration callback runs).  A fault whose address lies in a map, or
  * one taken while the faulting thread is inside the store, is store
  * damage: the handler writes one fixed sentence with write(2) and ends
- * the process with _exit(78).  Any other fault goes to the handler that
- * was there before (the default action, a sanitizer), so a bug elsewhere
- * is not reported as damage.  The handler only reads what store_open
- * wrote before the map was registered.
+ * the process with _exit(78).  So does SIGABRT inside a store call
+ * (glibc's malloc finding its heap overwritten by liblmdb acting on a
+ * damaged page; LMDB's own assertions come through guard_assert).  Any
+ * other fault goes to the handler that was there before (the default
+ * action, a sanitizer), so a bug elsewhere is not reported as damage.  The
+ * handler only reads what store_open wrote before the map was registered.
  */
 struct guard_slot {
 	volatile sig_atomic_t used;
@@ -141,7 +143,7 @@ static struct guard_slot guard_slots[STORE_GUARD_SLOTS];
 static volatile sig_atomic_t guard_last = -1; /* slot opened last */
 static volatile sig_atomic_t guard_installed;
 static char guard_prog[64];
-static struct sigaction guard_old_bus, guard_old_segv;
+static struct sigaction guard_old_bus, guard_old_segv, guard_old_abrt;
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local volatile sig_atomic_t guard_depth;
 
@@ -177,8 +179,9 @@ guard_put(const char *s)
 static void
 guard_chain(int sig, siginfo_t *si, void *uc)
 {
-	const struct sigaction *old =
-	    sig == SIGBUS ? &guard_old_bus : &guard_old_segv;
+	const struct sigaction *old = sig == SIGBUS    ? &guard_old_bus
+	                              : sig == SIGSEGV ? &guard_old_segv
+	                                               : &guard_old_abrt;
 
 	if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction != NULL) {
 		old->sa_sigaction(sig, si, uc);
@@ -231,7 +234,7 @@ guard_handler(int sig, siginfo_t *si, void *uc)
 	uintptr_t a = si != NULL ? (uintptr_t)si->si_addr : 0;
 	int slot = -1;
 
-	for (int i = 0; i < STORE_GUARD_SLOTS; i++)
+	for (int i = 0; sig != SIGABRT && i < STORE_GUARD_SLOTS; i++)
 		if (guard_slots[i].used && a >= guard_slots[i].lo &&
 		    a < guard_slots[i].hi)
 			slot = i;
@@ -246,6 +249,9 @@ guard_handler(int sig, siginfo_t *si, void *uc)
 		guard_chain(sig, si, uc);
 		return;
 	}
+	if (sig == SIGABRT)
+		guard_damaged(slot, "liblmdb aborted while reading it",
+		              "SIGABRT: its heap was corrupted");
 	guard_damaged(slot, "a read inside its LMDB map faulted",
 	              sig == SIGBUS ? "SIGBUS" : "SIGSEGV");
 }
@@ -264,7 +270,8 @@ store_guard_install(const char *progname, char *err, size_t errlen)
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGBUS, &sa, &guard_old_bus) != 0 ||
-	    sigaction(SIGSEGV, &sa, &guard_old_segv) != 0)
+	    sigaction(SIGSEGV, &sa, &guard_old_segv) != 0 ||
+	    sigaction(SIGABRT, &sa, &guard_old_abrt) != 0)
 		return fail(err, errlen, STORE_ERROR,
 		            "cannot install the store's fault handler: %s",
 		            strerror(errno));
@@ -279,6 +286,7 @@ store_guard_remove(void)
 		return;
 	sigaction(SIGBUS, &guard_old_bus, NULL);
 	sigaction(SIGSEGV, &guard_old_segv, NULL);
+	sigaction(SIGABRT, &guard_old_abrt, NULL);
 	guard_installed = 0;
 }
 

@@ -11,7 +11,10 @@
  *	never crosses fork()), does the reading, and dies alone when a page
  *	is bad.  The parent never maps the store here.
  *
- *	Verify: the child writes its store_check_report straight into a
+ *	Verify: the child first reads data.mdb's page structure itself
+ *	(lmdbcheck.c, pread only: damage that would make liblmdb fault or
+ *	corrupt its heap is named without liblmdb touching it), then runs
+ *	store_check() through liblmdb.  It writes its report straight into a
  *	MAP_SHARED anonymous page, so after a fault the parent still sees
  *	the database and the last key the walk had reached.
  *
@@ -37,6 +40,7 @@
 #include "storecheck.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +52,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lmdbcheck.h"
 #include "sanitize.h"
 
 #define STORECHECK_KEY_TEXT 128  /* a key as shown */
@@ -183,6 +188,38 @@ verify_problem(void *ctx, const char *db, const char *key, const char *why)
 	res->nproblems++;
 }
 
+/* pages_check - the file's page structure (lmdbcheck.c), before
+ * liblmdb maps it; 0 sound, else the outcome is in res. */
+static int
+pages_check(const char *dir, struct storecheck_result *res)
+{
+	struct lmdbcheck_report pr;
+	char path[PATH_MAX];
+	int fd, rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	    sizeof(path)) {
+		say(res->error, sizeof(res->error), "%s: path too long", dir);
+		res->outcome = STORECHECK_ERROR;
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		say(res->error, sizeof(res->error), "%s: %s", path,
+		    strerror(errno));
+		res->outcome = STORECHECK_ERROR;
+		return -1;
+	}
+	rc = lmdbcheck_fd(fd, &pr);
+	close(fd);
+	res->pages = pr.pages;
+	if (rc == 0)
+		return 0;
+	say(res->error, sizeof(res->error), "its page structure: %s",
+	    pr.problem);
+	res->outcome = rc > 0 ? STORECHECK_DAMAGED : STORECHECK_ERROR;
+	return -1;
+}
+
 /* verify_child - the child's whole work; never returns. */
 static void
 verify_child(const char *dir, storecheck_setup setup, void *ctx,
@@ -196,6 +233,8 @@ verify_child(const char *dir, storecheck_setup setup, void *ctx,
 		res->outcome = STORECHECK_ERROR;
 		_exit(0);
 	}
+	if (pages_check(dir, res) != 0)
+		_exit(0);
 	if (store_open(dir, STORE_RDONLY, NULL, &st, res->error,
 	               sizeof(res->error)) != STORE_OK) {
 		res->outcome = STORECHECK_ERROR;

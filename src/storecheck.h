@@ -18,7 +18,9 @@
  *	These functions touch the map only in a forked child, so such a
  *	fault ends the child and the caller reports it.
  *
- *	storecheck_verify() runs store_check() (every entry of every
+ *	storecheck_verify() reads the page structure of data.mdb without
+ *	liblmdb (lmdbcheck.c: every page reachable from the meta page),
+ *	then runs store_check() (every entry of every
  *	database, through a cursor and through its own lookup; every value
  *	decoded) in a child that first calls setup (for example to drop
  *	privileges; may be NULL) and opens the store read-only.  The report
@@ -48,6 +50,7 @@
 #define AUTHREADY_STORECHECK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -67,6 +70,7 @@ struct storecheck_result {
 	int absent;    /* no store yet: nothing to check */
 	int signal;    /* the child died by this signal; 0 when not */
 	int timed_out; /* ... by STORECHECK_TIMEOUT */
+	uint64_t pages; /* pages reached by the structure check */
 	struct store_check_report rep;
 	size_t nproblems; /* damage findings; the first ones kept below */
 	char problems[STORECHECK_PROBLEMS_MAX][STORECHECK_LINE_MAX];
