@@ -20,8 +20,9 @@
 #	time an uninterrupted refresh takes (CRASH_KILLS, 120, kills in all).
 #	After every kill:
 #
-#	  - mdb_stat opens the store and reads every database, and the
-#	    registry still holds every domain;
+#	  - mdb_stat opens the store and reads every database, the
+#	    registry still holds every domain, and "authready store check"
+#	    finds every page and record sound;
 #	  - "authready status --json" exits 0 and is well-formed JSON (the
 #	    strict reader jsonflat.awk), with every domain in a valid state;
 #	  - no committed update is lost: a domain seen in the state the
@@ -215,9 +216,12 @@ states() {
 }
 
 # store_sound DIR - mdb_stat reads every database of the store; the
-# registry holds every domain.
+# registry holds every domain; authready store check (every page and
+# every record) finds it sound.
 store_sound() {
 	"$MDB_STAT" -a "$1" >"$T/mdb.out" 2>"$T/err" || return 1
+	timeout "$RUN_TIMEOUT" "$AUTHREADY" --state-dir "$1" store check \
+	    >>"$T/mdb.out" 2>"$T/err" </dev/null || return 1
 	n=$(awk '/^Status of registry/ { r = 1; next }
 	    /^Status of / { r = 0 }
 	    r && /Entries:/ { print $2 }' "$T/mdb.out")
