@@ -51,6 +51,7 @@
 #define LMDBCHECK_PSIZE_MIN 512
 #define LMDBCHECK_PSIZE_MAX 65536
 #define LMDBCHECK_KEY_MAX 511 /* MDB_MAXKEYSIZE */
+#define LMDBCHECK_TRIES 8     /* walks before a busy store is let be */
 /* Page buffers: a named database is walked from a leaf of the main one,
  * below the main database's levels. */
 #define LMDBCHECK_LEVELS (2 * LMDBCHECK_DEPTH_MAX)
@@ -396,41 +397,65 @@ meta_ok(const unsigned char *m, uint64_t *txnid, uint64_t *last_pg,
 	return 1;
 }
 
-int
-lmdbcheck_fd(int fd, struct lmdbcheck_report *rep)
+/* Both meta pages as read at one moment. */
+struct metas {
+	int ok[2], cur;
+	struct dbrec fdb[2], mdb[2];
+	uint64_t txnid[2], last[2];
+	uint32_t psize[2];
+};
+
+/* read_metas - both meta pages; 0, -1 (unreadable, why in rep), or 1
+ * (neither is a meta page). */
+static int
+read_metas(int fd, struct metas *mt, struct lmdbcheck_report *rep)
 {
 	unsigned char m[2][PAGEHDRSZ + MDB_META_SIZE];
-	struct dbrec fdb[2], mdb[2];
-	uint64_t txnid[2], last[2], fpages;
-	uint32_t psize[2];
-	int ok[2], cur, rc;
-	struct walk w = {.fd = fd, .rep = rep, .in_main = 1};
-	struct stat sb;
 
-	memset(rep, 0, sizeof(*rep));
-	if (fstat(fd, &sb) != 0 || read_at(fd, m[0], sizeof(m[0]), 0) != 0) {
+	mt->cur = 0;
+	if (read_at(fd, m[0], sizeof(m[0]), 0) != 0) {
 		snprintf(rep->problem, sizeof(rep->problem),
 		         "cannot read the data file: %s",
 		         errno ? strerror(errno) : "too short");
 		return -1;
 	}
-	ok[0] = meta_ok(m[0] + PAGEHDRSZ, &txnid[0], &last[0], &psize[0],
-	                &fdb[0], &mdb[0]);
+	mt->ok[0] = meta_ok(m[0] + PAGEHDRSZ, &mt->txnid[0], &mt->last[0],
+	                    &mt->psize[0], &mt->fdb[0], &mt->mdb[0]);
 	/* The second meta page is one page in: the first one's page size,
 	 * or the common 4096 when the first is unreadable. */
-	psize[1] = ok[0] ? psize[0] : 4096;
-	ok[1] = read_at(fd, m[1], sizeof(m[1]), psize[1]) == 0 &&
-	        meta_ok(m[1] + PAGEHDRSZ, &txnid[1], &last[1], &psize[1],
-	                &fdb[1], &mdb[1]);
-	if (!ok[0] && !ok[1])
-		return damaged(&w, "neither meta page is an LMDB meta page");
-	cur = ok[0] && ok[1] ? txnid[0] < txnid[1] : ok[1];
-	w.psize = psize[cur];
-	w.last_pg = last[cur];
+	mt->psize[1] = mt->ok[0] ? mt->psize[0] : 4096;
+	mt->ok[1] = read_at(fd, m[1], sizeof(m[1]), mt->psize[1]) == 0 &&
+	            meta_ok(m[1] + PAGEHDRSZ, &mt->txnid[1], &mt->last[1],
+	                    &mt->psize[1], &mt->fdb[1], &mt->mdb[1]);
+	if (!mt->ok[0] && !mt->ok[1])
+		return 1;
+	/* LMDB's choice: the meta page of the larger transaction id. */
+	mt->cur =
+	    mt->ok[0] && mt->ok[1] ? mt->txnid[0] < mt->txnid[1] : mt->ok[1];
+	return 0;
+}
+
+/* check_once - one walk from the current meta page. */
+static int
+check_once(int fd, const struct metas *mt, struct lmdbcheck_report *rep)
+{
+	struct walk w = {.fd = fd, .rep = rep, .in_main = 1};
+	int cur = mt->cur, rc;
+	uint64_t fpages;
+	struct stat sb;
+
+	memset(rep, 0, sizeof(*rep));
+	w.psize = mt->psize[cur];
+	w.last_pg = mt->last[cur];
 	rep->last_pg = w.last_pg;
 	if (w.psize < LMDBCHECK_PSIZE_MIN || w.psize > LMDBCHECK_PSIZE_MAX ||
 	    (w.psize & (w.psize - 1)) != 0)
 		return damaged(&w, "meta page %d: page size %zu", cur, w.psize);
+	if (fstat(fd, &sb) != 0) {
+		snprintf(rep->problem, sizeof(rep->problem), "fstat: %s",
+		         strerror(errno));
+		return -1;
+	}
 	fpages = (uint64_t)sb.st_size / w.psize;
 	if (w.last_pg >= fpages)
 		return damaged(&w,
@@ -450,12 +475,50 @@ lmdbcheck_fd(int fd, struct lmdbcheck_report *rep)
 		return -1;
 	}
 	w.in_main = 0;
-	rc = walk_db(&w, &fdb[cur], "free list");
+	rc = walk_db(&w, &mt->fdb[cur], "free list");
 	w.in_main = 1;
 	if (rc == 0)
-		rc = walk_db(&w, &mdb[cur], "main");
+		rc = walk_db(&w, &mt->mdb[cur], "main");
 	free(w.seen);
 	free(w.bufs);
 	free(w.exts);
 	return rc;
+}
+
+/*
+ * lmdbcheck_fd - walk, then read the meta pages again: a writer that
+ * committed meanwhile may have reused pages of the snapshot walked (this
+ * reads without a reader slot), so only a walk during which the current
+ * meta page stayed the same counts; otherwise walk again.  A store that
+ * never holds still for LMDBCHECK_TRIES walks is taken as sound (busy).
+ */
+int
+lmdbcheck_fd(int fd, struct lmdbcheck_report *rep)
+{
+	struct metas before, after;
+	int rc;
+
+	for (int i = 0; i < LMDBCHECK_TRIES; i++) {
+		memset(rep, 0, sizeof(*rep));
+		if ((rc = read_metas(fd, &before, rep)) < 0)
+			return -1;
+		if (rc > 0) {
+			snprintf(rep->problem, sizeof(rep->problem),
+			         "neither meta page is an LMDB meta page");
+			rc = 1;
+		} else {
+			rc = check_once(fd, &before, rep);
+		}
+		if (rc < 0 || read_metas(fd, &after, rep) < 0)
+			return -1;
+		if ((rc > 0 && before.ok[0] + before.ok[1] == 0 &&
+		     after.ok[0] + after.ok[1] == 0) ||
+		    (before.ok[before.cur] && after.ok[after.cur] &&
+		     before.cur == after.cur &&
+		     before.txnid[before.cur] == after.txnid[after.cur]))
+			return rc;
+	}
+	memset(rep, 0, sizeof(*rep));
+	rep->busy = 1;
+	return 0;
 }

@@ -21,6 +21,10 @@
  *	children and a leaf's overflow pages are in the file.  Each
  *	database: as many leaf entries as its record counts.
  *
+ *	It reads without a reader slot, so a writer may reuse pages of the
+ *	snapshot being walked: a walk counts only when the current meta
+ *	page is the same after it as before; otherwise it is done again.
+ *
  *	The layout is LMDB 0.9's data format version 1 (mdb.c: MDB_meta,
  *	MDB_db, MDB_page, MDB_node) on a 64-bit little- or big-endian host,
  *	as the file is written in host order; named databases without
@@ -41,6 +45,8 @@ struct lmdbcheck_report {
 	uint64_t pages;   /* pages reached (overflow pages included) */
 	uint64_t last_pg; /* the last page the meta page claims */
 	size_t dbs;       /* databases walked */
+	int busy;         /* writers never let a walk finish on one
+	                     snapshot: not checked, taken as sound */
 	char problem[LMDBCHECK_PROBLEM_MAX];
 };
 

@@ -20,6 +20,7 @@
  *	STORE_OK, STORE_NOTFOUND, STORE_CORRUPT, STORE_ERROR; see store.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -33,6 +34,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "lmdbcheck.h"
 #include "sanitize.h"
 #include "store.h"
 #include "text.h"
@@ -494,6 +496,37 @@ check_files(const char *dir, const struct store_opts *opts, char *err,
 	return STORE_OK;
 }
 
+/* check_pages - before a writer maps it: the page structure of an
+ * existing data.mdb (lmdbcheck.c reads it with pread).  liblmdb acting
+ * on a damaged page while it writes can overwrite its own heap, which no
+ * fault handler sees in time; readers are left to the fault guard. */
+static int
+check_pages(const char *dir, char *err, size_t errlen)
+{
+	struct lmdbcheck_report rep;
+	char path[PATH_MAX];
+	int fd, rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	    sizeof(path))
+		return fail(err, errlen, STORE_ERROR, "%s: path too long", dir);
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? STORE_OK
+		                       : fail(err, errlen, STORE_ERROR,
+		                              "%s: %s", path, strerror(errno));
+	rc = lmdbcheck_fd(fd, &rep);
+	close(fd);
+	if (rc == 0)
+		return STORE_OK;
+	if (rc < 0)
+		return fail(err, errlen, STORE_ERROR, "%s: %s", path,
+		            rep.problem);
+	return fail(err, errlen, STORE_ERROR,
+	            "the store is damaged: its page structure: %s; recover "
+	            "with: " STORE_RECOVERY,
+	            rep.problem);
+}
+
 /* open_dbs - open (or create) the three named databases. */
 static int
 open_dbs(struct store *st, unsigned flags, const char *dir, char *err,
@@ -575,7 +608,9 @@ store_open(const char *dir, unsigned flags, const struct store_opts *opts,
 	if (dir == NULL || dir[0] == '\0')
 		return fail(err, errlen, STORE_ERROR, "no state directory");
 	if (check_dir(dir, flags, opts, err, errlen) != STORE_OK ||
-	    check_files(dir, opts, err, errlen) != STORE_OK)
+	    check_files(dir, opts, err, errlen) != STORE_OK ||
+	    (!(flags & STORE_RDONLY) &&
+	     check_pages(dir, err, errlen) != STORE_OK))
 		return STORE_ERROR;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return fail(err, errlen, STORE_ERROR, "out of memory");

@@ -117,6 +117,9 @@
  *	make a read fault inside liblmdb.  store_check() walks everything
  *	(run it in a child: storecheck.c); store_guard_install() turns a
  *	fault in the map into one sentence and exit STORE_EXIT_DAMAGED.
+ *	store_open for writing first reads the page structure of data.mdb
+ *	(lmdbcheck.c) and refuses a damaged store: liblmdb writing through
+ *	a damaged page can corrupt its heap, which no handler catches.
  *
  *	Never use a struct store across fork(); open a new one in the
  *	child.  Do not open the same directory twice in one process (an
