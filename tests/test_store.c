@@ -1332,6 +1332,21 @@ START_TEST(test_verify_in_child)
 	                  strstr(msg, "recover with: ") != NULL,
 	              "%s", msg);
 
+	/* A writer refuses it before liblmdb maps it; a reader opens. */
+	{
+		struct store *st;
+		char err[1024];
+
+		ck_assert_int_eq(store_open(dir, 0, NULL, &st, err,
+		                            sizeof(err)),
+		                 STORE_ERROR);
+		ck_assert_msg(strstr(err, "the store is damaged: its page "
+		                          "structure: ") != NULL,
+		              "%s", err);
+		st = open_store(STORE_RDONLY);
+		store_close(st);
+	}
+
 	/* Pages past the end of the file (liblmdb: SIGBUS). */
 	truncate_data();
 	ck_assert_int_eq(storecheck_verify(dir, NULL, NULL, &res),
