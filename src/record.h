@@ -27,7 +27,7 @@
  *
  *	    offset 0  0x41 'A'    magic
  *	    offset 1  0xD7        magic (not ASCII, so text is never a record)
- *	    offset 2  version     RECORD_VERSION (1)
+ *	    offset 2  version     1, or 2 for a state (RECORD_VERSION)
  *	    offset 3  kind        RECORD_KIND_REG, _STATE or _HELD
  *
  *	Integers follow in little-endian byte order with fixed widths;
@@ -41,15 +41,17 @@
  *	peek still validates what it reads and the record's total framing
  *	is not checked by it (store_check and record_state_decode do).
  * VERSIONS
- *	Writers always write RECORD_VERSION.  Readers accept every version
- *	listed in their decoder table (version 1 only today) and reject
- *	version 0, which was never written, and anything newer than they
- *	know with an error that says so.  A future version 2 keeps the
- *	version 1 decoders, fills fields version 1 lacks with their neutral
- *	value (0, "" or -1 as domain.h documents), and the record is
- *	rewritten as version 2 the next time it is stored; there is no bulk
- *	migration.  A downgraded program sees version 2 records as corrupt
- *	(logged, re-checked, overwritten), never misreads them.
+ *	Writers write each kind in its newest version: a state in version
+ *	2 (version 1, then last_used: when mail last used an unregistered
+ *	domain), registry and held entries in version 1, so a downgraded
+ *	program still reads the registry.  Readers accept every (version,
+ *	kind) listed in their decoder table and reject version 0, which
+ *	was never written, and anything newer than RECORD_VERSION with an
+ *	error that says so.  A version 1 state decodes with last_used 0
+ *	(unknown) and is rewritten as version 2 the next time it is
+ *	stored; there is no bulk migration.  A downgraded program sees
+ *	version 2 states as corrupt (logged, re-checked, overwritten),
+ *	never misreads them.
  * DIAGNOSTICS
  *	Every function returns 0 on success, or -1 with one sentence in err:
  *	truncated input, trailing bytes, bad magic, unknown version, wrong
@@ -66,7 +68,7 @@
 
 #define RECORD_MAGIC0 0x41
 #define RECORD_MAGIC1 0xD7
-#define RECORD_VERSION 1 /* what this program writes */
+#define RECORD_VERSION 2 /* the newest format this program reads */
 #define RECORD_HEADER_LEN 4
 
 enum record_kind {
@@ -111,14 +113,16 @@ struct record_reg_summary {
 /*
  * Size limits.  A string costs 2 + its length; the fixed part of a state
  * is the header, one byte of state, five 64-bit times and four 32-bit
- * counters; the domain string follows it.
+ * counters; the domain string follows it, and version 2 ends with one
+ * more 64-bit time.
  */
 #define RECORD_STR_COST(bufsize) (2 + (bufsize)-1)
 #define RECORD_STATE_FIXED (RECORD_HEADER_LEN + 1 + 5 * 8 + 4 * 4)
 #define RECORD_STATE_MAX                                                       \
 	(RECORD_STATE_FIXED + RECORD_STR_COST(DOMAIN_BUF) + 1 +                \
 	 DOMAIN_RECORDS_MAX * (2 + RECORD_STR_COST(DOMAIN_BUF) +               \
-	                       RECORD_STR_COST(DOMAIN_RECORD_DETAIL_MAX)))
+	                       RECORD_STR_COST(DOMAIN_RECORD_DETAIL_MAX)) +    \
+	 8)
 #define RECORD_REG_MAX                                                         \
 	(RECORD_HEADER_LEN + 8 + 1 + 4 * RECORD_STR_COST(DOMAIN_BUF) +         \
 	 RECORD_STR_COST(DOMAIN_CONTACT_MAX) + 1 +                             \

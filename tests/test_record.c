@@ -67,6 +67,7 @@ full_state(struct domain_state *st)
 	st->pending_checks = 7;
 	st->notify_attempts = UINT32_MAX - 1;
 	st->notified = -1;
+	st->last_used = INT64_MIN;
 	st->nrecords = DOMAIN_RECORDS_MAX;
 	for (int i = 0; i < DOMAIN_RECORDS_MAX; i++) {
 		st->records[i].type = (uint8_t)(i % 4);
@@ -295,6 +296,81 @@ expect_state_error(const unsigned char *buf, size_t len, const char *want)
 	ck_assert_int_eq(st.nrecords, 0); /* nothing half-filled */
 	ck_assert_str_eq(st.domain, "");
 }
+
+/*
+ * Version 2 states end with last_used; a version 1 state (written by the
+ * programs before it) is the same record without it, and stays readable:
+ * it decodes, and peeks, with last_used 0.  Registry and held entries are
+ * still written as version 1 (a downgraded program keeps its registry),
+ * and a registry entry that claims version 2 is refused.
+ */
+START_TEST(test_state_versions)
+{
+	static struct domain_state in, out;
+	static struct domain_reg reg;
+	static struct held_msg held;
+	unsigned char buf[RECORD_STATE_MAX], rbuf[RECORD_REG_MAX];
+	struct record_state_summary sum;
+	struct record_reg_summary rsum;
+	char err[256];
+	size_t len, rlen;
+	unsigned v, k;
+
+	small_state(&in);
+	in.last_used = 1700000123;
+	ck_assert_int_eq(
+	    record_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(record_header(buf, len, &v, &k, err, sizeof(err)), 0);
+	ck_assert_uint_eq(v, 2);
+	ck_assert_int_eq(record_state_decode(buf, len, &out, err, sizeof(err)),
+	                 0);
+	ck_assert(out.last_used == 1700000123);
+	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
+
+	/* The same state as version 1 wrote it. */
+	buf[OFF_VERSION] = 1;
+	len -= 8;
+	ck_assert_int_eq(record_state_decode(buf, len, &out, err, sizeof(err)),
+	                 0);
+	ck_assert(out.last_used == 0);
+	in.last_used = 0;
+	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
+	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(sum.state, READINESS_VERIFIED);
+	/* A version 1 record with version 2's tail, and the reverse. */
+	expect_state_error(buf, len + 8, "trailing");
+	buf[OFF_VERSION] = 2;
+	expect_state_error(buf, len, "truncated");
+
+	memset(&reg, 0, sizeof(reg));
+	snprintf(reg.domain, sizeof(reg.domain), "example.com");
+	reg.dmarc_min_policy = DMARC_POLICY_UNSET;
+	ck_assert_int_eq(record_reg_encode(&reg, rbuf, sizeof(rbuf), &rlen,
+	                                   err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(record_header(rbuf, rlen, &v, &k, err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(v, 1);
+	rbuf[OFF_VERSION] = 2;
+	ck_assert_int_eq(record_reg_decode(rbuf, rlen, &reg, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "no decoder for registry"));
+	ck_assert_int_eq(
+	    record_reg_peek(rbuf, rlen, &rsum, err, sizeof(err)), -1);
+
+	memset(&held, 0, sizeof(held));
+	snprintf(held.domain, sizeof(held.domain), "example.com");
+	snprintf(held.queue_id, sizeof(held.queue_id), "Q1");
+	ck_assert_int_eq(record_held_encode(&held, rbuf, sizeof(rbuf), &rlen,
+	                                    err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(record_header(rbuf, rlen, &v, &k, err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(v, 1);
+}
+END_TEST
 
 START_TEST(test_truncated_and_trailing)
 {
@@ -556,6 +632,7 @@ record_suite(void)
 	tcase_add_test(tc, test_reg_peek);
 	tcase_add_test(tc, test_state_compact);
 	tcase_add_test(tc, test_held_round_trip);
+	tcase_add_test(tc, test_state_versions);
 	tcase_add_test(tc, test_truncated_and_trailing);
 	tcase_add_test(tc, test_header_rejections);
 	tcase_add_test(tc, test_field_rejections);
