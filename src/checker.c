@@ -5,6 +5,7 @@
  *	void checker_options_init(opt, cfg, now);
  *	int checker_request(reg, cfg, req, err, errlen);
  *	int checker_list(st, due_only, now, names, n, err, errlen);
+ *	int checker_upkeep(st, up, err, errlen);
  *	int checker_run(st, dns, opt, names, n, stats, err, errlen);
  *
  * DESCRIPTION
@@ -16,6 +17,11 @@
  *	so readers see progress and other writers are never held long.
  *	Confirmation mails wait until the DNS work is done: a slow MTA must
  *	not stall hundreds of lookups.
+ *
+ *	checker_upkeep() reads the unregistered states in one read
+ *	transaction to pick the candidates, then writes in batches of
+ *	CHECKER_BATCH_DEFAULT, judging each candidate again inside the
+ *	write transaction.
  *
  * DIAGNOSTICS
  *	A domain whose entry is missing or corrupt, or whose key file cannot
@@ -32,6 +38,7 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "usage.h"
 
 struct checker_notice {
 	char domain[DOMAIN_BUF];
@@ -43,6 +50,7 @@ struct checker_run;
 struct checker_job {
 	struct checker_run *run;
 	int busy;
+	bool unregistered; /* no registry entry: the global expectations */
 	char contact[DOMAIN_CONTACT_MAX];
 	struct readiness_request req;
 	struct report rep;
@@ -88,6 +96,7 @@ checker_options_init(struct checker_options *opt, const struct config *cfg,
 	opt->now = now;
 	opt->notify = true;
 	opt->notify_from = cfg->notify_from;
+	opt->unreg_expiry = cfg->unreg_expiry;
 }
 
 int
@@ -159,6 +168,29 @@ struct checker_lister {
 	int oom;
 };
 
+/* checker_list_name - append a copy of name. */
+static int
+checker_list_name(struct checker_lister *ls, const char *name)
+{
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap ? ls->cap * 2 : 1024;
+		char **grown = realloc(ls->names, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			ls->oom = 1;
+			return 1;
+		}
+		ls->names = grown;
+		ls->cap = cap;
+	}
+	if ((ls->names[ls->n] = strdup(name)) == NULL) {
+		ls->oom = 1;
+		return 1;
+	}
+	ls->n++;
+	return 0;
+}
+
 static int
 checker_list_add(void *ctx, const struct domain_reg *reg)
 {
@@ -174,23 +206,19 @@ checker_list_add(void *ctx, const struct domain_reg *reg)
 		if (rc == STORE_OK && !state_due(&state, ls->now))
 			return 0;
 	}
-	if (ls->n == ls->cap) {
-		size_t cap = ls->cap ? ls->cap * 2 : 1024;
-		char **grown = realloc(ls->names, cap * sizeof(*grown));
+	return checker_list_name(ls, reg->domain);
+}
 
-		if (grown == NULL) {
-			ls->oom = 1;
-			return 1;
-		}
-		ls->names = grown;
-		ls->cap = cap;
-	}
-	if ((ls->names[ls->n] = strdup(reg->domain)) == NULL) {
-		ls->oom = 1;
-		return 1;
-	}
-	ls->n++;
-	return 0;
+/* checker_list_unreg - an unregistered domain's state, when due. */
+static int
+checker_list_unreg(void *ctx, const struct domain_state *state, bool held)
+{
+	struct checker_lister *ls = ctx;
+
+	(void)held;
+	if (ls->due_only && !state_due(state, ls->now))
+		return 0;
+	return checker_list_name(ls, state->domain);
 }
 
 int
@@ -203,6 +231,9 @@ checker_list(struct store *st, bool due_only, int64_t now, char ***names,
 	int rc;
 
 	rc = store_reg_iter(st, checker_list_add, &ls, &ncorrupt, err, errlen);
+	if (rc == STORE_OK && !ls.oom)
+		rc = store_unreg_iter(st, checker_list_unreg, &ls, &ncorrupt,
+		    err, errlen);
 	if (ls.oom) {
 		snprintf(err, errlen, "out of memory listing domains");
 		rc = -1;
@@ -224,6 +255,139 @@ checker_list_free(char **names, size_t n)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* Upkeep of unregistered states --------------------------------------- */
+
+struct checker_tend {
+	char domain[DOMAIN_BUF];
+	int64_t last_used; /* as removed, for on_prune */
+	bool prune;	   /* else: record a use */
+};
+
+struct checker_tending {
+	struct checker_upkeep *up;
+	struct checker_tend *v;
+	size_t n, cap;
+	int oom;
+};
+
+/* checker_tend_pick - does this unregistered state need a write? */
+static int
+checker_tend_pick(void *ctx, const struct domain_state *state, bool held)
+{
+	struct checker_tending *tg = ctx;
+	const struct checker_upkeep *up = tg->up;
+	bool used = usage_seen(up->used, up->nused, state->domain);
+	bool prune;
+
+	tg->up->unregistered++;
+	if (used)
+		prune = false;
+	else if (!held && state_unused(state, up->now, up->expiry))
+		prune = true;
+	else
+		return 0;
+	if (used && !state_use_lags(state, up->now, up->expiry))
+		return 0;
+	if (tg->n == tg->cap) {
+		size_t cap = tg->cap ? tg->cap * 2 : 64;
+		struct checker_tend *grown = realloc(tg->v, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			tg->oom = 1;
+			return 1;
+		}
+		tg->v = grown;
+		tg->cap = cap;
+	}
+	snprintf(tg->v[tg->n].domain, DOMAIN_BUF, "%s", state->domain);
+	tg->v[tg->n].prune = prune;
+	tg->v[tg->n].last_used = state->last_used;
+	tg->n++;
+	return 0;
+}
+
+/* checker_tend_one - write one candidate if it still needs it; 1 when it
+ * was removed, 0 when written or left, -1 on a store error. */
+static int
+checker_tend_one(struct store_batch *b, struct checker_upkeep *up,
+    struct checker_tend *t, char *err, size_t errlen)
+{
+	struct domain_state s;
+	char why[256];
+	bool held;
+
+	/* Registered meanwhile, gone, or corrupt: not ours to touch. */
+	if (store_batch_get_unreg(b, t->domain, &s, &held, why,
+		sizeof(why)) != STORE_OK)
+		return 0;
+	if (!t->prune) {
+		if (!state_note_use(&s, up->now, up->expiry))
+			return 0;
+		if (store_batch_put_state(b, &s, err, errlen) != STORE_OK)
+			return -1;
+		up->recorded++;
+		return 0;
+	}
+	if (held || !state_unused(&s, up->now, up->expiry))
+		return 0;
+	if (store_batch_del_state(b, t->domain, err, errlen) != STORE_OK)
+		return -1;
+	t->last_used = s.last_used;
+	return 1;
+}
+
+int
+checker_upkeep(struct store *st, struct checker_upkeep *up, char *err,
+    size_t errlen)
+{
+	struct checker_tending tg = {.up = up};
+	struct store_batch *b = NULL;
+	size_t ncorrupt = 0, i, first = 0, k;
+	int rc;
+
+	up->unregistered = up->recorded = up->pruned = 0;
+	rc = store_unreg_iter(st, checker_tend_pick, &tg, &ncorrupt, err,
+	    errlen);
+	if (tg.oom) {
+		snprintf(err, errlen, "out of memory tending unregistered "
+				      "domains");
+		rc = -1;
+	}
+	for (i = 0; rc == STORE_OK && i < tg.n; i++) {
+		if (b == NULL) {
+			if (store_batch_begin(st, &b, err, errlen) != STORE_OK)
+				break;
+			first = i;
+		}
+		rc = checker_tend_one(b, up, &tg.v[i], err, errlen);
+		if (rc < 0) {
+			store_batch_abort(b);
+			b = NULL;
+			break;
+		}
+		tg.v[i].prune = rc == 1;
+		rc = STORE_OK;
+		if (i + 1 < tg.n && (i + 1 - first) < CHECKER_BATCH_DEFAULT)
+			continue;
+		if (store_batch_commit(b, err, errlen) != STORE_OK) {
+			b = NULL;
+			rc = -1;
+			break;
+		}
+		b = NULL;
+		for (k = first; k <= i; k++) {
+			if (!tg.v[k].prune)
+				continue;
+			up->pruned++;
+			if (up->on_prune)
+				up->on_prune(up->arg, tg.v[k].domain,
+				    tg.v[k].last_used);
+		}
+	}
+	free(tg.v);
+	return rc == STORE_OK && i == tg.n ? 0 : -1;
 }
 
 /* Batching ------------------------------------------------------------- */
@@ -306,6 +470,10 @@ checker_finish(struct checker_job *job)
 	}
 	state_apply(&cur, &job->rep, run->opt->now, &run->opt->policy, &next,
 	    &fx);
+	/* A first check of an unregistered domain comes from its mail; so
+	 * does the first re-check of a state kept before uses were. */
+	if (job->unregistered && next.last_used == 0)
+		state_note_use(&next, run->opt->now, run->opt->unreg_expiry);
 	if (store_batch_put_state(b, &next, run->err, run->errlen) !=
 	    STORE_OK) {
 		run->failed = 1;
@@ -339,7 +507,8 @@ checker_start(struct checker_run *run, struct checker_job *job,
 	int rc;
 
 	rc = store_reg_get(run->st, name, &reg, err, sizeof(err));
-	if (rc == STORE_NOTFOUND && run->opt->unregistered) {
+	job->unregistered = rc == STORE_NOTFOUND && run->opt->unregistered;
+	if (job->unregistered) {
 		memset(&reg, 0, sizeof(reg));
 		snprintf(reg.domain, sizeof(reg.domain), "%s", name);
 		reg.dmarc_min_policy = -1;

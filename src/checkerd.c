@@ -7,12 +7,18 @@
  *	bool checkerd_request(cd, domain, unregistered);
  *	uint64_t checkerd_generation(cd);
  *	bool checkerd_wait(cd, seen, deadline);
+ *	void checkerd_note_use(cd, domain);
  *
  * DESCRIPTION
  *	One mutex guards the request queue, the generation counter and the
  *	stop flag; two condition variables (on CLOCK_MONOTONIC) wake the
  *	thread and the waiters.  A run takes the whole queue, so requests
  *	that arrive during a run are served by the next one.
+ *
+ *	Uses of domains are noted in a lock-free table (usage.h) by the
+ *	milter threads; each due round, and the thread's exit, drains it
+ *	and has checker_upkeep() record them in the unregistered states
+ *	and remove the states unused for UnregisteredExpiry.
  *
  * DIAGNOSTICS
  *	Every state change and every failure is one log line.
@@ -30,6 +36,7 @@
 #include "log.h"
 #include "release.h"
 #include "snapshot.h"
+#include "usage.h"
 
 struct checkerd_item {
 	char domain[DOMAIN_BUF];
@@ -46,6 +53,8 @@ struct checkerd {
 	uint64_t generation;
 	bool stop;
 	struct store *st;
+	struct usage *usage; /* domains the milter used (lock-free) */
+	uint64_t *used;	     /* the drained hashes: checker thread only */
 };
 
 /* The domains that became verified in one run: their mail is released. */
@@ -160,20 +169,73 @@ checkerd_run_queue(struct checkerd *cd, struct checkerd_item *items, size_t n)
 	free(names);
 }
 
-/* checkerd_run_due - one bounded round of due domains. */
+/* checkerd_pruned - one log line per removed state. */
+static void
+checkerd_pruned(void *arg, const char *domain, int64_t last_used)
+{
+	struct log_line line;
+	char when[32];
+	time_t t = (time_t)last_used;
+	struct tm tm;
+
+	(void)arg;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "%lld", (long long)last_used);
+	log_line_init(&line);
+	log_field(&line, "event", "prune");
+	log_field(&line, "domain", domain);
+	log_field(&line, "last_used", when);
+	log_field_text(&line, "reason",
+	    "unregistered, no mail for UnregisteredExpiry");
+	log_emit(LOG_NOTICE, &line);
+}
+
+/* checkerd_upkeep - record the uses the milter noted in the unregistered
+ * states; remove those no mail used for UnregisteredExpiry. */
+static void
+checkerd_upkeep(struct checkerd *cd)
+{
+	struct checker_upkeep up;
+	struct snapshot *snap;
+	uint64_t dropped = 0;
+	char err[512];
+
+	if ((snap = snapshot_acquire()) == NULL)
+		return;
+	memset(&up, 0, sizeof(up));
+	up.now = (int64_t)time(NULL);
+	up.expiry = snap->cfg.unreg_expiry;
+	snapshot_release(snap);
+	up.used = cd->used;
+	up.nused = usage_drain(cd->usage, cd->used, USAGE_SLOTS, &dropped);
+	up.on_prune = checkerd_pruned;
+	if (dropped > 0)
+		log_msg(LOG_WARNING,
+		    "event=usage-dropped count=%llu (more sender domains in "
+		    "one round than the table holds; a use is recorded when "
+		    "the domain sends again)",
+		    (unsigned long long)dropped);
+	if (checker_upkeep(cd->st, &up, err, sizeof(err)) != 0)
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+}
+
+/* checkerd_run_due - one bounded round of due domains, registered ones
+ * first, after the upkeep of the unregistered ones. */
 static void
 checkerd_run_due(struct checkerd *cd)
 {
 	char **names = NULL, err[512];
 	size_t n = 0;
 
+	checkerd_upkeep(cd);
 	if (checker_list(cd->st, true, (int64_t)time(NULL), &names, &n, err,
 		sizeof(err)) != 0) {
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
 		return;
 	}
 	checkerd_run_names(cd, names,
-	    n < CHECKERD_ROUND_MAX ? n : CHECKERD_ROUND_MAX, false);
+	    n < CHECKERD_ROUND_MAX ? n : CHECKERD_ROUND_MAX, true);
 	checker_list_free(names, n);
 }
 
@@ -226,6 +288,7 @@ checkerd_main(void *arg)
 		pthread_cond_timedwait(&cd->wake, &cd->lock, &next);
 	}
 	pthread_mutex_unlock(&cd->lock);
+	checkerd_upkeep(cd); /* the uses noted since the last round */
 	free(items);
 	return NULL;
 }
@@ -240,7 +303,13 @@ checkerd_start(struct checkerd **out, struct store *st, char *err,
 
 	if ((cd = calloc(1, sizeof(*cd))) == NULL ||
 	    (cd->queue = calloc(CHECKERD_QUEUE_MAX, sizeof(*cd->queue))) ==
-		NULL) {
+		NULL ||
+	    (cd->usage = usage_new()) == NULL ||
+	    (cd->used = calloc(USAGE_SLOTS, sizeof(*cd->used))) == NULL) {
+		if (cd != NULL) {
+			free(cd->queue);
+			usage_free(cd->usage);
+		}
 		free(cd);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -256,6 +325,8 @@ checkerd_start(struct checkerd **out, struct store *st, char *err,
 		snprintf(err, errlen, "cannot start the checker thread: %s",
 		    strerror(rc));
 		free(cd->queue);
+		usage_free(cd->usage);
+		free(cd->used);
 		free(cd);
 		return -1;
 	}
@@ -278,7 +349,15 @@ checkerd_stop(struct checkerd *cd)
 	pthread_cond_destroy(&cd->done);
 	pthread_mutex_destroy(&cd->lock);
 	free(cd->queue);
+	usage_free(cd->usage);
+	free(cd->used);
 	free(cd);
+}
+
+void
+checkerd_note_use(struct checkerd *cd, const char *domain)
+{
+	usage_note(cd->usage, domain);
 }
 
 bool

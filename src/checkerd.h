@@ -9,6 +9,11 @@
  * behind a whole refresh.  When a domain becomes verified its held mail
  * is released.  The thread owns its c-ares channel (c-ares 1.18 has no
  * channel locking), opened per run from the current config snapshot.
+ *
+ * Due rounds include the unregistered domains that have a state.  The
+ * milter notes which domains its mail used (checkerd_note_use, no lock,
+ * no store write); each round records those uses in the unregistered
+ * states and removes the ones no mail used for UnregisteredExpiry.
  */
 #ifndef AUTHREADY_CHECKERD_H
 #define AUTHREADY_CHECKERD_H
@@ -39,6 +44,10 @@ void checkerd_stop(struct checkerd *cd);
  */
 bool checkerd_request(struct checkerd *cd, const char *domain,
     bool unregistered);
+
+/* checkerd_note_use - mail used domain's state; any thread, never
+ * blocks. */
+void checkerd_note_use(struct checkerd *cd, const char *domain);
 
 /* checkerd_generation - runs finished so far. */
 uint64_t checkerd_generation(struct checkerd *cd);

@@ -99,6 +99,7 @@ static const struct config_key config_keys[] = {
     {"RefreshInterval", CONFIG_DURATION, CONFIG_FIELD(refresh_interval)},
     {"PendingWindow", CONFIG_DURATION, CONFIG_FIELD(pending_window)},
     {"GracePeriod", CONFIG_DURATION, CONFIG_FIELD(grace_period)},
+    {"UnregisteredExpiry", CONFIG_DURATION, CONFIG_FIELD(unreg_expiry)},
     {"SendmailPath", CONFIG_COMMAND, CONFIG_FIELD(sendmail_path)},
     {"NotifyFrom", CONFIG_ADDRESS, CONFIG_FIELD(notify_from)},
     {"RefreshConcurrency", CONFIG_CONCURRENCY,
@@ -181,6 +182,7 @@ config_defaults(struct config *cfg)
 	cfg->refresh_interval = CONFIG_REFRESH_DEFAULT;
 	cfg->pending_window = CONFIG_PENDING_WINDOW_DEFAULT;
 	cfg->grace_period = CONFIG_GRACE_DEFAULT;
+	cfg->unreg_expiry = CONFIG_UNREG_EXPIRY_DEFAULT;
 	cfg->refresh_concurrency = CONFIG_CONCURRENCY_DEFAULT;
 	snprintf(cfg->release_command, sizeof(cfg->release_command), "%s",
 	         RELEASE_COMMAND_DEFAULT);

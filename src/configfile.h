@@ -33,6 +33,7 @@
 #define CONFIG_REFRESH_DEFAULT 3600		/* 1 h */
 #define CONFIG_PENDING_WINDOW_DEFAULT (72 * 3600) /* 72 h */
 #define CONFIG_GRACE_DEFAULT (72 * 3600)	/* 72 h */
+#define CONFIG_UNREG_EXPIRY_DEFAULT (30 * 86400) /* 30 d */
 #define CONFIG_DURATION_MAX (10LL * 366 * 86400) /* ten years */
 #define CONFIG_CONCURRENCY_DEFAULT 128	/* domains checked at once */
 #define CONFIG_CONCURRENCY_MAX 10000
@@ -63,6 +64,7 @@ struct config {
 	int64_t refresh_interval;		/* RefreshInterval, seconds */
 	int64_t pending_window;			/* PendingWindow, seconds */
 	int64_t grace_period;			/* GracePeriod, seconds */
+	int64_t unreg_expiry;			/* UnregisteredExpiry, seconds */
 	char sendmail_path[PATH_MAX];		/* SendmailPath: program, args */
 	char notify_from[CONFIG_ADDRESS_MAX];	/* NotifyFrom */
 	uint32_t refresh_concurrency;		/* RefreshConcurrency */

@@ -19,7 +19,9 @@
  *	(bounces@mail.example.com belongs to example.com); else D's
  *	organizational domain.  A registered domain without a state (never
  *	checked) is queued to the checker thread and the session waits at
- *	most CheckWait for it.
+ *	most CheckWait for it.  The use of a state that may belong to an
+ *	unregistered domain is noted for the checker thread
+ *	(checkerd_note_use), which keeps such states while mail uses them.
  *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line: session or queue ID, client,
@@ -71,6 +73,7 @@ struct milter_conn {
 struct milter_lookup {
 	char domain[DOMAIN_BUF]; /* the registered (or checked) domain */
 	bool registered;
+	bool reg_assumed; /* registered taken from a verified state, unread */
 	bool found;	 /* a state record exists (maybe "unknown") */
 	bool have_state; /* ... and it says something other than unknown */
 	struct record_state_summary sum;
@@ -205,8 +208,9 @@ milter_try(struct store_reader *rd, const char *domain, bool known_registered,
 		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
 		/* A verified domain is the hot path: no registry read.  Other
 		 * states may come from checks of unregistered domains. */
-		lk->registered = known_registered ||
-		    lk->sum.state == READINESS_VERIFIED ||
+		lk->reg_assumed = !known_registered &&
+		    lk->sum.state == READINESS_VERIFIED;
+		lk->registered = known_registered || lk->reg_assumed ||
 		    milter_reg(rd, domain, &reg) == STORE_OK;
 		return true;
 	}
@@ -539,6 +543,11 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 			timed_out = !milter_wait_check(cfg, &lk);
 		if (lk.have_state && lk.sum.state != READINESS_VERIFIED)
 			milter_first_problem(&lk);
+		/* The state of an unregistered domain lives while mail uses
+		 * it: note the use for the checker thread (no store write). */
+		if (lk.found && (!lk.registered || lk.reg_assumed) &&
+		    milter_env.checkerd != NULL)
+			checkerd_note_use(milter_env.checkerd, lk.domain);
 	}
 	milter_input(&lk, code == REVPATH_NULL ? NULL : mailbox, timed_out,
 	    &in);
