@@ -19,9 +19,16 @@
  *	first-verification mails.  release hands a domain's held mail
  *	back to the MTA (ReleaseCommand, postsuper -H by default).
  *
+ *	status, refresh and release also take an unregistered domain that
+ *	has a state (the milter checked it with the global expectations,
+ *	UnregisteredDomains check); status marks it as unregistered, and
+ *	refresh --all and --due include them and first remove those no mail
+ *	used for UnregisteredExpiry.
+ *
  * DIAGNOSTICS
- *	0 done; 1 the domain is not registered, or some domain could not be
- *	checked; 64 usage; 78 store, DNS or config trouble.
+ *	0 done; 1 the domain is not registered (and, where allowed, has no
+ *	state either), or some domain could not be checked; 64 usage; 78
+ *	store, DNS or config trouble.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -85,17 +92,43 @@ cli_store_open(struct cli *cli, unsigned flags, bool *absent)
 	return st;
 }
 
-/* cli_registered - the entry for args[1]; an exit code when not. */
+/*
+ * cli_lookup - the entry for args[1]; with unregistered non-NULL also an
+ * unregistered domain that has a state (*unregistered set, reg holds only
+ * the domain: the global expectations).  An exit code when there is none.
+ */
 static int
-cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
+cli_lookup(struct cli *cli, struct store *st, struct domain_reg *reg,
+    bool *unregistered)
 {
+	static struct domain_state state;
 	char domain[DOMAIN_BUF], err[512];
 	int rc;
 
+	if (unregistered != NULL)
+		*unregistered = false;
 	if (domain_normalize(cli->args[1], strlen(cli->args[1]), domain,
 		sizeof(domain), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
 	rc = store_reg_get(st, domain, reg, err, sizeof(err));
+	if (rc == STORE_NOTFOUND && unregistered != NULL) {
+		rc = store_state_get(st, domain, &state, err, sizeof(err));
+		if (rc == STORE_OK || rc == STORE_CORRUPT) {
+			memset(reg, 0, sizeof(*reg));
+			snprintf(reg->domain, sizeof(reg->domain), "%s",
+			    domain);
+			reg->dmarc_min_policy = -1;
+			*unregistered = true;
+			return 0;
+		}
+		if (rc == STORE_NOTFOUND) {
+			fprintf(stderr,
+			    "%s: %s is not registered (authready domain add "
+			    "%s), and no mail from it was checked\n",
+			    cli->progname, domain, domain);
+			return CLI_EXIT_FAILURE;
+		}
+	}
 	if (rc == STORE_NOTFOUND) {
 		fprintf(stderr,
 		    "%s: %s is not registered (authready domain add %s)\n",
@@ -107,6 +140,13 @@ cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
 		return CLI_EXIT_CONFIG;
 	}
 	return 0;
+}
+
+/* cli_registered - the entry for args[1]; an exit code when not. */
+static int
+cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
+{
+	return cli_lookup(cli, st, reg, NULL);
 }
 
 int
@@ -157,6 +197,7 @@ struct cli_status_ctx {
 	int64_t now;
 	size_t n;
 	int detail; /* one domain: records and held mail too */
+	bool unregistered; /* the domain shown has no registry entry */
 };
 
 static int
@@ -196,7 +237,11 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 	    cli_time(s->last_success, t, sizeof(t)), false);
 	json_field(stdout, "next_check", cli_time(s->next_check, t, sizeof(t)),
 	    false);
-	printf("\"dns_errors\": %u, ", s->dns_errors);
+	printf("\"dns_errors\": %u, \"registered\": %s, ", s->dns_errors,
+	    sc->unregistered ? "false" : "true");
+	if (sc->unregistered)
+		json_field(stdout, "last_used",
+		    cli_time(s->last_used, t, sizeof(t)), false);
 	json_field(stdout, "summary", summary, false);
 	fputs("\"records\": [", stdout);
 	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++) {
@@ -225,23 +270,47 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 	fputs("}", stdout);
 }
 
+/* cli_status_unreg_text - "unregistered ..., last mail ..." in words. */
+static void
+cli_status_unreg_text(struct cli_status_ctx *sc, const struct domain_state *s,
+    char *buf, size_t len)
+{
+	char used[32], until[32];
+	int64_t expiry = sc->cli->cfg.unreg_expiry;
+
+	cli_time(s->last_used, used, sizeof(used));
+	if (s->last_used > 0 && s->last_used <= INT64_MAX - expiry)
+		cli_time(s->last_used + expiry, until, sizeof(until));
+	else
+		snprintf(until, sizeof(until), "(set at its next check)");
+	snprintf(buf, len,
+	    "unregistered: checked with the global settings; last mail %s; "
+	    "removed if no mail uses it by %s",
+	    used, until);
+}
+
 static void
 cli_status_text(struct cli_status_ctx *sc, const struct domain_state *s,
     const char *summary)
 {
-	char since[32], last[32], next[32], err[256];
+	char since[32], last[32], next[32], err[256], unreg[200];
 	size_t i;
 
 	cli_time(s->since, since, sizeof(since));
 	cli_time(s->last_check, last, sizeof(last));
 	cli_time(s->next_check, next, sizeof(next));
 	if (!sc->detail) {
-		printf("%-40s %-9s %-21s %-21s %s\n", s->domain,
-		    domain_readiness_name(s->state), since, next, summary);
+		printf("%-40s %-9s %-21s %-21s %s%s\n", s->domain,
+		    domain_readiness_name(s->state), since, next,
+		    sc->unregistered ? "(unregistered) " : "", summary);
 		return;
 	}
 	printf("%s: %s since %s\n", s->domain, domain_readiness_name(s->state),
 	    since);
+	if (sc->unregistered) {
+		cli_status_unreg_text(sc, s, unreg, sizeof(unreg));
+		printf("  %s\n", unreg);
+	}
 	printf("  last check %s, next check %s, DNS errors %u\n", last, next,
 	    s->dns_errors);
 	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++)
@@ -285,6 +354,25 @@ cli_status_one(void *ctx, const struct domain_reg *reg)
 	return 0;
 }
 
+/* cli_status_unreg - one unregistered domain's state, in the list. */
+static int
+cli_status_unreg(void *ctx, const struct domain_state *state, bool held)
+{
+	struct cli_status_ctx *sc = ctx;
+	char summary[1024];
+
+	(void)held;
+	state_describe(state, sc->now, summary, sizeof(summary));
+	sc->unregistered = true;
+	if (sc->cli->json)
+		cli_status_json(sc, state, summary);
+	else
+		cli_status_text(sc, state, summary);
+	sc->unregistered = false;
+	sc->n++;
+	return 0;
+}
+
 int
 cli_status(struct cli *cli)
 {
@@ -308,7 +396,7 @@ cli_status(struct cli *cli)
 		fputs("{\"domains\": [", stdout);
 	if (cli->nargs == 2) {
 		sc.detail = 1;
-		if ((rc = cli_registered(cli, sc.st, &reg)) == 0)
+		if ((rc = cli_lookup(cli, sc.st, &reg, &sc.unregistered)) == 0)
 			cli_status_one(&sc, &reg);
 	} else {
 		if (!cli->json)
@@ -316,6 +404,9 @@ cli_status(struct cli *cli)
 			    "SINCE", "NEXT CHECK", "WHAT");
 		rc = store_reg_iter(sc.st, cli_status_one, &sc, &ncorrupt, err,
 		    sizeof(err));
+		if (rc == STORE_OK)
+			rc = store_unreg_iter(sc.st, cli_status_unreg, &sc,
+			    &ncorrupt, err, sizeof(err));
 		if (rc != STORE_OK) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			rc = CLI_EXIT_CONFIG;
@@ -416,6 +507,18 @@ cli_refresh_event(void *arg, const struct domain_state *st,
 	}
 }
 
+/* cli_refresh_pruned - one line per removed unregistered state. */
+static void
+cli_refresh_pruned(void *arg, const char *domain, int64_t last_used)
+{
+	struct cli_refresh_ctx *rc = arg;
+	char when[32];
+
+	printf("%s%-40s removed: unregistered, no mail since %s\n",
+	    rc->bar ? "\r\033[K" : "", domain,
+	    cli_time(last_used, when, sizeof(when)));
+}
+
 static void
 cli_refresh_progress(void *arg, size_t done, size_t total)
 {
@@ -444,6 +547,7 @@ int
 cli_refresh(struct cli *cli)
 {
 	struct cli_refresh_ctx ctx = {.cli = cli};
+	struct checker_upkeep up;
 	struct checker_options opt;
 	struct checker_stats stats;
 	struct domain_reg reg;
@@ -451,22 +555,29 @@ cli_refresh(struct cli *cli)
 	struct dns *dns;
 	char err[1024], **names = NULL, *one[1];
 	size_t n = 0;
+	bool unregistered;
 	int rc;
 
 	if ((cli->nargs == 2) + cli->all + cli->due != 1 || cli->nargs > 2)
 		return cli_usage_error(cli, "usage: refresh DOMAIN|--all|--due");
 	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
 		return CLI_EXIT_CONFIG;
+	memset(&up, 0, sizeof(up));
 	if (cli->all || cli->due) {
-		if (checker_list(st, cli->due, (int64_t)time(NULL), &names, &n,
+		ctx.bar = isatty(STDERR_FILENO);
+		up.now = (int64_t)time(NULL);
+		up.expiry = cli->cfg.unreg_expiry;
+		up.on_prune = cli_refresh_pruned;
+		up.arg = &ctx;
+		if (checker_upkeep(st, &up, err, sizeof(err)) != 0 ||
+		    checker_list(st, cli->due, (int64_t)time(NULL), &names, &n,
 			err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			store_close(st);
 			return CLI_EXIT_CONFIG;
 		}
-		ctx.bar = isatty(STDERR_FILENO);
 	} else {
-		if ((rc = cli_registered(cli, st, &reg)) != 0) {
+		if ((rc = cli_lookup(cli, st, &reg, &unregistered)) != 0) {
 			store_close(st);
 			return rc;
 		}
@@ -483,6 +594,7 @@ cli_refresh(struct cli *cli)
 		return CLI_EXIT_CONFIG;
 	}
 	checker_options_init(&opt, &cli->cfg, (int64_t)time(NULL));
+	opt.unregistered = true; /* names without an entry have a state */
 	opt.on_event = cli_refresh_event;
 	opt.on_progress = cli_refresh_progress;
 	opt.arg = &ctx;
@@ -508,6 +620,10 @@ cli_refresh(struct cli *cli)
 		    stats.by_state[READINESS_FAILED],
 		    stats.by_state[READINESS_UNKNOWN], stats.changed,
 		    stats.notified, stats.notify_failed);
+	if (up.pruned > 0)
+		printf("removed %zu unregistered domain state(s) no mail used "
+		       "for UnregisteredExpiry\n",
+		    up.pruned);
 	return stats.errors ? CLI_EXIT_FAILURE : 0;
 }
 
@@ -520,13 +636,14 @@ cli_release(struct cli *cli)
 	struct store *st;
 	size_t released, invalid;
 	char err[1024];
+	bool unregistered;
 	int rc;
 
 	if (cli->nargs != 2)
 		return cli_usage_error(cli, "usage: release DOMAIN");
 	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
 		return CLI_EXIT_CONFIG;
-	if ((rc = cli_registered(cli, st, &reg)) != 0) {
+	if ((rc = cli_lookup(cli, st, &reg, &unregistered)) != 0) {
 		store_close(st);
 		return rc;
 	}
