@@ -533,6 +533,12 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	memset(&lk, 0, sizeof(lk));
 	if (code == REVPATH_OK) {
 		milter_resolve(cfg, rp.domain, &lk);
+		/* The state of an unregistered domain lives while mail uses
+		 * it: note the use for the checker thread (no store write).
+		 * A state the wait below creates is stamped by its check. */
+		if (lk.found && (!lk.registered || lk.reg_assumed) &&
+		    milter_env.checkerd != NULL)
+			checkerd_note_use(milter_env.checkerd, lk.domain);
 		/* no state yet: check now and wait, unless it cannot matter */
 		if (!lk.have_state && !lk.store_error &&
 		    !(lk.found && lk.sum.dns_errors > 0 && lk.sum.next_check >
@@ -543,11 +549,6 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 			timed_out = !milter_wait_check(cfg, &lk);
 		if (lk.have_state && lk.sum.state != READINESS_VERIFIED)
 			milter_first_problem(&lk);
-		/* The state of an unregistered domain lives while mail uses
-		 * it: note the use for the checker thread (no store write). */
-		if (lk.found && (!lk.registered || lk.reg_assumed) &&
-		    milter_env.checkerd != NULL)
-			checkerd_note_use(milter_env.checkerd, lk.domain);
 	}
 	milter_input(&lk, code == REVPATH_NULL ? NULL : mailbox, timed_out,
 	    &in);

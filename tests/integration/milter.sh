@@ -37,6 +37,19 @@
 #	     accept: monitor.lua, corpus.lua (tests/revpath-corpus.txt)
 #	  D  a unix socket, its own registry, DNSServers at
 #	     tests/dns-blackhole, DNSTimeout 2, CheckWait 1: blackhole.lua
+#	  U  its own store, UnregisteredDomains check (the default) with the
+#	     global Selector, KeyFile, MXHost and SPFInclude and a short
+#	     PendingWindow: unregistered.lua.  Four unregistered domains
+#	     (zones unreg-p, -q, -a, -b.test, empty at first) send and are
+#	     refused as pending; status and refresh show and check them.
+#	     unreg-p.test publishes its records, and once its window has
+#	     passed a due round of U verifies it: its mail is accepted.
+#	     unreg-q.test publishes, authready refresh --all verifies it:
+#	     accepted too.  unreg-a.test sends again, unreg-b.test does not;
+#	     U is stopped (which records the uses it noted) and started
+#	     again as U2 with an UnregisteredExpiry that lies between the
+#	     two domains' last uses: U2's first due round removes
+#	     unreg-b.test and keeps unreg-a.test.
 #
 #	At the end all four get SIGTERM together (libmilter takes up to 5s
 #	to notice); each must exit 0, log event=stop and remove its PID file.
@@ -116,6 +129,18 @@ done
 
 # shellcheck source=tests/integration/nsd-harness.sh
 . "$top_srcdir/tests/integration/nsd-harness.sh"
+# shellcheck source=tests/integration/time-scale.sh
+. "$top_srcdir/tests/integration/time-scale.sh"
+# Seconds, for U: its PendingWindow (its unregistered domains are due
+# after it: unreg-p.test must publish before); the least time between the
+# first and second mail of unreg-a.test; U's UnregisteredExpiry, longer
+# than U runs, and whose step (a sixteenth: last uses are recorded at
+# most once a step) is half the gap, so the second mail is recorded;
+# tenths of a second to wait for a due round (one every 15s).
+UNREG_WINDOW=$(scaled 6)
+UNREG_GAP=$(scaled 8)
+UNREG_EXPIRY=$((8 * UNREG_GAP))
+UNREG_ROUND_TENTHS=$(scaled 300)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-milter.XXXXXX") || exit 99
 # The daemon drops to $DUSER: it must reach its state, config and PID file.
@@ -318,7 +343,7 @@ daemon_start() {
 	case_ "daemon $1 starts"
 	n=0
 	while [ $n -lt $PORT_TRIES ]; do
-		if [ $# -ge 3 ]; then
+		if [ -n "${3:-}" ]; then
 			sock=$3
 		else
 			sock=inet:$(shuf -i 20000-60000 -n 1)@127.0.0.1
@@ -399,6 +424,17 @@ daemons_stop() {
 		log_clean "$d"
 	done
 	DAEMONS=
+}
+
+# daemon_stop1 NAME - daemons_stop for NAME alone; the others go on.
+daemon_stop1() {
+	ds_keep=
+	for d in $DAEMONS; do
+		[ "$d" = "$1" ] || ds_keep="$ds_keep $d"
+	done
+	DAEMONS=$1
+	daemons_stop
+	DAEMONS=$ds_keep
 }
 
 # log_clean NAME - every line of the daemon's log is one well-formed,
@@ -566,9 +602,65 @@ for (;;) {
 }
 EOF
 
+# wait_until T - until the clock reaches unix time T (what U's cases
+# test is the passing of time: a window, an expiry).
+wait_until() {
+	while [ "$(date +%s)" -lt "$1" ]; do
+		sleep 0.2
+	done
+}
+
+# wait_log NEEDLE TENTHS FILE... - until a line of the FILEs holds every
+# word of NEEDLE (plain, in any order); false after TENTHS tenths.
+wait_log() {
+	wl_needle=$1
+	wl_max=$2
+	shift 2
+	i=0
+	while [ $i -lt "$wl_max" ]; do
+		# shellcheck disable=SC2086
+		cat "$@" 2>/dev/null | awk -v n="$wl_needle" '
+		    BEGIN { k = split(n, w, " ") }
+		    { for (j = 1; j <= k; j++) if (index($0, w[j]) == 0) next
+		      found = 1 }
+		    END { exit !found }' && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# unreg_zone NAME - an empty zone NAME.test for an unregistered sender.
+unreg_zone() {
+	cat >"$T/zones/$1.test.zone" <<EOF
+; $1.test - written by milter.sh; the records come when the test says.
+\$ORIGIN $1.test.
+\$TTL 300
+@	SOA	ns.$1.test. hostmaster.$1.test. ( 1 3600 600 86400 300 )
+@	NS	ns.$1.test.
+ns	A	127.0.0.1
+EOF
+}
+
+# unreg_publish NAME - NAME.test publishes what the global settings of
+# U expect (the records of a scratch registration with the same values).
+unreg_publish() {
+	uz=$NSD_DIR/zones/$1.test.zone
+	as_daemon_user "$AUTHREADY" -c "$T/tmp.conf" domain add "$1.test" \
+	    --selector 1234rpr --key "$T/key.pem" --mx "$SEEDMX" \
+	    --spf-include amazonses.com >/dev/null 2>&1
+	as_daemon_user "$AUTHREADY" -c "$T/tmp.conf" records "$1.test" \
+	    2>/dev/null | grep -v '^;' >>"$uz"
+	sed "s/( 1 3600/( 2 3600/" "$uz" >"$uz.new" && mv "$uz.new" "$uz"
+	nsd_reload "$1.test" 2
+}
+
 # Setup ---------------------------------------------------------------------
 
-mkdir "$T/zones" "$T/state" "$T/state2" "$T/run" "$T/bin"
+mkdir "$T/zones" "$T/state" "$T/state2" "$T/state3" "$T/run" "$T/bin"
+for z in unreg-p unreg-q unreg-a unreg-b; do
+	unreg_zone $z
+done
 cat >"$T/zones/$ZONE.zone" <<EOF
 ; $ZONE - written by milter.sh; records are added as the test goes.
 \$ORIGIN $ZONE.
@@ -610,8 +702,8 @@ echo "PendingWindow ${SHORT_WINDOW}s" >>"$T/grace.conf"
 sed "s|^StateDir .*|StateDir $T/state2|" "$T/reg.conf" >"$T/reg2.conf"
 chmod 0644 "$T"/*.conf "$T/key.pem"
 if [ "$(id -u)" -eq 0 ]; then
-	chown -R "$DUSER:$DGROUP" "$T/state" "$T/state2" "$T/run" \
-	    "$T/key.pem"
+	chown -R "$DUSER:$DGROUP" "$T/state" "$T/state2" "$T/state3" \
+	    "$T/run" "$T/key.pem"
 fi
 
 # failed.milter.test first: it needs PendingWindow to pass.
@@ -709,6 +801,72 @@ else
 	ko "no port"
 fi
 
+# U: unregistered domains (see the header).  Its first cases run now;
+# the rest after the other daemons' scripts, when the window has passed.
+UNREG_CONF="PendingWindow ${UNREG_WINDOW}s
+Selector 1234rpr
+KeyFile $T/key.pem
+MXHost $SEEDMX
+SPFInclude amazonses.com"
+u_t0=
+if daemon_start u "$UNREG_CONF
+UnregisteredExpiry ${UNREG_EXPIRY}s" "" "$T/state3" && use_daemon u; then
+	u_t0=$(date +%s)
+	mt u unregistered.lua PHASE=1
+	unreg_publish unreg-p
+
+	case_ "u: status lists the unregistered domains, marked"
+	cli "$T/u.conf" status
+	if [ $rc -ne 0 ]; then
+		ko "exit $rc"
+	elif [ "$(grep -c '^unreg-[pqab]\.test .*(unregistered)' "$T/out")" \
+	    -ne 4 ]; then
+		ko "not every unreg-*.test listed as unregistered"
+	else
+		ok
+	fi
+	case_ "u: status --json: registered false, state, last use"
+	cli "$T/u.conf" status --json
+	awk -f "$top_srcdir/tests/integration/jsonflat.awk" "$T/out" \
+	    >"$T/flat" 2>>"$T/err"
+	i=$(awk -F '\t' '$2 == "unreg-p.test" && $1 ~ /\.domain$/ {
+	    sub(/\.domain$/, "", $1); print $1 }' "$T/flat")
+	if [ -z "$i" ]; then
+		ko "unreg-p.test not in the list"
+	elif ! grep -q "^$i\.registered	false\$" "$T/flat" ||
+	    ! grep -q "^$i\.state	pending\$" "$T/flat" ||
+	    ! grep -q "^$i\.last_used	20" "$T/flat"; then
+		ko "$(grep "^$i\." "$T/flat" | tr '\n' ' ')"
+	else
+		ok
+	fi
+	case_ "u: status DOMAIN shows one unregistered domain"
+	cli "$T/u.conf" status unreg-b.test
+	if [ $rc -ne 0 ] || ! grep -q '^unreg-b\.test: pending since' \
+	    "$T/out" || ! grep -q 'unregistered: checked with the global' \
+	    "$T/out"; then
+		ko "exit $rc"
+	else
+		ok
+	fi
+	case_ "u: refresh DOMAIN checks an unregistered domain"
+	cli "$T/u.conf" refresh unreg-b.test
+	if [ $rc -ne 0 ] || ! grep -q '^state: pending -> pending' "$T/out"
+	then
+		ko "exit $rc"
+	else
+		ok
+	fi
+	case_ "u: status of a domain neither registered nor seen: exit 1"
+	cli "$T/u.conf" status never-seen.test
+	if [ $rc -ne 1 ] || ! grep -q 'not registered' "$T/err"; then
+		ko "exit $rc"
+	else
+		: >"$T/err"
+		ok
+	fi
+fi
+
 if use_daemon a; then
 	mt a actions.lua
 	mt a senders.lua
@@ -768,6 +926,65 @@ if use_daemon d; then
 	cli_ok "$T/reg2.conf" domain add "never.$ZONE" --selector 1234rpr \
 	    --key "$T/key.pem" --mx "$SEEDMX" --spf-include amazonses.com
 	mt d blackhole.lua "CHECK_WAIT=$CHECK_WAIT_BH"
+fi
+
+if [ -n "$u_t0" ] && use_daemon u; then
+	wait_until $((u_t0 + UNREG_GAP))
+	u_t1=$(date +%s)
+	mt u unregistered.lua PHASE=2
+	case_ "u: a due round re-checks the published unregistered domain: verified"
+	if wait_log "event=check domain=unreg-p.test to=verified" \
+	    "$UNREG_ROUND_TENTHS" "$T/u.log"; then
+		ok
+	else
+		cp "$T/u.log" "$T/err"
+		ko "no event=check to=verified for unreg-p.test"
+	fi
+	mt u unregistered.lua PHASE=3
+	unreg_publish unreg-q
+	case_ "u: refresh --all re-checks the unregistered domains"
+	cli "$T/u.conf" refresh --all
+	if ! grep -q '^unreg-q\.test .* -> verified' "$T/out"; then
+		ko "exit $rc; unreg-q.test not verified"
+	else
+		ok
+	fi
+	mt u unregistered.lua PHASE=4
+
+	# unreg-b.test was last used at u_t0, unreg-a.test at u_t1 or later
+	# (U records the use at its next round or when it stops): U2 gets an
+	# expiry between the two.
+	daemon_stop1 u
+	u_gap=$((u_t1 - u_t0))
+	u_expiry=$(($(date +%s) - u_t0 - u_gap / 2))
+	daemon_start u2 "$UNREG_CONF
+UnregisteredExpiry ${u_expiry}s" "" "$T/state3"
+	case_ "u2: the unregistered domain unused for the expiry is removed"
+	if wait_log "event=prune domain=unreg-b.test" "$UNREG_ROUND_TENTHS" \
+	    "$T/u2.log"; then
+		ok
+	else
+		cp "$T/u2.log" "$T/err"
+		ko "no event=prune for unreg-b.test"
+	fi
+	case_ "u2: the unregistered domain used since is kept"
+	cli "$T/u2.conf" status unreg-a.test
+	if grep -q 'event=prune domain=unreg-a\.test' "$T/u2.log"; then
+		cp "$T/u2.log" "$T/err"
+		ko "unreg-a.test was removed"
+	elif [ $rc -ne 0 ]; then
+		ko "status unreg-a.test: exit $rc"
+	else
+		ok
+	fi
+	case_ "u2: the removed state is gone from the store"
+	cli "$T/u2.conf" status unreg-b.test
+	if [ $rc -ne 1 ]; then
+		ko "status unreg-b.test: exit $rc"
+	else
+		: >"$T/err"
+		ok
+	fi
 fi
 
 daemons_stop
