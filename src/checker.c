@@ -292,7 +292,8 @@ checker_tend_pick(void *ctx, const struct domain_state *state, bool held)
 		return 0;
 	if (tg->n == tg->cap) {
 		size_t cap = tg->cap ? tg->cap * 2 : 64;
-		struct checker_tend *grown = realloc(tg->v, cap * sizeof(*grown));
+		struct checker_tend *grown =
+		    realloc(tg->v, cap * sizeof(*grown));
 
 		if (grown == NULL) {
 			tg->oom = 1;

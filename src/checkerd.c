@@ -54,7 +54,7 @@ struct checkerd {
 	bool stop;
 	struct store *st;
 	struct usage *usage; /* domains the milter used (lock-free) */
-	uint64_t *used;	     /* the drained hashes: checker thread only */
+	uint64_t *used;	     /* drained hashes: checker thread only */
 };
 
 /* The domains that became verified in one run: their mail is released. */

@@ -64,7 +64,7 @@ struct config {
 	int64_t refresh_interval;		/* RefreshInterval, seconds */
 	int64_t pending_window;			/* PendingWindow, seconds */
 	int64_t grace_period;			/* GracePeriod, seconds */
-	int64_t unreg_expiry;			/* UnregisteredExpiry, seconds */
+	int64_t unreg_expiry;			/* UnregisteredExpiry */
 	char sendmail_path[PATH_MAX];		/* SendmailPath: program, args */
 	char notify_from[CONFIG_ADDRESS_MAX];	/* NotifyFrom */
 	uint32_t refresh_concurrency;		/* RefreshConcurrency */

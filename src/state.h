@@ -44,7 +44,7 @@
 #include "report.h"
 
 #define STATE_REASON_MAX 512
-#define STATE_USE_STEPS 16	     /* last_used lags at most expiry/16 */
+#define STATE_USE_STEPS 16       /* last_used lags at most expiry/16 */
 #define STATE_USE_STEP_MAX 86400 /* ... and at most a day */
 
 struct state_policy {
@@ -106,8 +106,7 @@ void state_note_notify_failure(struct domain_state *st, int64_t now,
 
 /* state_use_lags - true when state_note_use(st, at, expiry) would move
  * last_used. */
-bool state_use_lags(const struct domain_state *st, int64_t at,
-                    int64_t expiry);
+bool state_use_lags(const struct domain_state *st, int64_t at, int64_t expiry);
 
 /*
  * state_note_use - mail used the domain at `at` (unix seconds): move
@@ -121,8 +120,7 @@ bool state_note_use(struct domain_state *st, int64_t at, int64_t expiry);
  * no mail used it for expiry seconds.  Never when last_used is unknown (0)
  * or expiry is 0.
  */
-bool state_unused(const struct domain_state *st, int64_t now,
-                  int64_t expiry);
+bool state_unused(const struct domain_state *st, int64_t now, int64_t expiry);
 
 /*
  * state_describe - what is wrong, in words, for "authready status".

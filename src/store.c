@@ -1264,7 +1264,8 @@ has_held(MDB_txn *txn, MDB_dbi held, const MDB_val *key)
 		return true;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	if (rc == 0)
-		found = k.mv_size > plen && memcmp(k.mv_data, prefix, plen) == 0;
+		found =
+		    k.mv_size > plen && memcmp(k.mv_data, prefix, plen) == 0;
 	else if (rc != MDB_NOTFOUND)
 		found = true;
 	mdb_cursor_close(cur);

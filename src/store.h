@@ -231,8 +231,8 @@ int store_batch_get_unreg(struct store_batch *b, const char *domain,
                           struct domain_state *state, bool *held, char *err,
                           size_t errlen);
 /* store_batch_del_state - remove domain's state (STORE_NOTFOUND: none). */
-int store_batch_del_state(struct store_batch *b, const char *domain,
-                          char *err, size_t errlen);
+int store_batch_del_state(struct store_batch *b, const char *domain, char *err,
+                          size_t errlen);
 /* store_batch_commit - commits and frees b, also when it fails. */
 int store_batch_commit(struct store_batch *b, char *err, size_t errlen);
 /* store_batch_abort - drops every put of b and frees it. */

@@ -347,8 +347,8 @@ START_TEST(test_state_versions)
 	memset(&reg, 0, sizeof(reg));
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	reg.dmarc_min_policy = DMARC_POLICY_UNSET;
-	ck_assert_int_eq(record_reg_encode(&reg, rbuf, sizeof(rbuf), &rlen,
-	                                   err, sizeof(err)),
+	ck_assert_int_eq(record_reg_encode(&reg, rbuf, sizeof(rbuf), &rlen, err,
+	                                   sizeof(err)),
 	                 0);
 	ck_assert_int_eq(record_header(rbuf, rlen, &v, &k, err, sizeof(err)),
 	                 0);
@@ -357,8 +357,8 @@ START_TEST(test_state_versions)
 	ck_assert_int_eq(record_reg_decode(rbuf, rlen, &reg, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "no decoder for registry"));
-	ck_assert_int_eq(
-	    record_reg_peek(rbuf, rlen, &rsum, err, sizeof(err)), -1);
+	ck_assert_int_eq(record_reg_peek(rbuf, rlen, &rsum, err, sizeof(err)),
+	                 -1);
 
 	memset(&held, 0, sizeof(held));
 	snprintf(held.domain, sizeof(held.domain), "example.com");

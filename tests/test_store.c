@@ -614,21 +614,21 @@ START_TEST(test_unregistered_states)
 	ck_assert_int_eq(
 	    store_held_add(st, "e.examplex", "Q2", 1, "r", err, sizeof(err)),
 	    STORE_OK);
-	ck_assert_int_eq(store_unreg_iter(st, unreg_cb, seen, &ncorrupt, err,
-	                                  sizeof(err)),
-	                 STORE_OK);
+	ck_assert_int_eq(
+	    store_unreg_iter(st, unreg_cb, seen, &ncorrupt, err, sizeof(err)),
+	    STORE_OK);
 	ck_assert_str_eq(seen, "a.example:1,e.example:0,");
 	ck_assert_uint_eq(ncorrupt, 0);
 
 	ck_assert_int_eq(store_batch_begin(st, &b, err, sizeof(err)), STORE_OK);
-	ck_assert_int_eq(store_batch_get_unreg(b, "a.example", &s, &held, err,
-	                                       sizeof(err)),
-	                 STORE_OK);
+	ck_assert_int_eq(
+	    store_batch_get_unreg(b, "a.example", &s, &held, err, sizeof(err)),
+	    STORE_OK);
 	ck_assert(held);
 	ck_assert(s.last_used == 1700000000);
-	ck_assert_int_eq(store_batch_get_unreg(b, "e.example", &s, &held, err,
-	                                       sizeof(err)),
-	                 STORE_OK);
+	ck_assert_int_eq(
+	    store_batch_get_unreg(b, "e.example", &s, &held, err, sizeof(err)),
+	    STORE_OK);
 	ck_assert(!held);
 	ck_assert_int_eq(store_batch_get_unreg(b, "d00000.example", &s, &held,
 	                                       err, sizeof(err)),
@@ -646,19 +646,18 @@ START_TEST(test_unregistered_states)
 	make_reg(&r, "a.example");
 	ck_assert_int_eq(store_batch_put_reg(b, &r, err, sizeof(err)),
 	                 STORE_OK);
-	ck_assert_int_eq(store_batch_get_unreg(b, "a.example", &s, &held, err,
-	                                       sizeof(err)),
-	                 STORE_NOTFOUND);
+	ck_assert_int_eq(
+	    store_batch_get_unreg(b, "a.example", &s, &held, err, sizeof(err)),
+	    STORE_NOTFOUND);
 	ck_assert_int_eq(store_batch_commit(b, err, sizeof(err)), STORE_OK);
 
 	seen[0] = '\0';
-	ck_assert_int_eq(store_unreg_iter(st, unreg_cb, seen, &ncorrupt, err,
-	                                  sizeof(err)),
-	                 STORE_OK);
-	ck_assert_str_eq(seen, "");
 	ck_assert_int_eq(
-	    store_state_get(st, "e.example", &s, err, sizeof(err)),
-	    STORE_NOTFOUND);
+	    store_unreg_iter(st, unreg_cb, seen, &ncorrupt, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_str_eq(seen, "");
+	ck_assert_int_eq(store_state_get(st, "e.example", &s, err, sizeof(err)),
+	                 STORE_NOTFOUND);
 	store_close(st);
 }
 END_TEST
