@@ -55,6 +55,8 @@ struct checkerd {
 	struct store *st;
 	struct usage *usage; /* domains the milter used (lock-free) */
 	uint64_t *used;	     /* drained hashes: checker thread only */
+	uint64_t dropped;    /* notes lost since the last line about it */
+	int64_t dropped_logged;
 };
 
 /* The domains that became verified in one run: their mail is released. */
@@ -210,12 +212,17 @@ checkerd_upkeep(struct checkerd *cd)
 	up.used = cd->used;
 	up.nused = usage_drain(cd->usage, cd->used, USAGE_SLOTS, &dropped);
 	up.on_prune = checkerd_pruned;
-	if (dropped > 0)
+	cd->dropped += dropped;
+	if (cd->dropped > 0 &&
+	    up.now - cd->dropped_logged >= CHECKERD_DROP_LOG_SECONDS) {
 		log_msg(LOG_WARNING,
 		    "event=usage-dropped count=%llu (more sender domains in "
 		    "one round than the table holds; a use is recorded when "
 		    "the domain sends again)",
-		    (unsigned long long)dropped);
+		    (unsigned long long)cd->dropped);
+		cd->dropped = 0;
+		cd->dropped_logged = up.now;
+	}
 	if (checker_upkeep(cd->st, &up, err, sizeof(err)) != 0)
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
 }

@@ -27,6 +27,7 @@
 #define CHECKERD_QUEUE_MAX 4096	     /* domains waiting for a check */
 #define CHECKERD_ROUND_MAX 1000	     /* due domains per periodic round */
 #define CHECKERD_TICK_SECONDS 15     /* how often due domains are sought */
+#define CHECKERD_DROP_LOG_SECONDS 3600 /* lost use notes: one line at most */
 
 struct checkerd;
 

@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define USAGE_SLOTS 16384 /* distinct domains noted between two drains */
+#define USAGE_SLOTS 65536 /* distinct domains noted between two drains */
 #define USAGE_PROBES 32	  /* slots a note tries */
 
 struct usage;
