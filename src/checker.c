@@ -51,6 +51,7 @@ struct checker_job {
 	struct checker_run *run;
 	int busy;
 	bool unregistered; /* no registry entry: the global expectations */
+	bool had_state;	   /* ... and a state when the check began */
 	char contact[DOMAIN_CONTACT_MAX];
 	struct readiness_request req;
 	struct report rep;
@@ -464,6 +465,8 @@ checker_finish(struct checker_job *job)
 	if (run->failed || (b = checker_batch(run)) == NULL)
 		return;
 	rc = store_batch_get_state(b, job->req.domain, &cur, err, sizeof(err));
+	if (rc == STORE_NOTFOUND && job->unregistered && job->had_state)
+		return; /* removed (pruned, deleted) while it was checked */
 	if (rc != STORE_OK) {
 		/* Never checked, or a corrupt record: start from unknown. */
 		memset(&cur, 0, sizeof(cur));
@@ -503,12 +506,16 @@ static void
 checker_start(struct checker_run *run, struct checker_job *job,
     struct resolver *res, const char *name)
 {
+	struct domain_state cur;
 	struct domain_reg reg;
 	char err[512];
 	int rc;
 
 	rc = store_reg_get(run->st, name, &reg, err, sizeof(err));
 	job->unregistered = rc == STORE_NOTFOUND && run->opt->unregistered;
+	job->had_state = job->unregistered &&
+	    store_state_get(run->st, name, &cur, err, sizeof(err)) !=
+		STORE_NOTFOUND;
 	if (job->unregistered) {
 		memset(&reg, 0, sizeof(reg));
 		snprintf(reg.domain, sizeof(reg.domain), "%s", name);
