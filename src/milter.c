@@ -535,8 +535,11 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 		milter_resolve(cfg, rp.domain, &lk);
 		/* The state of an unregistered domain lives while mail uses
 		 * it: note the use for the checker thread (no store write).
-		 * A state the wait below creates is stamped by its check. */
+		 * A state the wait below creates is stamped by its check;
+		 * with UnregisteredDomains accept or reject no state is used
+		 * and the old ones expire. */
 		if (lk.found && (!lk.registered || lk.reg_assumed) &&
+		    cfg->policy.unregistered == POLICY_UNREG_CHECK &&
 		    milter_env.checkerd != NULL)
 			checkerd_note_use(milter_env.checkerd, lk.domain);
 		/* no state yet: check now and wait, unless it cannot matter */
