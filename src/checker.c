@@ -143,8 +143,6 @@ checker_request(const struct domain_reg *reg, const struct config *cfg,
 			return -1;
 		}
 	}
-	if (req->nselectors == 0)
-		req->checks &= ~READINESS_CHECK_BIT(CHECK_DKIM);
 	return 0;
 }
 

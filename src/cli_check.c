@@ -39,7 +39,7 @@ static const struct check_type_word check_type_words[] = {
 
 /* cli_check_base - expectations from the registry entry, else the config. */
 static int
-cli_check_base(struct cli *cli, struct readiness_request *req, int *registered)
+cli_check_base(struct cli *cli, struct readiness_request *req)
 {
 	char domain[DOMAIN_BUF], err[PATH_MAX + 128];
 	struct domain_reg reg;
@@ -53,8 +53,7 @@ cli_check_base(struct cli *cli, struct readiness_request *req, int *registered)
 		rc = store_reg_get(st, domain, &reg, err, sizeof(err));
 		store_close(st);
 	}
-	*registered = rc == STORE_OK;
-	if (!*registered) {
+	if (rc != STORE_OK) {
 		snprintf(reg.domain, sizeof(reg.domain), "%s", domain);
 		reg.mail_from[0] = reg.mx_host[0] = reg.spf_include[0] = '\0';
 		reg.nselectors = reg.negress = 0;
@@ -156,20 +155,17 @@ cli_check_request(struct cli *cli, const char *domain, unsigned mask,
     struct readiness_request *req)
 {
 	char err[512];
-	int status, registered;
+	int status;
 
 	if (domain_normalize(domain, strlen(domain), req->domain,
 		sizeof(req->domain), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
-	if ((status = cli_check_base(cli, req, &registered)) != 0 ||
+	if ((status = cli_check_base(cli, req)) != 0 ||
 	    (status = cli_check_override(cli, req)) != 0)
 		return status;
+	/* Without a selector the DKIM result says how to name one, as in a
+	 * refresh: the same inputs give the same verdict. */
 	req->checks = mask;
-	if ((mask & READINESS_CHECK_BIT(CHECK_DKIM)) && req->nselectors == 0)
-		return cli_usage_error(cli,
-		    "the DKIM check needs --selector SEL (or Selector in "
-		    "authready.conf%s)",
-		    registered ? ", or a selector in the registry" : "");
 	return 0;
 }
 

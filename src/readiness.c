@@ -18,6 +18,10 @@
  *	FROM equal to the domain itself, or outside its organizational
  *	domain (so SPF could never align), fails the MX check at once.
  *
+ *	DKIM is never skipped: a request for it without a selector gets a
+ *	missing DKIM result that says how to name one, so no domain is
+ *	ready (or verified) without a valid key.
+ *
  * DIAGNOSTICS
  *	A lookup the resolver refuses to queue becomes a temperror result.
  */
@@ -183,6 +187,30 @@ readiness_start_spf(struct readiness_job *job)
 		job->outstanding--; /* complete at once */
 }
 
+/*
+ * readiness_no_selector - DKIM was asked for but no selector is known: the
+ * record is missing, never skipped, so the domain cannot become verified
+ * without a key.  The sentence names what names a selector.
+ */
+static void
+readiness_no_selector(struct readiness_job *job)
+{
+	char name[DNS_NAME_TEXT_MAX];
+	struct check_result *res;
+	size_t slot;
+
+	snprintf(name, sizeof(name), "_domainkey.%s", job->req.domain);
+	res = readiness_slot(job->rep, CHECK_DKIM, name, &slot);
+	if (res == NULL)
+		return;
+	snprintf(res->expected, sizeof(res->expected),
+	    "a DKIM key record at SELECTOR._domainkey.%s", job->req.domain);
+	check_result_set(res, CHECK_MISSING,
+	    "No DKIM selector is known, so no key can be checked: give one "
+	    "with --selector (authready domain add, or check) or set "
+	    "Selector in authready.conf.");
+}
+
 static void
 readiness_start_dkim(struct readiness_job *job)
 {
@@ -190,6 +218,10 @@ readiness_start_dkim(struct readiness_job *job)
 	struct check_result *res;
 	size_t i, slot;
 
+	if (job->req.nselectors == 0) {
+		readiness_no_selector(job);
+		return;
+	}
 	for (i = 0; i < job->req.nselectors; i++) {
 		snprintf(name, sizeof(name), "%s._domainkey.%s",
 		    job->req.selectors[i].name, job->req.domain);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checker.h"
 #include "dnsmsg.h"
 #include "fake_answer.h"
 #include "readiness.h"
@@ -302,6 +303,65 @@ START_TEST(test_several_selectors)
 }
 END_TEST
 
+START_TEST(test_no_selector_dkim_missing)
+{
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 4};
+	struct readiness_request req;
+	static struct report rep;
+
+	/* Everything else is published; no selector is known. */
+	request_init(&req, "example.com", "mail.example.com");
+	req.nselectors = 0;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_uint_eq(rep.nchecks, 4);
+	ck_assert_int_eq(rep.checks[2].type, CHECK_DKIM);
+	ck_assert_str_eq(rep.checks[2].name, "_domainkey.example.com");
+	ck_assert_int_eq(rep.checks[2].status, CHECK_MISSING);
+	ck_assert_ptr_nonnull(strstr(rep.checks[2].detail, "--selector"));
+	ck_assert_ptr_nonnull(
+	    strstr(rep.checks[2].detail, "Selector in authready.conf"));
+	ck_assert(!fake_asked(&f, "_domainkey.example.com"));
+	ck_assert_int_eq(report_verdict(&rep), VERDICT_NOT_READY);
+	ck_assert_int_eq(report_exit_code(&rep), 1);
+
+	/* Only DKIM asked for: complete at once, still missing. */
+	req.checks = READINESS_CHECK_BIT(CHECK_DKIM);
+	ck_assert_int_eq(run(&f, &req, &rep), 1);
+	ck_assert_uint_eq(rep.nchecks, 1);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_MISSING);
+}
+END_TEST
+
+START_TEST(test_checker_request_keeps_dkim)
+{
+	struct readiness_request req;
+	struct domain_reg reg;
+	struct config cfg;
+	char err[256];
+
+	/* Registered without a selector, and no Selector in the config. */
+	config_defaults(&cfg);
+	cfg.selector[0] = '\0';
+	memset(&reg, 0, sizeof(reg));
+	snprintf(reg.domain, sizeof(reg.domain), "example.com");
+	reg.dmarc_min_policy = -1;
+	ck_assert_int_eq(checker_request(&reg, &cfg, &req, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(req.nselectors, 0);
+	ck_assert(req.checks & READINESS_CHECK_BIT(CHECK_DKIM));
+	readiness_request_free(&req);
+
+	/* The config's Selector applies to an entry without one. */
+	snprintf(cfg.selector, sizeof(cfg.selector), "1234rpr");
+	ck_assert_int_eq(checker_request(&reg, &cfg, &req, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(req.nselectors, 1);
+	ck_assert_str_eq(req.selectors[0].name, "1234rpr");
+	ck_assert(req.checks & READINESS_CHECK_BIT(CHECK_DKIM));
+	readiness_request_free(&req);
+}
+END_TEST
+
 START_TEST(test_resolver_refuses)
 {
 	struct fake_resolver f = {.entries = seed_zone, .nentries = 4,
@@ -396,6 +456,8 @@ main(void)
 	tcase_add_test(tc, test_dmarc_temperror_stops_discovery);
 	tcase_add_test(tc, test_temperror_and_fail_is_not_ready);
 	tcase_add_test(tc, test_several_selectors);
+	tcase_add_test(tc, test_no_selector_dkim_missing);
+	tcase_add_test(tc, test_checker_request_keeps_dkim);
 	tcase_add_test(tc, test_resolver_refuses);
 	tcase_add_test(tc, test_mail_from_forms);
 	tcase_add_test(tc, test_load_key_modes);

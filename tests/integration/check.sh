@@ -421,6 +421,23 @@ ts() {
 	fi
 }
 
+# tdet NAME RC CHECKS TYPE ERE ARGS... - t, and the detail of the first
+# check of TYPE must match the extended regular expression ERE.
+tdet() {
+	name=$1 exp_rc=$2 exp_checks=$3 type=$4 ere=$5
+	shift 5
+	selected "$name" || return 0
+	run -c "$W/empty.conf" --dns-server "$DNS" "$@" --json
+	report_ok "$name" "$exp_rc" "$exp_checks" "$(guess_domain "$@")" ||
+	    return 0
+	detail=$(check_detail "$type")
+	if printf '%s\n' "$detail" | grep -q -E -e "$ere"; then
+		ok "$name"
+	else
+		ko "$name" "$type detail does not match /$ere/: $detail"
+	fi
+}
+
 # terr NAME RC ARGS... - a usage (64) or configuration (78) error: the
 # exit status, a message on stderr, no report on stdout.
 terr() {
@@ -552,6 +569,13 @@ traw config-file-other-key 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
 t dkim-missing 1 "mx:pass spf:pass \
 dkim:missing@1234rpr._domainkey.nodkim.example.org dmarc:pass" \
     check nodkim.example.org $SEL --key "$K2048"
+# No selector known: the DKIM record is missing, never skipped, and the
+# sentence names --selector and Selector (as refresh says it).
+tdet dkim-no-selector 1 "mx:pass spf:pass \
+    dkim:missing@_domainkey.example.com dmarc:pass" dkim \
+    '--selector.*Selector in authready\.conf' check example.com
+tdet dkim-only-no-selector 1 "dkim:missing@_domainkey.example.com" dkim \
+    '--selector' check dkim example.com
 t dkim-two-records 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
     check twodkim.example.org $SEL
 t dkim-revoked 1 "mx:pass spf:pass dkim:fail dmarc:pass" \

@@ -642,6 +642,42 @@ elif [ "$rc" -lt 2 ]; then
 	ko "nothing on stdout"
 fi
 
+# No DKIM selector: never verified ------------------------------------------
+
+# nosel.registry.test is registered without a selector (and reg.conf names
+# no Selector); it publishes everything "records" prints.  It stays
+# pending with DKIM missing, gets no confirmation mail, and check says the
+# same as refresh.
+NOSEL=nosel.$ZONE
+case_ add-no-selector
+run domain add "$NOSEL" --mx "$SEEDMX" --spf-include amazonses.com \
+    --contact "owner@$NOSEL"
+want_rc 0 && ok
+"$AUTHREADY" -c "$T/reg.conf" records "$NOSEL" 2>/dev/null |
+    grep -v '^;' >>"$ZF"
+reload_zone
+nmails=$(mails)
+
+case_ refresh-no-selector-pending
+run refresh "$NOSEL"
+want_rc "0|1" && want_out 'state: unknown -> pending' &&
+    want_mails "$nmails" && ok
+
+case_ status-no-selector-dkim-missing
+run status "$NOSEL" --json
+if want_rc 0 && want_json && want_field "$NOSEL" state pending &&
+    want_records mx:pass spf:pass dkim:missing dmarc:pass; then
+	if grep -q -e '--selector' "$T/out" &&
+	    grep -q -e 'Selector in authready\.conf' "$T/out"; then
+		ok
+	else
+		ko "the DKIM detail names neither --selector nor Selector"
+	fi
+fi
+
+check_reg check-no-selector-agrees 1 \
+    '^dkim missing _domainkey\.nosel\.registry\.test' "$NOSEL"
+
 # domain add refuses bad values -----------------------------------------------
 
 BAD=bad.$ZONE
