@@ -225,6 +225,9 @@ NotifyFrom noreply@operator.test
 ReleaseCommand $T/bin/postsuper-bridge -c $PF_DIR/etc -H -
 DomainActions $ZONE quarantine pending
 ExemptSenders postmaster@nodkim.example.org
+# Unregistered domains are checked with this selector; without one their
+# DKIM record would be missing (never verified), not undecided.
+Selector 1234rpr
 EOF
 # The operator's CLI runs as root: the real postsuper of the instance.
 sed "s|^ReleaseCommand .*|ReleaseCommand $PF_SBIN/postsuper -c $PF_DIR/etc -H -|" \
