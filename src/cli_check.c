@@ -12,7 +12,8 @@
  *
  * DIAGNOSTICS
  *	Returns 0 ready, 1 not ready, 2 undecided (DNS trouble), 64 for a
- *	bad domain or option, 78 when a key file named in the config cannot
+ *	bad domain or option (or a domain too long for the names it must
+ *	publish), 78 when a key file named in the config cannot
  *	be read or the DNS channel cannot be set up.
  */
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "checker.h"
 #include "cli.h"
 #include "dns.h"
+#include "regimport.h"
 
 struct check_type_word {
 	const char *word;
@@ -36,6 +38,40 @@ static const struct check_type_word check_type_words[] = {
 	{"dmarc", READINESS_CHECK_BIT(CHECK_DMARC)},
 	{"mx", READINESS_CHECK_BIT(CHECK_MX)},
 };
+
+/*
+ * cli_check_names - every name the check queries fits in DNS: the MAIL
+ * FROM name, each selector's key name and _dmarc.  A domain too long for
+ * them is a usage error (64), as `domain add` refuses it.
+ */
+static int
+cli_check_names(struct cli *cli, const struct domain_reg *reg)
+{
+	const char *sels[READINESS_SELECTORS_MAX], *mf = cli->cfg.mail_from;
+	char why[REGIMPORT_ERR_MAX], full[DOMAIN_BUF];
+	size_t i, n = 0;
+
+	if (reg->mail_from[0] != '\0')
+		mf = reg->mail_from;
+	if (cli->mail_from != NULL) {
+		if (readiness_mail_from(reg->domain, cli->mail_from, full,
+			sizeof(full), why, sizeof(why)) != 0)
+			return cli_usage_error(cli, "--mail-from '%s': %s",
+			    cli->mail_from, why);
+		mf = cli->mail_from;
+	}
+	for (i = 0; i < cli->nselectors; i++)
+		sels[n++] = cli->selectors[i].name;
+	for (i = 0; cli->nselectors == 0 && i < reg->nselectors &&
+	     i < READINESS_SELECTORS_MAX; i++)
+		sels[n++] = reg->selectors[i].name;
+	if (n == 0 && cli->cfg.selector[0] != '\0')
+		sels[n++] = cli->cfg.selector;
+	if (regimport_names_ok(reg->domain, mf, sels, n, why, sizeof(why)) !=
+	    0)
+		return cli_usage_error(cli, "%s: %s", reg->domain, why);
+	return 0;
+}
 
 /* cli_check_base - expectations from the registry entry, else the config. */
 static int
@@ -59,6 +95,8 @@ cli_check_base(struct cli *cli, struct readiness_request *req)
 		reg.nselectors = reg.negress = 0;
 		reg.dmarc_min_policy = -1;
 	}
+	if ((rc = cli_check_names(cli, &reg)) != 0)
+		return rc;
 	if (checker_request(&reg, &cli->cfg, req, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;

@@ -709,6 +709,49 @@ case_ add-bad-domain
 run domain add a..b.example.com --selector 1234rpr
 want_usage 64 && ok
 
+# 251 octets: _dmarc., mail. and 1234rpr._domainkey. would not fit in 253.
+L63=$(printf '%063d' 0 | tr 0 a)
+LONG=$L63.$L63.$L63.$(printf '%045d' 0 | tr 0 b).$ZONE
+case_ add-domain-too-long
+run domain add "$LONG" --selector 1234rpr
+want_usage 64 && ok
+case_ add-domain-too-long-no-selector
+run domain add "$LONG"
+want_usage 64 && grep -q '_dmarc\.' "$T/err" && ok
+case_ check-domain-too-long
+run check "$LONG"
+want_usage 64 && ok
+case_ check-domain-too-long-for-selector
+run check "$L63.$L63.$L63.$(printf '%030d' 0 | tr 0 b).$ZONE" \
+    --selector "$(printf '%040d' 0 | tr 0 s)"
+want_usage 64 && grep -q '_domainkey\.' "$T/err" && ok
+
+# domain import judges each row as domain add does: no MAIL FROM on the
+# bare domain or outside it, no domain too long for its names.
+case_ import-validates-rows
+cat >"$T/import.csv" <<EOF
+domain,mail_from,selectors
+bare.$ZONE,bare.$ZONE,1234rpr
+outside.$ZONE,mail.example.net,1234rpr
+$LONG,,
+good.$ZONE,bounce,1234rpr
+EOF
+run domain import "$T/import.csv"
+if want_rc 1 && want_out '^1 domain\(s\) registered, 3 bad line\(s\)'; then
+	if ! grep -q "^authready: line 2: .*bare domain" "$T/err"; then
+		ko "line 2 (MAIL FROM on the bare domain) not refused"
+	elif ! grep -q "^authready: line 3: .*outside" "$T/err"; then
+		ko "line 3 (MAIL FROM outside the domain) not refused"
+	elif ! grep -q "^authready: line 4: .*253" "$T/err"; then
+		ko "line 4 (a 251-octet domain) not refused"
+	else
+		ok
+	fi
+fi
+case_ import-refused-not-registered
+run records "bare.$ZONE"
+want_rc 1 && ok
+
 case_ refused-not-registered
 run domain list --json
 if want_rc 0 && want_json; then
