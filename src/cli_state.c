@@ -138,6 +138,8 @@ cli_records(struct cli *cli)
 	defs.egress = egress;
 	defs.negress = cli->cfg.egress.count;
 	defs.dmarc_min_policy = cli->cfg.dmarc_min_policy;
+	defs.selector = cli->cfg.selector;
+	defs.key_file = cli->cfg.key_file;
 	if (records_build(&reg, &defs, &set, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;

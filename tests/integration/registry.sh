@@ -653,6 +653,10 @@ case_ add-no-selector
 run domain add "$NOSEL" --mx "$SEEDMX" --spf-include amazonses.com \
     --contact "owner@$NOSEL"
 want_rc 0 && ok
+case_ records-no-selector-note
+run records "$NOSEL"
+want_rc 0 && want_out "^; SELECTOR\._domainkey\.$NOSEL\. TXT: no DKIM selector" &&
+    ok
 "$AUTHREADY" -c "$T/reg.conf" records "$NOSEL" 2>/dev/null |
     grep -v '^;' >>"$ZF"
 reload_zone
