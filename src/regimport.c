@@ -649,8 +649,8 @@ regimport_parse_policy(const char *text, size_t len, int32_t *policy)
 
 /* regimport_too_long - the sentence for a name that cannot be published. */
 static int
-regimport_too_long(const char *record, const char *prefix, size_t n,
-                   char *why, size_t whylen)
+regimport_too_long(const char *record, const char *prefix, size_t n, char *why,
+                   size_t whylen)
 {
 	return errbuf_fail(why, whylen,
 	                   "the domain is too long: its %s name (%s and the "
@@ -702,8 +702,8 @@ regimport_str_ok(const char *buf, size_t size)
 
 /* regimport_host_ok - "" or a name in its normalized form. */
 static int
-regimport_host_ok(const char *what, const char *name, size_t size,
-                  char *why, size_t whylen)
+regimport_host_ok(const char *what, const char *name, size_t size, char *why,
+                  size_t whylen)
 {
 	char norm[DOMAIN_BUF], q[REGIMPORT_QUOTE_MAX];
 
@@ -715,12 +715,10 @@ regimport_host_ok(const char *what, const char *name, size_t size,
 	                     whylen) != 0)
 		return -1;
 	if (strcmp(norm, name) != 0)
-		return errbuf_fail(why, whylen,
-		                   "%s '%s' is not in its normalized form %s",
-		                   what,
-		                   regimport_quote(q, sizeof(q), name,
-		                                   strlen(name)),
-		                   norm);
+		return errbuf_fail(
+		    why, whylen, "%s '%s' is not in its normalized form %s",
+		    what, regimport_quote(q, sizeof(q), name, strlen(name)),
+		    norm);
 	return 0;
 }
 
@@ -737,25 +735,28 @@ regimport_validate_mail_from(const struct domain_reg *reg, const char *mf,
 	                        whylen) != 0)
 		return -1;
 	if (strcmp(full, reg->domain) == 0)
-		return errbuf_fail(why, whylen,
-		                   "the MAIL FROM name%s must be a subdomain "
-		                   "such as mail.%s; records on the bare domain "
-		                   "are not accepted",
-		                   from, reg->domain);
+		return errbuf_fail(
+		    why, whylen,
+		    "the MAIL FROM name%s must be a subdomain "
+		    "such as mail.%s; records on the bare domain "
+		    "are not accepted",
+		    from, reg->domain);
 	if (domain_org(reg->domain, org, sizeof(org)) != 0)
 		snprintf(org, sizeof(org), "%s", reg->domain);
 	if (strcmp(full, org) == 0)
-		return errbuf_fail(why, whylen,
-		                   "the MAIL FROM name %s%s is the bare "
-		                   "organizational domain; use a subdomain such "
-		                   "as mail.%s",
-		                   full, from, reg->domain);
+		return errbuf_fail(
+		    why, whylen,
+		    "the MAIL FROM name %s%s is the bare "
+		    "organizational domain; use a subdomain such "
+		    "as mail.%s",
+		    full, from, reg->domain);
 	if (!domain_is_below(full, org))
-		return errbuf_fail(why, whylen,
-		                   "the MAIL FROM name %s%s is outside %s, so SPF "
-		                   "could never align for DMARC; use a subdomain "
-		                   "such as mail.%s",
-		                   full, from, org, reg->domain);
+		return errbuf_fail(
+		    why, whylen,
+		    "the MAIL FROM name %s%s is outside %s, so SPF "
+		    "could never align for DMARC; use a subdomain "
+		    "such as mail.%s",
+		    full, from, org, reg->domain);
 	return 0;
 }
 
@@ -849,18 +850,19 @@ regimport_validate(const struct domain_reg *reg,
 		return -1;
 	if (!regimport_str_ok(reg->mail_from, sizeof(reg->mail_from)))
 		return errbuf_fail(why, whylen, "mail_from is not terminated");
-	mf = !defaulted                                         ? reg->mail_from
-	     : defs != NULL && defs->mail_from != NULL &&
-	             defs->mail_from[0] != '\0'
-	         ? defs->mail_from
-	         : "mail";
+	mf = reg->mail_from;
+	if (defaulted)
+		mf = defs != NULL && defs->mail_from != NULL &&
+		             defs->mail_from[0] != '\0'
+		         ? defs->mail_from
+		         : "mail";
 	for (i = 0; i < reg->nselectors; i++)
 		sels[nsel++] = reg->selectors[i].name;
 	if (nsel == 0 && defs != NULL && defs->selector != NULL &&
 	    defs->selector[0] != '\0')
 		sels[nsel++] = defs->selector;
-	if (regimport_names_ok(reg->domain, mf, sels, nsel, why, whylen) != 0 ||
-	    regimport_validate_mail_from(reg, mf, defaulted, why, whylen) != 0 ||
+	if (regimport_names_ok(reg->domain, mf, sels, nsel, why, whylen) ||
+	    regimport_validate_mail_from(reg, mf, defaulted, why, whylen) ||
 	    regimport_host_ok("mx", reg->mx_host, sizeof(reg->mx_host), why,
 	                      whylen) != 0 ||
 	    regimport_host_ok("spf_include", reg->spf_include,
@@ -869,10 +871,11 @@ regimport_validate(const struct domain_reg *reg,
 		return -1;
 	if (reg->dmarc_min_policy < DMARC_POLICY_UNSET ||
 	    reg->dmarc_min_policy > DMARC_POLICY_REJECT)
-		return errbuf_fail(why, whylen,
-		                   "dmarc_min_policy %d is not none, quarantine "
-		                   "or reject",
-		                   (int)reg->dmarc_min_policy);
+		return errbuf_fail(
+		    why, whylen,
+		    "dmarc_min_policy %d is not none, quarantine "
+		    "or reject",
+		    (int)reg->dmarc_min_policy);
 	if (!regimport_str_ok(reg->contact, sizeof(reg->contact)) ||
 	    (reg->contact[0] != '\0' && !notify_address_ok(reg->contact)))
 		return errbuf_fail(

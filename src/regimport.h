@@ -8,9 +8,9 @@
  * a struct domain_reg, validating every value; an empty optional value
  * means the global default.  regimport_set() validates one value and is
  * shared with `authready domain add`.  regimport_validate() judges a
- * whole entry before it is stored, for every way in.  regimport_seen_add() detects a
- * domain given twice in one file.  Errors are sentences for the operator:
- * "line 7: mx 'a..b': name has an empty label".
+ * whole entry before it is stored, for every way in.  regimport_seen_add()
+ * detects a domain given twice in one file.  Errors are sentences for the
+ * operator: "line 7: mx 'a..b': name has an empty label".
  */
 #ifndef AUTHREADY_REGIMPORT_H
 #define AUTHREADY_REGIMPORT_H

@@ -587,9 +587,8 @@ START_TEST(test_validate_csv_mail_from)
 	ck_assert_int_eq(validate(&reg, "mail", ""), 0);
 
 	/* The bare domain, with or without a dot, and outside it. */
-	ck_assert_int_eq(import1("domain,mail_from\nexample.com,example.com\n",
-	                         &reg),
-	                 0);
+	ck_assert_int_eq(
+	    import1("domain,mail_from\nexample.com,example.com\n", &reg), 0);
 	validate_fails(&reg, "mail", "", "must be a subdomain such as mail.");
 	ck_assert_int_eq(
 	    import1("domain,mail_from\nexample.com,EXAMPLE.com.\n", &reg), 0);
@@ -662,8 +661,8 @@ START_TEST(test_names_ok)
 	ck_assert_int_eq(regimport_names_ok("example.com", "example.com", NULL,
 	                                    0, err, sizeof(err)),
 	                 0);
-	ck_assert_int_eq(regimport_names_ok("example.com", "a..b", NULL, 0,
-	                                    err, sizeof(err)),
+	ck_assert_int_eq(regimport_names_ok("example.com", "a..b", NULL, 0, err,
+	                                    sizeof(err)),
 	                 -1);
 	long_domain(dom, 239);
 	ck_assert_int_eq(
@@ -673,9 +672,9 @@ START_TEST(test_names_ok)
 	ck_assert_ptr_nonnull(strstr(err, "1234rpr._domainkey."));
 	/* a complete MAIL FROM name is not joined to the domain */
 	long_domain(dom, 246);
-	ck_assert_int_eq(regimport_names_ok(dom, "m.example.com", NULL, 0, err,
-	                                    sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    regimport_names_ok(dom, "m.example.com", NULL, 0, err, sizeof(err)),
+	    0);
 }
 END_TEST
 
