@@ -25,7 +25,7 @@
  *	config_parse() works on a copy and stores it into cfg only when the
  *	whole text is valid, so a failed reload leaves the running snapshot
  *	as it was.  config_load() reads at most CONFIG_FILE_MAX octets from a
- *	regular file.
+ *	regular file, through safefile_read() (a FIFO does not block it).
  *
  * DIAGNOSTICS
  *	-1 with "FILE:LINE: what is wrong" in err; file errors are
@@ -49,6 +49,7 @@
 #include "notify.h"
 #include "release.h"
 #include "errbuf.h"
+#include "safefile.h"
 #include "sanitize.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* octets; a config is not a database */
@@ -742,85 +743,17 @@ config_parse(const char *buf, size_t len, const char *filename,
 	return 0;
 }
 
-/* config_read_fd - at most CONFIG_FILE_MAX octets of fd into a new buffer. */
-static int
-config_read_fd(int fd, const char *path, char **out, size_t *outlen, char *err,
-               size_t errlen)
-{
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-
-	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL)
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(errno));
-	/* one octet more than allowed tells a file that grew from one that fits
-	 */
-	while (len <= CONFIG_FILE_MAX) {
-		n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int saved = errno;
-
-			free(buf);
-			return errbuf_fail(err, errlen, "%s: %s", path,
-			                   strerror(saved));
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > CONFIG_FILE_MAX) {
-		free(buf);
-		return errbuf_fail(err, errlen,
-		                   "%s: file is larger than %d octets", path,
-		                   CONFIG_FILE_MAX);
-	}
-	*out = buf;
-	*outlen = len;
-	return 0;
-}
-
-/* config_read - open and read a regular file; 1 when it does not exist. */
+/* config_read - read a regular file; 1 when it does not exist. */
 static int
 config_read(const char *path, bool must_exist, char **out, size_t *outlen,
             char *err, size_t errlen)
 {
-	struct stat st;
-	int fd, rc;
-
-	/* O_NONBLOCK: a FIFO put in place of the file must not hang startup */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 && errno == ENOENT && !must_exist)
+	/* "-c /dev/null": the built-in defaults */
+	if (strcmp(path, "/dev/null") == 0)
 		return 1;
-	if (fd < 0)
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		int saved = errno;
-
-		close(fd);
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(saved));
-	}
-	if (S_ISCHR(st.st_mode) && strcmp(path, "/dev/null") == 0) {
-		close(fd); /* "-c /dev/null": the built-in defaults */
-		return 1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return errbuf_fail(err, errlen, "%s: not a regular file", path);
-	}
-	if (st.st_size > CONFIG_FILE_MAX) {
-		close(fd);
-		return errbuf_fail(err, errlen,
-		                   "%s: file is larger than %d octets", path,
-		                   CONFIG_FILE_MAX);
-	}
-	rc = config_read_fd(fd, path, out, outlen, err, errlen);
-	close(fd);
-	return rc;
+	return safefile_read(path, CONFIG_FILE_MAX,
+	                     must_exist ? 0 : SAFEFILE_MAY_BE_MISSING, out,
+	                     outlen, NULL, err, errlen);
 }
 
 int
