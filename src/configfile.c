@@ -74,6 +74,7 @@ enum config_type {
 	CONFIG_OCTAL,
 	CONFIG_FACILITY,
 	CONFIG_SOCKET,
+	CONFIG_MILTER_TIMEOUT,
 };
 
 struct config_key {
@@ -113,6 +114,7 @@ static const struct config_key config_keys[] = {
     {"Syslog", CONFIG_BOOL, CONFIG_FIELD(syslog)},
     {"SyslogFacility", CONFIG_FACILITY, CONFIG_FIELD(syslog_facility)},
     {"CheckWait", CONFIG_TIMEOUT, CONFIG_FIELD(check_wait_ms)},
+    {"MilterTimeout", CONFIG_MILTER_TIMEOUT, CONFIG_FIELD(milter_timeout)},
 };
 
 /*
@@ -192,6 +194,7 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->syslog_facility, sizeof(cfg->syslog_facility), "%s",
 	         CONFIG_FACILITY_DEFAULT);
 	cfg->check_wait_ms = CONFIG_CHECK_WAIT_DEFAULT_MS;
+	cfg->milter_timeout = CONFIG_MILTER_TIMEOUT_DEFAULT;
 	policy_config_defaults(&cfg->policy);
 }
 
@@ -386,6 +389,25 @@ config_set_duration(void *field, size_t size, const char *value, char *msg,
 		return errbuf_fail(msg, msglen,
 		                   "'%s' is not a duration (e.g. 3600, 90s, "
 		                   "15m, 72h, 3d; at most ten years)",
+		                   config_quote(q, value, strlen(value)));
+	*(int64_t *)field = seconds;
+	return 0;
+}
+
+/* config_set_milter_timeout - a duration of at most a day. */
+static int
+config_set_milter_timeout(void *field, size_t size, const char *value,
+                          char *msg, size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+	int64_t seconds;
+
+	(void)size;
+	if (config_parse_duration(value, &seconds) != 0 ||
+	    seconds > CONFIG_MILTER_TIMEOUT_MAX)
+		return errbuf_fail(msg, msglen,
+		                   "'%s' is not a duration from 1s to 24h (e.g. "
+		                   "600, 10m)",
 		                   config_quote(q, value, strlen(value)));
 	*(int64_t *)field = seconds;
 	return 0;
@@ -596,6 +618,7 @@ static const config_setter config_setters[] = {
     [CONFIG_OCTAL] = config_set_octal,
     [CONFIG_FACILITY] = config_set_facility,
     [CONFIG_SOCKET] = config_set_socket,
+    [CONFIG_MILTER_TIMEOUT] = config_set_milter_timeout,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
