@@ -34,7 +34,13 @@
 #	  - MilterTimeout 2: a client that sends half a milter packet and
 #	    stalls sees the daemon close the connection (end of file), after
 #	    about 2 s and well before HANG_MAX;
-#	  - SIGTERM: the daemon logs event=stop and exits 0 within STOP_MAX.
+#	  - SIGTERM: the daemon logs event=stop and exits 0 within STOP_MAX;
+#	  - then a second daemon whose DNS server never answers
+#	    (tests/dns-blackhole; DNSTimeout 300) and a domain registered
+#	    just before its start: its first round checks that domain and
+#	    waits on DNS, a MAIL FROM of it waits CheckWait in vain, and
+#	    SIGTERM still ends the daemon within STOP_MAX, exit 0, with
+#	    event=stop-checker-busy (the stop does not wait for the check).
 #
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 miltertest or perl is not
@@ -54,6 +60,7 @@ top_srcdir=${top_srcdir:-$here/../..}
 top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
+BLACKHOLE=${BLACKHOLE:-$top_builddir/tests/dns-blackhole}
 MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
 KEY=$top_srcdir/tests/keys/rsa2048.pem
 DUSER=nobody
@@ -86,7 +93,7 @@ if [ "$(id -u)" -eq 0 ] && ! getent passwd "$DUSER" >/dev/null 2>&1; then
 	echo "SKIP: as root this test needs the user $DUSER"
 	exit 77
 fi
-for p in "$AUTHREADY" "$AUTHREADY_MILTER"; do
+for p in "$AUTHREADY" "$AUTHREADY_MILTER" "$BLACKHOLE"; do
 	if [ ! -x "$p" ]; then
 		echo "ERROR: $p not built" >&2
 		exit 99
@@ -96,13 +103,15 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-files.XXXXXX") || exit 99
 chmod 0755 "$T"
 DPID=
+BH_PID=
 
-# cleanup - stop the daemon (if any); remove the scratch directory.
+# cleanup - stop the daemon and the blackhole (if any); remove the scratch
+# directory.
 cleanup() {
-	if [ -n "$DPID" ]; then
-		kill -KILL "$DPID" 2>/dev/null
-		wait "$DPID" 2>/dev/null
-	fi
+	for p in $DPID $BH_PID; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -176,6 +185,7 @@ mkdir "$T/state" "$T/sock" || exit 99
 mkfifo -m 0644 "$T/fifo" "$T/fifo.conf" || exit 99
 # Readable by all: the blocking open of the old code would wait, not fail.
 cp "$KEY" "$T/key.pem" && chmod 0644 "$T/key.pem" || exit 99
+cp "$KEY" "$T/key2.pem" && chmod 0644 "$T/key2.pem" || exit 99
 
 # conf NAME EXTRA - $T/NAME.conf: the common keys, then EXTRA lines.
 conf() {
@@ -434,29 +444,83 @@ else
 	ok
 fi
 
-case_ "SIGTERM ends the daemon within ${STOP_MAX}s: exit 0, event=stop"
-t0=$(now_ms)
-kill -TERM "$DPID"
-while kill -0 "$DPID" 2>/dev/null &&
-    [ $(($(now_ms) - t0)) -lt $((STOP_MAX * 1000)) ]; do
-	sleep 0.05
-done
-if kill -0 "$DPID" 2>/dev/null; then
+# stop WHAT - SIGTERM to the daemon; it must exit 0 within STOP_MAX and
+# log event=stop, and WHAT too when given; a case result.
+stop() {
+	t0=$(now_ms)
+	kill -TERM "$DPID"
+	while kill -0 "$DPID" 2>/dev/null &&
+	    [ $(($(now_ms) - t0)) -lt $((STOP_MAX * 1000)) ]; do
+		sleep 0.05
+	done
 	cp "$T/run.log" "$T/err"
-	ko "still running ${STOP_MAX}s after SIGTERM"
-else
+	if kill -0 "$DPID" 2>/dev/null; then
+		ko "still running ${STOP_MAX}s after SIGTERM"
+		return 1
+	fi
 	wait "$DPID"
 	rc=$?
 	took=$(($(now_ms) - t0))
 	DPID=
-	cp "$T/run.log" "$T/err"
 	if [ $rc -ne 0 ]; then
 		ko "exit status $rc"
 	elif ! grep -q 'event=stop ' "$T/run.log"; then
 		ko "no event=stop in the log"
+	elif [ -n "$1" ] && ! grep -q -F -e "$1" "$T/run.log"; then
+		ko "no $1 in the log"
 	else
 		echo "  stopped after ${took}ms"
 		ok
+	fi
+}
+
+case_ "SIGTERM ends the daemon within ${STOP_MAX}s: exit 0, event=stop"
+stop ""
+
+# A DNS server that never answers keeps the checker busy for DNSTimeout.
+"$BLACKHOLE" "$T/bh.port" </dev/null >/dev/null 2>"$T/bh.err" &
+BH_PID=$!
+t0=$(now_ms)
+while [ ! -s "$T/bh.port" ] && [ $(($(now_ms) - t0)) -lt $((START_MAX * 1000)) ]
+do
+	sleep 0.05
+done
+bh=$(tr -dc 0-9 <"$T/bh.port" 2>/dev/null)
+sed -e "s/^DNSServers .*/DNSServers 127.0.0.1:$bh/" \
+    -e 's/^DNSTimeout .*/DNSTimeout 300/' "$T/base.conf" >"$T/run.conf"
+# Registered now, never checked: the new daemon's first round takes it.
+run "$AUTHREADY" -c "$T/run.conf" domain add c.files.test --selector s1 \
+    --key "$T/key2.pem"
+[ "$(id -u)" -eq 0 ] && chown -R "$DUSER:$DGROUP" "$T/state"
+
+case_ "a daemon whose DNS never answers starts"
+if [ $rc -ne 0 ]; then
+	ko "domain add c.files.test exited $rc"
+elif [ -z "$bh" ]; then
+	cp "$T/bh.err" "$T/err"
+	ko "tests/dns-blackhole did not start"
+elif start run; then
+	ok
+else
+	cp "$T/run.log" "$T/err"
+	ko "did not start"
+fi
+
+case_ "SIGTERM while the checker waits on DNS: no wait for the check"
+if [ -z "$DPID" ]; then
+	ko "no daemon"
+else
+	# Waits CheckWait for a check that is still on DNS: the proof that
+	# the checker is busy.
+	mail "<u@c.files.test>" SLOW-C
+	if [ $rc -ne 0 ]; then
+		ko "miltertest exited $rc"
+	elif ! log_wait "SLOW-C" 1 ||
+	    ! grep 'SLOW-C' "$T/run.log" | grep -q 'state=unknown'; then
+		cp "$T/run.log" "$T/err"
+		ko "no decision on an unchecked domain logged for SLOW-C"
+	else
+		stop "event=stop-checker-busy"
 	fi
 fi
 
