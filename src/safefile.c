@@ -54,8 +54,7 @@ safefile_type(mode_t mode)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(safefile_types) / sizeof(safefile_types[0]);
-	     i++)
+	for (i = 0; i < sizeof(safefile_types) / sizeof(safefile_types[0]); i++)
 		if ((mode & S_IFMT) == safefile_types[i].type)
 			return safefile_types[i].name;
 	return "of an unknown type";
@@ -118,9 +117,9 @@ safefile_check(const char *path, size_t max, struct stat *st, char *err,
                size_t errlen)
 {
 	struct stat sb;
-	int fd, rc;
+	int fd;
 
-	if ((rc = safefile_open(path, max, 0, &sb, &fd, err, errlen)) != 0)
+	if (safefile_open(path, max, 0, &sb, &fd, err, errlen) != 0)
 		return -1;
 	close(fd);
 	if (st != NULL)
@@ -188,8 +187,8 @@ safefile_read(const char *path, size_t max, unsigned flags, char **out,
 	rc = safefile_open(path, max, flags, &sb, &fd, err, errlen);
 	if (rc != 0)
 		return rc;
-	rc = safefile_slurp(fd, path, max, (size_t)sb.st_size, out, outlen,
-	                    err, errlen);
+	rc = safefile_slurp(fd, path, max, (size_t)sb.st_size, out, outlen, err,
+	                    errlen);
 	close(fd);
 	if (rc == 0 && st != NULL)
 		*st = sb;

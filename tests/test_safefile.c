@@ -77,8 +77,8 @@ setup(void)
 static void
 teardown(void)
 {
-	static const char *const names[] = {"f", "empty", "fifo", "dir",
-	                                     "sock", "big", "secret"};
+	static const char *const names[] = {"f",    "empty", "fifo",  "dir",
+	                                    "sock", "big",   "secret"};
 	size_t i;
 
 	/* only files this test made, in a directory it made */
@@ -144,8 +144,9 @@ END_TEST
 
 START_TEST(test_devices)
 {
-	refused("/dev/zero", 100, "/dev/zero: is a character device, not a "
-	                          "regular file");
+	refused("/dev/zero", 100,
+	        "/dev/zero: is a character device, not a "
+	        "regular file");
 	refused("/dev/null", 100, "is a character device");
 }
 END_TEST
@@ -213,8 +214,8 @@ START_TEST(test_missing)
 
 	snprintf(want, sizeof(want), "%s: No such file or directory", path);
 	refused(path, 100, want);
-	ck_assert_int_eq(safefile_read(path, 100, SAFEFILE_MAY_BE_MISSING,
-	                               &buf, &len, NULL, err, sizeof(err)),
+	ck_assert_int_eq(safefile_read(path, 100, SAFEFILE_MAY_BE_MISSING, &buf,
+	                               &len, NULL, err, sizeof(err)),
 	                 1);
 	ck_assert_ptr_null(buf);
 }
