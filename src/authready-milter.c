@@ -13,9 +13,14 @@
  *	thread; hand over to libmilter.
  *
  *	Signals: libmilter owns SIGTERM, SIGINT and SIGHUP (all of them
- *	stop it: sessions in progress finish first).  SIGUSR1 reloads the
- *	config: a new snapshot is installed only when the whole file is
- *	valid; otherwise the old one stays and the error is logged.
+ *	stop it).  The checker thread then gets DAEMON_STOP_WAIT seconds to
+ *	finish its run; past that the daemon exits without it, so a stop
+ *	never waits on DNS.  SIGUSR1 reloads the config: a new snapshot is
+ *	installed only when the whole file is valid and its KeyFile usable;
+ *	otherwise the old one stays.  Either outcome is logged.
+ *
+ *	MilterTimeout goes to smfi_settimeout(): a session whose MTA says
+ *	nothing for that long is closed and its thread freed.
  *
  * DIAGNOSTICS
  *	0 after a clean stop; 64 usage error; 78 configuration or start-up
@@ -46,6 +51,8 @@
 
 #define MILTER_EXIT_USAGE 64
 #define MILTER_EXIT_CONFIG 78
+/* Seconds a stop waits for the checker thread's current run. */
+#define DAEMON_STOP_WAIT 5
 
 struct daemon_args {
 	const char *config_path;
@@ -66,6 +73,8 @@ static bool daemon_config_required;
 
 static int daemon_fail(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+static int daemon_vet_key(const struct config *cfg, char *err,
+    size_t errlen);
 
 /* daemon_fail - the one place start-up failures are reported; 78. */
 static int
@@ -181,15 +190,21 @@ daemon_drop(const struct config *cfg)
 static int
 daemon_pidfile(const char *path)
 {
+	struct stat sb;
 	char buf[32];
 	int fd, n;
 
 	if (path[0] == '\0')
 		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
+	/* O_NONBLOCK: a FIFO put there must not hang the start */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0644);
 	if (fd < 0)
 		return daemon_fail("PidFile %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return daemon_fail("PidFile %s: not a regular file", path);
+	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (write(fd, buf, (size_t)n) != n) {
 		close(fd);
@@ -210,8 +225,9 @@ daemon_reload_main(void *arg)
 	for (;;) {
 		if (sigwait(set, &sig) != 0 || sig != SIGUSR1)
 			continue;
-		if (snapshot_load(daemon_config_path, daemon_config_required,
-			err, sizeof(err)) != 0)
+		if (snapshot_load_vetted(daemon_config_path,
+			daemon_config_required, daemon_vet_key, err,
+			sizeof(err)) != 0)
 			log_msg(LOG_ERR,
 			    "event=reload-failed error=\"%s\" (the previous "
 			    "configuration stays in force)",
@@ -261,20 +277,33 @@ daemon_args_parse(int argc, char **argv, struct daemon_args *a, int *status)
 	return 0;
 }
 
-/* daemon_check_key - KeyFile must be readable by UserID and not
- * writable by others (readiness_load_key's rules). */
+/* daemon_vet_key - KeyFile must be a readable regular file not writable
+ * by others (readiness_load_key's rules); for start and every reload. */
 static int
-daemon_check_key(const struct config *cfg)
+daemon_vet_key(const struct config *cfg, char *err, size_t errlen)
 {
 	struct readiness_selector sel;
-	char err[PATH_MAX + 128];
+	char why[PATH_MAX + 128];
 
 	if (cfg->key_file[0] == '\0')
 		return 0;
 	memset(&sel, 0, sizeof(sel));
-	if (readiness_load_key(&sel, cfg->key_file, err, sizeof(err)) != 0)
-		return daemon_fail("KeyFile: %s", err);
+	if (readiness_load_key(&sel, cfg->key_file, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "KeyFile: %s", why);
+		return -1;
+	}
 	free(sel.key_pem);
+	return 0;
+}
+
+/* daemon_check_key - daemon_vet_key at start: a failure stops it. */
+static int
+daemon_check_key(const struct config *cfg)
+{
+	char err[PATH_MAX + 160];
+
+	if (daemon_vet_key(cfg, err, sizeof(err)) != 0)
+		return daemon_fail("%s", err);
 	return 0;
 }
 
@@ -292,6 +321,12 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 
 	if (smfi_register(*milter_desc()) != MI_SUCCESS)
 		return daemon_fail("smfi_register failed");
+	/* libmilter's own default (7210 s) would let stalled clients hold a
+	 * thread each for two hours; see MilterTimeout in
+	 * authready-milter(8) */
+	if (smfi_settimeout((int)cfg->milter_timeout) != MI_SUCCESS)
+		return daemon_fail("MilterTimeout %lld: refused by libmilter",
+		    (long long)cfg->milter_timeout);
 	if ((rc = daemon_open_socket(cfg)) != 0)
 		return rc;
 	if (!a->foreground && daemon(0, 0) != 0)
@@ -333,9 +368,16 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	    PACKAGE_VERSION, cfg->socket);
 	rc = smfi_main();
 	log_msg(LOG_NOTICE, "event=stop status=%d", rc);
-	checkerd_stop(env.checkerd);
-	milter_fini();
-	store_close(env.store);
+	if (checkerd_stop(env.checkerd, DAEMON_STOP_WAIT)) {
+		milter_fini();
+		store_close(env.store);
+	} else {
+		/* the thread still uses the store: leave both to exit */
+		log_msg(LOG_WARNING,
+		    "event=stop-checker-busy wait=%ds (a check in progress is "
+		    "abandoned; it is done again at the next start)",
+		    DAEMON_STOP_WAIT);
+	}
 	log_stop();
 	if (cfg->pid_file[0] != '\0')
 		unlink(cfg->pid_file);

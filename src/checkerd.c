@@ -3,7 +3,7 @@
  *
  * SYNOPSIS
  *	int checkerd_start(out, st, err, errlen);
- *	void checkerd_stop(cd);
+ *	bool checkerd_stop(cd, wait_seconds);
  *	bool checkerd_request(cd, domain, unregistered);
  *	uint64_t checkerd_generation(cd);
  *	bool checkerd_wait(cd, seen, deadline);
@@ -45,6 +45,7 @@ struct checkerd {
 	size_t nqueue;
 	uint64_t generation;
 	bool stop;
+	bool exited; /* checkerd_main has returned its last word */
 	struct store *st;
 };
 
@@ -186,6 +187,17 @@ checkerd_finished(struct checkerd *cd)
 	pthread_mutex_unlock(&cd->lock);
 }
 
+/* checkerd_exit - tell checkerd_stop() the thread is done. */
+static void *
+checkerd_exit(struct checkerd *cd)
+{
+	pthread_mutex_lock(&cd->lock);
+	cd->exited = true;
+	pthread_cond_broadcast(&cd->done);
+	pthread_mutex_unlock(&cd->lock);
+	return NULL;
+}
+
 static void *
 checkerd_main(void *arg)
 {
@@ -196,7 +208,7 @@ checkerd_main(void *arg)
 
 	if ((items = calloc(CHECKERD_QUEUE_MAX, sizeof(*items))) == NULL) {
 		log_msg(LOG_ERR, "event=checker-error error=\"out of memory\"");
-		return NULL;
+		return checkerd_exit(cd);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&cd->lock);
@@ -227,7 +239,7 @@ checkerd_main(void *arg)
 	}
 	pthread_mutex_unlock(&cd->lock);
 	free(items);
-	return NULL;
+	return checkerd_exit(cd);
 }
 
 int
@@ -263,22 +275,35 @@ checkerd_start(struct checkerd **out, struct store *st, char *err,
 	return 0;
 }
 
-void
-checkerd_stop(struct checkerd *cd)
+bool
+checkerd_stop(struct checkerd *cd, unsigned wait_seconds)
 {
+	struct timespec deadline;
+	bool exited;
+
 	if (cd == NULL)
-		return;
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)wait_seconds;
 	pthread_mutex_lock(&cd->lock);
 	cd->stop = true;
 	pthread_cond_signal(&cd->wake);
 	pthread_cond_broadcast(&cd->done);
+	while (!cd->exited)
+		if (pthread_cond_timedwait(&cd->done, &cd->lock, &deadline) ==
+		    ETIMEDOUT)
+			break;
+	exited = cd->exited;
 	pthread_mutex_unlock(&cd->lock);
+	if (!exited)
+		return false; /* still in a run: left to the process's exit */
 	pthread_join(cd->thread, NULL);
 	pthread_cond_destroy(&cd->wake);
 	pthread_cond_destroy(&cd->done);
 	pthread_mutex_destroy(&cd->lock);
 	free(cd->queue);
 	free(cd);
+	return true;
 }
 
 bool

@@ -29,8 +29,14 @@ struct checkerd;
 int checkerd_start(struct checkerd **out, struct store *st, char *err,
     size_t errlen);
 
-/* checkerd_stop - finish the current run, stop and free the thread. */
-void checkerd_stop(struct checkerd *cd);
+/*
+ * checkerd_stop - stop the thread and free it once it has finished its
+ * current run, waiting at most wait_seconds.  false when the run did not
+ * finish in time: the thread is left running and nothing is freed (the
+ * store stays in use), so the caller must only exit; a check cut short
+ * that way stores nothing.
+ */
+bool checkerd_stop(struct checkerd *cd, unsigned wait_seconds);
 
 /*
  * checkerd_request - queue domain for a check now; unregistered asks for

@@ -31,6 +31,7 @@
 #include "notify.h"
 #include "records.h"
 #include "regimport.h"
+#include "safefile.h"
 
 #define CLI_IMPORT_MAX (512 << 20) /* bytes of CSV */
 #define CLI_IMPORT_BATCH 1000     /* entries per write transaction */
@@ -323,34 +324,18 @@ cli_domain_list(struct cli *cli)
 	return 0;
 }
 
-/* cli_import_read - the whole file, bounded; NULL after a message. */
+/* cli_import_read - the whole file, bounded, never blocking; NULL after a
+ * message. */
 static char *
 cli_import_read(struct cli *cli, const char *path, size_t *len)
 {
-	struct stat sb;
-	FILE *fp;
-	char *buf;
+	char err[SAFEFILE_ERR_MAX], *buf;
 
-	if ((fp = fopen(path, "r")) == NULL || fstat(fileno(fp), &sb) != 0) {
-		fprintf(stderr, "%s: %s: %s\n", cli->progname, path,
-		    strerror(errno));
-		if (fp != NULL)
-			fclose(fp);
+	if (safefile_read(path, CLI_IMPORT_MAX, 0, &buf, len, NULL, err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return NULL;
 	}
-	if (!S_ISREG(sb.st_mode) || sb.st_size > CLI_IMPORT_MAX) {
-		fprintf(stderr, "%s: %s: not a regular file of at most %d MiB\n",
-		    cli->progname, path, CLI_IMPORT_MAX >> 20);
-		fclose(fp);
-		return NULL;
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", cli->progname);
-		fclose(fp);
-		return NULL;
-	}
-	*len = fread(buf, 1, (size_t)sb.st_size, fp);
-	fclose(fp);
 	return buf;
 }
 

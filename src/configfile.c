@@ -25,7 +25,7 @@
  *	config_parse() works on a copy and stores it into cfg only when the
  *	whole text is valid, so a failed reload leaves the running snapshot
  *	as it was.  config_load() reads at most CONFIG_FILE_MAX octets from a
- *	regular file.
+ *	regular file, through safefile_read() (a FIFO does not block it).
  *
  * DIAGNOSTICS
  *	-1 with "FILE:LINE: what is wrong" in err; file errors are
@@ -49,6 +49,7 @@
 #include "notify.h"
 #include "release.h"
 #include "errbuf.h"
+#include "safefile.h"
 #include "sanitize.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* octets; a config is not a database */
@@ -73,6 +74,7 @@ enum config_type {
 	CONFIG_OCTAL,
 	CONFIG_FACILITY,
 	CONFIG_SOCKET,
+	CONFIG_MILTER_TIMEOUT,
 };
 
 struct config_key {
@@ -112,6 +114,7 @@ static const struct config_key config_keys[] = {
     {"Syslog", CONFIG_BOOL, CONFIG_FIELD(syslog)},
     {"SyslogFacility", CONFIG_FACILITY, CONFIG_FIELD(syslog_facility)},
     {"CheckWait", CONFIG_TIMEOUT, CONFIG_FIELD(check_wait_ms)},
+    {"MilterTimeout", CONFIG_MILTER_TIMEOUT, CONFIG_FIELD(milter_timeout)},
 };
 
 /*
@@ -191,6 +194,7 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->syslog_facility, sizeof(cfg->syslog_facility), "%s",
 	         CONFIG_FACILITY_DEFAULT);
 	cfg->check_wait_ms = CONFIG_CHECK_WAIT_DEFAULT_MS;
+	cfg->milter_timeout = CONFIG_MILTER_TIMEOUT_DEFAULT;
 	policy_config_defaults(&cfg->policy);
 }
 
@@ -385,6 +389,25 @@ config_set_duration(void *field, size_t size, const char *value, char *msg,
 		return errbuf_fail(msg, msglen,
 		                   "'%s' is not a duration (e.g. 3600, 90s, "
 		                   "15m, 72h, 3d; at most ten years)",
+		                   config_quote(q, value, strlen(value)));
+	*(int64_t *)field = seconds;
+	return 0;
+}
+
+/* config_set_milter_timeout - a duration of at most a day. */
+static int
+config_set_milter_timeout(void *field, size_t size, const char *value,
+                          char *msg, size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+	int64_t seconds;
+
+	(void)size;
+	if (config_parse_duration(value, &seconds) != 0 ||
+	    seconds > CONFIG_MILTER_TIMEOUT_MAX)
+		return errbuf_fail(msg, msglen,
+		                   "'%s' is not a duration from 1s to 24h (e.g. "
+		                   "600, 10m)",
 		                   config_quote(q, value, strlen(value)));
 	*(int64_t *)field = seconds;
 	return 0;
@@ -595,6 +618,7 @@ static const config_setter config_setters[] = {
     [CONFIG_OCTAL] = config_set_octal,
     [CONFIG_FACILITY] = config_set_facility,
     [CONFIG_SOCKET] = config_set_socket,
+    [CONFIG_MILTER_TIMEOUT] = config_set_milter_timeout,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -742,85 +766,17 @@ config_parse(const char *buf, size_t len, const char *filename,
 	return 0;
 }
 
-/* config_read_fd - at most CONFIG_FILE_MAX octets of fd into a new buffer. */
-static int
-config_read_fd(int fd, const char *path, char **out, size_t *outlen, char *err,
-               size_t errlen)
-{
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-
-	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL)
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(errno));
-	/* one octet more than allowed tells a file that grew from one that fits
-	 */
-	while (len <= CONFIG_FILE_MAX) {
-		n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int saved = errno;
-
-			free(buf);
-			return errbuf_fail(err, errlen, "%s: %s", path,
-			                   strerror(saved));
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > CONFIG_FILE_MAX) {
-		free(buf);
-		return errbuf_fail(err, errlen,
-		                   "%s: file is larger than %d octets", path,
-		                   CONFIG_FILE_MAX);
-	}
-	*out = buf;
-	*outlen = len;
-	return 0;
-}
-
-/* config_read - open and read a regular file; 1 when it does not exist. */
+/* config_read - read a regular file; 1 when it does not exist. */
 static int
 config_read(const char *path, bool must_exist, char **out, size_t *outlen,
             char *err, size_t errlen)
 {
-	struct stat st;
-	int fd, rc;
-
-	/* O_NONBLOCK: a FIFO put in place of the file must not hang startup */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 && errno == ENOENT && !must_exist)
+	/* "-c /dev/null": the built-in defaults */
+	if (strcmp(path, "/dev/null") == 0)
 		return 1;
-	if (fd < 0)
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		int saved = errno;
-
-		close(fd);
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(saved));
-	}
-	if (S_ISCHR(st.st_mode) && strcmp(path, "/dev/null") == 0) {
-		close(fd); /* "-c /dev/null": the built-in defaults */
-		return 1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return errbuf_fail(err, errlen, "%s: not a regular file", path);
-	}
-	if (st.st_size > CONFIG_FILE_MAX) {
-		close(fd);
-		return errbuf_fail(err, errlen,
-		                   "%s: file is larger than %d octets", path,
-		                   CONFIG_FILE_MAX);
-	}
-	rc = config_read_fd(fd, path, out, outlen, err, errlen);
-	close(fd);
-	return rc;
+	return safefile_read(path, CONFIG_FILE_MAX,
+	                     must_exist ? 0 : SAFEFILE_MAY_BE_MISSING, out,
+	                     outlen, NULL, err, errlen);
 }
 
 int

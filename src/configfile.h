@@ -43,6 +43,8 @@
 #define CONFIG_SOCKET_DEFAULT "local:/run/authready/authready.sock"
 #define CONFIG_UMASK_DEFAULT 007
 #define CONFIG_CHECK_WAIT_DEFAULT_MS 2000
+#define CONFIG_MILTER_TIMEOUT_DEFAULT 600	/* s; authready-milter(8) */
+#define CONFIG_MILTER_TIMEOUT_MAX 86400		/* s; libmilter's is 7210 */
 #define CONFIG_FACILITY_DEFAULT "mail"
 
 struct config_egress {
@@ -77,6 +79,7 @@ struct config {
 	bool syslog;				/* Syslog */
 	char syslog_facility[CONFIG_NAME_MAX];	/* SyslogFacility */
 	unsigned check_wait_ms;			/* CheckWait */
+	int64_t milter_timeout;			/* MilterTimeout, seconds */
 	struct policy_config policy;		/* On*, Mode, InternalHosts... */
 };
 

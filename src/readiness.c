@@ -38,6 +38,7 @@
 #include "dnsmsg.h"
 #include "configfile.h"
 #include "mx.h"
+#include "safefile.h"
 
 struct readiness_job {
 	struct resolver res;
@@ -390,8 +391,8 @@ int
 readiness_load_key(struct readiness_selector *sel, const char *path,
     char *err, size_t errlen)
 {
+	char why[SAFEFILE_ERR_MAX];
 	struct stat sb;
-	FILE *fp;
 	char *buf;
 	size_t n;
 
@@ -400,37 +401,21 @@ readiness_load_key(struct readiness_selector *sel, const char *path,
 		    "octets", path, READINESS_KEY_PATH_MAX - 1);
 		return -1;
 	}
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "cannot read key file %s: %s", path,
-		    strerror(errno));
+	/* never blocks: a FIFO in place of the key must not wedge a thread */
+	if (safefile_read(path, READINESS_KEY_MAX, 0, &buf, &n, &sb, why,
+		sizeof(why)) != 0) {
+		snprintf(err, errlen, "cannot read key file %s", why);
 		return -1;
 	}
 	/* A key others can replace is not the operator's key any more. */
-	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    (sb.st_mode & S_IWOTH) != 0) {
-		snprintf(err, errlen,
-		    "key file %s is not a regular file, or anyone can write "
-		    "it; refusing it (chmod 600 or 640)",
-		    path);
-		fclose(fp);
-		return -1;
-	}
-	if ((buf = malloc(READINESS_KEY_MAX + 1)) == NULL) {
-		fclose(fp);
-		snprintf(err, errlen, "out of memory reading %s", path);
-		return -1;
-	}
-	n = fread(buf, 1, READINESS_KEY_MAX + 1, fp);
-	if (ferror(fp) || n == 0 || n > READINESS_KEY_MAX) {
+	if ((sb.st_mode & S_IWOTH) != 0 || n == 0) {
 		snprintf(err, errlen, "key file %s: %s", path,
-		    ferror(fp) ? strerror(errno)
-		    : n == 0   ? "empty"
-			       : "larger than 64 KiB, not a PEM key");
-		fclose(fp);
+		    n == 0 ? "is empty"
+			   : "anyone can write it; refusing it (chmod 600 or "
+			     "640)");
 		free(buf);
 		return -1;
 	}
-	fclose(fp);
 	buf[n] = '\0';
 	snprintf(sel->key_path, sizeof(sel->key_path), "%s", path);
 	free(sel->key_pem);

@@ -75,9 +75,9 @@ int readiness_mail_from(const char *domain, const char *text, char *out,
 
 /*
  * readiness_load_key - read a PEM key file (at most READINESS_KEY_MAX
- * bytes) into sel.  A file that is not regular, or that others can
- * write, is refused.  0 ok; -1 with a sentence naming the
- * file in err.
+ * bytes) into sel, through safefile_read(): it never blocks.  A file
+ * that is not regular, is empty, or that others can write, is refused.
+ * 0 ok; -1 with a sentence naming the file in err.
  */
 int readiness_load_key(struct readiness_selector *sel, const char *path,
     char *err, size_t errlen);

@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -35,6 +36,7 @@
 
 #include "json.h"
 #include "readiness.h"
+#include "safefile.h"
 
 #define RECORDS_KEY_FILE_MAX (64 * 1024)
 #define RECORDS_PUBKEY_MAX 4096
@@ -102,26 +104,27 @@ records_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
 	return 0;
 }
 
-/* records_read_key - read a key file, bounded; 0 ok, -1 with err. */
+/* records_read_key - read a key file, bounded, never blocking; 0 ok, -1
+ * with err. */
 static int
 records_read_key(const char *path, char *buf, size_t buflen, size_t *len,
     char *err, size_t errlen)
 {
-	FILE *fp = fopen(path, "r");
+	char why[SAFEFILE_ERR_MAX], *pem;
 	size_t n;
 
-	if (fp == NULL) {
-		snprintf(err, errlen, "cannot read key file %s: %s", path,
-		    strerror(errno));
+	if (safefile_read(path, buflen - 1, 0, &pem, &n, NULL, why,
+		sizeof(why)) != 0) {
+		snprintf(err, errlen, "cannot read key file %s", why);
 		return -1;
 	}
-	n = fread(buf, 1, buflen, fp);
-	fclose(fp);
-	if (n == 0 || n == buflen) {
-		snprintf(err, errlen, "key file %s is %s", path,
-		    n == 0 ? "empty" : "too large for a PEM key");
+	if (n == 0) {
+		snprintf(err, errlen, "key file %s is empty", path);
+		free(pem);
 		return -1;
 	}
+	memcpy(buf, pem, n + 1);
+	free(pem);
 	*len = n;
 	return 0;
 }

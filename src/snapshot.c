@@ -4,6 +4,7 @@
  *
  * SYNOPSIS
  *	int snapshot_load(path, must_exist, err, errlen);
+ *	int snapshot_load_vetted(path, must_exist, vet, err, errlen);
  *	struct snapshot *snapshot_acquire(void);
  *	void snapshot_release(snap);
  *	void snapshot_shutdown(void);
@@ -27,13 +28,21 @@ static uint64_t snapshot_generation;
 int
 snapshot_load(const char *path, bool must_exist, char *err, size_t errlen)
 {
+	return snapshot_load_vetted(path, must_exist, NULL, err, errlen);
+}
+
+int
+snapshot_load_vetted(const char *path, bool must_exist, snapshot_vet_fn *vet,
+    char *err, size_t errlen)
+{
 	struct snapshot *snap, *old;
 
 	if ((snap = calloc(1, sizeof(*snap))) == NULL) {
 		snprintf(err, errlen, "out of memory loading %s", path);
 		return -1;
 	}
-	if (config_load(path, must_exist, &snap->cfg, err, errlen) != 0) {
+	if (config_load(path, must_exist, &snap->cfg, err, errlen) != 0 ||
+	    (vet != NULL && vet(&snap->cfg, err, errlen) != 0)) {
 		free(snap);
 		return -1;
 	}

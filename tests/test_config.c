@@ -612,7 +612,7 @@ START_TEST(test_sample)
 	    "GracePeriod",     "SendmailPath",  "NotifyFrom",
 	    "RefreshConcurrency", "ReleaseCommand", "Socket",
 	    "UserID", "SocketGroup", "UMask", "PidFile", "Syslog",
-	    "SyslogFacility", "CheckWait", "InternalHosts", "OutboundBy",
+	    "SyslogFacility", "CheckWait", "MilterTimeout", "InternalHosts", "OutboundBy",
 	    "OnVerified", "OnDegraded", "OnPending", "OnFailed", "OnUnknown",
 	    "OnDNSError", "Mode", "UnregisteredDomains", "ExemptSenders",
 	    "ExemptDomains", "DomainActions", "RejectReply", "TagHeader"};
@@ -713,7 +713,8 @@ START_TEST(test_milter_keys)
 	const char ok[] = "Socket inet:8891@127.0.0.1\nUMask 002\n"
 	                  "Syslog No\nSyslogFacility local3\nCheckWait 0.5\n"
 	                  "UserID authready:postfix\nOnPending quarantine\n"
-	                  "InternalHosts 10.0.0.0/8, ::1\nMode monitor\n";
+	                  "InternalHosts 10.0.0.0/8, ::1\nMode monitor\n"
+	                  "MilterTimeout 5m\n";
 	static const char *const bad[] = {
 	    "Socket tcp:1@x\n",         "Socket inet:0@127.0.0.1\n",
 	    "Socket inet:70000\n",      "Socket unix:relative\n",
@@ -722,7 +723,9 @@ START_TEST(test_milter_keys)
 	    "CheckWait 0\n",            "OnUnknown reject\n",
 	    "OnPending bounce\n",       "InternalHosts 10.0.0.0/33\n",
 	    "Mode loud\n",              "NoSuchPolicyKey x\n",
-	    "OnVerified\n",
+	    "OnVerified\n",            "MilterTimeout 0\n",
+	    "MilterTimeout 25h\n",     "MilterTimeout -1\n",
+	    "MilterTimeout 1.5\n",
 	};
 	size_t i;
 
@@ -730,6 +733,7 @@ START_TEST(test_milter_keys)
 	ck_assert(cfg.syslog);
 	ck_assert_uint_eq(cfg.check_wait_ms, 2000);
 	ck_assert_uint_eq(cfg.umask, 007);
+	ck_assert_int_eq(cfg.milter_timeout, 600);
 	ck_assert_msg(config_parse(ok, strlen(ok), "m.conf", &cfg, err,
 	                           sizeof(err)) == 0,
 	              "%s", err);
@@ -738,6 +742,7 @@ START_TEST(test_milter_keys)
 	ck_assert(!cfg.syslog);
 	ck_assert_str_eq(cfg.syslog_facility, "local3");
 	ck_assert_uint_eq(cfg.check_wait_ms, 500);
+	ck_assert_int_eq(cfg.milter_timeout, 300);
 	ck_assert_int_eq(cfg.policy.on[POLICY_ON_PENDING], POLICY_QUARANTINE);
 	ck_assert_int_eq(cfg.policy.mode, POLICY_MODE_MONITOR);
 	ck_assert(netlist_match_text(&cfg.policy.internal_hosts, "10.1.2.3"));

@@ -430,11 +430,27 @@ START_TEST(test_load_key_modes)
 	fwrite(big, 1, sizeof(big), fp);
 	fclose(fp);
 	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "64 KiB"));
+	ck_assert_ptr_nonnull(strstr(err, "is larger than 65536 octets"));
 	unlink(path);
 	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "cannot read"));
 	ck_assert_int_eq(readiness_load_key(&sel, dir, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is a directory"));
+	/* a FIFO with no writer must be refused at once, not waited on */
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is a FIFO, not a regular file"));
+	ck_assert_int_eq(readiness_load_key(&sel, "/dev/zero", err,
+			     sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "is a character device"));
+	unlink(path);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is empty"));
+	unlink(path);
 	rmdir(dir);
 	free(sel.key_pem);
 }
