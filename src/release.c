@@ -280,14 +280,14 @@ json_skip(struct release_json *j, int depth)
 	return true;
 }
 
-int
-release_parse_queued(const char *buf, size_t len, struct release_queued *q)
+/* release_parse_object - release_parse_queued without the clean-up. */
+static int
+release_parse_object(const char *buf, size_t len, struct release_queued *q)
 {
 	struct release_json j = {buf, len, 0};
 	unsigned have = 0;
 	char key[32];
 
-	memset(q, 0, sizeof(*q));
 	if (!json_eat(&j, '{'))
 		return -1;
 	if (!json_eat(&j, '}')) {
@@ -327,8 +327,15 @@ release_parse_queued(const char *buf, size_t len, struct release_queued *q)
 			return -1;
 	}
 	json_ws(&j);
-	if (j.off != j.len || have != 15) {
-		memset(q, 0, sizeof(*q));
+	return j.off == j.len && have == 15 ? 0 : -1;
+}
+
+int
+release_parse_queued(const char *buf, size_t len, struct release_queued *q)
+{
+	memset(q, 0, sizeof(*q));
+	if (release_parse_object(buf, len, q) != 0) {
+		memset(q, 0, sizeof(*q)); /* nothing half-read is left */
 		return -1;
 	}
 	return 0;

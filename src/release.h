@@ -68,7 +68,7 @@ bool release_queue_id_ok(const char *id);
  * release_parse_queued - one line of postqueue -j (a JSON object) into
  * q: queue_name, queue_id, sender and arrival_time, other members
  * skipped.  0 ok; -1 when the line is not such an object or a field does
- * not fit.  Pure; never reads past len.
+ * not fit (q is then all zero).  Pure; never reads past len.
  */
 int release_parse_queued(const char *buf, size_t len,
     struct release_queued *q);

@@ -209,6 +209,8 @@ START_TEST(test_parse_escapes_and_refusals)
 	    "{\"queue_name\": \"a-queue-name-that-is-too-long\", "
 	    "\"queue_id\": \"A\", \"sender\": \"a@b\", \"arrival_time\": 1}",
 	    "{\"queue_name\": \"hold\", \"queue_id\": \"A\", "
+	    "\"arrival_time\": 1699s\", \"sender\": \"a@b\"}",
+	    "{\"queue_name\": \"hold\", \"queue_id\": \"A\", "
 	    "\"sender\": \"a@b\", \"arrival_time\": 1, \"x\": "
 	    "[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]}",
 	};
@@ -219,10 +221,15 @@ START_TEST(test_parse_escapes_and_refusals)
 	struct release_queued q;
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+	static const struct release_queued zero;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		ck_assert_msg(release_parse_queued(bad[i], strlen(bad[i]), &q) ==
 		        -1,
 		    "accepted: %s", bad[i]);
+		/* nothing half-read is left (fuzz_queued found this) */
+		ck_assert(memcmp(&q, &zero, sizeof(q)) == 0);
+	}
 	ck_assert_int_eq(release_parse_queued(ok, strlen(ok), &q), 0);
 	ck_assert_str_eq(q.sender, "\"q\\x\"A\xc3\xa9@b");
 	ck_assert_int_eq(q.arrival_time, -2);
