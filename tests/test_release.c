@@ -177,7 +177,7 @@ START_TEST(test_parse_postfix_line)
 	    "{\"queue_name\": \"hold\", \"queue_id\": \"4QxT2d0bK3z9\", "
 	    "\"arrival_time\": 1700000000, \"message_size\": 512, "
 	    "\"forced_expire\": false, \"sender\": \"user@shop.example\", "
-	    "\"recipients\": [{\"address\": \"a@b.example\", "
+	    "\"recipients\": [{\"address\": \"\\ud83d\\ude00@b.example\", "
 	    "\"delay_reason\": \"x \\\"y\\\" {z}\"}, "
 	    "{\"address\": \"c@d.example\"}]}";
 	struct release_queued q;
