@@ -159,10 +159,20 @@ struct cli_status_ctx {
 	int detail; /* one domain: records and held mail too */
 };
 
+/* The door a held entry came through (record.h), by value. */
+static const char *const cli_held_doors[] = {
+    [HELD_DOOR_UNKNOWN] = "unknown",
+    [HELD_DOOR_UNIX] = "unix",
+    [HELD_DOOR_INET] = "inet",
+};
+
 static int
 cli_status_held(void *ctx, const struct held_msg *msg)
 {
 	struct cli_status_ctx *sc = ctx;
+	const char *door = msg->door <= HELD_DOOR_INET
+	    ? cli_held_doors[msg->door]
+	    : "unknown";
 	char when[32];
 
 	cli_time(msg->held_at, when, sizeof(when));
@@ -170,11 +180,13 @@ cli_status_held(void *ctx, const struct held_msg *msg)
 		fputs(sc->n++ ? ", {" : "{", stdout);
 		json_field(stdout, "queue_id", msg->queue_id, false);
 		json_field(stdout, "held_at", when, false);
+		json_field(stdout, "sender", msg->sender, false);
+		json_field(stdout, "door", door, false);
 		json_field(stdout, "reason", msg->reason, true);
 		fputs("}", stdout);
 	} else {
-		printf("  held  %-16s since %s  %s\n", msg->queue_id, when,
-		    msg->reason);
+		printf("  held  %-16s since %s  door %s  %s\n", msg->queue_id,
+		    when, door, msg->reason);
 	}
 	return 0;
 }

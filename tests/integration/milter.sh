@@ -849,11 +849,16 @@ fi
 if use_daemon b; then
 	mt b eom.lua
 	case_ "b: the entry is marked as having come through a unix socket"
-	if grep -q 'event=quarantine domain=pending.milter.test queue_id=EOMQUARANTINE1 door=unix' "$T/b.log"; then
-		ok
-	else
+	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
+	    --json >"$T/out" 2>"$T/err"
+	if ! grep -q 'event=quarantine domain=pending.milter.test queue_id=EOMQUARANTINE1 door=unix' "$T/b.log"; then
 		grep 'event=quarantine' "$T/b.log" >"$T/err"
-		ko "no door=unix"
+		ko "no door=unix in the log"
+	elif ! grep -q '"queue_id": "EOMQUARANTINE1", "held_at": "[^"]*", "sender": "user@pending.milter.test", "door": "unix"' "$T/out"; then
+		ko "status does not show the sender and door=unix"
+	else
+		: >"$T/out"
+		ok
 	fi
 	case_ "b: the quarantined message is held under pending.$ZONE"
 	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
@@ -877,6 +882,16 @@ fi
 
 if use_daemon e; then
 	mt e door.lua
+	case_ "e: status shows the entry as come through an inet socket"
+	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
+	    --json >"$T/out" 2>"$T/err"
+	if grep -q '"queue_id": "DOORINET1", [^}]*"door": "inet"' "$T/out"
+	then
+		: >"$T/out"
+		ok
+	else
+		ko "DOORINET1 is not listed with door inet"
+	fi
 fi
 
 if use_daemon d; then
