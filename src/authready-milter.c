@@ -319,6 +319,7 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	char err[1024];
 	int rc;
 
+	env.inet_door = config_socket_inet(cfg->socket);
 	if (smfi_register(*milter_desc()) != MI_SUCCESS)
 		return daemon_fail("smfi_register failed");
 	/* libmilter's own default (7210 s) would let stalled clients hold a

@@ -93,21 +93,30 @@ static void
 checkerd_release(struct checkerd *cd, const struct config *cfg,
     const struct checkerd_run *run)
 {
+	struct release_result res;
 	char err[512];
-	size_t i, released, invalid;
+	size_t i;
 
 	for (i = 0; i < run->nverified; i++) {
 		if (release_domain(cd->st, run->verified[i],
-			cfg->release_command, &released, &invalid, err,
+			cfg->release_command, cfg->hold_queue_command, &res, err,
 			sizeof(err)) != 0)
 			log_msg(LOG_ERR,
 			    "event=release domain=%s error=\"%s\" (held mail "
 			    "stays held; run authready release %s)",
 			    run->verified[i], err, run->verified[i]);
-		else if (released + invalid > 0)
-			log_msg(LOG_NOTICE,
-			    "event=release domain=%s released=%zu invalid=%zu",
-			    run->verified[i], released, invalid);
+		else if (res.released + res.invalid + res.refused +
+			     res.unverified >
+			 0)
+			log_msg(res.refused + res.unverified > 0 ? LOG_WARNING
+								: LOG_NOTICE,
+			    "event=release domain=%s released=%zu invalid=%zu "
+			    "refused=%zu unverified=%zu%s%s%s",
+			    run->verified[i], res.released, res.invalid,
+			    res.refused, res.unverified,
+			    res.first_refused[0] ? " first_refused=\"" : "",
+			    res.first_refused,
+			    res.first_refused[0] ? "\"" : "");
 	}
 }
 

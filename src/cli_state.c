@@ -161,10 +161,20 @@ struct cli_status_ctx {
 	int detail; /* one domain: records and held mail too */
 };
 
+/* The door a held entry came through (record.h), by value. */
+static const char *const cli_held_doors[] = {
+    [HELD_DOOR_UNKNOWN] = "unknown",
+    [HELD_DOOR_UNIX] = "unix",
+    [HELD_DOOR_INET] = "inet",
+};
+
 static int
 cli_status_held(void *ctx, const struct held_msg *msg)
 {
 	struct cli_status_ctx *sc = ctx;
+	const char *door = msg->door <= HELD_DOOR_INET
+	    ? cli_held_doors[msg->door]
+	    : "unknown";
 	char when[32];
 
 	cli_time(msg->held_at, when, sizeof(when));
@@ -172,11 +182,13 @@ cli_status_held(void *ctx, const struct held_msg *msg)
 		fputs(sc->n++ ? ", {" : "{", stdout);
 		json_field(stdout, "queue_id", msg->queue_id, false);
 		json_field(stdout, "held_at", when, false);
+		json_field(stdout, "sender", msg->sender, false);
+		json_field(stdout, "door", door, false);
 		json_field(stdout, "reason", msg->reason, true);
 		fputs("}", stdout);
 	} else {
-		printf("  held  %-16s since %s  %s\n", msg->queue_id, when,
-		    msg->reason);
+		printf("  held  %-16s since %s  door %s  %s\n", msg->queue_id,
+		    when, door, msg->reason);
 	}
 	return 0;
 }
@@ -357,17 +369,48 @@ cli_refresh_note(struct cli_refresh_ctx *rc, const char *domain)
 	snprintf(rc->verified[rc->nverified++], DOMAIN_BUF, "%s", domain);
 }
 
+/* cli_release_details - what release_domain() did besides releasing. */
+static void
+cli_release_details(const struct release_result *res)
+{
+	if (res->invalid > 0)
+		printf(", %zu invalid queue ID(s) dropped from the index",
+		    res->invalid);
+	if (res->refused > 0)
+		printf(", %zu refused (not confirmed by HoldQueueCommand; "
+		       "dropped from the index, still held; first: %s)",
+		    res->refused, res->first_refused);
+	if (res->unverified > 0)
+		printf(", %zu indexed over TCP kept unreleased (no "
+		       "HoldQueueCommand to confirm them)",
+		    res->unverified);
+}
+
+/* cli_release_report - one line after a refresh, when anything was done. */
+static void
+cli_release_report(const char *domain, const struct release_result *res)
+{
+	if (res->released + res->invalid + res->refused + res->unverified ==
+	    0)
+		return;
+	printf("%s: %zu held message(s) released", domain, res->released);
+	cli_release_details(res);
+	putchar('\n');
+}
+
 /* cli_refresh_release - held mail of the domains that became verified. */
 static int
 cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
 {
-	size_t i, released, invalid;
+	struct release_result res;
 	char err[1024];
+	size_t i;
 	int failed = 0;
 
 	for (i = 0; i < rc->nverified; i++) {
 		if (release_domain(st, rc->verified[i],
-			rc->cli->cfg.release_command, &released, &invalid, err,
+			rc->cli->cfg.release_command,
+			rc->cli->cfg.hold_queue_command, &res, err,
 			sizeof(err)) != 0) {
 			fprintf(stderr,
 			    "%s: %s: held mail not released: %s (run "
@@ -375,9 +418,8 @@ cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
 			    rc->cli->progname, rc->verified[i], err,
 			    rc->verified[i]);
 			failed = 1;
-		} else if (released > 0) {
-			printf("%s: %zu held message(s) released\n",
-			    rc->verified[i], released);
+		} else {
+			cli_release_report(rc->verified[i], &res);
 		}
 	}
 	free(rc->verified);
@@ -519,8 +561,8 @@ int
 cli_release(struct cli *cli)
 {
 	struct domain_reg reg;
+	struct release_result res;
 	struct store *st;
-	size_t released, invalid;
 	char err[1024];
 	int rc;
 
@@ -533,17 +575,15 @@ cli_release(struct cli *cli)
 		return rc;
 	}
 	rc = release_domain(st, reg.domain, cli->cfg.release_command,
-	    &released, &invalid, err, sizeof(err));
+	    cli->cfg.hold_queue_command, &res, err, sizeof(err));
 	store_close(st);
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s: %s (%zu released before the error)\n",
-		    cli->progname, reg.domain, err, released);
+		    cli->progname, reg.domain, err, res.released);
 		return CLI_EXIT_FAILURE;
 	}
-	printf("%s: %zu held message(s) released", reg.domain, released);
-	if (invalid > 0)
-		printf(", %zu invalid queue ID(s) dropped from the index",
-		    invalid);
+	printf("%s: %zu held message(s) released", reg.domain, res.released);
+	cli_release_details(&res);
 	putchar('\n');
 	return 0;
 }

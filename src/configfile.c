@@ -8,6 +8,8 @@
  *	int config_load(const char *path, bool must_exist, struct config *cfg,
  *	    char *err, size_t errlen);
  *	int config_parse_timeout(const char *text, unsigned *ms);
+ *	bool config_socket_inet(const char *socket);
+ *	int config_check_door(cfg, socket, err, errlen);
  *
  * DESCRIPTION
  *	One "Key value" per line, as in opendkim.conf(5).  Keys are
@@ -21,6 +23,10 @@
  *	its value goes.  Each type has one setter that validates the value
  *	completely before storing it (domains through domain_normalize(),
  *	DNS servers through dns_server_parse()).
+ *
+ *	config_check_door() is the one rule that spans keys: a policy that
+ *	can quarantine needs a door only the MTA can open (see its comment
+ *	in configfile.h).
  *
  *	config_parse() works on a copy and stores it into cfg only when the
  *	whole text is valid, so a failed reload leaves the running snapshot
@@ -75,6 +81,7 @@ enum config_type {
 	CONFIG_FACILITY,
 	CONFIG_SOCKET,
 	CONFIG_MILTER_TIMEOUT,
+	CONFIG_COMMAND_OR_NONE,
 };
 
 struct config_key {
@@ -106,6 +113,10 @@ static const struct config_key config_keys[] = {
     {"RefreshConcurrency", CONFIG_CONCURRENCY,
      CONFIG_FIELD(refresh_concurrency)},
     {"ReleaseCommand", CONFIG_COMMAND, CONFIG_FIELD(release_command)},
+    {"HoldQueueCommand", CONFIG_COMMAND_OR_NONE,
+     CONFIG_FIELD(hold_queue_command)},
+    {"UnsafeInetQuarantine", CONFIG_BOOL,
+     CONFIG_FIELD(unsafe_inet_quarantine)},
     {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
     {"UserID", CONFIG_STRING, CONFIG_FIELD(user_id)},
     {"SocketGroup", CONFIG_STRING, CONFIG_FIELD(socket_group)},
@@ -187,6 +198,8 @@ config_defaults(struct config *cfg)
 	cfg->refresh_concurrency = CONFIG_CONCURRENCY_DEFAULT;
 	snprintf(cfg->release_command, sizeof(cfg->release_command), "%s",
 	         RELEASE_COMMAND_DEFAULT);
+	snprintf(cfg->hold_queue_command, sizeof(cfg->hold_queue_command),
+	         "%s", RELEASE_QUEUE_COMMAND_DEFAULT);
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s",
 	         CONFIG_SOCKET_DEFAULT);
 	cfg->umask = CONFIG_UMASK_DEFAULT;
@@ -442,6 +455,18 @@ config_set_command(void *field, size_t size, const char *value, char *msg,
 	return config_set_string(field, size, value, msg, msglen);
 }
 
+/* config_set_command_or_none - a command, or "none" (stored as ""). */
+static int
+config_set_command_or_none(void *field, size_t size, const char *value,
+                           char *msg, size_t msglen)
+{
+	if (strcmp(value, "none") == 0) {
+		*(char *)field = '\0';
+		return 0;
+	}
+	return config_set_command(field, size, value, msg, msglen);
+}
+
 /* config_set_address - a plain local@domain mail address. */
 static int
 config_set_address(void *field, size_t size, const char *value, char *msg,
@@ -619,6 +644,7 @@ static const config_setter config_setters[] = {
     [CONFIG_FACILITY] = config_set_facility,
     [CONFIG_SOCKET] = config_set_socket,
     [CONFIG_MILTER_TIMEOUT] = config_set_milter_timeout,
+    [CONFIG_COMMAND_OR_NONE] = config_set_command_or_none,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -801,6 +827,53 @@ config_load(const char *path, bool must_exist, struct config *cfg, char *err,
 			return -1;
 	}
 	*cfg = work;
+	return 0;
+}
+
+/* The milter's door ---------------------------------------------------- */
+
+bool
+config_socket_inet(const char *socket)
+{
+	return strncmp(socket, "inet:", 5) == 0 ||
+	       strncmp(socket, "inet6:", 6) == 0;
+}
+
+int
+config_check_door(const struct config *cfg, const char *socket, char *err,
+                  size_t errlen)
+{
+	if (socket == NULL)
+		socket = cfg->socket;
+	if (!policy_may_quarantine(&cfg->policy))
+		return 0;
+	if (config_socket_inet(socket)) {
+		if (!cfg->unsafe_inet_quarantine)
+			return errbuf_fail(
+			    err, errlen,
+			    "a quarantine action needs a unix Socket: any "
+			    "local user can connect to %s and act as the MTA, "
+			    "and a queue ID it sends would be held and later "
+			    "released; use Socket local:PATH with SocketGroup "
+			    "set to the MTA's group, or accept the risk with "
+			    "UnsafeInetQuarantine yes (authready.conf(5))",
+			    socket);
+		if (cfg->hold_queue_command[0] == '\0')
+			return errbuf_fail(
+			    err, errlen,
+			    "UnsafeInetQuarantine needs HoldQueueCommand: "
+			    "queue IDs indexed over %s are released only "
+			    "when the MTA's hold queue confirms them",
+			    socket);
+		return 0;
+	}
+	if ((cfg->umask & 002) == 0)
+		return errbuf_fail(
+		    err, errlen,
+		    "UMask %03o lets every local user connect to the milter "
+		    "socket and act as the MTA, which a quarantine action must "
+		    "not allow; use UMask 007 and SocketGroup",
+		    (unsigned)cfg->umask);
 	return 0;
 }
 

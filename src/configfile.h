@@ -69,11 +69,13 @@ struct config {
 	char notify_from[CONFIG_ADDRESS_MAX];	/* NotifyFrom */
 	uint32_t refresh_concurrency;		/* RefreshConcurrency */
 	char release_command[PATH_MAX];		/* ReleaseCommand */
+	char hold_queue_command[PATH_MAX];	/* HoldQueueCommand; "" none */
 
 	/* authready-milter(8) */
 	char socket[PATH_MAX];			/* Socket */
 	char user_id[CONFIG_NAME_MAX];		/* UserID: user[:group] */
 	char socket_group[CONFIG_NAME_MAX];	/* SocketGroup */
+	bool unsafe_inet_quarantine;		/* UnsafeInetQuarantine */
 	uint32_t umask;				/* UMask (octal) */
 	char pid_file[PATH_MAX];		/* PidFile */
 	bool syslog;				/* Syslog */
@@ -102,6 +104,22 @@ int config_load(const char *path, bool must_exist, struct config *cfg,
 
 /* config_parse_timeout - "5", "2.5" seconds to ms (1 ms .. 300 s). */
 int config_parse_timeout(const char *text, unsigned *ms);
+
+/* config_socket_inet - socket is inet:PORT@HOST or inet6:PORT@HOST. */
+bool config_socket_inet(const char *socket);
+
+/*
+ * config_check_door - may authready-milter quarantine through this door?
+ * socket is the milter socket in use (NULL: cfg->socket).  A queue ID
+ * that reaches the milter is indexed at quarantine and later handed to
+ * ReleaseCommand, so when the policy can quarantine, only the MTA may be
+ * able to connect: a unix socket that others cannot write (UMask with
+ * 002), or a TCP socket (which every local user can reach) only with
+ * UnsafeInetQuarantine yes and a HoldQueueCommand to check the entries
+ * against.  0 ok; -1 with the rule and the fix in err.  Pure.
+ */
+int config_check_door(const struct config *cfg, const char *socket,
+    char *err, size_t errlen);
 
 /* config_parse_duration - "3600", "90s", "15m", "72h", "3d" to seconds
  * (1 s .. ten years); 0 ok, -1 bad. */

@@ -740,6 +740,22 @@ policy_sends_reply(const struct policy_decision *d)
 }
 
 bool
+policy_may_quarantine(const struct policy_config *pc)
+{
+	uint32_t i;
+
+	if (pc->mode == POLICY_MODE_MONITOR)
+		return false; /* every action but accept becomes monitor */
+	for (i = 0; i < POLICY_SITUATIONS; i++)
+		if (pc->on[i] == POLICY_QUARANTINE)
+			return true;
+	for (i = 0; i < pc->overrides.count && i < POLICY_OVERRIDES_MAX; i++)
+		if (pc->overrides.e[i].action == POLICY_QUARANTINE)
+			return true;
+	return false;
+}
+
+bool
 policy_outbound(const struct policy_config *pc, const struct sockaddr *client,
                 const char *auth_authen)
 {

@@ -27,7 +27,7 @@
  *
  *	    offset 0  0x41 'A'    magic
  *	    offset 1  0xD7        magic (not ASCII, so text is never a record)
- *	    offset 2  version     RECORD_VERSION (1)
+ *	    offset 2  version     RECORD_VERSION (1); held: RECORD_HELD_VERSION (2)
  *	    offset 3  kind        RECORD_KIND_REG, _STATE or _HELD
  *
  *	Integers follow in little-endian byte order with fixed widths;
@@ -41,10 +41,14 @@
  *	peek still validates what it reads and the record's total framing
  *	is not checked by it (store_check and record_state_decode do).
  * VERSIONS
- *	Writers always write RECORD_VERSION.  Readers accept every version
- *	listed in their decoder table (version 1 only today) and reject
+ *	Each kind has its own current version, which writers always write:
+ *	RECORD_VERSION (1) for registry and state records,
+ *	RECORD_HELD_VERSION (2) for held entries, which gained the door
+ *	the entry came through and the envelope sender (a version 1 held
+ *	entry decodes with door HELD_DOOR_UNKNOWN and no sender).  Readers
+ *	accept every version listed in their decoder table and reject
  *	version 0, which was never written, and anything newer than they
- *	know with an error that says so.  A future version 2 keeps the
+ *	know for that kind with an error that says so.  A future version 2 keeps the
  *	version 1 decoders, fills fields version 1 lacks with their neutral
  *	value (0, "" or -1 as domain.h documents), and the record is
  *	rewritten as version 2 the next time it is stored; there is no bulk
@@ -66,7 +70,8 @@
 
 #define RECORD_MAGIC0 0x41
 #define RECORD_MAGIC1 0xD7
-#define RECORD_VERSION 1 /* what this program writes */
+#define RECORD_VERSION 1      /* registry and state records */
+#define RECORD_HELD_VERSION 2 /* held entries (door and sender) */
 #define RECORD_HEADER_LEN 4
 
 enum record_kind {
@@ -78,12 +83,22 @@ enum record_kind {
 /* Held-message index (quarantine): one entry per held queue file. */
 #define HELD_QUEUE_ID_MAX 64 /* NUL included; Postfix long IDs fit */
 #define HELD_REASON_MAX 256
+#define HELD_SENDER_MAX 384 /* NUL included; local@domain, no <> */
+
+/* Which milter door the entry came through (see release.h). */
+enum held_door {
+	HELD_DOOR_UNKNOWN = 0, /* a version 1 entry: written before doors */
+	HELD_DOOR_UNIX = 1,    /* a unix socket: only the MTA can connect */
+	HELD_DOOR_INET = 2,    /* a TCP socket: any local user can connect */
+};
 
 struct held_msg {
 	char domain[DOMAIN_BUF];
 	char queue_id[HELD_QUEUE_ID_MAX];
 	int64_t held_at; /* unix time */
 	char reason[HELD_REASON_MAX];
+	uint8_t door;                /* enum held_door */
+	char sender[HELD_SENDER_MAX]; /* envelope sender; "" unknown */
 };
 
 /* What the milter needs at MAIL FROM; see record_state_peek(). */
@@ -128,7 +143,8 @@ struct record_reg_summary {
 #define RECORD_HELD_MAX                                                        \
 	(RECORD_HEADER_LEN + 8 + RECORD_STR_COST(DOMAIN_BUF) +                 \
 	 RECORD_STR_COST(HELD_QUEUE_ID_MAX) +                                  \
-	 RECORD_STR_COST(HELD_REASON_MAX))
+	 RECORD_STR_COST(HELD_REASON_MAX) + 1 +                                \
+	 RECORD_STR_COST(HELD_SENDER_MAX))
 #define RECORD_MAX RECORD_STATE_MAX /* the largest of the three */
 
 int record_header(const unsigned char *buf, size_t len, unsigned *version,

@@ -610,7 +610,8 @@ START_TEST(test_sample)
 	    "DMARCMinPolicy",  "SPFInclude",    "EgressIPs",
 	    "StateDir",        "RefreshInterval", "PendingWindow",
 	    "GracePeriod",     "SendmailPath",  "NotifyFrom",
-	    "RefreshConcurrency", "ReleaseCommand", "Socket",
+	    "RefreshConcurrency", "ReleaseCommand", "HoldQueueCommand",
+	    "Socket", "UnsafeInetQuarantine",
 	    "UserID", "SocketGroup", "UMask", "PidFile", "Syslog",
 	    "SyslogFacility", "CheckWait", "MilterTimeout", "InternalHosts", "OutboundBy",
 	    "OnVerified", "OnDegraded", "OnPending", "OnFailed", "OnUnknown",
@@ -757,6 +758,94 @@ START_TEST(test_milter_keys)
 }
 END_TEST
 
+/* door - config_check_door of text on the defaults: 0 or -1, err. */
+static int
+door(const char *text, const char *socket, char *err)
+{
+	struct config cfg;
+
+	parse_ok(text, &cfg);
+	err[0] = '\0';
+	return config_check_door(&cfg, socket, err, 512);
+}
+
+/* A queue ID reaching the milter is held and later released: a policy
+ * that can quarantine needs a door only the MTA can open. */
+START_TEST(test_door)
+{
+	char err[512];
+
+	/* the defaults: a unix socket, UMask 007, no quarantine */
+	ck_assert_int_eq(door("", NULL, err), 0);
+	/* TCP without quarantine: nothing to forge */
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n", NULL, err), 0);
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\nMode monitor\n",
+	                      NULL, err),
+	                 0);
+	/* TCP and a quarantine action, by On<Situation> or DomainActions */
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\n",
+	                      NULL, err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "any local user can connect to "
+	                                  "inet:8891@127.0.0.1"));
+	ck_assert_ptr_nonnull(strstr(err, "UnsafeInetQuarantine yes"));
+	ck_assert_int_eq(door("Socket inet6:8891@[::1]\n"
+	                      "DomainActions shop.example quarantine pending\n",
+	                      NULL, err),
+	                 -1);
+	/* the operator accepts the risk: allowed, with the queue check */
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\n"
+	                      "UnsafeInetQuarantine yes\n",
+	                      NULL, err),
+	                 0);
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\n"
+	                      "UnsafeInetQuarantine yes\n"
+	                      "HoldQueueCommand none\n",
+	                      NULL, err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "needs HoldQueueCommand"));
+	/* a unix socket every local user may write */
+	ck_assert_int_eq(door("OnPending quarantine\nUMask 000\n", NULL, err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "UMask 000"));
+	ck_assert_int_eq(door("OnPending quarantine\nUMask 002\n", NULL, err),
+	                 0);
+	/* a reload is judged with the socket the daemon listens on */
+	ck_assert_int_eq(door("OnPending quarantine\n",
+	                      "inet:8891@127.0.0.1", err),
+	                 -1);
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\n",
+	                      "local:/run/authready/authready.sock", err),
+	                 0);
+}
+END_TEST
+
+START_TEST(test_hold_queue_command)
+{
+	struct config cfg;
+	char err[512];
+
+	config_defaults(&cfg);
+	ck_assert_str_eq(cfg.hold_queue_command, "/usr/sbin/postqueue -j");
+	ck_assert(!cfg.unsafe_inet_quarantine);
+	parse_ok("HoldQueueCommand none\n", &cfg);
+	ck_assert_str_eq(cfg.hold_queue_command, "");
+	parse_ok("HoldQueueCommand /usr/bin/sudo -n /usr/sbin/postqueue -j\n",
+	         &cfg);
+	ck_assert_str_eq(cfg.hold_queue_command,
+	                 "/usr/bin/sudo -n /usr/sbin/postqueue -j");
+	ck_assert_int_eq(parse("HoldQueueCommand postqueue -j\n", &cfg, err),
+	                 -1);
+	ck_assert_int_eq(parse("UnsafeInetQuarantine perhaps\n", &cfg, err),
+	                 -1);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -785,6 +874,8 @@ config_suite(void)
 	tcase_add_test(tc, test_error_buffer_small);
 	tcase_add_test(tc, test_refresh_keys);
 	tcase_add_test(tc, test_milter_keys);
+	tcase_add_test(tc, test_door);
+	tcase_add_test(tc, test_hold_queue_command);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -20,9 +20,10 @@
 #	    it (the domain is not verified by it) and says why;
 #	  - the unix socket: mode from UMask (007 -> srwxrwx---, 077 ->
 #	    srwx------), group from SocketGroup, else owned by UserID;
-#	  - sendmail (confirmation mail) and the release command are
-#	    stand-ins that record argv, environment and stdin: the argv is
-#	    exactly the configured words, the environment PATH only;
+#	  - sendmail (confirmation mail), the release command and the hold
+#	    queue listing (HoldQueueCommand) are stand-ins that record argv,
+#	    environment and stdin: the argv is exactly the configured words,
+#	    the environment PATH only;
 #	  - queue IDs: the milter quarantines messages whose {i} macro is
 #	    "ALL", holds shell metacharacters, or is well-formed; "authready
 #	    release" passes only the well-formed one to the release command
@@ -177,6 +178,7 @@ conf() {
 		echo "SendmailPath $T/bin/rec-sendmail -t -oi"
 		echo "NotifyFrom noreply@operator.test"
 		echo "ReleaseCommand $T/bin/rec-postsuper -c $T/pf-etc -H -"
+		echo "HoldQueueCommand $T/bin/rec-postqueue -c $T/pf-etc -j"
 		printf '%s\n' "$2"
 	} >"$T/$1.conf"
 	chmod 0644 "$T/$1.conf"
@@ -277,6 +279,18 @@ exit 0
 EOF
 	chmod 0755 "$T/bin/rec-$name"
 done
+# The queue listing shows the one well-formed ID quarantined below on
+# hold, arrived now, from the sender the quarantine saw.
+cat >"$T/bin/rec-postqueue" <<EOF
+#!/bin/sh
+n=0
+while [ -e "$T/rec/postqueue.\$n.argv" ]; do n=\$((n + 1)); done
+for a in "\$0" "\$@"; do printf '%s\n' "\$a"; done >"$T/rec/postqueue.\$n.argv"
+/usr/bin/tr '\\000' '\\n' </proc/\$\$/environ >"$T/rec/postqueue.\$n.env"
+printf '{"queue_name": "hold", "queue_id": "3F2A1B4C5D", "arrival_time": %s, "sender": "u@mail.nodkim.example.org", "recipients": []}\n' "\$(/bin/date +%s)"
+exit 0
+EOF
+chmod 0755 "$T/bin/rec-postqueue"
 chmod 0777 "$T/rec"
 cp "$KEY" "$T/keys/good.pem"
 chmod 0644 "$T/keys/good.pem"
@@ -426,7 +440,7 @@ for id in string.gmatch(IDS, "[^|]+") do
 	mt.disconnect(conn)
 end
 EOF
-GOODID=3F2A1B4C5D
+GOODID=3F2A1B4C5D # rec-postqueue lists it on hold
 case_ "setup: the milter quarantines messages with {i} ALL, 'X;rm' and $GOODID"
 if daemon_start hold; then
 	timeout "$RUN_TIMEOUT" "$MILTERTEST" -D "SOCK=unix:$T/sock/milter.sock" \
@@ -461,6 +475,16 @@ if [ "$(tr '\n' ' ' <"$T/rec/postsuper.0.argv" 2>/dev/null)" != \
 	ko "argv: $(tr '\n' ' ' <"$T/rec/postsuper.0.argv" 2>/dev/null)"
 elif [ "$(cat "$T/rec/postsuper.0.env" 2>/dev/null)" != "$CHILD_ENV" ]; then
 	ko "environment: $(tr '\n' ' ' <"$T/rec/postsuper.0.env")"
+else
+	ok
+fi
+
+case_ "release: the hold queue listing first, configured argv, PATH only"
+if [ "$(tr '\n' ' ' <"$T/rec/postqueue.0.argv" 2>/dev/null)" != \
+    "$T/bin/rec-postqueue -c $T/pf-etc -j " ]; then
+	ko "argv: $(tr '\n' ' ' <"$T/rec/postqueue.0.argv" 2>/dev/null)"
+elif [ "$(cat "$T/rec/postqueue.0.env" 2>/dev/null)" != "$CHILD_ENV" ]; then
+	ko "environment: $(tr '\n' ' ' <"$T/rec/postqueue.0.env")"
 else
 	ok
 fi
