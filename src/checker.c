@@ -124,10 +124,21 @@ checker_request(const struct domain_reg *reg, const struct config *cfg,
 	    reg->mx_host[0] ? reg->mx_host : cfg->mx_host);
 	snprintf(req->spf_include, sizeof(req->spf_include), "%s",
 	    reg->spf_include[0] ? reg->spf_include : cfg->spf_include);
+	/* Never dropped silently: a bad one is the domain's error. */
 	for (i = 0; i < reg->negress; i++)
-		readiness_add_egress(req, reg->egress[i]);
+		if (readiness_add_egress(req, reg->egress[i]) != 0) {
+			snprintf(err, errlen,
+			    "%s: egress address '%s' cannot be checked",
+			    reg->domain, reg->egress[i]);
+			return -1;
+		}
 	for (i = 0; reg->negress == 0 && i < cfg->egress.count; i++)
-		readiness_add_egress(req, cfg->egress.ip[i]);
+		if (readiness_add_egress(req, cfg->egress.ip[i]) != 0) {
+			snprintf(err, errlen,
+			    "EgressIPs: '%s' cannot be checked",
+			    cfg->egress.ip[i]);
+			return -1;
+		}
 	req->dmarc_min_policy = reg->dmarc_min_policy >= 0
 	    ? (enum dmarc_policy)reg->dmarc_min_policy
 	    : cfg->dmarc_min_policy;

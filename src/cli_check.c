@@ -124,7 +124,8 @@ cli_check_spf(struct cli *cli, struct readiness_request *req)
 	for (i = 0; i < cli->negress; i++)
 		if (readiness_add_egress(req, cli->egress[i]) != 0)
 			return cli_usage_error(cli,
-			    "--egress-ip '%s' is not an IPv4 or IPv6 address",
+			    "--egress-ip '%s' is not an IPv4 or IPv6 address "
+			    "or prefix",
 			    cli->egress[i]);
 	if (cli->spf_include != NULL &&
 	    domain_normalize(cli->spf_include, strlen(cli->spf_include),
