@@ -60,7 +60,8 @@ cli_store_warn(void *ctx, const char *msg)
 	fprintf(stderr, "%s: warning: %s\n", cli->progname, msg);
 }
 
-/* cli_store_absent - no store yet: no StateDir, or no data.mdb in it. */
+/* cli_store_absent - no store yet: no StateDir, or no data.mdb in a
+ * StateDir that store_open would accept (else it says what is wrong). */
 static bool
 cli_store_absent(const char *dir)
 {
@@ -69,10 +70,10 @@ cli_store_absent(const char *dir)
 
 	if (stat(dir, &sb) != 0)
 		return errno == ENOENT;
-	if (!S_ISDIR(sb.st_mode) ||
+	if (!S_ISDIR(sb.st_mode) || (sb.st_mode & S_IWOTH) != 0 ||
 	    (size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
 		sizeof(path))
-		return false; /* store_open says what is wrong */
+		return false;
 	return lstat(path, &sb) != 0 && errno == ENOENT;
 }
 

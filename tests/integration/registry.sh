@@ -760,5 +760,96 @@ if want_rc 0 && want_json; then
 	fi
 fi
 
+# A StateDir without a store (made by a package, nothing added yet) --------
+
+mkdir "$T/empty"
+case_ empty-state-dir-status
+run --state-dir "$T/empty" status
+want_rc 0 && want_out '^no domains registered$' && ok
+
+case_ empty-state-dir-list
+run --state-dir "$T/empty" domain list --json
+if want_rc 0 && want_json; then
+	if [ "$(jget .domains.#)" != 0 ]; then
+		ko "an empty store lists $(jget .domains.#) domains"
+	else
+		ok
+	fi
+fi
+
+case_ empty-state-dir-refresh-all
+run --state-dir "$T/empty" refresh --all
+want_rc 0 && want_out '^checked 0:' && ok
+
+case_ empty-state-dir-one-domain
+for c in status records refresh release "domain remove"; do
+	# shellcheck disable=SC2086
+	run --state-dir "$T/empty" $c "$SHOP"
+	want_rc 1 || break
+	grep -q 'is not registered' "$T/err" ||
+	    ko "$c: no 'is not registered' on stderr" || break
+done && ok
+
+case_ empty-state-dir-not-created
+if [ -e "$T/empty/data.mdb" ] || [ -e "$T/empty/lock.mdb" ]; then
+	ko "a read-only command created the store"
+else
+	ok
+fi
+
+# domain import: a bad header is unusable input (64, nothing registered) --
+
+case_ import-bad-header
+printf 'domian,selectors\nx.%s,s1\n' "$ZONE" >"$T/badhdr.csv"
+run --state-dir "$T/imp" domain import "$T/badhdr.csv"
+want_rc 64 && want_err && want_out '^0 domain\(s\) registered' && ok
+
+# refresh on a full disk: only what was committed is printed ---------------
+
+# A file size limit (SIGXFSZ ignored, so writes fail with EFBIG) at the
+# store's size makes its commits fail, as a full disk does.
+mkdir "$T/full"
+echo domain >"$T/full.csv"
+i=1
+while [ $i -le 40 ]; do
+	echo "f$i.$ZONE" >>"$T/full.csv"
+	i=$((i + 1))
+done
+case_ refresh-all-full-disk-setup
+run --state-dir "$T/full" domain import "$T/full.csv"
+want_rc 0 && ok
+
+case_ refresh-all-full-disk
+blocks=$(($(wc -c <"$T/full/data.mdb") / 512))
+last_cmd="ulimit -f $blocks; authready --state-dir $T/full refresh --all"
+(
+	trap '' XFSZ
+	ulimit -f "$blocks"
+	exec timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$T/reg.conf" \
+	    --state-dir "$T/full" refresh --all
+) >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+if want_rc 78 && want_err; then
+	# Every transition printed must be the state stored.
+	bad=
+	while read -r d from arrow to; do
+		[ "$arrow" = "->" ] || continue
+		got=$("$AUTHREADY" -c "$T/reg.conf" --state-dir "$T/full" \
+		    status "$d" --json 2>/dev/null | awk -f "$JSONFLAT" |
+		    awk -F '\t' '$1 == ".domains.0.state" { print $2 }')
+		[ "$got" = "$to" ] || bad="$d printed $from -> $to, stored $got"
+	done <"$T/out"
+	if [ -n "$bad" ]; then
+		ko "$bad"
+	elif ! grep -q -E 'the results of [0-9]+ not stored' "$T/err"; then
+		ko "no count of the results not stored"
+	elif [ "$(grep -c -E "^f[0-9]+\.$ZONE .* -> " "$T/out")" -eq 0 ] &&
+	    ! grep -q 'checked, but not stored' "$T/err"; then
+		ko "the domains not stored are not named"
+	else
+		ok
+	fi
+fi
+
 echo "$npass passed, $nfail failed"
 [ $nfail -eq 0 ]
