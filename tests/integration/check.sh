@@ -904,6 +904,20 @@ ts spf-egress-prefix-whole 1 "spf:fail@mail.example.com" '0\.0\.0\.0' \
     check spf example.com --egress-ip 127.0.0.1/0
 ts spf-egress-prefix-inside 0 "spf:pass@mail.example.com" '' \
     check spf example.com --egress-ip 127.0.0.1/16
+# An MX target in DNS presentation form (a BEL in a label: bad\007host)
+# is shown as it is, not escaped again (bad\\007host).
+if selected mx-target-escaped-once; then
+	run -c "$W/empty.conf" --dns-server "$DNS" check mx ctrlmx.example.org \
+	    --json
+	if ! rc_in 0; then
+		ko mx-target-escaped-once "exit $rc, expected 0"
+	elif ! grep -q -F '"seen": "10 bad\\007host.example.org"' "$W/out"
+	then
+		ko mx-target-escaped-once 'seen is not "10 bad\007host..."'
+	else
+		ok mx-target-escaped-once
+	fi
+fi
 # A StateDir without a store yet is an empty registry: no warning.
 if selected empty-state-dir-silent; then
 	mkdir -p "$W/empty-state"

@@ -760,6 +760,30 @@ if want_rc 0 && want_json; then
 	fi
 fi
 
+# Escaped text is shown once escaped ---------------------------------------
+
+# The MX target of ctrlmx.example.org has a BEL in a label: "bad\007host"
+# in the report, in the stored state and in status, never "bad\\007host".
+case_ status-escaped-once
+run --state-dir "$T/ctrl" domain add ctrlmx.example.org --selector s \
+    --mx mx.example.org
+want_rc 0 &&
+    run --state-dir "$T/ctrl" refresh ctrlmx.example.org
+if want_rc 0 && grep -q -F 'found 10 bad\007host.example.org' "$T/out"; then
+	run --state-dir "$T/ctrl" status ctrlmx.example.org
+	if ! want_rc 0; then
+		:
+	elif grep -q -F 'bad\\' "$T/out"; then
+		ko "escaped twice: $(grep -F 'bad\\' "$T/out" | head -n 1)"
+	elif ! grep -q -F 'found 10 bad\007host.example.org' "$T/out"; then
+		ko "status does not show the MX target"
+	else
+		ok
+	fi
+else
+	ko "refresh does not show the MX target once escaped"
+fi
+
 # A StateDir without a store (made by a package, nothing added yet) --------
 
 mkdir "$T/empty"
