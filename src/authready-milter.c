@@ -528,6 +528,10 @@ daemon_check_store(const struct config *cfg)
 			return daemon_fail("state store %s: %s",
 			    cfg->state_dir, err);
 		store_close(st);
+		/* The daemon writes it. */
+		if (access(path, R_OK | W_OK) != 0)
+			return daemon_fail("state store %s: %s",
+			    path, strerror(errno));
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s", cfg->state_dir);

@@ -19,9 +19,16 @@
  *	first-verification mails.  release hands a domain's held mail
  *	back to the MTA (ReleaseCommand, postsuper -H by default).
  *
+ *	No store yet (no StateDir, or no data.mdb in it) is an empty
+ *	registry: status lists nothing, a DOMAIN is not registered, and
+ *	nothing is created.  refresh prints a change of state only once it
+ *	is committed; when the store cannot be written it names each domain
+ *	whose result was lost and counts what was stored.
+ *
  * DIAGNOSTICS
  *	0 done; 1 the domain is not registered, or some domain could not be
- *	checked; 64 usage; 78 store, DNS or config trouble.
+ *	checked; 64 usage; 78 store, DNS or config trouble (refresh: a
+ *	result that could not be stored).
  */
 #include <errno.h>
 #include <stdio.h>
