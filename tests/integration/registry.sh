@@ -26,7 +26,12 @@
 #	values (exit 64) and duplicates (exit 1); "domain remove" and
 #	"domain list"; a world-writable state directory is refused (exit
 #	78); "refresh --all" prints a summary; and "check DOMAIN" for a
-#	registered domain uses the registry's selector, key and MX.
+#	registered domain uses the registry's selector, key and MX.  A
+#	StateDir without a store is an empty registry (nothing created); a
+#	bad import header exits 64; an MX target with a control byte is
+#	escaped once in status; and with a file size limit standing in for
+#	a full disk, "domain import" and "refresh --all" print only what
+#	was stored and say what was not.
 #
 #	The cases depend on each other and run in order.  Each prints one
 #	PASS or FAIL line; the last line counts them.  No crash, sanitizer
@@ -827,6 +832,46 @@ case_ import-bad-header
 printf 'domian,selectors\nx.%s,s1\n' "$ZONE" >"$T/badhdr.csv"
 run --state-dir "$T/imp" domain import "$T/badhdr.csv"
 want_rc 64 && want_err && want_out '^0 domain\(s\) registered' && ok
+
+# import on a full disk: the count printed is what was stored -------------
+
+# Batches of 1000 are committed as they fill: with a file size limit at
+# what 1000 entries take, a later batch fails after earlier ones are in.
+echo domain >"$T/imp1000.csv"
+i=1
+while [ $i -le 1000 ]; do
+	echo "i$i.$ZONE"
+	i=$((i + 1))
+done >>"$T/imp1000.csv"
+cp "$T/imp1000.csv" "$T/imp4000.csv"
+while [ $i -le 4000 ]; do
+	echo "i$i.$ZONE"
+	i=$((i + 1))
+done >>"$T/imp4000.csv"
+case_ import-full-disk-setup
+run --state-dir "$T/imp1000" domain import "$T/imp1000.csv"
+want_rc 0 && ok
+
+case_ import-full-disk-count
+blocks=$((($(wc -c <"$T/imp1000/data.mdb") + 511) / 512))
+last_cmd="ulimit -f $blocks; authready --state-dir $T/imp4000 domain import"
+(
+	trap '' XFSZ
+	ulimit -f "$blocks"
+	exec timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$T/reg.conf" \
+	    --state-dir "$T/imp4000" domain import "$T/imp4000.csv"
+) >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+if want_rc 78 && want_err; then
+	said=$(sed -n 's/^\([0-9]*\) domain(s) registered.*/\1/p' "$T/out")
+	stored=$("$AUTHREADY" -c "$T/reg.conf" --state-dir "$T/imp4000" \
+	    domain list | grep -c "^i[0-9]*\.$ZONE ")
+	if [ "$said" != "$stored" ]; then
+		ko "printed ${said:-nothing} registered, $stored stored"
+	else
+		ok
+	fi
+fi
 
 # refresh on a full disk: only what was committed is printed ---------------
 
