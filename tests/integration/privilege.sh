@@ -20,6 +20,11 @@
 #	    it (the domain is not verified by it) and says why;
 #	  - the unix socket: mode from UMask (007 -> srwxrwx---, 077 ->
 #	    srwx------), group from SocketGroup, else owned by UserID;
+#	  - -n refuses what start refuses (a KeyFile that is a directory,
+#	    /dev/zero or relative, an unknown UserID, a socket path too
+#	    long), a failed start leaves no socket or PID file, a clean
+#	    stop removes both from a root-owned directory, and a start
+#	    failure is printed once;
 #	  - sendmail (confirmation mail) and the release command are
 #	    stand-ins that record argv, environment and stdin: the argv is
 #	    exactly the configured words, the environment PATH only;
