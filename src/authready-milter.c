@@ -224,6 +224,7 @@ daemon_reaper_main(int fd)
 static int
 daemon_reaper_start(void)
 {
+	size_t i;
 	int p[2];
 
 	if (daemon_files[0].dirfd < 0 && daemon_files[1].dirfd < 0)
@@ -243,6 +244,12 @@ daemon_reaper_start(void)
 	}
 	close(p[0]);
 	daemon_reaper_fd = p[1];
+	/* The reaper removes them: UserID keeps no way into their dirs. */
+	for (i = 0; i < sizeof(daemon_files) / sizeof(*daemon_files); i++)
+		if (daemon_files[i].dirfd >= 0) {
+			close(daemon_files[i].dirfd);
+			daemon_files[i].dirfd = -1;
+		}
 	return 0;
 }
 
