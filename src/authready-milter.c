@@ -701,7 +701,8 @@ main(int argc, char **argv)
 		return MILTER_EXIT_CONFIG;
 	}
 	/* Without syslog the log is stderr: one line per failure there. */
-	daemon_report = snap->cfg.syslog ? DAEMON_REPORT_BOTH : DAEMON_REPORT_LOG;
+	daemon_report =
+	    snap->cfg.syslog ? DAEMON_REPORT_BOTH : DAEMON_REPORT_LOG;
 	rc = daemon_run(&a, snap);
 	snapshot_release(snap);
 	snapshot_shutdown();
