@@ -21,7 +21,11 @@
  *	A domain whose entry is missing or corrupt, or whose key file cannot
  *	be read, is counted in stats->errors and reported through on_event
  *	with no report; the run goes on.  Only a store write failure stops
- *	the run (-1 with err).
+ *	the run (-1 with err).  A transition is counted in stats->by_state
+ *	and stats->changed, and reported through on_stored, only once its
+ *	batch is committed; the transitions of a batch that cannot be
+ *	written (a full disk) are reported through on_stored with the error
+ *	and counted in stats->errors and stats->unstored.
  */
 #include "checker.h"
 
@@ -39,6 +43,12 @@ struct checker_notice {
 };
 
 struct checker_run;
+
+/* A transition written to the open batch, reported when it ends. */
+struct checker_pending {
+	char domain[DOMAIN_BUF];
+	struct state_effects fx;
+};
 
 struct checker_job {
 	struct checker_run *run;
@@ -58,6 +68,8 @@ struct checker_run {
 	size_t inflight;
 	struct checker_notice *notices;
 	size_t nnotices, notices_cap;
+	struct checker_pending *pending; /* transitions in the open batch */
+	size_t npending, pending_cap;
 	int failed;
 	char *err;
 	size_t errlen;
@@ -112,10 +124,21 @@ checker_request(const struct domain_reg *reg, const struct config *cfg,
 	    reg->mx_host[0] ? reg->mx_host : cfg->mx_host);
 	snprintf(req->spf_include, sizeof(req->spf_include), "%s",
 	    reg->spf_include[0] ? reg->spf_include : cfg->spf_include);
+	/* Never dropped silently: a bad one is the domain's error. */
 	for (i = 0; i < reg->negress; i++)
-		readiness_add_egress(req, reg->egress[i]);
+		if (readiness_add_egress(req, reg->egress[i]) != 0) {
+			snprintf(err, errlen,
+			    "%s: egress address '%s' cannot be checked",
+			    reg->domain, reg->egress[i]);
+			return -1;
+		}
 	for (i = 0; reg->negress == 0 && i < cfg->egress.count; i++)
-		readiness_add_egress(req, cfg->egress.ip[i]);
+		if (readiness_add_egress(req, cfg->egress.ip[i]) != 0) {
+			snprintf(err, errlen,
+			    "EgressIPs: '%s' cannot be checked",
+			    cfg->egress.ip[i]);
+			return -1;
+		}
 	req->dmarc_min_policy = reg->dmarc_min_policy >= 0
 	    ? (enum dmarc_policy)reg->dmarc_min_policy
 	    : cfg->dmarc_min_policy;
@@ -226,6 +249,61 @@ checker_list_free(char **names, size_t n)
 
 /* Batching ------------------------------------------------------------- */
 
+/* checker_pending_add - remember a transition written to the open batch;
+ * -1 when there is no memory for it (the run stops: it could not be
+ * reported). */
+static int
+checker_pending_add(struct checker_run *run, const struct state_effects *fx,
+    const char *domain)
+{
+	struct checker_pending *p;
+
+	if (run->npending == run->pending_cap) {
+		size_t cap = run->pending_cap ? run->pending_cap * 2 : 64;
+		struct checker_pending *grown =
+		    realloc(run->pending, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			snprintf(run->err, run->errlen,
+			    "out of memory after checking %s", domain);
+			run->failed = 1;
+			return -1;
+		}
+		run->pending = grown;
+		run->pending_cap = cap;
+	}
+	p = &run->pending[run->npending++];
+	snprintf(p->domain, sizeof(p->domain), "%s", domain);
+	p->fx = *fx;
+	return 0;
+}
+
+/* checker_pending_end - the open batch's transitions are committed, or
+ * (err non-NULL) lost: count and report each. */
+static void
+checker_pending_end(struct checker_run *run, const char *err)
+{
+	size_t i;
+
+	for (i = 0; i < run->npending; i++) {
+		const struct state_effects *fx = &run->pending[i].fx;
+
+		if (err != NULL) {
+			run->stats->errors++;
+			run->stats->unstored++;
+		} else {
+			if (fx->to >= 0 && fx->to <= READINESS_FAILED)
+				run->stats->by_state[fx->to]++;
+			if (fx->state_changed)
+				run->stats->changed++;
+		}
+		if (run->opt->on_stored)
+			run->opt->on_stored(run->opt->arg,
+			    run->pending[i].domain, fx, err);
+	}
+	run->npending = 0;
+}
+
 static int
 checker_batch_commit(struct checker_run *run)
 {
@@ -234,10 +312,12 @@ checker_batch_commit(struct checker_run *run)
 	if (store_batch_commit(run->batch, run->err, run->errlen) != STORE_OK) {
 		run->batch = NULL;
 		run->failed = 1;
+		checker_pending_end(run, run->err);
 		return -1;
 	}
 	run->batch = NULL;
 	run->in_batch = 0;
+	checker_pending_end(run, NULL);
 	return 0;
 }
 
@@ -294,8 +374,12 @@ checker_finish(struct checker_job *job)
 	run->inflight--;
 	run->stats->done++;
 	readiness_request_free(&job->req);
-	if (run->failed || (b = checker_batch(run)) == NULL)
+	if (run->failed || (b = checker_batch(run)) == NULL) {
+		/* Checked after the store failed: the result is lost. */
+		run->stats->errors++;
+		run->stats->unstored++;
 		return;
+	}
 	rc = store_batch_get_state(b, job->req.domain, &cur, err, sizeof(err));
 	if (rc != STORE_OK) {
 		/* Never checked, or a corrupt record: start from unknown. */
@@ -304,16 +388,14 @@ checker_finish(struct checker_job *job)
 	}
 	state_apply(&cur, &job->rep, run->opt->now, &run->opt->policy, &next,
 	    &fx);
+	if (checker_pending_add(run, &fx, job->req.domain) != 0)
+		return;
 	if (store_batch_put_state(b, &next, run->err, run->errlen) !=
 	    STORE_OK) {
 		run->failed = 1;
 		return;
 	}
 	run->in_batch++;
-	if (next.state >= 0 && next.state <= READINESS_FAILED)
-		run->stats->by_state[next.state]++;
-	if (fx.state_changed)
-		run->stats->changed++;
 	if (fx.send_confirmation && job->contact[0] != '\0')
 		checker_note(run, job->req.domain, job->contact);
 	if (run->opt->on_event)
@@ -472,6 +554,8 @@ checker_run(struct store *st, struct dns *dns,
 		checker_batch_commit(&run);
 	if (run.batch != NULL)
 		store_batch_abort(run.batch);
+	checker_pending_end(&run, err); /* after a failure: lost */
+	free(run.pending);
 	free(run.notices);
 	free(jobs);
 	return run.failed ? -1 : 0;

@@ -30,9 +30,14 @@
 #define CHECKER_BATCH_DEFAULT 4096 /* states per write transaction */
 #define CHECKER_COMMIT_MS 1000	   /* and at least this often */
 
-/* checker_event - one domain's outcome, for logs and the CLI. */
+/* checker_event - one domain's outcome, for logs and the CLI.  With a
+ * report it is the check's result, not yet stored: see checker_stored. */
 typedef void (*checker_event_cb)(void *arg, const struct domain_state *st,
     const struct state_effects *fx, const struct report *rep);
+/* checker_stored - a state transition once its write transaction ended:
+ * committed (err NULL), or lost with it (err says why). */
+typedef void (*checker_stored_cb)(void *arg, const char *domain,
+    const struct state_effects *fx, const char *err);
 typedef void (*checker_progress_cb)(void *arg, size_t done, size_t total);
 
 struct checker_options {
@@ -45,6 +50,7 @@ struct checker_options {
 	bool unregistered; /* names without an entry: the global expectations */
 	const char *notify_from;
 	checker_event_cb on_event;
+	checker_stored_cb on_stored;
 	checker_progress_cb on_progress;
 	void *arg;
 };
@@ -55,6 +61,7 @@ struct checker_stats {
 	size_t changed;
 	size_t notified, notify_failed;
 	size_t errors; /* domains that could not be checked or stored */
+	size_t unstored; /* of those, checked but lost with a failed write */
 };
 
 /* checker_options_init - defaults from the config. */

@@ -55,24 +55,44 @@ struct checkerd_run {
 	size_t nverified, cap;
 };
 
+/* checkerd_event - a domain that could not be checked (a change of state
+ * is logged by checkerd_stored, once it is stored). */
 static void
 checkerd_event(void *arg, const struct domain_state *st,
     const struct state_effects *fx, const struct report *rep)
+{
+	struct log_line line;
+
+	(void)arg;
+	if (rep != NULL)
+		return;
+	log_line_init(&line);
+	log_field(&line, "event", "check-error");
+	log_field(&line, "domain", st->domain);
+	log_field_text(&line, "reason", fx->reason);
+	log_emit(LOG_WARNING, &line);
+}
+
+/* checkerd_stored - a committed change of state is logged, and held mail
+ * of a domain that became verified is released; a lost one is logged. */
+static void
+checkerd_stored(void *arg, const char *domain, const struct state_effects *fx,
+    const char *err)
 {
 	struct checkerd_run *run = arg;
 	struct log_line line;
 
 	log_line_init(&line);
-	log_field(&line, "event", rep ? "check" : "check-error");
-	log_field(&line, "domain", st->domain);
-	if (rep != NULL) {
-		log_field(&line, "from", domain_readiness_name(fx->from));
-		log_field(&line, "to", domain_readiness_name(fx->to));
-	}
+	log_field(&line, "event", err ? "check-unstored" : "check");
+	log_field(&line, "domain", domain);
+	log_field(&line, "from", domain_readiness_name(fx->from));
+	log_field(&line, "to", domain_readiness_name(fx->to));
 	log_field_text(&line, "reason", fx->reason);
-	if (rep == NULL || fx->state_changed)
-		log_emit(rep ? LOG_NOTICE : LOG_WARNING, &line);
-	if (rep == NULL || !fx->became_verified)
+	if (err != NULL)
+		log_field_text(&line, "error", err);
+	if (err != NULL || fx->state_changed)
+		log_emit(err ? LOG_ERR : LOG_NOTICE, &line);
+	if (err != NULL || !fx->became_verified)
 		return;
 	if (run->nverified == run->cap) {
 		size_t cap = run->cap ? run->cap * 2 : 16;
@@ -84,8 +104,7 @@ checkerd_event(void *arg, const struct domain_state *st,
 		run->verified = grown;
 		run->cap = cap;
 	}
-	snprintf(run->verified[run->nverified++], DOMAIN_BUF, "%s",
-	    st->domain);
+	snprintf(run->verified[run->nverified++], DOMAIN_BUF, "%s", domain);
 }
 
 /* checkerd_release - held mail of domains that just became verified. */
@@ -142,6 +161,7 @@ checkerd_run_names(struct checkerd *cd, char **names, size_t n,
 	checker_options_init(&opt, &snap->cfg, (int64_t)time(NULL));
 	opt.unregistered = unregistered;
 	opt.on_event = checkerd_event;
+	opt.on_stored = checkerd_stored;
 	opt.arg = &run;
 	if (checker_run(cd->st, dns, &opt, names, n, &stats, err,
 		sizeof(err)) != 0)

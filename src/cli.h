@@ -87,8 +87,9 @@ int cli_refresh(struct cli *cli);
 int cli_release(struct cli *cli);
 
 /* cli_store_open - the state store of the config; NULL after a message.
- * With absent non-NULL, a missing StateDir gives NULL silently and sets
- * *absent; with NULL the store must exist (or flags create it). */
+ * With absent non-NULL, no store yet (no StateDir, or one without
+ * data.mdb: an empty registry) gives NULL silently and sets *absent;
+ * with NULL the store must exist (or flags create it). */
 struct store *cli_store_open(struct cli *cli, unsigned flags, bool *absent);
 
 /* cli_time - a unix time as 2026-11-27T00:52:36Z ("never" for 0). */

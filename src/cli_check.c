@@ -73,6 +73,19 @@ cli_check_names(struct cli *cli, const struct domain_reg *reg)
 	return 0;
 }
 
+/* cli_check_type - the mask of a check word; 0 when it is none. */
+static unsigned
+cli_check_type(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(check_type_words) / sizeof(*check_type_words);
+	     i++)
+		if (strcmp(word, check_type_words[i].word) == 0)
+			return check_type_words[i].mask;
+	return 0;
+}
+
 /* cli_check_base - expectations from the registry entry, else the config. */
 static int
 cli_check_base(struct cli *cli, struct readiness_request *req)
@@ -148,7 +161,8 @@ cli_check_spf(struct cli *cli, struct readiness_request *req)
 	for (i = 0; i < cli->negress; i++)
 		if (readiness_add_egress(req, cli->egress[i]) != 0)
 			return cli_usage_error(cli,
-			    "--egress-ip '%s' is not an IPv4 or IPv6 address",
+			    "--egress-ip '%s' is not an IPv4 or IPv6 address "
+			    "or prefix",
 			    cli->egress[i]);
 	if (cli->spf_include != NULL &&
 	    domain_normalize(cli->spf_include, strlen(cli->spf_include),
@@ -243,19 +257,17 @@ cli_check(struct cli *cli)
 	unsigned mask = READINESS_CHECK_ALL;
 	const char *domain;
 	int status;
-	size_t i;
 
 	if (cli->nargs == 3) {
-		mask = 0;
-		for (i = 0; i < sizeof(check_type_words) /
-			     sizeof(*check_type_words); i++)
-			if (strcmp(cli->args[1], check_type_words[i].word) == 0)
-				mask = check_type_words[i].mask;
-		if (mask == 0)
+		if ((mask = cli_check_type(cli->args[1])) == 0)
 			return cli_usage_error(cli,
 			    "unknown check '%s' (spf, dkim, dmarc or mx)",
 			    cli->args[1]);
 		domain = cli->args[2];
+	} else if (cli->nargs == 2 && cli_check_type(cli->args[1]) != 0) {
+		/* "check spf --json": the word names a check, not a domain. */
+		return cli_usage_error(cli, "check %s: no DOMAIN given",
+		    cli->args[1]);
 	} else if (cli->nargs == 2) {
 		domain = cli->args[1];
 	} else {

@@ -15,7 +15,9 @@
  *
  * DIAGNOSTICS
  *	0 done; 1 the domain exists (add) or is not registered (remove), or
- *	some import lines were bad; 64 usage; 78 store or config trouble.
+ *	some import lines were bad (the others are registered); 64 usage,
+ *	or an import file that cannot be read at all (unreadable, no or a
+ *	bad header: nothing registered); 78 store or config trouble.
  */
 #include <errno.h>
 #include <limits.h>
@@ -208,13 +210,15 @@ cli_domain_remove(struct cli *cli)
 	struct domain_reg reg;
 	struct store *st;
 	size_t held = 0;
+	bool absent;
 	int rc;
 
 	if ((rc = cli_domain_arg(cli, 2, domain, sizeof(domain))) != 0)
 		return rc;
-	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
+	if ((st = cli_store_open(cli, 0, &absent)) == NULL && !absent)
 		return CLI_EXIT_CONFIG;
-	rc = store_reg_get(st, domain, &reg, err, sizeof(err));
+	rc = st == NULL ? STORE_NOTFOUND
+			: store_reg_get(st, domain, &reg, err, sizeof(err));
 	if (rc == STORE_NOTFOUND) {
 		store_close(st);
 		fprintf(stderr, "%s: %s is not registered\n", cli->progname,
@@ -376,6 +380,7 @@ struct cli_import {
 	struct regimport_defaults defs;
 	char last_key[PATH_MAX];
 	size_t added, bad, pending;
+	size_t committed; /* of added, those whose batch was committed */
 };
 
 /* cli_import_row - validate one row and queue it; 0 ok, -1 bad line. */
@@ -425,6 +430,7 @@ cli_import_row(struct cli_import *im, const struct csv_record *rec)
 			return -2;
 		}
 		im->batch = NULL;
+		im->committed = im->added;
 	}
 	return 0;
 bad:
@@ -441,7 +447,7 @@ cli_domain_import(struct cli *cli)
 	struct csv_reader rd;
 	char err[CSV_ERR_MAX + REGIMPORT_ERR_MAX], *buf;
 	size_t len = 0;
-	int rc, header = 0, fatal = 0;
+	int rc, header = 0, fatal = 0, store_failed = 0;
 
 	if (cli->nargs != 3)
 		return cli_usage_error(cli, "usage: domain import FILE");
@@ -465,6 +471,7 @@ cli_domain_import(struct cli *cli)
 			continue;
 		}
 		if (!header) {
+			/* A bad header: the file is unusable input (64). */
 			if (regimport_header(&rec, &im.cols, err, sizeof(err)) !=
 			    0) {
 				fprintf(stderr, "%s: %s\n", cli->progname, err);
@@ -474,15 +481,16 @@ cli_domain_import(struct cli *cli)
 			continue;
 		}
 		if (cli_import_row(&im, &rec) == -2)
-			fatal = 1;
+			fatal = store_failed = 1;
 	}
 	if (im.batch != NULL) {
 		if (fatal)
 			store_batch_abort(im.batch);
 		else if (store_batch_commit(im.batch, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
-			fatal = 1;
-		}
+			fatal = store_failed = 1;
+		} else
+			im.committed = im.added;
 	}
 	regimport_seen_free(&im.seen);
 	store_close(im.st);
@@ -492,10 +500,11 @@ cli_domain_import(struct cli *cli)
 		    cli->args[2]);
 		return CLI_EXIT_USAGE;
 	}
-	printf("%zu domain(s) registered, %zu bad line(s)\n", fatal ? 0 : im.added,
+	/* Only what was committed is registered (a batch can fail late). */
+	printf("%zu domain(s) registered, %zu bad line(s)\n", im.committed,
 	    im.bad);
 	if (fatal)
-		return header ? CLI_EXIT_CONFIG : CLI_EXIT_USAGE;
+		return store_failed ? CLI_EXIT_CONFIG : CLI_EXIT_USAGE;
 	return im.bad ? CLI_EXIT_FAILURE : 0;
 }
 

@@ -19,9 +19,16 @@
  *	first-verification mails.  release hands a domain's held mail
  *	back to the MTA (ReleaseCommand, postsuper -H by default).
  *
+ *	No store yet (no StateDir, or no data.mdb in it) is an empty
+ *	registry: status lists nothing, a DOMAIN is not registered, and
+ *	nothing is created.  refresh prints a change of state only once it
+ *	is committed; when the store cannot be written it names each domain
+ *	whose result was lost and counts what was stored.
+ *
  * DIAGNOSTICS
  *	0 done; 1 the domain is not registered, or some domain could not be
- *	checked; 64 usage; 78 store, DNS or config trouble.
+ *	checked; 64 usage; 78 store, DNS or config trouble (refresh: a
+ *	result that could not be stored).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,16 +67,32 @@ cli_store_warn(void *ctx, const char *msg)
 	fprintf(stderr, "%s: warning: %s\n", cli->progname, msg);
 }
 
+/* cli_store_absent - no store yet: no StateDir, or no data.mdb in a
+ * StateDir that store_open would accept (else it says what is wrong). */
+static bool
+cli_store_absent(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (stat(dir, &sb) != 0)
+		return errno == ENOENT;
+	if (!S_ISDIR(sb.st_mode) || (sb.st_mode & S_IWOTH) != 0 ||
+	    (size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+		sizeof(path))
+		return false;
+	return lstat(path, &sb) != 0 && errno == ENOENT;
+}
+
 struct store *
 cli_store_open(struct cli *cli, unsigned flags, bool *absent)
 {
 	struct store_opts opts;
 	struct store *st;
-	struct stat sb;
 	char err[1024];
 
 	if (absent != NULL) {
-		*absent = stat(cli->cfg.state_dir, &sb) != 0 && errno == ENOENT;
+		*absent = cli_store_absent(cli->cfg.state_dir);
 		if (*absent)
 			return NULL;
 	}
@@ -85,7 +108,8 @@ cli_store_open(struct cli *cli, unsigned flags, bool *absent)
 	return st;
 }
 
-/* cli_registered - the entry for args[1]; an exit code when not. */
+/* cli_registered - the entry for args[1]; an exit code when not.  A NULL
+ * st is a store that does not exist yet: nothing is registered. */
 static int
 cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
 {
@@ -95,7 +119,8 @@ cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
 	if (domain_normalize(cli->args[1], strlen(cli->args[1]), domain,
 		sizeof(domain), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
-	rc = store_reg_get(st, domain, reg, err, sizeof(err));
+	rc = st == NULL ? STORE_NOTFOUND
+			: store_reg_get(st, domain, reg, err, sizeof(err));
 	if (rc == STORE_NOTFOUND) {
 		fprintf(stderr,
 		    "%s: %s is not registered (authready domain add %s)\n",
@@ -118,12 +143,14 @@ cli_records(struct cli *cli)
 	struct store *st;
 	char err[1024];
 	const char *egress[CONFIG_EGRESS_MAX];
+	bool absent;
 	size_t i;
 	int rc;
 
 	if (cli->nargs != 2)
 		return cli_usage_error(cli, "usage: records DOMAIN [--json]");
-	if ((st = cli_store_open(cli, STORE_RDONLY, NULL)) == NULL)
+	if ((st = cli_store_open(cli, STORE_RDONLY, &absent)) == NULL &&
+	    !absent)
 		return CLI_EXIT_CONFIG;
 	rc = cli_registered(cli, st, &reg);
 	store_close(st);
@@ -311,10 +338,11 @@ cli_status(struct cli *cli)
 
 	if (cli->nargs > 2)
 		return cli_usage_error(cli, "usage: status [DOMAIN] [--json]");
-	if ((sc.st = cli_store_open(cli, STORE_RDONLY,
-		 cli->nargs == 2 ? NULL : &absent)) == NULL) {
+	if ((sc.st = cli_store_open(cli, STORE_RDONLY, &absent)) == NULL) {
 		if (!absent)
 			return CLI_EXIT_CONFIG;
+		if (cli->nargs == 2)
+			return cli_registered(cli, NULL, &reg);
 		puts(cli->json ? "{\"domains\": []}" : "no domains registered");
 		return 0;
 	}
@@ -446,18 +474,34 @@ cli_refresh_event(void *arg, const struct domain_state *st,
 		    rc->cli->progname, st->domain, fx->reason);
 		return;
 	}
-	if (fx->became_verified)
-		cli_refresh_note(rc, st->domain);
-	if (rc->single) {
+	(void)fx;
+	if (rc->single)
 		report_print_text(stdout, rep,
 		    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL);
+}
+
+/* cli_refresh_stored - a transition is printed once it is committed. */
+static void
+cli_refresh_stored(void *arg, const char *domain,
+    const struct state_effects *fx, const char *err)
+{
+	struct cli_refresh_ctx *rc = arg;
+
+	if (err != NULL) {
+		fprintf(stderr, "%s%s: %s: checked, but not stored: %s\n",
+		    rc->bar ? "\r\033[K" : "", rc->cli->progname, domain,
+		    err);
+		return;
+	}
+	if (fx->became_verified)
+		cli_refresh_note(rc, domain);
+	if (rc->single)
 		printf("\nstate: %s -> %s\n", domain_readiness_name(fx->from),
 		    domain_readiness_name(fx->to));
-	} else if (fx->state_changed) {
+	else if (fx->state_changed)
 		printf("%s%-40s %s -> %s\n", rc->bar ? "\r\033[K" : "",
-		    st->domain, domain_readiness_name(fx->from),
+		    domain, domain_readiness_name(fx->from),
 		    domain_readiness_name(fx->to));
-	}
 }
 
 static void
@@ -484,6 +528,21 @@ cli_refresh_progress(void *arg, size_t done, size_t total)
 	fflush(stderr);
 }
 
+/* cli_refresh_summary - the counts of a run, on one line. */
+static void
+cli_refresh_summary(const struct checker_stats *stats)
+{
+	printf("checked %zu: %zu verified, %zu pending, %zu degraded, "
+	       "%zu failed, %zu unknown; %zu changed; %zu confirmation "
+	       "mail(s) sent, %zu failed\n",
+	    stats->done - stats->errors, stats->by_state[READINESS_VERIFIED],
+	    stats->by_state[READINESS_PENDING],
+	    stats->by_state[READINESS_DEGRADED],
+	    stats->by_state[READINESS_FAILED],
+	    stats->by_state[READINESS_UNKNOWN], stats->changed,
+	    stats->notified, stats->notify_failed);
+}
+
 int
 cli_refresh(struct cli *cli)
 {
@@ -495,12 +554,20 @@ cli_refresh(struct cli *cli)
 	struct dns *dns;
 	char err[1024], **names = NULL, *one[1];
 	size_t n = 0;
+	bool absent;
 	int rc;
 
 	if ((cli->nargs == 2) + cli->all + cli->due != 1 || cli->nargs > 2)
 		return cli_usage_error(cli, "usage: refresh DOMAIN|--all|--due");
-	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
-		return CLI_EXIT_CONFIG;
+	memset(&stats, 0, sizeof(stats));
+	if ((st = cli_store_open(cli, 0, &absent)) == NULL) {
+		if (!absent)
+			return CLI_EXIT_CONFIG;
+		if (cli->nargs == 2)
+			return cli_registered(cli, NULL, &reg);
+		cli_refresh_summary(&stats); /* nothing is registered */
+		return 0;
+	}
 	if (cli->all || cli->due) {
 		if (checker_list(st, cli->due, (int64_t)time(NULL), &names, &n,
 			err, sizeof(err)) != 0) {
@@ -528,6 +595,7 @@ cli_refresh(struct cli *cli)
 	}
 	checker_options_init(&opt, &cli->cfg, (int64_t)time(NULL));
 	opt.on_event = cli_refresh_event;
+	opt.on_stored = cli_refresh_stored;
 	opt.on_progress = cli_refresh_progress;
 	opt.arg = &ctx;
 	rc = checker_run(st, dns, &opt, names, n, &stats, err, sizeof(err));
@@ -538,20 +606,16 @@ cli_refresh(struct cli *cli)
 	if (!ctx.single)
 		checker_list_free(names, n);
 	if (rc != 0) {
-		fprintf(stderr, "%s: %s\n", cli->progname, err);
+		/* What was stored was printed; say what was not. */
+		fprintf(stderr,
+		    "%s: %s; %zu of %zu domain(s) stored, the results of %zu "
+		    "not stored and %zu not checked\n",
+		    cli->progname, err, stats.done - stats.errors, stats.total,
+		    stats.unstored, stats.total - stats.done);
 		return CLI_EXIT_CONFIG;
 	}
 	if (!ctx.single || stats.notified || stats.notify_failed)
-		printf("checked %zu: %zu verified, %zu pending, %zu degraded, "
-		       "%zu failed, %zu unknown; %zu changed; %zu confirmation "
-		       "mail(s) sent, %zu failed\n",
-		    stats.done - stats.errors,
-		    stats.by_state[READINESS_VERIFIED],
-		    stats.by_state[READINESS_PENDING],
-		    stats.by_state[READINESS_DEGRADED],
-		    stats.by_state[READINESS_FAILED],
-		    stats.by_state[READINESS_UNKNOWN], stats.changed,
-		    stats.notified, stats.notify_failed);
+		cli_refresh_summary(&stats);
 	return stats.errors ? CLI_EXIT_FAILURE : 0;
 }
 
@@ -564,11 +628,12 @@ cli_release(struct cli *cli)
 	struct release_result res;
 	struct store *st;
 	char err[1024];
+	bool absent;
 	int rc;
 
 	if (cli->nargs != 2)
 		return cli_usage_error(cli, "usage: release DOMAIN");
-	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
+	if ((st = cli_store_open(cli, 0, &absent)) == NULL && !absent)
 		return CLI_EXIT_CONFIG;
 	if ((rc = cli_registered(cli, st, &reg)) != 0) {
 		store_close(st);

@@ -83,9 +83,10 @@ int readiness_load_key(struct readiness_selector *sel, const char *path,
     char *err, size_t errlen);
 
 /*
- * readiness_add_egress - add an egress address ("192.0.2.1", or a prefix
- * "192.0.2.0/24", of which the first address is tested).  0 ok, -1 when
- * it is not an address or the list is full.
+ * readiness_add_egress - add an egress address ("192.0.2.1"), or a prefix
+ * ("192.0.2.0/24"): SPF must then pass for its first and its last address
+ * (192.0.2.0 and 192.0.2.255; both in one CIDR block of the policy means
+ * all of it is).  0 ok, -1 when it is not an address or the list is full.
  */
 int readiness_add_egress(struct readiness_request *req, const char *text);
 

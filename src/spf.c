@@ -1745,9 +1745,12 @@ on_exp(struct spf_eval *ev, const struct dns_answer *ans)
 		start_p(ev, RESUME_EXP);
 		return;
 	}
+	/* %{s} and friends bring back the sender's bytes: escape them (the
+	 * record's own bytes are escaped already, and stay as they are). */
 	if (rc == 0 || cut)
-		snprintf(ev->out->explanation, sizeof(ev->out->explanation),
-		         "%s", text);
+		sanitize_again(ev->out->explanation,
+		               sizeof(ev->out->explanation),
+		               (const unsigned char *)text, strlen(text));
 	eval_deliver(ev, SPF_FAIL);
 }
 
@@ -1915,7 +1918,11 @@ spf_check_host(const struct resolver *res, const struct spf_request *req,
 		domain = req->domain ? req->domain : ev->sender_domain;
 		sanitize_text(out->domain, sizeof(out->domain),
 		              (const unsigned char *)domain, strlen(domain));
-		if (!domain_ok(domain, name, sizeof(name))) {
+		if (domain[0] == '\0') {
+			/* An empty HELO with the null sender, or "local@". */
+			eval_finish(ev, SPF_NONE,
+			            "The domain to check is empty.");
+		} else if (!domain_ok(domain, name, sizeof(name))) {
 			eval_finish(
 			    ev, SPF_NONE,
 			    "%s is not a valid multi-label domain name.",

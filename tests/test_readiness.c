@@ -456,6 +456,39 @@ START_TEST(test_load_key_modes)
 }
 END_TEST
 
+/* An egress prefix is its first and last address, never the address
+ * written before the slash; a bad prefix is refused. */
+START_TEST(test_egress_prefix)
+{
+	static struct readiness_request req;
+	struct spf_addr want;
+
+	memset(&req, 0, sizeof(req));
+	ck_assert_int_eq(readiness_add_egress(&req, "127.0.0.1/0"), 0);
+	ck_assert_uint_eq(req.negress, 2);
+	ck_assert_int_eq(spf_addr_parse("0.0.0.0", &want), 0);
+	ck_assert_mem_eq(&req.egress[0], &want, sizeof(want));
+	ck_assert_int_eq(spf_addr_parse("255.255.255.255", &want), 0);
+	ck_assert_mem_eq(&req.egress[1], &want, sizeof(want));
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.77/27"), 0);
+	ck_assert_int_eq(spf_addr_parse("192.0.2.64", &want), 0);
+	ck_assert_mem_eq(&req.egress[2], &want, sizeof(want));
+	ck_assert_int_eq(spf_addr_parse("192.0.2.95", &want), 0);
+	ck_assert_mem_eq(&req.egress[3], &want, sizeof(want));
+	ck_assert_int_eq(readiness_add_egress(&req, "2001:db8::1/127"), 0);
+	ck_assert_int_eq(spf_addr_parse("2001:db8::", &want), 0);
+	ck_assert_mem_eq(&req.egress[4], &want, sizeof(want));
+	ck_assert_int_eq(spf_addr_parse("2001:db8::1", &want), 0);
+	ck_assert_mem_eq(&req.egress[5], &want, sizeof(want));
+	/* A whole address: one entry, as written. */
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/32"), 0);
+	ck_assert_uint_eq(req.negress, 7);
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/33"), -1);
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/"), -1);
+	ck_assert_uint_eq(req.negress, 7);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -477,6 +510,7 @@ main(void)
 	tcase_add_test(tc, test_resolver_refuses);
 	tcase_add_test(tc, test_mail_from_forms);
 	tcase_add_test(tc, test_load_key_modes);
+	tcase_add_test(tc, test_egress_prefix);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

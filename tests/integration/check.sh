@@ -895,6 +895,70 @@ terr config-bad-value 78 -c "$W/badval.conf" --dns-server "$DNS" \
 terr key-file-missing "64|78" $E check example.com $SEL \
     --key "$W/no-such-key.pem"
 
+# terr_says NAME RC ERE ARGS... - terr, and a line of stderr matches ERE.
+terr_says() {
+	name=$1 exp_rc=$2 ere=$3
+	shift 3
+	selected "$name" || return 0
+	run "$@"
+	if ! why=$(sane); then
+		ko "$name" "$why"
+	elif ! rc_in "$exp_rc"; then
+		ko "$name" "exit $rc, expected $exp_rc"
+	elif ! grep -q -E -e "$ere" "$W/err"; then
+		ko "$name" "no stderr line matches /$ere/"
+	else
+		ok "$name"
+	fi
+}
+
+# The refused option is named in the word it is in, not a word before.
+terr_says option-in-word 64 "unknown option '-e' in '-example\.com'" \
+    $E check spf -example.com
+terr_says long-option-after-type 64 "unknown option '--bogus'" \
+    $E check spf --bogus example.com
+terr_says value-missing-last 64 "option '--selector' needs a value" \
+    $E check example.com --selector
+# "check spf --json": spf is the check, not the domain.
+terr_says type-without-domain 64 'check spf: no DOMAIN given' \
+    $E check spf --json
+# An egress prefix is honoured (its first and last address must pass),
+# never cut down to the address written before the slash.
+ts spf-egress-prefix-whole 1 "spf:fail@mail.example.com" '0\.0\.0\.0' \
+    check spf example.com --egress-ip 127.0.0.1/0
+ts spf-egress-prefix-inside 0 "spf:pass@mail.example.com" '' \
+    check spf example.com --egress-ip 127.0.0.1/16
+# An MX target in DNS presentation form (a BEL in a label: bad\007host)
+# is shown as it is, not escaped again (bad\\007host).
+if selected mx-target-escaped-once; then
+	run -c "$W/empty.conf" --dns-server "$DNS" check mx ctrlmx.example.org \
+	    --json
+	if ! rc_in 0; then
+		ko mx-target-escaped-once "exit $rc, expected 0"
+	elif ! grep -q -F '"seen": "10 bad\\007host.example.org"' "$W/out"
+	then
+		ko mx-target-escaped-once 'seen is not "10 bad\007host..."'
+	else
+		ok mx-target-escaped-once
+	fi
+fi
+# A StateDir without a store yet is an empty registry: no warning.
+if selected empty-state-dir-silent; then
+	mkdir -p "$W/empty-state"
+	run -c "$W/empty.conf" --dns-server "$DNS" --state-dir \
+	    "$W/empty-state" check spf example.com --json
+	if ! rc_in 0; then
+		ko empty-state-dir-silent "exit $rc, expected 0"
+	elif [ -s "$W/err" ]; then
+		ko empty-state-dir-silent "a message on stderr: $(head -n 1 \
+		    "$W/err")"
+	elif [ -e "$W/empty-state/data.mdb" ]; then
+		ko empty-state-dir-silent "check created a store"
+	else
+		ok empty-state-dir-silent
+	fi
+fi
+
 # A record changed while authready is in use: the next check sees it.
 reload_case() {
 	selected reload || return 0

@@ -20,6 +20,11 @@
 #	    it (the domain is not verified by it) and says why;
 #	  - the unix socket: mode from UMask (007 -> srwxrwx---, 077 ->
 #	    srwx------), group from SocketGroup, else owned by UserID;
+#	  - -n refuses what start refuses (a KeyFile that is a directory,
+#	    /dev/zero or relative, an unknown UserID, a socket path too
+#	    long), a failed start leaves no socket or PID file, a clean
+#	    stop removes both from a root-owned directory, and a start
+#	    failure is printed once;
 #	  - sendmail (confirmation mail), the release command and the hold
 #	    queue listing (HoldQueueCommand) are stand-ins that record argv,
 #	    environment and stdin: the argv is exactly the configured words,
@@ -311,7 +316,15 @@ refused nouser && want_err 'refusing to run as root: set UserID' && ok
 
 case_ "UserID that does not exist: refused, exit 78"
 conf nosuch "UserID no-such-user-authready"
-refused nosuch && want_err 'UserID no-such-user-authready' && ok
+refused nosuch && want_err 'UserID no-such-user-authready' &&
+    times=$(grep -c 'no-such-user-authready' "$T/err") && ok
+
+case_ "a start failure is printed once"
+if [ "${times:-0}" -eq 1 ]; then
+	ok
+else
+	ko "printed ${times:-0} times"
+fi
 
 # The store -----------------------------------------------------------------
 
@@ -363,6 +376,62 @@ conf keyok "UserID $DUSER:$DGROUP
 KeyFile $T/keys/good.pem"
 if daemon_start keyok; then
 	ok
+else
+	ko "did not start"
+fi
+daemon_stop
+
+# -n checks what start checks -----------------------------------------------
+
+# check_only NAME - authready-milter -n with NAME.conf; sets rc.
+check_only() {
+	timeout "$REFUSE_TIMEOUT" "$AUTHREADY_MILTER" -c "$T/$1.conf" -n \
+	    </dev/null >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+long_sock=$T/sock/$(printf '%0120d' 0).sock
+for bad in "KeyFile $T/keys" "KeyFile /dev/zero" "KeyFile keys/good.pem" \
+    "UserID no-such-user-authready" "Socket unix:$long_sock"; do
+	case_ "-n and start refuse the same: $bad"
+	conf dryrun "UserID $DUSER:$DGROUP
+PidFile $T/sock/milter.pid
+$bad"
+	check_only dryrun
+	if want_rc $EXIT_CONFIG && [ ! -s "$T/out" ] &&
+	    refused dryrun; then
+		if [ -e "$T/sock/milter.pid" ] || [ -e "$T/sock/milter.sock" ]
+		then
+			ko "the failed start left its PID file or socket"
+		else
+			ok
+		fi
+	fi
+done
+
+case_ "-n: a socket path too long is named as such"
+check_only dryrun
+want_err 'at most 107' && ok
+
+case_ "-n: a good configuration is OK"
+conf dryrun "UserID $DUSER:$DGROUP
+PidFile $T/sock/milter.pid"
+check_only dryrun
+want_rc 0 && ok
+
+case_ "a clean stop removes the socket and PID file from a root-owned dir"
+if daemon_start dryrun; then
+	if [ ! -S "$T/sock/milter.sock" ] || [ ! -s "$T/sock/milter.pid" ]; then
+		ko "no socket or PID file while running"
+	else
+		daemon_stop
+		if [ -e "$T/sock/milter.pid" ] || [ -e "$T/sock/milter.sock" ]
+		then
+			ko "left behind: $(ls "$T/sock")"
+		else
+			ok
+		fi
+	fi
 else
 	ko "did not start"
 fi
