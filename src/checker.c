@@ -108,6 +108,7 @@ checker_request(const struct domain_reg *reg, const struct config *cfg,
 		return -1;
 	}
 	req->checks = READINESS_CHECK_ALL;
+	req->budget_ms = cfg->check_timeout_ms;
 	snprintf(req->mx_host, sizeof(req->mx_host), "%s",
 	    reg->mx_host[0] ? reg->mx_host : cfg->mx_host);
 	snprintf(req->spf_include, sizeof(req->spf_include), "%s",
