@@ -408,6 +408,7 @@ checker_fill(struct checker_run *run, struct checker_job *jobs,
 		if (more &&
 		    (more = opt->take(opt->arg, name, sizeof(name),
 			 &unregistered))) {
+			run->stats->total++;
 			checker_start(run, &jobs[i], res, name, unregistered,
 			    true);
 			continue;
