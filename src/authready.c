@@ -3,7 +3,7 @@
  *
  * SYNOPSIS
  *	authready [-c FILE] [--dns-server ADDR[:PORT]]... [--dns-timeout S]
- *	    COMMAND [ARGS] [OPTIONS]
+ *	    [--check-timeout S] COMMAND [ARGS] [OPTIONS]
  *
  * DESCRIPTION
  *	Parses every option (global and per command; they may come before
@@ -28,6 +28,7 @@
 enum cli_option {
 	OPT_DNS_SERVER = 256,
 	OPT_DNS_TIMEOUT,
+	OPT_CHECK_TIMEOUT,
 	OPT_MAIL_FROM,
 	OPT_MX,
 	OPT_DMARC_MIN_POLICY,
@@ -47,6 +48,7 @@ static const struct option cli_options[] = {
 	{"config", required_argument, NULL, 'c'},
 	{"dns-server", required_argument, NULL, OPT_DNS_SERVER},
 	{"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+	{"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
 	{"selector", required_argument, NULL, 's'},
 	{"key", required_argument, NULL, 'k'},
 	{"mail-from", required_argument, NULL, OPT_MAIL_FROM},
@@ -70,7 +72,7 @@ static const struct option cli_options[] = {
 static const char cli_help[] =
     "usage: authready [-c FILE] [--dns-server ADDR[:PORT]]... "
     "[--dns-timeout SECONDS]\n"
-    "                 COMMAND [ARGS] [OPTIONS]\n"
+    "                 [--check-timeout SECONDS] COMMAND [ARGS] [OPTIONS]\n"
     "\n"
     "commands:\n"
     "  check [spf|dkim|dmarc|mx] DOMAIN\n"
@@ -108,6 +110,8 @@ static const char cli_help[] =
     ")\n"
     "      --dns-server ADDR[:PORT]   DNS server to ask (repeatable)\n"
     "      --dns-timeout SECONDS      deadline per DNS lookup\n"
+    "      --check-timeout SECONDS    deadline for all the lookups of one\n"
+    "                                 check (CheckTimeout, default 20)\n"
     "      --state-dir DIR            the state store (default: StateDir)\n"
     "  -h, --help                     this text\n"
     "  -V, --version                  the version\n"
@@ -200,6 +204,9 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 			break;
 		case OPT_DNS_TIMEOUT:
 			cli->dns_timeout = optarg;
+			break;
+		case OPT_CHECK_TIMEOUT:
+			cli->check_timeout = optarg;
 			break;
 		case 's':
 			if (cli->nselectors == READINESS_SELECTORS_MAX) {
@@ -330,6 +337,13 @@ cli_load_config(struct cli *cli)
 		    "--dns-timeout: '%s' is not a number of seconds between "
 		    "0.001 and 300",
 		    cli->dns_timeout);
+	if (cli->check_timeout != NULL &&
+	    config_parse_timeout(cli->check_timeout,
+		&cli->cfg.check_timeout_ms) != 0)
+		return cli_usage_error(cli,
+		    "--check-timeout: '%s' is not a number of seconds between "
+		    "0.001 and 300",
+		    cli->check_timeout);
 	return 0;
 }
 

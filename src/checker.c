@@ -8,12 +8,15 @@
  *	int checker_run(st, dns, opt, names, n, stats, err, errlen);
  *
  * DESCRIPTION
- *	checker_run() keeps a fixed pool of `window` job slots.  A slot
- *	takes the next name, reads its registry entry, starts a readiness
- *	job on the shared resolver and, when the job calls back, applies
- *	the state transition inside the open write batch.  The batch is
- *	committed every `batch` states and at least every CHECKER_COMMIT_MS,
- *	so readers see progress and other writers are never held long.
+ *	checker_run() keeps a fixed pool of `window` + `reserve` job slots.
+ *	A free slot takes an on-demand name from take() if there is one,
+ *	else (while fewer than `window` list jobs run) the next name of the
+ *	list; it reads the registry entry, starts a readiness job on the
+ *	shared resolver and, when the job calls back, applies the state
+ *	transition inside the open write batch.  The batch is committed
+ *	every `batch` states, at least every CHECKER_COMMIT_MS, and at once
+ *	after an on-demand job, so readers see progress (a waiting MAIL
+ *	FROM its answer) and other writers are never held long.
  *	Confirmation mails wait until the DNS work is done: a slow MTA must
  *	not stall hundreds of lookups.
  *
@@ -53,6 +56,7 @@ struct checker_pending {
 struct checker_job {
 	struct checker_run *run;
 	int busy;
+	bool urgent; /* an on-demand name, not one of the list */
 	char contact[DOMAIN_CONTACT_MAX];
 	struct readiness_request req;
 	struct report rep;
@@ -66,6 +70,8 @@ struct checker_run {
 	size_t in_batch;
 	long long batch_started;
 	size_t inflight;
+	size_t listed;	 /* jobs of the list in flight */
+	bool commit_now; /* an on-demand state waits in the batch */
 	struct checker_notice *notices;
 	size_t nnotices, notices_cap;
 	struct checker_pending *pending; /* transitions in the open batch */
@@ -120,6 +126,7 @@ checker_request(const struct domain_reg *reg, const struct config *cfg,
 		return -1;
 	}
 	req->checks = READINESS_CHECK_ALL;
+	req->budget_ms = cfg->check_timeout_ms;
 	snprintf(req->mx_host, sizeof(req->mx_host), "%s",
 	    reg->mx_host[0] ? reg->mx_host : cfg->mx_host);
 	snprintf(req->spf_include, sizeof(req->spf_include), "%s",
@@ -318,6 +325,9 @@ checker_batch_commit(struct checker_run *run)
 	run->batch = NULL;
 	run->in_batch = 0;
 	checker_pending_end(run, NULL);
+	run->commit_now = false;
+	if (run->opt->on_commit)
+		run->opt->on_commit(run->opt->arg);
 	return 0;
 }
 
@@ -372,6 +382,8 @@ checker_finish(struct checker_job *job)
 
 	job->busy = 0;
 	run->inflight--;
+	if (!job->urgent)
+		run->listed--;
 	run->stats->done++;
 	readiness_request_free(&job->req);
 	if (run->failed || (b = checker_batch(run)) == NULL) {
@@ -396,6 +408,8 @@ checker_finish(struct checker_job *job)
 		return;
 	}
 	run->in_batch++;
+	if (job->urgent)
+		run->commit_now = true;
 	if (fx.send_confirmation && job->contact[0] != '\0')
 		checker_note(run, job->req.domain, job->contact);
 	if (run->opt->on_event)
@@ -409,17 +423,17 @@ checker_done(void *arg, struct report *rep)
 	checker_finish(arg);
 }
 
-/* checker_start - take one name into a free slot. */
+/* checker_start - take one name into a free slot; urgent: on demand. */
 static void
 checker_start(struct checker_run *run, struct checker_job *job,
-    struct resolver *res, const char *name)
+    struct resolver *res, const char *name, bool unregistered, bool urgent)
 {
 	struct domain_reg reg;
 	char err[512];
 	int rc;
 
 	rc = store_reg_get(run->st, name, &reg, err, sizeof(err));
-	if (rc == STORE_NOTFOUND && run->opt->unregistered) {
+	if (rc == STORE_NOTFOUND && unregistered) {
 		memset(&reg, 0, sizeof(reg));
 		snprintf(reg.domain, sizeof(reg.domain), "%s", name);
 		reg.dmarc_min_policy = -1;
@@ -446,9 +460,45 @@ checker_start(struct checker_run *run, struct checker_job *job,
 	snprintf(job->contact, sizeof(job->contact), "%s", reg.contact);
 	job->run = run;
 	job->busy = 1;
+	job->urgent = urgent;
 	run->inflight++;
+	if (!urgent)
+		run->listed++;
 	if (readiness_start(res, &job->req, &job->rep, checker_done, job) != 0)
 		checker_finish(job); /* complete at once */
+}
+
+/*
+ * checker_fill - free slots take on-demand names first, then names of
+ * the list while fewer than window of those run.
+ */
+static void
+checker_fill(struct checker_run *run, struct checker_job *jobs,
+    size_t nslots, size_t window, struct resolver *res, char *const *names,
+    size_t n, size_t *next)
+{
+	const struct checker_options *opt = run->opt;
+	bool more = opt->take != NULL, unregistered;
+	char name[DOMAIN_BUF];
+	size_t i;
+
+	for (i = 0; i < nslots && !run->failed; i++) {
+		if (jobs[i].busy)
+			continue;
+		if (more &&
+		    (more = opt->take(opt->arg, name, sizeof(name),
+			 &unregistered))) {
+			run->stats->total++;
+			checker_start(run, &jobs[i], res, name, unregistered,
+			    true);
+			continue;
+		}
+		if (*next < n && run->listed < window)
+			checker_start(run, &jobs[i], res, names[(*next)++],
+			    opt->unregistered, false);
+		else if (!more)
+			break;
+	}
 }
 
 /* checker_send_notices - the confirmation mails, then their outcome. */
@@ -513,8 +563,9 @@ checker_run(struct store *st, struct dns *dns,
 	struct checker_job *jobs;
 	struct resolver res = dns_resolver(dns);
 	size_t window = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
+	size_t nslots = window + (opt->take != NULL ? opt->reserve : 0);
 	size_t batch = opt->batch ? opt->batch : CHECKER_BATCH_DEFAULT;
-	size_t next = 0, i;
+	size_t next = 0;
 
 	memset(stats, 0, sizeof(*stats));
 	stats->total = n;
@@ -524,19 +575,18 @@ checker_run(struct store *st, struct dns *dns,
 	run.stats = stats;
 	run.err = err;
 	run.errlen = errlen;
-	if ((jobs = calloc(window, sizeof(*jobs))) == NULL) {
-		snprintf(err, errlen, "out of memory for %zu jobs", window);
+	if ((jobs = calloc(nslots, sizeof(*jobs))) == NULL) {
+		snprintf(err, errlen, "out of memory for %zu jobs", nslots);
 		return -1;
 	}
-	while ((next < n || run.inflight > 0) && !run.failed) {
-		for (i = 0; i < window && next < n && !run.failed; i++)
-			if (!jobs[i].busy)
-				checker_start(&run, &jobs[i], &res,
-				    names[next++]);
+	while (!run.failed) {
+		checker_fill(&run, jobs, nslots, window, &res, names, n, &next);
+		if (run.inflight == 0 && next >= n)
+			break;
 		if (run.inflight > 0)
 			dns_run_once(dns, 100);
 		if (run.batch != NULL &&
-		    (run.in_batch >= batch ||
+		    (run.in_batch >= batch || run.commit_now ||
 			checker_now_ms() - run.batch_started >=
 			    CHECKER_COMMIT_MS))
 			checker_batch_commit(&run);

@@ -9,6 +9,12 @@
  * a contact address get the confirmation mail (notify.c); its success or
  * failure is recorded so it is sent once and retried on failure.
  *
+ * The daemon also hands a run the domains it needs now (a MAIL FROM
+ * waits for them): take() is asked for them whenever a job slot is free,
+ * before the next name of the list; `reserve` slots beyond the window are
+ * theirs alone, so they never queue behind a long list or a slow domain,
+ * and their states are committed as soon as they are in (on_commit).
+ *
  * checker_request() builds the readiness request of one registered domain
  * from its registry entry and the global config (the entry wins).
  */
@@ -39,6 +45,11 @@ typedef void (*checker_event_cb)(void *arg, const struct domain_state *st,
 typedef void (*checker_stored_cb)(void *arg, const char *domain,
     const struct state_effects *fx, const char *err);
 typedef void (*checker_progress_cb)(void *arg, size_t done, size_t total);
+/* checker_take - the next on-demand name into name[namelen]; false: none */
+typedef bool (*checker_take_cb)(void *arg, char *name, size_t namelen,
+    bool *unregistered);
+/* checker_commit - states were committed (readers can see them) */
+typedef void (*checker_commit_cb)(void *arg);
 
 struct checker_options {
 	const struct config *cfg;
@@ -52,6 +63,9 @@ struct checker_options {
 	checker_event_cb on_event;
 	checker_stored_cb on_stored;
 	checker_progress_cb on_progress;
+	checker_take_cb take;	     /* NULL: the list only */
+	checker_commit_cb on_commit; /* may be NULL */
+	size_t reserve;		     /* slots beyond window for take() */
 	void *arg;
 };
 
@@ -81,7 +95,10 @@ int checker_list(struct store *st, bool due_only, int64_t now, char ***names,
     size_t *n, char *err, size_t errlen);
 void checker_list_free(char **names, size_t n);
 
-/* checker_run - check names[0..n); 0 ok (see stats), -1 with err. */
+/*
+ * checker_run - check names[0..n), and what opt->take hands over until
+ * the run ends; 0 ok (see stats), -1 with err.
+ */
 int checker_run(struct store *st, struct dns *dns,
     const struct checker_options *opt, char *const *names, size_t n,
     struct checker_stats *stats, char *err, size_t errlen);

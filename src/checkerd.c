@@ -9,10 +9,15 @@
  *	bool checkerd_wait(cd, seen, deadline);
  *
  * DESCRIPTION
- *	One mutex guards the request queue, the generation counter and the
- *	stop flag; two condition variables (on CLOCK_MONOTONIC) wake the
- *	thread and the waiters.  A run takes the whole queue, so requests
- *	that arrive during a run are served by the next one.
+ *	One mutex guards the request queue (a ring, oldest first), the
+ *	generation counter and the stop flag; two condition variables (on
+ *	CLOCK_MONOTONIC) wake the thread and the waiters.  Every run, of
+ *	the queue or of due domains, takes queued requests into its free
+ *	job slots as it goes (checker_run's take, with CHECKERD_RESERVE
+ *	slots kept for them), so a request never waits for a run to end:
+ *	not for a slow domain (a check ends within CheckTimeout) nor for a
+ *	due round.  Each commit of states counts as a generation, so a
+ *	waiting MAIL FROM reads its state as soon as it is stored.
  *
  * DIAGNOSTICS
  *	Every state change and every failure is one log line.
@@ -41,8 +46,8 @@ struct checkerd {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_cond_t done;
-	struct checkerd_item *queue;
-	size_t nqueue;
+	struct checkerd_item *queue; /* ring of CHECKERD_QUEUE_MAX */
+	size_t qhead, nqueue;
 	uint64_t generation;
 	bool stop;
 	bool exited; /* checkerd_main has returned its last word */
@@ -51,9 +56,40 @@ struct checkerd {
 
 /* The domains that became verified in one run: their mail is released. */
 struct checkerd_run {
+	struct checkerd *cd;
 	char (*verified)[DOMAIN_BUF];
 	size_t nverified, cap;
 };
+
+static void checkerd_finished(struct checkerd *cd);
+
+/* checkerd_take - the oldest queued request, for a free job slot. */
+static bool
+checkerd_take(void *arg, char *name, size_t namelen, bool *unregistered)
+{
+	struct checkerd *cd = ((struct checkerd_run *)arg)->cd;
+	struct checkerd_item *it;
+	bool took = false;
+
+	pthread_mutex_lock(&cd->lock);
+	if (cd->nqueue > 0 && !cd->stop) {
+		it = &cd->queue[cd->qhead];
+		snprintf(name, namelen, "%s", it->domain);
+		*unregistered = it->unregistered;
+		cd->qhead = (cd->qhead + 1) % CHECKERD_QUEUE_MAX;
+		cd->nqueue--;
+		took = true;
+	}
+	pthread_mutex_unlock(&cd->lock);
+	return took;
+}
+
+/* checkerd_committed - states were stored: waiters look again. */
+static void
+checkerd_committed(void *arg)
+{
+	checkerd_finished(((struct checkerd_run *)arg)->cd);
+}
 
 /* checkerd_event - a domain that could not be checked (a change of state
  * is logged by checkerd_stored, once it is stored). */
@@ -139,29 +175,60 @@ checkerd_release(struct checkerd *cd, const struct config *cfg,
 	}
 }
 
-/* checkerd_run_names - check names on a fresh channel of the snapshot. */
+/* checkerd_queued - whether requests wait. */
+static bool
+checkerd_queued(struct checkerd *cd)
+{
+	bool queued;
+
+	pthread_mutex_lock(&cd->lock);
+	queued = cd->nqueue > 0;
+	pthread_mutex_unlock(&cd->lock);
+	return queued;
+}
+
+/* checkerd_drop - no run can start: the queued requests are dropped (their
+ * MAIL FROM gets what CheckWait gives) rather than retried at once. */
+static void
+checkerd_drop(struct checkerd *cd)
+{
+	pthread_mutex_lock(&cd->lock);
+	cd->nqueue = 0;
+	pthread_mutex_unlock(&cd->lock);
+}
+
+/* checkerd_run_names - check names, and the requests that come, on a
+ * fresh channel of the snapshot. */
 static void
 checkerd_run_names(struct checkerd *cd, char **names, size_t n,
     bool unregistered)
 {
 	struct checker_options opt;
 	struct checker_stats stats;
-	struct checkerd_run run = {0};
+	struct checkerd_run run = {.cd = cd};
 	struct snapshot *snap;
 	struct dns *dns;
 	char err[512];
 
-	if (n == 0 || (snap = snapshot_acquire()) == NULL)
+	if (n == 0 && !checkerd_queued(cd))
 		return;
+	if ((snap = snapshot_acquire()) == NULL) {
+		checkerd_drop(cd);
+		return;
+	}
 	if (dns_open(&dns, &snap->cfg.dns, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERR, "event=dns-error error=\"%s\"", err);
 		snapshot_release(snap);
+		checkerd_drop(cd);
 		return;
 	}
 	checker_options_init(&opt, &snap->cfg, (int64_t)time(NULL));
 	opt.unregistered = unregistered;
 	opt.on_event = checkerd_event;
 	opt.on_stored = checkerd_stored;
+	opt.take = checkerd_take;
+	opt.on_commit = checkerd_committed;
+	opt.reserve = CHECKERD_RESERVE;
 	opt.arg = &run;
 	if (checker_run(cd->st, dns, &opt, names, n, &stats, err,
 		sizeof(err)) != 0)
@@ -170,24 +237,6 @@ checkerd_run_names(struct checkerd *cd, char **names, size_t n,
 	checkerd_release(cd, &snap->cfg, &run);
 	free(run.verified);
 	snapshot_release(snap);
-}
-
-/* checkerd_run_queue - the queued requests, registered ones first. */
-static void
-checkerd_run_queue(struct checkerd *cd, struct checkerd_item *items, size_t n)
-{
-	char **names;
-	size_t i, k, pass;
-
-	if ((names = calloc(n, sizeof(*names))) == NULL)
-		return;
-	for (pass = 0; pass < 2; pass++) {
-		for (i = k = 0; i < n; i++)
-			if (items[i].unregistered == (pass == 1))
-				names[k++] = items[i].domain;
-		checkerd_run_names(cd, names, k, pass == 1);
-	}
-	free(names);
 }
 
 /* checkerd_run_due - one bounded round of due domains. */
@@ -207,6 +256,7 @@ checkerd_run_due(struct checkerd *cd)
 	checker_list_free(names, n);
 }
 
+/* checkerd_finished - a run ended or stored states: wake the waiters. */
 static void
 checkerd_finished(struct checkerd *cd)
 {
@@ -231,25 +281,17 @@ static void *
 checkerd_main(void *arg)
 {
 	struct checkerd *cd = arg;
-	struct checkerd_item *items;
 	struct timespec next;
-	size_t n;
 
-	if ((items = calloc(CHECKERD_QUEUE_MAX, sizeof(*items))) == NULL) {
-		log_msg(LOG_ERR, "event=checker-error error=\"out of memory\"");
-		return checkerd_exit(cd);
-	}
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&cd->lock);
 	while (!cd->stop) {
 		struct timespec now;
 
 		if (cd->nqueue > 0) {
-			n = cd->nqueue;
-			memcpy(items, cd->queue, n * sizeof(*items));
-			cd->nqueue = 0;
+			/* the run takes the queue itself (checkerd_take) */
 			pthread_mutex_unlock(&cd->lock);
-			checkerd_run_queue(cd, items, n);
+			checkerd_run_names(cd, NULL, 0, false);
 			checkerd_finished(cd);
 			pthread_mutex_lock(&cd->lock);
 			continue;
@@ -267,7 +309,6 @@ checkerd_main(void *arg)
 		pthread_cond_timedwait(&cd->wake, &cd->lock, &next);
 	}
 	pthread_mutex_unlock(&cd->lock);
-	free(items);
 	return checkerd_exit(cd);
 }
 
@@ -338,20 +379,23 @@ checkerd_stop(struct checkerd *cd, unsigned wait_seconds)
 bool
 checkerd_request(struct checkerd *cd, const char *domain, bool unregistered)
 {
+	struct checkerd_item *it;
 	size_t i;
 	bool ok = true;
 
 	pthread_mutex_lock(&cd->lock);
 	for (i = 0; i < cd->nqueue; i++)
-		if (strcmp(cd->queue[i].domain, domain) == 0)
+		if (strcmp(cd->queue[(cd->qhead + i) % CHECKERD_QUEUE_MAX]
+			       .domain,
+			domain) == 0)
 			break;
 	if (i == cd->nqueue) {
 		if (cd->nqueue == CHECKERD_QUEUE_MAX) {
 			ok = false;
 		} else {
-			snprintf(cd->queue[i].domain,
-			    sizeof(cd->queue[i].domain), "%s", domain);
-			cd->queue[i].unregistered = unregistered;
+			it = &cd->queue[(cd->qhead + i) % CHECKERD_QUEUE_MAX];
+			snprintf(it->domain, sizeof(it->domain), "%s", domain);
+			it->unregistered = unregistered;
 			cd->nqueue++;
 		}
 	}

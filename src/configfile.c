@@ -97,6 +97,7 @@ struct config_key {
 static const struct config_key config_keys[] = {
     {"DNSServers", CONFIG_SERVERS, CONFIG_FIELD(dns)},
     {"DNSTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(dns.timeout_ms)},
+    {"CheckTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(check_timeout_ms)},
     {"Selector", CONFIG_DOMAIN, CONFIG_FIELD(selector)},
     {"KeyFile", CONFIG_STRING, CONFIG_FIELD(key_file)},
     {"MailFrom", CONFIG_DOMAIN, CONFIG_FIELD(mail_from)},
@@ -185,6 +186,7 @@ config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->dns.nservers = 0;
 	cfg->dns.timeout_ms = CONFIG_DNS_TIMEOUT_DEFAULT_MS;
+	cfg->check_timeout_ms = CONFIG_CHECK_TIMEOUT_DEFAULT_MS;
 	snprintf(cfg->mail_from, sizeof(cfg->mail_from), "%s",
 	         CONFIG_MAIL_FROM_DEFAULT);
 	cfg->dmarc_min_policy = DMARC_POLICY_NONE;

@@ -27,6 +27,7 @@
 #define CONFIG_LINE_MAX 4096
 #define CONFIG_SELECTOR_MAX 64
 #define CONFIG_DNS_TIMEOUT_DEFAULT_MS 5000
+#define CONFIG_CHECK_TIMEOUT_DEFAULT_MS 20000 /* SPF's RFC 7208 limit */
 #define CONFIG_MAIL_FROM_DEFAULT "mail"
 #define CONFIG_STATE_DIR_DEFAULT "/var/lib/authready"
 #define CONFIG_SENDMAIL_DEFAULT "/usr/sbin/sendmail -t -oi"
@@ -54,6 +55,7 @@ struct config_egress {
 
 struct config {
 	struct dns_options dns;			/* DNSServers, DNSTimeout */
+	unsigned check_timeout_ms;		/* CheckTimeout */
 	char selector[CONFIG_SELECTOR_MAX];	/* Selector */
 	char key_file[PATH_MAX];		/* KeyFile */
 	char mail_from[DOMAIN_BUF];		/* MailFrom: label or FQDN */

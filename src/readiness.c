@@ -14,6 +14,12 @@
  *	6.6.3).  When the last slot is filled the caller's done runs and the
  *	job is freed.
  *
+ *	A request with a budget gets a resolver of its own in front of the
+ *	caller's: every lookup of the job, SPF's included, is asked with
+ *	the job's deadline (query_by), so the job ends by then whatever the
+ *	DNS servers do.  A record still unanswered at the deadline is
+ *	temperror, never worse: DNS trouble lowers no state.
+ *
  *	The MAIL FROM rule of the seed is applied before any lookup: a MAIL
  *	FROM equal to the domain itself, or outside its organizational
  *	domain (so SPF could never align), fails the MX check at once.
@@ -32,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dkim.h"
 #include "dmarc.h"
@@ -41,7 +48,10 @@
 #include "safefile.h"
 
 struct readiness_job {
-	struct resolver res;
+	struct resolver res;  /* what the checks ask: base, or the budget */
+	struct resolver base; /* the caller's */
+	uint64_t deadline;    /* CLOCK_MONOTONIC ms; UINT64_MAX: none */
+	bool late[REPORT_CHECKS_MAX]; /* slot finished after the deadline */
 	struct readiness_request req;
 	struct report *rep;
 	readiness_done_cb done;
@@ -61,6 +71,73 @@ struct readiness_lookup {
 
 static void readiness_answer(void *arg, const struct dns_answer *ans);
 static void readiness_finish_one(struct readiness_job *job);
+
+/* readiness_now_ms - CLOCK_MONOTONIC in milliseconds, as dns.c counts. */
+static uint64_t
+readiness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* readiness_budget_query_by - a lookup ended by the job's deadline too. */
+static int
+readiness_budget_query_by(void *impl, const char *name, uint16_t qtype,
+    uint64_t deadline_ms, resolver_cb cb, void *arg)
+{
+	struct readiness_job *job = impl;
+
+	if (job->deadline < deadline_ms)
+		deadline_ms = job->deadline;
+	if (job->base.query_by == NULL)
+		return job->base.query(job->base.impl, name, qtype, cb, arg);
+	return job->base.query_by(job->base.impl, name, qtype, deadline_ms,
+	    cb, arg);
+}
+
+/* readiness_budget_query - a lookup ended by the job's deadline. */
+static int
+readiness_budget_query(void *impl, const char *name, uint16_t qtype,
+    resolver_cb cb, void *arg)
+{
+	return readiness_budget_query_by(impl, name, qtype, UINT64_MAX, cb,
+	    arg);
+}
+
+/* readiness_note_late - slot is done; remember when that was too late. */
+static void
+readiness_note_late(struct readiness_job *job, size_t slot)
+{
+	if (job->deadline != UINT64_MAX && slot < REPORT_CHECKS_MAX &&
+	    readiness_now_ms() >= job->deadline)
+		job->late[slot] = true;
+}
+
+/* readiness_budget_explain - temperror records the budget cut short. */
+static void
+readiness_budget_explain(struct readiness_job *job)
+{
+	unsigned ms = job->req.budget_ms;
+	char secs[32];
+	size_t i;
+
+	if (ms % 1000 == 0)
+		snprintf(secs, sizeof(secs), "%u", ms / 1000);
+	else
+		snprintf(secs, sizeof(secs), "%u.%03u", ms / 1000, ms % 1000);
+	for (i = 0; i < job->rep->nchecks && i < REPORT_CHECKS_MAX; i++) {
+		struct check_result *res = &job->rep->checks[i];
+
+		if (!job->late[i] || res->status != CHECK_TEMPERROR)
+			continue;
+		check_result_set(res, CHECK_TEMPERROR,
+		    "The DNS lookups for %s did not finish within the "
+		    "check's time budget of %s s (CheckTimeout); try again.",
+		    res->name, secs);
+	}
+}
 
 /* readiness_slot - reserve the next result slot of the report. */
 static struct check_result *
@@ -155,7 +232,7 @@ readiness_spf_done(void *arg, struct check_result *res)
 {
 	struct readiness_job *job = arg;
 
-	(void)res;
+	readiness_note_late(job, (size_t)(res - job->rep->checks));
 	readiness_finish_one(job);
 }
 
@@ -295,6 +372,7 @@ static void
 readiness_finish_one(struct readiness_job *job)
 {
 	if (--job->outstanding == 0) {
+		readiness_budget_explain(job);
 		job->done(job->arg, job->rep);
 		free(job);
 	}
@@ -321,6 +399,7 @@ readiness_answer(void *arg, const struct dns_answer *ans)
 	case CHECK_SPF: /* spf_validate() does its own lookups */
 		break;
 	}
+	readiness_note_late(job, lk->slot);
 	free(lk);
 	readiness_finish_one(job);
 }
@@ -339,7 +418,14 @@ readiness_start(const struct resolver *res,
 	job = calloc(1, sizeof(*job));
 	if (job == NULL)
 		return 1;
-	job->res = *res;
+	job->res = job->base = *res;
+	job->deadline = UINT64_MAX;
+	if (req->budget_ms > 0) {
+		job->deadline = readiness_now_ms() + req->budget_ms;
+		job->res.impl = job;
+		job->res.query = readiness_budget_query;
+		job->res.query_by = readiness_budget_query_by;
+	}
 	job->req = *req;
 	job->rep = rep;
 	job->done = done;

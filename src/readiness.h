@@ -48,6 +48,7 @@ struct readiness_request {
 	struct spf_addr egress[SPF_EGRESS_MAX]; /* SPF must pass for each */
 	size_t negress;
 	char spf_include[DOMAIN_BUF]; /* "" or a domain SPF must include */
+	unsigned budget_ms; /* the whole check (CheckTimeout); 0: no limit */
 };
 
 typedef void (*readiness_done_cb)(void *arg, struct report *rep);
@@ -57,7 +58,9 @@ typedef void (*readiness_done_cb)(void *arg, struct report *rep);
  * way: done runs once, from a resolver callback, when rep is complete.
  * Returns 1 when rep was complete at once (no lookup was needed or none
  * could be queued): done is not called.  The request's key buffers must
- * outlive the job.
+ * outlive the job.  With req->budget_ms, every lookup of the job ends by
+ * then (through the resolver's query_by); a record whose lookups the
+ * budget cut short is temperror, with a sentence that says so.
  */
 int readiness_start(const struct resolver *res,
     const struct readiness_request *req, struct report *rep,

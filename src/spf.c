@@ -25,8 +25,9 @@
  *	one step is pending at a time; mx and ptr fan out their address
  *	lookups (at most SPF_NAMES_MAX) and wait for all of them.  The
  *	counters of section 4.6.4 are kept for the whole evaluation; the
- *	overall deadline is checked on every answer (the resolver bounds
- *	each lookup, so the evaluation ends by deadline plus one lookup).
+ *	overall deadline is checked on every answer, and lookups are asked
+ *	with it (query_by) where the resolver can, so the evaluation ends by
+ *	the deadline (else by the deadline plus one lookup).
  *
  *	spf_validate() walks the include/redirect tree (names without
  *	macros only), looks up the targets of a and mx to count void
@@ -1038,15 +1039,26 @@ eval_finish(struct spf_eval *ev, enum spf_result r, const char *fmt, ...)
 	eval_deliver(ev, r);
 }
 
-/* eval_query - queue one lookup for slot; -1 when refused. */
+/* eval_query - queue one lookup for slot, ended by the overall deadline
+ * when the resolver can do that; -1 when refused. */
 static int
 eval_query(struct spf_eval *ev, const char *name, uint16_t qtype, size_t slot)
 {
+	/* rounded up: the time-out comes when deadline_passed() says so */
+	uint64_t by = (uint64_t)ev->deadline.tv_sec * 1000u +
+	              ((uint64_t)ev->deadline.tv_nsec + 999999u) / 1000000u;
+	int rc;
+
 	ev->q[slot].ev = ev;
 	ev->q[slot].slot = slot;
 	ev->outstanding++;
-	if (ev->res.query(ev->res.impl, name, qtype, eval_answer,
-	                  &ev->q[slot]) == 0)
+	if (ev->res.query_by != NULL)
+		rc = ev->res.query_by(ev->res.impl, name, qtype, by,
+		                      eval_answer, &ev->q[slot]);
+	else
+		rc = ev->res.query(ev->res.impl, name, qtype, eval_answer,
+		                   &ev->q[slot]);
+	if (rc == 0)
 		return 0;
 	ev->outstanding--;
 	return -1;

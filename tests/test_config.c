@@ -846,6 +846,34 @@ START_TEST(test_hold_queue_command)
 }
 END_TEST
 
+START_TEST(test_check_timeout)
+{
+	static const char *const bad[] = {
+	    "CheckTimeout 0\n", "CheckTimeout 301\n", "CheckTimeout 2s\n",
+	    "CheckTimeout\n",
+	};
+	struct config cfg;
+	char err[256];
+	size_t i;
+
+	/* the overall budget of one check: 20 s unless set */
+	config_defaults(&cfg);
+	ck_assert_uint_eq(cfg.check_timeout_ms, 20000);
+	ck_assert_msg(config_parse("CheckTimeout 2.5\n", 17, "b.conf", &cfg,
+	                           err, sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_uint_eq(cfg.check_timeout_ms, 2500);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		config_defaults(&cfg);
+		ck_assert_msg(config_parse(bad[i], strlen(bad[i]), "b.conf",
+		                           &cfg, err, sizeof(err)) != 0,
+		              "accepted: %s", bad[i]);
+		ck_assert_msg(strstr(err, "b.conf:1: CheckTimeout") != NULL,
+		              "%s", err);
+	}
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -853,6 +881,7 @@ config_suite(void)
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_check_timeout);
 	tcase_add_test(tc, test_all_keys);
 	tcase_add_test(tc, test_keys_case_insensitive);
 	tcase_add_test(tc, test_later_wins);

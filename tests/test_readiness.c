@@ -4,10 +4,14 @@
  * The fake resolver answers from a table of canned answers and delivers
  * them from fake_run(), never from inside query(), as resolver.h requires.
  * Unlisted names get NXDOMAIN.  It records every name asked so the tests
- * can check what was (and was not) looked up.
+ * can check what was (and was not) looked up.  One name and type can be
+ * made to stall: it is answered DNS_TIMEOUT at the deadline its query_by
+ * was given, as dns.c does.
  */
 #include <check.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,7 @@ struct fake_entry {
 struct fake_pending {
 	char name[DNS_NAME_TEXT_MAX];
 	uint16_t qtype;
+	uint64_t deadline; /* CLOCK_MONOTONIC ms; UINT64_MAX: none */
 	resolver_cb cb;
 	void *arg;
 };
@@ -43,11 +48,22 @@ struct fake_resolver {
 	char asked[FAKE_PENDING_MAX][DNS_NAME_TEXT_MAX];
 	size_t nasked;
 	int refuse; /* query() fails */
+	const char *stall; /* this name and type answer only at the deadline */
+	uint16_t stall_type;
 };
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int
-fake_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
-    void *arg)
+fake_query_by(void *impl, const char *name, uint16_t qtype,
+    uint64_t deadline, resolver_cb cb, void *arg)
 {
 	struct fake_resolver *f = impl;
 	struct fake_pending *p;
@@ -57,10 +73,18 @@ fake_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
 	p = &f->pending[f->npending++];
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->qtype = qtype;
+	p->deadline = deadline;
 	p->cb = cb;
 	p->arg = arg;
 	snprintf(f->asked[f->nasked++], sizeof(f->asked[0]), "%s", name);
 	return 0;
+}
+
+static int
+fake_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
+    void *arg)
+{
+	return fake_query_by(impl, name, qtype, UINT64_MAX, cb, arg);
 }
 
 static void
@@ -73,6 +97,19 @@ fake_run(struct fake_resolver *f)
 
 		memmove(&f->pending[0], &f->pending[1],
 		    (--f->npending) * sizeof(p));
+		if (f->stall != NULL && strcmp(p.name, f->stall) == 0 &&
+		    p.qtype == f->stall_type) {
+			/* a stalled lookup without a deadline would hang */
+			ck_assert_msg(p.deadline != UINT64_MAX,
+			    "%s asked without a deadline", p.name);
+			while (now_ms() < p.deadline)
+				usleep(1000);
+			fake_answer(&ans, p.name, p.qtype, DNS_TIMEOUT, 0,
+			    NULL);
+			p.cb(p.arg, &ans);
+			dns_answer_free(&ans);
+			continue;
+		}
 		fake_answer(&ans, p.name, p.qtype, DNS_NXDOMAIN, 0, NULL);
 		for (i = 0; i < f->nentries; i++) {
 			const struct fake_entry *e = &f->entries[i];
@@ -362,6 +399,53 @@ START_TEST(test_checker_request_keeps_dkim)
 }
 END_TEST
 
+START_TEST(test_budget_cuts_slow_record)
+{
+	/* the SPF chain stalls: only its record waits out the budget */
+	static const struct fake_entry zone[] = {
+		{"mail.example.com", DNS_TYPE_MX, DNS_OK, 1,
+		    {"10 feedback-smtp.ap-northeast-1.amazonses.com"}},
+		{"1234rpr._domainkey.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+		    {"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}},
+		{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+		    {"v=DMARC1; p=none;"}},
+		{"mail.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+		    {"v=spf1 include:slow.example.net ~all"}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 4,
+	    .stall = "slow.example.net", .stall_type = DNS_TYPE_TXT};
+	struct resolver r = {.impl = &f, .query = fake_query,
+	    .query_by = fake_query_by};
+	struct readiness_request req;
+	static struct report rep;
+	uint64_t start;
+	int done = 0;
+	size_t i;
+
+	request_init(&req, "example.com", "mail.example.com");
+	req.budget_ms = 60;
+	start = now_ms();
+	ck_assert_int_eq(readiness_start(&r, &req, &rep, done_cb, &done), 0);
+	fake_run(&f);
+	ck_assert_int_eq(done, 1);
+	ck_assert(fake_asked(&f, "slow.example.net"));
+	ck_assert_uint_ge(now_ms() - start, 60);
+	ck_assert_uint_eq(rep.nchecks, 4);
+	for (i = 0; i < rep.nchecks; i++) {
+		if (rep.checks[i].type != CHECK_SPF) {
+			ck_assert_msg(rep.checks[i].status == CHECK_PASS,
+			    "%zu: %s", i, rep.checks[i].detail);
+			continue;
+		}
+		ck_assert_int_eq(rep.checks[i].status, CHECK_TEMPERROR);
+		ck_assert_msg(strstr(rep.checks[i].detail,
+				  "time budget of 0.060 s") != NULL,
+		    "%s", rep.checks[i].detail);
+	}
+	ck_assert_int_eq(report_exit_code(&rep), 2);
+}
+END_TEST
+
 START_TEST(test_resolver_refuses)
 {
 	struct fake_resolver f = {.entries = seed_zone, .nentries = 4,
@@ -508,6 +592,7 @@ main(void)
 	tcase_add_test(tc, test_no_selector_dkim_missing);
 	tcase_add_test(tc, test_checker_request_keeps_dkim);
 	tcase_add_test(tc, test_resolver_refuses);
+	tcase_add_test(tc, test_budget_cuts_slow_record);
 	tcase_add_test(tc, test_mail_from_forms);
 	tcase_add_test(tc, test_load_key_modes);
 	tcase_add_test(tc, test_egress_prefix);
