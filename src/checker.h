@@ -9,6 +9,12 @@
  * a contact address get the confirmation mail (notify.c); its success or
  * failure is recorded so it is sent once and retried on failure.
  *
+ * The daemon also hands a run the domains it needs now (a MAIL FROM
+ * waits for them): take() is asked for them whenever a job slot is free,
+ * before the next name of the list; `reserve` slots beyond the window are
+ * theirs alone, so they never queue behind a long list or a slow domain,
+ * and their states are committed as soon as they are in (on_commit).
+ *
  * checker_request() builds the readiness request of one registered domain
  * from its registry entry and the global config (the entry wins).
  *
@@ -36,10 +42,20 @@
 #define CHECKER_BATCH_DEFAULT 4096 /* states per write transaction */
 #define CHECKER_COMMIT_MS 1000	   /* and at least this often */
 
-/* checker_event - one domain's outcome, for logs and the CLI. */
+/* checker_event - one domain's outcome, for logs and the CLI.  With a
+ * report it is the check's result, not yet stored: see checker_stored. */
 typedef void (*checker_event_cb)(void *arg, const struct domain_state *st,
     const struct state_effects *fx, const struct report *rep);
+/* checker_stored - a state transition once its write transaction ended:
+ * committed (err NULL), or lost with it (err says why). */
+typedef void (*checker_stored_cb)(void *arg, const char *domain,
+    const struct state_effects *fx, const char *err);
 typedef void (*checker_progress_cb)(void *arg, size_t done, size_t total);
+/* checker_take - the next on-demand name into name[namelen]; false: none */
+typedef bool (*checker_take_cb)(void *arg, char *name, size_t namelen,
+    bool *unregistered);
+/* checker_commit - states were committed (readers can see them) */
+typedef void (*checker_commit_cb)(void *arg);
 
 struct checker_options {
 	const struct config *cfg;
@@ -52,7 +68,11 @@ struct checker_options {
 	int64_t unreg_expiry; /* UnregisteredExpiry: stamps a first use */
 	const char *notify_from;
 	checker_event_cb on_event;
+	checker_stored_cb on_stored;
 	checker_progress_cb on_progress;
+	checker_take_cb take;	     /* NULL: the list only */
+	checker_commit_cb on_commit; /* may be NULL */
+	size_t reserve;		     /* slots beyond window for take() */
 	void *arg;
 };
 
@@ -62,6 +82,7 @@ struct checker_stats {
 	size_t changed;
 	size_t notified, notify_failed;
 	size_t errors; /* domains that could not be checked or stored */
+	size_t unstored; /* of those, checked but lost with a failed write */
 };
 
 /* checker_options_init - defaults from the config. */
@@ -111,7 +132,10 @@ struct checker_upkeep {
 int checker_upkeep(struct store *st, struct checker_upkeep *up, char *err,
     size_t errlen);
 
-/* checker_run - check names[0..n); 0 ok (see stats), -1 with err. */
+/*
+ * checker_run - check names[0..n), and what opt->take hands over until
+ * the run ends; 0 ok (see stats), -1 with err.
+ */
 int checker_run(struct store *st, struct dns *dns,
     const struct checker_options *opt, char *const *names, size_t n,
     struct checker_stats *stats, char *err, size_t errlen);

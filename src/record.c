@@ -205,11 +205,11 @@ wr_nonempty(struct wr *w, const char *s, const char *what)
 		       what);
 }
 
-/* The version each kind is written in (record.h, VERSIONS). */
-static const unsigned write_versions[] = {
-    [RECORD_KIND_REG] = 1,
-    [RECORD_KIND_STATE] = 2,
-    [RECORD_KIND_HELD] = 1,
+/* The version each kind is written in (and the newest read). */
+static const unsigned kind_versions[] = {
+    [RECORD_KIND_REG] = RECORD_VERSION,
+    [RECORD_KIND_STATE] = RECORD_STATE_VERSION,
+    [RECORD_KIND_HELD] = RECORD_HELD_VERSION,
 };
 
 /* wr_header - magic, the kind's current version, kind. */
@@ -218,7 +218,7 @@ wr_header(struct wr *w, enum record_kind kind)
 {
 	wr_uint(w, RECORD_MAGIC0, 1);
 	wr_uint(w, RECORD_MAGIC1, 1);
-	wr_uint(w, write_versions[kind], 1);
+	wr_uint(w, kind_versions[kind], 1);
 	wr_uint(w, (uint64_t)kind, 1);
 }
 
@@ -410,20 +410,27 @@ decode_state_v2(struct rd *r, void *out)
 	st->last_used = rd_i64(r, "last_used");
 }
 
-/* encode_held_v1 - one held-message index entry. */
+/* encode_held_v2 - one held-message index entry: version 1's fields,
+ * then the door and the envelope sender. */
 static void
-encode_held_v1(struct wr *w, const struct held_msg *msg)
+encode_held_v2(struct wr *w, const struct held_msg *msg)
 {
 	wr_nonempty(w, msg->domain, "domain");
 	wr_nonempty(w, msg->queue_id, "queue_id");
+	if (!w->failed && msg->door > HELD_DOOR_INET)
+		seterr(&w->failed, w->err, w->errlen,
+		       "field door is %u, want 0..%d", msg->door,
+		       HELD_DOOR_INET);
 	wr_header(w, RECORD_KIND_HELD);
 	wr_uint(w, (uint64_t)msg->held_at, 8);
 	wr_str(w, msg->domain, sizeof(msg->domain), "domain");
 	wr_str(w, msg->queue_id, sizeof(msg->queue_id), "queue_id");
 	wr_str(w, msg->reason, sizeof(msg->reason), "reason");
+	wr_uint(w, msg->door, 1);
+	wr_str(w, msg->sender, sizeof(msg->sender), "sender");
 }
 
-/* decode_held_v1 - inverse of encode_held_v1. */
+/* decode_held_v1 - a version 1 entry: no door, no sender. */
 static void
 decode_held_v1(struct rd *r, void *out)
 {
@@ -433,6 +440,19 @@ decode_held_v1(struct rd *r, void *out)
 	rd_domain(r, msg->domain, sizeof(msg->domain), "domain");
 	rd_domain(r, msg->queue_id, sizeof(msg->queue_id), "queue_id");
 	rd_str(r, msg->reason, sizeof(msg->reason), "reason");
+	msg->door = HELD_DOOR_UNKNOWN;
+}
+
+/* decode_held_v2 - inverse of encode_held_v2. */
+static void
+decode_held_v2(struct rd *r, void *out)
+{
+	struct held_msg *msg = out;
+
+	decode_held_v1(r, out);
+	msg->door = (uint8_t)rd_uint(r, 1, "door");
+	rd_range(r, msg->door, HELD_DOOR_UNKNOWN, HELD_DOOR_INET, "door");
+	rd_str(r, msg->sender, sizeof(msg->sender), "sender");
 }
 
 /* Decoders by (version, kind); a new format version adds rows. */
@@ -445,6 +465,7 @@ static const struct decoder {
     {1, RECORD_KIND_STATE, decode_state_v1},
     {2, RECORD_KIND_STATE, decode_state_v2},
     {1, RECORD_KIND_HELD, decode_held_v1},
+    {2, RECORD_KIND_HELD, decode_held_v2},
 };
 
 static const char *const kind_names[] = {
@@ -482,14 +503,14 @@ rd_header(struct rd *r, unsigned *version, unsigned *kind)
 	else if (*version == 0)
 		seterr(&r->failed, r->err, r->errlen,
 		       "record format version 0 is not valid");
-	else if (*version > RECORD_VERSION)
-		seterr(&r->failed, r->err, r->errlen,
-		       "record format version %u is newer than this program "
-		       "understands (%u)",
-		       *version, RECORD_VERSION);
 	else if (*kind < RECORD_KIND_REG || *kind > RECORD_KIND_HELD)
 		seterr(&r->failed, r->err, r->errlen,
 		       "record kind %u is unknown", *kind);
+	else if (*version > kind_versions[*kind])
+		seterr(&r->failed, r->err, r->errlen,
+		       "record format version %u is newer than this program "
+		       "understands (%u)",
+		       *version, kind_versions[*kind]);
 }
 
 /* decode - header, kind check, table dispatch, no trailing bytes. */
@@ -664,7 +685,7 @@ record_held_encode(const struct held_msg *msg, unsigned char *buf, size_t size,
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
 
-	encode_held_v1(&w, msg);
+	encode_held_v2(&w, msg);
 	return wr_finish(&w, len);
 }
 

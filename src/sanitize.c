@@ -4,6 +4,8 @@
  * SYNOPSIS
  *	size_t sanitize_text(char *dst, size_t dstlen,
  *	    const unsigned char *src, size_t srclen);
+ *	size_t sanitize_again(char *dst, size_t dstlen,
+ *	    const unsigned char *src, size_t srclen);
  *
  * DESCRIPTION
  *	Printable ASCII (0x20..0x7e) is copied; every other byte becomes
@@ -11,6 +13,12 @@
  *	neither split a log line nor drive a terminal.  A backslash is
  *	written as \\ so the escaping is unambiguous.  When the text does
  *	not fit, it is cut at a whole escape and "..." is appended.
+ *
+ *	sanitize_again() is for text that is already escaped, by
+ *	sanitize_text() or as a DNS name in presentation form (\DDD), and
+ *	may have untrusted bytes added since (a sender in an SPF
+ *	explanation): a backslash stays one backslash, so escaped text
+ *	passes unchanged instead of being escaped twice (\\x00).
  */
 #include "sanitize.h"
 
@@ -97,6 +105,38 @@ sanitize_text(char *dst, size_t dstlen, const unsigned char *src,
 			continue;
 		}
 		n = sanitize_escape(src[i], esc);
+		if (used + n + reserve + 1 > dstlen) {
+			if (used + ellipsis + 1 <= dstlen) {
+				memcpy(dst + used, SANITIZE_ELLIPSIS, ellipsis);
+				used += ellipsis;
+			}
+			break;
+		}
+		memcpy(dst + used, esc, n);
+		used += n;
+	}
+	dst[used] = '\0';
+	return used;
+}
+
+size_t
+sanitize_again(char *dst, size_t dstlen, const unsigned char *src,
+    size_t srclen)
+{
+	size_t ellipsis = sizeof(SANITIZE_ELLIPSIS) - 1, used = 0, need = 0;
+	size_t i, reserve;
+	char esc[5];
+
+	if (dstlen == 0)
+		return 0;
+	for (i = 0; i < srclen && need < dstlen; i++)
+		need += src[i] == '\\' ? 1 : sanitize_escape(src[i], esc);
+	reserve = need < dstlen ? 0 : ellipsis;
+	for (i = 0; i < srclen; i++) {
+		size_t n = src[i] == '\\' ? 1 : sanitize_escape(src[i], esc);
+
+		if (src[i] == '\\')
+			esc[0] = '\\';
 		if (used + n + reserve + 1 > dstlen) {
 			if (used + ellipsis + 1 <= dstlen) {
 				memcpy(dst + used, SANITIZE_ELLIPSIS, ellipsis);

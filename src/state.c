@@ -56,8 +56,9 @@
  *	a sixteenth of the expiry (at most a day), so a busy domain costs
  *	one write per step, not one per message, and still never expires.
  *
- *	Record texts are copied through sanitize_text(): cut to fit with a
- *	"..." mark, never trusting NUL termination of the report's fields.
+ *	Record texts are copied through sanitize_again(): cut to fit with a
+ *	"..." mark, never trusting NUL termination of the report's fields,
+ *	and not escaping their escapes again.
  *	When a report has more results than the state holds, the failing
  *	ones are kept first.
  */
@@ -384,12 +385,13 @@ fmt_duration(int64_t secs, char *buf, size_t len)
 
 /* Records -------------------------------------------------------------- */
 
-/* copy_text - untrusted, maybe unterminated field into a state field. */
+/* copy_text - maybe unterminated report field into a state field; the
+ * report's text is already escaped, and is not escaped twice. */
 static void
 copy_text(char *dst, size_t dstlen, const char *src, size_t srcmax)
 {
-	sanitize_text(dst, dstlen, (const unsigned char *)src,
-	              strnlen(src, srcmax));
+	sanitize_again(dst, dstlen, (const unsigned char *)src,
+	               strnlen(src, srcmax));
 }
 
 /* state_copy_records - report results into st->records, problems first. */

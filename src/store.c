@@ -1036,24 +1036,34 @@ int
 store_held_add(struct store *st, const char *domain, const char *queue_id,
                int64_t held_at, const char *reason, char *err, size_t errlen)
 {
-	unsigned char kbuf[STORE_HELD_KEY_MAX];
-	unsigned char vbuf[RECORD_HELD_MAX];
 	struct held_msg msg;
-	struct store_batch *b;
-	MDB_val key;
-	size_t len;
-	int rc;
 
-	if ((rc = held_key(domain, queue_id, kbuf, &key, err, errlen)) !=
-	    STORE_OK)
-		return rc;
 	memset(&msg, 0, sizeof(msg));
 	snprintf(msg.domain, sizeof(msg.domain), "%s", domain);
 	snprintf(msg.queue_id, sizeof(msg.queue_id), "%s", queue_id);
 	snprintf(msg.reason, sizeof(msg.reason), "%s",
 	         reason != NULL ? reason : "");
 	msg.held_at = held_at;
-	if (record_held_encode(&msg, vbuf, sizeof(vbuf), &len, err, errlen) !=
+	return store_held_put(st, &msg, err, errlen);
+}
+
+/* store_held_put - index a held message with all its fields (door,
+ * sender); the key is its domain and queue ID. */
+int
+store_held_put(struct store *st, const struct held_msg *msg, char *err,
+               size_t errlen)
+{
+	unsigned char kbuf[STORE_HELD_KEY_MAX];
+	unsigned char vbuf[RECORD_HELD_MAX];
+	struct store_batch *b;
+	MDB_val key;
+	size_t len;
+	int rc;
+
+	if ((rc = held_key(msg->domain, msg->queue_id, kbuf, &key, err,
+	                   errlen)) != STORE_OK)
+		return rc;
+	if (record_held_encode(msg, vbuf, sizeof(vbuf), &len, err, errlen) !=
 	    0)
 		return STORE_ERROR;
 	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)

@@ -54,6 +54,8 @@
  *	int store_held_add(struct store *st, const char *domain,
  *	    const char *queue_id, int64_t held_at, const char *reason,
  *	    char *err, size_t errlen);
+ *	int store_held_put(struct store *st, const struct held_msg *msg,
+ *	    char *err, size_t errlen);
  *	int store_held_list(struct store *st, const char *domain,
  *	    store_held_cb cb, void *ctx, char *err, size_t errlen);
  *	int store_held_del(struct store *st, const char *domain,
@@ -242,6 +244,8 @@ void store_batch_abort(struct store_batch *b);
 typedef int (*store_held_cb)(void *ctx, const struct held_msg *msg);
 int store_held_add(struct store *st, const char *domain, const char *queue_id,
                    int64_t held_at, const char *reason, char *err,
+                   size_t errlen);
+int store_held_put(struct store *st, const struct held_msg *msg, char *err,
                    size_t errlen);
 int store_held_list(struct store *st, const char *domain, store_held_cb cb,
                     void *ctx, char *err, size_t errlen);

@@ -414,7 +414,7 @@ START_TEST(test_corrupt_values)
 	    record_state_encode(&s, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
 	raw_put("state", "d00002.example", 14, buf, len);
-	buf[2] = RECORD_VERSION + 1; /* from a newer program */
+	buf[2] = RECORD_STATE_VERSION + 1; /* from a newer program */
 	raw_put("state", "d00003.example", 14, buf, len);
 	make_reg(&r, "d00004.example"); /* a registry record as a state */
 	ck_assert_int_eq(

@@ -16,7 +16,12 @@
 #	are published but which is registered only while the daemon runs
 #	and never refreshed.
 #
-#	Then runs four authready-milter daemons at once (foreground, Syslog
+#	Before the daemons, the door cases: a policy that can quarantine
+#	with an inet socket (OnPending quarantine, or a DomainActions
+#	quarantine) is refused by -n and by a start (exit 78), and so is a
+#	unix socket with UMask 000; UnsafeInetQuarantine yes lets it pass.
+#
+#	Then runs six authready-milter daemons at once (foreground, Syslog
 #	no: each log is the daemon's stderr, checked line by line), and
 #	drives them with the miltertest scripts of tests/milter:
 #
@@ -31,12 +36,16 @@
 #	     in every envelope form, no check for an exempt domain),
 #	     checker.lua (a never-checked
 #	     domain checked while MAIL FROM waits), reload.lua (SIGUSR1
-#	     with a good and a refused config)
-#	  B  OnPending quarantine, OnFailed tag: eom.lua
+#	     with a good and a refused config); then a reload that adds a
+#	     quarantine action to this inet daemon is refused
+#	  B  a unix socket, OnPending quarantine, OnFailed tag: eom.lua
+#	     (the entry is marked door=unix)
 #	  C  OnPending monitor, OnFailed tempfail, UnregisteredDomains
 #	     accept: monitor.lua, corpus.lua (tests/revpath-corpus.txt)
 #	  D  a unix socket, its own registry, DNSServers at
 #	     tests/dns-blackhole, DNSTimeout 2, CheckWait 1: blackhole.lua
+#	  E  an inet socket, OnPending quarantine, UnsafeInetQuarantine
+#	     yes: door.lua (the entry is marked door=inet)
 #	  U  its own store, UnregisteredDomains check (the default) with the
 #	     global Selector, KeyFile, MXHost and SPFInclude and a short
 #	     PendingWindow: unregistered.lua.  Four unregistered domains
@@ -51,8 +60,9 @@
 #	     two domains' last uses: U2's first due round removes
 #	     unreg-b.test and keeps unreg-a.test.
 #
-#	At the end all four get SIGTERM together (libmilter takes up to 5s
-#	to notice); each must exit 0, log event=stop and remove its PID file.
+#	At the end all six (U2 in place of U) get SIGTERM together
+#	(libmilter takes up to 5s to notice); each must exit 0, log
+#	event=stop and remove its PID file.
 #
 #	miltertest reports only the letter of a MAIL FROM reply, so the
 #	scripts talk to the daemons through a small relay (the tap, a Perl
@@ -778,14 +788,81 @@ bh=$(tr -dc 0-9 <"$T/bh.port" 2>/dev/null)
 mkdir "$T/sock"
 [ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/sock"
 
+# The door: a quarantine action needs a socket only the MTA can reach.
+# door_refused NAME SOCKET EXTRA WANT - -n and a start with that config
+# both exit 78 with WANT in stderr; a case each.
+door_refused() {
+	conf_write "$1" "$2" "$T/state" "127.0.0.1:$NSD_PORT" "$3"
+	case_ "door: $1: -n exits 78"
+	"$AUTHREADY_MILTER" -n -c "$T/$1.conf" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ $rc -ne 78 ]; then
+		ko "exit $rc"
+	elif ! grep -q -F -e "$4" "$T/err"; then
+		ko "stderr lacks \"$4\""
+	else
+		: >"$T/err"
+		ok
+	fi
+	case_ "door: $1: a start exits 78"
+	timeout "$RUN_TIMEOUT" "$AUTHREADY_MILTER" -f -c "$T/$1.conf" \
+	    </dev/null >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ $rc -ne 78 ]; then
+		ko "exit $rc"
+	elif ! grep -q -F -e "$4" "$T/err"; then
+		ko "stderr lacks \"$4\""
+	else
+		: >"$T/err"
+		ok
+	fi
+	rm -f "$T/run/$1.pid"
+}
+
+dport=$(shuf -i 20000-60000 -n 1)
+door_refused door-inet "inet:$dport@127.0.0.1" "OnPending quarantine" \
+    "UnsafeInetQuarantine yes"
+door_refused door-inet-domainactions "inet:$dport@127.0.0.1" \
+    "DomainActions pending.$ZONE quarantine pending" \
+    "any local user can connect to inet:$dport@127.0.0.1"
+door_refused door-inet-no-queue-check "inet:$dport@127.0.0.1" \
+    "OnPending quarantine
+UnsafeInetQuarantine yes
+HoldQueueCommand none" "UnsafeInetQuarantine needs HoldQueueCommand"
+door_refused door-umask "unix:$T/sock/door.sock" "OnPending quarantine
+UMask 000" "UMask 000 lets every local user connect"
+
+case_ "door: inet without a quarantine action: -n accepts"
+conf_write door-inet-tag "inet:$dport@127.0.0.1" "$T/state" \
+    "127.0.0.1:$NSD_PORT" "OnPending tag"
+if "$AUTHREADY_MILTER" -n -c "$T/door-inet-tag.conf" >"$T/out" 2>"$T/err"
+then
+	: >"$T/out"
+	ok
+else
+	ko "refused"
+fi
+case_ "door: UnsafeInetQuarantine yes: -n accepts"
+conf_write door-inet-unsafe "inet:$dport@127.0.0.1" "$T/state" \
+    "127.0.0.1:$NSD_PORT" "OnPending quarantine
+UnsafeInetQuarantine yes"
+if "$AUTHREADY_MILTER" -n -c "$T/door-inet-unsafe.conf" >"$T/out" \
+    2>"$T/err"; then
+	: >"$T/out"
+	ok
+else
+	ko "refused"
+fi
+
 # A: the defaults (OnPending given, for reload.lua to change), one exempt
 # sender and one exempt domain.
 daemon_start a "OnPending reject
 ExemptSenders postmaster@pending.$ZONE
 ExemptDomains exempt.$ZONE"
-# B: actions at end of message.
+# B: actions at end of message, on a unix socket (a quarantine action
+# needs one).
 daemon_start b "OnPending quarantine
-OnFailed tag"
+OnFailed tag" "unix:$T/sock/b.sock"
 # C: monitor and tempfail; unregistered senders are not checked.
 daemon_start c "OnPending monitor
 OnFailed tempfail
@@ -800,6 +877,10 @@ else
 	cp "$T/bh.err" "$T/err"
 	ko "no port"
 fi
+
+# E: a quarantine action on an inet socket, the risk accepted.
+daemon_start e "OnPending quarantine
+UnsafeInetQuarantine yes"
 
 # U: unregistered domains (see the header).  Its first cases run now;
 # the rest after the other daemons' scripts, when the window has passed.
@@ -897,10 +978,47 @@ OnUnknown reject' "$T/a.conf" >"$T/a-invalid.conf"
 	fi
 	mt a reload.lua "CONF=$T/a.conf" "CONF_TEMPFAIL=$T/a-tempfail.conf" \
 	    "CONF_INVALID=$T/a-invalid.conf"
+
+	# A listens on TCP: a reload cannot add a quarantine action, even
+	# one whose file names a unix Socket (the open socket is judged).
+	# (reload.lua leaves a.conf invalid: start from a-tempfail.conf.)
+	case_ "a: a reload adding a quarantine action is refused"
+	cp "$T/a.conf" "$T/a-saved.conf"
+	before=$(grep -c 'event=reload-failed' "$T/a.log")
+	sed -e 's/^OnPending .*/OnPending quarantine/' \
+	    -e "s|^Socket .*|Socket unix:$T/sock/a.sock|" \
+	    "$T/a-tempfail.conf" >"$T/a.conf"
+	kill -USR1 "$(dpid a)"
+	i=0
+	while [ "$(grep -c 'event=reload-failed' "$T/a.log")" -le "$before" ] &&
+	    [ $i -lt $START_WAIT_TENTHS ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cp "$T/a-saved.conf" "$T/a.conf"
+	if grep 'event=reload-failed' "$T/a.log" | tail -n 1 |
+	    grep -q 'needs a unix Socket'; then
+		ok
+	else
+		tail -n 3 "$T/a.log" >"$T/err"
+		ko "no refused reload naming the socket"
+	fi
 fi
 
 if use_daemon b; then
 	mt b eom.lua
+	case_ "b: the entry is marked as having come through a unix socket"
+	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
+	    --json >"$T/out" 2>"$T/err"
+	if ! grep -q 'event=quarantine domain=pending.milter.test queue_id=EOMQUARANTINE1 door=unix' "$T/b.log"; then
+		grep 'event=quarantine' "$T/b.log" >"$T/err"
+		ko "no door=unix in the log"
+	elif ! grep -q '"queue_id": "EOMQUARANTINE1", "held_at": "[^"]*", "sender": "user@pending.milter.test", "door": "unix"' "$T/out"; then
+		ko "status does not show the sender and door=unix"
+	else
+		: >"$T/out"
+		ok
+	fi
 	case_ "b: the quarantined message is held under pending.$ZONE"
 	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
 	    --json >"$T/out" 2>"$T/err"
@@ -918,6 +1036,20 @@ if use_daemon c; then
 		mt c corpus.lua "CORPUS=$CORPUS"
 	else
 		echo "SKIP: c: corpus: $CORPUS not found"
+	fi
+fi
+
+if use_daemon e; then
+	mt e door.lua
+	case_ "e: status shows the entry as come through an inet socket"
+	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
+	    --json >"$T/out" 2>"$T/err"
+	if grep -q '"queue_id": "DOORINET1", [^}]*"door": "inet"' "$T/out"
+	then
+		: >"$T/out"
+		ok
+	else
+		ko "DOORINET1 is not listed with door inet"
 	fi
 fi
 
