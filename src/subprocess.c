@@ -55,37 +55,24 @@ subprocess_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* subprocess_start - posix_spawn with the pipes in place; pid or -1. */
-static pid_t
-subprocess_start(const char *const *argv, int in[2], int errp[2], char *err,
-    size_t errlen)
+/* subprocess_std - stream fd of the child from fd, or /dev/null (-1). */
+static void
+subprocess_std(posix_spawn_file_actions_t *fa, int stream, int fd)
 {
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int rc;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
-	    O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
-	posix_spawn_file_actions_addclose(&fa, in[1]);
-	posix_spawn_file_actions_addclose(&fa, errp[0]);
-	rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv,
-	    subprocess_env);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot run %s: %s", argv[0],
-		    strerror(rc));
-		return -1;
-	}
-	return pid;
+	if (fd >= 0)
+		posix_spawn_file_actions_adddup2(fa, fd, stream);
+	else
+		posix_spawn_file_actions_addopen(fa, stream, "/dev/null",
+		    stream == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0);
 }
 
-/* subprocess_start_out - posix_spawn, stdin /dev/null, stdout and stderr
- * on pipes; pid or -1. */
+/*
+ * subprocess_start - posix_spawn with stdin, stdout and stderr on the given
+ * descriptors (-1: /dev/null); pid or -1.  Every pipe is O_CLOEXEC, so the
+ * parent's ends never reach the child.
+ */
 static pid_t
-subprocess_start_out(const char *const *argv, int out[2], int errp[2],
+subprocess_start(const char *const *argv, int in, int out, int errfd,
     char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
@@ -93,12 +80,9 @@ subprocess_start_out(const char *const *argv, int out[2], int errp[2],
 	int rc;
 
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
-	    O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	posix_spawn_file_actions_addclose(&fa, errp[0]);
+	subprocess_std(&fa, STDIN_FILENO, in);
+	subprocess_std(&fa, STDOUT_FILENO, out);
+	subprocess_std(&fa, STDERR_FILENO, errfd);
 	rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv,
 	    subprocess_env);
 	posix_spawn_file_actions_destroy(&fa);
@@ -323,7 +307,7 @@ subprocess_run(const char *const *argv, const char *input, size_t inlen,
 		close(in[1]);
 		return -1;
 	}
-	pid = subprocess_start(argv, in, errp, err, errlen);
+	pid = subprocess_start(argv, in[0], -1, errp[1], err, errlen);
 	close(in[0]);
 	close(errp[1]);
 	if (pid < 0) {
@@ -386,7 +370,7 @@ subprocess_lines(const char *const *argv, subprocess_line_cb cb, void *ctx,
 		free(rd.line);
 		return -1;
 	}
-	pid = subprocess_start_out(argv, out, errp, err, errlen);
+	pid = subprocess_start(argv, -1, out[1], errp[1], err, errlen);
 	close(out[1]);
 	close(errp[1]);
 	if (pid < 0) {
