@@ -135,7 +135,7 @@ int
 main(int argc, char **argv)
 {
 	static struct spf_record rec;
-	struct resolver res = {&dns, bench_query};
+	struct resolver res = {&dns, bench_query, NULL};
 	struct spf_request req = {.sender = "bounce@mail.example.com",
 	                          .helo = "mta.example.net",
 	                          .now = 1};

@@ -146,7 +146,7 @@ fuzz_validate(const uint8_t *data, size_t size)
 	static unsigned char buf[65536];
 	static struct spf_validate_request req;
 	static struct check_result res;
-	struct resolver resv = {&f, fuzz_query};
+	struct resolver resv = {&f, fuzz_query, NULL};
 	int calls = 0;
 
 	memset(&f, 0, sizeof(f));
@@ -173,7 +173,7 @@ fuzz_check_host(const uint8_t *data, size_t size)
 {
 	static struct fuzz_dns f;
 	static unsigned char buf[65536];
-	struct resolver res = {&f, fuzz_query};
+	struct resolver res = {&f, fuzz_query, NULL};
 	struct spf_request req = {.sender = "user-a+b@example.com",
 	                          .helo = "helo.example.net",
 	                          .now = 1};

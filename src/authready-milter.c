@@ -6,19 +6,41 @@
  *
  * DESCRIPTION
  *	Start-up order, each step failing loudly with exit status 78:
- *	load the config; refuse to run as root without UserID; verify the
- *	state store in a child process running as UserID (storecheck.c: a
- *	damaged page faults in the child, and nothing has been created
- *	yet, so a damaged store leaves no socket or PID file); open the
- *	milter socket (stale unix socket removed, UMask applied, group set);
- *	leave the terminal unless -f; write the PID file; drop to UserID;
- *	open the state store; start the checker thread and the reload
- *	thread; hand over to libmilter.
+ *	load the config; the checks that create nothing (daemon_preflight,
+ *	which is all that -n runs): the socket's path fits sun_path and its
+ *	directory exists, SocketGroup and UserID exist (refuse root
+ *	without UserID), and, in a child that has become UserID, KeyFile
+ *	loads and the state store is verified and opens (or its directory
+ *	can be made); then open the milter socket (stale unix socket
+ *	removed, UMask applied, group set); leave the terminal unless -f;
+ *	write the PID file; drop to UserID; open the state store; start the
+ *	checker thread and the reload thread; hand over to libmilter.
+ *
+ *	The store check (storecheck.c) is part of the preflight, so -n runs
+ *	it as start does: that child is already UserID, and the check forks
+ *	its own child to walk the store, where a damaged page faults.
+ *	Nothing has been created by then, so a damaged store leaves no
+ *	socket or PID file; root without UserID is refused before the store
+ *	is touched.
+ *
+ *	The socket and the PID file are removed at every exit after they
+ *	were made, failed start or clean stop.  Once privileges are dropped
+ *	UserID may not be able to (a root-owned /run), so before the drop a
+ *	reaper child is forked that stays root and does nothing but wait
+ *	for the end of a pipe: when the daemon exits (or dies) it unlinks
+ *	the two files through directory descriptors opened at creation, and
+ *	only if they are still the very inodes the daemon made.  A clean
+ *	stop waits for it.
  *
  *	Signals: libmilter owns SIGTERM, SIGINT and SIGHUP (all of them
- *	stop it: sessions in progress finish first).  SIGUSR1 reloads the
- *	config: a new snapshot is installed only when the whole file is
- *	valid; otherwise the old one stays and the error is logged.
+ *	stop it).  The checker thread then gets DAEMON_STOP_WAIT seconds to
+ *	finish its run; past that the daemon exits without it, so a stop
+ *	never waits on DNS.  SIGUSR1 reloads the config: a new snapshot is
+ *	installed only when the whole file is valid and its KeyFile usable;
+ *	otherwise the old one stays.  Either outcome is logged.
+ *
+ *	MilterTimeout goes to smfi_settimeout(): a session whose MTA says
+ *	nothing for that long is closed and its thread freed.
  *
  * DIAGNOSTICS
  *	0 after a clean stop; 64 usage error; 78 configuration or start-up
@@ -37,6 +59,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "checkerd.h"
@@ -50,6 +74,10 @@
 
 #define MILTER_EXIT_USAGE 64
 #define MILTER_EXIT_CONFIG 78
+/* Seconds a stop waits for the checker thread's current run. */
+#define DAEMON_STOP_WAIT 5
+#define DAEMON_SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+#define DAEMON_FDS_MAX 65536 /* closed in the reaper, at most */
 
 struct daemon_args {
 	const char *config_path;
@@ -68,8 +96,41 @@ static const char daemon_usage[] =
 static const char *daemon_config_path;
 static bool daemon_config_required;
 
+/* Where daemon_fail reports: stderr until the log is open; then the log,
+ * and stderr too unless the log is stderr (one line per failure). */
+static enum { DAEMON_REPORT_STDERR, DAEMON_REPORT_LOG,
+	DAEMON_REPORT_BOTH } daemon_report;
+
+/* UserID and SocketGroup, resolved once by daemon_preflight. */
+struct daemon_ids {
+	bool drop; /* running as root: become uid/gid */
+	uid_t uid;
+	gid_t gid;
+	char name[CONFIG_NAME_MAX];
+	bool have_sock_gid;
+	gid_t sock_gid;
+};
+
+/* A file start made, to remove at exit: its directory and inode. */
+struct daemon_file {
+	int dirfd; /* -1: none */
+	char name[NAME_MAX + 1];
+	dev_t dev;
+	ino_t ino;
+};
+
+/* The socket and the PID file; the reaper that removes them for us. */
+static struct daemon_file daemon_files[2] = {{.dirfd = -1}, {.dirfd = -1}};
+static pid_t daemon_reaper = -1;
+static int daemon_reaper_fd = -1;
+
+/* The stop signals, blocked in every thread (libmilter waits for them). */
+static sigset_t daemon_stop_set;
+
 static int daemon_fail(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+static int daemon_vet_key(const struct config *cfg, char *err,
+    size_t errlen);
 
 /* daemon_fail - the one place start-up failures are reported; 78. */
 static int
@@ -81,9 +142,147 @@ daemon_fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "authready-milter: %s\n", msg);
-	log_msg(LOG_ERR, "event=start-failed error=\"%s\"", msg);
+	if (daemon_report != DAEMON_REPORT_LOG)
+		fprintf(stderr, "authready-milter: %s\n", msg);
+	if (daemon_report != DAEMON_REPORT_STDERR)
+		log_msg(LOG_ERR, "event=start-failed error=\"%s\"", msg);
 	return MILTER_EXIT_CONFIG;
+}
+
+/* daemon_file_note - remember a file just made at path, by directory
+ * descriptor and inode; -1 (no message) when it cannot be found. */
+static int
+daemon_file_note(struct daemon_file *f, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+	size_t dlen;
+
+	if (slash == NULL) {
+		snprintf(dir, sizeof(dir), ".");
+		slash = path - 1;
+	} else {
+		dlen = slash == path ? 1 : (size_t)(slash - path);
+		if (dlen >= sizeof(dir))
+			return -1;
+		memcpy(dir, path, dlen);
+		dir[dlen] = '\0';
+	}
+	if (strlen(slash + 1) >= sizeof(f->name))
+		return -1;
+	snprintf(f->name, sizeof(f->name), "%s", slash + 1);
+	if ((f->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstatat(f->dirfd, f->name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		close(f->dirfd);
+		f->dirfd = -1;
+		return -1;
+	}
+	f->dev = sb.st_dev;
+	f->ino = sb.st_ino;
+	return 0;
+}
+
+/* daemon_files_remove - unlink the files start made, if they are still
+ * the same inodes (a new daemon may have made new ones). */
+static void
+daemon_files_remove(void)
+{
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < sizeof(daemon_files) / sizeof(*daemon_files); i++) {
+		struct daemon_file *f = &daemon_files[i];
+
+		if (f->dirfd < 0)
+			continue;
+		if (fstatat(f->dirfd, f->name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    sb.st_dev == f->dev && sb.st_ino == f->ino)
+			unlinkat(f->dirfd, f->name, 0);
+		close(f->dirfd);
+		f->dirfd = -1;
+	}
+}
+
+/* daemon_reaper_main - the root child: wait for the daemon's end. */
+static void
+daemon_reaper_main(int fd)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	char c;
+	int i;
+	size_t k;
+
+	/* Only the pipe and the directories: never the milter socket. */
+	if (max < 0 || max > DAEMON_FDS_MAX)
+		max = DAEMON_FDS_MAX;
+	for (i = 3; i < max; i++) {
+		bool keep = i == fd;
+
+		for (k = 0; k < sizeof(daemon_files) / sizeof(*daemon_files);
+		     k++)
+			keep = keep || i == daemon_files[k].dirfd;
+		if (!keep)
+			close(i);
+	}
+	/* A stop signal is for the daemon; the reaper ends after it. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		continue;
+	daemon_files_remove();
+	_exit(0);
+}
+
+/* daemon_reaper_start - fork the reaper before privileges drop. */
+static int
+daemon_reaper_start(void)
+{
+	size_t i;
+	int p[2];
+
+	if (daemon_files[0].dirfd < 0 && daemon_files[1].dirfd < 0)
+		return 0;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return daemon_fail("cannot make the reaper's pipe: %s",
+		    strerror(errno));
+	if ((daemon_reaper = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return daemon_fail("cannot fork the reaper: %s",
+		    strerror(errno));
+	}
+	if (daemon_reaper == 0) {
+		close(p[1]);
+		daemon_reaper_main(p[0]);
+	}
+	close(p[0]);
+	daemon_reaper_fd = p[1];
+	/* The reaper removes them: UserID keeps no way into their dirs. */
+	for (i = 0; i < sizeof(daemon_files) / sizeof(*daemon_files); i++)
+		if (daemon_files[i].dirfd >= 0) {
+			close(daemon_files[i].dirfd);
+			daemon_files[i].dirfd = -1;
+		}
+	return 0;
+}
+
+/* daemon_cleanup - the socket and PID file go: ourselves while we may,
+ * else through the reaper (waited for, so they are gone at exit). */
+static void
+daemon_cleanup(void)
+{
+	if (daemon_reaper > 0) {
+		close(daemon_reaper_fd);
+		while (waitpid(daemon_reaper, NULL, 0) < 0 && errno == EINTR)
+			continue;
+		daemon_reaper = -1;
+		return;
+	}
+	daemon_files_remove();
 }
 
 /* daemon_socket_path - the file of a unix socket spec, or NULL. */
@@ -127,53 +326,42 @@ daemon_user(const char *spec, uid_t *uid, gid_t *gid, char *name,
 
 /* daemon_open_socket - the listening socket, before privileges drop. */
 static int
-daemon_open_socket(const struct config *cfg)
+daemon_open_socket(const struct config *cfg, const struct daemon_ids *ids)
 {
 	const char *path = daemon_socket_path(cfg->socket);
-	struct group *gr;
 
 	if (smfi_setconn((char *)cfg->socket) != MI_SUCCESS)
 		return daemon_fail("Socket %s: not a usable socket",
 		    cfg->socket);
 	umask((mode_t)cfg->umask);
+	/* The path and its directory were checked: no guess here. */
 	if (smfi_opensocket(true) != MI_SUCCESS)
-		return daemon_fail("cannot open the milter socket %s%s",
-		    cfg->socket,
-		    path ? " (does its directory exist?)" : "");
-	if (path != NULL && cfg->socket_group[0] != '\0') {
-		if ((gr = getgrnam(cfg->socket_group)) == NULL)
-			return daemon_fail("SocketGroup %s: no such group",
-			    cfg->socket_group);
-		if (chown(path, (uid_t)-1, gr->gr_gid) != 0)
-			return daemon_fail("cannot give %s to its group: %s",
-			    path, strerror(errno));
-	}
+		return daemon_fail("cannot open the milter socket %s",
+		    cfg->socket);
+	if (path != NULL)
+		daemon_file_note(&daemon_files[0], path);
+	if (path != NULL && ids->have_sock_gid &&
+	    chown(path, (uid_t)-1, ids->sock_gid) != 0)
+		return daemon_fail("cannot give %s to its group: %s", path,
+		    strerror(errno));
 	return 0;
 }
 
-/* daemon_drop - become UserID; refuse root without it. */
+/* daemon_drop - become UserID (resolved by daemon_preflight). */
 static int
-daemon_drop(const struct config *cfg)
+daemon_drop(const struct config *cfg, const struct daemon_ids *ids,
+    bool own_socket)
 {
 	const char *path = daemon_socket_path(cfg->socket);
-	char name[CONFIG_NAME_MAX];
-	uid_t uid;
-	gid_t gid;
 
-	if (geteuid() != 0)
+	if (!ids->drop)
 		return 0;
-	if (cfg->user_id[0] == '\0')
-		return daemon_fail("refusing to run as root: set UserID in %s",
-		    daemon_config_path);
-	if (daemon_user(cfg->user_id, &uid, &gid, name, sizeof(name)) != 0)
-		return daemon_fail("UserID %s: no such user or group",
-		    cfg->user_id);
-	if (path != NULL && cfg->socket_group[0] == '\0' &&
-	    chown(path, uid, gid) != 0)
+	if (own_socket && path != NULL && !ids->have_sock_gid &&
+	    chown(path, ids->uid, ids->gid) != 0)
 		return daemon_fail("cannot give %s to UserID: %s", path,
 		    strerror(errno));
-	if (initgroups(name, gid) != 0 || setgid(gid) != 0 ||
-	    setuid(uid) != 0)
+	if (initgroups(ids->name, ids->gid) != 0 || setgid(ids->gid) != 0 ||
+	    setuid(ids->uid) != 0)
 		return daemon_fail("cannot become %s: %s", cfg->user_id,
 		    strerror(errno));
 	if (setuid(0) == 0)
@@ -182,18 +370,83 @@ daemon_drop(const struct config *cfg)
 	return 0;
 }
 
+/* daemon_check_socket - a unix socket's path fits sun_path (libmilter
+ * refuses it otherwise) and its directory exists. */
+static int
+daemon_check_socket(const struct config *cfg)
+{
+	const char *path = daemon_socket_path(cfg->socket);
+	char dir[PATH_MAX];
+	const char *slash;
+	struct stat sb;
+	size_t len;
+
+	if (path == NULL)
+		return 0;
+	if ((len = strlen(path)) >= DAEMON_SUN_PATH_MAX)
+		return daemon_fail("Socket %s: the path is %zu bytes long; a "
+				   "unix socket path has at most %zu",
+		    cfg->socket, len, DAEMON_SUN_PATH_MAX - 1);
+	if ((slash = strrchr(path, '/')) == NULL || slash == path)
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &sb) != 0)
+		return daemon_fail("Socket %s: directory %s: %s", cfg->socket,
+		    dir, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return daemon_fail("Socket %s: %s is not a directory",
+		    cfg->socket, dir);
+	return 0;
+}
+
+/* daemon_check_ids - SocketGroup and UserID exist; root needs UserID. */
+static int
+daemon_check_ids(const struct config *cfg, struct daemon_ids *ids)
+{
+	struct group *gr;
+
+	memset(ids, 0, sizeof(*ids));
+	if (cfg->socket_group[0] != '\0' &&
+	    daemon_socket_path(cfg->socket) != NULL) {
+		if ((gr = getgrnam(cfg->socket_group)) == NULL)
+			return daemon_fail("SocketGroup %s: no such group",
+			    cfg->socket_group);
+		ids->have_sock_gid = true;
+		ids->sock_gid = gr->gr_gid;
+	}
+	if (geteuid() == 0 && cfg->user_id[0] == '\0')
+		return daemon_fail("refusing to run as root: set UserID in %s",
+		    daemon_config_path);
+	/* Checked also when not root: a wrong UserID is a wrong config. */
+	if (cfg->user_id[0] != '\0' &&
+	    daemon_user(cfg->user_id, &ids->uid, &ids->gid, ids->name,
+		sizeof(ids->name)) != 0)
+		return daemon_fail("UserID %s: no such user or group",
+		    cfg->user_id);
+	ids->drop = geteuid() == 0;
+	return 0;
+}
+
+/* daemon_pidfile - write our PID (after daemon(): the final one). */
 static int
 daemon_pidfile(const char *path)
 {
+	struct stat sb;
 	char buf[32];
 	int fd, n;
 
 	if (path[0] == '\0')
 		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
+	/* O_NONBLOCK: a FIFO put there must not hang the start */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0644);
 	if (fd < 0)
 		return daemon_fail("PidFile %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return daemon_fail("PidFile %s: not a regular file", path);
+	}
+	daemon_file_note(&daemon_files[1], path);
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (write(fd, buf, (size_t)n) != n) {
 		close(fd);
@@ -214,8 +467,9 @@ daemon_reload_main(void *arg)
 	for (;;) {
 		if (sigwait(set, &sig) != 0 || sig != SIGUSR1)
 			continue;
-		if (snapshot_load(daemon_config_path, daemon_config_required,
-			err, sizeof(err)) != 0)
+		if (snapshot_load_vetted(daemon_config_path,
+			daemon_config_required, daemon_vet_key, err,
+			sizeof(err)) != 0)
 			log_msg(LOG_ERR,
 			    "event=reload-failed error=\"%s\" (the previous "
 			    "configuration stays in force)",
@@ -265,65 +519,168 @@ daemon_args_parse(int argc, char **argv, struct daemon_args *a, int *status)
 	return 0;
 }
 
-/* daemon_check_key - KeyFile must be readable by UserID and not
- * writable by others (readiness_load_key's rules). */
+/* daemon_vet_key - KeyFile must be an absolute path (the daemon's working
+ * directory is / once it leaves the terminal) to a file UserID can read
+ * and others cannot write (readiness_load_key's rules); for start, -n and
+ * every reload. */
 static int
-daemon_check_key(const struct config *cfg)
+daemon_vet_key(const struct config *cfg, char *err, size_t errlen)
 {
 	struct readiness_selector sel;
-	char err[PATH_MAX + 128];
+	char why[PATH_MAX + 128];
 
 	if (cfg->key_file[0] == '\0')
 		return 0;
+	if (cfg->key_file[0] != '/') {
+		snprintf(err, errlen, "KeyFile %s: not an absolute path",
+		    cfg->key_file);
+		return -1;
+	}
 	memset(&sel, 0, sizeof(sel));
-	if (readiness_load_key(&sel, cfg->key_file, err, sizeof(err)) != 0)
-		return daemon_fail("KeyFile: %s", err);
+	if (readiness_load_key(&sel, cfg->key_file, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "KeyFile: %s", why);
+		return -1;
+	}
 	free(sel.key_pem);
 	return 0;
 }
 
-/* daemon_verify_as_user - storecheck_setup: the checking child becomes
- * UserID first, so it creates nothing root-owned in StateDir. */
+/* daemon_check_key - daemon_vet_key at start: a failure stops it. */
 static int
-daemon_verify_as_user(void *ctx, char *err, size_t errlen)
+daemon_check_key(const struct config *cfg)
 {
-	const struct config *cfg = ctx;
-	char name[CONFIG_NAME_MAX];
-	uid_t uid;
-	gid_t gid;
+	char err[PATH_MAX + 160];
 
-	if (geteuid() != 0 || cfg->user_id[0] == '\0')
-		return 0;
-	if (daemon_user(cfg->user_id, &uid, &gid, name, sizeof(name)) != 0) {
-		snprintf(err, errlen, "UserID %s: no such user or group",
-		    cfg->user_id);
-		return -1;
-	}
-	if (initgroups(name, gid) != 0 || setgid(gid) != 0 ||
-	    setuid(uid) != 0) {
-		snprintf(err, errlen, "cannot become %s: %s", cfg->user_id,
-		    strerror(errno));
-		return -1;
-	}
+	if (daemon_vet_key(cfg, err, sizeof(err)) != 0)
+		return daemon_fail("%s", err);
 	return 0;
 }
 
-/* daemon_verify - the whole store, checked before anything is served. */
+/* daemon_check_store - the store is sound (storecheck_verify: its own
+ * child, so a damaged page faults there) and opens, or its directory can
+ * be made (nothing is created here: start does that). */
 static int
-daemon_verify(const struct config *cfg)
+daemon_check_store(const struct config *cfg)
 {
 	static struct storecheck_result res;
-	char msg[2048];
+	char path[PATH_MAX], err[1024], msg[2048];
+	const char *slash;
+	struct store *st;
+	struct stat sb;
 
-	/* root without UserID is refused by daemon_drop, before the store
-	 * is touched; the check must not touch it as root either. */
-	if (geteuid() == 0 && cfg->user_id[0] == '\0')
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb",
+		cfg->state_dir) >= sizeof(path))
+		return daemon_fail("StateDir %s: path too long", cfg->state_dir);
+	if (stat(path, &sb) == 0) {
+		/* Already UserID (daemon_preflight's child): no setup. */
+		if (storecheck_verify(cfg->state_dir, NULL, NULL, &res) !=
+		    STORECHECK_SOUND) {
+			storecheck_message(&res, cfg->state_dir, msg,
+			    sizeof(msg));
+			return daemon_fail("%s", msg);
+		}
+		if (store_open(cfg->state_dir, STORE_RDONLY, NULL, &st, err,
+			sizeof(err)) != STORE_OK)
+			return daemon_fail("state store %s: %s",
+			    cfg->state_dir, err);
+		store_close(st);
+		/* The daemon writes it. */
+		if (access(path, R_OK | W_OK) != 0)
+			return daemon_fail("state store %s: %s",
+			    path, strerror(errno));
 		return 0;
-	if (storecheck_verify(cfg->state_dir, daemon_verify_as_user,
-		(void *)(uintptr_t)cfg, &res) == STORECHECK_SOUND)
-		return 0;
-	storecheck_message(&res, cfg->state_dir, msg, sizeof(msg));
-	return daemon_fail("%s", msg);
+	}
+	snprintf(path, sizeof(path), "%s", cfg->state_dir);
+	if (stat(path, &sb) != 0 && (slash = strrchr(path, '/')) != NULL)
+		path[slash == path ? 1 : (size_t)(slash - path)] = '\0';
+	if (access(path, W_OK | X_OK) != 0)
+		return daemon_fail("state store %s: cannot be made in %s: %s",
+		    cfg->state_dir, path, strerror(errno));
+	return 0;
+}
+
+/* daemon_preflight - every check of start that creates nothing; start
+ * runs it first, -n runs only it.  KeyFile and the store are checked by
+ * a child that has become UserID, as the daemon reads them. */
+static int
+daemon_preflight(const struct config *cfg, struct daemon_ids *ids)
+{
+	pid_t pid;
+	int rc, status;
+
+	if ((rc = daemon_check_socket(cfg)) != 0 ||
+	    (rc = daemon_check_ids(cfg, ids)) != 0)
+		return rc;
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return daemon_fail("cannot fork: %s", strerror(errno));
+	if (pid == 0) {
+		if ((rc = daemon_drop(cfg, ids, false)) == 0 &&
+		    (rc = daemon_check_key(cfg)) == 0)
+			rc = daemon_check_store(cfg);
+		_exit(rc);
+	}
+	while ((rc = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		continue;
+	if (rc < 0)
+		return daemon_fail("cannot wait for the check as %s: %s",
+		    cfg->user_id, strerror(errno));
+	/* The child said why. */
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return MILTER_EXIT_CONFIG;
+	return 0;
+}
+
+/* daemon_start - socket, terminal, PID file, privileges, store. */
+static int
+daemon_start(const struct daemon_args *a, const struct config *cfg,
+    struct milter_env *env)
+{
+	struct daemon_ids ids;
+	char err[1024];
+	int rc;
+
+	if ((rc = daemon_preflight(cfg, &ids)) != 0)
+		return rc;
+	env->inet_door = config_socket_inet(cfg->socket);
+	if (smfi_register(*milter_desc()) != MI_SUCCESS)
+		return daemon_fail("smfi_register failed");
+	/* libmilter's own default (7210 s) would let stalled clients hold a
+	 * thread each for two hours; see MilterTimeout in
+	 * authready-milter(8) */
+	if (smfi_settimeout((int)cfg->milter_timeout) != MI_SUCCESS)
+		return daemon_fail("MilterTimeout %lld: refused by libmilter",
+		    (long long)cfg->milter_timeout);
+	if ((rc = daemon_open_socket(cfg, &ids)) != 0)
+		return rc;
+	if (!a->foreground && daemon(0, 0) != 0)
+		return daemon_fail("cannot leave the terminal: %s",
+		    strerror(errno));
+	if ((rc = daemon_pidfile(cfg->pid_file)) != 0 ||
+	    (ids.drop && (rc = daemon_reaper_start()) != 0) ||
+	    (rc = daemon_drop(cfg, &ids, true)) != 0)
+		return rc;
+	/*
+	 * Block the signals before any thread exists, so every thread
+	 * inherits the mask: SIGUSR1 is taken by our reload thread, SIGTERM,
+	 * SIGINT and SIGHUP by libmilter's signal thread (a clean stop).
+	 */
+	sigemptyset(&daemon_stop_set);
+	sigaddset(&daemon_stop_set, SIGTERM);
+	sigaddset(&daemon_stop_set, SIGINT);
+	sigaddset(&daemon_stop_set, SIGHUP);
+	sigaddset(&daemon_stop_set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &daemon_stop_set, NULL);
+	if (log_start_async(err, sizeof(err)) != 0)
+		return daemon_fail("%s", err);
+	if (store_open(cfg->state_dir, STORE_CREATE, NULL, &env->store, err,
+		sizeof(err)) != STORE_OK)
+		return daemon_fail("state store %s: %s", cfg->state_dir, err);
+	if ((rc = daemon_check_key(cfg)) != 0) {
+		store_close(env->store);
+		return rc;
+	}
+	return 0;
 }
 
 /* daemon_run - everything after the config is loaded. */
@@ -333,41 +690,12 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	const struct config *cfg = &snap->cfg;
 	struct milter_env env = {0};
 	static sigset_t reload_set;
-	sigset_t stop_set;
 	pthread_t reload;
 	char err[1024];
 	int rc;
 
-	if ((rc = daemon_verify(cfg)) != 0)
-		return rc;
-	if (smfi_register(*milter_desc()) != MI_SUCCESS)
-		return daemon_fail("smfi_register failed");
-	if ((rc = daemon_open_socket(cfg)) != 0)
-		return rc;
-	if (!a->foreground && daemon(0, 0) != 0)
-		return daemon_fail("cannot leave the terminal: %s",
-		    strerror(errno));
-	if ((rc = daemon_pidfile(cfg->pid_file)) != 0 ||
-	    (rc = daemon_drop(cfg)) != 0)
-		return rc;
-	/*
-	 * Block the signals before any thread exists, so every thread
-	 * inherits the mask: SIGUSR1 is taken by our reload thread, SIGTERM,
-	 * SIGINT and SIGHUP by libmilter's signal thread (a clean stop).
-	 */
-	sigemptyset(&stop_set);
-	sigaddset(&stop_set, SIGTERM);
-	sigaddset(&stop_set, SIGINT);
-	sigaddset(&stop_set, SIGHUP);
-	sigaddset(&stop_set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
-	if (log_start_async(err, sizeof(err)) != 0)
-		return daemon_fail("%s", err);
-	if (store_open(cfg->state_dir, STORE_CREATE, NULL, &env.store, err,
-		sizeof(err)) != STORE_OK)
-		return daemon_fail("state store %s: %s", cfg->state_dir, err);
-	if ((rc = daemon_check_key(cfg)) != 0) {
-		store_close(env.store);
+	if ((rc = daemon_start(a, cfg, &env)) != 0) {
+		daemon_cleanup();
 		return rc;
 	}
 	sigemptyset(&reload_set);
@@ -375,7 +703,9 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	if (checkerd_start(&env.checkerd, env.store, err, sizeof(err)) != 0 ||
 	    milter_init(&env, err, sizeof(err)) != 0) {
 		store_close(env.store);
-		return daemon_fail("%s", err);
+		rc = daemon_fail("%s", err);
+		daemon_cleanup();
+		return rc;
 	}
 	pthread_create(&reload, NULL, daemon_reload_main, &reload_set);
 	pthread_detach(reload);
@@ -383,12 +713,18 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	    PACKAGE_VERSION, cfg->socket);
 	rc = smfi_main();
 	log_msg(LOG_NOTICE, "event=stop status=%d", rc);
-	checkerd_stop(env.checkerd);
-	milter_fini();
-	store_close(env.store);
+	if (checkerd_stop(env.checkerd, DAEMON_STOP_WAIT)) {
+		milter_fini();
+		store_close(env.store);
+	} else {
+		/* the thread still uses the store: leave both to exit */
+		log_msg(LOG_WARNING,
+		    "event=stop-checker-busy wait=%ds (a check in progress is "
+		    "abandoned; it is done again at the next start)",
+		    DAEMON_STOP_WAIT);
+	}
 	log_stop();
-	if (cfg->pid_file[0] != '\0')
-		unlink(cfg->pid_file);
+	daemon_cleanup();
 	return rc == MI_SUCCESS ? 0 : MILTER_EXIT_CONFIG;
 }
 
@@ -396,6 +732,7 @@ int
 main(int argc, char **argv)
 {
 	struct daemon_args a = {0};
+	struct daemon_ids ids;
 	struct snapshot *snap;
 	char err[1024];
 	int status = 0, rc;
@@ -410,23 +747,30 @@ main(int argc, char **argv)
 		fprintf(stderr, "authready-milter: %s\n", err);
 		return MILTER_EXIT_CONFIG;
 	}
-	if (a.check_only) {
-		printf("%s: configuration OK\n", daemon_config_path);
-		snapshot_shutdown();
-		return 0;
-	}
 	/* A fault in the store's map after the start-up check: one
 	 * message on stderr and 78, not a bare signal (store.h). */
 	if (store_guard_install("authready-milter", err, sizeof(err)) !=
 	    STORE_OK)
 		fprintf(stderr, "authready-milter: warning: %s\n", err);
 	snap = snapshot_acquire();
+	if (a.check_only) {
+		/* What start checks before it makes anything (no log). */
+		rc = daemon_preflight(&snap->cfg, &ids);
+		if (rc == 0)
+			printf("%s: configuration OK\n", daemon_config_path);
+		snapshot_release(snap);
+		snapshot_shutdown();
+		return rc;
+	}
 	if (log_open("authready-milter", snap->cfg.syslog_facility,
 		snap->cfg.syslog, err, sizeof(err)) != 0) {
 		fprintf(stderr, "authready-milter: %s\n", err);
 		snapshot_release(snap);
 		return MILTER_EXIT_CONFIG;
 	}
+	/* Without syslog the log is stderr: one line per failure there. */
+	daemon_report =
+	    snap->cfg.syslog ? DAEMON_REPORT_BOTH : DAEMON_REPORT_LOG;
 	rc = daemon_run(&a, snap);
 	snapshot_release(snap);
 	snapshot_shutdown();

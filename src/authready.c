@@ -3,7 +3,7 @@
  *
  * SYNOPSIS
  *	authready [-c FILE] [--dns-server ADDR[:PORT]]... [--dns-timeout S]
- *	    COMMAND [ARGS] [OPTIONS]
+ *	    [--check-timeout S] COMMAND [ARGS] [OPTIONS]
  *
  * DESCRIPTION
  *	Parses every option (global and per command; they may come before
@@ -30,6 +30,7 @@
 enum cli_option {
 	OPT_DNS_SERVER = 256,
 	OPT_DNS_TIMEOUT,
+	OPT_CHECK_TIMEOUT,
 	OPT_MAIL_FROM,
 	OPT_MX,
 	OPT_DMARC_MIN_POLICY,
@@ -49,6 +50,7 @@ static const struct option cli_options[] = {
 	{"config", required_argument, NULL, 'c'},
 	{"dns-server", required_argument, NULL, OPT_DNS_SERVER},
 	{"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+	{"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
 	{"selector", required_argument, NULL, 's'},
 	{"key", required_argument, NULL, 'k'},
 	{"mail-from", required_argument, NULL, OPT_MAIL_FROM},
@@ -72,7 +74,7 @@ static const struct option cli_options[] = {
 static const char cli_help[] =
     "usage: authready [-c FILE] [--dns-server ADDR[:PORT]]... "
     "[--dns-timeout SECONDS]\n"
-    "                 COMMAND [ARGS] [OPTIONS]\n"
+    "                 [--check-timeout SECONDS] COMMAND [ARGS] [OPTIONS]\n"
     "\n"
     "commands:\n"
     "  check [spf|dkim|dmarc|mx] DOMAIN\n"
@@ -88,6 +90,9 @@ static const char cli_help[] =
     "  status [DOMAIN] [--json]       readiness state, and what is wrong\n"
     "  refresh DOMAIN|--all|--due     check now and store the result\n"
     "  release DOMAIN                 release the mail held for DOMAIN\n"
+    "  (status, refresh and release also take an unregistered domain the\n"
+    "  milter checked; refresh --all/--due first remove the ones unused\n"
+    "  for UnregisteredExpiry)\n"
     "  store check                    verify the whole state store\n"
     "\n"
     "check options:\n"
@@ -98,7 +103,8 @@ static const char cli_help[] =
     "      --mx HOST                  an MX of the MAIL FROM domain must be "
     "HOST\n"
     "      --spf-include DOMAIN       SPF must include DOMAIN\n"
-    "      --egress-ip IP             SPF must pass for IP (repeatable)\n"
+    "      --egress-ip IP[/LEN]       SPF must pass for IP, or the first\n"
+    "                                 and last of IP/LEN (repeatable)\n"
     "      --dmarc-min-policy P       none, quarantine or reject "
     "(default: none)\n"
     "      --json                     one JSON object on stdout\n"
@@ -111,6 +117,8 @@ static const char cli_help[] =
     ")\n"
     "      --dns-server ADDR[:PORT]   DNS server to ask (repeatable)\n"
     "      --dns-timeout SECONDS      deadline per DNS lookup\n"
+    "      --check-timeout SECONDS    deadline for all the lookups of one\n"
+    "                                 check (CheckTimeout, default 20)\n"
     "      --state-dir DIR            the state store (default: StateDir)\n"
     "  -h, --help                     this text\n"
     "  -V, --version                  the version\n"
@@ -138,16 +146,57 @@ cli_usage_error(const struct cli *cli, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+/* cli_add_arg - one positional argument; -1 (with *status) when full. */
+static int
+cli_add_arg(struct cli *cli, char *arg, int *status)
+{
+	if (cli->nargs == CLI_ARGS_MAX) {
+		*status = cli_usage_error(cli, "too many arguments");
+		return -1;
+	}
+	cli->args[cli->nargs++] = arg;
+	return 0;
+}
+
+/* cli_bad_option - name the option getopt refused, in the word it is in. */
+static int
+cli_bad_option(const struct cli *cli, const char *word, int opt, bool missing)
+{
+	char name[CLI_MESSAGE_MAX];
+
+	/* A short option inside a longer word ("-example.com"). */
+	if (opt != 0 && word[0] == '-' && word[1] != '-' && strlen(word) > 2)
+		snprintf(name, sizeof(name), "'-%c' in '%s'", opt, word);
+	else
+		snprintf(name, sizeof(name), "'%s'", word);
+	if (missing)
+		return cli_usage_error(cli, "option %s needs a value", name);
+	return cli_usage_error(cli, "unknown option %s", name);
+}
+
 /* cli_parse - fill cli from argv; returns -1 to exit with *status. */
 static int
 cli_parse(struct cli *cli, int argc, char **argv, int *status)
 {
-	int c;
+	int c, word = 1;
 
+	/*
+	 * "-" keeps argv in order (positional arguments come back as 1), so
+	 * the word being read is known: getopt's optind - 1 is not it while
+	 * a cluster of short options is read, nor after a permutation.
+	 */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:s:k:hV", cli_options,
-		    NULL)) != -1) {
+	for (;;) {
+		if (optind < argc && optind >= word)
+			word = optind;
+		c = getopt_long(argc, argv, "-:c:s:k:hV", cli_options, NULL);
+		if (c == -1)
+			break;
 		switch (c) {
+		case 1:
+			if (cli_add_arg(cli, optarg, status) != 0)
+				return -1;
+			break;
 		case 'c':
 			cli->config_path = optarg;
 			break;
@@ -162,6 +211,9 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 			break;
 		case OPT_DNS_TIMEOUT:
 			cli->dns_timeout = optarg;
+			break;
+		case OPT_CHECK_TIMEOUT:
+			cli->check_timeout = optarg;
 			break;
 		case 's':
 			if (cli->nselectors == READINESS_SELECTORS_MAX) {
@@ -236,22 +288,18 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 			*status = 0;
 			return -1;
 		case ':':
-			*status = cli_usage_error(cli, "option '%s' needs a value",
-			    argv[optind - 1]);
+			*status = cli_bad_option(cli, argv[word], optopt,
+			    true);
 			return -1;
 		default:
-			*status = cli_usage_error(cli, "unknown option '%s'",
-			    argv[optind - 1]);
+			*status = cli_bad_option(cli, argv[word], optopt,
+			    false);
 			return -1;
 		}
 	}
-	for (; optind < argc; optind++) {
-		if (cli->nargs == CLI_ARGS_MAX) {
-			*status = cli_usage_error(cli, "too many arguments");
+	for (; optind < argc; optind++)
+		if (cli_add_arg(cli, argv[optind], status) != 0)
 			return -1;
-		}
-		cli->args[cli->nargs++] = argv[optind];
-	}
 	return 0;
 }
 
@@ -296,6 +344,13 @@ cli_load_config(struct cli *cli)
 		    "--dns-timeout: '%s' is not a number of seconds between "
 		    "0.001 and 300",
 		    cli->dns_timeout);
+	if (cli->check_timeout != NULL &&
+	    config_parse_timeout(cli->check_timeout,
+		&cli->cfg.check_timeout_ms) != 0)
+		return cli_usage_error(cli,
+		    "--check-timeout: '%s' is not a number of seconds between "
+		    "0.001 and 300",
+		    cli->check_timeout);
 	return 0;
 }
 

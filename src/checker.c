@@ -5,23 +5,36 @@
  *	void checker_options_init(opt, cfg, now);
  *	int checker_request(reg, cfg, req, err, errlen);
  *	int checker_list(st, due_only, now, names, n, err, errlen);
+ *	int checker_upkeep(st, up, err, errlen);
  *	int checker_run(st, dns, opt, names, n, stats, err, errlen);
  *
  * DESCRIPTION
- *	checker_run() keeps a fixed pool of `window` job slots.  A slot
- *	takes the next name, reads its registry entry, starts a readiness
- *	job on the shared resolver and, when the job calls back, applies
- *	the state transition inside the open write batch.  The batch is
- *	committed every `batch` states and at least every CHECKER_COMMIT_MS,
- *	so readers see progress and other writers are never held long.
+ *	checker_run() keeps a fixed pool of `window` + `reserve` job slots.
+ *	A free slot takes an on-demand name from take() if there is one,
+ *	else (while fewer than `window` list jobs run) the next name of the
+ *	list; it reads the registry entry, starts a readiness job on the
+ *	shared resolver and, when the job calls back, applies the state
+ *	transition inside the open write batch.  The batch is committed
+ *	every `batch` states, at least every CHECKER_COMMIT_MS, and at once
+ *	after an on-demand job, so readers see progress (a waiting MAIL
+ *	FROM its answer) and other writers are never held long.
  *	Confirmation mails wait until the DNS work is done: a slow MTA must
  *	not stall hundreds of lookups.
+ *
+ *	checker_upkeep() reads the unregistered states in one read
+ *	transaction to pick the candidates, then writes in batches of
+ *	CHECKER_BATCH_DEFAULT, judging each candidate again inside the
+ *	write transaction.
  *
  * DIAGNOSTICS
  *	A domain whose entry is missing or corrupt, or whose key file cannot
  *	be read, is counted in stats->errors and reported through on_event
  *	with no report; the run goes on.  Only a store write failure stops
- *	the run (-1 with err).
+ *	the run (-1 with err).  A transition is counted in stats->by_state
+ *	and stats->changed, and reported through on_stored, only once its
+ *	batch is committed; the transitions of a batch that cannot be
+ *	written (a full disk) are reported through on_stored with the error
+ *	and counted in stats->errors and stats->unstored.
  */
 #include "checker.h"
 
@@ -32,6 +45,7 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "usage.h"
 
 struct checker_notice {
 	char domain[DOMAIN_BUF];
@@ -40,9 +54,18 @@ struct checker_notice {
 
 struct checker_run;
 
+/* A transition written to the open batch, reported when it ends. */
+struct checker_pending {
+	char domain[DOMAIN_BUF];
+	struct state_effects fx;
+};
+
 struct checker_job {
 	struct checker_run *run;
 	int busy;
+	bool unregistered; /* no registry entry: the global expectations */
+	bool had_state;	   /* ... and a state when the check began */
+	bool urgent;	   /* an on-demand name, not one of the list */
 	char contact[DOMAIN_CONTACT_MAX];
 	struct readiness_request req;
 	struct report rep;
@@ -56,8 +79,12 @@ struct checker_run {
 	size_t in_batch;
 	long long batch_started;
 	size_t inflight;
+	size_t listed;	 /* jobs of the list in flight */
+	bool commit_now; /* an on-demand state waits in the batch */
 	struct checker_notice *notices;
 	size_t nnotices, notices_cap;
+	struct checker_pending *pending; /* transitions in the open batch */
+	size_t npending, pending_cap;
 	int failed;
 	char *err;
 	size_t errlen;
@@ -88,6 +115,7 @@ checker_options_init(struct checker_options *opt, const struct config *cfg,
 	opt->now = now;
 	opt->notify = true;
 	opt->notify_from = cfg->notify_from;
+	opt->unreg_expiry = cfg->unreg_expiry;
 }
 
 int
@@ -108,14 +136,26 @@ checker_request(const struct domain_reg *reg, const struct config *cfg,
 		return -1;
 	}
 	req->checks = READINESS_CHECK_ALL;
+	req->budget_ms = cfg->check_timeout_ms;
 	snprintf(req->mx_host, sizeof(req->mx_host), "%s",
 	    reg->mx_host[0] ? reg->mx_host : cfg->mx_host);
 	snprintf(req->spf_include, sizeof(req->spf_include), "%s",
 	    reg->spf_include[0] ? reg->spf_include : cfg->spf_include);
+	/* Never dropped silently: a bad one is the domain's error. */
 	for (i = 0; i < reg->negress; i++)
-		readiness_add_egress(req, reg->egress[i]);
+		if (readiness_add_egress(req, reg->egress[i]) != 0) {
+			snprintf(err, errlen,
+			    "%s: egress address '%s' cannot be checked",
+			    reg->domain, reg->egress[i]);
+			return -1;
+		}
 	for (i = 0; reg->negress == 0 && i < cfg->egress.count; i++)
-		readiness_add_egress(req, cfg->egress.ip[i]);
+		if (readiness_add_egress(req, cfg->egress.ip[i]) != 0) {
+			snprintf(err, errlen,
+			    "EgressIPs: '%s' cannot be checked",
+			    cfg->egress.ip[i]);
+			return -1;
+		}
 	req->dmarc_min_policy = reg->dmarc_min_policy >= 0
 	    ? (enum dmarc_policy)reg->dmarc_min_policy
 	    : cfg->dmarc_min_policy;
@@ -143,8 +183,6 @@ checker_request(const struct domain_reg *reg, const struct config *cfg,
 			return -1;
 		}
 	}
-	if (req->nselectors == 0)
-		req->checks &= ~READINESS_CHECK_BIT(CHECK_DKIM);
 	return 0;
 }
 
@@ -158,6 +196,29 @@ struct checker_lister {
 	size_t n, cap;
 	int oom;
 };
+
+/* checker_list_name - append a copy of name. */
+static int
+checker_list_name(struct checker_lister *ls, const char *name)
+{
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap ? ls->cap * 2 : 1024;
+		char **grown = realloc(ls->names, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			ls->oom = 1;
+			return 1;
+		}
+		ls->names = grown;
+		ls->cap = cap;
+	}
+	if ((ls->names[ls->n] = strdup(name)) == NULL) {
+		ls->oom = 1;
+		return 1;
+	}
+	ls->n++;
+	return 0;
+}
 
 static int
 checker_list_add(void *ctx, const struct domain_reg *reg)
@@ -174,23 +235,19 @@ checker_list_add(void *ctx, const struct domain_reg *reg)
 		if (rc == STORE_OK && !state_due(&state, ls->now))
 			return 0;
 	}
-	if (ls->n == ls->cap) {
-		size_t cap = ls->cap ? ls->cap * 2 : 1024;
-		char **grown = realloc(ls->names, cap * sizeof(*grown));
+	return checker_list_name(ls, reg->domain);
+}
 
-		if (grown == NULL) {
-			ls->oom = 1;
-			return 1;
-		}
-		ls->names = grown;
-		ls->cap = cap;
-	}
-	if ((ls->names[ls->n] = strdup(reg->domain)) == NULL) {
-		ls->oom = 1;
-		return 1;
-	}
-	ls->n++;
-	return 0;
+/* checker_list_unreg - an unregistered domain's state, when due. */
+static int
+checker_list_unreg(void *ctx, const struct domain_state *state, bool held)
+{
+	struct checker_lister *ls = ctx;
+
+	(void)held;
+	if (ls->due_only && !state_due(state, ls->now))
+		return 0;
+	return checker_list_name(ls, state->domain);
 }
 
 int
@@ -203,6 +260,9 @@ checker_list(struct store *st, bool due_only, int64_t now, char ***names,
 	int rc;
 
 	rc = store_reg_iter(st, checker_list_add, &ls, &ncorrupt, err, errlen);
+	if (rc == STORE_OK && !ls.oom)
+		rc = store_unreg_iter(st, checker_list_unreg, &ls, &ncorrupt,
+		    err, errlen);
 	if (ls.oom) {
 		snprintf(err, errlen, "out of memory listing domains");
 		rc = -1;
@@ -226,7 +286,196 @@ checker_list_free(char **names, size_t n)
 	free(names);
 }
 
+/* Upkeep of unregistered states --------------------------------------- */
+
+struct checker_tend {
+	char domain[DOMAIN_BUF];
+	int64_t last_used; /* as removed, for on_prune */
+	bool prune;	   /* else: record a use */
+};
+
+struct checker_tending {
+	struct checker_upkeep *up;
+	struct checker_tend *v;
+	size_t n, cap;
+	int oom;
+};
+
+/* checker_tend_pick - does this unregistered state need a write? */
+static int
+checker_tend_pick(void *ctx, const struct domain_state *state, bool held)
+{
+	struct checker_tending *tg = ctx;
+	const struct checker_upkeep *up = tg->up;
+	bool used = usage_seen(up->used, up->nused, state->domain);
+	bool prune;
+
+	tg->up->unregistered++;
+	if (used)
+		prune = false;
+	else if (!held && state_unused(state, up->now, up->expiry))
+		prune = true;
+	else
+		return 0;
+	if (used && !state_use_lags(state, up->now, up->expiry))
+		return 0;
+	if (tg->n == tg->cap) {
+		size_t cap = tg->cap ? tg->cap * 2 : 64;
+		struct checker_tend *grown =
+		    realloc(tg->v, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			tg->oom = 1;
+			return 1;
+		}
+		tg->v = grown;
+		tg->cap = cap;
+	}
+	snprintf(tg->v[tg->n].domain, DOMAIN_BUF, "%s", state->domain);
+	tg->v[tg->n].prune = prune;
+	tg->v[tg->n].last_used = state->last_used;
+	tg->n++;
+	return 0;
+}
+
+/* checker_tend_one - write one candidate if it still needs it; 1 when it
+ * was removed, 0 when written or left, -1 on a store error. */
+static int
+checker_tend_one(struct store_batch *b, struct checker_upkeep *up,
+    struct checker_tend *t, char *err, size_t errlen)
+{
+	struct domain_state s;
+	char why[256];
+	bool held;
+
+	/* Registered meanwhile, gone, or corrupt: not ours to touch. */
+	if (store_batch_get_unreg(b, t->domain, &s, &held, why,
+		sizeof(why)) != STORE_OK)
+		return 0;
+	if (!t->prune) {
+		if (!state_note_use(&s, up->now, up->expiry))
+			return 0;
+		if (store_batch_put_state(b, &s, err, errlen) != STORE_OK)
+			return -1;
+		up->recorded++;
+		return 0;
+	}
+	if (held || !state_unused(&s, up->now, up->expiry))
+		return 0;
+	if (store_batch_del_state(b, t->domain, err, errlen) != STORE_OK)
+		return -1;
+	t->last_used = s.last_used;
+	return 1;
+}
+
+int
+checker_upkeep(struct store *st, struct checker_upkeep *up, char *err,
+    size_t errlen)
+{
+	struct checker_tending tg = {.up = up};
+	struct store_batch *b = NULL;
+	size_t ncorrupt = 0, i, first = 0, k;
+	int rc;
+
+	up->unregistered = up->recorded = up->pruned = 0;
+	rc = store_unreg_iter(st, checker_tend_pick, &tg, &ncorrupt, err,
+	    errlen);
+	if (tg.oom) {
+		snprintf(err, errlen, "out of memory tending unregistered "
+				      "domains");
+		rc = -1;
+	}
+	for (i = 0; rc == STORE_OK && i < tg.n; i++) {
+		if (b == NULL) {
+			if (store_batch_begin(st, &b, err, errlen) != STORE_OK)
+				break;
+			first = i;
+		}
+		rc = checker_tend_one(b, up, &tg.v[i], err, errlen);
+		if (rc < 0) {
+			store_batch_abort(b);
+			b = NULL;
+			break;
+		}
+		tg.v[i].prune = rc == 1;
+		rc = STORE_OK;
+		if (i + 1 < tg.n && (i + 1 - first) < CHECKER_BATCH_DEFAULT)
+			continue;
+		if (store_batch_commit(b, err, errlen) != STORE_OK) {
+			b = NULL;
+			rc = -1;
+			break;
+		}
+		b = NULL;
+		for (k = first; k <= i; k++) {
+			if (!tg.v[k].prune)
+				continue;
+			up->pruned++;
+			if (up->on_prune)
+				up->on_prune(up->arg, tg.v[k].domain,
+				    tg.v[k].last_used);
+		}
+	}
+	free(tg.v);
+	return rc == STORE_OK && i == tg.n ? 0 : -1;
+}
+
 /* Batching ------------------------------------------------------------- */
+
+/* checker_pending_add - remember a transition written to the open batch;
+ * -1 when there is no memory for it (the run stops: it could not be
+ * reported). */
+static int
+checker_pending_add(struct checker_run *run, const struct state_effects *fx,
+    const char *domain)
+{
+	struct checker_pending *p;
+
+	if (run->npending == run->pending_cap) {
+		size_t cap = run->pending_cap ? run->pending_cap * 2 : 64;
+		struct checker_pending *grown =
+		    realloc(run->pending, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			snprintf(run->err, run->errlen,
+			    "out of memory after checking %s", domain);
+			run->failed = 1;
+			return -1;
+		}
+		run->pending = grown;
+		run->pending_cap = cap;
+	}
+	p = &run->pending[run->npending++];
+	snprintf(p->domain, sizeof(p->domain), "%s", domain);
+	p->fx = *fx;
+	return 0;
+}
+
+/* checker_pending_end - the open batch's transitions are committed, or
+ * (err non-NULL) lost: count and report each. */
+static void
+checker_pending_end(struct checker_run *run, const char *err)
+{
+	size_t i;
+
+	for (i = 0; i < run->npending; i++) {
+		const struct state_effects *fx = &run->pending[i].fx;
+
+		if (err != NULL) {
+			run->stats->errors++;
+			run->stats->unstored++;
+		} else {
+			if (fx->to >= 0 && fx->to <= READINESS_FAILED)
+				run->stats->by_state[fx->to]++;
+			if (fx->state_changed)
+				run->stats->changed++;
+		}
+		if (run->opt->on_stored)
+			run->opt->on_stored(run->opt->arg,
+			    run->pending[i].domain, fx, err);
+	}
+	run->npending = 0;
+}
 
 static int
 checker_batch_commit(struct checker_run *run)
@@ -236,10 +485,15 @@ checker_batch_commit(struct checker_run *run)
 	if (store_batch_commit(run->batch, run->err, run->errlen) != STORE_OK) {
 		run->batch = NULL;
 		run->failed = 1;
+		checker_pending_end(run, run->err);
 		return -1;
 	}
 	run->batch = NULL;
 	run->in_batch = 0;
+	checker_pending_end(run, NULL);
+	run->commit_now = false;
+	if (run->opt->on_commit)
+		run->opt->on_commit(run->opt->arg);
 	return 0;
 }
 
@@ -294,11 +548,19 @@ checker_finish(struct checker_job *job)
 
 	job->busy = 0;
 	run->inflight--;
+	if (!job->urgent)
+		run->listed--;
 	run->stats->done++;
 	readiness_request_free(&job->req);
-	if (run->failed || (b = checker_batch(run)) == NULL)
+	if (run->failed || (b = checker_batch(run)) == NULL) {
+		/* Checked after the store failed: the result is lost. */
+		run->stats->errors++;
+		run->stats->unstored++;
 		return;
+	}
 	rc = store_batch_get_state(b, job->req.domain, &cur, err, sizeof(err));
+	if (rc == STORE_NOTFOUND && job->unregistered && job->had_state)
+		return; /* removed (pruned, deleted) while it was checked */
 	if (rc != STORE_OK) {
 		/* Never checked, or a corrupt record: start from unknown. */
 		memset(&cur, 0, sizeof(cur));
@@ -306,16 +568,20 @@ checker_finish(struct checker_job *job)
 	}
 	state_apply(&cur, &job->rep, run->opt->now, &run->opt->policy, &next,
 	    &fx);
+	/* A first check of an unregistered domain comes from its mail; so
+	 * does the first re-check of a state kept before uses were. */
+	if (job->unregistered && next.last_used == 0)
+		state_note_use(&next, run->opt->now, run->opt->unreg_expiry);
+	if (checker_pending_add(run, &fx, job->req.domain) != 0)
+		return;
 	if (store_batch_put_state(b, &next, run->err, run->errlen) !=
 	    STORE_OK) {
 		run->failed = 1;
 		return;
 	}
 	run->in_batch++;
-	if (next.state >= 0 && next.state <= READINESS_FAILED)
-		run->stats->by_state[next.state]++;
-	if (fx.state_changed)
-		run->stats->changed++;
+	if (job->urgent)
+		run->commit_now = true;
 	if (fx.send_confirmation && job->contact[0] != '\0')
 		checker_note(run, job->req.domain, job->contact);
 	if (run->opt->on_event)
@@ -329,17 +595,22 @@ checker_done(void *arg, struct report *rep)
 	checker_finish(arg);
 }
 
-/* checker_start - take one name into a free slot. */
+/* checker_start - take one name into a free slot; urgent: on demand. */
 static void
 checker_start(struct checker_run *run, struct checker_job *job,
-    struct resolver *res, const char *name)
+    struct resolver *res, const char *name, bool unregistered, bool urgent)
 {
+	struct domain_state cur;
 	struct domain_reg reg;
 	char err[512];
 	int rc;
 
 	rc = store_reg_get(run->st, name, &reg, err, sizeof(err));
-	if (rc == STORE_NOTFOUND && run->opt->unregistered) {
+	job->unregistered = rc == STORE_NOTFOUND && unregistered;
+	job->had_state = job->unregistered &&
+	    store_state_get(run->st, name, &cur, err, sizeof(err)) !=
+		STORE_NOTFOUND;
+	if (job->unregistered) {
 		memset(&reg, 0, sizeof(reg));
 		snprintf(reg.domain, sizeof(reg.domain), "%s", name);
 		reg.dmarc_min_policy = -1;
@@ -366,9 +637,45 @@ checker_start(struct checker_run *run, struct checker_job *job,
 	snprintf(job->contact, sizeof(job->contact), "%s", reg.contact);
 	job->run = run;
 	job->busy = 1;
+	job->urgent = urgent;
 	run->inflight++;
+	if (!urgent)
+		run->listed++;
 	if (readiness_start(res, &job->req, &job->rep, checker_done, job) != 0)
 		checker_finish(job); /* complete at once */
+}
+
+/*
+ * checker_fill - free slots take on-demand names first, then names of
+ * the list while fewer than window of those run.
+ */
+static void
+checker_fill(struct checker_run *run, struct checker_job *jobs,
+    size_t nslots, size_t window, struct resolver *res, char *const *names,
+    size_t n, size_t *next)
+{
+	const struct checker_options *opt = run->opt;
+	bool more = opt->take != NULL, unregistered;
+	char name[DOMAIN_BUF];
+	size_t i;
+
+	for (i = 0; i < nslots && !run->failed; i++) {
+		if (jobs[i].busy)
+			continue;
+		if (more &&
+		    (more = opt->take(opt->arg, name, sizeof(name),
+			 &unregistered))) {
+			run->stats->total++;
+			checker_start(run, &jobs[i], res, name, unregistered,
+			    true);
+			continue;
+		}
+		if (*next < n && run->listed < window)
+			checker_start(run, &jobs[i], res, names[(*next)++],
+			    opt->unregistered, false);
+		else if (!more)
+			break;
+	}
 }
 
 /* checker_send_notices - the confirmation mails, then their outcome. */
@@ -433,8 +740,9 @@ checker_run(struct store *st, struct dns *dns,
 	struct checker_job *jobs;
 	struct resolver res = dns_resolver(dns);
 	size_t window = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
+	size_t nslots = window + (opt->take != NULL ? opt->reserve : 0);
 	size_t batch = opt->batch ? opt->batch : CHECKER_BATCH_DEFAULT;
-	size_t next = 0, i;
+	size_t next = 0;
 
 	memset(stats, 0, sizeof(*stats));
 	stats->total = n;
@@ -444,19 +752,18 @@ checker_run(struct store *st, struct dns *dns,
 	run.stats = stats;
 	run.err = err;
 	run.errlen = errlen;
-	if ((jobs = calloc(window, sizeof(*jobs))) == NULL) {
-		snprintf(err, errlen, "out of memory for %zu jobs", window);
+	if ((jobs = calloc(nslots, sizeof(*jobs))) == NULL) {
+		snprintf(err, errlen, "out of memory for %zu jobs", nslots);
 		return -1;
 	}
-	while ((next < n || run.inflight > 0) && !run.failed) {
-		for (i = 0; i < window && next < n && !run.failed; i++)
-			if (!jobs[i].busy)
-				checker_start(&run, &jobs[i], &res,
-				    names[next++]);
+	while (!run.failed) {
+		checker_fill(&run, jobs, nslots, window, &res, names, n, &next);
+		if (run.inflight == 0 && next >= n)
+			break;
 		if (run.inflight > 0)
 			dns_run_once(dns, 100);
 		if (run.batch != NULL &&
-		    (run.in_batch >= batch ||
+		    (run.in_batch >= batch || run.commit_now ||
 			checker_now_ms() - run.batch_started >=
 			    CHECKER_COMMIT_MS))
 			checker_batch_commit(&run);
@@ -474,6 +781,8 @@ checker_run(struct store *st, struct dns *dns,
 		checker_batch_commit(&run);
 	if (run.batch != NULL)
 		store_batch_abort(run.batch);
+	checker_pending_end(&run, err); /* after a failure: lost */
+	free(run.pending);
 	free(run.notices);
 	free(jobs);
 	return run.failed ? -1 : 0;

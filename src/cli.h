@@ -1,10 +1,10 @@
 /*
  * cli.h - the authready(1) command line: shared options and subcommands.
  *
- * authready.c parses the global options (-c, --dns-server, --dns-timeout)
- * together with every subcommand's options, loads the config, and hands a
- * struct cli to the subcommand.  Exit codes follow sysexits(3) for usage
- * (64) and configuration (78) errors.
+ * authready.c parses the global options (-c, --dns-server, --dns-timeout,
+ * --check-timeout) together with every subcommand's options, loads the
+ * config, and hands a struct cli to the subcommand.  Exit codes follow
+ * sysexits(3) for usage (64) and configuration (78) errors.
  */
 #ifndef AUTHREADY_CLI_H
 #define AUTHREADY_CLI_H
@@ -40,6 +40,7 @@ struct cli {
 	const char *dns_servers[DNS_SERVERS_MAX];
 	size_t ndns_servers;
 	const char *dns_timeout;
+	const char *check_timeout;
 	struct cli_selector selectors[READINESS_SELECTORS_MAX];
 	size_t nselectors;
 	const char *mail_from;
@@ -93,8 +94,9 @@ int cli_store(struct cli *cli);
 int cli_domain_export(struct cli *cli);
 
 /* cli_store_open - the state store of the config; NULL after a message.
- * With absent non-NULL, a missing StateDir gives NULL silently and sets
- * *absent; with NULL the store must exist (or flags create it). */
+ * With absent non-NULL, no store yet (no StateDir, or one without
+ * data.mdb: an empty registry) gives NULL silently and sets *absent;
+ * with NULL the store must exist (or flags create it). */
 struct store *cli_store_open(struct cli *cli, unsigned flags, bool *absent);
 
 /* cli_time - a unix time as 2026-11-27T00:52:36Z ("never" for 0). */

@@ -12,7 +12,8 @@
  *
  * DIAGNOSTICS
  *	Returns 0 ready, 1 not ready, 2 undecided (DNS trouble), 64 for a
- *	bad domain or option, 78 when a key file named in the config cannot
+ *	bad domain or option (or a domain too long for the names it must
+ *	publish), 78 when a key file named in the config cannot
  *	be read or the DNS channel cannot be set up.
  */
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "checker.h"
 #include "cli.h"
 #include "dns.h"
+#include "regimport.h"
 
 struct check_type_word {
 	const char *word;
@@ -37,9 +39,56 @@ static const struct check_type_word check_type_words[] = {
 	{"mx", READINESS_CHECK_BIT(CHECK_MX)},
 };
 
+/*
+ * cli_check_names - every name the check queries fits in DNS: the MAIL
+ * FROM name, each selector's key name and _dmarc.  A domain too long for
+ * them is a usage error (64), as `domain add` refuses it.
+ */
+static int
+cli_check_names(struct cli *cli, const struct domain_reg *reg)
+{
+	const char *sels[READINESS_SELECTORS_MAX], *mf = cli->cfg.mail_from;
+	char why[REGIMPORT_ERR_MAX], full[DOMAIN_BUF];
+	size_t i, n = 0;
+
+	if (reg->mail_from[0] != '\0')
+		mf = reg->mail_from;
+	if (cli->mail_from != NULL) {
+		if (readiness_mail_from(reg->domain, cli->mail_from, full,
+			sizeof(full), why, sizeof(why)) != 0)
+			return cli_usage_error(cli, "--mail-from '%s': %s",
+			    cli->mail_from, why);
+		mf = cli->mail_from;
+	}
+	for (i = 0; i < cli->nselectors; i++)
+		sels[n++] = cli->selectors[i].name;
+	for (i = 0; cli->nselectors == 0 && i < reg->nselectors &&
+	     i < READINESS_SELECTORS_MAX; i++)
+		sels[n++] = reg->selectors[i].name;
+	if (n == 0 && cli->cfg.selector[0] != '\0')
+		sels[n++] = cli->cfg.selector;
+	if (regimport_names_ok(reg->domain, mf, sels, n, why, sizeof(why)) !=
+	    0)
+		return cli_usage_error(cli, "%s: %s", reg->domain, why);
+	return 0;
+}
+
+/* cli_check_type - the mask of a check word; 0 when it is none. */
+static unsigned
+cli_check_type(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(check_type_words) / sizeof(*check_type_words);
+	     i++)
+		if (strcmp(word, check_type_words[i].word) == 0)
+			return check_type_words[i].mask;
+	return 0;
+}
+
 /* cli_check_base - expectations from the registry entry, else the config. */
 static int
-cli_check_base(struct cli *cli, struct readiness_request *req, int *registered)
+cli_check_base(struct cli *cli, struct readiness_request *req)
 {
 	char domain[DOMAIN_BUF], err[PATH_MAX + 128];
 	struct domain_reg reg;
@@ -53,13 +102,14 @@ cli_check_base(struct cli *cli, struct readiness_request *req, int *registered)
 		rc = store_reg_get(st, domain, &reg, err, sizeof(err));
 		store_close(st);
 	}
-	*registered = rc == STORE_OK;
-	if (!*registered) {
+	if (rc != STORE_OK) {
 		snprintf(reg.domain, sizeof(reg.domain), "%s", domain);
 		reg.mail_from[0] = reg.mx_host[0] = reg.spf_include[0] = '\0';
 		reg.nselectors = reg.negress = 0;
 		reg.dmarc_min_policy = -1;
 	}
+	if ((rc = cli_check_names(cli, &reg)) != 0)
+		return rc;
 	if (checker_request(&reg, &cli->cfg, req, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;
@@ -111,7 +161,8 @@ cli_check_spf(struct cli *cli, struct readiness_request *req)
 	for (i = 0; i < cli->negress; i++)
 		if (readiness_add_egress(req, cli->egress[i]) != 0)
 			return cli_usage_error(cli,
-			    "--egress-ip '%s' is not an IPv4 or IPv6 address",
+			    "--egress-ip '%s' is not an IPv4 or IPv6 address "
+			    "or prefix",
 			    cli->egress[i]);
 	if (cli->spf_include != NULL &&
 	    domain_normalize(cli->spf_include, strlen(cli->spf_include),
@@ -156,20 +207,17 @@ cli_check_request(struct cli *cli, const char *domain, unsigned mask,
     struct readiness_request *req)
 {
 	char err[512];
-	int status, registered;
+	int status;
 
 	if (domain_normalize(domain, strlen(domain), req->domain,
 		sizeof(req->domain), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
-	if ((status = cli_check_base(cli, req, &registered)) != 0 ||
+	if ((status = cli_check_base(cli, req)) != 0 ||
 	    (status = cli_check_override(cli, req)) != 0)
 		return status;
+	/* Without a selector the DKIM result says how to name one, as in a
+	 * refresh: the same inputs give the same verdict. */
 	req->checks = mask;
-	if ((mask & READINESS_CHECK_BIT(CHECK_DKIM)) && req->nselectors == 0)
-		return cli_usage_error(cli,
-		    "the DKIM check needs --selector SEL (or Selector in "
-		    "authready.conf%s)",
-		    registered ? ", or a selector in the registry" : "");
 	return 0;
 }
 
@@ -209,19 +257,17 @@ cli_check(struct cli *cli)
 	unsigned mask = READINESS_CHECK_ALL;
 	const char *domain;
 	int status;
-	size_t i;
 
 	if (cli->nargs == 3) {
-		mask = 0;
-		for (i = 0; i < sizeof(check_type_words) /
-			     sizeof(*check_type_words); i++)
-			if (strcmp(cli->args[1], check_type_words[i].word) == 0)
-				mask = check_type_words[i].mask;
-		if (mask == 0)
+		if ((mask = cli_check_type(cli->args[1])) == 0)
 			return cli_usage_error(cli,
 			    "unknown check '%s' (spf, dkim, dmarc or mx)",
 			    cli->args[1]);
 		domain = cli->args[2];
+	} else if (cli->nargs == 2 && cli_check_type(cli->args[1]) != 0) {
+		/* "check spf --json": the word names a check, not a domain. */
+		return cli_usage_error(cli, "check %s: no DOMAIN given",
+		    cli->args[1]);
 	} else if (cli->nargs == 2) {
 		domain = cli->args[1];
 	} else {

@@ -16,7 +16,9 @@
  *
  * DIAGNOSTICS
  *	0 done; 1 the domain exists (add) or is not registered (remove), or
- *	some import lines were bad; 64 usage; 78 store or config trouble.
+ *	some import lines were bad (the others are registered); 64 usage,
+ *	or an import file that cannot be read at all (unreadable, no or a
+ *	bad header: nothing registered); 78 store or config trouble.
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,6 +34,7 @@
 #include "notify.h"
 #include "records.h"
 #include "regimport.h"
+#include "safefile.h"
 
 #define CLI_IMPORT_MAX (512 << 20) /* bytes of CSV */
 #define CLI_IMPORT_BATCH 1000     /* entries per write transaction */
@@ -76,103 +79,86 @@ cli_domain_key(struct cli *cli, const char *path, char *out, size_t outlen)
 	return 0;
 }
 
-/* cli_domain_name - normalize an optional host option into out. */
+/* cli_domain_set - one option through the shared setter; NULL: not given. */
 static int
-cli_domain_name(struct cli *cli, const char *opt, const char *value,
-    char *out, size_t outlen)
+cli_domain_set(struct cli *cli, struct domain_reg *reg, enum regimport_col col,
+    const char *opt, const char *value)
 {
-	char err[512];
+	char why[REGIMPORT_ERR_MAX];
 
 	if (value == NULL)
 		return 0;
-	if (domain_normalize(value, strlen(value), out, outlen, err,
-		sizeof(err)) != 0)
-		return cli_usage_error(cli, "%s '%s': %s", opt, value, err);
+	if (value[0] == '\0')
+		return cli_usage_error(cli, "%s needs a value", opt);
+	if (regimport_set(reg, col, value, strlen(value), why, sizeof(why)) !=
+	    0)
+		return cli_usage_error(cli, "%s '%s': %s", opt, value, why);
 	return 0;
 }
 
-/* cli_domain_reg - a registry entry from the command line. */
+/* cli_domain_defaults - what the config gives an entry without a value. */
+static struct regimport_defaults
+cli_domain_defaults(const struct cli *cli)
+{
+	struct regimport_defaults defs = {
+		.mail_from = cli->cfg.mail_from,
+		.selector = cli->cfg.selector,
+	};
+
+	return defs;
+}
+
+/*
+ * cli_domain_reg - a registry entry from the command line: each value
+ * through the setter `domain import` uses, key files read, then the one
+ * validation every way in shares (regimport_validate).
+ */
 static int
 cli_domain_reg(struct cli *cli, struct domain_reg *reg)
 {
-	char err[512], mail_from[DOMAIN_BUF], name[DOMAIN_BUF], org[DOMAIN_BUF];
+	struct regimport_defaults defs = cli_domain_defaults(cli);
+	char why[REGIMPORT_ERR_MAX], key[DOMAIN_KEY_PATH_MAX];
 	size_t i;
-	int rc, policy;
+	int rc;
 
-	if ((rc = cli_domain_arg(cli, 2, reg->domain, sizeof(reg->domain))))
+	if (cli->nargs != 3)
+		return cli_usage_error(cli, "usage: %s %s DOMAIN",
+		    cli->args[0], cli->args[1]);
+	regimport_reg_init(reg, (int64_t)time(NULL));
+	if (regimport_set(reg, REGIMPORT_DOMAIN, cli->args[2],
+		strlen(cli->args[2]), why, sizeof(why)) != 0)
+		return cli_usage_error(cli, "invalid domain: %s", why);
+	if ((rc = cli_domain_set(cli, reg, REGIMPORT_MAIL_FROM, "--mail-from",
+		 cli->mail_from)))
 		return rc;
-	reg->dmarc_min_policy = -1;
-	reg->added = (int64_t)time(NULL);
-	if (cli->mail_from != NULL) {
-		if (readiness_mail_from(reg->domain, cli->mail_from, mail_from,
-			sizeof(mail_from), err, sizeof(err)) != 0)
-			return cli_usage_error(cli, "--mail-from '%s': %s",
-			    cli->mail_from, err);
-		if (strcmp(mail_from, reg->domain) == 0)
-			return cli_usage_error(cli,
-			    "--mail-from must be a subdomain such as mail.%s; "
-			    "records on the bare domain are not accepted",
-			    reg->domain);
-		if (domain_org(reg->domain, org, sizeof(org)) != 0)
-			snprintf(org, sizeof(org), "%s", reg->domain);
-		if (!domain_is_below(mail_from, org))
-			return cli_usage_error(cli,
-			    "--mail-from %s is outside %s, so SPF could never "
-			    "align for DMARC; use a subdomain such as mail.%s",
-			    mail_from, org, reg->domain);
-		snprintf(reg->mail_from, sizeof(reg->mail_from), "%s",
-		    mail_from);
-	}
 	for (i = 0; i < cli->nselectors; i++) {
-		struct domain_selector *sel = &reg->selectors[i];
+		const char *name = cli->selectors[i].name;
 
-		if (domain_normalize(cli->selectors[i].name,
-			strlen(cli->selectors[i].name), name, sizeof(name), err,
-			sizeof(err)) != 0 ||
-		    strlen(name) >= sizeof(sel->name))
-			return cli_usage_error(cli, "--selector '%s': %s",
-			    cli->selectors[i].name, err);
-		memcpy(sel->name, name, strlen(name) + 1);
+		key[0] = '\0';
 		if (cli->selectors[i].key_file != NULL &&
-		    (rc = cli_domain_key(cli, cli->selectors[i].key_file,
-			 sel->key_path, sizeof(sel->key_path))))
+		    (rc = cli_domain_key(cli, cli->selectors[i].key_file, key,
+			 sizeof(key))))
 			return rc;
-		reg->nselectors++;
+		if (regimport_add_selector(reg, name, strlen(name), key,
+			strlen(key), why, sizeof(why)) != 0)
+			return cli_usage_error(cli, "--selector: %s", why);
 	}
-	if ((rc = cli_domain_name(cli, "--mx", cli->mx_host, reg->mx_host,
-		 sizeof(reg->mx_host))) ||
-	    (rc = cli_domain_name(cli, "--spf-include", cli->spf_include,
-		 reg->spf_include, sizeof(reg->spf_include))))
+	if ((rc = cli_domain_set(cli, reg, REGIMPORT_MX, "--mx",
+		 cli->mx_host)) ||
+	    (rc = cli_domain_set(cli, reg, REGIMPORT_SPF_INCLUDE,
+		 "--spf-include", cli->spf_include)))
 		return rc;
-	for (i = 0; i < cli->negress; i++) {
-		if (config_parse_ip(cli->egress[i]) != 0 ||
-		    strlen(cli->egress[i]) >= sizeof(reg->egress[0]))
-			return cli_usage_error(cli,
-			    "--egress-ip '%s' is not an IPv4 or IPv6 address",
-			    cli->egress[i]);
-		snprintf(reg->egress[i], sizeof(reg->egress[i]), "%s",
-		    cli->egress[i]);
-		reg->negress++;
-	}
-	if (cli->dmarc_min_policy != NULL) {
-		enum dmarc_policy p;
-
-		if (dmarc_policy_parse(cli->dmarc_min_policy, &p) != 0)
-			return cli_usage_error(cli,
-			    "--dmarc-min-policy must be none, quarantine or "
-			    "reject");
-		policy = (int)p;
-		reg->dmarc_min_policy = policy;
-	}
-	if (cli->contact != NULL) {
-		if (!notify_address_ok(cli->contact) ||
-		    strlen(cli->contact) >= sizeof(reg->contact))
-			return cli_usage_error(cli,
-			    "--contact must be a plain address like "
-			    "owner@example.com");
-		snprintf(reg->contact, sizeof(reg->contact), "%s",
-		    cli->contact);
-	}
+	for (i = 0; i < cli->negress; i++)
+		if ((rc = cli_domain_set(cli, reg, REGIMPORT_EGRESS_IPS,
+			 "--egress-ip", cli->egress[i])))
+			return rc;
+	if ((rc = cli_domain_set(cli, reg, REGIMPORT_DMARC_MIN_POLICY,
+		 "--dmarc-min-policy", cli->dmarc_min_policy)) ||
+	    (rc = cli_domain_set(cli, reg, REGIMPORT_CONTACT, "--contact",
+		 cli->contact)))
+		return rc;
+	if (regimport_validate(reg, &defs, why, sizeof(why)) != 0)
+		return cli_usage_error(cli, "%s: %s", reg->domain, why);
 	return 0;
 }
 
@@ -225,13 +211,15 @@ cli_domain_remove(struct cli *cli)
 	struct domain_reg reg;
 	struct store *st;
 	size_t held = 0;
+	bool absent;
 	int rc;
 
 	if ((rc = cli_domain_arg(cli, 2, domain, sizeof(domain))) != 0)
 		return rc;
-	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
+	if ((st = cli_store_open(cli, 0, &absent)) == NULL && !absent)
 		return CLI_EXIT_CONFIG;
-	rc = store_reg_get(st, domain, &reg, err, sizeof(err));
+	rc = st == NULL ? STORE_NOTFOUND
+			: store_reg_get(st, domain, &reg, err, sizeof(err));
 	if (rc == STORE_NOTFOUND) {
 		store_close(st);
 		fprintf(stderr, "%s: %s is not registered\n", cli->progname,
@@ -341,34 +329,18 @@ cli_domain_list(struct cli *cli)
 	return 0;
 }
 
-/* cli_import_read - the whole file, bounded; NULL after a message. */
+/* cli_import_read - the whole file, bounded, never blocking; NULL after a
+ * message. */
 static char *
 cli_import_read(struct cli *cli, const char *path, size_t *len)
 {
-	struct stat sb;
-	FILE *fp;
-	char *buf;
+	char err[SAFEFILE_ERR_MAX], *buf;
 
-	if ((fp = fopen(path, "r")) == NULL || fstat(fileno(fp), &sb) != 0) {
-		fprintf(stderr, "%s: %s: %s\n", cli->progname, path,
-		    strerror(errno));
-		if (fp != NULL)
-			fclose(fp);
+	if (safefile_read(path, CLI_IMPORT_MAX, 0, &buf, len, NULL, err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return NULL;
 	}
-	if (!S_ISREG(sb.st_mode) || sb.st_size > CLI_IMPORT_MAX) {
-		fprintf(stderr, "%s: %s: not a regular file of at most %d MiB\n",
-		    cli->progname, path, CLI_IMPORT_MAX >> 20);
-		fclose(fp);
-		return NULL;
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", cli->progname);
-		fclose(fp);
-		return NULL;
-	}
-	*len = fread(buf, 1, (size_t)sb.st_size, fp);
-	fclose(fp);
 	return buf;
 }
 
@@ -406,8 +378,10 @@ struct cli_import {
 	struct store_batch *batch;
 	struct regimport_columns cols;
 	struct regimport_seen seen;
+	struct regimport_defaults defs;
 	char last_key[PATH_MAX];
 	size_t added, bad, pending;
+	size_t committed; /* of added, those whose batch was committed */
 };
 
 /* cli_import_row - validate one row and queue it; 0 ok, -1 bad line. */
@@ -422,6 +396,11 @@ cli_import_row(struct cli_import *im, const struct csv_record *rec)
 	    regimport_seen_add(&im->seen, reg.domain, rec->line, err,
 		sizeof(err)) != 0)
 		goto bad;
+	if (regimport_validate(&reg, &im->defs, why, sizeof(why)) != 0) {
+		snprintf(err, sizeof(err), "line %zu: %s: %s", rec->line,
+		    reg.domain, why);
+		goto bad;
+	}
 	if (cli_import_keys(&reg, im->last_key, sizeof(im->last_key), why,
 		sizeof(why)) != 0) {
 		snprintf(err, sizeof(err), "line %zu: %s", rec->line, why);
@@ -452,6 +431,7 @@ cli_import_row(struct cli_import *im, const struct csv_record *rec)
 			return -2;
 		}
 		im->batch = NULL;
+		im->committed = im->added;
 	}
 	return 0;
 bad:
@@ -468,7 +448,7 @@ cli_domain_import(struct cli *cli)
 	struct csv_reader rd;
 	char err[CSV_ERR_MAX + REGIMPORT_ERR_MAX], *buf;
 	size_t len = 0;
-	int rc, header = 0, fatal = 0;
+	int rc, header = 0, fatal = 0, store_failed = 0;
 
 	if (cli->nargs != 3)
 		return cli_usage_error(cli, "usage: domain import FILE");
@@ -479,6 +459,7 @@ cli_domain_import(struct cli *cli)
 		return CLI_EXIT_CONFIG;
 	}
 	regimport_seen_init(&im.seen);
+	im.defs = cli_domain_defaults(cli);
 	csv_init(&rd, buf, len);
 	while (!fatal && (rc = csv_next(&rd, &rec, err, sizeof(err))) != 0) {
 		if (rc < 0) {
@@ -491,6 +472,7 @@ cli_domain_import(struct cli *cli)
 			continue;
 		}
 		if (!header) {
+			/* A bad header: the file is unusable input (64). */
 			if (regimport_header(&rec, &im.cols, err, sizeof(err)) !=
 			    0) {
 				fprintf(stderr, "%s: %s\n", cli->progname, err);
@@ -500,15 +482,16 @@ cli_domain_import(struct cli *cli)
 			continue;
 		}
 		if (cli_import_row(&im, &rec) == -2)
-			fatal = 1;
+			fatal = store_failed = 1;
 	}
 	if (im.batch != NULL) {
 		if (fatal)
 			store_batch_abort(im.batch);
 		else if (store_batch_commit(im.batch, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
-			fatal = 1;
-		}
+			fatal = store_failed = 1;
+		} else
+			im.committed = im.added;
 	}
 	regimport_seen_free(&im.seen);
 	store_close(im.st);
@@ -518,10 +501,11 @@ cli_domain_import(struct cli *cli)
 		    cli->args[2]);
 		return CLI_EXIT_USAGE;
 	}
-	printf("%zu domain(s) registered, %zu bad line(s)\n", fatal ? 0 : im.added,
+	/* Only what was committed is registered (a batch can fail late). */
+	printf("%zu domain(s) registered, %zu bad line(s)\n", im.committed,
 	    im.bad);
 	if (fatal)
-		return header ? CLI_EXIT_CONFIG : CLI_EXIT_USAGE;
+		return store_failed ? CLI_EXIT_CONFIG : CLI_EXIT_USAGE;
 	return im.bad ? CLI_EXIT_FAILURE : 0;
 }
 

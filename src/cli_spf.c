@@ -61,7 +61,7 @@ cli_spf(struct cli *cli)
 		    sender);
 	req.sender = sender;
 	req.helo = cli->helo;
-	req.timeout_ms = 0;
+	req.timeout_ms = cli->cfg.check_timeout_ms;
 	if (dns_open(&dns, &cli->cfg.dns, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: DNS: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;

@@ -19,9 +19,23 @@
  *	first-verification mails.  release hands a domain's held mail
  *	back to the MTA (ReleaseCommand, postsuper -H by default).
  *
+ *	status, refresh and release also take an unregistered domain that
+ *	has a state (the milter checked it with the global expectations,
+ *	UnregisteredDomains check); status marks it as unregistered, and
+ *	refresh --all and --due include them and first remove those no mail
+ *	used for UnregisteredExpiry.
+ *
+ *	No store yet (no StateDir, or no data.mdb in it) is an empty
+ *	registry: status lists nothing, a DOMAIN is not registered, and
+ *	nothing is created.  refresh prints a change of state only once it
+ *	is committed; when the store cannot be written it names each domain
+ *	whose result was lost and counts what was stored.
+ *
  * DIAGNOSTICS
- *	0 done; 1 the domain is not registered, or some domain could not be
- *	checked; 64 usage; 78 store, DNS or config trouble.
+ *	0 done; 1 the domain is not registered (and, where allowed, has no
+ *	state either), or some domain could not be checked; 64 usage; 78
+ *	store, DNS or config trouble (refresh: a result that could not be
+ *	stored).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,16 +74,32 @@ cli_store_warn(void *ctx, const char *msg)
 	fprintf(stderr, "%s: warning: %s\n", cli->progname, msg);
 }
 
+/* cli_store_absent - no store yet: no StateDir, or no data.mdb in a
+ * StateDir that store_open would accept (else it says what is wrong). */
+static bool
+cli_store_absent(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (stat(dir, &sb) != 0)
+		return errno == ENOENT;
+	if (!S_ISDIR(sb.st_mode) || (sb.st_mode & S_IWOTH) != 0 ||
+	    (size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+		sizeof(path))
+		return false;
+	return lstat(path, &sb) != 0 && errno == ENOENT;
+}
+
 struct store *
 cli_store_open(struct cli *cli, unsigned flags, bool *absent)
 {
 	struct store_opts opts;
 	struct store *st;
-	struct stat sb;
 	char err[1024];
 
 	if (absent != NULL) {
-		*absent = stat(cli->cfg.state_dir, &sb) != 0 && errno == ENOENT;
+		*absent = cli_store_absent(cli->cfg.state_dir);
 		if (*absent)
 			return NULL;
 	}
@@ -85,17 +115,47 @@ cli_store_open(struct cli *cli, unsigned flags, bool *absent)
 	return st;
 }
 
-/* cli_registered - the entry for args[1]; an exit code when not. */
+/*
+ * cli_lookup - the entry for args[1]; with unregistered non-NULL also an
+ * unregistered domain that has a state (*unregistered set, reg holds only
+ * the domain: the global expectations).  An exit code when there is none.
+ * A NULL st is a store that does not exist yet: nothing is registered.
+ */
 static int
-cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
+cli_lookup(struct cli *cli, struct store *st, struct domain_reg *reg,
+    bool *unregistered)
 {
+	static struct domain_state state;
 	char domain[DOMAIN_BUF], err[512];
 	int rc;
 
+	if (unregistered != NULL)
+		*unregistered = false;
 	if (domain_normalize(cli->args[1], strlen(cli->args[1]), domain,
 		sizeof(domain), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
-	rc = store_reg_get(st, domain, reg, err, sizeof(err));
+	rc = st == NULL ? STORE_NOTFOUND
+			: store_reg_get(st, domain, reg, err, sizeof(err));
+	if (rc == STORE_NOTFOUND && unregistered != NULL) {
+		rc = st == NULL
+		    ? STORE_NOTFOUND
+		    : store_state_get(st, domain, &state, err, sizeof(err));
+		if (rc == STORE_OK || rc == STORE_CORRUPT) {
+			memset(reg, 0, sizeof(*reg));
+			snprintf(reg->domain, sizeof(reg->domain), "%s",
+			    domain);
+			reg->dmarc_min_policy = -1;
+			*unregistered = true;
+			return 0;
+		}
+		if (rc == STORE_NOTFOUND) {
+			fprintf(stderr,
+			    "%s: %s is not registered (authready domain add "
+			    "%s), and no mail from it was checked\n",
+			    cli->progname, domain, domain);
+			return CLI_EXIT_FAILURE;
+		}
+	}
 	if (rc == STORE_NOTFOUND) {
 		fprintf(stderr,
 		    "%s: %s is not registered (authready domain add %s)\n",
@@ -109,6 +169,13 @@ cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
 	return 0;
 }
 
+/* cli_registered - the entry for args[1]; an exit code when not. */
+static int
+cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
+{
+	return cli_lookup(cli, st, reg, NULL);
+}
+
 int
 cli_records(struct cli *cli)
 {
@@ -118,12 +185,14 @@ cli_records(struct cli *cli)
 	struct store *st;
 	char err[1024];
 	const char *egress[CONFIG_EGRESS_MAX];
+	bool absent;
 	size_t i;
 	int rc;
 
 	if (cli->nargs != 2)
 		return cli_usage_error(cli, "usage: records DOMAIN [--json]");
-	if ((st = cli_store_open(cli, STORE_RDONLY, NULL)) == NULL)
+	if ((st = cli_store_open(cli, STORE_RDONLY, &absent)) == NULL &&
+	    !absent)
 		return CLI_EXIT_CONFIG;
 	rc = cli_registered(cli, st, &reg);
 	store_close(st);
@@ -138,6 +207,8 @@ cli_records(struct cli *cli)
 	defs.egress = egress;
 	defs.negress = cli->cfg.egress.count;
 	defs.dmarc_min_policy = cli->cfg.dmarc_min_policy;
+	defs.selector = cli->cfg.selector;
+	defs.key_file = cli->cfg.key_file;
 	if (records_build(&reg, &defs, &set, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;
@@ -157,12 +228,23 @@ struct cli_status_ctx {
 	int64_t now;
 	size_t n;
 	int detail; /* one domain: records and held mail too */
+	bool unregistered; /* the domain shown has no registry entry */
+};
+
+/* The door a held entry came through (record.h), by value. */
+static const char *const cli_held_doors[] = {
+    [HELD_DOOR_UNKNOWN] = "unknown",
+    [HELD_DOOR_UNIX] = "unix",
+    [HELD_DOOR_INET] = "inet",
 };
 
 static int
 cli_status_held(void *ctx, const struct held_msg *msg)
 {
 	struct cli_status_ctx *sc = ctx;
+	const char *door = msg->door <= HELD_DOOR_INET
+	    ? cli_held_doors[msg->door]
+	    : "unknown";
 	char when[32];
 
 	cli_time(msg->held_at, when, sizeof(when));
@@ -170,11 +252,13 @@ cli_status_held(void *ctx, const struct held_msg *msg)
 		fputs(sc->n++ ? ", {" : "{", stdout);
 		json_field(stdout, "queue_id", msg->queue_id, false);
 		json_field(stdout, "held_at", when, false);
+		json_field(stdout, "sender", msg->sender, false);
+		json_field(stdout, "door", door, false);
 		json_field(stdout, "reason", msg->reason, true);
 		fputs("}", stdout);
 	} else {
-		printf("  held  %-16s since %s  %s\n", msg->queue_id, when,
-		    msg->reason);
+		printf("  held  %-16s since %s  door %s  %s\n", msg->queue_id,
+		    when, door, msg->reason);
 	}
 	return 0;
 }
@@ -196,7 +280,11 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 	    cli_time(s->last_success, t, sizeof(t)), false);
 	json_field(stdout, "next_check", cli_time(s->next_check, t, sizeof(t)),
 	    false);
-	printf("\"dns_errors\": %u, ", s->dns_errors);
+	printf("\"dns_errors\": %u, \"registered\": %s, ", s->dns_errors,
+	    sc->unregistered ? "false" : "true");
+	if (sc->unregistered)
+		json_field(stdout, "last_used",
+		    cli_time(s->last_used, t, sizeof(t)), false);
 	json_field(stdout, "summary", summary, false);
 	fputs("\"records\": [", stdout);
 	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++) {
@@ -225,23 +313,47 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 	fputs("}", stdout);
 }
 
+/* cli_status_unreg_text - "unregistered ..., last mail ..." in words. */
+static void
+cli_status_unreg_text(struct cli_status_ctx *sc, const struct domain_state *s,
+    char *buf, size_t len)
+{
+	char used[32], until[32];
+	int64_t expiry = sc->cli->cfg.unreg_expiry;
+
+	cli_time(s->last_used, used, sizeof(used));
+	if (s->last_used > 0 && s->last_used <= INT64_MAX - expiry)
+		cli_time(s->last_used + expiry, until, sizeof(until));
+	else
+		snprintf(until, sizeof(until), "(set at its next check)");
+	snprintf(buf, len,
+	    "unregistered: checked with the global settings; last mail %s; "
+	    "removed if no mail uses it by %s",
+	    used, until);
+}
+
 static void
 cli_status_text(struct cli_status_ctx *sc, const struct domain_state *s,
     const char *summary)
 {
-	char since[32], last[32], next[32], err[256];
+	char since[32], last[32], next[32], err[256], unreg[200];
 	size_t i;
 
 	cli_time(s->since, since, sizeof(since));
 	cli_time(s->last_check, last, sizeof(last));
 	cli_time(s->next_check, next, sizeof(next));
 	if (!sc->detail) {
-		printf("%-40s %-9s %-21s %-21s %s\n", s->domain,
-		    domain_readiness_name(s->state), since, next, summary);
+		printf("%-40s %-9s %-21s %-21s %s%s\n", s->domain,
+		    domain_readiness_name(s->state), since, next,
+		    sc->unregistered ? "(unregistered) " : "", summary);
 		return;
 	}
 	printf("%s: %s since %s\n", s->domain, domain_readiness_name(s->state),
 	    since);
+	if (sc->unregistered) {
+		cli_status_unreg_text(sc, s, unreg, sizeof(unreg));
+		printf("  %s\n", unreg);
+	}
 	printf("  last check %s, next check %s, DNS errors %u\n", last, next,
 	    s->dns_errors);
 	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++)
@@ -285,6 +397,25 @@ cli_status_one(void *ctx, const struct domain_reg *reg)
 	return 0;
 }
 
+/* cli_status_unreg - one unregistered domain's state, in the list. */
+static int
+cli_status_unreg(void *ctx, const struct domain_state *state, bool held)
+{
+	struct cli_status_ctx *sc = ctx;
+	char summary[1024];
+
+	(void)held;
+	state_describe(state, sc->now, summary, sizeof(summary));
+	sc->unregistered = true;
+	if (sc->cli->json)
+		cli_status_json(sc, state, summary);
+	else
+		cli_status_text(sc, state, summary);
+	sc->unregistered = false;
+	sc->n++;
+	return 0;
+}
+
 int
 cli_status(struct cli *cli)
 {
@@ -297,10 +428,11 @@ cli_status(struct cli *cli)
 
 	if (cli->nargs > 2)
 		return cli_usage_error(cli, "usage: status [DOMAIN] [--json]");
-	if ((sc.st = cli_store_open(cli, STORE_RDONLY,
-		 cli->nargs == 2 ? NULL : &absent)) == NULL) {
+	if ((sc.st = cli_store_open(cli, STORE_RDONLY, &absent)) == NULL) {
 		if (!absent)
 			return CLI_EXIT_CONFIG;
+		if (cli->nargs == 2)
+			return cli_registered(cli, NULL, &reg);
 		puts(cli->json ? "{\"domains\": []}" : "no domains registered");
 		return 0;
 	}
@@ -308,7 +440,7 @@ cli_status(struct cli *cli)
 		fputs("{\"domains\": [", stdout);
 	if (cli->nargs == 2) {
 		sc.detail = 1;
-		if ((rc = cli_registered(cli, sc.st, &reg)) == 0)
+		if ((rc = cli_lookup(cli, sc.st, &reg, &sc.unregistered)) == 0)
 			cli_status_one(&sc, &reg);
 	} else {
 		if (!cli->json)
@@ -316,6 +448,9 @@ cli_status(struct cli *cli)
 			    "SINCE", "NEXT CHECK", "WHAT");
 		rc = store_reg_iter(sc.st, cli_status_one, &sc, &ncorrupt, err,
 		    sizeof(err));
+		if (rc == STORE_OK)
+			rc = store_unreg_iter(sc.st, cli_status_unreg, &sc,
+			    &ncorrupt, err, sizeof(err));
 		if (rc != STORE_OK) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			rc = CLI_EXIT_CONFIG;
@@ -355,17 +490,48 @@ cli_refresh_note(struct cli_refresh_ctx *rc, const char *domain)
 	snprintf(rc->verified[rc->nverified++], DOMAIN_BUF, "%s", domain);
 }
 
+/* cli_release_details - what release_domain() did besides releasing. */
+static void
+cli_release_details(const struct release_result *res)
+{
+	if (res->invalid > 0)
+		printf(", %zu invalid queue ID(s) dropped from the index",
+		    res->invalid);
+	if (res->refused > 0)
+		printf(", %zu refused (not confirmed by HoldQueueCommand; "
+		       "dropped from the index, still held; first: %s)",
+		    res->refused, res->first_refused);
+	if (res->unverified > 0)
+		printf(", %zu indexed over TCP kept unreleased (no "
+		       "HoldQueueCommand to confirm them)",
+		    res->unverified);
+}
+
+/* cli_release_report - one line after a refresh, when anything was done. */
+static void
+cli_release_report(const char *domain, const struct release_result *res)
+{
+	if (res->released + res->invalid + res->refused + res->unverified ==
+	    0)
+		return;
+	printf("%s: %zu held message(s) released", domain, res->released);
+	cli_release_details(res);
+	putchar('\n');
+}
+
 /* cli_refresh_release - held mail of the domains that became verified. */
 static int
 cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
 {
-	size_t i, released, invalid;
+	struct release_result res;
 	char err[1024];
+	size_t i;
 	int failed = 0;
 
 	for (i = 0; i < rc->nverified; i++) {
 		if (release_domain(st, rc->verified[i],
-			rc->cli->cfg.release_command, &released, &invalid, err,
+			rc->cli->cfg.release_command,
+			rc->cli->cfg.hold_queue_command, &res, err,
 			sizeof(err)) != 0) {
 			fprintf(stderr,
 			    "%s: %s: held mail not released: %s (run "
@@ -373,9 +539,8 @@ cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
 			    rc->cli->progname, rc->verified[i], err,
 			    rc->verified[i]);
 			failed = 1;
-		} else if (released > 0) {
-			printf("%s: %zu held message(s) released\n",
-			    rc->verified[i], released);
+		} else {
+			cli_release_report(rc->verified[i], &res);
 		}
 	}
 	free(rc->verified);
@@ -402,18 +567,46 @@ cli_refresh_event(void *arg, const struct domain_state *st,
 		    rc->cli->progname, st->domain, fx->reason);
 		return;
 	}
-	if (fx->became_verified)
-		cli_refresh_note(rc, st->domain);
-	if (rc->single) {
+	(void)fx;
+	if (rc->single)
 		report_print_text(stdout, rep,
 		    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL);
+}
+
+/* cli_refresh_stored - a transition is printed once it is committed. */
+static void
+cli_refresh_stored(void *arg, const char *domain,
+    const struct state_effects *fx, const char *err)
+{
+	struct cli_refresh_ctx *rc = arg;
+
+	if (err != NULL) {
+		fprintf(stderr, "%s%s: %s: checked, but not stored: %s\n",
+		    rc->bar ? "\r\033[K" : "", rc->cli->progname, domain,
+		    err);
+		return;
+	}
+	if (fx->became_verified)
+		cli_refresh_note(rc, domain);
+	if (rc->single)
 		printf("\nstate: %s -> %s\n", domain_readiness_name(fx->from),
 		    domain_readiness_name(fx->to));
-	} else if (fx->state_changed) {
+	else if (fx->state_changed)
 		printf("%s%-40s %s -> %s\n", rc->bar ? "\r\033[K" : "",
-		    st->domain, domain_readiness_name(fx->from),
+		    domain, domain_readiness_name(fx->from),
 		    domain_readiness_name(fx->to));
-	}
+}
+
+/* cli_refresh_pruned - one line per removed unregistered state. */
+static void
+cli_refresh_pruned(void *arg, const char *domain, int64_t last_used)
+{
+	struct cli_refresh_ctx *rc = arg;
+	char when[32];
+
+	printf("%s%-40s removed: unregistered, no mail since %s\n",
+	    rc->bar ? "\r\033[K" : "", domain,
+	    cli_time(last_used, when, sizeof(when)));
 }
 
 static void
@@ -440,10 +633,26 @@ cli_refresh_progress(void *arg, size_t done, size_t total)
 	fflush(stderr);
 }
 
+/* cli_refresh_summary - the counts of a run, on one line. */
+static void
+cli_refresh_summary(const struct checker_stats *stats)
+{
+	printf("checked %zu: %zu verified, %zu pending, %zu degraded, "
+	       "%zu failed, %zu unknown; %zu changed; %zu confirmation "
+	       "mail(s) sent, %zu failed\n",
+	    stats->done - stats->errors, stats->by_state[READINESS_VERIFIED],
+	    stats->by_state[READINESS_PENDING],
+	    stats->by_state[READINESS_DEGRADED],
+	    stats->by_state[READINESS_FAILED],
+	    stats->by_state[READINESS_UNKNOWN], stats->changed,
+	    stats->notified, stats->notify_failed);
+}
+
 int
 cli_refresh(struct cli *cli)
 {
 	struct cli_refresh_ctx ctx = {.cli = cli};
+	struct checker_upkeep up;
 	struct checker_options opt;
 	struct checker_stats stats;
 	struct domain_reg reg;
@@ -451,22 +660,36 @@ cli_refresh(struct cli *cli)
 	struct dns *dns;
 	char err[1024], **names = NULL, *one[1];
 	size_t n = 0;
+	bool unregistered, absent;
 	int rc;
 
 	if ((cli->nargs == 2) + cli->all + cli->due != 1 || cli->nargs > 2)
 		return cli_usage_error(cli, "usage: refresh DOMAIN|--all|--due");
-	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
-		return CLI_EXIT_CONFIG;
+	memset(&stats, 0, sizeof(stats));
+	if ((st = cli_store_open(cli, 0, &absent)) == NULL) {
+		if (!absent)
+			return CLI_EXIT_CONFIG;
+		if (cli->nargs == 2)
+			return cli_registered(cli, NULL, &reg);
+		cli_refresh_summary(&stats); /* nothing is registered */
+		return 0;
+	}
+	memset(&up, 0, sizeof(up));
 	if (cli->all || cli->due) {
-		if (checker_list(st, cli->due, (int64_t)time(NULL), &names, &n,
+		ctx.bar = isatty(STDERR_FILENO);
+		up.now = (int64_t)time(NULL);
+		up.expiry = cli->cfg.unreg_expiry;
+		up.on_prune = cli_refresh_pruned;
+		up.arg = &ctx;
+		if (checker_upkeep(st, &up, err, sizeof(err)) != 0 ||
+		    checker_list(st, cli->due, (int64_t)time(NULL), &names, &n,
 			err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			store_close(st);
 			return CLI_EXIT_CONFIG;
 		}
-		ctx.bar = isatty(STDERR_FILENO);
 	} else {
-		if ((rc = cli_registered(cli, st, &reg)) != 0) {
+		if ((rc = cli_lookup(cli, st, &reg, &unregistered)) != 0) {
 			store_close(st);
 			return rc;
 		}
@@ -483,7 +706,9 @@ cli_refresh(struct cli *cli)
 		return CLI_EXIT_CONFIG;
 	}
 	checker_options_init(&opt, &cli->cfg, (int64_t)time(NULL));
+	opt.unregistered = true; /* names without an entry have a state */
 	opt.on_event = cli_refresh_event;
+	opt.on_stored = cli_refresh_stored;
 	opt.on_progress = cli_refresh_progress;
 	opt.arg = &ctx;
 	rc = checker_run(st, dns, &opt, names, n, &stats, err, sizeof(err));
@@ -494,20 +719,20 @@ cli_refresh(struct cli *cli)
 	if (!ctx.single)
 		checker_list_free(names, n);
 	if (rc != 0) {
-		fprintf(stderr, "%s: %s\n", cli->progname, err);
+		/* What was stored was printed; say what was not. */
+		fprintf(stderr,
+		    "%s: %s; %zu of %zu domain(s) stored, the results of %zu "
+		    "not stored and %zu not checked\n",
+		    cli->progname, err, stats.done - stats.errors, stats.total,
+		    stats.unstored, stats.total - stats.done);
 		return CLI_EXIT_CONFIG;
 	}
 	if (!ctx.single || stats.notified || stats.notify_failed)
-		printf("checked %zu: %zu verified, %zu pending, %zu degraded, "
-		       "%zu failed, %zu unknown; %zu changed; %zu confirmation "
-		       "mail(s) sent, %zu failed\n",
-		    stats.done - stats.errors,
-		    stats.by_state[READINESS_VERIFIED],
-		    stats.by_state[READINESS_PENDING],
-		    stats.by_state[READINESS_DEGRADED],
-		    stats.by_state[READINESS_FAILED],
-		    stats.by_state[READINESS_UNKNOWN], stats.changed,
-		    stats.notified, stats.notify_failed);
+		cli_refresh_summary(&stats);
+	if (up.pruned > 0)
+		printf("removed %zu unregistered domain state(s) no mail used "
+		       "for UnregisteredExpiry\n",
+		    up.pruned);
 	return stats.errors ? CLI_EXIT_FAILURE : 0;
 }
 
@@ -517,31 +742,30 @@ int
 cli_release(struct cli *cli)
 {
 	struct domain_reg reg;
+	struct release_result res;
 	struct store *st;
-	size_t released, invalid;
 	char err[1024];
+	bool unregistered, absent;
 	int rc;
 
 	if (cli->nargs != 2)
 		return cli_usage_error(cli, "usage: release DOMAIN");
-	if ((st = cli_store_open(cli, 0, NULL)) == NULL)
+	if ((st = cli_store_open(cli, 0, &absent)) == NULL && !absent)
 		return CLI_EXIT_CONFIG;
-	if ((rc = cli_registered(cli, st, &reg)) != 0) {
+	if ((rc = cli_lookup(cli, st, &reg, &unregistered)) != 0) {
 		store_close(st);
 		return rc;
 	}
 	rc = release_domain(st, reg.domain, cli->cfg.release_command,
-	    &released, &invalid, err, sizeof(err));
+	    cli->cfg.hold_queue_command, &res, err, sizeof(err));
 	store_close(st);
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s: %s (%zu released before the error)\n",
-		    cli->progname, reg.domain, err, released);
+		    cli->progname, reg.domain, err, res.released);
 		return CLI_EXIT_FAILURE;
 	}
-	printf("%s: %zu held message(s) released", reg.domain, released);
-	if (invalid > 0)
-		printf(", %zu invalid queue ID(s) dropped from the index",
-		    invalid);
+	printf("%s: %zu held message(s) released", reg.domain, res.released);
+	cli_release_details(&res);
 	putchar('\n');
 	return 0;
 }

@@ -8,6 +8,8 @@
  *	int config_load(const char *path, bool must_exist, struct config *cfg,
  *	    char *err, size_t errlen);
  *	int config_parse_timeout(const char *text, unsigned *ms);
+ *	bool config_socket_inet(const char *socket);
+ *	int config_check_door(cfg, socket, err, errlen);
  *
  * DESCRIPTION
  *	One "Key value" per line, as in opendkim.conf(5).  Keys are
@@ -22,10 +24,14 @@
  *	completely before storing it (domains through domain_normalize(),
  *	DNS servers through dns_server_parse()).
  *
+ *	config_check_door() is the one rule that spans keys: a policy that
+ *	can quarantine needs a door only the MTA can open (see its comment
+ *	in configfile.h).
+ *
  *	config_parse() works on a copy and stores it into cfg only when the
  *	whole text is valid, so a failed reload leaves the running snapshot
  *	as it was.  config_load() reads at most CONFIG_FILE_MAX octets from a
- *	regular file.
+ *	regular file, through safefile_read() (a FIFO does not block it).
  *
  * DIAGNOSTICS
  *	-1 with "FILE:LINE: what is wrong" in err; file errors are
@@ -49,6 +55,7 @@
 #include "notify.h"
 #include "release.h"
 #include "errbuf.h"
+#include "safefile.h"
 #include "sanitize.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* octets; a config is not a database */
@@ -73,6 +80,8 @@ enum config_type {
 	CONFIG_OCTAL,
 	CONFIG_FACILITY,
 	CONFIG_SOCKET,
+	CONFIG_MILTER_TIMEOUT,
+	CONFIG_COMMAND_OR_NONE,
 };
 
 struct config_key {
@@ -88,6 +97,7 @@ struct config_key {
 static const struct config_key config_keys[] = {
     {"DNSServers", CONFIG_SERVERS, CONFIG_FIELD(dns)},
     {"DNSTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(dns.timeout_ms)},
+    {"CheckTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(check_timeout_ms)},
     {"Selector", CONFIG_DOMAIN, CONFIG_FIELD(selector)},
     {"KeyFile", CONFIG_STRING, CONFIG_FIELD(key_file)},
     {"MailFrom", CONFIG_DOMAIN, CONFIG_FIELD(mail_from)},
@@ -99,11 +109,16 @@ static const struct config_key config_keys[] = {
     {"RefreshInterval", CONFIG_DURATION, CONFIG_FIELD(refresh_interval)},
     {"PendingWindow", CONFIG_DURATION, CONFIG_FIELD(pending_window)},
     {"GracePeriod", CONFIG_DURATION, CONFIG_FIELD(grace_period)},
+    {"UnregisteredExpiry", CONFIG_DURATION, CONFIG_FIELD(unreg_expiry)},
     {"SendmailPath", CONFIG_COMMAND, CONFIG_FIELD(sendmail_path)},
     {"NotifyFrom", CONFIG_ADDRESS, CONFIG_FIELD(notify_from)},
     {"RefreshConcurrency", CONFIG_CONCURRENCY,
      CONFIG_FIELD(refresh_concurrency)},
     {"ReleaseCommand", CONFIG_COMMAND, CONFIG_FIELD(release_command)},
+    {"HoldQueueCommand", CONFIG_COMMAND_OR_NONE,
+     CONFIG_FIELD(hold_queue_command)},
+    {"UnsafeInetQuarantine", CONFIG_BOOL,
+     CONFIG_FIELD(unsafe_inet_quarantine)},
     {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
     {"UserID", CONFIG_STRING, CONFIG_FIELD(user_id)},
     {"SocketGroup", CONFIG_STRING, CONFIG_FIELD(socket_group)},
@@ -112,6 +127,7 @@ static const struct config_key config_keys[] = {
     {"Syslog", CONFIG_BOOL, CONFIG_FIELD(syslog)},
     {"SyslogFacility", CONFIG_FACILITY, CONFIG_FIELD(syslog_facility)},
     {"CheckWait", CONFIG_TIMEOUT, CONFIG_FIELD(check_wait_ms)},
+    {"MilterTimeout", CONFIG_MILTER_TIMEOUT, CONFIG_FIELD(milter_timeout)},
 };
 
 /*
@@ -171,6 +187,7 @@ config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->dns.nservers = 0;
 	cfg->dns.timeout_ms = CONFIG_DNS_TIMEOUT_DEFAULT_MS;
+	cfg->check_timeout_ms = CONFIG_CHECK_TIMEOUT_DEFAULT_MS;
 	snprintf(cfg->mail_from, sizeof(cfg->mail_from), "%s",
 	         CONFIG_MAIL_FROM_DEFAULT);
 	cfg->dmarc_min_policy = DMARC_POLICY_NONE;
@@ -181,9 +198,12 @@ config_defaults(struct config *cfg)
 	cfg->refresh_interval = CONFIG_REFRESH_DEFAULT;
 	cfg->pending_window = CONFIG_PENDING_WINDOW_DEFAULT;
 	cfg->grace_period = CONFIG_GRACE_DEFAULT;
+	cfg->unreg_expiry = CONFIG_UNREG_EXPIRY_DEFAULT;
 	cfg->refresh_concurrency = CONFIG_CONCURRENCY_DEFAULT;
 	snprintf(cfg->release_command, sizeof(cfg->release_command), "%s",
 	         RELEASE_COMMAND_DEFAULT);
+	snprintf(cfg->hold_queue_command, sizeof(cfg->hold_queue_command),
+	         "%s", RELEASE_QUEUE_COMMAND_DEFAULT);
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s",
 	         CONFIG_SOCKET_DEFAULT);
 	cfg->umask = CONFIG_UMASK_DEFAULT;
@@ -191,6 +211,7 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->syslog_facility, sizeof(cfg->syslog_facility), "%s",
 	         CONFIG_FACILITY_DEFAULT);
 	cfg->check_wait_ms = CONFIG_CHECK_WAIT_DEFAULT_MS;
+	cfg->milter_timeout = CONFIG_MILTER_TIMEOUT_DEFAULT;
 	policy_config_defaults(&cfg->policy);
 }
 
@@ -390,6 +411,25 @@ config_set_duration(void *field, size_t size, const char *value, char *msg,
 	return 0;
 }
 
+/* config_set_milter_timeout - a duration of at most a day. */
+static int
+config_set_milter_timeout(void *field, size_t size, const char *value,
+                          char *msg, size_t msglen)
+{
+	char q[CONFIG_QUOTE_MAX];
+	int64_t seconds;
+
+	(void)size;
+	if (config_parse_duration(value, &seconds) != 0 ||
+	    seconds > CONFIG_MILTER_TIMEOUT_MAX)
+		return errbuf_fail(msg, msglen,
+		                   "'%s' is not a duration from 1s to 24h (e.g. "
+		                   "600, 10m)",
+		                   config_quote(q, value, strlen(value)));
+	*(int64_t *)field = seconds;
+	return 0;
+}
+
 /* config_set_path - an absolute path. */
 static int
 config_set_path(void *field, size_t size, const char *value, char *msg,
@@ -417,6 +457,18 @@ config_set_command(void *field, size_t size, const char *value, char *msg,
 		                   "absolute path (no shell is used)",
 		                   config_quote(q, value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
+}
+
+/* config_set_command_or_none - a command, or "none" (stored as ""). */
+static int
+config_set_command_or_none(void *field, size_t size, const char *value,
+                           char *msg, size_t msglen)
+{
+	if (strcmp(value, "none") == 0) {
+		*(char *)field = '\0';
+		return 0;
+	}
+	return config_set_command(field, size, value, msg, msglen);
 }
 
 /* config_set_address - a plain local@domain mail address. */
@@ -595,6 +647,8 @@ static const config_setter config_setters[] = {
     [CONFIG_OCTAL] = config_set_octal,
     [CONFIG_FACILITY] = config_set_facility,
     [CONFIG_SOCKET] = config_set_socket,
+    [CONFIG_MILTER_TIMEOUT] = config_set_milter_timeout,
+    [CONFIG_COMMAND_OR_NONE] = config_set_command_or_none,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -742,85 +796,17 @@ config_parse(const char *buf, size_t len, const char *filename,
 	return 0;
 }
 
-/* config_read_fd - at most CONFIG_FILE_MAX octets of fd into a new buffer. */
-static int
-config_read_fd(int fd, const char *path, char **out, size_t *outlen, char *err,
-               size_t errlen)
-{
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-
-	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL)
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(errno));
-	/* one octet more than allowed tells a file that grew from one that fits
-	 */
-	while (len <= CONFIG_FILE_MAX) {
-		n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int saved = errno;
-
-			free(buf);
-			return errbuf_fail(err, errlen, "%s: %s", path,
-			                   strerror(saved));
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > CONFIG_FILE_MAX) {
-		free(buf);
-		return errbuf_fail(err, errlen,
-		                   "%s: file is larger than %d octets", path,
-		                   CONFIG_FILE_MAX);
-	}
-	*out = buf;
-	*outlen = len;
-	return 0;
-}
-
-/* config_read - open and read a regular file; 1 when it does not exist. */
+/* config_read - read a regular file; 1 when it does not exist. */
 static int
 config_read(const char *path, bool must_exist, char **out, size_t *outlen,
             char *err, size_t errlen)
 {
-	struct stat st;
-	int fd, rc;
-
-	/* O_NONBLOCK: a FIFO put in place of the file must not hang startup */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 && errno == ENOENT && !must_exist)
+	/* "-c /dev/null": the built-in defaults */
+	if (strcmp(path, "/dev/null") == 0)
 		return 1;
-	if (fd < 0)
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		int saved = errno;
-
-		close(fd);
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(saved));
-	}
-	if (S_ISCHR(st.st_mode) && strcmp(path, "/dev/null") == 0) {
-		close(fd); /* "-c /dev/null": the built-in defaults */
-		return 1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return errbuf_fail(err, errlen, "%s: not a regular file", path);
-	}
-	if (st.st_size > CONFIG_FILE_MAX) {
-		close(fd);
-		return errbuf_fail(err, errlen,
-		                   "%s: file is larger than %d octets", path,
-		                   CONFIG_FILE_MAX);
-	}
-	rc = config_read_fd(fd, path, out, outlen, err, errlen);
-	close(fd);
-	return rc;
+	return safefile_read(path, CONFIG_FILE_MAX,
+	                     must_exist ? 0 : SAFEFILE_MAY_BE_MISSING, out,
+	                     outlen, NULL, err, errlen);
 }
 
 int
@@ -845,6 +831,53 @@ config_load(const char *path, bool must_exist, struct config *cfg, char *err,
 			return -1;
 	}
 	*cfg = work;
+	return 0;
+}
+
+/* The milter's door ---------------------------------------------------- */
+
+bool
+config_socket_inet(const char *socket)
+{
+	return strncmp(socket, "inet:", 5) == 0 ||
+	       strncmp(socket, "inet6:", 6) == 0;
+}
+
+int
+config_check_door(const struct config *cfg, const char *socket, char *err,
+                  size_t errlen)
+{
+	if (socket == NULL)
+		socket = cfg->socket;
+	if (!policy_may_quarantine(&cfg->policy))
+		return 0;
+	if (config_socket_inet(socket)) {
+		if (!cfg->unsafe_inet_quarantine)
+			return errbuf_fail(
+			    err, errlen,
+			    "a quarantine action needs a unix Socket: any "
+			    "local user can connect to %s and act as the MTA, "
+			    "and a queue ID it sends would be held and later "
+			    "released; use Socket local:PATH with SocketGroup "
+			    "set to the MTA's group, or accept the risk with "
+			    "UnsafeInetQuarantine yes (authready.conf(5))",
+			    socket);
+		if (cfg->hold_queue_command[0] == '\0')
+			return errbuf_fail(
+			    err, errlen,
+			    "UnsafeInetQuarantine needs HoldQueueCommand: "
+			    "queue IDs indexed over %s are released only "
+			    "when the MTA's hold queue confirms them",
+			    socket);
+		return 0;
+	}
+	if ((cfg->umask & 002) == 0)
+		return errbuf_fail(
+		    err, errlen,
+		    "UMask %03o lets every local user connect to the milter "
+		    "socket and act as the MTA, which a quarantine action must "
+		    "not allow; use UMask 007 and SocketGroup",
+		    (unsigned)cfg->umask);
 	return 0;
 }
 

@@ -7,6 +7,8 @@
  *	void dns_close(struct dns *d);
  *	int dns_query(struct dns *d, const char *name, uint16_t qtype,
  *	    resolver_cb cb, void *arg);
+ *	int dns_query_by(struct dns *d, const char *name, uint16_t qtype,
+ *	    uint64_t deadline_ms, resolver_cb cb, void *arg);
  *	struct resolver dns_resolver(struct dns *d);
  *	size_t dns_pending(const struct dns *d);
  *	void dns_run(struct dns *d);
@@ -21,9 +23,10 @@
  *	limit.  Servers come from opts->servers, or /etc/resolv.conf.
  *
  *	Each lookup has a deadline of timeout_ms from dns_query(), CNAME
- *	re-queries included.  c-ares' own per-try timeouts are sized so
- *	that its retries end at or after the deadline: the deadline, not
- *	c-ares, decides when a lookup times out.  c-ares 1.18 cannot cancel
+ *	re-queries included, or the earlier one dns_query_by() was given
+ *	(what is left of a check's budget).  c-ares' own per-try timeouts
+ *	are sized so that its retries end at or after the deadline: the
+ *	deadline, not c-ares, decides when a lookup times out.  c-ares 1.18 cannot cancel
  *	one query, so a lookup that timed out stays allocated, silent,
  *	until c-ares calls back for it (or the channel is destroyed).
  *
@@ -125,7 +128,7 @@ struct dns {
 	size_t fdcap;
 	struct pollfd *scratch; /* what poll() gets: fds may change */
 	size_t scratchcap;
-	struct dns_list active; /* by deadline: timeout_ms is fixed */
+	struct dns_list active; /* by deadline, earliest first */
 	struct dns_list ready;  /* completed, callback not run yet */
 	size_t pending;
 	bool closing;
@@ -180,6 +183,31 @@ dns_list_append(struct dns_list *list, struct dns_lookup *lk)
 	else
 		list->head = lk;
 	list->tail = lk;
+}
+
+/*
+ * dns_list_insert - add a lookup in deadline order.  Most lookups have
+ * the full timeout_ms and go at the tail; one cut short by a budget walks
+ * back over the lookups that end after it.
+ */
+static void
+dns_list_insert(struct dns_list *list, struct dns_lookup *lk)
+{
+	struct dns_lookup *after = list->tail;
+
+	while (after != NULL && after->deadline > lk->deadline)
+		after = after->prev;
+	if (after == list->tail) {
+		dns_list_append(list, lk);
+		return;
+	}
+	lk->prev = after;
+	lk->next = after != NULL ? after->next : list->head;
+	lk->next->prev = lk;
+	if (after != NULL)
+		after->next = lk;
+	else
+		list->head = lk;
 }
 
 /* dns_list_remove - take a lookup out of the list that holds it. */
@@ -683,7 +711,15 @@ int
 dns_query(struct dns *d, const char *name, uint16_t qtype, resolver_cb cb,
           void *arg)
 {
+	return dns_query_by(d, name, qtype, UINT64_MAX, cb, arg);
+}
+
+int
+dns_query_by(struct dns *d, const char *name, uint16_t qtype,
+             uint64_t deadline_ms, resolver_cb cb, void *arg)
+{
 	struct dns_lookup *lk;
+	uint64_t now;
 
 	if (d == NULL || name == NULL || cb == NULL || d->closing)
 		return -1;
@@ -696,12 +732,17 @@ dns_query(struct dns *d, const char *name, uint16_t qtype, resolver_cb cb,
 	lk->cb = cb;
 	lk->arg = arg;
 	lk->state = DNS_LOOKUP_ACTIVE;
-	lk->deadline = dns_now_ms() + d->timeout_ms;
+	now = dns_now_ms();
+	lk->deadline = now + d->timeout_ms;
+	if (deadline_ms < lk->deadline)
+		lk->deadline = deadline_ms;
 	dns_answer_init(&lk->ans, name, qtype, DNS_OK, NULL);
-	dns_list_append(&d->active, lk);
+	dns_list_insert(&d->active, lk);
 	d->pending++;
 	if (strnlen(name, DNS_NAME_TEXT_MAX) == DNS_NAME_TEXT_MAX)
 		dns_fail(lk, DNS_ERROR, "name too long");
+	else if (lk->deadline <= now)
+		dns_fail(lk, DNS_TIMEOUT, "no time left to ask");
 	else
 		dns_send(lk);
 	return 0;
@@ -715,10 +756,18 @@ dns_resolver_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
 	return dns_query(impl, name, qtype, cb, arg);
 }
 
+/* dns_resolver_query_by - resolver.h's query_by, on this channel. */
+static int
+dns_resolver_query_by(void *impl, const char *name, uint16_t qtype,
+                      uint64_t deadline_ms, resolver_cb cb, void *arg)
+{
+	return dns_query_by(impl, name, qtype, deadline_ms, cb, arg);
+}
+
 struct resolver
 dns_resolver(struct dns *d)
 {
-	struct resolver r = {d, dns_resolver_query};
+	struct resolver r = {d, dns_resolver_query, dns_resolver_query_by};
 
 	return r;
 }

@@ -37,6 +37,15 @@ void dns_close(struct dns *d);
 int dns_query(struct dns *d, const char *name, uint16_t qtype,
     resolver_cb cb, void *arg);
 
+/*
+ * dns_query_by - dns_query() whose lookup ends with DNS_TIMEOUT at
+ * deadline_ms (CLOCK_MONOTONIC milliseconds) when that comes before the
+ * channel's timeout_ms; a deadline already passed times out at once
+ * (still through the callback).
+ */
+int dns_query_by(struct dns *d, const char *name, uint16_t qtype,
+    uint64_t deadline_ms, resolver_cb cb, void *arg);
+
 /* dns_resolver - the resolver interface backed by this channel. */
 struct resolver dns_resolver(struct dns *d);
 

@@ -73,6 +73,7 @@ struct domain_state {
 	uint32_t pending_checks; /* checks while pending, for backoff */
 	uint32_t notify_attempts; /* confirmation mail attempts */
 	int32_t notified;	/* confirmation mail handed to the MTA */
+	int64_t last_used;	/* mail last seen (unregistered); 0 unknown */
 	uint32_t nrecords;
 	struct domain_record_status records[DOMAIN_RECORDS_MAX];
 };

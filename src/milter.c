@@ -19,7 +19,9 @@
  *	(bounces@mail.example.com belongs to example.com); else D's
  *	organizational domain.  A registered domain without a state (never
  *	checked) is queued to the checker thread and the session waits at
- *	most CheckWait for it.
+ *	most CheckWait for it.  The use of a state that may belong to an
+ *	unregistered domain is noted for the checker thread
+ *	(checkerd_note_use), which keeps such states while mail uses them.
  *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line: session or queue ID, client,
@@ -65,12 +67,14 @@ struct milter_conn {
 	struct policy_decision decision;
 	char domain[DOMAIN_BUF];
 	char sender[MILTER_SENDER_MAX];
+	char mailbox[HELD_SENDER_MAX]; /* parsed: local@domain, "" none */
 };
 
 /* What the store says about one sender domain. */
 struct milter_lookup {
 	char domain[DOMAIN_BUF]; /* the registered (or checked) domain */
 	bool registered;
+	bool reg_assumed; /* registered taken from a verified state, unread */
 	bool found;	 /* a state record exists (maybe "unknown") */
 	bool have_state; /* ... and it says something other than unknown */
 	struct record_state_summary sum;
@@ -205,8 +209,9 @@ milter_try(struct store_reader *rd, const char *domain, bool known_registered,
 		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
 		/* A verified domain is the hot path: no registry read.  Other
 		 * states may come from checks of unregistered domains. */
-		lk->registered = known_registered ||
-		    lk->sum.state == READINESS_VERIFIED ||
+		lk->reg_assumed = !known_registered &&
+		    lk->sum.state == READINESS_VERIFIED;
+		lk->registered = known_registered || lk->reg_assumed ||
 		    milter_reg(rd, domain, &reg) == STORE_OK;
 		return true;
 	}
@@ -510,6 +515,7 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	cfg = &c->snap->cfg;
 	c->act_at_eom = false;
 	c->domain[0] = '\0';
+	c->mailbox[0] = '\0';
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	/* Raw, bounded: log_field() sanitizes it once. */
 	text_copy(c->sender, sizeof(c->sender), arg);
@@ -529,6 +535,15 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	memset(&lk, 0, sizeof(lk));
 	if (code == REVPATH_OK) {
 		milter_resolve(cfg, rp.domain, &lk);
+		/* The state of an unregistered domain lives while mail uses
+		 * it: note the use for the checker thread (no store write).
+		 * A state the wait below creates is stamped by its check;
+		 * with UnregisteredDomains accept or reject no state is used
+		 * and the old ones expire. */
+		if (lk.found && (!lk.registered || lk.reg_assumed) &&
+		    cfg->policy.unregistered == POLICY_UNREG_CHECK &&
+		    milter_env.checkerd != NULL)
+			checkerd_note_use(milter_env.checkerd, lk.domain);
 		/* no state yet: check now and wait, unless it cannot matter */
 		if (!lk.have_state && !lk.store_error &&
 		    !(lk.found && lk.sum.dns_errors > 0 && lk.sum.next_check >
@@ -540,6 +555,8 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 		if (lk.have_state && lk.sum.state != READINESS_VERIFIED)
 			milter_first_problem(&lk);
 	}
+	if (code == REVPATH_OK)
+		text_copy(c->mailbox, sizeof(c->mailbox), mailbox);
 	milter_input(&lk, code == REVPATH_NULL ? NULL : mailbox, timed_out,
 	    &in);
 	in.null_sender = code == REVPATH_NULL;
@@ -553,17 +570,20 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	return milter_reply(ctx, c, &c->decision);
 }
 
-/* milter_quarantine - hold the message and index it under the domain. */
+/* milter_quarantine - hold the message and index it under the domain,
+ * with its sender and the door it came through (release.h says why). */
 static void
 milter_quarantine(SMFICTX *ctx, struct milter_conn *c)
 {
 	const char *qid = smfi_getsymval(ctx, "i");
-	char reason[HELD_REASON_MAX], err[256];
+	struct held_msg msg;
+	char err[256];
 
-	snprintf(reason, sizeof(reason), "authready: %.*s",
-	    (int)(sizeof(reason) - 16),
+	memset(&msg, 0, sizeof(msg));
+	snprintf(msg.reason, sizeof(msg.reason), "authready: %.*s",
+	    (int)(sizeof(msg.reason) - 16),
 	    c->decision.reason[0] ? c->decision.reason : "not ready");
-	if (smfi_quarantine(ctx, reason) != MI_SUCCESS) {
+	if (smfi_quarantine(ctx, msg.reason) != MI_SUCCESS) {
 		log_msg(LOG_ERR, "event=quarantine-failed domain=%s",
 		    c->domain);
 		return;
@@ -575,14 +595,20 @@ milter_quarantine(SMFICTX *ctx, struct milter_conn *c)
 		    c->domain, qid != NULL && qid[0] ? "invalid" : "-");
 		return;
 	}
-	if (store_held_add(milter_env.store, c->domain, qid,
-		(int64_t)time(NULL), reason, err, sizeof(err)) != STORE_OK)
+	text_copy(msg.domain, sizeof(msg.domain), c->domain);
+	text_copy(msg.queue_id, sizeof(msg.queue_id), qid);
+	text_copy(msg.sender, sizeof(msg.sender), c->mailbox);
+	msg.held_at = (int64_t)time(NULL);
+	msg.door = milter_env.inet_door ? HELD_DOOR_INET : HELD_DOOR_UNIX;
+	if (store_held_put(milter_env.store, &msg, err, sizeof(err)) !=
+	    STORE_OK)
 		log_msg(LOG_ERR,
 		    "event=held-index-failed domain=%s queue_id=%s error=\"%s\"",
 		    c->domain, qid, err);
 	else
-		log_msg(LOG_NOTICE, "event=quarantine domain=%s queue_id=%s",
-		    c->domain, qid);
+		log_msg(LOG_NOTICE, "event=quarantine domain=%s queue_id=%s "
+		    "door=%s",
+		    c->domain, qid, milter_env.inet_door ? "inet" : "unix");
 }
 
 static sfsistat

@@ -7,7 +7,8 @@
  * thread, and the session waits at most CheckWait), the pure policy
  * (policy.c) picks the action, and the action is taken: accept, 451,
  * 550, or - at end of message - quarantine (smfi_quarantine, queue ID
- * recorded under the domain) or a tag header.  Every judged decision is
+ * recorded under the domain with the envelope sender and the door it
+ * came through, unix or TCP: see release.h) or a tag header.  Every judged decision is
  * one log line.
  *
  * Negotiation asks only for connect, MAIL FROM and end of message (and
@@ -19,6 +20,7 @@
 #define AUTHREADY_MILTER_H
 
 #include <libmilter/mfapi.h>
+#include <stdbool.h>
 
 #include "checkerd.h"
 #include "store.h"
@@ -30,6 +32,7 @@
 struct milter_env {
 	struct store *store;
 	struct checkerd *checkerd;
+	bool inet_door; /* the socket is TCP: held entries are marked so */
 };
 
 /* milter_init - the environment and the reader pool; 0 ok, -1 with err. */

@@ -123,8 +123,8 @@ mx_seen(const struct dns_answer *ans, struct check_result *res)
 
 		if (is_null_mx(rr))
 			snprintf(name, sizeof(name), ".");
-		else
-			sanitize_text(name, sizeof(name), rr->data, rr->len);
+		else /* presentation form: its \DDD escapes stay as they are */
+			sanitize_again(name, sizeof(name), rr->data, rr->len);
 		snprintf(entry, sizeof(entry), "%u %s",
 		         (unsigned)rr->preference, name);
 		if (!seen_append(res, &used, started ? ", " : "", entry))

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "safefile.h"
 #include "sanitize.h"
 #include "text.h"
 
@@ -739,6 +740,22 @@ policy_sends_reply(const struct policy_decision *d)
 }
 
 bool
+policy_may_quarantine(const struct policy_config *pc)
+{
+	uint32_t i;
+
+	if (pc->mode == POLICY_MODE_MONITOR)
+		return false; /* every action but accept becomes monitor */
+	for (i = 0; i < POLICY_SITUATIONS; i++)
+		if (pc->on[i] == POLICY_QUARANTINE)
+			return true;
+	for (i = 0; i < pc->overrides.count && i < POLICY_OVERRIDES_MAX; i++)
+		if (pc->overrides.e[i].action == POLICY_QUARANTINE)
+			return true;
+	return false;
+}
+
+bool
 policy_outbound(const struct policy_config *pc, const struct sockaddr *client,
                 const char *auth_authen)
 {
@@ -1248,43 +1265,8 @@ static int
 policy_read_file(const char *path, char **out, size_t *outlen, char *err,
                  size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) < 0)
-		return errbuf_fail(err, errlen, "%s: %s", path,
-		                   strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > POLICY_FILE_MAX ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return errbuf_fail(err, errlen,
-		                   "%s: not a regular file of at most %d "
-		                   "octets",
-		                   path, POLICY_FILE_MAX);
-	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			errbuf_fail(err, errlen, "%s: %s", path,
-			            strerror(errno));
-			close(fd);
-			free(buf);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*outlen = len;
-	return 0;
+	return safefile_read(path, POLICY_FILE_MAX, 0, out, outlen, NULL, err,
+	                     errlen);
 }
 
 /* policy_set_list - a list key from inline text or a file. */

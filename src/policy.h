@@ -251,6 +251,10 @@ bool policy_outbound(const struct policy_config *pc,
 /* policy_sends_reply - the milter must call smfi_setreply. */
 bool policy_sends_reply(const struct policy_decision *d);
 
+/* policy_may_quarantine - some decision of pc can be quarantine (an
+ * On<Situation> or DomainActions entry, in Mode enforce); pure. */
+bool policy_may_quarantine(const struct policy_config *pc);
+
 /*
  * Value parsers, one per key.  Each takes (buf, len), never reads past len
  * and returns 0, or -1 with a sentence naming the bad value or entry in

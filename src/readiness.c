@@ -14,9 +14,19 @@
  *	6.6.3).  When the last slot is filled the caller's done runs and the
  *	job is freed.
  *
+ *	A request with a budget gets a resolver of its own in front of the
+ *	caller's: every lookup of the job, SPF's included, is asked with
+ *	the job's deadline (query_by), so the job ends by then whatever the
+ *	DNS servers do.  A record still unanswered at the deadline is
+ *	temperror, never worse: DNS trouble lowers no state.
+ *
  *	The MAIL FROM rule of the seed is applied before any lookup: a MAIL
  *	FROM equal to the domain itself, or outside its organizational
  *	domain (so SPF could never align), fails the MX check at once.
+ *
+ *	DKIM is never skipped: a request for it without a selector gets a
+ *	missing DKIM result that says how to name one, so no domain is
+ *	ready (or verified) without a valid key.
  *
  * DIAGNOSTICS
  *	A lookup the resolver refuses to queue becomes a temperror result.
@@ -28,15 +38,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dkim.h"
 #include "dmarc.h"
 #include "dnsmsg.h"
 #include "configfile.h"
 #include "mx.h"
+#include "safefile.h"
 
 struct readiness_job {
-	struct resolver res;
+	struct resolver res;  /* what the checks ask: base, or the budget */
+	struct resolver base; /* the caller's */
+	uint64_t deadline;    /* CLOCK_MONOTONIC ms; UINT64_MAX: none */
+	bool late[REPORT_CHECKS_MAX]; /* slot finished after the deadline */
 	struct readiness_request req;
 	struct report *rep;
 	readiness_done_cb done;
@@ -56,6 +71,73 @@ struct readiness_lookup {
 
 static void readiness_answer(void *arg, const struct dns_answer *ans);
 static void readiness_finish_one(struct readiness_job *job);
+
+/* readiness_now_ms - CLOCK_MONOTONIC in milliseconds, as dns.c counts. */
+static uint64_t
+readiness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* readiness_budget_query_by - a lookup ended by the job's deadline too. */
+static int
+readiness_budget_query_by(void *impl, const char *name, uint16_t qtype,
+    uint64_t deadline_ms, resolver_cb cb, void *arg)
+{
+	struct readiness_job *job = impl;
+
+	if (job->deadline < deadline_ms)
+		deadline_ms = job->deadline;
+	if (job->base.query_by == NULL)
+		return job->base.query(job->base.impl, name, qtype, cb, arg);
+	return job->base.query_by(job->base.impl, name, qtype, deadline_ms,
+	    cb, arg);
+}
+
+/* readiness_budget_query - a lookup ended by the job's deadline. */
+static int
+readiness_budget_query(void *impl, const char *name, uint16_t qtype,
+    resolver_cb cb, void *arg)
+{
+	return readiness_budget_query_by(impl, name, qtype, UINT64_MAX, cb,
+	    arg);
+}
+
+/* readiness_note_late - slot is done; remember when that was too late. */
+static void
+readiness_note_late(struct readiness_job *job, size_t slot)
+{
+	if (job->deadline != UINT64_MAX && slot < REPORT_CHECKS_MAX &&
+	    readiness_now_ms() >= job->deadline)
+		job->late[slot] = true;
+}
+
+/* readiness_budget_explain - temperror records the budget cut short. */
+static void
+readiness_budget_explain(struct readiness_job *job)
+{
+	unsigned ms = job->req.budget_ms;
+	char secs[32];
+	size_t i;
+
+	if (ms % 1000 == 0)
+		snprintf(secs, sizeof(secs), "%u", ms / 1000);
+	else
+		snprintf(secs, sizeof(secs), "%u.%03u", ms / 1000, ms % 1000);
+	for (i = 0; i < job->rep->nchecks && i < REPORT_CHECKS_MAX; i++) {
+		struct check_result *res = &job->rep->checks[i];
+
+		if (!job->late[i] || res->status != CHECK_TEMPERROR)
+			continue;
+		check_result_set(res, CHECK_TEMPERROR,
+		    "The DNS lookups for %s did not finish within the "
+		    "check's time budget of %s s (CheckTimeout); try again.",
+		    res->name, secs);
+	}
+}
 
 /* readiness_slot - reserve the next result slot of the report. */
 static struct check_result *
@@ -150,7 +232,7 @@ readiness_spf_done(void *arg, struct check_result *res)
 {
 	struct readiness_job *job = arg;
 
-	(void)res;
+	readiness_note_late(job, (size_t)(res - job->rep->checks));
 	readiness_finish_one(job);
 }
 
@@ -183,6 +265,30 @@ readiness_start_spf(struct readiness_job *job)
 		job->outstanding--; /* complete at once */
 }
 
+/*
+ * readiness_no_selector - DKIM was asked for but no selector is known: the
+ * record is missing, never skipped, so the domain cannot become verified
+ * without a key.  The sentence names what names a selector.
+ */
+static void
+readiness_no_selector(struct readiness_job *job)
+{
+	char name[DNS_NAME_TEXT_MAX];
+	struct check_result *res;
+	size_t slot;
+
+	snprintf(name, sizeof(name), "_domainkey.%s", job->req.domain);
+	res = readiness_slot(job->rep, CHECK_DKIM, name, &slot);
+	if (res == NULL)
+		return;
+	snprintf(res->expected, sizeof(res->expected),
+	    "a DKIM key record at SELECTOR._domainkey.%s", job->req.domain);
+	check_result_set(res, CHECK_MISSING,
+	    "No DKIM selector is known, so no key can be checked: give one "
+	    "with --selector (authready domain add, or check) or set "
+	    "Selector in authready.conf.");
+}
+
 static void
 readiness_start_dkim(struct readiness_job *job)
 {
@@ -190,6 +296,10 @@ readiness_start_dkim(struct readiness_job *job)
 	struct check_result *res;
 	size_t i, slot;
 
+	if (job->req.nselectors == 0) {
+		readiness_no_selector(job);
+		return;
+	}
 	for (i = 0; i < job->req.nselectors; i++) {
 		snprintf(name, sizeof(name), "%s._domainkey.%s",
 		    job->req.selectors[i].name, job->req.domain);
@@ -262,6 +372,7 @@ static void
 readiness_finish_one(struct readiness_job *job)
 {
 	if (--job->outstanding == 0) {
+		readiness_budget_explain(job);
 		job->done(job->arg, job->rep);
 		free(job);
 	}
@@ -288,6 +399,7 @@ readiness_answer(void *arg, const struct dns_answer *ans)
 	case CHECK_SPF: /* spf_validate() does its own lookups */
 		break;
 	}
+	readiness_note_late(job, lk->slot);
 	free(lk);
 	readiness_finish_one(job);
 }
@@ -306,7 +418,14 @@ readiness_start(const struct resolver *res,
 	job = calloc(1, sizeof(*job));
 	if (job == NULL)
 		return 1;
-	job->res = *res;
+	job->res = job->base = *res;
+	job->deadline = UINT64_MAX;
+	if (req->budget_ms > 0) {
+		job->deadline = readiness_now_ms() + req->budget_ms;
+		job->res.impl = job;
+		job->res.query = readiness_budget_query;
+		job->res.query_by = readiness_budget_query_by;
+	}
 	job->req = *req;
 	job->rep = rep;
 	job->done = done;
@@ -358,8 +477,8 @@ int
 readiness_load_key(struct readiness_selector *sel, const char *path,
     char *err, size_t errlen)
 {
+	char why[SAFEFILE_ERR_MAX];
 	struct stat sb;
-	FILE *fp;
 	char *buf;
 	size_t n;
 
@@ -368,37 +487,21 @@ readiness_load_key(struct readiness_selector *sel, const char *path,
 		    "octets", path, READINESS_KEY_PATH_MAX - 1);
 		return -1;
 	}
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "cannot read key file %s: %s", path,
-		    strerror(errno));
+	/* never blocks: a FIFO in place of the key must not wedge a thread */
+	if (safefile_read(path, READINESS_KEY_MAX, 0, &buf, &n, &sb, why,
+		sizeof(why)) != 0) {
+		snprintf(err, errlen, "cannot read key file %s", why);
 		return -1;
 	}
 	/* A key others can replace is not the operator's key any more. */
-	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    (sb.st_mode & S_IWOTH) != 0) {
-		snprintf(err, errlen,
-		    "key file %s is not a regular file, or anyone can write "
-		    "it; refusing it (chmod 600 or 640)",
-		    path);
-		fclose(fp);
-		return -1;
-	}
-	if ((buf = malloc(READINESS_KEY_MAX + 1)) == NULL) {
-		fclose(fp);
-		snprintf(err, errlen, "out of memory reading %s", path);
-		return -1;
-	}
-	n = fread(buf, 1, READINESS_KEY_MAX + 1, fp);
-	if (ferror(fp) || n == 0 || n > READINESS_KEY_MAX) {
+	if ((sb.st_mode & S_IWOTH) != 0 || n == 0) {
 		snprintf(err, errlen, "key file %s: %s", path,
-		    ferror(fp) ? strerror(errno)
-		    : n == 0   ? "empty"
-			       : "larger than 64 KiB, not a PEM key");
-		fclose(fp);
+		    n == 0 ? "is empty"
+			   : "anyone can write it; refusing it (chmod 600 or "
+			     "640)");
 		free(buf);
 		return -1;
 	}
-	fclose(fp);
 	buf[n] = '\0';
 	snprintf(sel->key_path, sizeof(sel->key_path), "%s", path);
 	free(sel->key_pem);
@@ -418,19 +521,62 @@ readiness_request_free(struct readiness_request *req)
 	}
 }
 
+/* readiness_egress_bound - ip with the host bits past bits cleared
+ * (first) or set (last). */
+static struct spf_addr
+readiness_egress_bound(const struct spf_addr *ip, unsigned bits, bool last)
+{
+	struct spf_addr out = *ip;
+	size_t octets = ip->family == AF_INET ? 4 : 16, i;
+
+	for (i = 0; i < octets; i++) {
+		unsigned keep = bits >= 8 * (i + 1) ? 8
+				: bits > 8 * i	    ? bits - 8 * (unsigned)i
+						    : 0;
+		unsigned char host = (unsigned char)(0xffu >> keep);
+
+		out.a[i] = last ? (unsigned char)(ip->a[i] | host)
+				: (unsigned char)(ip->a[i] & ~host);
+	}
+	return out;
+}
+
 int
 readiness_add_egress(struct readiness_request *req, const char *text)
 {
 	char addr[64];
 	size_t len = strcspn(text, "/");
+	struct spf_addr ip;
+	long bits = -1;
+	unsigned full;
 
-	if (req->negress >= SPF_EGRESS_MAX || len >= sizeof(addr) ||
-	    config_parse_ip(text) != 0)
+	if (len >= sizeof(addr) || config_parse_ip(text) != 0)
 		return -1;
 	memcpy(addr, text, len);
 	addr[len] = '\0';
-	if (spf_addr_parse(addr, &req->egress[req->negress]) != 0)
+	if (spf_addr_parse(addr, &ip) != 0)
 		return -1;
-	req->negress++;
+	full = ip.family == AF_INET ? 32 : 128;
+	if (text[len] == '/') {
+		bits = strtol(text + len + 1, NULL, 10);
+		/* An IPv4-mapped prefix is an IPv4 prefix (spf_addr_parse). */
+		if (ip.family == AF_INET && memchr(addr, ':', len) != NULL)
+			bits = bits >= 96 ? bits - 96 : -2;
+		if (bits < 0 || bits > (long)full)
+			return -1;
+	}
+	if (bits < 0 || bits == (long)full) {
+		if (req->negress >= SPF_EGRESS_MAX)
+			return -1;
+		req->egress[req->negress++] = ip;
+		return 0;
+	}
+	/* A prefix: SPF must pass for its first and its last address. */
+	if (req->negress + 2 > SPF_EGRESS_MAX)
+		return -1;
+	req->egress[req->negress++] =
+	    readiness_egress_bound(&ip, (unsigned)bits, false);
+	req->egress[req->negress++] =
+	    readiness_egress_bound(&ip, (unsigned)bits, true);
 	return 0;
 }

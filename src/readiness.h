@@ -48,6 +48,7 @@ struct readiness_request {
 	struct spf_addr egress[SPF_EGRESS_MAX]; /* SPF must pass for each */
 	size_t negress;
 	char spf_include[DOMAIN_BUF]; /* "" or a domain SPF must include */
+	unsigned budget_ms; /* the whole check (CheckTimeout); 0: no limit */
 };
 
 typedef void (*readiness_done_cb)(void *arg, struct report *rep);
@@ -57,7 +58,9 @@ typedef void (*readiness_done_cb)(void *arg, struct report *rep);
  * way: done runs once, from a resolver callback, when rep is complete.
  * Returns 1 when rep was complete at once (no lookup was needed or none
  * could be queued): done is not called.  The request's key buffers must
- * outlive the job.
+ * outlive the job.  With req->budget_ms, every lookup of the job ends by
+ * then (through the resolver's query_by); a record whose lookups the
+ * budget cut short is temperror, with a sentence that says so.
  */
 int readiness_start(const struct resolver *res,
     const struct readiness_request *req, struct report *rep,
@@ -75,17 +78,18 @@ int readiness_mail_from(const char *domain, const char *text, char *out,
 
 /*
  * readiness_load_key - read a PEM key file (at most READINESS_KEY_MAX
- * bytes) into sel.  A file that is not regular, or that others can
- * write, is refused.  0 ok; -1 with a sentence naming the
- * file in err.
+ * bytes) into sel, through safefile_read(): it never blocks.  A file
+ * that is not regular, is empty, or that others can write, is refused.
+ * 0 ok; -1 with a sentence naming the file in err.
  */
 int readiness_load_key(struct readiness_selector *sel, const char *path,
     char *err, size_t errlen);
 
 /*
- * readiness_add_egress - add an egress address ("192.0.2.1", or a prefix
- * "192.0.2.0/24", of which the first address is tested).  0 ok, -1 when
- * it is not an address or the list is full.
+ * readiness_add_egress - add an egress address ("192.0.2.1"), or a prefix
+ * ("192.0.2.0/24"): SPF must then pass for its first and its last address
+ * (192.0.2.0 and 192.0.2.255; both in one CIDR block of the policy means
+ * all of it is).  0 ok, -1 when it is not an address or the list is full.
  */
 int readiness_add_egress(struct readiness_request *req, const char *text);
 

@@ -205,13 +205,20 @@ wr_nonempty(struct wr *w, const char *s, const char *what)
 		       what);
 }
 
-/* wr_header - magic, current version, kind. */
+/* The version each kind is written in (and the newest read). */
+static const unsigned kind_versions[] = {
+    [RECORD_KIND_REG] = RECORD_VERSION,
+    [RECORD_KIND_STATE] = RECORD_STATE_VERSION,
+    [RECORD_KIND_HELD] = RECORD_HELD_VERSION,
+};
+
+/* wr_header - magic, the kind's current version, kind. */
 static void
 wr_header(struct wr *w, enum record_kind kind)
 {
 	wr_uint(w, RECORD_MAGIC0, 1);
 	wr_uint(w, RECORD_MAGIC1, 1);
-	wr_uint(w, RECORD_VERSION, 1);
+	wr_uint(w, kind_versions[kind], 1);
 	wr_uint(w, (uint64_t)kind, 1);
 }
 
@@ -302,7 +309,8 @@ decode_reg_v1(struct rd *r, void *out)
 		rd_str(r, reg->egress[i], sizeof(reg->egress[i]), "egress");
 }
 
-/* encode_state_v1 - fixed block first, then strings and records. */
+/* encode_state_v1 - fixed block first, then strings and records (the
+ * header says version 2: only encode_state_v2 calls this). */
 static void
 encode_state_v1(struct wr *w, const struct domain_state *st)
 {
@@ -338,7 +346,16 @@ encode_state_v1(struct wr *w, const struct domain_state *st)
 	}
 }
 
-/* decode_state_fixed_v1 - the part record_state_peek() also reads. */
+/* encode_state_v2 - the fields of version 1, then the time of last use. */
+static void
+encode_state_v2(struct wr *w, const struct domain_state *st)
+{
+	encode_state_v1(w, st);
+	wr_uint(w, (uint64_t)st->last_used, 8);
+}
+
+/* decode_state_fixed_v1 - the part record_state_peek() also reads (the
+ * same in version 2). */
 static void
 decode_state_fixed_v1(struct rd *r, struct domain_state *st)
 {
@@ -382,20 +399,38 @@ decode_state_v1(struct rd *r, void *out)
 	}
 }
 
-/* encode_held_v1 - one held-message index entry. */
+/* decode_state_v2 - inverse of encode_state_v2; a version 1 record
+ * decodes with last_used 0 (unknown). */
 static void
-encode_held_v1(struct wr *w, const struct held_msg *msg)
+decode_state_v2(struct rd *r, void *out)
+{
+	struct domain_state *st = out;
+
+	decode_state_v1(r, st);
+	st->last_used = rd_i64(r, "last_used");
+}
+
+/* encode_held_v2 - one held-message index entry: version 1's fields,
+ * then the door and the envelope sender. */
+static void
+encode_held_v2(struct wr *w, const struct held_msg *msg)
 {
 	wr_nonempty(w, msg->domain, "domain");
 	wr_nonempty(w, msg->queue_id, "queue_id");
+	if (!w->failed && msg->door > HELD_DOOR_INET)
+		seterr(&w->failed, w->err, w->errlen,
+		       "field door is %u, want 0..%d", msg->door,
+		       HELD_DOOR_INET);
 	wr_header(w, RECORD_KIND_HELD);
 	wr_uint(w, (uint64_t)msg->held_at, 8);
 	wr_str(w, msg->domain, sizeof(msg->domain), "domain");
 	wr_str(w, msg->queue_id, sizeof(msg->queue_id), "queue_id");
 	wr_str(w, msg->reason, sizeof(msg->reason), "reason");
+	wr_uint(w, msg->door, 1);
+	wr_str(w, msg->sender, sizeof(msg->sender), "sender");
 }
 
-/* decode_held_v1 - inverse of encode_held_v1. */
+/* decode_held_v1 - a version 1 entry: no door, no sender. */
 static void
 decode_held_v1(struct rd *r, void *out)
 {
@@ -405,6 +440,19 @@ decode_held_v1(struct rd *r, void *out)
 	rd_domain(r, msg->domain, sizeof(msg->domain), "domain");
 	rd_domain(r, msg->queue_id, sizeof(msg->queue_id), "queue_id");
 	rd_str(r, msg->reason, sizeof(msg->reason), "reason");
+	msg->door = HELD_DOOR_UNKNOWN;
+}
+
+/* decode_held_v2 - inverse of encode_held_v2. */
+static void
+decode_held_v2(struct rd *r, void *out)
+{
+	struct held_msg *msg = out;
+
+	decode_held_v1(r, out);
+	msg->door = (uint8_t)rd_uint(r, 1, "door");
+	rd_range(r, msg->door, HELD_DOOR_UNKNOWN, HELD_DOOR_INET, "door");
+	rd_str(r, msg->sender, sizeof(msg->sender), "sender");
 }
 
 /* Decoders by (version, kind); a new format version adds rows. */
@@ -415,7 +463,9 @@ static const struct decoder {
 } decoders[] = {
     {1, RECORD_KIND_REG, decode_reg_v1},
     {1, RECORD_KIND_STATE, decode_state_v1},
+    {2, RECORD_KIND_STATE, decode_state_v2},
     {1, RECORD_KIND_HELD, decode_held_v1},
+    {2, RECORD_KIND_HELD, decode_held_v2},
 };
 
 static const char *const kind_names[] = {
@@ -423,6 +473,16 @@ static const char *const kind_names[] = {
     [RECORD_KIND_STATE] = "state",
     [RECORD_KIND_HELD] = "held",
 };
+
+/* decodable - a row of decoders[] reads (version, kind). */
+static bool
+decodable(unsigned version, unsigned kind)
+{
+	for (size_t i = 0; i < sizeof(decoders) / sizeof(decoders[0]); i++)
+		if (decoders[i].version == version && decoders[i].kind == kind)
+			return true;
+	return false;
+}
 
 /* rd_header - magic, known version, any known kind. */
 static void
@@ -443,14 +503,14 @@ rd_header(struct rd *r, unsigned *version, unsigned *kind)
 	else if (*version == 0)
 		seterr(&r->failed, r->err, r->errlen,
 		       "record format version 0 is not valid");
-	else if (*version > RECORD_VERSION)
-		seterr(&r->failed, r->err, r->errlen,
-		       "record format version %u is newer than this program "
-		       "understands (%u)",
-		       *version, RECORD_VERSION);
 	else if (*kind < RECORD_KIND_REG || *kind > RECORD_KIND_HELD)
 		seterr(&r->failed, r->err, r->errlen,
 		       "record kind %u is unknown", *kind);
+	else if (*version > kind_versions[*kind])
+		seterr(&r->failed, r->err, r->errlen,
+		       "record format version %u is newer than this program "
+		       "understands (%u)",
+		       *version, kind_versions[*kind]);
 }
 
 /* decode - header, kind check, table dispatch, no trailing bytes. */
@@ -520,7 +580,7 @@ record_state_encode(const struct domain_state *st, unsigned char *buf,
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
 
-	encode_state_v1(&w, st);
+	encode_state_v2(&w, st);
 	return wr_finish(&w, len);
 }
 
@@ -543,7 +603,12 @@ peek_header(struct rd *r, enum record_kind want)
 		seterr(&r->failed, r->err, r->errlen,
 		       "record is a %s record, expected %s", kind_names[kind],
 		       kind_names[want]);
-	/* Version 1 is the only one; a version 2 would switch here. */
+	/* Versions 1 and 2 of a state share the fixed block; a registry
+	 * entry has only version 1.  A new layout would switch here. */
+	if (!r->failed && !decodable(version, kind))
+		seterr(&r->failed, r->err, r->errlen,
+		       "no decoder for %s records of version %u",
+		       kind_names[want], version);
 }
 
 /* peek_domain - the framing of the domain string, left in place: its
@@ -620,7 +685,7 @@ record_held_encode(const struct held_msg *msg, unsigned char *buf, size_t size,
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
 
-	encode_held_v1(&w, msg);
+	encode_held_v2(&w, msg);
 	return wr_finish(&w, len);
 }
 

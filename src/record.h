@@ -27,7 +27,9 @@
  *
  *	    offset 0  0x41 'A'    magic
  *	    offset 1  0xD7        magic (not ASCII, so text is never a record)
- *	    offset 2  version     RECORD_VERSION (1)
+ *	    offset 2  version     the kind's: RECORD_VERSION (1) for a
+ *	                          registry entry, RECORD_STATE_VERSION (2),
+ *	                          RECORD_HELD_VERSION (2)
  *	    offset 3  kind        RECORD_KIND_REG, _STATE or _HELD
  *
  *	Integers follow in little-endian byte order with fixed widths;
@@ -41,15 +43,23 @@
  *	peek still validates what it reads and the record's total framing
  *	is not checked by it (store_check and record_state_decode do).
  * VERSIONS
- *	Writers always write RECORD_VERSION.  Readers accept every version
- *	listed in their decoder table (version 1 only today) and reject
- *	version 0, which was never written, and anything newer than they
- *	know with an error that says so.  A future version 2 keeps the
- *	version 1 decoders, fills fields version 1 lacks with their neutral
- *	value (0, "" or -1 as domain.h documents), and the record is
- *	rewritten as version 2 the next time it is stored; there is no bulk
- *	migration.  A downgraded program sees version 2 records as corrupt
- *	(logged, re-checked, overwritten), never misreads them.
+ *	Each kind has its own current version, which writers always write:
+ *	RECORD_VERSION (1) for registry entries, so a downgraded program
+ *	still reads the registry; RECORD_STATE_VERSION (2) for states,
+ *	which gained last_used (when mail last used an unregistered
+ *	domain; a version 1 state decodes with last_used 0, unknown); and
+ *	RECORD_HELD_VERSION (2) for held entries, which gained the door
+ *	the entry came through and the envelope sender (a version 1 held
+ *	entry decodes with door HELD_DOOR_UNKNOWN and no sender).  Readers
+ *	accept every (version, kind) listed in their decoder table and
+ *	reject version 0, which was never written, and anything newer
+ *	than they know for that kind with an error that says so.  A new
+ *	version keeps the older decoders, fills fields they lack with
+ *	their neutral value (0, "" or -1 as domain.h documents), and the
+ *	record is rewritten in the new version the next time it is
+ *	stored; there is no bulk migration.  A downgraded program sees
+ *	newer records as corrupt (logged, re-checked, overwritten), never
+ *	misreads them.
  * DIAGNOSTICS
  *	Every function returns 0 on success, or -1 with one sentence in err:
  *	truncated input, trailing bytes, bad magic, unknown version, wrong
@@ -66,7 +76,9 @@
 
 #define RECORD_MAGIC0 0x41
 #define RECORD_MAGIC1 0xD7
-#define RECORD_VERSION 1 /* what this program writes */
+#define RECORD_VERSION 1       /* registry entries */
+#define RECORD_STATE_VERSION 2 /* states (last_used) */
+#define RECORD_HELD_VERSION 2  /* held entries (door and sender) */
 #define RECORD_HEADER_LEN 4
 
 enum record_kind {
@@ -78,12 +90,22 @@ enum record_kind {
 /* Held-message index (quarantine): one entry per held queue file. */
 #define HELD_QUEUE_ID_MAX 64 /* NUL included; Postfix long IDs fit */
 #define HELD_REASON_MAX 256
+#define HELD_SENDER_MAX 384 /* NUL included; local@domain, no <> */
+
+/* Which milter door the entry came through (see release.h). */
+enum held_door {
+	HELD_DOOR_UNKNOWN = 0, /* a version 1 entry: written before doors */
+	HELD_DOOR_UNIX = 1,    /* a unix socket: only the MTA can connect */
+	HELD_DOOR_INET = 2,    /* a TCP socket: any local user can connect */
+};
 
 struct held_msg {
 	char domain[DOMAIN_BUF];
 	char queue_id[HELD_QUEUE_ID_MAX];
 	int64_t held_at; /* unix time */
 	char reason[HELD_REASON_MAX];
+	uint8_t door;                /* enum held_door */
+	char sender[HELD_SENDER_MAX]; /* envelope sender; "" unknown */
 };
 
 /* What the milter needs at MAIL FROM; see record_state_peek(). */
@@ -111,14 +133,16 @@ struct record_reg_summary {
 /*
  * Size limits.  A string costs 2 + its length; the fixed part of a state
  * is the header, one byte of state, five 64-bit times and four 32-bit
- * counters; the domain string follows it.
+ * counters; the domain string follows it, and version 2 ends with one
+ * more 64-bit time.
  */
 #define RECORD_STR_COST(bufsize) (2 + (bufsize)-1)
 #define RECORD_STATE_FIXED (RECORD_HEADER_LEN + 1 + 5 * 8 + 4 * 4)
 #define RECORD_STATE_MAX                                                       \
 	(RECORD_STATE_FIXED + RECORD_STR_COST(DOMAIN_BUF) + 1 +                \
 	 DOMAIN_RECORDS_MAX * (2 + RECORD_STR_COST(DOMAIN_BUF) +               \
-	                       RECORD_STR_COST(DOMAIN_RECORD_DETAIL_MAX)))
+	                       RECORD_STR_COST(DOMAIN_RECORD_DETAIL_MAX)) +    \
+	 8)
 #define RECORD_REG_MAX                                                         \
 	(RECORD_HEADER_LEN + 8 + 1 + 4 * RECORD_STR_COST(DOMAIN_BUF) +         \
 	 RECORD_STR_COST(DOMAIN_CONTACT_MAX) + 1 +                             \
@@ -128,7 +152,8 @@ struct record_reg_summary {
 #define RECORD_HELD_MAX                                                        \
 	(RECORD_HEADER_LEN + 8 + RECORD_STR_COST(DOMAIN_BUF) +                 \
 	 RECORD_STR_COST(HELD_QUEUE_ID_MAX) +                                  \
-	 RECORD_STR_COST(HELD_REASON_MAX))
+	 RECORD_STR_COST(HELD_REASON_MAX) + 1 +                                \
+	 RECORD_STR_COST(HELD_SENDER_MAX))
 #define RECORD_MAX RECORD_STATE_MAX /* the largest of the three */
 
 int record_header(const unsigned char *buf, size_t len, unsigned *version,

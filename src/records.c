@@ -13,7 +13,10 @@
  *	name (with ip4:/ip6: terms for egress addresses), an MX to the
  *	operator's feedback host, "v=DKIM1; k=rsa; p=..." with the public half
  *	of the operator's key, and "v=DMARC1; p=none;" (or the configured
- *	minimum policy).  A registry entry's own values win over defaults.
+ *	minimum policy).  A registry entry's own values win over defaults;
+ *	an entry without a selector gets Selector and KeyFile, or a note that
+ *	no selector is known.  A MAIL FROM name the checks would fail (the
+ *	bare domain, or outside it) gets a note instead of MX and SPF values.
  *
  * DIAGNOSTICS
  *	records_build() fails only when a key file cannot be read or holds
@@ -23,6 +26,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -32,6 +36,7 @@
 
 #include "json.h"
 #include "readiness.h"
+#include "safefile.h"
 
 #define RECORDS_KEY_FILE_MAX (64 * 1024)
 #define RECORDS_PUBKEY_MAX 4096
@@ -99,26 +104,27 @@ records_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
 	return 0;
 }
 
-/* records_read_key - read a key file, bounded; 0 ok, -1 with err. */
+/* records_read_key - read a key file, bounded, never blocking; 0 ok, -1
+ * with err. */
 static int
 records_read_key(const char *path, char *buf, size_t buflen, size_t *len,
     char *err, size_t errlen)
 {
-	FILE *fp = fopen(path, "r");
+	char why[SAFEFILE_ERR_MAX], *pem;
 	size_t n;
 
-	if (fp == NULL) {
-		snprintf(err, errlen, "cannot read key file %s: %s", path,
-		    strerror(errno));
+	if (safefile_read(path, buflen - 1, 0, &pem, &n, NULL, why,
+		sizeof(why)) != 0) {
+		snprintf(err, errlen, "cannot read key file %s", why);
 		return -1;
 	}
-	n = fread(buf, 1, buflen, fp);
-	fclose(fp);
-	if (n == 0 || n == buflen) {
-		snprintf(err, errlen, "key file %s is %s", path,
-		    n == 0 ? "empty" : "too large for a PEM key");
+	if (n == 0) {
+		snprintf(err, errlen, "key file %s is empty", path);
+		free(pem);
 		return -1;
 	}
+	memcpy(buf, pem, n + 1);
+	free(pem);
 	*len = n;
 	return 0;
 }
@@ -132,6 +138,56 @@ records_add(struct records_set *set, const char *name, const char *type)
 	snprintf(rr->name, sizeof(rr->name), "%s", name);
 	snprintf(rr->type, sizeof(rr->type), "%s", type);
 	return rr;
+}
+
+/* records_mail_from_ok - the MAIL FROM rule of the checks (readiness.c):
+ * not the domain itself, not outside its organizational domain. */
+static int
+records_mail_from_ok(const char *domain, const char *mail_from, char *why,
+    size_t whylen)
+{
+	char org[DOMAIN_BUF];
+
+	if (domain_org(domain, org, sizeof(org)) != 0)
+		snprintf(org, sizeof(org), "%s", domain);
+	if (strcmp(mail_from, domain) != 0 &&
+	    (strcmp(mail_from, org) == 0 || domain_is_below(mail_from, org)))
+		return 0;
+	snprintf(why, whylen,
+	    "the registered MAIL FROM name is %s, which the checks refuse; "
+	    "no record is issued for it: register the domain again with a "
+	    "subdomain (--mail-from mail)",
+	    strcmp(mail_from, domain) == 0 ? "the bare domain"
+					   : "outside the domain");
+	return -1;
+}
+
+/* records_dkim - the key record of one selector; -1 with err (key file). */
+static int
+records_dkim(struct records_set *out, const char *domain, const char *sel,
+    const char *key_path, char *err, size_t errlen)
+{
+	static char pem[RECORDS_KEY_FILE_MAX];
+	char name[RECORDS_NAME_MAX], why[512];
+	struct records_rr *rr;
+	size_t pemlen;
+
+	snprintf(name, sizeof(name), "%s._domainkey.%s", sel, domain);
+	rr = records_add(out, name, "TXT");
+	if (key_path[0] == '\0') {
+		snprintf(rr->note, sizeof(rr->note),
+		    "no key file registered for selector %s", sel);
+		return 0;
+	}
+	if (records_read_key(key_path, pem, sizeof(pem), &pemlen, err,
+		errlen) != 0)
+		return -1;
+	if (records_dkim_value(pem, pemlen, rr->value, sizeof(rr->value), why,
+		sizeof(why)) != 0) {
+		snprintf(err, errlen, "key file %s: %s", key_path, why);
+		return -1;
+	}
+	return 0;
 }
 
 /* records_spf_value - the SPF policy from egress addresses and include. */
@@ -167,11 +223,10 @@ records_build(const struct domain_reg *reg,
     const struct records_defaults *defs, struct records_set *out, char *err,
     size_t errlen)
 {
-	static char pem[RECORDS_KEY_FILE_MAX];
 	char mail_from[DOMAIN_BUF], name[RECORDS_NAME_MAX], why[512];
 	const char *mx, *label;
 	struct records_rr *rr;
-	size_t i, pemlen;
+	size_t i, nsel;
 	int policy;
 
 	memset(out, 0, sizeof(*out));
@@ -192,28 +247,31 @@ records_build(const struct domain_reg *reg,
 		    "host");
 	rr = records_add(out, mail_from, "TXT");
 	records_spf_value(reg, defs, rr);
+	/* An entry stored before domain import judged its rows. */
+	for (i = 0; i < 2 && records_mail_from_ok(reg->domain, mail_from,
+				 out->rr[i].note, sizeof(out->rr[i].note)) != 0;
+	     i++)
+		out->rr[i].value[0] = '\0';
 
-	for (i = 0; i < reg->nselectors && i < DOMAIN_SELECTORS_MAX; i++) {
-		const struct domain_selector *sel = &reg->selectors[i];
-
-		snprintf(name, sizeof(name), "%s._domainkey.%s", sel->name,
+	nsel = reg->nselectors < DOMAIN_SELECTORS_MAX ? reg->nselectors
+						      : DOMAIN_SELECTORS_MAX;
+	for (i = 0; i < nsel; i++)
+		if (records_dkim(out, reg->domain, reg->selectors[i].name,
+			reg->selectors[i].key_path, err, errlen) != 0)
+			return -1;
+	if (nsel == 0 && defs->selector != NULL && defs->selector[0] != '\0' &&
+	    records_dkim(out, reg->domain, defs->selector,
+		defs->key_file != NULL ? defs->key_file : "", err,
+		errlen) != 0)
+		return -1;
+	if (nsel == 0 && (defs->selector == NULL || defs->selector[0] == '\0')) {
+		snprintf(name, sizeof(name), "SELECTOR._domainkey.%s",
 		    reg->domain);
 		rr = records_add(out, name, "TXT");
-		if (sel->key_path[0] == '\0') {
-			snprintf(rr->note, sizeof(rr->note),
-			    "no key file registered for selector %s",
-			    sel->name);
-			continue;
-		}
-		if (records_read_key(sel->key_path, pem, sizeof(pem), &pemlen,
-			err, errlen) != 0)
-			return -1;
-		if (records_dkim_value(pem, pemlen, rr->value,
-			sizeof(rr->value), why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "key file %s: %s", sel->key_path,
-			    why);
-			return -1;
-		}
+		snprintf(rr->note, sizeof(rr->note),
+		    "no DKIM selector is known, so the domain cannot be "
+		    "verified: register one (authready domain add --selector) "
+		    "or set Selector in authready.conf");
 	}
 
 	snprintf(name, sizeof(name), "_dmarc.%s", reg->domain);

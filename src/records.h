@@ -30,6 +30,8 @@ struct records_defaults {
 	const char *const *egress; /* EgressIPs */
 	size_t negress;
 	int dmarc_min_policy;	   /* enum dmarc_policy */
+	const char *selector;	   /* Selector, for an entry without one */
+	const char *key_file;	   /* KeyFile of that selector */
 };
 
 struct records_rr {

@@ -13,6 +13,9 @@
  *	int regimport_parse_egress(reg, text, len, why, whylen);
  *	int regimport_parse_policy(text, len, policy);
  *	int regimport_parse_time(text, len, t);
+ *	int regimport_names_ok(domain, mail_from, selectors, nsel, why,
+ *	    whylen);
+ *	int regimport_validate(reg, defs, why, whylen);
  *	void regimport_seen_init(seen);
  *	int regimport_seen_add(seen, domain, line, err, errlen);
  *	void regimport_seen_free(seen);
@@ -33,6 +36,13 @@
  *	reject.  contact is a plain local@domain address.  added is the
  *	registration time, UTC ("2026-12-05T12:30:04Z") or seconds since
  *	1970; empty means now.
+ *
+ *	regimport_validate() is the last word on a whole entry, for every way
+ *	in: it judges the stored form again (an entry built by other code is
+ *	not trusted), applies the seed's MAIL FROM rule (a subdomain, inside
+ *	the organizational domain), and refuses a domain whose names to
+ *	publish (_dmarc., the MAIL FROM name, SEL._domainkey.) would not fit
+ *	in 253 octets: such a domain could be stored but never checked.
  *
  * DIAGNOSTICS
  *	Every error is one sentence; row errors name the line, the column
@@ -707,6 +717,245 @@ regimport_parse_policy(const char *text, size_t len, int32_t *policy)
 			return 0;
 		}
 	return -1;
+}
+
+/* regimport_too_long - the sentence for a name that cannot be published. */
+static int
+regimport_too_long(const char *record, const char *prefix, size_t n, char *why,
+                   size_t whylen)
+{
+	return errbuf_fail(why, whylen,
+	                   "the domain is too long: its %s name (%s and the "
+	                   "domain) would be %zu octets, and a DNS name holds "
+	                   "at most %d",
+	                   record, prefix, n, DOMAIN_MAX);
+}
+
+int
+regimport_names_ok(const char *domain, const char *mail_from,
+                   const char *const *selectors, size_t nsel, char *why,
+                   size_t whylen)
+{
+	char full[DOMAIN_BUF], prefix[DOMAIN_SELECTOR_MAX + 16];
+	size_t i, dlen = strlen(domain), n;
+
+	if (sizeof("_dmarc.") - 1 + dlen > DOMAIN_MAX)
+		return regimport_too_long("DMARC record", "_dmarc.",
+		                          sizeof("_dmarc.") - 1 + dlen, why,
+		                          whylen);
+	if (mail_from == NULL || mail_from[0] == '\0')
+		mail_from = "mail";
+	n = strlen(mail_from);
+	if (strchr(mail_from, '.') == NULL && n + 1 + dlen > DOMAIN_MAX) {
+		snprintf(prefix, sizeof(prefix), "%.*s.", LABEL_MAX, mail_from);
+		return regimport_too_long("MAIL FROM", prefix, n + 1 + dlen,
+		                          why, whylen);
+	}
+	if (readiness_mail_from(domain, mail_from, full, sizeof(full), why,
+	                        whylen) != 0)
+		return -1;
+	for (i = 0; i < nsel; i++) {
+		n = strlen(selectors[i]) + REGIMPORT_DKIM_SUFFIX + dlen;
+		if (n <= DOMAIN_MAX)
+			continue;
+		snprintf(prefix, sizeof(prefix), "%.*s._domainkey.",
+		         DOMAIN_SELECTOR_MAX - 1, selectors[i]);
+		return regimport_too_long("DKIM key", prefix, n, why, whylen);
+	}
+	return 0;
+}
+
+/* regimport_str_ok - buf holds a NUL within its size. */
+static int
+regimport_str_ok(const char *buf, size_t size)
+{
+	return memchr(buf, '\0', size) != NULL;
+}
+
+/* regimport_host_ok - "" or a name in its normalized form. */
+static int
+regimport_host_ok(const char *what, const char *name, size_t size, char *why,
+                  size_t whylen)
+{
+	char norm[DOMAIN_BUF], q[REGIMPORT_QUOTE_MAX];
+
+	if (!regimport_str_ok(name, size))
+		return errbuf_fail(why, whylen, "%s is not terminated", what);
+	if (name[0] == '\0')
+		return 0;
+	if (domain_normalize(name, strlen(name), norm, sizeof(norm), why,
+	                     whylen) != 0)
+		return -1;
+	if (strcmp(norm, name) != 0)
+		return errbuf_fail(
+		    why, whylen, "%s '%s' is not in its normalized form %s",
+		    what, regimport_quote(q, sizeof(q), name, strlen(name)),
+		    norm);
+	return 0;
+}
+
+/* regimport_validate_mail_from - the seed's rule: a subdomain, inside
+ * the organizational domain, so SPF can align for DMARC. */
+static int
+regimport_validate_mail_from(const struct domain_reg *reg, const char *mf,
+                             int defaulted, char *why, size_t whylen)
+{
+	char full[DOMAIN_BUF], org[DOMAIN_BUF];
+	const char *from = defaulted ? " (MailFrom in authready.conf)" : "";
+
+	if (readiness_mail_from(reg->domain, mf, full, sizeof(full), why,
+	                        whylen) != 0)
+		return -1;
+	if (strcmp(full, reg->domain) == 0)
+		return errbuf_fail(
+		    why, whylen,
+		    "the MAIL FROM name%s must be a subdomain "
+		    "such as mail.%s; records on the bare domain "
+		    "are not accepted",
+		    from, reg->domain);
+	if (domain_org(reg->domain, org, sizeof(org)) != 0)
+		snprintf(org, sizeof(org), "%s", reg->domain);
+	if (strcmp(full, org) == 0)
+		return errbuf_fail(
+		    why, whylen,
+		    "the MAIL FROM name %s%s is the bare "
+		    "organizational domain; use a subdomain such "
+		    "as mail.%s",
+		    full, from, reg->domain);
+	if (!domain_is_below(full, org))
+		return errbuf_fail(
+		    why, whylen,
+		    "the MAIL FROM name %s%s is outside %s, so SPF "
+		    "could never align for DMARC; use a subdomain "
+		    "such as mail.%s",
+		    full, from, org, reg->domain);
+	return 0;
+}
+
+/* regimport_validate_selectors - names, duplicates and key paths. */
+static int
+regimport_validate_selectors(const struct domain_reg *reg, char *why,
+                             size_t whylen)
+{
+	char q[REGIMPORT_QUOTE_MAX];
+	size_t i, j, n;
+
+	if (reg->nselectors > DOMAIN_SELECTORS_MAX)
+		return errbuf_fail(why, whylen, "more than %d selectors",
+		                   DOMAIN_SELECTORS_MAX);
+	for (i = 0; i < reg->nselectors; i++) {
+		const struct domain_selector *s = &reg->selectors[i];
+
+		if (!regimport_str_ok(s->name, sizeof(s->name)) ||
+		    !regimport_str_ok(s->key_path, sizeof(s->key_path)))
+			return errbuf_fail(why, whylen,
+			                   "selector %zu is not terminated",
+			                   i + 1);
+		n = strlen(s->name);
+		for (j = 0; j < n && !isupper((unsigned char)s->name[j]); j++)
+			;
+		if (!regimport_selector_ok(s->name, n) || j < n)
+			return errbuf_fail(
+			    why, whylen,
+			    "selector '%s' is not a lowercase DNS name of "
+			    "letters, digits, '-' and '_'",
+			    regimport_quote(q, sizeof(q), s->name, n));
+		for (j = 0; j < i; j++)
+			if (strcmp(reg->selectors[j].name, s->name) == 0)
+				return errbuf_fail(why, whylen,
+				                   "selector '%s' given twice",
+				                   s->name);
+		if (s->key_path[0] != '\0' &&
+		    regimport_key_ok(s->key_path, strlen(s->key_path), why,
+		                     whylen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* regimport_validate_egress - addresses, no duplicates. */
+static int
+regimport_validate_egress(const struct domain_reg *reg, char *why,
+                          size_t whylen)
+{
+	char q[REGIMPORT_QUOTE_MAX];
+	size_t i, j;
+
+	if (reg->negress > DOMAIN_EGRESS_MAX)
+		return errbuf_fail(why, whylen, "more than %d addresses",
+		                   DOMAIN_EGRESS_MAX);
+	for (i = 0; i < reg->negress; i++) {
+		if (!regimport_str_ok(reg->egress[i], sizeof(reg->egress[i])) ||
+		    config_parse_ip(reg->egress[i]) != 0)
+			return errbuf_fail(
+			    why, whylen,
+			    "egress address '%s' is not an IPv4 or IPv6 "
+			    "address",
+			    regimport_quote(q, sizeof(q), reg->egress[i],
+			                    strnlen(reg->egress[i],
+			                            sizeof(reg->egress[i]))));
+		for (j = 0; j < i; j++)
+			if (strcmp(reg->egress[j], reg->egress[i]) == 0)
+				return errbuf_fail(
+				    why, whylen,
+				    "egress address '%s' given twice",
+				    reg->egress[i]);
+	}
+	return 0;
+}
+
+int
+regimport_validate(const struct domain_reg *reg,
+                   const struct regimport_defaults *defs, char *why,
+                   size_t whylen)
+{
+	const char *sels[DOMAIN_SELECTORS_MAX], *mf;
+	size_t i, nsel = 0;
+	int defaulted = reg->mail_from[0] == '\0';
+
+	if (!regimport_str_ok(reg->domain, sizeof(reg->domain)) ||
+	    reg->domain[0] == '\0')
+		return errbuf_fail(why, whylen, "a domain is required");
+	if (regimport_host_ok("domain", reg->domain, sizeof(reg->domain), why,
+	                      whylen) != 0 ||
+	    regimport_validate_selectors(reg, why, whylen) != 0)
+		return -1;
+	if (!regimport_str_ok(reg->mail_from, sizeof(reg->mail_from)))
+		return errbuf_fail(why, whylen, "mail_from is not terminated");
+	mf = reg->mail_from;
+	if (defaulted)
+		mf = defs != NULL && defs->mail_from != NULL &&
+		             defs->mail_from[0] != '\0'
+		         ? defs->mail_from
+		         : "mail";
+	for (i = 0; i < reg->nselectors; i++)
+		sels[nsel++] = reg->selectors[i].name;
+	if (nsel == 0 && defs != NULL && defs->selector != NULL &&
+	    defs->selector[0] != '\0')
+		sels[nsel++] = defs->selector;
+	if (regimport_names_ok(reg->domain, mf, sels, nsel, why, whylen) ||
+	    regimport_validate_mail_from(reg, mf, defaulted, why, whylen) ||
+	    regimport_host_ok("mx", reg->mx_host, sizeof(reg->mx_host), why,
+	                      whylen) != 0 ||
+	    regimport_host_ok("spf_include", reg->spf_include,
+	                      sizeof(reg->spf_include), why, whylen) != 0 ||
+	    regimport_validate_egress(reg, why, whylen) != 0)
+		return -1;
+	if (reg->dmarc_min_policy < DMARC_POLICY_UNSET ||
+	    reg->dmarc_min_policy > DMARC_POLICY_REJECT)
+		return errbuf_fail(
+		    why, whylen,
+		    "dmarc_min_policy %d is not none, quarantine "
+		    "or reject",
+		    (int)reg->dmarc_min_policy);
+	if (!regimport_str_ok(reg->contact, sizeof(reg->contact)) ||
+	    (reg->contact[0] != '\0' && !notify_address_ok(reg->contact)))
+		return errbuf_fail(
+		    why, whylen,
+		    "the contact is not a plain address local@domain (no "
+		    "spaces, control characters, quotes, brackets, commas or "
+		    "semicolons)");
+	return 0;
 }
 
 void

@@ -8,9 +8,10 @@
  * regimport_header() maps the header, regimport_row() turns one row into
  * a struct domain_reg, validating every value; an empty optional value
  * means the global default.  regimport_set() validates one value and is
- * shared with `authready domain add`.  regimport_seen_add() detects a
- * domain given twice in one file.  Errors are sentences for the operator:
- * "line 7: mx 'a..b': name has an empty label".
+ * shared with `authready domain add`.  regimport_validate() judges a
+ * whole entry before it is stored, for every way in.  regimport_seen_add()
+ * detects a domain given twice in one file.  Errors are sentences for the
+ * operator: "line 7: mx 'a..b': name has an empty label".
  */
 #ifndef AUTHREADY_REGIMPORT_H
 #define AUTHREADY_REGIMPORT_H
@@ -102,6 +103,38 @@ int regimport_parse_policy(const char *text, size_t len, int32_t *policy);
 /* regimport_parse_time - "2026-12-05T12:30:04Z" (UTC) or a number of
  * seconds since 1970 (what `domain export` writes); 0 ok, -1 bad. */
 int regimport_parse_time(const char *text, size_t len, int64_t *t);
+
+/* The global values an entry falls back to (authready.conf). */
+struct regimport_defaults {
+	const char *mail_from; /* MailFrom; NULL or "" for "mail" */
+	const char *selector;  /* Selector; NULL or "" for none */
+};
+
+/*
+ * regimport_names_ok - the names domain must publish fit in DNS (253
+ * octets, labels of 63): _dmarc.DOMAIN, the MAIL FROM name that
+ * mail_from (a label or a full name, NULL for "mail") gives, and
+ * SEL._domainkey.DOMAIN for each of the nsel selectors.  It does not
+ * judge whether the MAIL FROM name is acceptable (the checks say that).
+ * 0 ok; -1 with one sentence in why.
+ */
+int regimport_names_ok(const char *domain, const char *mail_from,
+                       const char *const *selectors, size_t nsel, char *why,
+                       size_t whylen);
+
+/*
+ * regimport_validate - the one judgement of a registry entry, whichever
+ * way it came in (domain add, domain import, an API): every stored value
+ * is well formed, the MAIL FROM name (the entry's, else defs->mail_from)
+ * is a subdomain of the domain inside its organizational domain, and
+ * every name to publish fits (regimport_names_ok, with defs->selector
+ * when the entry has no selector).  Pure: key files are judged by their
+ * path; whether one holds a usable key is for the caller to read.  defs
+ * may be NULL.  0 ok; -1 with one sentence in why.
+ */
+int regimport_validate(const struct domain_reg *reg,
+                       const struct regimport_defaults *defs, char *why,
+                       size_t whylen);
 
 void regimport_seen_init(struct regimport_seen *seen);
 void regimport_seen_free(struct regimport_seen *seen);

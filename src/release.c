@@ -3,14 +3,51 @@
  *
  * SYNOPSIS
  *	bool release_queue_id_ok(id);
- *	int release_domain(st, domain, command, released, invalid, err,
+ *	int release_parse_queued(buf, len, q);
+ *	bool release_judge(msg, domain, q, why, whylen);
+ *	int release_domain(st, domain, command, queue_command, res, err,
  *	    errlen);
  *
  * DESCRIPTION
- *	IDs are collected in batches of RELEASE_BATCH_MAX, written one per
- *	line to the command's stdin, and deleted from the index only after
- *	the command exited 0.  An invalid ID is never passed on; it is
- *	dropped from the index (it cannot name a message) and counted.
+ *	IDs are collected in batches of RELEASE_BATCH_MAX (in queue-ID
+ *	order, a cursor past the last one seen), checked against one run of
+ *	the queue command per batch, written one per line to the release
+ *	command's stdin, and deleted from the index only after it exited 0.
+ *	An invalid ID is never passed on; it is dropped from the index (it
+ *	cannot name a message) and counted.
+ *
+ * WHY A QUEUE ID FROM THE MILTER IS NOT ENOUGH
+ *	The milter protocol does not authenticate the MTA: whoever can
+ *	connect to the milter socket can send a session whose {i} macro
+ *	names any queue ID, for example one that another filter or the
+ *	postmaster put on hold, and have it indexed under a domain that
+ *	authready quarantines.  Releasing that index would release the
+ *	other message.  Three defences were weighed:
+ *
+ *	(a) Mark the held message itself: add a header with an HMAC over
+ *	    queue ID and domain at quarantine and release only messages
+ *	    that carry it.  A forger cannot make such a message, but
+ *	    reading a queued message needs root ("postcat -q ID"), and a
+ *	    sudoers rule can fix a command line, not an ID argument: the
+ *	    daemon user would be allowed to read every queued message,
+ *	    far more than moving messages out of hold.  Not chosen.
+ *	(b) Ask the MTA at release time: "postqueue -j" is unprivileged
+ *	    and shows queue name, ID, envelope sender and arrival time.
+ *	    This catches stale and reused short queue IDs and a forger who
+ *	    guesses, but "mailq" shows every local user the same IDs and
+ *	    senders, so alone it does not stop a forger who reads them.
+ *	(c) Trust only a door the MTA alone can open: a unix socket that
+ *	    others cannot write (UMask 007, SocketGroup the MTA's group).
+ *	    With a TCP socket, which every local user can reach, a policy
+ *	    that can quarantine is a configuration error (exit 78 at start
+ *	    and in -n, a refused reload) unless UnsafeInetQuarantine says
+ *	    the operator accepts the risk; each entry records its door.
+ *
+ *	authready does (c), which stops the attack, and (b) on every entry
+ *	as a second line: an entry whose ID is not in the hold queue, whose
+ *	sender differs, or whose message arrived long before or after the
+ *	quarantine is refused.  Entries that came over TCP are never
+ *	released without (b).  See authready.conf(5), "THE MILTER'S DOOR".
  */
 #include "release.h"
 
@@ -18,6 +55,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "revpath.h"
+#include "sanitize.h"
 #include "subprocess.h"
 
 bool
@@ -37,32 +76,460 @@ release_queue_id_ok(const char *id)
 	return true;
 }
 
-struct release_batch {
-	char ids[RELEASE_BATCH_MAX][HELD_QUEUE_ID_MAX];
-	size_t n;
-	size_t bad;
-	char bad_ids[RELEASE_BATCH_MAX][HELD_QUEUE_ID_MAX];
-	size_t nbad;
+/* Reading postqueue -j ------------------------------------------------- */
+
+#define RELEASE_JSON_DEPTH_MAX 16 /* nesting of skipped values */
+
+/* A cursor over one line of the listing. */
+struct release_json {
+	const char *p;
+	size_t len, off;
 };
 
+/* json_ws - skip white space. */
+static void
+json_ws(struct release_json *j)
+{
+	while (j->off < j->len && (j->p[j->off] == ' ' ||
+	    j->p[j->off] == '\t' || j->p[j->off] == '\r' ||
+	    j->p[j->off] == '\n'))
+		j->off++;
+}
+
+/* json_eat - the next octet is c: consume it. */
+static bool
+json_eat(struct release_json *j, char c)
+{
+	json_ws(j);
+	if (j->off < j->len && j->p[j->off] == c) {
+		j->off++;
+		return true;
+	}
+	return false;
+}
+
+/* json_hex4 - four hex digits at the cursor; -1 when not. */
+static long
+json_hex4(struct release_json *j)
+{
+	long v = 0;
+
+	if (j->len - j->off < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		char c = j->p[j->off++];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* json_put - append one octet to out (NULL: skipping); false if full. */
+static bool
+json_put(char *out, size_t outlen, size_t *n, unsigned char c)
+{
+	if (out == NULL)
+		return true;
+	if (*n + 1 >= outlen)
+		return false;
+	out[(*n)++] = (char)c;
+	return true;
+}
+
+/* json_string - a string at the cursor into out (NULL: skip it); \u
+ * escapes become UTF-8, a NUL or a lone surrogate fails.  false when
+ * not a string or it does not fit. */
+static bool
+json_string(struct release_json *j, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (!json_eat(j, '"'))
+		return false;
+	while (j->off < j->len) {
+		unsigned char c = (unsigned char)j->p[j->off++];
+		long u;
+
+		if (c == '"') {
+			if (out != NULL)
+				out[n] = '\0';
+			return true;
+		}
+		if (c < 0x20)
+			return false;
+		if (c != '\\') {
+			if (!json_put(out, outlen, &n, c))
+				return false;
+			continue;
+		}
+		if (j->off == j->len)
+			return false;
+		c = (unsigned char)j->p[j->off++];
+		switch (c) {
+		case '"': case '\\': case '/':
+			break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'u':
+			/* Postfix escapes control octets only: BMP is enough
+			 * for the fields we read; a skipped value (a
+			 * recipient) may hold anything. */
+			if ((u = json_hex4(j)) < 0)
+				return false;
+			if (out == NULL)
+				continue;
+			if (u == 0 || (u >= 0xd800 && u <= 0xdfff))
+				return false;
+			if (u >= 0x800) {
+				if (!json_put(out, outlen, &n,
+					(unsigned char)(0xe0 | (u >> 12))) ||
+				    !json_put(out, outlen, &n,
+					(unsigned char)(0x80 | ((u >> 6) & 0x3f))))
+					return false;
+				c = (unsigned char)(0x80 | (u & 0x3f));
+			} else if (u >= 0x80) {
+				if (!json_put(out, outlen, &n,
+					(unsigned char)(0xc0 | (u >> 6))))
+					return false;
+				c = (unsigned char)(0x80 | (u & 0x3f));
+			} else {
+				c = (unsigned char)u;
+			}
+			break;
+		default:
+			return false;
+		}
+		if (!json_put(out, outlen, &n, c))
+			return false;
+	}
+	return false;
+}
+
+/* json_int - an integer (a fraction or exponent fails); false if not. */
+static bool
+json_int(struct release_json *j, int64_t *v)
+{
+	bool neg = false, any = false;
+	int64_t n = 0;
+
+	json_ws(j);
+	if (j->off < j->len && j->p[j->off] == '-') {
+		neg = true;
+		j->off++;
+	}
+	while (j->off < j->len && j->p[j->off] >= '0' && j->p[j->off] <= '9') {
+		if (n > (INT64_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (j->p[j->off++] - '0');
+		any = true;
+	}
+	*v = neg ? -n : n;
+	return any;
+}
+
+/* json_skip - any value: string, number, literal, array or object. */
+static bool
+json_skip(struct release_json *j, int depth)
+{
+	static const char *const words[] = {"true", "false", "null"};
+	int64_t ignored;
+	char c;
+
+	json_ws(j);
+	if (j->off >= j->len || depth > RELEASE_JSON_DEPTH_MAX)
+		return false;
+	c = j->p[j->off];
+	if (c == '"')
+		return json_string(j, NULL, 0);
+	if (c == '[' || c == '{') {
+		char close = c == '[' ? ']' : '}';
+
+		j->off++;
+		if (json_eat(j, close))
+			return true;
+		do {
+			if (c == '{' && (!json_string(j, NULL, 0) ||
+				!json_eat(j, ':')))
+				return false;
+			if (!json_skip(j, depth + 1))
+				return false;
+		} while (json_eat(j, ','));
+		return json_eat(j, close);
+	}
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++) {
+		size_t n = strlen(words[i]);
+
+		if (j->len - j->off >= n &&
+		    memcmp(j->p + j->off, words[i], n) == 0) {
+			j->off += n;
+			return true;
+		}
+	}
+	if (!json_int(j, &ignored))
+		return false;
+	/* a fraction or an exponent: digits, dots, signs, e */
+	while (j->off < j->len && strchr("0123456789.eE+-", j->p[j->off]) &&
+	    j->p[j->off] != '\0')
+		j->off++;
+	return true;
+}
+
+/* release_parse_object - release_parse_queued without the clean-up. */
+static int
+release_parse_object(const char *buf, size_t len, struct release_queued *q)
+{
+	struct release_json j = {buf, len, 0};
+	unsigned have = 0;
+	char key[32];
+
+	if (!json_eat(&j, '{'))
+		return -1;
+	if (!json_eat(&j, '}')) {
+		do {
+			bool ok;
+
+			if (!json_string(&j, key, sizeof(key))) {
+				/* a long key is none of ours: skip it */
+				if (!json_string(&j, NULL, 0))
+					return -1;
+				key[0] = '\0';
+			}
+			if (!json_eat(&j, ':'))
+				return -1;
+			if (strcmp(key, "queue_name") == 0) {
+				ok = json_string(&j, q->queue_name,
+				    sizeof(q->queue_name));
+				have |= 1;
+			} else if (strcmp(key, "queue_id") == 0) {
+				ok = json_string(&j, q->queue_id,
+				    sizeof(q->queue_id));
+				have |= 2;
+			} else if (strcmp(key, "sender") == 0) {
+				ok = json_string(&j, q->sender,
+				    sizeof(q->sender));
+				have |= 4;
+			} else if (strcmp(key, "arrival_time") == 0) {
+				ok = json_int(&j, &q->arrival_time);
+				have |= 8;
+			} else {
+				ok = json_skip(&j, 0);
+			}
+			if (!ok)
+				return -1;
+		} while (json_eat(&j, ','));
+		if (!json_eat(&j, '}'))
+			return -1;
+	}
+	json_ws(&j);
+	return j.off == j.len && have == 15 ? 0 : -1;
+}
+
+int
+release_parse_queued(const char *buf, size_t len, struct release_queued *q)
+{
+	memset(q, 0, sizeof(*q));
+	if (release_parse_object(buf, len, q) != 0) {
+		memset(q, 0, sizeof(*q)); /* nothing half-read is left */
+		return -1;
+	}
+	return 0;
+}
+
+/* Judging an entry -------------------------------------------------------- */
+
+/* release_in_domain - d is domain or below it, by whole labels. */
+static bool
+release_in_domain(const char *d, const char *domain)
+{
+	size_t dl = strlen(d), n = strlen(domain);
+
+	if (dl == n)
+		return strcmp(d, domain) == 0;
+	return dl > n && d[dl - n - 1] == '.' && strcmp(d + dl - n, domain) == 0;
+}
+
+bool
+release_judge(const struct held_msg *msg, const char *domain,
+    const struct release_queued *q, char *why, size_t whylen)
+{
+	char mailbox[HELD_SENDER_MAX], err[REVPATH_ERR_MAX];
+	struct revpath rp;
+	int code;
+
+	if (strcmp(q->queue_name, "hold") != 0) {
+		char name[RELEASE_QUEUE_NAME_MAX * 4];
+
+		sanitize_text(name, sizeof(name),
+		    (const unsigned char *)q->queue_name,
+		    strlen(q->queue_name));
+		snprintf(why, whylen, "in the %s queue, not on hold", name);
+		return false;
+	}
+	if (q->arrival_time > msg->held_at + RELEASE_ARRIVAL_AFTER ||
+	    q->arrival_time < msg->held_at - RELEASE_ARRIVAL_BEFORE) {
+		snprintf(why, whylen,
+		    "arrived at %lld, indexed at %lld: another message",
+		    (long long)q->arrival_time, (long long)msg->held_at);
+		return false;
+	}
+	code = revpath_parse(q->sender, strlen(q->sender), &rp, err,
+	    sizeof(err));
+	if (code != REVPATH_OK) {
+		snprintf(why, whylen, "the queued sender has no domain");
+		return false;
+	}
+	snprintf(mailbox, sizeof(mailbox), "%s@%s", rp.local, rp.domain);
+	if (msg->sender[0] != '\0' && strcmp(mailbox, msg->sender) != 0) {
+		snprintf(why, whylen,
+		    "the queued sender is not the indexed sender");
+		return false;
+	}
+	if (!release_in_domain(rp.domain, domain)) {
+		snprintf(why, whylen, "the queued sender is not in %s",
+		    domain);
+		return false;
+	}
+	return true;
+}
+
+/* Releasing ----------------------------------------------------------- */
+
+enum release_verdict {
+	RELEASE_PENDING = 0, /* not seen in the listing (yet) */
+	RELEASE_GO,
+	RELEASE_REFUSE,
+	RELEASE_KEEP,	     /* unverified: stays indexed */
+};
+
+struct release_item {
+	struct held_msg msg;
+	enum release_verdict verdict;
+};
+
+struct release_batch {
+	const char *domain;
+	char after[HELD_QUEUE_ID_MAX]; /* the cursor: IDs after this one */
+	struct release_item items[RELEASE_BATCH_MAX];
+	size_t n;
+	char bad_ids[RELEASE_BATCH_MAX][HELD_QUEUE_ID_MAX];
+	size_t nbad;
+	bool more;
+	struct release_result *res;
+};
+
+/* release_collect - store_held_list callback: the next batch of entries
+ * after the cursor, in queue-ID order. */
 static int
 release_collect(void *ctx, const struct held_msg *msg)
 {
 	struct release_batch *b = ctx;
 
+	if (b->after[0] != '\0' && strcmp(msg->queue_id, b->after) <= 0)
+		return 0;
+	if (b->n == RELEASE_BATCH_MAX || b->nbad == RELEASE_BATCH_MAX) {
+		b->more = true;
+		return 1; /* the next round takes the rest */
+	}
+	snprintf(b->after, sizeof(b->after), "%s", msg->queue_id);
 	if (!release_queue_id_ok(msg->queue_id)) {
-		if (b->nbad < RELEASE_BATCH_MAX)
-			snprintf(b->bad_ids[b->nbad++], HELD_QUEUE_ID_MAX, "%s",
-			    msg->queue_id);
+		snprintf(b->bad_ids[b->nbad++], HELD_QUEUE_ID_MAX, "%s",
+		    msg->queue_id);
 		return 0;
 	}
-	if (b->n == RELEASE_BATCH_MAX)
-		return 1; /* the next round takes the rest */
-	snprintf(b->ids[b->n++], HELD_QUEUE_ID_MAX, "%s", msg->queue_id);
+	b->items[b->n].msg = *msg;
+	b->items[b->n++].verdict = RELEASE_PENDING;
 	return 0;
 }
 
-/* release_run - the command with ids on stdin; 0 when it exited 0. */
+/* release_item_cmp - bsearch: a queue ID against an item. */
+static int
+release_item_cmp(const void *key, const void *elem)
+{
+	const struct release_item *it = elem;
+
+	return strcmp(key, it->msg.queue_id);
+}
+
+/* release_refuse - mark it refused, keep the first reason. */
+static void
+release_refuse(struct release_batch *b, struct release_item *it,
+    const char *why)
+{
+	it->verdict = RELEASE_REFUSE;
+	if (b->res->first_refused[0] == '\0')
+		snprintf(b->res->first_refused, sizeof(b->res->first_refused),
+		    "%.63s: %.400s", it->msg.queue_id, why);
+}
+
+/* release_listed - subprocess_lines callback: one line of the listing. */
+static void
+release_listed(void *ctx, const char *line, size_t len)
+{
+	struct release_batch *b = ctx;
+	struct release_queued q;
+	struct release_item *it;
+	char why[RELEASE_WHY_MAX];
+
+	if (release_parse_queued(line, len, &q) != 0)
+		return;
+	it = bsearch(q.queue_id, b->items, b->n, sizeof(*b->items),
+	    release_item_cmp);
+	if (it == NULL || it->verdict != RELEASE_PENDING)
+		return; /* not ours, or listed twice: the first counts */
+	if (release_judge(&it->msg, b->domain, &q, why, sizeof(why)))
+		it->verdict = RELEASE_GO;
+	else
+		release_refuse(b, it, why);
+}
+
+/* release_verify - a verdict for every item of the batch. */
+static int
+release_verify(struct release_batch *b, const char *queue_command,
+    char *err, size_t errlen)
+{
+	const char *argv[SUBPROCESS_ARGS_MAX];
+	char words[1024];
+	size_t i, skipped;
+
+	if (queue_command[0] == '\0') {
+		for (i = 0; i < b->n; i++)
+			b->items[i].verdict =
+			    b->items[i].msg.door == HELD_DOOR_INET
+			    ? RELEASE_KEEP
+			    : RELEASE_GO;
+		return 0;
+	}
+	if (snprintf(words, sizeof(words), "%s", queue_command) >=
+		(int)sizeof(words) ||
+	    subprocess_split(words, argv, SUBPROCESS_ARGS_MAX) < 0) {
+		snprintf(err, errlen,
+		    "the hold queue command must be an absolute path and "
+		    "arguments");
+		return -1;
+	}
+	if (subprocess_lines(argv, release_listed, b, RELEASE_QUEUE_LINE_MAX,
+		&skipped, RELEASE_TIMEOUT_MS, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < b->n; i++)
+		if (b->items[i].verdict == RELEASE_PENDING)
+			release_refuse(b, &b->items[i],
+			    "not in the MTA's queue");
+	return 0;
+}
+
+/* release_run - the command with the confirmed ids on stdin; 0 when it
+ * exited 0. */
 static int
 release_run(const char *command, const struct release_batch *b, char *err,
     size_t errlen)
@@ -86,8 +553,12 @@ release_run(const char *command, const struct release_batch *b, char *err,
 	}
 	for (i = 0; i < b->n; i++) {
 		size_t room = b->n * HELD_QUEUE_ID_MAX + 1 - used;
-		int w = snprintf(input + used, room, "%s\n", b->ids[i]);
+		int w;
 
+		if (b->items[i].verdict != RELEASE_GO)
+			continue;
+		w = snprintf(input + used, room, "%s\n",
+		    b->items[i].msg.queue_id);
 		if (w < 0 || (size_t)w >= room)
 			break; /* cannot happen: each ID is shorter than its slot */
 		used += (size_t)w;
@@ -98,21 +569,52 @@ release_run(const char *command, const struct release_batch *b, char *err,
 	return rc == 0 ? 0 : -1;
 }
 
+/* release_batch_count - items with verdict v. */
+static size_t
+release_batch_count(const struct release_batch *b, enum release_verdict v)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < b->n; i++)
+		n += b->items[i].verdict == v;
+	return n;
+}
+
+/* release_forget - drop the items with verdict v from the index; how
+ * many went. */
+static size_t
+release_forget(struct store *st, const struct release_batch *b,
+    enum release_verdict v, char *err, size_t errlen)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < b->n; i++)
+		if (b->items[i].verdict == v &&
+		    store_held_del(st, b->domain, b->items[i].msg.queue_id,
+			err, errlen) == STORE_OK)
+			n++;
+	return n;
+}
+
 int
 release_domain(struct store *st, const char *domain, const char *command,
-    size_t *released, size_t *invalid, char *err, size_t errlen)
+    const char *queue_command, struct release_result *res, char *err,
+    size_t errlen)
 {
 	struct release_batch *b;
-	size_t i, before;
+	size_t i;
 	int rc = 0;
 
-	*released = *invalid = 0;
-	if ((b = malloc(sizeof(*b))) == NULL) {
+	memset(res, 0, sizeof(*res));
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	b->domain = domain;
+	b->res = res;
 	for (;;) {
 		b->n = b->nbad = 0;
+		b->more = false;
 		if (store_held_list(st, domain, release_collect, b, err,
 			errlen) != STORE_OK) {
 			rc = -1;
@@ -121,22 +623,27 @@ release_domain(struct store *st, const char *domain, const char *command,
 		for (i = 0; i < b->nbad; i++)
 			if (store_held_del(st, domain, b->bad_ids[i], err,
 				errlen) == STORE_OK)
-				(*invalid)++;
-		if (b->n == 0)
-			break;
-		if (release_run(command, b, err, errlen) != 0) {
-			rc = -1;
-			break;
+				res->invalid++;
+		if (b->n > 0) {
+			if (release_verify(b, queue_command, err, errlen) !=
+			    0) {
+				rc = -1;
+				break;
+			}
+			res->refused += release_forget(st, b, RELEASE_REFUSE,
+			    err, errlen);
+			res->unverified += release_batch_count(b, RELEASE_KEEP);
+			if (release_batch_count(b, RELEASE_GO) > 0) {
+				if (release_run(command, b, err, errlen) != 0) {
+					rc = -1;
+					break;
+				}
+				res->released += release_forget(st, b,
+				    RELEASE_GO, err, errlen);
+			}
 		}
-		before = *released;
-		for (i = 0; i < b->n; i++)
-			if (store_held_del(st, domain, b->ids[i], err, errlen) ==
-			    STORE_OK)
-				(*released)++;
-		if (*released == before) {
-			rc = -1; /* the index will not shrink: do not loop */
+		if (!b->more)
 			break;
-		}
 	}
 	free(b);
 	return rc;

@@ -4,6 +4,7 @@
  *
  * SYNOPSIS
  *	int snapshot_load(path, must_exist, err, errlen);
+ *	int snapshot_load_vetted(path, must_exist, vet, err, errlen);
  *	struct snapshot *snapshot_acquire(void);
  *	void snapshot_release(snap);
  *	void snapshot_shutdown(void);
@@ -12,6 +13,12 @@
  *	The current pointer is read and replaced under a mutex (held for a
  *	pointer copy and a reference increment only); reference counts are
  *	C11 atomics, so releases take no lock.
+ *
+ *	Every snapshot passes config_check_door() before it is installed.
+ *	The first one names the milter socket the daemon opens; a reload
+ *	cannot move it, so later snapshots are judged with that socket,
+ *	whatever their own Socket line says (a reload that adds a
+ *	quarantine action to a daemon listening on TCP is refused).
  */
 #include "snapshot.h"
 
@@ -23,22 +30,43 @@
 static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *snapshot_current;
 static uint64_t snapshot_generation;
+static char snapshot_socket[PATH_MAX]; /* of the first snapshot */
 
 int
 snapshot_load(const char *path, bool must_exist, char *err, size_t errlen)
 {
+	return snapshot_load_vetted(path, must_exist, NULL, err, errlen);
+}
+
+int
+snapshot_load_vetted(const char *path, bool must_exist, snapshot_vet_fn *vet,
+    char *err, size_t errlen)
+{
 	struct snapshot *snap, *old;
+	char why[1024];
 
 	if ((snap = calloc(1, sizeof(*snap))) == NULL) {
 		snprintf(err, errlen, "out of memory loading %s", path);
 		return -1;
 	}
-	if (config_load(path, must_exist, &snap->cfg, err, errlen) != 0) {
+	if (config_load(path, must_exist, &snap->cfg, err, errlen) != 0 ||
+	    (vet != NULL && vet(&snap->cfg, err, errlen) != 0)) {
 		free(snap);
 		return -1;
 	}
 	atomic_init(&snap->refs, 1);
 	pthread_mutex_lock(&snapshot_lock);
+	if (config_check_door(&snap->cfg,
+	                      snapshot_socket[0] ? snapshot_socket : NULL, why,
+	                      sizeof(why)) != 0) {
+		pthread_mutex_unlock(&snapshot_lock);
+		free(snap);
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	if (snapshot_socket[0] == '\0')
+		snprintf(snapshot_socket, sizeof(snapshot_socket), "%s",
+		         snap->cfg.socket);
 	snap->generation = ++snapshot_generation;
 	old = snapshot_current;
 	snapshot_current = snap;

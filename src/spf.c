@@ -25,8 +25,9 @@
  *	one step is pending at a time; mx and ptr fan out their address
  *	lookups (at most SPF_NAMES_MAX) and wait for all of them.  The
  *	counters of section 4.6.4 are kept for the whole evaluation; the
- *	overall deadline is checked on every answer (the resolver bounds
- *	each lookup, so the evaluation ends by deadline plus one lookup).
+ *	overall deadline is checked on every answer, and lookups are asked
+ *	with it (query_by) where the resolver can, so the evaluation ends by
+ *	the deadline (else by the deadline plus one lookup).
  *
  *	spf_validate() walks the include/redirect tree (names without
  *	macros only), looks up the targets of a and mx to count void
@@ -1038,15 +1039,26 @@ eval_finish(struct spf_eval *ev, enum spf_result r, const char *fmt, ...)
 	eval_deliver(ev, r);
 }
 
-/* eval_query - queue one lookup for slot; -1 when refused. */
+/* eval_query - queue one lookup for slot, ended by the overall deadline
+ * when the resolver can do that; -1 when refused. */
 static int
 eval_query(struct spf_eval *ev, const char *name, uint16_t qtype, size_t slot)
 {
+	/* rounded up: the time-out comes when deadline_passed() says so */
+	uint64_t by = (uint64_t)ev->deadline.tv_sec * 1000u +
+	              ((uint64_t)ev->deadline.tv_nsec + 999999u) / 1000000u;
+	int rc;
+
 	ev->q[slot].ev = ev;
 	ev->q[slot].slot = slot;
 	ev->outstanding++;
-	if (ev->res.query(ev->res.impl, name, qtype, eval_answer,
-	                  &ev->q[slot]) == 0)
+	if (ev->res.query_by != NULL)
+		rc = ev->res.query_by(ev->res.impl, name, qtype, by,
+		                      eval_answer, &ev->q[slot]);
+	else
+		rc = ev->res.query(ev->res.impl, name, qtype, eval_answer,
+		                   &ev->q[slot]);
+	if (rc == 0)
 		return 0;
 	ev->outstanding--;
 	return -1;
@@ -1745,9 +1757,12 @@ on_exp(struct spf_eval *ev, const struct dns_answer *ans)
 		start_p(ev, RESUME_EXP);
 		return;
 	}
+	/* %{s} and friends bring back the sender's bytes: escape them (the
+	 * record's own bytes are escaped already, and stay as they are). */
 	if (rc == 0 || cut)
-		snprintf(ev->out->explanation, sizeof(ev->out->explanation),
-		         "%s", text);
+		sanitize_again(ev->out->explanation,
+		               sizeof(ev->out->explanation),
+		               (const unsigned char *)text, strlen(text));
 	eval_deliver(ev, SPF_FAIL);
 }
 
@@ -1915,7 +1930,11 @@ spf_check_host(const struct resolver *res, const struct spf_request *req,
 		domain = req->domain ? req->domain : ev->sender_domain;
 		sanitize_text(out->domain, sizeof(out->domain),
 		              (const unsigned char *)domain, strlen(domain));
-		if (!domain_ok(domain, name, sizeof(name))) {
+		if (domain[0] == '\0') {
+			/* An empty HELO with the null sender, or "local@". */
+			eval_finish(ev, SPF_NONE,
+			            "The domain to check is empty.");
+		} else if (!domain_ok(domain, name, sizeof(name))) {
 			eval_finish(
 			    ev, SPF_NONE,
 			    "%s is not a valid multi-label domain name.",

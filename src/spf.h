@@ -41,7 +41,7 @@ struct check_result;
 #define SPF_SENDER_MAX 512       /* MAIL FROM address we accept */
 #define SPF_EXPAND_MAX 2048      /* macro expansion output */
 #define SPF_RECORD_SIZE_WARN 450 /* section 3.4: fits in 512-byte UDP */
-#define SPF_EGRESS_MAX 16
+#define SPF_EGRESS_MAX 32        /* 16 addresses or prefixes (two each) */
 #define SPF_WALK_MAX 64 /* records and names spf_validate visits */
 
 enum spf_result {

@@ -15,6 +15,9 @@
  *	void state_request_now(st);
  *	void state_mark_notified(st);
  *	void state_note_notify_failure(st, now, pol);
+ *	bool state_use_lags(st, at, expiry);
+ *	bool state_note_use(st, at, expiry);
+ *	bool state_unused(st, now, expiry);
  *	size_t state_describe(st, now, buf, len);
  *
  * DESCRIPTION
@@ -47,8 +50,15 @@
  *	has a contact address; a domain verified while it had none is not
  *	mailed until it becomes verified again.
  *
- *	Record texts are copied through sanitize_text(): cut to fit with a
- *	"..." mark, never trusting NUL termination of the report's fields.
+ *	Unregistered domains: their states go when no mail used them for an
+ *	expiry (UnregisteredExpiry).  last_used is the time of the last use
+ *	recorded; state_note_use() moves it only when it lags by more than
+ *	a sixteenth of the expiry (at most a day), so a busy domain costs
+ *	one write per step, not one per message, and still never expires.
+ *
+ *	Record texts are copied through sanitize_again(): cut to fit with a
+ *	"..." mark, never trusting NUL termination of the report's fields,
+ *	and not escaping their escapes again.
  *	When a report has more results than the state holds, the failing
  *	ones are kept first.
  */
@@ -375,12 +385,13 @@ fmt_duration(int64_t secs, char *buf, size_t len)
 
 /* Records -------------------------------------------------------------- */
 
-/* copy_text - untrusted, maybe unterminated field into a state field. */
+/* copy_text - maybe unterminated report field into a state field; the
+ * report's text is already escaped, and is not escaped twice. */
 static void
 copy_text(char *dst, size_t dstlen, const char *src, size_t srcmax)
 {
-	sanitize_text(dst, dstlen, (const unsigned char *)src,
-	              strnlen(src, srcmax));
+	sanitize_again(dst, dstlen, (const unsigned char *)src,
+	               strnlen(src, srcmax));
 }
 
 /* state_copy_records - report results into st->records, problems first. */
@@ -687,6 +698,48 @@ state_note_notify_failure(struct domain_state *st, int64_t now,
 	                       st->notify_attempts - 1, pol->refresh_interval));
 	if (at < st->next_check)
 		st->next_check = at;
+}
+
+/* Use of unregistered domains ------------------------------------------ */
+
+/* state_use_step - how far last_used may lag: a fraction of the expiry,
+ * at most a day, so a used domain costs few writes and never expires. */
+static int64_t
+state_use_step(int64_t expiry)
+{
+	int64_t step = expiry / STATE_USE_STEPS;
+
+	return step < STATE_USE_STEP_MAX ? step : STATE_USE_STEP_MAX;
+}
+
+/* state_use_lags - a use at `at` would move last_used. */
+bool
+state_use_lags(const struct domain_state *st, int64_t at, int64_t expiry)
+{
+	if (at <= st->last_used)
+		return false;
+	return st->last_used <= 0 ||
+	       time_elapsed(at, st->last_used) >= state_use_step(expiry);
+}
+
+/* state_note_use - mail used the domain at `at`; true when last_used moved
+ * (the state needs writing). */
+bool
+state_note_use(struct domain_state *st, int64_t at, int64_t expiry)
+{
+	if (!state_use_lags(st, at, expiry))
+		return false;
+	st->last_used = at;
+	return true;
+}
+
+/* state_unused - no mail for expiry seconds; an unknown last use (0, a
+ * state written before uses were recorded) is never unused. */
+bool
+state_unused(const struct domain_state *st, int64_t now, int64_t expiry)
+{
+	return expiry > 0 && st->last_used > 0 &&
+	       time_elapsed(now, st->last_used) >= expiry;
 }
 
 /* Status text ------------------------------------------------------------ */

@@ -12,6 +12,9 @@
  *	void state_request_now(st);
  *	void state_mark_notified(st);
  *	void state_note_notify_failure(st, now, pol);
+ *	bool state_use_lags(st, at, expiry);
+ *	bool state_note_use(st, at, expiry);
+ *	bool state_unused(st, now, expiry);
  *	size_t state_describe(st, now, buf, len);
  *
  * DESCRIPTION
@@ -41,6 +44,8 @@
 #include "report.h"
 
 #define STATE_REASON_MAX 512
+#define STATE_USE_STEPS 16       /* last_used lags at most expiry/16 */
+#define STATE_USE_STEP_MAX 86400 /* ... and at most a day */
 
 struct state_policy {
 	int64_t pending_window;   /* pending this long -> failed */
@@ -98,6 +103,24 @@ void state_mark_notified(struct domain_state *st);
 /* state_note_notify_failure - count a failed attempt, schedule a retry. */
 void state_note_notify_failure(struct domain_state *st, int64_t now,
                                const struct state_policy *pol);
+
+/* state_use_lags - true when state_note_use(st, at, expiry) would move
+ * last_used. */
+bool state_use_lags(const struct domain_state *st, int64_t at, int64_t expiry);
+
+/*
+ * state_note_use - mail used the domain at `at` (unix seconds): move
+ * last_used when it lags by a step of the expiry or more.  true when it
+ * moved, so the state must be stored.
+ */
+bool state_note_use(struct domain_state *st, int64_t at, int64_t expiry);
+
+/*
+ * state_unused - true when an unregistered domain's state may be removed:
+ * no mail used it for expiry seconds.  Never when last_used is unknown (0)
+ * or expiry is 0.
+ */
+bool state_unused(const struct domain_state *st, int64_t now, int64_t expiry);
 
 /*
  * state_describe - what is wrong, in words, for "authready status".

@@ -1174,6 +1174,7 @@ struct iter {
 		store_reg_cb reg;
 		store_state_cb state;
 		store_held_cb held;
+		store_unreg_cb unreg;
 	} cb;
 	void *ctx;
 	size_t corrupt;
@@ -1376,24 +1377,34 @@ int
 store_held_add(struct store *st, const char *domain, const char *queue_id,
                int64_t held_at, const char *reason, char *err, size_t errlen)
 {
-	unsigned char kbuf[STORE_HELD_KEY_MAX];
-	unsigned char vbuf[RECORD_HELD_MAX];
 	struct held_msg msg;
-	struct store_batch *b;
-	MDB_val key;
-	size_t len;
-	int rc;
 
-	if ((rc = held_key(domain, queue_id, kbuf, &key, err, errlen)) !=
-	    STORE_OK)
-		return rc;
 	memset(&msg, 0, sizeof(msg));
 	snprintf(msg.domain, sizeof(msg.domain), "%s", domain);
 	snprintf(msg.queue_id, sizeof(msg.queue_id), "%s", queue_id);
 	snprintf(msg.reason, sizeof(msg.reason), "%s",
 	         reason != NULL ? reason : "");
 	msg.held_at = held_at;
-	if (record_held_encode(&msg, vbuf, sizeof(vbuf), &len, err, errlen) !=
+	return store_held_put(st, &msg, err, errlen);
+}
+
+/* store_held_put - index a held message with all its fields (door,
+ * sender); the key is its domain and queue ID. */
+int
+store_held_put(struct store *st, const struct held_msg *msg, char *err,
+               size_t errlen)
+{
+	unsigned char kbuf[STORE_HELD_KEY_MAX];
+	unsigned char vbuf[RECORD_HELD_MAX];
+	struct store_batch *b;
+	MDB_val key;
+	size_t len;
+	int rc;
+
+	if ((rc = held_key(msg->domain, msg->queue_id, kbuf, &key, err,
+	                   errlen)) != STORE_OK)
+		return rc;
+	if (record_held_encode(msg, vbuf, sizeof(vbuf), &len, err, errlen) !=
 	    0)
 		return STORE_ERROR;
 	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
@@ -1740,4 +1751,109 @@ store_check(struct store *st, struct store_check_report *rep,
 		          "the store",
 		          rep->corrupt, rep->damaged);
 	return rc;
+}
+
+/* Unregistered states --------------------------------------------------- */
+
+/* has_held - held mail is indexed under the domain of key; true when the
+ * index cannot be read (a state is kept when in doubt). */
+static bool
+has_held(MDB_txn *txn, MDB_dbi held, const MDB_val *key)
+{
+	unsigned char prefix[DOMAIN_BUF + 1];
+	size_t plen = key->mv_size + 1;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	bool found = false;
+	int rc;
+
+	if (plen > sizeof(prefix))
+		return true;
+	memcpy(prefix, key->mv_data, key->mv_size);
+	prefix[key->mv_size] = '\0';
+	k.mv_data = prefix;
+	k.mv_size = plen;
+	if (mdb_cursor_open(txn, held, &cur) != 0)
+		return true;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0)
+		found =
+		    k.mv_size > plen && memcmp(k.mv_data, prefix, plen) == 0;
+	else if (rc != MDB_NOTFOUND)
+		found = true;
+	mdb_cursor_close(cur);
+	return found;
+}
+
+/* unreg_step - one state for store_unreg_iter, unless it is registered. */
+static int
+unreg_step(struct iter *it, const MDB_val *key, const MDB_val *val)
+{
+	struct domain_state state;
+
+	if (registered(it, key->mv_data, key->mv_size))
+		return 0;
+	if (decode_state(key, val, &state, NULL, 0) != STORE_OK) {
+		it->corrupt++;
+		return 0;
+	}
+	return it->cb.unreg(it->ctx, &state,
+	                    has_held(it->txn, it->st->held, key));
+}
+
+int
+store_unreg_iter(struct store *st, store_unreg_cb cb, void *ctx,
+                 size_t *ncorrupt, char *err, size_t errlen)
+{
+	struct iter it = {.dbi = st->state, .step = unreg_step, .ctx = ctx};
+
+	it.cb.unreg = cb;
+	return iter_run(st, &it, ncorrupt, err, errlen);
+}
+
+int
+store_batch_get_unreg(struct store_batch *b, const char *domain,
+                      struct domain_state *state, bool *held, char *err,
+                      size_t errlen)
+{
+	char kt[STORE_KEY_TEXT_MAX];
+	MDB_val key, val;
+	int rc;
+
+	memset(state, 0, sizeof(*state));
+	*held = false;
+	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
+		return rc;
+	rc = mdb_get(b->txn, b->st->reg, &key, &val);
+	if (rc == 0)
+		return fail(err, errlen, STORE_NOTFOUND, "%s is registered",
+		            key_text(kt, sizeof(kt), key.mv_data, key.mv_size));
+	if (rc != MDB_NOTFOUND)
+		return lmdb_fail(err, errlen, "read", rc);
+	rc = get_value(b->txn, b->st->state, &key, &val, domain, err, errlen);
+	if (rc == STORE_OK)
+		rc = decode_state(&key, &val, state, err, errlen);
+	if (rc == STORE_OK)
+		*held = has_held(b->txn, b->st->held, &key);
+	return rc;
+}
+
+int
+store_batch_del_state(struct store_batch *b, const char *domain, char *err,
+                      size_t errlen)
+{
+	char kt[STORE_KEY_TEXT_MAX];
+	MDB_val key;
+	int rc;
+
+	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
+		return rc;
+	rc = mdb_del(b->txn, b->st->state, &key, NULL);
+	if (rc == MDB_NOTFOUND)
+		return fail(err, errlen, STORE_NOTFOUND, "%s: not found",
+		            key_text(kt, sizeof(kt), key.mv_data, key.mv_size));
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "delete", rc);
+	b->dirty = true;
+	return STORE_OK;
 }

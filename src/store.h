@@ -19,6 +19,7 @@
  *
  *	int store_state_put / store_state_get / store_state_del (same shape)
  *	int store_state_iter(struct store *st, store_state_cb cb, ...);
+ *	int store_unreg_iter(struct store *st, store_unreg_cb cb, ...);
  *
  *	int store_reader_open(struct store *st, struct store_reader **out,
  *	    char *err, size_t errlen);
@@ -41,12 +42,19 @@
  *	    const struct domain_state *state, char *err, size_t errlen);
  *	int store_batch_put_reg(struct store_batch *b,
  *	    const struct domain_reg *reg, char *err, size_t errlen);
+ *	int store_batch_get_unreg(struct store_batch *b, const char *domain,
+ *	    struct domain_state *state, bool *held, char *err,
+ *	    size_t errlen);
+ *	int store_batch_del_state(struct store_batch *b, const char *domain,
+ *	    char *err, size_t errlen);
  *	int store_batch_commit(struct store_batch *b, char *err,
  *	    size_t errlen);
  *	void store_batch_abort(struct store_batch *b);
  *
  *	int store_held_add(struct store *st, const char *domain,
  *	    const char *queue_id, int64_t held_at, const char *reason,
+ *	    char *err, size_t errlen);
+ *	int store_held_put(struct store *st, const struct held_msg *msg,
  *	    char *err, size_t errlen);
  *	int store_held_list(struct store *st, const char *domain,
  *	    store_held_cb cb, void *ctx, char *err, size_t errlen);
@@ -134,6 +142,7 @@
 #ifndef AUTHREADY_STORE_H
 #define AUTHREADY_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -220,6 +229,16 @@ int store_state_del(struct store *st, const char *domain, char *err,
 int store_state_iter(struct store *st, store_state_cb cb, void *ctx,
                      size_t *ncorrupt, char *err, size_t errlen);
 
+/*
+ * Unregistered states: those without a registry entry (the milter's checks
+ * of unregistered sender domains).  held: mail is indexed under the domain.
+ * store_unreg_iter - every decodable one in key order; counts the rest.
+ */
+typedef int (*store_unreg_cb)(void *ctx, const struct domain_state *state,
+                              bool held);
+int store_unreg_iter(struct store *st, store_unreg_cb cb, void *ctx,
+                     size_t *ncorrupt, char *err, size_t errlen);
+
 /* Fast read path: one reader per thread, used one lookup at a time. */
 int store_reader_open(struct store *st, struct store_reader **out, char *err,
                       size_t errlen);
@@ -247,6 +266,14 @@ int store_batch_put_state(struct store_batch *b,
                           size_t errlen);
 int store_batch_put_reg(struct store_batch *b, const struct domain_reg *reg,
                         char *err, size_t errlen);
+/* store_batch_get_unreg - domain's state when it has no registry entry;
+ * STORE_NOTFOUND when it has one, or no state. */
+int store_batch_get_unreg(struct store_batch *b, const char *domain,
+                          struct domain_state *state, bool *held, char *err,
+                          size_t errlen);
+/* store_batch_del_state - remove domain's state (STORE_NOTFOUND: none). */
+int store_batch_del_state(struct store_batch *b, const char *domain, char *err,
+                          size_t errlen);
 /* store_batch_commit - commits and frees b, also when it fails. */
 int store_batch_commit(struct store_batch *b, char *err, size_t errlen);
 /* store_batch_abort - drops every put of b and frees it. */
@@ -256,6 +283,8 @@ void store_batch_abort(struct store_batch *b);
 typedef int (*store_held_cb)(void *ctx, const struct held_msg *msg);
 int store_held_add(struct store *st, const char *domain, const char *queue_id,
                    int64_t held_at, const char *reason, char *err,
+                   size_t errlen);
+int store_held_put(struct store *st, const struct held_msg *msg, char *err,
                    size_t errlen);
 int store_held_list(struct store *st, const char *domain, store_held_cb cb,
                     void *ctx, char *err, size_t errlen);

@@ -3,6 +3,8 @@
  *
  * SYNOPSIS
  *	int subprocess_run(argv, input, inlen, timeout_ms, err, errlen);
+ *	int subprocess_lines(argv, cb, ctx, line_max, skipped, timeout_ms,
+ *	    err, errlen);
  *	int subprocess_split(words, argv, maxargs);
  *
  * DESCRIPTION
@@ -12,6 +14,10 @@
  *	calling thread while writing, so a child that exits early gives
  *	EPIPE, not a dead daemon, and a pending SIGPIPE is consumed before
  *	the mask is restored.
+ *
+ *	subprocess_lines() gives the child /dev/null as stdin and reads its
+ *	stdout into a buffer of line_max octets, handing each complete line
+ *	to the caller; output of any length is read in bounded memory.
  *
  * DIAGNOSTICS
  *	Every failure is a sentence in err: not executable, killed by signal
@@ -25,7 +31,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,22 +55,34 @@ subprocess_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* subprocess_start - posix_spawn with the pipes in place; pid or -1. */
+/* subprocess_std - stream fd of the child from fd, or /dev/null (-1). */
+static void
+subprocess_std(posix_spawn_file_actions_t *fa, int stream, int fd)
+{
+	if (fd >= 0)
+		posix_spawn_file_actions_adddup2(fa, fd, stream);
+	else
+		posix_spawn_file_actions_addopen(fa, stream, "/dev/null",
+		    stream == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0);
+}
+
+/*
+ * subprocess_start - posix_spawn with stdin, stdout and stderr on the given
+ * descriptors (-1: /dev/null); pid or -1.  Every pipe is O_CLOEXEC, so the
+ * parent's ends never reach the child.
+ */
 static pid_t
-subprocess_start(const char *const *argv, int in[2], int errp[2], char *err,
-    size_t errlen)
+subprocess_start(const char *const *argv, int in, int out, int errfd,
+    char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	int rc;
 
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
-	    O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
-	posix_spawn_file_actions_addclose(&fa, in[1]);
-	posix_spawn_file_actions_addclose(&fa, errp[0]);
+	subprocess_std(&fa, STDIN_FILENO, in);
+	subprocess_std(&fa, STDOUT_FILENO, out);
+	subprocess_std(&fa, STDERR_FILENO, errfd);
 	rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv,
 	    subprocess_env);
 	posix_spawn_file_actions_destroy(&fa);
@@ -72,6 +92,116 @@ subprocess_start(const char *const *argv, int in[2], int errp[2], char *err,
 		return -1;
 	}
 	return pid;
+}
+
+/* Reading a child's stdout line by line. */
+struct subprocess_reader {
+	subprocess_line_cb cb;
+	void *ctx;
+	char *line;	 /* line_max octets */
+	size_t line_max;
+	size_t used;
+	bool overlong;	 /* the current line is being skipped */
+	size_t *skipped;
+};
+
+/* subprocess_take - split what was read into lines for the callback. */
+static void
+subprocess_take(struct subprocess_reader *rd, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			if (rd->overlong)
+				(*rd->skipped)++;
+			else
+				rd->cb(rd->ctx, rd->line, rd->used);
+			rd->used = 0;
+			rd->overlong = false;
+		} else if (rd->overlong) {
+			continue;
+		} else if (rd->used == rd->line_max) {
+			rd->overlong = true;
+		} else {
+			rd->line[rd->used++] = buf[i];
+		}
+	}
+}
+
+/* subprocess_drain - read stdout and stderr until both close or late. */
+static int
+subprocess_drain(int outfd, int errfd, struct subprocess_reader *rd,
+    long long deadline, char *captured, size_t caplen)
+{
+	int fds[2] = {outfd, errfd};
+	size_t got = 0;
+	int open_fds = 2;
+
+	while (open_fds > 0) {
+		struct pollfd pfd[2];
+		int n = 0, wait_ms = (int)(deadline - subprocess_now_ms());
+
+		if (wait_ms <= 0)
+			return -1;
+		for (int k = 0; k < 2; k++)
+			if (fds[k] >= 0) {
+				pfd[n].fd = fds[k];
+				pfd[n++].events = POLLIN;
+			}
+		if (poll(pfd, (nfds_t)n, wait_ms) < 0 && errno != EINTR)
+			return -1;
+		for (int k = 0; k < n; k++) {
+			char buf[4096];
+			ssize_t r;
+
+			if (pfd[k].revents == 0)
+				continue;
+			r = read(pfd[k].fd, buf, sizeof(buf));
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				fds[pfd[k].fd == outfd ? 0 : 1] = -1;
+				open_fds--;
+			} else if (pfd[k].fd == outfd) {
+				subprocess_take(rd, buf, (size_t)r);
+			} else if (got + 1 < caplen) {
+				size_t c = (size_t)r < caplen - 1 - got
+				    ? (size_t)r
+				    : caplen - 1 - got;
+
+				memcpy(captured + got, buf, c);
+				got += c;
+			}
+		}
+	}
+	if (rd->used > 0 && !rd->overlong)
+		rd->cb(rd->ctx, rd->line, rd->used); /* no final newline */
+	else if (rd->overlong)
+		(*rd->skipped)++;
+	captured[got] = '\0';
+	return 0;
+}
+
+/* subprocess_status - the outcome of a reaped child as subprocess_run
+ * reports it. */
+static int
+subprocess_status(const char *prog, int status, char *captured, char *err,
+    size_t errlen)
+{
+	if (WIFSIGNALED(status)) {
+		snprintf(err, errlen, "%s was killed by signal %d", prog,
+		    WTERMSIG(status));
+		return -1;
+	}
+	captured[strcspn(captured, "\r\n")] = '\0';
+	if (WEXITSTATUS(status) != 0) {
+		char shown[SUBPROCESS_STDERR_MAX];
+
+		sanitize_text(shown, sizeof(shown),
+		    (const unsigned char *)captured, strlen(captured));
+		snprintf(err, errlen, "%s exited with status %d%s%s", prog,
+		    WEXITSTATUS(status), shown[0] ? ": " : "", shown);
+	}
+	return WEXITSTATUS(status);
 }
 
 /* subprocess_feed - write input, read stderr, until both are done or late. */
@@ -177,7 +307,7 @@ subprocess_run(const char *const *argv, const char *input, size_t inlen,
 		close(in[1]);
 		return -1;
 	}
-	pid = subprocess_start(argv, in, errp, err, errlen);
+	pid = subprocess_start(argv, in[0], -1, errp[1], err, errlen);
 	close(in[0]);
 	close(errp[1]);
 	if (pid < 0) {
@@ -204,21 +334,64 @@ subprocess_run(const char *const *argv, const char *input, size_t inlen,
 		    argv[0], timeout_ms);
 		return -1;
 	}
-	if (WIFSIGNALED(status)) {
-		snprintf(err, errlen, "%s was killed by signal %d", argv[0],
-		    WTERMSIG(status));
+	return subprocess_status(argv[0], status, captured, err, errlen);
+}
+
+int
+subprocess_lines(const char *const *argv, subprocess_line_cb cb, void *ctx,
+    size_t line_max, size_t *skipped, int timeout_ms, char *err,
+    size_t errlen)
+{
+	char captured[SUBPROCESS_STDERR_MAX];
+	long long deadline = subprocess_now_ms() + timeout_ms;
+	struct subprocess_reader rd = {cb, ctx, NULL, line_max, 0, false,
+	    skipped};
+	int out[2], errp[2], status = 0, drained, reaped;
+	pid_t pid;
+
+	*skipped = 0;
+	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/') {
+		snprintf(err, errlen, "the program must be an absolute path");
 		return -1;
 	}
-	captured[strcspn(captured, "\r\n")] = '\0';
-	if (WEXITSTATUS(status) != 0) {
-		char shown[SUBPROCESS_STDERR_MAX];
-
-		sanitize_text(shown, sizeof(shown),
-		    (const unsigned char *)captured, strlen(captured));
-		snprintf(err, errlen, "%s exited with status %d%s%s", argv[0],
-		    WEXITSTATUS(status), shown[0] ? ": " : "", shown);
+	if (line_max == 0 || (rd.line = malloc(line_max)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	return WEXITSTATUS(status);
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		free(rd.line);
+		return -1;
+	}
+	if (pipe2(errp, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(out[0]);
+		close(out[1]);
+		free(rd.line);
+		return -1;
+	}
+	pid = subprocess_start(argv, -1, out[1], errp[1], err, errlen);
+	close(out[1]);
+	close(errp[1]);
+	if (pid < 0) {
+		close(out[0]);
+		close(errp[0]);
+		free(rd.line);
+		return -1;
+	}
+	drained = subprocess_drain(out[0], errp[0], &rd, deadline, captured,
+	    sizeof(captured));
+	close(out[0]);
+	close(errp[0]);
+	free(rd.line);
+	reaped = subprocess_reap(pid,
+	    drained == 0 ? deadline : subprocess_now_ms(), &status);
+	if (drained != 0 || reaped != 0) {
+		snprintf(err, errlen, "%s did not finish within %d ms; killed",
+		    argv[0], timeout_ms);
+		return -1;
+	}
+	return subprocess_status(argv[0], status, captured, err, errlen);
 }
 
 int

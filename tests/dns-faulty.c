@@ -59,6 +59,11 @@
  *	                          exchange and CNAME target
  *	    wrong-id              an answer with a wrong ID, then the right one
  *	    wrong-id-never        only the answer with the wrong ID
+ *	    slow MS               UDP: DATA as ok does, MS milliseconds
+ *	                          (1 to 60000) after the query came; the
+ *	                          server goes on serving meanwhile (at most
+ *	                          DFAULTY_DELAYED_MAX answers wait, more are
+ *	                          sent at once).  TCP: DATA at once
  *
  *	Answers echo the question and, when the query had an EDNS0 OPT
  *	record, carry one (payload DFAULTY_EDNS_PAYLOAD); a UDP answer longer
@@ -110,6 +115,9 @@
 #define DFAULTY_SEND_TIMEOUT 2  /* seconds a TCP answer may take */
 #define DFAULTY_LOG_NAME_MAX 80 /* octets of a name in a log line */
 #define DFAULTY_WRONG_ID_XOR 0x5a5a
+#define DFAULTY_SLOW_MAX_MS 60000 /* the longest delay of slow */
+#define DFAULTY_DELAYED_MAX 256   /* UDP answers waiting to be sent */
+#define DFAULTY_DELAYED_LEN (DFAULTY_UDP_MAX + 64) /* octets of one */
 
 #define DNS_HDR 12
 #define T_A 1
@@ -144,30 +152,34 @@ enum fault {
 	FAULT_CTRL_BYTES,
 	FAULT_WRONG_ID,
 	FAULT_WRONG_ID_NEVER,
+	FAULT_SLOW,
 };
 
-/* FAULT words: the fault, and whether a number follows (2: optional). */
+/* FAULT words: the fault, whether a number follows (2: optional), and
+ * its largest value. */
 static const struct {
 	const char *word;
 	enum fault fault;
 	int param;
+	unsigned max;
 } fault_table[] = {
-    {"ok", FAULT_OK, 0},
-    {"servfail", FAULT_SERVFAIL, 0},
-    {"refused", FAULT_REFUSED, 0},
-    {"formerr", FAULT_FORMERR, 0},
-    {"nxdomain", FAULT_NXDOMAIN, 0},
-    {"nodata", FAULT_NODATA, 0},
-    {"timeout", FAULT_TIMEOUT, 0},
-    {"truncate", FAULT_TRUNCATE, 0},
-    {"truncate-tcp-refused", FAULT_TRUNCATE_TCP_REFUSED, 0},
-    {"cname-loop", FAULT_CNAME_LOOP, 0},
-    {"cname-chain", FAULT_CNAME_CHAIN, 1},
-    {"two-spf", FAULT_TWO_SPF, 0},
-    {"huge-txt", FAULT_HUGE_TXT, 2},
-    {"ctrl-bytes", FAULT_CTRL_BYTES, 0},
-    {"wrong-id", FAULT_WRONG_ID, 0},
-    {"wrong-id-never", FAULT_WRONG_ID_NEVER, 0},
+    {"ok", FAULT_OK, 0, 0},
+    {"servfail", FAULT_SERVFAIL, 0, 0},
+    {"refused", FAULT_REFUSED, 0, 0},
+    {"formerr", FAULT_FORMERR, 0, 0},
+    {"nxdomain", FAULT_NXDOMAIN, 0, 0},
+    {"nodata", FAULT_NODATA, 0, 0},
+    {"timeout", FAULT_TIMEOUT, 0, 0},
+    {"truncate", FAULT_TRUNCATE, 0, 0},
+    {"truncate-tcp-refused", FAULT_TRUNCATE_TCP_REFUSED, 0, 0},
+    {"cname-loop", FAULT_CNAME_LOOP, 0, 0},
+    {"cname-chain", FAULT_CNAME_CHAIN, 1, DFAULTY_CHAIN_MAX},
+    {"two-spf", FAULT_TWO_SPF, 0, 0},
+    {"huge-txt", FAULT_HUGE_TXT, 2, DFAULTY_HUGE_STRINGS_MAX},
+    {"ctrl-bytes", FAULT_CTRL_BYTES, 0, 0},
+    {"wrong-id", FAULT_WRONG_ID, 0, 0},
+    {"wrong-id-never", FAULT_WRONG_ID_NEVER, 0, 0},
+    {"slow", FAULT_SLOW, 1, DFAULTY_SLOW_MAX_MS},
 };
 
 /* The RCODE of each fault that answers with no records but an RCODE. */
@@ -245,6 +257,20 @@ struct msg {
 
 /* What the server does with a query. */
 enum action { A_SEND, A_DROP, A_RESET };
+
+/* A UDP answer of slow, waiting for its time. */
+struct delayed {
+	uint64_t due_ms; /* CLOCK_MONOTONIC */
+	struct sockaddr_in to;
+	socklen_t tolen;
+	size_t len;
+	uint8_t b[DFAULTY_DELAYED_LEN];
+};
+
+struct delay_queue {
+	size_t n;
+	struct delayed d[DFAULTY_DELAYED_MAX]; /* in the order they came */
+};
 
 struct conn {
 	int fd;
@@ -477,10 +503,7 @@ parse_head(const struct token *tok, size_t ntok, struct rule *r, size_t *i)
 	if (fault_table[k].param == 0)
 		return 0;
 	if (*i < ntok &&
-	    tok_number(&tok[*i],
-	               r->fault == FAULT_CNAME_CHAIN ? DFAULTY_CHAIN_MAX
-	                                             : DFAULTY_HUGE_STRINGS_MAX,
-	               &r->param) == 0) {
+	    tok_number(&tok[*i], fault_table[k].max, &r->param) == 0) {
 		(*i)++;
 		return r->param == 0 ? -1 : 0;
 	}
@@ -1041,10 +1064,11 @@ log_query(const struct query *q, int tcp, const struct rule *r)
 	        text, (unsigned)q->qtype, fault);
 }
 
-/* handle - the answer to the query in b: action, with m filled in. */
+/* handle - the answer to the query in b: action, with m filled in, and
+ * how many milliseconds it should wait (slow). */
 static enum action
 handle(const struct rules *rs, const uint8_t *b, size_t len, int tcp,
-       struct msg *m, int *wrong_id)
+       struct msg *m, int *wrong_id, unsigned *delay_ms)
 {
 	struct query q;
 	const struct rule *r;
@@ -1053,6 +1077,7 @@ handle(const struct rules *rs, const uint8_t *b, size_t len, int tcp,
 	int rc = parse_query(b, len, &q);
 
 	*wrong_id = 0;
+	*delay_ms = 0;
 	if (rc < 0)
 		return A_DROP;
 	if (rc != RC_NOERROR) {
@@ -1078,6 +1103,8 @@ handle(const struct rules *rs, const uint8_t *b, size_t len, int tcp,
 		*wrong_id = r->fault == FAULT_WRONG_ID         ? 1
 		            : r->fault == FAULT_WRONG_ID_NEVER ? 2
 		                                               : 0;
+	if (r != NULL && r->fault == FAULT_SLOW)
+		*delay_ms = r->param;
 	return A_SEND;
 }
 
@@ -1091,19 +1118,93 @@ with_wrong_id(struct msg *m)
 
 /* Sockets ------------------------------------------------------------- */
 
-/* serve_udp - read one datagram and answer it. */
+/* now_ms - CLOCK_MONOTONIC in milliseconds. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* delay_add - hold m for to until delay_ms from now; -1 when it cannot
+ * be held (the queue is full, or m is too long) and must go at once. */
+static int
+delay_add(struct delay_queue *dq, const struct msg *m,
+          const struct sockaddr_in *to, socklen_t tolen, unsigned delay_ms)
+{
+	struct delayed *d;
+
+	if (dq->n == DFAULTY_DELAYED_MAX || m->len > sizeof(d->b))
+		return -1;
+	d = &dq->d[dq->n++];
+	d->due_ms = now_ms() + delay_ms;
+	d->to = *to;
+	d->tolen = tolen;
+	d->len = m->len;
+	memcpy(d->b, m->b, m->len);
+	return 0;
+}
+
+/* delay_wait - how long poll() may sleep: at most max_ms, less when a
+ * held answer is due sooner. */
+static int
+delay_wait(const struct delay_queue *dq, int max_ms)
+{
+	uint64_t now = now_ms();
+	size_t i;
+	int wait = max_ms;
+
+	for (i = 0; i < dq->n; i++) {
+		if (dq->d[i].due_ms <= now)
+			return 0;
+		if (dq->d[i].due_ms - now < (uint64_t)wait)
+			wait = (int)(dq->d[i].due_ms - now);
+	}
+	return wait;
+}
+
+/* delay_send - send the held answers that are due, keep the others. */
 static void
-serve_udp(int fd, const struct rules *rs, struct msg *m)
+delay_send(int fd, struct delay_queue *dq)
+{
+	uint64_t now = now_ms();
+	size_t i, k;
+
+	for (i = k = 0; i < dq->n; i++) {
+		struct delayed *d = &dq->d[i];
+
+		if (d->due_ms > now) {
+			if (k != i)
+				memcpy(&dq->d[k], d, sizeof(*d));
+			k++;
+			continue;
+		}
+		(void)sendto(fd, d->b, d->len, 0, (struct sockaddr *)&d->to,
+		             d->tolen);
+	}
+	dq->n = k;
+}
+
+/* serve_udp - read one datagram and answer it (or hold the answer). */
+static void
+serve_udp(int fd, const struct rules *rs, struct msg *m,
+          struct delay_queue *dq)
 {
 	uint8_t buf[DFAULTY_MSG_MAX];
 	struct sockaddr_in from;
 	socklen_t flen = sizeof(from);
 	ssize_t n;
 	int wrong;
+	unsigned delay;
 
 	n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
 	             (struct sockaddr *)&from, &flen);
-	if (n <= 0 || handle(rs, buf, (size_t)n, 0, m, &wrong) != A_SEND)
+	if (n <= 0 ||
+	    handle(rs, buf, (size_t)n, 0, m, &wrong, &delay) != A_SEND)
+		return;
+	if (delay > 0 && delay_add(dq, m, &from, flen, delay) == 0)
 		return;
 	if (wrong) {
 		with_wrong_id(m);
@@ -1144,13 +1245,14 @@ serve_tcp(struct conn *c, const struct rules *rs, struct msg *m)
 	ssize_t n = read(c->fd, c->buf + c->have, sizeof(c->buf) - c->have);
 	size_t qlen;
 	int wrong;
+	unsigned delay; /* TCP answers go at once */
 
 	if (n <= 0)
 		return -1;
 	c->have += (size_t)n;
 	while (c->have >= 2 &&
 	       c->have >= 2 + (qlen = (size_t)(c->buf[0] << 8 | c->buf[1]))) {
-		switch (handle(rs, c->buf + 2, qlen, 1, m, &wrong)) {
+		switch (handle(rs, c->buf + 2, qlen, 1, m, &wrong, &delay)) {
 		case A_RESET:
 			tcp_reset(c->fd);
 			c->fd = -1;
@@ -1223,10 +1325,11 @@ reload(const char *path, struct rules **rs, struct rules **spare)
 	        (*rs)->n, (*rs)->generation);
 }
 
-/* serve - the event loop: UDP, the TCP listener, its connections. */
+/* serve - the event loop: UDP, the TCP listener, its connections, the
+ * held answers of slow. */
 static void
 serve(int udp, int tcp, const char *path, struct rules *rs, struct rules *spare,
-      struct msg *m, struct conn *conns)
+      struct msg *m, struct conn *conns, struct delay_queue *dq)
 {
 	struct pollfd fds[2 + DFAULTY_CONN_MAX];
 	size_t n = 0, i;
@@ -1240,14 +1343,15 @@ serve(int udp, int tcp, const char *path, struct rules *rs, struct rules *spare,
 			fds[2 + i].fd = conns[i].fd;
 			fds[2 + i].events = POLLIN;
 		}
-		if (poll(fds, 2 + n, DFAULTY_POLL_MS) < 0) {
+		if (poll(fds, 2 + n, delay_wait(dq, DFAULTY_POLL_MS)) < 0) {
 			if (errno != EINTR)
 				die("poll");
 			continue;
 		}
+		delay_send(udp, dq);
 		reload(path, &rs, &spare);
 		if (fds[0].revents & POLLIN)
-			serve_udp(udp, rs, m);
+			serve_udp(udp, rs, m, dq);
 		for (i = n; i-- > 0;) {
 			if (fds[2 + i].revents == 0 ||
 			    serve_tcp(&conns[i], rs, m) == 0)
@@ -1273,6 +1377,7 @@ main(int argc, char **argv)
 	struct rules *rs, *spare;
 	struct msg *m;
 	struct conn *conns;
+	struct delay_queue *dq;
 	char err[DFAULTY_PATH_MAX + 128];
 	sigset_t set;
 
@@ -1284,7 +1389,9 @@ main(int argc, char **argv)
 	spare = calloc(1, sizeof(*spare));
 	m = calloc(1, sizeof(*m));
 	conns = calloc(DFAULTY_CONN_MAX, sizeof(*conns));
-	if (rs == NULL || spare == NULL || m == NULL || conns == NULL)
+	dq = calloc(1, sizeof(*dq));
+	if (rs == NULL || spare == NULL || m == NULL || conns == NULL ||
+	    dq == NULL)
 		die("calloc");
 	/* SIGHUP stays pending until the loop collects it */
 	sigemptyset(&set);
@@ -1297,11 +1404,12 @@ main(int argc, char **argv)
 		free(spare);
 		free(m);
 		free(conns);
+		free(dq);
 		return 1;
 	}
 	fprintf(stderr, "dns-faulty: loaded %zu rules (generation 0)\n", rs->n);
 	port = lo_listen_pair("dns-faulty", &udp, &tcp);
 	lo_write_port("dns-faulty", argv[2], port);
-	serve(udp, tcp, argv[1], rs, spare, m, conns);
+	serve(udp, tcp, argv[1], rs, spare, m, conns, dq);
 	return 0;
 }

@@ -610,9 +610,10 @@ START_TEST(test_sample)
 	    "DMARCMinPolicy",  "SPFInclude",    "EgressIPs",
 	    "StateDir",        "RefreshInterval", "PendingWindow",
 	    "GracePeriod",     "SendmailPath",  "NotifyFrom",
-	    "RefreshConcurrency", "ReleaseCommand", "Socket",
+	    "RefreshConcurrency", "ReleaseCommand", "HoldQueueCommand",
+	    "Socket", "UnsafeInetQuarantine",
 	    "UserID", "SocketGroup", "UMask", "PidFile", "Syslog",
-	    "SyslogFacility", "CheckWait", "InternalHosts", "OutboundBy",
+	    "SyslogFacility", "CheckWait", "MilterTimeout", "InternalHosts", "OutboundBy",
 	    "OnVerified", "OnDegraded", "OnPending", "OnFailed", "OnUnknown",
 	    "OnDNSError", "Mode", "UnregisteredDomains", "ExemptSenders",
 	    "ExemptDomains", "DomainActions", "RejectReply", "TagHeader"};
@@ -713,7 +714,8 @@ START_TEST(test_milter_keys)
 	const char ok[] = "Socket inet:8891@127.0.0.1\nUMask 002\n"
 	                  "Syslog No\nSyslogFacility local3\nCheckWait 0.5\n"
 	                  "UserID authready:postfix\nOnPending quarantine\n"
-	                  "InternalHosts 10.0.0.0/8, ::1\nMode monitor\n";
+	                  "InternalHosts 10.0.0.0/8, ::1\nMode monitor\n"
+	                  "MilterTimeout 5m\n";
 	static const char *const bad[] = {
 	    "Socket tcp:1@x\n",         "Socket inet:0@127.0.0.1\n",
 	    "Socket inet:70000\n",      "Socket unix:relative\n",
@@ -722,7 +724,9 @@ START_TEST(test_milter_keys)
 	    "CheckWait 0\n",            "OnUnknown reject\n",
 	    "OnPending bounce\n",       "InternalHosts 10.0.0.0/33\n",
 	    "Mode loud\n",              "NoSuchPolicyKey x\n",
-	    "OnVerified\n",
+	    "OnVerified\n",            "MilterTimeout 0\n",
+	    "MilterTimeout 25h\n",     "MilterTimeout -1\n",
+	    "MilterTimeout 1.5\n",
 	};
 	size_t i;
 
@@ -730,6 +734,7 @@ START_TEST(test_milter_keys)
 	ck_assert(cfg.syslog);
 	ck_assert_uint_eq(cfg.check_wait_ms, 2000);
 	ck_assert_uint_eq(cfg.umask, 007);
+	ck_assert_int_eq(cfg.milter_timeout, 600);
 	ck_assert_msg(config_parse(ok, strlen(ok), "m.conf", &cfg, err,
 	                           sizeof(err)) == 0,
 	              "%s", err);
@@ -738,6 +743,7 @@ START_TEST(test_milter_keys)
 	ck_assert(!cfg.syslog);
 	ck_assert_str_eq(cfg.syslog_facility, "local3");
 	ck_assert_uint_eq(cfg.check_wait_ms, 500);
+	ck_assert_int_eq(cfg.milter_timeout, 300);
 	ck_assert_int_eq(cfg.policy.on[POLICY_ON_PENDING], POLICY_QUARANTINE);
 	ck_assert_int_eq(cfg.policy.mode, POLICY_MODE_MONITOR);
 	ck_assert(netlist_match_text(&cfg.policy.internal_hosts, "10.1.2.3"));
@@ -752,6 +758,122 @@ START_TEST(test_milter_keys)
 }
 END_TEST
 
+/* door - config_check_door of text on the defaults: 0 or -1, err. */
+static int
+door(const char *text, const char *socket, char *err)
+{
+	struct config cfg;
+
+	parse_ok(text, &cfg);
+	err[0] = '\0';
+	return config_check_door(&cfg, socket, err, 512);
+}
+
+/* A queue ID reaching the milter is held and later released: a policy
+ * that can quarantine needs a door only the MTA can open. */
+START_TEST(test_door)
+{
+	char err[512];
+
+	/* the defaults: a unix socket, UMask 007, no quarantine */
+	ck_assert_int_eq(door("", NULL, err), 0);
+	/* TCP without quarantine: nothing to forge */
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n", NULL, err), 0);
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\nMode monitor\n",
+	                      NULL, err),
+	                 0);
+	/* TCP and a quarantine action, by On<Situation> or DomainActions */
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\n",
+	                      NULL, err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "any local user can connect to "
+	                                  "inet:8891@127.0.0.1"));
+	ck_assert_ptr_nonnull(strstr(err, "UnsafeInetQuarantine yes"));
+	ck_assert_int_eq(door("Socket inet6:8891@[::1]\n"
+	                      "DomainActions shop.example quarantine pending\n",
+	                      NULL, err),
+	                 -1);
+	/* the operator accepts the risk: allowed, with the queue check */
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\n"
+	                      "UnsafeInetQuarantine yes\n",
+	                      NULL, err),
+	                 0);
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\n"
+	                      "UnsafeInetQuarantine yes\n"
+	                      "HoldQueueCommand none\n",
+	                      NULL, err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "needs HoldQueueCommand"));
+	/* a unix socket every local user may write */
+	ck_assert_int_eq(door("OnPending quarantine\nUMask 000\n", NULL, err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "UMask 000"));
+	ck_assert_int_eq(door("OnPending quarantine\nUMask 002\n", NULL, err),
+	                 0);
+	/* a reload is judged with the socket the daemon listens on */
+	ck_assert_int_eq(door("OnPending quarantine\n",
+	                      "inet:8891@127.0.0.1", err),
+	                 -1);
+	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
+	                      "OnPending quarantine\n",
+	                      "local:/run/authready/authready.sock", err),
+	                 0);
+}
+END_TEST
+
+START_TEST(test_hold_queue_command)
+{
+	struct config cfg;
+	char err[512];
+
+	config_defaults(&cfg);
+	ck_assert_str_eq(cfg.hold_queue_command, "/usr/sbin/postqueue -j");
+	ck_assert(!cfg.unsafe_inet_quarantine);
+	parse_ok("HoldQueueCommand none\n", &cfg);
+	ck_assert_str_eq(cfg.hold_queue_command, "");
+	parse_ok("HoldQueueCommand /usr/bin/sudo -n /usr/sbin/postqueue -j\n",
+	         &cfg);
+	ck_assert_str_eq(cfg.hold_queue_command,
+	                 "/usr/bin/sudo -n /usr/sbin/postqueue -j");
+	ck_assert_int_eq(parse("HoldQueueCommand postqueue -j\n", &cfg, err),
+	                 -1);
+	ck_assert_int_eq(parse("UnsafeInetQuarantine perhaps\n", &cfg, err),
+	                 -1);
+}
+END_TEST
+
+START_TEST(test_check_timeout)
+{
+	static const char *const bad[] = {
+	    "CheckTimeout 0\n", "CheckTimeout 301\n", "CheckTimeout 2s\n",
+	    "CheckTimeout\n",
+	};
+	struct config cfg;
+	char err[256];
+	size_t i;
+
+	/* the overall budget of one check: 20 s unless set */
+	config_defaults(&cfg);
+	ck_assert_uint_eq(cfg.check_timeout_ms, 20000);
+	ck_assert_msg(config_parse("CheckTimeout 2.5\n", 17, "b.conf", &cfg,
+	                           err, sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_uint_eq(cfg.check_timeout_ms, 2500);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		config_defaults(&cfg);
+		ck_assert_msg(config_parse(bad[i], strlen(bad[i]), "b.conf",
+		                           &cfg, err, sizeof(err)) != 0,
+		              "accepted: %s", bad[i]);
+		ck_assert_msg(strstr(err, "b.conf:1: CheckTimeout") != NULL,
+		              "%s", err);
+	}
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -759,6 +881,7 @@ config_suite(void)
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_check_timeout);
 	tcase_add_test(tc, test_all_keys);
 	tcase_add_test(tc, test_keys_case_insensitive);
 	tcase_add_test(tc, test_later_wins);
@@ -780,6 +903,8 @@ config_suite(void)
 	tcase_add_test(tc, test_error_buffer_small);
 	tcase_add_test(tc, test_refresh_keys);
 	tcase_add_test(tc, test_milter_keys);
+	tcase_add_test(tc, test_door);
+	tcase_add_test(tc, test_hold_queue_command);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -627,6 +627,50 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+START_TEST(test_query_by_deadline)
+{
+	struct fake_server fs;
+	struct dns *d;
+	struct result late, early, gone;
+	uint64_t start;
+
+	/* a budget ends a lookup before the channel's own deadline, even
+	 * one asked after a lookup that ends later */
+	fake_start(&fs, rules, NRULES);
+	d = open_fake(&fs, 3000);
+	memset(&late, 0, sizeof(late));
+	memset(&early, 0, sizeof(early));
+	memset(&gone, 0, sizeof(gone));
+	start = now_ms();
+	ck_assert_int_eq(dns_query(d, "drop.example.com", DNS_TYPE_TXT,
+	                           record_cb, &late),
+	                 0);
+	ck_assert_int_eq(dns_query_by(d, "drop.example.com", DNS_TYPE_TXT,
+	                              start + 300, record_cb, &early),
+	                 0);
+	/* no time left: a time-out, through the loop like any answer */
+	ck_assert_int_eq(dns_query_by(d, "example.com", DNS_TYPE_TXT, start,
+	                              record_cb, &gone),
+	                 0);
+	ck_assert_uint_eq(gone.calls, 0);
+	while (early.calls == 0) {
+		ck_assert_uint_lt(now_ms() - start, RUN_LIMIT_MS);
+		dns_run_once(d, 100);
+	}
+	ck_assert_uint_eq(gone.calls, 1);
+	ck_assert_int_eq(gone.outcome, DNS_TIMEOUT);
+	ck_assert_int_eq(early.outcome, DNS_TIMEOUT);
+	ck_assert_uint_ge(early.at - start, 300 - 5);
+	ck_assert_uint_le(early.at - start, 300 + SLACK_MS);
+	ck_assert_uint_eq(late.calls, 0);
+	run_all(d);
+	ck_assert_uint_eq(late.calls, 1);
+	ck_assert_uint_ge(late.at - start, 3000 - 5);
+	dns_close(d);
+	fake_stop(&fs);
+}
+END_TEST
+
 START_TEST(test_timeout_close_early)
 {
 	struct fake_server fs;
@@ -1006,6 +1050,7 @@ dns_suite(void)
 	tcase_add_test(tc, test_timeout_close_early);
 	tcase_add_test(tc, test_cname_requery);
 	tcase_add_test(tc, test_cname_deadline);
+	tcase_add_test(tc, test_query_by_deadline);
 	tcase_add_test(tc, test_truncated_tcp);
 	tcase_add_test(tc, test_truncated_tcp_slow);
 	tcase_add_test(tc, test_many_in_flight);

@@ -196,6 +196,67 @@ START_TEST(test_run_timeout_and_early_exit)
 }
 END_TEST
 
+/* lines_cb - collect "[line]" for each line. */
+static void
+lines_cb(void *ctx, const char *line, size_t len)
+{
+	char *out = ctx;
+
+	strcat(out, "[");
+	strncat(out, line, len);
+	strcat(out, "]");
+}
+
+START_TEST(test_lines)
+{
+	char path[128], err[256];
+	const char *argv[2] = {path, NULL};
+	static char got[4096];
+	size_t skipped;
+	time_t t0;
+
+	/* lines as they come, an overlong one skipped, a last one without
+	 * a newline, stderr kept apart */
+	write_script("lister",
+	    "echo one; echo 0123456789abcdef; echo >&2 noise; echo; "
+	    "printf 'two'");
+	snprintf(path, sizeof(path), "%s/lister", dir);
+	got[0] = '\0';
+	ck_assert_int_eq(subprocess_lines(argv, lines_cb, got, 8, &skipped,
+			     5000, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(got, "[one][][two]");
+	ck_assert_uint_eq(skipped, 1);
+
+	/* much more output than the pipe holds, in bounded memory */
+	write_script("many", "i=0; while [ $i -lt 20000 ]; do "
+			     "echo line$i; i=$((i + 1)); done");
+	snprintf(path, sizeof(path), "%s/many", dir);
+	got[0] = '\0';
+	ck_assert_int_eq(subprocess_lines(argv, lines_cb, got, 1, &skipped,
+			     20000, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(skipped, 20000);
+
+	write_script("fails", "echo partial; echo 'no queue' >&2; exit 69");
+	snprintf(path, sizeof(path), "%s/fails", dir);
+	got[0] = '\0';
+	ck_assert_int_eq(subprocess_lines(argv, lines_cb, got, 64, &skipped,
+			     5000, err, sizeof(err)),
+	    69);
+	ck_assert_ptr_nonnull(strstr(err, "status 69: no queue"));
+
+	write_script("slow", "echo first; exec sleep 10");
+	snprintf(path, sizeof(path), "%s/slow", dir);
+	t0 = time(NULL);
+	ck_assert_int_eq(subprocess_lines(argv, lines_cb, got, 64, &skipped,
+			     300, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "killed"));
+	ck_assert_int_le(time(NULL) - t0, 3);
+}
+END_TEST
+
 START_TEST(test_split)
 {
 	char words[] = "/usr/sbin/sendmail  -t\t-oi";
@@ -228,6 +289,7 @@ main(void)
 	tcase_add_test(tc, test_send_failure_reported);
 	tcase_add_test(tc, test_run_timeout_and_early_exit);
 	tcase_add_test(tc, test_split);
+	tcase_add_test(tc, test_lines);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy.h"
@@ -786,6 +787,14 @@ START_TEST(test_list_files)
 	key_bad("DomainActions", "/nonexistent/authready/actions",
 	        "No such file");
 	key_bad("ExemptDomains", "/tmp", "not a regular file");
+	/* a FIFO (no writer) or a device is refused at once, never read */
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	snprintf(want, sizeof(want), "%s: is a FIFO, not a regular file",
+	         path);
+	key_bad("InternalHosts", path, want);
+	key_bad("ExemptSenders", path, want);
+	unlink(path);
+	key_bad("ExemptDomains", "/dev/zero", "is a character device");
 }
 END_TEST
 

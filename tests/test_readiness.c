@@ -4,14 +4,19 @@
  * The fake resolver answers from a table of canned answers and delivers
  * them from fake_run(), never from inside query(), as resolver.h requires.
  * Unlisted names get NXDOMAIN.  It records every name asked so the tests
- * can check what was (and was not) looked up.
+ * can check what was (and was not) looked up.  One name and type can be
+ * made to stall: it is answered DNS_TIMEOUT at the deadline its query_by
+ * was given, as dns.c does.
  */
 #include <check.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checker.h"
 #include "dnsmsg.h"
 #include "fake_answer.h"
 #include "readiness.h"
@@ -30,6 +35,7 @@ struct fake_entry {
 struct fake_pending {
 	char name[DNS_NAME_TEXT_MAX];
 	uint16_t qtype;
+	uint64_t deadline; /* CLOCK_MONOTONIC ms; UINT64_MAX: none */
 	resolver_cb cb;
 	void *arg;
 };
@@ -42,11 +48,22 @@ struct fake_resolver {
 	char asked[FAKE_PENDING_MAX][DNS_NAME_TEXT_MAX];
 	size_t nasked;
 	int refuse; /* query() fails */
+	const char *stall; /* this name and type answer only at the deadline */
+	uint16_t stall_type;
 };
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int
-fake_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
-    void *arg)
+fake_query_by(void *impl, const char *name, uint16_t qtype,
+    uint64_t deadline, resolver_cb cb, void *arg)
 {
 	struct fake_resolver *f = impl;
 	struct fake_pending *p;
@@ -56,10 +73,18 @@ fake_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
 	p = &f->pending[f->npending++];
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->qtype = qtype;
+	p->deadline = deadline;
 	p->cb = cb;
 	p->arg = arg;
 	snprintf(f->asked[f->nasked++], sizeof(f->asked[0]), "%s", name);
 	return 0;
+}
+
+static int
+fake_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
+    void *arg)
+{
+	return fake_query_by(impl, name, qtype, UINT64_MAX, cb, arg);
 }
 
 static void
@@ -72,6 +97,19 @@ fake_run(struct fake_resolver *f)
 
 		memmove(&f->pending[0], &f->pending[1],
 		    (--f->npending) * sizeof(p));
+		if (f->stall != NULL && strcmp(p.name, f->stall) == 0 &&
+		    p.qtype == f->stall_type) {
+			/* a stalled lookup without a deadline would hang */
+			ck_assert_msg(p.deadline != UINT64_MAX,
+			    "%s asked without a deadline", p.name);
+			while (now_ms() < p.deadline)
+				usleep(1000);
+			fake_answer(&ans, p.name, p.qtype, DNS_TIMEOUT, 0,
+			    NULL);
+			p.cb(p.arg, &ans);
+			dns_answer_free(&ans);
+			continue;
+		}
 		fake_answer(&ans, p.name, p.qtype, DNS_NXDOMAIN, 0, NULL);
 		for (i = 0; i < f->nentries; i++) {
 			const struct fake_entry *e = &f->entries[i];
@@ -302,6 +340,112 @@ START_TEST(test_several_selectors)
 }
 END_TEST
 
+START_TEST(test_no_selector_dkim_missing)
+{
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 4};
+	struct readiness_request req;
+	static struct report rep;
+
+	/* Everything else is published; no selector is known. */
+	request_init(&req, "example.com", "mail.example.com");
+	req.nselectors = 0;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_uint_eq(rep.nchecks, 4);
+	ck_assert_int_eq(rep.checks[2].type, CHECK_DKIM);
+	ck_assert_str_eq(rep.checks[2].name, "_domainkey.example.com");
+	ck_assert_int_eq(rep.checks[2].status, CHECK_MISSING);
+	ck_assert_ptr_nonnull(strstr(rep.checks[2].detail, "--selector"));
+	ck_assert_ptr_nonnull(
+	    strstr(rep.checks[2].detail, "Selector in authready.conf"));
+	ck_assert(!fake_asked(&f, "_domainkey.example.com"));
+	ck_assert_int_eq(report_verdict(&rep), VERDICT_NOT_READY);
+	ck_assert_int_eq(report_exit_code(&rep), 1);
+
+	/* Only DKIM asked for: complete at once, still missing. */
+	req.checks = READINESS_CHECK_BIT(CHECK_DKIM);
+	ck_assert_int_eq(run(&f, &req, &rep), 1);
+	ck_assert_uint_eq(rep.nchecks, 1);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_MISSING);
+}
+END_TEST
+
+START_TEST(test_checker_request_keeps_dkim)
+{
+	struct readiness_request req;
+	struct domain_reg reg;
+	struct config cfg;
+	char err[256];
+
+	/* Registered without a selector, and no Selector in the config. */
+	config_defaults(&cfg);
+	cfg.selector[0] = '\0';
+	memset(&reg, 0, sizeof(reg));
+	snprintf(reg.domain, sizeof(reg.domain), "example.com");
+	reg.dmarc_min_policy = -1;
+	ck_assert_int_eq(checker_request(&reg, &cfg, &req, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(req.nselectors, 0);
+	ck_assert(req.checks & READINESS_CHECK_BIT(CHECK_DKIM));
+	readiness_request_free(&req);
+
+	/* The config's Selector applies to an entry without one. */
+	snprintf(cfg.selector, sizeof(cfg.selector), "1234rpr");
+	ck_assert_int_eq(checker_request(&reg, &cfg, &req, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(req.nselectors, 1);
+	ck_assert_str_eq(req.selectors[0].name, "1234rpr");
+	ck_assert(req.checks & READINESS_CHECK_BIT(CHECK_DKIM));
+	readiness_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_budget_cuts_slow_record)
+{
+	/* the SPF chain stalls: only its record waits out the budget */
+	static const struct fake_entry zone[] = {
+		{"mail.example.com", DNS_TYPE_MX, DNS_OK, 1,
+		    {"10 feedback-smtp.ap-northeast-1.amazonses.com"}},
+		{"1234rpr._domainkey.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+		    {"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}},
+		{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+		    {"v=DMARC1; p=none;"}},
+		{"mail.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+		    {"v=spf1 include:slow.example.net ~all"}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 4,
+	    .stall = "slow.example.net", .stall_type = DNS_TYPE_TXT};
+	struct resolver r = {.impl = &f, .query = fake_query,
+	    .query_by = fake_query_by};
+	struct readiness_request req;
+	static struct report rep;
+	uint64_t start;
+	int done = 0;
+	size_t i;
+
+	request_init(&req, "example.com", "mail.example.com");
+	req.budget_ms = 60;
+	start = now_ms();
+	ck_assert_int_eq(readiness_start(&r, &req, &rep, done_cb, &done), 0);
+	fake_run(&f);
+	ck_assert_int_eq(done, 1);
+	ck_assert(fake_asked(&f, "slow.example.net"));
+	ck_assert_uint_ge(now_ms() - start, 60);
+	ck_assert_uint_eq(rep.nchecks, 4);
+	for (i = 0; i < rep.nchecks; i++) {
+		if (rep.checks[i].type != CHECK_SPF) {
+			ck_assert_msg(rep.checks[i].status == CHECK_PASS,
+			    "%zu: %s", i, rep.checks[i].detail);
+			continue;
+		}
+		ck_assert_int_eq(rep.checks[i].status, CHECK_TEMPERROR);
+		ck_assert_msg(strstr(rep.checks[i].detail,
+				  "time budget of 0.060 s") != NULL,
+		    "%s", rep.checks[i].detail);
+	}
+	ck_assert_int_eq(report_exit_code(&rep), 2);
+}
+END_TEST
+
 START_TEST(test_resolver_refuses)
 {
 	struct fake_resolver f = {.entries = seed_zone, .nentries = 4,
@@ -370,13 +514,62 @@ START_TEST(test_load_key_modes)
 	fwrite(big, 1, sizeof(big), fp);
 	fclose(fp);
 	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "64 KiB"));
+	ck_assert_ptr_nonnull(strstr(err, "is larger than 65536 octets"));
 	unlink(path);
 	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "cannot read"));
 	ck_assert_int_eq(readiness_load_key(&sel, dir, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is a directory"));
+	/* a FIFO with no writer must be refused at once, not waited on */
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is a FIFO, not a regular file"));
+	ck_assert_int_eq(readiness_load_key(&sel, "/dev/zero", err,
+			     sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "is a character device"));
+	unlink(path);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is empty"));
+	unlink(path);
 	rmdir(dir);
 	free(sel.key_pem);
+}
+END_TEST
+
+/* An egress prefix is its first and last address, never the address
+ * written before the slash; a bad prefix is refused. */
+START_TEST(test_egress_prefix)
+{
+	static struct readiness_request req;
+	struct spf_addr want;
+
+	memset(&req, 0, sizeof(req));
+	ck_assert_int_eq(readiness_add_egress(&req, "127.0.0.1/0"), 0);
+	ck_assert_uint_eq(req.negress, 2);
+	ck_assert_int_eq(spf_addr_parse("0.0.0.0", &want), 0);
+	ck_assert_mem_eq(&req.egress[0], &want, sizeof(want));
+	ck_assert_int_eq(spf_addr_parse("255.255.255.255", &want), 0);
+	ck_assert_mem_eq(&req.egress[1], &want, sizeof(want));
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.77/27"), 0);
+	ck_assert_int_eq(spf_addr_parse("192.0.2.64", &want), 0);
+	ck_assert_mem_eq(&req.egress[2], &want, sizeof(want));
+	ck_assert_int_eq(spf_addr_parse("192.0.2.95", &want), 0);
+	ck_assert_mem_eq(&req.egress[3], &want, sizeof(want));
+	ck_assert_int_eq(readiness_add_egress(&req, "2001:db8::1/127"), 0);
+	ck_assert_int_eq(spf_addr_parse("2001:db8::", &want), 0);
+	ck_assert_mem_eq(&req.egress[4], &want, sizeof(want));
+	ck_assert_int_eq(spf_addr_parse("2001:db8::1", &want), 0);
+	ck_assert_mem_eq(&req.egress[5], &want, sizeof(want));
+	/* A whole address: one entry, as written. */
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/32"), 0);
+	ck_assert_uint_eq(req.negress, 7);
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/33"), -1);
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/"), -1);
+	ck_assert_uint_eq(req.negress, 7);
 }
 END_TEST
 
@@ -396,9 +589,13 @@ main(void)
 	tcase_add_test(tc, test_dmarc_temperror_stops_discovery);
 	tcase_add_test(tc, test_temperror_and_fail_is_not_ready);
 	tcase_add_test(tc, test_several_selectors);
+	tcase_add_test(tc, test_no_selector_dkim_missing);
+	tcase_add_test(tc, test_checker_request_keeps_dkim);
 	tcase_add_test(tc, test_resolver_refuses);
+	tcase_add_test(tc, test_budget_cuts_slow_record);
 	tcase_add_test(tc, test_mail_from_forms);
 	tcase_add_test(tc, test_load_key_modes);
+	tcase_add_test(tc, test_egress_prefix);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -67,6 +67,7 @@ full_state(struct domain_state *st)
 	st->pending_checks = 7;
 	st->notify_attempts = UINT32_MAX - 1;
 	st->notified = -1;
+	st->last_used = INT64_MIN;
 	st->nrecords = DOMAIN_RECORDS_MAX;
 	for (int i = 0; i < DOMAIN_RECORDS_MAX; i++) {
 		st->records[i].type = (uint8_t)(i % 4);
@@ -252,11 +253,14 @@ START_TEST(test_held_round_trip)
 	fill(in.domain, DOMAIN_MAX, 'h');
 	fill(in.queue_id, HELD_QUEUE_ID_MAX - 1, 'Q');
 	fill(in.reason, HELD_REASON_MAX - 1, 'r');
+	fill(in.sender, HELD_SENDER_MAX - 1, 's');
+	in.door = HELD_DOOR_INET;
 	in.held_at = INT64_MAX;
 	ck_assert_int_eq(
 	    record_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
 	ck_assert_uint_eq(len, RECORD_HELD_MAX);
+	ck_assert_uint_eq(buf[OFF_VERSION], RECORD_HELD_VERSION);
 	ck_assert_int_eq(record_held_decode(buf, len, &out, err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
@@ -264,6 +268,58 @@ START_TEST(test_held_round_trip)
 	ck_assert_int_eq(record_state_decode(buf, len, &st, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "held record, expected state"));
+}
+END_TEST
+
+/* A held entry of version 1 (before doors) still reads: door unknown, no
+ * sender; a door out of range does not. */
+START_TEST(test_held_versions)
+{
+	static const unsigned char v1[] = {
+	    0x41, 0xd7, 0x01, 0x03,			    /* header, v1 */
+	    5, 0, 0, 0, 0, 0, 0, 0,			    /* held_at */
+	    11, 0, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm',
+	    2, 0, 'Q', '1',				    /* queue_id */
+	    1, 0, 'r'};					    /* reason */
+	static struct held_msg in, out;
+	unsigned char buf[RECORD_HELD_MAX];
+	char err[256];
+	size_t len;
+
+	ck_assert_int_eq(
+	    record_held_decode(v1, sizeof(v1), &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out.queue_id, "Q1");
+	ck_assert_int_eq(out.held_at, 5);
+	ck_assert_uint_eq(out.door, HELD_DOOR_UNKNOWN);
+	ck_assert_str_eq(out.sender, "");
+
+	memset(&in, 0, sizeof(in));
+	snprintf(in.domain, sizeof(in.domain), "example.com");
+	snprintf(in.queue_id, sizeof(in.queue_id), "Q1");
+	snprintf(in.sender, sizeof(in.sender), "a@example.com");
+	in.door = HELD_DOOR_UNIX;
+	ck_assert_int_eq(
+	    record_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	/* the door is the octet before the sender (2 + 13 octets) */
+	ck_assert_uint_eq(buf[len - 16], HELD_DOOR_UNIX);
+	buf[len - 16] = 3;
+	ck_assert_int_eq(record_held_decode(buf, len, &out, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "door"));
+	in.door = 3;
+	ck_assert_int_eq(
+	    record_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    -1);
+	/* a version 3 held entry is from a newer program */
+	in.door = HELD_DOOR_UNIX;
+	ck_assert_int_eq(
+	    record_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	buf[OFF_VERSION] = RECORD_HELD_VERSION + 1;
+	ck_assert_int_eq(record_held_decode(buf, len, &out, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "newer"));
 }
 END_TEST
 
@@ -296,6 +352,86 @@ expect_state_error(const unsigned char *buf, size_t len, const char *want)
 	ck_assert_str_eq(st.domain, "");
 }
 
+/*
+ * Version 2 states end with last_used; a version 1 state (written by the
+ * programs before it) is the same record without it, and stays readable:
+ * it decodes, and peeks, with last_used 0.  Each kind has its own
+ * version: a registry entry is still written as version 1 (a downgraded
+ * program keeps its registry) and one that claims version 2 is refused;
+ * a held entry is written as version 2 (door and sender), whatever the
+ * state's version.
+ */
+START_TEST(test_state_versions)
+{
+	static struct domain_state in, out;
+	static struct domain_reg reg;
+	static struct held_msg held;
+	unsigned char buf[RECORD_STATE_MAX], rbuf[RECORD_REG_MAX];
+	struct record_state_summary sum;
+	struct record_reg_summary rsum;
+	char err[256];
+	size_t len, rlen;
+	unsigned v, k;
+
+	small_state(&in);
+	in.last_used = 1700000123;
+	ck_assert_int_eq(
+	    record_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(record_header(buf, len, &v, &k, err, sizeof(err)), 0);
+	ck_assert_uint_eq(v, RECORD_STATE_VERSION);
+	ck_assert_uint_eq(v, 2);
+	ck_assert_int_eq(record_state_decode(buf, len, &out, err, sizeof(err)),
+	                 0);
+	ck_assert(out.last_used == 1700000123);
+	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
+
+	/* The same state as version 1 wrote it. */
+	buf[OFF_VERSION] = 1;
+	len -= 8;
+	ck_assert_int_eq(record_state_decode(buf, len, &out, err, sizeof(err)),
+	                 0);
+	ck_assert(out.last_used == 0);
+	in.last_used = 0;
+	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
+	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(sum.state, READINESS_VERIFIED);
+	/* A version 1 record with version 2's tail, and the reverse. */
+	expect_state_error(buf, len + 8, "trailing");
+	buf[OFF_VERSION] = 2;
+	expect_state_error(buf, len, "truncated");
+
+	memset(&reg, 0, sizeof(reg));
+	snprintf(reg.domain, sizeof(reg.domain), "example.com");
+	reg.dmarc_min_policy = DMARC_POLICY_UNSET;
+	ck_assert_int_eq(record_reg_encode(&reg, rbuf, sizeof(rbuf), &rlen, err,
+	                                   sizeof(err)),
+	                 0);
+	ck_assert_int_eq(record_header(rbuf, rlen, &v, &k, err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(v, RECORD_VERSION);
+	ck_assert_uint_eq(v, 1);
+	rbuf[OFF_VERSION] = 2;
+	ck_assert_int_eq(record_reg_decode(rbuf, rlen, &reg, err, sizeof(err)),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "newer"));
+	ck_assert_int_eq(record_reg_peek(rbuf, rlen, &rsum, err, sizeof(err)),
+	                 -1);
+
+	memset(&held, 0, sizeof(held));
+	snprintf(held.domain, sizeof(held.domain), "example.com");
+	snprintf(held.queue_id, sizeof(held.queue_id), "Q1");
+	ck_assert_int_eq(record_held_encode(&held, rbuf, sizeof(rbuf), &rlen,
+	                                    err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(record_header(rbuf, rlen, &v, &k, err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(v, RECORD_HELD_VERSION);
+	ck_assert_uint_eq(v, 2);
+}
+END_TEST
+
 START_TEST(test_truncated_and_trailing)
 {
 	unsigned char buf[RECORD_STATE_MAX + 1];
@@ -318,29 +454,32 @@ START_TEST(test_header_rejections)
 	unsigned v, k;
 
 	ck_assert_int_eq(record_header(buf, len, &v, &k, err, sizeof(err)), 0);
-	ck_assert_uint_eq(v, RECORD_VERSION);
+	ck_assert_uint_eq(v, RECORD_STATE_VERSION);
 	ck_assert_uint_eq(k, RECORD_KIND_STATE);
 
 	buf[OFF_VERSION] = 0;
 	expect_state_error(buf, len, "version 0 is not valid");
 	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
-	buf[OFF_VERSION] = RECORD_VERSION + 1;
+	buf[OFF_VERSION] = RECORD_STATE_VERSION + 1;
 	expect_state_error(buf, len, "newer than this program");
 	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
 	buf[OFF_VERSION] = 255;
 	expect_state_error(buf, len, "newer");
-	buf[OFF_VERSION] = RECORD_VERSION;
+	buf[OFF_VERSION] = RECORD_STATE_VERSION;
 
 	buf[OFF_KIND] = 9;
 	expect_state_error(buf, len, "kind 9 is unknown");
+	/* A registry header (each kind has its own version). */
 	buf[OFF_KIND] = RECORD_KIND_REG;
+	buf[OFF_VERSION] = RECORD_VERSION;
 	expect_state_error(buf, len, "registry record, expected state");
 	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
 	buf[OFF_KIND] = RECORD_KIND_STATE;
+	buf[OFF_VERSION] = RECORD_STATE_VERSION;
 
 	buf[0] = 'v'; /* e.g. a text value from another program */
 	expect_state_error(buf, len, "not an authready record");
@@ -556,6 +695,8 @@ record_suite(void)
 	tcase_add_test(tc, test_reg_peek);
 	tcase_add_test(tc, test_state_compact);
 	tcase_add_test(tc, test_held_round_trip);
+	tcase_add_test(tc, test_held_versions);
+	tcase_add_test(tc, test_state_versions);
 	tcase_add_test(tc, test_truncated_and_trailing);
 	tcase_add_test(tc, test_header_rejections);
 	tcase_add_test(tc, test_field_rejections);

@@ -184,6 +184,68 @@ START_TEST(test_build_unreadable_key)
 }
 END_TEST
 
+START_TEST(test_build_no_selector)
+{
+	static struct records_set set;
+	struct domain_reg reg;
+	struct records_defaults defs = {.mail_from = "mail",
+	    .dmarc_min_policy = -1};
+	char err[512], key[256];
+
+	memset(&reg, 0, sizeof(reg));
+	snprintf(reg.domain, sizeof(reg.domain), "example.com");
+	reg.dmarc_min_policy = -1;
+	/* No selector anywhere: a note where the key record would go. */
+	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(set.count, 4);
+	ck_assert_str_eq(set.rr[2].name, "SELECTOR._domainkey.example.com");
+	ck_assert_str_eq(set.rr[2].value, "");
+	ck_assert_ptr_nonnull(strstr(set.rr[2].note, "no DKIM selector"));
+	ck_assert_ptr_nonnull(strstr(set.rr[2].note, "Selector in"));
+	/* Selector and KeyFile apply, as they do to the checks. */
+	key_path("rsa2048.pem", key, sizeof(key));
+	defs.selector = "1234rpr";
+	defs.key_file = key;
+	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(set.count, 4);
+	ck_assert_str_eq(set.rr[2].name, "1234rpr._domainkey.example.com");
+	ck_assert_ptr_nonnull(strstr(set.rr[2].value, "v=DKIM1; k=rsa; p=MII"));
+}
+END_TEST
+
+START_TEST(test_build_bad_mail_from)
+{
+	static struct records_set set;
+	struct domain_reg reg;
+	struct records_defaults defs = {.mail_from = "mail",
+	    .spf_include = "amazonses.com", .dmarc_min_policy = -1};
+	char err[512];
+
+	/* Entries stored before domain import judged its rows. */
+	memset(&reg, 0, sizeof(reg));
+	snprintf(reg.domain, sizeof(reg.domain), "example.com");
+	snprintf(reg.mail_from, sizeof(reg.mail_from), "example.com");
+	reg.dmarc_min_policy = -1;
+	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(set.rr[1].type, "TXT");
+	ck_assert_str_eq(set.rr[0].value, "");
+	ck_assert_str_eq(set.rr[1].value, "");
+	ck_assert_ptr_nonnull(strstr(set.rr[1].note, "bare domain"));
+	snprintf(reg.mail_from, sizeof(reg.mail_from), "mail.example.net");
+	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(set.rr[1].value, "");
+	ck_assert_ptr_nonnull(strstr(set.rr[1].note, "outside"));
+	snprintf(reg.mail_from, sizeof(reg.mail_from), "bounce.example.com");
+	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(set.rr[1].value, "v=spf1 include:amazonses.com ~all");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -198,6 +260,8 @@ main(void)
 	tcase_add_test(tc, test_txt_strings_split);
 	tcase_add_test(tc, test_build_seed);
 	tcase_add_test(tc, test_build_unreadable_key);
+	tcase_add_test(tc, test_build_no_selector);
+	tcase_add_test(tc, test_build_bad_mail_from);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

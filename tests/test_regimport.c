@@ -534,6 +534,208 @@ START_TEST(test_file)
 }
 END_TEST
 
+/* long_domain - a name of n octets: labels of 63 'a' between dots. */
+static void
+long_domain(char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = i % 64 == 63 ? '.' : 'a';
+	out[n] = '\0';
+	ck_assert_int_ne(out[n - 1], '.');
+}
+
+/* validate - regimport_validate() of reg with MailFrom mf, Selector sel. */
+static int
+validate(const struct domain_reg *reg, const char *mf, const char *sel)
+{
+	struct regimport_defaults defs = {.mail_from = mf, .selector = sel};
+
+	err[0] = '\0';
+	return regimport_validate(reg, &defs, err, sizeof(err));
+}
+
+/* validate_fails - refused, and the sentence contains want. */
+static void
+validate_fails(const struct domain_reg *reg, const char *mf, const char *sel,
+               const char *want)
+{
+	ck_assert_msg(validate(reg, mf, sel) == -1, "%s accepted", reg->domain);
+	ck_assert_msg(strstr(err, want) != NULL, "error '%s' lacks '%s'", err,
+	              want);
+}
+
+START_TEST(test_validate_csv_mail_from)
+{
+	struct domain_reg reg;
+
+	/* What `domain import` reads, then the judgement `domain add` makes. */
+	ck_assert_int_eq(
+	    import1("domain,mail_from,selectors,mx,spf_include,egress_ips,"
+	            "dmarc_min_policy,contact\n"
+	            "example.com,bounce,s1=/k.pem,mx.example.net,"
+	            "amazonses.com,192.0.2.1,reject,owner@example.com\n",
+	            &reg),
+	    0);
+	ck_assert_int_eq(validate(&reg, "mail", ""), 0);
+	ck_assert_int_eq(import1("domain,mail_from\nexample.com,\n", &reg), 0);
+	ck_assert_int_eq(validate(&reg, NULL, NULL), 0);
+	ck_assert_int_eq(
+	    import1("domain,mail_from\nexample.com,b.sub.example.com\n", &reg),
+	    0);
+	ck_assert_int_eq(validate(&reg, "mail", ""), 0);
+
+	/* The bare domain, with or without a dot, and outside it. */
+	ck_assert_int_eq(
+	    import1("domain,mail_from\nexample.com,example.com\n", &reg), 0);
+	validate_fails(&reg, "mail", "", "must be a subdomain such as mail.");
+	ck_assert_int_eq(
+	    import1("domain,mail_from\nexample.com,EXAMPLE.com.\n", &reg), 0);
+	validate_fails(&reg, "mail", "", "bare domain");
+	ck_assert_int_eq(
+	    import1("domain,mail_from\nexample.com,mail.example.net\n", &reg),
+	    0);
+	validate_fails(&reg, "mail", "", "outside example.com");
+	ck_assert_int_eq(
+	    import1("domain,mail_from\nsub.example.com,example.com\n", &reg),
+	    0);
+	validate_fails(&reg, "mail", "", "bare organizational domain");
+
+	/* No value of its own: the config's MailFrom is judged, and named. */
+	ck_assert_int_eq(import1("domain\nexample.com\n", &reg), 0);
+	validate_fails(&reg, "bounce.operator.net", "",
+	               "MailFrom in authready.conf");
+	validate_fails(&reg, "example.com", "", "MailFrom in authready.conf");
+}
+END_TEST
+
+START_TEST(test_validate_lengths)
+{
+	char dom[DOMAIN_BUF], text[DOMAIN_BUF + 64];
+	struct domain_reg reg;
+
+	/* 251 octets: _dmarc. and mail. do not fit. */
+	regimport_reg_init(&reg, NOW);
+	long_domain(reg.domain, 251);
+	validate_fails(&reg, "mail", "", "DMARC record name");
+	validate_fails(&reg, "mail", "", "258 octets");
+	/* 247: _dmarc. is 254. */
+	long_domain(reg.domain, 247);
+	validate_fails(&reg, "mail", "", "DMARC record name");
+	/* 246: _dmarc. and mail. fit; a longer MailFrom label does not. */
+	long_domain(reg.domain, 246);
+	ck_assert_int_eq(validate(&reg, "mail", ""), 0);
+	ck_assert_int_eq(validate(&reg, NULL, NULL), 0);
+	validate_fails(&reg, "bounces", "", "MAIL FROM name (bounces. and");
+	memcpy(reg.mail_from, "bounces", 8);
+	validate_fails(&reg, "mail", "", "254 octets");
+	reg.mail_from[0] = '\0';
+	/* ... nor a selector's key name, registered or from the config. */
+	validate_fails(&reg, "mail", "1234rpr", "DKIM key name");
+	snprintf(text, sizeof(text), "domain,selectors\n%s,1234rpr\n",
+	         reg.domain);
+	ck_assert_int_eq(import1(text, &reg), -1); /* the setter knew */
+	/* 234 octets: the longest domain for selector 1234rpr. */
+	long_domain(dom, 234);
+	snprintf(text, sizeof(text), "domain,selectors\n%s,1234rpr\n", dom);
+	ck_assert_int_eq(import1(text, &reg), 0);
+	ck_assert_int_eq(validate(&reg, "mail", ""), 0);
+	memcpy(reg.selectors[0].name, "1234rpra", 9);
+	validate_fails(&reg, "mail", "", "254 octets");
+}
+END_TEST
+
+START_TEST(test_names_ok)
+{
+	const char *sels[] = {"s1", "1234rpr"};
+	char dom[DOMAIN_BUF];
+
+	ck_assert_int_eq(
+	    regimport_names_ok("example.com", NULL, sels, 2, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(regimport_names_ok("example.com", "bounce.example.com",
+	                                    NULL, 0, err, sizeof(err)),
+	                 0);
+	/* the seed rule is not judged here: the check reports it */
+	ck_assert_int_eq(regimport_names_ok("example.com", "example.com", NULL,
+	                                    0, err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(regimport_names_ok("example.com", "a..b", NULL, 0, err,
+	                                    sizeof(err)),
+	                 -1);
+	long_domain(dom, 239);
+	ck_assert_int_eq(
+	    regimport_names_ok(dom, "mail", sels, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    regimport_names_ok(dom, "mail", sels, 2, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "1234rpr._domainkey."));
+	/* a complete MAIL FROM name is not joined to the domain */
+	long_domain(dom, 246);
+	ck_assert_int_eq(
+	    regimport_names_ok(dom, "m.example.com", NULL, 0, err, sizeof(err)),
+	    0);
+}
+END_TEST
+
+START_TEST(test_validate_hostile_entry)
+{
+	struct domain_reg good, reg;
+
+	/* An entry built by other code (an API) is judged field by field. */
+	ck_assert_int_eq(import1("domain,selectors,egress_ips,contact\n"
+	                         "example.com,s1=/k.pem,192.0.2.1,"
+	                         "o@example.com\n",
+	                         &good),
+	                 0);
+	ck_assert_int_eq(validate(&good, "mail", ""), 0);
+	reg = good;
+	reg.domain[0] = '\0';
+	validate_fails(&reg, "mail", "", "a domain is required");
+	reg = good;
+	memcpy(reg.domain, "Example.COM", 12);
+	validate_fails(&reg, "mail", "", "normalized form example.com");
+	reg = good;
+	memset(reg.domain, 'a', sizeof(reg.domain));
+	validate_fails(&reg, "mail", "", "a domain is required");
+	reg = good;
+	memcpy(reg.selectors[0].name, "S1", 3);
+	validate_fails(&reg, "mail", "", "selector 'S1'");
+	reg = good;
+	reg.nselectors = 2;
+	reg.selectors[1] = reg.selectors[0];
+	validate_fails(&reg, "mail", "", "given twice");
+	reg = good;
+	reg.nselectors = 9;
+	validate_fails(&reg, "mail", "", "more than 8 selectors");
+	reg = good;
+	memcpy(reg.selectors[0].key_path, "k.pem", 6);
+	validate_fails(&reg, "mail", "", "not an absolute path");
+	reg = good;
+	memcpy(reg.mx_host, "a..b", 5);
+	validate_fails(&reg, "mail", "", "empty label");
+	reg = good;
+	memcpy(reg.spf_include, "Amazonses.com", 14);
+	validate_fails(&reg, "mail", "", "spf_include 'Amazonses.com'");
+	reg = good;
+	memcpy(reg.egress[0], "192.0.2.300", 12);
+	validate_fails(&reg, "mail", "", "'192.0.2.300'");
+	reg = good;
+	reg.negress = 2;
+	memcpy(reg.egress[1], reg.egress[0], sizeof(reg.egress[0]));
+	validate_fails(&reg, "mail", "", "given twice");
+	reg = good;
+	reg.dmarc_min_policy = 7;
+	validate_fails(&reg, "mail", "", "dmarc_min_policy 7");
+	reg = good;
+	memcpy(reg.contact, "o@example.com\nBcc: x@y", 23);
+	validate_fails(&reg, "mail", "", "not a plain address");
+	reg = good;
+	memcpy(reg.mail_from, "-x", 3);
+	ck_assert_int_eq(validate(&reg, "mail", ""), -1);
+}
+END_TEST
+
 static Suite *
 regimport_suite(void)
 {
@@ -556,6 +758,10 @@ regimport_suite(void)
 	tcase_add_test(tc, test_set_order_and_nul);
 	tcase_add_test(tc, test_seen);
 	tcase_add_test(tc, test_file);
+	tcase_add_test(tc, test_validate_csv_mail_from);
+	tcase_add_test(tc, test_validate_lengths);
+	tcase_add_test(tc, test_names_ok);
+	tcase_add_test(tc, test_validate_hostile_entry);
 	suite_add_tcase(s, tc);
 	return s;
 }

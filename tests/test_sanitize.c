@@ -210,6 +210,38 @@ START_TEST(test_long_input)
 }
 END_TEST
 
+/* Escaped text (a state copied from a report, an MX target in DNS
+ * presentation form) passes sanitize_again unchanged: not \\x00. */
+START_TEST(test_again_keeps_escapes)
+{
+	char once[64], twice[64];
+	const unsigned char raw[] = {'a', 0x00, 0x1b, '\\', 'b'};
+
+	sanitize_text(once, sizeof(once), raw, sizeof(raw));
+	ck_assert_str_eq(once, "a\\x00\\x1b\\\\b");
+	sanitize_again(twice, sizeof(twice), (const unsigned char *)once,
+	    strlen(once));
+	ck_assert_str_eq(twice, once);
+	sanitize_again(twice, sizeof(twice), (const unsigned char *)"bad\\000.",
+	    8);
+	ck_assert_str_eq(twice, "bad\\000.");
+}
+END_TEST
+
+/* Bytes added to escaped text are still escaped, and it is cut to fit. */
+START_TEST(test_again_escapes_raw)
+{
+	char out[12];
+
+	sanitize_again(out, sizeof(out), (const unsigned char *)"x\033y\\z", 5);
+	ck_assert_str_eq(out, "x\\x1by\\z");
+	sanitize_again(out, sizeof(out),
+	    (const unsigned char *)"0123456789abcdef", 16);
+	ck_assert_uint_lt(strlen(out), sizeof(out));
+	ck_assert_str_eq(out + strlen(out) - 3, "...");
+}
+END_TEST
+
 static Suite *
 sanitize_suite(void)
 {
@@ -220,6 +252,8 @@ sanitize_suite(void)
 	tcase_add_test(tc, test_escapes);
 	tcase_add_test(tc, test_backslash);
 	tcase_add_test(tc, test_embedded_nul_and_length);
+	tcase_add_test(tc, test_again_keeps_escapes);
+	tcase_add_test(tc, test_again_escapes_raw);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("bounds");
 	tcase_add_test(tc, test_dstlen_zero);

@@ -183,7 +183,7 @@ run_loop(struct fake *f)
 static struct resolver
 fake_resolver(struct fake *f)
 {
-	struct resolver r = {f, fake_query};
+	struct resolver r = {f, fake_query, NULL};
 
 	return r;
 }

@@ -654,6 +654,50 @@ START_TEST(test_due)
 }
 END_TEST
 
+/*
+ * Use of unregistered domains: last_used moves at most once a step (a
+ * sixteenth of the expiry, at most a day), so a busy domain is one write
+ * per step; it expires only after a whole expiry without use, never when
+ * its last use is unknown; a check (state_apply) keeps it.
+ */
+START_TEST(test_use_and_expiry)
+{
+	static struct domain_state st, next;
+	static struct report rep;
+	const int64_t expiry = 16 * HOUR; /* step: one hour */
+	const int64_t month = 30 * 24 * HOUR;
+
+	memset(&st, 0, sizeof(st));
+	snprintf(st.domain, sizeof(st.domain), "unreg.example");
+	ck_assert(!state_unused(&st, T0 + 10 * month, expiry));
+	ck_assert(state_use_lags(&st, T0, expiry));
+	ck_assert(state_note_use(&st, T0, expiry));
+	ck_assert(st.last_used == T0);
+	ck_assert(!state_use_lags(&st, T0 + HOUR - 1, expiry));
+	ck_assert(!state_note_use(&st, T0 + HOUR - 1, expiry));
+	ck_assert(st.last_used == T0);
+	ck_assert(!state_note_use(&st, T0 - 5, expiry)); /* clock went back */
+	ck_assert(state_note_use(&st, T0 + HOUR, expiry));
+	ck_assert(st.last_used == T0 + HOUR);
+
+	ck_assert(!state_unused(&st, T0 + HOUR + expiry - 1, expiry));
+	ck_assert(state_unused(&st, T0 + HOUR + expiry, expiry));
+	ck_assert(!state_unused(&st, T0 + HOUR + expiry, 0));
+	ck_assert(!state_unused(&st, INT64_MIN, expiry));
+
+	/* The step is at most a day, however long the expiry. */
+	ck_assert(!state_note_use(&st, T0 + HOUR + 24 * HOUR - 1, 10 * month));
+	ck_assert(state_note_use(&st, T0 + HOUR + 24 * HOUR, 10 * month));
+	/* A tiny expiry records every use. */
+	ck_assert(state_note_use(&st, st.last_used + 1, 5));
+
+	/* A check keeps last_used. */
+	mkrep(&rep, VERDICT_READY);
+	state_apply(&st, &rep, T0 + 2 * month, NULL, &next, NULL);
+	ck_assert(next.last_used == st.last_used);
+}
+END_TEST
+
 START_TEST(test_policy_check)
 {
 	static const int64_t bad[] = {60, 0};
@@ -807,6 +851,7 @@ state_suite(void)
 	tcase_add_test(tc, test_invalid_state);
 	tcase_add_test(tc, test_extreme_times);
 	tcase_add_test(tc, test_due);
+	tcase_add_test(tc, test_use_and_expiry);
 	tcase_add_test(tc, test_policy_check);
 	tcase_add_test(tc, test_bad_policy_tolerated);
 	tcase_add_test(tc, test_describe);

@@ -416,7 +416,7 @@ START_TEST(test_corrupt_values)
 	    record_state_encode(&s, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
 	raw_put("state", "d00002.example", 14, buf, len);
-	buf[2] = RECORD_VERSION + 1; /* from a newer program */
+	buf[2] = RECORD_STATE_VERSION + 1; /* from a newer program */
 	raw_put("state", "d00003.example", 14, buf, len);
 	make_reg(&r, "d00004.example"); /* a registry record as a state */
 	ck_assert_int_eq(
@@ -573,6 +573,93 @@ START_TEST(test_orphans)
 	ck_assert_uint_eq(rep.orphan_held, 1);
 	ck_assert_uint_eq(rep.corrupt, 0);
 	ck_assert_int_eq(problems, 2);
+	store_close(st);
+}
+END_TEST
+
+/* unreg_cb - "domain:held," for each unregistered state. */
+static int
+unreg_cb(void *ctx, const struct domain_state *state, bool held)
+{
+	size_t n = strlen(ctx);
+
+	snprintf((char *)ctx + n, 512 - n, "%s:%d,", state->domain, held);
+	return 0;
+}
+
+/*
+ * The states without a registry entry (unregistered domains the milter
+ * checked) are listed with whether mail is held for them; in a write
+ * batch one is read only while it stays unregistered, and removed.
+ */
+START_TEST(test_unregistered_states)
+{
+	static struct domain_state s;
+	static struct domain_reg r;
+	struct store_batch *b;
+	struct store *st = open_store(STORE_CREATE);
+	char err[512], seen[512] = "";
+	size_t ncorrupt = 9;
+	bool held = true;
+
+	seed(st, 2, 1); /* d00000.example, d00001.example: registered */
+	make_state(&s, "a.example", 1);
+	s.last_used = 1700000000;
+	ck_assert_int_eq(store_state_put(st, &s, err, sizeof(err)), STORE_OK);
+	make_state(&s, "e.example", 2);
+	ck_assert_int_eq(store_state_put(st, &s, err, sizeof(err)), STORE_OK);
+	/* Held mail under a.example, and under a name that sorts after
+	 * "a.example" but is another domain. */
+	ck_assert_int_eq(
+	    store_held_add(st, "a.example", "Q1", 1, "r", err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_int_eq(
+	    store_held_add(st, "e.examplex", "Q2", 1, "r", err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_int_eq(
+	    store_unreg_iter(st, unreg_cb, seen, &ncorrupt, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_str_eq(seen, "a.example:1,e.example:0,");
+	ck_assert_uint_eq(ncorrupt, 0);
+
+	ck_assert_int_eq(store_batch_begin(st, &b, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(
+	    store_batch_get_unreg(b, "a.example", &s, &held, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert(held);
+	ck_assert(s.last_used == 1700000000);
+	ck_assert_int_eq(
+	    store_batch_get_unreg(b, "e.example", &s, &held, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert(!held);
+	ck_assert_int_eq(store_batch_get_unreg(b, "d00000.example", &s, &held,
+	                                       err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	ck_assert_ptr_nonnull(strstr(err, "registered"));
+	ck_assert_int_eq(store_batch_get_unreg(b, "none.example", &s, &held,
+	                                       err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	ck_assert_int_eq(
+	    store_batch_del_state(b, "e.example", err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(
+	    store_batch_del_state(b, "e.example", err, sizeof(err)),
+	    STORE_NOTFOUND);
+	/* Registered in the same batch: no longer unregistered. */
+	make_reg(&r, "a.example");
+	ck_assert_int_eq(store_batch_put_reg(b, &r, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_int_eq(
+	    store_batch_get_unreg(b, "a.example", &s, &held, err, sizeof(err)),
+	    STORE_NOTFOUND);
+	ck_assert_int_eq(store_batch_commit(b, err, sizeof(err)), STORE_OK);
+
+	seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_unreg_iter(st, unreg_cb, seen, &ncorrupt, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert_str_eq(seen, "");
+	ck_assert_int_eq(store_state_get(st, "e.example", &s, err, sizeof(err)),
+	                 STORE_NOTFOUND);
 	store_close(st);
 }
 END_TEST
@@ -1636,6 +1723,7 @@ store_suite(void)
 	tcase_add_test(tc, test_corrupt_values);
 	tcase_add_test(tc, test_generation_check);
 	tcase_add_test(tc, test_orphans);
+	tcase_add_test(tc, test_unregistered_states);
 	tcase_add_test(tc, test_permissions);
 	suite_add_tcase(s, tc);
 

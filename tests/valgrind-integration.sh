@@ -11,7 +11,7 @@
 #	built programs under valgrind (memcheck, full leak check, each
 #	process logging to its own file), points AUTHREADY and
 #	AUTHREADY_MILTER at them and runs the integration scripts (default:
-#	all nine).  A script must pass as it does without valgrind, and
+#	all ten).  A script must pass as it does without valgrind, and
 #	every valgrind log must be empty (valgrind -q writes only errors).
 #	Run from anywhere; needs what the scripts need, as root.
 #
@@ -42,7 +42,7 @@ src=$(cd "${1:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" && p
 build=$(cd "${2:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" && pwd)
 shift 2
 scripts=${*:-faults.sh check.sh postfix.sh crash.sh registry.sh \
-    privilege.sh milter.sh spf.sh load.sh}
+    privilege.sh milter.sh spf.sh load.sh files.sh budget.sh}
 lanes=${VG_LANES:-2}
 case $lanes in
 '' | *[!0-9]* | 0*)

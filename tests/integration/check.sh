@@ -421,6 +421,23 @@ ts() {
 	fi
 }
 
+# tdet NAME RC CHECKS TYPE ERE ARGS... - t, and the detail of the first
+# check of TYPE must match the extended regular expression ERE.
+tdet() {
+	name=$1 exp_rc=$2 exp_checks=$3 type=$4 ere=$5
+	shift 5
+	selected "$name" || return 0
+	run -c "$W/empty.conf" --dns-server "$DNS" "$@" --json
+	report_ok "$name" "$exp_rc" "$exp_checks" "$(guess_domain "$@")" ||
+	    return 0
+	detail=$(check_detail "$type")
+	if printf '%s\n' "$detail" | grep -q -E -e "$ere"; then
+		ok "$name"
+	else
+		ko "$name" "$type detail does not match /$ere/: $detail"
+	fi
+}
+
 # terr NAME RC ARGS... - a usage (64) or configuration (78) error: the
 # exit status, a message on stderr, no report on stdout.
 terr() {
@@ -552,6 +569,13 @@ traw config-file-other-key 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
 t dkim-missing 1 "mx:pass spf:pass \
 dkim:missing@1234rpr._domainkey.nodkim.example.org dmarc:pass" \
     check nodkim.example.org $SEL --key "$K2048"
+# No selector known: the DKIM record is missing, never skipped, and the
+# sentence names --selector and Selector (as refresh says it).
+tdet dkim-no-selector 1 "mx:pass spf:pass \
+    dkim:missing@_domainkey.example.com dmarc:pass" dkim \
+    '--selector.*Selector in authready\.conf' check example.com
+tdet dkim-only-no-selector 1 "dkim:missing@_domainkey.example.com" dkim \
+    '--selector' check dkim example.com
 t dkim-two-records 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
     check twodkim.example.org $SEL
 t dkim-revoked 1 "mx:pass spf:pass dkim:fail dmarc:pass" \
@@ -870,6 +894,70 @@ terr config-bad-value 78 -c "$W/badval.conf" --dns-server "$DNS" \
     check example.com $SEL
 terr key-file-missing "64|78" $E check example.com $SEL \
     --key "$W/no-such-key.pem"
+
+# terr_says NAME RC ERE ARGS... - terr, and a line of stderr matches ERE.
+terr_says() {
+	name=$1 exp_rc=$2 ere=$3
+	shift 3
+	selected "$name" || return 0
+	run "$@"
+	if ! why=$(sane); then
+		ko "$name" "$why"
+	elif ! rc_in "$exp_rc"; then
+		ko "$name" "exit $rc, expected $exp_rc"
+	elif ! grep -q -E -e "$ere" "$W/err"; then
+		ko "$name" "no stderr line matches /$ere/"
+	else
+		ok "$name"
+	fi
+}
+
+# The refused option is named in the word it is in, not a word before.
+terr_says option-in-word 64 "unknown option '-e' in '-example\.com'" \
+    $E check spf -example.com
+terr_says long-option-after-type 64 "unknown option '--bogus'" \
+    $E check spf --bogus example.com
+terr_says value-missing-last 64 "option '--selector' needs a value" \
+    $E check example.com --selector
+# "check spf --json": spf is the check, not the domain.
+terr_says type-without-domain 64 'check spf: no DOMAIN given' \
+    $E check spf --json
+# An egress prefix is honoured (its first and last address must pass),
+# never cut down to the address written before the slash.
+ts spf-egress-prefix-whole 1 "spf:fail@mail.example.com" '0\.0\.0\.0' \
+    check spf example.com --egress-ip 127.0.0.1/0
+ts spf-egress-prefix-inside 0 "spf:pass@mail.example.com" '' \
+    check spf example.com --egress-ip 127.0.0.1/16
+# An MX target in DNS presentation form (a BEL in a label: bad\007host)
+# is shown as it is, not escaped again (bad\\007host).
+if selected mx-target-escaped-once; then
+	run -c "$W/empty.conf" --dns-server "$DNS" check mx ctrlmx.example.org \
+	    --json
+	if ! rc_in 0; then
+		ko mx-target-escaped-once "exit $rc, expected 0"
+	elif ! grep -q -F '"seen": "10 bad\\007host.example.org"' "$W/out"
+	then
+		ko mx-target-escaped-once 'seen is not "10 bad\007host..."'
+	else
+		ok mx-target-escaped-once
+	fi
+fi
+# A StateDir without a store yet is an empty registry: no warning.
+if selected empty-state-dir-silent; then
+	mkdir -p "$W/empty-state"
+	run -c "$W/empty.conf" --dns-server "$DNS" --state-dir \
+	    "$W/empty-state" check spf example.com --json
+	if ! rc_in 0; then
+		ko empty-state-dir-silent "exit $rc, expected 0"
+	elif [ -s "$W/err" ]; then
+		ko empty-state-dir-silent "a message on stderr: $(head -n 1 \
+		    "$W/err")"
+	elif [ -e "$W/empty-state/data.mdb" ]; then
+		ko empty-state-dir-silent "check created a store"
+	else
+		ok empty-state-dir-silent
+	fi
+fi
 
 # A record changed while authready is in use: the next check sees it.
 reload_case() {

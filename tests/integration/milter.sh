@@ -16,7 +16,12 @@
 #	are published but which is registered only while the daemon runs
 #	and never refreshed.
 #
-#	Then runs four authready-milter daemons at once (foreground, Syslog
+#	Before the daemons, the door cases: a policy that can quarantine
+#	with an inet socket (OnPending quarantine, or a DomainActions
+#	quarantine) is refused by -n and by a start (exit 78), and so is a
+#	unix socket with UMask 000; UnsafeInetQuarantine yes lets it pass.
+#
+#	Then runs six authready-milter daemons at once (foreground, Syslog
 #	no: each log is the daemon's stderr, checked line by line), and
 #	drives them with the miltertest scripts of tests/milter:
 #
@@ -31,15 +36,33 @@
 #	     in every envelope form, no check for an exempt domain),
 #	     checker.lua (a never-checked
 #	     domain checked while MAIL FROM waits), reload.lua (SIGUSR1
-#	     with a good and a refused config)
-#	  B  OnPending quarantine, OnFailed tag: eom.lua
+#	     with a good and a refused config); then a reload that adds a
+#	     quarantine action to this inet daemon is refused
+#	  B  a unix socket, OnPending quarantine, OnFailed tag: eom.lua
+#	     (the entry is marked door=unix)
 #	  C  OnPending monitor, OnFailed tempfail, UnregisteredDomains
 #	     accept: monitor.lua, corpus.lua (tests/revpath-corpus.txt)
 #	  D  a unix socket, its own registry, DNSServers at
 #	     tests/dns-blackhole, DNSTimeout 2, CheckWait 1: blackhole.lua
+#	  E  an inet socket, OnPending quarantine, UnsafeInetQuarantine
+#	     yes: door.lua (the entry is marked door=inet)
+#	  U  its own store, UnregisteredDomains check (the default) with the
+#	     global Selector, KeyFile, MXHost and SPFInclude and a short
+#	     PendingWindow: unregistered.lua.  Four unregistered domains
+#	     (zones unreg-p, -q, -a, -b.test, empty at first) send and are
+#	     refused as pending; status and refresh show and check them.
+#	     unreg-p.test publishes its records, and once its window has
+#	     passed a due round of U verifies it: its mail is accepted.
+#	     unreg-q.test publishes, authready refresh --all verifies it:
+#	     accepted too.  unreg-a.test sends again, unreg-b.test does not;
+#	     U is stopped (which records the uses it noted) and started
+#	     again as U2 with an UnregisteredExpiry that lies between the
+#	     two domains' last uses: U2's first due round removes
+#	     unreg-b.test and keeps unreg-a.test.
 #
-#	At the end all four get SIGTERM together (libmilter takes up to 5s
-#	to notice); each must exit 0, log event=stop and remove its PID file.
+#	At the end all six (U2 in place of U) get SIGTERM together
+#	(libmilter takes up to 5s to notice); each must exit 0, log
+#	event=stop and remove its PID file.
 #
 #	miltertest reports only the letter of a MAIL FROM reply, so the
 #	scripts talk to the daemons through a small relay (the tap, a Perl
@@ -116,6 +139,18 @@ done
 
 # shellcheck source=tests/integration/nsd-harness.sh
 . "$top_srcdir/tests/integration/nsd-harness.sh"
+# shellcheck source=tests/integration/time-scale.sh
+. "$top_srcdir/tests/integration/time-scale.sh"
+# Seconds, for U: its PendingWindow (its unregistered domains are due
+# after it: unreg-p.test must publish before); the least time between the
+# first and second mail of unreg-a.test; U's UnregisteredExpiry, longer
+# than U runs, and whose step (a sixteenth: last uses are recorded at
+# most once a step) is half the gap, so the second mail is recorded;
+# tenths of a second to wait for a due round (one every 15s).
+UNREG_WINDOW=$(scaled 6)
+UNREG_GAP=$(scaled 8)
+UNREG_EXPIRY=$((8 * UNREG_GAP))
+UNREG_ROUND_TENTHS=$(scaled 300)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-milter.XXXXXX") || exit 99
 # The daemon drops to $DUSER: it must reach its state, config and PID file.
@@ -318,7 +353,7 @@ daemon_start() {
 	case_ "daemon $1 starts"
 	n=0
 	while [ $n -lt $PORT_TRIES ]; do
-		if [ $# -ge 3 ]; then
+		if [ -n "${3:-}" ]; then
 			sock=$3
 		else
 			sock=inet:$(shuf -i 20000-60000 -n 1)@127.0.0.1
@@ -399,6 +434,17 @@ daemons_stop() {
 		log_clean "$d"
 	done
 	DAEMONS=
+}
+
+# daemon_stop1 NAME - daemons_stop for NAME alone; the others go on.
+daemon_stop1() {
+	ds_keep=
+	for d in $DAEMONS; do
+		[ "$d" = "$1" ] || ds_keep="$ds_keep $d"
+	done
+	DAEMONS=$1
+	daemons_stop
+	DAEMONS=$ds_keep
 }
 
 # log_clean NAME - every line of the daemon's log is one well-formed,
@@ -566,9 +612,65 @@ for (;;) {
 }
 EOF
 
+# wait_until T - until the clock reaches unix time T (what U's cases
+# test is the passing of time: a window, an expiry).
+wait_until() {
+	while [ "$(date +%s)" -lt "$1" ]; do
+		sleep 0.2
+	done
+}
+
+# wait_log NEEDLE TENTHS FILE... - until a line of the FILEs holds every
+# word of NEEDLE (plain, in any order); false after TENTHS tenths.
+wait_log() {
+	wl_needle=$1
+	wl_max=$2
+	shift 2
+	i=0
+	while [ $i -lt "$wl_max" ]; do
+		# shellcheck disable=SC2086
+		cat "$@" 2>/dev/null | awk -v n="$wl_needle" '
+		    BEGIN { k = split(n, w, " ") }
+		    { for (j = 1; j <= k; j++) if (index($0, w[j]) == 0) next
+		      found = 1 }
+		    END { exit !found }' && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# unreg_zone NAME - an empty zone NAME.test for an unregistered sender.
+unreg_zone() {
+	cat >"$T/zones/$1.test.zone" <<EOF
+; $1.test - written by milter.sh; the records come when the test says.
+\$ORIGIN $1.test.
+\$TTL 300
+@	SOA	ns.$1.test. hostmaster.$1.test. ( 1 3600 600 86400 300 )
+@	NS	ns.$1.test.
+ns	A	127.0.0.1
+EOF
+}
+
+# unreg_publish NAME - NAME.test publishes what the global settings of
+# U expect (the records of a scratch registration with the same values).
+unreg_publish() {
+	uz=$NSD_DIR/zones/$1.test.zone
+	as_daemon_user "$AUTHREADY" -c "$T/tmp.conf" domain add "$1.test" \
+	    --selector 1234rpr --key "$T/key.pem" --mx "$SEEDMX" \
+	    --spf-include amazonses.com >/dev/null 2>&1
+	as_daemon_user "$AUTHREADY" -c "$T/tmp.conf" records "$1.test" \
+	    2>/dev/null | grep -v '^;' >>"$uz"
+	sed "s/( 1 3600/( 2 3600/" "$uz" >"$uz.new" && mv "$uz.new" "$uz"
+	nsd_reload "$1.test" 2
+}
+
 # Setup ---------------------------------------------------------------------
 
-mkdir "$T/zones" "$T/state" "$T/state2" "$T/run" "$T/bin"
+mkdir "$T/zones" "$T/state" "$T/state2" "$T/state3" "$T/run" "$T/bin"
+for z in unreg-p unreg-q unreg-a unreg-b; do
+	unreg_zone $z
+done
 cat >"$T/zones/$ZONE.zone" <<EOF
 ; $ZONE - written by milter.sh; records are added as the test goes.
 \$ORIGIN $ZONE.
@@ -610,8 +712,8 @@ echo "PendingWindow ${SHORT_WINDOW}s" >>"$T/grace.conf"
 sed "s|^StateDir .*|StateDir $T/state2|" "$T/reg.conf" >"$T/reg2.conf"
 chmod 0644 "$T"/*.conf "$T/key.pem"
 if [ "$(id -u)" -eq 0 ]; then
-	chown -R "$DUSER:$DGROUP" "$T/state" "$T/state2" "$T/run" \
-	    "$T/key.pem"
+	chown -R "$DUSER:$DGROUP" "$T/state" "$T/state2" "$T/state3" \
+	    "$T/run" "$T/key.pem"
 fi
 
 # failed.milter.test first: it needs PendingWindow to pass.
@@ -686,14 +788,81 @@ bh=$(tr -dc 0-9 <"$T/bh.port" 2>/dev/null)
 mkdir "$T/sock"
 [ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/sock"
 
+# The door: a quarantine action needs a socket only the MTA can reach.
+# door_refused NAME SOCKET EXTRA WANT - -n and a start with that config
+# both exit 78 with WANT in stderr; a case each.
+door_refused() {
+	conf_write "$1" "$2" "$T/state" "127.0.0.1:$NSD_PORT" "$3"
+	case_ "door: $1: -n exits 78"
+	"$AUTHREADY_MILTER" -n -c "$T/$1.conf" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ $rc -ne 78 ]; then
+		ko "exit $rc"
+	elif ! grep -q -F -e "$4" "$T/err"; then
+		ko "stderr lacks \"$4\""
+	else
+		: >"$T/err"
+		ok
+	fi
+	case_ "door: $1: a start exits 78"
+	timeout "$RUN_TIMEOUT" "$AUTHREADY_MILTER" -f -c "$T/$1.conf" \
+	    </dev/null >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ $rc -ne 78 ]; then
+		ko "exit $rc"
+	elif ! grep -q -F -e "$4" "$T/err"; then
+		ko "stderr lacks \"$4\""
+	else
+		: >"$T/err"
+		ok
+	fi
+	rm -f "$T/run/$1.pid"
+}
+
+dport=$(shuf -i 20000-60000 -n 1)
+door_refused door-inet "inet:$dport@127.0.0.1" "OnPending quarantine" \
+    "UnsafeInetQuarantine yes"
+door_refused door-inet-domainactions "inet:$dport@127.0.0.1" \
+    "DomainActions pending.$ZONE quarantine pending" \
+    "any local user can connect to inet:$dport@127.0.0.1"
+door_refused door-inet-no-queue-check "inet:$dport@127.0.0.1" \
+    "OnPending quarantine
+UnsafeInetQuarantine yes
+HoldQueueCommand none" "UnsafeInetQuarantine needs HoldQueueCommand"
+door_refused door-umask "unix:$T/sock/door.sock" "OnPending quarantine
+UMask 000" "UMask 000 lets every local user connect"
+
+case_ "door: inet without a quarantine action: -n accepts"
+conf_write door-inet-tag "inet:$dport@127.0.0.1" "$T/state" \
+    "127.0.0.1:$NSD_PORT" "OnPending tag"
+if "$AUTHREADY_MILTER" -n -c "$T/door-inet-tag.conf" >"$T/out" 2>"$T/err"
+then
+	: >"$T/out"
+	ok
+else
+	ko "refused"
+fi
+case_ "door: UnsafeInetQuarantine yes: -n accepts"
+conf_write door-inet-unsafe "inet:$dport@127.0.0.1" "$T/state" \
+    "127.0.0.1:$NSD_PORT" "OnPending quarantine
+UnsafeInetQuarantine yes"
+if "$AUTHREADY_MILTER" -n -c "$T/door-inet-unsafe.conf" >"$T/out" \
+    2>"$T/err"; then
+	: >"$T/out"
+	ok
+else
+	ko "refused"
+fi
+
 # A: the defaults (OnPending given, for reload.lua to change), one exempt
 # sender and one exempt domain.
 daemon_start a "OnPending reject
 ExemptSenders postmaster@pending.$ZONE
 ExemptDomains exempt.$ZONE"
-# B: actions at end of message.
+# B: actions at end of message, on a unix socket (a quarantine action
+# needs one).
 daemon_start b "OnPending quarantine
-OnFailed tag"
+OnFailed tag" "unix:$T/sock/b.sock"
 # C: monitor and tempfail; unregistered senders are not checked.
 daemon_start c "OnPending monitor
 OnFailed tempfail
@@ -707,6 +876,76 @@ else
 	case_ "dns-blackhole starts"
 	cp "$T/bh.err" "$T/err"
 	ko "no port"
+fi
+
+# E: a quarantine action on an inet socket, the risk accepted.
+daemon_start e "OnPending quarantine
+UnsafeInetQuarantine yes"
+
+# U: unregistered domains (see the header).  Its first cases run now;
+# the rest after the other daemons' scripts, when the window has passed.
+UNREG_CONF="PendingWindow ${UNREG_WINDOW}s
+Selector 1234rpr
+KeyFile $T/key.pem
+MXHost $SEEDMX
+SPFInclude amazonses.com"
+u_t0=
+if daemon_start u "$UNREG_CONF
+UnregisteredExpiry ${UNREG_EXPIRY}s" "" "$T/state3" && use_daemon u; then
+	u_t0=$(date +%s)
+	mt u unregistered.lua PHASE=1
+	unreg_publish unreg-p
+
+	case_ "u: status lists the unregistered domains, marked"
+	cli "$T/u.conf" status
+	if [ $rc -ne 0 ]; then
+		ko "exit $rc"
+	elif [ "$(grep -c '^unreg-[pqab]\.test .*(unregistered)' "$T/out")" \
+	    -ne 4 ]; then
+		ko "not every unreg-*.test listed as unregistered"
+	else
+		ok
+	fi
+	case_ "u: status --json: registered false, state, last use"
+	cli "$T/u.conf" status --json
+	awk -f "$top_srcdir/tests/integration/jsonflat.awk" "$T/out" \
+	    >"$T/flat" 2>>"$T/err"
+	i=$(awk -F '\t' '$2 == "unreg-p.test" && $1 ~ /\.domain$/ {
+	    sub(/\.domain$/, "", $1); print $1 }' "$T/flat")
+	if [ -z "$i" ]; then
+		ko "unreg-p.test not in the list"
+	elif ! grep -q "^$i\.registered	false\$" "$T/flat" ||
+	    ! grep -q "^$i\.state	pending\$" "$T/flat" ||
+	    ! grep -q "^$i\.last_used	20" "$T/flat"; then
+		ko "$(grep "^$i\." "$T/flat" | tr '\n' ' ')"
+	else
+		ok
+	fi
+	case_ "u: status DOMAIN shows one unregistered domain"
+	cli "$T/u.conf" status unreg-b.test
+	if [ $rc -ne 0 ] || ! grep -q '^unreg-b\.test: pending since' \
+	    "$T/out" || ! grep -q 'unregistered: checked with the global' \
+	    "$T/out"; then
+		ko "exit $rc"
+	else
+		ok
+	fi
+	case_ "u: refresh DOMAIN checks an unregistered domain"
+	cli "$T/u.conf" refresh unreg-b.test
+	if [ $rc -ne 0 ] || ! grep -q '^state: pending -> pending' "$T/out"
+	then
+		ko "exit $rc"
+	else
+		ok
+	fi
+	case_ "u: status of a domain neither registered nor seen: exit 1"
+	cli "$T/u.conf" status never-seen.test
+	if [ $rc -ne 1 ] || ! grep -q 'not registered' "$T/err"; then
+		ko "exit $rc"
+	else
+		: >"$T/err"
+		ok
+	fi
 fi
 
 if use_daemon a; then
@@ -739,10 +978,47 @@ OnUnknown reject' "$T/a.conf" >"$T/a-invalid.conf"
 	fi
 	mt a reload.lua "CONF=$T/a.conf" "CONF_TEMPFAIL=$T/a-tempfail.conf" \
 	    "CONF_INVALID=$T/a-invalid.conf"
+
+	# A listens on TCP: a reload cannot add a quarantine action, even
+	# one whose file names a unix Socket (the open socket is judged).
+	# (reload.lua leaves a.conf invalid: start from a-tempfail.conf.)
+	case_ "a: a reload adding a quarantine action is refused"
+	cp "$T/a.conf" "$T/a-saved.conf"
+	before=$(grep -c 'event=reload-failed' "$T/a.log")
+	sed -e 's/^OnPending .*/OnPending quarantine/' \
+	    -e "s|^Socket .*|Socket unix:$T/sock/a.sock|" \
+	    "$T/a-tempfail.conf" >"$T/a.conf"
+	kill -USR1 "$(dpid a)"
+	i=0
+	while [ "$(grep -c 'event=reload-failed' "$T/a.log")" -le "$before" ] &&
+	    [ $i -lt $START_WAIT_TENTHS ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cp "$T/a-saved.conf" "$T/a.conf"
+	if grep 'event=reload-failed' "$T/a.log" | tail -n 1 |
+	    grep -q 'needs a unix Socket'; then
+		ok
+	else
+		tail -n 3 "$T/a.log" >"$T/err"
+		ko "no refused reload naming the socket"
+	fi
 fi
 
 if use_daemon b; then
 	mt b eom.lua
+	case_ "b: the entry is marked as having come through a unix socket"
+	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
+	    --json >"$T/out" 2>"$T/err"
+	if ! grep -q 'event=quarantine domain=pending.milter.test queue_id=EOMQUARANTINE1 door=unix' "$T/b.log"; then
+		grep 'event=quarantine' "$T/b.log" >"$T/err"
+		ko "no door=unix in the log"
+	elif ! grep -q '"queue_id": "EOMQUARANTINE1", "held_at": "[^"]*", "sender": "user@pending.milter.test", "door": "unix"' "$T/out"; then
+		ko "status does not show the sender and door=unix"
+	else
+		: >"$T/out"
+		ok
+	fi
 	case_ "b: the quarantined message is held under pending.$ZONE"
 	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
 	    --json >"$T/out" 2>"$T/err"
@@ -763,11 +1039,84 @@ if use_daemon c; then
 	fi
 fi
 
+if use_daemon e; then
+	mt e door.lua
+	case_ "e: status shows the entry as come through an inet socket"
+	as_daemon_user "$AUTHREADY" -c "$T/reg.conf" status "pending.$ZONE" \
+	    --json >"$T/out" 2>"$T/err"
+	if grep -q '"queue_id": "DOORINET1", [^}]*"door": "inet"' "$T/out"
+	then
+		: >"$T/out"
+		ok
+	else
+		ko "DOORINET1 is not listed with door inet"
+	fi
+fi
+
 if use_daemon d; then
 	# Registered only now, so no periodic round of D has checked it.
 	cli_ok "$T/reg2.conf" domain add "never.$ZONE" --selector 1234rpr \
 	    --key "$T/key.pem" --mx "$SEEDMX" --spf-include amazonses.com
 	mt d blackhole.lua "CHECK_WAIT=$CHECK_WAIT_BH"
+fi
+
+if [ -n "$u_t0" ] && use_daemon u; then
+	wait_until $((u_t0 + UNREG_GAP))
+	u_t1=$(date +%s)
+	mt u unregistered.lua PHASE=2
+	case_ "u: a due round re-checks the published unregistered domain: verified"
+	if wait_log "event=check domain=unreg-p.test to=verified" \
+	    "$UNREG_ROUND_TENTHS" "$T/u.log"; then
+		ok
+	else
+		cp "$T/u.log" "$T/err"
+		ko "no event=check to=verified for unreg-p.test"
+	fi
+	mt u unregistered.lua PHASE=3
+	unreg_publish unreg-q
+	case_ "u: refresh --all re-checks the unregistered domains"
+	cli "$T/u.conf" refresh --all
+	if ! grep -q '^unreg-q\.test .* -> verified' "$T/out"; then
+		ko "exit $rc; unreg-q.test not verified"
+	else
+		ok
+	fi
+	mt u unregistered.lua PHASE=4
+
+	# unreg-b.test was last used at u_t0, unreg-a.test at u_t1 or later
+	# (U records the use at its next round or when it stops): U2 gets an
+	# expiry between the two.
+	daemon_stop1 u
+	u_gap=$((u_t1 - u_t0))
+	u_expiry=$(($(date +%s) - u_t0 - u_gap / 2))
+	daemon_start u2 "$UNREG_CONF
+UnregisteredExpiry ${u_expiry}s" "" "$T/state3"
+	case_ "u2: the unregistered domain unused for the expiry is removed"
+	if wait_log "event=prune domain=unreg-b.test" "$UNREG_ROUND_TENTHS" \
+	    "$T/u2.log"; then
+		ok
+	else
+		cp "$T/u2.log" "$T/err"
+		ko "no event=prune for unreg-b.test"
+	fi
+	case_ "u2: the unregistered domain used since is kept"
+	cli "$T/u2.conf" status unreg-a.test
+	if grep -q 'event=prune domain=unreg-a\.test' "$T/u2.log"; then
+		cp "$T/u2.log" "$T/err"
+		ko "unreg-a.test was removed"
+	elif [ $rc -ne 0 ]; then
+		ko "status unreg-a.test: exit $rc"
+	else
+		ok
+	fi
+	case_ "u2: the removed state is gone from the store"
+	cli "$T/u2.conf" status unreg-b.test
+	if [ $rc -ne 1 ]; then
+		ko "status unreg-b.test: exit $rc"
+	else
+		: >"$T/err"
+		ok
+	fi
 fi
 
 daemons_stop

@@ -29,7 +29,13 @@
 #	    the domain verified and runs ReleaseCommand: the message leaves
 #	    the hold queue and is delivered;
 #	  - late.hold.test (the same, never published): held, then released
-#	    by hand with "authready release", with the real postsuper.
+#	    by hand with "authready release", with the real postsuper;
+#	  - a forged queue ID: a message from ceo@mail.example.com is held
+#	    by another filter (a check_sender_access HOLD); a session on the
+#	    milter socket (miltertest, acting as the MTA as a forger would)
+#	    sends that queue ID at a quarantine of late.hold.test; the entry
+#	    is made, but "authready release" checks it against postqueue -j,
+#	    refuses it (another sender) and the message stays on hold.
 #
 #	Every decision is checked in the milter's log (stderr: Syslog no),
 #	and neither the Postfix log nor the milter's shows milter errors,
@@ -39,6 +45,9 @@
 #	ReleaseCommand here is a bridge script that hands the queue IDs to
 #	the test (root), which runs "postsuper -c DIR -H -" and returns its
 #	exit status, as sudo would in production (contrib/sudoers.authready).
+#	postqueue needs no root, but only root may point it at another
+#	instance (-c): HoldQueueCommand is a second bridge whose root side
+#	runs "postqueue -c DIR -j" and hands back its output.
 #
 #	The pending back-off of the checker is one minute, so the automatic
 #	release takes up to 75 seconds; the other cases run meanwhile.
@@ -63,6 +72,7 @@ top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
 SMTP_PROBE=${SMTP_PROBE:-$top_builddir/tests/smtp-probe}
+MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
 JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
 
 # Times stretch with TIME_SCALE (time-scale.sh); so do the waits of
@@ -131,7 +141,8 @@ cleanup() {
 	rm -rf "$T"
 }
 
-mkdir "$T/zones" "$T/state" "$T/milter" "$T/bin" "$T/keys" "$T/bridge"
+mkdir "$T/zones" "$T/state" "$T/milter" "$T/bin" "$T/keys" "$T/bridge" \
+    "$T/qbridge"
 cat >"$T/zones/$ZONE.zone" <<EOF
 ; $ZONE - written by postfix.sh; the test publishes $SHOP's records.
 \$ORIGIN $ZONE.
@@ -147,6 +158,13 @@ trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 trap 'cleanup; exit 129' HUP
 trap 'cleanup; exit 141' PIPE
+# Another filter: mail from this sender is put on hold by Postfix itself.
+printf '/^ceo@mail\\.example\\.com$/ HOLD held by another filter\n' \
+    >"$T/hold-senders"
+chmod 0644 "$T/hold-senders"
+pf_postconf \
+    "smtpd_sender_restrictions = check_sender_access regexp:$T/hold-senders"
+pf_reload
 
 ZF=$NSD_DIR/zones/$ZONE.zone
 serial=1
@@ -160,7 +178,7 @@ KEY=$T/keys/rsa2048.pem
 # The release bridge: what the daemon runs as ReleaseCommand.  Shell
 # builtins and absolute paths only (the daemon gives it a minimal
 # environment).  It leaves argv and the IDs in req.N and waits for rc.N.
-chown nobody:nogroup "$T/bridge"
+chown nobody:nogroup "$T/bridge" "$T/qbridge"
 cat >"$T/bin/postsuper-bridge" <<EOF
 #!/bin/sh
 d=$T/bridge
@@ -187,11 +205,38 @@ cat >"$T/bin/sendmail" <<'EOF'
 while IFS= read -r l || [ -n "$l" ]; do :; done
 exit 0
 EOF
-chmod 0755 "$T/bin/postsuper-bridge" "$T/bin/sendmail"
+# The queue bridge: what the daemon runs as HoldQueueCommand.  Its
+# request is req.N in qbridge; the listing comes back in out.N.
+cat >"$T/bin/postqueue-bridge" <<EOF
+#!/bin/sh
+d=$T/qbridge
+n=0
+while [ -e "\$d/req.\$n" ] || [ -e "\$d/req.\$n.tmp" ]; do n=\$((n + 1)); done
+{
+	printf 'argv'
+	for a in "\$@"; do printf ' %s' "\$a"; done
+	printf '\n'
+} >"\$d/req.\$n.tmp"
+/bin/mv "\$d/req.\$n.tmp" "\$d/req.\$n"
+i=0
+while [ ! -e "\$d/rc.\$n" ] && [ \$i -lt 300 ]; do
+	/bin/sleep 0.1
+	i=\$((i + 1))
+done
+[ -e "\$d/rc.\$n" ] || exit 75
+while IFS= read -r l || [ -n "\$l" ]; do printf '%s\n' "\$l"; done \
+    <"\$d/out.\$n"
+read -r rc <"\$d/rc.\$n"
+exit "\$rc"
+EOF
+chmod 0755 "$T/bin/postsuper-bridge" "$T/bin/postqueue-bridge" \
+    "$T/bin/sendmail"
 
-# bridge_loop - the root side: postsuper for each request, its status back.
+# bridge_loop - the root side: postsuper for each request, postqueue for
+# each queue request; the status (and the listing) back.
 bridge_loop() {
 	n=0
+	q=0
 	end=$(($(date +%s) + BRIDGE_LIFE))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		if [ -e "$T/bridge/req.$n" ]; then
@@ -201,6 +246,15 @@ bridge_loop() {
 			echo $? >"$T/bridge/rc.$n.tmp"
 			mv "$T/bridge/rc.$n.tmp" "$T/bridge/rc.$n"
 			n=$((n + 1))
+			continue
+		fi
+		if [ -e "$T/qbridge/req.$q" ]; then
+			"$PF_SBIN/postqueue" -c "$PF_DIR/etc" -j \
+			    >"$T/qbridge/out.$q" 2>/dev/null
+			echo $? >"$T/qbridge/rc.$q.tmp"
+			chmod 0644 "$T/qbridge/out.$q"
+			mv "$T/qbridge/rc.$q.tmp" "$T/qbridge/rc.$q"
+			q=$((q + 1))
 			continue
 		fi
 		sleep 0.2
@@ -223,11 +277,16 @@ CheckWait $CHECK_WAIT
 SendmailPath $T/bin/sendmail -t -oi
 NotifyFrom noreply@operator.test
 ReleaseCommand $T/bin/postsuper-bridge -c $PF_DIR/etc -H -
+HoldQueueCommand $T/bin/postqueue-bridge -c $PF_DIR/etc -j
 DomainActions $ZONE quarantine pending
 ExemptSenders postmaster@nodkim.example.org
+# Unregistered domains are checked with this selector; without one their
+# DKIM record would be missing (never verified), not undecided.
+Selector 1234rpr
 EOF
 # The operator's CLI runs as root: the real postsuper of the instance.
-sed "s|^ReleaseCommand .*|ReleaseCommand $PF_SBIN/postsuper -c $PF_DIR/etc -H -|" \
+sed -e "s|^ReleaseCommand .*|ReleaseCommand $PF_SBIN/postsuper -c $PF_DIR/etc -H -|" \
+    -e "s|^HoldQueueCommand .*|HoldQueueCommand $PF_SBIN/postqueue -c $PF_DIR/etc -j|" \
     "$T/milter.conf" >"$T/cli.conf"
 
 npass=0
@@ -530,6 +589,80 @@ case_ late-release-again-nothing
 cli release "$LATE"
 want_rc 0 && want_out "$LATE: 0 held message" && ok
 
+# A forged queue ID -------------------------------------------------------
+#
+# Another filter holds a message; a forger who can reach the milter
+# socket sends its queue ID at a quarantine of a pending domain.  The
+# entry is made (the milter cannot tell), but the release must not free
+# the other filter's message.
+
+case_ forged-other-filter-holds
+probe "$PF_PORT" "ceo@mail.example.com"
+OTHER_ID=$(queue_id)
+if want_rc 0 && [ -n "$OTHER_ID" ]; then
+	if wait_for 5 in_hold "$OTHER_ID"; then
+		ok
+	else
+		ko "$OTHER_ID is not in the hold queue: $(pf_queue_list)"
+	fi
+fi
+
+if [ -z "$MILTERTEST" ] || [ ! -x "$MILTERTEST" ]; then
+	echo "SKIP: forged-*: miltertest not found"
+elif [ -n "$OTHER_ID" ]; then
+	cat >"$T/forge.lua" <<'EOF'
+-- forge.lua - act as the MTA: quarantine queue ID QID under DOMAIN.
+local conn = mt.connect(SOCK, 50, 0.1)
+if conn == nil then error("mt.connect(" .. SOCK .. ") failed") end
+local e = mt.conninfo(conn, "localhost", "127.0.0.1")
+if e ~= nil then error("mt.conninfo: " .. e) end
+e = mt.macro(conn, SMFIC_MAIL, "i", QID)
+if e ~= nil then error("mt.macro: " .. e) end
+e = mt.mailfrom(conn, "<forger@" .. DOMAIN .. ">")
+if e ~= nil then error("mt.mailfrom: " .. e) end
+e = mt.eom(conn)
+if e ~= nil then error("mt.eom: " .. e) end
+if not mt.eom_check(conn, MT_QUARANTINE) then error("no quarantine") end
+mt.disconnect(conn)
+EOF
+	case_ forged-quarantine-indexed
+	last_cmd="miltertest -s forge.lua QID=$OTHER_ID DOMAIN=$LATE"
+	timeout "$RUN_TIMEOUT" "$MILTERTEST" \
+	    -D "SOCK=unix:$T/milter/authready.sock" -D "QID=$OTHER_ID" \
+	    -D "DOMAIN=$LATE" -s "$T/forge.lua" >"$T/out" 2>"$T/err" \
+	    </dev/null
+	rc=$?
+	if want_rc 0 && mlog_has \
+	    "event=quarantine domain=$LATE queue_id=$OTHER_ID door=unix"
+	then
+		got=$(held_of "$LATE")
+		if [ "$got" = "$OTHER_ID" ]; then
+			ok
+		else
+			ko "held is \"$got\", expected \"$OTHER_ID\""
+		fi
+	fi
+
+	case_ forged-entry-not-released
+	cli release "$LATE"
+	if want_rc 0 && want_out "$LATE: 0 held message" &&
+	    want_out "1 refused .*$OTHER_ID: the queued sender is not the indexed sender"
+	then
+		if ! in_hold "$OTHER_ID"; then
+			ko "$OTHER_ID left the hold queue:" \
+			    "$(pf_queue_list | tr '\n' ' ')"
+		elif [ -n "$(held_of "$LATE")" ]; then
+			ko "the forged entry is still indexed"
+		else
+			ok
+		fi
+	fi
+fi
+# The other filter's message is not ours to release: delete it.
+if [ -n "$OTHER_ID" ]; then
+	"$PF_SBIN/postsuper" -c "$PF_DIR/etc" -d "$OTHER_ID" >/dev/null 2>&1
+fi
+
 # The automatic release ---------------------------------------------------
 
 case_ hold-released-when-verified
@@ -547,6 +680,10 @@ elif mlog_has "event=check domain=$SHOP from=pending to=verified" &&
 		ko "status still lists held mail for $SHOP"
 	elif ! grep -q -x -e "$SHOP_ID" "$T/bridge/req.0" 2>/dev/null; then
 		ko "the release command was not given $SHOP_ID on stdin"
+	elif [ "$(sed -n 1p "$T/qbridge/req.0")" != "argv -c $PF_DIR/etc -j" ]
+	then
+		ko "the hold queue was not listed before the release:" \
+		    "$(sed -n 1p "$T/qbridge/req.0" 2>/dev/null)"
 	elif [ "$(sed -n 1p "$T/bridge/req.0")" != \
 	    "argv -c $PF_DIR/etc -H -" ]; then
 		ko "release argv: $(sed -n 1p "$T/bridge/req.0")"

@@ -20,9 +20,15 @@
 #	    it (the domain is not verified by it) and says why;
 #	  - the unix socket: mode from UMask (007 -> srwxrwx---, 077 ->
 #	    srwx------), group from SocketGroup, else owned by UserID;
-#	  - sendmail (confirmation mail) and the release command are
-#	    stand-ins that record argv, environment and stdin: the argv is
-#	    exactly the configured words, the environment PATH only;
+#	  - -n refuses what start refuses (a KeyFile that is a directory,
+#	    /dev/zero or relative, an unknown UserID, a socket path too
+#	    long), a failed start leaves no socket or PID file, a clean
+#	    stop removes both from a root-owned directory, and a start
+#	    failure is printed once;
+#	  - sendmail (confirmation mail), the release command and the hold
+#	    queue listing (HoldQueueCommand) are stand-ins that record argv,
+#	    environment and stdin: the argv is exactly the configured words,
+#	    the environment PATH only;
 #	  - queue IDs: the milter quarantines messages whose {i} macro is
 #	    "ALL", holds shell metacharacters, or is well-formed; "authready
 #	    release" passes only the well-formed one to the release command
@@ -177,6 +183,7 @@ conf() {
 		echo "SendmailPath $T/bin/rec-sendmail -t -oi"
 		echo "NotifyFrom noreply@operator.test"
 		echo "ReleaseCommand $T/bin/rec-postsuper -c $T/pf-etc -H -"
+		echo "HoldQueueCommand $T/bin/rec-postqueue -c $T/pf-etc -j"
 		printf '%s\n' "$2"
 	} >"$T/$1.conf"
 	chmod 0644 "$T/$1.conf"
@@ -277,6 +284,18 @@ exit 0
 EOF
 	chmod 0755 "$T/bin/rec-$name"
 done
+# The queue listing shows the one well-formed ID quarantined below on
+# hold, arrived now, from the sender the quarantine saw.
+cat >"$T/bin/rec-postqueue" <<EOF
+#!/bin/sh
+n=0
+while [ -e "$T/rec/postqueue.\$n.argv" ]; do n=\$((n + 1)); done
+for a in "\$0" "\$@"; do printf '%s\n' "\$a"; done >"$T/rec/postqueue.\$n.argv"
+/usr/bin/tr '\\000' '\\n' </proc/\$\$/environ >"$T/rec/postqueue.\$n.env"
+printf '{"queue_name": "hold", "queue_id": "3F2A1B4C5D", "arrival_time": %s, "sender": "u@mail.nodkim.example.org", "recipients": []}\n' "\$(/bin/date +%s)"
+exit 0
+EOF
+chmod 0755 "$T/bin/rec-postqueue"
 chmod 0777 "$T/rec"
 cp "$KEY" "$T/keys/good.pem"
 chmod 0644 "$T/keys/good.pem"
@@ -297,7 +316,15 @@ refused nouser && want_err 'refusing to run as root: set UserID' && ok
 
 case_ "UserID that does not exist: refused, exit 78"
 conf nosuch "UserID no-such-user-authready"
-refused nosuch && want_err 'UserID no-such-user-authready' && ok
+refused nosuch && want_err 'UserID no-such-user-authready' &&
+    times=$(grep -c 'no-such-user-authready' "$T/err") && ok
+
+case_ "a start failure is printed once"
+if [ "${times:-0}" -eq 1 ]; then
+	ok
+else
+	ko "printed ${times:-0} times"
+fi
 
 # The store -----------------------------------------------------------------
 
@@ -349,6 +376,62 @@ conf keyok "UserID $DUSER:$DGROUP
 KeyFile $T/keys/good.pem"
 if daemon_start keyok; then
 	ok
+else
+	ko "did not start"
+fi
+daemon_stop
+
+# -n checks what start checks -----------------------------------------------
+
+# check_only NAME - authready-milter -n with NAME.conf; sets rc.
+check_only() {
+	timeout "$REFUSE_TIMEOUT" "$AUTHREADY_MILTER" -c "$T/$1.conf" -n \
+	    </dev/null >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+long_sock=$T/sock/$(printf '%0120d' 0).sock
+for bad in "KeyFile $T/keys" "KeyFile /dev/zero" "KeyFile keys/good.pem" \
+    "UserID no-such-user-authready" "Socket unix:$long_sock"; do
+	case_ "-n and start refuse the same: $bad"
+	conf dryrun "UserID $DUSER:$DGROUP
+PidFile $T/sock/milter.pid
+$bad"
+	check_only dryrun
+	if want_rc $EXIT_CONFIG && [ ! -s "$T/out" ] &&
+	    refused dryrun; then
+		if [ -e "$T/sock/milter.pid" ] || [ -e "$T/sock/milter.sock" ]
+		then
+			ko "the failed start left its PID file or socket"
+		else
+			ok
+		fi
+	fi
+done
+
+case_ "-n: a socket path too long is named as such"
+check_only dryrun
+want_err 'at most 107' && ok
+
+case_ "-n: a good configuration is OK"
+conf dryrun "UserID $DUSER:$DGROUP
+PidFile $T/sock/milter.pid"
+check_only dryrun
+want_rc 0 && ok
+
+case_ "a clean stop removes the socket and PID file from a root-owned dir"
+if daemon_start dryrun; then
+	if [ ! -S "$T/sock/milter.sock" ] || [ ! -s "$T/sock/milter.pid" ]; then
+		ko "no socket or PID file while running"
+	else
+		daemon_stop
+		if [ -e "$T/sock/milter.pid" ] || [ -e "$T/sock/milter.sock" ]
+		then
+			ko "left behind: $(ls "$T/sock")"
+		else
+			ok
+		fi
+	fi
 else
 	ko "did not start"
 fi
@@ -426,7 +509,7 @@ for id in string.gmatch(IDS, "[^|]+") do
 	mt.disconnect(conn)
 end
 EOF
-GOODID=3F2A1B4C5D
+GOODID=3F2A1B4C5D # rec-postqueue lists it on hold
 case_ "setup: the milter quarantines messages with {i} ALL, 'X;rm' and $GOODID"
 if daemon_start hold; then
 	timeout "$RUN_TIMEOUT" "$MILTERTEST" -D "SOCK=unix:$T/sock/milter.sock" \
@@ -461,6 +544,16 @@ if [ "$(tr '\n' ' ' <"$T/rec/postsuper.0.argv" 2>/dev/null)" != \
 	ko "argv: $(tr '\n' ' ' <"$T/rec/postsuper.0.argv" 2>/dev/null)"
 elif [ "$(cat "$T/rec/postsuper.0.env" 2>/dev/null)" != "$CHILD_ENV" ]; then
 	ko "environment: $(tr '\n' ' ' <"$T/rec/postsuper.0.env")"
+else
+	ok
+fi
+
+case_ "release: the hold queue listing first, configured argv, PATH only"
+if [ "$(tr '\n' ' ' <"$T/rec/postqueue.0.argv" 2>/dev/null)" != \
+    "$T/bin/rec-postqueue -c $T/pf-etc -j " ]; then
+	ko "argv: $(tr '\n' ' ' <"$T/rec/postqueue.0.argv" 2>/dev/null)"
+elif [ "$(cat "$T/rec/postqueue.0.env" 2>/dev/null)" != "$CHILD_ENV" ]; then
+	ko "environment: $(tr '\n' ' ' <"$T/rec/postqueue.0.env")"
 else
 	ok
 fi

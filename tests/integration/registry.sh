@@ -26,7 +26,12 @@
 #	values (exit 64) and duplicates (exit 1); "domain remove" and
 #	"domain list"; a world-writable state directory is refused (exit
 #	78); "refresh --all" prints a summary; and "check DOMAIN" for a
-#	registered domain uses the registry's selector, key and MX.
+#	registered domain uses the registry's selector, key and MX.  A
+#	StateDir without a store is an empty registry (nothing created); a
+#	bad import header exits 64; an MX target with a control byte is
+#	escaped once in status; and with a file size limit standing in for
+#	a full disk, "domain import" and "refresh --all" print only what
+#	was stored and say what was not.
 #
 #	The cases depend on each other and run in order.  Each prints one
 #	PASS or FAIL line; the last line counts them.  No crash, sanitizer
@@ -642,6 +647,46 @@ elif [ "$rc" -lt 2 ]; then
 	ko "nothing on stdout"
 fi
 
+# No DKIM selector: never verified ------------------------------------------
+
+# nosel.registry.test is registered without a selector (and reg.conf names
+# no Selector); it publishes everything "records" prints.  It stays
+# pending with DKIM missing, gets no confirmation mail, and check says the
+# same as refresh.
+NOSEL=nosel.$ZONE
+case_ add-no-selector
+run domain add "$NOSEL" --mx "$SEEDMX" --spf-include amazonses.com \
+    --contact "owner@$NOSEL"
+want_rc 0 && ok
+case_ records-no-selector-note
+run records "$NOSEL"
+want_rc 0 && want_out "^; SELECTOR\._domainkey\.$NOSEL\. TXT: no DKIM selector" &&
+    ok
+"$AUTHREADY" -c "$T/reg.conf" records "$NOSEL" 2>/dev/null |
+    grep -v '^;' >>"$ZF"
+reload_zone
+nmails=$(mails)
+
+case_ refresh-no-selector-pending
+run refresh "$NOSEL"
+want_rc "0|1" && want_out 'state: unknown -> pending' &&
+    want_mails "$nmails" && ok
+
+case_ status-no-selector-dkim-missing
+run status "$NOSEL" --json
+if want_rc 0 && want_json && want_field "$NOSEL" state pending &&
+    want_records mx:pass spf:pass dkim:missing dmarc:pass; then
+	if grep -q -e '--selector' "$T/out" &&
+	    grep -q -e 'Selector in authready\.conf' "$T/out"; then
+		ok
+	else
+		ko "the DKIM detail names neither --selector nor Selector"
+	fi
+fi
+
+check_reg check-no-selector-agrees 1 \
+    '^dkim missing _domainkey\.nosel\.registry\.test' "$NOSEL"
+
 # domain add refuses bad values -----------------------------------------------
 
 BAD=bad.$ZONE
@@ -672,6 +717,49 @@ refuse add-bad-min-policy --selector 1234rpr --dmarc-min-policy bogus
 case_ add-bad-domain
 run domain add a..b.example.com --selector 1234rpr
 want_usage 64 && ok
+
+# 251 octets: _dmarc., mail. and 1234rpr._domainkey. would not fit in 253.
+L63=$(printf '%063d' 0 | tr 0 a)
+LONG=$L63.$L63.$L63.$(printf '%045d' 0 | tr 0 b).$ZONE
+case_ add-domain-too-long
+run domain add "$LONG" --selector 1234rpr
+want_usage 64 && ok
+case_ add-domain-too-long-no-selector
+run domain add "$LONG"
+want_usage 64 && grep -q '_dmarc\.' "$T/err" && ok
+case_ check-domain-too-long
+run check "$LONG"
+want_usage 64 && ok
+case_ check-domain-too-long-for-selector
+run check "$L63.$L63.$L63.$(printf '%030d' 0 | tr 0 b).$ZONE" \
+    --selector "$(printf '%040d' 0 | tr 0 s)"
+want_usage 64 && grep -q '_domainkey\.' "$T/err" && ok
+
+# domain import judges each row as domain add does: no MAIL FROM on the
+# bare domain or outside it, no domain too long for its names.
+case_ import-validates-rows
+cat >"$T/import.csv" <<EOF
+domain,mail_from,selectors
+bare.$ZONE,bare.$ZONE,1234rpr
+outside.$ZONE,mail.example.net,1234rpr
+$LONG,,
+good.$ZONE,bounce,1234rpr
+EOF
+run domain import "$T/import.csv"
+if want_rc 1 && want_out '^1 domain\(s\) registered, 3 bad line\(s\)'; then
+	if ! grep -q "^authready: line 2: .*bare domain" "$T/err"; then
+		ko "line 2 (MAIL FROM on the bare domain) not refused"
+	elif ! grep -q "^authready: line 3: .*outside" "$T/err"; then
+		ko "line 3 (MAIL FROM outside the domain) not refused"
+	elif ! grep -q "^authready: line 4: .*253" "$T/err"; then
+		ko "line 4 (a 251-octet domain) not refused"
+	else
+		ok
+	fi
+fi
+case_ import-refused-not-registered
+run records "bare.$ZONE"
+want_rc 1 && ok
 
 case_ refused-not-registered
 run domain list --json
@@ -755,6 +843,161 @@ if want_rc 0 && want_json; then
 		ko "a fresh state directory lists $(jget .domains.#) domains"
 	elif [ -n "$(find "$T/state2" -perm -o+w -print 2>/dev/null)" ]; then
 		ko "the store created world-writable files"
+	else
+		ok
+	fi
+fi
+
+# Escaped text is shown once escaped ---------------------------------------
+
+# The MX target of ctrlmx.example.org has a BEL in a label: "bad\007host"
+# in the report, in the stored state and in status, never "bad\\007host".
+case_ status-escaped-once
+run --state-dir "$T/ctrl" domain add ctrlmx.example.org --selector s \
+    --mx mx.example.org
+want_rc 0 &&
+    run --state-dir "$T/ctrl" refresh ctrlmx.example.org
+if want_rc 0 && grep -q -F 'found 10 bad\007host.example.org' "$T/out"; then
+	run --state-dir "$T/ctrl" status ctrlmx.example.org
+	if ! want_rc 0; then
+		:
+	elif grep -q -F 'bad\\' "$T/out"; then
+		ko "escaped twice: $(grep -F 'bad\\' "$T/out" | head -n 1)"
+	elif ! grep -q -F 'found 10 bad\007host.example.org' "$T/out"; then
+		ko "status does not show the MX target"
+	else
+		ok
+	fi
+else
+	ko "refresh does not show the MX target once escaped"
+fi
+
+# A StateDir without a store (made by a package, nothing added yet) --------
+
+mkdir "$T/empty"
+case_ empty-state-dir-status
+run --state-dir "$T/empty" status
+want_rc 0 && want_out '^no domains registered$' && ok
+
+case_ empty-state-dir-list
+run --state-dir "$T/empty" domain list --json
+if want_rc 0 && want_json; then
+	if [ "$(jget .domains.#)" != 0 ]; then
+		ko "an empty store lists $(jget .domains.#) domains"
+	else
+		ok
+	fi
+fi
+
+case_ empty-state-dir-refresh-all
+run --state-dir "$T/empty" refresh --all
+want_rc 0 && want_out '^checked 0:' && ok
+
+case_ empty-state-dir-one-domain
+for c in status records refresh release "domain remove"; do
+	# shellcheck disable=SC2086
+	run --state-dir "$T/empty" $c "$SHOP"
+	want_rc 1 || break
+	grep -q 'is not registered' "$T/err" ||
+	    ko "$c: no 'is not registered' on stderr" || break
+done && ok
+
+case_ empty-state-dir-not-created
+if [ -e "$T/empty/data.mdb" ] || [ -e "$T/empty/lock.mdb" ]; then
+	ko "a read-only command created the store"
+else
+	ok
+fi
+
+# domain import: a bad header is unusable input (64, nothing registered) --
+
+case_ import-bad-header
+printf 'domian,selectors\nx.%s,s1\n' "$ZONE" >"$T/badhdr.csv"
+run --state-dir "$T/imp" domain import "$T/badhdr.csv"
+want_rc 64 && want_err && want_out '^0 domain\(s\) registered' && ok
+
+# import on a full disk: the count printed is what was stored -------------
+
+# Batches of 1000 are committed as they fill: with a file size limit at
+# what 1000 entries take, a later batch fails after earlier ones are in.
+echo domain >"$T/imp1000.csv"
+i=1
+while [ $i -le 1000 ]; do
+	echo "i$i.$ZONE"
+	i=$((i + 1))
+done >>"$T/imp1000.csv"
+cp "$T/imp1000.csv" "$T/imp4000.csv"
+while [ $i -le 4000 ]; do
+	echo "i$i.$ZONE"
+	i=$((i + 1))
+done >>"$T/imp4000.csv"
+case_ import-full-disk-setup
+run --state-dir "$T/imp1000" domain import "$T/imp1000.csv"
+want_rc 0 && ok
+
+case_ import-full-disk-count
+blocks=$((($(wc -c <"$T/imp1000/data.mdb") + 511) / 512))
+last_cmd="ulimit -f $blocks; authready --state-dir $T/imp4000 domain import"
+(
+	trap '' XFSZ
+	ulimit -f "$blocks"
+	exec timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$T/reg.conf" \
+	    --state-dir "$T/imp4000" domain import "$T/imp4000.csv"
+) >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+if want_rc 78 && want_err; then
+	said=$(sed -n 's/^\([0-9]*\) domain(s) registered.*/\1/p' "$T/out")
+	stored=$("$AUTHREADY" -c "$T/reg.conf" --state-dir "$T/imp4000" \
+	    domain list | grep -c "^i[0-9]*\.$ZONE ")
+	if [ "$said" != "$stored" ]; then
+		ko "printed ${said:-nothing} registered, $stored stored"
+	else
+		ok
+	fi
+fi
+
+# refresh on a full disk: only what was committed is printed ---------------
+
+# A file size limit (SIGXFSZ ignored, so writes fail with EFBIG) at the
+# store's size makes its commits fail, as a full disk does.
+mkdir "$T/full"
+echo domain >"$T/full.csv"
+i=1
+while [ $i -le 40 ]; do
+	echo "f$i.$ZONE" >>"$T/full.csv"
+	i=$((i + 1))
+done
+case_ refresh-all-full-disk-setup
+run --state-dir "$T/full" domain import "$T/full.csv"
+want_rc 0 && ok
+
+case_ refresh-all-full-disk
+blocks=$(($(wc -c <"$T/full/data.mdb") / 512))
+last_cmd="ulimit -f $blocks; authready --state-dir $T/full refresh --all"
+(
+	trap '' XFSZ
+	ulimit -f "$blocks"
+	exec timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$T/reg.conf" \
+	    --state-dir "$T/full" refresh --all
+) >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+if want_rc 78 && want_err; then
+	# Every transition printed must be the state stored.
+	bad=
+	while read -r d from arrow to; do
+		[ "$arrow" = "->" ] || continue
+		got=$("$AUTHREADY" -c "$T/reg.conf" --state-dir "$T/full" \
+		    status "$d" --json 2>/dev/null | awk -f "$JSONFLAT" |
+		    awk -F '\t' '$1 == ".domains.0.state" { print $2 }')
+		[ "$got" = "$to" ] || bad="$d printed $from -> $to, stored $got"
+	done <"$T/out"
+	if [ -n "$bad" ]; then
+		ko "$bad"
+	elif ! grep -q -E 'the results of [0-9]+ not stored' "$T/err"; then
+		ko "no count of the results not stored"
+	elif [ "$(grep -c -E "^f[0-9]+\.$ZONE .* -> " "$T/out")" -eq 0 ] &&
+	    ! grep -q 'checked, but not stored' "$T/err"; then
+		ko "the domains not stored are not named"
 	else
 		ok
 	fi

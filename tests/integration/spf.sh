@@ -243,6 +243,12 @@ s temperror-include temperror 'x\.servfail\.spf\.test' '' \
 
 # Control bytes in an explanation never reach the terminal raw (sane).
 s fail-control-explanation fail '-all' '*' 127.0.0.1 u@ctlexp.spf.test $H
+# The sender's own control bytes, brought back by %{s} in exp=, neither.
+s fail-control-sender-explanation fail '-all' \
+    '^a\\x1b\[2Jb@fail\.spf\.test may not send from 127\.0\.0\.1' \
+    127.0.0.1 "$(printf 'a\033[2Jb@fail.spf.test')" $H
+# An empty HELO with the null sender: a sentence, not " is not ...".
+s empty-helo none '^The domain to check is empty\.$' '' 127.0.0.1 '' ''
 
 # The identity is the MAIL FROM domain; the null sender uses the HELO
 # name as postmaster@HELO (RFC 7208 section 2.4).
