@@ -61,7 +61,7 @@ cli_store_check(struct cli *cli)
 			printf("state store %s is sound: %zu registered, %zu "
 			       "state(s) (%zu of unregistered domains), %zu "
 			       "held; %llu page(s) in use, %zu free\n",
-			    dir, r->regs, r->states, r->orphan_states, r->held,
+			    dir, r->regs, r->states, r->unreg_states, r->held,
 			    (unsigned long long)res.pages, r->free_pages);
 		return 0;
 	}

@@ -1542,8 +1542,9 @@ check_state_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 		it->rep->corrupt++;
 		problem(it, "state", key, why);
 	} else if (!registered(it, key->mv_data, key->mv_size)) {
-		it->rep->orphan_states++;
-		problem(it, "state", key, "no registry entry for this domain");
+		/* an unregistered domain's state: normal (the milter's
+		 * UnregisteredDomains check), counted, not a finding */
+		it->rep->unreg_states++;
 	}
 	return 0;
 }
@@ -1560,8 +1561,7 @@ check_held_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 		it->rep->corrupt++;
 		problem(it, "held", key, why);
 	} else if (!registered(it, msg.domain, strlen(msg.domain))) {
-		it->rep->orphan_held++;
-		problem(it, "held", key, "no registry entry for this domain");
+		it->rep->unreg_held++; /* held for one: normal too */
 	}
 	return 0;
 }

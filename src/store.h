@@ -296,8 +296,8 @@ struct store_check_report {
 	size_t regs, states, held; /* entries seen */
 	size_t corrupt;            /* values that fail to decode or
 	                              disagree with their key */
-	size_t orphan_states;      /* state without a registry entry */
-	size_t orphan_held;        /* held entry without a registry entry */
+	size_t unreg_states;       /* states of unregistered domains */
+	size_t unreg_held;         /* held entries of unregistered domains */
 	size_t free_pages;         /* pages on LMDB's free list */
 	size_t damaged;            /* structural findings: keys out of
 	                              order, a key its own lookup misses, an
@@ -315,8 +315,9 @@ struct store_check_report {
  * by a cursor and again by its own lookup from the root, keys must ascend,
  * entry counts must match LMDB's, every value byte is read and every
  * value decodes and matches its key.  STORE_CORRUPT when anything is
- * corrupt or damaged; orphans are reported through cb and counted, not
- * an error.  A damaged page can still fault inside LMDB: run it in a
+ * corrupt or damaged, each finding reported through cb.  A state or held
+ * entry of a domain without a registry entry is normal (an unregistered
+ * domain the milter checked): counted, never a finding.  A damaged page can still fault inside LMDB: run it in a
  * child process (storecheck.c), never in a process that must survive.
  */
 int store_check(struct store *st, struct store_check_report *rep,

@@ -171,17 +171,13 @@ child_begin(void)
 
 /* Verify ------------------------------------------------------------------ */
 
-/* verify_problem - keep the damage findings (orphans are not damage). */
+/* verify_problem - keep the damage findings (store_check reports
+ * nothing else). */
 static void
 verify_problem(void *ctx, const char *db, const char *key, const char *why)
 {
 	struct storecheck_result *res = ctx;
-	static size_t seen; /* corrupt + damaged at the last finding */
-	size_t now = res->rep.corrupt + res->rep.damaged;
 
-	if (now == seen)
-		return; /* an orphan: counted in rep, not a problem */
-	seen = now;
 	if (res->nproblems < STORECHECK_PROBLEMS_MAX)
 		say(res->problems[res->nproblems], STORECHECK_LINE_MAX,
 		    "%s%s%s: %s", db, key[0] ? " " : "", key, why);
