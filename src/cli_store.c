@@ -29,7 +29,8 @@
  *	store check: 0 sound (or no store yet), 78 damaged or not
  *	checkable.  domain export: 0 every entry exported, 1 some could not
  *	be read or written (named on stderr; the rest is in the file), 64
- *	usage, 78 nothing could be read or FILE not written.
+ *	usage or a FILE (or standard output) that cannot be made or
+ *	written, 78 nothing could be read from the store.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -170,8 +171,10 @@ cli_domain_export(struct cli *cli)
 
 	if (cli->nargs > 3)
 		return cli_usage_error(cli, "usage: domain export [FILE]");
+	/* FILE is the operator's argument, as import's FILE is: 64 when it
+	 * cannot be made or written; 78 is for the store. */
 	if ((ex.fp = cli_export_open(cli, path)) == NULL)
-		return CLI_EXIT_CONFIG;
+		return CLI_EXIT_USAGE;
 	regexport_header(head, sizeof(head), &len);
 	fwrite(head, 1, len, ex.fp);
 	rc = storecheck_export(cli->cfg.state_dir, cli_export_row,
@@ -181,7 +184,7 @@ cli_domain_export(struct cli *cli)
 		fprintf(stderr, "%s: %s: %s\n", cli->progname,
 		    path ? path : "standard output",
 		    strerror(ex.write_error ? ex.write_error : errno));
-		return CLI_EXIT_CONFIG;
+		return CLI_EXIT_USAGE;
 	}
 	if (rc < 0) {
 		fprintf(stderr, "%s: state store %s: nothing could be read: "
