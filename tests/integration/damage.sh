@@ -21,8 +21,8 @@
 #
 #	For each: status, refresh --all and domain list exit 78 with "is
 #	damaged" and the recovery on stderr, never by a signal; store check
-#	exits 78 and says so; authready-milter exits 78 at start with the
-#	same sentence and leaves no socket and no PID file.
+#	exits 78 and says so; authready-milter -n and a start exit 78 with
+#	the same sentence, and the start leaves no socket and no PID file.
 #
 #	Recovery: domain export from a store whose walk faults still gives
 #	every domain; from a store with a leaf cut off (24544=255, a branch
@@ -34,7 +34,8 @@
 #	whose paths hold a space, a comma, a quote and '=', IPv6 egress,
 #	a MAIL FROM outside the domain, a contact with '+') exported,
 #	imported into a fresh StateDir and exported again gives the same
-#	bytes.
+#	bytes.  An export FILE that cannot be made, a directory and a FIFO
+#	exit 64 (the operator's argument), not 78 (the store's).
 #
 #	Not in tests/valgrind-integration.sh's list: a read that follows a
 #	damaged page to an unmapped address is an invalid access by
@@ -257,6 +258,20 @@ for f in $FAULTS; do
 	cli "$T/state.conf" store check
 	if said_damaged; then ok; else ko "exit $rc"; fi
 
+	case_ "byte $f: authready-milter -n finds the damage (78), as start does"
+	timeout "$RUN_TIMEOUT" "$AUTHREADY_MILTER" -n -c "$T/milter.conf" \
+	    >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	if [ $rc -gt 128 ] && [ $rc -ne 124 ]; then
+		ko "killed by signal $((rc - 128))"
+	elif ! said_damaged; then
+		ko "exit $rc"
+	elif grep -q "configuration OK" "$T/out"; then
+		ko "it said configuration OK"
+	else
+		ok
+	fi
+
 	case_ "byte $f: authready-milter refuses to start (78), leaves no socket or PID file"
 	rm -f "$T/run/"*
 	timeout "$RUN_TIMEOUT" "$AUTHREADY_MILTER" -f -c "$T/milter.conf" \
@@ -394,6 +409,16 @@ cli "$T/rt.conf" domain list --json
 cp "$T/out" "$T/list1"
 cli "$T/rt2.conf" domain list --json
 if cmp -s "$T/list1" "$T/out"; then ok; else ko "the lists differ"; fi
+
+# A bad FILE is the operator's argument (64, as import's); 78 is the store's.
+mkfifo "$T/export.fifo" || exit 99
+case_ "export to a FILE that cannot be made or is not a file: 64"
+res=""
+for f in "$T/no such dir/x.csv" "$T/k" "$T/export.fifo"; do
+	cli "$T/rt.conf" domain export "$f"
+	grep -qF "$f" "$T/err" && res="$res $rc" || res="$res $rc(unnamed)"
+done
+if [ "$res" = " 64 64 64" ]; then ok; else ko "exits$res"; fi
 
 echo "$npass passed, $nfail failed"
 [ $nfail -eq 0 ]
