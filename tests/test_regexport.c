@@ -80,6 +80,9 @@ round_trip(const struct domain_reg *r)
 	ck_assert_uint_eq(strlen(line), len);
 	ck_assert_int_eq(line[len - 1], '\n');
 	read_back(line, len, &back);
+	/* what import does with the row: the one judgement of an entry */
+	ck_assert_msg(regimport_validate(&back, NULL, why, sizeof(why)) == 0,
+	              "%s: %s", line, why);
 	ck_assert_str_eq(back.domain, r->domain);
 	ck_assert_str_eq(back.mail_from, r->mail_from);
 	ck_assert_uint_eq(back.nselectors, r->nselectors);
