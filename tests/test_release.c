@@ -130,7 +130,7 @@ held_ids(const char *domain)
 static void
 setup(void)
 {
-	char path[128], err[256];
+	char path[256], err[256];
 
 	snprintf(dir, sizeof(dir), "/tmp/authready-release-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
