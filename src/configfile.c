@@ -7,6 +7,8 @@
  *	    struct config *cfg, char *err, size_t errlen);
  *	int config_load(const char *path, bool must_exist, struct config *cfg,
  *	    char *err, size_t errlen);
+ *	int config_set(struct config *cfg, const char *key,
+ *	    const char *value, char *err, size_t errlen);
  *	int config_parse_timeout(const char *text, unsigned *ms);
  *	bool config_socket_inet(const char *socket);
  *	int config_check_door(cfg, socket, err, errlen);
@@ -20,9 +22,15 @@
  *	twice takes the later value, as in OpenDKIM.
  *
  *	Every key is one row of config_keys[]: its name, its type and where
- *	its value goes.  Each type has one setter that validates the value
- *	completely before storing it (domains through domain_normalize(),
- *	DNS servers through dns_server_parse()).
+ *	its value goes, the milter's policy keys (On<Situation>, Mode,
+ *	InternalHosts, DomainActions...) included.  Each type has one setter
+ *	that validates the value completely before storing it (domains
+ *	through domain_normalize(), DNS servers through dns_server_parse(),
+ *	policy values through policy.c's parsers).  A list key whose value
+ *	starts with "/" names a file holding the list: config_list_text()
+ *	reads it (at most POLICY_FILE_MAX octets, through safefile_read()),
+ *	the one place list files are read.  config_set() sets one key by
+ *	name, as a line would.
  *
  *	config_check_door() is the one rule that spans keys: a policy that
  *	can quarantine needs a door only the MTA can open (see its comment
@@ -53,7 +61,6 @@
 
 #include "log.h"
 #include "notify.h"
-#include "release.h"
 #include "errbuf.h"
 #include "safefile.h"
 #include "sanitize.h"
@@ -82,6 +89,16 @@ enum config_type {
 	CONFIG_SOCKET,
 	CONFIG_MILTER_TIMEOUT,
 	CONFIG_COMMAND_OR_NONE,
+	CONFIG_ACTION,    /* On<Situation>; size holds the situation */
+	CONFIG_UNREG,     /* the policy keys (policy.h) */
+	CONFIG_MODE,
+	CONFIG_OUTBOUND,
+	CONFIG_HOSTS,     /* lists: inline, or "/" names a file */
+	CONFIG_SENDERS,
+	CONFIG_DOMAINS,
+	CONFIG_OVERRIDES,
+	CONFIG_REPLY,
+	CONFIG_HEADER,
 };
 
 struct config_key {
@@ -93,6 +110,10 @@ struct config_key {
 
 #define CONFIG_FIELD(f)                                                        \
 	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+/* An On<Situation> key: its slot of policy.on[], and the situation. */
+#define CONFIG_ON(s)                                                           \
+	offsetof(struct config, policy.on) + (s) * sizeof(enum policy_action), \
+	    (s)
 
 static const struct config_key config_keys[] = {
     {"DNSServers", CONFIG_SERVERS, CONFIG_FIELD(dns)},
@@ -128,6 +149,23 @@ static const struct config_key config_keys[] = {
     {"SyslogFacility", CONFIG_FACILITY, CONFIG_FIELD(syslog_facility)},
     {"CheckWait", CONFIG_TIMEOUT, CONFIG_FIELD(check_wait_ms)},
     {"MilterTimeout", CONFIG_MILTER_TIMEOUT, CONFIG_FIELD(milter_timeout)},
+    {"OnUnknown", CONFIG_ACTION, CONFIG_ON(POLICY_ON_UNKNOWN)},
+    {"OnPending", CONFIG_ACTION, CONFIG_ON(POLICY_ON_PENDING)},
+    {"OnVerified", CONFIG_ACTION, CONFIG_ON(POLICY_ON_VERIFIED)},
+    {"OnDegraded", CONFIG_ACTION, CONFIG_ON(POLICY_ON_DEGRADED)},
+    {"OnFailed", CONFIG_ACTION, CONFIG_ON(POLICY_ON_FAILED)},
+    {"OnDNSError", CONFIG_ACTION, CONFIG_ON(POLICY_ON_DNSERROR)},
+    {"UnregisteredDomains", CONFIG_UNREG, CONFIG_FIELD(policy.unregistered)},
+    {"Mode", CONFIG_MODE, CONFIG_FIELD(policy.mode)},
+    {"OutboundBy", CONFIG_OUTBOUND, CONFIG_FIELD(policy.outbound_by)},
+    {"InternalHosts", CONFIG_HOSTS, CONFIG_FIELD(policy.internal_hosts)},
+    {"ExemptSenders", CONFIG_SENDERS, CONFIG_FIELD(policy.exempt_senders)},
+    {"ExemptDomains", CONFIG_DOMAINS, CONFIG_FIELD(policy.exempt_domains)},
+    {"DomainActions", CONFIG_OVERRIDES, CONFIG_FIELD(policy.overrides)},
+    {"RejectReply", CONFIG_REPLY, CONFIG_FIELD(policy.reject_reply)},
+    {"TempfailReply", CONFIG_REPLY, CONFIG_FIELD(policy.tempfail_reply)},
+    {"DNSErrorReply", CONFIG_REPLY, CONFIG_FIELD(policy.dnserror_reply)},
+    {"TagHeader", CONFIG_HEADER, CONFIG_FIELD(policy.tag_header)},
 };
 
 /*
@@ -201,9 +239,9 @@ config_defaults(struct config *cfg)
 	cfg->unreg_expiry = CONFIG_UNREG_EXPIRY_DEFAULT;
 	cfg->refresh_concurrency = CONFIG_CONCURRENCY_DEFAULT;
 	snprintf(cfg->release_command, sizeof(cfg->release_command), "%s",
-	         RELEASE_COMMAND_DEFAULT);
+	         CONFIG_RELEASE_DEFAULT);
 	snprintf(cfg->hold_queue_command, sizeof(cfg->hold_queue_command),
-	         "%s", RELEASE_QUEUE_COMMAND_DEFAULT);
+	         "%s", CONFIG_HOLD_QUEUE_DEFAULT);
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s",
 	         CONFIG_SOCKET_DEFAULT);
 	cfg->umask = CONFIG_UMASK_DEFAULT;
@@ -631,6 +669,160 @@ config_set_socket(void *field, size_t size, const char *value, char *msg,
 	return config_set_string(field, size, value, msg, msglen);
 }
 
+/* config_set_action - an On<Situation> action; size is the situation. */
+static int
+config_set_action(void *field, size_t size, const char *value, char *msg,
+                  size_t msglen)
+{
+	return policy_parse_situation_action((unsigned)size, value,
+	                                     strlen(value), field, msg, msglen);
+}
+
+/* config_set_unreg - UnregisteredDomains: check, reject or accept. */
+static int
+config_set_unreg(void *field, size_t size, const char *value, char *msg,
+                 size_t msglen)
+{
+	(void)size;
+	return policy_parse_unregistered(value, strlen(value), field, msg,
+	                                 msglen);
+}
+
+/* config_set_mode - Mode: enforce or monitor. */
+static int
+config_set_mode(void *field, size_t size, const char *value, char *msg,
+                size_t msglen)
+{
+	(void)size;
+	return policy_parse_mode(value, strlen(value), field, msg, msglen);
+}
+
+/* config_set_outbound - OutboundBy: either, hosts, auth or both. */
+static int
+config_set_outbound(void *field, size_t size, const char *value, char *msg,
+                    size_t msglen)
+{
+	(void)size;
+	return policy_parse_outbound_by(value, strlen(value), field, msg,
+	                                msglen);
+}
+
+/* config_set_reply - a reply text template. */
+static int
+config_set_reply(void *field, size_t size, const char *value, char *msg,
+                 size_t msglen)
+{
+	return policy_parse_reply(value, strlen(value), field, size, msg,
+	                          msglen);
+}
+
+/* config_set_header - a header field name. */
+static int
+config_set_header(void *field, size_t size, const char *value, char *msg,
+                  size_t msglen)
+{
+	return policy_parse_header(value, strlen(value), field, size, msg,
+	                           msglen);
+}
+
+/*
+ * config_list_text - the text of a list key: the value itself, or, when
+ * it starts with "/", the file it names (at most POLICY_FILE_MAX octets,
+ * through safefile_read).  *file is what to free; *origin the file name
+ * for "FILE:LINE: " messages, NULL inline.  0 ok, -1 with "PATH: why".
+ */
+static int
+config_list_text(const char *value, const char **buf, size_t *len,
+                 const char **origin, char **file, char *msg, size_t msglen)
+{
+	*buf = value;
+	*len = strlen(value);
+	*origin = NULL;
+	*file = NULL;
+	if (value[0] != '/')
+		return 0;
+	if (safefile_read(value, POLICY_FILE_MAX, 0, file, len, NULL, msg,
+	                  msglen) != 0)
+		return -1;
+	*origin = value;
+	*buf = *file;
+	return 0;
+}
+
+/* config_set_hosts - InternalHosts: a network list, inline or a file. */
+static int
+config_set_hosts(void *field, size_t size, const char *value, char *msg,
+                 size_t msglen)
+{
+	const char *buf, *origin;
+	char *file, why[CONFIG_MSG_MAX];
+	size_t len;
+	int rc;
+
+	(void)size;
+	if (config_list_text(value, &buf, &len, &origin, &file, msg, msglen))
+		return -1;
+	if ((rc = netlist_parse(field, buf, len, why, sizeof(why))) != 0)
+		errbuf_fail(msg, msglen, "%s%s%s", origin ? origin : "",
+		            origin ? ": " : "", why);
+	free(file);
+	return rc;
+}
+
+/* config_set_senders - ExemptSenders: addresses, inline or a file. */
+static int
+config_set_senders(void *field, size_t size, const char *value, char *msg,
+                   size_t msglen)
+{
+	const char *buf, *origin;
+	char *file;
+	size_t len;
+	int rc;
+
+	(void)size;
+	if (config_list_text(value, &buf, &len, &origin, &file, msg, msglen))
+		return -1;
+	rc = policy_exempt_senders_parse(field, buf, len, origin, msg, msglen);
+	free(file);
+	return rc;
+}
+
+/* config_set_domains - ExemptDomains: domains, inline or a file. */
+static int
+config_set_domains(void *field, size_t size, const char *value, char *msg,
+                   size_t msglen)
+{
+	const char *buf, *origin;
+	char *file;
+	size_t len;
+	int rc;
+
+	(void)size;
+	if (config_list_text(value, &buf, &len, &origin, &file, msg, msglen))
+		return -1;
+	rc = policy_exempt_domains_parse(field, buf, len, origin, msg, msglen);
+	free(file);
+	return rc;
+}
+
+/* config_set_overrides - DomainActions: entries, inline or a file. */
+static int
+config_set_overrides(void *field, size_t size, const char *value, char *msg,
+                     size_t msglen)
+{
+	const char *buf, *origin;
+	char *file;
+	size_t len;
+	int rc;
+
+	(void)size;
+	if (config_list_text(value, &buf, &len, &origin, &file, msg, msglen))
+		return -1;
+	rc = policy_overrides_parse(field, buf, len, origin, msg, msglen);
+	free(file);
+	return rc;
+}
+
 static const config_setter config_setters[] = {
     [CONFIG_STRING] = config_set_string,
     [CONFIG_DOMAIN] = config_set_domain,
@@ -649,6 +841,16 @@ static const config_setter config_setters[] = {
     [CONFIG_SOCKET] = config_set_socket,
     [CONFIG_MILTER_TIMEOUT] = config_set_milter_timeout,
     [CONFIG_COMMAND_OR_NONE] = config_set_command_or_none,
+    [CONFIG_ACTION] = config_set_action,
+    [CONFIG_UNREG] = config_set_unreg,
+    [CONFIG_MODE] = config_set_mode,
+    [CONFIG_OUTBOUND] = config_set_outbound,
+    [CONFIG_HOSTS] = config_set_hosts,
+    [CONFIG_SENDERS] = config_set_senders,
+    [CONFIG_DOMAINS] = config_set_domains,
+    [CONFIG_OVERRIDES] = config_set_overrides,
+    [CONFIG_REPLY] = config_set_reply,
+    [CONFIG_HEADER] = config_set_header,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -704,35 +906,29 @@ config_line_trim(const char *line, size_t *len)
 	return line;
 }
 
-/* config_policy_line - a key of the milter's policy (policy.c's table). */
+/* config_key_apply - the key's setter on value; "Key: why" in msg. */
 static int
-config_policy_line(struct config *cfg, const char *key, size_t klen,
-                   const char *value, char *msg, size_t msglen)
+config_key_apply(struct config *cfg, const struct config_key *key,
+                 const char *value, char *msg, size_t msglen)
 {
-	char name[CONFIG_NAME_MAX], q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
-	int rc;
+	char why[CONFIG_MSG_MAX];
 
-	if (klen >= sizeof(name))
-		return errbuf_fail(msg, msglen, "unknown key '%s'",
-		                   config_quote(q, key, klen));
-	memcpy(name, key, klen);
-	name[klen] = '\0';
-	if (value[0] == '\0')
-		rc = policy_config_key(&cfg->policy, name, value, why,
-		                       sizeof(why)) == 1
-		         ? 1
-		         : -2;
-	else
-		rc = policy_config_key(&cfg->policy, name, value, why,
-		                       sizeof(why));
-	if (rc == 1)
-		return errbuf_fail(msg, msglen, "unknown key '%s'",
-		                   config_quote(q, key, klen));
-	if (rc == -2)
-		return errbuf_fail(msg, msglen, "%s needs a value", name);
-	if (rc != 0)
-		return errbuf_fail(msg, msglen, "%s: %s", name, why);
+	why[0] = '\0';
+	if (config_setters[key->type]((char *)cfg + key->offset, key->size,
+	                              value, why, sizeof(why)))
+		return errbuf_fail(msg, msglen, "%s: %s", key->name, why);
 	return 0;
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value, char *err,
+           size_t errlen)
+{
+	const struct config_key *k = config_key_find(key, strlen(key));
+
+	if (k == NULL)
+		return 1;
+	return config_key_apply(cfg, k, value, err, errlen);
 }
 
 /* config_line - apply one line (without its newline) to cfg. */
@@ -740,7 +936,7 @@ static int
 config_line(struct config *cfg, const char *line, size_t len, char *msg,
             size_t msglen)
 {
-	char value[CONFIG_LINE_MAX + 1], why[CONFIG_MSG_MAX];
+	char value[CONFIG_LINE_MAX + 1], q[CONFIG_QUOTE_MAX];
 	const struct config_key *key;
 	size_t klen, vlen;
 
@@ -756,13 +952,11 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 	memcpy(value, line + vlen, len - vlen);
 	value[len - vlen] = '\0';
 	if ((key = config_key_find(line, klen)) == NULL)
-		return config_policy_line(cfg, line, klen, value, msg, msglen);
+		return errbuf_fail(msg, msglen, "unknown key '%s'",
+		                   config_quote(q, line, klen));
 	if (vlen == len)
 		return errbuf_fail(msg, msglen, "%s needs a value", key->name);
-	if (config_setters[key->type]((char *)cfg + key->offset, key->size,
-	                              value, why, sizeof(why)))
-		return errbuf_fail(msg, msglen, "%s: %s", key->name, why);
-	return 0;
+	return config_key_apply(cfg, key, value, msg, msglen);
 }
 
 int

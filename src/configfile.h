@@ -31,6 +31,8 @@
 #define CONFIG_MAIL_FROM_DEFAULT "mail"
 #define CONFIG_STATE_DIR_DEFAULT "/var/lib/authready"
 #define CONFIG_SENDMAIL_DEFAULT "/usr/sbin/sendmail -t -oi"
+#define CONFIG_RELEASE_DEFAULT "/usr/sbin/postsuper -H -" /* release.c */
+#define CONFIG_HOLD_QUEUE_DEFAULT "/usr/sbin/postqueue -j"
 #define CONFIG_REFRESH_DEFAULT 3600		/* 1 h */
 #define CONFIG_PENDING_WINDOW_DEFAULT (72 * 3600) /* 72 h */
 #define CONFIG_GRACE_DEFAULT (72 * 3600)	/* 72 h */
@@ -105,6 +107,14 @@ int config_parse(const char *buf, size_t len, const char *filename,
  */
 int config_load(const char *path, bool must_exist, struct config *cfg,
     char *err, size_t errlen);
+
+/*
+ * config_set - set one key (case-insensitive name) from its value, as a
+ * line "key value" would, except that an empty value goes to the key's
+ * parser.  0 ok; -1 with "Key: why" in err; 1 when key is not a key.
+ */
+int config_set(struct config *cfg, const char *key, const char *value,
+               char *err, size_t errlen);
 
 /* config_parse_timeout - "5", "2.5" seconds to ms (1 ms .. 300 s). */
 int config_parse_timeout(const char *text, unsigned *ms);

@@ -7,9 +7,8 @@
  *	    const struct policy_input *in, struct policy_decision *d);
  *	bool policy_outbound(const struct policy_config *pc,
  *	    const struct sockaddr *client, const char *auth_authen);
- *	int policy_config_key(struct policy_config *pc, const char *key,
- *	    const char *value, char *err, size_t errlen);
- *	and one parser per key (policy.h).
+ *	and one parser per key (policy.h), which configfile.c's table of
+ *	keys calls.
  *
  * DESCRIPTION
  *	policy_decide() runs the steps listed in policy.h: scope, null
@@ -26,8 +25,8 @@
  *	one per label of the domain (mail.example.com, example.com, com),
  *	so "notexample.com" never matches "example.com".
  *
- *	policy_config_key() reads list files: the only I/O in this module,
- *	done at configuration time.
+ *	The module does no I/O: configfile.c reads the list files and hands
+ *	their text to the list parsers.
  *
  * DIAGNOSTICS
  *	Parsers return -1 with a sentence in err that quotes the bad value
@@ -45,7 +44,6 @@
 #include <unistd.h>
 
 #include "errbuf.h"
-#include "safefile.h"
 #include "sanitize.h"
 #include "text.h"
 
@@ -1209,130 +1207,4 @@ policy_overrides_parse(struct policy_overrides *t, const char *buf, size_t len,
 		memcpy(t, work, sizeof(*t));
 	free(work);
 	return rc;
-}
-
-/* ---------------------------------------------------------------- */
-/* Config keys */
-
-enum policy_key_type {
-	POLICY_K_ACTION,
-	POLICY_K_UNREG,
-	POLICY_K_MODE,
-	POLICY_K_OUTBOUND,
-	POLICY_K_HOSTS,
-	POLICY_K_SENDERS,
-	POLICY_K_DOMAINS,
-	POLICY_K_OVERRIDES,
-	POLICY_K_REPLY,
-	POLICY_K_HEADER,
-};
-
-struct policy_key {
-	const char *name; /* lowercase */
-	enum policy_key_type type;
-	size_t offset; /* of the field in struct policy_config */
-	size_t size;
-	unsigned arg; /* the situation of On<Situation> */
-};
-
-#define POLICY_FIELD(f)                                                        \
-	offsetof(struct policy_config, f),                                     \
-	    sizeof(((struct policy_config *)0)->f)
-
-static const struct policy_key policy_keys[] = {
-    {"onunknown", POLICY_K_ACTION, 0, 0, POLICY_ON_UNKNOWN},
-    {"onpending", POLICY_K_ACTION, 0, 0, POLICY_ON_PENDING},
-    {"onverified", POLICY_K_ACTION, 0, 0, POLICY_ON_VERIFIED},
-    {"ondegraded", POLICY_K_ACTION, 0, 0, POLICY_ON_DEGRADED},
-    {"onfailed", POLICY_K_ACTION, 0, 0, POLICY_ON_FAILED},
-    {"ondnserror", POLICY_K_ACTION, 0, 0, POLICY_ON_DNSERROR},
-    {"unregistereddomains", POLICY_K_UNREG, POLICY_FIELD(unregistered), 0},
-    {"mode", POLICY_K_MODE, POLICY_FIELD(mode), 0},
-    {"outboundby", POLICY_K_OUTBOUND, POLICY_FIELD(outbound_by), 0},
-    {"internalhosts", POLICY_K_HOSTS, POLICY_FIELD(internal_hosts), 0},
-    {"exemptsenders", POLICY_K_SENDERS, POLICY_FIELD(exempt_senders), 0},
-    {"exemptdomains", POLICY_K_DOMAINS, POLICY_FIELD(exempt_domains), 0},
-    {"domainactions", POLICY_K_OVERRIDES, POLICY_FIELD(overrides), 0},
-    {"rejectreply", POLICY_K_REPLY, POLICY_FIELD(reject_reply), 0},
-    {"tempfailreply", POLICY_K_REPLY, POLICY_FIELD(tempfail_reply), 0},
-    {"dnserrorreply", POLICY_K_REPLY, POLICY_FIELD(dnserror_reply), 0},
-    {"tagheader", POLICY_K_HEADER, POLICY_FIELD(tag_header), 0},
-};
-
-/* policy_read_file - a regular file of at most POLICY_FILE_MAX octets
- * into a malloc'd buffer; 0 ok, -1 with "PATH: why". */
-static int
-policy_read_file(const char *path, char **out, size_t *outlen, char *err,
-                 size_t errlen)
-{
-	return safefile_read(path, POLICY_FILE_MAX, 0, out, outlen, NULL, err,
-	                     errlen);
-}
-
-/* policy_set_list - a list key from inline text or a file. */
-static int
-policy_set_list(const struct policy_key *k, void *field, const char *value,
-                char *err, size_t errlen)
-{
-	const char *origin = NULL, *buf = value;
-	size_t len = strlen(value);
-	char *file = NULL, msg[POLICY_MSG_MAX];
-	int rc;
-
-	if (value[0] == '/') {
-		if (policy_read_file(value, &file, &len, err, errlen) != 0)
-			return -1;
-		origin = value;
-		buf = file;
-	}
-	if (k->type == POLICY_K_SENDERS)
-		rc = policy_exempt_senders_parse(field, buf, len, origin, err,
-		                                 errlen);
-	else if (k->type == POLICY_K_DOMAINS)
-		rc = policy_exempt_domains_parse(field, buf, len, origin, err,
-		                                 errlen);
-	else if (k->type == POLICY_K_OVERRIDES)
-		rc = policy_overrides_parse(field, buf, len, origin, err,
-		                            errlen);
-	else if ((rc = netlist_parse(field, buf, len, msg, sizeof(msg))) != 0)
-		errbuf_fail(err, errlen, "%s%s%s", origin ? origin : "",
-		            origin ? ": " : "", msg);
-	free(file);
-	return rc;
-}
-
-int
-policy_config_key(struct policy_config *pc, const char *key, const char *value,
-                  char *err, size_t errlen)
-{
-	const struct policy_key *k = NULL;
-	size_t i, len = strlen(value);
-	void *field;
-
-	for (i = 0; i < NELEM(policy_keys) && k == NULL; i++)
-		if (policy_word_eq(key, strlen(key), policy_keys[i].name))
-			k = &policy_keys[i];
-	if (k == NULL)
-		return 1;
-	field = (char *)pc + k->offset;
-	switch (k->type) {
-	case POLICY_K_ACTION:
-		return policy_parse_situation_action(
-		    k->arg, value, len, &pc->on[k->arg], err, errlen);
-	case POLICY_K_UNREG:
-		return policy_parse_unregistered(value, len, field, err,
-		                                 errlen);
-	case POLICY_K_MODE:
-		return policy_parse_mode(value, len, field, err, errlen);
-	case POLICY_K_OUTBOUND:
-		return policy_parse_outbound_by(value, len, field, err, errlen);
-	case POLICY_K_REPLY:
-		return policy_parse_reply(value, len, field, k->size, err,
-		                          errlen);
-	case POLICY_K_HEADER:
-		return policy_parse_header(value, len, field, k->size, err,
-		                           errlen);
-	default:
-		return policy_set_list(k, field, value, err, errlen);
-	}
 }
