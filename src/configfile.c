@@ -47,8 +47,6 @@
  */
 #include "configfile.h"
 
-#include <arpa/inet.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -1118,42 +1116,19 @@ config_parse_duration(const char *text, int64_t *seconds)
 }
 
 int
-config_parse_ip(const char *text)
-{
-	char addr[CONFIG_IP_TEXT_MAX];
-	unsigned char bin[16];
-	const char *slash = strchr(text, '/');
-	size_t len = slash ? (size_t)(slash - text) : strlen(text);
-	int v6 = memchr(text, ':', len) != NULL;
-	long prefix;
-	char *end;
-
-	if (len == 0 || len >= sizeof(addr))
-		return -1;
-	memcpy(addr, text, len);
-	addr[len] = '\0';
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1)
-		return -1;
-	if (slash == NULL)
-		return 0;
-	if (slash[1] < '0' || slash[1] > '9')
-		return -1;
-	prefix = strtol(slash + 1, &end, 10);
-	if (*end != '\0' || prefix > (v6 ? 128 : 32))
-		return -1;
-	return 0;
-}
-
-int
 config_egress_add(struct config_egress *list, const char *text, char *err,
                   size_t errlen)
 {
 	char q[CONFIG_QUOTE_MAX];
+	struct netlist_entry e;
 
 	if (list->count >= CONFIG_EGRESS_MAX)
 		return errbuf_fail(err, errlen, "more than %d addresses",
 		                   CONFIG_EGRESS_MAX);
-	if (strlen(text) >= CONFIG_IP_TEXT_MAX || config_parse_ip(text) != 0)
+	if (strlen(text) >= CONFIG_IP_TEXT_MAX ||
+	    netlist_addr_parse(text, strlen(text),
+	                       NETLIST_PREFIX | NETLIST_HOST_BITS, &e, NULL,
+	                       0) != 0)
 		return errbuf_fail(err, errlen,
 		                   "'%s' is not an IPv4 or IPv6 address "
 		                   "(with an optional /prefix)",

@@ -139,11 +139,8 @@ int config_check_door(const struct config *cfg, const char *socket,
  * (1 s .. ten years); 0 ok, -1 bad. */
 int config_parse_duration(const char *text, int64_t *seconds);
 
-/* config_parse_ip - "192.0.2.1", "2001:db8::/32": an address with an
- * optional prefix length in range; 0 ok, -1 bad. */
-int config_parse_ip(const char *text);
-
-/* config_egress_add - append an address to a list; 0 ok, -1 with err. */
+/* config_egress_add - append an address, or a range with a /prefix
+ * (netlist_addr_parse), to a list; 0 ok, -1 with err. */
 int config_egress_add(struct config_egress *list, const char *text,
     char *err, size_t errlen);
 

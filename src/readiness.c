@@ -43,7 +43,6 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "dnsmsg.h"
-#include "configfile.h"
 #include "mx.h"
 #include "safefile.h"
 
@@ -521,62 +520,13 @@ readiness_request_free(struct readiness_request *req)
 	}
 }
 
-/* readiness_egress_bound - ip with the host bits past bits cleared
- * (first) or set (last). */
-static struct spf_addr
-readiness_egress_bound(const struct spf_addr *ip, unsigned bits, bool last)
-{
-	struct spf_addr out = *ip;
-	size_t octets = ip->family == AF_INET ? 4 : 16, i;
-
-	for (i = 0; i < octets; i++) {
-		unsigned keep = bits >= 8 * (i + 1) ? 8
-				: bits > 8 * i	    ? bits - 8 * (unsigned)i
-						    : 0;
-		unsigned char host = (unsigned char)(0xffu >> keep);
-
-		out.a[i] = last ? (unsigned char)(ip->a[i] | host)
-				: (unsigned char)(ip->a[i] & ~host);
-	}
-	return out;
-}
-
 int
 readiness_add_egress(struct readiness_request *req, const char *text)
 {
-	char addr[64];
-	size_t len = strcspn(text, "/");
-	struct spf_addr ip;
-	long bits = -1;
-	unsigned full;
+	struct spf_range r;
 
-	if (len >= sizeof(addr) || config_parse_ip(text) != 0)
+	if (req->negress >= SPF_EGRESS_MAX || spf_range_parse(text, &r) != 0)
 		return -1;
-	memcpy(addr, text, len);
-	addr[len] = '\0';
-	if (spf_addr_parse(addr, &ip) != 0)
-		return -1;
-	full = ip.family == AF_INET ? 32 : 128;
-	if (text[len] == '/') {
-		bits = strtol(text + len + 1, NULL, 10);
-		/* An IPv4-mapped prefix is an IPv4 prefix (spf_addr_parse). */
-		if (ip.family == AF_INET && memchr(addr, ':', len) != NULL)
-			bits = bits >= 96 ? bits - 96 : -2;
-		if (bits < 0 || bits > (long)full)
-			return -1;
-	}
-	if (bits < 0 || bits == (long)full) {
-		if (req->negress >= SPF_EGRESS_MAX)
-			return -1;
-		req->egress[req->negress++] = ip;
-		return 0;
-	}
-	/* A prefix: SPF must pass for its first and its last address. */
-	if (req->negress + 2 > SPF_EGRESS_MAX)
-		return -1;
-	req->egress[req->negress++] =
-	    readiness_egress_bound(&ip, (unsigned)bits, false);
-	req->egress[req->negress++] =
-	    readiness_egress_bound(&ip, (unsigned)bits, true);
+	req->egress[req->negress++] = r;
 	return 0;
 }

@@ -52,7 +52,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "configfile.h"
+#include "netlist.h"
 #include "errbuf.h"
 #include "notify.h"
 #include "readiness.h"
@@ -585,6 +585,7 @@ regimport_add_egress(struct domain_reg *reg, const char *text, size_t n,
                      char *why, size_t whylen)
 {
 	char q[REGIMPORT_QUOTE_MAX], ip[DOMAIN_IP_TEXT_MAX];
+	struct netlist_entry e;
 	size_t i;
 
 	regimport_quote(q, sizeof(q), text, n);
@@ -593,7 +594,8 @@ regimport_add_egress(struct domain_reg *reg, const char *text, size_t n,
 		                   "'%s' is not an IPv4 or IPv6 address", q);
 	memcpy(ip, text, n);
 	ip[n] = '\0';
-	if (config_parse_ip(ip) != 0)
+	if (netlist_addr_parse(ip, n, NETLIST_PREFIX | NETLIST_HOST_BITS, &e,
+	                       NULL, 0) != 0)
 		return errbuf_fail(
 		    why, whylen,
 		    "'%s' is not an IPv4 or IPv6 address (with an optional "
@@ -807,6 +809,7 @@ regimport_validate_egress(const struct domain_reg *reg, char *why,
                           size_t whylen)
 {
 	char q[REGIMPORT_QUOTE_MAX];
+	struct netlist_entry e;
 	size_t i, j;
 
 	if (reg->negress > DOMAIN_EGRESS_MAX)
@@ -814,7 +817,9 @@ regimport_validate_egress(const struct domain_reg *reg, char *why,
 		                   DOMAIN_EGRESS_MAX);
 	for (i = 0; i < reg->negress; i++) {
 		if (!regimport_str_ok(reg->egress[i], sizeof(reg->egress[i])) ||
-		    config_parse_ip(reg->egress[i]) != 0)
+		    netlist_addr_parse(reg->egress[i], strlen(reg->egress[i]),
+		                       NETLIST_PREFIX | NETLIST_HOST_BITS, &e,
+		                       NULL, 0) != 0)
 			return errbuf_fail(
 			    why, whylen,
 			    "egress address '%s' is not an IPv4 or IPv6 "

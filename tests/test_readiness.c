@@ -540,8 +540,8 @@ START_TEST(test_load_key_modes)
 }
 END_TEST
 
-/* An egress prefix is its first and last address, never the address
- * written before the slash; a bad prefix is refused. */
+/* An egress prefix is the whole range, never the address written before
+ * the slash; a bad prefix is refused. */
 START_TEST(test_egress_prefix)
 {
 	static struct readiness_request req;
@@ -549,27 +549,32 @@ START_TEST(test_egress_prefix)
 
 	memset(&req, 0, sizeof(req));
 	ck_assert_int_eq(readiness_add_egress(&req, "127.0.0.1/0"), 0);
-	ck_assert_uint_eq(req.negress, 2);
+	ck_assert_uint_eq(req.negress, 1);
 	ck_assert_int_eq(spf_addr_parse("0.0.0.0", &want), 0);
-	ck_assert_mem_eq(&req.egress[0], &want, sizeof(want));
-	ck_assert_int_eq(spf_addr_parse("255.255.255.255", &want), 0);
-	ck_assert_mem_eq(&req.egress[1], &want, sizeof(want));
+	ck_assert_mem_eq(&req.egress[0].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.egress[0].bits, 0);
 	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.77/27"), 0);
 	ck_assert_int_eq(spf_addr_parse("192.0.2.64", &want), 0);
-	ck_assert_mem_eq(&req.egress[2], &want, sizeof(want));
-	ck_assert_int_eq(spf_addr_parse("192.0.2.95", &want), 0);
-	ck_assert_mem_eq(&req.egress[3], &want, sizeof(want));
+	ck_assert_mem_eq(&req.egress[1].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.egress[1].bits, 27);
 	ck_assert_int_eq(readiness_add_egress(&req, "2001:db8::1/127"), 0);
 	ck_assert_int_eq(spf_addr_parse("2001:db8::", &want), 0);
-	ck_assert_mem_eq(&req.egress[4], &want, sizeof(want));
-	ck_assert_int_eq(spf_addr_parse("2001:db8::1", &want), 0);
-	ck_assert_mem_eq(&req.egress[5], &want, sizeof(want));
-	/* A whole address: one entry, as written. */
+	ck_assert_mem_eq(&req.egress[2].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.egress[2].bits, 127);
+	/* An IPv4-mapped prefix is an IPv4 range. */
+	ck_assert_int_eq(readiness_add_egress(&req, "::ffff:192.0.2.0/120"), 0);
+	ck_assert_int_eq(spf_addr_parse("192.0.2.0", &want), 0);
+	ck_assert_mem_eq(&req.egress[3].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.egress[3].bits, 24);
+	ck_assert_int_eq(readiness_add_egress(&req, "::ffff:0:0/90"), -1);
+	/* A whole address: one address, as written. */
 	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/32"), 0);
-	ck_assert_uint_eq(req.negress, 7);
+	ck_assert_int_eq(spf_addr_parse("192.0.2.1", &want), 0);
+	ck_assert_mem_eq(&req.egress[4].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.negress, 5);
 	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/33"), -1);
 	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/"), -1);
-	ck_assert_uint_eq(req.negress, 7);
+	ck_assert_uint_eq(req.negress, 5);
 }
 END_TEST
 
