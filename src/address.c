@@ -48,6 +48,7 @@
 
 #include "errbuf.h"
 #include "sanitize.h"
+#include "text.h"
 
 /* Longest input accepted: a U-label name may be longer than its A-labels. */
 #define DOMAIN_INPUT_MAX 1024
@@ -58,21 +59,6 @@
 
 static pthread_once_t domain_psl_once = PTHREAD_ONCE_INIT;
 static const psl_ctx_t *domain_psl;
-
-/* domain_quote - a printable, bounded copy of untrusted text. */
-static const char *
-domain_quote(char buf[DOMAIN_QUOTE_MAX], const char *text, size_t len)
-{
-	sanitize_text(buf, DOMAIN_QUOTE_MAX, (const unsigned char *)text, len);
-	return buf;
-}
-
-/* domain_ascii_lower - ASCII-only tolower, independent of the locale. */
-static int
-domain_ascii_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
 
 /* domain_scan - refuse NUL and control bytes; note non-ASCII bytes. */
 static int
@@ -161,22 +147,22 @@ domain_label_check(const char *label, size_t len, char *err, size_t errlen)
 	if (len > LABEL_MAX)
 		return errbuf_fail(
 		    err, errlen, "label '%s' is %zu octets; at most %d allowed",
-		    domain_quote(q, label, len), len, LABEL_MAX);
+		    text_quote(q, sizeof(q), label, len), len, LABEL_MAX);
 	for (i = 0; i < len; i++)
 		if (!domain_label_char((unsigned char)label[i]))
 			return errbuf_fail(
 			    err, errlen,
 			    "label '%s' contains '%s'; only letters, digits, "
 			    "'-' and '_' are allowed",
-			    domain_quote(q, label, len),
-			    domain_quote(qc, label + i, 1));
+			    text_quote(q, sizeof(q), label, len),
+			    text_quote(qc, sizeof(qc), label + i, 1));
 	if (label[0] == '-')
 		return errbuf_fail(err, errlen,
 		                   "label '%s' starts with a hyphen",
-		                   domain_quote(q, label, len));
+		                   text_quote(q, sizeof(q), label, len));
 	if (label[len - 1] == '-')
 		return errbuf_fail(err, errlen, "label '%s' ends with a hyphen",
-		                   domain_quote(q, label, len));
+		                   text_quote(q, sizeof(q), label, len));
 	return 0;
 }
 
@@ -187,7 +173,7 @@ domain_check(char *name, char *err, size_t errlen)
 	size_t len = strlen(name), start = 0, i;
 
 	for (i = 0; i < len; i++)
-		name[i] = (char)domain_ascii_lower((unsigned char)name[i]);
+		name[i] = (char)text_lower((unsigned char)name[i]);
 	for (i = 0; i <= len; i++) {
 		if (i < len && name[i] != '.')
 			continue;
@@ -284,8 +270,8 @@ domain_equal_n(const char *a, const char *b, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (domain_ascii_lower((unsigned char)a[i]) !=
-		    domain_ascii_lower((unsigned char)b[i]))
+		if (text_lower((unsigned char)a[i]) !=
+		    text_lower((unsigned char)b[i]))
 			return false;
 	return true;
 }

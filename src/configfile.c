@@ -62,6 +62,7 @@
 #include "errbuf.h"
 #include "safefile.h"
 #include "sanitize.h"
+#include "text.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* octets; a config is not a database */
 #define CONFIG_TIMEOUT_MIN_MS 1
@@ -87,11 +88,11 @@ enum config_type {
 	CONFIG_SOCKET,
 	CONFIG_MILTER_TIMEOUT,
 	CONFIG_COMMAND_OR_NONE,
-	CONFIG_ACTION,    /* On<Situation>; size holds the situation */
-	CONFIG_UNREG,     /* the policy keys (policy.h) */
+	CONFIG_ACTION, /* On<Situation>; size holds the situation */
+	CONFIG_UNREG,  /* the policy keys (policy.h) */
 	CONFIG_MODE,
 	CONFIG_OUTBOUND,
-	CONFIG_HOSTS,     /* lists: inline, or "/" names a file */
+	CONFIG_HOSTS, /* lists: inline, or "/" names a file */
 	CONFIG_SENDERS,
 	CONFIG_DOMAINS,
 	CONFIG_OVERRIDES,
@@ -136,8 +137,7 @@ static const struct config_key config_keys[] = {
     {"ReleaseCommand", CONFIG_COMMAND, CONFIG_FIELD(release_command)},
     {"HoldQueueCommand", CONFIG_COMMAND_OR_NONE,
      CONFIG_FIELD(hold_queue_command)},
-    {"UnsafeInetQuarantine", CONFIG_BOOL,
-     CONFIG_FIELD(unsafe_inet_quarantine)},
+    {"UnsafeInetQuarantine", CONFIG_BOOL, CONFIG_FIELD(unsafe_inet_quarantine)},
     {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
     {"UserID", CONFIG_STRING, CONFIG_FIELD(user_id)},
     {"SocketGroup", CONFIG_STRING, CONFIG_FIELD(socket_group)},
@@ -182,21 +182,6 @@ static const struct {
 typedef int (*config_setter)(void *field, size_t size, const char *value,
                              char *msg, size_t msglen);
 
-/* config_quote - a printable, bounded copy of untrusted text. */
-static const char *
-config_quote(char buf[CONFIG_QUOTE_MAX], const char *text, size_t len)
-{
-	sanitize_text(buf, CONFIG_QUOTE_MAX, (const unsigned char *)text, len);
-	return buf;
-}
-
-/* config_lower - ASCII-only tolower, independent of the locale. */
-static int
-config_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
 /* config_name_equal - name (NUL-terminated) equals text[0..len), any case. */
 static bool
 config_name_equal(const char *name, const char *text, size_t len)
@@ -204,8 +189,8 @@ config_name_equal(const char *name, const char *text, size_t len)
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		if (name[i] == '\0' || config_lower((unsigned char)name[i]) !=
-		                           config_lower((unsigned char)text[i]))
+		if (name[i] == '\0' || text_lower((unsigned char)name[i]) !=
+		                           text_lower((unsigned char)text[i]))
 			return false;
 	return name[len] == '\0';
 }
@@ -238,8 +223,8 @@ config_defaults(struct config *cfg)
 	cfg->refresh_concurrency = CONFIG_CONCURRENCY_DEFAULT;
 	snprintf(cfg->release_command, sizeof(cfg->release_command), "%s",
 	         CONFIG_RELEASE_DEFAULT);
-	snprintf(cfg->hold_queue_command, sizeof(cfg->hold_queue_command),
-	         "%s", CONFIG_HOLD_QUEUE_DEFAULT);
+	snprintf(cfg->hold_queue_command, sizeof(cfg->hold_queue_command), "%s",
+	         CONFIG_HOLD_QUEUE_DEFAULT);
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s",
 	         CONFIG_SOCKET_DEFAULT);
 	cfg->umask = CONFIG_UMASK_DEFAULT;
@@ -300,9 +285,9 @@ config_set_string(void *field, size_t size, const char *value, char *msg,
 	size_t n = strlen(value);
 
 	if (n >= size)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is %zu octets; at most %zu allowed",
-		                   config_quote(q, value, n), n, size - 1);
+		return errbuf_fail(
+		    msg, msglen, "'%s' is %zu octets; at most %zu allowed",
+		    text_quote(q, sizeof(q), value, n), n, size - 1);
 	memcpy(field, value, n + 1);
 	return 0;
 }
@@ -315,7 +300,7 @@ config_set_domain(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX], name[DOMAIN_BUF], why[CONFIG_MSG_MAX];
 	size_t n = strlen(value);
 
-	config_quote(q, value, n);
+	text_quote(q, sizeof(q), value, n);
 	if (domain_normalize(value, n, name, sizeof(name), why, sizeof(why)))
 		return errbuf_fail(msg, msglen, "'%s': %s", q, why);
 	n = strlen(name);
@@ -336,7 +321,7 @@ config_set_timeout(void *field, size_t size, const char *value, char *msg,
 	unsigned ms;
 
 	(void)size;
-	config_quote(q, value, strlen(value));
+	text_quote(q, sizeof(q), value, strlen(value));
 	switch (config_timeout_value(value, &ms)) {
 	case 0:
 		*(unsigned *)field = ms;
@@ -368,7 +353,7 @@ config_set_policy(void *field, size_t size, const char *value, char *msg,
 		}
 	return errbuf_fail(
 	    msg, msglen, "'%s' is not a policy; use none, quarantine or reject",
-	    config_quote(q, value, strlen(value)));
+	    text_quote(q, sizeof(q), value, strlen(value)));
 }
 
 /* config_server_add - validate one ADDR[:PORT] and append it. */
@@ -379,7 +364,7 @@ config_server_add(struct dns_options *dns, const char *tok, size_t len,
 	char q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
 	char *slot;
 
-	config_quote(q, tok, len);
+	text_quote(q, sizeof(q), tok, len);
 	if (dns->nservers >= DNS_SERVERS_MAX)
 		return errbuf_fail(msg, msglen,
 		                   "more than %d servers (at '%s')",
@@ -423,8 +408,9 @@ config_set_servers(void *field, size_t size, const char *value, char *msg,
 		p += len;
 	}
 	if (work.nservers == 0)
-		return errbuf_fail(msg, msglen, "no server in '%s'",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen, "no server in '%s'",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	*dns = work;
 	return 0;
 }
@@ -439,10 +425,11 @@ config_set_duration(void *field, size_t size, const char *value, char *msg,
 
 	(void)size;
 	if (config_parse_duration(value, &seconds) != 0)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a duration (e.g. 3600, 90s, "
-		                   "15m, 72h, 3d; at most ten years)",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not a duration (e.g. 3600, 90s, "
+		    "15m, 72h, 3d; at most ten years)",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	*(int64_t *)field = seconds;
 	return 0;
 }
@@ -458,10 +445,11 @@ config_set_milter_timeout(void *field, size_t size, const char *value,
 	(void)size;
 	if (config_parse_duration(value, &seconds) != 0 ||
 	    seconds > CONFIG_MILTER_TIMEOUT_MAX)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a duration from 1s to 24h (e.g. "
-		                   "600, 10m)",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not a duration from 1s to 24h (e.g. "
+		    "600, 10m)",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	*(int64_t *)field = seconds;
 	return 0;
 }
@@ -474,9 +462,9 @@ config_set_path(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (value[0] != '/')
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not an absolute path",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen, "'%s' is not an absolute path",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
 }
 
@@ -488,10 +476,11 @@ config_set_command(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (value[0] != '/')
-		return errbuf_fail(msg, msglen,
-		                   "'%s' must start with the program's "
-		                   "absolute path (no shell is used)",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' must start with the program's "
+		    "absolute path (no shell is used)",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
 }
 
@@ -515,10 +504,11 @@ config_set_address(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (!notify_address_ok(value))
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a plain address like "
-		                   "postmaster@example.com",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not a plain address like "
+		    "postmaster@example.com",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
 }
 
@@ -542,7 +532,7 @@ config_set_ip_list(void *field, size_t size, const char *value, char *msg,
 		len = strcspn(p, ", \t");
 		if (len > CONFIG_IP_TEXT_MAX)
 			return errbuf_fail(msg, msglen, "'%s' is too long",
-			                   config_quote(q, p, len));
+			                   text_quote(q, sizeof(q), p, len));
 		memcpy(tok, p, len);
 		tok[len] = '\0';
 		if (config_egress_add(&work, tok, msg, msglen) != 0)
@@ -550,8 +540,9 @@ config_set_ip_list(void *field, size_t size, const char *value, char *msg,
 		p += len;
 	}
 	if (work.count == 0)
-		return errbuf_fail(msg, msglen, "no address in '%s'",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen, "no address in '%s'",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	memcpy(field, &work, sizeof(work));
 	return 0;
 }
@@ -568,10 +559,10 @@ config_set_concurrency(void *field, size_t size, const char *value,
 	if (value[0] < '0' || value[0] > '9' ||
 	    (n = strtoul(value, &end, 10)) == 0 || *end != '\0' ||
 	    n > CONFIG_CONCURRENCY_MAX)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a count between 1 and %d",
-		                   config_quote(q, value, strlen(value)),
-		                   CONFIG_CONCURRENCY_MAX);
+		return errbuf_fail(
+		    msg, msglen, "'%s' is not a count between 1 and %d",
+		    text_quote(q, sizeof(q), value, strlen(value)),
+		    CONFIG_CONCURRENCY_MAX);
 	*(uint32_t *)field = (uint32_t)n;
 	return 0;
 }
@@ -598,7 +589,7 @@ config_set_bool(void *field, size_t size, const char *value, char *msg,
 		}
 	}
 	return errbuf_fail(msg, msglen, "'%s' is not yes or no",
-	                   config_quote(q, value, strlen(value)));
+	                   text_quote(q, sizeof(q), value, strlen(value)));
 }
 
 /* config_set_octal - a file mode mask such as 007. */
@@ -612,9 +603,9 @@ config_set_octal(void *field, size_t size, const char *value, char *msg,
 	(void)size;
 	n = strtoul(value, &end, 8);
 	if (value[0] < '0' || value[0] > '7' || *end != '\0' || n > 0777)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not an octal mask such as 007",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen, "'%s' is not an octal mask such as 007",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	*(uint32_t *)field = (uint32_t)n;
 	return 0;
 }
@@ -627,10 +618,11 @@ config_set_facility(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (!log_facility_ok(value))
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a syslog facility (mail, daemon, "
-		                   "local0 ... local7)",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not a syslog facility (mail, daemon, "
+		    "local0 ... local7)",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
 }
 
@@ -651,18 +643,19 @@ config_set_socket(void *field, size_t size, const char *value, char *msg,
 		if (strncmp(value, prefixes[i], strlen(prefixes[i])) == 0)
 			break;
 	if (i == sizeof(prefixes) / sizeof(*prefixes))
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not unix:/PATH, inet:PORT@HOST or "
-		                   "inet6:PORT@HOST",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not unix:/PATH, inet:PORT@HOST or "
+		    "inet6:PORT@HOST",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	if (i >= 2) {
 		port = value + strlen(prefixes[i]);
 		n = strtoul(port, &end, 10);
 		if (port[0] < '0' || port[0] > '9' || n == 0 || n > 65535 ||
 		    (*end != '\0' && *end != '@'))
-			return errbuf_fail(msg, msglen,
-			                   "'%s': the port must be 1..65535",
-			                   config_quote(q, value, strlen(value)));
+			return errbuf_fail(
+			    msg, msglen, "'%s': the port must be 1..65535",
+			    text_quote(q, sizeof(q), value, strlen(value)));
 	}
 	return config_set_string(field, size, value, msg, msglen);
 }
@@ -951,7 +944,7 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 	value[len - vlen] = '\0';
 	if ((key = config_key_find(line, klen)) == NULL)
 		return errbuf_fail(msg, msglen, "unknown key '%s'",
-		                   config_quote(q, line, klen));
+		                   text_quote(q, sizeof(q), line, klen));
 	if (vlen == len)
 		return errbuf_fail(msg, msglen, "%s needs a value", key->name);
 	return config_key_apply(cfg, key, value, msg, msglen);
@@ -1129,10 +1122,11 @@ config_egress_add(struct config_egress *list, const char *text, char *err,
 	    netlist_addr_parse(text, strlen(text),
 	                       NETLIST_PREFIX | NETLIST_HOST_BITS, &e, NULL,
 	                       0) != 0)
-		return errbuf_fail(err, errlen,
-		                   "'%s' is not an IPv4 or IPv6 address "
-		                   "(with an optional /prefix)",
-		                   config_quote(q, text, strlen(text)));
+		return errbuf_fail(
+		    err, errlen,
+		    "'%s' is not an IPv4 or IPv6 address "
+		    "(with an optional /prefix)",
+		    text_quote(q, sizeof(q), text, strlen(text)));
 	memcpy(list->ip[list->count++], text, strlen(text) + 1);
 	return 0;
 }

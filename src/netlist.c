@@ -177,7 +177,8 @@ netlist_addr_quoted(const char *p, size_t n, unsigned flags,
 			    buf, len);
 	}
 	e->prefix = (uint8_t)(v4 ? prefix + NETLIST_V4_BIAS : prefix);
-	if (!(flags & NETLIST_HOST_BITS) && netlist_host_bits(e->addr, e->prefix))
+	if (!(flags & NETLIST_HOST_BITS) &&
+	    netlist_host_bits(e->addr, e->prefix))
 		return netlist_fail(err, errlen,
 		                    "has bits set past its prefix length "
 		                    "(write the network address)",

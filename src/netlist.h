@@ -56,10 +56,11 @@ int netlist_parse(struct netlist *nl, const char *buf, size_t len, char *err,
 int netlist_add(struct netlist *nl, const char *buf, size_t len, char *err,
                 size_t errlen);
 
-/* Flags of netlist_addr_parse: what may surround the address. */
+/* Flags of netlist_addr_parse: what may surround the address.  With
+ * NETLIST_HOST_BITS, "192.0.2.7/24" is accepted (the caller takes the
+ * network it lies in, 192.0.2.0/24). */
 #define NETLIST_PREFIX 0x1    /* "/prefix" */
-#define NETLIST_HOST_BITS 0x2 /* bits past the prefix: the network of the
-                                 address ("192.0.2.7/24" is 192.0.2.0/24) */
+#define NETLIST_HOST_BITS 0x2 /* bits set past the prefix */
 #define NETLIST_BRACKETS 0x4  /* "[2001:db8::1]" */
 
 /*

@@ -113,21 +113,6 @@ static const struct policy_name policy_outbound_names[] = {
 /* ---------------------------------------------------------------- */
 /* Small helpers */
 
-/* policy_quote - a printable, bounded copy of untrusted text. */
-static const char *
-policy_quote(char buf[POLICY_QUOTE_MAX], const char *text, size_t len)
-{
-	sanitize_text(buf, POLICY_QUOTE_MAX, (const unsigned char *)text, len);
-	return buf;
-}
-
-/* policy_lower - ASCII-only tolower, independent of the locale. */
-static int
-policy_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
 /* policy_word_eq - buf[0..len) equals name, ignoring ASCII case. */
 static bool
 policy_word_eq(const char *buf, size_t len, const char *name)
@@ -137,7 +122,7 @@ policy_word_eq(const char *buf, size_t len, const char *name)
 	if (strlen(name) != len)
 		return false;
 	for (i = 0; i < len; i++)
-		if (policy_lower((unsigned char)buf[i]) != name[i])
+		if (text_lower((unsigned char)buf[i]) != name[i])
 			return false;
 	return true;
 }
@@ -387,7 +372,7 @@ policy_key_domain(const char *domain, char out[DOMAIN_BUF])
 	if (n > DOMAIN_MAX)
 		n = 0;
 	for (i = 0; i < n; i++)
-		out[i] = (char)policy_lower((unsigned char)domain[i]);
+		out[i] = (char)text_lower((unsigned char)domain[i]);
 	out[n] = '\0';
 	return out;
 }
@@ -828,7 +813,7 @@ policy_parse_situation_action(unsigned situation, const char *buf, size_t len,
 		return errbuf_fail(err, errlen,
 		                   "'%s' is not an action (accept, tempfail, "
 		                   "reject, quarantine, tag or monitor)",
-		                   policy_quote(q, buf, len));
+		                   text_quote(q, sizeof(q), buf, len));
 	if (v == POLICY_REJECT && policy_no_state(situation))
 		return errbuf_fail(err, errlen,
 		                   "%s cannot be reject: a domain without a "
@@ -851,7 +836,7 @@ policy_parse_named(const struct policy_name *t, size_t n, const char *buf,
 
 	if (v < 0)
 		return errbuf_fail(err, errlen, "'%s' is not %s",
-		                   policy_quote(q, w, len), what);
+		                   text_quote(q, sizeof(q), w, len), what);
 	*out = v;
 	return 0;
 }
@@ -927,13 +912,13 @@ policy_parse_reply(const char *buf, size_t len, char *out, size_t outlen,
 		return errbuf_fail(err, errlen,
 		                   "'%s': give the text only; the reply code "
 		                   "is fixed by the kind of reply",
-		                   policy_quote(q, p, len));
+		                   text_quote(q, sizeof(q), p, len));
 	for (i = 0; i < len; i++) {
 		if (p[i] < 0x20 || p[i] > 0x7e)
 			return errbuf_fail(err, errlen,
 			                   "'%s' has a byte that is not "
 			                   "printable ASCII",
-			                   policy_quote(q, p, len));
+			                   text_quote(q, sizeof(q), p, len));
 		if (p[i] != '%')
 			continue;
 		if (i + 1 == len || memchr("drs%", p[i + 1], 4) == NULL)
@@ -941,7 +926,7 @@ policy_parse_reply(const char *buf, size_t len, char *out, size_t outlen,
 			    err, errlen,
 			    "'%s' has a '%%' not followed by d "
 			    "(domain), r (record), s (state) or %%",
-			    policy_quote(q, p, len));
+			    text_quote(q, sizeof(q), p, len));
 		i++;
 	}
 	memcpy(out, p, len);
@@ -965,7 +950,7 @@ policy_parse_header(const char *buf, size_t len, char *out, size_t outlen,
 		if (p[i] <= 0x20 || p[i] > 0x7e || p[i] == ':')
 			return errbuf_fail(err, errlen,
 			                   "'%s' is not a header field name",
-			                   policy_quote(q, p, len));
+			                   text_quote(q, sizeof(q), p, len));
 	memcpy(out, p, len);
 	out[len] = '\0';
 	return 0;
@@ -1064,17 +1049,19 @@ policy_exempt_senders_parse(struct policy_exempt *t, const char *buf,
 		return errbuf_fail(err, errlen, "out of memory");
 	while (rc == 0 && policy_next(&c, &ent, &elen, &line)) {
 		if (policy_sender_canon(ent, elen, canon, sizeof(canon)) != 0)
-			rc = policy_list_fail(err, errlen, origin, line,
-			                      "'%s' is not an email address "
-			                      "(local@domain)",
-			                      policy_quote(q, ent, elen));
+			rc = policy_list_fail(
+			    err, errlen, origin, line,
+			    "'%s' is not an email address "
+			    "(local@domain)",
+			    text_quote(q, sizeof(q), ent, elen));
 		else if (policy_tab_insert(POLICY_TAB(work), canon,
 		                           strlen(canon), 0, 0) == -1)
-			rc = policy_list_fail(err, errlen, origin, line,
-			                      "'%s' does not fit: at most %d "
-			                      "exempt senders",
-			                      policy_quote(q, ent, elen),
-			                      POLICY_EXEMPT_MAX);
+			rc = policy_list_fail(
+			    err, errlen, origin, line,
+			    "'%s' does not fit: at most %d "
+			    "exempt senders",
+			    text_quote(q, sizeof(q), ent, elen),
+			    POLICY_EXEMPT_MAX);
 	}
 	if (rc == 0)
 		memcpy(t, work, sizeof(*t));
@@ -1155,20 +1142,20 @@ policy_override_entry(struct policy_overrides *work, const char *ent,
 	if (n < 2 || n > POLICY_WORDS_MAX)
 		return errbuf_fail(msg, msglen,
 		                   "'%s' is not \"domain action [state]\"",
-		                   policy_quote(q, ent, elen));
+		                   text_quote(q, sizeof(q), ent, elen));
 	if (domain_normalize(w[0], wl[0], dom, sizeof(dom), msg, msglen) != 0)
 		return -1;
 	if (policy_parse_action(w[1], wl[1], &a) != 0)
 		return errbuf_fail(msg, msglen,
 		                   "'%s' is not an action (accept, tempfail, "
 		                   "reject, quarantine, tag or monitor)",
-		                   policy_quote(q, w[1], wl[1]));
+		                   text_quote(q, sizeof(q), w[1], wl[1]));
 	if (n == 3 && policy_parse_situation(w[2], wl[2], &scope) != 0)
 		return errbuf_fail(
 		    msg, msglen,
 		    "'%s' is not a state (unknown, pending, "
 		    "verified, degraded, failed, dnserror or all)",
-		    policy_quote(q, w[2], wl[2]));
+		    text_quote(q, sizeof(q), w[2], wl[2]));
 	if (a == POLICY_REJECT && policy_no_state(scope))
 		return errbuf_fail(msg, msglen,
 		                   "%s: reject is not allowed for %s (no known "

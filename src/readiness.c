@@ -45,6 +45,7 @@
 #include "dnsmsg.h"
 #include "mx.h"
 #include "safefile.h"
+#include "text.h"
 
 struct readiness_job {
 	struct resolver res;  /* what the checks ask: base, or the budget */
@@ -70,16 +71,6 @@ struct readiness_lookup {
 
 static void readiness_answer(void *arg, const struct dns_answer *ans);
 static void readiness_finish_one(struct readiness_job *job);
-
-/* readiness_now_ms - CLOCK_MONOTONIC in milliseconds, as dns.c counts. */
-static uint64_t
-readiness_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* readiness_budget_query_by - a lookup ended by the job's deadline too. */
 static int
@@ -110,7 +101,7 @@ static void
 readiness_note_late(struct readiness_job *job, size_t slot)
 {
 	if (job->deadline != UINT64_MAX && slot < REPORT_CHECKS_MAX &&
-	    readiness_now_ms() >= job->deadline)
+	    text_now_ms() >= job->deadline)
 		job->late[slot] = true;
 }
 
@@ -420,7 +411,7 @@ readiness_start(const struct resolver *res,
 	job->res = job->base = *res;
 	job->deadline = UINT64_MAX;
 	if (req->budget_ms > 0) {
-		job->deadline = readiness_now_ms() + req->budget_ms;
+		job->deadline = text_now_ms() + req->budget_ms;
 		job->res.impl = job;
 		job->res.query = readiness_budget_query;
 		job->res.query_by = readiness_budget_query_by;

@@ -57,6 +57,7 @@
 #include "notify.h"
 #include "readiness.h"
 #include "sanitize.h"
+#include "text.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define REGIMPORT_QUOTE_MAX 96   /* a value echoed in an error */
@@ -112,14 +113,6 @@ struct regimport_seen_slot {
 	char *name; /* NULL: free */
 	size_t line;
 };
-
-/* regimport_quote - a printable, bounded copy of untrusted text. */
-static const char *
-regimport_quote(char *dst, size_t dstlen, const char *text, size_t len)
-{
-	sanitize_text(dst, dstlen, (const unsigned char *)text, len);
-	return dst;
-}
 
 /* regimport_copy - text[0..len) NUL-terminated into dst; -1 when it does
  * not fit or holds a NUL. */
@@ -320,7 +313,7 @@ regimport_unknown(char *list, size_t listlen, const struct csv_field *f)
 	if (used + 1 >= listlen)
 		return;
 	snprintf(list + used, listlen - used, "%s'%s'", used ? ", " : "",
-	         regimport_quote(q, sizeof(q), f->value, f->len));
+	         text_quote(q, sizeof(q), f->value, f->len));
 }
 
 int
@@ -423,10 +416,10 @@ regimport_row(const struct regimport_columns *cols,
 			return errbuf_fail(err, errlen, "line %zu: %s: %s",
 			                   row->line, regimport_cols[i].name,
 			                   why);
-		return errbuf_fail(
-		    err, errlen, "line %zu: %s '%s': %s", row->line,
-		    regimport_cols[i].name,
-		    regimport_quote(q, sizeof(q), f->value, f->len), why);
+		return errbuf_fail(err, errlen, "line %zu: %s '%s': %s",
+		                   row->line, regimport_cols[i].name,
+		                   text_quote(q, sizeof(q), f->value, f->len),
+		                   why);
 	}
 	return 0;
 }
@@ -499,10 +492,10 @@ regimport_add_selector(struct domain_reg *reg, const char *name, size_t namelen,
 		    why, whylen,
 		    "selector '%s' is not a DNS name of letters, digits, "
 		    "'-' and '_' (labels 1..63, at most %d octets)",
-		    regimport_quote(q, sizeof(q), name, namelen),
+		    text_quote(q, sizeof(q), name, namelen),
 		    DOMAIN_SELECTOR_MAX - 1);
 	for (i = 0; i < namelen; i++)
-		lower[i] = (char)tolower((unsigned char)name[i]);
+		lower[i] = (char)text_lower((unsigned char)name[i]);
 	lower[namelen] = '\0';
 	if (dlen > 0 && namelen + REGIMPORT_DKIM_SUFFIX + dlen > DOMAIN_MAX)
 		return errbuf_fail(
@@ -570,7 +563,7 @@ regimport_parse_selectors(struct domain_reg *reg, const char *text, size_t len,
 		if (eq == text + start + n - 1)
 			return errbuf_fail(
 			    why, whylen, "'%s' has '=' but no key file",
-			    regimport_quote(q, sizeof(q), text + start, n));
+			    text_quote(q, sizeof(q), text + start, n));
 		if (regimport_add_selector(
 		        reg, text + start, (size_t)(eq - (text + start)),
 		        eq + 1, (size_t)(text + i - (eq + 1)), why,
@@ -588,7 +581,7 @@ regimport_add_egress(struct domain_reg *reg, const char *text, size_t n,
 	struct netlist_entry e;
 	size_t i;
 
-	regimport_quote(q, sizeof(q), text, n);
+	text_quote(q, sizeof(q), text, n);
 	if (n >= sizeof(ip) || memchr(text, '\0', n) != NULL)
 		return errbuf_fail(why, whylen,
 		                   "'%s' is not an IPv4 or IPv6 address", q);
@@ -719,8 +712,7 @@ regimport_host_ok(const char *what, const char *name, size_t size, char *why,
 	if (strcmp(norm, name) != 0)
 		return errbuf_fail(
 		    why, whylen, "%s '%s' is not in its normalized form %s",
-		    what, regimport_quote(q, sizeof(q), name, strlen(name)),
-		    norm);
+		    what, text_quote(q, sizeof(q), name, strlen(name)), norm);
 	return 0;
 }
 
@@ -789,7 +781,7 @@ regimport_validate_selectors(const struct domain_reg *reg, char *why,
 			    why, whylen,
 			    "selector '%s' is not a lowercase DNS name of "
 			    "letters, digits, '-' and '_'",
-			    regimport_quote(q, sizeof(q), s->name, n));
+			    text_quote(q, sizeof(q), s->name, n));
 		for (j = 0; j < i; j++)
 			if (strcmp(reg->selectors[j].name, s->name) == 0)
 				return errbuf_fail(why, whylen,
@@ -824,9 +816,9 @@ regimport_validate_egress(const struct domain_reg *reg, char *why,
 			    why, whylen,
 			    "egress address '%s' is not an IPv4 or IPv6 "
 			    "address",
-			    regimport_quote(q, sizeof(q), reg->egress[i],
-			                    strnlen(reg->egress[i],
-			                            sizeof(reg->egress[i]))));
+			    text_quote(q, sizeof(q), reg->egress[i],
+			               strnlen(reg->egress[i],
+			                       sizeof(reg->egress[i]))));
 		for (j = 0; j < i; j++)
 			if (strcmp(reg->egress[j], reg->egress[i]) == 0)
 				return errbuf_fail(
@@ -973,7 +965,7 @@ regimport_seen_add(struct regimport_seen *seen, const char *domain, size_t line,
 		return errbuf_fail(
 		    err, errlen,
 		    "line %zu: domain %s already given on line %zu", line,
-		    regimport_quote(q, sizeof(q), domain, strlen(domain)),
+		    text_quote(q, sizeof(q), domain, strlen(domain)),
 		    slot->line);
 	slot->name = strdup(domain);
 	if (slot->name == NULL)

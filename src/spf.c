@@ -61,6 +61,7 @@
 #include "netlist.h"
 #include "report.h"
 #include "sanitize.h"
+#include "text.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define SPF_VALUE_MAX 1024 /* a macro value (sender, helo, names) */
@@ -104,27 +105,9 @@ spf_result_name(enum spf_result r)
 /* ---- character classes, without locale ---- */
 
 static bool
-is_alpha(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
 is_alnum(unsigned char c)
 {
-	return is_alpha(c) || is_digit(c);
-}
-
-static unsigned char
-lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+	return text_is_alpha(c) || text_is_digit(c);
 }
 
 /* span_ieq - bytes equal a lowercase keyword, ignoring case. */
@@ -136,7 +119,7 @@ span_ieq(const unsigned char *p, size_t n, const char *word)
 	if (strlen(word) != n)
 		return false;
 	for (i = 0; i < n; i++)
-		if (lower(p[i]) != (unsigned char)word[i])
+		if (text_lower(p[i]) != (unsigned char)word[i])
 			return false;
 	return true;
 }
@@ -240,7 +223,7 @@ addr_match(const struct spf_addr *ip, int family, const unsigned char *net,
 static bool
 is_macro_letter(unsigned char c, bool exp)
 {
-	c = lower(c);
+	c = text_lower(c);
 	if (strchr("slodiphv", c) != NULL && c != '\0')
 		return true;
 	return exp && c != '\0' && strchr("crt", c) != NULL;
@@ -282,8 +265,8 @@ macro_scan(const unsigned char *p, size_t n, bool exp, struct macro *m)
 		return 0;
 	m->letter = p[2];
 	i = 3;
-	if (i < n && is_digit(p[i])) {
-		while (i < n && is_digit(p[i])) {
+	if (i < n && text_is_digit(p[i])) {
+		while (i < n && text_is_digit(p[i])) {
 			m->digits = m->digits * 10 + (unsigned)(p[i] - '0');
 			if (m->digits > SPF_DIGITS_CAP)
 				m->digits = SPF_DIGITS_CAP;
@@ -292,7 +275,7 @@ macro_scan(const unsigned char *p, size_t n, bool exp, struct macro *m)
 		if (m->digits == 0)
 			return 0; /* section 7.1: the value MUST be nonzero */
 	}
-	if (i < n && lower(p[i]) == 'r') {
+	if (i < n && text_lower(p[i]) == 'r') {
 		m->reverse = true;
 		i++;
 	}
@@ -350,9 +333,9 @@ toplabel_ok(const unsigned char *p, size_t n)
 	for (i = 0; i < n; i++) {
 		if (p[i] == '-')
 			dash = true;
-		else if (is_alpha(p[i]))
+		else if (text_is_alpha(p[i]))
 			alpha = true;
-		else if (!is_digit(p[i]))
+		else if (!text_is_digit(p[i]))
 			return false;
 	}
 	return alpha || dash;
@@ -409,7 +392,7 @@ cidr_value(const unsigned char *p, size_t n, unsigned max)
 	if (n == 0 || n > SPF_CIDR_DIGITS_MAX || (n > 1 && p[0] == '0'))
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (!is_digit(p[i]))
+		if (!text_is_digit(p[i]))
 			return -1;
 		v = v * 10 + (unsigned)(p[i] - '0');
 	}
@@ -422,7 +405,7 @@ trailing_cidr(const unsigned char *p, size_t n)
 {
 	size_t i = n;
 
-	while (i > 0 && is_digit(p[i - 1]))
+	while (i > 0 && text_is_digit(p[i - 1]))
 		i--;
 	if (i == n || i == 0 || p[i - 1] != '/')
 		return 0;
@@ -583,7 +566,7 @@ parse_term(const unsigned char *base, const unsigned char *p, size_t n,
 	t->len = (uint16_t)n;
 	t->qual = SPF_PASS;
 	/* A modifier: name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) "=" */
-	if (is_alpha(p[0])) {
+	if (text_is_alpha(p[0])) {
 		for (i = 1; i < n && (is_alnum(p[i]) || p[i] == '-' ||
 		                      p[i] == '_' || p[i] == '.');
 		     i++)
@@ -776,7 +759,7 @@ static const char *
 macro_value(const struct spf_macro_ctx *ctx, unsigned char letter, char *buf,
             size_t len)
 {
-	switch (lower(letter)) {
+	switch (text_lower(letter)) {
 	case 's':
 		return ctx->sender;
 	case 'l':

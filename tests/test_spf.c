@@ -1829,15 +1829,15 @@ static const struct rr zone_val[] = {
     TXT("macro.example.com", "v=spf1 include:%{d}.x.example.com "
                              "exists:%{i}.x.example.com -all"),
     TXT("hole.example.com", "v=spf1 ip4:192.0.2.0/25 ip4:192.0.2.192/26 "
-                           "-all"),
-    TXT("cover.example.com", "v=spf1 ip4:192.0.2.0/25 "
-                            "include:cover2.example.com -all"),
-    TXT("cover2.example.com", "v=spf1 ip4:192.0.2.192/26 "
-                             "ip4:192.0.2.128/26 -all"),
-    TXT("carve.example.com", "v=spf1 -ip4:192.0.2.130 ip4:192.0.2.0/24 "
                             "-all"),
+    TXT("cover.example.com", "v=spf1 ip4:192.0.2.0/25 "
+                             "include:cover2.example.com -all"),
+    TXT("cover2.example.com", "v=spf1 ip4:192.0.2.192/26 "
+                              "ip4:192.0.2.128/26 -all"),
+    TXT("carve.example.com", "v=spf1 -ip4:192.0.2.130 ip4:192.0.2.0/24 "
+                             "-all"),
     TXT("hole6.example.com", "v=spf1 ip6:2001:db8::/33 "
-                            "ip6:2001:db8:c000::/34 -all"),
+                             "ip6:2001:db8:c000::/34 -all"),
     TXT("big.example.com",
         "v=spf1 include:amazonses.com "
         "ip4:192.0.2.1 ip4:192.0.2.2 ip4:192.0.2.3 ip4:192.0.2.4 ip4:192.0.2.5 "
