@@ -740,76 +740,42 @@ config_list_text(const char *value, const char **buf, size_t *len,
 	return 0;
 }
 
-/* config_set_hosts - InternalHosts: a network list, inline or a file. */
+/* config_list - a list key (InternalHosts, ExemptSenders, ExemptDomains,
+ * DomainActions) from its inline text or its file, through its parser;
+ * 1 when type is not a list. */
 static int
-config_set_hosts(void *field, size_t size, const char *value, char *msg,
-                 size_t msglen)
+config_list(enum config_type type, void *field, const char *value, char *msg,
+            size_t msglen)
 {
 	const char *buf, *origin;
 	char *file, why[CONFIG_MSG_MAX];
 	size_t len;
 	int rc;
 
-	(void)size;
+	if (type != CONFIG_HOSTS && type != CONFIG_SENDERS &&
+	    type != CONFIG_DOMAINS && type != CONFIG_OVERRIDES)
+		return 1;
 	if (config_list_text(value, &buf, &len, &origin, &file, msg, msglen))
 		return -1;
-	if ((rc = netlist_parse(field, buf, len, why, sizeof(why))) != 0)
-		errbuf_fail(msg, msglen, "%s%s%s", origin ? origin : "",
-		            origin ? ": " : "", why);
-	free(file);
-	return rc;
-}
-
-/* config_set_senders - ExemptSenders: addresses, inline or a file. */
-static int
-config_set_senders(void *field, size_t size, const char *value, char *msg,
-                   size_t msglen)
-{
-	const char *buf, *origin;
-	char *file;
-	size_t len;
-	int rc;
-
-	(void)size;
-	if (config_list_text(value, &buf, &len, &origin, &file, msg, msglen))
-		return -1;
-	rc = policy_exempt_senders_parse(field, buf, len, origin, msg, msglen);
-	free(file);
-	return rc;
-}
-
-/* config_set_domains - ExemptDomains: domains, inline or a file. */
-static int
-config_set_domains(void *field, size_t size, const char *value, char *msg,
-                   size_t msglen)
-{
-	const char *buf, *origin;
-	char *file;
-	size_t len;
-	int rc;
-
-	(void)size;
-	if (config_list_text(value, &buf, &len, &origin, &file, msg, msglen))
-		return -1;
-	rc = policy_exempt_domains_parse(field, buf, len, origin, msg, msglen);
-	free(file);
-	return rc;
-}
-
-/* config_set_overrides - DomainActions: entries, inline or a file. */
-static int
-config_set_overrides(void *field, size_t size, const char *value, char *msg,
-                     size_t msglen)
-{
-	const char *buf, *origin;
-	char *file;
-	size_t len;
-	int rc;
-
-	(void)size;
-	if (config_list_text(value, &buf, &len, &origin, &file, msg, msglen))
-		return -1;
-	rc = policy_overrides_parse(field, buf, len, origin, msg, msglen);
+	switch (type) {
+	case CONFIG_SENDERS:
+		rc = policy_exempt_senders_parse(field, buf, len, origin, msg,
+		                                 msglen);
+		break;
+	case CONFIG_DOMAINS:
+		rc = policy_exempt_domains_parse(field, buf, len, origin, msg,
+		                                 msglen);
+		break;
+	case CONFIG_OVERRIDES:
+		rc = policy_overrides_parse(field, buf, len, origin, msg,
+		                            msglen);
+		break;
+	default:
+		if ((rc = netlist_parse(field, buf, len, why, sizeof(why))) != 0)
+			errbuf_fail(msg, msglen, "%s%s%s", origin ? origin : "",
+			            origin ? ": " : "", why);
+		break;
+	}
 	free(file);
 	return rc;
 }
@@ -836,10 +802,6 @@ static const config_setter config_setters[] = {
     [CONFIG_UNREG] = config_set_unreg,
     [CONFIG_MODE] = config_set_mode,
     [CONFIG_OUTBOUND] = config_set_outbound,
-    [CONFIG_HOSTS] = config_set_hosts,
-    [CONFIG_SENDERS] = config_set_senders,
-    [CONFIG_DOMAINS] = config_set_domains,
-    [CONFIG_OVERRIDES] = config_set_overrides,
     [CONFIG_REPLY] = config_set_reply,
     [CONFIG_HEADER] = config_set_header,
 };
@@ -903,10 +865,16 @@ config_key_apply(struct config *cfg, const struct config_key *key,
                  const char *value, char *msg, size_t msglen)
 {
 	char why[CONFIG_MSG_MAX];
+	void *field = (char *)cfg + key->offset;
+	int rc;
 
 	why[0] = '\0';
-	if (config_setters[key->type]((char *)cfg + key->offset, key->size,
-	                              value, why, sizeof(why)))
+	/* A list is read (inline or from a file) before it is parsed. */
+	rc = config_list(key->type, field, value, why, sizeof(why));
+	if (rc == 1)
+		rc = config_setters[key->type](field, key->size, value, why,
+		                               sizeof(why));
+	if (rc != 0)
 		return errbuf_fail(msg, msglen, "%s: %s", key->name, why);
 	return 0;
 }
