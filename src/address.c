@@ -8,6 +8,7 @@
  *	bool domain_is_below(const char *name, const char *parent);
  *	int domain_join(const char *label, const char *parent, char *out,
  *	    size_t outlen);
+ *	int address_plain_ok(const char *addr);
  *
  * DESCRIPTION
  *	domain_normalize() takes untrusted bytes (an envelope sender's
@@ -316,4 +317,22 @@ domain_join(const char *label, const char *parent, char *out, size_t outlen)
 	memcpy(out + llen + 1, parent, plen);
 	out[llen + 1 + plen] = '\0';
 	return 0;
+}
+
+int
+address_plain_ok(const char *addr)
+{
+	const char *at = strchr(addr, '@');
+	size_t len = strlen(addr), i;
+
+	if (len == 0 || len > ADDRESS_PLAIN_MAX || at == NULL || at == addr ||
+	    at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)addr[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("<>()[]\\,;:\"", c))
+			return 0;
+	}
+	return 1;
 }

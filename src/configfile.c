@@ -54,11 +54,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "notify.h"
 #include "errbuf.h"
 #include "safefile.h"
 #include "sanitize.h"
@@ -177,6 +176,17 @@ static const struct {
     {"none", DMARC_POLICY_NONE},
     {"quarantine", DMARC_POLICY_QUARANTINE},
     {"reject", DMARC_POLICY_REJECT},
+};
+
+/* SyslogFacility values (log_open() takes the name). */
+static const struct {
+	const char *name;
+	int facility;
+} config_facilities[] = {
+    {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},
+    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
+    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
 };
 
 typedef int (*config_setter)(void *field, size_t size, const char *value,
@@ -503,7 +513,7 @@ config_set_address(void *field, size_t size, const char *value, char *msg,
 {
 	char q[CONFIG_QUOTE_MAX];
 
-	if (!notify_address_ok(value))
+	if (!address_plain_ok(value))
 		return errbuf_fail(
 		    msg, msglen,
 		    "'%s' is not a plain address like "
@@ -617,7 +627,7 @@ config_set_facility(void *field, size_t size, const char *value, char *msg,
 {
 	char q[CONFIG_QUOTE_MAX];
 
-	if (!log_facility_ok(value))
+	if (config_facility(value) < 0)
 		return errbuf_fail(
 		    msg, msglen,
 		    "'%s' is not a syslog facility (mail, daemon, "
@@ -985,6 +995,18 @@ config_load(const char *path, bool must_exist, struct config *cfg, char *err,
 	}
 	*cfg = work;
 	return 0;
+}
+
+int
+config_facility(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_facilities) / sizeof(*config_facilities);
+	     i++)
+		if (strcasecmp(name, config_facilities[i].name) == 0)
+			return config_facilities[i].facility;
+	return -1;
 }
 
 /* The milter's door ---------------------------------------------------- */

@@ -119,6 +119,10 @@ int config_set(struct config *cfg, const char *key, const char *value,
 /* config_parse_timeout - "5", "2.5" seconds to ms (1 ms .. 300 s). */
 int config_parse_timeout(const char *text, unsigned *ms);
 
+/* config_facility - the syslog facility (LOG_MAIL...) of a SyslogFacility
+ * name, any case; -1 unknown. */
+int config_facility(const char *name);
+
 /* config_socket_inet - socket is inet:PORT@HOST or inet6:PORT@HOST. */
 bool config_socket_inet(const char *socket);
 

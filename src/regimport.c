@@ -54,7 +54,6 @@
 
 #include "netlist.h"
 #include "errbuf.h"
-#include "notify.h"
 #include "readiness.h"
 #include "sanitize.h"
 #include "text.h"
@@ -258,7 +257,7 @@ set_contact(struct domain_reg *reg, const char *text, size_t len, char *why,
 	}
 	if (regimport_copy(addr, sizeof(addr), text, len, why, whylen) != 0)
 		return -1;
-	if (!notify_address_ok(addr))
+	if (!address_plain_ok(addr))
 		return errbuf_fail(
 		    why, whylen,
 		    "not a plain address local@domain (no spaces, control "
@@ -874,7 +873,7 @@ regimport_validate(const struct domain_reg *reg,
 		    "or reject",
 		    (int)reg->dmarc_min_policy);
 	if (!regimport_str_ok(reg->contact, sizeof(reg->contact)) ||
-	    (reg->contact[0] != '\0' && !notify_address_ok(reg->contact)))
+	    (reg->contact[0] != '\0' && !address_plain_ok(reg->contact)))
 		return errbuf_fail(
 		    why, whylen,
 		    "the contact is not a plain address local@domain (no "
