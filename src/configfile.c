@@ -192,19 +192,6 @@ static const struct {
 typedef int (*config_setter)(void *field, size_t size, const char *value,
                              char *msg, size_t msglen);
 
-/* config_name_equal - name (NUL-terminated) equals text[0..len), any case. */
-static bool
-config_name_equal(const char *name, const char *text, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (name[i] == '\0' || text_lower((unsigned char)name[i]) !=
-		                           text_lower((unsigned char)text[i]))
-			return false;
-	return name[len] == '\0';
-}
-
 /* config_space - the white space that separates words on a line. */
 static bool
 config_space(char c)
@@ -356,8 +343,7 @@ config_set_policy(void *field, size_t size, const char *value, char *msg,
 
 	(void)size;
 	for (i = 0; i < sizeof(config_policies) / sizeof(*config_policies); i++)
-		if (config_name_equal(config_policies[i].name, value,
-		                      strlen(value))) {
+		if (text_ieq(value, strlen(value), config_policies[i].name)) {
 			*(enum dmarc_policy *)field = config_policies[i].policy;
 			return 0;
 		}
@@ -823,7 +809,7 @@ config_key_find(const char *key, size_t len)
 	size_t i;
 
 	for (i = 0; i < sizeof(config_keys) / sizeof(*config_keys); i++)
-		if (config_name_equal(config_keys[i].name, key, len))
+		if (text_ieq(key, len, config_keys[i].name))
 			return &config_keys[i];
 	return NULL;
 }

@@ -53,6 +53,7 @@
 #include <strings.h>
 
 #include "dnsmsg.h"
+#include "errbuf.h"
 #include "report.h"
 #include "sanitize.h"
 #include "text.h"
@@ -190,27 +191,6 @@ dmarc_policy_name(enum dmarc_policy p)
 		if (dmarc_policy_names[i].policy == p)
 			return dmarc_policy_names[i].name;
 	return "unset";
-}
-
-/* set_err - printf into err when there is room. */
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* quote - sanitized, shortened copy of untrusted bytes for a message. */
-static const char *
-quote(char buf[DMARC_ERR_VALUE_MAX], struct span s)
-{
-	sanitize_text(buf, DMARC_ERR_VALUE_MAX, s.p, s.n);
-	return buf;
 }
 
 /* tag_policy - none, quarantine or reject. */
@@ -640,22 +620,25 @@ parse_version(struct span seg, char *err, size_t errlen)
 
 	if (seg.n == 0 || split_tag(seg, &name, &value) < 0 ||
 	    !span_eq(name, "v")) {
-		set_err(err, errlen,
-		        "the record must start with v=DMARC1, not \"%s\"",
-		        quote(q, seg));
+		errbuf_fail(
+		    err, errlen,
+		    "the record must start with v=DMARC1, not \"%s\"",
+		    text_quote(q, sizeof(q), (const char *)seg.p, seg.n));
 		return -1;
 	}
 	if (value.n == vl && memcmp(value.p, DMARC_VERSION, vl) == 0)
 		return 0;
 	if (value.n > vl && memcmp(value.p, DMARC_VERSION, vl) == 0 &&
 	    is_wsp(value.p[vl]))
-		set_err(err, errlen,
-		        "v=%s: a ';' must follow v=DMARC1 before the next tag",
-		        quote(q, value));
+		errbuf_fail(
+		    err, errlen,
+		    "v=%s: a ';' must follow v=DMARC1 before the next tag",
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n));
 	else
-		set_err(err, errlen,
-		        "v=%s: the version must be exactly DMARC1 (upper case)",
-		        quote(q, value));
+		errbuf_fail(
+		    err, errlen,
+		    "v=%s: the version must be exactly DMARC1 (upper case)",
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n));
 	return -1;
 }
 
@@ -682,33 +665,38 @@ parse_tag(struct span seg, unsigned *seen, struct dmarc_record *r, char *err,
 	int i;
 
 	if (split_tag(seg, &name, &value) < 0 || !tag_name_ok(name)) {
-		set_err(err, errlen, "\"%s\" is not a tag=value pair",
-		        quote(q, seg));
+		errbuf_fail(
+		    err, errlen, "\"%s\" is not a tag=value pair",
+		    text_quote(q, sizeof(q), (const char *)seg.p, seg.n));
 		return -1;
 	}
 	if (span_eq(name, "v")) {
-		set_err(err, errlen,
-		        "v=%s: v may appear only once, as the first tag",
-		        quote(q, value));
+		errbuf_fail(
+		    err, errlen,
+		    "v=%s: v may appear only once, as the first tag",
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n));
 		return -1;
 	}
 	if ((i = find_tag(name)) < 0)
 		return 0; /* unknown tags MUST be ignored */
 	if (*seen & (1u << i)) {
-		set_err(err, errlen, "tag %s appears twice (again as %s=%s)",
-		        dmarc_tags[i].name, dmarc_tags[i].name,
-		        quote(q, value));
+		errbuf_fail(
+		    err, errlen, "tag %s appears twice (again as %s=%s)",
+		    dmarc_tags[i].name, dmarc_tags[i].name,
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n));
 		return -1;
 	}
 	*seen |= 1u << i;
 	if (value.n == 0) {
-		set_err(err, errlen, "tag %s has an empty value",
-		        dmarc_tags[i].name);
+		errbuf_fail(err, errlen, "tag %s has an empty value",
+		            dmarc_tags[i].name);
 		return -1;
 	}
 	if (dmarc_tags[i].fn(value, r, &why) < 0) {
-		set_err(err, errlen, "%s=%s: %s", dmarc_tags[i].name,
-		        quote(q, value), why);
+		errbuf_fail(
+		    err, errlen, "%s=%s: %s", dmarc_tags[i].name,
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n),
+		    why);
 		return -1;
 	}
 	return 0;
@@ -719,16 +707,17 @@ static void
 missing_p(const struct dmarc_record *r, char *err, size_t errlen)
 {
 	if (r->has_rua)
-		set_err(
+		errbuf_fail(
 		    err, errlen,
 		    "tag p is missing: receivers read this record as p=none "
 		    "only because rua is valid (RFC 7489 6.6.3); add p=none "
 		    "or stricter after v=DMARC1");
 	else
-		set_err(err, errlen,
-		        "tag p is missing: without p or a valid rua receivers "
-		        "ignore the record (RFC 7489 6.6.3); add p=none or "
-		        "stricter after v=DMARC1");
+		errbuf_fail(
+		    err, errlen,
+		    "tag p is missing: without p or a valid rua receivers "
+		    "ignore the record (RFC 7489 6.6.3); add p=none or "
+		    "stricter after v=DMARC1");
 }
 
 int
@@ -741,15 +730,16 @@ dmarc_parse(const unsigned char *rec, size_t len, struct dmarc_record *out,
 	unsigned seen = 0;
 	size_t off;
 
-	set_err(err, errlen, "%s", "");
+	errbuf_fail(err, errlen, "%s", "");
 	dmarc_defaults(&r);
 	rest.p = rec != NULL ? rec : (const unsigned char *)"";
 	rest.n = rec != NULL ? len : 0;
 	if ((off = bad_byte(rest.p, rest.n)) < rest.n) {
-		set_err(err, errlen,
-		        "byte 0x%02x at offset %zu is a control or non-ASCII "
-		        "character; DMARC records are printable ASCII",
-		        rest.p[off], off);
+		errbuf_fail(
+		    err, errlen,
+		    "byte 0x%02x at offset %zu is a control or non-ASCII "
+		    "character; DMARC records are printable ASCII",
+		    rest.p[off], off);
 		return -1;
 	}
 	while (span_next(&rest, ';', &seg, &done)) {

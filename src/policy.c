@@ -113,20 +113,6 @@ static const struct policy_name policy_outbound_names[] = {
 /* ---------------------------------------------------------------- */
 /* Small helpers */
 
-/* policy_word_eq - buf[0..len) equals name, ignoring ASCII case. */
-static bool
-policy_word_eq(const char *buf, size_t len, const char *name)
-{
-	size_t i;
-
-	if (strlen(name) != len)
-		return false;
-	for (i = 0; i < len; i++)
-		if (text_lower((unsigned char)buf[i]) != name[i])
-			return false;
-	return true;
-}
-
 /* policy_lookup - value of a word in a name table; -1 when absent. */
 static int
 policy_lookup(const struct policy_name *t, size_t n, const char *buf,
@@ -135,7 +121,7 @@ policy_lookup(const struct policy_name *t, size_t n, const char *buf,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (policy_word_eq(buf, len, t[i].name))
+		if (text_ieq(buf, len, t[i].name))
 			return t[i].value;
 	return -1;
 }
@@ -768,7 +754,7 @@ policy_parse_action(const char *buf, size_t len, enum policy_action *a)
 
 	buf = policy_trim(buf, &len);
 	for (i = 0; i < NELEM(policy_action_names); i++)
-		if (policy_word_eq(buf, len, policy_action_names[i])) {
+		if (text_ieq(buf, len, policy_action_names[i])) {
 			*a = (enum policy_action)i;
 			return 0;
 		}
@@ -781,12 +767,12 @@ policy_parse_situation(const char *buf, size_t len, unsigned *s)
 {
 	size_t i;
 
-	if (policy_word_eq(buf, len, "all")) {
+	if (text_ieq(buf, len, "all")) {
 		*s = POLICY_SCOPE_ALL;
 		return 0;
 	}
 	for (i = 0; i < NELEM(policy_situation_names); i++)
-		if (policy_word_eq(buf, len, policy_situation_names[i])) {
+		if (text_ieq(buf, len, policy_situation_names[i])) {
 			*s = (unsigned)i;
 			return 0;
 		}

@@ -110,28 +110,6 @@ is_alnum(unsigned char c)
 	return text_is_alpha(c) || text_is_digit(c);
 }
 
-/* span_ieq - bytes equal a lowercase keyword, ignoring case. */
-static bool
-span_ieq(const unsigned char *p, size_t n, const char *word)
-{
-	size_t i;
-
-	if (strlen(word) != n)
-		return false;
-	for (i = 0; i < n; i++)
-		if (text_lower(p[i]) != (unsigned char)word[i])
-			return false;
-	return true;
-}
-
-/* quote - a sanitized, shortened copy of untrusted bytes for messages. */
-static const char *
-quote(char *buf, size_t buflen, const unsigned char *p, size_t n)
-{
-	sanitize_text(buf, buflen, p, n);
-	return buf;
-}
-
 /* ---- addresses ---- */
 
 /* addr_from - netlist's 16-octet form as check_host() sees it. */
@@ -377,7 +355,7 @@ spf_is_record(const unsigned char *buf, size_t len)
 	static const char v[] = "v=spf1";
 	size_t n = sizeof(v) - 1;
 
-	if (len < n || !span_ieq(buf, n, v))
+	if (len < n || !text_ieq((const char *)buf, n, v))
 		return false;
 	return len == n || buf[n] == ' ';
 }
@@ -539,9 +517,9 @@ parse_modifier(const unsigned char *base, const unsigned char *p, size_t n,
 	bool dummy;
 
 	set_arg(t, base, p + eq + 1, n - eq - 1);
-	if (span_ieq(p, eq, "redirect"))
+	if (text_ieq((const char *)p, eq, "redirect"))
 		t->mech = SPF_MOD_REDIRECT;
-	else if (span_ieq(p, eq, "exp"))
+	else if (text_ieq((const char *)p, eq, "exp"))
 		t->mech = SPF_MOD_EXP;
 	else
 		t->mech = SPF_MOD_UNKNOWN;
@@ -584,7 +562,8 @@ parse_term(const unsigned char *base, const unsigned char *p, size_t n,
 	for (name = i; name < n && p[name] != ':' && p[name] != '/'; name++)
 		;
 	for (k = 0; k < NELEM(spf_mech_names); k++) {
-		if (span_ieq(p + i, name - i, spf_mech_names[k].name)) {
+		if (text_ieq((const char *)p + i, name - i,
+		             spf_mech_names[k].name)) {
 			t->mech = spf_mech_names[k].mech;
 			return parse_mech_args(base, p + name, n - name, t,
 			                       why);
@@ -660,8 +639,9 @@ spf_parse(const unsigned char *buf, size_t len, struct spf_record *out,
 				    err, errlen,
 				    "the term \"%s\" has a byte that is not "
 				    "printable ASCII",
-				    quote(q, sizeof(q), buf + start,
-				          i - start + 1));
+				    text_quote(q, sizeof(q),
+				               (const char *)buf + start,
+				               i - start + 1));
 				return -1;
 			}
 		}
@@ -674,7 +654,9 @@ spf_parse(const unsigned char *buf, size_t len, struct spf_record *out,
 		               &out->terms[out->nterms], &why) != 0 ||
 		    record_note(out, &out->terms[out->nterms], &why) != 0) {
 			snprintf(err, errlen, "the term \"%s\" has %s",
-			         quote(q, sizeof(q), buf + start, i - start),
+			         text_quote(q, sizeof(q),
+			                    (const char *)buf + start,
+			                    i - start),
 			         why);
 			return -1;
 		}
@@ -1002,7 +984,7 @@ static const char *
 term_text(const struct spf_frame *f, const struct spf_term *t, char *buf,
           size_t len)
 {
-	return quote(buf, len, f->rec + t->off, t->len);
+	return text_quote(buf, len, (const char *)f->rec + t->off, t->len);
 }
 
 /* eval_finish - the one place a result is delivered. */
@@ -2140,7 +2122,7 @@ val_term(struct spf_val *v, size_t idx, const unsigned char *rec,
 	char arg[DOMAIN_BUF + 1], q[SPF_TERM_TEXT_MAX];
 	bool macro = memchr(rec + t->arg_off, '%', t->arg_len) != NULL;
 
-	quote(q, sizeof(q), rec + t->off, t->len);
+	text_quote(q, sizeof(q), (const char *)rec + t->off, t->len);
 	if (t->arg_len > DOMAIN_MAX)
 		macro = true; /* not a plain name: leave it to check_host */
 	snprintf(arg, sizeof(arg), "%.*s", (int)t->arg_len,

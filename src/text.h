@@ -7,6 +7,7 @@
  *	    const char *src);
  *	const char *text_quote(char *buf, size_t size, const char *text,
  *	    size_t len);
+ *	bool text_ieq(const char *buf, size_t len, const char *word);
  *	int text_lower(int c);
  *	bool text_is_alpha(unsigned char c);
  *	bool text_is_digit(unsigned char c);
@@ -59,6 +60,9 @@ text_append(char *dst, size_t size, size_t *used, const char *src)
 /* text_quote - a printable copy of untrusted text[0..len) in buf (size
  * octets, cut to fit); returns buf. */
 const char *text_quote(char *buf, size_t size, const char *text, size_t len);
+
+/* text_ieq - buf[0..len) spells word, ignoring ASCII case. */
+bool text_ieq(const char *buf, size_t len, const char *word);
 
 /* text_lower - ASCII-only tolower, independent of the locale. */
 static inline int
