@@ -264,19 +264,6 @@ domain_len(const char *name)
 	return (n > 0 && name[n - 1] == '.') ? n - 1 : n;
 }
 
-/* domain_equal_n - ASCII case-insensitive comparison of n octets. */
-static bool
-domain_equal_n(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (text_lower((unsigned char)a[i]) !=
-		    text_lower((unsigned char)b[i]))
-			return false;
-	return true;
-}
-
 bool
 domain_is_below(const char *name, const char *parent)
 {
@@ -296,7 +283,7 @@ domain_is_below(const char *name, const char *parent)
 		return false;
 	if (name[nlen - plen - 1] != '.' || name[nlen - plen - 2] == '.')
 		return false;
-	return domain_equal_n(name + nlen - plen, parent, plen);
+	return text_ieq_n(name + nlen - plen, parent, plen);
 }
 
 int

@@ -13,15 +13,19 @@ text_quote(char *buf, size_t size, const char *text, size_t len)
 }
 
 bool
-text_ieq(const char *buf, size_t len, const char *word)
+text_ieq_n(const char *a, const char *b, size_t n)
 {
 	size_t i;
 
-	if (strlen(word) != len)
-		return false;
-	for (i = 0; i < len; i++)
-		if (text_lower((unsigned char)buf[i]) !=
-		    text_lower((unsigned char)word[i]))
+	for (i = 0; i < n; i++)
+		if (text_lower((unsigned char)a[i]) !=
+		    text_lower((unsigned char)b[i]))
 			return false;
 	return true;
+}
+
+bool
+text_ieq(const char *buf, size_t len, const char *word)
+{
+	return strlen(word) == len && text_ieq_n(buf, word, len);
 }

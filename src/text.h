@@ -8,6 +8,7 @@
  *	const char *text_quote(char *buf, size_t size, const char *text,
  *	    size_t len);
  *	bool text_ieq(const char *buf, size_t len, const char *word);
+ *	bool text_ieq_n(const char *a, const char *b, size_t n);
  *	int text_lower(int c);
  *	bool text_is_alpha(unsigned char c);
  *	bool text_is_digit(unsigned char c);
@@ -63,6 +64,9 @@ const char *text_quote(char *buf, size_t size, const char *text, size_t len);
 
 /* text_ieq - buf[0..len) spells word, ignoring ASCII case. */
 bool text_ieq(const char *buf, size_t len, const char *word);
+
+/* text_ieq_n - a[0..n) and b[0..n) are equal, ignoring ASCII case. */
+bool text_ieq_n(const char *a, const char *b, size_t n);
 
 /* text_lower - ASCII-only tolower, independent of the locale. */
 static inline int
