@@ -6,8 +6,10 @@
  *	0	spf_parse() of the bytes as a record
  *	1, 2	spf_macro_expand() as a domain-spec (1) or exp text (2)
  *	3	spf_target_name() on a bounded copy
- *	4	spf_validate() of example.com with two egress addresses
- *		and an include to reach, on the DNS below; its check_result
+ *	4	spf_validate() of example.com with an egress range and an
+ *		address and an include to reach, on the DNS below (the
+ *		range is probed at the cuts the record's networks make);
+ *		its check_result
  *		must be printable and terminated (report.h)
  *	other	check_host() where every TXT answer is the bytes, every
  *		A/AAAA lookup finds the client, every MX and PTR lookup
@@ -156,8 +158,8 @@ fuzz_validate(const uint8_t *data, size_t size)
 	f.len = size < sizeof(buf) ? size : sizeof(buf) - 1;
 	snprintf(req.domain, sizeof(req.domain), "example.com");
 	snprintf(req.include, sizeof(req.include), "amazonses.com");
-	spf_addr_parse("192.0.2.1", &req.egress[0]);
-	spf_addr_parse("2001:db8::1", &req.egress[1]);
+	spf_range_parse("192.0.2.0/24", &req.egress[0]);
+	spf_range_parse("2001:db8::1", &req.egress[1]);
 	req.negress = 2;
 	if (spf_validate(&resv, &req, &res, fuzz_validated, &calls) == 1) {
 		fuzz_check_result(&res);

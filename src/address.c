@@ -8,6 +8,7 @@
  *	bool domain_is_below(const char *name, const char *parent);
  *	int domain_join(const char *label, const char *parent, char *out,
  *	    size_t outlen);
+ *	int address_plain_ok(const char *addr);
  *
  * DESCRIPTION
  *	domain_normalize() takes untrusted bytes (an envelope sender's
@@ -48,6 +49,7 @@
 
 #include "errbuf.h"
 #include "sanitize.h"
+#include "text.h"
 
 /* Longest input accepted: a U-label name may be longer than its A-labels. */
 #define DOMAIN_INPUT_MAX 1024
@@ -58,21 +60,6 @@
 
 static pthread_once_t domain_psl_once = PTHREAD_ONCE_INIT;
 static const psl_ctx_t *domain_psl;
-
-/* domain_quote - a printable, bounded copy of untrusted text. */
-static const char *
-domain_quote(char buf[DOMAIN_QUOTE_MAX], const char *text, size_t len)
-{
-	sanitize_text(buf, DOMAIN_QUOTE_MAX, (const unsigned char *)text, len);
-	return buf;
-}
-
-/* domain_ascii_lower - ASCII-only tolower, independent of the locale. */
-static int
-domain_ascii_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
 
 /* domain_scan - refuse NUL and control bytes; note non-ASCII bytes. */
 static int
@@ -161,22 +148,22 @@ domain_label_check(const char *label, size_t len, char *err, size_t errlen)
 	if (len > LABEL_MAX)
 		return errbuf_fail(
 		    err, errlen, "label '%s' is %zu octets; at most %d allowed",
-		    domain_quote(q, label, len), len, LABEL_MAX);
+		    text_quote(q, sizeof(q), label, len), len, LABEL_MAX);
 	for (i = 0; i < len; i++)
 		if (!domain_label_char((unsigned char)label[i]))
 			return errbuf_fail(
 			    err, errlen,
 			    "label '%s' contains '%s'; only letters, digits, "
 			    "'-' and '_' are allowed",
-			    domain_quote(q, label, len),
-			    domain_quote(qc, label + i, 1));
+			    text_quote(q, sizeof(q), label, len),
+			    text_quote(qc, sizeof(qc), label + i, 1));
 	if (label[0] == '-')
 		return errbuf_fail(err, errlen,
 		                   "label '%s' starts with a hyphen",
-		                   domain_quote(q, label, len));
+		                   text_quote(q, sizeof(q), label, len));
 	if (label[len - 1] == '-')
 		return errbuf_fail(err, errlen, "label '%s' ends with a hyphen",
-		                   domain_quote(q, label, len));
+		                   text_quote(q, sizeof(q), label, len));
 	return 0;
 }
 
@@ -187,7 +174,7 @@ domain_check(char *name, char *err, size_t errlen)
 	size_t len = strlen(name), start = 0, i;
 
 	for (i = 0; i < len; i++)
-		name[i] = (char)domain_ascii_lower((unsigned char)name[i]);
+		name[i] = (char)text_lower((unsigned char)name[i]);
 	for (i = 0; i <= len; i++) {
 		if (i < len && name[i] != '.')
 			continue;
@@ -277,19 +264,6 @@ domain_len(const char *name)
 	return (n > 0 && name[n - 1] == '.') ? n - 1 : n;
 }
 
-/* domain_equal_n - ASCII case-insensitive comparison of n octets. */
-static bool
-domain_equal_n(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (domain_ascii_lower((unsigned char)a[i]) !=
-		    domain_ascii_lower((unsigned char)b[i]))
-			return false;
-	return true;
-}
-
 bool
 domain_is_below(const char *name, const char *parent)
 {
@@ -309,7 +283,7 @@ domain_is_below(const char *name, const char *parent)
 		return false;
 	if (name[nlen - plen - 1] != '.' || name[nlen - plen - 2] == '.')
 		return false;
-	return domain_equal_n(name + nlen - plen, parent, plen);
+	return text_ieq_n(name + nlen - plen, parent, plen);
 }
 
 int
@@ -330,4 +304,22 @@ domain_join(const char *label, const char *parent, char *out, size_t outlen)
 	memcpy(out + llen + 1, parent, plen);
 	out[llen + 1 + plen] = '\0';
 	return 0;
+}
+
+int
+address_plain_ok(const char *addr)
+{
+	const char *at = strchr(addr, '@');
+	size_t len = strlen(addr), i;
+
+	if (len == 0 || len > ADDRESS_PLAIN_MAX || at == NULL || at == addr ||
+	    at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)addr[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("<>()[]\\,;:\"", c))
+			return 0;
+	}
+	return 1;
 }

@@ -17,6 +17,7 @@
 #define DOMAIN_MAX 253		/* octets, without the trailing dot */
 #define DOMAIN_BUF (DOMAIN_MAX + 1)
 #define LABEL_MAX 63
+#define ADDRESS_PLAIN_MAX 254	/* octets of a plain local@domain */
 
 /* domain_normalize - 0 ok; -1 with a sentence in err. */
 int domain_normalize(const char *in, size_t inlen, char *out, size_t outlen,
@@ -32,5 +33,10 @@ bool domain_is_below(const char *name, const char *parent);
 /* domain_join - label "." parent into out; 0 ok, -1 when too long. */
 int domain_join(const char *label, const char *parent, char *out,
     size_t outlen);
+
+/* address_plain_ok - a plain local@domain (at most ADDRESS_PLAIN_MAX
+ * octets) without spaces, controls, CR, LF, <> or other specials: safe
+ * in a header field (NotifyFrom, a registry contact). */
+int address_plain_ok(const char *addr);
 
 #endif

@@ -46,6 +46,7 @@
 
 #include "notify.h"
 #include "usage.h"
+#include "text.h"
 
 struct checker_notice {
 	char domain[DOMAIN_BUF];
@@ -89,15 +90,6 @@ struct checker_run {
 	char *err;
 	size_t errlen;
 };
-
-static long long
-checker_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 checker_options_init(struct checker_options *opt, const struct config *cfg,
@@ -507,7 +499,7 @@ checker_batch(struct checker_run *run)
 			run->failed = 1;
 			return NULL;
 		}
-		run->batch_started = checker_now_ms();
+		run->batch_started = (long long)text_now_ms();
 	}
 	return run->batch;
 }
@@ -764,8 +756,8 @@ checker_run(struct store *st, struct dns *dns,
 			dns_run_once(dns, 100);
 		if (run.batch != NULL &&
 		    (run.in_batch >= batch || run.commit_now ||
-			checker_now_ms() - run.batch_started >=
-			    CHECKER_COMMIT_MS))
+		     (long long)text_now_ms() - run.batch_started >=
+		         CHECKER_COMMIT_MS))
 			checker_batch_commit(&run);
 		if (opt->on_progress)
 			opt->on_progress(opt->arg, stats->done, n);

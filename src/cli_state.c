@@ -50,6 +50,7 @@
 #include "json.h"
 #include "records.h"
 #include "release.h"
+#include "text.h"
 
 #define CLI_PROGRESS_MS 100
 
@@ -547,15 +548,6 @@ cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
 	return failed;
 }
 
-static long long
-cli_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 cli_refresh_event(void *arg, const struct domain_state *st,
     const struct state_effects *fx, const struct report *rep)
@@ -619,7 +611,7 @@ cli_refresh_progress(void *arg, size_t done, size_t total)
 
 	if (!rc->bar || total == 0)
 		return;
-	now = cli_now_ms();
+	now = (long long)text_now_ms();
 	if (done < total && now - rc->last_bar < CLI_PROGRESS_MS)
 		return;
 	rc->last_bar = now;

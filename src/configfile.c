@@ -7,6 +7,8 @@
  *	    struct config *cfg, char *err, size_t errlen);
  *	int config_load(const char *path, bool must_exist, struct config *cfg,
  *	    char *err, size_t errlen);
+ *	int config_set(struct config *cfg, const char *key,
+ *	    const char *value, char *err, size_t errlen);
  *	int config_parse_timeout(const char *text, unsigned *ms);
  *	bool config_socket_inet(const char *socket);
  *	int config_check_door(cfg, socket, err, errlen);
@@ -20,9 +22,15 @@
  *	twice takes the later value, as in OpenDKIM.
  *
  *	Every key is one row of config_keys[]: its name, its type and where
- *	its value goes.  Each type has one setter that validates the value
- *	completely before storing it (domains through domain_normalize(),
- *	DNS servers through dns_server_parse()).
+ *	its value goes, the milter's policy keys (On<Situation>, Mode,
+ *	InternalHosts, DomainActions...) included.  Each type has one setter
+ *	that validates the value completely before storing it (domains
+ *	through domain_normalize(), DNS servers through dns_server_parse(),
+ *	policy values through policy.c's parsers).  A list key whose value
+ *	starts with "/" names a file holding the list: config_list_text()
+ *	reads it (at most POLICY_FILE_MAX octets, through safefile_read()),
+ *	the one place list files are read.  config_set() sets one key by
+ *	name, as a line would.
  *
  *	config_check_door() is the one rule that spans keys: a policy that
  *	can quarantine needs a door only the MTA can open (see its comment
@@ -39,8 +47,6 @@
  */
 #include "configfile.h"
 
-#include <arpa/inet.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -48,15 +54,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "notify.h"
-#include "release.h"
 #include "errbuf.h"
 #include "safefile.h"
 #include "sanitize.h"
+#include "text.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* octets; a config is not a database */
 #define CONFIG_TIMEOUT_MIN_MS 1
@@ -82,6 +87,16 @@ enum config_type {
 	CONFIG_SOCKET,
 	CONFIG_MILTER_TIMEOUT,
 	CONFIG_COMMAND_OR_NONE,
+	CONFIG_ACTION, /* On<Situation>; size holds the situation */
+	CONFIG_UNREG,  /* the policy keys (policy.h) */
+	CONFIG_MODE,
+	CONFIG_OUTBOUND,
+	CONFIG_HOSTS, /* lists: inline, or "/" names a file */
+	CONFIG_SENDERS,
+	CONFIG_DOMAINS,
+	CONFIG_OVERRIDES,
+	CONFIG_REPLY,
+	CONFIG_HEADER,
 };
 
 struct config_key {
@@ -93,6 +108,10 @@ struct config_key {
 
 #define CONFIG_FIELD(f)                                                        \
 	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+/* An On<Situation> key: its slot of policy.on[], and the situation. */
+#define CONFIG_ON(s)                                                           \
+	offsetof(struct config, policy.on) + (s) * sizeof(enum policy_action), \
+	    (s)
 
 static const struct config_key config_keys[] = {
     {"DNSServers", CONFIG_SERVERS, CONFIG_FIELD(dns)},
@@ -117,8 +136,7 @@ static const struct config_key config_keys[] = {
     {"ReleaseCommand", CONFIG_COMMAND, CONFIG_FIELD(release_command)},
     {"HoldQueueCommand", CONFIG_COMMAND_OR_NONE,
      CONFIG_FIELD(hold_queue_command)},
-    {"UnsafeInetQuarantine", CONFIG_BOOL,
-     CONFIG_FIELD(unsafe_inet_quarantine)},
+    {"UnsafeInetQuarantine", CONFIG_BOOL, CONFIG_FIELD(unsafe_inet_quarantine)},
     {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
     {"UserID", CONFIG_STRING, CONFIG_FIELD(user_id)},
     {"SocketGroup", CONFIG_STRING, CONFIG_FIELD(socket_group)},
@@ -128,6 +146,23 @@ static const struct config_key config_keys[] = {
     {"SyslogFacility", CONFIG_FACILITY, CONFIG_FIELD(syslog_facility)},
     {"CheckWait", CONFIG_TIMEOUT, CONFIG_FIELD(check_wait_ms)},
     {"MilterTimeout", CONFIG_MILTER_TIMEOUT, CONFIG_FIELD(milter_timeout)},
+    {"OnUnknown", CONFIG_ACTION, CONFIG_ON(POLICY_ON_UNKNOWN)},
+    {"OnPending", CONFIG_ACTION, CONFIG_ON(POLICY_ON_PENDING)},
+    {"OnVerified", CONFIG_ACTION, CONFIG_ON(POLICY_ON_VERIFIED)},
+    {"OnDegraded", CONFIG_ACTION, CONFIG_ON(POLICY_ON_DEGRADED)},
+    {"OnFailed", CONFIG_ACTION, CONFIG_ON(POLICY_ON_FAILED)},
+    {"OnDNSError", CONFIG_ACTION, CONFIG_ON(POLICY_ON_DNSERROR)},
+    {"UnregisteredDomains", CONFIG_UNREG, CONFIG_FIELD(policy.unregistered)},
+    {"Mode", CONFIG_MODE, CONFIG_FIELD(policy.mode)},
+    {"OutboundBy", CONFIG_OUTBOUND, CONFIG_FIELD(policy.outbound_by)},
+    {"InternalHosts", CONFIG_HOSTS, CONFIG_FIELD(policy.internal_hosts)},
+    {"ExemptSenders", CONFIG_SENDERS, CONFIG_FIELD(policy.exempt_senders)},
+    {"ExemptDomains", CONFIG_DOMAINS, CONFIG_FIELD(policy.exempt_domains)},
+    {"DomainActions", CONFIG_OVERRIDES, CONFIG_FIELD(policy.overrides)},
+    {"RejectReply", CONFIG_REPLY, CONFIG_FIELD(policy.reject_reply)},
+    {"TempfailReply", CONFIG_REPLY, CONFIG_FIELD(policy.tempfail_reply)},
+    {"DNSErrorReply", CONFIG_REPLY, CONFIG_FIELD(policy.dnserror_reply)},
+    {"TagHeader", CONFIG_HEADER, CONFIG_FIELD(policy.tag_header)},
 };
 
 /*
@@ -143,36 +178,19 @@ static const struct {
     {"reject", DMARC_POLICY_REJECT},
 };
 
+/* SyslogFacility values (log_open() takes the name). */
+static const struct {
+	const char *name;
+	int facility;
+} config_facilities[] = {
+    {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},
+    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
+    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+};
+
 typedef int (*config_setter)(void *field, size_t size, const char *value,
                              char *msg, size_t msglen);
-
-/* config_quote - a printable, bounded copy of untrusted text. */
-static const char *
-config_quote(char buf[CONFIG_QUOTE_MAX], const char *text, size_t len)
-{
-	sanitize_text(buf, CONFIG_QUOTE_MAX, (const unsigned char *)text, len);
-	return buf;
-}
-
-/* config_lower - ASCII-only tolower, independent of the locale. */
-static int
-config_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
-/* config_name_equal - name (NUL-terminated) equals text[0..len), any case. */
-static bool
-config_name_equal(const char *name, const char *text, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (name[i] == '\0' || config_lower((unsigned char)name[i]) !=
-		                           config_lower((unsigned char)text[i]))
-			return false;
-	return name[len] == '\0';
-}
 
 /* config_space - the white space that separates words on a line. */
 static bool
@@ -201,9 +219,9 @@ config_defaults(struct config *cfg)
 	cfg->unreg_expiry = CONFIG_UNREG_EXPIRY_DEFAULT;
 	cfg->refresh_concurrency = CONFIG_CONCURRENCY_DEFAULT;
 	snprintf(cfg->release_command, sizeof(cfg->release_command), "%s",
-	         RELEASE_COMMAND_DEFAULT);
-	snprintf(cfg->hold_queue_command, sizeof(cfg->hold_queue_command),
-	         "%s", RELEASE_QUEUE_COMMAND_DEFAULT);
+	         CONFIG_RELEASE_DEFAULT);
+	snprintf(cfg->hold_queue_command, sizeof(cfg->hold_queue_command), "%s",
+	         CONFIG_HOLD_QUEUE_DEFAULT);
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s",
 	         CONFIG_SOCKET_DEFAULT);
 	cfg->umask = CONFIG_UMASK_DEFAULT;
@@ -264,9 +282,9 @@ config_set_string(void *field, size_t size, const char *value, char *msg,
 	size_t n = strlen(value);
 
 	if (n >= size)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is %zu octets; at most %zu allowed",
-		                   config_quote(q, value, n), n, size - 1);
+		return errbuf_fail(
+		    msg, msglen, "'%s' is %zu octets; at most %zu allowed",
+		    text_quote(q, sizeof(q), value, n), n, size - 1);
 	memcpy(field, value, n + 1);
 	return 0;
 }
@@ -279,7 +297,7 @@ config_set_domain(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX], name[DOMAIN_BUF], why[CONFIG_MSG_MAX];
 	size_t n = strlen(value);
 
-	config_quote(q, value, n);
+	text_quote(q, sizeof(q), value, n);
 	if (domain_normalize(value, n, name, sizeof(name), why, sizeof(why)))
 		return errbuf_fail(msg, msglen, "'%s': %s", q, why);
 	n = strlen(name);
@@ -300,7 +318,7 @@ config_set_timeout(void *field, size_t size, const char *value, char *msg,
 	unsigned ms;
 
 	(void)size;
-	config_quote(q, value, strlen(value));
+	text_quote(q, sizeof(q), value, strlen(value));
 	switch (config_timeout_value(value, &ms)) {
 	case 0:
 		*(unsigned *)field = ms;
@@ -325,14 +343,13 @@ config_set_policy(void *field, size_t size, const char *value, char *msg,
 
 	(void)size;
 	for (i = 0; i < sizeof(config_policies) / sizeof(*config_policies); i++)
-		if (config_name_equal(config_policies[i].name, value,
-		                      strlen(value))) {
+		if (text_ieq(value, strlen(value), config_policies[i].name)) {
 			*(enum dmarc_policy *)field = config_policies[i].policy;
 			return 0;
 		}
 	return errbuf_fail(
 	    msg, msglen, "'%s' is not a policy; use none, quarantine or reject",
-	    config_quote(q, value, strlen(value)));
+	    text_quote(q, sizeof(q), value, strlen(value)));
 }
 
 /* config_server_add - validate one ADDR[:PORT] and append it. */
@@ -343,7 +360,7 @@ config_server_add(struct dns_options *dns, const char *tok, size_t len,
 	char q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
 	char *slot;
 
-	config_quote(q, tok, len);
+	text_quote(q, sizeof(q), tok, len);
 	if (dns->nservers >= DNS_SERVERS_MAX)
 		return errbuf_fail(msg, msglen,
 		                   "more than %d servers (at '%s')",
@@ -387,8 +404,9 @@ config_set_servers(void *field, size_t size, const char *value, char *msg,
 		p += len;
 	}
 	if (work.nservers == 0)
-		return errbuf_fail(msg, msglen, "no server in '%s'",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen, "no server in '%s'",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	*dns = work;
 	return 0;
 }
@@ -403,10 +421,11 @@ config_set_duration(void *field, size_t size, const char *value, char *msg,
 
 	(void)size;
 	if (config_parse_duration(value, &seconds) != 0)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a duration (e.g. 3600, 90s, "
-		                   "15m, 72h, 3d; at most ten years)",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not a duration (e.g. 3600, 90s, "
+		    "15m, 72h, 3d; at most ten years)",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	*(int64_t *)field = seconds;
 	return 0;
 }
@@ -422,10 +441,11 @@ config_set_milter_timeout(void *field, size_t size, const char *value,
 	(void)size;
 	if (config_parse_duration(value, &seconds) != 0 ||
 	    seconds > CONFIG_MILTER_TIMEOUT_MAX)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a duration from 1s to 24h (e.g. "
-		                   "600, 10m)",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not a duration from 1s to 24h (e.g. "
+		    "600, 10m)",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	*(int64_t *)field = seconds;
 	return 0;
 }
@@ -438,9 +458,9 @@ config_set_path(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (value[0] != '/')
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not an absolute path",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen, "'%s' is not an absolute path",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
 }
 
@@ -452,10 +472,11 @@ config_set_command(void *field, size_t size, const char *value, char *msg,
 	char q[CONFIG_QUOTE_MAX];
 
 	if (value[0] != '/')
-		return errbuf_fail(msg, msglen,
-		                   "'%s' must start with the program's "
-		                   "absolute path (no shell is used)",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' must start with the program's "
+		    "absolute path (no shell is used)",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
 }
 
@@ -478,11 +499,12 @@ config_set_address(void *field, size_t size, const char *value, char *msg,
 {
 	char q[CONFIG_QUOTE_MAX];
 
-	if (!notify_address_ok(value))
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a plain address like "
-		                   "postmaster@example.com",
-		                   config_quote(q, value, strlen(value)));
+	if (!address_plain_ok(value))
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not a plain address like "
+		    "postmaster@example.com",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
 }
 
@@ -506,7 +528,7 @@ config_set_ip_list(void *field, size_t size, const char *value, char *msg,
 		len = strcspn(p, ", \t");
 		if (len > CONFIG_IP_TEXT_MAX)
 			return errbuf_fail(msg, msglen, "'%s' is too long",
-			                   config_quote(q, p, len));
+			                   text_quote(q, sizeof(q), p, len));
 		memcpy(tok, p, len);
 		tok[len] = '\0';
 		if (config_egress_add(&work, tok, msg, msglen) != 0)
@@ -514,8 +536,9 @@ config_set_ip_list(void *field, size_t size, const char *value, char *msg,
 		p += len;
 	}
 	if (work.count == 0)
-		return errbuf_fail(msg, msglen, "no address in '%s'",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen, "no address in '%s'",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	memcpy(field, &work, sizeof(work));
 	return 0;
 }
@@ -532,10 +555,10 @@ config_set_concurrency(void *field, size_t size, const char *value,
 	if (value[0] < '0' || value[0] > '9' ||
 	    (n = strtoul(value, &end, 10)) == 0 || *end != '\0' ||
 	    n > CONFIG_CONCURRENCY_MAX)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a count between 1 and %d",
-		                   config_quote(q, value, strlen(value)),
-		                   CONFIG_CONCURRENCY_MAX);
+		return errbuf_fail(
+		    msg, msglen, "'%s' is not a count between 1 and %d",
+		    text_quote(q, sizeof(q), value, strlen(value)),
+		    CONFIG_CONCURRENCY_MAX);
 	*(uint32_t *)field = (uint32_t)n;
 	return 0;
 }
@@ -562,7 +585,7 @@ config_set_bool(void *field, size_t size, const char *value, char *msg,
 		}
 	}
 	return errbuf_fail(msg, msglen, "'%s' is not yes or no",
-	                   config_quote(q, value, strlen(value)));
+	                   text_quote(q, sizeof(q), value, strlen(value)));
 }
 
 /* config_set_octal - a file mode mask such as 007. */
@@ -576,9 +599,9 @@ config_set_octal(void *field, size_t size, const char *value, char *msg,
 	(void)size;
 	n = strtoul(value, &end, 8);
 	if (value[0] < '0' || value[0] > '7' || *end != '\0' || n > 0777)
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not an octal mask such as 007",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen, "'%s' is not an octal mask such as 007",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	*(uint32_t *)field = (uint32_t)n;
 	return 0;
 }
@@ -590,11 +613,12 @@ config_set_facility(void *field, size_t size, const char *value, char *msg,
 {
 	char q[CONFIG_QUOTE_MAX];
 
-	if (!log_facility_ok(value))
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not a syslog facility (mail, daemon, "
-		                   "local0 ... local7)",
-		                   config_quote(q, value, strlen(value)));
+	if (config_facility(value) < 0)
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not a syslog facility (mail, daemon, "
+		    "local0 ... local7)",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	return config_set_string(field, size, value, msg, msglen);
 }
 
@@ -615,20 +639,141 @@ config_set_socket(void *field, size_t size, const char *value, char *msg,
 		if (strncmp(value, prefixes[i], strlen(prefixes[i])) == 0)
 			break;
 	if (i == sizeof(prefixes) / sizeof(*prefixes))
-		return errbuf_fail(msg, msglen,
-		                   "'%s' is not unix:/PATH, inet:PORT@HOST or "
-		                   "inet6:PORT@HOST",
-		                   config_quote(q, value, strlen(value)));
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not unix:/PATH, inet:PORT@HOST or "
+		    "inet6:PORT@HOST",
+		    text_quote(q, sizeof(q), value, strlen(value)));
 	if (i >= 2) {
 		port = value + strlen(prefixes[i]);
 		n = strtoul(port, &end, 10);
 		if (port[0] < '0' || port[0] > '9' || n == 0 || n > 65535 ||
 		    (*end != '\0' && *end != '@'))
-			return errbuf_fail(msg, msglen,
-			                   "'%s': the port must be 1..65535",
-			                   config_quote(q, value, strlen(value)));
+			return errbuf_fail(
+			    msg, msglen, "'%s': the port must be 1..65535",
+			    text_quote(q, sizeof(q), value, strlen(value)));
 	}
 	return config_set_string(field, size, value, msg, msglen);
+}
+
+/* config_set_action - an On<Situation> action; size is the situation. */
+static int
+config_set_action(void *field, size_t size, const char *value, char *msg,
+                  size_t msglen)
+{
+	return policy_parse_situation_action((unsigned)size, value,
+	                                     strlen(value), field, msg, msglen);
+}
+
+/* config_set_unreg - UnregisteredDomains: check, reject or accept. */
+static int
+config_set_unreg(void *field, size_t size, const char *value, char *msg,
+                 size_t msglen)
+{
+	(void)size;
+	return policy_parse_unregistered(value, strlen(value), field, msg,
+	                                 msglen);
+}
+
+/* config_set_mode - Mode: enforce or monitor. */
+static int
+config_set_mode(void *field, size_t size, const char *value, char *msg,
+                size_t msglen)
+{
+	(void)size;
+	return policy_parse_mode(value, strlen(value), field, msg, msglen);
+}
+
+/* config_set_outbound - OutboundBy: either, hosts, auth or both. */
+static int
+config_set_outbound(void *field, size_t size, const char *value, char *msg,
+                    size_t msglen)
+{
+	(void)size;
+	return policy_parse_outbound_by(value, strlen(value), field, msg,
+	                                msglen);
+}
+
+/* config_set_reply - a reply text template. */
+static int
+config_set_reply(void *field, size_t size, const char *value, char *msg,
+                 size_t msglen)
+{
+	return policy_parse_reply(value, strlen(value), field, size, msg,
+	                          msglen);
+}
+
+/* config_set_header - a header field name. */
+static int
+config_set_header(void *field, size_t size, const char *value, char *msg,
+                  size_t msglen)
+{
+	return policy_parse_header(value, strlen(value), field, size, msg,
+	                           msglen);
+}
+
+/*
+ * config_list_text - the text of a list key: the value itself, or, when
+ * it starts with "/", the file it names (at most POLICY_FILE_MAX octets,
+ * through safefile_read).  *file is what to free; *origin the file name
+ * for "FILE:LINE: " messages, NULL inline.  0 ok, -1 with "PATH: why".
+ */
+static int
+config_list_text(const char *value, const char **buf, size_t *len,
+                 const char **origin, char **file, char *msg, size_t msglen)
+{
+	*buf = value;
+	*len = strlen(value);
+	*origin = NULL;
+	*file = NULL;
+	if (value[0] != '/')
+		return 0;
+	if (safefile_read(value, POLICY_FILE_MAX, 0, file, len, NULL, msg,
+	                  msglen) != 0)
+		return -1;
+	*origin = value;
+	*buf = *file;
+	return 0;
+}
+
+/* config_list - a list key (InternalHosts, ExemptSenders, ExemptDomains,
+ * DomainActions) from its inline text or its file, through its parser;
+ * 1 when type is not a list. */
+static int
+config_list(enum config_type type, void *field, const char *value, char *msg,
+            size_t msglen)
+{
+	const char *buf, *origin;
+	char *file, why[CONFIG_MSG_MAX];
+	size_t len;
+	int rc;
+
+	if (type != CONFIG_HOSTS && type != CONFIG_SENDERS &&
+	    type != CONFIG_DOMAINS && type != CONFIG_OVERRIDES)
+		return 1;
+	if (config_list_text(value, &buf, &len, &origin, &file, msg, msglen))
+		return -1;
+	switch (type) {
+	case CONFIG_SENDERS:
+		rc = policy_exempt_senders_parse(field, buf, len, origin, msg,
+		                                 msglen);
+		break;
+	case CONFIG_DOMAINS:
+		rc = policy_exempt_domains_parse(field, buf, len, origin, msg,
+		                                 msglen);
+		break;
+	case CONFIG_OVERRIDES:
+		rc = policy_overrides_parse(field, buf, len, origin, msg,
+		                            msglen);
+		break;
+	default:
+		if ((rc = netlist_parse(field, buf, len, why, sizeof(why))) != 0)
+			errbuf_fail(msg, msglen, "%s%s%s", origin ? origin : "",
+			            origin ? ": " : "", why);
+		break;
+	}
+	free(file);
+	return rc;
 }
 
 static const config_setter config_setters[] = {
@@ -649,6 +794,12 @@ static const config_setter config_setters[] = {
     [CONFIG_SOCKET] = config_set_socket,
     [CONFIG_MILTER_TIMEOUT] = config_set_milter_timeout,
     [CONFIG_COMMAND_OR_NONE] = config_set_command_or_none,
+    [CONFIG_ACTION] = config_set_action,
+    [CONFIG_UNREG] = config_set_unreg,
+    [CONFIG_MODE] = config_set_mode,
+    [CONFIG_OUTBOUND] = config_set_outbound,
+    [CONFIG_REPLY] = config_set_reply,
+    [CONFIG_HEADER] = config_set_header,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -658,7 +809,7 @@ config_key_find(const char *key, size_t len)
 	size_t i;
 
 	for (i = 0; i < sizeof(config_keys) / sizeof(*config_keys); i++)
-		if (config_name_equal(config_keys[i].name, key, len))
+		if (text_ieq(key, len, config_keys[i].name))
 			return &config_keys[i];
 	return NULL;
 }
@@ -704,35 +855,35 @@ config_line_trim(const char *line, size_t *len)
 	return line;
 }
 
-/* config_policy_line - a key of the milter's policy (policy.c's table). */
+/* config_key_apply - the key's setter on value; "Key: why" in msg. */
 static int
-config_policy_line(struct config *cfg, const char *key, size_t klen,
-                   const char *value, char *msg, size_t msglen)
+config_key_apply(struct config *cfg, const struct config_key *key,
+                 const char *value, char *msg, size_t msglen)
 {
-	char name[CONFIG_NAME_MAX], q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
+	char why[CONFIG_MSG_MAX];
+	void *field = (char *)cfg + key->offset;
 	int rc;
 
-	if (klen >= sizeof(name))
-		return errbuf_fail(msg, msglen, "unknown key '%s'",
-		                   config_quote(q, key, klen));
-	memcpy(name, key, klen);
-	name[klen] = '\0';
-	if (value[0] == '\0')
-		rc = policy_config_key(&cfg->policy, name, value, why,
-		                       sizeof(why)) == 1
-		         ? 1
-		         : -2;
-	else
-		rc = policy_config_key(&cfg->policy, name, value, why,
-		                       sizeof(why));
+	why[0] = '\0';
+	/* A list is read (inline or from a file) before it is parsed. */
+	rc = config_list(key->type, field, value, why, sizeof(why));
 	if (rc == 1)
-		return errbuf_fail(msg, msglen, "unknown key '%s'",
-		                   config_quote(q, key, klen));
-	if (rc == -2)
-		return errbuf_fail(msg, msglen, "%s needs a value", name);
+		rc = config_setters[key->type](field, key->size, value, why,
+		                               sizeof(why));
 	if (rc != 0)
-		return errbuf_fail(msg, msglen, "%s: %s", name, why);
+		return errbuf_fail(msg, msglen, "%s: %s", key->name, why);
 	return 0;
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value, char *err,
+           size_t errlen)
+{
+	const struct config_key *k = config_key_find(key, strlen(key));
+
+	if (k == NULL)
+		return 1;
+	return config_key_apply(cfg, k, value, err, errlen);
 }
 
 /* config_line - apply one line (without its newline) to cfg. */
@@ -740,7 +891,7 @@ static int
 config_line(struct config *cfg, const char *line, size_t len, char *msg,
             size_t msglen)
 {
-	char value[CONFIG_LINE_MAX + 1], why[CONFIG_MSG_MAX];
+	char value[CONFIG_LINE_MAX + 1], q[CONFIG_QUOTE_MAX];
 	const struct config_key *key;
 	size_t klen, vlen;
 
@@ -756,13 +907,11 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 	memcpy(value, line + vlen, len - vlen);
 	value[len - vlen] = '\0';
 	if ((key = config_key_find(line, klen)) == NULL)
-		return config_policy_line(cfg, line, klen, value, msg, msglen);
+		return errbuf_fail(msg, msglen, "unknown key '%s'",
+		                   text_quote(q, sizeof(q), line, klen));
 	if (vlen == len)
 		return errbuf_fail(msg, msglen, "%s needs a value", key->name);
-	if (config_setters[key->type]((char *)cfg + key->offset, key->size,
-	                              value, why, sizeof(why)))
-		return errbuf_fail(msg, msglen, "%s: %s", key->name, why);
-	return 0;
+	return config_key_apply(cfg, key, value, msg, msglen);
 }
 
 int
@@ -832,6 +981,18 @@ config_load(const char *path, bool must_exist, struct config *cfg, char *err,
 	}
 	*cfg = work;
 	return 0;
+}
+
+int
+config_facility(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_facilities) / sizeof(*config_facilities);
+	     i++)
+		if (strcasecmp(name, config_facilities[i].name) == 0)
+			return config_facilities[i].facility;
+	return -1;
 }
 
 /* The milter's door ---------------------------------------------------- */
@@ -924,46 +1085,24 @@ config_parse_duration(const char *text, int64_t *seconds)
 }
 
 int
-config_parse_ip(const char *text)
-{
-	char addr[CONFIG_IP_TEXT_MAX];
-	unsigned char bin[16];
-	const char *slash = strchr(text, '/');
-	size_t len = slash ? (size_t)(slash - text) : strlen(text);
-	int v6 = memchr(text, ':', len) != NULL;
-	long prefix;
-	char *end;
-
-	if (len == 0 || len >= sizeof(addr))
-		return -1;
-	memcpy(addr, text, len);
-	addr[len] = '\0';
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1)
-		return -1;
-	if (slash == NULL)
-		return 0;
-	if (slash[1] < '0' || slash[1] > '9')
-		return -1;
-	prefix = strtol(slash + 1, &end, 10);
-	if (*end != '\0' || prefix > (v6 ? 128 : 32))
-		return -1;
-	return 0;
-}
-
-int
 config_egress_add(struct config_egress *list, const char *text, char *err,
                   size_t errlen)
 {
 	char q[CONFIG_QUOTE_MAX];
+	struct netlist_entry e;
 
 	if (list->count >= CONFIG_EGRESS_MAX)
 		return errbuf_fail(err, errlen, "more than %d addresses",
 		                   CONFIG_EGRESS_MAX);
-	if (strlen(text) >= CONFIG_IP_TEXT_MAX || config_parse_ip(text) != 0)
-		return errbuf_fail(err, errlen,
-		                   "'%s' is not an IPv4 or IPv6 address "
-		                   "(with an optional /prefix)",
-		                   config_quote(q, text, strlen(text)));
+	if (strlen(text) >= CONFIG_IP_TEXT_MAX ||
+	    netlist_addr_parse(text, strlen(text),
+	                       NETLIST_PREFIX | NETLIST_HOST_BITS, &e, NULL,
+	                       0) != 0)
+		return errbuf_fail(
+		    err, errlen,
+		    "'%s' is not an IPv4 or IPv6 address "
+		    "(with an optional /prefix)",
+		    text_quote(q, sizeof(q), text, strlen(text)));
 	memcpy(list->ip[list->count++], text, strlen(text) + 1);
 	return 0;
 }

@@ -31,6 +31,8 @@
 #define CONFIG_MAIL_FROM_DEFAULT "mail"
 #define CONFIG_STATE_DIR_DEFAULT "/var/lib/authready"
 #define CONFIG_SENDMAIL_DEFAULT "/usr/sbin/sendmail -t -oi"
+#define CONFIG_RELEASE_DEFAULT "/usr/sbin/postsuper -H -" /* release.c */
+#define CONFIG_HOLD_QUEUE_DEFAULT "/usr/sbin/postqueue -j"
 #define CONFIG_REFRESH_DEFAULT 3600		/* 1 h */
 #define CONFIG_PENDING_WINDOW_DEFAULT (72 * 3600) /* 72 h */
 #define CONFIG_GRACE_DEFAULT (72 * 3600)	/* 72 h */
@@ -106,8 +108,20 @@ int config_parse(const char *buf, size_t len, const char *filename,
 int config_load(const char *path, bool must_exist, struct config *cfg,
     char *err, size_t errlen);
 
+/*
+ * config_set - set one key (case-insensitive name) from its value, as a
+ * line "key value" would, except that an empty value goes to the key's
+ * parser.  0 ok; -1 with "Key: why" in err; 1 when key is not a key.
+ */
+int config_set(struct config *cfg, const char *key, const char *value,
+               char *err, size_t errlen);
+
 /* config_parse_timeout - "5", "2.5" seconds to ms (1 ms .. 300 s). */
 int config_parse_timeout(const char *text, unsigned *ms);
+
+/* config_facility - the syslog facility (LOG_MAIL...) of a SyslogFacility
+ * name, any case; -1 unknown. */
+int config_facility(const char *name);
 
 /* config_socket_inet - socket is inet:PORT@HOST or inet6:PORT@HOST. */
 bool config_socket_inet(const char *socket);
@@ -129,11 +143,8 @@ int config_check_door(const struct config *cfg, const char *socket,
  * (1 s .. ten years); 0 ok, -1 bad. */
 int config_parse_duration(const char *text, int64_t *seconds);
 
-/* config_parse_ip - "192.0.2.1", "2001:db8::/32": an address with an
- * optional prefix length in range; 0 ok, -1 bad. */
-int config_parse_ip(const char *text);
-
-/* config_egress_add - append an address to a list; 0 ok, -1 with err. */
+/* config_egress_add - append an address, or a range with a /prefix
+ * (netlist_addr_parse), to a list; 0 ok, -1 with err. */
 int config_egress_add(struct config_egress *list, const char *text,
     char *err, size_t errlen);
 

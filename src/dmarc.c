@@ -53,8 +53,10 @@
 #include <strings.h>
 
 #include "dnsmsg.h"
+#include "errbuf.h"
 #include "report.h"
 #include "sanitize.h"
+#include "text.h"
 
 #define DMARC_VERSION "DMARC1"
 #define DMARC_PREFIX "_dmarc."
@@ -96,32 +98,11 @@ is_wsp(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-/* is_alpha - ASCII letter, without locale. */
-static bool
-is_alpha(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* is_digit - ASCII digit, without locale. */
-static bool
-is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* in_set - c is one of the bytes of set (never the terminating NUL). */
 static bool
 in_set(unsigned char c, const char *set)
 {
 	return c != '\0' && strchr(set, c) != NULL;
-}
-
-/* lower - ASCII lowercase, without locale. */
-static unsigned char
-lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
 /* span_trim - drop leading and trailing WSP. */
@@ -146,7 +127,7 @@ span_eq(struct span s, const char *word)
 	if (s.n != n)
 		return false;
 	for (i = 0; i < n; i++)
-		if (lower(s.p[i]) != lower((unsigned char)word[i]))
+		if (text_lower(s.p[i]) != text_lower((unsigned char)word[i]))
 			return false;
 	return true;
 }
@@ -212,27 +193,6 @@ dmarc_policy_name(enum dmarc_policy p)
 	return "unset";
 }
 
-/* set_err - printf into err when there is room. */
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* quote - sanitized, shortened copy of untrusted bytes for a message. */
-static const char *
-quote(char buf[DMARC_ERR_VALUE_MAX], struct span s)
-{
-	sanitize_text(buf, DMARC_ERR_VALUE_MAX, s.p, s.n);
-	return buf;
-}
-
 /* tag_policy - none, quarantine or reject. */
 static int
 tag_policy(struct span v, enum dmarc_policy *out, const char **why)
@@ -274,11 +234,11 @@ static int
 tag_letter(struct span v, const char *set, char *out, const char **why,
            const char *what)
 {
-	if (v.n != 1 || !in_set(lower(v.p[0]), set)) {
+	if (v.n != 1 || !in_set(text_lower(v.p[0]), set)) {
 		*why = what;
 		return -1;
 	}
-	*out = (char)lower(v.p[0]);
+	*out = (char)text_lower(v.p[0]);
 	return 0;
 }
 
@@ -322,7 +282,7 @@ tag_pct(struct span v, struct dmarc_record *r, const char **why)
 	size_t i;
 
 	for (i = 0; i < v.n; i++) {
-		if (!is_digit(v.p[i]) || i >= DMARC_PCT_DIGITS_MAX) {
+		if (!text_is_digit(v.p[i]) || i >= DMARC_PCT_DIGITS_MAX) {
 			*why = "pct must be a whole number from 0 to 100";
 			return -1;
 		}
@@ -346,7 +306,7 @@ tag_ri(struct span v, struct dmarc_record *r, const char **why)
 	for (i = 0; i < v.n; i++) {
 		unsigned d = (unsigned)(v.p[i] - '0');
 
-		if (!is_digit(v.p[i]) || val > (DMARC_RI_MAX - d) / 10) {
+		if (!text_is_digit(v.p[i]) || val > (DMARC_RI_MAX - d) / 10) {
 			*why = "ri must be a number of seconds below 2^32";
 			return -1;
 		}
@@ -369,12 +329,12 @@ tag_fo(struct span v, struct dmarc_record *r, const char **why)
 		char c;
 
 		opt = span_trim(opt);
-		if (opt.n != 1 || !in_set(lower(opt.p[0]), "01ds")) {
+		if (opt.n != 1 || !in_set(text_lower(opt.p[0]), "01ds")) {
 			*why = "fo must be a colon-separated list of 0, 1, d "
 			       "and s";
 			return -1;
 		}
-		c = (char)lower(opt.p[0]);
+		c = (char)text_lower(opt.p[0]);
 		if (strchr(fo, c) != NULL)
 			continue;
 		if (used > 0)
@@ -409,11 +369,11 @@ uri_size_ok(struct span s)
 {
 	size_t i = 0;
 
-	while (i < s.n && is_digit(s.p[i]))
+	while (i < s.n && text_is_digit(s.p[i]))
 		i++;
 	if (i == 0)
 		return false;
-	if (i < s.n && in_set(lower(s.p[i]), "kmgt"))
+	if (i < s.n && in_set(text_lower(s.p[i]), "kmgt"))
 		i++;
 	return i == s.n;
 }
@@ -422,14 +382,15 @@ uri_size_ok(struct span s)
 static bool
 uri_char_ok(unsigned char c)
 {
-	return is_alpha(c) || is_digit(c) || in_set(c, "-._~:/?#[]@!$&'()*+=%");
+	return text_is_alpha(c) || text_is_digit(c) ||
+	       in_set(c, "-._~:/?#[]@!$&'()*+=%");
 }
 
 /* is_hex - ASCII hex digit. */
 static bool
 is_hex(unsigned char c)
 {
-	return is_digit(c) || in_set(lower(c), "abcdef");
+	return text_is_digit(c) || in_set(text_lower(c), "abcdef");
 }
 
 /* uri_rest_ok - the part after "scheme:", with valid %-escapes. */
@@ -483,10 +444,10 @@ uri_scheme_len(struct span u)
 {
 	size_t i;
 
-	if (u.n == 0 || !is_alpha(u.p[0]))
+	if (u.n == 0 || !text_is_alpha(u.p[0]))
 		return 0;
 	for (i = 1; i < u.n && u.p[i] != ':'; i++)
-		if (!is_alpha(u.p[i]) && !is_digit(u.p[i]) &&
+		if (!text_is_alpha(u.p[i]) && !text_is_digit(u.p[i]) &&
 		    !in_set(u.p[i], "+-."))
 			return 0;
 	return i < u.n ? i : 0;
@@ -508,7 +469,7 @@ uri_strip_size(struct span *u, const char **why)
 	tail.p = bang + 1;
 	tail.n = u->n - (size_t)(tail.p - u->p);
 	/* '!' is also a URI character; only "!" DIGIT starts a size. */
-	if (tail.n > 0 && !is_digit(tail.p[0]))
+	if (tail.n > 0 && !text_is_digit(tail.p[0]))
 		return 0;
 	if (!uri_size_ok(tail)) {
 		*why = "a report size limit must be digits with an optional "
@@ -623,10 +584,10 @@ tag_name_ok(struct span name)
 {
 	size_t i;
 
-	if (name.n == 0 || !is_alpha(name.p[0]))
+	if (name.n == 0 || !text_is_alpha(name.p[0]))
 		return false;
 	for (i = 1; i < name.n; i++)
-		if (!is_alpha(name.p[i]) && !is_digit(name.p[i]) &&
+		if (!text_is_alpha(name.p[i]) && !text_is_digit(name.p[i]) &&
 		    name.p[i] != '_')
 			return false;
 	return true;
@@ -659,22 +620,25 @@ parse_version(struct span seg, char *err, size_t errlen)
 
 	if (seg.n == 0 || split_tag(seg, &name, &value) < 0 ||
 	    !span_eq(name, "v")) {
-		set_err(err, errlen,
-		        "the record must start with v=DMARC1, not \"%s\"",
-		        quote(q, seg));
+		errbuf_fail(
+		    err, errlen,
+		    "the record must start with v=DMARC1, not \"%s\"",
+		    text_quote(q, sizeof(q), (const char *)seg.p, seg.n));
 		return -1;
 	}
 	if (value.n == vl && memcmp(value.p, DMARC_VERSION, vl) == 0)
 		return 0;
 	if (value.n > vl && memcmp(value.p, DMARC_VERSION, vl) == 0 &&
 	    is_wsp(value.p[vl]))
-		set_err(err, errlen,
-		        "v=%s: a ';' must follow v=DMARC1 before the next tag",
-		        quote(q, value));
+		errbuf_fail(
+		    err, errlen,
+		    "v=%s: a ';' must follow v=DMARC1 before the next tag",
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n));
 	else
-		set_err(err, errlen,
-		        "v=%s: the version must be exactly DMARC1 (upper case)",
-		        quote(q, value));
+		errbuf_fail(
+		    err, errlen,
+		    "v=%s: the version must be exactly DMARC1 (upper case)",
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n));
 	return -1;
 }
 
@@ -701,33 +665,38 @@ parse_tag(struct span seg, unsigned *seen, struct dmarc_record *r, char *err,
 	int i;
 
 	if (split_tag(seg, &name, &value) < 0 || !tag_name_ok(name)) {
-		set_err(err, errlen, "\"%s\" is not a tag=value pair",
-		        quote(q, seg));
+		errbuf_fail(
+		    err, errlen, "\"%s\" is not a tag=value pair",
+		    text_quote(q, sizeof(q), (const char *)seg.p, seg.n));
 		return -1;
 	}
 	if (span_eq(name, "v")) {
-		set_err(err, errlen,
-		        "v=%s: v may appear only once, as the first tag",
-		        quote(q, value));
+		errbuf_fail(
+		    err, errlen,
+		    "v=%s: v may appear only once, as the first tag",
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n));
 		return -1;
 	}
 	if ((i = find_tag(name)) < 0)
 		return 0; /* unknown tags MUST be ignored */
 	if (*seen & (1u << i)) {
-		set_err(err, errlen, "tag %s appears twice (again as %s=%s)",
-		        dmarc_tags[i].name, dmarc_tags[i].name,
-		        quote(q, value));
+		errbuf_fail(
+		    err, errlen, "tag %s appears twice (again as %s=%s)",
+		    dmarc_tags[i].name, dmarc_tags[i].name,
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n));
 		return -1;
 	}
 	*seen |= 1u << i;
 	if (value.n == 0) {
-		set_err(err, errlen, "tag %s has an empty value",
-		        dmarc_tags[i].name);
+		errbuf_fail(err, errlen, "tag %s has an empty value",
+		            dmarc_tags[i].name);
 		return -1;
 	}
 	if (dmarc_tags[i].fn(value, r, &why) < 0) {
-		set_err(err, errlen, "%s=%s: %s", dmarc_tags[i].name,
-		        quote(q, value), why);
+		errbuf_fail(
+		    err, errlen, "%s=%s: %s", dmarc_tags[i].name,
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n),
+		    why);
 		return -1;
 	}
 	return 0;
@@ -738,16 +707,17 @@ static void
 missing_p(const struct dmarc_record *r, char *err, size_t errlen)
 {
 	if (r->has_rua)
-		set_err(
+		errbuf_fail(
 		    err, errlen,
 		    "tag p is missing: receivers read this record as p=none "
 		    "only because rua is valid (RFC 7489 6.6.3); add p=none "
 		    "or stricter after v=DMARC1");
 	else
-		set_err(err, errlen,
-		        "tag p is missing: without p or a valid rua receivers "
-		        "ignore the record (RFC 7489 6.6.3); add p=none or "
-		        "stricter after v=DMARC1");
+		errbuf_fail(
+		    err, errlen,
+		    "tag p is missing: without p or a valid rua receivers "
+		    "ignore the record (RFC 7489 6.6.3); add p=none or "
+		    "stricter after v=DMARC1");
 }
 
 int
@@ -760,15 +730,16 @@ dmarc_parse(const unsigned char *rec, size_t len, struct dmarc_record *out,
 	unsigned seen = 0;
 	size_t off;
 
-	set_err(err, errlen, "%s", "");
+	errbuf_fail(err, errlen, "%s", "");
 	dmarc_defaults(&r);
 	rest.p = rec != NULL ? rec : (const unsigned char *)"";
 	rest.n = rec != NULL ? len : 0;
 	if ((off = bad_byte(rest.p, rest.n)) < rest.n) {
-		set_err(err, errlen,
-		        "byte 0x%02x at offset %zu is a control or non-ASCII "
-		        "character; DMARC records are printable ASCII",
-		        rest.p[off], off);
+		errbuf_fail(
+		    err, errlen,
+		    "byte 0x%02x at offset %zu is a control or non-ASCII "
+		    "character; DMARC records are printable ASCII",
+		    rest.p[off], off);
 		return -1;
 	}
 	while (span_next(&rest, ';', &seg, &done)) {
@@ -804,7 +775,7 @@ is_dmarc_record(const unsigned char *s, size_t n)
 {
 	size_t i, vl = sizeof(DMARC_VERSION) - 1;
 
-	if (n == 0 || lower(s[0]) != 'v')
+	if (n == 0 || text_lower(s[0]) != 'v')
 		return false;
 	for (i = 1; i < n && is_wsp(s[i]); i++)
 		;

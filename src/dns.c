@@ -80,6 +80,7 @@
 #include "dnsio.h"
 #include "errbuf.h"
 #include "dnsmsg.h"
+#include "text.h"
 
 #define DNS_CLASS_IN 1
 #define DNS_EDNS_PAYLOAD 1232 /* DNS flag day 2020 */
@@ -160,16 +161,6 @@ static void
 dns_library_init(void)
 {
 	dns_library_status = ares_library_init(ARES_LIB_INIT_ALL);
-}
-
-/* dns_now_ms - monotonic time in milliseconds. */
-static uint64_t
-dns_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* dns_list_append - add a lookup at the tail. */
@@ -398,7 +389,7 @@ dns_follow(struct dns_lookup *lk, struct dns_answer *res)
 	lk->ans.cname_hops = res->cname_hops;
 	dns_answer_free(res);
 	lk->over_tcp = false; /* a new name: UDP first */
-	if (dns_now_ms() >= lk->deadline)
+	if (text_now_ms() >= lk->deadline)
 		dns_fail(lk, DNS_TIMEOUT, "no answer within the deadline");
 	else
 		dns_send(lk);
@@ -427,7 +418,7 @@ dns_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	 * with TC (which no server should send) is taken as it is. */
 	if (!lk->over_tcp && dns_truncated(abuf, alen)) {
 		lk->over_tcp = true;
-		if (dns_now_ms() >= lk->deadline)
+		if (text_now_ms() >= lk->deadline)
 			dns_fail(lk, DNS_TIMEOUT, "no answer within the deadline");
 		else
 			dns_send(lk);
@@ -732,7 +723,7 @@ dns_query_by(struct dns *d, const char *name, uint16_t qtype,
 	lk->cb = cb;
 	lk->arg = arg;
 	lk->state = DNS_LOOKUP_ACTIVE;
-	now = dns_now_ms();
+	now = text_now_ms();
 	lk->deadline = now + d->timeout_ms;
 	if (deadline_ms < lk->deadline)
 		lk->deadline = deadline_ms;
@@ -892,11 +883,11 @@ dns_run_once(struct dns *d, int max_wait_ms)
 
 	if (d == NULL || d->closing)
 		return;
-	wait = dns_wait_ms(d, max_wait_ms, dns_now_ms());
+	wait = dns_wait_ms(d, max_wait_ms, text_now_ms());
 	if (wait < 0 && d->nfds == 0 && d->active.head == NULL)
 		wait = 0; /* nothing can happen: do not sleep forever */
 	dns_poll(d, wait);
-	dns_expire(d, dns_now_ms());
+	dns_expire(d, text_now_ms());
 	dns_deliver(d);
 }
 

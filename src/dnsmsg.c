@@ -42,6 +42,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 static const char *const dns_outcome_names[] = {
     [DNS_OK] = "ok",
     [DNS_NXDOMAIN] = "nxdomain",
@@ -205,13 +207,6 @@ dnsmsg_why(const char **why, const char *reason)
 	return -1;
 }
 
-/* dnsmsg_lower - ASCII lowercase of one octet, other octets unchanged. */
-static unsigned char
-dnsmsg_lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
 /*
  * dnsmsg_name_decode - decode the (possibly compressed) name at off.
  * *next is the offset just after the name's in-place octets.  Each
@@ -258,7 +253,8 @@ dnsmsg_name_decode(const unsigned char *buf, size_t len, size_t off,
 			return dnsmsg_why(why, "name longer than 255 octets");
 		name->wire[out++] = (unsigned char)c;
 		for (i = 1; i <= c; i++)
-			name->wire[out++] = dnsmsg_lower(buf[pos + i]);
+			name->wire[out++] =
+			    (unsigned char)text_lower(buf[pos + i]);
 		pos += 1 + c;
 	}
 	name->wire[out++] = 0;
@@ -375,7 +371,7 @@ dnsmsg_name_from_text(const char *text, struct dnsmsg_name *name)
 			return -1;
 		if (lablen == DNSMSG_LABEL_MAX || out + 2 > DNSMSG_WIRE_MAX)
 			return -1;
-		name->wire[out++] = dnsmsg_lower((unsigned char)c);
+		name->wire[out++] = (unsigned char)text_lower((unsigned char)c);
 		lablen++;
 	}
 	if (lablen > 0)

@@ -11,10 +11,19 @@
 #ifndef AUTHREADY_ERRBUF_H
 #define AUTHREADY_ERRBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* errbuf_fail - format into err when there is room; returns -1. */
 int errbuf_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* errbuf_code - the same, returning code (a parser's own refusal codes). */
+int errbuf_code(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* errbuf_vfail - the same with a va_list; returns -1. */
+int errbuf_vfail(char *err, size_t errlen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

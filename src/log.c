@@ -36,24 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "configfile.h"
 #include "sanitize.h"
-
-static const struct {
-	const char *name;
-	int facility;
-} log_facilities[] = {
-	{"mail", LOG_MAIL},
-	{"daemon", LOG_DAEMON},
-	{"user", LOG_USER},
-	{"local0", LOG_LOCAL0},
-	{"local1", LOG_LOCAL1},
-	{"local2", LOG_LOCAL2},
-	{"local3", LOG_LOCAL3},
-	{"local4", LOG_LOCAL4},
-	{"local5", LOG_LOCAL5},
-	{"local6", LOG_LOCAL6},
-	{"local7", LOG_LOCAL7},
-};
 
 static const struct {
 	int priority;
@@ -115,28 +99,11 @@ static struct {
 	.fd = -1,
 };
 
-static int
-log_facility_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(log_facilities) / sizeof(*log_facilities); i++)
-		if (strcasecmp(name, log_facilities[i].name) == 0)
-			return log_facilities[i].facility;
-	return -1;
-}
-
-bool
-log_facility_ok(const char *name)
-{
-	return log_facility_find(name) >= 0;
-}
-
 int
 log_open(const char *ident, const char *facility, bool use_syslog, char *err,
     size_t errlen)
 {
-	int fac = log_facility_find(facility);
+	int fac = config_facility(facility);
 
 	if (fac < 0) {
 		snprintf(err, errlen, "unknown syslog facility '%s'", facility);

@@ -49,9 +49,6 @@ int log_set_socket(const char *path);
 /* log_stop - flush the ring and stop the writer thread. */
 void log_stop(void);
 
-/* log_facility_ok - true when name is a syslog facility we know. */
-bool log_facility_ok(const char *name);
-
 /* log_msg - a free-form line; callers pass only trusted text or fields. */
 void log_msg(int priority, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

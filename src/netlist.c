@@ -11,6 +11,9 @@
  *	bool netlist_match(const struct netlist *nl,
  *	    const struct sockaddr *sa);
  *	bool netlist_match_text(const struct netlist *nl, const char *text);
+ *	int netlist_addr_parse(const char *buf, size_t len, unsigned flags,
+ *	    struct netlist_entry *e, char *err, size_t errlen);
+ *	bool netlist_mapped_v4(const uint8_t addr[16]);
  *
  * DESCRIPTION
  *	Every entry is kept in the 16-octet IPv6 form: an IPv4 entry
@@ -23,6 +26,11 @@
  *	may be written in brackets ("[2001:db8::]/32").  Host bits beyond the
  *	prefix ("192.0.2.1/24") are an error rather than a guess.  Host names
  *	are not accepted: there is no DNS at configuration time.
+ *
+ *	netlist_addr_parse() is the one parser of address text in authready:
+ *	list entries, EgressIPs and --egress-ip (a prefix, host bits allowed:
+ *	the range the address lies in), the registry's egress addresses and
+ *	SPF's --ip (no prefix) all go through it.
  *
  * DIAGNOSTICS
  *	-1 with a sentence that quotes the bad entry (sanitized) in err.
@@ -117,38 +125,42 @@ netlist_address(const char *text, uint8_t out[16], bool *v4)
 	return inet_pton(AF_INET6, text, out) == 1 ? 0 : -1;
 }
 
-/* netlist_entry_parse - one entry's text into e; 0 or -1 with err. */
+/*
+ * netlist_addr_quoted - p[0..n): an address, with "/prefix" and brackets
+ * when flags allow, into e (negate left 0); messages quote buf[0..len),
+ * the entry as written.  0 or -1 with err.
+ */
 static int
-netlist_entry_parse(const char *buf, size_t len, struct netlist_entry *e,
+netlist_addr_quoted(const char *p, size_t n, unsigned flags,
+                    struct netlist_entry *e, const char *buf, size_t len,
                     char *err, size_t errlen)
 {
 	char text[NETLIST_ENTRY_MAX];
-	const char *p = buf, *slash;
-	size_t n = len;
+	const char *slash;
+	size_t alen;
 	int prefix;
 	bool v4;
 
 	memset(e, 0, sizeof(*e));
-	if (n > 0 && p[0] == '!') {
-		e->negate = 1;
-		p++;
-		n--;
-	}
 	if (n == 0 || n >= sizeof(text) || memchr(p, '\0', n) != NULL)
 		return netlist_fail(err, errlen,
 		                    "is not an IPv4 or IPv6 address", buf, len);
 	slash = memchr(p, '/', n);
-	n = slash ? (size_t)(slash - p) : n;
-	if (n >= 2 && p[0] == '[' && p[n - 1] == ']') {
-		memcpy(text, p + 1, n - 2);
-		text[n - 2] = '\0';
+	if (slash != NULL && !(flags & NETLIST_PREFIX))
+		return netlist_fail(err, errlen,
+		                    "is not an IPv4 or IPv6 address", buf, len);
+	alen = slash ? (size_t)(slash - p) : n;
+	if (alen >= 2 && p[0] == '[' && p[alen - 1] == ']' &&
+	    (flags & NETLIST_BRACKETS)) {
+		memcpy(text, p + 1, alen - 2);
+		text[alen - 2] = '\0';
 		if (strchr(text, ':') == NULL)
 			return netlist_fail(
 			    err, errlen, "has brackets around an IPv4 address",
 			    buf, len);
 	} else {
-		memcpy(text, p, n);
-		text[n] = '\0';
+		memcpy(text, p, alen);
+		text[alen] = '\0';
 	}
 	if (netlist_address(text, e->addr, &v4) != 0)
 		return netlist_fail(err, errlen,
@@ -156,8 +168,7 @@ netlist_entry_parse(const char *buf, size_t len, struct netlist_entry *e,
 	e->v4 = v4;
 	prefix = v4 ? 32 : 128;
 	if (slash != NULL) {
-		prefix = netlist_prefix(
-		    slash + 1, len - (size_t)(slash + 1 - buf), prefix);
+		prefix = netlist_prefix(slash + 1, n - alen - 1, prefix);
 		if (prefix < 0)
 			return netlist_fail(
 			    err, errlen,
@@ -166,11 +177,40 @@ netlist_entry_parse(const char *buf, size_t len, struct netlist_entry *e,
 			    buf, len);
 	}
 	e->prefix = (uint8_t)(v4 ? prefix + NETLIST_V4_BIAS : prefix);
-	if (netlist_host_bits(e->addr, e->prefix))
+	if (!(flags & NETLIST_HOST_BITS) &&
+	    netlist_host_bits(e->addr, e->prefix))
 		return netlist_fail(err, errlen,
 		                    "has bits set past its prefix length "
 		                    "(write the network address)",
 		                    buf, len);
+	return 0;
+}
+
+int
+netlist_addr_parse(const char *buf, size_t len, unsigned flags,
+                   struct netlist_entry *e, char *err, size_t errlen)
+{
+	return netlist_addr_quoted(buf, len, flags, e, buf, len, err, errlen);
+}
+
+bool
+netlist_mapped_v4(const uint8_t addr[16])
+{
+	return memcmp(addr, netlist_mapped, sizeof(netlist_mapped)) == 0;
+}
+
+/* netlist_entry_parse - one list entry ("!"? address ["/" prefix]). */
+static int
+netlist_entry_parse(const char *buf, size_t len, struct netlist_entry *e,
+                    char *err, size_t errlen)
+{
+	bool negate = len > 0 && buf[0] == '!';
+
+	if (netlist_addr_quoted(buf + negate, len - negate,
+	                        NETLIST_PREFIX | NETLIST_BRACKETS, e, buf, len,
+	                        err, errlen) != 0)
+		return -1;
+	e->negate = negate;
 	return 0;
 }
 

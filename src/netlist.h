@@ -56,6 +56,25 @@ int netlist_parse(struct netlist *nl, const char *buf, size_t len, char *err,
 int netlist_add(struct netlist *nl, const char *buf, size_t len, char *err,
                 size_t errlen);
 
+/* Flags of netlist_addr_parse: what may surround the address.  With
+ * NETLIST_HOST_BITS, "192.0.2.7/24" is accepted (the caller takes the
+ * network it lies in, 192.0.2.0/24). */
+#define NETLIST_PREFIX 0x1    /* "/prefix" */
+#define NETLIST_HOST_BITS 0x2 /* bits set past the prefix */
+#define NETLIST_BRACKETS 0x4  /* "[2001:db8::1]" */
+
+/*
+ * netlist_addr_parse - one address (dotted quad without leading zeros, or
+ * IPv6 text) with what flags allow, into e: the 16-octet form, prefix on
+ * it (a.b.c.d/n is ::ffff:a.b.c.d/96+n; no prefix: 128), v4 when written
+ * as IPv4; negate 0.  0 ok; -1 with a sentence quoting buf in err.
+ */
+int netlist_addr_parse(const char *buf, size_t len, unsigned flags,
+                       struct netlist_entry *e, char *err, size_t errlen);
+
+/* netlist_mapped_v4 - addr is in ::ffff:0:0/96 (an IPv4 address). */
+bool netlist_mapped_v4(const uint8_t addr[16]);
+
 /* netlist_match - the client address is in the list (and not excluded). */
 bool netlist_match(const struct netlist *nl, const struct sockaddr *sa);
 

@@ -2,7 +2,6 @@
  * notify.c - the connectivity confirmation email; see notify.h.
  *
  * SYNOPSIS
- *	int notify_address_ok(addr);
  *	int notify_compose(st, contact, from, now, buf, buflen);
  *	int notify_send(sendmail_cmd, msg, len, err, errlen);
  *
@@ -17,28 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "address.h"
 #include "report.h"
 #include "subprocess.h"
-
-#define NOTIFY_ADDRESS_MAX 254
-
-int
-notify_address_ok(const char *addr)
-{
-	const char *at = strchr(addr, '@');
-	size_t len = strlen(addr), i;
-
-	if (len == 0 || len > NOTIFY_ADDRESS_MAX || at == NULL || at == addr ||
-	    at[1] == '\0' || strchr(at + 1, '@') != NULL)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)addr[i];
-
-		if (c <= 0x20 || c >= 0x7f || strchr("<>()[]\\,;:\"", c))
-			return 0;
-	}
-	return 1;
-}
 
 int
 notify_compose(const struct domain_state *st, const char *contact,
@@ -49,7 +29,7 @@ notify_compose(const struct domain_state *st, const char *contact,
 	size_t used, i;
 	int n;
 
-	if (!notify_address_ok(contact) || !notify_address_ok(from))
+	if (!address_plain_ok(contact) || !address_plain_ok(from))
 		return -1;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);

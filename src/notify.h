@@ -19,8 +19,6 @@
 #define NOTIFY_TIMEOUT_MS 30000
 #define NOTIFY_SENDMAIL_DEFAULT "/usr/sbin/sendmail -t -oi"
 
-/* notify_address_ok - a plain local@domain without spaces, CR, LF, <>. */
-int notify_address_ok(const char *addr);
 
 /*
  * notify_compose - the message for a newly verified domain; from is the

@@ -7,9 +7,8 @@
  *	    const struct policy_input *in, struct policy_decision *d);
  *	bool policy_outbound(const struct policy_config *pc,
  *	    const struct sockaddr *client, const char *auth_authen);
- *	int policy_config_key(struct policy_config *pc, const char *key,
- *	    const char *value, char *err, size_t errlen);
- *	and one parser per key (policy.h).
+ *	and one parser per key (policy.h), which configfile.c's table of
+ *	keys calls.
  *
  * DESCRIPTION
  *	policy_decide() runs the steps listed in policy.h: scope, null
@@ -26,8 +25,8 @@
  *	one per label of the domain (mail.example.com, example.com, com),
  *	so "notexample.com" never matches "example.com".
  *
- *	policy_config_key() reads list files: the only I/O in this module,
- *	done at configuration time.
+ *	The module does no I/O: configfile.c reads the list files and hands
+ *	their text to the list parsers.
  *
  * DIAGNOSTICS
  *	Parsers return -1 with a sentence in err that quotes the bad value
@@ -45,7 +44,6 @@
 #include <unistd.h>
 
 #include "errbuf.h"
-#include "safefile.h"
 #include "sanitize.h"
 #include "text.h"
 
@@ -115,35 +113,6 @@ static const struct policy_name policy_outbound_names[] = {
 /* ---------------------------------------------------------------- */
 /* Small helpers */
 
-/* policy_quote - a printable, bounded copy of untrusted text. */
-static const char *
-policy_quote(char buf[POLICY_QUOTE_MAX], const char *text, size_t len)
-{
-	sanitize_text(buf, POLICY_QUOTE_MAX, (const unsigned char *)text, len);
-	return buf;
-}
-
-/* policy_lower - ASCII-only tolower, independent of the locale. */
-static int
-policy_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
-/* policy_word_eq - buf[0..len) equals name, ignoring ASCII case. */
-static bool
-policy_word_eq(const char *buf, size_t len, const char *name)
-{
-	size_t i;
-
-	if (strlen(name) != len)
-		return false;
-	for (i = 0; i < len; i++)
-		if (policy_lower((unsigned char)buf[i]) != name[i])
-			return false;
-	return true;
-}
-
 /* policy_lookup - value of a word in a name table; -1 when absent. */
 static int
 policy_lookup(const struct policy_name *t, size_t n, const char *buf,
@@ -152,7 +121,7 @@ policy_lookup(const struct policy_name *t, size_t n, const char *buf,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (policy_word_eq(buf, len, t[i].name))
+		if (text_ieq(buf, len, t[i].name))
 			return t[i].value;
 	return -1;
 }
@@ -389,7 +358,7 @@ policy_key_domain(const char *domain, char out[DOMAIN_BUF])
 	if (n > DOMAIN_MAX)
 		n = 0;
 	for (i = 0; i < n; i++)
-		out[i] = (char)policy_lower((unsigned char)domain[i]);
+		out[i] = (char)text_lower((unsigned char)domain[i]);
 	out[n] = '\0';
 	return out;
 }
@@ -785,7 +754,7 @@ policy_parse_action(const char *buf, size_t len, enum policy_action *a)
 
 	buf = policy_trim(buf, &len);
 	for (i = 0; i < NELEM(policy_action_names); i++)
-		if (policy_word_eq(buf, len, policy_action_names[i])) {
+		if (text_ieq(buf, len, policy_action_names[i])) {
 			*a = (enum policy_action)i;
 			return 0;
 		}
@@ -798,12 +767,12 @@ policy_parse_situation(const char *buf, size_t len, unsigned *s)
 {
 	size_t i;
 
-	if (policy_word_eq(buf, len, "all")) {
+	if (text_ieq(buf, len, "all")) {
 		*s = POLICY_SCOPE_ALL;
 		return 0;
 	}
 	for (i = 0; i < NELEM(policy_situation_names); i++)
-		if (policy_word_eq(buf, len, policy_situation_names[i])) {
+		if (text_ieq(buf, len, policy_situation_names[i])) {
 			*s = (unsigned)i;
 			return 0;
 		}
@@ -830,7 +799,7 @@ policy_parse_situation_action(unsigned situation, const char *buf, size_t len,
 		return errbuf_fail(err, errlen,
 		                   "'%s' is not an action (accept, tempfail, "
 		                   "reject, quarantine, tag or monitor)",
-		                   policy_quote(q, buf, len));
+		                   text_quote(q, sizeof(q), buf, len));
 	if (v == POLICY_REJECT && policy_no_state(situation))
 		return errbuf_fail(err, errlen,
 		                   "%s cannot be reject: a domain without a "
@@ -853,7 +822,7 @@ policy_parse_named(const struct policy_name *t, size_t n, const char *buf,
 
 	if (v < 0)
 		return errbuf_fail(err, errlen, "'%s' is not %s",
-		                   policy_quote(q, w, len), what);
+		                   text_quote(q, sizeof(q), w, len), what);
 	*out = v;
 	return 0;
 }
@@ -929,13 +898,13 @@ policy_parse_reply(const char *buf, size_t len, char *out, size_t outlen,
 		return errbuf_fail(err, errlen,
 		                   "'%s': give the text only; the reply code "
 		                   "is fixed by the kind of reply",
-		                   policy_quote(q, p, len));
+		                   text_quote(q, sizeof(q), p, len));
 	for (i = 0; i < len; i++) {
 		if (p[i] < 0x20 || p[i] > 0x7e)
 			return errbuf_fail(err, errlen,
 			                   "'%s' has a byte that is not "
 			                   "printable ASCII",
-			                   policy_quote(q, p, len));
+			                   text_quote(q, sizeof(q), p, len));
 		if (p[i] != '%')
 			continue;
 		if (i + 1 == len || memchr("drs%", p[i + 1], 4) == NULL)
@@ -943,7 +912,7 @@ policy_parse_reply(const char *buf, size_t len, char *out, size_t outlen,
 			    err, errlen,
 			    "'%s' has a '%%' not followed by d "
 			    "(domain), r (record), s (state) or %%",
-			    policy_quote(q, p, len));
+			    text_quote(q, sizeof(q), p, len));
 		i++;
 	}
 	memcpy(out, p, len);
@@ -967,7 +936,7 @@ policy_parse_header(const char *buf, size_t len, char *out, size_t outlen,
 		if (p[i] <= 0x20 || p[i] > 0x7e || p[i] == ':')
 			return errbuf_fail(err, errlen,
 			                   "'%s' is not a header field name",
-			                   policy_quote(q, p, len));
+			                   text_quote(q, sizeof(q), p, len));
 	memcpy(out, p, len);
 	out[len] = '\0';
 	return 0;
@@ -1066,17 +1035,19 @@ policy_exempt_senders_parse(struct policy_exempt *t, const char *buf,
 		return errbuf_fail(err, errlen, "out of memory");
 	while (rc == 0 && policy_next(&c, &ent, &elen, &line)) {
 		if (policy_sender_canon(ent, elen, canon, sizeof(canon)) != 0)
-			rc = policy_list_fail(err, errlen, origin, line,
-			                      "'%s' is not an email address "
-			                      "(local@domain)",
-			                      policy_quote(q, ent, elen));
+			rc = policy_list_fail(
+			    err, errlen, origin, line,
+			    "'%s' is not an email address "
+			    "(local@domain)",
+			    text_quote(q, sizeof(q), ent, elen));
 		else if (policy_tab_insert(POLICY_TAB(work), canon,
 		                           strlen(canon), 0, 0) == -1)
-			rc = policy_list_fail(err, errlen, origin, line,
-			                      "'%s' does not fit: at most %d "
-			                      "exempt senders",
-			                      policy_quote(q, ent, elen),
-			                      POLICY_EXEMPT_MAX);
+			rc = policy_list_fail(
+			    err, errlen, origin, line,
+			    "'%s' does not fit: at most %d "
+			    "exempt senders",
+			    text_quote(q, sizeof(q), ent, elen),
+			    POLICY_EXEMPT_MAX);
 	}
 	if (rc == 0)
 		memcpy(t, work, sizeof(*t));
@@ -1157,20 +1128,20 @@ policy_override_entry(struct policy_overrides *work, const char *ent,
 	if (n < 2 || n > POLICY_WORDS_MAX)
 		return errbuf_fail(msg, msglen,
 		                   "'%s' is not \"domain action [state]\"",
-		                   policy_quote(q, ent, elen));
+		                   text_quote(q, sizeof(q), ent, elen));
 	if (domain_normalize(w[0], wl[0], dom, sizeof(dom), msg, msglen) != 0)
 		return -1;
 	if (policy_parse_action(w[1], wl[1], &a) != 0)
 		return errbuf_fail(msg, msglen,
 		                   "'%s' is not an action (accept, tempfail, "
 		                   "reject, quarantine, tag or monitor)",
-		                   policy_quote(q, w[1], wl[1]));
+		                   text_quote(q, sizeof(q), w[1], wl[1]));
 	if (n == 3 && policy_parse_situation(w[2], wl[2], &scope) != 0)
 		return errbuf_fail(
 		    msg, msglen,
 		    "'%s' is not a state (unknown, pending, "
 		    "verified, degraded, failed, dnserror or all)",
-		    policy_quote(q, w[2], wl[2]));
+		    text_quote(q, sizeof(q), w[2], wl[2]));
 	if (a == POLICY_REJECT && policy_no_state(scope))
 		return errbuf_fail(msg, msglen,
 		                   "%s: reject is not allowed for %s (no known "
@@ -1209,130 +1180,4 @@ policy_overrides_parse(struct policy_overrides *t, const char *buf, size_t len,
 		memcpy(t, work, sizeof(*t));
 	free(work);
 	return rc;
-}
-
-/* ---------------------------------------------------------------- */
-/* Config keys */
-
-enum policy_key_type {
-	POLICY_K_ACTION,
-	POLICY_K_UNREG,
-	POLICY_K_MODE,
-	POLICY_K_OUTBOUND,
-	POLICY_K_HOSTS,
-	POLICY_K_SENDERS,
-	POLICY_K_DOMAINS,
-	POLICY_K_OVERRIDES,
-	POLICY_K_REPLY,
-	POLICY_K_HEADER,
-};
-
-struct policy_key {
-	const char *name; /* lowercase */
-	enum policy_key_type type;
-	size_t offset; /* of the field in struct policy_config */
-	size_t size;
-	unsigned arg; /* the situation of On<Situation> */
-};
-
-#define POLICY_FIELD(f)                                                        \
-	offsetof(struct policy_config, f),                                     \
-	    sizeof(((struct policy_config *)0)->f)
-
-static const struct policy_key policy_keys[] = {
-    {"onunknown", POLICY_K_ACTION, 0, 0, POLICY_ON_UNKNOWN},
-    {"onpending", POLICY_K_ACTION, 0, 0, POLICY_ON_PENDING},
-    {"onverified", POLICY_K_ACTION, 0, 0, POLICY_ON_VERIFIED},
-    {"ondegraded", POLICY_K_ACTION, 0, 0, POLICY_ON_DEGRADED},
-    {"onfailed", POLICY_K_ACTION, 0, 0, POLICY_ON_FAILED},
-    {"ondnserror", POLICY_K_ACTION, 0, 0, POLICY_ON_DNSERROR},
-    {"unregistereddomains", POLICY_K_UNREG, POLICY_FIELD(unregistered), 0},
-    {"mode", POLICY_K_MODE, POLICY_FIELD(mode), 0},
-    {"outboundby", POLICY_K_OUTBOUND, POLICY_FIELD(outbound_by), 0},
-    {"internalhosts", POLICY_K_HOSTS, POLICY_FIELD(internal_hosts), 0},
-    {"exemptsenders", POLICY_K_SENDERS, POLICY_FIELD(exempt_senders), 0},
-    {"exemptdomains", POLICY_K_DOMAINS, POLICY_FIELD(exempt_domains), 0},
-    {"domainactions", POLICY_K_OVERRIDES, POLICY_FIELD(overrides), 0},
-    {"rejectreply", POLICY_K_REPLY, POLICY_FIELD(reject_reply), 0},
-    {"tempfailreply", POLICY_K_REPLY, POLICY_FIELD(tempfail_reply), 0},
-    {"dnserrorreply", POLICY_K_REPLY, POLICY_FIELD(dnserror_reply), 0},
-    {"tagheader", POLICY_K_HEADER, POLICY_FIELD(tag_header), 0},
-};
-
-/* policy_read_file - a regular file of at most POLICY_FILE_MAX octets
- * into a malloc'd buffer; 0 ok, -1 with "PATH: why". */
-static int
-policy_read_file(const char *path, char **out, size_t *outlen, char *err,
-                 size_t errlen)
-{
-	return safefile_read(path, POLICY_FILE_MAX, 0, out, outlen, NULL, err,
-	                     errlen);
-}
-
-/* policy_set_list - a list key from inline text or a file. */
-static int
-policy_set_list(const struct policy_key *k, void *field, const char *value,
-                char *err, size_t errlen)
-{
-	const char *origin = NULL, *buf = value;
-	size_t len = strlen(value);
-	char *file = NULL, msg[POLICY_MSG_MAX];
-	int rc;
-
-	if (value[0] == '/') {
-		if (policy_read_file(value, &file, &len, err, errlen) != 0)
-			return -1;
-		origin = value;
-		buf = file;
-	}
-	if (k->type == POLICY_K_SENDERS)
-		rc = policy_exempt_senders_parse(field, buf, len, origin, err,
-		                                 errlen);
-	else if (k->type == POLICY_K_DOMAINS)
-		rc = policy_exempt_domains_parse(field, buf, len, origin, err,
-		                                 errlen);
-	else if (k->type == POLICY_K_OVERRIDES)
-		rc = policy_overrides_parse(field, buf, len, origin, err,
-		                            errlen);
-	else if ((rc = netlist_parse(field, buf, len, msg, sizeof(msg))) != 0)
-		errbuf_fail(err, errlen, "%s%s%s", origin ? origin : "",
-		            origin ? ": " : "", msg);
-	free(file);
-	return rc;
-}
-
-int
-policy_config_key(struct policy_config *pc, const char *key, const char *value,
-                  char *err, size_t errlen)
-{
-	const struct policy_key *k = NULL;
-	size_t i, len = strlen(value);
-	void *field;
-
-	for (i = 0; i < NELEM(policy_keys) && k == NULL; i++)
-		if (policy_word_eq(key, strlen(key), policy_keys[i].name))
-			k = &policy_keys[i];
-	if (k == NULL)
-		return 1;
-	field = (char *)pc + k->offset;
-	switch (k->type) {
-	case POLICY_K_ACTION:
-		return policy_parse_situation_action(
-		    k->arg, value, len, &pc->on[k->arg], err, errlen);
-	case POLICY_K_UNREG:
-		return policy_parse_unregistered(value, len, field, err,
-		                                 errlen);
-	case POLICY_K_MODE:
-		return policy_parse_mode(value, len, field, err, errlen);
-	case POLICY_K_OUTBOUND:
-		return policy_parse_outbound_by(value, len, field, err, errlen);
-	case POLICY_K_REPLY:
-		return policy_parse_reply(value, len, field, k->size, err,
-		                          errlen);
-	case POLICY_K_HEADER:
-		return policy_parse_header(value, len, field, k->size, err,
-		                           errlen);
-	default:
-		return policy_set_list(k, field, value, err, errlen);
-	}
 }

@@ -296,14 +296,4 @@ int policy_overrides_parse(struct policy_overrides *t, const char *buf,
                            size_t len, const char *origin, char *err,
                            size_t errlen);
 
-/*
- * policy_config_key - set one policy key (case-insensitive name) from its
- * value.  For InternalHosts, ExemptSenders, ExemptDomains and
- * DomainActions a value starting with "/" names a file (at most
- * POLICY_FILE_MAX octets) holding the list.  0 ok; -1 bad value (err);
- * 1 when key is not a policy key.
- */
-int policy_config_key(struct policy_config *pc, const char *key,
-                      const char *value, char *err, size_t errlen);
-
 #endif

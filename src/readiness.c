@@ -43,9 +43,9 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "dnsmsg.h"
-#include "configfile.h"
 #include "mx.h"
 #include "safefile.h"
+#include "text.h"
 
 struct readiness_job {
 	struct resolver res;  /* what the checks ask: base, or the budget */
@@ -71,16 +71,6 @@ struct readiness_lookup {
 
 static void readiness_answer(void *arg, const struct dns_answer *ans);
 static void readiness_finish_one(struct readiness_job *job);
-
-/* readiness_now_ms - CLOCK_MONOTONIC in milliseconds, as dns.c counts. */
-static uint64_t
-readiness_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* readiness_budget_query_by - a lookup ended by the job's deadline too. */
 static int
@@ -111,7 +101,7 @@ static void
 readiness_note_late(struct readiness_job *job, size_t slot)
 {
 	if (job->deadline != UINT64_MAX && slot < REPORT_CHECKS_MAX &&
-	    readiness_now_ms() >= job->deadline)
+	    text_now_ms() >= job->deadline)
 		job->late[slot] = true;
 }
 
@@ -421,7 +411,7 @@ readiness_start(const struct resolver *res,
 	job->res = job->base = *res;
 	job->deadline = UINT64_MAX;
 	if (req->budget_ms > 0) {
-		job->deadline = readiness_now_ms() + req->budget_ms;
+		job->deadline = text_now_ms() + req->budget_ms;
 		job->res.impl = job;
 		job->res.query = readiness_budget_query;
 		job->res.query_by = readiness_budget_query_by;
@@ -521,62 +511,13 @@ readiness_request_free(struct readiness_request *req)
 	}
 }
 
-/* readiness_egress_bound - ip with the host bits past bits cleared
- * (first) or set (last). */
-static struct spf_addr
-readiness_egress_bound(const struct spf_addr *ip, unsigned bits, bool last)
-{
-	struct spf_addr out = *ip;
-	size_t octets = ip->family == AF_INET ? 4 : 16, i;
-
-	for (i = 0; i < octets; i++) {
-		unsigned keep = bits >= 8 * (i + 1) ? 8
-				: bits > 8 * i	    ? bits - 8 * (unsigned)i
-						    : 0;
-		unsigned char host = (unsigned char)(0xffu >> keep);
-
-		out.a[i] = last ? (unsigned char)(ip->a[i] | host)
-				: (unsigned char)(ip->a[i] & ~host);
-	}
-	return out;
-}
-
 int
 readiness_add_egress(struct readiness_request *req, const char *text)
 {
-	char addr[64];
-	size_t len = strcspn(text, "/");
-	struct spf_addr ip;
-	long bits = -1;
-	unsigned full;
+	struct spf_range r;
 
-	if (len >= sizeof(addr) || config_parse_ip(text) != 0)
+	if (req->negress >= SPF_EGRESS_MAX || spf_range_parse(text, &r) != 0)
 		return -1;
-	memcpy(addr, text, len);
-	addr[len] = '\0';
-	if (spf_addr_parse(addr, &ip) != 0)
-		return -1;
-	full = ip.family == AF_INET ? 32 : 128;
-	if (text[len] == '/') {
-		bits = strtol(text + len + 1, NULL, 10);
-		/* An IPv4-mapped prefix is an IPv4 prefix (spf_addr_parse). */
-		if (ip.family == AF_INET && memchr(addr, ':', len) != NULL)
-			bits = bits >= 96 ? bits - 96 : -2;
-		if (bits < 0 || bits > (long)full)
-			return -1;
-	}
-	if (bits < 0 || bits == (long)full) {
-		if (req->negress >= SPF_EGRESS_MAX)
-			return -1;
-		req->egress[req->negress++] = ip;
-		return 0;
-	}
-	/* A prefix: SPF must pass for its first and its last address. */
-	if (req->negress + 2 > SPF_EGRESS_MAX)
-		return -1;
-	req->egress[req->negress++] =
-	    readiness_egress_bound(&ip, (unsigned)bits, false);
-	req->egress[req->negress++] =
-	    readiness_egress_bound(&ip, (unsigned)bits, true);
+	req->egress[req->negress++] = r;
 	return 0;
 }

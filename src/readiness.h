@@ -45,7 +45,7 @@ struct readiness_request {
 	size_t nselectors;
 	char mx_host[DOMAIN_BUF]; /* "" when any MX will do */
 	enum dmarc_policy dmarc_min_policy;
-	struct spf_addr egress[SPF_EGRESS_MAX]; /* SPF must pass for each */
+	struct spf_range egress[SPF_EGRESS_MAX]; /* SPF must pass for all */
 	size_t negress;
 	char spf_include[DOMAIN_BUF]; /* "" or a domain SPF must include */
 	unsigned budget_ms; /* the whole check (CheckTimeout); 0: no limit */
@@ -86,10 +86,10 @@ int readiness_load_key(struct readiness_selector *sel, const char *path,
     char *err, size_t errlen);
 
 /*
- * readiness_add_egress - add an egress address ("192.0.2.1"), or a prefix
- * ("192.0.2.0/24"): SPF must then pass for its first and its last address
- * (192.0.2.0 and 192.0.2.255; both in one CIDR block of the policy means
- * all of it is).  0 ok, -1 when it is not an address or the list is full.
+ * readiness_add_egress - add an egress address ("192.0.2.1"), or a range
+ * ("192.0.2.0/24"; "192.0.2.7/24" is the same range): SPF must then pass
+ * for every address of it (spf_validate() says how that is checked).
+ * 0 ok, -1 when it is not an address or the list is full.
  */
 int readiness_add_egress(struct readiness_request *req, const char *text);
 

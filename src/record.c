@@ -19,6 +19,8 @@
 
 #include "record.h"
 
+#include "errbuf.h"
+
 #define RECORD_STR_LEN_MAX 0xffff /* 16-bit length prefix */
 
 /* Bounded reader over an untrusted buffer. */
@@ -50,10 +52,8 @@ seterr(bool *failed, char *err, size_t errlen, const char *fmt, ...)
 	if (*failed)
 		return;
 	*failed = true;
-	if (err == NULL || errlen == 0)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	errbuf_vfail(err, errlen, fmt, ap);
 	va_end(ap);
 }
 

@@ -58,11 +58,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "configfile.h"
+#include "netlist.h"
 #include "errbuf.h"
-#include "notify.h"
 #include "readiness.h"
 #include "sanitize.h"
+#include "text.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define REGIMPORT_QUOTE_MAX 96   /* a value echoed in an error */
@@ -121,14 +121,6 @@ struct regimport_seen_slot {
 	char *name; /* NULL: free */
 	size_t line;
 };
-
-/* regimport_quote - a printable, bounded copy of untrusted text. */
-static const char *
-regimport_quote(char *dst, size_t dstlen, const char *text, size_t len)
-{
-	sanitize_text(dst, dstlen, (const unsigned char *)text, len);
-	return dst;
-}
 
 /* regimport_copy - text[0..len) NUL-terminated into dst; -1 when it does
  * not fit or holds a NUL. */
@@ -274,7 +266,7 @@ set_contact(struct domain_reg *reg, const char *text, size_t len, char *why,
 	}
 	if (regimport_copy(addr, sizeof(addr), text, len, why, whylen) != 0)
 		return -1;
-	if (!notify_address_ok(addr))
+	if (!address_plain_ok(addr))
 		return errbuf_fail(
 		    why, whylen,
 		    "not a plain address local@domain (no spaces, control "
@@ -375,7 +367,7 @@ regimport_unknown(char *list, size_t listlen, const struct csv_field *f)
 	if (used + 1 >= listlen)
 		return;
 	snprintf(list + used, listlen - used, "%s'%s'", used ? ", " : "",
-	         regimport_quote(q, sizeof(q), f->value, f->len));
+	         text_quote(q, sizeof(q), f->value, f->len));
 }
 
 int
@@ -478,10 +470,10 @@ regimport_row(const struct regimport_columns *cols,
 			return errbuf_fail(err, errlen, "line %zu: %s: %s",
 			                   row->line, regimport_cols[i].name,
 			                   why);
-		return errbuf_fail(
-		    err, errlen, "line %zu: %s '%s': %s", row->line,
-		    regimport_cols[i].name,
-		    regimport_quote(q, sizeof(q), f->value, f->len), why);
+		return errbuf_fail(err, errlen, "line %zu: %s '%s': %s",
+		                   row->line, regimport_cols[i].name,
+		                   text_quote(q, sizeof(q), f->value, f->len),
+		                   why);
 	}
 	return 0;
 }
@@ -554,10 +546,10 @@ regimport_add_selector(struct domain_reg *reg, const char *name, size_t namelen,
 		    why, whylen,
 		    "selector '%s' is not a DNS name of letters, digits, "
 		    "'-' and '_' (labels 1..63, at most %d octets)",
-		    regimport_quote(q, sizeof(q), name, namelen),
+		    text_quote(q, sizeof(q), name, namelen),
 		    DOMAIN_SELECTOR_MAX - 1);
 	for (i = 0; i < namelen; i++)
-		lower[i] = (char)tolower((unsigned char)name[i]);
+		lower[i] = (char)text_lower((unsigned char)name[i]);
 	lower[namelen] = '\0';
 	if (dlen > 0 && namelen + REGIMPORT_DKIM_SUFFIX + dlen > DOMAIN_MAX)
 		return errbuf_fail(
@@ -632,7 +624,7 @@ regimport_parse_selectors(struct domain_reg *reg, const char *text, size_t len,
 		if (eq == text + start + n - 1)
 			return errbuf_fail(
 			    why, whylen, "'%s' has '=' but no key file",
-			    regimport_quote(q, sizeof(q), text + start, n));
+			    text_quote(q, sizeof(q), text + start, n));
 		key = eq + 1;
 		keylen = (size_t)(text + i - key);
 		if (keylen >= 2 && key[0] == '"' && key[keylen - 1] == '"') {
@@ -641,7 +633,7 @@ regimport_parse_selectors(struct domain_reg *reg, const char *text, size_t len,
 			if (keylen == 0)
 				return errbuf_fail(
 				    why, whylen, "'%s' has an empty key file",
-				    regimport_quote(q, sizeof(q), text + start,
+				    text_quote(q, sizeof(q), text + start,
 				                    n));
 		}
 		if (regimport_add_selector(reg, text + start,
@@ -657,15 +649,17 @@ regimport_add_egress(struct domain_reg *reg, const char *text, size_t n,
                      char *why, size_t whylen)
 {
 	char q[REGIMPORT_QUOTE_MAX], ip[DOMAIN_IP_TEXT_MAX];
+	struct netlist_entry e;
 	size_t i;
 
-	regimport_quote(q, sizeof(q), text, n);
+	text_quote(q, sizeof(q), text, n);
 	if (n >= sizeof(ip) || memchr(text, '\0', n) != NULL)
 		return errbuf_fail(why, whylen,
 		                   "'%s' is not an IPv4 or IPv6 address", q);
 	memcpy(ip, text, n);
 	ip[n] = '\0';
-	if (config_parse_ip(ip) != 0)
+	if (netlist_addr_parse(ip, n, NETLIST_PREFIX | NETLIST_HOST_BITS, &e,
+	                       NULL, 0) != 0)
 		return errbuf_fail(
 		    why, whylen,
 		    "'%s' is not an IPv4 or IPv6 address (with an optional "
@@ -789,8 +783,7 @@ regimport_host_ok(const char *what, const char *name, size_t size, char *why,
 	if (strcmp(norm, name) != 0)
 		return errbuf_fail(
 		    why, whylen, "%s '%s' is not in its normalized form %s",
-		    what, regimport_quote(q, sizeof(q), name, strlen(name)),
-		    norm);
+		    what, text_quote(q, sizeof(q), name, strlen(name)), norm);
 	return 0;
 }
 
@@ -859,7 +852,7 @@ regimport_validate_selectors(const struct domain_reg *reg, char *why,
 			    why, whylen,
 			    "selector '%s' is not a lowercase DNS name of "
 			    "letters, digits, '-' and '_'",
-			    regimport_quote(q, sizeof(q), s->name, n));
+			    text_quote(q, sizeof(q), s->name, n));
 		for (j = 0; j < i; j++)
 			if (strcmp(reg->selectors[j].name, s->name) == 0)
 				return errbuf_fail(why, whylen,
@@ -879,6 +872,7 @@ regimport_validate_egress(const struct domain_reg *reg, char *why,
                           size_t whylen)
 {
 	char q[REGIMPORT_QUOTE_MAX];
+	struct netlist_entry e;
 	size_t i, j;
 
 	if (reg->negress > DOMAIN_EGRESS_MAX)
@@ -886,14 +880,16 @@ regimport_validate_egress(const struct domain_reg *reg, char *why,
 		                   DOMAIN_EGRESS_MAX);
 	for (i = 0; i < reg->negress; i++) {
 		if (!regimport_str_ok(reg->egress[i], sizeof(reg->egress[i])) ||
-		    config_parse_ip(reg->egress[i]) != 0)
+		    netlist_addr_parse(reg->egress[i], strlen(reg->egress[i]),
+		                       NETLIST_PREFIX | NETLIST_HOST_BITS, &e,
+		                       NULL, 0) != 0)
 			return errbuf_fail(
 			    why, whylen,
 			    "egress address '%s' is not an IPv4 or IPv6 "
 			    "address",
-			    regimport_quote(q, sizeof(q), reg->egress[i],
-			                    strnlen(reg->egress[i],
-			                            sizeof(reg->egress[i]))));
+			    text_quote(q, sizeof(q), reg->egress[i],
+			               strnlen(reg->egress[i],
+			                       sizeof(reg->egress[i]))));
 		for (j = 0; j < i; j++)
 			if (strcmp(reg->egress[j], reg->egress[i]) == 0)
 				return errbuf_fail(
@@ -949,7 +945,7 @@ regimport_validate(const struct domain_reg *reg,
 		    "or reject",
 		    (int)reg->dmarc_min_policy);
 	if (!regimport_str_ok(reg->contact, sizeof(reg->contact)) ||
-	    (reg->contact[0] != '\0' && !notify_address_ok(reg->contact)))
+	    (reg->contact[0] != '\0' && !address_plain_ok(reg->contact)))
 		return errbuf_fail(
 		    why, whylen,
 		    "the contact is not a plain address local@domain (no "
@@ -1040,7 +1036,7 @@ regimport_seen_add(struct regimport_seen *seen, const char *domain, size_t line,
 		return errbuf_fail(
 		    err, errlen,
 		    "line %zu: domain %s already given on line %zu", line,
-		    regimport_quote(q, sizeof(q), domain, strlen(domain)),
+		    text_quote(q, sizeof(q), domain, strlen(domain)),
 		    slot->line);
 	slot->name = strdup(domain);
 	if (slot->name == NULL)

@@ -31,8 +31,6 @@
 
 #include "store.h"
 
-#define RELEASE_COMMAND_DEFAULT "/usr/sbin/postsuper -H -"
-#define RELEASE_QUEUE_COMMAND_DEFAULT "/usr/sbin/postqueue -j"
 #define RELEASE_TIMEOUT_MS 60000
 #define RELEASE_BATCH_MAX 1000 /* IDs per run of the command */
 /* A message arrives (Postfix's arrival_time, at MAIL FROM) before the

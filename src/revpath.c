@@ -94,7 +94,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errbuf.h"
 #include "sanitize.h"
+#include "text.h"
 
 /* How much of the offending text an error message quotes. */
 #define REVPATH_QUOTE_MAX 40
@@ -132,31 +134,6 @@ static const struct revpath_reply revpath_replies[] = {
 
 #define REVPATH_NCODES (sizeof(revpath_names) / sizeof(revpath_names[0]))
 
-static int rp_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* rp_fail - format the reason into err (when there is room); code. */
-static int
-rp_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-/* rp_quote - a printable, bounded copy of untrusted text. */
-static const char *
-rp_quote(char buf[REVPATH_QUOTE_MAX], const char *s, size_t len)
-{
-	sanitize_text(buf, REVPATH_QUOTE_MAX, (const unsigned char *)s, len);
-	return buf;
-}
-
 /* rp_char_fail - "<where> contains <the byte at s>"; syntax error. */
 static int
 rp_char_fail(char *err, size_t errlen, const char *where, const char *s)
@@ -164,10 +141,10 @@ rp_char_fail(char *err, size_t errlen, const char *where, const char *s)
 	char q[REVPATH_QUOTE_MAX];
 
 	if (*s == ' ')
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "%s contains a space", where);
-	return rp_fail(err, errlen, REVPATH_SYNTAX, "%s contains '%s'", where,
-	               rp_quote(q, s, 1));
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "%s contains a space", where);
+	return errbuf_code(err, errlen, REVPATH_SYNTAX, "%s contains '%s'",
+	                   where, text_quote(q, sizeof(q), s, 1));
 }
 
 /* rp_utf8_len - octets of the valid UTF-8 sequence at s, 0 if none. */
@@ -208,10 +185,10 @@ rp_scan_bytes(const char *buf, size_t len, char *err, size_t errlen)
 
 	while (i < len) {
 		if (s[i] == '\0')
-			return rp_fail(err, errlen, REVPATH_SYNTAX,
-			               "the address contains a NUL byte");
+			return errbuf_code(err, errlen, REVPATH_SYNTAX,
+			                   "the address contains a NUL byte");
 		if (s[i] < 0x20 || s[i] == 0x7f)
-			return rp_fail(
+			return errbuf_code(
 			    err, errlen, REVPATH_SYNTAX,
 			    "the address contains the control character "
 			    "\\x%02x",
@@ -221,16 +198,16 @@ rp_scan_bytes(const char *buf, size_t len, char *err, size_t errlen)
 			continue;
 		}
 		if ((n = rp_utf8_len(s + i, len - i)) == 0)
-			return rp_fail(err, errlen, REVPATH_SYNTAX,
-			               "the address is not valid UTF-8 at "
-			               "octet %zu",
-			               i + 1);
+			return errbuf_code(err, errlen, REVPATH_SYNTAX,
+			                   "the address is not valid UTF-8 at "
+			                   "octet %zu",
+			                   i + 1);
 		/* U+0080..U+009F: C1 controls, as dangerous as C0 */
 		if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0)
-			return rp_fail(err, errlen, REVPATH_SYNTAX,
-			               "the address contains the control "
-			               "character U+%04X",
-			               (unsigned)s[i + 1]);
+			return errbuf_code(err, errlen, REVPATH_SYNTAX,
+			                   "the address contains the control "
+			                   "character U+%04X",
+			                   (unsigned)s[i + 1]);
 		i += n;
 	}
 	return REVPATH_OK;
@@ -264,24 +241,24 @@ rp_unwrap(struct rp_text *in, char *err, size_t errlen)
 	size_t i = rp_close_scan(in->s, in->len, start, &unclosed);
 
 	if (unclosed)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "a quoted string is not closed");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "a quoted string is not closed");
 	if (!bracketed) {
 		if (i < in->len)
-			return rp_fail(err, errlen, REVPATH_SYNTAX,
-			               "'%c' appears without a matching '<'",
-			               in->s[i]);
+			return errbuf_code(
+			    err, errlen, REVPATH_SYNTAX,
+			    "'%c' appears without a matching '<'", in->s[i]);
 		return REVPATH_OK;
 	}
 	if (i == in->len)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the '<' is not closed by '>'");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the '<' is not closed by '>'");
 	if (in->s[i] == '<')
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "'<' appears inside the brackets");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "'<' appears inside the brackets");
 	if (i + 1 != in->len)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "text follows the closing '>'");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "text follows the closing '>'");
 	in->s += 1;
 	in->len = i - 1;
 	return REVPATH_OK;
@@ -315,8 +292,8 @@ rp_label(const char *s, size_t len, const char *what, char *err, size_t errlen)
 	size_t i;
 
 	if (len == 0)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "%s has an empty label", what);
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "%s has an empty label", what);
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -324,16 +301,16 @@ rp_label(const char *s, size_t len, const char *what, char *err, size_t errlen)
 			return rp_char_fail(err, errlen, what, s + i);
 	}
 	if (s[0] == '-' || s[len - 1] == '-')
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "%s label '%s' %s with a hyphen", what,
-		               rp_quote(q, s, len),
-		               s[0] == '-' ? "starts" : "ends");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "%s label '%s' %s with a hyphen", what,
+		                   text_quote(q, sizeof(q), s, len),
+		                   s[0] == '-' ? "starts" : "ends");
 	/* U-labels are measured by libidn2 after conversion */
 	if (len > LABEL_MAX && rp_ascii(s, len))
-		return rp_fail(
+		return errbuf_code(
 		    err, errlen, REVPATH_TOO_LONG,
 		    "%s label '%s' is %zu octets; at most %d allowed", what,
-		    rp_quote(q, s, len), len, LABEL_MAX);
+		    text_quote(q, sizeof(q), s, len), len, LABEL_MAX);
 	return REVPATH_OK;
 }
 
@@ -353,10 +330,11 @@ rp_all_digits(const char *s, size_t len)
 static int
 rp_numeric_fail(char *err, size_t errlen, const char *what)
 {
-	return rp_fail(err, errlen, REVPATH_SYNTAX,
-	               "%s ends in an all-numeric label; an IP address must "
-	               "be written as [192.0.2.1]",
-	               what);
+	return errbuf_code(
+	    err, errlen, REVPATH_SYNTAX,
+	    "%s ends in an all-numeric label; an IP address must "
+	    "be written as [192.0.2.1]",
+	    what);
 }
 
 /* rp_domain_syntax - Domain of RFC 5321/6531, one trailing dot dropped. */
@@ -367,22 +345,22 @@ rp_domain_syntax(struct rp_text *d, const char *what, char *err, size_t errlen)
 	int rc;
 
 	if (d->len > REVPATH_DOMAIN_MAX)
-		return rp_fail(err, errlen, REVPATH_TOO_LONG,
-		               "%s is %zu octets; at most %d allowed", what,
-		               d->len, REVPATH_DOMAIN_MAX);
+		return errbuf_code(err, errlen, REVPATH_TOO_LONG,
+		                   "%s is %zu octets; at most %d allowed", what,
+		                   d->len, REVPATH_DOMAIN_MAX);
 	if (d->len > 0 && d->s[d->len - 1] == '.')
 		d->len--;
 	if (d->len == 0)
-		return rp_fail(err, errlen, REVPATH_SYNTAX, "%s is empty",
-		               what);
+		return errbuf_code(err, errlen, REVPATH_SYNTAX, "%s is empty",
+		                   what);
 	if (d->s[0] == '.')
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "%s starts with a dot", what);
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "%s starts with a dot", what);
 	/* the DNS limit; a U-label name is measured after conversion */
 	if (d->len > DOMAIN_MAX && rp_ascii(d->s, d->len))
-		return rp_fail(err, errlen, REVPATH_TOO_LONG,
-		               "%s is %zu octets; at most %d allowed", what,
-		               d->len, DOMAIN_MAX);
+		return errbuf_code(err, errlen, REVPATH_TOO_LONG,
+		                   "%s is %zu octets; at most %d allowed", what,
+		                   d->len, DOMAIN_MAX);
 	for (i = 0; i <= d->len; i++) {
 		if (i < d->len && d->s[i] != '.')
 			continue;
@@ -408,15 +386,15 @@ rp_route(const struct rp_text *in, size_t *used, unsigned *routes, char *err,
 
 	for (;;) {
 		if (i >= in->len || in->s[i] != '@')
-			return rp_fail(err, errlen, REVPATH_SYNTAX,
-			               "a source-route hop does not start "
-			               "with '@'");
+			return errbuf_code(err, errlen, REVPATH_SYNTAX,
+			                   "a source-route hop does not start "
+			                   "with '@'");
 		for (j = ++i; j < in->len && in->s[j] != ',' && in->s[j] != ':';
 		     j++)
 			;
 		if (j == in->len && *routes == 0)
-			return rp_fail(err, errlen, REVPATH_SYNTAX,
-			               "the local part is empty");
+			return errbuf_code(err, errlen, REVPATH_SYNTAX,
+			                   "the local part is empty");
 		d.s = in->s + i;
 		d.len = j - i;
 		rc = rp_domain_syntax(&d, "a source-route domain", err, errlen);
@@ -424,7 +402,7 @@ rp_route(const struct rp_text *in, size_t *used, unsigned *routes, char *err,
 			return rc;
 		(*routes)++;
 		if (j == in->len)
-			return rp_fail(
+			return errbuf_code(
 			    err, errlen, REVPATH_SYNTAX,
 			    "the source route does not end with ':'");
 		i = j + 1;
@@ -459,14 +437,15 @@ rp_quoted(const char *s, size_t len, size_t *n, char *err, size_t errlen)
 		/* quoted-pairSMTP: backslash and one printable ASCII */
 		if (c == '\\' &&
 		    (i + 1 == len || (unsigned char)s[i + 1] >= 0x80))
-			return rp_fail(err, errlen, REVPATH_SYNTAX,
-			               "a backslash in the quoted local part "
-			               "is not followed by printable ASCII");
+			return errbuf_code(
+			    err, errlen, REVPATH_SYNTAX,
+			    "a backslash in the quoted local part "
+			    "is not followed by printable ASCII");
 		if (c == '\\')
 			i++;
 	}
-	return rp_fail(err, errlen, REVPATH_SYNTAX,
-	               "a quoted string is not closed");
+	return errbuf_code(err, errlen, REVPATH_SYNTAX,
+	                   "a quoted string is not closed");
 }
 
 /* rp_dot_string - Dot-string at s up to the '@'; *n is its length. */
@@ -477,18 +456,19 @@ rp_dot_string(const char *s, size_t len, size_t *n, char *err, size_t errlen)
 
 	for (i = 0; i < len && s[i] != '@'; i++) {
 		if (s[i] == '.' && (i == 0 || s[i - 1] == '.'))
-			return rp_fail(err, errlen, REVPATH_SYNTAX,
-			               i == 0 ? "the local part starts with "
-			                        "a dot"
-			                      : "the local part has two dots "
-			                        "in a row");
+			return errbuf_code(err, errlen, REVPATH_SYNTAX,
+			                   i == 0
+			                       ? "the local part starts with "
+			                         "a dot"
+			                       : "the local part has two dots "
+			                         "in a row");
 		if (s[i] != '.' && !rp_atext((unsigned char)s[i]))
 			return rp_char_fail(err, errlen, "the local part",
 			                    s + i);
 	}
 	if (i > 0 && s[i - 1] == '.')
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the local part ends with a dot");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the local part ends with a dot");
 	*n = i;
 	return REVPATH_OK;
 }
@@ -507,20 +487,20 @@ rp_local(struct rp_text *in, struct revpath *out, char *err, size_t errlen)
 	if (rc != REVPATH_OK)
 		return rc;
 	if (n == 0)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the local part is empty");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the local part is empty");
 	if (n == in->len)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the address has no '@'");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the address has no '@'");
 	if (in->s[n] != '@')
 		return rp_char_fail(err, errlen,
 		                    "the text after the quoted local part",
 		                    in->s + n);
 	if (n > REVPATH_LOCAL_MAX)
-		return rp_fail(err, errlen, REVPATH_TOO_LONG,
-		               "the local part is %zu octets; at most %d "
-		               "allowed",
-		               n, REVPATH_LOCAL_MAX);
+		return errbuf_code(err, errlen, REVPATH_TOO_LONG,
+		                   "the local part is %zu octets; at most %d "
+		                   "allowed",
+		                   n, REVPATH_LOCAL_MAX);
 	memcpy(out->local, in->s, n);
 	out->local[n] = '\0';
 	in->s += n + 1;
@@ -539,28 +519,28 @@ rp_literal(const struct rp_text *d, struct revpath *out, char *err,
 	int v6;
 
 	if (n < 2 || d->s[n - 1] != ']')
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the address literal is not closed by ']'");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the address literal is not closed by ']'");
 	n -= 2;
 	if (n >= sizeof(text))
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the address literal is %zu octets; no IP "
-		               "address is that long",
-		               n);
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the address literal is %zu octets; no IP "
+		                   "address is that long",
+		                   n);
 	memcpy(text, d->s + 1, n);
 	text[n] = '\0';
 	v6 = strncasecmp(text, REVPATH_IPV6_TAG, REVPATH_IPV6_TAG_LEN) == 0;
 	if (!v6 && strchr(text, ':') != NULL)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the address literal has a tag other than "
-		               "'IPv6:'");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the address literal has a tag other than "
+		                   "'IPv6:'");
 	if (inet_pton(v6 ? AF_INET6 : AF_INET,
 	              v6 ? text + REVPATH_IPV6_TAG_LEN : text, bin) != 1 ||
 	    inet_ntop(v6 ? AF_INET6 : AF_INET, bin, addr, sizeof(addr)) == NULL)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the address literal is not a valid IPv%c "
-		               "address",
-		               v6 ? '6' : '4');
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the address literal is not a valid IPv%c "
+		                   "address",
+		                   v6 ? '6' : '4');
 	snprintf(out->domain, sizeof(out->domain), "[%s%s]",
 	         v6 ? REVPATH_IPV6_TAG : "", addr);
 	out->literal = true;
@@ -576,8 +556,8 @@ rp_domain(struct rp_text *d, struct revpath *out, char *err, size_t errlen)
 	int rc;
 
 	if (memchr(d->s, '@', d->len) != NULL)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the address has more than one '@'");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the address has more than one '@'");
 	if (d->len > 0 && d->s[0] == '[')
 		return rp_literal(d, out, err, errlen);
 	rc = rp_domain_syntax(d, "the domain", err, errlen);
@@ -587,8 +567,8 @@ rp_domain(struct rp_text *d, struct revpath *out, char *err, size_t errlen)
 	                     msg, sizeof(msg)) != 0) {
 		out->domain[0] = '\0';
 		/* ASCII limits were checked above: this is an IDN problem */
-		return rp_fail(err, errlen, REVPATH_SYNTAX, "the domain: %s",
-		               msg);
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the domain: %s", msg);
 	}
 	/* IDNA mapping may drop characters: "2<U+034F>" becomes "2" */
 	last = strrchr(out->domain, '.');
@@ -628,8 +608,8 @@ rp_mailbox(struct rp_text *in, struct revpath *out, char *err, size_t errlen)
 	if (rc != REVPATH_OK)
 		return rc;
 	if (in->len == 0)
-		return rp_fail(err, errlen, REVPATH_SYNTAX,
-		               "the domain is empty");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "the domain is empty");
 	return rp_domain(in, out, err, errlen);
 }
 
@@ -644,7 +624,8 @@ revpath_parse(const char *buf, size_t len, struct revpath *out, char *err,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (out == NULL)
-		return rp_fail(err, errlen, REVPATH_SYNTAX, "no result buffer");
+		return errbuf_code(err, errlen, REVPATH_SYNTAX,
+		                   "no result buffer");
 	memset(out, 0, sizeof(*out));
 	if (buf == NULL)
 		in.len = 0;
@@ -653,10 +634,10 @@ revpath_parse(const char *buf, size_t len, struct revpath *out, char *err,
 	wire =
 	    (buf != NULL ? len : 0) + ((in.len > 0 && in.s[0] == '<') ? 0 : 2);
 	if (wire > REVPATH_PATH_MAX)
-		return rp_fail(err, errlen, REVPATH_TOO_LONG,
-		               "the reverse-path is %zu octets; at most %d "
-		               "allowed",
-		               wire, REVPATH_PATH_MAX);
+		return errbuf_code(err, errlen, REVPATH_TOO_LONG,
+		                   "the reverse-path is %zu octets; at most %d "
+		                   "allowed",
+		                   wire, REVPATH_PATH_MAX);
 	if ((rc = rp_scan_bytes(in.s, in.len, err, errlen)) != REVPATH_OK ||
 	    (rc = rp_unwrap(&in, err, errlen)) != REVPATH_OK)
 		return rc;
@@ -668,7 +649,7 @@ revpath_parse(const char *buf, size_t len, struct revpath *out, char *err,
 	if (rc != REVPATH_OK && rc != REVPATH_LITERAL) {
 		memset(out, 0, sizeof(*out));
 		if (err != NULL && errlen > 0 && err[0] == '\0')
-			rp_fail(err, errlen, rc, "the address is invalid");
+			errbuf_code(err, errlen, rc, "the address is invalid");
 	}
 	return rc;
 }

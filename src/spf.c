@@ -9,6 +9,7 @@
  *	    err, errlen);
  *	int spf_target_name(name);
  *	int spf_addr_parse(text, out);
+ *	int spf_range_parse(text, out);
  *	int spf_check_host(res, req, out, done, arg);
  *	int spf_validate(resv, req, res, done, arg);
  *
@@ -31,7 +32,14 @@
  *
  *	spf_validate() walks the include/redirect tree (names without
  *	macros only), looks up the targets of a and mx to count void
- *	lookups, then runs check_host() for every egress address.
+ *	lookups, then runs check_host() for every egress address.  An
+ *	egress range must pass for every address in it: the ip4 and ip6
+ *	networks of the tree cut it into pieces inside which each of those
+ *	terms matches all addresses or none, and check_host() runs once per
+ *	piece (val_probes).  The result is exact when ip4/ip6 are the only
+ *	terms that depend on the address; a, mx, ptr, exists and macros are
+ *	judged at those probes only (their addresses are not known to the
+ *	walk).
  *
  * DIAGNOSTICS
  *	Syntax errors name the offending term, sanitized and shortened.
@@ -50,8 +58,10 @@
 #include <sys/socket.h>
 
 #include "dnsmsg.h"
+#include "netlist.h"
 #include "report.h"
 #include "sanitize.h"
+#include "text.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define SPF_VALUE_MAX 1024 /* a macro value (sender, helo, names) */
@@ -95,115 +105,78 @@ spf_result_name(enum spf_result r)
 /* ---- character classes, without locale ---- */
 
 static bool
-is_alpha(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
 is_alnum(unsigned char c)
 {
-	return is_alpha(c) || is_digit(c);
-}
-
-static unsigned char
-lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-/* span_ieq - bytes equal a lowercase keyword, ignoring case. */
-static bool
-span_ieq(const unsigned char *p, size_t n, const char *word)
-{
-	size_t i;
-
-	if (strlen(word) != n)
-		return false;
-	for (i = 0; i < n; i++)
-		if (lower(p[i]) != (unsigned char)word[i])
-			return false;
-	return true;
-}
-
-/* quote - a sanitized, shortened copy of untrusted bytes for messages. */
-static const char *
-quote(char *buf, size_t buflen, const unsigned char *p, size_t n)
-{
-	sanitize_text(buf, buflen, p, n);
-	return buf;
+	return text_is_alpha(c) || text_is_digit(c);
 }
 
 /* ---- addresses ---- */
 
-/* ip4_parse - strict dotted quad of section 5.6: no leading zeros. */
-static int
-ip4_parse(const unsigned char *p, size_t n, unsigned char out[4])
+/* addr_from - netlist's 16-octet form as check_host() sees it. */
+static void
+addr_from(const struct netlist_entry *e, struct spf_addr *out)
 {
-	size_t i = 0, part;
-
-	for (part = 0; part < 4; part++) {
-		unsigned v = 0, digits = 0;
-
-		if (part > 0) {
-			if (i >= n || p[i] != '.')
-				return -1;
-			i++;
-		}
-		while (i < n && is_digit(p[i]) && digits < 4) {
-			v = v * 10 + (unsigned)(p[i] - '0');
-			digits++;
-			i++;
-		}
-		if (digits == 0 || digits > 3 || v > 255 ||
-		    (digits > 1 && p[i - digits] == '0'))
-			return -1;
-		out[part] = (unsigned char)v;
+	memset(out, 0, sizeof(*out));
+	if (netlist_mapped_v4(e->addr)) {
+		/* Section 5: an IPv4-mapped IPv6 address is an IPv4 address. */
+		memcpy(out->a, e->addr + 12, 4);
+		out->family = AF_INET;
+	} else {
+		memcpy(out->a, e->addr, 16);
+		out->family = AF_INET6;
 	}
-	return i == n ? 0 : -1;
 }
-
-/* ip6_parse - inet_pton on a bounded copy. */
-static int
-ip6_parse(const unsigned char *p, size_t n, unsigned char out[16])
-{
-	char buf[INET6_ADDRSTRLEN + 1];
-
-	if (n == 0 || n >= sizeof(buf) || memchr(p, '\0', n) != NULL)
-		return -1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return inet_pton(AF_INET6, buf, out) == 1 ? 0 : -1;
-}
-
-static const unsigned char v4mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
-                                                  0, 0, 0, 0, 0xff, 0xff};
 
 int
 spf_addr_parse(const char *text, struct spf_addr *out)
 {
-	size_t n = strlen(text);
+	struct netlist_entry e;
 
 	memset(out, 0, sizeof(*out));
-	if (ip4_parse((const unsigned char *)text, n, out->a) == 0) {
-		out->family = AF_INET;
-		return 0;
-	}
-	if (ip6_parse((const unsigned char *)text, n, out->a) != 0)
+	if (netlist_addr_parse(text, strlen(text), 0, &e, NULL, 0) != 0)
 		return -1;
-	out->family = AF_INET6;
-	/* Section 5: an IPv4-mapped IPv6 address is an IPv4 address. */
-	if (memcmp(out->a, v4mapped_prefix, sizeof(v4mapped_prefix)) == 0) {
-		memmove(out->a, out->a + 12, 4);
-		memset(out->a + 4, 0, 12);
-		out->family = AF_INET;
+	addr_from(&e, out);
+	return 0;
+}
+
+/* addr_host - ip with the bits past bits all cleared or all set. */
+static struct spf_addr
+addr_host(const struct spf_addr *ip, unsigned bits, bool set)
+{
+	struct spf_addr out = *ip;
+	unsigned octets = ip->family == AF_INET ? 4 : 16, i;
+
+	for (i = 0; i < octets; i++) {
+		unsigned keep = bits >= 8 * (i + 1) ? 8
+		                : bits > 8 * i      ? bits - 8 * i
+		                                    : 0;
+		unsigned char host = (unsigned char)(0xffu >> keep);
+
+		out.a[i] = set ? (unsigned char)(ip->a[i] | host)
+		               : (unsigned char)(ip->a[i] & ~host);
 	}
+	return out;
+}
+
+int
+spf_range_parse(const char *text, struct spf_range *out)
+{
+	struct netlist_entry e;
+
+	memset(out, 0, sizeof(*out));
+	if (netlist_addr_parse(text, strlen(text),
+	                       NETLIST_PREFIX | NETLIST_HOST_BITS, &e, NULL,
+	                       0) != 0)
+		return -1;
+	addr_from(&e, &out->net);
+	if (out->net.family == AF_INET6) {
+		out->bits = e.prefix;
+	} else if (e.prefix >= 96) {
+		out->bits = e.prefix - 96u;
+	} else {
+		return -1; /* ::ffff:0:0/90 is no IPv4 range */
+	}
+	out->net = addr_host(&out->net, out->bits, false);
 	return 0;
 }
 
@@ -228,7 +201,7 @@ addr_match(const struct spf_addr *ip, int family, const unsigned char *net,
 static bool
 is_macro_letter(unsigned char c, bool exp)
 {
-	c = lower(c);
+	c = text_lower(c);
 	if (strchr("slodiphv", c) != NULL && c != '\0')
 		return true;
 	return exp && c != '\0' && strchr("crt", c) != NULL;
@@ -270,8 +243,8 @@ macro_scan(const unsigned char *p, size_t n, bool exp, struct macro *m)
 		return 0;
 	m->letter = p[2];
 	i = 3;
-	if (i < n && is_digit(p[i])) {
-		while (i < n && is_digit(p[i])) {
+	if (i < n && text_is_digit(p[i])) {
+		while (i < n && text_is_digit(p[i])) {
 			m->digits = m->digits * 10 + (unsigned)(p[i] - '0');
 			if (m->digits > SPF_DIGITS_CAP)
 				m->digits = SPF_DIGITS_CAP;
@@ -280,7 +253,7 @@ macro_scan(const unsigned char *p, size_t n, bool exp, struct macro *m)
 		if (m->digits == 0)
 			return 0; /* section 7.1: the value MUST be nonzero */
 	}
-	if (i < n && lower(p[i]) == 'r') {
+	if (i < n && text_lower(p[i]) == 'r') {
 		m->reverse = true;
 		i++;
 	}
@@ -338,9 +311,9 @@ toplabel_ok(const unsigned char *p, size_t n)
 	for (i = 0; i < n; i++) {
 		if (p[i] == '-')
 			dash = true;
-		else if (is_alpha(p[i]))
+		else if (text_is_alpha(p[i]))
 			alpha = true;
-		else if (!is_digit(p[i]))
+		else if (!text_is_digit(p[i]))
 			return false;
 	}
 	return alpha || dash;
@@ -382,7 +355,7 @@ spf_is_record(const unsigned char *buf, size_t len)
 	static const char v[] = "v=spf1";
 	size_t n = sizeof(v) - 1;
 
-	if (len < n || !span_ieq(buf, n, v))
+	if (len < n || !text_ieq((const char *)buf, n, v))
 		return false;
 	return len == n || buf[n] == ' ';
 }
@@ -397,7 +370,7 @@ cidr_value(const unsigned char *p, size_t n, unsigned max)
 	if (n == 0 || n > SPF_CIDR_DIGITS_MAX || (n > 1 && p[0] == '0'))
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (!is_digit(p[i]))
+		if (!text_is_digit(p[i]))
 			return -1;
 		v = v * 10 + (unsigned)(p[i] - '0');
 	}
@@ -410,7 +383,7 @@ trailing_cidr(const unsigned char *p, size_t n)
 {
 	size_t i = n;
 
-	while (i > 0 && is_digit(p[i - 1]))
+	while (i > 0 && text_is_digit(p[i - 1]))
 		i--;
 	if (i == n || i == 0 || p[i - 1] != '/')
 		return 0;
@@ -454,6 +427,7 @@ parse_ip_mech(const unsigned char *p, size_t n, struct spf_term *t,
               const char **why)
 {
 	const unsigned char *slash;
+	struct netlist_entry e;
 	size_t netlen;
 	unsigned max = t->mech == SPF_MECH_IP4 ? 32 : 128;
 	int v = (int)max;
@@ -471,19 +445,22 @@ parse_ip_mech(const unsigned char *p, size_t n, struct spf_term *t,
 		*why = "a bad CIDR length";
 		return -1;
 	}
+	/* ip4: takes a dotted quad (section 5.6), ip6: IPv6 text. */
+	if (netlist_addr_parse((const char *)p, netlen, 0, &e, NULL, 0) != 0 ||
+	    (bool)e.v4 != (t->mech == SPF_MECH_IP4)) {
+		*why = "a bad address";
+		return -1;
+	}
 	if (t->mech == SPF_MECH_IP4) {
 		t->net.family = AF_INET;
 		t->cidr4 = (uint8_t)v;
-		if (ip4_parse(p, netlen, t->net.a) == 0)
-			return 0;
+		memcpy(t->net.a, e.addr + 12, 4);
 	} else {
 		t->net.family = AF_INET6;
 		t->cidr6 = (uint8_t)v;
-		if (ip6_parse(p, netlen, t->net.a) == 0)
-			return 0;
+		memcpy(t->net.a, e.addr, 16);
 	}
-	*why = "a bad address";
-	return -1;
+	return 0;
 }
 
 /* set_arg - record the domain-spec or value span of a term. */
@@ -540,9 +517,9 @@ parse_modifier(const unsigned char *base, const unsigned char *p, size_t n,
 	bool dummy;
 
 	set_arg(t, base, p + eq + 1, n - eq - 1);
-	if (span_ieq(p, eq, "redirect"))
+	if (text_ieq((const char *)p, eq, "redirect"))
 		t->mech = SPF_MOD_REDIRECT;
-	else if (span_ieq(p, eq, "exp"))
+	else if (text_ieq((const char *)p, eq, "exp"))
 		t->mech = SPF_MOD_EXP;
 	else
 		t->mech = SPF_MOD_UNKNOWN;
@@ -567,7 +544,7 @@ parse_term(const unsigned char *base, const unsigned char *p, size_t n,
 	t->len = (uint16_t)n;
 	t->qual = SPF_PASS;
 	/* A modifier: name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) "=" */
-	if (is_alpha(p[0])) {
+	if (text_is_alpha(p[0])) {
 		for (i = 1; i < n && (is_alnum(p[i]) || p[i] == '-' ||
 		                      p[i] == '_' || p[i] == '.');
 		     i++)
@@ -585,7 +562,8 @@ parse_term(const unsigned char *base, const unsigned char *p, size_t n,
 	for (name = i; name < n && p[name] != ':' && p[name] != '/'; name++)
 		;
 	for (k = 0; k < NELEM(spf_mech_names); k++) {
-		if (span_ieq(p + i, name - i, spf_mech_names[k].name)) {
+		if (text_ieq((const char *)p + i, name - i,
+		             spf_mech_names[k].name)) {
 			t->mech = spf_mech_names[k].mech;
 			return parse_mech_args(base, p + name, n - name, t,
 			                       why);
@@ -661,8 +639,9 @@ spf_parse(const unsigned char *buf, size_t len, struct spf_record *out,
 				    err, errlen,
 				    "the term \"%s\" has a byte that is not "
 				    "printable ASCII",
-				    quote(q, sizeof(q), buf + start,
-				          i - start + 1));
+				    text_quote(q, sizeof(q),
+				               (const char *)buf + start,
+				               i - start + 1));
 				return -1;
 			}
 		}
@@ -675,7 +654,9 @@ spf_parse(const unsigned char *buf, size_t len, struct spf_record *out,
 		               &out->terms[out->nterms], &why) != 0 ||
 		    record_note(out, &out->terms[out->nterms], &why) != 0) {
 			snprintf(err, errlen, "the term \"%s\" has %s",
-			         quote(q, sizeof(q), buf + start, i - start),
+			         text_quote(q, sizeof(q),
+			                    (const char *)buf + start,
+			                    i - start),
 			         why);
 			return -1;
 		}
@@ -760,7 +741,7 @@ static const char *
 macro_value(const struct spf_macro_ctx *ctx, unsigned char letter, char *buf,
             size_t len)
 {
-	switch (lower(letter)) {
+	switch (text_lower(letter)) {
 	case 's':
 		return ctx->sender;
 	case 'l':
@@ -1003,7 +984,7 @@ static const char *
 term_text(const struct spf_frame *f, const struct spf_term *t, char *buf,
           size_t len)
 {
-	return quote(buf, len, f->rec + t->off, t->len);
+	return text_quote(buf, len, (const char *)f->rec + t->off, t->len);
 }
 
 /* eval_finish - the one place a result is delivered. */
@@ -1983,12 +1964,18 @@ struct spf_val {
 	bool temp, missing, include_found, macros, truncated;
 	char error[REPORT_DETAIL_MAX / 2]; /* the first problem that fails */
 	char warn[REPORT_DETAIL_MAX / 2];  /* notes that do not fail */
+	size_t nnets, nprobes;
+	bool nets_lost; /* more ip4/ip6 terms than nets[] holds */
 	/* Not zeroed (val_new): each entry is written before it is read.
-	 * nodes[0..nnodes) and q[0..nnodes) by val_add, outs[i] by
+	 * nodes[0..nnodes) and q[0..nnodes) by val_add, nets[0..nnets) by
+	 * val_term, probes and of[] by val_probes, outs[i] by
 	 * spf_check_host. */
 	struct walk_node nodes[SPF_WALK_MAX];
 	struct val_qctx q[SPF_WALK_MAX];
-	struct spf_outcome outs[SPF_EGRESS_MAX];
+	struct spf_range nets[SPF_NETS_MAX]; /* ip4/ip6 terms of the tree */
+	struct spf_addr probes[SPF_PROBES_MAX];
+	size_t of[SPF_PROBES_MAX]; /* the egress entry of each probe */
+	struct spf_outcome outs[SPF_PROBES_MAX];
 };
 
 /* val_new - a validation with its fixed part zeroed; the arrays at its
@@ -2135,7 +2122,7 @@ val_term(struct spf_val *v, size_t idx, const unsigned char *rec,
 	char arg[DOMAIN_BUF + 1], q[SPF_TERM_TEXT_MAX];
 	bool macro = memchr(rec + t->arg_off, '%', t->arg_len) != NULL;
 
-	quote(q, sizeof(q), rec + t->off, t->len);
+	text_quote(q, sizeof(q), (const char *)rec + t->off, t->len);
 	if (t->arg_len > DOMAIN_MAX)
 		macro = true; /* not a plain name: leave it to check_host */
 	snprintf(arg, sizeof(arg), "%.*s", (int)t->arg_len,
@@ -2168,6 +2155,16 @@ val_term(struct spf_val *v, size_t idx, const unsigned char *rec,
 		break;
 	case SPF_MECH_INCLUDE:
 		val_follow(v, idx, q, arg);
+		break;
+	case SPF_MECH_IP4:
+	case SPF_MECH_IP6:
+		if (v->nnets == SPF_NETS_MAX) {
+			v->nets_lost = true;
+			break;
+		}
+		v->nets[v->nnets].net = t->net;
+		v->nets[v->nnets++].bits =
+		    t->mech == SPF_MECH_IP4 ? t->cidr4 : t->cidr6;
 		break;
 	case SPF_MOD_REDIRECT:
 		if (r->all < 0)
@@ -2279,6 +2276,98 @@ val_egress_done(void *arg, struct spf_outcome *out)
 	val_free_if_done(v);
 }
 
+/* addr_cmp - order of two addresses of one family. */
+static int
+addr_cmp(const struct spf_addr *a, const struct spf_addr *b)
+{
+	return memcmp(a->a, b->a, a->family == AF_INET ? 4 : 16);
+}
+
+/* addr_next - ip + 1; false when ip is the last address. */
+static bool
+addr_next(struct spf_addr *ip)
+{
+	int i = ip->family == AF_INET ? 3 : 15;
+
+	for (; i >= 0; i--)
+		if (++ip->a[i] != 0)
+			return true;
+	return false;
+}
+
+/* val_probe - add ip as a probe of egress entry e unless it is one;
+ * false when the probes are full. */
+static bool
+val_probe(struct spf_val *v, size_t e, const struct spf_addr *ip)
+{
+	size_t i;
+
+	for (i = 0; i < v->nprobes; i++)
+		if (v->of[i] == e && addr_cmp(&v->probes[i], ip) == 0)
+			return true;
+	if (v->nprobes == SPF_PROBES_MAX)
+		return false;
+	v->of[v->nprobes] = e;
+	v->probes[v->nprobes++] = *ip;
+	return true;
+}
+
+/*
+ * val_probes - the addresses check_host() runs for.  An address is one
+ * probe.  A range is cut by every ip4 (ip6) network of the walked tree
+ * at the network's first address and at the address after its last, so
+ * that each piece lies wholly inside or outside every such network; one
+ * probe per piece (its first address), and the range's last address.
+ * false when more than SPF_PROBES_MAX probes would be needed, or when
+ * the tree has more networks than nets[] kept and a range is asked.
+ */
+static bool
+val_probes(struct spf_val *v)
+{
+	size_t e, k;
+
+	v->nprobes = 0;
+	for (e = 0; e < v->req.negress; e++) {
+		const struct spf_range *r = &v->req.egress[e];
+		struct spf_addr first = addr_host(&r->net, r->bits, false);
+		struct spf_addr last = addr_host(&r->net, r->bits, true);
+
+		if (!val_probe(v, e, &first) || !val_probe(v, e, &last))
+			return false;
+		if (v->nets_lost && addr_cmp(&first, &last) != 0)
+			return false; /* cuts unknown: no range can be judged */
+		for (k = 0; k < v->nnets; k++) {
+			const struct spf_range *n = &v->nets[k];
+			struct spf_addr lo = addr_host(&n->net, n->bits, false);
+			struct spf_addr hi = addr_host(&n->net, n->bits, true);
+			bool after = addr_next(&hi);
+
+			if (n->net.family != r->net.family)
+				continue;
+			if (addr_cmp(&lo, &first) > 0 &&
+			    addr_cmp(&lo, &last) <= 0 && !val_probe(v, e, &lo))
+				return false;
+			if (after && addr_cmp(&hi, &first) > 0 &&
+			    addr_cmp(&hi, &last) <= 0 && !val_probe(v, e, &hi))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* val_range_text - "192.0.2.0/24" for a range, "" for one address. */
+static void
+val_range_text(const struct spf_range *r, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	buf[0] = '\0';
+	if (r->bits == (r->net.family == AF_INET ? 32u : 128u))
+		return;
+	addr_text(&r->net, ip, sizeof(ip));
+	snprintf(buf, len, " (in the egress range %s/%u)", ip, r->bits);
+}
+
 /* val_walk_done - the tree is known: fail on problems, else egress. */
 static void
 val_walk_done(struct spf_val *v)
@@ -2315,10 +2404,18 @@ val_walk_done(struct spf_val *v)
 		    d);
 		return;
 	}
+	if (!val_probes(v)) {
+		val_finish(v, CHECK_FAIL,
+		           "The SPF policy of %s cuts the egress ranges into "
+		           "more than %d pieces to check; name smaller ranges "
+		           "or single addresses.",
+		           d, SPF_PROBES_MAX);
+		return;
+	}
 	v->outstanding++; /* hold: no egress callback may judge early */
-	for (i = 0; i < v->req.negress; i++) {
+	for (i = 0; i < v->nprobes; i++) {
 		struct spf_request rq = {
-		    .ip = v->req.egress[i],
+		    .ip = v->probes[i],
 		    .sender = "",
 		    .helo = d,
 		    .domain = d,
@@ -2338,22 +2435,24 @@ val_walk_done(struct spf_val *v)
 static void
 val_judge(struct spf_val *v)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN], range[INET6_ADDRSTRLEN + 32];
 	const char *note = v->warn[0] != '\0' ? v->warn : "no warnings";
 	size_t i;
 
-	for (i = 0; i < v->req.negress; i++) {
+	for (i = 0; i < v->nprobes; i++) {
 		const struct spf_outcome *o = &v->outs[i];
 
 		if (o->result == SPF_PASS)
 			continue;
-		addr_text(&v->req.egress[i], ip, sizeof(ip));
+		addr_text(&v->probes[i], ip, sizeof(ip));
+		val_range_text(&v->req.egress[v->of[i]], range, sizeof(range));
 		val_finish(
 		    v,
 		    o->result == SPF_TEMPERROR ? CHECK_TEMPERROR : CHECK_FAIL,
 		    "The SPF policy of %s gives %s, not pass, for the egress "
-		    "address %s (%s); authorize it in the record.",
-		    v->req.domain, spf_result_name(o->result), ip, o->reason);
+		    "address %s%s (%s); authorize it in the record.",
+		    v->req.domain, spf_result_name(o->result), ip, range,
+		    o->reason);
 		return;
 	}
 	if (v->req.include[0] != '\0' && !v->include_found) {

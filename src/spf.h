@@ -41,7 +41,9 @@ struct check_result;
 #define SPF_SENDER_MAX 512       /* MAIL FROM address we accept */
 #define SPF_EXPAND_MAX 2048      /* macro expansion output */
 #define SPF_RECORD_SIZE_WARN 450 /* section 3.4: fits in 512-byte UDP */
-#define SPF_EGRESS_MAX 32        /* 16 addresses or prefixes (two each) */
+#define SPF_EGRESS_MAX 16        /* egress addresses or ranges */
+#define SPF_PROBES_MAX 32        /* check_host() runs for the egress */
+#define SPF_NETS_MAX 256 /* ip4/ip6 networks spf_validate keeps as cuts */
 #define SPF_WALK_MAX 64 /* records and names spf_validate visits */
 
 enum spf_result {
@@ -72,6 +74,13 @@ enum spf_mech {
 struct spf_addr {
 	int family;          /* AF_INET or AF_INET6 */
 	unsigned char a[16]; /* 4 or 16 octets */
+};
+
+/* An egress address or range: net/bits, host bits clear (bits 32 or 128:
+ * one address). */
+struct spf_range {
+	struct spf_addr net;
+	unsigned bits;
 };
 
 /* One term; offsets index the record passed to spf_parse(). */
@@ -137,8 +146,14 @@ int spf_macro_expand(const char *in, size_t inlen,
  */
 int spf_target_name(char *name);
 
-/* spf_addr_parse - IPv4 or IPv6 text; ::ffff:a.b.c.d becomes IPv4. */
+/* spf_addr_parse - IPv4 or IPv6 text; ::ffff:a.b.c.d becomes IPv4
+ * (netlist_addr_parse); 0 or -1. */
 int spf_addr_parse(const char *text, struct spf_addr *out);
+
+/* spf_range_parse - an address with an optional "/prefix" (host bits
+ * allowed: the network it lies in); an IPv4-mapped prefix shorter than
+ * /96 is refused.  0 or -1. */
+int spf_range_parse(const char *text, struct spf_range *out);
 
 const char *spf_result_name(enum spf_result r);
 
@@ -173,7 +188,7 @@ int spf_check_host(const struct resolver *res, const struct spf_request *req,
 
 struct spf_validate_request {
 	char domain[DOMAIN_BUF]; /* MAIL FROM domain, normalized */
-	struct spf_addr egress[SPF_EGRESS_MAX]; /* must pass */
+	struct spf_range egress[SPF_EGRESS_MAX]; /* every address must pass */
 	size_t negress;
 	char include[DOMAIN_BUF]; /* "" or a domain that must be included */
 	unsigned timeout_ms;      /* per check_host; 0: default */
@@ -187,7 +202,11 @@ typedef void (*spf_validate_cb)(void *arg, struct check_result *res);
  * recursive count of DNS-querying terms, void lookups, include and
  * redirect loops, ptr, +all and ?all, terms after all, size; then
  * check_host() must pass for every egress address and the include tree
- * must reach req->include.  res must live until done runs.
+ * must reach req->include.  An egress range is probed at its first and
+ * last address and wherever an ip4/ip6 network of the walked tree
+ * begins, or ends before, inside it: exact for the ip4/ip6 terms, while
+ * a, mx, ptr, exists and macros are judged at those probes only; more
+ * than SPF_PROBES_MAX probes fail.  res must live until done runs.
  */
 int spf_validate(const struct resolver *resv,
                  const struct spf_validate_request *req,

@@ -7,7 +7,7 @@
  *	A thin layer over LMDB: key checks, record.c encoding, validation
  *	on read (a value must decode and name the key it is stored under),
  *	and the permission policy for the state directory.  Every failure
- *	funnels through fail() or lmdb_fail(), which write one sentence.
+ *	funnels through errbuf_code() or lmdb_fail(), which write one sentence.
  *
  *	Damage that validation cannot see (LMDB has no page checksums) is
  *	met twice: store_check() walks every page reachable through every
@@ -34,6 +34,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "lmdbcheck.h"
 #include "sanitize.h"
 #include "store.h"
@@ -89,34 +90,22 @@ store_status_name(int status)
 	return "error";
 }
 
-/* fail - write one sentence and return code. */
-static int __attribute__((format(printf, 4, 5)))
-fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* lmdb_fail - LMDB error as a sentence; map-full gets advice. */
 static int
 lmdb_fail(char *err, size_t errlen, const char *what, int rc)
 {
 	if (rc == MDB_MAP_FULL)
-		return fail(err, errlen, STORE_ERROR,
-		            "%s: store is full (raise the map size)", what);
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "%s: store is full (raise the map size)",
+		                   what);
 	if (rc == MDB_MAP_RESIZED)
-		return fail(
+		return errbuf_code(
 		    err, errlen, STORE_ERROR,
 		    "%s: another process uses a larger map size; use the "
 		    "same map size everywhere",
 		    what);
-	return fail(err, errlen, STORE_ERROR, "%s: %s", what, mdb_strerror(rc));
+	return errbuf_code(err, errlen, STORE_ERROR, "%s: %s", what,
+	                   mdb_strerror(rc));
 }
 
 /*
@@ -274,7 +263,7 @@ store_guard_install(const char *progname, char *err, size_t errlen)
 	if (sigaction(SIGBUS, &sa, &guard_old_bus) != 0 ||
 	    sigaction(SIGSEGV, &sa, &guard_old_segv) != 0 ||
 	    sigaction(SIGABRT, &sa, &guard_old_abrt) != 0)
-		return fail(err, errlen, STORE_ERROR,
+		return errbuf_code(err, errlen, STORE_ERROR,
 		            "cannot install the store's fault handler: %s",
 		            strerror(errno));
 	guard_installed = 1;
@@ -349,11 +338,11 @@ domain_key(const char *domain, MDB_val *key, char *err, size_t errlen)
 	size_t n;
 
 	if (domain == NULL)
-		return fail(err, errlen, STORE_ERROR, "no domain given");
+		return errbuf_code(err, errlen, STORE_ERROR, "no domain given");
 	n = strnlen(domain, DOMAIN_BUF);
 	if (n == 0 || n > DOMAIN_MAX)
-		return fail(err, errlen, STORE_ERROR,
-		            "domain must be 1..%d bytes", DOMAIN_MAX);
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "domain must be 1..%d bytes", DOMAIN_MAX);
 	key->mv_size = n;
 	key->mv_data = (void *)(uintptr_t)domain;
 	return STORE_OK;
@@ -375,8 +364,9 @@ corrupt(char *err, size_t errlen, const char *db, const MDB_val *key,
 {
 	char kt[STORE_KEY_TEXT_MAX];
 
-	return fail(err, errlen, STORE_CORRUPT, "%s record for %s: %s", db,
-	            key_text(kt, sizeof(kt), key->mv_data, key->mv_size), why);
+	return errbuf_code(
+	    err, errlen, STORE_CORRUPT, "%s record for %s: %s", db,
+	    key_text(kt, sizeof(kt), key->mv_data, key->mv_size), why);
 }
 
 /* warn - pass a non-fatal finding to the caller, if it listens. */
@@ -400,7 +390,7 @@ check_mode(const char *path, const struct stat *sb,
            const struct store_opts *opts, char *err, size_t errlen)
 {
 	if (sb->st_mode & S_IWOTH)
-		return fail(
+		return errbuf_code(
 		    err, errlen, STORE_ERROR,
 		    "%s is writable by everyone (mode %04o); refusing to use "
 		    "it",
@@ -420,16 +410,17 @@ check_ancestors(const char *dir, char *err, size_t errlen)
 	char *slash;
 
 	if (realpath(dir, real) == NULL)
-		return fail(err, errlen, STORE_ERROR, "%s: %s", dir,
-		            strerror(errno));
+		return errbuf_code(err, errlen, STORE_ERROR, "%s: %s", dir,
+		                   strerror(errno));
 	for (slash = strrchr(real, '/'); slash != NULL;
 	     slash = strrchr(real, '/')) {
 		*slash = '\0';
 		if (stat(real[0] ? real : "/", &sb) != 0)
-			return fail(err, errlen, STORE_ERROR, "%s: %s",
-			            real[0] ? real : "/", strerror(errno));
+			return errbuf_code(err, errlen, STORE_ERROR, "%s: %s",
+			                   real[0] ? real : "/",
+			                   strerror(errno));
 		if ((sb.st_mode & S_IWOTH) && !(sb.st_mode & S_ISVTX))
-			return fail(
+			return errbuf_code(
 			    err, errlen, STORE_ERROR,
 			    "%s, above %s, is writable by everyone without "
 			    "the sticky bit; refusing to use it",
@@ -450,18 +441,19 @@ check_dir(const char *dir, unsigned flags, const struct store_opts *opts,
 	if (stat(dir, &sb) != 0) {
 		if (errno != ENOENT || !(flags & STORE_CREATE) ||
 		    (flags & STORE_RDONLY))
-			return fail(err, errlen, STORE_ERROR, "%s: %s", dir,
-			            strerror(errno));
+			return errbuf_code(err, errlen, STORE_ERROR, "%s: %s",
+			                   dir, strerror(errno));
 		if (mkdir(dir, STORE_DIR_MODE) != 0 && errno != EEXIST)
-			return fail(err, errlen, STORE_ERROR, "mkdir %s: %s",
-			            dir, strerror(errno));
+			return errbuf_code(err, errlen, STORE_ERROR,
+			                   "mkdir %s: %s", dir,
+			                   strerror(errno));
 		if (stat(dir, &sb) != 0)
-			return fail(err, errlen, STORE_ERROR, "%s: %s", dir,
-			            strerror(errno));
+			return errbuf_code(err, errlen, STORE_ERROR, "%s: %s",
+			                   dir, strerror(errno));
 	}
 	if (!S_ISDIR(sb.st_mode))
-		return fail(err, errlen, STORE_ERROR, "%s is not a directory",
-		            dir);
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "%s is not a directory", dir);
 	if (check_mode(dir, &sb, opts, err, errlen) != STORE_OK)
 		return STORE_ERROR;
 	return check_ancestors(dir, err, errlen);
@@ -479,17 +471,17 @@ check_files(const char *dir, const struct store_opts *opts, char *err,
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 		                     names[i]) >= sizeof(path))
-			return fail(err, errlen, STORE_ERROR,
-			            "%s: path too long", dir);
+			return errbuf_code(err, errlen, STORE_ERROR,
+			                   "%s: path too long", dir);
 		if (lstat(path, &sb) != 0) {
 			if (errno == ENOENT)
 				continue;
-			return fail(err, errlen, STORE_ERROR, "%s: %s", path,
-			            strerror(errno));
+			return errbuf_code(err, errlen, STORE_ERROR, "%s: %s",
+			                   path, strerror(errno));
 		}
 		if (!S_ISREG(sb.st_mode))
-			return fail(err, errlen, STORE_ERROR,
-			            "%s is not a regular file", path);
+			return errbuf_code(err, errlen, STORE_ERROR,
+			                   "%s is not a regular file", path);
 		if (check_mode(path, &sb, opts, err, errlen) != STORE_OK)
 			return STORE_ERROR;
 	}
@@ -509,19 +501,19 @@ check_pages(const char *dir, char *err, size_t errlen)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
 	    sizeof(path))
-		return fail(err, errlen, STORE_ERROR, "%s: path too long", dir);
+		return errbuf_code(err, errlen, STORE_ERROR, "%s: path too long", dir);
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? STORE_OK
-		                       : fail(err, errlen, STORE_ERROR,
+		                       : errbuf_code(err, errlen, STORE_ERROR,
 		                              "%s: %s", path, strerror(errno));
 	rc = lmdbcheck_fd(fd, &rep);
 	close(fd);
 	if (rc == 0)
 		return STORE_OK;
 	if (rc < 0)
-		return fail(err, errlen, STORE_ERROR, "%s: %s", path,
+		return errbuf_code(err, errlen, STORE_ERROR, "%s: %s", path,
 		            rep.problem);
-	return fail(err, errlen, STORE_ERROR,
+	return errbuf_code(err, errlen, STORE_ERROR,
 	            "the store is damaged: its page structure: %s; recover "
 	            "with: " STORE_RECOVERY,
 	            rep.problem);
@@ -550,7 +542,7 @@ open_dbs(struct store *st, unsigned flags, const char *dir, char *err,
 		rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
 		if (rc == MDB_NOTFOUND) {
 			mdb_txn_abort(txn);
-			return fail(
+			return errbuf_code(
 			    err, errlen, STORE_ERROR,
 			    "%s holds no \"%s\" database; create the store "
 			    "first",
@@ -588,8 +580,9 @@ env_open(struct store *st, const char *dir, unsigned flags,
 	    (rc = mdb_env_set_maxreaders(st->env, maxreaders)) != 0)
 		return lmdb_fail(err, errlen, "configure environment", rc);
 	if ((rc = mdb_env_open(st->env, dir, envflags, STORE_FILE_MODE)) != 0)
-		return fail(err, errlen, STORE_ERROR, "open store in %s: %s",
-		            dir, mdb_strerror(rc));
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "open store in %s: %s", dir,
+		                   mdb_strerror(rc));
 	if ((rc = mdb_reader_check(st->env, &dead)) != 0)
 		return lmdb_fail(err, errlen, "check stale readers", rc);
 	if (dead > 0)
@@ -606,14 +599,15 @@ store_open(const char *dir, unsigned flags, const struct store_opts *opts,
 
 	*out = NULL;
 	if (dir == NULL || dir[0] == '\0')
-		return fail(err, errlen, STORE_ERROR, "no state directory");
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "no state directory");
 	if (check_dir(dir, flags, opts, err, errlen) != STORE_OK ||
 	    check_files(dir, opts, err, errlen) != STORE_OK ||
 	    (!(flags & STORE_RDONLY) &&
 	     check_pages(dir, err, errlen) != STORE_OK))
 		return STORE_ERROR;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return fail(err, errlen, STORE_ERROR, "out of memory");
+		return errbuf_code(err, errlen, STORE_ERROR, "out of memory");
 	st->flags = flags;
 	st->guard_slot = -1;
 	if (env_open(st, dir, flags, opts, err, errlen) != STORE_OK ||
@@ -659,21 +653,21 @@ snapshot_ok(struct store *st, MDB_txn *txn, char *err, size_t errlen)
 		return 1; /* no batch has committed yet */
 	if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND) {
 		/* Maybe a torn copy of a meta page: retake. */
-		fail(err, errlen, 0, "%s", mdb_strerror(rc));
+		errbuf_code(err, errlen, 0, "%s", mdb_strerror(rc));
 		return 0;
 	}
 	if (rc != 0)
 		return lmdb_fail(err, errlen, "read generation", rc);
 	if (val.mv_size != STORE_GEN_SIZE)
-		return fail(err, errlen, STORE_ERROR,
-		            "generation record has %zu bytes, want %d",
-		            val.mv_size, STORE_GEN_SIZE);
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "generation record has %zu bytes, want %d",
+		                   val.mv_size, STORE_GEN_SIZE);
 	p = val.mv_data;
 	for (int i = STORE_GEN_SIZE - 1; i >= 0; i--)
 		gen = gen << 8 | p[i];
 	if (gen <= (uint64_t)mdb_txn_id(txn))
 		return 1;
-	fail(err, errlen, 0, "snapshot newer than its transaction");
+	errbuf_code(err, errlen, 0, "snapshot newer than its transaction");
 	return 0;
 }
 
@@ -697,16 +691,16 @@ snapshot_settle(struct store *st, MDB_txn *txn, char *err, size_t errlen)
 
 	for (int i = 0; i < STORE_SNAPSHOT_TRIES; i++) {
 		if ((rc = snapshot_ok(st, txn, why, sizeof(why))) != 0)
-			return rc == 1
-			           ? STORE_OK
-			           : fail(err, errlen, STORE_ERROR, "%s", why);
+			return rc == 1 ? STORE_OK
+			               : errbuf_code(err, errlen, STORE_ERROR,
+			                             "%s", why);
 		mdb_txn_reset(txn);
 		if ((rc = mdb_txn_renew(txn)) != 0)
 			return lmdb_fail(err, errlen, "renew reader", rc);
 	}
-	return fail(err, errlen, STORE_ERROR,
-	            "no consistent read snapshot after %d tries (%s)",
-	            STORE_SNAPSHOT_TRIES, why);
+	return errbuf_code(err, errlen, STORE_ERROR,
+	                   "no consistent read snapshot after %d tries (%s)",
+	                   STORE_SNAPSHOT_TRIES, why);
 }
 
 /* read_begin - a short read-only transaction on a consistent snapshot. */
@@ -837,10 +831,10 @@ store_batch_begin(struct store *st, struct store_batch **out, char *err,
 
 	*out = NULL;
 	if (st->flags & STORE_RDONLY)
-		return fail(err, errlen, STORE_ERROR,
-		            "store was opened read-only");
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "store was opened read-only");
 	if ((b = calloc(1, sizeof(*b))) == NULL)
-		return fail(err, errlen, STORE_ERROR, "out of memory");
+		return errbuf_code(err, errlen, STORE_ERROR, "out of memory");
 	b->st = st;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &b->txn)) != 0) {
 		free(b);
@@ -1004,8 +998,9 @@ del_key(struct store *st, MDB_dbi dbi, MDB_val *key, char *err, size_t errlen)
 	if (rc == 0)
 		b->dirty = true;
 	else if (rc == MDB_NOTFOUND)
-		rc = fail(err, errlen, STORE_NOTFOUND, "%s: not found",
-		          key_text(kt, sizeof(kt), key->mv_data, key->mv_size));
+		rc = errbuf_code(
+		    err, errlen, STORE_NOTFOUND, "%s: not found",
+		    key_text(kt, sizeof(kt), key->mv_data, key->mv_size));
 	else
 		rc = lmdb_fail(err, errlen, "delete", rc);
 	return commit_or_abort(b, rc, err, errlen);
@@ -1042,7 +1037,7 @@ store_reader_open(struct store *st, struct store_reader **out, char *err,
 
 	*out = NULL;
 	if ((rd = calloc(1, sizeof(*rd))) == NULL)
-		return fail(err, errlen, STORE_ERROR, "out of memory");
+		return errbuf_code(err, errlen, STORE_ERROR, "out of memory");
 	rd->st = st;
 	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
 	if (rc == MDB_READERS_FULL && mdb_reader_check(st->env, &dead) == 0 &&
@@ -1331,15 +1326,16 @@ held_key(const char *domain, const char *queue_id, unsigned char *buf,
 	if ((rc = domain_key(domain, &dk, err, errlen)) != STORE_OK)
 		return rc;
 	if (queue_id == NULL)
-		return fail(err, errlen, STORE_ERROR, "no queue id given");
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "no queue id given");
 	n = strnlen(queue_id, HELD_QUEUE_ID_MAX);
 	if (n == 0 || n >= HELD_QUEUE_ID_MAX)
-		return fail(err, errlen, STORE_ERROR,
-		            "queue id must be 1..%d bytes",
-		            HELD_QUEUE_ID_MAX - 1);
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "queue id must be 1..%d bytes",
+		                   HELD_QUEUE_ID_MAX - 1);
 	for (size_t i = 0; i < n; i++)
 		if (queue_id[i] <= ' ' || queue_id[i] > '~')
-			return fail(
+			return errbuf_code(
 			    err, errlen, STORE_ERROR,
 			    "queue id holds a byte that is not printable "
 			    "ASCII");
@@ -1486,11 +1482,11 @@ store_held_list(struct store *st, const char *domain, store_held_cb cb,
 	mdb_cursor_close(cur);
 	read_end(txn);
 	if (rc != STORE_OK)
-		return fail(err, errlen, rc, "%s", why);
+		return errbuf_code(err, errlen, rc, "%s", why);
 	if (ncorrupt > 0)
-		return fail(err, errlen, STORE_CORRUPT,
-		            "%zu held entries skipped; last: %s", ncorrupt,
-		            why);
+		return errbuf_code(err, errlen, STORE_CORRUPT,
+		                   "%zu held entries skipped; last: %s",
+		                   ncorrupt, why);
 	return STORE_OK;
 }
 
@@ -1708,7 +1704,7 @@ check_db(struct iter *it, const struct check_db *db, char *err, size_t errlen)
 	}
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		return fail(err, errlen, STORE_ERROR, "%s database: %s",
+		return errbuf_code(err, errlen, STORE_ERROR, "%s database: %s",
 		            db->name, mdb_strerror(rc));
 	if (rc == MDB_NOTFOUND && mdb_stat(it->txn, db->dbi, &ms) == 0 &&
 	    ms.ms_entries != n) {
@@ -1746,7 +1742,7 @@ store_check(struct store *st, struct store_check_report *rep,
 		rc = check_db(&it, &dbs[i], err, errlen);
 	read_end(txn);
 	if (rc == STORE_OK && rep->corrupt + rep->damaged > 0)
-		rc = fail(err, errlen, STORE_CORRUPT,
+		rc = errbuf_code(err, errlen, STORE_CORRUPT,
 		          "%zu corrupt record(s), %zu structural problem(s) in "
 		          "the store",
 		          rep->corrupt, rep->damaged);
@@ -1826,8 +1822,9 @@ store_batch_get_unreg(struct store_batch *b, const char *domain,
 		return rc;
 	rc = mdb_get(b->txn, b->st->reg, &key, &val);
 	if (rc == 0)
-		return fail(err, errlen, STORE_NOTFOUND, "%s is registered",
-		            key_text(kt, sizeof(kt), key.mv_data, key.mv_size));
+		return errbuf_code(
+		    err, errlen, STORE_NOTFOUND, "%s is registered",
+		    key_text(kt, sizeof(kt), key.mv_data, key.mv_size));
 	if (rc != MDB_NOTFOUND)
 		return lmdb_fail(err, errlen, "read", rc);
 	rc = get_value(b->txn, b->st->state, &key, &val, domain, err, errlen);
@@ -1850,8 +1847,9 @@ store_batch_del_state(struct store_batch *b, const char *domain, char *err,
 		return rc;
 	rc = mdb_del(b->txn, b->st->state, &key, NULL);
 	if (rc == MDB_NOTFOUND)
-		return fail(err, errlen, STORE_NOTFOUND, "%s: not found",
-		            key_text(kt, sizeof(kt), key.mv_data, key.mv_size));
+		return errbuf_code(
+		    err, errlen, STORE_NOTFOUND, "%s: not found",
+		    key_text(kt, sizeof(kt), key.mv_data, key.mv_size));
 	if (rc != 0)
 		return lmdb_fail(err, errlen, "delete", rc);
 	b->dirty = true;

@@ -40,20 +40,12 @@
 #include <unistd.h>
 
 #include "sanitize.h"
+#include "text.h"
 
 static char *const subprocess_env[] = {
 	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 	NULL,
 };
-
-static long long
-subprocess_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* subprocess_std - stream fd of the child from fd, or /dev/null (-1). */
 static void
@@ -138,7 +130,7 @@ subprocess_drain(int outfd, int errfd, struct subprocess_reader *rd,
 
 	while (open_fds > 0) {
 		struct pollfd pfd[2];
-		int n = 0, wait_ms = (int)(deadline - subprocess_now_ms());
+		int n = 0, wait_ms = (int)(deadline - (long long)text_now_ms());
 
 		if (wait_ms <= 0)
 			return -1;
@@ -214,7 +206,7 @@ subprocess_feed(int infd, int errfd, const char *input, size_t inlen,
 
 	while (open_err) {
 		struct pollfd pfd[2];
-		int n = 0, wait_ms = (int)(deadline - subprocess_now_ms());
+		int n = 0, wait_ms = (int)(deadline - (long long)text_now_ms());
 
 		if (wait_ms <= 0)
 			return -1;
@@ -273,7 +265,7 @@ subprocess_reap(pid_t pid, long long deadline, int *status)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (subprocess_now_ms() >= deadline) {
+		if ((long long)text_now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, status, 0);
 			return -1;
@@ -287,7 +279,7 @@ subprocess_run(const char *const *argv, const char *input, size_t inlen,
     int timeout_ms, char *err, size_t errlen)
 {
 	char captured[SUBPROCESS_STDERR_MAX];
-	long long deadline = subprocess_now_ms() + timeout_ms;
+	long long deadline = (long long)text_now_ms() + timeout_ms;
 	int in[2], errp[2], status = 0, fed, reaped;
 	sigset_t pipe_set, old_set;
 	struct timespec zero = {0, 0};
@@ -327,8 +319,8 @@ subprocess_run(const char *const *argv, const char *input, size_t inlen,
 	close(errp[0]);
 	if (fed != 0)
 		close(in[1]);
-	reaped = subprocess_reap(pid, fed == 0 ? deadline : subprocess_now_ms(),
-	    &status);
+	reaped = subprocess_reap(
+	    pid, fed == 0 ? deadline : (long long)text_now_ms(), &status);
 	if (fed != 0 || reaped != 0) {
 		snprintf(err, errlen, "%s did not finish within %d ms; killed",
 		    argv[0], timeout_ms);
@@ -343,7 +335,7 @@ subprocess_lines(const char *const *argv, subprocess_line_cb cb, void *ctx,
     size_t errlen)
 {
 	char captured[SUBPROCESS_STDERR_MAX];
-	long long deadline = subprocess_now_ms() + timeout_ms;
+	long long deadline = (long long)text_now_ms() + timeout_ms;
 	struct subprocess_reader rd = {cb, ctx, NULL, line_max, 0, false,
 	    skipped};
 	int out[2], errp[2], status = 0, drained, reaped;
@@ -384,8 +376,8 @@ subprocess_lines(const char *const *argv, subprocess_line_cb cb, void *ctx,
 	close(out[0]);
 	close(errp[0]);
 	free(rd.line);
-	reaped = subprocess_reap(pid,
-	    drained == 0 ? deadline : subprocess_now_ms(), &status);
+	reaped = subprocess_reap(
+	    pid, drained == 0 ? deadline : (long long)text_now_ms(), &status);
 	if (drained != 0 || reaped != 0) {
 		snprintf(err, errlen, "%s did not finish within %d ms; killed",
 		    argv[0], timeout_ms);

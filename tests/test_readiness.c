@@ -540,8 +540,50 @@ START_TEST(test_load_key_modes)
 }
 END_TEST
 
-/* An egress prefix is its first and last address, never the address
- * written before the slash; a bad prefix is refused. */
+/* An egress range given as text ("--egress-ip", EgressIPs) is checked
+ * whole: covered by the policy it passes, with a hole in the middle
+ * (192.0.2.128/26, between two authorized blocks) it fails. */
+START_TEST(test_egress_range_check)
+{
+	static const struct fake_entry holed[] = {
+	    {"mail.example.com", DNS_TYPE_TXT, DNS_OK, 1,
+	        {"v=spf1 ip4:192.0.2.0/25 ip4:192.0.2.192/26 ~all"}},
+	};
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 4};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "mail.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_SPF);
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.7/24"), 0);
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_uint_eq(rep.nchecks, 1);
+	ck_assert_msg(rep.checks[0].status == CHECK_PASS, "%s",
+	    rep.checks[0].detail);
+
+	memset(&f, 0, sizeof(f));
+	f.entries = holed;
+	f.nentries = 1;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_FAIL);
+	ck_assert_msg(strstr(rep.checks[0].detail, "192.0.2.128 (in the "
+	    "egress range 192.0.2.0/24)") != NULL, "%s", rep.checks[0].detail);
+
+	/* The authorized half of it passes. */
+	request_init(&req, "example.com", "mail.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_SPF);
+	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.0/25"), 0);
+	memset(&f, 0, sizeof(f));
+	f.entries = holed;
+	f.nentries = 1;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_msg(rep.checks[0].status == CHECK_PASS, "%s",
+	    rep.checks[0].detail);
+}
+END_TEST
+
+/* An egress prefix is the whole range, never the address written before
+ * the slash; a bad prefix is refused. */
 START_TEST(test_egress_prefix)
 {
 	static struct readiness_request req;
@@ -549,27 +591,32 @@ START_TEST(test_egress_prefix)
 
 	memset(&req, 0, sizeof(req));
 	ck_assert_int_eq(readiness_add_egress(&req, "127.0.0.1/0"), 0);
-	ck_assert_uint_eq(req.negress, 2);
+	ck_assert_uint_eq(req.negress, 1);
 	ck_assert_int_eq(spf_addr_parse("0.0.0.0", &want), 0);
-	ck_assert_mem_eq(&req.egress[0], &want, sizeof(want));
-	ck_assert_int_eq(spf_addr_parse("255.255.255.255", &want), 0);
-	ck_assert_mem_eq(&req.egress[1], &want, sizeof(want));
+	ck_assert_mem_eq(&req.egress[0].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.egress[0].bits, 0);
 	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.77/27"), 0);
 	ck_assert_int_eq(spf_addr_parse("192.0.2.64", &want), 0);
-	ck_assert_mem_eq(&req.egress[2], &want, sizeof(want));
-	ck_assert_int_eq(spf_addr_parse("192.0.2.95", &want), 0);
-	ck_assert_mem_eq(&req.egress[3], &want, sizeof(want));
+	ck_assert_mem_eq(&req.egress[1].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.egress[1].bits, 27);
 	ck_assert_int_eq(readiness_add_egress(&req, "2001:db8::1/127"), 0);
 	ck_assert_int_eq(spf_addr_parse("2001:db8::", &want), 0);
-	ck_assert_mem_eq(&req.egress[4], &want, sizeof(want));
-	ck_assert_int_eq(spf_addr_parse("2001:db8::1", &want), 0);
-	ck_assert_mem_eq(&req.egress[5], &want, sizeof(want));
-	/* A whole address: one entry, as written. */
+	ck_assert_mem_eq(&req.egress[2].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.egress[2].bits, 127);
+	/* An IPv4-mapped prefix is an IPv4 range. */
+	ck_assert_int_eq(readiness_add_egress(&req, "::ffff:192.0.2.0/120"), 0);
+	ck_assert_int_eq(spf_addr_parse("192.0.2.0", &want), 0);
+	ck_assert_mem_eq(&req.egress[3].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.egress[3].bits, 24);
+	ck_assert_int_eq(readiness_add_egress(&req, "::ffff:0:0/90"), -1);
+	/* A whole address: one address, as written. */
 	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/32"), 0);
-	ck_assert_uint_eq(req.negress, 7);
+	ck_assert_int_eq(spf_addr_parse("192.0.2.1", &want), 0);
+	ck_assert_mem_eq(&req.egress[4].net, &want, sizeof(want));
+	ck_assert_uint_eq(req.negress, 5);
 	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/33"), -1);
 	ck_assert_int_eq(readiness_add_egress(&req, "192.0.2.1/"), -1);
-	ck_assert_uint_eq(req.negress, 7);
+	ck_assert_uint_eq(req.negress, 5);
 }
 END_TEST
 
@@ -596,6 +643,7 @@ main(void)
 	tcase_add_test(tc, test_mail_from_forms);
 	tcase_add_test(tc, test_load_key_modes);
 	tcase_add_test(tc, test_egress_prefix);
+	tcase_add_test(tc, test_egress_range_check);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1828,6 +1828,16 @@ static const struct rr zone_val[] = {
     TIMEOUT("slow.example.com"),
     TXT("macro.example.com", "v=spf1 include:%{d}.x.example.com "
                              "exists:%{i}.x.example.com -all"),
+    TXT("hole.example.com", "v=spf1 ip4:192.0.2.0/25 ip4:192.0.2.192/26 "
+                            "-all"),
+    TXT("cover.example.com", "v=spf1 ip4:192.0.2.0/25 "
+                             "include:cover2.example.com -all"),
+    TXT("cover2.example.com", "v=spf1 ip4:192.0.2.192/26 "
+                              "ip4:192.0.2.128/26 -all"),
+    TXT("carve.example.com", "v=spf1 -ip4:192.0.2.130 ip4:192.0.2.0/24 "
+                             "-all"),
+    TXT("hole6.example.com", "v=spf1 ip6:2001:db8::/33 "
+                             "ip6:2001:db8:c000::/34 -all"),
     TXT("big.example.com",
         "v=spf1 include:amazonses.com "
         "ip4:192.0.2.1 ip4:192.0.2.2 ip4:192.0.2.3 ip4:192.0.2.4 ip4:192.0.2.5 "
@@ -1871,7 +1881,7 @@ validate(const char *domain, const char *egress, const char *include,
 	snprintf(req.domain, sizeof(req.domain), "%s", domain);
 	snprintf(req.include, sizeof(req.include), "%s", include);
 	if (egress != NULL) {
-		ck_assert_int_eq(spf_addr_parse(egress, &req.egress[0]), 0);
+		ck_assert_int_eq(spf_range_parse(egress, &req.egress[0]), 0);
 		req.negress = 1;
 	}
 	rc = spf_validate(&res, &req, &out, on_vdone, &d);
@@ -1938,6 +1948,30 @@ START_TEST(val_egress_and_include)
 	         "macro terms were not followed");
 	validate("mail.example.com", "2001:db8::1", "", CHECK_FAIL,
 	         "2001:db8::1");
+}
+END_TEST
+
+/* An egress range passes only when every address of it does: the range
+ * is probed at each cut its policy's ip4/ip6 networks make in it. */
+START_TEST(val_egress_range)
+{
+	validate("cover.example.com", "192.0.2.0/24", "", CHECK_PASS,
+	         "is valid");
+	validate("cover.example.com", "192.0.2.77/24", "", CHECK_PASS,
+	         "is valid");
+	validate("hole.example.com", "192.0.2.0/24", "", CHECK_FAIL,
+	         "for the egress address 192.0.2.128 (in the egress range "
+	         "192.0.2.0/24)");
+	validate("hole.example.com", "192.0.2.0/25", "", CHECK_PASS,
+	         "is valid");
+	validate("carve.example.com", "192.0.2.0/24", "", CHECK_FAIL,
+	         "192.0.2.130 (in the egress range");
+	validate("hole6.example.com", "2001:db8::/32", "", CHECK_FAIL,
+	         "2001:db8:8000:: (in the egress range 2001:db8::/32)");
+	validate("hole6.example.com", "2001:db8:c000::/34", "", CHECK_PASS,
+	         "is valid");
+	validate("big.example.com", "0.0.0.0/0", "", CHECK_FAIL,
+	         "more than 32 pieces");
 }
 END_TEST
 
@@ -2028,6 +2062,7 @@ spf_suite(void)
 	tcase_add_test(tc, val_problems);
 	tcase_add_test(tc, val_warnings);
 	tcase_add_test(tc, val_egress_and_include);
+	tcase_add_test(tc, val_egress_range);
 	tcase_add_test(tc, val_refused);
 	suite_add_tcase(s, tc);
 	return s;
