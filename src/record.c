@@ -630,6 +630,34 @@ peek_domain(struct rd *r, size_t *off, size_t *len)
 	return true;
 }
 
+/* peek_problem - the first record, when it is not a pass (a state's
+ * problems come first: state_copy_records); false when it fails. */
+static bool
+peek_problem(struct rd *r, struct record_state_summary *sum)
+{
+	uint64_t n = rd_uint(r, 1, "nrecords");
+	uint8_t type, status;
+
+	rd_range(r, (int64_t)n, 0, DOMAIN_RECORDS_MAX, "nrecords");
+	if (r->failed || n == 0)
+		return !r->failed;
+	type = (uint8_t)rd_uint(r, 1, "record type");
+	rd_range(r, type, CHECK_SPF, CHECK_MX, "record type");
+	status = (uint8_t)rd_uint(r, 1, "record status");
+	rd_range(r, status, CHECK_PASS, CHECK_TEMPERROR, "record status");
+	if (r->failed || status == CHECK_PASS)
+		return !r->failed;
+	rd_str(r, sum->problem_name, sizeof(sum->problem_name), "record name");
+	if (r->failed) {
+		sum->problem_name[0] = '\0';
+		return false;
+	}
+	sum->problem = true;
+	sum->problem_type = type;
+	sum->problem_status = status;
+	return true;
+}
+
 int
 record_state_peek(const unsigned char *buf, size_t len,
                   struct record_state_summary *sum, char *err, size_t errlen)
@@ -641,7 +669,7 @@ record_state_peek(const unsigned char *buf, size_t len,
 	memset(sum, 0, sizeof(*sum));
 	peek_header(&r, RECORD_KIND_STATE);
 	decode_state_fixed_v1(&r, &st);
-	if (!peek_domain(&r, &off, &n))
+	if (!peek_domain(&r, &off, &n) || !peek_problem(&r, sum))
 		return -1;
 	sum->state = st.state;
 	sum->dns_errors = st.dns_errors;
