@@ -630,8 +630,22 @@ peek_domain(struct rd *r, size_t *off, size_t *len)
 	return true;
 }
 
-/* peek_problem - the first record, when it is not a pass (a state's
- * problems come first: state_copy_records); false when it fails. */
+/* peek_skip - step over a string of at most max bytes, unread. */
+static void
+peek_skip(struct rd *r, size_t max, const char *what)
+{
+	size_t n = (size_t)rd_uint(r, 2, what);
+
+	if (!r->failed && n > max)
+		seterr(&r->failed, r->err, r->errlen,
+		       "record field %s is %zu bytes, at most %zu allowed",
+		       what, n, max);
+	if (rd_need(r, n, what))
+		r->off += n;
+}
+
+/* peek_problem - the first record that is not a pass, copied; the
+ * records after it are left unread.  False when the record fails. */
 static bool
 peek_problem(struct rd *r, struct record_state_summary *sum)
 {
@@ -639,23 +653,29 @@ peek_problem(struct rd *r, struct record_state_summary *sum)
 	uint8_t type, status;
 
 	rd_range(r, (int64_t)n, 0, DOMAIN_RECORDS_MAX, "nrecords");
-	if (r->failed || n == 0)
-		return !r->failed;
-	type = (uint8_t)rd_uint(r, 1, "record type");
-	rd_range(r, type, CHECK_SPF, CHECK_MX, "record type");
-	status = (uint8_t)rd_uint(r, 1, "record status");
-	rd_range(r, status, CHECK_PASS, CHECK_TEMPERROR, "record status");
-	if (r->failed || status == CHECK_PASS)
-		return !r->failed;
-	rd_str(r, sum->problem_name, sizeof(sum->problem_name), "record name");
-	if (r->failed) {
-		sum->problem_name[0] = '\0';
-		return false;
+	for (uint64_t i = 0; i < n && !r->failed; i++) {
+		type = (uint8_t)rd_uint(r, 1, "record type");
+		rd_range(r, type, CHECK_SPF, CHECK_MX, "record type");
+		status = (uint8_t)rd_uint(r, 1, "record status");
+		rd_range(r, status, CHECK_PASS, CHECK_TEMPERROR,
+		         "record status");
+		if (status == CHECK_PASS) {
+			peek_skip(r, DOMAIN_BUF - 1, "record name");
+			peek_skip(r, DOMAIN_RECORD_DETAIL_MAX - 1,
+			          "record detail");
+			continue;
+		}
+		rd_str(r, sum->problem_name, sizeof(sum->problem_name),
+		       "record name");
+		if (r->failed)
+			break;
+		sum->problem = true;
+		sum->problem_type = type;
+		sum->problem_status = status;
+		return true;
 	}
-	sum->problem = true;
-	sum->problem_type = type;
-	sum->problem_status = status;
-	return true;
+	sum->problem_name[0] = '\0';
+	return !r->failed;
 }
 
 int

@@ -120,9 +120,8 @@ struct record_state_summary {
 	 * into the peeked buffer, not NUL-terminated. */
 	const unsigned char *domain;
 	size_t domain_len;
-	/* The first record that is not a pass, copied (a state keeps its
-	 * problems first, so it is the first record): problem is false when
-	 * there is none. */
+	/* The first record that is not a pass, copied: problem is false
+	 * when there is none. */
 	bool problem;
 	uint8_t problem_type;   /* enum check_type */
 	uint8_t problem_status; /* enum check_status */
@@ -178,11 +177,12 @@ int record_state_decode(const unsigned char *buf, size_t len,
                         struct domain_state *st, char *err, size_t errlen);
 
 /*
- * record_state_peek - decode only the fixed block of a state record and
- * its first record.  Checks magic, version, kind, the fixed block, the
- * enum range, the framing of the domain string that follows, the record
- * count and the first record's type, status and name; O(1), copies only
- * the name of a first record that is not a pass.
+ * record_state_peek - decode the fixed block of a state record and find
+ * its first record that is not a pass.  Checks magic, version, kind, the
+ * fixed block, the enum range, the framing of the domain string that
+ * follows, the record count and the records up to that one (type,
+ * status, string framing); at most DOMAIN_RECORDS_MAX steps, copies only
+ * that record's name.
  */
 int record_state_peek(const unsigned char *buf, size_t len,
                       struct record_state_summary *sum, char *err,

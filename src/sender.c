@@ -18,8 +18,8 @@
  *	read (a verified state is taken as registered).
  *
  *	The first problem ("DKIM x._domainkey.example.com missing") comes
- *	from the state summary the lookup read: a state keeps its problems
- *	first, and record_state_peek() copies the first one.
+ *	from the state summary the lookup read: record_state_peek() copies
+ *	the first record that is not a pass.
  * DIAGNOSTICS
  *	None of its own: the env implementation logs store trouble, and a
  *	store error reaches the policy as DNS trouble.

@@ -104,8 +104,8 @@ small_state(struct domain_state *st)
 	}
 }
 
-/* The peek copies the first record when it is not a pass: a state keeps
- * its problems first (state.c), so the milter needs no second read. */
+/* The peek copies the first record that is not a pass, so the milter
+ * needs no second read. */
 START_TEST(test_state_peek_problem)
 {
 	static struct domain_state st;
@@ -133,6 +133,18 @@ START_TEST(test_state_peek_problem)
 	ck_assert_uint_eq(sum.problem_type, CHECK_DKIM);
 	ck_assert_uint_eq(sum.problem_status, CHECK_MISSING);
 	ck_assert_str_eq(sum.problem_name, "mail.example.com");
+	/* after records that pass */
+	st.records[0].status = CHECK_PASS;
+	st.records[2].status = CHECK_FAIL;
+	ck_assert_int_eq(
+	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	                 0);
+	ck_assert(sum.problem);
+	ck_assert_uint_eq(sum.problem_type, 2);
+	ck_assert_uint_eq(sum.problem_status, CHECK_FAIL);
+	ck_assert_str_eq(sum.problem_name, "_dmarc.example.com");
 	st.nrecords = 0;
 	ck_assert_int_eq(
 	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
