@@ -304,6 +304,22 @@ START_TEST(test_wait)
 }
 END_TEST
 
+START_TEST(test_wait_dns_trouble)
+{
+	/* a check that DNS trouble left undecided ends the wait too */
+	add_reg("example.com", "");
+	fk.after_check.domain = "example.com";
+	fk.after_check.sum.state = READINESS_UNKNOWN;
+	fk.after_check.sum.dns_errors = 1;
+	fk.after_check.sum.next_check = NOW + 60;
+	judge("<u@example.com>");
+	ck_assert_uint_eq(fk.waits, 1);
+	ck_assert(f.waited && !f.timed_out);
+	ck_assert(f.in.dns_trouble && !f.in.have_state);
+	ck_assert_str_eq(d.xcode, "4.4.3");
+}
+END_TEST
+
 START_TEST(test_wait_times_out)
 {
 	add_reg("example.com", "");
@@ -513,6 +529,7 @@ sender_suite(void)
 	tcase_add_test(tc, test_org);
 	tcase_add_test(tc, test_unregistered);
 	tcase_add_test(tc, test_wait);
+	tcase_add_test(tc, test_wait_dns_trouble);
 	tcase_add_test(tc, test_wait_times_out);
 	tcase_add_test(tc, test_wait_dns_retry_ahead);
 	tcase_add_test(tc, test_stale_verified);
