@@ -145,6 +145,7 @@ milter_corrupt(int rc, const char *domain, const char *err, const char *then)
 	return rc;
 }
 
+/* milter_begin - a pooled reader and one read snapshot. */
 static int
 milter_begin(void *impl)
 {
@@ -162,6 +163,7 @@ milter_begin(void *impl)
 	return STORE_OK;
 }
 
+/* milter_end - end the snapshot; the reader goes back to the pool. */
 static void
 milter_end(void *impl)
 {
@@ -172,6 +174,7 @@ milter_end(void *impl)
 	io->rd = NULL;
 }
 
+/* milter_state - a state summary inside the snapshot. */
 static int
 milter_state(void *impl, const char *domain, struct record_state_summary *sum)
 {
@@ -194,6 +197,7 @@ milter_reg(void *impl, const char *domain, struct record_reg_summary *reg)
 	    sizeof(err)), domain, err, "");
 }
 
+/* milter_peek - a state summary in a read of its own. */
 static int
 milter_peek(void *impl, const char *domain, struct record_state_summary *sum)
 {
@@ -209,6 +213,7 @@ milter_peek(void *impl, const char *domain, struct record_state_summary *sum)
 	return milter_corrupt(rc, domain, err, " (re-checked)");
 }
 
+/* milter_request - queue a check; the wait ends wait_ms from now. */
 static bool
 milter_request(void *impl, const char *domain, bool unregistered,
     unsigned wait_ms)
@@ -229,6 +234,7 @@ milter_request(void *impl, const char *domain, bool unregistered,
 	return checkerd_request(cd, domain, unregistered);
 }
 
+/* milter_wait - until the checker commits again, or the deadline. */
 static bool
 milter_wait(void *impl)
 {
@@ -240,6 +246,7 @@ milter_wait(void *impl)
 	return true;
 }
 
+/* milter_note_use - tell the checker thread mail used the state. */
 static void
 milter_note_use(void *impl, const char *domain)
 {
@@ -248,6 +255,7 @@ milter_note_use(void *impl, const char *domain)
 		checkerd_note_use(milter_env.checkerd, domain);
 }
 
+/* milter_now - the wall clock, unix seconds. */
 static int64_t
 milter_now(void *impl)
 {
@@ -257,7 +265,7 @@ milter_now(void *impl)
 
 /* Decisions -------------------------------------------------------------- */
 
-/* milter_log - the decision line (f NULL: none was parsed). */
+/* milter_log - the decision line. */
 static void
 milter_log(const struct milter_conn *c, SMFICTX *ctx,
     const struct sender_facts *f, const struct policy_decision *d)
@@ -280,15 +288,15 @@ milter_log(const struct milter_conn *c, SMFICTX *ctx,
 	log_field_text(&line, "client", c->client_text);
 	log_field(&line, "sender", c->sender);
 	log_field_text(&line, "domain",
-	    f != NULL && f->code == REVPATH_OK ? f->lk.domain : "");
-	log_field_text(&line, "state", f != NULL ? sender_state_name(f) : "-");
+	    f->code == REVPATH_OK ? f->lk.domain : "");
+	log_field_text(&line, "state", sender_state_name(f));
 	log_field_text(&line, "action", policy_action_name(d->action));
 	if (d->action == POLICY_MONITOR)
 		log_field_text(&line, "would", policy_action_name(d->would_be));
 	if (d->smtp_code[0] != '\0')
 		log_field_text(&line, "reply", d->smtp_code);
 	log_field_text(&line, "reason", d->reason);
-	if (f != NULL && f->oddity != NULL)
+	if (f->oddity != NULL)
 		log_field_text(&line, "oddity", f->oddity);
 	log_emit(d->log_warning ? LOG_WARNING : LOG_INFO, &line);
 }
@@ -319,6 +327,7 @@ milter_reply(SMFICTX *ctx, struct milter_conn *c,
 	return SMFIS_ACCEPT;
 }
 
+/* milter_envfrom - MAIL FROM: the facts, the decision, the reply. */
 static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {

@@ -14,8 +14,8 @@
 
 #include "address.h"
 
-#define REVPATH_LOCAL_MAX 64   /* octets, RFC 5321 4.5.3.1.1: beyond it
-                                  the path is accepted, long_local set */
+/* Beyond REVPATH_LOCAL_MAX a path is accepted with long_local set. */
+#define REVPATH_LOCAL_MAX 64   /* octets, RFC 5321 4.5.3.1.1 */
 #define REVPATH_DOMAIN_MAX 255 /* octets as sent, RFC 5321 4.5.3.1.2 */
 #define REVPATH_PATH_MAX 256   /* octets with "<" and ">", 4.5.3.1.3 */
 #define REVPATH_ERR_MAX 256    /* an err buffer this size is never cut */
@@ -38,7 +38,7 @@ struct revpath {
 	bool literal;    /* domain holds an address literal */
 	unsigned routes; /* source-route hops parsed and ignored */
 	bool long_local; /* local part over REVPATH_LOCAL_MAX octets */
-	char local[REVPATH_LOCAL_BUF];   /* as sent, quotes kept */
+	char local[REVPATH_LOCAL_BUF];     /* as sent, quotes kept */
 	char domain[REVPATH_DOMAIN_BUF];   /* normalized, or the literal */
 };
 

@@ -60,7 +60,8 @@ sender_mail_from_of(const struct sender_env *env,
 	n = strspn(label, "abcdefghijklmnopqrstuvwxyz"
 	                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
 	if (n > 0 && label[n] == '\0')
-		return (size_t)(p - d) == n + 1 && strncasecmp(d, label, n) == 0;
+		return (size_t)(p - d) == n + 1 &&
+		       strncasecmp(d, label, n) == 0;
 	if (readiness_mail_from(p, label, mf, sizeof(mf), err, sizeof(err)) !=
 	    0)
 		return false;
@@ -260,8 +261,8 @@ sender_facts(const struct sender_env *env, const struct sender_rules *rules,
 	size_t used;
 
 	memset(f, 0, sizeof(*f));
-	f->code = revpath_parse(arg, strlen(arg), &f->rp, f->err,
-	                        sizeof(f->err));
+	f->code =
+	    revpath_parse(arg, strlen(arg), &f->rp, f->err, sizeof(f->err));
 	if (f->rp.long_local)
 		f->oddity = SENDER_ODDITY_LONG_LOCAL;
 	/* The policy matches ExemptSenders against the mailbox, without

@@ -361,8 +361,7 @@ START_TEST(test_stale_verified)
 {
 	struct record_state_summary *s;
 
-	s = add_state("example.com", READINESS_VERIFIED,
-	              -SENDER_STALE_SLACK);
+	s = add_state("example.com", READINESS_VERIFIED, -SENDER_STALE_SLACK);
 	judge("<u@example.com>");
 	ck_assert(!f.in.stale); /* within the slack */
 	s->next_check = NOW - SENDER_STALE_SLACK - 1;
@@ -446,8 +445,7 @@ START_TEST(test_long_local)
 
 	add_state("example.com", READINESS_VERIFIED, 3600);
 	/* an SRS sender: a local part of 100 octets */
-	snprintf(path, sizeof(path), "<SRS0=HHH=TT=%0*d@example.com>", 88,
-	         0);
+	snprintf(path, sizeof(path), "<SRS0=HHH=TT=%0*d@example.com>", 88, 0);
 	judge(path);
 	ck_assert_int_eq(f.code, REVPATH_OK);
 	ck_assert_str_eq(f.in.domain, "example.com");
@@ -479,8 +477,8 @@ START_TEST(test_exempt)
 {
 	add_reg("example.com", "");
 	ck_assert_int_eq(policy_exempt_senders_parse(&pc->exempt_senders,
-	                                             "u@example.com", 13,
-	                                             NULL, NULL, 0),
+	                                             "u@example.com", 13, NULL,
+	                                             NULL, 0),
 	                 0);
 	judge("<u@EXAMPLE.com>");
 	/* its readiness cannot matter: no check, no wait */
