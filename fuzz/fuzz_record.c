@@ -29,6 +29,24 @@ check_same(const unsigned char *buf, size_t len, const uint8_t *data,
 		abort();
 }
 
+/* same_problem - the peek found the decoder's first record that is not
+ * a pass. */
+static bool
+same_problem(const struct domain_state *st,
+             const struct record_state_summary *sum)
+{
+	for (uint32_t i = 0; i < st->nrecords; i++) {
+		const struct domain_record_status *r = &st->records[i];
+
+		if (r->status == CHECK_PASS)
+			continue;
+		return sum->problem && sum->problem_type == r->type &&
+		       sum->problem_status == r->status &&
+		       strcmp(sum->problem_name, r->name) == 0;
+	}
+	return !sum->problem;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -45,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static struct domain_state again;
 
 		if (peeked != 0 || sum.state != st.state ||
-		    sum.next_check != st.next_check ||
+		    sum.next_check != st.next_check || !same_problem(&st, &sum) ||
 		    record_state_encode(&st, buf, sizeof(buf), &len, err,
 		                        sizeof(err)) != 0)
 			abort();

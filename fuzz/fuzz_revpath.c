@@ -89,7 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	n = strlen(rp.local);
-	if (err[0] != '\0' || n == 0 || n > REVPATH_LOCAL_MAX)
+	if (err[0] != '\0' || n == 0 || n >= REVPATH_LOCAL_BUF ||
+	    rp.long_local != (n > REVPATH_LOCAL_MAX))
 		abort();
 	check_reparse(&rp, rc);
 	return 0;

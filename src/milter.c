@@ -14,18 +14,16 @@
  *	gives it back, so reader slots do not grow with connections and
  *	decision threads never wait for each other.
  *
- *	The registered domain of a sender domain D is found without DNS:
- *	D itself; else D's parent P when D is P's MAIL FROM name
- *	(bounces@mail.example.com belongs to example.com); else D's
- *	organizational domain.  A registered domain without a state (never
- *	checked) is queued to the checker thread and the session waits at
- *	most CheckWait for it.  The use of a state that may belong to an
- *	unregistered domain is noted for the checker thread
- *	(checkerd_note_use), which keeps such states while mail uses them.
+ *	At MAIL FROM the rules of sender.c give the facts (who owns the
+ *	sender domain, whether to wait for a check, how stale the state is)
+ *	and policy_decide() the action; this file only gives sender.c its
+ *	reads and its wait (struct sender_env on the reader pool and the
+ *	checker thread), logs the decision and sends the reply.
  *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line: session or queue ID, client,
- *	sender, domain, state, action and reason, all sanitized.  A store
+ *	sender, domain, state, action and reason, all sanitized, and an
+ *	oddity of the reverse-path that was let through (oddity=).  A store
  *	that cannot be read gives a tempfail, never a reject.
  */
 #include "milter.h"
@@ -37,22 +35,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
-#include "address.h"
 #include "log.h"
 #include "policy.h"
-#include "readiness.h"
-#include "record.h"
 #include "release.h"
-#include "revpath.h"
+#include "sender.h"
 #include "snapshot.h"
 #include "text.h"
 
-/* A state this far past its next check is stale (the checker is behind
- * or cannot reach DNS): it may no longer reject. */
-#define MILTER_STALE_SLACK 600
 #define MILTER_SENDER_MAX 300
 
 struct milter_conn {
@@ -68,18 +59,6 @@ struct milter_conn {
 	char domain[DOMAIN_BUF];
 	char sender[MILTER_SENDER_MAX];
 	char mailbox[HELD_SENDER_MAX]; /* parsed: local@domain, "" none */
-};
-
-/* What the store says about one sender domain. */
-struct milter_lookup {
-	char domain[DOMAIN_BUF]; /* the registered (or checked) domain */
-	bool registered;
-	bool reg_assumed; /* registered taken from a verified state, unread */
-	bool found;	 /* a state record exists (maybe "unknown") */
-	bool have_state; /* ... and it says something other than unknown */
-	struct record_state_summary sum;
-	char first_problem[DOMAIN_RECORD_DETAIL_MAX + DOMAIN_BUF + 32];
-	bool store_error;
 };
 
 /* Idle readers: a slot holds one or NULL, the first slots first.  Taking
@@ -147,250 +126,149 @@ milter_fini(void)
 		store_reader_close(atomic_exchange(&milter_pool.slot[i], NULL));
 }
 
-/* Store lookups ---------------------------------------------------------- */
+/* The sender module's env: the store and the checker thread ----------- */
 
-/* milter_peek - the state summary of domain; STORE_* status. */
+/* One MAIL FROM's reads and wait (sender.h's struct sender_env). */
+struct milter_io {
+	struct store_reader *rd; /* between begin and end */
+	uint64_t gen;            /* checker commits seen */
+	struct timespec deadline;
+};
+
+/* milter_corrupt - log a record that failed validation. */
 static int
-milter_peek(const char *domain, struct record_state_summary *sum)
+milter_corrupt(int rc, const char *domain, const char *err, const char *then)
+{
+	if (rc == STORE_CORRUPT)
+		log_msg(LOG_WARNING, "event=store-corrupt domain=%s error=\"%s\"%s",
+		    domain, err, then);
+	return rc;
+}
+
+/* milter_begin - a pooled reader and one read snapshot. */
+static int
+milter_begin(void *impl)
+{
+	struct milter_io *io = impl;
+	char err[256];
+
+	if ((io->rd = milter_reader_get()) == NULL)
+		return STORE_ERROR;
+	if (store_read_begin(io->rd, err, sizeof(err)) != STORE_OK) {
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+		milter_reader_put(io->rd);
+		io->rd = NULL;
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* milter_end - end the snapshot; the reader goes back to the pool. */
+static void
+milter_end(void *impl)
+{
+	struct milter_io *io = impl;
+
+	store_read_end(io->rd);
+	milter_reader_put(io->rd);
+	io->rd = NULL;
+}
+
+/* milter_state - a state summary inside the snapshot. */
+static int
+milter_state(void *impl, const char *domain, struct record_state_summary *sum)
+{
+	struct milter_io *io = impl;
+	char err[256];
+
+	return milter_corrupt(store_read_state(io->rd, domain, sum, err,
+	    sizeof(err)), domain, err, " (re-checked)");
+}
+
+/* milter_reg - a corrupt entry counts as absent (the CLI's check
+ * reports it). */
+static int
+milter_reg(void *impl, const char *domain, struct record_reg_summary *reg)
+{
+	struct milter_io *io = impl;
+	char err[256];
+
+	return milter_corrupt(store_read_reg(io->rd, domain, reg, err,
+	    sizeof(err)), domain, err, "");
+}
+
+/* milter_peek - a state summary in a read of its own. */
+static int
+milter_peek(void *impl, const char *domain, struct record_state_summary *sum)
 {
 	struct store_reader *rd = milter_reader_get();
 	char err[256];
 	int rc;
 
+	(void)impl;
 	if (rd == NULL)
 		return STORE_ERROR;
 	rc = store_state_peek(rd, domain, sum, err, sizeof(err));
 	milter_reader_put(rd);
-	if (rc == STORE_CORRUPT)
-		log_msg(LOG_WARNING,
-		    "event=store-corrupt domain=%s error=\"%s\" (re-checked)",
-		    domain, err);
-	return rc;
+	return milter_corrupt(rc, domain, err, " (re-checked)");
 }
 
-/* milter_reg - is domain registered, and with which MAIL FROM?  A corrupt
- * entry is logged and counts as absent (the CLI's check reports it). */
-static int
-milter_reg(struct store_reader *rd, const char *domain,
-    struct record_reg_summary *reg)
-{
-	char err[256];
-	int rc = store_read_reg(rd, domain, reg, err, sizeof(err));
-
-	if (rc == STORE_CORRUPT) {
-		log_msg(LOG_WARNING,
-		    "event=store-corrupt domain=%s error=\"%s\"", domain, err);
-		rc = STORE_NOTFOUND;
-	}
-	return rc;
-}
-
-/* milter_try - domain as the answer: its state, or its registry entry.
- * known_registered: the caller has just read domain's registry entry. */
+/* milter_request - queue a check; the wait ends wait_ms from now. */
 static bool
-milter_try(struct store_reader *rd, const char *domain, bool known_registered,
-    struct milter_lookup *lk)
+milter_request(void *impl, const char *domain, bool unregistered,
+    unsigned wait_ms)
 {
-	struct record_reg_summary reg;
-	char err[256];
-	int rc = store_read_state(rd, domain, &lk->sum, err, sizeof(err));
-
-	if (rc == STORE_CORRUPT)
-		log_msg(LOG_WARNING,
-		    "event=store-corrupt domain=%s error=\"%s\" (re-checked)",
-		    domain, err);
-	if (rc == STORE_ERROR) {
-		lk->store_error = true;
-		return false;
-	}
-	if (rc == STORE_OK) {
-		text_copy(lk->domain, sizeof(lk->domain), domain);
-		lk->found = true;
-		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
-		/* A verified domain is the hot path: no registry read.  Other
-		 * states may come from checks of unregistered domains. */
-		lk->reg_assumed = !known_registered &&
-		    lk->sum.state == READINESS_VERIFIED;
-		lk->registered = known_registered || lk->reg_assumed ||
-		    milter_reg(rd, domain, &reg) == STORE_OK;
-		return true;
-	}
-	rc = known_registered ? STORE_OK : milter_reg(rd, domain, &reg);
-	if (rc == STORE_OK) {
-		text_copy(lk->domain, sizeof(lk->domain), domain);
-		lk->registered = true;
-		return true;
-	}
-	if (rc == STORE_ERROR)
-		lk->store_error = true;
-	return false;
-}
-
-/* milter_mail_from_of - is d the MAIL FROM domain of registered p?  p
- * points into d (its parent). */
-static bool
-milter_mail_from_of(struct store_reader *rd, const struct config *cfg,
-    const char *p, const char *d)
-{
-	char mf[DOMAIN_BUF], err[256];
-	struct record_reg_summary reg;
-
-	const char *label;
-	size_t n;
-
-	if (milter_reg(rd, p, &reg) != STORE_OK)
-		return false;
-	label = reg.mail_from[0] ? reg.mail_from : cfg->mail_from;
-	/* The usual MAIL FROM setting is one label ("mail") and p is d's
-	 * parent: d must be that label, a dot, then p (d is normalized). */
-	n = strspn(label, "abcdefghijklmnopqrstuvwxyz"
-			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
-	if (n > 0 && label[n] == '\0')
-		return (size_t)(p - d) == n + 1 && strncasecmp(d, label, n) == 0;
-	if (readiness_mail_from(p, label, mf, sizeof(mf), err, sizeof(err)) !=
-	    0)
-		return false;
-	return strcmp(mf, d) == 0;
-}
-
-/* milter_org - the organizational domain of d into org, or "". */
-static void
-milter_org(const char *d, char org[DOMAIN_BUF])
-{
-	if (domain_org(d, org, DOMAIN_BUF) != 0)
-		org[0] = '\0';
-}
-
-/* milter_resolve_in - milter_resolve on one read snapshot.  The
- * organizational domain (a public suffix list search) is looked up only
- * when the first two rules fail; org says whether it was. */
-static bool
-milter_resolve_in(struct store_reader *rd, const struct config *cfg,
-    const char *d, char org[DOMAIN_BUF], bool *have_org,
-    struct milter_lookup *lk)
-{
-	const char *parent = strchr(d, '.');
-	bool parent_owns = false;
-
-	if (milter_try(rd, d, false, lk))
-		return true;
-	if (parent != NULL) {
-		parent++;
-		parent_owns = milter_mail_from_of(rd, cfg, parent, d);
-		if (parent_owns && milter_try(rd, parent, true, lk))
-			return true;
-	}
-	milter_org(d, org);
-	*have_org = true;
-	/* The organizational domain, unless it is the parent just tried. */
-	if (org[0] == '\0' || strcmp(org, d) == 0 ||
-	    (parent_owns && strcmp(org, parent) == 0))
-		return false;
-	return milter_try(rd, org, false, lk);
-}
-
-/* milter_resolve - the registered domain that owns sender domain d; lk
- * comes zeroed from the caller. */
-static void
-milter_resolve(const struct config *cfg, const char *d,
-    struct milter_lookup *lk)
-{
-	struct store_reader *rd;
-	char org[DOMAIN_BUF], err[256];
-	bool have_org = false, found;
-
-	if ((rd = milter_reader_get()) == NULL) {
-		lk->store_error = true;
-	} else if (store_read_begin(rd, err, sizeof(err)) != STORE_OK) {
-		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
-		lk->store_error = true;
-		milter_reader_put(rd);
-	} else {
-		found = milter_resolve_in(rd, cfg, d, org, &have_org, lk);
-		store_read_end(rd);
-		milter_reader_put(rd);
-		if (found)
-			return;
-	}
-	/* Unregistered: a check with the global expectations would be of
-	 * the organizational domain, whose MAIL FROM name d usually is. */
-	if (!have_org)
-		milter_org(d, org);
-	text_copy(lk->domain, sizeof(lk->domain), org[0] ? org : d);
-}
-
-/* milter_first_problem - "DKIM x._domainkey.example.com missing".  Kept
- * out of line: its full state record (6 KB) would otherwise sit in
- * milter_envfrom's frame on every decision, verified ones included, and
- * every new libmilter thread would fault in those stack pages. */
-static __attribute__((noinline, cold)) void
-milter_first_problem(struct milter_lookup *lk)
-{
-	struct domain_state st;
-	char err[256];
-	size_t i;
-
-	if (store_state_get(milter_env.store, lk->domain, &st, err,
-		sizeof(err)) != STORE_OK)
-		return;
-	for (i = 0; i < st.nrecords && i < DOMAIN_RECORDS_MAX; i++) {
-		const struct domain_record_status *r = &st.records[i];
-		char type[8];
-		size_t k;
-
-		if (r->status == CHECK_PASS)
-			continue;
-		snprintf(type, sizeof(type), "%s",
-		    check_type_name((enum check_type)r->type));
-		for (k = 0; type[k] != '\0'; k++)
-			if (type[k] >= 'a' && type[k] <= 'z')
-				type[k] = (char)(type[k] - 'a' + 'A');
-		snprintf(lk->first_problem, sizeof(lk->first_problem),
-		    "%s %s %s", type, r->name,
-		    check_status_name((enum check_status)r->status));
-		return;
-	}
-}
-
-/* milter_wait_check - queue the domain and wait at most CheckWait. */
-static bool
-milter_wait_check(const struct config *cfg, struct milter_lookup *lk)
-{
-	struct timespec deadline;
-	uint64_t gen;
+	struct milter_io *io = impl;
 	struct checkerd *cd = milter_env.checkerd;
 
 	if (cd == NULL)
 		return false;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += cfg->check_wait_ms / 1000;
-	deadline.tv_nsec += (long)(cfg->check_wait_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
+	clock_gettime(CLOCK_MONOTONIC, &io->deadline);
+	io->deadline.tv_sec += wait_ms / 1000;
+	io->deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (io->deadline.tv_nsec >= 1000000000) {
+		io->deadline.tv_sec++;
+		io->deadline.tv_nsec -= 1000000000;
 	}
-	gen = checkerd_generation(cd);
-	if (!checkerd_request(cd, lk->domain, !lk->registered))
+	io->gen = checkerd_generation(cd);
+	return checkerd_request(cd, domain, unregistered);
+}
+
+/* milter_wait - until the checker commits again, or the deadline. */
+static bool
+milter_wait(void *impl)
+{
+	struct milter_io *io = impl;
+
+	if (!checkerd_wait(milter_env.checkerd, io->gen, &io->deadline))
 		return false;
-	for (;;) {
-		if (!checkerd_wait(cd, gen, &deadline))
-			return false; /* CheckWait passed */
-		gen = checkerd_generation(cd);
-		if (milter_peek(lk->domain, &lk->sum) != STORE_OK)
-			continue;
-		lk->found = true;
-		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
-		/* A state, or a check that DNS trouble left undecided. */
-		if (lk->have_state || lk->sum.dns_errors > 0)
-			return true;
-	}
+	io->gen = checkerd_generation(milter_env.checkerd);
+	return true;
+}
+
+/* milter_note_use - tell the checker thread mail used the state. */
+static void
+milter_note_use(void *impl, const char *domain)
+{
+	(void)impl;
+	if (milter_env.checkerd != NULL)
+		checkerd_note_use(milter_env.checkerd, domain);
+}
+
+/* milter_now - the wall clock, unix seconds. */
+static int64_t
+milter_now(void *impl)
+{
+	(void)impl;
+	return (int64_t)time(NULL);
 }
 
 /* Decisions -------------------------------------------------------------- */
 
+/* milter_log - the decision line. */
 static void
 milter_log(const struct milter_conn *c, SMFICTX *ctx,
-    const struct milter_lookup *lk, const struct policy_decision *d)
+    const struct sender_facts *f, const struct policy_decision *d)
 {
 	struct log_line line;
 	const char *qid = smfi_getsymval(ctx, "i");
@@ -409,18 +287,17 @@ milter_log(const struct milter_conn *c, SMFICTX *ctx,
 	log_field(&line, "session", qid);
 	log_field_text(&line, "client", c->client_text);
 	log_field(&line, "sender", c->sender);
-	log_field_text(&line, "domain", lk != NULL ? lk->domain : "");
-	log_field_text(&line, "state",
-	    lk == NULL	      ? "-"
-	    : lk->have_state ? domain_readiness_name(lk->sum.state)
-	    : lk->registered ? "unknown"
-			     : "unregistered");
+	log_field_text(&line, "domain",
+	    f->code == REVPATH_OK ? f->lk.domain : "");
+	log_field_text(&line, "state", sender_state_name(f));
 	log_field_text(&line, "action", policy_action_name(d->action));
 	if (d->action == POLICY_MONITOR)
 		log_field_text(&line, "would", policy_action_name(d->would_be));
 	if (d->smtp_code[0] != '\0')
 		log_field_text(&line, "reply", d->smtp_code);
 	log_field_text(&line, "reason", d->reason);
+	if (f->oddity != NULL)
+		log_field_text(&line, "oddity", f->oddity);
 	log_emit(d->log_warning ? LOG_WARNING : LOG_INFO, &line);
 }
 
@@ -450,65 +327,28 @@ milter_reply(SMFICTX *ctx, struct milter_conn *c,
 	return SMFIS_ACCEPT;
 }
 
-/* milter_bad_path - a reverse-path we cannot parse: the defined reply. */
-static sfsistat
-milter_bad_path(SMFICTX *ctx, struct milter_conn *c, int code,
-    const char *why)
-{
-	const struct revpath_reply *r = revpath_reply(code);
-	struct policy_decision d;
-
-	memset(&d, 0, sizeof(d));
-	d.log = true;
-	d.log_warning = true;
-	snprintf(d.reason, sizeof(d.reason), "bad reverse-path: %s", why);
-	if (r != NULL && r->rcode != NULL) {
-		d.action = d.would_be = POLICY_REJECT;
-		snprintf(d.smtp_code, sizeof(d.smtp_code), "%s", r->rcode);
-		snprintf(d.xcode, sizeof(d.xcode), "%s", r->xcode);
-		snprintf(d.text, sizeof(d.text), "%s", r->text);
-	}
-	milter_log(c, ctx, NULL, &d);
-	return milter_reply(ctx, c, &d);
-}
-
-/* milter_input - the facts for the policy, from the lookup. */
-static void
-milter_input(const struct milter_lookup *lk, const char *sender,
-    bool timed_out, struct policy_input *in)
-{
-	int64_t now = (int64_t)time(NULL);
-
-	memset(in, 0, sizeof(*in));
-	in->outbound = true;
-	in->sender = sender;
-	in->domain = lk->domain;
-	in->registered = lk->registered;
-	in->have_state = lk->have_state;
-	in->state = lk->have_state ? (enum domain_readiness)lk->sum.state
-				   : READINESS_UNKNOWN;
-	in->dns_trouble = lk->found && lk->sum.dns_errors > 0;
-	in->stale = lk->have_state &&
-	    ((lk->sum.next_check > 0 &&
-		 now > lk->sum.next_check + MILTER_STALE_SLACK) ||
-		in->dns_trouble);
-	in->first_problem = lk->first_problem[0] ? lk->first_problem : NULL;
-	in->check_timed_out = timed_out;
-}
-
+/* milter_envfrom - MAIL FROM: the facts, the decision, the reply. */
 static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
+	static const struct sender_env env_fns = {
+		.begin = milter_begin,
+		.end = milter_end,
+		.state = milter_state,
+		.reg = milter_reg,
+		.peek = milter_peek,
+		.request = milter_request,
+		.wait = milter_wait,
+		.note_use = milter_note_use,
+		.now = milter_now,
+	};
 	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_io io = { 0 };
+	struct sender_env env = env_fns;
+	struct sender_rules rules;
 	const struct config *cfg;
-	struct policy_input in;
-	struct milter_lookup lk;
-	struct revpath rp;
-	char err[256], mailbox[REVPATH_LOCAL_MAX + 1 + REVPATH_DOMAIN_BUF];
-	const char *auth, *arg;
-	size_t used;
-	bool timed_out = false;
-	int code;
+	struct sender_facts f;
+	const char *arg;
 
 	if (c == NULL || c->snap == NULL)
 		return SMFIS_TEMPFAIL;
@@ -519,54 +359,21 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	/* Raw, bounded: log_field() sanitizes it once. */
 	text_copy(c->sender, sizeof(c->sender), arg);
-	auth = smfi_getsymval(ctx, "{auth_authen}");
 	if (!policy_outbound(&cfg->policy,
 		c->have_client ? (const struct sockaddr *)&c->client : NULL,
-		auth))
+		smfi_getsymval(ctx, "{auth_authen}")))
 		return SMFIS_ACCEPT;
-	code = revpath_parse(arg, strlen(arg), &rp, err, sizeof(err));
-	if (code == REVPATH_SYNTAX || code == REVPATH_TOO_LONG)
-		return milter_bad_path(ctx, c, code, err);
-	/* The policy matches ExemptSenders against the mailbox, without
-	 * angle brackets or source route, its domain normalized. */
-	used = text_copy(mailbox, sizeof(mailbox), rp.local);
-	text_append(mailbox, sizeof(mailbox), &used, "@");
-	text_append(mailbox, sizeof(mailbox), &used, rp.domain);
-	memset(&lk, 0, sizeof(lk));
-	if (code == REVPATH_OK) {
-		milter_resolve(cfg, rp.domain, &lk);
-		/* The state of an unregistered domain lives while mail uses
-		 * it: note the use for the checker thread (no store write).
-		 * A state the wait below creates is stamped by its check;
-		 * with UnregisteredDomains accept or reject no state is used
-		 * and the old ones expire. */
-		if (lk.found && (!lk.registered || lk.reg_assumed) &&
-		    cfg->policy.unregistered == POLICY_UNREG_CHECK &&
-		    milter_env.checkerd != NULL)
-			checkerd_note_use(milter_env.checkerd, lk.domain);
-		/* no state yet: check now and wait, unless it cannot matter */
-		if (!lk.have_state && !lk.store_error &&
-		    !(lk.found && lk.sum.dns_errors > 0 && lk.sum.next_check >
-			    (int64_t)time(NULL)) &&
-		    (lk.registered ||
-			cfg->policy.unregistered == POLICY_UNREG_CHECK) &&
-		    policy_exempt(&cfg->policy, mailbox, rp.domain) == NULL)
-			timed_out = !milter_wait_check(cfg, &lk);
-		if (lk.have_state && lk.sum.state != READINESS_VERIFIED)
-			milter_first_problem(&lk);
+	env.impl = &io;
+	rules.policy = &cfg->policy;
+	rules.mail_from = cfg->mail_from;
+	rules.check_wait_ms = cfg->check_wait_ms;
+	sender_facts(&env, &rules, arg, &f);
+	policy_decide(&cfg->policy, &f.in, &c->decision);
+	if (f.code == REVPATH_OK) {
+		text_copy(c->mailbox, sizeof(c->mailbox), f.mailbox);
+		text_copy(c->domain, sizeof(c->domain), f.lk.domain);
 	}
-	if (code == REVPATH_OK)
-		text_copy(c->mailbox, sizeof(c->mailbox), mailbox);
-	milter_input(&lk, code == REVPATH_NULL ? NULL : mailbox, timed_out,
-	    &in);
-	in.null_sender = code == REVPATH_NULL;
-	if (code != REVPATH_OK)
-		in.domain = NULL;
-	if (lk.store_error)
-		in.dns_trouble = true; /* no state we can trust: never 5xx */
-	policy_decide(&cfg->policy, &in, &c->decision);
-	text_copy(c->domain, sizeof(c->domain), lk.domain);
-	milter_log(c, ctx, code == REVPATH_OK ? &lk : NULL, &c->decision);
+	milter_log(c, ctx, &f, &c->decision);
 	return milter_reply(ctx, c, &c->decision);
 }
 

@@ -1,11 +1,12 @@
 /*
  * milter.h - the libmilter callbacks of authready-milter, nothing else.
  *
- * At MAIL FROM the sender's reverse-path is parsed (revpath.c), the
- * registered domain that owns it is found in the store (no DNS on a
- * milter thread: a domain without a state is queued to the checker
- * thread, and the session waits at most CheckWait), the pure policy
- * (policy.c) picks the action, and the action is taken: accept, 451,
+ * At MAIL FROM the sender rules (sender.c) parse the reverse-path and
+ * find the registered domain that owns it, reading the store through
+ * this file (no DNS on a milter thread: a domain without a state is
+ * queued to the checker thread, and the session waits at most
+ * CheckWait), the pure policy (policy.c) picks the action, and the
+ * action is taken: accept, 451,
  * 550, or - at end of message - quarantine (smfi_quarantine, queue ID
  * recorded under the domain with the envelope sender and the door it
  * came through, unix or TCP: see release.h) or a tag header.  Every judged decision is

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "revpath.h"
 #include "sanitize.h"
 #include "text.h"
 
@@ -571,16 +572,24 @@ policy_exempt(const struct policy_config *pc, const char *sender,
 	return policy_exempt_reason(pc, sender, policy_key_domain(domain, key));
 }
 
-/* policy_reply - the one place replies are made (from would_be). */
+/* policy_reply - the one place replies are made (from would_be, or
+ * from the reverse-path's class when it is unusable). */
 static void
 policy_reply(const struct policy_config *pc, const struct policy_input *in,
              struct policy_decision *d)
 {
+	const struct revpath_reply *path = revpath_reply(in->revpath);
 	char plain[POLICY_TEXT_MAX + 1];
 	bool dns = in->dns_trouble ||
 	           (d->judged && d->situation == POLICY_ON_DNSERROR);
 	const char *tmpl, *code, *xcode;
 
+	if (path->rcode != NULL) {
+		text_copy(d->smtp_code, sizeof(d->smtp_code), path->rcode);
+		text_copy(d->xcode, sizeof(d->xcode), path->xcode);
+		policy_milter_text(path->text, d->text);
+		return;
+	}
 	if (d->would_be == POLICY_REJECT) {
 		tmpl = pc->reject_reply, code = "550", xcode = "5.7.1";
 	} else if (d->would_be == POLICY_TEMPFAIL && dns) {
@@ -657,6 +666,21 @@ policy_simple(struct policy_decision *d, const char *why, bool warn)
 	text_copy(d->reason, sizeof(d->reason), why);
 }
 
+/* policy_bad_path - the reverse-path is refused whatever the mode: no
+ * domain can be found in it, so there is nothing to judge. */
+static void
+policy_bad_path(const struct policy_input *in, struct policy_decision *d)
+{
+	size_t n = 0;
+
+	d->action = d->would_be = POLICY_REJECT;
+	d->source = "reverse-path";
+	d->log_warning = true;
+	text_append(d->reason, sizeof(d->reason), &n, "bad reverse-path: ");
+	text_append(d->reason, sizeof(d->reason), &n,
+	            in->path_error != NULL ? in->path_error : "");
+}
+
 void
 policy_decide(const struct policy_config *pc, const struct policy_input *in,
               struct policy_decision *d)
@@ -669,6 +693,11 @@ policy_decide(const struct policy_config *pc, const struct policy_input *in,
 	if (!in->outbound) {
 		policy_simple(d, "not outbound", false);
 		d->log = false;
+		return;
+	}
+	if (revpath_reply(in->revpath)->rcode != NULL) {
+		policy_bad_path(in, d);
+		policy_reply(pc, in, d);
 		return;
 	}
 	if (in->null_sender) {

@@ -26,6 +26,9 @@
  *
  * ORDER OF THE DECISION
  *	1. Mail that is not outbound passes untouched (accept, log false).
+ *	   A reverse-path that revpath_reply() refuses (input.revpath: no
+ *	   domain can be found in it) gets that reply, 550 5.1.7, in either
+ *	   Mode, reason "bad reverse-path: " and the parser's sentence.
  *	2. The null sender <> is accepted, reason "null sender" (logged).
  *	3. Exempt senders (exact address; the domain part compares
  *	   case-insensitively, the local part exactly) and exempt domains
@@ -70,7 +73,8 @@
  *
  * REPLIES
  *	The codes are fixed by kind: reject 550 5.7.1 (RejectReply), tempfail
- *	451 4.7.1 (TempfailReply), DNS trouble 451 4.4.3 (DNSErrorReply).
+ *	451 4.7.1 (TempfailReply), DNS trouble 451 4.4.3 (DNSErrorReply), an
+ *	unusable reverse-path revpath_reply()'s (550 5.1.7, fixed text).
  *	The configurable part is the text, printable ASCII with %d (domain),
  *	%r (first record to fix, or a fixed phrase when there is none), %s
  *	(situation name) and %% (a percent sign).  The expanded text has
@@ -193,6 +197,8 @@ struct policy_config {
 
 struct policy_input {
 	bool outbound;      /* in scope; see policy_outbound() */
+	int revpath;        /* enum revpath_code of the MAIL FROM argument */
+	const char *path_error; /* revpath_parse()'s sentence when it failed */
 	bool null_sender;   /* MAIL FROM:<> */
 	const char *sender; /* reverse-path without <>; NULL none */
 	const char *domain; /* registry domain (compared ignoring ASCII

@@ -630,6 +630,54 @@ peek_domain(struct rd *r, size_t *off, size_t *len)
 	return true;
 }
 
+/* peek_skip - step over a string of at most max bytes, unread. */
+static void
+peek_skip(struct rd *r, size_t max, const char *what)
+{
+	size_t n = (size_t)rd_uint(r, 2, what);
+
+	if (!r->failed && n > max)
+		seterr(&r->failed, r->err, r->errlen,
+		       "record field %s is %zu bytes, at most %zu allowed",
+		       what, n, max);
+	if (rd_need(r, n, what))
+		r->off += n;
+}
+
+/* peek_problem - the first record that is not a pass, copied; the
+ * records after it are left unread.  False when the record fails. */
+static bool
+peek_problem(struct rd *r, struct record_state_summary *sum)
+{
+	uint64_t n = rd_uint(r, 1, "nrecords");
+	uint8_t type, status;
+
+	rd_range(r, (int64_t)n, 0, DOMAIN_RECORDS_MAX, "nrecords");
+	for (uint64_t i = 0; i < n && !r->failed; i++) {
+		type = (uint8_t)rd_uint(r, 1, "record type");
+		rd_range(r, type, CHECK_SPF, CHECK_MX, "record type");
+		status = (uint8_t)rd_uint(r, 1, "record status");
+		rd_range(r, status, CHECK_PASS, CHECK_TEMPERROR,
+		         "record status");
+		if (status == CHECK_PASS) {
+			peek_skip(r, DOMAIN_BUF - 1, "record name");
+			peek_skip(r, DOMAIN_RECORD_DETAIL_MAX - 1,
+			          "record detail");
+			continue;
+		}
+		rd_str(r, sum->problem_name, sizeof(sum->problem_name),
+		       "record name");
+		if (r->failed)
+			break;
+		sum->problem = true;
+		sum->problem_type = type;
+		sum->problem_status = status;
+		return true;
+	}
+	sum->problem_name[0] = '\0';
+	return !r->failed;
+}
+
 int
 record_state_peek(const unsigned char *buf, size_t len,
                   struct record_state_summary *sum, char *err, size_t errlen)
@@ -641,7 +689,7 @@ record_state_peek(const unsigned char *buf, size_t len,
 	memset(sum, 0, sizeof(*sum));
 	peek_header(&r, RECORD_KIND_STATE);
 	decode_state_fixed_v1(&r, &st);
-	if (!peek_domain(&r, &off, &n))
+	if (!peek_domain(&r, &off, &n) || !peek_problem(&r, sum))
 		return -1;
 	sum->state = st.state;
 	sum->dns_errors = st.dns_errors;

@@ -69,6 +69,7 @@
 #ifndef AUTHREADY_RECORD_H
 #define AUTHREADY_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,6 +120,12 @@ struct record_state_summary {
 	 * into the peeked buffer, not NUL-terminated. */
 	const unsigned char *domain;
 	size_t domain_len;
+	/* The first record that is not a pass, copied: problem is false
+	 * when there is none. */
+	bool problem;
+	uint8_t problem_type;   /* enum check_type */
+	uint8_t problem_status; /* enum check_status */
+	char problem_name[DOMAIN_BUF];
 };
 
 /* What the milter needs from a registry entry: its MAIL FROM setting. */
@@ -170,9 +177,12 @@ int record_state_decode(const unsigned char *buf, size_t len,
                         struct domain_state *st, char *err, size_t errlen);
 
 /*
- * record_state_peek - decode only the fixed block of a state record.
- * Checks magic, version, kind, the fixed block, the enum range and the
- * framing of the domain string that follows; O(1), copies nothing.
+ * record_state_peek - decode the fixed block of a state record and find
+ * its first record that is not a pass.  Checks magic, version, kind, the
+ * fixed block, the enum range, the framing of the domain string that
+ * follows, the record count and the records up to that one (type,
+ * status, string framing); at most DOMAIN_RECORDS_MAX steps, copies only
+ * that record's name.
  */
 int record_state_peek(const unsigned char *buf, size_t len,
                       struct record_state_summary *sum, char *err,

@@ -58,6 +58,7 @@
 #include "revpath.h"
 #include "sanitize.h"
 #include "subprocess.h"
+#include "text.h"
 
 bool
 release_queue_id_ok(const char *id)
@@ -365,6 +366,7 @@ release_judge(const struct held_msg *msg, const char *domain,
 {
 	char mailbox[HELD_SENDER_MAX], err[REVPATH_ERR_MAX];
 	struct revpath rp;
+	size_t used;
 	int code;
 
 	if (strcmp(q->queue_name, "hold") != 0) {
@@ -389,7 +391,11 @@ release_judge(const struct held_msg *msg, const char *domain,
 		snprintf(why, whylen, "the queued sender has no domain");
 		return false;
 	}
-	snprintf(mailbox, sizeof(mailbox), "%s@%s", rp.local, rp.domain);
+	/* A local part may exceed 64 octets; the path limit (256) keeps
+	 * the mailbox within HELD_SENDER_MAX, as the milter indexed it. */
+	used = text_copy(mailbox, sizeof(mailbox), rp.local);
+	text_append(mailbox, sizeof(mailbox), &used, "@");
+	text_append(mailbox, sizeof(mailbox), &used, rp.domain);
 	if (msg->sender[0] != '\0' && strcmp(mailbox, msg->sender) != 0) {
 		snprintf(why, whylen,
 		    "the queued sender is not the indexed sender");

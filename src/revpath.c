@@ -41,6 +41,12 @@
  *	    organizational-domain lookup refuses it later.
  *	o   An empty quoted local part ("""@example.com) is grammatical
  *	    and accepted.
+ *	o   A local part over 64 octets (RFC 5321 4.5.3.1.1) is accepted
+ *	    and flagged (out->long_local) for the log: Postfix accepts it,
+ *	    VERP and SRS senders exceed the limit in real traffic, and this
+ *	    gate judges domains, so a path is refused only when no domain
+ *	    can be found in it.  The path limit (256 octets) still bounds
+ *	    the whole argument.
  *
  *	Refused because it would invite confusion:
  *
@@ -57,7 +63,7 @@
  *	the length of the whole argument as passed (spaces around it
  *	included, brackets added when absent, so that no work is done on an
  *	insane amount of data), the bytes, the brackets, the source route,
- *	the local part and its length, the domain and its length.  Since
+ *	the local part, the domain and its length.  Since
  *	the path limit includes the local part, a domain longer than 252
  *	octets is refused by the path limit before the domain limits of
  *	255 octets as sent and DOMAIN_MAX (253) as ASCII are reached; the
@@ -496,11 +502,14 @@ rp_local(struct rp_text *in, struct revpath *out, char *err, size_t errlen)
 		return rp_char_fail(err, errlen,
 		                    "the text after the quoted local part",
 		                    in->s + n);
-	if (n > REVPATH_LOCAL_MAX)
+	/* The path limit keeps it within local[]; over 64 octets is only
+	 * noted (see the header). */
+	if (n >= sizeof(out->local))
 		return errbuf_code(err, errlen, REVPATH_TOO_LONG,
-		                   "the local part is %zu octets; at most %d "
-		                   "allowed",
-		                   n, REVPATH_LOCAL_MAX);
+		               "the local part is %zu octets; at most %zu "
+		               "allowed",
+		               n, sizeof(out->local) - 1);
+	out->long_local = n > REVPATH_LOCAL_MAX;
 	memcpy(out->local, in->s, n);
 	out->local[n] = '\0';
 	in->s += n + 1;

@@ -14,6 +14,7 @@
 
 #include "address.h"
 
+/* Beyond REVPATH_LOCAL_MAX a path is accepted with long_local set. */
 #define REVPATH_LOCAL_MAX 64   /* octets, RFC 5321 4.5.3.1.1 */
 #define REVPATH_DOMAIN_MAX 255 /* octets as sent, RFC 5321 4.5.3.1.2 */
 #define REVPATH_PATH_MAX 256   /* octets with "<" and ">", 4.5.3.1.3 */
@@ -21,6 +22,8 @@
 
 /* Literal domains are kept as "[192.0.2.1]" or "[IPv6:2001:db8::1]". */
 #define REVPATH_DOMAIN_BUF DOMAIN_BUF
+/* The path limit bounds the local part too. */
+#define REVPATH_LOCAL_BUF REVPATH_PATH_MAX
 
 enum revpath_code {
 	REVPATH_OK = 0,   /* a mailbox with a domain to look up */
@@ -34,7 +37,8 @@ struct revpath {
 	bool null;       /* the null sender */
 	bool literal;    /* domain holds an address literal */
 	unsigned routes; /* source-route hops parsed and ignored */
-	char local[REVPATH_LOCAL_MAX + 1]; /* as sent, quotes kept */
+	bool long_local; /* local part over REVPATH_LOCAL_MAX octets */
+	char local[REVPATH_LOCAL_BUF];     /* as sent, quotes kept */
 	char domain[REVPATH_DOMAIN_BUF];   /* normalized, or the literal */
 };
 

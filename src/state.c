@@ -181,7 +181,7 @@ state_valid(int32_t s)
 }
 
 /* state_type_label - "DKIM" etc. for a stored record type. */
-static const char *
+const char *
 state_type_label(unsigned type)
 {
 	if (type >= NELEM(state_type_labels))

@@ -16,6 +16,7 @@
  *	bool state_note_use(st, at, expiry);
  *	bool state_unused(st, now, expiry);
  *	size_t state_describe(st, now, buf, len);
+ *	const char *state_type_label(type);
  *
  * DESCRIPTION
  *	state_apply() is a pure function: the result of one check (a report),
@@ -121,6 +122,10 @@ bool state_note_use(struct domain_state *st, int64_t at, int64_t expiry);
  * or expiry is 0.
  */
 bool state_unused(const struct domain_state *st, int64_t now, int64_t expiry);
+
+/* state_type_label - "SPF", "DKIM", "DMARC", "MX" for a stored record
+ * type (enum check_type), "record" out of range. */
+const char *state_type_label(unsigned type);
 
 /*
  * state_describe - what is wrong, in words, for "authready status".

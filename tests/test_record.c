@@ -104,6 +104,57 @@ small_state(struct domain_state *st)
 	}
 }
 
+/* The peek copies the first record that is not a pass, so the milter
+ * needs no second read. */
+START_TEST(test_state_peek_problem)
+{
+	static struct domain_state st;
+	static unsigned char buf[RECORD_STATE_MAX];
+	struct record_state_summary sum;
+	char err[256];
+	size_t len;
+
+	small_state(&st);
+	ck_assert_int_eq(
+	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	                 0);
+	ck_assert(!sum.problem); /* every record passes */
+	st.state = READINESS_PENDING;
+	st.records[0].type = CHECK_DKIM;
+	st.records[0].status = CHECK_MISSING;
+	ck_assert_int_eq(
+	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	                 0);
+	ck_assert(sum.problem);
+	ck_assert_uint_eq(sum.problem_type, CHECK_DKIM);
+	ck_assert_uint_eq(sum.problem_status, CHECK_MISSING);
+	ck_assert_str_eq(sum.problem_name, "mail.example.com");
+	/* after records that pass */
+	st.records[0].status = CHECK_PASS;
+	st.records[2].status = CHECK_FAIL;
+	ck_assert_int_eq(
+	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	                 0);
+	ck_assert(sum.problem);
+	ck_assert_uint_eq(sum.problem_type, 2);
+	ck_assert_uint_eq(sum.problem_status, CHECK_FAIL);
+	ck_assert_str_eq(sum.problem_name, "_dmarc.example.com");
+	st.nrecords = 0;
+	ck_assert_int_eq(
+	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	                 0);
+	ck_assert(!sum.problem);
+}
+END_TEST
+
 START_TEST(test_reg_round_trip_limits)
 {
 	static struct domain_reg in, out;
@@ -693,6 +744,7 @@ record_suite(void)
 	tcase_add_test(tc, test_reg_round_trip_limits);
 	tcase_add_test(tc, test_state_round_trip_limits);
 	tcase_add_test(tc, test_reg_peek);
+	tcase_add_test(tc, test_state_peek_problem);
 	tcase_add_test(tc, test_state_compact);
 	tcase_add_test(tc, test_held_round_trip);
 	tcase_add_test(tc, test_held_versions);

@@ -486,6 +486,7 @@ string_of(const char *prefix, char c, size_t n, const char *suffix)
 START_TEST(test_limits_local)
 {
 	char *s, local[REVPATH_LOCAL_MAX + 1];
+	struct revpath rp;
 
 	memset(local, 'a', REVPATH_LOCAL_MAX);
 	local[REVPATH_LOCAL_MAX] = '\0';
@@ -493,7 +494,19 @@ START_TEST(test_limits_local)
 	ok(s, local, "example.com");
 	free(s);
 	s = string_of("<", 'a', REVPATH_LOCAL_MAX + 1, "@example.com>");
-	bad_s(s, REVPATH_TOO_LONG, "local part is 65 octets");
+	ck_assert_int_eq(parse_exact(s, strlen(s), &rp, NULL, 0), REVPATH_OK);
+	ck_assert(rp.long_local);
+	ck_assert_str_eq(rp.domain, "example.com");
+	ck_assert_uint_eq(strlen(rp.local), REVPATH_LOCAL_MAX + 1);
+	free(s);
+	/* VERP and SRS senders: what the path limit leaves for the local
+	 * part is kept whole */
+	s = string_of("<", 'a', REVPATH_PATH_MAX - 14, "@example.com>");
+	ck_assert_int_eq(parse_exact(s, strlen(s), &rp, NULL, 0), REVPATH_OK);
+	ck_assert_uint_eq(strlen(rp.local), REVPATH_PATH_MAX - 14);
+	free(s);
+	s = string_of("<", 'a', REVPATH_PATH_MAX - 13, "@example.com>");
+	bad_s(s, REVPATH_TOO_LONG, "reverse-path is 257 octets");
 	free(s);
 }
 END_TEST
@@ -717,7 +730,8 @@ check_invariants(const char *in, size_t len, int rc, const struct revpath *rp,
 	if (rc == REVPATH_NULL)
 		return;
 	ck_assert(rp->local[0] != '\0' &&
-	          strlen(rp->local) <= REVPATH_LOCAL_MAX);
+	          strlen(rp->local) < REVPATH_LOCAL_BUF);
+	ck_assert(rp->long_local == (strlen(rp->local) > REVPATH_LOCAL_MAX));
 	if (rc == REVPATH_OK) {
 		/* a normalized domain normalizes to itself */
 		ck_assert_int_eq(

@@ -2,7 +2,8 @@
 -- for a check): every line of tests/revpath-corpus.txt (-D CORPUS) goes
 -- through the milter as MAIL FROM; the reply class must be the corpus's
 -- (accept, accept-null and accept-literal are an accept, "550 5.1.7" the
--- reply of that code), and the log line must say which kind it was.
+-- reply of that code), and the log line must say which kind it was and
+-- name a local part over 64 octets (oddity=).
 --
 -- Skipped: inputs holding a NUL (the milter protocol passes MAIL FROM as
 -- a C string, so the MTA can never send one) and inputs over
@@ -56,6 +57,20 @@ local function decode(s)
 		end
 	end
 	return table.concat(out)
+end
+
+-- local_len INPUT - octets of the local part of a parsed mailbox: the
+-- brackets, spaces around and a source route taken off, up to the last
+-- '@'.  A local part over LOCAL_MAX is let through with an oddity= field.
+local LOCAL_MAX = 64
+local function local_len(input)
+	local s = input:match("^ *(.-) *$")
+	s = s:match("^<(.*)>$") or s
+	if s:sub(1, 1) == "@" then
+		s = s:match("^[^:]*:(.*)$") or s
+	end
+	local at = s:match("^.*()@")
+	return at ~= nil and at - 1 or 0
 end
 
 -- The reply class and the log reason each corpus reply stands for.
@@ -120,6 +135,12 @@ for line in f:lines() do
 			    r:find("bad reverse-path", 1, true)) then
 				why = "logged reason \"" .. r ..
 				    "\" for a sender with a domain"
+			elseif kind.class == "accept" and reply ~= "accept-null" and
+			    (t.field(log, "oddity") ~= nil) ~=
+			    (local_len(input) > LOCAL_MAX) then
+				why = "oddity=" .. tostring(t.field(log, "oddity")) ..
+				    " for a local part of " .. local_len(input) ..
+				    " octets"
 			end
 		end
 		if why ~= nil then
