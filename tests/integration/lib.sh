@@ -23,8 +23,10 @@
 #	to SHOW_COLUMNS, control bytes made visible) of its stdout and stderr
 #	($LIB_OUT and $LIB_ERR) and of every FILE named with evidence FILE...
 #	since case_; then it empties LIB_OUT and LIB_ERR so the next failure
-#	shows its own output, and returns 1.  tally FILE adds the PASS and FAIL
-#	lines another program printed (miltertest scripts) to the counts.
+#	shows its own output, and returns 1.  tally FILE PREFIX reports the
+#	"PASS: NAME" and "FAIL: NAME: WHY" lines another program wrote to FILE
+#	(the Lua scripts run by miltertest) as cases of their own, PREFIX
+#	put before each NAME.
 #	skip WHY counts the case as skipped ("SKIP: NAME (WHY)").
 #
 #	Selection.  CASE (environment) is a shell pattern on case names; unset
@@ -289,10 +291,27 @@ skip() {
 	echo "SKIP: $cur ($*)"
 }
 
-# tally FILE - count the PASS and FAIL lines another program printed.
+# tally FILE PREFIX - another program's PASS and FAIL lines as cases.
 tally() {
-	npass=$((npass + $(grep -c '^PASS: ' "$1")))
-	nfail=$((nfail + $(grep -c '^FAIL: ' "$1")))
+	while IFS= read -r lib_line; do
+		case $lib_line in
+		'PASS: '* | 'FAIL: '*) ;;
+		*) continue ;;
+		esac
+		lib_name=$2${lib_line#????: }
+		if selected "$lib_name"; then
+			nseen=$((nseen + 1))
+			echo "${lib_line%%: *}: $lib_name"
+		elif [ "${lib_line%%: *}" = FAIL ]; then
+			echo "FAIL: $lib_name (not selected, run for the cases after it)"
+		else
+			continue
+		fi
+		case $lib_line in
+		PASS*) npass=$((npass + 1)) ;;
+		*) nfail=$((nfail + 1)) ;;
+		esac
+	done <"$1"
 }
 
 # finish - the summary line; exit 0, 1, or 77 when CASE selected nothing.
