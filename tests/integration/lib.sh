@@ -278,7 +278,8 @@ ko() {
 		: >"$LIB_ERR"
 	fi
 	for lib_f in $lib_evidence; do
-		lib_show "${lib_f##*/}" "$lib_f"
+		[ "$lib_f" = "$LIB_OUT" ] || [ "$lib_f" = "$LIB_ERR" ] ||
+		    lib_show "${lib_f##*/}" "$lib_f"
 	done
 	lib_evidence=
 	return 1
@@ -316,13 +317,13 @@ tally() {
 
 # finish - the summary line; exit 0, 1, or 77 when CASE selected nothing.
 finish() {
-	if [ $nskip -gt 0 ]; then
+	if [ "$nskip" -gt 0 ]; then
 		echo "$npass passed, $nfail failed, $nskip skipped"
 	else
 		echo "$npass passed, $nfail failed"
 	fi
-	[ $nfail -eq 0 ] || exit 1
-	if [ -n "$CASE" ] && [ $nseen -eq 0 ]; then
+	[ "$nfail" -eq 0 ] || exit 1
+	if [ -n "$CASE" ] && [ "$nseen" -eq 0 ]; then
 		echo "CASE='$CASE' selects no case of this script" >&2
 		exit 77
 	fi
