@@ -36,7 +36,8 @@
 #	neither printed nor counted, unless it fails: its failure is printed
 #	("FAIL: NAME (not selected, ...)") and counted, since the selected
 #	cases after it may fail because of it.  The README says which scripts
-#	run their cases in order.
+#	run their cases in order.  selected NAME tells whether CASE picks
+#	NAME without beginning a case (to skip a batch of work up front).
 #
 #	Summary.  finish prints "N passed, N failed" (", N skipped" when some
 #	were) and exits 0 when none failed, 1 when one did, 77 when CASE
@@ -77,6 +78,10 @@
 # EXIT STATUS
 #	Sourcing it exits 99 when TIME_SCALE is not a positive integer up to
 #	100.
+#
+# SEE ALSO
+#	tests/integration/README (which script runs its cases in order),
+#	tests/test_integration_lib.sh (this file's own test).
 
 [ -n "${LIB_LOADED:-}" ] && return 0
 LIB_LOADED=1
