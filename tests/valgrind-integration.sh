@@ -11,14 +11,14 @@
 #	built programs under valgrind (memcheck, full leak check, each
 #	process logging to its own file), points AUTHREADY and
 #	AUTHREADY_MILTER at them and runs the integration scripts (default:
-#	all ten).  A script must pass as it does without valgrind, and
+#	all eleven).  A script must pass as it does without valgrind, and
 #	every valgrind log must be empty (valgrind -q writes only errors).
 #	Run from anywhere; needs what the scripts need, as root.
 #
 #	Valgrind runs a program 20 to 50 times slower, and one thread at a
 #	time.  So the scripts run with their time limits stretched
 #	(TIME_SCALE, default 5: a DNSTimeout of 1 s becomes 5 s, CheckWait
-#	and the budgets alike; tests/integration/time-scale.sh) and the
+#	and the budgets alike; tests/integration/lib.sh) and the
 #	crash and load tests with smaller sizes (CRASH_DOMAINS 30,
 #	CRASH_KILLS 12, CRASH_PHASES 2, CRASH_DAEMON_KILLS 10; LOAD_SESSIONS
 #	50, LOAD_MESSAGES 200, LOAD_RELOADS 10), and faults.sh without its

@@ -44,7 +44,10 @@
 # ENVIRONMENT
 #	top_srcdir, top_builddir (from make check); AUTHREADY,
 #	AUTHREADY_MILTER, DNS_FAULTY, MILTERTEST override the programs;
-#	TIME_SCALE=N stretches the time limits N times (time-scale.sh);
+#	TIME_SCALE=N stretches the time limits N times (lib.sh); CASE=PATTERN
+#	(lib.sh) runs only the check cases of a. that match, while the
+#	others (setup for the next) always run and are reported when they
+#	match or fail;
 #	BUDGET_VERBOSE=1 shows the server's and the daemon's logs at the
 #	end.
 
@@ -76,7 +79,8 @@ getent group "$DGROUP" >/dev/null 2>&1 || DGROUP=nobody
 # valgrind, where the daemon's fresh check takes longer) outlasts every
 # budget below but fits in the default CheckTimeout of 20 s (the daemon's
 # slow check ends verified).
-. "$here/time-scale.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 CHAIN=9 # with include:amazonses.com, the 10 DNS terms SPF allows
 SLOW_MS=900
 [ "$TIME_SCALE" -gt 1 ] && SLOW_MS=1500
@@ -106,28 +110,15 @@ if [ "$(id -u)" -eq 0 ] && { ! command -v setpriv >/dev/null 2>&1 ||
 fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-budget.XXXXXX") || exit 99
+at_exit 'rm -rf "$T"'
 chmod 0755 "$T"
 SRV_PID=
 DPID=
 
-# stop_pid PID - TERM, then KILL after a while; reap it.
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt $STOP_WAIT_TENTHS ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-# cleanup - stop the daemon and the server; remove the scratch directory.
+# cleanup - stop the daemon and the server.
 cleanup() {
-	stop_pid "$DPID"
+	stop_pid "$DPID" "$SRV_PID"
 	DPID=
-	stop_pid "$SRV_PID"
 	SRV_PID=
 	if [ "${BUDGET_VERBOSE:-0}" = 1 ]; then
 		for f in "$T/server.log" "$T/milter.log"; do
@@ -136,51 +127,9 @@ cleanup() {
 			tail -n 200 "$f" | cut -c1-$SHOW_COLUMNS | cat -v
 		done
 	fi
-	rm -rf "$T"
 }
-trap 'cleanup' EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 141' PIPE
+at_exit cleanup
 
-npass=0
-nfail=0
-
-# ok NAME - count and print a passed case.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $1"
-}
-
-# ko NAME WHY [FILE...] - count and print a failed case, with FILEs.
-ko() {
-	name=$1
-	why=$2
-	shift 2
-	nfail=$((nfail + 1))
-	echo "FAIL: $name: $why"
-	for f in "$@"; do
-		[ -f "$f" ] || continue
-		sed -n "1,${SHOW_LINES}p" "$f" | cut -c1-$SHOW_COLUMNS |
-		    cat -v | sed "s|^|  ${f##*/}: |"
-	done
-}
-
-# as_daemon_user CMD... - run CMD as the daemon's user when we are root.
-as_daemon_user() {
-	if [ "$(id -u)" -eq 0 ]; then
-		setpriv --reuid "$DUSER" --regid "$DGROUP" --clear-groups \
-		    --inh-caps=-all -- "$@"
-	else
-		"$@"
-	fi
-}
-
-# now_ms - wall clock in milliseconds.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
 
 # Setup ---------------------------------------------------------------------
 
@@ -263,6 +212,7 @@ run() {
 	r_name=$1
 	r_conf=$2
 	shift 2
+	last_cmd="authready -c $r_conf $*"
 	t0=$(now_ms)
 	as_daemon_user timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$r_conf" "$@" \
 	    >"$T/$r_name.out" 2>"$T/$r_name.err" </dev/null
@@ -296,23 +246,23 @@ check_case() {
 	c_name=$1
 	c_conf=$2
 	shift 2
+	case_ "$c_name" || return 0
+	evidence "$T/$c_name.out" "$T/$c_name.err"
 	run "$c_name" "$c_conf" "$@" --json
 	spf=$(status_of spf "$T/$c_name.out")
 	others=$(others_pass spf "$T/$c_name.out")
 	if [ "$rc" -ne 2 ]; then
-		ko "$c_name" "exit $rc, spf \"$spf\" in $ms ms" "$T/$c_name.out" \
-		    "$T/$c_name.err"
+		ko "exit $rc, spf \"$spf\" in $ms ms"
 	elif [ "$spf" != temperror ]; then
-		ko "$c_name" "spf \"$spf\"" "$T/$c_name.out"
+		ko "spf \"$spf\""
 	elif ! grep -q "time budget of $BUDGET s" "$T/$c_name.out"; then
-		ko "$c_name" "no sentence naming the budget" "$T/$c_name.out"
+		ko "no sentence naming the budget"
 	elif [ -n "$others" ]; then
-		ko "$c_name" "a good record did not pass: $others" \
-		    "$T/$c_name.out"
+		ko "a good record did not pass: $others"
 	elif [ "$ms" -gt "$budget_ms" ]; then
-		ko "$c_name" "took $ms ms (budget $BUDGET s, limit $budget_ms ms)"
+		ko "took $ms ms (budget $BUDGET s, limit $budget_ms ms)"
 	else
-		ok "$c_name: spf temperror in $ms ms (budget $BUDGET s)"
+		ok "spf temperror in $ms ms (budget $BUDGET s)"
 	fi
 }
 
@@ -324,38 +274,48 @@ check_case "check spf --check-timeout --egress-ip" "$T/base.conf" check spf \
     "$SLOW" --check-timeout "$BUDGET" --egress-ip 127.0.0.1
 check_case "check (every record), CheckTimeout" "$T/budget.conf" check "$SLOW"
 
+case_ "spf --check-timeout"
+evidence "$T/spf.out" "$T/spf.err"
 run spf "$T/base.conf" spf --ip 192.0.2.1 --sender "u@mail.$SLOW" \
     --helo "mail.$SLOW" --check-timeout "$BUDGET"
 if [ "$rc" -ne 0 ] || [ "$(head -n 1 "$T/spf.out")" != temperror ]; then
-	ko "spf --check-timeout" "exit $rc in $ms ms" "$T/spf.out" "$T/spf.err"
+	ko "exit $rc in $ms ms"
 elif [ "$ms" -gt "$budget_ms" ]; then
-	ko "spf --check-timeout" "took $ms ms (limit $budget_ms ms)"
+	ko "took $ms ms (limit $budget_ms ms)"
 else
-	ok "spf --check-timeout: temperror in $ms ms"
+	ok "temperror in $ms ms"
 fi
 
 for v in 0 301 2s; do
+	case_ "--check-timeout $v: usage error"
+	evidence "$T/bad.err"
 	run bad "$T/base.conf" check spf "$SLOW" --check-timeout "$v"
 	if [ "$rc" -eq 64 ] && grep -q -- '--check-timeout' "$T/bad.err"; then
-		ok "--check-timeout $v: usage error"
+		ok
 	else
-		ko "--check-timeout $v: usage error" "exit $rc" "$T/bad.err"
+		ko "exit $rc"
 	fi
 done
 cp "$T/base.conf" "$T/bad.conf"
 echo "CheckTimeout soon" >>"$T/bad.conf"
+case_ "CheckTimeout soon: configuration error"
+evidence "$T/bad.err"
 run bad "$T/bad.conf" check spf "$SLOW"
 if [ "$rc" -eq 78 ] && grep -q 'CheckTimeout' "$T/bad.err"; then
-	ok "CheckTimeout soon: configuration error"
+	ok
 else
-	ko "CheckTimeout soon: configuration error" "exit $rc" "$T/bad.err"
+	ko "exit $rc"
 fi
 
 # b. refresh ----------------------------------------------------------------
 
 run add "$T/refresh.conf" domain add "$SLOW" --selector "$SEL" \
     --key "$T/key.pem" --mx "$SEEDMX" --spf-include amazonses.com
-[ "$rc" -eq 0 ] || ko "setup: domain add $SLOW" "exit $rc" "$T/add.err"
+if [ "$rc" -ne 0 ]; then
+	case_ "setup: domain add $SLOW"
+	evidence "$T/add.err"
+	ko "exit $rc"
+fi
 run refresh "$T/refresh.conf" refresh "$SLOW"
 as_daemon_user "$AUTHREADY" -c "$T/refresh.conf" status "$SLOW" --json \
     >"$T/status.out" 2>&1 </dev/null
@@ -363,25 +323,25 @@ state=$(awk -f "$JSONFLAT" "$T/status.out" 2>/dev/null |
     awk -F '\t' '$1 == ".domains.0.state" { print $2 }')
 errors=$(awk -f "$JSONFLAT" "$T/status.out" 2>/dev/null |
     awk -F '\t' '$1 == ".domains.0.dns_errors" { print $2 }')
+case_ "refresh, CheckTimeout"
 if [ "$rc" -ne 0 ]; then
-	ko "refresh, CheckTimeout" "exit $rc in $ms ms" "$T/refresh.out" \
-	    "$T/refresh.err"
+	evidence "$T/refresh.out" "$T/refresh.err"
+	ko "exit $rc in $ms ms"
 elif [ "$ms" -gt "$budget_ms" ]; then
-	ko "refresh, CheckTimeout" "took $ms ms (limit $budget_ms ms)"
+	ko "took $ms ms (limit $budget_ms ms)"
 elif [ "$state" != unknown ] || [ "${errors:-0}" -lt 1 ]; then
-	ko "refresh, CheckTimeout" "state \"$state\", dns_errors \"$errors\"" \
-	    "$T/status.out"
+	evidence "$T/status.out"
+	ko "state \"$state\", dns_errors \"$errors\""
 else
-	ok "refresh, CheckTimeout: undecided in $ms ms, dns_errors $errors"
+	ok "undecided in $ms ms, dns_errors $errors"
 fi
 
 # c. milter -----------------------------------------------------------------
 
 if [ -z "$MILTERTEST" ] || [ ! -x "$MILTERTEST" ]; then
-	echo "SKIP: milter cases: miltertest not found"
-	echo "$npass passed, $nfail failed"
-	[ $nfail -eq 0 ]
-	exit
+	case_ "milter cases"
+	skip "miltertest not found"
+	finish
 fi
 
 # daemon_start - authready-milter on a free loopback port; sets DPID.
@@ -417,10 +377,12 @@ daemon_start() {
 	return 1
 }
 
+case_ "milter: authready-milter starts"
 if ! daemon_start; then
-	ko "milter: authready-milter starts" "no event=start" "$T/milter.log"
+	evidence "$T/milter.log"
+	ko "no event=start"
 else
-	ok "milter: authready-milter starts"
+	ok
 	timeout "$MILTERTEST_TIMEOUT" "$MILTERTEST" -D "LIB=$LUADIR" \
 	    -D "SOCK=$SOCK" -D "LOG=$T/milter.log" -D "SCRIPT=budget.lua" \
 	    -D "CHECK_WAIT=$CHECK_WAIT" -D "SERVER_LOG=$T/server.log" \
@@ -428,16 +390,18 @@ else
 	    -D "FRESH=$FRESH" \
 	    -s "$LUADIR/budget.lua" >"$T/mt.out" 2>"$T/mt.err" </dev/null
 	m_rc=$?
-	grep -E '^(PASS|FAIL): ' "$T/mt.out" | sed 's/^\(....\): /\1: milter: /'
-	npass=$((npass + $(grep -c '^PASS: ' "$T/mt.out")))
-	nfail=$((nfail + $(grep -c '^FAIL: ' "$T/mt.out")))
+	tally "$T/mt.out" "milter: "
 	if [ $m_rc -ne 0 ]; then
-		ko "milter: budget.lua runs to the end" "miltertest exit $m_rc" \
-		    "$T/mt.out" "$T/mt.err"
+		case_ "milter: budget.lua runs to the end"
+		evidence "$T/mt.out" "$T/mt.err"
+		ko "miltertest exit $m_rc"
 	fi
 	if grep -q -E 'Sanitizer|runtime error:' "$T/milter.log"; then
-		ko "milter: no sanitizer report" "see the log" "$T/milter.log"
+		case_ "milter: no sanitizer report"
+		evidence "$T/milter.log"
+		ko "see the log"
 	fi
+	case_ "milter: stops on SIGTERM"
 	kill -TERM "$DPID"
 	i=0
 	while kill -0 "$DPID" 2>/dev/null && [ $i -lt $STOP_WAIT_TENTHS ]; do
@@ -445,18 +409,18 @@ else
 		i=$((i + 1))
 	done
 	if kill -0 "$DPID" 2>/dev/null; then
-		ko "milter: stops on SIGTERM" "still running"
+		ko "still running"
 	else
 		wait "$DPID"
 		st=$?
 		if [ $st -eq 0 ]; then
-			ok "milter: stops on SIGTERM"
+			ok
 		else
-			ko "milter: stops on SIGTERM" "exit $st" "$T/milter.log"
+			evidence "$T/milter.log"
+			ko "exit $st"
 		fi
 	fi
 	DPID=
 fi
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

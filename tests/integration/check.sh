@@ -20,13 +20,15 @@
 #	for usage and configuration errors, a message on stderr.  No crash is
 #	tolerated: an exit status of 128 or more, or any sanitizer report,
 #	fails the case.  Each case prints one PASS or FAIL line; the last
-#	line counts them.
+#	line counts them (lib.sh).  The cases stand alone: CASE runs only
+#	the matching ones.
 #
 #	Only loopback addresses are ever queried.
 #
 # EXIT STATUS
-#	0 all cases passed, 1 some failed, 77 NSD is not installed, 99 the
-#	harness could not run (no authready binary, NSD did not start).
+#	0 all cases passed, 1 some failed, 77 NSD is not installed (or CASE
+#	matched nothing), 99 the harness could not run (no authready binary,
+#	NSD did not start).
 #
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY overrides
@@ -47,7 +49,6 @@ AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 BLACKHOLE=${BLACKHOLE:-$top_builddir/tests/dns-blackhole}
 KEYS=$top_srcdir/tests/keys
 JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
-CASE=${CASE:-}
 
 # Per-run limits: a hung authready is killed and its case fails.
 RUN_TIMEOUT=30
@@ -57,13 +58,12 @@ BLACKHOLE_BUDGET_MS=3000
 SHOW_LINES=20
 SHOW_COLUMNS=400
 
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh"
 # shellcheck source=tests/integration/nsd-harness.sh
 . "$top_srcdir/tests/integration/nsd-harness.sh"
 
-if [ ! -x "$AUTHREADY" ]; then
-	echo "ERROR: $AUTHREADY not built" >&2
-	exit 99
-fi
+[ -x "$AUTHREADY" ] || lib_die "$AUTHREADY not built"
 
 NSD_SERVFAIL_ZONES="servfail.test mail.mixed.example.org \
 mail.mixedbad.example.org"
@@ -74,67 +74,17 @@ W=$NSD_DIR/work
 mkdir "$W"
 BH_PID=
 
-# cleanup - stop the blackhole and NSD, remove the scratch directory.
+# cleanup - stop the blackhole.
 cleanup() {
-	if [ -n "$BH_PID" ]; then
-		kill "$BH_PID" 2>/dev/null
-		wait "$BH_PID" 2>/dev/null
-		BH_PID=
-	fi
-	nsd_cleanup
+	stop_pid "$BH_PID"
+	BH_PID=
 }
-trap 'cleanup' EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-# A reader that goes away (| head) or a closed terminal: NSD must stop too.
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 141' PIPE
+at_exit cleanup
 
 : >"$W/empty.conf"
 DNS=127.0.0.1:$NSD_PORT
-npass=0
-nfail=0
-nskip=0
-
-# Outcome of one case ------------------------------------------------------
-
-# ok NAME - count and print a passing case.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $1"
-}
-
-# ko NAME WHY... - count and print a failing case with what was seen.
-ko() {
-	name=$1
-	shift
-	nfail=$((nfail + 1))
-	echo "FAIL: $name: $*"
-	# What authready printed may be hostile too: show it escaped, cut.
-	printf "%s\n" "$last_cmd" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  command: /"
-	echo "  exit: $rc"
-	sed -n "1,${SHOW_LINES}p" "$W/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$W/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-}
-
-# selected NAME - whether CASE (a shell pattern) picks this case.
-selected() {
-	[ -z "$CASE" ] && return 0
-	# CASE is a pattern on purpose.
-	# shellcheck disable=SC2254
-	case $1 in
-	$CASE) return 0 ;;
-	esac
-	return 1
-}
-
-# now_ms - wall clock in milliseconds.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
+LIB_OUT=$W/out
+LIB_ERR=$W/err
 
 # run ARGS... - run authready; sets rc and elapsed_ms, fills out and err.
 run() {
@@ -278,36 +228,36 @@ json_get() {
 # mismatch count the case as failed (ko) and return 1.
 report_ok() {
 	if ! why=$(sane); then
-		ko "$1" "$why"
+		ko "$why"
 		return 1
 	fi
 	if ! rc_in "$2"; then
-		ko "$1" "exit $rc, expected $2"
+		ko "exit $rc, expected $2"
 		return 1
 	fi
 	if ! awk -f "$JSONFLAT" "$W/out" >"$W/flat" ||
 	    grep -q '^!error' "$W/flat"; then
-		ko "$1" "stdout is not one JSON document:" \
+		ko "stdout is not one JSON document:" \
 		    "$(grep '^!error' "$W/flat")"
 		return 1
 	fi
 	if [ -z "$(json_get .domain)" ] ||
 	    ! grep -q '^\.checks\.#	' "$W/flat"; then
-		ko "$1" "JSON lacks domain or checks"
+		ko "JSON lacks domain or checks"
 		return 1
 	fi
 	ready=$(json_get .ready)
 	if { [ "$rc" -eq 0 ] && [ "$ready" != true ]; } ||
 	    { [ "$rc" -ne 0 ] && [ "$ready" != false ]; }; then
-		ko "$1" "\"ready\": $ready does not agree with exit $rc"
+		ko "\"ready\": $ready does not agree with exit $rc"
 		return 1
 	fi
 	if [ $# -ge 4 ] && [ "$(json_get .domain)" != "$4" ]; then
-		ko "$1" "domain \"$(json_get .domain)\", expected \"$4\""
+		ko "domain \"$(json_get .domain)\", expected \"$4\""
 		return 1
 	fi
 	if ! why=$(checks_match "$3"); then
-		ko "$1" "$why"
+		ko "$why"
 		return 1
 	fi
 	return 0
@@ -315,7 +265,7 @@ report_ok() {
 
 # judge_report NAME RC CHECKS [DOMAIN] - report_ok, then count a pass.
 judge_report() {
-	report_ok "$@" && ok "$1"
+	report_ok "$@" && ok
 }
 
 # Case kinds ---------------------------------------------------------------
@@ -367,7 +317,7 @@ guess_domain() {
 t() {
 	name=$1 exp_rc=$2 exp_checks=$3
 	shift 3
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run -c "$W/empty.conf" --dns-server "$DNS" "$@" --json
 	judge_report "$name" "$exp_rc" "$exp_checks" "$(guess_domain "$@")"
 }
@@ -376,7 +326,7 @@ t() {
 td() {
 	name=$1 exp_rc=$2 exp_checks=$3 exp_domain=$4
 	shift 4
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run -c "$W/empty.conf" --dns-server "$DNS" "$@" --json
 	judge_report "$name" "$exp_rc" "$exp_checks" "$exp_domain"
 }
@@ -385,7 +335,7 @@ td() {
 traw() {
 	name=$1 exp_rc=$2 exp_checks=$3
 	shift 3
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run "$@"
 	judge_report "$name" "$exp_rc" "$exp_checks" "$(guess_domain "$@")"
 }
@@ -409,15 +359,15 @@ check_detail() {
 ts() {
 	name=$1 exp_rc=$2 exp_checks=$3 ere=$4
 	shift 4
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run -c "$W/empty.conf" --dns-server "$DNS" "$@" --json
 	report_ok "$name" "$exp_rc" "$exp_checks" "$(guess_domain "$@")" ||
 	    return 0
 	detail=$(check_detail spf)
 	if printf '%s\n' "$detail" | grep -q -E -e "$ere"; then
-		ok "$name"
+		ok
 	else
-		ko "$name" "spf detail does not match /$ere/: $detail"
+		ko "spf detail does not match /$ere/: $detail"
 	fi
 }
 
@@ -426,15 +376,15 @@ ts() {
 tdet() {
 	name=$1 exp_rc=$2 exp_checks=$3 type=$4 ere=$5
 	shift 5
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run -c "$W/empty.conf" --dns-server "$DNS" "$@" --json
 	report_ok "$name" "$exp_rc" "$exp_checks" "$(guess_domain "$@")" ||
 	    return 0
 	detail=$(check_detail "$type")
 	if printf '%s\n' "$detail" | grep -q -E -e "$ere"; then
-		ok "$name"
+		ok
 	else
-		ko "$name" "$type detail does not match /$ere/: $detail"
+		ko "$type detail does not match /$ere/: $detail"
 	fi
 }
 
@@ -443,18 +393,18 @@ tdet() {
 terr() {
 	name=$1 exp_rc=$2
 	shift 2
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run "$@"
 	if ! why=$(sane); then
-		ko "$name" "$why"
+		ko "$why"
 	elif ! rc_in "$exp_rc"; then
-		ko "$name" "exit $rc, expected $exp_rc"
+		ko "exit $rc, expected $exp_rc"
 	elif [ ! -s "$W/err" ]; then
-		ko "$name" "no message on stderr"
+		ko "no message on stderr"
 	elif grep -q '"checks"' "$W/out"; then
-		ko "$name" "a report on stdout despite the error"
+		ko "a report on stdout despite the error"
 	else
-		ok "$name"
+		ok
 	fi
 }
 
@@ -463,24 +413,23 @@ terr() {
 # fixture NAME KEYFILE PREFIX - the TXT record at NAME, strings joined,
 # must be PREFIX followed by the public key in KEYFILE.
 fixture() {
-	selected "fixture-$1" || return 0
+	case_ "fixture-$1" || return 0
 	last_cmd="dig TXT $1"
 	rc=0
 	: >"$W/out"
 	: >"$W/err"
 	if ! command -v dig >/dev/null 2>&1; then
-		nskip=$((nskip + 1))
-		echo "SKIP: fixture-$1 (no dig)"
+		skip "no dig"
 		return 0
 	fi
 	got=$(dig +short +norecurse -p "$NSD_PORT" @127.0.0.1 "$1" TXT |
 	    sed -e 's/^"//' -e 's/"$//' -e 's/" "//g')
 	want="$3$(tr -d '\n' <"$KEYS/$2")"
 	if [ "$got" = "$want" ]; then
-		ok "fixture-$1"
+		ok
 	else
 		echo "$got" >"$W/out"
-		ko "fixture-$1" "zone does not publish tests/keys/$2" \
+		ko "zone does not publish tests/keys/$2" \
 		    "(regenerate tests/zones after changing tests/keys)"
 	fi
 }
@@ -729,17 +678,17 @@ t spf-servfail 2 "spf:temperror@mail.mixed.example.org" \
 
 # IDN: converted to the A-label (and then ready) or refused as usage.
 idn_utf8() {
-	selected idn-utf8 || return 0
+	case_ idn-utf8 || return 0
 	run -c "$W/empty.conf" --dns-server "$DNS" \
 	    check "$(printf 'b\303\274cher.example.org')" $SEL --json
 	if [ "$rc" -ne 64 ]; then
 		judge_report idn-utf8 0 "$ALL_PASS" xn--bcher-kva.example.org
 	elif ! why=$(sane); then
-		ko idn-utf8 "$why"
+		ko "$why"
 	elif [ ! -s "$W/err" ]; then
-		ko idn-utf8 "refused without a message"
+		ko "refused without a message"
 	else
-		ok idn-utf8
+		ok
 	fi
 }
 idn_utf8
@@ -759,13 +708,13 @@ t servfail-and-missing 1 "mx:temperror spf:temperror dkim:missing dmarc:pass" \
 
 # A server that never answers: undecided, within the deadline.
 blackhole() {
-	selected blackhole || return 0
+	case_ blackhole || return 0
 	last_cmd="$BLACKHOLE $W/bh.port"
 	rc=0
 	: >"$W/out"
 	: >"$W/err"
 	if [ ! -x "$BLACKHOLE" ]; then
-		ko blackhole "$BLACKHOLE not built"
+		ko "$BLACKHOLE not built"
 		return
 	fi
 	"$BLACKHOLE" "$W/bh.port" </dev/null >/dev/null 2>"$W/bh.err" &
@@ -777,21 +726,21 @@ blackhole() {
 	done
 	bh_port=$(tr -dc 0-9 <"$W/bh.port" 2>/dev/null)
 	if [ -z "$bh_port" ]; then
-		ko blackhole "dns-blackhole wrote no port"
+		ko "dns-blackhole wrote no port"
 		return
 	fi
 	run -c "$W/empty.conf" --dns-server "127.0.0.1:$bh_port" \
 	    --dns-timeout "$BLACKHOLE_TIMEOUT_S" check example.com $SEL --json
 	judge_report blackhole 2 \
 	    "mx:temperror spf:temperror dkim:temperror dmarc:temperror"
+	case_ blackhole-deadline
 	if [ "$elapsed_ms" -gt "$BLACKHOLE_BUDGET_MS" ]; then
-		ko blackhole-deadline "took ${elapsed_ms} ms with" \
+		ko "took ${elapsed_ms} ms with" \
 		    "--dns-timeout $BLACKHOLE_TIMEOUT_S"
 	else
-		ok "blackhole-deadline (${elapsed_ms} ms)"
+		ok "${elapsed_ms} ms"
 	fi
-	kill "$BH_PID" 2>/dev/null
-	wait "$BH_PID" 2>/dev/null
+	stop_pid "$BH_PID"
 	BH_PID=
 }
 blackhole
@@ -802,24 +751,24 @@ blackhole
 human() {
 	name=$1 exp_rc=$2 verdict=$3
 	shift 3
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run -c "$W/empty.conf" --dns-server "$DNS" "$@"
 	if ! why=$(sane); then
-		ko "$name" "$why"
+		ko "$why"
 	elif ! rc_in "$exp_rc"; then
-		ko "$name" "exit $rc, expected $exp_rc"
+		ko "exit $rc, expected $exp_rc"
 	elif grep -q "$(printf '\033')" "$W/out"; then
-		ko "$name" "colour escapes when stdout is not a terminal"
+		ko "colour escapes when stdout is not a terminal"
 	elif ! grep -q -i "_domainkey\." "$W/out" ||
 	    ! grep -q '_dmarc\.' "$W/out" || ! grep -q 'mail\.' "$W/out"; then
-		ko "$name" "table does not name the records"
+		ko "table does not name the records"
 	elif ! grep -q -w 'MX' "$W/out" || ! grep -q -w 'SPF' "$W/out" ||
 	    ! grep -q -w 'DKIM' "$W/out" || ! grep -q -w 'DMARC' "$W/out"; then
-		ko "$name" "table lacks a record type (MX, SPF, DKIM, DMARC)"
+		ko "table lacks a record type (MX, SPF, DKIM, DMARC)"
 	elif ! grep -q -E "$verdict" "$W/out"; then
-		ko "$name" "no verdict line matching /$verdict/"
+		ko "no verdict line matching /$verdict/"
 	else
-		ok "$name"
+		ok
 	fi
 }
 
@@ -899,16 +848,16 @@ terr key-file-missing "64|78" $E check example.com $SEL \
 terr_says() {
 	name=$1 exp_rc=$2 ere=$3
 	shift 3
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run "$@"
 	if ! why=$(sane); then
-		ko "$name" "$why"
+		ko "$why"
 	elif ! rc_in "$exp_rc"; then
-		ko "$name" "exit $rc, expected $exp_rc"
+		ko "exit $rc, expected $exp_rc"
 	elif ! grep -q -E -e "$ere" "$W/err"; then
-		ko "$name" "no stderr line matches /$ere/"
+		ko "no stderr line matches /$ere/"
 	else
-		ok "$name"
+		ok
 	fi
 }
 
@@ -930,32 +879,32 @@ ts spf-egress-prefix-inside 0 "spf:pass@mail.example.com" '' \
     check spf example.com --egress-ip 127.0.0.1/16
 # An MX target in DNS presentation form (a BEL in a label: bad\007host)
 # is shown as it is, not escaped again (bad\\007host).
-if selected mx-target-escaped-once; then
+if case_ mx-target-escaped-once; then
 	run -c "$W/empty.conf" --dns-server "$DNS" check mx ctrlmx.example.org \
 	    --json
 	if ! rc_in 0; then
-		ko mx-target-escaped-once "exit $rc, expected 0"
+		ko "exit $rc, expected 0"
 	elif ! grep -q -F '"seen": "10 bad\\007host.example.org"' "$W/out"
 	then
-		ko mx-target-escaped-once 'seen is not "10 bad\007host..."'
+		ko 'seen is not "10 bad\007host..."'
 	else
-		ok mx-target-escaped-once
+		ok
 	fi
 fi
 # A StateDir without a store yet is an empty registry: no warning.
-if selected empty-state-dir-silent; then
+if case_ empty-state-dir-silent; then
 	mkdir -p "$W/empty-state"
 	run -c "$W/empty.conf" --dns-server "$DNS" --state-dir \
 	    "$W/empty-state" check spf example.com --json
 	if ! rc_in 0; then
-		ko empty-state-dir-silent "exit $rc, expected 0"
+		ko "exit $rc, expected 0"
 	elif [ -s "$W/err" ]; then
-		ko empty-state-dir-silent "a message on stderr: $(head -n 1 \
+		ko "a message on stderr: $(head -n 1 \
 		    "$W/err")"
 	elif [ -e "$W/empty-state/data.mdb" ]; then
-		ko empty-state-dir-silent "check created a store"
+		ko "check created a store"
 	else
-		ok empty-state-dir-silent
+		ok
 	fi
 fi
 
@@ -972,9 +921,4 @@ reload_case() {
 }
 reload_case
 
-if [ $nskip -gt 0 ]; then
-	echo "$npass passed, $nfail failed, $nskip skipped"
-else
-	echo "$npass passed, $nfail failed"
-fi
-[ $nfail -eq 0 ]
+finish

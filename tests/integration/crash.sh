@@ -43,6 +43,9 @@
 #	clean at the end and no log line shows a store error or a
 #	sanitizer report.
 #
+#	The cases build on each other and run in order: CASE picks the cases
+#	reported, and every case still runs (lib.sh).
+#
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 NSD, miltertest or mdb_stat is
 #	not installed, 99 the harness could not run.
@@ -51,7 +54,7 @@
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
 #	AUTHREADY_MILTER, MILTERTEST override the programs; CRASH_DOMAINS,
 #	CRASH_KILLS, CRASH_PHASES, CRASH_DAEMON_KILLS change the sizes;
-#	TIME_SCALE=N stretches every time limit N times (time-scale.sh).
+#	TIME_SCALE=N stretches every time limit N times (lib.sh).
 
 set -u
 LC_ALL=C
@@ -81,8 +84,9 @@ CONCURRENCY=${CRASH_CONCURRENCY:-1}
 # The random delay before a kill is at most a quarter more than an
 # uninterrupted refresh takes, so some refreshes finish, and at most
 # KILL_MAX_MS milliseconds.
-# Times stretch with TIME_SCALE (time-scale.sh).
-. "$here/time-scale.sh"
+# Times stretch with TIME_SCALE (lib.sh).
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 KILL_MAX_MS=${CRASH_KILL_MAX_MS:-$(scaled 3000)}
 # The daemon must answer within this many milliseconds of a restart.
 RESTART_MAX_MS=$(scaled 2000)
@@ -120,84 +124,24 @@ done
 . "$top_srcdir/tests/integration/nsd-harness.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-crash.XXXXXX") || exit 99
+at_exit 'rm -rf "$T"'
+LIB_OUT=$T/out
+LIB_ERR=$T/err
 chmod 0755 "$T"
 RPID=
 MPID=
 LPID=
 
-# stop_pid PID - KILL and reap (idempotent).
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-# cleanup - everything we started; the scratch directory.
+# cleanup - kill everything we started (NSD: its harness).
 cleanup() {
-	stop_pid "$RPID"
-	stop_pid "$LPID"
-	stop_pid "$MPID"
+	stop_pid -KILL "$RPID" "$LPID" "$MPID"
 	RPID=
 	LPID=
 	MPID=
-	nsd_cleanup
-	rm -rf "$T"
 }
 
-npass=0
-nfail=0
-cur=
 : >"$T/out"
 : >"$T/err"
-
-# case_ NAME - start a case.
-case_() {
-	cur=$1
-}
-
-# ok - count and print the current case as passed.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $cur"
-}
-
-# ko WHY... - count and print the current case as failed.
-ko() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $cur: $*"
-	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-	: >"$T/out"
-	: >"$T/err"
-	return 1
-}
-
-# now_ms - milliseconds since the epoch.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
-# msleep MS - sleep MS milliseconds.
-msleep() {
-	sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"
-}
-
-# cli CONF ARGS... - the CLI (as root: the stores of part 1 are root's).
-cli() {
-	c=$1
-	shift
-	timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$c" "$@" >"$T/out" \
-	    2>"$T/err" </dev/null
-	rc=$?
-}
-
-# as_daemon_user CMD... - CMD as the daemon's user.
-as_daemon_user() {
-	setpriv --reuid "$DUSER" --regid "$DGROUP" --clear-groups \
-	    --inh-caps=-all -- "$@"
-}
 
 # states CONF FILE - "DOMAIN STATE" lines of "status --json", sorted, in
 # FILE; false when status fails or its output is not well-formed.
@@ -241,11 +185,7 @@ ns	A	127.0.0.1
 EOF
 cp "$T/zones/$ZONE.zone" "$T/zone.head"
 nsd_start "$top_srcdir/tests/zones" "$T/zones"
-trap 'cleanup' EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 141' PIPE
+at_exit cleanup
 
 # NSD limits responses to 200 a second per client network by default
 # (response rate limiting); 300 domains checked at once exceed that, and
@@ -576,7 +516,7 @@ while [ $k -lt "$DKILLS" ]; do
 	kill -KILL "$MPID"
 	wait "$MPID" 2>/dev/null
 	MPID=
-	stop_pid "$LPID"
+	stop_pid -KILL "$LPID"
 	LPID=
 	k=$((k + 1))
 done
@@ -624,5 +564,4 @@ else
 	ok
 fi
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

@@ -42,6 +42,9 @@
 #	definition, and memcheck reports it (in the programs that end with
 #	the guard's sentence; the checking children catch their fault).
 #
+#	The cases build on each other and run in order: CASE picks the cases
+#	reported, and every case still runs (lib.sh).
+#
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 99 the harness could not run.
 #
@@ -61,7 +64,8 @@ top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
 KEY=$top_srcdir/tests/keys/rsa2048.pem
-. "$here/time-scale.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 RUN_TIMEOUT=$(scaled 30)
 SHOW_LINES=12
 SHOW_COLUMNS=300
@@ -88,46 +92,10 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-damage.XXXXXX") || exit 99
 chmod 0755 "$T"
-trap '[ -n "${DAMAGE_KEEP:-}" ] || rm -rf "$T"' EXIT
-trap 'rm -rf "$T"; exit 130' INT
-trap 'rm -rf "$T"; exit 143' TERM
-
-npass=0
-nfail=0
-cur=
+at_exit '[ -n "${DAMAGE_KEEP:-}" ] || rm -rf "$T"'
+LIB_OUT=$T/out LIB_ERR=$T/err
 : >"$T/out"
 : >"$T/err"
-
-# case_ NAME - start a case.
-case_() {
-	cur=$1
-}
-
-# ok - count and print the current case as passed.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $cur"
-}
-
-# ko WHY... - count and print the current case as failed.
-ko() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $cur: $*"
-	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-	return 1
-}
-
-# cli CONF ARGS... - the CLI; status in rc.
-cli() {
-	c=$1
-	shift
-	timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$c" "$@" >"$T/out" \
-	    2>"$T/err" </dev/null
-	rc=$?
-}
 
 # conf NAME - a config whose StateDir is $T/NAME.
 conf() {
@@ -420,5 +388,4 @@ for f in "$T/no such dir/x.csv" "$T/k" "$T/export.fifo"; do
 done
 if [ "$res" = " 64 64 64" ]; then ok; else ko "exits$res"; fi
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

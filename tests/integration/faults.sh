@@ -45,9 +45,11 @@
 # ENVIRONMENT
 #	top_srcdir, top_builddir (from make check); AUTHREADY,
 #	AUTHREADY_MILTER, DNS_FAULTY, MILTERTEST override the programs;
-#	CASE=PATTERN runs only the check cases (a) whose name matches;
+#	CASE=PATTERN (lib.sh) runs only the check cases (a) whose name
+#	matches ('check timeout-*'); the state (b) and milter (c) cases build
+#	on each other and always run, reported when they match or fail;
 #	FAULTS_VERBOSE=1 shows the server's and the daemon's logs at the end;
-#	TIME_SCALE=N stretches every time limit N times (time-scale.sh);
+#	TIME_SCALE=N stretches every time limit N times (lib.sh);
 #	FAULTS_MAX_RSS_KB replaces the 64 MiB limit on a check's memory;
 #	FAULTS_KEEP=1 keeps the scratch directory (every program's output).
 
@@ -71,7 +73,6 @@ KEY=$top_srcdir/tests/keys/rsa2048.pem
 KEYP=$top_srcdir/tests/keys/rsa2048.p
 SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
 SEL=1234rpr
-CASE=${CASE:-}
 DUSER=nobody
 DGROUP=nogroup
 getent group "$DGROUP" >/dev/null 2>&1 || DGROUP=nobody
@@ -79,10 +80,11 @@ getent group "$DGROUP" >/dev/null 2>&1 || DGROUP=nobody
 # Limits.  A check with --dns-timeout 1 does at most a few lookups one
 # after another (SPF include, DMARC discovery): CHECK_BUDGET_MS bounds it
 # with room for a loaded machine; RUN_TIMEOUT kills a hung program.  The
-# times stretch with TIME_SCALE (time-scale.sh); MAX_RSS_KB is
+# times stretch with TIME_SCALE (lib.sh); MAX_RSS_KB is
 # FAULTS_MAX_RSS_KB when set (valgrind's own memory counts in a process
 # it runs).
-. "$here/time-scale.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 DNS_TIMEOUT=$(scaled 1)
 CHECK_BUDGET_MS=$(scaled 8000)
 MAX_RSS_KB=${FAULTS_MAX_RSS_KB:-65536}
@@ -111,28 +113,18 @@ if [ "$(id -u)" -eq 0 ] && { ! command -v setpriv >/dev/null 2>&1 ||
 fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-faults.XXXXXX") || exit 99
+LIB_OUT=$T/out
+LIB_ERR=$T/err
+# The CLI runs as the daemon's user (cli of lib.sh).
+CLI_AS=as_daemon_user
 chmod 0755 "$T"
 SRV_PID=
 DPID=
 
-# stop_pid PID - TERM, then KILL after a while; reap it.
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt $STOP_WAIT_TENTHS ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 # cleanup - stop the daemon and the server; remove the scratch directory.
 cleanup() {
-	stop_pid "$DPID"
+	stop_pid "$DPID" "$SRV_PID"
 	DPID=
-	stop_pid "$SRV_PID"
 	SRV_PID=
 	if [ "${FAULTS_VERBOSE:-0}" = 1 ]; then
 		for f in "$T/server.log" "$T/milter.log"; do
@@ -147,49 +139,8 @@ cleanup() {
 		rm -rf "$T"
 	fi
 }
-trap 'cleanup' EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 141' PIPE
+at_exit cleanup
 
-npass=0
-nfail=0
-
-# ok NAME - count and print a passed case.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $1"
-}
-
-# ko NAME WHY [FILE...] - count and print a failed case, with FILEs.
-ko() {
-	name=$1
-	why=$2
-	shift 2
-	nfail=$((nfail + 1))
-	echo "FAIL: $name: $why"
-	for f in "$@"; do
-		[ -f "$f" ] || continue
-		sed -n "1,${SHOW_LINES}p" "$f" | cut -c1-$SHOW_COLUMNS |
-		    cat -v | sed "s|^|  ${f##*/}: |"
-	done
-}
-
-# as_daemon_user CMD... - run CMD as the daemon's user when we are root.
-as_daemon_user() {
-	if [ "$(id -u)" -eq 0 ]; then
-		setpriv --reuid "$DUSER" --regid "$DGROUP" --clear-groups \
-		    --inh-caps=-all -- "$@"
-	else
-		"$@"
-	fi
-}
-
-# now_ms - wall clock in milliseconds.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
 
 # The matrix ----------------------------------------------------------------
 #
@@ -294,8 +245,9 @@ server_switch() {
 		i=$((i + 1))
 	done
 	if [ "$(server_generation)" -le "$loaded_before" ]; then
-		ko "setup: dns-faulty reloads its rules ($1)" "no reload" \
-		    "$T/server.log"
+		case_ "setup: dns-faulty reloads its rules ($1)"
+		evidence "$T/server.log"
+		ko "no reload"
 		return 1
 	fi
 	return 0
@@ -321,16 +273,6 @@ fi
 DNS=127.0.0.1:$PORT
 
 # a. check ------------------------------------------------------------------
-
-# selected NAME - whether CASE (a shell pattern) picks this case.
-selected() {
-	[ -z "$CASE" ] && return 0
-	# shellcheck disable=SC2254
-	case $1 in
-	$CASE) return 0 ;;
-	esac
-	return 1
-}
 
 # faulty_name DOMAIN TYPE - the DNS name of DOMAIN's record TYPE.
 faulty_name() {
@@ -384,28 +326,29 @@ check_judge() {
 		printf "%s:%s ", ty[i], s[i] }' "$o.flat")
 	queries=$(grep -c -F " $want_name. " "$T/server.log")
 	name="check $1 ($4, exit $5)"
+	case_ "$name"
+	evidence "$o.out" "$o.err"
 	if [ "$rc" -eq 124 ] || [ "$rc" -ge 128 ]; then
-		ko "$name" "killed or crashed (exit $rc)" "$o.err"
+		ko "killed or crashed (exit $rc)"
 	elif grep -q -E 'Sanitizer|runtime error:' "$o.err"; then
-		ko "$name" "sanitizer report" "$o.err"
+		ko "sanitizer report"
 	elif [ "$(cat "$o.out" "$o.err" | tr -d '\t\n\040-\176' |
 	    wc -c)" -ne 0 ]; then
-		ko "$name" "raw control or non-ASCII bytes in the output" \
-		    "$o.out"
+		ko "raw control or non-ASCII bytes in the output"
 	elif [ "$rc" != "$5" ]; then
-		ko "$name" "exit $rc, $3 $got" "$o.out" "$o.err"
+		ko "exit $rc, $3 $got"
 	elif ! printf '%s\n' "$4" | tr '|' '\n' | grep -q -x -F "$got"; then
-		ko "$name" "$3 is \"$got\"" "$o.out" "$o.err"
+		ko "$3 is \"$got\""
 	elif [ -n "$others" ]; then
-		ko "$name" "a good record did not pass: $others" "$o.out"
+		ko "a good record did not pass: $others"
 	elif [ "$ms" -gt "$CHECK_BUDGET_MS" ]; then
-		ko "$name" "took $ms ms (budget $CHECK_BUDGET_MS)" "$o.out"
+		ko "took $ms ms (budget $CHECK_BUDGET_MS)"
 	elif [ -n "$rss" ] && [ "$rss" -gt "$MAX_RSS_KB" ]; then
-		ko "$name" "max RSS $rss KiB (limit $MAX_RSS_KB)"
+		ko "max RSS $rss KiB (limit $MAX_RSS_KB)"
 	elif [ "$queries" -gt "$MAX_QUERIES" ]; then
-		ko "$name" "$queries queries for $want_name"
+		ko "$queries queries for $want_name"
 	else
-		ok "$name: $got in $ms ms, ${rss:-?} KiB, $queries queries"
+		ok "$got in $ms ms, ${rss:-?} KiB, $queries queries"
 	fi
 }
 
@@ -417,7 +360,7 @@ cases >"$T/cases"
 # (wait with PIDs: a plain wait would wait for the server too)
 pids=
 while IFS='	' read -r name d rule t st rc; do
-	selected "$name" || continue
+	selected "check $name ($st, exit $rc)" || continue
 	check_run "$name" "$d" &
 	pids="$pids $!"
 	if [ "$(echo $pids | wc -w)" -ge $PARALLEL ]; then
@@ -427,7 +370,7 @@ while IFS='	' read -r name d rule t st rc; do
 done <"$T/cases"
 [ -n "$pids" ] && wait $pids
 while IFS='	' read -r name d rule t st rc; do
-	selected "$name" || continue
+	selected "check $name ($st, exit $rc)" || continue
 	check_judge "$name" "$d" "$t" "$st" "$rc"
 done <"$T/cases"
 
@@ -452,18 +395,13 @@ EOF
 chmod 0644 "$T/reg.conf" "$T/key.pem"
 [ "$(id -u)" -eq 0 ] && chown -R "$DUSER:$DGROUP" "$T/state" "$T/key.pem"
 
-# cli ARGS... - the CLI as the daemon's user on the registry; sets rc.
-cli() {
-	as_daemon_user timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$T/reg.conf" \
-	    "$@" >"$T/out" 2>"$T/err" </dev/null
-	rc=$?
-}
-
 # add DOMAIN - register DOMAIN with the seed's expectations.
 add() {
-	cli domain add "$1" --selector "$SEL" --key "$T/key.pem" \
+	cli "$T/reg.conf" domain add "$1" --selector "$SEL" --key "$T/key.pem" \
 	    --mx "$SEEDMX" --spf-include amazonses.com
-	[ $rc -eq 0 ] || ko "setup: domain add $1" "exit $rc" "$T/err"
+	[ $rc -eq 0 ] && return 0
+	case_ "setup: domain add $1"
+	ko "exit $rc"
 }
 
 # status_of DOMAIN FIELD - one field of the domain's status --json.
@@ -478,7 +416,7 @@ while IFS='	' read -r name d rule t st rc; do
 	add "$d"
 done <"$T/cases"
 t0=$(now_ms)
-cli refresh --all
+cli "$T/reg.conf" refresh --all
 bad=0
 while IFS='	' read -r name d rule t st rc; do
 	s=$(status_of "$d" state)
@@ -486,10 +424,11 @@ while IFS='	' read -r name d rule t st rc; do
 	bad=$((bad + 1))
 	echo "  $d: $s"
 done <"$T/cases"
+case_ "state: every domain verified with good DNS"
 if [ $bad -eq 0 ]; then
-	ok "state: every domain verified with good DNS ($(($(now_ms) - t0)) ms)"
+	ok "$(($(now_ms) - t0)) ms"
 else
-	ko "state: every domain verified with good DNS" "$bad not" "$T/err"
+	ko "$bad not"
 fi
 
 # One refresh per domain, PARALLEL at a time: each has a c-ares channel
@@ -523,40 +462,38 @@ while IFS='	' read -r name d rule t st rc; do
 	*) bad="$bad $name:${r:-none}" ;;
 	esac
 done <"$T/cases"
+case_ "state: every refresh with faulty DNS ends"
 if [ -z "$bad" ]; then
-	ok "state: every refresh with faulty DNS ends ($(($(now_ms) - t0)) ms)"
+	ok "$(($(now_ms) - t0)) ms"
 else
-	ko "state: every refresh with faulty DNS ends" "exit$bad"
+	ko "exit$bad"
 fi
 while IFS='	' read -r name d rule t st rc; do
 	s=$(status_of "$d" state)
 	e=$(status_of "$d" dns_errors)
+	case_ "state $name"
 	case $st in
 	temperror)
 		if [ "$s" != verified ]; then
-			ko "state $name: DNS trouble keeps it verified" \
-			    "state $s"
+			ko "DNS trouble keeps it verified: state $s"
 		elif [ "${e:-0}" -lt 1 ]; then
-			ko "state $name: DNS trouble is counted" \
-			    "dns_errors ${e:-none}"
+			ko "DNS trouble is counted: dns_errors ${e:-none}"
 		else
-			ok "state $name: verified, dns_errors $e"
+			ok "verified, dns_errors $e"
 		fi
 		;;
 	pass)
 		if [ "$s" = verified ] && [ "${e:-0}" -eq 0 ]; then
-			ok "state $name: verified, no DNS error"
+			ok "verified, no DNS error"
 		else
-			ko "state $name: stays verified" \
-			    "state $s, dns_errors ${e:-none}"
+			ko "stays verified: state $s, dns_errors ${e:-none}"
 		fi
 		;;
 	*)
 		if [ "$s" = degraded ]; then
-			ok "state $name: degraded"
+			ok "degraded"
 		else
-			ko "state $name: a broken record degrades it" \
-			    "state $s"
+			ko "a broken record degrades it: state $s"
 		fi
 		;;
 	esac
@@ -647,10 +584,12 @@ daemon_start() {
 	return 1
 }
 
+case_ "milter: authready-milter starts"
 if ! daemon_start; then
-	ko "milter: authready-milter starts" "no event=start" "$T/milter.log"
+	evidence "$T/milter.log"
+	ko "no event=start"
 else
-	ok "milter: authready-milter starts"
+	ok
 	# Registered only now: never checked, their DNS in trouble.
 	for d in never-timeout.test never-servfail.test \
 	    never-tcprefused.test; do
@@ -672,16 +611,18 @@ else
 	    -D "TAP=/dev/null" -s "$T/faults.lua" >"$T/mt.out" \
 	    2>"$T/mt.err" </dev/null
 	m_rc=$?
-	grep -E '^(PASS|FAIL): ' "$T/mt.out" | sed 's/^\(....\): /\1: milter /'
-	npass=$((npass + $(grep -c '^PASS: ' "$T/mt.out")))
-	nfail=$((nfail + $(grep -c '^FAIL: ' "$T/mt.out")))
+	tally "$T/mt.out" "milter "
 	if [ $m_rc -ne 0 ]; then
-		ko "milter: faults.lua runs to the end" "miltertest exit $m_rc" \
-		    "$T/mt.out" "$T/mt.err"
+		case_ "milter: faults.lua runs to the end"
+		evidence "$T/mt.out" "$T/mt.err"
+		ko "miltertest exit $m_rc"
 	fi
 	if grep -q -E 'Sanitizer|runtime error:' "$T/milter.log"; then
-		ko "milter: no sanitizer report" "see the log" "$T/milter.log"
+		case_ "milter: no sanitizer report"
+		evidence "$T/milter.log"
+		ko "see the log"
 	fi
+	case_ "milter: stops on SIGTERM"
 	kill -TERM "$DPID"
 	i=0
 	while kill -0 "$DPID" 2>/dev/null && [ $i -lt $STOP_WAIT_TENTHS ]; do
@@ -689,25 +630,27 @@ else
 		i=$((i + 1))
 	done
 	if kill -0 "$DPID" 2>/dev/null; then
-		ko "milter: stops on SIGTERM" "still running"
+		ko "still running"
 	else
 		wait "$DPID"
 		st=$?
 		if [ $st -eq 0 ]; then
-			ok "milter: stops on SIGTERM"
+			ok
 		else
-			ko "milter: stops on SIGTERM" "exit $st" "$T/milter.log"
+			evidence "$T/milter.log"
+			ko "exit $st"
 		fi
 	fi
 	DPID=
 fi
 
 # The server itself must have survived every fault.
+case_ "dns-faulty survived the run"
 if kill -0 "$SRV_PID" 2>/dev/null; then
-	ok "dns-faulty survived the run"
+	ok
 else
-	ko "dns-faulty survived the run" "it exited" "$T/server.log"
+	evidence "$T/server.log"
+	ko "it exited"
 fi
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

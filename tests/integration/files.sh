@@ -42,6 +42,9 @@
 #	    SIGTERM still ends the daemon within STOP_MAX, exit 0, with
 #	    event=stop-checker-busy (the stop does not wait for the check).
 #
+#	The cases build on each other and run in order: CASE picks the cases
+#	reported, and every case still runs (lib.sh).
+#
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 miltertest or perl is not
 #	installed, 99 the harness could not run.
@@ -49,7 +52,7 @@
 # ENVIRONMENT
 #	top_srcdir, top_builddir (from make check); AUTHREADY,
 #	AUTHREADY_MILTER, MILTERTEST override the programs; TIME_SCALE=N
-#	stretches every time limit N times (time-scale.sh).
+#	stretches every time limit N times (lib.sh).
 
 set -u
 LC_ALL=C
@@ -67,7 +70,8 @@ DUSER=nobody
 DGROUP=nogroup
 getent group "$DGROUP" >/dev/null 2>&1 || DGROUP=nobody
 
-. "$here/time-scale.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 # Seconds: a program that has not ended by itself after HANG_MAX hangs;
 # the daemon must listen within START_MAX; SIGTERM must end it within
 # STOP_MAX (libmilter notices within 5 s, the checker gets 5 s more).
@@ -101,61 +105,25 @@ for p in "$AUTHREADY" "$AUTHREADY_MILTER" "$BLACKHOLE"; do
 done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-files.XXXXXX") || exit 99
+at_exit 'rm -rf "$T"'
+LIB_OUT=$T/out
+LIB_ERR=$T/err
 chmod 0755 "$T"
 DPID=
 BH_PID=
 
-# cleanup - stop the daemon and the blackhole (if any); remove the scratch
-# directory.
+# cleanup - kill the daemon and the blackhole (if any).
 cleanup() {
-	for p in $DPID $BH_PID; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$T"
+	stop_pid -KILL "$DPID" "$BH_PID"
 }
-trap cleanup EXIT
-trap 'exit 99' INT TERM
+at_exit cleanup
 
-npass=0
-nfail=0
-cur=
 : >"$T/out"
 : >"$T/err"
 
-# case_ NAME - start a case.
-case_() {
-	cur=$1
-}
-
-# ok - count and print the current case as passed.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $cur"
-	: >"$T/out"
-	: >"$T/err"
-}
-
-# ko WHY... - count and print the current case as failed, with its output.
-ko() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $cur: $*"
-	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-	: >"$T/out"
-	: >"$T/err"
-	return 1
-}
-
-# now_ms - milliseconds since the epoch.
-now_ms() {
-	date +%s%3N
-}
-
 # run PROGRAM ARGS... - PROGRAM under timeout(1); sets rc (124: it hung).
 run() {
+	last_cmd=$*
 	timeout -s KILL "$HANG_MAX" "$@" >"$T/out" 2>"$T/err" </dev/null
 	rc=$?
 	[ $rc -eq 137 ] && rc=124
@@ -524,5 +492,4 @@ else
 	fi
 fi
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

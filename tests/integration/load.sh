@@ -31,6 +31,9 @@
 #	    the invalid reload were accepted as before);
 #	  - the daemon's log shows no store error or sanitizer report.
 #
+#	The cases build on each other and run in order: CASE picks the cases
+#	reported, and every case still runs (lib.sh).
+#
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 not root, or NSD, Postfix or
 #	smtp-source is not installed, 99 the harness could not run.
@@ -39,7 +42,7 @@
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
 #	AUTHREADY_MILTER override the binaries; LOAD_SESSIONS, LOAD_MESSAGES,
 #	LOAD_RELOADS change the sizes; POSTFIX_VERBOSE=1 shows Postfix's log;
-#	TIME_SCALE=N stretches every time limit N times (time-scale.sh).
+#	TIME_SCALE=N stretches every time limit N times (lib.sh).
 
 set -u
 LC_ALL=C
@@ -62,8 +65,9 @@ RELOADS=${LOAD_RELOADS:-100}
 PROCESS_LIMIT=$((SESSIONS + 100))
 # Milliseconds between two reloads.
 RELOAD_GAP_MS=60
-# Times stretch with TIME_SCALE (time-scale.sh).
-. "$here/time-scale.sh"
+# Times stretch with TIME_SCALE (lib.sh).
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 SOURCE_TIMEOUT=$(scaled 240)
 DELIVER_WAIT=$(scaled 120)
 START_TENTHS=$(scaled 100)
@@ -95,69 +99,22 @@ done
 pf_find
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-load.XXXXXX") || exit 99
+at_exit 'rm -rf "$T"'
+LIB_OUT=$T/out
+LIB_ERR=$T/err
 chmod 0755 "$T"
 MPID=
 SPID=
 
-# cleanup - the milter, smtp-source, Postfix, NSD, the scratch directory.
+# cleanup - the milter and smtp-source (Postfix and NSD: their harnesses).
 cleanup() {
-	if [ -n "$SPID" ]; then
-		kill "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-		SPID=
-	fi
-	if [ -n "$MPID" ]; then
-		kill -TERM "$MPID" 2>/dev/null
-		i=0
-		while kill -0 "$MPID" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -KILL "$MPID" 2>/dev/null
-		wait "$MPID" 2>/dev/null
-		MPID=
-	fi
-	pf_cleanup
-	nsd_cleanup
-	rm -rf "$T"
+	stop_pid "$SPID" "$MPID"
+	SPID=
+	MPID=
 }
 
-npass=0
-nfail=0
-cur=
 : >"$T/out"
 : >"$T/err"
-
-# case_ NAME - start a case.
-case_() {
-	cur=$1
-}
-
-# ok - count and print the current case as passed.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $cur"
-	: >"$T/out"
-	: >"$T/err"
-}
-
-# ko WHY... - count and print the current case as failed.
-ko() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $cur: $*"
-	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-	: >"$T/out"
-	: >"$T/err"
-	return 1
-}
-
-# msleep MS - sleep MS milliseconds.
-msleep() {
-	sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"
-}
 
 # count ERE FILE - lines of FILE matching ERE.
 count() {
@@ -167,11 +124,7 @@ count() {
 mkdir "$T/state" "$T/milter"
 nsd_start "$top_srcdir/tests/zones"
 pf_start "unix:$T/milter/authready.sock"
-trap 'cleanup' EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 141' PIPE
+at_exit cleanup
 
 # Room for every session: processes, per-client connections and rates
 # (all sessions come from 127.0.0.1), no flow control delay.
@@ -393,5 +346,4 @@ else
 fi
 
 echo "load: $MESSAGES messages in ${took}s, $SESSIONS sessions at once"
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

@@ -69,8 +69,10 @@
 #	script written below) that logs every reply with its text; see
 #	tests/milter/common.lua.
 #
-#	Each case prints one PASS or FAIL line; the last line counts them.
-#	The daemons, the tap, the blackhole and NSD are always stopped.
+#	The cases build on each other and run in order: CASE picks the cases
+#	reported, and every case still runs (lib.sh).  Each case prints one
+#	PASS or FAIL line; the last line counts them.  The daemons, the tap,
+#	the blackhole and NSD are always stopped.
 #
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 NSD, miltertest or perl is
@@ -139,8 +141,8 @@ done
 
 # shellcheck source=tests/integration/nsd-harness.sh
 . "$top_srcdir/tests/integration/nsd-harness.sh"
-# shellcheck source=tests/integration/time-scale.sh
-. "$top_srcdir/tests/integration/time-scale.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh"
 # Seconds, for U: its PendingWindow (its unregistered domains are due
 # after it: unreg-p.test must publish before); the least time between the
 # first and second mail of unreg-a.test; U's UnregisteredExpiry, longer
@@ -153,6 +155,11 @@ UNREG_EXPIRY=$((8 * UNREG_GAP))
 UNREG_ROUND_TENTHS=$(scaled 300)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-milter.XXXXXX") || exit 99
+at_exit 'rm -rf "$T"'
+LIB_OUT=$T/out
+LIB_ERR=$T/err
+# The CLI runs as the daemon's user (cli of lib.sh).
+CLI_AS=as_daemon_user
 # The daemon drops to $DUSER: it must reach its state, config and PID file.
 chmod 0755 "$T"
 DPID=
@@ -160,27 +167,13 @@ DLOG=
 TAP_PID=
 BH_PID=
 
-# stop_pid PID - TERM, then KILL after a while; reap it.
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-# cleanup - stop everything we started; remove the scratch directory.
+# cleanup - stop everything we started.
 cleanup() {
 	for f in "$T"/run/*.dpid; do
 		[ -f "$f" ] && stop_pid "$(cat "$f")"
 	done
-	stop_pid "$TAP_PID"
+	stop_pid "$TAP_PID" "$BH_PID"
 	TAP_PID=
-	stop_pid "$BH_PID"
 	BH_PID=
 	if [ "${MILTER_VERBOSE:-0}" = 1 ]; then
 		for f in "$T"/*.log; do
@@ -189,58 +182,10 @@ cleanup() {
 			cut -c1-$SHOW_COLUMNS "$f" | cat -v
 		done
 	fi
-	nsd_cleanup
-	rm -rf "$T"
 }
 
-# as_daemon_user CMD... - run CMD as the daemon's user when we are root.
-as_daemon_user() {
-	if [ "$(id -u)" -eq 0 ]; then
-		setpriv --reuid "$DUSER" --regid "$DGROUP" --clear-groups \
-		    --inh-caps=-all -- "$@"
-	else
-		"$@"
-	fi
-}
-
-npass=0
-nfail=0
-cur=
 : >"$T/out"
 : >"$T/err"
-
-# case_ NAME - start a case.
-case_() {
-	cur=$1
-}
-
-# ok - count and print the current case as passed.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $cur"
-}
-
-# ko WHY... - count and print the current case as failed.
-ko() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $cur: $*"
-	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-	: >"$T/out"
-	: >"$T/err"
-	return 1
-}
-
-# cli CONF ARGS... - the authready CLI as the daemon's user; sets rc.
-cli() {
-	c=$1
-	shift
-	as_daemon_user "$AUTHREADY" -c "$c" "$@" >"$T/out" 2>"$T/err" \
-	    </dev/null
-	rc=$?
-}
 
 # cli_ok CONF ARGS... - cli, which must exit 0 or 1 (a refresh that
 # finds problems exits 1); a setup step, not a case.
@@ -249,7 +194,7 @@ cli_ok() {
 	case $rc in
 	0 | 1) return 0 ;;
 	esac
-	cur="setup: authready $*"
+	case_ "setup: authready $*"
 	ko "exit $rc"
 }
 
@@ -489,9 +434,7 @@ mt() {
 	timeout "$RUN_TIMEOUT" "$MILTERTEST" "$@" -s "$LUADIR/$m_script" \
 	    >"$T/mt.out" 2>"$T/mt.err" </dev/null
 	m_rc=$?
-	grep -E '^(PASS|FAIL): ' "$T/mt.out" | sed "s/^\(....\): /\1: $m_name: /"
-	npass=$((npass + $(grep -c '^PASS: ' "$T/mt.out")))
-	nfail=$((nfail + $(grep -c '^FAIL: ' "$T/mt.out")))
+	tally "$T/mt.out" "$m_name: "
 	if [ $m_rc -ne 0 ]; then
 		case_ "$m_name: $m_script runs to the end"
 		cp "$T/mt.out" "$T/out"
@@ -682,12 +625,7 @@ EOF
 serial=1
 
 nsd_start "$top_srcdir/tests/zones" "$T/zones"
-# nsd_start set the harness trap; ours stops the daemons too.
-trap 'cleanup' EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 141' PIPE
+at_exit cleanup
 ZF=$NSD_DIR/zones/$ZONE.zone
 
 # A sendmail stand-in for confirmation mail (the CLI and the checker
@@ -1121,5 +1059,4 @@ fi
 
 daemons_stop
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

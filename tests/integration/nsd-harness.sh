@@ -15,9 +15,10 @@
 #	(space separated) are configured without a zone file, so NSD answers
 #	SERVFAIL for them.
 #
-#	nsd_start returns once every zone answers its SOA query.  A trap on
-#	EXIT, INT, TERM, HUP and PIPE stops NSD and removes the directory, however the
-#	test ends; a test that sets its own EXIT trap must call nsd_stop.
+#	nsd_start returns once every zone answers its SOA query.  NSD is
+#	stopped and the directory removed however the test ends: through
+#	at_exit when lib.sh is loaded (every script of tests/integration),
+#	else through a trap on EXIT, INT, TERM, HUP and PIPE of its own.
 #
 #	nsd_reload makes NSD re-read changed zone files (SIGHUP) and, given a
 #	zone and a serial, waits until that serial is served.
@@ -165,11 +166,15 @@ nsd_start() {
 	[ $# -gt 0 ] || nsd_die "nsd_start: no zone directory given"
 	NSD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/authready-nsd.XXXXXX") ||
 	    nsd_die "mktemp failed"
-	trap 'nsd_cleanup' EXIT
-	trap 'nsd_cleanup; exit 130' INT
-	trap 'nsd_cleanup; exit 143' TERM
-	trap 'nsd_cleanup; exit 129' HUP
-	trap 'nsd_cleanup; exit 141' PIPE
+	if [ -n "${LIB_LOADED:-}" ]; then
+		at_exit nsd_cleanup
+	else
+		trap 'nsd_cleanup' EXIT
+		trap 'nsd_cleanup; exit 130' INT
+		trap 'nsd_cleanup; exit 143' TERM
+		trap 'nsd_cleanup; exit 129' HUP
+		trap 'nsd_cleanup; exit 141' PIPE
+	fi
 	mkdir "$NSD_DIR/zones"
 	NSD_ZONES=
 	for dir in "$@"; do

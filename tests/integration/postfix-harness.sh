@@ -50,10 +50,11 @@
 #	prints the lines of the Postfix log that report a milter, fatal or
 #	panic problem, and is true when there is one.
 #
-#	pf_start sets a trap on EXIT, INT, TERM, HUP and PIPE that stops
-#	Postfix and the sink and removes the directory (and calls
-#	nsd_cleanup when nsd-harness.sh is loaded too); a test that sets its
-#	own trap must call pf_cleanup from it.
+#	Postfix and the sink are stopped and the directory removed however
+#	the test ends: pf_start registers pf_cleanup with at_exit when lib.sh
+#	is loaded (every script of tests/integration; it runs before the
+#	nsd_cleanup registered earlier), else sets a trap on EXIT, INT, TERM,
+#	HUP and PIPE that also calls nsd_cleanup when nsd-harness.sh is loaded.
 #
 # DIAGNOSTICS
 #	Not root, or no Postfix: the test exits 77 (automake SKIP).  When
@@ -272,11 +273,15 @@ pf_start() {
 	pf_find
 	PF_DIR=$(mktemp -d "${TMPDIR:-/tmp}/authready-postfix.XXXXXX") ||
 	    pf_die "mktemp failed"
-	trap 'pf_cleanup_all' EXIT
-	trap 'pf_cleanup_all; exit 130' INT
-	trap 'pf_cleanup_all; exit 143' TERM
-	trap 'pf_cleanup_all; exit 129' HUP
-	trap 'pf_cleanup_all; exit 141' PIPE
+	if [ -n "${LIB_LOADED:-}" ]; then
+		at_exit pf_cleanup
+	else
+		trap 'pf_cleanup_all' EXIT
+		trap 'pf_cleanup_all; exit 130' INT
+		trap 'pf_cleanup_all; exit 143' TERM
+		trap 'pf_cleanup_all; exit 129' HUP
+		trap 'pf_cleanup_all; exit 141' PIPE
+	fi
 	# Postfix's daemons and the sink (user postfix) walk into it.
 	chmod 0755 "$PF_DIR"
 	mkdir "$PF_DIR/etc" "$PF_DIR/queue" "$PF_DIR/data" "$PF_DIR/sink"

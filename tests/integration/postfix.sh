@@ -52,6 +52,9 @@
 #	The pending back-off of the checker is one minute, so the automatic
 #	release takes up to 75 seconds; the other cases run meanwhile.
 #
+#	The cases build on each other and run in order: CASE picks the cases
+#	reported, and every case still runs (lib.sh).
+#
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 not root or NSD or Postfix not
 #	installed, 99 the harness could not run.
@@ -60,7 +63,7 @@
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
 #	AUTHREADY_MILTER and SMTP_PROBE override the binaries;
 #	POSTFIX_VERBOSE=1 shows the Postfix log at the end; TIME_SCALE=N
-#	stretches every time limit N times (time-scale.sh).
+#	stretches every time limit N times (lib.sh).
 
 set -u
 LC_ALL=C
@@ -75,9 +78,10 @@ SMTP_PROBE=${SMTP_PROBE:-$top_builddir/tests/smtp-probe}
 MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
 JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
 
-# Times stretch with TIME_SCALE (time-scale.sh); so do the waits of
+# Times stretch with TIME_SCALE (lib.sh); so do the waits of
 # wait_for.
-. "$here/time-scale.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 RUN_TIMEOUT=$(scaled 20)
 PROBE_TIMEOUT=$(scaled 30)
 # The first pending check puts the next one a minute away; the checker
@@ -114,31 +118,18 @@ done
 pf_find
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-postfix-test.XXXXXX") || exit 99
+at_exit 'rm -rf "$T"'
+LIB_OUT=$T/out
+LIB_ERR=$T/err
 chmod 0755 "$T"
 MILTER_PID=
 BRIDGE_PID=
 
-# cleanup - the milter, the bridge, Postfix, NSD, the scratch directory.
+# cleanup - the milter and the bridge (Postfix and NSD: their harnesses).
 cleanup() {
-	if [ -n "$MILTER_PID" ]; then
-		kill -TERM "$MILTER_PID" 2>/dev/null
-		i=0
-		while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -KILL "$MILTER_PID" 2>/dev/null
-		wait "$MILTER_PID" 2>/dev/null
-		MILTER_PID=
-	fi
-	if [ -n "$BRIDGE_PID" ]; then
-		kill "$BRIDGE_PID" 2>/dev/null
-		wait "$BRIDGE_PID" 2>/dev/null
-		BRIDGE_PID=
-	fi
-	pf_cleanup
-	nsd_cleanup
-	rm -rf "$T"
+	stop_pid "$MILTER_PID" "$BRIDGE_PID"
+	MILTER_PID=
+	BRIDGE_PID=
 }
 
 mkdir "$T/zones" "$T/state" "$T/milter" "$T/bin" "$T/keys" "$T/bridge" \
@@ -153,11 +144,7 @@ ns	A	127.0.0.1
 EOF
 nsd_start "$top_srcdir/tests/zones" "$T/zones"
 pf_start "unix:$T/milter/authready.sock"
-trap 'cleanup' EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 141' PIPE
+at_exit cleanup
 # Another filter: mail from this sender is put on hold by Postfix itself.
 printf '/^ceo@mail\\.example\\.com$/ HOLD held by another filter\n' \
     >"$T/hold-senders"
@@ -289,46 +276,8 @@ sed -e "s|^ReleaseCommand .*|ReleaseCommand $PF_SBIN/postsuper -c $PF_DIR/etc -H
     -e "s|^HoldQueueCommand .*|HoldQueueCommand $PF_SBIN/postqueue -c $PF_DIR/etc -j|" \
     "$T/milter.conf" >"$T/cli.conf"
 
-npass=0
-nfail=0
-cur=
-last_cmd=
-rc=0
 : >"$T/out"
 : >"$T/err"
-
-# ok - count and print the current case as passed.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $cur"
-}
-
-# ko WHY... - count and print the current case as failed, with the run.
-ko() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $cur: $*"
-	printf "%s\n" "$last_cmd" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  command: /"
-	echo "  exit: $rc"
-	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-	return 1
-}
-
-# case_ NAME - start a case.
-case_() {
-	cur=$1
-}
-
-# cli ARGS... - authready (as the operator) with cli.conf.
-cli() {
-	last_cmd="authready $*"
-	timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$T/cli.conf" "$@" \
-	    >"$T/out" 2>"$T/err" </dev/null
-	rc=$?
-}
 
 # probe PORT SENDER - one message to $RCPT; the dialogue in out.
 probe() {
@@ -420,15 +369,15 @@ reload_zone() {
 
 for d in example.com nodkim.example.org "$SHOP" "$LATE"; do
 	case_ "register-$d"
-	cli domain add "$d" --selector 1234rpr --key "$KEY" --mx "$SEEDMX" \
-	    --spf-include amazonses.com
+	cli "$T/cli.conf" domain add "$d" --selector 1234rpr --key "$KEY" \
+	    --mx "$SEEDMX" --spf-include amazonses.com
 	want_rc 0 && ok
 done
 case_ refresh-example.com-verified
-cli refresh example.com
+cli "$T/cli.conf" refresh example.com
 want_rc 0 && want_out 'pending -> verified|unknown -> verified' && ok
 case_ refresh-nodkim-pending
-cli refresh nodkim.example.org
+cli "$T/cli.conf" refresh nodkim.example.org
 [ "$rc" -le 1 ] && want_out '-> pending' && ok
 chown -R nobody:nogroup "$T/state"
 chmod 0700 "$T/state"
@@ -573,7 +522,7 @@ if want_rc 0 && [ -n "$LATE_ID" ]; then
 fi
 
 case_ late-release-by-hand
-cli release "$LATE"
+cli "$T/cli.conf" release "$LATE"
 if want_rc 0 && want_out "$LATE: 1 held message"; then
 	if ! wait_for 15 sink_has "$LATE_ID"; then
 		ko "$LATE_ID not delivered after the release:" \
@@ -586,7 +535,7 @@ if want_rc 0 && want_out "$LATE: 1 held message"; then
 fi
 
 case_ late-release-again-nothing
-cli release "$LATE"
+cli "$T/cli.conf" release "$LATE"
 want_rc 0 && want_out "$LATE: 0 held message" && ok
 
 # A forged queue ID -------------------------------------------------------
@@ -644,7 +593,7 @@ EOF
 	fi
 
 	case_ forged-entry-not-released
-	cli release "$LATE"
+	cli "$T/cli.conf" release "$LATE"
 	if want_rc 0 && want_out "$LATE: 0 held message" &&
 	    want_out "1 refused .*$OTHER_ID: the queued sender is not the indexed sender"
 	then
@@ -756,5 +705,4 @@ else
 	fi
 fi
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

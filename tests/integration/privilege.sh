@@ -39,6 +39,9 @@
 #	    the daemon's log and of "authready status" is one printable line,
 #	    capped in length.
 #
+#	The cases build on each other and run in order: CASE picks the cases
+#	reported, and every case still runs (lib.sh).
+#
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 not root, or NSD, miltertest or
 #	setpriv is not installed, 99 the harness could not run.
@@ -46,7 +49,7 @@
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
 #	AUTHREADY_MILTER, MILTERTEST override the programs; TIME_SCALE=N
-#	stretches every time limit N times (time-scale.sh).
+#	stretches every time limit N times (lib.sh).
 
 set -u
 LC_ALL=C
@@ -71,10 +74,11 @@ SGROUP=daemon
 CHILD_ENV='PATH=/usr/sbin:/usr/bin:/sbin:/bin'
 EXIT_CONFIG=78
 LINE_CAP=2100
-# Times stretch with TIME_SCALE (time-scale.sh).
-. "$here/time-scale.sh"
+# Times stretch with TIME_SCALE (lib.sh).
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 START_TENTHS=$(scaled 100)
-STOP_TENTHS=$(scaled 100)
+STOP_WAIT_TENTHS=$(scaled 100)
 RUN_TIMEOUT=$(scaled 30)
 REFUSE_TIMEOUT=$(scaled 20)
 DNS_TIMEOUT=$(scaled 2)
@@ -107,58 +111,19 @@ done
 . "$top_srcdir/tests/integration/nsd-harness.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-privilege.XXXXXX") || exit 99
+at_exit 'rm -rf "$T"'
+LIB_OUT=$T/out
+LIB_ERR=$T/err
 chmod 0755 "$T"
 MPID=
 
-# cleanup - the daemon, NSD, the scratch directory.
+# cleanup - the daemon (NSD: its harness).
 cleanup() {
 	daemon_stop
-	nsd_cleanup
-	rm -rf "$T"
 }
 
-npass=0
-nfail=0
-cur=
-rc=0
 : >"$T/out"
 : >"$T/err"
-
-# case_ NAME - start a case.
-case_() {
-	cur=$1
-}
-
-# ok - count and print the current case as passed.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $cur"
-	: >"$T/out"
-	: >"$T/err"
-}
-
-# ko WHY... - count and print the current case as failed.
-ko() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $cur: $*"
-	echo "  exit: $rc"
-	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-	: >"$T/out"
-	: >"$T/err"
-	return 1
-}
-
-# cli CONF ARGS... - the CLI as root; sets rc.
-cli() {
-	c=$1
-	shift
-	timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$c" "$@" >"$T/out" \
-	    2>"$T/err" </dev/null
-	rc=$?
-}
 
 # want_rc N - the run exited N.
 want_rc() {
@@ -192,6 +157,7 @@ conf() {
 # refused NAME - run the daemon with NAME.conf in the foreground; it must
 # exit 78 at once; stderr in err.
 refused() {
+	last_cmd="authready-milter -c $T/$1.conf -f"
 	timeout "$REFUSE_TIMEOUT" "$AUTHREADY_MILTER" -c "$T/$1.conf" -f \
 	    </dev/null >"$T/out" 2>"$T/err"
 	rc=$?
@@ -224,15 +190,7 @@ daemon_start() {
 
 # daemon_stop - SIGTERM, then KILL; reap (idempotent).
 daemon_stop() {
-	[ -n "$MPID" ] || return 0
-	kill -TERM "$MPID" 2>/dev/null
-	i=0
-	while kill -0 "$MPID" 2>/dev/null && [ $i -lt "$STOP_TENTHS" ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$MPID" 2>/dev/null
-	wait "$MPID" 2>/dev/null
+	stop_pid "$MPID"
 	MPID=
 }
 
@@ -263,11 +221,7 @@ state_of() {
 
 mkdir "$T/state" "$T/sock" "$T/bin" "$T/rec" "$T/keys"
 nsd_start "$top_srcdir/tests/zones"
-trap 'cleanup' EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 141' PIPE
+at_exit cleanup
 
 # The stand-ins: argv, the environment exactly as exec'd (from
 # /proc/self/environ: a shell adds nothing there) and stdin, in
@@ -706,5 +660,4 @@ if [ $bad -eq 0 ]; then
 	fi
 fi
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

@@ -33,7 +33,8 @@
 #	a full disk, "domain import" and "refresh --all" print only what
 #	was stored and say what was not.
 #
-#	The cases depend on each other and run in order.  Each prints one
+#	The cases depend on each other and run in order: CASE picks the
+#	cases reported, and every case still runs (lib.sh).  Each prints one
 #	PASS or FAIL line; the last line counts them.  No crash, sanitizer
 #	report or raw control byte on the terminal is tolerated.
 #
@@ -72,26 +73,23 @@ LATE=late.$ZONE
 SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
 K2048=$KEYS/rsa2048.pem
 
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh"
 # shellcheck source=tests/integration/nsd-harness.sh
 . "$top_srcdir/tests/integration/nsd-harness.sh"
 
-if [ ! -x "$AUTHREADY" ]; then
-	echo "ERROR: $AUTHREADY not built" >&2
-	exit 99
-fi
+[ -x "$AUTHREADY" ] || lib_die "$AUTHREADY not built"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-registry.XXXXXX") || exit 99
+at_exit 'rm -rf "$T"'
+LIB_OUT=$T/out
+LIB_ERR=$T/err
 BH_PID=
 
-# cleanup - stop the blackhole and NSD, remove the scratch directory.
+# cleanup - stop the blackhole.
 cleanup() {
-	if [ -n "$BH_PID" ]; then
-		kill "$BH_PID" 2>/dev/null
-		wait "$BH_PID" 2>/dev/null
-		BH_PID=
-	fi
-	nsd_cleanup
-	rm -rf "$T"
+	stop_pid "$BH_PID"
+	BH_PID=
 }
 
 # zone_write SERIAL - the bare zone: SOA, NS, nothing for the domains.
@@ -109,13 +107,7 @@ EOF
 mkdir "$T/zones" "$T/mail" "$T/bin" "$T/state"
 zone_write "$T/zones/$ZONE.zone"
 nsd_start "$top_srcdir/tests/zones" "$T/zones"
-# nsd_start set the harness trap; ours also removes $T.
-trap 'cleanup' EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
-# A reader that goes away (| head) or a closed terminal: NSD must stop too.
-trap 'cleanup; exit 129' HUP
-trap 'cleanup; exit 141' PIPE
+at_exit cleanup
 
 ZF=$NSD_DIR/zones/$ZONE.zone
 DNS=127.0.0.1:$NSD_PORT
@@ -148,52 +140,17 @@ GracePeriod $SHORT_PERIOD
 PendingWindow $SHORT_PERIOD
 EOF
 
-npass=0
-nfail=0
-cur=
-last_cmd=
-rc=0
 : >"$T/out"
 : >"$T/err"
-
-# ok - count and print the current case as passed.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $cur"
-}
-
-# ko WHY... - count and print the current case as failed, with the run.
-ko() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $cur: $*"
-	printf "%s\n" "$last_cmd" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  command: /"
-	echo "  exit: $rc"
-	sed -n "1,${SHOW_LINES}p" "$T/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$T/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-	return 1
-}
-
-# case_ NAME - start a case.
-case_() {
-	cur=$1
-}
 
 # run ARGS... - authready with reg.conf; sets rc, fills out and err.
 run() {
 	run_conf "$T/reg.conf" "$@"
 }
 
-# run_conf CONF ARGS... - authready with config CONF.
+# run_conf CONF ARGS... - authready with config CONF (cli of lib.sh).
 run_conf() {
-	c=$1
-	shift
-	last_cmd="authready -c $c $*"
-	timeout "$RUN_TIMEOUT" "$AUTHREADY" -c "$c" "$@" \
-	    >"$T/out" 2>"$T/err" </dev/null
-	rc=$?
+	cli "$@"
 }
 
 # want_rc LIST - the run was sane and exited with one of LIST (a|b).
@@ -511,8 +468,7 @@ else
 	bh=$(tr -dc 0-9 <"$T/bh.port" 2>/dev/null)
 	sleep 1
 	run --dns-server "127.0.0.1:$bh" --dns-timeout 1 refresh "$SHOP"
-	kill "$BH_PID" 2>/dev/null
-	wait "$BH_PID" 2>/dev/null
+	stop_pid "$BH_PID"
 	BH_PID=
 	if want_rc "0|1" && want_out 'state: verified -> verified'; then
 		run status "$SHOP" --json
@@ -1003,5 +959,4 @@ if want_rc 78 && want_err; then
 	fi
 fi
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

@@ -26,8 +26,9 @@
 #	2001:db8::/32 appear only as the connecting client's address.
 #
 # EXIT STATUS
-#	0 all cases passed, 1 some failed, 77 NSD is not installed, 99 the
-#	harness could not run.
+#	0 all cases passed, 1 some failed, 77 NSD is not installed (or CASE
+#	matched nothing), 99 the harness could not run.  The cases stand
+#	alone: CASE runs only the matching ones (lib.sh).
 #
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY overrides
@@ -41,7 +42,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$here/../..}
 top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
-CASE=${CASE:-}
 
 # A hung authready is killed and its case fails.
 RUN_TIMEOUT=20
@@ -49,62 +49,24 @@ RUN_TIMEOUT=20
 SHOW_LINES=10
 SHOW_COLUMNS=400
 
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh"
 # shellcheck source=tests/integration/nsd-harness.sh
 . "$top_srcdir/tests/integration/nsd-harness.sh"
 
-if [ ! -x "$AUTHREADY" ]; then
-	echo "ERROR: $AUTHREADY not built" >&2
-	exit 99
-fi
+[ -x "$AUTHREADY" ] || lib_die "$AUTHREADY not built"
 
 # Names under servfail.spf.test get SERVFAIL: the zone has no data.
 NSD_SERVFAIL_ZONES="servfail.spf.test"
 export NSD_SERVFAIL_ZONES
 nsd_start "$top_srcdir/tests/zones"
-# A reader that goes away (| head) or a closed terminal: NSD must stop too.
-trap 'nsd_cleanup; exit 129' HUP
-trap 'nsd_cleanup; exit 141' PIPE
 
 W=$NSD_DIR/work
 mkdir "$W"
 : >"$W/empty.conf"
 DNS=127.0.0.1:$NSD_PORT
-npass=0
-nfail=0
-last_cmd=
-rc=0
-
-# ok NAME - count and print a passing case.
-ok() {
-	npass=$((npass + 1))
-	echo "PASS: $1"
-}
-
-# ko NAME WHY... - count and print a failing case with what was seen.
-ko() {
-	name=$1
-	shift
-	nfail=$((nfail + 1))
-	echo "FAIL: $name: $*"
-	printf "%s\n" "$last_cmd" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  command: /"
-	echo "  exit: $rc"
-	sed -n "1,${SHOW_LINES}p" "$W/out" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stdout: /"
-	sed -n "1,${SHOW_LINES}p" "$W/err" | cut -c1-$SHOW_COLUMNS | cat -v |
-	    sed "s/^/  stderr: /"
-}
-
-# selected NAME - whether CASE (a shell pattern) picks this case.
-selected() {
-	[ -z "$CASE" ] && return 0
-	# CASE is a pattern on purpose.
-	# shellcheck disable=SC2254
-	case $1 in
-	$CASE) return 0 ;;
-	esac
-	return 1
-}
+LIB_OUT=$W/out
+LIB_ERR=$W/err
 
 # run ARGS... - authready with an empty config and our NSD; sets rc.
 run() {
@@ -152,30 +114,30 @@ line() {
 s() {
 	name=$1 word=$2 reason=$3 expl=$4
 	shift 4
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run spf --ip "$1" --sender "$2" --helo "$3"
 	nlines=$(wc -l <"$W/out")
 	if ! why=$(sane); then
-		ko "$name" "$why"
+		ko "$why"
 	elif [ "$rc" -ne 0 ]; then
-		ko "$name" "exit $rc, expected 0"
+		ko "exit $rc, expected 0"
 	elif [ "$(line 1)" != "$word" ]; then
-		ko "$name" "result \"$(line 1)\", expected \"$word\""
+		ko "result \"$(line 1)\", expected \"$word\""
 	elif [ -z "$(line 2)" ]; then
-		ko "$name" "no reason on the second line"
+		ko "no reason on the second line"
 	elif ! line 2 | grep -q -E -e "$reason"; then
-		ko "$name" "reason does not match /$reason/"
+		ko "reason does not match /$reason/"
 	elif [ -n "$expl" ] && [ "$expl" != "*" ] &&
 	    ! line 3 | grep -q -E -e "$expl"; then
-		ko "$name" "explanation does not match /$expl/"
+		ko "explanation does not match /$expl/"
 	elif [ -z "$expl" ] && [ "$nlines" -gt 2 ]; then
-		ko "$name" "$nlines lines on stdout, expected 2"
+		ko "$nlines lines on stdout, expected 2"
 	elif [ "$nlines" -gt 3 ]; then
-		ko "$name" "$nlines lines on stdout, expected at most 3"
+		ko "$nlines lines on stdout, expected at most 3"
 	elif [ "$word" != fail ] && [ "$nlines" -ne 2 ]; then
-		ko "$name" "an explanation for a $word result"
+		ko "an explanation for a $word result"
 	else
-		ok "$name"
+		ok
 	fi
 }
 
@@ -184,18 +146,18 @@ s() {
 usage() {
 	name=$1
 	shift
-	selected "$name" || return 0
+	case_ "$name" || return 0
 	run spf "$@"
 	if ! why=$(sane); then
-		ko "$name" "$why"
+		ko "$why"
 	elif [ "$rc" -ne 64 ]; then
-		ko "$name" "exit $rc, expected 64"
+		ko "exit $rc, expected 64"
 	elif [ ! -s "$W/err" ]; then
-		ko "$name" "no message on stderr"
+		ko "no message on stderr"
 	elif [ -s "$W/out" ]; then
-		ko "$name" "output on stdout despite the usage error"
+		ko "output on stdout despite the usage error"
 	else
-		ok "$name"
+		ok
 	fi
 }
 
@@ -280,5 +242,4 @@ usage extra-argument --ip 127.0.0.1 --sender u@ip4.spf.test --helo $H \
 usage escape-in-ip --ip "127.0.0.1$(printf '\033')[2J" \
     --sender u@ip4.spf.test --helo $H
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish
