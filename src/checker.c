@@ -97,7 +97,7 @@ checker_options_init(struct checker_options *opt, const struct config *cfg,
 {
 	memset(opt, 0, sizeof(*opt));
 	opt->cfg = cfg;
-	opt->policy = state_policy_defaults();
+	opt->policy = state_timing_defaults();
 	opt->policy.refresh_interval = cfg->refresh_interval;
 	opt->policy.pending_window = cfg->pending_window;
 	opt->policy.grace_period = cfg->grace_period;

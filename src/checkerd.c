@@ -41,6 +41,7 @@
 #include "log.h"
 #include "release.h"
 #include "snapshot.h"
+#include "state.h"
 #include "usage.h"
 
 struct checkerd_item {
@@ -132,8 +133,8 @@ checkerd_stored(void *arg, const char *domain, const struct state_effects *fx,
 	log_line_init(&line);
 	log_field(&line, "event", err ? "check-unstored" : "check");
 	log_field(&line, "domain", domain);
-	log_field(&line, "from", domain_readiness_name(fx->from));
-	log_field(&line, "to", domain_readiness_name(fx->to));
+	log_field(&line, "from", state_readiness_name(fx->from));
+	log_field(&line, "to", state_readiness_name(fx->to));
 	log_field_text(&line, "reason", fx->reason);
 	if (err != NULL)
 		log_field_text(&line, "error", err);

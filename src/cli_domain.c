@@ -32,9 +32,10 @@
 #include "csv.h"
 #include "json.h"
 #include "notify.h"
-#include "records.h"
 #include "regimport.h"
 #include "safefile.h"
+#include "state.h"
+#include "zonelines.h"
 
 #define CLI_IMPORT_MAX (512 << 20) /* bytes of CSV */
 #define CLI_IMPORT_BATCH 1000     /* entries per write transaction */
@@ -59,7 +60,7 @@ static int
 cli_domain_key(struct cli *cli, const char *path, char *out, size_t outlen)
 {
 	struct readiness_selector sel;
-	char abs[PATH_MAX], err[PATH_MAX + 128], value[RECORDS_VALUE_MAX];
+	char abs[PATH_MAX], err[PATH_MAX + 128], value[ZONELINES_VALUE_MAX];
 	int rc;
 
 	memset(&sel, 0, sizeof(sel));
@@ -70,7 +71,7 @@ cli_domain_key(struct cli *cli, const char *path, char *out, size_t outlen)
 		return cli_usage_error(cli, "--key %s: path too long", path);
 	if (readiness_load_key(&sel, abs, err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "--key: %s", err);
-	rc = records_dkim_value(sel.key_pem, sel.key_pem_len, value,
+	rc = zonelines_dkim_value(sel.key_pem, sel.key_pem_len, value,
 	    sizeof(value), err, sizeof(err));
 	free(sel.key_pem);
 	if (rc != 0)
@@ -265,7 +266,7 @@ cli_domain_list_one(void *ctx, const struct domain_reg *reg)
 
 	if (store_state_get(ls->st, reg->domain, &state, err, sizeof(err)) ==
 	    STORE_OK)
-		sname = domain_readiness_name(state.state);
+		sname = state_readiness_name(state.state);
 	sels[0] = '\0';
 	for (i = 0; i < reg->nselectors && used < sizeof(sels); i++)
 		used += (size_t)snprintf(sels + used, sizeof(sels) - used,
@@ -349,7 +350,7 @@ static int
 cli_import_keys(const struct domain_reg *reg, char *last_ok, size_t lastlen,
     char *why, size_t whylen)
 {
-	char value[RECORDS_VALUE_MAX];
+	char value[ZONELINES_VALUE_MAX];
 	size_t i;
 
 	for (i = 0; i < reg->nselectors; i++) {
@@ -362,7 +363,7 @@ cli_import_keys(const struct domain_reg *reg, char *last_ok, size_t lastlen,
 		memset(&sel, 0, sizeof(sel));
 		if (readiness_load_key(&sel, path, why, whylen) != 0)
 			return -1;
-		rc = records_dkim_value(sel.key_pem, sel.key_pem_len, value,
+		rc = zonelines_dkim_value(sel.key_pem, sel.key_pem_len, value,
 		    sizeof(value), why, whylen);
 		free(sel.key_pem);
 		if (rc != 0)

@@ -48,9 +48,10 @@
 #include "checker.h"
 #include "cli.h"
 #include "json.h"
-#include "records.h"
 #include "release.h"
+#include "state.h"
 #include "text.h"
+#include "zonelines.h"
 
 #define CLI_PROGRESS_MS 100
 
@@ -180,8 +181,8 @@ cli_registered(struct cli *cli, struct store *st, struct domain_reg *reg)
 int
 cli_records(struct cli *cli)
 {
-	static struct records_set set;
-	struct records_defaults defs;
+	static struct zonelines_set set;
+	struct zonelines_defaults defs;
 	struct domain_reg reg;
 	struct store *st;
 	char err[1024];
@@ -210,14 +211,14 @@ cli_records(struct cli *cli)
 	defs.dmarc_min_policy = cli->cfg.dmarc_min_policy;
 	defs.selector = cli->cfg.selector;
 	defs.key_file = cli->cfg.key_file;
-	if (records_build(&reg, &defs, &set, err, sizeof(err)) != 0) {
+	if (zonelines_build(&reg, &defs, &set, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;
 	}
 	if (cli->json)
-		records_print_json(stdout, &set);
+		zonelines_print_json(stdout, &set);
 	else
-		records_print_zone(stdout, &set);
+		zonelines_print_zone(stdout, &set);
 	return 0;
 }
 
@@ -232,7 +233,7 @@ struct cli_status_ctx {
 	bool unregistered; /* the domain shown has no registry entry */
 };
 
-/* The door a held entry came through (record.h), by value. */
+/* The door a held entry came through (storecodec.h), by value. */
 static const char *const cli_held_doors[] = {
     [HELD_DOOR_UNKNOWN] = "unknown",
     [HELD_DOOR_UNIX] = "unix",
@@ -273,7 +274,7 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 
 	fputs(sc->n ? ", {" : "{", stdout);
 	json_field(stdout, "domain", s->domain, false);
-	json_field(stdout, "state", domain_readiness_name(s->state), false);
+	json_field(stdout, "state", state_readiness_name(s->state), false);
 	json_field(stdout, "since", cli_time(s->since, t, sizeof(t)), false);
 	json_field(stdout, "last_check", cli_time(s->last_check, t, sizeof(t)),
 	    false);
@@ -345,11 +346,11 @@ cli_status_text(struct cli_status_ctx *sc, const struct domain_state *s,
 	cli_time(s->next_check, next, sizeof(next));
 	if (!sc->detail) {
 		printf("%-40s %-9s %-21s %-21s %s%s\n", s->domain,
-		    domain_readiness_name(s->state), since, next,
+		    state_readiness_name(s->state), since, next,
 		    sc->unregistered ? "(unregistered) " : "", summary);
 		return;
 	}
-	printf("%s: %s since %s\n", s->domain, domain_readiness_name(s->state),
+	printf("%s: %s since %s\n", s->domain, state_readiness_name(s->state),
 	    since);
 	if (sc->unregistered) {
 		cli_status_unreg_text(sc, s, unreg, sizeof(unreg));
@@ -581,12 +582,12 @@ cli_refresh_stored(void *arg, const char *domain,
 	if (fx->became_verified)
 		cli_refresh_note(rc, domain);
 	if (rc->single)
-		printf("\nstate: %s -> %s\n", domain_readiness_name(fx->from),
-		    domain_readiness_name(fx->to));
+		printf("\nstate: %s -> %s\n", state_readiness_name(fx->from),
+		    state_readiness_name(fx->to));
 	else if (fx->state_changed)
 		printf("%s%-40s %s -> %s\n", rc->bar ? "\r\033[K" : "",
-		    domain, domain_readiness_name(fx->from),
-		    domain_readiness_name(fx->to));
+		    domain, state_readiness_name(fx->from),
+		    state_readiness_name(fx->to));
 }
 
 /* cli_refresh_pruned - one line per removed unregistered state. */

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "address.h"
 #include "dmarc.h"
 #include "dns.h"
+#include "domainname.h"
 #include "policy.h"
 
 #ifndef SYSCONFDIR

@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "address.h"
 #include "dmarc.h"
+#include "domainname.h"
 #include "report.h"
 
 #define DOMAIN_SELECTORS_MAX 8
@@ -78,6 +78,5 @@ struct domain_state {
 	struct domain_record_status records[DOMAIN_RECORDS_MAX];
 };
 
-const char *domain_readiness_name(enum domain_readiness s);
 
 #endif

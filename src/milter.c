@@ -176,7 +176,7 @@ milter_end(void *impl)
 
 /* milter_state - a state summary inside the snapshot. */
 static int
-milter_state(void *impl, const char *domain, struct record_state_summary *sum)
+milter_state(void *impl, const char *domain, struct storecodec_state_summary *sum)
 {
 	struct milter_io *io = impl;
 	char err[256];
@@ -188,7 +188,7 @@ milter_state(void *impl, const char *domain, struct record_state_summary *sum)
 /* milter_reg - a corrupt entry counts as absent (the CLI's check
  * reports it). */
 static int
-milter_reg(void *impl, const char *domain, struct record_reg_summary *reg)
+milter_reg(void *impl, const char *domain, struct storecodec_reg_summary *reg)
 {
 	struct milter_io *io = impl;
 	char err[256];
@@ -199,7 +199,7 @@ milter_reg(void *impl, const char *domain, struct record_reg_summary *reg)
 
 /* milter_peek - a state summary in a read of its own. */
 static int
-milter_peek(void *impl, const char *domain, struct record_state_summary *sum)
+milter_peek(void *impl, const char *domain, struct storecodec_state_summary *sum)
 {
 	struct store_reader *rd = milter_reader_get();
 	char err[256];

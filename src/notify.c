@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "address.h"
+#include "domainname.h"
 #include "report.h"
 #include "subprocess.h"
 

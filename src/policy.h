@@ -94,8 +94,8 @@
 
 #include <sys/socket.h>
 
-#include "address.h"
 #include "domain.h"
+#include "domainname.h"
 #include "netlist.h"
 
 #define POLICY_REPLY_MAX 256      /* octets of a configured reply template */

@@ -14,8 +14,8 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "address.h"
 #include "dmarc.h"
+#include "domainname.h"
 #include "report.h"
 #include "resolver.h"
 #include "spf.h"

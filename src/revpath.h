@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "address.h"
+#include "domainname.h"
 
 /* Beyond REVPATH_LOCAL_MAX a path is accepted with long_local set. */
 #define REVPATH_LOCAL_MAX 64   /* octets, RFC 5321 4.5.3.1.1 */

@@ -18,7 +18,7 @@
  *	read (a verified state is taken as registered).
  *
  *	The first problem ("DKIM x._domainkey.example.com missing") comes
- *	from the state summary the lookup read: record_state_peek() copies
+ *	from the state summary the lookup read: storecodec_state_peek() copies
  *	the first record that is not a pass.
  * DIAGNOSTICS
  *	None of its own: the env implementation logs store trouble, and a
@@ -32,7 +32,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "address.h"
+#include "domainname.h"
 #include "readiness.h"
 #include "state.h"
 #include "store.h"
@@ -48,7 +48,7 @@ sender_mail_from_of(const struct sender_env *env,
                     const char *d)
 {
 	char mf[DOMAIN_BUF], err[256];
-	struct record_reg_summary reg;
+	struct storecodec_reg_summary reg;
 	const char *label;
 	size_t n;
 
@@ -74,7 +74,7 @@ static bool
 sender_try(const struct sender_env *env, const char *domain,
            bool known_registered, struct sender_lookup *lk)
 {
-	struct record_reg_summary reg;
+	struct storecodec_reg_summary reg;
 	int rc = env->state(env->impl, domain, &lk->sum);
 
 	if (rc == STORE_ERROR) {
@@ -206,7 +206,7 @@ sender_wait(const struct sender_env *env, const struct sender_rules *rules,
 /* sender_problem - "DKIM x._domainkey.example.com missing" from the
  * summary's first problem, or "". */
 static void
-sender_problem(const struct record_state_summary *sum,
+sender_problem(const struct storecodec_state_summary *sum,
                char out[SENDER_PROBLEM_MAX])
 {
 	size_t n = 0;
@@ -297,6 +297,6 @@ sender_state_name(const struct sender_facts *f)
 	if (f->code != REVPATH_OK)
 		return "-";
 	if (f->lk.have_state)
-		return domain_readiness_name(f->lk.sum.state);
+		return state_readiness_name(f->lk.sum.state);
 	return f->lk.registered ? "unknown" : "unregistered";
 }

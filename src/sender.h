@@ -38,8 +38,8 @@
 #include <stdint.h>
 
 #include "policy.h"
-#include "record.h"
 #include "revpath.h"
+#include "storecodec.h"
 
 /* A state this far past its next check is stale (the checker is behind
  * or cannot reach DNS): it may no longer reject. */
@@ -58,12 +58,12 @@ struct sender_env {
 	int (*begin)(void *impl);
 	void (*end)(void *impl);
 	int (*state)(void *impl, const char *domain,
-	             struct record_state_summary *sum);
+	             struct storecodec_state_summary *sum);
 	int (*reg)(void *impl, const char *domain,
-	           struct record_reg_summary *reg);
+	           struct storecodec_reg_summary *reg);
 	/* peek - the state in a read of its own (after a wait) */
 	int (*peek)(void *impl, const char *domain,
-	            struct record_state_summary *sum);
+	            struct storecodec_state_summary *sum);
 	/* request - queue a check; waits end wait_ms from now; false when
 	 * it cannot be queued */
 	bool (*request)(void *impl, const char *domain, bool unregistered,
@@ -91,7 +91,7 @@ struct sender_lookup {
 	bool found;       /* a state record exists (maybe "unknown") */
 	bool have_state;  /* ... and it says something other than unknown */
 	bool store_error;
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 };
 
 /* Everything learnt about one MAIL FROM; in points into the rest. */

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "address.h"
+#include "domainname.h"
 #include "resolver.h"
 
 struct check_result;

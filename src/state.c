@@ -7,9 +7,9 @@
  * SYNOPSIS
  *	#include "state.h"
  *
- *	const char *domain_readiness_name(s);
- *	struct state_policy state_policy_defaults(void);
- *	int state_policy_check(pol, err, errlen);
+ *	const char *state_readiness_name(s);
+ *	struct state_timing state_timing_defaults(void);
+ *	int state_timing_check(pol, err, errlen);
  *	void state_apply(cur, rep, now, pol, next, fx);
  *	bool state_due(st, now);
  *	void state_request_now(st);
@@ -164,9 +164,9 @@ static const uint8_t state_schedule[STATE_NSTATES] = {
     [READINESS_FAILED] = SCHED_FAILED,
 };
 
-/* domain_readiness_name - "pending" etc.; "invalid" out of range. */
+/* state_readiness_name - "pending" etc.; "invalid" out of range. */
 const char *
-domain_readiness_name(enum domain_readiness s)
+state_readiness_name(enum domain_readiness s)
 {
 	if ((size_t)s >= NELEM(readiness_names))
 		return "invalid";
@@ -230,11 +230,11 @@ delay_at(const int64_t *tab, size_t n, uint32_t idx, int64_t fallback)
 
 /* Policy ------------------------------------------------------------------ */
 
-/* state_policy_defaults - the documented defaults. */
-struct state_policy
-state_policy_defaults(void)
+/* state_timing_defaults - the documented defaults. */
+struct state_timing
+state_timing_defaults(void)
 {
-	struct state_policy pol = {
+	struct state_timing pol = {
 	    .pending_window = 72 * HOUR,
 	    .grace_period = 72 * HOUR,
 	    .refresh_interval = HOUR,
@@ -254,11 +254,11 @@ state_policy_defaults(void)
 static const struct {
 	const char *name;
 	size_t off;
-} state_policy_intervals[] = {
-    {"pending_window", offsetof(struct state_policy, pending_window)},
-    {"grace_period", offsetof(struct state_policy, grace_period)},
-    {"refresh_interval", offsetof(struct state_policy, refresh_interval)},
-    {"failed_interval", offsetof(struct state_policy, failed_interval)},
+} state_timing_intervals[] = {
+    {"pending_window", offsetof(struct state_timing, pending_window)},
+    {"grace_period", offsetof(struct state_timing, grace_period)},
+    {"refresh_interval", offsetof(struct state_timing, refresh_interval)},
+    {"failed_interval", offsetof(struct state_timing, failed_interval)},
 };
 
 /* policy_table_ok - a delay table is present and every delay positive. */
@@ -275,19 +275,19 @@ policy_table_ok(const int64_t *tab, size_t n)
 	return true;
 }
 
-/* state_policy_check - every interval and delay must be positive. */
+/* state_timing_check - every interval and delay must be positive. */
 int
-state_policy_check(const struct state_policy *pol, char *err, size_t errlen)
+state_timing_check(const struct state_timing *pol, char *err, size_t errlen)
 {
 	size_t i;
 	int64_t v;
 
-	for (i = 0; i < NELEM(state_policy_intervals); i++) {
-		memcpy(&v, (const char *)pol + state_policy_intervals[i].off,
+	for (i = 0; i < NELEM(state_timing_intervals); i++) {
+		memcpy(&v, (const char *)pol + state_timing_intervals[i].off,
 		       sizeof(v));
 		if (v <= 0) {
 			snprintf(err, errlen, "%s must be positive, not %lld",
-			         state_policy_intervals[i].name, (long long)v);
+			         state_timing_intervals[i].name, (long long)v);
 			return -1;
 		}
 	}
@@ -442,7 +442,7 @@ state_verdict(const struct report *rep)
 
 /* state_window - the window of an expiry kind. */
 static int64_t
-state_window(const struct state_policy *pol, unsigned expiry)
+state_window(const struct state_timing *pol, unsigned expiry)
 {
 	return expiry == EXPIRY_PENDING ? pol->pending_window
 	                                : pol->grace_period;
@@ -450,7 +450,7 @@ state_window(const struct state_policy *pol, unsigned expiry)
 
 /* state_deadline - when the current state's window runs out, or max. */
 static int64_t
-state_deadline(const struct domain_state *st, const struct state_policy *pol)
+state_deadline(const struct domain_state *st, const struct state_timing *pol)
 {
 	if (st->state == READINESS_PENDING)
 		return time_add(st->since, pol->pending_window);
@@ -463,7 +463,7 @@ state_deadline(const struct domain_state *st, const struct state_policy *pol)
  * by the window deadline. */
 static int64_t
 state_next_check(const struct domain_state *st, enum report_verdict verdict,
-                 int64_t now, const struct state_policy *pol)
+                 int64_t now, const struct state_timing *pol)
 {
 	int64_t delay, retry, at, deadline;
 
@@ -496,7 +496,7 @@ state_next_check(const struct domain_state *st, enum report_verdict verdict,
  * the expiry that failed the domain, or EXPIRY_NONE. */
 static unsigned
 state_transit(int32_t from, enum report_verdict verdict, int64_t since,
-              int64_t now, const struct state_policy *pol, int32_t *to)
+              int64_t now, const struct state_timing *pol, int32_t *to)
 {
 	const struct state_rule *rule = &state_rules[from][verdict];
 
@@ -569,7 +569,7 @@ reason_what(struct sbuf *sb, const struct domain_state *st,
 static void
 state_reason(char *buf, size_t len, const struct domain_state *st,
              int64_t from_since, int32_t from, enum report_verdict verdict,
-             unsigned expired, const struct state_policy *pol)
+             unsigned expired, const struct state_timing *pol)
 {
 	struct sbuf sb = {buf, len, 0};
 	char t[STATE_TIME_BUF], d[STATE_DURATION_BUF];
@@ -579,22 +579,22 @@ state_reason(char *buf, size_t len, const struct domain_state *st,
 	if (expired != EXPIRY_NONE) {
 		sb_printf(
 		    &sb, "; failed: %s since %s, past the %s %s",
-		    domain_readiness_name(from),
+		    state_readiness_name(from),
 		    fmt_time(from_since, t, sizeof(t)),
 		    fmt_duration(state_window(pol, expired), d, sizeof(d)),
 		    expired == EXPIRY_PENDING ? "window" : "grace period");
 		return;
 	}
-	sb_printf(&sb, "; %s since %s", domain_readiness_name(st->state),
+	sb_printf(&sb, "; %s since %s", state_readiness_name(st->state),
 	          fmt_time(st->since, t, sizeof(t)));
 	if (from != st->state)
-		sb_printf(&sb, " (was %s)", domain_readiness_name(from));
+		sb_printf(&sb, " (was %s)", state_readiness_name(from));
 }
 
 /* state_confirm - whether to (re)send the confirmation mail now. */
 static bool
 state_confirm(const struct domain_state *st, bool became_verified,
-              const struct state_policy *pol)
+              const struct state_timing *pol)
 {
 	if (st->state != READINESS_VERIFIED || st->notified)
 		return false;
@@ -607,10 +607,10 @@ state_confirm(const struct domain_state *st, bool became_verified,
 /* state_apply - one check in, the next state and its effects out. */
 void
 state_apply(const struct domain_state *cur, const struct report *rep,
-            int64_t now, const struct state_policy *pol,
+            int64_t now, const struct state_timing *pol,
             struct domain_state *next, struct state_effects *fx)
 {
-	struct state_policy defpol;
+	struct state_timing defpol;
 	struct domain_state st = *cur;
 	enum report_verdict verdict = state_verdict(rep);
 	int32_t from = state_valid(cur->state) ? cur->state : READINESS_UNKNOWN;
@@ -619,7 +619,7 @@ state_apply(const struct domain_state *cur, const struct report *rep,
 	bool changed;
 
 	if (pol == NULL) {
-		defpol = state_policy_defaults();
+		defpol = state_timing_defaults();
 		pol = &defpol;
 	}
 	expired = state_transit(from, verdict, cur->since, now, pol, &to);
@@ -679,13 +679,13 @@ state_mark_notified(struct domain_state *st)
 /* state_note_notify_failure - one more attempt; retry at the next delay. */
 void
 state_note_notify_failure(struct domain_state *st, int64_t now,
-                          const struct state_policy *pol)
+                          const struct state_timing *pol)
 {
-	struct state_policy defpol;
+	struct state_timing defpol;
 	int64_t at;
 
 	if (pol == NULL) {
-		defpol = state_policy_defaults();
+		defpol = state_timing_defaults();
 		pol = &defpol;
 	}
 	if (st->notify_attempts < UINT32_MAX)
@@ -788,7 +788,7 @@ state_describe(const struct domain_state *st, int64_t now, char *buf,
 		return sb.used;
 	}
 	sb_printf(&sb, "%s for %s",
-	          domain_readiness_name((enum domain_readiness)st->state),
+	          state_readiness_name((enum domain_readiness)st->state),
 	          fmt_duration(time_elapsed(now, st->since), d, sizeof(d)));
 	describe_records(&sb, st);
 	if (st->dns_errors == 1)

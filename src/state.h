@@ -5,8 +5,8 @@
  *	state - the per-domain readiness state machine
  *
  * SYNOPSIS
- *	struct state_policy state_policy_defaults(void);
- *	int state_policy_check(pol, err, errlen);
+ *	struct state_timing state_timing_defaults(void);
+ *	int state_timing_check(pol, err, errlen);
  *	void state_apply(cur, rep, now, pol, next, fx);
  *	bool state_due(st, now);
  *	void state_request_now(st);
@@ -48,7 +48,7 @@
 #define STATE_USE_STEPS 16       /* last_used lags at most expiry/16 */
 #define STATE_USE_STEP_MAX 86400 /* ... and at most a day */
 
-struct state_policy {
+struct state_timing {
 	int64_t pending_window;   /* pending this long -> failed */
 	int64_t grace_period;     /* degraded this long -> failed */
 	int64_t refresh_interval; /* verified and degraded re-check */
@@ -75,11 +75,14 @@ struct state_effects {
 	char reason[STATE_REASON_MAX]; /* one sentence for the log */
 };
 
-/* state_policy_defaults - 72h windows, 1h refresh, 6h for failed. */
-struct state_policy state_policy_defaults(void);
+/* state_readiness_name - "pending" etc.; "invalid" out of range. */
+const char *state_readiness_name(enum domain_readiness s);
 
-/* state_policy_check - 0 ok; -1 with a sentence in err. */
-int state_policy_check(const struct state_policy *pol, char *err,
+/* state_timing_defaults - 72h windows, 1h refresh, 6h for failed. */
+struct state_timing state_timing_defaults(void);
+
+/* state_timing_check - 0 ok; -1 with a sentence in err. */
+int state_timing_check(const struct state_timing *pol, char *err,
                        size_t errlen);
 
 /*
@@ -89,7 +92,7 @@ int state_policy_check(const struct state_policy *pol, char *err,
  * copied (sanitized, cut to fit) into next->records.
  */
 void state_apply(const struct domain_state *cur, const struct report *rep,
-                 int64_t now, const struct state_policy *pol,
+                 int64_t now, const struct state_timing *pol,
                  struct domain_state *next, struct state_effects *fx);
 
 /* state_due - true when the checker should look at the domain now. */
@@ -103,7 +106,7 @@ void state_mark_notified(struct domain_state *st);
 
 /* state_note_notify_failure - count a failed attempt, schedule a retry. */
 void state_note_notify_failure(struct domain_state *st, int64_t now,
-                               const struct state_policy *pol);
+                               const struct state_timing *pol);
 
 /* state_use_lags - true when state_note_use(st, at, expiry) would move
  * last_used. */

@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	See store.h.
  * DESCRIPTION
- *	A thin layer over LMDB: key checks, record.c encoding, validation
+ *	A thin layer over LMDB: key checks, storecodec.c encoding, validation
  *	on read (a value must decode and name the key it is stored under),
  *	and the permission policy for the state directory.  Every failure
  *	funnels through errbuf_code() or lmdb_fail(), which write one sentence.
@@ -759,7 +759,7 @@ decode_reg(const MDB_val *key, const MDB_val *val, struct domain_reg *reg,
 {
 	char why[STORE_MSG_MAX];
 
-	if (record_reg_decode(val->mv_data, val->mv_size, reg, why,
+	if (storecodec_reg_decode(val->mv_data, val->mv_size, reg, why,
 	                      sizeof(why)) != 0)
 		return corrupt(err, errlen, "registry", key, why);
 	if (!key_is(key, reg->domain))
@@ -775,7 +775,7 @@ decode_state(const MDB_val *key, const MDB_val *val, struct domain_state *state,
 {
 	char why[STORE_MSG_MAX];
 
-	if (record_state_decode(val->mv_data, val->mv_size, state, why,
+	if (storecodec_state_decode(val->mv_data, val->mv_size, state, why,
 	                        sizeof(why)) != 0)
 		return corrupt(err, errlen, "state", key, why);
 	if (!key_is(key, state->domain))
@@ -902,14 +902,14 @@ int
 store_batch_put_state(struct store_batch *b, const struct domain_state *state,
                       char *err, size_t errlen)
 {
-	unsigned char buf[RECORD_STATE_MAX];
+	unsigned char buf[STORECODEC_STATE_MAX];
 	size_t len;
 	MDB_val key;
 	int rc;
 
 	if ((rc = domain_key(state->domain, &key, err, errlen)) != STORE_OK)
 		return rc;
-	if (record_state_encode(state, buf, sizeof(buf), &len, err, errlen) !=
+	if (storecodec_state_encode(state, buf, sizeof(buf), &len, err, errlen) !=
 	    0)
 		return STORE_ERROR;
 	return put_value(b, b->st->state, &key, buf, len, err, errlen);
@@ -919,14 +919,14 @@ int
 store_batch_put_reg(struct store_batch *b, const struct domain_reg *reg,
                     char *err, size_t errlen)
 {
-	unsigned char buf[RECORD_REG_MAX];
+	unsigned char buf[STORECODEC_REG_MAX];
 	size_t len;
 	MDB_val key;
 	int rc;
 
 	if ((rc = domain_key(reg->domain, &key, err, errlen)) != STORE_OK)
 		return rc;
-	if (record_reg_encode(reg, buf, sizeof(buf), &len, err, errlen) != 0)
+	if (storecodec_reg_encode(reg, buf, sizeof(buf), &len, err, errlen) != 0)
 		return STORE_ERROR;
 	return put_value(b, b->st->reg, &key, buf, len, err, errlen);
 }
@@ -1064,11 +1064,11 @@ store_reader_close(struct store_reader *rd)
 /* peek_value - validate the fixed block and the domain against the key. */
 static int
 peek_value(const MDB_val *key, const MDB_val *val,
-           struct record_state_summary *sum, char *err, size_t errlen)
+           struct storecodec_state_summary *sum, char *err, size_t errlen)
 {
 	char why[STORE_MSG_MAX];
 
-	if (record_state_peek(val->mv_data, val->mv_size, sum, why,
+	if (storecodec_state_peek(val->mv_data, val->mv_size, sum, why,
 	                      sizeof(why)) != 0)
 		return corrupt(err, errlen, "state", key, why);
 	if (sum->domain_len != key->mv_size ||
@@ -1102,7 +1102,7 @@ store_read_end(struct store_reader *rd)
 
 int
 store_read_state(struct store_reader *rd, const char *domain,
-                 struct record_state_summary *sum, char *err, size_t errlen)
+                 struct storecodec_state_summary *sum, char *err, size_t errlen)
 {
 	MDB_val key, val;
 	int rc;
@@ -1121,7 +1121,7 @@ store_read_state(struct store_reader *rd, const char *domain,
 
 int
 store_read_reg(struct store_reader *rd, const char *domain,
-               struct record_reg_summary *sum, char *err, size_t errlen)
+               struct storecodec_reg_summary *sum, char *err, size_t errlen)
 {
 	char why[STORE_MSG_MAX];
 	MDB_val key, val;
@@ -1132,7 +1132,7 @@ store_read_reg(struct store_reader *rd, const char *domain,
 		rc = get_value(rd->txn, rd->st->reg, &key, &val, domain, err,
 		               errlen);
 	if (rc == STORE_OK &&
-	    record_reg_peek(val.mv_data, val.mv_size, sum, why,
+	    storecodec_reg_peek(val.mv_data, val.mv_size, sum, why,
 	                    sizeof(why)) != 0)
 		rc = corrupt(err, errlen, "registry", &key, why);
 	if (rc == STORE_OK &&
@@ -1149,7 +1149,7 @@ store_read_reg(struct store_reader *rd, const char *domain,
 
 int
 store_state_peek(struct store_reader *rd, const char *domain,
-                 struct record_state_summary *sum, char *err, size_t errlen)
+                 struct storecodec_state_summary *sum, char *err, size_t errlen)
 {
 	int rc;
 
@@ -1355,7 +1355,7 @@ decode_held(const MDB_val *key, const MDB_val *val, struct held_msg *msg,
 	char why[STORE_MSG_MAX];
 	size_t dn;
 
-	if (record_held_decode(val->mv_data, val->mv_size, msg, why,
+	if (storecodec_held_decode(val->mv_data, val->mv_size, msg, why,
 	                       sizeof(why)) != 0)
 		return corrupt(err, errlen, "held", key, why);
 	dn = strlen(msg->domain);
@@ -1391,7 +1391,7 @@ store_held_put(struct store *st, const struct held_msg *msg, char *err,
                size_t errlen)
 {
 	unsigned char kbuf[STORE_HELD_KEY_MAX];
-	unsigned char vbuf[RECORD_HELD_MAX];
+	unsigned char vbuf[STORECODEC_HELD_MAX];
 	struct store_batch *b;
 	MDB_val key;
 	size_t len;
@@ -1400,7 +1400,7 @@ store_held_put(struct store *st, const struct held_msg *msg, char *err,
 	if ((rc = held_key(msg->domain, msg->queue_id, kbuf, &key, err,
 	                   errlen)) != STORE_OK)
 		return rc;
-	if (record_held_encode(msg, vbuf, sizeof(vbuf), &len, err, errlen) !=
+	if (storecodec_held_encode(msg, vbuf, sizeof(vbuf), &len, err, errlen) !=
 	    0)
 		return STORE_ERROR;
 	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)

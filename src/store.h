@@ -24,13 +24,13 @@
  *	int store_reader_open(struct store *st, struct store_reader **out,
  *	    char *err, size_t errlen);
  *	int store_state_peek(struct store_reader *rd, const char *domain,
- *	    struct record_state_summary *sum, char *err, size_t errlen);
+ *	    struct storecodec_state_summary *sum, char *err, size_t errlen);
  *	int store_read_begin(struct store_reader *rd, char *err,
  *	    size_t errlen);
  *	int store_read_state(struct store_reader *rd, const char *domain,
- *	    struct record_state_summary *sum, char *err, size_t errlen);
+ *	    struct storecodec_state_summary *sum, char *err, size_t errlen);
  *	int store_read_reg(struct store_reader *rd, const char *domain,
- *	    struct record_reg_summary *sum, char *err, size_t errlen);
+ *	    struct storecodec_reg_summary *sum, char *err, size_t errlen);
  *	void store_read_end(struct store_reader *rd);
  *	void store_reader_close(struct store_reader *rd);
  *
@@ -76,7 +76,7 @@
  *	One LMDB environment in a directory (StateDir) with three named
  *	databases: "registry" and "state" keyed by the normalized domain
  *	(no NUL), and "held" keyed by domain NUL queue-id, so the entries
- *	of one domain are adjacent.  Values are record.c records:
+ *	of one domain are adjacent.  Values are storecodec.c records:
  *	versioned and validated on every read, and the domain inside a
  *	value must equal its key.
  *
@@ -147,7 +147,7 @@
 #include <stdint.h>
 
 #include "domain.h"
-#include "record.h"
+#include "storecodec.h"
 
 #define STORE_MAPSIZE_DEFAULT ((size_t)4 << 30) /* 4 GiB of address space */
 #define STORE_MAXREADERS_DEFAULT 256            /* milter threads + CLIs */
@@ -244,16 +244,16 @@ int store_reader_open(struct store *st, struct store_reader **out, char *err,
                       size_t errlen);
 void store_reader_close(struct store_reader *rd);
 int store_state_peek(struct store_reader *rd, const char *domain,
-                     struct record_state_summary *sum, char *err,
+                     struct storecodec_state_summary *sum, char *err,
                      size_t errlen);
 /* A read session: several lookups on one snapshot, between begin and end
  * (store_state_peek is a session of one lookup). */
 int store_read_begin(struct store_reader *rd, char *err, size_t errlen);
 int store_read_state(struct store_reader *rd, const char *domain,
-                     struct record_state_summary *sum, char *err,
+                     struct storecodec_state_summary *sum, char *err,
                      size_t errlen);
 int store_read_reg(struct store_reader *rd, const char *domain,
-                   struct record_reg_summary *sum, char *err, size_t errlen);
+                   struct storecodec_reg_summary *sum, char *err, size_t errlen);
 void store_read_end(struct store_reader *rd);
 
 /* Batch writer: one write transaction for many puts. */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
+#include "domainname.h"
 #include "revpath.h"
 
 #define CORPUS_NAME "revpath-corpus.txt"

@@ -2,7 +2,7 @@
  * NAME
  *	record - versioned binary codec for store values
  * SYNOPSIS
- *	See record.h.
+ *	See storecodec.h.
  * DESCRIPTION
  *	Encoding writes through a bounded writer (struct wr) and decoding
  *	reads through a bounded reader (struct rd); both stop at the first
@@ -10,18 +10,18 @@
  *	below read as a plain list of fields.  Decoders are chosen from a
  *	(version, kind) table; adding a format version means adding rows.
  * DIAGNOSTICS
- *	-1 and a sentence in err; see record.h.
+ *	-1 and a sentence in err; see storecodec.h.
  */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "record.h"
+#include "storecodec.h"
 
 #include "errbuf.h"
 
-#define RECORD_STR_LEN_MAX 0xffff /* 16-bit length prefix */
+#define STORECODEC_STR_LEN_MAX 0xffff /* 16-bit length prefix */
 
 /* Bounded reader over an untrusted buffer. */
 struct rd {
@@ -168,7 +168,7 @@ wr_str(struct wr *w, const char *src, size_t size, const char *what)
 
 	if (w->failed)
 		return;
-	if (n == size || n > RECORD_STR_LEN_MAX) {
+	if (n == size || n > STORECODEC_STR_LEN_MAX) {
 		seterr(&w->failed, w->err, w->errlen,
 		       "field %s is not NUL-terminated within %zu bytes", what,
 		       size);
@@ -207,9 +207,9 @@ wr_nonempty(struct wr *w, const char *s, const char *what)
 
 /* The version each kind is written in (and the newest read). */
 static const unsigned kind_versions[] = {
-    [RECORD_KIND_REG] = RECORD_VERSION,
-    [RECORD_KIND_STATE] = RECORD_STATE_VERSION,
-    [RECORD_KIND_HELD] = RECORD_HELD_VERSION,
+    [STORECODEC_KIND_REG] = STORECODEC_VERSION,
+    [STORECODEC_KIND_STATE] = STORECODEC_STATE_VERSION,
+    [STORECODEC_KIND_HELD] = STORECODEC_HELD_VERSION,
 };
 
 /* wr_header - magic, the kind's current version, kind. */
@@ -251,7 +251,7 @@ encode_reg_v1(struct wr *w, const struct domain_reg *reg)
 	wr_check(w, reg->dmarc_min_policy, DMARC_POLICY_UNSET,
 	         DMARC_POLICY_REJECT, "dmarc_min_policy");
 	wr_nonempty(w, reg->domain, "domain");
-	wr_header(w, RECORD_KIND_REG);
+	wr_header(w, STORECODEC_KIND_REG);
 	wr_uint(w, (uint64_t)reg->added, 8);
 	wr_uint(w, (uint8_t)(int8_t)reg->dmarc_min_policy, 1);
 	wr_str(w, reg->domain, sizeof(reg->domain), "domain");
@@ -323,7 +323,7 @@ encode_state_v1(struct wr *w, const struct domain_state *st)
 		wr_check(w, st->records[i].status, CHECK_PASS, CHECK_TEMPERROR,
 		         "record status");
 	}
-	wr_header(w, RECORD_KIND_STATE);
+	wr_header(w, STORECODEC_KIND_STATE);
 	wr_uint(w, (uint64_t)st->state, 1);
 	wr_uint(w, (uint64_t)st->since, 8);
 	wr_uint(w, (uint64_t)st->first_seen, 8);
@@ -354,7 +354,7 @@ encode_state_v2(struct wr *w, const struct domain_state *st)
 	wr_uint(w, (uint64_t)st->last_used, 8);
 }
 
-/* decode_state_fixed_v1 - the part record_state_peek() also reads (the
+/* decode_state_fixed_v1 - the part storecodec_state_peek() also reads (the
  * same in version 2). */
 static void
 decode_state_fixed_v1(struct rd *r, struct domain_state *st)
@@ -421,7 +421,7 @@ encode_held_v2(struct wr *w, const struct held_msg *msg)
 		seterr(&w->failed, w->err, w->errlen,
 		       "field door is %u, want 0..%d", msg->door,
 		       HELD_DOOR_INET);
-	wr_header(w, RECORD_KIND_HELD);
+	wr_header(w, STORECODEC_KIND_HELD);
 	wr_uint(w, (uint64_t)msg->held_at, 8);
 	wr_str(w, msg->domain, sizeof(msg->domain), "domain");
 	wr_str(w, msg->queue_id, sizeof(msg->queue_id), "queue_id");
@@ -461,17 +461,17 @@ static const struct decoder {
 	enum record_kind kind;
 	void (*decode)(struct rd *, void *);
 } decoders[] = {
-    {1, RECORD_KIND_REG, decode_reg_v1},
-    {1, RECORD_KIND_STATE, decode_state_v1},
-    {2, RECORD_KIND_STATE, decode_state_v2},
-    {1, RECORD_KIND_HELD, decode_held_v1},
-    {2, RECORD_KIND_HELD, decode_held_v2},
+    {1, STORECODEC_KIND_REG, decode_reg_v1},
+    {1, STORECODEC_KIND_STATE, decode_state_v1},
+    {2, STORECODEC_KIND_STATE, decode_state_v2},
+    {1, STORECODEC_KIND_HELD, decode_held_v1},
+    {2, STORECODEC_KIND_HELD, decode_held_v2},
 };
 
 static const char *const kind_names[] = {
-    [RECORD_KIND_REG] = "registry",
-    [RECORD_KIND_STATE] = "state",
-    [RECORD_KIND_HELD] = "held",
+    [STORECODEC_KIND_REG] = "registry",
+    [STORECODEC_KIND_STATE] = "state",
+    [STORECODEC_KIND_HELD] = "held",
 };
 
 /* decodable - a row of decoders[] reads (version, kind). */
@@ -491,7 +491,7 @@ rd_header(struct rd *r, unsigned *version, unsigned *kind)
 	unsigned m0, m1;
 
 	*version = *kind = 0;
-	if (!rd_need(r, RECORD_HEADER_LEN, "header"))
+	if (!rd_need(r, STORECODEC_HEADER_LEN, "header"))
 		return;
 	m0 = (unsigned)rd_uint(r, 1, "magic");
 	m1 = (unsigned)rd_uint(r, 1, "magic");
@@ -503,7 +503,7 @@ rd_header(struct rd *r, unsigned *version, unsigned *kind)
 	else if (*version == 0)
 		seterr(&r->failed, r->err, r->errlen,
 		       "record format version 0 is not valid");
-	else if (*kind < RECORD_KIND_REG || *kind > RECORD_KIND_HELD)
+	else if (*kind < STORECODEC_KIND_REG || *kind > STORECODEC_KIND_HELD)
 		seterr(&r->failed, r->err, r->errlen,
 		       "record kind %u is unknown", *kind);
 	else if (*version > kind_versions[*kind])
@@ -547,7 +547,7 @@ decode(const unsigned char *buf, size_t len, enum record_kind want, void *out,
 }
 
 int
-record_header(const unsigned char *buf, size_t len, unsigned *version,
+storecodec_header(const unsigned char *buf, size_t len, unsigned *version,
               unsigned *kind, char *err, size_t errlen)
 {
 	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
@@ -557,7 +557,7 @@ record_header(const unsigned char *buf, size_t len, unsigned *version,
 }
 
 int
-record_reg_encode(const struct domain_reg *reg, unsigned char *buf, size_t size,
+storecodec_reg_encode(const struct domain_reg *reg, unsigned char *buf, size_t size,
                   size_t *len, char *err, size_t errlen)
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
@@ -567,15 +567,15 @@ record_reg_encode(const struct domain_reg *reg, unsigned char *buf, size_t size,
 }
 
 int
-record_reg_decode(const unsigned char *buf, size_t len, struct domain_reg *reg,
+storecodec_reg_decode(const unsigned char *buf, size_t len, struct domain_reg *reg,
                   char *err, size_t errlen)
 {
-	return decode(buf, len, RECORD_KIND_REG, reg, sizeof(*reg), err,
+	return decode(buf, len, STORECODEC_KIND_REG, reg, sizeof(*reg), err,
 	              errlen);
 }
 
 int
-record_state_encode(const struct domain_state *st, unsigned char *buf,
+storecodec_state_encode(const struct domain_state *st, unsigned char *buf,
                     size_t size, size_t *len, char *err, size_t errlen)
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
@@ -585,10 +585,10 @@ record_state_encode(const struct domain_state *st, unsigned char *buf,
 }
 
 int
-record_state_decode(const unsigned char *buf, size_t len,
+storecodec_state_decode(const unsigned char *buf, size_t len,
                     struct domain_state *st, char *err, size_t errlen)
 {
-	return decode(buf, len, RECORD_KIND_STATE, st, sizeof(*st), err,
+	return decode(buf, len, STORECODEC_KIND_STATE, st, sizeof(*st), err,
 	              errlen);
 }
 
@@ -647,7 +647,7 @@ peek_skip(struct rd *r, size_t max, const char *what)
 /* peek_problem - the first record that is not a pass, copied; the
  * records after it are left unread.  False when the record fails. */
 static bool
-peek_problem(struct rd *r, struct record_state_summary *sum)
+peek_problem(struct rd *r, struct storecodec_state_summary *sum)
 {
 	uint64_t n = rd_uint(r, 1, "nrecords");
 	uint8_t type, status;
@@ -679,15 +679,15 @@ peek_problem(struct rd *r, struct record_state_summary *sum)
 }
 
 int
-record_state_peek(const unsigned char *buf, size_t len,
-                  struct record_state_summary *sum, char *err, size_t errlen)
+storecodec_state_peek(const unsigned char *buf, size_t len,
+                  struct storecodec_state_summary *sum, char *err, size_t errlen)
 {
 	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
 	struct domain_state st; /* fixed fields only; strings untouched */
 	size_t off, n;
 
 	memset(sum, 0, sizeof(*sum));
-	peek_header(&r, RECORD_KIND_STATE);
+	peek_header(&r, STORECODEC_KIND_STATE);
 	decode_state_fixed_v1(&r, &st);
 	if (!peek_domain(&r, &off, &n) || !peek_problem(&r, sum))
 		return -1;
@@ -702,15 +702,15 @@ record_state_peek(const unsigned char *buf, size_t len,
 }
 
 int
-record_reg_peek(const unsigned char *buf, size_t len,
-                struct record_reg_summary *sum, char *err, size_t errlen)
+storecodec_reg_peek(const unsigned char *buf, size_t len,
+                struct storecodec_reg_summary *sum, char *err, size_t errlen)
 {
 	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
 	size_t off, n;
 	int64_t policy;
 
 	memset(sum, 0, sizeof(*sum));
-	peek_header(&r, RECORD_KIND_REG);
+	peek_header(&r, STORECODEC_KIND_REG);
 	(void)rd_i64(&r, "added");
 	policy = (int8_t)rd_uint(&r, 1, "dmarc_min_policy");
 	rd_range(&r, policy, DMARC_POLICY_UNSET, DMARC_POLICY_REJECT,
@@ -728,7 +728,7 @@ record_reg_peek(const unsigned char *buf, size_t len,
 }
 
 int
-record_held_encode(const struct held_msg *msg, unsigned char *buf, size_t size,
+storecodec_held_encode(const struct held_msg *msg, unsigned char *buf, size_t size,
                    size_t *len, char *err, size_t errlen)
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
@@ -738,9 +738,9 @@ record_held_encode(const struct held_msg *msg, unsigned char *buf, size_t size,
 }
 
 int
-record_held_decode(const unsigned char *buf, size_t len, struct held_msg *msg,
+storecodec_held_decode(const unsigned char *buf, size_t len, struct held_msg *msg,
                    char *err, size_t errlen)
 {
-	return decode(buf, len, RECORD_KIND_HELD, msg, sizeof(*msg), err,
+	return decode(buf, len, STORECODEC_KIND_HELD, msg, sizeof(*msg), err,
 	              errlen);
 }

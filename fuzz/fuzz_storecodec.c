@@ -1,11 +1,11 @@
 /*
  * NAME
- *	fuzz_record - libFuzzer target for the store's record codec
+ *	fuzz_storecodec - libFuzzer target for the store's record codec
  * SYNOPSIS
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *	    -Isrc fuzz/fuzz_record.c src/record.c -o fuzz_record
+ *	    -Isrc fuzz/fuzz_storecodec.c src/storecodec.c -o fuzz_storecodec
  * DESCRIPTION
- *	Feeds the input to every decoder and to record_state_peek().
+ *	Feeds the input to every decoder and to storecodec_state_peek().
  *	Anything a decoder accepts must re-encode to the same bytes
  *	(the encoding is canonical; an older state or held version
  *	re-encodes as the current one, which must decode to the same
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "record.h"
+#include "storecodec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,7 +33,7 @@ check_same(const unsigned char *buf, size_t len, const uint8_t *data,
  * a pass. */
 static bool
 same_problem(const struct domain_state *st,
-             const struct record_state_summary *sum)
+             const struct storecodec_state_summary *sum)
 {
 	for (uint32_t i = 0; i < st->nrecords; i++) {
 		const struct domain_record_status *r = &st->records[i];
@@ -53,42 +53,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct domain_state st;
 	static struct domain_reg reg;
 	static struct held_msg msg;
-	static unsigned char buf[RECORD_MAX];
-	struct record_state_summary sum;
+	static unsigned char buf[STORECODEC_MAX];
+	struct storecodec_state_summary sum;
 	char err[256];
 	size_t len;
-	int peeked = record_state_peek(data, size, &sum, err, sizeof(err));
+	int peeked = storecodec_state_peek(data, size, &sum, err, sizeof(err));
 
-	if (record_state_decode(data, size, &st, err, sizeof(err)) == 0) {
+	if (storecodec_state_decode(data, size, &st, err, sizeof(err)) == 0) {
 		static struct domain_state again;
 
 		if (peeked != 0 || sum.state != st.state ||
 		    sum.next_check != st.next_check || !same_problem(&st, &sum) ||
-		    record_state_encode(&st, buf, sizeof(buf), &len, err,
+		    storecodec_state_encode(&st, buf, sizeof(buf), &len, err,
 		                        sizeof(err)) != 0)
 			abort();
-		if (data[2] == RECORD_STATE_VERSION)
+		if (data[2] == STORECODEC_STATE_VERSION)
 			check_same(buf, len, data, size);
-		else if (record_state_decode(buf, len, &again, err,
+		else if (storecodec_state_decode(buf, len, &again, err,
 		                             sizeof(err)) != 0 ||
 		         memcmp(&again, &st, sizeof(st)) != 0)
 			abort();
 	}
-	if (record_reg_decode(data, size, &reg, err, sizeof(err)) == 0) {
-		if (record_reg_encode(&reg, buf, sizeof(buf), &len, err,
+	if (storecodec_reg_decode(data, size, &reg, err, sizeof(err)) == 0) {
+		if (storecodec_reg_encode(&reg, buf, sizeof(buf), &len, err,
 		                      sizeof(err)) != 0)
 			abort();
 		check_same(buf, len, data, size);
 	}
-	if (record_held_decode(data, size, &msg, err, sizeof(err)) == 0) {
+	if (storecodec_held_decode(data, size, &msg, err, sizeof(err)) == 0) {
 		static struct held_msg again;
 
-		if (record_held_encode(&msg, buf, sizeof(buf), &len, err,
+		if (storecodec_held_encode(&msg, buf, sizeof(buf), &len, err,
 		                       sizeof(err)) != 0)
 			abort();
-		if (data[2] == RECORD_HELD_VERSION)
+		if (data[2] == STORECODEC_HELD_VERSION)
 			check_same(buf, len, data, size);
-		else if (record_held_decode(buf, len, &again, err,
+		else if (storecodec_held_decode(buf, len, &again, err,
 		                            sizeof(err)) != 0 ||
 		         memcmp(&again, &msg, sizeof(msg)) != 0)
 			abort();

@@ -1,12 +1,12 @@
 /*
- * records.c - the DNS records a registered domain must publish.
+ * zonelines.c - the DNS records a registered domain must publish.
  *
  * SYNOPSIS
- *	int records_build(reg, defs, out, err, errlen);
- *	int records_dkim_value(pem, pemlen, out, outlen, err, errlen);
- *	int records_txt_strings(value, out, outlen);
- *	void records_print_zone(out, set);
- *	void records_print_json(out, set);
+ *	int zonelines_build(reg, defs, out, err, errlen);
+ *	int zonelines_dkim_value(pem, pemlen, out, outlen, err, errlen);
+ *	int zonelines_txt_strings(value, out, outlen);
+ *	void zonelines_print_zone(out, set);
+ *	void zonelines_print_json(out, set);
  *
  * DESCRIPTION
  *	The values follow the seed: "v=spf1 include:X ~all" on the MAIL FROM
@@ -19,10 +19,10 @@
  *	bare domain, or outside it) gets a note instead of MX and SPF values.
  *
  * DIAGNOSTICS
- *	records_build() fails only when a key file cannot be read or holds
+ *	zonelines_build() fails only when a key file cannot be read or holds
  *	no usable private key; the sentence names the file.
  */
-#include "records.h"
+#include "zonelines.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,12 +38,12 @@
 #include "readiness.h"
 #include "safefile.h"
 
-#define RECORDS_KEY_FILE_MAX (64 * 1024)
-#define RECORDS_PUBKEY_MAX 4096
+#define ZONELINES_KEY_FILE_MAX (64 * 1024)
+#define ZONELINES_PUBKEY_MAX 4096
 
-/* records_pem_nopass - never prompt for a passphrase on a terminal. */
+/* zonelines_pem_nopass - never prompt for a passphrase on a terminal. */
 static int
-records_pem_nopass(char *buf, int size, int rwflag, void *u)
+zonelines_pem_nopass(char *buf, int size, int rwflag, void *u)
 {
 	(void)buf;
 	(void)size;
@@ -53,23 +53,23 @@ records_pem_nopass(char *buf, int size, int rwflag, void *u)
 }
 
 int
-records_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
+zonelines_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
     char *err, size_t errlen)
 {
-	unsigned char der[RECORDS_PUBKEY_MAX], *p = der;
-	char b64[RECORDS_PUBKEY_MAX * 4 / 3 + 4];
+	unsigned char der[ZONELINES_PUBKEY_MAX], *p = der;
+	char b64[ZONELINES_PUBKEY_MAX * 4 / 3 + 4];
 	const char *k = "rsa";
 	EVP_PKEY *pk;
 	BIO *bio;
 	size_t rawlen = 32;
 	int len = -1;
 
-	if (pemlen > RECORDS_KEY_FILE_MAX ||
+	if (pemlen > ZONELINES_KEY_FILE_MAX ||
 	    (bio = BIO_new_mem_buf(pem, (int)pemlen)) == NULL) {
 		snprintf(err, errlen, "not a PEM private key");
 		return -1;
 	}
-	pk = PEM_read_bio_PrivateKey(bio, NULL, records_pem_nopass, NULL);
+	pk = PEM_read_bio_PrivateKey(bio, NULL, zonelines_pem_nopass, NULL);
 	BIO_free(bio);
 	if (pk == NULL) {
 		snprintf(err, errlen,
@@ -104,10 +104,10 @@ records_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
 	return 0;
 }
 
-/* records_read_key - read a key file, bounded, never blocking; 0 ok, -1
+/* zonelines_read_key - read a key file, bounded, never blocking; 0 ok, -1
  * with err. */
 static int
-records_read_key(const char *path, char *buf, size_t buflen, size_t *len,
+zonelines_read_key(const char *path, char *buf, size_t buflen, size_t *len,
     char *err, size_t errlen)
 {
 	char why[SAFEFILE_ERR_MAX], *pem;
@@ -129,10 +129,10 @@ records_read_key(const char *path, char *buf, size_t buflen, size_t *len,
 	return 0;
 }
 
-static struct records_rr *
-records_add(struct records_set *set, const char *name, const char *type)
+static struct zonelines_rr *
+zonelines_add(struct zonelines_set *set, const char *name, const char *type)
 {
-	struct records_rr *rr = &set->rr[set->count++];
+	struct zonelines_rr *rr = &set->rr[set->count++];
 
 	memset(rr, 0, sizeof(*rr));
 	snprintf(rr->name, sizeof(rr->name), "%s", name);
@@ -140,10 +140,10 @@ records_add(struct records_set *set, const char *name, const char *type)
 	return rr;
 }
 
-/* records_mail_from_ok - the MAIL FROM rule of the checks (readiness.c):
+/* zonelines_mail_from_ok - the MAIL FROM rule of the checks (readiness.c):
  * not the domain itself, not outside its organizational domain. */
 static int
-records_mail_from_ok(const char *domain, const char *mail_from, char *why,
+zonelines_mail_from_ok(const char *domain, const char *mail_from, char *why,
     size_t whylen)
 {
 	char org[DOMAIN_BUF];
@@ -162,27 +162,27 @@ records_mail_from_ok(const char *domain, const char *mail_from, char *why,
 	return -1;
 }
 
-/* records_dkim - the key record of one selector; -1 with err (key file). */
+/* zonelines_dkim - the key record of one selector; -1 with err (key file). */
 static int
-records_dkim(struct records_set *out, const char *domain, const char *sel,
+zonelines_dkim(struct zonelines_set *out, const char *domain, const char *sel,
     const char *key_path, char *err, size_t errlen)
 {
-	static char pem[RECORDS_KEY_FILE_MAX];
-	char name[RECORDS_NAME_MAX], why[512];
-	struct records_rr *rr;
+	static char pem[ZONELINES_KEY_FILE_MAX];
+	char name[ZONELINES_NAME_MAX], why[512];
+	struct zonelines_rr *rr;
 	size_t pemlen;
 
 	snprintf(name, sizeof(name), "%s._domainkey.%s", sel, domain);
-	rr = records_add(out, name, "TXT");
+	rr = zonelines_add(out, name, "TXT");
 	if (key_path[0] == '\0') {
 		snprintf(rr->note, sizeof(rr->note),
 		    "no key file registered for selector %s", sel);
 		return 0;
 	}
-	if (records_read_key(key_path, pem, sizeof(pem), &pemlen, err,
+	if (zonelines_read_key(key_path, pem, sizeof(pem), &pemlen, err,
 		errlen) != 0)
 		return -1;
-	if (records_dkim_value(pem, pemlen, rr->value, sizeof(rr->value), why,
+	if (zonelines_dkim_value(pem, pemlen, rr->value, sizeof(rr->value), why,
 		sizeof(why)) != 0) {
 		snprintf(err, errlen, "key file %s: %s", key_path, why);
 		return -1;
@@ -190,10 +190,10 @@ records_dkim(struct records_set *out, const char *domain, const char *sel,
 	return 0;
 }
 
-/* records_spf_value - the SPF policy from egress addresses and include. */
+/* zonelines_spf_value - the SPF policy from egress addresses and include. */
 static void
-records_spf_value(const struct domain_reg *reg,
-    const struct records_defaults *defs, struct records_rr *rr)
+zonelines_spf_value(const struct domain_reg *reg,
+    const struct zonelines_defaults *defs, struct zonelines_rr *rr)
 {
 	const char *include = reg->spf_include[0] ? reg->spf_include
 						  : defs->spf_include;
@@ -219,13 +219,13 @@ records_spf_value(const struct domain_reg *reg,
 }
 
 int
-records_build(const struct domain_reg *reg,
-    const struct records_defaults *defs, struct records_set *out, char *err,
+zonelines_build(const struct domain_reg *reg,
+    const struct zonelines_defaults *defs, struct zonelines_set *out, char *err,
     size_t errlen)
 {
-	char mail_from[DOMAIN_BUF], name[RECORDS_NAME_MAX], why[512];
+	char mail_from[DOMAIN_BUF], name[ZONELINES_NAME_MAX], why[512];
 	const char *mx, *label;
-	struct records_rr *rr;
+	struct zonelines_rr *rr;
 	size_t i, nsel;
 	int policy;
 
@@ -238,17 +238,17 @@ records_build(const struct domain_reg *reg,
 		return -1;
 	}
 	mx = reg->mx_host[0] ? reg->mx_host : defs->mx_host;
-	rr = records_add(out, mail_from, "MX");
+	rr = zonelines_add(out, mail_from, "MX");
 	if (mx != NULL && mx[0] != '\0')
 		snprintf(rr->value, sizeof(rr->value), "10 %s.", mx);
 	else
 		snprintf(rr->note, sizeof(rr->note),
 		    "no MXHost configured: ask the operator for the feedback "
 		    "host");
-	rr = records_add(out, mail_from, "TXT");
-	records_spf_value(reg, defs, rr);
+	rr = zonelines_add(out, mail_from, "TXT");
+	zonelines_spf_value(reg, defs, rr);
 	/* An entry stored before domain import judged its rows. */
-	for (i = 0; i < 2 && records_mail_from_ok(reg->domain, mail_from,
+	for (i = 0; i < 2 && zonelines_mail_from_ok(reg->domain, mail_from,
 				 out->rr[i].note, sizeof(out->rr[i].note)) != 0;
 	     i++)
 		out->rr[i].value[0] = '\0';
@@ -256,18 +256,18 @@ records_build(const struct domain_reg *reg,
 	nsel = reg->nselectors < DOMAIN_SELECTORS_MAX ? reg->nselectors
 						      : DOMAIN_SELECTORS_MAX;
 	for (i = 0; i < nsel; i++)
-		if (records_dkim(out, reg->domain, reg->selectors[i].name,
+		if (zonelines_dkim(out, reg->domain, reg->selectors[i].name,
 			reg->selectors[i].key_path, err, errlen) != 0)
 			return -1;
 	if (nsel == 0 && defs->selector != NULL && defs->selector[0] != '\0' &&
-	    records_dkim(out, reg->domain, defs->selector,
+	    zonelines_dkim(out, reg->domain, defs->selector,
 		defs->key_file != NULL ? defs->key_file : "", err,
 		errlen) != 0)
 		return -1;
 	if (nsel == 0 && (defs->selector == NULL || defs->selector[0] == '\0')) {
 		snprintf(name, sizeof(name), "SELECTOR._domainkey.%s",
 		    reg->domain);
-		rr = records_add(out, name, "TXT");
+		rr = zonelines_add(out, name, "TXT");
 		snprintf(rr->note, sizeof(rr->note),
 		    "no DKIM selector is known, so the domain cannot be "
 		    "verified: register one (authready domain add --selector) "
@@ -275,7 +275,7 @@ records_build(const struct domain_reg *reg,
 	}
 
 	snprintf(name, sizeof(name), "_dmarc.%s", reg->domain);
-	rr = records_add(out, name, "TXT");
+	rr = zonelines_add(out, name, "TXT");
 	policy = reg->dmarc_min_policy >= 0 ? reg->dmarc_min_policy
 					    : defs->dmarc_min_policy;
 	snprintf(rr->value, sizeof(rr->value), "v=DMARC1; p=%s;",
@@ -285,56 +285,56 @@ records_build(const struct domain_reg *reg,
 }
 
 int
-records_txt_strings(const char *value, char *out, size_t outlen)
+zonelines_txt_strings(const char *value, char *out, size_t outlen)
 {
 	size_t used = 0, inpiece = 0;
 	const unsigned char *p;
 
 	if (outlen == 0)
 		return -1;
-#define RECORDS_PUT(s, n)                                                    \
+#define ZONELINES_PUT(s, n)                                                    \
 	do {                                                                 \
 		if (used + (n) + 1 > outlen)                                 \
 			return -1;                                           \
 		memcpy(out + used, (s), (n));                                \
 		used += (n);                                                 \
 	} while (0)
-	RECORDS_PUT("\"", 1);
+	ZONELINES_PUT("\"", 1);
 	for (p = (const unsigned char *)value; *p != '\0'; p++) {
 		char esc[8];
 
-		if (inpiece == RECORDS_TXT_STRING_MAX) {
-			RECORDS_PUT("\" \"", 3);
+		if (inpiece == ZONELINES_TXT_STRING_MAX) {
+			ZONELINES_PUT("\" \"", 3);
 			inpiece = 0;
 		}
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*p;
-			RECORDS_PUT(esc, 2);
+			ZONELINES_PUT(esc, 2);
 		} else if (*p < 0x20 || *p > 0x7e) {
 			snprintf(esc, sizeof(esc), "\\%03u", *p);
-			RECORDS_PUT(esc, 4);
+			ZONELINES_PUT(esc, 4);
 		} else {
-			RECORDS_PUT(p, 1);
+			ZONELINES_PUT(p, 1);
 		}
 		inpiece++;
 	}
-	RECORDS_PUT("\"", 1);
-#undef RECORDS_PUT
+	ZONELINES_PUT("\"", 1);
+#undef ZONELINES_PUT
 	out[used] = '\0';
 	return 0;
 }
 
 void
-records_print_zone(FILE *out, const struct records_set *set)
+zonelines_print_zone(FILE *out, const struct zonelines_set *set)
 {
-	static char strings[RECORDS_VALUE_MAX * 2];
+	static char strings[ZONELINES_VALUE_MAX * 2];
 	size_t i;
 
 	fprintf(out, "; records %s must publish\n", set->domain);
 	for (i = 0; i < set->count; i++) {
-		const struct records_rr *rr = &set->rr[i];
-		char owner[RECORDS_NAME_MAX + 1];
+		const struct zonelines_rr *rr = &set->rr[i];
+		char owner[ZONELINES_NAME_MAX + 1];
 
 		snprintf(owner, sizeof(owner), "%s.", rr->name);
 		if (rr->value[0] == '\0') {
@@ -345,18 +345,18 @@ records_print_zone(FILE *out, const struct records_set *set)
 		if (rr->note[0] != '\0')
 			fprintf(out, "; %s\n", rr->note);
 		if (strcmp(rr->type, "TXT") == 0 &&
-		    records_txt_strings(rr->value, strings, sizeof(strings)) ==
+		    zonelines_txt_strings(rr->value, strings, sizeof(strings)) ==
 			0)
-			fprintf(out, "%-40s %d IN TXT %s\n", owner, RECORDS_TTL,
+			fprintf(out, "%-40s %d IN TXT %s\n", owner, ZONELINES_TTL,
 			    strings);
 		else
-			fprintf(out, "%-40s %d IN %s %s\n", owner, RECORDS_TTL,
+			fprintf(out, "%-40s %d IN %s %s\n", owner, ZONELINES_TTL,
 			    rr->type, rr->value);
 	}
 }
 
 void
-records_print_json(FILE *out, const struct records_set *set)
+zonelines_print_json(FILE *out, const struct zonelines_set *set)
 {
 	size_t i;
 
@@ -364,7 +364,7 @@ records_print_json(FILE *out, const struct records_set *set)
 	json_string(out, set->domain);
 	fputs(", \"records\": [", out);
 	for (i = 0; i < set->count; i++) {
-		const struct records_rr *rr = &set->rr[i];
+		const struct zonelines_rr *rr = &set->rr[i];
 
 		fputs(i ? ", {\"name\": " : "{\"name\": ", out);
 		json_string(out, rr->name);

@@ -2,24 +2,24 @@
  * NAME
  *	record - versioned binary codec for the values kept in the store
  * SYNOPSIS
- *	#include "record.h"
+ *	#include "storecodec.h"
  *
- *	int record_reg_encode(const struct domain_reg *reg,
+ *	int storecodec_reg_encode(const struct domain_reg *reg,
  *	    unsigned char *buf, size_t size, size_t *len,
  *	    char *err, size_t errlen);
- *	int record_reg_decode(const unsigned char *buf, size_t len,
+ *	int storecodec_reg_decode(const unsigned char *buf, size_t len,
  *	    struct domain_reg *reg, char *err, size_t errlen);
- *	int record_state_encode(const struct domain_state *st, ...);
- *	int record_state_decode(const unsigned char *buf, size_t len,
+ *	int storecodec_state_encode(const struct domain_state *st, ...);
+ *	int storecodec_state_decode(const unsigned char *buf, size_t len,
  *	    struct domain_state *st, char *err, size_t errlen);
- *	int record_state_peek(const unsigned char *buf, size_t len,
- *	    struct record_state_summary *sum, char *err, size_t errlen);
- *	int record_reg_peek(const unsigned char *buf, size_t len,
- *	    struct record_reg_summary *sum, char *err, size_t errlen);
- *	int record_held_encode(const struct held_msg *msg, ...);
- *	int record_held_decode(const unsigned char *buf, size_t len,
+ *	int storecodec_state_peek(const unsigned char *buf, size_t len,
+ *	    struct storecodec_state_summary *sum, char *err, size_t errlen);
+ *	int storecodec_reg_peek(const unsigned char *buf, size_t len,
+ *	    struct storecodec_reg_summary *sum, char *err, size_t errlen);
+ *	int storecodec_held_encode(const struct held_msg *msg, ...);
+ *	int storecodec_held_decode(const unsigned char *buf, size_t len,
  *	    struct held_msg *msg, char *err, size_t errlen);
- *	int record_header(const unsigned char *buf, size_t len,
+ *	int storecodec_header(const unsigned char *buf, size_t len,
  *	    unsigned *version, unsigned *kind, char *err, size_t errlen);
  * DESCRIPTION
  *	Pure functions: no I/O, no allocation, no global state.  Every
@@ -27,10 +27,10 @@
  *
  *	    offset 0  0x41 'A'    magic
  *	    offset 1  0xD7        magic (not ASCII, so text is never a record)
- *	    offset 2  version     the kind's: RECORD_VERSION (1) for a
- *	                          registry entry, RECORD_STATE_VERSION (2),
- *	                          RECORD_HELD_VERSION (2)
- *	    offset 3  kind        RECORD_KIND_REG, _STATE or _HELD
+ *	    offset 2  version     the kind's: STORECODEC_VERSION (1) for a
+ *	                          registry entry, STORECODEC_STATE_VERSION (2),
+ *	                          STORECODEC_HELD_VERSION (2)
+ *	    offset 3  kind        STORECODEC_KIND_REG, _STATE or _HELD
  *
  *	Integers follow in little-endian byte order with fixed widths;
  *	strings are a 16-bit length and that many bytes, no NUL.  Only the
@@ -38,17 +38,17 @@
  *	takes a few hundred bytes, not sizeof(struct domain_state).
  *
  *	A state begins with a fixed block (state, times, counters) so that
- *	record_state_peek() can answer the milter from the first
- *	RECORD_STATE_FIXED bytes without decoding the per-record results;
+ *	storecodec_state_peek() can answer the milter from the first
+ *	STORECODEC_STATE_FIXED bytes without decoding the per-record results;
  *	peek still validates what it reads and the record's total framing
- *	is not checked by it (store_check and record_state_decode do).
+ *	is not checked by it (store_check and storecodec_state_decode do).
  * VERSIONS
  *	Each kind has its own current version, which writers always write:
- *	RECORD_VERSION (1) for registry entries, so a downgraded program
- *	still reads the registry; RECORD_STATE_VERSION (2) for states,
+ *	STORECODEC_VERSION (1) for registry entries, so a downgraded program
+ *	still reads the registry; STORECODEC_STATE_VERSION (2) for states,
  *	which gained last_used (when mail last used an unregistered
  *	domain; a version 1 state decodes with last_used 0, unknown); and
- *	RECORD_HELD_VERSION (2) for held entries, which gained the door
+ *	STORECODEC_HELD_VERSION (2) for held entries, which gained the door
  *	the entry came through and the envelope sender (a version 1 held
  *	entry decodes with door HELD_DOOR_UNKNOWN and no sender).  Readers
  *	accept every (version, kind) listed in their decoder table and
@@ -66,8 +66,8 @@
  *	kind, a length larger than the field it fills, a count above its
  *	maximum, an enum out of range, a NUL inside a string.
  */
-#ifndef AUTHREADY_RECORD_H
-#define AUTHREADY_RECORD_H
+#ifndef AUTHREADY_STORECODEC_H
+#define AUTHREADY_STORECODEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,15 +77,15 @@
 
 #define RECORD_MAGIC0 0x41
 #define RECORD_MAGIC1 0xD7
-#define RECORD_VERSION 1       /* registry entries */
-#define RECORD_STATE_VERSION 2 /* states (last_used) */
-#define RECORD_HELD_VERSION 2  /* held entries (door and sender) */
-#define RECORD_HEADER_LEN 4
+#define STORECODEC_VERSION 1       /* registry entries */
+#define STORECODEC_STATE_VERSION 2 /* states (last_used) */
+#define STORECODEC_HELD_VERSION 2  /* held entries (door and sender) */
+#define STORECODEC_HEADER_LEN 4
 
 enum record_kind {
-	RECORD_KIND_REG = 1,
-	RECORD_KIND_STATE = 2,
-	RECORD_KIND_HELD = 3,
+	STORECODEC_KIND_REG = 1,
+	STORECODEC_KIND_STATE = 2,
+	STORECODEC_KIND_HELD = 3,
 };
 
 /* Held-message index (quarantine): one entry per held queue file. */
@@ -109,8 +109,8 @@ struct held_msg {
 	char sender[HELD_SENDER_MAX]; /* envelope sender; "" unknown */
 };
 
-/* What the milter needs at MAIL FROM; see record_state_peek(). */
-struct record_state_summary {
+/* What the milter needs at MAIL FROM; see storecodec_state_peek(). */
+struct storecodec_state_summary {
 	int32_t state; /* enum domain_readiness */
 	uint32_t dns_errors;
 	int64_t since;
@@ -129,7 +129,7 @@ struct record_state_summary {
 };
 
 /* What the milter needs from a registry entry: its MAIL FROM setting. */
-struct record_reg_summary {
+struct storecodec_reg_summary {
 	char mail_from[DOMAIN_BUF]; /* "" the global MailFrom */
 	/* The domain inside the record; points into the peeked buffer, not
 	 * NUL-terminated. */
@@ -143,63 +143,63 @@ struct record_reg_summary {
  * counters; the domain string follows it, and version 2 ends with one
  * more 64-bit time.
  */
-#define RECORD_STR_COST(bufsize) (2 + (bufsize)-1)
-#define RECORD_STATE_FIXED (RECORD_HEADER_LEN + 1 + 5 * 8 + 4 * 4)
-#define RECORD_STATE_MAX                                                       \
-	(RECORD_STATE_FIXED + RECORD_STR_COST(DOMAIN_BUF) + 1 +                \
-	 DOMAIN_RECORDS_MAX * (2 + RECORD_STR_COST(DOMAIN_BUF) +               \
-	                       RECORD_STR_COST(DOMAIN_RECORD_DETAIL_MAX)) +    \
+#define STORECODEC_STR_COST(bufsize) (2 + (bufsize)-1)
+#define STORECODEC_STATE_FIXED (STORECODEC_HEADER_LEN + 1 + 5 * 8 + 4 * 4)
+#define STORECODEC_STATE_MAX                                                       \
+	(STORECODEC_STATE_FIXED + STORECODEC_STR_COST(DOMAIN_BUF) + 1 +                \
+	 DOMAIN_RECORDS_MAX * (2 + STORECODEC_STR_COST(DOMAIN_BUF) +               \
+	                       STORECODEC_STR_COST(DOMAIN_RECORD_DETAIL_MAX)) +    \
 	 8)
-#define RECORD_REG_MAX                                                         \
-	(RECORD_HEADER_LEN + 8 + 1 + 4 * RECORD_STR_COST(DOMAIN_BUF) +         \
-	 RECORD_STR_COST(DOMAIN_CONTACT_MAX) + 1 +                             \
-	 DOMAIN_SELECTORS_MAX * (RECORD_STR_COST(DOMAIN_SELECTOR_MAX) +        \
-	                         RECORD_STR_COST(DOMAIN_KEY_PATH_MAX)) +       \
-	 1 + DOMAIN_EGRESS_MAX * RECORD_STR_COST(DOMAIN_IP_TEXT_MAX))
-#define RECORD_HELD_MAX                                                        \
-	(RECORD_HEADER_LEN + 8 + RECORD_STR_COST(DOMAIN_BUF) +                 \
-	 RECORD_STR_COST(HELD_QUEUE_ID_MAX) +                                  \
-	 RECORD_STR_COST(HELD_REASON_MAX) + 1 +                                \
-	 RECORD_STR_COST(HELD_SENDER_MAX))
-#define RECORD_MAX RECORD_STATE_MAX /* the largest of the three */
+#define STORECODEC_REG_MAX                                                         \
+	(STORECODEC_HEADER_LEN + 8 + 1 + 4 * STORECODEC_STR_COST(DOMAIN_BUF) +         \
+	 STORECODEC_STR_COST(DOMAIN_CONTACT_MAX) + 1 +                             \
+	 DOMAIN_SELECTORS_MAX * (STORECODEC_STR_COST(DOMAIN_SELECTOR_MAX) +        \
+	                         STORECODEC_STR_COST(DOMAIN_KEY_PATH_MAX)) +       \
+	 1 + DOMAIN_EGRESS_MAX * STORECODEC_STR_COST(DOMAIN_IP_TEXT_MAX))
+#define STORECODEC_HELD_MAX                                                        \
+	(STORECODEC_HEADER_LEN + 8 + STORECODEC_STR_COST(DOMAIN_BUF) +                 \
+	 STORECODEC_STR_COST(HELD_QUEUE_ID_MAX) +                                  \
+	 STORECODEC_STR_COST(HELD_REASON_MAX) + 1 +                                \
+	 STORECODEC_STR_COST(HELD_SENDER_MAX))
+#define STORECODEC_MAX STORECODEC_STATE_MAX /* the largest of the three */
 
-int record_header(const unsigned char *buf, size_t len, unsigned *version,
+int storecodec_header(const unsigned char *buf, size_t len, unsigned *version,
                   unsigned *kind, char *err, size_t errlen);
 
-int record_reg_encode(const struct domain_reg *reg, unsigned char *buf,
+int storecodec_reg_encode(const struct domain_reg *reg, unsigned char *buf,
                       size_t size, size_t *len, char *err, size_t errlen);
-int record_reg_decode(const unsigned char *buf, size_t len,
+int storecodec_reg_decode(const unsigned char *buf, size_t len,
                       struct domain_reg *reg, char *err, size_t errlen);
 
-int record_state_encode(const struct domain_state *st, unsigned char *buf,
+int storecodec_state_encode(const struct domain_state *st, unsigned char *buf,
                         size_t size, size_t *len, char *err, size_t errlen);
-int record_state_decode(const unsigned char *buf, size_t len,
+int storecodec_state_decode(const unsigned char *buf, size_t len,
                         struct domain_state *st, char *err, size_t errlen);
 
 /*
- * record_state_peek - decode the fixed block of a state record and find
+ * storecodec_state_peek - decode the fixed block of a state record and find
  * its first record that is not a pass.  Checks magic, version, kind, the
  * fixed block, the enum range, the framing of the domain string that
  * follows, the record count and the records up to that one (type,
  * status, string framing); at most DOMAIN_RECORDS_MAX steps, copies only
  * that record's name.
  */
-int record_state_peek(const unsigned char *buf, size_t len,
-                      struct record_state_summary *sum, char *err,
+int storecodec_state_peek(const unsigned char *buf, size_t len,
+                      struct storecodec_state_summary *sum, char *err,
                       size_t errlen);
 
 /*
- * record_reg_peek - decode a registry entry up to its MAIL FROM field.
+ * storecodec_reg_peek - decode a registry entry up to its MAIL FROM field.
  * Checks magic, version, kind, the DMARC policy range and the framing of
- * the strings it reads; what follows is not checked (record_reg_decode
+ * the strings it reads; what follows is not checked (storecodec_reg_decode
  * does).  O(1), copies only mail_from.
  */
-int record_reg_peek(const unsigned char *buf, size_t len,
-                    struct record_reg_summary *sum, char *err, size_t errlen);
+int storecodec_reg_peek(const unsigned char *buf, size_t len,
+                    struct storecodec_reg_summary *sum, char *err, size_t errlen);
 
-int record_held_encode(const struct held_msg *msg, unsigned char *buf,
+int storecodec_held_encode(const struct held_msg *msg, unsigned char *buf,
                        size_t size, size_t *len, char *err, size_t errlen);
-int record_held_decode(const unsigned char *buf, size_t len,
+int storecodec_held_decode(const unsigned char *buf, size_t len,
                        struct held_msg *msg, char *err, size_t errlen);
 
 #endif

@@ -1,12 +1,12 @@
 /*
- * test_address.c - domain normalization, organizational domain, joins.
+ * test_domainname.c - domain normalization, organizational domain, joins.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
+#include "domainname.h"
 
 /* norm - domain_normalize on a C string; 0 or -1, out and err filled. */
 static int

@@ -1,5 +1,5 @@
 /*
- * address.c - domain names as operators type them and as DNS needs them.
+ * domainname.c - domain names as operators type them and as DNS needs them.
  *
  * SYNOPSIS
  *	int domain_normalize(const char *in, size_t inlen, char *out,
@@ -38,7 +38,7 @@
  *	quotes the offending label through sanitize_text().  The others
  *	return -1 or false without a message.
  */
-#include "address.h"
+#include "domainname.h"
 
 #include <idn2.h>
 #include <libpsl.h>

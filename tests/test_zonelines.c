@@ -1,12 +1,12 @@
 /*
- * test_records.c - the records a registered domain must publish.
+ * test_zonelines.c - the records a registered domain must publish.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "records.h"
+#include "zonelines.h"
 
 static char *
 slurp(const char *name, size_t *len)
@@ -38,12 +38,12 @@ key_path(const char *name, char *out, size_t outlen)
 
 START_TEST(test_dkim_value_rsa)
 {
-	char value[RECORDS_VALUE_MAX], err[256], want[4096];
+	char value[ZONELINES_VALUE_MAX], err[256], want[4096];
 	size_t pemlen, plen;
 	char *pem = slurp("rsa2048.pem", &pemlen);
 	char *p = slurp("rsa2048.p", &plen);
 
-	ck_assert_int_eq(records_dkim_value(pem, pemlen, value, sizeof(value),
+	ck_assert_int_eq(zonelines_dkim_value(pem, pemlen, value, sizeof(value),
 			     err, sizeof(err)),
 	    0);
 	snprintf(want, sizeof(want), "v=DKIM1; k=rsa; p=%s", p);
@@ -55,12 +55,12 @@ END_TEST
 
 START_TEST(test_dkim_value_ed25519)
 {
-	char value[RECORDS_VALUE_MAX], err[256], want[4096];
+	char value[ZONELINES_VALUE_MAX], err[256], want[4096];
 	size_t pemlen, plen;
 	char *pem = slurp("ed25519.pem", &pemlen);
 	char *p = slurp("ed25519.p", &plen);
 
-	ck_assert_int_eq(records_dkim_value(pem, pemlen, value, sizeof(value),
+	ck_assert_int_eq(zonelines_dkim_value(pem, pemlen, value, sizeof(value),
 			     err, sizeof(err)),
 	    0);
 	snprintf(want, sizeof(want), "v=DKIM1; k=ed25519; p=%s", p);
@@ -72,15 +72,15 @@ END_TEST
 
 START_TEST(test_dkim_value_garbage)
 {
-	char value[RECORDS_VALUE_MAX], err[256];
+	char value[ZONELINES_VALUE_MAX], err[256];
 	size_t plen;
 	char *p = slurp("rsa2048.p", &plen); /* a public key is not enough */
 
-	ck_assert_int_eq(records_dkim_value(p, plen, value, sizeof(value), err,
+	ck_assert_int_eq(zonelines_dkim_value(p, plen, value, sizeof(value), err,
 			     sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "private key"));
-	ck_assert_int_eq(records_dkim_value("", 0, value, sizeof(value), err,
+	ck_assert_int_eq(zonelines_dkim_value("", 0, value, sizeof(value), err,
 			     sizeof(err)),
 	    -1);
 	free(p);
@@ -94,7 +94,7 @@ START_TEST(test_txt_strings_split)
 
 	memset(value, 'a', 300);
 	value[300] = '\0';
-	ck_assert_int_eq(records_txt_strings(value, out, sizeof(out)), 0);
+	ck_assert_int_eq(zonelines_txt_strings(value, out, sizeof(out)), 0);
 	/* "<255 a>" "<45 a>" */
 	ck_assert_int_eq(out[0], '"');
 	ck_assert_int_eq(out[256], '"');
@@ -102,19 +102,19 @@ START_TEST(test_txt_strings_split)
 	second = out + 258;
 	ck_assert_int_eq(second[0], '"');
 	ck_assert_uint_eq(strlen(second), 47);
-	ck_assert_int_eq(records_txt_strings("say \"x\\\" \x01", out,
+	ck_assert_int_eq(zonelines_txt_strings("say \"x\\\" \x01", out,
 			     sizeof(out)),
 	    0);
 	ck_assert_str_eq(out, "\"say \\\"x\\\\\\\" \\001\"");
-	ck_assert_int_eq(records_txt_strings(value, out, 100), -1);
+	ck_assert_int_eq(zonelines_txt_strings(value, out, 100), -1);
 }
 END_TEST
 
 START_TEST(test_build_seed)
 {
-	static struct records_set set;
+	static struct zonelines_set set;
 	struct domain_reg reg;
-	struct records_defaults defs = {
+	struct zonelines_defaults defs = {
 		.mail_from = "mail",
 		.mx_host = "feedback-smtp.ap-northeast-1.amazonses.com",
 		.spf_include = "amazonses.com",
@@ -130,7 +130,7 @@ START_TEST(test_build_seed)
 	    sizeof(reg.selectors[0].key_path));
 	reg.nselectors = 1;
 	reg.dmarc_min_policy = -1;
-	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
 	    0);
 	ck_assert_uint_eq(set.count, 4);
 	ck_assert_str_eq(set.rr[0].name, "mail.example.com");
@@ -149,7 +149,7 @@ START_TEST(test_build_seed)
 	reg.negress = 2;
 	reg.dmarc_min_policy = DMARC_POLICY_REJECT;
 	snprintf(reg.mail_from, sizeof(reg.mail_from), "bounce");
-	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
 	    0);
 	ck_assert_str_eq(set.rr[0].name, "bounce.example.com");
 	ck_assert_str_eq(set.rr[1].value,
@@ -160,9 +160,9 @@ END_TEST
 
 START_TEST(test_build_unreadable_key)
 {
-	static struct records_set set;
+	static struct zonelines_set set;
 	struct domain_reg reg;
-	struct records_defaults defs = {.mail_from = "mail"};
+	struct zonelines_defaults defs = {.mail_from = "mail"};
 	char err[512];
 
 	memset(&reg, 0, sizeof(reg));
@@ -171,12 +171,12 @@ START_TEST(test_build_unreadable_key)
 	snprintf(reg.selectors[0].key_path, sizeof(reg.selectors[0].key_path),
 	    "/nonexistent/key.pem");
 	reg.nselectors = 1;
-	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/key.pem"));
 	/* no MX host anywhere: a note, not a made-up value */
 	reg.nselectors = 0;
-	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
 	    0);
 	ck_assert_str_eq(set.rr[0].value, "");
 	ck_assert_ptr_nonnull(strstr(set.rr[0].note, "MXHost"));
@@ -186,9 +186,9 @@ END_TEST
 
 START_TEST(test_build_no_selector)
 {
-	static struct records_set set;
+	static struct zonelines_set set;
 	struct domain_reg reg;
-	struct records_defaults defs = {.mail_from = "mail",
+	struct zonelines_defaults defs = {.mail_from = "mail",
 	    .dmarc_min_policy = -1};
 	char err[512], key[256];
 
@@ -196,7 +196,7 @@ START_TEST(test_build_no_selector)
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	reg.dmarc_min_policy = -1;
 	/* No selector anywhere: a note where the key record would go. */
-	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
 	    0);
 	ck_assert_uint_eq(set.count, 4);
 	ck_assert_str_eq(set.rr[2].name, "SELECTOR._domainkey.example.com");
@@ -207,7 +207,7 @@ START_TEST(test_build_no_selector)
 	key_path("rsa2048.pem", key, sizeof(key));
 	defs.selector = "1234rpr";
 	defs.key_file = key;
-	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
 	    0);
 	ck_assert_uint_eq(set.count, 4);
 	ck_assert_str_eq(set.rr[2].name, "1234rpr._domainkey.example.com");
@@ -217,9 +217,9 @@ END_TEST
 
 START_TEST(test_build_bad_mail_from)
 {
-	static struct records_set set;
+	static struct zonelines_set set;
 	struct domain_reg reg;
-	struct records_defaults defs = {.mail_from = "mail",
+	struct zonelines_defaults defs = {.mail_from = "mail",
 	    .spf_include = "amazonses.com", .dmarc_min_policy = -1};
 	char err[512];
 
@@ -228,19 +228,19 @@ START_TEST(test_build_bad_mail_from)
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	snprintf(reg.mail_from, sizeof(reg.mail_from), "example.com");
 	reg.dmarc_min_policy = -1;
-	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
 	    0);
 	ck_assert_str_eq(set.rr[1].type, "TXT");
 	ck_assert_str_eq(set.rr[0].value, "");
 	ck_assert_str_eq(set.rr[1].value, "");
 	ck_assert_ptr_nonnull(strstr(set.rr[1].note, "bare domain"));
 	snprintf(reg.mail_from, sizeof(reg.mail_from), "mail.example.net");
-	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
 	    0);
 	ck_assert_str_eq(set.rr[1].value, "");
 	ck_assert_ptr_nonnull(strstr(set.rr[1].note, "outside"));
 	snprintf(reg.mail_from, sizeof(reg.mail_from), "bounce.example.com");
-	ck_assert_int_eq(records_build(&reg, &defs, &set, err, sizeof(err)),
+	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
 	    0);
 	ck_assert_str_eq(set.rr[1].value, "v=spf1 include:amazonses.com ~all");
 }

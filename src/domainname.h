@@ -1,5 +1,5 @@
 /*
- * address.h - domain names as operators type them and as DNS needs them.
+ * domainname.h - domain names as operators type them and as DNS needs them.
  *
  * domain_normalize() turns user or envelope text into the canonical form
  * the rest of authready compares: lowercase, no trailing dot, U-labels
@@ -8,8 +8,8 @@
  * octets.  domain_org() gives the organizational domain from the public
  * suffix list (libpsl), as RFC 7489 section 3.2 defines it.
  */
-#ifndef AUTHREADY_ADDRESS_H
-#define AUTHREADY_ADDRESS_H
+#ifndef AUTHREADY_DOMAINNAME_H
+#define AUTHREADY_DOMAINNAME_H
 
 #include <stdbool.h>
 #include <stddef.h>

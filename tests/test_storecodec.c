@@ -1,5 +1,5 @@
 /*
- * test_record.c - the store's binary codec: round trips at the limits,
+ * test_storecodec.c - the store's binary codec: round trips at the limits,
  * size, and rejection of truncated, padded, foreign and mutated input.
  */
 #include <check.h>
@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "record.h"
+#include "storecodec.h"
 
-/* Offsets in a version 1 state record (see record.c). */
+/* Offsets in a version 1 state record (see storecodec.c). */
 #define OFF_VERSION 2
 #define OFF_KIND 3
 #define OFF_STATE 4
-#define OFF_DOMAIN_LEN RECORD_STATE_FIXED
+#define OFF_DOMAIN_LEN STORECODEC_STATE_FIXED
 /* ... and in a registry record. */
 #define OFF_REG_POLICY 12
 #define OFF_REG_DOMAIN_LEN 13
@@ -109,25 +109,25 @@ small_state(struct domain_state *st)
 START_TEST(test_state_peek_problem)
 {
 	static struct domain_state st;
-	static unsigned char buf[RECORD_STATE_MAX];
-	struct record_state_summary sum;
+	static unsigned char buf[STORECODEC_STATE_MAX];
+	struct storecodec_state_summary sum;
 	char err[256];
 	size_t len;
 
 	small_state(&st);
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 0);
 	ck_assert(!sum.problem); /* every record passes */
 	st.state = READINESS_PENDING;
 	st.records[0].type = CHECK_DKIM;
 	st.records[0].status = CHECK_MISSING;
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 0);
 	ck_assert(sum.problem);
 	ck_assert_uint_eq(sum.problem_type, CHECK_DKIM);
@@ -137,9 +137,9 @@ START_TEST(test_state_peek_problem)
 	st.records[0].status = CHECK_PASS;
 	st.records[2].status = CHECK_FAIL;
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 0);
 	ck_assert(sum.problem);
 	ck_assert_uint_eq(sum.problem_type, 2);
@@ -147,9 +147,9 @@ START_TEST(test_state_peek_problem)
 	ck_assert_str_eq(sum.problem_name, "_dmarc.example.com");
 	st.nrecords = 0;
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 0);
 	ck_assert(!sum.problem);
 }
@@ -158,16 +158,16 @@ END_TEST
 START_TEST(test_reg_round_trip_limits)
 {
 	static struct domain_reg in, out;
-	static unsigned char buf[RECORD_REG_MAX];
+	static unsigned char buf[STORECODEC_REG_MAX];
 	char err[256];
 	size_t len;
 
 	full_reg(&in);
 	ck_assert_int_eq(
-	    record_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_uint_eq(len, RECORD_REG_MAX);
-	ck_assert_int_eq(record_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_uint_eq(len, STORECODEC_REG_MAX);
+	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
 
@@ -177,9 +177,9 @@ START_TEST(test_reg_round_trip_limits)
 	in.dmarc_min_policy = DMARC_POLICY_UNSET;
 	in.added = -5;
 	ck_assert_int_eq(
-	    record_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(record_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
 	ck_assert_int_eq(out.dmarc_min_policy, -1);
@@ -190,20 +190,20 @@ END_TEST
 START_TEST(test_state_round_trip_limits)
 {
 	static struct domain_state in, out;
-	static unsigned char buf[RECORD_STATE_MAX];
-	struct record_state_summary sum;
+	static unsigned char buf[STORECODEC_STATE_MAX];
+	struct storecodec_state_summary sum;
 	char err[256];
 	size_t len;
 
 	full_state(&in);
 	ck_assert_int_eq(
-	    record_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_uint_eq(len, RECORD_STATE_MAX);
-	ck_assert_int_eq(record_state_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_uint_eq(len, STORECODEC_STATE_MAX);
+	ck_assert_int_eq(storecodec_state_decode(buf, len, &out, err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(sum.state, READINESS_FAILED);
 	ck_assert(sum.since == INT64_MAX);
@@ -218,16 +218,16 @@ END_TEST
 START_TEST(test_reg_peek)
 {
 	static struct domain_reg in;
-	static unsigned char buf[RECORD_REG_MAX];
-	struct record_reg_summary sum;
+	static unsigned char buf[STORECODEC_REG_MAX];
+	struct storecodec_reg_summary sum;
 	char err[256];
 	size_t len, cut;
 
 	full_reg(&in);
 	ck_assert_int_eq(
-	    record_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(record_reg_peek(buf, len, &sum, err, sizeof(err)), 0);
+	ck_assert_int_eq(storecodec_reg_peek(buf, len, &sum, err, sizeof(err)), 0);
 	ck_assert_str_eq(sum.mail_from, in.mail_from);
 	ck_assert_uint_eq(sum.domain_len, DOMAIN_MAX);
 	ck_assert_int_eq(memcmp(sum.domain, in.domain, DOMAIN_MAX), 0);
@@ -237,28 +237,28 @@ START_TEST(test_reg_peek)
 	cut = OFF_REG_DOMAIN_LEN + 2 + DOMAIN_MAX + 2 + DOMAIN_MAX;
 	for (size_t n = 0; n < cut; n++) {
 		ck_assert_int_eq(
-		    record_reg_peek(buf, n, &sum, err, sizeof(err)), -1);
+		    storecodec_reg_peek(buf, n, &sum, err, sizeof(err)), -1);
 		ck_assert_str_eq(sum.mail_from, "");
 		ck_assert_ptr_null(sum.domain);
 	}
-	ck_assert_int_eq(record_reg_peek(buf, cut, &sum, err, sizeof(err)), 0);
-	ck_assert_int_eq(record_reg_peek(NULL, 0, &sum, err, sizeof(err)), -1);
+	ck_assert_int_eq(storecodec_reg_peek(buf, cut, &sum, err, sizeof(err)), 0);
+	ck_assert_int_eq(storecodec_reg_peek(NULL, 0, &sum, err, sizeof(err)), -1);
 
 	buf[OFF_REG_POLICY] = DMARC_POLICY_REJECT + 1;
-	ck_assert_int_eq(record_reg_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "dmarc_min_policy"));
 	buf[OFF_REG_POLICY] = DMARC_POLICY_REJECT;
 
-	buf[OFF_KIND] = RECORD_KIND_STATE;
-	ck_assert_int_eq(record_reg_peek(buf, len, &sum, err, sizeof(err)),
+	buf[OFF_KIND] = STORECODEC_KIND_STATE;
+	ck_assert_int_eq(storecodec_reg_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "state record, expected registry"));
-	buf[OFF_KIND] = RECORD_KIND_REG;
+	buf[OFF_KIND] = STORECODEC_KIND_REG;
 
 	buf[OFF_REG_DOMAIN_LEN] = 0; /* empty domain */
 	buf[OFF_REG_DOMAIN_LEN + 1] = 0;
-	ck_assert_int_eq(record_reg_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "want 1..253"));
 }
@@ -267,18 +267,18 @@ END_TEST
 START_TEST(test_state_compact)
 {
 	static struct domain_state in, out;
-	unsigned char buf[RECORD_STATE_MAX];
+	unsigned char buf[STORECODEC_STATE_MAX];
 	char err[256];
 	size_t len;
 
 	small_state(&in);
 	ck_assert_int_eq(
-	    record_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
 	/* Used bytes only: far below sizeof(struct domain_state). */
 	ck_assert_uint_lt(len, 300);
 	ck_assert_uint_gt(sizeof(struct domain_state), 6000);
-	ck_assert_int_eq(record_state_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_decode(buf, len, &out, err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
 
@@ -286,7 +286,7 @@ START_TEST(test_state_compact)
 	for (int i = 0; i < 3; i++)
 		fill(in.records[i].detail, 250, 'z');
 	ck_assert_int_eq(
-	    record_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
 	ck_assert_uint_lt(len, 1100);
 }
@@ -296,7 +296,7 @@ START_TEST(test_held_round_trip)
 {
 	static struct held_msg in, out;
 	static struct domain_state st;
-	unsigned char buf[RECORD_HELD_MAX];
+	unsigned char buf[STORECODEC_HELD_MAX];
 	char err[256];
 	size_t len;
 
@@ -308,15 +308,15 @@ START_TEST(test_held_round_trip)
 	in.door = HELD_DOOR_INET;
 	in.held_at = INT64_MAX;
 	ck_assert_int_eq(
-	    record_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_uint_eq(len, RECORD_HELD_MAX);
-	ck_assert_uint_eq(buf[OFF_VERSION], RECORD_HELD_VERSION);
-	ck_assert_int_eq(record_held_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_uint_eq(len, STORECODEC_HELD_MAX);
+	ck_assert_uint_eq(buf[OFF_VERSION], STORECODEC_HELD_VERSION);
+	ck_assert_int_eq(storecodec_held_decode(buf, len, &out, err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
 	/* A held record is not a state. */
-	ck_assert_int_eq(record_state_decode(buf, len, &st, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_decode(buf, len, &st, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "held record, expected state"));
 }
@@ -333,12 +333,12 @@ START_TEST(test_held_versions)
 	    2, 0, 'Q', '1',				    /* queue_id */
 	    1, 0, 'r'};					    /* reason */
 	static struct held_msg in, out;
-	unsigned char buf[RECORD_HELD_MAX];
+	unsigned char buf[STORECODEC_HELD_MAX];
 	char err[256];
 	size_t len;
 
 	ck_assert_int_eq(
-	    record_held_decode(v1, sizeof(v1), &out, err, sizeof(err)), 0);
+	    storecodec_held_decode(v1, sizeof(v1), &out, err, sizeof(err)), 0);
 	ck_assert_str_eq(out.queue_id, "Q1");
 	ck_assert_int_eq(out.held_at, 5);
 	ck_assert_uint_eq(out.door, HELD_DOOR_UNKNOWN);
@@ -350,25 +350,25 @@ START_TEST(test_held_versions)
 	snprintf(in.sender, sizeof(in.sender), "a@example.com");
 	in.door = HELD_DOOR_UNIX;
 	ck_assert_int_eq(
-	    record_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
 	/* the door is the octet before the sender (2 + 13 octets) */
 	ck_assert_uint_eq(buf[len - 16], HELD_DOOR_UNIX);
 	buf[len - 16] = 3;
-	ck_assert_int_eq(record_held_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_held_decode(buf, len, &out, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "door"));
 	in.door = 3;
 	ck_assert_int_eq(
-	    record_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    -1);
 	/* a version 3 held entry is from a newer program */
 	in.door = HELD_DOOR_UNIX;
 	ck_assert_int_eq(
-	    record_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	buf[OFF_VERSION] = RECORD_HELD_VERSION + 1;
-	ck_assert_int_eq(record_held_decode(buf, len, &out, err, sizeof(err)),
+	buf[OFF_VERSION] = STORECODEC_HELD_VERSION + 1;
+	ck_assert_int_eq(storecodec_held_decode(buf, len, &out, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
 }
@@ -384,7 +384,7 @@ encode_small(unsigned char *buf, size_t size)
 
 	small_state(&st);
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, size, &len, err, sizeof(err)), 0);
+	    storecodec_state_encode(&st, buf, size, &len, err, sizeof(err)), 0);
 	return len;
 }
 
@@ -395,7 +395,7 @@ expect_state_error(const unsigned char *buf, size_t len, const char *want)
 	static struct domain_state st;
 	char err[256] = "";
 
-	ck_assert_int_eq(record_state_decode(buf, len, &st, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_decode(buf, len, &st, err, sizeof(err)),
 	                 -1);
 	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" lacks \"%s\"",
 	              err, want);
@@ -417,9 +417,9 @@ START_TEST(test_state_versions)
 	static struct domain_state in, out;
 	static struct domain_reg reg;
 	static struct held_msg held;
-	unsigned char buf[RECORD_STATE_MAX], rbuf[RECORD_REG_MAX];
-	struct record_state_summary sum;
-	struct record_reg_summary rsum;
+	unsigned char buf[STORECODEC_STATE_MAX], rbuf[STORECODEC_REG_MAX];
+	struct storecodec_state_summary sum;
+	struct storecodec_reg_summary rsum;
 	char err[256];
 	size_t len, rlen;
 	unsigned v, k;
@@ -427,12 +427,12 @@ START_TEST(test_state_versions)
 	small_state(&in);
 	in.last_used = 1700000123;
 	ck_assert_int_eq(
-	    record_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(record_header(buf, len, &v, &k, err, sizeof(err)), 0);
-	ck_assert_uint_eq(v, RECORD_STATE_VERSION);
+	ck_assert_int_eq(storecodec_header(buf, len, &v, &k, err, sizeof(err)), 0);
+	ck_assert_uint_eq(v, STORECODEC_STATE_VERSION);
 	ck_assert_uint_eq(v, 2);
-	ck_assert_int_eq(record_state_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_decode(buf, len, &out, err, sizeof(err)),
 	                 0);
 	ck_assert(out.last_used == 1700000123);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
@@ -440,12 +440,12 @@ START_TEST(test_state_versions)
 	/* The same state as version 1 wrote it. */
 	buf[OFF_VERSION] = 1;
 	len -= 8;
-	ck_assert_int_eq(record_state_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_decode(buf, len, &out, err, sizeof(err)),
 	                 0);
 	ck_assert(out.last_used == 0);
 	in.last_used = 0;
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(sum.state, READINESS_VERIFIED);
 	/* A version 1 record with version 2's tail, and the reverse. */
@@ -456,36 +456,36 @@ START_TEST(test_state_versions)
 	memset(&reg, 0, sizeof(reg));
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	reg.dmarc_min_policy = DMARC_POLICY_UNSET;
-	ck_assert_int_eq(record_reg_encode(&reg, rbuf, sizeof(rbuf), &rlen, err,
+	ck_assert_int_eq(storecodec_reg_encode(&reg, rbuf, sizeof(rbuf), &rlen, err,
 	                                   sizeof(err)),
 	                 0);
-	ck_assert_int_eq(record_header(rbuf, rlen, &v, &k, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_header(rbuf, rlen, &v, &k, err, sizeof(err)),
 	                 0);
-	ck_assert_uint_eq(v, RECORD_VERSION);
+	ck_assert_uint_eq(v, STORECODEC_VERSION);
 	ck_assert_uint_eq(v, 1);
 	rbuf[OFF_VERSION] = 2;
-	ck_assert_int_eq(record_reg_decode(rbuf, rlen, &reg, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_decode(rbuf, rlen, &reg, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
-	ck_assert_int_eq(record_reg_peek(rbuf, rlen, &rsum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_peek(rbuf, rlen, &rsum, err, sizeof(err)),
 	                 -1);
 
 	memset(&held, 0, sizeof(held));
 	snprintf(held.domain, sizeof(held.domain), "example.com");
 	snprintf(held.queue_id, sizeof(held.queue_id), "Q1");
-	ck_assert_int_eq(record_held_encode(&held, rbuf, sizeof(rbuf), &rlen,
+	ck_assert_int_eq(storecodec_held_encode(&held, rbuf, sizeof(rbuf), &rlen,
 	                                    err, sizeof(err)),
 	                 0);
-	ck_assert_int_eq(record_header(rbuf, rlen, &v, &k, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_header(rbuf, rlen, &v, &k, err, sizeof(err)),
 	                 0);
-	ck_assert_uint_eq(v, RECORD_HELD_VERSION);
+	ck_assert_uint_eq(v, STORECODEC_HELD_VERSION);
 	ck_assert_uint_eq(v, 2);
 }
 END_TEST
 
 START_TEST(test_truncated_and_trailing)
 {
-	unsigned char buf[RECORD_STATE_MAX + 1];
+	unsigned char buf[STORECODEC_STATE_MAX + 1];
 	size_t len = encode_small(buf, sizeof(buf) - 1);
 
 	for (size_t i = 0; i < len; i++)
@@ -498,39 +498,39 @@ END_TEST
 
 START_TEST(test_header_rejections)
 {
-	unsigned char buf[RECORD_STATE_MAX];
+	unsigned char buf[STORECODEC_STATE_MAX];
 	size_t len = encode_small(buf, sizeof(buf));
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 	char err[256];
 	unsigned v, k;
 
-	ck_assert_int_eq(record_header(buf, len, &v, &k, err, sizeof(err)), 0);
-	ck_assert_uint_eq(v, RECORD_STATE_VERSION);
-	ck_assert_uint_eq(k, RECORD_KIND_STATE);
+	ck_assert_int_eq(storecodec_header(buf, len, &v, &k, err, sizeof(err)), 0);
+	ck_assert_uint_eq(v, STORECODEC_STATE_VERSION);
+	ck_assert_uint_eq(k, STORECODEC_KIND_STATE);
 
 	buf[OFF_VERSION] = 0;
 	expect_state_error(buf, len, "version 0 is not valid");
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
-	buf[OFF_VERSION] = RECORD_STATE_VERSION + 1;
+	buf[OFF_VERSION] = STORECODEC_STATE_VERSION + 1;
 	expect_state_error(buf, len, "newer than this program");
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
 	buf[OFF_VERSION] = 255;
 	expect_state_error(buf, len, "newer");
-	buf[OFF_VERSION] = RECORD_STATE_VERSION;
+	buf[OFF_VERSION] = STORECODEC_STATE_VERSION;
 
 	buf[OFF_KIND] = 9;
 	expect_state_error(buf, len, "kind 9 is unknown");
 	/* A registry header (each kind has its own version). */
-	buf[OFF_KIND] = RECORD_KIND_REG;
-	buf[OFF_VERSION] = RECORD_VERSION;
+	buf[OFF_KIND] = STORECODEC_KIND_REG;
+	buf[OFF_VERSION] = STORECODEC_VERSION;
 	expect_state_error(buf, len, "registry record, expected state");
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
-	buf[OFF_KIND] = RECORD_KIND_STATE;
-	buf[OFF_VERSION] = RECORD_STATE_VERSION;
+	buf[OFF_KIND] = STORECODEC_KIND_STATE;
+	buf[OFF_VERSION] = STORECODEC_STATE_VERSION;
 
 	buf[0] = 'v'; /* e.g. a text value from another program */
 	expect_state_error(buf, len, "not an authready record");
@@ -541,9 +541,9 @@ END_TEST
 
 START_TEST(test_field_rejections)
 {
-	unsigned char buf[RECORD_STATE_MAX], orig[RECORD_STATE_MAX];
+	unsigned char buf[STORECODEC_STATE_MAX], orig[STORECODEC_STATE_MAX];
 	size_t len = encode_small(orig, sizeof(orig));
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 	char err[256];
 	size_t dl = strlen("example.com");
 	size_t nrec = OFF_DOMAIN_LEN + 2 + dl;
@@ -551,14 +551,14 @@ START_TEST(test_field_rejections)
 	memcpy(buf, orig, len);
 	buf[OFF_STATE] = READINESS_FAILED + 1;
 	expect_state_error(buf, len, "field state is 5");
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
 
 	memcpy(buf, orig, len);
 	buf[OFF_DOMAIN_LEN] = 0xff; /* 255 > DOMAIN_MAX */
 	buf[OFF_DOMAIN_LEN + 1] = 0;
 	expect_state_error(buf, len, "at most 253");
-	ck_assert_int_eq(record_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
 	                 -1);
 
 	memcpy(buf, orig, len);
@@ -589,45 +589,45 @@ START_TEST(test_field_rejections)
 	memcpy(buf + OFF_DOMAIN_LEN + 2, orig + nrec, len - nrec);
 	expect_state_error(buf, len - dl, "domain is empty");
 	ck_assert_int_eq(
-	    record_state_peek(buf, len - dl, &sum, err, sizeof(err)), -1);
+	    storecodec_state_peek(buf, len - dl, &sum, err, sizeof(err)), -1);
 }
 END_TEST
 
 START_TEST(test_reg_rejections)
 {
 	static struct domain_reg reg, out;
-	unsigned char buf[RECORD_REG_MAX];
+	unsigned char buf[STORECODEC_REG_MAX];
 	char err[256];
 	size_t len;
 
 	memset(&reg, 0, sizeof(reg));
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	ck_assert_int_eq(
-	    record_reg_encode(&reg, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_reg_encode(&reg, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
 	buf[OFF_REG_POLICY] = 3;
-	ck_assert_int_eq(record_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "dmarc_min_policy is 3"));
 	buf[OFF_REG_POLICY] = 0xfe; /* -2 */
-	ck_assert_int_eq(record_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
 	                 -1);
 	buf[OFF_REG_POLICY] = 0;
 	buf[len - 2] = DOMAIN_SELECTORS_MAX + 1; /* nselectors */
-	ck_assert_int_eq(record_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "nselectors is 9"));
 	buf[len - 2] = 0;
 	buf[len - 1] = DOMAIN_EGRESS_MAX + 1;
-	ck_assert_int_eq(record_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "negress is 17"));
 	buf[len - 1] = 1; /* claims one egress, none follows */
-	ck_assert_int_eq(record_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "truncated"));
 	buf[len - 1] = 0;
-	ck_assert_int_eq(record_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
 	                 0);
 	ck_assert_uint_eq(buf[OFF_REG_DOMAIN_LEN], strlen("example.com"));
 }
@@ -638,58 +638,58 @@ START_TEST(test_encode_rejections)
 	static struct domain_state st;
 	static struct domain_reg reg;
 	static struct held_msg msg;
-	unsigned char buf[RECORD_MAX];
+	unsigned char buf[STORECODEC_MAX];
 	char err[256];
 	size_t len;
 
 	small_state(&st);
 	st.nrecords = DOMAIN_RECORDS_MAX + 1;
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
 	    -1);
 	small_state(&st);
 	st.state = -1;
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
 	    -1);
 	small_state(&st);
 	st.records[1].status = 9;
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
 	    -1);
 	small_state(&st);
 	memset(st.records[2].detail, 'x', sizeof(st.records[2].detail));
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "not NUL-terminated"));
 	small_state(&st);
 	st.domain[0] = '\0';
 	ck_assert_int_eq(
-	    record_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
 	    -1);
 	small_state(&st);
 	for (size_t size = 0; size < 100; size++)
 		ck_assert_int_eq(
-		    record_state_encode(&st, buf, size, &len, err, sizeof(err)),
+		    storecodec_state_encode(&st, buf, size, &len, err, sizeof(err)),
 		    -1);
 
 	memset(&reg, 0, sizeof(reg));
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	reg.nselectors = DOMAIN_SELECTORS_MAX + 1;
 	ck_assert_int_eq(
-	    record_reg_encode(&reg, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_reg_encode(&reg, buf, sizeof(buf), &len, err, sizeof(err)),
 	    -1);
 	reg.nselectors = 0;
 	reg.dmarc_min_policy = 5;
 	ck_assert_int_eq(
-	    record_reg_encode(&reg, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_reg_encode(&reg, buf, sizeof(buf), &len, err, sizeof(err)),
 	    -1);
 
 	memset(&msg, 0, sizeof(msg));
 	snprintf(msg.domain, sizeof(msg.domain), "example.com");
 	ck_assert_int_eq(
-	    record_held_encode(&msg, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_held_encode(&msg, buf, sizeof(buf), &len, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "queue_id is empty"));
 }
@@ -699,9 +699,9 @@ END_TEST
 START_TEST(test_mutations)
 {
 	static struct domain_state st;
-	unsigned char orig[RECORD_STATE_MAX], buf[RECORD_STATE_MAX + 8];
-	unsigned char again[RECORD_STATE_MAX];
-	struct record_state_summary sum;
+	unsigned char orig[STORECODEC_STATE_MAX], buf[STORECODEC_STATE_MAX + 8];
+	unsigned char again[STORECODEC_STATE_MAX];
+	struct storecodec_state_summary sum;
 	size_t len = encode_small(orig, sizeof(orig)), mlen, alen;
 	char err[256];
 	unsigned seed = 12345;
@@ -714,20 +714,20 @@ START_TEST(test_mutations)
 			buf[rand_r(&seed) % len] = (unsigned char)rand_r(&seed);
 		if (rand_r(&seed) % 8 == 0)
 			mlen = (size_t)rand_r(&seed) % (len + 8);
-		if (record_state_decode(buf, mlen, &st, err, sizeof(err)) !=
+		if (storecodec_state_decode(buf, mlen, &st, err, sizeof(err)) !=
 		    0) {
 			ck_assert(err[0] != '\0');
 			continue;
 		}
 		accepted++;
-		ck_assert_int_eq(record_state_encode(&st, again, sizeof(again),
+		ck_assert_int_eq(storecodec_state_encode(&st, again, sizeof(again),
 		                                     &alen, err, sizeof(err)),
 		                 0);
 		ck_assert_uint_eq(alen, mlen);
 		ck_assert_int_eq(memcmp(again, buf, mlen), 0);
 		/* Whatever decodes also peeks, with the same fields. */
 		ck_assert_int_eq(
-		    record_state_peek(buf, mlen, &sum, err, sizeof(err)), 0);
+		    storecodec_state_peek(buf, mlen, &sum, err, sizeof(err)), 0);
 		ck_assert_int_eq(sum.state, st.state);
 		ck_assert(sum.next_check == st.next_check);
 	}
