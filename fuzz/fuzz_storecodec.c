@@ -3,7 +3,7 @@
  *	fuzz_storecodec - libFuzzer target for the store's record codec
  * SYNOPSIS
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *	    -Isrc fuzz/fuzz_storecodec.c src/storecodec.c -o fuzz_storecodec
+ *	    -Isrc/lib fuzz/fuzz_storecodec.c src/lib/storecodec.c -o fuzz_storecodec
  * DESCRIPTION
  *	Feeds the input to every decoder and to storecodec_state_peek().
  *	Anything a decoder accepts must re-encode to the same bytes

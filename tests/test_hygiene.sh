@@ -7,7 +7,7 @@
 #	top_srcdir=. tests/test_hygiene.sh
 #
 # DESCRIPTION
-#	Reads every src/*.c and src/*.h with comments, string literals and
+#	Reads every src/*/*.c and src/*/*.h with comments, string literals and
 #	character literals blanked out (so "no system()" in a comment is no
 #	offence), and fails on a call of:
 #
@@ -149,7 +149,7 @@ else
 	echo "FAIL: the check finds lines $found in the sample, expected $want"
 fi
 
-set -- "$SRC"/*.c "$SRC"/*.h
+set -- "$SRC"/*/*.c "$SRC"/*/*.h
 if [ ! -f "$1" ]; then
 	echo "ERROR: no sources in $SRC" >&2
 	exit 99
