@@ -97,10 +97,10 @@ checker_options_init(struct checker_options *opt, const struct config *cfg,
 {
 	memset(opt, 0, sizeof(*opt));
 	opt->cfg = cfg;
-	opt->policy = state_timing_defaults();
-	opt->policy.refresh_interval = cfg->refresh_interval;
-	opt->policy.pending_window = cfg->pending_window;
-	opt->policy.grace_period = cfg->grace_period;
+	opt->timing = state_timing_defaults();
+	opt->timing.refresh_interval = cfg->refresh_interval;
+	opt->timing.pending_window = cfg->pending_window;
+	opt->timing.grace_period = cfg->grace_period;
 	opt->window = cfg->refresh_concurrency ? cfg->refresh_concurrency
 					       : CHECKER_WINDOW_DEFAULT;
 	opt->batch = CHECKER_BATCH_DEFAULT;
@@ -558,7 +558,7 @@ checker_finish(struct checker_job *job)
 		memset(&cur, 0, sizeof(cur));
 		snprintf(cur.domain, sizeof(cur.domain), "%s", job->req.domain);
 	}
-	state_apply(&cur, &job->rep, run->opt->now, &run->opt->policy, &next,
+	state_apply(&cur, &job->rep, run->opt->now, &run->opt->timing, &next,
 	    &fx);
 	/* A first check of an unregistered domain comes from its mail; so
 	 * does the first re-check of a state kept before uses were. */
@@ -675,7 +675,7 @@ static void
 checker_send_notices(struct checker_run *run)
 {
 	char host[200], from[CONFIG_ADDRESS_MAX], err[512];
-	static char msg[NOTIFY_MESSAGE_MAX];
+	char msg[NOTIFY_MESSAGE_MAX];
 	struct domain_state state;
 	struct store_batch *b;
 	size_t i;
@@ -714,7 +714,7 @@ checker_send_notices(struct checker_run *run)
 			run->stats->notified++;
 		} else {
 			state_note_notify_failure(&state, run->opt->now,
-			    &run->opt->policy);
+			    &run->opt->timing);
 			run->stats->notify_failed++;
 		}
 		if (store_batch_put_state(b, &state, run->err, run->errlen) !=

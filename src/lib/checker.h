@@ -59,7 +59,7 @@ typedef void (*checker_commit_cb)(void *arg);
 
 struct checker_options {
 	const struct config *cfg;
-	struct state_timing policy;
+	struct state_timing timing;
 	size_t window;
 	size_t batch;
 	int64_t now;	  /* the clock, unix seconds (injected) */

@@ -142,7 +142,7 @@ static void
 log_send(const struct log_ring_line *const *batch, size_t n)
 {
 	/* per datagram: "<PRI>Mmm dd hh:mm:ss " and "tag: ", then the text */
-	static char heads[LOG_BATCH + 1][160];
+	char heads[LOG_BATCH + 1][160];
 	struct mmsghdr msgs[LOG_BATCH + 1];
 	struct iovec iov[LOG_BATCH + 1][2];
 	char stamp[32] = "";

@@ -463,7 +463,7 @@ key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 static int
 walk_frames(struct walk *w, int fd)
 {
-	static struct domain_reg reg;
+	struct domain_reg reg;
 	struct frame_bad b;
 	char type;
 

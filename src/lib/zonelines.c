@@ -167,10 +167,11 @@ static int
 zonelines_dkim(struct zonelines_set *out, const char *domain, const char *sel,
     const char *key_path, char *err, size_t errlen)
 {
-	static char pem[ZONELINES_KEY_FILE_MAX];
 	char name[ZONELINES_NAME_MAX], why[512];
 	struct zonelines_rr *rr;
 	size_t pemlen;
+	char *pem;
+	int rc = -1;
 
 	snprintf(name, sizeof(name), "%s._domainkey.%s", sel, domain);
 	rr = zonelines_add(out, name, "TXT");
@@ -179,15 +180,23 @@ zonelines_dkim(struct zonelines_set *out, const char *domain, const char *sel,
 		    "no key file registered for selector %s", sel);
 		return 0;
 	}
-	if (zonelines_read_key(key_path, pem, sizeof(pem), &pemlen, err,
-		errlen) != 0)
+	if ((pem = malloc(ZONELINES_KEY_FILE_MAX)) == NULL) {
+		snprintf(err, errlen, "out of memory for key file %s",
+		    key_path);
 		return -1;
+	}
+	if (zonelines_read_key(key_path, pem, ZONELINES_KEY_FILE_MAX, &pemlen,
+		err, errlen) != 0)
+		goto out;
 	if (zonelines_dkim_value(pem, pemlen, rr->value, sizeof(rr->value), why,
 		sizeof(why)) != 0) {
 		snprintf(err, errlen, "key file %s: %s", key_path, why);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(pem);
+	return rc;
 }
 
 /* zonelines_spf_value - the SPF policy from egress addresses and include. */
@@ -328,7 +337,7 @@ zonelines_txt_strings(const char *value, char *out, size_t outlen)
 void
 zonelines_print_zone(FILE *out, const struct zonelines_set *set)
 {
-	static char strings[ZONELINES_VALUE_MAX * 2];
+	char strings[ZONELINES_VALUE_MAX * 2];
 	size_t i;
 
 	fprintf(out, "; records %s must publish\n", set->domain);
