@@ -1,5 +1,8 @@
 /*
- * test_config.c - authready.conf parsing and loading.
+ * test_configfile.c - authready.conf parsing and loading.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_configfile
  */
 #include <check.h>
 #include <stdio.h>
@@ -77,7 +80,7 @@ setup(void)
 {
 	const char *base = getenv("TMPDIR");
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_config.XXXXXX",
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_configfile.XXXXXX",
 	         base != NULL && *base != '\0' ? base : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
@@ -591,7 +594,7 @@ sample_path(char *buf, size_t len)
 {
 	const char *top = getenv("top_srcdir");
 	const char *self = __FILE__;
-	const char *suffix = "tests/test_config.c";
+	const char *suffix = "tests/test_configfile.c";
 	size_t n = strlen(self), sl = strlen(suffix);
 
 	if (top != NULL && *top != '\0') {
