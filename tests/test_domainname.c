@@ -1,5 +1,8 @@
 /*
  * test_domainname.c - domain normalization, organizational domain, joins.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_domainname
  */
 #include <check.h>
 #include <stdio.h>

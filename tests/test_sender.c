@@ -5,6 +5,9 @@
  * errors, the reverse-path (malformed, null, a long local part), exempt
  * senders and the noting of uses; each through policy_decide() where
  * the rule shows in the reply.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_sender
  */
 #include <check.h>
 #include <stdio.h>

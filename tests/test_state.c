@@ -1,6 +1,9 @@
 /*
  * test_state.c - readiness transitions, windows, schedule, notification
  * and status text, all on an injected clock.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_state
  */
 #include <check.h>
 #include <stdint.h>

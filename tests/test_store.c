@@ -4,8 +4,12 @@
  * processes, stale reader slots, kill -9 during bulk refreshes, and a
  * damaged page: the verifier and the export in a child, the fault guard.
  *
- * Multi-process tests fork; each child opens its own environment (LMDB
- * handles never cross fork) and reports with its exit status or a pipe.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_store
+ *
+ * DESCRIPTION
+ *	Multi-process tests fork; each child opens its own environment (LMDB
+ *	handles never cross fork) and reports with its exit status or a pipe.
  */
 #include <check.h>
 #include <errno.h>

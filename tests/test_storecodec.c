@@ -1,6 +1,9 @@
 /*
  * test_storecodec.c - the store's binary codec: round trips at the limits,
  * size, and rejection of truncated, padded, foreign and mutated input.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_storecodec
  */
 #include <check.h>
 #include <stdint.h>

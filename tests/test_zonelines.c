@@ -1,5 +1,8 @@
 /*
  * test_zonelines.c - the records a registered domain must publish.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_zonelines
  */
 #include <check.h>
 #include <stdio.h>

@@ -1,10 +1,26 @@
 /*
  * cli.h - the authready(1) command line: shared options and subcommands.
  *
- * authready.c parses the global options (-c, --dns-server, --dns-timeout,
- * --check-timeout) together with every subcommand's options, loads the
- * config, and hands a struct cli to the subcommand.  Exit codes follow
- * sysexits(3) for usage (64) and configuration (78) errors.
+ * SYNOPSIS
+ *	#include "cli.h"
+ *
+ *	int cli_usage_error(const struct cli *cli, const char *fmt, ...);
+ *	int cli_check(struct cli *cli);
+ *	int cli_spf(struct cli *cli);
+ *	int cli_domain(struct cli *cli);
+ *	int cli_records(struct cli *cli);
+ *	int cli_status(struct cli *cli);
+ *	int cli_refresh(struct cli *cli);
+ *	int cli_release(struct cli *cli);
+ *	int cli_store(struct cli *cli);
+ *	int cli_domain_export(struct cli *cli);
+ *	const char *cli_time(int64_t t, char *buf, size_t len);
+ *
+ * DESCRIPTION
+ *	authready.c parses the global options (-c, --dns-server, --dns-timeout,
+ *	--check-timeout) together with every subcommand's options, loads the
+ *	config, and hands a struct cli to the subcommand.  Exit codes follow
+ *	sysexits(3) for usage (64) and configuration (78) errors.
  */
 #ifndef AUTHREADY_CLI_H
 #define AUTHREADY_CLI_H

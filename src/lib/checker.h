@@ -1,28 +1,34 @@
 /*
  * checker.h - re-check registered domains and keep their state.
  *
- * checker_run() checks a list of domains concurrently on one
- * c-ares channel: at most `window` readiness jobs in flight, each answer
- * turned into a state transition (state.c) and written to the store in
- * batches, so a crash loses at most the uncommitted tail and never
- * half-writes a state.  After the DNS work, first-time verifications with
- * a contact address get the confirmation mail (notify.c); its success or
- * failure is recorded so it is sent once and retried on failure.
+ * SYNOPSIS
+ *	#include "checker.h"
  *
- * The daemon also hands a run the domains it needs now (a MAIL FROM
- * waits for them): take() is asked for them whenever a job slot is free,
- * before the next name of the list; `reserve` slots beyond the window are
- * theirs alone, so they never queue behind a long list or a slow domain,
- * and their states are committed as soon as they are in (on_commit).
+ *	The functions: see checker.c.
  *
- * checker_request() builds the readiness request of one registered domain
- * from its registry entry and the global config (the entry wins).
+ * DESCRIPTION
+ *	checker_run() checks a list of domains concurrently on one
+ *	c-ares channel: at most `window` readiness jobs in flight, each answer
+ *	turned into a state transition (state.c) and written to the store in
+ *	batches, so a crash loses at most the uncommitted tail and never
+ *	half-writes a state.  After the DNS work, first-time verifications with
+ *	a contact address get the confirmation mail (notify.c); its success or
+ *	failure is recorded so it is sent once and retried on failure.
  *
- * Unregistered domains (UnregisteredDomains check) have a state and no
- * registry entry: they are listed and re-checked with the global
- * expectations like any other domain, and checker_upkeep() records the
- * uses the milter noted (usage.h) and removes the states no mail used for
- * UnregisteredExpiry.
+ *	The daemon also hands a run the domains it needs now (a MAIL FROM
+ *	waits for them): take() is asked for them whenever a job slot is free,
+ *	before the next name of the list; `reserve` slots beyond the window are
+ *	theirs alone, so they never queue behind a long list or a slow domain,
+ *	and their states are committed as soon as they are in (on_commit).
+ *
+ *	checker_request() builds the readiness request of one registered domain
+ *	from its registry entry and the global config (the entry wins).
+ *
+ *	Unregistered domains (UnregisteredDomains check) have a state and no
+ *	registry entry: they are listed and re-checked with the global
+ *	expectations like any other domain, and checker_upkeep() records the
+ *	uses the milter noted (usage.h) and removes the states no mail used for
+ *	UnregisteredExpiry.
  */
 #ifndef AUTHREADY_CHECKER_H
 #define AUTHREADY_CHECKER_H

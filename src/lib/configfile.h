@@ -1,11 +1,17 @@
 /*
  * configfile.h - authready.conf(5): parsing into an immutable snapshot.
  *
- * The syntax is OpenDKIM's: one "Key value" per line, keys are
- * case-insensitive, "#" starts a comment, blank lines are ignored.  Keys
- * are described by one table in config.c (name, type, where it goes);
- * unknown keys, missing values and bad values are errors that name the file
- * and the line.  Defaults are built in; a file only overrides them.
+ * SYNOPSIS
+ *	#include "configfile.h"
+ *
+ *	The functions: see configfile.c.
+ *
+ * DESCRIPTION
+ *	The syntax is OpenDKIM's: one "Key value" per line, keys are
+ *	case-insensitive, "#" starts a comment, blank lines are ignored.  Keys
+ *	are described by one table in configfile.c (name, type, where it goes);
+ *	unknown keys, missing values and bad values are errors that name the
+ *	file and the line.  Defaults are built in; a file only overrides them.
  */
 #ifndef AUTHREADY_CONFIGFILE_H
 #define AUTHREADY_CONFIGFILE_H

@@ -1,12 +1,18 @@
 /*
  * csv.h - a bounded RFC 4180 reader for operator files.
  *
- * csv_next() returns one record at a time from a buffer that need not be
- * NUL-terminated.  A bad record is reported with its line number and
- * skipped; the reader resynchronizes so the records after it are still
- * read.  Field values are copied, unescaped and NUL-terminated, into the
- * record itself: a struct csv_record must not be copied by value (its
- * field pointers point into its own buffer).
+ * SYNOPSIS
+ *	#include "csv.h"
+ *
+ *	The functions: see csv.c.
+ *
+ * DESCRIPTION
+ *	csv_next() returns one record at a time from a buffer that need not be
+ *	NUL-terminated.  A bad record is reported with its line number and
+ *	skipped; the reader resynchronizes so the records after it are still
+ *	read.  Field values are copied, unescaped and NUL-terminated, into the
+ *	record itself: a struct csv_record must not be copied by value (its
+ *	field pointers point into its own buffer).
  */
 #ifndef AUTHREADY_CSV_H
 #define AUTHREADY_CSV_H

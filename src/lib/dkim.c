@@ -1,6 +1,6 @@
 /*
- * NAME
- *	dkim - DKIM key record validation and key match
+ * dkim.c - DKIM key record validation and key match.
+ *
  *
  * SYNOPSIS
  *	#include "dkim.h"
@@ -23,6 +23,7 @@
  *	const struct dns_answer *ans;
  *	const struct dkim_expect *exp;
  *	struct check_result *res;
+ *
  * DESCRIPTION
  *	dkim_key_parse() checks one DKIM key record (the TXT value at
  *	SELECTOR._domainkey.DOMAIN, strings already concatenated): the
@@ -44,10 +45,12 @@
  *
  *	dkim_evaluate() turns the DNS answer for the key name into a
  *	check_result (missing, temperror, fail or pass, with one sentence).
+ *
  * DIAGNOSTICS
  *	dkim_key_parse() returns 0, or -1 with one sentence in err.
  *	dkim_key_match() returns 1 (match), 0 (mismatch, reason in err) or
  *	-1 (error: unusable record, unreadable key, ..., reason in err).
+ *
  * SEE ALSO
  *	RFC 6376 (DKIM), RFC 8301 (algorithm update), RFC 8463 (ed25519).
  */

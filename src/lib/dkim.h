@@ -1,18 +1,24 @@
 /*
  * dkim.h - DKIM key records (RFC 6376 section 3.6.1, RFC 8301, RFC 8463).
  *
- * dkim_key_parse() validates the tag-list of one key record: syntax
- * (section 3.2), v (must be first, "DKIM1"), k (rsa, ed25519), h, s, t, n,
- * p (base64 of a SubjectPublicKeyInfo for RSA, of 32 raw octets for
- * ed25519; empty means revoked).  RSA keys under 1024 bits are refused
- * (RFC 8301 section 3.2).
+ * SYNOPSIS
+ *	#include "dkim.h"
  *
- * dkim_evaluate() turns the DNS answer for SELECTOR._domainkey.DOMAIN into
- * a check_result: exactly one key record, valid, not revoked and, when a
- * private key was given, matching it.  RSA matching goes through
- * libopendkim's dkim_test_key() with the record fed from our own answer
- * via dkim_set_key_lookup(), so libopendkim never touches the network;
- * ed25519 keys are compared through OpenSSL.
+ *	The functions: see dkim.c.
+ *
+ * DESCRIPTION
+ *	dkim_key_parse() validates the tag-list of one key record: syntax
+ *	(section 3.2), v (must be first, "DKIM1"), k (rsa, ed25519), h, s, t, n,
+ *	p (base64 of a SubjectPublicKeyInfo for RSA, of 32 raw octets for
+ *	ed25519; empty means revoked).  RSA keys under 1024 bits are refused
+ *	(RFC 8301 section 3.2).
+ *
+ *	dkim_evaluate() turns the DNS answer for SELECTOR._domainkey.DOMAIN into
+ *	a check_result: exactly one key record, valid, not revoked and, when a
+ *	private key was given, matching it.  RSA matching goes through
+ *	libopendkim's dkim_test_key() with the record fed from our own answer
+ *	via dkim_set_key_lookup(), so libopendkim never touches the network;
+ *	ed25519 keys are compared through OpenSSL.
  */
 #ifndef AUTHREADY_DKIM_H
 #define AUTHREADY_DKIM_H

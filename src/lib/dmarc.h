@@ -2,12 +2,18 @@
  * dmarc.h - DMARC records: parsing, validation and policy discovery
  * (RFC 7489 sections 6.3 and 6.6.3; np, psd and t from RFC 9989).
  *
- * dmarc_parse() validates one record: v=DMARC1 first, then every known tag
- * (p, sp, np, adkim, aspf, pct, fo, rf, ri, rua, ruf, psd, t); unknown
- * tags are ignored as the RFC requires.  dmarc_select() applies the
- * record-selection rule to one DNS answer.  dmarc_evaluate() combines the
- * answers at _dmarc.DOMAIN and, when needed, at _dmarc.ORGDOMAIN into a
- * check_result, judging the effective policy against a minimum.
+ * SYNOPSIS
+ *	#include "dmarc.h"
+ *
+ *	The functions: see dmarc.c.
+ *
+ * DESCRIPTION
+ *	dmarc_parse() validates one record: v=DMARC1 first, then every known tag
+ *	(p, sp, np, adkim, aspf, pct, fo, rf, ri, rua, ruf, psd, t); unknown
+ *	tags are ignored as the RFC requires.  dmarc_select() applies the
+ *	record-selection rule to one DNS answer.  dmarc_evaluate() combines the
+ *	answers at _dmarc.DOMAIN and, when needed, at _dmarc.ORGDOMAIN into a
+ *	check_result, judging the effective policy against a minimum.
  */
 #ifndef AUTHREADY_DMARC_H
 #define AUTHREADY_DMARC_H

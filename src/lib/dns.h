@@ -1,13 +1,19 @@
 /*
  * dns.h - the c-ares channel and its event loop.
  *
- * One struct dns owns one c-ares channel and must only be used by the
- * thread that created it (c-ares 1.18 has no channel locking).  Many
- * queries may be in flight; each has a deadline after which its callback
- * runs with DNS_TIMEOUT.  Answers are parsed by dnsmsg.c; CNAME chains
- * that end outside the answer are followed with new queries up to
- * DNS_CNAME_HOPS_MAX.  EDNS0 is on (payload 1232) and truncated answers
- * are retried over TCP by c-ares.
+ * SYNOPSIS
+ *	#include "dns.h"
+ *
+ *	The functions: see dns.c.
+ *
+ * DESCRIPTION
+ *	One struct dns owns one c-ares channel and must only be used by the
+ *	thread that created it (c-ares 1.18 has no channel locking).  Many
+ *	queries may be in flight; each has a deadline after which its callback
+ *	runs with DNS_TIMEOUT.  Answers are parsed by dnsmsg.c; CNAME chains
+ *	that end outside the answer are followed with new queries up to
+ *	DNS_CNAME_HOPS_MAX.  EDNS0 is on (payload 1232) and truncated answers
+ *	are retried over TCP by c-ares.
  */
 #ifndef AUTHREADY_DNS_H
 #define AUTHREADY_DNS_H

@@ -1,10 +1,14 @@
 /*
  * dnsio.c - c-ares socket functions that batch UDP datagrams; see dnsio.h.
  *
- * Each socket c-ares opens has an entry in a small table: for UDP, a send
- * queue of up to DNSIO_BATCH queries and a receive batch of up to
- * DNSIO_BATCH answers with their source addresses.  The buffers are
- * allocated with the entry and freed when c-ares closes the socket.
+ * SYNOPSIS
+ *	See dnsio.h.
+ *
+ * DESCRIPTION
+ *	Each socket c-ares opens has an entry in a small table: for UDP, a send
+ *	queue of up to DNSIO_BATCH queries and a receive batch of up to
+ *	DNSIO_BATCH answers with their source addresses.  The buffers are
+ *	allocated with the entry and freed when c-ares closes the socket.
  */
 #include "dnsio.h"
 

@@ -1,19 +1,25 @@
 /*
  * dnsmsg.h - DNS wire-format answer parsing (RFC 1035), bounded and pure.
  *
- * dnsmsg_parse() takes a raw response as received from the network and
- * turns it into a dns_answer: the outcome (NXDOMAIN, NODATA, SERVFAIL, ...)
- * and the records of the asked type owned by the asked name, after
- * following any CNAME chain inside the answer section.  It never trusts a
- * length: names are decoded with loop-safe, backward-only compression
- * pointers and the 255-octet limit; every RDATA is checked against
- * RDLENGTH and the message end.
+ * SYNOPSIS
+ *	#include "dnsmsg.h"
  *
- * TXT: the character-strings of one record are concatenated with no
- * separator (RFC 7208 section 3.3, RFC 6376 section 3.6.2.2); distinct
- * records are never merged.  The value may contain NUL and control bytes;
- * consumers use the explicit length.
- * MX: preference and exchange name (presentation form, lowercase).
+ *	The functions: see dnsmsg.c.
+ *
+ * DESCRIPTION
+ *	dnsmsg_parse() takes a raw response as received from the network and
+ *	turns it into a dns_answer: the outcome (NXDOMAIN, NODATA, SERVFAIL,
+ *	...) and the records of the asked type owned by the asked name, after
+ *	following any CNAME chain inside the answer section.  It never trusts a
+ *	length: names are decoded with loop-safe, backward-only compression
+ *	pointers and the 255-octet limit; every RDATA is checked against
+ *	RDLENGTH and the message end.
+ *
+ *	TXT: the character-strings of one record are concatenated with no
+ *	separator (RFC 7208 section 3.3, RFC 6376 section 3.6.2.2); distinct
+ *	records are never merged.  The value may contain NUL and control bytes;
+ *	consumers use the explicit length.
+ *	MX: preference and exchange name (presentation form, lowercase).
  */
 #ifndef AUTHREADY_DNSMSG_H
 #define AUTHREADY_DNSMSG_H

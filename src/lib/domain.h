@@ -1,11 +1,15 @@
 /*
  * domain.h - what authready knows about one sender domain.
  *
- * struct domain_reg is the registry entry: what the operator issued and
- * the domain must publish.  struct domain_state is the readiness state the
- * checker maintains and the milter reads.  Both are plain values with
- * bounded fields; store.c encodes them (versioned) in LMDB, state.c
- * computes transitions on them.
+ * SYNOPSIS
+ *	#include "domain.h"
+ *
+ * DESCRIPTION
+ *	struct domain_reg is the registry entry: what the operator issued and
+ *	the domain must publish.  struct domain_state is the readiness state the
+ *	checker maintains and the milter reads.  Both are plain values with
+ *	bounded fields; store.c encodes them (versioned) in LMDB, state.c
+ *	computes transitions on them.
  */
 #ifndef AUTHREADY_DOMAIN_H
 #define AUTHREADY_DOMAIN_H

@@ -1,12 +1,18 @@
 /*
  * domainname.h - domain names as operators type them and as DNS needs them.
  *
- * domain_normalize() turns user or envelope text into the canonical form
- * the rest of authready compares: lowercase, no trailing dot, U-labels
- * converted to A-labels (IDNA2008 through libidn2), every label 1..63
- * octets of letters, digits, hyphen or underscore, the whole at most 253
- * octets.  domain_org() gives the organizational domain from the public
- * suffix list (libpsl), as RFC 7489 section 3.2 defines it.
+ * SYNOPSIS
+ *	#include "domainname.h"
+ *
+ *	The functions: see domainname.c.
+ *
+ * DESCRIPTION
+ *	domain_normalize() turns user or envelope text into the canonical form
+ *	the rest of authready compares: lowercase, no trailing dot, U-labels
+ *	converted to A-labels (IDNA2008 through libidn2), every label 1..63
+ *	octets of letters, digits, hyphen or underscore, the whole at most 253
+ *	octets.  domain_org() gives the organizational domain from the public
+ *	suffix list (libpsl), as RFC 7489 section 3.2 defines it.
  */
 #ifndef AUTHREADY_DOMAINNAME_H
 #define AUTHREADY_DOMAINNAME_H

@@ -1,5 +1,8 @@
 /*
  * errbuf.c - one sentence into a caller's error buffer; see errbuf.h.
+ *
+ * SYNOPSIS
+ *	See errbuf.h.
  */
 #include "errbuf.h"
 

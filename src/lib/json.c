@@ -1,5 +1,8 @@
 /*
  * json.c - JSON string literals and fields; see json.h.
+ *
+ * SYNOPSIS
+ *	See json.h.
  */
 #include "json.h"
 

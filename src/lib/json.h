@@ -1,9 +1,17 @@
 /*
  * json.h - the little JSON writing the programs need (RFC 8259).
  *
- * Strings are escaped completely: quote, backslash, every control byte and
- * every byte outside ASCII (as \u00XX, which keeps the output ASCII; our
- * text is sanitized before it gets here, so such bytes are not expected).
+ * SYNOPSIS
+ *	#include "json.h"
+ *
+ *	void json_string(FILE *out, const char *s);
+ *	void json_field(FILE *out, const char *key, const char *value,
+ *	    bool last);
+ *
+ * DESCRIPTION
+ *	Strings are escaped completely: quote, backslash, every control byte and
+ *	every byte outside ASCII (as \u00XX, which keeps the output ASCII; our
+ *	text is sanitized before it gets here, so such bytes are not expected).
  */
 #ifndef AUTHREADY_JSON_H
 #define AUTHREADY_JSON_H

@@ -1,8 +1,9 @@
 /*
- * NAME
- *	lmdbcheck - the page structure of an LMDB data file, read with pread
+ * lmdbcheck.c - the page structure of an LMDB data file, read with pread.
+ *
  * SYNOPSIS
  *	See lmdbcheck.h.
+ *
  * DESCRIPTION
  *	The constants and offsets below are LMDB 0.9's (mdb.c), named as
  *	there.  A page starts with a 16-byte header (pgno, pad, flags,
@@ -20,6 +21,7 @@
  *	(no page twice: no cycle, no shared subtree), one page buffer and
  *	one array of node extents per level (a named database's levels
  *	below those of the main database, whose leaf names it).
+ *
  * DIAGNOSTICS
  *	See lmdbcheck.h.
  */

@@ -1,10 +1,11 @@
 /*
- * NAME
- *	lmdbcheck - the page structure of an LMDB data file, read with pread
+ * lmdbcheck.h - the page structure of an LMDB data file, read with pread.
+ *
  * SYNOPSIS
  *	#include "lmdbcheck.h"
  *
  *	int lmdbcheck_fd(int fd, struct lmdbcheck_report *rep);
+ *
  * DESCRIPTION
  *	LMDB does not checksum its pages and trusts every header and node
  *	it maps: a page number past the file, a node offset outside its
@@ -29,6 +30,7 @@
  *	MDB_db, MDB_page, MDB_node) on a 64-bit little- or big-endian host,
  *	as the file is written in host order; named databases without
  *	MDB_DUPSORT, which is all authready uses.
+ *
  * DIAGNOSTICS
  *	0 sound; 1 damaged, the first finding in rep->problem; -1 the file
  *	could not be read (rep->problem says why).

@@ -1,11 +1,17 @@
 /*
  * log.h - one line per event, to syslog or to stderr, never raw.
  *
- * Every value that reaches a log line goes through log_field(): it is
- * sanitized (sanitize_text: no CR, LF, control bytes or invalid UTF-8
- * survive), capped at LOG_FIELD_MAX bytes, and quoted when it holds a
- * space, a quote or an equals sign, so a line always parses as
- * key=value pairs and no sender can forge a second line.
+ * SYNOPSIS
+ *	#include "log.h"
+ *
+ *	The functions: see log.c.
+ *
+ * DESCRIPTION
+ *	Every value that reaches a log line goes through log_field(): it is
+ *	sanitized (sanitize_text: no CR, LF, control bytes or invalid UTF-8
+ *	survive), capped at LOG_FIELD_MAX bytes, and quoted when it holds a
+ *	space, a quote or an equals sign, so a line always parses as
+ *	key=value pairs and no sender can forge a second line.
  */
 #ifndef AUTHREADY_LOG_H
 #define AUTHREADY_LOG_H

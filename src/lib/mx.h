@@ -1,10 +1,16 @@
 /*
  * mx.h - the MX record of the MAIL FROM domain.
  *
- * Bounces and feedback go to the MAIL FROM domain, so the seed asks for an
- * MX there.  mx_evaluate() passes when the answer holds at least one usable
- * MX (a null MX, RFC 7505, is not usable) and, when an expected host is
- * given, one exchange equals it.
+ * SYNOPSIS
+ *	#include "mx.h"
+ *
+ *	The functions: see mx.c.
+ *
+ * DESCRIPTION
+ *	Bounces and feedback go to the MAIL FROM domain, so the seed asks for
+ *	an MX there.  mx_evaluate() passes when the answer holds at least one
+ *	usable MX (a null MX, RFC 7505, is not usable) and, when an expected
+ *	host is given, one exchange equals it.
  */
 #ifndef AUTHREADY_MX_H
 #define AUTHREADY_MX_H

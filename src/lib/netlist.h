@@ -1,16 +1,22 @@
 /*
  * netlist.h - lists of IPv4 and IPv6 networks (InternalHosts).
  *
- * A netlist says which SMTP clients are "ours": text such as
- * "127.0.0.0/8, ::1, 192.0.2.0/24, 2001:db8::/32" parsed once at
- * configuration time, matched against the client address of every
- * connection.  Entries are CIDR blocks or bare addresses (a bare address is
- * a /32 or /128, as in OpenDKIM's InternalHosts); "!" before an entry
- * excludes it (an excluded match wins over any included one).  IPv4
- * entries also match IPv4-mapped IPv6 clients (::ffff:192.0.2.1).
+ * SYNOPSIS
+ *	#include "netlist.h"
  *
- * A netlist is a plain bounded value: it can be copied with the config
- * snapshot that holds it.
+ *	The functions: see netlist.c.
+ *
+ * DESCRIPTION
+ *	A netlist says which SMTP clients are "ours": text such as
+ *	"127.0.0.0/8, ::1, 192.0.2.0/24, 2001:db8::/32" parsed once at
+ *	configuration time, matched against the client address of every
+ *	connection.  Entries are CIDR blocks or bare addresses (a bare address
+ *	is a /32 or /128, as in OpenDKIM's InternalHosts); "!" before an entry
+ *	excludes it (an excluded match wins over any included one).  IPv4
+ *	entries also match IPv4-mapped IPv6 clients (::ffff:192.0.2.1).
+ *
+ *	A netlist is a plain bounded value: it can be copied with the config
+ *	snapshot that holds it.
  */
 #ifndef AUTHREADY_NETLIST_H
 #define AUTHREADY_NETLIST_H

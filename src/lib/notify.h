@@ -1,11 +1,17 @@
 /*
  * notify.h - the connectivity confirmation email of the seed.
  *
- * When a domain is verified for the first time and has a contact address,
- * its owner gets one message saying the records are right and mail may
- * flow.  notify_compose() builds the RFC 5322 message (pure);
- * notify_send() hands it to the local MTA through the configured sendmail
- * program ("-t -oi": recipients from the headers, a lone dot is no end).
+ * SYNOPSIS
+ *	#include "notify.h"
+ *
+ *	The functions: see notify.c.
+ *
+ * DESCRIPTION
+ *	When a domain is verified for the first time and has a contact address,
+ *	its owner gets one message saying the records are right and mail may
+ *	flow.  notify_compose() builds the RFC 5322 message (pure);
+ *	notify_send() hands it to the local MTA through the configured sendmail
+ *	program ("-t -oi": recipients from the headers, a lone dot is no end).
  */
 #ifndef AUTHREADY_NOTIFY_H
 #define AUTHREADY_NOTIFY_H

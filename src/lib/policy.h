@@ -1,9 +1,15 @@
 /*
  * policy.h - (readiness, config) -> milter action and SMTP reply.
  *
- * policy_decide() is a pure function: the milter gathers the facts about
- * one MAIL FROM into a struct policy_input and gets back a struct
- * policy_decision (action, reply, log reason).  No I/O, no clock, no DNS.
+ * SYNOPSIS
+ *	#include "policy.h"
+ *
+ *	The functions: see policy.c.
+ *
+ * DESCRIPTION
+ *	policy_decide() is a pure function: the milter gathers the facts about
+ *	one MAIL FROM into a struct policy_input and gets back a struct
+ *	policy_decision (action, reply, log reason).  No I/O, no clock, no DNS.
  *
  * ACTIONS
  *	accept      let the mail through.

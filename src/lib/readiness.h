@@ -1,12 +1,18 @@
 /*
  * readiness.h - run the checks for one domain and produce its report.
  *
- * A readiness job issues the DNS lookups a domain's setup needs through a
- * resolver (c-ares in the programs, canned answers in the tests), hands
- * each answer to the evaluator of its record type (dkim.c, dmarc.c, mx.c)
- * and calls back once every result is in.  The job never blocks; it makes
- * progress only from resolver callbacks.  SPF plugs in as one more check
- * type with its own evaluator.
+ * SYNOPSIS
+ *	#include "readiness.h"
+ *
+ *	The functions: see readiness.c.
+ *
+ * DESCRIPTION
+ *	A readiness job issues the DNS lookups a domain's setup needs through a
+ *	resolver (c-ares in the programs, canned answers in the tests), hands
+ *	each answer to the evaluator of its record type (dkim.c, dmarc.c, mx.c)
+ *	and calls back once every result is in.  The job never blocks; it makes
+ *	progress only from resolver callbacks.  SPF plugs in as one more check
+ *	type with its own evaluator.
  */
 #ifndef AUTHREADY_READINESS_H
 #define AUTHREADY_READINESS_H

@@ -1,17 +1,23 @@
 /*
  * regimport.h - registry entries from CSV rows and from command options.
  *
- * `authready domain import FILE` reads a CSV file whose header names the
- * columns (case-insensitive, any order): domain (required), mail_from,
- * selectors, mx, spf_include, egress_ips, dmarc_min_policy, contact,
- * added (the registration time, so an export reads back exactly).
- * regimport_header() maps the header, regimport_row() turns one row into
- * a struct domain_reg, validating every value; an empty optional value
- * means the global default.  regimport_set() validates one value and is
- * shared with `authready domain add`.  regimport_validate() judges a
- * whole entry before it is stored, for every way in.  regimport_seen_add()
- * detects a domain given twice in one file.  Errors are sentences for the
- * operator: "line 7: mx 'a..b': name has an empty label".
+ * SYNOPSIS
+ *	#include "regimport.h"
+ *
+ *	The functions: see regimport.c.
+ *
+ * DESCRIPTION
+ *	`authready domain import FILE` reads a CSV file whose header names the
+ *	columns (case-insensitive, any order): domain (required), mail_from,
+ *	selectors, mx, spf_include, egress_ips, dmarc_min_policy, contact,
+ *	added (the registration time, so an export reads back exactly).
+ *	regimport_header() maps the header, regimport_row() turns one row into
+ *	a struct domain_reg, validating every value; an empty optional value
+ *	means the global default.  regimport_set() validates one value and is
+ *	shared with `authready domain add`.  regimport_validate() judges a
+ *	whole entry before it is stored, for every way in.  regimport_seen_add()
+ *	detects a domain given twice in one file.  Errors are sentences for the
+ *	operator: "line 7: mx 'a..b': name has an empty label".
  */
 #ifndef AUTHREADY_REGIMPORT_H
 #define AUTHREADY_REGIMPORT_H

@@ -1,26 +1,32 @@
 /*
  * release.h - release held mail of a domain from the MTA's hold queue.
  *
- * Quarantined messages sit in Postfix's hold queue, their queue IDs
- * indexed under the domain in the store (with the door they came
- * through, the envelope sender and the time).  release_domain() checks
- * each entry against the MTA's own view of its queue (HoldQueueCommand,
- * default "/usr/sbin/postqueue -j"), then hands the confirmed IDs to the
- * release command (default "/usr/sbin/postsuper -H -", which reads the
- * IDs from stdin) through subprocess_run(): fixed argv, no shell.
+ * SYNOPSIS
+ *	#include "release.h"
  *
- * Every ID is validated first: letters and digits only, and never "ALL",
- * which postsuper would take as every message in the queue.  An entry is
- * released only when the queue listing shows its ID in the hold queue,
- * with the indexed envelope sender (an entry without one: a sender in
- * the domain being released), having arrived at most
- * RELEASE_ARRIVAL_BEFORE seconds before it was indexed and not later
- * than RELEASE_ARRIVAL_AFTER seconds after.  Other entries are refused:
- * dropped from the index, never released.  With HoldQueueCommand none,
- * entries that came through a TCP socket are not released at all (they
- * stay indexed); the others are released unchecked.  IDs the command
- * accepted are removed from the index; when it fails nothing is
- * removed, so nothing is lost.
+ *	The functions: see release.c.
+ *
+ * DESCRIPTION
+ *	Quarantined messages sit in Postfix's hold queue, their queue IDs
+ *	indexed under the domain in the store (with the door they came
+ *	through, the envelope sender and the time).  release_domain() checks
+ *	each entry against the MTA's own view of its queue (HoldQueueCommand,
+ *	default "/usr/sbin/postqueue -j"), then hands the confirmed IDs to the
+ *	release command (default "/usr/sbin/postsuper -H -", which reads the
+ *	IDs from stdin) through subprocess_run(): fixed argv, no shell.
+ *
+ *	Every ID is validated first: letters and digits only, and never "ALL",
+ *	which postsuper would take as every message in the queue.  An entry is
+ *	released only when the queue listing shows its ID in the hold queue,
+ *	with the indexed envelope sender (an entry without one: a sender in
+ *	the domain being released), having arrived at most
+ *	RELEASE_ARRIVAL_BEFORE seconds before it was indexed and not later
+ *	than RELEASE_ARRIVAL_AFTER seconds after.  Other entries are refused:
+ *	dropped from the index, never released.  With HoldQueueCommand none,
+ *	entries that came through a TCP socket are not released at all (they
+ *	stay indexed); the others are released unchecked.  IDs the command
+ *	accepted are removed from the index; when it fails nothing is
+ *	removed, so nothing is lost.
  */
 #ifndef AUTHREADY_RELEASE_H
 #define AUTHREADY_RELEASE_H

@@ -1,13 +1,19 @@
 /*
  * report.h - results of readiness checks, and how they are shown.
  *
- * A check_result says, for one DNS record an operator asked a domain owner
- * to publish, what was queried, what was seen and what to fix.  A report
- * collects the results for one domain and yields the verdict.  Printing
- * (a table for people, one JSON object for scripts) lives in report.c.
+ * SYNOPSIS
+ *	#include "report.h"
  *
- * Every text field is bounded and already sanitized (printable ASCII only)
- * by the code that fills it; see sanitize.h.
+ *	The functions: see report.c.
+ *
+ * DESCRIPTION
+ *	A check_result says, for one DNS record an operator asked a domain owner
+ *	to publish, what was queried, what was seen and what to fix.  A report
+ *	collects the results for one domain and yields the verdict.  Printing
+ *	(a table for people, one JSON object for scripts) lives in report.c.
+ *
+ *	Every text field is bounded and already sanitized (printable ASCII only)
+ *	by the code that fills it; see sanitize.h.
  */
 #ifndef AUTHREADY_REPORT_H
 #define AUTHREADY_REPORT_H

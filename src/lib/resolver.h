@@ -6,10 +6,14 @@
  * final answer: CNAMEs already followed, deadline already applied.  The
  * answer is only valid during the callback.
  *
- * query_by is optional (NULL when the resolver has none): the same with
- * an absolute deadline, CLOCK_MONOTONIC milliseconds, that ends the
- * lookup with DNS_TIMEOUT earlier than the resolver's own deadline per
- * lookup would.  A check's overall budget is passed down this way.
+ * SYNOPSIS
+ *	#include "resolver.h"
+ *
+ * DESCRIPTION
+ *	query_by is optional (NULL when the resolver has none): the same with
+ *	an absolute deadline, CLOCK_MONOTONIC milliseconds, that ends the
+ *	lookup with DNS_TIMEOUT earlier than the resolver's own deadline per
+ *	lookup would.  A check's overall budget is passed down this way.
  */
 #ifndef AUTHREADY_RESOLVER_H
 #define AUTHREADY_RESOLVER_H

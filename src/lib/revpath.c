@@ -1,6 +1,6 @@
 /*
- * NAME
- *	revpath - the SMTP reverse-path as an MTA hands it to a milter
+ * revpath.c - the SMTP reverse-path as an MTA hands it to a milter.
+ *
  * SYNOPSIS
  *	#include "revpath.h"
  *

@@ -1,10 +1,16 @@
 /*
  * revpath.h - the SMTP reverse-path as an MTA hands it to a milter.
  *
- * revpath_parse() takes argv[0] of xxfi_envfrom (RFC 5321 section 4.1.2
- * Reverse-path, brackets optional) and yields the sender's local part and
- * its domain in the form domain_normalize() gives, or says why there is
- * no domain to look up.  See revpath.c for every acceptance decision.
+ * SYNOPSIS
+ *	#include "revpath.h"
+ *
+ *	The functions: see revpath.c.
+ *
+ * DESCRIPTION
+ *	revpath_parse() takes argv[0] of xxfi_envfrom (RFC 5321 section 4.1.2
+ *	Reverse-path, brackets optional) and yields the sender's local part and
+ *	its domain in the form domain_normalize() gives, or says why there is
+ *	no domain to look up.  See revpath.c for every acceptance decision.
  */
 #ifndef AUTHREADY_REVPATH_H
 #define AUTHREADY_REVPATH_H

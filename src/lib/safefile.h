@@ -1,11 +1,17 @@
 /*
  * safefile.h - read a whole operator file without blocking, bounded.
  *
- * Every file authready reads (the config, list files, DKIM key files, the
- * CSV of "domain import") comes through here.  A FIFO, a device, a
- * directory or a socket put where a file belongs is refused with a
- * sentence instead of hanging the thread that opens it, and a file is
- * never read past the limit its caller gives.
+ * SYNOPSIS
+ *	#include "safefile.h"
+ *
+ *	The functions: see safefile.c.
+ *
+ * DESCRIPTION
+ *	Every file authready reads (the config, list files, DKIM key files, the
+ *	CSV of "domain import") comes through here.  A FIFO, a device, a
+ *	directory or a socket put where a file belongs is refused with a
+ *	sentence instead of hanging the thread that opens it, and a file is
+ *	never read past the limit its caller gives.
  */
 #ifndef AUTHREADY_SAFEFILE_H
 #define AUTHREADY_SAFEFILE_H

@@ -1,11 +1,17 @@
 /*
  * sanitize.h - turn untrusted bytes into bounded, printable text.
  *
- * DNS answers and envelope senders come from strangers.  Before such text
- * reaches a terminal, a JSON document or syslog it goes through
- * sanitize_text(): printable ASCII is kept, every other byte (controls,
- * NUL, DEL, bytes >= 0x80) becomes \xHH, and output that does not fit is cut
- * and ends in "...".  The result is always NUL-terminated.
+ * SYNOPSIS
+ *	#include "sanitize.h"
+ *
+ *	The functions: see sanitize.c.
+ *
+ * DESCRIPTION
+ *	DNS answers and envelope senders come from strangers.  Before such text
+ *	reaches a terminal, a JSON document or syslog it goes through
+ *	sanitize_text(): printable ASCII is kept, every other byte (controls,
+ *	NUL, DEL, bytes >= 0x80) becomes \xHH, and output that does not fit is
+ *	cut and ends in "...".  The result is always NUL-terminated.
  */
 #ifndef AUTHREADY_SANITIZE_H
 #define AUTHREADY_SANITIZE_H

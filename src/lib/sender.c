@@ -1,6 +1,6 @@
 /*
- * NAME
- *	sender - who owns a MAIL FROM, and the facts the policy decides on
+ * sender.c - who owns a MAIL FROM, and the facts the policy decides on.
+ *
  * SYNOPSIS
  *	#include "sender.h"
  *

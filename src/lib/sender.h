@@ -1,15 +1,21 @@
 /*
  * sender.h - who owns a MAIL FROM, and the facts the policy decides on.
  *
- * sender_facts() turns the MAIL FROM argument into a struct policy_input
- * for policy_decide(): it parses the reverse-path (revpath.c), finds the
- * registered domain that owns the sender's domain, decides whether the
- * session waits for a check and for how long, and whether the state it
- * found is stale.  It reads the registry and the state, queues checks
- * and waits through struct sender_env, the way readiness.c reads DNS
- * through resolver.h: milter.c implements it on the store and the
- * checker thread, tests/test_sender.c with rows in memory.  No I/O and
- * no clock of its own.
+ * SYNOPSIS
+ *	#include "sender.h"
+ *
+ *	The functions: see sender.c.
+ *
+ * DESCRIPTION
+ *	sender_facts() turns the MAIL FROM argument into a struct policy_input
+ *	for policy_decide(): it parses the reverse-path (revpath.c), finds the
+ *	registered domain that owns the sender's domain, decides whether the
+ *	session waits for a check and for how long, and whether the state it
+ *	found is stale.  It reads the registry and the state, queues checks
+ *	and waits through struct sender_env, the way readiness.c reads DNS
+ *	through resolver.h: milter.c implements it on the store and the
+ *	checker thread, tests/test_sender.c with rows in memory.  No I/O and
+ *	no clock of its own.
  *
  * RULES
  *	Ownership: the sender domain D itself (a state, or a registry

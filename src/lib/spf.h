@@ -2,18 +2,24 @@
  * spf.h - SPF (RFC 7208): record parsing, macro expansion, the
  * asynchronous check_host() and record validation for readiness.
  *
- * spf_parse() turns one record into a bounded list of terms (pure; the
- * record bytes must outlive the result, terms point into them).
- * spf_macro_expand() expands a macro-string (section 7) from a context
- * (pure).  spf_check_host() evaluates a policy for (ip, domain, sender,
- * helo) through a struct resolver and calls back once with the result.
- * spf_validate() inspects the policy at a MAIL FROM domain the way a
- * careful operator would and fills a readiness check_result.
+ * SYNOPSIS
+ *	#include "spf.h"
  *
- * The asynchronous functions share readiness_start()'s convention: 0
- * means lookups are under way and done runs exactly once, later, from a
- * resolver callback; 1 means the result was complete at once (no lookup
- * was needed, or none could be queued) and done is not called.
+ *	The functions: see spf.c.
+ *
+ * DESCRIPTION
+ *	spf_parse() turns one record into a bounded list of terms (pure; the
+ *	record bytes must outlive the result, terms point into them).
+ *	spf_macro_expand() expands a macro-string (section 7) from a context
+ *	(pure).  spf_check_host() evaluates a policy for (ip, domain, sender,
+ *	helo) through a struct resolver and calls back once with the result.
+ *	spf_validate() inspects the policy at a MAIL FROM domain the way a
+ *	careful operator would and fills a readiness check_result.
+ *
+ *	The asynchronous functions share readiness_start()'s convention: 0
+ *	means lookups are under way and done runs exactly once, later, from a
+ *	resolver callback; 1 means the result was complete at once (no lookup
+ *	was needed, or none could be queued) and done is not called.
  */
 #ifndef AUTHREADY_SPF_H
 #define AUTHREADY_SPF_H

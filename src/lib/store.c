@@ -1,8 +1,9 @@
 /*
- * NAME
- *	store - LMDB registry, readiness state and held-mail index
+ * store.c - LMDB registry, readiness state and held-mail index.
+ *
  * SYNOPSIS
  *	See store.h.
+ *
  * DESCRIPTION
  *	A thin layer over LMDB: key checks, storecodec.c encoding, validation
  *	on read (a value must decode and name the key it is stored under),
@@ -16,6 +17,7 @@
  *	store call into one fixed sentence and _exit(STORE_EXIT_DAMAGED),
  *	the one exit outside main: a process whose map read faulted has
  *	nothing left to return to.
+ *
  * DIAGNOSTICS
  *	STORE_OK, STORE_NOTFOUND, STORE_CORRUPT, STORE_ERROR; see store.h.
  */

@@ -1,6 +1,6 @@
 /*
- * NAME
- *	store - LMDB registry, readiness state and held-mail index
+ * store.h - LMDB registry, readiness state and held-mail index.
+ *
  * SYNOPSIS
  *	#include "store.h"
  *
@@ -72,6 +72,7 @@
  *	int store_guard_install(const char *progname, char *err,
  *	    size_t errlen);
  *	void store_guard_remove(void);
+ *
  * DESCRIPTION
  *	One LMDB environment in a directory (StateDir) with three named
  *	databases: "registry" and "state" keyed by the normalized domain
@@ -132,6 +133,7 @@
  *	Never use a struct store across fork(); open a new one in the
  *	child.  Do not open the same directory twice in one process (an
  *	LMDB rule: closing one handle would drop the other's locks).
+ *
  * DIAGNOSTICS
  *	Functions return STORE_OK, STORE_NOTFOUND (no such key),
  *	STORE_CORRUPT (the value failed validation: log err, treat the

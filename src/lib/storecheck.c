@@ -1,8 +1,9 @@
 /*
- * NAME
- *	storecheck - verify a store, and read its registry, in a child process
+ * storecheck.c - verify a store, and read its registry, in a child process.
+ *
  * SYNOPSIS
  *	See storecheck.h.
+ *
  * DESCRIPTION
  *	Why a child: a fault inside an LMDB map cannot be recovered from in
  *	the process that took it (liblmdb may hold a lock, a cursor or a
@@ -34,6 +35,7 @@
  *	with 128 + the signal: the parent reads it like a death by that
  *	signal, and nothing (core, sanitizer, valgrind) reports an expected
  *	fault as a program error.
+ *
  * DIAGNOSTICS
  *	See storecheck.h.
  */

@@ -1,6 +1,6 @@
 /*
- * NAME
- *	storecheck - verify a store, and read its registry, in a child process
+ * storecheck.h - verify a store, and read its registry, in a child process.
+ *
  * SYNOPSIS
  *	#include "storecheck.h"
  *
@@ -12,6 +12,7 @@
  *	int storecheck_export(const char *dir, store_reg_cb cb,
  *	    store_problem_cb bad, void *ctx,
  *	    struct storecheck_export_result *res);
+ *
  * DESCRIPTION
  *	LMDB reads its pages through a memory map and does not checksum
  *	them: a damaged page can fault inside liblmdb (SIGBUS, SIGSEGV).
@@ -37,6 +38,7 @@
  *	is named in res.  The registry's entry count (LMDB's, read before
  *	the walk) tells whether anything was actually left unread: a
  *	damaged page can fault after the last entry on it was read.
+ *
  * DIAGNOSTICS
  *	storecheck_verify: STORECHECK_SOUND, STORECHECK_DAMAGED (the walk
  *	faulted, failed, timed out or found corrupt or damaged entries) or

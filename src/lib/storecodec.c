@@ -1,14 +1,16 @@
 /*
- * NAME
- *	record - versioned binary codec for store values
+ * storecodec.c - versioned binary codec for store values.
+ *
  * SYNOPSIS
  *	See storecodec.h.
+ *
  * DESCRIPTION
  *	Encoding writes through a bounded writer (struct wr) and decoding
  *	reads through a bounded reader (struct rd); both stop at the first
  *	problem and keep the first error sentence, so the field functions
  *	below read as a plain list of fields.  Decoders are chosen from a
  *	(version, kind) table; adding a format version means adding rows.
+ *
  * DIAGNOSTICS
  *	-1 and a sentence in err; see storecodec.h.
  */

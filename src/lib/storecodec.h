@@ -1,6 +1,6 @@
 /*
- * NAME
- *	record - versioned binary codec for the values kept in the store
+ * storecodec.h - versioned binary codec for the values kept in the store.
+ *
  * SYNOPSIS
  *	#include "storecodec.h"
  *
@@ -21,6 +21,7 @@
  *	    struct held_msg *msg, char *err, size_t errlen);
  *	int storecodec_header(const unsigned char *buf, size_t len,
  *	    unsigned *version, unsigned *kind, char *err, size_t errlen);
+ *
  * DESCRIPTION
  *	Pure functions: no I/O, no allocation, no global state.  Every
  *	record starts with a four-byte header:
@@ -42,6 +43,7 @@
  *	STORECODEC_STATE_FIXED bytes without decoding the per-record results;
  *	peek still validates what it reads and the record's total framing
  *	is not checked by it (store_check and storecodec_state_decode do).
+ *
  * VERSIONS
  *	Each kind has its own current version, which writers always write:
  *	STORECODEC_VERSION (1) for registry entries, so a downgraded program
@@ -60,6 +62,7 @@
  *	stored; there is no bulk migration.  A downgraded program sees
  *	newer records as corrupt (logged, re-checked, overwritten), never
  *	misreads them.
+ *
  * DIAGNOSTICS
  *	Every function returns 0 on success, or -1 with one sentence in err:
  *	truncated input, trailing bytes, bad magic, unknown version, wrong

@@ -1,14 +1,20 @@
 /*
  * subprocess.h - run an external program without a shell.
  *
- * authready runs three external programs: sendmail (confirmation mail),
- * postsuper (releasing held mail) and postqueue (listing the hold queue
- * before a release).  They go through subprocess_run(), or
- * subprocess_lines() for a program whose output is read:
- * posix_spawn() of an absolute path with a fixed argv, a minimal
- * environment, input written to its stdin, its stderr captured (bounded)
- * for the error message, and a deadline after which it is killed.  No
- * system(), no popen(), no shell: no argument can be re-parsed.
+ * SYNOPSIS
+ *	#include "subprocess.h"
+ *
+ *	The functions: see subprocess.c.
+ *
+ * DESCRIPTION
+ *	authready runs three external programs: sendmail (confirmation mail),
+ *	postsuper (releasing held mail) and postqueue (listing the hold queue
+ *	before a release).  They go through subprocess_run(), or
+ *	subprocess_lines() for a program whose output is read:
+ *	posix_spawn() of an absolute path with a fixed argv, a minimal
+ *	environment, input written to its stdin, its stderr captured (bounded)
+ *	for the error message, and a deadline after which it is killed.  No
+ *	system(), no popen(), no shell: no argument can be re-parsed.
  */
 #ifndef AUTHREADY_SUBPROCESS_H
 #define AUTHREADY_SUBPROCESS_H

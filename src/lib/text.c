@@ -1,5 +1,8 @@
 /*
  * text.c - small text helpers; see text.h.
+ *
+ * SYNOPSIS
+ *	See text.h.
  */
 #include "text.h"
 

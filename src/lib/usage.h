@@ -1,6 +1,6 @@
 /*
- * NAME
- *	usage - which sender domains mail used, noted without locks
+ * usage.h - which sender domains mail used, noted without locks.
+ *
  * SYNOPSIS
  *	#include "usage.h"
  *
@@ -11,6 +11,7 @@
  *	size_t usage_drain(struct usage *u, uint64_t *out, size_t max,
  *	    uint64_t *dropped);
  *	bool usage_seen(const uint64_t *sorted, size_t n, const char *domain);
+ *
  * DESCRIPTION
  *	The milter notes each domain whose state it used at MAIL FROM; the
  *	checker thread drains the notes once a round and records the use
@@ -26,6 +27,7 @@
  *	never nowhere.  The drained hashes are sorted and unique, for
  *	usage_seen().  A hash says "maybe used": two names with one hash
  *	keep each other's state one expiry longer, which is harmless.
+ *
  * DIAGNOSTICS
  *	A note that finds no free slot among its probes is counted as
  *	dropped (reported by the next drain); that domain's use is simply

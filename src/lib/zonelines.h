@@ -1,12 +1,19 @@
 /*
  * zonelines.h - the DNS records a registered domain must publish.
  *
- * zonelines_build() derives, from a registry entry and the global defaults,
- * the records of the seed's table: MX and SPF TXT on the MAIL FROM name,
- * one DKIM TXT per selector (public key derived from the private key file)
- * and the DMARC TXT.  zonelines_print_zone() writes them as zone-file lines,
- * TXT values split into strings of at most 255 bytes (RFC 1035 section
- * 3.3); zonelines_print_json() writes one JSON object.
+ * SYNOPSIS
+ *	#include "zonelines.h"
+ *
+ *	The functions: see zonelines.c.
+ *
+ * DESCRIPTION
+ *	zonelines_build() derives, from a registry entry and the global
+ *	defaults, the records of the seed's table: MX and SPF TXT on the MAIL
+ *	FROM name, one DKIM TXT per selector (public key derived from the
+ *	private key file) and the DMARC TXT.  zonelines_print_zone() writes
+ *	them as zone-file lines, TXT values split into strings of at most 255
+ *	bytes (RFC 1035 section 3.3); zonelines_print_json() writes one JSON
+ *	object.
  */
 #ifndef AUTHREADY_ZONELINES_H
 #define AUTHREADY_ZONELINES_H

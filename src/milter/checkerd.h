@@ -1,21 +1,28 @@
 /*
  * checkerd.h - the milter's checker thread: the only place DNS happens.
  *
- * Milter threads never resolve anything.  When a sender domain has no
- * state, a milter thread queues it here (checkerd_request) and waits at
- * most CheckWait for its state to be stored (checkerd_wait), then reads
- * the store again.  Between requests the thread re-checks the domains
- * that are due, a bounded number per round.  A request is taken into
- * the run in progress as soon as a job slot is free (CHECKERD_RESERVE
- * slots are kept for requests), so it never waits behind a due round or
- * a slow domain, and its state is committed as soon as it is known.  When a domain becomes verified its held mail
- * is released.  The thread owns its c-ares channel (c-ares 1.18 has no
- * channel locking), opened per run from the current config snapshot.
+ * SYNOPSIS
+ *	#include "checkerd.h"
  *
- * Due rounds include the unregistered domains that have a state.  The
- * milter notes which domains its mail used (checkerd_note_use, no lock,
- * no store write); each round records those uses in the unregistered
- * states and removes the ones no mail used for UnregisteredExpiry.
+ *	The functions: see checkerd.c.
+ *
+ * DESCRIPTION
+ *	Milter threads never resolve anything.  When a sender domain has no
+ *	state, a milter thread queues it here (checkerd_request) and waits at
+ *	most CheckWait for its state to be stored (checkerd_wait), then reads
+ *	the store again.  Between requests the thread re-checks the domains
+ *	that are due, a bounded number per round.  A request is taken into the
+ *	run in progress as soon as a job slot is free (CHECKERD_RESERVE slots
+ *	are kept for requests), so it never waits behind a due round or a slow
+ *	domain, and its state is committed as soon as it is known.  When a
+ *	domain becomes verified its held mail is released.  The thread owns its
+ *	c-ares channel (c-ares 1.18 has no channel locking), opened per run
+ *	from the current config snapshot.
+ *
+ *	Due rounds include the unregistered domains that have a state.  The
+ *	milter notes which domains its mail used (checkerd_note_use, no lock,
+ *	no store write); each round records those uses in the unregistered
+ *	states and removes the ones no mail used for UnregisteredExpiry.
  */
 #ifndef AUTHREADY_CHECKERD_H
 #define AUTHREADY_CHECKERD_H

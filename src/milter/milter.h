@@ -1,21 +1,26 @@
 /*
  * milter.h - the libmilter callbacks of authready-milter, nothing else.
  *
- * At MAIL FROM the sender rules (sender.c) parse the reverse-path and
- * find the registered domain that owns it, reading the store through
- * this file (no DNS on a milter thread: a domain without a state is
- * queued to the checker thread, and the session waits at most
- * CheckWait), the pure policy (policy.c) picks the action, and the
- * action is taken: accept, 451,
- * 550, or - at end of message - quarantine (smfi_quarantine, queue ID
- * recorded under the domain with the envelope sender and the door it
- * came through, unix or TCP: see release.h) or a tag header.  Every judged decision is
- * one log line.
+ * SYNOPSIS
+ *	#include "milter.h"
  *
- * Negotiation asks only for connect, MAIL FROM and end of message (and
- * abort/close for bookkeeping); every other stage is skipped and every
- * stage that cannot change anything is marked no-reply, so a session
- * costs the fewest round trips.
+ *	The functions: see milter.c.
+ *
+ * DESCRIPTION
+ *	At MAIL FROM the sender rules (sender.c) parse the reverse-path and
+ *	find the registered domain that owns it, reading the store through this
+ *	file (no DNS on a milter thread: a domain without a state is queued to
+ *	the checker thread, and the session waits at most CheckWait), the pure
+ *	policy (policy.c) picks the action, and the action is taken: accept,
+ *	451, 550, or - at end of message - quarantine (smfi_quarantine, queue
+ *	ID recorded under the domain with the envelope sender and the door it
+ *	came through, unix or TCP: see release.h) or a tag header.  Every
+ *	judged decision is one log line.
+ *
+ *	Negotiation asks only for connect, MAIL FROM and end of message (and
+ *	abort/close for bookkeeping); every other stage is skipped and every
+ *	stage that cannot change anything is marked no-reply, so a session
+ *	costs the fewest round trips.
  */
 #ifndef AUTHREADY_MILTER_H
 #define AUTHREADY_MILTER_H

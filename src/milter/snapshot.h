@@ -1,12 +1,18 @@
 /*
  * snapshot.h - the current configuration of the daemon, swapped whole.
  *
- * The daemon's only global mutable state.  A snapshot is an immutable,
- * reference-counted struct config.  A connection takes a reference at
- * its start (snapshot_acquire) and drops it at its end, so it never sees
- * a half-loaded config; a reload builds a new snapshot off to the side
- * and installs it only when the whole file was valid, keeping the old one
- * otherwise.
+ * SYNOPSIS
+ *	#include "snapshot.h"
+ *
+ *	The functions: see snapshot.c.
+ *
+ * DESCRIPTION
+ *	The daemon's only global mutable state.  A snapshot is an immutable,
+ *	reference-counted struct config.  A connection takes a reference at
+ *	its start (snapshot_acquire) and drops it at its end, so it never sees
+ *	a half-loaded config; a reload builds a new snapshot off to the side
+ *	and installs it only when the whole file was valid, keeping the old one
+ *	otherwise.
  */
 #ifndef AUTHREADY_SNAPSHOT_H
 #define AUTHREADY_SNAPSHOT_H
