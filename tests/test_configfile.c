@@ -880,7 +880,7 @@ END_TEST
 static Suite *
 config_suite(void)
 {
-	Suite *s = suite_create("config");
+	Suite *s = suite_create("configfile");
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_test(tc, test_defaults);

@@ -424,7 +424,7 @@ END_TEST
 static Suite *
 address_suite(void)
 {
-	Suite *s = suite_create("address");
+	Suite *s = suite_create("domainname");
 	TCase *tc = tcase_create("normalize");
 
 	tcase_add_test(tc, test_case_and_dot);

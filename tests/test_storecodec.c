@@ -741,7 +741,7 @@ END_TEST
 static Suite *
 record_suite(void)
 {
-	Suite *s = suite_create("record");
+	Suite *s = suite_create("storecodec");
 	TCase *tc = tcase_create("codec");
 
 	tcase_add_test(tc, test_reg_round_trip_limits);

@@ -252,8 +252,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("records");
-	TCase *tc = tcase_create("records");
+	Suite *s = suite_create("zonelines");
+	TCase *tc = tcase_create("zonelines");
 	SRunner *sr;
 	int failed;
 

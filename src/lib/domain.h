@@ -8,8 +8,10 @@
  *	struct domain_reg is the registry entry: what the operator issued and
  *	the domain must publish.  struct domain_state is the readiness state the
  *	checker maintains and the milter reads.  Both are plain values with
- *	bounded fields; store.c encodes them (versioned) in LMDB, state.c
- *	computes transitions on them.
+ *	bounded fields; storecodec.c encodes them (versioned) for the store,
+ *	state.c computes transitions on them and names their states
+ *	(state_readiness_name).  Types only: the functions on domain names
+ *	(domain_*) are in domainname.h.
  */
 #ifndef AUTHREADY_DOMAIN_H
 #define AUTHREADY_DOMAIN_H
