@@ -261,9 +261,9 @@ static const struct {
     {"failed_interval", offsetof(struct state_timing, failed_interval)},
 };
 
-/* policy_table_ok - a delay table is present and every delay positive. */
+/* timing_table_ok - a delay table is present and every delay positive. */
 static bool
-policy_table_ok(const int64_t *tab, size_t n)
+timing_table_ok(const int64_t *tab, size_t n)
 {
 	size_t i;
 
@@ -291,15 +291,15 @@ state_timing_check(const struct state_timing *pol, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (!policy_table_ok(pol->pending_backoff, pol->npending_backoff)) {
+	if (!timing_table_ok(pol->pending_backoff, pol->npending_backoff)) {
 		snprintf(err, errlen, "pending backoff needs positive delays");
 		return -1;
 	}
-	if (!policy_table_ok(pol->dns_retry, pol->ndns_retry)) {
+	if (!timing_table_ok(pol->dns_retry, pol->ndns_retry)) {
 		snprintf(err, errlen, "DNS retry needs positive delays");
 		return -1;
 	}
-	if (!policy_table_ok(pol->notify_retry, pol->nnotify_retry)) {
+	if (!timing_table_ok(pol->notify_retry, pol->nnotify_retry)) {
 		snprintf(err, errlen, "notify retry needs positive delays");
 		return -1;
 	}
