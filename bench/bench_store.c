@@ -148,7 +148,7 @@ run_raw(const char *dir, char (*keys)[BENCH_KEY_MAX], size_t m, int long_txn)
 static double
 run_store(const char *dir, char (*keys)[BENCH_KEY_MAX], size_t m)
 {
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 	struct store_reader *rd;
 	struct store *st;
 	char err[512];

@@ -6,7 +6,7 @@
  * DESCRIPTION
  *	The floor authready-milter is measured against: the same libmilter,
  *	registered with the same flags (SMFIF_QUARANTINE, SMFIF_ADDHDRS) and
- *	the same negotiation as src/milter.c (the same SMFIP_NO* and
+ *	the same negotiation as src/milter/milter.c (the same SMFIP_NO* and
  *	SMFIP_NR_* bits kept from the MTA's offer, the same actions, the
  *	same macro list for MAIL when the MTA takes one), and the same
  *	callbacks, each doing nothing: connect answers only when the MTA
@@ -20,7 +20,7 @@
  *	Exit 0 after a clean stop, 1 when the socket cannot be opened,
  *	64 on a usage error.
  * SEE ALSO
- *	milter_load(1 in bench/), src/milter.c milter_negotiate().
+ *	milter_load(1 in bench/), src/milter/milter.c milter_negotiate().
  */
 #include <stdbool.h>
 #include <stdio.h>

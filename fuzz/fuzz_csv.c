@@ -13,7 +13,7 @@
  * refused by it) and read back into the very same entry.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
- *	-Isrc fuzz/fuzz_csv.c libauthready.a (+ its libraries)
+ *	-Isrc/lib fuzz/fuzz_csv.c libauthready.a (+ its libraries)
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  *	fuzz_lmdbcheck - libFuzzer target for the LMDB page structure check
  * SYNOPSIS
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *	    -Isrc fuzz/fuzz_lmdbcheck.c src/lmdbcheck.c -o fuzz_lmdbcheck
+ *	    -Isrc/lib fuzz/fuzz_lmdbcheck.c src/lib/lmdbcheck.c -o fuzz_lmdbcheck
  * DESCRIPTION
  *	The input is a data.mdb: written to a memory file and walked by
  *	lmdbcheck_fd(), which must return -1, 0 or 1 with a NUL-terminated

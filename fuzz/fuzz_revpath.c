@@ -3,8 +3,8 @@
  *	fuzz_revpath - libFuzzer target for the reverse-path parser
  * SYNOPSIS
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *	    -Isrc fuzz/fuzz_revpath.c src/revpath.c src/address.c \
- *	    src/sanitize.c -lidn2 -lpsl -lpthread -o fuzz_revpath
+ *	    -Isrc/lib fuzz/fuzz_revpath.c src/lib/revpath.c \
+ *	    src/lib/domainname.c src/lib/sanitize.c -lidn2 -lpsl -lpthread -o fuzz_revpath
  *	./fuzz_revpath -max_len=4096 -runs=1000000
  * DESCRIPTION
  *	Hands the input to revpath_parse() in a buffer of exactly its
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
+#include "domainname.h"
 #include "revpath.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -17,7 +17,7 @@
  *		The outcome's reason and explanation must be printable.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
- *	-Isrc fuzz/fuzz_spf.c libauthready.a (+ its libraries)
+ *	-Isrc/lib fuzz/fuzz_spf.c libauthready.a (+ its libraries)
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -8,7 +8,7 @@ are generated here rather than written by hand; the files are committed and
 this script only needs to run again when a seed is added.  Each seed is a
 valid input, a near miss, or the shape of a bug once found in comparable
 software (OpenDMARC, OpenDKIM, libspf2, c-ares); see docs/fuzzing.md.
-fuzz_record's seeds come from the record encoder (see fuzz/README.md) and
+fuzz_storecodec's seeds come from the record encoder (see fuzz/README.md) and
 are not written here.
 """
 import os

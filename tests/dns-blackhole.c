@@ -1,5 +1,5 @@
 /*
- * dns-blackhole - a DNS server on loopback that never answers.
+ * dns-blackhole.c - a DNS server on loopback that never answers.
  *
  * SYNOPSIS
  *	dns-blackhole PORTFILE

@@ -1,5 +1,5 @@
 /*
- * dns-faulty - a DNS server on loopback that misbehaves on purpose.
+ * dns-faulty.c - a DNS server on loopback that misbehaves on purpose.
  *
  * SYNOPSIS
  *	dns-faulty RULESFILE PORTFILE

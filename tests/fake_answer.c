@@ -1,5 +1,8 @@
 /*
  * fake_answer.c - canned struct dns_answer values for unit tests.
+ *
+ * SYNOPSIS
+ *	See fake_answer.h.
  */
 #include "fake_answer.h"
 

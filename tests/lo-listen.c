@@ -1,6 +1,9 @@
 /*
  * lo-listen.c - UDP and TCP on one free loopback port, and the port file;
  * see lo-listen.h.
+ *
+ * SYNOPSIS
+ *	See lo-listen.h.
  */
 #include "lo-listen.h"
 

@@ -1,5 +1,5 @@
 /*
- * smtp-probe - send one message over SMTP and print the whole dialogue.
+ * smtp-probe.c - send one message over SMTP and print the whole dialogue.
  *
  * SYNOPSIS
  *	smtp-probe [-t SECONDS] [-H HELO] [-s SUBJECT] HOST PORT SENDER

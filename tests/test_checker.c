@@ -2,6 +2,9 @@
  * test_checker.c - the checker's listing and the upkeep of unregistered
  * domains' states (no DNS: the store only), and the lock-free table of
  * used domains the milter fills (usage.c), also under concurrent notes.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_checker
  */
 #include <check.h>
 #include <pthread.h>

@@ -1,9 +1,13 @@
 /*
  * test_csv.c - the CSV reader on well-formed, odd and hostile input.
  *
- * read_all() renders everything the reader returns as one string:
- * "L<line>[f1|f2|...]" per record and "E<line>" per bad record, so one
- * comparison checks fields, line numbers and resynchronization together.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_csv
+ *
+ * DESCRIPTION
+ *	read_all() renders everything the reader returns as one string:
+ *	"L<line>[f1|f2|...]" per record and "E<line>" per bad record, so one
+ *	comparison checks fields, line numbers and resynchronization together.
  */
 #include <check.h>
 #include <stdio.h>

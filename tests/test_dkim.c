@@ -1,8 +1,12 @@
 /*
  * test_dkim.c - DKIM key record parsing, key match and evaluation.
  *
- * Keys come from tests/keys (see tests/keys/README), found through
- * $top_srcdir or, when run by hand, next to this source file.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_dkim
+ *
+ * DESCRIPTION
+ *	Keys come from tests/keys (see tests/keys/README), found through
+ *	$top_srcdir or, when run by hand, next to this source file.
  */
 #include <check.h>
 #include <pthread.h>

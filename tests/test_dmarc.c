@@ -1,10 +1,14 @@
 /*
  * test_dmarc.c - DMARC record parsing, selection and evaluation.
  *
- * Records are fed as bytes with explicit lengths; answers are built with
- * fake_answer(), so no DNS is involved.  Hostile input (NUL, controls,
- * 64 KiB values, 10,000 separators, random mutations) must give an error
- * or a result, never a crash or an unbounded string (run under ASan).
+ * SYNOPSIS
+ *	make check TESTS=tests/test_dmarc
+ *
+ * DESCRIPTION
+ *	Records are fed as bytes with explicit lengths; answers are built with
+ *	fake_answer(), so no DNS is involved.  Hostile input (NUL, controls,
+ *	64 KiB values, 10,000 separators, random mutations) must give an error
+ *	or a result, never a crash or an unbounded string (run under ASan).
  */
 #include <check.h>
 #include <stdint.h>

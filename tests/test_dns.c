@@ -1,13 +1,17 @@
 /*
  * test_dns.c - dns.c end to end against a fake server on loopback.
  *
- * The fake server is a thread with a UDP socket and a TCP listener on
- * the same 127.0.0.1 port (kernel-chosen).  It answers each query by a
- * table of rules keyed on (name, type): an RCODE, a CNAME, TXT records,
- * or misbehaviour: drop the query, set TC over UDP (the full answer
- * only over TCP, at once or after FAKE_TCP_DELAY_MS), or answer first
- * (or only) with a wrong query ID.
- * It never talks to anything but the client on loopback.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_dns
+ *
+ * DESCRIPTION
+ *	The fake server is a thread with a UDP socket and a TCP listener on
+ *	the same 127.0.0.1 port (kernel-chosen).  It answers each query by a
+ *	table of rules keyed on (name, type): an RCODE, a CNAME, TXT records,
+ *	or misbehaviour: drop the query, set TC over UDP (the full answer
+ *	only over TCP, at once or after FAKE_TCP_DELAY_MS), or answer first
+ *	(or only) with a wrong query ID.
+ *	It never talks to anything but the client on loopback.
  */
 #include <arpa/inet.h>
 #include <check.h>

@@ -4,6 +4,9 @@
  * answers read in batches with their source address, a send error kept
  * for the next read, a full queue, a kernel that takes only part of a
  * batch, oversized queries, TCP straight through.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_dnsio
  */
 #include <check.h>
 #include <errno.h>

@@ -1,11 +1,15 @@
 /*
  * test_dnsmsg.c - dnsmsg_parse() against hand-built wire messages.
  *
- * Each test builds a response with the small writer below (header,
- * question, records, compression pointers by offset) and checks the
- * outcome, the records and the reason.  Hostile input: pointer loops,
- * forward pointers, long labels and names, RDATA past RDLENGTH or the
- * message, and a few thousand random mutations of a valid message.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_dnsmsg
+ *
+ * DESCRIPTION
+ *	Each test builds a response with the small writer below (header,
+ *	question, records, compression pointers by offset) and checks the
+ *	outcome, the records and the reason.  Hostile input: pointer loops,
+ *	forward pointers, long labels and names, RDATA past RDLENGTH or the
+ *	message, and a few thousand random mutations of a valid message.
  */
 #include <check.h>
 #include <stdint.h>

@@ -1,13 +1,13 @@
 #!/bin/sh
 # test_hygiene.sh - the sources call no shell, no PATH search and no
-# unbounded string function.
+# unbounded string function, and every file carries its header.
 #
 # SYNOPSIS
 #	make check TESTS=tests/test_hygiene.sh
 #	top_srcdir=. tests/test_hygiene.sh
 #
 # DESCRIPTION
-#	Reads every src/*.c and src/*.h with comments, string literals and
+#	Reads every src/*/*.c and src/*/*.h with comments, string literals and
 #	character literals blanked out (so "no system()" in a comment is no
 #	offence), and fails on a call of:
 #
@@ -22,8 +22,12 @@
 #	snprintf, strlcpy or a field named system are fine).  Every offender
 #	is listed as FILE:LINE: the line.
 #
-#	The same check runs on a built-in sample with one offence per rule
-#	and some look-alikes, so a broken pattern fails the test instead of
+#	Every src/*/*.[ch] and tests/*.[ch] must open with the man-page
+#	header: "/*", then " * FILE - what it is for" naming the file
+#	itself, and a SYNOPSIS section in that first comment.
+#
+#	Each check runs on a built-in sample with one offence per rule and
+#	some look-alikes, so a broken pattern fails the test instead of
 #	passing everything.
 #
 # EXIT STATUS
@@ -89,6 +93,20 @@ offenders() {
 	    sed 's/^\([^:]*:[0-9]*\):.*/\1/'
 }
 
+# bad_headers FILE... - FILE:2 of each file whose first comment does not
+# open with "FILE - what it is for" (the file's own name) and hold a
+# SYNOPSIS section: the man-page header every file carries.
+bad_headers() {
+	for f in "$@"; do
+		awk -v base="${f##*/}" '
+		NR == 1 && $0 != "/*" { bad = 1; exit }
+		NR == 2 && index($0, " * " base " - ") != 1 { bad = 1; exit }
+		/^ \* SYNOPSIS$/ { syn = 1 }
+		/\*\// { exit }
+		END { exit !(bad || !syn) }' "$f" && echo "$f:2"
+	done
+}
+
 nfail=0
 npass=0
 
@@ -149,7 +167,23 @@ else
 	echo "FAIL: the check finds lines $found in the sample, expected $want"
 fi
 
-set -- "$SRC"/*.c "$SRC"/*.h
+mkdir "$T/hdr"
+printf '/*\n * good.c - a module.\n *\n * SYNOPSIS\n *\tSee good.h.\n */\n' \
+    >"$T/hdr/good.c"
+printf '/*\n * NAME\n *\tbad - a module\n * SYNOPSIS\n */\n' >"$T/hdr/bad.c"
+printf '/*\n * other.c - names another file.\n * SYNOPSIS\n */\n' \
+    >"$T/hdr/named.c"
+printf '/*\n * nosyn.c - no synopsis.\n */\n' >"$T/hdr/nosyn.c"
+found=$(bad_headers "$T"/hdr/*.c | sed 's|.*/||' | sort | tr '\n' ' ')
+if [ "$found" = "bad.c:2 named.c:2 nosyn.c:2 " ]; then
+	npass=$((npass + 1))
+	echo "PASS: the header check finds every odd header of the sample"
+else
+	nfail=$((nfail + 1))
+	echo "FAIL: the header check finds $found in the sample"
+fi
+
+set -- "$SRC"/*/*.c "$SRC"/*/*.h
 if [ ! -f "$1" ]; then
 	echo "ERROR: no sources in $SRC" >&2
 	exit 99
@@ -160,6 +194,8 @@ report "src: no gets, sprintf, vsprintf, strcpy, strcat, stpcpy" \
     "$(offenders 'gets|sprintf|vsprintf|strcpy|strcat|stpcpy' "$@")"
 report "src: no tmpnam, tempnam, mktemp" \
     "$(offenders 'tmpnam|tempnam|mktemp' "$@")"
+report "src, tests: every file opens with its man-page header" \
+    "$(bad_headers "$@" "$top_srcdir"/tests/*.c "$top_srcdir"/tests/*.h)"
 
 echo "$npass passed, $nfail failed"
 [ $nfail -eq 0 ]

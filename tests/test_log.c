@@ -6,6 +6,9 @@
  * stop, many threads logging at once and while it stops); the stderr
  * form.  Each test runs in its own process (Check's
  * fork mode): the log module keeps process-wide state.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_log
  */
 #include <check.h>
 #include <errno.h>

@@ -1,9 +1,13 @@
 /*
  * test_mx.c - the MX check of the MAIL FROM domain.
  *
- * Answers come from fake_answer(); every DNS outcome, null MX (RFC 7505),
- * expected-host matching (case, trailing dot, look-alike names), ordering
- * of several MX and hostile exchange names are covered.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_mx
+ *
+ * DESCRIPTION
+ *	Answers come from fake_answer(); every DNS outcome, null MX (RFC 7505),
+ *	expected-host matching (case, trailing dot, look-alike names), ordering
+ *	of several MX and hostile exchange names are covered.
  */
 #include <check.h>
 #include <stdio.h>

@@ -1,5 +1,8 @@
 /*
  * test_netlist.c - CIDR lists: parsing, errors, bounds, v4-mapped matching.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_netlist
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -2,6 +2,9 @@
  * test_notify.c - confirmation mail and the subprocess runner, with a
  * sendmail stand-in (a shell script in a private directory) that records
  * its argv and its input.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_notify
  */
 #include <check.h>
 #include <ftw.h>

@@ -2,6 +2,9 @@
  * test_policy.c - the MAIL FROM decision: invariants over every
  * combination of inputs, reply codes and texts, precedence, exemptions,
  * monitor semantics and the config value parsers.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_policy
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,12 +1,16 @@
 /*
  * test_readiness.c - the readiness job against a fake resolver.
  *
- * The fake resolver answers from a table of canned answers and delivers
- * them from fake_run(), never from inside query(), as resolver.h requires.
- * Unlisted names get NXDOMAIN.  It records every name asked so the tests
- * can check what was (and was not) looked up.  One name and type can be
- * made to stall: it is answered DNS_TIMEOUT at the deadline its query_by
- * was given, as dns.c does.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_readiness
+ *
+ * DESCRIPTION
+ *	The fake resolver answers from a table of canned answers and delivers
+ *	them from fake_run(), never from inside query(), as resolver.h requires.
+ *	Unlisted names get NXDOMAIN.  It records every name asked so the tests
+ *	can check what was (and was not) looked up.  One name and type can be
+ *	made to stall: it is answered DNS_TIMEOUT at the deadline its query_by
+ *	was given, as dns.c does.
  */
 #include <check.h>
 #include <stdint.h>

@@ -3,6 +3,9 @@
  * read back by csv.c and regimport.c into the very same struct
  * domain_reg, for odd but valid values; the header names every import
  * column; what cannot be written so that it reads back is refused.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_regexport
  */
 #include <check.h>
 #include <stdio.h>

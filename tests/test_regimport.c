@@ -1,6 +1,9 @@
 /*
  * test_regimport.c - CSV rows to registry entries: headers, every column
  * valid and invalid, hostile values, duplicate domains.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_regimport
  */
 #include <check.h>
 #include <stdio.h>

@@ -4,10 +4,14 @@
  * with stand-ins for postqueue (a script printing a listing) and
  * postsuper (a script recording the IDs it is given), over a real store.
  *
- * The case the issue describes: a queue ID forged through the milter
- * socket names a message another filter held, with another sender, or
- * one that arrived after the entry was made; release_domain() must not
- * hand it to postsuper, and must drop it from the index.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_release
+ *
+ * DESCRIPTION
+ *	The case the issue describes: a queue ID forged through the milter
+ *	socket names a message another filter held, with another sender, or
+ *	one that arrived after the entry was made; release_domain() must not
+ *	hand it to postsuper, and must drop it from the index.
  */
 #include <check.h>
 #include <ftw.h>

@@ -1,5 +1,8 @@
 /*
  * test_report.c - verdicts, exit codes and the two output formats.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_report
  */
 #include <check.h>
 #include <stdio.h>

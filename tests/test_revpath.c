@@ -1,10 +1,14 @@
 /*
  * test_revpath.c - reverse-path parsing: corpus, grammar rules, mutation.
  *
- * The corpus (tests/revpath-corpus.txt, format at its top) is found
- * through $top_srcdir or, when run by hand, next to this source file.
- * Every input is handed to revpath_parse() in a buffer of exactly its
- * length, so that AddressSanitizer sees any read past the end.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_revpath
+ *
+ * DESCRIPTION
+ *	The corpus (tests/revpath-corpus.txt, format at its top) is found
+ *	through $top_srcdir or, when run by hand, next to this source file.
+ *	Every input is handed to revpath_parse() in a buffer of exactly its
+ *	length, so that AddressSanitizer sees any read past the end.
  */
 #include <check.h>
 #include <stdint.h>
@@ -12,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
+#include "domainname.h"
 #include "revpath.h"
 
 #define CORPUS_NAME "revpath-corpus.txt"

@@ -1,8 +1,12 @@
 /*
  * test_safefile.c - whole-file reads that never block and stay bounded.
  *
- * Check runs every test in a child with a timeout (4 s by default), so
- * an open or a read that blocks fails its test instead of hanging.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_safefile
+ *
+ * DESCRIPTION
+ *	Check runs every test in a child with a timeout (4 s by default), so
+ *	an open or a read that blocks fails its test instead of hanging.
  */
 #include <check.h>
 #include <errno.h>

@@ -1,5 +1,8 @@
 /*
  * test_sanitize.c - sanitize_text: escaping, truncation, termination.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_sanitize
  */
 #include <check.h>
 #include <stdlib.h>

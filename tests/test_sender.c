@@ -5,6 +5,9 @@
  * errors, the reverse-path (malformed, null, a long local part), exempt
  * senders and the noting of uses; each through policy_decide() where
  * the rule shows in the reply.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_sender
  */
 #include <check.h>
 #include <stdio.h>
@@ -25,7 +28,7 @@ struct reg_row {
 
 struct state_row {
 	const char *domain;
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 };
 
 /* The fake store and checker: rows, failures and what was asked. */
@@ -65,7 +68,7 @@ fake_end(void *impl)
 }
 
 static int
-fake_state(void *impl, const char *domain, struct record_state_summary *sum)
+fake_state(void *impl, const char *domain, struct storecodec_state_summary *sum)
 {
 	(void)impl;
 	memset(sum, 0, sizeof(*sum));
@@ -80,7 +83,7 @@ fake_state(void *impl, const char *domain, struct record_state_summary *sum)
 }
 
 static int
-fake_reg(void *impl, const char *domain, struct record_reg_summary *reg)
+fake_reg(void *impl, const char *domain, struct storecodec_reg_summary *reg)
 {
 	(void)impl;
 	fk.reg_reads++;
@@ -171,7 +174,7 @@ add_reg(const char *domain, const char *mail_from)
 }
 
 /* add_state - a state row; next_check relative to NOW. */
-static struct record_state_summary *
+static struct storecodec_state_summary *
 add_state(const char *domain, enum domain_readiness state, int64_t next_in)
 {
 	struct state_row *r;
@@ -240,7 +243,7 @@ END_TEST
 
 START_TEST(test_org)
 {
-	struct record_state_summary *s;
+	struct storecodec_state_summary *s;
 
 	add_reg("example.com", "");
 	s = add_state("example.com", READINESS_PENDING, 3600);
@@ -341,7 +344,7 @@ END_TEST
 
 START_TEST(test_wait_dns_retry_ahead)
 {
-	struct record_state_summary *s;
+	struct storecodec_state_summary *s;
 
 	add_reg("example.com", "");
 	s = add_state("example.com", READINESS_UNKNOWN, 60);
@@ -359,7 +362,7 @@ END_TEST
 
 START_TEST(test_stale_verified)
 {
-	struct record_state_summary *s;
+	struct storecodec_state_summary *s;
 
 	s = add_state("example.com", READINESS_VERIFIED, -SENDER_STALE_SLACK);
 	judge("<u@example.com>");
@@ -376,7 +379,7 @@ END_TEST
 
 START_TEST(test_stale_pending)
 {
-	struct record_state_summary *s;
+	struct storecodec_state_summary *s;
 
 	add_reg("example.com", "");
 	s = add_state("example.com", READINESS_PENDING, 3600);

@@ -1,13 +1,17 @@
 /*
  * test_spf.c - SPF (RFC 7208): parser, macros, check_host(), validation.
  *
- * A fake resolver answers from a table of canned records; answers are
- * delivered from run_loop(), never from inside query(), as resolver.h
- * requires, and every query is counted.  The check_host() cases follow
- * RFC 7208 section by section, most of them transcribed from the
- * openspf/pyspf rfc7208-tests.yml suite (release 2014.04), with its zone
- * data: each case names the section it covers.  Records of type SPF in
- * that suite are served as TXT, as its drivers do.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_spf
+ *
+ * DESCRIPTION
+ *	A fake resolver answers from a table of canned records; answers are
+ *	delivered from run_loop(), never from inside query(), as resolver.h
+ *	requires, and every query is counted.  The check_host() cases follow
+ *	RFC 7208 section by section, most of them transcribed from the
+ *	openspf/pyspf rfc7208-tests.yml suite (release 2014.04), with its zone
+ *	data: each case names the section it covers.  Records of type SPF in
+ *	that suite are served as TXT, as its drivers do.
  */
 #include <arpa/inet.h>
 #include <check.h>

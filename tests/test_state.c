@@ -1,6 +1,9 @@
 /*
  * test_state.c - readiness transitions, windows, schedule, notification
  * and status text, all on an injected clock.
+ *
+ * SYNOPSIS
+ *	make check TESTS=tests/test_state
  */
 #include <check.h>
 #include <stdint.h>
@@ -54,7 +57,7 @@ mkrep(struct report *rep, enum report_verdict v)
 /* step - apply a check with verdict v at now, with policy pol (or NULL). */
 static void
 step(struct domain_state *st, enum report_verdict v, int64_t now,
-     const struct state_policy *pol, struct state_effects *fx)
+     const struct state_timing *pol, struct state_effects *fx)
 {
 	static struct report rep;
 
@@ -76,14 +79,14 @@ in_state(struct domain_state *st, int32_t s, int64_t since)
 
 START_TEST(test_names)
 {
-	ck_assert_str_eq(domain_readiness_name(READINESS_UNKNOWN), "unknown");
-	ck_assert_str_eq(domain_readiness_name(READINESS_PENDING), "pending");
-	ck_assert_str_eq(domain_readiness_name(READINESS_VERIFIED), "verified");
-	ck_assert_str_eq(domain_readiness_name(READINESS_DEGRADED), "degraded");
-	ck_assert_str_eq(domain_readiness_name(READINESS_FAILED), "failed");
-	ck_assert_str_eq(domain_readiness_name((enum domain_readiness)5),
+	ck_assert_str_eq(state_readiness_name(READINESS_UNKNOWN), "unknown");
+	ck_assert_str_eq(state_readiness_name(READINESS_PENDING), "pending");
+	ck_assert_str_eq(state_readiness_name(READINESS_VERIFIED), "verified");
+	ck_assert_str_eq(state_readiness_name(READINESS_DEGRADED), "degraded");
+	ck_assert_str_eq(state_readiness_name(READINESS_FAILED), "failed");
+	ck_assert_str_eq(state_readiness_name((enum domain_readiness)5),
 	                 "invalid");
-	ck_assert_str_eq(domain_readiness_name((enum domain_readiness) - 1),
+	ck_assert_str_eq(state_readiness_name((enum domain_readiness) - 1),
 	                 "invalid");
 }
 END_TEST
@@ -113,9 +116,9 @@ START_TEST(test_table_cell)
 	in_state(&st, s, T0);
 	step(&st, v, T0 + HOUR, NULL, &fx);
 	ck_assert_msg(st.state == to, "%s x %s -> %s, want %s",
-	              domain_readiness_name(s), report_verdict_name(v),
-	              domain_readiness_name(st.state),
-	              domain_readiness_name(to));
+	              state_readiness_name(s), report_verdict_name(v),
+	              state_readiness_name(st.state),
+	              state_readiness_name(to));
 	ck_assert_int_eq(fx.state_changed, to != s);
 	ck_assert_int_eq(fx.from, s);
 	ck_assert_int_eq(fx.to, to);
@@ -147,8 +150,8 @@ window_edges(int32_t s, int64_t window)
 		st.first_seen = T0 - 100 * 24 * HOUR; /* measured from since */
 		step(&st, VERDICT_NOT_READY, T0 + window + off[i], NULL, &fx);
 		ck_assert_msg(st.state == want, "%s at window%+lld -> %s",
-		              domain_readiness_name(s), (long long)off[i],
-		              domain_readiness_name(st.state));
+		              state_readiness_name(s), (long long)off[i],
+		              state_readiness_name(st.state));
 		ck_assert_int_eq(fx.state_changed, want != s);
 		if (want == READINESS_FAILED) {
 			ck_assert_int_eq(st.since, T0 + window + off[i]);
@@ -179,7 +182,7 @@ END_TEST
 
 START_TEST(test_custom_windows)
 {
-	struct state_policy pol = state_policy_defaults();
+	struct state_timing pol = state_timing_defaults();
 	struct domain_state st;
 
 	pol.pending_window = 10 * MIN;
@@ -381,7 +384,7 @@ END_TEST
 START_TEST(test_dns_retry_cap)
 {
 	static const int64_t slow[] = {2 * HOUR};
-	struct state_policy pol = state_policy_defaults();
+	struct state_timing pol = state_timing_defaults();
 	struct domain_state st;
 
 	pol.dns_retry = slow;
@@ -481,7 +484,7 @@ END_TEST
 
 START_TEST(test_notify_give_up)
 {
-	struct state_policy pol = state_policy_defaults();
+	struct state_timing pol = state_timing_defaults();
 	struct domain_state st;
 	struct state_effects fx;
 	int64_t before;
@@ -701,32 +704,32 @@ END_TEST
 START_TEST(test_policy_check)
 {
 	static const int64_t bad[] = {60, 0};
-	struct state_policy pol = state_policy_defaults();
+	struct state_timing pol = state_timing_defaults();
 	char err[128];
 
-	ck_assert_int_eq(state_policy_check(&pol, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_timing_check(&pol, err, sizeof(err)), 0);
 	ck_assert_int_eq(pol.pending_window, WINDOW);
 	ck_assert_int_eq(pol.grace_period, WINDOW);
 	ck_assert_int_eq(pol.refresh_interval, HOUR);
 	ck_assert_int_eq(pol.failed_interval, 6 * HOUR);
 	pol.grace_period = 0;
-	ck_assert_int_eq(state_policy_check(&pol, err, sizeof(err)), -1);
+	ck_assert_int_eq(state_timing_check(&pol, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "grace_period must be positive, not 0");
-	pol = state_policy_defaults();
+	pol = state_timing_defaults();
 	pol.failed_interval = -1;
-	ck_assert_int_eq(state_policy_check(&pol, err, sizeof(err)), -1);
+	ck_assert_int_eq(state_timing_check(&pol, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "failed_interval"));
-	pol = state_policy_defaults();
+	pol = state_timing_defaults();
 	pol.npending_backoff = 0;
-	ck_assert_int_eq(state_policy_check(&pol, err, sizeof(err)), -1);
-	pol = state_policy_defaults();
+	ck_assert_int_eq(state_timing_check(&pol, err, sizeof(err)), -1);
+	pol = state_timing_defaults();
 	pol.dns_retry = bad;
 	pol.ndns_retry = 2;
-	ck_assert_int_eq(state_policy_check(&pol, err, sizeof(err)), -1);
+	ck_assert_int_eq(state_timing_check(&pol, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "DNS retry"));
-	pol = state_policy_defaults();
+	pol = state_timing_defaults();
 	pol.notify_retry = NULL;
-	ck_assert_int_eq(state_policy_check(&pol, err, sizeof(err)), -1);
+	ck_assert_int_eq(state_timing_check(&pol, err, sizeof(err)), -1);
 }
 END_TEST
 
@@ -734,7 +737,7 @@ END_TEST
 START_TEST(test_bad_policy_tolerated)
 {
 	static const int64_t zero[] = {0};
-	struct state_policy pol = state_policy_defaults();
+	struct state_timing pol = state_timing_defaults();
 	struct domain_state st;
 
 	pol.pending_backoff = zero;

@@ -4,8 +4,12 @@
  * processes, stale reader slots, kill -9 during bulk refreshes, and a
  * damaged page: the verifier and the export in a child, the fault guard.
  *
- * Multi-process tests fork; each child opens its own environment (LMDB
- * handles never cross fork) and reports with its exit status or a pipe.
+ * SYNOPSIS
+ *	make check TESTS=tests/test_store
+ *
+ * DESCRIPTION
+ *	Multi-process tests fork; each child opens its own environment (LMDB
+ *	handles never cross fork) and reports with its exit status or a pipe.
  */
 #include <check.h>
 #include <errno.h>
@@ -168,8 +172,8 @@ START_TEST(test_round_trip)
 {
 	static struct domain_reg reg, reg2;
 	static struct domain_state s, s2;
-	struct record_state_summary sum;
-	struct record_reg_summary rsum;
+	struct storecodec_state_summary sum;
+	struct storecodec_reg_summary rsum;
 	struct store_reader *rd;
 	struct store *st = open_store(STORE_CREATE);
 	char err[512], ids[512] = "";
@@ -380,7 +384,7 @@ expect_corrupt(struct store *st, struct store_reader *rd, const char *d,
                const char *want)
 {
 	static struct domain_state s;
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 	char err[512];
 
 	ck_assert_int_eq(store_state_get(st, d, &s, err, sizeof(err)),
@@ -396,10 +400,10 @@ START_TEST(test_corrupt_values)
 {
 	static struct domain_state s;
 	static struct domain_reg r;
-	unsigned char buf[RECORD_MAX];
+	unsigned char buf[STORECODEC_MAX];
 	struct store_check_report rep;
-	struct record_state_summary sum;
-	struct record_reg_summary rsum;
+	struct storecodec_state_summary sum;
+	struct storecodec_reg_summary rsum;
 	struct store_reader *rd;
 	struct store *st = open_store(STORE_CREATE);
 	char err[512], name[32] = "";
@@ -413,14 +417,14 @@ START_TEST(test_corrupt_values)
 	        7);
 	make_state(&s, "d00000.example", 1); /* foreign: names another key */
 	ck_assert_int_eq(
-	    record_state_encode(&s, buf, sizeof(buf), &len, err, sizeof(err)),
+	    storecodec_state_encode(&s, buf, sizeof(buf), &len, err, sizeof(err)),
 	    0);
 	raw_put("state", "d00002.example", 14, buf, len);
-	buf[2] = RECORD_STATE_VERSION + 1; /* from a newer program */
+	buf[2] = STORECODEC_STATE_VERSION + 1; /* from a newer program */
 	raw_put("state", "d00003.example", 14, buf, len);
 	make_reg(&r, "d00004.example"); /* a registry record as a state */
 	ck_assert_int_eq(
-	    record_reg_encode(&r, buf, sizeof(buf), &len, err, sizeof(err)), 0);
+	    storecodec_reg_encode(&r, buf, sizeof(buf), &len, err, sizeof(err)), 0);
 	raw_put("state", "d00004.example", 14, buf, len);
 	raw_put("registry", "d00001.example", 14, "", 0);
 	raw_put("held", "d00000.example\0Q1", 17, "\x41\xd7\x00\x03", 4);
@@ -491,7 +495,7 @@ START_TEST(test_generation_check)
 	static const unsigned char future[8] = {0xff, 0xff, 0xff, 0xff,
 	                                        0xff, 0xff, 0xff, 0x7f};
 	static struct domain_state s;
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 	struct store_reader *rd;
 	struct store *st = open_store(STORE_CREATE);
 	char err[512];
@@ -773,7 +777,7 @@ child_fail(int code, const char *what, const char *err)
 static void
 child_peeker(int ndomains, uint32_t want, long long ms, int out)
 {
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 	struct store_reader *rd;
 	struct store *st;
 	char err[512], name[32];
@@ -920,7 +924,7 @@ child_incrementer(int n)
 static void
 child_monotonic(long long ms)
 {
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 	struct store_reader *rd;
 	struct store *st;
 	char err[512];
@@ -995,7 +999,7 @@ child_hold(int ready, int go)
 static void
 child_stuck_reader(int ready)
 {
-	struct record_state_summary sum;
+	struct storecodec_state_summary sum;
 	struct store_reader *rd;
 	struct store *st;
 	char err[512];

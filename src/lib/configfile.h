@@ -1,0 +1,157 @@
+/*
+ * configfile.h - authready.conf(5): parsing into an immutable snapshot.
+ *
+ * SYNOPSIS
+ *	#include "configfile.h"
+ *
+ *	The functions: see configfile.c.
+ *
+ * DESCRIPTION
+ *	The syntax is OpenDKIM's: one "Key value" per line, keys are
+ *	case-insensitive, "#" starts a comment, blank lines are ignored.  Keys
+ *	are described by one table in configfile.c (name, type, where it goes);
+ *	unknown keys, missing values and bad values are errors that name the
+ *	file and the line.  Defaults are built in; a file only overrides them.
+ */
+#ifndef AUTHREADY_CONFIGFILE_H
+#define AUTHREADY_CONFIGFILE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dmarc.h"
+#include "dns.h"
+#include "domainname.h"
+#include "policy.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/authready.conf"
+#define CONFIG_LINE_MAX 4096
+#define CONFIG_SELECTOR_MAX 64
+#define CONFIG_DNS_TIMEOUT_DEFAULT_MS 5000
+#define CONFIG_CHECK_TIMEOUT_DEFAULT_MS 20000 /* SPF's RFC 7208 limit */
+#define CONFIG_MAIL_FROM_DEFAULT "mail"
+#define CONFIG_STATE_DIR_DEFAULT "/var/lib/authready"
+#define CONFIG_SENDMAIL_DEFAULT "/usr/sbin/sendmail -t -oi"
+#define CONFIG_RELEASE_DEFAULT "/usr/sbin/postsuper -H -" /* release.c */
+#define CONFIG_HOLD_QUEUE_DEFAULT "/usr/sbin/postqueue -j"
+#define CONFIG_REFRESH_DEFAULT 3600		/* 1 h */
+#define CONFIG_PENDING_WINDOW_DEFAULT (72 * 3600) /* 72 h */
+#define CONFIG_GRACE_DEFAULT (72 * 3600)	/* 72 h */
+#define CONFIG_UNREG_EXPIRY_DEFAULT (30 * 86400) /* 30 d */
+#define CONFIG_DURATION_MAX (10LL * 366 * 86400) /* ten years */
+#define CONFIG_CONCURRENCY_DEFAULT 128	/* domains checked at once */
+#define CONFIG_CONCURRENCY_MAX 10000
+#define CONFIG_EGRESS_MAX 16
+#define CONFIG_IP_TEXT_MAX 64
+#define CONFIG_ADDRESS_MAX 256
+#define CONFIG_NAME_MAX 64
+#define CONFIG_SOCKET_DEFAULT "local:/run/authready/authready.sock"
+#define CONFIG_UMASK_DEFAULT 007
+#define CONFIG_CHECK_WAIT_DEFAULT_MS 2000
+#define CONFIG_MILTER_TIMEOUT_DEFAULT 600	/* s; authready-milter(8) */
+#define CONFIG_MILTER_TIMEOUT_MAX 86400		/* s; libmilter's is 7210 */
+#define CONFIG_FACILITY_DEFAULT "mail"
+
+struct config_egress {
+	char ip[CONFIG_EGRESS_MAX][CONFIG_IP_TEXT_MAX]; /* "192.0.2.1", CIDR */
+	size_t count;
+};
+
+struct config {
+	struct dns_options dns;			/* DNSServers, DNSTimeout */
+	unsigned check_timeout_ms;		/* CheckTimeout */
+	char selector[CONFIG_SELECTOR_MAX];	/* Selector */
+	char key_file[PATH_MAX];		/* KeyFile */
+	char mail_from[DOMAIN_BUF];		/* MailFrom: label or FQDN */
+	char mx_host[DOMAIN_BUF];		/* MXHost */
+	enum dmarc_policy dmarc_min_policy;	/* DMARCMinPolicy */
+	char spf_include[DOMAIN_BUF];		/* SPFInclude */
+	struct config_egress egress;		/* EgressIPs */
+	char state_dir[PATH_MAX];		/* StateDir */
+	int64_t refresh_interval;		/* RefreshInterval, seconds */
+	int64_t pending_window;			/* PendingWindow, seconds */
+	int64_t grace_period;			/* GracePeriod, seconds */
+	int64_t unreg_expiry;			/* UnregisteredExpiry */
+	char sendmail_path[PATH_MAX];		/* SendmailPath: program, args */
+	char notify_from[CONFIG_ADDRESS_MAX];	/* NotifyFrom */
+	uint32_t refresh_concurrency;		/* RefreshConcurrency */
+	char release_command[PATH_MAX];		/* ReleaseCommand */
+	char hold_queue_command[PATH_MAX];	/* HoldQueueCommand; "" none */
+
+	/* authready-milter(8) */
+	char socket[PATH_MAX];			/* Socket */
+	char user_id[CONFIG_NAME_MAX];		/* UserID: user[:group] */
+	char socket_group[CONFIG_NAME_MAX];	/* SocketGroup */
+	bool unsafe_inet_quarantine;		/* UnsafeInetQuarantine */
+	uint32_t umask;				/* UMask (octal) */
+	char pid_file[PATH_MAX];		/* PidFile */
+	bool syslog;				/* Syslog */
+	char syslog_facility[CONFIG_NAME_MAX];	/* SyslogFacility */
+	unsigned check_wait_ms;			/* CheckWait */
+	int64_t milter_timeout;			/* MilterTimeout, seconds */
+	struct policy_config policy;		/* On*, Mode, InternalHosts... */
+};
+
+/* config_defaults - the built-in values. */
+void config_defaults(struct config *cfg);
+
+/*
+ * config_parse - apply the text of a config file to cfg.  filename is used
+ * in messages only.  0 ok; -1 with "FILE:LINE: what is wrong" in err.
+ */
+int config_parse(const char *buf, size_t len, const char *filename,
+    struct config *cfg, char *err, size_t errlen);
+
+/*
+ * config_load - defaults, then the file at path.  When must_exist is false
+ * a missing file means defaults only.  0 ok; -1 with err.
+ */
+int config_load(const char *path, bool must_exist, struct config *cfg,
+    char *err, size_t errlen);
+
+/*
+ * config_set - set one key (case-insensitive name) from its value, as a
+ * line "key value" would, except that an empty value goes to the key's
+ * parser.  0 ok; -1 with "Key: why" in err; 1 when key is not a key.
+ */
+int config_set(struct config *cfg, const char *key, const char *value,
+               char *err, size_t errlen);
+
+/* config_parse_timeout - "5", "2.5" seconds to ms (1 ms .. 300 s). */
+int config_parse_timeout(const char *text, unsigned *ms);
+
+/* config_facility - the syslog facility (LOG_MAIL...) of a SyslogFacility
+ * name, any case; -1 unknown. */
+int config_facility(const char *name);
+
+/* config_socket_inet - socket is inet:PORT@HOST or inet6:PORT@HOST. */
+bool config_socket_inet(const char *socket);
+
+/*
+ * config_check_door - may authready-milter quarantine through this door?
+ * socket is the milter socket in use (NULL: cfg->socket).  A queue ID
+ * that reaches the milter is indexed at quarantine and later handed to
+ * ReleaseCommand, so when the policy can quarantine, only the MTA may be
+ * able to connect: a unix socket that others cannot write (UMask with
+ * 002), or a TCP socket (which every local user can reach) only with
+ * UnsafeInetQuarantine yes and a HoldQueueCommand to check the entries
+ * against.  0 ok; -1 with the rule and the fix in err.  Pure.
+ */
+int config_check_door(const struct config *cfg, const char *socket,
+    char *err, size_t errlen);
+
+/* config_parse_duration - "3600", "90s", "15m", "72h", "3d" to seconds
+ * (1 s .. ten years); 0 ok, -1 bad. */
+int config_parse_duration(const char *text, int64_t *seconds);
+
+/* config_egress_add - append an address, or a range with a /prefix
+ * (netlist_addr_parse), to a list; 0 ok, -1 with err. */
+int config_egress_add(struct config_egress *list, const char *text,
+    char *err, size_t errlen);
+
+#endif

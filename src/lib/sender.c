@@ -1,0 +1,302 @@
+/*
+ * sender.c - who owns a MAIL FROM, and the facts the policy decides on.
+ *
+ * SYNOPSIS
+ *	#include "sender.h"
+ *
+ *	void sender_facts(const struct sender_env *env,
+ *	    const struct sender_rules *rules, const char *arg,
+ *	    struct sender_facts *f);
+ *	const char *sender_state_name(const struct sender_facts *f);
+ * DESCRIPTION
+ *	The rules are listed in sender.h.  This file applies them in order:
+ *	parse, own, note the use, wait, first problem, policy input.  The
+ *	registry and the state are read through env, in one consistent read
+ *	for the ownership search; the organizational domain (a public
+ *	suffix list search) is looked up only when the first two rules
+ *	fail.  A verified state is the hot path: its registry entry is not
+ *	read (a verified state is taken as registered).
+ *
+ *	The first problem ("DKIM x._domainkey.example.com missing") comes
+ *	from the state summary the lookup read: storecodec_state_peek() copies
+ *	the first record that is not a pass.
+ * DIAGNOSTICS
+ *	None of its own: the env implementation logs store trouble, and a
+ *	store error reaches the policy as DNS trouble.
+ * SEE ALSO
+ *	policy(3) policy_decide(), revpath(3), milter.c (the env on LMDB and
+ *	the checker thread).
+ */
+#include "sender.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "domainname.h"
+#include "readiness.h"
+#include "state.h"
+#include "store.h"
+#include "text.h"
+
+#define SENDER_ODDITY_LONG_LOCAL "local-part-over-64"
+
+/* sender_mail_from_of - is d the MAIL FROM domain of registered p?  p
+ * points into d (its parent). */
+static bool
+sender_mail_from_of(const struct sender_env *env,
+                    const struct sender_rules *rules, const char *p,
+                    const char *d)
+{
+	char mf[DOMAIN_BUF], err[256];
+	struct storecodec_reg_summary reg;
+	const char *label;
+	size_t n;
+
+	if (env->reg(env->impl, p, &reg) != STORE_OK)
+		return false;
+	label = reg.mail_from[0] ? reg.mail_from : rules->mail_from;
+	/* The usual MAIL FROM setting is one label ("mail") and p is d's
+	 * parent: d must be that label, a dot, then p (d is normalized). */
+	n = strspn(label, "abcdefghijklmnopqrstuvwxyz"
+	                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+	if (n > 0 && label[n] == '\0')
+		return (size_t)(p - d) == n + 1 &&
+		       strncasecmp(d, label, n) == 0;
+	if (readiness_mail_from(p, label, mf, sizeof(mf), err, sizeof(err)) !=
+	    0)
+		return false;
+	return strcmp(mf, d) == 0;
+}
+
+/* sender_try - domain as the answer: its state, or its registry entry.
+ * known_registered: the caller has just read domain's registry entry. */
+static bool
+sender_try(const struct sender_env *env, const char *domain,
+           bool known_registered, struct sender_lookup *lk)
+{
+	struct storecodec_reg_summary reg;
+	int rc = env->state(env->impl, domain, &lk->sum);
+
+	if (rc == STORE_ERROR) {
+		lk->store_error = true;
+		return false;
+	}
+	if (rc == STORE_OK) {
+		text_copy(lk->domain, sizeof(lk->domain), domain);
+		lk->found = true;
+		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
+		/* A verified domain is the hot path: no registry read.  Other
+		 * states may come from checks of unregistered domains. */
+		lk->reg_assumed =
+		    !known_registered && lk->sum.state == READINESS_VERIFIED;
+		lk->registered = known_registered || lk->reg_assumed ||
+		                 env->reg(env->impl, domain, &reg) == STORE_OK;
+		return true;
+	}
+	rc = known_registered ? STORE_OK : env->reg(env->impl, domain, &reg);
+	if (rc == STORE_OK) {
+		text_copy(lk->domain, sizeof(lk->domain), domain);
+		lk->registered = true;
+		return true;
+	}
+	if (rc == STORE_ERROR)
+		lk->store_error = true;
+	return false;
+}
+
+/* sender_org - the organizational domain of d into org, or "". */
+static void
+sender_org(const char *d, char org[DOMAIN_BUF])
+{
+	if (domain_org(d, org, DOMAIN_BUF) != 0)
+		org[0] = '\0';
+}
+
+/* sender_own - the ownership rule on one read; have_org says whether
+ * org was looked up. */
+static bool
+sender_own(const struct sender_env *env, const struct sender_rules *rules,
+           const char *d, char org[DOMAIN_BUF], bool *have_org,
+           struct sender_lookup *lk)
+{
+	const char *parent = strchr(d, '.');
+	bool parent_owns = false;
+
+	if (sender_try(env, d, false, lk))
+		return true;
+	if (parent != NULL) {
+		parent++;
+		parent_owns = sender_mail_from_of(env, rules, parent, d);
+		if (parent_owns && sender_try(env, parent, true, lk))
+			return true;
+	}
+	sender_org(d, org);
+	*have_org = true;
+	/* The organizational domain, unless it is the parent just tried. */
+	if (org[0] == '\0' || strcmp(org, d) == 0 ||
+	    (parent_owns && strcmp(org, parent) == 0))
+		return false;
+	return sender_try(env, org, false, lk);
+}
+
+/* sender_resolve - the registered domain that owns sender domain d; lk
+ * comes zeroed from the caller. */
+static void
+sender_resolve(const struct sender_env *env, const struct sender_rules *rules,
+               const char *d, struct sender_lookup *lk)
+{
+	char org[DOMAIN_BUF];
+	bool have_org = false, found;
+
+	if (env->begin(env->impl) != STORE_OK) {
+		lk->store_error = true;
+	} else {
+		found = sender_own(env, rules, d, org, &have_org, lk);
+		env->end(env->impl);
+		if (found)
+			return;
+	}
+	/* Unregistered: a check with the global expectations would be of
+	 * the organizational domain, whose MAIL FROM name d usually is. */
+	if (!have_org)
+		sender_org(d, org);
+	text_copy(lk->domain, sizeof(lk->domain), org[0] ? org : d);
+}
+
+/* sender_must_wait - the wait rule: whether the session waits for a
+ * check of lk->domain (an exempt sender's readiness cannot matter). */
+static bool
+sender_must_wait(const struct sender_rules *rules,
+                 const struct sender_lookup *lk, const char *mailbox,
+                 const char *domain, int64_t now)
+{
+	const struct policy_config *pc = rules->policy;
+
+	if (lk->have_state || lk->store_error)
+		return false;
+	/* DNS trouble already known, and its retry still ahead */
+	if (lk->found && lk->sum.dns_errors > 0 && lk->sum.next_check > now)
+		return false;
+	if (!lk->registered && pc->unregistered != POLICY_UNREG_CHECK)
+		return false;
+	return policy_exempt(pc, mailbox, domain) == NULL;
+}
+
+/* sender_wait - queue the check and wait at most CheckWait for a state,
+ * or a check that DNS trouble left undecided; false when none came. */
+static bool
+sender_wait(const struct sender_env *env, const struct sender_rules *rules,
+            struct sender_lookup *lk)
+{
+	if (!env->request(env->impl, lk->domain, !lk->registered,
+	                  rules->check_wait_ms))
+		return false;
+	for (;;) {
+		if (!env->wait(env->impl))
+			return false; /* CheckWait passed */
+		if (env->peek(env->impl, lk->domain, &lk->sum) != STORE_OK)
+			continue;
+		lk->found = true;
+		lk->have_state = lk->sum.state != READINESS_UNKNOWN;
+		if (lk->have_state || lk->sum.dns_errors > 0)
+			return true;
+	}
+}
+
+/* sender_problem - "DKIM x._domainkey.example.com missing" from the
+ * summary's first problem, or "". */
+static void
+sender_problem(const struct storecodec_state_summary *sum,
+               char out[SENDER_PROBLEM_MAX])
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!sum->problem)
+		return;
+	text_append(out, SENDER_PROBLEM_MAX, &n,
+	            state_type_label(sum->problem_type));
+	text_append(out, SENDER_PROBLEM_MAX, &n, " ");
+	text_append(out, SENDER_PROBLEM_MAX, &n, sum->problem_name);
+	text_append(out, SENDER_PROBLEM_MAX, &n, " ");
+	text_append(out, SENDER_PROBLEM_MAX, &n,
+	            check_status_name((enum check_status)sum->problem_status));
+}
+
+/* sender_input - the facts for the policy, from the lookup; the
+ * staleness rule. */
+static void
+sender_input(struct sender_facts *f, int64_t now)
+{
+	const struct sender_lookup *lk = &f->lk;
+	struct policy_input *in = &f->in;
+
+	memset(in, 0, sizeof(*in));
+	in->outbound = true;
+	in->revpath = f->code;
+	in->path_error = f->err;
+	in->null_sender = f->code == REVPATH_NULL;
+	in->sender = f->code == REVPATH_NULL ? NULL : f->mailbox;
+	in->domain = f->code == REVPATH_OK ? lk->domain : NULL;
+	in->registered = lk->registered;
+	in->have_state = lk->have_state;
+	in->state = lk->have_state ? (enum domain_readiness)lk->sum.state
+	                           : READINESS_UNKNOWN;
+	in->dns_trouble = lk->found && lk->sum.dns_errors > 0;
+	in->stale = lk->have_state &&
+	            ((lk->sum.next_check > 0 &&
+	              now > lk->sum.next_check + SENDER_STALE_SLACK) ||
+	             in->dns_trouble);
+	if (lk->store_error)
+		in->dns_trouble = true; /* no state we can trust: never 5xx */
+	in->first_problem = f->first_problem[0] ? f->first_problem : NULL;
+	in->check_timed_out = f->timed_out;
+}
+
+void
+sender_facts(const struct sender_env *env, const struct sender_rules *rules,
+             const char *arg, struct sender_facts *f)
+{
+	struct sender_lookup *lk = &f->lk;
+	size_t used;
+
+	memset(f, 0, sizeof(*f));
+	f->code =
+	    revpath_parse(arg, strlen(arg), &f->rp, f->err, sizeof(f->err));
+	if (f->rp.long_local)
+		f->oddity = SENDER_ODDITY_LONG_LOCAL;
+	/* The policy matches ExemptSenders against the mailbox, without
+	 * angle brackets or source route, its domain normalized. */
+	used = text_copy(f->mailbox, sizeof(f->mailbox), f->rp.local);
+	text_append(f->mailbox, sizeof(f->mailbox), &used, "@");
+	text_append(f->mailbox, sizeof(f->mailbox), &used, f->rp.domain);
+	if (f->code == REVPATH_OK) {
+		sender_resolve(env, rules, f->rp.domain, lk);
+		/* The state of an unregistered domain lives while mail uses
+		 * it: note the use for the checker thread.  A state the wait
+		 * below creates is stamped by its check; with
+		 * UnregisteredDomains accept or reject no state is used and
+		 * the old ones expire. */
+		if (lk->found && (!lk->registered || lk->reg_assumed) &&
+		    rules->policy->unregistered == POLICY_UNREG_CHECK)
+			env->note_use(env->impl, lk->domain);
+		if (sender_must_wait(rules, lk, f->mailbox, f->rp.domain,
+		                     env->now(env->impl))) {
+			f->waited = true;
+			f->timed_out = !sender_wait(env, rules, lk);
+		}
+		if (lk->have_state && lk->sum.state != READINESS_VERIFIED)
+			sender_problem(&lk->sum, f->first_problem);
+	}
+	sender_input(f, env->now(env->impl));
+}
+
+const char *
+sender_state_name(const struct sender_facts *f)
+{
+	if (f->code != REVPATH_OK)
+		return "-";
+	if (f->lk.have_state)
+		return state_readiness_name(f->lk.sum.state);
+	return f->lk.registered ? "unknown" : "unregistered";
+}

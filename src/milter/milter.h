@@ -1,0 +1,53 @@
+/*
+ * milter.h - the libmilter callbacks of authready-milter, nothing else.
+ *
+ * SYNOPSIS
+ *	#include "milter.h"
+ *
+ *	The functions: see milter.c.
+ *
+ * DESCRIPTION
+ *	At MAIL FROM the sender rules (sender.c) parse the reverse-path and
+ *	find the registered domain that owns it, reading the store through this
+ *	file (no DNS on a milter thread: a domain without a state is queued to
+ *	the checker thread, and the session waits at most CheckWait), the pure
+ *	policy (policy.c) picks the action, and the action is taken: accept,
+ *	451, 550, or - at end of message - quarantine (smfi_quarantine, queue
+ *	ID recorded under the domain with the envelope sender and the door it
+ *	came through, unix or TCP: see release.h) or a tag header.  Every
+ *	judged decision is one log line.
+ *
+ *	Negotiation asks only for connect, MAIL FROM and end of message (and
+ *	abort/close for bookkeeping); every other stage is skipped and every
+ *	stage that cannot change anything is marked no-reply, so a session
+ *	costs the fewest round trips.
+ */
+#ifndef AUTHREADY_MILTER_H
+#define AUTHREADY_MILTER_H
+
+#include <libmilter/mfapi.h>
+#include <stdbool.h>
+
+#include "checkerd.h"
+#include "store.h"
+
+#define MILTER_NAME "authready"
+#define MILTER_READERS_MAX 512 /* store readers kept for milter threads */
+
+/* What the callbacks need; set once before smfi_main(), then read-only. */
+struct milter_env {
+	struct store *store;
+	struct checkerd *checkerd;
+	bool inet_door; /* the socket is TCP: held entries are marked so */
+};
+
+/* milter_init - the environment and the reader pool; 0 ok, -1 with err. */
+int milter_init(const struct milter_env *env, char *err, size_t errlen);
+
+/* milter_fini - free the reader pool (after smfi_main returned). */
+void milter_fini(void);
+
+/* milter_desc - the filter description for smfi_register(). */
+struct smfiDesc *milter_desc(void);
+
+#endif
