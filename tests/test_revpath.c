@@ -499,8 +499,8 @@ START_TEST(test_limits_local)
 	ck_assert_str_eq(rp.domain, "example.com");
 	ck_assert_uint_eq(strlen(rp.local), REVPATH_LOCAL_MAX + 1);
 	free(s);
-	/* VERP and SRS senders: what the path limit leaves for the local
-	 * part is kept whole */
+	/* VERP and SRS senders: a local part as long as the path limit
+	 * allows is kept whole, and the path is not flagged */
 	s = string_of("<", 'a', REVPATH_PATH_MAX - 14, "@example.com>");
 	ck_assert_int_eq(parse_exact(s, strlen(s), &rp, NULL, 0), REVPATH_OK);
 	ck_assert_uint_eq(strlen(rp.local), REVPATH_PATH_MAX - 14);
