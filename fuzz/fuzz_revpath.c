@@ -96,7 +96,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    rp.long_local != (n > REVPATH_LOCAL_MAX) ||
 	    (rp.local_cut && (!rp.long_path || n + 4 < REVPATH_LOCAL_BUF)) ||
 	    (rp.long_path && size + 2 <= REVPATH_PATH_MAX) ||
-	    (!rp.long_path && size > REVPATH_PATH_MAX) || size > REVPATH_INPUT_MAX)
+	    (!rp.long_path && size > REVPATH_PATH_MAX) ||
+	    size > REVPATH_INPUT_MAX)
 		abort();
 	check_reparse(&rp, rc);
 	return 0;

@@ -80,10 +80,11 @@
  *	The local part is stored exactly as sent (cut only beyond
  *	REVPATH_LOCAL_BUF - 1 octets): a quoted local part keeps its quotes
  *	and backslashes, so that it can be logged (through sanitize_text())
- *	without losing what the client said; limits apply to those octets.  The domain is the output of domain_normalize():
- *	lowercase, no trailing dot, A-labels.  A domain that is an address
- *	literal is checked with inet_pton() and stored in canonical form,
- *	"[192.0.2.1]" or "[IPv6:2001:db8::1]".
+ *	without losing what the client said; limits apply to those octets.
+ *	The domain is the output of domain_normalize(): lowercase, no
+ *	trailing dot, A-labels.  A domain that is an address literal is
+ *	checked with inet_pton() and stored in canonical form, "[192.0.2.1]"
+ *	or "[IPv6:2001:db8::1]".
  *
  *	revpath_code_name() and revpath_code_lookup() map the return codes
  *	to names and back; revpath_reply() gives the milter's answer for

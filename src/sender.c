@@ -283,10 +283,9 @@ sender_facts(const struct sender_env *env, const struct sender_rules *rules,
 	memset(f, 0, sizeof(*f));
 	f->code =
 	    revpath_parse(arg, strlen(arg), &f->rp, f->err, sizeof(f->err));
-	f->oddity = sender_oddities[(f->rp.long_local ? SENDER_ODD_LONG_LOCAL
-	                                              : 0u) |
-	                            (f->rp.long_path ? SENDER_ODD_LONG_PATH
-	                                             : 0u)];
+	f->oddity =
+	    sender_oddities[(f->rp.long_local ? SENDER_ODD_LONG_LOCAL : 0u) |
+	                    (f->rp.long_path ? SENDER_ODD_LONG_PATH : 0u)];
 	/* The policy matches ExemptSenders against the mailbox, without
 	 * angle brackets or source route, its domain normalized. */
 	used = text_copy(f->mailbox, sizeof(f->mailbox), f->rp.local);
@@ -303,8 +302,7 @@ sender_facts(const struct sender_env *env, const struct sender_rules *rules,
 		    rules->policy->unregistered == POLICY_UNREG_CHECK)
 			env->note_use(env->impl, lk->domain);
 		if (sender_must_wait(rules, lk, sender_exempt_key(f),
-		                     f->rp.domain,
-		                     env->now(env->impl))) {
+		                     f->rp.domain, env->now(env->impl))) {
 			f->waited = true;
 			f->timed_out = !sender_wait(env, rules, lk);
 		}

@@ -523,8 +523,8 @@ START_TEST(test_long_path_exempt)
 	snprintf(path, sizeof(path), "<%0*d@x>", 253, 0);
 	judge(path);
 	ck_assert_str_eq(d.reason, "exempt sender");
-	snprintf(path, sizeof(path),
-	         "<%0*d\xe2\x82\xac\xe2\x82\xac@x>", 253, 0);
+	snprintf(path, sizeof(path), "<%0*d\xe2\x82\xac\xe2\x82\xac@x>", 253,
+	         0);
 	judge(path);
 	ck_assert_int_eq(f.code, REVPATH_OK);
 	ck_assert(f.rp.local_cut);
