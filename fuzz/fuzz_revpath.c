@@ -12,8 +12,10 @@
  *	Aborts when a result breaks the contract: an unknown code, an
  *	error without a message, a success with a message, a domain that
  *	does not normalize to itself, a literal without its brackets, a
- *	local part that is empty or too long, or a result that does not
- *	parse again to the same thing.
+ *	local part that is empty or too long, flags that disagree with
+ *	the lengths (a cut local part without a long path, a long path in
+ *	a short input), or a result that does not parse again to the same
+ *	thing.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +36,7 @@ check_reparse(const struct revpath *rp, int rc)
 	int n;
 
 	n = snprintf(path, sizeof(path), "<%s@%s>", rp->local, rp->domain);
-	if (n < 0 || n > REVPATH_PATH_MAX)
+	if (n < 0 || n > REVPATH_PATH_MAX || rp->local_cut)
 		return;
 	if (revpath_parse(path, (size_t)n, &again, err, sizeof(err)) != rc ||
 	    strcmp(again.local, rp->local) != 0 ||
@@ -73,7 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	case REVPATH_NULL:
-		if (!rp.null || err[0] != '\0')
+		if (!rp.null || err[0] != '\0' ||
+		    (rp.long_path && size + 2 <= REVPATH_PATH_MAX))
 			abort();
 		return 0;
 	case REVPATH_OK:
@@ -90,7 +93,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	n = strlen(rp.local);
 	if (err[0] != '\0' || n == 0 || n >= REVPATH_LOCAL_BUF ||
-	    rp.long_local != (n > REVPATH_LOCAL_MAX))
+	    rp.long_local != (n > REVPATH_LOCAL_MAX) ||
+	    (rp.local_cut && (!rp.long_path || n + 4 < REVPATH_LOCAL_BUF)) ||
+	    (rp.long_path && size + 2 <= REVPATH_PATH_MAX) ||
+	    (!rp.long_path && size > REVPATH_PATH_MAX) ||
+	    size > REVPATH_INPUT_MAX)
 		abort();
 	check_reparse(&rp, rc);
 	return 0;

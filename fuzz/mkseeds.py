@@ -322,6 +322,9 @@ def revpath():
             ("idn", "<u@b\xc3\xbccher.example>"),
             ("no-brackets", "user@example.com"),
             ("long-local", "<" + "x" * 70 + "@example.com>"),
+            ("long-path-verp", "<bounce-" + "x" * 300 +
+             "=rcpt=example.net@em.example.com>"),
+            ("long-path-utf8", "<" + "\xc3\xa9" * 200 + "@example.com>"),
             ("nul", "<u\0@example.com>")]:
         put(t, name, s)
 

@@ -503,14 +503,84 @@ START_TEST(test_limits_local)
 	ck_assert_str_eq(rp.domain, "example.com");
 	ck_assert_uint_eq(strlen(rp.local), REVPATH_LOCAL_MAX + 1);
 	free(s);
-	/* VERP and SRS senders: what the path limit leaves for the local
-	 * part is kept whole */
+	/* VERP and SRS senders: a local part as long as the path limit
+	 * allows is kept whole, and the path is not flagged */
 	s = string_of("<", 'a', REVPATH_PATH_MAX - 14, "@example.com>");
 	ck_assert_int_eq(parse_exact(s, strlen(s), &rp, NULL, 0), REVPATH_OK);
 	ck_assert_uint_eq(strlen(rp.local), REVPATH_PATH_MAX - 14);
+	ck_assert(!rp.long_path && !rp.local_cut);
 	free(s);
-	s = string_of("<", 'a', REVPATH_PATH_MAX - 13, "@example.com>");
-	bad_s(s, REVPATH_TOO_LONG, "reverse-path is 257 octets");
+}
+END_TEST
+
+/* long_ok - "<" n a's "@example.com>" gives example.com, long_path, and
+ * a local part of keep octets, cut when keep < n. */
+static void
+long_ok(size_t n, size_t keep)
+{
+	char *s = string_of("<", 'a', n, "@example.com>");
+	struct revpath rp;
+
+	ck_assert_msg(parse_exact(s, strlen(s), &rp, NULL, 0) == REVPATH_OK,
+	              "%zu octets", n);
+	ck_assert_str_eq(rp.domain, "example.com");
+	ck_assert(rp.long_path && rp.long_local);
+	ck_assert_uint_eq(strlen(rp.local), keep);
+	ck_assert(rp.local_cut == (keep < n));
+	free(s);
+}
+
+START_TEST(test_limits_long_path)
+{
+	char *s, local[REVPATH_LOCAL_BUF];
+	struct revpath rp;
+	size_t i;
+
+	/* over the path limit: judged by the domain, flagged */
+	long_ok(REVPATH_PATH_MAX - 13, REVPATH_PATH_MAX - 13);
+	long_ok(300, REVPATH_LOCAL_BUF - 1);
+	long_ok(REVPATH_LOCAL_BUF - 1, REVPATH_LOCAL_BUF - 1);
+	long_ok(REVPATH_LOCAL_BUF, REVPATH_LOCAL_BUF - 1);
+	long_ok(1000, REVPATH_LOCAL_BUF - 1);
+	long_ok(2000, REVPATH_LOCAL_BUF - 1);
+	/* the whole argument: at most REVPATH_INPUT_MAX octets */
+	long_ok(REVPATH_INPUT_MAX - 14, REVPATH_LOCAL_BUF - 1);
+	s = string_of("<", 'a', REVPATH_INPUT_MAX - 13, "@example.com>");
+	bad_s(s, REVPATH_TOO_LONG, "4097 octets; at most 4096");
+	free(s);
+	/* no domain, however long the path: refused */
+	s = string_of("<", 'a', 2000, ">");
+	bad_s(s, REVPATH_SYNTAX, "no '@'");
+	free(s);
+	s = string_of("<", 'a', 2000, "@a.b..example>");
+	bad_s(s, REVPATH_SYNTAX, "empty label");
+	free(s);
+	s = string_of("<", 'a', 300, "@x.example.123>");
+	bad_s(s, REVPATH_SYNTAX, "all-numeric");
+	free(s);
+	/* the kept copy ends at a character: 200 U+00E9 of 2 octets */
+	s = string_of("<", 'x', 2 * 200, "@example.com>");
+	for (i = 0; i < 200; i++)
+		memcpy(s + 1 + 2 * i, "\xc3\xa9", 2);
+	ck_assert_int_eq(parse_exact(s, strlen(s), &rp, NULL, 0), REVPATH_OK);
+	ck_assert(rp.local_cut);
+	ck_assert_uint_eq(strlen(rp.local), REVPATH_LOCAL_BUF - 2);
+	memcpy(local, s + 1, REVPATH_LOCAL_BUF - 2);
+	local[REVPATH_LOCAL_BUF - 2] = '\0';
+	ck_assert_str_eq(rp.local, local);
+	free(s);
+	/* a quoted local part is checked whole before it is cut */
+	s = string_of("<\"", 'a', 600, "\"@example.com>");
+	ck_assert_int_eq(parse_exact(s, strlen(s), &rp, NULL, 0), REVPATH_OK);
+	ck_assert(rp.local_cut && rp.local[0] == '"');
+	free(s);
+	s = string_of("<\"", 'a', 600, "@example.com>");
+	bad_s(s, REVPATH_SYNTAX, "not closed");
+	free(s);
+	/* a source route too */
+	s = string_of("<@", 'a', 63, ".example,@b.example:u@example.com>");
+	ck_assert_int_eq(parse_exact(s, strlen(s), &rp, NULL, 0), REVPATH_OK);
+	ck_assert(!rp.long_path);
 	free(s);
 }
 END_TEST
@@ -535,7 +605,7 @@ path_of(char *buf, size_t local, size_t dlen)
 
 START_TEST(test_limits_label_path)
 {
-	char path[REVPATH_PATH_MAX + 8], err[REVPATH_ERR_MAX];
+	char path[REVPATH_PATH_MAX * 2], err[REVPATH_ERR_MAX];
 	struct revpath rp;
 	char *s;
 
@@ -551,18 +621,36 @@ START_TEST(test_limits_label_path)
 	ck_assert_uint_eq(strlen(path), REVPATH_PATH_MAX);
 	ck_assert_int_eq(run(path, &rp, err), REVPATH_OK);
 	ck_assert_uint_eq(strlen(rp.domain), 189);
+	ck_assert(!rp.long_path);
+	/* one octet more: flagged, judged by the domain */
 	path_of(path, REVPATH_LOCAL_MAX, 190);
-	bad_s(path, REVPATH_TOO_LONG, "reverse-path is 257 octets");
+	ck_assert_int_eq(run(path, &rp, err), REVPATH_OK);
+	ck_assert(rp.long_path && !rp.local_cut);
+	ck_assert_uint_eq(strlen(rp.domain), 190);
+	/* the domain's own limits still refuse */
+	path_of(path, REVPATH_LOCAL_MAX, DOMAIN_MAX);
+	ck_assert_int_eq(run(path, &rp, err), REVPATH_OK);
+	ck_assert_uint_eq(strlen(rp.domain), DOMAIN_MAX);
+	path_of(path, 1, DOMAIN_MAX + 1);
+	bad_s(path, REVPATH_TOO_LONG, "at most 253");
 	/* a bare path is measured as if it had its brackets */
 	path_of(path, 1, 252);
 	ck_assert_int_eq(run(path, &rp, err), REVPATH_OK);
+	ck_assert(!rp.long_path);
 	path[strlen(path) - 1] = '\0';
 	ck_assert_int_eq(run(path + 1, &rp, err), REVPATH_OK);
+	ck_assert(!rp.long_path);
 	path_of(path, 2, 252);
 	path[strlen(path) - 1] = '\0';
-	bad_s(path + 1, REVPATH_TOO_LONG, "257 octets");
+	ck_assert_int_eq(run(path + 1, &rp, err), REVPATH_OK);
+	ck_assert(rp.long_path);
 	s = string_of("<", ' ', 4096, "u@example.com>");
-	bad_s(s, REVPATH_TOO_LONG, "at most 256");
+	bad_s(s, REVPATH_TOO_LONG, "at most 4096");
+	free(s);
+	/* spaces around count as sent */
+	s = string_of("<u@example.com>", ' ', 300, "");
+	ck_assert_int_eq(run(s, &rp, err), REVPATH_OK);
+	ck_assert(rp.long_path);
 	free(s);
 }
 END_TEST
@@ -665,6 +753,16 @@ static const char *const seeds[] = {
     "<\xd0\xbf@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.xn--p1ai>",
     "<A.B+c@Sub.Example.COM.>",
     "<u@x_y.example>",
+    /* at the label limit: one more octet is too_long */
+    "<u@abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk."
+    "example>",
+    /* a VERP path over 256 octets, its local part kept cut */
+    "<bounce-"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "=rcpt=example.net@em.example.com>",
 };
 
 /* Bytes the mutator favours: the grammar's punctuation and edges. */
@@ -736,6 +834,10 @@ check_invariants(const char *in, size_t len, int rc, const struct revpath *rp,
 	ck_assert(rp->local[0] != '\0' &&
 	          strlen(rp->local) < REVPATH_LOCAL_BUF);
 	ck_assert(rp->long_local == (strlen(rp->local) > REVPATH_LOCAL_MAX));
+	/* a cut local part needs a path over the limit; a path within it
+	 * is no longer than it */
+	ck_assert(!rp->local_cut || rp->long_path);
+	ck_assert(rp->long_path || len <= REVPATH_PATH_MAX);
 	if (rc == REVPATH_OK) {
 		/* a normalized domain normalizes to itself */
 		ck_assert_int_eq(
@@ -749,7 +851,7 @@ check_invariants(const char *in, size_t len, int rc, const struct revpath *rp,
 	}
 	/* what came out parses again to the same thing */
 	n = snprintf(path, sizeof(path), "<%s@%s>", rp->local, rp->domain);
-	if (n <= REVPATH_PATH_MAX) {
+	if (n <= REVPATH_PATH_MAX && !rp->local_cut) {
 		ck_assert_int_eq(run(path, &rp2, why), rc);
 		ck_assert_str_eq(rp2.local, rp->local);
 		ck_assert_str_eq(rp2.domain, rp->domain);
@@ -823,6 +925,7 @@ revpath_suite(void)
 	tcase_add_test(tc, test_domain);
 	tcase_add_test(tc, test_literal);
 	tcase_add_test(tc, test_limits_local);
+	tcase_add_test(tc, test_limits_long_path);
 	tcase_add_test(tc, test_limits_label_path);
 	tcase_add_test(tc, test_bytes);
 	tcase_add_test(tc, test_no_nul_termination);

@@ -460,6 +460,85 @@ START_TEST(test_long_local)
 }
 END_TEST
 
+START_TEST(test_long_path)
+{
+	char path[2100], *p;
+	int n, i;
+
+	/* a VERP sender over 256 octets: judged by its domain */
+	add_reg("example.com", "");
+	add_state("example.com", READINESS_PENDING, 3600);
+	n = snprintf(path, sizeof(path), "<%0*d@example.com>", 300, 0);
+	ck_assert_int_eq(n, 314);
+	judge(path);
+	ck_assert_int_eq(f.code, REVPATH_OK);
+	ck_assert_str_eq(f.in.domain, "example.com");
+	ck_assert_str_eq(f.oddity, "path-over-256,local-part-over-64");
+	ck_assert_int_eq(d.action, POLICY_REJECT);
+	ck_assert_str_eq(d.xcode, "5.7.1");
+	fk.state[0].sum.state = READINESS_VERIFIED;
+	snprintf(path, sizeof(path), "<%0*d@example.com>", 2000, 0);
+	judge(path);
+	ck_assert_int_eq(d.action, POLICY_ACCEPT);
+	ck_assert_str_eq(f.oddity, "path-over-256,local-part-over-64");
+	/* a local part too long to keep whole is logged cut */
+	ck_assert_uint_eq(strlen(f.mailbox),
+	                  REVPATH_LOCAL_BUF - 1 + strlen("@example.com"));
+	/* a long domain with a short local part */
+	snprintf(path, sizeof(path), "<u@%0*d.example.com>", 63, 0);
+	judge(path);
+	ck_assert_ptr_null(f.oddity);
+	/* "<u12@" a 253-octet domain ">": 259 octets */
+	p = path + snprintf(path, sizeof(path), "<u12@");
+	for (i = 0; i < 3; i++, p += LABEL_MAX + 1) {
+		memset(p, 'a' + i, LABEL_MAX);
+		p[LABEL_MAX] = '.';
+	}
+	memset(p, 'd', DOMAIN_MAX - 3 * (LABEL_MAX + 1));
+	strcpy(p + DOMAIN_MAX - 3 * (LABEL_MAX + 1), ">");
+	ck_assert_uint_eq(strlen(path), REVPATH_PATH_MAX + 3);
+	judge(path);
+	ck_assert_int_eq(f.code, REVPATH_OK);
+	ck_assert_str_eq(f.oddity, "path-over-256");
+	/* no domain in a long path: refused */
+	snprintf(path, sizeof(path), "<%0*d>", 2000, 0);
+	judge(path);
+	ck_assert_int_eq(f.code, REVPATH_SYNTAX);
+	ck_assert_int_eq(d.action, POLICY_REJECT);
+	ck_assert_str_eq(d.xcode, "5.1.7");
+}
+END_TEST
+
+START_TEST(test_long_path_exempt)
+{
+	char path[400], exempt[300], local[300];
+	size_t n;
+
+	/* the kept start of a cut local part (253 ASCII octets, cut before
+	 * a 3-octet character) is never matched as an exempt sender */
+	add_reg("x", "");
+	n = (size_t)snprintf(exempt, sizeof(exempt), "%0*d@x", 253, 0);
+	ck_assert_int_eq(policy_exempt_senders_parse(&pc->exempt_senders,
+	                                             exempt, n, NULL, NULL, 0),
+	                 0);
+	judge("<u@x>");
+	ck_assert_str_ne(d.reason, "exempt sender");
+	snprintf(path, sizeof(path), "<%0*d@x>", 253, 0);
+	judge(path);
+	ck_assert_str_eq(d.reason, "exempt sender");
+	snprintf(path, sizeof(path), "<%0*d\xe2\x82\xac\xe2\x82\xac@x>", 253,
+	         0);
+	judge(path);
+	ck_assert_int_eq(f.code, REVPATH_OK);
+	ck_assert(f.rp.local_cut);
+	snprintf(local, sizeof(local), "%0*d", 253, 0);
+	ck_assert_str_eq(f.rp.local, local);
+	ck_assert_str_ne(d.reason, "exempt sender");
+	ck_assert_ptr_null(f.in.sender);
+	ck_assert_uint_eq(fk.requests, 2);
+}
+END_TEST
+
 START_TEST(test_null_sender)
 {
 	judge("<>");
@@ -540,6 +619,8 @@ sender_suite(void)
 	tcase_add_test(tc, test_long_local);
 	tcase_add_test(tc, test_null_sender);
 	tcase_add_test(tc, test_exempt);
+	tcase_add_test(tc, test_long_path);
+	tcase_add_test(tc, test_long_path_exempt);
 	tcase_add_test(tc, test_note_use);
 	suite_add_tcase(s, tc);
 	return s;

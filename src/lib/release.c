@@ -391,8 +391,8 @@ release_judge(const struct held_msg *msg, const char *domain,
 		snprintf(why, whylen, "the queued sender has no domain");
 		return false;
 	}
-	/* A local part may exceed 64 octets; the path limit (256) keeps
-	 * the mailbox within HELD_SENDER_MAX, as the milter indexed it. */
+	/* A local part may exceed 64 octets (and be kept cut); the mailbox
+	 * is cut to HELD_SENDER_MAX as the milter indexed it. */
 	used = text_copy(mailbox, sizeof(mailbox), rp.local);
 	text_append(mailbox, sizeof(mailbox), &used, "@");
 	text_append(mailbox, sizeof(mailbox), &used, rp.domain);

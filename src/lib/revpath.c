@@ -41,12 +41,20 @@
  *	    organizational-domain lookup refuses it later.
  *	o   An empty quoted local part ("""@example.com) is grammatical
  *	    and accepted.
- *	o   A local part over 64 octets (RFC 5321 4.5.3.1.1) is accepted
- *	    and flagged (out->long_local) for the log: Postfix accepts it,
- *	    VERP and SRS senders exceed the limit in real traffic, and this
- *	    gate judges domains, so a path is refused only when no domain
- *	    can be found in it.  The path limit (256 octets) still bounds
- *	    the whole argument.
+ *	o   A local part over 64 octets (RFC 5321 4.5.3.1.1) and a path
+ *	    over 256 octets (4.5.3.1.3) are accepted and flagged
+ *	    (out->long_local, out->long_path) for the log: Postfix accepts
+ *	    them, VERP and SRS senders exceed the limits in real traffic,
+ *	    and this gate judges domains, so a path is refused only when no
+ *	    domain can be found in it.  The domain's own limits (255 octets
+ *	    as sent, 253 as ASCII, 63-octet labels) still hold: a path whose
+ *	    domain breaks them has no domain.  REVPATH_INPUT_MAX (4096
+ *	    octets, above the 2048 of Postfix's line_length_limit and
+ *	    Sendmail's MAXLINE) bounds the whole argument.
+ *	o   A local part too long for out->local (REVPATH_LOCAL_BUF - 1
+ *	    octets, more than any path within 256 octets holds) is checked
+ *	    whole and kept cut at a UTF-8 character boundary, with
+ *	    out->local_cut set: a copy for the log, never the whole address.
  *
  *	Refused because it would invite confusion:
  *
@@ -62,22 +70,21 @@
  *	Checks run in a fixed order so that every input has one answer:
  *	the length of the whole argument as passed (spaces around it
  *	included, brackets added when absent, so that no work is done on an
- *	insane amount of data), the bytes, the brackets, the source route,
- *	the local part, the domain and its length.  Since
- *	the path limit includes the local part, a domain longer than 252
- *	octets is refused by the path limit before the domain limits of
- *	255 octets as sent and DOMAIN_MAX (253) as ASCII are reached; the
- *	latter stay as a second line of defence.  A U-label domain that
- *	fits as sent but whose A-label form is too long, or that libidn2
- *	refuses for any other reason, is REVPATH_SYNTAX.
+ *	insane amount of data: REVPATH_INPUT_MAX), the bytes, the brackets,
+ *	the source route, the local part, the domain and its length (255
+ *	octets as sent, DOMAIN_MAX (253) as ASCII, LABEL_MAX per label).
+ *	A U-label domain that fits as sent but whose A-label form is too
+ *	long, or that libidn2 refuses for any other reason, is
+ *	REVPATH_SYNTAX.
  *
- *	The local part is stored exactly as sent: a quoted local part
- *	keeps its quotes and backslashes, so that it can be logged (through
- *	sanitize_text()) without losing what the client said; limits apply
- *	to those octets.  The domain is the output of domain_normalize():
- *	lowercase, no trailing dot, A-labels.  A domain that is an address
- *	literal is checked with inet_pton() and stored in canonical form,
- *	"[192.0.2.1]" or "[IPv6:2001:db8::1]".
+ *	The local part is stored exactly as sent (cut only beyond
+ *	REVPATH_LOCAL_BUF - 1 octets): a quoted local part keeps its quotes
+ *	and backslashes, so that it can be logged (through sanitize_text())
+ *	without losing what the client said; limits apply to those octets.
+ *	The domain is the output of domain_normalize(): lowercase, no
+ *	trailing dot, A-labels.  A domain that is an address literal is
+ *	checked with inet_pton() and stored in canonical form, "[192.0.2.1]"
+ *	or "[IPv6:2001:db8::1]".
  *
  *	revpath_code_name() and revpath_code_lookup() map the return codes
  *	to names and back; revpath_reply() gives the milter's answer for
@@ -479,6 +486,24 @@ rp_dot_string(const char *s, size_t len, size_t *n, char *err, size_t errlen)
 	return REVPATH_OK;
 }
 
+/* rp_keep_local - the local part s (n octets, checked) into out->local,
+ * cut at a UTF-8 character boundary when it does not fit. */
+static void
+rp_keep_local(struct revpath *out, const char *s, size_t n)
+{
+	size_t keep = n;
+
+	if (n >= sizeof(out->local)) {
+		keep = sizeof(out->local) - 1;
+		/* s[keep] is the first octet left out: not a continuation */
+		while (keep > 0 && ((unsigned char)s[keep] & 0xc0) == 0x80)
+			keep--;
+		out->local_cut = true;
+	}
+	memcpy(out->local, s, keep);
+	out->local[keep] = '\0';
+}
+
 /* rp_local - Local-part and the '@' after it; consumes from in. */
 static int
 rp_local(struct rp_text *in, struct revpath *out, char *err, size_t errlen)
@@ -502,16 +527,10 @@ rp_local(struct rp_text *in, struct revpath *out, char *err, size_t errlen)
 		return rp_char_fail(err, errlen,
 		                    "the text after the quoted local part",
 		                    in->s + n);
-	/* The path limit keeps it within local[]; over 64 octets is only
-	 * noted (see the header). */
-	if (n >= sizeof(out->local))
-		return errbuf_code(err, errlen, REVPATH_TOO_LONG,
-		               "the local part is %zu octets; at most %zu "
-		               "allowed",
-		               n, sizeof(out->local) - 1);
+	/* Over 64 octets is only noted; beyond local[] it is kept cut
+	 * (see the header). */
 	out->long_local = n > REVPATH_LOCAL_MAX;
-	memcpy(out->local, in->s, n);
-	out->local[n] = '\0';
+	rp_keep_local(out, in->s, n);
 	in->s += n + 1;
 	in->len -= n + 1;
 	return REVPATH_OK;
@@ -642,14 +661,15 @@ revpath_parse(const char *buf, size_t len, struct revpath *out, char *err,
 	/* spaces around count; so do the brackets a bare path lacks */
 	wire =
 	    (buf != NULL ? len : 0) + ((in.len > 0 && in.s[0] == '<') ? 0 : 2);
-	if (wire > REVPATH_PATH_MAX)
+	if (wire > REVPATH_INPUT_MAX)
 		return errbuf_code(err, errlen, REVPATH_TOO_LONG,
 		                   "the reverse-path is %zu octets; at most %d "
 		                   "allowed",
-		                   wire, REVPATH_PATH_MAX);
+		                   wire, REVPATH_INPUT_MAX);
 	if ((rc = rp_scan_bytes(in.s, in.len, err, errlen)) != REVPATH_OK ||
 	    (rc = rp_unwrap(&in, err, errlen)) != REVPATH_OK)
 		return rc;
+	out->long_path = wire > REVPATH_PATH_MAX;
 	if (in.len == 0) {
 		out->null = true;
 		return REVPATH_NULL;

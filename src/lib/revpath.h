@@ -20,15 +20,22 @@
 
 #include "domainname.h"
 
-/* Beyond REVPATH_LOCAL_MAX a path is accepted with long_local set. */
+/* Beyond REVPATH_LOCAL_MAX and REVPATH_PATH_MAX a path is accepted with
+ * long_local or long_path set: only the domain's limits refuse. */
 #define REVPATH_LOCAL_MAX 64   /* octets, RFC 5321 4.5.3.1.1 */
 #define REVPATH_DOMAIN_MAX 255 /* octets as sent, RFC 5321 4.5.3.1.2 */
 #define REVPATH_PATH_MAX 256   /* octets with "<" and ">", 4.5.3.1.3 */
-#define REVPATH_ERR_MAX 256    /* an err buffer this size is never cut */
+/* The longest argument parsed at all (brackets counted as for the path
+ * limit); above the MTAs' own: Postfix's line_length_limit (2048) and
+ * Sendmail's MAXLINE (2048) bound the whole MAIL FROM command. */
+#define REVPATH_INPUT_MAX 4096
+#define REVPATH_ERR_MAX 256 /* an err buffer this size is never cut */
 
 /* Literal domains are kept as "[192.0.2.1]" or "[IPv6:2001:db8::1]". */
 #define REVPATH_DOMAIN_BUF DOMAIN_BUF
-/* The path limit bounds the local part too. */
+/* A local part of up to REVPATH_LOCAL_BUF - 1 octets (every one a path
+ * within REVPATH_PATH_MAX can hold) is kept whole; a longer one is kept
+ * cut, at a UTF-8 character boundary, with local_cut set. */
 #define REVPATH_LOCAL_BUF REVPATH_PATH_MAX
 
 enum revpath_code {
@@ -36,7 +43,8 @@ enum revpath_code {
 	REVPATH_NULL,     /* "<>" or "": the null sender */
 	REVPATH_LITERAL,  /* a mailbox at an address literal */
 	REVPATH_SYNTAX,   /* not a reverse-path */
-	REVPATH_TOO_LONG, /* a part exceeds an RFC 5321 4.5.3.1 limit */
+	REVPATH_TOO_LONG, /* the domain or a label exceeds its limit, or
+	                     the argument REVPATH_INPUT_MAX */
 };
 
 struct revpath {
@@ -44,7 +52,9 @@ struct revpath {
 	bool literal;    /* domain holds an address literal */
 	unsigned routes; /* source-route hops parsed and ignored */
 	bool long_local; /* local part over REVPATH_LOCAL_MAX octets */
-	char local[REVPATH_LOCAL_BUF];     /* as sent, quotes kept */
+	bool long_path;  /* argument over REVPATH_PATH_MAX octets */
+	bool local_cut;  /* local holds only the start of the local part */
+	char local[REVPATH_LOCAL_BUF];     /* as sent, quotes kept; maybe cut */
 	char domain[REVPATH_DOMAIN_BUF];   /* normalized, or the literal */
 };
 

@@ -38,7 +38,16 @@
 #include "store.h"
 #include "text.h"
 
-#define SENDER_ODDITY_LONG_LOCAL "local-part-over-64"
+/* The oddities of a path let through, by SENDER_ODD_* bits. */
+#define SENDER_ODD_LONG_LOCAL 1u
+#define SENDER_ODD_LONG_PATH 2u
+static const char *const sender_oddities[] = {
+    [0] = NULL,
+    [SENDER_ODD_LONG_LOCAL] = "local-part-over-64",
+    [SENDER_ODD_LONG_PATH] = "path-over-256",
+    [SENDER_ODD_LONG_LOCAL | SENDER_ODD_LONG_PATH] =
+        "path-over-256,local-part-over-64",
+};
 
 /* sender_mail_from_of - is d the MAIL FROM domain of registered p?  p
  * points into d (its parent). */
@@ -223,6 +232,17 @@ sender_problem(const struct storecodec_state_summary *sum,
 	            check_status_name((enum check_status)sum->problem_status));
 }
 
+/* sender_exempt_key - the mailbox ExemptSenders is matched against;
+ * NULL for the null sender and for a local part kept cut (too long to
+ * keep whole, it cannot be an exempt sender). */
+static const char *
+sender_exempt_key(const struct sender_facts *f)
+{
+	if (f->code == REVPATH_NULL || f->rp.local_cut)
+		return NULL;
+	return f->mailbox;
+}
+
 /* sender_input - the facts for the policy, from the lookup; the
  * staleness rule. */
 static void
@@ -236,7 +256,7 @@ sender_input(struct sender_facts *f, int64_t now)
 	in->revpath = f->code;
 	in->path_error = f->err;
 	in->null_sender = f->code == REVPATH_NULL;
-	in->sender = f->code == REVPATH_NULL ? NULL : f->mailbox;
+	in->sender = sender_exempt_key(f);
 	in->domain = f->code == REVPATH_OK ? lk->domain : NULL;
 	in->registered = lk->registered;
 	in->have_state = lk->have_state;
@@ -263,8 +283,9 @@ sender_facts(const struct sender_env *env, const struct sender_rules *rules,
 	memset(f, 0, sizeof(*f));
 	f->code =
 	    revpath_parse(arg, strlen(arg), &f->rp, f->err, sizeof(f->err));
-	if (f->rp.long_local)
-		f->oddity = SENDER_ODDITY_LONG_LOCAL;
+	f->oddity =
+	    sender_oddities[(f->rp.long_local ? SENDER_ODD_LONG_LOCAL : 0u) |
+	                    (f->rp.long_path ? SENDER_ODD_LONG_PATH : 0u)];
 	/* The policy matches ExemptSenders against the mailbox, without
 	 * angle brackets or source route, its domain normalized. */
 	used = text_copy(f->mailbox, sizeof(f->mailbox), f->rp.local);
@@ -280,8 +301,8 @@ sender_facts(const struct sender_env *env, const struct sender_rules *rules,
 		if (lk->found && (!lk->registered || lk->reg_assumed) &&
 		    rules->policy->unregistered == POLICY_UNREG_CHECK)
 			env->note_use(env->impl, lk->domain);
-		if (sender_must_wait(rules, lk, f->mailbox, f->rp.domain,
-		                     env->now(env->impl))) {
+		if (sender_must_wait(rules, lk, sender_exempt_key(f),
+		                     f->rp.domain, env->now(env->impl))) {
 			f->waited = true;
 			f->timed_out = !sender_wait(env, rules, lk);
 		}

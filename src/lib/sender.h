@@ -34,8 +34,10 @@
  *	Use: with UnregisteredDomains check, the use of a state that may be
  *	an unregistered domain's is noted (env->note_use).
  *	Reverse-path: one that gives no domain is a policy input
- *	(policy_input.revpath); a local part over 64 octets is accepted and
- *	named in f->oddity for the log.
+ *	(policy_input.revpath); a local part over 64 octets and a path over
+ *	256 octets are accepted and named in f->oddity for the log.  A local
+ *	part too long to keep whole (revpath.h local_cut) is never matched
+ *	against ExemptSenders.
  */
 #ifndef AUTHREADY_SENDER_H
 #define AUTHREADY_SENDER_H

@@ -19,6 +19,9 @@
 #	    its postmaster (ExemptSenders; sent with the domain in upper
 #	    case) is accepted and delivered;
 #	  - the null sender: accepted and delivered;
+#	  - a VERP sender of example.com with a 300-octet local part (a path
+#	    over 256 octets): accepted and delivered, logged with
+#	    oddity=path-over-256,local-part-over-64;
 #	  - an unregistered domain DNS cannot answer for: 451 4.4.3, never
 #	    a 5xx;
 #	  - shop.hold.test (DomainActions: quarantine while pending): the
@@ -448,6 +451,23 @@ if want_rc 0 && want_out '^< 250 2\.1\.0 ' && [ -n "$ID" ]; then
 	if ! wait_for 10 sink_has "$ID"; then
 		ko "$ID not delivered to the sink ($(pf_delivered) messages)"
 	elif mlog_has "domain=example\\.com state=verified action=accept"
+	then
+		ok
+	fi
+fi
+
+case_ verp-long-local-accepted
+# a VERP sender whose local part is 300 octets (a path over 256): judged
+# by its domain, accepted and delivered, the oddities logged
+VERP_LOCAL="bounce-$(printf '%0276d' 0)=rcpt=example.net"
+probe "$PF_PORT" "$VERP_LOCAL@mail.example.com"
+ID=$(queue_id)
+if [ ${#VERP_LOCAL} -ne 300 ]; then
+	ko "the local part is ${#VERP_LOCAL} octets, not 300"
+elif want_rc 0 && want_out '^< 250 2\.1\.0 ' && [ -n "$ID" ]; then
+	if ! wait_for 10 sink_has "$ID"; then
+		ko "$ID not delivered to the sink ($(pf_delivered) messages)"
+	elif mlog_has "domain=example\\.com state=verified action=accept .*oddity=\"?path-over-256,local-part-over-64"
 	then
 		ok
 	fi

@@ -3,7 +3,7 @@
 -- through the milter as MAIL FROM; the reply class must be the corpus's
 -- (accept, accept-null and accept-literal are an accept, "550 5.1.7" the
 -- reply of that code), and the log line must say which kind it was and
--- name a local part over 64 octets (oddity=).
+-- name a local part over 64 octets and a path over 256 octets (oddity=).
 --
 -- Skipped: inputs holding a NUL (the milter protocol passes MAIL FROM as
 -- a C string, so the MTA can never send one) and inputs over
@@ -63,6 +63,7 @@ end
 -- brackets, spaces around and a source route taken off, up to the last
 -- '@'.  A local part over LOCAL_MAX is let through with an oddity= field.
 local LOCAL_MAX = 64
+local PATH_MAX = 256
 local function local_len(input)
 	local s = input:match("^ *(.-) *$")
 	s = s:match("^<(.*)>$") or s
@@ -71,6 +72,25 @@ local function local_len(input)
 	end
 	local at = s:match("^.*()@")
 	return at ~= nil and at - 1 or 0
+end
+
+-- path_len INPUT - octets of the reverse-path as revpath.c measures it:
+-- as passed, with the brackets a bare path lacks.
+local function path_len(input)
+	local s = input:match("^ *(.-) *$")
+	return #input + (s:sub(1, 1) == "<" and 0 or 2)
+end
+
+-- oddity_of INPUT - the oddity= a mailbox let through must carry, or nil.
+local function oddity_of(input)
+	local odd = {}
+	if path_len(input) > PATH_MAX then
+		odd[#odd + 1] = "path-over-256"
+	end
+	if local_len(input) > LOCAL_MAX then
+		odd[#odd + 1] = "local-part-over-64"
+	end
+	return #odd > 0 and table.concat(odd, ",") or nil
 end
 
 -- The reply class and the log reason each corpus reply stands for.
@@ -136,11 +156,11 @@ for line in f:lines() do
 				why = "logged reason \"" .. r ..
 				    "\" for a sender with a domain"
 			elseif kind.class == "accept" and reply ~= "accept-null" and
-			    (t.field(log, "oddity") ~= nil) ~=
-			    (local_len(input) > LOCAL_MAX) then
+			    t.field(log, "oddity") ~= oddity_of(input) then
 				why = "oddity=" .. tostring(t.field(log, "oddity")) ..
 				    " for a local part of " .. local_len(input) ..
-				    " octets"
+				    " octets in a path of " .. path_len(input) ..
+				    ", expected " .. tostring(oddity_of(input))
 			end
 		end
 		if why ~= nil then
