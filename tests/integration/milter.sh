@@ -200,8 +200,9 @@ cli_ok() {
 
 # state_of CONF DOMAIN - its readiness state.
 state_of() {
-	as_daemon_user "$AUTHREADY" -c "$1" status "$2" --json 2>/dev/null |
-	    awk -f "$top_srcdir/tests/integration/jsonflat.awk" |
+	as_daemon_user "$AUTHREADY" -c "$1" status "$2" --json \
+	    >"$T/state.out" 2>"$T/state.err"
+	awk -f "$top_srcdir/tests/integration/jsonflat.awk" "$T/state.out" |
 	    awk -F '\t' '$1 == ".domains.0.state" { print $2 }'
 }
 
@@ -212,6 +213,7 @@ want_state() {
 	if [ "$got" = "$3" ]; then
 		ok
 	else
+		evidence "$T/state.out" "$T/state.err"
 		ko "state \"$got\""
 	fi
 }
@@ -232,8 +234,11 @@ publish() {
 
 # add DOMAIN - register DOMAIN with the seed's expectations.
 add() {
-	cli_ok "$T/reg.conf" domain add "$1" --selector 1234rpr \
+	cli "$T/reg.conf" domain add "$1" --selector 1234rpr \
 	    --key "$T/key.pem" --mx "$SEEDMX" --spf-include amazonses.com
+	[ "$rc" -eq 0 ] && return 0
+	case_ "setup: authready domain add $1"
+	ko "exit $rc"
 }
 
 # Daemons -------------------------------------------------------------------
