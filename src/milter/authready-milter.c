@@ -32,6 +32,15 @@
  *	only if they are still the very inodes the daemon made.  A clean
  *	stop waits for it.
  *
+ *	A unix socket appears with its final owner, group and mode, so an
+ *	MTA connecting during start-up is never refused by permissions:
+ *	libmilter binds a temporary name in the socket's directory (bound
+ *	relative to it, so any name fits sun_path), under UMask; it is
+ *	given to SocketGroup (or UserID) and renamed over the path, which
+ *	also replaces a stale socket with no moment without one.
+ *	libmilter's own removal at exit then looks for the temporary name,
+ *	which is gone: the files above are removed by inode only.
+ *
  *	Signals: libmilter owns SIGTERM, SIGINT and SIGHUP (all of them
  *	stop it).  The checker thread then gets DAEMON_STOP_WAIT seconds to
  *	finish its run; past that the daemon exits without it, so a stop
@@ -78,6 +87,14 @@
 #define DAEMON_STOP_WAIT 5
 #define DAEMON_SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 #define DAEMON_FDS_MAX 65536 /* closed in the reaper, at most */
+/* The name libmilter binds in the socket's directory, renamed into place. */
+#define DAEMON_SOCKET_TMP ".authready-milter.%ld.sock"
+/* To come back to the working directory (O_PATH: no read right needed). */
+#ifdef O_PATH
+#define DAEMON_CWD_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
+#else
+#define DAEMON_CWD_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+#endif
 
 struct daemon_args {
 	const char *config_path;
@@ -149,29 +166,42 @@ daemon_fail(const char *fmt, ...)
 	return MILTER_EXIT_CONFIG;
 }
 
+/* daemon_path_split - a path's directory ("." for none) and last name;
+ * -1 when either does not fit. */
+static int
+daemon_path_split(const char *path, char *dir, size_t dirlen, char *name,
+    size_t namelen)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen;
+
+	if (slash == NULL) {
+		snprintf(dir, dirlen, ".");
+		slash = path - 1;
+	} else {
+		dlen = slash == path ? 1 : (size_t)(slash - path);
+		if (dlen >= dirlen)
+			return -1;
+		memcpy(dir, path, dlen);
+		dir[dlen] = '\0';
+	}
+	if (strlen(slash + 1) >= namelen)
+		return -1;
+	snprintf(name, namelen, "%s", slash + 1);
+	return 0;
+}
+
 /* daemon_file_note - remember a file just made at path, by directory
  * descriptor and inode; -1 (no message) when it cannot be found. */
 static int
 daemon_file_note(struct daemon_file *f, const char *path)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
 	struct stat sb;
-	size_t dlen;
 
-	if (slash == NULL) {
-		snprintf(dir, sizeof(dir), ".");
-		slash = path - 1;
-	} else {
-		dlen = slash == path ? 1 : (size_t)(slash - path);
-		if (dlen >= sizeof(dir))
-			return -1;
-		memcpy(dir, path, dlen);
-		dir[dlen] = '\0';
-	}
-	if (strlen(slash + 1) >= sizeof(f->name))
+	if (daemon_path_split(path, dir, sizeof(dir), f->name,
+		sizeof(f->name)) != 0)
 		return -1;
-	snprintf(f->name, sizeof(f->name), "%s", slash + 1);
 	if ((f->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	if (fstatat(f->dirfd, f->name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -324,42 +354,138 @@ daemon_user(const char *spec, uid_t *uid, gid_t *gid, char *name,
 	return 0;
 }
 
+/* daemon_socket_owner - the owner and group a unix socket is given:
+ * SocketGroup, else UserID's when root drops to it; false: as made. */
+static bool
+daemon_socket_owner(const struct daemon_ids *ids, uid_t *uid, gid_t *gid)
+{
+	*uid = (uid_t)-1;
+	if (ids->have_sock_gid) {
+		*gid = ids->sock_gid;
+		return true;
+	}
+	if (ids->drop) {
+		*uid = ids->uid;
+		*gid = ids->gid;
+		return true;
+	}
+	return false;
+}
+
+/* daemon_socket_unmake - remove tmp if it is a socket (ours: its name
+ * holds our PID). */
+static void
+daemon_socket_unmake(const char *tmp)
+{
+	struct stat sb;
+
+	if (lstat(tmp, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		unlink(tmp);
+}
+
+/* daemon_socket_place - in the socket's directory: libmilter binds tmp
+ * (under UMask), it gets its owner and group, and is renamed to name,
+ * replacing a stale socket.  tmp is removed if it does not get there. */
+static int
+daemon_socket_place(const struct config *cfg, const struct daemon_ids *ids,
+    const char *tmp, const char *name)
+{
+	const char *path = daemon_socket_path(cfg->socket);
+	char spec[NAME_MAX + 8]; /* "unix:" and tmp */
+	struct stat sb;
+	uid_t uid;
+	gid_t gid;
+	int rc = 0;
+
+	snprintf(spec, sizeof(spec), "unix:%s", tmp);
+	if (smfi_setconn(spec) != MI_SUCCESS)
+		return daemon_fail("Socket %s: not a usable socket",
+		    cfg->socket);
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		/* a bind that worked before a failed listen leaves it */
+		daemon_socket_unmake(tmp);
+		return daemon_fail("cannot open the milter socket %s",
+		    cfg->socket);
+	}
+	if (lstat(tmp, &sb) != 0 || !S_ISSOCK(sb.st_mode))
+		return daemon_fail("Socket %s: the socket made as %s is gone",
+		    cfg->socket, tmp);
+	if (daemon_socket_owner(ids, &uid, &gid) &&
+	    lchown(tmp, uid, gid) != 0)
+		rc = daemon_fail("cannot give %s to %s: %s", path,
+		    ids->have_sock_gid ? "its group" : "UserID",
+		    strerror(errno));
+	/* As libmilter did: only a socket (or a link to one) is replaced. */
+	else if (stat(name, &sb) == 0 && !S_ISSOCK(sb.st_mode))
+		rc = daemon_fail("Socket %s: %s exists and is not a socket",
+		    cfg->socket, path);
+	else if (rename(tmp, name) != 0)
+		rc = daemon_fail("cannot rename the milter socket to %s: %s",
+		    path, strerror(errno));
+	if (rc != 0)
+		daemon_socket_unmake(tmp);
+	return rc;
+}
+
+/* daemon_open_unix - the unix socket at path appears whole: made under
+ * a temporary name in its directory, then renamed over path, so an MTA
+ * never finds it with the wrong owner, group or mode, nor finds no
+ * socket while a stale one is replaced.  libmilter binds the temporary
+ * name relative to the directory (a name of any length fits sun_path):
+ * the working directory is the socket's for that moment only. */
+static int
+daemon_open_unix(const struct config *cfg, const struct daemon_ids *ids,
+    const char *path)
+{
+	char dir[PATH_MAX], name[NAME_MAX + 1], tmp[NAME_MAX + 1];
+	int cwd, rc;
+
+	if (daemon_path_split(path, dir, sizeof(dir), name, sizeof(name)) != 0)
+		return daemon_fail("Socket %s: path too long", cfg->socket);
+	snprintf(tmp, sizeof(tmp), DAEMON_SOCKET_TMP, (long)getpid());
+	if ((cwd = open(".", DAEMON_CWD_FLAGS)) < 0)
+		return daemon_fail("cannot open the working directory: %s",
+		    strerror(errno));
+	if (chdir(dir) != 0) {
+		rc = daemon_fail("Socket %s: directory %s: %s", cfg->socket,
+		    dir, strerror(errno));
+		close(cwd);
+		return rc;
+	}
+	/* Noted at once (path is absolute): a failed start removes it. */
+	if ((rc = daemon_socket_place(cfg, ids, tmp, name)) == 0)
+		daemon_file_note(&daemon_files[0], path);
+	if (fchdir(cwd) != 0 && rc == 0)
+		rc = daemon_fail("cannot return to the working directory: %s",
+		    strerror(errno));
+	close(cwd);
+	return rc;
+}
+
 /* daemon_open_socket - the listening socket, before privileges drop. */
 static int
 daemon_open_socket(const struct config *cfg, const struct daemon_ids *ids)
 {
 	const char *path = daemon_socket_path(cfg->socket);
 
+	umask((mode_t)cfg->umask);
+	if (path != NULL)
+		return daemon_open_unix(cfg, ids, path);
 	if (smfi_setconn((char *)cfg->socket) != MI_SUCCESS)
 		return daemon_fail("Socket %s: not a usable socket",
 		    cfg->socket);
-	umask((mode_t)cfg->umask);
-	/* The path and its directory were checked: no guess here. */
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		return daemon_fail("cannot open the milter socket %s",
 		    cfg->socket);
-	if (path != NULL)
-		daemon_file_note(&daemon_files[0], path);
-	if (path != NULL && ids->have_sock_gid &&
-	    chown(path, (uid_t)-1, ids->sock_gid) != 0)
-		return daemon_fail("cannot give %s to its group: %s", path,
-		    strerror(errno));
 	return 0;
 }
 
 /* daemon_drop - become UserID (resolved by daemon_preflight). */
 static int
-daemon_drop(const struct config *cfg, const struct daemon_ids *ids,
-    bool own_socket)
+daemon_drop(const struct config *cfg, const struct daemon_ids *ids)
 {
-	const char *path = daemon_socket_path(cfg->socket);
-
 	if (!ids->drop)
 		return 0;
-	if (own_socket && path != NULL && !ids->have_sock_gid &&
-	    chown(path, ids->uid, ids->gid) != 0)
-		return daemon_fail("cannot give %s to UserID: %s", path,
-		    strerror(errno));
 	if (initgroups(ids->name, ids->gid) != 0 || setgid(ids->gid) != 0 ||
 	    setuid(ids->uid) != 0)
 		return daemon_fail("cannot become %s: %s", cfg->user_id,
@@ -615,7 +741,7 @@ daemon_preflight(const struct config *cfg, struct daemon_ids *ids)
 	if ((pid = fork()) < 0)
 		return daemon_fail("cannot fork: %s", strerror(errno));
 	if (pid == 0) {
-		if ((rc = daemon_drop(cfg, ids, false)) == 0 &&
+		if ((rc = daemon_drop(cfg, ids)) == 0 &&
 		    (rc = daemon_check_key(cfg)) == 0)
 			rc = daemon_check_store(cfg);
 		_exit(rc);
@@ -658,7 +784,7 @@ daemon_start(const struct daemon_args *a, const struct config *cfg,
 		    strerror(errno));
 	if ((rc = daemon_pidfile(cfg->pid_file)) != 0 ||
 	    (ids.drop && (rc = daemon_reaper_start()) != 0) ||
-	    (rc = daemon_drop(cfg, &ids, true)) != 0)
+	    (rc = daemon_drop(cfg, &ids)) != 0)
 		return rc;
 	/*
 	 * Block the signals before any thread exists, so every thread

@@ -20,6 +20,11 @@
 #	    it (the domain is not verified by it) and says why;
 #	  - the unix socket: mode from UMask (007 -> srwxrwx---, 077 ->
 #	    srwx------), group from SocketGroup, else owned by UserID;
+#	    it appears with them: tests/sock-probe, not root, a member of
+#	    the socket's group, connects in a tight loop while the daemon
+#	    starts and is never refused, and the socket's owner, group and
+#	    mode never change once its path exists (inotify: deterministic),
+#	    with or without a stale socket to replace;
 #	  - -n refuses what start refuses (a KeyFile that is a directory,
 #	    /dev/zero or relative, an unknown UserID, a socket path too
 #	    long), a failed start leaves no socket or PID file, a clean
@@ -60,6 +65,7 @@ top_srcdir=${top_srcdir:-$here/../..}
 top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
+SOCK_PROBE=${SOCK_PROBE:-$top_builddir/tests/sock-probe}
 MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
 JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
 KEY=$top_srcdir/tests/keys/rsa2048.pem
@@ -80,6 +86,7 @@ LINE_CAP=2100
 START_TENTHS=$(scaled 100)
 STOP_WAIT_TENTHS=$(scaled 100)
 RUN_TIMEOUT=$(scaled 30)
+PROBE_TIMEOUT=$(scaled 60)
 REFUSE_TIMEOUT=$(scaled 20)
 DNS_TIMEOUT=$(scaled 2)
 CHECK_WAIT=$(scaled 5)
@@ -100,7 +107,7 @@ if ! command -v setpriv >/dev/null 2>&1 ||
 	echo "SKIP: needs setpriv, user $DUSER and group $SGROUP"
 	exit 77
 fi
-for p in "$AUTHREADY" "$AUTHREADY_MILTER"; do
+for p in "$AUTHREADY" "$AUTHREADY_MILTER" "$SOCK_PROBE"; do
 	if [ ! -x "$p" ]; then
 		echo "ERROR: $p not built" >&2
 		exit 99
@@ -168,10 +175,11 @@ refused() {
 	want_rc $EXIT_CONFIG
 }
 
-# daemon_start NAME - start the daemon with NAME.conf; log in daemon.log;
-# 0 once it logs event=start.
+# daemon_start NAME [keep] - start the daemon with NAME.conf (keep: leave
+# a socket already at the path); log in daemon.log; 0 once it logs
+# event=start.
 daemon_start() {
-	rm -f "$T/sock/milter.sock"
+	[ "${2:-}" = keep ] || rm -f "$T/sock/milter.sock"
 	: >"$T/daemon.log"
 	"$AUTHREADY_MILTER" -c "$T/$1.conf" -f </dev/null >/dev/null \
 	    2>"$T/daemon.log" &
@@ -554,6 +562,74 @@ else
 	ko "daemon did not start"
 fi
 daemon_stop
+
+# probe_start - tests/sock-probe on the socket as $DUSER, group $DGROUP
+# and member of $SGROUP (not root, like the MTA); 0 once it watches.
+probe_start() {
+	: >"$T/probe.out"
+	setpriv --reuid "$DUSER" --regid "$DGROUP" --groups "$SGROUP" -- \
+	    "$SOCK_PROBE" -t "$PROBE_TIMEOUT" "$T/sock/milter.sock" \
+	    >"$T/probe.out" 2>&1 </dev/null &
+	PROBE_PID=$!
+	i=0
+	while [ $i -lt "$START_TENTHS" ]; do
+		grep -q '^ready$' "$T/probe.out" && return 0
+		kill -0 "$PROBE_PID" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cp "$T/probe.out" "$T/out"
+	return 1
+}
+
+# sock_appears NAME [keep] - start the daemon with NAME.conf while the
+# probe connects: never refused, the socket never changed after it
+# appeared, and it appeared as it stays (owner, group, mode).
+sock_appears() {
+	if ! probe_start; then
+		ko "the probe did not start"
+		return 1
+	fi
+	if ! daemon_start "$1" "${2:-}"; then
+		kill -TERM "$PROBE_PID" 2>/dev/null
+		wait "$PROBE_PID" 2>/dev/null
+		ko "daemon did not start"
+		return 1
+	fi
+	wait "$PROBE_PID"
+	rc=$?
+	cp "$T/probe.out" "$T/out"
+	final=$(stat -c 'mode=%a uid=%u gid=%g' "$T/sock/milter.sock")
+	daemon_stop
+	want_rc 0 || return 1
+	if ! grep -q "^first $final\$" "$T/out"; then
+		ko "it appeared other than it stays ($final)"
+		return 1
+	fi
+}
+
+for stale in "" keep; do
+	what="a member of the socket's group is never refused"
+	[ -n "$stale" ] && what="$what (a stale socket replaced)"
+	case_ "UMask 007, SocketGroup $SGROUP: the socket appears whole: $what"
+	rm -f "$T/sock/milter.sock"
+	if [ -n "$stale" ]; then
+		# A stale socket the probe may connect to (refused: nobody
+		# listens), so any EACCES is the new socket's.
+		if ! "$SOCK_PROBE" -b "$T/sock/milter.sock" ||
+		    ! chgrp "$SGROUP" "$T/sock/milter.sock" ||
+		    ! chmod 0770 "$T/sock/milter.sock"; then
+			ko "no stale socket"
+			continue
+		fi
+	fi
+	sock_appears sock1 $stale && ok
+done
+
+case_ "UMask 007, no SocketGroup: the socket appears owned by UserID"
+conf sock4 "UserID $DUSER:$DGROUP
+UMask 007"
+sock_appears sock4 && ok
 
 case_ "SocketGroup that does not exist: refused, exit 78"
 conf sock3 "UserID $DUSER:$DGROUP
