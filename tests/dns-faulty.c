@@ -1189,8 +1189,7 @@ delay_send(int fd, struct delay_queue *dq)
 
 /* serve_udp - read one datagram and answer it (or hold the answer). */
 static void
-serve_udp(int fd, const struct rules *rs, struct msg *m,
-          struct delay_queue *dq)
+serve_udp(int fd, const struct rules *rs, struct msg *m, struct delay_queue *dq)
 {
 	uint8_t buf[DFAULTY_MSG_MAX];
 	struct sockaddr_in from;
@@ -1291,8 +1290,7 @@ accept_conn(int tcp, struct conn *c)
 	if ((c->fd = accept(tcp, NULL, NULL)) < 0)
 		return -1;
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
-	                 sizeof(sndbuf));
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	c->have = 0;
 	return 0;
 }

@@ -36,7 +36,7 @@ fake_answer_set_data(struct dns_rr *rr, const void *data, size_t len)
 
 void
 fake_answer(struct dns_answer *ans, const char *qname, uint16_t qtype,
-    enum dns_outcome outcome, size_t n, const char *const *values)
+            enum dns_outcome outcome, size_t n, const char *const *values)
 {
 	size_t i;
 
@@ -61,7 +61,7 @@ fake_answer(struct dns_answer *ans, const char *qname, uint16_t qtype,
 
 void
 fake_answer_add_txt(struct dns_answer *ans, const unsigned char *data,
-    size_t len)
+                    size_t len)
 {
 	struct dns_rr *rr = fake_answer_grow(ans);
 

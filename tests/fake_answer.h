@@ -26,8 +26,8 @@
 #include "dnsmsg.h"
 
 void fake_answer(struct dns_answer *ans, const char *qname, uint16_t qtype,
-    enum dns_outcome outcome, size_t n, const char *const *values);
+                 enum dns_outcome outcome, size_t n, const char *const *values);
 void fake_answer_add_txt(struct dns_answer *ans, const unsigned char *data,
-    size_t len);
+                         size_t len);
 
 #endif

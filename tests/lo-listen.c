@@ -30,8 +30,7 @@ lo_die(const char *prog, const char *what)
 
 /* lo_bind - a socket of type bound to 127.0.0.1:port; -1 if taken. */
 static int
-lo_bind(const char *prog, int type, unsigned short port,
-    unsigned short *bound)
+lo_bind(const char *prog, int type, unsigned short port, unsigned short *bound)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);

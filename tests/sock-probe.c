@@ -67,14 +67,14 @@
 #define PROBE_EXIT_USAGE 64
 
 static const char probe_usage[] = "usage: sock-probe [-t SECONDS] PATH\n"
-				  "       sock-probe -b PATH\n";
+                                  "       sock-probe -b PATH\n";
 
 struct probe {
 	const char *path;
 	char name[NAME_MAX + 1]; /* PATH's last component */
-	int ifd;		 /* inotify */
-	bool appeared;		 /* PATH made or renamed into place */
-	struct stat first;	 /* PATH when it appeared */
+	int ifd;                 /* inotify */
+	bool appeared;           /* PATH made or renamed into place */
+	struct stat first;       /* PATH when it appeared */
 	int refused;
 	int changed;
 };
@@ -105,7 +105,7 @@ probe_bind(const char *path)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		fprintf(stderr, "sock-probe: bind %s: %s\n", path,
-		    strerror(errno));
+		        strerror(errno));
 		return PROBE_EXIT_ERROR;
 	}
 	close(fd);
@@ -146,7 +146,7 @@ probe_watch(struct probe *p)
 	if ((p->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
 	    inotify_add_watch(p->ifd, dir, PROBE_EVENTS) < 0) {
 		fprintf(stderr, "sock-probe: inotify on %s: %s\n", dir,
-		    strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -165,16 +165,16 @@ probe_event(struct probe *p, const struct inotify_event *ev)
 		if (lstat(p->path, &p->first) != 0)
 			memset(&p->first, 0, sizeof(p->first));
 		printf("first mode=%o uid=%ld gid=%ld\n",
-		    (unsigned)(p->first.st_mode & 07777),
-		    (long)p->first.st_uid, (long)p->first.st_gid);
+		       (unsigned)(p->first.st_mode & 07777),
+		       (long)p->first.st_uid, (long)p->first.st_gid);
 		return;
 	}
 	if ((ev->mask & IN_ATTRIB) != 0 && p->appeared) {
 		p->changed++;
 		if (lstat(p->path, &sb) == 0)
 			printf("changed: mode=%o uid=%ld gid=%ld\n",
-			    (unsigned)(sb.st_mode & 07777), (long)sb.st_uid,
-			    (long)sb.st_gid);
+			       (unsigned)(sb.st_mode & 07777), (long)sb.st_uid,
+			       (long)sb.st_gid);
 		else
 			printf("changed: %s\n", strerror(errno));
 	}
@@ -243,7 +243,7 @@ probe_run(struct probe *p, int timeout)
 			pfd.events = POLLIN;
 			poll(&pfd, 1, PROBE_IDLE_MS);
 		} else if (err == ECONNREFUSED || err == EAGAIN ||
-		    err == EINTR) {
+		           err == EINTR) {
 			sched_yield();
 		} else if (p->refused++ < PROBE_SHOW_MAX) {
 			printf("refused: %s\n", strerror(err));
@@ -255,7 +255,7 @@ probe_run(struct probe *p, int timeout)
 		printf("refused %d times\n", p->refused);
 	printf("connected\n");
 	return p->refused > 0 || p->changed > 0 ? PROBE_EXIT_REFUSED
-						: PROBE_EXIT_OK;
+	                                        : PROBE_EXIT_OK;
 }
 
 int

@@ -20,8 +20,8 @@
 #define T0 INT64_C(1700000000)
 #define DAY 86400
 #define EXPIRY (30 * DAY)
-#define NOTERS 4	      /* threads noting at once */
-#define NOTES_EACH 1000	      /* distinct names per thread */
+#define NOTERS 4        /* threads noting at once */
+#define NOTES_EACH 1000 /* distinct names per thread */
 
 static char base[64];
 static char dir[96];
@@ -55,16 +55,15 @@ open_store(void)
 	char err[512];
 
 	ck_assert_msg(store_open(dir, STORE_CREATE, NULL, &st, err,
-			  sizeof(err)) == STORE_OK,
-	    "store_open: %s", err);
+	                         sizeof(err)) == STORE_OK,
+	              "store_open: %s", err);
 	return st;
 }
 
 /* put_state - a pending state for domain, due at next, last used at
  * last_used. */
 static void
-put_state(struct store *st, const char *domain, int64_t next,
-    int64_t last_used)
+put_state(struct store *st, const char *domain, int64_t next, int64_t last_used)
 {
 	static struct domain_state s;
 	char err[512];
@@ -101,7 +100,7 @@ joined(char **names, size_t n)
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s",
-		    i ? "," : "", names[i]);
+		                         i ? "," : "", names[i]);
 	return buf;
 }
 
@@ -139,15 +138,16 @@ START_TEST(test_list_includes_unregistered)
 
 	ck_assert_int_eq(
 	    checker_list(st, true, T0, &names, &n, err, sizeof(err)), 0);
-	ck_assert_str_eq(joined(names, n),
+	ck_assert_str_eq(
+	    joined(names, n),
 	    "reg-due.example,reg-never.example,a-unreg-due.example");
 	checker_list_free(names, n);
 
 	ck_assert_int_eq(
 	    checker_list(st, false, T0, &names, &n, err, sizeof(err)), 0);
 	ck_assert_str_eq(joined(names, n),
-	    "reg-due.example,reg-later.example,reg-never.example,"
-	    "a-unreg-due.example,b-unreg-later.example");
+	                 "reg-due.example,reg-later.example,reg-never.example,"
+	                 "a-unreg-due.example,b-unreg-later.example");
 	checker_list_free(names, n);
 	store_close(st);
 }
@@ -184,8 +184,8 @@ START_TEST(test_upkeep_prunes_unused_keeps_used)
 	put_state(st, "unknown.example", T0 + DAY, 0);
 	put_reg(st, "registered.example");
 	put_state(st, "registered.example", T0 + DAY, T0);
-	ck_assert_int_eq(store_held_add(st, "held.example", "Q1", T0, "r",
-			     err, sizeof(err)),
+	ck_assert_int_eq(
+	    store_held_add(st, "held.example", "Q1", T0, "r", err, sizeof(err)),
 	    STORE_OK);
 
 	used[0] = usage_hash("old-used.example");
@@ -329,7 +329,7 @@ START_TEST(test_usage_concurrent)
 		for (int i = 0; i < NOTES_EACH; i++) {
 			snprintf(name, sizeof(name), "t%d-%d.example", t, i);
 			ck_assert_msg(usage_seen(all, nall, name),
-			    "%s noted but never drained", name);
+			              "%s noted but never drained", name);
 		}
 	usage_free(u);
 }

@@ -607,19 +607,49 @@ sample_path(char *buf, size_t len)
 
 START_TEST(test_sample)
 {
-	static const char *const keys[] = {
-	    "DNSServers",      "DNSTimeout",    "Selector",
-	    "KeyFile",         "MailFrom",      "MXHost",
-	    "DMARCMinPolicy",  "SPFInclude",    "EgressIPs",
-	    "StateDir",        "RefreshInterval", "PendingWindow",
-	    "GracePeriod",     "SendmailPath",  "NotifyFrom",
-	    "RefreshConcurrency", "ReleaseCommand", "HoldQueueCommand",
-	    "Socket", "UnsafeInetQuarantine",
-	    "UserID", "SocketGroup", "UMask", "PidFile", "Syslog",
-	    "SyslogFacility", "CheckWait", "MilterTimeout", "InternalHosts", "OutboundBy",
-	    "OnVerified", "OnDegraded", "OnPending", "OnFailed", "OnUnknown",
-	    "OnDNSError", "Mode", "UnregisteredDomains", "ExemptSenders",
-	    "ExemptDomains", "DomainActions", "RejectReply", "TagHeader"};
+	static const char *const keys[] = {"DNSServers",
+	                                   "DNSTimeout",
+	                                   "Selector",
+	                                   "KeyFile",
+	                                   "MailFrom",
+	                                   "MXHost",
+	                                   "DMARCMinPolicy",
+	                                   "SPFInclude",
+	                                   "EgressIPs",
+	                                   "StateDir",
+	                                   "RefreshInterval",
+	                                   "PendingWindow",
+	                                   "GracePeriod",
+	                                   "SendmailPath",
+	                                   "NotifyFrom",
+	                                   "RefreshConcurrency",
+	                                   "ReleaseCommand",
+	                                   "HoldQueueCommand",
+	                                   "Socket",
+	                                   "UnsafeInetQuarantine",
+	                                   "UserID",
+	                                   "SocketGroup",
+	                                   "UMask",
+	                                   "PidFile",
+	                                   "Syslog",
+	                                   "SyslogFacility",
+	                                   "CheckWait",
+	                                   "MilterTimeout",
+	                                   "InternalHosts",
+	                                   "OutboundBy",
+	                                   "OnVerified",
+	                                   "OnDegraded",
+	                                   "OnPending",
+	                                   "OnFailed",
+	                                   "OnUnknown",
+	                                   "OnDNSError",
+	                                   "Mode",
+	                                   "UnregisteredDomains",
+	                                   "ExemptSenders",
+	                                   "ExemptDomains",
+	                                   "DomainActions",
+	                                   "RejectReply",
+	                                   "TagHeader"};
 	char path[1024], err[512], *text, *p;
 	struct config cfg, defaults;
 	FILE *fp;
@@ -673,14 +703,14 @@ START_TEST(test_refresh_keys)
 	                  "SPFInclude AmazonSES.com.\n"
 	                  "RefreshConcurrency 64\n";
 	static const char *const bad[] = {
-	    "RefreshInterval 0\n",      "RefreshInterval 5x\n",
-	    "PendingWindow -1\n",       "GracePeriod 99999999999d\n",
-	    "StateDir var/lib\n",       "SendmailPath sendmail -t\n",
-	    "NotifyFrom a b@c\n",       "NotifyFrom <a@b>\n",
-	    "EgressIPs 192.0.2.256\n",  "EgressIPs 192.0.2.0/33\n",
+	    "RefreshInterval 0\n",        "RefreshInterval 5x\n",
+	    "PendingWindow -1\n",         "GracePeriod 99999999999d\n",
+	    "StateDir var/lib\n",         "SendmailPath sendmail -t\n",
+	    "NotifyFrom a b@c\n",         "NotifyFrom <a@b>\n",
+	    "EgressIPs 192.0.2.256\n",    "EgressIPs 192.0.2.0/33\n",
 	    "EgressIPs 2001:db8::/129\n", "EgressIPs ,\n",
-	    "EgressIPs 192.0.2.1/\n",   "SPFInclude a..b\n",
-	    "RefreshConcurrency 0\n",   "RefreshConcurrency 10001\n",
+	    "EgressIPs 192.0.2.1/\n",     "SPFInclude a..b\n",
+	    "RefreshConcurrency 0\n",     "RefreshConcurrency 10001\n",
 	    "RefreshConcurrency 5x\n",
 	};
 	size_t i;
@@ -689,9 +719,9 @@ START_TEST(test_refresh_keys)
 	ck_assert_int_eq(cfg.refresh_interval, 3600);
 	ck_assert_int_eq(cfg.pending_window, 72 * 3600);
 	ck_assert_str_eq(cfg.state_dir, "/var/lib/authready");
-	ck_assert_msg(config_parse(ok, strlen(ok), "t.conf", &cfg, err,
-	                           sizeof(err)) == 0,
-	              "%s", err);
+	ck_assert_msg(
+	    config_parse(ok, strlen(ok), "t.conf", &cfg, err, sizeof(err)) == 0,
+	    "%s", err);
 	ck_assert_int_eq(cfg.refresh_interval, 900);
 	ck_assert_int_eq(cfg.pending_window, 3 * 86400);
 	ck_assert_int_eq(cfg.grace_period, 3600);
@@ -720,15 +750,15 @@ START_TEST(test_milter_keys)
 	                  "InternalHosts 10.0.0.0/8, ::1\nMode monitor\n"
 	                  "MilterTimeout 5m\n";
 	static const char *const bad[] = {
-	    "Socket tcp:1@x\n",         "Socket inet:0@127.0.0.1\n",
-	    "Socket inet:70000\n",      "Socket unix:relative\n",
-	    "UMask 8\n",                "UMask 01777\n",
-	    "Syslog maybe\n",           "SyslogFacility kern9\n",
-	    "CheckWait 0\n",            "OnUnknown reject\n",
-	    "OnPending bounce\n",       "InternalHosts 10.0.0.0/33\n",
-	    "Mode loud\n",              "NoSuchPolicyKey x\n",
-	    "OnVerified\n",            "MilterTimeout 0\n",
-	    "MilterTimeout 25h\n",     "MilterTimeout -1\n",
+	    "Socket tcp:1@x\n",    "Socket inet:0@127.0.0.1\n",
+	    "Socket inet:70000\n", "Socket unix:relative\n",
+	    "UMask 8\n",           "UMask 01777\n",
+	    "Syslog maybe\n",      "SyslogFacility kern9\n",
+	    "CheckWait 0\n",       "OnUnknown reject\n",
+	    "OnPending bounce\n",  "InternalHosts 10.0.0.0/33\n",
+	    "Mode loud\n",         "NoSuchPolicyKey x\n",
+	    "OnVerified\n",        "MilterTimeout 0\n",
+	    "MilterTimeout 25h\n", "MilterTimeout -1\n",
 	    "MilterTimeout 1.5\n",
 	};
 	size_t i;
@@ -738,9 +768,9 @@ START_TEST(test_milter_keys)
 	ck_assert_uint_eq(cfg.check_wait_ms, 2000);
 	ck_assert_uint_eq(cfg.umask, 007);
 	ck_assert_int_eq(cfg.milter_timeout, 600);
-	ck_assert_msg(config_parse(ok, strlen(ok), "m.conf", &cfg, err,
-	                           sizeof(err)) == 0,
-	              "%s", err);
+	ck_assert_msg(
+	    config_parse(ok, strlen(ok), "m.conf", &cfg, err, sizeof(err)) == 0,
+	    "%s", err);
 	ck_assert_str_eq(cfg.socket, "inet:8891@127.0.0.1");
 	ck_assert_uint_eq(cfg.umask, 002);
 	ck_assert(!cfg.syslog);
@@ -818,9 +848,8 @@ START_TEST(test_door)
 	ck_assert_int_eq(door("OnPending quarantine\nUMask 002\n", NULL, err),
 	                 0);
 	/* a reload is judged with the socket the daemon listens on */
-	ck_assert_int_eq(door("OnPending quarantine\n",
-	                      "inet:8891@127.0.0.1", err),
-	                 -1);
+	ck_assert_int_eq(
+	    door("OnPending quarantine\n", "inet:8891@127.0.0.1", err), -1);
 	ck_assert_int_eq(door("Socket inet:8891@127.0.0.1\n"
 	                      "OnPending quarantine\n",
 	                      "local:/run/authready/authready.sock", err),
@@ -852,7 +881,9 @@ END_TEST
 START_TEST(test_check_timeout)
 {
 	static const char *const bad[] = {
-	    "CheckTimeout 0\n", "CheckTimeout 301\n", "CheckTimeout 2s\n",
+	    "CheckTimeout 0\n",
+	    "CheckTimeout 301\n",
+	    "CheckTimeout 2s\n",
 	    "CheckTimeout\n",
 	};
 	struct config cfg;

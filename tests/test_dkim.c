@@ -1183,12 +1183,11 @@ START_TEST(test_eval_hostile_record)
 }
 END_TEST
 
-
 /* Error sentences quote record text: it must come out printable. */
 START_TEST(test_error_text_printable)
 {
 	static const char *const recs[] = {
-	    "v=DKIM1; k=rs\ta; p=",   "v=DKIM1; k=rsa\r\n; p=",
+	    "v=DKIM1; k=rs\ta; p=",    "v=DKIM1; k=rsa\r\n; p=",
 	    "v=DKIM1; h=sha1\t:x; p=", "v=DKIM1; s=*\r\n\t:; p=",
 	    "v=DKIM1\t\r\n; p=",
 	};
@@ -1199,12 +1198,12 @@ START_TEST(test_error_text_printable)
 	for (i = 0; i < sizeof(recs) / sizeof(*recs); i++) {
 		err[0] = '\0';
 		dkim_key_parse((const unsigned char *)recs[i], strlen(recs[i]),
-		    &key, err, sizeof(err));
+		               &key, err, sizeof(err));
 		for (k = 0; err[k] != '\0'; k++)
 			ck_assert_msg((unsigned char)err[k] >= 0x20 &&
-				(unsigned char)err[k] < 0x7f,
-			    "record %zu: byte 0x%02x in \"%s\"", i,
-			    (unsigned char)err[k], err);
+			                  (unsigned char)err[k] < 0x7f,
+			              "record %zu: byte 0x%02x in \"%s\"", i,
+			              (unsigned char)err[k], err);
 	}
 }
 END_TEST

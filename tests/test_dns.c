@@ -35,8 +35,8 @@
 
 #define FAKE_CONN_MAX 16
 #define FAKE_MSG_MAX 65535
-#define RUN_LIMIT_MS 15000 /* a test that loops longer has failed */
-#define SLACK_MS 250       /* scheduling slack for deadline checks */
+#define RUN_LIMIT_MS 15000    /* a test that loops longer has failed */
+#define SLACK_MS 250          /* scheduling slack for deadline checks */
 #define FAKE_TCP_DELAY_MS 700 /* FAKE_TC_SLOW's wait before a TCP answer */
 
 enum fake_action {
@@ -646,9 +646,9 @@ START_TEST(test_query_by_deadline)
 	memset(&early, 0, sizeof(early));
 	memset(&gone, 0, sizeof(gone));
 	start = now_ms();
-	ck_assert_int_eq(dns_query(d, "drop.example.com", DNS_TYPE_TXT,
-	                           record_cb, &late),
-	                 0);
+	ck_assert_int_eq(
+	    dns_query(d, "drop.example.com", DNS_TYPE_TXT, record_cb, &late),
+	    0);
 	ck_assert_int_eq(dns_query_by(d, "drop.example.com", DNS_TYPE_TXT,
 	                              start + 300, record_cb, &early),
 	                 0);

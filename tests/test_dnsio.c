@@ -47,8 +47,8 @@ client(struct dnsio *io, const struct sockaddr_in *addr)
 	int fd = (int)fn->asocket(AF_INET, SOCK_DGRAM, 0, io);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(fn->aconnect(fd, (const struct sockaddr *)addr,
-			     sizeof(*addr), io),
+	ck_assert_int_eq(
+	    fn->aconnect(fd, (const struct sockaddr *)addr, sizeof(*addr), io),
 	    0);
 	return fd;
 }
@@ -137,7 +137,7 @@ START_TEST(test_full_queue_and_oversized)
 	ck_assert_int_eq(recv_now(srv, buf, sizeof(buf), 1000), 4);
 	ck_assert_int_eq(memcmp(buf, "last", 4), 0);
 	ck_assert_int_eq(recv_now(srv, buf, sizeof(buf), 1000),
-	    (int)strlen(big));
+	                 (int)strlen(big));
 	ck_assert_uint_eq(dnsio_flush(io, failed, 4), 0);
 	fn->aclose(fd, io);
 	close(srv);
@@ -161,15 +161,15 @@ START_TEST(test_receive_batches)
 	for (int i = 0; i < count; i++) {
 		snprintf(want, sizeof(want), "answer-%d", i);
 		ck_assert_int_eq(sendto(srv, want, strlen(want), 0,
-				     (struct sockaddr *)&cl, sizeof(cl)),
-		    (ssize_t)strlen(want));
+		                        (struct sockaddr *)&cl, sizeof(cl)),
+		                 (ssize_t)strlen(want));
 	}
-	ck_assert_int_eq(readable(fd, 1000), 0); 
+	ck_assert_int_eq(readable(fd, 1000), 0);
 	for (int i = 0; i < count; i++) {
 		memset(&from, 0, sizeof(from));
 		flen = sizeof(from);
 		n = fn->arecvfrom(fd, buf, sizeof(buf), 0,
-		    (struct sockaddr *)&from, &flen, io);
+		                  (struct sockaddr *)&from, &flen, io);
 		snprintf(want, sizeof(want), "answer-%d", i);
 		ck_assert_int_eq(n, (int)strlen(want));
 		ck_assert_int_eq(memcmp(buf, want, (size_t)n), 0);
@@ -185,29 +185,27 @@ START_TEST(test_receive_batches)
 	}
 	ck_assert_uint_eq(dnsio_flush(io, ready, 4), 0);
 	errno = 0;
-	ck_assert_int_eq(fn->arecvfrom(fd, buf, sizeof(buf), 0, NULL, NULL,
-			     io),
-	    -1);
+	ck_assert_int_eq(fn->arecvfrom(fd, buf, sizeof(buf), 0, NULL, NULL, io),
+	                 -1);
 	ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
 
 	/* a short buffer gets the part that fits, as recvfrom(2) would;
 	 * a datagram larger than a batch slot is cut at the slot */
 	ck_assert_int_eq(sendto(srv, "0123456789", 10, 0,
-			     (struct sockaddr *)&cl, sizeof(cl)),
-	    10);
+	                        (struct sockaddr *)&cl, sizeof(cl)),
+	                 10);
 	memset(big, 'x', sizeof(big));
 	ck_assert_int_eq(sendto(srv, big, sizeof(big), 0,
-			     (struct sockaddr *)&cl, sizeof(cl)),
-	    (ssize_t)sizeof(big));
+	                        (struct sockaddr *)&cl, sizeof(cl)),
+	                 (ssize_t)sizeof(big));
 	ck_assert_int_eq(readable(fd, 1000), 0);
 	ck_assert_int_eq(fn->arecvfrom(fd, buf, 4, 0, NULL, NULL, io), 4);
 	ck_assert_int_eq(memcmp(buf, "0123", 4), 0);
 	/* the second may be in this batch or still in the kernel */
 	if (dnsio_flush(io, ready, 4) == 0)
 		ck_assert_int_eq(readable(fd, 1000), 0);
-	ck_assert_int_eq(fn->arecvfrom(fd, buf, sizeof(buf), 0, NULL, NULL,
-			     io),
-	    DNSIO_ANSWER_MAX);
+	ck_assert_int_eq(fn->arecvfrom(fd, buf, sizeof(buf), 0, NULL, NULL, io),
+	                 DNSIO_ANSWER_MAX);
 	fn->aclose(fd, io);
 	close(srv);
 	dnsio_free(io);
@@ -235,9 +233,8 @@ START_TEST(test_send_error_kept_for_read)
 	ck_assert_uint_eq(nfailed, 1);
 	ck_assert_int_eq(failed[0], fd);
 	errno = 0;
-	ck_assert_int_eq(fn->arecvfrom(fd, buf, sizeof(buf), 0, NULL, NULL,
-			     io),
-	    -1);
+	ck_assert_int_eq(fn->arecvfrom(fd, buf, sizeof(buf), 0, NULL, NULL, io),
+	                 -1);
 	ck_assert_int_eq(errno, ECONNREFUSED);
 	/* reported once */
 	ck_assert_uint_eq(dnsio_flush(io, failed, 4), 0);
@@ -264,18 +261,16 @@ START_TEST(test_partial_send_kept_queued)
 	ck_assert_int_eq(bind(srv, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	fd = (int)fn->asocket(AF_UNIX, SOCK_DGRAM, 0, io);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
-			     sizeof(sndbuf)),
-	    0);
-	ck_assert_int_eq(fn->aconnect(fd, (struct sockaddr *)&sun,
-			     sizeof(sun), io),
-	    0);
+	ck_assert_int_eq(
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	ck_assert_int_eq(
+	    fn->aconnect(fd, (struct sockaddr *)&sun, sizeof(sun), io), 0);
 	memset(query, 'q', sizeof(query) - 1);
 	query[sizeof(query) - 1] = '\0';
 	for (int i = 0; i < DNSIO_BATCH; i++) {
 		query[0] = (char)('A' + i % 26);
 		ck_assert_int_eq(send_text(io, fd, query),
-		    (int)sizeof(query) - 1);
+		                 (int)sizeof(query) - 1);
 	}
 	ck_assert_uint_eq(dnsio_flush(io, failed, 4), 0);
 	while (recv_now(srv, buf, sizeof(buf), 0) > 0) {
@@ -330,9 +325,8 @@ START_TEST(test_tcp_straight_through)
 	ck_assert_int_eq(memcmp(buf, "\0\5hello", 7), 0);
 	ck_assert_int_eq(write(conn, "abc", 3), 3);
 	ck_assert_int_eq(readable(fd, 1000), 0);
-	ck_assert_int_eq(fn->arecvfrom(fd, buf, sizeof(buf), 0, NULL, NULL,
-			     io),
-	    3);
+	ck_assert_int_eq(fn->arecvfrom(fd, buf, sizeof(buf), 0, NULL, NULL, io),
+	                 3);
 	ck_assert_uint_eq(dnsio_flush(io, failed, 4), 0);
 	fn->aclose(fd, io);
 	close(conn);

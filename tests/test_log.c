@@ -110,7 +110,8 @@ START_TEST(test_fields)
 	log_field(&line, "q", "say \"hi\"=1");
 	log_field_text(&line, "reason", "already \\x0a escaped");
 	log_field_len(&line, "bin", (const unsigned char *)"x\0y\x80", 4);
-	ck_assert_str_eq(line.buf,
+	ck_assert_str_eq(
+	    line.buf,
 	    "sender=a\\x0d\\x0ab@example.com empty=\"\" sp=\"two words\" "
 	    "q=\"say \\\"hi\\\"=1\" reason=\"already \\x0a escaped\" "
 	    "bin=x\\x00y\\x80");
@@ -135,9 +136,8 @@ START_TEST(test_fields)
 	for (int i = 0; i < 40; i++)
 		log_field(&line, "field", big);
 	ck_assert_uint_lt(line.len, LOG_LINE_MAX);
-	ck_assert_uint_eq((line.len + 1) %
-		(strlen(" field=") + LOG_FIELD_MAX - 1),
-	    0);
+	ck_assert_uint_eq(
+	    (line.len + 1) % (strlen(" field=") + LOG_FIELD_MAX - 1), 0);
 	ck_assert_str_eq(line.buf + line.len - 3, "...");
 }
 END_TEST
@@ -165,8 +165,8 @@ START_TEST(test_async_order_and_framing)
 		log_msg(LOG_INFO, "seq=%d", i);
 		if (i % 100 == 99) {
 			for (int k = i - 99; k <= i; k++) {
-				ck_assert_int_gt(sink_read(fd, buf, sizeof(buf)),
-				    0);
+				ck_assert_int_gt(
+				    sink_read(fd, buf, sizeof(buf)), 0);
 				snprintf(want, sizeof(want), "seq=%d", k);
 				ck_assert_str_eq(body(buf, "ar-test"), want);
 			}
@@ -203,7 +203,7 @@ START_TEST(test_idle_writer_sleeps)
 	after = switches();
 	/* our own sleep is one; a writer napping every 10 ms would add 40 */
 	ck_assert_msg(after - before <= 5, "%ld context switches while idle",
-	    after - before);
+	              after - before);
 	/* and the next line still goes out at once */
 	log_msg(LOG_INFO, "event=two");
 	ck_assert_int_gt(sink_read(fd, buf, sizeof(buf)), 0);
@@ -280,7 +280,7 @@ produce(void *arg)
 
 	for (int i = 0; i < p->count; i++)
 		log_msg(LOG_INFO, "t=%d seq=%d pad=%0*d", p->id, i, 40 + p->id,
-		    i);
+		        i);
 	return NULL;
 }
 
@@ -311,7 +311,7 @@ mp_drain(void *arg)
 			continue;
 		}
 		snprintf(want, sizeof(want), "t=%d seq=%d pad=%0*d", t, seq,
-		    40 + t, seq);
+		         40 + t, seq);
 		if (strcmp(b, want) != 0)
 			c->torn++;
 		if (seq <= c->last_seq[t])
@@ -326,7 +326,7 @@ mp_drain(void *arg)
  * threads logging PER_PRODUCER lines each, all running. */
 static void
 start_producers(struct mp_drain_ctx *c, pthread_t *drainer,
-    struct producer_ctx p[PRODUCERS], pthread_t t[PRODUCERS])
+                struct producer_ctx p[PRODUCERS], pthread_t t[PRODUCERS])
 {
 	for (int i = 0; i < PRODUCERS; i++)
 		c->last_seq[i] = -1;
@@ -336,7 +336,7 @@ start_producers(struct mp_drain_ctx *c, pthread_t *drainer,
 		p[i].id = i;
 		p[i].count = PER_PRODUCER;
 		ck_assert_int_eq(pthread_create(&t[i], NULL, produce, &p[i]),
-		    0);
+		                 0);
 	}
 }
 
@@ -354,7 +354,7 @@ START_TEST(test_many_producers)
 	ck_assert_int_eq(c.torn, 0);
 	ck_assert(c.in_order);
 	ck_assert_int_eq(c.lines + c.dropped_reported,
-	    PRODUCERS * PER_PRODUCER);
+	                 PRODUCERS * PER_PRODUCER);
 	ck_assert_int_gt(c.lines, 0);
 	sink_close(c.fd);
 }
@@ -378,7 +378,7 @@ START_TEST(test_stop_while_logging)
 	ck_assert_int_eq(c.torn, 0);
 	ck_assert(c.in_order);
 	ck_assert_int_le(c.lines + c.dropped_reported,
-	    PRODUCERS * PER_PRODUCER);
+	                 PRODUCERS * PER_PRODUCER);
 	sink_close(c.fd);
 }
 END_TEST
@@ -390,9 +390,9 @@ START_TEST(test_no_daemon_then_daemon)
 
 	/* no socket at the path: lines are lost, nothing blocks or fails */
 	ck_assert_int_eq(log_open("ar-late", "local3", true, err, sizeof(err)),
-	    0);
+	                 0);
 	snprintf(sock_path, sizeof(sock_path), "/tmp/test_log.none.%ld",
-	    (long)getpid());
+	         (long)getpid());
 	ck_assert_int_eq(log_set_socket(sock_path), 0);
 	ck_assert_int_eq(log_start_async(err, sizeof(err)), 0);
 	log_msg(LOG_INFO, "event=lost");
@@ -405,8 +405,8 @@ START_TEST(test_no_daemon_then_daemon)
 		sun.sun_family = AF_UNIX;
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
 		fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-		ck_assert_int_eq(
-		    bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+		ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)),
+		                 0);
 	}
 	log_msg(LOG_ERR, "event=found");
 	ck_assert_int_gt(sink_read(fd, buf, sizeof(buf)), 0);
@@ -447,15 +447,15 @@ START_TEST(test_stderr_form)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(dup2(fileno(f), STDERR_FILENO), STDERR_FILENO);
 	ck_assert_int_eq(log_open("ar-err", "mail", false, err, sizeof(err)),
-	    0);
+	                 0);
 	log_msg(LOG_WARNING, "event=x v=%s", "a\nb");
 	rewind(f);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
 	/* 2026-11-27T03:32:06.123Z ar-err: warning: event=x v=a\x0ab */
 	ck_assert_msg(n > 25 && buf[4] == '-' && buf[10] == 'T' &&
-		buf[23] == 'Z',
-	    "'%s'", buf);
+	                  buf[23] == 'Z',
+	              "'%s'", buf);
 	ck_assert_str_eq(buf + 24, " ar-err: warning: event=x v=a\\x0ab\n");
 	fclose(f);
 }

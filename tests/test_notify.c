@@ -59,15 +59,14 @@ setup(void)
 	snprintf(dir, sizeof(dir), "/tmp/authready-notify-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(cmd, sizeof(cmd),
-	    "printf '%%s\\n' \"$@\" > %s/argv; cat > %s/input; "
-	    "env > %s/env; exit 0",
-	    dir, dir, dir);
+	         "printf '%%s\\n' \"$@\" > %s/argv; cat > %s/input; "
+	         "env > %s/env; exit 0",
+	         dir, dir, dir);
 	write_script("sendmail", cmd);
 }
 
 static int
-remove_entry(const char *path, const struct stat *sb, int flag,
-    struct FTW *ftw)
+remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
 	(void)flag;
@@ -89,10 +88,10 @@ seed_state(struct domain_state *st)
 	st->nrecords = 2;
 	st->records[0].type = CHECK_MX;
 	snprintf(st->records[0].name, sizeof(st->records[0].name),
-	    "mail.example.com");
+	         "mail.example.com");
 	st->records[1].type = CHECK_DKIM;
 	snprintf(st->records[1].name, sizeof(st->records[1].name),
-	    "1234rpr._domainkey.example.com");
+	         "1234rpr._domainkey.example.com");
 }
 
 START_TEST(test_compose)
@@ -103,16 +102,17 @@ START_TEST(test_compose)
 
 	seed_state(&st);
 	n = notify_compose(&st, "owner@example.com", "postmaster@op.example",
-	    1700000000, buf, sizeof(buf));
+	                   1700000000, buf, sizeof(buf));
 	ck_assert_int_gt(n, 0);
 	ck_assert_ptr_nonnull(strstr(buf, "To: owner@example.com\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "From: postmaster@op.example\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "Subject: example.com is ready"));
 	ck_assert_ptr_nonnull(strstr(buf, "Date: Tue, 14 Nov 2023 22:13:20"));
-	ck_assert_ptr_nonnull(strstr(buf, "dkim  1234rpr._domainkey.example.com"));
+	ck_assert_ptr_nonnull(
+	    strstr(buf, "dkim  1234rpr._domainkey.example.com"));
 	ck_assert_int_eq(notify_compose(&st, "owner@example.com", "p@x",
-			     1700000000, buf, 100),
-	    -1);
+	                                1700000000, buf, 100),
+	                 -1);
 }
 END_TEST
 
@@ -129,8 +129,8 @@ START_TEST(test_address_injection)
 	ck_assert(!address_plain_ok("a@"));
 	ck_assert(!address_plain_ok("A <a@example.com>"));
 	ck_assert(!address_plain_ok(""));
-	ck_assert_int_eq(notify_compose(&st, "a@x\r\nBcc: y@z", "p@x", 0, buf,
-			     sizeof(buf)),
+	ck_assert_int_eq(
+	    notify_compose(&st, "a@x\r\nBcc: y@z", "p@x", 0, buf, sizeof(buf)),
 	    -1);
 }
 END_TEST
@@ -142,7 +142,7 @@ START_TEST(test_send_records_argv_and_input)
 
 	snprintf(cmd, sizeof(cmd), "%s/sendmail -t -oi", dir);
 	ck_assert_int_eq(notify_send(cmd, msg, strlen(msg), err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_str_eq(read_file("argv"), "-t\n-oi\n");
 	ck_assert_str_eq(read_file("input"), msg);
 	/* a minimal environment: PATH only */
@@ -155,16 +155,17 @@ START_TEST(test_send_failure_reported)
 {
 	char cmd[128], err[256];
 
-	write_script("fail", "cat >/dev/null; printf 'queue \\033full\\r\\n' >&2; exit 75");
+	write_script(
+	    "fail",
+	    "cat >/dev/null; printf 'queue \\033full\\r\\n' >&2; exit 75");
 	snprintf(cmd, sizeof(cmd), "%s/fail", dir);
 	ck_assert_int_eq(notify_send(cmd, "x", 1, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "status 75: queue \\x1bfull"));
 	ck_assert_int_eq(notify_send("sendmail -t", "x", 1, err, sizeof(err)),
-	    -1);
+	                 -1);
 	ck_assert_int_eq(notify_send("", "x", 1, err, sizeof(err)), -1);
-	ck_assert_int_eq(notify_send("/nonexistent/sendmail", "x", 1, err,
-			     sizeof(err)),
-	    -1);
+	ck_assert_int_eq(
+	    notify_send("/nonexistent/sendmail", "x", 1, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/sendmail"));
 }
 END_TEST
@@ -180,7 +181,7 @@ START_TEST(test_run_timeout_and_early_exit)
 	snprintf(path, sizeof(path), "%s/slow", dir);
 	t0 = time(NULL);
 	ck_assert_int_eq(subprocess_run(argv, "", 0, 300, err, sizeof(err)),
-	    -1);
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "killed"));
 	ck_assert_int_le(time(NULL) - t0, 3);
 
@@ -188,13 +189,12 @@ START_TEST(test_run_timeout_and_early_exit)
 	write_script("early", "exit 3");
 	snprintf(path, sizeof(path), "%s/early", dir);
 	memset(big, 'x', sizeof(big));
-	ck_assert_int_eq(subprocess_run(argv, big, sizeof(big), 5000, err,
-			     sizeof(err)),
-	    3);
+	ck_assert_int_eq(
+	    subprocess_run(argv, big, sizeof(big), 5000, err, sizeof(err)), 3);
 	write_script("signal", "kill -9 $$");
 	snprintf(path, sizeof(path), "%s/signal", dir);
 	ck_assert_int_eq(subprocess_run(argv, "", 0, 5000, err, sizeof(err)),
-	    -1);
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "signal 9"));
 }
 END_TEST
@@ -221,40 +221,40 @@ START_TEST(test_lines)
 	/* lines as they come, an overlong one skipped, a last one without
 	 * a newline, stderr kept apart */
 	write_script("lister",
-	    "echo one; echo 0123456789abcdef; echo >&2 noise; echo; "
-	    "printf 'two'");
+	             "echo one; echo 0123456789abcdef; echo >&2 noise; echo; "
+	             "printf 'two'");
 	snprintf(path, sizeof(path), "%s/lister", dir);
 	got[0] = '\0';
 	ck_assert_int_eq(subprocess_lines(argv, lines_cb, got, 8, &skipped,
-			     5000, err, sizeof(err)),
-	    0);
+	                                  5000, err, sizeof(err)),
+	                 0);
 	ck_assert_str_eq(got, "[one][][two]");
 	ck_assert_uint_eq(skipped, 1);
 
 	/* much more output than the pipe holds, in bounded memory */
 	write_script("many", "i=0; while [ $i -lt 20000 ]; do "
-			     "echo line$i; i=$((i + 1)); done");
+	                     "echo line$i; i=$((i + 1)); done");
 	snprintf(path, sizeof(path), "%s/many", dir);
 	got[0] = '\0';
 	ck_assert_int_eq(subprocess_lines(argv, lines_cb, got, 1, &skipped,
-			     20000, err, sizeof(err)),
-	    0);
+	                                  20000, err, sizeof(err)),
+	                 0);
 	ck_assert_uint_eq(skipped, 20000);
 
 	write_script("fails", "echo partial; echo 'no queue' >&2; exit 69");
 	snprintf(path, sizeof(path), "%s/fails", dir);
 	got[0] = '\0';
 	ck_assert_int_eq(subprocess_lines(argv, lines_cb, got, 64, &skipped,
-			     5000, err, sizeof(err)),
-	    69);
+	                                  5000, err, sizeof(err)),
+	                 69);
 	ck_assert_ptr_nonnull(strstr(err, "status 69: no queue"));
 
 	write_script("slow", "echo first; exec sleep 10");
 	snprintf(path, sizeof(path), "%s/slow", dir);
 	t0 = time(NULL);
 	ck_assert_int_eq(subprocess_lines(argv, lines_cb, got, 64, &skipped,
-			     300, err, sizeof(err)),
-	    -1);
+	                                  300, err, sizeof(err)),
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "killed"));
 	ck_assert_int_le(time(NULL) - t0, 3);
 }

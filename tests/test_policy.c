@@ -420,16 +420,17 @@ START_TEST(test_exemptions)
 	ck_assert_int_eq(d.action, POLICY_ACCEPT);
 
 	/* policy_exempt: the same step 3, asked before the decision */
-	ck_assert_str_eq(policy_exempt(pc, "bounce@mail.example.com",
-	                     "mail.example.com"), "exempt sender");
+	ck_assert_str_eq(
+	    policy_exempt(pc, "bounce@mail.example.com", "mail.example.com"),
+	    "exempt sender");
 	ck_assert_str_eq(policy_exempt(pc, NULL, "x.Other.Example."),
 	                 "exempt domain");
 	ck_assert_str_eq(policy_exempt(pc, "x@news.brand.example", "zzz"),
 	                 "exempt domain");
-	ck_assert_ptr_null(policy_exempt(pc, "bounce@mail.example.org",
-	                                 "mail.example.org"));
-	ck_assert_ptr_null(policy_exempt(pc, "<bounce@mail.example.com>",
-	                                 "example.net"));
+	ck_assert_ptr_null(
+	    policy_exempt(pc, "bounce@mail.example.org", "mail.example.org"));
+	ck_assert_ptr_null(
+	    policy_exempt(pc, "<bounce@mail.example.com>", "example.net"));
 	ck_assert_ptr_null(policy_exempt(pc, NULL, NULL));
 }
 END_TEST
@@ -441,8 +442,8 @@ START_TEST(test_no_exemptions)
 	struct policy_input in = input(READINESS_PENDING);
 	struct policy_decision d;
 
-	ck_assert_ptr_null(policy_exempt(pc, "bounce@example.com",
-	                                 "example.com"));
+	ck_assert_ptr_null(
+	    policy_exempt(pc, "bounce@example.com", "example.com"));
 	in.sender = "bounce@example.com";
 	decide(&in, &d);
 	ck_assert_int_eq(d.action, POLICY_REJECT);
@@ -795,8 +796,7 @@ START_TEST(test_list_files)
 	key_bad("ExemptDomains", "/tmp", "not a regular file");
 	/* a FIFO (no writer) or a device is refused at once, never read */
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
-	snprintf(want, sizeof(want), "%s: is a FIFO, not a regular file",
-	         path);
+	snprintf(want, sizeof(want), "%s: is a FIFO, not a regular file", path);
 	key_bad("InternalHosts", path, want);
 	key_bad("ExemptSenders", path, want);
 	unlink(path);

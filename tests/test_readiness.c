@@ -51,7 +51,7 @@ struct fake_resolver {
 	size_t npending;
 	char asked[FAKE_PENDING_MAX][DNS_NAME_TEXT_MAX];
 	size_t nasked;
-	int refuse; /* query() fails */
+	int refuse;        /* query() fails */
 	const char *stall; /* this name and type answer only at the deadline */
 	uint16_t stall_type;
 };
@@ -66,8 +66,8 @@ now_ms(void)
 }
 
 static int
-fake_query_by(void *impl, const char *name, uint16_t qtype,
-    uint64_t deadline, resolver_cb cb, void *arg)
+fake_query_by(void *impl, const char *name, uint16_t qtype, uint64_t deadline,
+              resolver_cb cb, void *arg)
 {
 	struct fake_resolver *f = impl;
 	struct fake_pending *p;
@@ -86,7 +86,7 @@ fake_query_by(void *impl, const char *name, uint16_t qtype,
 
 static int
 fake_query(void *impl, const char *name, uint16_t qtype, resolver_cb cb,
-    void *arg)
+           void *arg)
 {
 	return fake_query_by(impl, name, qtype, UINT64_MAX, cb, arg);
 }
@@ -100,16 +100,16 @@ fake_run(struct fake_resolver *f)
 		size_t i;
 
 		memmove(&f->pending[0], &f->pending[1],
-		    (--f->npending) * sizeof(p));
+		        (--f->npending) * sizeof(p));
 		if (f->stall != NULL && strcmp(p.name, f->stall) == 0 &&
 		    p.qtype == f->stall_type) {
 			/* a stalled lookup without a deadline would hang */
 			ck_assert_msg(p.deadline != UINT64_MAX,
-			    "%s asked without a deadline", p.name);
+			              "%s asked without a deadline", p.name);
 			while (now_ms() < p.deadline)
 				usleep(1000);
 			fake_answer(&ans, p.name, p.qtype, DNS_TIMEOUT, 0,
-			    NULL);
+			            NULL);
 			p.cb(p.arg, &ans);
 			dns_answer_free(&ans);
 			continue;
@@ -122,7 +122,7 @@ fake_run(struct fake_resolver *f)
 			    e->qtype == p.qtype) {
 				dns_answer_free(&ans);
 				fake_answer(&ans, p.name, p.qtype, e->outcome,
-				    e->n, e->values);
+				            e->n, e->values);
 			}
 		}
 		p.cb(p.arg, &ans);
@@ -149,26 +149,34 @@ done_cb(void *arg, struct report *rep)
 }
 
 static const struct fake_entry seed_zone[] = {
-	{"mail.example.com", DNS_TYPE_MX, DNS_OK, 1,
-	    {"10 feedback-smtp.ap-northeast-1.amazonses.com"}},
-	{"1234rpr._domainkey.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-	    {"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}},
-	{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-	    {"v=DMARC1; p=none;"}},
-	{"mail.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-	    {"v=spf1 ip4:192.0.2.0/24 ~all"}},
+    {"mail.example.com",
+     DNS_TYPE_MX,
+     DNS_OK,
+     1,
+     {"10 feedback-smtp.ap-northeast-1.amazonses.com"}},
+    {"1234rpr._domainkey.example.com",
+     DNS_TYPE_TXT,
+     DNS_OK,
+     1,
+     {"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}},
+    {"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1, {"v=DMARC1; p=none;"}},
+    {"mail.example.com",
+     DNS_TYPE_TXT,
+     DNS_OK,
+     1,
+     {"v=spf1 ip4:192.0.2.0/24 ~all"}},
 };
 
 static void
 request_init(struct readiness_request *req, const char *domain,
-    const char *mail_from)
+             const char *mail_from)
 {
 	memset(req, 0, sizeof(*req));
 	snprintf(req->domain, sizeof(req->domain), "%s", domain);
 	snprintf(req->mail_from, sizeof(req->mail_from), "%s", mail_from);
 	req->checks = READINESS_CHECK_ALL;
 	snprintf(req->selectors[0].name, sizeof(req->selectors[0].name),
-	    "1234rpr");
+	         "1234rpr");
 	req->nselectors = 1;
 	req->dmarc_min_policy = DMARC_POLICY_NONE;
 }
@@ -210,7 +218,7 @@ START_TEST(test_seed_ready)
 	ck_assert_str_eq(rep.checks[3].name, "_dmarc.example.com");
 	for (size_t i = 0; i < 4; i++)
 		ck_assert_msg(rep.checks[i].status == CHECK_PASS, "%zu: %s", i,
-		    rep.checks[i].detail);
+		              rep.checks[i].detail);
 	ck_assert_int_eq(report_verdict(&rep), VERDICT_READY);
 	ck_assert_int_eq(report_exit_code(&rep), 0);
 }
@@ -239,7 +247,8 @@ START_TEST(test_apex_mail_from_not_queried)
 	static struct report rep;
 
 	request_init(&req, "example.com", "example.com");
-	req.checks = READINESS_CHECK_BIT(CHECK_MX) | READINESS_CHECK_BIT(CHECK_SPF);
+	req.checks =
+	    READINESS_CHECK_BIT(CHECK_MX) | READINESS_CHECK_BIT(CHECK_SPF);
 	/* nothing to look up: complete at once, done not called */
 	ck_assert_int_eq(run(&f, &req, &rep), 1);
 	ck_assert_uint_eq(f.nasked, 0);
@@ -267,8 +276,11 @@ END_TEST
 START_TEST(test_dmarc_org_discovery)
 {
 	static const struct fake_entry zone[] = {
-		{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-		    {"v=DMARC1; p=reject; sp=quarantine"}},
+	    {"_dmarc.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=reject; sp=quarantine"}},
 	};
 	struct fake_resolver f = {.entries = zone, .nentries = 1};
 	struct readiness_request req;
@@ -288,9 +300,12 @@ END_TEST
 START_TEST(test_dmarc_temperror_stops_discovery)
 {
 	static const struct fake_entry zone[] = {
-		{"_dmarc.shop.example.com", DNS_TYPE_TXT, DNS_SERVFAIL, 0, {0}},
-		{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-		    {"v=DMARC1; p=reject"}},
+	    {"_dmarc.shop.example.com", DNS_TYPE_TXT, DNS_SERVFAIL, 0, {0}},
+	    {"_dmarc.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=reject"}},
 	};
 	struct fake_resolver f = {.entries = zone, .nentries = 2};
 	struct readiness_request req;
@@ -308,17 +323,20 @@ END_TEST
 START_TEST(test_temperror_and_fail_is_not_ready)
 {
 	static const struct fake_entry zone[] = {
-		{"mail.example.com", DNS_TYPE_MX, DNS_TIMEOUT, 0, {0}},
-		{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-		    {"v=DMARC1; p=bogus"}},
+	    {"mail.example.com", DNS_TYPE_MX, DNS_TIMEOUT, 0, {0}},
+	    {"_dmarc.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=bogus"}},
 	};
 	struct fake_resolver f = {.entries = zone, .nentries = 2};
 	struct readiness_request req;
 	static struct report rep;
 
 	request_init(&req, "example.com", "mail.example.com");
-	req.checks &= ~(READINESS_CHECK_BIT(CHECK_DKIM) |
-	    READINESS_CHECK_BIT(CHECK_SPF));
+	req.checks &=
+	    ~(READINESS_CHECK_BIT(CHECK_DKIM) | READINESS_CHECK_BIT(CHECK_SPF));
 	ck_assert_int_eq(run(&f, &req, &rep), 0);
 	ck_assert_int_eq(rep.checks[0].status, CHECK_TEMPERROR);
 	ck_assert_int_eq(rep.checks[1].status, CHECK_FAIL);
@@ -387,7 +405,7 @@ START_TEST(test_checker_request_keeps_dkim)
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	reg.dmarc_min_policy = -1;
 	ck_assert_int_eq(checker_request(&reg, &cfg, &req, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_uint_eq(req.nselectors, 0);
 	ck_assert(req.checks & READINESS_CHECK_BIT(CHECK_DKIM));
 	readiness_request_free(&req);
@@ -395,7 +413,7 @@ START_TEST(test_checker_request_keeps_dkim)
 	/* The config's Selector applies to an entry without one. */
 	snprintf(cfg.selector, sizeof(cfg.selector), "1234rpr");
 	ck_assert_int_eq(checker_request(&reg, &cfg, &req, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_uint_eq(req.nselectors, 1);
 	ck_assert_str_eq(req.selectors[0].name, "1234rpr");
 	ck_assert(req.checks & READINESS_CHECK_BIT(CHECK_DKIM));
@@ -407,19 +425,34 @@ START_TEST(test_budget_cuts_slow_record)
 {
 	/* the SPF chain stalls: only its record waits out the budget */
 	static const struct fake_entry zone[] = {
-		{"mail.example.com", DNS_TYPE_MX, DNS_OK, 1,
-		    {"10 feedback-smtp.ap-northeast-1.amazonses.com"}},
-		{"1234rpr._domainkey.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-		    {"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}},
-		{"_dmarc.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-		    {"v=DMARC1; p=none;"}},
-		{"mail.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-		    {"v=spf1 include:slow.example.net ~all"}},
+	    {"mail.example.com",
+	     DNS_TYPE_MX,
+	     DNS_OK,
+	     1,
+	     {"10 feedback-smtp.ap-northeast-1.amazonses.com"}},
+	    {"1234rpr._domainkey.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DKIM1; k=ed25519; "
+	      "p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}},
+	    {"_dmarc.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=none;"}},
+	    {"mail.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=spf1 include:slow.example.net ~all"}},
 	};
-	struct fake_resolver f = {.entries = zone, .nentries = 4,
-	    .stall = "slow.example.net", .stall_type = DNS_TYPE_TXT};
-	struct resolver r = {.impl = &f, .query = fake_query,
-	    .query_by = fake_query_by};
+	struct fake_resolver f = {.entries = zone,
+	                          .nentries = 4,
+	                          .stall = "slow.example.net",
+	                          .stall_type = DNS_TYPE_TXT};
+	struct resolver r = {
+	    .impl = &f, .query = fake_query, .query_by = fake_query_by};
 	struct readiness_request req;
 	static struct report rep;
 	uint64_t start;
@@ -438,13 +471,13 @@ START_TEST(test_budget_cuts_slow_record)
 	for (i = 0; i < rep.nchecks; i++) {
 		if (rep.checks[i].type != CHECK_SPF) {
 			ck_assert_msg(rep.checks[i].status == CHECK_PASS,
-			    "%zu: %s", i, rep.checks[i].detail);
+			              "%zu: %s", i, rep.checks[i].detail);
 			continue;
 		}
 		ck_assert_int_eq(rep.checks[i].status, CHECK_TEMPERROR);
 		ck_assert_msg(strstr(rep.checks[i].detail,
-				  "time budget of 0.060 s") != NULL,
-		    "%s", rep.checks[i].detail);
+		                     "time budget of 0.060 s") != NULL,
+		              "%s", rep.checks[i].detail);
 	}
 	ck_assert_int_eq(report_exit_code(&rep), 2);
 }
@@ -452,8 +485,8 @@ END_TEST
 
 START_TEST(test_resolver_refuses)
 {
-	struct fake_resolver f = {.entries = seed_zone, .nentries = 4,
-	    .refuse = 1};
+	struct fake_resolver f = {
+	    .entries = seed_zone, .nentries = 4, .refuse = 1};
 	struct readiness_request req;
 	static struct report rep;
 	size_t i;
@@ -471,23 +504,24 @@ START_TEST(test_mail_from_forms)
 	char out[DOMAIN_BUF], err[256];
 
 	ck_assert_int_eq(readiness_mail_from("example.com", "mail", out,
-			     sizeof(out), err, sizeof(err)),
-	    0);
+	                                     sizeof(out), err, sizeof(err)),
+	                 0);
 	ck_assert_str_eq(out, "mail.example.com");
-	ck_assert_int_eq(readiness_mail_from("example.com", "Bounce.Example.COM.",
-			     out, sizeof(out), err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(readiness_mail_from("example.com",
+	                                     "Bounce.Example.COM.", out,
+	                                     sizeof(out), err, sizeof(err)),
+	                 0);
 	ck_assert_str_eq(out, "bounce.example.com");
 	ck_assert_int_eq(readiness_mail_from("example.com", "example.com", out,
-			     sizeof(out), err, sizeof(err)),
-	    0);
+	                                     sizeof(out), err, sizeof(err)),
+	                 0);
 	ck_assert_str_eq(out, "example.com");
 	ck_assert_int_eq(readiness_mail_from("example.com", "", out,
-			     sizeof(out), err, sizeof(err)),
-	    -1);
+	                                     sizeof(out), err, sizeof(err)),
+	                 -1);
 	ck_assert_int_eq(readiness_mail_from("example.com", "a..b", out,
-			     sizeof(out), err, sizeof(err)),
-	    -1);
+	                                     sizeof(out), err, sizeof(err)),
+	                 -1);
 }
 END_TEST
 
@@ -528,9 +562,8 @@ START_TEST(test_load_key_modes)
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	ck_assert_int_eq(readiness_load_key(&sel, path, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "is a FIFO, not a regular file"));
-	ck_assert_int_eq(readiness_load_key(&sel, "/dev/zero", err,
-			     sizeof(err)),
-	    -1);
+	ck_assert_int_eq(
+	    readiness_load_key(&sel, "/dev/zero", err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "is a character device"));
 	unlink(path);
 	fp = fopen(path, "w");
@@ -550,8 +583,11 @@ END_TEST
 START_TEST(test_egress_range_check)
 {
 	static const struct fake_entry holed[] = {
-	    {"mail.example.com", DNS_TYPE_TXT, DNS_OK, 1,
-	        {"v=spf1 ip4:192.0.2.0/25 ip4:192.0.2.192/26 ~all"}},
+	    {"mail.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=spf1 ip4:192.0.2.0/25 ip4:192.0.2.192/26 ~all"}},
 	};
 	struct fake_resolver f = {.entries = seed_zone, .nentries = 4};
 	struct readiness_request req;
@@ -563,15 +599,17 @@ START_TEST(test_egress_range_check)
 	ck_assert_int_eq(run(&f, &req, &rep), 0);
 	ck_assert_uint_eq(rep.nchecks, 1);
 	ck_assert_msg(rep.checks[0].status == CHECK_PASS, "%s",
-	    rep.checks[0].detail);
+	              rep.checks[0].detail);
 
 	memset(&f, 0, sizeof(f));
 	f.entries = holed;
 	f.nentries = 1;
 	ck_assert_int_eq(run(&f, &req, &rep), 0);
 	ck_assert_int_eq(rep.checks[0].status, CHECK_FAIL);
-	ck_assert_msg(strstr(rep.checks[0].detail, "192.0.2.128 (in the "
-	    "egress range 192.0.2.0/24)") != NULL, "%s", rep.checks[0].detail);
+	ck_assert_msg(strstr(rep.checks[0].detail,
+	                     "192.0.2.128 (in the "
+	                     "egress range 192.0.2.0/24)") != NULL,
+	              "%s", rep.checks[0].detail);
 
 	/* The authorized half of it passes. */
 	request_init(&req, "example.com", "mail.example.com");
@@ -582,7 +620,7 @@ START_TEST(test_egress_range_check)
 	f.nentries = 1;
 	ck_assert_int_eq(run(&f, &req, &rep), 0);
 	ck_assert_msg(rep.checks[0].status == CHECK_PASS, "%s",
-	    rep.checks[0].detail);
+	              rep.checks[0].detail);
 }
 END_TEST
 

@@ -82,15 +82,14 @@ listing(const char *lines)
 {
 	char body[8192];
 
-	snprintf(body, sizeof(body), "#!/bin/sh\ncat <<'EOF'\n%sEOF\n",
-	    lines);
+	snprintf(body, sizeof(body), "#!/bin/sh\ncat <<'EOF'\n%sEOF\n", lines);
 	write_file("postqueue", body, 0700);
 }
 
 /* hold - index a held entry. */
 static void
-hold(const char *domain, const char *qid, const char *sender,
-    int64_t held_at, uint8_t door)
+hold(const char *domain, const char *qid, const char *sender, int64_t held_at,
+     uint8_t door)
 {
 	struct held_msg m;
 	char err[256];
@@ -102,7 +101,7 @@ hold(const char *domain, const char *qid, const char *sender,
 	m.held_at = held_at;
 	m.door = door;
 	ck_assert_msg(store_held_put(st, &m, err, sizeof(err)) == STORE_OK,
-	    "store_held_put: %s", err);
+	              "store_held_put: %s", err);
 }
 
 /* held_cb - queue IDs, comma separated. */
@@ -141,22 +140,22 @@ setup(void)
 	snprintf(path, sizeof(path), "%s/state", dir);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	ck_assert_msg(store_open(path, STORE_CREATE, NULL, &st, err,
-	                  sizeof(err)) == STORE_OK,
-	    "store_open: %s", err);
+	                         sizeof(err)) == STORE_OK,
+	              "store_open: %s", err);
 	/* postsuper: the IDs on stdin go to a file, one run after another */
 	snprintf(path, sizeof(path),
-	    "#!/bin/sh\ncat >> %s/released\necho run >> %s/runs\nexit 0\n",
-	    dir, dir);
+	         "#!/bin/sh\ncat >> %s/released\necho run >> %s/runs\nexit 0\n",
+	         dir, dir);
 	write_file("postsuper", path, 0700);
-	write_file("postsuper-fails",
+	write_file(
+	    "postsuper-fails",
 	    "#!/bin/sh\ncat >/dev/null\necho 'postsuper: fatal: no' >&2\n"
 	    "exit 1\n",
 	    0700);
 }
 
 static int
-remove_entry(const char *path, const struct stat *sb, int flag,
-    struct FTW *ftw)
+remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
 	(void)flag;
@@ -228,8 +227,8 @@ START_TEST(test_parse_escapes_and_refusals)
 	static const struct release_queued zero;
 
 	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		ck_assert_msg(release_parse_queued(bad[i], strlen(bad[i]), &q) ==
-		        -1,
+		ck_assert_msg(
+		    release_parse_queued(bad[i], strlen(bad[i]), &q) == -1,
 		    "accepted: %s", bad[i]);
 		/* nothing half-read is left (fuzz_queued found this) */
 		ck_assert(memcmp(&q, &zero, sizeof(q)) == 0);
@@ -310,14 +309,15 @@ START_TEST(test_forged_entry_not_released)
 	hold("shop.example", "GENUINE1", "user@shop.example", NOW, 1);
 	hold("shop.example", "OTHERFILTER1", "user@shop.example", NOW, 1);
 	listing("{\"queue_name\": \"hold\", \"queue_id\": \"GENUINE1\", "
-		"\"arrival_time\": 1699999990, \"sender\": "
-		"\"user@shop.example\", \"recipients\": []}\n"
-		"{\"queue_name\": \"hold\", \"queue_id\": \"OTHERFILTER1\", "
-		"\"arrival_time\": 1699999000, \"sender\": "
-		"\"ceo@corp.example\", \"recipients\": []}\n");
+	        "\"arrival_time\": 1699999990, \"sender\": "
+	        "\"user@shop.example\", \"recipients\": []}\n"
+	        "{\"queue_name\": \"hold\", \"queue_id\": \"OTHERFILTER1\", "
+	        "\"arrival_time\": 1699999000, \"sender\": "
+	        "\"ceo@corp.example\", \"recipients\": []}\n");
 	ck_assert_msg(release_domain(st, "shop.example", cmd("postsuper"),
-	                  cmd("postqueue"), &res, err, sizeof(err)) == 0,
-	    "release_domain: %s", err);
+	                             cmd("postqueue"), &res, err,
+	                             sizeof(err)) == 0,
+	              "release_domain: %s", err);
 	ck_assert_str_eq(read_file("released"), "GENUINE1\n");
 	ck_assert_uint_eq(res.released, 1);
 	ck_assert_uint_eq(res.refused, 1);
@@ -335,15 +335,16 @@ START_TEST(test_not_in_queue_and_reused_id)
 	hold("shop.example", "REUSED1", "user@shop.example", NOW - 86400, 1);
 	hold("shop.example", "ACTIVE1", "user@shop.example", NOW, 1);
 	listing("{\"queue_name\": \"hold\", \"queue_id\": \"REUSED1\", "
-		"\"arrival_time\": 1700000000, \"sender\": "
-		"\"user@shop.example\"}\n"
-		"{\"queue_name\": \"active\", \"queue_id\": \"ACTIVE1\", "
-		"\"arrival_time\": 1700000000, \"sender\": "
-		"\"user@shop.example\"}\n"
-		"not json at all\n");
+	        "\"arrival_time\": 1700000000, \"sender\": "
+	        "\"user@shop.example\"}\n"
+	        "{\"queue_name\": \"active\", \"queue_id\": \"ACTIVE1\", "
+	        "\"arrival_time\": 1700000000, \"sender\": "
+	        "\"user@shop.example\"}\n"
+	        "not json at all\n");
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                     cmd("postqueue"), &res, err, sizeof(err)),
-	    0);
+	                                cmd("postqueue"), &res, err,
+	                                sizeof(err)),
+	                 0);
 	ck_assert_uint_eq(res.released, 0);
 	ck_assert_uint_eq(res.refused, 3);
 	/* nothing confirmed: postsuper is not even run */
@@ -359,12 +360,14 @@ START_TEST(test_queue_command_fails)
 	char err[512];
 
 	hold("shop.example", "Q1", "user@shop.example", NOW, 1);
-	write_file("postqueue", "#!/bin/sh\necho 'postqueue: fatal: x' >&2\n"
-				"exit 69\n",
-	    0700);
+	write_file("postqueue",
+	           "#!/bin/sh\necho 'postqueue: fatal: x' >&2\n"
+	           "exit 69\n",
+	           0700);
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                     cmd("postqueue"), &res, err, sizeof(err)),
-	    -1);
+	                                cmd("postqueue"), &res, err,
+	                                sizeof(err)),
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "status 69"));
 	ck_assert_str_eq(read_file("runs"), "");
 	ck_assert_str_eq(held_ids("shop.example"), "Q1");
@@ -379,11 +382,11 @@ START_TEST(test_release_command_fails)
 
 	hold("shop.example", "Q1", "user@shop.example", NOW, 1);
 	listing("{\"queue_name\": \"hold\", \"queue_id\": \"Q1\", "
-		"\"arrival_time\": 1700000000, \"sender\": "
-		"\"user@shop.example\"}\n");
-	ck_assert_int_eq(release_domain(st, "shop.example",
-	                     cmd("postsuper-fails"), cmd("postqueue"), &res,
-	                     err, sizeof(err)),
+	        "\"arrival_time\": 1700000000, \"sender\": "
+	        "\"user@shop.example\"}\n");
+	ck_assert_int_eq(
+	    release_domain(st, "shop.example", cmd("postsuper-fails"),
+	                   cmd("postqueue"), &res, err, sizeof(err)),
 	    -1);
 	ck_assert_str_eq(held_ids("shop.example"), "Q1");
 }
@@ -400,16 +403,16 @@ START_TEST(test_no_queue_command)
 	hold("shop.example", "UNIX1", "user@shop.example", NOW, 1);
 	hold("shop.example", "V1ENTRY", "", NOW, 0);
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                     "", &res, err, sizeof(err)),
-	    0);
+	                                "", &res, err, sizeof(err)),
+	                 0);
 	ck_assert_str_eq(read_file("released"), "UNIX1\nV1ENTRY\n");
 	ck_assert_uint_eq(res.released, 2);
 	ck_assert_uint_eq(res.unverified, 1);
 	ck_assert_str_eq(held_ids("shop.example"), "INET1");
 	/* and again: still kept, never released, no endless loop */
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                     "", &res, err, sizeof(err)),
-	    0);
+	                                "", &res, err, sizeof(err)),
+	                 0);
 	ck_assert_uint_eq(res.unverified, 1);
 	ck_assert_uint_eq(res.released, 0);
 	ck_assert_str_eq(read_file("released"), "UNIX1\nV1ENTRY\n");
@@ -432,7 +435,8 @@ START_TEST(test_batches)
 	for (i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "B%05zu", i);
 		hold("shop.example", id, "user@shop.example", NOW, 1);
-		used += (size_t)snprintf(lines + used, size - used,
+		used += (size_t)snprintf(
+		    lines + used, size - used,
 		    "{\"queue_name\": \"hold\", \"queue_id\": \"%s\", "
 		    "\"arrival_time\": 1700000000, \"sender\": "
 		    "\"user@shop.example\"}\n",
@@ -447,8 +451,9 @@ START_TEST(test_batches)
 	snprintf(path, sizeof(path), "#!/bin/sh\nexec cat %s/listing\n", dir);
 	write_file("postqueue", path, 0700);
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                     cmd("postqueue"), &res, err, sizeof(err)),
-	    0);
+	                                cmd("postqueue"), &res, err,
+	                                sizeof(err)),
+	                 0);
 	ck_assert_uint_eq(res.released, n);
 	ck_assert_uint_eq(res.refused, 0);
 	ck_assert_str_eq(read_file("runs"), "run\nrun\n");

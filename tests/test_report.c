@@ -66,10 +66,11 @@ START_TEST(test_json_shape_and_escaping)
 	snprintf(rep.domain, sizeof(rep.domain), "example.com");
 	add(&rep, CHECK_DMARC, CHECK_FAIL, "_dmarc.example.com");
 	check_result_seen(&rep.checks[0],
-	    (const unsigned char *)"v=DMARC1; p=\"x\\\r\n\0", 18);
+	                  (const unsigned char *)"v=DMARC1; p=\"x\\\r\n\0", 18);
 	check_result_set(&rep.checks[0], CHECK_FAIL, "say \"%s\"", "hi");
 	out = render(&rep, 1, 0);
-	ck_assert_str_eq(out,
+	ck_assert_str_eq(
+	    out,
 	    "{\"domain\": \"example.com\", \"ready\": false, "
 	    "\"verdict\": \"not-ready\", \"checks\": [{\"type\": \"dmarc\", "
 	    "\"name\": \"_dmarc.example.com\", \"status\": \"fail\", "
@@ -89,11 +90,13 @@ START_TEST(test_text_table)
 	snprintf(rep.domain, sizeof(rep.domain), "example.com");
 	add(&rep, CHECK_MX, CHECK_PASS, "mail.example.com");
 	add(&rep, CHECK_DKIM, CHECK_MISSING,
-	    "a-very-long-selector-name-that-is-cut-somewhere._domainkey.example.com");
+	    "a-very-long-selector-name-that-is-cut-somewhere._domainkey."
+	    "example.com");
 	out = render(&rep, 0, 0);
 	ck_assert_ptr_nonnull(strstr(out, "NAME"));
 	ck_assert_ptr_nonnull(strstr(out, "STATUS"));
-	ck_assert_ptr_nonnull(strstr(out, "a-very-long-selector-name-that-is-cut-somewhe..."));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "a-very-long-selector-name-that-is-cut-somewhe..."));
 	ck_assert_ptr_nonnull(strstr(out, "example.com: NOT ready"));
 	ck_assert_ptr_nonnull(strstr(out, "(1 of 2 checks pass)"));
 	ck_assert_ptr_null(strchr(out, '\033'));

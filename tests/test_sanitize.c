@@ -223,10 +223,10 @@ START_TEST(test_again_keeps_escapes)
 	sanitize_text(once, sizeof(once), raw, sizeof(raw));
 	ck_assert_str_eq(once, "a\\x00\\x1b\\\\b");
 	sanitize_again(twice, sizeof(twice), (const unsigned char *)once,
-	    strlen(once));
+	               strlen(once));
 	ck_assert_str_eq(twice, once);
 	sanitize_again(twice, sizeof(twice), (const unsigned char *)"bad\\000.",
-	    8);
+	               8);
 	ck_assert_str_eq(twice, "bad\\000.");
 }
 END_TEST
@@ -239,7 +239,7 @@ START_TEST(test_again_escapes_raw)
 	sanitize_again(out, sizeof(out), (const unsigned char *)"x\033y\\z", 5);
 	ck_assert_str_eq(out, "x\\x1by\\z");
 	sanitize_again(out, sizeof(out),
-	    (const unsigned char *)"0123456789abcdef", 16);
+	               (const unsigned char *)"0123456789abcdef", 16);
 	ck_assert_uint_lt(strlen(out), sizeof(out));
 	ck_assert_str_eq(out + strlen(out) - 3, "...");
 }

@@ -117,8 +117,7 @@ START_TEST(test_table_cell)
 	step(&st, v, T0 + HOUR, NULL, &fx);
 	ck_assert_msg(st.state == to, "%s x %s -> %s, want %s",
 	              state_readiness_name(s), report_verdict_name(v),
-	              state_readiness_name(st.state),
-	              state_readiness_name(to));
+	              state_readiness_name(st.state), state_readiness_name(to));
 	ck_assert_int_eq(fx.state_changed, to != s);
 	ck_assert_int_eq(fx.from, s);
 	ck_assert_int_eq(fx.to, to);

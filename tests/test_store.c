@@ -416,15 +416,16 @@ START_TEST(test_corrupt_values)
 	raw_put("state", "d00001.example", 14, "\x41\xd7\x01\x02\x01\x00\x00",
 	        7);
 	make_state(&s, "d00000.example", 1); /* foreign: names another key */
-	ck_assert_int_eq(
-	    storecodec_state_encode(&s, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(storecodec_state_encode(&s, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 0);
 	raw_put("state", "d00002.example", 14, buf, len);
 	buf[2] = STORECODEC_STATE_VERSION + 1; /* from a newer program */
 	raw_put("state", "d00003.example", 14, buf, len);
 	make_reg(&r, "d00004.example"); /* a registry record as a state */
 	ck_assert_int_eq(
-	    storecodec_reg_encode(&r, buf, sizeof(buf), &len, err, sizeof(err)), 0);
+	    storecodec_reg_encode(&r, buf, sizeof(buf), &len, err, sizeof(err)),
+	    0);
 	raw_put("state", "d00004.example", 14, buf, len);
 	raw_put("registry", "d00001.example", 14, "", 0);
 	raw_put("held", "d00000.example\0Q1", 17, "\x41\xd7\x00\x03", 4);
@@ -1442,9 +1443,9 @@ START_TEST(test_verify_in_child)
 		struct store *st;
 		char err[1024];
 
-		ck_assert_int_eq(store_open(dir, 0, NULL, &st, err,
-		                            sizeof(err)),
-		                 STORE_ERROR);
+		ck_assert_int_eq(
+		    store_open(dir, 0, NULL, &st, err, sizeof(err)),
+		    STORE_ERROR);
 		ck_assert_msg(strstr(err, "the store is damaged: its page "
 		                          "structure: ") != NULL,
 		              "%s", err);

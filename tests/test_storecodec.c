@@ -118,20 +118,20 @@ START_TEST(test_state_peek_problem)
 	size_t len;
 
 	small_state(&st);
-	ck_assert_int_eq(
-	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
 	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
 	ck_assert(!sum.problem); /* every record passes */
 	st.state = READINESS_PENDING;
 	st.records[0].type = CHECK_DKIM;
 	st.records[0].status = CHECK_MISSING;
-	ck_assert_int_eq(
-	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
 	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
 	ck_assert(sum.problem);
 	ck_assert_uint_eq(sum.problem_type, CHECK_DKIM);
 	ck_assert_uint_eq(sum.problem_status, CHECK_MISSING);
@@ -139,21 +139,21 @@ START_TEST(test_state_peek_problem)
 	/* after records that pass */
 	st.records[0].status = CHECK_PASS;
 	st.records[2].status = CHECK_FAIL;
-	ck_assert_int_eq(
-	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
 	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
 	ck_assert(sum.problem);
 	ck_assert_uint_eq(sum.problem_type, 2);
 	ck_assert_uint_eq(sum.problem_status, CHECK_FAIL);
 	ck_assert_str_eq(sum.problem_name, "_dmarc.example.com");
 	st.nrecords = 0;
-	ck_assert_int_eq(
-	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
 	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
 	ck_assert(!sum.problem);
 }
 END_TEST
@@ -166,12 +166,12 @@ START_TEST(test_reg_round_trip_limits)
 	size_t len;
 
 	full_reg(&in);
-	ck_assert_int_eq(
-	    storecodec_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
-	ck_assert_uint_eq(len, STORECODEC_REG_MAX);
-	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_encode(&in, buf, sizeof(buf), &len, err,
+	                                       sizeof(err)),
 	                 0);
+	ck_assert_uint_eq(len, STORECODEC_REG_MAX);
+	ck_assert_int_eq(
+	    storecodec_reg_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
 
 	/* The smallest: only the domain; global policy; negative time. */
@@ -179,11 +179,11 @@ START_TEST(test_reg_round_trip_limits)
 	snprintf(in.domain, sizeof(in.domain), "a");
 	in.dmarc_min_policy = DMARC_POLICY_UNSET;
 	in.added = -5;
-	ck_assert_int_eq(
-	    storecodec_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
-	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_encode(&in, buf, sizeof(buf), &len, err,
+	                                       sizeof(err)),
 	                 0);
+	ck_assert_int_eq(
+	    storecodec_reg_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
 	ck_assert_int_eq(out.dmarc_min_policy, -1);
 	ck_assert_int_eq(out.added, -5);
@@ -199,15 +199,15 @@ START_TEST(test_state_round_trip_limits)
 	size_t len;
 
 	full_state(&in);
-	ck_assert_int_eq(
-	    storecodec_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(storecodec_state_encode(&in, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 0);
 	ck_assert_uint_eq(len, STORECODEC_STATE_MAX);
-	ck_assert_int_eq(storecodec_state_decode(buf, len, &out, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
 	ck_assert_int_eq(sum.state, READINESS_FAILED);
 	ck_assert(sum.since == INT64_MAX);
 	ck_assert(sum.next_check == 1700000000);
@@ -227,10 +227,11 @@ START_TEST(test_reg_peek)
 	size_t len, cut;
 
 	full_reg(&in);
-	ck_assert_int_eq(
-	    storecodec_reg_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
-	ck_assert_int_eq(storecodec_reg_peek(buf, len, &sum, err, sizeof(err)), 0);
+	ck_assert_int_eq(storecodec_reg_encode(&in, buf, sizeof(buf), &len, err,
+	                                       sizeof(err)),
+	                 0);
+	ck_assert_int_eq(storecodec_reg_peek(buf, len, &sum, err, sizeof(err)),
+	                 0);
 	ck_assert_str_eq(sum.mail_from, in.mail_from);
 	ck_assert_uint_eq(sum.domain_len, DOMAIN_MAX);
 	ck_assert_int_eq(memcmp(sum.domain, in.domain, DOMAIN_MAX), 0);
@@ -244,8 +245,10 @@ START_TEST(test_reg_peek)
 		ck_assert_str_eq(sum.mail_from, "");
 		ck_assert_ptr_null(sum.domain);
 	}
-	ck_assert_int_eq(storecodec_reg_peek(buf, cut, &sum, err, sizeof(err)), 0);
-	ck_assert_int_eq(storecodec_reg_peek(NULL, 0, &sum, err, sizeof(err)), -1);
+	ck_assert_int_eq(storecodec_reg_peek(buf, cut, &sum, err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(storecodec_reg_peek(NULL, 0, &sum, err, sizeof(err)),
+	                 -1);
 
 	buf[OFF_REG_POLICY] = DMARC_POLICY_REJECT + 1;
 	ck_assert_int_eq(storecodec_reg_peek(buf, len, &sum, err, sizeof(err)),
@@ -275,22 +278,22 @@ START_TEST(test_state_compact)
 	size_t len;
 
 	small_state(&in);
-	ck_assert_int_eq(
-	    storecodec_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(storecodec_state_encode(&in, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 0);
 	/* Used bytes only: far below sizeof(struct domain_state). */
 	ck_assert_uint_lt(len, 300);
 	ck_assert_uint_gt(sizeof(struct domain_state), 6000);
-	ck_assert_int_eq(storecodec_state_decode(buf, len, &out, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
 
 	/* Three records with long details stay near 1 KB. */
 	for (int i = 0; i < 3; i++)
 		fill(in.records[i].detail, 250, 'z');
-	ck_assert_int_eq(
-	    storecodec_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(storecodec_state_encode(&in, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 0);
 	ck_assert_uint_lt(len, 1100);
 }
 END_TEST
@@ -310,17 +313,17 @@ START_TEST(test_held_round_trip)
 	fill(in.sender, HELD_SENDER_MAX - 1, 's');
 	in.door = HELD_DOOR_INET;
 	in.held_at = INT64_MAX;
-	ck_assert_int_eq(
-	    storecodec_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(storecodec_held_encode(&in, buf, sizeof(buf), &len,
+	                                        err, sizeof(err)),
+	                 0);
 	ck_assert_uint_eq(len, STORECODEC_HELD_MAX);
 	ck_assert_uint_eq(buf[OFF_VERSION], STORECODEC_HELD_VERSION);
-	ck_assert_int_eq(storecodec_held_decode(buf, len, &out, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_held_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
 	/* A held record is not a state. */
-	ck_assert_int_eq(storecodec_state_decode(buf, len, &st, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_state_decode(buf, len, &st, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "held record, expected state"));
 }
 END_TEST
@@ -330,11 +333,11 @@ END_TEST
 START_TEST(test_held_versions)
 {
 	static const unsigned char v1[] = {
-	    0x41, 0xd7, 0x01, 0x03,			    /* header, v1 */
-	    5, 0, 0, 0, 0, 0, 0, 0,			    /* held_at */
-	    11, 0, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm',
-	    2, 0, 'Q', '1',				    /* queue_id */
-	    1, 0, 'r'};					    /* reason */
+	    0x41, 0xd7, 0x01, 0x03,                   /* header, v1 */
+	    5,    0,    0,    0,    0,   0,   0,   0, /* held_at */
+	    11,   0,    'e',  'x',  'a', 'm', 'p', 'l', 'e',
+	    '.',  'c',  'o',  'm',  2,   0,   'Q', '1', /* queue_id */
+	    1,    0,    'r'};                           /* reason */
 	static struct held_msg in, out;
 	unsigned char buf[STORECODEC_HELD_MAX];
 	char err[256];
@@ -352,27 +355,27 @@ START_TEST(test_held_versions)
 	snprintf(in.queue_id, sizeof(in.queue_id), "Q1");
 	snprintf(in.sender, sizeof(in.sender), "a@example.com");
 	in.door = HELD_DOOR_UNIX;
-	ck_assert_int_eq(
-	    storecodec_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(storecodec_held_encode(&in, buf, sizeof(buf), &len,
+	                                        err, sizeof(err)),
+	                 0);
 	/* the door is the octet before the sender (2 + 13 octets) */
 	ck_assert_uint_eq(buf[len - 16], HELD_DOOR_UNIX);
 	buf[len - 16] = 3;
-	ck_assert_int_eq(storecodec_held_decode(buf, len, &out, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_held_decode(buf, len, &out, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "door"));
 	in.door = 3;
-	ck_assert_int_eq(
-	    storecodec_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(storecodec_held_encode(&in, buf, sizeof(buf), &len,
+	                                        err, sizeof(err)),
+	                 -1);
 	/* a version 3 held entry is from a newer program */
 	in.door = HELD_DOOR_UNIX;
-	ck_assert_int_eq(
-	    storecodec_held_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(storecodec_held_encode(&in, buf, sizeof(buf), &len,
+	                                        err, sizeof(err)),
+	                 0);
 	buf[OFF_VERSION] = STORECODEC_HELD_VERSION + 1;
-	ck_assert_int_eq(storecodec_held_decode(buf, len, &out, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_held_decode(buf, len, &out, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
 }
 END_TEST
@@ -398,8 +401,8 @@ expect_state_error(const unsigned char *buf, size_t len, const char *want)
 	static struct domain_state st;
 	char err[256] = "";
 
-	ck_assert_int_eq(storecodec_state_decode(buf, len, &st, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_state_decode(buf, len, &st, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" lacks \"%s\"",
 	              err, want);
 	ck_assert_int_eq(st.nrecords, 0); /* nothing half-filled */
@@ -429,27 +432,28 @@ START_TEST(test_state_versions)
 
 	small_state(&in);
 	in.last_used = 1700000123;
-	ck_assert_int_eq(
-	    storecodec_state_encode(&in, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
-	ck_assert_int_eq(storecodec_header(buf, len, &v, &k, err, sizeof(err)), 0);
+	ck_assert_int_eq(storecodec_state_encode(&in, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(storecodec_header(buf, len, &v, &k, err, sizeof(err)),
+	                 0);
 	ck_assert_uint_eq(v, STORECODEC_STATE_VERSION);
 	ck_assert_uint_eq(v, 2);
-	ck_assert_int_eq(storecodec_state_decode(buf, len, &out, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert(out.last_used == 1700000123);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
 
 	/* The same state as version 1 wrote it. */
 	buf[OFF_VERSION] = 1;
 	len -= 8;
-	ck_assert_int_eq(storecodec_state_decode(buf, len, &out, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert(out.last_used == 0);
 	in.last_used = 0;
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
 	ck_assert_int_eq(sum.state, READINESS_VERIFIED);
 	/* A version 1 record with version 2's tail, and the reverse. */
 	expect_state_error(buf, len + 8, "trailing");
@@ -459,28 +463,28 @@ START_TEST(test_state_versions)
 	memset(&reg, 0, sizeof(reg));
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	reg.dmarc_min_policy = DMARC_POLICY_UNSET;
-	ck_assert_int_eq(storecodec_reg_encode(&reg, rbuf, sizeof(rbuf), &rlen, err,
-	                                   sizeof(err)),
+	ck_assert_int_eq(storecodec_reg_encode(&reg, rbuf, sizeof(rbuf), &rlen,
+	                                       err, sizeof(err)),
 	                 0);
-	ck_assert_int_eq(storecodec_header(rbuf, rlen, &v, &k, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_header(rbuf, rlen, &v, &k, err, sizeof(err)), 0);
 	ck_assert_uint_eq(v, STORECODEC_VERSION);
 	ck_assert_uint_eq(v, 1);
 	rbuf[OFF_VERSION] = 2;
-	ck_assert_int_eq(storecodec_reg_decode(rbuf, rlen, &reg, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_reg_decode(rbuf, rlen, &reg, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
-	ck_assert_int_eq(storecodec_reg_peek(rbuf, rlen, &rsum, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_reg_peek(rbuf, rlen, &rsum, err, sizeof(err)), -1);
 
 	memset(&held, 0, sizeof(held));
 	snprintf(held.domain, sizeof(held.domain), "example.com");
 	snprintf(held.queue_id, sizeof(held.queue_id), "Q1");
-	ck_assert_int_eq(storecodec_held_encode(&held, rbuf, sizeof(rbuf), &rlen,
-	                                    err, sizeof(err)),
+	ck_assert_int_eq(storecodec_held_encode(&held, rbuf, sizeof(rbuf),
+	                                        &rlen, err, sizeof(err)),
 	                 0);
-	ck_assert_int_eq(storecodec_header(rbuf, rlen, &v, &k, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_header(rbuf, rlen, &v, &k, err, sizeof(err)), 0);
 	ck_assert_uint_eq(v, STORECODEC_HELD_VERSION);
 	ck_assert_uint_eq(v, 2);
 }
@@ -507,18 +511,19 @@ START_TEST(test_header_rejections)
 	char err[256];
 	unsigned v, k;
 
-	ck_assert_int_eq(storecodec_header(buf, len, &v, &k, err, sizeof(err)), 0);
+	ck_assert_int_eq(storecodec_header(buf, len, &v, &k, err, sizeof(err)),
+	                 0);
 	ck_assert_uint_eq(v, STORECODEC_STATE_VERSION);
 	ck_assert_uint_eq(k, STORECODEC_KIND_STATE);
 
 	buf[OFF_VERSION] = 0;
 	expect_state_error(buf, len, "version 0 is not valid");
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), -1);
 	buf[OFF_VERSION] = STORECODEC_STATE_VERSION + 1;
 	expect_state_error(buf, len, "newer than this program");
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
 	buf[OFF_VERSION] = 255;
 	expect_state_error(buf, len, "newer");
@@ -530,8 +535,8 @@ START_TEST(test_header_rejections)
 	buf[OFF_KIND] = STORECODEC_KIND_REG;
 	buf[OFF_VERSION] = STORECODEC_VERSION;
 	expect_state_error(buf, len, "registry record, expected state");
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), -1);
 	buf[OFF_KIND] = STORECODEC_KIND_STATE;
 	buf[OFF_VERSION] = STORECODEC_STATE_VERSION;
 
@@ -554,15 +559,15 @@ START_TEST(test_field_rejections)
 	memcpy(buf, orig, len);
 	buf[OFF_STATE] = READINESS_FAILED + 1;
 	expect_state_error(buf, len, "field state is 5");
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), -1);
 
 	memcpy(buf, orig, len);
 	buf[OFF_DOMAIN_LEN] = 0xff; /* 255 > DOMAIN_MAX */
 	buf[OFF_DOMAIN_LEN + 1] = 0;
 	expect_state_error(buf, len, "at most 253");
-	ck_assert_int_eq(storecodec_state_peek(buf, len, &sum, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), -1);
 
 	memcpy(buf, orig, len);
 	buf[OFF_DOMAIN_LEN] = 0;
@@ -605,33 +610,33 @@ START_TEST(test_reg_rejections)
 
 	memset(&reg, 0, sizeof(reg));
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
-	ck_assert_int_eq(
-	    storecodec_reg_encode(&reg, buf, sizeof(buf), &len, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(storecodec_reg_encode(&reg, buf, sizeof(buf), &len,
+	                                       err, sizeof(err)),
+	                 0);
 	buf[OFF_REG_POLICY] = 3;
-	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_reg_decode(buf, len, &out, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "dmarc_min_policy is 3"));
 	buf[OFF_REG_POLICY] = 0xfe; /* -2 */
-	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_reg_decode(buf, len, &out, err, sizeof(err)), -1);
 	buf[OFF_REG_POLICY] = 0;
 	buf[len - 2] = DOMAIN_SELECTORS_MAX + 1; /* nselectors */
-	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_reg_decode(buf, len, &out, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "nselectors is 9"));
 	buf[len - 2] = 0;
 	buf[len - 1] = DOMAIN_EGRESS_MAX + 1;
-	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_reg_decode(buf, len, &out, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "negress is 17"));
 	buf[len - 1] = 1; /* claims one egress, none follows */
-	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    storecodec_reg_decode(buf, len, &out, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "truncated"));
 	buf[len - 1] = 0;
-	ck_assert_int_eq(storecodec_reg_decode(buf, len, &out, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    storecodec_reg_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert_uint_eq(buf[OFF_REG_DOMAIN_LEN], strlen("example.com"));
 }
 END_TEST
@@ -647,53 +652,53 @@ START_TEST(test_encode_rejections)
 
 	small_state(&st);
 	st.nrecords = DOMAIN_RECORDS_MAX + 1;
-	ck_assert_int_eq(
-	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 -1);
 	small_state(&st);
 	st.state = -1;
-	ck_assert_int_eq(
-	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 -1);
 	small_state(&st);
 	st.records[1].status = 9;
-	ck_assert_int_eq(
-	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 -1);
 	small_state(&st);
 	memset(st.records[2].detail, 'x', sizeof(st.records[2].detail));
-	ck_assert_int_eq(
-	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "not NUL-terminated"));
 	small_state(&st);
 	st.domain[0] = '\0';
-	ck_assert_int_eq(
-	    storecodec_state_encode(&st, buf, sizeof(buf), &len, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 -1);
 	small_state(&st);
 	for (size_t size = 0; size < 100; size++)
-		ck_assert_int_eq(
-		    storecodec_state_encode(&st, buf, size, &len, err, sizeof(err)),
-		    -1);
+		ck_assert_int_eq(storecodec_state_encode(&st, buf, size, &len,
+		                                         err, sizeof(err)),
+		                 -1);
 
 	memset(&reg, 0, sizeof(reg));
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	reg.nselectors = DOMAIN_SELECTORS_MAX + 1;
-	ck_assert_int_eq(
-	    storecodec_reg_encode(&reg, buf, sizeof(buf), &len, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(storecodec_reg_encode(&reg, buf, sizeof(buf), &len,
+	                                       err, sizeof(err)),
+	                 -1);
 	reg.nselectors = 0;
 	reg.dmarc_min_policy = 5;
-	ck_assert_int_eq(
-	    storecodec_reg_encode(&reg, buf, sizeof(buf), &len, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(storecodec_reg_encode(&reg, buf, sizeof(buf), &len,
+	                                       err, sizeof(err)),
+	                 -1);
 
 	memset(&msg, 0, sizeof(msg));
 	snprintf(msg.domain, sizeof(msg.domain), "example.com");
-	ck_assert_int_eq(
-	    storecodec_held_encode(&msg, buf, sizeof(buf), &len, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(storecodec_held_encode(&msg, buf, sizeof(buf), &len,
+	                                        err, sizeof(err)),
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "queue_id is empty"));
 }
 END_TEST
@@ -723,14 +728,16 @@ START_TEST(test_mutations)
 			continue;
 		}
 		accepted++;
-		ck_assert_int_eq(storecodec_state_encode(&st, again, sizeof(again),
-		                                     &alen, err, sizeof(err)),
+		ck_assert_int_eq(storecodec_state_encode(&st, again,
+		                                         sizeof(again), &alen,
+		                                         err, sizeof(err)),
 		                 0);
 		ck_assert_uint_eq(alen, mlen);
 		ck_assert_int_eq(memcmp(again, buf, mlen), 0);
 		/* Whatever decodes also peeks, with the same fields. */
 		ck_assert_int_eq(
-		    storecodec_state_peek(buf, mlen, &sum, err, sizeof(err)), 0);
+		    storecodec_state_peek(buf, mlen, &sum, err, sizeof(err)),
+		    0);
 		ck_assert_int_eq(sum.state, st.state);
 		ck_assert(sum.next_check == st.next_check);
 	}

@@ -19,8 +19,7 @@ slurp(const char *name, size_t *len)
 	FILE *fp;
 	char *buf = malloc(65536);
 
-	snprintf(path, sizeof(path), "%s/tests/keys/%s", top ? top : ".",
-	    name);
+	snprintf(path, sizeof(path), "%s/tests/keys/%s", top ? top : ".", name);
 	fp = fopen(path, "r");
 	ck_assert_msg(fp != NULL, "cannot open %s", path);
 	*len = fread(buf, 1, 65535, fp);
@@ -47,8 +46,8 @@ START_TEST(test_dkim_value_rsa)
 	char *p = slurp("rsa2048.p", &plen);
 
 	ck_assert_int_eq(zonelines_dkim_value(pem, pemlen, value, sizeof(value),
-			     err, sizeof(err)),
-	    0);
+	                                      err, sizeof(err)),
+	                 0);
 	snprintf(want, sizeof(want), "v=DKIM1; k=rsa; p=%s", p);
 	ck_assert_str_eq(value, want);
 	free(pem);
@@ -64,8 +63,8 @@ START_TEST(test_dkim_value_ed25519)
 	char *p = slurp("ed25519.p", &plen);
 
 	ck_assert_int_eq(zonelines_dkim_value(pem, pemlen, value, sizeof(value),
-			     err, sizeof(err)),
-	    0);
+	                                      err, sizeof(err)),
+	                 0);
 	snprintf(want, sizeof(want), "v=DKIM1; k=ed25519; p=%s", p);
 	ck_assert_str_eq(value, want);
 	free(pem);
@@ -79,12 +78,12 @@ START_TEST(test_dkim_value_garbage)
 	size_t plen;
 	char *p = slurp("rsa2048.p", &plen); /* a public key is not enough */
 
-	ck_assert_int_eq(zonelines_dkim_value(p, plen, value, sizeof(value), err,
-			     sizeof(err)),
-	    -1);
+	ck_assert_int_eq(zonelines_dkim_value(p, plen, value, sizeof(value),
+	                                      err, sizeof(err)),
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "private key"));
-	ck_assert_int_eq(zonelines_dkim_value("", 0, value, sizeof(value), err,
-			     sizeof(err)),
+	ck_assert_int_eq(
+	    zonelines_dkim_value("", 0, value, sizeof(value), err, sizeof(err)),
 	    -1);
 	free(p);
 }
@@ -105,9 +104,8 @@ START_TEST(test_txt_strings_split)
 	second = out + 258;
 	ck_assert_int_eq(second[0], '"');
 	ck_assert_uint_eq(strlen(second), 47);
-	ck_assert_int_eq(zonelines_txt_strings("say \"x\\\" \x01", out,
-			     sizeof(out)),
-	    0);
+	ck_assert_int_eq(
+	    zonelines_txt_strings("say \"x\\\" \x01", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "\"say \\\"x\\\\\\\" \\001\"");
 	ck_assert_int_eq(zonelines_txt_strings(value, out, 100), -1);
 }
@@ -118,28 +116,28 @@ START_TEST(test_build_seed)
 	static struct zonelines_set set;
 	struct domain_reg reg;
 	struct zonelines_defaults defs = {
-		.mail_from = "mail",
-		.mx_host = "feedback-smtp.ap-northeast-1.amazonses.com",
-		.spf_include = "amazonses.com",
-		.dmarc_min_policy = -1,
+	    .mail_from = "mail",
+	    .mx_host = "feedback-smtp.ap-northeast-1.amazonses.com",
+	    .spf_include = "amazonses.com",
+	    .dmarc_min_policy = -1,
 	};
 	char err[512];
 
 	memset(&reg, 0, sizeof(reg));
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	snprintf(reg.selectors[0].name, sizeof(reg.selectors[0].name),
-	    "1234rpr");
+	         "1234rpr");
 	key_path("rsa2048.pem", reg.selectors[0].key_path,
-	    sizeof(reg.selectors[0].key_path));
+	         sizeof(reg.selectors[0].key_path));
 	reg.nselectors = 1;
 	reg.dmarc_min_policy = -1;
 	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_uint_eq(set.count, 4);
 	ck_assert_str_eq(set.rr[0].name, "mail.example.com");
 	ck_assert_str_eq(set.rr[0].type, "MX");
 	ck_assert_str_eq(set.rr[0].value,
-	    "10 feedback-smtp.ap-northeast-1.amazonses.com.");
+	                 "10 feedback-smtp.ap-northeast-1.amazonses.com.");
 	ck_assert_str_eq(set.rr[1].value, "v=spf1 include:amazonses.com ~all");
 	ck_assert_str_eq(set.rr[2].name, "1234rpr._domainkey.example.com");
 	ck_assert_ptr_nonnull(strstr(set.rr[2].value, "v=DKIM1; k=rsa; p=MII"));
@@ -153,10 +151,11 @@ START_TEST(test_build_seed)
 	reg.dmarc_min_policy = DMARC_POLICY_REJECT;
 	snprintf(reg.mail_from, sizeof(reg.mail_from), "bounce");
 	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_str_eq(set.rr[0].name, "bounce.example.com");
 	ck_assert_str_eq(set.rr[1].value,
-	    "v=spf1 ip4:192.0.2.1 ip6:2001:db8::/32 include:amazonses.com ~all");
+	                 "v=spf1 ip4:192.0.2.1 ip6:2001:db8::/32 "
+	                 "include:amazonses.com ~all");
 	ck_assert_str_eq(set.rr[3].value, "v=DMARC1; p=reject;");
 }
 END_TEST
@@ -172,15 +171,15 @@ START_TEST(test_build_unreadable_key)
 	snprintf(reg.domain, sizeof(reg.domain), "example.com");
 	snprintf(reg.selectors[0].name, sizeof(reg.selectors[0].name), "s1");
 	snprintf(reg.selectors[0].key_path, sizeof(reg.selectors[0].key_path),
-	    "/nonexistent/key.pem");
+	         "/nonexistent/key.pem");
 	reg.nselectors = 1;
 	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
-	    -1);
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/key.pem"));
 	/* no MX host anywhere: a note, not a made-up value */
 	reg.nselectors = 0;
 	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_str_eq(set.rr[0].value, "");
 	ck_assert_ptr_nonnull(strstr(set.rr[0].note, "MXHost"));
 	ck_assert_ptr_nonnull(strstr(set.rr[1].note, "authorizes no server"));
@@ -192,7 +191,7 @@ START_TEST(test_build_no_selector)
 	static struct zonelines_set set;
 	struct domain_reg reg;
 	struct zonelines_defaults defs = {.mail_from = "mail",
-	    .dmarc_min_policy = -1};
+	                                  .dmarc_min_policy = -1};
 	char err[512], key[256];
 
 	memset(&reg, 0, sizeof(reg));
@@ -200,7 +199,7 @@ START_TEST(test_build_no_selector)
 	reg.dmarc_min_policy = -1;
 	/* No selector anywhere: a note where the key record would go. */
 	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_uint_eq(set.count, 4);
 	ck_assert_str_eq(set.rr[2].name, "SELECTOR._domainkey.example.com");
 	ck_assert_str_eq(set.rr[2].value, "");
@@ -211,7 +210,7 @@ START_TEST(test_build_no_selector)
 	defs.selector = "1234rpr";
 	defs.key_file = key;
 	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_uint_eq(set.count, 4);
 	ck_assert_str_eq(set.rr[2].name, "1234rpr._domainkey.example.com");
 	ck_assert_ptr_nonnull(strstr(set.rr[2].value, "v=DKIM1; k=rsa; p=MII"));
@@ -223,7 +222,8 @@ START_TEST(test_build_bad_mail_from)
 	static struct zonelines_set set;
 	struct domain_reg reg;
 	struct zonelines_defaults defs = {.mail_from = "mail",
-	    .spf_include = "amazonses.com", .dmarc_min_policy = -1};
+	                                  .spf_include = "amazonses.com",
+	                                  .dmarc_min_policy = -1};
 	char err[512];
 
 	/* Entries stored before domain import judged its rows. */
@@ -232,19 +232,19 @@ START_TEST(test_build_bad_mail_from)
 	snprintf(reg.mail_from, sizeof(reg.mail_from), "example.com");
 	reg.dmarc_min_policy = -1;
 	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_str_eq(set.rr[1].type, "TXT");
 	ck_assert_str_eq(set.rr[0].value, "");
 	ck_assert_str_eq(set.rr[1].value, "");
 	ck_assert_ptr_nonnull(strstr(set.rr[1].note, "bare domain"));
 	snprintf(reg.mail_from, sizeof(reg.mail_from), "mail.example.net");
 	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_str_eq(set.rr[1].value, "");
 	ck_assert_ptr_nonnull(strstr(set.rr[1].note, "outside"));
 	snprintf(reg.mail_from, sizeof(reg.mail_from), "bounce.example.com");
 	ck_assert_int_eq(zonelines_build(&reg, &defs, &set, err, sizeof(err)),
-	    0);
+	                 0);
 	ck_assert_str_eq(set.rr[1].value, "v=spf1 include:amazonses.com ~all");
 }
 END_TEST

@@ -47,28 +47,28 @@ enum cli_option {
 };
 
 static const struct option cli_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"dns-server", required_argument, NULL, OPT_DNS_SERVER},
-	{"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
-	{"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
-	{"selector", required_argument, NULL, 's'},
-	{"key", required_argument, NULL, 'k'},
-	{"mail-from", required_argument, NULL, OPT_MAIL_FROM},
-	{"mx", required_argument, NULL, OPT_MX},
-	{"dmarc-min-policy", required_argument, NULL, OPT_DMARC_MIN_POLICY},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"spf-include", required_argument, NULL, OPT_SPF_INCLUDE},
-	{"egress-ip", required_argument, NULL, OPT_EGRESS_IP},
-	{"contact", required_argument, NULL, OPT_CONTACT},
-	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-	{"all", no_argument, NULL, OPT_ALL},
-	{"due", no_argument, NULL, OPT_DUE},
-	{"ip", required_argument, NULL, OPT_IP},
-	{"sender", required_argument, NULL, OPT_SENDER},
-	{"helo", required_argument, NULL, OPT_HELO},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"config", required_argument, NULL, 'c'},
+    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+    {"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
+    {"selector", required_argument, NULL, 's'},
+    {"key", required_argument, NULL, 'k'},
+    {"mail-from", required_argument, NULL, OPT_MAIL_FROM},
+    {"mx", required_argument, NULL, OPT_MX},
+    {"dmarc-min-policy", required_argument, NULL, OPT_DMARC_MIN_POLICY},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"spf-include", required_argument, NULL, OPT_SPF_INCLUDE},
+    {"egress-ip", required_argument, NULL, OPT_EGRESS_IP},
+    {"contact", required_argument, NULL, OPT_CONTACT},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"due", no_argument, NULL, OPT_DUE},
+    {"ip", required_argument, NULL, OPT_IP},
+    {"sender", required_argument, NULL, OPT_SENDER},
+    {"helo", required_argument, NULL, OPT_HELO},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 static const char cli_help[] =
@@ -113,8 +113,8 @@ static const char cli_help[] =
     "      --contact ADDR             gets the confirmation mail\n"
     "\n"
     "global options:\n"
-    "  -c, --config FILE              config file (default: " CONFIG_DEFAULT_PATH
-    ")\n"
+    "  -c, --config FILE              config file "
+    "(default: " CONFIG_DEFAULT_PATH ")\n"
     "      --dns-server ADDR[:PORT]   DNS server to ask (repeatable)\n"
     "      --dns-timeout SECONDS      deadline per DNS lookup\n"
     "      --check-timeout SECONDS    deadline for all the lookups of one\n"
@@ -140,9 +140,9 @@ cli_usage_error(const struct cli *cli, const char *fmt, ...)
 	if (n < 0)
 		raw[0] = '\0';
 	sanitize_text(shown, sizeof(shown), (const unsigned char *)raw,
-	    strlen(raw));
+	              strlen(raw));
 	fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n",
-	    cli->progname, shown, cli->progname);
+	        cli->progname, shown, cli->progname);
 	return CLI_EXIT_USAGE;
 }
 
@@ -202,8 +202,8 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 			break;
 		case OPT_DNS_SERVER:
 			if (cli->ndns_servers == DNS_SERVERS_MAX) {
-				*status = cli_usage_error(cli,
-				    "at most %d --dns-server options",
+				*status = cli_usage_error(
+				    cli, "at most %d --dns-server options",
 				    DNS_SERVERS_MAX);
 				return -1;
 			}
@@ -217,8 +217,8 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 			break;
 		case 's':
 			if (cli->nselectors == READINESS_SELECTORS_MAX) {
-				*status = cli_usage_error(cli,
-				    "at most %d --selector options",
+				*status = cli_usage_error(
+				    cli, "at most %d --selector options",
 				    READINESS_SELECTORS_MAX);
 				return -1;
 			}
@@ -227,9 +227,9 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 		case 'k':
 			if (cli->nselectors == 0 ||
 			    cli->selectors[cli->nselectors - 1].key_file) {
-				*status = cli_usage_error(cli,
-				    "--key must follow the --selector it "
-				    "belongs to");
+				*status = cli_usage_error(
+				    cli, "--key must follow the --selector it "
+				         "belongs to");
 				return -1;
 			}
 			cli->selectors[cli->nselectors - 1].key_file = optarg;
@@ -251,8 +251,8 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 			break;
 		case OPT_EGRESS_IP:
 			if (cli->negress == CONFIG_EGRESS_MAX) {
-				*status = cli_usage_error(cli,
-				    "at most %d --egress-ip options",
+				*status = cli_usage_error(
+				    cli, "at most %d --egress-ip options",
 				    CONFIG_EGRESS_MAX);
 				return -1;
 			}
@@ -288,12 +288,11 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 			*status = 0;
 			return -1;
 		case ':':
-			*status = cli_bad_option(cli, argv[word], optopt,
-			    true);
+			*status = cli_bad_option(cli, argv[word], optopt, true);
 			return -1;
 		default:
-			*status = cli_bad_option(cli, argv[word], optopt,
-			    false);
+			*status =
+			    cli_bad_option(cli, argv[word], optopt, false);
 			return -1;
 		}
 	}
@@ -308,46 +307,48 @@ static int
 cli_load_config(struct cli *cli)
 {
 	char err[CONFIG_LINE_MAX];
-	const char *path = cli->config_path ? cli->config_path
-					    : CONFIG_DEFAULT_PATH;
+	const char *path =
+	    cli->config_path ? cli->config_path : CONFIG_DEFAULT_PATH;
 	size_t i;
 
 	if (config_load(path, cli->config_path != NULL, &cli->cfg, err,
-		sizeof(err)) != 0) {
+	                sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;
 	}
 	if (cli->ndns_servers > 0) {
 		for (i = 0; i < cli->ndns_servers; i++) {
 			if (dns_server_parse(cli->dns_servers[i], err,
-				sizeof(err)) != 0)
+			                     sizeof(err)) != 0)
 				return cli_usage_error(cli, "--dns-server: %s",
-				    err);
+				                       err);
 			snprintf(cli->cfg.dns.servers[i],
-			    sizeof(cli->cfg.dns.servers[i]), "%s",
-			    cli->dns_servers[i]);
+			         sizeof(cli->cfg.dns.servers[i]), "%s",
+			         cli->dns_servers[i]);
 		}
 		cli->cfg.dns.nservers = cli->ndns_servers;
 	}
 	if (cli->state_dir != NULL) {
 		if (cli->state_dir[0] != '/' ||
 		    strlen(cli->state_dir) >= sizeof(cli->cfg.state_dir))
-			return cli_usage_error(cli,
-			    "--state-dir needs an absolute path");
+			return cli_usage_error(
+			    cli, "--state-dir needs an absolute path");
 		snprintf(cli->cfg.state_dir, sizeof(cli->cfg.state_dir), "%s",
-		    cli->state_dir);
+		         cli->state_dir);
 	}
 	if (cli->dns_timeout != NULL &&
 	    config_parse_timeout(cli->dns_timeout, &cli->cfg.dns.timeout_ms) !=
-		0)
-		return cli_usage_error(cli,
+	        0)
+		return cli_usage_error(
+		    cli,
 		    "--dns-timeout: '%s' is not a number of seconds between "
 		    "0.001 and 300",
 		    cli->dns_timeout);
 	if (cli->check_timeout != NULL &&
 	    config_parse_timeout(cli->check_timeout,
-		&cli->cfg.check_timeout_ms) != 0)
-		return cli_usage_error(cli,
+	                         &cli->cfg.check_timeout_ms) != 0)
+		return cli_usage_error(
+		    cli,
 		    "--check-timeout: '%s' is not a number of seconds between "
 		    "0.001 and 300",
 		    cli->check_timeout);
@@ -358,14 +359,9 @@ static const struct {
 	const char *name;
 	int (*run)(struct cli *cli);
 } cli_commands[] = {
-	{"check", cli_check},
-	{"spf", cli_spf},
-	{"domain", cli_domain},
-	{"records", cli_records},
-	{"status", cli_status},
-	{"refresh", cli_refresh},
-	{"release", cli_release},
-	{"store", cli_store},
+    {"check", cli_check},     {"spf", cli_spf},       {"domain", cli_domain},
+    {"records", cli_records}, {"status", cli_status}, {"refresh", cli_refresh},
+    {"release", cli_release}, {"store", cli_store},
 };
 
 int

@@ -50,7 +50,7 @@ struct cli_selector {
 struct cli {
 	const char *progname;
 	const char *config_path; /* -c, or NULL for the default */
-	struct config cfg;	 /* config file, then command-line overrides */
+	struct config cfg;       /* config file, then command-line overrides */
 
 	/* Command-line values; NULL/0 when not given. */
 	const char *dns_servers[DNS_SERVERS_MAX];
@@ -67,7 +67,7 @@ struct cli {
 	size_t negress;
 	const char *contact;
 	const char *state_dir;
-	const char *ip;	    /* spf --ip */
+	const char *ip;     /* spf --ip */
 	const char *sender; /* spf --sender */
 	const char *helo;   /* spf --helo */
 	bool json;

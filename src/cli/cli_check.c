@@ -33,10 +33,10 @@ struct check_type_word {
 };
 
 static const struct check_type_word check_type_words[] = {
-	{"spf", READINESS_CHECK_BIT(CHECK_SPF)},
-	{"dkim", READINESS_CHECK_BIT(CHECK_DKIM)},
-	{"dmarc", READINESS_CHECK_BIT(CHECK_DMARC)},
-	{"mx", READINESS_CHECK_BIT(CHECK_MX)},
+    {"spf", READINESS_CHECK_BIT(CHECK_SPF)},
+    {"dkim", READINESS_CHECK_BIT(CHECK_DKIM)},
+    {"dmarc", READINESS_CHECK_BIT(CHECK_DMARC)},
+    {"mx", READINESS_CHECK_BIT(CHECK_MX)},
 };
 
 /*
@@ -55,20 +55,20 @@ cli_check_names(struct cli *cli, const struct domain_reg *reg)
 		mf = reg->mail_from;
 	if (cli->mail_from != NULL) {
 		if (readiness_mail_from(reg->domain, cli->mail_from, full,
-			sizeof(full), why, sizeof(why)) != 0)
+		                        sizeof(full), why, sizeof(why)) != 0)
 			return cli_usage_error(cli, "--mail-from '%s': %s",
-			    cli->mail_from, why);
+			                       cli->mail_from, why);
 		mf = cli->mail_from;
 	}
 	for (i = 0; i < cli->nselectors; i++)
 		sels[n++] = cli->selectors[i].name;
 	for (i = 0; cli->nselectors == 0 && i < reg->nselectors &&
-	     i < READINESS_SELECTORS_MAX; i++)
+	            i < READINESS_SELECTORS_MAX;
+	     i++)
 		sels[n++] = reg->selectors[i].name;
 	if (n == 0 && cli->cfg.selector[0] != '\0')
 		sels[n++] = cli->cfg.selector;
-	if (regimport_names_ok(reg->domain, mf, sels, n, why, sizeof(why)) !=
-	    0)
+	if (regimport_names_ok(reg->domain, mf, sels, n, why, sizeof(why)) != 0)
 		return cli_usage_error(cli, "%s: %s", reg->domain, why);
 	return 0;
 }
@@ -133,17 +133,17 @@ cli_check_selectors(struct cli *cli, struct readiness_request *req)
 
 		err[0] = '\0';
 		if (domain_normalize(cli->selectors[i].name,
-			strlen(cli->selectors[i].name), name, sizeof(name), err,
-			sizeof(err)) != 0 ||
+		                     strlen(cli->selectors[i].name), name,
+		                     sizeof(name), err, sizeof(err)) != 0 ||
 		    strlen(name) >= sizeof(sel->name))
 			return cli_usage_error(cli, "--selector '%s': %s",
-			    cli->selectors[i].name,
-			    err[0] ? err : "too long");
+			                       cli->selectors[i].name,
+			                       err[0] ? err : "too long");
 		memcpy(sel->name, name, strlen(name) + 1);
 		req->nselectors++;
 		if (cli->selectors[i].key_file != NULL &&
 		    readiness_load_key(sel, cli->selectors[i].key_file, err,
-			sizeof(err)) != 0)
+		                       sizeof(err)) != 0)
 			return cli_usage_error(cli, "--key: %s", err);
 	}
 	return 0;
@@ -160,16 +160,17 @@ cli_check_spf(struct cli *cli, struct readiness_request *req)
 		req->negress = 0;
 	for (i = 0; i < cli->negress; i++)
 		if (readiness_add_egress(req, cli->egress[i]) != 0)
-			return cli_usage_error(cli,
+			return cli_usage_error(
+			    cli,
 			    "--egress-ip '%s' is not an IPv4 or IPv6 address "
 			    "or prefix",
 			    cli->egress[i]);
 	if (cli->spf_include != NULL &&
 	    domain_normalize(cli->spf_include, strlen(cli->spf_include),
-		req->spf_include, sizeof(req->spf_include), err,
-		sizeof(err)) != 0)
+	                     req->spf_include, sizeof(req->spf_include), err,
+	                     sizeof(err)) != 0)
 		return cli_usage_error(cli, "--spf-include '%s': %s",
-		    cli->spf_include, err);
+		                       cli->spf_include, err);
 	return 0;
 }
 
@@ -182,17 +183,18 @@ cli_check_override(struct cli *cli, struct readiness_request *req)
 
 	if (cli->mail_from != NULL &&
 	    readiness_mail_from(req->domain, cli->mail_from, req->mail_from,
-		sizeof(req->mail_from), err, sizeof(err)) != 0)
+	                        sizeof(req->mail_from), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "--mail-from '%s': %s",
-		    cli->mail_from, err);
+		                       cli->mail_from, err);
 	if (cli->mx_host != NULL &&
 	    domain_normalize(cli->mx_host, strlen(cli->mx_host), req->mx_host,
-		sizeof(req->mx_host), err, sizeof(err)) != 0)
+	                     sizeof(req->mx_host), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "--mx '%s': %s", cli->mx_host, err);
 	if (cli->dmarc_min_policy != NULL &&
-	    dmarc_policy_parse(cli->dmarc_min_policy,
-		&req->dmarc_min_policy) != 0)
-		return cli_usage_error(cli,
+	    dmarc_policy_parse(cli->dmarc_min_policy, &req->dmarc_min_policy) !=
+	        0)
+		return cli_usage_error(
+		    cli,
 		    "--dmarc-min-policy must be none, quarantine or reject");
 	if ((status = cli_check_spf(cli, req)) != 0)
 		return status;
@@ -204,13 +206,13 @@ cli_check_override(struct cli *cli, struct readiness_request *req)
 /* cli_check_request - the request for DOMAIN; 0 ok or an exit code. */
 static int
 cli_check_request(struct cli *cli, const char *domain, unsigned mask,
-    struct readiness_request *req)
+                  struct readiness_request *req)
 {
 	char err[512];
 	int status;
 
 	if (domain_normalize(domain, strlen(domain), req->domain,
-		sizeof(req->domain), err, sizeof(err)) != 0)
+	                     sizeof(req->domain), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
 	if ((status = cli_check_base(cli, req)) != 0 ||
 	    (status = cli_check_override(cli, req)) != 0)
@@ -231,7 +233,7 @@ cli_check_done(void *arg, struct report *rep)
 /* cli_check_run - run the request on a c-ares channel. */
 static int
 cli_check_run(struct cli *cli, const struct readiness_request *req,
-    struct report *rep)
+              struct report *rep)
 {
 	struct dns *dns;
 	struct resolver res;
@@ -260,19 +262,19 @@ cli_check(struct cli *cli)
 
 	if (cli->nargs == 3) {
 		if ((mask = cli_check_type(cli->args[1])) == 0)
-			return cli_usage_error(cli,
-			    "unknown check '%s' (spf, dkim, dmarc or mx)",
+			return cli_usage_error(
+			    cli, "unknown check '%s' (spf, dkim, dmarc or mx)",
 			    cli->args[1]);
 		domain = cli->args[2];
 	} else if (cli->nargs == 2 && cli_check_type(cli->args[1]) != 0) {
 		/* "check spf --json": the word names a check, not a domain. */
 		return cli_usage_error(cli, "check %s: no DOMAIN given",
-		    cli->args[1]);
+		                       cli->args[1]);
 	} else if (cli->nargs == 2) {
 		domain = cli->args[1];
 	} else {
-		return cli_usage_error(cli,
-		    "usage: check [spf|dkim|dmarc|mx] DOMAIN [options]");
+		return cli_usage_error(
+		    cli, "usage: check [spf|dkim|dmarc|mx] DOMAIN [options]");
 	}
 	if ((req = calloc(1, sizeof(*req))) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", cli->progname);
@@ -284,7 +286,8 @@ cli_check(struct cli *cli)
 			report_print_json(stdout, &rep);
 		else
 			report_print_text(stdout, &rep,
-			    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL);
+			                  isatty(STDOUT_FILENO) &&
+			                      getenv("NO_COLOR") == NULL);
 		status = report_exit_code(&rep);
 	}
 	readiness_request_free(req);

@@ -38,7 +38,7 @@
 #include "zonelines.h"
 
 #define CLI_IMPORT_MAX (512 << 20) /* bytes of CSV */
-#define CLI_IMPORT_BATCH 1000     /* entries per write transaction */
+#define CLI_IMPORT_BATCH 1000      /* entries per write transaction */
 
 /* cli_domain_arg - the normalized DOMAIN argument at args[index]. */
 static int
@@ -47,10 +47,10 @@ cli_domain_arg(struct cli *cli, size_t index, char *out, size_t outlen)
 	char err[512];
 
 	if (cli->nargs != index + 1)
-		return cli_usage_error(cli, "usage: %s %s DOMAIN",
-		    cli->args[0], cli->nargs > 1 ? cli->args[1] : "");
+		return cli_usage_error(cli, "usage: %s %s DOMAIN", cli->args[0],
+		                       cli->nargs > 1 ? cli->args[1] : "");
 	if (domain_normalize(cli->args[index], strlen(cli->args[index]), out,
-		outlen, err, sizeof(err)) != 0)
+	                     outlen, err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
 	return 0;
 }
@@ -66,13 +66,13 @@ cli_domain_key(struct cli *cli, const char *path, char *out, size_t outlen)
 	memset(&sel, 0, sizeof(sel));
 	if (realpath(path, abs) == NULL)
 		return cli_usage_error(cli, "--key %s: %s", path,
-		    strerror(errno));
+		                       strerror(errno));
 	if (strlen(abs) >= outlen)
 		return cli_usage_error(cli, "--key %s: path too long", path);
 	if (readiness_load_key(&sel, abs, err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "--key: %s", err);
 	rc = zonelines_dkim_value(sel.key_pem, sel.key_pem_len, value,
-	    sizeof(value), err, sizeof(err));
+	                          sizeof(value), err, sizeof(err));
 	free(sel.key_pem);
 	if (rc != 0)
 		return cli_usage_error(cli, "--key %s: %s", path, err);
@@ -83,7 +83,7 @@ cli_domain_key(struct cli *cli, const char *path, char *out, size_t outlen)
 /* cli_domain_set - one option through the shared setter; NULL: not given. */
 static int
 cli_domain_set(struct cli *cli, struct domain_reg *reg, enum regimport_col col,
-    const char *opt, const char *value)
+               const char *opt, const char *value)
 {
 	char why[REGIMPORT_ERR_MAX];
 
@@ -102,8 +102,8 @@ static struct regimport_defaults
 cli_domain_defaults(const struct cli *cli)
 {
 	struct regimport_defaults defs = {
-		.mail_from = cli->cfg.mail_from,
-		.selector = cli->cfg.selector,
+	    .mail_from = cli->cfg.mail_from,
+	    .selector = cli->cfg.selector,
 	};
 
 	return defs;
@@ -123,14 +123,14 @@ cli_domain_reg(struct cli *cli, struct domain_reg *reg)
 	int rc;
 
 	if (cli->nargs != 3)
-		return cli_usage_error(cli, "usage: %s %s DOMAIN",
-		    cli->args[0], cli->args[1]);
+		return cli_usage_error(cli, "usage: %s %s DOMAIN", cli->args[0],
+		                       cli->args[1]);
 	regimport_reg_init(reg, (int64_t)time(NULL));
 	if (regimport_set(reg, REGIMPORT_DOMAIN, cli->args[2],
-		strlen(cli->args[2]), why, sizeof(why)) != 0)
+	                  strlen(cli->args[2]), why, sizeof(why)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", why);
 	if ((rc = cli_domain_set(cli, reg, REGIMPORT_MAIL_FROM, "--mail-from",
-		 cli->mail_from)))
+	                         cli->mail_from)))
 		return rc;
 	for (i = 0; i < cli->nselectors; i++) {
 		const char *name = cli->selectors[i].name;
@@ -138,25 +138,26 @@ cli_domain_reg(struct cli *cli, struct domain_reg *reg)
 		key[0] = '\0';
 		if (cli->selectors[i].key_file != NULL &&
 		    (rc = cli_domain_key(cli, cli->selectors[i].key_file, key,
-			 sizeof(key))))
+		                         sizeof(key))))
 			return rc;
 		if (regimport_add_selector(reg, name, strlen(name), key,
-			strlen(key), why, sizeof(why)) != 0)
+		                           strlen(key), why, sizeof(why)) != 0)
 			return cli_usage_error(cli, "--selector: %s", why);
 	}
 	if ((rc = cli_domain_set(cli, reg, REGIMPORT_MX, "--mx",
-		 cli->mx_host)) ||
+	                         cli->mx_host)) ||
 	    (rc = cli_domain_set(cli, reg, REGIMPORT_SPF_INCLUDE,
-		 "--spf-include", cli->spf_include)))
+	                         "--spf-include", cli->spf_include)))
 		return rc;
 	for (i = 0; i < cli->negress; i++)
 		if ((rc = cli_domain_set(cli, reg, REGIMPORT_EGRESS_IPS,
-			 "--egress-ip", cli->egress[i])))
+		                         "--egress-ip", cli->egress[i])))
 			return rc;
-	if ((rc = cli_domain_set(cli, reg, REGIMPORT_DMARC_MIN_POLICY,
-		 "--dmarc-min-policy", cli->dmarc_min_policy)) ||
+	if ((rc =
+	         cli_domain_set(cli, reg, REGIMPORT_DMARC_MIN_POLICY,
+	                        "--dmarc-min-policy", cli->dmarc_min_policy)) ||
 	    (rc = cli_domain_set(cli, reg, REGIMPORT_CONTACT, "--contact",
-		 cli->contact)))
+	                         cli->contact)))
 		return rc;
 	if (regimport_validate(reg, &defs, why, sizeof(why)) != 0)
 		return cli_usage_error(cli, "%s: %s", reg->domain, why);
@@ -179,9 +180,10 @@ cli_domain_add(struct cli *cli)
 	rc = store_reg_get(st, reg.domain, &old, err, sizeof(err));
 	if (rc == STORE_OK) {
 		store_close(st);
-		fprintf(stderr, "%s: %s is already registered; remove it "
-				"first to change it\n",
-		    cli->progname, reg.domain);
+		fprintf(stderr,
+		        "%s: %s is already registered; remove it "
+		        "first to change it\n",
+		        cli->progname, reg.domain);
 		return CLI_EXIT_FAILURE;
 	}
 	if (store_reg_put(st, &reg, err, sizeof(err)) != STORE_OK) {
@@ -192,7 +194,7 @@ cli_domain_add(struct cli *cli)
 	store_close(st);
 	printf("%s registered; publish its records (authready records %s), "
 	       "then run authready refresh %s\n",
-	    reg.domain, reg.domain, reg.domain);
+	       reg.domain, reg.domain, reg.domain);
 	return 0;
 }
 
@@ -220,21 +222,21 @@ cli_domain_remove(struct cli *cli)
 	if ((st = cli_store_open(cli, 0, &absent)) == NULL && !absent)
 		return CLI_EXIT_CONFIG;
 	rc = st == NULL ? STORE_NOTFOUND
-			: store_reg_get(st, domain, &reg, err, sizeof(err));
+	                : store_reg_get(st, domain, &reg, err, sizeof(err));
 	if (rc == STORE_NOTFOUND) {
 		store_close(st);
 		fprintf(stderr, "%s: %s is not registered\n", cli->progname,
-		    domain);
+		        domain);
 		return CLI_EXIT_FAILURE;
 	}
 	if (store_held_list(st, domain, cli_count_held, &held, err,
-		sizeof(err)) == STORE_OK &&
+	                    sizeof(err)) == STORE_OK &&
 	    held > 0) {
 		store_close(st);
 		fprintf(stderr,
-		    "%s: %zu message(s) are held for %s; release or delete "
-		    "them before removing the domain\n",
-		    cli->progname, held, domain);
+		        "%s: %zu message(s) are held for %s; release or delete "
+		        "them before removing the domain\n",
+		        cli->progname, held, domain);
 		return CLI_EXIT_FAILURE;
 	}
 	rc = store_reg_del(st, domain, err, sizeof(err));
@@ -269,24 +271,27 @@ cli_domain_list_one(void *ctx, const struct domain_reg *reg)
 		sname = state_readiness_name(state.state);
 	sels[0] = '\0';
 	for (i = 0; i < reg->nselectors && used < sizeof(sels); i++)
-		used += (size_t)snprintf(sels + used, sizeof(sels) - used,
-		    "%s%s", i ? "," : "", reg->selectors[i].name);
+		used +=
+		    (size_t)snprintf(sels + used, sizeof(sels) - used, "%s%s",
+		                     i ? "," : "", reg->selectors[i].name);
 	cli_time(reg->added, added, sizeof(added));
 	if (ls->cli->json) {
 		fputs(ls->n ? ", {" : "{", stdout);
 		json_field(stdout, "domain", reg->domain, false);
 		json_field(stdout, "state", sname, false);
 		json_field(stdout, "mail_from",
-		    reg->mail_from[0] ? reg->mail_from : ls->cli->cfg.mail_from,
-		    false);
+		           reg->mail_from[0] ? reg->mail_from
+		                             : ls->cli->cfg.mail_from,
+		           false);
 		json_field(stdout, "selectors", sels, false);
 		json_field(stdout, "contact", reg->contact, false);
 		json_field(stdout, "added", added, true);
 		fputs("}", stdout);
 	} else {
 		printf("%-40s %-9s %-24s %-20s %s\n", reg->domain, sname,
-		    reg->mail_from[0] ? reg->mail_from : ls->cli->cfg.mail_from,
-		    sels[0] ? sels : "-", added);
+		       reg->mail_from[0] ? reg->mail_from
+		                         : ls->cli->cfg.mail_from,
+		       sels[0] ? sels : "-", added);
 	}
 	ls->n++;
 	return 0;
@@ -314,15 +319,15 @@ cli_domain_list(struct cli *cli)
 		fputs("{\"domains\": [", stdout);
 	else
 		printf("%-40s %-9s %-24s %-20s %s\n", "DOMAIN", "STATE",
-		    "MAIL FROM", "SELECTORS", "ADDED");
+		       "MAIL FROM", "SELECTORS", "ADDED");
 	rc = store_reg_iter(ls.st, cli_domain_list_one, &ls, &ncorrupt, err,
-	    sizeof(err));
+	                    sizeof(err));
 	if (cli->json)
 		fputs("]}\n", stdout);
 	store_close(ls.st);
 	if (ncorrupt > 0)
 		fprintf(stderr, "%s: %zu corrupt registry entries skipped\n",
-		    cli->progname, ncorrupt);
+		        cli->progname, ncorrupt);
 	if (rc != STORE_OK) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;
@@ -338,7 +343,7 @@ cli_import_read(struct cli *cli, const char *path, size_t *len)
 	char err[SAFEFILE_ERR_MAX], *buf;
 
 	if (safefile_read(path, CLI_IMPORT_MAX, 0, &buf, len, NULL, err,
-		sizeof(err)) != 0) {
+	                  sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return NULL;
 	}
@@ -348,7 +353,7 @@ cli_import_read(struct cli *cli, const char *path, size_t *len)
 /* cli_import_keys - every key file of a row must hold a usable key. */
 static int
 cli_import_keys(const struct domain_reg *reg, char *last_ok, size_t lastlen,
-    char *why, size_t whylen)
+                char *why, size_t whylen)
 {
 	char value[ZONELINES_VALUE_MAX];
 	size_t i;
@@ -364,7 +369,7 @@ cli_import_keys(const struct domain_reg *reg, char *last_ok, size_t lastlen,
 		if (readiness_load_key(&sel, path, why, whylen) != 0)
 			return -1;
 		rc = zonelines_dkim_value(sel.key_pem, sel.key_pem_len, value,
-		    sizeof(value), why, whylen);
+		                          sizeof(value), why, whylen);
 		free(sel.key_pem);
 		if (rc != 0)
 			return -1;
@@ -393,24 +398,24 @@ cli_import_row(struct cli_import *im, const struct csv_record *rec)
 	struct domain_reg reg, old;
 
 	if (regimport_row(&im->cols, rec, (int64_t)time(NULL), &reg, err,
-		sizeof(err)) != 0 ||
+	                  sizeof(err)) != 0 ||
 	    regimport_seen_add(&im->seen, reg.domain, rec->line, err,
-		sizeof(err)) != 0)
+	                       sizeof(err)) != 0)
 		goto bad;
 	if (regimport_validate(&reg, &im->defs, why, sizeof(why)) != 0) {
 		snprintf(err, sizeof(err), "line %zu: %s: %s", rec->line,
-		    reg.domain, why);
+		         reg.domain, why);
 		goto bad;
 	}
 	if (cli_import_keys(&reg, im->last_key, sizeof(im->last_key), why,
-		sizeof(why)) != 0) {
+	                    sizeof(why)) != 0) {
 		snprintf(err, sizeof(err), "line %zu: %s", rec->line, why);
 		goto bad;
 	}
 	if (store_reg_get(im->st, reg.domain, &old, why, sizeof(why)) ==
 	    STORE_OK) {
 		snprintf(err, sizeof(err), "line %zu: %s is already registered",
-		    rec->line, reg.domain);
+		         rec->line, reg.domain);
 		goto bad;
 	}
 	if (im->batch == NULL &&
@@ -466,7 +471,8 @@ cli_domain_import(struct cli *cli)
 		if (rc < 0) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			if (!header) {
-				fatal = 1; /* without a header nothing is read */
+				fatal =
+				    1; /* without a header nothing is read */
 				break;
 			}
 			im.bad++;
@@ -474,8 +480,8 @@ cli_domain_import(struct cli *cli)
 		}
 		if (!header) {
 			/* A bad header: the file is unusable input (64). */
-			if (regimport_header(&rec, &im.cols, err, sizeof(err)) !=
-			    0) {
+			if (regimport_header(&rec, &im.cols, err,
+			                     sizeof(err)) != 0) {
 				fprintf(stderr, "%s: %s\n", cli->progname, err);
 				fatal = 1;
 			}
@@ -499,12 +505,12 @@ cli_domain_import(struct cli *cli)
 	free(buf);
 	if (!header && !fatal) {
 		fprintf(stderr, "%s: %s: no header line\n", cli->progname,
-		    cli->args[2]);
+		        cli->args[2]);
 		return CLI_EXIT_USAGE;
 	}
 	/* Only what was committed is registered (a batch can fail late). */
 	printf("%zu domain(s) registered, %zu bad line(s)\n", im.committed,
-	    im.bad);
+	       im.bad);
 	if (fatal)
 		return store_failed ? CLI_EXIT_CONFIG : CLI_EXIT_USAGE;
 	return im.bad ? CLI_EXIT_FAILURE : 0;
@@ -514,8 +520,8 @@ int
 cli_domain(struct cli *cli)
 {
 	if (cli->nargs < 2)
-		return cli_usage_error(cli,
-		    "usage: domain add|remove|list|import|export ...");
+		return cli_usage_error(
+		    cli, "usage: domain add|remove|list|import|export ...");
 	if (strcmp(cli->args[1], "add") == 0)
 		return cli_domain_add(cli);
 	if (strcmp(cli->args[1], "remove") == 0)
@@ -527,5 +533,5 @@ cli_domain(struct cli *cli)
 	if (strcmp(cli->args[1], "export") == 0)
 		return cli_domain_export(cli); /* cli_store.c */
 	return cli_usage_error(cli, "unknown domain command '%s'",
-	    cli->args[1]);
+	                       cli->args[1]);
 }

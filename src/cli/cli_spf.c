@@ -45,17 +45,18 @@ cli_spf(struct cli *cli)
 	char err[512];
 
 	if (cli->nargs != 1 || cli->ip == NULL || cli->helo == NULL)
-		return cli_usage_error(cli,
-		    "usage: spf --ip IP --sender ADDR --helo NAME");
+		return cli_usage_error(
+		    cli, "usage: spf --ip IP --sender ADDR --helo NAME");
 	memset(&req, 0, sizeof(req));
 	if (spf_addr_parse(cli->ip, &req.ip) != 0)
-		return cli_usage_error(cli,
-		    "--ip '%s' is not an IPv4 or IPv6 address", cli->ip);
+		return cli_usage_error(
+		    cli, "--ip '%s' is not an IPv4 or IPv6 address", cli->ip);
 	sender = cli->sender ? cli->sender : "";
 	if (strcmp(sender, "<>") == 0)
 		sender = "";
 	if (sender[0] != '\0' && strchr(sender, '@') == NULL)
-		return cli_usage_error(cli,
+		return cli_usage_error(
+		    cli,
 		    "--sender '%s' is not an address (local@domain, or '' "
 		    "for the null sender)",
 		    sender);

@@ -88,7 +88,7 @@ cli_store_absent(const char *dir)
 		return errno == ENOENT;
 	if (!S_ISDIR(sb.st_mode) || (sb.st_mode & S_IWOTH) != 0 ||
 	    (size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
-		sizeof(path))
+	        sizeof(path))
 		return false;
 	return lstat(path, &sb) != 0 && errno == ENOENT;
 }
@@ -109,9 +109,9 @@ cli_store_open(struct cli *cli, unsigned flags, bool *absent)
 	opts.warn = cli_store_warn;
 	opts.warn_ctx = cli;
 	if (store_open(cli->cfg.state_dir, flags, &opts, &st, err,
-		sizeof(err)) != STORE_OK) {
+	               sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "%s: state store %s: %s\n", cli->progname,
-		    cli->cfg.state_dir, err);
+		        cli->cfg.state_dir, err);
 		return NULL;
 	}
 	return st;
@@ -125,7 +125,7 @@ cli_store_open(struct cli *cli, unsigned flags, bool *absent)
  */
 static int
 cli_lookup(struct cli *cli, struct store *st, struct domain_reg *reg,
-    bool *unregistered)
+           bool *unregistered)
 {
 	static struct domain_state state;
 	char domain[DOMAIN_BUF], err[512];
@@ -134,24 +134,25 @@ cli_lookup(struct cli *cli, struct store *st, struct domain_reg *reg,
 	if (unregistered != NULL)
 		*unregistered = false;
 	if (domain_normalize(cli->args[1], strlen(cli->args[1]), domain,
-		sizeof(domain), err, sizeof(err)) != 0)
+	                     sizeof(domain), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
 	rc = st == NULL ? STORE_NOTFOUND
-			: store_reg_get(st, domain, reg, err, sizeof(err));
+	                : store_reg_get(st, domain, reg, err, sizeof(err));
 	if (rc == STORE_NOTFOUND && unregistered != NULL) {
-		rc = st == NULL
-		    ? STORE_NOTFOUND
-		    : store_state_get(st, domain, &state, err, sizeof(err));
+		rc = st == NULL ? STORE_NOTFOUND
+		                : store_state_get(st, domain, &state, err,
+		                                  sizeof(err));
 		if (rc == STORE_OK || rc == STORE_CORRUPT) {
 			memset(reg, 0, sizeof(*reg));
 			snprintf(reg->domain, sizeof(reg->domain), "%s",
-			    domain);
+			         domain);
 			reg->dmarc_min_policy = -1;
 			*unregistered = true;
 			return 0;
 		}
 		if (rc == STORE_NOTFOUND) {
-			fprintf(stderr,
+			fprintf(
+			    stderr,
 			    "%s: %s is not registered (authready domain add "
 			    "%s), and no mail from it was checked\n",
 			    cli->progname, domain, domain);
@@ -160,8 +161,8 @@ cli_lookup(struct cli *cli, struct store *st, struct domain_reg *reg,
 	}
 	if (rc == STORE_NOTFOUND) {
 		fprintf(stderr,
-		    "%s: %s is not registered (authready domain add %s)\n",
-		    cli->progname, domain, domain);
+		        "%s: %s is not registered (authready domain add %s)\n",
+		        cli->progname, domain, domain);
 		return CLI_EXIT_FAILURE;
 	}
 	if (rc != STORE_OK) {
@@ -229,7 +230,7 @@ struct cli_status_ctx {
 	struct store *st;
 	int64_t now;
 	size_t n;
-	int detail; /* one domain: records and held mail too */
+	int detail;        /* one domain: records and held mail too */
 	bool unregistered; /* the domain shown has no registry entry */
 };
 
@@ -244,9 +245,8 @@ static int
 cli_status_held(void *ctx, const struct held_msg *msg)
 {
 	struct cli_status_ctx *sc = ctx;
-	const char *door = msg->door <= HELD_DOOR_INET
-	    ? cli_held_doors[msg->door]
-	    : "unknown";
+	const char *door =
+	    msg->door <= HELD_DOOR_INET ? cli_held_doors[msg->door] : "unknown";
 	char when[32];
 
 	cli_time(msg->held_at, when, sizeof(when));
@@ -260,14 +260,14 @@ cli_status_held(void *ctx, const struct held_msg *msg)
 		fputs("}", stdout);
 	} else {
 		printf("  held  %-16s since %s  door %s  %s\n", msg->queue_id,
-		    when, door, msg->reason);
+		       when, door, msg->reason);
 	}
 	return 0;
 }
 
 static void
 cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
-    const char *summary)
+                const char *summary)
 {
 	char t[32];
 	size_t i;
@@ -277,24 +277,26 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 	json_field(stdout, "state", state_readiness_name(s->state), false);
 	json_field(stdout, "since", cli_time(s->since, t, sizeof(t)), false);
 	json_field(stdout, "last_check", cli_time(s->last_check, t, sizeof(t)),
-	    false);
+	           false);
 	json_field(stdout, "last_success",
-	    cli_time(s->last_success, t, sizeof(t)), false);
+	           cli_time(s->last_success, t, sizeof(t)), false);
 	json_field(stdout, "next_check", cli_time(s->next_check, t, sizeof(t)),
-	    false);
+	           false);
 	printf("\"dns_errors\": %u, \"registered\": %s, ", s->dns_errors,
-	    sc->unregistered ? "false" : "true");
+	       sc->unregistered ? "false" : "true");
 	if (sc->unregistered)
 		json_field(stdout, "last_used",
-		    cli_time(s->last_used, t, sizeof(t)), false);
+		           cli_time(s->last_used, t, sizeof(t)), false);
 	json_field(stdout, "summary", summary, false);
 	fputs("\"records\": [", stdout);
 	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++) {
 		fputs(i ? ", {" : "{", stdout);
 		json_field(stdout, "type",
-		    check_type_name((enum check_type)s->records[i].type), false);
+		           check_type_name((enum check_type)s->records[i].type),
+		           false);
 		json_field(stdout, "name", s->records[i].name, false);
-		json_field(stdout, "status",
+		json_field(
+		    stdout, "status",
 		    check_status_name((enum check_status)s->records[i].status),
 		    false);
 		json_field(stdout, "detail", s->records[i].detail, true);
@@ -308,7 +310,7 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 		fputs(", \"held\": [", stdout);
 		sc->n = 0;
 		store_held_list(sc->st, s->domain, cli_status_held, sc, err,
-		    sizeof(err));
+		                sizeof(err));
 		sc->n = n;
 		fputs("]", stdout);
 	}
@@ -318,7 +320,7 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 /* cli_status_unreg_text - "unregistered ..., last mail ..." in words. */
 static void
 cli_status_unreg_text(struct cli_status_ctx *sc, const struct domain_state *s,
-    char *buf, size_t len)
+                      char *buf, size_t len)
 {
 	char used[32], until[32];
 	int64_t expiry = sc->cli->cfg.unreg_expiry;
@@ -328,7 +330,8 @@ cli_status_unreg_text(struct cli_status_ctx *sc, const struct domain_state *s,
 		cli_time(s->last_used + expiry, until, sizeof(until));
 	else
 		snprintf(until, sizeof(until), "(set at its next check)");
-	snprintf(buf, len,
+	snprintf(
+	    buf, len,
 	    "unregistered: checked with the global settings; last mail %s; "
 	    "removed if no mail uses it by %s",
 	    used, until);
@@ -336,7 +339,7 @@ cli_status_unreg_text(struct cli_status_ctx *sc, const struct domain_state *s,
 
 static void
 cli_status_text(struct cli_status_ctx *sc, const struct domain_state *s,
-    const char *summary)
+                const char *summary)
 {
 	char since[32], last[32], next[32], err[256], unreg[200];
 	size_t i;
@@ -346,26 +349,27 @@ cli_status_text(struct cli_status_ctx *sc, const struct domain_state *s,
 	cli_time(s->next_check, next, sizeof(next));
 	if (!sc->detail) {
 		printf("%-40s %-9s %-21s %-21s %s%s\n", s->domain,
-		    state_readiness_name(s->state), since, next,
-		    sc->unregistered ? "(unregistered) " : "", summary);
+		       state_readiness_name(s->state), since, next,
+		       sc->unregistered ? "(unregistered) " : "", summary);
 		return;
 	}
 	printf("%s: %s since %s\n", s->domain, state_readiness_name(s->state),
-	    since);
+	       since);
 	if (sc->unregistered) {
 		cli_status_unreg_text(sc, s, unreg, sizeof(unreg));
 		printf("  %s\n", unreg);
 	}
 	printf("  last check %s, next check %s, DNS errors %u\n", last, next,
-	    s->dns_errors);
+	       s->dns_errors);
 	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++)
-		printf("  %-5s %-9s %s: %s\n",
+		printf(
+		    "  %-5s %-9s %s: %s\n",
 		    check_type_name((enum check_type)s->records[i].type),
 		    check_status_name((enum check_status)s->records[i].status),
 		    s->records[i].name, s->records[i].detail);
 	printf("  %s\n", summary);
 	store_held_list(sc->st, s->domain, cli_status_held, sc, err,
-	    sizeof(err));
+	                sizeof(err));
 }
 
 static int
@@ -383,12 +387,13 @@ cli_status_one(void *ctx, const struct domain_reg *reg)
 	}
 	if (rc == STORE_CORRUPT)
 		snprintf(summary, sizeof(summary),
-		    "the stored state is unreadable (%s); the next check "
-		    "replaces it",
-		    err);
+		         "the stored state is unreadable (%s); the next check "
+		         "replaces it",
+		         err);
 	else if (rc != STORE_OK)
 		snprintf(summary, sizeof(summary),
-		    "never checked; run authready refresh %s", reg->domain);
+		         "never checked; run authready refresh %s",
+		         reg->domain);
 	else
 		state_describe(&s, sc->now, summary, sizeof(summary));
 	if (sc->cli->json)
@@ -447,12 +452,12 @@ cli_status(struct cli *cli)
 	} else {
 		if (!cli->json)
 			printf("%-40s %-9s %-21s %-21s %s\n", "DOMAIN", "STATE",
-			    "SINCE", "NEXT CHECK", "WHAT");
+			       "SINCE", "NEXT CHECK", "WHAT");
 		rc = store_reg_iter(sc.st, cli_status_one, &sc, &ncorrupt, err,
-		    sizeof(err));
+		                    sizeof(err));
 		if (rc == STORE_OK)
 			rc = store_unreg_iter(sc.st, cli_status_unreg, &sc,
-			    &ncorrupt, err, sizeof(err));
+			                      &ncorrupt, err, sizeof(err));
 		if (rc != STORE_OK) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			rc = CLI_EXIT_CONFIG;
@@ -498,23 +503,22 @@ cli_release_details(const struct release_result *res)
 {
 	if (res->invalid > 0)
 		printf(", %zu invalid queue ID(s) dropped from the index",
-		    res->invalid);
+		       res->invalid);
 	if (res->refused > 0)
 		printf(", %zu refused (not confirmed by HoldQueueCommand; "
 		       "dropped from the index, still held; first: %s)",
-		    res->refused, res->first_refused);
+		       res->refused, res->first_refused);
 	if (res->unverified > 0)
 		printf(", %zu indexed over TCP kept unreleased (no "
 		       "HoldQueueCommand to confirm them)",
-		    res->unverified);
+		       res->unverified);
 }
 
 /* cli_release_report - one line after a refresh, when anything was done. */
 static void
 cli_release_report(const char *domain, const struct release_result *res)
 {
-	if (res->released + res->invalid + res->refused + res->unverified ==
-	    0)
+	if (res->released + res->invalid + res->refused + res->unverified == 0)
 		return;
 	printf("%s: %zu held message(s) released", domain, res->released);
 	cli_release_details(res);
@@ -532,14 +536,14 @@ cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
 
 	for (i = 0; i < rc->nverified; i++) {
 		if (release_domain(st, rc->verified[i],
-			rc->cli->cfg.release_command,
-			rc->cli->cfg.hold_queue_command, &res, err,
-			sizeof(err)) != 0) {
+		                   rc->cli->cfg.release_command,
+		                   rc->cli->cfg.hold_queue_command, &res, err,
+		                   sizeof(err)) != 0) {
 			fprintf(stderr,
-			    "%s: %s: held mail not released: %s (run "
-			    "authready release %s)\n",
-			    rc->cli->progname, rc->verified[i], err,
-			    rc->verified[i]);
+			        "%s: %s: held mail not released: %s (run "
+			        "authready release %s)\n",
+			        rc->cli->progname, rc->verified[i], err,
+			        rc->verified[i]);
 			failed = 1;
 		} else {
 			cli_release_report(rc->verified[i], &res);
@@ -551,43 +555,44 @@ cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
 
 static void
 cli_refresh_event(void *arg, const struct domain_state *st,
-    const struct state_effects *fx, const struct report *rep)
+                  const struct state_effects *fx, const struct report *rep)
 {
 	struct cli_refresh_ctx *rc = arg;
 
 	if (rep == NULL) {
 		fprintf(stderr, "%s%s: %s: %s\n", rc->bar ? "\r\033[K" : "",
-		    rc->cli->progname, st->domain, fx->reason);
+		        rc->cli->progname, st->domain, fx->reason);
 		return;
 	}
 	(void)fx;
 	if (rc->single)
 		report_print_text(stdout, rep,
-		    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL);
+		                  isatty(STDOUT_FILENO) &&
+		                      getenv("NO_COLOR") == NULL);
 }
 
 /* cli_refresh_stored - a transition is printed once it is committed. */
 static void
 cli_refresh_stored(void *arg, const char *domain,
-    const struct state_effects *fx, const char *err)
+                   const struct state_effects *fx, const char *err)
 {
 	struct cli_refresh_ctx *rc = arg;
 
 	if (err != NULL) {
 		fprintf(stderr, "%s%s: %s: checked, but not stored: %s\n",
-		    rc->bar ? "\r\033[K" : "", rc->cli->progname, domain,
-		    err);
+		        rc->bar ? "\r\033[K" : "", rc->cli->progname, domain,
+		        err);
 		return;
 	}
 	if (fx->became_verified)
 		cli_refresh_note(rc, domain);
 	if (rc->single)
 		printf("\nstate: %s -> %s\n", state_readiness_name(fx->from),
-		    state_readiness_name(fx->to));
+		       state_readiness_name(fx->to));
 	else if (fx->state_changed)
-		printf("%s%-40s %s -> %s\n", rc->bar ? "\r\033[K" : "",
-		    domain, state_readiness_name(fx->from),
-		    state_readiness_name(fx->to));
+		printf("%s%-40s %s -> %s\n", rc->bar ? "\r\033[K" : "", domain,
+		       state_readiness_name(fx->from),
+		       state_readiness_name(fx->to));
 }
 
 /* cli_refresh_pruned - one line per removed unregistered state. */
@@ -598,8 +603,8 @@ cli_refresh_pruned(void *arg, const char *domain, int64_t last_used)
 	char when[32];
 
 	printf("%s%-40s removed: unregistered, no mail since %s\n",
-	    rc->bar ? "\r\033[K" : "", domain,
-	    cli_time(last_used, when, sizeof(when)));
+	       rc->bar ? "\r\033[K" : "", domain,
+	       cli_time(last_used, when, sizeof(when)));
 }
 
 static void
@@ -633,12 +638,12 @@ cli_refresh_summary(const struct checker_stats *stats)
 	printf("checked %zu: %zu verified, %zu pending, %zu degraded, "
 	       "%zu failed, %zu unknown; %zu changed; %zu confirmation "
 	       "mail(s) sent, %zu failed\n",
-	    stats->done - stats->errors, stats->by_state[READINESS_VERIFIED],
-	    stats->by_state[READINESS_PENDING],
-	    stats->by_state[READINESS_DEGRADED],
-	    stats->by_state[READINESS_FAILED],
-	    stats->by_state[READINESS_UNKNOWN], stats->changed,
-	    stats->notified, stats->notify_failed);
+	       stats->done - stats->errors, stats->by_state[READINESS_VERIFIED],
+	       stats->by_state[READINESS_PENDING],
+	       stats->by_state[READINESS_DEGRADED],
+	       stats->by_state[READINESS_FAILED],
+	       stats->by_state[READINESS_UNKNOWN], stats->changed,
+	       stats->notified, stats->notify_failed);
 }
 
 int
@@ -657,7 +662,8 @@ cli_refresh(struct cli *cli)
 	int rc;
 
 	if ((cli->nargs == 2) + cli->all + cli->due != 1 || cli->nargs > 2)
-		return cli_usage_error(cli, "usage: refresh DOMAIN|--all|--due");
+		return cli_usage_error(cli,
+		                       "usage: refresh DOMAIN|--all|--due");
 	memset(&stats, 0, sizeof(stats));
 	if ((st = cli_store_open(cli, 0, &absent)) == NULL) {
 		if (!absent)
@@ -676,7 +682,7 @@ cli_refresh(struct cli *cli)
 		up.arg = &ctx;
 		if (checker_upkeep(st, &up, err, sizeof(err)) != 0 ||
 		    checker_list(st, cli->due, (int64_t)time(NULL), &names, &n,
-			err, sizeof(err)) != 0) {
+		                 err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			store_close(st);
 			return CLI_EXIT_CONFIG;
@@ -713,7 +719,8 @@ cli_refresh(struct cli *cli)
 		checker_list_free(names, n);
 	if (rc != 0) {
 		/* What was stored was printed; say what was not. */
-		fprintf(stderr,
+		fprintf(
+		    stderr,
 		    "%s: %s; %zu of %zu domain(s) stored, the results of %zu "
 		    "not stored and %zu not checked\n",
 		    cli->progname, err, stats.done - stats.errors, stats.total,
@@ -725,7 +732,7 @@ cli_refresh(struct cli *cli)
 	if (up.pruned > 0)
 		printf("removed %zu unregistered domain state(s) no mail used "
 		       "for UnregisteredExpiry\n",
-		    up.pruned);
+		       up.pruned);
 	return stats.errors ? CLI_EXIT_FAILURE : 0;
 }
 
@@ -749,12 +756,13 @@ cli_release(struct cli *cli)
 		store_close(st);
 		return rc;
 	}
-	rc = release_domain(st, reg.domain, cli->cfg.release_command,
-	    cli->cfg.hold_queue_command, &res, err, sizeof(err));
+	rc =
+	    release_domain(st, reg.domain, cli->cfg.release_command,
+	                   cli->cfg.hold_queue_command, &res, err, sizeof(err));
 	store_close(st);
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s: %s (%zu released before the error)\n",
-		    cli->progname, reg.domain, err, res.released);
+		        cli->progname, reg.domain, err, res.released);
 		return CLI_EXIT_FAILURE;
 	}
 	printf("%s: %zu held message(s) released", reg.domain, res.released);

@@ -57,13 +57,14 @@ cli_store_check(struct cli *cli)
 		if (res.absent)
 			printf("state store %s does not exist yet: nothing "
 			       "to check\n",
-			    dir);
+			       dir);
 		else
 			printf("state store %s is sound: %zu registered, %zu "
 			       "state(s) (%zu of unregistered domains), %zu "
 			       "held; %llu page(s) in use, %zu free\n",
-			    dir, r->regs, r->states, r->unreg_states, r->held,
-			    (unsigned long long)res.pages, r->free_pages);
+			       dir, r->regs, r->states, r->unreg_states,
+			       r->held, (unsigned long long)res.pages,
+			       r->free_pages);
 		return 0;
 	}
 	storecheck_message(&res, dir, msg, sizeof(msg));
@@ -72,7 +73,7 @@ cli_store_check(struct cli *cli)
 		fprintf(stderr, "  %s\n", res.problems[i]);
 	if (res.nproblems > STORECHECK_PROBLEMS_MAX)
 		fprintf(stderr, "  ... and %zu more\n",
-		    res.nproblems - STORECHECK_PROBLEMS_MAX);
+		        res.nproblems - STORECHECK_PROBLEMS_MAX);
 	return CLI_EXIT_CONFIG;
 }
 
@@ -103,8 +104,8 @@ cli_export_row(void *ctx, const struct domain_reg *reg)
 
 	if (regexport_row(reg, line, sizeof(line), &len, why, sizeof(why)) !=
 	    0) {
-		fprintf(stderr, "%s: %s: not exported: %s\n",
-		    ex->cli->progname, reg->domain, why);
+		fprintf(stderr, "%s: %s: not exported: %s\n", ex->cli->progname,
+		        reg->domain, why);
 		ex->unwritten++;
 		return 1;
 	}
@@ -138,12 +139,12 @@ cli_export_open(struct cli *cli, const char *path)
 	/* Never block on a FIFO nor write into a device: a regular file. */
 	if ((lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) ||
 	    ((fd = open(path,
-		  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
-		      O_CLOEXEC,
-		  0640)) >= 0 &&
-		(fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)))) {
+	                O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
+	                    O_CLOEXEC,
+	                0640)) >= 0 &&
+	     (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)))) {
 		fprintf(stderr, "%s: %s: not a regular file\n", cli->progname,
-		    path);
+		        path);
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -151,7 +152,7 @@ cli_export_open(struct cli *cli, const char *path)
 	if (fd < 0 || fcntl(fd, F_SETFL, 0) != 0 ||
 	    (fp = fdopen(fd, "w")) == NULL) {
 		fprintf(stderr, "%s: %s: %s\n", cli->progname, path,
-		    strerror(errno));
+		        strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -178,28 +179,31 @@ cli_domain_export(struct cli *cli)
 	regexport_header(head, sizeof(head), &len);
 	fwrite(head, 1, len, ex.fp);
 	rc = storecheck_export(cli->cfg.state_dir, cli_export_row,
-	    cli_export_bad, &ex, &res);
+	                       cli_export_bad, &ex, &res);
 	closed = ex.fp == stdout ? fflush(stdout) : fclose(ex.fp);
 	if (closed != 0 || ex.write_error) {
 		fprintf(stderr, "%s: %s: %s\n", cli->progname,
-		    path ? path : "standard output",
-		    strerror(ex.write_error ? ex.write_error : errno));
+		        path ? path : "standard output",
+		        strerror(ex.write_error ? ex.write_error : errno));
 		return CLI_EXIT_USAGE;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "%s: state store %s: nothing could be read: "
-				"%s\n",
-		    cli->progname, cli->cfg.state_dir, res.error);
+		fprintf(stderr,
+		        "%s: state store %s: nothing could be read: "
+		        "%s\n",
+		        cli->progname, cli->cfg.state_dir, res.error);
 		return CLI_EXIT_CONFIG;
 	}
 	if (res.faulted && !res.gap)
-		fprintf(stderr,
+		fprintf(
+		    stderr,
 		    "%s: warning: state store %s is damaged (%s), but every "
 		    "registry entry was read; recover with: " STORE_RECOVERY
 		    "\n",
 		    cli->progname, cli->cfg.state_dir, res.why);
 	if (res.gap)
-		fprintf(stderr,
+		fprintf(
+		    stderr,
 		    "%s: the registry of %s could not be read between %s and "
 		    "%s (%s); domains registered there are missing from the "
 		    "export: add them again by hand\n",
@@ -207,9 +211,9 @@ cli_domain_export(struct cli *cli)
 		    res.gap_after[0] ? res.gap_after : "its start",
 		    res.gap_before[0] ? res.gap_before : "its end", res.why);
 	fprintf(path ? stdout : stderr,
-	    "%zu domain(s) exported%s%s, %zu unreadable, %zu not "
-	    "exportable\n",
-	    ex.written, path ? " to " : "", path ? path : "", res.corrupt,
-	    ex.unwritten);
+	        "%zu domain(s) exported%s%s, %zu unreadable, %zu not "
+	        "exportable\n",
+	        ex.written, path ? " to " : "", path ? path : "", res.corrupt,
+	        ex.unwritten);
 	return res.gap || res.corrupt || ex.unwritten ? CLI_EXIT_FAILURE : 0;
 }

@@ -65,8 +65,8 @@ struct checker_job {
 	struct checker_run *run;
 	int busy;
 	bool unregistered; /* no registry entry: the global expectations */
-	bool had_state;	   /* ... and a state when the check began */
-	bool urgent;	   /* an on-demand name, not one of the list */
+	bool had_state;    /* ... and a state when the check began */
+	bool urgent;       /* an on-demand name, not one of the list */
 	char contact[DOMAIN_CONTACT_MAX];
 	struct readiness_request req;
 	struct report rep;
@@ -80,7 +80,7 @@ struct checker_run {
 	size_t in_batch;
 	long long batch_started;
 	size_t inflight;
-	size_t listed;	 /* jobs of the list in flight */
+	size_t listed;   /* jobs of the list in flight */
 	bool commit_now; /* an on-demand state waits in the batch */
 	struct checker_notice *notices;
 	size_t nnotices, notices_cap;
@@ -93,7 +93,7 @@ struct checker_run {
 
 void
 checker_options_init(struct checker_options *opt, const struct config *cfg,
-    int64_t now)
+                     int64_t now)
 {
 	memset(opt, 0, sizeof(*opt));
 	opt->cfg = cfg;
@@ -102,7 +102,7 @@ checker_options_init(struct checker_options *opt, const struct config *cfg,
 	opt->timing.pending_window = cfg->pending_window;
 	opt->timing.grace_period = cfg->grace_period;
 	opt->window = cfg->refresh_concurrency ? cfg->refresh_concurrency
-					       : CHECKER_WINDOW_DEFAULT;
+	                                       : CHECKER_WINDOW_DEFAULT;
 	opt->batch = CHECKER_BATCH_DEFAULT;
 	opt->now = now;
 	opt->notify = true;
@@ -112,65 +112,66 @@ checker_options_init(struct checker_options *opt, const struct config *cfg,
 
 int
 checker_request(const struct domain_reg *reg, const struct config *cfg,
-    struct readiness_request *req, char *err, size_t errlen)
+                struct readiness_request *req, char *err, size_t errlen)
 {
-	const char *mail_from = reg->mail_from[0] ? reg->mail_from
-						  : cfg->mail_from;
+	const char *mail_from =
+	    reg->mail_from[0] ? reg->mail_from : cfg->mail_from;
 	char why[512];
 	size_t i;
 
 	memset(req, 0, sizeof(*req));
 	snprintf(req->domain, sizeof(req->domain), "%s", reg->domain);
 	if (readiness_mail_from(reg->domain, mail_from, req->mail_from,
-		sizeof(req->mail_from), why, sizeof(why)) != 0) {
+	                        sizeof(req->mail_from), why,
+	                        sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s: MAIL FROM '%s': %s", reg->domain,
-		    mail_from, why);
+		         mail_from, why);
 		return -1;
 	}
 	req->checks = READINESS_CHECK_ALL;
 	req->budget_ms = cfg->check_timeout_ms;
 	snprintf(req->mx_host, sizeof(req->mx_host), "%s",
-	    reg->mx_host[0] ? reg->mx_host : cfg->mx_host);
+	         reg->mx_host[0] ? reg->mx_host : cfg->mx_host);
 	snprintf(req->spf_include, sizeof(req->spf_include), "%s",
-	    reg->spf_include[0] ? reg->spf_include : cfg->spf_include);
+	         reg->spf_include[0] ? reg->spf_include : cfg->spf_include);
 	/* Never dropped silently: a bad one is the domain's error. */
 	for (i = 0; i < reg->negress; i++)
 		if (readiness_add_egress(req, reg->egress[i]) != 0) {
 			snprintf(err, errlen,
-			    "%s: egress address '%s' cannot be checked",
-			    reg->domain, reg->egress[i]);
+			         "%s: egress address '%s' cannot be checked",
+			         reg->domain, reg->egress[i]);
 			return -1;
 		}
 	for (i = 0; reg->negress == 0 && i < cfg->egress.count; i++)
 		if (readiness_add_egress(req, cfg->egress.ip[i]) != 0) {
 			snprintf(err, errlen,
-			    "EgressIPs: '%s' cannot be checked",
-			    cfg->egress.ip[i]);
+			         "EgressIPs: '%s' cannot be checked",
+			         cfg->egress.ip[i]);
 			return -1;
 		}
 	req->dmarc_min_policy = reg->dmarc_min_policy >= 0
-	    ? (enum dmarc_policy)reg->dmarc_min_policy
-	    : cfg->dmarc_min_policy;
+	                            ? (enum dmarc_policy)reg->dmarc_min_policy
+	                            : cfg->dmarc_min_policy;
 	for (i = 0; i < reg->nselectors && i < READINESS_SELECTORS_MAX; i++) {
 		struct readiness_selector *sel = &req->selectors[i];
 
 		snprintf(sel->name, sizeof(sel->name), "%s",
-		    reg->selectors[i].name);
+		         reg->selectors[i].name);
 		req->nselectors++;
 		if (reg->selectors[i].key_path[0] != '\0' &&
 		    readiness_load_key(sel, reg->selectors[i].key_path, err,
-			errlen) != 0) {
+		                       errlen) != 0) {
 			readiness_request_free(req);
 			return -1;
 		}
 	}
 	if (req->nselectors == 0 && cfg->selector[0] != '\0') {
 		snprintf(req->selectors[0].name, sizeof(req->selectors[0].name),
-		    "%s", cfg->selector);
+		         "%s", cfg->selector);
 		req->nselectors = 1;
 		if (cfg->key_file[0] != '\0' &&
 		    readiness_load_key(&req->selectors[0], cfg->key_file, err,
-			errlen) != 0) {
+		                       errlen) != 0) {
 			readiness_request_free(req);
 			return -1;
 		}
@@ -221,7 +222,7 @@ checker_list_add(void *ctx, const struct domain_reg *reg)
 
 	if (ls->due_only) {
 		int rc = store_state_get(ls->st, reg->domain, &state, err,
-		    sizeof(err));
+		                         sizeof(err));
 
 		/* Never checked, or unreadable: due. */
 		if (rc == STORE_OK && !state_due(&state, ls->now))
@@ -244,17 +245,16 @@ checker_list_unreg(void *ctx, const struct domain_state *state, bool held)
 
 int
 checker_list(struct store *st, bool due_only, int64_t now, char ***names,
-    size_t *n, char *err, size_t errlen)
+             size_t *n, char *err, size_t errlen)
 {
-	struct checker_lister ls = {
-		.st = st, .due_only = due_only, .now = now};
+	struct checker_lister ls = {.st = st, .due_only = due_only, .now = now};
 	size_t ncorrupt = 0;
 	int rc;
 
 	rc = store_reg_iter(st, checker_list_add, &ls, &ncorrupt, err, errlen);
 	if (rc == STORE_OK && !ls.oom)
 		rc = store_unreg_iter(st, checker_list_unreg, &ls, &ncorrupt,
-		    err, errlen);
+		                      err, errlen);
 	if (ls.oom) {
 		snprintf(err, errlen, "out of memory listing domains");
 		rc = -1;
@@ -283,7 +283,7 @@ checker_list_free(char **names, size_t n)
 struct checker_tend {
 	char domain[DOMAIN_BUF];
 	int64_t last_used; /* as removed, for on_prune */
-	bool prune;	   /* else: record a use */
+	bool prune;        /* else: record a use */
 };
 
 struct checker_tending {
@@ -334,15 +334,15 @@ checker_tend_pick(void *ctx, const struct domain_state *state, bool held)
  * was removed, 0 when written or left, -1 on a store error. */
 static int
 checker_tend_one(struct store_batch *b, struct checker_upkeep *up,
-    struct checker_tend *t, char *err, size_t errlen)
+                 struct checker_tend *t, char *err, size_t errlen)
 {
 	struct domain_state s;
 	char why[256];
 	bool held;
 
 	/* Registered meanwhile, gone, or corrupt: not ours to touch. */
-	if (store_batch_get_unreg(b, t->domain, &s, &held, why,
-		sizeof(why)) != STORE_OK)
+	if (store_batch_get_unreg(b, t->domain, &s, &held, why, sizeof(why)) !=
+	    STORE_OK)
 		return 0;
 	if (!t->prune) {
 		if (!state_note_use(&s, up->now, up->expiry))
@@ -362,7 +362,7 @@ checker_tend_one(struct store_batch *b, struct checker_upkeep *up,
 
 int
 checker_upkeep(struct store *st, struct checker_upkeep *up, char *err,
-    size_t errlen)
+               size_t errlen)
 {
 	struct checker_tending tg = {.up = up};
 	struct store_batch *b = NULL;
@@ -371,10 +371,11 @@ checker_upkeep(struct store *st, struct checker_upkeep *up, char *err,
 
 	up->unregistered = up->recorded = up->pruned = 0;
 	rc = store_unreg_iter(st, checker_tend_pick, &tg, &ncorrupt, err,
-	    errlen);
+	                      errlen);
 	if (tg.oom) {
-		snprintf(err, errlen, "out of memory tending unregistered "
-				      "domains");
+		snprintf(err, errlen,
+		         "out of memory tending unregistered "
+		         "domains");
 		rc = -1;
 	}
 	for (i = 0; rc == STORE_OK && i < tg.n; i++) {
@@ -405,7 +406,7 @@ checker_upkeep(struct store *st, struct checker_upkeep *up, char *err,
 			up->pruned++;
 			if (up->on_prune)
 				up->on_prune(up->arg, tg.v[k].domain,
-				    tg.v[k].last_used);
+				             tg.v[k].last_used);
 		}
 	}
 	free(tg.v);
@@ -419,7 +420,7 @@ checker_upkeep(struct store *st, struct checker_upkeep *up, char *err,
  * reported). */
 static int
 checker_pending_add(struct checker_run *run, const struct state_effects *fx,
-    const char *domain)
+                    const char *domain)
 {
 	struct checker_pending *p;
 
@@ -430,7 +431,7 @@ checker_pending_add(struct checker_run *run, const struct state_effects *fx,
 
 		if (grown == NULL) {
 			snprintf(run->err, run->errlen,
-			    "out of memory after checking %s", domain);
+			         "out of memory after checking %s", domain);
 			run->failed = 1;
 			return -1;
 		}
@@ -464,7 +465,7 @@ checker_pending_end(struct checker_run *run, const char *err)
 		}
 		if (run->opt->on_stored)
 			run->opt->on_stored(run->opt->arg,
-			    run->pending[i].domain, fx, err);
+			                    run->pending[i].domain, fx, err);
 	}
 	run->npending = 0;
 }
@@ -494,7 +495,7 @@ checker_batch(struct checker_run *run)
 {
 	if (run->batch == NULL) {
 		if (store_batch_begin(run->st, &run->batch, run->err,
-			run->errlen) != STORE_OK) {
+		                      run->errlen) != STORE_OK) {
 			run->batch = NULL;
 			run->failed = 1;
 			return NULL;
@@ -559,7 +560,7 @@ checker_finish(struct checker_job *job)
 		snprintf(cur.domain, sizeof(cur.domain), "%s", job->req.domain);
 	}
 	state_apply(&cur, &job->rep, run->opt->now, &run->opt->timing, &next,
-	    &fx);
+	            &fx);
 	/* A first check of an unregistered domain comes from its mail; so
 	 * does the first re-check of a state kept before uses were. */
 	if (job->unregistered && next.last_used == 0)
@@ -590,7 +591,8 @@ checker_done(void *arg, struct report *rep)
 /* checker_start - take one name into a free slot; urgent: on demand. */
 static void
 checker_start(struct checker_run *run, struct checker_job *job,
-    struct resolver *res, const char *name, bool unregistered, bool urgent)
+              struct resolver *res, const char *name, bool unregistered,
+              bool urgent)
 {
 	struct domain_state cur;
 	struct domain_reg reg;
@@ -599,9 +601,9 @@ checker_start(struct checker_run *run, struct checker_job *job,
 
 	rc = store_reg_get(run->st, name, &reg, err, sizeof(err));
 	job->unregistered = rc == STORE_NOTFOUND && unregistered;
-	job->had_state = job->unregistered &&
-	    store_state_get(run->st, name, &cur, err, sizeof(err)) !=
-		STORE_NOTFOUND;
+	job->had_state =
+	    job->unregistered && store_state_get(run->st, name, &cur, err,
+	                                         sizeof(err)) != STORE_NOTFOUND;
 	if (job->unregistered) {
 		memset(&reg, 0, sizeof(reg));
 		snprintf(reg.domain, sizeof(reg.domain), "%s", name);
@@ -610,7 +612,7 @@ checker_start(struct checker_run *run, struct checker_job *job,
 	}
 	if (rc == STORE_OK)
 		rc = checker_request(&reg, run->opt->cfg, &job->req, err,
-		    sizeof(err));
+		                     sizeof(err));
 	if (rc != STORE_OK) {
 		run->stats->errors++;
 		run->stats->done++;
@@ -642,9 +644,9 @@ checker_start(struct checker_run *run, struct checker_job *job,
  * the list while fewer than window of those run.
  */
 static void
-checker_fill(struct checker_run *run, struct checker_job *jobs,
-    size_t nslots, size_t window, struct resolver *res, char *const *names,
-    size_t n, size_t *next)
+checker_fill(struct checker_run *run, struct checker_job *jobs, size_t nslots,
+             size_t window, struct resolver *res, char *const *names, size_t n,
+             size_t *next)
 {
 	const struct checker_options *opt = run->opt;
 	bool more = opt->take != NULL, unregistered;
@@ -654,17 +656,16 @@ checker_fill(struct checker_run *run, struct checker_job *jobs,
 	for (i = 0; i < nslots && !run->failed; i++) {
 		if (jobs[i].busy)
 			continue;
-		if (more &&
-		    (more = opt->take(opt->arg, name, sizeof(name),
-			 &unregistered))) {
+		if (more && (more = opt->take(opt->arg, name, sizeof(name),
+		                              &unregistered))) {
 			run->stats->total++;
 			checker_start(run, &jobs[i], res, name, unregistered,
-			    true);
+			              true);
 			continue;
 		}
 		if (*next < n && run->listed < window)
 			checker_start(run, &jobs[i], res, names[(*next)++],
-			    opt->unregistered, false);
+			              opt->unregistered, false);
 		else if (!more)
 			break;
 	}
@@ -695,26 +696,26 @@ checker_send_notices(struct checker_run *run)
 
 		if ((b = checker_batch(run)) == NULL ||
 		    store_batch_get_state(b, nt->domain, &state, err,
-			sizeof(err)) != STORE_OK)
+		                          sizeof(err)) != STORE_OK)
 			continue;
 		/* Hand the message over outside the write transaction. */
 		if (checker_batch_commit(run) != 0)
 			break;
 		len = notify_compose(&state, nt->contact, from,
-		    (time_t)run->opt->now, msg, sizeof(msg));
+		                     (time_t)run->opt->now, msg, sizeof(msg));
 		if (len > 0 && notify_send(run->opt->cfg->sendmail_path, msg,
-				   (size_t)len, err, sizeof(err)) == 0)
+		                           (size_t)len, err, sizeof(err)) == 0)
 			sent = 1;
 		if ((b = checker_batch(run)) == NULL ||
 		    store_batch_get_state(b, nt->domain, &state, err,
-			sizeof(err)) != STORE_OK)
+		                          sizeof(err)) != STORE_OK)
 			continue;
 		if (sent) {
 			state_mark_notified(&state);
 			run->stats->notified++;
 		} else {
 			state_note_notify_failure(&state, run->opt->now,
-			    &run->opt->timing);
+			                          &run->opt->timing);
 			run->stats->notify_failed++;
 		}
 		if (store_batch_put_state(b, &state, run->err, run->errlen) !=
@@ -725,8 +726,8 @@ checker_send_notices(struct checker_run *run)
 
 int
 checker_run(struct store *st, struct dns *dns,
-    const struct checker_options *opt, char *const *names, size_t n,
-    struct checker_stats *stats, char *err, size_t errlen)
+            const struct checker_options *opt, char *const *names, size_t n,
+            struct checker_stats *stats, char *err, size_t errlen)
 {
 	struct checker_run run;
 	struct checker_job *jobs;

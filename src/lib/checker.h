@@ -46,20 +46,22 @@
 
 #define CHECKER_WINDOW_DEFAULT 128 /* readiness jobs in flight */
 #define CHECKER_BATCH_DEFAULT 4096 /* states per write transaction */
-#define CHECKER_COMMIT_MS 1000	   /* and at least this often */
+#define CHECKER_COMMIT_MS 1000     /* and at least this often */
 
 /* checker_event - one domain's outcome, for logs and the CLI.  With a
  * report it is the check's result, not yet stored: see checker_stored. */
 typedef void (*checker_event_cb)(void *arg, const struct domain_state *st,
-    const struct state_effects *fx, const struct report *rep);
+                                 const struct state_effects *fx,
+                                 const struct report *rep);
 /* checker_stored - a state transition once its write transaction ended:
  * committed (err NULL), or lost with it (err says why). */
 typedef void (*checker_stored_cb)(void *arg, const char *domain,
-    const struct state_effects *fx, const char *err);
+                                  const struct state_effects *fx,
+                                  const char *err);
 typedef void (*checker_progress_cb)(void *arg, size_t done, size_t total);
 /* checker_take - the next on-demand name into name[namelen]; false: none */
 typedef bool (*checker_take_cb)(void *arg, char *name, size_t namelen,
-    bool *unregistered);
+                                bool *unregistered);
 /* checker_commit - states were committed (readers can see them) */
 typedef void (*checker_commit_cb)(void *arg);
 
@@ -68,17 +70,17 @@ struct checker_options {
 	struct state_timing timing;
 	size_t window;
 	size_t batch;
-	int64_t now;	  /* the clock, unix seconds (injected) */
-	bool notify;	  /* send confirmation mails */
+	int64_t now;       /* the clock, unix seconds (injected) */
+	bool notify;       /* send confirmation mails */
 	bool unregistered; /* names without an entry: the global expectations */
 	int64_t unreg_expiry; /* UnregisteredExpiry: stamps a first use */
 	const char *notify_from;
 	checker_event_cb on_event;
 	checker_stored_cb on_stored;
 	checker_progress_cb on_progress;
-	checker_take_cb take;	     /* NULL: the list only */
+	checker_take_cb take;        /* NULL: the list only */
 	checker_commit_cb on_commit; /* may be NULL */
-	size_t reserve;		     /* slots beyond window for take() */
+	size_t reserve;              /* slots beyond window for take() */
 	void *arg;
 };
 
@@ -87,17 +89,17 @@ struct checker_stats {
 	size_t by_state[READINESS_FAILED + 1];
 	size_t changed;
 	size_t notified, notify_failed;
-	size_t errors; /* domains that could not be checked or stored */
+	size_t errors;   /* domains that could not be checked or stored */
 	size_t unstored; /* of those, checked but lost with a failed write */
 };
 
 /* checker_options_init - defaults from the config. */
-void checker_options_init(struct checker_options *opt,
-    const struct config *cfg, int64_t now);
+void checker_options_init(struct checker_options *opt, const struct config *cfg,
+                          int64_t now);
 
 /* checker_request - the request for reg; 0 ok, -1 with err (key file). */
 int checker_request(const struct domain_reg *reg, const struct config *cfg,
-    struct readiness_request *req, char *err, size_t errlen);
+                    struct readiness_request *req, char *err, size_t errlen);
 
 /*
  * checker_list - domain names: every registered domain, then every
@@ -107,16 +109,16 @@ int checker_request(const struct domain_reg *reg, const struct config *cfg,
  * strings; free with checker_list_free.  0 ok, -1 with err.
  */
 int checker_list(struct store *st, bool due_only, int64_t now, char ***names,
-    size_t *n, char *err, size_t errlen);
+                 size_t *n, char *err, size_t errlen);
 void checker_list_free(char **names, size_t n);
 
 /* One round of upkeep of unregistered states; see checker_upkeep(). */
 typedef void (*checker_prune_cb)(void *arg, const char *domain,
-    int64_t last_used);
+                                 int64_t last_used);
 
 struct checker_upkeep {
 	int64_t now;
-	int64_t expiry;	      /* UnregisteredExpiry; 0 prunes nothing */
+	int64_t expiry;       /* UnregisteredExpiry; 0 prunes nothing */
 	const uint64_t *used; /* usage_drain(): domains mail used */
 	size_t nused;
 	checker_prune_cb on_prune; /* after the removal is committed */
@@ -124,7 +126,7 @@ struct checker_upkeep {
 	/* results */
 	size_t unregistered; /* states without a registry entry */
 	size_t recorded;     /* ... whose use was written */
-	size_t pruned;	     /* ... removed */
+	size_t pruned;       /* ... removed */
 };
 
 /*
@@ -136,14 +138,14 @@ struct checker_upkeep {
  * with err (what was committed before stays).
  */
 int checker_upkeep(struct store *st, struct checker_upkeep *up, char *err,
-    size_t errlen);
+                   size_t errlen);
 
 /*
  * checker_run - check names[0..n), and what opt->take hands over until
  * the run ends; 0 ok (see stats), -1 with err.
  */
 int checker_run(struct store *st, struct dns *dns,
-    const struct checker_options *opt, char *const *names, size_t n,
-    struct checker_stats *stats, char *err, size_t errlen);
+                const struct checker_options *opt, char *const *names, size_t n,
+                struct checker_stats *stats, char *err, size_t errlen);
 
 #endif

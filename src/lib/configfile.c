@@ -222,8 +222,7 @@ config_defaults(struct config *cfg)
 	         CONFIG_RELEASE_DEFAULT);
 	snprintf(cfg->hold_queue_command, sizeof(cfg->hold_queue_command), "%s",
 	         CONFIG_HOLD_QUEUE_DEFAULT);
-	snprintf(cfg->socket, sizeof(cfg->socket), "%s",
-	         CONFIG_SOCKET_DEFAULT);
+	snprintf(cfg->socket, sizeof(cfg->socket), "%s", CONFIG_SOCKET_DEFAULT);
 	cfg->umask = CONFIG_UMASK_DEFAULT;
 	cfg->syslog = true;
 	snprintf(cfg->syslog_facility, sizeof(cfg->syslog_facility), "%s",
@@ -545,8 +544,8 @@ config_set_ip_list(void *field, size_t size, const char *value, char *msg,
 
 /* config_set_concurrency - a count of domains, 1..CONFIG_CONCURRENCY_MAX */
 static int
-config_set_concurrency(void *field, size_t size, const char *value,
-                       char *msg, size_t msglen)
+config_set_concurrency(void *field, size_t size, const char *value, char *msg,
+                       size_t msglen)
 {
 	char q[CONFIG_QUOTE_MAX], *end;
 	unsigned long n;
@@ -628,8 +627,8 @@ static int
 config_set_socket(void *field, size_t size, const char *value, char *msg,
                   size_t msglen)
 {
-	static const char *const prefixes[] = {"unix:/", "local:/", "inet:",
-	                                       "inet6:"};
+	static const char *const prefixes[] = {"unix:/", "local:/",
+	                                       "inet:", "inet6:"};
 	char q[CONFIG_QUOTE_MAX], *end;
 	const char *port;
 	unsigned long n;
@@ -767,7 +766,8 @@ config_list(enum config_type type, void *field, const char *value, char *msg,
 		                            msglen);
 		break;
 	default:
-		if ((rc = netlist_parse(field, buf, len, why, sizeof(why))) != 0)
+		if ((rc = netlist_parse(field, buf, len, why, sizeof(why))) !=
+		    0)
 			errbuf_fail(msg, msglen, "%s%s%s", origin ? origin : "",
 			            origin ? ": " : "", why);
 		break;

@@ -39,12 +39,12 @@
 #define CONFIG_SENDMAIL_DEFAULT "/usr/sbin/sendmail -t -oi"
 #define CONFIG_RELEASE_DEFAULT "/usr/sbin/postsuper -H -" /* release.c */
 #define CONFIG_HOLD_QUEUE_DEFAULT "/usr/sbin/postqueue -j"
-#define CONFIG_REFRESH_DEFAULT 3600		/* 1 h */
+#define CONFIG_REFRESH_DEFAULT 3600               /* 1 h */
 #define CONFIG_PENDING_WINDOW_DEFAULT (72 * 3600) /* 72 h */
-#define CONFIG_GRACE_DEFAULT (72 * 3600)	/* 72 h */
-#define CONFIG_UNREG_EXPIRY_DEFAULT (30 * 86400) /* 30 d */
-#define CONFIG_DURATION_MAX (10LL * 366 * 86400) /* ten years */
-#define CONFIG_CONCURRENCY_DEFAULT 128	/* domains checked at once */
+#define CONFIG_GRACE_DEFAULT (72 * 3600)          /* 72 h */
+#define CONFIG_UNREG_EXPIRY_DEFAULT (30 * 86400)  /* 30 d */
+#define CONFIG_DURATION_MAX (10LL * 366 * 86400)  /* ten years */
+#define CONFIG_CONCURRENCY_DEFAULT 128            /* domains checked at once */
 #define CONFIG_CONCURRENCY_MAX 10000
 #define CONFIG_EGRESS_MAX 16
 #define CONFIG_IP_TEXT_MAX 64
@@ -53,8 +53,8 @@
 #define CONFIG_SOCKET_DEFAULT "local:/run/authready/authready.sock"
 #define CONFIG_UMASK_DEFAULT 007
 #define CONFIG_CHECK_WAIT_DEFAULT_MS 2000
-#define CONFIG_MILTER_TIMEOUT_DEFAULT 600	/* s; authready-milter(8) */
-#define CONFIG_MILTER_TIMEOUT_MAX 86400		/* s; libmilter's is 7210 */
+#define CONFIG_MILTER_TIMEOUT_DEFAULT 600 /* s; authready-milter(8) */
+#define CONFIG_MILTER_TIMEOUT_MAX 86400   /* s; libmilter's is 7210 */
 #define CONFIG_FACILITY_DEFAULT "mail"
 
 struct config_egress {
@@ -63,38 +63,38 @@ struct config_egress {
 };
 
 struct config {
-	struct dns_options dns;			/* DNSServers, DNSTimeout */
-	unsigned check_timeout_ms;		/* CheckTimeout */
-	char selector[CONFIG_SELECTOR_MAX];	/* Selector */
-	char key_file[PATH_MAX];		/* KeyFile */
-	char mail_from[DOMAIN_BUF];		/* MailFrom: label or FQDN */
-	char mx_host[DOMAIN_BUF];		/* MXHost */
-	enum dmarc_policy dmarc_min_policy;	/* DMARCMinPolicy */
-	char spf_include[DOMAIN_BUF];		/* SPFInclude */
-	struct config_egress egress;		/* EgressIPs */
-	char state_dir[PATH_MAX];		/* StateDir */
-	int64_t refresh_interval;		/* RefreshInterval, seconds */
-	int64_t pending_window;			/* PendingWindow, seconds */
-	int64_t grace_period;			/* GracePeriod, seconds */
-	int64_t unreg_expiry;			/* UnregisteredExpiry */
-	char sendmail_path[PATH_MAX];		/* SendmailPath: program, args */
-	char notify_from[CONFIG_ADDRESS_MAX];	/* NotifyFrom */
-	uint32_t refresh_concurrency;		/* RefreshConcurrency */
-	char release_command[PATH_MAX];		/* ReleaseCommand */
-	char hold_queue_command[PATH_MAX];	/* HoldQueueCommand; "" none */
+	struct dns_options dns;               /* DNSServers, DNSTimeout */
+	unsigned check_timeout_ms;            /* CheckTimeout */
+	char selector[CONFIG_SELECTOR_MAX];   /* Selector */
+	char key_file[PATH_MAX];              /* KeyFile */
+	char mail_from[DOMAIN_BUF];           /* MailFrom: label or FQDN */
+	char mx_host[DOMAIN_BUF];             /* MXHost */
+	enum dmarc_policy dmarc_min_policy;   /* DMARCMinPolicy */
+	char spf_include[DOMAIN_BUF];         /* SPFInclude */
+	struct config_egress egress;          /* EgressIPs */
+	char state_dir[PATH_MAX];             /* StateDir */
+	int64_t refresh_interval;             /* RefreshInterval, seconds */
+	int64_t pending_window;               /* PendingWindow, seconds */
+	int64_t grace_period;                 /* GracePeriod, seconds */
+	int64_t unreg_expiry;                 /* UnregisteredExpiry */
+	char sendmail_path[PATH_MAX];         /* SendmailPath: program, args */
+	char notify_from[CONFIG_ADDRESS_MAX]; /* NotifyFrom */
+	uint32_t refresh_concurrency;         /* RefreshConcurrency */
+	char release_command[PATH_MAX];       /* ReleaseCommand */
+	char hold_queue_command[PATH_MAX];    /* HoldQueueCommand; "" none */
 
 	/* authready-milter(8) */
-	char socket[PATH_MAX];			/* Socket */
-	char user_id[CONFIG_NAME_MAX];		/* UserID: user[:group] */
-	char socket_group[CONFIG_NAME_MAX];	/* SocketGroup */
-	bool unsafe_inet_quarantine;		/* UnsafeInetQuarantine */
-	uint32_t umask;				/* UMask (octal) */
-	char pid_file[PATH_MAX];		/* PidFile */
-	bool syslog;				/* Syslog */
-	char syslog_facility[CONFIG_NAME_MAX];	/* SyslogFacility */
-	unsigned check_wait_ms;			/* CheckWait */
-	int64_t milter_timeout;			/* MilterTimeout, seconds */
-	struct policy_config policy;		/* On*, Mode, InternalHosts... */
+	char socket[PATH_MAX];                 /* Socket */
+	char user_id[CONFIG_NAME_MAX];         /* UserID: user[:group] */
+	char socket_group[CONFIG_NAME_MAX];    /* SocketGroup */
+	bool unsafe_inet_quarantine;           /* UnsafeInetQuarantine */
+	uint32_t umask;                        /* UMask (octal) */
+	char pid_file[PATH_MAX];               /* PidFile */
+	bool syslog;                           /* Syslog */
+	char syslog_facility[CONFIG_NAME_MAX]; /* SyslogFacility */
+	unsigned check_wait_ms;                /* CheckWait */
+	int64_t milter_timeout;                /* MilterTimeout, seconds */
+	struct policy_config policy;           /* On*, Mode, InternalHosts... */
 };
 
 /* config_defaults - the built-in values. */
@@ -105,14 +105,14 @@ void config_defaults(struct config *cfg);
  * in messages only.  0 ok; -1 with "FILE:LINE: what is wrong" in err.
  */
 int config_parse(const char *buf, size_t len, const char *filename,
-    struct config *cfg, char *err, size_t errlen);
+                 struct config *cfg, char *err, size_t errlen);
 
 /*
  * config_load - defaults, then the file at path.  When must_exist is false
  * a missing file means defaults only.  0 ok; -1 with err.
  */
 int config_load(const char *path, bool must_exist, struct config *cfg,
-    char *err, size_t errlen);
+                char *err, size_t errlen);
 
 /*
  * config_set - set one key (case-insensitive name) from its value, as a
@@ -142,8 +142,8 @@ bool config_socket_inet(const char *socket);
  * UnsafeInetQuarantine yes and a HoldQueueCommand to check the entries
  * against.  0 ok; -1 with the rule and the fix in err.  Pure.
  */
-int config_check_door(const struct config *cfg, const char *socket,
-    char *err, size_t errlen);
+int config_check_door(const struct config *cfg, const char *socket, char *err,
+                      size_t errlen);
 
 /* config_parse_duration - "3600", "90s", "15m", "72h", "3d" to seconds
  * (1 s .. ten years); 0 ok, -1 bad. */
@@ -151,7 +151,7 @@ int config_parse_duration(const char *text, int64_t *seconds);
 
 /* config_egress_add - append an address, or a range with a /prefix
  * (netlist_addr_parse), to a list; 0 ok, -1 with err. */
-int config_egress_add(struct config_egress *list, const char *text,
-    char *err, size_t errlen);
+int config_egress_add(struct config_egress *list, const char *text, char *err,
+                      size_t errlen);
 
 #endif

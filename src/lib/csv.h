@@ -19,11 +19,12 @@
 
 #include <stddef.h>
 
-#define CSV_FIELD_MAX 4096   /* bytes in one field, after unescaping */
-#define CSV_FIELDS_MAX 32    /* fields in one record */
-#define CSV_RECORD_MAX 16384 /* raw bytes of one record, terminator excluded   \
-	                      */
-#define CSV_ERR_MAX 256      /* a buffer that holds any csv_next() error */
+#define CSV_FIELD_MAX 4096 /* bytes in one field, after unescaping */
+#define CSV_FIELDS_MAX 32  /* fields in one record */
+#define CSV_RECORD_MAX                                                         \
+	16384           /* raw bytes of one record, terminator excluded        \
+	                 */
+#define CSV_ERR_MAX 256 /* a buffer that holds any csv_next() error */
 
 struct csv_field {
 	const char *value; /* NUL-terminated; points into the record */

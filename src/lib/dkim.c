@@ -593,7 +593,7 @@ struct dkim_der {
  * lengths, minimal long form up to 4 octets.  0 ok, -1 malformed. */
 static int
 dkim_der_next(const unsigned char *buf, size_t len, size_t *pos,
-    unsigned char tag, struct dkim_der *out)
+              unsigned char tag, struct dkim_der *out)
 {
 	size_t i = *pos, n, k, nbytes;
 
@@ -623,7 +623,7 @@ dkim_der_next(const unsigned char *buf, size_t len, size_t *pos,
 /* dkim_der_uint - a positive INTEGER's significant octets. */
 static int
 dkim_der_uint(const unsigned char *buf, size_t len, size_t *pos,
-    struct dkim_der *out)
+              struct dkim_der *out)
 {
 	if (dkim_der_next(buf, len, pos, 0x02, out) != 0 || out->len == 0 ||
 	    (out->p[0] & 0x80))
@@ -643,11 +643,12 @@ static const struct {
 	size_t len;
 	unsigned char oid[10];
 } dkim_der_algs[] = {
-	{"rsaEncryption", 9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
-				 0x01}},
-	{"ED25519", 3, {0x2b, 0x65, 0x70}},
-	{"EC", 7, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}},
-	{"DSA", 7, {0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01}},
+    {"rsaEncryption",
+     9,
+     {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01}},
+    {"ED25519", 3, {0x2b, 0x65, 0x70}},
+    {"EC", 7, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}},
+    {"DSA", 7, {0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01}},
 };
 
 /* dkim_der_alg - the name of an algorithm OID, or NULL. */
@@ -674,8 +675,7 @@ dkim_der_rsapub(const unsigned char *buf, size_t len, unsigned *bits)
 	if (dkim_der_next(buf, len, &pos, 0x30, &seq) != 0 || pos != len ||
 	    dkim_der_uint(seq.p, seq.len, &in, &n) != 0 ||
 	    dkim_der_uint(seq.p, seq.len, &in, &e) != 0 || in != seq.len ||
-	    e.len > 8 || !(e.p[e.len - 1] & 1) ||
-	    (e.len == 1 && e.p[0] < 3))
+	    e.len > 8 || !(e.p[e.len - 1] & 1) || (e.len == 1 && e.p[0] < 3))
 		return -1;
 	for (top = n.p[0], b = 0; top != 0; top >>= 1)
 		b++;
@@ -690,7 +690,7 @@ dkim_der_rsapub(const unsigned char *buf, size_t len, unsigned *bits)
  */
 static int
 dkim_der_spki(const unsigned char *buf, size_t len, unsigned *bits,
-    const char **alg)
+              const char **alg)
 {
 	struct dkim_der spki, algid, oid, key, params;
 	size_t pos = 0, in = 0, ai = 0;
@@ -707,7 +707,7 @@ dkim_der_spki(const unsigned char *buf, size_t len, unsigned *bits,
 	/* rsaEncryption parameters: NULL, or absent. */
 	if (ai != algid.len &&
 	    (dkim_der_next(algid.p, algid.len, &ai, 0x05, &params) != 0 ||
-		params.len != 0 || ai != algid.len))
+	     params.len != 0 || ai != algid.len))
 		return -1;
 	return dkim_der_rsapub(key.p + 1, key.len - 1, bits) == 0 ? 0 : -1;
 }

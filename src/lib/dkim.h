@@ -36,17 +36,17 @@ enum dkim_key_type {
 
 struct dkim_key {
 	enum dkim_key_type type;
-	bool revoked;	   /* p= empty */
-	bool testing;	   /* t=y */
-	bool strict;	   /* t=s */
-	unsigned bits;	   /* key size; 256 for ed25519 */
+	bool revoked;      /* p= empty */
+	bool testing;      /* t=y */
+	bool strict;       /* t=s */
+	unsigned bits;     /* key size; 256 for ed25519 */
 	char hashes[64];   /* h= as published, "" when absent */
 	char services[64]; /* s= as published, "" when absent */
 };
 
 /* dkim_key_parse - 0 ok; -1 with a sentence in err. */
 int dkim_key_parse(const unsigned char *rec, size_t len, struct dkim_key *key,
-    char *err, size_t errlen);
+                   char *err, size_t errlen);
 
 struct dkim_expect {
 	const char *domain;   /* normalized signing domain */
@@ -61,10 +61,10 @@ struct dkim_expect {
  * 1 match, 0 mismatch, -1 error (unreadable key, ...) with err set.
  */
 int dkim_key_match(const struct dkim_expect *exp, const unsigned char *rec,
-    size_t len, char *err, size_t errlen);
+                   size_t len, char *err, size_t errlen);
 
 /* dkim_evaluate - fill res (name already set by the caller). */
 void dkim_evaluate(const struct dns_answer *ans, const struct dkim_expect *exp,
-    struct check_result *res);
+                   struct check_result *res);
 
 #endif

@@ -33,24 +33,24 @@ enum dmarc_policy {
 
 struct dmarc_record {
 	enum dmarc_policy p, sp, np;
-	char adkim, aspf;	/* 'r' or 's' */
-	unsigned pct;		/* 0..100 */
-	unsigned long ri;	/* seconds */
+	char adkim, aspf; /* 'r' or 's' */
+	unsigned pct;     /* 0..100 */
+	unsigned long ri; /* seconds */
 	char fo[16];
 	bool has_rua, has_ruf;
-	char psd;		/* 'y', 'n', 'u' */
-	char t;			/* 'y', 'n' */
+	char psd; /* 'y', 'n', 'u' */
+	char t;   /* 'y', 'n' */
 };
 
 /* dmarc_parse - 0 ok; -1 with a sentence naming the bad tag in err. */
 int dmarc_parse(const unsigned char *rec, size_t len, struct dmarc_record *out,
-    char *err, size_t errlen);
+                char *err, size_t errlen);
 
 enum dmarc_selection {
-	DMARC_SELECT_ONE,     /* exactly one v=DMARC1 record */
-	DMARC_SELECT_NONE,    /* none (NXDOMAIN, NODATA, other TXT only) */
-	DMARC_SELECT_MANY,    /* more than one: no policy, RFC 7489 6.6.3 */
-	DMARC_SELECT_TEMP,    /* DNS trouble */
+	DMARC_SELECT_ONE,  /* exactly one v=DMARC1 record */
+	DMARC_SELECT_NONE, /* none (NXDOMAIN, NODATA, other TXT only) */
+	DMARC_SELECT_MANY, /* more than one: no policy, RFC 7489 6.6.3 */
+	DMARC_SELECT_TEMP, /* DNS trouble */
 };
 
 /* dmarc_select - pick the record; *index is its place in ans->rrs. */
@@ -66,11 +66,12 @@ const char *dmarc_policy_name(enum dmarc_policy p);
  * domain had a record).  Fills res, including res->name.
  */
 void dmarc_evaluate(const char *domain, const char *org,
-    const struct dns_answer *at_domain, const struct dns_answer *at_org,
-    enum dmarc_policy min_policy, struct check_result *res);
+                    const struct dns_answer *at_domain,
+                    const struct dns_answer *at_org,
+                    enum dmarc_policy min_policy, struct check_result *res);
 
 /* dmarc_needs_org - true when discovery must go on to the org domain. */
 bool dmarc_needs_org(const char *domain, const char *org,
-    const struct dns_answer *at_domain);
+                     const struct dns_answer *at_domain);
 
 #endif

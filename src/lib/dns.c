@@ -26,9 +26,10 @@
  *	re-queries included, or the earlier one dns_query_by() was given
  *	(what is left of a check's budget).  c-ares' own per-try timeouts
  *	are sized so that its retries end at or after the deadline: the
- *	deadline, not c-ares, decides when a lookup times out.  c-ares 1.18 cannot cancel
- *	one query, so a lookup that timed out stays allocated, silent,
- *	until c-ares calls back for it (or the channel is destroyed).
+ *	deadline, not c-ares, decides when a lookup times out.  c-ares
+ *	1.18 cannot cancel one query, so a lookup that timed out stays
+ *	allocated, silent, until c-ares calls back for it (or the channel
+ *	is destroyed).
  *
  *	Truncated answers: the UDP channel hands a reply with TC set back
  *	(ARES_FLAG_IGNTC) and the lookup asks again on a second channel
@@ -86,9 +87,11 @@
 #define DNS_EDNS_PAYLOAD 1232 /* DNS flag day 2020 */
 #define DNS_TRIES 3           /* rounds over the server list */
 #define DNS_TRY_MIN_MS 10     /* shortest c-ares per-try timeout */
-#define DNS_TIMEOUT_SCAN_MAX 64 /* lookups in flight before we stop asking c-ares for its next timeout */
-#define DNS_RETRY_TICK_MS 50  /* then wake this often for its retries */
-#define DNS_RCVBUF (1 << 20)  /* socket receive buffer (capped by rmem_max) */
+#define DNS_TIMEOUT_SCAN_MAX                                                   \
+	64 /* lookups in flight before we stop asking c-ares for its next      \
+	      timeout */
+#define DNS_RETRY_TICK_MS 50 /* then wake this often for its retries */
+#define DNS_RCVBUF (1 << 20) /* socket receive buffer (capped by rmem_max) */
 #define DNS_PORT_DEFAULT 53
 #define DNS_PORT_DIGITS_MAX 5
 #define DNS_SERVERS_CSV_MAX (DNS_SERVERS_MAX * (DNS_SERVER_TEXT_MAX + 8))
@@ -122,7 +125,7 @@ struct dns_list {
 struct dns {
 	ares_channel channel;     /* UDP, truncated replies handed back */
 	ares_channel tcp_channel; /* TCP only, for those */
-	struct dnsio *io; /* both channels' socket I/O, UDP batched */
+	struct dnsio *io;         /* both channels' socket I/O, UDP batched */
 	unsigned timeout_ms;
 	struct pollfd *fds; /* the sockets c-ares wants watched */
 	size_t nfds;
@@ -419,7 +422,8 @@ dns_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	if (!lk->over_tcp && dns_truncated(abuf, alen)) {
 		lk->over_tcp = true;
 		if (text_now_ms() >= lk->deadline)
-			dns_fail(lk, DNS_TIMEOUT, "no answer within the deadline");
+			dns_fail(lk, DNS_TIMEOUT,
+			         "no answer within the deadline");
 		else
 			dns_send(lk);
 		return;

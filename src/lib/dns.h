@@ -36,12 +36,12 @@ struct dns_options {
 struct dns;
 
 int dns_open(struct dns **out, const struct dns_options *opts, char *err,
-    size_t errlen);
+             size_t errlen);
 void dns_close(struct dns *d);
 
 /* dns_query - start a lookup; see resolver.h for the callback rules. */
-int dns_query(struct dns *d, const char *name, uint16_t qtype,
-    resolver_cb cb, void *arg);
+int dns_query(struct dns *d, const char *name, uint16_t qtype, resolver_cb cb,
+              void *arg);
 
 /*
  * dns_query_by - dns_query() whose lookup ends with DNS_TIMEOUT at
@@ -50,7 +50,7 @@ int dns_query(struct dns *d, const char *name, uint16_t qtype,
  * (still through the callback).
  */
 int dns_query_by(struct dns *d, const char *name, uint16_t qtype,
-    uint64_t deadline_ms, resolver_cb cb, void *arg);
+                 uint64_t deadline_ms, resolver_cb cb, void *arg);
 
 /* dns_resolver - the resolver interface backed by this channel. */
 struct resolver dns_resolver(struct dns *d);

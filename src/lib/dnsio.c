@@ -128,10 +128,9 @@ dnsio_socket(int domain, int type, int protocol, void *arg)
 		return ARES_SOCKET_BAD;
 	if (udp && io->rcvbuf > 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &io->rcvbuf,
-		    sizeof(io->rcvbuf));
+		                 sizeof(io->rcvbuf));
 	if (!udp)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
-		    sizeof(on));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if (dnsio_add(io, fd, udp) != 0) {
 		saved = errno;
 		close(fd);
@@ -157,8 +156,8 @@ dnsio_close(ares_socket_t fd, void *arg)
 }
 
 static int
-dnsio_connect(ares_socket_t fd, const struct sockaddr *addr,
-    ares_socklen_t len, void *arg)
+dnsio_connect(ares_socket_t fd, const struct sockaddr *addr, ares_socklen_t len,
+              void *arg)
 {
 	(void)arg;
 	return connect(fd, addr, len);
@@ -197,7 +196,7 @@ dnsio_fill(int fd, struct dnsio_udp *s)
 
 static ares_ssize_t
 dnsio_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
-    struct sockaddr *from, ares_socklen_t *fromlen, void *arg)
+               struct sockaddr *from, ares_socklen_t *fromlen, void *arg)
 {
 	struct dnsio_sock *sock = dnsio_find(arg, fd);
 	struct dnsio_udp *s;
@@ -218,8 +217,8 @@ dnsio_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
 	n = s->inlen[i] < len ? s->inlen[i] : len;
 	memcpy(buf, s->in[i], n);
 	if (from != NULL && fromlen != NULL) {
-		socklen_t fl = s->fromlen[i] < *fromlen ? s->fromlen[i]
-							 : *fromlen;
+		socklen_t fl =
+		    s->fromlen[i] < *fromlen ? s->fromlen[i] : *fromlen;
 
 		memcpy(from, &s->from[i], fl);
 		*fromlen = s->fromlen[i];
@@ -246,13 +245,14 @@ dnsio_send_queue(struct dnsio_sock *sock)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	while (done < s->nout) {
-		n = sendmmsg(sock->fd, msgs + done, (unsigned)(s->nout - done), 0);
+		n = sendmmsg(sock->fd, msgs + done, (unsigned)(s->nout - done),
+		             0);
 		if (n > 0) {
 			done += (size_t)n;
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-					errno == ENOBUFS)) {
+		                     errno == ENOBUFS)) {
 			break;
 		} else {
 			/* c-ares learns of it at its next read */
@@ -262,9 +262,9 @@ dnsio_send_queue(struct dnsio_sock *sock)
 	}
 	if (done > 0 && done < s->nout) {
 		memmove(s->outlen, s->outlen + done,
-		    (s->nout - done) * sizeof(s->outlen[0]));
+		        (s->nout - done) * sizeof(s->outlen[0]));
 		memmove(s->out, s->out + done,
-		    (s->nout - done) * sizeof(s->out[0]));
+		        (s->nout - done) * sizeof(s->out[0]));
 	}
 	s->nout -= done;
 }

@@ -52,9 +52,9 @@
 #include <ares.h>
 #include <stddef.h>
 
-#define DNSIO_BATCH 64          /* datagrams per sendmmsg/recvmmsg */
-#define DNSIO_QUERY_MAX 512     /* a UDP query: name, header, EDNS OPT */
-#define DNSIO_ANSWER_MAX 4096   /* a UDP answer (EDNS payload 1232) */
+#define DNSIO_BATCH 64        /* datagrams per sendmmsg/recvmmsg */
+#define DNSIO_QUERY_MAX 512   /* a UDP query: name, header, EDNS OPT */
+#define DNSIO_ANSWER_MAX 4096 /* a UDP answer (EDNS payload 1232) */
 
 struct dnsio;
 

@@ -41,31 +41,32 @@
 #define DNS_ANSWER_RRS_MAX 256
 
 enum dns_outcome {
-	DNS_OK,		   /* at least one record of the type */
-	DNS_NXDOMAIN,	   /* the name does not exist */
-	DNS_NODATA,	   /* the name exists, no record of the type */
-	DNS_SERVFAIL,	   /* server failure */
-	DNS_REFUSED,	   /* the server refused */
-	DNS_TIMEOUT,	   /* no answer within the deadline */
-	DNS_FORMERR,	   /* malformed query or response */
+	DNS_OK,            /* at least one record of the type */
+	DNS_NXDOMAIN,      /* the name does not exist */
+	DNS_NODATA,        /* the name exists, no record of the type */
+	DNS_SERVFAIL,      /* server failure */
+	DNS_REFUSED,       /* the server refused */
+	DNS_TIMEOUT,       /* no answer within the deadline */
+	DNS_FORMERR,       /* malformed query or response */
 	DNS_CNAME_PENDING, /* answer ends in a CNAME; query its target */
-	DNS_CNAME_LOOP,	   /* CNAME loop, or chain over the bound */
-	DNS_ERROR,	   /* any other failure (network, resources) */
+	DNS_CNAME_LOOP,    /* CNAME loop, or chain over the bound */
+	DNS_ERROR,         /* any other failure (network, resources) */
 };
 
 struct dns_rr {
 	uint16_t type;
 	uint32_t ttl;
-	uint16_t preference;  /* MX only */
-	size_t len;	      /* bytes in data, excluding the added NUL */
-	unsigned char *data;  /* TXT value, or MX exchange; NUL-terminated */
+	uint16_t preference; /* MX only */
+	size_t len;          /* bytes in data, excluding the added NUL */
+	unsigned char *data; /* TXT value, or MX exchange; NUL-terminated */
 };
 
 struct dns_answer {
 	enum dns_outcome outcome;
 	uint16_t qtype;
-	char qname[DNS_NAME_TEXT_MAX];	    /* as asked */
-	char final_name[DNS_NAME_TEXT_MAX]; /* after CNAMEs; target if pending */
+	char qname[DNS_NAME_TEXT_MAX]; /* as asked */
+	char
+	    final_name[DNS_NAME_TEXT_MAX]; /* after CNAMEs; target if pending */
 	unsigned cname_hops;
 	size_t count;
 	struct dns_rr *rrs; /* count entries, owned by the answer */
@@ -79,11 +80,11 @@ struct dns_answer {
  * malformed.  hops is the number of CNAMEs already followed.
  */
 int dnsmsg_parse(const unsigned char *msg, size_t len, const char *qname,
-    uint16_t qtype, unsigned hops, struct dns_answer *ans);
+                 uint16_t qtype, unsigned hops, struct dns_answer *ans);
 
 /* dns_answer_init - an empty answer with an outcome and reason. */
-void dns_answer_init(struct dns_answer *ans, const char *qname,
-    uint16_t qtype, enum dns_outcome outcome, const char *error);
+void dns_answer_init(struct dns_answer *ans, const char *qname, uint16_t qtype,
+                     enum dns_outcome outcome, const char *error);
 
 void dns_answer_free(struct dns_answer *ans);
 

@@ -28,9 +28,9 @@
 #define DOMAIN_SELECTOR_MAX 64
 #define DOMAIN_KEY_PATH_MAX 256
 #define DOMAIN_EGRESS_MAX 16
-#define DOMAIN_IP_TEXT_MAX 64	/* "2001:db8::1/128" and the like */
+#define DOMAIN_IP_TEXT_MAX 64 /* "2001:db8::1/128" and the like */
 #define DOMAIN_CONTACT_MAX 256
-#define DOMAIN_RECORDS_MAX 12	/* per-record results kept in the state */
+#define DOMAIN_RECORDS_MAX 12 /* per-record results kept in the state */
 #define DOMAIN_RECORD_DETAIL_MAX 256
 
 struct domain_selector {
@@ -39,17 +39,17 @@ struct domain_selector {
 };
 
 struct domain_reg {
-	char domain[DOMAIN_BUF];		/* normalized; the key */
-	char mail_from[DOMAIN_BUF];		/* label or FQDN as given */
+	char domain[DOMAIN_BUF];    /* normalized; the key */
+	char mail_from[DOMAIN_BUF]; /* label or FQDN as given */
 	struct domain_selector selectors[DOMAIN_SELECTORS_MAX];
 	uint32_t nselectors;
-	char mx_host[DOMAIN_BUF];		/* "" any */
-	char spf_include[DOMAIN_BUF];		/* "" none */
+	char mx_host[DOMAIN_BUF];     /* "" any */
+	char spf_include[DOMAIN_BUF]; /* "" none */
 	char egress[DOMAIN_EGRESS_MAX][DOMAIN_IP_TEXT_MAX];
-	uint32_t negress;			/* 0: the global EgressIPs */
-	int32_t dmarc_min_policy;		/* enum dmarc_policy; -1 global */
-	char contact[DOMAIN_CONTACT_MAX];	/* "" none */
-	int64_t added;				/* unix time */
+	uint32_t negress;                 /* 0: the global EgressIPs */
+	int32_t dmarc_min_policy;         /* enum dmarc_policy; -1 global */
+	char contact[DOMAIN_CONTACT_MAX]; /* "" none */
+	int64_t added;                    /* unix time */
 };
 
 enum domain_readiness {
@@ -61,7 +61,7 @@ enum domain_readiness {
 };
 
 struct domain_record_status {
-	uint8_t type;	/* enum check_type */
+	uint8_t type;   /* enum check_type */
 	uint8_t status; /* enum check_status */
 	char name[DOMAIN_BUF];
 	char detail[DOMAIN_RECORD_DETAIL_MAX];
@@ -69,20 +69,19 @@ struct domain_record_status {
 
 struct domain_state {
 	char domain[DOMAIN_BUF];
-	int32_t state;		/* enum domain_readiness */
-	int64_t since;		/* entered the current state */
-	int64_t first_seen;	/* first check */
-	int64_t last_check;	/* last check that finished */
-	int64_t last_success;	/* last check with every record valid */
-	int64_t next_check;	/* when the checker should look again */
-	uint32_t dns_errors;	/* consecutive checks undecided by DNS */
-	uint32_t pending_checks; /* checks while pending, for backoff */
+	int32_t state;            /* enum domain_readiness */
+	int64_t since;            /* entered the current state */
+	int64_t first_seen;       /* first check */
+	int64_t last_check;       /* last check that finished */
+	int64_t last_success;     /* last check with every record valid */
+	int64_t next_check;       /* when the checker should look again */
+	uint32_t dns_errors;      /* consecutive checks undecided by DNS */
+	uint32_t pending_checks;  /* checks while pending, for backoff */
 	uint32_t notify_attempts; /* confirmation mail attempts */
-	int32_t notified;	/* confirmation mail handed to the MTA */
-	int64_t last_used;	/* mail last seen (unregistered); 0 unknown */
+	int32_t notified;         /* confirmation mail handed to the MTA */
+	int64_t last_used;        /* mail last seen (unregistered); 0 unknown */
 	uint32_t nrecords;
 	struct domain_record_status records[DOMAIN_RECORDS_MAX];
 };
-
 
 #endif

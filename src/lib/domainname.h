@@ -20,14 +20,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define DOMAIN_MAX 253		/* octets, without the trailing dot */
+#define DOMAIN_MAX 253 /* octets, without the trailing dot */
 #define DOMAIN_BUF (DOMAIN_MAX + 1)
 #define LABEL_MAX 63
-#define ADDRESS_PLAIN_MAX 254	/* octets of a plain local@domain */
+#define ADDRESS_PLAIN_MAX 254 /* octets of a plain local@domain */
 
 /* domain_normalize - 0 ok; -1 with a sentence in err. */
 int domain_normalize(const char *in, size_t inlen, char *out, size_t outlen,
-    char *err, size_t errlen);
+                     char *err, size_t errlen);
 
 /* domain_org - organizational domain of a normalized name; 0 ok, -1 when
  * the name is itself a public suffix (or the list cannot be loaded). */
@@ -38,7 +38,7 @@ bool domain_is_below(const char *name, const char *parent);
 
 /* domain_join - label "." parent into out; 0 ok, -1 when too long. */
 int domain_join(const char *label, const char *parent, char *out,
-    size_t outlen);
+                size_t outlen);
 
 /* address_plain_ok - a plain local@domain (at most ADDRESS_PLAIN_MAX
  * octets) without spaces, controls, CR, LF, <> or other specials: safe

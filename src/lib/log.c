@@ -43,15 +43,12 @@ static const struct {
 	int priority;
 	const char *name;
 } log_priorities[] = {
-	{LOG_ERR, "error"},
-	{LOG_WARNING, "warning"},
-	{LOG_NOTICE, "notice"},
-	{LOG_INFO, "info"},
-	{LOG_DEBUG, "debug"},
+    {LOG_ERR, "error"}, {LOG_WARNING, "warning"}, {LOG_NOTICE, "notice"},
+    {LOG_INFO, "info"}, {LOG_DEBUG, "debug"},
 };
 
-#define LOG_RING 1024	    /* lines waiting for the writer; a power of 2 */
-#define LOG_BATCH 64	    /* datagrams per sendmmsg */
+#define LOG_RING 1024 /* lines waiting for the writer; a power of 2 */
+#define LOG_BATCH 64  /* datagrams per sendmmsg */
 #define LOG_WRITER_NAP_NS 10000000 /* the writer looks every 10 ms */
 #define LOG_SOCKET "/dev/log"
 
@@ -82,8 +79,8 @@ struct log_ring_line {
 
 static struct {
 	struct log_ring_line *lines;
-	_Atomic size_t tail;	 /* next position a producer claims */
-	_Atomic size_t head;	 /* oldest position not yet sent (writer's) */
+	_Atomic size_t tail; /* next position a producer claims */
+	_Atomic size_t head; /* oldest position not yet sent (writer's) */
 	_Atomic unsigned long dropped;
 	_Atomic unsigned inflight; /* producers inside log_queue() */
 	_Atomic bool running, stop;
@@ -94,14 +91,14 @@ static struct {
 	pthread_t thread;
 	int fd;
 } log_async = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.more = PTHREAD_COND_INITIALIZER,
-	.fd = -1,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .more = PTHREAD_COND_INITIALIZER,
+    .fd = -1,
 };
 
 int
 log_open(const char *ident, const char *facility, bool use_syslog, char *err,
-    size_t errlen)
+         size_t errlen)
 {
 	int fac = config_facility(facility);
 
@@ -162,16 +159,17 @@ log_send(const struct log_ring_line *const *batch, size_t n)
 				stamp_for = batch[i]->when;
 				localtime_r(&stamp_for, &tm);
 				strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S",
-				    &tm);
+				         &tm);
 			}
-			len = snprintf(heads[i], sizeof(heads[i]),
+			len = snprintf(
+			    heads[i], sizeof(heads[i]),
 			    "<%d>%s %s: ", log_facility | batch[i]->priority,
 			    stamp, log_tag);
 			iov[i][0].iov_base = heads[i];
 			iov[i][0].iov_len = len < 0 ? 0
-			    : (size_t)len < sizeof(heads[i])
-			    ? (size_t)len
-			    : sizeof(heads[i]) - 1;
+			                    : (size_t)len < sizeof(heads[i])
+			                        ? (size_t)len
+			                        : sizeof(heads[i]) - 1;
 		}
 		iov[i][1].iov_base = (void *)batch[i]->text;
 		iov[i][1].iov_len = batch[i]->len;
@@ -185,7 +183,8 @@ log_send(const struct log_ring_line *const *batch, size_t n)
 		log_connect();
 		if (log_async.fd < 0)
 			return;
-		r = sendmmsg(log_async.fd, msgs + sent, (unsigned)(n - sent), 0);
+		r = sendmmsg(log_async.fd, msgs + sent, (unsigned)(n - sent),
+		             0);
 		if (r > 0) {
 			sent += (size_t)r;
 		} else if (r < 0 && errno != EINTR) {
@@ -280,7 +279,7 @@ log_writer_done(size_t head)
 	 * leaves: with none inside, a drop not yet reported still is one */
 	if (atomic_load(&log_async.inflight) == 0)
 		return atomic_load(&log_async.tail) == head &&
-		    atomic_load(&log_async.dropped) == 0;
+		       atomic_load(&log_async.dropped) == 0;
 	{
 		/* a producer is finishing its line */
 		struct timespec ms = {0, 1000000L};
@@ -300,8 +299,8 @@ log_writer(void *arg)
 
 	(void)arg;
 	for (;;) {
-		head = atomic_load_explicit(&log_async.head,
-		    memory_order_relaxed);
+		head =
+		    atomic_load_explicit(&log_async.head, memory_order_relaxed);
 		n = log_ready(head, LOG_BATCH);
 		dropped = atomic_exchange(&log_async.dropped, 0);
 		if (n == 0 && dropped == 0) {
@@ -318,7 +317,8 @@ log_writer(void *arg)
 		if (dropped > 0) {
 			note.priority = LOG_WARNING;
 			note.when = time(NULL);
-			note.len = (size_t)snprintf(note.text, sizeof(note.text),
+			note.len = (size_t)snprintf(
+			    note.text, sizeof(note.text),
 			    "event=log-dropped lines=%lu (syslog too slow)",
 			    dropped);
 			batch[n] = &note; /* after the slots, not one of them */
@@ -329,7 +329,7 @@ log_writer(void *arg)
 			    &log_async.lines[(head + i) % LOG_RING].seq,
 			    head + i + LOG_RING, memory_order_release);
 		atomic_store_explicit(&log_async.head, head + n,
-		    memory_order_release);
+		                      memory_order_release);
 	}
 	return NULL;
 }
@@ -366,12 +366,12 @@ log_start_async(char *err, size_t errlen)
 	atomic_store(&log_async.idle, false);
 	/* The PID may have changed (daemon(3) forks). */
 	snprintf(log_tag, sizeof(log_tag), "%s[%ld]", log_ident,
-	    (long)getpid());
+	         (long)getpid());
 	log_connect();
 	if ((rc = pthread_create(&log_async.thread, NULL, log_writer, NULL)) !=
 	    0) {
 		snprintf(err, errlen, "cannot start the log writer: %s",
-		    strerror(rc));
+		         strerror(rc));
 		/* a producer left over from a previous run must not touch
 		 * the ring that is about to go: stop, and let it leave */
 		atomic_store(&log_async.stop, true);
@@ -407,19 +407,19 @@ log_stop(void)
 static bool
 log_claim(size_t *posp)
 {
-	size_t pos = atomic_load_explicit(&log_async.tail,
-	    memory_order_relaxed);
+	size_t pos =
+	    atomic_load_explicit(&log_async.tail, memory_order_relaxed);
 
 	for (;;) {
 		const struct log_ring_line *slot =
 		    &log_async.lines[pos % LOG_RING];
-		size_t seq = atomic_load_explicit(&slot->seq,
-		    memory_order_acquire);
+		size_t seq =
+		    atomic_load_explicit(&slot->seq, memory_order_acquire);
 
 		if (seq == pos) {
 			if (atomic_compare_exchange_weak_explicit(
-				&log_async.tail, &pos, pos + 1,
-				memory_order_relaxed, memory_order_relaxed)) {
+			        &log_async.tail, &pos, pos + 1,
+			        memory_order_relaxed, memory_order_relaxed)) {
 				*posp = pos;
 				return true;
 			}
@@ -427,7 +427,7 @@ log_claim(size_t *posp)
 			return false; /* the last lap's line is still there */
 		} else {
 			pos = atomic_load_explicit(&log_async.tail,
-			    memory_order_relaxed);
+			                           memory_order_relaxed);
 		}
 	}
 }
@@ -449,7 +449,7 @@ log_queue(int priority, const char *text)
 	queued = true;
 	if (!log_claim(&pos)) {
 		atomic_fetch_add_explicit(&log_async.dropped, 1,
-		    memory_order_relaxed);
+		                          memory_order_relaxed);
 		goto out;
 	}
 	slot = &log_async.lines[pos % LOG_RING];
@@ -461,9 +461,9 @@ log_queue(int priority, const char *text)
 	atomic_store_explicit(&slot->seq, pos + 1, memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
 	backlog = pos + 1 -
-	    atomic_load_explicit(&log_async.head, memory_order_relaxed);
+	          atomic_load_explicit(&log_async.head, memory_order_relaxed);
 	if ((atomic_load_explicit(&log_async.idle, memory_order_relaxed) &&
-		atomic_exchange(&log_async.idle, false)) ||
+	     atomic_exchange(&log_async.idle, false)) ||
 	    backlog == LOG_RING / 2)
 		log_wake();
 out:
@@ -499,7 +499,7 @@ log_write(int priority, const char *text)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03ldZ %s: %s: %s\n", when, ts.tv_nsec / 1000000,
-	    log_ident, log_priority_name(priority), text);
+	        log_ident, log_priority_name(priority), text);
 	fflush(stderr);
 }
 
@@ -513,7 +513,7 @@ log_msg(int priority, const char *fmt, ...)
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	sanitize_text(safe, sizeof(safe), (const unsigned char *)raw,
-	    strlen(raw));
+	              strlen(raw));
 	log_write(priority, safe);
 }
 
@@ -540,7 +540,7 @@ log_append(struct log_line *line, const char *text, size_t len)
  * quotes escaped, at most cap bytes of it; value is printable ASCII. */
 static void
 log_append_field(struct log_line *line, const char *key, const char *value,
-    size_t cap)
+                 size_t cap)
 {
 	char field[LOG_FIELD_MAX * 2 + 128];
 	size_t klen = strnlen(key, 64), used = 0, i, vlen;
@@ -591,7 +591,7 @@ log_append_field(struct log_line *line, const char *key, const char *value,
 
 void
 log_field_len(struct log_line *line, const char *key,
-    const unsigned char *value, size_t len)
+              const unsigned char *value, size_t len)
 {
 	char safe[LOG_FIELD_MAX];
 

@@ -34,7 +34,7 @@ struct log_line {
  * with err for an unknown facility.
  */
 int log_open(const char *ident, const char *facility, bool use_syslog,
-    char *err, size_t errlen);
+             char *err, size_t errlen);
 
 /*
  * log_start_async - from now on syslog lines are queued (a bounded ring)
@@ -67,12 +67,11 @@ void log_field(struct log_line *line, const char *key, const char *value);
 /* log_field_text - text that is already sanitized (printable ASCII, with
  * sanitize_text's escapes) is kept as is, so escapes are not doubled;
  * anything else goes through log_field(). */
-void log_field_text(struct log_line *line, const char *key,
-    const char *value);
+void log_field_text(struct log_line *line, const char *key, const char *value);
 
 /* log_field_len - the same for a value with an explicit length. */
 void log_field_len(struct log_line *line, const char *key,
-    const unsigned char *value, size_t len);
+                   const unsigned char *value, size_t len);
 
 void log_emit(int priority, const struct log_line *line);
 

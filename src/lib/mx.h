@@ -20,6 +20,6 @@ struct check_result;
 
 /* mx_evaluate - expect_host may be NULL or "". Fills res except name. */
 void mx_evaluate(const struct dns_answer *ans, const char *expect_host,
-    struct check_result *res);
+                 struct check_result *res);
 
 #endif

@@ -22,7 +22,7 @@
 
 int
 notify_compose(const struct domain_state *st, const char *contact,
-    const char *from, time_t now, char *buf, size_t buflen)
+               const char *from, time_t now, char *buf, size_t buflen)
 {
 	char date[64];
 	struct tm tm;
@@ -33,7 +33,8 @@ notify_compose(const struct domain_state *st, const char *contact,
 		return -1;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	n = snprintf(buf, buflen,
+	n = snprintf(
+	    buf, buflen,
 	    "From: %s\n"
 	    "To: %s\n"
 	    "Subject: %s is ready to send mail\n"
@@ -54,14 +55,16 @@ notify_compose(const struct domain_state *st, const char *contact,
 		return -1;
 	used = (size_t)n;
 	for (i = 0; i < st->nrecords && i < DOMAIN_RECORDS_MAX; i++) {
-		n = snprintf(buf + used, buflen - used, "  %-5s %s\n",
+		n = snprintf(
+		    buf + used, buflen - used, "  %-5s %s\n",
 		    check_type_name((enum check_type)st->records[i].type),
 		    st->records[i].name);
 		if (n < 0 || (size_t)n >= buflen - used)
 			return -1;
 		used += (size_t)n;
 	}
-	n = snprintf(buf + used, buflen - used,
+	n = snprintf(
+	    buf + used, buflen - used,
 	    "\n"
 	    "Keep these records in place: they are checked regularly, and\n"
 	    "mail stops if they break.\n");
@@ -72,17 +75,17 @@ notify_compose(const struct domain_state *st, const char *contact,
 
 int
 notify_send(const char *sendmail_cmd, const char *msg, size_t len, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	char words[1024];
 	const char *argv[SUBPROCESS_ARGS_MAX];
 	int rc;
 
 	if (snprintf(words, sizeof(words), "%s", sendmail_cmd) >=
-		(int)sizeof(words) ||
+	        (int)sizeof(words) ||
 	    subprocess_split(words, argv, SUBPROCESS_ARGS_MAX) < 0) {
 		snprintf(err, errlen,
-		    "SendmailPath must be an absolute path and arguments");
+		         "SendmailPath must be an absolute path and arguments");
 		return -1;
 	}
 	rc = subprocess_run(argv, msg, len, NOTIFY_TIMEOUT_MS, err, errlen);

@@ -25,17 +25,16 @@
 #define NOTIFY_TIMEOUT_MS 30000
 #define NOTIFY_SENDMAIL_DEFAULT "/usr/sbin/sendmail -t -oi"
 
-
 /*
  * notify_compose - the message for a newly verified domain; from is the
  * sender address.  Returns its length, or -1 when an address is unsafe or
  * the message does not fit.
  */
 int notify_compose(const struct domain_state *st, const char *contact,
-    const char *from, time_t now, char *buf, size_t buflen);
+                   const char *from, time_t now, char *buf, size_t buflen);
 
 /* notify_send - run sendmail_cmd with msg on stdin; 0 ok, -1 with err. */
 int notify_send(const char *sendmail_cmd, const char *msg, size_t len,
-    char *err, size_t errlen);
+                char *err, size_t errlen);
 
 #endif

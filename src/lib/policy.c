@@ -375,9 +375,8 @@ policy_exempt_reason(const struct policy_config *pc, const char *sender,
 
 	if (pc->exempt_senders.count == 0 && pc->exempt_domains.count == 0)
 		return NULL; /* the usual case: nothing to normalize */
-	if (sender != NULL &&
-	    policy_sender_canon(sender, strlen(sender), canon,
-	                        sizeof(canon)) == 0) {
+	if (sender != NULL && policy_sender_canon(sender, strlen(sender), canon,
+	                                          sizeof(canon)) == 0) {
 		if (policy_tab_get(pc->exempt_senders.e,
 		                   pc->exempt_senders.count,
 		                   NELEM(pc->exempt_senders.e),

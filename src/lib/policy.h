@@ -202,15 +202,15 @@ struct policy_config {
 };
 
 struct policy_input {
-	bool outbound;      /* in scope; see policy_outbound() */
-	int revpath;        /* enum revpath_code of the MAIL FROM argument */
+	bool outbound; /* in scope; see policy_outbound() */
+	int revpath;   /* enum revpath_code of the MAIL FROM argument */
 	const char *path_error; /* revpath_parse()'s sentence when it failed */
-	bool null_sender;   /* MAIL FROM:<> */
-	const char *sender; /* reverse-path without <>; NULL none */
-	const char *domain; /* registry domain (compared ignoring ASCII
-	                       case and a root dot); NULL none */
-	bool registered;    /* in the registry */
-	bool have_state;    /* a stored state exists */
+	bool null_sender;       /* MAIL FROM:<> */
+	const char *sender;     /* reverse-path without <>; NULL none */
+	const char *domain;     /* registry domain (compared ignoring ASCII
+	                           case and a root dot); NULL none */
+	bool registered;        /* in the registry */
+	bool have_state;        /* a stored state exists */
 	enum domain_readiness state;
 	bool stale;       /* past next_check, or served after DNS trouble */
 	bool dns_trouble; /* last check or the wait ended in DNS trouble */

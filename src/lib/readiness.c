@@ -65,8 +65,8 @@ struct readiness_lookup {
 	struct readiness_job *job;
 	size_t slot;
 	enum check_type type;
-	size_t selector;     /* DKIM: index into req.selectors */
-	int dmarc_at_org;    /* DMARC: second step of discovery */
+	size_t selector;  /* DKIM: index into req.selectors */
+	int dmarc_at_org; /* DMARC: second step of discovery */
 };
 
 static void readiness_answer(void *arg, const struct dns_answer *ans);
@@ -75,7 +75,7 @@ static void readiness_finish_one(struct readiness_job *job);
 /* readiness_budget_query_by - a lookup ended by the job's deadline too. */
 static int
 readiness_budget_query_by(void *impl, const char *name, uint16_t qtype,
-    uint64_t deadline_ms, resolver_cb cb, void *arg)
+                          uint64_t deadline_ms, resolver_cb cb, void *arg)
 {
 	struct readiness_job *job = impl;
 
@@ -83,17 +83,17 @@ readiness_budget_query_by(void *impl, const char *name, uint16_t qtype,
 		deadline_ms = job->deadline;
 	if (job->base.query_by == NULL)
 		return job->base.query(job->base.impl, name, qtype, cb, arg);
-	return job->base.query_by(job->base.impl, name, qtype, deadline_ms,
-	    cb, arg);
+	return job->base.query_by(job->base.impl, name, qtype, deadline_ms, cb,
+	                          arg);
 }
 
 /* readiness_budget_query - a lookup ended by the job's deadline. */
 static int
 readiness_budget_query(void *impl, const char *name, uint16_t qtype,
-    resolver_cb cb, void *arg)
+                       resolver_cb cb, void *arg)
 {
 	return readiness_budget_query_by(impl, name, qtype, UINT64_MAX, cb,
-	    arg);
+	                                 arg);
 }
 
 /* readiness_note_late - slot is done; remember when that was too late. */
@@ -122,7 +122,8 @@ readiness_budget_explain(struct readiness_job *job)
 
 		if (!job->late[i] || res->status != CHECK_TEMPERROR)
 			continue;
-		check_result_set(res, CHECK_TEMPERROR,
+		check_result_set(
+		    res, CHECK_TEMPERROR,
 		    "The DNS lookups for %s did not finish within the "
 		    "check's time budget of %s s (CheckTimeout); try again.",
 		    res->name, secs);
@@ -132,7 +133,7 @@ readiness_budget_explain(struct readiness_job *job)
 /* readiness_slot - reserve the next result slot of the report. */
 static struct check_result *
 readiness_slot(struct report *rep, enum check_type type, const char *name,
-    size_t *slot)
+               size_t *slot)
 {
 	struct check_result *res;
 
@@ -149,7 +150,7 @@ readiness_slot(struct report *rep, enum check_type type, const char *name,
 /* readiness_query - send one lookup; on refusal, fill the slot instead. */
 static void
 readiness_query(struct readiness_job *job, size_t slot, enum check_type type,
-    size_t selector, int at_org, uint16_t qtype)
+                size_t selector, int at_org, uint16_t qtype)
 {
 	struct readiness_lookup *lk;
 	struct check_result *res = &job->rep->checks[slot];
@@ -163,32 +164,34 @@ readiness_query(struct readiness_job *job, size_t slot, enum check_type type,
 		lk->dmarc_at_org = at_org;
 		job->outstanding++;
 		if (job->res.query(job->res.impl, res->name, qtype,
-			readiness_answer, lk) == 0)
+		                   readiness_answer, lk) == 0)
 			return;
 		job->outstanding--;
 		free(lk);
 	}
-	check_result_set(res, CHECK_TEMPERROR,
-	    "The DNS lookup of %s could not be started; try again.",
-	    res->name);
+	check_result_set(
+	    res, CHECK_TEMPERROR,
+	    "The DNS lookup of %s could not be started; try again.", res->name);
 }
 
 /* readiness_mail_from_ok - the seed's rule; false fills res. */
 static int
 readiness_mail_from_ok(const struct readiness_job *job,
-    struct check_result *res)
+                       struct check_result *res)
 {
 	const char *dom = job->req.domain, *mf = job->req.mail_from;
 
 	if (strcmp(mf, dom) == 0) {
-		check_result_set(res, CHECK_FAIL,
+		check_result_set(
+		    res, CHECK_FAIL,
 		    "The MAIL FROM domain must be a subdomain such as mail.%s; "
 		    "records on the bare domain %s are not accepted.",
 		    dom, dom);
 		return 0;
 	}
 	if (strcmp(mf, job->org) != 0 && !domain_is_below(mf, job->org)) {
-		check_result_set(res, CHECK_FAIL,
+		check_result_set(
+		    res, CHECK_FAIL,
 		    "The MAIL FROM domain %s is outside %s, so SPF can never "
 		    "align for DMARC; use a subdomain such as mail.%s.",
 		    mf, job->org, dom);
@@ -208,10 +211,9 @@ readiness_start_mx(struct readiness_job *job)
 		return;
 	if (job->req.mx_host[0] != '\0')
 		snprintf(res->expected, sizeof(res->expected), "MX %s",
-		    job->req.mx_host);
+		         job->req.mx_host);
 	else
-		snprintf(res->expected, sizeof(res->expected),
-		    "an MX record");
+		snprintf(res->expected, sizeof(res->expected), "an MX record");
 	if (readiness_mail_from_ok(job, res))
 		readiness_query(job, slot, CHECK_MX, 0, 0, DNS_TYPE_MX);
 }
@@ -238,10 +240,10 @@ readiness_start_spf(struct readiness_job *job)
 		return;
 	if (job->req.spf_include[0] != '\0')
 		snprintf(res->expected, sizeof(res->expected),
-		    "v=spf1 include:%s ~all", job->req.spf_include);
+		         "v=spf1 include:%s ~all", job->req.spf_include);
 	else
 		snprintf(res->expected, sizeof(res->expected),
-		    "a valid SPF policy");
+		         "a valid SPF policy");
 	if (!readiness_mail_from_ok(job, res))
 		return;
 	memset(&vreq, 0, sizeof(vreq));
@@ -249,7 +251,7 @@ readiness_start_spf(struct readiness_job *job)
 	memcpy(vreq.egress, job->req.egress, sizeof(vreq.egress));
 	vreq.negress = job->req.negress;
 	snprintf(vreq.include, sizeof(vreq.include), "%s",
-	    job->req.spf_include);
+	         job->req.spf_include);
 	job->outstanding++;
 	if (spf_validate(&job->res, &vreq, res, readiness_spf_done, job) != 0)
 		job->outstanding--; /* complete at once */
@@ -272,8 +274,10 @@ readiness_no_selector(struct readiness_job *job)
 	if (res == NULL)
 		return;
 	snprintf(res->expected, sizeof(res->expected),
-	    "a DKIM key record at SELECTOR._domainkey.%s", job->req.domain);
-	check_result_set(res, CHECK_MISSING,
+	         "a DKIM key record at SELECTOR._domainkey.%s",
+	         job->req.domain);
+	check_result_set(
+	    res, CHECK_MISSING,
 	    "No DKIM selector is known, so no key can be checked: give one "
 	    "with --selector (authready domain add, or check) or set "
 	    "Selector in authready.conf.");
@@ -292,7 +296,7 @@ readiness_start_dkim(struct readiness_job *job)
 	}
 	for (i = 0; i < job->req.nselectors; i++) {
 		snprintf(name, sizeof(name), "%s._domainkey.%s",
-		    job->req.selectors[i].name, job->req.domain);
+		         job->req.selectors[i].name, job->req.domain);
 		res = readiness_slot(job->rep, CHECK_DKIM, name, &slot);
 		if (res == NULL)
 			return;
@@ -323,20 +327,19 @@ readiness_eval_dmarc(struct readiness_lookup *lk, const struct dns_answer *ans)
 	if (!lk->dmarc_at_org &&
 	    dmarc_needs_org(job->req.domain, job->org, ans)) {
 		snprintf(res->name, sizeof(res->name), "_dmarc.%s", job->org);
-		readiness_query(job, lk->slot, CHECK_DMARC, 0, 1,
-		    DNS_TYPE_TXT);
+		readiness_query(job, lk->slot, CHECK_DMARC, 0, 1, DNS_TYPE_TXT);
 		return;
 	}
 	if (!lk->dmarc_at_org) {
 		dmarc_evaluate(job->req.domain, job->org, ans, NULL,
-		    job->req.dmarc_min_policy, res);
+		               job->req.dmarc_min_policy, res);
 		return;
 	}
 	/* Discovery found no record at the domain itself. */
 	dns_answer_init(&none, "", DNS_TYPE_TXT, DNS_NODATA, NULL);
 	snprintf(none.qname, sizeof(none.qname), "_dmarc.%s", job->req.domain);
 	dmarc_evaluate(job->req.domain, job->org, &none, ans,
-	    job->req.dmarc_min_policy, res);
+	               job->req.dmarc_min_policy, res);
 	dns_answer_free(&none);
 }
 
@@ -347,11 +350,11 @@ readiness_eval_dkim(struct readiness_lookup *lk, const struct dns_answer *ans)
 	const struct readiness_selector *sel =
 	    &job->req.selectors[lk->selector];
 	struct dkim_expect exp = {
-		.domain = job->req.domain,
-		.selector = sel->name,
-		.key_path = sel->key_path,
-		.key_pem = sel->key_pem,
-		.key_pem_len = sel->key_pem_len,
+	    .domain = job->req.domain,
+	    .selector = sel->name,
+	    .key_path = sel->key_path,
+	    .key_pem = sel->key_pem,
+	    .key_pem_len = sel->key_pem_len,
 	};
 
 	dkim_evaluate(ans, &exp, &job->rep->checks[lk->slot]);
@@ -395,9 +398,8 @@ readiness_answer(void *arg, const struct dns_answer *ans)
 }
 
 int
-readiness_start(const struct resolver *res,
-    const struct readiness_request *req, struct report *rep,
-    readiness_done_cb done, void *arg)
+readiness_start(const struct resolver *res, const struct readiness_request *req,
+                struct report *rep, readiness_done_cb done, void *arg)
 {
 	struct readiness_job *job;
 
@@ -442,7 +444,7 @@ readiness_start(const struct resolver *res,
 
 int
 readiness_mail_from(const char *domain, const char *text, char *out,
-    size_t outlen, char *err, size_t errlen)
+                    size_t outlen, char *err, size_t errlen)
 {
 	char joined[DNS_NAME_TEXT_MAX];
 	size_t len = strlen(text);
@@ -458,14 +460,14 @@ readiness_mail_from(const char *domain, const char *text, char *out,
 			return -1;
 		}
 		return domain_normalize(joined, strlen(joined), out, outlen,
-		    err, errlen);
+		                        err, errlen);
 	}
 	return domain_normalize(text, len, out, outlen, err, errlen);
 }
 
 int
-readiness_load_key(struct readiness_selector *sel, const char *path,
-    char *err, size_t errlen)
+readiness_load_key(struct readiness_selector *sel, const char *path, char *err,
+                   size_t errlen)
 {
 	char why[SAFEFILE_ERR_MAX];
 	struct stat sb;
@@ -473,22 +475,25 @@ readiness_load_key(struct readiness_selector *sel, const char *path,
 	size_t n;
 
 	if (strlen(path) >= sizeof(sel->key_path)) {
-		snprintf(err, errlen, "key file path %.64s... is longer than %d "
-		    "octets", path, READINESS_KEY_PATH_MAX - 1);
+		snprintf(err, errlen,
+		         "key file path %.64s... is longer than %d "
+		         "octets",
+		         path, READINESS_KEY_PATH_MAX - 1);
 		return -1;
 	}
 	/* never blocks: a FIFO in place of the key must not wedge a thread */
 	if (safefile_read(path, READINESS_KEY_MAX, 0, &buf, &n, &sb, why,
-		sizeof(why)) != 0) {
+	                  sizeof(why)) != 0) {
 		snprintf(err, errlen, "cannot read key file %s", why);
 		return -1;
 	}
 	/* A key others can replace is not the operator's key any more. */
 	if ((sb.st_mode & S_IWOTH) != 0 || n == 0) {
 		snprintf(err, errlen, "key file %s: %s", path,
-		    n == 0 ? "is empty"
-			   : "anyone can write it; refusing it (chmod 600 or "
-			     "640)");
+		         n == 0
+		             ? "is empty"
+		             : "anyone can write it; refusing it (chmod 600 or "
+		               "640)");
 		free(buf);
 		return -1;
 	}

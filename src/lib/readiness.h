@@ -32,21 +32,21 @@
 #define READINESS_KEY_PATH_MAX 256 /* as in the registry (domain.h) */
 
 #define READINESS_CHECK_BIT(t) (1u << (t))
-#define READINESS_CHECK_ALL                                                  \
-	(READINESS_CHECK_BIT(CHECK_SPF) | READINESS_CHECK_BIT(CHECK_DKIM) |   \
-	    READINESS_CHECK_BIT(CHECK_DMARC) | READINESS_CHECK_BIT(CHECK_MX))
+#define READINESS_CHECK_ALL                                                    \
+	(READINESS_CHECK_BIT(CHECK_SPF) | READINESS_CHECK_BIT(CHECK_DKIM) |    \
+	 READINESS_CHECK_BIT(CHECK_DMARC) | READINESS_CHECK_BIT(CHECK_MX))
 
 struct readiness_selector {
 	char name[READINESS_SELECTOR_MAX];
 	char key_path[READINESS_KEY_PATH_MAX]; /* "" when no key to match */
-	char *key_pem;		 /* contents of key_path, or NULL */
+	char *key_pem; /* contents of key_path, or NULL */
 	size_t key_pem_len;
 };
 
 struct readiness_request {
 	char domain[DOMAIN_BUF];    /* normalized */
 	char mail_from[DOMAIN_BUF]; /* full MAIL FROM domain, normalized */
-	unsigned checks;	    /* READINESS_CHECK_BIT() mask */
+	unsigned checks;            /* READINESS_CHECK_BIT() mask */
 	struct readiness_selector selectors[READINESS_SELECTORS_MAX];
 	size_t nselectors;
 	char mx_host[DOMAIN_BUF]; /* "" when any MX will do */
@@ -69,8 +69,8 @@ typedef void (*readiness_done_cb)(void *arg, struct report *rep);
  * budget cut short is temperror, with a sentence that says so.
  */
 int readiness_start(const struct resolver *res,
-    const struct readiness_request *req, struct report *rep,
-    readiness_done_cb done, void *arg);
+                    const struct readiness_request *req, struct report *rep,
+                    readiness_done_cb done, void *arg);
 
 /*
  * readiness_mail_from - the MAIL FROM domain for domain from what the
@@ -80,7 +80,7 @@ int readiness_start(const struct resolver *res,
  * the bare domain) is judged by the checks themselves.
  */
 int readiness_mail_from(const char *domain, const char *text, char *out,
-    size_t outlen, char *err, size_t errlen);
+                        size_t outlen, char *err, size_t errlen);
 
 /*
  * readiness_load_key - read a PEM key file (at most READINESS_KEY_MAX
@@ -89,7 +89,7 @@ int readiness_mail_from(const char *domain, const char *text, char *out,
  * 0 ok; -1 with a sentence naming the file in err.
  */
 int readiness_load_key(struct readiness_selector *sel, const char *path,
-    char *err, size_t errlen);
+                       char *err, size_t errlen);
 
 /*
  * readiness_add_egress - add an egress address ("192.0.2.1"), or a range

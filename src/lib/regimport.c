@@ -633,8 +633,7 @@ regimport_parse_selectors(struct domain_reg *reg, const char *text, size_t len,
 			if (keylen == 0)
 				return errbuf_fail(
 				    why, whylen, "'%s' has an empty key file",
-				    text_quote(q, sizeof(q), text + start,
-				                    n));
+				    text_quote(q, sizeof(q), text + start, n));
 		}
 		if (regimport_add_selector(reg, text + start,
 		                           (size_t)(eq - (text + start)), key,

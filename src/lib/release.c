@@ -71,7 +71,7 @@ release_queue_id_ok(const char *id)
 		char c = id[i];
 
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			(c >= '0' && c <= '9')))
+		      (c >= '0' && c <= '9')))
 			return false;
 	}
 	return true;
@@ -91,9 +91,9 @@ struct release_json {
 static void
 json_ws(struct release_json *j)
 {
-	while (j->off < j->len && (j->p[j->off] == ' ' ||
-	    j->p[j->off] == '\t' || j->p[j->off] == '\r' ||
-	    j->p[j->off] == '\n'))
+	while (j->off < j->len &&
+	       (j->p[j->off] == ' ' || j->p[j->off] == '\t' ||
+	        j->p[j->off] == '\r' || j->p[j->off] == '\n'))
 		j->off++;
 }
 
@@ -175,13 +175,25 @@ json_string(struct release_json *j, char *out, size_t outlen)
 			return false;
 		c = (unsigned char)j->p[j->off++];
 		switch (c) {
-		case '"': case '\\': case '/':
+		case '"':
+		case '\\':
+		case '/':
 			break;
-		case 'b': c = '\b'; break;
-		case 'f': c = '\f'; break;
-		case 'n': c = '\n'; break;
-		case 'r': c = '\r'; break;
-		case 't': c = '\t'; break;
+		case 'b':
+			c = '\b';
+			break;
+		case 'f':
+			c = '\f';
+			break;
+		case 'n':
+			c = '\n';
+			break;
+		case 'r':
+			c = '\r';
+			break;
+		case 't':
+			c = '\t';
+			break;
 		case 'u':
 			/* Postfix escapes control octets only: BMP is enough
 			 * for the fields we read; a skipped value (a
@@ -193,15 +205,17 @@ json_string(struct release_json *j, char *out, size_t outlen)
 			if (u == 0 || (u >= 0xd800 && u <= 0xdfff))
 				return false;
 			if (u >= 0x800) {
-				if (!json_put(out, outlen, &n,
-					(unsigned char)(0xe0 | (u >> 12))) ||
+				if (!json_put(
+				        out, outlen, &n,
+				        (unsigned char)(0xe0 | (u >> 12))) ||
 				    !json_put(out, outlen, &n,
-					(unsigned char)(0x80 | ((u >> 6) & 0x3f))))
+				              (unsigned char)(0x80 | ((u >> 6) &
+				                                      0x3f))))
 					return false;
 				c = (unsigned char)(0x80 | (u & 0x3f));
 			} else if (u >= 0x80) {
 				if (!json_put(out, outlen, &n,
-					(unsigned char)(0xc0 | (u >> 6))))
+				              (unsigned char)(0xc0 | (u >> 6))))
 					return false;
 				c = (unsigned char)(0x80 | (u & 0x3f));
 			} else {
@@ -260,8 +274,8 @@ json_skip(struct release_json *j, int depth)
 		if (json_eat(j, close))
 			return true;
 		do {
-			if (c == '{' && (!json_string(j, NULL, 0) ||
-				!json_eat(j, ':')))
+			if (c == '{' &&
+			    (!json_string(j, NULL, 0) || !json_eat(j, ':')))
 				return false;
 			if (!json_skip(j, depth + 1))
 				return false;
@@ -281,7 +295,7 @@ json_skip(struct release_json *j, int depth)
 		return false;
 	/* a fraction or an exponent: digits, dots, signs, e */
 	while (j->off < j->len && strchr("0123456789.eE+-", j->p[j->off]) &&
-	    j->p[j->off] != '\0')
+	       j->p[j->off] != '\0')
 		j->off++;
 	return true;
 }
@@ -310,15 +324,15 @@ release_parse_object(const char *buf, size_t len, struct release_queued *q)
 				return -1;
 			if (strcmp(key, "queue_name") == 0) {
 				ok = json_string(&j, q->queue_name,
-				    sizeof(q->queue_name));
+				                 sizeof(q->queue_name));
 				have |= 1;
 			} else if (strcmp(key, "queue_id") == 0) {
 				ok = json_string(&j, q->queue_id,
-				    sizeof(q->queue_id));
+				                 sizeof(q->queue_id));
 				have |= 2;
 			} else if (strcmp(key, "sender") == 0) {
 				ok = json_string(&j, q->sender,
-				    sizeof(q->sender));
+				                 sizeof(q->sender));
 				have |= 4;
 			} else if (strcmp(key, "arrival_time") == 0) {
 				ok = json_int(&j, &q->arrival_time);
@@ -357,12 +371,13 @@ release_in_domain(const char *d, const char *domain)
 
 	if (dl == n)
 		return strcmp(d, domain) == 0;
-	return dl > n && d[dl - n - 1] == '.' && strcmp(d + dl - n, domain) == 0;
+	return dl > n && d[dl - n - 1] == '.' &&
+	       strcmp(d + dl - n, domain) == 0;
 }
 
 bool
 release_judge(const struct held_msg *msg, const char *domain,
-    const struct release_queued *q, char *why, size_t whylen)
+              const struct release_queued *q, char *why, size_t whylen)
 {
 	char mailbox[HELD_SENDER_MAX], err[REVPATH_ERR_MAX];
 	struct revpath rp;
@@ -373,20 +388,20 @@ release_judge(const struct held_msg *msg, const char *domain,
 		char name[RELEASE_QUEUE_NAME_MAX * 4];
 
 		sanitize_text(name, sizeof(name),
-		    (const unsigned char *)q->queue_name,
-		    strlen(q->queue_name));
+		              (const unsigned char *)q->queue_name,
+		              strlen(q->queue_name));
 		snprintf(why, whylen, "in the %s queue, not on hold", name);
 		return false;
 	}
 	if (q->arrival_time > msg->held_at + RELEASE_ARRIVAL_AFTER ||
 	    q->arrival_time < msg->held_at - RELEASE_ARRIVAL_BEFORE) {
 		snprintf(why, whylen,
-		    "arrived at %lld, indexed at %lld: another message",
-		    (long long)q->arrival_time, (long long)msg->held_at);
+		         "arrived at %lld, indexed at %lld: another message",
+		         (long long)q->arrival_time, (long long)msg->held_at);
 		return false;
 	}
-	code = revpath_parse(q->sender, strlen(q->sender), &rp, err,
-	    sizeof(err));
+	code =
+	    revpath_parse(q->sender, strlen(q->sender), &rp, err, sizeof(err));
 	if (code != REVPATH_OK) {
 		snprintf(why, whylen, "the queued sender has no domain");
 		return false;
@@ -398,12 +413,11 @@ release_judge(const struct held_msg *msg, const char *domain,
 	text_append(mailbox, sizeof(mailbox), &used, rp.domain);
 	if (msg->sender[0] != '\0' && strcmp(mailbox, msg->sender) != 0) {
 		snprintf(why, whylen,
-		    "the queued sender is not the indexed sender");
+		         "the queued sender is not the indexed sender");
 		return false;
 	}
 	if (!release_in_domain(rp.domain, domain)) {
-		snprintf(why, whylen, "the queued sender is not in %s",
-		    domain);
+		snprintf(why, whylen, "the queued sender is not in %s", domain);
 		return false;
 	}
 	return true;
@@ -415,7 +429,7 @@ enum release_verdict {
 	RELEASE_PENDING = 0, /* not seen in the listing (yet) */
 	RELEASE_GO,
 	RELEASE_REFUSE,
-	RELEASE_KEEP,	     /* unverified: stays indexed */
+	RELEASE_KEEP, /* unverified: stays indexed */
 };
 
 struct release_item {
@@ -450,7 +464,7 @@ release_collect(void *ctx, const struct held_msg *msg)
 	snprintf(b->after, sizeof(b->after), "%s", msg->queue_id);
 	if (!release_queue_id_ok(msg->queue_id)) {
 		snprintf(b->bad_ids[b->nbad++], HELD_QUEUE_ID_MAX, "%s",
-		    msg->queue_id);
+		         msg->queue_id);
 		return 0;
 	}
 	b->items[b->n].msg = *msg;
@@ -470,12 +484,12 @@ release_item_cmp(const void *key, const void *elem)
 /* release_refuse - mark it refused, keep the first reason. */
 static void
 release_refuse(struct release_batch *b, struct release_item *it,
-    const char *why)
+               const char *why)
 {
 	it->verdict = RELEASE_REFUSE;
 	if (b->res->first_refused[0] == '\0')
 		snprintf(b->res->first_refused, sizeof(b->res->first_refused),
-		    "%.63s: %.400s", it->msg.queue_id, why);
+		         "%.63s: %.400s", it->msg.queue_id, why);
 }
 
 /* release_listed - subprocess_lines callback: one line of the listing. */
@@ -490,7 +504,7 @@ release_listed(void *ctx, const char *line, size_t len)
 	if (release_parse_queued(line, len, &q) != 0)
 		return;
 	it = bsearch(q.queue_id, b->items, b->n, sizeof(*b->items),
-	    release_item_cmp);
+	             release_item_cmp);
 	if (it == NULL || it->verdict != RELEASE_PENDING)
 		return; /* not ours, or listed twice: the first counts */
 	if (release_judge(&it->msg, b->domain, &q, why, sizeof(why)))
@@ -501,8 +515,8 @@ release_listed(void *ctx, const char *line, size_t len)
 
 /* release_verify - a verdict for every item of the batch. */
 static int
-release_verify(struct release_batch *b, const char *queue_command,
-    char *err, size_t errlen)
+release_verify(struct release_batch *b, const char *queue_command, char *err,
+               size_t errlen)
 {
 	const char *argv[SUBPROCESS_ARGS_MAX];
 	char words[1024];
@@ -512,25 +526,25 @@ release_verify(struct release_batch *b, const char *queue_command,
 		for (i = 0; i < b->n; i++)
 			b->items[i].verdict =
 			    b->items[i].msg.door == HELD_DOOR_INET
-			    ? RELEASE_KEEP
-			    : RELEASE_GO;
+			        ? RELEASE_KEEP
+			        : RELEASE_GO;
 		return 0;
 	}
 	if (snprintf(words, sizeof(words), "%s", queue_command) >=
-		(int)sizeof(words) ||
+	        (int)sizeof(words) ||
 	    subprocess_split(words, argv, SUBPROCESS_ARGS_MAX) < 0) {
 		snprintf(err, errlen,
-		    "the hold queue command must be an absolute path and "
-		    "arguments");
+		         "the hold queue command must be an absolute path and "
+		         "arguments");
 		return -1;
 	}
 	if (subprocess_lines(argv, release_listed, b, RELEASE_QUEUE_LINE_MAX,
-		&skipped, RELEASE_TIMEOUT_MS, err, errlen) != 0)
+	                     &skipped, RELEASE_TIMEOUT_MS, err, errlen) != 0)
 		return -1;
 	for (i = 0; i < b->n; i++)
 		if (b->items[i].verdict == RELEASE_PENDING)
 			release_refuse(b, &b->items[i],
-			    "not in the MTA's queue");
+			               "not in the MTA's queue");
 	return 0;
 }
 
@@ -538,7 +552,7 @@ release_verify(struct release_batch *b, const char *queue_command,
  * exited 0. */
 static int
 release_run(const char *command, const struct release_batch *b, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	const char *argv[SUBPROCESS_ARGS_MAX];
 	char words[1024], *input;
@@ -546,11 +560,11 @@ release_run(const char *command, const struct release_batch *b, char *err,
 	int rc;
 
 	if (snprintf(words, sizeof(words), "%s", command) >=
-		(int)sizeof(words) ||
+	        (int)sizeof(words) ||
 	    subprocess_split(words, argv, SUBPROCESS_ARGS_MAX) < 0) {
 		snprintf(err, errlen,
-		    "the release command must be an absolute path and "
-		    "arguments");
+		         "the release command must be an absolute path and "
+		         "arguments");
 		return -1;
 	}
 	if ((input = malloc(b->n * HELD_QUEUE_ID_MAX + 1)) == NULL) {
@@ -564,13 +578,13 @@ release_run(const char *command, const struct release_batch *b, char *err,
 		if (b->items[i].verdict != RELEASE_GO)
 			continue;
 		w = snprintf(input + used, room, "%s\n",
-		    b->items[i].msg.queue_id);
+		             b->items[i].msg.queue_id);
 		if (w < 0 || (size_t)w >= room)
-			break; /* cannot happen: each ID is shorter than its slot */
+			break; /* cannot happen: each ID is shorter than its
+			          slot */
 		used += (size_t)w;
 	}
-	rc = subprocess_run(argv, input, used, RELEASE_TIMEOUT_MS, err,
-	    errlen);
+	rc = subprocess_run(argv, input, used, RELEASE_TIMEOUT_MS, err, errlen);
 	free(input);
 	return rc == 0 ? 0 : -1;
 }
@@ -590,22 +604,22 @@ release_batch_count(const struct release_batch *b, enum release_verdict v)
  * many went. */
 static size_t
 release_forget(struct store *st, const struct release_batch *b,
-    enum release_verdict v, char *err, size_t errlen)
+               enum release_verdict v, char *err, size_t errlen)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < b->n; i++)
 		if (b->items[i].verdict == v &&
-		    store_held_del(st, b->domain, b->items[i].msg.queue_id,
-			err, errlen) == STORE_OK)
+		    store_held_del(st, b->domain, b->items[i].msg.queue_id, err,
+		                   errlen) == STORE_OK)
 			n++;
 	return n;
 }
 
 int
 release_domain(struct store *st, const char *domain, const char *command,
-    const char *queue_command, struct release_result *res, char *err,
-    size_t errlen)
+               const char *queue_command, struct release_result *res, char *err,
+               size_t errlen)
 {
 	struct release_batch *b;
 	size_t i;
@@ -622,13 +636,13 @@ release_domain(struct store *st, const char *domain, const char *command,
 		b->n = b->nbad = 0;
 		b->more = false;
 		if (store_held_list(st, domain, release_collect, b, err,
-			errlen) != STORE_OK) {
+		                    errlen) != STORE_OK) {
 			rc = -1;
 			break;
 		}
 		for (i = 0; i < b->nbad; i++)
 			if (store_held_del(st, domain, b->bad_ids[i], err,
-				errlen) == STORE_OK)
+			                   errlen) == STORE_OK)
 				res->invalid++;
 		if (b->n > 0) {
 			if (release_verify(b, queue_command, err, errlen) !=
@@ -636,16 +650,16 @@ release_domain(struct store *st, const char *domain, const char *command,
 				rc = -1;
 				break;
 			}
-			res->refused += release_forget(st, b, RELEASE_REFUSE,
-			    err, errlen);
+			res->refused +=
+			    release_forget(st, b, RELEASE_REFUSE, err, errlen);
 			res->unverified += release_batch_count(b, RELEASE_KEEP);
 			if (release_batch_count(b, RELEASE_GO) > 0) {
 				if (release_run(command, b, err, errlen) != 0) {
 					rc = -1;
 					break;
 				}
-				res->released += release_forget(st, b,
-				    RELEASE_GO, err, errlen);
+				res->released += release_forget(
+				    st, b, RELEASE_GO, err, errlen);
 			}
 		}
 		if (!b->more)

@@ -42,8 +42,8 @@
 /* A message arrives (Postfix's arrival_time, at MAIL FROM) before the
  * milter indexes it at end of message; a session longer than an hour is
  * not one authready held. */
-#define RELEASE_ARRIVAL_BEFORE 3600 /* seconds */
-#define RELEASE_ARRIVAL_AFTER 60    /* seconds: clock steps */
+#define RELEASE_ARRIVAL_BEFORE 3600          /* seconds */
+#define RELEASE_ARRIVAL_AFTER 60             /* seconds: clock steps */
 #define RELEASE_QUEUE_LINE_MAX (1024 * 1024) /* one message in the listing */
 #define RELEASE_QUEUE_NAME_MAX 16
 #define RELEASE_WHY_MAX 512
@@ -74,8 +74,7 @@ bool release_queue_id_ok(const char *id);
  * skipped.  0 ok; -1 when the line is not such an object or a field does
  * not fit (q is then all zero).  Pure; never reads past len.
  */
-int release_parse_queued(const char *buf, size_t len,
-    struct release_queued *q);
+int release_parse_queued(const char *buf, size_t len, struct release_queued *q);
 
 /*
  * release_judge - may the held entry msg, indexed under domain, be
@@ -83,7 +82,7 @@ int release_parse_queued(const char *buf, size_t len,
  * false with the reason in why.  Pure.
  */
 bool release_judge(const struct held_msg *msg, const char *domain,
-    const struct release_queued *q, char *why, size_t whylen);
+                   const struct release_queued *q, char *why, size_t whylen);
 
 /*
  * release_domain - release every held message of domain that the queue
@@ -92,7 +91,7 @@ bool release_judge(const struct held_msg *msg, const char *domain,
  * command failed or the store could not be read.
  */
 int release_domain(struct store *st, const char *domain, const char *command,
-    const char *queue_command, struct release_result *res, char *err,
-    size_t errlen);
+                   const char *queue_command, struct release_result *res,
+                   char *err, size_t errlen);
 
 #endif

@@ -25,23 +25,24 @@
 #include "sanitize.h"
 
 static const char *const check_type_names[] = {
-	[CHECK_SPF] = "spf",
-	[CHECK_DKIM] = "dkim",
-	[CHECK_DMARC] = "dmarc",
-	[CHECK_MX] = "mx",
+    [CHECK_SPF] = "spf",
+    [CHECK_DKIM] = "dkim",
+    [CHECK_DMARC] = "dmarc",
+    [CHECK_MX] = "mx",
 };
 
 static const char *const check_status_names[] = {
-	[CHECK_PASS] = "pass",
-	[CHECK_FAIL] = "fail",
-	[CHECK_MISSING] = "missing",
-	[CHECK_TEMPERROR] = "temperror",
+    [CHECK_PASS] = "pass",
+    [CHECK_FAIL] = "fail",
+    [CHECK_MISSING] = "missing",
+    [CHECK_TEMPERROR] = "temperror",
 };
 
 const char *
 check_type_name(enum check_type type)
 {
-	if ((size_t)type >= sizeof(check_type_names) / sizeof(*check_type_names))
+	if ((size_t)type >=
+	    sizeof(check_type_names) / sizeof(*check_type_names))
 		return "unknown";
 	return check_type_names[type];
 }
@@ -57,7 +58,7 @@ check_status_name(enum check_status status)
 
 void
 check_result_set(struct check_result *res, enum check_status status,
-    const char *fmt, ...)
+                 const char *fmt, ...)
 {
 	va_list ap;
 
@@ -69,7 +70,7 @@ check_result_set(struct check_result *res, enum check_status status,
 
 void
 check_result_seen(struct check_result *res, const unsigned char *text,
-    size_t len)
+                  size_t len)
 {
 	sanitize_text(res->seen, sizeof(res->seen), text, len);
 }
@@ -121,10 +122,10 @@ report_exit_code(const struct report *rep)
 #define ANSI_RESET "\033[0m"
 
 static const char *const check_status_colors[] = {
-	[CHECK_PASS] = "\033[32m",
-	[CHECK_FAIL] = "\033[31m",
-	[CHECK_MISSING] = "\033[31m",
-	[CHECK_TEMPERROR] = "\033[33m",
+    [CHECK_PASS] = "\033[32m",
+    [CHECK_FAIL] = "\033[31m",
+    [CHECK_MISSING] = "\033[31m",
+    [CHECK_TEMPERROR] = "\033[33m",
 };
 
 /* report_cell - text cut to width, "..." marking the cut. */
@@ -149,8 +150,8 @@ report_upper(char *out, size_t outlen, const char *text)
 	size_t i;
 
 	for (i = 0; i + 1 < outlen && text[i] != '\0'; i++)
-		out[i] = (text[i] >= 'a' && text[i] <= 'z') ? text[i] - 32
-							    : text[i];
+		out[i] =
+		    (text[i] >= 'a' && text[i] <= 'z') ? text[i] - 32 : text[i];
 	out[i] = '\0';
 }
 
@@ -207,27 +208,26 @@ report_print_text(FILE *out, const struct report *rep, bool color)
 	size_t i, npass = 0;
 
 	wname = report_width(rep, offsetof(struct check_result, name), 4,
-	    REPORT_COL_NAME);
+	                     REPORT_COL_NAME);
 	wexp = report_width(rep, offsetof(struct check_result, expected), 8,
-	    REPORT_COL_EXPECTED);
+	                    REPORT_COL_EXPECTED);
 	wseen = report_width(rep, offsetof(struct check_result, seen), 4,
-	    REPORT_COL_SEEN);
-	fprintf(out, "%-*s %-*s %-*s %-*s %s\n", wname, "NAME",
-	    REPORT_COL_TYPE, "TYPE", wexp, "EXPECTED", wseen, "SEEN",
-	    "STATUS");
+	                     REPORT_COL_SEEN);
+	fprintf(out, "%-*s %-*s %-*s %-*s %s\n", wname, "NAME", REPORT_COL_TYPE,
+	        "TYPE", wexp, "EXPECTED", wseen, "SEEN", "STATUS");
 	for (i = 0; i < rep->nchecks; i++) {
 		const struct check_result *c = &rep->checks[i];
 
 		report_cell(name, sizeof(name), c->name, (size_t)wname);
 		report_cell(expected, sizeof(expected), c->expected,
-		    (size_t)wexp);
+		            (size_t)wexp);
 		report_cell(seen, sizeof(seen), c->seen[0] ? c->seen : "-",
-		    (size_t)wseen);
+		            (size_t)wseen);
 		report_upper(type, sizeof(type), check_type_name(c->type));
 		fprintf(out, "%-*s %-*s %-*s %-*s %s%s%s\n", wname, name,
-		    REPORT_COL_TYPE, type, wexp, expected, wseen, seen,
-		    color ? check_status_colors[c->status] : "",
-		    check_status_name(c->status), color ? ANSI_RESET : "");
+		        REPORT_COL_TYPE, type, wexp, expected, wseen, seen,
+		        color ? check_status_colors[c->status] : "",
+		        check_status_name(c->status), color ? ANSI_RESET : "");
 		if (c->status == CHECK_PASS)
 			npass++;
 	}
@@ -236,10 +236,10 @@ report_print_text(FILE *out, const struct report *rep, bool color)
 		const struct check_result *c = &rep->checks[i];
 
 		fprintf(out, "  %-5s %s: %s\n", check_type_name(c->type),
-		    check_status_name(c->status), c->detail);
+		        check_status_name(c->status), c->detail);
 	}
 	fprintf(out, "\n%s: %s (%zu of %zu checks pass)\n", rep->domain,
-	    report_verdict_words(report_verdict(rep)), npass, rep->nchecks);
+	        report_verdict_words(report_verdict(rep)), npass, rep->nchecks);
 }
 
 /* JSON output ------------------------------------------------------------ */
@@ -252,9 +252,9 @@ report_print_json(FILE *out, const struct report *rep)
 	fputs("{", out);
 	json_field(out, "domain", rep->domain, false);
 	fprintf(out, "\"ready\": %s, ",
-	    report_verdict(rep) == VERDICT_READY ? "true" : "false");
-	json_field(out, "verdict",
-	    report_verdict_name(report_verdict(rep)), false);
+	        report_verdict(rep) == VERDICT_READY ? "true" : "false");
+	json_field(out, "verdict", report_verdict_name(report_verdict(rep)),
+	           false);
 	fputs("\"checks\": [", out);
 	for (i = 0; i < rep->nchecks; i++) {
 		const struct check_result *c = &rep->checks[i];
@@ -262,8 +262,7 @@ report_print_json(FILE *out, const struct report *rep)
 		fputs(i ? ", {" : "{", out);
 		json_field(out, "type", check_type_name(c->type), false);
 		json_field(out, "name", c->name, false);
-		json_field(out, "status", check_status_name(c->status),
-		    false);
+		json_field(out, "status", check_status_name(c->status), false);
 		json_field(out, "expected", c->expected, false);
 		json_field(out, "seen", c->seen, false);
 		json_field(out, "detail", c->detail, true);

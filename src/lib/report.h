@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define REPORT_NAME_MAX 1024	/* DNS name in presentation form, NUL */
+#define REPORT_NAME_MAX 1024 /* DNS name in presentation form, NUL */
 #define REPORT_EXPECTED_MAX 512
 #define REPORT_SEEN_MAX 1024
 #define REPORT_DETAIL_MAX 512
@@ -36,9 +36,9 @@ enum check_type {
 };
 
 enum check_status {
-	CHECK_PASS,	 /* record present and right */
-	CHECK_FAIL,	 /* record present but wrong */
-	CHECK_MISSING,	 /* NXDOMAIN, or no such record */
+	CHECK_PASS,      /* record present and right */
+	CHECK_FAIL,      /* record present but wrong */
+	CHECK_MISSING,   /* NXDOMAIN, or no such record */
 	CHECK_TEMPERROR, /* DNS trouble: timeout, SERVFAIL, ... */
 };
 
@@ -51,10 +51,10 @@ enum report_verdict {
 struct check_result {
 	enum check_type type;
 	enum check_status status;
-	char name[REPORT_NAME_MAX];	    /* DNS name queried */
+	char name[REPORT_NAME_MAX];         /* DNS name queried */
 	char expected[REPORT_EXPECTED_MAX]; /* what should be published */
-	char seen[REPORT_SEEN_MAX];	    /* what was published */
-	char detail[REPORT_DETAIL_MAX];	    /* one sentence for the owner */
+	char seen[REPORT_SEEN_MAX];         /* what was published */
+	char detail[REPORT_DETAIL_MAX];     /* one sentence for the owner */
 };
 
 struct report {
@@ -68,11 +68,12 @@ const char *check_status_name(enum check_status status);
 
 /* check_result_set - fill status and detail (printf-style detail). */
 void check_result_set(struct check_result *res, enum check_status status,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+                      const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* check_result_seen - store untrusted record text, sanitized and capped. */
 void check_result_seen(struct check_result *res, const unsigned char *text,
-    size_t len);
+                       size_t len);
 
 enum report_verdict report_verdict(const struct report *rep);
 const char *report_verdict_name(enum report_verdict verdict);

@@ -28,10 +28,10 @@ struct resolver {
 	void *impl;
 	/* query - 0 when queued, -1 when it could not be (callback not run) */
 	int (*query)(void *impl, const char *name, uint16_t qtype,
-	    resolver_cb cb, void *arg);
+	             resolver_cb cb, void *arg);
 	/* query_by - query, ended by deadline_ms at the latest */
 	int (*query_by)(void *impl, const char *name, uint16_t qtype,
-	    uint64_t deadline_ms, resolver_cb cb, void *arg);
+	                uint64_t deadline_ms, resolver_cb cb, void *arg);
 };
 
 #endif

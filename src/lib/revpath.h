@@ -54,8 +54,8 @@ struct revpath {
 	bool long_local; /* local part over REVPATH_LOCAL_MAX octets */
 	bool long_path;  /* argument over REVPATH_PATH_MAX octets */
 	bool local_cut;  /* local holds only the start of the local part */
-	char local[REVPATH_LOCAL_BUF];     /* as sent, quotes kept; maybe cut */
-	char domain[REVPATH_DOMAIN_BUF];   /* normalized, or the literal */
+	char local[REVPATH_LOCAL_BUF];   /* as sent, quotes kept; maybe cut */
+	char domain[REVPATH_DOMAIN_BUF]; /* normalized, or the literal */
 };
 
 /* revpath_parse - an enum revpath_code; on SYNTAX and TOO_LONG out is

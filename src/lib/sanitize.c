@@ -60,7 +60,7 @@ sanitize_plain(unsigned char c)
 /* sanitize_fits - true when every escape of src fits in dstlen - 1. */
 static int
 sanitize_fits(size_t dstlen, const unsigned char *src, size_t srclen,
-    bool keep_backslash)
+              bool keep_backslash)
 {
 	size_t need = 0, i;
 	char esc[5];
@@ -74,7 +74,7 @@ sanitize_fits(size_t dstlen, const unsigned char *src, size_t srclen,
  * escape, "..." appended when the text does not fit. */
 static size_t
 sanitize_escaped(char *dst, size_t dstlen, const unsigned char *src,
-    size_t srclen, bool keep_backslash)
+                 size_t srclen, bool keep_backslash)
 {
 	size_t ellipsis = sizeof(SANITIZE_ELLIPSIS) - 1, used = 0, i;
 	/* keep room for "..." only when the text will be cut */
@@ -100,8 +100,7 @@ sanitize_escaped(char *dst, size_t dstlen, const unsigned char *src,
 }
 
 size_t
-sanitize_text(char *dst, size_t dstlen, const unsigned char *src,
-    size_t srclen)
+sanitize_text(char *dst, size_t dstlen, const unsigned char *src, size_t srclen)
 {
 	size_t i;
 
@@ -122,7 +121,7 @@ sanitize_text(char *dst, size_t dstlen, const unsigned char *src,
 
 size_t
 sanitize_again(char *dst, size_t dstlen, const unsigned char *src,
-    size_t srclen)
+               size_t srclen)
 {
 	if (dstlen == 0)
 		return 0;

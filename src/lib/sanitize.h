@@ -20,11 +20,11 @@
 
 /* sanitize_text - returns the length written (excluding the NUL). */
 size_t sanitize_text(char *dst, size_t dstlen, const unsigned char *src,
-    size_t srclen);
+                     size_t srclen);
 
 /* sanitize_again - the same for text that is already escaped: a backslash
  * is kept as it is, so escapes are not escaped twice. */
 size_t sanitize_again(char *dst, size_t dstlen, const unsigned char *src,
-    size_t srclen);
+                      size_t srclen);
 
 #endif

@@ -50,7 +50,7 @@ struct check_result;
 #define SPF_EGRESS_MAX 16        /* egress addresses or ranges */
 #define SPF_PROBES_MAX 32        /* check_host() runs for the egress */
 #define SPF_NETS_MAX 256 /* ip4/ip6 networks spf_validate keeps as cuts */
-#define SPF_WALK_MAX 64 /* records and names spf_validate visits */
+#define SPF_WALK_MAX 64  /* records and names spf_validate visits */
 
 enum spf_result {
 	SPF_NONE,

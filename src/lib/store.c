@@ -265,9 +265,10 @@ store_guard_install(const char *progname, char *err, size_t errlen)
 	if (sigaction(SIGBUS, &sa, &guard_old_bus) != 0 ||
 	    sigaction(SIGSEGV, &sa, &guard_old_segv) != 0 ||
 	    sigaction(SIGABRT, &sa, &guard_old_abrt) != 0)
-		return errbuf_code(err, errlen, STORE_ERROR,
-		            "cannot install the store's fault handler: %s",
-		            strerror(errno));
+		return errbuf_code(
+		    err, errlen, STORE_ERROR,
+		    "cannot install the store's fault handler: %s",
+		    strerror(errno));
 	guard_installed = 1;
 	return STORE_OK;
 }
@@ -503,22 +504,25 @@ check_pages(const char *dir, char *err, size_t errlen)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
 	    sizeof(path))
-		return errbuf_code(err, errlen, STORE_ERROR, "%s: path too long", dir);
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "%s: path too long", dir);
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? STORE_OK
-		                       : errbuf_code(err, errlen, STORE_ERROR,
-		                              "%s: %s", path, strerror(errno));
+		return errno == ENOENT
+		           ? STORE_OK
+		           : errbuf_code(err, errlen, STORE_ERROR, "%s: %s",
+		                         path, strerror(errno));
 	rc = lmdbcheck_fd(fd, &rep);
 	close(fd);
 	if (rc == 0)
 		return STORE_OK;
 	if (rc < 0)
 		return errbuf_code(err, errlen, STORE_ERROR, "%s: %s", path,
-		            rep.problem);
-	return errbuf_code(err, errlen, STORE_ERROR,
-	            "the store is damaged: its page structure: %s; recover "
-	            "with: " STORE_RECOVERY,
-	            rep.problem);
+		                   rep.problem);
+	return errbuf_code(
+	    err, errlen, STORE_ERROR,
+	    "the store is damaged: its page structure: %s; recover "
+	    "with: " STORE_RECOVERY,
+	    rep.problem);
 }
 
 /* open_dbs - open (or create) the three named databases. */
@@ -762,7 +766,7 @@ decode_reg(const MDB_val *key, const MDB_val *val, struct domain_reg *reg,
 	char why[STORE_MSG_MAX];
 
 	if (storecodec_reg_decode(val->mv_data, val->mv_size, reg, why,
-	                      sizeof(why)) != 0)
+	                          sizeof(why)) != 0)
 		return corrupt(err, errlen, "registry", key, why);
 	if (!key_is(key, reg->domain))
 		return corrupt(err, errlen, "registry", key,
@@ -778,7 +782,7 @@ decode_state(const MDB_val *key, const MDB_val *val, struct domain_state *state,
 	char why[STORE_MSG_MAX];
 
 	if (storecodec_state_decode(val->mv_data, val->mv_size, state, why,
-	                        sizeof(why)) != 0)
+	                            sizeof(why)) != 0)
 		return corrupt(err, errlen, "state", key, why);
 	if (!key_is(key, state->domain))
 		return corrupt(err, errlen, "state", key,
@@ -911,8 +915,8 @@ store_batch_put_state(struct store_batch *b, const struct domain_state *state,
 
 	if ((rc = domain_key(state->domain, &key, err, errlen)) != STORE_OK)
 		return rc;
-	if (storecodec_state_encode(state, buf, sizeof(buf), &len, err, errlen) !=
-	    0)
+	if (storecodec_state_encode(state, buf, sizeof(buf), &len, err,
+	                            errlen) != 0)
 		return STORE_ERROR;
 	return put_value(b, b->st->state, &key, buf, len, err, errlen);
 }
@@ -928,7 +932,8 @@ store_batch_put_reg(struct store_batch *b, const struct domain_reg *reg,
 
 	if ((rc = domain_key(reg->domain, &key, err, errlen)) != STORE_OK)
 		return rc;
-	if (storecodec_reg_encode(reg, buf, sizeof(buf), &len, err, errlen) != 0)
+	if (storecodec_reg_encode(reg, buf, sizeof(buf), &len, err, errlen) !=
+	    0)
 		return STORE_ERROR;
 	return put_value(b, b->st->reg, &key, buf, len, err, errlen);
 }
@@ -1071,7 +1076,7 @@ peek_value(const MDB_val *key, const MDB_val *val,
 	char why[STORE_MSG_MAX];
 
 	if (storecodec_state_peek(val->mv_data, val->mv_size, sum, why,
-	                      sizeof(why)) != 0)
+	                          sizeof(why)) != 0)
 		return corrupt(err, errlen, "state", key, why);
 	if (sum->domain_len != key->mv_size ||
 	    memcmp(sum->domain, key->mv_data, key->mv_size) != 0)
@@ -1133,9 +1138,8 @@ store_read_reg(struct store_reader *rd, const char *domain,
 	if ((rc = domain_key(domain, &key, err, errlen)) == STORE_OK)
 		rc = get_value(rd->txn, rd->st->reg, &key, &val, domain, err,
 		               errlen);
-	if (rc == STORE_OK &&
-	    storecodec_reg_peek(val.mv_data, val.mv_size, sum, why,
-	                    sizeof(why)) != 0)
+	if (rc == STORE_OK && storecodec_reg_peek(val.mv_data, val.mv_size, sum,
+	                                          why, sizeof(why)) != 0)
 		rc = corrupt(err, errlen, "registry", &key, why);
 	if (rc == STORE_OK &&
 	    (sum->domain_len != key.mv_size ||
@@ -1358,7 +1362,7 @@ decode_held(const MDB_val *key, const MDB_val *val, struct held_msg *msg,
 	size_t dn;
 
 	if (storecodec_held_decode(val->mv_data, val->mv_size, msg, why,
-	                       sizeof(why)) != 0)
+	                           sizeof(why)) != 0)
 		return corrupt(err, errlen, "held", key, why);
 	dn = strlen(msg->domain);
 	if (key->mv_size != dn + 1 + strlen(msg->queue_id) ||
@@ -1402,8 +1406,8 @@ store_held_put(struct store *st, const struct held_msg *msg, char *err,
 	if ((rc = held_key(msg->domain, msg->queue_id, kbuf, &key, err,
 	                   errlen)) != STORE_OK)
 		return rc;
-	if (storecodec_held_encode(msg, vbuf, sizeof(vbuf), &len, err, errlen) !=
-	    0)
+	if (storecodec_held_encode(msg, vbuf, sizeof(vbuf), &len, err,
+	                           errlen) != 0)
 		return STORE_ERROR;
 	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
 		return rc;
@@ -1707,7 +1711,7 @@ check_db(struct iter *it, const struct check_db *db, char *err, size_t errlen)
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return errbuf_code(err, errlen, STORE_ERROR, "%s database: %s",
-		            db->name, mdb_strerror(rc));
+		                   db->name, mdb_strerror(rc));
 	if (rc == MDB_NOTFOUND && mdb_stat(it->txn, db->dbi, &ms) == 0 &&
 	    ms.ms_entries != n) {
 		rep->damaged++;
@@ -1744,10 +1748,11 @@ store_check(struct store *st, struct store_check_report *rep,
 		rc = check_db(&it, &dbs[i], err, errlen);
 	read_end(txn);
 	if (rc == STORE_OK && rep->corrupt + rep->damaged > 0)
-		rc = errbuf_code(err, errlen, STORE_CORRUPT,
-		          "%zu corrupt record(s), %zu structural problem(s) in "
-		          "the store",
-		          rep->corrupt, rep->damaged);
+		rc = errbuf_code(
+		    err, errlen, STORE_CORRUPT,
+		    "%zu corrupt record(s), %zu structural problem(s) in "
+		    "the store",
+		    rep->corrupt, rep->damaged);
 	return rc;
 }
 

@@ -255,7 +255,8 @@ int store_read_state(struct store_reader *rd, const char *domain,
                      struct storecodec_state_summary *sum, char *err,
                      size_t errlen);
 int store_read_reg(struct store_reader *rd, const char *domain,
-                   struct storecodec_reg_summary *sum, char *err, size_t errlen);
+                   struct storecodec_reg_summary *sum, char *err,
+                   size_t errlen);
 void store_read_end(struct store_reader *rd);
 
 /* Batch writer: one write transaction for many puts. */
@@ -319,8 +320,9 @@ struct store_check_report {
  * value decodes and matches its key.  STORE_CORRUPT when anything is
  * corrupt or damaged, each finding reported through cb.  A state or held
  * entry of a domain without a registry entry is normal (an unregistered
- * domain the milter checked): counted, never a finding.  A damaged page can still fault inside LMDB: run it in a
- * child process (storecheck.c), never in a process that must survive.
+ * domain the milter checked): counted, never a finding.  A damaged page can
+ * still fault inside LMDB: run it in a child process (storecheck.c), never in a
+ * process that must survive.
  */
 int store_check(struct store *st, struct store_check_report *rep,
                 store_problem_cb cb, void *ctx, char *err, size_t errlen);

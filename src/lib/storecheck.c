@@ -57,7 +57,7 @@
 #include "lmdbcheck.h"
 #include "sanitize.h"
 
-#define STORECHECK_KEY_TEXT 128  /* a key as shown */
+#define STORECHECK_KEY_TEXT 128    /* a key as shown */
 #define STORECHECK_EXIT_SIGNAL 128 /* a child's exit: this + a signal */
 
 /* Frames of the export pipe. */

@@ -68,10 +68,10 @@ enum storecheck_outcome {
 };
 
 struct storecheck_result {
-	int outcome;   /* enum storecheck_outcome */
-	int absent;    /* no store yet: nothing to check */
-	int signal;    /* the child died by this signal; 0 when not */
-	int timed_out; /* ... by STORECHECK_TIMEOUT */
+	int outcome;    /* enum storecheck_outcome */
+	int absent;     /* no store yet: nothing to check */
+	int signal;     /* the child died by this signal; 0 when not */
+	int timed_out;  /* ... by STORECHECK_TIMEOUT */
 	uint64_t pages; /* pages reached by the structure check */
 	struct store_check_report rep;
 	size_t nproblems; /* damage findings; the first ones kept below */

@@ -550,7 +550,7 @@ decode(const unsigned char *buf, size_t len, enum record_kind want, void *out,
 
 int
 storecodec_header(const unsigned char *buf, size_t len, unsigned *version,
-              unsigned *kind, char *err, size_t errlen)
+                  unsigned *kind, char *err, size_t errlen)
 {
 	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
 
@@ -559,8 +559,8 @@ storecodec_header(const unsigned char *buf, size_t len, unsigned *version,
 }
 
 int
-storecodec_reg_encode(const struct domain_reg *reg, unsigned char *buf, size_t size,
-                  size_t *len, char *err, size_t errlen)
+storecodec_reg_encode(const struct domain_reg *reg, unsigned char *buf,
+                      size_t size, size_t *len, char *err, size_t errlen)
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
 
@@ -569,8 +569,8 @@ storecodec_reg_encode(const struct domain_reg *reg, unsigned char *buf, size_t s
 }
 
 int
-storecodec_reg_decode(const unsigned char *buf, size_t len, struct domain_reg *reg,
-                  char *err, size_t errlen)
+storecodec_reg_decode(const unsigned char *buf, size_t len,
+                      struct domain_reg *reg, char *err, size_t errlen)
 {
 	return decode(buf, len, STORECODEC_KIND_REG, reg, sizeof(*reg), err,
 	              errlen);
@@ -578,7 +578,7 @@ storecodec_reg_decode(const unsigned char *buf, size_t len, struct domain_reg *r
 
 int
 storecodec_state_encode(const struct domain_state *st, unsigned char *buf,
-                    size_t size, size_t *len, char *err, size_t errlen)
+                        size_t size, size_t *len, char *err, size_t errlen)
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
 
@@ -588,7 +588,7 @@ storecodec_state_encode(const struct domain_state *st, unsigned char *buf,
 
 int
 storecodec_state_decode(const unsigned char *buf, size_t len,
-                    struct domain_state *st, char *err, size_t errlen)
+                        struct domain_state *st, char *err, size_t errlen)
 {
 	return decode(buf, len, STORECODEC_KIND_STATE, st, sizeof(*st), err,
 	              errlen);
@@ -682,7 +682,8 @@ peek_problem(struct rd *r, struct storecodec_state_summary *sum)
 
 int
 storecodec_state_peek(const unsigned char *buf, size_t len,
-                  struct storecodec_state_summary *sum, char *err, size_t errlen)
+                      struct storecodec_state_summary *sum, char *err,
+                      size_t errlen)
 {
 	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
 	struct domain_state st; /* fixed fields only; strings untouched */
@@ -705,7 +706,8 @@ storecodec_state_peek(const unsigned char *buf, size_t len,
 
 int
 storecodec_reg_peek(const unsigned char *buf, size_t len,
-                struct storecodec_reg_summary *sum, char *err, size_t errlen)
+                    struct storecodec_reg_summary *sum, char *err,
+                    size_t errlen)
 {
 	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
 	size_t off, n;
@@ -730,8 +732,8 @@ storecodec_reg_peek(const unsigned char *buf, size_t len,
 }
 
 int
-storecodec_held_encode(const struct held_msg *msg, unsigned char *buf, size_t size,
-                   size_t *len, char *err, size_t errlen)
+storecodec_held_encode(const struct held_msg *msg, unsigned char *buf,
+                       size_t size, size_t *len, char *err, size_t errlen)
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
 
@@ -740,8 +742,8 @@ storecodec_held_encode(const struct held_msg *msg, unsigned char *buf, size_t si
 }
 
 int
-storecodec_held_decode(const unsigned char *buf, size_t len, struct held_msg *msg,
-                   char *err, size_t errlen)
+storecodec_held_decode(const unsigned char *buf, size_t len,
+                       struct held_msg *msg, char *err, size_t errlen)
 {
 	return decode(buf, len, STORECODEC_KIND_HELD, msg, sizeof(*msg), err,
 	              errlen);

@@ -108,7 +108,7 @@ struct held_msg {
 	char queue_id[HELD_QUEUE_ID_MAX];
 	int64_t held_at; /* unix time */
 	char reason[HELD_REASON_MAX];
-	uint8_t door;                /* enum held_door */
+	uint8_t door;                 /* enum held_door */
 	char sender[HELD_SENDER_MAX]; /* envelope sender; "" unknown */
 };
 
@@ -148,36 +148,37 @@ struct storecodec_reg_summary {
  */
 #define STORECODEC_STR_COST(bufsize) (2 + (bufsize)-1)
 #define STORECODEC_STATE_FIXED (STORECODEC_HEADER_LEN + 1 + 5 * 8 + 4 * 4)
-#define STORECODEC_STATE_MAX                                                       \
-	(STORECODEC_STATE_FIXED + STORECODEC_STR_COST(DOMAIN_BUF) + 1 +                \
-	 DOMAIN_RECORDS_MAX * (2 + STORECODEC_STR_COST(DOMAIN_BUF) +               \
-	                       STORECODEC_STR_COST(DOMAIN_RECORD_DETAIL_MAX)) +    \
+#define STORECODEC_STATE_MAX                                                   \
+	(STORECODEC_STATE_FIXED + STORECODEC_STR_COST(DOMAIN_BUF) + 1 +        \
+	 DOMAIN_RECORDS_MAX *                                                  \
+	     (2 + STORECODEC_STR_COST(DOMAIN_BUF) +                            \
+	      STORECODEC_STR_COST(DOMAIN_RECORD_DETAIL_MAX)) +                 \
 	 8)
-#define STORECODEC_REG_MAX                                                         \
-	(STORECODEC_HEADER_LEN + 8 + 1 + 4 * STORECODEC_STR_COST(DOMAIN_BUF) +         \
-	 STORECODEC_STR_COST(DOMAIN_CONTACT_MAX) + 1 +                             \
-	 DOMAIN_SELECTORS_MAX * (STORECODEC_STR_COST(DOMAIN_SELECTOR_MAX) +        \
-	                         STORECODEC_STR_COST(DOMAIN_KEY_PATH_MAX)) +       \
+#define STORECODEC_REG_MAX                                                     \
+	(STORECODEC_HEADER_LEN + 8 + 1 + 4 * STORECODEC_STR_COST(DOMAIN_BUF) + \
+	 STORECODEC_STR_COST(DOMAIN_CONTACT_MAX) + 1 +                         \
+	 DOMAIN_SELECTORS_MAX * (STORECODEC_STR_COST(DOMAIN_SELECTOR_MAX) +    \
+	                         STORECODEC_STR_COST(DOMAIN_KEY_PATH_MAX)) +   \
 	 1 + DOMAIN_EGRESS_MAX * STORECODEC_STR_COST(DOMAIN_IP_TEXT_MAX))
-#define STORECODEC_HELD_MAX                                                        \
-	(STORECODEC_HEADER_LEN + 8 + STORECODEC_STR_COST(DOMAIN_BUF) +                 \
-	 STORECODEC_STR_COST(HELD_QUEUE_ID_MAX) +                                  \
-	 STORECODEC_STR_COST(HELD_REASON_MAX) + 1 +                                \
+#define STORECODEC_HELD_MAX                                                    \
+	(STORECODEC_HEADER_LEN + 8 + STORECODEC_STR_COST(DOMAIN_BUF) +         \
+	 STORECODEC_STR_COST(HELD_QUEUE_ID_MAX) +                              \
+	 STORECODEC_STR_COST(HELD_REASON_MAX) + 1 +                            \
 	 STORECODEC_STR_COST(HELD_SENDER_MAX))
 #define STORECODEC_MAX STORECODEC_STATE_MAX /* the largest of the three */
 
 int storecodec_header(const unsigned char *buf, size_t len, unsigned *version,
-                  unsigned *kind, char *err, size_t errlen);
+                      unsigned *kind, char *err, size_t errlen);
 
 int storecodec_reg_encode(const struct domain_reg *reg, unsigned char *buf,
-                      size_t size, size_t *len, char *err, size_t errlen);
+                          size_t size, size_t *len, char *err, size_t errlen);
 int storecodec_reg_decode(const unsigned char *buf, size_t len,
-                      struct domain_reg *reg, char *err, size_t errlen);
+                          struct domain_reg *reg, char *err, size_t errlen);
 
 int storecodec_state_encode(const struct domain_state *st, unsigned char *buf,
-                        size_t size, size_t *len, char *err, size_t errlen);
+                            size_t size, size_t *len, char *err, size_t errlen);
 int storecodec_state_decode(const unsigned char *buf, size_t len,
-                        struct domain_state *st, char *err, size_t errlen);
+                            struct domain_state *st, char *err, size_t errlen);
 
 /*
  * storecodec_state_peek - decode the fixed block of a state record and find
@@ -188,8 +189,8 @@ int storecodec_state_decode(const unsigned char *buf, size_t len,
  * that record's name.
  */
 int storecodec_state_peek(const unsigned char *buf, size_t len,
-                      struct storecodec_state_summary *sum, char *err,
-                      size_t errlen);
+                          struct storecodec_state_summary *sum, char *err,
+                          size_t errlen);
 
 /*
  * storecodec_reg_peek - decode a registry entry up to its MAIL FROM field.
@@ -198,11 +199,12 @@ int storecodec_state_peek(const unsigned char *buf, size_t len,
  * does).  O(1), copies only mail_from.
  */
 int storecodec_reg_peek(const unsigned char *buf, size_t len,
-                    struct storecodec_reg_summary *sum, char *err, size_t errlen);
+                        struct storecodec_reg_summary *sum, char *err,
+                        size_t errlen);
 
 int storecodec_held_encode(const struct held_msg *msg, unsigned char *buf,
-                       size_t size, size_t *len, char *err, size_t errlen);
+                           size_t size, size_t *len, char *err, size_t errlen);
 int storecodec_held_decode(const unsigned char *buf, size_t len,
-                       struct held_msg *msg, char *err, size_t errlen);
+                           struct held_msg *msg, char *err, size_t errlen);
 
 #endif

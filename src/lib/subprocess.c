@@ -43,8 +43,8 @@
 #include "text.h"
 
 static char *const subprocess_env[] = {
-	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	NULL,
+    "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+    NULL,
 };
 
 /* subprocess_std - stream fd of the child from fd, or /dev/null (-1). */
@@ -54,7 +54,8 @@ subprocess_std(posix_spawn_file_actions_t *fa, int stream, int fd)
 	if (fd >= 0)
 		posix_spawn_file_actions_adddup2(fa, fd, stream);
 	else
-		posix_spawn_file_actions_addopen(fa, stream, "/dev/null",
+		posix_spawn_file_actions_addopen(
+		    fa, stream, "/dev/null",
 		    stream == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0);
 }
 
@@ -64,8 +65,8 @@ subprocess_std(posix_spawn_file_actions_t *fa, int stream, int fd)
  * parent's ends never reach the child.
  */
 static pid_t
-subprocess_start(const char *const *argv, int in, int out, int errfd,
-    char *err, size_t errlen)
+subprocess_start(const char *const *argv, int in, int out, int errfd, char *err,
+                 size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
@@ -76,11 +77,11 @@ subprocess_start(const char *const *argv, int in, int out, int errfd,
 	subprocess_std(&fa, STDOUT_FILENO, out);
 	subprocess_std(&fa, STDERR_FILENO, errfd);
 	rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv,
-	    subprocess_env);
+	                 subprocess_env);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot run %s: %s", argv[0],
-		    strerror(rc));
+		         strerror(rc));
 		return -1;
 	}
 	return pid;
@@ -90,10 +91,10 @@ subprocess_start(const char *const *argv, int in, int out, int errfd,
 struct subprocess_reader {
 	subprocess_line_cb cb;
 	void *ctx;
-	char *line;	 /* line_max octets */
+	char *line; /* line_max octets */
 	size_t line_max;
 	size_t used;
-	bool overlong;	 /* the current line is being skipped */
+	bool overlong; /* the current line is being skipped */
 	size_t *skipped;
 };
 
@@ -122,7 +123,7 @@ subprocess_take(struct subprocess_reader *rd, const char *buf, size_t n)
 /* subprocess_drain - read stdout and stderr until both close or late. */
 static int
 subprocess_drain(int outfd, int errfd, struct subprocess_reader *rd,
-    long long deadline, char *captured, size_t caplen)
+                 long long deadline, char *captured, size_t caplen)
 {
 	int fds[2] = {outfd, errfd};
 	size_t got = 0;
@@ -157,8 +158,8 @@ subprocess_drain(int outfd, int errfd, struct subprocess_reader *rd,
 				subprocess_take(rd, buf, (size_t)r);
 			} else if (got + 1 < caplen) {
 				size_t c = (size_t)r < caplen - 1 - got
-				    ? (size_t)r
-				    : caplen - 1 - got;
+				               ? (size_t)r
+				               : caplen - 1 - got;
 
 				memcpy(captured + got, buf, c);
 				got += c;
@@ -177,11 +178,11 @@ subprocess_drain(int outfd, int errfd, struct subprocess_reader *rd,
  * reports it. */
 static int
 subprocess_status(const char *prog, int status, char *captured, char *err,
-    size_t errlen)
+                  size_t errlen)
 {
 	if (WIFSIGNALED(status)) {
 		snprintf(err, errlen, "%s was killed by signal %d", prog,
-		    WTERMSIG(status));
+		         WTERMSIG(status));
 		return -1;
 	}
 	captured[strcspn(captured, "\r\n")] = '\0';
@@ -189,9 +190,10 @@ subprocess_status(const char *prog, int status, char *captured, char *err,
 		char shown[SUBPROCESS_STDERR_MAX];
 
 		sanitize_text(shown, sizeof(shown),
-		    (const unsigned char *)captured, strlen(captured));
+		              (const unsigned char *)captured,
+		              strlen(captured));
 		snprintf(err, errlen, "%s exited with status %d%s%s", prog,
-		    WEXITSTATUS(status), shown[0] ? ": " : "", shown);
+		         WEXITSTATUS(status), shown[0] ? ": " : "", shown);
 	}
 	return WEXITSTATUS(status);
 }
@@ -199,7 +201,7 @@ subprocess_status(const char *prog, int status, char *captured, char *err,
 /* subprocess_feed - write input, read stderr, until both are done or late. */
 static int
 subprocess_feed(int infd, int errfd, const char *input, size_t inlen,
-    long long deadline, char *captured, size_t caplen)
+                long long deadline, char *captured, size_t caplen)
 {
 	size_t off = 0, got = 0;
 	int open_in = 1, open_err = 1;
@@ -220,8 +222,8 @@ subprocess_feed(int infd, int errfd, const char *input, size_t inlen,
 			return -1;
 		if (open_in && pfd[1].revents) {
 			ssize_t w = off < inlen
-			    ? write(infd, input + off, inlen - off)
-			    : 0;
+			                ? write(infd, input + off, inlen - off)
+			                : 0;
 
 			if (w > 0)
 				off += (size_t)w;
@@ -240,8 +242,8 @@ subprocess_feed(int infd, int errfd, const char *input, size_t inlen,
 				open_err = 0;
 			} else if (got + 1 < caplen) {
 				size_t k = (size_t)r < caplen - 1 - got
-				    ? (size_t)r
-				    : caplen - 1 - got;
+				               ? (size_t)r
+				               : caplen - 1 - got;
 
 				memcpy(captured + got, buf, k);
 				got += k;
@@ -276,7 +278,7 @@ subprocess_reap(pid_t pid, long long deadline, int *status)
 
 int
 subprocess_run(const char *const *argv, const char *input, size_t inlen,
-    int timeout_ms, char *err, size_t errlen)
+               int timeout_ms, char *err, size_t errlen)
 {
 	char captured[SUBPROCESS_STDERR_MAX];
 	long long deadline = (long long)text_now_ms() + timeout_ms;
@@ -312,7 +314,7 @@ subprocess_run(const char *const *argv, const char *input, size_t inlen,
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
 	fed = subprocess_feed(in[1], errp[0], input, inlen, deadline, captured,
-	    sizeof(captured));
+	                      sizeof(captured));
 	while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
 		;
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
@@ -323,7 +325,7 @@ subprocess_run(const char *const *argv, const char *input, size_t inlen,
 	    pid, fed == 0 ? deadline : (long long)text_now_ms(), &status);
 	if (fed != 0 || reaped != 0) {
 		snprintf(err, errlen, "%s did not finish within %d ms; killed",
-		    argv[0], timeout_ms);
+		         argv[0], timeout_ms);
 		return -1;
 	}
 	return subprocess_status(argv[0], status, captured, err, errlen);
@@ -331,13 +333,13 @@ subprocess_run(const char *const *argv, const char *input, size_t inlen,
 
 int
 subprocess_lines(const char *const *argv, subprocess_line_cb cb, void *ctx,
-    size_t line_max, size_t *skipped, int timeout_ms, char *err,
-    size_t errlen)
+                 size_t line_max, size_t *skipped, int timeout_ms, char *err,
+                 size_t errlen)
 {
 	char captured[SUBPROCESS_STDERR_MAX];
 	long long deadline = (long long)text_now_ms() + timeout_ms;
-	struct subprocess_reader rd = {cb, ctx, NULL, line_max, 0, false,
-	    skipped};
+	struct subprocess_reader rd = {cb, ctx,   NULL,   line_max,
+	                               0,  false, skipped};
 	int out[2], errp[2], status = 0, drained, reaped;
 	pid_t pid;
 
@@ -372,7 +374,7 @@ subprocess_lines(const char *const *argv, subprocess_line_cb cb, void *ctx,
 		return -1;
 	}
 	drained = subprocess_drain(out[0], errp[0], &rd, deadline, captured,
-	    sizeof(captured));
+	                           sizeof(captured));
 	close(out[0]);
 	close(errp[0]);
 	free(rd.line);
@@ -380,7 +382,7 @@ subprocess_lines(const char *const *argv, subprocess_line_cb cb, void *ctx,
 	    pid, drained == 0 ? deadline : (long long)text_now_ms(), &status);
 	if (drained != 0 || reaped != 0) {
 		snprintf(err, errlen, "%s did not finish within %d ms; killed",
-		    argv[0], timeout_ms);
+		         argv[0], timeout_ms);
 		return -1;
 	}
 	return subprocess_status(argv[0], status, captured, err, errlen);

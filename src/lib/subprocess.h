@@ -31,7 +31,7 @@
  * non-zero exit leaves the program's first stderr line in err.
  */
 int subprocess_run(const char *const *argv, const char *input, size_t inlen,
-    int timeout_ms, char *err, size_t errlen);
+                   int timeout_ms, char *err, size_t errlen);
 
 /* subprocess_line_cb - one line of output, without its newline. */
 typedef void (*subprocess_line_cb)(void *ctx, const char *line, size_t len);
@@ -43,9 +43,9 @@ typedef void (*subprocess_line_cb)(void *ctx, const char *line, size_t len);
  * subprocess_run() does; -1 with err when it could not be run, was
  * killed, or overran timeout_ms.
  */
-int subprocess_lines(const char *const *argv, subprocess_line_cb cb,
-    void *ctx, size_t line_max, size_t *skipped, int timeout_ms, char *err,
-    size_t errlen);
+int subprocess_lines(const char *const *argv, subprocess_line_cb cb, void *ctx,
+                     size_t line_max, size_t *skipped, int timeout_ms,
+                     char *err, size_t errlen);
 
 /*
  * subprocess_split - split a command line from the config ("/usr/sbin/sendmail

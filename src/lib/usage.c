@@ -17,7 +17,7 @@
 
 #define USAGE_MASK (USAGE_SLOTS - 1)
 _Static_assert((USAGE_SLOTS & USAGE_MASK) == 0,
-    "USAGE_SLOTS is a power of two");
+               "USAGE_SLOTS is a power of two");
 
 struct usage {
 	_Atomic uint64_t slot[USAGE_SLOTS];
@@ -66,8 +66,8 @@ usage_note(struct usage *u, const char *domain)
 
 		if (v == h)
 			return;
-		if (v == 0 && (atomic_compare_exchange_strong(s, &v, h) ||
-				  v == h))
+		if (v == 0 &&
+		    (atomic_compare_exchange_strong(s, &v, h) || v == h))
 			return;
 	}
 	atomic_fetch_add_explicit(&u->dropped, 1, memory_order_relaxed);

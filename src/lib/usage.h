@@ -41,7 +41,7 @@
 #include <stdint.h>
 
 #define USAGE_SLOTS 65536 /* distinct domains noted between two drains */
-#define USAGE_PROBES 32	  /* slots a note tries */
+#define USAGE_PROBES 32   /* slots a note tries */
 
 struct usage;
 
@@ -63,7 +63,7 @@ void usage_note(struct usage *u, const char *domain);
  * since the last drain.  One thread drains at a time.
  */
 size_t usage_drain(struct usage *u, uint64_t *out, size_t max,
-    uint64_t *dropped);
+                   uint64_t *dropped);
 
 /* usage_seen - domain's hash is in sorted[0..n). */
 bool usage_seen(const uint64_t *sorted, size_t n, const char *domain);

@@ -54,7 +54,7 @@ zonelines_pem_nopass(char *buf, int size, int rwflag, void *u)
 
 int
 zonelines_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
-    char *err, size_t errlen)
+                     char *err, size_t errlen)
 {
 	unsigned char der[ZONELINES_PUBKEY_MAX], *p = der;
 	char b64[ZONELINES_PUBKEY_MAX * 4 / 3 + 4];
@@ -73,7 +73,7 @@ zonelines_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
 	BIO_free(bio);
 	if (pk == NULL) {
 		snprintf(err, errlen,
-		    "no unencrypted PEM private key found in it");
+		         "no unencrypted PEM private key found in it");
 		return -1;
 	}
 	switch (EVP_PKEY_get_base_id(pk)) {
@@ -92,7 +92,7 @@ zonelines_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
 	EVP_PKEY_free(pk);
 	if (len <= 0) {
 		snprintf(err, errlen,
-		    "the key is neither RSA nor ed25519, or too large");
+		         "the key is neither RSA nor ed25519, or too large");
 		return -1;
 	}
 	EVP_EncodeBlock((unsigned char *)b64, der, len);
@@ -108,13 +108,13 @@ zonelines_dkim_value(const char *pem, size_t pemlen, char *out, size_t outlen,
  * with err. */
 static int
 zonelines_read_key(const char *path, char *buf, size_t buflen, size_t *len,
-    char *err, size_t errlen)
+                   char *err, size_t errlen)
 {
 	char why[SAFEFILE_ERR_MAX], *pem;
 	size_t n;
 
 	if (safefile_read(path, buflen - 1, 0, &pem, &n, NULL, why,
-		sizeof(why)) != 0) {
+	                  sizeof(why)) != 0) {
 		snprintf(err, errlen, "cannot read key file %s", why);
 		return -1;
 	}
@@ -144,7 +144,7 @@ zonelines_add(struct zonelines_set *set, const char *name, const char *type)
  * not the domain itself, not outside its organizational domain. */
 static int
 zonelines_mail_from_ok(const char *domain, const char *mail_from, char *why,
-    size_t whylen)
+                       size_t whylen)
 {
 	char org[DOMAIN_BUF];
 
@@ -153,19 +153,20 @@ zonelines_mail_from_ok(const char *domain, const char *mail_from, char *why,
 	if (strcmp(mail_from, domain) != 0 &&
 	    (strcmp(mail_from, org) == 0 || domain_is_below(mail_from, org)))
 		return 0;
-	snprintf(why, whylen,
+	snprintf(
+	    why, whylen,
 	    "the registered MAIL FROM name is %s, which the checks refuse; "
 	    "no record is issued for it: register the domain again with a "
 	    "subdomain (--mail-from mail)",
 	    strcmp(mail_from, domain) == 0 ? "the bare domain"
-					   : "outside the domain");
+	                                   : "outside the domain");
 	return -1;
 }
 
 /* zonelines_dkim - the key record of one selector; -1 with err (key file). */
 static int
 zonelines_dkim(struct zonelines_set *out, const char *domain, const char *sel,
-    const char *key_path, char *err, size_t errlen)
+               const char *key_path, char *err, size_t errlen)
 {
 	char name[ZONELINES_NAME_MAX], why[512];
 	struct zonelines_rr *rr;
@@ -177,19 +178,19 @@ zonelines_dkim(struct zonelines_set *out, const char *domain, const char *sel,
 	rr = zonelines_add(out, name, "TXT");
 	if (key_path[0] == '\0') {
 		snprintf(rr->note, sizeof(rr->note),
-		    "no key file registered for selector %s", sel);
+		         "no key file registered for selector %s", sel);
 		return 0;
 	}
 	if ((pem = malloc(ZONELINES_KEY_FILE_MAX)) == NULL) {
 		snprintf(err, errlen, "out of memory for key file %s",
-		    key_path);
+		         key_path);
 		return -1;
 	}
 	if (zonelines_read_key(key_path, pem, ZONELINES_KEY_FILE_MAX, &pemlen,
-		err, errlen) != 0)
+	                       err, errlen) != 0)
 		goto out;
 	if (zonelines_dkim_value(pem, pemlen, rr->value, sizeof(rr->value), why,
-		sizeof(why)) != 0) {
+	                         sizeof(why)) != 0) {
 		snprintf(err, errlen, "key file %s: %s", key_path, why);
 		goto out;
 	}
@@ -202,35 +203,38 @@ out:
 /* zonelines_spf_value - the SPF policy from egress addresses and include. */
 static void
 zonelines_spf_value(const struct domain_reg *reg,
-    const struct zonelines_defaults *defs, struct zonelines_rr *rr)
+                    const struct zonelines_defaults *defs,
+                    struct zonelines_rr *rr)
 {
-	const char *include = reg->spf_include[0] ? reg->spf_include
-						  : defs->spf_include;
+	const char *include =
+	    reg->spf_include[0] ? reg->spf_include : defs->spf_include;
 	size_t used, i, n = reg->negress ? reg->negress : defs->negress;
 
 	used = (size_t)snprintf(rr->value, sizeof(rr->value), "v=spf1");
 	for (i = 0; i < n && used < sizeof(rr->value); i++) {
-		const char *ip = reg->negress ? reg->egress[i] : defs->egress[i];
+		const char *ip =
+		    reg->negress ? reg->egress[i] : defs->egress[i];
 
 		used += (size_t)snprintf(rr->value + used,
-		    sizeof(rr->value) - used, " %s:%s",
-		    strchr(ip, ':') ? "ip6" : "ip4", ip);
+		                         sizeof(rr->value) - used, " %s:%s",
+		                         strchr(ip, ':') ? "ip6" : "ip4", ip);
 	}
 	if (include != NULL && include[0] != '\0' && used < sizeof(rr->value))
-		used += (size_t)snprintf(rr->value + used,
-		    sizeof(rr->value) - used, " include:%s", include);
+		used +=
+		    (size_t)snprintf(rr->value + used, sizeof(rr->value) - used,
+		                     " include:%s", include);
 	if (used < sizeof(rr->value))
 		snprintf(rr->value + used, sizeof(rr->value) - used, " ~all");
 	if (n == 0 && (include == NULL || include[0] == '\0'))
 		snprintf(rr->note, sizeof(rr->note),
-		    "no SPFInclude or EgressIPs configured: this policy "
-		    "authorizes no server yet");
+		         "no SPFInclude or EgressIPs configured: this policy "
+		         "authorizes no server yet");
 }
 
 int
 zonelines_build(const struct domain_reg *reg,
-    const struct zonelines_defaults *defs, struct zonelines_set *out, char *err,
-    size_t errlen)
+                const struct zonelines_defaults *defs,
+                struct zonelines_set *out, char *err, size_t errlen)
 {
 	char mail_from[DOMAIN_BUF], name[ZONELINES_NAME_MAX], why[512];
 	const char *mx, *label;
@@ -242,7 +246,7 @@ zonelines_build(const struct domain_reg *reg,
 	snprintf(out->domain, sizeof(out->domain), "%s", reg->domain);
 	label = reg->mail_from[0] ? reg->mail_from : defs->mail_from;
 	if (readiness_mail_from(reg->domain, label ? label : "mail", mail_from,
-		sizeof(mail_from), why, sizeof(why)) != 0) {
+	                        sizeof(mail_from), why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "MAIL FROM '%s': %s", label, why);
 		return -1;
 	}
@@ -251,33 +255,38 @@ zonelines_build(const struct domain_reg *reg,
 	if (mx != NULL && mx[0] != '\0')
 		snprintf(rr->value, sizeof(rr->value), "10 %s.", mx);
 	else
-		snprintf(rr->note, sizeof(rr->note),
+		snprintf(
+		    rr->note, sizeof(rr->note),
 		    "no MXHost configured: ask the operator for the feedback "
 		    "host");
 	rr = zonelines_add(out, mail_from, "TXT");
 	zonelines_spf_value(reg, defs, rr);
 	/* An entry stored before domain import judged its rows. */
-	for (i = 0; i < 2 && zonelines_mail_from_ok(reg->domain, mail_from,
-				 out->rr[i].note, sizeof(out->rr[i].note)) != 0;
+	for (i = 0; i < 2 && zonelines_mail_from_ok(
+	                         reg->domain, mail_from, out->rr[i].note,
+	                         sizeof(out->rr[i].note)) != 0;
 	     i++)
 		out->rr[i].value[0] = '\0';
 
 	nsel = reg->nselectors < DOMAIN_SELECTORS_MAX ? reg->nselectors
-						      : DOMAIN_SELECTORS_MAX;
+	                                              : DOMAIN_SELECTORS_MAX;
 	for (i = 0; i < nsel; i++)
 		if (zonelines_dkim(out, reg->domain, reg->selectors[i].name,
-			reg->selectors[i].key_path, err, errlen) != 0)
+		                   reg->selectors[i].key_path, err,
+		                   errlen) != 0)
 			return -1;
 	if (nsel == 0 && defs->selector != NULL && defs->selector[0] != '\0' &&
 	    zonelines_dkim(out, reg->domain, defs->selector,
-		defs->key_file != NULL ? defs->key_file : "", err,
-		errlen) != 0)
+	                   defs->key_file != NULL ? defs->key_file : "", err,
+	                   errlen) != 0)
 		return -1;
-	if (nsel == 0 && (defs->selector == NULL || defs->selector[0] == '\0')) {
+	if (nsel == 0 &&
+	    (defs->selector == NULL || defs->selector[0] == '\0')) {
 		snprintf(name, sizeof(name), "SELECTOR._domainkey.%s",
-		    reg->domain);
+		         reg->domain);
 		rr = zonelines_add(out, name, "TXT");
-		snprintf(rr->note, sizeof(rr->note),
+		snprintf(
+		    rr->note, sizeof(rr->note),
 		    "no DKIM selector is known, so the domain cannot be "
 		    "verified: register one (authready domain add --selector) "
 		    "or set Selector in authready.conf");
@@ -286,10 +295,10 @@ zonelines_build(const struct domain_reg *reg,
 	snprintf(name, sizeof(name), "_dmarc.%s", reg->domain);
 	rr = zonelines_add(out, name, "TXT");
 	policy = reg->dmarc_min_policy >= 0 ? reg->dmarc_min_policy
-					    : defs->dmarc_min_policy;
+	                                    : defs->dmarc_min_policy;
 	snprintf(rr->value, sizeof(rr->value), "v=DMARC1; p=%s;",
-	    dmarc_policy_name(policy < 0 ? DMARC_POLICY_NONE
-					 : (enum dmarc_policy)policy));
+	         dmarc_policy_name(policy < 0 ? DMARC_POLICY_NONE
+	                                      : (enum dmarc_policy)policy));
 	return 0;
 }
 
@@ -302,11 +311,11 @@ zonelines_txt_strings(const char *value, char *out, size_t outlen)
 	if (outlen == 0)
 		return -1;
 #define ZONELINES_PUT(s, n)                                                    \
-	do {                                                                 \
-		if (used + (n) + 1 > outlen)                                 \
-			return -1;                                           \
-		memcpy(out + used, (s), (n));                                \
-		used += (n);                                                 \
+	do {                                                                   \
+		if (used + (n) + 1 > outlen)                                   \
+			return -1;                                             \
+		memcpy(out + used, (s), (n));                                  \
+		used += (n);                                                   \
 	} while (0)
 	ZONELINES_PUT("\"", 1);
 	for (p = (const unsigned char *)value; *p != '\0'; p++) {
@@ -348,19 +357,19 @@ zonelines_print_zone(FILE *out, const struct zonelines_set *set)
 		snprintf(owner, sizeof(owner), "%s.", rr->name);
 		if (rr->value[0] == '\0') {
 			fprintf(out, "; %s %s: %s\n", owner, rr->type,
-			    rr->note);
+			        rr->note);
 			continue;
 		}
 		if (rr->note[0] != '\0')
 			fprintf(out, "; %s\n", rr->note);
 		if (strcmp(rr->type, "TXT") == 0 &&
-		    zonelines_txt_strings(rr->value, strings, sizeof(strings)) ==
-			0)
-			fprintf(out, "%-40s %d IN TXT %s\n", owner, ZONELINES_TTL,
-			    strings);
+		    zonelines_txt_strings(rr->value, strings,
+		                          sizeof(strings)) == 0)
+			fprintf(out, "%-40s %d IN TXT %s\n", owner,
+			        ZONELINES_TTL, strings);
 		else
-			fprintf(out, "%-40s %d IN %s %s\n", owner, ZONELINES_TTL,
-			    rr->type, rr->value);
+			fprintf(out, "%-40s %d IN %s %s\n", owner,
+			        ZONELINES_TTL, rr->type, rr->value);
 	}
 }
 

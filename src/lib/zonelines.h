@@ -31,14 +31,14 @@
 #define ZONELINES_NAME_MAX (DOMAIN_SELECTOR_MAX + 12 + DOMAIN_BUF)
 
 struct zonelines_defaults {
-	const char *mail_from;	   /* MailFrom */
-	const char *mx_host;	   /* MXHost */
+	const char *mail_from;     /* MailFrom */
+	const char *mx_host;       /* MXHost */
 	const char *spf_include;   /* SPFInclude */
 	const char *const *egress; /* EgressIPs */
 	size_t negress;
-	int dmarc_min_policy;	   /* enum dmarc_policy */
-	const char *selector;	   /* Selector, for an entry without one */
-	const char *key_file;	   /* KeyFile of that selector */
+	int dmarc_min_policy; /* enum dmarc_policy */
+	const char *selector; /* Selector, for an entry without one */
+	const char *key_file; /* KeyFile of that selector */
 };
 
 struct zonelines_rr {
@@ -56,12 +56,12 @@ struct zonelines_set {
 
 /* zonelines_build - 0 ok; -1 with a sentence in err (unreadable key). */
 int zonelines_build(const struct domain_reg *reg,
-    const struct zonelines_defaults *defs, struct zonelines_set *out, char *err,
-    size_t errlen);
+                    const struct zonelines_defaults *defs,
+                    struct zonelines_set *out, char *err, size_t errlen);
 
 /* zonelines_dkim_value - "v=DKIM1; k=rsa; p=..." from a PEM private key. */
 int zonelines_dkim_value(const char *pem, size_t pemlen, char *out,
-    size_t outlen, char *err, size_t errlen);
+                         size_t outlen, char *err, size_t errlen);
 
 /* zonelines_txt_strings - value as "..." "..." pieces of <= 255 bytes. */
 int zonelines_txt_strings(const char *value, char *out, size_t outlen);

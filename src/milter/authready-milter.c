@@ -115,8 +115,11 @@ static bool daemon_config_required;
 
 /* Where daemon_fail reports: stderr until the log is open; then the log,
  * and stderr too unless the log is stderr (one line per failure). */
-static enum { DAEMON_REPORT_STDERR, DAEMON_REPORT_LOG,
-	DAEMON_REPORT_BOTH } daemon_report;
+static enum {
+	DAEMON_REPORT_STDERR,
+	DAEMON_REPORT_LOG,
+	DAEMON_REPORT_BOTH
+} daemon_report;
 
 /* UserID and SocketGroup, resolved once by daemon_preflight. */
 struct daemon_ids {
@@ -146,8 +149,7 @@ static sigset_t daemon_stop_set;
 
 static int daemon_fail(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
-static int daemon_vet_key(const struct config *cfg, char *err,
-    size_t errlen);
+static int daemon_vet_key(const struct config *cfg, char *err, size_t errlen);
 
 /* daemon_fail - the one place start-up failures are reported; 78. */
 static int
@@ -170,7 +172,7 @@ daemon_fail(const char *fmt, ...)
  * -1 when either does not fit. */
 static int
 daemon_path_split(const char *path, char *dir, size_t dirlen, char *name,
-    size_t namelen)
+                  size_t namelen)
 {
 	const char *slash = strrchr(path, '/');
 	size_t dlen;
@@ -200,7 +202,7 @@ daemon_file_note(struct daemon_file *f, const char *path)
 	struct stat sb;
 
 	if (daemon_path_split(path, dir, sizeof(dir), f->name,
-		sizeof(f->name)) != 0)
+	                      sizeof(f->name)) != 0)
 		return -1;
 	if ((f->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
@@ -278,12 +280,12 @@ daemon_reaper_start(void)
 		return 0;
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return daemon_fail("cannot make the reaper's pipe: %s",
-		    strerror(errno));
+		                   strerror(errno));
 	if ((daemon_reaper = fork()) < 0) {
 		close(p[0]);
 		close(p[1]);
 		return daemon_fail("cannot fork the reaper: %s",
-		    strerror(errno));
+		                   strerror(errno));
 	}
 	if (daemon_reaper == 0) {
 		close(p[1]);
@@ -329,7 +331,7 @@ daemon_socket_path(const char *spec)
 /* daemon_user - uid and gid of "user" or "user:group". */
 static int
 daemon_user(const char *spec, uid_t *uid, gid_t *gid, char *name,
-    size_t namelen)
+            size_t namelen)
 {
 	char user[CONFIG_NAME_MAX];
 	const char *colon = strchr(spec, ':');
@@ -388,7 +390,7 @@ daemon_socket_unmake(const char *tmp)
  * replacing a stale socket.  tmp is removed if it does not get there. */
 static int
 daemon_socket_place(const struct config *cfg, const struct daemon_ids *ids,
-    const char *tmp, const char *name)
+                    const char *tmp, const char *name)
 {
 	const char *path = daemon_socket_path(cfg->socket);
 	char spec[NAME_MAX + 8]; /* "unix:" and tmp */
@@ -400,28 +402,27 @@ daemon_socket_place(const struct config *cfg, const struct daemon_ids *ids,
 	snprintf(spec, sizeof(spec), "unix:%s", tmp);
 	if (smfi_setconn(spec) != MI_SUCCESS)
 		return daemon_fail("Socket %s: not a usable socket",
-		    cfg->socket);
+		                   cfg->socket);
 	if (smfi_opensocket(true) != MI_SUCCESS) {
 		/* a bind that worked before a failed listen leaves it */
 		daemon_socket_unmake(tmp);
 		return daemon_fail("cannot open the milter socket %s",
-		    cfg->socket);
+		                   cfg->socket);
 	}
 	if (lstat(tmp, &sb) != 0 || !S_ISSOCK(sb.st_mode))
 		return daemon_fail("Socket %s: the socket made as %s is gone",
-		    cfg->socket, tmp);
-	if (daemon_socket_owner(ids, &uid, &gid) &&
-	    lchown(tmp, uid, gid) != 0)
+		                   cfg->socket, tmp);
+	if (daemon_socket_owner(ids, &uid, &gid) && lchown(tmp, uid, gid) != 0)
 		rc = daemon_fail("cannot give %s to %s: %s", path,
-		    ids->have_sock_gid ? "its group" : "UserID",
-		    strerror(errno));
+		                 ids->have_sock_gid ? "its group" : "UserID",
+		                 strerror(errno));
 	/* As libmilter did: only a socket (or a link to one) is replaced. */
 	else if (stat(name, &sb) == 0 && !S_ISSOCK(sb.st_mode))
 		rc = daemon_fail("Socket %s: %s exists and is not a socket",
-		    cfg->socket, path);
+		                 cfg->socket, path);
 	else if (rename(tmp, name) != 0)
 		rc = daemon_fail("cannot rename the milter socket to %s: %s",
-		    path, strerror(errno));
+		                 path, strerror(errno));
 	if (rc != 0)
 		daemon_socket_unmake(tmp);
 	return rc;
@@ -435,7 +436,7 @@ daemon_socket_place(const struct config *cfg, const struct daemon_ids *ids,
  * the working directory is the socket's for that moment only. */
 static int
 daemon_open_unix(const struct config *cfg, const struct daemon_ids *ids,
-    const char *path)
+                 const char *path)
 {
 	char dir[PATH_MAX], name[NAME_MAX + 1], tmp[NAME_MAX + 1];
 	int cwd, rc;
@@ -445,10 +446,10 @@ daemon_open_unix(const struct config *cfg, const struct daemon_ids *ids,
 	snprintf(tmp, sizeof(tmp), DAEMON_SOCKET_TMP, (long)getpid());
 	if ((cwd = open(".", DAEMON_CWD_FLAGS)) < 0)
 		return daemon_fail("cannot open the working directory: %s",
-		    strerror(errno));
+		                   strerror(errno));
 	if (chdir(dir) != 0) {
 		rc = daemon_fail("Socket %s: directory %s: %s", cfg->socket,
-		    dir, strerror(errno));
+		                 dir, strerror(errno));
 		close(cwd);
 		return rc;
 	}
@@ -457,7 +458,7 @@ daemon_open_unix(const struct config *cfg, const struct daemon_ids *ids,
 		daemon_file_note(&daemon_files[0], path);
 	if (fchdir(cwd) != 0 && rc == 0)
 		rc = daemon_fail("cannot return to the working directory: %s",
-		    strerror(errno));
+		                 strerror(errno));
 	close(cwd);
 	return rc;
 }
@@ -473,10 +474,10 @@ daemon_open_socket(const struct config *cfg, const struct daemon_ids *ids)
 		return daemon_open_unix(cfg, ids, path);
 	if (smfi_setconn((char *)cfg->socket) != MI_SUCCESS)
 		return daemon_fail("Socket %s: not a usable socket",
-		    cfg->socket);
+		                   cfg->socket);
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		return daemon_fail("cannot open the milter socket %s",
-		    cfg->socket);
+		                   cfg->socket);
 	return 0;
 }
 
@@ -489,10 +490,10 @@ daemon_drop(const struct config *cfg, const struct daemon_ids *ids)
 	if (initgroups(ids->name, ids->gid) != 0 || setgid(ids->gid) != 0 ||
 	    setuid(ids->uid) != 0)
 		return daemon_fail("cannot become %s: %s", cfg->user_id,
-		    strerror(errno));
+		                   strerror(errno));
 	if (setuid(0) == 0)
 		return daemon_fail("%s: privileges could be regained",
-		    cfg->user_id);
+		                   cfg->user_id);
 	return 0;
 }
 
@@ -511,17 +512,17 @@ daemon_check_socket(const struct config *cfg)
 		return 0;
 	if ((len = strlen(path)) >= DAEMON_SUN_PATH_MAX)
 		return daemon_fail("Socket %s: the path is %zu bytes long; a "
-				   "unix socket path has at most %zu",
-		    cfg->socket, len, DAEMON_SUN_PATH_MAX - 1);
+		                   "unix socket path has at most %zu",
+		                   cfg->socket, len, DAEMON_SUN_PATH_MAX - 1);
 	if ((slash = strrchr(path, '/')) == NULL || slash == path)
 		return 0;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if (stat(dir, &sb) != 0)
 		return daemon_fail("Socket %s: directory %s: %s", cfg->socket,
-		    dir, strerror(errno));
+		                   dir, strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
 		return daemon_fail("Socket %s: %s is not a directory",
-		    cfg->socket, dir);
+		                   cfg->socket, dir);
 	return 0;
 }
 
@@ -536,19 +537,19 @@ daemon_check_ids(const struct config *cfg, struct daemon_ids *ids)
 	    daemon_socket_path(cfg->socket) != NULL) {
 		if ((gr = getgrnam(cfg->socket_group)) == NULL)
 			return daemon_fail("SocketGroup %s: no such group",
-			    cfg->socket_group);
+			                   cfg->socket_group);
 		ids->have_sock_gid = true;
 		ids->sock_gid = gr->gr_gid;
 	}
 	if (geteuid() == 0 && cfg->user_id[0] == '\0')
 		return daemon_fail("refusing to run as root: set UserID in %s",
-		    daemon_config_path);
+		                   daemon_config_path);
 	/* Checked also when not root: a wrong UserID is a wrong config. */
 	if (cfg->user_id[0] != '\0' &&
 	    daemon_user(cfg->user_id, &ids->uid, &ids->gid, ids->name,
-		sizeof(ids->name)) != 0)
+	                sizeof(ids->name)) != 0)
 		return daemon_fail("UserID %s: no such user or group",
-		    cfg->user_id);
+		                   cfg->user_id);
 	ids->drop = geteuid() == 0;
 	return 0;
 }
@@ -564,8 +565,10 @@ daemon_pidfile(const char *path)
 	if (path[0] == '\0')
 		return 0;
 	/* O_NONBLOCK: a FIFO put there must not hang the start */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK, 0644);
+	fd = open(path,
+	          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+	              O_NONBLOCK,
+	          0644);
 	if (fd < 0)
 		return daemon_fail("PidFile %s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -594,15 +597,16 @@ daemon_reload_main(void *arg)
 		if (sigwait(set, &sig) != 0 || sig != SIGUSR1)
 			continue;
 		if (snapshot_load_vetted(daemon_config_path,
-			daemon_config_required, daemon_vet_key, err,
-			sizeof(err)) != 0)
-			log_msg(LOG_ERR,
+		                         daemon_config_required, daemon_vet_key,
+		                         err, sizeof(err)) != 0)
+			log_msg(
+			    LOG_ERR,
 			    "event=reload-failed error=\"%s\" (the previous "
 			    "configuration stays in force)",
 			    err);
 		else
 			log_msg(LOG_NOTICE, "event=reload config=%s",
-			    daemon_config_path);
+			        daemon_config_path);
 	}
 	return NULL;
 }
@@ -659,7 +663,7 @@ daemon_vet_key(const struct config *cfg, char *err, size_t errlen)
 		return 0;
 	if (cfg->key_file[0] != '/') {
 		snprintf(err, errlen, "KeyFile %s: not an absolute path",
-		    cfg->key_file);
+		         cfg->key_file);
 		return -1;
 	}
 	memset(&sel, 0, sizeof(sel));
@@ -695,25 +699,26 @@ daemon_check_store(const struct config *cfg)
 	struct stat sb;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb",
-		cfg->state_dir) >= sizeof(path))
-		return daemon_fail("StateDir %s: path too long", cfg->state_dir);
+	                     cfg->state_dir) >= sizeof(path))
+		return daemon_fail("StateDir %s: path too long",
+		                   cfg->state_dir);
 	if (stat(path, &sb) == 0) {
 		/* Already UserID (daemon_preflight's child): no setup. */
 		if (storecheck_verify(cfg->state_dir, NULL, NULL, &res) !=
 		    STORECHECK_SOUND) {
 			storecheck_message(&res, cfg->state_dir, msg,
-			    sizeof(msg));
+			                   sizeof(msg));
 			return daemon_fail("%s", msg);
 		}
 		if (store_open(cfg->state_dir, STORE_RDONLY, NULL, &st, err,
-			sizeof(err)) != STORE_OK)
-			return daemon_fail("state store %s: %s",
-			    cfg->state_dir, err);
+		               sizeof(err)) != STORE_OK)
+			return daemon_fail("state store %s: %s", cfg->state_dir,
+			                   err);
 		store_close(st);
 		/* The daemon writes it. */
 		if (access(path, R_OK | W_OK) != 0)
-			return daemon_fail("state store %s: %s",
-			    path, strerror(errno));
+			return daemon_fail("state store %s: %s", path,
+			                   strerror(errno));
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s", cfg->state_dir);
@@ -721,7 +726,7 @@ daemon_check_store(const struct config *cfg)
 		path[slash == path ? 1 : (size_t)(slash - path)] = '\0';
 	if (access(path, W_OK | X_OK) != 0)
 		return daemon_fail("state store %s: cannot be made in %s: %s",
-		    cfg->state_dir, path, strerror(errno));
+		                   cfg->state_dir, path, strerror(errno));
 	return 0;
 }
 
@@ -750,7 +755,7 @@ daemon_preflight(const struct config *cfg, struct daemon_ids *ids)
 		continue;
 	if (rc < 0)
 		return daemon_fail("cannot wait for the check as %s: %s",
-		    cfg->user_id, strerror(errno));
+		                   cfg->user_id, strerror(errno));
 	/* The child said why. */
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return MILTER_EXIT_CONFIG;
@@ -760,7 +765,7 @@ daemon_preflight(const struct config *cfg, struct daemon_ids *ids)
 /* daemon_start - socket, terminal, PID file, privileges, store. */
 static int
 daemon_start(const struct daemon_args *a, const struct config *cfg,
-    struct milter_env *env)
+             struct milter_env *env)
 {
 	struct daemon_ids ids;
 	char err[1024];
@@ -776,12 +781,12 @@ daemon_start(const struct daemon_args *a, const struct config *cfg,
 	 * authready-milter(8) */
 	if (smfi_settimeout((int)cfg->milter_timeout) != MI_SUCCESS)
 		return daemon_fail("MilterTimeout %lld: refused by libmilter",
-		    (long long)cfg->milter_timeout);
+		                   (long long)cfg->milter_timeout);
 	if ((rc = daemon_open_socket(cfg, &ids)) != 0)
 		return rc;
 	if (!a->foreground && daemon(0, 0) != 0)
 		return daemon_fail("cannot leave the terminal: %s",
-		    strerror(errno));
+		                   strerror(errno));
 	if ((rc = daemon_pidfile(cfg->pid_file)) != 0 ||
 	    (ids.drop && (rc = daemon_reaper_start()) != 0) ||
 	    (rc = daemon_drop(cfg, &ids)) != 0)
@@ -800,7 +805,7 @@ daemon_start(const struct daemon_args *a, const struct config *cfg,
 	if (log_start_async(err, sizeof(err)) != 0)
 		return daemon_fail("%s", err);
 	if (store_open(cfg->state_dir, STORE_CREATE, NULL, &env->store, err,
-		sizeof(err)) != STORE_OK)
+	               sizeof(err)) != STORE_OK)
 		return daemon_fail("state store %s: %s", cfg->state_dir, err);
 	if ((rc = daemon_check_key(cfg)) != 0) {
 		store_close(env->store);
@@ -835,8 +840,8 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	}
 	pthread_create(&reload, NULL, daemon_reload_main, &reload_set);
 	pthread_detach(reload);
-	log_msg(LOG_NOTICE, "event=start version=%s socket=%s",
-	    PACKAGE_VERSION, cfg->socket);
+	log_msg(LOG_NOTICE, "event=start version=%s socket=%s", PACKAGE_VERSION,
+	        cfg->socket);
 	rc = smfi_main();
 	log_msg(LOG_NOTICE, "event=stop status=%d", rc);
 	if (checkerd_stop(env.checkerd, DAEMON_STOP_WAIT)) {
@@ -844,7 +849,8 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		store_close(env.store);
 	} else {
 		/* the thread still uses the store: leave both to exit */
-		log_msg(LOG_WARNING,
+		log_msg(
+		    LOG_WARNING,
 		    "event=stop-checker-busy wait=%ds (a check in progress is "
 		    "abandoned; it is done again at the next start)",
 		    DAEMON_STOP_WAIT);
@@ -865,11 +871,11 @@ main(int argc, char **argv)
 
 	if (daemon_args_parse(argc, argv, &a, &status) != 0)
 		return status;
-	daemon_config_path = a.config_path ? a.config_path
-					   : CONFIG_DEFAULT_PATH;
+	daemon_config_path =
+	    a.config_path ? a.config_path : CONFIG_DEFAULT_PATH;
 	daemon_config_required = a.config_path != NULL;
 	if (snapshot_load(daemon_config_path, daemon_config_required, err,
-		sizeof(err)) != 0) {
+	                  sizeof(err)) != 0) {
 		fprintf(stderr, "authready-milter: %s\n", err);
 		return MILTER_EXIT_CONFIG;
 	}
@@ -889,7 +895,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	if (log_open("authready-milter", snap->cfg.syslog_facility,
-		snap->cfg.syslog, err, sizeof(err)) != 0) {
+	             snap->cfg.syslog, err, sizeof(err)) != 0) {
 		fprintf(stderr, "authready-milter: %s\n", err);
 		snapshot_release(snap);
 		return MILTER_EXIT_CONFIG;

@@ -61,7 +61,7 @@ struct checkerd {
 	bool exited; /* checkerd_main has returned its last word */
 	struct store *st;
 	struct usage *usage; /* domains the milter used (lock-free) */
-	uint64_t *used;	     /* drained hashes: checker thread only */
+	uint64_t *used;      /* drained hashes: checker thread only */
 	uint64_t dropped;    /* notes lost since the last line about it */
 	int64_t dropped_logged;
 };
@@ -107,7 +107,7 @@ checkerd_committed(void *arg)
  * is logged by checkerd_stored, once it is stored). */
 static void
 checkerd_event(void *arg, const struct domain_state *st,
-    const struct state_effects *fx, const struct report *rep)
+               const struct state_effects *fx, const struct report *rep)
 {
 	struct log_line line;
 
@@ -125,7 +125,7 @@ checkerd_event(void *arg, const struct domain_state *st,
  * of a domain that became verified is released; a lost one is logged. */
 static void
 checkerd_stored(void *arg, const char *domain, const struct state_effects *fx,
-    const char *err)
+                const char *err)
 {
 	struct checkerd_run *run = arg;
 	struct log_line line;
@@ -158,25 +158,27 @@ checkerd_stored(void *arg, const char *domain, const struct state_effects *fx,
 /* checkerd_release - held mail of domains that just became verified. */
 static void
 checkerd_release(struct checkerd *cd, const struct config *cfg,
-    const struct checkerd_run *run)
+                 const struct checkerd_run *run)
 {
 	struct release_result res;
 	char err[512];
 	size_t i;
 
 	for (i = 0; i < run->nverified; i++) {
-		if (release_domain(cd->st, run->verified[i],
-			cfg->release_command, cfg->hold_queue_command, &res, err,
-			sizeof(err)) != 0)
-			log_msg(LOG_ERR,
+		if (release_domain(
+		        cd->st, run->verified[i], cfg->release_command,
+		        cfg->hold_queue_command, &res, err, sizeof(err)) != 0)
+			log_msg(
+			    LOG_ERR,
 			    "event=release domain=%s error=\"%s\" (held mail "
 			    "stays held; run authready release %s)",
 			    run->verified[i], err, run->verified[i]);
 		else if (res.released + res.invalid + res.refused +
-			     res.unverified >
-			 0)
-			log_msg(res.refused + res.unverified > 0 ? LOG_WARNING
-								: LOG_NOTICE,
+		             res.unverified >
+		         0)
+			log_msg(
+			    res.refused + res.unverified > 0 ? LOG_WARNING
+			                                     : LOG_NOTICE,
 			    "event=release domain=%s released=%zu invalid=%zu "
 			    "refused=%zu unverified=%zu%s%s%s",
 			    run->verified[i], res.released, res.invalid,
@@ -213,7 +215,7 @@ checkerd_drop(struct checkerd *cd)
  * fresh channel of the snapshot. */
 static void
 checkerd_run_names(struct checkerd *cd, char **names, size_t n,
-    bool unregistered)
+                   bool unregistered)
 {
 	struct checker_options opt;
 	struct checker_stats stats;
@@ -243,7 +245,7 @@ checkerd_run_names(struct checkerd *cd, char **names, size_t n,
 	opt.reserve = CHECKERD_RESERVE;
 	opt.arg = &run;
 	if (checker_run(cd->st, dns, &opt, names, n, &stats, err,
-		sizeof(err)) != 0)
+	                sizeof(err)) != 0)
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
 	dns_close(dns);
 	checkerd_release(cd, &snap->cfg, &run);
@@ -269,7 +271,7 @@ checkerd_pruned(void *arg, const char *domain, int64_t last_used)
 	log_field(&line, "domain", domain);
 	log_field(&line, "last_used", when);
 	log_field_text(&line, "reason",
-	    "unregistered, no mail for UnregisteredExpiry");
+	               "unregistered, no mail for UnregisteredExpiry");
 	log_emit(LOG_NOTICE, &line);
 }
 
@@ -295,7 +297,8 @@ checkerd_upkeep(struct checkerd *cd)
 	cd->dropped += dropped;
 	if (cd->dropped > 0 &&
 	    up.now - cd->dropped_logged >= CHECKERD_DROP_LOG_SECONDS) {
-		log_msg(LOG_WARNING,
+		log_msg(
+		    LOG_WARNING,
 		    "event=usage-dropped count=%llu (more sender domains in "
 		    "one round than the table holds; a use is recorded when "
 		    "the domain sends again)",
@@ -317,12 +320,12 @@ checkerd_run_due(struct checkerd *cd)
 
 	checkerd_upkeep(cd);
 	if (checker_list(cd->st, true, (int64_t)time(NULL), &names, &n, err,
-		sizeof(err)) != 0) {
+	                 sizeof(err)) != 0) {
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
 		return;
 	}
-	checkerd_run_names(cd, names,
-	    n < CHECKERD_ROUND_MAX ? n : CHECKERD_ROUND_MAX, true);
+	checkerd_run_names(
+	    cd, names, n < CHECKERD_ROUND_MAX ? n : CHECKERD_ROUND_MAX, true);
 	checker_list_free(names, n);
 }
 
@@ -385,7 +388,7 @@ checkerd_main(void *arg)
 
 int
 checkerd_start(struct checkerd **out, struct store *st, char *err,
-    size_t errlen)
+               size_t errlen)
 {
 	struct checkerd *cd;
 	pthread_condattr_t attr;
@@ -393,7 +396,7 @@ checkerd_start(struct checkerd **out, struct store *st, char *err,
 
 	if ((cd = calloc(1, sizeof(*cd))) == NULL ||
 	    (cd->queue = calloc(CHECKERD_QUEUE_MAX, sizeof(*cd->queue))) ==
-		NULL ||
+	        NULL ||
 	    (cd->usage = usage_new()) == NULL ||
 	    (cd->used = calloc(USAGE_SLOTS, sizeof(*cd->used))) == NULL) {
 		if (cd != NULL) {
@@ -413,7 +416,7 @@ checkerd_start(struct checkerd **out, struct store *st, char *err,
 	pthread_condattr_destroy(&attr);
 	if ((rc = pthread_create(&cd->thread, NULL, checkerd_main, cd)) != 0) {
 		snprintf(err, errlen, "cannot start the checker thread: %s",
-		    strerror(rc));
+		         strerror(rc));
 		free(cd->queue);
 		usage_free(cd->usage);
 		free(cd->used);
@@ -472,9 +475,9 @@ checkerd_request(struct checkerd *cd, const char *domain, bool unregistered)
 
 	pthread_mutex_lock(&cd->lock);
 	for (i = 0; i < cd->nqueue; i++)
-		if (strcmp(cd->queue[(cd->qhead + i) % CHECKERD_QUEUE_MAX]
-			       .domain,
-			domain) == 0)
+		if (strcmp(
+		        cd->queue[(cd->qhead + i) % CHECKERD_QUEUE_MAX].domain,
+		        domain) == 0)
 			break;
 	if (i == cd->nqueue) {
 		if (cd->nqueue == CHECKERD_QUEUE_MAX) {
@@ -504,7 +507,7 @@ checkerd_generation(struct checkerd *cd)
 
 bool
 checkerd_wait(struct checkerd *cd, uint64_t seen,
-    const struct timespec *deadline)
+              const struct timespec *deadline)
 {
 	bool finished;
 

@@ -33,17 +33,17 @@
 
 #include "store.h"
 
-#define CHECKERD_QUEUE_MAX 4096	     /* domains waiting for a check */
-#define CHECKERD_ROUND_MAX 1000	     /* due domains per periodic round */
-#define CHECKERD_TICK_SECONDS 15     /* how often due domains are sought */
-#define CHECKERD_RESERVE 32	     /* job slots only requests may use */
+#define CHECKERD_QUEUE_MAX 4096        /* domains waiting for a check */
+#define CHECKERD_ROUND_MAX 1000        /* due domains per periodic round */
+#define CHECKERD_TICK_SECONDS 15       /* how often due domains are sought */
+#define CHECKERD_RESERVE 32            /* job slots only requests may use */
 #define CHECKERD_DROP_LOG_SECONDS 3600 /* lost use notes: one line at most */
 
 struct checkerd;
 
 /* checkerd_start - start the thread; 0 ok, -1 with err. */
 int checkerd_start(struct checkerd **out, struct store *st, char *err,
-    size_t errlen);
+                   size_t errlen);
 
 /*
  * checkerd_stop - stop the thread and free it once it has finished its
@@ -60,7 +60,7 @@ bool checkerd_stop(struct checkerd *cd, unsigned wait_seconds);
  * full.
  */
 bool checkerd_request(struct checkerd *cd, const char *domain,
-    bool unregistered);
+                      bool unregistered);
 
 /* checkerd_note_use - mail used domain's state; any thread, never
  * blocks. */
@@ -75,6 +75,6 @@ uint64_t checkerd_generation(struct checkerd *cd);
  * true when that happened.
  */
 bool checkerd_wait(struct checkerd *cd, uint64_t seen,
-    const struct timespec *deadline);
+                   const struct timespec *deadline);
 
 #endif

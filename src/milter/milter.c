@@ -49,7 +49,7 @@
 struct milter_conn {
 	struct snapshot *snap;
 	unsigned long session;
-	bool nr_conn;	/* connect needs no reply */
+	bool nr_conn; /* connect needs no reply */
 	bool have_client;
 	struct sockaddr_storage client;
 	char client_text[INET6_ADDRSTRLEN + 2];
@@ -84,7 +84,7 @@ milter_reader_get(void)
 
 	for (unsigned k = 0; k < MILTER_READERS_MAX; k++) {
 		if (atomic_load_explicit(&milter_pool.slot[k],
-			memory_order_relaxed) == NULL)
+		                         memory_order_relaxed) == NULL)
 			continue;
 		rd = atomic_exchange(&milter_pool.slot[k], NULL);
 		if (rd != NULL)
@@ -104,7 +104,7 @@ milter_reader_put(struct store_reader *rd)
 		struct store_reader *empty = NULL;
 
 		if (atomic_compare_exchange_strong(&milter_pool.slot[k], &empty,
-			rd))
+		                                   rd))
 			return;
 	}
 	store_reader_close(rd); /* more readers than slots: the extra goes */
@@ -140,8 +140,9 @@ static int
 milter_corrupt(int rc, const char *domain, const char *err, const char *then)
 {
 	if (rc == STORE_CORRUPT)
-		log_msg(LOG_WARNING, "event=store-corrupt domain=%s error=\"%s\"%s",
-		    domain, err, then);
+		log_msg(LOG_WARNING,
+		        "event=store-corrupt domain=%s error=\"%s\"%s", domain,
+		        err, then);
 	return rc;
 }
 
@@ -176,13 +177,15 @@ milter_end(void *impl)
 
 /* milter_state - a state summary inside the snapshot. */
 static int
-milter_state(void *impl, const char *domain, struct storecodec_state_summary *sum)
+milter_state(void *impl, const char *domain,
+             struct storecodec_state_summary *sum)
 {
 	struct milter_io *io = impl;
 	char err[256];
 
-	return milter_corrupt(store_read_state(io->rd, domain, sum, err,
-	    sizeof(err)), domain, err, " (re-checked)");
+	return milter_corrupt(
+	    store_read_state(io->rd, domain, sum, err, sizeof(err)), domain,
+	    err, " (re-checked)");
 }
 
 /* milter_reg - a corrupt entry counts as absent (the CLI's check
@@ -193,13 +196,15 @@ milter_reg(void *impl, const char *domain, struct storecodec_reg_summary *reg)
 	struct milter_io *io = impl;
 	char err[256];
 
-	return milter_corrupt(store_read_reg(io->rd, domain, reg, err,
-	    sizeof(err)), domain, err, "");
+	return milter_corrupt(
+	    store_read_reg(io->rd, domain, reg, err, sizeof(err)), domain, err,
+	    "");
 }
 
 /* milter_peek - a state summary in a read of its own. */
 static int
-milter_peek(void *impl, const char *domain, struct storecodec_state_summary *sum)
+milter_peek(void *impl, const char *domain,
+            struct storecodec_state_summary *sum)
 {
 	struct store_reader *rd = milter_reader_get();
 	char err[256];
@@ -216,7 +221,7 @@ milter_peek(void *impl, const char *domain, struct storecodec_state_summary *sum
 /* milter_request - queue a check; the wait ends wait_ms from now. */
 static bool
 milter_request(void *impl, const char *domain, bool unregistered,
-    unsigned wait_ms)
+               unsigned wait_ms)
 {
 	struct milter_io *io = impl;
 	struct checkerd *cd = milter_env.checkerd;
@@ -268,7 +273,7 @@ milter_now(void *impl)
 /* milter_log - the decision line. */
 static void
 milter_log(const struct milter_conn *c, SMFICTX *ctx,
-    const struct sender_facts *f, const struct policy_decision *d)
+           const struct sender_facts *f, const struct policy_decision *d)
 {
 	struct log_line line;
 	const char *qid = smfi_getsymval(ctx, "i");
@@ -288,7 +293,7 @@ milter_log(const struct milter_conn *c, SMFICTX *ctx,
 	log_field_text(&line, "client", c->client_text);
 	log_field(&line, "sender", c->sender);
 	log_field_text(&line, "domain",
-	    f->code == REVPATH_OK ? f->lk.domain : "");
+	               f->code == REVPATH_OK ? f->lk.domain : "");
 	log_field_text(&line, "state", sender_state_name(f));
 	log_field_text(&line, "action", policy_action_name(d->action));
 	if (d->action == POLICY_MONITOR)
@@ -304,18 +309,18 @@ milter_log(const struct milter_conn *c, SMFICTX *ctx,
 /* milter_reply - one place that turns a decision into a milter status. */
 static sfsistat
 milter_reply(SMFICTX *ctx, struct milter_conn *c,
-    const struct policy_decision *d)
+             const struct policy_decision *d)
 {
 	switch (d->action) {
 	case POLICY_TEMPFAIL:
 	case POLICY_REJECT:
 		if (policy_sends_reply(d) &&
 		    smfi_setreply(ctx, (char *)d->smtp_code, (char *)d->xcode,
-			(char *)d->text) != MI_SUCCESS)
+		                  (char *)d->text) != MI_SUCCESS)
 			log_msg(LOG_WARNING, "event=setreply-failed code=%s",
-			    d->smtp_code);
+			        d->smtp_code);
 		return d->action == POLICY_REJECT ? SMFIS_REJECT
-						  : SMFIS_TEMPFAIL;
+		                                  : SMFIS_TEMPFAIL;
 	case POLICY_QUARANTINE:
 	case POLICY_TAG:
 		c->act_at_eom = true;
@@ -332,18 +337,18 @@ static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
 	static const struct sender_env env_fns = {
-		.begin = milter_begin,
-		.end = milter_end,
-		.state = milter_state,
-		.reg = milter_reg,
-		.peek = milter_peek,
-		.request = milter_request,
-		.wait = milter_wait,
-		.note_use = milter_note_use,
-		.now = milter_now,
+	    .begin = milter_begin,
+	    .end = milter_end,
+	    .state = milter_state,
+	    .reg = milter_reg,
+	    .peek = milter_peek,
+	    .request = milter_request,
+	    .wait = milter_wait,
+	    .note_use = milter_note_use,
+	    .now = milter_now,
 	};
 	struct milter_conn *c = smfi_getpriv(ctx);
-	struct milter_io io = { 0 };
+	struct milter_io io = {0};
 	struct sender_env env = env_fns;
 	struct sender_rules rules;
 	const struct config *cfg;
@@ -359,9 +364,10 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	/* Raw, bounded: log_field() sanitizes it once. */
 	text_copy(c->sender, sizeof(c->sender), arg);
-	if (!policy_outbound(&cfg->policy,
-		c->have_client ? (const struct sockaddr *)&c->client : NULL,
-		smfi_getsymval(ctx, "{auth_authen}")))
+	if (!policy_outbound(
+	        &cfg->policy,
+	        c->have_client ? (const struct sockaddr *)&c->client : NULL,
+	        smfi_getsymval(ctx, "{auth_authen}")))
 		return SMFIS_ACCEPT;
 	env.impl = &io;
 	rules.policy = &cfg->policy;
@@ -388,18 +394,18 @@ milter_quarantine(SMFICTX *ctx, struct milter_conn *c)
 
 	memset(&msg, 0, sizeof(msg));
 	snprintf(msg.reason, sizeof(msg.reason), "authready: %.*s",
-	    (int)(sizeof(msg.reason) - 16),
-	    c->decision.reason[0] ? c->decision.reason : "not ready");
+	         (int)(sizeof(msg.reason) - 16),
+	         c->decision.reason[0] ? c->decision.reason : "not ready");
 	if (smfi_quarantine(ctx, msg.reason) != MI_SUCCESS) {
 		log_msg(LOG_ERR, "event=quarantine-failed domain=%s",
-		    c->domain);
+		        c->domain);
 		return;
 	}
 	if (qid == NULL || !release_queue_id_ok(qid)) {
 		log_msg(LOG_WARNING,
-		    "event=quarantine domain=%s queue_id=%s (no usable {i} "
-		    "macro: release by hand)",
-		    c->domain, qid != NULL && qid[0] ? "invalid" : "-");
+		        "event=quarantine domain=%s queue_id=%s (no usable {i} "
+		        "macro: release by hand)",
+		        c->domain, qid != NULL && qid[0] ? "invalid" : "-");
 		return;
 	}
 	text_copy(msg.domain, sizeof(msg.domain), c->domain);
@@ -410,12 +416,14 @@ milter_quarantine(SMFICTX *ctx, struct milter_conn *c)
 	if (store_held_put(milter_env.store, &msg, err, sizeof(err)) !=
 	    STORE_OK)
 		log_msg(LOG_ERR,
-		    "event=held-index-failed domain=%s queue_id=%s error=\"%s\"",
-		    c->domain, qid, err);
+		        "event=held-index-failed domain=%s queue_id=%s "
+		        "error=\"%s\"",
+		        c->domain, qid, err);
 	else
-		log_msg(LOG_NOTICE, "event=quarantine domain=%s queue_id=%s "
-		    "door=%s",
-		    c->domain, qid, milter_env.inet_door ? "inet" : "unix");
+		log_msg(LOG_NOTICE,
+		        "event=quarantine domain=%s queue_id=%s "
+		        "door=%s",
+		        c->domain, qid, milter_env.inet_door ? "inet" : "unix");
 }
 
 static sfsistat
@@ -429,8 +437,8 @@ milter_eom(SMFICTX *ctx)
 	if (c->decision.action == POLICY_QUARANTINE)
 		milter_quarantine(ctx, c);
 	else if (c->decision.action == POLICY_TAG &&
-	    smfi_addheader(ctx, c->snap->cfg.policy.tag_header,
-		c->decision.tag_value) != MI_SUCCESS)
+	         smfi_addheader(ctx, c->snap->cfg.policy.tag_header,
+	                        c->decision.tag_value) != MI_SUCCESS)
 		log_msg(LOG_WARNING, "event=tag-failed domain=%s", c->domain);
 	return SMFIS_CONTINUE;
 }
@@ -455,14 +463,14 @@ milter_conn_new(SMFICTX *ctx)
 
 static sfsistat
 milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-    unsigned long f2, unsigned long f3, unsigned long *pf0,
-    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+                 unsigned long f2, unsigned long f3, unsigned long *pf0,
+                 unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	static const unsigned long skip = SMFIP_NOHELO | SMFIP_NORCPT |
-	    SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
-	    SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_RCPT |
-	    SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_UNKN |
-	    SMFIP_NR_DATA;
+	static const unsigned long skip =
+	    SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOHDRS | SMFIP_NOEOH |
+	    SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN |
+	    SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
+	    SMFIP_NR_BODY | SMFIP_NR_UNKN | SMFIP_NR_DATA;
 	struct milter_conn *c = milter_conn_new(ctx);
 
 	(void)f2;
@@ -486,19 +494,21 @@ milter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 	(void)hostname;
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	if (addr != NULL && (addr->sa_family == AF_INET ||
-				addr->sa_family == AF_INET6)) {
+	if (addr != NULL &&
+	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6)) {
 		size_t len = addr->sa_family == AF_INET
-		    ? sizeof(struct sockaddr_in)
-		    : sizeof(struct sockaddr_in6);
-		const void *a = addr->sa_family == AF_INET
-		    ? (const void *)&((struct sockaddr_in *)addr)->sin_addr
-		    : (const void *)&((struct sockaddr_in6 *)addr)->sin6_addr;
+		                 ? sizeof(struct sockaddr_in)
+		                 : sizeof(struct sockaddr_in6);
+		const void *a =
+		    addr->sa_family == AF_INET
+		        ? (const void *)&((struct sockaddr_in *)addr)->sin_addr
+		        : (const void *)&((struct sockaddr_in6 *)addr)
+		              ->sin6_addr;
 
 		memcpy(&c->client, addr, len);
 		c->have_client = true;
 		inet_ntop(addr->sa_family, a, c->client_text,
-		    sizeof(c->client_text));
+		          sizeof(c->client_text));
 	}
 	return c->nr_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
@@ -527,15 +537,15 @@ milter_close(SMFICTX *ctx)
 }
 
 static struct smfiDesc milter_description = {
-	.xxfi_name = MILTER_NAME,
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_QUARANTINE | SMFIF_ADDHDRS,
-	.xxfi_connect = milter_connect,
-	.xxfi_envfrom = milter_envfrom,
-	.xxfi_eom = milter_eom,
-	.xxfi_abort = milter_abort,
-	.xxfi_close = milter_close,
-	.xxfi_negotiate = milter_negotiate,
+    .xxfi_name = MILTER_NAME,
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_QUARANTINE | SMFIF_ADDHDRS,
+    .xxfi_connect = milter_connect,
+    .xxfi_envfrom = milter_envfrom,
+    .xxfi_eom = milter_eom,
+    .xxfi_abort = milter_abort,
+    .xxfi_close = milter_close,
+    .xxfi_negotiate = milter_negotiate,
 };
 
 struct smfiDesc *

@@ -40,7 +40,7 @@ snapshot_load(const char *path, bool must_exist, char *err, size_t errlen)
 
 int
 snapshot_load_vetted(const char *path, bool must_exist, snapshot_vet_fn *vet,
-    char *err, size_t errlen)
+                     char *err, size_t errlen)
 {
 	struct snapshot *snap, *old;
 	char why[1024];
@@ -92,8 +92,7 @@ snapshot_acquire(void)
 void
 snapshot_release(struct snapshot *snap)
 {
-	if (snap != NULL &&
-	    atomic_fetch_sub(&snap->refs, 1) == 1)
+	if (snap != NULL && atomic_fetch_sub(&snap->refs, 1) == 1)
 		free(snap);
 }
 

@@ -25,7 +25,7 @@
 
 struct snapshot {
 	struct config cfg;
-	uint64_t generation; /* 1 for the first, +1 per reload */
+	uint64_t generation;   /* 1 for the first, +1 per reload */
 	_Atomic unsigned refs; /* owned by snapshot.c */
 };
 
@@ -37,15 +37,14 @@ int snapshot_load(const char *path, bool must_exist, char *err, size_t errlen);
 
 /* A check of a loaded config beyond its syntax (files it names): 0 ok,
  * -1 with err. */
-typedef int snapshot_vet_fn(const struct config *cfg, char *err,
-    size_t errlen);
+typedef int snapshot_vet_fn(const struct config *cfg, char *err, size_t errlen);
 
 /*
  * snapshot_load_vetted - snapshot_load(), installing the new snapshot
  * only when vet (if not NULL) also accepts it.
  */
 int snapshot_load_vetted(const char *path, bool must_exist,
-    snapshot_vet_fn *vet, char *err, size_t errlen);
+                         snapshot_vet_fn *vet, char *err, size_t errlen);
 
 /* snapshot_acquire - the current snapshot, with a reference; NULL before
  * the first load. */
