@@ -818,20 +818,7 @@ config_key_find(const char *key, size_t len)
 static int
 config_line_bytes(const char *line, size_t len, char *msg, size_t msglen)
 {
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)line[i];
-
-		if (c == '\0')
-			return errbuf_fail(msg, msglen,
-			                   "line contains a NUL byte");
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return errbuf_fail(
-			    msg, msglen,
-			    "line contains the control character \\x%02x", c);
-	}
-	return 0;
+	return text_refuse_control(line, len, "line", true, msg, msglen);
 }
 
 /* config_line_trim - drop the comment and the surrounding white space. */

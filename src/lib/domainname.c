@@ -67,20 +67,11 @@ domain_scan(const char *in, size_t len, int *nonascii, char *err, size_t errlen)
 {
 	size_t i;
 
+	if (text_refuse_control(in, len, "name", false, err, errlen) != 0)
+		return -1;
 	*nonascii = 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '\0')
-			return errbuf_fail(err, errlen,
-			                   "name contains a NUL byte");
-		if (c < 0x20 || c == 0x7f)
-			return errbuf_fail(
-			    err, errlen,
-			    "name contains the control character \\x%02x", c);
-		if (c >= 0x80)
-			*nonascii = 1;
-	}
+	for (i = 0; i < len && !*nonascii; i++)
+		*nonascii = (unsigned char)in[i] >= 0x80;
 	return 0;
 }
 

@@ -6,6 +6,8 @@
  */
 #include "text.h"
 
+#include "errbuf.h"
+
 #include "sanitize.h"
 
 const char *
@@ -31,4 +33,23 @@ bool
 text_ieq(const char *buf, size_t len, const char *word)
 {
 	return strlen(word) == len && text_ieq_n(buf, word, len);
+}
+
+int
+text_refuse_control(const char *text, size_t len, const char *what,
+                    bool allow_tab, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '\0')
+			return errbuf_fail(err, errlen,
+			                   "%s contains a NUL byte", what);
+		if ((c < 0x20 && !(allow_tab && c == '\t')) || c == 0x7f)
+			return errbuf_fail(err, errlen,
+			                   "%s contains the control character "
+			                   "\\x%02x",
+			                   what, c);
+	}
+	return 0;
 }

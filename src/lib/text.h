@@ -12,6 +12,8 @@
  *	int text_lower(int c);
  *	bool text_is_alpha(unsigned char c);
  *	bool text_is_digit(unsigned char c);
+ *	int text_refuse_control(const char *text, size_t len,
+ *	    const char *what, bool allow_tab, char *err, size_t errlen);
  *	uint64_t text_now_ms(void);
  *
  * DESCRIPTION
@@ -88,6 +90,12 @@ text_is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
 }
+
+/* text_refuse_control - -1 with "WHAT contains a NUL byte" or "... the
+ * control character \\xHH" for the first NUL or control byte (TAB
+ * allowed when allow_tab) of text[0..len); 0 when there is none. */
+int text_refuse_control(const char *text, size_t len, const char *what,
+                        bool allow_tab, char *err, size_t errlen);
 
 /* text_now_ms - CLOCK_MONOTONIC in milliseconds. */
 static inline uint64_t
