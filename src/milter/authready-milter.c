@@ -611,6 +611,21 @@ daemon_reload_main(void *arg)
 	return NULL;
 }
 
+/* daemon_unverifiable - the config can never verify an unregistered
+ * domain: UnregisteredDomains check with no Selector (DKIM is then
+ * missing, so every such domain stays pending); NULL when it can. */
+static const char *
+daemon_unverifiable(const struct config *cfg)
+{
+	if (cfg->policy.unregistered != POLICY_UNREG_CHECK ||
+	    cfg->selector[0] != '\0')
+		return NULL;
+	return "UnregisteredDomains check without Selector: no unregistered "
+	       "domain can be verified (its DKIM record is missing), so their "
+	       "mail gets the OnPending action; set Selector (and KeyFile), "
+	       "or register the domains";
+}
+
 static int
 daemon_args_parse(int argc, char **argv, struct daemon_args *a, int *status)
 {
@@ -842,6 +857,9 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	pthread_detach(reload);
 	log_msg(LOG_NOTICE, "event=start version=%s socket=%s", PACKAGE_VERSION,
 	        cfg->socket);
+	if (daemon_unverifiable(cfg) != NULL)
+		log_msg(LOG_WARNING, "event=config-warning warning=\"%s\"",
+		        daemon_unverifiable(cfg));
 	rc = smfi_main();
 	log_msg(LOG_NOTICE, "event=stop status=%d", rc);
 	if (checkerd_stop(env.checkerd, DAEMON_STOP_WAIT)) {
@@ -888,6 +906,9 @@ main(int argc, char **argv)
 	if (a.check_only) {
 		/* What start checks before it makes anything (no log). */
 		rc = daemon_preflight(&snap->cfg, &ids);
+		if (rc == 0 && daemon_unverifiable(&snap->cfg) != NULL)
+			fprintf(stderr, "authready-milter: warning: %s\n",
+			        daemon_unverifiable(&snap->cfg));
 		if (rc == 0)
 			printf("%s: configuration OK\n", daemon_config_path);
 		snapshot_release(snap);

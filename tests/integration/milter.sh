@@ -919,6 +919,29 @@ OnUnknown reject' "$T/a.conf" >"$T/a-invalid.conf"
 		: >"$T/err"
 		ok
 	fi
+	# Without Selector no unregistered domain can ever be verified (its
+	# DKIM record is missing): -n says so, and says nothing with one.
+	case_ "a: -n warns of UnregisteredDomains check without Selector"
+	grep -v '^Selector\|^UnregisteredDomains' "$T/a.conf" |
+	    sed '$a\
+UnregisteredDomains check' >"$T/a-nosel.conf"
+	sed '$a\
+Selector 1234rpr' "$T/a-nosel.conf" >"$T/a-sel.conf"
+	chmod 0644 "$T/a-nosel.conf" "$T/a-sel.conf"
+	"$AUTHREADY_MILTER" -n -c "$T/a-nosel.conf" >"$T/out" 2>"$T/err"
+	rc=$?
+	"$AUTHREADY_MILTER" -n -c "$T/a-sel.conf" >"$T/out2" 2>"$T/err2"
+	rc2=$?
+	if [ $rc -ne 0 ] || [ $rc2 -ne 0 ]; then
+		ko "exit $rc and $rc2"
+	elif ! grep -q 'warning: UnregisteredDomains check without Selector' \
+	    "$T/err"; then
+		ko "no warning without Selector"
+	elif grep -q 'warning' "$T/err2"; then
+		ko "a warning with Selector: $(cat "$T/err2")"
+	else
+		ok
+	fi
 	mt a reload.lua "CONF=$T/a.conf" "CONF_TEMPFAIL=$T/a-tempfail.conf" \
 	    "CONF_INVALID=$T/a-invalid.conf"
 
