@@ -786,6 +786,20 @@ daemon_start(const struct daemon_args *a, const struct config *cfg,
 	char err[1024];
 	int rc;
 
+	/*
+	 * Block the stop signals before anything is made, so a SIGTERM during
+	 * start-up waits for libmilter's signal thread (a clean stop that
+	 * removes what was made) instead of killing the daemon with its
+	 * socket and PID file left; and before any thread exists, so every
+	 * thread inherits the mask: SIGUSR1 is taken by our reload thread,
+	 * SIGTERM, SIGINT and SIGHUP by libmilter's signal thread.
+	 */
+	sigemptyset(&daemon_stop_set);
+	sigaddset(&daemon_stop_set, SIGTERM);
+	sigaddset(&daemon_stop_set, SIGINT);
+	sigaddset(&daemon_stop_set, SIGHUP);
+	sigaddset(&daemon_stop_set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &daemon_stop_set, NULL);
 	if ((rc = daemon_preflight(cfg, &ids)) != 0)
 		return rc;
 	env->inet_door = config_socket_inet(cfg->socket);
@@ -806,17 +820,6 @@ daemon_start(const struct daemon_args *a, const struct config *cfg,
 	    (ids.drop && (rc = daemon_reaper_start()) != 0) ||
 	    (rc = daemon_drop(cfg, &ids)) != 0)
 		return rc;
-	/*
-	 * Block the signals before any thread exists, so every thread
-	 * inherits the mask: SIGUSR1 is taken by our reload thread, SIGTERM,
-	 * SIGINT and SIGHUP by libmilter's signal thread (a clean stop).
-	 */
-	sigemptyset(&daemon_stop_set);
-	sigaddset(&daemon_stop_set, SIGTERM);
-	sigaddset(&daemon_stop_set, SIGINT);
-	sigaddset(&daemon_stop_set, SIGHUP);
-	sigaddset(&daemon_stop_set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &daemon_stop_set, NULL);
 	if (log_start_async(err, sizeof(err)) != 0)
 		return daemon_fail("%s", err);
 	if (store_open(cfg->state_dir, STORE_CREATE, NULL, &env->store, err,
@@ -829,6 +832,32 @@ daemon_start(const struct daemon_args *a, const struct config *cfg,
 	return 0;
 }
 
+/* daemon_wait_sessions - wait up to seconds for the open sessions to
+ * end; how many are still open. */
+static long
+daemon_wait_sessions(int seconds)
+{
+	const struct timespec tick = {0, 10 * 1000 * 1000};
+	long open;
+	int i;
+
+	for (i = 0; (open = milter_sessions_open()) > 0 && i < seconds * 100;
+	     i++)
+		nanosleep(&tick, NULL);
+	return open;
+}
+
+/* daemon_abandon - end the process without freeing what a thread still
+ * uses (a session, the checker); the store is crash-safe, and the log
+ * line and the socket and PID file are dealt with first. */
+static _Noreturn void
+daemon_abandon(int code)
+{
+	log_stop();
+	daemon_cleanup();
+	_exit(code);
+}
+
 /* daemon_run - everything after the config is loaded. */
 static int
 daemon_run(const struct daemon_args *a, struct snapshot *snap)
@@ -838,9 +867,11 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	static sigset_t reload_set;
 	pthread_t reload;
 	char err[1024];
-	int rc;
+	int rc, code;
+	long open;
 
 	if ((rc = daemon_start(a, cfg, &env)) != 0) {
+		log_stop(); /* the failure's line reaches the log first */
 		daemon_cleanup();
 		return rc;
 	}
@@ -850,6 +881,7 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	    milter_init(&env, err, sizeof(err)) != 0) {
 		store_close(env.store);
 		rc = daemon_fail("%s", err);
+		log_stop();
 		daemon_cleanup();
 		return rc;
 	}
@@ -862,20 +894,30 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		        daemon_unverifiable(cfg));
 	rc = smfi_main();
 	log_msg(LOG_NOTICE, "event=stop status=%d", rc);
-	if (checkerd_stop(env.checkerd, DAEMON_STOP_WAIT)) {
-		milter_fini();
-		store_close(env.store);
-	} else {
-		/* the thread still uses the store: leave both to exit */
+	code = rc == MI_SUCCESS ? 0 : MILTER_EXIT_CONFIG;
+	/* libmilter does not end the sessions the MTA keeps open: while one
+	 * may still call into the store and the checker, neither is freed */
+	if ((open = daemon_wait_sessions(DAEMON_STOP_WAIT)) > 0) {
+		log_msg(LOG_WARNING,
+		        "event=stop-sessions-open sessions=%ld wait=%ds (the "
+		        "MTA keeps them open; they end with the daemon)",
+		        open, DAEMON_STOP_WAIT);
+		daemon_abandon(code);
+	}
+	if (!checkerd_stop(env.checkerd, DAEMON_STOP_WAIT)) {
+		/* the thread still uses the store: leave both to _exit */
 		log_msg(
 		    LOG_WARNING,
 		    "event=stop-checker-busy wait=%ds (a check in progress is "
 		    "abandoned; it is done again at the next start)",
 		    DAEMON_STOP_WAIT);
+		daemon_abandon(code);
 	}
+	milter_fini();
+	store_close(env.store);
 	log_stop();
 	daemon_cleanup();
-	return rc == MI_SUCCESS ? 0 : MILTER_EXIT_CONFIG;
+	return code;
 }
 
 int

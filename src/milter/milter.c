@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	int milter_init(env, err, errlen);
  *	void milter_fini(void);
+ *	long milter_sessions_open(void);
  *	struct smfiDesc *milter_desc(void);
  *
  * DESCRIPTION
@@ -73,6 +74,9 @@ struct milter_pool {
 static struct milter_env milter_env;
 static struct milter_pool milter_pool;
 static _Atomic unsigned long milter_sessions;
+/* Sessions with a context: a stop waits for them before the store and
+ * the checker they use go away (milter_sessions_open). */
+static _Atomic long milter_open;
 
 /* Reader pool ----------------------------------------------------------- */
 
@@ -454,6 +458,7 @@ milter_conn_new(SMFICTX *ctx)
 		return c;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	atomic_fetch_add(&milter_open, 1);
 	c->snap = snapshot_acquire();
 	c->session = atomic_fetch_add(&milter_sessions, 1) + 1;
 	snprintf(c->client_text, sizeof(c->client_text), "-");
@@ -532,8 +537,15 @@ milter_close(SMFICTX *ctx)
 		snapshot_release(c->snap);
 		free(c);
 		smfi_setpriv(ctx, NULL);
+		atomic_fetch_sub(&milter_open, 1);
 	}
 	return SMFIS_CONTINUE;
+}
+
+long
+milter_sessions_open(void)
+{
+	return atomic_load(&milter_open);
 }
 
 static struct smfiDesc milter_description = {

@@ -44,6 +44,10 @@ struct milter_env {
 /* milter_init - the environment and the reader pool; 0 ok, -1 with err. */
 int milter_init(const struct milter_env *env, char *err, size_t errlen);
 
+/* milter_sessions_open - sessions that still have a context: libmilter
+ * does not end them when smfi_main() returns (the MTA keeps them open). */
+long milter_sessions_open(void);
+
 /* milter_fini - free the reader pool (after smfi_main returned). */
 void milter_fini(void);
 

@@ -34,6 +34,8 @@
 #	  - MilterTimeout 2: a client that sends half a milter packet and
 #	    stalls sees the daemon close the connection (end of file), after
 #	    about 2 s and well before HANG_MAX;
+#	  - a session left open across SIGTERM: event=stop-sessions-open, exit 0
+#	    within STOP_MAX, nothing freed under it;
 #	  - SIGTERM: the daemon logs event=stop and exits 0 within STOP_MAX;
 #	  - then a second daemon whose DNS server never answers
 #	    (tests/dns-blackhole; DNSTimeout 300) and a domain registered
@@ -74,10 +76,11 @@ getent group "$DGROUP" >/dev/null 2>&1 || DGROUP=nobody
 . "$here/lib.sh"
 # Seconds: a program that has not ended by itself after HANG_MAX hangs;
 # the daemon must listen within START_MAX; SIGTERM must end it within
-# STOP_MAX (libmilter notices within 5 s, the checker gets 5 s more).
+# STOP_MAX (libmilter notices within 5 s, open sessions get 5 s, the
+# checker 5 s more).
 HANG_MAX=$(scaled 10)
 START_MAX=$(scaled 10)
-STOP_MAX=$(scaled 15)
+STOP_MAX=$(scaled 20)
 # The daemon's MilterTimeout (seconds), and how much earlier than that a
 # close counts as too early (milliseconds).
 MILTER_TIMEOUT=2
@@ -441,6 +444,79 @@ stop() {
 		ok
 	fi
 }
+
+# A session the MTA keeps open across a stop (Postfix keeps one per SMTP
+# session): libmilter's smfi_main() returns while it is still open, and
+# the session can still call into the store and the checker, so they
+# must not be freed under it.  The daemon waits a bounded time for open
+# sessions, then logs event=stop-sessions-open and exits without tearing
+# them down.  hold.lua asks once, says so, and waits for GO (written
+# after the daemon is gone), then finds its connection closed.
+cat >"$T/hold.lua" <<'EOF'
+local conn = mt.connect(SOCK, 50, 0.1)
+if conn == nil then error("connect " .. SOCK) end
+local e = mt.conninfo(conn, "localhost", "127.0.0.1")
+if e ~= nil then error("conninfo: " .. e) end
+e = mt.mailfrom(conn, "<u@a.files.test>")
+if e ~= nil then error("mailfrom: " .. e) end
+mt.echo("first " .. string.char(mt.getreply(conn)))
+local f = io.open(READY, "w")
+f:write("ready\n")
+f:close()
+local waited = 0
+while io.open(GO, "r") == nil do
+	if waited > 6000 then error("no GO") end
+	mt.sleep(0.05)
+	waited = waited + 1
+end
+mt.disconnect(conn)
+EOF
+
+case_ "a session open across SIGTERM: not torn down, a clean exit in time"
+rm -f "$T/ready" "$T/go"
+timeout -s KILL "$HANG_MAX" "$MILTERTEST" \
+    -D "SOCK=unix:$T/sock/milter.sock" -D "READY=$T/ready" -D "GO=$T/go" \
+    -s "$T/hold.lua" >"$T/hold.out" 2>"$T/hold.err" </dev/null &
+HOLD_PID=$!
+t0=$(now_ms)
+while [ ! -s "$T/ready" ] && kill -0 "$HOLD_PID" 2>/dev/null &&
+    [ $(($(now_ms) - t0)) -lt $((HANG_MAX * 1000)) ]; do
+	sleep 0.05
+done
+if [ ! -s "$T/ready" ]; then
+	: >"$T/go"
+	wait "$HOLD_PID"
+	cp "$T/hold.err" "$T/err"
+	ko "the held session did not get its first reply"
+else
+	kill -TERM "$DPID"
+	t0=$(now_ms)
+	while kill -0 "$DPID" 2>/dev/null &&
+	    [ $(($(now_ms) - t0)) -lt $((STOP_MAX * 1000)) ]; do
+		sleep 0.05
+	done
+	: >"$T/go"
+	wait "$HOLD_PID"
+	cp "$T/run.log" "$T/err"
+	if kill -0 "$DPID" 2>/dev/null; then
+		ko "still running ${STOP_MAX}s after SIGTERM"
+	else
+		wait "$DPID"
+		rc=$?
+		DPID=
+		if [ $rc -ne 0 ]; then
+			ko "exit status $rc"
+		elif ! grep -q 'event=stop-sessions-open sessions=1' \
+		    "$T/run.log"; then
+			ko "no event=stop-sessions-open sessions=1 in the log"
+		else
+			ok
+		fi
+	fi
+fi
+
+# A daemon again for the case below.
+[ -z "$DPID" ] && start run
 
 case_ "SIGTERM ends the daemon within ${STOP_MAX}s: exit 0, event=stop"
 stop ""
