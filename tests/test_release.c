@@ -20,10 +20,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <lmdb.h>
 #include <unistd.h>
 
 #include "release.h"
 #include "store.h"
+#include "subprocess.h"
 
 #define NOW 1700000000LL
 
@@ -241,6 +243,20 @@ START_TEST(test_parse_escapes_and_refusals)
 }
 END_TEST
 
+/* A key longer than the key buffer is skipped from its start. */
+START_TEST(test_parse_long_key)
+{
+	static const char line[] =
+	    "{\"a_member_name_longer_than_thirty_two_octets\": 1, "
+	    "\"queue_name\": \"hold\", \"queue_id\": \"A\", "
+	    "\"sender\": \"a@b\", \"arrival_time\": 1}";
+	struct release_queued q;
+
+	ck_assert_int_eq(release_parse_queued(line, strlen(line), &q), 0);
+	ck_assert_str_eq(q.queue_id, "A");
+}
+END_TEST
+
 /* The judgement --------------------------------------------------------- */
 
 START_TEST(test_judge)
@@ -339,8 +355,7 @@ START_TEST(test_not_in_queue_and_reused_id)
 	        "\"user@shop.example\"}\n"
 	        "{\"queue_name\": \"active\", \"queue_id\": \"ACTIVE1\", "
 	        "\"arrival_time\": 1700000000, \"sender\": "
-	        "\"user@shop.example\"}\n"
-	        "not json at all\n");
+	        "\"user@shop.example\"}\n");
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
 	                                cmd("postqueue"), &res, err,
 	                                sizeof(err)),
@@ -461,6 +476,145 @@ START_TEST(test_batches)
 }
 END_TEST
 
+/* A line that does not parse may name an entry: the entries the
+ * listing does not show are kept, not refused and forgotten. */
+START_TEST(test_unreadable_line_keeps)
+{
+	struct release_result res;
+	char err[512];
+
+	hold("shop.example", "GONE1", "user@shop.example", NOW, 1);
+	hold("shop.example", "Q1", "user@shop.example", NOW, 1);
+	listing("{\"queue_name\": \"hold\", \"queue_id\": \"Q1\", "
+	        "\"arrival_time\": 1700000000, \"sender\": "
+	        "\"user@shop.example\"}\n"
+	        "not json at all\n");
+	ck_assert_msg(release_domain(st, "shop.example", cmd("postsuper"),
+	                             cmd("postqueue"), &res, err,
+	                             sizeof(err)) == 0,
+	              "release_domain: %s", err);
+	ck_assert_str_eq(read_file("released"), "Q1\n");
+	ck_assert_uint_eq(res.released, 1);
+	ck_assert_uint_eq(res.refused, 0);
+	ck_assert_uint_eq(res.kept, 1);
+	ck_assert_str_eq(held_ids("shop.example"), "GONE1");
+}
+END_TEST
+
+/* A queued sender longer than the index keeps (the milter accepts paths
+ * up to REVPATH_INPUT_MAX and indexes the mailbox cut): still released. */
+START_TEST(test_long_sender_released)
+{
+	struct release_result res;
+	char err[512], local[401], domain[256], full[700], indexed[700];
+	char lines[2048];
+
+	memset(local, 'a', 400);
+	local[400] = '\0';
+	snprintf(domain, sizeof(domain), "%.60s.%.60s.%.60s.shop.example",
+	         local, local, local);
+	/* the milter: local part kept cut to 255 octets, the mailbox cut to
+	 * HELD_SENDER_MAX */
+	snprintf(full, sizeof(full), "%s@%s", local, domain);
+	snprintf(indexed, sizeof(indexed), "%.255s@%s", local, domain);
+	indexed[HELD_SENDER_MAX - 1] = '\0';
+	ck_assert_uint_gt(strlen(full), HELD_SENDER_MAX);
+	hold("shop.example", "LONG1", indexed, NOW, 1);
+	snprintf(lines, sizeof(lines),
+	         "{\"queue_name\": \"hold\", \"queue_id\": \"LONG1\", "
+	         "\"arrival_time\": 1700000000, \"sender\": \"%s\"}\n",
+	         full);
+	listing(lines);
+	ck_assert_msg(release_domain(st, "shop.example", cmd("postsuper"),
+	                             cmd("postqueue"), &res, err,
+	                             sizeof(err)) == 0,
+	              "release_domain: %s", err);
+	ck_assert_msg(res.released == 1, "released %zu, first refused: %s",
+	              res.released, res.first_refused);
+	ck_assert_str_eq(read_file("released"), "LONG1\n");
+	ck_assert_str_eq(held_ids("shop.example"), "");
+}
+END_TEST
+
+/* One held entry that fails to decode does not stop the release of the
+ * others. */
+START_TEST(test_corrupt_entry_others_released)
+{
+	struct release_result res;
+	char path[256], err[512];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {sizeof("shop.example\0BAD1") - 1,
+	             (void *)"shop.example\0BAD1"},
+	        v = {4, (void *)"\x41\xd7\x00\x03"};
+
+	hold("shop.example", "Q1", "user@shop.example", NOW, 1);
+	hold("shop.example", "Q2", "user@shop.example", NOW, 1);
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 4), 0);
+	ck_assert_int_eq(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
+	ck_assert_int_eq(mdb_env_open(env, path, 0, 0640), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "held", 0, &dbi), 0);
+	ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	ck_assert_msg(store_open(path, 0, NULL, &st, err, sizeof(err)) ==
+	                  STORE_OK,
+	              "store_open: %s", err);
+	listing("{\"queue_name\": \"hold\", \"queue_id\": \"Q1\", "
+	        "\"arrival_time\": 1700000000, \"sender\": "
+	        "\"user@shop.example\"}\n"
+	        "{\"queue_name\": \"hold\", \"queue_id\": \"Q2\", "
+	        "\"arrival_time\": 1700000000, \"sender\": "
+	        "\"user@shop.example\"}\n");
+	ck_assert_msg(release_domain(st, "shop.example", cmd("postsuper"),
+	                             cmd("postqueue"), &res, err,
+	                             sizeof(err)) == 0,
+	              "release_domain: %s", err);
+	ck_assert_str_eq(read_file("released"), "Q1\nQ2\n");
+	ck_assert_uint_eq(res.released, 2);
+	ck_assert_ptr_nonnull(strstr(res.corrupt, "1 held entries skipped"));
+}
+END_TEST
+
+/* A child that closes its stderr early still gets all of its input. */
+START_TEST(test_run_stderr_closed_early)
+{
+	static char input[1 << 20];
+	char script[256], err[512];
+	const char *argv[] = {"/bin/sh", "-c", script, NULL};
+	struct stat sb;
+
+	memset(input, 'x', sizeof(input));
+	snprintf(script, sizeof(script), "exec 2>&-; cat > %s/got", dir);
+	ck_assert_msg(subprocess_run(argv, input, sizeof(input), 60000, err,
+	                             sizeof(err)) == 0,
+	              "subprocess_run: %s", err);
+	snprintf(script, sizeof(script), "%s/got", dir);
+	ck_assert_int_eq(stat(script, &sb), 0);
+	ck_assert_int_eq(sb.st_size, sizeof(input));
+}
+END_TEST
+
+/* A child that stops reading its input and exits 0 did not succeed. */
+START_TEST(test_run_input_not_read)
+{
+	static char input[1 << 20];
+	char err[512];
+	const char *argv[] = {"/bin/sh", "-c", "exec 2>&- 0<&-; exit 0", NULL};
+
+	memset(input, 'x', sizeof(input));
+	ck_assert_int_eq(
+	    subprocess_run(argv, input, sizeof(input), 60000, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "before reading all"));
+}
+END_TEST
+
 static Suite *
 release_suite(void)
 {
@@ -471,6 +625,7 @@ release_suite(void)
 	tcase_add_test(tc, test_parse_postfix_line);
 	tcase_add_test(tc, test_parse_escapes_and_refusals);
 	tcase_add_test(tc, test_judge);
+	tcase_add_test(tc, test_parse_long_key);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(rel, setup, teardown);
 	tcase_set_timeout(rel, 60);
@@ -480,6 +635,11 @@ release_suite(void)
 	tcase_add_test(rel, test_release_command_fails);
 	tcase_add_test(rel, test_no_queue_command);
 	tcase_add_test(rel, test_batches);
+	tcase_add_test(rel, test_unreadable_line_keeps);
+	tcase_add_test(rel, test_long_sender_released);
+	tcase_add_test(rel, test_corrupt_entry_others_released);
+	tcase_add_test(rel, test_run_stderr_closed_early);
+	tcase_add_test(rel, test_run_input_not_read);
 	suite_add_tcase(s, rel);
 	return s;
 }

@@ -512,13 +512,23 @@ cli_release_details(const struct release_result *res)
 		printf(", %zu indexed over TCP kept unreleased (no "
 		       "HoldQueueCommand to confirm them)",
 		       res->unverified);
+	if (res->kept > 0)
+		printf(", %zu kept for the next release (HoldQueueCommand "
+		       "printed lines that could not be read)",
+		       res->kept);
+	if (res->corrupt[0] != '\0')
+		printf(", damaged entries left in the index (%s)",
+		       res->corrupt);
 }
 
 /* cli_release_report - one line after a refresh, when anything was done. */
 static void
 cli_release_report(const char *domain, const struct release_result *res)
 {
-	if (res->released + res->invalid + res->refused + res->unverified == 0)
+	if (res->released + res->invalid + res->refused + res->unverified +
+	            res->kept ==
+	        0 &&
+	    res->corrupt[0] == '\0')
 		return;
 	printf("%s: %zu held message(s) released", domain, res->released);
 	cli_release_details(res);

@@ -312,10 +312,13 @@ release_parse_object(const char *buf, size_t len, struct release_queued *q)
 		return -1;
 	if (!json_eat(&j, '}')) {
 		do {
+			size_t key_at = j.off;
 			bool ok;
 
 			if (!json_string(&j, key, sizeof(key))) {
-				/* a long key is none of ours: skip it */
+				/* a long key is none of ours: skip it, from
+				 * its start */
+				j.off = key_at;
 				if (!json_string(&j, NULL, 0))
 					return -1;
 				key[0] = '\0';
@@ -429,7 +432,8 @@ enum release_verdict {
 	RELEASE_PENDING = 0, /* not seen in the listing (yet) */
 	RELEASE_GO,
 	RELEASE_REFUSE,
-	RELEASE_KEEP, /* unverified: stays indexed */
+	RELEASE_KEEP,  /* unverified: stays indexed */
+	RELEASE_RETRY, /* not listed, but the listing was not all read */
 };
 
 struct release_item {
@@ -444,6 +448,7 @@ struct release_batch {
 	size_t n;
 	char bad_ids[RELEASE_BATCH_MAX][HELD_QUEUE_ID_MAX];
 	size_t nbad;
+	size_t unreadable; /* listing lines that did not parse */
 	bool more;
 	struct release_result *res;
 };
@@ -501,8 +506,10 @@ release_listed(void *ctx, const char *line, size_t len)
 	struct release_item *it;
 	char why[RELEASE_WHY_MAX];
 
-	if (release_parse_queued(line, len, &q) != 0)
+	if (release_parse_queued(line, len, &q) != 0) {
+		b->unreadable++; /* it may have been one of ours */
 		return;
+	}
 	it = bsearch(q.queue_id, b->items, b->n, sizeof(*b->items),
 	             release_item_cmp);
 	if (it == NULL || it->verdict != RELEASE_PENDING)
@@ -538,11 +545,19 @@ release_verify(struct release_batch *b, const char *queue_command, char *err,
 		         "arguments");
 		return -1;
 	}
+	skipped = 0;
+	b->unreadable = 0;
 	if (subprocess_lines(argv, release_listed, b, RELEASE_QUEUE_LINE_MAX,
 	                     &skipped, RELEASE_TIMEOUT_MS, err, errlen) != 0)
 		return -1;
+	/* An entry missing from a listing with unread lines may be on one
+	 * of them: keep it, never refuse (and forget) it. */
 	for (i = 0; i < b->n; i++)
-		if (b->items[i].verdict == RELEASE_PENDING)
+		if (b->items[i].verdict != RELEASE_PENDING)
+			continue;
+		else if (skipped + b->unreadable > 0)
+			b->items[i].verdict = RELEASE_RETRY;
+		else
 			release_refuse(b, &b->items[i],
 			               "not in the MTA's queue");
 	return 0;
@@ -635,11 +650,17 @@ release_domain(struct store *st, const char *domain, const char *command,
 	for (;;) {
 		b->n = b->nbad = 0;
 		b->more = false;
-		if (store_held_list(st, domain, release_collect, b, err,
-		                    errlen) != STORE_OK) {
+		rc = store_held_list(st, domain, release_collect, b, err,
+		                     errlen);
+		if (rc == STORE_CORRUPT) {
+			/* the valid entries were listed: go on with them;
+			 * the last round's message counts them all */
+			snprintf(res->corrupt, sizeof(res->corrupt), "%s", err);
+		} else if (rc != STORE_OK) {
 			rc = -1;
 			break;
 		}
+		rc = 0;
 		for (i = 0; i < b->nbad; i++)
 			if (store_held_del(st, domain, b->bad_ids[i], err,
 			                   errlen) == STORE_OK)
@@ -653,6 +674,7 @@ release_domain(struct store *st, const char *domain, const char *command,
 			res->refused +=
 			    release_forget(st, b, RELEASE_REFUSE, err, errlen);
 			res->unverified += release_batch_count(b, RELEASE_KEEP);
+			res->kept += release_batch_count(b, RELEASE_RETRY);
 			if (release_batch_count(b, RELEASE_GO) > 0) {
 				if (release_run(command, b, err, errlen) != 0) {
 					rc = -1;

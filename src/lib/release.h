@@ -22,11 +22,14 @@
  *	the domain being released), having arrived at most
  *	RELEASE_ARRIVAL_BEFORE seconds before it was indexed and not later
  *	than RELEASE_ARRIVAL_AFTER seconds after.  Other entries are refused:
- *	dropped from the index, never released.  With HoldQueueCommand none,
- *	entries that came through a TCP socket are not released at all (they
- *	stay indexed); the others are released unchecked.  IDs the command
- *	accepted are removed from the index; when it fails nothing is
- *	removed, so nothing is lost.
+ *	dropped from the index, never released; but when the listing had a
+ *	line that could not be read, an entry it does not show is kept for
+ *	the next release instead.  Held entries that fail to decode are
+ *	skipped (reported in the result); the others are still released.
+ *	With HoldQueueCommand none, entries that came through a TCP socket
+ *	are not released at all (they stay indexed); the others are released
+ *	unchecked.  IDs the command accepted are removed from the index; when
+ *	it fails nothing is removed, so nothing is lost.
  */
 #ifndef AUTHREADY_RELEASE_H
 #define AUTHREADY_RELEASE_H
@@ -35,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "revpath.h"
 #include "store.h"
 
 #define RELEASE_TIMEOUT_MS 60000
@@ -52,7 +56,9 @@
 struct release_queued {
 	char queue_name[RELEASE_QUEUE_NAME_MAX]; /* "hold", "deferred"... */
 	char queue_id[HELD_QUEUE_ID_MAX];
-	char sender[HELD_SENDER_MAX]; /* as the MTA stores it; "" null */
+	/* as the MTA stores it, "" null: whole, as long as the milter
+	 * accepts; release_judge() cuts it as the milter cut the index */
+	char sender[REVPATH_INPUT_MAX + 1];
 	int64_t arrival_time;
 };
 
@@ -62,6 +68,11 @@ struct release_result {
 	size_t invalid;    /* not a queue ID: dropped from the index */
 	size_t refused;    /* not confirmed by the queue: dropped, held */
 	size_t unverified; /* came over TCP, no HoldQueueCommand: kept */
+	size_t kept;       /* not in a listing that had unreadable lines:
+	                      kept, retried at the next release */
+	/* the store's message about held entries that failed to decode
+	 * (left in the index), "" none */
+	char corrupt[RELEASE_WHY_MAX];
 	char first_refused[RELEASE_WHY_MAX]; /* "ID: why", "" none */
 };
 

@@ -140,8 +140,11 @@ subprocess_drain(int outfd, int errfd, struct subprocess_reader *rd,
 				pfd[n].fd = fds[k];
 				pfd[n++].events = POLLIN;
 			}
-		if (poll(pfd, (nfds_t)n, wait_ms) < 0 && errno != EINTR)
+		if (poll(pfd, (nfds_t)n, wait_ms) < 0) {
+			if (errno == EINTR)
+				continue; /* revents were not set */
 			return -1;
+		}
 		for (int k = 0; k < n; k++) {
 			char buf[4096];
 			ssize_t r;
@@ -198,28 +201,35 @@ subprocess_status(const char *prog, int status, char *captured, char *err,
 	return WEXITSTATUS(status);
 }
 
-/* subprocess_feed - write input, read stderr, until both are done or late. */
+/* subprocess_feed - write input, read stderr, until both are done or
+ * late; closes infd.  0 done; 1 the child stopped reading before the end
+ * of its input; -1 late. */
 static int
 subprocess_feed(int infd, int errfd, const char *input, size_t inlen,
                 long long deadline, char *captured, size_t caplen)
 {
 	size_t off = 0, got = 0;
-	int open_in = 1, open_err = 1;
+	int open_in = 1, open_err = 1, cut = 0;
 
-	while (open_err) {
+	/* Until stdin is all written too: a child may close its stderr
+	 * early and still read the rest of its input. */
+	while (open_err || open_in) {
 		struct pollfd pfd[2];
 		int n = 0, wait_ms = (int)(deadline - (long long)text_now_ms());
 
 		if (wait_ms <= 0)
-			return -1;
-		pfd[n].fd = errfd;
+			break;
+		pfd[n].fd = open_err ? errfd : -1; /* -1: poll ignores it */
 		pfd[n++].events = POLLIN;
 		if (open_in) {
 			pfd[n].fd = infd;
 			pfd[n++].events = POLLOUT;
 		}
-		if (poll(pfd, (nfds_t)n, wait_ms) < 0 && errno != EINTR)
-			return -1;
+		if (poll(pfd, (nfds_t)n, wait_ms) < 0) {
+			if (errno == EINTR)
+				continue; /* revents were not set */
+			break;
+		}
 		if (open_in && pfd[1].revents) {
 			ssize_t w = off < inlen
 			                ? write(infd, input + off, inlen - off)
@@ -227,14 +237,16 @@ subprocess_feed(int infd, int errfd, const char *input, size_t inlen,
 
 			if (w > 0)
 				off += (size_t)w;
-			if (w < 0 && errno != EAGAIN && errno != EINTR)
-				off = inlen; /* EPIPE: the child is gone */
+			if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				cut = 1; /* EPIPE: the child is gone */
+				off = inlen;
+			}
 			if (off >= inlen) {
 				close(infd);
 				open_in = 0;
 			}
 		}
-		if (pfd[0].revents) {
+		if (open_err && pfd[0].revents) {
 			char buf[256];
 			ssize_t r = read(errfd, buf, sizeof(buf));
 
@@ -253,7 +265,7 @@ subprocess_feed(int infd, int errfd, const char *input, size_t inlen,
 	if (open_in)
 		close(infd);
 	captured[got] = '\0';
-	return 0;
+	return open_err || open_in ? -1 : cut;
 }
 
 /* subprocess_reap - wait for the child until the deadline; kill it after. */
@@ -319,13 +331,17 @@ subprocess_run(const char *const *argv, const char *input, size_t inlen,
 		;
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	close(errp[0]);
-	if (fed != 0)
-		close(in[1]);
 	reaped = subprocess_reap(
-	    pid, fed == 0 ? deadline : (long long)text_now_ms(), &status);
-	if (fed != 0 || reaped != 0) {
+	    pid, fed >= 0 ? deadline : (long long)text_now_ms(), &status);
+	if (fed < 0 || reaped != 0) {
 		snprintf(err, errlen, "%s did not finish within %d ms; killed",
 		         argv[0], timeout_ms);
+		return -1;
+	}
+	if (fed == 1 && !WIFSIGNALED(status) && WEXITSTATUS(status) == 0) {
+		/* exit 0 says nothing about the input it never read */
+		snprintf(err, errlen,
+		         "%s exited before reading all of its input", argv[0]);
 		return -1;
 	}
 	return subprocess_status(argv[0], status, captured, err, errlen);

@@ -174,18 +174,22 @@ checkerd_release(struct checkerd *cd, const struct config *cfg,
 			    "stays held; run authready release %s)",
 			    run->verified[i], err, run->verified[i]);
 		else if (res.released + res.invalid + res.refused +
-		             res.unverified >
-		         0)
+		                 res.unverified + res.kept >
+		             0 ||
+		         res.corrupt[0] != '\0')
 			log_msg(
-			    res.refused + res.unverified > 0 ? LOG_WARNING
-			                                     : LOG_NOTICE,
+			    res.refused + res.unverified + res.kept > 0 ||
+			            res.corrupt[0] != '\0'
+			        ? LOG_WARNING
+			        : LOG_NOTICE,
 			    "event=release domain=%s released=%zu invalid=%zu "
-			    "refused=%zu unverified=%zu%s%s%s",
+			    "refused=%zu unverified=%zu kept=%zu%s%s%s%s%s%s",
 			    run->verified[i], res.released, res.invalid,
-			    res.refused, res.unverified,
+			    res.refused, res.unverified, res.kept,
 			    res.first_refused[0] ? " first_refused=\"" : "",
-			    res.first_refused,
-			    res.first_refused[0] ? "\"" : "");
+			    res.first_refused, res.first_refused[0] ? "\"" : "",
+			    res.corrupt[0] ? " corrupt=\"" : "", res.corrupt,
+			    res.corrupt[0] ? "\"" : "");
 	}
 }
 
