@@ -123,12 +123,13 @@ lmdb_fail(char *err, size_t errlen, const char *what, int rc)
  * an iteration callback runs (guard_out/guard_back).  A fault whose
  * address lies in a map, or one taken while the faulting thread is inside
  * the store, is store damage: the handler writes one fixed sentence with
- * write(2) and ends the process with _exit(78).  So does SIGABRT inside a store
- * call (glibc's malloc finding its heap overwritten by liblmdb acting on a
- * damaged page; LMDB's own assertions come through guard_assert).  Any
- * other fault goes to the handler that was there before (the default
- * action, a sanitizer), so a bug elsewhere is not reported as damage.  The
- * handler only reads what store_open wrote before the map was registered.
+ * write(2) and ends the process with _exit(78).  So does SIGABRT inside a
+ * store call (glibc's malloc finding its heap overwritten by liblmdb
+ * acting on a damaged page; LMDB's own assertions come through
+ * guard_assert).  Any other fault goes to the handler that was there
+ * before (the default action, a sanitizer), so a bug elsewhere is not
+ * reported as damage.  The handler only reads what store_open wrote
+ * before the map was registered (its range from map_range).
  */
 struct guard_slot {
 	volatile sig_atomic_t used;
