@@ -13,11 +13,13 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1729,6 +1731,168 @@ START_TEST(test_guard)
 }
 END_TEST
 
+/* Where foreign_fault_child faults: outside every store call, with a
+ * write batch open, with a read snapshot open, and in the callback of
+ * an iteration (store_unreg_iter). */
+enum fault_at { FAULT_BATCH, FAULT_READ, FAULT_UNREG_CB, FAULT_IN_MAP };
+
+/* fault - raise sig; SIGSEGV by a store through a low address (a NULL
+ * dereference: LMDB reports its map at NULL without MDB_FIXEDMAP). */
+static void
+fault(int sig)
+{
+	volatile uintptr_t bad = 16;
+
+	if (sig == SIGSEGV)
+		*(volatile int *)bad = 1;
+	raise(sig);
+}
+
+/* map_end - an address past the end of data.mdb inside its map (read
+ * from /proc/self/maps), or 0. */
+static uintptr_t
+map_end(void)
+{
+	char path[PATH_MAX], line[PATH_MAX + 128], perms[8];
+	unsigned long a, b, off, ino;
+	unsigned maj, min;
+	struct stat sb;
+	uintptr_t at = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (stat(path, &sb) != 0 ||
+	    (fp = fopen("/proc/self/maps", "r")) == NULL)
+		return 0;
+	while (at == 0 && fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &a, &b, perms,
+		           &off, &maj, &min, &ino) == 7 &&
+		    ino == (unsigned long)sb.st_ino &&
+		    a + (unsigned long)sb.st_size + 65536 < b)
+			at = a + (uintptr_t)sb.st_size + 65536;
+	fclose(fp);
+	return at;
+}
+
+/* fault_cb - an iteration callback that faults like a bug of the caller. */
+static int
+fault_cb(void *ctx, const struct domain_state *state, bool held)
+{
+	(void)state;
+	(void)held;
+	fault(*(int *)ctx);
+	return 0;
+}
+
+/* foreign_fault_child - in a child with the guard and stderr on fd: raise
+ * sig in the caller's code while the store holds a transaction open. */
+static void
+foreign_fault_child(int fd, enum fault_at at, int sig)
+{
+	static struct domain_state s;
+	struct store_reader *rd;
+	struct store_batch *b;
+	struct store *st;
+	char err[512];
+	uintptr_t bad;
+	size_t nc;
+
+	dup2(fd, STDERR_FILENO);
+	if (store_guard_install("tguard", err, sizeof(err)) != STORE_OK)
+		_exit(2);
+	if (store_open(dir, STORE_CREATE, NULL, &st, err, sizeof(err)) !=
+	    STORE_OK)
+		_exit(3);
+	make_state(&s, "unreg.example", 1);
+	if (store_state_put(st, &s, err, sizeof(err)) != STORE_OK)
+		_exit(4);
+	switch (at) {
+	case FAULT_BATCH: /* the checker's batch across DNS callbacks */
+		if (store_batch_begin(st, &b, err, sizeof(err)) != STORE_OK ||
+		    store_batch_put_state(b, &s, err, sizeof(err)) != STORE_OK)
+			_exit(5);
+		fault(sig);
+		break;
+	case FAULT_READ: /* the milter's snapshot across its decision */
+		if (store_reader_open(st, &rd, err, sizeof(err)) != STORE_OK ||
+		    store_read_begin(rd, err, sizeof(err)) != STORE_OK)
+			_exit(5);
+		fault(sig);
+		break;
+	case FAULT_UNREG_CB:
+		store_unreg_iter(st, fault_cb, &sig, &nc, err, sizeof(err));
+		break;
+	case FAULT_IN_MAP: /* past the file's end: SIGBUS in the map */
+		if ((bad = map_end()) == 0)
+			_exit(6);
+		(void)*(volatile const char *)bad;
+		break;
+	}
+	_exit(0);
+}
+
+/* run_foreign_fault - fork foreign_fault_child; wait status and stderr. */
+static int
+run_foreign_fault(enum fault_at at, int sig, char *out, size_t outlen)
+{
+	int fds[2], ws;
+	ssize_t got;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		close(fds[0]);
+		foreign_fault_child(fds[1], at, sig);
+	}
+	close(fds[1]);
+	for (size_t used = 0;; used += (size_t)got) {
+		out[used] = '\0';
+		if (used + 1 >= outlen ||
+		    (got = read(fds[0], out + used, outlen - 1 - used)) <= 0)
+			break;
+	}
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	return ws;
+}
+
+/* A fault or abort in the caller's code while a batch or a snapshot is
+ * open (the checker runs DNS callbacks inside its batch) is a bug of the
+ * caller: it dies by the signal (or a sanitizer's report), it is not
+ * reported as store damage. */
+START_TEST(test_guard_foreign_fault)
+{
+	static const enum fault_at ats[] = {FAULT_BATCH, FAULT_READ,
+	                                    FAULT_UNREG_CB};
+	static const int sigs[] = {SIGSEGV, SIGABRT, SIGBUS};
+	char out[2048];
+	int ws;
+
+	for (size_t i = 0; i < sizeof(ats) / sizeof(ats[0]); i++)
+		for (size_t j = 0; j < sizeof(sigs) / sizeof(sigs[0]); j++) {
+			ws = run_foreign_fault(ats[i], sigs[j], out,
+			                       sizeof(out));
+			ck_assert_msg(
+			    (WIFSIGNALED(ws) && WTERMSIG(ws) == sigs[j]) ||
+			        (WIFEXITED(ws) && WEXITSTATUS(ws) != 0 &&
+			         WEXITSTATUS(ws) != STORE_EXIT_DAMAGED &&
+			         strstr(out, "Sanitizer") != NULL),
+			    "at %d signal %d: wait status %#x; stderr: %s",
+			    (int)ats[i], sigs[j], ws, out);
+			ck_assert_msg(strstr(out, "is damaged") == NULL,
+			              "at %d signal %d: %s", (int)ats[i],
+			              sigs[j], out);
+		}
+	/* A fault in the map is the store's, inside a store call or not. */
+	ws = run_foreign_fault(FAULT_IN_MAP, SIGBUS, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == STORE_EXIT_DAMAGED,
+	              "wait status %#x; stderr: %s", ws, out);
+	ck_assert_ptr_nonnull(strstr(out, "is damaged: a read inside its LMDB "
+	                                  "map faulted (SIGBUS)"));
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1760,6 +1924,7 @@ store_suite(void)
 	tcase_add_test(mp, test_export_salvage);
 	tcase_add_test(mp, test_export_gap);
 	tcase_add_test(mp, test_guard);
+	tcase_add_test(mp, test_guard_foreign_fault);
 	suite_add_tcase(s, mp);
 	return s;
 }

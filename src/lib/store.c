@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -114,16 +115,21 @@ lmdb_fail(char *err, size_t errlen, const char *what, int rc)
  * The fault guard.  LMDB does not checksum its pages: a damaged page can
  * send a read outside the file (SIGBUS) or through a wild pointer
  * (SIGSEGV) inside liblmdb.  Every open store registers its map here;
- * a thread counts the transactions it holds open (guard_depth; zero while
- * an iteration callback runs).  A fault whose address lies in a map, or
- * one taken while the faulting thread is inside the store, is store
- * damage: the handler writes one fixed sentence with write(2) and ends
- * the process with _exit(78).  So does SIGABRT inside a store call
- * (glibc's malloc finding its heap overwritten by liblmdb acting on a
- * damaged page; LMDB's own assertions come through guard_assert).  Any
- * other fault goes to the handler that was there before (the default
- * action, a sanitizer), so a bug elsewhere is not reported as damage.  The
- * handler only reads what store_open wrote before the map was registered.
+ * a thread raises guard_depth only while it runs store code: the body of
+ * a store call, liblmdb included (guard_enter/guard_leave around it).
+ * The depth follows control, not transactions: it is zero between calls
+ * while a batch or a read snapshot stays open (the checker runs DNS
+ * callbacks, the SPF engine and OpenSSL inside its batch), and zero while
+ * an iteration callback runs (guard_out/guard_back).  A fault whose
+ * address lies in a map, or one taken while the faulting thread is inside
+ * the store, is store damage: the handler writes one fixed sentence with
+ * write(2) and ends the process with _exit(78).  So does SIGABRT inside a
+ * store call (glibc's malloc finding its heap overwritten by liblmdb
+ * acting on a damaged page; LMDB's own assertions come through
+ * guard_assert).  Any other fault goes to the handler that was there
+ * before (the default action, a sanitizer), so a bug elsewhere is not
+ * reported as damage.  The handler only reads what store_open wrote
+ * before the map was registered (its range from map_range).
  */
 struct guard_slot {
 	volatile sig_atomic_t used;
@@ -140,19 +146,37 @@ static struct sigaction guard_old_bus, guard_old_segv, guard_old_abrt;
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local volatile sig_atomic_t guard_depth;
 
-/* guard_enter - the thread now reads the map (a transaction is open). */
+/* guard_enter - the thread now runs store code (and liblmdb). */
 static void
 guard_enter(void)
 {
 	guard_depth++;
 }
 
-/* guard_leave - the thread's transaction is over. */
+/* guard_leave - the thread leaves the store code of its guard_enter. */
 static void
 guard_leave(void)
 {
 	if (guard_depth > 0)
 		guard_depth--;
+}
+
+/* guard_out - the thread calls back into its caller: outside the store
+ * until guard_back; returns the depth to restore. */
+static sig_atomic_t
+guard_out(void)
+{
+	sig_atomic_t depth = guard_depth;
+
+	guard_depth = 0;
+	return depth;
+}
+
+/* guard_back - the callback returned into the store code. */
+static void
+guard_back(sig_atomic_t depth)
+{
+	guard_depth = depth;
 }
 
 /* guard_put - write(2) all of s to stderr; async-signal-safe. */
@@ -284,15 +308,56 @@ store_guard_remove(void)
 	guard_installed = 0;
 }
 
+/*
+ * map_range - where this process maps DIR/data.mdb: 0, or -1 when it
+ * cannot tell (then only the depth rule applies).  mdb_env_info gives the
+ * map's address only with MDB_FIXEDMAP; otherwise me_mapaddr is NULL and
+ * [0, mapsize) would take every NULL dereference for store damage.
+ */
+static int
+map_range(const char *dir, uintptr_t *lo, uintptr_t *hi)
+{
+	char path[PATH_MAX], line[PATH_MAX + 128], perms[8];
+	unsigned long a, b, off, ino;
+	unsigned maj, min;
+	struct stat sb;
+	FILE *fp;
+	int rc = -1;
+
+	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	        (int)sizeof(path) ||
+	    stat(path, &sb) != 0 ||
+	    (fp = fopen("/proc/self/maps", "re")) == NULL)
+		return -1;
+	while (rc != 0 && fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &a, &b, perms,
+		           &off, &maj, &min, &ino) == 7 &&
+		    off == 0 && ino == (unsigned long)sb.st_ino &&
+		    maj == major(sb.st_dev) && min == minor(sb.st_dev)) {
+			*lo = a;
+			*hi = b;
+			rc = 0;
+		}
+	fclose(fp);
+	return rc;
+}
+
 /* guard_register - remember st's map for the handler (slot or -1). */
 static void
 guard_register(struct store *st, const char *dir)
 {
 	MDB_envinfo info;
+	uintptr_t lo = 0, hi = 0; /* empty: no fault address is in it */
 
 	st->guard_slot = -1;
 	if (mdb_env_info(st->env, &info) != 0)
 		return;
+	if (info.me_mapaddr != NULL) {
+		lo = (uintptr_t)info.me_mapaddr;
+		hi = lo + info.me_mapsize;
+	} else if (map_range(dir, &lo, &hi) != 0) {
+		lo = hi = 0;
+	}
 	pthread_mutex_lock(&guard_lock);
 	for (int i = 0; i < STORE_GUARD_SLOTS; i++) {
 		struct guard_slot *g = &guard_slots[i];
@@ -301,8 +366,8 @@ guard_register(struct store *st, const char *dir)
 			continue;
 		snprintf(g->dir, sizeof(g->dir), "%s", dir);
 		g->env = st->env;
-		g->lo = (uintptr_t)info.me_mapaddr;
-		g->hi = g->lo + info.me_mapsize;
+		g->lo = lo;
+		g->hi = hi;
 		g->used = 1;
 		guard_last = i;
 		st->guard_slot = i;
@@ -713,11 +778,13 @@ snapshot_settle(struct store *st, MDB_txn *txn, char *err, size_t errlen)
 static int
 read_begin(struct store *st, MDB_txn **txn, char *err, size_t errlen)
 {
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+	int rc;
 
-	if (rc != 0)
+	guard_enter(); /* until read_end, in the same store call */
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn)) != 0) {
+		guard_leave();
 		return lmdb_fail(err, errlen, "begin read transaction", rc);
-	guard_enter();
+	}
 	if ((rc = snapshot_settle(st, *txn, err, errlen)) != STORE_OK) {
 		mdb_txn_abort(*txn);
 		guard_leave();
@@ -842,11 +909,13 @@ store_batch_begin(struct store *st, struct store_batch **out, char *err,
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return errbuf_code(err, errlen, STORE_ERROR, "out of memory");
 	b->st = st;
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &b->txn)) != 0) {
+	guard_enter();
+	rc = mdb_txn_begin(st->env, NULL, 0, &b->txn);
+	guard_leave();
+	if (rc != 0) {
 		free(b);
 		return lmdb_fail(err, errlen, "begin write transaction", rc);
 	}
-	guard_enter();
 	*out = b;
 	return STORE_OK;
 }
@@ -868,10 +937,12 @@ put_generation(struct store_batch *b)
 int
 store_batch_commit(struct store_batch *b, char *err, size_t errlen)
 {
-	int rc = b->dirty ? put_generation(b) : 0;
+	int rc;
 
-	if (rc != 0) {
+	guard_enter();
+	if ((rc = b->dirty ? put_generation(b) : 0) != 0) {
 		store_batch_abort(b);
+		guard_leave();
 		return lmdb_fail(err, errlen, "commit", rc);
 	}
 	rc = mdb_txn_commit(b->txn);
@@ -885,6 +956,7 @@ store_batch_abort(struct store_batch *b)
 {
 	if (b == NULL)
 		return;
+	guard_enter();
 	mdb_txn_abort(b->txn);
 	guard_leave();
 	free(b);
@@ -896,8 +968,11 @@ put_value(struct store_batch *b, MDB_dbi dbi, MDB_val *key,
           const unsigned char *buf, size_t len, char *err, size_t errlen)
 {
 	MDB_val val = {len, (void *)(uintptr_t)buf};
-	int rc = mdb_put(b->txn, dbi, key, &val, 0);
+	int rc;
 
+	guard_enter();
+	rc = mdb_put(b->txn, dbi, key, &val, 0);
+	guard_leave();
 	if (rc != 0)
 		return lmdb_fail(err, errlen, "write", rc);
 	b->dirty = true;
@@ -948,9 +1023,11 @@ store_batch_get_state(struct store_batch *b, const char *domain,
 	memset(state, 0, sizeof(*state));
 	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
 		return rc;
+	guard_enter();
 	rc = get_value(b->txn, b->st->state, &key, &val, domain, err, errlen);
 	if (rc == STORE_OK)
 		rc = decode_state(&key, &val, state, err, errlen);
+	guard_leave();
 	return rc;
 }
 
@@ -1001,7 +1078,9 @@ del_key(struct store *st, MDB_dbi dbi, MDB_val *key, char *err, size_t errlen)
 
 	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
 		return rc;
+	guard_enter();
 	rc = mdb_del(b->txn, dbi, key, NULL);
+	guard_leave();
 	if (rc == 0)
 		b->dirty = true;
 	else if (rc == MDB_NOTFOUND)
@@ -1046,15 +1125,18 @@ store_reader_open(struct store *st, struct store_reader **out, char *err,
 	if ((rd = calloc(1, sizeof(*rd))) == NULL)
 		return errbuf_code(err, errlen, STORE_ERROR, "out of memory");
 	rd->st = st;
+	guard_enter();
 	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
 	if (rc == MDB_READERS_FULL && mdb_reader_check(st->env, &dead) == 0 &&
 	    dead > 0)
 		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
+	if (rc == 0)
+		mdb_txn_reset(rd->txn);
+	guard_leave();
 	if (rc != 0) {
 		free(rd);
 		return lmdb_fail(err, errlen, "open reader", rc);
 	}
-	mdb_txn_reset(rd->txn);
 	*out = rd;
 	return STORE_OK;
 }
@@ -1064,7 +1146,9 @@ store_reader_close(struct store_reader *rd)
 {
 	if (rd == NULL)
 		return;
+	guard_enter();
 	mdb_txn_abort(rd->txn);
+	guard_leave();
 	free(rd);
 }
 
@@ -1090,19 +1174,21 @@ store_read_begin(struct store_reader *rd, char *err, size_t errlen)
 {
 	int rc;
 
-	if ((rc = mdb_txn_renew(rd->txn)) != 0)
-		return lmdb_fail(err, errlen, "renew reader", rc);
 	guard_enter();
-	if ((rc = snapshot_settle(rd->st, rd->txn, err, errlen)) != STORE_OK) {
-		mdb_txn_reset(rd->txn);
+	if ((rc = mdb_txn_renew(rd->txn)) != 0) {
 		guard_leave();
+		return lmdb_fail(err, errlen, "renew reader", rc);
 	}
+	if ((rc = snapshot_settle(rd->st, rd->txn, err, errlen)) != STORE_OK)
+		mdb_txn_reset(rd->txn);
+	guard_leave(); /* the snapshot stays open: the caller's code runs */
 	return rc;
 }
 
 void
 store_read_end(struct store_reader *rd)
 {
+	guard_enter();
 	mdb_txn_reset(rd->txn);
 	guard_leave();
 }
@@ -1115,11 +1201,13 @@ store_read_state(struct store_reader *rd, const char *domain,
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
+	guard_enter();
 	if ((rc = domain_key(domain, &key, err, errlen)) == STORE_OK)
 		rc = get_value(rd->txn, rd->st->state, &key, &val, domain, err,
 		               errlen);
 	if (rc == STORE_OK)
 		rc = peek_value(&key, &val, sum, err, errlen);
+	guard_leave();
 	/* The summary must not point into the snapshot. */
 	sum->domain = NULL;
 	sum->domain_len = 0;
@@ -1135,6 +1223,7 @@ store_read_reg(struct store_reader *rd, const char *domain,
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
+	guard_enter();
 	if ((rc = domain_key(domain, &key, err, errlen)) == STORE_OK)
 		rc = get_value(rd->txn, rd->st->reg, &key, &val, domain, err,
 		               errlen);
@@ -1146,6 +1235,7 @@ store_read_reg(struct store_reader *rd, const char *domain,
 	     memcmp(sum->domain, key.mv_data, key.mv_size) != 0))
 		rc = corrupt(err, errlen, "registry", &key,
 		             "record names another domain");
+	guard_leave();
 	if (rc != STORE_OK)
 		sum->mail_from[0] = '\0';
 	sum->domain = NULL;
@@ -1214,21 +1304,22 @@ reg_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 {
 	struct domain_reg reg;
 	char why[STORE_MSG_MAX], kt[STORE_KEY_TEXT_MAX];
+	sig_atomic_t depth;
 	int rc;
 
 	if (decode_reg(key, val, &reg, why, sizeof(why)) != STORE_OK) {
 		it->corrupt++;
 		if (it->problem != NULL) {
 			key_text(kt, sizeof(kt), key->mv_data, key->mv_size);
-			guard_leave();
+			depth = guard_out();
 			it->problem(it->ctx, "registry", kt, why);
-			guard_enter();
+			guard_back(depth);
 		}
 		return 0;
 	}
-	guard_leave();
+	depth = guard_out();
 	rc = it->cb.reg(it->ctx, &reg);
-	guard_enter();
+	guard_back(depth);
 	return rc;
 }
 
@@ -1237,15 +1328,16 @@ static int
 state_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 {
 	struct domain_state state;
+	sig_atomic_t depth;
 	int rc;
 
 	if (decode_state(key, val, &state, NULL, 0) != STORE_OK) {
 		it->corrupt++;
 		return 0;
 	}
-	guard_leave();
+	depth = guard_out();
 	rc = it->cb.state(it->ctx, &state);
-	guard_enter();
+	guard_back(depth);
 	return rc;
 }
 
@@ -1436,6 +1528,7 @@ held_walk(MDB_cursor *cur, const MDB_val *prefix, store_held_cb cb, void *ctx,
 {
 	MDB_val key = *prefix, val;
 	struct held_msg msg;
+	sig_atomic_t depth;
 	int rc, stop;
 
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
@@ -1447,9 +1540,9 @@ held_walk(MDB_cursor *cur, const MDB_val *prefix, store_held_cb cb, void *ctx,
 			(*ncorrupt)++;
 			continue;
 		}
-		guard_leave();
+		depth = guard_out();
 		stop = cb(ctx, &msg);
-		guard_enter();
+		guard_back(depth);
 		if (stop != 0)
 			break;
 	}
@@ -1501,11 +1594,14 @@ static void
 problem(struct iter *it, const char *db, const MDB_val *key, const char *why)
 {
 	char kt[STORE_KEY_TEXT_MAX];
+	sig_atomic_t depth;
 
-	if (it->problem != NULL)
-		it->problem(
-		    it->ctx, db,
-		    key_text(kt, sizeof(kt), key->mv_data, key->mv_size), why);
+	if (it->problem == NULL)
+		return;
+	key_text(kt, sizeof(kt), key->mv_data, key->mv_size);
+	depth = guard_out();
+	it->problem(it->ctx, db, kt, why);
+	guard_back(depth);
 }
 
 /* registered - true when the registry holds the domain. */
@@ -1718,8 +1814,12 @@ check_db(struct iter *it, const struct check_db *db, char *err, size_t errlen)
 		snprintf(why, sizeof(why),
 		         "LMDB counts %zu entries, the walk found %zu",
 		         (size_t)ms.ms_entries, n);
-		if (it->problem != NULL)
+		if (it->problem != NULL) {
+			sig_atomic_t depth = guard_out();
+
 			it->problem(it->ctx, db->name, "", why);
+			guard_back(depth);
+		}
 	}
 	return STORE_OK;
 }
@@ -1793,6 +1893,9 @@ static int
 unreg_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 {
 	struct domain_state state;
+	sig_atomic_t depth;
+	bool held;
+	int rc;
 
 	if (registered(it, key->mv_data, key->mv_size))
 		return 0;
@@ -1800,8 +1903,11 @@ unreg_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 		it->corrupt++;
 		return 0;
 	}
-	return it->cb.unreg(it->ctx, &state,
-	                    has_held(it->txn, it->st->held, key));
+	held = has_held(it->txn, it->st->held, key);
+	depth = guard_out();
+	rc = it->cb.unreg(it->ctx, &state, held);
+	guard_back(depth);
+	return rc;
 }
 
 int
@@ -1827,18 +1933,22 @@ store_batch_get_unreg(struct store_batch *b, const char *domain,
 	*held = false;
 	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
 		return rc;
+	guard_enter();
 	rc = mdb_get(b->txn, b->st->reg, &key, &val);
 	if (rc == 0)
-		return errbuf_code(
+		rc = errbuf_code(
 		    err, errlen, STORE_NOTFOUND, "%s is registered",
 		    key_text(kt, sizeof(kt), key.mv_data, key.mv_size));
-	if (rc != MDB_NOTFOUND)
-		return lmdb_fail(err, errlen, "read", rc);
-	rc = get_value(b->txn, b->st->state, &key, &val, domain, err, errlen);
+	else if (rc != MDB_NOTFOUND)
+		rc = lmdb_fail(err, errlen, "read", rc);
+	else
+		rc = get_value(b->txn, b->st->state, &key, &val, domain, err,
+		               errlen);
 	if (rc == STORE_OK)
 		rc = decode_state(&key, &val, state, err, errlen);
 	if (rc == STORE_OK)
 		*held = has_held(b->txn, b->st->held, &key);
+	guard_leave();
 	return rc;
 }
 
@@ -1852,7 +1962,9 @@ store_batch_del_state(struct store_batch *b, const char *domain, char *err,
 
 	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
 		return rc;
+	guard_enter();
 	rc = mdb_del(b->txn, b->st->state, &key, NULL);
+	guard_leave();
 	if (rc == MDB_NOTFOUND)
 		return errbuf_code(
 		    err, errlen, STORE_NOTFOUND, "%s: not found",

@@ -334,7 +334,10 @@ const char *store_status_name(int status);
  * store's map, or inside a store call, writes "PROGNAME: state store DIR
  * is damaged: ...; recover with: STORE_RECOVERY" to stderr with write(2)
  * and ends the process with _exit(STORE_EXIT_DAMAGED); other faults go
- * to the handler installed before.  For main() of each program.
+ * to the handler installed before.  "Inside a store call" is the call's
+ * own code and liblmdb: a fault in the caller's code while a batch or a
+ * reader's snapshot stays open, or in an iteration callback, is the
+ * caller's and goes to the handler before.  For main() of each program.
  * store_guard_remove - back to the handlers before (a checking child
  * that must die by the signal).
  */
