@@ -402,23 +402,13 @@ else
 		ko "see the log"
 	fi
 	case_ "milter: stops on SIGTERM"
-	kill -TERM "$DPID"
-	i=0
-	while kill -0 "$DPID" 2>/dev/null && [ $i -lt $STOP_WAIT_TENTHS ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if kill -0 "$DPID" 2>/dev/null; then
+	if ! stop_wait "$DPID" "$STOP_WAIT_TENTHS"; then
 		ko "still running"
+	elif [ $rc -eq 0 ]; then
+		ok
 	else
-		wait "$DPID"
-		st=$?
-		if [ $st -eq 0 ]; then
-			ok
-		else
-			evidence "$T/milter.log"
-			ko "exit $st"
-		fi
+		evidence "$T/milter.log"
+		ko "exit $rc"
 	fi
 	DPID=
 fi

@@ -419,18 +419,13 @@ fi
 # log event=stop, and WHAT too when given; a case result.
 stop() {
 	t0=$(now_ms)
-	kill -TERM "$DPID"
-	while kill -0 "$DPID" 2>/dev/null &&
-	    [ $(($(now_ms) - t0)) -lt $((STOP_MAX * 1000)) ]; do
-		sleep 0.05
-	done
+	stop_wait "$DPID" $((STOP_MAX * 10))
+	running=$?
 	cp "$T/run.log" "$T/err"
-	if kill -0 "$DPID" 2>/dev/null; then
+	if [ $running -ne 0 ]; then
 		ko "still running ${STOP_MAX}s after SIGTERM"
 		return 1
 	fi
-	wait "$DPID"
-	rc=$?
 	took=$(($(now_ms) - t0))
 	DPID=
 	if [ $rc -ne 0 ]; then
@@ -489,20 +484,14 @@ if [ ! -s "$T/ready" ]; then
 	cp "$T/hold.err" "$T/err"
 	ko "the held session did not get its first reply"
 else
-	kill -TERM "$DPID"
-	t0=$(now_ms)
-	while kill -0 "$DPID" 2>/dev/null &&
-	    [ $(($(now_ms) - t0)) -lt $((STOP_MAX * 1000)) ]; do
-		sleep 0.05
-	done
+	stop_wait "$DPID" $((STOP_MAX * 10))
+	running=$?
 	: >"$T/go"
 	wait "$HOLD_PID"
 	cp "$T/run.log" "$T/err"
-	if kill -0 "$DPID" 2>/dev/null; then
+	if [ $running -ne 0 ]; then
 		ko "still running ${STOP_MAX}s after SIGTERM"
 	else
-		wait "$DPID"
-		rc=$?
 		DPID=
 		if [ $rc -ne 0 ]; then
 			ko "exit status $rc"

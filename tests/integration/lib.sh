@@ -64,7 +64,9 @@
 #	Processes.  stop_pid [-KILL] PID... ends each PID: SIGTERM, then
 #	SIGKILL once it has not exited within STOP_WAIT_TENTHS tenths of a
 #	second (default 50, scaled); -KILL sends SIGKILL at once.  It reaps the
-#	process; an empty PID is ignored.  as_daemon_user CMD... runs CMD as
+#	process; an empty PID is ignored.  stop_wait PID TENTHS sends SIGTERM
+#	and waits that long: 0 with the exit status in rc, 1 while it still
+#	runs (a case that judges the stop).  as_daemon_user CMD... runs CMD as
 #	DUSER:DGROUP without capabilities when run as root, else as is.
 #
 #	The CLI.  cli CONF ARGS... runs $AUTHREADY -c CONF ARGS under timeout
@@ -181,18 +183,33 @@ stop_pid() {
 		shift
 	fi
 	lib_tenths=${STOP_WAIT_TENTHS:-$(scaled 50)}
+	lib_rc=${rc:-} # a cleanup does not change the status a case reads
 	for lib_pid in "$@"; do
 		[ -n "$lib_pid" ] || continue
-		kill -"$lib_sig" "$lib_pid" 2>/dev/null
-		lib_i=0
-		while [ "$lib_sig" = TERM ] && kill -0 "$lib_pid" 2>/dev/null &&
-		    [ $lib_i -lt "$lib_tenths" ]; do
-			sleep 0.1
-			lib_i=$((lib_i + 1))
-		done
+		if [ "$lib_sig" = TERM ] && stop_wait "$lib_pid" "$lib_tenths"
+		then
+			continue
+		fi
 		kill -KILL "$lib_pid" 2>/dev/null
 		wait "$lib_pid" 2>/dev/null
 	done
+	rc=$lib_rc
+	return 0
+}
+
+# stop_wait PID TENTHS - SIGTERM to PID, then wait at most TENTHS tenths
+# of a second for it to exit: 0 with its exit status in rc, 1 when it is
+# still running (it is left so; stop_pid kills it).
+stop_wait() {
+	kill -TERM "$1" 2>/dev/null
+	lib_j=0
+	while kill -0 "$1" 2>/dev/null && [ $lib_j -lt "$2" ]; do
+		sleep 0.1
+		lib_j=$((lib_j + 1))
+	done
+	kill -0 "$1" 2>/dev/null && return 1
+	wait "$1"
+	rc=$?
 	return 0
 }
 
