@@ -42,9 +42,13 @@
  *	which is gone: the files above are removed by inode only.
  *
  *	Signals: libmilter owns SIGTERM, SIGINT and SIGHUP (all of them
- *	stop it).  The checker thread then gets DAEMON_STOP_WAIT seconds to
- *	finish its run; past that the daemon exits without it, so a stop
- *	never waits on DNS.  SIGUSR1 reloads the config: a new snapshot is
+ *	stop it).  A stop asked during start-up is a clean stop too: one
+ *	pending when libmilter would start is taken without starting it,
+ *	and one racing libmilter's start (its listener then reports a
+ *	failure) is told from a failure by libmilter's stop state.  The
+ *	checker thread then gets DAEMON_STOP_WAIT seconds to finish its
+ *	run; past that the daemon exits without it, so a stop never waits
+ *	on DNS.  SIGUSR1 reloads the config: a new snapshot is
  *	installed only when the whole file is valid and its KeyFile usable;
  *	otherwise the old one stays.  Either outcome is logged.
  *
@@ -70,6 +74,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checkerd.h"
@@ -832,6 +837,53 @@ daemon_start(const struct daemon_args *a, const struct config *cfg,
 	return 0;
 }
 
+#ifdef HAVE_MI_STOP
+/* libmilter's stop state: MILTER_STOP (1) once SIGTERM, SIGHUP or
+ * smfi_stop() has asked for a stop (libmilter.h, not mfapi.h). */
+extern int mi_stop(void);
+#define DAEMON_MILTER_STOP 1
+#endif
+
+/* daemon_stop_pending - a stop signal that arrived during start-up,
+ * taken here: the daemon stops without starting libmilter's listener. */
+static int
+daemon_stop_pending(void)
+{
+	const struct timespec now = {0, 0};
+	sigset_t pending, stops;
+
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGHUP);
+	if (sigpending(&pending) != 0)
+		return 0;
+	if (!sigismember(&pending, SIGTERM) &&
+	    !sigismember(&pending, SIGINT) && !sigismember(&pending, SIGHUP))
+		return 0;
+	return sigtimedwait(&stops, NULL, &now) > 0;
+}
+
+/* daemon_listen - smfi_main(), and what its failure means.  A stop
+ * that reaches libmilter's signal thread (started by smfi_main) before
+ * its listener first looks at the socket closes the socket under it;
+ * the listener then fails to reopen it and smfi_main() reports a
+ * failure.  That is a stop asked for, so a clean one (MI_SUCCESS). */
+static int
+daemon_listen(void)
+{
+	int rc;
+
+	if (daemon_stop_pending())
+		return MI_SUCCESS;
+	rc = smfi_main();
+#ifdef HAVE_MI_STOP
+	if (rc != MI_SUCCESS && mi_stop() == DAEMON_MILTER_STOP)
+		rc = MI_SUCCESS;
+#endif
+	return rc;
+}
+
 /* daemon_wait_sessions - wait up to seconds for the open sessions to
  * end; how many are still open. */
 static long
@@ -892,7 +944,7 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	if (daemon_unverifiable(cfg) != NULL)
 		log_msg(LOG_WARNING, "event=config-warning warning=\"%s\"",
 		        daemon_unverifiable(cfg));
-	rc = smfi_main();
+	rc = daemon_listen();
 	log_msg(LOG_NOTICE, "event=stop status=%d", rc);
 	code = rc == MI_SUCCESS ? 0 : MILTER_EXIT_CONFIG;
 	/* libmilter does not end the sessions the MTA keeps open: while one

@@ -510,6 +510,51 @@ fi
 case_ "SIGTERM ends the daemon within ${STOP_MAX}s: exit 0, event=stop"
 stop ""
 
+# A stop asked the moment the daemon says event=start reaches libmilter
+# as it starts its listener: the stop closed the socket under the
+# listener, smfi_main() reported a failure and the daemon exited 78
+# (under valgrind most such stops).  Each such stop must be clean.
+early_stop() {
+	rm -f "$T/sock/milter.sock"
+	: >"$T/run.log"
+	"$AUTHREADY_MILTER" -c "$T/early.conf" -f </dev/null >"$T/out" \
+	    2>"$T/run.log" &
+	DPID=$!
+	t0=$(now_ms)
+	while ! grep -q 'event=start ' "$T/run.log" &&
+	    kill -0 "$DPID" 2>/dev/null &&
+	    [ $(($(now_ms) - t0)) -lt $((START_MAX * 1000)) ]; do
+		sleep 0.002
+	done
+	stop_wait "$DPID" $((STOP_MAX * 10)) || return 1
+	DPID=
+	[ $rc -eq 0 ] && grep -q 'event=stop ' "$T/run.log"
+}
+
+# Its own empty store: no check at start, so nothing slows the daemon
+# between event=start and libmilter's start.
+mkdir "$T/early-state" || exit 99
+[ "$(id -u)" -ne 0 ] || chown "$DUSER:$DGROUP" "$T/early-state" ||
+    exit 99
+sed "s|^StateDir .*|StateDir $T/early-state|" "$T/base.conf" \
+    >"$T/early.conf"
+case_ "SIGTERM at once after event=start, 5 times: exit 0 every time"
+early=0
+while [ $early -lt 5 ] && early_stop; do
+	early=$((early + 1))
+done
+cp "$T/run.log" "$T/err"
+if [ $early -eq 5 ]; then
+	ok
+elif [ -n "$DPID" ]; then
+	ko "stop $((early + 1)): still running ${STOP_MAX}s after SIGTERM"
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null
+	DPID=
+else
+	ko "stop $((early + 1)): exit status $rc, or no event=stop"
+fi
+
 # A DNS server that never answers keeps the checker busy for DNSTimeout.
 "$BLACKHOLE" "$T/bh.port" </dev/null >/dev/null 2>"$T/bh.err" &
 BH_PID=$!
