@@ -858,8 +858,8 @@ daemon_stop_pending(void)
 	sigaddset(&stops, SIGHUP);
 	if (sigpending(&pending) != 0)
 		return 0;
-	if (!sigismember(&pending, SIGTERM) &&
-	    !sigismember(&pending, SIGINT) && !sigismember(&pending, SIGHUP))
+	if (!sigismember(&pending, SIGTERM) && !sigismember(&pending, SIGINT) &&
+	    !sigismember(&pending, SIGHUP))
 		return 0;
 	return sigtimedwait(&stops, NULL, &now) > 0;
 }
