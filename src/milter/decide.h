@@ -1,0 +1,71 @@
+/*
+ * decide.h - one MAIL FROM judged on the daemon's store and checker,
+ *	whichever door it came through.
+ *
+ * SYNOPSIS
+ *	#include "decide.h"
+ *
+ *	The functions: see decide.c.
+ *
+ * DESCRIPTION
+ *	Both doors of authready-milter (the milter, milter.c, and the
+ *	Postfix policy door, policyd.c) judge a sender the same way: the
+ *	rules of sender.c give the facts, policy_decide() the action.  This
+ *	module is what they share: the store readers (a pool without
+ *	locks), sender.c's struct sender_env on them and on the checker
+ *	thread, the decision's log line and the held-message index entry
+ *	of a quarantine.  It was the middle of milter.c; it moved here when
+ *	the policy door came, so both doors run the very same code.
+ */
+#ifndef AUTHREADY_DECIDE_H
+#define AUTHREADY_DECIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "checkerd.h"
+#include "configfile.h"
+#include "policy.h"
+#include "sender.h"
+#include "store.h"
+
+#define DECIDE_READERS_MAX 512 /* store readers kept for deciding threads */
+
+/* What a door says about one MAIL FROM (or policy request). */
+struct decide_request {
+	const char *path;              /* the MAIL FROM argument, "<...>" */
+	const struct sockaddr *client; /* NULL: unknown */
+	const char *auth;              /* SASL login; NULL or "" none */
+	const char *session;           /* queue ID or session name */
+	const char *client_text;       /* for the log */
+	const char *sender_text;       /* for the log: raw, sanitized there */
+	bool may_wait;                 /* false: a check is not waited for */
+};
+
+/* The outcome: judged is false for mail out of scope (accepted, no line). */
+struct decide_result {
+	bool judged;
+	bool wanted_wait; /* may_wait was false and the rules wanted one */
+	struct sender_facts facts;
+	struct policy_decision decision;
+};
+
+/* decide_init - the store and the checker (NULL: none) both doors use;
+ * once, before any door opens. */
+void decide_init(struct store *store, struct checkerd *checkerd);
+
+/* decide_fini - free the reader pool (after the doors closed). */
+void decide_fini(void);
+
+/* decide_sender - judge one MAIL FROM under cfg and log the decision. */
+void decide_sender(const struct config *cfg, const struct decide_request *rq,
+                   struct decide_result *res);
+
+/* decide_hold_index - index a held message under domain with its
+ * sender, reason and door; false (logged) when it cannot be. */
+bool decide_hold_index(const char *domain, const char *queue_id,
+                       const char *mailbox, const char *reason,
+                       enum held_door door);
+
+#endif
