@@ -204,9 +204,11 @@ policyd_index(struct policyd_conn *c, const struct policyreq *r)
 	decide_hold_index(c->domain, r->queue_id, c->mailbox, reason, pd.door);
 }
 
-/* policyd_judge - decide r for c under snap; false when it must wait
- * and may_wait is false (nothing decided, nothing logged). */
-static bool
+/* policyd_judge - decide r for c under cfg: 1 decided, 0 when it must
+ * wait and may_wait is false (nothing decided, nothing logged), -1 out
+ * of memory (the connection is closed: Postfix then applies its
+ * smtpd_policy_service_default_action, a 451, never a pass). */
+static int
 policyd_judge(struct policyd_conn *c, const struct policyreq *r,
               const struct config *cfg, bool may_wait)
 {
@@ -214,12 +216,14 @@ policyd_judge(struct policyd_conn *c, const struct policyreq *r,
 	struct sockaddr_storage ss;
 	struct decide_result *res;
 	char path[POLICYREQ_SENDER_MAX + 3], session[32];
-	bool done;
+	int done;
 
 	if ((res = malloc(sizeof(*res))) == NULL) {
-		memset(&c->txn.d, 0, sizeof(c->txn.d));
-		c->txn.decided = false;
-		return true; /* answered DUNNO; policy_decide not reached */
+		log_msg(LOG_ERR,
+		        "event=policy-error conn=p%lu error=\"out of "
+		        "memory\" (connection closed)",
+		        c->id);
+		return -1;
 	}
 	policymap_path(r, path, sizeof(path));
 	if (r->queue_id[0] != '\0')
@@ -236,7 +240,7 @@ policyd_judge(struct policyd_conn *c, const struct policyreq *r,
 	rq.sender_text = path;
 	rq.may_wait = may_wait;
 	decide_sender(cfg, &rq, res);
-	done = !res->wanted_wait;
+	done = res->wanted_wait ? 0 : 1;
 	if (done)
 		policyd_decided(c, res);
 	free(res);
@@ -266,8 +270,8 @@ policyd_waiter(void *arg)
 	struct snapshot *snap = snapshot_acquire();
 	uint64_t one = 1;
 
-	policyd_judge(c, &job->req, &snap->cfg, true);
-	if (!policyd_reply(c, &job->req, job->stage, &snap->cfg))
+	if (policyd_judge(c, &job->req, &snap->cfg, true) < 0 ||
+	    !policyd_reply(c, &job->req, job->stage, &snap->cfg))
 		c->broken = true;
 	snapshot_release(snap);
 	free(job);
@@ -330,6 +334,7 @@ policyd_request(struct policyd_conn *c, const char *buf, size_t len)
 	enum policymap_stage stage;
 	char err[160];
 	bool ok = true;
+	int judged;
 
 	if ((r = malloc(sizeof(*r))) == NULL)
 		return false;
@@ -342,11 +347,16 @@ policyd_request(struct policyd_conn *c, const char *buf, size_t len)
 		free(r);
 		return false;
 	}
-	stage = policymap_stage(r->protocol_state);
+	/* Only smtpd's access policy requests are judged. */
+	stage = strcmp(r->request, "smtpd_access_policy") == 0
+	            ? policymap_stage(r->protocol_state)
+	            : POLICYMAP_OTHER;
 	snap = snapshot_acquire();
 	if (policymap_enter(&c->txn, r, stage) &&
-	    !policyd_judge(c, r, &snap->cfg, false)) {
-		if (!policyd_defer(c, r, stage)) {
+	    (judged = policyd_judge(c, r, &snap->cfg, false)) <= 0) {
+		if (judged < 0) {
+			ok = false;
+		} else if (!policyd_defer(c, r, stage)) {
 			log_msg(LOG_WARNING,
 			        "event=policy-busy conn=p%lu waiters=%d", c->id,
 			        POLICYD_WAITERS_MAX);
