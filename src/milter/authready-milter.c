@@ -41,6 +41,11 @@
  *	libmilter's own removal at exit then looks for the temporary name,
  *	which is gone: the files above are removed by inode only.
  *
+ *	PolicySocket, when set, is opened right after the milter socket, the
+ *	same way (a unix one made whole under a temporary name, removed at
+ *	exit by inode); policyd.c serves it from a thread of its own, started
+ *	with the checker, and is stopped before the store closes.
+ *
  *	Signals: libmilter owns SIGTERM, SIGINT and SIGHUP (all of them
  *	stop it).  A stop asked during start-up is a clean stop too: one
  *	pending when libmilter would start is taken without starting it,
@@ -97,6 +102,7 @@
 #define DAEMON_FDS_MAX 65536 /* closed in the reaper, at most */
 /* The name libmilter binds in the socket's directory, renamed into place. */
 #define DAEMON_SOCKET_TMP ".authready-milter.%ld.sock"
+#define DAEMON_POLICY_TMP ".authready-policy.%ld.sock" /* likewise */
 /* To come back to the working directory (O_PATH: no read right needed). */
 #ifdef O_PATH
 #define DAEMON_CWD_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
@@ -492,49 +498,52 @@ daemon_open_socket(const struct config *cfg, const struct daemon_ids *ids)
 	return 0;
 }
 
-/* daemon_policy_unix - the policy door's unix socket at path: a stale
- * socket replaced, UMask (already set) applied, given to SocketGroup or
- * UserID; the listening descriptor, or -1 after daemon_fail. */
+/* daemon_policy_unix - the policy door's unix socket at path, made whole
+ * as the milter's is: bound under a temporary name beside it (UMask
+ * already set), given to SocketGroup or UserID, then renamed over path
+ * (a stale socket replaced), so smtpd never meets it half made; the
+ * listening descriptor, or -1 after daemon_fail. */
 static int
 daemon_policy_unix(const struct config *cfg, const struct daemon_ids *ids,
                    const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	const char *slash = strrchr(path, '/');
 	struct stat sb;
 	uid_t uid;
 	gid_t gid;
-	int fd;
+	int fd, n;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	n = snprintf(
+	    sun.sun_path, sizeof(sun.sun_path), "%.*s/" DAEMON_POLICY_TMP,
+	    (int)(slash != NULL ? slash - path : 0), path, (long)getpid());
+	if (strlen(path) >= sizeof(sun.sun_path) || n < 0 ||
+	    (size_t)n >= sizeof(sun.sun_path)) {
 		daemon_fail("PolicySocket %s: path too long",
 		            cfg->policy_socket);
 		return -1;
 	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &sb) == 0) {
-		if (!S_ISSOCK(sb.st_mode)) {
-			daemon_fail("PolicySocket %s: %s exists and is not a "
-			            "socket",
-			            cfg->policy_socket, path);
-			return -1;
-		}
-		unlink(path);
+	if (lstat(path, &sb) == 0 && !S_ISSOCK(sb.st_mode)) {
+		daemon_fail("PolicySocket %s: %s exists and is not a socket",
+		            cfg->policy_socket, path);
+		return -1;
 	}
+	unlink(sun.sun_path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	                 0)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    (daemon_socket_owner(ids, &uid, &gid) &&
+	     lchown(sun.sun_path, uid, gid) != 0) ||
+	    rename(sun.sun_path, path) != 0) {
 		daemon_fail("PolicySocket %s: %s", cfg->policy_socket,
 		            strerror(errno));
-		if (fd >= 0)
+		if (fd >= 0) {
+			unlink(sun.sun_path);
 			close(fd);
+		}
 		return -1;
 	}
 	daemon_file_note(&daemon_files[2], path);
-	if (daemon_socket_owner(ids, &uid, &gid) && lchown(path, uid, gid) != 0)
-		log_msg(LOG_WARNING,
-		        "event=config-warning warning=\"PolicySocket "
-		        "%s: cannot change its owner: %s\"",
-		        path, strerror(errno));
 	return fd;
 }
 
