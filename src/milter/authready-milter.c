@@ -741,6 +741,8 @@ daemon_check_store(const struct config *cfg)
 			                   strerror(errno));
 		return 0;
 	}
+	if (store_vet_location(cfg->state_dir, err, sizeof(err)) != STORE_OK)
+		return daemon_fail("state store %s: %s", cfg->state_dir, err);
 	snprintf(path, sizeof(path), "%s", cfg->state_dir);
 	if (stat(path, &sb) != 0 && (slash = strrchr(path, '/')) != NULL)
 		path[slash == path ? 1 : (size_t)(slash - path)] = '\0';

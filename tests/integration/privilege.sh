@@ -352,6 +352,19 @@ check_only() {
 	rc=$?
 }
 
+# -n said "configuration OK" for a StateDir not made yet under such a
+# parent (it checked only that the parent was writable); start refused.
+for state in "$T/open/new" "$T/open/inner/new"; do
+	case_ "-n and start refuse a new StateDir below that parent: $state"
+	sed "s|^StateDir .*|StateDir $state|" "$T/base.conf" >"$T/open.conf"
+	check_only open
+	if want_rc $EXIT_CONFIG &&
+	    want_err 'writable by everyone without the sticky bit' &&
+	    refused open && [ ! -e "$state" ]; then
+		ok
+	fi
+done
+
 long_sock=$T/sock/$(printf '%0120d' 0).sock
 for bad in "KeyFile $T/keys" "KeyFile /dev/zero" "KeyFile keys/good.pem" \
     "UserID no-such-user-authready" "Socket unix:$long_sock"; do
