@@ -412,6 +412,44 @@ else
 fi
 daemon_stop
 
+# A restart that overlaps: a new daemon writes the PID file while the old
+# one stops.  The old one's reaper removes its PID file by inode; it
+# used to be the same inode (rewritten in place), so the running
+# daemon lost its PID file.
+case_ "an old daemon's stop leaves the PID file a new daemon wrote"
+conf second "UserID $DUSER:$DGROUP
+PidFile $T/sock/milter.pid
+Socket unix:$T/sock/second.sock"
+if daemon_start dryrun; then
+	OLD_PID=$MPID
+	: >"$T/second.log"
+	"$AUTHREADY_MILTER" -c "$T/second.conf" -f </dev/null >/dev/null \
+	    2>"$T/second.log" &
+	MPID=$!
+	i=0
+	while [ $i -lt $START_TENTHS ] &&
+	    ! grep -q 'event=start ' "$T/second.log"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	NEW_PID=$MPID
+	MPID=$OLD_PID
+	daemon_stop
+	MPID=$NEW_PID
+	if ! grep -q 'event=start ' "$T/second.log"; then
+		cp "$T/second.log" "$T/err"
+		ko "the second daemon did not start"
+	elif [ "$(cat "$T/sock/milter.pid" 2>/dev/null)" != "$NEW_PID" ]; then
+		ko "PID file: '$(cat "$T/sock/milter.pid" 2>/dev/null)'," \
+		    "the running daemon is $NEW_PID"
+	else
+		ok
+	fi
+	daemon_stop
+else
+	ko "did not start"
+fi
+
 case_ "domain add --key writable by others: refused"
 cli "$T/base.conf" domain add other.example.com --selector 1234rpr \
     --key "$T/keys/open.pem"
