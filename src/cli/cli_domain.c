@@ -174,15 +174,19 @@ cli_domain_reg(struct cli *cli, struct domain_reg *reg)
 	return 0;
 }
 
-/* cli_pg_write_fail - end the transaction, print err; the exit code. */
+/* cli_pg_write_fail - end the transaction, print err; the exit code.
+ * committing: the connection may have gone during COMMIT, so whether the
+ * write happened is unknown (the message says so, pgreg_commit). */
 static int
-cli_pg_write_fail(struct cli *cli, PGconn *conn, int status, const char *err)
+cli_pg_write_fail(struct cli *cli, PGconn *conn, int status, const char *err,
+                  bool committing)
 {
 	pgconn_rollback(conn);
 	PQfinish(conn);
 	fprintf(stderr, "%s: %s%s\n", cli->progname, err,
-	        status == PGCONN_DOWN ? "; nothing was registered or removed"
-	                              : "");
+	        status == PGCONN_DOWN && !committing
+	            ? "; nothing was registered or removed"
+	            : "");
 	return pgconn_exit(status);
 }
 
@@ -202,7 +206,7 @@ cli_pg_add(struct cli *cli, const struct domain_reg *reg)
 		return rc;
 	if ((rc = pgreg_begin(conn, &version, err, sizeof(err))) != 0 ||
 	    (rc = pgreg_put(conn, version, reg, err, sizeof(err))) < 0)
-		return cli_pg_write_fail(cli, conn, rc, err);
+		return cli_pg_write_fail(cli, conn, rc, err, false);
 	if (rc == PGREG_EXISTS) {
 		pgconn_rollback(conn);
 		PQfinish(conn);
@@ -213,14 +217,14 @@ cli_pg_add(struct cli *cli, const struct domain_reg *reg)
 		return CLI_EXIT_FAILURE;
 	}
 	if ((rc = pgreg_commit(conn, version, err, sizeof(err))) != 0)
-		return cli_pg_write_fail(cli, conn, rc, err);
+		return cli_pg_write_fail(cli, conn, rc, err, true);
 	PQfinish(conn);
 	return 0;
 }
 
 /*
- * cli_pg_remove - tombstone domain in PostgreSQL; 0 done, else the exit
- * code after a message (1: not registered).
+ * cli_pg_remove - tombstone domain in PostgreSQL; 0 done, 1 (no message)
+ * when PostgreSQL does not have it, else the exit code after a message.
  */
 static int
 cli_pg_remove(struct cli *cli, const char *domain)
@@ -234,16 +238,14 @@ cli_pg_remove(struct cli *cli, const char *domain)
 		return rc;
 	if ((rc = pgreg_begin(conn, &version, err, sizeof(err))) != 0 ||
 	    (rc = pgreg_del(conn, version, domain, err, sizeof(err))) < 0)
-		return cli_pg_write_fail(cli, conn, rc, err);
+		return cli_pg_write_fail(cli, conn, rc, err, false);
 	if (rc == PGREG_ABSENT) {
 		pgconn_rollback(conn);
 		PQfinish(conn);
-		fprintf(stderr, "%s: %s is not registered\n", cli->progname,
-		        domain);
-		return CLI_EXIT_FAILURE;
+		return 1;
 	}
 	if ((rc = pgreg_commit(conn, version, err, sizeof(err))) != 0)
-		return cli_pg_write_fail(cli, conn, rc, err);
+		return cli_pg_write_fail(cli, conn, rc, err, true);
 	PQfinish(conn);
 	return 0;
 }
@@ -304,7 +306,7 @@ cli_domain_remove(struct cli *cli)
 	struct store *st;
 	size_t held = 0;
 	bool absent, pg = cli->cfg.store_dsn[0] != '\0';
-	int rc;
+	int rc, pgrc;
 
 	if ((rc = cli_domain_arg(cli, 2, domain, sizeof(domain))) != 0)
 		return rc;
@@ -331,9 +333,20 @@ cli_domain_remove(struct cli *cli)
 		return CLI_EXIT_FAILURE;
 	}
 	/* Held mail is this host's own: checked above, before PostgreSQL. */
-	if (pg && (rc = cli_pg_remove(cli, domain)) != 0) {
-		store_close(st);
-		return rc;
+	if (pg && (pgrc = cli_pg_remove(cli, domain)) != 0) {
+		/* Registered here before StoreDSN: still removed here. */
+		if (pgrc == 1 && rc == STORE_OK) {
+			fprintf(stderr,
+			        "%s: %s is not registered in PostgreSQL; "
+			        "removing it from this host's store\n",
+			        cli->progname, domain);
+		} else {
+			store_close(st);
+			if (pgrc == 1)
+				fprintf(stderr, "%s: %s is not registered\n",
+				        cli->progname, domain);
+			return pgrc == 1 ? CLI_EXIT_FAILURE : pgrc;
+		}
 	}
 	if (st == NULL) {
 		printf("%s removed\n", domain);

@@ -10,6 +10,7 @@
  *	int pgconn_exec(PGconn *conn, const char *what, const char *sql,
  *	    int nparams, const char *const *values, const int *lengths,
  *	    const int *binary, PGresult **res, char *err, size_t errlen);
+ *	int pgconn_commit(PGconn *conn, char *err, size_t errlen);
  *	void pgconn_rollback(PGconn *conn);
  *	int pgconn_host_name(const struct config *cfg, char *buf, size_t len,
  *	    char *err, size_t errlen);
@@ -245,6 +246,31 @@ pgconn_exec(PGconn *conn, const char *what, const char *sql, int nparams,
 		                   "%s: PostgreSQL is unavailable: %s", what,
 		                   msg);
 	return errbuf_code(err, errlen, rc, "%s: %s", what, msg);
+}
+
+int
+pgconn_commit(PGconn *conn, char *err, size_t errlen)
+{
+	char why[PGCONN_ERR_MAX];
+	PGresult *res;
+	int rc;
+
+	rc = pgconn_exec(conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, &res,
+	                 why, sizeof(why));
+	if (rc == PGCONN_DOWN)
+		return errbuf_code(err, errlen, rc,
+		                   "%s (whether the transaction committed is "
+		                   "unknown: look before trying again)",
+		                   why);
+	if (rc != PGCONN_OK)
+		return errbuf_code(err, errlen, rc, "%s", why);
+	if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		PQclear(res);
+		return errbuf_code(err, errlen, PGCONN_FAILED,
+		                   "COMMIT: the transaction was rolled back");
+	}
+	PQclear(res);
+	return PGCONN_OK;
 }
 
 void

@@ -72,6 +72,13 @@ int pgconn_exec(PGconn *conn, const char *what, const char *sql, int nparams,
                 const char *const *values, const int *lengths,
                 const int *binary, PGresult **res, char *err, size_t errlen);
 
+/*
+ * pgconn_commit - COMMIT, and make sure it committed (COMMIT of a failed
+ * transaction answers ROLLBACK).  PGCONN_DOWN when the connection went
+ * away during it: the outcome is unknown, and err says so.
+ */
+int pgconn_commit(PGconn *conn, char *err, size_t errlen);
+
 /* pgconn_rollback - end a failed transaction, if the connection lives. */
 void pgconn_rollback(PGconn *conn);
 

@@ -140,8 +140,7 @@ pgreg_commit(PGconn *conn, int64_t version, char *err, size_t errlen)
 	                 "SELECT pg_notify('authready_changes', $1)", 1, values,
 	                 NULL, NULL, NULL, err, errlen);
 	if (rc == PGCONN_OK)
-		rc = pgconn_exec(conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL,
-		                 NULL, err, errlen);
+		rc = pgconn_commit(conn, err, errlen);
 	if (rc != PGCONN_OK)
 		pgconn_rollback(conn);
 	return rc;

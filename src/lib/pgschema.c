@@ -166,8 +166,7 @@ pgschema_step(PGconn *conn, int64_t from, int64_t *now, char *err,
 			goto fail;
 	if ((rc = pgschema_set_version(conn, from + 1, err, errlen)) !=
 	        PGCONN_OK ||
-	    (rc = pgconn_exec(conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL,
-	                      NULL, err, errlen)) != PGCONN_OK)
+	    (rc = pgconn_commit(conn, err, errlen)) != PGCONN_OK)
 		goto fail;
 	*now = from + 1;
 	return PGCONN_OK;

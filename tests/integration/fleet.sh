@@ -285,6 +285,39 @@ else
 	ok
 fi
 
+case_ remove-registered-before-storedsn
+mkdir -p "$T/c"
+chmod 0700 "$T/c"
+{
+	echo "StateDir $T/c"
+	echo "StoreDSNPasswordFile $PG_PASSWORD_FILE"
+} >"$T/c.conf"
+cli "$T/c.conf" domain add old.fleet.test
+rc_add=$rc
+cli "$T/c.conf" --store-dsn "$PG_DSN" domain remove old.fleet.test
+rc_pg=$rc
+cp "$LIB_ERR" "$T/old.err"
+cli "$T/c.conf" domain list
+if [ "$rc_add" -ne 0 ]; then
+	ko "the local add exits $rc_add"
+elif [ "$rc_pg" -ne 0 ]; then
+	rc=$rc_pg
+	evidence "$T/old.err"
+	ko "exit $rc_pg, want 0"
+elif ! has "not registered in PostgreSQL" "$T/old.err"; then
+	evidence "$T/old.err"
+	ko "no note that PostgreSQL did not have it"
+elif has old.fleet.test "$LIB_OUT"; then
+	ko "still in the local store"
+else
+	cli "$T/c.conf" --store-dsn "$PG_DSN" domain remove old.fleet.test
+	if [ "$rc" -ne 1 ]; then
+		ko "removing it again exits $rc, want 1"
+	else
+		ok
+	fi
+fi
+
 case_ import
 printf 'domain,contact\none.fleet.test,a@fleet.test\ntwo.fleet.test,b@fleet.test\n%s,c@fleet.test\n' \
     "$SHOP" >"$T/import.csv"
