@@ -134,7 +134,7 @@ listen_start() {
 listen_end() {
 	: >"$T/go"
 	i=0
-	while ! has done "$T/notify.out"; do
+	while ! has "done" "$T/notify.out"; do
 		[ $i -lt "$(scaled 300)" ] || break
 		sleep 0.1
 		i=$((i + 1))

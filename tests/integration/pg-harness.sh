@@ -202,6 +202,9 @@ pg_start() {
 	fi
 	if [ "$(id -u)" -eq 0 ]; then
 		chown "$PG_USER" "$PG_DIR" || pg_die "cannot chown $PG_DIR"
+		pg_as test -w "$PG_DIR" ||
+		    pg_die "$PG_USER cannot reach $PG_DIR (set TMPDIR to a" \
+			"directory others may enter)"
 	fi
 	pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -E UTF8 \
 	    --no-locale --auth-local=trust --auth-host=scram-sha-256 \
