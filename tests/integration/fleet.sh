@@ -47,6 +47,8 @@
 set -u
 LC_ALL=C
 export LC_ALL
+# The passwords are the harness's files, nothing from the environment.
+unset PGPASSWORD PGPASSFILE PGSERVICE
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$here/../..}
