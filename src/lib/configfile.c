@@ -136,6 +136,11 @@ static const struct config_key config_keys[] = {
     {"ReleaseCommand", CONFIG_COMMAND, CONFIG_FIELD(release_command)},
     {"HoldQueueCommand", CONFIG_COMMAND_OR_NONE,
      CONFIG_FIELD(hold_queue_command)},
+    {"StoreDSN", CONFIG_STRING, CONFIG_FIELD(store_dsn)},
+    {"StoreDSNPasswordFile", CONFIG_PATH,
+     CONFIG_FIELD(store_dsn_password_file)},
+    {"ReplicaMaxLag", CONFIG_DURATION, CONFIG_FIELD(replica_max_lag)},
+    {"HostName", CONFIG_STRING, CONFIG_FIELD(host_name)},
     {"UnsafeInetQuarantine", CONFIG_BOOL, CONFIG_FIELD(unsafe_inet_quarantine)},
     {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
     {"UserID", CONFIG_STRING, CONFIG_FIELD(user_id)},
@@ -229,6 +234,7 @@ config_defaults(struct config *cfg)
 	         CONFIG_FACILITY_DEFAULT);
 	cfg->check_wait_ms = CONFIG_CHECK_WAIT_DEFAULT_MS;
 	cfg->milter_timeout = CONFIG_MILTER_TIMEOUT_DEFAULT;
+	cfg->replica_max_lag = CONFIG_REPLICA_MAX_LAG_DEFAULT;
 	policy_config_defaults(&cfg->policy);
 }
 

@@ -56,6 +56,9 @@
 #define CONFIG_MILTER_TIMEOUT_DEFAULT 600 /* s; authready-milter(8) */
 #define CONFIG_MILTER_TIMEOUT_MAX 86400   /* s; libmilter's is 7210 */
 #define CONFIG_FACILITY_DEFAULT "mail"
+#define CONFIG_DSN_MAX 1024                /* StoreDSN, a libpq URI */
+#define CONFIG_HOST_NAME_MAX 256           /* HostName */
+#define CONFIG_REPLICA_MAX_LAG_DEFAULT 300 /* 5 min */
 
 struct config_egress {
 	char ip[CONFIG_EGRESS_MAX][CONFIG_IP_TEXT_MAX]; /* "192.0.2.1", CIDR */
@@ -82,6 +85,12 @@ struct config {
 	uint32_t refresh_concurrency;         /* RefreshConcurrency */
 	char release_command[PATH_MAX];       /* ReleaseCommand */
 	char hold_queue_command[PATH_MAX];    /* HoldQueueCommand; "" none */
+
+	/* A fleet on PostgreSQL (pgconn.h); StoreDSN "" is LMDB only. */
+	char store_dsn[CONFIG_DSN_MAX];         /* StoreDSN */
+	char store_dsn_password_file[PATH_MAX]; /* StoreDSNPasswordFile */
+	int64_t replica_max_lag;                /* ReplicaMaxLag, seconds */
+	char host_name[CONFIG_HOST_NAME_MAX];   /* HostName; "" gethostname() */
 
 	/* authready-milter(8) */
 	char socket[PATH_MAX];                 /* Socket */
