@@ -21,6 +21,13 @@
  *	reads and its wait (struct sender_env on the reader pool and the
  *	checker thread), logs the decision and sends the reply.
  *
+ *	With FromCheck on, a MAIL FROM decision that is not a tempfail or
+ *	reject is kept; the header callback counts the From fields and
+ *	parses the first (fromhdr.c), and at end of headers the From
+ *	mailbox goes through the same sender rules (sender_facts_domain)
+ *	and policy, and fromcheck_decide() gives the one decision, logged
+ *	once with both identities.
+ *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line: session or queue ID, client,
  *	sender, domain, state, action and reason, all sanitized, and an
