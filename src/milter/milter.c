@@ -580,7 +580,15 @@ static sfsistat
 milter_eom(SMFICTX *ctx)
 {
 	struct milter_conn *c = smfi_getpriv(ctx);
+	sfsistat rc;
 
+	/* An MTA that skipped end of headers: the From is judged here,
+	 * never let through unjudged. */
+	if (c != NULL && c->judge_at_eoh) {
+		rc = milter_eoh(ctx);
+		if (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL)
+			return rc;
+	}
 	if (c == NULL || !c->act_at_eom)
 		return SMFIS_CONTINUE;
 	c->act_at_eom = false;
