@@ -329,6 +329,26 @@ def revpath():
         put(t, name, s)
 
 
+# ---------------------------------------------------------------- fromhdr
+def fromhdr():
+    t = "fuzz_fromhdr"
+    for name, s in [
+            ("plain", "Jane Doe <jane@example.com>"),
+            ("quoted-at", "\"a@good.example\" <x@evil.example>"),
+            ("comment-at", "x@evil.example (a@good.example)"),
+            ("two", "<x@evil.example>, a@good.example"),
+            ("group", "Team: a@one.example, B <b@two.example>;, c@x.example"),
+            ("route", "<@good.example,@r.example:x@evil.example>"),
+            ("obs-domain", "x@evil (c) . example ."),
+            ("encoded", "=?utf-8?q?a=40good.example?= <x@evil.example>"),
+            ("folded", "Jane\r\n Doe <jane@example.com>\r\n"),
+            ("idn", "J\xc3\xb6rg <j@b\xc3\xbccher.example>"),
+            ("literal", "a@[IPv6:2001:db8::1]"),
+            ("nested", "((a) (b (c))) x@example.com"),
+            ("nul", "x@evil.example\0a@good.example")]:
+        put(t, name, s)
+
+
 def main():
     top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     dmarc()
@@ -339,6 +359,7 @@ def main():
     policy()
     csv()
     revpath()
+    fromhdr()
 
 
 if __name__ == "__main__":

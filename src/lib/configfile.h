@@ -24,6 +24,7 @@
 #include "dmarc.h"
 #include "dns.h"
 #include "domainname.h"
+#include "fromcheck.h"
 #include "policy.h"
 
 #ifndef SYSCONFDIR
@@ -104,6 +105,7 @@ struct config {
 	unsigned check_wait_ms;                /* CheckWait */
 	int64_t milter_timeout;                /* MilterTimeout, seconds */
 	struct policy_config policy;           /* On*, Mode, InternalHosts... */
+	struct fromcheck_config from;          /* FromCheck, OnFrom* */
 };
 
 /* config_defaults - the built-in values. */

@@ -148,6 +148,8 @@ conf() {
 		echo "# written by privilege.sh"
 		echo "Socket unix:$T/sock/milter.sock"
 		echo "Syslog no"
+		# the MAIL FROM decision alone (fromcheck.sh tests the From)
+		echo "FromCheck off"
 		echo "StateDir $T/state"
 		echo "DNSServers 127.0.0.1:$NSD_PORT"
 		echo "DNSTimeout $DNS_TIMEOUT"
