@@ -63,6 +63,7 @@ struct readiness_job {
 	struct dmarc_walk walk;        /* DMARC discovery */
 	bool dmarc_judged;             /* dmarc_res holds the judgement */
 	struct check_result dmarc_res; /* of the policy record found */
+	size_t keys_rsa, keys_ed25519; /* DKIM key types published */
 };
 
 /* One lookup in flight: which slot it fills and how. */
@@ -413,6 +414,58 @@ readiness_eval_dmarc(struct readiness_lookup *lk, const struct dns_answer *ans)
 	readiness_dmarc_done(job, res, ans);
 }
 
+/* readiness_note_key - count the type of the key a DKIM answer holds. */
+static void
+readiness_note_key(struct readiness_job *job, const struct dns_answer *ans)
+{
+	struct dkim_key key;
+	char err[8];
+	size_t i;
+
+	if (ans == NULL || ans->outcome != DNS_OK)
+		return;
+	for (i = 0; i < ans->count; i++) {
+		const struct dns_rr *rr = &ans->rrs[i];
+
+		if (rr->type != DNS_TYPE_TXT || rr->data == NULL ||
+		    dkim_key_parse(rr->data, rr->len, &key, err, sizeof(err)) !=
+		        0 ||
+		    key.revoked)
+			continue;
+		if (key.type == DKIM_KEY_ED25519)
+			job->keys_ed25519++;
+		else
+			job->keys_rsa++;
+		return;
+	}
+}
+
+/*
+ * readiness_ed25519_warn - every key published is ed25519: the largest
+ * mailbox providers do not verify ed25519 signatures yet, so to them the
+ * mail carries no valid DKIM signature.  A warning on each DKIM result.
+ */
+static void
+readiness_ed25519_warn(struct readiness_job *job)
+{
+	size_t i;
+
+	if (job->keys_ed25519 == 0 || job->keys_rsa > 0)
+		return;
+	for (i = 0; i < job->rep->nchecks && i < REPORT_CHECKS_MAX; i++) {
+		struct check_result *res = &job->rep->checks[i];
+
+		if (res->type != CHECK_DKIM || res->warning[0] != '\0')
+			continue;
+		snprintf(res->warning, sizeof(res->warning),
+		         "Every DKIM key of %s is ed25519, and the largest "
+		         "mailbox providers (Gmail, Microsoft, Yahoo) do not "
+		         "verify ed25519 yet: sign with an RSA key (2048 bits) "
+		         "under a second selector as well.",
+		         job->req.domain);
+	}
+}
+
 static void
 readiness_eval_dkim(struct readiness_lookup *lk, const struct dns_answer *ans)
 {
@@ -428,6 +481,7 @@ readiness_eval_dkim(struct readiness_lookup *lk, const struct dns_answer *ans)
 	};
 
 	dkim_evaluate(ans, &exp, &job->rep->checks[lk->slot]);
+	readiness_note_key(job, ans);
 }
 
 /* readiness_finish_one - one result is in; the last one ends the job. */
@@ -436,6 +490,7 @@ readiness_finish_one(struct readiness_job *job)
 {
 	if (--job->outstanding == 0) {
 		readiness_budget_explain(job);
+		readiness_ed25519_warn(job);
 		job->done(job->arg, job->rep);
 		free(job);
 	}
