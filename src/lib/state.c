@@ -632,6 +632,9 @@ state_apply(const struct domain_state *cur, const struct report *rep,
 		          sizeof(rep->domain));
 	if (rep != NULL && rep->nchecks <= REPORT_CHECKS_MAX)
 		state_copy_records(&st, rep);
+	/* A check whose tree walk DNS cut short keeps the last org known. */
+	if (rep != NULL && rep->org[0] != '\0')
+		copy_text(st.org, sizeof(st.org), rep->org, sizeof(rep->org));
 	state_counters(&st, cur, verdict, now);
 	st.next_check = state_next_check(&st, verdict, now, pol);
 	if (st.state == READINESS_PENDING && verdict != VERDICT_UNDECIDED &&
