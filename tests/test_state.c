@@ -535,6 +535,31 @@ START_TEST(test_org_kept)
 }
 END_TEST
 
+/* The org domain the tree walk found says which names are the domain's
+ * organization; without one, only the domain's own subtree. */
+START_TEST(test_org_covers)
+{
+	struct domain_state st;
+
+	in_state(&st, READINESS_VERIFIED, T0);
+	snprintf(st.domain, sizeof(st.domain), "shop.example.com");
+	ck_assert(state_org_covers(&st, "shop.example.com"));
+	ck_assert(state_org_covers(&st, "mail.shop.example.com"));
+	ck_assert(!state_org_covers(&st, "example.com"));
+	ck_assert(!state_org_covers(&st, "news.example.com"));
+	snprintf(st.org, sizeof(st.org), "example.com");
+	ck_assert(state_org_covers(&st, "news.example.com"));
+	ck_assert(state_org_covers(&st, "example.com"));
+	ck_assert(!state_org_covers(&st, "example.net"));
+	ck_assert(!state_org_covers(&st, "badexample.com"));
+	/* an org that is not a parent of the domain is not trusted */
+	snprintf(st.org, sizeof(st.org), "example.net");
+	ck_assert(!state_org_covers(&st, "example.net"));
+	ck_assert(state_org_covers(&st, "a.shop.example.com"));
+	ck_assert(!state_org_covers(&st, ""));
+}
+END_TEST
+
 START_TEST(test_records_truncated)
 {
 	static struct report rep;
@@ -872,6 +897,7 @@ state_suite(void)
 	tcase_add_test(tc, test_notify_give_up);
 	tcase_add_test(tc, test_records_truncated);
 	tcase_add_test(tc, test_org_kept);
+	tcase_add_test(tc, test_org_covers);
 	tcase_add_test(tc, test_records_overflow);
 	tcase_add_test(tc, test_bogus_report);
 	tcase_add_test(tc, test_invalid_state);

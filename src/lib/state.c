@@ -70,6 +70,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "domainname.h"
 #include "sanitize.h"
 
 #define NELEM(a) (sizeof(a) / sizeof(*(a)))
@@ -811,4 +812,17 @@ state_describe(const struct domain_state *st, int64_t now, char *buf,
 		          fmt_duration(time_elapsed(st->next_check, now), d,
 		                       sizeof(d)));
 	return sb.used;
+}
+
+bool
+state_org_covers(const struct domain_state *st, const char *name)
+{
+	const char *org = st->org[0] != '\0' ? st->org : st->domain;
+
+	if (st->domain[0] == '\0' || name == NULL || name[0] == '\0')
+		return false;
+	/* an org that is not the domain or one of its parents is ignored */
+	if (strcmp(org, st->domain) != 0 && !domain_is_below(st->domain, org))
+		org = st->domain;
+	return strcmp(name, org) == 0 || domain_is_below(name, org);
 }

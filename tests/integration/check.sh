@@ -761,7 +761,7 @@ td idn-alabel 0 "$ALL_PASS" xn--bcher-kva.example.org \
 t servfail 2 "mx:temperror spf:temperror dkim:temperror dmarc:temperror" \
     check servfail.test $SEL
 t refused 2 "mx:temperror spf:temperror dkim:temperror dmarc:temperror" \
-    check unserved.test $SEL
+    check unserved.invalid $SEL
 t servfail-mx-only 2 "mx:temperror spf:temperror dkim:pass dmarc:pass" \
     check mixed.example.org $SEL
 t servfail-and-missing 1 "mx:temperror spf:temperror dkim:missing dmarc:pass" \
