@@ -365,14 +365,28 @@ readiness_dmarc_done(struct readiness_job *job, struct check_result *res,
 	struct dns_answer none;
 	size_t used;
 
-	if (w->temp) {
+	if (w->temp && !job->dmarc_judged) {
 		check_result_set(
 		    res, CHECK_TEMPERROR,
 		    "DNS lookup of TXT %s failed (%s), so the DMARC tree walk "
-		    "(RFC 9989) cannot %s; the check will be retried",
-		    res->name, dns_outcome_name(ans->outcome),
-		    job->dmarc_judged ? "find the organizational domain"
-		                      : "find the policy");
+		    "(RFC 9989) cannot find the policy; the check will be "
+		    "retried",
+		    res->name, dns_outcome_name(ans->outcome));
+		return;
+	}
+	if (w->temp) {
+		/* The policy is known and judged; only the organizational
+		 * domain is not: the state keeps the last one found. */
+		char failed[REPORT_NAME_MAX];
+
+		memcpy(failed, res->name, sizeof(failed));
+		*res = job->dmarc_res;
+		used = strnlen(res->warning, sizeof(res->warning));
+		snprintf(res->warning + used, sizeof(res->warning) - used,
+		         "%sThe organizational domain is not known this time: "
+		         "DNS lookup of TXT %s failed (%s).",
+		         used > 0 ? " " : "", failed,
+		         dns_outcome_name(ans->outcome));
 		return;
 	}
 	dmarc_walk_org(w, job->rep->org, sizeof(job->rep->org));
