@@ -171,8 +171,10 @@ static const struct {
     {"v=DMARC1; rua=mailto:a@example.com", "read this record as p=none", 'r',
      'r', DMARC_POLICY_NONE, true},
     {"v=DMARC1; rua=mailto:a@example.com,junk; adkim=s",
-     "rua=mailto:a@example.com,junk: a report URI needs a scheme", 's', 'r',
-     DMARC_POLICY_NONE, true},
+     "rua=mailto:a@example.com,junk: a report URI needs a scheme, such as "
+     "mailto:; receivers drop that URI and keep the rest: fix it or remove "
+     "it.",
+     's', 'r', DMARC_POLICY_NONE, true},
     {"v=DMARC1; p=none; rua=mailto:a@x.y; rua=mailto:b@x.y",
      "Tag rua appears twice", 'r', 'r', DMARC_POLICY_NONE, true},
     {"v=DMARC1; p=none; pct=1; pct=1", "Tag pct appears twice", 'r', 'r',

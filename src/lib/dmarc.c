@@ -782,9 +782,13 @@ parse_tag(struct span seg, unsigned *seen, struct dmarc_record *r, char *err,
 		return 0;
 	case 1:
 		warn_add(
-		    r, "%s=%s: %s.", dmarc_tags[i].name,
+		    r, "%s=%s: %s%s.", dmarc_tags[i].name,
 		    text_quote(q, sizeof(q), (const char *)value.p, value.n),
-		    why);
+		    why,
+		    dmarc_tags[i].fn == tag_rua || dmarc_tags[i].fn == tag_ruf
+		        ? "; receivers drop that URI and keep the rest: fix it "
+		          "or remove it"
+		        : "");
 		return 0;
 	default:
 		errbuf_fail(
