@@ -48,6 +48,19 @@ def dmarc():
         "adkim=x; fo=z")
     put(t, "case-blanks", "V = DMARC1 ; P = None ;;; PCT=007 ;")
     put(t, "controls", b"v=DMARC1;\tp=none;\r\n\x7f\xff\xfe")
+    # RFC 9989: leniencies, removed tags, test mode, the tree walk
+    put(t, "rfc9989-rua-no-p", "v=DMARC1; rua=mailto:d@example.com")
+    put(t, "rfc9989-lenient", "v=DMARC1; adkim=x; aspf=; p=reject; "
+        "rua=junk,mailto:d@example.com,; rua=mailto:e@example.com; "
+        "pct=0; pct=5.5; rf=iodef; ri=1h")
+    put(t, "rfc9989-strict-align", "v=DMARC1; p=reject; aspf=s; adkim=s")
+    put(t, "rfc9989-test-mode", "v=DMARC1; p=reject; np=quarantine; t=y")
+    put(t, "rfc9989-walk-psd", "\n\n\n\nv=DMARC1; p=none\n"
+        "v=DMARC1; p=reject; psd=y\nv=DMARC1; p=none; psd=n")
+    put(t, "rfc9989-walk-psd-n", "v=DMARC1; p=none; psd=n")
+    put(t, "rfc9989-walk-temp", "\n\nv=DMARC1; p=reject\n!")
+    put(t, "rfc9989-walk-many", "v=DMARC1;p=none\nv=DMARC1;p=reject\n"
+        "\n\n\n\nv=DMARC1; p=none; psd=y\nv=DMARC1; p=none")
 
 
 # ---------------------------------------------------------------- DKIM
