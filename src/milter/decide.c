@@ -6,6 +6,8 @@
  *	void decide_init(store, checkerd);
  *	void decide_fini(void);
  *	void decide_sender(cfg, rq, res);
+ *	void decide_log(rq, f, d);
+ *	void decide_mailbox(cfg, local, local_cut, domain, f, d);
  *	bool decide_hold_index(domain, queue_id, mailbox, reason, door);
  *
  * DESCRIPTION
@@ -19,7 +21,12 @@
  *	policy_decide() pick the action and logs it.  A door that must not
  *	block (the policy door's event loop) asks without the wait: when the
  *	rules want one, nothing is logged and wanted_wait says so, and the
- *	door asks again from a thread that may wait.
+ *	door asks again from a thread that may wait.  A door that logs
+ *	later (the milter with FromCheck, whose line at end of headers names
+ *	both identities) asks quietly and calls decide_log() itself when the
+ *	envelope settles the transaction.  decide_mailbox() runs the same
+ *	rules and policy on a mailbox parsed elsewhere (the From header's,
+ *	through sender_facts_domain()) and logs nothing.
  *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line: session or queue ID, client,
@@ -253,10 +260,22 @@ decide_now(void *impl)
 	return (int64_t)time(NULL);
 }
 
+/* The sender rules' reads and waits, on the store and the checker. */
+static const struct sender_env decide_env_fns = {
+    .begin = decide_begin,
+    .end = decide_end,
+    .state = decide_state,
+    .reg = decide_reg,
+    .peek = decide_peek,
+    .request = decide_request,
+    .wait = decide_wait,
+    .note_use = decide_note_use,
+    .now = decide_now,
+};
+
 /* Decisions -------------------------------------------------------------- */
 
-/* decide_log - the decision line. */
-static void
+void
 decide_log(const struct decide_request *rq, const struct sender_facts *f,
            const struct policy_decision *d)
 {
@@ -289,19 +308,8 @@ void
 decide_sender(const struct config *cfg, const struct decide_request *rq,
               struct decide_result *res)
 {
-	static const struct sender_env env_fns = {
-	    .begin = decide_begin,
-	    .end = decide_end,
-	    .state = decide_state,
-	    .reg = decide_reg,
-	    .peek = decide_peek,
-	    .request = decide_request,
-	    .wait = decide_wait,
-	    .note_use = decide_note_use,
-	    .now = decide_now,
-	};
 	struct decide_io io = {.may_wait = rq->may_wait};
-	struct sender_env env = env_fns;
+	struct sender_env env = decide_env_fns;
 	struct sender_rules rules;
 
 	res->judged = false;
@@ -319,7 +327,25 @@ decide_sender(const struct config *cfg, const struct decide_request *rq,
 	}
 	res->judged = true;
 	policy_decide(&cfg->policy, &res->facts.in, &res->decision);
-	decide_log(rq, &res->facts, &res->decision);
+	if (!rq->quiet)
+		decide_log(rq, &res->facts, &res->decision);
+}
+
+void
+decide_mailbox(const struct config *cfg, const char *local, bool local_cut,
+               const char *domain, struct sender_facts *f,
+               struct policy_decision *d)
+{
+	struct decide_io io = {.may_wait = true};
+	struct sender_env env = decide_env_fns;
+	struct sender_rules rules;
+
+	env.impl = &io;
+	rules.policy = &cfg->policy;
+	rules.mail_from = cfg->mail_from;
+	rules.check_wait_ms = cfg->check_wait_ms;
+	sender_facts_domain(&env, &rules, local, local_cut, domain, f);
+	policy_decide(&cfg->policy, &f->in, d);
 }
 
 /* decide_door_name - the door in the log. */

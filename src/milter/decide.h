@@ -15,7 +15,10 @@
  *	locks), sender.c's struct sender_env on them and on the checker
  *	thread, the decision's log line and the held-message index entry
  *	of a quarantine.  It was the middle of milter.c; it moved here when
- *	the policy door came, so both doors run the very same code.
+ *	the policy door came, so both doors run the very same code.  The
+ *	milter's header From check (FromCheck) judges the From mailbox here
+ *	too (decide_mailbox()) and logs its own line at end of headers; the
+ *	policy door sees no headers and ignores FromCheck.
  */
 #ifndef AUTHREADY_DECIDE_H
 #define AUTHREADY_DECIDE_H
@@ -41,6 +44,7 @@ struct decide_request {
 	const char *client_text;       /* for the log */
 	const char *sender_text;       /* for the log: raw, sanitized there */
 	bool may_wait;                 /* false: a check is not waited for */
+	bool quiet;                    /* judged, not logged: the door logs */
 };
 
 /* The outcome: judged is false for mail out of scope (accepted, no line). */
@@ -58,9 +62,23 @@ void decide_init(struct store *store, struct checkerd *checkerd);
 /* decide_fini - free the reader pool (after the doors closed). */
 void decide_fini(void);
 
-/* decide_sender - judge one MAIL FROM under cfg and log the decision. */
+/* decide_sender - judge one MAIL FROM under cfg and log the decision
+ * (not with rq->quiet: the door calls decide_log or logs a line of its
+ * own). */
 void decide_sender(const struct config *cfg, const struct decide_request *rq,
                    struct decide_result *res);
+
+/* decide_log - the decision line of one judged MAIL FROM. */
+void decide_log(const struct decide_request *rq, const struct sender_facts *f,
+                const struct policy_decision *d);
+
+/* decide_mailbox - judge a mailbox parsed elsewhere (the From header's:
+ * local as written, local_cut when only its start was kept, and domain)
+ * by the same sender rules and policy under cfg, waiting for a check as
+ * the rules say; nothing is logged. */
+void decide_mailbox(const struct config *cfg, const char *local, bool local_cut,
+                    const char *domain, struct sender_facts *f,
+                    struct policy_decision *d);
 
 /* decide_hold_index - index a held message under domain with its
  * sender, reason and door; false (logged) when it cannot be. */
