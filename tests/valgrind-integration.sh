@@ -71,11 +71,15 @@ mkdir -p "$logs" "$work/bin"
 chmod 1777 "$logs"
 chmod 0755 "$work" "$work/bin"
 for prog in authready authready-milter; do
+	# A log file of its own for every run, made by the user who runs
+	# it: one named by PID alone could not be opened by a run as
+	# another user whose PID an earlier run had (PIDs wrap).
 	cat >"$work/bin/$prog" <<EOF
 #!/bin/sh
+log=\$(mktemp "$logs/$prog.\$\$.XXXXXX.log") || exit 99
 exec valgrind -q --vgdb=no --error-exitcode=99 --leak-check=full \\
     --errors-for-leak-kinds=definite --show-leak-kinds=definite \\
-    --trace-children=no --log-file=$logs/$prog.%p.log \\
+    --trace-children=no --log-file="\$log" \\
     "$build/$prog" "\$@"
 EOF
 	chmod 0755 "$work/bin/$prog"
