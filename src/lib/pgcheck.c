@@ -120,11 +120,11 @@ pgcheck_claims_grow(struct pgcheck *pc, size_t n, char *err, size_t errlen)
 }
 
 int
-pgcheck_claim(struct pgcheck *pc, bool all, int64_t round_start,
+pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
               const char *domain, size_t limit, size_t *n, char *err,
               size_t errlen)
 {
-	char lease[32], start[32], lim[32], why[256];
+	char lease[32], lim[32], why[256];
 	const char *values[6];
 	PGresult *res;
 	int rc, i, rows;
@@ -132,12 +132,11 @@ pgcheck_claim(struct pgcheck *pc, bool all, int64_t round_start,
 	*n = 0;
 	pc->nclaims = 0;
 	snprintf(lease, sizeof(lease), "%u", pc->lease_ms);
-	snprintf(start, sizeof(start), "%" PRId64, round_start);
 	snprintf(lim, sizeof(lim), "%zu", limit);
 	values[0] = pc->owner;
 	values[1] = lease;
-	values[2] = all || domain != NULL ? "t" : "f";
-	values[3] = start;
+	values[2] = all ? "t" : "f";
+	values[3] = round_start;
 	values[4] = domain;
 	values[5] = lim;
 	rc = pgconn_exec(
@@ -149,8 +148,9 @@ pgcheck_claim(struct pgcheck *pc, bool all, int64_t round_start,
 	    "JOIN authready_registry r ON r.domain = k.domain AND NOT "
 	    "r.deleted "
 	    "WHERE (k.lease_until IS NULL OR k.lease_until < now()) "
-	    "AND (k.next_check <= now() OR ($3::boolean AND (k.checked IS NULL "
-	    "OR k.checked < to_timestamp($4::bigint)))) "
+	    "AND ($5::text IS NOT NULL OR k.next_check <= now() OR "
+	    "($3::boolean AND (k.checked IS NULL "
+	    "OR k.checked < $4::timestamptz))) "
 	    "AND ($5::text IS NULL OR k.domain = $5::text) "
 	    "ORDER BY k.next_check LIMIT $6::bigint "
 	    "FOR UPDATE OF k SKIP LOCKED) d "
@@ -523,7 +523,8 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 {
 	struct checker_options inner = *opt;
 	struct checker_stats batch;
-	int64_t start = (int64_t)time(NULL);
+	char start[64];
+	PGresult *res;
 	size_t limit = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
 	char **names = NULL;
 	size_t n, i;
@@ -542,6 +543,13 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 	inner.unregistered = false;
 	if ((rc = pgcheck_seed(pc, err, errlen)) != PGCONN_OK)
 		return rc;
+	/* The round began on PostgreSQL's clock, not this host's. */
+	if ((rc = pgconn_exec(pc->conn, "reading the clock",
+	                      "SELECT now()::text", 0, NULL, NULL, NULL, &res,
+	                      err, errlen)) != PGCONN_OK)
+		return rc;
+	snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
 	for (;;) {
 		if ((rc = pgcheck_claim(pc, all, start, domain, limit, &n, err,
 		                        errlen)) != PGCONN_OK)

@@ -76,11 +76,12 @@ void pgcheck_close(struct pgcheck *pc);
 
 /*
  * pgcheck_claim - claim at most limit domains: due ones (all false), or
- * every one not checked since round_start (all true), or only domain
- * (not NULL) whatever its schedule, none held by a live lease.  The
+ * every one not checked since round_start (all true; PostgreSQL's clock,
+ * a timestamptz in text), or only domain (not NULL) whatever its
+ * schedule, none held by a live lease.  The
  * claims replace pc->claims; *n of them.  A pgconn status.
  */
-int pgcheck_claim(struct pgcheck *pc, bool all, int64_t round_start,
+int pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
                   const char *domain, size_t limit, size_t *n, char *err,
                   size_t errlen);
 
