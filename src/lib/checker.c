@@ -530,8 +530,8 @@ checker_note(struct checker_run *run, const char *domain, const char *contact)
 
 /* checker_apply_first - the transition is made and written upstream by
  * opt->apply; what it wrote goes to the open batch (its mail is sent
- * upstream too). */
-static void
+ * upstream too).  false: not upstream's, the local path does it all. */
+static bool
 checker_apply_first(struct checker_run *run, struct checker_job *job,
                     struct store_batch *b)
 {
@@ -542,6 +542,8 @@ checker_apply_first(struct checker_run *run, struct checker_job *job,
 
 	rc = run->opt->apply(run->opt->arg, job->req.domain, job->contact,
 	                     &job->rep, &next, &fx, err, sizeof(err));
+	if (rc == CHECKER_LOCAL)
+		return false;
 	if (rc != 0) {
 		memset(&fx, 0, sizeof(fx));
 		if (rc == CHECKER_DROPPED)
@@ -553,20 +555,21 @@ checker_apply_first(struct checker_run *run, struct checker_job *job,
 		if (run->opt->on_stored)
 			run->opt->on_stored(run->opt->arg, job->req.domain, &fx,
 			                    err);
-		return;
+		return true;
 	}
 	if (checker_pending_add(run, &fx, job->req.domain) != 0)
-		return;
+		return true;
 	if (store_batch_put_state(b, &next, run->err, run->errlen) !=
 	    STORE_OK) {
 		run->failed = 1;
-		return;
+		return true;
 	}
 	run->in_batch++;
 	if (job->urgent)
 		run->commit_now = true;
 	if (run->opt->on_event)
 		run->opt->on_event(run->opt->arg, &next, &fx, &job->rep);
+	return true;
 }
 
 /* checker_finish - apply the transition of a finished job and store it. */
@@ -592,10 +595,8 @@ checker_finish(struct checker_job *job)
 		run->stats->unstored++;
 		return;
 	}
-	if (run->opt->apply != NULL) {
-		checker_apply_first(run, job, b);
+	if (run->opt->apply != NULL && checker_apply_first(run, job, b))
 		return;
-	}
 	rc = store_batch_get_state(b, job->req.domain, &cur, err, sizeof(err));
 	if (rc == STORE_NOTFOUND && job->unregistered && job->had_state)
 		return; /* removed (pruned, deleted) while it was checked */

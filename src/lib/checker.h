@@ -71,13 +71,16 @@ typedef int (*checker_reg_cb)(void *arg, const char *name,
 /* checker_apply - store a check upstream first (a fleet's PostgreSQL):
  * 0 with the state it wrote in next and its effects in fx (the local
  * store then gets next); CHECKER_DROPPED when the result was not
- * written and must not be (a lost lease, err says why); -1 with err */
+ * written and must not be (a lost lease, err says why); CHECKER_LOCAL
+ * when it is not upstream's (the local store alone, as without apply);
+ * -1 with err */
 typedef int (*checker_apply_cb)(void *arg, const char *domain,
                                 const char *contact, const struct report *rep,
                                 struct domain_state *next,
                                 struct state_effects *fx, char *err,
                                 size_t errlen);
 #define CHECKER_DROPPED 1
+#define CHECKER_LOCAL 2
 
 struct checker_options {
 	const struct config *cfg;

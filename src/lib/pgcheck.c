@@ -119,10 +119,12 @@ pgcheck_claims_grow(struct pgcheck *pc, size_t n, char *err, size_t errlen)
 	return PGCONN_OK;
 }
 
-int
-pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
-              const char *domain, size_t limit, size_t *n, char *err,
-              size_t errlen)
+/* pgcheck_claim_into - pgcheck_claim(), the claims appended to the batch
+ * (append) or replacing it. */
+static int
+pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
+                   const char *domain, size_t limit, bool append, size_t *n,
+                   char *err, size_t errlen)
 {
 	char lease[32], lim[32], why[256];
 	const char *values[6];
@@ -130,7 +132,8 @@ pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
 	int rc, i, rows;
 
 	*n = 0;
-	pc->nclaims = 0;
+	if (!append)
+		pc->nclaims = 0;
 	snprintf(lease, sizeof(lease), "%u", pc->lease_ms);
 	snprintf(lim, sizeof(lim), "%zu", limit);
 	values[0] = pc->owner;
@@ -161,8 +164,8 @@ pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
 	if (rc != PGCONN_OK)
 		return rc;
 	rows = PQntuples(res);
-	if ((rc = pgcheck_claims_grow(pc, (size_t)rows, err, errlen)) !=
-	    PGCONN_OK) {
+	if ((rc = pgcheck_claims_grow(pc, pc->nclaims + (size_t)rows, err,
+	                              errlen)) != PGCONN_OK) {
 		PQclear(res);
 		return rc;
 	}
@@ -183,9 +186,62 @@ pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
 		pc->nclaims++;
 	}
 	PQclear(res);
-	pc->claimed += pc->nclaims;
-	*n = pc->nclaims;
+	pc->claimed += (size_t)rows;
+	*n = (size_t)rows;
 	return PGCONN_OK;
+}
+
+int
+pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
+              const char *domain, size_t limit, size_t *n, char *err,
+              size_t errlen)
+{
+	return pgcheck_claim_into(pc, all, round_start, domain, limit, false, n,
+	                          err, errlen);
+}
+
+/* pgcheck_claim_now - a name asked for outside the batch (a MAIL FROM
+ * waits for it): claimed now when it is registered and free; else a
+ * claim without a lease (token 0) when PostgreSQL does not register it,
+ * so its check stays local.  NULL when another checker holds it or
+ * PostgreSQL failed (err). */
+static struct pgcheck_claim *
+pgcheck_claim_now(struct pgcheck *pc, const char *name, char *err,
+                  size_t errlen)
+{
+	const char *values[1] = {name};
+	struct pgcheck_claim *cl;
+	PGresult *res;
+	size_t n;
+	int rc, registered;
+
+	(void)pgcheck_seed(pc, err, errlen);
+	if (pgcheck_claim_into(pc, false, NULL, name, 1, true, &n, err,
+	                       errlen) != PGCONN_OK)
+		return NULL;
+	if (n == 1)
+		return &pc->claims[pc->nclaims - 1];
+	rc = pgconn_exec(pc->conn, "looking up the registry",
+	                 "SELECT 1 FROM authready_registry WHERE domain = $1 "
+	                 "AND NOT deleted",
+	                 1, values, NULL, NULL, &res, err, errlen);
+	if (rc != PGCONN_OK)
+		return NULL;
+	registered = PQntuples(res) > 0;
+	PQclear(res);
+	if (registered) {
+		snprintf(err, errlen,
+		         "%s: another checker holds it now; its result comes "
+		         "through PostgreSQL",
+		         name);
+		return NULL;
+	}
+	if (pgcheck_claims_grow(pc, pc->nclaims + 1, err, errlen) != PGCONN_OK)
+		return NULL;
+	cl = &pc->claims[pc->nclaims++];
+	memset(cl, 0, sizeof(*cl));
+	snprintf(cl->domain, sizeof(cl->domain), "%s", name);
+	return cl;
 }
 
 /* pgcheck_find - the claim of domain in the batch; NULL: none. */
@@ -208,7 +264,10 @@ pgcheck_reg(void *arg, const char *name, struct domain_reg *reg, char *err,
 	struct pgcheck_claim *cl = pgcheck_find(arg, name);
 	struct log_line line;
 
-	if (cl == NULL || !cl->has_reg) {
+	if (cl == NULL &&
+	    (cl = pgcheck_claim_now(arg, name, err, errlen)) == NULL)
+		return STORE_ERROR;
+	if (!cl->has_reg) {
 		snprintf(err, errlen, "%s: no registry entry in PostgreSQL",
 		         name);
 		return STORE_NOTFOUND;
@@ -408,6 +467,8 @@ pgcheck_apply(void *arg, const char *domain, const char *contact,
 
 	if (cl == NULL)
 		return pgcheck_dropped(pc, domain, err, errlen);
+	if (cl->token == 0)
+		return CHECKER_LOCAL; /* not PostgreSQL's: unregistered */
 	if ((rc = pgconn_exec(pc->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL,
 	                      NULL, err, errlen)) != PGCONN_OK)
 		return -1;
@@ -488,6 +549,15 @@ pgcheck_stored(void *arg, const char *domain, const struct state_effects *fx,
 		o->on_stored(o->arg, domain, fx, err);
 }
 
+/* pgcheck_take - the caller's take. */
+static bool
+pgcheck_take(void *arg, char *name, size_t namelen, bool *unregistered)
+{
+	const struct checker_options *o = ((struct pgcheck *)arg)->outer;
+
+	return o->take(o->arg, name, namelen, unregistered);
+}
+
 /* pgcheck_commit - the caller's on_commit. */
 static void
 pgcheck_commit(void *arg)
@@ -516,31 +586,38 @@ pgcheck_sum(struct checker_stats *sum, const struct checker_stats *b)
 	sum->dropped += b->dropped;
 }
 
+void
+pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
+                struct checker_options *inner)
+{
+	*inner = *opt;
+	pc->outer = opt;
+	inner->arg = pc;
+	inner->on_event = pgcheck_event;
+	inner->on_stored = pgcheck_stored;
+	inner->on_commit = pgcheck_commit;
+	inner->take = opt->take != NULL ? pgcheck_take : NULL;
+	inner->on_progress = NULL;
+	inner->reg_get = pgcheck_reg;
+	inner->apply = pgcheck_apply;
+	inner->notify = false; /* notices go through PostgreSQL */
+}
+
 int
 pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
               const struct checker_options *opt, bool all, const char *domain,
               struct checker_stats *stats, char *err, size_t errlen)
 {
-	struct checker_options inner = *opt;
+	struct checker_options inner;
 	struct checker_stats batch;
-	char start[64];
-	PGresult *res;
 	size_t limit = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
-	char **names = NULL;
+	char **names = NULL, (*copy)[DOMAIN_BUF], start[64];
+	PGresult *res;
 	size_t n, i;
 	int rc;
 
 	memset(stats, 0, sizeof(*stats));
-	pc->outer = opt;
-	inner.arg = pc;
-	inner.on_event = pgcheck_event;
-	inner.on_stored = pgcheck_stored;
-	inner.on_commit = pgcheck_commit;
-	inner.on_progress = NULL;
-	inner.reg_get = pgcheck_reg;
-	inner.apply = pgcheck_apply;
-	inner.notify = false; /* notices go through PostgreSQL */
-	inner.unregistered = false;
+	pgcheck_options(pc, opt, &inner);
 	if ((rc = pgcheck_seed(pc, err, errlen)) != PGCONN_OK)
 		return rc;
 	/* The round began on PostgreSQL's clock, not this host's. */
@@ -556,14 +633,23 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 			return rc;
 		if (n == 0)
 			break;
-		if ((names = calloc(n, sizeof(*names))) == NULL)
+		/* Copies: a claim made during the run may move the batch. */
+		names = calloc(n, sizeof(*names));
+		copy = calloc(n, sizeof(*copy));
+		if (names == NULL || copy == NULL) {
+			free(names);
+			free(copy);
 			return errbuf_code(err, errlen, PGCONN_FAILED,
 			                   "out of memory");
-		for (i = 0; i < n; i++)
-			names[i] = pc->claims[i].domain;
+		}
+		for (i = 0; i < n; i++) {
+			memcpy(copy[i], pc->claims[i].domain, DOMAIN_BUF);
+			names[i] = copy[i];
+		}
 		rc =
 		    checker_run(st, dns, &inner, names, n, &batch, err, errlen);
 		free(names);
+		free(copy);
 		pgcheck_sum(stats, &batch);
 		if (opt->on_progress)
 			opt->on_progress(opt->arg, stats->done, stats->total);

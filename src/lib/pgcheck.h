@@ -86,6 +86,15 @@ int pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
                   size_t errlen);
 
 /*
+ * pgcheck_options - inner: opt with the fleet's hooks (registry entries
+ * from the claims, a name asked for outside them claimed at once, the
+ * fenced write-back); opt's callbacks are called through them.  For a
+ * checker_run() of names of a batch, or of take() alone.
+ */
+void pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
+                     struct checker_options *inner);
+
+/*
  * pgcheck_round - claim and check batches until nothing is left to
  * claim; opt is the caller's (its callbacks and arg are called as
  * usual).  stats sums the batches.  A pgconn status, or PGCHECK_LOCAL

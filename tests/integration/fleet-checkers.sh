@@ -23,7 +23,10 @@
 #	meanwhile drops its late result (event=fleet-dropped) and writes
 #	no state (fencing); a notice handed to sendmail and never marked
 #	sent (a crash between the two) is sent once more, with the same
-#	Message-ID, then marked sent.
+#	Message-ID, then marked sent.  The milter daemon's checker with
+#	StoreDSN claims a newly registered domain, writes its state to
+#	PostgreSQL and to its own LMDB; `db status` shows the leases and the
+#	notices waiting.
 #
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 PostgreSQL or NSD is not
@@ -38,6 +41,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$here/../..}
 top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
+AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
 BLACKHOLE=${BLACKHOLE:-$top_builddir/tests/dns-blackhole}
 KEYS=$top_srcdir/tests/keys
 SHOW_COLUMNS=400
@@ -60,6 +64,7 @@ LIB_ERR=$T/err
 C1_PID=
 C2_PID=
 BH_PID=
+M_PID=
 WAIT_TENTHS=$(scaled 600)
 CHECK_TIMEOUT=$(scaled 2)
 
@@ -71,6 +76,8 @@ cleanup() {
 	stop_pid "$C1_PID"
 	stop_pid "$C2_PID"
 	stop_pid "$BH_PID"
+	stop_pid "$M_PID"
+	M_PID=
 	C1_PID=
 	C2_PID=
 	BH_PID=
@@ -342,5 +349,50 @@ elif ! grep -q '^notices waiting: 0' "$LIB_OUT"; then
 else
 	ok
 fi
+
+case_ daemon-checker-writes-postgresql
+conf m "$NSD_PORT"
+mkdir -p "$T/sock"
+{
+	echo "Socket unix:$T/sock/milter.sock"
+	echo "Syslog no"
+	echo "PidFile $T/sock/milter.pid"
+} >>"$T/m.conf"
+if [ "$(id -u)" -eq 0 ]; then
+	# Root runs the daemon as nobody: it must reach its files.
+	dgroup=nogroup
+	getent group "$dgroup" >/dev/null 2>&1 || dgroup=nobody
+	chmod 0755 "$T"
+	cp "$PG_PASSWORD_FILE_CHECKER" "$T/m.password"
+	sed -i "s|^StoreDSNPasswordFile .*|StoreDSNPasswordFile $T/m.password|" \
+	    "$T/m.conf"
+	echo "UserID nobody:$dgroup" >>"$T/m.conf"
+	chown -R "nobody:$dgroup" "$T/m" "$T/sock" "$T/m.password"
+	chmod 0644 "$T/m.conf"
+fi
+cli "$ADMIN" domain add amazonses.com
+"$AUTHREADY_MILTER" -c "$T/m.conf" -f </dev/null >/dev/null \
+    2>"$T/m.log" &
+M_PID=$!
+evidence "$T/m.log"
+if ! wait_sql "SELECT count(*) FROM authready_state
+    WHERE domain = 'amazonses.com'" 1; then
+	pg_psql "SELECT * FROM authready_checks" >"$T/checks.txt" 2>&1
+	evidence "$T/checks.txt"
+	ko "no state in PostgreSQL from the daemon's checker"
+elif ! grep -q 'event=fleet-check .*domain=amazonses.com' "$T/m.log"; then
+	ko "the daemon did not log its claim"
+else
+	stop_wait "$M_PID" "$WAIT_TENTHS"
+	M_PID=
+	cli "$T/m.conf" status amazonses.com
+	if grep -q "never checked" "$LIB_OUT" "$LIB_ERR"; then
+		ko "the daemon's LMDB has no state"
+	else
+		ok
+	fi
+fi
+stop_pid "$M_PID"
+M_PID=
 
 finish
