@@ -257,6 +257,7 @@ if ! wait_sql "SELECT count(*) FROM authready_checks
 	ko "the slow checker claimed nothing"
 	kill -9 "$S_PID" 2>/dev/null
 else
+	until=$(sql "SELECT min(lease_until) FROM authready_checks")
 	kill -9 "$S_PID"
 	wait "$S_PID" 2>/dev/null
 	mv "$T/slow.log" "$T/slow.killed"
@@ -272,8 +273,12 @@ else
 			n=$(checks "$d")
 			[ "$n" = 1 ] || bad="$bad $d:$n"
 		done
+		early=$(sql "SELECT string_agg(domain, ' ') FROM
+		    authready_checks WHERE checked < '$until'")
 		if [ -n "$bad" ]; then
 			ko "checked by the survivor other than once:$bad"
+		elif [ -n "$early" ]; then
+			ko "taken over before the lease ran out ($until): $early"
 		elif [ "$(ls "$T/mail" | wc -l)" != 1 ]; then
 			ko "a second confirmation mail"
 		else
