@@ -23,7 +23,9 @@
 #	meanwhile drops its late result (event=fleet-dropped) and writes
 #	no state (fencing); a notice handed to sendmail and never marked
 #	sent (a crash between the two) is sent once more, with the same
-#	Message-ID, then marked sent.  The milter daemon's checker with
+#	Message-ID, then marked sent; two `refresh --due` at once check
+#	every domain once between them, and `refresh --all` every domain,
+#	due or not.  The milter daemon's checker with
 #	StoreDSN claims a newly registered domain, writes its state to
 #	PostgreSQL and to its own LMDB; `db status` shows the leases and the
 #	notices waiting.
@@ -335,6 +337,52 @@ else
 	cli "$T/c1.conf" refresh --due
 	if [ "$(ls "$T/mail" | wc -l)" != 2 ]; then
 		ko "sent a third time"
+	else
+		ok
+	fi
+fi
+
+case_ refresh-due-each-once-then-all
+# Two refresh --due at once share one round: every domain once between
+# them; then a refresh --all checks every domain, due or not.
+sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
+    lease_token = NULL, next_check = '-infinity'" >/dev/null
+: >"$T/c1.log"
+: >"$T/c2.log"
+mv "$T/slow.log" "$T/slow.before" 2>/dev/null
+"$AUTHREADY" -c "$T/c1.conf" refresh --due >"$T/r1.out" 2>"$T/c1.log" &
+r1=$!
+"$AUTHREADY" -c "$T/c2.conf" refresh --due >"$T/r2.out" 2>"$T/c2.log" &
+r2=$!
+wait "$r1"
+rc1=$?
+wait "$r2"
+rc2=$?
+bad=
+for d in $DOMAINS; do
+	n=$(checks "$d")
+	[ "$n" = 1 ] || bad="$bad $d:$n"
+done
+if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+	ko "exit $rc1 and $rc2"
+elif [ -n "$bad" ]; then
+	ko "checked other than once:$bad"
+else
+	: >"$T/c1.log"
+	: >"$T/c2.log"
+	"$AUTHREADY" -c "$T/c1.conf" refresh --all >"$T/r1.out" \
+	    2>"$T/c1.log"
+	rc1=$?
+	for d in $DOMAINS; do
+		n=$(checks "$d")
+		[ "$n" = 1 ] || bad="$bad $d:$n"
+	done
+	if [ "$rc1" -ne 0 ]; then
+		ko "refresh --all: exit $rc1"
+	elif [ -n "$bad" ]; then
+		ko "refresh --all checked other than once:$bad"
+	elif ! grep -q '^checked 4: ' "$T/r1.out"; then
+		ko "refresh --all: $(cat "$T/r1.out")"
 	else
 		ok
 	fi
