@@ -404,6 +404,8 @@ else
 fi
 
 case_ daemon-checker-writes-postgresql
+dgroup=nogroup
+getent group "$dgroup" >/dev/null 2>&1 || dgroup=nobody
 conf m "$NSD_PORT"
 mkdir -p "$T/sock"
 {
@@ -413,8 +415,6 @@ mkdir -p "$T/sock"
 } >>"$T/m.conf"
 if [ "$(id -u)" -eq 0 ]; then
 	# Root runs the daemon as nobody: it must reach its files.
-	dgroup=nogroup
-	getent group "$dgroup" >/dev/null 2>&1 || dgroup=nobody
 	chmod 0755 "$T"
 	cp "$PG_PASSWORD_FILE_CHECKER" "$T/m.password"
 	sed -i "s|^StoreDSNPasswordFile .*|StoreDSNPasswordFile $T/m.password|" \
@@ -436,13 +436,60 @@ if ! wait_sql "SELECT count(*) FROM authready_state
 elif ! grep -q 'event=fleet-check .*domain=amazonses.com' "$T/m.log"; then
 	ko "the daemon did not log its claim"
 else
-	stop_wait "$M_PID" "$WAIT_TENTHS"
-	M_PID=
 	cli "$T/m.conf" status amazonses.com
 	if grep -q "never checked" "$LIB_OUT" "$LIB_ERR"; then
 		ko "the daemon's LMDB has no state"
 	else
 		ok
+	fi
+fi
+
+case_ daemon-mail-from-miss-checked-into-postgresql
+# A domain registered on this host (PostgreSQL and its LMDB) and never
+# checked: the first MAIL FROM asks the daemon's checker, which claims
+# it and writes its result to PostgreSQL within CheckWait, long before
+# the next due round (every 15 s).
+MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
+if [ -z "$MILTERTEST" ]; then
+	skip "miltertest not found"
+elif ! kill -0 "$M_PID" 2>/dev/null; then
+	skip "the daemon is not running (the case before failed)"
+else
+	sed "s|^StoreDSN .*|StoreDSN $PG_DSN|;
+	    s|^StoreDSNPasswordFile .*|StoreDSNPasswordFile $PG_PASSWORD_FILE|" \
+	    "$T/m.conf" | grep -v '^UserID' >"$T/madmin.conf"
+	cli "$T/madmin.conf" domain add fresh.fleet.test
+	arc=$rc
+	cat >"$T/mail.lua" <<'LUA'
+local conn = mt.connect(SOCK, 50, 0.1)
+assert(conn ~= nil, "no connection")
+assert(mt.conninfo(conn, "localhost", "127.0.0.1") == nil)
+assert(mt.mailfrom(conn, "<user@fresh.fleet.test>") == nil)
+mt.disconnect(conn)
+LUA
+	t0=$(now_ms)
+	timeout "$(scaled 30)" "$MILTERTEST" -D "SOCK=unix:$T/sock/milter.sock" \
+	    -s "$T/mail.lua" >"$T/mt.out" 2>&1 </dev/null
+	mrc=$?
+	saved=$WAIT_TENTHS
+	WAIT_TENTHS=$(scaled 80)
+	wait_sql "SELECT count(*) FROM authready_state
+	    WHERE domain = 'fresh.fleet.test'" 1
+	got=$?
+	WAIT_TENTHS=$saved
+	took=$(($(now_ms) - t0))
+	evidence "$T/mt.out"
+	if [ "$arc" -ne 0 ]; then
+		ko "domain add: exit $arc"
+	elif [ "$mrc" -ne 0 ]; then
+		ko "miltertest exited $mrc"
+	elif [ "$got" -ne 0 ]; then
+		ko "no state in PostgreSQL ${took} ms after the MAIL FROM"
+	elif ! grep -q 'event=fleet-check .*domain=fresh.fleet.test' \
+	    "$T/m.log"; then
+		ko "the daemon's checker did not claim it"
+	else
+		ok "in PostgreSQL ${took} ms after the MAIL FROM"
 	fi
 fi
 stop_pid "$M_PID"
