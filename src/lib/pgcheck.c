@@ -18,8 +18,9 @@
  *	LOCKED of rows whose lease is free or ran out, committed before any
  *	DNS work.  A claim takes a new lease_token from a sequence.  The
  *	write-back (pgcheck_apply) releases the lease only WHERE lease_token
- *	is its own; 0 rows means another checker holds the domain now, and
- *	the result is dropped (logged event=fleet-dropped).  A due round
+ *	is its own and the domain is still registered; 0 rows means another
+ *	checker holds the domain now (or it was removed meanwhile), and the
+ *	result is dropped (logged event=fleet-dropped).  A due round
  *	never checks a domain twice: a written-back domain is due again
  *	only after its next_check; an --all round claims only domains not
  *	checked since it began.
@@ -295,8 +296,8 @@ pgcheck_dropped(struct pgcheck *pc, const char *domain, char *err,
 	log_field(&line, "owner", pc->owner);
 	log_emit(LOG_WARNING, &line);
 	snprintf(err, errlen,
-	         "the lease ran out and another checker holds it: result "
-	         "dropped");
+	         "the lease ran out and another checker holds it, or the "
+	         "domain was removed: result dropped");
 	return CHECKER_DROPPED;
 }
 
@@ -422,8 +423,10 @@ pgcheck_put_state(struct pgcheck *pc, const struct domain_state *next,
 	                   4, values, lengths, binary, NULL, err, errlen);
 }
 
-/* pgcheck_release - release the lease if it is still token's, with the
- * next check at next_check; 1 when it was, 0 when it was lost. */
+/* pgcheck_release - release the lease if it is still token's and the
+ * domain still registered, with the next check at next_check; 1 when it
+ * was, 0 when it was lost (or the domain removed meanwhile: its
+ * tombstone stays). */
 static int
 pgcheck_release(struct pgcheck *pc, long long token, const char *domain,
                 int64_t next_check, char *err, size_t errlen)
@@ -441,7 +444,9 @@ pgcheck_release(struct pgcheck *pc, long long token, const char *domain,
 	                 "lease_until = NULL, lease_token = NULL, "
 	                 "checked = now(), "
 	                 "next_check = to_timestamp($3::bigint) "
-	                 "WHERE domain = $1 AND lease_token = $2::bigint",
+	                 "WHERE domain = $1 AND lease_token = $2::bigint "
+	                 "AND EXISTS (SELECT 1 FROM authready_registry r "
+	                 "WHERE r.domain = $1 AND NOT r.deleted)",
 	                 3, values, NULL, NULL, &res, err, errlen);
 	if (rc != PGCONN_OK)
 		return rc;

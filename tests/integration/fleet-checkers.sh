@@ -21,7 +21,8 @@
 #	the blackhole) leaves its leases, which run out, and the other
 #	checker then does the work, once; a refresh whose lease was taken
 #	meanwhile drops its late result (event=fleet-dropped) and writes
-#	no state (fencing); a notice handed to sendmail and never marked
+#	no state (fencing), and so does one whose domain was removed
+#	meanwhile (its tombstone stays); a notice handed to sendmail and never marked
 #	sent (a crash between the two) is sent once more, with the same
 #	Message-ID, then marked sent; two `refresh --due` at once check
 #	every domain once between them, and `refresh --all` every domain,
@@ -317,6 +318,31 @@ else
 	fi
 fi
 R_PID=
+
+case_ removed-while-checked-stays-removed
+"$AUTHREADY" -c "$T/slow.conf" refresh example.org >"$T/out" 2>"$T/err" &
+R_PID=$!
+if ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
+    'example.org' AND lease_owner LIKE 'slow.fleet.test/%'" 1; then
+	ko "the refresh claimed nothing"
+	wait "$R_PID"
+else
+	cli "$ADMIN" domain remove example.org
+	wait "$R_PID"
+	if [ "$rc" -ne 0 ]; then
+		ko "domain remove: exit $rc"
+	elif ! grep -q 'event=fleet-dropped .*domain=example.org' \
+	    "$T/err"; then
+		ko "no event=fleet-dropped"
+	elif [ "$(sql "SELECT deleted FROM authready_state
+	    WHERE domain = 'example.org'")" != t ]; then
+		ko "the removed domain's state was written again"
+	else
+		ok
+	fi
+fi
+R_PID=
+cli "$ADMIN" domain add example.org
 
 case_ handed-notice-resent-once
 sql "UPDATE authready_notices SET sent_at = NULL, claimed_by = 'gone',
