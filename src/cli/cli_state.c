@@ -676,6 +676,7 @@ cli_refresh_fleet(struct cli *cli)
 	size_t sent = 0, failed = 0;
 	int rc;
 
+	memset(&stats, 0, sizeof(stats));
 	if (cli->nargs == 2) {
 		if (domain_normalize(cli->args[1], strlen(cli->args[1]), domain,
 		                     sizeof(domain), err, sizeof(err)) != 0) {
