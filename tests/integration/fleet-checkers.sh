@@ -26,7 +26,8 @@
 #	sent (a crash between the two) is sent once more, with the same
 #	Message-ID, then marked sent; two `refresh --due` at once check
 #	every domain once between them, and `refresh --all` every domain,
-#	due or not.  The milter daemon's checker with
+#	due or not; with PostgreSQL stopped refresh exits 75 and a running
+#	checkerd works again once it is back, without a restart.  The milter daemon's checker with
 #	StoreDSN claims a newly registered domain, writes its state to
 #	PostgreSQL and to its own LMDB; `db status` shows the leases and the
 #	notices waiting.
@@ -428,6 +429,49 @@ elif ! grep -q '^notices waiting: 0' "$LIB_OUT"; then
 else
 	ok
 fi
+
+case_ postgresql-down-checkerd-converges
+# refresh with PostgreSQL down: 75, nothing done; a running checkerd
+# rides out the outage and works again once it is back, no restart.
+: >"$T/c1.log"
+checkerd c1
+C1_PID=$CK_PID
+i=0
+while ! grep -q 'event=checkerd-start' "$T/c1.log"; do
+	[ $i -lt "$WAIT_TENTHS" ] || break
+	sleep 0.1
+	i=$((i + 1))
+done
+pg_stop
+cli "$T/c2.conf" refresh --due
+r75=$rc
+i=0
+while ! grep -q 'event=checkerd-db-down' "$T/c1.log"; do
+	[ $i -lt "$WAIT_TENTHS" ] || break
+	sleep 0.1
+	i=$((i + 1))
+done
+pg_restart
+sql "UPDATE authready_checks SET next_check = '-infinity',
+    lease_owner = NULL, lease_until = NULL, lease_token = NULL
+    WHERE domain = 'example.net'" >/dev/null
+back=$(sql "SELECT now()")
+if [ "$r75" -ne 75 ]; then
+	ko "refresh with PostgreSQL down: exit $r75, want 75"
+elif ! grep -q 'event=checkerd-db-down' "$T/c1.log"; then
+	evidence "$T/c1.log"
+	ko "checkerd did not notice the outage"
+elif ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
+    'example.net' AND checked > '$back'" 1; then
+	evidence "$T/c1.log"
+	ko "checkerd did not check again after PostgreSQL came back"
+elif ! grep -q 'event=checkerd-db-reconnected' "$T/c1.log"; then
+	ko "no event=checkerd-db-reconnected"
+else
+	ok
+fi
+stop_wait "$C1_PID" "$WAIT_TENTHS"
+C1_PID=
 
 case_ daemon-checker-writes-postgresql
 dgroup=nogroup
