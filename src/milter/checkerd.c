@@ -267,7 +267,8 @@ checkerd_pg(struct checkerd *cd, const struct config *cfg)
  * fleet's notices.  false when PostgreSQL is down (nothing done). */
 static bool
 checkerd_run_fleet(struct checkerd *cd, const struct config *cfg,
-                   struct dns *dns, const struct checker_options *opt, bool due)
+                   struct dns *dns, const struct checker_options *opt,
+                   char **names, size_t n, bool due)
 {
 	struct checker_options inner;
 	struct checker_stats stats;
@@ -283,15 +284,16 @@ checkerd_run_fleet(struct checkerd *cd, const struct config *cfg,
 		log_msg(LOG_ERR, "event=fleet-error error=\"%s\"", err);
 		return true;
 	}
-	if (due)
-		rc = pgcheck_round(&pc, cd->st, dns, opt, false, NULL, &stats,
-		                   err, sizeof(err));
-	else {
+	rc = due ? pgcheck_round(&pc, cd->st, dns, opt, false, NULL, &stats,
+	                         err, sizeof(err))
+	         : 0;
+	/* The requests, or the due unregistered states (names): a name
+	 * PostgreSQL does not register stays local (pgcheck_options). */
+	if (rc == 0 && (!due || n > 0)) {
 		pgcheck_options(&pc, opt, &inner);
-		rc = checker_run(cd->st, dns, &inner, NULL, 0, &stats, err,
-		                 sizeof(err))
-		         ? PGCHECK_LOCAL
-		         : 0;
+		if (checker_run(cd->st, dns, &inner, names, n, &stats, err,
+		                sizeof(err)) != 0)
+			rc = PGCHECK_LOCAL;
 	}
 	if (rc == 0)
 		rc = pgcheck_notices(&pc, cfg->sendmail_path, &sent, &failed,
@@ -343,7 +345,8 @@ checkerd_run_names(struct checkerd *cd, char **names, size_t n,
 	 * (a MAIL FROM waits) go to the local store alone, rounds wait. */
 	fleet = snap->cfg.store_dsn[0] != '\0';
 	if ((!fleet ||
-	     (!checkerd_run_fleet(cd, &snap->cfg, dns, &opt, due) && !due)) &&
+	     (!checkerd_run_fleet(cd, &snap->cfg, dns, &opt, names, n, due) &&
+	      !due)) &&
 	    checker_run(cd->st, dns, &opt, names, n, &stats, err,
 	                sizeof(err)) != 0)
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
@@ -422,6 +425,26 @@ checkerd_fleet(void)
 	return fleet;
 }
 
+/* checkerd_unregistered_first - move the names without a registry
+ * entry in the store to the front; how many there are. */
+static size_t
+checkerd_unregistered_first(struct checkerd *cd, char **names, size_t n)
+{
+	struct domain_reg reg;
+	char err[256], *swap;
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (store_reg_get(cd->st, names[i], &reg, err, sizeof(err)) !=
+		    STORE_NOTFOUND)
+			continue;
+		swap = names[k];
+		names[k++] = names[i];
+		names[i] = swap;
+	}
+	return k;
+}
+
 /* checkerd_run_due - one bounded round of due domains, registered ones
  * first, after the upkeep of the unregistered ones. */
 static void
@@ -431,13 +454,20 @@ checkerd_run_due(struct checkerd *cd)
 	size_t n = 0;
 
 	checkerd_upkeep(cd);
-	if (checkerd_fleet()) {
-		checkerd_run_names(cd, NULL, 0, true, true);
-		return;
-	}
 	if (checker_list(cd->st, true, (int64_t)time(NULL), &names, &n, err,
 	                 sizeof(err)) != 0) {
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+		return;
+	}
+	if (checkerd_fleet()) {
+		/* PostgreSQL's due domains come with the claims; of the
+		 * local list, only the unregistered states are left. */
+		size_t k = checkerd_unregistered_first(cd, names, n);
+
+		checkerd_run_names(
+		    cd, names, k < CHECKERD_ROUND_MAX ? k : CHECKERD_ROUND_MAX,
+		    true, true);
+		checker_list_free(names, n);
 		return;
 	}
 	checkerd_run_names(cd, names,
