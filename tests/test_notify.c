@@ -116,6 +116,58 @@ START_TEST(test_compose)
 }
 END_TEST
 
+START_TEST(test_message_id)
+{
+	char id[128];
+
+	ck_assert_int_eq(notify_message_id("example.com", 42,
+	                                   "noreply@operator.test", id,
+	                                   sizeof(id)),
+	                 0);
+	ck_assert_str_eq(id, "<authready.42.example.com@operator.test>");
+	/* the same notice, the same id: a resend is recognized */
+	ck_assert_int_eq(notify_message_id("example.com", 43,
+	                                   "noreply@operator.test", id,
+	                                   sizeof(id)),
+	                 0);
+	ck_assert_str_eq(id, "<authready.43.example.com@operator.test>");
+	ck_assert_int_eq(
+	    notify_message_id("example.com", 1, "no-domain", id, sizeof(id)),
+	    -1);
+	ck_assert_int_eq(
+	    notify_message_id("example.com", 1, "a@", id, sizeof(id)), -1);
+	ck_assert_int_eq(
+	    notify_message_id("example.com", 1, "a@b.example", id, 10), -1);
+}
+END_TEST
+
+START_TEST(test_compose_id)
+{
+	struct domain_state st;
+	char buf[NOTIFY_MESSAGE_MAX];
+	int n;
+
+	seed_state(&st);
+	n = notify_compose_id(
+	    &st, "owner@example.com", "p@op.example", 1700000000,
+	    "<authready.7.example.com@op.example>", buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_nonnull(strstr(
+	    buf, "\nMessage-ID: <authready.7.example.com@op.example>\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "To: owner@example.com\n"));
+	/* the single-host message is unchanged: no Message-ID */
+	n = notify_compose(&st, "owner@example.com", "p@op.example", 1700000000,
+	                   buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_null(strstr(buf, "Message-ID"));
+	/* no header injection through the id */
+	ck_assert_int_eq(
+	    notify_compose_id(&st, "owner@example.com", "p@op.example", 0,
+	                      "<a@b>\r\nBcc: x@evil.example", buf, sizeof(buf)),
+	    -1);
+}
+END_TEST
+
 START_TEST(test_address_injection)
 {
 	struct domain_state st;
@@ -288,6 +340,8 @@ main(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_compose);
 	tcase_add_test(tc, test_address_injection);
+	tcase_add_test(tc, test_message_id);
+	tcase_add_test(tc, test_compose_id);
 	tcase_add_test(tc, test_send_records_argv_and_input);
 	tcase_add_test(tc, test_send_failure_reported);
 	tcase_add_test(tc, test_run_timeout_and_early_exit);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "configfile.h"
+#include "pgcheck.h"
 #include "pgconn.h"
 #include "pgschema.h"
 
@@ -144,6 +145,22 @@ START_TEST(test_schema_steps)
 {
 	ck_assert_uint_eq(pgschema_steps(), PGSCHEMA_VERSION);
 	ck_assert_ptr_nonnull(strstr(pgschema_grants(), "authready_replica"));
+	/* version 2: what the checkers need */
+	ck_assert_ptr_nonnull(strstr(pgschema_grants(), "authready_checks"));
+	ck_assert_ptr_nonnull(strstr(pgschema_grants(), "authready_notices"));
+	ck_assert_ptr_nonnull(strstr(pgschema_grants(),
+	                             "SEQUENCE authready_lease_token TO "
+	                             "authready_checker"));
+}
+END_TEST
+
+START_TEST(test_lease_ms)
+{
+	/* longer than a check can take, whatever CheckTimeout is */
+	ck_assert_uint_eq(pgcheck_lease_ms(2000), 2 * 2000 + 5000);
+	ck_assert_uint_gt(pgcheck_lease_ms(30000), 30000);
+	ck_assert_uint_eq(pgcheck_lease_ms(0), PGCHECK_LEASE_SLACK_MS);
+	ck_assert_uint_eq(pgcheck_lease_ms(4000000000U), 86400000U);
 }
 END_TEST
 
@@ -163,6 +180,7 @@ pgconn_suite(void)
 	tcase_add_test(tc, test_exit_codes);
 	tcase_add_test(tc, test_host_name);
 	tcase_add_test(tc, test_schema_steps);
+	tcase_add_test(tc, test_lease_ms);
 	suite_add_tcase(s, tc);
 	return s;
 }

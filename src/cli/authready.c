@@ -91,6 +91,9 @@ static const char cli_help[] =
     "  records DOMAIN [--json]        the zone lines DOMAIN must publish\n"
     "  status [DOMAIN] [--json]       readiness state, and what is wrong\n"
     "  refresh DOMAIN|--all|--due     check now and store the result\n"
+    "                                 (StoreDSN: claimed with leases)\n"
+    "  checkerd                       a fleet's checker: due rounds until\n"
+    "                                 SIGTERM (StoreDSN)\n"
     "  release DOMAIN                 release the mail held for DOMAIN\n"
     "  (status, refresh and release also take an unregistered domain the\n"
     "  milter checked; refresh --all/--due first remove the ones unused\n"
@@ -376,9 +379,11 @@ static const struct {
 	const char *name;
 	int (*run)(struct cli *cli);
 } cli_commands[] = {
-    {"check", cli_check},     {"spf", cli_spf},       {"domain", cli_domain},
-    {"records", cli_records}, {"status", cli_status}, {"refresh", cli_refresh},
-    {"release", cli_release}, {"store", cli_store},   {"db", cli_db},
+    {"check", cli_check},     {"spf", cli_spf},
+    {"domain", cli_domain},   {"records", cli_records},
+    {"status", cli_status},   {"refresh", cli_refresh},
+    {"release", cli_release}, {"store", cli_store},
+    {"db", cli_db},           {"checkerd", cli_checkerd},
 };
 
 int

@@ -122,6 +122,9 @@ int cli_db(struct cli *cli);
  */
 int cli_pg_open(struct cli *cli, PGconn **conn);
 
+/* cli_checkerd - `authready checkerd` (cli_checkerd.c). */
+int cli_checkerd(struct cli *cli);
+
 /* cli_store_open - the state store of the config; NULL after a message.
  * With absent non-NULL, no store yet (no StateDir, or one without
  * data.mdb: an empty registry) gives NULL silently and sets *absent;

@@ -150,6 +150,43 @@ cli_db_replicas(struct cli *cli, PGconn *conn, int64_t clock)
 	return 0;
 }
 
+/* cli_db_leases - the checkers' live leases and the notices waiting. */
+static int
+cli_db_leases(struct cli *cli, PGconn *conn)
+{
+	PGresult *res;
+	int status = 0, i, n;
+
+	res = cli_db_query(cli, conn, "the leases",
+	                   "SELECT lease_owner, count(*), "
+	                   "to_char(max(lease_until) AT TIME ZONE 'UTC', "
+	                   "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	                   "FROM authready_checks WHERE lease_until > now() "
+	                   "GROUP BY lease_owner ORDER BY lease_owner",
+	                   &status);
+	if (res == NULL)
+		return status;
+	n = PQntuples(res);
+	printf("leases: %d checker(s)\n", n);
+	if (n > 0)
+		printf("  %-40s %8s %s\n", "OWNER", "DOMAINS", "UNTIL");
+	for (i = 0; i < n; i++)
+		printf("  %-40s %8s %s\n", PQgetvalue(res, i, 0),
+		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+	PQclear(res);
+	res = cli_db_query(cli, conn, "the notices",
+	                   "SELECT count(*), count(handed_at) "
+	                   "FROM authready_notices WHERE sent_at IS NULL",
+	                   &status);
+	if (res == NULL)
+		return status;
+	printf("notices waiting: %s (%s handed to sendmail, not marked "
+	       "sent)\n",
+	       PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return 0;
+}
+
 static int
 cli_db_status(struct cli *cli, PGconn *conn)
 {
@@ -202,6 +239,8 @@ cli_db_status(struct cli *cli, PGconn *conn)
 		printf("  %-12s %s\n", PQgetvalue(res, i, 0),
 		       PQgetvalue(res, i, 1));
 	PQclear(res);
+	if ((rc = cli_db_leases(cli, conn)) != 0)
+		return rc;
 	return cli_db_replicas(cli, conn, clock);
 }
 

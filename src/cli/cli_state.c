@@ -48,6 +48,7 @@
 #include "checker.h"
 #include "cli.h"
 #include "json.h"
+#include "pgcheck.h"
 #include "release.h"
 #include "state.h"
 #include "text.h"
@@ -660,6 +661,88 @@ cli_refresh_summary(const struct checker_stats *stats)
 	       stats->notified, stats->notify_failed);
 }
 
+/*
+ * cli_refresh_fleet - refresh with StoreDSN: claim in PostgreSQL, check,
+ * write back fenced by the lease, then this host's LMDB; then send the
+ * fleet's waiting notices.
+ */
+static int
+cli_refresh_fleet(struct cli *cli)
+{
+	struct cli_refresh_ctx ctx = {.cli = cli};
+	struct checker_options opt;
+	struct checker_stats stats;
+	struct pgcheck pc;
+	struct store *st;
+	struct dns *dns;
+	PGconn *conn;
+	char err[1024], domain[DOMAIN_BUF];
+	size_t sent = 0, failed = 0;
+	int rc;
+
+	memset(&stats, 0, sizeof(stats));
+	if (cli->nargs == 2) {
+		if (domain_normalize(cli->args[1], strlen(cli->args[1]), domain,
+		                     sizeof(domain), err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: %s: %s\n", cli->progname,
+			        cli->args[1], err);
+			return CLI_EXIT_USAGE;
+		}
+		ctx.single = 1;
+	} else
+		ctx.bar = isatty(STDERR_FILENO);
+	if ((rc = cli_pg_open(cli, &conn)) != 0)
+		return rc;
+	if ((st = cli_store_open(cli, STORE_CREATE, NULL)) == NULL) {
+		PQfinish(conn);
+		return CLI_EXIT_CONFIG;
+	}
+	if (dns_open(&dns, &cli->cfg.dns, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: DNS: %s\n", cli->progname, err);
+		store_close(st);
+		PQfinish(conn);
+		return CLI_EXIT_CONFIG;
+	}
+	checker_options_init(&opt, &cli->cfg, (int64_t)time(NULL));
+	opt.on_event = cli_refresh_event;
+	opt.on_stored = cli_refresh_stored;
+	opt.on_progress = cli_refresh_progress;
+	opt.arg = &ctx;
+	rc = pgcheck_open(&pc, conn, &cli->cfg, err, sizeof(err));
+	if (rc == 0)
+		rc = pgcheck_round(&pc, st, dns, &opt, cli->all,
+		                   ctx.single ? domain : NULL, &stats, err,
+		                   sizeof(err));
+	if (rc == 0)
+		rc = pgcheck_notices(&pc, cli->cfg.sendmail_path, &sent,
+		                     &failed, err, sizeof(err));
+	stats.notified += sent;
+	stats.notify_failed += failed;
+	pgcheck_close(&pc);
+	dns_close(dns);
+	if (cli_refresh_release(&ctx, st) != 0)
+		stats.errors++;
+	store_close(st);
+	PQfinish(conn);
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s; %zu domain(s) checked\n",
+		        cli->progname, err, stats.done);
+		return rc == PGCHECK_LOCAL ? CLI_EXIT_CONFIG : pgconn_exit(rc);
+	}
+	if (ctx.single && stats.total == 0) {
+		fprintf(stderr,
+		        "%s: %s: not registered in PostgreSQL, or another "
+		        "checker holds it now\n",
+		        cli->progname, domain);
+		return CLI_EXIT_FAILURE;
+	}
+	cli_refresh_summary(&stats);
+	if (stats.dropped > 0)
+		printf("%zu result(s) dropped: their leases ran out\n",
+		       stats.dropped);
+	return stats.errors ? CLI_EXIT_FAILURE : 0;
+}
+
 int
 cli_refresh(struct cli *cli)
 {
@@ -678,6 +761,8 @@ cli_refresh(struct cli *cli)
 	if ((cli->nargs == 2) + cli->all + cli->due != 1 || cli->nargs > 2)
 		return cli_usage_error(cli,
 		                       "usage: refresh DOMAIN|--all|--due");
+	if (cli->cfg.store_dsn[0] != '\0')
+		return cli_refresh_fleet(cli);
 	memset(&stats, 0, sizeof(stats));
 	if ((st = cli_store_open(cli, 0, &absent)) == NULL) {
 		if (!absent)

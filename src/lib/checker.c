@@ -528,6 +528,50 @@ checker_note(struct checker_run *run, const char *domain, const char *contact)
 	snprintf(nt->contact, sizeof(nt->contact), "%s", contact);
 }
 
+/* checker_apply_first - the transition is made and written upstream by
+ * opt->apply; what it wrote goes to the open batch (its mail is sent
+ * upstream too).  false: not upstream's, the local path does it all. */
+static bool
+checker_apply_first(struct checker_run *run, struct checker_job *job,
+                    struct store_batch *b)
+{
+	struct domain_state next;
+	struct state_effects fx;
+	char err[512];
+	int rc;
+
+	rc = run->opt->apply(run->opt->arg, job->req.domain, job->contact,
+	                     &job->rep, &next, &fx, err, sizeof(err));
+	if (rc == CHECKER_LOCAL)
+		return false;
+	if (rc != 0) {
+		memset(&fx, 0, sizeof(fx));
+		if (rc == CHECKER_DROPPED)
+			run->stats->dropped++;
+		else {
+			run->stats->errors++;
+			run->stats->unstored++;
+		}
+		if (run->opt->on_stored)
+			run->opt->on_stored(run->opt->arg, job->req.domain, &fx,
+			                    err);
+		return true;
+	}
+	if (checker_pending_add(run, &fx, job->req.domain) != 0)
+		return true;
+	if (store_batch_put_state(b, &next, run->err, run->errlen) !=
+	    STORE_OK) {
+		run->failed = 1;
+		return true;
+	}
+	run->in_batch++;
+	if (job->urgent)
+		run->commit_now = true;
+	if (run->opt->on_event)
+		run->opt->on_event(run->opt->arg, &next, &fx, &job->rep);
+	return true;
+}
+
 /* checker_finish - apply the transition of a finished job and store it. */
 static void
 checker_finish(struct checker_job *job)
@@ -551,6 +595,8 @@ checker_finish(struct checker_job *job)
 		run->stats->unstored++;
 		return;
 	}
+	if (run->opt->apply != NULL && checker_apply_first(run, job, b))
+		return;
 	rc = store_batch_get_state(b, job->req.domain, &cur, err, sizeof(err));
 	if (rc == STORE_NOTFOUND && job->unregistered && job->had_state)
 		return; /* removed (pruned, deleted) while it was checked */
@@ -599,7 +645,10 @@ checker_start(struct checker_run *run, struct checker_job *job,
 	char err[512];
 	int rc;
 
-	rc = store_reg_get(run->st, name, &reg, err, sizeof(err));
+	rc =
+	    run->opt->reg_get != NULL
+	        ? run->opt->reg_get(run->opt->arg, name, &reg, err, sizeof(err))
+	        : store_reg_get(run->st, name, &reg, err, sizeof(err));
 	job->unregistered = rc == STORE_NOTFOUND && unregistered;
 	job->had_state =
 	    job->unregistered && store_state_get(run->st, name, &cur, err,

@@ -64,6 +64,23 @@ typedef bool (*checker_take_cb)(void *arg, char *name, size_t namelen,
                                 bool *unregistered);
 /* checker_commit - states were committed (readers can see them) */
 typedef void (*checker_commit_cb)(void *arg);
+/* checker_reg - name's registry entry from elsewhere (a fleet's
+ * PostgreSQL) instead of the store: a STORE_ status, err when not OK */
+typedef int (*checker_reg_cb)(void *arg, const char *name,
+                              struct domain_reg *reg, char *err, size_t errlen);
+/* checker_apply - store a check upstream first (a fleet's PostgreSQL):
+ * 0 with the state it wrote in next and its effects in fx (the local
+ * store then gets next); CHECKER_DROPPED when the result was not
+ * written and must not be (a lost lease, err says why); CHECKER_LOCAL
+ * when it is not upstream's (the local store alone, as without apply);
+ * -1 with err */
+typedef int (*checker_apply_cb)(void *arg, const char *domain,
+                                const char *contact, const struct report *rep,
+                                struct domain_state *next,
+                                struct state_effects *fx, char *err,
+                                size_t errlen);
+#define CHECKER_DROPPED 1
+#define CHECKER_LOCAL 2
 
 struct checker_options {
 	const struct config *cfg;
@@ -81,6 +98,8 @@ struct checker_options {
 	checker_take_cb take;        /* NULL: the list only */
 	checker_commit_cb on_commit; /* may be NULL */
 	size_t reserve;              /* slots beyond window for take() */
+	checker_reg_cb reg_get;      /* NULL: the store's registry */
+	checker_apply_cb apply;      /* NULL: the store alone (and its mail) */
 	void *arg;
 };
 
@@ -91,6 +110,7 @@ struct checker_stats {
 	size_t notified, notify_failed;
 	size_t errors;   /* domains that could not be checked or stored */
 	size_t unstored; /* of those, checked but lost with a failed write */
+	size_t dropped;  /* apply: results not written (a lost lease) */
 };
 
 /* checker_options_init - defaults from the config. */

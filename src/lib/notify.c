@@ -3,6 +3,9 @@
  *
  * SYNOPSIS
  *	int notify_compose(st, contact, from, now, buf, buflen);
+ *	int notify_message_id(domain, version, from, buf, buflen);
+ *	int notify_compose_id(st, contact, from, now, message_id, buf,
+ *	    buflen);
  *	int notify_send(sendmail_cmd, msg, len, err, errlen);
  *
  * DESCRIPTION
@@ -24,12 +27,40 @@ int
 notify_compose(const struct domain_state *st, const char *contact,
                const char *from, time_t now, char *buf, size_t buflen)
 {
-	char date[64];
+	return notify_compose_id(st, contact, from, now, NULL, buf, buflen);
+}
+
+int
+notify_message_id(const char *domain, long long version, const char *from,
+                  char *buf, size_t buflen)
+{
+	const char *at = strrchr(from, '@');
+	int n;
+
+	if (at == NULL || at[1] == '\0' || domain[0] == '\0')
+		return -1;
+	n = snprintf(buf, buflen, "<authready.%lld.%s@%s>", version, domain,
+	             at + 1);
+	return n < 0 || (size_t)n >= buflen ? -1 : 0;
+}
+
+int
+notify_compose_id(const struct domain_state *st, const char *contact,
+                  const char *from, time_t now, const char *message_id,
+                  char *buf, size_t buflen)
+{
+	char date[64], idline[512];
 	struct tm tm;
 	size_t used, i;
 	int n;
 
 	if (!address_plain_ok(contact) || !address_plain_ok(from))
+		return -1;
+	idline[0] = '\0';
+	if (message_id != NULL &&
+	    (strpbrk(message_id, "\r\n") != NULL ||
+	     snprintf(idline, sizeof(idline), "Message-ID: %s\n", message_id) >=
+	         (int)sizeof(idline)))
 		return -1;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -39,6 +70,7 @@ notify_compose(const struct domain_state *st, const char *contact,
 	    "To: %s\n"
 	    "Subject: %s is ready to send mail\n"
 	    "Date: %s\n"
+	    "%s"
 	    "Auto-Submitted: auto-generated\n"
 	    "MIME-Version: 1.0\n"
 	    "Content-Type: text/plain; charset=us-ascii\n"
@@ -50,7 +82,7 @@ notify_compose(const struct domain_state *st, const char *contact,
 	    "your domain setup.\n"
 	    "\n"
 	    "Records verified:\n",
-	    from, contact, st->domain, date, st->domain);
+	    from, contact, st->domain, date, idline, st->domain);
 	if (n < 0 || (size_t)n >= buflen)
 		return -1;
 	used = (size_t)n;

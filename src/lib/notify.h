@@ -33,6 +33,23 @@
 int notify_compose(const struct domain_state *st, const char *contact,
                    const char *from, time_t now, char *buf, size_t buflen);
 
+/*
+ * notify_message_id - "<authready.VERSION.DOMAIN@HOST>" into buf, HOST the
+ * domain of from: the Message-ID of the fleet's notice of domain's
+ * verification at clock version.  0, or -1 when it does not fit or from
+ * has no domain.
+ */
+int notify_message_id(const char *domain, long long version, const char *from,
+                      char *buf, size_t buflen);
+
+/*
+ * notify_compose_id - notify_compose() with a Message-ID header (when
+ * message_id is not NULL), so a resend is recognized as the same message.
+ */
+int notify_compose_id(const struct domain_state *st, const char *contact,
+                      const char *from, time_t now, const char *message_id,
+                      char *buf, size_t buflen);
+
 /* notify_send - run sendmail_cmd with msg on stdin; 0 ok, -1 with err. */
 int notify_send(const char *sendmail_cmd, const char *msg, size_t len,
                 char *err, size_t errlen);

@@ -28,6 +28,16 @@
  *	authready_replicas (host, position, last_seen): each replica's
  *	    highest applied version.
  *
+ *	Version 2 (the checkers, pgcheck.c):
+ *
+ *	authready_checks (domain, next_check, checked, lease_owner,
+ *	    lease_until, lease_token): when each registered domain is due,
+ *	    and which checker holds it; lease_token comes from the sequence
+ *	    authready_lease_token, and a write-back is fenced by it.
+ *	authready_notices (domain, verified_version, message_id, message,
+ *	    created, claimed_by, claimed_until, handed_at, sent_at): the
+ *	    confirmation mails, written with the state that verified.
+ *
  *	After each writing transaction the writer runs NOTIFY
  *	authready_changes with the version as payload, inside it
  *	(pgreg.c).
@@ -83,6 +93,30 @@ static const struct pgschema_step pgschema_steps_table[] = {
       " position bigint NOT NULL,"
       " last_seen timestamptz NOT NULL)",
       NULL}},
+    {"version 2: checks with leases, notices",
+     {"CREATE TABLE authready_checks ("
+      " domain text PRIMARY KEY,"
+      " next_check timestamptz NOT NULL DEFAULT '-infinity',"
+      " checked timestamptz,"
+      " lease_owner text,"
+      " lease_until timestamptz,"
+      " lease_token bigint)",
+      "CREATE INDEX authready_checks_next ON authready_checks (next_check)",
+      "CREATE SEQUENCE authready_lease_token",
+      "CREATE TABLE authready_notices ("
+      " domain text NOT NULL,"
+      " verified_version bigint NOT NULL,"
+      " message_id text NOT NULL,"
+      " message text NOT NULL,"
+      " created timestamptz NOT NULL DEFAULT now(),"
+      " claimed_by text,"
+      " claimed_until timestamptz,"
+      " handed_at timestamptz,"
+      " sent_at timestamptz,"
+      " PRIMARY KEY (domain, verified_version))",
+      "CREATE INDEX authready_notices_unsent ON authready_notices (created)"
+      " WHERE sent_at IS NULL",
+      NULL}},
 };
 
 #define PGSCHEMA_NSTEPS                                                        \
@@ -104,7 +138,10 @@ static const char pgschema_grants_text[] =
     "GRANT SELECT, INSERT, UPDATE ON authready_state TO authready_checker;\n"
     "GRANT SELECT ON authready_state TO authready_replica;\n"
     "GRANT SELECT, INSERT, UPDATE ON authready_replicas TO "
-    "authready_replica;\n";
+    "authready_replica;\n"
+    "GRANT SELECT, INSERT, UPDATE ON authready_checks, authready_notices\n"
+    "    TO authready_checker;\n"
+    "GRANT USAGE ON SEQUENCE authready_lease_token TO authready_checker;\n";
 
 size_t
 pgschema_steps(void)

@@ -39,6 +39,8 @@
 #include "checker.h"
 #include "dns.h"
 #include "log.h"
+#include "pgcheck.h"
+#include "pgconn.h"
 #include "release.h"
 #include "snapshot.h"
 #include "state.h"
@@ -64,6 +66,9 @@ struct checkerd {
 	uint64_t *used;      /* drained hashes: checker thread only */
 	uint64_t dropped;    /* notes lost since the last line about it */
 	int64_t dropped_logged;
+	PGconn *pg;      /* StoreDSN: checker thread only; NULL: down */
+	bool pg_down;    /* ... and said so in the log */
+	time_t pg_retry; /* no new connection before (monotonic s) */
 };
 
 /* The domains that became verified in one run: their mail is released. */
@@ -215,20 +220,108 @@ checkerd_drop(struct checkerd *cd)
 	pthread_mutex_unlock(&cd->lock);
 }
 
+#define CHECKERD_PG_RETRY_SECONDS 5
+
+/* checkerd_pg - the connection to StoreDSN, made again when lost; NULL
+ * while PostgreSQL cannot be reached (logged once per outage). */
+static PGconn *
+checkerd_pg(struct checkerd *cd, const struct config *cfg)
+{
+	char err[PGCONN_ERR_MAX];
+	struct timespec now;
+	int rc;
+
+	if (cd->pg != NULL && PQstatus(cd->pg) != CONNECTION_OK) {
+		PQfinish(cd->pg);
+		cd->pg = NULL;
+	}
+	if (cd->pg != NULL)
+		return cd->pg;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < cd->pg_retry)
+		return NULL; /* a request must not wait for a dead server */
+	cd->pg_retry = now.tv_sec + CHECKERD_PG_RETRY_SECONDS;
+	rc = pgconn_open(cfg, &cd->pg, err, sizeof(err));
+	if (rc == PGCONN_OK)
+		rc = pgconn_check_schema(cd->pg, err, sizeof(err));
+	if (rc != PGCONN_OK) {
+		PQfinish(cd->pg);
+		cd->pg = NULL;
+		if (!cd->pg_down)
+			log_msg(LOG_ERR,
+			        "event=fleet-db-down error=\"%s\" (due rounds "
+			        "wait; requests are checked into the local "
+			        "store)",
+			        err);
+		cd->pg_down = true;
+		return NULL;
+	}
+	if (cd->pg_down)
+		log_msg(LOG_NOTICE, "event=fleet-db-reconnected");
+	cd->pg_down = false;
+	return cd->pg;
+}
+
+/* checkerd_run_fleet - with StoreDSN: a due round of leases (due), or
+ * the requests alone, written back to PostgreSQL first; then the
+ * fleet's notices.  false when PostgreSQL is down (nothing done). */
+static bool
+checkerd_run_fleet(struct checkerd *cd, const struct config *cfg,
+                   struct dns *dns, const struct checker_options *opt,
+                   char **names, size_t n, bool due)
+{
+	struct checker_options inner;
+	struct checker_stats stats;
+	struct pgcheck pc;
+	char err[PGCONN_ERR_MAX];
+	size_t sent = 0, failed = 0;
+	PGconn *pg = checkerd_pg(cd, cfg);
+	int rc;
+
+	if (pg == NULL)
+		return false;
+	if (pgcheck_open(&pc, pg, cfg, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERR, "event=fleet-error error=\"%s\"", err);
+		return true;
+	}
+	rc = due ? pgcheck_round(&pc, cd->st, dns, opt, false, NULL, &stats,
+	                         err, sizeof(err))
+	         : 0;
+	/* The requests, or the due unregistered states (names): a name
+	 * PostgreSQL does not register stays local (pgcheck_options). */
+	if (rc == 0 && (!due || n > 0)) {
+		pgcheck_options(&pc, opt, &inner);
+		if (checker_run(cd->st, dns, &inner, names, n, &stats, err,
+		                sizeof(err)) != 0)
+			rc = PGCHECK_LOCAL;
+	}
+	if (rc == 0)
+		rc = pgcheck_notices(&pc, cfg->sendmail_path, &sent, &failed,
+		                     err, sizeof(err));
+	pgcheck_close(&pc);
+	if (rc == PGCHECK_LOCAL)
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+	else if (rc != 0)
+		log_msg(LOG_ERR, "event=fleet-error error=\"%s\"", err);
+	return true;
+}
+
 /* checkerd_run_names - check names, and the requests that come, on a
- * fresh channel of the snapshot. */
+ * fresh channel of the snapshot; with StoreDSN, a due round (due) or
+ * the requests through PostgreSQL (names are not used then). */
 static void
 checkerd_run_names(struct checkerd *cd, char **names, size_t n,
-                   bool unregistered)
+                   bool unregistered, bool due)
 {
 	struct checker_options opt;
 	struct checker_stats stats;
 	struct checkerd_run run = {.cd = cd};
 	struct snapshot *snap;
+	bool fleet;
 	struct dns *dns;
 	char err[512];
 
-	if (n == 0 && !checkerd_queued(cd))
+	if (n == 0 && !due && !checkerd_queued(cd))
 		return;
 	if ((snap = snapshot_acquire()) == NULL) {
 		checkerd_drop(cd);
@@ -248,7 +341,13 @@ checkerd_run_names(struct checkerd *cd, char **names, size_t n,
 	opt.on_commit = checkerd_committed;
 	opt.reserve = CHECKERD_RESERVE;
 	opt.arg = &run;
-	if (checker_run(cd->st, dns, &opt, names, n, &stats, err,
+	/* With StoreDSN, PostgreSQL first; while it is down, the requests
+	 * (a MAIL FROM waits) go to the local store alone, rounds wait. */
+	fleet = snap->cfg.store_dsn[0] != '\0';
+	if ((!fleet ||
+	     (!checkerd_run_fleet(cd, &snap->cfg, dns, &opt, names, n, due) &&
+	      !due)) &&
+	    checker_run(cd->st, dns, &opt, names, n, &stats, err,
 	                sizeof(err)) != 0)
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
 	dns_close(dns);
@@ -314,6 +413,38 @@ checkerd_upkeep(struct checkerd *cd)
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
 }
 
+/* checkerd_fleet - whether the config has StoreDSN (a fleet). */
+static bool
+checkerd_fleet(void)
+{
+	struct snapshot *snap = snapshot_acquire();
+	bool fleet = snap != NULL && snap->cfg.store_dsn[0] != '\0';
+
+	if (snap != NULL)
+		snapshot_release(snap);
+	return fleet;
+}
+
+/* checkerd_unregistered_first - move the names without a registry
+ * entry in the store to the front; how many there are. */
+static size_t
+checkerd_unregistered_first(struct checkerd *cd, char **names, size_t n)
+{
+	struct domain_reg reg;
+	char err[256], *swap;
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (store_reg_get(cd->st, names[i], &reg, err, sizeof(err)) !=
+		    STORE_NOTFOUND)
+			continue;
+		swap = names[k];
+		names[k++] = names[i];
+		names[i] = swap;
+	}
+	return k;
+}
+
 /* checkerd_run_due - one bounded round of due domains, registered ones
  * first, after the upkeep of the unregistered ones. */
 static void
@@ -328,8 +459,20 @@ checkerd_run_due(struct checkerd *cd)
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
 		return;
 	}
-	checkerd_run_names(
-	    cd, names, n < CHECKERD_ROUND_MAX ? n : CHECKERD_ROUND_MAX, true);
+	if (checkerd_fleet()) {
+		/* PostgreSQL's due domains come with the claims; of the
+		 * local list, only the unregistered states are left. */
+		size_t k = checkerd_unregistered_first(cd, names, n);
+
+		checkerd_run_names(
+		    cd, names, k < CHECKERD_ROUND_MAX ? k : CHECKERD_ROUND_MAX,
+		    true, true);
+		checker_list_free(names, n);
+		return;
+	}
+	checkerd_run_names(cd, names,
+	                   n < CHECKERD_ROUND_MAX ? n : CHECKERD_ROUND_MAX,
+	                   true, false);
 	checker_list_free(names, n);
 }
 
@@ -368,7 +511,7 @@ checkerd_main(void *arg)
 		if (cd->nqueue > 0) {
 			/* the run takes the queue itself (checkerd_take) */
 			pthread_mutex_unlock(&cd->lock);
-			checkerd_run_names(cd, NULL, 0, false);
+			checkerd_run_names(cd, NULL, 0, false, false);
 			checkerd_finished(cd);
 			pthread_mutex_lock(&cd->lock);
 			continue;
@@ -387,6 +530,8 @@ checkerd_main(void *arg)
 	}
 	pthread_mutex_unlock(&cd->lock);
 	checkerd_upkeep(cd); /* the uses noted since the last round */
+	PQfinish(cd->pg);
+	cd->pg = NULL;
 	return checkerd_exit(cd);
 }
 

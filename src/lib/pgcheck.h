@@ -1,0 +1,123 @@
+/*
+ * pgcheck.h - refreshes shared by a fleet's checkers through PostgreSQL.
+ *
+ * SYNOPSIS
+ *	#include "pgcheck.h"
+ *
+ *	The functions: see pgcheck.c.
+ *
+ * DESCRIPTION
+ *	With StoreDSN, every checker (the daemon's, `authready refresh`,
+ *	`authready checkerd`) claims the domains it checks in
+ *	authready_checks with a lease (SELECT ... FOR UPDATE SKIP LOCKED, a
+ *	fresh lease_token), commits the claim, resolves outside any
+ *	transaction, and writes each result back fenced by its token: a
+ *	write-back that finds another token (the lease ran out and another
+ *	checker took the domain) is dropped.  The write-back takes a clock
+ *	version, writes authready_state, schedules the next check, releases
+ *	the lease, inserts the confirmation notice when the domain became
+ *	verified, and notifies authready_changes, in one transaction; then
+ *	the local LMDB gets the same state (checker.c).
+ *
+ *	Notices are sent by whichever checker claims them: handed_at is
+ *	recorded before the hand-off to sendmail and sent_at after it, so a
+ *	crash in between resends once, with the same Message-ID.
+ */
+#ifndef AUTHREADY_PGCHECK_H
+#define AUTHREADY_PGCHECK_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "checker.h"
+#include "configfile.h"
+#include "domain.h"
+#include "dns.h"
+#include "store.h"
+
+#define PGCHECK_OWNER_MAX 256
+#define PGCHECK_LEASE_SLACK_MS 5000 /* beyond twice CheckTimeout */
+#define PGCHECK_NOTICE_LEASE_S 120  /* a notice's claim */
+#define PGCHECK_NOTICE_RETRY_S 300  /* after a failed hand-off */
+#define PGCHECK_NOTICE_BATCH 16
+#define PGCHECK_LOCAL 1 /* pgcheck_round: the local store failed */
+
+struct pgcheck_claim {
+	char domain[DOMAIN_BUF];
+	long long token;
+	bool has_reg;
+	struct domain_reg reg;
+};
+
+struct pgcheck {
+	PGconn *conn;
+	const struct config *cfg;
+	char owner[PGCHECK_OWNER_MAX]; /* lease_owner: host/pid */
+	unsigned lease_ms;
+	struct pgcheck_claim *claims; /* the batch being checked */
+	size_t nclaims, claims_cap;
+	const struct checker_options *outer; /* the caller's callbacks */
+	size_t claimed, written, dropped;    /* over the object's life */
+};
+
+/* pgcheck_lease_ms - the lease of a claim: longer than a check can take
+ * (twice CheckTimeout and PGCHECK_LEASE_SLACK_MS). */
+unsigned pgcheck_lease_ms(unsigned check_timeout_ms);
+
+/*
+ * pgcheck_open - a checker on conn (schema checked by the caller), its
+ * owner "HOST/PID".  0, or -1 with err.
+ */
+int pgcheck_open(struct pgcheck *pc, PGconn *conn, const struct config *cfg,
+                 char *err, size_t errlen);
+void pgcheck_close(struct pgcheck *pc);
+
+/*
+ * pgcheck_claim - claim at most limit domains: due ones (all false), or
+ * every one not checked since round_start (all true; PostgreSQL's clock,
+ * a timestamptz in text), or only domain (not NULL) whatever its
+ * schedule, none held by a live lease.  The
+ * claims replace pc->claims; *n of them.  A pgconn status.
+ */
+int pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
+                  const char *domain, size_t limit, size_t *n, char *err,
+                  size_t errlen);
+
+/*
+ * pgcheck_options - inner: opt with the fleet's hooks (registry entries
+ * from the claims, a name asked for outside them claimed at once, the
+ * fenced write-back); opt's callbacks are called through them.  For a
+ * checker_run() of names of a batch, or of take() alone.
+ */
+void pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
+                     struct checker_options *inner);
+
+/*
+ * pgcheck_round - claim and check batches until nothing is left to
+ * claim; opt is the caller's (its callbacks and arg are called as
+ * usual).  stats sums the batches.  A pgconn status, or PGCHECK_LOCAL
+ * when the local store failed (err).
+ */
+int pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
+                  const struct checker_options *opt, bool all,
+                  const char *domain, struct checker_stats *stats, char *err,
+                  size_t errlen);
+
+/*
+ * pgcheck_apply - checker_apply_cb: the fenced write-back of one result
+ * (arg is the struct pgcheck).
+ */
+int pgcheck_apply(void *arg, const char *domain, const char *contact,
+                  const struct report *rep, struct domain_state *next,
+                  struct state_effects *fx, char *err, size_t errlen);
+
+/*
+ * pgcheck_notices - claim unsent notices and hand them to sendmail_cmd;
+ * *sent and *failed count them.  A pgconn status.
+ */
+int pgcheck_notices(struct pgcheck *pc, const char *sendmail_cmd, size_t *sent,
+                    size_t *failed, char *err, size_t errlen);
+
+#endif

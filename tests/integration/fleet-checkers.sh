@@ -1,0 +1,568 @@
+#!/bin/sh
+#
+# fleet-checkers.sh - checkers sharing refreshes through PostgreSQL.
+#
+# NAME
+#	fleet-checkers.sh - leases, fencing and one notice per verification
+#
+# SYNOPSIS
+#	make check TESTS=tests/integration/fleet-checkers.sh
+#
+# DESCRIPTION
+#	A real PostgreSQL (pg-harness.sh) and the test NSD (nsd-harness.sh,
+#	tests/zones).  Cases: "db migrate" moves a version 1 schema to 2;
+#	two `authready checkerd` processes (the checker role, their own
+#	StateDirs) share one due round: every registered domain is checked
+#	exactly once (event=fleet-check lines counted over both logs) and
+#	each domain's state is in PostgreSQL; the domain that became
+#	verified got exactly one confirmation mail in all (a stand-in
+#	sendmail records its input) with its notice's Message-ID, marked
+#	sent; a checker killed with SIGKILL while its checks hang (DNS on
+#	the blackhole) leaves its leases, which run out, and the other
+#	checker then does the work, once; a refresh whose lease was taken
+#	meanwhile drops its late result (event=fleet-dropped) and writes
+#	no state (fencing), and so does one whose domain was removed
+#	meanwhile (its tombstone stays); a notice handed to sendmail and never marked
+#	sent (a crash between the two) is sent once more, with the same
+#	Message-ID, then marked sent; two `refresh --due` at once check
+#	every domain once between them, and `refresh --all` every domain,
+#	due or not; with PostgreSQL stopped refresh exits 75 and a running
+#	checkerd works again once it is back, without a restart.  The milter daemon's checker with
+#	StoreDSN claims a newly registered domain, writes its state to
+#	PostgreSQL and to its own LMDB; `db status` shows the leases and the
+#	notices waiting.
+#
+# EXIT STATUS
+#	0 all cases passed, 1 some failed, 77 PostgreSQL or NSD is not
+#	installed, 99 the harness could not run.
+
+set -u
+LC_ALL=C
+export LC_ALL
+unset PGPASSWORD PGPASSFILE PGSERVICE
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$here/../..}
+top_builddir=${top_builddir:-.}
+AUTHREADY=${AUTHREADY:-$top_builddir/authready}
+AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
+BLACKHOLE=${BLACKHOLE:-$top_builddir/tests/dns-blackhole}
+KEYS=$top_srcdir/tests/keys
+SHOW_COLUMNS=400
+
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh"
+# shellcheck source=tests/integration/pg-harness.sh
+. "$top_srcdir/tests/integration/pg-harness.sh"
+# shellcheck source=tests/integration/nsd-harness.sh
+. "$top_srcdir/tests/integration/nsd-harness.sh"
+
+[ -x "$AUTHREADY" ] || lib_die "$AUTHREADY not built"
+[ -x "$BLACKHOLE" ] || lib_die "$BLACKHOLE not built"
+pg_find
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/authready-fleetck.XXXXXX") || exit 99
+at_exit 'rm -rf "$T"'
+LIB_OUT=$T/out
+LIB_ERR=$T/err
+C1_PID=
+C2_PID=
+BH_PID=
+M_PID=
+WAIT_TENTHS=$(scaled 600)
+CHECK_TIMEOUT=$(scaled 2)
+
+nsd_start "$top_srcdir/tests/zones"
+pg_start
+
+# cleanup - stop what a failed case left running.
+cleanup() {
+	stop_pid "$C1_PID"
+	stop_pid "$C2_PID"
+	stop_pid "$BH_PID"
+	stop_pid "$M_PID"
+	M_PID=
+	C1_PID=
+	C2_PID=
+	BH_PID=
+}
+at_exit cleanup
+
+mkdir -p "$T/bin" "$T/mail"
+cat >"$T/bin/rec-sendmail" <<REC
+#!/bin/sh
+# A stand-in sendmail: each message in its own file.
+n=\$(ls "$T/mail" | wc -l)
+cat >"$T/mail/msg.\$n.\$\$"
+REC
+chmod 0755 "$T/bin/rec-sendmail"
+
+"$BLACKHOLE" "$T/bh.port" </dev/null >/dev/null 2>"$T/bh.err" &
+BH_PID=$!
+i=0
+while [ ! -s "$T/bh.port" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+BH_PORT=$(tr -dc 0-9 <"$T/bh.port" 2>/dev/null)
+[ -n "$BH_PORT" ] || lib_die "dns-blackhole wrote no port"
+
+# conf NAME DNSPORT [admin] - host NAME's config: the checker role (the
+# admin with "admin"), its own StateDir, DNS on 127.0.0.1:DNSPORT.
+conf() {
+	mkdir -p "$T/$1"
+	chmod 0700 "$T/$1"
+	{
+		echo "StateDir $T/$1"
+		if [ "${3:-}" = admin ]; then
+			echo "StoreDSN $PG_DSN"
+			echo "StoreDSNPasswordFile $PG_PASSWORD_FILE"
+		else
+			echo "StoreDSN $PG_DSN_CHECKER"
+			echo "StoreDSNPasswordFile $PG_PASSWORD_FILE_CHECKER"
+		fi
+		echo "HostName $1.fleet.test"
+		echo "DNSServers 127.0.0.1:$2"
+		echo "DNSTimeout 1"
+		echo "CheckTimeout $CHECK_TIMEOUT"
+		echo "SendmailPath $T/bin/rec-sendmail -t -oi"
+		echo "NotifyFrom noreply@operator.test"
+	} >"$T/$1.conf"
+}
+
+conf admin "$NSD_PORT" admin
+conf c1 "$NSD_PORT"
+conf c2 "$NSD_PORT"
+conf slow "$BH_PORT"
+ADMIN=$T/admin.conf
+
+# sql SQL - one value from the database.
+sql() {
+	pg_psql "$1" 2>>"$T/psql.err"
+}
+
+# wait_sql SQL WANT - until SQL gives WANT; 1 at the deadline.
+wait_sql() {
+	i=0
+	while [ "$(sql "$1")" != "$2" ]; do
+		[ $i -lt "$WAIT_TENTHS" ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# checkerd NAME - start `authready checkerd` with NAME.conf; log in
+# NAME.log; its PID in CK_PID.
+checkerd() {
+	"$AUTHREADY" -c "$T/$1.conf" checkerd </dev/null >/dev/null \
+	    2>"$T/$1.log" &
+	CK_PID=$!
+}
+
+# checks DOMAIN - event=fleet-check lines for DOMAIN in all logs.
+checks() {
+	cat "$T"/*.log 2>/dev/null |
+	    grep 'event=fleet-check ' | grep -c "domain=$1 " || true
+}
+
+# ---------------------------------------------------------------- schema
+
+case_ db-migrate-1-to-2
+cli "$ADMIN" db init
+pg_psql "DROP TABLE authready_checks, authready_notices;
+    DROP SEQUENCE authready_lease_token;
+    UPDATE authready_meta SET value = '1' WHERE key = 'schema_version'" \
+    >/dev/null 2>&1
+cli "$ADMIN" db migrate
+if [ "$rc" -ne 0 ]; then
+	ko "exit $rc"
+elif [ "$(sql "SELECT value FROM authready_meta
+    WHERE key = 'schema_version'")" != 2 ]; then
+	ko "schema_version is not 2"
+elif [ "$(sql "SELECT count(*) FROM pg_tables WHERE tablename IN
+    ('authready_checks', 'authready_notices')")" != 2 ]; then
+	ko "tables missing"
+else
+	ok
+fi
+# The checker role's privileges: what `db grants` prints.
+"$AUTHREADY" -c "$ADMIN" db grants >"$T/grants.sql"
+pg_psql "$(grep -v '^--' "$T/grants.sql")" >/dev/null 2>"$T/grants.err" ||
+    lib_die "the GRANTs failed: $(cat "$T/grants.err")"
+
+# ---------------------------------------------------------------- rounds
+
+DOMAINS="example.com example.net example.org spf.test"
+cli "$ADMIN" domain add example.com --selector 1234rpr \
+    --key "$KEYS/rsa2048.pem" --contact owner@example.com
+for d in example.net example.org spf.test; do
+	cli "$ADMIN" domain add "$d"
+done
+
+case_ two-checkers-each-domain-once
+checkerd c1
+C1_PID=$CK_PID
+checkerd c2
+C2_PID=$CK_PID
+if ! wait_sql "SELECT count(*) FROM authready_checks WHERE checked
+    IS NOT NULL" 4; then
+	ko "not every domain was written back: $(sql "SELECT
+	    string_agg(domain, ' ') FROM authready_checks
+	    WHERE checked IS NULL")"
+elif ! wait_sql "SELECT count(*) FROM authready_state" 4; then
+	ko "states missing in PostgreSQL"
+else
+	bad=
+	for d in $DOMAINS; do
+		n=$(checks "$d")
+		[ "$n" = 1 ] || bad="$bad $d:$n"
+	done
+	if [ -n "$bad" ]; then
+		ko "checked other than once:$bad"
+	else
+		ok
+	fi
+fi
+
+case_ one-confirmation-mail
+st=$(sql "SELECT readiness FROM authready_state WHERE domain =
+    'example.com'")
+if [ "$st" != verified ]; then
+	skip "example.com is $st after one check, not verified"
+elif ! wait_sql "SELECT count(*) FROM authready_notices WHERE sent_at
+    IS NOT NULL" 1; then
+	ko "the notice was not marked sent"
+else
+	id=$(sql "SELECT message_id FROM authready_notices")
+	n=$(ls "$T/mail" | wc -l)
+	if [ "$n" != 1 ]; then
+		ko "$n mails, want 1"
+	elif ! grep -qF "Message-ID: $id" "$T"/mail/msg.*; then
+		ko "the mail does not carry the notice's Message-ID $id"
+	else
+		ok
+	fi
+fi
+stop_wait "$C1_PID" "$WAIT_TENTHS"
+stop_wait "$C2_PID" "$WAIT_TENTHS"
+C1_PID=
+C2_PID=
+
+case_ killed-checker-leases-expire
+# Due again; the slow checker (DNS on the blackhole) claims them, hangs
+# and is killed; the other finishes once its leases have run out.
+: >"$T/c1.log"
+: >"$T/c2.log"
+sql "UPDATE authready_checks SET next_check = '-infinity'" >/dev/null
+checkerd slow
+S_PID=$CK_PID
+if ! wait_sql "SELECT count(*) FROM authready_checks
+    WHERE lease_owner LIKE 'slow.fleet.test/%'" 4; then
+	ko "the slow checker claimed nothing"
+	kill -9 "$S_PID" 2>/dev/null
+else
+	until=$(sql "SELECT min(lease_until) FROM authready_checks")
+	kill -9 "$S_PID"
+	wait "$S_PID" 2>/dev/null
+	mv "$T/slow.log" "$T/slow.killed"
+	checkerd c2
+	C2_PID=$CK_PID
+	if ! wait_sql "SELECT count(*) FROM authready_checks
+	    WHERE lease_owner IS NULL AND checked > now() - interval '1 min'
+	    AND next_check > now()" 4; then
+		ko "the leases were not taken over"
+	else
+		bad=
+		for d in $DOMAINS; do
+			n=$(checks "$d")
+			[ "$n" = 1 ] || bad="$bad $d:$n"
+		done
+		early=$(sql "SELECT string_agg(domain, ' ') FROM
+		    authready_checks WHERE checked < '$until'")
+		if [ -n "$bad" ]; then
+			ko "checked by the survivor other than once:$bad"
+		elif [ -n "$early" ]; then
+			ko "taken over before the lease ran out ($until): $early"
+		elif [ "$(ls "$T/mail" | wc -l)" != 1 ]; then
+			ko "a second confirmation mail"
+		else
+			ok
+		fi
+	fi
+	stop_wait "$C2_PID" "$WAIT_TENTHS"
+	C2_PID=
+fi
+
+case_ lost-lease-result-dropped
+v=$(sql "SELECT version FROM authready_state WHERE domain = 'example.net'")
+"$AUTHREADY" -c "$T/slow.conf" refresh example.net >"$T/out" 2>"$T/err" &
+R_PID=$!
+if ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
+    'example.net' AND lease_owner LIKE 'slow.fleet.test/%'" 1; then
+	ko "the refresh claimed nothing"
+else
+	# Another checker took it (as after the lease ran out).
+	sql "UPDATE authready_checks SET lease_owner = 'thief',
+	    lease_token = nextval('authready_lease_token')
+	    WHERE domain = 'example.net'" >/dev/null
+	wait "$R_PID"
+	if ! grep -q 'event=fleet-dropped .*domain=example.net' "$T/err"; then
+		ko "no event=fleet-dropped"
+	elif [ "$(sql "SELECT version FROM authready_state
+	    WHERE domain = 'example.net'")" != "$v" ]; then
+		ko "the late result was written"
+	elif [ "$(sql "SELECT lease_owner FROM authready_checks
+	    WHERE domain = 'example.net'")" != thief ]; then
+		ko "the thief's lease was released"
+	else
+		ok
+	fi
+fi
+R_PID=
+
+case_ removed-while-checked-stays-removed
+"$AUTHREADY" -c "$T/slow.conf" refresh example.org >"$T/out" 2>"$T/err" &
+R_PID=$!
+if ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
+    'example.org' AND lease_owner LIKE 'slow.fleet.test/%'" 1; then
+	ko "the refresh claimed nothing"
+	wait "$R_PID"
+else
+	cli "$ADMIN" domain remove example.org
+	wait "$R_PID"
+	if [ "$rc" -ne 0 ]; then
+		ko "domain remove: exit $rc"
+	elif ! grep -q 'event=fleet-dropped .*domain=example.org' \
+	    "$T/err"; then
+		ko "no event=fleet-dropped"
+	elif [ "$(sql "SELECT deleted FROM authready_state
+	    WHERE domain = 'example.org'")" != t ]; then
+		ko "the removed domain's state was written again"
+	else
+		ok
+	fi
+fi
+R_PID=
+cli "$ADMIN" domain add example.org
+
+case_ handed-notice-resent-once
+sql "UPDATE authready_notices SET sent_at = NULL, claimed_by = 'gone',
+    claimed_until = now() - interval '1 s', handed_at = now()" >/dev/null
+cli "$T/c1.conf" refresh --due
+n=$(ls "$T/mail" | wc -l)
+id=$(sql "SELECT message_id FROM authready_notices")
+if [ "$(sql "SELECT count(*) FROM authready_notices")" = 0 ]; then
+	skip "no notice (example.com not verified)"
+elif [ "$n" != 2 ]; then
+	ko "$n mails in all, want 2 (one resend)"
+elif [ "$(grep -lF "Message-ID: $id" "$T"/mail/msg.* | wc -l)" != 2 ]; then
+	ko "the resend has another Message-ID"
+elif [ "$(sql "SELECT count(*) FROM authready_notices
+    WHERE sent_at IS NOT NULL")" != 1 ]; then
+	ko "not marked sent after the resend"
+else
+	cli "$T/c1.conf" refresh --due
+	if [ "$(ls "$T/mail" | wc -l)" != 2 ]; then
+		ko "sent a third time"
+	else
+		ok
+	fi
+fi
+
+case_ refresh-due-each-once-then-all
+# Two refresh --due at once share one round: every domain once between
+# them; then a refresh --all checks every domain, due or not.
+sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
+    lease_token = NULL, next_check = '-infinity'" >/dev/null
+: >"$T/c1.log"
+: >"$T/c2.log"
+mv "$T/slow.log" "$T/slow.before" 2>/dev/null
+"$AUTHREADY" -c "$T/c1.conf" refresh --due >"$T/r1.out" 2>"$T/c1.log" &
+r1=$!
+"$AUTHREADY" -c "$T/c2.conf" refresh --due >"$T/r2.out" 2>"$T/c2.log" &
+r2=$!
+wait "$r1"
+rc1=$?
+wait "$r2"
+rc2=$?
+bad=
+for d in $DOMAINS; do
+	n=$(checks "$d")
+	[ "$n" = 1 ] || bad="$bad $d:$n"
+done
+if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+	ko "exit $rc1 and $rc2"
+elif [ -n "$bad" ]; then
+	ko "checked other than once:$bad"
+else
+	: >"$T/c1.log"
+	: >"$T/c2.log"
+	"$AUTHREADY" -c "$T/c1.conf" refresh --all >"$T/r1.out" \
+	    2>"$T/c1.log"
+	rc1=$?
+	for d in $DOMAINS; do
+		n=$(checks "$d")
+		[ "$n" = 1 ] || bad="$bad $d:$n"
+	done
+	if [ "$rc1" -ne 0 ]; then
+		ko "refresh --all: exit $rc1"
+	elif [ -n "$bad" ]; then
+		ko "refresh --all checked other than once:$bad"
+	elif ! grep -q '^checked 4: ' "$T/r1.out"; then
+		ko "refresh --all: $(cat "$T/r1.out")"
+	else
+		ok
+	fi
+fi
+
+case_ db-status-leases-notices
+sql "UPDATE authready_checks SET lease_owner = 'c9.fleet.test/1',
+    lease_until = now() + interval '1 h' WHERE domain = 'spf.test'" \
+    >/dev/null
+cli "$ADMIN" db status
+if [ "$rc" -ne 0 ]; then
+	ko "exit $rc"
+elif ! grep -q 'c9\.fleet\.test/1' "$LIB_OUT"; then
+	ko "the lease is not shown"
+elif ! grep -q '^notices waiting: 0' "$LIB_OUT"; then
+	ko "no count of waiting notices"
+else
+	ok
+fi
+
+case_ postgresql-down-checkerd-converges
+# refresh with PostgreSQL down: 75, nothing done; a running checkerd
+# rides out the outage and works again once it is back, no restart.
+: >"$T/c1.log"
+checkerd c1
+C1_PID=$CK_PID
+i=0
+while ! grep -q 'event=checkerd-start' "$T/c1.log"; do
+	[ $i -lt "$WAIT_TENTHS" ] || break
+	sleep 0.1
+	i=$((i + 1))
+done
+pg_stop
+cli "$T/c2.conf" refresh --due
+r75=$rc
+i=0
+while ! grep -q 'event=checkerd-db-down' "$T/c1.log"; do
+	[ $i -lt "$WAIT_TENTHS" ] || break
+	sleep 0.1
+	i=$((i + 1))
+done
+pg_restart
+sql "UPDATE authready_checks SET next_check = '-infinity',
+    lease_owner = NULL, lease_until = NULL, lease_token = NULL
+    WHERE domain = 'example.net'" >/dev/null
+back=$(sql "SELECT now()")
+if [ "$r75" -ne 75 ]; then
+	ko "refresh with PostgreSQL down: exit $r75, want 75"
+elif ! grep -q 'event=checkerd-db-down' "$T/c1.log"; then
+	evidence "$T/c1.log"
+	ko "checkerd did not notice the outage"
+elif ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
+    'example.net' AND checked > '$back'" 1; then
+	evidence "$T/c1.log"
+	ko "checkerd did not check again after PostgreSQL came back"
+elif ! grep -q 'event=checkerd-db-reconnected' "$T/c1.log"; then
+	ko "no event=checkerd-db-reconnected"
+else
+	ok
+fi
+stop_wait "$C1_PID" "$WAIT_TENTHS"
+C1_PID=
+
+case_ daemon-checker-writes-postgresql
+dgroup=nogroup
+getent group "$dgroup" >/dev/null 2>&1 || dgroup=nobody
+conf m "$NSD_PORT"
+mkdir -p "$T/sock"
+{
+	echo "Socket unix:$T/sock/milter.sock"
+	echo "Syslog no"
+	echo "PidFile $T/sock/milter.pid"
+} >>"$T/m.conf"
+if [ "$(id -u)" -eq 0 ]; then
+	# Root runs the daemon as nobody: it must reach its files.
+	chmod 0755 "$T"
+	cp "$PG_PASSWORD_FILE_CHECKER" "$T/m.password"
+	sed -i "s|^StoreDSNPasswordFile .*|StoreDSNPasswordFile $T/m.password|" \
+	    "$T/m.conf"
+	echo "UserID nobody:$dgroup" >>"$T/m.conf"
+	chown -R "nobody:$dgroup" "$T/m" "$T/sock" "$T/m.password"
+	chmod 0644 "$T/m.conf"
+fi
+cli "$ADMIN" domain add amazonses.com
+"$AUTHREADY_MILTER" -c "$T/m.conf" -f </dev/null >/dev/null \
+    2>"$T/m.log" &
+M_PID=$!
+evidence "$T/m.log"
+if ! wait_sql "SELECT count(*) FROM authready_state
+    WHERE domain = 'amazonses.com'" 1; then
+	pg_psql "SELECT * FROM authready_checks" >"$T/checks.txt" 2>&1
+	evidence "$T/checks.txt"
+	ko "no state in PostgreSQL from the daemon's checker"
+elif ! grep -q 'event=fleet-check .*domain=amazonses.com' "$T/m.log"; then
+	ko "the daemon did not log its claim"
+else
+	cli "$T/m.conf" status amazonses.com
+	if grep -q "never checked" "$LIB_OUT" "$LIB_ERR"; then
+		ko "the daemon's LMDB has no state"
+	else
+		ok
+	fi
+fi
+
+case_ daemon-mail-from-miss-checked-into-postgresql
+# A domain registered on this host (PostgreSQL and its LMDB) and never
+# checked: the first MAIL FROM asks the daemon's checker, which claims
+# it and writes its result to PostgreSQL within CheckWait, long before
+# the next due round (every 15 s).
+MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
+if [ -z "$MILTERTEST" ]; then
+	skip "miltertest not found"
+elif ! kill -0 "$M_PID" 2>/dev/null; then
+	skip "the daemon is not running (the case before failed)"
+else
+	sed "s|^StoreDSN .*|StoreDSN $PG_DSN|;
+	    s|^StoreDSNPasswordFile .*|StoreDSNPasswordFile $PG_PASSWORD_FILE|" \
+	    "$T/m.conf" | grep -v '^UserID' >"$T/madmin.conf"
+	cli "$T/madmin.conf" domain add fresh.fleet.test
+	arc=$rc
+	cat >"$T/mail.lua" <<'LUA'
+local conn = mt.connect(SOCK, 50, 0.1)
+assert(conn ~= nil, "no connection")
+assert(mt.conninfo(conn, "localhost", "127.0.0.1") == nil)
+assert(mt.mailfrom(conn, "<user@fresh.fleet.test>") == nil)
+mt.disconnect(conn)
+LUA
+	t0=$(now_ms)
+	timeout "$(scaled 30)" "$MILTERTEST" -D "SOCK=unix:$T/sock/milter.sock" \
+	    -s "$T/mail.lua" >"$T/mt.out" 2>&1 </dev/null
+	mrc=$?
+	saved=$WAIT_TENTHS
+	WAIT_TENTHS=$(scaled 80)
+	wait_sql "SELECT count(*) FROM authready_state
+	    WHERE domain = 'fresh.fleet.test'" 1
+	got=$?
+	WAIT_TENTHS=$saved
+	took=$(($(now_ms) - t0))
+	evidence "$T/mt.out"
+	if [ "$arc" -ne 0 ]; then
+		ko "domain add: exit $arc"
+	elif [ "$mrc" -ne 0 ]; then
+		ko "miltertest exited $mrc"
+	elif [ "$got" -ne 0 ]; then
+		ko "no state in PostgreSQL ${took} ms after the MAIL FROM"
+	elif ! grep -q 'event=fleet-check .*domain=fresh.fleet.test' \
+	    "$T/m.log"; then
+		ko "the daemon's checker did not claim it"
+	else
+		ok "in PostgreSQL ${took} ms after the MAIL FROM"
+	fi
+fi
+stop_pid "$M_PID"
+M_PID=
+
+finish
