@@ -163,6 +163,10 @@ static const struct config_key config_keys[] = {
     {"TempfailReply", CONFIG_REPLY, CONFIG_FIELD(policy.tempfail_reply)},
     {"DNSErrorReply", CONFIG_REPLY, CONFIG_FIELD(policy.dnserror_reply)},
     {"TagHeader", CONFIG_HEADER, CONFIG_FIELD(policy.tag_header)},
+    {"StoreDSN", CONFIG_STRING, CONFIG_FIELD(store_dsn)},
+    {"StoreDSNPasswordFile", CONFIG_PATH, CONFIG_FIELD(store_dsn_password)},
+    {"ReplicaMaxLag", CONFIG_DURATION, CONFIG_FIELD(replica_max_lag)},
+    {"HostName", CONFIG_STRING, CONFIG_FIELD(host_name)},
 };
 
 /*
@@ -229,6 +233,7 @@ config_defaults(struct config *cfg)
 	         CONFIG_FACILITY_DEFAULT);
 	cfg->check_wait_ms = CONFIG_CHECK_WAIT_DEFAULT_MS;
 	cfg->milter_timeout = CONFIG_MILTER_TIMEOUT_DEFAULT;
+	cfg->replica_max_lag = CONFIG_REPLICA_MAX_LAG_DEFAULT;
 	policy_config_defaults(&cfg->policy);
 }
 

@@ -56,6 +56,8 @@
 #define CONFIG_MILTER_TIMEOUT_DEFAULT 600 /* s; authready-milter(8) */
 #define CONFIG_MILTER_TIMEOUT_MAX 86400   /* s; libmilter's is 7210 */
 #define CONFIG_FACILITY_DEFAULT "mail"
+#define CONFIG_REPLICA_MAX_LAG_DEFAULT 300 /* s: 5m */
+#define CONFIG_DSN_MAX 1024
 
 struct config_egress {
 	char ip[CONFIG_EGRESS_MAX][CONFIG_IP_TEXT_MAX]; /* "192.0.2.1", CIDR */
@@ -95,6 +97,12 @@ struct config {
 	unsigned check_wait_ms;                /* CheckWait */
 	int64_t milter_timeout;                /* MilterTimeout, seconds */
 	struct policy_config policy;           /* On*, Mode, InternalHosts... */
+
+	/* a fleet on PostgreSQL */
+	char store_dsn[CONFIG_DSN_MAX];    /* StoreDSN; "" LMDB only */
+	char store_dsn_password[PATH_MAX]; /* StoreDSNPasswordFile */
+	int64_t replica_max_lag;           /* ReplicaMaxLag, seconds */
+	char host_name[DOMAIN_BUF];        /* HostName; "" gethostname() */
 };
 
 /* config_defaults - the built-in values. */

@@ -310,6 +310,7 @@ sender_facts(const struct sender_env *env, const struct sender_rules *rules,
 			sender_problem(&lk->sum, f->first_problem);
 	}
 	sender_input(f, env->now(env->impl));
+	f->in.registry_stale = rules->registry_stale;
 }
 
 const char *

@@ -59,6 +59,12 @@
  */
 static const char gen_key[] = "\0authready-generation";
 
+/* The replica's place in PostgreSQL's change stream (store_replica_get):
+ * a format byte, the position and the time last heard, little-endian. */
+static const char replica_key[] = "\0authready-replica";
+#define STORE_REPLICA_FORMAT 1
+#define STORE_REPLICA_SIZE 17
+
 struct store {
 	MDB_env *env;
 	MDB_dbi main, reg, state, held;
@@ -1952,9 +1958,10 @@ store_batch_get_unreg(struct store_batch *b, const char *domain,
 	return rc;
 }
 
-int
-store_batch_del_state(struct store_batch *b, const char *domain, char *err,
-                      size_t errlen)
+/* batch_del - remove a key of dbi in a batch (STORE_NOTFOUND: none). */
+static int
+batch_del(struct store_batch *b, MDB_dbi dbi, const char *domain, char *err,
+          size_t errlen)
 {
 	char kt[STORE_KEY_TEXT_MAX];
 	MDB_val key;
@@ -1963,7 +1970,7 @@ store_batch_del_state(struct store_batch *b, const char *domain, char *err,
 	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
 		return rc;
 	guard_enter();
-	rc = mdb_del(b->txn, b->st->state, &key, NULL);
+	rc = mdb_del(b->txn, dbi, &key, NULL);
 	guard_leave();
 	if (rc == MDB_NOTFOUND)
 		return errbuf_code(
@@ -1973,4 +1980,115 @@ store_batch_del_state(struct store_batch *b, const char *domain, char *err,
 		return lmdb_fail(err, errlen, "delete", rc);
 	b->dirty = true;
 	return STORE_OK;
+}
+
+int
+store_batch_del_state(struct store_batch *b, const char *domain, char *err,
+                      size_t errlen)
+{
+	return batch_del(b, b->st->state, domain, err, errlen);
+}
+
+int
+store_batch_del_reg(struct store_batch *b, const char *domain, char *err,
+                    size_t errlen)
+{
+	return batch_del(b, b->st->reg, domain, err, errlen);
+}
+
+/* replica_le - n bytes little-endian at p. */
+static int64_t
+replica_le(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return (int64_t)v;
+}
+
+int
+store_replica_get(struct store *st, struct store_replica *rp, char *err,
+                  size_t errlen)
+{
+	MDB_val key = {sizeof(replica_key) - 1, (void *)(uintptr_t)replica_key},
+	        val;
+	const unsigned char *p;
+	MDB_txn *txn;
+	int rc;
+
+	memset(rp, 0, sizeof(*rp));
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	rc = mdb_get(txn, st->main, &key, &val);
+	if (rc == MDB_NOTFOUND) {
+		rc = errbuf_code(err, errlen, STORE_NOTFOUND,
+		                 "no replica position");
+	} else if (rc != 0) {
+		rc = lmdb_fail(err, errlen, "read replica position", rc);
+	} else if (val.mv_size != STORE_REPLICA_SIZE ||
+	           ((const unsigned char *)val.mv_data)[0] !=
+	               STORE_REPLICA_FORMAT) {
+		rc = errbuf_code(err, errlen, STORE_CORRUPT,
+		                 "replica position record of %zu bytes is "
+		                 "not format %d",
+		                 val.mv_size, STORE_REPLICA_FORMAT);
+	} else {
+		p = val.mv_data;
+		rp->position = replica_le(p + 1);
+		rp->heard_ms = replica_le(p + 9);
+		rc = STORE_OK;
+	}
+	read_end(txn);
+	return rc;
+}
+
+int
+store_batch_put_replica(struct store_batch *b, const struct store_replica *rp,
+                        char *err, size_t errlen)
+{
+	unsigned char buf[STORE_REPLICA_SIZE];
+	MDB_val key = {sizeof(replica_key) - 1, (void *)(uintptr_t)replica_key};
+	uint64_t pos = (uint64_t)rp->position, heard = (uint64_t)rp->heard_ms;
+
+	buf[0] = STORE_REPLICA_FORMAT;
+	for (int i = 0; i < 8; i++, pos >>= 8, heard >>= 8) {
+		buf[1 + i] = (unsigned char)(pos & 0xff);
+		buf[9 + i] = (unsigned char)(heard & 0xff);
+	}
+	return put_value(b, b->st->main, &key, buf, sizeof(buf), err, errlen);
+}
+
+int
+store_batch_del_replica(struct store_batch *b, char *err, size_t errlen)
+{
+	MDB_val key = {sizeof(replica_key) - 1, (void *)(uintptr_t)replica_key};
+	int rc;
+
+	guard_enter();
+	rc = mdb_del(b->txn, b->st->main, &key, NULL);
+	guard_leave();
+	if (rc == MDB_NOTFOUND)
+		return STORE_OK;
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "delete replica position", rc);
+	b->dirty = true;
+	return STORE_OK;
+}
+
+bool
+store_replaced(struct store *st, const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat now, open;
+	int fd;
+
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &open) != 0)
+		return false;
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	    sizeof(path))
+		return false;
+	if (stat(path, &now) != 0)
+		return errno == ENOENT;
+	return now.st_dev != open.st_dev || now.st_ino != open.st_ino;
 }

@@ -41,6 +41,7 @@
 #include "log.h"
 #include "policy.h"
 #include "release.h"
+#include "replica.h"
 #include "sender.h"
 #include "snapshot.h"
 #include "text.h"
@@ -337,6 +338,16 @@ milter_reply(SMFICTX *ctx, struct milter_conn *c,
 }
 
 /* milter_envfrom - MAIL FROM: the facts, the decision, the reply. */
+/* milter_wall_ms - unix time in ms (the replica's clock). */
+static int64_t
+milter_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -377,6 +388,8 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	rules.policy = &cfg->policy;
 	rules.mail_from = cfg->mail_from;
 	rules.check_wait_ms = cfg->check_wait_ms;
+	rules.registry_stale = replica_behind(
+	    milter_env.replica, cfg->replica_max_lag, milter_wall_ms());
 	sender_facts(&env, &rules, arg, &f);
 	policy_decide(&cfg->policy, &f.in, &c->decision);
 	if (f.code == REVPATH_OK) {

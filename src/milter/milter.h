@@ -35,9 +35,12 @@
 #define MILTER_READERS_MAX 512 /* store readers kept for milter threads */
 
 /* What the callbacks need; set once before smfi_main(), then read-only. */
+struct replica;
+
 struct milter_env {
 	struct store *store;
 	struct checkerd *checkerd;
+	struct replica *replica; /* StoreDSN: the replica thread; NULL none */
 	bool inet_door; /* the socket is TCP: held entries are marked so */
 };
 
