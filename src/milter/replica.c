@@ -119,33 +119,60 @@ replica_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* replica_oneline - libpq's messages (several lines, tabs) as one line
+ * of words, in place. */
+static char *
+replica_oneline(char *msg)
+{
+	size_t n = 0;
+	bool space = false;
+
+	for (char *p = msg; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == ' ') {
+			space = n > 0;
+			continue;
+		}
+		if (space)
+			msg[n++] = ' ';
+		space = false;
+		msg[n++] = *p;
+	}
+	msg[n] = '\0';
+	return msg;
+}
+
 /* replica_log - one event line with an optional error sentence. */
 static void
 replica_log(int prio, const char *event, const char *error)
 {
+	char one[REPLICA_ERR_MAX];
 	struct log_line line;
 
 	log_line_init(&line);
 	log_field(&line, "event", event);
-	if (error != NULL)
-		log_field(&line, "error", error);
+	if (error != NULL) {
+		text_copy(one, sizeof(one), error);
+		log_field(&line, "error", replica_oneline(one));
+	}
 	log_emit(prio, &line);
+}
+
+/* replica_notice - libpq would print the server's notices on stderr
+ * (the daemon's log without syslog): they are dropped, the errors that
+ * matter come back from the calls. */
+static void
+replica_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
 }
 
 /* replica_pg_error - libpq's last message, one line. */
 static const char *
 replica_pg_error(PGconn *pg, char *buf, size_t size)
 {
-	size_t n;
-
 	text_copy(buf, size, pg != NULL ? PQerrorMessage(pg) : "out of memory");
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	for (char *p = buf; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	return buf;
+	return replica_oneline(buf);
 }
 
 /* replica_sleep - wait ms or until a stop; true when stopping. */
@@ -195,6 +222,7 @@ replica_connect(struct replica *rp, char *err, size_t errlen)
 	rp->pg = PQconnectStartParams(keys, vals, 1);
 	if (rp->pg == NULL || PQstatus(rp->pg) == CONNECTION_BAD)
 		goto fail;
+	PQsetNoticeProcessor(rp->pg, replica_notice, NULL);
 	while (ps != PGRES_POLLING_OK) {
 		uint64_t now = text_now_ms();
 		int w;
