@@ -6,6 +6,7 @@
  *	replica-rows reg DOMAIN
  *	replica-rows state DOMAIN READINESS NEXT
  *	replica-rows copy PREFIX COUNT VERSION
+ *	replica-rows copy-state PREFIX COUNT VERSION
  *
  * DESCRIPTION
  *	The replica reads entries that writers encoded with storecodec.c
@@ -23,7 +24,9 @@
  *
  *	copy prints COUNT lines of COPY text for authready_registry
  *	(domain, entry, version, deleted): PREFIX0.example ... with
- *	VERSION on every row.
+ *	VERSION on every row.  copy-state prints the lines for
+ *	authready_state (domain, entry, readiness, version, deleted) of
+ *	the same domains, verified, next check in a day.
  *
  * DIAGNOSTICS
  *	Exit status 0, or 64 with a usage line, or 65 when an entry cannot
@@ -120,8 +123,28 @@ main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc == 5 && strcmp(argv[1], "copy-state") == 0) {
+		long n = atol(argv[3]);
+
+		for (long i = 0; i < n; i++) {
+			memset(&st, 0, sizeof(st));
+			snprintf(st.domain, sizeof(st.domain), "%s%ld.example",
+			         argv[2], i);
+			st.state = READINESS_VERIFIED;
+			st.since = st.first_seen = st.last_check = now;
+			st.last_success = now;
+			st.next_check = now + 86400;
+			if (storecodec_state_encode(&st, buf, sizeof(buf), &len,
+			                            err, sizeof(err)) != 0)
+				goto bad;
+			printf("%s\t\\\\x", st.domain);
+			rows_hex(buf, len, "\t");
+			printf("verified\t%s\tf\n", argv[4]);
+		}
+		return 0;
+	}
 	fputs("usage: replica-rows reg DOMAIN | state DOMAIN READINESS NEXT | "
-	      "copy PREFIX COUNT VERSION\n",
+	      "copy[-state] PREFIX COUNT VERSION\n",
 	      stderr);
 	return 64;
 bad:
