@@ -109,6 +109,7 @@ start() {
 		[ "$(id -u)" -eq 0 ] && echo "UserID nobody"
 	} >"$T/$1.conf"
 	chmod 0644 "$T/$1.conf"
+	: >"$T/$1.log"
 	"$milter" -c "$T/$1.conf" -f </dev/null >/dev/null 2>"$T/$1.log" &
 	PIDS="$PIDS $!"
 }

@@ -39,6 +39,10 @@
  *	and the next start); authready_replicas gets this host's position
  *	and last_seen.
  *
+ *	Schema: a schema version other than REPLICA_SCHEMA_VERSION in
+ *	authready_meta is refused like a lost connection (logged, retried
+ *	with the backoff), so a newer schema is never misread.
+ *
  *	Trouble: any failure drops the connection; reconnects back off
  *	from REPLICA_BACKOFF_MIN_MS to REPLICA_BACKOFF_MAX_MS.  A store
  *	deleted or replaced under the daemon (store_replaced) cannot be
@@ -74,6 +78,7 @@
 
 #define REPLICA_ERR_MAX 512
 #define REPLICA_SQL_MAX 1024
+#define REPLICA_SCHEMA_VERSION 1 /* the schema this code reads */
 
 struct replica {
 	struct store *st;
@@ -730,6 +735,34 @@ replica_listen(struct replica *rp, char *err, size_t errlen)
 	return 0;
 }
 
+/* replica_schema - refuse a schema this program does not know (a
+ * newer one may mean rows it would misread); 0 ok, -1 with err. */
+static int
+replica_schema(struct replica *rp, char *err, size_t errlen)
+{
+	PGresult *res;
+	long long v;
+
+	if (replica_exec(rp,
+	                 "SELECT value FROM authready_meta WHERE key = "
+	                 "'schema_version'",
+	                 PGRES_TUPLES_OK, &res, err, errlen) != 0)
+		return -1;
+	v = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	if (v == REPLICA_SCHEMA_VERSION)
+		return 0;
+	if (v > REPLICA_SCHEMA_VERSION)
+		return errbuf_fail(err, errlen,
+		                   "schema version %lld is newer than this "
+		                   "authready (%d): upgrade authready",
+		                   v, REPLICA_SCHEMA_VERSION);
+	return errbuf_fail(err, errlen,
+	                   "schema version %lld, want %d: run authready db "
+	                   "migrate",
+	                   v, REPLICA_SCHEMA_VERSION);
+}
+
 /* replica_session - one connection's life: LISTEN, sync, then follow. */
 static void
 replica_session(struct replica *rp)
@@ -737,7 +770,8 @@ replica_session(struct replica *rp)
 	char err[REPLICA_ERR_MAX];
 	int rc;
 
-	if (replica_exec(rp, "LISTEN " REPLICA_CHANNEL, PGRES_COMMAND_OK, NULL,
+	if (replica_schema(rp, err, sizeof(err)) != 0 ||
+	    replica_exec(rp, "LISTEN " REPLICA_CHANNEL, PGRES_COMMAND_OK, NULL,
 	                 err, sizeof(err)) != 0) {
 		replica_drop(rp, err);
 		return;

@@ -35,7 +35,9 @@
 #	   they were away appears; the unregistered domain gets 550 again;
 #	6. host-a's store deleted under the running daemon:
 #	   event=replica-store-lost, the daemon stops by itself (exit 0),
-#	   and started again it takes a new snapshot with every domain.
+#	   and started again it takes a new snapshot with every domain;
+#	7. a third daemon, host-c, against a schema version newer than it
+#	   knows: refused (event=replica-lost naming it), no snapshot.
 #
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 PostgreSQL's server
@@ -104,6 +106,7 @@ LIB_OUT=$T/out
 LIB_ERR=$T/err
 PID_a=
 PID_b=
+PID_c=
 PG_UP=
 
 # PostgreSQL ----------------------------------------------------------------
@@ -222,6 +225,7 @@ daemon_start() {
 			[ "$(id -u)" -eq 0 ] && echo "UserID $DUSER:$DGROUP"
 		} >"$T/$1.conf"
 		chmod 0644 "$T/$1.conf"
+		: >>"$T/$1.log"
 		"$AUTHREADY_MILTER" -c "$T/$1.conf" -f </dev/null >/dev/null \
 		    2>>"$T/$1.log" &
 		pid=$!
@@ -242,9 +246,10 @@ daemon_start() {
 }
 
 cleanup() {
-	stop_pid "$PID_a" "$PID_b"
+	stop_pid "$PID_a" "$PID_b" "$PID_c"
 	PID_a=
 	PID_b=
+	PID_c=
 	pg_stop
 }
 at_exit cleanup
@@ -516,6 +521,27 @@ else
 		fi
 	fi
 fi
+
+# 7. a schema newer than the program ----------------------------------------
+
+case_ "host-c: a schema newer than it knows is refused, nothing applied"
+evidence "$T/c.log"
+mkdir "$T/c"
+[ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/c"
+chmod 0750 "$T/c"
+sql "UPDATE authready_meta SET value = '2' WHERE key = 'schema_version'"
+if ! daemon_start c; then
+	ko "no event=start"
+elif ! wait_log c 'event=replica-lost .*schema version 2 is newer than'; then
+	ko "no event=replica-lost naming the schema"
+elif grep -q 'event=replica-snapshot' "$T/c.log"; then
+	ko "a snapshot was taken"
+else
+	ok
+fi
+stop_pid "$PID_c"
+PID_c=
+sql "UPDATE authready_meta SET value = '1' WHERE key = 'schema_version'"
 
 for h in a b; do
 	case_ "host-$h: no sanitizer report"
