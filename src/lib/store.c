@@ -66,7 +66,9 @@ static const char replica_key[] = "\0authready-replica";
 #define STORE_REPLICA_SIZE 17
 
 struct store {
-	MDB_env *env;
+	/* The environment in use: store_reopen() may replace it while other
+	 * threads read and write (the old one stays open, never closed). */
+	_Atomic(MDB_env *) env;
 	MDB_dbi main, reg, state, held;
 	unsigned flags;
 	int guard_slot; /* in guard_slots, or -1 */
@@ -74,6 +76,7 @@ struct store {
 
 struct store_reader {
 	struct store *st;
+	MDB_env *env; /* of txn: st->env when it was begun */
 	MDB_txn *txn; /* reset between lookups */
 };
 
@@ -650,17 +653,20 @@ env_open(struct store *st, const char *dir, unsigned flags,
 	    MDB_NOTLS | ((flags & STORE_RDONLY) ? MDB_RDONLY : 0);
 	int rc, dead = 0;
 
-	if ((rc = mdb_env_create(&st->env)) != 0)
+	MDB_env *env;
+
+	if ((rc = mdb_env_create(&env)) != 0)
 		return lmdb_fail(err, errlen, "create environment", rc);
-	if ((rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0 ||
-	    (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(st->env, maxreaders)) != 0)
+	st->env = env;
+	if ((rc = mdb_env_set_maxdbs(env, STORE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(env, mapsize)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(env, maxreaders)) != 0)
 		return lmdb_fail(err, errlen, "configure environment", rc);
-	if ((rc = mdb_env_open(st->env, dir, envflags, STORE_FILE_MODE)) != 0)
+	if ((rc = mdb_env_open(env, dir, envflags, STORE_FILE_MODE)) != 0)
 		return errbuf_code(err, errlen, STORE_ERROR,
 		                   "open store in %s: %s", dir,
 		                   mdb_strerror(rc));
-	if ((rc = mdb_reader_check(st->env, &dead)) != 0)
+	if ((rc = mdb_reader_check(env, &dead)) != 0)
 		return lmdb_fail(err, errlen, "check stale readers", rc);
 	if (dead > 0)
 		warn(opts, "%s: cleared %d stale reader slot(s)", dir, dead);
@@ -1131,11 +1137,12 @@ store_reader_open(struct store *st, struct store_reader **out, char *err,
 	if ((rd = calloc(1, sizeof(*rd))) == NULL)
 		return errbuf_code(err, errlen, STORE_ERROR, "out of memory");
 	rd->st = st;
+	rd->env = st->env;
 	guard_enter();
-	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
-	if (rc == MDB_READERS_FULL && mdb_reader_check(st->env, &dead) == 0 &&
+	rc = mdb_txn_begin(rd->env, NULL, MDB_RDONLY, &rd->txn);
+	if (rc == MDB_READERS_FULL && mdb_reader_check(rd->env, &dead) == 0 &&
 	    dead > 0)
-		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
+		rc = mdb_txn_begin(rd->env, NULL, MDB_RDONLY, &rd->txn);
 	if (rc == 0)
 		mdb_txn_reset(rd->txn);
 	guard_leave();
@@ -1175,13 +1182,34 @@ peek_value(const MDB_val *key, const MDB_val *val,
 	return STORE_OK;
 }
 
+/* reader_follow - a reader of an environment store_reopen() replaced
+ * moves to the new one (its reset transaction is dropped). */
+static int
+reader_follow(struct store_reader *rd)
+{
+	MDB_env *env = rd->st->env;
+	MDB_txn *txn;
+	int rc;
+
+	if (env == rd->env)
+		return 0;
+	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	mdb_txn_reset(txn);
+	mdb_txn_abort(rd->txn);
+	rd->txn = txn;
+	rd->env = env;
+	return 0;
+}
+
 int
 store_read_begin(struct store_reader *rd, char *err, size_t errlen)
 {
 	int rc;
 
 	guard_enter();
-	if ((rc = mdb_txn_renew(rd->txn)) != 0) {
+	if ((rc = reader_follow(rd)) != 0 ||
+	    (rc = mdb_txn_renew(rd->txn)) != 0) {
 		guard_leave();
 		return lmdb_fail(err, errlen, "renew reader", rc);
 	}
@@ -2091,4 +2119,48 @@ store_replaced(struct store *st, const char *dir)
 	if (stat(path, &now) != 0)
 		return errno == ENOENT;
 	return now.st_dev != open.st_dev || now.st_ino != open.st_ino;
+}
+
+int
+store_reopen(struct store *st, const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct store *fresh;
+	struct stat sb;
+	int rc;
+
+	if (st->flags & STORE_RDONLY)
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "store was opened read-only");
+	/* With data.mdb gone, a lock.mdb left in dir is the old store's,
+	 * which this process still holds: LMDB in the same process would
+	 * take it for unused and reset it under the old environment. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	    sizeof(path))
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "%s: path too long", dir);
+	if (stat(path, &sb) == 0)
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "%s was replaced by another store, not "
+		                   "deleted",
+		                   path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return errbuf_code(err, errlen, STORE_ERROR, "%s: %s", path,
+		                   strerror(errno));
+	if ((rc = store_open(dir, STORE_CREATE, NULL, &fresh, err, errlen)) !=
+	    STORE_OK)
+		return rc;
+	if (fresh->main != st->main || fresh->reg != st->reg ||
+	    fresh->state != st->state || fresh->held != st->held) {
+		store_close(fresh);
+		return errbuf_code(
+		    err, errlen, STORE_ERROR,
+		    "%s: the new store's database handles differ", dir);
+	}
+	/* The old environment stays open: a reader or a batch of another
+	 * thread may be inside it.  Its guard slot stays, for its map. */
+	st->env = fresh->env;
+	free(fresh);
+	return STORE_OK;
 }

@@ -75,6 +75,8 @@
  *	int store_batch_del_replica(struct store_batch *b, char *err,
  *	    size_t errlen);
  *	bool store_replaced(struct store *st, const char *dir);
+ *	int store_reopen(struct store *st, const char *dir, char *err,
+ *	    size_t errlen);
  *
  *	int store_check(struct store *st, struct store_check_report *rep,
  *	    store_problem_cb cb, void *ctx, char *err, size_t errlen);
@@ -332,6 +334,18 @@ int store_batch_del_replica(struct store_batch *b, char *err, size_t errlen);
 /* store_replaced - dir/data.mdb is gone or is no longer the file st has
  * open (the store was deleted or moved under a running daemon). */
 bool store_replaced(struct store *st, const char *dir);
+/*
+ * store_reopen - make a new store in dir (after store_replaced) and
+ * switch st to it while other threads use st: readers move to it at
+ * their next read, batches begun after it write to it (one begun before
+ * commits to the old one, whose writes are lost with it).  The old
+ * environment is never closed (its map stays, a few pages of memory);
+ * for a daemon that must not stop.  Only for a store deleted: when
+ * dir/data.mdb is there (a store put in its place) it refuses; a
+ * lock.mdb left in dir is removed first.  STORE_ERROR with err when the
+ * new store cannot be made (st is then unchanged).
+ */
+int store_reopen(struct store *st, const char *dir, char *err, size_t errlen);
 
 /* Consistency check. */
 struct store_check_report {

@@ -45,17 +45,20 @@
  *
  *	Trouble: any failure drops the connection; reconnects back off
  *	from REPLICA_BACKOFF_MIN_MS to REPLICA_BACKOFF_MAX_MS.  A store
- *	deleted or replaced under the daemon (store_replaced) cannot be
- *	swapped under the milter threads: the daemon is stopped
- *	(smfi_stop) so that its next start makes a new store and a new
- *	snapshot.
+ *	deleted under the daemon (store_replaced, checked before every
+ *	catch-up) is made anew by store_reopen(), which moves the milter
+ *	threads' readers and the checker to it, and a snapshot fills it;
+ *	meanwhile the replica counts as not heard from (ReplicaMaxLag
+ *	applies at once).  A store put in its place by someone else is not
+ *	taken over: the daemon stops (smfi_stop) so that its next start
+ *	opens it and takes a snapshot.
  *
  * DIAGNOSTICS
  *	event=replica-snapshot rows= removed= position= ms=;
  *	event=replica-apply rows= batches= position= ms= (one per catch-up
  *	that applied something); event=replica-lost error=;
  *	event=replica-reconnected position=; event=replica-corrupt;
- *	event=replica-store-lost.
+ *	event=replica-store-lost (then a snapshot, or event=replica-stop).
  */
 #include "replica.h"
 
@@ -735,6 +738,32 @@ replica_listen(struct replica *rp, char *err, size_t errlen)
 	return 0;
 }
 
+/* replica_store_lost - the store was deleted under the daemon: a new
+ * one, and a snapshot into it; when that cannot be (a store put in its
+ * place, no room), the daemon stops so that its next start makes it.
+ * 0 go on, -1 stopping. */
+static int
+replica_store_lost(struct replica *rp)
+{
+	char err[REPLICA_ERR_MAX];
+
+	if (store_reopen(rp->st, rp->state_dir, err, sizeof(err)) == STORE_OK) {
+		replica_log(LOG_ERR, "replica-store-lost",
+		            "the state store was deleted under the daemon: "
+		            "a new store, and a new snapshot");
+		rp->have_pos = false;
+		atomic_store(&rp->heard_ms, 0);
+		return 0;
+	}
+	replica_log(LOG_ERR, "replica-store-lost", err);
+	replica_log(LOG_ERR, "replica-stop",
+	            "the state store was replaced under the daemon: "
+	            "stopping, so that the next start takes a new snapshot");
+	atomic_store(&rp->stopping, true);
+	smfi_stop();
+	return -1;
+}
+
 /* replica_schema - refuse a schema this program does not know (a
  * newer one may mean rows it would misread); 0 ok, -1 with err. */
 static int
@@ -777,15 +806,9 @@ replica_session(struct replica *rp)
 		return;
 	}
 	for (;;) {
-		if (store_replaced(rp->st, rp->state_dir)) {
-			replica_log(LOG_ERR, "replica-store-lost",
-			            "the state store was deleted or replaced "
-			            "under the daemon: stopping, so that the "
-			            "next start takes a new snapshot");
-			atomic_store(&rp->stopping, true);
-			smfi_stop();
+		if (store_replaced(rp->st, rp->state_dir) &&
+		    replica_store_lost(rp) != 0)
 			return;
-		}
 		if (replica_sync(rp, err, sizeof(err)) != 0 ||
 		    replica_report(rp, err, sizeof(err)) != 0) {
 			replica_drop(rp, err);
