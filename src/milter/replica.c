@@ -349,6 +349,10 @@ replica_row(struct replica *rp, struct store_batch *b, struct replica_pass *ps,
 
 	if (PQgetisnull(res, i, 2))
 		deleted = true;
+	if (domain[0] == '\0' || strlen(domain) > DOMAIN_MAX) {
+		replica_corrupt(domain, "not a domain the store can hold");
+		return STORE_OK; /* skipped, never a reason to stop */
+	}
 	if (kind[0] == 'r' && deleted) {
 		rc = store_batch_del_reg(b, domain, err, errlen);
 		if (rc == STORE_OK || rc == STORE_NOTFOUND)
@@ -381,13 +385,7 @@ replica_row(struct replica *rp, struct store_batch *b, struct replica_pass *ps,
 		}
 		rc = store_batch_put_state(b, state, err, errlen);
 	}
-	if (rc == STORE_NOTFOUND)
-		rc = STORE_OK;
-	if (rc == STORE_ERROR && strstr(err, "not a domain") != NULL) {
-		replica_corrupt(domain, err); /* a key LMDB cannot hold */
-		rc = STORE_OK;
-	}
-	return rc;
+	return rc == STORE_NOTFOUND ? STORE_OK : rc;
 }
 
 /* replica_batch - apply one FETCH in one LMDB batch; the position it
@@ -460,6 +458,8 @@ replica_cursor(struct replica *rp, struct replica_pass *ps, int64_t from,
 		int64_t pos;
 		bool last;
 
+		if (atomic_load(&rp->stopping))
+			return errbuf_fail(err, errlen, "stopping");
 		if (replica_exec(rp, sql, PGRES_TUPLES_OK, &res, err, errlen) !=
 		    0)
 			return -1;
