@@ -4,7 +4,7 @@
 # A private PostgreSQL on loopback (initdb in a scratch directory, as in
 # tests/integration/replica.sh) with DOMAINS registered domains (default
 # 10000, each with a verified state), then:
-#   - propagation at 1 and at 5 replicas (authready-milter daemons, each
+#   - propagation at 1 and at 5 replicas (REPLICAS) (authready-milter daemons, each
 #     its own StateDir, all on the one database): COMMITS registrations
 #     (default 200), one transaction each with the clock version and a
 #     NOTIFY, INTERVAL ms apart (default 20); for every commit and every
@@ -17,7 +17,8 @@
 #     to the end of the snapshot.
 #
 # usage: bench/bench_fleet.sh BUILDDIR [DOMAINS [SYNC]]
-# COMMITS, INTERVAL as above.  Needs PostgreSQL 15's server binaries and
+# COMMITS, INTERVAL as above; REPLICAS (default "1 5"): the replica
+# counts of the propagation runs.  Needs PostgreSQL 15's server binaries and
 # the build's tests/replica-rows (make check builds it, or make
 # tests/replica-rows).  As root the daemons run as nobody and
 # PostgreSQL as postgres.
@@ -210,11 +211,14 @@ EOF
 
 echo "loading $ndomains domains"
 load d "$ndomains"
-propagation 1
-propagation 5
+for r in ${REPLICAS:-1 5}; do
+	propagation "$r"
+done
 
-echo "loading $((nsync - ndomains)) more domains (initial sync of $nsync)"
-[ "$nsync" -gt "$ndomains" ] && load s $((nsync - ndomains))
+if [ "$nsync" -gt "$ndomains" ]; then
+	echo "loading $((nsync - ndomains)) more domains"
+	load s $((nsync - ndomains))
+fi
 t0=$(date +%s%3N)
 start sync
 wait_snapshot sync
