@@ -51,6 +51,7 @@
 #define STORE_GEN_SIZE 8        /* generation value: 64-bit little-endian */
 #define STORE_GUARD_SLOTS 8     /* stores open at once under the guard */
 #define STORE_FIRST_PAGE 2      /* pages 0 and 1 are the meta pages */
+#define STORE_RETIRED_MAX 4     /* stores replaced under a running daemon */
 
 /*
  * The generation key in the main database: every batch that changes
@@ -72,6 +73,10 @@ struct store {
 	MDB_dbi main, reg, state, held;
 	unsigned flags;
 	int guard_slot; /* in guard_slots, or -1 */
+	/* environments store_reopen() replaced, closed with the store */
+	MDB_env *retired[STORE_RETIRED_MAX];
+	int retired_slot[STORE_RETIRED_MAX];
+	unsigned nretired;
 };
 
 struct store_reader {
@@ -386,17 +391,24 @@ guard_register(struct store *st, const char *dir)
 	mdb_env_set_assert(st->env, guard_assert); /* EINVAL under NDEBUG */
 }
 
+/* guard_unregister_slot - a map goes away (slot -1: none). */
+static void
+guard_unregister_slot(int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&guard_lock);
+	guard_slots[slot].used = 0;
+	if (guard_last == slot)
+		guard_last = -1;
+	pthread_mutex_unlock(&guard_lock);
+}
+
 /* guard_unregister - st's map goes away. */
 static void
 guard_unregister(struct store *st)
 {
-	if (st->guard_slot < 0)
-		return;
-	pthread_mutex_lock(&guard_lock);
-	guard_slots[st->guard_slot].used = 0;
-	if (guard_last == st->guard_slot)
-		guard_last = -1;
-	pthread_mutex_unlock(&guard_lock);
+	guard_unregister_slot(st->guard_slot);
 	st->guard_slot = -1;
 }
 
@@ -719,6 +731,10 @@ store_close(struct store *st)
 	guard_unregister(st);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
+	for (unsigned i = 0; i < st->nretired; i++) {
+		guard_unregister_slot(st->retired_slot[i]);
+		mdb_env_close(st->retired[i]);
+	}
 	free(st);
 }
 
@@ -2132,6 +2148,10 @@ store_reopen(struct store *st, const char *dir, char *err, size_t errlen)
 	if (st->flags & STORE_RDONLY)
 		return errbuf_code(err, errlen, STORE_ERROR,
 		                   "store was opened read-only");
+	if (st->nretired >= STORE_RETIRED_MAX)
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "the store was replaced %d times already",
+		                   STORE_RETIRED_MAX);
 	/* With data.mdb gone, a lock.mdb left in dir is the old store's,
 	 * which this process still holds: LMDB in the same process would
 	 * take it for unused and reset it under the old environment. */
@@ -2158,8 +2178,12 @@ store_reopen(struct store *st, const char *dir, char *err, size_t errlen)
 		    err, errlen, STORE_ERROR,
 		    "%s: the new store's database handles differ", dir);
 	}
-	/* The old environment stays open: a reader or a batch of another
-	 * thread may be inside it.  Its guard slot stays, for its map. */
+	/* The old environment stays open until store_close: a reader or a
+	 * batch of another thread may be inside it.  Its guard slot stays,
+	 * for its map. */
+	st->retired[st->nretired] = st->env;
+	st->retired_slot[st->nretired++] = st->guard_slot;
+	st->guard_slot = fresh->guard_slot;
 	st->env = fresh->env;
 	free(fresh);
 	return STORE_OK;

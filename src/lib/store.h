@@ -339,8 +339,9 @@ bool store_replaced(struct store *st, const char *dir);
  * switch st to it while other threads use st: readers move to it at
  * their next read, batches begun after it write to it (one begun before
  * commits to the old one, whose writes are lost with it).  The old
- * environment is never closed (its map stays, a few pages of memory);
- * for a daemon that must not stop.  Only for a store deleted: when
+ * environment stays open until store_close() (its map stays, a few
+ * pages of memory), at most STORE_RETIRED_MAX (4) times; for a daemon
+ * that must not stop.  Only for a store deleted: when
  * dir/data.mdb is there (a store put in its place) it refuses; a
  * lock.mdb left in dir is removed first.  STORE_ERROR with err when the
  * new store cannot be made (st is then unchanged).
