@@ -14,14 +14,21 @@
 #	    NSD, so every decision costs one syslog line as in production;
 #	  - null_milter: the same libmilter and negotiation, MAIL FROM
 #	    returns SMFIS_ACCEPT and nothing else happens.
+#	  - a second authready-milter with FromCheck enforce (the first has
+#	    FromCheck off: the MAIL-FROM-only path), on the same store.
 #	Then for each connection count in CONNS, ROUNDS times: null, then
-#	authready, ROUND_SECONDS each (milter_load: MACRO, MAIL, reply, ABORT in a
-#	loop per connection).  milter_load requires the reply SMFIR_ACCEPT,
+#	authready, then authready with FromCheck, ROUND_SECONDS each
+#	(milter_load: MACRO, MAIL, reply, ABORT in a loop per connection;
+#	for FromCheck MAIL is answered continue and the decision is
+#	milter_load -f: a From header field BENCH_FROM and end of headers,
+#	whose reply is the decision's).  milter_load requires the reply SMFIR_ACCEPT,
 #	so a tempfail or a reject stops the run instead of being measured.
 #	Prints per connection count the median decisions/s of each, the
 #	ratio of the medians and the median of the per-round ratios
 #	(neighbouring rounds, less exposed to load changes), against the
-#	target authready/null >= 0.95, and the CPU time each costs per
+#	target authready/null >= 0.95, the FromCheck path against the
+#	MAIL-FROM-only path (from/ar, the median of per-round ratios), and
+#	the CPU time each costs per
 #	decision (medians): the whole machine, the milter process and the
 #	syslog sink, so a gap can be told apart from the noise.
 #
@@ -51,7 +58,8 @@
 # ENVIRONMENT
 #	CONNS (default "1 8 64"), ROUNDS (3), ROUND_SECONDS (3), PER_SESSION
 #	(decisions per connection, default 0: no limit), BENCH_SOCKET
-#	(unix or inet, default unix), BENCH_SENDER, BENCH_SYSLOG (sink,
+#	(unix or inet, default unix), BENCH_SENDER, BENCH_FROM (the From
+#	field's value, default "Jane <jane@example.com>"), BENCH_SYSLOG (sink,
 #	none or stderr), BENCH_PERF (a file: one more authready round at the last
 #	connection count under perf record -g; the report goes to FILE,
 #	the data to FILE.data).
@@ -69,6 +77,7 @@ PER_SESSION=${PER_SESSION:-0}
 SECONDS_PER_ROUND=${ROUND_SECONDS:-3}
 BENCH_SOCKET=${BENCH_SOCKET:-unix}
 BENCH_SENDER=${BENCH_SENDER:-<bounces@mail.example.com>}
+BENCH_FROM=${BENCH_FROM:-Jane <jane@example.com>}
 BENCH_SYSLOG=${BENCH_SYSLOG:-sink}
 TARGET=0.95
 HZ=$(getconf CLK_TCK)
@@ -84,6 +93,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-milter.XXXXXX")
 chmod 0755 "$work" # nobody must reach the state directory
 AR_PID=
+FROM_PID=
 NULL_PID=
 SINK_PID=
 
@@ -102,6 +112,7 @@ stop_pid() {
 
 cleanup() {
 	stop_pid "$AR_PID"
+	stop_pid "$FROM_PID"
 	stop_pid "$NULL_PID"
 	stop_pid "$SINK_PID"
 	[ -z "$SINK_PID" ] || rm -f /dev/log
@@ -163,12 +174,17 @@ sock() {
 	fi
 }
 
-# wait_sock SPEC PID - until the milter at SPEC accepts a session.
+# wait_sock SPEC PID [OPTION...] - until the milter at SPEC accepts a
+# session (milter_load OPTIONs added).
 wait_sock() {
+	ws_spec=$1
+	ws_pid=$2
+	shift 2
 	i=0
 	while [ $i -lt $START_TENTHS ]; do
-		kill -0 "$2" 2>/dev/null || return 1
-		"$load" -c 1 -t 1 -e a "$1" >/dev/null 2>&1 && return 0
+		kill -0 "$ws_pid" 2>/dev/null || return 1
+		"$load" -c 1 -t 1 -e a "$@" "$ws_spec" >/dev/null 2>&1 &&
+		    return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -185,6 +201,7 @@ trap 'cleanup; exit 143' TERM
 mkdir -p "$work/sock" "$work/state"
 chown nobody:nogroup "$work/sock"
 AR_SOCK=$(sock authready)
+FROM_SOCK=$(sock from)
 NULL_SOCK=$(sock null)
 cat >"$work/authready.conf" <<EOF
 DNSServers 127.0.0.1:$NSD_PORT
@@ -193,7 +210,11 @@ Socket $AR_SOCK
 UserID nobody:nogroup
 Syslog $([ "$BENCH_SYSLOG" = stderr ] && echo no || echo yes)
 SyslogFacility mail
+FromCheck off
 EOF
+sed -e "s|^Socket .*|Socket $FROM_SOCK|" \
+    -e 's|^FromCheck .*|FromCheck enforce|' "$work/authready.conf" \
+    >"$work/from.conf"
 "$authready" -c "$work/authready.conf" domain add example.com \
     --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null
 "$authready" -c "$work/authready.conf" refresh example.com >/dev/null
@@ -217,6 +238,13 @@ if ! wait_sock "$AR_SOCK" "$AR_PID"; then
 	exit 1
 fi
 wait_sock "$NULL_SOCK" "$NULL_PID" || { cat "$work/null.err"; exit 1; }
+"$milter" -f -c "$work/from.conf" 2>"$work/from.err" &
+FROM_PID=$!
+if ! wait_sock "$FROM_SOCK" "$FROM_PID" -f "$BENCH_FROM"; then
+	echo "authready-milter (FromCheck) does not accept $BENCH_FROM:" >&2
+	cat "$work/from.err" >&2
+	exit 1
+fi
 
 # machine_ticks - CPU ticks the whole machine spent busy so far.
 machine_ticks() {
@@ -229,28 +257,34 @@ pid_ticks() {
 	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
-# round NAME SPEC CONNS PID - one measurement; its rate on stdout, and
-# the CPU it cost per decision (machine, the milter PID, the sink) in
-# microseconds appended to $work/NAME.cpu.
+# round NAME SPEC CONNS PID [OPTION...] - one measurement (milter_load
+# OPTIONs added); its rate on stdout, and the CPU it cost per decision
+# (machine, the milter PID, the sink) in microseconds appended to
+# $work/NAME.cpu.
 round() {
+	rd_name=$1
+	rd_spec=$2
+	rd_conns=$3
+	rd_pid=$4
+	shift 4
 	m0=$(machine_ticks)
-	p0=$(pid_ticks "$4")
+	p0=$(pid_ticks "$rd_pid")
 	s0=$(pid_ticks "$SINK_PID")
-	"$load" -c "$3" -t "$SECONDS_PER_ROUND" -m "$PER_SESSION" -e a \
-	    -s "$BENCH_SENDER" "$2" \
+	"$load" -c "$rd_conns" -t "$SECONDS_PER_ROUND" -m "$PER_SESSION" \
+	    -e a -s "$BENCH_SENDER" "$@" "$rd_spec" \
 	    >"$work/round.out" 2>"$work/round.err" || {
-		echo "$1 round failed:" >&2
+		echo "$rd_name round failed:" >&2
 		cat "$work/round.out" "$work/round.err" >&2
 		exit 1
 	}
 	m1=$(machine_ticks)
-	p1=$(pid_ticks "$4")
+	p1=$(pid_ticks "$rd_pid")
 	s1=$(pid_ticks "$SINK_PID")
 	d=$(sed -n 's/.* decisions=\([0-9]*\) .*/\1/p' "$work/round.out")
 	awk -v d="$d" -v m=$((m1 - m0)) -v p=$((p1 - p0)) -v s=$((s1 - s0)) \
 	    -v hz="$HZ" 'BEGIN { if (d > 0) printf "%.1f %.1f %.1f\n",
 		m * 1e6 / hz / d, p * 1e6 / hz / d, s * 1e6 / hz / d }' \
-	    >>"$work/$1.cpu"
+	    >>"$work/$rd_name.cpu"
 	sed -n 's/.* rate=\([0-9.]*\) .*/\1/p' "$work/round.out"
 }
 
@@ -269,44 +303,58 @@ median() {
 }
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
-echo "socket: $BENCH_SOCKET  sender: $BENCH_SENDER  rounds: $ROUNDS x" \
+echo "socket: $BENCH_SOCKET  sender: $BENCH_SENDER  from: $BENCH_FROM"
+echo "rounds: $ROUNDS x" \
     "${SECONDS_PER_ROUND}s each  decisions per session:" \
     "$([ "$PER_SESSION" -gt 0 ] && echo "$PER_SESSION" || echo "no limit")"
-printf '%-6s %12s %12s %8s %8s %s\n' conns null/s authready/s ratio \
-    med-rr target
+printf '%-6s %12s %12s %8s %8s %-12s %12s %8s\n' conns null/s authready/s \
+    ratio med-rr target from/s from/ar
 for c in $CONNS; do
 	: >"$work/null.r"
 	: >"$work/ar.r"
 	: >"$work/ratio.r"
+	: >"$work/from.r"
+	: >"$work/fratio.r"
 	: >"$work/null.cpu"
 	: >"$work/authready.cpu"
+	: >"$work/from.cpu"
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
 		n=$(round null "$NULL_SOCK" "$c" "$NULL_PID")
 		a=$(round authready "$AR_SOCK" "$c" "$AR_PID")
+		f=$(round from "$FROM_SOCK" "$c" "$FROM_PID" -f "$BENCH_FROM")
 		echo "$n" >>"$work/null.r"
 		echo "$a" >>"$work/ar.r"
+		echo "$f" >>"$work/from.r"
 		awk -v a="$a" -v n="$n" 'BEGIN { printf "%.4f\n", a / n }' \
 		    >>"$work/ratio.r"
-		echo "  round $((r + 1)) conns=$c null=$n authready=$a" >&2
+		awk -v a="$a" -v f="$f" 'BEGIN { printf "%.4f\n", f / a }' \
+		    >>"$work/fratio.r"
+		echo "  round $((r + 1)) conns=$c null=$n authready=$a" \
+		    "from=$f" >&2
 		r=$((r + 1))
 	done
 	mn=$(median <"$work/null.r")
 	ma=$(median <"$work/ar.r")
 	mr=$(median <"$work/ratio.r")
+	mf=$(median <"$work/from.r")
+	mfr=$(median <"$work/fratio.r")
 	awk -v c="$c" -v n="$mn" -v a="$ma" -v rr="$mr" -v t="$TARGET" \
-	    'BEGIN { r = a / n; printf "%-6s %12.0f %12.0f %8.3f %8.3f %s\n",
-		c, n, a, r, rr, (r >= t ? ">= " t " met" : "< " t " MISSED") }'
+	    -v f="$mf" -v fr="$mfr" \
+	    'BEGIN { r = a / n; printf "%-6s %12.0f %12.0f %8.3f %8.3f %-12s %12.0f %8.3f\n",
+		c, n, a, r, rr, (r >= t ? ">= " t " met" : "< " t " MISSED"),
+		f, fr }'
 	# shellcheck disable=SC2046 # three numbers
 	printf '       CPU us/decision (median): %-9s machine %6.1f  milter %5.1f  sink %5.1f\n' \
-	    null $(cpu_medians null) authready $(cpu_medians authready)
+	    null $(cpu_medians null) authready $(cpu_medians authready) \
+	    from $(cpu_medians from)
 done
 # An extra authready round under perf, after the measured ones.
 if [ -n "${BENCH_PERF:-}" ]; then
 	perf record -g -o "$BENCH_PERF.data" -p "$AR_PID" -- \
 	    sleep "$SECONDS_PER_ROUND" >"$work/perf.err" 2>&1 &
 	PERF_PID=$!
-	round authready "$AR_SOCK" "$c" "$AR_PID" >/dev/null
+	round perf "$AR_SOCK" "$c" "$AR_PID" >/dev/null
 	wait "$PERF_PID" || cat "$work/perf.err" >&2
 	perf report -i "$BENCH_PERF.data" --children --percent-limit 0.5 \
 	    --stdio >"$BENCH_PERF" 2>/dev/null || true

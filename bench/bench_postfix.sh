@@ -63,7 +63,9 @@
 # ENVIRONMENT
 #	ROUNDS (default 3), MESSAGES (1000), SESSIONS (8), MSGLEN (2048),
 #	BENCH_MAIL (signed or unsigned), BENCH_DELIVERY (relay or discard),
-#	BENCH_SYSLOG (sink or none),
+#	BENCH_SYSLOG (sink or none), BENCH_FROMCHECK (authready-milter's
+#	FromCheck: off, the MAIL-FROM-only path, by default; enforce or
+#	monitor measure the From check),
 #	BENCH_KEEP (set: keep the work directory, the last round's messages
 #	included), BENCH_PERF (a file: one more authready round under perf
 #	record -a -g after the figures, report to FILE, data to
@@ -214,6 +216,7 @@ UserID nobody:nogroup
 SocketGroup postfix
 Syslog yes
 SyslogFacility mail
+FromCheck ${BENCH_FROMCHECK:-off}
 EOF
 "$authready" -c "$work/authready.conf" domain add example.com \
     --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null

@@ -109,6 +109,7 @@ UserID nobody:nogroup
 SocketGroup postfix
 UMask 007
 Syslog no
+FromCheck off
 StateDir $T/state
 DNSServers 127.0.0.1:$NSD_PORT
 DNSTimeout 2

@@ -3,7 +3,7 @@
  *	milter_load - MAIL FROM decisions per second, spoken like Postfix
  * SYNOPSIS
  *	milter_load [-c conns] [-t seconds] [-s sender] [-q qid-prefix]
- *	    [-a address] [-e reply] [-m per-session] SOCKET
+ *	    [-a address] [-e reply] [-m per-session] [-f from] SOCKET
  * DESCRIPTION
  *	Opens CONNS connections (default 1) to the milter at SOCKET
  *	(inet:PORT@HOST, inet6:PORT@HOST, unix:PATH or local:PATH), one
@@ -23,6 +23,10 @@
  *	connection quits after N decisions and the thread opens a new one
  *	(OPTNEG, CONNECT, HELO again), as Postfix opens one milter
  *	connection per SMTP session: -m 1 measures sessions of one message.
+ *	With -f FROM and a MAIL reply of continue, the decision goes on as
+ *	Postfix's does after DATA: HEADER "From: FROM" (answered unless
+ *	SMFIP_NR_HDR) and EOH, whose reply is then the decision's (a filter
+ *	that skips headers or EOH gets none of them).
  *
  *	One decision is MAIL + its reply + ABORT.  The output is one line:
  *
@@ -109,7 +113,8 @@ struct mload_opts {
 	int conns;
 	int seconds;
 	unsigned long per_session; /* decisions per connection; 0: no limit */
-	char expect; /* '\0': any reply */
+	char expect;      /* '\0': any reply */
+	const char *from; /* -f: a From header and EOH after MAIL; NULL none */
 };
 
 /* Shared by the threads; the main thread owns the start and stop. */
@@ -398,6 +403,31 @@ mload_kind_of(char r)
 	return MLOAD_OTHER;
 }
 
+/* mload_headers - HEADER From and EOH after a MAIL that continued; *r
+ * becomes EOH's reply. */
+static int
+mload_headers(struct mload_conn *c, char *r)
+{
+	const struct mload_opts *o = c->run->opt;
+	char hdr[MLOAD_CMD_MAX];
+	int m;
+
+	if (!(c->prot & SMFIP_NOHDRS)) {
+		m = snprintf(hdr, sizeof(hdr), "From%c%s", 0, o->from);
+		if (m < 0 || (size_t)m >= sizeof(hdr))
+			return mload_fail(c, "From header too long", 0);
+		if (mload_send(c, SMFIC_HEADER, hdr, (size_t)m + 1) != 0)
+			return -1;
+		if (!(c->prot & SMFIP_NR_HDR) && mload_reply(c, r) != 0)
+			return -1;
+	}
+	if (c->prot & SMFIP_NOEOH)
+		return 0;
+	if (mload_send(c, SMFIC_EOH, NULL, 0) != 0)
+		return -1;
+	return c->prot & SMFIP_NR_EOH ? 0 : mload_reply(c, r);
+}
+
 /* mload_decision - MACRO, MAIL, reply, ABORT: one MAIL FROM judged. */
 static int
 mload_decision(struct mload_conn *c, unsigned long n)
@@ -420,6 +450,9 @@ mload_decision(struct mload_conn *c, unsigned long n)
 		return -1;
 	if (!(c->prot & SMFIP_NR_MAIL)) {
 		if (mload_reply(c, &r) != 0)
+			return -1;
+		if (o->from != NULL && r == SMFIR_CONTINUE &&
+		    mload_headers(c, &r) != 0)
 			return -1;
 		c->count[mload_kind_of(r)]++;
 		if (o->expect != '\0' && r != o->expect) {
@@ -480,7 +513,7 @@ mload_usage(void)
 	fputs("usage: milter_load [-c conns] [-t seconds] [-s sender] "
 	      "[-q qid-prefix]\n"
 	      "           [-a client-address] [-e a|c|r|t|y] [-m per-session]"
-	      " SOCKET\n"
+	      " [-f from] SOCKET\n"
 	      "  SOCKET: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH\n",
 	      stderr);
 	return 64;
@@ -492,10 +525,13 @@ mload_args(int argc, char **argv, struct mload_opts *o)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "a:c:e:m:q:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:e:f:m:q:s:t:")) != -1) {
 		switch (ch) {
 		case 'a':
 			o->address = optarg;
+			break;
+		case 'f':
+			o->from = optarg;
 			break;
 		case 'c':
 			o->conns = atoi(optarg);

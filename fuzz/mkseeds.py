@@ -48,6 +48,19 @@ def dmarc():
         "adkim=x; fo=z")
     put(t, "case-blanks", "V = DMARC1 ; P = None ;;; PCT=007 ;")
     put(t, "controls", b"v=DMARC1;\tp=none;\r\n\x7f\xff\xfe")
+    # RFC 9989: leniencies, removed tags, test mode, the tree walk
+    put(t, "rfc9989-rua-no-p", "v=DMARC1; rua=mailto:d@example.com")
+    put(t, "rfc9989-lenient", "v=DMARC1; adkim=x; aspf=; p=reject; "
+        "rua=junk,mailto:d@example.com,; rua=mailto:e@example.com; "
+        "pct=0; pct=5.5; rf=iodef; ri=1h")
+    put(t, "rfc9989-strict-align", "v=DMARC1; p=reject; aspf=s; adkim=s")
+    put(t, "rfc9989-test-mode", "v=DMARC1; p=reject; np=quarantine; t=y")
+    put(t, "rfc9989-walk-psd", "\n\n\n\nv=DMARC1; p=none\n"
+        "v=DMARC1; p=reject; psd=y\nv=DMARC1; p=none; psd=n")
+    put(t, "rfc9989-walk-psd-n", "v=DMARC1; p=none; psd=n")
+    put(t, "rfc9989-walk-temp", "\n\nv=DMARC1; p=reject\n!")
+    put(t, "rfc9989-walk-many", "v=DMARC1;p=none\nv=DMARC1;p=reject\n"
+        "\n\n\n\nv=DMARC1; p=none; psd=y\nv=DMARC1; p=none")
 
 
 # ---------------------------------------------------------------- DKIM
@@ -329,6 +342,26 @@ def revpath():
         put(t, name, s)
 
 
+# ---------------------------------------------------------------- fromhdr
+def fromhdr():
+    t = "fuzz_fromhdr"
+    for name, s in [
+            ("plain", "Jane Doe <jane@example.com>"),
+            ("quoted-at", "\"a@good.example\" <x@evil.example>"),
+            ("comment-at", "x@evil.example (a@good.example)"),
+            ("two", "<x@evil.example>, a@good.example"),
+            ("group", "Team: a@one.example, B <b@two.example>;, c@x.example"),
+            ("route", "<@good.example,@r.example:x@evil.example>"),
+            ("obs-domain", "x@evil (c) . example ."),
+            ("encoded", "=?utf-8?q?a=40good.example?= <x@evil.example>"),
+            ("folded", "Jane\r\n Doe <jane@example.com>\r\n"),
+            ("idn", "J\xc3\xb6rg <j@b\xc3\xbccher.example>"),
+            ("literal", "a@[IPv6:2001:db8::1]"),
+            ("nested", "((a) (b (c))) x@example.com"),
+            ("nul", "x@evil.example\0a@good.example")]:
+        put(t, name, s)
+
+
 def main():
     top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     dmarc()
@@ -339,6 +372,7 @@ def main():
     policy()
     csv()
     revpath()
+    fromhdr()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
  * smtp-probe.c - send one message over SMTP and print the whole dialogue.
  *
  * SYNOPSIS
- *	smtp-probe [-t SECONDS] [-H HELO] [-s SUBJECT] HOST PORT SENDER
- *	    RECIPIENT...
+ *	smtp-probe [-t SECONDS] [-H HELO] [-s SUBJECT] [-F FROM]... [-n]
+ *	    HOST PORT SENDER RECIPIENT...
  *
  * DESCRIPTION
  *	Connects to HOST (a numeric IPv4 or IPv6 address) on PORT and sends
@@ -14,6 +14,10 @@
  *	\xNN, so the integration tests can match exact replies.  The first
  *	refused command (a 4xx or 5xx reply) ends the transaction: QUIT is
  *	sent and nothing else.
+ *
+ *	The message's From header field is "<SENDER>"; each -F gives one
+ *	From field with the value FROM instead (at most PROBE_FROM_MAX),
+ *	and -n sends none.
  *
  *	Integration tests use it where smtp-source would hide the replies:
  *	tests/integration/postfix.sh and contrib/demo.
@@ -26,6 +30,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,7 @@
 #define PROBE_ARG_MAX 512        /* octets of an address or a name */
 #define PROBE_TIMEOUT_DEFAULT 30 /* seconds for a whole reply */
 #define PROBE_TIMEOUT_MAX 3600
+#define PROBE_FROM_MAX 4 /* -F options */
 
 #define PROBE_EXIT_ACCEPTED 0
 #define PROBE_EXIT_REFUSED 1
@@ -57,11 +63,14 @@ struct probe_args {
 	char **rcpt;
 	int nrcpt;
 	int timeout;
+	const char *from[PROBE_FROM_MAX]; /* -F values */
+	int nfrom;
+	bool no_from; /* -n */
 };
 
 static const char probe_usage[] =
-    "usage: smtp-probe [-t SECONDS] [-H HELO] [-s SUBJECT] HOST PORT SENDER "
-    "RECIPIENT...\n";
+    "usage: smtp-probe [-t SECONDS] [-H HELO] [-s SUBJECT] [-F FROM]... [-n] "
+    "HOST PORT SENDER RECIPIENT...\n";
 
 /* probe_show - print prefix and len octets of text, unprintables escaped. */
 static void
@@ -262,8 +271,13 @@ probe_message(struct probe *p, const struct probe_args *a)
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	for (int i = 0; i < a->nfrom; i++) {
+		snprintf(line, sizeof(line), "From: %s", a->from[i]);
+		if (probe_send(p, line, 1) != 0)
+			return -1;
+	}
 	snprintf(line, sizeof(line), "From: <%s>", a->sender);
-	if (probe_send(p, line, 1) != 0)
+	if (a->nfrom == 0 && !a->no_from && probe_send(p, line, 1) != 0)
 		return -1;
 	snprintf(line, sizeof(line), "To: <%s>", a->rcpt[0]);
 	if (probe_send(p, line, 1) != 0)
@@ -344,7 +358,9 @@ probe_args_parse(int argc, char **argv, struct probe_args *a)
 	a->helo = "probe.test";
 	a->subject = "authready test";
 	a->timeout = PROBE_TIMEOUT_DEFAULT;
-	while ((c = getopt(argc, argv, "t:H:s:")) != -1) {
+	a->nfrom = 0;
+	a->no_from = false;
+	while ((c = getopt(argc, argv, "t:H:s:F:n")) != -1) {
 		switch (c) {
 		case 't':
 			errno = 0;
@@ -358,6 +374,14 @@ probe_args_parse(int argc, char **argv, struct probe_args *a)
 			break;
 		case 's':
 			a->subject = optarg;
+			break;
+		case 'F':
+			if (a->nfrom >= PROBE_FROM_MAX || !probe_arg_ok(optarg))
+				return PROBE_EXIT_USAGE;
+			a->from[a->nfrom++] = optarg;
+			break;
+		case 'n':
+			a->no_from = true;
 			break;
 		default:
 			return PROBE_EXIT_USAGE;

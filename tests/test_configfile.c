@@ -141,6 +141,33 @@ START_TEST(test_all_keys)
 }
 END_TEST
 
+START_TEST(test_fleet_keys)
+{
+	struct config cfg;
+
+	config_defaults(&cfg);
+	ck_assert_str_eq(cfg.store_dsn, "");
+	ck_assert_str_eq(cfg.store_dsn_password_file, "");
+	ck_assert_int_eq(cfg.replica_max_lag, 300);
+	ck_assert_str_eq(cfg.host_name, "");
+	parse_ok(
+	    "StoreDSN postgresql://a@db.example/authready?sslmode=require\n"
+	    "StoreDSNPasswordFile /etc/authready/pg.password\n"
+	    "ReplicaMaxLag 90s\n"
+	    "HostName mx1.example.net\n",
+	    &cfg);
+	ck_assert_str_eq(cfg.store_dsn,
+	                 "postgresql://a@db.example/authready?sslmode=require");
+	ck_assert_str_eq(cfg.store_dsn_password_file,
+	                 "/etc/authready/pg.password");
+	ck_assert_int_eq(cfg.replica_max_lag, 90);
+	ck_assert_str_eq(cfg.host_name, "mx1.example.net");
+	parse_bad_has("StoreDSNPasswordFile pg.password\n",
+	              "not an absolute path");
+	parse_bad_has("ReplicaMaxLag soon\n", "not a duration");
+}
+END_TEST
+
 START_TEST(test_keys_case_insensitive)
 {
 	struct config cfg;
@@ -625,6 +652,10 @@ START_TEST(test_sample)
 	                                   "RefreshConcurrency",
 	                                   "ReleaseCommand",
 	                                   "HoldQueueCommand",
+	                                   "StoreDSN",
+	                                   "StoreDSNPasswordFile",
+	                                   "ReplicaMaxLag",
+	                                   "HostName",
 	                                   "Socket",
 	                                   "UnsafeInetQuarantine",
 	                                   "UserID",
@@ -948,6 +979,7 @@ config_suite(void)
 	tcase_add_test(tc, test_load_fifo);
 	tcase_add_test(tc, test_load_too_big);
 	tcase_add_test(tc, test_sample);
+	tcase_add_test(tc, test_fleet_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

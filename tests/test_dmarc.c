@@ -128,51 +128,19 @@ static const struct {
     {"v=DMARC1", "tag p is missing"},
     {"v=DMARC1;", "tag p is missing"},
     {"v=DMARC1; sp=none", "tag p is missing"},
-    {"v=DMARC1; rua=mailto:a@example.com", "only because rua is valid"},
     {"v=DMARC1; pp=none", "without p or a valid rua"},
     {"v=DMARC1; p=none; v=DMARC1", "only once, as the first tag"},
     {"v=DMARC1; p=none; p=reject", "tag p appears twice"},
     {"v=DMARC1; p=none; P=reject", "tag p appears twice"},
-    {"v=DMARC1; p=none; rua=mailto:a@x.y; rua=mailto:b@x.y",
-     "tag rua appears twice"},
-    {"v=DMARC1; p=none; pct=1; pct=1", "tag pct appears twice"},
     {"v=DMARC1; p=", "tag p has an empty value"},
     {"v=DMARC1; p=nonee", "p=nonee: the policy must be"},
     {"v=DMARC1; p=none reject", "p=none reject"},
     {"v=DMARC1; p=bogus", "RFC 7489 6.6.3"},
     {"v=DMARC1; p=none; sp=all", "sp=all"},
     {"v=DMARC1; p=none; np=maybe", "np=maybe"},
-    {"v=DMARC1; p=none; adkim=x", "adkim=x"},
-    {"v=DMARC1; p=none; aspf=rs", "aspf=rs"},
-    {"v=DMARC1; p=none; pct=101", "pct=101"},
-    {"v=DMARC1; p=none; pct=-1", "pct=-1"},
-    {"v=DMARC1; p=none; pct=0100", "pct=0100"},
-    {"v=DMARC1; p=none; pct=5.5", "pct=5.5"},
-    {"v=DMARC1; p=none; pct=", "tag pct has an empty value"},
     {"v=DMARC1; p=none; fo=2", "fo=2"},
     {"v=DMARC1; p=none; fo=0:", "fo=0:"},
     {"v=DMARC1; p=none; fo=0,1", "fo=0,1"},
-    {"v=DMARC1; p=none; rf=iodef", "rf=iodef"},
-    {"v=DMARC1; p=none; rf=afrf:", "rf=afrf:"},
-    {"v=DMARC1; p=none; ri=4294967296", "ri=4294967296"},
-    {"v=DMARC1; p=none; ri=99999999999999999999999", "ri="},
-    {"v=DMARC1; p=none; ri=1h", "ri=1h"},
-    {"v=DMARC1; p=none; ri=+5", "ri=+5"},
-    {"v=DMARC1; p=none; rua=a@example.com", "needs a scheme"},
-    {"v=DMARC1; p=none; rua=mailto:", "nothing after its scheme"},
-    {"v=DMARC1; p=none; rua=mailto:example.com", "mailto:dmarc@"},
-    {"v=DMARC1; p=none; rua=mailto:@example.com", "mailto:dmarc@"},
-    {"v=DMARC1; p=none; rua=mailto:a@", "mailto:dmarc@"},
-    {"v=DMARC1; p=none; rua=mailto:a@x.y,", "empty entry"},
-    {"v=DMARC1; p=none; rua=,mailto:a@x.y", "empty entry"},
-    {"v=DMARC1; p=none; rua=mailto:a@x.y!", "size limit"},
-    {"v=DMARC1; p=none; rua=mailto:a@x.y!10x", "size limit"},
-    {"v=DMARC1; p=none; rua=mailto:a@x.y!10mb", "size limit"},
-    {"v=DMARC1; p=none; rua=mailto:a b@x.y", "percent-encoded"},
-    {"v=DMARC1; p=none; rua=mailto:a@x.y%2", "two hex digits"},
-    {"v=DMARC1; p=none; rua=mailto:a@x.y%zz", "two hex digits"},
-    {"v=DMARC1; p=none; rua=1mailto:a@x.y", "needs a scheme"},
-    {"v=DMARC1; p=none; ruf=mailto:a\"@x.y", "ruf="},
     {"v=DMARC1; p=none; psd=x", "psd=x"},
     {"v=DMARC1; p=none; t=u", "t=u"},
     {"v=DMARC1; p=none; junk", "\"junk\" is not a tag=value pair"},
@@ -188,6 +156,153 @@ static const struct {
 START_TEST(parse_invalid)
 {
 	bad(invalid_records[_i].rec, invalid_records[_i].needle);
+}
+END_TEST
+
+/* ---- parsing: read leniently, as receivers do, with a warning ---- */
+
+static const struct {
+	const char *rec;
+	const char *needle; /* in the warning */
+	char adkim, aspf;
+	enum dmarc_policy p;
+	bool has_rua;
+} lenient_records[] = {
+    {"v=DMARC1; rua=mailto:a@example.com", "read this record as p=none", 'r',
+     'r', DMARC_POLICY_NONE, true},
+    {"v=DMARC1; rua=mailto:a@example.com,junk; adkim=s",
+     "rua=mailto:a@example.com,junk: a report URI needs a scheme, such as "
+     "mailto:; receivers drop that URI and keep the rest: fix it or remove "
+     "it.",
+     's', 'r', DMARC_POLICY_NONE, true},
+    {"v=DMARC1; p=none; rua=mailto:a@x.y; rua=mailto:b@x.y",
+     "Tag rua appears twice", 'r', 'r', DMARC_POLICY_NONE, true},
+    {"v=DMARC1; p=none; pct=1; pct=1", "Tag pct appears twice", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=reject; adkim=x", "adkim=x: not r or s, so receivers use r",
+     'r', 'r', DMARC_POLICY_REJECT, false},
+    {"v=DMARC1; p=none; aspf=rs", "aspf=rs: not r or s", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; adkim=", "adkim=: not r or s", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; aspf=s; adkim=strict", "adkim=strict", 'r', 's',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; pct=101", "pct is gone from DMARC (RFC 9989)", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; pct=-1", "pct=-1: pct is gone", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; pct=0100", "pct=0100", 'r', 'r', DMARC_POLICY_NONE,
+     false},
+    {"v=DMARC1; p=none; pct=5.5", "pct=5.5", 'r', 'r', DMARC_POLICY_NONE,
+     false},
+    {"v=DMARC1; p=none; pct=", "pct=: pct is gone", 'r', 'r', DMARC_POLICY_NONE,
+     false},
+    {"v=DMARC1; p=none; pct=100", "receivers ignore it", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=reject; pct=0", "pct=0 is read as t=y", 'r', 'r',
+     DMARC_POLICY_REJECT, false},
+    {"v=DMARC1; p=none; rf=iodef", "rf is gone from DMARC", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rf=afrf", "rf=afrf: rf is gone", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rf=afrf:", "rf=afrf:", 'r', 'r', DMARC_POLICY_NONE,
+     false},
+    {"v=DMARC1; p=none; ri=4294967296", "ri is gone from DMARC", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; ri=86400", "ri=86400: ri is gone", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; ri=99999999999999999999999", "ri=", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; ri=1h", "ri=1h", 'r', 'r', DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; ri=+5", "ri=+5", 'r', 'r', DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=a@example.com", "needs a scheme", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:", "nothing after its scheme", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:example.com", "mailto:dmarc@", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:@example.com", "mailto:dmarc@", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:a@", "mailto:dmarc@", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:a@x.y,", "empty entry", 'r', 'r',
+     DMARC_POLICY_NONE, true},
+    {"v=DMARC1; p=none; rua=,mailto:a@x.y", "empty entry", 'r', 'r',
+     DMARC_POLICY_NONE, true},
+    {"v=DMARC1; p=none; rua=mailto:a@x.y!", "size limit", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:a@x.y!10x", "size limit", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:a@x.y!10mb", "size limit", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:a b@x.y", "percent-encoded", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:a@x.y%2", "two hex digits", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=mailto:a@x.y%zz", "two hex digits", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; rua=1mailto:a@x.y", "needs a scheme", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+    {"v=DMARC1; p=none; ruf=mailto:a\"@x.y", "ruf=", 'r', 'r',
+     DMARC_POLICY_NONE, false},
+};
+
+START_TEST(parse_lenient)
+{
+	struct dmarc_record r = ok(lenient_records[_i].rec);
+
+	ck_assert_uint_ge(r.nwarn, 1);
+	ck_assert_msg(strstr(r.warn, lenient_records[_i].needle) != NULL,
+	              "\"%s\": warning \"%s\" lacks \"%s\"",
+	              lenient_records[_i].rec, r.warn,
+	              lenient_records[_i].needle);
+	ck_assert_int_eq(r.adkim, lenient_records[_i].adkim);
+	ck_assert_int_eq(r.aspf, lenient_records[_i].aspf);
+	ck_assert_int_eq(r.p, lenient_records[_i].p);
+	ck_assert_int_eq(r.has_rua, lenient_records[_i].has_rua);
+}
+END_TEST
+
+/* The records a strict reading accepts carry no warning. */
+START_TEST(parse_clean_no_warning)
+{
+	struct dmarc_record r =
+	    ok("v=DMARC1; p=quarantine; sp=none; np=reject; adkim=s; aspf=r; "
+	       "fo=1; rua=mailto:d@example.com; psd=n; t=n; future=1");
+
+	ck_assert_uint_eq(r.nwarn, 0);
+	ck_assert_str_eq(r.warn, "");
+}
+END_TEST
+
+/* A bad rua with no p leaves no valid rua: the record is unusable. */
+START_TEST(parse_lenient_limits)
+{
+	bad("v=DMARC1; rua=junk", "without p or a valid rua");
+	bad("v=DMARC1; adkim=x", "without p or a valid rua");
+}
+END_TEST
+
+/* Test mode: t=y and pct=0 lower what receivers apply by one step. */
+START_TEST(parse_test_mode)
+{
+	struct dmarc_record r = ok("v=DMARC1; p=reject; t=y");
+
+	ck_assert(dmarc_test_mode(&r));
+	ck_assert_int_eq(dmarc_enforced(&r, DMARC_POLICY_REJECT),
+	                 DMARC_POLICY_QUARANTINE);
+	ck_assert_int_eq(dmarc_enforced(&r, DMARC_POLICY_QUARANTINE),
+	                 DMARC_POLICY_NONE);
+	ck_assert_int_eq(dmarc_enforced(&r, DMARC_POLICY_NONE),
+	                 DMARC_POLICY_NONE);
+	r = ok("v=DMARC1; p=reject; pct=0");
+	ck_assert(dmarc_test_mode(&r));
+	r = ok("v=DMARC1; p=reject; pct=50");
+	ck_assert(!dmarc_test_mode(&r));
+	ck_assert_int_eq(dmarc_enforced(&r, DMARC_POLICY_REJECT),
+	                 DMARC_POLICY_REJECT);
+	r = ok("v=DMARC1; p=reject; t=n");
+	ck_assert(!dmarc_test_mode(&r));
 }
 END_TEST
 
@@ -298,10 +413,9 @@ START_TEST(parse_error_value_sanitized_and_short)
 	ck_assert_ptr_nonnull(strstr(err, "p=zzz"));
 	ck_assert_ptr_nonnull(strstr(err, "..."));
 	ck_assert_uint_lt(strlen(err), 200);
-	ck_assert_int_eq(parse_s("v=DMARC1; p=none; rua=mailto:a\\b", NULL, err,
-	                         sizeof(err)),
-	                 -1);
-	ck_assert_ptr_nonnull(strstr(err, "rua=mailto:a\\\\b"));
+	ck_assert_int_eq(
+	    parse_s("v=DMARC1; p=none; sp=a\\b", NULL, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "sp=a\\\\b"));
 }
 END_TEST
 
@@ -750,7 +864,7 @@ START_TEST(eval_org_sp)
 	ck_assert_str_eq(res.name, "_dmarc.example.com");
 	ck_assert_str_eq(res.seen, "v=DMARC1; p=reject; sp=none");
 	has(&res, "effective policy is none (sp)");
-	has(&res, "found at the organizational domain example.com");
+	has(&res, "found by the tree walk at example.com");
 
 	eval1("shop.example.com", "example.com", DNS_NODATA, NULL, DNS_OK,
 	      "v=DMARC1; p=reject; sp=none", true, DMARC_POLICY_QUARANTINE,
@@ -801,8 +915,25 @@ START_TEST(eval_pct_and_t)
 	      "v=DMARC1; p=reject; pct=25; t=y", DNS_NXDOMAIN, NULL, false,
 	      DMARC_POLICY_NONE, &res);
 	ck_assert_int_eq(res.status, CHECK_PASS);
-	has(&res, "pct=25");
-	has(&res, "t=y");
+	has(&res, "t=y: test mode, receivers apply quarantine instead");
+	ck_assert_ptr_nonnull(strstr(res.warning, "pct=25: pct is gone"));
+
+	/* --dmarc-min-policy sees what receivers apply, not what is stated */
+	eval1("example.com", "example.com", DNS_OK, "v=DMARC1; p=reject; t=y",
+	      DNS_NXDOMAIN, NULL, false, DMARC_POLICY_REJECT, &res);
+	ck_assert_int_eq(res.status, CHECK_FAIL);
+	has(&res, "effective policy is quarantine; at least reject required");
+	has(&res, "with t=y");
+	eval1("example.com", "example.com", DNS_OK,
+	      "v=DMARC1; p=quarantine; pct=0", DNS_NXDOMAIN, NULL, false,
+	      DMARC_POLICY_QUARANTINE, &res);
+	ck_assert_int_eq(res.status, CHECK_FAIL);
+	has(&res, "effective policy is none; at least quarantine required");
+	has(&res, "with pct=0");
+	eval1("example.com", "example.com", DNS_OK,
+	      "v=DMARC1; p=reject; pct=50", DNS_NXDOMAIN, NULL, false,
+	      DMARC_POLICY_REJECT, &res);
+	ck_assert_int_eq(res.status, CHECK_PASS);
 }
 END_TEST
 
@@ -986,10 +1117,298 @@ START_TEST(eval_invalid_record)
 	has(&res, "The DMARC record at _dmarc.example.com is invalid: "
 	          "p=nne");
 	eval1("shop.example.com", "example.com", DNS_NXDOMAIN, NULL, DNS_OK,
-	      "v=DMARC1; rua=mailto:d@example.com", true, DMARC_POLICY_NONE,
-	      &res);
+	      "v=DMARC1; rua=junk", true, DMARC_POLICY_NONE, &res);
 	ck_assert_int_eq(res.status, CHECK_FAIL);
 	has(&res, "tag p is missing");
+}
+END_TEST
+
+/* A record receivers still apply passes, its leniencies as warnings. */
+START_TEST(eval_lenient_record_warns)
+{
+	struct check_result res;
+
+	eval1("shop.example.com", "example.com", DNS_NXDOMAIN, NULL, DNS_OK,
+	      "v=DMARC1; rua=mailto:d@example.com; aspf=x", true,
+	      DMARC_POLICY_NONE, &res);
+	ck_assert_int_eq(res.status, CHECK_PASS);
+	has(&res, "effective policy is none (p)");
+	ck_assert_ptr_nonnull(strstr(res.warning, "aspf=x: not r or s"));
+	ck_assert_ptr_nonnull(strstr(res.warning, "Tag p is missing"));
+	eval1("example.com", "example.com", DNS_OK, "v=DMARC1; p=none",
+	      DNS_NXDOMAIN, NULL, false, DMARC_POLICY_NONE, &res);
+	ck_assert_str_eq(res.warning, "");
+}
+END_TEST
+
+/* judge1 - dmarc_judge on one record at the domain, with a context. */
+static void
+judge1(const char *domain, const char *rec, const char *mail_from,
+       bool spf_required, struct check_result *res)
+{
+	struct dmarc_context ctx = {mail_from, spf_required};
+	struct dmarc_record r;
+	struct dns_answer a;
+	char name[300];
+	const char *v[1] = {rec};
+
+	snprintf(name, sizeof(name), "_dmarc.%s", domain);
+	txt(&a, name, DNS_OK, 1, v);
+	dmarc_judge(domain, domain, &a, NULL, DMARC_POLICY_NONE, &ctx, res, &r);
+	dns_answer_free(&a);
+}
+
+/* aspf=s and a MAIL FROM subdomain: SPF can never align. */
+START_TEST(eval_aspf_strict_subdomain)
+{
+	struct check_result res;
+
+	judge1("example.com", "v=DMARC1; p=none; aspf=s", "mail.example.com",
+	       false, &res);
+	ck_assert_int_eq(res.status, CHECK_PASS);
+	ck_assert_ptr_nonnull(strstr(res.warning, "aspf=s: SPF aligns only"));
+	ck_assert_ptr_nonnull(strstr(res.warning, "publish aspf=r"));
+	judge1("example.com", "v=DMARC1; p=none; aspf=s", "mail.example.com",
+	       true, &res);
+	ck_assert_int_eq(res.status, CHECK_FAIL);
+	has(&res, "SPF can never align");
+	has(&res, "SPF alignment is required");
+	/* relaxed, or the MAIL FROM is the domain itself: nothing to say */
+	judge1("example.com", "v=DMARC1; p=none", "mail.example.com", true,
+	       &res);
+	ck_assert_int_eq(res.status, CHECK_PASS);
+	ck_assert_str_eq(res.warning, "");
+	judge1("example.com", "v=DMARC1; p=none; aspf=s", "example.com", true,
+	       &res);
+	ck_assert_int_eq(res.status, CHECK_PASS);
+	ck_assert_str_eq(res.warning, "");
+}
+END_TEST
+
+/* adkim=s: DKIM aligns only for a From of exactly the key's domain. */
+START_TEST(eval_adkim_strict)
+{
+	struct check_result res;
+
+	judge1("example.com", "v=DMARC1; p=none; adkim=s", "mail.example.com",
+	       true, &res);
+	ck_assert_int_eq(res.status, CHECK_PASS);
+	ck_assert_ptr_nonnull(strstr(res.warning, "adkim=s: DKIM aligns only"));
+	ck_assert_ptr_nonnull(strstr(res.warning, "publish adkim=r"));
+}
+END_TEST
+
+/* ---- the DNS tree walk (RFC 9989 section 4.10) ---- */
+
+/* walk_names_are - the walk of domain queries exactly the names given. */
+static void
+walk_names_are(const char *domain, const char *const *want, size_t n)
+{
+	char names[DMARC_WALK_MAX][DMARC_NAME_MAX];
+	size_t i, got = dmarc_walk_names(domain, names, DMARC_WALK_MAX);
+
+	ck_assert_uint_eq(got, n);
+	for (i = 0; i < n; i++)
+		ck_assert_str_eq(names[i], want[i]);
+}
+
+START_TEST(walk_names)
+{
+	static const char *const short_name[] = {
+	    "a.mail.example.com", "mail.example.com", "example.com", "com"};
+	static const char *const tld[] = {"com"};
+	/* eight or more labels: the full name, then the last seven */
+	static const char *const long_name[] = {
+	    "a.b.c.d.e.f.g.h.i.j.mail.example.com", "g.h.i.j.mail.example.com"};
+	static const char *const eight[] = {"a.b.c.d.e.f.example.com",
+	                                    "b.c.d.e.f.example.com",
+	                                    "c.d.e.f.example.com",
+	                                    "d.e.f.example.com",
+	                                    "e.f.example.com",
+	                                    "f.example.com",
+	                                    "example.com",
+	                                    "com"};
+	char names[DMARC_WALK_MAX][DMARC_NAME_MAX];
+
+	walk_names_are("a.mail.example.com", short_name, 4);
+	walk_names_are("com", tld, 1);
+	walk_names_are("a.b.c.d.e.f.example.com", eight, 8);
+	ck_assert_uint_eq(dmarc_walk_names("a.b.c.d.e.f.g.h.i.j.mail.example."
+	                                   "com",
+	                                   names, DMARC_WALK_MAX),
+	                  DMARC_WALK_MAX);
+	ck_assert_str_eq(names[0], long_name[0]);
+	ck_assert_str_eq(names[1], long_name[1]);
+	ck_assert_str_eq(names[7], "com");
+	ck_assert_uint_eq(dmarc_walk_names("", names, DMARC_WALK_MAX), 0);
+	ck_assert_uint_eq(dmarc_walk_names("a.b.example.com", names, 2), 2);
+}
+END_TEST
+
+/* walk_run - feed the walk of domain from a table of name -> record
+ * (NULL record: NXDOMAIN; "!" : SERVFAIL); the organizational domain
+ * into org; returns the number of queries. */
+static size_t
+walk_run(const char *domain, const char *const (*zone)[2], size_t nzone,
+         struct dmarc_walk *w, char *org, size_t orglen)
+{
+	const char *name;
+	size_t q = 0, i;
+
+	ck_assert_int_eq(dmarc_walk_init(w, domain), 0);
+	while ((name = dmarc_walk_next(w)) != NULL) {
+		struct dns_answer a;
+		const char *rec = NULL;
+		bool found = false;
+
+		for (i = 0; i < nzone; i++)
+			if (strcmp(zone[i][0], name) == 0) {
+				rec = zone[i][1];
+				found = true;
+			}
+		if (found && strcmp(rec, "!") == 0)
+			txt(&a, name, DNS_SERVFAIL, 0, NULL);
+		else if (found)
+			txt(&a, name, DNS_OK, 1, &rec);
+		else
+			txt(&a, name, DNS_NXDOMAIN, 0, NULL);
+		q++;
+		dmarc_walk_take(w, &a);
+		dns_answer_free(&a);
+		ck_assert_uint_le(q, DMARC_WALK_MAX);
+	}
+	dmarc_walk_org(w, org, orglen);
+	return q;
+}
+
+/* A record at the organizational domain: policy and org there. */
+START_TEST(walk_record_at_org)
+{
+	static const char *const zone[][2] = {
+	    {"example.com", "v=DMARC1; p=reject"}};
+	struct dmarc_walk w;
+	char org[DMARC_NAME_MAX];
+
+	ck_assert_uint_eq(
+	    walk_run("a.mail.example.com", zone, 1, &w, org, sizeof(org)), 4);
+	ck_assert_int_eq(w.policy, 2);
+	ck_assert_str_eq(org, "example.com");
+	ck_assert(!w.temp);
+}
+END_TEST
+
+/* A record at an intermediate name is the policy; the org domain is the
+ * shortest name with a record. */
+START_TEST(walk_record_intermediate)
+{
+	static const char *const zone[][2] = {
+	    {"mail.example.com", "v=DMARC1; p=quarantine"},
+	    {"example.com", "v=DMARC1; p=none"}};
+	struct dmarc_walk w;
+	char org[DMARC_NAME_MAX];
+
+	walk_run("a.mail.example.com", zone, 2, &w, org, sizeof(org));
+	ck_assert_int_eq(w.policy, 1);
+	ck_assert_str_eq(w.names[w.policy], "mail.example.com");
+	ck_assert_str_eq(org, "example.com");
+
+	/* only the intermediate name has one: it is the org domain too */
+	walk_run("a.mail.example.com", zone, 1, &w, org, sizeof(org));
+	ck_assert_int_eq(w.policy, 1);
+	ck_assert_str_eq(org, "mail.example.com");
+}
+END_TEST
+
+/* psd=y: the org domain is the name one label below the PSD; psd=n ends
+ * the walk at its own name. */
+START_TEST(walk_psd)
+{
+	static const char *const psd_zone[][2] = {
+	    {"gov.example", "v=DMARC1; p=reject; psd=y"}};
+	static const char *const psd_n[][2] = {
+	    {"a.b.example.com", "v=DMARC1; p=none; psd=n"},
+	    {"example.com", "v=DMARC1; p=reject"}};
+	static const char *const psd_start[][2] = {
+	    {"gov.example", "v=DMARC1; p=reject; psd=y"}};
+	struct dmarc_walk w;
+	char org[DMARC_NAME_MAX];
+
+	/* agency.gov.example has no record: the PSD's policy applies, the
+	 * org domain is agency.gov.example, and the walk stops there */
+	ck_assert_uint_eq(walk_run("mail.agency.gov.example", psd_zone, 1, &w,
+	                           org, sizeof(org)),
+	                  3);
+	ck_assert_int_eq(w.policy, 2);
+	ck_assert_str_eq(org, "agency.gov.example");
+
+	ck_assert_uint_eq(
+	    walk_run("x.a.b.example.com", psd_n, 2, &w, org, sizeof(org)), 2);
+	ck_assert_str_eq(org, "a.b.example.com");
+
+	/* psd=y at the name the walk starts from does not count */
+	walk_run("gov.example", psd_start, 1, &w, org, sizeof(org));
+	ck_assert_str_eq(org, "gov.example");
+}
+END_TEST
+
+/* The walk of a long name stops after eight queries. */
+START_TEST(walk_cap)
+{
+	struct dmarc_walk w;
+	char org[DMARC_NAME_MAX];
+
+	ck_assert_uint_eq(walk_run("a.b.c.d.e.f.g.h.i.j.k.l.example.com", NULL,
+	                           0, &w, org, sizeof(org)),
+	                  DMARC_WALK_MAX);
+	ck_assert_int_eq(w.policy, -1);
+	ck_assert_str_eq(w.names[1], "h.i.j.k.l.example.com");
+	/* no record anywhere: the domain is its own org domain */
+	ck_assert_str_eq(org, "a.b.c.d.e.f.g.h.i.j.k.l.example.com");
+}
+END_TEST
+
+/* DNS trouble ends the walk; an invalid record is still the policy. */
+START_TEST(walk_temp_and_invalid)
+{
+	static const char *const temp[][2] = {{"example.com", "!"}};
+	static const char *const invalid[][2] = {
+	    {"shop.example.com", "v=DMARC1; p=bogus"},
+	    {"example.com", "v=DMARC1; p=none"}};
+	struct dmarc_walk w;
+	char org[DMARC_NAME_MAX];
+
+	ck_assert_uint_eq(
+	    walk_run("shop.example.com", temp, 1, &w, org, sizeof(org)), 2);
+	ck_assert(w.temp);
+	walk_run("shop.example.com", invalid, 2, &w, org, sizeof(org));
+	ck_assert_int_eq(w.policy, 0);
+	ck_assert_str_eq(org, "example.com");
+}
+END_TEST
+
+/*
+ * The examples RFC 9989 gives in prose, worked through: a From domain
+ * of a.mail.example.com under a com that publishes psd=y has the org
+ * domain example.com; and one whose own record says psd=n is its own.
+ */
+START_TEST(walk_rfc_examples)
+{
+	static const char *const com_psd[][2] = {
+	    {"com", "v=DMARC1; p=none; psd=y"}};
+	static const char *const own[][2] = {
+	    {"a.mail.example.com", "v=DMARC1; p=reject; psd=n"},
+	    {"example.com", "v=DMARC1; p=none"}};
+	struct dmarc_walk w;
+	char org[DMARC_NAME_MAX];
+
+	ck_assert_uint_eq(
+	    walk_run("a.mail.example.com", com_psd, 1, &w, org, sizeof(org)),
+	    4);
+	ck_assert_str_eq(org, "example.com");
+	ck_assert_str_eq(w.names[w.policy], "com");
+	ck_assert_uint_eq(
+	    walk_run("a.mail.example.com", own, 2, &w, org, sizeof(org)), 1);
+	ck_assert_str_eq(org, "a.mail.example.com");
 }
 END_TEST
 
@@ -1046,6 +1465,12 @@ dmarc_suite(void)
 	tcase_add_loop_test(
 	    tc, parse_invalid, 0,
 	    (int)(sizeof(invalid_records) / sizeof(*invalid_records)));
+	tcase_add_loop_test(
+	    tc, parse_lenient, 0,
+	    (int)(sizeof(lenient_records) / sizeof(*lenient_records)));
+	tcase_add_test(tc, parse_clean_no_warning);
+	tcase_add_test(tc, parse_lenient_limits);
+	tcase_add_test(tc, parse_test_mode);
 	tcase_add_test(tc, parse_defaults);
 	tcase_add_test(tc, parse_values);
 	tcase_add_test(tc, parse_fo_all_repeated);
@@ -1097,6 +1522,19 @@ dmarc_suite(void)
 	tcase_add_test(tc, eval_invalid_record);
 	tcase_add_test(tc, eval_hostile_record);
 	tcase_add_test(tc, eval_hostile_domain_name);
+	tcase_add_test(tc, eval_lenient_record_warns);
+	tcase_add_test(tc, eval_aspf_strict_subdomain);
+	tcase_add_test(tc, eval_adkim_strict);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("walk");
+	tcase_add_test(tc, walk_names);
+	tcase_add_test(tc, walk_record_at_org);
+	tcase_add_test(tc, walk_record_intermediate);
+	tcase_add_test(tc, walk_psd);
+	tcase_add_test(tc, walk_cap);
+	tcase_add_test(tc, walk_temp_and_invalid);
+	tcase_add_test(tc, walk_rfc_examples);
 	suite_add_tcase(s, tc);
 	return s;
 }

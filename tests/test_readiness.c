@@ -320,6 +320,201 @@ START_TEST(test_dmarc_temperror_stops_discovery)
 }
 END_TEST
 
+/* The tree walk: a record at an intermediate name is the policy, and the
+ * walk goes on to the organizational domain, which the report names. */
+START_TEST(test_dmarc_walk_intermediate)
+{
+	static const struct fake_entry zone[] = {
+	    {"_dmarc.shop.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=reject"}},
+	    {"_dmarc.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=none"}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 2};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "eu.shop.example.com", "mail.eu.shop.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_DMARC);
+	req.dmarc_min_policy = DMARC_POLICY_REJECT;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_uint_eq(f.nasked, 4);
+	ck_assert_str_eq(f.asked[0], "_dmarc.eu.shop.example.com");
+	ck_assert_str_eq(f.asked[1], "_dmarc.shop.example.com");
+	ck_assert_str_eq(f.asked[2], "_dmarc.example.com");
+	ck_assert_str_eq(f.asked[3], "_dmarc.com");
+	ck_assert_str_eq(rep.checks[0].name, "_dmarc.shop.example.com");
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_ptr_nonnull(
+	    strstr(rep.checks[0].detail, "organizational domain example.com"));
+	ck_assert_str_eq(rep.org, "example.com");
+}
+END_TEST
+
+/* psd=y on a public-suffix operator's name: its policy applies, the org
+ * domain is the name one label below, and the walk stops there. */
+START_TEST(test_dmarc_walk_psd)
+{
+	static const struct fake_entry zone[] = {
+	    {"_dmarc.gov.example",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=reject; psd=y"}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 1};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "agency.gov.example", "mail.agency.gov.example");
+	req.checks = READINESS_CHECK_BIT(CHECK_DMARC);
+	req.dmarc_min_policy = DMARC_POLICY_QUARANTINE;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_uint_eq(f.nasked, 2);
+	ck_assert(!fake_asked(&f, "_dmarc.example"));
+	ck_assert_str_eq(rep.checks[0].name, "_dmarc.gov.example");
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_str_eq(rep.org, "agency.gov.example");
+}
+END_TEST
+
+/* A long name costs at most eight queries, and no record is missing. */
+START_TEST(test_dmarc_walk_cap)
+{
+	struct fake_resolver f = {.entries = NULL, .nentries = 0};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "a.b.c.d.e.f.g.h.i.example.com",
+	             "mail.a.b.c.d.e.f.g.h.i.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_DMARC);
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_uint_eq(f.nasked, 8);
+	ck_assert_str_eq(f.asked[1], "_dmarc.e.f.g.h.i.example.com");
+	ck_assert_str_eq(f.asked[7], "_dmarc.com");
+	ck_assert_int_eq(rep.checks[0].status, CHECK_MISSING);
+	ck_assert_str_eq(rep.checks[0].name,
+	                 "_dmarc.a.b.c.d.e.f.g.h.i.example.com");
+	ck_assert_ptr_nonnull(strstr(rep.checks[0].detail,
+	                             "the tree walk asked 8 names, up to "
+	                             "_dmarc.com"));
+	ck_assert_str_eq(rep.org, "a.b.c.d.e.f.g.h.i.example.com");
+}
+END_TEST
+
+/* DNS trouble past the policy record: the policy is judged, the org
+ * domain is unknown this time (a warning; the state keeps the last). */
+START_TEST(test_dmarc_walk_temp_after_policy)
+{
+	static const struct fake_entry zone[] = {
+	    {"_dmarc.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=reject"}},
+	    {"_dmarc.com", DNS_TYPE_TXT, DNS_TIMEOUT, 0, {0}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 2};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "mail.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_DMARC);
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_str_eq(rep.checks[0].name, "_dmarc.example.com");
+	ck_assert_ptr_nonnull(strstr(rep.checks[0].warning,
+	                             "The organizational domain is not known "
+	                             "this time: DNS lookup of TXT _dmarc.com "
+	                             "failed (timeout)"));
+	ck_assert_str_eq(rep.org, "");
+}
+END_TEST
+
+/* aspf=s with the seed's MAIL FROM subdomain: a warning, and a failure
+ * where alignment must hold through SPF. */
+START_TEST(test_dmarc_aspf_strict)
+{
+	static const struct fake_entry zone[] = {
+	    {"_dmarc.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=reject; aspf=s"}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 1};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "mail.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_DMARC);
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_ptr_nonnull(strstr(rep.checks[0].warning,
+	                             "the MAIL FROM is mail.example.com, so "
+	                             "SPF can never align"));
+	memset(&f, 0, sizeof(f));
+	f.entries = zone;
+	f.nentries = 1;
+	req.spf_alignment_required = true;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_FAIL);
+	ck_assert_int_eq(report_exit_code(&rep), 1);
+}
+END_TEST
+
+/* Only ed25519 keys: a warning on the DKIM result; an RSA key ends it. */
+START_TEST(test_dkim_ed25519_only)
+{
+	static const struct fake_entry rsa[] = {
+	    {"1234rpr._domainkey.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DKIM1; k=ed25519; "
+	      "p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}},
+	    {"rsa1._domainkey.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DKIM1; k=rsa; "
+	      "p="
+	      "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCvjI0HEBquTIE4Wp8LwHibH1aB"
+	      "fSQ6cY"
+	      "0yBHVMjnztkBMhjKHfvaKwM3VA054m7c5TEa1qNv0lzDQXeSnIZYKc/"
+	      "Xe+gUX6BZ3y9FsvGLgds3DuVnrrpi7UzklcJGeKOGfQ6Ima65IbU7e0+/"
+	      "uBsa71W32Kcg0OdbS1sE4Y51uCpQIDAQAB"}},
+	};
+	struct fake_resolver f = {.entries = seed_zone, .nentries = 4};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "mail.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_DKIM);
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_ptr_nonnull(strstr(rep.checks[0].warning,
+	                             "Every DKIM key of example.com is "
+	                             "ed25519"));
+	memset(&f, 0, sizeof(f));
+	f.entries = rsa;
+	f.nentries = 2;
+	snprintf(req.selectors[1].name, sizeof(req.selectors[1].name), "rsa1");
+	req.nselectors = 2;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_int_eq(rep.checks[1].status, CHECK_PASS);
+	ck_assert_str_eq(rep.checks[0].warning, "");
+	ck_assert_str_eq(rep.checks[1].warning, "");
+}
+END_TEST
+
 START_TEST(test_temperror_and_fail_is_not_ready)
 {
 	static const struct fake_entry zone[] = {
@@ -676,6 +871,12 @@ main(void)
 	tcase_add_test(tc, test_mail_from_outside_org);
 	tcase_add_test(tc, test_dmarc_org_discovery);
 	tcase_add_test(tc, test_dmarc_temperror_stops_discovery);
+	tcase_add_test(tc, test_dmarc_walk_intermediate);
+	tcase_add_test(tc, test_dmarc_walk_psd);
+	tcase_add_test(tc, test_dmarc_walk_cap);
+	tcase_add_test(tc, test_dmarc_walk_temp_after_policy);
+	tcase_add_test(tc, test_dmarc_aspf_strict);
+	tcase_add_test(tc, test_dkim_ed25519_only);
 	tcase_add_test(tc, test_temperror_and_fail_is_not_ready);
 	tcase_add_test(tc, test_several_selectors);
 	tcase_add_test(tc, test_no_selector_dkim_missing);

@@ -68,15 +68,21 @@ START_TEST(test_json_shape_and_escaping)
 	check_result_seen(&rep.checks[0],
 	                  (const unsigned char *)"v=DMARC1; p=\"x\\\r\n\0", 18);
 	check_result_set(&rep.checks[0], CHECK_FAIL, "say \"%s\"", "hi");
+	snprintf(rep.checks[0].warning, sizeof(rep.checks[0].warning),
+	         "aspf=s: \"fix\"");
+	snprintf(rep.org, sizeof(rep.org), "example.com");
 	out = render(&rep, 1, 0);
 	ck_assert_str_eq(
 	    out,
 	    "{\"domain\": \"example.com\", \"ready\": false, "
-	    "\"verdict\": \"not-ready\", \"checks\": [{\"type\": \"dmarc\", "
+	    "\"verdict\": \"not-ready\", "
+	    "\"organizational_domain\": \"example.com\", "
+	    "\"checks\": [{\"type\": \"dmarc\", "
 	    "\"name\": \"_dmarc.example.com\", \"status\": \"fail\", "
 	    "\"expected\": \"\", "
 	    "\"seen\": \"v=DMARC1; p=\\\"x\\\\\\\\\\\\x0d\\\\x0a\\\\x00\", "
-	    "\"detail\": \"say \\\"hi\\\"\"}]}\n");
+	    "\"detail\": \"say \\\"hi\\\"\", "
+	    "\"warning\": \"aspf=s: \\\"fix\\\"\"}]}\n");
 	free(out);
 }
 END_TEST
@@ -107,6 +113,31 @@ START_TEST(test_text_table)
 }
 END_TEST
 
+/* A warning is its own line under the detail; the org domain is named. */
+START_TEST(test_text_warning)
+{
+	static struct report rep;
+	char *out;
+
+	memset(&rep, 0, sizeof(rep));
+	snprintf(rep.domain, sizeof(rep.domain), "example.com");
+	add(&rep, CHECK_DMARC, CHECK_PASS, "_dmarc.example.com");
+	out = render(&rep, 0, 0);
+	ck_assert_ptr_null(strstr(out, "warning:"));
+	ck_assert_ptr_null(strstr(out, "organizational domain"));
+	free(out);
+	snprintf(rep.checks[0].warning, sizeof(rep.checks[0].warning),
+	         "rf=afrf: rf is gone");
+	snprintf(rep.org, sizeof(rep.org), "example.com");
+	out = render(&rep, 0, 0);
+	ck_assert_ptr_nonnull(
+	    strstr(out, "  dmarc warning: rf=afrf: rf is gone\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    out, "organizational domain (RFC 9989 tree walk): example.com\n"));
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -118,6 +149,7 @@ main(void)
 	tcase_add_test(tc, test_verdicts);
 	tcase_add_test(tc, test_json_shape_and_escaping);
 	tcase_add_test(tc, test_text_table);
+	tcase_add_test(tc, test_text_warning);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

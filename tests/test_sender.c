@@ -596,6 +596,41 @@ START_TEST(test_exempt)
 }
 END_TEST
 
+/* A mailbox parsed elsewhere (the From header's) goes through the same
+ * rules: ownership, exemption by mailbox, a cut local part never
+ * exempt. */
+START_TEST(test_facts_domain)
+{
+	struct sender_rules rules = {pc, "mail", 3000};
+
+	add_reg("example.com", "");
+	add_state("example.com", READINESS_PENDING, 3600);
+	sender_facts_domain(&env, &rules, "jane", false, "mail.example.com",
+	                    &f);
+	ck_assert_int_eq(f.code, REVPATH_OK);
+	ck_assert_str_eq(f.mailbox, "jane@mail.example.com");
+	ck_assert_str_eq(f.in.domain, "example.com");
+	ck_assert(f.in.registered && f.in.have_state);
+	ck_assert_int_eq(f.in.state, READINESS_PENDING);
+	policy_decide(pc, &f.in, &d);
+	ck_assert_int_eq(d.action, POLICY_REJECT);
+	ck_assert_ptr_nonnull(strstr(d.text, "example.com"));
+	ck_assert_int_eq(policy_exempt_senders_parse(&pc->exempt_senders,
+	                                             "jane@mail.example.com",
+	                                             21, NULL, NULL, 0),
+	                 0);
+	sender_facts_domain(&env, &rules, "jane", false, "mail.example.com",
+	                    &f);
+	policy_decide(pc, &f.in, &d);
+	ck_assert_int_eq(d.action, POLICY_ACCEPT);
+	ck_assert_str_eq(d.reason, "exempt sender");
+	sender_facts_domain(&env, &rules, "jane", true, "mail.example.com", &f);
+	ck_assert_ptr_null(f.in.sender);
+	policy_decide(pc, &f.in, &d);
+	ck_assert_int_eq(d.action, POLICY_REJECT);
+}
+END_TEST
+
 START_TEST(test_note_use)
 {
 	add_state("other.example", READINESS_PENDING, 3600);
@@ -629,6 +664,7 @@ sender_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_exact);
+	tcase_add_test(tc, test_facts_domain);
 	tcase_add_test(tc, test_parent_mail_from);
 	tcase_add_test(tc, test_registry_stale);
 	tcase_add_test(tc, test_org);

@@ -512,6 +512,54 @@ START_TEST(test_notify_give_up)
 }
 END_TEST
 
+/* The org domain the tree walk found is kept; a check that did not find
+ * one (DNS trouble) leaves the last one known. */
+START_TEST(test_org_kept)
+{
+	static struct report rep;
+	struct domain_state st;
+
+	in_state(&st, READINESS_VERIFIED, T0);
+	mkrep(&rep, VERDICT_READY);
+	snprintf(rep.org, sizeof(rep.org), "example.com");
+	state_apply(&st, &rep, T0 + 10, NULL, &st, NULL);
+	ck_assert_str_eq(st.org, "example.com");
+	mkrep(&rep, VERDICT_UNDECIDED);
+	rep.org[0] = '\0';
+	state_apply(&st, &rep, T0 + 20, NULL, &st, NULL);
+	ck_assert_str_eq(st.org, "example.com");
+	mkrep(&rep, VERDICT_READY);
+	snprintf(rep.org, sizeof(rep.org), "shop.example.com");
+	state_apply(&st, &rep, T0 + 30, NULL, &st, NULL);
+	ck_assert_str_eq(st.org, "shop.example.com");
+}
+END_TEST
+
+/* The org domain the tree walk found says which names are the domain's
+ * organization; without one, only the domain's own subtree. */
+START_TEST(test_org_covers)
+{
+	struct domain_state st;
+
+	in_state(&st, READINESS_VERIFIED, T0);
+	snprintf(st.domain, sizeof(st.domain), "shop.example.com");
+	ck_assert(state_org_covers(&st, "shop.example.com"));
+	ck_assert(state_org_covers(&st, "mail.shop.example.com"));
+	ck_assert(!state_org_covers(&st, "example.com"));
+	ck_assert(!state_org_covers(&st, "news.example.com"));
+	snprintf(st.org, sizeof(st.org), "example.com");
+	ck_assert(state_org_covers(&st, "news.example.com"));
+	ck_assert(state_org_covers(&st, "example.com"));
+	ck_assert(!state_org_covers(&st, "example.net"));
+	ck_assert(!state_org_covers(&st, "badexample.com"));
+	/* an org that is not a parent of the domain is not trusted */
+	snprintf(st.org, sizeof(st.org), "example.net");
+	ck_assert(!state_org_covers(&st, "example.net"));
+	ck_assert(state_org_covers(&st, "a.shop.example.com"));
+	ck_assert(!state_org_covers(&st, ""));
+}
+END_TEST
+
 START_TEST(test_records_truncated)
 {
 	static struct report rep;
@@ -848,6 +896,8 @@ state_suite(void)
 	tcase_add_test(tc, test_notify_retry);
 	tcase_add_test(tc, test_notify_give_up);
 	tcase_add_test(tc, test_records_truncated);
+	tcase_add_test(tc, test_org_kept);
+	tcase_add_test(tc, test_org_covers);
 	tcase_add_test(tc, test_records_overflow);
 	tcase_add_test(tc, test_bogus_report);
 	tcase_add_test(tc, test_invalid_state);

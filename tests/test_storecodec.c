@@ -71,6 +71,7 @@ full_state(struct domain_state *st)
 	st->notify_attempts = UINT32_MAX - 1;
 	st->notified = -1;
 	st->last_used = INT64_MIN;
+	fill(st->org, DOMAIN_MAX, 'o');
 	st->nrecords = DOMAIN_RECORDS_MAX;
 	for (int i = 0; i < DOMAIN_RECORDS_MAX; i++) {
 		st->records[i].type = (uint8_t)(i % 4);
@@ -410,10 +411,12 @@ expect_state_error(const unsigned char *buf, size_t len, const char *want)
 }
 
 /*
- * Version 2 states end with last_used; a version 1 state (written by the
- * programs before it) is the same record without it, and stays readable:
- * it decodes, and peeks, with last_used 0.  Each kind has its own
- * version: a registry entry is still written as version 1 (a downgraded
+ * Version 3 states end with the organizational domain (org), version 2
+ * with last_used; a version 2 state is the same record without org and
+ * decodes with org "" (unknown); a version 1 state (written by the
+ * programs before it) is the same record without last_used either, and
+ * stays readable: it decodes, and peeks, with last_used 0.  Each kind has its
+ * own version: a registry entry is still written as version 1 (a downgraded
  * program keeps its registry) and one that claims version 2 is refused;
  * a held entry is written as version 2 (door and sender), whatever the
  * state's version.
@@ -432,17 +435,32 @@ START_TEST(test_state_versions)
 
 	small_state(&in);
 	in.last_used = 1700000123;
+	snprintf(in.org, sizeof(in.org), "example.com");
 	ck_assert_int_eq(storecodec_state_encode(&in, buf, sizeof(buf), &len,
 	                                         err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(storecodec_header(buf, len, &v, &k, err, sizeof(err)),
 	                 0);
 	ck_assert_uint_eq(v, STORECODEC_STATE_VERSION);
-	ck_assert_uint_eq(v, 2);
+	ck_assert_uint_eq(v, 3);
 	ck_assert_int_eq(
 	    storecodec_state_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert(out.last_used == 1700000123);
+	ck_assert_str_eq(out.org, "example.com");
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
+
+	/* The same state as version 2 wrote it: no org (unknown). */
+	buf[OFF_VERSION] = 2;
+	len -= 2 + strlen("example.com");
+	ck_assert_int_eq(
+	    storecodec_state_decode(buf, len, &out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out.org, "");
+	memset(in.org, 0, sizeof(in.org));
+	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
+	/* A version 2 record with version 3's tail, and the reverse. */
+	expect_state_error(buf, len + 2, "trailing");
+	buf[OFF_VERSION] = 3;
+	expect_state_error(buf, len, "truncated");
 
 	/* The same state as version 1 wrote it. */
 	buf[OFF_VERSION] = 1;

@@ -44,6 +44,7 @@ enum cli_option {
 	OPT_IP,
 	OPT_SENDER,
 	OPT_HELO,
+	OPT_STORE_DSN,
 };
 
 static const struct option cli_options[] = {
@@ -66,6 +67,7 @@ static const struct option cli_options[] = {
     {"ip", required_argument, NULL, OPT_IP},
     {"sender", required_argument, NULL, OPT_SENDER},
     {"helo", required_argument, NULL, OPT_HELO},
+    {"store-dsn", required_argument, NULL, OPT_STORE_DSN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -94,6 +96,9 @@ static const char cli_help[] =
     "  milter checked; refresh --all/--due first remove the ones unused\n"
     "  for UnregisteredExpiry)\n"
     "  store check                    verify the whole state store\n"
+    "  db init|migrate|status         the fleet's PostgreSQL schema "
+    "(StoreDSN)\n"
+    "  db grants                      the GRANTs of the fleet's roles\n"
     "\n"
     "check options:\n"
     "  -s, --selector SEL             DKIM selector (repeatable)\n"
@@ -120,11 +125,14 @@ static const char cli_help[] =
     "      --check-timeout SECONDS    deadline for all the lookups of one\n"
     "                                 check (CheckTimeout, default 20)\n"
     "      --state-dir DIR            the state store (default: StateDir)\n"
+    "      --store-dsn URI            the fleet's PostgreSQL (default: "
+    "StoreDSN)\n"
     "  -h, --help                     this text\n"
     "  -V, --version                  the version\n"
     "\n"
     "exit status of check: 0 ready, 1 not ready, 2 DNS trouble; of every\n"
-    "command: 64 usage error, 78 configuration error.  See authready(1).\n";
+    "command: 64 usage error, 69 PostgreSQL refused, 75 PostgreSQL down,\n"
+    "78 configuration error.  See authready(1).\n";
 
 int
 cli_usage_error(const struct cli *cli, const char *fmt, ...)
@@ -279,6 +287,9 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 		case OPT_HELO:
 			cli->helo = optarg;
 			break;
+		case OPT_STORE_DSN:
+			cli->store_dsn = optarg;
+			break;
 		case 'h':
 			fputs(cli_help, stdout);
 			*status = 0;
@@ -336,6 +347,12 @@ cli_load_config(struct cli *cli)
 		snprintf(cli->cfg.state_dir, sizeof(cli->cfg.state_dir), "%s",
 		         cli->state_dir);
 	}
+	if (cli->store_dsn != NULL) {
+		if (strlen(cli->store_dsn) >= sizeof(cli->cfg.store_dsn))
+			return cli_usage_error(cli, "--store-dsn is too long");
+		snprintf(cli->cfg.store_dsn, sizeof(cli->cfg.store_dsn), "%s",
+		         cli->store_dsn);
+	}
 	if (cli->dns_timeout != NULL &&
 	    config_parse_timeout(cli->dns_timeout, &cli->cfg.dns.timeout_ms) !=
 	        0)
@@ -361,7 +378,7 @@ static const struct {
 } cli_commands[] = {
     {"check", cli_check},     {"spf", cli_spf},       {"domain", cli_domain},
     {"records", cli_records}, {"status", cli_status}, {"refresh", cli_refresh},
-    {"release", cli_release}, {"store", cli_store},
+    {"release", cli_release}, {"store", cli_store},   {"db", cli_db},
 };
 
 int

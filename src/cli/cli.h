@@ -14,6 +14,8 @@
  *	int cli_release(struct cli *cli);
  *	int cli_store(struct cli *cli);
  *	int cli_domain_export(struct cli *cli);
+ *	int cli_db(struct cli *cli);
+ *	int cli_pg_open(struct cli *cli, PGconn **conn);
  *	const char *cli_time(int64_t t, char *buf, size_t len);
  *
  * DESCRIPTION
@@ -30,6 +32,7 @@
 #include <stddef.h>
 
 #include "configfile.h"
+#include "pgconn.h"
 #include "readiness.h"
 #include "store.h"
 
@@ -67,9 +70,10 @@ struct cli {
 	size_t negress;
 	const char *contact;
 	const char *state_dir;
-	const char *ip;     /* spf --ip */
-	const char *sender; /* spf --sender */
-	const char *helo;   /* spf --helo */
+	const char *store_dsn; /* --store-dsn */
+	const char *ip;        /* spf --ip */
+	const char *sender;    /* spf --sender */
+	const char *helo;      /* spf --helo */
 	bool json;
 	bool all;
 	bool due;
@@ -108,6 +112,15 @@ int cli_store(struct cli *cli);
 
 /* cli_domain_export - `authready domain export [FILE]`. */
 int cli_domain_export(struct cli *cli);
+
+/* cli_db - `authready db init|migrate|status|grants`. */
+int cli_db(struct cli *cli);
+
+/*
+ * cli_pg_open - connect to StoreDSN and check the schema; 0 with *conn,
+ * else the exit code after a message (69, 75, 78).
+ */
+int cli_pg_open(struct cli *cli, PGconn **conn);
 
 /* cli_store_open - the state store of the config; NULL after a message.
  * With absent non-NULL, no store yet (no StateDir, or one without

@@ -14,11 +14,20 @@
  *	the registry with the state.  import reads CSV (see authready(1));
  *	export, which writes it, lives in cli_store.c.
  *
+ *	With StoreDSN, add, remove and import write to PostgreSQL first
+ *	(pgreg.c: one transaction with its clock version and NOTIFY; a
+ *	tombstone on remove; an import commits every CLI_IMPORT_BATCH
+ *	entries) and decide there whether a domain is registered; then the
+ *	local store gets the same write, so a single host with StoreDSN
+ *	works without a replica.  Reads stay local.
+ *
  * DIAGNOSTICS
  *	0 done; 1 the domain exists (add) or is not registered (remove), or
  *	some import lines were bad (the others are registered); 64 usage,
  *	or an import file that cannot be read at all (unreadable, no or a
- *	bad header: nothing registered); 78 store or config trouble.
+ *	bad header: nothing registered); 78 store or config trouble; with
+ *	StoreDSN also 69 (PostgreSQL refused us) and 75 (it is down: nothing
+ *	was written).
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,6 +41,7 @@
 #include "csv.h"
 #include "json.h"
 #include "notify.h"
+#include "pgreg.h"
 #include "regimport.h"
 #include "safefile.h"
 #include "state.h"
@@ -164,20 +174,101 @@ cli_domain_reg(struct cli *cli, struct domain_reg *reg)
 	return 0;
 }
 
+/* cli_pg_write_fail - end the transaction, print err; the exit code.
+ * committing: the connection may have gone during COMMIT, so whether the
+ * write happened is unknown (the message says so, pgreg_commit). */
+static int
+cli_pg_write_fail(struct cli *cli, PGconn *conn, int status, const char *err,
+                  bool committing)
+{
+	pgconn_rollback(conn);
+	PQfinish(conn);
+	fprintf(stderr, "%s: %s%s\n", cli->progname, err,
+	        status == PGCONN_DOWN && !committing
+	            ? "; nothing was registered or removed"
+	            : "");
+	return pgconn_exit(status);
+}
+
+/*
+ * cli_pg_add - register reg in PostgreSQL, in one transaction; 0 done,
+ * else the exit code after a message (1: registered already).
+ */
+static int
+cli_pg_add(struct cli *cli, const struct domain_reg *reg)
+{
+	char err[PGCONN_ERR_MAX];
+	PGconn *conn;
+	int64_t version;
+	int rc;
+
+	if ((rc = cli_pg_open(cli, &conn)) != 0)
+		return rc;
+	if ((rc = pgreg_begin(conn, &version, err, sizeof(err))) != 0 ||
+	    (rc = pgreg_put(conn, version, reg, err, sizeof(err))) < 0)
+		return cli_pg_write_fail(cli, conn, rc, err, false);
+	if (rc == PGREG_EXISTS) {
+		pgconn_rollback(conn);
+		PQfinish(conn);
+		fprintf(stderr,
+		        "%s: %s is already registered; remove it "
+		        "first to change it\n",
+		        cli->progname, reg->domain);
+		return CLI_EXIT_FAILURE;
+	}
+	if ((rc = pgreg_commit(conn, version, err, sizeof(err))) != 0)
+		return cli_pg_write_fail(cli, conn, rc, err, true);
+	PQfinish(conn);
+	return 0;
+}
+
+/*
+ * cli_pg_remove - tombstone domain in PostgreSQL; 0 done, 1 (no message)
+ * when PostgreSQL does not have it, else the exit code after a message.
+ */
+static int
+cli_pg_remove(struct cli *cli, const char *domain)
+{
+	char err[PGCONN_ERR_MAX];
+	PGconn *conn;
+	int64_t version;
+	int rc;
+
+	if ((rc = cli_pg_open(cli, &conn)) != 0)
+		return rc;
+	if ((rc = pgreg_begin(conn, &version, err, sizeof(err))) != 0 ||
+	    (rc = pgreg_del(conn, version, domain, err, sizeof(err))) < 0)
+		return cli_pg_write_fail(cli, conn, rc, err, false);
+	if (rc == PGREG_ABSENT) {
+		pgconn_rollback(conn);
+		PQfinish(conn);
+		return 1;
+	}
+	if ((rc = pgreg_commit(conn, version, err, sizeof(err))) != 0)
+		return cli_pg_write_fail(cli, conn, rc, err, true);
+	PQfinish(conn);
+	return 0;
+}
+
 static int
 cli_domain_add(struct cli *cli)
 {
 	struct domain_reg reg, old;
 	struct store *st;
 	char err[512];
+	bool pg = cli->cfg.store_dsn[0] != '\0';
 	int rc;
 
 	memset(&reg, 0, sizeof(reg));
 	if ((rc = cli_domain_reg(cli, &reg)) != 0)
 		return rc;
+	/* PostgreSQL decides whether it is registered; the store follows. */
+	if (pg && (rc = cli_pg_add(cli, &reg)) != 0)
+		return rc;
 	if ((st = cli_store_open(cli, STORE_CREATE, NULL)) == NULL)
 		return CLI_EXIT_CONFIG;
-	rc = store_reg_get(st, reg.domain, &old, err, sizeof(err));
+	rc = pg ? STORE_NOTFOUND
+	        : store_reg_get(st, reg.domain, &old, err, sizeof(err));
 	if (rc == STORE_OK) {
 		store_close(st);
 		fprintf(stderr,
@@ -214,22 +305,24 @@ cli_domain_remove(struct cli *cli)
 	struct domain_reg reg;
 	struct store *st;
 	size_t held = 0;
-	bool absent;
-	int rc;
+	bool absent, pg = cli->cfg.store_dsn[0] != '\0';
+	int rc, pgrc;
 
 	if ((rc = cli_domain_arg(cli, 2, domain, sizeof(domain))) != 0)
 		return rc;
 	if ((st = cli_store_open(cli, 0, &absent)) == NULL && !absent)
 		return CLI_EXIT_CONFIG;
+	/* With StoreDSN, PostgreSQL says whether it is registered. */
 	rc = st == NULL ? STORE_NOTFOUND
 	                : store_reg_get(st, domain, &reg, err, sizeof(err));
-	if (rc == STORE_NOTFOUND) {
+	if (rc == STORE_NOTFOUND && !pg) {
 		store_close(st);
 		fprintf(stderr, "%s: %s is not registered\n", cli->progname,
 		        domain);
 		return CLI_EXIT_FAILURE;
 	}
-	if (store_held_list(st, domain, cli_count_held, &held, err,
+	if (st != NULL &&
+	    store_held_list(st, domain, cli_count_held, &held, err,
 	                    sizeof(err)) == STORE_OK &&
 	    held > 0) {
 		store_close(st);
@@ -238,6 +331,26 @@ cli_domain_remove(struct cli *cli)
 		        "them before removing the domain\n",
 		        cli->progname, held, domain);
 		return CLI_EXIT_FAILURE;
+	}
+	/* Held mail is this host's own: checked above, before PostgreSQL. */
+	if (pg && (pgrc = cli_pg_remove(cli, domain)) != 0) {
+		/* Registered here before StoreDSN: still removed here. */
+		if (pgrc == 1 && rc == STORE_OK) {
+			fprintf(stderr,
+			        "%s: %s is not registered in PostgreSQL; "
+			        "removing it from this host's store\n",
+			        cli->progname, domain);
+		} else {
+			store_close(st);
+			if (pgrc == 1)
+				fprintf(stderr, "%s: %s is not registered\n",
+				        cli->progname, domain);
+			return pgrc == 1 ? CLI_EXIT_FAILURE : pgrc;
+		}
+	}
+	if (st == NULL) {
+		printf("%s removed\n", domain);
+		return 0;
 	}
 	rc = store_reg_del(st, domain, err, sizeof(err));
 	if (rc == STORE_OK || rc == STORE_NOTFOUND)
@@ -388,7 +501,59 @@ struct cli_import {
 	char last_key[PATH_MAX];
 	size_t added, bad, pending;
 	size_t committed; /* of added, those whose batch was committed */
+	PGconn *pg;       /* StoreDSN: each batch is also a transaction */
+	int64_t version;  /* of the PostgreSQL transaction */
+	int pg_status;    /* a pgconn status that stopped the import */
 };
+
+/* cli_import_begin - a store batch, and with StoreDSN a transaction. */
+static int
+cli_import_begin(struct cli_import *im, char *err, size_t errlen)
+{
+	int rc;
+
+	if (store_batch_begin(im->st, &im->batch, err, errlen) != 0) {
+		im->batch = NULL;
+		return -1;
+	}
+	if (im->pg != NULL &&
+	    (rc = pgreg_begin(im->pg, &im->version, err, errlen)) != 0) {
+		store_batch_abort(im->batch);
+		im->batch = NULL;
+		im->pg_status = rc;
+		return -1;
+	}
+	return 0;
+}
+
+/* cli_import_commit - PostgreSQL first (it is the truth), then the
+ * store; a failed commit abandons both. */
+static int
+cli_import_commit(struct cli_import *im, char *err, size_t errlen)
+{
+	int rc;
+
+	if (im->pg != NULL &&
+	    (rc = pgreg_commit(im->pg, im->version, err, errlen)) != 0) {
+		store_batch_abort(im->batch);
+		im->batch = NULL;
+		im->pg_status = rc;
+		return -1;
+	}
+	rc = store_batch_commit(im->batch, err, errlen);
+	im->batch = NULL;
+	return rc != 0 ? -1 : 0;
+}
+
+/* cli_import_abort - abandon the batch and the transaction. */
+static void
+cli_import_abort(struct cli_import *im)
+{
+	if (im->batch != NULL)
+		store_batch_abort(im->batch);
+	im->batch = NULL;
+	pgconn_rollback(im->pg);
+}
 
 /* cli_import_row - validate one row and queue it; 0 ok, -1 bad line. */
 static int
@@ -412,17 +577,31 @@ cli_import_row(struct cli_import *im, const struct csv_record *rec)
 		snprintf(err, sizeof(err), "line %zu: %s", rec->line, why);
 		goto bad;
 	}
-	if (store_reg_get(im->st, reg.domain, &old, why, sizeof(why)) ==
-	    STORE_OK) {
+	/* With StoreDSN, PostgreSQL says whether it is registered. */
+	if (im->pg == NULL && store_reg_get(im->st, reg.domain, &old, why,
+	                                    sizeof(why)) == STORE_OK) {
 		snprintf(err, sizeof(err), "line %zu: %s is already registered",
 		         rec->line, reg.domain);
 		goto bad;
 	}
-	if (im->batch == NULL &&
-	    store_batch_begin(im->st, &im->batch, err, sizeof(err)) != 0) {
-		im->batch = NULL;
+	if (im->batch == NULL && cli_import_begin(im, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", im->cli->progname, err);
 		return -2;
+	}
+	if (im->pg != NULL) {
+		int rc = pgreg_put(im->pg, im->version, &reg, err, sizeof(err));
+
+		if (rc < 0) {
+			im->pg_status = rc;
+			fprintf(stderr, "%s: %s\n", im->cli->progname, err);
+			return -2;
+		}
+		if (rc == PGREG_EXISTS) {
+			snprintf(err, sizeof(err),
+			         "line %zu: %s is already registered",
+			         rec->line, reg.domain);
+			goto bad;
+		}
 	}
 	if (store_batch_put_reg(im->batch, &reg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", im->cli->progname, err);
@@ -431,12 +610,10 @@ cli_import_row(struct cli_import *im, const struct csv_record *rec)
 	im->added++;
 	if (++im->pending >= CLI_IMPORT_BATCH) {
 		im->pending = 0;
-		if (store_batch_commit(im->batch, err, sizeof(err)) != 0) {
-			im->batch = NULL;
+		if (cli_import_commit(im, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: %s\n", im->cli->progname, err);
 			return -2;
 		}
-		im->batch = NULL;
 		im->committed = im->added;
 	}
 	return 0;
@@ -460,7 +637,13 @@ cli_domain_import(struct cli *cli)
 		return cli_usage_error(cli, "usage: domain import FILE");
 	if ((buf = cli_import_read(cli, cli->args[2], &len)) == NULL)
 		return CLI_EXIT_USAGE;
+	if (cli->cfg.store_dsn[0] != '\0' &&
+	    (rc = cli_pg_open(cli, &im.pg)) != 0) {
+		free(buf);
+		return rc;
+	}
 	if ((im.st = cli_store_open(cli, STORE_CREATE, NULL)) == NULL) {
+		PQfinish(im.pg);
 		free(buf);
 		return CLI_EXIT_CONFIG;
 	}
@@ -493,8 +676,8 @@ cli_domain_import(struct cli *cli)
 	}
 	if (im.batch != NULL) {
 		if (fatal)
-			store_batch_abort(im.batch);
-		else if (store_batch_commit(im.batch, err, sizeof(err)) != 0) {
+			cli_import_abort(&im);
+		else if (cli_import_commit(&im, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			fatal = store_failed = 1;
 		} else
@@ -502,6 +685,7 @@ cli_domain_import(struct cli *cli)
 	}
 	regimport_seen_free(&im.seen);
 	store_close(im.st);
+	PQfinish(im.pg);
 	free(buf);
 	if (!header && !fatal) {
 		fprintf(stderr, "%s: %s: no header line\n", cli->progname,
@@ -511,6 +695,8 @@ cli_domain_import(struct cli *cli)
 	/* Only what was committed is registered (a batch can fail late). */
 	printf("%zu domain(s) registered, %zu bad line(s)\n", im.committed,
 	       im.bad);
+	if (im.pg_status != 0)
+		return pgconn_exit(im.pg_status);
 	if (fatal)
 		return store_failed ? CLI_EXIT_CONFIG : CLI_EXIT_USAGE;
 	return im.bad ? CLI_EXIT_FAILURE : 0;

@@ -284,6 +284,7 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 	           false);
 	printf("\"dns_errors\": %u, \"registered\": %s, ", s->dns_errors,
 	       sc->unregistered ? "false" : "true");
+	json_field(stdout, "organizational_domain", s->org, false);
 	if (sc->unregistered)
 		json_field(stdout, "last_used",
 		           cli_time(s->last_used, t, sizeof(t)), false);
@@ -361,6 +362,9 @@ cli_status_text(struct cli_status_ctx *sc, const struct domain_state *s,
 	}
 	printf("  last check %s, next check %s, DNS errors %u\n", last, next,
 	       s->dns_errors);
+	if (s->org[0] != '\0')
+		printf("  organizational domain %s (RFC 9989 tree walk)\n",
+		       s->org);
 	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++)
 		printf(
 		    "  %-5s %-9s %s: %s\n",

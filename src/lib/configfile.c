@@ -97,6 +97,8 @@ enum config_type {
 	CONFIG_OVERRIDES,
 	CONFIG_REPLY,
 	CONFIG_HEADER,
+	CONFIG_FROMCHECK, /* FromCheck; OnFrom<Problem>: size the problem */
+	CONFIG_FROM_ACTION,
 };
 
 struct config_key {
@@ -112,6 +114,9 @@ struct config_key {
 #define CONFIG_ON(s)                                                           \
 	offsetof(struct config, policy.on) + (s) * sizeof(enum policy_action), \
 	    (s)
+/* An OnFrom<Problem> key: its slot of from.on[], and the problem. */
+#define CONFIG_ON_FROM(p)                                                      \
+	offsetof(struct config, from.on) + (p) * sizeof(enum policy_action), (p)
 
 static const struct config_key config_keys[] = {
     {"DNSServers", CONFIG_SERVERS, CONFIG_FIELD(dns)},
@@ -136,6 +141,11 @@ static const struct config_key config_keys[] = {
     {"ReleaseCommand", CONFIG_COMMAND, CONFIG_FIELD(release_command)},
     {"HoldQueueCommand", CONFIG_COMMAND_OR_NONE,
      CONFIG_FIELD(hold_queue_command)},
+    {"StoreDSN", CONFIG_STRING, CONFIG_FIELD(store_dsn)},
+    {"StoreDSNPasswordFile", CONFIG_PATH,
+     CONFIG_FIELD(store_dsn_password_file)},
+    {"ReplicaMaxLag", CONFIG_DURATION, CONFIG_FIELD(replica_max_lag)},
+    {"HostName", CONFIG_STRING, CONFIG_FIELD(host_name)},
     {"UnsafeInetQuarantine", CONFIG_BOOL, CONFIG_FIELD(unsafe_inet_quarantine)},
     {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
     {"UserID", CONFIG_STRING, CONFIG_FIELD(user_id)},
@@ -163,10 +173,12 @@ static const struct config_key config_keys[] = {
     {"TempfailReply", CONFIG_REPLY, CONFIG_FIELD(policy.tempfail_reply)},
     {"DNSErrorReply", CONFIG_REPLY, CONFIG_FIELD(policy.dnserror_reply)},
     {"TagHeader", CONFIG_HEADER, CONFIG_FIELD(policy.tag_header)},
-    {"StoreDSN", CONFIG_STRING, CONFIG_FIELD(store_dsn)},
-    {"StoreDSNPasswordFile", CONFIG_PATH, CONFIG_FIELD(store_dsn_password)},
-    {"ReplicaMaxLag", CONFIG_DURATION, CONFIG_FIELD(replica_max_lag)},
-    {"HostName", CONFIG_STRING, CONFIG_FIELD(host_name)},
+    {"FromCheck", CONFIG_FROMCHECK, CONFIG_FIELD(from.mode)},
+    {"OnFromMissing", CONFIG_FROM_ACTION, CONFIG_ON_FROM(FROMCHECK_MISSING)},
+    {"OnFromMultiple", CONFIG_FROM_ACTION, CONFIG_ON_FROM(FROMCHECK_MULTIPLE)},
+    {"OnFromMailboxes", CONFIG_FROM_ACTION,
+     CONFIG_ON_FROM(FROMCHECK_MAILBOXES)},
+    {"OnFromInvalid", CONFIG_FROM_ACTION, CONFIG_ON_FROM(FROMCHECK_INVALID)},
 };
 
 /*
@@ -235,6 +247,7 @@ config_defaults(struct config *cfg)
 	cfg->milter_timeout = CONFIG_MILTER_TIMEOUT_DEFAULT;
 	cfg->replica_max_lag = CONFIG_REPLICA_MAX_LAG_DEFAULT;
 	policy_config_defaults(&cfg->policy);
+	fromcheck_config_defaults(&cfg->from);
 }
 
 /*
@@ -716,6 +729,25 @@ config_set_header(void *field, size_t size, const char *value, char *msg,
 	                           msglen);
 }
 
+/* config_set_fromcheck - FromCheck: off, monitor or enforce. */
+static int
+config_set_fromcheck(void *field, size_t size, const char *value, char *msg,
+                     size_t msglen)
+{
+	(void)size;
+	return fromcheck_parse_mode(value, strlen(value), field, msg, msglen);
+}
+
+/* config_set_from_action - OnFrom<Problem>: accept, tempfail or reject
+ * (size holds the problem; the field is its slot). */
+static int
+config_set_from_action(void *field, size_t size, const char *value, char *msg,
+                       size_t msglen)
+{
+	(void)size;
+	return fromcheck_parse_action(value, strlen(value), field, msg, msglen);
+}
+
 /*
  * config_list_text - the text of a list key: the value itself, or, when
  * it starts with "/", the file it names (at most POLICY_FILE_MAX octets,
@@ -805,6 +837,8 @@ static const config_setter config_setters[] = {
     [CONFIG_OUTBOUND] = config_set_outbound,
     [CONFIG_REPLY] = config_set_reply,
     [CONFIG_HEADER] = config_set_header,
+    [CONFIG_FROMCHECK] = config_set_fromcheck,
+    [CONFIG_FROM_ACTION] = config_set_from_action,
 };
 
 /* config_key_find - the table row for a key, or NULL. */

@@ -24,6 +24,7 @@
 #include "dmarc.h"
 #include "dns.h"
 #include "domainname.h"
+#include "fromcheck.h"
 #include "policy.h"
 
 #ifndef SYSCONFDIR
@@ -56,8 +57,9 @@
 #define CONFIG_MILTER_TIMEOUT_DEFAULT 600 /* s; authready-milter(8) */
 #define CONFIG_MILTER_TIMEOUT_MAX 86400   /* s; libmilter's is 7210 */
 #define CONFIG_FACILITY_DEFAULT "mail"
-#define CONFIG_REPLICA_MAX_LAG_DEFAULT 300 /* s: 5m */
-#define CONFIG_DSN_MAX 1024
+#define CONFIG_DSN_MAX 1024                /* StoreDSN, a libpq URI */
+#define CONFIG_HOST_NAME_MAX 256           /* HostName */
+#define CONFIG_REPLICA_MAX_LAG_DEFAULT 300 /* 5 min */
 
 struct config_egress {
 	char ip[CONFIG_EGRESS_MAX][CONFIG_IP_TEXT_MAX]; /* "192.0.2.1", CIDR */
@@ -85,6 +87,12 @@ struct config {
 	char release_command[PATH_MAX];       /* ReleaseCommand */
 	char hold_queue_command[PATH_MAX];    /* HoldQueueCommand; "" none */
 
+	/* A fleet on PostgreSQL (pgconn.h); StoreDSN "" is LMDB only. */
+	char store_dsn[CONFIG_DSN_MAX];         /* StoreDSN */
+	char store_dsn_password_file[PATH_MAX]; /* StoreDSNPasswordFile */
+	int64_t replica_max_lag;                /* ReplicaMaxLag, seconds */
+	char host_name[CONFIG_HOST_NAME_MAX];   /* HostName; "" gethostname() */
+
 	/* authready-milter(8) */
 	char socket[PATH_MAX];                 /* Socket */
 	char user_id[CONFIG_NAME_MAX];         /* UserID: user[:group] */
@@ -97,12 +105,7 @@ struct config {
 	unsigned check_wait_ms;                /* CheckWait */
 	int64_t milter_timeout;                /* MilterTimeout, seconds */
 	struct policy_config policy;           /* On*, Mode, InternalHosts... */
-
-	/* a fleet on PostgreSQL */
-	char store_dsn[CONFIG_DSN_MAX];    /* StoreDSN; "" LMDB only */
-	char store_dsn_password[PATH_MAX]; /* StoreDSNPasswordFile */
-	int64_t replica_max_lag;           /* ReplicaMaxLag, seconds */
-	char host_name[DOMAIN_BUF];        /* HostName; "" gethostname() */
+	struct fromcheck_config from;          /* FromCheck, OnFrom* */
 };
 
 /* config_defaults - the built-in values. */

@@ -1,5 +1,6 @@
 /*
- * dmarc.c - DMARC record parsing, selection and policy discovery.
+ * dmarc.c - DMARC record parsing, selection and policy discovery
+ * (RFC 9989).
  *
  * SYNOPSIS
  *	int dmarc_parse(const unsigned char *rec, size_t len,
@@ -8,36 +9,66 @@
  *	    size_t *index);
  *	int dmarc_policy_parse(const char *text, enum dmarc_policy *out);
  *	const char *dmarc_policy_name(enum dmarc_policy p);
+ *	bool dmarc_test_mode(const struct dmarc_record *r);
+ *	enum dmarc_policy dmarc_enforced(const struct dmarc_record *r,
+ *	    enum dmarc_policy stated);
  *	bool dmarc_needs_org(const char *domain, const char *org,
  *	    const struct dns_answer *at_domain);
  *	void dmarc_evaluate(const char *domain, const char *org,
  *	    const struct dns_answer *at_domain,
  *	    const struct dns_answer *at_org, enum dmarc_policy min_policy,
  *	    struct check_result *res);
+ *	void dmarc_judge(domain, found, at_domain, at_found, min_policy,
+ *	    ctx, res, rec);
+ *	size_t dmarc_walk_names(const char *domain,
+ *	    char names[][DMARC_NAME_MAX], size_t max);
+ *	int dmarc_walk_init(struct dmarc_walk *w, const char *domain);
+ *	const char *dmarc_walk_next(const struct dmarc_walk *w);
+ *	bool dmarc_walk_take(struct dmarc_walk *w,
+ *	    const struct dns_answer *ans);
+ *	void dmarc_walk_org(const struct dmarc_walk *w, char *out,
+ *	    size_t outlen);
  *
  * DESCRIPTION
- *	dmarc_parse() follows the grammar of RFC 7489 section 6.4: tag=value
- *	pairs split by ';' with optional blanks (space, tab) around '=' and
- *	';'.  The first tag must be v=DMARC1; the tag name is matched without
- *	regard to case and the value exactly, as the ABNF's %x-literal
- *	demands.  Keyword values (none, r, afrf, ...) are ABNF quoted strings
- *	and so match without regard to case (RFC 5234 section 2.3).  The p
- *	tag may come anywhere after v: RFC 7489 section 6.3 wants it second,
- *	RFC 9989 section 4.7 only fixes v first, and receivers accept both.
- *	Unknown tags are ignored; empty segments (";;", a trailing ';') are
- *	skipped.  Everything else that a receiver would discard or misread
- *	is an error here, because an operator asked for a working record:
- *	a bad value of a known tag, a known tag given twice, a missing p,
- *	control or non-ASCII bytes anywhere.
+ *	dmarc_parse() follows the grammar of RFC 9989: tag=value pairs split
+ *	by ';' with optional blanks (space, tab) around '=' and ';'.  The
+ *	first tag must be v=DMARC1; the tag name is matched without regard
+ *	to case and the value exactly, as the ABNF's %x-literal demands.
+ *	Keyword values (none, r, ...) are ABNF quoted strings and so match
+ *	without regard to case (RFC 5234 section 2.3).  p may come anywhere
+ *	after v.  Unknown tags are ignored; empty segments (";;", a trailing
+ *	';') are skipped.
  *
- *	dmarc_select() applies RFC 7489 section 6.6.3 step 3 to one answer:
- *	TXT records that do not start with the v=DMARC1 tag are discarded,
- *	and more than one remaining record means no policy at all.
+ *	A record is judged the way receivers will use it.  What they still
+ *	apply is read as they read it, and each such leniency is one
+ *	sentence with its fix in r->warn: no p but a valid rua is p=none; a
+ *	bad adkim or aspf is r; an unusable report URI is dropped, not the
+ *	record; pct, rf and ri, gone from the standard, are valid whatever
+ *	their values (pct=0 still means test mode, as t=y).  What receivers
+ *	discard is an error: no v=DMARC1 first, a bad p, sp, np, fo, psd or
+ *	t, a known tag given twice, no p and no valid rua, control or
+ *	non-ASCII bytes.
  *
- *	dmarc_evaluate() looks at _dmarc.DOMAIN and, when that has no
- *	record, at _dmarc.ORG (RFC 7489 section 6.6.3 step 4), and judges
- *	the policy that applies to DOMAIN against a minimum: p at the domain
- *	itself, sp (else p) at the organizational domain.
+ *	dmarc_select() applies the record-selection rule to one answer: TXT
+ *	records that do not start with the v=DMARC1 tag are discarded, and
+ *	more than one remaining record means no policy at all.
+ *
+ *	dmarc_judge() judges the record discovery found for DOMAIN, at the
+ *	domain itself (p) or at a parent (sp, else p), against a minimum
+ *	on the policy receivers enforce (t=y and pct=0 lower it one step),
+ *	and says what the alignment modes allow for the operator's MAIL
+ *	FROM (aspf=s, adkim=s).  dmarc_evaluate() is dmarc_judge() without
+ *	a context.
+ *
+ *	dmarc_walk_*() is the DNS tree walk of RFC 9989 section 4.10: the
+ *	domain, then (for eight labels or more) its last seven, then one
+ *	label less each time down to the top-level domain, at most eight
+ *	queries.  The first name with a record holds the policy; the walk
+ *	goes on only as far as the organizational domain needs (a psd=n
+ *	record, a psd=y record, or the top), and dmarc_walk_org() picks it:
+ *	psd=n names itself, psd=y the name one label below, else the
+ *	shortest name with a valid record, else the domain.  No public
+ *	suffix list is used.
  *
  * DIAGNOSTICS
  *	dmarc_parse() returns -1 with one sentence in err that names the
@@ -75,9 +106,12 @@ struct span {
 typedef int (*dmarc_tag_fn)(struct span v, struct dmarc_record *r,
                             const char **why);
 
+/* A tag function returns 0, -1 (the record is unusable) or 1 (read
+ * leniently, as receivers do: *why is the warning and its fix). */
 struct dmarc_tag {
 	const char *name;
 	dmarc_tag_fn fn;
+	bool lenient; /* empty values and repeats are warnings, not errors */
 };
 
 static const struct dmarc_policy_name {
@@ -242,22 +276,29 @@ tag_letter(struct span v, const char *set, char *out, const char **why,
 	return 0;
 }
 
+/* tag_align - an alignment mode; receivers read a bad one as r. */
+static int
+tag_align(struct span v, char *out, const char **why)
+{
+	if (tag_letter(v, "rs", out, why, "") == 0)
+		return 0;
+	*out = 'r';
+	*why = "not r or s, so receivers use r (relaxed); publish r or s";
+	return 1;
+}
+
 /* tag_adkim - DKIM alignment mode. */
 static int
 tag_adkim(struct span v, struct dmarc_record *r, const char **why)
 {
-	return tag_letter(
-	    v, "rs", &r->adkim, why,
-	    "the alignment mode must be r (relaxed) or s (strict)");
+	return tag_align(v, &r->adkim, why);
 }
 
 /* tag_aspf - SPF alignment mode. */
 static int
 tag_aspf(struct span v, struct dmarc_record *r, const char **why)
 {
-	return tag_letter(
-	    v, "rs", &r->aspf, why,
-	    "the alignment mode must be r (relaxed) or s (strict)");
+	return tag_align(v, &r->aspf, why);
 }
 
 /* tag_psd - public suffix domain flag (RFC 9989). */
@@ -274,7 +315,11 @@ tag_t(struct span v, struct dmarc_record *r, const char **why)
 	return tag_letter(v, "yn", &r->t, why, "t must be y or n");
 }
 
-/* tag_pct - percentage, 1*3DIGIT, 0..100. */
+/*
+ * tag_pct - removed by RFC 9989: any value is valid, with a warning.  A
+ * readable 0..100 (1*3DIGIT) is kept, because pct=0 still asks receivers
+ * not to apply the policy (RFC 9989 reads it as t=y).
+ */
 static int
 tag_pct(struct span v, struct dmarc_record *r, const char **why)
 {
@@ -282,21 +327,22 @@ tag_pct(struct span v, struct dmarc_record *r, const char **why)
 	size_t i;
 
 	for (i = 0; i < v.n; i++) {
-		if (!text_is_digit(v.p[i]) || i >= DMARC_PCT_DIGITS_MAX) {
-			*why = "pct must be a whole number from 0 to 100";
-			return -1;
-		}
+		if (!text_is_digit(v.p[i]) || i >= DMARC_PCT_DIGITS_MAX)
+			break;
 		val = val * 10 + (unsigned)(v.p[i] - '0');
 	}
-	if (val > 100) {
-		*why = "pct must be a whole number from 0 to 100";
-		return -1;
-	}
-	r->pct = val;
-	return 0;
+	if (v.n > 0 && i == v.n && val <= 100)
+		r->pct = val;
+	*why = r->pct == 0 && v.n > 0 && i == v.n
+	           ? "pct is gone from DMARC (RFC 9989) and pct=0 is read as "
+	             "t=y, test mode: receivers do not apply the policy; "
+	             "remove pct, and use t=y only while testing"
+	           : "pct is gone from DMARC (RFC 9989) and receivers ignore "
+	             "it; remove it (use t=y for a test phase)";
+	return 1;
 }
 
-/* tag_ri - reporting interval, a 32-bit unsigned number of seconds. */
+/* tag_ri - removed by RFC 9989 (reports: RFC 9990): a warning. */
 static int
 tag_ri(struct span v, struct dmarc_record *r, const char **why)
 {
@@ -306,14 +352,15 @@ tag_ri(struct span v, struct dmarc_record *r, const char **why)
 	for (i = 0; i < v.n; i++) {
 		unsigned d = (unsigned)(v.p[i] - '0');
 
-		if (!text_is_digit(v.p[i]) || val > (DMARC_RI_MAX - d) / 10) {
-			*why = "ri must be a number of seconds below 2^32";
-			return -1;
-		}
+		if (!text_is_digit(v.p[i]) || val > (DMARC_RI_MAX - d) / 10)
+			break;
 		val = val * 10 + d;
 	}
-	r->ri = val;
-	return 0;
+	if (v.n > 0 && i == v.n)
+		r->ri = val;
+	*why = "ri is gone from DMARC (RFC 9989): receivers send aggregate "
+	       "reports daily whatever it says; remove it";
+	return 1;
 }
 
 /* tag_fo - colon list of 0, 1, d, s; stored once each, in order. */
@@ -346,21 +393,15 @@ tag_fo(struct span v, struct dmarc_record *r, const char **why)
 	return 0;
 }
 
-/* tag_rf - colon list of report formats; afrf is the only one. */
+/* tag_rf - removed by RFC 9989 (failure reports: RFC 9991): a warning. */
 static int
 tag_rf(struct span v, struct dmarc_record *r, const char **why)
 {
-	struct span rest = v, fmt;
-	bool done = false;
-
+	(void)v;
 	(void)r;
-	while (span_next(&rest, ':', &fmt, &done)) {
-		if (!span_eq(span_trim(fmt), "afrf")) {
-			*why = "afrf is the only registered report format";
-			return -1;
-		}
-	}
-	return 0;
+	*why = "rf is gone from DMARC (RFC 9989) and receivers ignore it; "
+	       "remove it";
+	return 1;
 }
 
 /* uri_size_ok - the "!" size limit: 1*DIGIT [ k / m / g / t ]. */
@@ -504,53 +545,90 @@ uri_ok(struct span u, const char **why)
 	return 0;
 }
 
-/* uri_list_ok - comma-separated DMARC URIs, blanks around commas. */
+/*
+ * uri_list - comma-separated DMARC URIs, blanks around commas.  Receivers
+ * drop an unusable URI and keep the others (RFC 9989): *kept counts the
+ * usable ones; 1 with the first reason in *why when one was dropped.
+ */
 static int
-uri_list_ok(struct span v, const char **why)
+uri_list(struct span v, size_t *kept, const char **why)
 {
 	struct span rest = v, u;
 	bool done = false;
+	const char *first = NULL, *w = NULL;
 
+	*kept = 0;
 	while (span_next(&rest, ',', &u, &done)) {
 		u = span_trim(u);
-		if (u.n == 0) {
-			*why = "the URI list has an empty entry";
-			return -1;
+		if (u.n == 0)
+			w = "the URI list has an empty entry";
+		else if (uri_ok(u, &w) == 0) {
+			(*kept)++;
+			continue;
 		}
-		if (uri_ok(u, why) < 0)
-			return -1;
+		if (first == NULL)
+			first = w;
 	}
-	return 0;
+	if (first == NULL)
+		return 0;
+	*why = first;
+	return 1;
+}
+
+/* uri_tag - rua or ruf; *has says whether a usable URI is left. */
+static int
+uri_tag(struct span v, bool *has, const char **why)
+{
+	size_t kept;
+	int rc = uri_list(v, &kept, why);
+
+	*has = kept > 0;
+	return rc;
 }
 
 /* tag_rua - aggregate report URIs. */
 static int
 tag_rua(struct span v, struct dmarc_record *r, const char **why)
 {
-	if (uri_list_ok(v, why) < 0)
-		return -1;
-	r->has_rua = true;
-	return 0;
+	return uri_tag(v, &r->has_rua, why);
 }
 
 /* tag_ruf - failure report URIs. */
 static int
 tag_ruf(struct span v, struct dmarc_record *r, const char **why)
 {
-	if (uri_list_ok(v, why) < 0)
-		return -1;
-	r->has_ruf = true;
-	return 0;
+	return uri_tag(v, &r->has_ruf, why);
 }
 
 /* The known tags (RFC 7489 section 6.3, RFC 9989 section 4.7). */
 static const struct dmarc_tag dmarc_tags[] = {
-    {"p", tag_p},         {"sp", tag_sp},     {"np", tag_np},
-    {"adkim", tag_adkim}, {"aspf", tag_aspf}, {"pct", tag_pct},
-    {"fo", tag_fo},       {"rf", tag_rf},     {"ri", tag_ri},
-    {"rua", tag_rua},     {"ruf", tag_ruf},   {"psd", tag_psd},
-    {"t", tag_t},
+    {"p", tag_p, false},      {"sp", tag_sp, false},
+    {"np", tag_np, false},    {"adkim", tag_adkim, true},
+    {"aspf", tag_aspf, true}, {"pct", tag_pct, true},
+    {"fo", tag_fo, false},    {"rf", tag_rf, true},
+    {"ri", tag_ri, true},     {"rua", tag_rua, true},
+    {"ruf", tag_ruf, true},   {"psd", tag_psd, false},
+    {"t", tag_t, false},
 };
+
+/* warn_add - one more leniency sentence for r->warn (bounded). */
+static void __attribute__((format(printf, 2, 3)))
+warn_add(struct dmarc_record *r, const char *fmt, ...)
+{
+	size_t used = strlen(r->warn);
+	va_list ap;
+
+	r->nwarn++;
+	if (used + 2 >= sizeof(r->warn))
+		return;
+	if (used > 0) {
+		r->warn[used++] = ' ';
+		r->warn[used] = '\0';
+	}
+	va_start(ap, fmt);
+	vsnprintf(r->warn + used, sizeof(r->warn) - used, fmt, ap);
+	va_end(ap);
+}
 
 /* dmarc_defaults - the values of the tags a record leaves out. */
 static void
@@ -680,6 +758,13 @@ parse_tag(struct span seg, unsigned *seen, struct dmarc_record *r, char *err,
 	if ((i = find_tag(name)) < 0)
 		return 0; /* unknown tags MUST be ignored */
 	if (*seen & (1u << i)) {
+		if (dmarc_tags[i].lenient) {
+			warn_add(r,
+			         "Tag %s appears twice; receivers may use "
+			         "either: keep one.",
+			         dmarc_tags[i].name);
+			return 0;
+		}
 		errbuf_fail(
 		    err, errlen, "tag %s appears twice (again as %s=%s)",
 		    dmarc_tags[i].name, dmarc_tags[i].name,
@@ -687,37 +772,50 @@ parse_tag(struct span seg, unsigned *seen, struct dmarc_record *r, char *err,
 		return -1;
 	}
 	*seen |= 1u << i;
-	if (value.n == 0) {
+	if (value.n == 0 && !dmarc_tags[i].lenient) {
 		errbuf_fail(err, errlen, "tag %s has an empty value",
 		            dmarc_tags[i].name);
 		return -1;
 	}
-	if (dmarc_tags[i].fn(value, r, &why) < 0) {
+	switch (dmarc_tags[i].fn(value, r, &why)) {
+	case 0:
+		return 0;
+	case 1:
+		warn_add(
+		    r, "%s=%s: %s%s.", dmarc_tags[i].name,
+		    text_quote(q, sizeof(q), (const char *)value.p, value.n),
+		    why,
+		    dmarc_tags[i].fn == tag_rua || dmarc_tags[i].fn == tag_ruf
+		        ? "; receivers drop that URI and keep the rest: fix it "
+		          "or remove it"
+		        : "");
+		return 0;
+	default:
 		errbuf_fail(
 		    err, errlen, "%s=%s: %s", dmarc_tags[i].name,
 		    text_quote(q, sizeof(q), (const char *)value.p, value.n),
 		    why);
 		return -1;
 	}
-	return 0;
 }
 
-/* missing_p - the sentence for a record without p. */
-static void
-missing_p(const struct dmarc_record *r, char *err, size_t errlen)
+/* missing_p - a record without p: p=none with a valid rua (RFC 9989),
+ * else unusable; -1 with the sentence in err. */
+static int
+missing_p(struct dmarc_record *r, char *err, size_t errlen)
 {
-	if (r->has_rua)
-		errbuf_fail(
-		    err, errlen,
-		    "tag p is missing: receivers read this record as p=none "
-		    "only because rua is valid (RFC 7489 6.6.3); add p=none "
-		    "or stricter after v=DMARC1");
-	else
-		errbuf_fail(
-		    err, errlen,
-		    "tag p is missing: without p or a valid rua receivers "
-		    "ignore the record (RFC 7489 6.6.3); add p=none or "
-		    "stricter after v=DMARC1");
+	if (r->has_rua) {
+		r->p = DMARC_POLICY_NONE;
+		warn_add(r, "Tag p is missing: receivers read this record as "
+		            "p=none only because rua is valid (RFC 9989); add "
+		            "p=none or stricter.");
+		return 0;
+	}
+	errbuf_fail(err, errlen,
+	            "tag p is missing: without p or a valid rua receivers "
+	            "ignore the record (RFC 9989); add p=none or "
+	            "stricter after v=DMARC1");
+	return -1;
 }
 
 int
@@ -753,10 +851,8 @@ dmarc_parse(const unsigned char *rec, size_t len, struct dmarc_record *out,
 			return -1;
 		}
 	}
-	if (r.p == DMARC_POLICY_UNSET) {
-		missing_p(&r, err, errlen);
+	if (r.p == DMARC_POLICY_UNSET && missing_p(&r, err, errlen) < 0)
 		return -1;
-	}
 	if (out != NULL)
 		*out = r;
 	return 0;
@@ -847,13 +943,29 @@ dmarc_needs_org(const char *domain, const char *org,
 	       dmarc_select(at_domain, NULL) == DMARC_SELECT_NONE;
 }
 
+bool
+dmarc_test_mode(const struct dmarc_record *r)
+{
+	return r->t == 'y' || r->pct == 0;
+}
+
+enum dmarc_policy
+dmarc_enforced(const struct dmarc_record *r, enum dmarc_policy stated)
+{
+	if (dmarc_test_mode(r) && stated > DMARC_POLICY_NONE)
+		return (enum dmarc_policy)(stated - 1);
+	return stated;
+}
+
 /* What dmarc_evaluate() works from, and the result it fills. */
 struct dmarc_eval {
 	const char *domain;
-	const char *org;
+	const char *org; /* where discovery found the record */
 	enum dmarc_policy min;
+	const struct dmarc_context *ctx;
 	struct check_result *res;
-	size_t seen_used; /* bytes in res->seen; > size when full */
+	struct dmarc_record *rec; /* the record judged, or NULL */
+	size_t seen_used;         /* bytes in res->seen; > size when full */
 };
 
 /* set_name - res->name = _dmarc.ZONE, sanitized. */
@@ -1023,7 +1135,7 @@ pass_detail(const struct dmarc_eval *ev, const struct dmarc_record *r,
 		sanitize_text(org, sizeof(org), (const unsigned char *)ev->org,
 		              strlen(ev->org));
 		detail_add(buf, size, &used,
-		           " (%s), found at the organizational domain %s",
+		           " (%s), found by the tree walk at %s",
 		           r->sp != DMARC_POLICY_UNSET ? "sp" : "p", org);
 		if (r->np != DMARC_POLICY_UNSET)
 			detail_add(
@@ -1033,15 +1145,69 @@ pass_detail(const struct dmarc_eval *ev, const struct dmarc_record *r,
 	} else {
 		detail_add(buf, size, &used, ", found at %s", ev->res->name);
 	}
-	if (r->pct < 100)
-		detail_add(
-		    buf, size, &used,
-		    "; pct=%u: receivers apply it to %u%% of failing mail",
-		    r->pct, r->pct);
-	if (r->t == 'y')
-		detail_add(
-		    buf, size, &used,
-		    "; t=y: test mode, receivers are asked not to apply it");
+	if (dmarc_test_mode(r) && eff > DMARC_POLICY_NONE)
+		detail_add(buf, size, &used,
+		           "; %s: test mode, receivers apply %s instead",
+		           r->t == 'y' ? "t=y" : "pct=0",
+		           dmarc_policy_name(dmarc_enforced(r, eff)));
+}
+
+/* warning_add - one sentence more in res->warning (bounded). */
+static void
+warning_add(struct check_result *res, const char *text)
+{
+	size_t used = strnlen(res->warning, sizeof(res->warning));
+
+	if (text[0] == '\0' || used + 2 >= sizeof(res->warning))
+		return;
+	snprintf(res->warning + used, sizeof(res->warning) - used, "%s%s",
+	         used > 0 ? " " : "", text);
+}
+
+/*
+ * align_judge - what the record's alignment modes allow for this sender:
+ * aspf=s with a MAIL FROM below the domain (the seed's layout) can never
+ * align SPF; adkim=s aligns DKIM only for a From of exactly the domain.
+ * Returns false (res failed) when SPF alignment is required and
+ * impossible.
+ */
+static bool
+align_judge(const struct dmarc_eval *ev, const struct dmarc_record *r)
+{
+	const char *mf = ev->ctx != NULL ? ev->ctx->mail_from : NULL;
+	char d[REPORT_NAME_MAX], m[REPORT_NAME_MAX];
+	char text[2 * REPORT_NAME_MAX + REPORT_DETAIL_MAX];
+	bool spf_never;
+
+	sanitize_text(d, sizeof(d), (const unsigned char *)ev->domain,
+	              strlen(ev->domain));
+	if (r->adkim == 's') {
+		snprintf(
+		    text, sizeof(text),
+		    "adkim=s: DKIM aligns only when the From domain is "
+		    "exactly %s, the key's d= domain; mail From a subdomain "
+		    "of it fails DKIM alignment: publish adkim=r unless "
+		    "every From address is at %s.",
+		    d, d);
+		warning_add(ev->res, text);
+	}
+	spf_never = r->aspf == 's' && mf != NULL && mf[0] != '\0' &&
+	            !dnsmsg_name_equal(mf, ev->domain);
+	if (!spf_never)
+		return true;
+	sanitize_text(m, sizeof(m), (const unsigned char *)mf, strlen(mf));
+	snprintf(text, sizeof(text),
+	         "aspf=s: SPF aligns only when the MAIL FROM domain is exactly "
+	         "the From domain %s, and the MAIL FROM is %s, so SPF can "
+	         "never align: publish aspf=r (or remove aspf).",
+	         d, m);
+	if (ev->ctx->spf_required) {
+		check_result_set(ev->res, CHECK_FAIL,
+		                 "%s SPF alignment is required here.", text);
+		return false;
+	}
+	warning_add(ev->res, text);
+	return true;
 }
 
 /* eval_record - judge the one record found for the domain. */
@@ -1050,7 +1216,7 @@ eval_record(struct dmarc_eval *ev, const struct dns_rr *rr, bool at_org)
 {
 	struct dmarc_record r;
 	char msg[REPORT_DETAIL_MAX];
-	enum dmarc_policy eff;
+	enum dmarc_policy eff, enf;
 
 	seen_append(ev->res, &ev->seen_used, "", rr->data, rr->len);
 	if (dmarc_parse(rr->data, rr->len, &r, msg, sizeof(msg)) < 0) {
@@ -1059,17 +1225,28 @@ eval_record(struct dmarc_eval *ev, const struct dns_rr *rr, bool at_org)
 		                 ev->res->name, msg);
 		return;
 	}
+	if (ev->rec != NULL)
+		*ev->rec = r;
+	warning_add(ev->res, r.warn);
 	eff = (at_org && r.sp != DMARC_POLICY_UNSET) ? r.sp : r.p;
-	if (eff < ev->min) {
+	enf = dmarc_enforced(&r, eff);
+	if (enf < ev->min) {
 		check_result_set(
 		    ev->res, CHECK_FAIL,
 		    "effective policy is %s; at least %s required (%s=%s at "
-		    "%s)",
-		    dmarc_policy_name(eff), dmarc_policy_name(ev->min),
+		    "%s%s)",
+		    dmarc_policy_name(enf), dmarc_policy_name(ev->min),
 		    (at_org && r.sp != DMARC_POLICY_UNSET) ? "sp" : "p",
-		    dmarc_policy_name(eff), ev->res->name);
+		    dmarc_policy_name(eff), ev->res->name,
+		    enf == eff ? ""
+		    : r.t == 'y'
+		        ? ", with t=y: test mode, receivers apply one step less"
+		        : ", with pct=0: read as t=y, receivers apply one step "
+		          "less");
 		return;
 	}
+	if (!align_judge(ev, &r))
+		return;
 	pass_detail(ev, &r, eff, at_org, msg, sizeof(msg));
 	check_result_set(ev->res, CHECK_PASS, "%s", msg);
 }
@@ -1116,15 +1293,29 @@ dmarc_evaluate(const char *domain, const char *org,
                const struct dns_answer *at_org, enum dmarc_policy min_policy,
                struct check_result *res)
 {
+	dmarc_judge(domain, org, at_domain, at_org, min_policy, NULL, res,
+	            NULL);
+}
+
+void
+dmarc_judge(const char *domain, const char *found,
+            const struct dns_answer *at_domain,
+            const struct dns_answer *at_found, enum dmarc_policy min_policy,
+            const struct dmarc_context *ctx, struct check_result *res,
+            struct dmarc_record *rec)
+{
+	static const struct dmarc_context none = {NULL, false};
 	struct dmarc_eval ev;
 	size_t idx = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->type = CHECK_DMARC;
 	ev.domain = domain != NULL ? domain : "";
-	ev.org = org != NULL ? org : "";
+	ev.org = found != NULL ? found : "";
 	ev.min = clamp_policy(min_policy);
+	ev.ctx = ctx != NULL ? ctx : &none;
 	ev.res = res;
+	ev.rec = rec;
 	ev.seen_used = 0;
 	set_name(res, ev.domain);
 	snprintf(res->expected, sizeof(res->expected), "v=DMARC1; p=%s%s",
@@ -1142,9 +1333,138 @@ dmarc_evaluate(const char *domain, const char *org,
 		break;
 	case DMARC_SELECT_NONE:
 		if (org_differs(ev.domain, ev.org))
-			eval_at_org(&ev, at_domain, at_org);
+			eval_at_org(&ev, at_domain, at_found);
 		else
 			eval_missing(&ev, at_domain, NULL);
 		break;
 	}
+}
+
+/* label_count - labels of a name in text form (no trailing dot). */
+static size_t
+label_count(const char *name)
+{
+	size_t n = name[0] != '\0';
+
+	for (; *name != '\0'; name++)
+		if (*name == '.' && name[1] != '\0')
+			n++;
+	return n;
+}
+
+/* last_labels - the rightmost k labels of name (a suffix of it). */
+static const char *
+last_labels(const char *name, size_t k)
+{
+	size_t n = label_count(name);
+	const char *p = name;
+
+	while (n > k && (p = strchr(p, '.')) != NULL) {
+		p++;
+		n--;
+	}
+	return p != NULL ? p : name;
+}
+
+/*
+ * dmarc_walk_names - RFC 9989 section 4.10.1: the domain itself, then,
+ * for a name of eight labels or more, its last seven, then one label
+ * less each time down to the top-level domain: never more than eight.
+ */
+size_t
+dmarc_walk_names(const char *domain, char names[][DMARC_NAME_MAX], size_t max)
+{
+	size_t n = 0, labels;
+	const char *cur;
+
+	if (domain == NULL || domain[0] == '\0' || max == 0 ||
+	    strlen(domain) >= DMARC_NAME_MAX)
+		return 0;
+	labels = label_count(domain);
+	snprintf(names[n++], DMARC_NAME_MAX, "%s", domain);
+	if (labels >= DMARC_WALK_MAX)
+		labels = DMARC_WALK_MAX; /* the next step leaves seven */
+	while (labels > 1 && n < max && n < DMARC_WALK_MAX) {
+		labels--;
+		cur = last_labels(domain, labels);
+		snprintf(names[n++], DMARC_NAME_MAX, "%s", cur);
+	}
+	return n;
+}
+
+int
+dmarc_walk_init(struct dmarc_walk *w, const char *domain)
+{
+	memset(w, 0, sizeof(*w));
+	w->policy = w->org_psd = w->shortest = -1;
+	w->n = dmarc_walk_names(domain, w->names, DMARC_WALK_MAX);
+	return w->n > 0 ? 0 : -1;
+}
+
+const char *
+dmarc_walk_next(const struct dmarc_walk *w)
+{
+	if (w->temp || w->org_psd >= 0 || w->asked >= w->n)
+		return NULL;
+	return w->names[w->asked];
+}
+
+/*
+ * dmarc_walk_take - the policy is the first name with a DMARC record
+ * (valid or not: an invalid one is what the operator must fix); the walk
+ * goes on past it only to find the organizational domain, and stops at a
+ * psd=n record, at a psd=y record other than the first name's, at DNS
+ * trouble, or after the last name.
+ */
+bool
+dmarc_walk_take(struct dmarc_walk *w, const struct dns_answer *ans)
+{
+	struct dmarc_record r;
+	size_t i, idx = 0;
+	char err[8];
+
+	if (dmarc_walk_next(w) == NULL)
+		return false;
+	i = w->asked++;
+	switch (dmarc_select(ans, &idx)) {
+	case DMARC_SELECT_TEMP:
+		w->temp = true;
+		return false;
+	case DMARC_SELECT_NONE:
+		break;
+	case DMARC_SELECT_MANY:
+		if (w->policy < 0)
+			w->policy = (int)i;
+		break;
+	case DMARC_SELECT_ONE:
+		if (w->policy < 0)
+			w->policy = (int)i;
+		if (dmarc_parse(ans->rrs[idx].data, ans->rrs[idx].len, &r, err,
+		                sizeof(err)) < 0)
+			break;
+		w->psd[i] = r.psd;
+		w->shortest = (int)i;
+		if (r.psd == 'n' || (r.psd == 'y' && i > 0))
+			w->org_psd = (int)i;
+		break;
+	}
+	return dmarc_walk_next(w) != NULL;
+}
+
+/* dmarc_walk_org - RFC 9989 section 4.10.2, longest name first: psd=n
+ * names itself, psd=y the name one label below it, else the shortest
+ * name with a valid record, else the domain itself. */
+void
+dmarc_walk_org(const struct dmarc_walk *w, char *out, size_t outlen)
+{
+	const char *org = w->names[0];
+
+	if (w->org_psd >= 0 && w->psd[w->org_psd] == 'y')
+		org = last_labels(w->names[0],
+		                  label_count(w->names[w->org_psd]) + 1);
+	else if (w->org_psd >= 0)
+		org = w->names[w->org_psd];
+	else if (w->shortest >= 0)
+		org = w->names[w->shortest];
+	snprintf(out, outlen, "%s", w->n > 0 ? org : "");
 }

@@ -80,6 +80,9 @@ struct domain_state {
 	uint32_t notify_attempts; /* confirmation mail attempts */
 	int32_t notified;         /* confirmation mail handed to the MTA */
 	int64_t last_used;        /* mail last seen (unregistered); 0 unknown */
+	char org[DOMAIN_BUF]; /* organizational domain by the DMARC tree walk
+	                         (RFC 9989) of the last check that found it;
+	                         "" unknown */
 	uint32_t nrecords;
 	struct domain_record_status records[DOMAIN_RECORDS_MAX];
 };

@@ -9,10 +9,12 @@
  *	A job reserves one report slot per check, in the order of the
  *	seed's table (MX, SPF, DKIM per selector, DMARC), issues every
  *	first lookup at once, and fills each slot from the evaluator of its
- *	record type when the answer arrives.  DMARC discovery may take a
- *	second lookup at the organizational domain (RFC 7489 section
- *	6.6.3).  When the last slot is filled the caller's done runs and the
- *	job is freed.
+ *	record type when the answer arrives.  DMARC discovery is the DNS
+ *	tree walk of RFC 9989 (dmarc_walk_*(), at most eight lookups, one
+ *	at a time): the first record on the way up is the policy judged,
+ *	and the walk goes on to the organizational domain, which the report
+ *	carries (rep->org) so the state can keep it.  When the last slot is
+ *	filled the caller's done runs and the job is freed.
  *
  *	A request with a budget gets a resolver of its own in front of the
  *	caller's: every lookup of the job, SPF's included, is asked with
@@ -58,6 +60,10 @@ struct readiness_job {
 	void *arg;
 	size_t outstanding; /* lookups whose callback has not run */
 	char org[DOMAIN_BUF];
+	struct dmarc_walk walk;        /* DMARC discovery */
+	bool dmarc_judged;             /* dmarc_res holds the judgement */
+	struct check_result dmarc_res; /* of the policy record found */
+	size_t keys_rsa, keys_ed25519; /* DKIM key types published */
 };
 
 /* One lookup in flight: which slot it fills and how. */
@@ -308,39 +314,170 @@ static void
 readiness_start_dmarc(struct readiness_job *job)
 {
 	char name[DNS_NAME_TEXT_MAX];
+	struct check_result *res;
 	size_t slot;
 
 	snprintf(name, sizeof(name), "_dmarc.%s", job->req.domain);
-	if (readiness_slot(job->rep, CHECK_DMARC, name, &slot) == NULL)
+	res = readiness_slot(job->rep, CHECK_DMARC, name, &slot);
+	if (res == NULL)
 		return;
+	if (dmarc_walk_init(&job->walk, job->req.domain) < 0) {
+		check_result_set(res, CHECK_FAIL,
+		                 "%s is too long a name for a DMARC lookup.",
+		                 job->req.domain);
+		return;
+	}
 	readiness_query(job, slot, CHECK_DMARC, 0, 0, DNS_TYPE_TXT);
 }
 
-/* readiness_eval_dmarc - evaluate, or go on to the organizational domain */
+/* readiness_judge_dmarc - the walk's first record, judged for the
+ * domain; ans is the answer at walk name i. */
+static void
+readiness_judge_dmarc(struct readiness_job *job, size_t i,
+                      const struct dns_answer *ans)
+{
+	struct dmarc_context ctx = {
+	    .mail_from = job->req.mail_from,
+	    .spf_required = job->req.spf_alignment_required,
+	};
+	struct dns_answer none;
+
+	job->dmarc_judged = true;
+	if (i == 0) {
+		dmarc_judge(job->req.domain, job->req.domain, ans, NULL,
+		            job->req.dmarc_min_policy, &ctx, &job->dmarc_res,
+		            NULL);
+		return;
+	}
+	dns_answer_init(&none, "", DNS_TYPE_TXT, DNS_NODATA, NULL);
+	snprintf(none.qname, sizeof(none.qname), "_dmarc.%s", job->req.domain);
+	dmarc_judge(job->req.domain, job->walk.names[i], &none, ans,
+	            job->req.dmarc_min_policy, &ctx, &job->dmarc_res, NULL);
+	dns_answer_free(&none);
+}
+
+/* readiness_dmarc_done - the walk is over: fill the slot and rep->org. */
+static void
+readiness_dmarc_done(struct readiness_job *job, struct check_result *res,
+                     const struct dns_answer *ans)
+{
+	struct dmarc_walk *w = &job->walk;
+	struct dns_answer none;
+	size_t used;
+
+	if (w->temp && !job->dmarc_judged) {
+		check_result_set(
+		    res, CHECK_TEMPERROR,
+		    "DNS lookup of TXT %s failed (%s), so the DMARC tree walk "
+		    "(RFC 9989) cannot find the policy; the check will be "
+		    "retried",
+		    res->name, dns_outcome_name(ans->outcome));
+		return;
+	}
+	if (w->temp) {
+		/* The policy is known and judged; only the organizational
+		 * domain is not: the state keeps the last one found. */
+		char failed[REPORT_NAME_MAX];
+
+		memcpy(failed, res->name, sizeof(failed));
+		*res = job->dmarc_res;
+		used = strnlen(res->warning, sizeof(res->warning));
+		snprintf(res->warning + used, sizeof(res->warning) - used,
+		         "%sThe organizational domain is not known this time: "
+		         "DNS lookup of TXT %s failed (%s).",
+		         used > 0 ? " " : "", failed,
+		         dns_outcome_name(ans->outcome));
+		return;
+	}
+	dmarc_walk_org(w, job->rep->org, sizeof(job->rep->org));
+	if (job->dmarc_judged) {
+		*res = job->dmarc_res;
+	} else {
+		dns_answer_init(&none, "", DNS_TYPE_TXT, DNS_NODATA, NULL);
+		dmarc_judge(job->req.domain, job->req.domain, &none, NULL,
+		            job->req.dmarc_min_policy, NULL, res, NULL);
+		dns_answer_free(&none);
+	}
+	used = strnlen(res->detail, sizeof(res->detail));
+	if (res->status == CHECK_PASS)
+		snprintf(res->detail + used, sizeof(res->detail) - used,
+		         "; organizational domain %s", job->rep->org);
+	else if (!job->dmarc_judged)
+		snprintf(res->detail + used, sizeof(res->detail) - used,
+		         " (the tree walk asked %zu names, up to _dmarc.%s)",
+		         w->asked, w->names[w->asked - 1]);
+}
+
+/* readiness_eval_dmarc - one step of the tree walk */
 static void
 readiness_eval_dmarc(struct readiness_lookup *lk, const struct dns_answer *ans)
 {
 	struct readiness_job *job = lk->job;
 	struct check_result *res = &job->rep->checks[lk->slot];
-	struct dns_answer none;
+	size_t i = job->walk.asked;
+	bool more = dmarc_walk_take(&job->walk, ans);
 
-	if (!lk->dmarc_at_org &&
-	    dmarc_needs_org(job->req.domain, job->org, ans)) {
-		snprintf(res->name, sizeof(res->name), "_dmarc.%s", job->org);
+	if (!job->dmarc_judged && job->walk.policy == (int)i)
+		readiness_judge_dmarc(job, i, ans);
+	if (more) {
+		snprintf(res->name, sizeof(res->name), "_dmarc.%s",
+		         dmarc_walk_next(&job->walk));
 		readiness_query(job, lk->slot, CHECK_DMARC, 0, 1, DNS_TYPE_TXT);
 		return;
 	}
-	if (!lk->dmarc_at_org) {
-		dmarc_evaluate(job->req.domain, job->org, ans, NULL,
-		               job->req.dmarc_min_policy, res);
+	readiness_dmarc_done(job, res, ans);
+}
+
+/* readiness_note_key - count the type of the key a DKIM answer holds. */
+static void
+readiness_note_key(struct readiness_job *job, const struct dns_answer *ans)
+{
+	struct dkim_key key;
+	char err[8];
+	size_t i;
+
+	if (ans == NULL || ans->outcome != DNS_OK)
+		return;
+	for (i = 0; i < ans->count; i++) {
+		const struct dns_rr *rr = &ans->rrs[i];
+
+		if (rr->type != DNS_TYPE_TXT || rr->data == NULL ||
+		    dkim_key_parse(rr->data, rr->len, &key, err, sizeof(err)) !=
+		        0 ||
+		    key.revoked)
+			continue;
+		if (key.type == DKIM_KEY_ED25519)
+			job->keys_ed25519++;
+		else
+			job->keys_rsa++;
 		return;
 	}
-	/* Discovery found no record at the domain itself. */
-	dns_answer_init(&none, "", DNS_TYPE_TXT, DNS_NODATA, NULL);
-	snprintf(none.qname, sizeof(none.qname), "_dmarc.%s", job->req.domain);
-	dmarc_evaluate(job->req.domain, job->org, &none, ans,
-	               job->req.dmarc_min_policy, res);
-	dns_answer_free(&none);
+}
+
+/*
+ * readiness_ed25519_warn - every key published is ed25519: the largest
+ * mailbox providers do not verify ed25519 signatures yet, so to them the
+ * mail carries no valid DKIM signature.  A warning on each DKIM result.
+ */
+static void
+readiness_ed25519_warn(struct readiness_job *job)
+{
+	size_t i;
+
+	if (job->keys_ed25519 == 0 || job->keys_rsa > 0)
+		return;
+	for (i = 0; i < job->rep->nchecks && i < REPORT_CHECKS_MAX; i++) {
+		struct check_result *res = &job->rep->checks[i];
+
+		if (res->type != CHECK_DKIM || res->warning[0] != '\0')
+			continue;
+		snprintf(res->warning, sizeof(res->warning),
+		         "Every DKIM key of %s is ed25519, and the largest "
+		         "mailbox providers (Gmail, Microsoft, Yahoo) do not "
+		         "verify ed25519 yet: sign with an RSA key (2048 bits) "
+		         "under a second selector as well.",
+		         job->req.domain);
+	}
 }
 
 static void
@@ -358,6 +495,7 @@ readiness_eval_dkim(struct readiness_lookup *lk, const struct dns_answer *ans)
 	};
 
 	dkim_evaluate(ans, &exp, &job->rep->checks[lk->slot]);
+	readiness_note_key(job, ans);
 }
 
 /* readiness_finish_one - one result is in; the last one ends the job. */
@@ -366,6 +504,7 @@ readiness_finish_one(struct readiness_job *job)
 {
 	if (--job->outstanding == 0) {
 		readiness_budget_explain(job);
+		readiness_ed25519_warn(job);
 		job->done(job->arg, job->rep);
 		free(job);
 	}
@@ -406,6 +545,7 @@ readiness_start(const struct resolver *res, const struct readiness_request *req,
 	/* Slots are cleared as they are reserved (readiness_slot): a report
 	 * is 50 KB and a refresh starts one per domain. */
 	rep->nchecks = 0;
+	rep->org[0] = '\0';
 	snprintf(rep->domain, sizeof(rep->domain), "%s", req->domain);
 	job = calloc(1, sizeof(*job));
 	if (job == NULL)

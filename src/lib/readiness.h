@@ -55,6 +55,7 @@ struct readiness_request {
 	size_t negress;
 	char spf_include[DOMAIN_BUF]; /* "" or a domain SPF must include */
 	unsigned budget_ms; /* the whole check (CheckTimeout); 0: no limit */
+	bool spf_alignment_required; /* aspf=s that cannot align fails */
 };
 
 typedef void (*readiness_done_cb)(void *arg, struct report *rep);

@@ -237,7 +237,14 @@ report_print_text(FILE *out, const struct report *rep, bool color)
 
 		fprintf(out, "  %-5s %s: %s\n", check_type_name(c->type),
 		        check_status_name(c->status), c->detail);
+		if (c->warning[0] != '\0')
+			fprintf(out, "  %-5s warning: %s\n",
+			        check_type_name(c->type), c->warning);
 	}
+	if (rep->org[0] != '\0')
+		fprintf(out,
+		        "\norganizational domain (RFC 9989 tree walk): %s\n",
+		        rep->org);
 	fprintf(out, "\n%s: %s (%zu of %zu checks pass)\n", rep->domain,
 	        report_verdict_words(report_verdict(rep)), npass, rep->nchecks);
 }
@@ -255,6 +262,7 @@ report_print_json(FILE *out, const struct report *rep)
 	        report_verdict(rep) == VERDICT_READY ? "true" : "false");
 	json_field(out, "verdict", report_verdict_name(report_verdict(rep)),
 	           false);
+	json_field(out, "organizational_domain", rep->org, false);
 	fputs("\"checks\": [", out);
 	for (i = 0; i < rep->nchecks; i++) {
 		const struct check_result *c = &rep->checks[i];
@@ -265,7 +273,8 @@ report_print_json(FILE *out, const struct report *rep)
 		json_field(out, "status", check_status_name(c->status), false);
 		json_field(out, "expected", c->expected, false);
 		json_field(out, "seen", c->seen, false);
-		json_field(out, "detail", c->detail, true);
+		json_field(out, "detail", c->detail, false);
+		json_field(out, "warning", c->warning, true);
 		fputs("}", out);
 	}
 	fputs("]}\n", out);

@@ -55,10 +55,12 @@ struct check_result {
 	char expected[REPORT_EXPECTED_MAX]; /* what should be published */
 	char seen[REPORT_SEEN_MAX];         /* what was published */
 	char detail[REPORT_DETAIL_MAX];     /* one sentence for the owner */
+	char warning[REPORT_DETAIL_MAX];    /* "" or what to fix, not failed */
 };
 
 struct report {
 	char domain[REPORT_NAME_MAX];
+	char org[REPORT_NAME_MAX]; /* organizational domain (RFC 9989), or "" */
 	size_t nchecks;
 	struct check_result checks[REPORT_CHECKS_MAX];
 };

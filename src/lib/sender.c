@@ -7,6 +7,9 @@
  *	void sender_facts(const struct sender_env *env,
  *	    const struct sender_rules *rules, const char *arg,
  *	    struct sender_facts *f);
+ *	void sender_facts_domain(const struct sender_env *env,
+ *	    const struct sender_rules *rules, const char *local,
+ *	    bool local_cut, const char *domain, struct sender_facts *f);
  *	const char *sender_state_name(const struct sender_facts *f);
  * DESCRIPTION
  *	The rules are listed in sender.h.  This file applies them in order:
@@ -273,24 +276,14 @@ sender_input(struct sender_facts *f, int64_t now)
 	in->check_timed_out = f->timed_out;
 }
 
-void
-sender_facts(const struct sender_env *env, const struct sender_rules *rules,
-             const char *arg, struct sender_facts *f)
+/* sender_judge - the rules after the parse: own, note the use, wait,
+ * first problem, policy input (f->code, f->rp and f->mailbox set). */
+static void
+sender_judge(const struct sender_env *env, const struct sender_rules *rules,
+             struct sender_facts *f)
 {
 	struct sender_lookup *lk = &f->lk;
-	size_t used;
 
-	memset(f, 0, sizeof(*f));
-	f->code =
-	    revpath_parse(arg, strlen(arg), &f->rp, f->err, sizeof(f->err));
-	f->oddity =
-	    sender_oddities[(f->rp.long_local ? SENDER_ODD_LONG_LOCAL : 0u) |
-	                    (f->rp.long_path ? SENDER_ODD_LONG_PATH : 0u)];
-	/* The policy matches ExemptSenders against the mailbox, without
-	 * angle brackets or source route, its domain normalized. */
-	used = text_copy(f->mailbox, sizeof(f->mailbox), f->rp.local);
-	text_append(f->mailbox, sizeof(f->mailbox), &used, "@");
-	text_append(f->mailbox, sizeof(f->mailbox), &used, f->rp.domain);
 	if (f->code == REVPATH_OK) {
 		sender_resolve(env, rules, f->rp.domain, lk);
 		/* The state of an unregistered domain lives while mail uses
@@ -311,6 +304,47 @@ sender_facts(const struct sender_env *env, const struct sender_rules *rules,
 	}
 	sender_input(f, env->now(env->impl));
 	f->in.registry_stale = rules->registry_stale;
+}
+
+/* sender_mailbox - local@domain into f->mailbox. */
+static void
+sender_mailbox(struct sender_facts *f)
+{
+	size_t used;
+
+	used = text_copy(f->mailbox, sizeof(f->mailbox), f->rp.local);
+	text_append(f->mailbox, sizeof(f->mailbox), &used, "@");
+	text_append(f->mailbox, sizeof(f->mailbox), &used, f->rp.domain);
+}
+
+void
+sender_facts(const struct sender_env *env, const struct sender_rules *rules,
+             const char *arg, struct sender_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->code =
+	    revpath_parse(arg, strlen(arg), &f->rp, f->err, sizeof(f->err));
+	f->oddity =
+	    sender_oddities[(f->rp.long_local ? SENDER_ODD_LONG_LOCAL : 0u) |
+	                    (f->rp.long_path ? SENDER_ODD_LONG_PATH : 0u)];
+	/* The policy matches ExemptSenders against the mailbox, without
+	 * angle brackets or source route, its domain normalized. */
+	sender_mailbox(f);
+	sender_judge(env, rules, f);
+}
+
+void
+sender_facts_domain(const struct sender_env *env,
+                    const struct sender_rules *rules, const char *local,
+                    bool local_cut, const char *domain, struct sender_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->code = REVPATH_OK;
+	text_copy(f->rp.local, sizeof(f->rp.local), local);
+	f->rp.local_cut = local_cut || strlen(local) >= sizeof(f->rp.local);
+	text_copy(f->rp.domain, sizeof(f->rp.domain), domain);
+	sender_mailbox(f);
+	sender_judge(env, rules, f);
 }
 
 const char *

@@ -124,6 +124,15 @@ void sender_facts(const struct sender_env *env,
                   const struct sender_rules *rules, const char *arg,
                   struct sender_facts *f);
 
+/* sender_facts_domain - the same rules for a mailbox parsed elsewhere
+ * (the From header's): local as written (local_cut: only its start; it
+ * is then never matched against ExemptSenders) and domain, normalized.
+ * f->code is REVPATH_OK. */
+void sender_facts_domain(const struct sender_env *env,
+                         const struct sender_rules *rules, const char *local,
+                         bool local_cut, const char *domain,
+                         struct sender_facts *f);
+
 /* sender_state_name - the state for the log: a readiness name,
  * "unknown" (registered, never checked), "unregistered", or "-" when
  * the path gave no domain. */

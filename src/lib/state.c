@@ -70,6 +70,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "domainname.h"
 #include "sanitize.h"
 
 #define NELEM(a) (sizeof(a) / sizeof(*(a)))
@@ -632,6 +633,9 @@ state_apply(const struct domain_state *cur, const struct report *rep,
 		          sizeof(rep->domain));
 	if (rep != NULL && rep->nchecks <= REPORT_CHECKS_MAX)
 		state_copy_records(&st, rep);
+	/* A check whose tree walk DNS cut short keeps the last org known. */
+	if (rep != NULL && rep->org[0] != '\0')
+		copy_text(st.org, sizeof(st.org), rep->org, sizeof(rep->org));
 	state_counters(&st, cur, verdict, now);
 	st.next_check = state_next_check(&st, verdict, now, pol);
 	if (st.state == READINESS_PENDING && verdict != VERDICT_UNDECIDED &&
@@ -808,4 +812,17 @@ state_describe(const struct domain_state *st, int64_t now, char *buf,
 		          fmt_duration(time_elapsed(st->next_check, now), d,
 		                       sizeof(d)));
 	return sb.used;
+}
+
+bool
+state_org_covers(const struct domain_state *st, const char *name)
+{
+	const char *org = st->org[0] != '\0' ? st->org : st->domain;
+
+	if (st->domain[0] == '\0' || name == NULL || name[0] == '\0')
+		return false;
+	/* an org that is not the domain or one of its parents is ignored */
+	if (strcmp(org, st->domain) != 0 && !domain_is_below(st->domain, org))
+		org = st->domain;
+	return strcmp(name, org) == 0 || domain_is_below(name, org);
 }

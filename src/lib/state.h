@@ -17,6 +17,7 @@
  *	bool state_unused(st, now, expiry);
  *	size_t state_describe(st, now, buf, len);
  *	const char *state_type_label(type);
+ *	bool state_org_covers(st, name);
  *
  * DESCRIPTION
  *	state_apply() is a pure function: the result of one check (a report),
@@ -33,6 +34,11 @@
  *	expire: the expiry waits for the next decisive check.
  *
  *	Times are int64_t unix seconds; intervals are seconds.
+ *
+ *	state_org_covers() is how a decision without DNS (the milter's owner
+ *	lookup) uses the organizational domain the checker's DMARC tree walk
+ *	found (st->org): a name belongs to the registered domain's
+ *	organization when it is at or below that org.
  */
 #ifndef AUTHREADY_STATE_H
 #define AUTHREADY_STATE_H
@@ -136,5 +142,13 @@ const char *state_type_label(unsigned type);
  */
 size_t state_describe(const struct domain_state *st, int64_t now, char *buf,
                       size_t len);
+
+/*
+ * state_org_covers - name (normalized) is st->domain, below it, or, when
+ * the tree walk found an organizational domain above st->domain, at or
+ * below that org.  Without a known org only the domain's own subtree is
+ * covered: nothing is guessed from a public suffix list.
+ */
+bool state_org_covers(const struct domain_state *st, const char *name);
 
 #endif

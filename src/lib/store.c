@@ -520,6 +520,37 @@ check_ancestors(const char *dir, char *err, size_t errlen)
 	return STORE_OK;
 }
 
+/* store_vet_location - the ancestors of dir (which may not exist yet:
+ * then its parent and the parent's ancestors) are not writable by
+ * everyone without the sticky bit: what store_open() checks, for a
+ * check that must create nothing. */
+int
+store_vet_location(const char *dir, char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
+	struct stat sb;
+	char *slash;
+
+	if (stat(dir, &sb) == 0 || errno != ENOENT)
+		return check_ancestors(dir, err, errlen);
+	if (snprintf(parent, sizeof(parent), "%s", dir) >= (int)sizeof(parent))
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "%s: path too long", dir);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else
+		slash[slash == parent ? 1 : 0] = '\0';
+	if (stat(parent, &sb) != 0)
+		return errbuf_code(err, errlen, STORE_ERROR, "%s: %s", parent,
+		                   strerror(errno));
+	if ((sb.st_mode & S_IWOTH) && !(sb.st_mode & S_ISVTX))
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "%s, above %s, is writable by everyone "
+		                   "without the sticky bit; refusing to use it",
+		                   parent, dir);
+	return check_ancestors(parent, err, errlen);
+}
+
 /* check_dir - make (if asked) and vet the state directory. */
 static int
 check_dir(const char *dir, unsigned flags, const struct store_opts *opts,

@@ -210,6 +210,9 @@ struct store_batch;
 int store_open(const char *dir, unsigned flags, const struct store_opts *opts,
                struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
+/* store_vet_location - store_open()'s check of StateDir's ancestors,
+ * for a StateDir that may not exist yet (nothing is created). */
+int store_vet_location(const char *dir, char *err, size_t errlen);
 
 /* Registry. */
 int store_reg_put(struct store *st, const struct domain_reg *reg, char *err,

@@ -356,6 +356,14 @@ encode_state_v2(struct wr *w, const struct domain_state *st)
 	wr_uint(w, (uint64_t)st->last_used, 8);
 }
 
+/* encode_state_v3 - the fields of version 2, then the org domain. */
+static void
+encode_state_v3(struct wr *w, const struct domain_state *st)
+{
+	encode_state_v2(w, st);
+	wr_str(w, st->org, sizeof(st->org), "org");
+}
+
 /* decode_state_fixed_v1 - the part storecodec_state_peek() also reads (the
  * same in version 2). */
 static void
@@ -412,6 +420,17 @@ decode_state_v2(struct rd *r, void *out)
 	st->last_used = rd_i64(r, "last_used");
 }
 
+/* decode_state_v3 - inverse of encode_state_v3; older records decode
+ * with org "" (unknown). */
+static void
+decode_state_v3(struct rd *r, void *out)
+{
+	struct domain_state *st = out;
+
+	decode_state_v2(r, st);
+	rd_str(r, st->org, sizeof(st->org), "org");
+}
+
 /* encode_held_v2 - one held-message index entry: version 1's fields,
  * then the door and the envelope sender. */
 static void
@@ -466,6 +485,7 @@ static const struct decoder {
     {1, STORECODEC_KIND_REG, decode_reg_v1},
     {1, STORECODEC_KIND_STATE, decode_state_v1},
     {2, STORECODEC_KIND_STATE, decode_state_v2},
+    {3, STORECODEC_KIND_STATE, decode_state_v3},
     {1, STORECODEC_KIND_HELD, decode_held_v1},
     {2, STORECODEC_KIND_HELD, decode_held_v2},
 };
@@ -582,7 +602,7 @@ storecodec_state_encode(const struct domain_state *st, unsigned char *buf,
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
 
-	encode_state_v2(&w, st);
+	encode_state_v3(&w, st);
 	return wr_finish(&w, len);
 }
 

@@ -29,7 +29,7 @@
  *	    offset 0  0x41 'A'    magic
  *	    offset 1  0xD7        magic (not ASCII, so text is never a record)
  *	    offset 2  version     the kind's: STORECODEC_VERSION (1) for a
- *	                          registry entry, STORECODEC_STATE_VERSION (2),
+ *	                          registry entry, STORECODEC_STATE_VERSION (3),
  *	                          STORECODEC_HELD_VERSION (2)
  *	    offset 3  kind        STORECODEC_KIND_REG, _STATE or _HELD
  *
@@ -47,9 +47,11 @@
  * VERSIONS
  *	Each kind has its own current version, which writers always write:
  *	STORECODEC_VERSION (1) for registry entries, so a downgraded program
- *	still reads the registry; STORECODEC_STATE_VERSION (2) for states,
- *	which gained last_used (when mail last used an unregistered
- *	domain; a version 1 state decodes with last_used 0, unknown); and
+ *	still reads the registry; STORECODEC_STATE_VERSION (3) for states,
+ *	which gained last_used in version 2 (when mail last used an
+ *	unregistered domain; a version 1 state decodes with last_used 0,
+ *	unknown) and org in version 3 (the organizational domain the DMARC
+ *	tree walk found; older states decode with org "", unknown); and
  *	STORECODEC_HELD_VERSION (2) for held entries, which gained the door
  *	the entry came through and the envelope sender (a version 1 held
  *	entry decodes with door HELD_DOOR_UNKNOWN and no sender).  Readers
@@ -81,7 +83,7 @@
 #define RECORD_MAGIC0 0x41
 #define RECORD_MAGIC1 0xD7
 #define STORECODEC_VERSION 1       /* registry entries */
-#define STORECODEC_STATE_VERSION 2 /* states (last_used) */
+#define STORECODEC_STATE_VERSION 3 /* states (last_used, org) */
 #define STORECODEC_HELD_VERSION 2  /* held entries (door and sender) */
 #define STORECODEC_HEADER_LEN 4
 
@@ -153,7 +155,7 @@ struct storecodec_reg_summary {
 	 DOMAIN_RECORDS_MAX *                                                  \
 	     (2 + STORECODEC_STR_COST(DOMAIN_BUF) +                            \
 	      STORECODEC_STR_COST(DOMAIN_RECORD_DETAIL_MAX)) +                 \
-	 8)
+	 8 + STORECODEC_STR_COST(DOMAIN_BUF))
 #define STORECODEC_REG_MAX                                                     \
 	(STORECODEC_HEADER_LEN + 8 + 1 + 4 * STORECODEC_STR_COST(DOMAIN_BUF) + \
 	 STORECODEC_STR_COST(DOMAIN_CONTACT_MAX) + 1 +                         \

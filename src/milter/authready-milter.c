@@ -95,6 +95,7 @@
 #define DAEMON_FDS_MAX 65536 /* closed in the reaper, at most */
 /* The name libmilter binds in the socket's directory, renamed into place. */
 #define DAEMON_SOCKET_TMP ".authready-milter.%ld.sock"
+#define DAEMON_PID_TMP ".authready-milter.%ld.pid"
 /* To come back to the working directory (O_PATH: no read right needed). */
 #ifdef O_PATH
 #define DAEMON_CWD_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
@@ -560,35 +561,50 @@ daemon_check_ids(const struct config *cfg, struct daemon_ids *ids)
 	return 0;
 }
 
-/* daemon_pidfile - write our PID (after daemon(): the final one). */
+/* daemon_pidfile - write our PID (after daemon(): the final one) to a
+ * new file in path's directory and rename it over path: a new inode,
+ * so the reaper of a daemon still stopping (which removes its own PID
+ * file by inode) cannot remove this one, and a reader never sees a
+ * file without its PID. */
 static int
 daemon_pidfile(const char *path)
 {
+	char dir[PATH_MAX], name[NAME_MAX + 1], tmp[NAME_MAX + 1], buf[32];
 	struct stat sb;
-	char buf[32];
-	int fd, n;
+	int dirfd, fd, n, rc = 0;
 
 	if (path[0] == '\0')
 		return 0;
-	/* O_NONBLOCK: a FIFO put there must not hang the start */
-	fd = open(path,
-	          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
-	              O_NONBLOCK,
-	          0644);
-	if (fd < 0)
-		return daemon_fail("PidFile %s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
+	if (daemon_path_split(path, dir, sizeof(dir), name, sizeof(name)) != 0)
+		return daemon_fail("PidFile %s: path too long", path);
+	/* As before: only a regular file (or nothing) is replaced. */
+	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
 		return daemon_fail("PidFile %s: not a regular file", path);
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return daemon_fail("PidFile %s: directory %s: %s", path, dir,
+		                   strerror(errno));
+	snprintf(tmp, sizeof(tmp), DAEMON_PID_TMP, (long)getpid());
+	unlinkat(dirfd, tmp, 0); /* a leftover of a killed start */
+	fd = openat(dirfd, tmp,
+	            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		rc = daemon_fail("PidFile %s: %s", path, strerror(errno));
+		close(dirfd);
+		return rc;
 	}
-	daemon_file_note(&daemon_files[1], path);
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
-		return daemon_fail("PidFile %s: %s", path, strerror(errno));
-	}
-	close(fd);
-	return 0;
+	if (write(fd, buf, (size_t)n) != n)
+		rc = daemon_fail("PidFile %s: %s", path, strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = daemon_fail("PidFile %s: %s", path, strerror(errno));
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) != 0)
+		rc = daemon_fail("PidFile %s: %s", path, strerror(errno));
+	if (rc != 0)
+		unlinkat(dirfd, tmp, 0);
+	close(dirfd);
+	if (rc == 0)
+		daemon_file_note(&daemon_files[1], path);
+	return rc;
 }
 
 /* daemon_reload_main - SIGUSR1: swap in the new config, or keep the old. */
@@ -742,6 +758,8 @@ daemon_check_store(const struct config *cfg)
 			                   strerror(errno));
 		return 0;
 	}
+	if (store_vet_location(cfg->state_dir, err, sizeof(err)) != STORE_OK)
+		return daemon_fail("state store %s: %s", cfg->state_dir, err);
 	snprintf(path, sizeof(path), "%s", cfg->state_dir);
 	if (stat(path, &sb) != 0 && (slash = strrchr(path, '/')) != NULL)
 		path[slash == path ? 1 : (size_t)(slash - path)] = '\0';

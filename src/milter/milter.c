@@ -21,6 +21,13 @@
  *	reads and its wait (struct sender_env on the reader pool and the
  *	checker thread), logs the decision and sends the reply.
  *
+ *	With FromCheck on, a MAIL FROM decision that is not a tempfail or
+ *	reject is kept; the header callback counts the From fields and
+ *	parses the first (fromhdr.c), and at end of headers the From
+ *	mailbox goes through the same sender rules (sender_facts_domain)
+ *	and policy, and fromcheck_decide() gives the one decision, logged
+ *	once with both identities.
+ *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line: session or queue ID, client,
  *	sender, domain, state, action and reason, all sanitized, and an
@@ -36,8 +43,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "fromcheck.h"
+#include "fromhdr.h"
 #include "log.h"
 #include "policy.h"
 #include "release.h"
@@ -61,6 +71,14 @@ struct milter_conn {
 	char domain[DOMAIN_BUF];
 	char sender[MILTER_SENDER_MAX];
 	char mailbox[HELD_SENDER_MAX]; /* parsed: local@domain, "" none */
+	/* FromCheck: the envelope's part, kept for end of headers */
+	bool nr_hdr;       /* a header needs no reply */
+	bool judge_at_eoh; /* the decision waits for the From header */
+	const char *env_state;
+	unsigned from_fields;
+	int from_code;
+	struct fromhdr from;
+	char from_err[FROMHDR_ERR_MAX];
 };
 
 /* Idle readers: a slot holds one or NULL, the first slots first.  Taking
@@ -273,6 +291,19 @@ milter_now(void *impl)
 	return (int64_t)time(NULL);
 }
 
+/* The sender rules' reads and waits, on the store and the checker. */
+static const struct sender_env milter_env_fns = {
+    .begin = milter_begin,
+    .end = milter_end,
+    .state = milter_state,
+    .reg = milter_reg,
+    .peek = milter_peek,
+    .request = milter_request,
+    .wait = milter_wait,
+    .note_use = milter_note_use,
+    .now = milter_now,
+};
+
 /* Decisions -------------------------------------------------------------- */
 
 /* milter_log - the decision line. */
@@ -351,20 +382,9 @@ milter_wall_ms(void)
 static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
-	static const struct sender_env env_fns = {
-	    .begin = milter_begin,
-	    .end = milter_end,
-	    .state = milter_state,
-	    .reg = milter_reg,
-	    .peek = milter_peek,
-	    .request = milter_request,
-	    .wait = milter_wait,
-	    .note_use = milter_note_use,
-	    .now = milter_now,
-	};
 	struct milter_conn *c = smfi_getpriv(ctx);
 	struct milter_io io = {0};
-	struct sender_env env = env_fns;
+	struct sender_env env = milter_env_fns;
 	struct sender_rules rules;
 	const struct config *cfg;
 	struct sender_facts f;
@@ -374,6 +394,8 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	cfg = &c->snap->cfg;
 	c->act_at_eom = false;
+	c->judge_at_eoh = false;
+	c->from_fields = 0;
 	c->domain[0] = '\0';
 	c->mailbox[0] = '\0';
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
@@ -396,7 +418,131 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 		text_copy(c->mailbox, sizeof(c->mailbox), f.mailbox);
 		text_copy(c->domain, sizeof(c->domain), f.lk.domain);
 	}
+	/* With FromCheck the From header is judged too: a decision the
+	 * envelope alone does not settle (no reply now) waits for the end
+	 * of headers, and is logged there with both identities. */
+	if (cfg->from.mode != FROMCHECK_OFF &&
+	    c->decision.action != POLICY_REJECT &&
+	    c->decision.action != POLICY_TEMPFAIL) {
+		c->judge_at_eoh = true;
+		c->env_state = sender_state_name(&f);
+		return SMFIS_CONTINUE;
+	}
 	milter_log(c, ctx, &f, &c->decision);
+	return milter_reply(ctx, c, &c->decision);
+}
+
+/* milter_header - keep what the decision needs of the From fields:
+ * how many, and the first one parsed (libmilter hands a C string, so
+ * the value ends at a NUL the MTA let through). */
+static sfsistat
+milter_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct milter_conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->judge_at_eoh && name != NULL && strcasecmp(name, "From") == 0 &&
+	    c->from_fields++ == 0)
+		c->from_code =
+		    fromhdr_parse(value, value != NULL ? strlen(value) : 0,
+		                  &c->from, c->from_err, sizeof(c->from_err));
+	return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* milter_log_eoh - the decision line at end of headers: both
+ * identities, both states, and which one decided. */
+static void
+milter_log_eoh(const struct milter_conn *c, SMFICTX *ctx,
+               const struct sender_facts *ff, const struct fromcheck_facts *hf,
+               const struct fromcheck_decision *fd)
+{
+	const struct policy_decision *d = &fd->d;
+	const char *qid = smfi_getsymval(ctx, "i");
+	char session[32], reason[POLICY_REASON_MAX + FROMHDR_ERR_MAX + 8];
+	struct log_line line;
+
+	if (!d->log)
+		return;
+	if (qid == NULL || qid[0] == '\0') {
+		snprintf(session, sizeof(session), "s%lu", c->session);
+		qid = session;
+	}
+	log_line_init(&line);
+	log_field(&line, "session", qid);
+	log_field_text(&line, "client", c->client_text);
+	log_field(&line, "sender", c->sender);
+	log_field_text(&line, "domain", c->domain);
+	log_field_text(&line, "state", c->env_state);
+	log_field(&line, "from", ff != NULL ? ff->mailbox : "");
+	log_field_text(&line, "from_domain", ff != NULL ? ff->lk.domain : "");
+	log_field_text(&line, "from_state",
+	               ff != NULL ? sender_state_name(ff)
+	                          : fromcheck_problem_name(fd->problem));
+	log_field_text(&line, "action", policy_action_name(d->action));
+	if (d->action == POLICY_MONITOR)
+		log_field_text(&line, "would", policy_action_name(d->would_be));
+	if (c->snap->cfg.from.mode == FROMCHECK_MONITOR)
+		log_field_text(&line, "from_would",
+		               policy_action_name(fd->from_would));
+	if (d->smtp_code[0] != '\0')
+		log_field_text(&line, "reply", d->smtp_code);
+	log_field_text(&line, "decided", fromcheck_by_name(fd->by));
+	if (fd->problem == FROMCHECK_INVALID && hf->fields == 1 &&
+	    c->from_err[0] != '\0')
+		snprintf(reason, sizeof(reason), "%s: %s", d->reason,
+		         c->from_err);
+	else
+		snprintf(reason, sizeof(reason), "%s", d->reason);
+	log_field(&line, "reason", reason);
+	log_emit(d->log_warning || fd->problem != FROMCHECK_NONE ? LOG_WARNING
+	                                                         : LOG_INFO,
+	         &line);
+}
+
+/* milter_eoh - end of headers: the From domain's facts and decision,
+ * combined with the envelope's (fromcheck.c), logged and replied. */
+static sfsistat
+milter_eoh(SMFICTX *ctx)
+{
+	struct milter_conn *c = smfi_getpriv(ctx);
+	struct milter_io io = {0};
+	struct sender_env env = milter_env_fns;
+	struct policy_decision from;
+	struct fromcheck_decision fd;
+	struct fromcheck_facts hf;
+	struct sender_rules rules;
+	const struct config *cfg;
+	struct sender_facts *ff = NULL;
+
+	if (c == NULL || !c->judge_at_eoh)
+		return SMFIS_CONTINUE;
+	c->judge_at_eoh = false;
+	cfg = &c->snap->cfg;
+	hf.fields = c->from_fields;
+	hf.code = c->from_code;
+	hf.fh = c->from_fields > 0 ? &c->from : NULL;
+	if (fromcheck_problem(&hf) == FROMCHECK_NONE &&
+	    (ff = malloc(sizeof(*ff))) == NULL)
+		return SMFIS_TEMPFAIL;
+	if (ff != NULL) {
+		env.impl = &io;
+		rules.policy = &cfg->policy;
+		rules.mail_from = cfg->mail_from;
+		rules.check_wait_ms = cfg->check_wait_ms;
+		sender_facts_domain(&env, &rules, c->from.local,
+		                    c->from.local_cut, c->from.box[0].domain,
+		                    ff);
+		policy_decide(&cfg->policy, &ff->in, &from);
+	}
+	fromcheck_decide(&cfg->from, &cfg->policy, &c->decision, &hf,
+	                 ff != NULL ? &from : NULL, &fd);
+	milter_log_eoh(c, ctx, ff, &hf, &fd);
+	if (fd.by == FROMCHECK_BY_FROM)
+		text_copy(c->domain, sizeof(c->domain), ff->lk.domain);
+	free(ff);
+	c->decision = fd.d;
+	c->act_at_eom = false;
 	return milter_reply(ctx, c, &c->decision);
 }
 
@@ -447,7 +593,15 @@ static sfsistat
 milter_eom(SMFICTX *ctx)
 {
 	struct milter_conn *c = smfi_getpriv(ctx);
+	sfsistat rc;
 
+	/* An MTA that skipped end of headers: the From is judged here,
+	 * never let through unjudged. */
+	if (c != NULL && c->judge_at_eoh) {
+		rc = milter_eoh(ctx);
+		if (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL)
+			return rc;
+	}
 	if (c == NULL || !c->act_at_eom)
 		return SMFIS_CONTINUE;
 	c->act_at_eom = false;
@@ -489,18 +643,28 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN |
 	    SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
 	    SMFIP_NR_BODY | SMFIP_NR_UNKN | SMFIP_NR_DATA;
+	/* FromCheck: headers (no reply each) and end of headers as well */
+	static const unsigned long skip_from =
+	    skip & ~(unsigned long)(SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_EOH);
 	struct milter_conn *c = milter_conn_new(ctx);
+	bool from = c != NULL && c->snap != NULL &&
+	            c->snap->cfg.from.mode != FROMCHECK_OFF;
 
 	(void)f2;
 	(void)f3;
 	*pf0 = f0 & (SMFIF_QUARANTINE | SMFIF_ADDHDRS | SMFIF_SETSYMLIST);
-	*pf1 = f1 & skip;
+	*pf1 = f1 & (from ? skip_from : skip);
 	*pf2 = 0;
 	*pf3 = 0;
-	if (c != NULL)
+	if (c != NULL) {
 		c->nr_conn = (*pf1 & SMFIP_NR_CONN) != 0;
-	if (f0 & SMFIF_SETSYMLIST)
+		c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	}
+	if (f0 & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}");
+		if (from)
+			smfi_setsymlist(ctx, SMFIM_EOH, "i");
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -536,8 +700,10 @@ milter_abort(SMFICTX *ctx)
 {
 	struct milter_conn *c = smfi_getpriv(ctx);
 
-	if (c != NULL)
+	if (c != NULL) {
 		c->act_at_eom = false;
+		c->judge_at_eoh = false;
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -567,6 +733,8 @@ static struct smfiDesc milter_description = {
     .xxfi_flags = SMFIF_QUARANTINE | SMFIF_ADDHDRS,
     .xxfi_connect = milter_connect,
     .xxfi_envfrom = milter_envfrom,
+    .xxfi_header = milter_header,
+    .xxfi_eoh = milter_eoh,
     .xxfi_eom = milter_eom,
     .xxfi_abort = milter_abort,
     .xxfi_close = milter_close,

@@ -17,8 +17,14 @@
  *	came through, unix or TCP: see release.h) or a tag header.  Every
  *	judged decision is one log line.
  *
+ *	With FromCheck on, the From header fields are gathered too and a
+ *	decision that MAIL FROM did not settle (no tempfail or reject) is
+ *	taken at end of headers by fromcheck_decide(), the From domain
+ *	judged by the same sender rules and policy.
+ *
  *	Negotiation asks only for connect, MAIL FROM and end of message (and
- *	abort/close for bookkeeping); every other stage is skipped and every
+ *	abort/close for bookkeeping), and with FromCheck the headers (each
+ *	no-reply) and end of headers; every other stage is skipped and every
  *	stage that cannot change anything is marked no-reply, so a session
  *	costs the fewest round trips.
  */

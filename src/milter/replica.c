@@ -879,7 +879,8 @@ replica_start(struct replica **out, struct store *st, const struct config *cfg,
 		return errbuf_fail(err, errlen, "replica: out of memory");
 	rp->st = st;
 	text_copy(rp->dsn, sizeof(rp->dsn), cfg->store_dsn);
-	text_copy(rp->passfile, sizeof(rp->passfile), cfg->store_dsn_password);
+	text_copy(rp->passfile, sizeof(rp->passfile),
+	          cfg->store_dsn_password_file);
 	text_copy(rp->state_dir, sizeof(rp->state_dir), cfg->state_dir);
 	if (cfg->host_name[0] != '\0')
 		text_copy(rp->host, sizeof(rp->host), cfg->host_name);

@@ -354,6 +354,8 @@ daemon_start() {
 			echo "Socket $SOCK"
 			echo "CheckWait $CHECK_WAIT"
 			echo "Syslog no"
+			# the MAIL FROM decision alone (fromcheck.sh tests the From)
+			echo "FromCheck off"
 			echo "PidFile $T/run/milter.pid"
 			[ "$(id -u)" -eq 0 ] && echo "UserID $DUSER:$DGROUP"
 		} >"$T/milter.conf"

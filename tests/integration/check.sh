@@ -388,6 +388,24 @@ tdet() {
 	fi
 }
 
+# tj NAME RC CHECKS PATH ERE ARGS... - t, and the JSON member at PATH (as
+# jsonflat.awk names it: .organizational_domain, .checks.0.warning) must
+# match the extended regular expression ERE.
+tj() {
+	name=$1 exp_rc=$2 exp_checks=$3 path=$4 ere=$5
+	shift 5
+	case_ "$name" || return 0
+	run -c "$W/empty.conf" --dns-server "$DNS" "$@" --json
+	report_ok "$name" "$exp_rc" "$exp_checks" "$(guess_domain "$@")" ||
+	    return 0
+	val=$(awk -F '\t' -v k="$path" '$1 == k { print $2 }' "$W/flat")
+	if printf '%s\n' "$val" | grep -q -E -e "$ere"; then
+		ok
+	else
+		ko "$path does not match /$ere/: $val"
+	fi
+}
+
 # terr NAME RC ARGS... - a usage (64) or configuration (78) error: the
 # exit status, a message on stderr, no report on stdout.
 terr() {
@@ -575,6 +593,49 @@ t dmarc-huge-answer 0 "$ALL_PASS" check huge.example.org $SEL
 t dmarc-nul-in-policy 1 "mx:pass spf:pass dkim:pass dmarc:fail" \
     check ctrl.example.org $SEL
 
+# RFC 9989: the DNS tree walk (tests/zones/com.zone etc. answer NXDOMAIN at
+# _dmarc.TLD), records read as receivers read them, readiness warnings.
+tj dmarc-walk-org 0 "dmarc:pass@_dmarc.example.net" \
+    .organizational_domain '^example\.net$' check dmarc sub.example.net
+tj dmarc-walk-self 0 "dmarc:pass@_dmarc.example.com" \
+    .organizational_domain '^example\.com$' check dmarc example.com
+tj dmarc-walk-intermediate 0 "dmarc:pass@_dmarc.shop.example.org" \
+    .organizational_domain '^example\.org$' \
+    check dmarc eu.shop.example.org --dmarc-min-policy quarantine
+tj dmarc-walk-psd 0 "dmarc:pass@_dmarc.gov.example" \
+    .organizational_domain '^agency\.gov\.example$' \
+    check dmarc agency.gov.example --dmarc-min-policy reject
+tj dmarc-walk-long-name 0 "dmarc:pass@_dmarc.example.org" \
+    .organizational_domain '^example\.org$' \
+    check dmarc a.b.c.d.e.f.g.h.example.org
+tj dmarc-walk-nothing 1 "dmarc:missing@_dmarc.nothing.example" \
+    .checks.0.detail 'tree walk asked 2 names, up to _dmarc\.example' \
+    check dmarc nothing.example
+tj dmarc-lenient-no-p 0 "dmarc:pass@_dmarc.lenient.example.org" \
+    .checks.0.warning 'Tag p is missing.*read this record as p=none' \
+    check dmarc lenient.example.org
+tj dmarc-lenient-aspf 0 "dmarc:pass@_dmarc.lenient.example.org" \
+    .checks.0.warning 'aspf=x: not r or s, so receivers use r' \
+    check dmarc lenient.example.org
+tj dmarc-lenient-uri-pct 0 "dmarc:pass@_dmarc.lenient.example.org" \
+    .checks.0.warning 'a report URI needs a scheme.*pct=0 is read as t=y' \
+    check dmarc lenient.example.org
+tdet dmarc-test-mode-min 1 "dmarc:fail@_dmarc.testmode.example.org" dmarc \
+    'effective policy is quarantine; at least reject required.*t=y' \
+    check dmarc testmode.example.org --dmarc-min-policy reject
+t dmarc-test-mode-quarantine 0 "dmarc:pass@_dmarc.testmode.example.org" \
+    check dmarc testmode.example.org --dmarc-min-policy quarantine
+tj dmarc-aspf-strict 0 "dmarc:pass@_dmarc.strict.example.org" \
+    .checks.0.warning 'MAIL FROM is mail\.strict\.example\.org, so SPF can never align' \
+    check dmarc strict.example.org
+tj dmarc-clean-no-warning 0 "dmarc:pass@_dmarc.example.com" \
+    .checks.0.warning '^$' check dmarc example.com
+tj dkim-ed25519-only 0 "dkim:pass@1234rpr._domainkey.ed25519.example.org" \
+    .checks.0.warning 'Every DKIM key of ed25519\.example\.org is ed25519' \
+    check dkim ed25519.example.org --selector 1234rpr
+tj dkim-ed25519-and-rsa 0 "dkim:pass dkim:pass" .checks.0.warning '^$' \
+    check dkim ed25519.example.org --selector 1234rpr --selector rsa
+
 # MX and MAIL FROM ---------------------------------------------------------
 
 t mx-wrong-host 1 \
@@ -700,7 +761,7 @@ td idn-alabel 0 "$ALL_PASS" xn--bcher-kva.example.org \
 t servfail 2 "mx:temperror spf:temperror dkim:temperror dmarc:temperror" \
     check servfail.test $SEL
 t refused 2 "mx:temperror spf:temperror dkim:temperror dmarc:temperror" \
-    check unserved.test $SEL
+    check unserved.invalid $SEL
 t servfail-mx-only 2 "mx:temperror spf:temperror dkim:pass dmarc:pass" \
     check mixed.example.org $SEL
 t servfail-and-missing 1 "mx:temperror spf:temperror dkim:missing dmarc:pass" \

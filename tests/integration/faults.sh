@@ -559,6 +559,8 @@ daemon_start() {
 			echo "DNSTimeout $DNS_TIMEOUT"
 			echo "CheckWait $CHECK_WAIT"
 			echo "Syslog no"
+			# the MAIL FROM decision alone (fromcheck.sh tests the From)
+			echo "FromCheck off"
 			echo "PidFile $T/run/milter.pid"
 			echo "SendmailPath $T/bin/sendmail -t -oi"
 			echo "NotifyFrom noreply@operator.example"

@@ -167,6 +167,8 @@ conf() {
 		echo "DNSServers 127.0.0.1:9"
 		echo "DNSTimeout 1"
 		echo "Syslog no"
+		# the MAIL FROM decision alone (fromcheck.sh tests the From)
+		echo "FromCheck off"
 		echo "CheckWait 1"
 		echo "MilterTimeout $MILTER_TIMEOUT"
 		[ "$(id -u)" -eq 0 ] && echo "UserID $DUSER:$DGROUP"

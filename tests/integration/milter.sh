@@ -257,6 +257,8 @@ conf_write() {
 		echo "DNSServers $4"
 		echo "DNSTimeout 1"
 		echo "Syslog no"
+		# the MAIL FROM decision alone (fromcheck.sh tests the From)
+		echo "FromCheck off"
 		echo "PidFile $T/run/$1.pid"
 		echo "SendmailPath $T/bin/sendmail -t -oi"
 		echo "NotifyFrom noreply@operator.example"

@@ -148,6 +148,8 @@ conf() {
 		echo "# written by privilege.sh"
 		echo "Socket unix:$T/sock/milter.sock"
 		echo "Syslog no"
+		# the MAIL FROM decision alone (fromcheck.sh tests the From)
+		echo "FromCheck off"
 		echo "StateDir $T/state"
 		echo "DNSServers 127.0.0.1:$NSD_PORT"
 		echo "DNSTimeout $DNS_TIMEOUT"
@@ -352,6 +354,19 @@ check_only() {
 	rc=$?
 }
 
+# -n said "configuration OK" for a StateDir not made yet under such a
+# parent (it checked only that the parent was writable); start refused.
+for state in "$T/open/new" "$T/open/inner/new"; do
+	case_ "-n and start refuse a new StateDir below that parent: $state"
+	sed "s|^StateDir .*|StateDir $state|" "$T/base.conf" >"$T/open.conf"
+	check_only open
+	if want_rc $EXIT_CONFIG &&
+	    want_err 'writable by everyone without the sticky bit' &&
+	    refused open && [ ! -e "$state" ]; then
+		ok
+	fi
+done
+
 long_sock=$T/sock/$(printf '%0120d' 0).sock
 for bad in "KeyFile $T/keys" "KeyFile /dev/zero" "KeyFile keys/good.pem" \
     "UserID no-such-user-authready" "Socket unix:$long_sock"; do
@@ -398,6 +413,44 @@ else
 	ko "did not start"
 fi
 daemon_stop
+
+# A restart that overlaps: a new daemon writes the PID file while the old
+# one stops.  The old one's reaper removes its PID file by inode; it
+# used to be the same inode (rewritten in place), so the running
+# daemon lost its PID file.
+case_ "an old daemon's stop leaves the PID file a new daemon wrote"
+conf second "UserID $DUSER:$DGROUP
+PidFile $T/sock/milter.pid
+Socket unix:$T/sock/second.sock"
+if daemon_start dryrun; then
+	OLD_PID=$MPID
+	: >"$T/second.log"
+	"$AUTHREADY_MILTER" -c "$T/second.conf" -f </dev/null >/dev/null \
+	    2>"$T/second.log" &
+	MPID=$!
+	i=0
+	while [ $i -lt $START_TENTHS ] &&
+	    ! grep -q 'event=start ' "$T/second.log"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	NEW_PID=$MPID
+	MPID=$OLD_PID
+	daemon_stop
+	MPID=$NEW_PID
+	if ! grep -q 'event=start ' "$T/second.log"; then
+		cp "$T/second.log" "$T/err"
+		ko "the second daemon did not start"
+	elif [ "$(cat "$T/sock/milter.pid" 2>/dev/null)" != "$NEW_PID" ]; then
+		ko "PID file: '$(cat "$T/sock/milter.pid" 2>/dev/null)'," \
+		    "the running daemon is $NEW_PID"
+	else
+		ok
+	fi
+	daemon_stop
+else
+	ko "did not start"
+fi
 
 case_ "domain add --key writable by others: refused"
 cli "$T/base.conf" domain add other.example.com --selector 1234rpr \

@@ -417,6 +417,14 @@ run status "$SHOP" --json
 want_rc 0 && want_json && want_field "$SHOP" state verified &&
     want_records mx:pass spf:pass dkim:pass dmarc:pass && ok
 
+# The organizational domain the DMARC tree walk found is kept with the
+# state: the shop's own record is the shortest on the way up (its parent
+# and the test TLD publish none).
+case_ status-org-domain
+run status "$SHOP" --json
+want_rc 0 && want_json && want_field "$SHOP" organizational_domain "$SHOP" &&
+    ok
+
 case_ confirmation-argv
 printf '%s\n' "$T/bin/sendmail" -t -oi -f bounces@operator.example \
     >"$T/argv.want"

@@ -1,0 +1,147 @@
+/*
+ * pgreg.c - registry writes to a fleet's PostgreSQL.
+ *
+ * SYNOPSIS
+ *	int pgreg_begin(PGconn *conn, int64_t *version, char *err,
+ *	    size_t errlen);
+ *	int pgreg_put(PGconn *conn, int64_t version,
+ *	    const struct domain_reg *reg, char *err, size_t errlen);
+ *	int pgreg_del(PGconn *conn, int64_t version, const char *domain,
+ *	    char *err, size_t errlen);
+ *	int pgreg_commit(PGconn *conn, int64_t version, char *err,
+ *	    size_t errlen);
+ *
+ * DESCRIPTION
+ *	The rows follow the schema contract (pgschema.c): the registry entry
+ *	is storecodec_reg_encode() as bytea, the key is the normalized
+ *	domain, as in LMDB.  Every row written in a transaction carries the
+ *	version pgreg_begin() took from authready_clock, so a replica that
+ *	reads "version > its position" in version order sees every change
+ *	once and no gaps.  A removal keeps a tombstone (deleted, entry NULL)
+ *	so replicas learn of it; a later add writes over the tombstone.
+ *
+ * DIAGNOSTICS
+ *	pgconn statuses with err, or PGREG_EXISTS / PGREG_ABSENT.
+ */
+#include "pgreg.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errbuf.h"
+#include "pgconn.h"
+#include "storecodec.h"
+
+int
+pgreg_begin(PGconn *conn, int64_t *version, char *err, size_t errlen)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = pgconn_exec(conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL,
+	                      err, errlen)) != PGCONN_OK)
+		return rc;
+	rc = pgconn_exec(conn, "taking a version",
+	                 "UPDATE authready_clock SET version = version + 1 "
+	                 "WHERE id = 1 RETURNING version",
+	                 0, NULL, NULL, NULL, &res, err, errlen);
+	if (rc != PGCONN_OK) {
+		pgconn_rollback(conn);
+		return rc;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		pgconn_rollback(conn);
+		return errbuf_code(err, errlen, PGCONN_FAILED,
+		                   "authready_clock has no row: the schema is "
+		                   "damaged");
+	}
+	*version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return PGCONN_OK;
+}
+
+int
+pgreg_put(PGconn *conn, int64_t version, const struct domain_reg *reg,
+          char *err, size_t errlen)
+{
+	unsigned char buf[STORECODEC_REG_MAX];
+	char vtext[32], why[256];
+	const char *values[3];
+	int lengths[3] = {0, 0, 0}, binary[3] = {0, 1, 0};
+	size_t len;
+	PGresult *res;
+	int rc;
+
+	if (storecodec_reg_encode(reg, buf, sizeof(buf), &len, why,
+	                          sizeof(why)) != 0)
+		return errbuf_code(err, errlen, PGCONN_FAILED, "%s: %s",
+		                   reg->domain, why);
+	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
+	values[0] = reg->domain;
+	values[1] = (const char *)buf;
+	lengths[1] = (int)len;
+	values[2] = vtext;
+	rc = pgconn_exec(conn, "registering",
+	                 "INSERT INTO authready_registry "
+	                 "(domain, entry, version, deleted) "
+	                 "VALUES ($1, $2, $3, false) "
+	                 "ON CONFLICT (domain) DO UPDATE SET "
+	                 "entry = EXCLUDED.entry, version = EXCLUDED.version, "
+	                 "deleted = false WHERE authready_registry.deleted "
+	                 "RETURNING version",
+	                 3, values, lengths, binary, &res, err, errlen);
+	if (rc != PGCONN_OK)
+		return rc;
+	rc = PQntuples(res) == 1 ? PGCONN_OK : PGREG_EXISTS;
+	PQclear(res);
+	return rc;
+}
+
+int
+pgreg_del(PGconn *conn, int64_t version, const char *domain, char *err,
+          size_t errlen)
+{
+	char vtext[32];
+	const char *values[2] = {domain, vtext};
+	PGresult *res;
+	int rc, n;
+
+	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
+	rc = pgconn_exec(conn, "removing",
+	                 "UPDATE authready_registry SET entry = NULL, "
+	                 "deleted = true, version = $2 "
+	                 "WHERE domain = $1 AND NOT deleted",
+	                 2, values, NULL, NULL, &res, err, errlen);
+	if (rc != PGCONN_OK)
+		return rc;
+	n = atoi(PQcmdTuples(res));
+	PQclear(res);
+	if (n == 0)
+		return PGREG_ABSENT;
+	return pgconn_exec(conn, "removing the state",
+	                   "UPDATE authready_state SET entry = NULL, "
+	                   "deleted = true, version = $2 "
+	                   "WHERE domain = $1 AND NOT deleted",
+	                   2, values, NULL, NULL, NULL, err, errlen);
+}
+
+int
+pgreg_commit(PGconn *conn, int64_t version, char *err, size_t errlen)
+{
+	char vtext[32];
+	const char *values[1] = {vtext};
+	int rc;
+
+	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
+	rc = pgconn_exec(conn, "notifying the replicas",
+	                 "SELECT pg_notify('authready_changes', $1)", 1, values,
+	                 NULL, NULL, NULL, err, errlen);
+	if (rc == PGCONN_OK)
+		rc = pgconn_commit(conn, err, errlen);
+	if (rc != PGCONN_OK)
+		pgconn_rollback(conn);
+	return rc;
+}

@@ -1,0 +1,249 @@
+/*
+ * pgschema.c - the PostgreSQL schema of a fleet, and its migrations.
+ *
+ * SYNOPSIS
+ *	int pgschema_init(PGconn *conn, char *err, size_t errlen);
+ *	int pgschema_migrate(PGconn *conn, int64_t *from, int64_t *to,
+ *	    char *err, size_t errlen);
+ *	size_t pgschema_steps(void);
+ *	const char *pgschema_grants(void);
+ *
+ * DESCRIPTION
+ *	The schema is a table of steps: pgschema_steps_table[i] moves a
+ *	database from version i to version i + 1, as a list of statements.
+ *	A new version appends one step and raises PGSCHEMA_VERSION; a step
+ *	is never edited once released.  Version 1:
+ *
+ *	authready_meta (key, value): 'schema_version' -> the version.
+ *	authready_clock (id = 1, version): every writing transaction takes
+ *	    the next version with UPDATE ... RETURNING; the row lock is held
+ *	    to commit, so versions become visible in commit order and a
+ *	    replica that has applied every version <= V never later sees a
+ *	    new row with a version <= V.
+ *	authready_registry (domain, entry, version, deleted): entry is
+ *	    storecodec_reg_encode(); a removed domain keeps a tombstone
+ *	    (entry NULL, deleted true) with the version of its removal.
+ *	authready_state (domain, entry, readiness, version, deleted): entry
+ *	    is storecodec_state_encode(); readiness is for people.
+ *	authready_replicas (host, position, last_seen): each replica's
+ *	    highest applied version.
+ *
+ *	After each writing transaction the writer runs NOTIFY
+ *	authready_changes with the version as payload, inside it
+ *	(pgreg.c).
+ *
+ *	Each step runs in its own transaction under an advisory lock and
+ *	re-reads the version inside it, so concurrent `db migrate` runs
+ *	apply a step once.
+ *
+ * DIAGNOSTICS
+ *	pgconn statuses (pgconn.h) with a message in err.
+ */
+#include "pgschema.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "errbuf.h"
+#include "pgconn.h"
+
+#define PGSCHEMA_LOCK "SELECT pg_advisory_xact_lock(7411500001)"
+#define PGSCHEMA_STATEMENTS_MAX 16
+
+struct pgschema_step {
+	const char *what;
+	const char *sql[PGSCHEMA_STATEMENTS_MAX]; /* NULL-terminated */
+};
+
+static const struct pgschema_step pgschema_steps_table[] = {
+    {"version 1: meta, clock, registry, state, replicas",
+     {"CREATE TABLE authready_meta ("
+      " key text PRIMARY KEY,"
+      " value text NOT NULL)",
+      "CREATE TABLE authready_clock ("
+      " id int PRIMARY KEY CHECK (id = 1),"
+      " version bigint NOT NULL)",
+      "INSERT INTO authready_clock (id, version) VALUES (1, 0)",
+      "CREATE TABLE authready_registry ("
+      " domain text PRIMARY KEY,"
+      " entry bytea,"
+      " version bigint NOT NULL,"
+      " deleted boolean NOT NULL DEFAULT false)",
+      "CREATE INDEX authready_registry_version"
+      " ON authready_registry (version)",
+      "CREATE TABLE authready_state ("
+      " domain text PRIMARY KEY,"
+      " entry bytea,"
+      " readiness text NOT NULL,"
+      " version bigint NOT NULL,"
+      " deleted boolean NOT NULL DEFAULT false)",
+      "CREATE INDEX authready_state_version ON authready_state (version)",
+      "CREATE TABLE authready_replicas ("
+      " host text PRIMARY KEY,"
+      " position bigint NOT NULL,"
+      " last_seen timestamptz NOT NULL)",
+      NULL}},
+};
+
+#define PGSCHEMA_NSTEPS                                                        \
+	(sizeof(pgschema_steps_table) / sizeof(*pgschema_steps_table))
+
+_Static_assert(PGSCHEMA_NSTEPS == PGSCHEMA_VERSION,
+               "one migration step per schema version");
+
+static const char pgschema_grants_text[] =
+    "-- Run as the owner of the schema (authready_admin) after\n"
+    "-- authready db init.  The roles are made once by a superuser:\n"
+    "--   CREATE ROLE authready_admin LOGIN;\n"
+    "--   CREATE ROLE authready_checker LOGIN;\n"
+    "--   CREATE ROLE authready_replica LOGIN;\n"
+    "--   CREATE DATABASE authready OWNER authready_admin;\n"
+    "GRANT SELECT ON authready_meta, authready_clock, authready_registry\n"
+    "    TO authready_checker, authready_replica;\n"
+    "GRANT UPDATE ON authready_clock TO authready_checker;\n"
+    "GRANT SELECT, INSERT, UPDATE ON authready_state TO authready_checker;\n"
+    "GRANT SELECT ON authready_state TO authready_replica;\n"
+    "GRANT SELECT, INSERT, UPDATE ON authready_replicas TO "
+    "authready_replica;\n";
+
+size_t
+pgschema_steps(void)
+{
+	return PGSCHEMA_NSTEPS;
+}
+
+const char *
+pgschema_grants(void)
+{
+	return pgschema_grants_text;
+}
+
+/* pgschema_set_version - record version in authready_meta. */
+static int
+pgschema_set_version(PGconn *conn, int64_t version, char *err, size_t errlen)
+{
+	char text[32];
+	const char *values[1] = {text};
+
+	snprintf(text, sizeof(text), "%" PRId64, version);
+	return pgconn_exec(conn, "recording the schema version",
+	                   "INSERT INTO authready_meta (key, value) "
+	                   "VALUES ('schema_version', $1) ON CONFLICT (key) "
+	                   "DO UPDATE SET value = EXCLUDED.value",
+	                   1, values, NULL, NULL, NULL, err, errlen);
+}
+
+/*
+ * pgschema_step - in one transaction under the lock: when the version
+ * is still from, apply the step from -> from + 1.  *now: the version
+ * found (or reached).
+ */
+static int
+pgschema_step(PGconn *conn, int64_t from, int64_t *now, char *err,
+              size_t errlen)
+{
+	const struct pgschema_step *step = &pgschema_steps_table[from];
+	char what[256];
+	size_t i;
+	int rc;
+
+	if ((rc = pgconn_exec(conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL,
+	                      err, errlen)) != PGCONN_OK)
+		return rc;
+	if ((rc = pgconn_exec(conn, "the migration lock", PGSCHEMA_LOCK, 0,
+	                      NULL, NULL, NULL, NULL, err, errlen)) !=
+	        PGCONN_OK ||
+	    (rc = pgconn_schema_version(conn, now, err, errlen)) != PGCONN_OK)
+		goto fail;
+	if (*now != from) { /* another run moved it meanwhile */
+		pgconn_rollback(conn);
+		return PGCONN_OK;
+	}
+	snprintf(what, sizeof(what), "schema %s", step->what);
+	for (i = 0; step->sql[i] != NULL; i++)
+		if ((rc = pgconn_exec(conn, what, step->sql[i], 0, NULL, NULL,
+		                      NULL, NULL, err, errlen)) != PGCONN_OK)
+			goto fail;
+	if ((rc = pgschema_set_version(conn, from + 1, err, errlen)) !=
+	        PGCONN_OK ||
+	    (rc = pgconn_commit(conn, err, errlen)) != PGCONN_OK)
+		goto fail;
+	*now = from + 1;
+	return PGCONN_OK;
+fail:
+	pgconn_rollback(conn);
+	return rc;
+}
+
+/* pgschema_newer - the refusal of a schema this program does not know. */
+static int
+pgschema_newer(int64_t version, char *err, size_t errlen)
+{
+	return errbuf_code(err, errlen, PGCONN_CONFIG,
+	                   "schema version %" PRId64
+	                   " is newer than this authready (%d): upgrade "
+	                   "authready",
+	                   version, PGSCHEMA_VERSION);
+}
+
+int
+pgschema_init(PGconn *conn, char *err, size_t errlen)
+{
+	int64_t version, now;
+	int rc;
+
+	if ((rc = pgconn_schema_version(conn, &version, err, errlen)) !=
+	    PGCONN_OK)
+		return rc;
+	if (version > PGSCHEMA_VERSION)
+		return pgschema_newer(version, err, errlen);
+	if (version != 0)
+		return errbuf_code(err, errlen, PGCONN_CONFIG,
+		                   "the database already holds an authready "
+		                   "schema (version %" PRId64
+		                   "); authready db migrate updates it",
+		                   version);
+	for (version = 0; version < PGSCHEMA_VERSION; version = now) {
+		if ((rc = pgschema_step(conn, version, &now, err, errlen)) !=
+		    PGCONN_OK)
+			return rc;
+		if (now != version + 1) /* a concurrent init won */
+			return errbuf_code(err, errlen, PGCONN_CONFIG,
+			                   "another authready db init created "
+			                   "the schema meanwhile");
+	}
+	return PGCONN_OK;
+}
+
+int
+pgschema_migrate(PGconn *conn, int64_t *from, int64_t *to, char *err,
+                 size_t errlen)
+{
+	int64_t version, now;
+	int rc;
+
+	if ((rc = pgconn_schema_version(conn, &version, err, errlen)) !=
+	    PGCONN_OK)
+		return rc;
+	*from = *to = version;
+	if (version > PGSCHEMA_VERSION)
+		return pgschema_newer(version, err, errlen);
+	if (version == 0)
+		return errbuf_code(err, errlen, PGCONN_CONFIG,
+		                   "the database has no authready schema: run "
+		                   "authready db init");
+	while (version < PGSCHEMA_VERSION) {
+		if ((rc = pgschema_step(conn, version, &now, err, errlen)) !=
+		    PGCONN_OK)
+			return rc;
+		if (now > PGSCHEMA_VERSION)
+			return pgschema_newer(now, err, errlen);
+		if (now <= version) /* cannot go backwards; do not loop */
+			return errbuf_code(err, errlen, PGCONN_FAILED,
+			                   "the schema version went from "
+			                   "%" PRId64 " to %" PRId64,
+			                   version, now);
+		*to = version = now;
+	}
+	return PGCONN_OK;
+}
