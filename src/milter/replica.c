@@ -39,9 +39,18 @@
  *	and the next start); authready_replicas gets this host's position
  *	and last_seen.
  *
- *	Schema: a schema version other than REPLICA_SCHEMA_VERSION in
+ *	Schema: a schema version other than PGSCHEMA_VERSION (pgschema.h,
+ *	the one `authready db init` and `db migrate` write) in
  *	authready_meta is refused like a lost connection (logged, retried
- *	with the backoff), so a newer schema is never misread.
+ *	with the backoff), so a newer schema is never misread.  It says
+ *	what pgconn_check_schema() says to the CLI, but runs over this
+ *	thread's own connection with a stop in view.
+ *
+ *	Connection: StoreDSN, StoreDSNPasswordFile (its first line, read
+ *	once at the start with pgconn_password(), as the CLI's
+ *	pgconn_open() reads it) and HostName (pgconn_host_name()) mean
+ *	what they mean to the CLI; the connect itself is non-blocking
+ *	(PQconnectStartParams), so that a stop never waits for it.
  *
  *	Trouble: any failure drops the connection; reconnects back off
  *	from REPLICA_BACKOFF_MIN_MS to REPLICA_BACKOFF_MAX_MS.  A store
@@ -76,18 +85,20 @@
 
 #include "errbuf.h"
 #include "log.h"
+#include "pgconn.h"
+#include "pgschema.h"
 #include "storecodec.h"
 #include "text.h"
 
 #define REPLICA_ERR_MAX 512
 #define REPLICA_SQL_MAX 1024
-#define REPLICA_SCHEMA_VERSION 1 /* the schema this code reads */
 
 struct replica {
 	struct store *st;
 	char dsn[CONFIG_DSN_MAX];
-	char passfile[PATH_MAX];
-	char host[DOMAIN_BUF];
+	char
+	    password[PGCONN_PASSWORD_MAX]; /* StoreDSNPasswordFile's; "" none */
+	char host[CONFIG_HOST_NAME_MAX];
 	char state_dir[PATH_MAX];
 	int wake[2]; /* a byte on wake[1]: stop */
 	_Atomic bool stopping;
@@ -224,8 +235,8 @@ replica_connect(struct replica *rp, char *err, size_t errlen)
 
 	keys[n] = "dbname", vals[n++] = rp->dsn;
 	keys[n] = "application_name", vals[n++] = "authready-replica";
-	if (rp->passfile[0] != '\0')
-		keys[n] = "passfile", vals[n++] = rp->passfile;
+	if (rp->password[0] != '\0')
+		keys[n] = "password", vals[n++] = rp->password;
 	keys[n] = NULL, vals[n] = NULL;
 	rp->pg = PQconnectStartParams(keys, vals, 1);
 	if (rp->pg == NULL || PQstatus(rp->pg) == CONNECTION_BAD)
@@ -779,17 +790,17 @@ replica_schema(struct replica *rp, char *err, size_t errlen)
 		return -1;
 	v = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	PQclear(res);
-	if (v == REPLICA_SCHEMA_VERSION)
+	if (v == PGSCHEMA_VERSION)
 		return 0;
-	if (v > REPLICA_SCHEMA_VERSION)
+	if (v > PGSCHEMA_VERSION)
 		return errbuf_fail(err, errlen,
 		                   "schema version %lld is newer than this "
 		                   "authready (%d): upgrade authready",
-		                   v, REPLICA_SCHEMA_VERSION);
+		                   v, PGSCHEMA_VERSION);
 	return errbuf_fail(err, errlen,
-	                   "schema version %lld, want %d: run authready db "
-	                   "migrate",
-	                   v, REPLICA_SCHEMA_VERSION);
+	                   "schema version %lld is older than this authready "
+	                   "(%d): run authready db migrate",
+	                   v, PGSCHEMA_VERSION);
 }
 
 /* replica_session - one connection's life: LISTEN, sync, then follow. */
@@ -865,6 +876,32 @@ replica_main(void *arg)
 	return NULL;
 }
 
+/* replica_config - what the config says as pgconn_open() reads it: a
+ * StoreDSN libpq can parse, the password file's first line, HostName or
+ * gethostname(); 0 ok, -1 with err (a config error: the daemon does not
+ * start). */
+static int
+replica_config(struct replica *rp, const struct config *cfg, char *err,
+               size_t errlen)
+{
+	char *parse_err = NULL;
+	PQconninfoOption *opts;
+
+	if ((opts = PQconninfoParse(cfg->store_dsn, &parse_err)) == NULL) {
+		errbuf_fail(err, errlen, "StoreDSN is malformed: %s",
+		            parse_err != NULL ? replica_oneline(parse_err)
+		                              : "out of memory");
+		PQfreemem(parse_err);
+		return -1;
+	}
+	PQconninfoFree(opts);
+	if (cfg->store_dsn_password_file[0] != '\0' &&
+	    pgconn_password(cfg->store_dsn_password_file, rp->password,
+	                    sizeof(rp->password), err, errlen) != PGCONN_OK)
+		return -1;
+	return pgconn_host_name(cfg, rp->host, sizeof(rp->host), err, errlen);
+}
+
 int
 replica_start(struct replica **out, struct store *st, const struct config *cfg,
               char *err, size_t errlen)
@@ -879,13 +916,12 @@ replica_start(struct replica **out, struct store *st, const struct config *cfg,
 		return errbuf_fail(err, errlen, "replica: out of memory");
 	rp->st = st;
 	text_copy(rp->dsn, sizeof(rp->dsn), cfg->store_dsn);
-	text_copy(rp->passfile, sizeof(rp->passfile),
-	          cfg->store_dsn_password_file);
 	text_copy(rp->state_dir, sizeof(rp->state_dir), cfg->state_dir);
-	if (cfg->host_name[0] != '\0')
-		text_copy(rp->host, sizeof(rp->host), cfg->host_name);
-	else if (gethostname(rp->host, sizeof(rp->host) - 1) != 0)
-		text_copy(rp->host, sizeof(rp->host), "localhost");
+	if (replica_config(rp, cfg, err, errlen) != 0) {
+		explicit_bzero(rp->password, sizeof(rp->password));
+		free(rp);
+		return -1;
+	}
 	rc = store_replica_get(st, &meta, why, sizeof(why));
 	if (rc == STORE_OK) {
 		rp->have_pos = true;
@@ -899,6 +935,7 @@ replica_start(struct replica **out, struct store *st, const struct config *cfg,
 	pthread_mutex_init(&rp->lock, NULL);
 	pthread_cond_init(&rp->done, NULL);
 	if (pipe(rp->wake) != 0) {
+		explicit_bzero(rp->password, sizeof(rp->password));
 		free(rp);
 		return errbuf_fail(err, errlen, "replica: pipe: %s",
 		                   strerror(errno));
@@ -906,6 +943,7 @@ replica_start(struct replica **out, struct store *st, const struct config *cfg,
 	if ((rc = pthread_create(&rp->thread, NULL, replica_main, rp)) != 0) {
 		close(rp->wake[0]);
 		close(rp->wake[1]);
+		explicit_bzero(rp->password, sizeof(rp->password));
 		free(rp);
 		return errbuf_fail(err, errlen, "replica: thread: %s",
 		                   strerror(rc));
@@ -942,6 +980,7 @@ replica_stop(struct replica *rp, int wait_seconds)
 	close(rp->wake[1]);
 	pthread_mutex_destroy(&rp->lock);
 	pthread_cond_destroy(&rp->done);
+	explicit_bzero(rp->password, sizeof(rp->password));
 	free(rp);
 	return true;
 }
