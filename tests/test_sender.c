@@ -227,6 +227,11 @@ START_TEST(test_registry_stale)
 	ck_assert(!f.in.registered && f.in.registry_stale);
 	policy_decide(pc, &f.in, &d);
 	ck_assert_str_eq(d.smtp_code, "451");
+	/* the From domain (FromCheck) is judged with the same rules */
+	sender_facts_domain(&env, &rules, "u", false, "unknown.example", &f);
+	ck_assert(!f.in.registered && f.in.registry_stale);
+	policy_decide(pc, &f.in, &d);
+	ck_assert_str_eq(d.smtp_code, "451");
 	/* a registered domain is decided as always */
 	add_reg("example.com", "");
 	add_state("example.com", READINESS_PENDING, 3600);

@@ -530,6 +530,9 @@ milter_eoh(SMFICTX *ctx)
 		rules.policy = &cfg->policy;
 		rules.mail_from = cfg->mail_from;
 		rules.check_wait_ms = cfg->check_wait_ms;
+		/* the From domain's registration is as old as the envelope's */
+		rules.registry_stale = replica_behind(
+		    milter_env.replica, cfg->replica_max_lag, milter_wall_ms());
 		sender_facts_domain(&env, &rules, c->from.local,
 		                    c->from.local_cut, c->from.box[0].domain,
 		                    ff);
