@@ -4,7 +4,7 @@
  *
  * SYNOPSIS
  *	replica-rows reg DOMAIN
- *	replica-rows state DOMAIN READINESS NEXT
+ *	replica-rows state DOMAIN READINESS NEXT [ORG]
  *	replica-rows copy PREFIX COUNT VERSION
  *	replica-rows copy-state PREFIX COUNT VERSION
  *
@@ -20,7 +20,8 @@
  *
  *	state prints the hex of a state of DOMAIN in READINESS (pending,
  *	verified, degraded, failed), checked now, next check NEXT seconds
- *	from now.
+ *	from now, with ORG as the organizational domain the DMARC tree
+ *	walk found (a version-3 state).
  *
  *	copy prints COUNT lines of COPY text for authready_registry
  *	(domain, entry, version, deleted): PREFIX0.example ... with
@@ -94,9 +95,11 @@ main(int argc, char **argv)
 		rows_hex(buf, len, "\n");
 		return 0;
 	}
-	if (argc == 5 && strcmp(argv[1], "state") == 0 &&
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "state") == 0 &&
 	    rows_readiness(argv[3]) > 0) {
 		snprintf(st.domain, sizeof(st.domain), "%s", argv[2]);
+		if (argc == 6)
+			snprintf(st.org, sizeof(st.org), "%s", argv[5]);
 		st.state = rows_readiness(argv[3]);
 		st.since = st.first_seen = st.last_check = now;
 		st.last_success = st.state == READINESS_VERIFIED ? now : 0;
@@ -143,7 +146,8 @@ main(int argc, char **argv)
 		}
 		return 0;
 	}
-	fputs("usage: replica-rows reg DOMAIN | state DOMAIN READINESS NEXT | "
+	fputs("usage: replica-rows reg DOMAIN | state DOMAIN READINESS NEXT "
+	      "[ORG] | "
 	      "copy[-state] PREFIX COUNT VERSION\n",
 	      stderr);
 	return 64;

@@ -8,18 +8,21 @@
 #	top_srcdir=. top_builddir=BUILD tests/integration/replica.sh
 #
 # DESCRIPTION
-#	A private PostgreSQL (initdb as the postgres user in the scratch
-#	directory, 127.0.0.1 on a free port, its unix socket there too)
-#	with the version-1 schema of docs/fleet.md, created here by SQL
-#	(the test writes rows the way a writer must: the next clock
-#	version, NOTIFY authready_changes, one transaction; entries encoded
-#	by tests/replica-rows).  Two daemons, host-a and host-b, each with
-#	its StateDir and socket, the same StoreDSN, UnregisteredDomains
+#	A private PostgreSQL (tests/integration/pg-harness.sh: 127.0.0.1
+#	on a free port, password authentication over TCP, the roles of
+#	docs/fleet.md) with the schema `authready db init` makes and the
+#	GRANTs of `authready db grants` (the test writes rows as the
+#	superuser the way a writer must: the next clock version, NOTIFY
+#	authready_changes, one transaction; entries encoded by
+#	tests/replica-rows).  Two daemons, host-a and host-b, each with its
+#	StateDir and socket, the same StoreDSN (the authready_replica role,
+#	its password in StoreDSNPasswordFile), UnregisteredDomains
 #	reject (so the one 550 without DNS is the registry's) and a small
 #	ReplicaMaxLag.  The cases run in order, each building on the last:
 #
 #	1. both daemons start and take a snapshot holding a domain
-#	   registered (and verified) before they started;
+#	   registered (and verified, with the organizational domain of a
+#	   version-3 state) before they started;
 #	2. a domain registered by SQL appears in both LMDBs (authready
 #	   status DOMAIN), waited for on event=replica-apply; the daemons
 #	   accept its mail; an unregistered domain gets 550;
@@ -28,7 +31,9 @@
 #	3. a tombstone removes the domain from both LMDBs;
 #	4. PostgreSQL stopped: event=replica-lost; mail of the verified
 #	   domain is still accepted from LMDB; after ReplicaMaxLag the
-#	   unregistered domain gets 451 4.7.1 (registry-stale), not 550;
+#	   unregistered domain gets 451 4.7.1 (registry-stale), not 550,
+#	   and so does an unregistered From domain behind a verified
+#	   envelope (FromCheck enforce, the default);
 #	5. PostgreSQL back (first on its unix socket only, so a row is
 #	   written before any replica can reconnect, then on TCP): both
 #	   replicas reconnect without a restart and the row written while
@@ -47,7 +52,8 @@
 #
 # ENVIRONMENT
 #	top_srcdir, top_builddir (from make check); AUTHREADY,
-#	AUTHREADY_MILTER, MILTERTEST, PGBIN override the programs;
+#	AUTHREADY_MILTER, MILTERTEST override the programs (PG_BINDIR:
+#	pg-harness.sh);
 #	TIME_SCALE=N stretches the time limits (lib.sh); CASE=PATTERN
 #	(lib.sh) selects the cases to report (all run, in order).
 
@@ -63,14 +69,17 @@ AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
 ROWS=${ROWS:-$top_builddir/tests/replica-rows}
 MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
 LUADIR=$top_srcdir/tests/milter
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V |
-    tail -n 1)}
 DUSER=nobody
 DGROUP=nogroup
 getent group "$DGROUP" >/dev/null 2>&1 || DGROUP=nobody
 
+# The passwords are the harness's files, nothing from the environment.
+unset PGPASSWORD PGPASSFILE PGSERVICE
+
 # shellcheck source=tests/integration/lib.sh
 . "$here/lib.sh"
+# shellcheck source=tests/integration/pg-harness.sh
+. "$here/pg-harness.sh"
 LAG=$(scaled 3)             # ReplicaMaxLag, seconds
 WAIT_TENTHS=$(scaled 300)   # an event the test waits for
 START_WAIT_TENTHS=$(scaled 100)
@@ -85,18 +94,14 @@ for p in "$AUTHREADY" "$AUTHREADY_MILTER" "$ROWS"; do
 		exit 99
 	fi
 done
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
-	echo "SKIP: PostgreSQL's server binaries (postgresql-15) not found"
-	exit 77
-fi
+pg_find
 if [ -z "$MILTERTEST" ] || [ ! -x "$MILTERTEST" ]; then
 	echo "SKIP: miltertest not found"
 	exit 77
 fi
 if [ "$(id -u)" -eq 0 ] && { ! command -v setpriv >/dev/null 2>&1 ||
-    ! getent passwd "$DUSER" >/dev/null 2>&1 ||
-    ! getent passwd postgres >/dev/null 2>&1; }; then
-	echo "SKIP: as root this test needs setpriv, postgres and $DUSER"
+    ! getent passwd "$DUSER" >/dev/null 2>&1; }; then
+	echo "SKIP: as root this test needs setpriv and $DUSER"
 	exit 77
 fi
 
@@ -108,69 +113,23 @@ LIB_ERR=$T/err
 PID_a=
 PID_b=
 PID_c=
-PG_UP=
 
 # PostgreSQL ----------------------------------------------------------------
-# (tests/integration/pg-harness.sh does this for the fleet tests; this
-# script keeps its own small copy until both are merged.)
 
-# as_pg CMD... - CMD as the postgres user when root.
-as_pg() {
-	if [ "$(id -u)" -eq 0 ]; then
-		setpriv --reuid postgres --regid postgres --clear-groups -- "$@"
-	else
-		"$@"
-	fi
-}
-
-# pg_start [unix] - the server on 127.0.0.1:$PGPORT (or its unix socket
-# only); the first call makes the cluster and picks the port.
-pg_start() {
-	if [ ! -d "$T/pg/data" ]; then
-		mkdir -p "$T/pg"
-		[ "$(id -u)" -eq 0 ] && chown postgres "$T/pg"
-		as_pg "$PGBIN/initdb" -D "$T/pg/data" -A trust -U postgres \
-		    >"$T/pg/initdb.log" 2>&1 || return 1
-	fi
-	listen=127.0.0.1
-	[ "${1:-}" = unix ] && listen=
-	n=0
-	while [ $n -lt $PORT_TRIES ]; do
-		[ -n "${PGPORT:-}" ] || PGPORT=$(shuf -i 20000-60000 -n 1)
-		if as_pg "$PGBIN/pg_ctl" -D "$T/pg/data" -l "$T/pg/log" -w \
-		    -t "$(scaled 60)" -o "-c listen_addresses='$listen' \
-		    -p $PGPORT -k $T/pg -c fsync=off" start >/dev/null 2>&1; then
-			PG_UP=1
-			return 0
-		fi
-		grep -q 'could not bind\|already in use' "$T/pg/log" || return 1
-		PGPORT=
-		n=$((n + 1))
-	done
-	return 1
-}
-
-# pg_stop - a fast stop (connections are closed).
-pg_stop() {
-	[ -n "$PG_UP" ] || return 0
-	as_pg "$PGBIN/pg_ctl" -D "$T/pg/data" -m fast -w -t "$(scaled 60)" \
-	    stop >/dev/null 2>&1
-	PG_UP=
-}
-
-# sql TEXT - run TEXT in the authready database (through the unix
-# socket); rows on stdout, unaligned.
+# sql TEXT - run TEXT in the authready database as the superuser (the
+# harness's pg_psql, on its unix socket); rows on stdout, unaligned.
 sql() {
-	as_pg "$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$T/pg" \
-	    -p "$PGPORT" -U postgres -d "${DB:-authready}" -c "$1"
+	pg_psql "$1"
 }
 
-# put_domain DOMAIN [STATE] - register DOMAIN (and its state) in one
-# transaction with the next clock version and a NOTIFY; prints it.
+# put_domain DOMAIN [STATE [ORG]] - register DOMAIN (and its state,
+# with ORG as its organizational domain) in one transaction with the
+# next clock version and a NOTIFY; prints it.
 put_domain() {
 	reg=$("$ROWS" reg "$1") || return 1
 	st=
-	[ -n "${2:-}" ] && { st=$("$ROWS" state "$1" "$2" 3600) || return 1; }
+	[ -n "${2:-}" ] &&
+	    { st=$("$ROWS" state "$1" "$2" 3600 ${3:+"$3"}) || return 1; }
 	q="BEGIN;
 	UPDATE authready_clock SET version = version + 1;
 	INSERT INTO authready_registry (domain, entry, version, deleted)
@@ -220,7 +179,8 @@ daemon_start() {
 			echo "DNSServers 127.0.0.1:9"
 			echo "UnregisteredDomains reject"
 			echo "CheckWait 0.5"
-			echo "StoreDSN postgresql://postgres@127.0.0.1:$PGPORT/authready"
+			echo "StoreDSN $PG_DSN_REPLICA"
+			echo "StoreDSNPasswordFile $T/replica.password"
 			echo "ReplicaMaxLag $LAG"
 			echo "HostName host-$1"
 			[ "$(id -u)" -eq 0 ] && echo "UserID $DUSER:$DGROUP"
@@ -251,7 +211,6 @@ cleanup() {
 	PID_a=
 	PID_b=
 	PID_c=
-	pg_stop
 }
 at_exit cleanup
 
@@ -290,14 +249,17 @@ status() {
 }
 
 qn=0
-# decide H SENDER - one MAIL FROM through host H; sets d to "ACTION
-# REPLY" from the daemon's log line of it (session=$qid).
+# decide H SENDER [FROM] - one message through host H (FromCheck, the
+# default: a From header of FROM, default SENDER, and the end of
+# headers); sets d to "ACTION REPLY" from the daemon's log line of it
+# (session=$qid).
 decide() {
 	qn=$((qn + 1))
 	qid=RQ$qn
 	eval "d_sock=\$SOCK_$1"
 	timeout "$MILTERTEST_TIMEOUT" "$MILTERTEST" -D "SOCK=$d_sock" \
-	    -D "SENDER=$2" -D "QID=$qid" -s "$LUADIR/replica.lua" \
+	    -D "SENDER=$2" -D "FROM=${3:-}" -D "QID=$qid" \
+	    -s "$LUADIR/replica.lua" \
 	    >"$T/mt.out" 2>&1 </dev/null
 	line=$(grep "session=$qid " "$T/$1.log" | tail -n 1)
 	act=$(printf '%s\n' "$line" | sed -n 's/.* action=\([a-z]*\).*/\1/p')
@@ -310,28 +272,32 @@ decide() {
 mkdir "$T/a" "$T/b" "$T/run"
 [ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/a" "$T/b" "$T/run"
 chmod 0750 "$T/a" "$T/b"
-if ! pg_start; then
-	cat "$T/pg/initdb.log" "$T/pg/log" >&2 2>/dev/null
-	echo "ERROR: PostgreSQL did not start" >&2
+pg_start
+# The schema and the GRANTs as an operator makes them (docs/fleet.md).
+{
+	echo "StateDir $T/admin"
+	echo "StoreDSN $PG_DSN"
+	echo "StoreDSNPasswordFile $PG_PASSWORD_FILE"
+} >"$T/admin.conf"
+mkdir "$T/admin"
+chmod 0700 "$T/admin"
+cli "$T/admin.conf" db init
+if [ "$rc" -ne 0 ]; then
+	cat "$LIB_ERR" >&2
+	echo "ERROR: authready db init: exit $rc" >&2
 	exit 99
 fi
-DB=postgres sql "CREATE DATABASE authready" >/dev/null || exit 99
-# The version-1 schema of the contract (authready db init makes it).
-sql "CREATE TABLE authready_meta (key text PRIMARY KEY, value text NOT NULL);
-INSERT INTO authready_meta VALUES ('schema_version', '1');
-CREATE TABLE authready_clock (id int PRIMARY KEY CHECK (id = 1),
-  version bigint NOT NULL);
-INSERT INTO authready_clock VALUES (1, 0);
-CREATE TABLE authready_registry (domain text PRIMARY KEY, entry bytea,
-  version bigint NOT NULL, deleted boolean NOT NULL DEFAULT false);
-CREATE INDEX authready_registry_version ON authready_registry (version);
-CREATE TABLE authready_state (domain text PRIMARY KEY, entry bytea,
-  readiness text NOT NULL, version bigint NOT NULL,
-  deleted boolean NOT NULL DEFAULT false);
-CREATE INDEX authready_state_version ON authready_state (version);
-CREATE TABLE authready_replicas (host text PRIMARY KEY,
-  position bigint NOT NULL, last_seen timestamptz NOT NULL);" || exit 99
-V0=$(put_domain pre.test verified) || exit 99
+cli "$T/admin.conf" db grants
+if [ "$rc" -ne 0 ] ||
+    ! sql "SET ROLE authready_admin; $(cat "$LIB_OUT")" >/dev/null; then
+	echo "ERROR: authready db grants did not apply" >&2
+	exit 99
+fi
+# the daemons' copy of the replica role's password (they run as UserID)
+cp "$PG_PASSWORD_FILE_REPLICA" "$T/replica.password"
+[ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/replica.password"
+chmod 0600 "$T/replica.password"
+V0=$(put_domain pre.test verified pre.test) || exit 99
 
 # 1. start and snapshot -----------------------------------------------------
 
@@ -346,6 +312,8 @@ for h in a b; do
 		status $h pre.test
 		if [ "$rc" -ne 0 ] || ! grep -q verified "$LIB_OUT"; then
 			ko "status pre.test: exit $rc"
+		elif ! grep -q 'organizational domain pre.test' "$LIB_OUT"; then
+			ko "the state's organizational domain did not come through"
 		else
 			ok
 		fi
@@ -463,17 +431,31 @@ for h in a b; do
 		ok
 	fi
 done
+case_ "host-a: after ReplicaMaxLag an unregistered From domain gets 451 too"
+evidence "$T/a.log"
+decide a user@mail.pre.test user@other.test
+if [ "$d" != "tempfail 451" ]; then
+	ko "pre.test with From other.test: $d"
+elif ! grep "session=$qid " "$T/a.log" | grep -q 'from_domain=other.test'; then
+	ko "the decision is not the From domain's"
+elif ! grep "session=$qid " "$T/a.log" | grep -q registry-stale; then
+	ko "the reason does not say registry-stale"
+else
+	ok
+fi
 
 # 5. PostgreSQL back --------------------------------------------------------
 
 case_ "a row written while the replicas cannot reach PostgreSQL"
-if ! pg_start unix || ! V3=$(put_domain late.test verified); then
-	evidence "$T/pg/log"
+pg_restart unix
+if ! V3=$(put_domain late.test verified); then
+	evidence "$PG_DIR/pg.log"
 	ko "PostgreSQL on its unix socket"
 else
-	pg_stop
-	if pg_start; then ok "version $V3"; else ko "restart on TCP"; fi
+	ok "version $V3"
 fi
+pg_stop
+pg_restart
 for h in a b; do
 	case_ "host-$h: reconnects without a restart and catches up"
 	evidence "$T/$h.log"
