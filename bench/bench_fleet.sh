@@ -1,8 +1,10 @@
 #!/bin/sh
 # bench_fleet.sh - the replica's propagation and initial sync, one run.
 #
-# A private PostgreSQL on loopback (initdb in a scratch directory, as in
-# tests/integration/replica.sh) with DOMAINS registered domains (default
+# A private PostgreSQL on loopback (tests/integration/pg-harness.sh, as
+# tests/integration/replica.sh: the schema of `authready db init`, the
+# GRANTs of `authready db grants`, the daemons as authready_replica with
+# a password) with DOMAINS registered domains (default
 # 10000, each with a verified state), then:
 #   - propagation at 1 and at 5 replicas (REPLICAS) (authready-milter daemons, each
 #     its own StateDir, all on the one database): COMMITS registrations
@@ -18,10 +20,10 @@
 #
 # usage: bench/bench_fleet.sh BUILDDIR [DOMAINS [SYNC]]
 # COMMITS, INTERVAL as above; REPLICAS (default "1 5"): the replica
-# counts of the propagation runs.  Needs PostgreSQL 15's server binaries and
-# the build's tests/replica-rows (make check builds it, or make
-# tests/replica-rows).  As root the daemons run as nobody and
-# PostgreSQL as postgres.
+# counts of the propagation runs.  Needs PostgreSQL 15's server binaries
+# (PG_BINDIR: pg-harness.sh) and the build's tests/replica-rows (make
+# check builds it, or make tests/replica-rows).  As root the daemons run
+# as nobody and PostgreSQL as postgres.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: bench_fleet.sh BUILDDIR [DOMAINS [SYNC]]}" && pwd)
@@ -30,61 +32,49 @@ nsync=${3:-100000}
 commits=${COMMITS:-200}
 interval=${INTERVAL:-20}
 milter=$build/authready-milter
+cli=$build/authready
 rows=$build/tests/replica-rows
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V |
-    tail -n 1)}
-for p in "$milter" "$rows" "$PGBIN/initdb"; do
+for p in "$milter" "$cli" "$rows"; do
 	[ -x "$p" ] || { echo "bench_fleet: $p missing (build first)" >&2; exit 1; }
 done
+unset PGPASSWORD PGPASSFILE PGSERVICE
+# shellcheck source=tests/integration/pg-harness.sh
+. "$top/tests/integration/pg-harness.sh"
+pg_find
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-fleet.XXXXXX")
 chmod 0755 "$T"
 PIDS=
-PGPORT=
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null || :; done
 	for p in $PIDS; do wait "$p" 2>/dev/null || :; done
-	[ -n "$PGPORT" ] && as_pg "$PGBIN/pg_ctl" -D "$T/pg/data" -m fast -w \
-	    stop >/dev/null 2>&1
+	pg_cleanup
 	rm -rf "$T"
 }
+# sql ARGS... - psql as the superuser on the harness's unix socket.
+sql() {
+	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" \
+	    -U postgres -d authready "$@"
+}
+
+# PostgreSQL (its own traps, replaced by ours), the schema and GRANTs.
+pg_start
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-as_pg() {
-	if [ "$(id -u)" -eq 0 ]; then
-		setpriv --reuid postgres --regid postgres --clear-groups -- "$@"
-	else
-		"$@"
-	fi
-}
-sql() {
-	as_pg "$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$T/pg" \
-	    -p "$PGPORT" -U postgres -d "${DB:-authready}" "$@"
-}
-
-# PostgreSQL and the schema (the contract's version 1).
-mkdir -p "$T/pg"
-[ "$(id -u)" -eq 0 ] && chown postgres "$T/pg"
-as_pg "$PGBIN/initdb" -D "$T/pg/data" -A trust -U postgres >/dev/null
-PGPORT=$(shuf -i 20000-60000 -n 1)
-as_pg "$PGBIN/pg_ctl" -D "$T/pg/data" -l "$T/pg/log" -w -o \
-    "-c listen_addresses=127.0.0.1 -p $PGPORT -k $T/pg" start >/dev/null
-DB=postgres sql -c "CREATE DATABASE authready" >/dev/null
-sql -c "CREATE TABLE authready_meta (key text PRIMARY KEY, value text NOT NULL);
-INSERT INTO authready_meta VALUES ('schema_version', '1');
-CREATE TABLE authready_clock (id int PRIMARY KEY CHECK (id = 1),
-  version bigint NOT NULL);
-INSERT INTO authready_clock VALUES (1, 1);
-CREATE TABLE authready_registry (domain text PRIMARY KEY, entry bytea,
-  version bigint NOT NULL, deleted boolean NOT NULL DEFAULT false);
-CREATE INDEX authready_registry_version ON authready_registry (version);
-CREATE TABLE authready_state (domain text PRIMARY KEY, entry bytea,
-  readiness text NOT NULL, version bigint NOT NULL,
-  deleted boolean NOT NULL DEFAULT false);
-CREATE INDEX authready_state_version ON authready_state (version);
-CREATE TABLE authready_replicas (host text PRIMARY KEY,
-  position bigint NOT NULL, last_seen timestamptz NOT NULL);"
+{
+	echo "StateDir $T/admin"
+	echo "StoreDSN $PG_DSN"
+	echo "StoreDSNPasswordFile $PG_PASSWORD_FILE"
+} >"$T/admin.conf"
+mkdir "$T/admin"
+"$cli" -c "$T/admin.conf" db init >/dev/null
+sql -c "SET ROLE authready_admin; $("$cli" -c "$T/admin.conf" db grants)" \
+    >/dev/null
+# the rows loaded below are at version 1
+sql -c "UPDATE authready_clock SET version = 1" >/dev/null
+cp "$PG_PASSWORD_FILE_REPLICA" "$T/replica.password"
+[ "$(id -u)" -eq 0 ] && chown nobody "$T/replica.password"
+chmod 0600 "$T/replica.password"
 
 # load PREFIX COUNT - COUNT domains with verified states at version 1.
 load() {
@@ -105,7 +95,8 @@ start() {
 		echo "Syslog no"
 		echo "PidFile $T/run/$1.pid"
 		echo "DNSServers 127.0.0.1:9"
-		echo "StoreDSN postgresql://postgres@127.0.0.1:$PGPORT/authready"
+		echo "StoreDSN $PG_DSN_REPLICA"
+		echo "StoreDSNPasswordFile $T/replica.password"
 		echo "HostName $1"
 		[ "$(id -u)" -eq 0 ] && echo "UserID nobody"
 	} >"$T/$1.conf"
