@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench_postfix.sh - Postfix end-to-end messages per second with
-# authready-milter, without a milter, and with OpenDKIM verifying.
+# authready-milter's two doors, without a filter, and with OpenDKIM
+# verifying.
 #
 # SYNOPSIS
 #	bench/bench_postfix.sh BUILDDIR
@@ -8,12 +9,16 @@
 # DESCRIPTION
 #	One private Postfix instance (tests/integration/postfix-harness.sh:
 #	nothing chrooted, relayhost = an smtp-sink that writes each message
-#	to a file) with three smtpd listeners that differ only in
-#	smtpd_milters:
+#	to a file) with four smtpd listeners that differ only in
+#	smtpd_milters or their restrictions:
 #	  none       no milter;
 #	  authready  authready-milter on a unix socket (UserID nobody,
 #	             SocketGroup postfix, Syslog yes, SyslogFacility mail),
 #	             example.com registered and verified against NSD;
+#	  policy     no milter: the same daemon's policy door (PolicySocket)
+#	             in smtpd_recipient_restrictions and
+#	             smtpd_end_of_data_restrictions, as
+#	             contrib/postfix-policy-main.cf.snippet sets it;
 #	  opendkim   OpenDKIM (Debian package) in verify mode on a unix
 #	             socket: Mode v, no keys, InternalHosts naming no local
 #	             address so every message is verified, Syslog yes; its
@@ -43,17 +48,20 @@
 #	             verify mode is for;
 #	  unsigned   smtp-source's own MSGLEN-octet message: OpenDKIM finds
 #	             no signature and only parses.
-#	The three run in turn, ROUNDS times, in an order that rotates each
+#	The four run in turn, ROUNDS times, in an order that rotates each
 #	round, so load changes on the machine and the position in a round
 #	hit all of them alike.  Prints the median rate of each and the
-#	ratios authready/none (target >= 0.85) and authready/opendkim
-#	(target >= 1.5), of the medians and as the median of per-round
-#	ratios;
+#	ratios authready/none (target >= 0.85), authready/opendkim
+#	(target >= 1.5) and policy/none (target >= 0.97), of the medians
+#	and as the median of per-round ratios;
 #	and, beside the rates, what each configuration costs in CPU: the
 #	whole machine's CPU time per message in its rounds (/proc/stat), and
-#	each milter daemon's own user+system time per message over all
-#	measured rounds (/proc/PID/stat, clock ticks, so coarse for a cheap
-#	milter).
+#	the filter daemon's own user+system time per message in the rounds
+#	of that configuration (/proc/PID/stat, clock ticks, so coarse for a
+#	cheap filter; the policy door's target is at most 0.15 ms); and the
+#	policy door's connections per message (its event=policy-stats line
+#	at stop, kept by the syslog sink; "-" when a real syslog daemon has
+#	/dev/log).
 #
 #	Logging: Postfix logs to its maillog_file (postlogd), as the
 #	harness sets it.  Both milters log through syslog(3); without a
@@ -90,6 +98,8 @@ BENCH_DELIVERY=${BENCH_DELIVERY:-relay}
 OPENDKIM=${OPENDKIM:-/usr/sbin/opendkim}
 TARGET_NONE=0.85
 TARGET_DKIM=1.5
+TARGET_POLICY=0.97
+TARGET_POLICY_CPU=0.15
 START_TENTHS=100
 DELIVER_TIMEOUT=300
 SENDER=bounces@mail.example.com
@@ -161,7 +171,8 @@ syslog_sink() {
 		sink=$work/syslog_sink
 		gcc -std=c11 -O2 -o "$sink" "$top/bench/syslog_sink.c"
 	fi
-	"$sink" /dev/log "$work/sink.count" &
+	"$sink" /dev/log "$work/sink.count" event=policy-stats \
+	    "$work/policy.stats" &
 	SINK_PID=$!
 	i=0
 	while [ ! -S /dev/log ] && [ $i -lt $START_TENTHS ]; do
@@ -212,6 +223,7 @@ cat >"$work/authready.conf" <<EOF
 DNSServers 127.0.0.1:$NSD_PORT
 StateDir $work/state
 Socket unix:$work/sock/authready.sock
+PolicySocket unix:$work/sock/policy.sock
 UserID nobody:nogroup
 SocketGroup postfix
 Syslog yes
@@ -225,6 +237,8 @@ chown -R nobody:nogroup "$work/state"
 "$milter" -f -c "$work/authready.conf" 2>"$work/milter.err" &
 AR_PID=$!
 wait_file "$work/sock/authready.sock" "$AR_PID" ||
+    { cat "$work/milter.err" >&2; exit 1; }
+wait_file "$work/sock/policy.sock" "$AR_PID" ||
     { cat "$work/milter.err" >&2; exit 1; }
 
 # The message: smtp-source's own, or one signed by example.com.
@@ -266,7 +280,9 @@ wait_file "$work/dkim/opendkim.sock" "$DKIM_PID" ||
 # One smtpd per configuration.
 AR_PORT=$(pf_free_port)
 DKIM_PORT=$(pf_free_port)
-pf_postconf "smtpd_milters=" "non_smtpd_milters="
+POLICY_PORT=$(pf_free_port)
+pf_postconf "smtpd_milters=" "non_smtpd_milters=" \
+    "authready_policy = check_policy_service unix:$work/sock/policy.sock"
 [ "$BENCH_DELIVERY" = relay ] ||
     pf_postconf "transport_maps=inline:{${RCPT#*@}=discard:}"
 postconf -c "$PF_DIR/etc" -M "127.0.0.1:$AR_PORT/inet=127.0.0.1:$AR_PORT \
@@ -274,9 +290,14 @@ inet n - n - - smtpd -o smtpd_milters=unix:$work/sock/authready.sock"
 postconf -c "$PF_DIR/etc" -M "127.0.0.1:$DKIM_PORT/inet=\
 127.0.0.1:$DKIM_PORT inet n - n - - smtpd \
 -o smtpd_milters=unix:$work/dkim/opendkim.sock"
+postconf -c "$PF_DIR/etc" -M "127.0.0.1:$POLICY_PORT/inet=\
+127.0.0.1:$POLICY_PORT inet n - n - - smtpd \
+-o smtpd_recipient_restrictions=\$authready_policy \
+-o smtpd_end_of_data_restrictions=\$authready_policy"
 pf_reload
 i=0
-until pf_port_busy "$AR_PORT" && pf_port_busy "$DKIM_PORT"; do
+until pf_port_busy "$AR_PORT" && pf_port_busy "$DKIM_PORT" &&
+    pf_port_busy "$POLICY_PORT"; do
 	i=$((i + 1))
 	[ $i -lt $START_TENTHS ] || { echo "listeners did not start" >&2; exit 1; }
 	sleep 0.1
@@ -288,6 +309,7 @@ port_name() {
 	"$PF_PORT") echo none ;;
 	"$AR_PORT") echo authready ;;
 	"$DKIM_PORT") echo opendkim ;;
+	"$POLICY_PORT") echo policy ;;
 	*) echo unknown ;;
 	esac
 }
@@ -314,13 +336,24 @@ wait_discarded() {
 	[ "$(discarded "$1")" -ge "$2" ]
 }
 
+# daemon_ticks PORT - the CPU ticks so far of the filter daemon behind
+# PORT (0 for none).
+daemon_ticks() {
+	case $1 in
+	"$AR_PORT" | "$POLICY_PORT") process_ticks "$AR_PID" ;;
+	"$DKIM_PORT") process_ticks "$DKIM_PID" ;;
+	*) echo 0 ;;
+	esac
+}
+
 # round PORT COUNT [RCPT] - send COUNT messages; the rate, once all
 # were delivered.  The machine's CPU ticks spent meanwhile are added to
-# $work/PORT.cpu.
+# $work/PORT.cpu, the filter daemon's to $work/PORT.daemon.
 round() {
 	to=${3:-$RCPT}
 	find "$PF_SINK_DIR" -type f -delete
 	since=$(log_size)
+	d0=$(daemon_ticks "$1")
 	c0=$(machine_ticks)
 	t0=$(now_ms)
 	# shellcheck disable=SC2086 # source_mail is two words
@@ -345,6 +378,7 @@ round() {
 	fi
 	t1=$(now_ms)
 	echo "$(($(machine_ticks) - c0))" >>"$work/$1.cpu"
+	echo "$(($(daemon_ticks "$1") - d0))" >>"$work/$1.daemon"
 	awk -v n="$2" -v ms="$((t1 - t0))" 'BEGIN { printf "%.1f\n", n * 1000 / ms }'
 }
 
@@ -360,15 +394,21 @@ cpu_per_message() {
 	ms_per_message "$(awk '{ t += $1 } END { print t + 0 }' "$work/$1.cpu")"
 }
 
+# daemon_sum PORT - the filter daemon's ticks in the measured rounds on
+# PORT.
+daemon_sum() {
+	awk '{ t += $1 } END { print t + 0 }' "$work/$1.daemon"
+}
+
 # median - the median of the numbers on stdin.
 median() {
 	sort -g | awk '{ v[NR] = $1 } END {
 		if (NR % 2) print v[(NR + 1) / 2];
-		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		else printf "%g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # Warm-up: every path once (process start-up, first connections).
-for p in "$PF_PORT" "$AR_PORT" "$DKIM_PORT"; do
+for p in "$PF_PORT" "$AR_PORT" "$DKIM_PORT" "$POLICY_PORT"; do
 	round "$p" 50 >/dev/null
 done
 if pf_log_errors >"$work/errors"; then
@@ -394,41 +434,45 @@ echo "messages: $MESSAGES per round, $SESSIONS sessions, $BENCH_MAIL," \
 : >"$work/none.r"
 : >"$work/ar.r"
 : >"$work/dkim.r"
+: >"$work/pol.r"
 : >"$work/rn.r"
 : >"$work/rd.r"
-rm -f "$work"/*.cpu
-ar_ticks=$(process_ticks "$AR_PID")
-dkim_ticks=$(process_ticks "$DKIM_PID")
+: >"$work/rp.r"
+rm -f "$work"/*.cpu "$work"/*.daemon
+# rate PORT - one measured round on PORT, its rate in $work/PORT.rate.
+rate() {
+	round "$1" "$MESSAGES" >"$work/$1.rate"
+}
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	# The order rotates, so no configuration always runs first.
-	case $((r % 3)) in
-	0)
-		n=$(round "$PF_PORT" "$MESSAGES")
-		a=$(round "$AR_PORT" "$MESSAGES")
-		d=$(round "$DKIM_PORT" "$MESSAGES")
-		;;
-	1)
-		a=$(round "$AR_PORT" "$MESSAGES")
-		d=$(round "$DKIM_PORT" "$MESSAGES")
-		n=$(round "$PF_PORT" "$MESSAGES")
-		;;
-	*)
-		d=$(round "$DKIM_PORT" "$MESSAGES")
-		n=$(round "$PF_PORT" "$MESSAGES")
-		a=$(round "$AR_PORT" "$MESSAGES")
-		;;
+	case $((r % 4)) in
+	0) order="$PF_PORT $AR_PORT $DKIM_PORT $POLICY_PORT" ;;
+	1) order="$AR_PORT $DKIM_PORT $POLICY_PORT $PF_PORT" ;;
+	2) order="$DKIM_PORT $POLICY_PORT $PF_PORT $AR_PORT" ;;
+	*) order="$POLICY_PORT $PF_PORT $AR_PORT $DKIM_PORT" ;;
 	esac
+	for p in $order; do
+		rate "$p"
+	done
+	n=$(cat "$work/$PF_PORT.rate")
+	a=$(cat "$work/$AR_PORT.rate")
+	d=$(cat "$work/$DKIM_PORT.rate")
+	o=$(cat "$work/$POLICY_PORT.rate")
 	echo "$n" >>"$work/none.r"
 	echo "$a" >>"$work/ar.r"
 	echo "$d" >>"$work/dkim.r"
+	echo "$o" >>"$work/pol.r"
 	awk -v a="$a" -v b="$n" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/rn.r"
 	awk -v a="$a" -v b="$d" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/rd.r"
-	echo "  round $((r + 1)): none=$n authready=$a opendkim=$d msg/s" >&2
+	awk -v a="$o" -v b="$n" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/rp.r"
+	echo "  round $((r + 1)): none=$n authready=$a opendkim=$d" \
+	    "policy=$o msg/s" >&2
 	r=$((r + 1))
 done
-ar_ticks=$(($(process_ticks "$AR_PID") - ar_ticks))
-dkim_ticks=$(($(process_ticks "$DKIM_PID") - dkim_ticks))
+ar_ticks=$(daemon_sum "$AR_PORT")
+dkim_ticks=$(daemon_sum "$DKIM_PORT")
+pol_ticks=$(daemon_sum "$POLICY_PORT")
 if pf_log_errors >"$work/errors"; then
 	echo "milter trouble in the Postfix log:" >&2
 	cat "$work/errors" >&2
@@ -437,23 +481,33 @@ fi
 mn=$(median <"$work/none.r")
 ma=$(median <"$work/ar.r")
 md=$(median <"$work/dkim.r")
+mo=$(median <"$work/pol.r")
 hz=$(getconf CLK_TCK)
+pol_ms=$(ms_per_message "$pol_ticks")
 printf '%-10s %15s %22s %22s\n' config "msg/s (median)" \
-    "machine CPU ms/msg" "milter CPU ms/msg"
+    "machine CPU ms/msg" "filter CPU ms/msg"
 printf '%-10s %15s %22s %22s\n' none "$mn" "$(cpu_per_message "$PF_PORT")" - \
     authready "$ma" "$(cpu_per_message "$AR_PORT")" \
     "$(ms_per_message "$ar_ticks")" \
     opendkim "$md" "$(cpu_per_message "$DKIM_PORT")" \
-    "$(ms_per_message "$dkim_ticks")"
-echo "(milter CPU: the daemon's user+system time over all measured rounds," \
-    "in ${hz} Hz ticks: authready $ar_ticks, opendkim $dkim_ticks)"
-awk -v a="$ma" -v n="$mn" -v d="$md" -v rn="$(median <"$work/rn.r")" \
-    -v rd="$(median <"$work/rd.r")" -v tn="$TARGET_NONE" \
-    -v td="$TARGET_DKIM" 'BEGIN {
+    "$(ms_per_message "$dkim_ticks")" \
+    policy "$mo" "$(cpu_per_message "$POLICY_PORT")" "$pol_ms"
+echo "(filter CPU: the daemon's user+system time in the measured rounds of" \
+    "its configuration, in ${hz} Hz ticks: authready $ar_ticks," \
+    "opendkim $dkim_ticks, policy $pol_ticks)"
+awk -v a="$ma" -v n="$mn" -v d="$md" -v o="$mo" \
+    -v rn="$(median <"$work/rn.r")" -v rd="$(median <"$work/rd.r")" \
+    -v rp="$(median <"$work/rp.r")" -v tn="$TARGET_NONE" \
+    -v td="$TARGET_DKIM" -v tp="$TARGET_POLICY" -v pc="$pol_ms" \
+    -v tc="$TARGET_POLICY_CPU" 'BEGIN {
 	printf "authready/none     %.3f (median of rounds %.3f)  target >= %s %s\n",
 	    a / n, rn, tn, (a / n >= tn ? "met" : "MISSED")
 	printf "authready/opendkim %.3f (median of rounds %.3f)  target >= %s %s\n",
 	    a / d, rd, td, (a / d >= td ? "met" : "MISSED")
+	printf "policy/none        %.3f (median of rounds %.3f)  target >= %s %s\n",
+	    o / n, rp, tp, (o / n >= tp ? "met" : "MISSED")
+	printf "policy daemon CPU  %s ms/msg  target <= %s %s\n",
+	    pc, tc, (pc + 0 <= tc ? "met" : "MISSED")
 }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # One more authready round under perf, outside the figures.
@@ -467,4 +521,23 @@ if [ -n "${BENCH_PERF:-}" ]; then
 	perf report -i "$BENCH_PERF.data" --no-children --sort comm,dso,sym \
 	    --percent-limit 0.3 --stdio -g none >"$BENCH_PERF" 2>/dev/null || :
 	echo "perf report (one authready round, whole machine): $BENCH_PERF"
+fi
+# The policy door's connections: its event=policy-stats line at stop,
+# over every message it saw (the warm-up's 50 and the measured rounds).
+if [ -n "$SINK_PID" ]; then
+	stop_pid "$AR_PID"
+	AR_PID=
+	i=0
+	while ! grep -qs 'event=policy-stats' "$work/policy.stats" &&
+	    [ $i -lt $START_TENTHS ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sed -n 's/.*event=policy-stats connections=\([0-9]*\) requests=\([0-9]*\).*/\1 \2/p' \
+	    "$work/policy.stats" | awk -v m="$((50 + ROUNDS * MESSAGES))" '
+	    NF == 2 { printf "policy door: %d connections, %d requests for %d messages: %.4f connections and %.2f requests per message\n",
+		$1, $2, m, $1 / m, $2 / m; found = 1 }
+	    END { if (!found) print "policy door: no event=policy-stats line" }'
+else
+	echo "policy door: connections per message unknown (no syslog sink)"
 fi

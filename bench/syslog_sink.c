@@ -2,7 +2,7 @@
  * syslog_sink.c - a syslog socket that counts and discards datagrams.
  *
  * SYNOPSIS
- *	syslog_sink PATH COUNTFILE
+ *	syslog_sink PATH COUNTFILE [STRING KEEPFILE]
  *
  * DESCRIPTION
  *	For benchmarks on a machine without a syslog daemon: binds a
@@ -13,6 +13,10 @@
  *	costs before parsing and writing: the lower bound of logging, so
  *	that a benchmark charges the program being measured for the lines it
  *	sends and not for a slow reader.
+ *
+ *	With STRING and KEEPFILE, a datagram that contains STRING is also
+ *	appended to KEEPFILE at once (bench_postfix.sh keeps the policy
+ *	door's event=policy-stats line so); the others are only counted.
  *
  * EXIT STATUS
  *	0 after a signal, 1 on a setup error (PATH exists, no permission).
@@ -50,10 +54,16 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	unsigned long long count = 0;
 	int fd, rcvbuf = SINK_RCVBUF, n;
-	FILE *out;
+	FILE *out, *keep = NULL;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: syslog_sink PATH COUNTFILE\n");
+	if (argc != 3 && argc != 5) {
+		fprintf(stderr,
+		    "usage: syslog_sink PATH COUNTFILE [STRING KEEPFILE]\n");
+		return 1;
+	}
+	if (argc == 5 && (keep = fopen(argv[4], "a")) == NULL) {
+		fprintf(stderr, "syslog_sink: %s: %s\n", argv[4],
+		    strerror(errno));
 		return 1;
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -88,7 +98,15 @@ main(int argc, char **argv)
 		n = recvmmsg(fd, msgs, SINK_BATCH, MSG_WAITFORONE, NULL);
 		if (n > 0)
 			count += (unsigned long long)n;
-		else if (n < 0 && errno != EINTR)
+		for (int i = 0; keep != NULL && i < n; i++) {
+			if (memmem(bufs[i], msgs[i].msg_len, argv[3],
+			        strlen(argv[3])) == NULL)
+				continue;
+			fwrite(bufs[i], 1, msgs[i].msg_len, keep);
+			fputc('\n', keep);
+			fflush(keep);
+		}
+		if (n < 0 && errno != EINTR)
 			break;
 	}
 	close(fd);

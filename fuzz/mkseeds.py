@@ -342,6 +342,30 @@ def revpath():
         put(t, name, s)
 
 
+# ---------------------------------------------------------------- policyreq
+def policyreq():
+    t = "fuzz_policyreq"
+    rcpt = ("request=smtpd_access_policy\nprotocol_state=RCPT\n"
+            "protocol_name=ESMTP\nclient_address=192.0.2.1\n"
+            "client_name=mail.example.com\nhelo_name=mail.example.com\n"
+            "sender=bounces@mail.example.com\nrecipient=a@example.net\n"
+            "recipient_count=0\nqueue_id=\ninstance=1a2b.5f0a1c2d.3e4f.0\n"
+            "size=0\nsasl_username=alice\nccert_subject=\n\n")
+    for name, s in [
+            ("rcpt", rcpt),
+            ("eom-null", "request=smtpd_access_policy\n"
+             "protocol_state=END-OF-MESSAGE\nsender=\nqueue_id=4XyZ1234\n"
+             "instance=1a2b.5f0a1c2d.3e4f.0\nclient_address=2001:db8::1\n\n"),
+            ("twice", "request=smtpd_access_policy\nsender=a@b\n"
+             "sender=c@d\n\n"),
+            ("noeq", "garbage\n\n"),
+            ("empty", "\n"),
+            ("two", "request=smtpd_access_policy\nprotocol_state=RCPT\n\n"
+             "request=smtpd_access_policy\nprotocol_state=DATA\n\n"),
+            ("ctl", "sender=%s%%\r\x01@x\n\n")]:
+        put(t, name, s)
+
+
 # ---------------------------------------------------------------- fromhdr
 def fromhdr():
     t = "fuzz_fromhdr"
@@ -372,6 +396,7 @@ def main():
     policy()
     csv()
     revpath()
+    policyreq()
     fromhdr()
 
 

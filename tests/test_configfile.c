@@ -888,6 +888,40 @@ START_TEST(test_door)
 }
 END_TEST
 
+/* PolicySocket and PolicyAcceptOK: the policy door's keys. */
+START_TEST(test_policy_door_keys)
+{
+	static const char *const bad[] = {
+	    "PolicySocket unix:relative\n", "PolicySocket inet:0@127.0.0.1\n",
+	    "PolicySocket tcp:10040\n",     "PolicySocket\n",
+	    "PolicyAcceptOK perhaps\n",
+	};
+	struct config cfg;
+	char err[512];
+
+	config_defaults(&cfg);
+	ck_assert_str_eq(cfg.policy_socket, ""); /* no door by default */
+	ck_assert(!cfg.policy_accept_ok);
+	parse_ok("PolicySocket unix:/var/spool/postfix/authready/p.sock\n"
+	         "PolicyAcceptOK yes\n",
+	         &cfg);
+	ck_assert_str_eq(cfg.policy_socket,
+	                 "unix:/var/spool/postfix/authready/p.sock");
+	ck_assert(cfg.policy_accept_ok);
+	parse_ok("PolicySocket inet:10040@127.0.0.1\n", &cfg);
+	ck_assert_str_eq(cfg.policy_socket, "inet:10040@127.0.0.1");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(parse(bad[i], &cfg, err) == -1, "accepted: %s",
+		              bad[i]);
+	/* the door's socket is judged as the milter's (snapshot.c) */
+	ck_assert_int_eq(door("PolicySocket inet:10040@127.0.0.1\n"
+	                      "OnPending quarantine\n",
+	                      "inet:10040@127.0.0.1", err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "UnsafeInetQuarantine yes"));
+}
+END_TEST
+
 START_TEST(test_hold_queue_command)
 {
 	struct config cfg;
@@ -969,6 +1003,7 @@ config_suite(void)
 	tcase_add_test(tc, test_refresh_keys);
 	tcase_add_test(tc, test_milter_keys);
 	tcase_add_test(tc, test_door);
+	tcase_add_test(tc, test_policy_door_keys);
 	tcase_add_test(tc, test_hold_queue_command);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("load");

@@ -43,7 +43,7 @@ build=$(cd "${2:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" &&
 shift 2
 scripts=${*:-faults.sh check.sh postfix.sh crash.sh registry.sh \
     privilege.sh milter.sh spf.sh load.sh files.sh budget.sh fleet.sh \
-    fromcheck.sh replica.sh}
+    fromcheck.sh policy.sh replica.sh}
 lanes=${VG_LANES:-2}
 case $lanes in
 '' | *[!0-9]* | 0*)
@@ -71,11 +71,15 @@ mkdir -p "$logs" "$work/bin"
 chmod 1777 "$logs"
 chmod 0755 "$work" "$work/bin"
 for prog in authready authready-milter; do
+	# A log file of its own for every run, made by the user who runs
+	# it: one named by PID alone could not be opened by a run as
+	# another user whose PID an earlier run had (PIDs wrap).
 	cat >"$work/bin/$prog" <<EOF
 #!/bin/sh
+log=\$(mktemp "$logs/$prog.\$\$.XXXXXX.log") || exit 99
 exec valgrind -q --vgdb=no --error-exitcode=99 --leak-check=full \\
     --errors-for-leak-kinds=definite --show-leak-kinds=definite \\
-    --trace-children=no --log-file=$logs/$prog.%p.log \\
+    --trace-children=no --log-file="\$log" \\
     "$build/$prog" "\$@"
 EOF
 	chmod 0755 "$work/bin/$prog"

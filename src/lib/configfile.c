@@ -156,6 +156,8 @@ static const struct config_key config_keys[] = {
     {"SyslogFacility", CONFIG_FACILITY, CONFIG_FIELD(syslog_facility)},
     {"CheckWait", CONFIG_TIMEOUT, CONFIG_FIELD(check_wait_ms)},
     {"MilterTimeout", CONFIG_MILTER_TIMEOUT, CONFIG_FIELD(milter_timeout)},
+    {"PolicySocket", CONFIG_SOCKET, CONFIG_FIELD(policy_socket)},
+    {"PolicyAcceptOK", CONFIG_BOOL, CONFIG_FIELD(policy_accept_ok)},
     {"OnUnknown", CONFIG_ACTION, CONFIG_ON(POLICY_ON_UNKNOWN)},
     {"OnPending", CONFIG_ACTION, CONFIG_ON(POLICY_ON_PENDING)},
     {"OnVerified", CONFIG_ACTION, CONFIG_ON(POLICY_ON_VERIFIED)},

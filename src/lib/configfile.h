@@ -104,8 +104,10 @@ struct config {
 	char syslog_facility[CONFIG_NAME_MAX]; /* SyslogFacility */
 	unsigned check_wait_ms;                /* CheckWait */
 	int64_t milter_timeout;                /* MilterTimeout, seconds */
-	struct policy_config policy;           /* On*, Mode, InternalHosts... */
-	struct fromcheck_config from;          /* FromCheck, OnFrom* */
+	char policy_socket[PATH_MAX]; /* PolicySocket; "" no policy door */
+	bool policy_accept_ok;        /* PolicyAcceptOK: OK, not DUNNO */
+	struct policy_config policy;  /* On*, Mode, InternalHosts... */
+	struct fromcheck_config from; /* FromCheck, OnFrom* */
 };
 
 /* config_defaults - the built-in values. */

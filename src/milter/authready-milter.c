@@ -41,6 +41,11 @@
  *	libmilter's own removal at exit then looks for the temporary name,
  *	which is gone: the files above are removed by inode only.
  *
+ *	PolicySocket, when set, is opened right after the milter socket, the
+ *	same way (a unix one made whole under a temporary name, removed at
+ *	exit by inode); policyd.c serves it from a thread of its own, started
+ *	with the checker, and is stopped before the store closes.
+ *
  *	Signals: libmilter owns SIGTERM, SIGINT and SIGHUP (all of them
  *	stop it).  A stop asked during start-up is a clean stop too: one
  *	pending when libmilter would start is taken without starting it,
@@ -64,6 +69,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -71,6 +77,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -82,6 +89,7 @@
 #include "configfile.h"
 #include "log.h"
 #include "milter.h"
+#include "policyd.h"
 #include "readiness.h"
 #include "snapshot.h"
 #include "store.h"
@@ -95,6 +103,7 @@
 #define DAEMON_FDS_MAX 65536 /* closed in the reaper, at most */
 /* The name libmilter binds in the socket's directory, renamed into place. */
 #define DAEMON_SOCKET_TMP ".authready-milter.%ld.sock"
+#define DAEMON_POLICY_TMP ".authready-policy.%ld.sock" /* likewise */
 #define DAEMON_PID_TMP ".authready-milter.%ld.pid"
 /* To come back to the working directory (O_PATH: no read right needed). */
 #ifdef O_PATH
@@ -146,8 +155,10 @@ struct daemon_file {
 	ino_t ino;
 };
 
-/* The socket and the PID file; the reaper that removes them for us. */
-static struct daemon_file daemon_files[2] = {{.dirfd = -1}, {.dirfd = -1}};
+/* The socket, the PID file and the policy socket; the reaper that removes
+ * them for us. */
+static struct daemon_file daemon_files[3] = {
+    {.dirfd = -1}, {.dirfd = -1}, {.dirfd = -1}};
 static pid_t daemon_reaper = -1;
 static int daemon_reaper_fd = -1;
 
@@ -283,7 +294,8 @@ daemon_reaper_start(void)
 	size_t i;
 	int p[2];
 
-	if (daemon_files[0].dirfd < 0 && daemon_files[1].dirfd < 0)
+	if (daemon_files[0].dirfd < 0 && daemon_files[1].dirfd < 0 &&
+	    daemon_files[2].dirfd < 0)
 		return 0;
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return daemon_fail("cannot make the reaper's pipe: %s",
@@ -485,6 +497,116 @@ daemon_open_socket(const struct config *cfg, const struct daemon_ids *ids)
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		return daemon_fail("cannot open the milter socket %s",
 		                   cfg->socket);
+	return 0;
+}
+
+/* daemon_policy_unix - the policy door's unix socket at path, made whole
+ * as the milter's is: bound under a temporary name beside it (UMask
+ * already set), given to SocketGroup or UserID, then renamed over path
+ * (a stale socket replaced), so smtpd never meets it half made; the
+ * listening descriptor, or -1 after daemon_fail. */
+static int
+daemon_policy_unix(const struct config *cfg, const struct daemon_ids *ids,
+                   const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+	uid_t uid;
+	gid_t gid;
+	int fd, n;
+
+	n = snprintf(
+	    sun.sun_path, sizeof(sun.sun_path), "%.*s/" DAEMON_POLICY_TMP,
+	    (int)(slash != NULL ? slash - path : 0), path, (long)getpid());
+	if (strlen(path) >= sizeof(sun.sun_path) || n < 0 ||
+	    (size_t)n >= sizeof(sun.sun_path)) {
+		daemon_fail("PolicySocket %s: path too long",
+		            cfg->policy_socket);
+		return -1;
+	}
+	if (lstat(path, &sb) == 0 && !S_ISSOCK(sb.st_mode)) {
+		daemon_fail("PolicySocket %s: %s exists and is not a socket",
+		            cfg->policy_socket, path);
+		return -1;
+	}
+	unlink(sun.sun_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	                 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    (daemon_socket_owner(ids, &uid, &gid) &&
+	     lchown(sun.sun_path, uid, gid) != 0) ||
+	    rename(sun.sun_path, path) != 0) {
+		daemon_fail("PolicySocket %s: %s", cfg->policy_socket,
+		            strerror(errno));
+		if (fd >= 0) {
+			unlink(sun.sun_path);
+			close(fd);
+		}
+		return -1;
+	}
+	daemon_file_note(&daemon_files[2], path);
+	return fd;
+}
+
+/* daemon_policy_inet - the policy door's TCP socket, inet:PORT@HOST or
+ * inet6:PORT@HOST (every address without a HOST); -1 after daemon_fail. */
+static int
+daemon_policy_inet(const struct config *cfg)
+{
+	struct addrinfo hints = {0}, *ai = NULL;
+	const char *spec = cfg->policy_socket, *at;
+	char port[8] = "", host[256] = "";
+	const int on = 1;
+	int fd = -1;
+
+	hints.ai_family = strncmp(spec, "inet6:", 6) == 0 ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	spec += hints.ai_family == AF_INET6 ? 6 : 5;
+	at = strchr(spec, '@');
+	snprintf(port, sizeof(port), "%.*s",
+	         (int)(at != NULL ? (size_t)(at - spec) : strlen(spec)), spec);
+	if (at != NULL)
+		snprintf(host, sizeof(host), "%s", at + 1);
+	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0 ||
+	    (fd = socket(ai->ai_family,
+	                 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		daemon_fail("PolicySocket %s: %s", cfg->policy_socket,
+		            ai == NULL ? "not a usable address"
+		                       : strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return fd;
+}
+
+/* daemon_open_policy - the policy door's listening socket (PolicySocket),
+ * before privileges drop; *fd -1 when there is none. */
+static int
+daemon_open_policy(const struct config *cfg, const struct daemon_ids *ids,
+                   int *fd)
+{
+	const char *path = daemon_socket_path(cfg->policy_socket);
+
+	*fd = -1;
+	if (cfg->policy_socket[0] == '\0')
+		return 0;
+	*fd = path != NULL ? daemon_policy_unix(cfg, ids, path)
+	                   : daemon_policy_inet(cfg);
+	if (*fd < 0)
+		return MILTER_EXIT_CONFIG;
+	if (listen(*fd, SOMAXCONN) != 0) {
+		close(*fd);
+		*fd = -1;
+		return daemon_fail("PolicySocket %s: %s", cfg->policy_socket,
+		                   strerror(errno));
+	}
 	return 0;
 }
 
@@ -804,7 +926,7 @@ daemon_preflight(const struct config *cfg, struct daemon_ids *ids)
 /* daemon_start - socket, terminal, PID file, privileges, store. */
 static int
 daemon_start(const struct daemon_args *a, const struct config *cfg,
-             struct milter_env *env)
+             struct milter_env *env, int *policy_fd)
 {
 	struct daemon_ids ids;
 	char err[1024];
@@ -835,7 +957,8 @@ daemon_start(const struct daemon_args *a, const struct config *cfg,
 	if (smfi_settimeout((int)cfg->milter_timeout) != MI_SUCCESS)
 		return daemon_fail("MilterTimeout %lld: refused by libmilter",
 		                   (long long)cfg->milter_timeout);
-	if ((rc = daemon_open_socket(cfg, &ids)) != 0)
+	if ((rc = daemon_open_socket(cfg, &ids)) != 0 ||
+	    (rc = daemon_open_policy(cfg, &ids, policy_fd)) != 0)
 		return rc;
 	if (!a->foreground && daemon(0, 0) != 0)
 		return daemon_fail("cannot leave the terminal: %s",
@@ -940,8 +1063,9 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	char err[1024];
 	int rc, code;
 	long open;
+	int policy_fd = -1;
 
-	if ((rc = daemon_start(a, cfg, &env)) != 0) {
+	if ((rc = daemon_start(a, cfg, &env, &policy_fd)) != 0) {
 		log_stop(); /* the failure's line reaches the log first */
 		daemon_cleanup();
 		return rc;
@@ -952,7 +1076,13 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	    (cfg->store_dsn[0] != '\0' &&
 	     replica_start(&env.replica, env.store, cfg, err, sizeof(err)) !=
 	         0) ||
-	    milter_init(&env, err, sizeof(err)) != 0) {
+	    milter_init(&env, err, sizeof(err)) != 0 ||
+	    (policy_fd >= 0 &&
+	     policyd_start(policy_fd,
+	                   config_socket_inet(cfg->policy_socket)
+	                       ? HELD_DOOR_INET
+	                       : HELD_DOOR_UNIX,
+	                   err, sizeof(err)) != 0)) {
 		store_close(env.store);
 		rc = daemon_fail("%s", err);
 		log_stop();
@@ -961,14 +1091,23 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	}
 	pthread_create(&reload, NULL, daemon_reload_main, &reload_set);
 	pthread_detach(reload);
-	log_msg(LOG_NOTICE, "event=start version=%s socket=%s", PACKAGE_VERSION,
-	        cfg->socket);
+	log_msg(LOG_NOTICE, "event=start version=%s socket=%s%s%s",
+	        PACKAGE_VERSION, cfg->socket,
+	        cfg->policy_socket[0] ? " policy_socket=" : "",
+	        cfg->policy_socket);
 	if (daemon_unverifiable(cfg) != NULL)
 		log_msg(LOG_WARNING, "event=config-warning warning=\"%s\"",
 		        daemon_unverifiable(cfg));
 	rc = daemon_listen();
 	log_msg(LOG_NOTICE, "event=stop status=%d", rc);
 	code = rc == MI_SUCCESS ? 0 : MILTER_EXIT_CONFIG;
+	if (!policyd_stop(DAEMON_STOP_WAIT)) {
+		log_msg(LOG_WARNING,
+		        "event=stop-policy-busy wait=%ds (a policy request "
+		        "still waits for its check; it ends with the daemon)",
+		        DAEMON_STOP_WAIT);
+		daemon_abandon(code);
+	}
 	/* libmilter does not end the sessions the MTA keeps open: while one
 	 * may still call into the store and the checker, neither is freed */
 	if ((open = daemon_wait_sessions(DAEMON_STOP_WAIT)) > 0) {

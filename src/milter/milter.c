@@ -10,29 +10,24 @@
  * DESCRIPTION
  *	A connection holds a reference to the config snapshot of its start,
  *	so a reload never changes the rules in the middle of a session.
- *	Store readers come from a pool without locks (an atomic exchange
- *	to take one, another to give it back): a lookup takes one, reads and
- *	gives it back, so reader slots do not grow with connections and
- *	decision threads never wait for each other.
  *
- *	At MAIL FROM the rules of sender.c give the facts (who owns the
- *	sender domain, whether to wait for a check, how stale the state is)
- *	and policy_decide() the action; this file only gives sender.c its
- *	reads and its wait (struct sender_env on the reader pool and the
- *	checker thread), logs the decision and sends the reply.
+ *	At MAIL FROM decide_sender() (decide.c, shared with the policy
+ *	door) judges the sender on the store and the checker thread and logs
+ *	the decision; this file gives it the macros and sends the reply.
  *
- *	With FromCheck on, a MAIL FROM decision that is not a tempfail or
- *	reject is kept; the header callback counts the From fields and
- *	parses the first (fromhdr.c), and at end of headers the From
- *	mailbox goes through the same sender rules (sender_facts_domain)
- *	and policy, and fromcheck_decide() gives the one decision, logged
- *	once with both identities.
+ *	With FromCheck on, decide_sender() judges without logging, and a
+ *	MAIL FROM decision that is not a tempfail or reject is kept; the
+ *	header callback counts the From fields and parses the first
+ *	(fromhdr.c), and at end of headers the From mailbox goes through
+ *	the same sender rules and policy (decide_mailbox(), on the same
+ *	store and checker), and fromcheck_decide() gives the one decision,
+ *	logged once with both identities.  The policy door sees no headers:
+ *	FromCheck is the milter's alone.
  *
  * DIAGNOSTICS
- *	Every judged MAIL FROM is one log line: session or queue ID, client,
- *	sender, domain, state, action and reason, all sanitized, and an
- *	oddity of the reverse-path that was let through (oddity=).  A store
- *	that cannot be read gives a tempfail, never a reject.
+ *	Every judged MAIL FROM is one log line (decide.c's, or with
+ *	FromCheck the end of headers' here, naming both identities).  A
+ *	store that cannot be read gives a tempfail, never a reject.
  */
 #include "milter.h"
 
@@ -46,12 +41,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "decide.h"
 #include "fromcheck.h"
 #include "fromhdr.h"
 #include "log.h"
 #include "policy.h"
 #include "release.h"
-#include "replica.h"
 #include "sender.h"
 #include "snapshot.h"
 #include "text.h"
@@ -81,57 +76,12 @@ struct milter_conn {
 	char from_err[FROMHDR_ERR_MAX];
 };
 
-/* Idle readers: a slot holds one or NULL, the first slots first.  Taking
- * and giving back are an atomic exchange each, so decision threads never
- * wait for each other; a search passes only the slots whose readers are
- * in use at that moment. */
-struct milter_pool {
-	_Atomic(struct store_reader *) slot[MILTER_READERS_MAX];
-};
-
 /* Set once by milter_init() before smfi_main(); read-only afterwards. */
 static struct milter_env milter_env;
-static struct milter_pool milter_pool;
 static _Atomic unsigned long milter_sessions;
 /* Sessions with a context: a stop waits for them before the store and
  * the checker they use go away (milter_sessions_open). */
 static _Atomic long milter_open;
-
-/* Reader pool ----------------------------------------------------------- */
-
-static struct store_reader *
-milter_reader_get(void)
-{
-	struct store_reader *rd;
-	char err[256];
-
-	for (unsigned k = 0; k < MILTER_READERS_MAX; k++) {
-		if (atomic_load_explicit(&milter_pool.slot[k],
-		                         memory_order_relaxed) == NULL)
-			continue;
-		rd = atomic_exchange(&milter_pool.slot[k], NULL);
-		if (rd != NULL)
-			return rd;
-	}
-	if (store_reader_open(milter_env.store, &rd, err, sizeof(err)) != 0) {
-		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
-		return NULL;
-	}
-	return rd;
-}
-
-static void
-milter_reader_put(struct store_reader *rd)
-{
-	for (unsigned k = 0; k < MILTER_READERS_MAX; k++) {
-		struct store_reader *empty = NULL;
-
-		if (atomic_compare_exchange_strong(&milter_pool.slot[k], &empty,
-		                                   rd))
-			return;
-	}
-	store_reader_close(rd); /* more readers than slots: the extra goes */
-}
 
 int
 milter_init(const struct milter_env *env, char *err, size_t errlen)
@@ -139,208 +89,17 @@ milter_init(const struct milter_env *env, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	milter_env = *env;
+	decide_init(env->store, env->checkerd, env->replica);
 	return 0;
 }
 
 void
 milter_fini(void)
 {
-	for (unsigned i = 0; i < MILTER_READERS_MAX; i++)
-		store_reader_close(atomic_exchange(&milter_pool.slot[i], NULL));
+	decide_fini();
 }
-
-/* The sender module's env: the store and the checker thread ----------- */
-
-/* One MAIL FROM's reads and wait (sender.h's struct sender_env). */
-struct milter_io {
-	struct store_reader *rd; /* between begin and end */
-	uint64_t gen;            /* checker commits seen */
-	struct timespec deadline;
-};
-
-/* milter_corrupt - log a record that failed validation. */
-static int
-milter_corrupt(int rc, const char *domain, const char *err, const char *then)
-{
-	if (rc == STORE_CORRUPT)
-		log_msg(LOG_WARNING,
-		        "event=store-corrupt domain=%s error=\"%s\"%s", domain,
-		        err, then);
-	return rc;
-}
-
-/* milter_begin - a pooled reader and one read snapshot. */
-static int
-milter_begin(void *impl)
-{
-	struct milter_io *io = impl;
-	char err[256];
-
-	if ((io->rd = milter_reader_get()) == NULL)
-		return STORE_ERROR;
-	if (store_read_begin(io->rd, err, sizeof(err)) != STORE_OK) {
-		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
-		milter_reader_put(io->rd);
-		io->rd = NULL;
-		return STORE_ERROR;
-	}
-	return STORE_OK;
-}
-
-/* milter_end - end the snapshot; the reader goes back to the pool. */
-static void
-milter_end(void *impl)
-{
-	struct milter_io *io = impl;
-
-	store_read_end(io->rd);
-	milter_reader_put(io->rd);
-	io->rd = NULL;
-}
-
-/* milter_state - a state summary inside the snapshot. */
-static int
-milter_state(void *impl, const char *domain,
-             struct storecodec_state_summary *sum)
-{
-	struct milter_io *io = impl;
-	char err[256];
-
-	return milter_corrupt(
-	    store_read_state(io->rd, domain, sum, err, sizeof(err)), domain,
-	    err, " (re-checked)");
-}
-
-/* milter_reg - a corrupt entry counts as absent (the CLI's check
- * reports it). */
-static int
-milter_reg(void *impl, const char *domain, struct storecodec_reg_summary *reg)
-{
-	struct milter_io *io = impl;
-	char err[256];
-
-	return milter_corrupt(
-	    store_read_reg(io->rd, domain, reg, err, sizeof(err)), domain, err,
-	    "");
-}
-
-/* milter_peek - a state summary in a read of its own. */
-static int
-milter_peek(void *impl, const char *domain,
-            struct storecodec_state_summary *sum)
-{
-	struct store_reader *rd = milter_reader_get();
-	char err[256];
-	int rc;
-
-	(void)impl;
-	if (rd == NULL)
-		return STORE_ERROR;
-	rc = store_state_peek(rd, domain, sum, err, sizeof(err));
-	milter_reader_put(rd);
-	return milter_corrupt(rc, domain, err, " (re-checked)");
-}
-
-/* milter_request - queue a check; the wait ends wait_ms from now. */
-static bool
-milter_request(void *impl, const char *domain, bool unregistered,
-               unsigned wait_ms)
-{
-	struct milter_io *io = impl;
-	struct checkerd *cd = milter_env.checkerd;
-
-	if (cd == NULL)
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &io->deadline);
-	io->deadline.tv_sec += wait_ms / 1000;
-	io->deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (io->deadline.tv_nsec >= 1000000000) {
-		io->deadline.tv_sec++;
-		io->deadline.tv_nsec -= 1000000000;
-	}
-	io->gen = checkerd_generation(cd);
-	return checkerd_request(cd, domain, unregistered);
-}
-
-/* milter_wait - until the checker commits again, or the deadline. */
-static bool
-milter_wait(void *impl)
-{
-	struct milter_io *io = impl;
-
-	if (!checkerd_wait(milter_env.checkerd, io->gen, &io->deadline))
-		return false;
-	io->gen = checkerd_generation(milter_env.checkerd);
-	return true;
-}
-
-/* milter_note_use - tell the checker thread mail used the state. */
-static void
-milter_note_use(void *impl, const char *domain)
-{
-	(void)impl;
-	if (milter_env.checkerd != NULL)
-		checkerd_note_use(milter_env.checkerd, domain);
-}
-
-/* milter_now - the wall clock, unix seconds. */
-static int64_t
-milter_now(void *impl)
-{
-	(void)impl;
-	return (int64_t)time(NULL);
-}
-
-/* The sender rules' reads and waits, on the store and the checker. */
-static const struct sender_env milter_env_fns = {
-    .begin = milter_begin,
-    .end = milter_end,
-    .state = milter_state,
-    .reg = milter_reg,
-    .peek = milter_peek,
-    .request = milter_request,
-    .wait = milter_wait,
-    .note_use = milter_note_use,
-    .now = milter_now,
-};
 
 /* Decisions -------------------------------------------------------------- */
-
-/* milter_log - the decision line. */
-static void
-milter_log(const struct milter_conn *c, SMFICTX *ctx,
-           const struct sender_facts *f, const struct policy_decision *d)
-{
-	struct log_line line;
-	const char *qid = smfi_getsymval(ctx, "i");
-	char session[32];
-
-	if (!d->log)
-		return;
-	if (qid == NULL || qid[0] == '\0') {
-		snprintf(session, sizeof(session), "s%lu", c->session);
-		qid = session;
-	}
-	log_line_init(&line);
-	/* From the client: sanitized.  Ours (an address we formatted, a
-	 * normalized domain, names from tables): log_field_text, which
-	 * still sanitizes anything that is not printable ASCII. */
-	log_field(&line, "session", qid);
-	log_field_text(&line, "client", c->client_text);
-	log_field(&line, "sender", c->sender);
-	log_field_text(&line, "domain",
-	               f->code == REVPATH_OK ? f->lk.domain : "");
-	log_field_text(&line, "state", sender_state_name(f));
-	log_field_text(&line, "action", policy_action_name(d->action));
-	if (d->action == POLICY_MONITOR)
-		log_field_text(&line, "would", policy_action_name(d->would_be));
-	if (d->smtp_code[0] != '\0')
-		log_field_text(&line, "reply", d->smtp_code);
-	log_field_text(&line, "reason", d->reason);
-	if (f->oddity != NULL)
-		log_field_text(&line, "oddity", f->oddity);
-	log_emit(d->log_warning ? LOG_WARNING : LOG_INFO, &line);
-}
 
 /* milter_reply - one place that turns a decision into a milter status. */
 static sfsistat
@@ -369,26 +128,15 @@ milter_reply(SMFICTX *ctx, struct milter_conn *c,
 }
 
 /* milter_envfrom - MAIL FROM: the facts, the decision, the reply. */
-/* milter_wall_ms - unix time in ms (the replica's clock). */
-static int64_t
-milter_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct milter_conn *c = smfi_getpriv(ctx);
-	struct milter_io io = {0};
-	struct sender_env env = milter_env_fns;
-	struct sender_rules rules;
+	struct decide_request rq = {0};
+	struct decide_result res;
 	const struct config *cfg;
-	struct sender_facts f;
-	const char *arg;
+	const char *arg, *qid;
+	char session[32];
 
 	if (c == NULL || c->snap == NULL)
 		return SMFIS_TEMPFAIL;
@@ -401,22 +149,26 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	/* Raw, bounded: log_field() sanitizes it once. */
 	text_copy(c->sender, sizeof(c->sender), arg);
-	if (!policy_outbound(
-	        &cfg->policy,
-	        c->have_client ? (const struct sockaddr *)&c->client : NULL,
-	        smfi_getsymval(ctx, "{auth_authen}")))
+	if ((qid = smfi_getsymval(ctx, "i")) == NULL || qid[0] == '\0') {
+		snprintf(session, sizeof(session), "s%lu", c->session);
+		qid = session;
+	}
+	rq.path = arg;
+	rq.client = c->have_client ? (const struct sockaddr *)&c->client : NULL;
+	rq.auth = smfi_getsymval(ctx, "{auth_authen}");
+	rq.session = qid;
+	rq.client_text = c->client_text;
+	rq.sender_text = c->sender;
+	rq.may_wait = true;
+	/* With FromCheck the line may wait for end of headers. */
+	rq.quiet = cfg->from.mode != FROMCHECK_OFF;
+	decide_sender(cfg, &rq, &res);
+	if (!res.judged)
 		return SMFIS_ACCEPT;
-	env.impl = &io;
-	rules.policy = &cfg->policy;
-	rules.mail_from = cfg->mail_from;
-	rules.check_wait_ms = cfg->check_wait_ms;
-	rules.registry_stale = replica_behind(
-	    milter_env.replica, cfg->replica_max_lag, milter_wall_ms());
-	sender_facts(&env, &rules, arg, &f);
-	policy_decide(&cfg->policy, &f.in, &c->decision);
-	if (f.code == REVPATH_OK) {
-		text_copy(c->mailbox, sizeof(c->mailbox), f.mailbox);
-		text_copy(c->domain, sizeof(c->domain), f.lk.domain);
+	c->decision = res.decision;
+	if (res.facts.code == REVPATH_OK) {
+		text_copy(c->mailbox, sizeof(c->mailbox), res.facts.mailbox);
+		text_copy(c->domain, sizeof(c->domain), res.facts.lk.domain);
 	}
 	/* With FromCheck the From header is judged too: a decision the
 	 * envelope alone does not settle (no reply now) waits for the end
@@ -425,10 +177,11 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	    c->decision.action != POLICY_REJECT &&
 	    c->decision.action != POLICY_TEMPFAIL) {
 		c->judge_at_eoh = true;
-		c->env_state = sender_state_name(&f);
+		c->env_state = sender_state_name(&res.facts);
 		return SMFIS_CONTINUE;
 	}
-	milter_log(c, ctx, &f, &c->decision);
+	if (rq.quiet)
+		decide_log(&rq, &res.facts, &c->decision);
 	return milter_reply(ctx, c, &c->decision);
 }
 
@@ -506,12 +259,9 @@ static sfsistat
 milter_eoh(SMFICTX *ctx)
 {
 	struct milter_conn *c = smfi_getpriv(ctx);
-	struct milter_io io = {0};
-	struct sender_env env = milter_env_fns;
 	struct policy_decision from;
 	struct fromcheck_decision fd;
 	struct fromcheck_facts hf;
-	struct sender_rules rules;
 	const struct config *cfg;
 	struct sender_facts *ff = NULL;
 
@@ -525,19 +275,9 @@ milter_eoh(SMFICTX *ctx)
 	if (fromcheck_problem(&hf) == FROMCHECK_NONE &&
 	    (ff = malloc(sizeof(*ff))) == NULL)
 		return SMFIS_TEMPFAIL;
-	if (ff != NULL) {
-		env.impl = &io;
-		rules.policy = &cfg->policy;
-		rules.mail_from = cfg->mail_from;
-		rules.check_wait_ms = cfg->check_wait_ms;
-		/* the From domain's registration is as old as the envelope's */
-		rules.registry_stale = replica_behind(
-		    milter_env.replica, cfg->replica_max_lag, milter_wall_ms());
-		sender_facts_domain(&env, &rules, c->from.local,
-		                    c->from.local_cut, c->from.box[0].domain,
-		                    ff);
-		policy_decide(&cfg->policy, &ff->in, &from);
-	}
+	if (ff != NULL)
+		decide_mailbox(cfg, c->from.local, c->from.local_cut,
+		               c->from.box[0].domain, ff, &from);
 	fromcheck_decide(&cfg->from, &cfg->policy, &c->decision, &hf,
 	                 ff != NULL ? &from : NULL, &fd);
 	milter_log_eoh(c, ctx, ff, &hf, &fd);
@@ -555,14 +295,12 @@ static void
 milter_quarantine(SMFICTX *ctx, struct milter_conn *c)
 {
 	const char *qid = smfi_getsymval(ctx, "i");
-	struct held_msg msg;
-	char err[256];
+	char reason[HELD_REASON_MAX];
 
-	memset(&msg, 0, sizeof(msg));
-	snprintf(msg.reason, sizeof(msg.reason), "authready: %.*s",
-	         (int)(sizeof(msg.reason) - 16),
+	snprintf(reason, sizeof(reason), "authready: %.*s",
+	         (int)(sizeof(reason) - 16),
 	         c->decision.reason[0] ? c->decision.reason : "not ready");
-	if (smfi_quarantine(ctx, msg.reason) != MI_SUCCESS) {
+	if (smfi_quarantine(ctx, reason) != MI_SUCCESS) {
 		log_msg(LOG_ERR, "event=quarantine-failed domain=%s",
 		        c->domain);
 		return;
@@ -574,22 +312,9 @@ milter_quarantine(SMFICTX *ctx, struct milter_conn *c)
 		        c->domain, qid != NULL && qid[0] ? "invalid" : "-");
 		return;
 	}
-	text_copy(msg.domain, sizeof(msg.domain), c->domain);
-	text_copy(msg.queue_id, sizeof(msg.queue_id), qid);
-	text_copy(msg.sender, sizeof(msg.sender), c->mailbox);
-	msg.held_at = (int64_t)time(NULL);
-	msg.door = milter_env.inet_door ? HELD_DOOR_INET : HELD_DOOR_UNIX;
-	if (store_held_put(milter_env.store, &msg, err, sizeof(err)) !=
-	    STORE_OK)
-		log_msg(LOG_ERR,
-		        "event=held-index-failed domain=%s queue_id=%s "
-		        "error=\"%s\"",
-		        c->domain, qid, err);
-	else
-		log_msg(LOG_NOTICE,
-		        "event=quarantine domain=%s queue_id=%s "
-		        "door=%s",
-		        c->domain, qid, milter_env.inet_door ? "inet" : "unix");
+	decide_hold_index(c->domain, qid, c->mailbox, reason,
+	                  milter_env.inet_door ? HELD_DOOR_INET
+	                                       : HELD_DOOR_UNIX);
 }
 
 static sfsistat

@@ -38,7 +38,6 @@
 #include "store.h"
 
 #define MILTER_NAME "authready"
-#define MILTER_READERS_MAX 512 /* store readers kept for milter threads */
 
 /* What the callbacks need; set once before smfi_main(), then read-only. */
 struct replica;

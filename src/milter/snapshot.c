@@ -18,7 +18,8 @@
  *	The first one names the milter socket the daemon opens; a reload
  *	cannot move it, so later snapshots are judged with that socket,
  *	whatever their own Socket line says (a reload that adds a
- *	quarantine action to a daemon listening on TCP is refused).
+ *	quarantine action to a daemon listening on TCP is refused).  The
+ *	policy door's PolicySocket is pinned and judged the same way.
  */
 #include "snapshot.h"
 
@@ -30,7 +31,8 @@
 static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *snapshot_current;
 static uint64_t snapshot_generation;
-static char snapshot_socket[PATH_MAX]; /* of the first snapshot */
+static char snapshot_socket[PATH_MAX];        /* of the first snapshot */
+static char snapshot_policy_socket[PATH_MAX]; /* PolicySocket, likewise */
 
 int
 snapshot_load(const char *path, bool must_exist, char *err, size_t errlen)
@@ -43,6 +45,7 @@ snapshot_load_vetted(const char *path, bool must_exist, snapshot_vet_fn *vet,
                      char *err, size_t errlen)
 {
 	struct snapshot *snap, *old;
+	const char *psock;
 	char why[1024];
 
 	if ((snap = calloc(1, sizeof(*snap))) == NULL) {
@@ -56,17 +59,24 @@ snapshot_load_vetted(const char *path, bool must_exist, snapshot_vet_fn *vet,
 	}
 	atomic_init(&snap->refs, 1);
 	pthread_mutex_lock(&snapshot_lock);
+	psock = snapshot_socket[0] ? snapshot_policy_socket
+	                           : snap->cfg.policy_socket;
 	if (config_check_door(&snap->cfg,
 	                      snapshot_socket[0] ? snapshot_socket : NULL, why,
-	                      sizeof(why)) != 0) {
+	                      sizeof(why)) != 0 ||
+	    (psock[0] != '\0' &&
+	     config_check_door(&snap->cfg, psock, why, sizeof(why)) != 0)) {
 		pthread_mutex_unlock(&snapshot_lock);
 		free(snap);
 		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
-	if (snapshot_socket[0] == '\0')
+	if (snapshot_socket[0] == '\0') {
 		snprintf(snapshot_socket, sizeof(snapshot_socket), "%s",
 		         snap->cfg.socket);
+		snprintf(snapshot_policy_socket, sizeof(snapshot_policy_socket),
+		         "%s", snap->cfg.policy_socket);
+	}
 	snap->generation = ++snapshot_generation;
 	old = snapshot_current;
 	snapshot_current = snap;

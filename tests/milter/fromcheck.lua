@@ -10,7 +10,8 @@
 --            fields, two mailboxes and an unparsable From get their
 --            actions (reject); the null sender is judged on its From
 --            alone; a pending envelope is still refused at MAIL FROM.
---            Every line names both identities and both states.
+--            Every line names both identities and both states, and a
+--            session has that one line (none at MAIL FROM).
 --   monitor  the same messages are accepted; the line says from_would.
 --   off      MAIL FROM of a verified sender is accepted at once and
 --            logged there, without a From.
@@ -47,14 +48,24 @@ local function message(qid, sender, froms)
 	return r1, r2, t.log_session(qid)
 end
 
+-- lines QID - how many log lines session QID has (one decision line).
+local function lines(qid)
+	return t.log_count("session=" .. qid .. " ")
+end
+
 -- judged NAME QID SENDER FROMS R2 WANT - MAIL FROM continued, end of
--- headers answered R2, the log line has WANT.
+-- headers answered R2, the log line has WANT and is the only one.
 local function judged(name, qid, sender, froms, r2, want)
 	local a, b, line = message(qid, sender, froms)
 	if a ~= SMFIR_CONTINUE or b ~= r2 then
 		return t.fail(name, string.format(
 		    "replies %s/%s, expected continue/%s: %s", tostring(a),
 		    tostring(b), tostring(r2), tostring(line)))
+	end
+	if line ~= nil and lines(qid) ~= 1 then
+		return t.fail(name, string.format(
+		    "%d decision lines for session=%s, expected one",
+		    lines(qid), qid))
 	end
 	return t.expect_log(name, qid, want)
 end
@@ -107,10 +118,11 @@ if MODE == "enforce" then
 	    { from_domain = PEND, action = "reject", decided = "from" })
 	local a, b, line = message("E12", "<a@" .. PEND .. ">",
 	    { "a@" .. GOOD })
-	t.ok("pending envelope: 550 at MAIL FROM, as before",
+	t.ok("pending envelope: 550 at MAIL FROM, as before, one line",
 	    a == SMFIR_REPLYCODE and b == nil and
 	    t.field(line, "reply") == "550" and
-	    t.field(line, "from") == nil, tostring(line))
+	    t.field(line, "from") == nil and lines("E12") == 1,
+	    tostring(line))
 elseif MODE == "monitor" then
 	judged("monitor: pending From accepted, from_would=reject", "M1",
 	    "<a@" .. GOOD .. ">", { "x@" .. PEND }, SMFIR_ACCEPT,
@@ -126,9 +138,10 @@ elseif MODE == "monitor" then
 else
 	local a, b, line = message("O1", "<a@" .. GOOD .. ">",
 	    { "x@" .. PEND })
-	t.ok("off: accepted at MAIL FROM, no From judged",
+	t.ok("off: accepted at MAIL FROM, no From judged, one line",
 	    a == SMFIR_ACCEPT and b == nil and
 	    t.field(line, "action") == "accept" and
-	    t.field(line, "from_domain") == nil, tostring(line))
+	    t.field(line, "from_domain") == nil and lines("O1") == 1,
+	    tostring(line))
 end
 t.finish()

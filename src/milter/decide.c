@@ -1,0 +1,402 @@
+/*
+ * decide.c - one MAIL FROM judged on the daemon's store and checker,
+ *	whichever door it came through; see decide.h.
+ *
+ * SYNOPSIS
+ *	void decide_init(store, checkerd);
+ *	void decide_fini(void);
+ *	void decide_sender(cfg, rq, res);
+ *	void decide_log(rq, f, d);
+ *	void decide_mailbox(cfg, local, local_cut, domain, f, d);
+ *	bool decide_hold_index(domain, queue_id, mailbox, reason, door);
+ *
+ * DESCRIPTION
+ *	Store readers come from a pool without locks (an atomic exchange
+ *	to take one, another to give it back): a lookup takes one, reads and
+ *	gives it back, so reader slots do not grow with connections and
+ *	deciding threads never wait for each other.
+ *
+ *	decide_sender() gives sender.c its reads and its wait (struct
+ *	sender_env on the reader pool and the checker thread), has
+ *	policy_decide() pick the action and logs it.  A door that must not
+ *	block (the policy door's event loop) asks without the wait: when the
+ *	rules want one, nothing is logged and wanted_wait says so, and the
+ *	door asks again from a thread that may wait.  A door that logs
+ *	later (the milter with FromCheck, whose line at end of headers names
+ *	both identities) asks quietly and calls decide_log() itself when the
+ *	envelope settles the transaction.  decide_mailbox() runs the same
+ *	rules and policy on a mailbox parsed elsewhere (the From header's,
+ *	through sender_facts_domain()) and logs nothing.  Both tell the
+ *	rules when the replica (replica.c, StoreDSN) is ReplicaMaxLag behind
+ *	(registry_stale): an unregistered domain is then a tempfail, not a
+ *	reject, whichever door asked.
+ *
+ * DIAGNOSTICS
+ *	Every judged MAIL FROM is one log line: session or queue ID, client,
+ *	sender, domain, state, action and reason, all sanitized, and an
+ *	oddity of the reverse-path that was let through (oddity=).  A store
+ *	that cannot be read gives a tempfail, never a reject.
+ */
+#include "decide.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "release.h"
+#include "replica.h"
+#include "text.h"
+
+/* Idle readers: a slot holds one or NULL, the first slots first.  Taking
+ * and giving back are an atomic exchange each, so deciding threads never
+ * wait for each other; a search passes only the slots whose readers are
+ * in use at that moment. */
+struct decide_pool {
+	_Atomic(struct store_reader *) slot[DECIDE_READERS_MAX];
+};
+
+/* Set once by decide_init() before a door opens; read-only afterwards. */
+static struct store *decide_store;
+static struct checkerd *decide_checkerd;
+static struct replica *decide_replica; /* NULL: no StoreDSN */
+static struct decide_pool decide_pool;
+
+/* Reader pool ----------------------------------------------------------- */
+
+/* decide_reader_get - an idle reader, or a new one. */
+static struct store_reader *
+decide_reader_get(void)
+{
+	struct store_reader *rd;
+	char err[256];
+
+	for (unsigned k = 0; k < DECIDE_READERS_MAX; k++) {
+		if (atomic_load_explicit(&decide_pool.slot[k],
+		                         memory_order_relaxed) == NULL)
+			continue;
+		rd = atomic_exchange(&decide_pool.slot[k], NULL);
+		if (rd != NULL)
+			return rd;
+	}
+	if (store_reader_open(decide_store, &rd, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+		return NULL;
+	}
+	return rd;
+}
+
+/* decide_reader_put - back to the pool; an extra reader is closed. */
+static void
+decide_reader_put(struct store_reader *rd)
+{
+	for (unsigned k = 0; k < DECIDE_READERS_MAX; k++) {
+		struct store_reader *empty = NULL;
+
+		if (atomic_compare_exchange_strong(&decide_pool.slot[k], &empty,
+		                                   rd))
+			return;
+	}
+	store_reader_close(rd); /* more readers than slots: the extra goes */
+}
+
+void
+decide_init(struct store *store, struct checkerd *checkerd,
+            struct replica *replica)
+{
+	decide_store = store;
+	decide_checkerd = checkerd;
+	decide_replica = replica;
+}
+
+void
+decide_fini(void)
+{
+	for (unsigned i = 0; i < DECIDE_READERS_MAX; i++)
+		store_reader_close(atomic_exchange(&decide_pool.slot[i], NULL));
+}
+
+/* The sender module's env: the store and the checker thread ----------- */
+
+/* One MAIL FROM's reads and wait (sender.h's struct sender_env). */
+struct decide_io {
+	struct store_reader *rd; /* between begin and end */
+	uint64_t gen;            /* checker commits seen */
+	struct timespec deadline;
+	bool may_wait;
+	bool wanted_wait;
+};
+
+/* decide_corrupt - log a record that failed validation. */
+static int
+decide_corrupt(int rc, const char *domain, const char *err, const char *then)
+{
+	if (rc == STORE_CORRUPT)
+		log_msg(LOG_WARNING,
+		        "event=store-corrupt domain=%s error=\"%s\"%s", domain,
+		        err, then);
+	return rc;
+}
+
+/* decide_begin - a pooled reader and one read snapshot. */
+static int
+decide_begin(void *impl)
+{
+	struct decide_io *io = impl;
+	char err[256];
+
+	if ((io->rd = decide_reader_get()) == NULL)
+		return STORE_ERROR;
+	if (store_read_begin(io->rd, err, sizeof(err)) != STORE_OK) {
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+		decide_reader_put(io->rd);
+		io->rd = NULL;
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* decide_end - end the snapshot; the reader goes back to the pool. */
+static void
+decide_end(void *impl)
+{
+	struct decide_io *io = impl;
+
+	store_read_end(io->rd);
+	decide_reader_put(io->rd);
+	io->rd = NULL;
+}
+
+/* decide_state - a state summary inside the snapshot. */
+static int
+decide_state(void *impl, const char *domain,
+             struct storecodec_state_summary *sum)
+{
+	struct decide_io *io = impl;
+	char err[256];
+
+	return decide_corrupt(
+	    store_read_state(io->rd, domain, sum, err, sizeof(err)), domain,
+	    err, " (re-checked)");
+}
+
+/* decide_reg - a corrupt entry counts as absent (the CLI's check
+ * reports it). */
+static int
+decide_reg(void *impl, const char *domain, struct storecodec_reg_summary *reg)
+{
+	struct decide_io *io = impl;
+	char err[256];
+
+	return decide_corrupt(
+	    store_read_reg(io->rd, domain, reg, err, sizeof(err)), domain, err,
+	    "");
+}
+
+/* decide_peek - a state summary in a read of its own. */
+static int
+decide_peek(void *impl, const char *domain,
+            struct storecodec_state_summary *sum)
+{
+	struct store_reader *rd = decide_reader_get();
+	char err[256];
+	int rc;
+
+	(void)impl;
+	if (rd == NULL)
+		return STORE_ERROR;
+	rc = store_state_peek(rd, domain, sum, err, sizeof(err));
+	decide_reader_put(rd);
+	return decide_corrupt(rc, domain, err, " (re-checked)");
+}
+
+/* decide_request - queue a check; the wait ends wait_ms from now.  A
+ * caller that may not wait queues nothing: it asks again from a thread
+ * that may. */
+static bool
+decide_request(void *impl, const char *domain, bool unregistered,
+               unsigned wait_ms)
+{
+	struct decide_io *io = impl;
+	struct checkerd *cd = decide_checkerd;
+
+	if (cd == NULL)
+		return false;
+	if (!io->may_wait) {
+		io->wanted_wait = true;
+		return false;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &io->deadline);
+	io->deadline.tv_sec += wait_ms / 1000;
+	io->deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (io->deadline.tv_nsec >= 1000000000) {
+		io->deadline.tv_sec++;
+		io->deadline.tv_nsec -= 1000000000;
+	}
+	io->gen = checkerd_generation(cd);
+	return checkerd_request(cd, domain, unregistered);
+}
+
+/* decide_wait - until the checker commits again, or the deadline. */
+static bool
+decide_wait(void *impl)
+{
+	struct decide_io *io = impl;
+
+	if (!checkerd_wait(decide_checkerd, io->gen, &io->deadline))
+		return false;
+	io->gen = checkerd_generation(decide_checkerd);
+	return true;
+}
+
+/* decide_note_use - tell the checker thread mail used the state. */
+static void
+decide_note_use(void *impl, const char *domain)
+{
+	(void)impl;
+	if (decide_checkerd != NULL)
+		checkerd_note_use(decide_checkerd, domain);
+}
+
+/* decide_now - the wall clock, unix seconds. */
+static int64_t
+decide_now(void *impl)
+{
+	(void)impl;
+	return (int64_t)time(NULL);
+}
+
+/* The sender rules' reads and waits, on the store and the checker. */
+static const struct sender_env decide_env_fns = {
+    .begin = decide_begin,
+    .end = decide_end,
+    .state = decide_state,
+    .reg = decide_reg,
+    .peek = decide_peek,
+    .request = decide_request,
+    .wait = decide_wait,
+    .note_use = decide_note_use,
+    .now = decide_now,
+};
+
+/* Decisions -------------------------------------------------------------- */
+
+/* decide_rules - the sender rules under cfg; registry_stale when the
+ * replica has not heard from PostgreSQL for ReplicaMaxLag (never
+ * without StoreDSN). */
+static void
+decide_rules(const struct config *cfg, struct sender_rules *rules)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rules->policy = &cfg->policy;
+	rules->mail_from = cfg->mail_from;
+	rules->check_wait_ms = cfg->check_wait_ms;
+	rules->registry_stale =
+	    replica_behind(decide_replica, cfg->replica_max_lag,
+	                   (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+void
+decide_log(const struct decide_request *rq, const struct sender_facts *f,
+           const struct policy_decision *d)
+{
+	struct log_line line;
+
+	if (!d->log)
+		return;
+	log_line_init(&line);
+	/* From the client: sanitized.  Ours (an address we formatted, a
+	 * normalized domain, names from tables): log_field_text, which
+	 * still sanitizes anything that is not printable ASCII. */
+	log_field(&line, "session", rq->session);
+	log_field_text(&line, "client", rq->client_text);
+	log_field(&line, "sender", rq->sender_text);
+	log_field_text(&line, "domain",
+	               f->code == REVPATH_OK ? f->lk.domain : "");
+	log_field_text(&line, "state", sender_state_name(f));
+	log_field_text(&line, "action", policy_action_name(d->action));
+	if (d->action == POLICY_MONITOR)
+		log_field_text(&line, "would", policy_action_name(d->would_be));
+	if (d->smtp_code[0] != '\0')
+		log_field_text(&line, "reply", d->smtp_code);
+	log_field_text(&line, "reason", d->reason);
+	if (f->oddity != NULL)
+		log_field_text(&line, "oddity", f->oddity);
+	log_emit(d->log_warning ? LOG_WARNING : LOG_INFO, &line);
+}
+
+void
+decide_sender(const struct config *cfg, const struct decide_request *rq,
+              struct decide_result *res)
+{
+	struct decide_io io = {.may_wait = rq->may_wait};
+	struct sender_env env = decide_env_fns;
+	struct sender_rules rules;
+
+	res->judged = false;
+	res->wanted_wait = false;
+	if (!policy_outbound(&cfg->policy, rq->client, rq->auth))
+		return;
+	env.impl = &io;
+	decide_rules(cfg, &rules);
+	sender_facts(&env, &rules, rq->path, &res->facts);
+	if (io.wanted_wait) {
+		res->wanted_wait = true;
+		return;
+	}
+	res->judged = true;
+	policy_decide(&cfg->policy, &res->facts.in, &res->decision);
+	if (!rq->quiet)
+		decide_log(rq, &res->facts, &res->decision);
+}
+
+void
+decide_mailbox(const struct config *cfg, const char *local, bool local_cut,
+               const char *domain, struct sender_facts *f,
+               struct policy_decision *d)
+{
+	struct decide_io io = {.may_wait = true};
+	struct sender_env env = decide_env_fns;
+	struct sender_rules rules;
+
+	env.impl = &io;
+	decide_rules(cfg, &rules);
+	sender_facts_domain(&env, &rules, local, local_cut, domain, f);
+	policy_decide(&cfg->policy, &f->in, d);
+}
+
+/* decide_door_name - the door in the log. */
+static const char *
+decide_door_name(enum held_door door)
+{
+	return door == HELD_DOOR_INET ? "inet" : "unix";
+}
+
+bool
+decide_hold_index(const char *domain, const char *queue_id, const char *mailbox,
+                  const char *reason, enum held_door door)
+{
+	struct held_msg msg;
+	char err[256];
+
+	memset(&msg, 0, sizeof(msg));
+	text_copy(msg.domain, sizeof(msg.domain), domain);
+	text_copy(msg.queue_id, sizeof(msg.queue_id), queue_id);
+	text_copy(msg.sender, sizeof(msg.sender), mailbox);
+	text_copy(msg.reason, sizeof(msg.reason), reason);
+	msg.held_at = (int64_t)time(NULL);
+	msg.door = door;
+	if (store_held_put(decide_store, &msg, err, sizeof(err)) != STORE_OK) {
+		log_msg(LOG_ERR,
+		        "event=held-index-failed domain=%s queue_id=%s "
+		        "error=\"%s\"",
+		        domain, queue_id, err);
+		return false;
+	}
+	log_msg(LOG_NOTICE, "event=quarantine domain=%s queue_id=%s door=%s",
+	        domain, queue_id, decide_door_name(door));
+	return true;
+}
