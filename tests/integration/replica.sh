@@ -15,10 +15,10 @@
 #	superuser the way a writer must: the next clock version, NOTIFY
 #	authready_changes, one transaction; entries encoded by
 #	tests/replica-rows).  Two daemons, host-a and host-b, each with its
-#	StateDir and socket, the same StoreDSN (the authready_replica role,
-#	its password in StoreDSNPasswordFile), UnregisteredDomains
-#	reject (so the one 550 without DNS is the registry's) and a small
-#	ReplicaMaxLag.  The cases run in order, each building on the last:
+#	StateDir and socket (host-a a policy door too), the same StoreDSN
+#	(the authready_replica role, its password in StoreDSNPasswordFile),
+#	UnregisteredDomains reject (so the one 550 without DNS is the
+#	registry's) and a small ReplicaMaxLag.  The cases run in order, each building on the last:
 #
 #	1. both daemons start and take a snapshot holding a domain
 #	   registered (and verified, with the organizational domain of a
@@ -33,7 +33,8 @@
 #	   domain is still accepted from LMDB; after ReplicaMaxLag the
 #	   unregistered domain gets 451 4.7.1 (registry-stale), not 550,
 #	   and so does an unregistered From domain behind a verified
-#	   envelope (FromCheck enforce, the default);
+#	   envelope (FromCheck enforce, the default), and the same sender
+#	   asked through host-a's Postfix policy door (PolicySocket);
 #	5. PostgreSQL back (first on its unix socket only, so a row is
 #	   written before any replica can reconnect, then on TCP): both
 #	   replicas reconnect without a restart and the row written while
@@ -183,6 +184,7 @@ daemon_start() {
 			echo "StoreDSNPasswordFile $T/replica.password"
 			echo "ReplicaMaxLag $LAG"
 			echo "HostName host-$1"
+			[ "$1" = a ] && echo "PolicySocket unix:$T/run/a.policy"
 			[ "$(id -u)" -eq 0 ] && echo "UserID $DUSER:$DGROUP"
 		} >"$T/$1.conf"
 		chmod 0644 "$T/$1.conf"
@@ -261,6 +263,28 @@ decide() {
 	    -D "SENDER=$2" -D "FROM=${3:-}" -D "QID=$qid" \
 	    -s "$LUADIR/replica.lua" \
 	    >"$T/mt.out" 2>&1 </dev/null
+	line=$(grep "session=$qid " "$T/$1.log" | tail -n 1)
+	act=$(printf '%s\n' "$line" | sed -n 's/.* action=\([a-z]*\).*/\1/p')
+	rep=$(printf '%s\n' "$line" | sed -n 's/.* reply=\([0-9]*\).*/\1/p')
+	d="${act:-none} ${rep:--}"
+}
+
+# policy H SENDER - one Postfix policy request (RCPT) for SENDER to host
+# H's policy door; sets d as decide does (queue ID RP<n>) and reply to
+# the door's action= line.
+policy() {
+	qn=$((qn + 1))
+	qid=RP$qn
+	printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=127.0.0.1\nsender=%s\nrecipient=rcpt@example.net\nqueue_id=%s\ninstance=rp.%s\n\n' \
+	    "$2" "$qid" "$qn" >"$T/policy.req"
+	reply=$(timeout "$MILTERTEST_TIMEOUT" perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "$!\n";
+		open(my $in, "<", $ARGV[1]) or die "$!\n";
+		local $/; my $req = <$in>; $/ = "\n";
+		print $s $req; $s->flush;
+		while (my $l = <$s>) { last if $l eq "\n"; print $l; }' \
+	    "$T/run/$1.policy" "$T/policy.req" 2>"$T/policy.err" |
+	    grep '^action=')
 	line=$(grep "session=$qid " "$T/$1.log" | tail -n 1)
 	act=$(printf '%s\n' "$line" | sed -n 's/.* action=\([a-z]*\).*/\1/p')
 	rep=$(printf '%s\n' "$line" | sed -n 's/.* reply=\([0-9]*\).*/\1/p')
@@ -443,6 +467,21 @@ elif ! grep "session=$qid " "$T/a.log" | grep -q registry-stale; then
 else
 	ok
 fi
+case_ "host-a: after ReplicaMaxLag the policy door answers 451 too"
+evidence "$T/a.log"
+policy a user@other.test
+case $reply in
+'action=451 4.7.1 '*)
+	if [ "$d" != "tempfail 451" ]; then
+		ko "other.test through the policy door logged: $d"
+	elif ! grep "session=$qid " "$T/a.log" | grep -q registry-stale; then
+		ko "the reason does not say registry-stale"
+	else
+		ok
+	fi
+	;;
+*) ko "other.test through the policy door: ${reply:-no reply} ($(cat "$T/policy.err"))" ;;
+esac
 
 # 5. PostgreSQL back --------------------------------------------------------
 
