@@ -134,6 +134,9 @@ decide(const struct policy_input *in, struct policy_decision *d)
 		/* a 5xx only on a fresh known state, or a registry choice */
 		EXPECT(!d->judged || (known && !in->stale && !in->dns_trouble));
 		EXPECT(d->judged || !in->registered);
+		/* never for an unregistered domain while the registry may
+		 * be behind */
+		EXPECT(in->registered || !in->registry_stale);
 	} else if (strcmp(d->smtp_code, "451") == 0) {
 		bool dns =
 		    in->dns_trouble ||
@@ -554,6 +557,58 @@ START_TEST(test_monitor)
 }
 END_TEST
 
+START_TEST(test_registry_stale)
+{
+	struct policy_input in = input(READINESS_UNKNOWN);
+	struct policy_decision d;
+
+	in.registered = false;
+	in.have_state = false;
+	in.first_problem = NULL;
+	in.registry_stale = true;
+	/* UnregisteredDomains reject: 451 4.7.1 while the replica is behind */
+	key("UnregisteredDomains", "reject");
+	decide(&in, &d);
+	ck_assert(!d.judged);
+	ck_assert_int_eq(d.action, POLICY_TEMPFAIL);
+	ck_assert_str_eq(d.smtp_code, "451");
+	ck_assert_str_eq(d.xcode, "4.7.1");
+	ck_assert(d.softened);
+	ck_assert(d.log_warning);
+	ck_assert(strstr(d.reason, "registry-stale") != NULL);
+	/* a DomainActions reject for the unregistered domain too */
+	key("UnregisteredDomains", "accept");
+	key("DomainActions", "example.com reject");
+	decide(&in, &d);
+	ck_assert_str_eq(d.smtp_code, "451");
+	/* an accept stays an accept */
+	key("DomainActions", "example.com accept");
+	decide(&in, &d);
+	ck_assert_int_eq(d.action, POLICY_ACCEPT);
+	/* UnregisteredDomains check: a fresh pending state of the
+	 * unregistered domain is not rejected either */
+	key("UnregisteredDomains", "check");
+	key("DomainActions", "other.example reject");
+	in.have_state = true;
+	in.state = READINESS_PENDING;
+	decide(&in, &d);
+	ck_assert_str_eq(d.smtp_code, "451");
+	ck_assert_str_eq(d.xcode, "4.7.1");
+	/* a registered domain's fresh pending state still gets 550 */
+	in.registered = true;
+	decide(&in, &d);
+	ck_assert_str_eq(d.smtp_code, "550");
+	ck_assert(strstr(d.reason, "registry-stale") == NULL);
+	/* and the replica in touch: the unregistered reject is back */
+	in.registered = false;
+	in.registry_stale = false;
+	key("UnregisteredDomains", "reject");
+	in.have_state = false;
+	decide(&in, &d);
+	ck_assert_str_eq(d.smtp_code, "550");
+}
+END_TEST
+
 START_TEST(test_unregistered)
 {
 	struct policy_input in = input(READINESS_UNKNOWN);
@@ -847,6 +902,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_overrides_precedence);
 	tcase_add_test(tc, test_monitor);
 	tcase_add_test(tc, test_unregistered);
+	tcase_add_test(tc, test_registry_stale);
 	tcase_add_test(tc, test_text_sanitized);
 	tcase_add_test(tc, test_out_of_range);
 	tcase_add_test(tc, test_value_parsers);

@@ -217,6 +217,35 @@ START_TEST(test_exact)
 }
 END_TEST
 
+START_TEST(test_registry_stale)
+{
+	struct sender_rules rules = {pc, "mail", 3000, true};
+
+	/* a replica out of touch: the unregistered domain is not refused */
+	pc->unregistered = POLICY_UNREG_REJECT;
+	sender_facts(&env, &rules, "<u@unknown.example>", &f);
+	ck_assert(!f.in.registered && f.in.registry_stale);
+	policy_decide(pc, &f.in, &d);
+	ck_assert_str_eq(d.smtp_code, "451");
+	/* the From domain (FromCheck) is judged with the same rules */
+	sender_facts_domain(&env, &rules, "u", false, "unknown.example", &f);
+	ck_assert(!f.in.registered && f.in.registry_stale);
+	policy_decide(pc, &f.in, &d);
+	ck_assert_str_eq(d.smtp_code, "451");
+	/* a registered domain is decided as always */
+	add_reg("example.com", "");
+	add_state("example.com", READINESS_PENDING, 3600);
+	sender_facts(&env, &rules, "<u@mail.example.com>", &f);
+	policy_decide(pc, &f.in, &d);
+	ck_assert(f.in.registered);
+	ck_assert_str_eq(d.smtp_code, "550");
+	/* in touch: the unregistered reject again */
+	judge("<u@unknown.example>");
+	ck_assert(!f.in.registry_stale);
+	ck_assert_str_eq(d.smtp_code, "550");
+}
+END_TEST
+
 START_TEST(test_parent_mail_from)
 {
 	/* shop.example.com's MAIL FROM name is the global "mail" */
@@ -642,6 +671,7 @@ sender_suite(void)
 	tcase_add_test(tc, test_exact);
 	tcase_add_test(tc, test_facts_domain);
 	tcase_add_test(tc, test_parent_mail_from);
+	tcase_add_test(tc, test_registry_stale);
 	tcase_add_test(tc, test_org);
 	tcase_add_test(tc, test_unregistered);
 	tcase_add_test(tc, test_wait);

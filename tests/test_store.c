@@ -13,6 +13,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <poll.h>
@@ -1861,6 +1862,113 @@ run_foreign_fault(enum fault_at at, int sig, char *out, size_t outlen)
  * open (the checker runs DNS callbacks inside its batch) is a bug of the
  * caller: it dies by the signal (or a sanitizer's report), it is not
  * reported as store damage. */
+START_TEST(test_replica_position)
+{
+	struct store *st = open_store(STORE_CREATE);
+	struct store_replica rp = {0}, got;
+	struct store_check_report rep;
+	struct domain_state s;
+	struct domain_reg r;
+	struct store_batch *b;
+	char err[512];
+
+	/* none yet */
+	ck_assert_int_eq(store_replica_get(st, &got, err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	/* rows and the position commit together */
+	make_reg(&r, "a.example");
+	make_state(&s, "a.example", 3);
+	rp.position = 0x0102030405060708LL;
+	rp.heard_ms = 1700000000123LL;
+	ck_assert_int_eq(store_batch_begin(st, &b, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_batch_put_reg(b, &r, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_int_eq(store_batch_put_state(b, &s, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_int_eq(store_batch_put_replica(b, &rp, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_int_eq(store_batch_commit(b, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_replica_get(st, &got, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert(got.position == rp.position);
+	ck_assert(got.heard_ms == rp.heard_ms);
+	/* an aborted batch leaves the position as it was */
+	ck_assert_int_eq(store_batch_begin(st, &b, err, sizeof(err)), STORE_OK);
+	rp.position = 99;
+	ck_assert_int_eq(store_batch_put_replica(b, &rp, err, sizeof(err)),
+	                 STORE_OK);
+	store_batch_abort(b);
+	ck_assert_int_eq(store_replica_get(st, &got, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert(got.position == 0x0102030405060708LL);
+	/* the key in the main database is no finding of store_check */
+	ck_assert_int_eq(store_check(st, &rep, NULL, NULL, err, sizeof(err)),
+	                 STORE_OK);
+	/* a registry entry deleted in a batch; the position forgotten */
+	ck_assert_int_eq(store_batch_begin(st, &b, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_batch_del_reg(b, "a.example", err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_int_eq(store_batch_del_reg(b, "a.example", err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	ck_assert_int_eq(store_batch_del_replica(b, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_int_eq(store_batch_commit(b, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_reg_get(st, "a.example", &r, err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	ck_assert_int_eq(store_state_get(st, "a.example", &s, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_int_eq(store_replica_get(st, &got, err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_reopen_deleted)
+{
+	struct store *st = open_store(STORE_CREATE);
+	struct storecodec_state_summary sum;
+	struct store_reader *rd;
+	struct domain_state s;
+	char err[512], path[160];
+
+	make_state(&s, "old.example", 1);
+	ck_assert_int_eq(store_state_put(st, &s, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_reader_open(st, &rd, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_int_eq(
+	    store_state_peek(rd, "old.example", &sum, err, sizeof(err)),
+	    STORE_OK);
+	ck_assert(!store_replaced(st, dir));
+	/* a store put in place of the open one is not taken over */
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert(store_replaced(st, dir));
+	ck_assert_int_eq(close(open(path, O_CREAT | O_WRONLY, 0640)), 0);
+	ck_assert(store_replaced(st, dir));
+	ck_assert_int_eq(store_reopen(st, dir, err, sizeof(err)), STORE_ERROR);
+	ck_assert(strstr(err, "replaced") != NULL);
+	/* deleted: a new store, the reader follows it at its next read */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(store_reopen(st, dir, err, sizeof(err)), STORE_OK);
+	ck_assert(!store_replaced(st, dir));
+	ck_assert_int_eq(
+	    store_state_peek(rd, "old.example", &sum, err, sizeof(err)),
+	    STORE_NOTFOUND);
+	make_state(&s, "new.example", 2);
+	ck_assert_int_eq(store_state_put(st, &s, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(
+	    store_state_peek(rd, "new.example", &sum, err, sizeof(err)),
+	    STORE_OK);
+	store_reader_close(rd);
+	store_close(st);
+	/* what the daemon wrote after the rebuild is in the new files */
+	st = open_store(0);
+	ck_assert_int_eq(
+	    store_state_get(st, "new.example", &s, err, sizeof(err)), STORE_OK);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_guard_foreign_fault)
 {
 	static const enum fault_at ats[] = {FAULT_BATCH, FAULT_READ,
@@ -1902,6 +2010,8 @@ store_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_replica_position);
+	tcase_add_test(tc, test_reopen_deleted);
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_corrupt_values);
 	tcase_add_test(tc, test_generation_check);

@@ -428,6 +428,25 @@ cli_status_unreg(void *ctx, const struct domain_state *state, bool held)
 	return 0;
 }
 
+/* cli_status_replica - "replica: position V, last heard N s ago" when the
+ * store is a replica of PostgreSQL (authready-milter(8), Replica). */
+static void
+cli_status_replica(struct cli_status_ctx *sc)
+{
+	struct store_replica rp;
+	char err[256];
+
+	if (store_replica_get(sc->st, &rp, err, sizeof(err)) != STORE_OK)
+		return;
+	if (rp.heard_ms <= 0)
+		printf("replica: position %lld, never heard from PostgreSQL\n",
+		       (long long)rp.position);
+	else
+		printf("replica: position %lld, last heard %lld s ago\n",
+		       (long long)rp.position,
+		       (long long)(sc->now - rp.heard_ms / 1000));
+}
+
 int
 cli_status(struct cli *cli)
 {
@@ -448,6 +467,8 @@ cli_status(struct cli *cli)
 		puts(cli->json ? "{\"domains\": []}" : "no domains registered");
 		return 0;
 	}
+	if (!cli->json)
+		cli_status_replica(&sc);
 	if (cli->json)
 		fputs("{\"domains\": [", stdout);
 	if (cli->nargs == 2) {

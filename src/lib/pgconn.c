@@ -14,6 +14,8 @@
  *	void pgconn_rollback(PGconn *conn);
  *	int pgconn_host_name(const struct config *cfg, char *buf, size_t len,
  *	    char *err, size_t errlen);
+ *	int pgconn_password(const char *path, char *buf, size_t len,
+ *	    char *err, size_t errlen);
  *	int pgconn_exit(int status);
  *
  * DESCRIPTION
@@ -96,8 +98,7 @@ pgconn_message(const char *text, char *buf, size_t len)
 	return buf;
 }
 
-/* pgconn_password - the first line of the password file, in buf. */
-static int
+int
 pgconn_password(const char *path, char *buf, size_t len, char *err,
                 size_t errlen)
 {

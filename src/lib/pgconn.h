@@ -86,6 +86,14 @@ void pgconn_rollback(PGconn *conn);
 int pgconn_host_name(const struct config *cfg, char *buf, size_t len, char *err,
                      size_t errlen);
 
+/*
+ * pgconn_password - the password of a StoreDSNPasswordFile (its first
+ * line) in buf; PGCONN_OK, or PGCONN_CONFIG with err.  pgconn_open()
+ * uses it, and the daemon's replica (its own non-blocking connect).
+ */
+int pgconn_password(const char *path, char *buf, size_t len, char *err,
+                    size_t errlen);
+
 /* pgconn_exit - the authready(1) exit code of a status (0, 69, 75, 78). */
 int pgconn_exit(int status);
 

@@ -435,13 +435,15 @@ policy_layers(const struct policy_config *pc, const char *domain,
 		d->would_be = d->action;
 }
 
-/* policy_clamp - no 5xx from a missing, temporary or stale state. */
+/* policy_clamp - no 5xx from a missing, temporary or stale state, nor
+ * for an unregistered domain while the registry may be behind. */
 static void
 policy_clamp(const struct policy_input *in, enum policy_situation sit,
              struct policy_decision *d)
 {
 	bool fresh = sit != POLICY_ON_UNKNOWN && sit != POLICY_ON_DNSERROR &&
-	             !in->stale && !in->dns_trouble;
+	             !in->stale && !in->dns_trouble &&
+	             !(in->registry_stale && !in->registered);
 
 	if (fresh)
 		return;
@@ -630,6 +632,9 @@ policy_describe(const struct policy_input *in, struct policy_decision *d)
 	if (in->check_timed_out)
 		text_append(d->reason, sizeof(d->reason), &n,
 		            " check-timed-out");
+	if (in->registry_stale && !in->registered)
+		text_append(d->reason, sizeof(d->reason), &n,
+		            " registry-stale");
 	text_append(d->reason, sizeof(d->reason), &n, ": ");
 	text_append(d->reason, sizeof(d->reason), &n,
 	            policy_action_name(d->action));
@@ -714,6 +719,9 @@ policy_decide(const struct policy_config *pc, const struct policy_input *in,
 	}
 	if (!in->registered && pc->unregistered != POLICY_UNREG_CHECK) {
 		policy_registry(pc, domain, d);
+		if (in->registry_stale)
+			policy_clamp(in, POLICY_ON_UNKNOWN, d);
+		d->log_warning = d->softened;
 	} else {
 		d->judged = true;
 		d->situation = policy_situation_of(in);

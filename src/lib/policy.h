@@ -74,6 +74,10 @@
  *	550 without a state is UnregisteredDomains=reject (or a DomainActions
  *	reject for an unregistered domain): an operator's registry decision
  *	in which neither DNS nor timing plays a part.
+ *	An unregistered domain is not rejected either while the registry may
+ *	be behind (registry_stale: a replica that has not heard from
+ *	PostgreSQL for ReplicaMaxLag): its reject, UnregisteredDomains=reject
+ *	included, becomes 451 4.7.1 the same way, reason "registry-stale".
  *	The parsers refuse "reject" for OnUnknown and OnDNSError, and for a
  *	DomainActions entry scoped to unknown or dnserror.
  *
@@ -216,6 +220,9 @@ struct policy_input {
 	bool dns_trouble; /* last check or the wait ended in DNS trouble */
 	const char *first_problem; /* "DKIM x._domainkey.example.com missing" */
 	bool check_timed_out;      /* waited CheckWait without a result */
+	bool registry_stale;       /* the replica has not heard from
+	                              PostgreSQL for ReplicaMaxLag: the domain
+	                              may have been registered meanwhile */
 };
 
 struct policy_decision {

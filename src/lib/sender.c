@@ -303,6 +303,7 @@ sender_judge(const struct sender_env *env, const struct sender_rules *rules,
 			sender_problem(&lk->sum, f->first_problem);
 	}
 	sender_input(f, env->now(env->impl));
+	f->in.registry_stale = rules->registry_stale;
 }
 
 /* sender_mailbox - local@domain into f->mailbox. */

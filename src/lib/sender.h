@@ -89,6 +89,8 @@ struct sender_rules {
 	const struct policy_config *policy;
 	const char *mail_from;  /* MailFrom: label or FQDN */
 	unsigned check_wait_ms; /* CheckWait */
+	bool registry_stale;    /* the replica is ReplicaMaxLag behind
+	                           (policy_input.registry_stale) */
 };
 
 /* What the store says about one sender domain. */

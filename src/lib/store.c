@@ -51,6 +51,7 @@
 #define STORE_GEN_SIZE 8        /* generation value: 64-bit little-endian */
 #define STORE_GUARD_SLOTS 8     /* stores open at once under the guard */
 #define STORE_FIRST_PAGE 2      /* pages 0 and 1 are the meta pages */
+#define STORE_RETIRED_MAX 4     /* stores replaced under a running daemon */
 
 /*
  * The generation key in the main database: every batch that changes
@@ -59,15 +60,28 @@
  */
 static const char gen_key[] = "\0authready-generation";
 
+/* The replica's place in PostgreSQL's change stream (store_replica_get):
+ * a format byte, the position and the time last heard, little-endian. */
+static const char replica_key[] = "\0authready-replica";
+#define STORE_REPLICA_FORMAT 1
+#define STORE_REPLICA_SIZE 17
+
 struct store {
-	MDB_env *env;
+	/* The environment in use: store_reopen() may replace it while other
+	 * threads read and write (the old one stays open, never closed). */
+	_Atomic(MDB_env *) env;
 	MDB_dbi main, reg, state, held;
 	unsigned flags;
 	int guard_slot; /* in guard_slots, or -1 */
+	/* environments store_reopen() replaced, closed with the store */
+	MDB_env *retired[STORE_RETIRED_MAX];
+	int retired_slot[STORE_RETIRED_MAX];
+	unsigned nretired;
 };
 
 struct store_reader {
 	struct store *st;
+	MDB_env *env; /* of txn: st->env when it was begun */
 	MDB_txn *txn; /* reset between lookups */
 };
 
@@ -377,17 +391,24 @@ guard_register(struct store *st, const char *dir)
 	mdb_env_set_assert(st->env, guard_assert); /* EINVAL under NDEBUG */
 }
 
+/* guard_unregister_slot - a map goes away (slot -1: none). */
+static void
+guard_unregister_slot(int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&guard_lock);
+	guard_slots[slot].used = 0;
+	if (guard_last == slot)
+		guard_last = -1;
+	pthread_mutex_unlock(&guard_lock);
+}
+
 /* guard_unregister - st's map goes away. */
 static void
 guard_unregister(struct store *st)
 {
-	if (st->guard_slot < 0)
-		return;
-	pthread_mutex_lock(&guard_lock);
-	guard_slots[st->guard_slot].used = 0;
-	if (guard_last == st->guard_slot)
-		guard_last = -1;
-	pthread_mutex_unlock(&guard_lock);
+	guard_unregister_slot(st->guard_slot);
 	st->guard_slot = -1;
 }
 
@@ -675,17 +696,20 @@ env_open(struct store *st, const char *dir, unsigned flags,
 	    MDB_NOTLS | ((flags & STORE_RDONLY) ? MDB_RDONLY : 0);
 	int rc, dead = 0;
 
-	if ((rc = mdb_env_create(&st->env)) != 0)
+	MDB_env *env;
+
+	if ((rc = mdb_env_create(&env)) != 0)
 		return lmdb_fail(err, errlen, "create environment", rc);
-	if ((rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0 ||
-	    (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(st->env, maxreaders)) != 0)
+	st->env = env;
+	if ((rc = mdb_env_set_maxdbs(env, STORE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(env, mapsize)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(env, maxreaders)) != 0)
 		return lmdb_fail(err, errlen, "configure environment", rc);
-	if ((rc = mdb_env_open(st->env, dir, envflags, STORE_FILE_MODE)) != 0)
+	if ((rc = mdb_env_open(env, dir, envflags, STORE_FILE_MODE)) != 0)
 		return errbuf_code(err, errlen, STORE_ERROR,
 		                   "open store in %s: %s", dir,
 		                   mdb_strerror(rc));
-	if ((rc = mdb_reader_check(st->env, &dead)) != 0)
+	if ((rc = mdb_reader_check(env, &dead)) != 0)
 		return lmdb_fail(err, errlen, "check stale readers", rc);
 	if (dead > 0)
 		warn(opts, "%s: cleared %d stale reader slot(s)", dir, dead);
@@ -738,6 +762,10 @@ store_close(struct store *st)
 	guard_unregister(st);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
+	for (unsigned i = 0; i < st->nretired; i++) {
+		guard_unregister_slot(st->retired_slot[i]);
+		mdb_env_close(st->retired[i]);
+	}
 	free(st);
 }
 
@@ -1156,11 +1184,12 @@ store_reader_open(struct store *st, struct store_reader **out, char *err,
 	if ((rd = calloc(1, sizeof(*rd))) == NULL)
 		return errbuf_code(err, errlen, STORE_ERROR, "out of memory");
 	rd->st = st;
+	rd->env = st->env;
 	guard_enter();
-	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
-	if (rc == MDB_READERS_FULL && mdb_reader_check(st->env, &dead) == 0 &&
+	rc = mdb_txn_begin(rd->env, NULL, MDB_RDONLY, &rd->txn);
+	if (rc == MDB_READERS_FULL && mdb_reader_check(rd->env, &dead) == 0 &&
 	    dead > 0)
-		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
+		rc = mdb_txn_begin(rd->env, NULL, MDB_RDONLY, &rd->txn);
 	if (rc == 0)
 		mdb_txn_reset(rd->txn);
 	guard_leave();
@@ -1200,13 +1229,34 @@ peek_value(const MDB_val *key, const MDB_val *val,
 	return STORE_OK;
 }
 
+/* reader_follow - a reader of an environment store_reopen() replaced
+ * moves to the new one (its reset transaction is dropped). */
+static int
+reader_follow(struct store_reader *rd)
+{
+	MDB_env *env = rd->st->env;
+	MDB_txn *txn;
+	int rc;
+
+	if (env == rd->env)
+		return 0;
+	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	mdb_txn_reset(txn);
+	mdb_txn_abort(rd->txn);
+	rd->txn = txn;
+	rd->env = env;
+	return 0;
+}
+
 int
 store_read_begin(struct store_reader *rd, char *err, size_t errlen)
 {
 	int rc;
 
 	guard_enter();
-	if ((rc = mdb_txn_renew(rd->txn)) != 0) {
+	if ((rc = reader_follow(rd)) != 0 ||
+	    (rc = mdb_txn_renew(rd->txn)) != 0) {
 		guard_leave();
 		return lmdb_fail(err, errlen, "renew reader", rc);
 	}
@@ -1983,9 +2033,10 @@ store_batch_get_unreg(struct store_batch *b, const char *domain,
 	return rc;
 }
 
-int
-store_batch_del_state(struct store_batch *b, const char *domain, char *err,
-                      size_t errlen)
+/* batch_del - remove a key of dbi in a batch (STORE_NOTFOUND: none). */
+static int
+batch_del(struct store_batch *b, MDB_dbi dbi, const char *domain, char *err,
+          size_t errlen)
 {
 	char kt[STORE_KEY_TEXT_MAX];
 	MDB_val key;
@@ -1994,7 +2045,7 @@ store_batch_del_state(struct store_batch *b, const char *domain, char *err,
 	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
 		return rc;
 	guard_enter();
-	rc = mdb_del(b->txn, b->st->state, &key, NULL);
+	rc = mdb_del(b->txn, dbi, &key, NULL);
 	guard_leave();
 	if (rc == MDB_NOTFOUND)
 		return errbuf_code(
@@ -2003,5 +2054,168 @@ store_batch_del_state(struct store_batch *b, const char *domain, char *err,
 	if (rc != 0)
 		return lmdb_fail(err, errlen, "delete", rc);
 	b->dirty = true;
+	return STORE_OK;
+}
+
+int
+store_batch_del_state(struct store_batch *b, const char *domain, char *err,
+                      size_t errlen)
+{
+	return batch_del(b, b->st->state, domain, err, errlen);
+}
+
+int
+store_batch_del_reg(struct store_batch *b, const char *domain, char *err,
+                    size_t errlen)
+{
+	return batch_del(b, b->st->reg, domain, err, errlen);
+}
+
+/* replica_le - n bytes little-endian at p. */
+static int64_t
+replica_le(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return (int64_t)v;
+}
+
+int
+store_replica_get(struct store *st, struct store_replica *rp, char *err,
+                  size_t errlen)
+{
+	MDB_val key = {sizeof(replica_key) - 1, (void *)(uintptr_t)replica_key},
+	        val;
+	const unsigned char *p;
+	MDB_txn *txn;
+	int rc;
+
+	memset(rp, 0, sizeof(*rp));
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	rc = mdb_get(txn, st->main, &key, &val);
+	if (rc == MDB_NOTFOUND) {
+		rc = errbuf_code(err, errlen, STORE_NOTFOUND,
+		                 "no replica position");
+	} else if (rc != 0) {
+		rc = lmdb_fail(err, errlen, "read replica position", rc);
+	} else if (val.mv_size != STORE_REPLICA_SIZE ||
+	           ((const unsigned char *)val.mv_data)[0] !=
+	               STORE_REPLICA_FORMAT) {
+		rc = errbuf_code(err, errlen, STORE_CORRUPT,
+		                 "replica position record of %zu bytes is "
+		                 "not format %d",
+		                 val.mv_size, STORE_REPLICA_FORMAT);
+	} else {
+		p = val.mv_data;
+		rp->position = replica_le(p + 1);
+		rp->heard_ms = replica_le(p + 9);
+		rc = STORE_OK;
+	}
+	read_end(txn);
+	return rc;
+}
+
+int
+store_batch_put_replica(struct store_batch *b, const struct store_replica *rp,
+                        char *err, size_t errlen)
+{
+	unsigned char buf[STORE_REPLICA_SIZE];
+	MDB_val key = {sizeof(replica_key) - 1, (void *)(uintptr_t)replica_key};
+	uint64_t pos = (uint64_t)rp->position, heard = (uint64_t)rp->heard_ms;
+
+	buf[0] = STORE_REPLICA_FORMAT;
+	for (int i = 0; i < 8; i++, pos >>= 8, heard >>= 8) {
+		buf[1 + i] = (unsigned char)(pos & 0xff);
+		buf[9 + i] = (unsigned char)(heard & 0xff);
+	}
+	return put_value(b, b->st->main, &key, buf, sizeof(buf), err, errlen);
+}
+
+int
+store_batch_del_replica(struct store_batch *b, char *err, size_t errlen)
+{
+	MDB_val key = {sizeof(replica_key) - 1, (void *)(uintptr_t)replica_key};
+	int rc;
+
+	guard_enter();
+	rc = mdb_del(b->txn, b->st->main, &key, NULL);
+	guard_leave();
+	if (rc == MDB_NOTFOUND)
+		return STORE_OK;
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "delete replica position", rc);
+	b->dirty = true;
+	return STORE_OK;
+}
+
+bool
+store_replaced(struct store *st, const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat now, open;
+	int fd;
+
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &open) != 0)
+		return false;
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	    sizeof(path))
+		return false;
+	if (stat(path, &now) != 0)
+		return errno == ENOENT;
+	return now.st_dev != open.st_dev || now.st_ino != open.st_ino;
+}
+
+int
+store_reopen(struct store *st, const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct store *fresh;
+	struct stat sb;
+	int rc;
+
+	if (st->flags & STORE_RDONLY)
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "store was opened read-only");
+	if (st->nretired >= STORE_RETIRED_MAX)
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "the store was replaced %d times already",
+		                   STORE_RETIRED_MAX);
+	/* With data.mdb gone, a lock.mdb left in dir is the old store's,
+	 * which this process still holds: LMDB in the same process would
+	 * take it for unused and reset it under the old environment. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+	    sizeof(path))
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "%s: path too long", dir);
+	if (stat(path, &sb) == 0)
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "%s was replaced by another store, not "
+		                   "deleted",
+		                   path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return errbuf_code(err, errlen, STORE_ERROR, "%s: %s", path,
+		                   strerror(errno));
+	if ((rc = store_open(dir, STORE_CREATE, NULL, &fresh, err, errlen)) !=
+	    STORE_OK)
+		return rc;
+	if (fresh->main != st->main || fresh->reg != st->reg ||
+	    fresh->state != st->state || fresh->held != st->held) {
+		store_close(fresh);
+		return errbuf_code(
+		    err, errlen, STORE_ERROR,
+		    "%s: the new store's database handles differ", dir);
+	}
+	/* The old environment stays open until store_close: a reader or a
+	 * batch of another thread may be inside it.  Its guard slot stays,
+	 * for its map. */
+	st->retired[st->nretired] = st->env;
+	st->retired_slot[st->nretired++] = st->guard_slot;
+	st->guard_slot = fresh->guard_slot;
+	st->env = fresh->env;
+	free(fresh);
 	return STORE_OK;
 }

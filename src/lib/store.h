@@ -47,6 +47,8 @@
  *	    size_t errlen);
  *	int store_batch_del_state(struct store_batch *b, const char *domain,
  *	    char *err, size_t errlen);
+ *	int store_batch_del_reg(struct store_batch *b, const char *domain,
+ *	    char *err, size_t errlen);
  *	int store_batch_commit(struct store_batch *b, char *err,
  *	    size_t errlen);
  *	void store_batch_abort(struct store_batch *b);
@@ -65,6 +67,16 @@
  *	    size_t errlen);
  *	int store_reg_walk(struct store *st, int backward, store_reg_cb cb,
  *	    store_problem_cb bad, void *ctx, char *err, size_t errlen);
+ *
+ *	int store_replica_get(struct store *st, struct store_replica *rp,
+ *	    char *err, size_t errlen);
+ *	int store_batch_put_replica(struct store_batch *b,
+ *	    const struct store_replica *rp, char *err, size_t errlen);
+ *	int store_batch_del_replica(struct store_batch *b, char *err,
+ *	    size_t errlen);
+ *	bool store_replaced(struct store *st, const char *dir);
+ *	int store_reopen(struct store *st, const char *dir, char *err,
+ *	    size_t errlen);
  *
  *	int store_check(struct store *st, struct store_check_report *rep,
  *	    store_problem_cb cb, void *ctx, char *err, size_t errlen);
@@ -129,6 +141,14 @@
  *	store_open for writing first reads the page structure of data.mdb
  *	(lmdbcheck.c) and refuses a damaged store: liblmdb writing through
  *	a damaged page can corrupt its heap, which no handler catches.
+ *
+ *	Replica: with StoreDSN the daemon keeps the registry and states a
+ *	replica of PostgreSQL (authready-milter's replica.c).  Its position
+ *	in the change stream (the highest version applied) and when it last
+ *	heard from PostgreSQL live in the main database under the key
+ *	"\0authready-replica", written in the batch that applies the rows,
+ *	so the position never runs ahead of the data.  No key: no replica,
+ *	or a snapshot to take.
  *
  *	Never use a struct store across fork(); open a new one in the
  *	child.  Do not open the same directory twice in one process (an
@@ -280,6 +300,10 @@ int store_batch_get_unreg(struct store_batch *b, const char *domain,
 /* store_batch_del_state - remove domain's state (STORE_NOTFOUND: none). */
 int store_batch_del_state(struct store_batch *b, const char *domain, char *err,
                           size_t errlen);
+/* store_batch_del_reg - remove domain's registry entry (STORE_NOTFOUND:
+ * none). */
+int store_batch_del_reg(struct store_batch *b, const char *domain, char *err,
+                        size_t errlen);
 /* store_batch_commit - commits and frees b, also when it fails. */
 int store_batch_commit(struct store_batch *b, char *err, size_t errlen);
 /* store_batch_abort - drops every put of b and frees it. */
@@ -296,6 +320,36 @@ int store_held_list(struct store *st, const char *domain, store_held_cb cb,
                     void *ctx, char *err, size_t errlen);
 int store_held_del(struct store *st, const char *domain, const char *queue_id,
                    char *err, size_t errlen);
+
+/* The replica's place in PostgreSQL's change stream. */
+struct store_replica {
+	int64_t position; /* highest version applied */
+	int64_t heard_ms; /* unix ms when PostgreSQL last answered */
+};
+/* store_replica_get - STORE_NOTFOUND when no position is recorded. */
+int store_replica_get(struct store *st, struct store_replica *rp, char *err,
+                      size_t errlen);
+int store_batch_put_replica(struct store_batch *b,
+                            const struct store_replica *rp, char *err,
+                            size_t errlen);
+/* store_batch_del_replica - forget the position (a snapshot follows). */
+int store_batch_del_replica(struct store_batch *b, char *err, size_t errlen);
+/* store_replaced - dir/data.mdb is gone or is no longer the file st has
+ * open (the store was deleted or moved under a running daemon). */
+bool store_replaced(struct store *st, const char *dir);
+/*
+ * store_reopen - make a new store in dir (after store_replaced) and
+ * switch st to it while other threads use st: readers move to it at
+ * their next read, batches begun after it write to it (one begun before
+ * commits to the old one, whose writes are lost with it).  The old
+ * environment stays open until store_close() (its map stays, a few
+ * pages of memory), at most STORE_RETIRED_MAX (4) times; for a daemon
+ * that must not stop.  Only for a store deleted: when
+ * dir/data.mdb is there (a store put in its place) it refuses; a
+ * lock.mdb left in dir is removed first.  STORE_ERROR with err when the
+ * new store cannot be made (st is then unchanged).
+ */
+int store_reopen(struct store *st, const char *dir, char *err, size_t errlen);
 
 /* Consistency check. */
 struct store_check_report {

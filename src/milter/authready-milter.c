@@ -85,6 +85,7 @@
 #include <unistd.h>
 
 #include "checkerd.h"
+#include "replica.h"
 #include "configfile.h"
 #include "log.h"
 #include "milter.h"
@@ -1072,6 +1073,9 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	sigemptyset(&reload_set);
 	sigaddset(&reload_set, SIGUSR1);
 	if (checkerd_start(&env.checkerd, env.store, err, sizeof(err)) != 0 ||
+	    (cfg->store_dsn[0] != '\0' &&
+	     replica_start(&env.replica, env.store, cfg, err, sizeof(err)) !=
+	         0) ||
 	    milter_init(&env, err, sizeof(err)) != 0 ||
 	    (policy_fd >= 0 &&
 	     policyd_start(policy_fd,
@@ -1120,6 +1124,14 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		    "event=stop-checker-busy wait=%ds (a check in progress is "
 		    "abandoned; it is done again at the next start)",
 		    DAEMON_STOP_WAIT);
+		daemon_abandon(code);
+	}
+	if (!replica_stop(env.replica, DAEMON_STOP_WAIT)) {
+		log_msg(LOG_WARNING,
+		        "event=stop-replica-busy wait=%ds (PostgreSQL did not "
+		        "answer; the replica resumes from its position at the "
+		        "next start)",
+		        DAEMON_STOP_WAIT);
 		daemon_abandon(code);
 	}
 	milter_fini();

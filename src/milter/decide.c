@@ -26,7 +26,10 @@
  *	both identities) asks quietly and calls decide_log() itself when the
  *	envelope settles the transaction.  decide_mailbox() runs the same
  *	rules and policy on a mailbox parsed elsewhere (the From header's,
- *	through sender_facts_domain()) and logs nothing.
+ *	through sender_facts_domain()) and logs nothing.  Both tell the
+ *	rules when the replica (replica.c, StoreDSN) is ReplicaMaxLag behind
+ *	(registry_stale): an unregistered domain is then a tempfail, not a
+ *	reject, whichever door asked.
  *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line: session or queue ID, client,
@@ -43,6 +46,7 @@
 
 #include "log.h"
 #include "release.h"
+#include "replica.h"
 #include "text.h"
 
 /* Idle readers: a slot holds one or NULL, the first slots first.  Taking
@@ -56,6 +60,7 @@ struct decide_pool {
 /* Set once by decide_init() before a door opens; read-only afterwards. */
 static struct store *decide_store;
 static struct checkerd *decide_checkerd;
+static struct replica *decide_replica; /* NULL: no StoreDSN */
 static struct decide_pool decide_pool;
 
 /* Reader pool ----------------------------------------------------------- */
@@ -97,10 +102,12 @@ decide_reader_put(struct store_reader *rd)
 }
 
 void
-decide_init(struct store *store, struct checkerd *checkerd)
+decide_init(struct store *store, struct checkerd *checkerd,
+            struct replica *replica)
 {
 	decide_store = store;
 	decide_checkerd = checkerd;
+	decide_replica = replica;
 }
 
 void
@@ -275,6 +282,23 @@ static const struct sender_env decide_env_fns = {
 
 /* Decisions -------------------------------------------------------------- */
 
+/* decide_rules - the sender rules under cfg; registry_stale when the
+ * replica has not heard from PostgreSQL for ReplicaMaxLag (never
+ * without StoreDSN). */
+static void
+decide_rules(const struct config *cfg, struct sender_rules *rules)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rules->policy = &cfg->policy;
+	rules->mail_from = cfg->mail_from;
+	rules->check_wait_ms = cfg->check_wait_ms;
+	rules->registry_stale =
+	    replica_behind(decide_replica, cfg->replica_max_lag,
+	                   (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 void
 decide_log(const struct decide_request *rq, const struct sender_facts *f,
            const struct policy_decision *d)
@@ -317,9 +341,7 @@ decide_sender(const struct config *cfg, const struct decide_request *rq,
 	if (!policy_outbound(&cfg->policy, rq->client, rq->auth))
 		return;
 	env.impl = &io;
-	rules.policy = &cfg->policy;
-	rules.mail_from = cfg->mail_from;
-	rules.check_wait_ms = cfg->check_wait_ms;
+	decide_rules(cfg, &rules);
 	sender_facts(&env, &rules, rq->path, &res->facts);
 	if (io.wanted_wait) {
 		res->wanted_wait = true;
@@ -341,9 +363,7 @@ decide_mailbox(const struct config *cfg, const char *local, bool local_cut,
 	struct sender_rules rules;
 
 	env.impl = &io;
-	rules.policy = &cfg->policy;
-	rules.mail_from = cfg->mail_from;
-	rules.check_wait_ms = cfg->check_wait_ms;
+	decide_rules(cfg, &rules);
 	sender_facts_domain(&env, &rules, local, local_cut, domain, f);
 	policy_decide(&cfg->policy, &f->in, d);
 }

@@ -18,7 +18,10 @@
  *	the policy door came, so both doors run the very same code.  The
  *	milter's header From check (FromCheck) judges the From mailbox here
  *	too (decide_mailbox()) and logs its own line at end of headers; the
- *	policy door sees no headers and ignores FromCheck.
+ *	policy door sees no headers and ignores FromCheck.  With StoreDSN
+ *	the registrations come from the replica (replica.c): while it is
+ *	ReplicaMaxLag behind, the rules are told so (registry_stale) for
+ *	the envelope and the From mailbox alike, through either door.
  */
 #ifndef AUTHREADY_DECIDE_H
 #define AUTHREADY_DECIDE_H
@@ -55,9 +58,13 @@ struct decide_result {
 	struct policy_decision decision;
 };
 
-/* decide_init - the store and the checker (NULL: none) both doors use;
- * once, before any door opens. */
-void decide_init(struct store *store, struct checkerd *checkerd);
+struct replica;
+
+/* decide_init - the store, the checker (NULL: none) and the replica
+ * thread (NULL: no StoreDSN) both doors use; once, before any door
+ * opens. */
+void decide_init(struct store *store, struct checkerd *checkerd,
+                 struct replica *replica);
 
 /* decide_fini - free the reader pool (after the doors closed). */
 void decide_fini(void);

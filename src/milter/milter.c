@@ -89,7 +89,7 @@ milter_init(const struct milter_env *env, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	milter_env = *env;
-	decide_init(env->store, env->checkerd);
+	decide_init(env->store, env->checkerd, env->replica);
 	return 0;
 }
 

@@ -40,9 +40,12 @@
 #define MILTER_NAME "authready"
 
 /* What the callbacks need; set once before smfi_main(), then read-only. */
+struct replica;
+
 struct milter_env {
 	struct store *store;
 	struct checkerd *checkerd;
+	struct replica *replica; /* StoreDSN: the replica thread; NULL none */
 	bool inet_door; /* the socket is TCP: held entries are marked so */
 };
 

@@ -5,7 +5,7 @@
 #	pg_start
 #	pg_psql [-d DB] SQL
 #	pg_stop
-#	pg_restart
+#	pg_restart [unix]
 #
 # DESCRIPTION
 #	pg_start makes a cluster with initdb in a private directory (mktemp
@@ -27,7 +27,9 @@
 #	pg_psql runs SQL as the superuser over the unix socket (database
 #	authready unless -d names another) and prints the rows unaligned,
 #	"|" between columns.  pg_stop stops the server (a fast shutdown) and
-#	waits for it; pg_restart starts it again on the same port and data.
+#	waits for it; pg_restart starts it again on the same port and data
+#	(with "unix", on its unix socket only: nothing on TCP can reach it,
+#	while the harness's pg_psql can).
 #	The server is stopped and the directory removed however the test
 #	ends: through at_exit when lib.sh is loaded, else a trap of its own.
 #
@@ -130,10 +132,12 @@ pg_ready() {
 	    -d postgres -c 'SELECT 1' >/dev/null 2>&1
 }
 
-# pg_run PORT - start postgres on PORT; 0 when it answers.  postgres is
+# pg_run PORT [LISTEN] - start postgres on PORT (TCP on LISTEN, default
+# 127.0.0.1; "" the unix socket only); 0 when it answers.  postgres is
 # started directly (no shell function in between), so PG_PID is its pid.
 pg_run() {
 	PG_PORT=$1
+	pg_listen=${2-127.0.0.1}
 	if [ "$(id -u)" -eq 0 ]; then
 		set -- setpriv --reuid "$PG_USER" --regid "$(id -g "$PG_USER")" \
 		    --clear-groups --
@@ -141,7 +145,7 @@ pg_run() {
 		set -- env
 	fi
 	"$@" "$PG_BIN/postgres" -D "$PG_DIR/data" -p "$PG_PORT" \
-	    -c listen_addresses=127.0.0.1 -c unix_socket_directories="$PG_DIR" \
+	    -c listen_addresses="$pg_listen" -c unix_socket_directories="$PG_DIR" \
 	    -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
 	    -c max_connections=40 -c shared_buffers=16MB \
 	    </dev/null >>"$PG_DIR/pg.log" 2>&1 &
@@ -242,8 +246,15 @@ pg_stop() {
 	PG_PID=
 }
 
-# pg_restart - start the stopped server again, same data and port.
+# pg_restart [unix] - start the stopped server again, same data and port
+# (unix: on its unix socket only).
 pg_restart() {
 	[ -z "$PG_PID" ] || return 0
-	pg_run "$PG_PORT" || pg_die "postgres did not start again on $PG_PORT"
+	if [ "${1:-}" = unix ]; then
+		pg_run "$PG_PORT" "" ||
+		    pg_die "postgres did not start again on its socket"
+	else
+		pg_run "$PG_PORT" ||
+		    pg_die "postgres did not start again on $PG_PORT"
+	fi
 }
