@@ -317,6 +317,10 @@ if [ "$rc" -ne 0 ] ||
 	echo "ERROR: authready db grants did not apply" >&2
 	exit 99
 fi
+# The daemons log in as authready_replica alone: their checkers cannot
+# claim checks (event=fleet-error), so every state here is the test's
+# own and the positions below are exact.  A production host needs both
+# roles (docs/fleet.md); fleet-checkers.sh runs the checkers.
 # the daemons' copy of the replica role's password (they run as UserID)
 cp "$PG_PASSWORD_FILE_REPLICA" "$T/replica.password"
 [ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/replica.password"
@@ -558,10 +562,12 @@ evidence "$T/c.log"
 mkdir "$T/c"
 [ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/c"
 chmod 0750 "$T/c"
-sql "UPDATE authready_meta SET value = '2' WHERE key = 'schema_version'"
+known=$(sql "SELECT value FROM authready_meta WHERE key = 'schema_version'")
+newer=$((known + 1))
+sql "UPDATE authready_meta SET value = '$newer' WHERE key = 'schema_version'"
 if ! daemon_start c; then
 	ko "no event=start"
-elif ! wait_log c 'event=replica-lost .*schema version 2 is newer than'; then
+elif ! wait_log c "event=replica-lost .*schema version $newer is newer than"; then
 	ko "no event=replica-lost naming the schema"
 elif grep -q 'event=replica-snapshot' "$T/c.log"; then
 	ko "a snapshot was taken"
@@ -570,7 +576,7 @@ else
 fi
 stop_pid "$PID_c"
 PID_c=
-sql "UPDATE authready_meta SET value = '1' WHERE key = 'schema_version'"
+sql "UPDATE authready_meta SET value = '$known' WHERE key = 'schema_version'"
 
 for h in a b; do
 	case_ "host-$h: no sanitizer report"
