@@ -65,7 +65,9 @@
 #	cannot be built or Sendmail does not start, it exits 99.
 #
 # ENVIRONMENT
-#	SENDMAIL_DEBS, SENDMAIL_ROOT (see above).
+#	SENDMAIL_DEBS, SENDMAIL_ROOT (see above); SM_MC_EXTRA: more .mc
+#	lines, added before MAILER() (bench/bench_sendmail.sh adds its
+#	filters and listeners).
 
 SM_ROOT=
 SM_BIN=
@@ -229,6 +231,9 @@ EOF
 		grep -q "S=local:$1," "$SM_DIR/sendmail.mc" ||
 		    sm_die "no INPUT_MAIL_FILTER for $1 from the snippet"
 	fi
+	if [ -n "${SM_MC_EXTRA:-}" ]; then
+		printf '%s\n' "$SM_MC_EXTRA" >>"$SM_DIR/sendmail.mc"
+	fi
 	printf "MAILER(\`smtp')dnl\n" >>"$SM_DIR/sendmail.mc"
 }
 
@@ -245,7 +250,7 @@ sm_try_start() {
 	i=0
 	while [ $i -lt $SM_WAIT_TENTHS ]; do
 		if [ -s "$SM_DIR/sendmail.pid" ]; then
-			SM_PID=$(sed -n '1s/[^0-9]//gp' "$SM_DIR/sendmail.pid")
+			SM_PID=$(sed -n '1{s/[^0-9]//g;p;}' "$SM_DIR/sendmail.pid")
 			if sm_port_busy "$SM_PORT"; then
 				return 0
 			fi
