@@ -22,6 +22,11 @@
 #	    postmaster (ExemptSenders, in upper case) accepted;
 #	  - the null sender accepted; an unregistered domain DNS cannot
 #	    answer for: 451 4.4.3, never a 5xx;
+#	  - the reverse-path tricks that hide nodkim.example.org (pending)
+#	    behind a verified domain (source routes, a quoted local part
+#	    with an @, the % hack, a trailing dot, mixed case): refused at
+#	    MAIL FROM, by Sendmail or by authready naming nodkim; an IDN
+#	    sender: judged as its A-label (or refused by Sendmail);
 #	  - tag.hold.test (DomainActions tag): accepted, and the delivered
 #	    message carries the X-Authready header; mon.hold.test (monitor):
 #	    accepted, would=reject logged;
@@ -34,6 +39,9 @@
 #	    the message leaves the quarantine and is delivered;
 #	  - late.hold.test: quarantined, released by hand with "authready
 #	    release" (MTA sendmail, the same script as ReleaseCommand);
+#	  - outbound scoping by the client address Sendmail passes: with
+#	    127.0.0.1 not in InternalHosts (a reload) the pending domain's
+#	    mail is not judged and is delivered; back in, it is rejected;
 #	  - authready-milter down: with F=T of the snippet, Sendmail answers
 #	    4xx, never accepts unchecked mail.
 #
@@ -484,6 +492,51 @@ then
 	ok
 fi
 
+# hidden_refused NAME SENDER - the pending domain nodkim.example.org
+# hidden in SENDER: refused at MAIL FROM (by Sendmail or by authready
+# naming the domain), never accepted as another domain's mail.
+hidden_refused() {
+	case_ "hidden-$1"
+	probe "$2"
+	if want_rc 1 && want_no_out '^< 250 2\.1\.0 ' &&
+	    want_no_out '^< 250 2\.0\.0 '; then
+		if grep -q -E '^< 550 5\.7\.1 .*nodkim\.example\.org' "$T/out"
+		then
+			ok "authready: 550 5.7.1"
+		elif grep -q -E '^< 5[0-9][0-9] 5\.' "$T/out"; then
+			ok "Sendmail: $(grep -E '^< 5' "$T/out" | head -n 1 |
+			    cut -c3-12)"
+		else
+			ko "refused, but not for nodkim.example.org"
+		fi
+	fi
+}
+
+# The reverse-path corpus's tricks that hide a domain behind another,
+# as Sendmail passes them on (argv[0] of xxfi_envfrom).
+hidden_refused source-route "@mail.example.com:bounces@nodkim.example.org"
+hidden_refused source-route-two \
+    "@mail.example.com,@example.com:bounces@nodkim.example.org"
+hidden_refused quoted-at '"bounces@mail.example.com"@nodkim.example.org'
+hidden_refused percent-hack "bounces%mail.example.com@nodkim.example.org"
+hidden_refused trailing-dot "bounces@nodkim.example.org."
+hidden_refused mixed-case "bounces@NoDkIm.Example.ORG"
+
+case_ idn-sender-a-label
+# an IDN sender (UTF-8, no SMTPUTF8): never accepted unchecked; when
+# Sendmail passes it on, authready judges the A-label
+probe "user@b$(printf '\303\274')cher.example"
+if want_rc 1 && want_no_out '^< 250 2\.0\.0 '; then
+	if grep -q -E '^< 451 4\.4\.3 ' "$T/out"; then
+		mlog_has 'domain=xn--bcher-kva\.example state=unregistered' &&
+		    ok "authready: 451 4.4.3"
+	elif grep -q -E '^< 5[0-9][0-9] ' "$T/out"; then
+		ok "Sendmail: $(grep -E '^< 5' "$T/out" | head -n 1 | cut -c3-12)"
+	else
+		ko "neither a 4.4.3 tempfail nor a refusal"
+	fi
+fi
+
 case_ tag-header-delivered
 probe "news@mail.$TAG"
 ID=$(queue_id)
@@ -580,6 +633,53 @@ elif [ "$(tr -d '\t\n\040-\176' <"$T/milter.log" | wc -c)" -ne 0 ]; then
 	ko "non-printable bytes in the milter's log"
 else
 	ok
+fi
+
+# Outbound scoping: the client address Sendmail passes ---------------------
+
+# reloads - how many reloads the daemon logged.
+reloads() {
+	grep -c 'event=reload config=' "$T/milter.log"
+}
+
+# reload_with LINE - the milter config with LINE added (none: as
+# written), SIGUSR1, and wait for the reload to be logged.
+reload_with() {
+	n=$(reloads)
+	sed '/^# scoping$/,$d' "$T/milter.conf" >"$T/milter.conf.new"
+	[ -z "$1" ] || printf '# scoping\n%s\n' "$1" >>"$T/milter.conf.new"
+	mv "$T/milter.conf.new" "$T/milter.conf"
+	kill -USR1 "$MILTER_PID"
+	wait_for 10 sh -c "[ \$(grep -c 'event=reload config=' \
+	    '$T/milter.log') -gt $n ]"
+}
+
+case_ scoping-client-not-internal-accepted
+# 127.0.0.1 is no longer an internal host: the pending domain's mail
+# is inbound, not judged, accepted and delivered
+if ! reload_with "InternalHosts 192.0.2.0/24"; then
+	ko "no reload logged: $(tail -n 3 "$T/milter.log")"
+else
+	probe "bounces@mail.nodkim.example.org"
+	ID=$(queue_id)
+	if want_rc 0 && [ -n "$ID" ]; then
+		if ! wait_for 10 sink_has "$ID"; then
+			ko "$ID not delivered to the sink"
+		elif grep -q "session=$ID " "$T/milter.log"; then
+			ko "the milter judged inbound mail:" \
+			    "$(grep "session=$ID " "$T/milter.log")"
+		else
+			ok
+		fi
+	fi
+fi
+
+case_ scoping-client-internal-again-rejected
+if ! reload_with ""; then
+	ko "no reload logged: $(tail -n 3 "$T/milter.log")"
+else
+	probe "bounces@mail.nodkim.example.org"
+	want_rc 1 && want_out '^< 550 5\.7\.1 .*nodkim\.example\.org' && ok
 fi
 
 # authready-milter down: F=T ----------------------------------------------
