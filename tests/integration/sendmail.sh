@@ -38,7 +38,9 @@
 #	    (contrib/authready-sendmail-release, "sendmail -qQ -Q -qIID"):
 #	    the message leaves the quarantine and is delivered;
 #	  - late.hold.test: quarantined, released by hand with "authready
-#	    release" (MTA sendmail, the same script as ReleaseCommand);
+#	    release" (MTA sendmail, the same script as ReleaseCommand); the
+#	    script refuses a line that is not a Sendmail queue ID (65) and
+#	    extra arguments (64), and builds "-qIID... -qQ -Q";
 #	  - outbound scoping by the client address Sendmail passes: with
 #	    127.0.0.1 not in InternalHosts (a reload) the pending domain's
 #	    mail is not judged and is delivered; back in, it is rejected;
@@ -605,6 +607,31 @@ fi
 case_ late-release-again-nothing
 cli "$T/cli.conf" release "$LATE"
 want_rc 0 && want_out "$LATE: 0 held message" && ok
+
+case_ release-script-refuses-bad-ids
+# contrib/authready-sendmail-release, as root: a line that is not a
+# Sendmail queue ID (Postfix's, ALL, an option smuggled after an ID)
+# stops it before Sendmail runs (65), arguments beyond -C FILE are a
+# usage error (64)
+bad=
+for line in 4Fz9Xk1RrNz1 ALL "6B5Gfr0x014687 -C/tmp/evil.cf" "-qQ"; do
+	last_cmd="authready-sendmail-release <<< '$line'"
+	printf '6B5Gfr0x014687\n%s\n' "$line" |
+	    "$RELEASE_SCRIPT" /bin/false >"$T/out" 2>"$T/err"
+	rc=$?
+	[ "$rc" -eq 65 ] || bad="$bad [$line: exit $rc]"
+done
+"$RELEASE_SCRIPT" /bin/false -C "$SM_CF" -bd </dev/null >/dev/null 2>&1
+rc=$?
+[ "$rc" -eq 64 ] || bad="$bad [-bd: exit $rc]"
+printf '6B5Gfr0x014687\n' | "$RELEASE_SCRIPT" /bin/echo -C /x.cf >"$T/out"
+[ "$(cat "$T/out")" = "-C /x.cf -qI6B5Gfr0x014687 -qQ -Q" ] ||
+    bad="$bad [argv: $(cat "$T/out")]"
+if [ -z "$bad" ]; then
+	ok
+else
+	ko "$bad"
+fi
 
 # The automatic release ---------------------------------------------------
 
