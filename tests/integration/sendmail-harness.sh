@@ -133,6 +133,7 @@ sm_fetch() {
 # sm_find - set SM_BIN and SM_CF_DIR, fetching Sendmail when needed, or
 # exit 77.
 sm_find() {
+	[ -z "$SM_BIN" ] || return 0 # found (and fetched) already
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "SKIP: a private Sendmail instance needs root"
 		exit 77
@@ -146,6 +147,7 @@ sm_find() {
 	else
 		SM_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/authready-smroot.XXXXXX") ||
 		    sm_die "mktemp failed"
+		at_exit 'rm -rf "$SM_ROOT"'
 		if ! sm_fetch "$SM_ROOT"; then
 			rm -rf "$SM_ROOT"
 			echo "SKIP: sendmail-bin/sendmail-cf neither cached nor" \
@@ -285,9 +287,6 @@ sm_start() {
 	SM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/authready-sendmail.XXXXXX") ||
 	    sm_die "mktemp failed"
 	at_exit sm_cleanup
-	if [ -z "${SENDMAIL_ROOT:-}" ]; then
-		at_exit 'rm -rf "$SM_ROOT"'
-	fi
 	# Sendmail checks that no directory on the way is writable by
 	# others; the sink (nobody) writes its own directory.
 	chmod 0755 "$SM_DIR"
