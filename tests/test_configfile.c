@@ -943,6 +943,38 @@ START_TEST(test_hold_queue_command)
 }
 END_TEST
 
+/* MTA: postfix (default) or sendmail; with sendmail, HoldQueueCommand
+ * none and a ReleaseCommand that is not postsuper. */
+START_TEST(test_mta)
+{
+	struct config cfg;
+	char err[512];
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(cfg.mta, CONFIG_MTA_POSTFIX);
+	parse_ok("MTA Postfix\n", &cfg);
+	ck_assert_int_eq(cfg.mta, CONFIG_MTA_POSTFIX);
+	parse_ok("MTA sendmail\nHoldQueueCommand none\n"
+	         "ReleaseCommand /usr/bin/sudo -n "
+	         "/usr/local/sbin/authready-sendmail-release\n",
+	         &cfg);
+	ck_assert_int_eq(cfg.mta, CONFIG_MTA_SENDMAIL);
+	ck_assert_int_eq(parse("MTA exim\n", &cfg, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "postfix or sendmail"));
+	/* the defaults are Postfix's commands */
+	ck_assert_int_eq(parse("MTA sendmail\n", &cfg, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "HoldQueueCommand none"));
+	ck_assert_int_eq(
+	    parse("MTA sendmail\nHoldQueueCommand none\n", &cfg, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not postsuper"));
+	ck_assert_int_eq(parse("HoldQueueCommand none\n"
+	                       "ReleaseCommand /usr/local/sbin/x\n"
+	                       "MTA sendmail\n",
+	                       &cfg, err),
+	                 0);
+}
+END_TEST
+
 START_TEST(test_check_timeout)
 {
 	static const char *const bad[] = {
@@ -1005,6 +1037,7 @@ config_suite(void)
 	tcase_add_test(tc, test_door);
 	tcase_add_test(tc, test_policy_door_keys);
 	tcase_add_test(tc, test_hold_queue_command);
+	tcase_add_test(tc, test_mta);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, setup, teardown);

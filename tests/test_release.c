@@ -331,8 +331,8 @@ START_TEST(test_forged_entry_not_released)
 	        "\"arrival_time\": 1699999000, \"sender\": "
 	        "\"ceo@corp.example\", \"recipients\": []}\n");
 	ck_assert_msg(release_domain(st, "shop.example", cmd("postsuper"),
-	                             cmd("postqueue"), &res, err,
-	                             sizeof(err)) == 0,
+	                             cmd("postqueue"), CONFIG_MTA_POSTFIX, &res,
+	                             err, sizeof(err)) == 0,
 	              "release_domain: %s", err);
 	ck_assert_str_eq(read_file("released"), "GENUINE1\n");
 	ck_assert_uint_eq(res.released, 1);
@@ -357,8 +357,8 @@ START_TEST(test_not_in_queue_and_reused_id)
 	        "\"arrival_time\": 1700000000, \"sender\": "
 	        "\"user@shop.example\"}\n");
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                                cmd("postqueue"), &res, err,
-	                                sizeof(err)),
+	                                cmd("postqueue"), CONFIG_MTA_POSTFIX,
+	                                &res, err, sizeof(err)),
 	                 0);
 	ck_assert_uint_eq(res.released, 0);
 	ck_assert_uint_eq(res.refused, 3);
@@ -380,8 +380,8 @@ START_TEST(test_queue_command_fails)
 	           "exit 69\n",
 	           0700);
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                                cmd("postqueue"), &res, err,
-	                                sizeof(err)),
+	                                cmd("postqueue"), CONFIG_MTA_POSTFIX,
+	                                &res, err, sizeof(err)),
 	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "status 69"));
 	ck_assert_str_eq(read_file("runs"), "");
@@ -399,10 +399,11 @@ START_TEST(test_release_command_fails)
 	listing("{\"queue_name\": \"hold\", \"queue_id\": \"Q1\", "
 	        "\"arrival_time\": 1700000000, \"sender\": "
 	        "\"user@shop.example\"}\n");
-	ck_assert_int_eq(
-	    release_domain(st, "shop.example", cmd("postsuper-fails"),
-	                   cmd("postqueue"), &res, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(release_domain(st, "shop.example",
+	                                cmd("postsuper-fails"),
+	                                cmd("postqueue"), CONFIG_MTA_POSTFIX,
+	                                &res, err, sizeof(err)),
+	                 -1);
 	ck_assert_str_eq(held_ids("shop.example"), "Q1");
 }
 END_TEST
@@ -418,7 +419,8 @@ START_TEST(test_no_queue_command)
 	hold("shop.example", "UNIX1", "user@shop.example", NOW, 1);
 	hold("shop.example", "V1ENTRY", "", NOW, 0);
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                                "", &res, err, sizeof(err)),
+	                                "", CONFIG_MTA_POSTFIX, &res, err,
+	                                sizeof(err)),
 	                 0);
 	ck_assert_str_eq(read_file("released"), "UNIX1\nV1ENTRY\n");
 	ck_assert_uint_eq(res.released, 2);
@@ -426,11 +428,70 @@ START_TEST(test_no_queue_command)
 	ck_assert_str_eq(held_ids("shop.example"), "INET1");
 	/* and again: still kept, never released, no endless loop */
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                                "", &res, err, sizeof(err)),
+	                                "", CONFIG_MTA_POSTFIX, &res, err,
+	                                sizeof(err)),
 	                 0);
 	ck_assert_uint_eq(res.unverified, 1);
 	ck_assert_uint_eq(res.released, 0);
 	ck_assert_str_eq(read_file("released"), "UNIX1\nV1ENTRY\n");
+}
+END_TEST
+
+/* Queue IDs: Postfix's letters and digits (never ALL); Sendmail's own
+ * format, eight base 60 characters of a time and counter, then the
+ * process ID in six to ten digits. */
+START_TEST(test_queue_id_formats)
+{
+	ck_assert(release_queue_id_ok("4Fz9Xk1RrNz1", CONFIG_MTA_POSTFIX));
+	ck_assert(release_queue_id_ok("6B5Gfr0x014687", CONFIG_MTA_POSTFIX));
+	ck_assert(!release_queue_id_ok("ALL", CONFIG_MTA_POSTFIX));
+	ck_assert(!release_queue_id_ok("", CONFIG_MTA_POSTFIX));
+	ck_assert(!release_queue_id_ok("A-B", CONFIG_MTA_POSTFIX));
+
+	ck_assert(release_queue_id_ok("6B5Gfr0x014687", CONFIG_MTA_SENDMAIL));
+	ck_assert(release_queue_id_ok("6B5Gfr0x0146871", CONFIG_MTA_SENDMAIL));
+	ck_assert(
+	    release_queue_id_ok("x0VNxxxx4194304000", CONFIG_MTA_SENDMAIL));
+	/* Postfix's IDs, short or long, are not Sendmail's */
+	ck_assert(!release_queue_id_ok("4Fz9Xk1RrNz1", CONFIG_MTA_SENDMAIL));
+	ck_assert(!release_queue_id_ok("3F2B84A0C1", CONFIG_MTA_SENDMAIL));
+	ck_assert(!release_queue_id_ok("ALL", CONFIG_MTA_SENDMAIL));
+	ck_assert(!release_queue_id_ok("", CONFIG_MTA_SENDMAIL));
+	/* too few or too many digits of the process ID */
+	ck_assert(!release_queue_id_ok("6B5Gfr0x01468", CONFIG_MTA_SENDMAIL));
+	ck_assert(
+	    !release_queue_id_ok("6B5Gfr0x01468712345", CONFIG_MTA_SENDMAIL));
+	/* month 12 (C), day 0, hour 24 (O), y (past base 60), a letter in
+	 * the process ID */
+	ck_assert(!release_queue_id_ok("6C5Gfr0x014687", CONFIG_MTA_SENDMAIL));
+	ck_assert(!release_queue_id_ok("6B0Gfr0x014687", CONFIG_MTA_SENDMAIL));
+	ck_assert(!release_queue_id_ok("6B5Ofr0x014687", CONFIG_MTA_SENDMAIL));
+	ck_assert(!release_queue_id_ok("6B5Gfy0x014687", CONFIG_MTA_SENDMAIL));
+	ck_assert(!release_queue_id_ok("6B5Gfr0x01468a", CONFIG_MTA_SENDMAIL));
+	ck_assert(!release_queue_id_ok("6B5Gfr0x-14687", CONFIG_MTA_SENDMAIL));
+}
+END_TEST
+
+/* MTA sendmail: Sendmail's IDs reach the release command on stdin; an
+ * entry whose ID is not one (a Postfix ID, a forged -qI option) is
+ * dropped from the index and never passed on. */
+START_TEST(test_sendmail_ids)
+{
+	struct release_result res;
+	char err[512];
+
+	hold("shop.example", "6B5Gfr0x014687", "user@shop.example", NOW, 1);
+	hold("shop.example", "4Fz9Xk1RrNz1", "user@shop.example", NOW, 1);
+	hold("shop.example", "6B5Gfr0x0146871", "user@shop.example", NOW, 1);
+	ck_assert_msg(release_domain(st, "shop.example", cmd("postsuper"), "",
+	                             CONFIG_MTA_SENDMAIL, &res, err,
+	                             sizeof(err)) == 0,
+	              "release_domain: %s", err);
+	ck_assert_str_eq(read_file("released"),
+	                 "6B5Gfr0x014687\n6B5Gfr0x0146871\n");
+	ck_assert_uint_eq(res.released, 2);
+	ck_assert_uint_eq(res.invalid, 1);
+	ck_assert_str_eq(held_ids("shop.example"), "");
 }
 END_TEST
 
@@ -466,8 +527,8 @@ START_TEST(test_batches)
 	snprintf(path, sizeof(path), "#!/bin/sh\nexec cat %s/listing\n", dir);
 	write_file("postqueue", path, 0700);
 	ck_assert_int_eq(release_domain(st, "shop.example", cmd("postsuper"),
-	                                cmd("postqueue"), &res, err,
-	                                sizeof(err)),
+	                                cmd("postqueue"), CONFIG_MTA_POSTFIX,
+	                                &res, err, sizeof(err)),
 	                 0);
 	ck_assert_uint_eq(res.released, n);
 	ck_assert_uint_eq(res.refused, 0);
@@ -490,8 +551,8 @@ START_TEST(test_unreadable_line_keeps)
 	        "\"user@shop.example\"}\n"
 	        "not json at all\n");
 	ck_assert_msg(release_domain(st, "shop.example", cmd("postsuper"),
-	                             cmd("postqueue"), &res, err,
-	                             sizeof(err)) == 0,
+	                             cmd("postqueue"), CONFIG_MTA_POSTFIX, &res,
+	                             err, sizeof(err)) == 0,
 	              "release_domain: %s", err);
 	ck_assert_str_eq(read_file("released"), "Q1\n");
 	ck_assert_uint_eq(res.released, 1);
@@ -526,8 +587,8 @@ START_TEST(test_long_sender_released)
 	         full);
 	listing(lines);
 	ck_assert_msg(release_domain(st, "shop.example", cmd("postsuper"),
-	                             cmd("postqueue"), &res, err,
-	                             sizeof(err)) == 0,
+	                             cmd("postqueue"), CONFIG_MTA_POSTFIX, &res,
+	                             err, sizeof(err)) == 0,
 	              "release_domain: %s", err);
 	ck_assert_msg(res.released == 1, "released %zu, first refused: %s",
 	              res.released, res.first_refused);
@@ -572,8 +633,8 @@ START_TEST(test_corrupt_entry_others_released)
 	        "\"arrival_time\": 1700000000, \"sender\": "
 	        "\"user@shop.example\"}\n");
 	ck_assert_msg(release_domain(st, "shop.example", cmd("postsuper"),
-	                             cmd("postqueue"), &res, err,
-	                             sizeof(err)) == 0,
+	                             cmd("postqueue"), CONFIG_MTA_POSTFIX, &res,
+	                             err, sizeof(err)) == 0,
 	              "release_domain: %s", err);
 	ck_assert_str_eq(read_file("released"), "Q1\nQ2\n");
 	ck_assert_uint_eq(res.released, 2);
@@ -626,6 +687,7 @@ release_suite(void)
 	tcase_add_test(tc, test_parse_escapes_and_refusals);
 	tcase_add_test(tc, test_judge);
 	tcase_add_test(tc, test_parse_long_key);
+	tcase_add_test(tc, test_queue_id_formats);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(rel, setup, teardown);
 	tcase_set_timeout(rel, 60);
@@ -634,6 +696,7 @@ release_suite(void)
 	tcase_add_test(rel, test_queue_command_fails);
 	tcase_add_test(rel, test_release_command_fails);
 	tcase_add_test(rel, test_no_queue_command);
+	tcase_add_test(rel, test_sendmail_ids);
 	tcase_add_test(rel, test_batches);
 	tcase_add_test(rel, test_unreadable_line_keeps);
 	tcase_add_test(rel, test_long_sender_released);

@@ -32,9 +32,11 @@
  *	the one place list files are read.  config_set() sets one key by
  *	name, as a line would.
  *
- *	config_check_door() is the one rule that spans keys: a policy that
+ *	config_check_door() is a rule that spans keys: a policy that
  *	can quarantine needs a door only the MTA can open (see its comment
- *	in configfile.h).
+ *	in configfile.h).  The other, checked by config_parse(): with MTA
+ *	sendmail, HoldQueueCommand is none and ReleaseCommand is not
+ *	postsuper (config_check_mta()).
  *
  *	config_parse() works on a copy and stores it into cfg only when the
  *	whole text is valid, so a failed reload leaves the running snapshot
@@ -99,6 +101,7 @@ enum config_type {
 	CONFIG_HEADER,
 	CONFIG_FROMCHECK, /* FromCheck; OnFrom<Problem>: size the problem */
 	CONFIG_FROM_ACTION,
+	CONFIG_MTA,
 };
 
 struct config_key {
@@ -146,6 +149,7 @@ static const struct config_key config_keys[] = {
      CONFIG_FIELD(store_dsn_password_file)},
     {"ReplicaMaxLag", CONFIG_DURATION, CONFIG_FIELD(replica_max_lag)},
     {"HostName", CONFIG_STRING, CONFIG_FIELD(host_name)},
+    {"MTA", CONFIG_MTA, CONFIG_FIELD(mta)},
     {"UnsafeInetQuarantine", CONFIG_BOOL, CONFIG_FIELD(unsafe_inet_quarantine)},
     {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
     {"UserID", CONFIG_STRING, CONFIG_FIELD(user_id)},
@@ -703,6 +707,33 @@ config_set_mode(void *field, size_t size, const char *value, char *msg,
 	return policy_parse_mode(value, strlen(value), field, msg, msglen);
 }
 
+/* The MTA names, for MTA. */
+static const struct {
+	const char *name;
+	enum config_mta mta;
+} config_mtas[] = {
+    {"postfix", CONFIG_MTA_POSTFIX},
+    {"sendmail", CONFIG_MTA_SENDMAIL},
+};
+
+/* config_set_mta - MTA: postfix or sendmail. */
+static int
+config_set_mta(void *field, size_t size, const char *value, char *msg,
+               size_t msglen)
+{
+	size_t i;
+
+	(void)size;
+	for (i = 0; i < sizeof(config_mtas) / sizeof(*config_mtas); i++)
+		if (strcasecmp(value, config_mtas[i].name) == 0) {
+			*(enum config_mta *)field = config_mtas[i].mta;
+			return 0;
+		}
+	return errbuf_fail(msg, msglen,
+	                   "MTA must be postfix or sendmail, not \"%.*s\"",
+	                   CONFIG_QUOTE_MAX, value);
+}
+
 /* config_set_outbound - OutboundBy: either, hosts, auth or both. */
 static int
 config_set_outbound(void *field, size_t size, const char *value, char *msg,
@@ -841,6 +872,7 @@ static const config_setter config_setters[] = {
     [CONFIG_HEADER] = config_set_header,
     [CONFIG_FROMCHECK] = config_set_fromcheck,
     [CONFIG_FROM_ACTION] = config_set_from_action,
+    [CONFIG_MTA] = config_set_mta,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -942,6 +974,27 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 	return config_key_apply(cfg, key, value, msg, msglen);
 }
 
+/* config_check_mta - the release keys fit the MTA: Sendmail has no
+ * listing of held mail that authready reads (postqueue -j is Postfix's),
+ * and postsuper cannot release from Sendmail's quarantine. */
+static int
+config_check_mta(const struct config *cfg, char *msg, size_t msglen)
+{
+	if (cfg->mta != CONFIG_MTA_SENDMAIL)
+		return 0;
+	if (cfg->hold_queue_command[0] != '\0')
+		return errbuf_fail(
+		    msg, msglen,
+		    "MTA sendmail needs HoldQueueCommand none: "
+		    "authready reads only Postfix's postqueue -j");
+	if (strstr(cfg->release_command, "postsuper") != NULL)
+		return errbuf_fail(
+		    msg, msglen,
+		    "MTA sendmail needs a ReleaseCommand for Sendmail "
+		    "(contrib/authready-sendmail-release), not postsuper");
+	return 0;
+}
+
 int
 config_parse(const char *buf, size_t len, const char *filename,
              struct config *cfg, char *err, size_t errlen)
@@ -969,6 +1022,8 @@ config_parse(const char *buf, size_t len, const char *filename,
 			                   lineno, msg);
 		pos = nl != NULL ? (size_t)(nl - buf) + 1 : len;
 	}
+	if (config_check_mta(&work, msg, sizeof(msg)) != 0)
+		return errbuf_fail(err, errlen, "%s: %s", filename, msg);
 	*cfg = work;
 	return 0;
 }

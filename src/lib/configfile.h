@@ -40,6 +40,12 @@
 #define CONFIG_SENDMAIL_DEFAULT "/usr/sbin/sendmail -t -oi"
 #define CONFIG_RELEASE_DEFAULT "/usr/sbin/postsuper -H -" /* release.c */
 #define CONFIG_HOLD_QUEUE_DEFAULT "/usr/sbin/postqueue -j"
+
+/* MTA: whose queue IDs the milter indexes and release hands on. */
+enum config_mta {
+	CONFIG_MTA_POSTFIX = 0, /* the default */
+	CONFIG_MTA_SENDMAIL,
+};
 #define CONFIG_REFRESH_DEFAULT 3600               /* 1 h */
 #define CONFIG_PENDING_WINDOW_DEFAULT (72 * 3600) /* 72 h */
 #define CONFIG_GRACE_DEFAULT (72 * 3600)          /* 72 h */
@@ -86,6 +92,7 @@ struct config {
 	uint32_t refresh_concurrency;         /* RefreshConcurrency */
 	char release_command[PATH_MAX];       /* ReleaseCommand */
 	char hold_queue_command[PATH_MAX];    /* HoldQueueCommand; "" none */
+	enum config_mta mta;                  /* MTA */
 
 	/* A fleet on PostgreSQL (pgconn.h); StoreDSN "" is LMDB only. */
 	char store_dsn[CONFIG_DSN_MAX];         /* StoreDSN */

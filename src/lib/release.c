@@ -2,11 +2,11 @@
  * release.c - release held mail of a domain; see release.h.
  *
  * SYNOPSIS
- *	bool release_queue_id_ok(id);
+ *	bool release_queue_id_ok(id, mta);
  *	int release_parse_queued(buf, len, q);
  *	bool release_judge(msg, domain, q, why, whylen);
- *	int release_domain(st, domain, command, queue_command, res, err,
- *	    errlen);
+ *	int release_domain(st, domain, command, queue_command, mta, res,
+ *	    err, errlen);
  *
  * DESCRIPTION
  *	IDs are collected in batches of RELEASE_BATCH_MAX (in queue-ID
@@ -60,11 +60,54 @@
 #include "subprocess.h"
 #include "text.h"
 
+/* Sendmail's base 60 digits (queue.c): 0-9, A-Z, a-x. */
+static int
+release_base60(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'x')
+		return c - 'a' + 36;
+	return -1;
+}
+
+/* The largest value of each of the eight leading characters of a
+ * Sendmail queue ID: year % 60, month 0-11, day 1-31, hour, minute,
+ * second, the two characters of a counter. */
+static const int release_sendmail_max[8] = {59, 11, 31, 23, 59, 59, 59, 59};
+#define RELEASE_SENDMAIL_PID_MIN 6
+#define RELEASE_SENDMAIL_PID_MAX 10
+
+/* release_sendmail_id_ok - a Sendmail queue ID (release.h). */
+static bool
+release_sendmail_id_ok(const char *id, size_t len)
+{
+	size_t i;
+
+	if (len < 8 + RELEASE_SENDMAIL_PID_MIN ||
+	    len > 8 + RELEASE_SENDMAIL_PID_MAX)
+		return false;
+	for (i = 0; i < 8; i++) {
+		int v = release_base60(id[i]);
+
+		if (v < 0 || v > release_sendmail_max[i] || (i == 2 && v == 0))
+			return false;
+	}
+	for (; i < len; i++)
+		if (id[i] < '0' || id[i] > '9')
+			return false;
+	return true;
+}
+
 bool
-release_queue_id_ok(const char *id)
+release_queue_id_ok(const char *id, enum config_mta mta)
 {
 	size_t i, len = strlen(id);
 
+	if (mta == CONFIG_MTA_SENDMAIL)
+		return release_sendmail_id_ok(id, len);
 	if (len == 0 || len >= HELD_QUEUE_ID_MAX || strcmp(id, "ALL") == 0)
 		return false;
 	for (i = 0; i < len; i++) {
@@ -443,6 +486,7 @@ struct release_item {
 
 struct release_batch {
 	const char *domain;
+	enum config_mta mta;
 	char after[HELD_QUEUE_ID_MAX]; /* the cursor: IDs after this one */
 	struct release_item items[RELEASE_BATCH_MAX];
 	size_t n;
@@ -467,7 +511,7 @@ release_collect(void *ctx, const struct held_msg *msg)
 		return 1; /* the next round takes the rest */
 	}
 	snprintf(b->after, sizeof(b->after), "%s", msg->queue_id);
-	if (!release_queue_id_ok(msg->queue_id)) {
+	if (!release_queue_id_ok(msg->queue_id, b->mta)) {
 		snprintf(b->bad_ids[b->nbad++], HELD_QUEUE_ID_MAX, "%s",
 		         msg->queue_id);
 		return 0;
@@ -633,8 +677,8 @@ release_forget(struct store *st, const struct release_batch *b,
 
 int
 release_domain(struct store *st, const char *domain, const char *command,
-               const char *queue_command, struct release_result *res, char *err,
-               size_t errlen)
+               const char *queue_command, enum config_mta mta,
+               struct release_result *res, char *err, size_t errlen)
 {
 	struct release_batch *b;
 	size_t i;
@@ -646,6 +690,7 @@ release_domain(struct store *st, const char *domain, const char *command,
 		return -1;
 	}
 	b->domain = domain;
+	b->mta = mta;
 	b->res = res;
 	for (;;) {
 		b->n = b->nbad = 0;

@@ -15,8 +15,12 @@
  *	release command (default "/usr/sbin/postsuper -H -", which reads the
  *	IDs from stdin) through subprocess_run(): fixed argv, no shell.
  *
- *	Every ID is validated first: letters and digits only, and never "ALL",
- *	which postsuper would take as every message in the queue.  An entry is
+ *	Every ID is validated first, in the format of the MTA (MTA in
+ *	authready.conf): for Postfix letters and digits only, and never
+ *	"ALL", which postsuper would take as every message in the queue; for
+ *	Sendmail its own format (release_queue_id_ok()), and the release
+ *	command is contrib/authready-sendmail-release, which reads the same
+ *	stdin and runs "sendmail -qQ -Q -qIID...".  An entry is
  *	released only when the queue listing shows its ID in the hold queue,
  *	with the indexed envelope sender (an entry without one: a sender in
  *	the domain being released), having arrived at most
@@ -38,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "configfile.h"
 #include "revpath.h"
 #include "store.h"
 
@@ -76,8 +81,13 @@ struct release_result {
 	char first_refused[RELEASE_WHY_MAX]; /* "ID: why", "" none */
 };
 
-/* release_queue_id_ok - letters and digits, 1..63, not "ALL". */
-bool release_queue_id_ok(const char *id);
+/*
+ * release_queue_id_ok - a queue ID of the MTA.  Postfix: letters and
+ * digits, 1..63, not "ALL".  Sendmail: eight characters of its base 60
+ * alphabet (year, month, day, hour, minute, second, two of a counter),
+ * then the process ID in six to ten digits ("6B5Gfr0x014687").  Pure.
+ */
+bool release_queue_id_ok(const char *id, enum config_mta mta);
 
 /*
  * release_parse_queued - one line of postqueue -j (a JSON object) into
@@ -97,12 +107,13 @@ bool release_judge(const struct held_msg *msg, const char *domain,
 
 /*
  * release_domain - release every held message of domain that the queue
- * listing confirms.  queue_command "" means none.  0 ok (also when
+ * listing confirms, its IDs checked as queue IDs of mta.  queue_command
+ * "" means none.  0 ok (also when
  * nothing was held or everything was refused); -1 with err when a
  * command failed or the store could not be read.
  */
 int release_domain(struct store *st, const char *domain, const char *command,
-                   const char *queue_command, struct release_result *res,
-                   char *err, size_t errlen);
+                   const char *queue_command, enum config_mta mta,
+                   struct release_result *res, char *err, size_t errlen);
 
 #endif

@@ -305,7 +305,7 @@ milter_quarantine(SMFICTX *ctx, struct milter_conn *c)
 		        c->domain);
 		return;
 	}
-	if (qid == NULL || !release_queue_id_ok(qid)) {
+	if (qid == NULL || !release_queue_id_ok(qid, c->snap->cfg.mta)) {
 		log_msg(LOG_WARNING,
 		        "event=quarantine domain=%s queue_id=%s (no usable {i} "
 		        "macro: release by hand)",
