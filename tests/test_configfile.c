@@ -972,6 +972,14 @@ START_TEST(test_mta)
 	                       "MTA sendmail\n",
 	                       &cfg, err),
 	                 0);
+	/* the policy door is Postfix's protocol */
+	ck_assert_int_eq(parse("HoldQueueCommand none\n"
+	                       "ReleaseCommand /usr/local/sbin/x\n"
+	                       "PolicySocket unix:/run/authready/policy\n"
+	                       "MTA sendmail\n",
+	                       &cfg, err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "PolicySocket"));
 }
 END_TEST
 

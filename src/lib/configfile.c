@@ -976,7 +976,8 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 
 /* config_check_mta - the release keys fit the MTA: Sendmail has no
  * listing of held mail that authready reads (postqueue -j is Postfix's),
- * and postsuper cannot release from Sendmail's quarantine. */
+ * postsuper cannot release from Sendmail's quarantine, and the policy
+ * door (Postfix's protocol, Postfix's queue IDs) has no Sendmail use. */
 static int
 config_check_mta(const struct config *cfg, char *msg, size_t msglen)
 {
@@ -992,6 +993,12 @@ config_check_mta(const struct config *cfg, char *msg, size_t msglen)
 		    msg, msglen,
 		    "MTA sendmail needs a ReleaseCommand for Sendmail "
 		    "(contrib/authready-sendmail-release), not postsuper");
+	if (cfg->policy_socket[0] != '\0')
+		return errbuf_fail(
+		    msg, msglen,
+		    "MTA sendmail with a PolicySocket: the policy door is "
+		    "Postfix's policy delegation protocol (unset "
+		    "PolicySocket)");
 	return 0;
 }
 

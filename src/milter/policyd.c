@@ -191,7 +191,9 @@ policyd_index(struct policyd_conn *c, const struct policyreq *r)
 	    c->txn.d.action != POLICY_QUARANTINE || r->queue_id[0] == '\0')
 		return;
 	c->txn.indexed = true;
-	if (!release_queue_id_ok(r->queue_id)) {
+	/* Postfix's protocol: Postfix's queue IDs (config_check_mta()
+	 * refuses the door with MTA sendmail) */
+	if (!release_queue_id_ok(r->queue_id, CONFIG_MTA_POSTFIX)) {
 		log_msg(LOG_WARNING,
 		        "event=quarantine domain=%s queue_id=invalid (release "
 		        "by hand)",
