@@ -212,6 +212,8 @@ StateDir $T/state
 DNSServers 127.0.0.1:$NSD_PORT
 DNSTimeout $DNS_TIMEOUT
 CheckWait $CHECK_WAIT
+# MAIL FROM alone, as postfix.sh: fromcheck.sh tests the From header
+FromCheck off
 SendmailPath $T/bin/sendmail -t -oi
 NotifyFrom noreply@operator.test
 ReleaseCommand $T/bin/release-bridge $SM_CMD -C $SM_CF
