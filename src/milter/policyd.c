@@ -106,10 +106,14 @@ policyd_now(void)
 	return ts.tv_sec;
 }
 
-/* policyd_unlink - off the idle list. */
+/* policyd_unlink - off the idle list (a new connection is not on it:
+ * taking it "off" would drop the whole list, and with it every other
+ * connection from the idle timeout and from the close at stop). */
 static void
 policyd_unlink(struct policyd_conn *c)
 {
+	if (c->prev == NULL && pd.head != c)
+		return;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
