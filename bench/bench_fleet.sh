@@ -136,8 +136,9 @@ propagation() {
 		names="$names p$r-$k"
 		k=$((k + 1))
 	done
+	# a replica LISTENs before its snapshot (replica_session): once it
+	# logged the snapshot, every commit below wakes it
 	for n in $names; do wait_snapshot "$n"; done
-	sleep 1
 	# one psql session: each commit, then its version and ms of day
 	: >"$T/commits.sql"
 	c=0
