@@ -1083,8 +1083,14 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	                       ? HELD_DOOR_INET
 	                       : HELD_DOOR_UNIX,
 	                   err, sizeof(err)) != 0)) {
-		store_close(env.store);
 		rc = daemon_fail("%s", err);
+		/* the threads started so far use the store: stopped before
+		 * it is closed (a malformed StoreDSN or an unreadable password
+		 * file fails the replica's start after the checker's) */
+		if (!checkerd_stop(env.checkerd, DAEMON_STOP_WAIT) ||
+		    !replica_stop(env.replica, DAEMON_STOP_WAIT))
+			daemon_abandon(rc);
+		store_close(env.store);
 		log_stop();
 		daemon_cleanup();
 		return rc;
