@@ -26,6 +26,13 @@
 #	decisions read from their log lines.  Host b's CLI (the admin
 #	role, b's StateDir) is the operator's: it registers and removes.
 #
+#	0. Before the hosts start: a checkerd whose DNS is a blackhole
+#	   (tests/dns-blackhole) claims a domain registered from b's CLI
+#	   and is killed with SIGKILL while its check hangs; the other
+#	   checkerd takes the domain once the lease has run out, not
+#	   before, checks it once and it becomes verified: one
+#	   confirmation mail in all.
+#
 #	1. A domain registered from host b's CLI is checked by a checker
 #	   (the checkerd, or a host's own; one check, one confirmation
 #	   mail in all) and decided verified by all three: through Postfix
@@ -86,6 +93,7 @@ AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
 SMTP_PROBE=${SMTP_PROBE:-$top_builddir/tests/smtp-probe}
 ROWS=${ROWS:-$top_builddir/tests/replica-rows}
+BLACKHOLE=${BLACKHOLE:-$top_builddir/tests/dns-blackhole}
 MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
 LUADIR=$top_srcdir/tests/milter
 KEY_SRC=$top_srcdir/tests/keys/rsa2048.pem
@@ -112,7 +120,8 @@ PROBE_TIMEOUT=$(scaled 30)
 RUN_TIMEOUT=$(scaled 30)
 FLOW_ROUNDS_MAX=400        # rounds of the mail flow, a bound
 
-for p in "$AUTHREADY" "$AUTHREADY_MILTER" "$SMTP_PROBE" "$ROWS"; do
+for p in "$AUTHREADY" "$AUTHREADY_MILTER" "$SMTP_PROBE" "$ROWS" \
+    "$BLACKHOLE"; do
 	[ -x "$p" ] || lib_die "$p not built"
 done
 pf_find
@@ -138,6 +147,8 @@ PID_b=
 PID_c=
 PID_w=
 CK_PID=
+SLOW_PID=
+BH_PID=
 FLOW_PID=
 
 ZONE=fleetpf.test
@@ -147,6 +158,7 @@ PENDING=pending.$ZONE   # no records: pending
 STALE=stale.$ZONE       # a pending state past its next check
 LATE=late.$ZONE         # registered while host a is stopped
 NOBODY=nobody.$ZONE     # never registered
+KILL=kill.$ZONE         # checked while its first checker is killed
 SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
 RCPT=someone@recipient.test
 
@@ -160,12 +172,15 @@ cleanup() {
 		# a host stopped by a failed case must see its SIGTERM
 		[ -n "$p" ] && kill -CONT "$p" 2>/dev/null
 	done
-	stop_pid "$PID_a" "$PID_b" "$PID_c" "$PID_w" "$CK_PID"
+	stop_pid "$PID_a" "$PID_b" "$PID_c" "$PID_w" "$CK_PID" "$SLOW_PID" \
+	    "$BH_PID"
 	PID_a=
 	PID_b=
 	PID_c=
 	PID_w=
 	CK_PID=
+	SLOW_PID=
+	BH_PID=
 	FLOW_PID=
 }
 
@@ -469,6 +484,91 @@ readiness() {
 	    AND NOT deleted"
 }
 
+# 0. a checker killed in the middle of a refresh ----------------------------
+
+# The slow checker's DNS is the blackhole: its checks hang until their
+# CheckTimeout, the lease twice that plus 5 s (docs/fleet.md).
+"$BLACKHOLE" "$T/bh.port" </dev/null >/dev/null 2>"$T/bh.err" &
+BH_PID=$!
+i=0
+while [ ! -s "$T/bh.port" ] && [ $i -lt "$WAIT_TENTHS" ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+BH_PORT=$(tr -dc 0-9 <"$T/bh.port" 2>/dev/null)
+[ -n "$BH_PORT" ] || lib_die "dns-blackhole wrote no port"
+sed -e "s|^StateDir .*|StateDir $T/slow|" -e 's|^HostName .*|HostName slow|' \
+    -e "s|^DNSServers .*|DNSServers 127.0.0.1:$BH_PORT|" "$T/ck.conf" \
+    >"$T/slow.conf"
+echo "CheckTimeout $(scaled 2)" >>"$T/slow.conf"
+mkdir "$T/slow"
+chmod 0700 "$T/slow"
+
+# checkerd NAME - `authready checkerd` with NAME.conf, its log NAME.log;
+# its PID in CK_PID once it logged event=checkerd-start (1: it did not).
+checkerd() {
+	: >"$T/$1.log"
+	"$AUTHREADY" -c "$T/$1.conf" checkerd </dev/null >/dev/null \
+	    2>>"$T/$1.log" &
+	CK_PID=$!
+	i=0
+	while ! grep -q 'event=checkerd-start' "$T/$1.log"; do
+		[ $i -lt "$WAIT_TENTHS" ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+publish "$KILL"
+case_ checker-killed-mid-refresh-lease-runs-out-one-mail
+evidence "$T/slow.log" "$T/ck.log"
+if ! checkerd slow; then
+	ko "the slow checkerd did not start"
+else
+	SLOW_PID=$CK_PID
+	CK_PID=
+	register "$KILL"
+	if [ "$rc" -ne 0 ]; then
+		ko "domain add: exit $rc"
+	elif ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
+	    '$KILL' AND lease_owner LIKE 'slow/%'" 1; then
+		ko "the slow checker did not claim $KILL"
+	else
+		until=$(sql "SELECT lease_until FROM authready_checks
+		    WHERE domain = '$KILL'")
+		left=$(sql "SELECT round(extract(epoch FROM
+		    lease_until - now())) FROM authready_checks
+		    WHERE domain = '$KILL'")
+		t0=$(now_ms)
+		kill -KILL "$SLOW_PID"
+		wait "$SLOW_PID" 2>/dev/null
+		SLOW_PID=
+		if ! checkerd ck; then
+			ko "the checkerd did not start"
+		elif ! wait_sql "SELECT readiness FROM authready_state
+		    WHERE domain = '$KILL'" verified; then
+			ko "$KILL is '$(readiness "$KILL")' in PostgreSQL"
+		elif ! wait_sql "SELECT count(*) FROM authready_notices
+		    WHERE domain = '$KILL' AND sent_at IS NOT NULL" 1; then
+			ko "its notice was not sent"
+		elif [ "$(sql "SELECT checked >= '$until' FROM authready_checks
+		    WHERE domain = '$KILL'")" != t ]; then
+			ko "taken over before the lease ran out ($until)"
+		elif [ "$(checks "$KILL")" != 1 ]; then
+			ko "checked $(checks "$KILL") times after the kill"
+		elif [ "$(mails "$KILL")" != 1 ]; then
+			ko "$(mails "$KILL") confirmation mails"
+		else
+			ok "the lease ran out ${left} s after the kill; verified $(($(now_ms) - t0)) ms after it"
+		fi
+	fi
+fi
+stop_pid "$SLOW_PID"
+SLOW_PID=
+if [ -z "$CK_PID" ] && ! checkerd ck; then
+	lib_die "the checkerd did not start: $(cat "$T/ck.log")"
+fi
+
 for h in a b c; do
 	host_conf $h
 	case_ "host-$h-starts"
@@ -481,24 +581,6 @@ for h in a b c; do
 		ok
 	fi
 done
-: >"$T/ck.log"
-"$AUTHREADY" -c "$T/ck.conf" checkerd </dev/null >/dev/null \
-    2>>"$T/ck.log" &
-CK_PID=$!
-case_ checkerd-starts
-evidence "$T/ck.log"
-i=0
-while ! grep -q 'event=checkerd-start' "$T/ck.log"; do
-	[ $i -lt "$WAIT_TENTHS" ] || break
-	sleep 0.1
-	i=$((i + 1))
-done
-if grep -q 'event=checkerd-start' "$T/ck.log"; then
-	ok
-else
-	ko "no event=checkerd-start"
-fi
-
 # 1. registered, verified, degraded, removed ---------------------------------
 
 publish "$SHOP"
