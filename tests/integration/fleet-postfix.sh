@@ -44,7 +44,8 @@
 #
 #	2. Host a is stopped (SIGSTOP) while a ready domain is registered
 #	   from b's CLI and checked, so host a never sees it, then
-#	   PostgreSQL is stopped and host a continued.  While PostgreSQL is
+#	   PostgreSQL is stopped (for FLEET_OUTAGE_SECONDS at least, a
+#	   minute by default) and host a continued.  While PostgreSQL is
 #	   down, mail flows through Postfix all the time: a verified
 #	   domain's is accepted and delivered, a fresh pending domain's is
 #	   refused 550 (fresh data), a domain whose state is past its next
@@ -66,7 +67,8 @@
 #	   and its new store answers an unregistered domain 451, not 550.
 #
 #	Waits are for events (log lines, rows, replica positions, files)
-#	with deadlines scaled by TIME_SCALE; there is no fixed sleep.
+#	with deadlines scaled by TIME_SCALE; the one wait for time is the
+#	outage's length, which is what that part tests.
 #	The cases depend on each other and run in order (lib.sh).
 #
 # EXIT STATUS
@@ -76,9 +78,12 @@
 #
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
-#	AUTHREADY_MILTER, SMTP_PROBE, MILTERTEST override the programs
-#	(PG_BINDIR: pg-harness.sh); TIME_SCALE=N stretches the time
-#	limits (lib.sh); POSTFIX_VERBOSE=1 shows the Postfix log at the end.
+#	AUTHREADY_MILTER, SMTP_PROBE, MILTERTEST, ROWS, BLACKHOLE override
+#	the programs (PG_BINDIR: pg-harness.sh); FLEET_OUTAGE_SECONDS
+#	(default 60, the issue's minute; 0: as long as the outage's cases
+#	take) how long PostgreSQL stays down at least; TIME_SCALE=N
+#	stretches the time limits (lib.sh); POSTFIX_VERBOSE=1 shows the
+#	Postfix log at the end.
 
 set -u
 LC_ALL=C
@@ -118,7 +123,11 @@ STOP_WAIT_TENTHS=$(scaled 150)
 MILTERTEST_TIMEOUT=$(scaled 30)
 PROBE_TIMEOUT=$(scaled 30)
 RUN_TIMEOUT=$(scaled 30)
-FLOW_ROUNDS_MAX=400        # rounds of the mail flow, a bound
+FLOW_ROUNDS_MAX=1000       # rounds of the mail flow, a bound
+# How long PostgreSQL stays down at least (issue 15: "for a minute");
+# the replicas' reconnect backoff reaches its 10 s cap meanwhile.  0:
+# as long as the outage's cases take (about 10 s), for quick runs.
+FLEET_OUTAGE_SECONDS=${FLEET_OUTAGE_SECONDS:-60}
 
 for p in "$AUTHREADY" "$AUTHREADY_MILTER" "$SMTP_PROBE" "$ROWS" \
     "$BLACKHOLE"; do
@@ -765,6 +774,7 @@ fi
 LATE_AT=$(clock)
 A_AT=$(position a)
 pg_stop
+OUTAGE_T0=$(now_ms)
 kill -CONT "$PID_a"
 
 for h in a b c; do
@@ -799,6 +809,8 @@ flow() {
 		probe "user@$PENDING" "$T/flow/$n.pending"
 		echo "$prc|$reply|" >"$T/flow/$n.pending.r"
 		n=$((n + 1))
+		# a pace, not a wait: about five rounds a second at most
+		sleep 0.2
 	done
 }
 rm -f "$T/flow.stop"
@@ -860,18 +872,24 @@ else
 fi
 
 case_ mail-flowed-during-the-outage
-# at least three rounds while PostgreSQL is down
+# the outage lasts FLEET_OUTAGE_SECONDS (the time passing is what is
+# tested: the backoff), and at least four rounds of mail
+while [ $(($(now_ms) - OUTAGE_T0)) -lt $((FLEET_OUTAGE_SECONDS * 1000)) ] &&
+    [ ! -e "$T/flow.stop" ]; do
+	sleep 0.2
+done
 i=0
 while [ ! -e "$T/flow/3.pending.r" ] && [ $i -lt "$WAIT_TENTHS" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+FLOW_OUTAGE_ROUNDS=$(find "$T/flow" -name '*.pending.r' | wc -l)
+OUTAGE_S=$((($(now_ms) - OUTAGE_T0) / 1000))
 if [ -e "$T/flow/3.pending.r" ]; then
-	ok "$(find "$T/flow" -name '*.pending.r' | wc -l) rounds so far"
+	ok "$FLOW_OUTAGE_ROUNDS rounds of 3 messages in $OUTAGE_S s of outage"
 else
 	ko "fewer than four rounds of mail: is Postfix stuck?"
 fi
-FLOW_OUTAGE_ROUNDS=$(find "$T/flow" -name '*.pending.r' | wc -l)
 
 # 3. PostgreSQL back ---------------------------------------------------------
 
@@ -949,7 +967,7 @@ else
 	if ! wait_delivered "$lqid"; then
 		ko "the last verified message ($lqid) was not delivered"
 	else
-		ok "$n messages, $FLOW_OUTAGE_ROUNDS rounds of 3 during the outage"
+		ok "$n messages, $FLOW_OUTAGE_ROUNDS rounds of 3 in $OUTAGE_S s of outage"
 	fi
 fi
 
