@@ -17,9 +17,13 @@
 #	  fb       OnMailFromNotReady fallback (FromCheck enforce, the
 #	           default);
 #	  fboff    the same with FromCheck off (the MAIL-FROM-only path);
-#	  default  no fallback settings: OnMailFromNotReady reject.
-#	A private Postfix (postfix-harness.sh) has three smtpd listeners,
-#	one per daemon (smtpd_milters per service), relays to smtp-sink,
+#	  default  no fallback settings: OnMailFromNotReady reject;
+#	  door     fallback, and a policy door (PolicySocket), which
+#	           cannot change the sender.
+#	A private Postfix (postfix-harness.sh) has four smtpd listeners,
+#	one per daemon (smtpd_milters per service; door's through
+#	check_policy_service in smtpd_recipient_restrictions), relays to
+#	smtp-sink,
 #	and delivers box.test with virtual(8) into a maildir, which adds
 #	the Return-Path header from the envelope sender.  tests/smtp-probe
 #	sends through it:
@@ -32,10 +36,11 @@
 #	    sender; a verified envelope with a nomx From: delivered, the
 #	    sender unchanged (the From's MAIL FROM records do not matter);
 #	  - nodkim through fb: 550 5.7.1 at MAIL FROM, nothing queued;
-#	  - nomx through default: 550 5.7.1 at MAIL FROM, nothing queued.
+#	  - nomx through default: 550 5.7.1 at MAIL FROM, nothing queued;
+#	  - nomx through door's policy door: 550 5.7.1 at RCPT TO.
 #	authready-milter -n refuses OnMailFromNotReady fallback without
 #	FallbackMailFrom, and a FallbackMailFrom that is not a plain
-#	address, with 78.  Neither log shows a milter error.
+#	address, with 78, and warns of fallback with a PolicySocket.  Neither log shows a milter error.
 #
 #	The cases build on each other and run in order: CASE picks the
 #	cases reported, and every case still runs (lib.sh).
@@ -80,7 +85,7 @@ NODKIM=nodkim.example.org
 FALLBACK=bounces@mail.$GOOD
 RCPT=someone@recipient.test
 BOX=someone@box.test
-DAEMONS="fb fboff default"
+DAEMONS="fb fboff default door"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: the private Postfix instance needs root"
@@ -158,6 +163,8 @@ conf fb "OnMailFromNotReady fallback" "FallbackMailFrom $FALLBACK"
 conf fboff "OnMailFromNotReady fallback" "FallbackMailFrom $FALLBACK" \
     "FromCheck off"
 conf default
+conf door "OnMailFromNotReady fallback" "FallbackMailFrom $FALLBACK" \
+    "PolicySocket unix:$T/milter/door-policy.sock"
 conf cli
 conf noaddr "OnMailFromNotReady fallback"
 conf badaddr "OnMailFromNotReady fallback" \
@@ -211,6 +218,19 @@ timeout "$RUN_TIMEOUT" "$AUTHREADY_MILTER" -n -c "$T/fb.conf" >"$T/out" \
 rc=$?
 [ "$rc" -eq 0 ] && grep -q 'configuration OK' "$T/out" && ok || ko "exit $rc"
 
+case_ config-fallback-policy-door-warned
+last_cmd="authready-milter -n -c $T/door.conf"
+timeout "$RUN_TIMEOUT" "$AUTHREADY_MILTER" -n -c "$T/door.conf" >"$T/out" \
+    2>"$T/err" </dev/null
+rc=$?
+if [ "$rc" -ne 0 ]; then
+	ko "exit $rc"
+elif ! grep -q 'warning: OnMailFromNotReady fallback with a PolicySocket: the policy door cannot change the envelope sender' "$T/err"; then
+	ko "no warning about the policy door"
+else
+	ok
+fi
+
 # Daemons -----------------------------------------------------------------
 
 # started NAME - the daemon has logged event=start and its socket exists.
@@ -242,28 +262,33 @@ case_ postfix-listeners
 PORT_FB=$PF_PORT
 PORT_DEFAULT=$PF_SUBMIT_PORT
 PORT_OFF=$(pf_free_port)
+PORT_DOOR=$(pf_free_port)
 pf_postconf "virtual_mailbox_domains = box.test" \
     "virtual_mailbox_base = $T/vmail" \
     "virtual_mailbox_maps = static:box/" \
     "virtual_uid_maps = static:$(id -u nobody)" \
-    "virtual_gid_maps = static:$(id -g nobody)"
+    "virtual_gid_maps = static:$(id -g nobody)" \
+    "door_restrictions = check_policy_service unix:$T/milter/door-policy.sock, permit_mynetworks, reject"
 "$PF_SBIN/postconf" -c "$PF_DIR/etc" \
     -M "virtual/unix=virtual unix - n n - - virtual"
 "$PF_SBIN/postconf" -c "$PF_DIR/etc" \
     -M "127.0.0.1:$PORT_OFF/inet=127.0.0.1:$PORT_OFF inet n - n - - smtpd -o smtpd_milters=unix:$T/milter/fboff.sock"
 "$PF_SBIN/postconf" -c "$PF_DIR/etc" \
+    -M "127.0.0.1:$PORT_DOOR/inet=127.0.0.1:$PORT_DOOR inet n - n - - smtpd -o smtpd_milters= -o smtpd_recipient_restrictions=\$door_restrictions"
+"$PF_SBIN/postconf" -c "$PF_DIR/etc" \
     -P "127.0.0.1:$PORT_DEFAULT/inet/smtpd_milters=unix:$T/milter/default.sock"
 pf_reload
 i=0
-while ! pf_port_busy "$PORT_OFF" && [ $i -lt "$START_TENTHS" ]; do
+while ! { pf_port_busy "$PORT_OFF" && pf_port_busy "$PORT_DOOR"; } &&
+    [ $i -lt "$START_TENTHS" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-if pf_port_busy "$PORT_OFF"; then
+if pf_port_busy "$PORT_OFF" && pf_port_busy "$PORT_DOOR"; then
 	ok
 else
 	evidence "$PF_LOG"
-	ko "Postfix does not listen on $PORT_OFF after the reload"
+	ko "Postfix does not listen on $PORT_OFF and $PORT_DOOR after the reload"
 fi
 
 # probe PORT SENDER RCPT SUBJECT [OPTION...] - one message through the
@@ -381,12 +406,30 @@ probe "$PORT_DEFAULT" "news@mail.$NOMX" "$RCPT" default-nomx -F "<news@$NOMX>"
 refused_at_mail "$NOMX" &&
     log_has default "domain=$NOMX state=pending action=reject reply=550" && ok
 
+case_ policy-door-nomx-refused-at-rcpt
+probe "$PORT_DOOR" "news@mail.$NOMX" "$RCPT" door-nomx -F "<news@$NOMX>"
+first=$(grep -n -E '^< [45][0-9][0-9] ' "$T/out" | head -n 1)
+rcpt=$(grep -n -E '^> RCPT TO:' "$T/out" | head -n 1 | cut -d: -f1)
+if [ "$rc" -ne 1 ]; then
+	ko "exit $rc, expected 1 (refused)"
+elif [ -z "$rcpt" ] || [ "${first%%:*}" -ne $((rcpt + 1)) ]; then
+	ko "the first refusal is not the reply to RCPT TO"
+elif ! printf '%s\n' "${first#*:}" | grep -q -E -e "^< 550 5\.7\.1 .*$NOMX"
+then
+	ko "not 550 5.7.1 naming $NOMX"
+elif [ -n "$(pf_queue_ids)" ]; then
+	ko "queued: $(pf_queue_ids)"
+else
+	log_has door "domain=$NOMX state=pending action=reject reply=550" &&
+	    ok
+fi
+
 case_ no-milter-errors
 if errs=$(pf_log_errors); then
 	ko "Postfix log: $errs"
 elif grep -q -E 'event=(store-error|setreply-failed|fallback-failed|fallback-unavailable)|AddressSanitizer|runtime error' \
-    "$T/fb.log" "$T/fboff.log" "$T/default.log"; then
-	evidence "$T/fb.log" "$T/fboff.log" "$T/default.log"
+    "$T/fb.log" "$T/fboff.log" "$T/default.log" "$T/door.log"; then
+	evidence "$T/fb.log" "$T/fboff.log" "$T/default.log" "$T/door.log"
 	ko "errors in a milter's log"
 else
 	ok
