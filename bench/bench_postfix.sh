@@ -81,7 +81,8 @@
 #	BENCH_KEEP (set: keep the work directory, the last round's messages
 #	included), BENCH_PERF (a file: one more authready round under perf
 #	record -a -g after the figures, report to FILE, data to
-#	FILE.data), OPENDKIM (default /usr/sbin/opendkim; installed from
+#	FILE.data; then one fromcheck round, to FILE.from and
+#	FILE.from.data), OPENDKIM (default /usr/sbin/opendkim; installed from
 #	Debian when missing).
 #
 # EXIT STATUS
@@ -557,6 +558,18 @@ if [ -n "${BENCH_PERF:-}" ]; then
 	perf report -i "$BENCH_PERF.data" --no-children --sort comm,dso,sym \
 	    --percent-limit 0.3 --stdio -g none >"$BENCH_PERF" 2>/dev/null || :
 	echo "perf report (one authready round, whole machine): $BENCH_PERF"
+	# and one fromcheck round: what FromCheck adds
+	perf record -a -g -o "$BENCH_PERF.from.data" >"$work/perf.err" 2>&1 &
+	PERF_PID=$!
+	sleep 1
+	round "$FROM_PORT" "$MESSAGES" >/dev/null
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" || cat "$work/perf.err" >&2
+	perf report -i "$BENCH_PERF.from.data" --no-children \
+	    --sort comm,dso,sym --percent-limit 0.3 --stdio -g none \
+	    >"$BENCH_PERF.from" 2>/dev/null || :
+	echo "perf report (one fromcheck round, whole machine):" \
+	    "$BENCH_PERF.from"
 fi
 # The policy door's connections: its event=policy-stats line at stop,
 # over every message it saw (the warm-up's 50 and the measured rounds).
