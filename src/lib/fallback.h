@@ -22,9 +22,10 @@
  *	A decision falls back when all of these hold:
  *	1. OnMailFromNotReady is fallback (the default, reject, never does).
  *	2. The enforced decision (would_be) is a reject of a known, fresh
- *	   state, pending or failed: never a tempfail (no state, a stale
- *	   one, DNS trouble), never an unregistered domain's reject, never
- *	   a quarantine or tag an operator chose.
+ *	   state, pending or failed, by On<State> or DomainActions: never a
+ *	   tempfail (no state, a stale one, DNS trouble), never the reject
+ *	   of UnregisteredDomains reject (no state is read), never a
+ *	   quarantine or tag an operator chose.
  *	3. The state's records: at least one that is not a pass, and every
  *	   such record is SPF or MX (the MAIL FROM's); DKIM and DMARC were
  *	   checked and every DKIM and DMARC record passes.
