@@ -62,7 +62,8 @@
 #	field's value, default "Jane <jane@example.com>"), BENCH_SYSLOG (sink,
 #	none or stderr), BENCH_PERF (a file: one more authready round at the last
 #	connection count under perf record -g; the report goes to FILE,
-#	the data to FILE.data).
+#	the data to FILE.data; then one FromCheck round, to FILE.from and
+#	FILE.from.data).
 #
 # EXIT STATUS
 #	0 the run completed (whether or not the target was met), 1 an error.
@@ -359,6 +360,15 @@ if [ -n "${BENCH_PERF:-}" ]; then
 	perf report -i "$BENCH_PERF.data" --children --percent-limit 0.5 \
 	    --stdio >"$BENCH_PERF" 2>/dev/null || true
 	echo "perf report (conns=$c): $BENCH_PERF"
+	# and one FromCheck round: what end of headers adds
+	perf record -g -o "$BENCH_PERF.from.data" -p "$FROM_PID" -- \
+	    sleep "$SECONDS_PER_ROUND" >"$work/perf.err" 2>&1 &
+	PERF_PID=$!
+	round perf "$FROM_SOCK" "$c" "$FROM_PID" -f "$BENCH_FROM" >/dev/null
+	wait "$PERF_PID" || cat "$work/perf.err" >&2
+	perf report -i "$BENCH_PERF.from.data" --children --percent-limit 0.5 \
+	    --stdio >"$BENCH_PERF.from" 2>/dev/null || true
+	echo "perf report, FromCheck (conns=$c): $BENCH_PERF.from"
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "$SINK_PID" ]; then

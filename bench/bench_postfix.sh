@@ -9,12 +9,17 @@
 # DESCRIPTION
 #	One private Postfix instance (tests/integration/postfix-harness.sh:
 #	nothing chrooted, relayhost = an smtp-sink that writes each message
-#	to a file) with four smtpd listeners that differ only in
+#	to a file) with five smtpd listeners that differ only in
 #	smtpd_milters or their restrictions:
 #	  none       no milter;
 #	  authready  authready-milter on a unix socket (UserID nobody,
 #	             SocketGroup postfix, Syslog yes, SyslogFacility mail),
-#	             example.com registered and verified against NSD;
+#	             example.com registered and verified against NSD, with
+#	             FromCheck off: the MAIL-FROM-only path;
+#	  fromcheck  a second authready-milter on the same store with
+#	             FromCheck enforce (the default): the header From
+#	             (bench@example.com in the signed message, the sender
+#	             in smtp-source's own) judged at end of headers too;
 #	  policy     no milter: the same daemon's policy door (PolicySocket)
 #	             in smtpd_recipient_restrictions and
 #	             smtpd_end_of_data_restrictions, as
@@ -48,12 +53,13 @@
 #	             verify mode is for;
 #	  unsigned   smtp-source's own MSGLEN-octet message: OpenDKIM finds
 #	             no signature and only parses.
-#	The four run in turn, ROUNDS times, in an order that rotates each
+#	The five run in turn, ROUNDS times, in an order that rotates each
 #	round, so load changes on the machine and the position in a round
 #	hit all of them alike.  Prints the median rate of each and the
 #	ratios authready/none (target >= 0.85), authready/opendkim
-#	(target >= 1.5) and policy/none (target >= 0.97), of the medians
-#	and as the median of per-round ratios;
+#	(target >= 1.5), policy/none (target >= 0.97) and
+#	fromcheck/authready (FromCheck's cost end to end, issue 16: target
+#	>= 0.97), of the medians and as the median of per-round ratios;
 #	and, beside the rates, what each configuration costs in CPU: the
 #	whole machine's CPU time per message in its rounds (/proc/stat), and
 #	the filter daemon's own user+system time per message in the rounds
@@ -71,13 +77,12 @@
 # ENVIRONMENT
 #	ROUNDS (default 3), MESSAGES (1000), SESSIONS (8), MSGLEN (2048),
 #	BENCH_MAIL (signed or unsigned), BENCH_DELIVERY (relay or discard),
-#	BENCH_SYSLOG (sink or none), BENCH_FROMCHECK (authready-milter's
-#	FromCheck: off, the MAIL-FROM-only path, by default; enforce or
-#	monitor measure the From check),
+#	BENCH_SYSLOG (sink or none),
 #	BENCH_KEEP (set: keep the work directory, the last round's messages
 #	included), BENCH_PERF (a file: one more authready round under perf
 #	record -a -g after the figures, report to FILE, data to
-#	FILE.data), OPENDKIM (default /usr/sbin/opendkim; installed from
+#	FILE.data; then one fromcheck round, to FILE.from and
+#	FILE.from.data), OPENDKIM (default /usr/sbin/opendkim; installed from
 #	Debian when missing).
 #
 # EXIT STATUS
@@ -100,6 +105,7 @@ TARGET_NONE=0.85
 TARGET_DKIM=1.5
 TARGET_POLICY=0.97
 TARGET_POLICY_CPU=0.15
+TARGET_FROM=0.97
 START_TENTHS=100
 DELIVER_TIMEOUT=300
 SENDER=bounces@mail.example.com
@@ -128,6 +134,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-postfix.XXXXXX")
 chmod 0755 "$work"
 AR_PID=
+FROM_PID=
 DKIM_PID=
 SINK_PID=
 
@@ -146,6 +153,7 @@ stop_pid() {
 
 cleanup() {
 	stop_pid "$AR_PID"
+	stop_pid "$FROM_PID"
 	stop_pid "$DKIM_PID"
 	stop_pid "$SINK_PID"
 	[ -z "$SINK_PID" ] || rm -f /dev/log
@@ -228,8 +236,14 @@ UserID nobody:nogroup
 SocketGroup postfix
 Syslog yes
 SyslogFacility mail
-FromCheck ${BENCH_FROMCHECK:-off}
+FromCheck off
 EOF
+# The same daemon with FromCheck enforce, on the same store, without
+# the policy door.
+sed -e "s|^Socket .*|Socket unix:$work/sock/from.sock|" \
+    -e '/^PolicySocket /d' \
+    -e 's|^FromCheck .*|FromCheck enforce|' "$work/authready.conf" \
+    >"$work/from.conf"
 "$authready" -c "$work/authready.conf" domain add example.com \
     --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null
 "$authready" -c "$work/authready.conf" refresh example.com >/dev/null
@@ -240,6 +254,10 @@ wait_file "$work/sock/authready.sock" "$AR_PID" ||
     { cat "$work/milter.err" >&2; exit 1; }
 wait_file "$work/sock/policy.sock" "$AR_PID" ||
     { cat "$work/milter.err" >&2; exit 1; }
+"$milter" -f -c "$work/from.conf" 2>"$work/from.err" &
+FROM_PID=$!
+wait_file "$work/sock/from.sock" "$FROM_PID" ||
+    { cat "$work/from.err" >&2; exit 1; }
 
 # The message: smtp-source's own, or one signed by example.com.
 source_mail="-l $MSGLEN"
@@ -279,6 +297,7 @@ wait_file "$work/dkim/opendkim.sock" "$DKIM_PID" ||
 
 # One smtpd per configuration.
 AR_PORT=$(pf_free_port)
+FROM_PORT=$(pf_free_port)
 DKIM_PORT=$(pf_free_port)
 POLICY_PORT=$(pf_free_port)
 pf_postconf "smtpd_milters=" "non_smtpd_milters=" \
@@ -287,6 +306,9 @@ pf_postconf "smtpd_milters=" "non_smtpd_milters=" \
     pf_postconf "transport_maps=inline:{${RCPT#*@}=discard:}"
 postconf -c "$PF_DIR/etc" -M "127.0.0.1:$AR_PORT/inet=127.0.0.1:$AR_PORT \
 inet n - n - - smtpd -o smtpd_milters=unix:$work/sock/authready.sock"
+postconf -c "$PF_DIR/etc" -M "127.0.0.1:$FROM_PORT/inet=\
+127.0.0.1:$FROM_PORT inet n - n - - smtpd \
+-o smtpd_milters=unix:$work/sock/from.sock"
 postconf -c "$PF_DIR/etc" -M "127.0.0.1:$DKIM_PORT/inet=\
 127.0.0.1:$DKIM_PORT inet n - n - - smtpd \
 -o smtpd_milters=unix:$work/dkim/opendkim.sock"
@@ -297,7 +319,7 @@ postconf -c "$PF_DIR/etc" -M "127.0.0.1:$POLICY_PORT/inet=\
 pf_reload
 i=0
 until pf_port_busy "$AR_PORT" && pf_port_busy "$DKIM_PORT" &&
-    pf_port_busy "$POLICY_PORT"; do
+    pf_port_busy "$POLICY_PORT" && pf_port_busy "$FROM_PORT"; do
 	i=$((i + 1))
 	[ $i -lt $START_TENTHS ] || { echo "listeners did not start" >&2; exit 1; }
 	sleep 0.1
@@ -308,6 +330,7 @@ port_name() {
 	case $1 in
 	"$PF_PORT") echo none ;;
 	"$AR_PORT") echo authready ;;
+	"$FROM_PORT") echo fromcheck ;;
 	"$DKIM_PORT") echo opendkim ;;
 	"$POLICY_PORT") echo policy ;;
 	*) echo unknown ;;
@@ -341,6 +364,7 @@ wait_discarded() {
 daemon_ticks() {
 	case $1 in
 	"$AR_PORT" | "$POLICY_PORT") process_ticks "$AR_PID" ;;
+	"$FROM_PORT") process_ticks "$FROM_PID" ;;
 	"$DKIM_PORT") process_ticks "$DKIM_PID" ;;
 	*) echo 0 ;;
 	esac
@@ -408,7 +432,7 @@ median() {
 }
 
 # Warm-up: every path once (process start-up, first connections).
-for p in "$PF_PORT" "$AR_PORT" "$DKIM_PORT" "$POLICY_PORT"; do
+for p in "$PF_PORT" "$AR_PORT" "$FROM_PORT" "$DKIM_PORT" "$POLICY_PORT"; do
 	round "$p" 50 >/dev/null
 done
 if pf_log_errors >"$work/errors"; then
@@ -435,6 +459,8 @@ echo "messages: $MESSAGES per round, $SESSIONS sessions, $BENCH_MAIL," \
 : >"$work/ar.r"
 : >"$work/dkim.r"
 : >"$work/pol.r"
+: >"$work/from.r"
+: >"$work/rf.r"
 : >"$work/rn.r"
 : >"$work/rd.r"
 : >"$work/rp.r"
@@ -446,11 +472,12 @@ rate() {
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	# The order rotates, so no configuration always runs first.
-	case $((r % 4)) in
-	0) order="$PF_PORT $AR_PORT $DKIM_PORT $POLICY_PORT" ;;
-	1) order="$AR_PORT $DKIM_PORT $POLICY_PORT $PF_PORT" ;;
-	2) order="$DKIM_PORT $POLICY_PORT $PF_PORT $AR_PORT" ;;
-	*) order="$POLICY_PORT $PF_PORT $AR_PORT $DKIM_PORT" ;;
+	case $((r % 5)) in
+	0) order="$PF_PORT $AR_PORT $FROM_PORT $DKIM_PORT $POLICY_PORT" ;;
+	1) order="$FROM_PORT $DKIM_PORT $POLICY_PORT $PF_PORT $AR_PORT" ;;
+	2) order="$DKIM_PORT $POLICY_PORT $PF_PORT $AR_PORT $FROM_PORT" ;;
+	3) order="$AR_PORT $FROM_PORT $DKIM_PORT $POLICY_PORT $PF_PORT" ;;
+	*) order="$POLICY_PORT $PF_PORT $FROM_PORT $AR_PORT $DKIM_PORT" ;;
 	esac
 	for p in $order; do
 		rate "$p"
@@ -459,6 +486,9 @@ while [ $r -lt "$ROUNDS" ]; do
 	a=$(cat "$work/$AR_PORT.rate")
 	d=$(cat "$work/$DKIM_PORT.rate")
 	o=$(cat "$work/$POLICY_PORT.rate")
+	f=$(cat "$work/$FROM_PORT.rate")
+	echo "$f" >>"$work/from.r"
+	awk -v a="$f" -v b="$a" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/rf.r"
 	echo "$n" >>"$work/none.r"
 	echo "$a" >>"$work/ar.r"
 	echo "$d" >>"$work/dkim.r"
@@ -466,13 +496,14 @@ while [ $r -lt "$ROUNDS" ]; do
 	awk -v a="$a" -v b="$n" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/rn.r"
 	awk -v a="$a" -v b="$d" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/rd.r"
 	awk -v a="$o" -v b="$n" 'BEGIN { printf "%.4f\n", a / b }' >>"$work/rp.r"
-	echo "  round $((r + 1)): none=$n authready=$a opendkim=$d" \
-	    "policy=$o msg/s" >&2
+	echo "  round $((r + 1)): none=$n authready=$a fromcheck=$f" \
+	    "opendkim=$d policy=$o msg/s" >&2
 	r=$((r + 1))
 done
 ar_ticks=$(daemon_sum "$AR_PORT")
 dkim_ticks=$(daemon_sum "$DKIM_PORT")
 pol_ticks=$(daemon_sum "$POLICY_PORT")
+from_ticks=$(daemon_sum "$FROM_PORT")
 if pf_log_errors >"$work/errors"; then
 	echo "milter trouble in the Postfix log:" >&2
 	cat "$work/errors" >&2
@@ -482,6 +513,7 @@ mn=$(median <"$work/none.r")
 ma=$(median <"$work/ar.r")
 md=$(median <"$work/dkim.r")
 mo=$(median <"$work/pol.r")
+mf=$(median <"$work/from.r")
 hz=$(getconf CLK_TCK)
 pol_ms=$(ms_per_message "$pol_ticks")
 printf '%-10s %15s %22s %22s\n' config "msg/s (median)" \
@@ -489,17 +521,20 @@ printf '%-10s %15s %22s %22s\n' config "msg/s (median)" \
 printf '%-10s %15s %22s %22s\n' none "$mn" "$(cpu_per_message "$PF_PORT")" - \
     authready "$ma" "$(cpu_per_message "$AR_PORT")" \
     "$(ms_per_message "$ar_ticks")" \
+    fromcheck "$mf" "$(cpu_per_message "$FROM_PORT")" \
+    "$(ms_per_message "$from_ticks")" \
     opendkim "$md" "$(cpu_per_message "$DKIM_PORT")" \
     "$(ms_per_message "$dkim_ticks")" \
     policy "$mo" "$(cpu_per_message "$POLICY_PORT")" "$pol_ms"
 echo "(filter CPU: the daemon's user+system time in the measured rounds of" \
     "its configuration, in ${hz} Hz ticks: authready $ar_ticks," \
-    "opendkim $dkim_ticks, policy $pol_ticks)"
+    "fromcheck $from_ticks, opendkim $dkim_ticks, policy $pol_ticks)"
 awk -v a="$ma" -v n="$mn" -v d="$md" -v o="$mo" \
     -v rn="$(median <"$work/rn.r")" -v rd="$(median <"$work/rd.r")" \
     -v rp="$(median <"$work/rp.r")" -v tn="$TARGET_NONE" \
     -v td="$TARGET_DKIM" -v tp="$TARGET_POLICY" -v pc="$pol_ms" \
-    -v tc="$TARGET_POLICY_CPU" 'BEGIN {
+    -v tc="$TARGET_POLICY_CPU" -v f="$mf" -v rf="$(median <"$work/rf.r")" \
+    -v tf="$TARGET_FROM" 'BEGIN {
 	printf "authready/none     %.3f (median of rounds %.3f)  target >= %s %s\n",
 	    a / n, rn, tn, (a / n >= tn ? "met" : "MISSED")
 	printf "authready/opendkim %.3f (median of rounds %.3f)  target >= %s %s\n",
@@ -508,6 +543,8 @@ awk -v a="$ma" -v n="$mn" -v d="$md" -v o="$mo" \
 	    o / n, rp, tp, (o / n >= tp ? "met" : "MISSED")
 	printf "policy daemon CPU  %s ms/msg  target <= %s %s\n",
 	    pc, tc, (pc + 0 <= tc ? "met" : "MISSED")
+	printf "fromcheck/authready %.3f (median of rounds %.3f)  target >= %s %s\n",
+	    f / a, rf, tf, (rf >= tf ? "met" : "MISSED")
 }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # One more authready round under perf, outside the figures.
@@ -521,6 +558,18 @@ if [ -n "${BENCH_PERF:-}" ]; then
 	perf report -i "$BENCH_PERF.data" --no-children --sort comm,dso,sym \
 	    --percent-limit 0.3 --stdio -g none >"$BENCH_PERF" 2>/dev/null || :
 	echo "perf report (one authready round, whole machine): $BENCH_PERF"
+	# and one fromcheck round: what FromCheck adds
+	perf record -a -g -o "$BENCH_PERF.from.data" >"$work/perf.err" 2>&1 &
+	PERF_PID=$!
+	sleep 1
+	round "$FROM_PORT" "$MESSAGES" >/dev/null
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" || cat "$work/perf.err" >&2
+	perf report -i "$BENCH_PERF.from.data" --no-children \
+	    --sort comm,dso,sym --percent-limit 0.3 --stdio -g none \
+	    >"$BENCH_PERF.from" 2>/dev/null || :
+	echo "perf report (one fromcheck round, whole machine):" \
+	    "$BENCH_PERF.from"
 fi
 # The policy door's connections: its event=policy-stats line at stop,
 # over every message it saw (the warm-up's 50 and the measured rounds).

@@ -79,6 +79,10 @@ check_config(const struct config *c)
 	check_string(p->tempfail_reply, sizeof(p->tempfail_reply));
 	check_string(p->dnserror_reply, sizeof(p->dnserror_reply));
 	check_string(p->tag_header, sizeof(p->tag_header));
+	check_string(c->fallback.address, sizeof(c->fallback.address));
+	/* OnMailFromNotReady fallback is accepted only with an address */
+	if (c->fallback.mode == FALLBACK_ON && c->fallback.address[0] == '\0')
+		abort();
 	if (c->egress.count > CONFIG_EGRESS_MAX ||
 	    c->refresh_concurrency > CONFIG_CONCURRENCY_MAX ||
 	    c->refresh_interval <= 0 || c->pending_window <= 0 ||

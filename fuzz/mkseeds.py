@@ -272,6 +272,10 @@ def config(etc):
     put(t, "file-value", "InternalHosts /etc/passwd\n")
     put(t, "bad-values", "DNSTimeout 0\nPendingWindow 99999d\n"
         "EgressIPs 192.0.2.1/33, ::/129\nDMARCMinPolicy maybe\n")
+    put(t, "fallback", "OnMailFromNotReady fallback\n"
+        "FallbackMailFrom Bounces@MAIL.Operator.Example.\n")
+    put(t, "fallback-no-address", "OnMailFromNotReady Fallback\n"
+        "FallbackMailFrom <x@y>\n")
 
 
 # ---------------------------------------------------------------- policy

@@ -297,6 +297,31 @@ START_TEST(test_org)
 }
 END_TEST
 
+/* The state's record types reach the policy input (OnMailFromNotReady
+ * reads them), for the envelope and for a From mailbox; none without a
+ * state. */
+START_TEST(test_record_types)
+{
+	struct storecodec_state_summary *s;
+	struct sender_rules rules = {pc, "mail", 3000};
+
+	add_reg("example.com", "");
+	s = add_state("example.com", READINESS_PENDING, 3600);
+	s->pass_types = (1u << CHECK_DKIM) | (1u << CHECK_DMARC);
+	s->problem_types = 1u << CHECK_MX;
+	judge("<u@mail.example.com>");
+	ck_assert_uint_eq(f.in.pass_types,
+	                  (1u << CHECK_DKIM) | (1u << CHECK_DMARC));
+	ck_assert_uint_eq(f.in.problem_types, 1u << CHECK_MX);
+	sender_facts_domain(&env, &rules, "u", false, "example.com", &f);
+	ck_assert_uint_eq(f.in.problem_types, 1u << CHECK_MX);
+	judge("<u@unknown.example>");
+	ck_assert(!f.in.have_state);
+	ck_assert_uint_eq(f.in.pass_types, 0);
+	ck_assert_uint_eq(f.in.problem_types, 0);
+}
+END_TEST
+
 START_TEST(test_unregistered)
 {
 	pc->unregistered = POLICY_UNREG_ACCEPT;
@@ -688,6 +713,7 @@ sender_suite(void)
 	tcase_add_test(tc, test_long_path);
 	tcase_add_test(tc, test_long_path_exempt);
 	tcase_add_test(tc, test_note_use);
+	tcase_add_test(tc, test_record_types);
 	suite_add_tcase(s, tc);
 	return s;
 }

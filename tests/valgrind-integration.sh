@@ -42,6 +42,7 @@ src=$(cd "${1:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" && p
 build=$(cd "${2:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" && pwd)
 shift 2
 scripts=${*:-faults.sh check.sh postfix.sh crash.sh registry.sh \
+    fallback.sh \
     privilege.sh milter.sh spf.sh load.sh files.sh budget.sh fleet.sh \
     fromcheck.sh policy.sh fleet-checkers.sh replica.sh sendmail.sh \
     fleet-postfix.sh}

@@ -36,7 +36,8 @@
  *	can quarantine needs a door only the MTA can open (see its comment
  *	in configfile.h).  The other, checked by config_parse(): with MTA
  *	sendmail, HoldQueueCommand is none and ReleaseCommand is not
- *	postsuper (config_check_mta()).
+ *	postsuper (config_check_mta()); OnMailFromNotReady fallback has a
+ *	FallbackMailFrom (fallback_config_check()).
  *
  *	config_parse() works on a copy and stores it into cfg only when the
  *	whole text is valid, so a failed reload leaves the running snapshot
@@ -102,6 +103,8 @@ enum config_type {
 	CONFIG_FROMCHECK, /* FromCheck; OnFrom<Problem>: size the problem */
 	CONFIG_FROM_ACTION,
 	CONFIG_MTA,
+	CONFIG_FALLBACK, /* OnMailFromNotReady */
+	CONFIG_FALLBACK_ADDRESS,
 };
 
 struct config_key {
@@ -185,6 +188,9 @@ static const struct config_key config_keys[] = {
     {"OnFromMailboxes", CONFIG_FROM_ACTION,
      CONFIG_ON_FROM(FROMCHECK_MAILBOXES)},
     {"OnFromInvalid", CONFIG_FROM_ACTION, CONFIG_ON_FROM(FROMCHECK_INVALID)},
+    {"OnMailFromNotReady", CONFIG_FALLBACK, CONFIG_FIELD(fallback.mode)},
+    {"FallbackMailFrom", CONFIG_FALLBACK_ADDRESS,
+     CONFIG_FIELD(fallback.address)},
 };
 
 /*
@@ -254,6 +260,7 @@ config_defaults(struct config *cfg)
 	cfg->replica_max_lag = CONFIG_REPLICA_MAX_LAG_DEFAULT;
 	policy_config_defaults(&cfg->policy);
 	fromcheck_config_defaults(&cfg->from);
+	fallback_config_defaults(&cfg->fallback);
 }
 
 /*
@@ -781,6 +788,24 @@ config_set_from_action(void *field, size_t size, const char *value, char *msg,
 	return fromcheck_parse_action(value, strlen(value), field, msg, msglen);
 }
 
+/* config_set_fallback - OnMailFromNotReady: reject or fallback. */
+static int
+config_set_fallback(void *field, size_t size, const char *value, char *msg,
+                    size_t msglen)
+{
+	(void)size;
+	return fallback_parse_mode(value, strlen(value), field, msg, msglen);
+}
+
+/* config_set_fallback_address - FallbackMailFrom: a plain address. */
+static int
+config_set_fallback_address(void *field, size_t size, const char *value,
+                            char *msg, size_t msglen)
+{
+	return fallback_parse_address(value, strlen(value), field, size, msg,
+	                              msglen);
+}
+
 /*
  * config_list_text - the text of a list key: the value itself, or, when
  * it starts with "/", the file it names (at most POLICY_FILE_MAX octets,
@@ -873,6 +898,8 @@ static const config_setter config_setters[] = {
     [CONFIG_FROMCHECK] = config_set_fromcheck,
     [CONFIG_FROM_ACTION] = config_set_from_action,
     [CONFIG_MTA] = config_set_mta,
+    [CONFIG_FALLBACK] = config_set_fallback,
+    [CONFIG_FALLBACK_ADDRESS] = config_set_fallback_address,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -1029,7 +1056,8 @@ config_parse(const char *buf, size_t len, const char *filename,
 			                   lineno, msg);
 		pos = nl != NULL ? (size_t)(nl - buf) + 1 : len;
 	}
-	if (config_check_mta(&work, msg, sizeof(msg)) != 0)
+	if (config_check_mta(&work, msg, sizeof(msg)) != 0 ||
+	    fallback_config_check(&work.fallback, msg, sizeof(msg)) != 0)
 		return errbuf_fail(err, errlen, "%s: %s", filename, msg);
 	*cfg = work;
 	return 0;

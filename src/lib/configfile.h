@@ -24,6 +24,7 @@
 #include "dmarc.h"
 #include "dns.h"
 #include "domainname.h"
+#include "fallback.h"
 #include "fromcheck.h"
 #include "policy.h"
 
@@ -115,6 +116,9 @@ struct config {
 	bool policy_accept_ok;        /* PolicyAcceptOK: OK, not DUNNO */
 	struct policy_config policy;  /* On*, Mode, InternalHosts... */
 	struct fromcheck_config from; /* FromCheck, OnFrom* */
+
+	/* OnMailFromNotReady, FallbackMailFrom (the milter's alone) */
+	struct fallback_config fallback;
 };
 
 /* config_defaults - the built-in values. */

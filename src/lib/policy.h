@@ -223,6 +223,9 @@ struct policy_input {
 	bool registry_stale;       /* the replica has not heard from
 	                              PostgreSQL for ReplicaMaxLag: the domain
 	                              may have been registered meanwhile */
+	uint8_t pass_types;        /* the state's records by type, a bit
+	                              (1 << enum check_type) each: with a pass */
+	uint8_t problem_types;     /* ... and with anything else */
 };
 
 struct policy_decision {
@@ -240,6 +243,8 @@ struct policy_decision {
 	char text[2 * POLICY_TEXT_MAX + 1]; /* for smfi_setreply: '%' doubled */
 	char reason[POLICY_REASON_MAX];     /* printable, for the log */
 	char tag_value[POLICY_TAG_MAX];     /* header value; set for tag only */
+	bool fallback; /* the enforced decision (would_be) accepts with the
+	                  envelope sender replaced (fallback.h) */
 };
 
 /* policy_action_name - "accept" etc.; "invalid" out of range. */

@@ -274,6 +274,10 @@ sender_input(struct sender_facts *f, int64_t now)
 		in->dns_trouble = true; /* no state we can trust: never 5xx */
 	in->first_problem = f->first_problem[0] ? f->first_problem : NULL;
 	in->check_timed_out = f->timed_out;
+	if (lk->have_state) {
+		in->pass_types = lk->sum.pass_types;
+		in->problem_types = lk->sum.problem_types;
+	}
 }
 
 /* sender_judge - the rules after the parse: own, note the use, wait,

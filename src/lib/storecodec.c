@@ -666,8 +666,9 @@ peek_skip(struct rd *r, size_t max, const char *what)
 		r->off += n;
 }
 
-/* peek_problem - the first record that is not a pass, copied; the
- * records after it are left unread.  False when the record fails. */
+/* peek_problem - the first record that is not a pass, copied, and the
+ * types of every record by status (their names and details are
+ * stepped over).  False when the record fails. */
 static bool
 peek_problem(struct rd *r, struct storecodec_state_summary *sum)
 {
@@ -681,22 +682,25 @@ peek_problem(struct rd *r, struct storecodec_state_summary *sum)
 		status = (uint8_t)rd_uint(r, 1, "record status");
 		rd_range(r, status, CHECK_PASS, CHECK_TEMPERROR,
 		         "record status");
-		if (status == CHECK_PASS) {
-			peek_skip(r, DOMAIN_BUF - 1, "record name");
-			peek_skip(r, DOMAIN_RECORD_DETAIL_MAX - 1,
-			          "record detail");
-			continue;
-		}
-		rd_str(r, sum->problem_name, sizeof(sum->problem_name),
-		       "record name");
 		if (r->failed)
 			break;
-		sum->problem = true;
-		sum->problem_type = type;
-		sum->problem_status = status;
-		return true;
+		if (status == CHECK_PASS)
+			sum->pass_types |= (uint8_t)(1u << type);
+		else
+			sum->problem_types |= (uint8_t)(1u << type);
+		if (status == CHECK_PASS || sum->problem) {
+			peek_skip(r, DOMAIN_BUF - 1, "record name");
+		} else {
+			rd_str(r, sum->problem_name, sizeof(sum->problem_name),
+			       "record name");
+			sum->problem = !r->failed;
+			sum->problem_type = type;
+			sum->problem_status = status;
+		}
+		peek_skip(r, DOMAIN_RECORD_DETAIL_MAX - 1, "record detail");
 	}
-	sum->problem_name[0] = '\0';
+	if (!sum->problem)
+		sum->problem_name[0] = '\0';
 	return !r->failed;
 }
 

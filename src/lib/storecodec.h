@@ -40,7 +40,9 @@
  *
  *	A state begins with a fixed block (state, times, counters) so that
  *	storecodec_state_peek() can answer the milter from the first
- *	STORECODEC_STATE_FIXED bytes without decoding the per-record results;
+ *	STORECODEC_STATE_FIXED bytes without decoding the per-record results
+ *	(it copies the first problem's name and notes each record's type
+ *	and status, stepping over the other strings);
  *	peek still validates what it reads and the record's total framing
  *	is not checked by it (store_check and storecodec_state_decode do).
  *
@@ -131,6 +133,10 @@ struct storecodec_state_summary {
 	uint8_t problem_type;   /* enum check_type */
 	uint8_t problem_status; /* enum check_status */
 	char problem_name[DOMAIN_BUF];
+	/* The types of the stored records, a bit (1 << enum check_type)
+	 * each: those with a pass, and those with anything else. */
+	uint8_t pass_types;
+	uint8_t problem_types;
 };
 
 /* What the milter needs from a registry entry: its MAIL FROM setting. */

@@ -770,6 +770,20 @@ daemon_unverifiable(const struct config *cfg)
 	       "or register the domains";
 }
 
+/* daemon_fallback_door - OnMailFromNotReady fallback with a policy
+ * door, which cannot change the sender: such a domain is refused
+ * there; NULL when that does not arise. */
+static const char *
+daemon_fallback_door(const struct config *cfg)
+{
+	if (cfg->fallback.mode != FALLBACK_ON || cfg->policy_socket[0] == '\0')
+		return NULL;
+	return "OnMailFromNotReady fallback with a PolicySocket: the policy "
+	       "door cannot change the envelope sender, so a domain whose "
+	       "only failing records are its MAIL FROM's is refused there as "
+	       "OnPending/OnFailed say; only the milter falls back";
+}
+
 static int
 daemon_args_parse(int argc, char **argv, struct daemon_args *a, int *status)
 {
@@ -1104,6 +1118,9 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	if (daemon_unverifiable(cfg) != NULL)
 		log_msg(LOG_WARNING, "event=config-warning warning=\"%s\"",
 		        daemon_unverifiable(cfg));
+	if (daemon_fallback_door(cfg) != NULL)
+		log_msg(LOG_WARNING, "event=config-warning warning=\"%s\"",
+		        daemon_fallback_door(cfg));
 	rc = daemon_listen();
 	log_msg(LOG_NOTICE, "event=stop status=%d", rc);
 	code = rc == MI_SUCCESS ? 0 : MILTER_EXIT_CONFIG;
@@ -1178,6 +1195,9 @@ main(int argc, char **argv)
 		if (rc == 0 && daemon_unverifiable(&snap->cfg) != NULL)
 			fprintf(stderr, "authready-milter: warning: %s\n",
 			        daemon_unverifiable(&snap->cfg));
+		if (rc == 0 && daemon_fallback_door(&snap->cfg) != NULL)
+			fprintf(stderr, "authready-milter: warning: %s\n",
+			        daemon_fallback_door(&snap->cfg));
 		if (rc == 0)
 			printf("%s: configuration OK\n", daemon_config_path);
 		snapshot_release(snap);

@@ -26,7 +26,11 @@
  *	both identities) asks quietly and calls decide_log() itself when the
  *	envelope settles the transaction.  decide_mailbox() runs the same
  *	rules and policy on a mailbox parsed elsewhere (the From header's,
- *	through sender_facts_domain()) and logs nothing.  Both tell the
+ *	through sender_facts_domain()) and logs nothing.  A door that can
+ *	replace the sender (the milter, SMFIF_CHGFROM) names the fallback
+ *	address in the request: OnMailFromNotReady fallback then applies
+ *	(fallback.c), and the line says fallback=; decide_mailbox() always
+ *	applies it (a From needs no envelope change).  Both tell the
  *	rules when the replica (replica.c, StoreDSN) is ReplicaMaxLag behind
  *	(registry_stale): an unregistered domain is then a tempfail, not a
  *	reject, whichever door asked.
@@ -44,6 +48,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fallback.h"
 #include "log.h"
 #include "release.h"
 #include "replica.h"
@@ -325,6 +330,8 @@ decide_log(const struct decide_request *rq, const struct sender_facts *f,
 	log_field_text(&line, "reason", d->reason);
 	if (f->oddity != NULL)
 		log_field_text(&line, "oddity", f->oddity);
+	if (d->fallback && rq->fallback != NULL)
+		log_field_text(&line, "fallback", rq->fallback);
 	log_emit(d->log_warning ? LOG_WARNING : LOG_INFO, &line);
 }
 
@@ -349,6 +356,8 @@ decide_sender(const struct config *cfg, const struct decide_request *rq,
 	}
 	res->judged = true;
 	policy_decide(&cfg->policy, &res->facts.in, &res->decision);
+	if (rq->fallback != NULL)
+		fallback_decide(&cfg->fallback, &res->facts.in, &res->decision);
 	if (!rq->quiet)
 		decide_log(rq, &res->facts, &res->decision);
 }
@@ -366,6 +375,7 @@ decide_mailbox(const struct config *cfg, const char *local, bool local_cut,
 	decide_rules(cfg, &rules);
 	sender_facts_domain(&env, &rules, local, local_cut, domain, f);
 	policy_decide(&cfg->policy, &f->in, d);
+	fallback_decide(&cfg->fallback, &f->in, d);
 }
 
 /* decide_door_name - the door in the log. */

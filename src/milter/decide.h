@@ -48,6 +48,9 @@ struct decide_request {
 	const char *sender_text;       /* for the log: raw, sanitized there */
 	bool may_wait;                 /* false: a check is not waited for */
 	bool quiet;                    /* judged, not logged: the door logs */
+	const char *fallback;          /* FallbackMailFrom when the door can
+	                                  replace the sender (the milter with
+	                                  SMFIF_CHGFROM); NULL: it cannot */
 };
 
 /* The outcome: judged is false for mail out of scope (accepted, no line). */
@@ -71,7 +74,8 @@ void decide_fini(void);
 
 /* decide_sender - judge one MAIL FROM under cfg and log the decision
  * (not with rq->quiet: the door calls decide_log or logs a line of its
- * own). */
+ * own); with rq->fallback, OnMailFromNotReady fallback applies
+ * (fallback_decide()). */
 void decide_sender(const struct config *cfg, const struct decide_request *rq,
                    struct decide_result *res);
 
@@ -82,7 +86,9 @@ void decide_log(const struct decide_request *rq, const struct sender_facts *f,
 /* decide_mailbox - judge a mailbox parsed elsewhere (the From header's:
  * local as written, local_cut when only its start was kept, and domain)
  * by the same sender rules and policy under cfg, waiting for a check as
- * the rules say; nothing is logged. */
+ * the rules say; nothing is logged.  OnMailFromNotReady fallback
+ * applies: a From domain whose only failing records are its MAIL
+ * FROM's passes DMARC by DKIM whatever the envelope is. */
 void decide_mailbox(const struct config *cfg, const char *local, bool local_cut,
                     const char *domain, struct sender_facts *f,
                     struct policy_decision *d);

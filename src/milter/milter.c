@@ -24,6 +24,13 @@
  *	logged once with both identities.  The policy door sees no headers:
  *	FromCheck is the milter's alone.
  *
+ *	With OnMailFromNotReady fallback, SMFIF_CHGFROM is negotiated, and
+ *	a sender whose domain fails only its MAIL FROM records (DKIM and
+ *	DMARC valid; fallback.c) is accepted and, at end of message,
+ *	replaced by FallbackMailFrom (smfi_chgfrom), logged with both
+ *	addresses; when the MTA refuses the change the message gets a
+ *	tempfail, never leaves with the sender that is not ready.
+ *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line (decide.c's, or with
  *	FromCheck the end of headers' here, naming both identities).  A
@@ -42,6 +49,7 @@
 #include <time.h>
 
 #include "decide.h"
+#include "fallback.h"
 #include "fromcheck.h"
 #include "fromhdr.h"
 #include "log.h"
@@ -60,8 +68,12 @@ struct milter_conn {
 	bool have_client;
 	struct sockaddr_storage client;
 	char client_text[INET6_ADDRSTRLEN + 2];
+	/* SMFIF_CHGFROM negotiated: OnMailFromNotReady fallback is
+	 * configured and the MTA offered it */
+	bool may_chgfrom;
 	/* the message in progress */
 	bool act_at_eom;
+	bool chgfrom; /* the envelope sender becomes FallbackMailFrom */
 	struct policy_decision decision;
 	char domain[DOMAIN_BUF];
 	char sender[MILTER_SENDER_MAX];
@@ -124,6 +136,10 @@ milter_reply(SMFICTX *ctx, struct milter_conn *c,
 	case POLICY_MONITOR:
 		break;
 	}
+	if (c->chgfrom) { /* the sender is replaced at end of message */
+		c->act_at_eom = true;
+		return SMFIS_CONTINUE;
+	}
 	return SMFIS_ACCEPT;
 }
 
@@ -142,6 +158,7 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	cfg = &c->snap->cfg;
 	c->act_at_eom = false;
+	c->chgfrom = false;
 	c->judge_at_eoh = false;
 	c->from_fields = 0;
 	c->domain[0] = '\0';
@@ -162,10 +179,16 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	rq.may_wait = true;
 	/* With FromCheck the line may wait for end of headers. */
 	rq.quiet = cfg->from.mode != FROMCHECK_OFF;
+	rq.fallback = c->may_chgfrom ? cfg->fallback.address : NULL;
 	decide_sender(cfg, &rq, &res);
 	if (!res.judged)
 		return SMFIS_ACCEPT;
 	c->decision = res.decision;
+	/* Kept whatever the From's decision adds at end of headers (a tag,
+	 * a quarantine): the envelope's domain is not ready to be the
+	 * sender.  A reject or tempfail there ends the message anyway. */
+	c->chgfrom =
+	    res.decision.fallback && res.decision.action == POLICY_ACCEPT;
 	if (res.facts.code == REVPATH_OK) {
 		text_copy(c->mailbox, sizeof(c->mailbox), res.facts.mailbox);
 		text_copy(c->domain, sizeof(c->domain), res.facts.lk.domain);
@@ -241,6 +264,10 @@ milter_log_eoh(const struct milter_conn *c, SMFICTX *ctx,
 	if (d->smtp_code[0] != '\0')
 		log_field_text(&line, "reply", d->smtp_code);
 	log_field_text(&line, "decided", fromcheck_by_name(fd->by));
+	if (c->chgfrom && d->action != POLICY_REJECT &&
+	    d->action != POLICY_TEMPFAIL)
+		log_field_text(&line, "fallback",
+		               c->snap->cfg.fallback.address);
 	if (fd->problem == FROMCHECK_INVALID && hf->fields == 1 &&
 	    c->from_err[0] != '\0')
 		snprintf(reason, sizeof(reason), "%s: %s", d->reason,
@@ -317,6 +344,34 @@ milter_quarantine(SMFICTX *ctx, struct milter_conn *c)
 	                                       : HELD_DOOR_UNIX);
 }
 
+/* milter_chgfrom - the envelope sender becomes FallbackMailFrom;
+ * logged with both addresses.  False when the MTA refused it. */
+static bool
+milter_chgfrom(SMFICTX *ctx, struct milter_conn *c)
+{
+	const char *fb = c->snap->cfg.fallback.address;
+	const char *qid = smfi_getsymval(ctx, "i");
+	char path[FALLBACK_ADDRESS_MAX + 2], session[32];
+	struct log_line line;
+	int rc;
+
+	if (qid == NULL || qid[0] == '\0') {
+		snprintf(session, sizeof(session), "s%lu", c->session);
+		qid = session;
+	}
+	snprintf(path, sizeof(path), "<%s>", fb);
+	rc = smfi_chgfrom(ctx, path, NULL);
+	log_line_init(&line);
+	log_field_text(&line, "event",
+	               rc == MI_SUCCESS ? "fallback" : "fallback-failed");
+	log_field(&line, "session", qid);
+	log_field(&line, "sender", c->sender);
+	log_field_text(&line, "domain", c->domain);
+	log_field_text(&line, "fallback", fb);
+	log_emit(rc == MI_SUCCESS ? LOG_NOTICE : LOG_ERR, &line);
+	return rc == MI_SUCCESS;
+}
+
 static sfsistat
 milter_eom(SMFICTX *ctx)
 {
@@ -333,6 +388,10 @@ milter_eom(SMFICTX *ctx)
 	if (c == NULL || !c->act_at_eom)
 		return SMFIS_CONTINUE;
 	c->act_at_eom = false;
+	/* Never out with the sender that is not ready: 451 instead. */
+	if (c->chgfrom && !milter_chgfrom(ctx, c))
+		return SMFIS_TEMPFAIL;
+	c->chgfrom = false;
 	if (c->decision.action == POLICY_QUARANTINE)
 		milter_quarantine(ctx, c);
 	else if (c->decision.action == POLICY_TAG &&
@@ -361,6 +420,20 @@ milter_conn_new(SMFICTX *ctx)
 	return c;
 }
 
+/* milter_warn_no_chgfrom - once: the MTA cannot change the sender, so
+ * OnMailFromNotReady fallback rejects as reject would. */
+static void
+milter_warn_no_chgfrom(void)
+{
+	static atomic_flag warned = ATOMIC_FLAG_INIT;
+
+	if (!atomic_flag_test_and_set(&warned))
+		log_msg(LOG_WARNING,
+		        "event=fallback-unavailable error=\"the MTA does not "
+		        "offer to change the sender (SMFIF_CHGFROM): "
+		        "OnMailFromNotReady fallback rejects\"");
+}
+
 static sfsistat
 milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                  unsigned long f2, unsigned long f3, unsigned long *pf0,
@@ -377,17 +450,24 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	struct milter_conn *c = milter_conn_new(ctx);
 	bool from = c != NULL && c->snap != NULL &&
 	            c->snap->cfg.from.mode != FROMCHECK_OFF;
+	bool fallback = c != NULL && c->snap != NULL &&
+	                c->snap->cfg.fallback.mode == FALLBACK_ON;
 
 	(void)f2;
 	(void)f3;
-	*pf0 = f0 & (SMFIF_QUARANTINE | SMFIF_ADDHDRS | SMFIF_SETSYMLIST);
+	/* SMFIF_CHGFROM only when OnMailFromNotReady fallback may use it */
+	*pf0 = f0 & (SMFIF_QUARANTINE | SMFIF_ADDHDRS | SMFIF_SETSYMLIST |
+	             (fallback ? SMFIF_CHGFROM : 0));
 	*pf1 = f1 & (from ? skip_from : skip);
 	*pf2 = 0;
 	*pf3 = 0;
 	if (c != NULL) {
 		c->nr_conn = (*pf1 & SMFIP_NR_CONN) != 0;
 		c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+		c->may_chgfrom = (*pf0 & SMFIF_CHGFROM) != 0;
 	}
+	if (fallback && (f0 & SMFIF_CHGFROM) == 0)
+		milter_warn_no_chgfrom();
 	if (f0 & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}");
 		if (from)
@@ -430,6 +510,7 @@ milter_abort(SMFICTX *ctx)
 
 	if (c != NULL) {
 		c->act_at_eom = false;
+		c->chgfrom = false;
 		c->judge_at_eoh = false;
 	}
 	return SMFIS_CONTINUE;
