@@ -15,10 +15,15 @@
  *	The rules are listed in sender.h.  This file applies them in order:
  *	parse, own, note the use, wait, first problem, policy input.  The
  *	registry and the state are read through env, in one consistent read
- *	for the ownership search; the organizational domain (a public
- *	suffix list search) is looked up only when the first two rules
- *	fail.  A verified state is the hot path: its registry entry is not
- *	read (a verified state is taken as registered).
+ *	for the ownership search, which walks the sender domain's parents
+ *	nearest first (the names the checker's DMARC tree walk asks, at
+ *	most DMARC_WALK_MAX).  The organizational domain is the one the
+ *	checker stored with the owner's state (RFC 9989 tree walk); the
+ *	public suffix list is asked only when no stored org is known: for
+ *	a domain nothing owns (which name an unregistered check is of) and
+ *	for the org of a domain whose owner was never checked.  A verified
+ *	state is the hot path: its registry entry is not read (a verified
+ *	state is taken as registered).
  *
  *	The first problem ("DKIM x._domainkey.example.com missing") comes
  *	from the state summary the lookup read: storecodec_state_peek() copies
@@ -35,6 +40,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dmarc.h"
 #include "domainname.h"
 #include "readiness.h"
 #include "state.h"
@@ -124,15 +130,21 @@ sender_org(const char *d, char org[DOMAIN_BUF])
 		org[0] = '\0';
 }
 
-/* sender_own - the ownership rule on one read; have_org says whether
- * org was looked up. */
+/* sender_own - the ownership rule on one read: d, then d's parent when
+ * d is its MAIL FROM name, then d's other parents nearest first (the
+ * names of the DMARC tree walk, dmarc_walk_names()), each by its state
+ * or its registry entry.  A state found for a parent covers d by
+ * construction (state_org_covers(): d is below it), so the stored org
+ * does not narrow this search; it gives d's organizational domain
+ * (sender_org_known). */
 static bool
 sender_own(const struct sender_env *env, const struct sender_rules *rules,
-           const char *d, char org[DOMAIN_BUF], bool *have_org,
-           struct sender_lookup *lk)
+           const char *d, struct sender_lookup *lk)
 {
+	char names[DMARC_WALK_MAX][DMARC_NAME_MAX];
 	const char *parent = strchr(d, '.');
 	bool parent_owns = false;
+	size_t n;
 
 	if (sender_try(env, d, false, lk))
 		return true;
@@ -142,13 +154,14 @@ sender_own(const struct sender_env *env, const struct sender_rules *rules,
 		if (parent_owns && sender_try(env, parent, true, lk))
 			return true;
 	}
-	sender_org(d, org);
-	*have_org = true;
-	/* The organizational domain, unless it is the parent just tried. */
-	if (org[0] == '\0' || strcmp(org, d) == 0 ||
-	    (parent_owns && strcmp(org, parent) == 0))
-		return false;
-	return sender_try(env, org, false, lk);
+	n = dmarc_walk_names(d, names, DMARC_WALK_MAX);
+	for (size_t i = 1; i < n && !lk->store_error; i++) {
+		if (parent_owns && strcmp(names[i], parent) == 0)
+			continue;
+		if (sender_try(env, names[i], false, lk))
+			return true;
+	}
+	return false;
 }
 
 /* sender_resolve - the registered domain that owns sender domain d; lk
@@ -158,21 +171,41 @@ sender_resolve(const struct sender_env *env, const struct sender_rules *rules,
                const char *d, struct sender_lookup *lk)
 {
 	char org[DOMAIN_BUF];
-	bool have_org = false, found;
+	bool found;
 
 	if (env->begin(env->impl) != STORE_OK) {
 		lk->store_error = true;
 	} else {
-		found = sender_own(env, rules, d, org, &have_org, lk);
+		found = sender_own(env, rules, d, lk);
 		env->end(env->impl);
 		if (found)
 			return;
 	}
-	/* Unregistered: a check with the global expectations would be of
-	 * the organizational domain, whose MAIL FROM name d usually is. */
-	if (!have_org)
-		sender_org(d, org);
+	/* Unregistered and no state above it: a check with the global
+	 * expectations would be of the organizational domain, whose MAIL
+	 * FROM name d usually is; with nothing stored to say which that
+	 * is, the public suffix list does. */
+	sender_org(d, org);
 	text_copy(lk->domain, sizeof(lk->domain), org[0] ? org : d);
+}
+
+/* sender_org_known - d's organizational domain into lk->org: the org
+ * the checker stored with the owner's state when there is one (d is at
+ * or below the owner), else the public suffix list's, else d. */
+static void
+sender_org_known(const char *d, struct sender_lookup *lk)
+{
+	const char *below = lk->domain;
+
+	if (lk->found && lk->sum.org[0] != '\0' &&
+	    (strcmp(d, below) == 0 || domain_is_below(d, below))) {
+		text_copy(lk->org, sizeof(lk->org),
+		          state_org_of(below, lk->sum.org));
+		return;
+	}
+	sender_org(d, lk->org);
+	if (lk->org[0] == '\0')
+		text_copy(lk->org, sizeof(lk->org), d);
 }
 
 /* sender_must_wait - the wait rule: whether the session waits for a
@@ -301,6 +334,7 @@ sender_judge(const struct sender_env *env, const struct sender_rules *rules,
 		}
 		if (lk->have_state && lk->sum.state != READINESS_VERIFIED)
 			sender_problem(&lk->sum, f->first_problem);
+		sender_org_known(f->rp.domain, lk);
 	}
 	sender_input(f, env->now(env->impl));
 	f->in.registry_stale = rules->registry_stale;

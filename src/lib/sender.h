@@ -21,8 +21,14 @@
  *	Ownership: the sender domain D itself (a state, or a registry
  *	entry); else D's parent P when D is P's MAIL FROM name
  *	(bounces@mail.example.com belongs to example.com); else D's
- *	organizational domain.  Unowned, the domain checked is the
- *	organizational domain (D when it has none).
+ *	nearest other parent with a state or a registry entry, among the
+ *	names the checker's DMARC tree walk asks for D (dmarc_walk_names:
+ *	at most 8, down to the top-level domain).  Unowned, the domain
+ *	checked is the organizational domain by the public suffix list
+ *	(D when it has none).
+ *	Organizational domain (f->lk.org, for the From's alignment): the
+ *	org the checker stored with the owner's state (state_org_of());
+ *	the public suffix list's only when none is stored.
  *	Wait: no state yet, no store error, no DNS trouble whose retry is
  *	still ahead, a domain that is registered (or UnregisteredDomains
  *	check) and a sender that is not exempt: the check is queued and the
@@ -102,6 +108,7 @@ struct sender_lookup {
 	bool have_state;  /* ... and it says something other than unknown */
 	bool store_error;
 	struct storecodec_state_summary sum;
+	char org[DOMAIN_BUF]; /* the sender domain's organizational domain */
 };
 
 /* Everything learnt about one MAIL FROM; in points into the rest. */
