@@ -102,6 +102,8 @@ enum config_type {
 	CONFIG_FROMCHECK, /* FromCheck; OnFrom<Problem>: size the problem */
 	CONFIG_FROM_ACTION,
 	CONFIG_MTA,
+	CONFIG_ALIGN, /* AlignmentRequired */
+	CONFIG_MISALIGNED,
 };
 
 struct config_key {
@@ -185,6 +187,8 @@ static const struct config_key config_keys[] = {
     {"OnFromMailboxes", CONFIG_FROM_ACTION,
      CONFIG_ON_FROM(FROMCHECK_MAILBOXES)},
     {"OnFromInvalid", CONFIG_FROM_ACTION, CONFIG_ON_FROM(FROMCHECK_INVALID)},
+    {"AlignmentRequired", CONFIG_ALIGN, CONFIG_FIELD(from.align)},
+    {"OnMisaligned", CONFIG_MISALIGNED, CONFIG_FIELD(from.on_misaligned)},
 };
 
 /*
@@ -707,6 +711,25 @@ config_set_mode(void *field, size_t size, const char *value, char *msg,
 	return policy_parse_mode(value, strlen(value), field, msg, msglen);
 }
 
+/* config_set_align - AlignmentRequired: either, dkim, spf or both. */
+static int
+config_set_align(void *field, size_t size, const char *value, char *msg,
+                 size_t msglen)
+{
+	(void)size;
+	return fromcheck_parse_align(value, strlen(value), field, msg, msglen);
+}
+
+/* config_set_misaligned - OnMisaligned: any action. */
+static int
+config_set_misaligned(void *field, size_t size, const char *value, char *msg,
+                      size_t msglen)
+{
+	(void)size;
+	return fromcheck_parse_misaligned(value, strlen(value), field, msg,
+	                                  msglen);
+}
+
 /* The MTA names, for MTA. */
 static const struct {
 	const char *name;
@@ -873,6 +896,8 @@ static const config_setter config_setters[] = {
     [CONFIG_FROMCHECK] = config_set_fromcheck,
     [CONFIG_FROM_ACTION] = config_set_from_action,
     [CONFIG_MTA] = config_set_mta,
+    [CONFIG_ALIGN] = config_set_align,
+    [CONFIG_MISALIGNED] = config_set_misaligned,
 };
 
 /* config_key_find - the table row for a key, or NULL. */

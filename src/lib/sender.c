@@ -11,6 +11,9 @@
  *	    const struct sender_rules *rules, const char *local,
  *	    bool local_cut, const char *domain, struct sender_facts *f);
  *	const char *sender_state_name(const struct sender_facts *f);
+ *	bool sender_signer(const struct sender_facts *f,
+ *	    char domain[DOMAIN_BUF], char org[DOMAIN_BUF]);
+ *	bool sender_alignment_known(const struct sender_facts *f);
  * DESCRIPTION
  *	The rules are listed in sender.h.  This file applies them in order:
  *	parse, own, note the use, wait, first problem, policy input.  The
@@ -389,4 +392,31 @@ sender_state_name(const struct sender_facts *f)
 	if (f->lk.have_state)
 		return state_readiness_name(f->lk.sum.state);
 	return f->lk.registered ? "unknown" : "unregistered";
+}
+
+bool
+sender_signer(const struct sender_facts *f, char domain[DOMAIN_BUF],
+              char org[DOMAIN_BUF])
+{
+	const struct sender_lookup *lk = &f->lk;
+
+	if (f->code != REVPATH_OK || !lk->have_state || !lk->sum.dkim_pass)
+		return false;
+	text_copy(domain, DOMAIN_BUF, lk->domain);
+	if (lk->sum.org[0] != '\0') {
+		text_copy(org, DOMAIN_BUF,
+		          state_org_of(lk->domain, lk->sum.org));
+		return true;
+	}
+	sender_org(lk->domain, org);
+	if (org[0] == '\0')
+		text_copy(org, DOMAIN_BUF, lk->domain);
+	return true;
+}
+
+bool
+sender_alignment_known(const struct sender_facts *f)
+{
+	return f->code == REVPATH_OK && f->lk.have_state && !f->in.stale &&
+	       !f->in.dns_trouble;
 }

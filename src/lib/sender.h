@@ -145,4 +145,15 @@ void sender_facts_domain(const struct sender_env *env,
  * the path gave no domain. */
 const char *sender_state_name(const struct sender_facts *f);
 
+/* sender_signer - the owner of f's domain as a DKIM signing domain: true
+ * when its state is known and a DKIM record of it passed; domain gets
+ * the owner, org its organizational domain (stored, else the public
+ * suffix list's). */
+bool sender_signer(const struct sender_facts *f, char domain[DOMAIN_BUF],
+                   char org[DOMAIN_BUF]);
+
+/* sender_alignment_known - the owner's state is known, fresh and read
+ * without DNS or store trouble: alignment may be judged on it. */
+bool sender_alignment_known(const struct sender_facts *f);
+
 #endif
