@@ -339,10 +339,13 @@ readiness_judge_dmarc(struct readiness_job *job, size_t i,
 	struct dmarc_context ctx = {
 	    .mail_from = job->req.mail_from,
 	    .spf_required = job->req.spf_alignment_required,
+	    .dkim_required = job->req.dkim_alignment_required,
 	};
 	struct dmarc_record rec = {.adkim = 0, .aspf = 0};
 	struct dns_answer none;
 
+	for (size_t k = 0; k < job->req.nfrom && k < DMARC_FROM_MAX; k++)
+		ctx.from[ctx.nfrom++] = job->req.from_domains[k];
 	job->dmarc_judged = true;
 	if (i == 0) {
 		dmarc_judge(job->req.domain, job->req.domain, ans, NULL,
