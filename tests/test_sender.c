@@ -310,6 +310,17 @@ START_TEST(test_stored_org)
 	/* unowned: the PSL's too */
 	judge("<u@shop.example.net>");
 	ck_assert_str_eq(f.lk.org, "example.net");
+	/* a state an unregistered check left at a short name ("net": a
+	 * sender u@net) owns nothing below it; one at the organizational
+	 * domain (where unregistered checks go) is found as before */
+	add_state("net", READINESS_PENDING, 3600);
+	judge("<u@shop.example.net>");
+	ck_assert_str_eq(f.in.domain, "example.net");
+	ck_assert(!f.lk.found);
+	add_state("example.net", READINESS_PENDING, 3600);
+	judge("<u@shop.example.net>");
+	ck_assert_str_eq(f.in.domain, "example.net");
+	ck_assert(f.lk.found && !f.in.registered);
 }
 END_TEST
 

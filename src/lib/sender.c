@@ -20,11 +20,12 @@
  *	registry and the state are read through env, in one consistent read
  *	for the ownership search, which walks the sender domain's parents
  *	nearest first (the names the checker's DMARC tree walk asks, at
- *	most DMARC_WALK_MAX).  The organizational domain is the one the
- *	checker stored with the owner's state (RFC 9989 tree walk); the
- *	public suffix list is asked only when no stored org is known: for
- *	a domain nothing owns (which name an unregistered check is of) and
- *	for the org of a domain whose owner was never checked.  A verified
+ *	most DMARC_WALK_MAX) for a registered one.  The organizational
+ *	domain is the one the checker stored with the owner's state (RFC
+ *	9989 tree walk); the public suffix list is asked only when no
+ *	stored org is known: for a domain no registered one owns (where an
+ *	unregistered domain's state is, which name its check is of) and for
+ *	the org of a domain whose owner was never checked.  A verified
  *	state is the hot path: its registry entry is not read (a verified
  *	state is taken as registered).
  *
@@ -133,21 +134,48 @@ sender_org(const char *d, char org[DOMAIN_BUF])
 		org[0] = '\0';
 }
 
-/* sender_own - the ownership rule on one read: d, then d's parent when
- * d is its MAIL FROM name, then d's other parents nearest first (the
- * names of the DMARC tree walk, dmarc_walk_names()), each by its state
- * or its registry entry.  A state found for a parent covers d by
- * construction (state_org_covers(): d is below it), so the stored org
- * does not narrow this search; it gives d's organizational domain
- * (sender_org_known). */
+/* sender_parent_owns - the nearest registered parent of d among the
+ * names of the DMARC tree walk (dmarc_walk_names(), after d itself),
+ * skip excepted (the MAIL FROM parent, already tried).  A parent's
+ * state covers d by construction (state_org_covers(): d is below it),
+ * so the stored org does not narrow this search; it gives d's
+ * organizational domain (sender_org_known).  Only registry entries
+ * count here: an unregistered domain's state (UnregisteredDomains
+ * check) is at its organizational domain, tried by the caller. */
 static bool
-sender_own(const struct sender_env *env, const struct sender_rules *rules,
-           const char *d, struct sender_lookup *lk)
+sender_parent_owns(const struct sender_env *env, const char *d,
+                   const char *skip, struct sender_lookup *lk)
 {
 	char names[DMARC_WALK_MAX][DMARC_NAME_MAX];
+	struct storecodec_reg_summary reg;
+	size_t n = dmarc_walk_names(d, names, DMARC_WALK_MAX);
+	int rc;
+
+	for (size_t i = 1; i < n; i++) {
+		if (skip != NULL && strcmp(names[i], skip) == 0)
+			continue;
+		rc = env->reg(env->impl, names[i], &reg);
+		if (rc == STORE_ERROR) {
+			lk->store_error = true;
+			return false;
+		}
+		if (rc == STORE_OK && sender_try(env, names[i], true, lk))
+			return true;
+	}
+	return false;
+}
+
+/* sender_own - the ownership rule on one read: d, then d's parent when
+ * d is its MAIL FROM name, then d's nearest registered parent, then
+ * (an unregistered domain's state) d's organizational domain by the
+ * public suffix list; have_org says whether org was looked up. */
+static bool
+sender_own(const struct sender_env *env, const struct sender_rules *rules,
+           const char *d, char org[DOMAIN_BUF], bool *have_org,
+           struct sender_lookup *lk)
+{
 	const char *parent = strchr(d, '.');
 	bool parent_owns = false;
-	size_t n;
 
 	if (sender_try(env, d, false, lk))
 		return true;
@@ -157,14 +185,18 @@ sender_own(const struct sender_env *env, const struct sender_rules *rules,
 		if (parent_owns && sender_try(env, parent, true, lk))
 			return true;
 	}
-	n = dmarc_walk_names(d, names, DMARC_WALK_MAX);
-	for (size_t i = 1; i < n && !lk->store_error; i++) {
-		if (parent_owns && strcmp(names[i], parent) == 0)
-			continue;
-		if (sender_try(env, names[i], false, lk))
-			return true;
-	}
-	return false;
+	if (sender_parent_owns(env, d, parent_owns ? parent : NULL, lk))
+		return true;
+	if (lk->store_error)
+		return false;
+	sender_org(d, org);
+	*have_org = true;
+	/* The organizational domain, unless it is the parent just tried
+	 * (a registered one was found above). */
+	if (org[0] == '\0' || strcmp(org, d) == 0 ||
+	    (parent_owns && strcmp(org, parent) == 0))
+		return false;
+	return sender_try(env, org, false, lk);
 }
 
 /* sender_resolve - the registered domain that owns sender domain d; lk
@@ -174,21 +206,22 @@ sender_resolve(const struct sender_env *env, const struct sender_rules *rules,
                const char *d, struct sender_lookup *lk)
 {
 	char org[DOMAIN_BUF];
-	bool found;
+	bool have_org = false, found;
 
 	if (env->begin(env->impl) != STORE_OK) {
 		lk->store_error = true;
 	} else {
-		found = sender_own(env, rules, d, lk);
+		found = sender_own(env, rules, d, org, &have_org, lk);
 		env->end(env->impl);
 		if (found)
 			return;
 	}
-	/* Unregistered and no state above it: a check with the global
-	 * expectations would be of the organizational domain, whose MAIL
-	 * FROM name d usually is; with nothing stored to say which that
-	 * is, the public suffix list does. */
-	sender_org(d, org);
+	/* Unregistered and no state: a check with the global expectations
+	 * would be of the organizational domain, whose MAIL FROM name d
+	 * usually is; with nothing stored to say which that is, the public
+	 * suffix list does. */
+	if (!have_org)
+		sender_org(d, org);
 	text_copy(lk->domain, sizeof(lk->domain), org[0] ? org : d);
 }
 

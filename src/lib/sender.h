@@ -21,11 +21,13 @@
  *	Ownership: the sender domain D itself (a state, or a registry
  *	entry); else D's parent P when D is P's MAIL FROM name
  *	(bounces@mail.example.com belongs to example.com); else D's
- *	nearest other parent with a state or a registry entry, among the
- *	names the checker's DMARC tree walk asks for D (dmarc_walk_names:
- *	at most 8, down to the top-level domain).  Unowned, the domain
- *	checked is the organizational domain by the public suffix list
- *	(D when it has none).
+ *	nearest other parent with a registry entry, among the names the
+ *	checker's DMARC tree walk asks for D (dmarc_walk_names: at most 8,
+ *	down to the top-level domain); else a state (of an unregistered
+ *	domain) at D's organizational domain by the public suffix list.
+ *	Unowned, the domain checked is that organizational domain (D when
+ *	it has none).  Only a registered parent owns D by the walk: a state
+ *	an unregistered check left at a short name never does.
  *	Organizational domain (f->lk.org, for the From's alignment): the
  *	org the checker stored with the owner's state (state_org_of());
  *	the public suffix list's only when none is stored.
