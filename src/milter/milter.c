@@ -20,9 +20,12 @@
  *	header callback counts the From fields and parses the first
  *	(fromhdr.c), and at end of headers the From mailbox goes through
  *	the same sender rules and policy (decide_mailbox(), on the same
- *	store and checker), and fromcheck_decide() gives the one decision,
- *	logged once with both identities.  The policy door sees no headers:
- *	FromCheck is the milter's alone.
+ *	store and checker), and fromcheck_decide_aligned() gives the one
+ *	decision, logged once with both identities: the envelope's, the
+ *	From's and, when the From does not align as AlignmentRequired says
+ *	(the facts from both identities' stored states: orgs, the From's
+ *	adkim/aspf, which owners have a verified DKIM key), OnMisaligned's.
+ *	The policy door sees no headers: FromCheck is the milter's alone.
  *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line (decide.c's, or with
