@@ -451,12 +451,25 @@ START_TEST(test_misaligned)
 	ck_assert(out.align_judged && !out.misaligned);
 	ck_assert_int_eq(out.by, FROMCHECK_BY_ENVELOPE);
 	ck_assert_int_eq(out.d.action, POLICY_ACCEPT);
-	/* ... unless both are required: the fix names the missing one */
+	/* ... unless SPF is: the reply says so */
+	cfg->from.align = FROMCHECK_ALIGN_SPF;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert(out.misaligned);
+	ck_assert_uint_eq(out.aligned, FROMCHECK_ALIGNED_DKIM);
+	ck_assert_ptr_nonnull(strstr(out.d.text,
+	                             "does not align with MAIL FROM domain "
+	                             "bounce.other.example (SPF alignment is "
+	                             "required)"));
+	/* ... or both: the fix names the missing one */
 	cfg->from.align = FROMCHECK_ALIGN_BOTH;
 	out = aligned_run("u@bounce.other.example", &af);
 	ck_assert(out.misaligned);
 	ck_assert_ptr_nonnull(
 	    strstr(out.d.text, ": send with a MAIL FROM under example.com"));
+	ck_assert_ptr_nonnull(
+	    strstr(out.d.text, "does not align with both MAIL FROM domain "
+	                       "bounce.other.example and a verified DKIM key "
+	                       "(both are required)"));
 	ck_assert_ptr_null(strstr(out.d.text, "sign with"));
 	af.aspf = 's';
 	af.env_domain = "mail.example.com";
@@ -473,7 +486,9 @@ START_TEST(test_misaligned)
 	out = aligned_run(NULL, &af);
 	ck_assert(out.misaligned);
 	ck_assert_int_eq(out.d.action, POLICY_REJECT);
-	ck_assert_ptr_nonnull(strstr(out.d.text, "MAIL FROM domain <>"));
+	ck_assert_ptr_nonnull(strstr(
+	    out.d.text, "does not align with a verified DKIM key (MAIL FROM "
+	                "<>: the null sender aligns through DKIM alone)"));
 	cfg->from.align = FROMCHECK_ALIGN_EITHER;
 	af.env_domain = "bounce.other.example";
 	af.env_org = "other.example";

@@ -331,6 +331,34 @@ fromcheck_fix(const struct fromcheck_config *fc,
 	         spf);
 }
 
+/* What the reply says the From did not align with, around the MAIL
+ * FROM domain: by AlignmentRequired, and for the null sender. */
+static const char *const fromcheck_with[][2] = {
+    [FROMCHECK_ALIGN_EITHER] = {"MAIL FROM domain ", " or a verified DKIM key"},
+    [FROMCHECK_ALIGN_DKIM] = {"a verified DKIM key (MAIL FROM domain ",
+                              "; DKIM alignment is required)"},
+    [FROMCHECK_ALIGN_SPF] = {"MAIL FROM domain ",
+                             " (SPF alignment is required)"},
+    [FROMCHECK_ALIGN_BOTH] = {"both MAIL FROM domain ",
+                              " and a verified DKIM key (both are "
+                              "required)"},
+};
+static const char *const fromcheck_with_null[2] = {
+    "a verified DKIM key (MAIL FROM ", ": the null sender aligns through "
+                                       "DKIM alone)"};
+
+/* fromcheck_what - part i (0 before the MAIL FROM domain, 1 after) of
+ * what the From did not align with. */
+static const char *
+fromcheck_what(enum fromcheck_align_req req, bool null_sender, unsigned i)
+{
+	if (null_sender)
+		return fromcheck_with_null[i & 1];
+	if ((size_t)req >= NELEM(fromcheck_with))
+		req = FROMCHECK_ALIGN_EITHER;
+	return fromcheck_with[req][i & 1];
+}
+
 /* fromcheck_misaligned - the decision for a message that does not
  * align: OnMisaligned, Mode monitor applied as policy_decide() does. */
 static void
@@ -377,11 +405,12 @@ fromcheck_misaligned(const struct fromcheck_config *fc,
 		fromcheck_join(
 		    d->text, POLICY_TEXT_MAX,
 		    (const char *const[]){
-		        "From domain ", from, " does not align with MAIL FROM ",
-		        "domain ", env,
-		        " or a verified DKIM key, so receivers applying DMARC "
-		        "will reject it: ",
-		        fix, NULL});
+		        "From domain ", from, " does not align with ",
+		        fromcheck_what(fc->align, af->env_domain == NULL, 0),
+		        env,
+		        fromcheck_what(fc->align, af->env_domain == NULL, 1),
+		        ", so receivers applying DMARC will reject it: ", fix,
+		        NULL});
 	}
 	if (a == POLICY_TAG)
 		fromcheck_join(d->tag_value, sizeof(d->tag_value),
