@@ -144,9 +144,13 @@ static void
 fuzz_judge(const uint8_t *data, size_t size)
 {
 	static const struct dmarc_context ctx[] = {
-	    {"mail.example.com", false},
-	    {"mail.example.com", true},
-	    {"example.com", true},
+	    {.mail_from = "mail.example.com", .spf_required = false},
+	    {.mail_from = "mail.example.com", .spf_required = true},
+	    {.mail_from = "example.com", .spf_required = true},
+	    {.mail_from = "mail.example.com",
+	     .from = {"example.com", "news.example.com"},
+	     .nfrom = 2,
+	     .dkim_required = true},
 	};
 	struct dns_rr rrs[FUZZ_DMARC_RRS];
 	struct dmarc_record rec;

@@ -4,7 +4,7 @@
  *
  * SYNOPSIS
  *	replica-rows reg DOMAIN
- *	replica-rows state DOMAIN READINESS NEXT [ORG]
+ *	replica-rows state DOMAIN READINESS NEXT [ORG [ADKIM ASPF]]
  *	replica-rows copy PREFIX COUNT VERSION
  *	replica-rows copy-state PREFIX COUNT VERSION
  *
@@ -21,7 +21,8 @@
  *	state prints the hex of a state of DOMAIN in READINESS (pending,
  *	verified, degraded, failed), checked now, next check NEXT seconds
  *	from now, with ORG as the organizational domain the DMARC tree
- *	walk found (a version-3 state).
+ *	walk found and ADKIM and ASPF (r or s) as the DMARC record's
+ *	alignment modes (a version-4 state).
  *
  *	copy prints COUNT lines of COPY text for authready_registry
  *	(domain, entry, version, deleted): PREFIX0.example ... with
@@ -95,11 +96,15 @@ main(int argc, char **argv)
 		rows_hex(buf, len, "\n");
 		return 0;
 	}
-	if ((argc == 5 || argc == 6) && strcmp(argv[1], "state") == 0 &&
-	    rows_readiness(argv[3]) > 0) {
+	if ((argc == 5 || argc == 6 || argc == 8) &&
+	    strcmp(argv[1], "state") == 0 && rows_readiness(argv[3]) > 0) {
 		snprintf(st.domain, sizeof(st.domain), "%s", argv[2]);
-		if (argc == 6)
+		if (argc >= 6)
 			snprintf(st.org, sizeof(st.org), "%s", argv[5]);
+		if (argc == 8) {
+			st.adkim = argv[6][0];
+			st.aspf = argv[7][0];
+		}
 		st.state = rows_readiness(argv[3]);
 		st.since = st.first_seen = st.last_check = now;
 		st.last_success = st.state == READINESS_VERIFIED ? now : 0;
@@ -147,7 +152,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	fputs("usage: replica-rows reg DOMAIN | state DOMAIN READINESS NEXT "
-	      "[ORG] | "
+	      "[ORG [ADKIM ASPF]] | "
 	      "copy[-state] PREFIX COUNT VERSION\n",
 	      stderr);
 	return 64;

@@ -1146,7 +1146,8 @@ static void
 judge1(const char *domain, const char *rec, const char *mail_from,
        bool spf_required, struct check_result *res)
 {
-	struct dmarc_context ctx = {mail_from, spf_required};
+	struct dmarc_context ctx = {.mail_from = mail_from,
+	                            .spf_required = spf_required};
 	struct dmarc_record r;
 	struct dns_answer a;
 	char name[300];

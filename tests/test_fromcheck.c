@@ -318,6 +318,268 @@ START_TEST(test_config)
 }
 END_TEST
 
+/* facts - From from (org from_org), MAIL FROM env (NULL: the null
+ * sender) with org env_org, and one signer (NULL: none). */
+static struct fromcheck_align_facts
+facts(const char *from, const char *from_org, const char *env,
+      const char *env_org, const char *signer, const char *signer_org)
+{
+	struct fromcheck_align_facts af;
+
+	memset(&af, 0, sizeof(af));
+	af.from_domain = from;
+	af.from_org = from_org;
+	af.env_domain = env;
+	af.env_org = env_org;
+	if (signer != NULL) {
+		af.signer[0].domain = signer;
+		af.signer[0].org = signer_org;
+		af.nsigners = 1;
+	}
+	return af;
+}
+
+/* What aligns, relaxed and strict, and what each AlignmentRequired
+ * needs of it. */
+START_TEST(test_align)
+{
+	struct fromcheck_align_facts af;
+
+	/* the seed's layout: MAIL FROM mail.example.com, key of example.com */
+	af = facts("example.com", "example.com", "mail.example.com",
+	           "example.com", "example.com", "example.com");
+	ck_assert_uint_eq(fromcheck_align(&af),
+	                  FROMCHECK_ALIGNED_DKIM | FROMCHECK_ALIGNED_SPF);
+	ck_assert_str_eq(fromcheck_aligned_name(fromcheck_align(&af)),
+	                 "dkim+spf");
+	/* aspf=s: the MAIL FROM subdomain no longer aligns */
+	af.aspf = 's';
+	ck_assert_uint_eq(fromcheck_align(&af), FROMCHECK_ALIGNED_DKIM);
+	af.env_domain = "example.com";
+	ck_assert_uint_eq(fromcheck_align(&af),
+	                  FROMCHECK_ALIGNED_DKIM | FROMCHECK_ALIGNED_SPF);
+	/* adkim=s: a From subdomain does not align with d=example.com */
+	af = facts("news.example.com", "example.com", "bounce.other.example",
+	           "other.example", "example.com", "example.com");
+	ck_assert_uint_eq(fromcheck_align(&af), FROMCHECK_ALIGNED_DKIM);
+	af.adkim = 's';
+	ck_assert_uint_eq(fromcheck_align(&af), 0);
+	ck_assert_str_eq(fromcheck_aligned_name(0), "none");
+	/* a signer of the same organization aligns relaxed */
+	af = facts("example.co.uk", "example.co.uk", "mail.other.example",
+	           "other.example", "news.example.co.uk", "example.co.uk");
+	ck_assert_uint_eq(fromcheck_align(&af), FROMCHECK_ALIGNED_DKIM);
+	/* an unknown org never aligns relaxed */
+	af = facts("example.com", "", "mail.example.com", "", NULL, NULL);
+	ck_assert_uint_eq(fromcheck_align(&af), 0);
+
+	/* AlignmentRequired */
+	ck_assert(fromcheck_align_ok(FROMCHECK_ALIGN_EITHER,
+	                             FROMCHECK_ALIGNED_SPF, false));
+	ck_assert(fromcheck_align_ok(FROMCHECK_ALIGN_EITHER,
+	                             FROMCHECK_ALIGNED_DKIM, false));
+	ck_assert(!fromcheck_align_ok(FROMCHECK_ALIGN_EITHER, 0, false));
+	ck_assert(!fromcheck_align_ok(FROMCHECK_ALIGN_DKIM,
+	                              FROMCHECK_ALIGNED_SPF, false));
+	ck_assert(fromcheck_align_ok(FROMCHECK_ALIGN_SPF, FROMCHECK_ALIGNED_SPF,
+	                             false));
+	ck_assert(!fromcheck_align_ok(FROMCHECK_ALIGN_SPF,
+	                              FROMCHECK_ALIGNED_DKIM, false));
+	ck_assert(!fromcheck_align_ok(FROMCHECK_ALIGN_BOTH,
+	                              FROMCHECK_ALIGNED_DKIM, false));
+	ck_assert(fromcheck_align_ok(
+	    FROMCHECK_ALIGN_BOTH,
+	    FROMCHECK_ALIGNED_DKIM | FROMCHECK_ALIGNED_SPF, false));
+	/* the null sender: its From alone, through DKIM */
+	ck_assert(fromcheck_align_ok(FROMCHECK_ALIGN_BOTH,
+	                             FROMCHECK_ALIGNED_DKIM, true));
+	ck_assert(!fromcheck_align_ok(FROMCHECK_ALIGN_SPF, 0, true));
+}
+END_TEST
+
+/* aligned_run - a verified envelope and From with the facts af. */
+static struct fromcheck_decision
+aligned_run(const char *sender, const struct fromcheck_align_facts *af)
+{
+	struct policy_decision e, f;
+	struct fromcheck_decision out;
+	struct fromcheck_facts hf;
+	static struct fromhdr fh;
+
+	decide(sender, "env.example", READINESS_VERIFIED, &e);
+	hf = parsed("a@example.com", &fh);
+	decide("a@example.com", "example.com", READINESS_VERIFIED, &f);
+	fromcheck_decide_aligned(&cfg->from, &cfg->policy, &e, &hf, &f, af,
+	                         &out);
+	return out;
+}
+
+/* OnMisaligned: the reply, every action, Mode and FromCheck monitor,
+ * and how it weighs against the other decisions. */
+START_TEST(test_misaligned)
+{
+	struct fromcheck_align_facts af =
+	    facts("example.com", "example.com", "bounce.other.example",
+	          "other.example", NULL, NULL);
+	struct fromcheck_decision out;
+	struct policy_decision e, f;
+	struct fromcheck_facts hf;
+	struct fromhdr fh;
+
+	ck_assert_int_eq(cfg->from.align, FROMCHECK_ALIGN_EITHER);
+	ck_assert_int_eq(cfg->from.on_misaligned, POLICY_REJECT);
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert(out.align_judged && out.misaligned);
+	ck_assert_int_eq(out.by, FROMCHECK_BY_ALIGNMENT);
+	ck_assert_str_eq(fromcheck_by_name(out.by), "alignment");
+	ck_assert_int_eq(out.d.action, POLICY_REJECT);
+	ck_assert_str_eq(out.d.smtp_code, "550");
+	ck_assert_str_eq(out.d.xcode, "5.7.1");
+	ck_assert_ptr_nonnull(strstr(out.d.text, "From domain example.com"));
+	ck_assert_ptr_nonnull(
+	    strstr(out.d.text, "MAIL FROM domain bounce.other.example"));
+	ck_assert_ptr_nonnull(strstr(
+	    out.d.text, "sign with a verified DKIM key of example.com or "
+	                "send with a MAIL FROM under example.com"));
+	ck_assert_ptr_nonnull(strstr(out.d.reason, "misaligned"));
+	ck_assert_ptr_null(strchr(out.d.text, '%'));
+	/* what aligns is enough */
+	af.signer[0].domain = "example.com";
+	af.signer[0].org = "example.com";
+	af.nsigners = 1;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert(out.align_judged && !out.misaligned);
+	ck_assert_int_eq(out.by, FROMCHECK_BY_ENVELOPE);
+	ck_assert_int_eq(out.d.action, POLICY_ACCEPT);
+	/* ... unless SPF is: the reply says so */
+	cfg->from.align = FROMCHECK_ALIGN_SPF;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert(out.misaligned);
+	ck_assert_uint_eq(out.aligned, FROMCHECK_ALIGNED_DKIM);
+	ck_assert_ptr_nonnull(strstr(out.d.text,
+	                             "does not align with MAIL FROM domain "
+	                             "bounce.other.example (SPF alignment is "
+	                             "required)"));
+	/* ... or both: the fix names the missing one */
+	cfg->from.align = FROMCHECK_ALIGN_BOTH;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert(out.misaligned);
+	ck_assert_ptr_nonnull(
+	    strstr(out.d.text, ": send with a MAIL FROM under example.com"));
+	ck_assert_ptr_nonnull(
+	    strstr(out.d.text, "does not align with both MAIL FROM domain "
+	                       "bounce.other.example and a verified DKIM key "
+	                       "(both are required)"));
+	ck_assert_ptr_null(strstr(out.d.text, "sign with"));
+	af.aspf = 's';
+	af.env_domain = "mail.example.com";
+	af.env_org = "example.com";
+	out = aligned_run("u@mail.example.com", &af);
+	ck_assert_ptr_nonnull(
+	    strstr(out.d.text, "send with a MAIL FROM of exactly example.com "
+	                       "(aspf=s)"));
+	/* the null sender: its From alone, through DKIM */
+	af.env_domain = NULL;
+	out = aligned_run(NULL, &af);
+	ck_assert(!out.misaligned);
+	af.nsigners = 0;
+	out = aligned_run(NULL, &af);
+	ck_assert(out.misaligned);
+	ck_assert_int_eq(out.d.action, POLICY_REJECT);
+	ck_assert_ptr_nonnull(strstr(
+	    out.d.text, "does not align with a verified DKIM key (MAIL FROM "
+	                "<>: the null sender aligns through DKIM alone)"));
+	cfg->from.align = FROMCHECK_ALIGN_EITHER;
+	af.env_domain = "bounce.other.example";
+	af.env_org = "other.example";
+	af.aspf = 0;
+
+	/* every action */
+	cfg->from.on_misaligned = POLICY_TEMPFAIL;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert_int_eq(out.d.action, POLICY_TEMPFAIL);
+	ck_assert_str_eq(out.d.smtp_code, "451");
+	ck_assert_str_eq(out.d.xcode, "4.7.1");
+	cfg->from.on_misaligned = POLICY_QUARANTINE;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert_int_eq(out.d.action, POLICY_QUARANTINE);
+	ck_assert_int_eq(out.by, FROMCHECK_BY_ALIGNMENT);
+	cfg->from.on_misaligned = POLICY_TAG;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert_int_eq(out.d.action, POLICY_TAG);
+	ck_assert_str_eq(out.d.tag_value, "misaligned; from=example.com; "
+	                                  "mail_from=bounce.other.example");
+	cfg->from.on_misaligned = POLICY_ACCEPT;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert(out.misaligned);
+	ck_assert_int_eq(out.by, FROMCHECK_BY_ENVELOPE);
+	ck_assert_int_eq(out.d.action, POLICY_ACCEPT);
+	cfg->from.on_misaligned = POLICY_MONITOR;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert_int_eq(out.d.action, POLICY_MONITOR);
+	ck_assert_int_eq(out.d.would_be, POLICY_REJECT);
+	ck_assert_str_eq(out.d.smtp_code, "550");
+	cfg->from.on_misaligned = POLICY_REJECT;
+	/* Mode monitor: logged, not sent */
+	cfg->policy.mode = POLICY_MODE_MONITOR;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert_int_eq(out.d.action, POLICY_MONITOR);
+	ck_assert_int_eq(out.d.would_be, POLICY_REJECT);
+	cfg->policy.mode = POLICY_MODE_ENFORCE;
+	/* FromCheck monitor: the envelope's decision, from_would reject */
+	cfg->from.mode = FROMCHECK_MONITOR;
+	out = aligned_run("u@bounce.other.example", &af);
+	ck_assert_int_eq(out.d.action, POLICY_ACCEPT);
+	ck_assert_int_eq(out.from_would, POLICY_REJECT);
+	cfg->from.mode = FROMCHECK_ENFORCE;
+
+	/* a pending From rejects by its readiness first (a tie) */
+	decide("u@bounce.other.example", "env.example", READINESS_VERIFIED, &e);
+	hf = parsed("a@example.com", &fh);
+	decide("a@example.com", "example.com", READINESS_PENDING, &f);
+	fromcheck_decide_aligned(&cfg->from, &cfg->policy, &e, &hf, &f, &af,
+	                         &out);
+	ck_assert(out.misaligned);
+	ck_assert_int_eq(out.by, FROMCHECK_BY_FROM);
+	/* a header problem: alignment is not judged */
+	hf.fields = 2;
+	fromcheck_decide_aligned(&cfg->from, &cfg->policy, &e, &hf, &f, &af,
+	                         &out);
+	ck_assert(!out.align_judged && !out.misaligned);
+	ck_assert_int_eq(out.by, FROMCHECK_BY_HEADER);
+	/* no facts: not judged (fromcheck_decide) */
+	out = aligned_run("u@bounce.other.example", NULL);
+	ck_assert(!out.align_judged);
+	ck_assert_int_eq(out.d.action, POLICY_ACCEPT);
+}
+END_TEST
+
+START_TEST(test_align_config)
+{
+	char err[256];
+
+	ck_assert_int_eq(
+	    config_set(cfg, "AlignmentRequired", "both", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg->from.align, FROMCHECK_ALIGN_BOTH);
+	ck_assert_int_eq(
+	    config_set(cfg, "alignmentrequired", "SPF", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg->from.align, FROMCHECK_ALIGN_SPF);
+	ck_assert_int_eq(
+	    config_set(cfg, "AlignmentRequired", "any", err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not either, dkim, spf or both"));
+	ck_assert_int_eq(cfg->from.align, FROMCHECK_ALIGN_SPF);
+	ck_assert_int_eq(
+	    config_set(cfg, "OnMisaligned", "quarantine", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg->from.on_misaligned, POLICY_QUARANTINE);
+	ck_assert_int_eq(
+	    config_set(cfg, "OnMisaligned", "bounce", err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "OnMisaligned: 'bounce' is not an"));
+	ck_assert_int_eq(cfg->from.on_misaligned, POLICY_QUARANTINE);
+	ck_assert_str_eq(fromcheck_align_req_name(FROMCHECK_ALIGN_EITHER),
+	                 "either");
+}
+END_TEST
+
 /* fromcheck_suite - every test above. */
 static Suite *
 fromcheck_suite(void)
@@ -334,6 +596,9 @@ fromcheck_suite(void)
 	tcase_add_test(tc, test_problem_actions);
 	tcase_add_test(tc, test_monitors);
 	tcase_add_test(tc, test_config);
+	tcase_add_test(tc, test_align);
+	tcase_add_test(tc, test_misaligned);
+	tcase_add_test(tc, test_align_config);
 	suite_add_tcase(s, tc);
 	return s;
 }

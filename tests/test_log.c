@@ -388,7 +388,7 @@ START_TEST(test_no_daemon_then_daemon)
 	char err[256], buf[DGRAM_MAX];
 	int fd;
 
-	/* no socket at the path: lines are lost, nothing blocks or fails */
+	/* no socket at the path: nothing blocks or fails */
 	ck_assert_int_eq(log_open("ar-late", "local3", true, err, sizeof(err)),
 	                 0);
 	snprintf(sock_path, sizeof(sock_path), "/tmp/test_log.none.%ld",
@@ -396,7 +396,6 @@ START_TEST(test_no_daemon_then_daemon)
 	ck_assert_int_eq(log_set_socket(sock_path), 0);
 	ck_assert_int_eq(log_start_async(err, sizeof(err)), 0);
 	log_msg(LOG_INFO, "event=lost");
-	usleep(50000);
 	/* the daemon comes up at that path: the writer reconnects */
 	{
 		struct sockaddr_un sun;
@@ -409,7 +408,13 @@ START_TEST(test_no_daemon_then_daemon)
 		                 0);
 	}
 	log_msg(LOG_ERR, "event=found");
+	/* The writer may not have taken the first line before the socket
+	 * appeared (a loaded machine): then it arrives, first and intact. */
 	ck_assert_int_gt(sink_read(fd, buf, sizeof(buf)), 0);
+	if (strstr(buf, "event=lost") != NULL) {
+		ck_assert_str_eq(body(buf, "ar-late"), "event=lost");
+		ck_assert_int_gt(sink_read(fd, buf, sizeof(buf)), 0);
+	}
 	/* <local3.err> = 19 * 8 + 3 */
 	ck_assert_msg(strncmp(buf, "<155>", 5) == 0, "'%s'", buf);
 	ck_assert_str_eq(body(buf, "ar-late"), "event=found");

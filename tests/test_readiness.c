@@ -469,6 +469,68 @@ START_TEST(test_dmarc_aspf_strict)
 }
 END_TEST
 
+/* adkim=s: the report carries the modes (stored with the state for the
+ * milter's alignment); without the From domains a generic warning,
+ * with one that differs from the key's domain a warning naming it, and
+ * a failure where alignment must hold through DKIM. */
+START_TEST(test_dmarc_adkim_strict)
+{
+	static const struct fake_entry zone[] = {
+	    {"_dmarc.example.com",
+	     DNS_TYPE_TXT,
+	     DNS_OK,
+	     1,
+	     {"v=DMARC1; p=none; adkim=s"}},
+	};
+	struct fake_resolver f = {.entries = zone, .nentries = 1};
+	struct readiness_request req;
+	static struct report rep;
+
+	request_init(&req, "example.com", "mail.example.com");
+	req.checks = READINESS_CHECK_BIT(CHECK_DMARC);
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_int_eq(rep.adkim, 's');
+	ck_assert_int_eq(rep.aspf, 'r');
+	ck_assert_ptr_nonnull(strstr(rep.checks[0].warning,
+	                             "unless every From address is at "
+	                             "example.com"));
+	/* the From domains the operator will use: only the key's own */
+	memset(&f, 0, sizeof(f));
+	f.entries = zone;
+	f.nentries = 1;
+	snprintf(req.from_domains[0], sizeof(req.from_domains[0]),
+	         "example.com");
+	req.nfrom = 1;
+	req.dkim_alignment_required = true;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_str_eq(rep.checks[0].warning, "");
+	/* and a subdomain: warned, or failed when DKIM must align */
+	snprintf(req.from_domains[1], sizeof(req.from_domains[1]),
+	         "news.example.com");
+	req.nfrom = 2;
+	req.dkim_alignment_required = false;
+	memset(&f, 0, sizeof(f));
+	f.entries = zone;
+	f.nentries = 1;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_PASS);
+	ck_assert_ptr_nonnull(strstr(rep.checks[0].warning,
+	                             "mail will be From news.example.com, so "
+	                             "DKIM can never align"));
+	req.dkim_alignment_required = true;
+	memset(&f, 0, sizeof(f));
+	f.entries = zone;
+	f.nentries = 1;
+	ck_assert_int_eq(run(&f, &req, &rep), 0);
+	ck_assert_int_eq(rep.checks[0].status, CHECK_FAIL);
+	ck_assert_ptr_nonnull(
+	    strstr(rep.checks[0].detail, "DKIM alignment is required here"));
+	ck_assert_int_eq(report_exit_code(&rep), 1);
+}
+END_TEST
+
 /* Only ed25519 keys: a warning on the DKIM result; an RSA key ends it. */
 START_TEST(test_dkim_ed25519_only)
 {
@@ -612,7 +674,41 @@ START_TEST(test_checker_request_keeps_dkim)
 	ck_assert_uint_eq(req.nselectors, 1);
 	ck_assert_str_eq(req.selectors[0].name, "1234rpr");
 	ck_assert(req.checks & READINESS_CHECK_BIT(CHECK_DKIM));
+	/* AlignmentRequired either (the default) requires neither */
+	ck_assert(!req.spf_alignment_required && !req.dkim_alignment_required);
 	readiness_request_free(&req);
+}
+END_TEST
+
+/* AlignmentRequired says which alignment a record must allow. */
+START_TEST(test_checker_request_alignment)
+{
+	static const struct {
+		enum fromcheck_align_req align;
+		bool spf, dkim;
+	} rows[] = {
+	    {FROMCHECK_ALIGN_EITHER, false, false},
+	    {FROMCHECK_ALIGN_SPF, true, false},
+	    {FROMCHECK_ALIGN_DKIM, false, true},
+	    {FROMCHECK_ALIGN_BOTH, true, true},
+	};
+	struct readiness_request req;
+	struct domain_reg reg;
+	static struct config cfg;
+	char err[256];
+
+	config_defaults(&cfg);
+	memset(&reg, 0, sizeof(reg));
+	snprintf(reg.domain, sizeof(reg.domain), "example.com");
+	reg.dmarc_min_policy = -1;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		cfg.from.align = rows[i].align;
+		ck_assert_int_eq(
+		    checker_request(&reg, &cfg, &req, err, sizeof(err)), 0);
+		ck_assert(req.spf_alignment_required == rows[i].spf);
+		ck_assert(req.dkim_alignment_required == rows[i].dkim);
+		readiness_request_free(&req);
+	}
 }
 END_TEST
 
@@ -876,11 +972,13 @@ main(void)
 	tcase_add_test(tc, test_dmarc_walk_cap);
 	tcase_add_test(tc, test_dmarc_walk_temp_after_policy);
 	tcase_add_test(tc, test_dmarc_aspf_strict);
+	tcase_add_test(tc, test_dmarc_adkim_strict);
 	tcase_add_test(tc, test_dkim_ed25519_only);
 	tcase_add_test(tc, test_temperror_and_fail_is_not_ready);
 	tcase_add_test(tc, test_several_selectors);
 	tcase_add_test(tc, test_no_selector_dkim_missing);
 	tcase_add_test(tc, test_checker_request_keeps_dkim);
+	tcase_add_test(tc, test_checker_request_alignment);
 	tcase_add_test(tc, test_resolver_refuses);
 	tcase_add_test(tc, test_budget_cuts_slow_record);
 	tcase_add_test(tc, test_mail_from_forms);

@@ -254,19 +254,73 @@ START_TEST(test_parent_mail_from)
 	judge("<bounces@mail.shop.example.com>");
 	ck_assert_str_eq(f.in.domain, "shop.example.com");
 	ck_assert(f.in.registered && f.in.have_state);
-	/* a sibling is not its MAIL FROM name: the organizational domain */
+	/* a sibling is not its MAIL FROM name, but shop.example.com is its
+	 * nearest registered parent (the DMARC tree walk's names) */
 	judge("<u@news.shop.example.com>");
+	ck_assert_str_eq(f.in.domain, "shop.example.com");
+	ck_assert(f.in.registered);
+	/* nothing registered above it: the organizational domain by the
+	 * public suffix list (no org stored to say otherwise) */
+	judge("<u@news.other.example.com>");
 	ck_assert_str_eq(f.in.domain, "example.com");
 	ck_assert(!f.in.registered);
 	/* a registered label of its own, and an FQDN */
 	fk.reg[0].mail_from = "bounce";
 	judge("<u@bounce.shop.example.com>");
 	ck_assert_str_eq(f.in.domain, "shop.example.com");
+	/* no longer its MAIL FROM name, still below it */
 	judge("<u@mail.shop.example.com>");
-	ck_assert_str_eq(f.in.domain, "example.com");
+	ck_assert_str_eq(f.in.domain, "shop.example.com");
 	fk.reg[0].mail_from = "em.shop.example.com";
 	judge("<u@em.shop.example.com>");
 	ck_assert_str_eq(f.in.domain, "shop.example.com");
+}
+END_TEST
+
+/* The org of the sender domain (the From's alignment reads it): the
+ * one the checker stored with the owner's state; the public suffix
+ * list's only when none is stored; a stored org that is not the owner
+ * or a parent of it is ignored. */
+START_TEST(test_stored_org)
+{
+	struct storecodec_state_summary *sum;
+
+	add_reg("news.example.co.uk", "");
+	sum = add_state("news.example.co.uk", READINESS_VERIFIED, 3600);
+	snprintf(sum->org, sizeof(sum->org), "example.co.uk");
+	judge("<u@mail.news.example.co.uk>");
+	ck_assert_str_eq(f.lk.domain, "news.example.co.uk");
+	ck_assert_str_eq(f.lk.org, "example.co.uk");
+	/* a name deeper down is owned by its nearest registered parent */
+	judge("<u@a.b.news.example.co.uk>");
+	ck_assert_str_eq(f.lk.domain, "news.example.co.uk");
+	ck_assert_str_eq(f.lk.org, "example.co.uk");
+	/* the walk found the domain itself to be its org */
+	snprintf(sum->org, sizeof(sum->org), "news.example.co.uk");
+	judge("<u@a.news.example.co.uk>");
+	ck_assert_str_eq(f.lk.org, "news.example.co.uk");
+	/* a stored org below the domain is no org of it */
+	snprintf(sum->org, sizeof(sum->org), "x.news.example.co.uk");
+	judge("<u@a.news.example.co.uk>");
+	ck_assert_str_eq(f.lk.org, "news.example.co.uk");
+	/* none stored (never checked, an older state): the PSL's */
+	sum->org[0] = '\0';
+	judge("<u@a.news.example.co.uk>");
+	ck_assert_str_eq(f.lk.org, "example.co.uk");
+	/* unowned: the PSL's too */
+	judge("<u@shop.example.net>");
+	ck_assert_str_eq(f.lk.org, "example.net");
+	/* a state an unregistered check left at a short name ("net": a
+	 * sender u@net) owns nothing below it; one at the organizational
+	 * domain (where unregistered checks go) is found as before */
+	add_state("net", READINESS_PENDING, 3600);
+	judge("<u@shop.example.net>");
+	ck_assert_str_eq(f.in.domain, "example.net");
+	ck_assert(!f.lk.found);
+	add_state("example.net", READINESS_PENDING, 3600);
+	judge("<u@shop.example.net>");
+	ck_assert_str_eq(f.in.domain, "example.net");
+	ck_assert(f.lk.found && !f.in.registered);
 }
 END_TEST
 
@@ -698,6 +752,7 @@ sender_suite(void)
 	tcase_add_test(tc, test_parent_mail_from);
 	tcase_add_test(tc, test_registry_stale);
 	tcase_add_test(tc, test_org);
+	tcase_add_test(tc, test_stored_org);
 	tcase_add_test(tc, test_unregistered);
 	tcase_add_test(tc, test_wait);
 	tcase_add_test(tc, test_wait_dns_trouble);

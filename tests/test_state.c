@@ -535,6 +535,34 @@ START_TEST(test_org_kept)
 }
 END_TEST
 
+/* The DMARC record's alignment modes are kept the same way: a check
+ * that read no record leaves the last ones known. */
+START_TEST(test_modes_kept)
+{
+	static struct report rep;
+	struct domain_state st;
+
+	in_state(&st, READINESS_VERIFIED, T0);
+	ck_assert_int_eq(st.adkim, 0);
+	mkrep(&rep, VERDICT_READY);
+	rep.adkim = 's';
+	rep.aspf = 'r';
+	state_apply(&st, &rep, T0 + 10, NULL, &st, NULL);
+	ck_assert_int_eq(st.adkim, 's');
+	ck_assert_int_eq(st.aspf, 'r');
+	mkrep(&rep, VERDICT_UNDECIDED);
+	rep.adkim = rep.aspf = 0;
+	state_apply(&st, &rep, T0 + 20, NULL, &st, NULL);
+	ck_assert_int_eq(st.adkim, 's');
+	mkrep(&rep, VERDICT_READY);
+	rep.adkim = 'r';
+	rep.aspf = 's';
+	state_apply(&st, &rep, T0 + 30, NULL, &st, NULL);
+	ck_assert_int_eq(st.adkim, 'r');
+	ck_assert_int_eq(st.aspf, 's');
+}
+END_TEST
+
 /* The org domain the tree walk found says which names are the domain's
  * organization; without one, only the domain's own subtree. */
 START_TEST(test_org_covers)
@@ -897,6 +925,7 @@ state_suite(void)
 	tcase_add_test(tc, test_notify_give_up);
 	tcase_add_test(tc, test_records_truncated);
 	tcase_add_test(tc, test_org_kept);
+	tcase_add_test(tc, test_modes_kept);
 	tcase_add_test(tc, test_org_covers);
 	tcase_add_test(tc, test_records_overflow);
 	tcase_add_test(tc, test_bogus_report);

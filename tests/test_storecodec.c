@@ -125,6 +125,7 @@ START_TEST(test_state_peek_problem)
 	ck_assert_int_eq(
 	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
 	ck_assert(!sum.problem); /* every record passes */
+	ck_assert(sum.dkim_pass);
 	st.state = READINESS_PENDING;
 	st.records[0].type = CHECK_DKIM;
 	st.records[0].status = CHECK_MISSING;
@@ -149,6 +150,27 @@ START_TEST(test_state_peek_problem)
 	ck_assert_uint_eq(sum.problem_type, 2);
 	ck_assert_uint_eq(sum.problem_status, CHECK_FAIL);
 	ck_assert_str_eq(sum.problem_name, "_dmarc.example.com");
+	/* a DKIM record that passed, before or after the problem */
+	ck_assert(sum.dkim_pass); /* records[0], a DKIM record now */
+	st.records[0].type = CHECK_SPF;
+	st.records[1].status = CHECK_MISSING;
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
+	ck_assert_str_eq(sum.problem_name, "s1._domainkey.example.com");
+	ck_assert(!sum.dkim_pass);
+	st.records[0].status = CHECK_FAIL;
+	st.records[1].status = CHECK_PASS;
+	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
+	                                         err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
+	ck_assert(sum.problem && sum.dkim_pass);
+	ck_assert_uint_eq(sum.problem_type, CHECK_SPF);
+	st.records[0].status = st.records[1].status = CHECK_PASS;
 	st.nrecords = 0;
 	ck_assert_int_eq(storecodec_state_encode(&st, buf, sizeof(buf), &len,
 	                                         err, sizeof(err)),
@@ -411,7 +433,9 @@ expect_state_error(const unsigned char *buf, size_t len, const char *want)
 }
 
 /*
- * Version 3 states end with the organizational domain (org), version 2
+ * Version 4 states end with the DMARC alignment modes (adkim, aspf; a
+ * version 3 state decodes with 0, unknown), version 3 states with the
+ * organizational domain (org), version 2
  * with last_used; a version 2 state is the same record without org and
  * decodes with org "" (unknown); a version 1 state (written by the
  * programs before it) is the same record without last_used either, and
@@ -436,18 +460,52 @@ START_TEST(test_state_versions)
 	small_state(&in);
 	in.last_used = 1700000123;
 	snprintf(in.org, sizeof(in.org), "example.com");
+	in.adkim = 's';
+	in.aspf = 'r';
 	ck_assert_int_eq(storecodec_state_encode(&in, buf, sizeof(buf), &len,
 	                                         err, sizeof(err)),
 	                 0);
 	ck_assert_int_eq(storecodec_header(buf, len, &v, &k, err, sizeof(err)),
 	                 0);
 	ck_assert_uint_eq(v, STORECODEC_STATE_VERSION);
-	ck_assert_uint_eq(v, 3);
+	ck_assert_uint_eq(v, 4);
 	ck_assert_int_eq(
 	    storecodec_state_decode(buf, len, &out, err, sizeof(err)), 0);
 	ck_assert(out.last_used == 1700000123);
 	ck_assert_str_eq(out.org, "example.com");
+	ck_assert_int_eq(out.adkim, 's');
+	ck_assert_int_eq(out.aspf, 'r');
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
+	/* the peek reads past the records: org and modes for alignment */
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
+	ck_assert_str_eq(sum.org, "example.com");
+	ck_assert_int_eq(sum.adkim, 's');
+	ck_assert_int_eq(sum.aspf, 'r');
+	/* a mode byte other than 0, r or s is refused, by both */
+	buf[len - 1] = 'x';
+	expect_state_error(buf, len, "aspf");
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), -1);
+	buf[len - 1] = 'r';
+
+	/* The same state as version 3 wrote it: no modes (unknown). */
+	buf[OFF_VERSION] = 3;
+	len -= 2;
+	ck_assert_int_eq(
+	    storecodec_state_decode(buf, len, &out, err, sizeof(err)), 0);
+	ck_assert_int_eq(out.adkim, 0);
+	ck_assert_int_eq(out.aspf, 0);
+	in.adkim = in.aspf = 0;
+	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)), 0);
+	ck_assert_int_eq(
+	    storecodec_state_peek(buf, len, &sum, err, sizeof(err)), 0);
+	ck_assert_str_eq(sum.org, "example.com");
+	ck_assert_int_eq(sum.adkim, 0);
+	expect_state_error(buf, len + 2, "trailing");
+	buf[OFF_VERSION] = 4;
+	expect_state_error(buf, len, "truncated");
+	buf[OFF_VERSION] = 3;
 
 	/* The same state as version 2 wrote it: no org (unknown). */
 	buf[OFF_VERSION] = 2;

@@ -45,6 +45,7 @@ enum cli_option {
 	OPT_SENDER,
 	OPT_HELO,
 	OPT_STORE_DSN,
+	OPT_FROM_DOMAIN,
 };
 
 static const struct option cli_options[] = {
@@ -68,6 +69,7 @@ static const struct option cli_options[] = {
     {"sender", required_argument, NULL, OPT_SENDER},
     {"helo", required_argument, NULL, OPT_HELO},
     {"store-dsn", required_argument, NULL, OPT_STORE_DSN},
+    {"from-domain", required_argument, NULL, OPT_FROM_DOMAIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -115,9 +117,11 @@ static const char cli_help[] =
     "                                 address of IP/LEN (repeatable)\n"
     "      --dmarc-min-policy P       none, quarantine or reject "
     "(default: none)\n"
+    "      --from-domain DOMAIN       mail will be From DOMAIN: adkim=s\n"
+    "                                 must let it align (repeatable)\n"
     "      --json                     one JSON object on stdout\n"
     "\n"
-    "domain add options: those of check, and\n"
+    "domain add options: those of check but --from-domain, and\n"
     "      --contact ADDR             gets the confirmation mail\n"
     "\n"
     "global options:\n"
@@ -293,6 +297,15 @@ cli_parse(struct cli *cli, int argc, char **argv, int *status)
 		case OPT_STORE_DSN:
 			cli->store_dsn = optarg;
 			break;
+		case OPT_FROM_DOMAIN:
+			if (cli->nfrom == READINESS_FROM_MAX) {
+				*status = cli_usage_error(
+				    cli, "at most %d --from-domain options",
+				    READINESS_FROM_MAX);
+				return -1;
+			}
+			cli->from_domains[cli->nfrom++] = optarg;
+			break;
 		case 'h':
 			fputs(cli_help, stdout);
 			*status = 0;
@@ -406,6 +419,9 @@ main(int argc, char **argv)
 		return status;
 	if (cli.nargs == 0)
 		return cli_usage_error(&cli, "no command given");
+	if (cli.nfrom > 0 && strcmp(cli.args[0], "check") != 0)
+		return cli_usage_error(&cli, "--from-domain is an option of "
+		                             "check only");
 	if ((status = cli_load_config(&cli)) != 0)
 		return status;
 	for (i = 0; i < sizeof(cli_commands) / sizeof(*cli_commands); i++)

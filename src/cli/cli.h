@@ -68,6 +68,8 @@ struct cli {
 	const char *spf_include;
 	const char *egress[CONFIG_EGRESS_MAX];
 	size_t negress;
+	const char *from_domains[READINESS_FROM_MAX]; /* check --from-domain */
+	size_t nfrom;
 	const char *contact;
 	const char *state_dir;
 	const char *store_dsn; /* --store-dsn */

@@ -198,6 +198,15 @@ cli_check_override(struct cli *cli, struct readiness_request *req)
 		    "--dmarc-min-policy must be none, quarantine or reject");
 	if ((status = cli_check_spf(cli, req)) != 0)
 		return status;
+	for (size_t i = 0; i < cli->nfrom && i < READINESS_FROM_MAX; i++) {
+		if (domain_normalize(
+		        cli->from_domains[i], strlen(cli->from_domains[i]),
+		        req->from_domains[i], sizeof(req->from_domains[i]), err,
+		        sizeof(err)) != 0)
+			return cli_usage_error(cli, "--from-domain '%s': %s",
+			                       cli->from_domains[i], err);
+		req->nfrom = i + 1;
+	}
 	if (cli->nselectors > 0)
 		return cli_check_selectors(cli, req);
 	return 0;

@@ -69,6 +69,13 @@ cli_time(int64_t t, char *buf, size_t len)
 	return buf;
 }
 
+/* cli_mode - a stored DMARC alignment mode: "r", "s", or "" unknown. */
+static const char *
+cli_mode(char m)
+{
+	return m == 'r' ? "r" : m == 's' ? "s" : "";
+}
+
 static void
 cli_store_warn(void *ctx, const char *msg)
 {
@@ -286,6 +293,8 @@ cli_status_json(struct cli_status_ctx *sc, const struct domain_state *s,
 	printf("\"dns_errors\": %u, \"registered\": %s, ", s->dns_errors,
 	       sc->unregistered ? "false" : "true");
 	json_field(stdout, "organizational_domain", s->org, false);
+	json_field(stdout, "dmarc_adkim", cli_mode(s->adkim), false);
+	json_field(stdout, "dmarc_aspf", cli_mode(s->aspf), false);
 	if (sc->unregistered)
 		json_field(stdout, "last_used",
 		           cli_time(s->last_used, t, sizeof(t)), false);
@@ -366,6 +375,11 @@ cli_status_text(struct cli_status_ctx *sc, const struct domain_state *s,
 	if (s->org[0] != '\0')
 		printf("  organizational domain %s (RFC 9989 tree walk)\n",
 		       s->org);
+	if (s->adkim != 0 && s->aspf != 0)
+		printf(
+		    "  DMARC alignment adkim=%s aspf=%s (the record's modes; "
+		    "the milter's alignment reads them)\n",
+		    cli_mode(s->adkim), cli_mode(s->aspf));
 	for (i = 0; i < s->nrecords && i < DOMAIN_RECORDS_MAX; i++)
 		printf(
 		    "  %-5s %-9s %s: %s\n",

@@ -130,6 +130,13 @@ checker_request(const struct domain_reg *reg, const struct config *cfg,
 	}
 	req->checks = READINESS_CHECK_ALL;
 	req->budget_ms = cfg->check_timeout_ms;
+	/* AlignmentRequired: a record that can never align what it needs
+	 * fails instead of warning. */
+	req->spf_alignment_required = cfg->from.align == FROMCHECK_ALIGN_SPF ||
+	                              cfg->from.align == FROMCHECK_ALIGN_BOTH;
+	req->dkim_alignment_required =
+	    cfg->from.align == FROMCHECK_ALIGN_DKIM ||
+	    cfg->from.align == FROMCHECK_ALIGN_BOTH;
 	snprintf(req->mx_host, sizeof(req->mx_host), "%s",
 	         reg->mx_host[0] ? reg->mx_host : cfg->mx_host);
 	snprintf(req->spf_include, sizeof(req->spf_include), "%s",

@@ -105,6 +105,8 @@ enum config_type {
 	CONFIG_MTA,
 	CONFIG_FALLBACK, /* OnMailFromNotReady */
 	CONFIG_FALLBACK_ADDRESS,
+	CONFIG_ALIGN, /* AlignmentRequired */
+	CONFIG_MISALIGNED,
 };
 
 struct config_key {
@@ -191,6 +193,8 @@ static const struct config_key config_keys[] = {
     {"OnMailFromNotReady", CONFIG_FALLBACK, CONFIG_FIELD(fallback.mode)},
     {"FallbackMailFrom", CONFIG_FALLBACK_ADDRESS,
      CONFIG_FIELD(fallback.address)},
+    {"AlignmentRequired", CONFIG_ALIGN, CONFIG_FIELD(from.align)},
+    {"OnMisaligned", CONFIG_MISALIGNED, CONFIG_FIELD(from.on_misaligned)},
 };
 
 /*
@@ -714,6 +718,25 @@ config_set_mode(void *field, size_t size, const char *value, char *msg,
 	return policy_parse_mode(value, strlen(value), field, msg, msglen);
 }
 
+/* config_set_align - AlignmentRequired: either, dkim, spf or both. */
+static int
+config_set_align(void *field, size_t size, const char *value, char *msg,
+                 size_t msglen)
+{
+	(void)size;
+	return fromcheck_parse_align(value, strlen(value), field, msg, msglen);
+}
+
+/* config_set_misaligned - OnMisaligned: any action. */
+static int
+config_set_misaligned(void *field, size_t size, const char *value, char *msg,
+                      size_t msglen)
+{
+	(void)size;
+	return fromcheck_parse_misaligned(value, strlen(value), field, msg,
+	                                  msglen);
+}
+
 /* The MTA names, for MTA. */
 static const struct {
 	const char *name;
@@ -900,6 +923,8 @@ static const config_setter config_setters[] = {
     [CONFIG_MTA] = config_set_mta,
     [CONFIG_FALLBACK] = config_set_fallback,
     [CONFIG_FALLBACK_ADDRESS] = config_set_fallback_address,
+    [CONFIG_ALIGN] = config_set_align,
+    [CONFIG_MISALIGNED] = config_set_misaligned,
 };
 
 /* config_key_find - the table row for a key, or NULL. */

@@ -1165,6 +1165,53 @@ warning_add(struct check_result *res, const char *text)
 }
 
 /*
+ * align_judge_dkim - adkim=s: DKIM aligns only for a From of exactly the
+ * domain (d, sanitized), the key's d=.  Without the From domains the
+ * operator will use, a warning that says so; with them, one that names
+ * the first From domain that can never align, or a failed check (false)
+ * when DKIM alignment is required.
+ */
+static bool
+align_judge_dkim(const struct dmarc_eval *ev, const char *d)
+{
+	char text[3 * REPORT_NAME_MAX + REPORT_DETAIL_MAX];
+	char f[REPORT_NAME_MAX];
+	size_t i;
+
+	if (ev->ctx->nfrom == 0) {
+		snprintf(
+		    text, sizeof(text),
+		    "adkim=s: DKIM aligns only when the From domain is "
+		    "exactly %s, the key's d= domain; mail From a subdomain "
+		    "of it fails DKIM alignment: publish adkim=r unless "
+		    "every From address is at %s.",
+		    d, d);
+		warning_add(ev->res, text);
+		return true;
+	}
+	for (i = 0; i < ev->ctx->nfrom && i < DMARC_FROM_MAX; i++)
+		if (ev->ctx->from[i] != NULL &&
+		    !dnsmsg_name_equal(ev->ctx->from[i], ev->domain))
+			break;
+	if (i == ev->ctx->nfrom || i == DMARC_FROM_MAX)
+		return true;
+	sanitize_text(f, sizeof(f), (const unsigned char *)ev->ctx->from[i],
+	              strlen(ev->ctx->from[i]));
+	snprintf(text, sizeof(text),
+	         "adkim=s: DKIM aligns only when the From domain is exactly "
+	         "%s, the key's d= domain, and mail will be From %s, so DKIM "
+	         "can never align: publish adkim=r (or remove adkim).",
+	         d, f);
+	if (ev->ctx->dkim_required) {
+		check_result_set(ev->res, CHECK_FAIL,
+		                 "%s DKIM alignment is required here.", text);
+		return false;
+	}
+	warning_add(ev->res, text);
+	return true;
+}
+
+/*
  * align_judge - what the record's alignment modes allow for this sender:
  * aspf=s with a MAIL FROM below the domain (the seed's layout) can never
  * align SPF; adkim=s aligns DKIM only for a From of exactly the domain.
@@ -1181,16 +1228,8 @@ align_judge(const struct dmarc_eval *ev, const struct dmarc_record *r)
 
 	sanitize_text(d, sizeof(d), (const unsigned char *)ev->domain,
 	              strlen(ev->domain));
-	if (r->adkim == 's') {
-		snprintf(
-		    text, sizeof(text),
-		    "adkim=s: DKIM aligns only when the From domain is "
-		    "exactly %s, the key's d= domain; mail From a subdomain "
-		    "of it fails DKIM alignment: publish adkim=r unless "
-		    "every From address is at %s.",
-		    d, d);
-		warning_add(ev->res, text);
-	}
+	if (r->adkim == 's' && !align_judge_dkim(ev, d))
+		return false;
 	spf_never = r->aspf == 's' && mf != NULL && mf[0] != '\0' &&
 	            !dnsmsg_name_equal(mf, ev->domain);
 	if (!spf_never)
@@ -1304,7 +1343,7 @@ dmarc_judge(const char *domain, const char *found,
             const struct dmarc_context *ctx, struct check_result *res,
             struct dmarc_record *rec)
 {
-	static const struct dmarc_context none = {NULL, false};
+	static const struct dmarc_context none = {.mail_from = NULL};
 	struct dmarc_eval ev;
 	size_t idx = 0;
 

@@ -93,9 +93,15 @@ bool dmarc_needs_org(const char *domain, const char *org,
                      const struct dns_answer *at_domain);
 
 /* What the judgement of a DMARC record also needs to know. */
+#define DMARC_FROM_MAX 8 /* From domains a judgement is told of */
+
 struct dmarc_context {
 	const char *mail_from; /* the MAIL FROM domain, or NULL */
 	bool spf_required;     /* alignment must hold through SPF */
+	/* The From domains the operator will use (none: not known). */
+	const char *from[DMARC_FROM_MAX];
+	size_t nfrom;
+	bool dkim_required; /* alignment must hold through DKIM */
 };
 
 /*
@@ -103,7 +109,9 @@ struct dmarc_context {
  * discovery found a record (the domain itself, an intermediate name or
  * the organizational domain), at_found its answer.  The record's
  * leniencies and what alignment it allows go to res->warning; aspf=s
- * with a MAIL FROM other than the domain fails when ctx->spf_required.
+ * with a MAIL FROM other than the domain fails when ctx->spf_required,
+ * adkim=s with a From domain (ctx->from) other than the domain, the
+ * key's d=, fails when ctx->dkim_required.
  * *rec gets the parsed record when one applies (rec may be NULL).
  */
 void dmarc_judge(const char *domain, const char *found,

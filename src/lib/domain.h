@@ -83,6 +83,8 @@ struct domain_state {
 	char org[DOMAIN_BUF]; /* organizational domain by the DMARC tree walk
 	                         (RFC 9989) of the last check that found it;
 	                         "" unknown */
+	char adkim, aspf;     /* the DMARC record's alignment modes ('r', 's')
+	                         of the last check that read one; 0 unknown */
 	uint32_t nrecords;
 	struct domain_record_status records[DOMAIN_RECORDS_MAX];
 };

@@ -339,21 +339,30 @@ readiness_judge_dmarc(struct readiness_job *job, size_t i,
 	struct dmarc_context ctx = {
 	    .mail_from = job->req.mail_from,
 	    .spf_required = job->req.spf_alignment_required,
+	    .dkim_required = job->req.dkim_alignment_required,
 	};
+	struct dmarc_record rec = {.adkim = 0, .aspf = 0};
 	struct dns_answer none;
 
+	for (size_t k = 0; k < job->req.nfrom && k < DMARC_FROM_MAX; k++)
+		ctx.from[ctx.nfrom++] = job->req.from_domains[k];
 	job->dmarc_judged = true;
 	if (i == 0) {
 		dmarc_judge(job->req.domain, job->req.domain, ans, NULL,
 		            job->req.dmarc_min_policy, &ctx, &job->dmarc_res,
-		            NULL);
-		return;
+		            &rec);
+	} else {
+		dns_answer_init(&none, "", DNS_TYPE_TXT, DNS_NODATA, NULL);
+		snprintf(none.qname, sizeof(none.qname), "_dmarc.%s",
+		         job->req.domain);
+		dmarc_judge(job->req.domain, job->walk.names[i], &none, ans,
+		            job->req.dmarc_min_policy, &ctx, &job->dmarc_res,
+		            &rec);
+		dns_answer_free(&none);
 	}
-	dns_answer_init(&none, "", DNS_TYPE_TXT, DNS_NODATA, NULL);
-	snprintf(none.qname, sizeof(none.qname), "_dmarc.%s", job->req.domain);
-	dmarc_judge(job->req.domain, job->walk.names[i], &none, ans,
-	            job->req.dmarc_min_policy, &ctx, &job->dmarc_res, NULL);
-	dns_answer_free(&none);
+	/* The modes the milter's alignment judgement reads (state v4). */
+	job->rep->adkim = rec.adkim;
+	job->rep->aspf = rec.aspf;
 }
 
 /* readiness_dmarc_done - the walk is over: fill the slot and rep->org. */
@@ -546,6 +555,7 @@ readiness_start(const struct resolver *res, const struct readiness_request *req,
 	 * is 50 KB and a refresh starts one per domain. */
 	rep->nchecks = 0;
 	rep->org[0] = '\0';
+	rep->adkim = rep->aspf = 0;
 	snprintf(rep->domain, sizeof(rep->domain), "%s", req->domain);
 	job = calloc(1, sizeof(*job));
 	if (job == NULL)

@@ -29,7 +29,8 @@
 #define READINESS_SELECTORS_MAX 8
 #define READINESS_SELECTOR_MAX 64
 #define READINESS_KEY_MAX (64 * 1024)
-#define READINESS_KEY_PATH_MAX 256 /* as in the registry (domain.h) */
+#define READINESS_KEY_PATH_MAX 256        /* as in the registry (domain.h) */
+#define READINESS_FROM_MAX DMARC_FROM_MAX /* --from-domain options */
 
 #define READINESS_CHECK_BIT(t) (1u << (t))
 #define READINESS_CHECK_ALL                                                    \
@@ -56,6 +57,11 @@ struct readiness_request {
 	char spf_include[DOMAIN_BUF]; /* "" or a domain SPF must include */
 	unsigned budget_ms; /* the whole check (CheckTimeout); 0: no limit */
 	bool spf_alignment_required; /* aspf=s that cannot align fails */
+	/* The From domains the operator will use (check --from-domain);
+	 * none: not known, adkim=s only warns. */
+	char from_domains[READINESS_FROM_MAX][DOMAIN_BUF];
+	size_t nfrom;
+	bool dkim_alignment_required; /* adkim=s that cannot align fails */
 };
 
 typedef void (*readiness_done_cb)(void *arg, struct report *rep);

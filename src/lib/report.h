@@ -61,6 +61,7 @@ struct check_result {
 struct report {
 	char domain[REPORT_NAME_MAX];
 	char org[REPORT_NAME_MAX]; /* organizational domain (RFC 9989), or "" */
+	char adkim, aspf; /* the DMARC record's modes ('r', 's'); 0 none read */
 	size_t nchecks;
 	struct check_result checks[REPORT_CHECKS_MAX];
 };

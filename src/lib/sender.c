@@ -11,14 +11,23 @@
  *	    const struct sender_rules *rules, const char *local,
  *	    bool local_cut, const char *domain, struct sender_facts *f);
  *	const char *sender_state_name(const struct sender_facts *f);
+ *	bool sender_signer(const struct sender_facts *f,
+ *	    char domain[DOMAIN_BUF], char org[DOMAIN_BUF]);
+ *	bool sender_alignment_known(const struct sender_facts *f);
  * DESCRIPTION
  *	The rules are listed in sender.h.  This file applies them in order:
  *	parse, own, note the use, wait, first problem, policy input.  The
  *	registry and the state are read through env, in one consistent read
- *	for the ownership search; the organizational domain (a public
- *	suffix list search) is looked up only when the first two rules
- *	fail.  A verified state is the hot path: its registry entry is not
- *	read (a verified state is taken as registered).
+ *	for the ownership search, which walks the sender domain's parents
+ *	nearest first (the names the checker's DMARC tree walk asks, at
+ *	most DMARC_WALK_MAX) for a registered one.  The organizational
+ *	domain is the one the checker stored with the owner's state (RFC
+ *	9989 tree walk); the public suffix list is asked only when no
+ *	stored org is known: for a domain no registered one owns (where an
+ *	unregistered domain's state is, which name its check is of) and for
+ *	the org of a domain whose owner was never checked.  A verified
+ *	state is the hot path: its registry entry is not read (a verified
+ *	state is taken as registered).
  *
  *	The first problem ("DKIM x._domainkey.example.com missing") comes
  *	from the state summary the lookup read: storecodec_state_peek() copies
@@ -35,6 +44,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dmarc.h"
 #include "domainname.h"
 #include "readiness.h"
 #include "state.h"
@@ -124,8 +134,41 @@ sender_org(const char *d, char org[DOMAIN_BUF])
 		org[0] = '\0';
 }
 
-/* sender_own - the ownership rule on one read; have_org says whether
- * org was looked up. */
+/* sender_parent_owns - the nearest registered parent of d among the
+ * names of the DMARC tree walk (dmarc_walk_names(), after d itself),
+ * skip excepted (the MAIL FROM parent, already tried).  A parent's
+ * state covers d by construction (state_org_covers(): d is below it),
+ * so the stored org does not narrow this search; it gives d's
+ * organizational domain (sender_org_known).  Only registry entries
+ * count here: an unregistered domain's state (UnregisteredDomains
+ * check) is at its organizational domain, tried by the caller. */
+static bool
+sender_parent_owns(const struct sender_env *env, const char *d,
+                   const char *skip, struct sender_lookup *lk)
+{
+	char names[DMARC_WALK_MAX][DMARC_NAME_MAX];
+	struct storecodec_reg_summary reg;
+	size_t n = dmarc_walk_names(d, names, DMARC_WALK_MAX);
+	int rc;
+
+	for (size_t i = 1; i < n; i++) {
+		if (skip != NULL && strcmp(names[i], skip) == 0)
+			continue;
+		rc = env->reg(env->impl, names[i], &reg);
+		if (rc == STORE_ERROR) {
+			lk->store_error = true;
+			return false;
+		}
+		if (rc == STORE_OK && sender_try(env, names[i], true, lk))
+			return true;
+	}
+	return false;
+}
+
+/* sender_own - the ownership rule on one read: d, then d's parent when
+ * d is its MAIL FROM name, then d's nearest registered parent, then
+ * (an unregistered domain's state) d's organizational domain by the
+ * public suffix list; have_org says whether org was looked up. */
 static bool
 sender_own(const struct sender_env *env, const struct sender_rules *rules,
            const char *d, char org[DOMAIN_BUF], bool *have_org,
@@ -142,9 +185,14 @@ sender_own(const struct sender_env *env, const struct sender_rules *rules,
 		if (parent_owns && sender_try(env, parent, true, lk))
 			return true;
 	}
+	if (sender_parent_owns(env, d, parent_owns ? parent : NULL, lk))
+		return true;
+	if (lk->store_error)
+		return false;
 	sender_org(d, org);
 	*have_org = true;
-	/* The organizational domain, unless it is the parent just tried. */
+	/* The organizational domain, unless it is the parent just tried
+	 * (a registered one was found above). */
 	if (org[0] == '\0' || strcmp(org, d) == 0 ||
 	    (parent_owns && strcmp(org, parent) == 0))
 		return false;
@@ -168,11 +216,32 @@ sender_resolve(const struct sender_env *env, const struct sender_rules *rules,
 		if (found)
 			return;
 	}
-	/* Unregistered: a check with the global expectations would be of
-	 * the organizational domain, whose MAIL FROM name d usually is. */
+	/* Unregistered and no state: a check with the global expectations
+	 * would be of the organizational domain, whose MAIL FROM name d
+	 * usually is; with nothing stored to say which that is, the public
+	 * suffix list does. */
 	if (!have_org)
 		sender_org(d, org);
 	text_copy(lk->domain, sizeof(lk->domain), org[0] ? org : d);
+}
+
+/* sender_org_known - d's organizational domain into lk->org: the org
+ * the checker stored with the owner's state when there is one (d is at
+ * or below the owner), else the public suffix list's, else d. */
+static void
+sender_org_known(const char *d, struct sender_lookup *lk)
+{
+	const char *below = lk->domain;
+
+	if (lk->found && lk->sum.org[0] != '\0' &&
+	    (strcmp(d, below) == 0 || domain_is_below(d, below))) {
+		text_copy(lk->org, sizeof(lk->org),
+		          state_org_of(below, lk->sum.org));
+		return;
+	}
+	sender_org(d, lk->org);
+	if (lk->org[0] == '\0')
+		text_copy(lk->org, sizeof(lk->org), d);
 }
 
 /* sender_must_wait - the wait rule: whether the session waits for a
@@ -305,6 +374,7 @@ sender_judge(const struct sender_env *env, const struct sender_rules *rules,
 		}
 		if (lk->have_state && lk->sum.state != READINESS_VERIFIED)
 			sender_problem(&lk->sum, f->first_problem);
+		sender_org_known(f->rp.domain, lk);
 	}
 	sender_input(f, env->now(env->impl));
 	f->in.registry_stale = rules->registry_stale;
@@ -359,4 +429,31 @@ sender_state_name(const struct sender_facts *f)
 	if (f->lk.have_state)
 		return state_readiness_name(f->lk.sum.state);
 	return f->lk.registered ? "unknown" : "unregistered";
+}
+
+bool
+sender_signer(const struct sender_facts *f, char domain[DOMAIN_BUF],
+              char org[DOMAIN_BUF])
+{
+	const struct sender_lookup *lk = &f->lk;
+
+	if (f->code != REVPATH_OK || !lk->have_state || !lk->sum.dkim_pass)
+		return false;
+	text_copy(domain, DOMAIN_BUF, lk->domain);
+	if (lk->sum.org[0] != '\0') {
+		text_copy(org, DOMAIN_BUF,
+		          state_org_of(lk->domain, lk->sum.org));
+		return true;
+	}
+	sender_org(lk->domain, org);
+	if (org[0] == '\0')
+		text_copy(org, DOMAIN_BUF, lk->domain);
+	return true;
+}
+
+bool
+sender_alignment_known(const struct sender_facts *f)
+{
+	return f->code == REVPATH_OK && f->lk.have_state && !f->in.stale &&
+	       !f->in.dns_trouble;
 }

@@ -21,8 +21,16 @@
  *	Ownership: the sender domain D itself (a state, or a registry
  *	entry); else D's parent P when D is P's MAIL FROM name
  *	(bounces@mail.example.com belongs to example.com); else D's
- *	organizational domain.  Unowned, the domain checked is the
- *	organizational domain (D when it has none).
+ *	nearest other parent with a registry entry, among the names the
+ *	checker's DMARC tree walk asks for D (dmarc_walk_names: at most 8,
+ *	down to the top-level domain); else a state (of an unregistered
+ *	domain) at D's organizational domain by the public suffix list.
+ *	Unowned, the domain checked is that organizational domain (D when
+ *	it has none).  Only a registered parent owns D by the walk: a state
+ *	an unregistered check left at a short name never does.
+ *	Organizational domain (f->lk.org, for the From's alignment): the
+ *	org the checker stored with the owner's state (state_org_of());
+ *	the public suffix list's only when none is stored.
  *	Wait: no state yet, no store error, no DNS trouble whose retry is
  *	still ahead, a domain that is registered (or UnregisteredDomains
  *	check) and a sender that is not exempt: the check is queued and the
@@ -102,6 +110,7 @@ struct sender_lookup {
 	bool have_state;  /* ... and it says something other than unknown */
 	bool store_error;
 	struct storecodec_state_summary sum;
+	char org[DOMAIN_BUF]; /* the sender domain's organizational domain */
 };
 
 /* Everything learnt about one MAIL FROM; in points into the rest. */
@@ -137,5 +146,16 @@ void sender_facts_domain(const struct sender_env *env,
  * "unknown" (registered, never checked), "unregistered", or "-" when
  * the path gave no domain. */
 const char *sender_state_name(const struct sender_facts *f);
+
+/* sender_signer - the owner of f's domain as a DKIM signing domain: true
+ * when its state is known and a DKIM record of it passed; domain gets
+ * the owner, org its organizational domain (stored, else the public
+ * suffix list's). */
+bool sender_signer(const struct sender_facts *f, char domain[DOMAIN_BUF],
+                   char org[DOMAIN_BUF]);
+
+/* sender_alignment_known - the owner's state is known, fresh and read
+ * without DNS or store trouble: alignment may be judged on it. */
+bool sender_alignment_known(const struct sender_facts *f);
 
 #endif

@@ -636,6 +636,11 @@ state_apply(const struct domain_state *cur, const struct report *rep,
 	/* A check whose tree walk DNS cut short keeps the last org known. */
 	if (rep != NULL && rep->org[0] != '\0')
 		copy_text(st.org, sizeof(st.org), rep->org, sizeof(rep->org));
+	/* The same for the alignment modes: kept until a record is read. */
+	if (rep != NULL && rep->adkim != 0 && rep->aspf != 0) {
+		st.adkim = rep->adkim;
+		st.aspf = rep->aspf;
+	}
 	state_counters(&st, cur, verdict, now);
 	st.next_check = state_next_check(&st, verdict, now, pol);
 	if (st.state == READINESS_PENDING && verdict != VERDICT_UNDECIDED &&
@@ -814,15 +819,23 @@ state_describe(const struct domain_state *st, int64_t now, char *buf,
 	return sb.used;
 }
 
+const char *
+state_org_of(const char *domain, const char *org)
+{
+	if (org == NULL || org[0] == '\0')
+		return domain;
+	/* an org that is not the domain or one of its parents is ignored */
+	if (strcmp(org, domain) != 0 && !domain_is_below(domain, org))
+		return domain;
+	return org;
+}
+
 bool
 state_org_covers(const struct domain_state *st, const char *name)
 {
-	const char *org = st->org[0] != '\0' ? st->org : st->domain;
+	const char *org = state_org_of(st->domain, st->org);
 
 	if (st->domain[0] == '\0' || name == NULL || name[0] == '\0')
 		return false;
-	/* an org that is not the domain or one of its parents is ignored */
-	if (strcmp(org, st->domain) != 0 && !domain_is_below(st->domain, org))
-		org = st->domain;
 	return strcmp(name, org) == 0 || domain_is_below(name, org);
 }

@@ -18,6 +18,7 @@
  *	size_t state_describe(st, now, buf, len);
  *	const char *state_type_label(type);
  *	bool state_org_covers(st, name);
+ *	const char *state_org_of(domain, org);
  *
  * DESCRIPTION
  *	state_apply() is a pure function: the result of one check (a report),
@@ -150,5 +151,12 @@ size_t state_describe(const struct domain_state *st, int64_t now, char *buf,
  * covered: nothing is guessed from a public suffix list.
  */
 bool state_org_covers(const struct domain_state *st, const char *name);
+
+/*
+ * state_org_of - the organizational domain of domain by a stored org:
+ * org when it is domain or one of its parents, else domain itself (an
+ * org "" is unknown).  What state_org_covers() judges by.
+ */
+const char *state_org_of(const char *domain, const char *org);
 
 #endif

@@ -364,6 +364,33 @@ encode_state_v3(struct wr *w, const struct domain_state *st)
 	wr_str(w, st->org, sizeof(st->org), "org");
 }
 
+/* encode_state_v4 - the fields of version 3, then the DMARC record's
+ * alignment modes (0 unknown, 'r' or 's'). */
+static void
+encode_state_v4(struct wr *w, const struct domain_state *st)
+{
+	if (st->adkim != 0 && st->adkim != 'r' && st->adkim != 's')
+		seterr(&w->failed, w->err, w->errlen, "adkim is not r or s");
+	if (st->aspf != 0 && st->aspf != 'r' && st->aspf != 's')
+		seterr(&w->failed, w->err, w->errlen, "aspf is not r or s");
+	encode_state_v3(w, st);
+	wr_uint(w, (uint8_t)st->adkim, 1);
+	wr_uint(w, (uint8_t)st->aspf, 1);
+}
+
+/* rd_mode - an alignment mode byte: 0 (unknown), 'r' or 's'. */
+static char
+rd_mode(struct rd *r, const char *what)
+{
+	char c = (char)rd_uint(r, 1, what);
+
+	if (!r->failed && c != 0 && c != 'r' && c != 's')
+		seterr(&r->failed, r->err, r->errlen,
+		       "record field %s is 0x%02x, want 0, r or s", what,
+		       (unsigned char)c);
+	return r->failed ? 0 : c;
+}
+
 /* decode_state_fixed_v1 - the part storecodec_state_peek() also reads (the
  * same in version 2). */
 static void
@@ -431,6 +458,18 @@ decode_state_v3(struct rd *r, void *out)
 	rd_str(r, st->org, sizeof(st->org), "org");
 }
 
+/* decode_state_v4 - inverse of encode_state_v4; older records decode
+ * with adkim and aspf 0 (unknown). */
+static void
+decode_state_v4(struct rd *r, void *out)
+{
+	struct domain_state *st = out;
+
+	decode_state_v3(r, st);
+	st->adkim = rd_mode(r, "adkim");
+	st->aspf = rd_mode(r, "aspf");
+}
+
 /* encode_held_v2 - one held-message index entry: version 1's fields,
  * then the door and the envelope sender. */
 static void
@@ -486,6 +525,7 @@ static const struct decoder {
     {1, STORECODEC_KIND_STATE, decode_state_v1},
     {2, STORECODEC_KIND_STATE, decode_state_v2},
     {3, STORECODEC_KIND_STATE, decode_state_v3},
+    {4, STORECODEC_KIND_STATE, decode_state_v4},
     {1, STORECODEC_KIND_HELD, decode_held_v1},
     {2, STORECODEC_KIND_HELD, decode_held_v2},
 };
@@ -602,7 +642,7 @@ storecodec_state_encode(const struct domain_state *st, unsigned char *buf,
 {
 	struct wr w = {buf, size, 0, false, err, errlen};
 
-	encode_state_v3(&w, st);
+	encode_state_v4(&w, st);
 	return wr_finish(&w, len);
 }
 
@@ -614,8 +654,9 @@ storecodec_state_decode(const unsigned char *buf, size_t len,
 	              errlen);
 }
 
-/* peek_header - magic, a known version, and the kind a peek wants. */
-static void
+/* peek_header - magic, a known version, and the kind a peek wants; the
+ * version (0 when the header fails). */
+static unsigned
 peek_header(struct rd *r, enum record_kind want)
 {
 	unsigned version, kind;
@@ -625,12 +666,14 @@ peek_header(struct rd *r, enum record_kind want)
 		seterr(&r->failed, r->err, r->errlen,
 		       "record is a %s record, expected %s", kind_names[kind],
 		       kind_names[want]);
-	/* Versions 1 and 2 of a state share the fixed block; a registry
-	 * entry has only version 1.  A new layout would switch here. */
+	/* Every version of a state shares the fixed block; what follows
+	 * the records differs (peek_tail).  A registry entry has only
+	 * version 1. */
 	if (!r->failed && !decodable(version, kind))
 		seterr(&r->failed, r->err, r->errlen,
 		       "no decoder for %s records of version %u",
 		       kind_names[want], version);
+	return r->failed ? 0 : version;
 }
 
 /* peek_domain - the framing of the domain string, left in place: its
@@ -666,15 +709,16 @@ peek_skip(struct rd *r, size_t max, const char *what)
 		r->off += n;
 }
 
-/* peek_problem - the first record that is not a pass, copied, and the
- * types of every record by status (their names and details are
- * stepped over).  False when the record fails. */
+/* peek_records - the first record that is not a pass, copied, the
+ * types of every record by status, and whether a DKIM record passed;
+ * every record's framing is checked.  False when the record fails. */
 static bool
-peek_problem(struct rd *r, struct storecodec_state_summary *sum)
+peek_records(struct rd *r, struct storecodec_state_summary *sum)
 {
 	uint64_t n = rd_uint(r, 1, "nrecords");
 	uint8_t type, status;
 
+	sum->problem_name[0] = '\0';
 	rd_range(r, (int64_t)n, 0, DOMAIN_RECORDS_MAX, "nrecords");
 	for (uint64_t i = 0; i < n && !r->failed; i++) {
 		type = (uint8_t)rd_uint(r, 1, "record type");
@@ -688,6 +732,8 @@ peek_problem(struct rd *r, struct storecodec_state_summary *sum)
 			sum->pass_types |= (uint8_t)(1u << type);
 		else
 			sum->problem_types |= (uint8_t)(1u << type);
+		if (status == CHECK_PASS && type == CHECK_DKIM)
+			sum->dkim_pass = true;
 		if (status == CHECK_PASS || sum->problem) {
 			peek_skip(r, DOMAIN_BUF - 1, "record name");
 		} else {
@@ -704,6 +750,21 @@ peek_problem(struct rd *r, struct storecodec_state_summary *sum)
 	return !r->failed;
 }
 
+/* peek_tail - what follows the records in version: last_used (2),
+ * the org (3), the alignment modes (4). */
+static void
+peek_tail(struct rd *r, unsigned version, struct storecodec_state_summary *sum)
+{
+	if (version >= 2)
+		(void)rd_i64(r, "last_used");
+	if (version >= 3)
+		rd_str(r, sum->org, sizeof(sum->org), "org");
+	if (version >= 4) {
+		sum->adkim = rd_mode(r, "adkim");
+		sum->aspf = rd_mode(r, "aspf");
+	}
+}
+
 int
 storecodec_state_peek(const unsigned char *buf, size_t len,
                       struct storecodec_state_summary *sum, char *err,
@@ -711,13 +772,19 @@ storecodec_state_peek(const unsigned char *buf, size_t len,
 {
 	struct rd r = {buf, buf == NULL ? 0 : len, 0, false, err, errlen};
 	struct domain_state st; /* fixed fields only; strings untouched */
+	unsigned version;
 	size_t off, n;
 
 	memset(sum, 0, sizeof(*sum));
-	peek_header(&r, STORECODEC_KIND_STATE);
+	version = peek_header(&r, STORECODEC_KIND_STATE);
 	decode_state_fixed_v1(&r, &st);
-	if (!peek_domain(&r, &off, &n) || !peek_problem(&r, sum))
+	if (!peek_domain(&r, &off, &n) || !peek_records(&r, sum))
 		return -1;
+	peek_tail(&r, version, sum);
+	if (r.failed) {
+		memset(sum, 0, sizeof(*sum));
+		return -1;
+	}
 	sum->state = st.state;
 	sum->dns_errors = st.dns_errors;
 	sum->since = st.since;
@@ -738,7 +805,7 @@ storecodec_reg_peek(const unsigned char *buf, size_t len,
 	int64_t policy;
 
 	memset(sum, 0, sizeof(*sum));
-	peek_header(&r, STORECODEC_KIND_REG);
+	(void)peek_header(&r, STORECODEC_KIND_REG);
 	(void)rd_i64(&r, "added");
 	policy = (int8_t)rd_uint(&r, 1, "dmarc_min_policy");
 	rd_range(&r, policy, DMARC_POLICY_UNSET, DMARC_POLICY_REJECT,

@@ -29,7 +29,7 @@
  *	    offset 0  0x41 'A'    magic
  *	    offset 1  0xD7        magic (not ASCII, so text is never a record)
  *	    offset 2  version     the kind's: STORECODEC_VERSION (1) for a
- *	                          registry entry, STORECODEC_STATE_VERSION (3),
+ *	                          registry entry, STORECODEC_STATE_VERSION (4),
  *	                          STORECODEC_HELD_VERSION (2)
  *	    offset 3  kind        STORECODEC_KIND_REG, _STATE or _HELD
  *
@@ -49,11 +49,14 @@
  * VERSIONS
  *	Each kind has its own current version, which writers always write:
  *	STORECODEC_VERSION (1) for registry entries, so a downgraded program
- *	still reads the registry; STORECODEC_STATE_VERSION (3) for states,
+ *	still reads the registry; STORECODEC_STATE_VERSION (4) for states,
  *	which gained last_used in version 2 (when mail last used an
  *	unregistered domain; a version 1 state decodes with last_used 0,
- *	unknown) and org in version 3 (the organizational domain the DMARC
- *	tree walk found; older states decode with org "", unknown); and
+ *	unknown), org in version 3 (the organizational domain the DMARC
+ *	tree walk found; older states decode with org "", unknown) and
+ *	adkim and aspf in version 4 (the DMARC record's alignment modes,
+ *	one byte each: 'r', 's', or 0 unknown, which older states decode
+ *	with); and
  *	STORECODEC_HELD_VERSION (2) for held entries, which gained the door
  *	the entry came through and the envelope sender (a version 1 held
  *	entry decodes with door HELD_DOOR_UNKNOWN and no sender).  Readers
@@ -85,7 +88,7 @@
 #define RECORD_MAGIC0 0x41
 #define RECORD_MAGIC1 0xD7
 #define STORECODEC_VERSION 1       /* registry entries */
-#define STORECODEC_STATE_VERSION 3 /* states (last_used, org) */
+#define STORECODEC_STATE_VERSION 4 /* states (last_used, org, modes) */
 #define STORECODEC_HELD_VERSION 2  /* held entries (door and sender) */
 #define STORECODEC_HEADER_LEN 4
 
@@ -137,6 +140,13 @@ struct storecodec_state_summary {
 	 * each: those with a pass, and those with anything else. */
 	uint8_t pass_types;
 	uint8_t problem_types;
+	/* For the header From's alignment (version 3 and 4 fields; "" and
+	 * 0 in older records): the organizational domain the checker's
+	 * tree walk found, the DMARC record's modes, and whether a DKIM
+	 * record (a selector of the domain) passed. */
+	char org[DOMAIN_BUF];
+	char adkim, aspf; /* 'r', 's'; 0 unknown */
+	bool dkim_pass;
 };
 
 /* What the milter needs from a registry entry: its MAIL FROM setting. */
@@ -161,7 +171,7 @@ struct storecodec_reg_summary {
 	 DOMAIN_RECORDS_MAX *                                                  \
 	     (2 + STORECODEC_STR_COST(DOMAIN_BUF) +                            \
 	      STORECODEC_STR_COST(DOMAIN_RECORD_DETAIL_MAX)) +                 \
-	 8 + STORECODEC_STR_COST(DOMAIN_BUF))
+	 8 + STORECODEC_STR_COST(DOMAIN_BUF) + 2)
 #define STORECODEC_REG_MAX                                                     \
 	(STORECODEC_HEADER_LEN + 8 + 1 + 4 * STORECODEC_STR_COST(DOMAIN_BUF) + \
 	 STORECODEC_STR_COST(DOMAIN_CONTACT_MAX) + 1 +                         \
@@ -189,12 +199,14 @@ int storecodec_state_decode(const unsigned char *buf, size_t len,
                             struct domain_state *st, char *err, size_t errlen);
 
 /*
- * storecodec_state_peek - decode the fixed block of a state record and find
- * its first record that is not a pass.  Checks magic, version, kind, the
- * fixed block, the enum range, the framing of the domain string that
- * follows, the record count and the records up to that one (type,
- * status, string framing); at most DOMAIN_RECORDS_MAX steps, copies only
- * that record's name.
+ * storecodec_state_peek - decode the fixed block of a state record, find
+ * its first record that is not a pass and whether a DKIM record passed,
+ * and read the org and the alignment modes after the records.  Checks
+ * magic, version, kind, the fixed block, the enum range, the framing of
+ * the domain string that follows, the record count and every record
+ * (type, status, string framing) and the fields after them; at most
+ * DOMAIN_RECORDS_MAX steps, copies only the first problem's name and
+ * the org.
  */
 int storecodec_state_peek(const unsigned char *buf, size_t len,
                           struct storecodec_state_summary *sum, char *err,

@@ -20,9 +20,12 @@
  *	header callback counts the From fields and parses the first
  *	(fromhdr.c), and at end of headers the From mailbox goes through
  *	the same sender rules and policy (decide_mailbox(), on the same
- *	store and checker), and fromcheck_decide() gives the one decision,
- *	logged once with both identities.  The policy door sees no headers:
- *	FromCheck is the milter's alone.
+ *	store and checker), and fromcheck_decide_aligned() gives the one
+ *	decision, logged once with both identities: the envelope's, the
+ *	From's and, when the From does not align as AlignmentRequired says
+ *	(the facts from both identities' stored states: orgs, the From's
+ *	adkim/aspf, which owners have a verified DKIM key), OnMisaligned's.
+ *	The policy door sees no headers: FromCheck is the milter's alone.
  *
  *	With OnMailFromNotReady fallback, SMFIF_CHGFROM is negotiated, and
  *	a sender whose domain fails only its MAIL FROM records (DKIM and
@@ -49,6 +52,7 @@
 #include <time.h>
 
 #include "decide.h"
+#include "domainname.h"
 #include "fallback.h"
 #include "fromcheck.h"
 #include "fromhdr.h"
@@ -86,6 +90,12 @@ struct milter_conn {
 	int from_code;
 	struct fromhdr from;
 	char from_err[FROMHDR_ERR_MAX];
+	/* alignment: the envelope's identities, kept for end of headers */
+	bool env_null;               /* MAIL FROM:<> */
+	char env_domain[DOMAIN_BUF]; /* the MAIL FROM domain */
+	char env_org[DOMAIN_BUF];    /* its organizational domain */
+	bool env_signs;              /* its owner has a verified DKIM key */
+	char env_signer[DOMAIN_BUF], env_signer_org[DOMAIN_BUF];
 };
 
 /* Set once by milter_init() before smfi_main(); read-only afterwards. */
@@ -141,6 +151,32 @@ milter_reply(SMFICTX *ctx, struct milter_conn *c,
 		return SMFIS_CONTINUE;
 	}
 	return SMFIS_ACCEPT;
+}
+
+/* milter_keep_envelope - what alignment needs of the envelope at end of
+ * headers: its domain and org (FallbackMailFrom's when the sender is
+ * replaced: that is the envelope receivers judge SPF on), its owner as a
+ * DKIM signer. */
+static void
+milter_keep_envelope(struct milter_conn *c, const struct config *cfg,
+                     const struct sender_facts *f)
+{
+	const char *at;
+
+	c->env_null = f->code == REVPATH_NULL;
+	c->env_domain[0] = c->env_org[0] = '\0';
+	if (c->chgfrom && (at = strrchr(cfg->fallback.address, '@')) != NULL) {
+		text_copy(c->env_domain, sizeof(c->env_domain), at + 1);
+		if (domain_org(c->env_domain, c->env_org, sizeof(c->env_org)) !=
+		    0)
+			text_copy(c->env_org, sizeof(c->env_org),
+			          c->env_domain);
+	} else if (f->code == REVPATH_OK) {
+		text_copy(c->env_domain, sizeof(c->env_domain), f->rp.domain);
+		text_copy(c->env_org, sizeof(c->env_org), f->lk.org);
+	}
+	c->env_signs = sender_alignment_known(f) &&
+	               sender_signer(f, c->env_signer, c->env_signer_org);
 }
 
 /* milter_envfrom - MAIL FROM: the facts, the decision, the reply. */
@@ -201,6 +237,7 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	    c->decision.action != POLICY_TEMPFAIL) {
 		c->judge_at_eoh = true;
 		c->env_state = sender_state_name(&res.facts);
+		milter_keep_envelope(c, cfg, &res.facts);
 		return SMFIS_CONTINUE;
 	}
 	if (rq.quiet)
@@ -264,6 +301,13 @@ milter_log_eoh(const struct milter_conn *c, SMFICTX *ctx,
 	if (d->smtp_code[0] != '\0')
 		log_field_text(&line, "reply", d->smtp_code);
 	log_field_text(&line, "decided", fromcheck_by_name(fd->by));
+	log_field_text(&line, "align",
+	               fd->align_judged ? fromcheck_aligned_name(fd->aligned)
+	                                : "-");
+	if (fd->misaligned)
+		log_field_text(
+		    &line, "misaligned",
+		    fromcheck_align_req_name(c->snap->cfg.from.align));
 	if (c->chgfrom && d->action != POLICY_REJECT &&
 	    d->action != POLICY_TEMPFAIL)
 		log_field_text(&line, "fallback",
@@ -280,6 +324,42 @@ milter_log_eoh(const struct milter_conn *c, SMFICTX *ctx,
 	         &line);
 }
 
+/* The alignment facts of one message and the names they point to. */
+struct milter_align {
+	struct fromcheck_align_facts af;
+	char signer[DOMAIN_BUF], signer_org[DOMAIN_BUF];
+};
+
+/* milter_align_facts - the facts alignment is judged on, or NULL when
+ * it is not judged: no From domain, an exempt From, or a From whose
+ * owner has no known, fresh state (its readiness decides alone). */
+static const struct fromcheck_align_facts *
+milter_align_facts(const struct milter_conn *c, const struct config *cfg,
+                   const struct sender_facts *ff, struct milter_align *m)
+{
+	struct fromcheck_align_facts *af = &m->af;
+
+	if (ff == NULL || !sender_alignment_known(ff) ||
+	    policy_exempt(&cfg->policy, ff->in.sender, ff->rp.domain) != NULL)
+		return NULL;
+	memset(af, 0, sizeof(*af));
+	af->from_domain = ff->rp.domain;
+	af->from_org = ff->lk.org;
+	af->adkim = ff->lk.sum.adkim;
+	af->aspf = ff->lk.sum.aspf;
+	af->env_domain = c->env_null ? NULL : c->env_domain;
+	af->env_org = c->env_org;
+	if (sender_signer(ff, m->signer, m->signer_org)) {
+		af->signer[af->nsigners].domain = m->signer;
+		af->signer[af->nsigners++].org = m->signer_org;
+	}
+	if (c->env_signs) {
+		af->signer[af->nsigners].domain = c->env_signer;
+		af->signer[af->nsigners++].org = c->env_signer_org;
+	}
+	return af;
+}
+
 /* milter_eoh - end of headers: the From domain's facts and decision,
  * combined with the envelope's (fromcheck.c), logged and replied. */
 static sfsistat
@@ -289,6 +369,7 @@ milter_eoh(SMFICTX *ctx)
 	struct policy_decision from;
 	struct fromcheck_decision fd;
 	struct fromcheck_facts hf;
+	struct milter_align af;
 	const struct config *cfg;
 	struct sender_facts *ff = NULL;
 
@@ -305,10 +386,11 @@ milter_eoh(SMFICTX *ctx)
 	if (ff != NULL)
 		decide_mailbox(cfg, c->from.local, c->from.local_cut,
 		               c->from.box[0].domain, ff, &from);
-	fromcheck_decide(&cfg->from, &cfg->policy, &c->decision, &hf,
-	                 ff != NULL ? &from : NULL, &fd);
+	fromcheck_decide_aligned(&cfg->from, &cfg->policy, &c->decision, &hf,
+	                         ff != NULL ? &from : NULL,
+	                         milter_align_facts(c, cfg, ff, &af), &fd);
 	milter_log_eoh(c, ctx, ff, &hf, &fd);
-	if (fd.by == FROMCHECK_BY_FROM)
+	if (fd.by == FROMCHECK_BY_FROM || fd.by == FROMCHECK_BY_ALIGNMENT)
 		text_copy(c->domain, sizeof(c->domain), ff->lk.domain);
 	free(ff);
 	c->decision = fd.d;

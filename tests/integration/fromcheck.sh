@@ -19,7 +19,15 @@
 #	an unparsable From are refused (OnFrom* default reject); the null
 #	sender is judged on its From; a pending envelope is still refused
 #	at MAIL FROM; monitor accepts and logs from_would; off decides at
-#	MAIL FROM without a From.
+#	MAIL FROM without a From.  Alignment: sub.example.net and
+#	alignstrict.example.org (adkim=s, aspf=s) are registered and
+#	verified as well; the enforce daemon (AlignmentRequired either)
+#	refuses a From that aligns neither through DKIM nor SPF (a From
+#	subdomain of alignstrict.example.org), a fourth daemon with
+#	AlignmentRequired spf refuses a From in another organization than
+#	the MAIL FROM.  The CLI's check shows the adkim=s and aspf=s
+#	warnings, and fails them where AlignmentRequired needs that
+#	alignment (check --from-domain names the From domain).
 #
 #	Then a private Postfix (postfix-harness.sh) uses the enforce daemon
 #	as smtpd_milters, and tests/smtp-probe sends through it (-F sets
@@ -32,7 +40,11 @@
 #	  - no From field: 550 5.7.1 at the end of DATA, nothing queued
 #	    (local_header_rewrite_clients is emptied: Postfix would add a
 #	    From for a client on its own interfaces);
-#	  - the null sender with a verified From: delivered.
+#	  - the null sender with a verified From: delivered;
+#	  - a From of news.alignstrict.example.org behind MAIL FROM
+#	    mail.alignstrict.example.org: 550 5.7.1 at the end of DATA
+#	    naming both domains and the fix, nothing queued; a From of
+#	    exactly alignstrict.example.org: delivered.
 #	Neither log shows a milter error.
 #
 #	The cases build on each other and run in order: CASE picks the
@@ -75,8 +87,10 @@ SHOW_COLUMNS=400
 SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
 GOOD=example.com
 PEND=nodkim.example.org
+OTHER=sub.example.net
+STRICT=alignstrict.example.org
 RCPT=someone@recipient.test
-MODES="enforce monitor off"
+MODES="enforce monitor off spf"
 
 if [ -z "$MILTERTEST" ] || [ ! -x "$MILTERTEST" ]; then
 	echo "SKIP: miltertest not found (install the miltertest package)"
@@ -162,7 +176,9 @@ conf() {
 conf enforce
 conf monitor "FromCheck monitor"
 conf off "FromCheck off"
+conf spf "AlignmentRequired spf"
 conf cli
+conf dkim "AlignmentRequired dkim"
 
 # Registry ----------------------------------------------------------------
 
@@ -178,6 +194,53 @@ grep -q -E -e '-> verified' "$T/out" && ok || ko "not verified"
 case_ refresh-pending
 cli "$T/cli.conf" refresh "$PEND"
 grep -q -E -e '-> pending' "$T/out" && ok || ko "not pending"
+for d in "$OTHER" "$STRICT"; do
+	case_ "register-verified-$d"
+	cli "$T/cli.conf" domain add "$d" --selector 1234rpr --key "$KEY" \
+	    --mx "$SEEDMX" --spf-include amazonses.com &&
+	    cli "$T/cli.conf" refresh "$d"
+	grep -q -E -e '-> verified' "$T/out" && ok || ko "exit $rc, not verified"
+done
+
+# The readiness warnings of alignstrict.example.org (adkim=s, aspf=s)
+# under each AlignmentRequired: warnings with either, a failed DMARC
+# check where the alignment that cannot hold is required.
+case_ check-aspf-strict-warns-with-either
+cli "$T/cli.conf" check dmarc "$STRICT"
+if [ "$rc" -eq 0 ] && grep -q "so SPF can never align" "$T/out"; then
+	ok
+else
+	ko "exit $rc, or no aspf=s warning"
+fi
+case_ check-aspf-strict-fails-when-spf-required
+cli "$T/spf.conf" check dmarc "$STRICT"
+if [ "$rc" -eq 1 ] && grep -q "SPF alignment is required here" "$T/out"; then
+	ok
+else
+	ko "exit $rc, expected 1 and the sentence"
+fi
+case_ check-adkim-strict-names-the-from-domain
+cli "$T/cli.conf" check dmarc "$STRICT" --from-domain "news.$STRICT"
+if [ "$rc" -eq 0 ] &&
+    grep -q "mail will be From news.$STRICT, so DKIM can never align" \
+    "$T/out"; then
+	ok
+else
+	ko "exit $rc, or no adkim=s warning naming the From domain"
+fi
+case_ check-adkim-strict-fails-when-dkim-required
+cli "$T/dkim.conf" check dmarc "$STRICT" --from-domain "news.$STRICT"
+if [ "$rc" -eq 1 ] && grep -q "DKIM alignment is required here" "$T/out"; then
+	ok
+else
+	ko "exit $rc, expected 1 and the sentence"
+fi
+case_ check-adkim-strict-own-from-domain-passes
+cli "$T/dkim.conf" check dmarc "$STRICT" --from-domain "$STRICT"
+[ "$rc" -eq 0 ] && ok || ko "exit $rc, expected 0"
+case_ from-domain-only-for-check
+cli "$T/cli.conf" records "$STRICT" --from-domain "$STRICT"
+[ "$rc" -eq 64 ] && ok || ko "exit $rc, expected 64"
 chown -R nobody:nogroup "$T/state"
 chmod 0700 "$T/state"
 
@@ -304,6 +367,25 @@ probe "" -F "MAILER-DAEMON@$GOOD"
 if [ "$rc" -eq 0 ] && pf_wait_delivered 2 "$(scaled 10)"; then
 	DELIVERED=2
 	ok
+else
+	ko "exit $rc, $(pf_delivered) delivered"
+fi
+
+case_ postfix-misaligned-refused-at-end-of-data
+probe "b@mail.$STRICT" -F "News <n@news.$STRICT>"
+if refused_at_dot "^< 550 5\.7\.1 From domain news\.alignstrict\.example\.org does not align with MAIL FROM domain mail\.alignstrict\.example\.org .*sign with a verified DKIM key of exactly news\.alignstrict\.example\.org \(adkim=s\)" &&
+    nothing_queued &&
+    elog_has "from=n@news\.$STRICT from_domain=$STRICT from_state=verified action=reject reply=550 decided=alignment align=none misaligned=either"
+then
+	ok
+fi
+
+case_ postfix-aligned-strict-from-delivered
+probe "b@mail.$STRICT" -F "x@$STRICT"
+if [ "$rc" -eq 0 ] && pf_wait_delivered 3 "$(scaled 10)"; then
+	DELIVERED=3
+	elog_has "from=x@$STRICT from_domain=$STRICT from_state=verified action=accept decided=envelope align=dkim" &&
+	    ok
 else
 	ko "exit $rc, $(pf_delivered) delivered"
 fi

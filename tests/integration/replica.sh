@@ -21,8 +21,8 @@
 #	registry's) and a small ReplicaMaxLag.  The cases run in order, each building on the last:
 #
 #	1. both daemons start and take a snapshot holding a domain
-#	   registered (and verified, with the organizational domain of a
-#	   version-3 state) before they started;
+#	   registered (and verified, with the organizational domain and the
+#	   DMARC alignment modes of a version-4 state) before they started;
 #	2. a domain registered by SQL appears in both LMDBs (authready
 #	   status DOMAIN), waited for on event=replica-apply; the daemons
 #	   accept its mail; an unregistered domain gets 550;
@@ -123,14 +123,17 @@ sql() {
 	pg_psql "$1"
 }
 
-# put_domain DOMAIN [STATE [ORG]] - register DOMAIN (and its state,
-# with ORG as its organizational domain) in one transaction with the
-# next clock version and a NOTIFY; prints it.
+# put_domain DOMAIN [STATE [ORG [ADKIM ASPF]]] - register DOMAIN (and
+# its state, with ORG as its organizational domain and the DMARC
+# record's alignment modes) in one transaction with the next clock
+# version and a NOTIFY; prints it.
 put_domain() {
 	reg=$("$ROWS" reg "$1") || return 1
 	st=
+	# shellcheck disable=SC2086
 	[ -n "${2:-}" ] &&
-	    { st=$("$ROWS" state "$1" "$2" 3600 ${3:+"$3"}) || return 1; }
+	    { st=$("$ROWS" state "$1" "$2" 3600 ${3:+"$3"} ${4:-} ${5:-}) ||
+	    return 1; }
 	q="BEGIN;
 	UPDATE authready_clock SET version = version + 1;
 	INSERT INTO authready_registry (domain, entry, version, deleted)
@@ -325,7 +328,7 @@ fi
 cp "$PG_PASSWORD_FILE_REPLICA" "$T/replica.password"
 [ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/replica.password"
 chmod 0600 "$T/replica.password"
-V0=$(put_domain pre.test verified pre.test) || exit 99
+V0=$(put_domain pre.test verified pre.test s r) || exit 99
 
 # 1. start and snapshot -----------------------------------------------------
 
@@ -342,6 +345,8 @@ for h in a b; do
 			ko "status pre.test: exit $rc"
 		elif ! grep -q 'organizational domain pre.test' "$LIB_OUT"; then
 			ko "the state's organizational domain did not come through"
+		elif ! grep -q 'DMARC alignment adkim=s aspf=r' "$LIB_OUT"; then
+			ko "the state's alignment modes did not come through"
 		else
 			ok
 		fi

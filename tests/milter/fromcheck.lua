@@ -15,6 +15,18 @@
 --   monitor  the same messages are accepted; the line says from_would.
 --   off      MAIL FROM of a verified sender is accepted at once and
 --            logged there, without a From.
+--   spf      AlignmentRequired spf: a From in another organization than
+--            the MAIL FROM is refused 550 at end of headers although
+--            DKIM aligns; the seed's MAIL FROM subdomain aligns; the
+--            null sender is judged through DKIM alone.
+-- Alignment (enforce, AlignmentRequired either): sub.example.net and
+-- alignstrict.example.org (adkim=s, aspf=s) are verified too.  A From of
+-- example.com behind sub.example.net aligns through DKIM; a From of
+-- news.alignstrict.example.org (owned by alignstrict.example.org, its
+-- nearest registered parent) aligns neither way and is refused 550,
+-- also for the null sender; a From of exactly alignstrict.example.org
+-- aligns through DKIM.  The line says align= and, when it fails,
+-- misaligned= (the AlignmentRequired setting).
 --
 -- Variables (miltertest -D): LIB, SOCK, LOG as in common.lua (no TAP:
 -- the reply code is read from the daemon's log, reply=), MODE.
@@ -23,6 +35,8 @@ SCRIPT = "fromcheck.lua"
 
 local GOOD = "example.com"
 local PEND = "nodkim.example.org"
+local OTHER = "sub.example.net"
+local STRICT = "alignstrict.example.org"
 
 -- message QID SENDER FROMS - one message: MAIL FROM, the From fields in
 -- FROMS (a list of values), end of headers.  Returns the MAIL FROM
@@ -123,6 +137,41 @@ if MODE == "enforce" then
 	    t.field(line, "reply") == "550" and
 	    t.field(line, "from") == nil and lines("E12") == 1,
 	    tostring(line))
+	judged("the seed's layout aligns both ways", "E13",
+	    "<b@mail." .. GOOD .. ">", { "x@" .. GOOD }, SMFIR_ACCEPT,
+	    { action = "accept", align = "dkim+spf", misaligned = false })
+	judged("another org's MAIL FROM: aligned through DKIM", "E14",
+	    "<a@" .. OTHER .. ">", { "x@" .. GOOD }, SMFIR_ACCEPT,
+	    { domain = OTHER, state = "verified", from_domain = GOOD,
+	    from_state = "verified", action = "accept", align = "dkim",
+	    misaligned = false })
+	judged("adkim=s, aspf=s, From a subdomain: 550 misaligned", "E15",
+	    "<b@mail." .. STRICT .. ">", { "n@news." .. STRICT },
+	    SMFIR_REPLYCODE, { domain = STRICT, state = "verified",
+	    from = "n@news." .. STRICT, from_domain = STRICT,
+	    from_state = "verified",
+	    action = "reject", reply = "550", decided = "alignment",
+	    align = "none", misaligned = "either",
+	    reason_has = "misaligned: From news." .. STRICT ..
+	    ", MAIL FROM mail." .. STRICT, level = "warning" })
+	judged("adkim=s, From exactly the key's domain: aligned", "E16",
+	    "<b@mail." .. STRICT .. ">", { "x@" .. STRICT }, SMFIR_ACCEPT,
+	    { from_domain = STRICT, action = "accept", align = "dkim" })
+	judged("null sender, misaligned From: 550", "E17", "<>",
+	    { "postmaster@news." .. STRICT }, SMFIR_REPLYCODE,
+	    { action = "reject", decided = "alignment", align = "none" })
+elseif MODE == "spf" then
+	judged("spf: another org's MAIL FROM: 550 misaligned", "S1",
+	    "<a@" .. OTHER .. ">", { "x@" .. GOOD }, SMFIR_REPLYCODE,
+	    { domain = OTHER, from_domain = GOOD, action = "reject",
+	    reply = "550", decided = "alignment", align = "dkim",
+	    misaligned = "spf" })
+	judged("spf: the seed's MAIL FROM subdomain aligns", "S2",
+	    "<b@mail." .. GOOD .. ">", { "x@" .. GOOD }, SMFIR_ACCEPT,
+	    { action = "accept", align = "dkim+spf" })
+	judged("spf: the null sender through DKIM alone", "S3", "<>",
+	    { "postmaster@" .. GOOD }, SMFIR_ACCEPT,
+	    { action = "accept", align = "dkim", misaligned = false })
 elseif MODE == "monitor" then
 	judged("monitor: pending From accepted, from_would=reject", "M1",
 	    "<a@" .. GOOD .. ">", { "x@" .. PEND }, SMFIR_ACCEPT,
