@@ -77,6 +77,7 @@ AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
 SMTP_PROBE=${SMTP_PROBE:-$top_builddir/tests/smtp-probe}
 JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
 RELEASE_SCRIPT=$(cd "$top_srcdir" && pwd)/contrib/authready-sendmail-release
+QUEUE_SCRIPT=$(cd "$top_srcdir" && pwd)/contrib/authready-sendmail-queue
 
 # shellcheck source=tests/integration/lib.sh
 . "$here/lib.sh"
@@ -91,10 +92,13 @@ SHOW_COLUMNS=400
 ZONE=hold.test
 SHOP=shop.$ZONE
 LATE=late.$ZONE
+GONE=gone.$ZONE
 TAG=tag.$ZONE
 MON=mon.$ZONE
 SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
 RCPT=someone@recipient.test
+SASL_USER=sender
+SASL_PASS=S3cret-test
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: the private Sendmail instance needs root"
@@ -138,6 +142,7 @@ cat >"$T/zones/$ZONE.zone" <<ZEOF
 ns	A	127.0.0.1
 ZEOF
 nsd_start "$top_srcdir/tests/zones" "$T/zones"
+SM_SASL=$SASL_USER:$SASL_PASS
 sm_start "$T/milter/authready.sock"
 at_exit cleanup
 
@@ -151,6 +156,8 @@ KEY=$T/keys/rsa2048.pem
 
 # The release bridge: the daemon's ReleaseCommand.  It leaves argv and
 # the IDs in req.N and waits for rc.N (written by bridge_loop, root).
+# The queue bridge, its HoldQueueCommand, leaves an empty list.N and
+# prints lout.N once lrc.N is there.
 chown nobody:nogroup "$T/bridge"
 cat >"$T/bin/release-bridge" <<BEOF
 #!/bin/sh
@@ -173,18 +180,45 @@ done
 read -r rc <"\$d/rc.\$n"
 exit "\$rc"
 BEOF
+cat >"$T/bin/queue-bridge" <<BEOF
+#!/bin/sh
+d=$T/bridge
+n=0
+while [ -e "\$d/list.\$n" ]; do n=\$((n + 1)); done
+: >"\$d/list.\$n"
+i=0
+while [ ! -e "\$d/lrc.\$n" ] && [ \$i -lt 300 ]; do
+	/bin/sleep 0.1
+	i=\$((i + 1))
+done
+[ -e "\$d/lrc.\$n" ] || exit 75
+/bin/cat "\$d/lout.\$n"
+read -r rc <"\$d/lrc.\$n"
+exit "\$rc"
+BEOF
 cat >"$T/bin/sendmail" <<'BEOF'
 #!/bin/sh
 while IFS= read -r l || [ -n "$l" ]; do :; done
 exit 0
 BEOF
-chmod 0755 "$T/bin/release-bridge" "$T/bin/sendmail"
+chmod 0755 "$T/bin/release-bridge" "$T/bin/queue-bridge" "$T/bin/sendmail"
 
-# bridge_loop - the root side: the release script for each request.
+# bridge_loop - the root side: the release script for each release
+# request, the queue script for each listing request.
 bridge_loop() {
 	n=0
+	m=0
 	end=$(($(date +%s) + BRIDGE_LIFE))
 	while [ "$(date +%s)" -lt "$end" ]; do
+		if [ -e "$T/bridge/list.$m" ]; then
+			"$QUEUE_SCRIPT" -C "$SM_CF" >"$T/bridge/lout.$m" \
+			    2>"$T/bridge/lerr.$m"
+			echo $? >"$T/bridge/lrc.$m.tmp"
+			chmod 0644 "$T/bridge/lout.$m"
+			mv "$T/bridge/lrc.$m.tmp" "$T/bridge/lrc.$m"
+			m=$((m + 1))
+			continue
+		fi
 		if [ -e "$T/bridge/req.$n" ]; then
 			sed 1d "$T/bridge/req.$n" |
 			    "$RELEASE_SCRIPT" "$SM_CMD" -C "$SM_CF" \
@@ -217,13 +251,15 @@ FromCheck off
 SendmailPath $T/bin/sendmail -t -oi
 NotifyFrom noreply@operator.test
 ReleaseCommand $T/bin/release-bridge $SM_CMD -C $SM_CF
-HoldQueueCommand none
+HoldQueueCommand $T/bin/queue-bridge
 DomainActions $ZONE quarantine pending, $TAG tag pending, $MON monitor pending
 ExemptSenders postmaster@nodkim.example.org
 Selector 1234rpr
 CEOF
-# The operator's CLI runs as root: the release script itself.
+# The operator's CLI runs as root: the release and queue scripts
+# themselves.
 sed -e "s|^ReleaseCommand .*|ReleaseCommand $RELEASE_SCRIPT $SM_CMD -C $SM_CF|" \
+    -e "s|^HoldQueueCommand .*|HoldQueueCommand $QUEUE_SCRIPT -C $SM_CF|" \
     "$T/milter.conf" >"$T/cli.conf"
 
 : >"$T/out"
@@ -318,7 +354,8 @@ reload_zone() {
 
 # Registry ----------------------------------------------------------------
 
-for d in example.com nodkim.example.org "$SHOP" "$LATE" "$TAG" "$MON"; do
+for d in example.com nodkim.example.org "$SHOP" "$LATE" "$GONE" "$TAG" \
+    "$MON"; do
 	case_ "register-$d"
 	cli "$T/cli.conf" domain add "$d" --selector 1234rpr --key "$KEY" \
 	    --mx "$SEEDMX" --spf-include amazonses.com
@@ -392,6 +429,37 @@ if want_out "^$SHOP_ID" && want_out "QUARANTINE: authready: " &&
 	if in_quarantine "$SHOP_ID" && sm_queue_ids | grep -q -x "$SHOP_ID"
 	then
 		ko "$SHOP_ID is listed in the normal queue too"
+	else
+		ok
+	fi
+fi
+
+case_ queue-script-lists-quarantine
+# contrib/authready-sendmail-queue (HoldQueueCommand), as root: the
+# quarantined message as postqueue -j prints one, its whole sender and
+# its arrival to the second; not root: 75, never an empty listing;
+# arguments other than -C FILE: 64
+last_cmd="authready-sendmail-queue -C $SM_CF"
+"$QUEUE_SCRIPT" -C "$SM_CF" >"$T/out" 2>"$T/err"
+rc=$?
+now=$(date +%s)
+line=$(grep -F "\"queue_id\":\"$SHOP_ID\"" "$T/out")
+at=$(printf '%s\n' "$line" | sed -n 's/.*"arrival_time":\([0-9]*\)}$/\1/p')
+if want_rc 0 && want_out "^\\{\"queue_name\":\"hold\",\"queue_id\":\"$SHOP_ID\",\"sender\":\"bounces@mail\\.$SHOP\",\"arrival_time\":[0-9]+\\}\$"
+then
+	setpriv --reuid nobody --regid nogroup --clear-groups \
+	    --inh-caps=-all -- "$QUEUE_SCRIPT" -C "$SM_CF" </dev/null \
+	    >/dev/null 2>&1
+	as_nobody=$?
+	"$QUEUE_SCRIPT" -C "$SM_CF" -v </dev/null >/dev/null 2>&1
+	usage=$?
+	if [ -z "$at" ] || [ "$at" -gt "$now" ] || [ "$at" -lt $((now - 120)) ]
+	then
+		ko "arrival_time \"$at\", now $now"
+	elif [ "$as_nobody" != 75 ]; then
+		ko "as nobody: exit $as_nobody, expected 75"
+	elif [ "$usage" -ne 64 ]; then
+		ko "-C FILE -v: exit $usage, expected 64"
 	else
 		ok
 	fi
@@ -516,6 +584,33 @@ hidden_refused() {
 	fi
 }
 
+# auth_probe SENDER [PASSWORD] - as probe, after AUTH PLAIN as SASL_USER
+# (perl: smtp-probe has no AUTH); the dialogue in out, rc 0 accepted, 1
+# refused, 2 error.
+auth_probe() {
+	last_cmd="AUTH PLAIN $SASL_USER, smtp-probe <$1> <$RCPT>"
+	timeout $((PROBE_TIMEOUT + 5)) perl -MIO::Socket::INET -MMIME::Base64 -e '
+	    my ($port, $from, $to, $user, $pass) = @ARGV;
+	    my $s = IO::Socket::INET->new("127.0.0.1:$port") or exit 2;
+	    sub r { my ($l, $c); do { $l = <$s> // exit 2; $l =~ s/\r?\n$//;
+		print "< $l\n"; $c = substr($l, 0, 1) } while ($l =~ /^\d\d\d-/);
+		return $c; }
+	    sub w { print "> $_[0]\n"; print $s "$_[0]\r\n"; }
+	    sub quit { w("QUIT"); r(); exit $_[0]; }
+	    r(); w("EHLO probe.test"); r();
+	    w("AUTH PLAIN " . encode_base64("\0$user\0$pass", ""));
+	    quit(1) if r() ne "2";
+	    w("MAIL FROM:<$from>"); quit(1) if r() ne "2";
+	    w("RCPT TO:<$to>"); quit(1) if r() ne "2";
+	    w("DATA"); quit(1) if r() ne "3";
+	    print $s "From: <$from>\r\nTo: <$to>\r\n" .
+		"Subject: authready test\r\n\r\nbody\r\n.\r\n";
+	    print "> (message)\n> .\n";
+	    quit(r() eq "2" ? 0 : 1);' "$SM_PORT" "$1" "$RCPT" "$SASL_USER" \
+	    "${2:-$SASL_PASS}" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+}
+
 # The reverse-path corpus's tricks that hide a domain behind another,
 # as Sendmail passes them on (argv[0] of xxfi_envfrom).
 hidden_refused source-route "@mail.example.com:bounces@nodkim.example.org"
@@ -610,6 +705,40 @@ case_ late-release-again-nothing
 cli "$T/cli.conf" release "$LATE"
 want_rc 0 && want_out "$LATE: 0 held message" && ok
 
+case_ gone-quarantined
+probe "bounces@mail.$GONE"
+GONE_ID=$(queue_id)
+if want_rc 0 && [ -n "$GONE_ID" ]; then
+	if ! wait_for 5 in_quarantine "$GONE_ID"; then
+		ko "$GONE_ID is not in the quarantine"
+	elif mlog_has "event=quarantine domain=$GONE queue_id=$GONE_ID"; then
+		ok
+	fi
+fi
+
+case_ gone-left-queue-refused-not-released
+# the postmaster releases the message by hand and it is delivered; the
+# entry still indexed is checked against the queue (HoldQueueCommand):
+# not there, so it is dropped from the index, never handed to the
+# release command
+"$SM_CMD" -C "$SM_CF" -qI"$GONE_ID" -qQ -Q >/dev/null 2>&1
+if ! wait_for 15 sink_has "$GONE_ID"; then
+	ko "$GONE_ID not delivered after sendmail -Q"
+elif [ "$(held_of "$GONE")" != "$GONE_ID" ]; then
+	ko "status lists \"$(held_of "$GONE")\" as held, not $GONE_ID"
+else
+	cli "$T/cli.conf" release "$GONE"
+	if want_rc 0 &&
+	    want_out "^$GONE: 0 held message\\(s\\) released, 1 refused .*first: $GONE_ID: not in the MTA's queue"
+	then
+		if [ -n "$(held_of "$GONE")" ]; then
+			ko "status still lists held mail for $GONE"
+		else
+			ok
+		fi
+	fi
+fi
+
 case_ release-script-refuses-bad-ids
 # contrib/authready-sendmail-release, as root: a line that is not a
 # Sendmail queue ID (Postfix's, ALL, an option smuggled after an ID)
@@ -655,6 +784,10 @@ elif mlog_has "event=check domain=$SHOP from=pending to=verified" &&
 	elif [ "$(sed -n 1p "$T/bridge/req.0")" != \
 	    "argv $SM_CMD -C $SM_CF" ]; then
 		ko "release argv: $(sed -n 1p "$T/bridge/req.0")"
+	elif ! grep -q -F "\"queue_id\":\"$SHOP_ID\"" "$T/bridge/lout.0" \
+	    2>/dev/null; then
+		ko "the daemon did not check $SHOP_ID against the queue" \
+		    "listing first"
 	else
 		ok
 	fi
@@ -715,6 +848,83 @@ else
 			ok
 		fi
 	fi
+fi
+
+# sasl_case NAME - begin case NAME, or skip it when Sendmail has no
+# AUTH here (sendmail-harness.sh says why); false then.
+sasl_case() {
+	case_ "$1" || return 1
+	if [ "$SM_SASL_OK" != yes ]; then
+		skip "$SM_SASL_WHY"
+		return 1
+	fi
+}
+
+# want_judged_reject - the authenticated nodkim.example.org message was
+# judged and refused at MAIL FROM.
+want_judged_reject() {
+	want_rc 1 && want_out '^< 235 2\.0\.0 ' &&
+	    want_out '^< 550 5\.7\.1 .*nodkim\.example\.org' &&
+	    want_no_out '^> RCPT' && ok
+}
+
+# want_unjudged_delivery - the nodkim.example.org message was accepted,
+# delivered and never judged (authenticated or not: AUTH=yes|no).
+want_unjudged_delivery() {
+	ID=$(queue_id)
+	if want_rc 0 && [ -n "$ID" ]; then
+		if [ "$1" = yes ] && ! grep -q '^< 235 2\.0\.0 ' "$T/out"; then
+			ko "not authenticated"
+		elif ! wait_for 10 sink_has "$ID"; then
+			ko "$ID not delivered to the sink"
+		elif grep -q "session=$ID " "$T/milter.log"; then
+			ko "the milter judged it: $(grep "session=$ID " \
+			    "$T/milter.log" | cut -c1-$SHOW_COLUMNS)"
+		else
+			ok
+		fi
+	fi
+}
+
+# Outbound scoping by SMTP AUTH: {auth_authen} at MAIL FROM.  127.0.0.1
+# is still outside InternalHosts (the case above).
+if sasl_case scoping-sasl-wrong-password-refused; then
+	auth_probe "bounces@mail.nodkim.example.org" wrong-password
+	want_rc 1 && want_out '^< 535 ' && want_no_out '^> MAIL' && ok
+fi
+
+if sasl_case scoping-sasl-authenticated-judged; then
+	# OutboundBy either (the default): an authenticated client is
+	# outbound wherever it connects from
+	auth_probe "bounces@mail.nodkim.example.org"
+	want_judged_reject
+fi
+
+if sasl_case scoping-sasl-outbound-by-hosts-not-judged; then
+	# OutboundBy hosts: authentication does not make mail outbound
+	if ! reload_with "InternalHosts 192.0.2.0/24
+OutboundBy hosts"; then
+		ko "no reload logged: $(tail -n 3 "$T/milter.log")"
+	else
+		auth_probe "bounces@mail.nodkim.example.org"
+		want_unjudged_delivery yes
+	fi
+fi
+
+if sasl_case scoping-sasl-outbound-by-auth-unauthenticated-not-judged; then
+	# OutboundBy auth: 127.0.0.1 is an internal host again, but only an
+	# authenticated session is judged
+	if ! reload_with "OutboundBy auth"; then
+		ko "no reload logged: $(tail -n 3 "$T/milter.log")"
+	else
+		probe "bounces@mail.nodkim.example.org"
+		want_unjudged_delivery no
+	fi
+fi
+
+if sasl_case scoping-sasl-outbound-by-auth-authenticated-judged; then
+	auth_probe "bounces@mail.nodkim.example.org"
+	want_judged_reject
 fi
 
 case_ scoping-client-internal-again-rejected
