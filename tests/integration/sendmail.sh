@@ -35,29 +35,50 @@
 #	    its queue ID (Sendmail's format, known at MAIL FROM) indexed and
 #	    listed by "status --json"; once its records are published the
 #	    daemon's checker finds it verified and runs ReleaseCommand
-#	    (contrib/authready-sendmail-release, "sendmail -qQ -Q -qIID"):
-#	    the message leaves the quarantine and is delivered;
+#	    (contrib/authready-sendmail-release, "sendmail -qQ -Q -qIID"),
+#	    after checking the entry against Sendmail's queue
+#	    (HoldQueueCommand contrib/authready-sendmail-queue, which lists
+#	    the quarantine as postqueue -j does: whole sender, arrival to
+#	    the second; 75 when not root): the message leaves the
+#	    quarantine and is delivered;
 #	  - late.hold.test: quarantined, released by hand with "authready
 #	    release" (MTA sendmail, the same script as ReleaseCommand); the
 #	    script refuses a line that is not a Sendmail queue ID (65) and
 #	    extra arguments (64), and builds "-qIID... -qQ -Q";
+#	  - gone.hold.test: quarantined, then released by the postmaster by
+#	    hand and delivered; "authready release" checks the entry left
+#	    behind against the queue listing: refused (not in the MTA's
+#	    queue), dropped from the index, never handed to the release
+#	    command;
 #	  - outbound scoping by the client address Sendmail passes: with
 #	    127.0.0.1 not in InternalHosts (a reload) the pending domain's
 #	    mail is not judged and is delivered; back in, it is rejected;
+#	  - outbound scoping by SMTP AUTH ({auth_authen}): Sendmail offers
+#	    AUTH PLAIN against a private sasldb (sendmail-harness.sh,
+#	    SM_SASL); a wrong password is refused (535); with 127.0.0.1
+#	    outside InternalHosts an authenticated session is judged (550
+#	    for the pending domain) while an unauthenticated one is not;
+#	    OutboundBy hosts: the authenticated one is not judged either;
+#	    OutboundBy auth: from 127.0.0.1, only the authenticated one is
+#	    judged.  Skipped, with the reason, when saslpasswd2 or a mount
+#	    namespace is missing;
 #	  - authready-milter down: with F=T of the snippet, Sendmail answers
 #	    4xx, never accepts unchecked mail.
 #
-#	The daemon refuses to run as root and Sendmail's -Q needs root: the
-#	daemon's ReleaseCommand is a bridge that hands the IDs to the test
-#	(root), which runs the release script and returns its status, as
-#	sudo would (contrib/sudoers.authready).  Sendmail has no postqueue -j
-#	to check entries against: HoldQueueCommand none, as the snippet says.
+#	The daemon refuses to run as root, and Sendmail's -Q and its queue
+#	files need root: the daemon's ReleaseCommand and HoldQueueCommand are
+#	bridges that hand the request to the test (root), which runs the
+#	release or queue script and returns its output and status, as sudo
+#	would (contrib/sudoers.authready).  The operator's CLI (root) runs
+#	both scripts directly.
 #
 #	The cases build on each other and run in order (lib.sh, CASE).
 #
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 not root, no NSD or Postfix's
 #	smtp-sink, or Sendmail could not be fetched, 99 the harness failed.
+#	The SMTP AUTH cases are skipped (not failed) without saslpasswd2
+#	(sasl2-bin) or a mount namespace.
 #
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
