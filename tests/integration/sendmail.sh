@@ -45,6 +45,10 @@
 #	    release" (MTA sendmail, the same script as ReleaseCommand); the
 #	    script refuses a line that is not a Sendmail queue ID (65) and
 #	    extra arguments (64), and builds "-qIID... -qQ -Q";
+#	  - contrib/sudoers.authready as sudo itself reads it (bind-mounted
+#	    over /etc/sudoers in a mount namespace, its user made nobody,
+#	    "sudo -n -l" as nobody): the Sendmail scripts are allowed with
+#	    no arguments and refused with any, postsuper only as "-H -";
 #	  - gone.hold.test: quarantined, then released by the postmaster by
 #	    hand and delivered; "authready release" checks the entry left
 #	    behind against the queue listing: refused (not in the MTA's
@@ -78,7 +82,7 @@
 #	0 all cases passed, 1 some failed, 77 not root, no NSD or Postfix's
 #	smtp-sink, or Sendmail could not be fetched, 99 the harness failed.
 #	The SMTP AUTH cases are skipped (not failed) without saslpasswd2
-#	(sasl2-bin) or a mount namespace.
+#	(sasl2-bin) or a mount namespace, the sudoers case without sudo.
 #
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
@@ -783,6 +787,51 @@ if [ -z "$bad" ]; then
 	ok
 else
 	ko "$bad"
+fi
+
+# sudo_l ARGS... - "sudo -n -l ARGS" as nobody under $T/sudoers (bind-
+# mounted over /etc/sudoers in a mount namespace of its own); its exit
+# status: 0 allowed, 1 not.
+sudo_l() {
+	unshare --mount sh -c 'mount --bind "$0" /etc/sudoers && exec "$@"' \
+	    "$T/sudoers" setpriv --reuid nobody --regid nogroup --clear-groups \
+	    --inh-caps=-all -- sudo -n -l "$@" </dev/null >/dev/null 2>&1
+}
+
+case_ sudoers-rules-sendmail
+# contrib/sudoers.authready as real sudo reads it (its user made nobody,
+# the scripts' paths those of this tree): the Sendmail scripts with no
+# arguments are allowed, with any argument refused; postsuper -H - only
+if ! command -v sudo >/dev/null 2>&1 || ! command -v visudo >/dev/null 2>&1
+then
+	skip "no sudo (contrib/install-deps)"
+elif [ ! -f /etc/sudoers ] || ! unshare --mount true 2>/dev/null; then
+	skip "no /etc/sudoers or no mount namespace"
+else
+	sed -e 's/^Defaults:authready /Defaults:nobody /' \
+	    -e 's/^authready /nobody /' \
+	    -e "s|/usr/local/sbin/authready-sendmail-release|$RELEASE_SCRIPT|" \
+	    -e "s|/usr/local/sbin/authready-sendmail-queue|$QUEUE_SCRIPT|" \
+	    "$top_srcdir/contrib/sudoers.authready" >"$T/sudoers"
+	chmod 0440 "$T/sudoers"
+	bad=
+	visudo -c -q -f "$T/sudoers" >/dev/null 2>&1 || bad=" [visudo -c]"
+	for a in "$QUEUE_SCRIPT" "$RELEASE_SCRIPT" "/usr/sbin/postsuper -H -"
+	do
+		# shellcheck disable=SC2086 # the words of a command line
+		sudo_l $a || bad="$bad [refused: $a]"
+	done
+	for a in "$QUEUE_SCRIPT -C /tmp/x.cf" "$RELEASE_SCRIPT /bin/sh" \
+	    "$RELEASE_SCRIPT $SM_CMD -C /tmp/x.cf" "/usr/sbin/postsuper -d ALL" \
+	    /bin/sh; do
+		# shellcheck disable=SC2086
+		! sudo_l $a || bad="$bad [allowed: $a]"
+	done
+	if [ -z "$bad" ]; then
+		ok
+	else
+		ko "$bad"
+	fi
 fi
 
 # The automatic release ---------------------------------------------------
