@@ -34,6 +34,10 @@
 #	    (hosts from /etc/hosts only: never a DNS lookup of its own);
 #	  - DontBlameSendmail TrustStickyBit, so a milter socket under
 #	    /tmp (sticky) is not refused as unsafe;
+#	  - RefuseLA and QueueLA 1000, DelayLA 0: Sendmail's defaults (12
+#	    and 8) close its listener and only queue mail when the
+#	    load average is high, as on a test machine shared by builds or
+#	    under valgrind;
 #	  - a daemon on 127.0.0.1:$SM_PORT (DAEMON_OPTIONS), which runs its
 #	    queue every second (-q1s);
 #	  - FEATURE(accept_unresolvable_domains) and promiscuous_relay (it
@@ -237,6 +241,11 @@ define(\`confDEF_USER_ID', \`nobody:nogroup')dnl
 dnl the milter socket lives under /tmp (world writable, sticky)
 define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
 define(\`confTO_QUEUEWARN', \`0')dnl
+dnl a loaded test machine: never refuse connections (RefuseLA, 12 by
+dnl default, closes the listener) nor only queue mail (QueueLA, 8)
+define(\`confREFUSE_LA', \`1000')dnl
+define(\`confQUEUE_LA', \`1000')dnl
+define(\`confDELAY_LA', \`0')dnl
 define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
 define(\`ESMTP_MAILER_ARGS', \`TCP \$h $SM_SINK_PORT')dnl
 FEATURE(\`no_default_msa')dnl
