@@ -39,8 +39,10 @@
 #	    after checking the entry against Sendmail's queue
 #	    (HoldQueueCommand contrib/authready-sendmail-queue, which lists
 #	    the quarantine as postqueue -j does: whole sender, arrival to
-#	    the second; 75 when not root): the message leaves the
-#	    quarantine and is delivered;
+#	    the second; 75 when not root; on queue files of its own: queue
+#	    groups, a qf subdirectory, queued and quarantined files, a
+#	    sender that needs JSON escapes, read back by perl's JSON::PP):
+#	    the message leaves the quarantine and is delivered;
 #	  - late.hold.test: quarantined, released by hand with "authready
 #	    release" (MTA sendmail, the same script as ReleaseCommand); the
 #	    script refuses a line that is not a Sendmail queue ID (65) and
@@ -487,6 +489,44 @@ then
 		ko "-C FILE -v: exit $usage, expected 64"
 	else
 		ok
+	fi
+fi
+
+case_ queue-script-queue-files
+# the script on queue files of its own: queue groups (Q lines, P= with
+# a trailing *), a qf subdirectory, hf (quarantined) and qf (queued,
+# tried or not), and a sender that needs JSON escapes; perl's JSON::PP
+# reads every line back
+q=$T/fakeq
+mkdir -p "$q/main" "$q/g1/qf" "$q/g2"
+printf 'O QueueDirectory=%s/main\nQgroup, P=%s/g*, F=f\n' "$q" "$q" \
+    >"$q/fake.cf"
+printf 'V8\nT1796498193\nN0\nS<"we\\"ird\\\\\001"@mail.x.test>\nH??From: x\n.\n' \
+    >"$q/main/hf6B5Gfr0x014687"
+printf 'V8\nT1796498194\nN3\nS<>\nH??S: not the sender\n.\n' \
+    >"$q/g1/qf/qf6B5Gfr0y014688"
+printf 'V8\nT1796498195\nN0\nSlocal@mail.x.test\n.\n' \
+    >"$q/g2/qf6B5Gfr0z014689"
+last_cmd="authready-sendmail-queue -C $q/fake.cf"
+"$QUEUE_SCRIPT" -C "$q/fake.cf" >"$T/out" 2>"$T/err"
+rc=$?
+got=$(perl -MJSON::PP -ne '
+    my $o = JSON::PP->new->decode($_);
+    printf "%s|%s|%s|%d\n", $o->{queue_name}, $o->{queue_id},
+	join(",", map { sprintf "%02x", ord } split //, $o->{sender}),
+	$o->{arrival_time};' "$T/out" | sort)
+want=$(printf '%s\n' \
+    "active|6B5Gfr0z014689|$(printf 'local@mail.x.test' | od -An -tx1 |
+	tr -s ' \n' ',' | sed 's/^,//; s/,$//')|1796498195" \
+    "deferred|6B5Gfr0y014688||1796498194" \
+    "hold|6B5Gfr0x014687|$(printf '"we\\"ird\\\\\001"@mail.x.test' |
+	od -An -tx1 | tr -s ' \n' ',' | sed 's/^,//; s/,$//')|1796498193" |
+    sort)
+if want_rc 0; then
+	if [ "$got" = "$want" ]; then
+		ok
+	else
+		ko "read back: $got; expected: $want"
 	fi
 fi
 
