@@ -474,13 +474,17 @@ line=$(grep -F "\"queue_id\":\"$SHOP_ID\"" "$T/out")
 at=$(printf '%s\n' "$line" | sed -n 's/.*"arrival_time":\([0-9]*\)}$/\1/p')
 if want_rc 0 && want_out "^\\{\"queue_name\":\"hold\",\"queue_id\":\"$SHOP_ID\",\"sender\":\"bounces@mail\\.$SHOP\",\"arrival_time\":[0-9]+\\}\$"
 then
+	# a copy nobody can reach wherever the source tree is
+	cp "$QUEUE_SCRIPT" "$T/bin/queue-script" &&
+	    chmod 0755 "$T/bin/queue-script"
 	setpriv --reuid nobody --regid nogroup --clear-groups \
-	    --inh-caps=-all -- "$QUEUE_SCRIPT" -C "$SM_CF" </dev/null \
+	    --inh-caps=-all -- "$T/bin/queue-script" -C "$SM_CF" </dev/null \
 	    >/dev/null 2>&1
 	as_nobody=$?
 	"$QUEUE_SCRIPT" -C "$SM_CF" -v </dev/null >/dev/null 2>&1
 	usage=$?
-	if [ -z "$at" ] || [ "$at" -gt "$now" ] || [ "$at" -lt $((now - 120)) ]
+	if [ -z "$at" ] || [ "$at" -gt "$now" ] ||
+	    [ "$at" -lt $((now - $(scaled 120))) ]
 	then
 		ko "arrival_time \"$at\", now $now"
 	elif [ "$as_nobody" != 75 ]; then
@@ -848,22 +852,26 @@ then
 elif [ ! -f /etc/sudoers ] || ! unshare --mount true 2>/dev/null; then
 	skip "no /etc/sudoers or no mount namespace"
 else
+	# copies nobody can reach wherever the source tree is
+	qs=$T/bin/authready-sendmail-queue
+	rs=$T/bin/authready-sendmail-release
+	cp "$QUEUE_SCRIPT" "$qs" && cp "$RELEASE_SCRIPT" "$rs" &&
+	    chmod 0755 "$qs" "$rs"
 	sed -e 's/^Defaults:authready /Defaults:nobody /' \
 	    -e 's/^authready /nobody /' \
-	    -e "s|/usr/local/sbin/authready-sendmail-release|$RELEASE_SCRIPT|" \
-	    -e "s|/usr/local/sbin/authready-sendmail-queue|$QUEUE_SCRIPT|" \
+	    -e "s|/usr/local/sbin/authready-sendmail-release|$rs|" \
+	    -e "s|/usr/local/sbin/authready-sendmail-queue|$qs|" \
 	    "$top_srcdir/contrib/sudoers.authready" >"$T/sudoers"
 	chmod 0440 "$T/sudoers"
 	bad=
 	visudo -c -q -f "$T/sudoers" >/dev/null 2>&1 || bad=" [visudo -c]"
-	for a in "$QUEUE_SCRIPT" "$RELEASE_SCRIPT" "/usr/sbin/postsuper -H -"
+	for a in "$qs" "$rs" "/usr/sbin/postsuper -H -"
 	do
 		# shellcheck disable=SC2086 # the words of a command line
 		sudo_l $a || bad="$bad [refused: $a]"
 	done
-	for a in "$QUEUE_SCRIPT -C /tmp/x.cf" "$RELEASE_SCRIPT /bin/sh" \
-	    "$RELEASE_SCRIPT $SM_CMD -C /tmp/x.cf" "/usr/sbin/postsuper -d ALL" \
-	    /bin/sh; do
+	for a in "$qs -C /tmp/x.cf" "$rs /bin/sh" "$rs $SM_CMD -C /tmp/x.cf" \
+	    "/usr/sbin/postsuper -d ALL" /bin/sh; do
 		# shellcheck disable=SC2086
 		! sudo_l $a || bad="$bad [allowed: $a]"
 	done
