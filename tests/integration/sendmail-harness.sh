@@ -318,6 +318,15 @@ sm_sasl_setup() {
 		SM_SASL_WHY="no mount namespace (unshare --mount)"
 		return 0
 	fi
+	found=
+	for d in $SM_SASL_CONF_DIRS; do
+		[ -d "$d" ] && found=$d
+	done
+	if [ -z "$found" ]; then
+		SM_SASL_WHY="none of $SM_SASL_CONF_DIRS to mount over" \
+		    "(libsasl2-modules-db)"
+		return 0
+	fi
 	mkdir "$SM_DIR/sasl" && chmod 0755 "$SM_DIR/sasl" || return 1
 	cat >"$SM_DIR/sasl/Sendmail.conf" <<EOF
 pwcheck_method: auxprop
