@@ -13,9 +13,10 @@
 #	only in their InputMailFilters:
 #	  none       no milter;
 #	  authready  authready-milter on a unix socket (UserID nobody,
-#	             Syslog yes, SyslogFacility mail), example.com
-#	             registered and verified against NSD; the filter line
-#	             of contrib/sendmail.mc.snippet (F=T and its timeouts);
+#	             Syslog yes, SyslogFacility mail, FromCheck
+#	             $BENCH_FROMCHECK), example.com registered and verified
+#	             against NSD; the filter line of
+#	             contrib/sendmail.mc.snippet (F=T and its timeouts);
 #	  opendkim   OpenDKIM (Debian package, installed when missing) in
 #	             verify mode on a unix socket, as in bench_postfix.sh,
 #	             with the same F=T and timeouts.
@@ -28,15 +29,37 @@
 #	The three run in turn, ROUNDS times, in an order that rotates each
 #	round.  Prints the median rate of each and the ratios
 #	authready/none (target >= 0.9) and authready/opendkim (target > 1),
-#	of the medians and as the median of per-round ratios.
+#	of the medians and as the median of per-round ratios; and, beside
+#	the rates, what each configuration costs in CPU, as bench_postfix.sh
+#	prints it: the whole machine's CPU time per message in its rounds
+#	(/proc/stat: everything on the machine, other work included) and
+#	the filter daemon's own user+system time per message
+#	(/proc/PID/stat); and the mail path's CPU per message: Sendmail (the
+#	daemon with the session and delivery processes it reaped, cutime
+#	and cstime), the sink and the filter daemon, with the ratio of
+#	none's to authready's.  On a machine shared with other work the
+#	rates and the machine's CPU swing from round to round; the mail
+#	path's CPU counts only the processes of the run, so it is the
+#	steadier figure of what the filter costs.
+#
+#	FromCheck: off by default, as in bench_postfix.sh: the MAIL FROM
+#	path of issue 17's target (three milter round trips a session:
+#	negotiation, MAIL FROM, end of message).  BENCH_FROMCHECK=enforce
+#	measures the From check as well (the headers, without replies, and
+#	one more round trip at end of headers).
 #
 #	Both milters log through syslog(3); without a syslog daemon a sink
 #	is started on /dev/log for the run, as in bench_postfix.sh (Sendmail
 #	logs there too).
 #
 # ENVIRONMENT
-#	ROUNDS (default 3), MESSAGES (500), SESSIONS (8), MSGLEN (2048),
-#	BENCH_SYSLOG (sink or none), OPENDKIM (default /usr/sbin/opendkim),
+#	ROUNDS (default 3), MESSAGES (200), SESSIONS (8), MSGLEN (2048),
+#	BENCH_SYSLOG (sink or none), BENCH_FROMCHECK (off, monitor or
+#	enforce; default off), BENCH_PERF (a file: one more authready round
+#	after the figures with authready-milter alone under perf record -g,
+#	the report to FILE, the data to FILE.data: where the daemon's CPU
+#	goes, apart from the other work on the machine),
+#	OPENDKIM (default /usr/sbin/opendkim),
 #	SENDMAIL_DEBS, SENDMAIL_ROOT (sendmail-harness.sh).
 #
 # EXIT STATUS
@@ -48,10 +71,11 @@ export LC_ALL
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: bench_sendmail.sh BUILDDIR}" && pwd)
 ROUNDS=${ROUNDS:-3}
-MESSAGES=${MESSAGES:-500}
+MESSAGES=${MESSAGES:-200}
 SESSIONS=${SESSIONS:-8}
 MSGLEN=${MSGLEN:-2048}
 BENCH_SYSLOG=${BENCH_SYSLOG:-sink}
+BENCH_FROMCHECK=${BENCH_FROMCHECK:-off}
 OPENDKIM=${OPENDKIM:-/usr/sbin/opendkim}
 TARGET_NONE=0.9
 TARGET_DKIM=1.0
@@ -128,6 +152,24 @@ wait_file() {
 	[ -S "$1" ]
 }
 
+# machine_ticks - CPU time of the whole machine so far (all CPUs, user,
+# nice, system, irq and softirq), in clock ticks.
+machine_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
+}
+
+# process_ticks PID - user + system CPU of PID, its threads included
+# (those that have exited too), in clock ticks.
+process_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# tree_ticks PID - process_ticks with the children PID reaped (cutime,
+# cstime).
+tree_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 + $14 + $15 }'
+}
+
 # median - the median of the numbers on stdin.
 median() {
 	sort -g | awk '{ v[NR] = $1 } END {
@@ -150,6 +192,7 @@ UserID nobody:nogroup
 SocketGroup nogroup
 Syslog yes
 SyslogFacility mail
+FromCheck $BENCH_FROMCHECK
 EOF
 "$authready" -c "$work/authready.conf" domain add example.com \
     --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null
@@ -221,6 +264,16 @@ port_name() {
 	esac
 }
 
+# daemon_ticks PORT - the CPU ticks so far of the filter daemon behind
+# PORT (0 for none).
+daemon_ticks() {
+	case $1 in
+	"$AR_PORT") process_ticks "$AR_PID" ;;
+	"$DKIM_PORT") process_ticks "$DKIM_PID" ;;
+	*) echo 0 ;;
+	esac
+}
+
 # wait_delivered COUNT - true once the sink has COUNT messages.
 wait_delivered() {
 	i=0
@@ -233,8 +286,13 @@ wait_delivered() {
 }
 
 # round PORT COUNT - send COUNT messages; the rate, once all arrived.
+# The machine's CPU ticks spent meanwhile are added to $work/PORT.cpu,
+# the filter daemon's to $work/PORT.daemon.
 round() {
 	find "$SM_SINK_DIR" -type f -delete
+	d0=$(daemon_ticks "$1")
+	c0=$(machine_ticks)
+	m0=$(($(tree_ticks "$SM_PID") + $(process_ticks "$SM_SINK_PID")))
 	t0=$(now_ms)
 	smtp-source -s "$SESSIONS" -m "$2" -F "$work/signed.eml" \
 	    -f "$SENDER" -t "$RCPT" "127.0.0.1:$1" >"$work/source.out" 2>&1 || {
@@ -248,7 +306,19 @@ round() {
 		exit 1
 	fi
 	t1=$(now_ms)
+	echo "$(($(machine_ticks) - c0))" >>"$work/$1.cpu"
+	echo "$(($(daemon_ticks "$1") - d0))" >>"$work/$1.daemon"
+	echo "$(($(tree_ticks "$SM_PID") + $(process_ticks "$SM_SINK_PID") + \
+	    $(daemon_ticks "$1") - d0 - m0))" >>"$work/$1.path"
 	awk -v n="$2" -v ms="$((t1 - t0))" 'BEGIN { printf "%.1f\n", n * 1000 / ms }'
+}
+
+# ms_per_message PORT FILE - CPU milliseconds per measured message, from
+# the ticks in $work/PORT.FILE.
+ms_per_message() {
+	awk -v hz="$(getconf CLK_TCK)" -v n="$((ROUNDS * MESSAGES))" \
+	    '{ t += $1 } END { printf "%.3f\n", t * 1000 / hz / n }' \
+	    "$work/$1.$2"
 }
 
 # Warm-up; then proof that the OpenDKIM listener verifies (dkim=pass in
@@ -271,7 +341,14 @@ done
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
 echo "sendmail 8.17; messages: $MESSAGES per round, $SESSIONS sessions," \
-    "signed, $(wc -c <"$work/signed.eml") octets; rounds: $ROUNDS"
+    "signed, $(wc -c <"$work/signed.eml") octets; rounds: $ROUNDS;" \
+    "authready FromCheck $BENCH_FROMCHECK"
+# the warm-up's ticks are not measured
+for p in "$SM_PORT" "$AR_PORT" "$DKIM_PORT"; do
+	: >"$work/$p.cpu"
+	: >"$work/$p.daemon"
+	: >"$work/$p.path"
+done
 : >"$work/none.r"
 : >"$work/ar.r"
 : >"$work/dkim.r"
@@ -307,8 +384,23 @@ done
 mn=$(median <"$work/none.r")
 ma=$(median <"$work/ar.r")
 md=$(median <"$work/dkim.r")
-printf '%-10s %15s\n' config "msg/s (median)" none "$mn" authready "$ma" \
-    opendkim "$md"
+printf '%-10s %15s %19s %19s %18s\n' config "msg/s (median)" \
+    "machine CPU ms/msg" "mail path ms/msg" "filter CPU ms/msg"
+printf '%-10s %15s %19s %19s %18s\n' \
+    none "$mn" "$(ms_per_message "$SM_PORT" cpu)" \
+    "$(ms_per_message "$SM_PORT" path)" - \
+    authready "$ma" "$(ms_per_message "$AR_PORT" cpu)" \
+    "$(ms_per_message "$AR_PORT" path)" \
+    "$(ms_per_message "$AR_PORT" daemon)" \
+    opendkim "$md" "$(ms_per_message "$DKIM_PORT" cpu)" \
+    "$(ms_per_message "$DKIM_PORT" path)" \
+    "$(ms_per_message "$DKIM_PORT" daemon)"
+awk -v n="$(ms_per_message "$SM_PORT" path)" \
+    -v a="$(ms_per_message "$AR_PORT" path)" \
+    -v d="$(ms_per_message "$DKIM_PORT" path)" 'BEGIN {
+	printf "mail path CPU: none/authready %.3f, opendkim/authready %.3f" \
+	    " (the rate ratio a CPU-bound host would see)\n", n / a, d / a
+}'
 awk -v a="$ma" -v n="$mn" -v d="$md" -v rn="$(median <"$work/rn.r")" \
     -v rd="$(median <"$work/rd.r")" -v tn="$TARGET_NONE" \
     -v td="$TARGET_DKIM" 'BEGIN {
@@ -318,3 +410,15 @@ awk -v a="$ma" -v n="$mn" -v d="$md" -v rn="$(median <"$work/rn.r")" \
 	    a / d, rd, td, (a / d > td ? "met" : "MISSED")
 }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${BENCH_PERF:-}" ]; then
+	perf record -g -p "$AR_PID" -o "$BENCH_PERF.data" \
+	    >"$work/perf.err" 2>&1 &
+	PERF_PID=$!
+	sleep 1
+	round "$AR_PORT" "$MESSAGES" >/dev/null
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" || cat "$work/perf.err" >&2
+	perf report -i "$BENCH_PERF.data" --no-children --sort dso,sym \
+	    --percent-limit 0.5 --stdio -g none >"$BENCH_PERF" 2>/dev/null || :
+	echo "perf report (authready-milter, one round): $BENCH_PERF"
+fi

@@ -943,8 +943,9 @@ START_TEST(test_hold_queue_command)
 }
 END_TEST
 
-/* MTA: postfix (default) or sendmail; with sendmail, HoldQueueCommand
- * none and a ReleaseCommand that is not postsuper. */
+/* MTA: postfix (default) or sendmail; with sendmail, a HoldQueueCommand
+ * that is not postqueue (none, or Sendmail's listing) and a
+ * ReleaseCommand that is not postsuper. */
 START_TEST(test_mta)
 {
 	struct config cfg;
@@ -959,11 +960,26 @@ START_TEST(test_mta)
 	         "/usr/local/sbin/authready-sendmail-release\n",
 	         &cfg);
 	ck_assert_int_eq(cfg.mta, CONFIG_MTA_SENDMAIL);
+	parse_ok("MTA sendmail\n"
+	         "HoldQueueCommand /usr/bin/sudo -n "
+	         "/usr/local/sbin/authready-sendmail-queue\n"
+	         "ReleaseCommand /usr/bin/sudo -n "
+	         "/usr/local/sbin/authready-sendmail-release\n",
+	         &cfg);
+	ck_assert_str_eq(cfg.hold_queue_command,
+	                 "/usr/bin/sudo -n "
+	                 "/usr/local/sbin/authready-sendmail-queue");
 	ck_assert_int_eq(parse("MTA exim\n", &cfg, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "postfix or sendmail"));
 	/* the defaults are Postfix's commands */
 	ck_assert_int_eq(parse("MTA sendmail\n", &cfg, err), -1);
-	ck_assert_ptr_nonnull(strstr(err, "HoldQueueCommand none"));
+	ck_assert_ptr_nonnull(strstr(err, "not postqueue"));
+	ck_assert_int_eq(parse("MTA sendmail\n"
+	                       "ReleaseCommand /usr/local/sbin/x\n"
+	                       "HoldQueueCommand /usr/bin/postqueue -j\n",
+	                       &cfg, err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err, "authready-sendmail-queue"));
 	ck_assert_int_eq(
 	    parse("MTA sendmail\nHoldQueueCommand none\n", &cfg, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "not postsuper"));

@@ -35,9 +35,9 @@
  *	config_check_door() is a rule that spans keys: a policy that
  *	can quarantine needs a door only the MTA can open (see its comment
  *	in configfile.h).  The other, checked by config_parse(): with MTA
- *	sendmail, HoldQueueCommand is none and ReleaseCommand is not
- *	postsuper (config_check_mta()); OnMailFromNotReady fallback has a
- *	FallbackMailFrom (fallback_config_check()).
+ *	sendmail, HoldQueueCommand is not postqueue and ReleaseCommand is
+ *	not postsuper (config_check_mta()); OnMailFromNotReady fallback has
+ *	a FallbackMailFrom (fallback_config_check()).
  *
  *	config_parse() works on a copy and stores it into cfg only when the
  *	whole text is valid, so a failed reload leaves the running snapshot
@@ -1026,20 +1026,22 @@ config_line(struct config *cfg, const char *line, size_t len, char *msg,
 	return config_key_apply(cfg, key, value, msg, msglen);
 }
 
-/* config_check_mta - the release keys fit the MTA: Sendmail has no
- * listing of held mail that authready reads (postqueue -j is Postfix's),
- * postsuper cannot release from Sendmail's quarantine, and the policy
- * door (Postfix's protocol, Postfix's queue IDs) has no Sendmail use. */
+/* config_check_mta - the release keys fit the MTA: postqueue lists
+ * Postfix's queue, not Sendmail's (contrib/authready-sendmail-queue
+ * prints Sendmail's in its format), postsuper cannot release from
+ * Sendmail's quarantine, and the policy door (Postfix's protocol,
+ * Postfix's queue IDs) has no Sendmail use. */
 static int
 config_check_mta(const struct config *cfg, char *msg, size_t msglen)
 {
 	if (cfg->mta != CONFIG_MTA_SENDMAIL)
 		return 0;
-	if (cfg->hold_queue_command[0] != '\0')
+	if (strstr(cfg->hold_queue_command, "postqueue") != NULL)
 		return errbuf_fail(
 		    msg, msglen,
-		    "MTA sendmail needs HoldQueueCommand none: "
-		    "authready reads only Postfix's postqueue -j");
+		    "MTA sendmail needs a HoldQueueCommand that lists "
+		    "Sendmail's queue (contrib/authready-sendmail-queue) "
+		    "or none, not postqueue");
 	if (strstr(cfg->release_command, "postsuper") != NULL)
 		return errbuf_fail(
 		    msg, msglen,

@@ -7,9 +7,10 @@
  *	The functions: see release.c.
  *
  * DESCRIPTION
- *	Quarantined messages sit in Postfix's hold queue, their queue IDs
- *	indexed under the domain in the store (with the door they came
- *	through, the envelope sender and the time).  release_domain() checks
+ *	Quarantined messages sit in Postfix's hold queue (or Sendmail's
+ *	quarantine), their queue IDs indexed under the domain in the store
+ *	(with the door they came through, the envelope sender and the
+ *	time).  release_domain() checks
  *	each entry against the MTA's own view of its queue (HoldQueueCommand,
  *	default "/usr/sbin/postqueue -j"), then hands the confirmed IDs to the
  *	release command (default "/usr/sbin/postsuper -H -", which reads the
@@ -20,7 +21,9 @@
  *	"ALL", which postsuper would take as every message in the queue; for
  *	Sendmail its own format (release_queue_id_ok()), and the release
  *	command is contrib/authready-sendmail-release, which reads the same
- *	stdin and runs "sendmail -qQ -Q -qIID...".  An entry is
+ *	stdin and runs "sendmail -qQ -Q -qIID...", and the listing is
+ *	contrib/authready-sendmail-queue, which prints Sendmail's queue as
+ *	postqueue -j does (the quarantine as "hold").  An entry is
  *	released only when the queue listing shows its ID in the hold queue,
  *	with the indexed envelope sender (an entry without one: a sender in
  *	the domain being released), having arrived at most

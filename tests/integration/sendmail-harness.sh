@@ -34,6 +34,10 @@
 #	    (hosts from /etc/hosts only: never a DNS lookup of its own);
 #	  - DontBlameSendmail TrustStickyBit, so a milter socket under
 #	    /tmp (sticky) is not refused as unsafe;
+#	  - RefuseLA and QueueLA 1000, DelayLA 0: Sendmail's defaults (12
+#	    and 8) close its listener and only queue mail when the
+#	    load average is high, as on a test machine shared by builds or
+#	    under valgrind;
 #	  - a daemon on 127.0.0.1:$SM_PORT (DAEMON_OPTIONS), which runs its
 #	    queue every second (-q1s);
 #	  - FEATURE(accept_unresolvable_domains) and promiscuous_relay (it
@@ -45,7 +49,22 @@
 #	(a script in the directory): when the host name is not qualified,
 #	Sendmail sleeps a minute at every start, so SM_CMD runs it in a
 #	UTS namespace named mta.authready.test (unshare --uts).  The tests
-#	run every Sendmail command through SM_CMD.  The ports are
+#	run every Sendmail command through SM_CMD.
+#
+#	SMTP AUTH (SM_SASL=USER:PASSWORD before sm_start): Debian's Sendmail
+#	links Cyrus SASL, which reads Sendmail.conf from a fixed search path
+#	(/etc/sasl2, /etc/sasl, the plugin directory, /usr/lib/sasl2; Sendmail
+#	clears the environment, so SASL_CONF_PATH is not seen).  The
+#	harness writes a Sendmail.conf (auxprop, sasldb, mech_list PLAIN)
+#	and a sasldb made with saslpasswd2 (sasl2-bin) in $SM_DIR/sasl, and
+#	SM_CMD runs Sendmail in a mount namespace of its own (unshare
+#	--mount, private propagation) where that directory is bind-mounted
+#	over each of /etc/sasl2, /etc/sasl and /usr/lib/sasl2 that exists:
+#	the host's files are never touched.  The .mc offers AUTH PLAIN
+#	without TLS (confAUTH_OPTIONS without "p"; loopback only) in the
+#	realm mta.authready.test.  SM_SASL_OK is yes once that is set up; no
+#	(and SM_SASL_WHY says why) when saslpasswd2 or a mount namespace is
+#	missing: the instance then runs without AUTH.  The ports are
 #	random in 20000-60000 among those nobody listens on (pf_free_port of
 #	postfix-harness.sh when loaded, else the same code here), and the
 #	start is retried on other ports when one is taken meanwhile.
@@ -67,7 +86,7 @@
 # ENVIRONMENT
 #	SENDMAIL_DEBS, SENDMAIL_ROOT (see above); SM_MC_EXTRA: more .mc
 #	lines, added before MAILER() (bench/bench_sendmail.sh adds its
-#	filters and listeners).
+#	filters and listeners); SM_SASL (see above).
 
 SM_ROOT=
 SM_BIN=
@@ -83,6 +102,11 @@ SM_PID=
 SM_START_TRIES=10
 SM_WAIT_TENTHS=100
 SM_SNIPPET_SOCKET=/run/authready/authready.sock
+SM_SASL_OK=no
+SM_SASL_WHY="SM_SASL not set"
+SM_SASL_REALM=mta.authready.test
+# where Cyrus SASL looks for Sendmail.conf, the plugin directory aside
+SM_SASL_CONF_DIRS="/etc/sasl2 /etc/sasl /usr/lib/sasl2"
 
 # sm_log - print a harness message on stderr.
 sm_log() {
@@ -217,6 +241,11 @@ define(\`confDEF_USER_ID', \`nobody:nogroup')dnl
 dnl the milter socket lives under /tmp (world writable, sticky)
 define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
 define(\`confTO_QUEUEWARN', \`0')dnl
+dnl a loaded test machine: never refuse connections (RefuseLA, 12 by
+dnl default, closes the listener) nor only queue mail (QueueLA, 8)
+define(\`confREFUSE_LA', \`1000')dnl
+define(\`confQUEUE_LA', \`1000')dnl
+define(\`confDELAY_LA', \`0')dnl
 define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
 define(\`ESMTP_MAILER_ARGS', \`TCP \$h $SM_SINK_PORT')dnl
 FEATURE(\`no_default_msa')dnl
@@ -232,6 +261,15 @@ EOF
 		    >>"$SM_DIR/sendmail.mc"
 		grep -q "S=local:$1," "$SM_DIR/sendmail.mc" ||
 		    sm_die "no INPUT_MAIL_FILTER for $1 from the snippet"
+	fi
+	if [ "$SM_SASL_OK" = yes ]; then
+		cat >>"$SM_DIR/sendmail.mc" <<EOF
+dnl AUTH PLAIN over plain SMTP: loopback only, a test instance
+define(\`confAUTH_MECHANISMS', \`PLAIN')dnl
+TRUST_AUTH_MECH(\`PLAIN')dnl
+define(\`confAUTH_OPTIONS', \`A')dnl
+define(\`confAUTH_REALM', \`$SM_SASL_REALM')dnl
+EOF
 	fi
 	if [ -n "${SM_MC_EXTRA:-}" ]; then
 		printf '%s\n' "$SM_MC_EXTRA" >>"$SM_DIR/sendmail.mc"
@@ -264,19 +302,73 @@ sm_try_start() {
 	return 1
 }
 
+# sm_sasl_setup - $SM_DIR/sasl for SM_SASL (see DESCRIPTION); sets
+# SM_SASL_OK and SM_SASL_WHY.
+sm_sasl_setup() {
+	SM_SASL_OK=no
+	if [ -z "${SM_SASL:-}" ]; then
+		SM_SASL_WHY="SM_SASL not set"
+		return 0
+	fi
+	if ! command -v saslpasswd2 >/dev/null 2>&1; then
+		SM_SASL_WHY="saslpasswd2 not found (sasl2-bin, contrib/install-deps)"
+		return 0
+	fi
+	if ! unshare --mount true >/dev/null 2>&1; then
+		SM_SASL_WHY="no mount namespace (unshare --mount)"
+		return 0
+	fi
+	found=
+	for d in $SM_SASL_CONF_DIRS; do
+		[ -d "$d" ] && found=$d
+	done
+	if [ -z "$found" ]; then
+		SM_SASL_WHY="none of $SM_SASL_CONF_DIRS to mount over" \
+		    "(libsasl2-modules-db)"
+		return 0
+	fi
+	mkdir "$SM_DIR/sasl" && chmod 0755 "$SM_DIR/sasl" || return 1
+	cat >"$SM_DIR/sasl/Sendmail.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+sasldb_path: $SM_DIR/sasl/sasldb2
+mech_list: PLAIN
+EOF
+	printf '%s' "${SM_SASL#*:}" | saslpasswd2 -p -c \
+	    -f "$SM_DIR/sasl/sasldb2" -u "$SM_SASL_REALM" "${SM_SASL%%:*}" \
+	    >>"$SM_DIR/start.log" 2>&1 || return 1
+	# Sendmail refuses a sasldb others can read (safesaslfile)
+	chmod 0600 "$SM_DIR/sasl/sasldb2"
+	SM_SASL_OK=yes
+	SM_SASL_WHY=
+}
+
 # sm_write_cmd - SM_CMD: Sendmail under a qualified host name.  Sendmail
 # sleeps a minute at every start when the host name has no dot and is
 # not qualified by the hosts file, so without one it runs in a UTS
-# namespace of its own named mta.authready.test.
+# namespace of its own named mta.authready.test.  With SMTP AUTH, in a
+# mount namespace that shows $SM_DIR/sasl as Cyrus SASL's configuration.
 sm_write_cmd() {
 	SM_CMD=$SM_DIR/sendmail
-	if hostname | grep -q '\.' ||
-	    ! unshare --uts true >/dev/null 2>&1; then
+	flags=
+	inner=
+	if ! hostname | grep -q '\.' && unshare --uts true >/dev/null 2>&1
+	then
+		flags=--uts
+		inner='hostname mta.authready.test && '
+	fi
+	if [ "$SM_SASL_OK" = yes ]; then
+		flags="$flags --mount --propagation private"
+		for d in $SM_SASL_CONF_DIRS; do
+			[ -d "$d" ] || continue
+			inner="${inner}mount --bind $SM_DIR/sasl $d && "
+		done
+	fi
+	if [ -z "$flags" ]; then
 		printf '#!/bin/sh\nexec %s "$@"\n' "$SM_BIN" >"$SM_CMD"
 	else
-		printf '#!/bin/sh\nexec unshare --uts sh -c %s sh %s "$@"\n' \
-		    "'hostname mta.authready.test && exec \"\$@\"'" \
-		    "$SM_BIN" >"$SM_CMD"
+		printf '#!/bin/sh\nexec unshare %s sh -c %s sh %s "$@"\n' \
+		    "$flags" "'${inner}exec \"\$@\"'" "$SM_BIN" >"$SM_CMD"
 	fi
 	chmod 0755 "$SM_CMD"
 }
@@ -297,6 +389,8 @@ sm_start() {
 	: >"$SM_DIR/aliases"
 	SM_SINK_DIR=$SM_DIR/sink
 	SM_CF=$SM_DIR/sendmail.cf
+	sm_sasl_setup || sm_die "SMTP AUTH setup failed:" \
+	    "$(tail -n 3 "$SM_DIR/start.log" 2>/dev/null)"
 	sm_write_cmd
 	sm_sink_start
 	n=0

@@ -35,29 +35,56 @@
 #	    its queue ID (Sendmail's format, known at MAIL FROM) indexed and
 #	    listed by "status --json"; once its records are published the
 #	    daemon's checker finds it verified and runs ReleaseCommand
-#	    (contrib/authready-sendmail-release, "sendmail -qQ -Q -qIID"):
+#	    (contrib/authready-sendmail-release, "sendmail -qQ -Q -qIID"),
+#	    after checking the entry against Sendmail's queue
+#	    (HoldQueueCommand contrib/authready-sendmail-queue, which lists
+#	    the quarantine as postqueue -j does: whole sender, arrival to
+#	    the second; 75 when not root; on queue files of its own: queue
+#	    groups, a qf subdirectory, queued and quarantined files, a
+#	    sender that needs JSON escapes, read back by perl's JSON::PP):
 #	    the message leaves the quarantine and is delivered;
 #	  - late.hold.test: quarantined, released by hand with "authready
 #	    release" (MTA sendmail, the same script as ReleaseCommand); the
 #	    script refuses a line that is not a Sendmail queue ID (65) and
 #	    extra arguments (64), and builds "-qIID... -qQ -Q";
+#	  - contrib/sudoers.authready as sudo itself reads it (bind-mounted
+#	    over /etc/sudoers in a mount namespace, its user made nobody,
+#	    "sudo -n -l" as nobody): the Sendmail scripts are allowed with
+#	    no arguments and refused with any, postsuper only as "-H -";
+#	  - gone.hold.test: quarantined, then released by the postmaster by
+#	    hand and delivered; "authready release" checks the entry left
+#	    behind against the queue listing: refused (not in the MTA's
+#	    queue), dropped from the index, never handed to the release
+#	    command;
 #	  - outbound scoping by the client address Sendmail passes: with
 #	    127.0.0.1 not in InternalHosts (a reload) the pending domain's
 #	    mail is not judged and is delivered; back in, it is rejected;
+#	  - outbound scoping by SMTP AUTH ({auth_authen}): Sendmail offers
+#	    AUTH PLAIN against a private sasldb (sendmail-harness.sh,
+#	    SM_SASL); a wrong password is refused (535); with 127.0.0.1
+#	    outside InternalHosts an authenticated session is judged (550
+#	    for the pending domain) while an unauthenticated one is not;
+#	    OutboundBy hosts: the authenticated one is not judged either;
+#	    OutboundBy auth: from 127.0.0.1, only the authenticated one is
+#	    judged.  Skipped, with the reason, when saslpasswd2 or a mount
+#	    namespace is missing;
 #	  - authready-milter down: with F=T of the snippet, Sendmail answers
 #	    4xx, never accepts unchecked mail.
 #
-#	The daemon refuses to run as root and Sendmail's -Q needs root: the
-#	daemon's ReleaseCommand is a bridge that hands the IDs to the test
-#	(root), which runs the release script and returns its status, as
-#	sudo would (contrib/sudoers.authready).  Sendmail has no postqueue -j
-#	to check entries against: HoldQueueCommand none, as the snippet says.
+#	The daemon refuses to run as root, and Sendmail's -Q and its queue
+#	files need root: the daemon's ReleaseCommand and HoldQueueCommand are
+#	bridges that hand the request to the test (root), which runs the
+#	release or queue script and returns its output and status, as sudo
+#	would (contrib/sudoers.authready).  The operator's CLI (root) runs
+#	both scripts directly.
 #
 #	The cases build on each other and run in order (lib.sh, CASE).
 #
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 not root, no NSD or Postfix's
 #	smtp-sink, or Sendmail could not be fetched, 99 the harness failed.
+#	The SMTP AUTH cases are skipped (not failed) without saslpasswd2
+#	(sasl2-bin) or a mount namespace, the sudoers case without sudo.
 #
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
@@ -77,6 +104,7 @@ AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
 SMTP_PROBE=${SMTP_PROBE:-$top_builddir/tests/smtp-probe}
 JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
 RELEASE_SCRIPT=$(cd "$top_srcdir" && pwd)/contrib/authready-sendmail-release
+QUEUE_SCRIPT=$(cd "$top_srcdir" && pwd)/contrib/authready-sendmail-queue
 
 # shellcheck source=tests/integration/lib.sh
 . "$here/lib.sh"
@@ -91,10 +119,13 @@ SHOW_COLUMNS=400
 ZONE=hold.test
 SHOP=shop.$ZONE
 LATE=late.$ZONE
+GONE=gone.$ZONE
 TAG=tag.$ZONE
 MON=mon.$ZONE
 SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
 RCPT=someone@recipient.test
+SASL_USER=sender
+SASL_PASS=S3cret-test
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: the private Sendmail instance needs root"
@@ -138,6 +169,7 @@ cat >"$T/zones/$ZONE.zone" <<ZEOF
 ns	A	127.0.0.1
 ZEOF
 nsd_start "$top_srcdir/tests/zones" "$T/zones"
+SM_SASL=$SASL_USER:$SASL_PASS
 sm_start "$T/milter/authready.sock"
 at_exit cleanup
 
@@ -151,6 +183,8 @@ KEY=$T/keys/rsa2048.pem
 
 # The release bridge: the daemon's ReleaseCommand.  It leaves argv and
 # the IDs in req.N and waits for rc.N (written by bridge_loop, root).
+# The queue bridge, its HoldQueueCommand, leaves an empty list.N and
+# prints lout.N once lrc.N is there.
 chown nobody:nogroup "$T/bridge"
 cat >"$T/bin/release-bridge" <<BEOF
 #!/bin/sh
@@ -173,18 +207,45 @@ done
 read -r rc <"\$d/rc.\$n"
 exit "\$rc"
 BEOF
+cat >"$T/bin/queue-bridge" <<BEOF
+#!/bin/sh
+d=$T/bridge
+n=0
+while [ -e "\$d/list.\$n" ]; do n=\$((n + 1)); done
+: >"\$d/list.\$n"
+i=0
+while [ ! -e "\$d/lrc.\$n" ] && [ \$i -lt 300 ]; do
+	/bin/sleep 0.1
+	i=\$((i + 1))
+done
+[ -e "\$d/lrc.\$n" ] || exit 75
+/bin/cat "\$d/lout.\$n"
+read -r rc <"\$d/lrc.\$n"
+exit "\$rc"
+BEOF
 cat >"$T/bin/sendmail" <<'BEOF'
 #!/bin/sh
 while IFS= read -r l || [ -n "$l" ]; do :; done
 exit 0
 BEOF
-chmod 0755 "$T/bin/release-bridge" "$T/bin/sendmail"
+chmod 0755 "$T/bin/release-bridge" "$T/bin/queue-bridge" "$T/bin/sendmail"
 
-# bridge_loop - the root side: the release script for each request.
+# bridge_loop - the root side: the release script for each release
+# request, the queue script for each listing request.
 bridge_loop() {
 	n=0
+	m=0
 	end=$(($(date +%s) + BRIDGE_LIFE))
 	while [ "$(date +%s)" -lt "$end" ]; do
+		if [ -e "$T/bridge/list.$m" ]; then
+			"$QUEUE_SCRIPT" -C "$SM_CF" >"$T/bridge/lout.$m" \
+			    2>"$T/bridge/lerr.$m"
+			echo $? >"$T/bridge/lrc.$m.tmp"
+			chmod 0644 "$T/bridge/lout.$m"
+			mv "$T/bridge/lrc.$m.tmp" "$T/bridge/lrc.$m"
+			m=$((m + 1))
+			continue
+		fi
 		if [ -e "$T/bridge/req.$n" ]; then
 			sed 1d "$T/bridge/req.$n" |
 			    "$RELEASE_SCRIPT" "$SM_CMD" -C "$SM_CF" \
@@ -217,13 +278,15 @@ FromCheck off
 SendmailPath $T/bin/sendmail -t -oi
 NotifyFrom noreply@operator.test
 ReleaseCommand $T/bin/release-bridge $SM_CMD -C $SM_CF
-HoldQueueCommand none
+HoldQueueCommand $T/bin/queue-bridge
 DomainActions $ZONE quarantine pending, $TAG tag pending, $MON monitor pending
 ExemptSenders postmaster@nodkim.example.org
 Selector 1234rpr
 CEOF
-# The operator's CLI runs as root: the release script itself.
+# The operator's CLI runs as root: the release and queue scripts
+# themselves.
 sed -e "s|^ReleaseCommand .*|ReleaseCommand $RELEASE_SCRIPT $SM_CMD -C $SM_CF|" \
+    -e "s|^HoldQueueCommand .*|HoldQueueCommand $QUEUE_SCRIPT -C $SM_CF|" \
     "$T/milter.conf" >"$T/cli.conf"
 
 : >"$T/out"
@@ -318,7 +381,8 @@ reload_zone() {
 
 # Registry ----------------------------------------------------------------
 
-for d in example.com nodkim.example.org "$SHOP" "$LATE" "$TAG" "$MON"; do
+for d in example.com nodkim.example.org "$SHOP" "$LATE" "$GONE" "$TAG" \
+    "$MON"; do
 	case_ "register-$d"
 	cli "$T/cli.conf" domain add "$d" --selector 1234rpr --key "$KEY" \
 	    --mx "$SEEDMX" --spf-include amazonses.com
@@ -394,6 +458,79 @@ if want_out "^$SHOP_ID" && want_out "QUARANTINE: authready: " &&
 		ko "$SHOP_ID is listed in the normal queue too"
 	else
 		ok
+	fi
+fi
+
+case_ queue-script-lists-quarantine
+# contrib/authready-sendmail-queue (HoldQueueCommand), as root: the
+# quarantined message as postqueue -j prints one, its whole sender and
+# its arrival to the second; not root: 75, never an empty listing;
+# arguments other than -C FILE: 64
+last_cmd="authready-sendmail-queue -C $SM_CF"
+"$QUEUE_SCRIPT" -C "$SM_CF" >"$T/out" 2>"$T/err"
+rc=$?
+now=$(date +%s)
+line=$(grep -F "\"queue_id\":\"$SHOP_ID\"" "$T/out")
+at=$(printf '%s\n' "$line" | sed -n 's/.*"arrival_time":\([0-9]*\)}$/\1/p')
+if want_rc 0 && want_out "^\\{\"queue_name\":\"hold\",\"queue_id\":\"$SHOP_ID\",\"sender\":\"bounces@mail\\.$SHOP\",\"arrival_time\":[0-9]+\\}\$"
+then
+	# a copy nobody can reach wherever the source tree is
+	cp "$QUEUE_SCRIPT" "$T/bin/queue-script" &&
+	    chmod 0755 "$T/bin/queue-script"
+	setpriv --reuid nobody --regid nogroup --clear-groups \
+	    --inh-caps=-all -- "$T/bin/queue-script" -C "$SM_CF" </dev/null \
+	    >/dev/null 2>&1
+	as_nobody=$?
+	"$QUEUE_SCRIPT" -C "$SM_CF" -v </dev/null >/dev/null 2>&1
+	usage=$?
+	if [ -z "$at" ] || [ "$at" -gt "$now" ] ||
+	    [ "$at" -lt $((now - $(scaled 120))) ]
+	then
+		ko "arrival_time \"$at\", now $now"
+	elif [ "$as_nobody" != 75 ]; then
+		ko "as nobody: exit $as_nobody, expected 75"
+	elif [ "$usage" -ne 64 ]; then
+		ko "-C FILE -v: exit $usage, expected 64"
+	else
+		ok
+	fi
+fi
+
+case_ queue-script-queue-files
+# the script on queue files of its own: queue groups (Q lines, P= with
+# a trailing *), a qf subdirectory, hf (quarantined) and qf (queued,
+# tried or not), and a sender that needs JSON escapes; perl's JSON::PP
+# reads every line back
+q=$T/fakeq
+mkdir -p "$q/main" "$q/g1/qf" "$q/g2"
+printf 'O QueueDirectory=%s/main\nQgroup, P=%s/g*, F=f\n' "$q" "$q" \
+    >"$q/fake.cf"
+printf 'V8\nT1796498193\nN0\nS<"we\\"ird\\\\\001"@mail.x.test>\nH??From: x\n.\n' \
+    >"$q/main/hf6B5Gfr0x014687"
+printf 'V8\nT1796498194\nN3\nS<>\nH??S: not the sender\n.\n' \
+    >"$q/g1/qf/qf6B5Gfr0y014688"
+printf 'V8\nT1796498195\nN0\nSlocal@mail.x.test\n.\n' \
+    >"$q/g2/qf6B5Gfr0z014689"
+last_cmd="authready-sendmail-queue -C $q/fake.cf"
+"$QUEUE_SCRIPT" -C "$q/fake.cf" >"$T/out" 2>"$T/err"
+rc=$?
+got=$(perl -MJSON::PP -ne '
+    my $o = JSON::PP->new->decode($_);
+    printf "%s|%s|%s|%d\n", $o->{queue_name}, $o->{queue_id},
+	join(",", map { sprintf "%02x", ord } split //, $o->{sender}),
+	$o->{arrival_time};' "$T/out" | sort)
+want=$(printf '%s\n' \
+    "active|6B5Gfr0z014689|$(printf 'local@mail.x.test' | od -An -tx1 |
+	tr -s ' \n' ',' | sed 's/^,//; s/,$//')|1796498195" \
+    "deferred|6B5Gfr0y014688||1796498194" \
+    "hold|6B5Gfr0x014687|$(printf '"we\\"ird\\\\\001"@mail.x.test' |
+	od -An -tx1 | tr -s ' \n' ',' | sed 's/^,//; s/,$//')|1796498193" |
+    sort)
+if want_rc 0; then
+	if [ "$got" = "$want" ]; then
+		ok
+	else
+		ko "read back: $got; expected: $want"
 	fi
 fi
 
@@ -516,6 +653,33 @@ hidden_refused() {
 	fi
 }
 
+# auth_probe SENDER [PASSWORD] - as probe, after AUTH PLAIN as SASL_USER
+# (perl: smtp-probe has no AUTH); the dialogue in out, rc 0 accepted, 1
+# refused, 2 error.
+auth_probe() {
+	last_cmd="AUTH PLAIN $SASL_USER, smtp-probe <$1> <$RCPT>"
+	timeout $((PROBE_TIMEOUT + 5)) perl -MIO::Socket::INET -MMIME::Base64 -e '
+	    my ($port, $from, $to, $user, $pass) = @ARGV;
+	    my $s = IO::Socket::INET->new("127.0.0.1:$port") or exit 2;
+	    sub r { my ($l, $c); do { $l = <$s> // exit 2; $l =~ s/\r?\n$//;
+		print "< $l\n"; $c = substr($l, 0, 1) } while ($l =~ /^\d\d\d-/);
+		return $c; }
+	    sub w { print "> $_[0]\n"; print $s "$_[0]\r\n"; }
+	    sub quit { w("QUIT"); r(); exit $_[0]; }
+	    r(); w("EHLO probe.test"); r();
+	    w("AUTH PLAIN " . encode_base64("\0$user\0$pass", ""));
+	    quit(1) if r() ne "2";
+	    w("MAIL FROM:<$from>"); quit(1) if r() ne "2";
+	    w("RCPT TO:<$to>"); quit(1) if r() ne "2";
+	    w("DATA"); quit(1) if r() ne "3";
+	    print $s "From: <$from>\r\nTo: <$to>\r\n" .
+		"Subject: authready test\r\n\r\nbody\r\n.\r\n";
+	    print "> (message)\n> .\n";
+	    quit(r() eq "2" ? 0 : 1);' "$SM_PORT" "$1" "$RCPT" "$SASL_USER" \
+	    "${2:-$SASL_PASS}" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+}
+
 # The reverse-path corpus's tricks that hide a domain behind another,
 # as Sendmail passes them on (argv[0] of xxfi_envfrom).
 hidden_refused source-route "@mail.example.com:bounces@nodkim.example.org"
@@ -610,6 +774,40 @@ case_ late-release-again-nothing
 cli "$T/cli.conf" release "$LATE"
 want_rc 0 && want_out "$LATE: 0 held message" && ok
 
+case_ gone-quarantined
+probe "bounces@mail.$GONE"
+GONE_ID=$(queue_id)
+if want_rc 0 && [ -n "$GONE_ID" ]; then
+	if ! wait_for 5 in_quarantine "$GONE_ID"; then
+		ko "$GONE_ID is not in the quarantine"
+	elif mlog_has "event=quarantine domain=$GONE queue_id=$GONE_ID"; then
+		ok
+	fi
+fi
+
+case_ gone-left-queue-refused-not-released
+# the postmaster releases the message by hand and it is delivered; the
+# entry still indexed is checked against the queue (HoldQueueCommand):
+# not there, so it is dropped from the index, never handed to the
+# release command
+"$SM_CMD" -C "$SM_CF" -qI"$GONE_ID" -qQ -Q >/dev/null 2>&1
+if ! wait_for 15 sink_has "$GONE_ID"; then
+	ko "$GONE_ID not delivered after sendmail -Q"
+elif [ "$(held_of "$GONE")" != "$GONE_ID" ]; then
+	ko "status lists \"$(held_of "$GONE")\" as held, not $GONE_ID"
+else
+	cli "$T/cli.conf" release "$GONE"
+	if want_rc 0 &&
+	    want_out "^$GONE: 0 held message\\(s\\) released, 1 refused .*first: $GONE_ID: not in the MTA's queue"
+	then
+		if [ -n "$(held_of "$GONE")" ]; then
+			ko "status still lists held mail for $GONE"
+		else
+			ok
+		fi
+	fi
+fi
+
 case_ release-script-refuses-bad-ids
 # contrib/authready-sendmail-release, as root: a line that is not a
 # Sendmail queue ID (Postfix's, ALL, an option smuggled after an ID)
@@ -635,6 +833,55 @@ else
 	ko "$bad"
 fi
 
+# sudo_l ARGS... - "sudo -n -l ARGS" as nobody under $T/sudoers (bind-
+# mounted over /etc/sudoers in a mount namespace of its own); its exit
+# status: 0 allowed, 1 not.
+sudo_l() {
+	unshare --mount sh -c 'mount --bind "$0" /etc/sudoers && exec "$@"' \
+	    "$T/sudoers" setpriv --reuid nobody --regid nogroup --clear-groups \
+	    --inh-caps=-all -- sudo -n -l "$@" </dev/null >/dev/null 2>&1
+}
+
+case_ sudoers-rules-sendmail
+# contrib/sudoers.authready as real sudo reads it (its user made nobody,
+# the scripts' paths those of this tree): the Sendmail scripts with no
+# arguments are allowed, with any argument refused; postsuper -H - only
+if ! command -v sudo >/dev/null 2>&1 || ! command -v visudo >/dev/null 2>&1
+then
+	skip "no sudo (contrib/install-deps)"
+elif [ ! -f /etc/sudoers ] || ! unshare --mount true 2>/dev/null; then
+	skip "no /etc/sudoers or no mount namespace"
+else
+	# copies nobody can reach wherever the source tree is
+	qs=$T/bin/authready-sendmail-queue
+	rs=$T/bin/authready-sendmail-release
+	cp "$QUEUE_SCRIPT" "$qs" && cp "$RELEASE_SCRIPT" "$rs" &&
+	    chmod 0755 "$qs" "$rs"
+	sed -e 's/^Defaults:authready /Defaults:nobody /' \
+	    -e 's/^authready /nobody /' \
+	    -e "s|/usr/local/sbin/authready-sendmail-release|$rs|" \
+	    -e "s|/usr/local/sbin/authready-sendmail-queue|$qs|" \
+	    "$top_srcdir/contrib/sudoers.authready" >"$T/sudoers"
+	chmod 0440 "$T/sudoers"
+	bad=
+	visudo -c -q -f "$T/sudoers" >/dev/null 2>&1 || bad=" [visudo -c]"
+	for a in "$qs" "$rs" "/usr/sbin/postsuper -H -"
+	do
+		# shellcheck disable=SC2086 # the words of a command line
+		sudo_l $a || bad="$bad [refused: $a]"
+	done
+	for a in "$qs -C /tmp/x.cf" "$rs /bin/sh" "$rs $SM_CMD -C /tmp/x.cf" \
+	    "/usr/sbin/postsuper -d ALL" /bin/sh; do
+		# shellcheck disable=SC2086
+		! sudo_l $a || bad="$bad [allowed: $a]"
+	done
+	if [ -z "$bad" ]; then
+		ok
+	else
+		ko "$bad"
+	fi
+fi
+
 # The automatic release ---------------------------------------------------
 
 case_ hold-released-when-verified
@@ -655,6 +902,10 @@ elif mlog_has "event=check domain=$SHOP from=pending to=verified" &&
 	elif [ "$(sed -n 1p "$T/bridge/req.0")" != \
 	    "argv $SM_CMD -C $SM_CF" ]; then
 		ko "release argv: $(sed -n 1p "$T/bridge/req.0")"
+	elif ! grep -q -F "\"queue_id\":\"$SHOP_ID\"" "$T/bridge/lout.0" \
+	    2>/dev/null; then
+		ko "the daemon did not check $SHOP_ID against the queue" \
+		    "listing first"
 	else
 		ok
 	fi
@@ -715,6 +966,83 @@ else
 			ok
 		fi
 	fi
+fi
+
+# sasl_case NAME - begin case NAME, or skip it when Sendmail has no
+# AUTH here (sendmail-harness.sh says why); false then.
+sasl_case() {
+	case_ "$1" || return 1
+	if [ "$SM_SASL_OK" != yes ]; then
+		skip "$SM_SASL_WHY"
+		return 1
+	fi
+}
+
+# want_judged_reject - the authenticated nodkim.example.org message was
+# judged and refused at MAIL FROM.
+want_judged_reject() {
+	want_rc 1 && want_out '^< 235 2\.0\.0 ' &&
+	    want_out '^< 550 5\.7\.1 .*nodkim\.example\.org' &&
+	    want_no_out '^> RCPT' && ok
+}
+
+# want_unjudged_delivery - the nodkim.example.org message was accepted,
+# delivered and never judged (authenticated or not: AUTH=yes|no).
+want_unjudged_delivery() {
+	ID=$(queue_id)
+	if want_rc 0 && [ -n "$ID" ]; then
+		if [ "$1" = yes ] && ! grep -q '^< 235 2\.0\.0 ' "$T/out"; then
+			ko "not authenticated"
+		elif ! wait_for 10 sink_has "$ID"; then
+			ko "$ID not delivered to the sink"
+		elif grep -q "session=$ID " "$T/milter.log"; then
+			ko "the milter judged it: $(grep "session=$ID " \
+			    "$T/milter.log" | cut -c1-$SHOW_COLUMNS)"
+		else
+			ok
+		fi
+	fi
+}
+
+# Outbound scoping by SMTP AUTH: {auth_authen} at MAIL FROM.  127.0.0.1
+# is still outside InternalHosts (the case above).
+if sasl_case scoping-sasl-wrong-password-refused; then
+	auth_probe "bounces@mail.nodkim.example.org" wrong-password
+	want_rc 1 && want_out '^< 535 ' && want_no_out '^> MAIL' && ok
+fi
+
+if sasl_case scoping-sasl-authenticated-judged; then
+	# OutboundBy either (the default): an authenticated client is
+	# outbound wherever it connects from
+	auth_probe "bounces@mail.nodkim.example.org"
+	want_judged_reject
+fi
+
+if sasl_case scoping-sasl-outbound-by-hosts-not-judged; then
+	# OutboundBy hosts: authentication does not make mail outbound
+	if ! reload_with "InternalHosts 192.0.2.0/24
+OutboundBy hosts"; then
+		ko "no reload logged: $(tail -n 3 "$T/milter.log")"
+	else
+		auth_probe "bounces@mail.nodkim.example.org"
+		want_unjudged_delivery yes
+	fi
+fi
+
+if sasl_case scoping-sasl-outbound-by-auth-unauthenticated-not-judged; then
+	# OutboundBy auth: 127.0.0.1 is an internal host again, but only an
+	# authenticated session is judged
+	if ! reload_with "OutboundBy auth"; then
+		ko "no reload logged: $(tail -n 3 "$T/milter.log")"
+	else
+		probe "bounces@mail.nodkim.example.org"
+		want_unjudged_delivery no
+	fi
+fi
+
+if sasl_case scoping-sasl-outbound-by-auth-authenticated-judged; then
+	auth_probe "bounces@mail.nodkim.example.org"
+	want_judged_reject
 fi
 
 case_ scoping-client-internal-again-rejected
