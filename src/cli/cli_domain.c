@@ -43,6 +43,7 @@
 #include "notify.h"
 #include "pgreg.h"
 #include "regimport.h"
+#include "regops.h"
 #include "safefile.h"
 #include "state.h"
 #include "zonelines.h"
@@ -174,194 +175,90 @@ cli_domain_reg(struct cli *cli, struct domain_reg *reg)
 	return 0;
 }
 
-/* cli_pg_write_fail - end the transaction, print err; the exit code.
- * committing: the connection may have gone during COMMIT, so whether the
- * write happened is unknown (the message says so, pgreg_commit). */
-static int
-cli_pg_write_fail(struct cli *cli, PGconn *conn, int status, const char *err,
-                  bool committing)
+/* cli_regops_env - the config and the CLI's store warnings. */
+static struct regops_env
+cli_regops_env(struct cli *cli, struct store_opts *opts)
 {
-	pgconn_rollback(conn);
-	PQfinish(conn);
-	fprintf(stderr, "%s: %s%s\n", cli->progname, err,
-	        status == PGCONN_DOWN && !committing
-	            ? "; nothing was registered or removed"
-	            : "");
-	return pgconn_exit(status);
+	struct regops_env env = {.cfg = &cli->cfg, .opts = opts};
+
+	cli_store_opts(cli, opts);
+	return env;
 }
 
-/*
- * cli_pg_add - register reg in PostgreSQL, in one transaction; 0 done,
- * else the exit code after a message (1: registered already).
- */
+/* cli_regops_fail - print err; the exit code of a failed operation. */
 static int
-cli_pg_add(struct cli *cli, const struct domain_reg *reg)
+cli_regops_fail(struct cli *cli, int rc, const struct regops_result *res,
+                const char *err)
 {
-	char err[PGCONN_ERR_MAX];
-	PGconn *conn;
-	int64_t version;
-	int rc;
-
-	if ((rc = cli_pg_open(cli, &conn)) != 0)
-		return rc;
-	if ((rc = pgreg_begin(conn, &version, err, sizeof(err))) != 0 ||
-	    (rc = pgreg_put(conn, version, reg, err, sizeof(err))) < 0)
-		return cli_pg_write_fail(cli, conn, rc, err, false);
-	if (rc == PGREG_EXISTS) {
-		pgconn_rollback(conn);
-		PQfinish(conn);
-		fprintf(stderr,
-		        "%s: %s is already registered; remove it "
-		        "first to change it\n",
-		        cli->progname, reg->domain);
-		return CLI_EXIT_FAILURE;
-	}
-	if ((rc = pgreg_commit(conn, version, err, sizeof(err))) != 0)
-		return cli_pg_write_fail(cli, conn, rc, err, true);
-	PQfinish(conn);
-	return 0;
-}
-
-/*
- * cli_pg_remove - tombstone domain in PostgreSQL; 0 done, 1 (no message)
- * when PostgreSQL does not have it, else the exit code after a message.
- */
-static int
-cli_pg_remove(struct cli *cli, const char *domain)
-{
-	char err[PGCONN_ERR_MAX];
-	PGconn *conn;
-	int64_t version;
-	int rc;
-
-	if ((rc = cli_pg_open(cli, &conn)) != 0)
-		return rc;
-	if ((rc = pgreg_begin(conn, &version, err, sizeof(err))) != 0 ||
-	    (rc = pgreg_del(conn, version, domain, err, sizeof(err))) < 0)
-		return cli_pg_write_fail(cli, conn, rc, err, false);
-	if (rc == PGREG_ABSENT) {
-		pgconn_rollback(conn);
-		PQfinish(conn);
-		return 1;
-	}
-	if ((rc = pgreg_commit(conn, version, err, sizeof(err))) != 0)
-		return cli_pg_write_fail(cli, conn, rc, err, true);
-	PQfinish(conn);
-	return 0;
+	fprintf(stderr, "%s: %s\n", cli->progname, err);
+	if (rc == REGOPS_PG)
+		return pgconn_exit(res->pg_status);
+	return CLI_EXIT_CONFIG;
 }
 
 static int
 cli_domain_add(struct cli *cli)
 {
-	struct domain_reg reg, old;
-	struct store *st;
-	char err[512];
-	bool pg = cli->cfg.store_dsn[0] != '\0';
+	struct domain_reg reg;
+	struct regops_result res;
+	struct store_opts opts;
+	struct regops_env env = cli_regops_env(cli, &opts);
+	char err[REGOPS_ERR_MAX];
 	int rc;
 
 	memset(&reg, 0, sizeof(reg));
 	if ((rc = cli_domain_reg(cli, &reg)) != 0)
 		return rc;
-	/* PostgreSQL decides whether it is registered; the store follows. */
-	if (pg && (rc = cli_pg_add(cli, &reg)) != 0)
-		return rc;
-	if ((st = cli_store_open(cli, STORE_CREATE, NULL)) == NULL)
-		return CLI_EXIT_CONFIG;
-	rc = pg ? STORE_NOTFOUND
-	        : store_reg_get(st, reg.domain, &old, err, sizeof(err));
-	if (rc == STORE_OK) {
-		store_close(st);
+	rc = regops_add(&env, &reg, &res, err, sizeof(err));
+	if (rc == REGOPS_EXISTS) {
 		fprintf(stderr,
 		        "%s: %s is already registered; remove it "
 		        "first to change it\n",
 		        cli->progname, reg.domain);
 		return CLI_EXIT_FAILURE;
 	}
-	if (store_reg_put(st, &reg, err, sizeof(err)) != STORE_OK) {
-		store_close(st);
-		fprintf(stderr, "%s: %s\n", cli->progname, err);
-		return CLI_EXIT_CONFIG;
-	}
-	store_close(st);
+	if (rc != REGOPS_OK)
+		return cli_regops_fail(cli, rc, &res, err);
 	printf("%s registered; publish its records (authready records %s), "
 	       "then run authready refresh %s\n",
 	       reg.domain, reg.domain, reg.domain);
 	return 0;
 }
 
-/* cli_count_held - held-mail entries, counted. */
-static int
-cli_count_held(void *ctx, const struct held_msg *msg)
-{
-	(void)msg;
-	(*(size_t *)ctx)++;
-	return 0;
-}
-
 static int
 cli_domain_remove(struct cli *cli)
 {
-	char domain[DOMAIN_BUF], err[512];
-	struct domain_reg reg;
-	struct store *st;
-	size_t held = 0;
-	bool absent, pg = cli->cfg.store_dsn[0] != '\0';
-	int rc, pgrc;
+	char domain[DOMAIN_BUF], err[REGOPS_ERR_MAX];
+	struct regops_result res;
+	struct store_opts opts;
+	struct regops_env env = cli_regops_env(cli, &opts);
+	int rc;
 
 	if ((rc = cli_domain_arg(cli, 2, domain, sizeof(domain))) != 0)
 		return rc;
-	if ((st = cli_store_open(cli, 0, &absent)) == NULL && !absent)
-		return CLI_EXIT_CONFIG;
-	/* With StoreDSN, PostgreSQL says whether it is registered. */
-	rc = st == NULL ? STORE_NOTFOUND
-	                : store_reg_get(st, domain, &reg, err, sizeof(err));
-	if (rc == STORE_NOTFOUND && !pg) {
-		store_close(st);
+	rc = regops_remove(&env, domain, &res, err, sizeof(err));
+	if (res.pg_missing)
+		fprintf(stderr,
+		        "%s: %s is not registered in PostgreSQL; "
+		        "removing it from this host's store\n",
+		        cli->progname, domain);
+	switch (rc) {
+	case REGOPS_OK:
+		printf("%s removed\n", domain);
+		return 0;
+	case REGOPS_ABSENT:
 		fprintf(stderr, "%s: %s is not registered\n", cli->progname,
 		        domain);
 		return CLI_EXIT_FAILURE;
-	}
-	if (st != NULL &&
-	    store_held_list(st, domain, cli_count_held, &held, err,
-	                    sizeof(err)) == STORE_OK &&
-	    held > 0) {
-		store_close(st);
+	case REGOPS_HELD:
 		fprintf(stderr,
 		        "%s: %zu message(s) are held for %s; release or delete "
 		        "them before removing the domain\n",
-		        cli->progname, held, domain);
+		        cli->progname, res.held, domain);
 		return CLI_EXIT_FAILURE;
+	default:
+		return cli_regops_fail(cli, rc, &res, err);
 	}
-	/* Held mail is this host's own: checked above, before PostgreSQL. */
-	if (pg && (pgrc = cli_pg_remove(cli, domain)) != 0) {
-		/* Registered here before StoreDSN: still removed here. */
-		if (pgrc == 1 && rc == STORE_OK) {
-			fprintf(stderr,
-			        "%s: %s is not registered in PostgreSQL; "
-			        "removing it from this host's store\n",
-			        cli->progname, domain);
-		} else {
-			store_close(st);
-			if (pgrc == 1)
-				fprintf(stderr, "%s: %s is not registered\n",
-				        cli->progname, domain);
-			return pgrc == 1 ? CLI_EXIT_FAILURE : pgrc;
-		}
-	}
-	if (st == NULL) {
-		printf("%s removed\n", domain);
-		return 0;
-	}
-	rc = store_reg_del(st, domain, err, sizeof(err));
-	if (rc == STORE_OK || rc == STORE_NOTFOUND)
-		rc = store_state_del(st, domain, err, sizeof(err));
-	store_close(st);
-	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
-		fprintf(stderr, "%s: %s\n", cli->progname, err);
-		return CLI_EXIT_CONFIG;
-	}
-	printf("%s removed\n", domain);
-	return 0;
 }
 
 struct cli_lister {
