@@ -49,7 +49,6 @@
 #include "zonelines.h"
 
 #define CLI_IMPORT_MAX (512 << 20) /* bytes of CSV */
-#define CLI_IMPORT_BATCH 1000      /* entries per write transaction */
 
 /* cli_domain_arg - the normalized DOMAIN argument at args[index]. */
 static int
@@ -360,243 +359,50 @@ cli_import_read(struct cli *cli, const char *path, size_t *len)
 	return buf;
 }
 
-/* cli_import_keys - every key file of a row must hold a usable key. */
-static int
-cli_import_keys(const struct domain_reg *reg, char *last_ok, size_t lastlen,
-                char *why, size_t whylen)
-{
-	char value[ZONELINES_VALUE_MAX];
-	size_t i;
-
-	for (i = 0; i < reg->nselectors; i++) {
-		struct readiness_selector sel;
-		const char *path = reg->selectors[i].key_path;
-		int rc;
-
-		if (path[0] == '\0' || strcmp(path, last_ok) == 0)
-			continue;
-		memset(&sel, 0, sizeof(sel));
-		if (readiness_load_key(&sel, path, why, whylen) != 0)
-			return -1;
-		rc = zonelines_dkim_value(sel.key_pem, sel.key_pem_len, value,
-		                          sizeof(value), why, whylen);
-		free(sel.key_pem);
-		if (rc != 0)
-			return -1;
-		snprintf(last_ok, lastlen, "%s", path);
-	}
-	return 0;
-}
-
-struct cli_import {
-	struct cli *cli;
-	struct store *st;
-	struct store_batch *batch;
-	struct regimport_columns cols;
-	struct regimport_seen seen;
-	struct regimport_defaults defs;
-	char last_key[PATH_MAX];
-	size_t added, bad, pending;
-	size_t committed; /* of added, those whose batch was committed */
-	PGconn *pg;       /* StoreDSN: each batch is also a transaction */
-	int64_t version;  /* of the PostgreSQL transaction */
-	int pg_status;    /* a pgconn status that stopped the import */
-};
-
-/* cli_import_begin - a store batch, and with StoreDSN a transaction. */
-static int
-cli_import_begin(struct cli_import *im, char *err, size_t errlen)
-{
-	int rc;
-
-	if (store_batch_begin(im->st, &im->batch, err, errlen) != 0) {
-		im->batch = NULL;
-		return -1;
-	}
-	if (im->pg != NULL &&
-	    (rc = pgreg_begin(im->pg, &im->version, err, errlen)) != 0) {
-		store_batch_abort(im->batch);
-		im->batch = NULL;
-		im->pg_status = rc;
-		return -1;
-	}
-	return 0;
-}
-
-/* cli_import_commit - PostgreSQL first (it is the truth), then the
- * store; a failed commit abandons both. */
-static int
-cli_import_commit(struct cli_import *im, char *err, size_t errlen)
-{
-	int rc;
-
-	if (im->pg != NULL &&
-	    (rc = pgreg_commit(im->pg, im->version, err, errlen)) != 0) {
-		store_batch_abort(im->batch);
-		im->batch = NULL;
-		im->pg_status = rc;
-		return -1;
-	}
-	rc = store_batch_commit(im->batch, err, errlen);
-	im->batch = NULL;
-	return rc != 0 ? -1 : 0;
-}
-
-/* cli_import_abort - abandon the batch and the transaction. */
+/* cli_import_say - one message of the import, on stderr. */
 static void
-cli_import_abort(struct cli_import *im)
+cli_import_say(void *ctx, const char *msg)
 {
-	if (im->batch != NULL)
-		store_batch_abort(im->batch);
-	im->batch = NULL;
-	pgconn_rollback(im->pg);
-}
+	const struct cli *cli = ctx;
 
-/* cli_import_row - validate one row and queue it; 0 ok, -1 bad line. */
-static int
-cli_import_row(struct cli_import *im, const struct csv_record *rec)
-{
-	char err[REGIMPORT_ERR_MAX + PATH_MAX], why[PATH_MAX + 128];
-	struct domain_reg reg, old;
-
-	if (regimport_row(&im->cols, rec, (int64_t)time(NULL), &reg, err,
-	                  sizeof(err)) != 0 ||
-	    regimport_seen_add(&im->seen, reg.domain, rec->line, err,
-	                       sizeof(err)) != 0)
-		goto bad;
-	if (regimport_validate(&reg, &im->defs, why, sizeof(why)) != 0) {
-		snprintf(err, sizeof(err), "line %zu: %s: %s", rec->line,
-		         reg.domain, why);
-		goto bad;
-	}
-	if (cli_import_keys(&reg, im->last_key, sizeof(im->last_key), why,
-	                    sizeof(why)) != 0) {
-		snprintf(err, sizeof(err), "line %zu: %s", rec->line, why);
-		goto bad;
-	}
-	/* With StoreDSN, PostgreSQL says whether it is registered. */
-	if (im->pg == NULL && store_reg_get(im->st, reg.domain, &old, why,
-	                                    sizeof(why)) == STORE_OK) {
-		snprintf(err, sizeof(err), "line %zu: %s is already registered",
-		         rec->line, reg.domain);
-		goto bad;
-	}
-	if (im->batch == NULL && cli_import_begin(im, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-		return -2;
-	}
-	if (im->pg != NULL) {
-		int rc = pgreg_put(im->pg, im->version, &reg, err, sizeof(err));
-
-		if (rc < 0) {
-			im->pg_status = rc;
-			fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-			return -2;
-		}
-		if (rc == PGREG_EXISTS) {
-			snprintf(err, sizeof(err),
-			         "line %zu: %s is already registered",
-			         rec->line, reg.domain);
-			goto bad;
-		}
-	}
-	if (store_batch_put_reg(im->batch, &reg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-		return -2;
-	}
-	im->added++;
-	if (++im->pending >= CLI_IMPORT_BATCH) {
-		im->pending = 0;
-		if (cli_import_commit(im, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-			return -2;
-		}
-		im->committed = im->added;
-	}
-	return 0;
-bad:
-	fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-	im->bad++;
-	return -1;
+	fprintf(stderr, "%s: %s\n", cli->progname, msg);
 }
 
 static int
 cli_domain_import(struct cli *cli)
 {
-	static struct csv_record rec;
-	struct cli_import im = {.cli = cli};
-	struct csv_reader rd;
-	char err[CSV_ERR_MAX + REGIMPORT_ERR_MAX], *buf;
+	struct regops_import_stats stats;
+	struct regops_result res;
+	struct store_opts opts;
+	struct regops_env env = cli_regops_env(cli, &opts);
+	char err[REGOPS_ERR_MAX], *buf;
 	size_t len = 0;
-	int rc, header = 0, fatal = 0, store_failed = 0;
+	int rc;
 
 	if (cli->nargs != 3)
 		return cli_usage_error(cli, "usage: domain import FILE");
 	if ((buf = cli_import_read(cli, cli->args[2], &len)) == NULL)
 		return CLI_EXIT_USAGE;
-	if (cli->cfg.store_dsn[0] != '\0' &&
-	    (rc = cli_pg_open(cli, &im.pg)) != 0) {
-		free(buf);
-		return rc;
-	}
-	if ((im.st = cli_store_open(cli, STORE_CREATE, NULL)) == NULL) {
-		PQfinish(im.pg);
-		free(buf);
-		return CLI_EXIT_CONFIG;
-	}
-	regimport_seen_init(&im.seen);
-	im.defs = cli_domain_defaults(cli);
-	csv_init(&rd, buf, len);
-	while (!fatal && (rc = csv_next(&rd, &rec, err, sizeof(err))) != 0) {
-		if (rc < 0) {
-			fprintf(stderr, "%s: %s\n", cli->progname, err);
-			if (!header) {
-				fatal =
-				    1; /* without a header nothing is read */
-				break;
-			}
-			im.bad++;
-			continue;
-		}
-		if (!header) {
-			/* A bad header: the file is unusable input (64). */
-			if (regimport_header(&rec, &im.cols, err,
-			                     sizeof(err)) != 0) {
-				fprintf(stderr, "%s: %s\n", cli->progname, err);
-				fatal = 1;
-			}
-			header = 1;
-			continue;
-		}
-		if (cli_import_row(&im, &rec) == -2)
-			fatal = store_failed = 1;
-	}
-	if (im.batch != NULL) {
-		if (fatal)
-			cli_import_abort(&im);
-		else if (cli_import_commit(&im, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s: %s\n", cli->progname, err);
-			fatal = store_failed = 1;
-		} else
-			im.committed = im.added;
-	}
-	regimport_seen_free(&im.seen);
-	store_close(im.st);
-	PQfinish(im.pg);
+	rc = regops_import(&env, buf, len, cli_import_say, cli, &stats, &res,
+	                   err, sizeof(err));
 	free(buf);
-	if (!header && !fatal) {
+	if (!stats.started)
+		return cli_regops_fail(cli, rc, &res, err);
+	if (rc == REGOPS_OK && !stats.header) {
 		fprintf(stderr, "%s: %s: no header line\n", cli->progname,
 		        cli->args[2]);
 		return CLI_EXIT_USAGE;
 	}
 	/* Only what was committed is registered (a batch can fail late). */
-	printf("%zu domain(s) registered, %zu bad line(s)\n", im.committed,
-	       im.bad);
-	if (im.pg_status != 0)
-		return pgconn_exit(im.pg_status);
-	if (fatal)
-		return store_failed ? CLI_EXIT_CONFIG : CLI_EXIT_USAGE;
-	return im.bad ? CLI_EXIT_FAILURE : 0;
+	printf("%zu domain(s) registered, %zu bad line(s)\n", stats.committed,
+	       stats.bad);
+	if (rc == REGOPS_PG)
+		return pgconn_exit(res.pg_status);
+	if (rc == REGOPS_STORE)
+		return CLI_EXIT_CONFIG;
+	if (rc == REGOPS_INVALID)
+		return CLI_EXIT_USAGE;
+	return stats.bad ? CLI_EXIT_FAILURE : 0;
 }
 
 int

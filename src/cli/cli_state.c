@@ -150,13 +150,10 @@ int
 cli_records(struct cli *cli)
 {
 	static struct zonelines_set set;
-	struct zonelines_defaults defs;
 	struct domain_reg reg;
 	struct store *st;
 	char err[1024];
-	const char *egress[CONFIG_EGRESS_MAX];
 	bool absent;
-	size_t i;
 	int rc;
 
 	if (cli->nargs != 2)
@@ -168,18 +165,7 @@ cli_records(struct cli *cli)
 	store_close(st);
 	if (rc != 0)
 		return rc;
-	for (i = 0; i < cli->cfg.egress.count; i++)
-		egress[i] = cli->cfg.egress.ip[i];
-	memset(&defs, 0, sizeof(defs));
-	defs.mail_from = cli->cfg.mail_from;
-	defs.mx_host = cli->cfg.mx_host;
-	defs.spf_include = cli->cfg.spf_include;
-	defs.egress = egress;
-	defs.negress = cli->cfg.egress.count;
-	defs.dmarc_min_policy = cli->cfg.dmarc_min_policy;
-	defs.selector = cli->cfg.selector;
-	defs.key_file = cli->cfg.key_file;
-	if (zonelines_build(&reg, &defs, &set, err, sizeof(err)) != 0) {
+	if (regops_records(&cli->cfg, &reg, &set, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;
 	}

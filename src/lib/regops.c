@@ -7,7 +7,10 @@
  *	int regops_remove(env, domain, res, err, errlen);
  *	int regops_lookup(st, domain, reg, unregistered, err, errlen);
  *	void regops_summary(st, domain, now, s, summary, len);
+ *	int regops_records(cfg, reg, set, err, errlen);
  *	int regops_request_check(env, domain, res, err, errlen);
+ *	int regops_import(env, buf, len, say, ctx, stats, res, err, errlen);
+ *	int regops_check_keys(reg, last_ok, lastlen, why, whylen);
  *
  * DESCRIPTION
  *	With StoreDSN, add and remove write to PostgreSQL first (pgreg.c:
@@ -27,6 +30,12 @@
  *	from cron) take it at their next due round.  A domain never
  *	checked is due already.
  *
+ *	import reads CSV (regimport.c: a header, then a row per domain);
+ *	each row is judged as add judges a domain, a bad one is told and
+ *	skipped, and the good ones are committed in batches of
+ *	REGOPS_IMPORT_BATCH (with StoreDSN each batch is one PostgreSQL
+ *	transaction, committed before the store's).
+ *
  * DIAGNOSTICS
  *	A status of enum regops_status with a sentence in err.  A
  *	PostgreSQL failure keeps its pgconn status in res->pg_status; one
@@ -42,9 +51,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "csv.h"
 #include "errbuf.h"
 #include "pgconn.h"
 #include "pgreg.h"
+#include "readiness.h"
+#include "regimport.h"
 #include "state.h"
 
 /* regops_store_absent - no store yet: no StateDir, or no data.mdb in a
@@ -342,6 +354,28 @@ regops_summary(struct store *st, const char *domain, int64_t now,
 		state_describe(s, now, summary, len);
 }
 
+int
+regops_records(const struct config *cfg, const struct domain_reg *reg,
+               struct zonelines_set *set, char *err, size_t errlen)
+{
+	struct zonelines_defaults defs;
+	const char *egress[CONFIG_EGRESS_MAX];
+	size_t i;
+
+	for (i = 0; i < cfg->egress.count; i++)
+		egress[i] = cfg->egress.ip[i];
+	memset(&defs, 0, sizeof(defs));
+	defs.mail_from = cfg->mail_from;
+	defs.mx_host = cfg->mx_host;
+	defs.spf_include = cfg->spf_include;
+	defs.egress = egress;
+	defs.negress = cfg->egress.count;
+	defs.dmarc_min_policy = cfg->dmarc_min_policy;
+	defs.selector = cfg->selector;
+	defs.key_file = cfg->key_file;
+	return zonelines_build(reg, &defs, set, err, errlen);
+}
+
 /* regops_pg_due - the domain's next check in PostgreSQL moved to now;
  * REGOPS_ABSENT when PostgreSQL does not have it registered. */
 static int
@@ -418,4 +452,255 @@ regops_request_check(const struct regops_env *env, const char *domain,
 		store_batch_abort(b);
 	regops_close(st, opened);
 	return rc == STORE_OK ? REGOPS_OK : REGOPS_STORE;
+}
+
+int
+regops_check_keys(const struct domain_reg *reg, char *last_ok, size_t lastlen,
+                  char *why, size_t whylen)
+{
+	char value[ZONELINES_VALUE_MAX];
+	size_t i;
+
+	for (i = 0; i < reg->nselectors; i++) {
+		struct readiness_selector sel;
+		const char *path = reg->selectors[i].key_path;
+		int rc;
+
+		if (path[0] == '\0' || strcmp(path, last_ok) == 0)
+			continue;
+		memset(&sel, 0, sizeof(sel));
+		if (readiness_load_key(&sel, path, why, whylen) != 0)
+			return -1;
+		rc = zonelines_dkim_value(sel.key_pem, sel.key_pem_len, value,
+		                          sizeof(value), why, whylen);
+		free(sel.key_pem);
+		if (rc != 0)
+			return -1;
+		snprintf(last_ok, lastlen, "%s", path);
+	}
+	return 0;
+}
+
+struct regops_import {
+	const struct regops_env *env;
+	regops_say say;
+	void *ctx;
+	struct store *st;
+	struct store_batch *batch;
+	struct regimport_columns cols;
+	struct regimport_seen seen;
+	struct regimport_defaults defs;
+	char last_key[PATH_MAX];
+	size_t added, bad, pending;
+	size_t committed; /* of added, those whose batch was committed */
+	PGconn *pg;       /* StoreDSN: each batch is also a transaction */
+	int64_t version;  /* of the PostgreSQL transaction */
+	int pg_status;    /* a pgconn status that stopped the import */
+};
+
+/* regops_import_begin - a store batch, and with StoreDSN a transaction. */
+static int
+regops_import_begin(struct regops_import *im, char *err, size_t errlen)
+{
+	int rc;
+
+	if (store_batch_begin(im->st, &im->batch, err, errlen) != 0) {
+		im->batch = NULL;
+		return -1;
+	}
+	if (im->pg != NULL &&
+	    (rc = pgreg_begin(im->pg, &im->version, err, errlen)) != 0) {
+		store_batch_abort(im->batch);
+		im->batch = NULL;
+		im->pg_status = rc;
+		return -1;
+	}
+	return 0;
+}
+
+/* regops_import_commit - PostgreSQL first (it is the truth), then the
+ * store; a failed commit abandons both. */
+static int
+regops_import_commit(struct regops_import *im, char *err, size_t errlen)
+{
+	int rc;
+
+	if (im->pg != NULL &&
+	    (rc = pgreg_commit(im->pg, im->version, err, errlen)) != 0) {
+		store_batch_abort(im->batch);
+		im->batch = NULL;
+		im->pg_status = rc;
+		return -1;
+	}
+	rc = store_batch_commit(im->batch, err, errlen);
+	im->batch = NULL;
+	return rc != 0 ? -1 : 0;
+}
+
+/* regops_import_abort - abandon the batch and the transaction. */
+static void
+regops_import_abort(struct regops_import *im)
+{
+	if (im->batch != NULL)
+		store_batch_abort(im->batch);
+	im->batch = NULL;
+	pgconn_rollback(im->pg);
+}
+
+/* regops_import_row - validate one row and queue it; 0 ok, -1 bad line,
+ * -2 the import cannot go on. */
+static int
+regops_import_row(struct regops_import *im, const struct csv_record *rec)
+{
+	char err[REGIMPORT_ERR_MAX + PATH_MAX], why[PATH_MAX + 128];
+	struct domain_reg reg, old;
+
+	if (regimport_row(&im->cols, rec, (int64_t)time(NULL), &reg, err,
+	                  sizeof(err)) != 0 ||
+	    regimport_seen_add(&im->seen, reg.domain, rec->line, err,
+	                       sizeof(err)) != 0)
+		goto bad;
+	if (regimport_validate(&reg, &im->defs, why, sizeof(why)) != 0) {
+		snprintf(err, sizeof(err), "line %zu: %s: %s", rec->line,
+		         reg.domain, why);
+		goto bad;
+	}
+	if (regops_check_keys(&reg, im->last_key, sizeof(im->last_key), why,
+	                      sizeof(why)) != 0) {
+		snprintf(err, sizeof(err), "line %zu: %s", rec->line, why);
+		goto bad;
+	}
+	/* With StoreDSN, PostgreSQL says whether it is registered. */
+	if (im->pg == NULL && store_reg_get(im->st, reg.domain, &old, why,
+	                                    sizeof(why)) == STORE_OK) {
+		snprintf(err, sizeof(err), "line %zu: %s is already registered",
+		         rec->line, reg.domain);
+		goto bad;
+	}
+	if (im->batch == NULL &&
+	    regops_import_begin(im, err, sizeof(err)) != 0) {
+		im->say(im->ctx, err);
+		return -2;
+	}
+	if (im->pg != NULL) {
+		int rc = pgreg_put(im->pg, im->version, &reg, err, sizeof(err));
+
+		if (rc < 0) {
+			im->pg_status = rc;
+			im->say(im->ctx, err);
+			return -2;
+		}
+		if (rc == PGREG_EXISTS) {
+			snprintf(err, sizeof(err),
+			         "line %zu: %s is already registered",
+			         rec->line, reg.domain);
+			goto bad;
+		}
+	}
+	if (store_batch_put_reg(im->batch, &reg, err, sizeof(err)) != 0) {
+		im->say(im->ctx, err);
+		return -2;
+	}
+	im->added++;
+	if (++im->pending >= REGOPS_IMPORT_BATCH) {
+		im->pending = 0;
+		if (regops_import_commit(im, err, sizeof(err)) != 0) {
+			im->say(im->ctx, err);
+			return -2;
+		}
+		im->committed = im->added;
+	}
+	return 0;
+bad:
+	im->say(im->ctx, err);
+	im->bad++;
+	return -1;
+}
+
+/* regops_import_open - PostgreSQL (with StoreDSN) and the store. */
+static int
+regops_import_open(struct regops_import *im, bool *opened,
+                   struct regops_result *res, char *err, size_t errlen)
+{
+	int rc;
+
+	if (im->env->cfg->store_dsn[0] != '\0' &&
+	    (rc = regops_pg(im->env, &im->pg, res, err, errlen)) != REGOPS_OK)
+		return rc;
+	if (regops_open(im->env, STORE_CREATE, NULL, &im->st, opened, err,
+	                errlen) != STORE_OK) {
+		PQfinish(im->pg);
+		im->pg = NULL;
+		return REGOPS_STORE;
+	}
+	return REGOPS_OK;
+}
+
+int
+regops_import(const struct regops_env *env, const char *buf, size_t len,
+              regops_say say, void *ctx, struct regops_import_stats *stats,
+              struct regops_result *res, char *err, size_t errlen)
+{
+	static _Thread_local struct csv_record rec;
+	struct regops_import im = {.env = env, .say = say, .ctx = ctx};
+	struct csv_reader rd;
+	char msg[CSV_ERR_MAX + REGIMPORT_ERR_MAX];
+	bool opened;
+	int rc, header = 0, fatal = 0, store_failed = 0;
+
+	memset(stats, 0, sizeof(*stats));
+	memset(res, 0, sizeof(*res));
+	if ((rc = regops_import_open(&im, &opened, res, err, errlen)) !=
+	    REGOPS_OK)
+		return rc;
+	stats->started = true;
+	regimport_seen_init(&im.seen);
+	im.defs.mail_from = env->cfg->mail_from;
+	im.defs.selector = env->cfg->selector;
+	csv_init(&rd, buf, len);
+	while (!fatal && (rc = csv_next(&rd, &rec, msg, sizeof(msg))) != 0) {
+		if (rc < 0) {
+			say(ctx, msg);
+			if (!header) {
+				fatal =
+				    1; /* without a header nothing is read */
+				break;
+			}
+			im.bad++;
+			continue;
+		}
+		if (!header) {
+			/* A bad header: the text is unusable input. */
+			if (regimport_header(&rec, &im.cols, msg,
+			                     sizeof(msg)) != 0) {
+				say(ctx, msg);
+				fatal = 1;
+			}
+			header = 1;
+			continue;
+		}
+		if (regops_import_row(&im, &rec) == -2)
+			fatal = store_failed = 1;
+	}
+	if (im.batch != NULL) {
+		if (fatal)
+			regops_import_abort(&im);
+		else if (regops_import_commit(&im, msg, sizeof(msg)) != 0) {
+			say(ctx, msg);
+			fatal = store_failed = 1;
+		} else
+			im.committed = im.added;
+	}
+	regimport_seen_free(&im.seen);
+	regops_close(im.st, opened);
+	PQfinish(im.pg);
+	stats->header = header != 0 || fatal;
+	stats->committed = im.committed;
+	stats->bad = im.bad;
+	res->pg_status = im.pg_status;
+	if (im.pg_status != 0)
+		return REGOPS_PG;
+	if (fatal)
+		return store_failed ? REGOPS_STORE : REGOPS_INVALID;
+	return REGOPS_OK;
 }

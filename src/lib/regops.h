@@ -23,8 +23,10 @@
 #include "configfile.h"
 #include "domain.h"
 #include "store.h"
+#include "zonelines.h"
 
 #define REGOPS_ERR_MAX 2048
+#define REGOPS_IMPORT_BATCH 1000 /* entries per write transaction */
 
 enum regops_status {
 	REGOPS_OK = 0,
@@ -84,6 +86,43 @@ int regops_lookup(struct store *st, const char *domain, struct domain_reg *reg,
  */
 void regops_summary(struct store *st, const char *domain, int64_t now,
                     struct domain_state *s, char *summary, size_t len);
+
+/* What an import did. */
+struct regops_import_stats {
+	bool started;     /* the store (and PostgreSQL) were opened */
+	bool header;      /* a header line was read */
+	size_t committed; /* entries registered (their batch committed) */
+	size_t bad;       /* bad lines, each told through say */
+};
+
+/* regops_say - one sentence for the operator (a bad line, a failure). */
+typedef void (*regops_say)(void *ctx, const char *msg);
+
+/*
+ * regops_import - register the domains of CSV text (`authready domain
+ * import`): a header naming the columns, then a row per domain; a bad row
+ * is told through say and skipped; every REGOPS_IMPORT_BATCH entries are
+ * committed (PostgreSQL first with StoreDSN).  REGOPS_OK (stats->bad
+ * counts the bad lines; no header: stats->header false), REGOPS_INVALID
+ * (an unusable header, told through say), or a failure status: before
+ * stats->started with err, after it told through say.
+ */
+int regops_import(const struct regops_env *env, const char *buf, size_t len,
+                  regops_say say, void *ctx, struct regops_import_stats *stats,
+                  struct regops_result *res, char *err, size_t errlen);
+
+/*
+ * regops_check_keys - every key file of reg holds a usable private key
+ * (last_ok: the path that did last time, skipped; updated); 0, or -1
+ * with why.
+ */
+int regops_check_keys(const struct domain_reg *reg, char *last_ok,
+                      size_t lastlen, char *why, size_t whylen);
+
+/* regops_records - the zone lines reg must publish, with the config's
+ * defaults (`authready records`); 0, or -1 with err. */
+int regops_records(const struct config *cfg, const struct domain_reg *reg,
+                   struct zonelines_set *set, char *err, size_t errlen);
 
 /*
  * regops_request_check - ask the checkers to check domain (registered, or
