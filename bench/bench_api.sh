@@ -10,9 +10,11 @@
 #	Registers example.com in a fresh state directory and checks it once
 #	(DNS pointed at a closed port: a state with records to show), then
 #	starts side by side, on loopback:
-#	  - authready-api (APIUserID nobody when root, "Syslog no" with its
-#	    stderr to a file: one log line per request, as in production
-#	    minus the syslog transport);
+#	  - authready-api (APIUserID nobody when root), logging one line
+#	    per request to syslog as in production: to the syslog daemon
+#	    when /dev/log exists, else to bench/syslog_sink started on
+#	    /dev/log for the run (what bench_milter.sh does; it counts and
+#	    drops the lines) and removed after it;
 #	  - bench/api_null: the same libmicrohttpd threading (a pool of 4
 #	    epoll threads), every request answered 200 with a fixed JSON body
 #	    of the size of a status answer, built once.
@@ -43,13 +45,14 @@ ROUNDS=${ROUNDS:-3}
 ROUND_SECONDS=${ROUND_SECONDS:-3}
 TOKEN=bench-read-token-0123456789abcdef
 
-make -s -C "$build" authready authready-api bench/api_null bench/http_load ||
-    exit 1
+make -s -C "$build" authready authready-api bench/api_null bench/http_load \
+    bench/syslog_sink || exit 1
 T=$(mktemp -d "${TMPDIR:-/tmp}/bench-api.XXXXXX") || exit 1
 chmod 755 "$T"
 pids=""
+sink_made=""
 trap 'for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$T"' EXIT INT TERM
+    [ -n "$sink_made" ] && rm -f /dev/log; rm -rf "$T"' EXIT INT TERM
 mkdir "$T/state"
 as_user=""
 if [ "$(id -u)" -eq 0 ]; then
@@ -66,7 +69,7 @@ while [ "$P_NULL" = "$P_API" ]; do P_NULL=$(port); done
 	echo "StateDir $T/state"
 	echo "APIListen 127.0.0.1:$P_API"
 	echo "APITokenFile $T/tokens"
-	echo "Syslog no"
+	echo "Syslog yes"
 	echo "DNSServers 127.0.0.1:9"
 	echo "DNSTimeout 0.2"
 	echo "CheckTimeout 1"
@@ -78,12 +81,24 @@ $as_user "$build/authready" -c "$T/api.conf" domain add example.com \
 $as_user "$build/authready" -c "$T/api.conf" refresh example.com \
     >/dev/null 2>&1
 
+if [ ! -e /dev/log ]; then
+	"$build/bench/syslog_sink" /dev/log "$T/sink.count" &
+	pids="$pids $!"
+	sink_made=1
+	i=0
+	while [ ! -S /dev/log ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+fi
 "$build/authready-api" -c "$T/api.conf" -f 2>"$T/api.log" &
 pids="$pids $!"
 "$build/bench/api_null" "$P_NULL" >"$T/null.out" &
 pids="$pids $!"
 i=0
-until grep -q 'event=start' "$T/api.log" && grep -q ready "$T/null.out"; do
+until "$build/bench/http_load" -H "Authorization: Bearer $TOKEN" -c 1 -t 1 \
+    "$P_API" /v1/domains/example.com >/dev/null 2>&1 &&
+    grep -q ready "$T/null.out"; do
 	i=$((i + 1))
 	if [ $i -gt 100 ]; then
 		echo "bench_api: the servers did not start" >&2

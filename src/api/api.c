@@ -56,6 +56,7 @@
 
 #define API_WHY_MAX 1024
 #define API_PATH_LOG_MAX 300
+#define API_DUMP_BUF 16384 /* octets of an answer dumped in place */
 
 /* One request: what the first call judged, and the body so far. */
 struct api_req {
@@ -82,24 +83,41 @@ api_time(int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
-	char buf[32];
+	char buf[80];
 
 	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
-		snprintf(buf, sizeof(buf), "never");
-	else
-		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
+		return json_string_nocheck("never");
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec);
+	return json_string_nocheck(buf);
 }
 
-/* api_str - a JSON string of stored text (sanitized: always UTF-8). */
+/* api_str - a JSON string of stored text: printable ASCII as it is (the
+ * common case, no copy through sanitize_text), anything else sanitized;
+ * so always valid UTF-8, and jansson need not check it again. */
 static json_t *
 api_str(const char *text)
 {
 	char clean[4096];
+	size_t i, n;
 
-	sanitize_text(clean, sizeof(clean), (const unsigned char *)text,
-	              strlen(text));
-	return json_string(clean);
+	for (i = 0; text[i] != '\0'; i++)
+		if ((unsigned char)text[i] < 0x20 ||
+		    (unsigned char)text[i] > 0x7e)
+			break;
+	if (text[i] == '\0')
+		return json_stringn_nocheck(text, i);
+	n = sanitize_text(clean, sizeof(clean), (const unsigned char *)text,
+	                  strlen(text));
+	return json_stringn_nocheck(clean, n);
+}
+
+/* api_set - o[key] = v (stolen); keys are our own literals. */
+static void
+api_set(json_t *o, const char *key, json_t *v)
+{
+	json_object_set_new_nocheck(o, key, v);
 }
 
 /* api_queue - queue body (freed here) with status and content type. */
@@ -134,13 +152,26 @@ api_queue(struct MHD_Connection *c, struct api_req *r, unsigned status,
 	return rc;
 }
 
-/* api_json - queue a JSON value (stolen) with status. */
+/* api_json - queue a JSON value (stolen) with status.  It is dumped
+ * into a buffer of the thread (json_dumpb: no growing of jansson's own
+ * buffer), then copied once into the response; a larger answer (a long
+ * list) is dumped by json_dumps. */
 static enum MHD_Result
 api_json(struct MHD_Connection *c, struct api_req *r, unsigned status,
          json_t *v, const char *location)
 {
-	char *body = json_dumps(v, JSON_COMPACT);
+	static _Thread_local char buf[API_DUMP_BUF];
+	size_t n = json_dumpb(v, buf, sizeof(buf), JSON_COMPACT);
+	char *body;
 
+	if (n > 0 && n < sizeof(buf)) {
+		if ((body = malloc(n + 1)) != NULL) {
+			memcpy(body, buf, n);
+			body[n] = '\0';
+		}
+	} else {
+		body = json_dumps(v, JSON_COMPACT);
+	}
 	json_decref(v);
 	if (body == NULL)
 		return MHD_NO;
@@ -292,30 +323,35 @@ api_status_json(const struct api *api, const char *domain, bool unregistered)
 	size_t i;
 
 	regops_summary(api->st, domain, now, &s, summary, sizeof(summary));
-	o = json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:o}", "domain",
-	              api_str(s.domain), "state", state_readiness_name(s.state),
-	              "since", api_time(s.since), "last_check",
-	              api_time(s.last_check), "last_success",
-	              api_time(s.last_success), "next_check",
-	              api_time(s.next_check), "dns_errors",
-	              (json_int_t)s.dns_errors, "registered", !unregistered,
-	              "organizational_domain", api_str(s.org));
+	o = json_object();
+	api_set(o, "domain", api_str(s.domain));
+	api_set(o, "state", json_string_nocheck(state_readiness_name(s.state)));
+	api_set(o, "since", api_time(s.since));
+	api_set(o, "last_check", api_time(s.last_check));
+	api_set(o, "last_success", api_time(s.last_success));
+	api_set(o, "next_check", api_time(s.next_check));
+	api_set(o, "dns_errors", json_integer((json_int_t)s.dns_errors));
+	api_set(o, "registered", json_boolean(!unregistered));
+	api_set(o, "organizational_domain", api_str(s.org));
 	if (unregistered)
-		json_object_set_new(o, "last_used", api_time(s.last_used));
-	json_object_set_new(o, "summary", api_str(summary));
+		api_set(o, "last_used", api_time(s.last_used));
+	api_set(o, "summary", api_str(summary));
 	recs = json_array();
-	for (i = 0; i < s.nrecords && i < DOMAIN_RECORDS_MAX; i++)
-		json_array_append_new(
-		    recs,
-		    json_pack(
-		        "{s:s, s:o, s:s, s:o}", "type",
-		        check_type_name((enum check_type)s.records[i].type),
-		        "name", api_str(s.records[i].name), "status",
-		        check_status_name(
-		            (enum check_status)s.records[i].status),
-		        "detail", api_str(s.records[i].detail)));
-	json_object_set_new(o, "records", recs);
-	json_object_set_new(o, "held", api_held_json(api->st, domain));
+	for (i = 0; i < s.nrecords && i < DOMAIN_RECORDS_MAX; i++) {
+		json_t *r = json_object();
+
+		api_set(r, "type",
+		        json_string_nocheck(check_type_name(
+		            (enum check_type)s.records[i].type)));
+		api_set(r, "name", api_str(s.records[i].name));
+		api_set(r, "status",
+		        json_string_nocheck(check_status_name(
+		            (enum check_status)s.records[i].status)));
+		api_set(r, "detail", api_str(s.records[i].detail));
+		json_array_append_new(recs, r);
+	}
+	api_set(o, "records", recs);
+	api_set(o, "held", api_held_json(api->st, domain));
 	return o;
 }
 

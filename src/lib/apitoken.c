@@ -34,6 +34,7 @@
  */
 #include "apitoken.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,13 +57,26 @@ static const struct {
     {"write", APITOKEN_WRITE},
 };
 
+static pthread_once_t apitoken_once = PTHREAD_ONCE_INIT;
+static EVP_MD *apitoken_sha256; /* fetched once: not per request */
+
+/* apitoken_fetch - the SHA-256 implementation, for every thread. */
+static void
+apitoken_fetch(void)
+{
+	apitoken_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 /* apitoken_digest - SHA-256 of text[0..len). */
 static void
 apitoken_digest(const char *text, size_t len, unsigned char out[32])
 {
 	unsigned int n = 32;
 
-	if (EVP_Digest(text, len, out, &n, EVP_sha256(), NULL) != 1)
+	pthread_once(&apitoken_once, apitoken_fetch);
+	if (EVP_Digest(text, len, out, &n,
+	               apitoken_sha256 ? apitoken_sha256 : EVP_sha256(),
+	               NULL) != 1)
 		memset(out, 0, 32);
 }
 
