@@ -56,6 +56,7 @@ top_srcdir=${top_srcdir:-$here/../..}
 top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 AUTHREADY_API=${AUTHREADY_API:-$top_builddir/authready-api}
+HELD_ADD=${HELD_ADD:-$top_builddir/tests/held-add}
 JSONFLAT=$top_srcdir/tests/integration/jsonflat.awk
 OPENAPI=$top_srcdir/docs/openapi.json
 KEY=$top_srcdir/tests/keys/rsa2048.pem
@@ -412,6 +413,43 @@ if is 200 && [ "$(jget .released)" = 0 ]; then
 	ok
 else
 	says "expected 0 released"
+fi
+
+case_ held-listed
+as_daemon_user "$HELD_ADD" "$T/state" a.api.test 4Xyz12AbC \
+    bounces@mail.a.api.test
+req GET /v1/domains/a.api.test/held "$RTOK"
+if is 200 && [ "$(jget '.held.#')" = 1 ] &&
+    [ "$(jget .held.0.queue_id)" = 4Xyz12AbC ] &&
+    [ "$(jget .held.0.door)" = unix ]; then
+	ok
+else
+	says "expected the held message"
+fi
+
+case_ delete-refused-while-held-409
+req DELETE /v1/domains/a.api.test "$WTOK"
+s1=$status
+cp "$T/body" "$T/body.409"
+cli "$T/main.conf" domain remove a.api.test
+if [ "$s1" = 409 ] && [ "$(jget .type "$T/body.409")" = \
+    urn:authready:problem:mail-held ] && [ "$rc" -eq 1 ] &&
+    grep -q 'held for a.api.test' "$LIB_ERR"; then
+	ok
+else
+	ko "API $s1, CLI exit $rc"
+fi
+
+case_ release-one
+req POST /v1/domains/a.api.test/release "$WTOK"
+s1=$status
+released=$(jget .released)
+req GET /v1/domains/a.api.test/held "$RTOK"
+if [ "$s1" = 200 ] && [ "$released" = 1 ] && [ "$(jget '.held.#')" = 0 ]
+then
+	ok
+else
+	ko "HTTP $s1, released $released, still held $(jget '.held.#')"
 fi
 
 case_ release-read-token-403
