@@ -56,7 +56,8 @@
 
 #define API_WHY_MAX 1024
 #define API_PATH_LOG_MAX 300
-#define API_DUMP_BUF 16384 /* octets of an answer dumped in place */
+#define API_DUMP_BUF 16384   /* octets of an answer dumped in place */
+#define API_CACHE_SLOTS 1024 /* status answers kept (one per slot) */
 
 /* One request: what the first call judged, and the body so far. */
 struct api_req {
@@ -69,6 +70,27 @@ struct api_req {
 	int late; /* a problem found in the body, answered at its end */
 	char late_why[256];
 };
+
+/*
+ * The status answers rendered lately: GET /v1/domains/{domain} is what an
+ * application polls.  An answer depends on the store's contents, on the
+ * clock to the second (the summary says "pending for 3m") and on the
+ * config (fixed while the daemon runs); so one rendered while the
+ * store's last commit was C, in second S, is the answer to every request
+ * for the same domain while the last commit is still C and it is still
+ * S.  The commit is read before rendering: a write that lands meanwhile
+ * files the answer under the older commit, which is never current again.
+ */
+struct api_cached {
+	char domain[DOMAIN_BUF];
+	uint64_t commit;
+	int64_t second;
+	char *body; /* NUL-terminated JSON; NULL: empty slot */
+	size_t len;
+};
+
+static struct api_cached api_cache[API_CACHE_SLOTS];
+static pthread_mutex_t api_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The door a held entry came through (storecodec.h), by value. */
 static const char *const api_held_doors[] = {
@@ -152,13 +174,12 @@ api_queue(struct MHD_Connection *c, struct api_req *r, unsigned status,
 	return rc;
 }
 
-/* api_json - queue a JSON value (stolen) with status.  It is dumped
- * into a buffer of the thread (json_dumpb: no growing of jansson's own
- * buffer), then copied once into the response; a larger answer (a long
- * list) is dumped by json_dumps. */
-static enum MHD_Result
-api_json(struct MHD_Connection *c, struct api_req *r, unsigned status,
-         json_t *v, const char *location)
+/* api_dump - a JSON value (stolen) as a malloc'd string: dumped into a
+ * buffer of the thread (json_dumpb: no growing of jansson's own buffer)
+ * and copied once; a larger answer (a long list) by json_dumps.  NULL
+ * when out of memory. */
+static char *
+api_dump(json_t *v)
 {
 	static _Thread_local char buf[API_DUMP_BUF];
 	size_t n = json_dumpb(v, buf, sizeof(buf), JSON_COMPACT);
@@ -173,6 +194,16 @@ api_json(struct MHD_Connection *c, struct api_req *r, unsigned status,
 		body = json_dumps(v, JSON_COMPACT);
 	}
 	json_decref(v);
+	return body;
+}
+
+/* api_json - queue a JSON value (stolen) with status. */
+static enum MHD_Result
+api_json(struct MHD_Connection *c, struct api_req *r, unsigned status,
+         json_t *v, const char *location)
+{
+	char *body = api_dump(v);
+
 	if (body == NULL)
 		return MHD_NO;
 	return api_queue(c, r, status, body, "application/json", location,
@@ -466,18 +497,80 @@ api_route_list(struct api *api, struct MHD_Connection *c, struct api_req *r,
 
 /* The {domain} routes ---------------------------------------------------- */
 
+/* api_cache_slot - the slot of domain (FNV-1a). */
+static struct api_cached *
+api_cache_slot(const char *domain)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+
+	for (p = domain; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &api_cache[h % API_CACHE_SLOTS];
+}
+
+/* api_cache_get - a copy of domain's answer for commit and second, or
+ * NULL. */
+static char *
+api_cache_get(const char *domain, uint64_t commit, int64_t second)
+{
+	struct api_cached *e = api_cache_slot(domain);
+	char *body = NULL;
+
+	pthread_mutex_lock(&api_cache_lock);
+	if (e->body != NULL && e->commit == commit && e->second == second &&
+	    strcmp(e->domain, domain) == 0 && (body = malloc(e->len + 1)))
+		memcpy(body, e->body, e->len + 1);
+	pthread_mutex_unlock(&api_cache_lock);
+	return body;
+}
+
+/* api_cache_put - keep a copy of body as domain's answer. */
+static void
+api_cache_put(const char *domain, uint64_t commit, int64_t second,
+              const char *body)
+{
+	struct api_cached *e = api_cache_slot(domain);
+	size_t len = strlen(body);
+	char *copy = malloc(len + 1), *old;
+
+	if (copy == NULL)
+		return;
+	memcpy(copy, body, len + 1);
+	pthread_mutex_lock(&api_cache_lock);
+	old = e->body;
+	snprintf(e->domain, sizeof(e->domain), "%s", domain);
+	e->commit = commit;
+	e->second = second;
+	e->body = copy;
+	e->len = len;
+	pthread_mutex_unlock(&api_cache_lock);
+	free(old);
+}
+
 static enum MHD_Result
 api_route_get(struct api *api, struct MHD_Connection *c, struct api_req *r,
               const char *url)
 {
 	struct domain_reg reg;
-	bool unreg;
+	uint64_t commit = 0;
+	int64_t second = (int64_t)time(NULL);
+	bool unreg, cached = store_last_commit(api->st, &commit) == STORE_OK;
 	enum MHD_Result rc;
+	char *body;
 
+	if (cached &&
+	    (body = api_cache_get(r->route.domain, commit, second)) != NULL)
+		return api_queue(c, r, 200, body, "application/json", NULL,
+		                 NULL);
 	if (api_lookup(api, c, r, url, true, &reg, &unreg, &rc) != 0)
 		return rc;
-	return api_json(c, r, 200, api_status_json(api, reg.domain, unreg),
-	                NULL);
+	body = api_dump(api_status_json(api, reg.domain, unreg));
+	if (body == NULL)
+		return MHD_NO;
+	if (cached && second == (int64_t)time(NULL))
+		api_cache_put(reg.domain, commit, second, body);
+	return api_queue(c, r, 200, body, "application/json", NULL, NULL);
 }
 
 static enum MHD_Result
@@ -1006,7 +1099,13 @@ api_start(struct api *api, int listen_fd, char *err, size_t errlen)
 void
 api_stop(struct api *api)
 {
+	size_t i;
+
 	if (api->mhd != NULL)
 		MHD_stop_daemon(api->mhd);
 	api->mhd = NULL;
+	for (i = 0; i < API_CACHE_SLOTS; i++) {
+		free(api_cache[i].body);
+		api_cache[i].body = NULL;
+	}
 }
