@@ -18,9 +18,10 @@
 #	  - bench/api_null: the same libmicrohttpd threading (a pool of 4
 #	    epoll threads), every request answered 200 with a fixed JSON body
 #	    of the size of a status answer, built once.
-#	For each connection count of CONNS, ROUNDS times: null, then api,
-#	ROUND_SECONDS each (bench/http_load: keep-alive connections, GET in
-#	a loop, every answer must be 200 or the run stops).  The API's
+#	For each connection count of CONNS, ROUNDS times: null then api in
+#	odd rounds, api then null in even ones, ROUND_SECONDS each
+#	(bench/http_load: keep-alive connections, GET in a loop, every
+#	answer must be 200 or the run stops).  The API's
 #	requests carry a read token.  Prints per connection count the median
 #	requests/s of each, the ratio of the medians and the median of the
 #	per-round ratios (neighbouring rounds, less exposed to load changes)
@@ -127,9 +128,16 @@ for c in $CONNS; do
 	: >"$T/null.$c" && : >"$T/api.$c" && : >"$T/ratio.$c"
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
-		n=$(rate "$P_NULL" /v1/domains/example.com "$c")
+		# Alternate which goes first, so neither always follows
+		# the other's leftovers.
+		if [ $((r % 2)) -eq 1 ]; then
+			n=$(rate "$P_NULL" /v1/domains/example.com "$c")
+		fi
 		a=$(rate "$P_API" /v1/domains/example.com "$c" \
 		    "Authorization: Bearer $TOKEN")
+		if [ $((r % 2)) -eq 0 ]; then
+			n=$(rate "$P_NULL" /v1/domains/example.com "$c")
+		fi
 		if [ -z "$n" ] || [ -z "$a" ]; then
 			echo "bench_api: a round failed" >&2
 			status=1

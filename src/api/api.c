@@ -26,10 +26,14 @@
  *	daemon's checker (or checkerd) takes it at its next due round, and
  *	the outcome is read with GET /v1/domains/{domain}.
  *
+ *	That route, the one applications poll, keeps its rendered answers
+ *	(api_cache, see struct api_cached): one is given again while the
+ *	store's last commit and the second are those it was rendered in.
+ *
  * DIAGNOSTICS
  *	Every error is an application/problem+json body (apiproblem.c).
- *	Each request is logged: event=api-request with method, path,
- *	status, client and the time taken.
+ *	Each request is logged: event=api-request with the status, the
+ *	client, the time taken and the domain.
  */
 #include "api.h"
 
