@@ -51,6 +51,7 @@
 #include "apiproblem.h"
 #include "apiroute.h"
 #include "log.h"
+#include "pgconn.h"
 #include "regops.h"
 #include "release.h"
 #include "report.h"
@@ -71,7 +72,8 @@ struct api_req {
 	size_t len, cap, max;
 	bool answered; /* a response is queued */
 	unsigned status;
-	int late; /* a problem found in the body, answered at its end */
+	int late;         /* a problem found in the body, answered at its end */
+	unsigned retry_s; /* Retry-After of a 429 */
 	char late_why[256];
 };
 
@@ -228,6 +230,7 @@ api_problem(struct MHD_Connection *c, struct api_req *r, int kind,
 	    kind == APIPROBLEM_DB_DOWN) {
 		struct MHD_Response *resp = MHD_create_response_from_buffer(
 		    strlen(body), body, MHD_RESPMEM_MUST_FREE);
+		char retry[16];
 
 		if (resp == NULL) {
 			free(body);
@@ -235,10 +238,12 @@ api_problem(struct MHD_Connection *c, struct api_req *r, int kind,
 		}
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		                        "application/problem+json");
-		MHD_add_response_header(
-		    resp, MHD_HTTP_HEADER_RETRY_AFTER,
-		    detail != NULL && kind == APIPROBLEM_THROTTLED ? "60"
-		                                                   : "1");
+		snprintf(retry, sizeof(retry), "%u",
+		         kind == APIPROBLEM_THROTTLED && r->retry_s > 0
+		             ? r->retry_s
+		             : 1);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+		                        retry);
 		if (kind == APIPROBLEM_BUSY)
 			MHD_add_response_header(
 			    resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -280,8 +285,9 @@ api_regops_problem(struct MHD_Connection *c, struct api_req *r, int rc,
 		return api_problem(c, r, APIPROBLEM_HELD, why, url, NULL);
 	case REGOPS_PG:
 		return api_problem(c, r,
-		                   res->pg_status == -3 ? APIPROBLEM_DB_DOWN
-		                                        : APIPROBLEM_DB_REFUSED,
+		                   res->pg_status == PGCONN_DOWN
+		                       ? APIPROBLEM_DB_DOWN
+		                       : APIPROBLEM_DB_REFUSED,
 		                   err, url, NULL);
 	default:
 		log_msg(LOG_ERR, "event=api-store-error error=\"%s\"", err);
@@ -813,7 +819,7 @@ api_client_key(struct MHD_Connection *c, unsigned char key[APITOKEN_ADDR_MAX],
 
 /* api_auth - the token against the route; 0, or a problem kind. */
 static int
-api_auth(struct api *api, struct MHD_Connection *c, const struct api_req *r,
+api_auth(struct api *api, struct MHD_Connection *c, struct api_req *r,
          char *why, size_t whylen)
 {
 	unsigned char key[APITOKEN_ADDR_MAX];
@@ -828,6 +834,7 @@ api_auth(struct api *api, struct MHD_Connection *c, const struct api_req *r,
 	wait = apitoken_wait_ms(api->throttle, key, now);
 	pthread_mutex_unlock(&api->throttle_lock);
 	if (wait > 0) {
+		r->retry_s = (unsigned)((wait + 999) / 1000);
 		snprintf(why, whylen,
 		         "too many failed tokens from %s; try again in %lld ms",
 		         client, (long long)wait);
