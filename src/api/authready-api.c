@@ -2,7 +2,7 @@
  * authready-api.c - main() of authready-api(8), the HTTP control plane.
  *
  * SYNOPSIS
- *	authready-api [-c FILE] [-f] [-n]
+ *	authready-api [-c FILE] [-f] [-n] [--help] [--version]
  *
  * DESCRIPTION
  *	Start-up order, each step failing loudly with exit status 78: load
@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,9 +57,11 @@
 
 static const char api_usage[] =
     "usage: authready-api [-c FILE] [-f] [-n]\n"
-    "  -c FILE  config file (default: " CONFIG_DEFAULT_PATH ")\n"
-    "  -f       stay in the foreground\n"
-    "  -n       check the config and exit\n"
+    "  -c, --config FILE  config file (default: " CONFIG_DEFAULT_PATH ")\n"
+    "  -f, --foreground   stay in the foreground\n"
+    "  -n, --check        check the config and exit\n"
+    "  -h, --help         this text\n"
+    "  -V, --version      the version\n"
     "See authready-api(8) and authready.conf(5).\n";
 
 struct api_args {
@@ -99,9 +102,17 @@ api_fail(const char *fmt, ...)
 static int
 api_args_parse(int argc, char **argv, struct api_args *a, int *status)
 {
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"check", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
 	int c;
 
-	while ((c = getopt(argc, argv, "c:fnhV")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fnhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			a->config_path = optarg;

@@ -216,6 +216,18 @@ else
 	ko "exit $rc"
 fi
 
+case_ usage
+"$AUTHREADY_API" --help >"$LIB_OUT" 2>"$LIB_ERR"
+rc1=$?
+"$AUTHREADY_API" --bogus >>"$LIB_OUT" 2>>"$LIB_ERR"
+rc=$?
+if [ $rc1 -eq 0 ] && [ $rc -eq 64 ] && grep -q '^usage: authready-api' \
+    "$LIB_OUT"; then
+	ok
+else
+	ko "--help exit $rc1, --bogus exit $rc"
+fi
+
 case_ config-token-file-readable-refused
 cp "$T/tokens" "$T/tokens.644"
 chmod 644 "$T/tokens.644"
