@@ -390,6 +390,28 @@ def fromhdr():
         put(t, name, s)
 
 
+# ---------------------------------------------------------------- apireq
+def apireq():
+    t = "fuzz_apireq"
+    for name, s in [
+            ("get", "\x00/v1/domains/Shop.Example.\n\n\n\n"),
+            ("list", "\x00/v1/domains\nverified\n10\na.example\n"),
+            ("add", "\x01/v1/domains\n\n\n\n"
+             '{"domain": "shop.example", "mail_from": "bounce", '
+             '"selectors": ["s1", {"name": "s2", "key_file": "/k.pem"}], '
+             '"mx": "fb.example.net", "spf_include": "spf.example.net", '
+             '"egress_ips": ["192.0.2.1", "2001:db8::/64"], '
+             '"dmarc_min_policy": "reject", "contact": "ops@shop.example"}'),
+            ("unknown", '\x01/v1/domains:import\nhappy\n0\na..b\n'
+             '{"domain": "a.example", "owner": 1}'),
+            ("records", "\x00/v1/domains/x.example/records\n\n\n\n[]"),
+            ("method", "PATCH /v1/domains/x.example\n\n\n\n{"),
+            ("idn", "\x02/v1/domains/b\xc3\xbccher.example\n\n\n\n"
+             '{"domain": "b\\u00fccher.example"}'),
+            ("nul", '\x01/v1/domains/a\x00b\n\n\n\n{"domain": "a\\u0000b"}')]:
+        put(t, name, s)
+
+
 def main():
     top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     dmarc()
@@ -402,6 +424,7 @@ def main():
     revpath()
     policyreq()
     fromhdr()
+    apireq()
 
 
 if __name__ == "__main__":

@@ -168,6 +168,44 @@ START_TEST(test_fleet_keys)
 }
 END_TEST
 
+START_TEST(test_api_keys)
+{
+	struct sockaddr_storage ss;
+	struct config cfg;
+	socklen_t len;
+
+	config_defaults(&cfg);
+	ck_assert_str_eq(cfg.api_listen, "127.0.0.1:8025");
+	ck_assert_uint_eq(cfg.api_max_connections, 1024);
+	ck_assert_uint_eq(cfg.api_request_timeout_ms, 30000);
+	parse_ok("APIListen [::1]:9000\n"
+	         "APITLSCertificate /etc/authready/api.crt\n"
+	         "APITLSKey /etc/authready/api.key\n"
+	         "APITokenFile /etc/authready/api-tokens\n"
+	         "APIUserID authready-api:authready\n"
+	         "APIPidFile /run/authready/api.pid\n"
+	         "APIMaxConnections 50\n"
+	         "APIRequestTimeout 2.5\n",
+	         &cfg);
+	ck_assert_str_eq(cfg.api_listen, "[::1]:9000");
+	ck_assert_str_eq(cfg.api_token_file, "/etc/authready/api-tokens");
+	ck_assert_uint_eq(cfg.api_max_connections, 50);
+	ck_assert_uint_eq(cfg.api_request_timeout_ms, 2500);
+	ck_assert_int_eq(config_listen_parse("[::1]:9000", &ss, &len), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_int_eq(config_listen_parse("192.0.2.1:1", &ss, &len), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	parse_bad_has("APIListen localhost:8025\n", "not ADDR:PORT");
+	parse_bad_has("APIListen 127.0.0.1\n", "not ADDR:PORT");
+	parse_bad_has("APIListen 127.0.0.1:0\n", "not ADDR:PORT");
+	parse_bad_has("APIListen 127.0.0.1:65536\n", "not ADDR:PORT");
+	parse_bad_has("APIListen ::1:80\n", "not ADDR:PORT");
+	parse_bad_has("APIListen [::1]80\n", "not ADDR:PORT");
+	parse_bad_has("APITokenFile tokens\n", "not an absolute path");
+	parse_bad_has("APIMaxConnections 0\n", "between 1 and");
+}
+END_TEST
+
 START_TEST(test_keys_case_insensitive)
 {
 	struct config cfg;
@@ -1072,6 +1110,7 @@ config_suite(void)
 	tcase_add_test(tc, test_load_too_big);
 	tcase_add_test(tc, test_sample);
 	tcase_add_test(tc, test_fleet_keys);
+	tcase_add_test(tc, test_api_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -318,6 +318,32 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+START_TEST(test_last_commit)
+{
+	static struct domain_reg reg, got;
+	struct store *st = open_store(STORE_CREATE);
+	uint64_t a, b, c, d;
+	char err[512];
+
+	ck_assert_int_eq(store_last_commit(st, &a), STORE_OK);
+	make_reg(&reg, "commit.example");
+	ck_assert_int_eq(store_reg_get(st, "x.example", &got, err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	ck_assert_int_eq(store_last_commit(st, &b), STORE_OK);
+	ck_assert(b == a); /* reads commit nothing */
+	ck_assert_int_eq(store_reg_put(st, &reg, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_last_commit(st, &c), STORE_OK);
+	ck_assert(c > b);
+	/* Another process's write: api.sh (held-add between two reads). */
+	ck_assert_int_eq(store_held_add(st, "commit.example", "4Q1", 1,
+	                                "pending", err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_int_eq(store_last_commit(st, &d), STORE_OK);
+	ck_assert(d > c);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
 	static struct domain_state s;
@@ -2010,6 +2036,7 @@ store_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_last_commit);
 	tcase_add_test(tc, test_replica_position);
 	tcase_add_test(tc, test_reopen_deleted);
 	tcase_add_test(tc, test_bad_arguments);

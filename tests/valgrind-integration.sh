@@ -1,17 +1,18 @@
 #!/bin/sh
 # valgrind-integration.sh - the integration tests with the installed
 # programs running under valgrind: no memory errors, no definite leaks in
-# any authready or authready-milter process the tests start.
+# any authready, authready-milter or authready-api process the tests
+# start.
 #
 # SYNOPSIS
 #	tests/valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]
 #
 # DESCRIPTION
-#	Writes two wrappers, authready and authready-milter, that exec the
-#	built programs under valgrind (memcheck, full leak check, each
-#	process logging to its own file), points AUTHREADY and
-#	AUTHREADY_MILTER at them and runs the integration scripts (default:
-#	all eleven).  A script must pass as it does without valgrind, and
+#	Writes three wrappers, authready, authready-milter and
+#	authready-api, that exec the built programs under valgrind
+#	(memcheck, full leak check, each process logging to its own file),
+#	points AUTHREADY, AUTHREADY_MILTER and AUTHREADY_API at them and
+#	runs the integration scripts (default: all of them).  A script must pass as it does without valgrind, and
 #	every valgrind log must be empty (valgrind -q writes only errors).
 #	Run from anywhere; needs what the scripts need, as root.
 #
@@ -45,7 +46,7 @@ scripts=${*:-faults.sh check.sh postfix.sh crash.sh registry.sh \
     fallback.sh \
     privilege.sh milter.sh spf.sh load.sh files.sh budget.sh fleet.sh \
     fromcheck.sh policy.sh fleet-checkers.sh replica.sh sendmail.sh \
-    fleet-postfix.sh}
+    fleet-postfix.sh api.sh api-fleet.sh}
 lanes=${VG_LANES:-2}
 case $lanes in
 '' | *[!0-9]* | 0*)
@@ -72,7 +73,7 @@ mkdir -p "$logs" "$work/bin"
 # but keep the directory reachable for any process of the tests.
 chmod 1777 "$logs"
 chmod 0755 "$work" "$work/bin"
-for prog in authready authready-milter; do
+for prog in authready authready-milter authready-api; do
 	# A log file of its own for every run, made by the user who runs
 	# it: one named by PID alone could not be opened by a run as
 	# another user whose PID an earlier run had (PIDs wrap).
@@ -93,6 +94,7 @@ run_one() {
 	if top_srcdir=$src top_builddir=$build \
 	    AUTHREADY=$work/bin/authready \
 	    AUTHREADY_MILTER=$work/bin/authready-milter \
+	    AUTHREADY_API=$work/bin/authready-api \
 	    "$src/tests/integration/$1" >"$work/$1.out" 2>&1; then
 		echo "PASS: $1 under valgrind ($(grep -c '^PASS' \
 		    "$work/$1.out") cases, $(($(date +%s) - t0)) s)" \

@@ -16,6 +16,7 @@
  *	int cli_domain_export(struct cli *cli);
  *	int cli_db(struct cli *cli);
  *	int cli_pg_open(struct cli *cli, PGconn **conn);
+ *	void cli_store_opts(struct cli *cli, struct store_opts *opts);
  *	const char *cli_time(int64_t t, char *buf, size_t len);
  *
  * DESCRIPTION
@@ -132,6 +133,9 @@ int cli_checkerd(struct cli *cli);
  * data.mdb: an empty registry) gives NULL silently and sets *absent;
  * with NULL the store must exist (or flags create it). */
 struct store *cli_store_open(struct cli *cli, unsigned flags, bool *absent);
+
+/* cli_store_opts - store options that print warnings as the CLI does. */
+void cli_store_opts(struct cli *cli, struct store_opts *opts);
 
 /* cli_time - a unix time as 2026-11-27T00:52:36Z ("never" for 0). */
 const char *cli_time(int64_t t, char *buf, size_t len);

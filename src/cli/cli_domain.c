@@ -43,12 +43,12 @@
 #include "notify.h"
 #include "pgreg.h"
 #include "regimport.h"
+#include "regops.h"
 #include "safefile.h"
 #include "state.h"
 #include "zonelines.h"
 
 #define CLI_IMPORT_MAX (512 << 20) /* bytes of CSV */
-#define CLI_IMPORT_BATCH 1000      /* entries per write transaction */
 
 /* cli_domain_arg - the normalized DOMAIN argument at args[index]. */
 static int
@@ -174,194 +174,90 @@ cli_domain_reg(struct cli *cli, struct domain_reg *reg)
 	return 0;
 }
 
-/* cli_pg_write_fail - end the transaction, print err; the exit code.
- * committing: the connection may have gone during COMMIT, so whether the
- * write happened is unknown (the message says so, pgreg_commit). */
-static int
-cli_pg_write_fail(struct cli *cli, PGconn *conn, int status, const char *err,
-                  bool committing)
+/* cli_regops_env - the config and the CLI's store warnings. */
+static struct regops_env
+cli_regops_env(struct cli *cli, struct store_opts *opts)
 {
-	pgconn_rollback(conn);
-	PQfinish(conn);
-	fprintf(stderr, "%s: %s%s\n", cli->progname, err,
-	        status == PGCONN_DOWN && !committing
-	            ? "; nothing was registered or removed"
-	            : "");
-	return pgconn_exit(status);
+	struct regops_env env = {.cfg = &cli->cfg, .opts = opts};
+
+	cli_store_opts(cli, opts);
+	return env;
 }
 
-/*
- * cli_pg_add - register reg in PostgreSQL, in one transaction; 0 done,
- * else the exit code after a message (1: registered already).
- */
+/* cli_regops_fail - print err; the exit code of a failed operation. */
 static int
-cli_pg_add(struct cli *cli, const struct domain_reg *reg)
+cli_regops_fail(struct cli *cli, int rc, const struct regops_result *res,
+                const char *err)
 {
-	char err[PGCONN_ERR_MAX];
-	PGconn *conn;
-	int64_t version;
-	int rc;
-
-	if ((rc = cli_pg_open(cli, &conn)) != 0)
-		return rc;
-	if ((rc = pgreg_begin(conn, &version, err, sizeof(err))) != 0 ||
-	    (rc = pgreg_put(conn, version, reg, err, sizeof(err))) < 0)
-		return cli_pg_write_fail(cli, conn, rc, err, false);
-	if (rc == PGREG_EXISTS) {
-		pgconn_rollback(conn);
-		PQfinish(conn);
-		fprintf(stderr,
-		        "%s: %s is already registered; remove it "
-		        "first to change it\n",
-		        cli->progname, reg->domain);
-		return CLI_EXIT_FAILURE;
-	}
-	if ((rc = pgreg_commit(conn, version, err, sizeof(err))) != 0)
-		return cli_pg_write_fail(cli, conn, rc, err, true);
-	PQfinish(conn);
-	return 0;
-}
-
-/*
- * cli_pg_remove - tombstone domain in PostgreSQL; 0 done, 1 (no message)
- * when PostgreSQL does not have it, else the exit code after a message.
- */
-static int
-cli_pg_remove(struct cli *cli, const char *domain)
-{
-	char err[PGCONN_ERR_MAX];
-	PGconn *conn;
-	int64_t version;
-	int rc;
-
-	if ((rc = cli_pg_open(cli, &conn)) != 0)
-		return rc;
-	if ((rc = pgreg_begin(conn, &version, err, sizeof(err))) != 0 ||
-	    (rc = pgreg_del(conn, version, domain, err, sizeof(err))) < 0)
-		return cli_pg_write_fail(cli, conn, rc, err, false);
-	if (rc == PGREG_ABSENT) {
-		pgconn_rollback(conn);
-		PQfinish(conn);
-		return 1;
-	}
-	if ((rc = pgreg_commit(conn, version, err, sizeof(err))) != 0)
-		return cli_pg_write_fail(cli, conn, rc, err, true);
-	PQfinish(conn);
-	return 0;
+	fprintf(stderr, "%s: %s\n", cli->progname, err);
+	if (rc == REGOPS_PG)
+		return pgconn_exit(res->pg_status);
+	return CLI_EXIT_CONFIG;
 }
 
 static int
 cli_domain_add(struct cli *cli)
 {
-	struct domain_reg reg, old;
-	struct store *st;
-	char err[512];
-	bool pg = cli->cfg.store_dsn[0] != '\0';
+	struct domain_reg reg;
+	struct regops_result res;
+	struct store_opts opts;
+	struct regops_env env = cli_regops_env(cli, &opts);
+	char err[REGOPS_ERR_MAX];
 	int rc;
 
 	memset(&reg, 0, sizeof(reg));
 	if ((rc = cli_domain_reg(cli, &reg)) != 0)
 		return rc;
-	/* PostgreSQL decides whether it is registered; the store follows. */
-	if (pg && (rc = cli_pg_add(cli, &reg)) != 0)
-		return rc;
-	if ((st = cli_store_open(cli, STORE_CREATE, NULL)) == NULL)
-		return CLI_EXIT_CONFIG;
-	rc = pg ? STORE_NOTFOUND
-	        : store_reg_get(st, reg.domain, &old, err, sizeof(err));
-	if (rc == STORE_OK) {
-		store_close(st);
+	rc = regops_add(&env, &reg, &res, err, sizeof(err));
+	if (rc == REGOPS_EXISTS) {
 		fprintf(stderr,
 		        "%s: %s is already registered; remove it "
 		        "first to change it\n",
 		        cli->progname, reg.domain);
 		return CLI_EXIT_FAILURE;
 	}
-	if (store_reg_put(st, &reg, err, sizeof(err)) != STORE_OK) {
-		store_close(st);
-		fprintf(stderr, "%s: %s\n", cli->progname, err);
-		return CLI_EXIT_CONFIG;
-	}
-	store_close(st);
+	if (rc != REGOPS_OK)
+		return cli_regops_fail(cli, rc, &res, err);
 	printf("%s registered; publish its records (authready records %s), "
 	       "then run authready refresh %s\n",
 	       reg.domain, reg.domain, reg.domain);
 	return 0;
 }
 
-/* cli_count_held - held-mail entries, counted. */
-static int
-cli_count_held(void *ctx, const struct held_msg *msg)
-{
-	(void)msg;
-	(*(size_t *)ctx)++;
-	return 0;
-}
-
 static int
 cli_domain_remove(struct cli *cli)
 {
-	char domain[DOMAIN_BUF], err[512];
-	struct domain_reg reg;
-	struct store *st;
-	size_t held = 0;
-	bool absent, pg = cli->cfg.store_dsn[0] != '\0';
-	int rc, pgrc;
+	char domain[DOMAIN_BUF], err[REGOPS_ERR_MAX];
+	struct regops_result res;
+	struct store_opts opts;
+	struct regops_env env = cli_regops_env(cli, &opts);
+	int rc;
 
 	if ((rc = cli_domain_arg(cli, 2, domain, sizeof(domain))) != 0)
 		return rc;
-	if ((st = cli_store_open(cli, 0, &absent)) == NULL && !absent)
-		return CLI_EXIT_CONFIG;
-	/* With StoreDSN, PostgreSQL says whether it is registered. */
-	rc = st == NULL ? STORE_NOTFOUND
-	                : store_reg_get(st, domain, &reg, err, sizeof(err));
-	if (rc == STORE_NOTFOUND && !pg) {
-		store_close(st);
+	rc = regops_remove(&env, domain, &res, err, sizeof(err));
+	if (res.pg_missing)
+		fprintf(stderr,
+		        "%s: %s is not registered in PostgreSQL; "
+		        "removing it from this host's store\n",
+		        cli->progname, domain);
+	switch (rc) {
+	case REGOPS_OK:
+		printf("%s removed\n", domain);
+		return 0;
+	case REGOPS_ABSENT:
 		fprintf(stderr, "%s: %s is not registered\n", cli->progname,
 		        domain);
 		return CLI_EXIT_FAILURE;
-	}
-	if (st != NULL &&
-	    store_held_list(st, domain, cli_count_held, &held, err,
-	                    sizeof(err)) == STORE_OK &&
-	    held > 0) {
-		store_close(st);
+	case REGOPS_HELD:
 		fprintf(stderr,
 		        "%s: %zu message(s) are held for %s; release or delete "
 		        "them before removing the domain\n",
-		        cli->progname, held, domain);
+		        cli->progname, res.held, domain);
 		return CLI_EXIT_FAILURE;
+	default:
+		return cli_regops_fail(cli, rc, &res, err);
 	}
-	/* Held mail is this host's own: checked above, before PostgreSQL. */
-	if (pg && (pgrc = cli_pg_remove(cli, domain)) != 0) {
-		/* Registered here before StoreDSN: still removed here. */
-		if (pgrc == 1 && rc == STORE_OK) {
-			fprintf(stderr,
-			        "%s: %s is not registered in PostgreSQL; "
-			        "removing it from this host's store\n",
-			        cli->progname, domain);
-		} else {
-			store_close(st);
-			if (pgrc == 1)
-				fprintf(stderr, "%s: %s is not registered\n",
-				        cli->progname, domain);
-			return pgrc == 1 ? CLI_EXIT_FAILURE : pgrc;
-		}
-	}
-	if (st == NULL) {
-		printf("%s removed\n", domain);
-		return 0;
-	}
-	rc = store_reg_del(st, domain, err, sizeof(err));
-	if (rc == STORE_OK || rc == STORE_NOTFOUND)
-		rc = store_state_del(st, domain, err, sizeof(err));
-	store_close(st);
-	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
-		fprintf(stderr, "%s: %s\n", cli->progname, err);
-		return CLI_EXIT_CONFIG;
-	}
-	printf("%s removed\n", domain);
-	return 0;
 }
 
 struct cli_lister {
@@ -463,243 +359,50 @@ cli_import_read(struct cli *cli, const char *path, size_t *len)
 	return buf;
 }
 
-/* cli_import_keys - every key file of a row must hold a usable key. */
-static int
-cli_import_keys(const struct domain_reg *reg, char *last_ok, size_t lastlen,
-                char *why, size_t whylen)
-{
-	char value[ZONELINES_VALUE_MAX];
-	size_t i;
-
-	for (i = 0; i < reg->nselectors; i++) {
-		struct readiness_selector sel;
-		const char *path = reg->selectors[i].key_path;
-		int rc;
-
-		if (path[0] == '\0' || strcmp(path, last_ok) == 0)
-			continue;
-		memset(&sel, 0, sizeof(sel));
-		if (readiness_load_key(&sel, path, why, whylen) != 0)
-			return -1;
-		rc = zonelines_dkim_value(sel.key_pem, sel.key_pem_len, value,
-		                          sizeof(value), why, whylen);
-		free(sel.key_pem);
-		if (rc != 0)
-			return -1;
-		snprintf(last_ok, lastlen, "%s", path);
-	}
-	return 0;
-}
-
-struct cli_import {
-	struct cli *cli;
-	struct store *st;
-	struct store_batch *batch;
-	struct regimport_columns cols;
-	struct regimport_seen seen;
-	struct regimport_defaults defs;
-	char last_key[PATH_MAX];
-	size_t added, bad, pending;
-	size_t committed; /* of added, those whose batch was committed */
-	PGconn *pg;       /* StoreDSN: each batch is also a transaction */
-	int64_t version;  /* of the PostgreSQL transaction */
-	int pg_status;    /* a pgconn status that stopped the import */
-};
-
-/* cli_import_begin - a store batch, and with StoreDSN a transaction. */
-static int
-cli_import_begin(struct cli_import *im, char *err, size_t errlen)
-{
-	int rc;
-
-	if (store_batch_begin(im->st, &im->batch, err, errlen) != 0) {
-		im->batch = NULL;
-		return -1;
-	}
-	if (im->pg != NULL &&
-	    (rc = pgreg_begin(im->pg, &im->version, err, errlen)) != 0) {
-		store_batch_abort(im->batch);
-		im->batch = NULL;
-		im->pg_status = rc;
-		return -1;
-	}
-	return 0;
-}
-
-/* cli_import_commit - PostgreSQL first (it is the truth), then the
- * store; a failed commit abandons both. */
-static int
-cli_import_commit(struct cli_import *im, char *err, size_t errlen)
-{
-	int rc;
-
-	if (im->pg != NULL &&
-	    (rc = pgreg_commit(im->pg, im->version, err, errlen)) != 0) {
-		store_batch_abort(im->batch);
-		im->batch = NULL;
-		im->pg_status = rc;
-		return -1;
-	}
-	rc = store_batch_commit(im->batch, err, errlen);
-	im->batch = NULL;
-	return rc != 0 ? -1 : 0;
-}
-
-/* cli_import_abort - abandon the batch and the transaction. */
+/* cli_import_say - one message of the import, on stderr. */
 static void
-cli_import_abort(struct cli_import *im)
+cli_import_say(void *ctx, const char *msg)
 {
-	if (im->batch != NULL)
-		store_batch_abort(im->batch);
-	im->batch = NULL;
-	pgconn_rollback(im->pg);
-}
+	const struct cli *cli = ctx;
 
-/* cli_import_row - validate one row and queue it; 0 ok, -1 bad line. */
-static int
-cli_import_row(struct cli_import *im, const struct csv_record *rec)
-{
-	char err[REGIMPORT_ERR_MAX + PATH_MAX], why[PATH_MAX + 128];
-	struct domain_reg reg, old;
-
-	if (regimport_row(&im->cols, rec, (int64_t)time(NULL), &reg, err,
-	                  sizeof(err)) != 0 ||
-	    regimport_seen_add(&im->seen, reg.domain, rec->line, err,
-	                       sizeof(err)) != 0)
-		goto bad;
-	if (regimport_validate(&reg, &im->defs, why, sizeof(why)) != 0) {
-		snprintf(err, sizeof(err), "line %zu: %s: %s", rec->line,
-		         reg.domain, why);
-		goto bad;
-	}
-	if (cli_import_keys(&reg, im->last_key, sizeof(im->last_key), why,
-	                    sizeof(why)) != 0) {
-		snprintf(err, sizeof(err), "line %zu: %s", rec->line, why);
-		goto bad;
-	}
-	/* With StoreDSN, PostgreSQL says whether it is registered. */
-	if (im->pg == NULL && store_reg_get(im->st, reg.domain, &old, why,
-	                                    sizeof(why)) == STORE_OK) {
-		snprintf(err, sizeof(err), "line %zu: %s is already registered",
-		         rec->line, reg.domain);
-		goto bad;
-	}
-	if (im->batch == NULL && cli_import_begin(im, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-		return -2;
-	}
-	if (im->pg != NULL) {
-		int rc = pgreg_put(im->pg, im->version, &reg, err, sizeof(err));
-
-		if (rc < 0) {
-			im->pg_status = rc;
-			fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-			return -2;
-		}
-		if (rc == PGREG_EXISTS) {
-			snprintf(err, sizeof(err),
-			         "line %zu: %s is already registered",
-			         rec->line, reg.domain);
-			goto bad;
-		}
-	}
-	if (store_batch_put_reg(im->batch, &reg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-		return -2;
-	}
-	im->added++;
-	if (++im->pending >= CLI_IMPORT_BATCH) {
-		im->pending = 0;
-		if (cli_import_commit(im, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-			return -2;
-		}
-		im->committed = im->added;
-	}
-	return 0;
-bad:
-	fprintf(stderr, "%s: %s\n", im->cli->progname, err);
-	im->bad++;
-	return -1;
+	fprintf(stderr, "%s: %s\n", cli->progname, msg);
 }
 
 static int
 cli_domain_import(struct cli *cli)
 {
-	static struct csv_record rec;
-	struct cli_import im = {.cli = cli};
-	struct csv_reader rd;
-	char err[CSV_ERR_MAX + REGIMPORT_ERR_MAX], *buf;
+	struct regops_import_stats stats;
+	struct regops_result res;
+	struct store_opts opts;
+	struct regops_env env = cli_regops_env(cli, &opts);
+	char err[REGOPS_ERR_MAX], *buf;
 	size_t len = 0;
-	int rc, header = 0, fatal = 0, store_failed = 0;
+	int rc;
 
 	if (cli->nargs != 3)
 		return cli_usage_error(cli, "usage: domain import FILE");
 	if ((buf = cli_import_read(cli, cli->args[2], &len)) == NULL)
 		return CLI_EXIT_USAGE;
-	if (cli->cfg.store_dsn[0] != '\0' &&
-	    (rc = cli_pg_open(cli, &im.pg)) != 0) {
-		free(buf);
-		return rc;
-	}
-	if ((im.st = cli_store_open(cli, STORE_CREATE, NULL)) == NULL) {
-		PQfinish(im.pg);
-		free(buf);
-		return CLI_EXIT_CONFIG;
-	}
-	regimport_seen_init(&im.seen);
-	im.defs = cli_domain_defaults(cli);
-	csv_init(&rd, buf, len);
-	while (!fatal && (rc = csv_next(&rd, &rec, err, sizeof(err))) != 0) {
-		if (rc < 0) {
-			fprintf(stderr, "%s: %s\n", cli->progname, err);
-			if (!header) {
-				fatal =
-				    1; /* without a header nothing is read */
-				break;
-			}
-			im.bad++;
-			continue;
-		}
-		if (!header) {
-			/* A bad header: the file is unusable input (64). */
-			if (regimport_header(&rec, &im.cols, err,
-			                     sizeof(err)) != 0) {
-				fprintf(stderr, "%s: %s\n", cli->progname, err);
-				fatal = 1;
-			}
-			header = 1;
-			continue;
-		}
-		if (cli_import_row(&im, &rec) == -2)
-			fatal = store_failed = 1;
-	}
-	if (im.batch != NULL) {
-		if (fatal)
-			cli_import_abort(&im);
-		else if (cli_import_commit(&im, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s: %s\n", cli->progname, err);
-			fatal = store_failed = 1;
-		} else
-			im.committed = im.added;
-	}
-	regimport_seen_free(&im.seen);
-	store_close(im.st);
-	PQfinish(im.pg);
+	rc = regops_import(&env, buf, len, cli_import_say, cli, &stats, &res,
+	                   err, sizeof(err));
 	free(buf);
-	if (!header && !fatal) {
+	if (!stats.started)
+		return cli_regops_fail(cli, rc, &res, err);
+	if (rc == REGOPS_OK && !stats.header) {
 		fprintf(stderr, "%s: %s: no header line\n", cli->progname,
 		        cli->args[2]);
 		return CLI_EXIT_USAGE;
 	}
 	/* Only what was committed is registered (a batch can fail late). */
-	printf("%zu domain(s) registered, %zu bad line(s)\n", im.committed,
-	       im.bad);
-	if (im.pg_status != 0)
-		return pgconn_exit(im.pg_status);
-	if (fatal)
-		return store_failed ? CLI_EXIT_CONFIG : CLI_EXIT_USAGE;
-	return im.bad ? CLI_EXIT_FAILURE : 0;
+	printf("%zu domain(s) registered, %zu bad line(s)\n", stats.committed,
+	       stats.bad);
+	if (rc == REGOPS_PG)
+		return pgconn_exit(res.pg_status);
+	if (rc == REGOPS_STORE)
+		return CLI_EXIT_CONFIG;
+	if (rc == REGOPS_INVALID)
+		return CLI_EXIT_USAGE;
+	return stats.bad ? CLI_EXIT_FAILURE : 0;
 }
 
 int

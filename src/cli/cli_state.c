@@ -49,6 +49,7 @@
 #include "cli.h"
 #include "json.h"
 #include "pgcheck.h"
+#include "regops.h"
 #include "release.h"
 #include "state.h"
 #include "text.h"
@@ -84,21 +85,12 @@ cli_store_warn(void *ctx, const char *msg)
 	fprintf(stderr, "%s: warning: %s\n", cli->progname, msg);
 }
 
-/* cli_store_absent - no store yet: no StateDir, or no data.mdb in a
- * StateDir that store_open would accept (else it says what is wrong). */
-static bool
-cli_store_absent(const char *dir)
+void
+cli_store_opts(struct cli *cli, struct store_opts *opts)
 {
-	char path[PATH_MAX];
-	struct stat sb;
-
-	if (stat(dir, &sb) != 0)
-		return errno == ENOENT;
-	if (!S_ISDIR(sb.st_mode) || (sb.st_mode & S_IWOTH) != 0 ||
-	    (size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
-	        sizeof(path))
-		return false;
-	return lstat(path, &sb) != 0 && errno == ENOENT;
+	memset(opts, 0, sizeof(*opts));
+	opts->warn = cli_store_warn;
+	opts->warn_ctx = cli;
 }
 
 struct store *
@@ -106,20 +98,12 @@ cli_store_open(struct cli *cli, unsigned flags, bool *absent)
 {
 	struct store_opts opts;
 	struct store *st;
-	char err[1024];
+	char err[REGOPS_ERR_MAX];
 
-	if (absent != NULL) {
-		*absent = cli_store_absent(cli->cfg.state_dir);
-		if (*absent)
-			return NULL;
-	}
-	memset(&opts, 0, sizeof(opts));
-	opts.warn = cli_store_warn;
-	opts.warn_ctx = cli;
-	if (store_open(cli->cfg.state_dir, flags, &opts, &st, err,
-	               sizeof(err)) != STORE_OK) {
-		fprintf(stderr, "%s: state store %s: %s\n", cli->progname,
-		        cli->cfg.state_dir, err);
+	cli_store_opts(cli, &opts);
+	if (regops_store_open(&cli->cfg, flags, &opts, absent, &st, err,
+	                      sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return NULL;
 	}
 	return st;
@@ -135,37 +119,19 @@ static int
 cli_lookup(struct cli *cli, struct store *st, struct domain_reg *reg,
            bool *unregistered)
 {
-	static struct domain_state state;
 	char domain[DOMAIN_BUF], err[512];
 	int rc;
 
-	if (unregistered != NULL)
-		*unregistered = false;
 	if (domain_normalize(cli->args[1], strlen(cli->args[1]), domain,
 	                     sizeof(domain), err, sizeof(err)) != 0)
 		return cli_usage_error(cli, "invalid domain: %s", err);
-	rc = st == NULL ? STORE_NOTFOUND
-	                : store_reg_get(st, domain, reg, err, sizeof(err));
+	rc = regops_lookup(st, domain, reg, unregistered, err, sizeof(err));
 	if (rc == STORE_NOTFOUND && unregistered != NULL) {
-		rc = st == NULL ? STORE_NOTFOUND
-		                : store_state_get(st, domain, &state, err,
-		                                  sizeof(err));
-		if (rc == STORE_OK || rc == STORE_CORRUPT) {
-			memset(reg, 0, sizeof(*reg));
-			snprintf(reg->domain, sizeof(reg->domain), "%s",
-			         domain);
-			reg->dmarc_min_policy = -1;
-			*unregistered = true;
-			return 0;
-		}
-		if (rc == STORE_NOTFOUND) {
-			fprintf(
-			    stderr,
-			    "%s: %s is not registered (authready domain add "
-			    "%s), and no mail from it was checked\n",
-			    cli->progname, domain, domain);
-			return CLI_EXIT_FAILURE;
-		}
+		fprintf(stderr,
+		        "%s: %s is not registered (authready domain add "
+		        "%s), and no mail from it was checked\n",
+		        cli->progname, domain, domain);
+		return CLI_EXIT_FAILURE;
 	}
 	if (rc == STORE_NOTFOUND) {
 		fprintf(stderr,
@@ -191,13 +157,10 @@ int
 cli_records(struct cli *cli)
 {
 	static struct zonelines_set set;
-	struct zonelines_defaults defs;
 	struct domain_reg reg;
 	struct store *st;
 	char err[1024];
-	const char *egress[CONFIG_EGRESS_MAX];
 	bool absent;
-	size_t i;
 	int rc;
 
 	if (cli->nargs != 2)
@@ -209,18 +172,7 @@ cli_records(struct cli *cli)
 	store_close(st);
 	if (rc != 0)
 		return rc;
-	for (i = 0; i < cli->cfg.egress.count; i++)
-		egress[i] = cli->cfg.egress.ip[i];
-	memset(&defs, 0, sizeof(defs));
-	defs.mail_from = cli->cfg.mail_from;
-	defs.mx_host = cli->cfg.mx_host;
-	defs.spf_include = cli->cfg.spf_include;
-	defs.egress = egress;
-	defs.negress = cli->cfg.egress.count;
-	defs.dmarc_min_policy = cli->cfg.dmarc_min_policy;
-	defs.selector = cli->cfg.selector;
-	defs.key_file = cli->cfg.key_file;
-	if (zonelines_build(&reg, &defs, &set, err, sizeof(err)) != 0) {
+	if (regops_records(&cli->cfg, &reg, &set, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		return CLI_EXIT_CONFIG;
 	}
@@ -396,25 +348,10 @@ cli_status_one(void *ctx, const struct domain_reg *reg)
 {
 	struct cli_status_ctx *sc = ctx;
 	struct domain_state s;
-	char summary[1024], err[512];
-	int rc;
+	char summary[1024];
 
-	rc = store_state_get(sc->st, reg->domain, &s, err, sizeof(err));
-	if (rc != STORE_OK) {
-		memset(&s, 0, sizeof(s));
-		snprintf(s.domain, sizeof(s.domain), "%s", reg->domain);
-	}
-	if (rc == STORE_CORRUPT)
-		snprintf(summary, sizeof(summary),
-		         "the stored state is unreadable (%s); the next check "
-		         "replaces it",
-		         err);
-	else if (rc != STORE_OK)
-		snprintf(summary, sizeof(summary),
-		         "never checked; run authready refresh %s",
-		         reg->domain);
-	else
-		state_describe(&s, sc->now, summary, sizeof(summary));
+	regops_summary(sc->st, reg->domain, sc->now, &s, summary,
+	               sizeof(summary));
 	if (sc->cli->json)
 		cli_status_json(sc, &s, summary);
 	else

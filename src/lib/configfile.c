@@ -10,6 +10,8 @@
  *	int config_set(struct config *cfg, const char *key,
  *	    const char *value, char *err, size_t errlen);
  *	int config_parse_timeout(const char *text, unsigned *ms);
+ *	int config_listen_parse(const char *text, struct sockaddr_storage *ss,
+ *	    socklen_t *sslen);
  *	bool config_socket_inet(const char *socket);
  *	int config_check_door(cfg, socket, err, errlen);
  *
@@ -50,6 +52,7 @@
  */
 #include "configfile.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -107,6 +110,7 @@ enum config_type {
 	CONFIG_FALLBACK_ADDRESS,
 	CONFIG_ALIGN, /* AlignmentRequired */
 	CONFIG_MISALIGNED,
+	CONFIG_LISTEN, /* APIListen: ADDR:PORT */
 };
 
 struct config_key {
@@ -154,6 +158,15 @@ static const struct config_key config_keys[] = {
      CONFIG_FIELD(store_dsn_password_file)},
     {"ReplicaMaxLag", CONFIG_DURATION, CONFIG_FIELD(replica_max_lag)},
     {"HostName", CONFIG_STRING, CONFIG_FIELD(host_name)},
+    {"APIListen", CONFIG_LISTEN, CONFIG_FIELD(api_listen)},
+    {"APITLSCertificate", CONFIG_PATH, CONFIG_FIELD(api_tls_cert)},
+    {"APITLSKey", CONFIG_PATH, CONFIG_FIELD(api_tls_key)},
+    {"APITokenFile", CONFIG_PATH, CONFIG_FIELD(api_token_file)},
+    {"APIUserID", CONFIG_STRING, CONFIG_FIELD(api_user_id)},
+    {"APIPidFile", CONFIG_PATH, CONFIG_FIELD(api_pid_file)},
+    {"APIMaxConnections", CONFIG_CONCURRENCY,
+     CONFIG_FIELD(api_max_connections)},
+    {"APIRequestTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(api_request_timeout_ms)},
     {"MTA", CONFIG_MTA, CONFIG_FIELD(mta)},
     {"UnsafeInetQuarantine", CONFIG_BOOL, CONFIG_FIELD(unsafe_inet_quarantine)},
     {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
@@ -262,6 +275,10 @@ config_defaults(struct config *cfg)
 	cfg->check_wait_ms = CONFIG_CHECK_WAIT_DEFAULT_MS;
 	cfg->milter_timeout = CONFIG_MILTER_TIMEOUT_DEFAULT;
 	cfg->replica_max_lag = CONFIG_REPLICA_MAX_LAG_DEFAULT;
+	snprintf(cfg->api_listen, sizeof(cfg->api_listen), "%s",
+	         CONFIG_API_LISTEN_DEFAULT);
+	cfg->api_max_connections = CONFIG_API_CONNECTIONS_DEFAULT;
+	cfg->api_request_timeout_ms = CONFIG_API_TIMEOUT_DEFAULT_MS;
 	policy_config_defaults(&cfg->policy);
 	fromcheck_config_defaults(&cfg->from);
 	fallback_config_defaults(&cfg->fallback);
@@ -597,6 +614,73 @@ config_set_concurrency(void *field, size_t size, const char *value, char *msg,
 	return 0;
 }
 
+int
+config_listen_parse(const char *text, struct sockaddr_storage *ss,
+                    socklen_t *sslen)
+{
+	char addr[CONFIG_LISTEN_MAX], *end;
+	const char *colon, *host = text;
+	size_t hostlen;
+	unsigned long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (text[0] == '[') {
+		if ((colon = strstr(text, "]:")) == NULL)
+			return -1;
+		host = text + 1;
+		hostlen = (size_t)(colon - host);
+		colon++;
+	} else {
+		if ((colon = strrchr(text, ':')) == NULL)
+			return -1;
+		hostlen = (size_t)(colon - text);
+	}
+	if (hostlen == 0 || hostlen >= sizeof(addr) || colon[1] < '0' ||
+	    colon[1] > '9')
+		return -1;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || port == 0 || port > 65535)
+		return -1;
+	memcpy(addr, host, hostlen);
+	addr[hostlen] = '\0';
+	if (text[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
+			return -1;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*s4);
+	}
+	return 0;
+}
+
+/* config_set_listen - APIListen: a numeric ADDR:PORT or [ADDR]:PORT. */
+static int
+config_set_listen(void *field, size_t size, const char *value, char *msg,
+                  size_t msglen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char q[CONFIG_QUOTE_MAX];
+
+	if (config_listen_parse(value, &ss, &len) != 0)
+		return errbuf_fail(
+		    msg, msglen,
+		    "'%s' is not ADDR:PORT or [IPV6]:PORT (a numeric address, "
+		    "a port 1..65535)",
+		    text_quote(q, sizeof(q), value, strlen(value)));
+	return config_set_string(field, size, value, msg, msglen);
+}
+
 /* config_set_bool - yes/no, true/false, on/off, 1/0 (OpenDKIM's). */
 static int
 config_set_bool(void *field, size_t size, const char *value, char *msg,
@@ -910,6 +994,7 @@ static const config_setter config_setters[] = {
     [CONFIG_OCTAL] = config_set_octal,
     [CONFIG_FACILITY] = config_set_facility,
     [CONFIG_SOCKET] = config_set_socket,
+    [CONFIG_LISTEN] = config_set_listen,
     [CONFIG_MILTER_TIMEOUT] = config_set_milter_timeout,
     [CONFIG_COMMAND_OR_NONE] = config_set_command_or_none,
     [CONFIG_ACTION] = config_set_action,

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "dmarc.h"
 #include "dns.h"
@@ -67,6 +68,10 @@ enum config_mta {
 #define CONFIG_DSN_MAX 1024                /* StoreDSN, a libpq URI */
 #define CONFIG_HOST_NAME_MAX 256           /* HostName */
 #define CONFIG_REPLICA_MAX_LAG_DEFAULT 300 /* 5 min */
+#define CONFIG_LISTEN_MAX 64               /* "[IPv6]:PORT" */
+#define CONFIG_API_LISTEN_DEFAULT "127.0.0.1:8025"
+#define CONFIG_API_CONNECTIONS_DEFAULT 1024
+#define CONFIG_API_TIMEOUT_DEFAULT_MS 30000
 
 struct config_egress {
 	char ip[CONFIG_EGRESS_MAX][CONFIG_IP_TEXT_MAX]; /* "192.0.2.1", CIDR */
@@ -100,6 +105,16 @@ struct config {
 	char store_dsn_password_file[PATH_MAX]; /* StoreDSNPasswordFile */
 	int64_t replica_max_lag;                /* ReplicaMaxLag, seconds */
 	char host_name[CONFIG_HOST_NAME_MAX];   /* HostName; "" gethostname() */
+
+	/* authready-api(8) */
+	char api_listen[CONFIG_LISTEN_MAX]; /* APIListen ADDR:PORT */
+	char api_tls_cert[PATH_MAX];        /* APITLSCertificate; "" none */
+	char api_tls_key[PATH_MAX];         /* APITLSKey */
+	char api_token_file[PATH_MAX];      /* APITokenFile */
+	char api_user_id[CONFIG_NAME_MAX];  /* APIUserID; "" UserID */
+	char api_pid_file[PATH_MAX];        /* APIPidFile */
+	uint32_t api_max_connections;       /* APIMaxConnections */
+	unsigned api_request_timeout_ms;    /* APIRequestTimeout */
 
 	/* authready-milter(8) */
 	char socket[PATH_MAX];                 /* Socket */
@@ -152,6 +167,13 @@ int config_parse_timeout(const char *text, unsigned *ms);
 /* config_facility - the syslog facility (LOG_MAIL...) of a SyslogFacility
  * name, any case; -1 unknown. */
 int config_facility(const char *name);
+
+/*
+ * config_listen_parse - "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6), with
+ * a numeric address and a port 1..65535, into *ss; 0 ok, -1 bad.
+ */
+int config_listen_parse(const char *text, struct sockaddr_storage *ss,
+                        socklen_t *sslen);
 
 /* config_socket_inet - socket is inet:PORT@HOST or inet6:PORT@HOST. */
 bool config_socket_inet(const char *socket);

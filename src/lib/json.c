@@ -7,7 +7,7 @@
 #include "json.h"
 
 void
-json_string(FILE *out, const char *s)
+json_put_string(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s != '\0'; s++) {
@@ -26,9 +26,9 @@ json_string(FILE *out, const char *s)
 void
 json_field(FILE *out, const char *key, const char *value, bool last)
 {
-	json_string(out, key);
+	json_put_string(out, key);
 	fputs(": ", out);
-	json_string(out, value);
+	json_put_string(out, value);
 	if (!last)
 		fputs(", ", out);
 }

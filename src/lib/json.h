@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	#include "json.h"
  *
- *	void json_string(FILE *out, const char *s);
+ *	void json_put_string(FILE *out, const char *s);
  *	void json_field(FILE *out, const char *key, const char *value,
  *	    bool last);
  *
@@ -19,8 +19,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* json_string - write s as a JSON string literal. */
-void json_string(FILE *out, const char *s);
+/* json_put_string - write s as a JSON string literal (jansson has a
+ * json_string() of its own, and authready-api links both). */
+void json_put_string(FILE *out, const char *s);
 
 /* json_field - write "key": "value" and a separator unless last. */
 void json_field(FILE *out, const char *key, const char *value, bool last);

@@ -1470,6 +1470,19 @@ store_reg_count(struct store *st, size_t *n, char *err, size_t errlen)
 }
 
 int
+store_last_commit(struct store *st, uint64_t *id)
+{
+	MDB_envinfo info;
+	int rc;
+
+	guard_enter();
+	rc = mdb_env_info(st->env, &info);
+	guard_leave();
+	*id = rc == 0 ? (uint64_t)info.me_last_txnid : 0;
+	return rc == 0 ? STORE_OK : STORE_ERROR;
+}
+
+int
 store_reg_walk(struct store *st, int backward, store_reg_cb cb,
                store_problem_cb bad, void *ctx, char *err, size_t errlen)
 {

@@ -63,6 +63,7 @@
  *	int store_held_del(struct store *st, const char *domain,
  *	    const char *queue_id, char *err, size_t errlen);
  *
+ *	int store_last_commit(struct store *st, uint64_t *id);
  *	int store_reg_count(struct store *st, size_t *n, char *err,
  *	    size_t errlen);
  *	int store_reg_walk(struct store *st, int backward, store_reg_cb cb,
@@ -229,6 +230,11 @@ typedef int (*store_state_cb)(void *ctx, const struct domain_state *state);
 /* store_reg_iter - every decodable entry in key order; counts the rest. */
 int store_reg_iter(struct store *st, store_reg_cb cb, void *ctx,
                    size_t *ncorrupt, char *err, size_t errlen);
+
+/* store_last_commit - the id of the last write transaction committed to
+ * the store by any process (LMDB's meta page; no transaction is begun):
+ * equal ids, equal contents.  For caches of what was read. */
+int store_last_commit(struct store *st, uint64_t *id);
 
 /* store_reg_count - the registry's entries as LMDB counts them (its
  * database record; no page of the tree is read). */

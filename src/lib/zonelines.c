@@ -379,19 +379,19 @@ zonelines_print_json(FILE *out, const struct zonelines_set *set)
 	size_t i;
 
 	fputs("{\"domain\": ", out);
-	json_string(out, set->domain);
+	json_put_string(out, set->domain);
 	fputs(", \"records\": [", out);
 	for (i = 0; i < set->count; i++) {
 		const struct zonelines_rr *rr = &set->rr[i];
 
 		fputs(i ? ", {\"name\": " : "{\"name\": ", out);
-		json_string(out, rr->name);
+		json_put_string(out, rr->name);
 		fputs(", \"type\": ", out);
-		json_string(out, rr->type);
+		json_put_string(out, rr->type);
 		fputs(", \"value\": ", out);
-		json_string(out, rr->value);
+		json_put_string(out, rr->value);
 		fputs(", \"note\": ", out);
-		json_string(out, rr->note);
+		json_put_string(out, rr->note);
 		fputs("}", out);
 	}
 	fputs("]}\n", out);

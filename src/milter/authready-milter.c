@@ -85,6 +85,7 @@
 #include <unistd.h>
 
 #include "checkerd.h"
+#include "daemonutil.h"
 #include "replica.h"
 #include "configfile.h"
 #include "log.h"
@@ -347,32 +348,12 @@ daemon_socket_path(const char *spec)
 	return NULL;
 }
 
-/* daemon_user - uid and gid of "user" or "user:group". */
+/* daemon_user - uid and gid of "user" or "user:group" (daemonutil.c). */
 static int
 daemon_user(const char *spec, uid_t *uid, gid_t *gid, char *name,
             size_t namelen)
 {
-	char user[CONFIG_NAME_MAX];
-	const char *colon = strchr(spec, ':');
-	struct passwd *pw;
-	struct group *gr;
-	size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
-
-	if (len == 0 || len >= sizeof(user))
-		return -1;
-	memcpy(user, spec, len);
-	user[len] = '\0';
-	if ((pw = getpwnam(user)) == NULL)
-		return -1;
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	snprintf(name, namelen, "%s", user);
-	if (colon != NULL) {
-		if ((gr = getgrnam(colon + 1)) == NULL)
-			return -1;
-		*gid = gr->gr_gid;
-	}
-	return 0;
+	return daemonutil_user(spec, uid, gid, name, namelen);
 }
 
 /* daemon_socket_owner - the owner and group a unix socket is given:
@@ -614,15 +595,14 @@ daemon_open_policy(const struct config *cfg, const struct daemon_ids *ids,
 static int
 daemon_drop(const struct config *cfg, const struct daemon_ids *ids)
 {
+	char err[256];
+
+	(void)cfg;
 	if (!ids->drop)
 		return 0;
-	if (initgroups(ids->name, ids->gid) != 0 || setgid(ids->gid) != 0 ||
-	    setuid(ids->uid) != 0)
-		return daemon_fail("cannot become %s: %s", cfg->user_id,
-		                   strerror(errno));
-	if (setuid(0) == 0)
-		return daemon_fail("%s: privileges could be regained",
-		                   cfg->user_id);
+	if (daemonutil_drop(ids->name, ids->uid, ids->gid, err, sizeof(err)) !=
+	    0)
+		return daemon_fail("%s", err);
 	return 0;
 }
 
