@@ -571,8 +571,8 @@ cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
 	int failed = 0;
 
 	for (i = 0; i < rc->nverified; i++) {
-		if (release_domain_cfg(st, rc->verified[i], &rc->cli->cfg,
-		                       &res, err, sizeof(err)) != 0) {
+		if (release_domain_cfg(st, rc->verified[i], &rc->cli->cfg, &res,
+		                       err, sizeof(err)) != 0) {
 			fprintf(stderr,
 			        "%s: %s: held mail not released: %s (run "
 			        "authready release %s)\n",

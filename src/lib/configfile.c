@@ -880,11 +880,12 @@ config_webhook_url_ok(const char *url, char *err, size_t errlen)
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    host[0] == '\0')
-		rc = errbuf_fail(err, errlen,
-		                 "not an absolute URL with a host");
+		rc =
+		    errbuf_fail(err, errlen, "not an absolute URL with a host");
 	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
-		rc = errbuf_fail(err, errlen, "the scheme must be http or "
-		                              "https");
+		rc = errbuf_fail(err, errlen,
+		                 "the scheme must be http or "
+		                 "https");
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
@@ -893,8 +894,8 @@ config_webhook_url_ok(const char *url, char *err, size_t errlen)
 
 /* config_set_webhook_url - one more WebhookURL. */
 static int
-config_set_webhook_url(void *field, size_t size, const char *value,
-                       char *msg, size_t msglen)
+config_set_webhook_url(void *field, size_t size, const char *value, char *msg,
+                       size_t msglen)
 {
 	struct config_webhooks *w = field;
 	char q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];

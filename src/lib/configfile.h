@@ -63,9 +63,9 @@ enum config_mta {
 #define CONFIG_MILTER_TIMEOUT_DEFAULT 600 /* s; authready-milter(8) */
 #define CONFIG_MILTER_TIMEOUT_MAX 86400   /* s; libmilter's is 7210 */
 #define CONFIG_FACILITY_DEFAULT "mail"
-#define CONFIG_DSN_MAX 1024                /* StoreDSN, a libpq URI */
-#define CONFIG_HOST_NAME_MAX 256           /* HostName */
-#define CONFIG_REPLICA_MAX_LAG_DEFAULT 300 /* 5 min */
+#define CONFIG_DSN_MAX 1024                      /* StoreDSN, a libpq URI */
+#define CONFIG_HOST_NAME_MAX 256                 /* HostName */
+#define CONFIG_REPLICA_MAX_LAG_DEFAULT 300       /* 5 min */
 #define CONFIG_WEBHOOK_URLS_MAX 8                /* WebhookURL lines */
 #define CONFIG_WEBHOOK_URL_MAX 1024              /* octets of one URL */
 #define CONFIG_WEBHOOK_TIMEOUT_DEFAULT_MS 10000  /* WebhookTimeout */
@@ -111,10 +111,10 @@ struct config {
 	char host_name[CONFIG_HOST_NAME_MAX];   /* HostName; "" gethostname() */
 
 	/* State-change webhooks (webhook.h); no URL: no events at all. */
-	struct config_webhooks webhooks;          /* WebhookURL */
-	char webhook_secret_file[PATH_MAX];       /* WebhookSecretFile */
-	unsigned webhook_timeout_ms;              /* WebhookTimeout */
-	int64_t webhook_retry_for;                /* WebhookRetryFor, seconds */
+	struct config_webhooks webhooks;    /* WebhookURL */
+	char webhook_secret_file[PATH_MAX]; /* WebhookSecretFile */
+	unsigned webhook_timeout_ms;        /* WebhookTimeout */
+	int64_t webhook_retry_for;          /* WebhookRetryFor, seconds */
 
 	/* authready-milter(8) */
 	char socket[PATH_MAX];                 /* Socket */

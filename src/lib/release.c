@@ -705,8 +705,8 @@ release_forget_go(struct store *st, const struct release_batch *b,
 	for (i = 0; i < b->n && rc == STORE_OK; i++) {
 		if (b->items[i].verdict != RELEASE_GO)
 			continue;
-		rc = store_batch_del_held(tx, b->domain,
-		                          b->items[i].msg.queue_id, err, errlen);
+		rc = store_batch_del_held(
+		    tx, b->domain, b->items[i].msg.queue_id, err, errlen);
 		if (rc == STORE_OK)
 			n++;
 		else if (rc == STORE_NOTFOUND)
@@ -800,8 +800,8 @@ release_domain_with(struct store *st, const char *domain, const char *command,
 					rc = -1;
 					break;
 				}
-				res->released +=
-				    release_forget_go(st, b, hooks, err, errlen);
+				res->released += release_forget_go(st, b, hooks,
+				                                   err, errlen);
 			}
 		}
 		if (!b->more)

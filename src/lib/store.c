@@ -2332,9 +2332,9 @@ decode_event(const MDB_val *key, const MDB_val *val, const char **domain,
 	if (val->mv_size < 3 || v[0] != STORE_EVENT_FORMAT)
 		return corrupt(err, errlen, "outbox", key,
 		               "unknown event format");
-	nul = memchr(v + 1, '\0', val->mv_size - 1 < DOMAIN_BUF
-	                                ? val->mv_size - 1
-	                                : DOMAIN_BUF);
+	nul = memchr(v + 1, '\0',
+	             val->mv_size - 1 < DOMAIN_BUF ? val->mv_size - 1
+	                                           : DOMAIN_BUF);
 	if (nul == NULL || nul == v + 1 ||
 	    (size_t)(nul - v) + 1 >= val->mv_size)
 		return corrupt(err, errlen, "outbox", key,
@@ -2430,9 +2430,8 @@ store_outbox_list(struct store *st, uint64_t after, size_t max,
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 	     rc == 0 && n < max && !stop;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT), n++) {
-		uint64_t seq = key.mv_size == STORE_SEQ_SIZE
-		                   ? seq_of(key.mv_data)
-		                   : 0;
+		uint64_t seq =
+		    key.mv_size == STORE_SEQ_SIZE ? seq_of(key.mv_data) : 0;
 		sig_atomic_t depth;
 
 		if (seq <= after)

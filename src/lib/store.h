@@ -372,8 +372,7 @@ int store_outbox_list(struct store *st, uint64_t after, size_t max,
                       store_event_cb cb, void *ctx, char *err, size_t errlen);
 /* store_outbox_del - an event delivered or given up (STORE_NOTFOUND:
  * not there). */
-int store_outbox_del(struct store *st, uint64_t seq, char *err,
-                     size_t errlen);
+int store_outbox_del(struct store *st, uint64_t seq, char *err, size_t errlen);
 /* store_outbox_count - events waiting (0 without an outbox). */
 int store_outbox_count(struct store *st, size_t *n, char *err, size_t errlen);
 

@@ -123,8 +123,8 @@ webhook_problems(const struct domain_state *st)
 	for (uint32_t i = 0; i < st->nrecords && i < DOMAIN_RECORDS_MAX; i++) {
 		if (st->records[i].status == CHECK_PASS)
 			continue;
-		if (json_array_append_new(arr,
-		                          webhook_record(&st->records[i])) != 0) {
+		if (json_array_append_new(
+		        arr, webhook_record(&st->records[i])) != 0) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -146,14 +146,15 @@ static int
 webhook_extras(json_t *o, const struct webhook_event *ev)
 {
 	if (ev->type == WEBHOOK_HELD)
-		return json_object_set_new(o, "queue_id",
-		                           json_string(ev->queue_id ? ev->queue_id
-		                                                    : "")) |
+		return json_object_set_new(
+		           o, "queue_id",
+		           json_string(ev->queue_id ? ev->queue_id : "")) |
 		       json_object_set_new(
-		           o, "reason", json_string(ev->reason ? ev->reason : ""));
+		           o, "reason",
+		           json_string(ev->reason ? ev->reason : ""));
 	if (ev->type == WEBHOOK_RELEASED)
-		return json_object_set_new(o, "released",
-		                           json_integer((json_int_t)ev->released));
+		return json_object_set_new(
+		    o, "released", json_integer((json_int_t)ev->released));
 	return 0;
 }
 
@@ -171,8 +172,9 @@ webhook_event_json(const struct webhook_event *ev, size_t *len, char *err,
 		return errbuf_fail(err, errlen, "not an event type"), NULL;
 	if (ev->id == NULL || strlen(ev->id) != WEBHOOK_ID_LEN ||
 	    ev->domain == NULL)
-		return errbuf_fail(err, errlen, "an event needs an id and a "
-		                                "domain"),
+		return errbuf_fail(err, errlen,
+		                   "an event needs an id and a "
+		                   "domain"),
 		       NULL;
 	problems = webhook_problems(ev->st);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o*}", "id", ev->id,
@@ -196,8 +198,8 @@ webhook_event_json(const struct webhook_event *ev, size_t *len, char *err,
 /* webhook_hmac - HMAC-SHA256 of stamp then body into mac (32 octets). */
 static int
 webhook_hmac(const unsigned char *key, size_t keylen, const char *stamp,
-             size_t stamplen, const char *body, size_t len,
-             unsigned char *mac, size_t *maclen)
+             size_t stamplen, const char *body, size_t len, unsigned char *mac,
+             size_t *maclen)
 {
 	char digest[] = "SHA256";
 	OSSL_PARAM params[] = {
@@ -212,8 +214,7 @@ webhook_hmac(const unsigned char *key, size_t keylen, const char *stamp,
 		return -1;
 	ok = (ctx = EVP_MAC_CTX_new(alg)) != NULL &&
 	     EVP_MAC_init(ctx, key, keylen, params) == 1 &&
-	     EVP_MAC_update(ctx, (const unsigned char *)stamp, stamplen) ==
-	         1 &&
+	     EVP_MAC_update(ctx, (const unsigned char *)stamp, stamplen) == 1 &&
 	     EVP_MAC_update(ctx, (const unsigned char *)body, len) == 1 &&
 	     EVP_MAC_final(ctx, mac, maclen, EVP_MAX_MD_SIZE) == 1;
 	EVP_MAC_CTX_free(ctx);

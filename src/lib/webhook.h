@@ -64,10 +64,10 @@
 
 #include "domain.h"
 
-#define WEBHOOK_ID_LEN 32                /* hex digits of an event id */
-#define WEBHOOK_SIGNATURE_MAX 96         /* "t=...,v1=" and 64 hex */
-#define WEBHOOK_BACKOFF_FIRST_MS 1000    /* the first retry's delay */
-#define WEBHOOK_BACKOFF_MAX_MS 3600000   /* an hour between tries at most */
+#define WEBHOOK_ID_LEN 32              /* hex digits of an event id */
+#define WEBHOOK_SIGNATURE_MAX 96       /* "t=...,v1=" and 64 hex */
+#define WEBHOOK_BACKOFF_FIRST_MS 1000  /* the first retry's delay */
+#define WEBHOOK_BACKOFF_MAX_MS 3600000 /* an hour between tries at most */
 #define WEBHOOK_HEADER "Authready-Signature"
 #define WEBHOOK_REASON_MAX 256
 
@@ -92,14 +92,14 @@ struct webhook_event {
 	const char *id; /* WEBHOOK_ID_LEN hex digits */
 	enum webhook_type type;
 	const char *domain;
-	int previous;                   /* enum domain_readiness */
-	int state;                      /* enum domain_readiness */
-	int64_t time;                   /* unix seconds */
-	const struct domain_state *st;  /* the problems; NULL: none */
-	const char *summary;            /* NULL: none */
-	const char *queue_id;           /* held */
-	const char *reason;             /* held */
-	size_t released;                /* released */
+	int previous;                  /* enum domain_readiness */
+	int state;                     /* enum domain_readiness */
+	int64_t time;                  /* unix seconds */
+	const struct domain_state *st; /* the problems; NULL: none */
+	const char *summary;           /* NULL: none */
+	const char *queue_id;          /* held */
+	const char *reason;            /* held */
+	size_t released;               /* released */
 };
 
 /* webhook_type_of - the event a change from one readiness to another
@@ -112,8 +112,8 @@ const char *webhook_type_name(enum webhook_type type);
 
 /* webhook_event_json - the event's body, malloc'd and NUL-terminated
  * (free() it); its length in *len. */
-char *webhook_event_json(const struct webhook_event *ev, size_t *len,
-                         char *err, size_t errlen);
+char *webhook_event_json(const struct webhook_event *ev, size_t *len, char *err,
+                         size_t errlen);
 
 /* webhook_problems - the records of st that are not right, as
  * "authready status --json" shows records (a new reference; NULL when

@@ -170,8 +170,8 @@ checkerd_release(struct checkerd *cd, const struct config *cfg,
 	size_t i;
 
 	for (i = 0; i < run->nverified; i++) {
-		if (release_domain_cfg(cd->st, run->verified[i], cfg, &res,
-		                       err, sizeof(err)) != 0)
+		if (release_domain_cfg(cd->st, run->verified[i], cfg, &res, err,
+		                       sizeof(err)) != 0)
 			log_msg(
 			    LOG_ERR,
 			    "event=release domain=%s error=\"%s\" (held mail "
