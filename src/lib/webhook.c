@@ -132,13 +132,22 @@ webhook_problems(const struct domain_state *st)
 	return arr;
 }
 
-/* webhook_state_name - a readiness by name; "removed" past a removal. */
+/* webhook_new_state - the new state by name; "removed" after a removal. */
 static const char *
-webhook_state_name(const struct webhook_event *ev, int s)
+webhook_new_state(const struct webhook_event *ev)
 {
-	if (ev->type == WEBHOOK_REMOVED && s == ev->state)
+	if (ev->type == WEBHOOK_REMOVED)
 		return "removed";
-	return state_readiness_name((enum domain_readiness)s);
+	return state_readiness_name((enum domain_readiness)ev->state);
+}
+
+/* webhook_text - a JSON string of s ("" for NULL).  Not jansson's
+ * json_string(): json.c has a function of that name, which the linker
+ * would take instead. */
+static json_t *
+webhook_text(const char *s)
+{
+	return s != NULL ? json_stringn(s, strlen(s)) : json_stringn("", 0);
 }
 
 /* webhook_extras - the fields of held and released. */
@@ -146,12 +155,10 @@ static int
 webhook_extras(json_t *o, const struct webhook_event *ev)
 {
 	if (ev->type == WEBHOOK_HELD)
-		return json_object_set_new(
-		           o, "queue_id",
-		           json_string(ev->queue_id ? ev->queue_id : "")) |
-		       json_object_set_new(
-		           o, "reason",
-		           json_string(ev->reason ? ev->reason : ""));
+		return json_object_set_new(o, "queue_id",
+		                           webhook_text(ev->queue_id)) |
+		       json_object_set_new(o, "reason",
+		                           webhook_text(ev->reason));
 	if (ev->type == WEBHOOK_RELEASED)
 		return json_object_set_new(
 		    o, "released", json_integer((json_int_t)ev->released));
@@ -179,8 +186,8 @@ webhook_event_json(const struct webhook_event *ev, size_t *len, char *err,
 	problems = webhook_problems(ev->st);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o*}", "id", ev->id,
 	              "type", type, "domain", ev->domain, "previous_state",
-	              webhook_state_name(ev, ev->previous), "state",
-	              webhook_state_name(ev, ev->state), "time",
+	              state_readiness_name((enum domain_readiness)ev->previous),
+	              "state", webhook_new_state(ev), "time",
 	              webhook_time(ev->time, when, sizeof(when)), "summary",
 	              ev->summary ? ev->summary : "", "problems", problems);
 	if (o == NULL || webhook_extras(o, ev) != 0) {
