@@ -18,8 +18,8 @@
 #	    and the number goes down by one (kept in the file, so a
 #	    restarted receiver goes on counting);
 #	  - otherwise the event is kept: "ID TYPE DOMAIN" appended to
-#	    DIR/events unless its id is there already (then "ID" goes to
-#	    DIR/dups), and the answer is 204.
+#	    DIR/events and the body to DIR/bodies unless its id is there
+#	    already (then "ID" goes to DIR/dups), and the answer is 204.
 #
 #	Every request is counted in DIR/requests ("PATH STATUS").  Perl's
 #	core modules only (IO::Socket::INET, Digest::SHA).  Runs until it
@@ -115,6 +115,7 @@ sub decide {
 		add("$dir/dups", $id);
 	} else {
 		add("$dir/events", "$id $type $domain");
+		add("$dir/bodies", $body);
 	}
 	return 204;
 }

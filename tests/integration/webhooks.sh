@@ -18,7 +18,10 @@
 #	  a: verified, degraded (its DKIM key removed), recovered, then
 #	     degraded and recovered again while the receiver and the
 #	     daemon are down;
-#	  b: verified, removed.
+#	  b: verified, removed;
+#	  c: pending (no event), then a message quarantined through
+#	     miltertest (held) and released with "authready release"
+#	     (released; ReleaseCommand a stand-in, HoldQueueCommand none).
 #
 #	The receiver answers 500 to its first requests (retried with
 #	back-off, log event=webhook-retry), is killed with -9 and started
@@ -35,7 +38,8 @@
 #	The cases depend on each other and run in order.
 #
 # EXIT STATUS
-#	0 all cases passed, 1 some failed, 77 NSD or perl is missing, 99
+#	0 all cases passed, 1 some failed, 77 NSD, miltertest or perl is
+#	missing, 99
 #	the harness could not run.
 #
 # ENVIRONMENT
@@ -50,15 +54,17 @@ top_srcdir=${top_srcdir:-$here/../..}
 top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
+MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
 RECEIVER=$top_srcdir/tests/webhook-receiver.pl
 K2048=$top_srcdir/tests/keys/rsa2048.pem
 
 ZONE=webhooks.test
 A=a.$ZONE
 B=b.$ZONE
+C=c.$ZONE
 SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
 FAILS=3 # the receiver's first answers are 500
-NEVENTS=7
+NEVENTS=9
 DUSER=nobody
 DGROUP=nogroup
 getent group "$DGROUP" >/dev/null 2>&1 || DGROUP=nobody
@@ -74,6 +80,10 @@ WAIT_TENTHS=$(scaled 600)
 
 [ -x "$AUTHREADY" ] || lib_die "$AUTHREADY not built"
 [ -x "$AUTHREADY_MILTER" ] || lib_die "$AUTHREADY_MILTER not built"
+if [ -z "$MILTERTEST" ] || [ ! -x "$MILTERTEST" ]; then
+	echo "SKIP: miltertest is not installed"
+	exit 77
+fi
 if ! perl -MDigest::SHA -MIO::Socket::INET -e 1 2>/dev/null; then
 	echo "SKIP: perl with Digest::SHA and IO::Socket::INET is missing"
 	exit 77
@@ -95,7 +105,7 @@ cleanup() {
 	RPID=
 }
 
-mkdir "$T/zones" "$T/state" "$T/sock" "$T/recv" || exit 99
+mkdir "$T/zones" "$T/state" "$T/sock" "$T/recv" "$T/bin" || exit 99
 {
 	echo "; $ZONE - written by webhooks.sh; the test changes it."
 	echo "\$ORIGIN $ZONE."
@@ -224,7 +234,35 @@ receiver_start
 	echo "WebhookURL http://127.0.0.1:$PORT/gone"
 	echo "WebhookSecretFile $T/secret"
 	echo "WebhookTimeout $(scaled 5)"
+	echo "OnPending quarantine"
+	echo "HoldQueueCommand none"
+	echo "ReleaseCommand $T/bin/release"
 } >"$T/hooks.conf"
+# The release stand-in: the queue IDs it is given, one a line.
+{
+	echo "#!/bin/sh"
+	echo "while IFS= read -r id; do echo \"\$id\"; done >>$T/released"
+} >"$T/bin/release"
+chmod 0755 "$T/bin/release"
+touch "$T/released"
+chown "$DUSER:$DGROUP" "$T/released"
+# The message: MAIL FROM of c (pending) with a queue ID, then its end.
+{
+	echo 'local conn = mt.connect(SOCK, 50, 0.1)'
+	echo 'if conn == nil then error("cannot connect to " .. SOCK) end'
+	echo 'local e = mt.conninfo(conn, "localhost", "127.0.0.1")'
+	echo 'if e ~= nil then error("conninfo: " .. e) end'
+	echo 'e = mt.macro(conn, SMFIC_MAIL, "i", "HOOKQ1")'
+	echo 'if e ~= nil then error("macro: " .. e) end'
+	echo 'e = mt.mailfrom(conn, "<u@mail." .. DOMAIN .. ">")'
+	echo 'if e ~= nil then error("mailfrom: " .. e) end'
+	echo 'e = mt.eom(conn)'
+	echo 'if e ~= nil then error("eom: " .. e) end'
+	echo 'if not mt.eom_check(conn, MT_QUARANTINE) then'
+	echo '	error("no quarantine at end of message")'
+	echo 'end'
+	echo 'mt.disconnect(conn)'
+} >"$T/hold.lua"
 chmod 0644 "$T/hooks.conf"
 chown "$DUSER:$DGROUP" "$T/state"
 chmod 0700 "$T/state"
@@ -344,6 +382,35 @@ else
 	fi
 fi
 
+# Held and released ------------------------------------------------------------
+
+case_ "held: a quarantine is an event, and so is its release"
+run domain add "$C" --selector 1234rpr --key "$K2048"
+run refresh "$C" # pending: not an event
+timeout "$(scaled 30)" "$MILTERTEST" -D "SOCK=unix:$T/sock/milter.sock" \
+    -D "DOMAIN=$C" -s "$T/hold.lua" >"$T/out" 2>"$T/err" </dev/null
+m_rc=$?
+if [ $m_rc -ne 0 ]; then
+	ko "miltertest: exit $m_rc"
+elif ! wait_events 4; then
+	ko "no held event ($(held) events)"
+else
+	run release "$C"
+	if [ $rc -ne 0 ]; then
+		ko "release: exit $rc"
+	elif ! grep -q '^HOOKQ1$' "$T/released"; then
+		ko "the release command did not get HOOKQ1"
+	elif ! wait_events 5; then
+		ko "no released event ($(held) events)"
+	elif [ "$(types "$C")" != "held released" ]; then
+		ko "$C: '$(types "$C")', expected 'held released'"
+	elif ! grep -q '"queue_id":"HOOKQ1"' "$T/recv/bodies"; then
+		ko "the held event does not name HOOKQ1"
+	else
+		ok
+	fi
+fi
+
 # The daemon is killed with events in the outbox ---------------------------------
 
 case_ "daemon killed -9 with events waiting: nothing lost"
@@ -383,11 +450,14 @@ got_a=$(types "$A")
 got_b=$(types "$B")
 want_a="verified degraded recovered degraded recovered"
 want_b="verified removed"
+want_c="held released"
 ids=$(awk '{ print $1 }' "$T/recv/events" | sort -u | wc -l)
 if [ "$got_a" != "$want_a" ]; then
 	ko "$A: '$got_a', expected '$want_a'"
 elif [ "$got_b" != "$want_b" ]; then
 	ko "$B: '$got_b', expected '$want_b'"
+elif [ "$(types "$C")" != "$want_c" ]; then
+	ko "$C: '$(types "$C")', expected '$want_c'"
 elif [ "$ids" -ne "$NEVENTS" ] || [ "$(held)" -ne "$NEVENTS" ]; then
 	ko "$ids ids in $(held) events"
 else
