@@ -299,34 +299,6 @@ cli_count_held(void *ctx, const struct held_msg *msg)
 	return 0;
 }
 
-/* cli_domain_forget - the registry entry and the state go in one
- * transaction, with the "removed" webhook event (outbox.h). */
-static int
-cli_domain_forget(struct cli *cli, struct store *st, const char *domain,
-                  char *err, size_t errlen)
-{
-	struct store_batch *b;
-	struct domain_state s;
-	struct webhook_event ev = {.type = WEBHOOK_REMOVED, .domain = domain};
-	int rc, had;
-
-	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
-		return rc;
-	had = store_batch_get_state(b, domain, &s, err, errlen);
-	ev.previous = had == STORE_OK ? s.state : READINESS_UNKNOWN;
-	ev.state = ev.previous;
-	rc = store_batch_del_reg(b, domain, err, errlen);
-	if (rc == STORE_OK || rc == STORE_NOTFOUND)
-		rc = store_batch_del_state(b, domain, err, errlen);
-	if (rc == STORE_OK || rc == STORE_NOTFOUND)
-		rc = outbox_put(b, &cli->cfg, &ev, err, errlen);
-	if (rc != STORE_OK) {
-		store_batch_abort(b);
-		return rc;
-	}
-	return store_batch_commit(b, err, errlen);
-}
-
 static int
 cli_domain_remove(struct cli *cli)
 {
@@ -381,7 +353,7 @@ cli_domain_remove(struct cli *cli)
 		printf("%s removed\n", domain);
 		return 0;
 	}
-	rc = cli_domain_forget(cli, st, domain, err, sizeof(err));
+	rc = outbox_domain_remove(st, &cli->cfg, domain, err, sizeof(err));
 	store_close(st);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);

@@ -12,6 +12,8 @@
  *	    const struct domain_state *st, int64_t now, char *err,
  *	    size_t errlen);
  *	void outbox_new_id(char id[WEBHOOK_ID_LEN + 1]);
+ *	int outbox_domain_remove(struct store *st, const struct config *cfg,
+ *	    const char *domain, char *err, size_t errlen);
  *
  * DESCRIPTION
  *	The glue between webhook.c (pure: the JSON) and store.c (the
@@ -102,4 +104,30 @@ outbox_state(struct store_batch *b, const struct config *cfg,
 		return STORE_OK;
 	state_describe(st, now, summary, sizeof(summary));
 	return outbox_put(b, cfg, &ev, err, errlen);
+}
+
+int
+outbox_domain_remove(struct store *st, const struct config *cfg,
+                     const char *domain, char *err, size_t errlen)
+{
+	struct webhook_event ev = {.type = WEBHOOK_REMOVED, .domain = domain};
+	struct store_batch *b;
+	struct domain_state s;
+	int rc;
+
+	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
+		return rc;
+	if (store_batch_get_state(b, domain, &s, err, errlen) == STORE_OK)
+		ev.previous = s.state;
+	ev.state = ev.previous;
+	rc = store_batch_del_reg(b, domain, err, errlen);
+	if (rc == STORE_OK || rc == STORE_NOTFOUND)
+		rc = store_batch_del_state(b, domain, err, errlen);
+	if (rc == STORE_OK || rc == STORE_NOTFOUND)
+		rc = outbox_put(b, cfg, &ev, err, errlen);
+	if (rc != STORE_OK) {
+		store_batch_abort(b);
+		return rc;
+	}
+	return store_batch_commit(b, err, errlen);
 }

@@ -12,6 +12,8 @@
  *	    const struct domain_state *st, int64_t now, char *err,
  *	    size_t errlen);
  *	void outbox_new_id(char id[WEBHOOK_ID_LEN + 1]);
+ *	int outbox_domain_remove(struct store *st, const struct config *cfg,
+ *	    const char *domain, char *err, size_t errlen);
  *
  * DESCRIPTION
  *	The writers of a change (the checker's batch, "domain remove",
@@ -22,6 +24,9 @@
  *	a random id (getrandom(2): 128 bits, 32 hex digits) and, when
  *	ev->time is 0, the time now.  outbox_state() is the event of a
  *	state: its problems and its summary (state_describe()).
+ *	outbox_domain_remove() is a removal from the local store: the
+ *	registry entry and the state go in one transaction with the
+ *	"removed" event ("authready domain remove"; the HTTP API's DELETE).
  *
  * DIAGNOSTICS
  *	0 ok (or nothing to do); a STORE_ status with err from the store,
@@ -46,5 +51,9 @@ int outbox_state(struct store_batch *b, const struct config *cfg,
                  const struct domain_state *st, int64_t now, char *err,
                  size_t errlen);
 void outbox_new_id(char id[WEBHOOK_ID_LEN + 1]);
+/* outbox_domain_remove - STORE_OK also when there was nothing to
+ * remove (the event is written all the same). */
+int outbox_domain_remove(struct store *st, const struct config *cfg,
+                         const char *domain, char *err, size_t errlen);
 
 #endif
