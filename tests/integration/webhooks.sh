@@ -26,7 +26,9 @@
 #	The receiver answers 500 to its first requests (retried with
 #	back-off, log event=webhook-retry), is killed with -9 and started
 #	again (connection refused: retried), and the daemon is killed with
-#	-9 while events wait in the outbox and started again.  In the end
+#	-9 while events wait in the outbox and started again (the receiver
+#	then refuses the first of them once, so the same domain's later
+#	events must wait for its retry).  In the end
 #	the receiver holds every event exactly once by id, with a good
 #	signature, in order per domain; /gone was given up for each event
 #	(event=webhook-gave-up) without holding back /hook; the outbox is
@@ -430,6 +432,9 @@ r4=$rc
 w=$(waiting)
 stop_pid -KILL "$MPID"
 MPID=
+# The first of them is refused once: the later events of its domain must
+# wait for its retry (in order per domain), the other domain's need not.
+echo 1 >"$T/recv/fail"
 receiver_start
 daemon_start
 if [ "$r1" -ne 0 ] || [ "$r2" -gt 1 ] || [ "$r3" -ne 0 ] ||
