@@ -2454,18 +2454,49 @@ store_outbox_list(struct store *st, uint64_t after, size_t max,
 int
 store_outbox_del(struct store *st, uint64_t seq, char *err, size_t errlen)
 {
+	size_t gone = 0;
+	int rc = store_outbox_del_many(st, &seq, 1, &gone, err, errlen);
+
+	if (rc == STORE_OK && gone == 0)
+		return errbuf_code(err, errlen, STORE_NOTFOUND,
+		                   "outbox event %llu: not found",
+		                   (unsigned long long)seq);
+	return rc;
+}
+
+int
+store_outbox_del_many(struct store *st, const uint64_t *seqs, size_t n,
+                      size_t *gone, char *err, size_t errlen)
+{
 	unsigned char kbuf[STORE_SEQ_SIZE];
 	struct store_batch *b;
 	MDB_val key;
-	int rc;
+	int rc = STORE_OK;
 
+	*gone = 0;
 	if (outbox_ready(st, err, errlen) != STORE_OK)
 		return STORE_ERROR;
+	if (n == 0)
+		return STORE_OK;
 	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
 		return rc;
-	seq_key(seq, kbuf, &key);
-	rc = batch_del_key(b, st->outbox, &key, err, errlen);
-	return commit_or_abort(b, rc, err, errlen);
+	for (size_t i = 0; i < n && (rc == STORE_OK || rc == STORE_NOTFOUND);
+	     i++) {
+		seq_key(seqs[i], kbuf, &key);
+		rc = batch_del_key(b, st->outbox, &key, err, errlen);
+		if (rc == STORE_OK)
+			(*gone)++;
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = STORE_OK;
+	if (rc != STORE_OK) {
+		*gone = 0;
+		store_batch_abort(b);
+		return rc;
+	}
+	if ((rc = store_batch_commit(b, err, errlen)) != STORE_OK)
+		*gone = 0;
+	return rc;
 }
 
 int

@@ -75,6 +75,8 @@
  *	    store_event_cb cb, void *ctx, char *err, size_t errlen);
  *	int store_outbox_del(struct store *st, uint64_t seq, char *err,
  *	    size_t errlen);
+ *	int store_outbox_del_many(struct store *st, const uint64_t *seqs,
+ *	    size_t n, size_t *gone, char *err, size_t errlen);
  *	int store_outbox_count(struct store *st, size_t *n, char *err,
  *	    size_t errlen);
  *
@@ -373,6 +375,10 @@ int store_outbox_list(struct store *st, uint64_t after, size_t max,
 /* store_outbox_del - an event delivered or given up (STORE_NOTFOUND:
  * not there). */
 int store_outbox_del(struct store *st, uint64_t seq, char *err, size_t errlen);
+/* store_outbox_del_many - the events of seqs[0..n) in one transaction
+ * (one sync for a burst); how many were there in *gone. */
+int store_outbox_del_many(struct store *st, const uint64_t *seqs, size_t n,
+                          size_t *gone, char *err, size_t errlen);
 /* store_outbox_count - events waiting (0 without an outbox). */
 int store_outbox_count(struct store *st, size_t *n, char *err, size_t errlen);
 

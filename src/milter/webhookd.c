@@ -22,10 +22,14 @@
  *	Each attempt is signed anew with the time of the attempt.  An
  *	attempt that is to be retried (webhook_outcome_of()) waits
  *	webhook_backoff_ms(); once WebhookRetryFor has passed since the
- *	first attempt the lane is given up.  An event whose lanes are all
- *	done is deleted from the outbox, then forgotten; a failed delete
- *	is tried again at the next pass, so nothing is forgotten that the
- *	outbox still holds.
+ *	first attempt the lane is given up.  The events whose lanes are all
+ *	done are deleted from the outbox (those of one pass in one
+ *	transaction), then forgotten; a failed delete is tried again at the
+ *	next pass, so nothing is forgotten that the outbox still holds.
+ *
+ *	Only WEBHOOKD_QUEUE_MAX events are read at once: with that many
+ *	waiting (a receiver down for long, a domain's first event
+ *	retried), later events of other domains wait for room.
  *
  * DIAGNOSTICS
  *	One log line per delivery (event=webhook-delivered, info), per
@@ -458,32 +462,36 @@ wh_all_done(const struct wh_item *it)
 	return true;
 }
 
-/* wh_sweep - delete and forget the events every URL is done with. */
+/* wh_sweep - delete the events every URL is done with (one transaction
+ * for all of them), then forget them. */
 static void
 wh_sweep(struct webhookd *wd)
 {
+	uint64_t seqs[WEBHOOKD_QUEUE_MAX];
 	char err[512];
-	size_t i = 0, kept = 0;
-	int rc;
+	size_t i, n = 0, kept = 0, gone;
+	bool deleted;
 
+	for (i = 0; i < wd->nitems; i++)
+		if (wh_all_done(wd->items[i]))
+			seqs[n++] = wd->items[i]->seq;
+	if (n == 0)
+		return;
+	deleted = store_outbox_del_many(wd->st, seqs, n, &gone, err,
+	                                sizeof(err)) == STORE_OK;
 	for (i = 0; i < wd->nitems; i++) {
 		struct wh_item *it = wd->items[i];
 
-		if (wh_all_done(it)) {
-			rc =
-			    store_outbox_del(wd->st, it->seq, err, sizeof(err));
-			if (rc == STORE_OK || rc == STORE_NOTFOUND) {
-				free(it->body);
-				free(it);
-				continue;
-			}
-			if (!it->del_failed)
-				log_msg(
-				    LOG_ERR,
-				    "event=webhook-outbox-error seq=%" PRIu64
-				    " error=\"%s\" (delivered; deleted "
-				    "later)",
-				    it->seq, err);
+		if (wh_all_done(it) && deleted) {
+			free(it->body);
+			free(it);
+			continue;
+		}
+		if (wh_all_done(it) && !it->del_failed) {
+			log_msg(LOG_ERR,
+			        "event=webhook-outbox-error seq=%" PRIu64
+			        " error=\"%s\" (delivered; deleted later)",
+			        it->seq, err);
 			it->del_failed = true;
 		}
 		wd->items[kept++] = it;
