@@ -141,6 +141,54 @@ START_TEST(test_all_keys)
 }
 END_TEST
 
+START_TEST(test_webhook_keys)
+{
+	struct config cfg;
+	char text[2048];
+	size_t n = 0;
+
+	config_defaults(&cfg);
+	ck_assert_uint_eq(cfg.webhooks.count, 0);
+	ck_assert_uint_eq(cfg.webhook_timeout_ms, 10000);
+	ck_assert_int_eq(cfg.webhook_retry_for, 24 * 3600);
+	/* every WebhookURL line adds one */
+	parse_ok("WebhookURL https://app.example/hooks?k=1\n"
+	         "webhookurl http://127.0.0.1:8080/x\n"
+	         "WebhookSecretFile /etc/authready/webhook.secret\n"
+	         "WebhookTimeout 2.5\nWebhookRetryFor 3d\n",
+	         &cfg);
+	ck_assert_uint_eq(cfg.webhooks.count, 2);
+	ck_assert_str_eq(cfg.webhooks.url[0], "https://app.example/hooks?k=1");
+	ck_assert_str_eq(cfg.webhooks.url[1], "http://127.0.0.1:8080/x");
+	ck_assert_str_eq(cfg.webhook_secret_file,
+	                 "/etc/authready/webhook.secret");
+	ck_assert_uint_eq(cfg.webhook_timeout_ms, 2500);
+	ck_assert_int_eq(cfg.webhook_retry_for, 3 * 86400);
+	/* http and https only, absolute, nothing to split a header with */
+	parse_bad_has("WebhookURL ftp://app.example/\n", "http or https");
+	parse_bad_has("WebhookURL file:///etc/passwd\n", "WebhookURL");
+	parse_bad_has("WebhookURL app.example/hooks\n", "absolute URL");
+	parse_bad_has("WebhookURL /hooks\n", "absolute URL");
+	parse_bad_has("WebhookURL https://app.example/a b\n", "no spaces");
+	parse_bad_has("WebhookURL https://app.example/\xc3\xa9\n", "non-ASCII");
+	parse_bad_has("WebhookURL https://a.example/\n"
+	              "WebhookURL https://a.example/\n",
+	              "given twice");
+	for (int i = 0; i <= CONFIG_WEBHOOK_URLS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		                      "WebhookURL https://a.example/%d\n", i);
+	parse_bad_has(text, "more than 8 URLs");
+	/* signed always; not yet with the fleet store */
+	parse_bad_has("WebhookURL https://a.example/\n", "WebhookSecretFile");
+	parse_bad_has("WebhookURL https://a.example/\n"
+	              "WebhookSecretFile /etc/s\n"
+	              "StoreDSN postgresql://db.example/authready\n",
+	              "StoreDSN");
+	parse_bad_has("WebhookSecretFile etc/s\n", "absolute path");
+	parse_bad_has("WebhookTimeout 0\n", "out of range");
+}
+END_TEST
+
 START_TEST(test_fleet_keys)
 {
 	struct config cfg;
@@ -1111,6 +1159,7 @@ config_suite(void)
 	tcase_add_test(tc, test_sample);
 	tcase_add_test(tc, test_fleet_keys);
 	tcase_add_test(tc, test_api_keys);
+	tcase_add_test(tc, test_webhook_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

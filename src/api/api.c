@@ -632,9 +632,8 @@ api_route_release(struct api *api, struct MHD_Connection *c, struct api_req *r,
 	if (api_lookup(api, c, r, url, true, &reg, &unreg, &rc) != 0)
 		return rc;
 	memset(&res, 0, sizeof(res));
-	if (release_domain(api->st, reg.domain, api->cfg->release_command,
-	                   api->cfg->hold_queue_command, api->cfg->mta, &res,
-	                   err, sizeof(err)) != 0) {
+	if (release_domain_cfg(api->st, reg.domain, api->cfg, &res, err,
+	                       sizeof(err)) != 0) {
 		snprintf(why, sizeof(why), "%s (%zu released before the error)",
 		         err, res.released);
 		return api_problem(c, r, APIPROBLEM_RELEASE, why, url, NULL);

@@ -41,6 +41,7 @@
 #include "csv.h"
 #include "json.h"
 #include "notify.h"
+#include "outbox.h"
 #include "pgreg.h"
 #include "regimport.h"
 #include "regops.h"

@@ -522,10 +522,8 @@ cli_refresh_release(struct cli_refresh_ctx *rc, struct store *st)
 	int failed = 0;
 
 	for (i = 0; i < rc->nverified; i++) {
-		if (release_domain(
-		        st, rc->verified[i], rc->cli->cfg.release_command,
-		        rc->cli->cfg.hold_queue_command, rc->cli->cfg.mta, &res,
-		        err, sizeof(err)) != 0) {
+		if (release_domain_cfg(st, rc->verified[i], &rc->cli->cfg, &res,
+		                       err, sizeof(err)) != 0) {
 			fprintf(stderr,
 			        "%s: %s: held mail not released: %s (run "
 			        "authready release %s)\n",
@@ -827,9 +825,8 @@ cli_release(struct cli *cli)
 		store_close(st);
 		return rc;
 	}
-	rc = release_domain(st, reg.domain, cli->cfg.release_command,
-	                    cli->cfg.hold_queue_command, cli->cfg.mta, &res,
-	                    err, sizeof(err));
+	rc = release_domain_cfg(st, reg.domain, &cli->cfg, &res, err,
+	                        sizeof(err));
 	store_close(st);
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s: %s (%zu released before the error)\n",

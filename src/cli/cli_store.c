@@ -61,10 +61,11 @@ cli_store_check(struct cli *cli)
 		else
 			printf("state store %s is sound: %zu registered, %zu "
 			       "state(s) (%zu of unregistered domains), %zu "
-			       "held; %llu page(s) in use, %zu free\n",
+			       "held, %zu webhook event(s) waiting; %llu "
+			       "page(s) in use, %zu free\n",
 			       dir, r->regs, r->states, r->unreg_states,
-			       r->held, (unsigned long long)res.pages,
-			       r->free_pages);
+			       r->held, r->events,
+			       (unsigned long long)res.pages, r->free_pages);
 		return 0;
 	}
 	storecheck_message(&res, dir, msg, sizeof(msg));

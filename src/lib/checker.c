@@ -19,7 +19,9 @@
  *	after an on-demand job, so readers see progress (a waiting MAIL
  *	FROM its answer) and other writers are never held long.
  *	Confirmation mails wait until the DNS work is done: a slow MTA must
- *	not stall hundreds of lookups.
+ *	not stall hundreds of lookups.  A registered domain's change of
+ *	state that is a webhook event (webhook_type_of()) is put in the
+ *	outbox in the same batch as the state (outbox.h).
  *
  *	checker_upkeep() reads the unregistered states in one read
  *	transaction to pick the candidates, then writes in batches of
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "outbox.h"
 #include "usage.h"
 #include "text.h"
 
@@ -579,6 +582,20 @@ checker_apply_first(struct checker_run *run, struct checker_job *job,
 	return true;
 }
 
+/* checker_event - a registered domain's change of state is a webhook
+ * event, written in the batch of the state (outbox.h). */
+static int
+checker_event(struct checker_run *run, const struct checker_job *job,
+              const struct state_effects *fx, const struct domain_state *next,
+              struct store_batch *b)
+{
+	if (job->unregistered || !fx->state_changed)
+		return STORE_OK;
+	return outbox_state(b, run->opt->cfg, webhook_type_of(fx->from, fx->to),
+	                    fx->from, next, run->opt->now, run->err,
+	                    run->errlen);
+}
+
 /* checker_finish - apply the transition of a finished job and store it. */
 static void
 checker_finish(struct checker_job *job)
@@ -621,7 +638,8 @@ checker_finish(struct checker_job *job)
 	if (checker_pending_add(run, &fx, job->req.domain) != 0)
 		return;
 	if (store_batch_put_state(b, &next, run->err, run->errlen) !=
-	    STORE_OK) {
+	        STORE_OK ||
+	    checker_event(run, job, &fx, &next, b) != STORE_OK) {
 		run->failed = 1;
 		return;
 	}

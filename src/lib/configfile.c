@@ -21,7 +21,11 @@
  *	starts a comment (so "/path/a#b" keeps its "#").  Leading and
  *	trailing white space is ignored, and so are blank lines.  CRLF line
  *	endings and a last line without a newline are accepted.  A key given
- *	twice takes the later value, as in OpenDKIM.
+ *	twice takes the later value, as in OpenDKIM, except WebhookURL: each
+ *	line adds one URL (at most CONFIG_WEBHOOK_URLS_MAX), and a URL must
+ *	be an absolute http or https URL (config_webhook_url_ok(), through
+ *	libcurl's URL parser).  WebhookURL without WebhookSecretFile is
+ *	refused: every event is signed.
  *
  *	Every key is one row of config_keys[]: its name, its type and where
  *	its value goes, the milter's policy keys (On<Situation>, Mode,
@@ -63,6 +67,8 @@
 #include <syslog.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "errbuf.h"
 #include "safefile.h"
@@ -111,6 +117,7 @@ enum config_type {
 	CONFIG_ALIGN, /* AlignmentRequired */
 	CONFIG_MISALIGNED,
 	CONFIG_LISTEN, /* APIListen: ADDR:PORT */
+	CONFIG_WEBHOOK_URL, /* appends: the one key given several times */
 };
 
 struct config_key {
@@ -167,6 +174,10 @@ static const struct config_key config_keys[] = {
     {"APIMaxConnections", CONFIG_CONCURRENCY,
      CONFIG_FIELD(api_max_connections)},
     {"APIRequestTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(api_request_timeout_ms)},
+    {"WebhookURL", CONFIG_WEBHOOK_URL, CONFIG_FIELD(webhooks)},
+    {"WebhookSecretFile", CONFIG_PATH, CONFIG_FIELD(webhook_secret_file)},
+    {"WebhookTimeout", CONFIG_TIMEOUT, CONFIG_FIELD(webhook_timeout_ms)},
+    {"WebhookRetryFor", CONFIG_DURATION, CONFIG_FIELD(webhook_retry_for)},
     {"MTA", CONFIG_MTA, CONFIG_FIELD(mta)},
     {"UnsafeInetQuarantine", CONFIG_BOOL, CONFIG_FIELD(unsafe_inet_quarantine)},
     {"Socket", CONFIG_SOCKET, CONFIG_FIELD(socket)},
@@ -279,6 +290,8 @@ config_defaults(struct config *cfg)
 	         CONFIG_API_LISTEN_DEFAULT);
 	cfg->api_max_connections = CONFIG_API_CONNECTIONS_DEFAULT;
 	cfg->api_request_timeout_ms = CONFIG_API_TIMEOUT_DEFAULT_MS;
+	cfg->webhook_timeout_ms = CONFIG_WEBHOOK_TIMEOUT_DEFAULT_MS;
+	cfg->webhook_retry_for = CONFIG_WEBHOOK_RETRY_DEFAULT;
 	policy_config_defaults(&cfg->policy);
 	fromcheck_config_defaults(&cfg->from);
 	fallback_config_defaults(&cfg->fallback);
@@ -978,6 +991,62 @@ config_list(enum config_type type, void *field, const char *value, char *msg,
 	return rc;
 }
 
+int
+config_webhook_url_ok(const char *url, char *err, size_t errlen)
+{
+	char *scheme = NULL, *host = NULL;
+	CURLU *u;
+	int rc = 0;
+
+	for (const char *p = url; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return errbuf_fail(err, errlen,
+			                   "a URL has no spaces, control or "
+			                   "non-ASCII octets");
+	if (strlen(url) >= CONFIG_WEBHOOK_URL_MAX)
+		return errbuf_fail(err, errlen, "URL longer than %d octets",
+		                   CONFIG_WEBHOOK_URL_MAX - 1);
+	if ((u = curl_url()) == NULL)
+		return errbuf_fail(err, errlen, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host[0] == '\0')
+		rc =
+		    errbuf_fail(err, errlen, "not an absolute URL with a host");
+	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+		rc = errbuf_fail(err, errlen,
+		                 "the scheme must be http or "
+		                 "https");
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* config_set_webhook_url - one more WebhookURL. */
+static int
+config_set_webhook_url(void *field, size_t size, const char *value, char *msg,
+                       size_t msglen)
+{
+	struct config_webhooks *w = field;
+	char q[CONFIG_QUOTE_MAX], why[CONFIG_MSG_MAX];
+
+	(void)size;
+	text_quote(q, sizeof(q), value, strlen(value));
+	if (config_webhook_url_ok(value, why, sizeof(why)) != 0)
+		return errbuf_fail(msg, msglen, "'%s': %s", q, why);
+	for (size_t i = 0; i < w->count; i++)
+		if (strcmp(w->url[i], value) == 0)
+			return errbuf_fail(msg, msglen, "'%s' is given twice",
+			                   q);
+	if (w->count >= CONFIG_WEBHOOK_URLS_MAX)
+		return errbuf_fail(msg, msglen, "more than %d URLs",
+		                   CONFIG_WEBHOOK_URLS_MAX);
+	text_copy(w->url[w->count++], sizeof(w->url[0]), value);
+	return 0;
+}
+
 static const config_setter config_setters[] = {
     [CONFIG_STRING] = config_set_string,
     [CONFIG_DOMAIN] = config_set_domain,
@@ -1010,6 +1079,7 @@ static const config_setter config_setters[] = {
     [CONFIG_FALLBACK_ADDRESS] = config_set_fallback_address,
     [CONFIG_ALIGN] = config_set_align,
     [CONFIG_MISALIGNED] = config_set_misaligned,
+    [CONFIG_WEBHOOK_URL] = config_set_webhook_url,
 };
 
 /* config_key_find - the table row for a key, or NULL. */
@@ -1171,6 +1241,17 @@ config_parse(const char *buf, size_t len, const char *filename,
 	if (config_check_mta(&work, msg, sizeof(msg)) != 0 ||
 	    fallback_config_check(&work.fallback, msg, sizeof(msg)) != 0)
 		return errbuf_fail(err, errlen, "%s: %s", filename, msg);
+	if (work.webhooks.count > 0 && work.webhook_secret_file[0] == '\0')
+		return errbuf_fail(err, errlen,
+		                   "%s: WebhookURL needs a WebhookSecretFile "
+		                   "(every event is signed with its secret)",
+		                   filename);
+	if (work.webhooks.count > 0 && work.store_dsn[0] != '\0')
+		return errbuf_fail(err, errlen,
+		                   "%s: WebhookURL with StoreDSN: the fleet's "
+		                   "webhook outbox is not built yet (webhooks "
+		                   "work on the LMDB store alone)",
+		                   filename);
 	*cfg = work;
 	return 0;
 }

@@ -72,9 +72,22 @@ enum config_mta {
 #define CONFIG_API_LISTEN_DEFAULT "127.0.0.1:8025"
 #define CONFIG_API_CONNECTIONS_DEFAULT 1024
 #define CONFIG_API_TIMEOUT_DEFAULT_MS 30000
+#define CONFIG_DSN_MAX 1024                      /* StoreDSN, a libpq URI */
+#define CONFIG_HOST_NAME_MAX 256                 /* HostName */
+#define CONFIG_REPLICA_MAX_LAG_DEFAULT 300       /* 5 min */
+#define CONFIG_WEBHOOK_URLS_MAX 8                /* WebhookURL lines */
+#define CONFIG_WEBHOOK_URL_MAX 1024              /* octets of one URL */
+#define CONFIG_WEBHOOK_TIMEOUT_DEFAULT_MS 10000  /* WebhookTimeout */
+#define CONFIG_WEBHOOK_RETRY_DEFAULT (24 * 3600) /* WebhookRetryFor */
 
 struct config_egress {
 	char ip[CONFIG_EGRESS_MAX][CONFIG_IP_TEXT_MAX]; /* "192.0.2.1", CIDR */
+	size_t count;
+};
+
+/* WebhookURL: unlike other keys, every line adds one. */
+struct config_webhooks {
+	char url[CONFIG_WEBHOOK_URLS_MAX][CONFIG_WEBHOOK_URL_MAX];
 	size_t count;
 };
 
@@ -115,6 +128,11 @@ struct config {
 	char api_pid_file[PATH_MAX];        /* APIPidFile */
 	uint32_t api_max_connections;       /* APIMaxConnections */
 	unsigned api_request_timeout_ms;    /* APIRequestTimeout */
+	/* State-change webhooks (webhook.h); no URL: no events at all. */
+	struct config_webhooks webhooks;    /* WebhookURL */
+	char webhook_secret_file[PATH_MAX]; /* WebhookSecretFile */
+	unsigned webhook_timeout_ms;        /* WebhookTimeout */
+	int64_t webhook_retry_for;          /* WebhookRetryFor, seconds */
 
 	/* authready-milter(8) */
 	char socket[PATH_MAX];                 /* Socket */
@@ -190,6 +208,11 @@ bool config_socket_inet(const char *socket);
  */
 int config_check_door(const struct config *cfg, const char *socket, char *err,
                       size_t errlen);
+
+/* config_webhook_url_ok - an absolute http or https URL with a host and
+ * nothing a header or a log line could be split with; 0 ok, -1 with
+ * why in err. */
+int config_webhook_url_ok(const char *url, char *err, size_t errlen);
 
 /* config_parse_duration - "3600", "90s", "15m", "72h", "3d" to seconds
  * (1 s .. ten years); 0 ok, -1 bad. */

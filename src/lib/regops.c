@@ -53,6 +53,7 @@
 
 #include "csv.h"
 #include "errbuf.h"
+#include "outbox.h"
 #include "pgconn.h"
 #include "pgreg.h"
 #include "readiness.h"
@@ -295,9 +296,9 @@ regops_remove(const struct regops_env *env, const char *domain,
 	}
 	if (st == NULL)
 		return REGOPS_OK;
-	rc = store_reg_del(st, domain, err, errlen);
-	if (rc == STORE_OK || rc == STORE_NOTFOUND)
-		rc = store_state_del(st, domain, err, errlen);
+	/* The entry, the state and the "removed" webhook event: one
+	 * transaction. */
+	rc = outbox_domain_remove(st, env->cfg, domain, err, errlen);
 	regops_close(st, opened);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return REGOPS_STORE;

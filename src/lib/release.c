@@ -7,6 +7,7 @@
  *	bool release_judge(msg, domain, q, why, whylen);
  *	int release_domain(st, domain, command, queue_command, mta, res,
  *	    err, errlen);
+ *	int release_domain_cfg(st, domain, cfg, res, err, errlen);
  *
  * DESCRIPTION
  *	IDs are collected in batches of RELEASE_BATCH_MAX (in queue-ID
@@ -55,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outbox.h"
 #include "revpath.h"
 #include "sanitize.h"
 #include "subprocess.h"
@@ -675,10 +677,83 @@ release_forget(struct store *st, const struct release_batch *b,
 	return n;
 }
 
+static int release_domain_with(struct store *st, const char *domain,
+                               const char *command, const char *queue_command,
+                               enum config_mta mta, const struct config *hooks,
+                               struct release_result *res, char *err,
+                               size_t errlen);
+
+/* release_forget_go - drop the released items from the index in one
+ * transaction with the "released" webhook event (outbox.h; none
+ * without hooks); how many went.  Nothing goes when it fails (the
+ * entries are refused at the next release: the MTA has them no more). */
+static size_t
+release_forget_go(struct store *st, const struct release_batch *b,
+                  const struct config *hooks, char *err, size_t errlen)
+{
+	struct webhook_event ev = {.type = WEBHOOK_RELEASED,
+	                           .domain = b->domain};
+	struct domain_state s;
+	struct store_batch *tx;
+	size_t i, n = 0;
+	int rc = STORE_OK;
+
+	if (!outbox_enabled(hooks))
+		return release_forget(st, b, RELEASE_GO, err, errlen);
+	if (store_batch_begin(st, &tx, err, errlen) != STORE_OK)
+		return 0;
+	for (i = 0; i < b->n && rc == STORE_OK; i++) {
+		if (b->items[i].verdict != RELEASE_GO)
+			continue;
+		rc = store_batch_del_held(
+		    tx, b->domain, b->items[i].msg.queue_id, err, errlen);
+		if (rc == STORE_OK)
+			n++;
+		else if (rc == STORE_NOTFOUND)
+			rc = STORE_OK;
+	}
+	if (rc == STORE_OK && n > 0) {
+		if (store_batch_get_state(tx, b->domain, &s, err, errlen) ==
+		    STORE_OK) {
+			ev.previous = ev.state = s.state;
+			ev.st = &s;
+		}
+		ev.released = n;
+		rc = outbox_put(tx, hooks, &ev, err, errlen);
+	}
+	if (rc != STORE_OK) {
+		store_batch_abort(tx);
+		return 0;
+	}
+	return store_batch_commit(tx, err, errlen) == STORE_OK ? n : 0;
+}
+
 int
 release_domain(struct store *st, const char *domain, const char *command,
                const char *queue_command, enum config_mta mta,
                struct release_result *res, char *err, size_t errlen)
+{
+	return release_domain_with(st, domain, command, queue_command, mta,
+	                           NULL, res, err, errlen);
+}
+
+int
+release_domain_cfg(struct store *st, const char *domain,
+                   const struct config *cfg, struct release_result *res,
+                   char *err, size_t errlen)
+{
+	return release_domain_with(st, domain, cfg->release_command,
+	                           cfg->hold_queue_command, cfg->mta, cfg, res,
+	                           err, errlen);
+}
+
+/* release_domain_with - release_domain(), and the released event when
+ * hooks has WebhookURLs. */
+static int
+release_domain_with(struct store *st, const char *domain, const char *command,
+                    const char *queue_command, enum config_mta mta,
+                    const struct config *hooks, struct release_result *res,
+                    char *err, size_t errlen)
 {
 	struct release_batch *b;
 	size_t i;
@@ -725,8 +800,8 @@ release_domain(struct store *st, const char *domain, const char *command,
 					rc = -1;
 					break;
 				}
-				res->released += release_forget(
-				    st, b, RELEASE_GO, err, errlen);
+				res->released += release_forget_go(st, b, hooks,
+				                                   err, errlen);
 			}
 		}
 		if (!b->more)

@@ -119,4 +119,13 @@ int release_domain(struct store *st, const char *domain, const char *command,
                    const char *queue_command, enum config_mta mta,
                    struct release_result *res, char *err, size_t errlen);
 
+/*
+ * release_domain_cfg - release_domain() with the commands and the MTA of
+ * cfg; with WebhookURL the entries it released leave the index in one
+ * transaction with a "released" webhook event (outbox.h).
+ */
+int release_domain_cfg(struct store *st, const char *domain,
+                       const struct config *cfg, struct release_result *res,
+                       char *err, size_t errlen);
+
 #endif

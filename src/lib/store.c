@@ -43,7 +43,7 @@
 #include "store.h"
 #include "text.h"
 
-#define STORE_MAXDBS 4        /* three used, one spare for a future index */
+#define STORE_MAXDBS 6        /* four used, two spare for future indexes */
 #define STORE_KEY_TEXT_MAX 80 /* key as shown in messages */
 #define STORE_HELD_KEY_MAX (DOMAIN_MAX + 1 + HELD_QUEUE_ID_MAX - 1)
 #define STORE_MSG_MAX 512
@@ -52,6 +52,8 @@
 #define STORE_GUARD_SLOTS 8     /* stores open at once under the guard */
 #define STORE_FIRST_PAGE 2      /* pages 0 and 1 are the meta pages */
 #define STORE_RETIRED_MAX 4     /* stores replaced under a running daemon */
+#define STORE_EVENT_FORMAT 1    /* first octet of an outbox value */
+#define STORE_SEQ_SIZE 8        /* outbox key: big-endian sequence */
 
 /*
  * The generation key in the main database: every batch that changes
@@ -66,11 +68,16 @@ static const char replica_key[] = "\0authready-replica";
 #define STORE_REPLICA_FORMAT 1
 #define STORE_REPLICA_SIZE 17
 
+/* The last outbox sequence number given (8 octets, big-endian): kept
+ * when the outbox empties, so a sequence is never given twice. */
+static const char outbox_seq_key[] = "\0authready-outbox-seq";
+
 struct store {
 	/* The environment in use: store_reopen() may replace it while other
 	 * threads read and write (the old one stays open, never closed). */
 	_Atomic(MDB_env *) env;
-	MDB_dbi main, reg, state, held;
+	MDB_dbi main, reg, state, held, outbox;
+	bool has_outbox; /* false: a store older than the outbox, read-only */
 	unsigned flags;
 	int guard_slot; /* in guard_slots, or -1 */
 	/* environments store_reopen() replaced, closed with the store */
@@ -90,6 +97,12 @@ struct store_batch {
 	MDB_txn *txn;
 	bool dirty; /* something was put or deleted */
 };
+
+static int batch_del_key(struct store_batch *b, MDB_dbi dbi, MDB_val *key,
+                         char *err, size_t errlen);
+static int decode_event(const MDB_val *key, const MDB_val *val,
+                        const char **domain, const char **body, size_t *len,
+                        char *err, size_t errlen);
 
 static const char *const status_names[] = {
     "ok",
@@ -676,6 +689,14 @@ open_dbs(struct store *st, unsigned flags, const char *dir, char *err,
 			return lmdb_fail(err, errlen, "open database", rc);
 		}
 	}
+	/* The outbox came later: a store opened for writing gains it. */
+	rc = mdb_dbi_open(txn, "outbox",
+	                  (flags & STORE_RDONLY) ? 0 : MDB_CREATE, &st->outbox);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return lmdb_fail(err, errlen, "open database", rc);
+	}
+	st->has_outbox = rc == 0;
 	/* A read-only commit also publishes the handles to the env. */
 	rc = mdb_txn_commit(txn);
 	return rc == 0 ? STORE_OK
@@ -1579,12 +1600,11 @@ store_held_add(struct store *st, const char *domain, const char *queue_id,
 /* store_held_put - index a held message with all its fields (door,
  * sender); the key is its domain and queue ID. */
 int
-store_held_put(struct store *st, const struct held_msg *msg, char *err,
-               size_t errlen)
+store_batch_put_held(struct store_batch *b, const struct held_msg *msg,
+                     char *err, size_t errlen)
 {
 	unsigned char kbuf[STORE_HELD_KEY_MAX];
 	unsigned char vbuf[STORECODEC_HELD_MAX];
-	struct store_batch *b;
 	MDB_val key;
 	size_t len;
 	int rc;
@@ -1595,9 +1615,19 @@ store_held_put(struct store *st, const struct held_msg *msg, char *err,
 	if (storecodec_held_encode(msg, vbuf, sizeof(vbuf), &len, err,
 	                           errlen) != 0)
 		return STORE_ERROR;
+	return put_value(b, b->st->held, &key, vbuf, len, err, errlen);
+}
+
+int
+store_held_put(struct store *st, const struct held_msg *msg, char *err,
+               size_t errlen)
+{
+	struct store_batch *b;
+	int rc;
+
 	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
 		return rc;
-	rc = put_value(b, st->held, &key, vbuf, len, err, errlen);
+	rc = store_batch_put_held(b, msg, err, errlen);
 	return commit_or_abort(b, rc, err, errlen);
 }
 
@@ -1613,6 +1643,20 @@ store_held_del(struct store *st, const char *domain, const char *queue_id,
 	    STORE_OK)
 		return rc;
 	return del_key(st, st->held, &key, err, errlen);
+}
+
+int
+store_batch_del_held(struct store_batch *b, const char *domain,
+                     const char *queue_id, char *err, size_t errlen)
+{
+	unsigned char kbuf[STORE_HELD_KEY_MAX];
+	MDB_val key;
+	int rc;
+
+	if ((rc = held_key(domain, queue_id, kbuf, &key, err, errlen)) !=
+	    STORE_OK)
+		return rc;
+	return batch_del_key(b, b->st->held, &key, err, errlen);
 }
 
 /* held_walk - entries whose key starts with prefix; corrupt ones skipped. */
@@ -1754,6 +1798,23 @@ check_held_step(struct iter *it, const MDB_val *key, const MDB_val *val)
 		problem(it, "held", key, why);
 	} else if (!registered(it, msg.domain, strlen(msg.domain))) {
 		it->rep->unreg_held++; /* held for one: normal too */
+	}
+	return 0;
+}
+
+/* check_outbox_step - store_check over the outbox. */
+static int
+check_outbox_step(struct iter *it, const MDB_val *key, const MDB_val *val)
+{
+	const char *domain, *body;
+	size_t len;
+	char why[STORE_MSG_MAX];
+
+	it->rep->events++;
+	if (decode_event(key, val, &domain, &body, &len, why, sizeof(why)) !=
+	    STORE_OK) {
+		it->rep->corrupt++;
+		problem(it, "outbox", key, why);
 	}
 	return 0;
 }
@@ -1929,7 +1990,9 @@ store_check(struct store *st, struct store_check_report *rep,
 	    {"registry", st->reg, check_reg_step, 1},
 	    {"state", st->state, check_state_step, 1},
 	    {"held", st->held, check_held_step, 1},
+	    {"outbox", st->outbox, check_outbox_step, 1},
 	};
+	size_t ndbs = sizeof(dbs) / sizeof(dbs[0]) - !st->has_outbox;
 	MDB_txn *txn;
 	int rc = STORE_OK;
 
@@ -1937,8 +2000,7 @@ store_check(struct store *st, struct store_check_report *rep,
 	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
 		return rc;
 	it.txn = txn;
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && rc == STORE_OK;
-	     i++)
+	for (size_t i = 0; i < ndbs && rc == STORE_OK; i++)
 		rc = check_db(&it, &dbs[i], err, errlen);
 	read_end(txn);
 	if (rc == STORE_OK && rep->corrupt + rep->damaged > 0)
@@ -2046,28 +2108,38 @@ store_batch_get_unreg(struct store_batch *b, const char *domain,
 	return rc;
 }
 
+/* batch_del_key - remove key of dbi in a batch (STORE_NOTFOUND: none). */
+static int
+batch_del_key(struct store_batch *b, MDB_dbi dbi, MDB_val *key, char *err,
+              size_t errlen)
+{
+	char kt[STORE_KEY_TEXT_MAX];
+	int rc;
+
+	guard_enter();
+	rc = mdb_del(b->txn, dbi, key, NULL);
+	guard_leave();
+	if (rc == MDB_NOTFOUND)
+		return errbuf_code(
+		    err, errlen, STORE_NOTFOUND, "%s: not found",
+		    key_text(kt, sizeof(kt), key->mv_data, key->mv_size));
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "delete", rc);
+	b->dirty = true;
+	return STORE_OK;
+}
+
 /* batch_del - remove a key of dbi in a batch (STORE_NOTFOUND: none). */
 static int
 batch_del(struct store_batch *b, MDB_dbi dbi, const char *domain, char *err,
           size_t errlen)
 {
-	char kt[STORE_KEY_TEXT_MAX];
 	MDB_val key;
 	int rc;
 
 	if ((rc = domain_key(domain, &key, err, errlen)) != STORE_OK)
 		return rc;
-	guard_enter();
-	rc = mdb_del(b->txn, dbi, &key, NULL);
-	guard_leave();
-	if (rc == MDB_NOTFOUND)
-		return errbuf_code(
-		    err, errlen, STORE_NOTFOUND, "%s: not found",
-		    key_text(kt, sizeof(kt), key.mv_data, key.mv_size));
-	if (rc != 0)
-		return lmdb_fail(err, errlen, "delete", rc);
-	b->dirty = true;
-	return STORE_OK;
+	return batch_del_key(b, dbi, &key, err, errlen);
 }
 
 int
@@ -2216,7 +2288,8 @@ store_reopen(struct store *st, const char *dir, char *err, size_t errlen)
 	    STORE_OK)
 		return rc;
 	if (fresh->main != st->main || fresh->reg != st->reg ||
-	    fresh->state != st->state || fresh->held != st->held) {
+	    fresh->state != st->state || fresh->held != st->held ||
+	    fresh->outbox != st->outbox || !fresh->has_outbox) {
 		store_close(fresh);
 		return errbuf_code(
 		    err, errlen, STORE_ERROR,
@@ -2230,5 +2303,231 @@ store_reopen(struct store *st, const char *dir, char *err, size_t errlen)
 	st->guard_slot = fresh->guard_slot;
 	st->env = fresh->env;
 	free(fresh);
+	return STORE_OK;
+}
+
+/* Outbox ---------------------------------------------------------------- */
+
+/* seq_key - the outbox key of seq (big-endian: LMDB's order is the
+ * sequence's). */
+static void
+seq_key(uint64_t seq, unsigned char *buf, MDB_val *key)
+{
+	for (int i = STORE_SEQ_SIZE - 1; i >= 0; i--, seq >>= 8)
+		buf[i] = (unsigned char)(seq & 0xff);
+	key->mv_size = STORE_SEQ_SIZE;
+	key->mv_data = buf;
+}
+
+/* seq_of - the sequence of an outbox key (or of the counter's value). */
+static uint64_t
+seq_of(const unsigned char *p)
+{
+	uint64_t seq = 0;
+
+	for (int i = 0; i < STORE_SEQ_SIZE; i++)
+		seq = seq << 8 | p[i];
+	return seq;
+}
+
+/* decode_event - an outbox value: the format octet, the domain, a NUL,
+ * the body (at least one octet).  Pointers into val. */
+static int
+decode_event(const MDB_val *key, const MDB_val *val, const char **domain,
+             const char **body, size_t *len, char *err, size_t errlen)
+{
+	const unsigned char *v = val->mv_data;
+	const unsigned char *nul;
+
+	if (key->mv_size != STORE_SEQ_SIZE)
+		return corrupt(err, errlen, "outbox", key,
+		               "key is not a sequence number");
+	if (val->mv_size < 3 || v[0] != STORE_EVENT_FORMAT)
+		return corrupt(err, errlen, "outbox", key,
+		               "unknown event format");
+	nul = memchr(v + 1, '\0',
+	             val->mv_size - 1 < DOMAIN_BUF ? val->mv_size - 1
+	                                           : DOMAIN_BUF);
+	if (nul == NULL || nul == v + 1 ||
+	    (size_t)(nul - v) + 1 >= val->mv_size)
+		return corrupt(err, errlen, "outbox", key,
+		               "event without a domain or a body");
+	*domain = (const char *)v + 1;
+	*body = (const char *)nul + 1;
+	*len = val->mv_size - (size_t)(nul - v) - 1;
+	return STORE_OK;
+}
+
+/* outbox_ready - the outbox is there (a read-only store older than it
+ * has none). */
+static int
+outbox_ready(const struct store *st, char *err, size_t errlen)
+{
+	if (!st->has_outbox)
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "the store has no outbox yet (open it for "
+		                   "writing once)");
+	return STORE_OK;
+}
+
+int
+store_batch_put_event(struct store_batch *b, const char *domain,
+                      const char *body, size_t len, uint64_t *seq, char *err,
+                      size_t errlen)
+{
+	MDB_val ckey = {sizeof(outbox_seq_key) - 1,
+	                (void *)(uintptr_t)outbox_seq_key};
+	unsigned char kbuf[STORE_SEQ_SIZE], cbuf[STORE_SEQ_SIZE];
+	size_t dlen = strlen(domain);
+	unsigned char *v;
+	MDB_val key, cval;
+	uint64_t next = 1;
+	int rc;
+
+	if (outbox_ready(b->st, err, errlen) != STORE_OK)
+		return STORE_ERROR;
+	if (dlen == 0 || dlen >= DOMAIN_BUF || len == 0 ||
+	    len > STORE_EVENT_MAX)
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "event of %zu octets for a domain of %zu: "
+		                   "out of bounds",
+		                   len, dlen);
+	guard_enter();
+	rc = mdb_get(b->txn, b->st->main, &ckey, &cval);
+	guard_leave();
+	if (rc == 0 && cval.mv_size == STORE_SEQ_SIZE)
+		next = seq_of(cval.mv_data) + 1;
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_fail(err, errlen, "read the outbox sequence", rc);
+	if ((v = malloc(1 + dlen + 1 + len)) == NULL)
+		return errbuf_code(err, errlen, STORE_ERROR, "out of memory");
+	v[0] = STORE_EVENT_FORMAT;
+	memcpy(v + 1, domain, dlen + 1);
+	memcpy(v + 2 + dlen, body, len);
+	seq_key(next, kbuf, &key);
+	rc = put_value(b, b->st->outbox, &key, v, 2 + dlen + len, err, errlen);
+	free(v);
+	if (rc != STORE_OK)
+		return rc;
+	seq_key(next, cbuf, &cval);
+	if ((rc = put_value(b, b->st->main, &ckey, cbuf, sizeof(cbuf), err,
+	                    errlen)) != STORE_OK)
+		return rc;
+	if (seq != NULL)
+		*seq = next;
+	return STORE_OK;
+}
+
+int
+store_outbox_list(struct store *st, uint64_t after, size_t max,
+                  store_event_cb cb, void *ctx, char *err, size_t errlen)
+{
+	unsigned char kbuf[STORE_SEQ_SIZE];
+	const char *domain, *body;
+	char why[STORE_MSG_MAX];
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val key, val;
+	size_t len, n = 0;
+	int rc, stop = 0;
+
+	if (outbox_ready(st, err, errlen) != STORE_OK)
+		return STORE_ERROR;
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->outbox, &cur)) != 0) {
+		read_end(txn);
+		return lmdb_fail(err, errlen, "open cursor", rc);
+	}
+	seq_key(after == UINT64_MAX ? after : after + 1, kbuf, &key);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	     rc == 0 && n < max && !stop;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT), n++) {
+		uint64_t seq =
+		    key.mv_size == STORE_SEQ_SIZE ? seq_of(key.mv_data) : 0;
+		sig_atomic_t depth;
+
+		if (seq <= after)
+			continue;
+		depth = guard_out();
+		if (decode_event(&key, &val, &domain, &body, &len, why,
+		                 sizeof(why)) != STORE_OK)
+			stop = cb(ctx, seq, NULL, why, strlen(why));
+		else
+			stop = cb(ctx, seq, domain, body, len);
+		guard_back(depth);
+	}
+	mdb_cursor_close(cur);
+	read_end(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_fail(err, errlen, "read the outbox", rc);
+	return STORE_OK;
+}
+
+int
+store_outbox_del(struct store *st, uint64_t seq, char *err, size_t errlen)
+{
+	size_t gone = 0;
+	int rc = store_outbox_del_many(st, &seq, 1, &gone, err, errlen);
+
+	if (rc == STORE_OK && gone == 0)
+		return errbuf_code(err, errlen, STORE_NOTFOUND,
+		                   "outbox event %llu: not found",
+		                   (unsigned long long)seq);
+	return rc;
+}
+
+int
+store_outbox_del_many(struct store *st, const uint64_t *seqs, size_t n,
+                      size_t *gone, char *err, size_t errlen)
+{
+	unsigned char kbuf[STORE_SEQ_SIZE];
+	struct store_batch *b;
+	MDB_val key;
+	int rc = STORE_OK;
+
+	*gone = 0;
+	if (outbox_ready(st, err, errlen) != STORE_OK)
+		return STORE_ERROR;
+	if (n == 0)
+		return STORE_OK;
+	if ((rc = store_batch_begin(st, &b, err, errlen)) != STORE_OK)
+		return rc;
+	for (size_t i = 0; i < n && (rc == STORE_OK || rc == STORE_NOTFOUND);
+	     i++) {
+		seq_key(seqs[i], kbuf, &key);
+		rc = batch_del_key(b, st->outbox, &key, err, errlen);
+		if (rc == STORE_OK)
+			(*gone)++;
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = STORE_OK;
+	if (rc != STORE_OK) {
+		*gone = 0;
+		store_batch_abort(b);
+		return rc;
+	}
+	if ((rc = store_batch_commit(b, err, errlen)) != STORE_OK)
+		*gone = 0;
+	return rc;
+}
+
+int
+store_outbox_count(struct store *st, size_t *n, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	int rc;
+
+	*n = 0;
+	if (!st->has_outbox)
+		return STORE_OK;
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	rc = mdb_stat(txn, st->outbox, &ms);
+	read_end(txn);
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "count the outbox", rc);
+	*n = ms.ms_entries;
 	return STORE_OK;
 }

@@ -64,6 +64,24 @@
  *	    const char *queue_id, char *err, size_t errlen);
  *
  *	int store_last_commit(struct store *st, uint64_t *id);
+ *
+ *	int store_batch_put_held(struct store_batch *b,
+ *	    const struct held_msg *msg, char *err, size_t errlen);
+ *	int store_batch_del_held(struct store_batch *b, const char *domain,
+ *	    const char *queue_id, char *err, size_t errlen);
+ *
+ *	int store_batch_put_event(struct store_batch *b, const char *domain,
+ *	    const char *body, size_t len, uint64_t *seq, char *err,
+ *	    size_t errlen);
+ *	int store_outbox_list(struct store *st, uint64_t after, size_t max,
+ *	    store_event_cb cb, void *ctx, char *err, size_t errlen);
+ *	int store_outbox_del(struct store *st, uint64_t seq, char *err,
+ *	    size_t errlen);
+ *	int store_outbox_del_many(struct store *st, const uint64_t *seqs,
+ *	    size_t n, size_t *gone, char *err, size_t errlen);
+ *	int store_outbox_count(struct store *st, size_t *n, char *err,
+ *	    size_t errlen);
+ *
  *	int store_reg_count(struct store *st, size_t *n, char *err,
  *	    size_t errlen);
  *	int store_reg_walk(struct store *st, int backward, store_reg_cb cb,
@@ -150,6 +168,17 @@
  *	"\0authready-replica", written in the batch that applies the rows,
  *	so the position never runs ahead of the data.  No key: no replica,
  *	or a snapshot to take.
+ *
+ *	Outbox: the webhook events (webhook.h) waiting for delivery, in a
+ *	fourth database "outbox" keyed by a sequence number (8 octets,
+ *	big-endian, so LMDB's order is the order of the events); the value
+ *	is a format octet, the domain, a NUL and the JSON body.  The last
+ *	sequence number given lives in the main database under
+ *	"\0authready-outbox-seq", so numbers are never given twice, even
+ *	after the outbox empties.  An event is put in the batch that makes
+ *	the change it tells of, so both or neither are committed.  A store
+ *	made before the outbox gains it when it is opened for writing; one
+ *	opened read-only has none (the outbox functions say so).
  *
  *	Never use a struct store across fork(); open a new one in the
  *	child.  Do not open the same directory twice in one process (an
@@ -327,6 +356,39 @@ int store_held_list(struct store *st, const char *domain, store_held_cb cb,
 int store_held_del(struct store *st, const char *domain, const char *queue_id,
                    char *err, size_t errlen);
 
+/* store_batch_put_held - store_held_put in a batch.
+ * store_batch_del_held - store_held_del in a batch (STORE_NOTFOUND:
+ * none). */
+int store_batch_put_held(struct store_batch *b, const struct held_msg *msg,
+                         char *err, size_t errlen);
+int store_batch_del_held(struct store_batch *b, const char *domain,
+                         const char *queue_id, char *err, size_t errlen);
+
+/* Webhook outbox. */
+#define STORE_EVENT_MAX (256 * 1024) /* octets of one event's body */
+/* store_event_cb - one event: domain NULL for a value that does not
+ * decode (body then says why); 0 to go on. */
+typedef int (*store_event_cb)(void *ctx, uint64_t seq, const char *domain,
+                              const char *body, size_t len);
+/* store_batch_put_event - append an event; its sequence in *seq (may be
+ * NULL). */
+int store_batch_put_event(struct store_batch *b, const char *domain,
+                          const char *body, size_t len, uint64_t *seq,
+                          char *err, size_t errlen);
+/* store_outbox_list - at most max events after sequence after, in
+ * order, on one snapshot; the callback must not write to the store. */
+int store_outbox_list(struct store *st, uint64_t after, size_t max,
+                      store_event_cb cb, void *ctx, char *err, size_t errlen);
+/* store_outbox_del - an event delivered or given up (STORE_NOTFOUND:
+ * not there). */
+int store_outbox_del(struct store *st, uint64_t seq, char *err, size_t errlen);
+/* store_outbox_del_many - the events of seqs[0..n) in one transaction
+ * (one sync for a burst); how many were there in *gone. */
+int store_outbox_del_many(struct store *st, const uint64_t *seqs, size_t n,
+                          size_t *gone, char *err, size_t errlen);
+/* store_outbox_count - events waiting (0 without an outbox). */
+int store_outbox_count(struct store *st, size_t *n, char *err, size_t errlen);
+
 /* The replica's place in PostgreSQL's change stream. */
 struct store_replica {
 	int64_t position; /* highest version applied */
@@ -360,6 +422,7 @@ int store_reopen(struct store *st, const char *dir, char *err, size_t errlen);
 /* Consistency check. */
 struct store_check_report {
 	size_t regs, states, held; /* entries seen */
+	size_t events;             /* outbox entries seen */
 	size_t corrupt;            /* values that fail to decode or
 	                              disagree with their key */
 	size_t unreg_states;       /* states of unregistered domains */

@@ -14,7 +14,8 @@
  *	can be made); then open the milter socket (stale unix socket
  *	removed, UMask applied, group set); leave the terminal unless -f;
  *	write the PID file; drop to UserID; open the state store; start the
- *	checker thread and the reload thread; hand over to libmilter.
+ *	checker thread, the webhook delivery thread (webhookd.c, with
+ *	WebhookURL) and the reload thread; hand over to libmilter.
  *
  *	The store check (storecheck.c) is part of the preflight, so -n runs
  *	it as start does: that child is already UserID, and the check forks
@@ -95,6 +96,7 @@
 #include "snapshot.h"
 #include "store.h"
 #include "storecheck.h"
+#include "webhookd.h"
 
 #define MILTER_EXIT_USAGE 64
 #define MILTER_EXIT_CONFIG 78
@@ -802,7 +804,25 @@ daemon_args_parse(int argc, char **argv, struct daemon_args *a, int *status)
 	return 0;
 }
 
-/* daemon_vet_key - KeyFile must be an absolute path (the daemon's working
+/* daemon_vet_webhooks - with WebhookURL, the secret loads (as UserID, in
+ * the preflight child; a file others may read is refused). */
+static int
+daemon_vet_webhooks(const struct config *cfg, char *err, size_t errlen)
+{
+	unsigned char secret[WEBHOOKD_SECRET_MAX];
+	size_t len;
+	int rc;
+
+	if (cfg->webhooks.count == 0)
+		return 0;
+	rc = webhookd_secret_load(cfg->webhook_secret_file, secret,
+	                          sizeof(secret), &len, err, errlen);
+	explicit_bzero(secret, sizeof(secret));
+	return rc;
+}
+
+/* daemon_vet_key - WebhookSecretFile loads (daemon_vet_webhooks), and
+ * KeyFile must be an absolute path (the daemon's working
  * directory is / once it leaves the terminal) to a file UserID can read
  * and others cannot write (readiness_load_key's rules); for start, -n and
  * every reload. */
@@ -812,6 +832,8 @@ daemon_vet_key(const struct config *cfg, char *err, size_t errlen)
 	struct readiness_selector sel;
 	char why[PATH_MAX + 128];
 
+	if (daemon_vet_webhooks(cfg, err, errlen) != 0)
+		return -1;
 	if (cfg->key_file[0] == '\0')
 		return 0;
 	if (cfg->key_file[0] != '/') {
@@ -1070,6 +1092,8 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	    (cfg->store_dsn[0] != '\0' &&
 	     replica_start(&env.replica, env.store, cfg, err, sizeof(err)) !=
 	         0) ||
+	    webhookd_start(&env.webhookd, env.store, cfg, err, sizeof(err)) !=
+	        0 ||
 	    milter_init(&env, err, sizeof(err)) != 0 ||
 	    (policy_fd >= 0 &&
 	     policyd_start(policy_fd,
@@ -1127,6 +1151,13 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		    "event=stop-checker-busy wait=%ds (a check in progress is "
 		    "abandoned; it is done again at the next start)",
 		    DAEMON_STOP_WAIT);
+		daemon_abandon(code);
+	}
+	if (!webhookd_stop(env.webhookd, DAEMON_STOP_WAIT)) {
+		log_msg(LOG_WARNING,
+		        "event=stop-webhooks-busy wait=%ds (undelivered events "
+		        "stay in the outbox for the next start)",
+		        DAEMON_STOP_WAIT);
 		daemon_abandon(code);
 	}
 	if (!replica_stop(env.replica, DAEMON_STOP_WAIT)) {

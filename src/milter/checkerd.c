@@ -170,10 +170,8 @@ checkerd_release(struct checkerd *cd, const struct config *cfg,
 	size_t i;
 
 	for (i = 0; i < run->nverified; i++) {
-		if (release_domain(cd->st, run->verified[i],
-		                   cfg->release_command,
-		                   cfg->hold_queue_command, cfg->mta, &res, err,
-		                   sizeof(err)) != 0)
+		if (release_domain_cfg(cd->st, run->verified[i], cfg, &res, err,
+		                       sizeof(err)) != 0)
 			log_msg(
 			    LOG_ERR,
 			    "event=release domain=%s error=\"%s\" (held mail "

@@ -40,6 +40,8 @@
  *	sender, domain, state, action and reason, all sanitized, and an
  *	oddity of the reverse-path that was let through (oddity=).  A store
  *	that cannot be read gives a tempfail, never a reject.
+ *	decide_hold_index() writes the held entry and, with WebhookURL, its
+ *	"held" event (outbox.h) in one transaction.
  */
 #include "decide.h"
 
@@ -50,8 +52,11 @@
 
 #include "fallback.h"
 #include "log.h"
+#include "outbox.h"
 #include "release.h"
 #include "replica.h"
+#include "snapshot.h"
+#include "state.h"
 #include "text.h"
 
 /* Idle readers: a slot holds one or NULL, the first slots first.  Taking
@@ -385,6 +390,49 @@ decide_door_name(enum held_door door)
 	return door == HELD_DOOR_INET ? "inet" : "unix";
 }
 
+/* decide_hold_write - the held entry and its "held" webhook event
+ * (outbox.h) in one transaction. */
+static int
+decide_hold_write(const struct held_msg *msg, char *err, size_t errlen)
+{
+	struct snapshot *snap = snapshot_acquire();
+	struct webhook_event ev = {
+	    .type = WEBHOOK_HELD,
+	    .domain = msg->domain,
+	    .time = msg->held_at,
+	    .queue_id = msg->queue_id,
+	    .reason = msg->reason,
+	};
+	struct store_batch *b;
+	struct domain_state s;
+	char summary[1024];
+	int rc;
+
+	if ((rc = store_batch_begin(decide_store, &b, err, errlen)) !=
+	    STORE_OK) {
+		snapshot_release(snap);
+		return rc;
+	}
+	if ((rc = store_batch_put_held(b, msg, err, errlen)) == STORE_OK &&
+	    snap != NULL && outbox_enabled(&snap->cfg)) {
+		if (store_batch_get_state(b, msg->domain, &s, err, errlen) ==
+		    STORE_OK) {
+			state_describe(&s, msg->held_at, summary,
+			               sizeof(summary));
+			ev.previous = ev.state = s.state;
+			ev.st = &s;
+			ev.summary = summary;
+		}
+		rc = outbox_put(b, &snap->cfg, &ev, err, errlen);
+	}
+	snapshot_release(snap);
+	if (rc != STORE_OK) {
+		store_batch_abort(b);
+		return rc;
+	}
+	return store_batch_commit(b, err, errlen);
+}
+
 bool
 decide_hold_index(const char *domain, const char *queue_id, const char *mailbox,
                   const char *reason, enum held_door door)
@@ -399,7 +447,7 @@ decide_hold_index(const char *domain, const char *queue_id, const char *mailbox,
 	text_copy(msg.reason, sizeof(msg.reason), reason);
 	msg.held_at = (int64_t)time(NULL);
 	msg.door = door;
-	if (store_held_put(decide_store, &msg, err, sizeof(err)) != STORE_OK) {
+	if (decide_hold_write(&msg, err, sizeof(err)) != STORE_OK) {
 		log_msg(LOG_ERR,
 		        "event=held-index-failed domain=%s queue_id=%s "
 		        "error=\"%s\"",

@@ -45,7 +45,8 @@ struct replica;
 struct milter_env {
 	struct store *store;
 	struct checkerd *checkerd;
-	struct replica *replica; /* StoreDSN: the replica thread; NULL none */
+	struct replica *replica;   /* StoreDSN: the replica thread; NULL none */
+	struct webhookd *webhookd; /* WebhookURL: delivery thread; NULL none */
 	bool inet_door; /* the socket is TCP: held entries are marked so */
 };
 

@@ -1,0 +1,78 @@
+/*
+ * webhookd.h - the milter daemon's webhook delivery thread.
+ *
+ * SYNOPSIS
+ *	#include "webhookd.h"
+ *
+ *	int webhookd_secret_load(const char *path, unsigned char *buf,
+ *	    size_t buflen, size_t *len, char *err, size_t errlen);
+ *	int webhookd_start(struct webhookd **out, struct store *st,
+ *	    const struct config *cfg, char *err, size_t errlen);
+ *	bool webhookd_stop(struct webhookd *wd, unsigned wait_seconds);
+ *	void webhookd_counters(const struct webhookd *wd,
+ *	    struct webhookd_counters *out);
+ *
+ * DESCRIPTION
+ *	One thread of its own (never a milter callback thread) empties the
+ *	store's outbox (store.h) with libcurl's multi interface: every event
+ *	is POSTed to every WebhookURL, signed (webhook.h), at least once and
+ *	in order per domain and URL: a domain's next event goes to a URL only
+ *	once the one before was delivered there or given up.  An event
+ *	leaves the outbox only when every URL has answered 2xx or was given
+ *	up, so a restart (or kill -9) loses nothing; it may deliver an
+ *	event again, with the same id.
+ *
+ *	The URLs, the secret, WebhookTimeout and WebhookRetryFor are taken
+ *	at start; a reload does not change them (restart the daemon).
+ *
+ *	The counters are atomics the thread adds to, for a metrics module.
+ */
+#ifndef AUTHREADY_WEBHOOKD_H
+#define AUTHREADY_WEBHOOKD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "configfile.h"
+#include "store.h"
+
+#define WEBHOOKD_SECRET_MAX 1024    /* octets of the secret */
+#define WEBHOOKD_QUEUE_MAX 256      /* events in memory at once */
+#define WEBHOOKD_INFLIGHT_MAX 16    /* requests at once */
+#define WEBHOOKD_POLL_MS 250        /* the outbox is read this often */
+#define WEBHOOKD_RESPONSE_MAX 65536 /* octets of an answer read */
+
+struct webhookd;
+
+struct webhookd_counters {
+	uint64_t delivered; /* 2xx answers */
+	uint64_t failed;    /* attempts to retry (no answer, 5xx...) */
+	uint64_t given_up;  /* deliveries given up (4xx, WebhookRetryFor) */
+	uint64_t discarded; /* outbox entries that did not decode */
+	uint64_t queued;    /* events waiting in memory now */
+};
+
+/*
+ * webhookd_secret_load - WebhookSecretFile: its first line, at most
+ * WEBHOOKD_SECRET_MAX octets; a file others may read (or write) is
+ * refused.  0 ok; -1 with err.
+ */
+int webhookd_secret_load(const char *path, unsigned char *buf, size_t buflen,
+                         size_t *len, char *err, size_t errlen);
+
+/* webhookd_start - with WebhookURL, start the thread (*out NULL without
+ * one); 0 ok, -1 with err. */
+int webhookd_start(struct webhookd **out, struct store *st,
+                   const struct config *cfg, char *err, size_t errlen);
+
+/* webhookd_stop - stop and free, waiting at most wait_seconds for the
+ * thread (a request in progress is abandoned: the event stays in the
+ * outbox); false when it did not end, nothing freed. */
+bool webhookd_stop(struct webhookd *wd, unsigned wait_seconds);
+
+/* webhookd_counters - the counters now (all 0 without a thread). */
+void webhookd_counters(const struct webhookd *wd,
+                       struct webhookd_counters *out);
+
+#endif
