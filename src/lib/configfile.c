@@ -116,7 +116,7 @@ enum config_type {
 	CONFIG_FALLBACK_ADDRESS,
 	CONFIG_ALIGN, /* AlignmentRequired */
 	CONFIG_MISALIGNED,
-	CONFIG_LISTEN, /* APIListen: ADDR:PORT */
+	CONFIG_LISTEN,      /* APIListen: ADDR:PORT */
 	CONFIG_WEBHOOK_URL, /* appends: the one key given several times */
 };
 
