@@ -374,6 +374,15 @@ api_status_json(const struct api *api, const char *domain, bool unregistered)
 	api_set(o, "dns_errors", json_integer((json_int_t)s.dns_errors));
 	api_set(o, "registered", json_boolean(!unregistered));
 	api_set(o, "organizational_domain", api_str(s.org));
+	/* The stored DMARC alignment modes: "r", "s", or "" unknown. */
+	api_set(o, "dmarc_adkim",
+	        api_str(s.adkim == 'r'   ? "r"
+	                : s.adkim == 's' ? "s"
+	                                 : ""));
+	api_set(o, "dmarc_aspf",
+	        api_str(s.aspf == 'r'   ? "r"
+	                : s.aspf == 's' ? "s"
+	                                : ""));
 	if (unregistered)
 		api_set(o, "last_used", api_time(s.last_used));
 	api_set(o, "summary", api_str(summary));
