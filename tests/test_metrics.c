@@ -248,6 +248,8 @@ START_TEST(test_gauges)
 	ck_assert_ptr_nonnull(strstr(t, "t_domains{state=\"none\"} -3\n"));
 	ck_assert_ptr_nonnull(strstr(t, "# TYPE t_lag_seconds gauge\n"
 	                                "t_lag_seconds 1.5\n"));
+	base = 1.0 / 0.0;
+	ck_assert_ptr_nonnull(strstr(render(&m), "t_lag_seconds +Inf\n"));
 	metrics_fini(&m);
 }
 END_TEST

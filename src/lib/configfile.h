@@ -32,6 +32,7 @@
 #endif
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/authready.conf"
 #define CONFIG_LINE_MAX 4096
+#define CONFIG_LISTEN_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
 #define CONFIG_SELECTOR_MAX 64
 #define CONFIG_DNS_TIMEOUT_DEFAULT_MS 5000
 #define CONFIG_CHECK_TIMEOUT_DEFAULT_MS 20000 /* SPF's RFC 7208 limit */
@@ -70,6 +71,15 @@ enum config_mta {
 struct config_egress {
 	char ip[CONFIG_EGRESS_MAX][CONFIG_IP_TEXT_MAX]; /* "192.0.2.1", CIDR */
 	size_t count;
+};
+
+/* An HTTP listener (MetricsListen): a numeric address and a port. */
+struct config_listen {
+	bool on;
+	int family; /* AF_INET or AF_INET6 */
+	char addr[CONFIG_LISTEN_ADDR_MAX];
+	uint16_t port;
+	bool loopback; /* 127.0.0.0/8 or ::1 */
 };
 
 struct config {
@@ -115,6 +125,9 @@ struct config {
 	bool policy_accept_ok;        /* PolicyAcceptOK: OK, not DUNNO */
 	struct policy_config policy;  /* On*, Mode, InternalHosts... */
 	struct fromcheck_config from; /* FromCheck, OnFrom* */
+
+	/* MetricsListen: /metrics and /healthz (metricsd.c); off: none */
+	struct config_listen metrics_listen;
 };
 
 /* config_defaults - the built-in values. */
@@ -148,6 +161,14 @@ int config_parse_timeout(const char *text, unsigned *ms);
 /* config_facility - the syslog facility (LOG_MAIL...) of a SyslogFacility
  * name, any case; -1 unknown. */
 int config_facility(const char *name);
+
+/*
+ * config_listen_parse - an HTTP listener: "off", "PORT" (127.0.0.1),
+ * "IPV4:PORT" or "[IPV6]:PORT" (numeric addresses only, port 1..65535);
+ * 0, or -1 with the reason in err.
+ */
+int config_listen_parse(const char *text, struct config_listen *out, char *err,
+                        size_t errlen);
 
 /* config_socket_inet - socket is inet:PORT@HOST or inet6:PORT@HOST. */
 bool config_socket_inet(const char *socket);

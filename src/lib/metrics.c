@@ -77,8 +77,7 @@ metrics_fini(struct metrics *m)
 	pthread_mutex_lock(&m->lock);
 	for (f = m->head; f != NULL; f = next) {
 		next = f->next;
-		free((void *)f->cells);
-		f->cells = NULL;
+		free((void *)atomic_exchange(&f->cells, NULL));
 		f->next = NULL;
 	}
 	m->head = m->tail = NULL;
@@ -189,10 +188,10 @@ metrics_register(struct metrics *m, struct metrics_family *f, char *err,
 		snprintf(err, errlen, "metric %s: out of memory", f->name);
 		return -1;
 	}
-	f->cells = cells;
 	f->nseries = nseries;
 	f->stride = stride;
 	f->next = NULL;
+	atomic_store_explicit(&f->cells, cells, memory_order_release);
 	if (m->tail != NULL)
 		m->tail->next = f;
 	else
@@ -207,9 +206,11 @@ metrics_register(struct metrics *m, struct metrics_family *f, char *err,
 static _Atomic uint64_t *
 metrics_series(const struct metrics_family *f, size_t i, size_t j)
 {
+	_Atomic uint64_t *cells =
+	    atomic_load_explicit(&f->cells, memory_order_acquire);
 	size_t s = 0;
 
-	if (f->cells == NULL)
+	if (cells == NULL)
 		return NULL;
 	if (f->nlabels >= 1) {
 		if (i >= f->label[0].nvalues)
@@ -221,7 +222,7 @@ metrics_series(const struct metrics_family *f, size_t i, size_t j)
 			return NULL;
 		s = s * f->label[1].nvalues + j;
 	}
-	return f->cells + s * f->stride;
+	return cells + s * f->stride;
 }
 
 void
@@ -439,6 +440,9 @@ metrics_render_family(struct metrics_out *o, const struct metrics_family *f)
 
 			if (isnan(v))
 				metrics_printf(o, " NaN\n");
+			else if (isinf(v))
+				metrics_printf(o, " %sInf\n",
+				               v > 0 ? "+" : "-");
 			else
 				metrics_printf(o, " %.17g\n", v);
 		} else if (f->type == METRICS_GAUGE) {

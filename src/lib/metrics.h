@@ -26,9 +26,11 @@
  *	histograms as cumulative _bucket{le=...}, _sum and _count) into a
  *	bounded buffer.
  *
- *	Registration happens before the threads that add start (a family's
- *	cells are a plain pointer); the registry's list is guarded by a
- *	mutex that only registration and rendering take.
+ *	A family may be registered while other threads already add to it
+ *	(its cells are published with a release store, read with an
+ *	acquire load: a plain load on x86 and arm64's ldar); adds before
+ *	that are lost.  The registry's list is guarded by a mutex that only
+ *	registration and rendering take.
  */
 #ifndef AUTHREADY_METRICS_H
 #define AUTHREADY_METRICS_H
@@ -73,7 +75,8 @@ struct metrics_family {
 	metrics_read_fn read; /* gauge: read at scrape (NULL: stored) */
 	void *read_arg;
 	/* set by metrics_register() */
-	_Atomic uint64_t *cells; /* NULL: not registered, adds ignored */
+	/* NULL: not registered, adds ignored (published with release) */
+	_Atomic uint64_t *_Atomic cells;
 	size_t nseries;
 	size_t stride; /* cells per series: 1, or nbounds + 2 */
 	struct metrics_family *next;

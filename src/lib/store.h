@@ -62,6 +62,8 @@
  *	    store_held_cb cb, void *ctx, char *err, size_t errlen);
  *	int store_held_del(struct store *st, const char *domain,
  *	    const char *queue_id, char *err, size_t errlen);
+ *	int store_held_count(struct store *st, size_t *n, char *err,
+ *	    size_t errlen);
  *
  *	int store_reg_count(struct store *st, size_t *n, char *err,
  *	    size_t errlen);
@@ -320,6 +322,9 @@ int store_held_list(struct store *st, const char *domain, store_held_cb cb,
                     void *ctx, char *err, size_t errlen);
 int store_held_del(struct store *st, const char *domain, const char *queue_id,
                    char *err, size_t errlen);
+/* store_held_count - entries in the held index (its page count, not a
+ * walk). */
+int store_held_count(struct store *st, size_t *n, char *err, size_t errlen);
 
 /* The replica's place in PostgreSQL's change stream. */
 struct store_replica {

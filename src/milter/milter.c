@@ -70,6 +70,7 @@ struct milter_conn {
 	bool nr_hdr;       /* a header needs no reply */
 	bool judge_at_eoh; /* the decision waits for the From header */
 	const char *env_state;
+	size_t env_label; /* env_state as decide_state_label() */
 	unsigned from_fields;
 	int from_code;
 	struct fromhdr from;
@@ -178,6 +179,7 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	    c->decision.action != POLICY_TEMPFAIL) {
 		c->judge_at_eoh = true;
 		c->env_state = sender_state_name(&res.facts);
+		c->env_label = decide_state_label(&res.facts);
 		return SMFIS_CONTINUE;
 	}
 	if (rq.quiet)
@@ -280,6 +282,9 @@ milter_eoh(SMFICTX *ctx)
 		               c->from.box[0].domain, ff, &from);
 	fromcheck_decide(&cfg->from, &cfg->policy, &c->decision, &hf,
 	                 ff != NULL ? &from : NULL, &fd);
+	decide_count(fd.d.action, fd.by == FROMCHECK_BY_FROM && ff != NULL
+	                              ? decide_state_label(ff)
+	                              : c->env_label);
 	milter_log_eoh(c, ctx, ff, &hf, &fd);
 	if (fd.by == FROMCHECK_BY_FROM)
 		text_copy(c->domain, sizeof(c->domain), ff->lk.domain);
