@@ -43,7 +43,8 @@ build=$(cd "${2:?usage: valgrind-integration.sh SRCDIR BUILDDIR [SCRIPT...]}" &&
 shift 2
 scripts=${*:-faults.sh check.sh postfix.sh crash.sh registry.sh \
     privilege.sh milter.sh spf.sh load.sh files.sh budget.sh fleet.sh \
-    fromcheck.sh policy.sh fleet-checkers.sh replica.sh sendmail.sh}
+    fromcheck.sh policy.sh fleet-checkers.sh replica.sh sendmail.sh \
+    metrics.sh}
 lanes=${VG_LANES:-2}
 case $lanes in
 '' | *[!0-9]* | 0*)
