@@ -25,7 +25,9 @@
 #	the decision histogram counted 7 envelopes and 4 From domains;
 #	the waited check, the DNS lookups it made, the domains gauge of
 #	the due round (one verified, one pending), the checker's runs and
-#	the held index's size are there; the text is the Prometheus text
+#	the held index's size are there (the replica's lag only with a
+#	StoreDSN: +Inf for a second daemon whose PostgreSQL never answered);
+#	the text is the Prometheus text
 #	format (a HELP and a TYPE line per family, no line another
 #	scraper could not parse).  /healthz is 200 while the daemon
 #	serves, and 503 with the reason once the store's data.mdb is
@@ -422,6 +424,38 @@ elif ! grep -q -i '^Allow: GET, HEAD' "$T/hdr"; then
 	ko "no Allow header"
 else
 	ok
+fi
+
+case_ replica-lag
+# Without StoreDSN there is no lag; with a StoreDSN whose PostgreSQL
+# never answered (nobody listens on its port) the lag is +Inf.
+if grep -q '^authready_replica_lag_seconds' "$T/scrape"; then
+	ko "a replica lag without StoreDSN"
+else
+	mkdir "$T/state2"
+	chown nobody:nogroup "$T/state2"
+	RPORT=$(pf_free_port)
+	sed -e "s|^Socket .*|Socket local:$T/milter/replica.sock|" \
+	    -e "s|^StateDir .*|StateDir $T/state2|" \
+	    -e "s|^MetricsListen .*|MetricsListen 127.0.0.1:$RPORT|" \
+	    -e '/^SocketGroup/d' "$T/milter.conf" >"$T/replica.conf"
+	echo "StoreDSN postgresql://authready@127.0.0.1:$(pf_free_port)/x" \
+	    >>"$T/replica.conf"
+	"$AUTHREADY_MILTER" -c "$T/replica.conf" -f </dev/null \
+	    >/dev/null 2>"$T/replica.log" &
+	R_PID=$!
+	replica_ready() {
+		grep -q 'event=start ' "$T/replica.log"
+	}
+	if ! wait_for 10 replica_ready; then
+		ko "the StoreDSN daemon did not start: $(cat "$T/replica.log")"
+	else
+		URL=http://127.0.0.1:$RPORT
+		fetch /metrics
+		URL=http://127.0.0.1:$MPORT
+		want_sample authready_replica_lag_seconds +Inf && ok
+	fi
+	stop_pid "$R_PID"
 fi
 
 case_ healthz-503-store-removed
