@@ -82,11 +82,13 @@ START_TEST(test_out_of_range_and_unregistered)
 	char err[256];
 
 	/* not registered: adds are dropped, nothing breaks */
+	ck_assert(!metrics_on(&f));
 	metrics_add(&f, 0, 0, 1);
 	metrics_observe_us(&f, 0, 0, 5);
 	ck_assert_int_eq(metrics_value(&f, 0, 0), 0);
 	metrics_init(&m);
 	ck_assert_int_eq(metrics_register(&m, &f, err, sizeof(err)), 0);
+	ck_assert(metrics_on(&f));
 	metrics_add(&f, 2, 0, 1); /* no third action */
 	metrics_add(&f, 0, 3, 1); /* no fourth state */
 	for (size_t i = 0; i < 2; i++)

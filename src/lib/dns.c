@@ -805,7 +805,7 @@ dns_query_by(struct dns *d, const char *name, uint16_t qtype,
 	lk->cb = cb;
 	lk->arg = arg;
 	lk->state = DNS_LOOKUP_ACTIVE;
-	lk->started = metrics_now_us();
+	lk->started = metrics_on(&dns_metric_seconds) ? metrics_now_us() : 0;
 	now = text_now_ms();
 	lk->deadline = now + d->timeout_ms;
 	if (deadline_ms < lk->deadline)

@@ -6,6 +6,7 @@
  *	void metrics_init(m);
  *	void metrics_fini(m);
  *	int metrics_register(m, f, err, errlen);
+ *	bool metrics_on(f);
  *	void metrics_add(f, i, j, n);
  *	void metrics_set(f, i, j, v);
  *	void metrics_observe_us(f, i, j, us);
@@ -17,7 +18,11 @@
  *
  * DESCRIPTION
  *	A family's cells are one array: series after series, in the order
- *	of its label values (the first label's index major).  A counter or
+ *	of its label values (the first label's index major), in
+ *	METRICS_SHARDS copies for counters and histograms (one for a
+ *	gauge, which is set, not summed), each copy a whole number of cache
+ *	lines from a cache-line aligned start; a thread's first add picks
+ *	its copy round robin (a thread-local index).  A counter or
  *	gauge series is one cell; a histogram series is nbounds + 1 bucket
  *	counts (not cumulative: an observation adds to one bucket) and the
  *	sum in microseconds, so an observation is two relaxed atomic adds.
@@ -166,7 +171,7 @@ metrics_register(struct metrics *m, struct metrics_family *f, char *err,
 {
 	const struct metrics_family *g;
 	const char *why;
-	size_t nseries = 0, stride;
+	size_t nseries = 0, stride, nshards, shard_cells, size;
 	_Atomic uint64_t *cells;
 
 	if ((why = metrics_check(f, &nseries)) != NULL) {
@@ -175,6 +180,10 @@ metrics_register(struct metrics *m, struct metrics_family *f, char *err,
 		return -1;
 	}
 	stride = f->type == METRICS_HISTOGRAM ? f->nbounds + 2 : 1;
+	nshards = f->type == METRICS_GAUGE ? 1 : METRICS_SHARDS;
+	shard_cells = (nseries * stride + METRICS_LINE_CELLS - 1) /
+	              METRICS_LINE_CELLS * METRICS_LINE_CELLS;
+	size = nshards * shard_cells * sizeof(*cells);
 	pthread_mutex_lock(&m->lock);
 	for (g = m->head; g != NULL; g = g->next)
 		if (g == f || strcmp(g->name, f->name) == 0) {
@@ -183,13 +192,17 @@ metrics_register(struct metrics *m, struct metrics_family *f, char *err,
 			         f->name);
 			return -1;
 		}
-	if ((cells = calloc(nseries * stride, sizeof(*cells))) == NULL) {
+	if ((cells = aligned_alloc(METRICS_LINE_CELLS * sizeof(*cells),
+	                           size)) == NULL) {
 		pthread_mutex_unlock(&m->lock);
 		snprintf(err, errlen, "metric %s: out of memory", f->name);
 		return -1;
 	}
+	memset((void *)cells, 0, size);
 	f->nseries = nseries;
 	f->stride = stride;
+	f->nshards = nshards;
+	f->shard_cells = shard_cells;
 	f->next = NULL;
 	atomic_store_explicit(&f->cells, cells, memory_order_release);
 	if (m->tail != NULL)
@@ -201,8 +214,38 @@ metrics_register(struct metrics *m, struct metrics_family *f, char *err,
 	return 0;
 }
 
-/* metrics_series - the first cell of series (i, j); NULL when f is not
- * registered or an index is out of range. */
+/* The next copy a thread takes, and this thread's (0: none yet). */
+static _Atomic unsigned metrics_next_shard;
+static _Thread_local unsigned metrics_my_shard;
+
+/* metrics_shard - this thread's copy of a sharded family's cells. */
+static size_t
+metrics_shard(void)
+{
+	if (metrics_my_shard == 0)
+		metrics_my_shard =
+		    atomic_fetch_add_explicit(&metrics_next_shard, 1,
+		                              memory_order_relaxed) %
+		        METRICS_SHARDS +
+		    1;
+	return metrics_my_shard - 1;
+}
+
+/* metrics_sum - the cell at offset summed over f's copies. */
+static uint64_t
+metrics_sum(const struct metrics_family *f, size_t offset)
+{
+	uint64_t v = 0;
+
+	for (size_t k = 0; k < f->nshards; k++)
+		v +=
+		    atomic_load_explicit(&f->cells[k * f->shard_cells + offset],
+		                         memory_order_relaxed);
+	return v;
+}
+
+/* metrics_series - the first cell of series (i, j) in this thread's
+ * copy; NULL when f is not registered or an index is out of range. */
 static _Atomic uint64_t *
 metrics_series(const struct metrics_family *f, size_t i, size_t j)
 {
@@ -222,7 +265,15 @@ metrics_series(const struct metrics_family *f, size_t i, size_t j)
 			return NULL;
 		s = s * f->label[1].nvalues + j;
 	}
+	if (f->nshards > 1)
+		cells += metrics_shard() * f->shard_cells;
 	return cells + s * f->stride;
+}
+
+bool
+metrics_on(const struct metrics_family *f)
+{
+	return atomic_load_explicit(&f->cells, memory_order_relaxed) != NULL;
 }
 
 void
@@ -261,10 +312,12 @@ int64_t
 metrics_value(const struct metrics_family *f, size_t i, size_t j)
 {
 	_Atomic uint64_t *c = metrics_series(f, i, j);
+	size_t offset;
 
 	if (c == NULL || f->type == METRICS_HISTOGRAM)
 		return 0;
-	return (int64_t)atomic_load_explicit(c, memory_order_relaxed);
+	offset = (size_t)(c - f->cells) % f->shard_cells;
+	return (int64_t)metrics_sum(f, offset);
 }
 
 uint64_t
@@ -387,14 +440,14 @@ static void
 metrics_render_histogram(struct metrics_out *o, const struct metrics_family *f,
                          size_t series)
 {
-	const _Atomic uint64_t *c = f->cells + series * f->stride;
+	size_t c = series * f->stride; /* offset in a copy */
 	uint64_t cum = 0;
 	char le[32];
 	size_t b;
 	bool open;
 
 	for (b = 0; b <= f->nbounds; b++) {
-		cum += atomic_load_explicit(&c[b], memory_order_relaxed);
+		cum += metrics_sum(f, c + b);
 		if (b < f->nbounds)
 			metrics_seconds(le, sizeof(le), f->bounds_us[b]);
 		else
@@ -404,9 +457,7 @@ metrics_render_histogram(struct metrics_out *o, const struct metrics_family *f,
 		metrics_printf(o, "%sle=\"%s\"} %llu\n", open ? "," : "{", le,
 		               (unsigned long long)cum);
 	}
-	metrics_seconds(
-	    le, sizeof(le),
-	    atomic_load_explicit(&c[f->nbounds + 1], memory_order_relaxed));
+	metrics_seconds(le, sizeof(le), metrics_sum(f, c + f->nbounds + 1));
 	metrics_printf(o, "%s_sum", f->name);
 	if (metrics_labels(o, f, series))
 		metrics_printf(o, "}");
@@ -447,12 +498,10 @@ metrics_render_family(struct metrics_out *o, const struct metrics_family *f)
 				metrics_printf(o, " %.17g\n", v);
 		} else if (f->type == METRICS_GAUGE) {
 			metrics_printf(o, " %lld\n",
-			               (long long)(int64_t)atomic_load_explicit(
-			                   &f->cells[s], memory_order_relaxed));
+			               (long long)(int64_t)metrics_sum(f, s));
 		} else {
 			metrics_printf(o, " %llu\n",
-			               (unsigned long long)atomic_load_explicit(
-			                   &f->cells[s], memory_order_relaxed));
+			               (unsigned long long)metrics_sum(f, s));
 		}
 	}
 }

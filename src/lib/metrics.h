@@ -19,9 +19,13 @@
  *
  *	The hot path is one relaxed atomic add on a cell (counters,
  *	histogram buckets and sums) or one store (gauges): no lock, no
- *	allocation, no text.  A gauge may instead be read at scrape time
- *	through its read function (the replica's lag, the held index's
- *	size).  metrics_render() writes the registry in the Prometheus text
+ *	allocation, no text.  Counters and histograms have METRICS_SHARDS
+ *	copies of their cells, each on cache lines of its own; a thread
+ *	adds to the copy its first add picked (round robin), and a scrape
+ *	sums the copies, so two cores deciding at once do not pass the
+ *	same cache line back and forth on every decision.  A gauge may instead
+ *be read at scrape time through its read function (the replica's lag, the held
+ *index's size).  metrics_render() writes the registry in the Prometheus text
  *	exposition format 0.0.4 (# HELP, # TYPE, label values escaped,
  *	histograms as cumulative _bucket{le=...}, _sum and _count) into a
  *	bounded buffer.
@@ -45,6 +49,8 @@
 #define METRICS_NAME_MAX 128   /* a family's name, bytes */
 #define METRICS_BOUNDS_MAX 32  /* histogram buckets before +Inf */
 #define METRICS_CELLS_MAX 4096 /* label combinations of one family */
+#define METRICS_SHARDS 8       /* copies of a counter's cells, by thread */
+#define METRICS_LINE_CELLS 8   /* cells in a 64-octet cache line */
 
 enum metrics_type {
 	METRICS_COUNTER,
@@ -78,7 +84,9 @@ struct metrics_family {
 	/* NULL: not registered, adds ignored (published with release) */
 	_Atomic uint64_t *_Atomic cells;
 	size_t nseries;
-	size_t stride; /* cells per series: 1, or nbounds + 2 */
+	size_t stride;      /* cells per series: 1, or nbounds + 2 */
+	size_t nshards;     /* copies of the cells: 1 for a gauge */
+	size_t shard_cells; /* cells per copy, whole cache lines */
 	struct metrics_family *next;
 };
 
@@ -103,6 +111,9 @@ void metrics_fini(struct metrics *m);
  * registered) and give it zeroed cells; 0, or -1 with err. */
 int metrics_register(struct metrics *m, struct metrics_family *f, char *err,
                      size_t errlen);
+
+/* metrics_on - f is registered (its adds count). */
+bool metrics_on(const struct metrics_family *f);
 
 /* metrics_add - add n to the counter (or gauge) series of label values
  * (i, j); indexes of labels the family lacks are ignored, out of range

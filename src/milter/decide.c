@@ -335,10 +335,18 @@ static const struct sender_env decide_env_fns = {
 
 /* Decisions -------------------------------------------------------------- */
 
+/* decide_clock_us - the wall clock in microseconds. */
+static uint64_t
+decide_clock_us(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000u + (uint64_t)ts->tv_nsec / 1000u;
+}
+
 /* decide_rules - the sender rules under cfg; registry_stale when the
  * replica has not heard from PostgreSQL for ReplicaMaxLag (never
- * without StoreDSN). */
-static void
+ * without StoreDSN).  The wall clock it read, in microseconds: the
+ * judgement's start (one clock read fewer on the decision path). */
+static uint64_t
 decide_rules(const struct config *cfg, struct sender_rules *rules)
 {
 	struct timespec ts;
@@ -350,6 +358,7 @@ decide_rules(const struct config *cfg, struct sender_rules *rules)
 	rules->registry_stale =
 	    replica_behind(decide_replica, cfg->replica_max_lag,
 	                   (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return decide_clock_us(&ts);
 }
 
 int
@@ -384,12 +393,20 @@ decide_count(enum policy_action action, size_t state_label)
 	metrics_add(&decide_decisions, action, state_label, 1);
 }
 
-/* decide_judged - a judgement's time (since t0_us) and its wait. */
+/* decide_judged - a judgement's time (since t0_us, decide_rules' wall
+ * clock; 0 when the clock stepped back) and its wait. */
 static void
 decide_judged(const struct sender_facts *f, size_t identity, uint64_t t0_us)
 {
-	metrics_observe_us(&decide_seconds, identity, 0,
-	                   metrics_now_us() - t0_us);
+	struct timespec ts;
+	uint64_t now;
+
+	if (metrics_on(&decide_seconds)) { /* else not even the clock */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = decide_clock_us(&ts);
+		metrics_observe_us(&decide_seconds, identity, 0,
+		                   now > t0_us ? now - t0_us : 0);
+	}
 	if (f->waited)
 		metrics_add(&decide_waits, f->timed_out ? 1 : 0, 0, 1);
 }
@@ -431,14 +448,14 @@ decide_sender(const struct config *cfg, const struct decide_request *rq,
 	struct decide_io io = {.may_wait = rq->may_wait};
 	struct sender_env env = decide_env_fns;
 	struct sender_rules rules;
-	uint64_t t0 = metrics_now_us();
+	uint64_t t0;
 
 	res->judged = false;
 	res->wanted_wait = false;
 	if (!policy_outbound(&cfg->policy, rq->client, rq->auth))
 		return;
 	env.impl = &io;
-	decide_rules(cfg, &rules);
+	t0 = decide_rules(cfg, &rules);
 	sender_facts(&env, &rules, rq->path, &res->facts);
 	if (io.wanted_wait) {
 		res->wanted_wait = true;
@@ -459,10 +476,10 @@ decide_mailbox(const struct config *cfg, const char *local, bool local_cut,
 	struct decide_io io = {.may_wait = true};
 	struct sender_env env = decide_env_fns;
 	struct sender_rules rules;
-	uint64_t t0 = metrics_now_us();
+	uint64_t t0;
 
 	env.impl = &io;
-	decide_rules(cfg, &rules);
+	t0 = decide_rules(cfg, &rules);
 	sender_facts_domain(&env, &rules, local, local_cut, domain, f);
 	policy_decide(&cfg->policy, &f->in, d);
 	decide_judged(f, 1, t0);
