@@ -67,7 +67,9 @@
 #	(decisions per connection, default 0: no limit), BENCH_SOCKET
 #	(unix or inet, default unix), BENCH_SENDER, BENCH_FROM (the From
 #	field's value, default "Jane <jane@example.com>"), BENCH_SYSLOG (sink,
-#	none or stderr), BENCH_PERF (a file: one more authready round at the last
+#	none or stderr), BENCH_METRICS (off: the third daemon without
+#	MetricsListen, a control that shows the noise of the met/ar pair),
+#	BENCH_PERF (a file: one more authready round at the last
 #	connection count under perf record -g; the report goes to FILE,
 #	the data to FILE.data).
 #
@@ -229,7 +231,9 @@ sed -e "s|^Socket .*|Socket $FROM_SOCK|" \
     >"$work/from.conf"
 sed -e "s|^Socket .*|Socket $MET_SOCK|" "$work/authready.conf" \
     >"$work/metrics.conf"
-echo "MetricsListen 127.0.0.1:$MET_PORT" >>"$work/metrics.conf"
+# BENCH_METRICS=off: the control, the same daemon twice (no scrape)
+[ "${BENCH_METRICS:-on}" = off ] ||
+    echo "MetricsListen 127.0.0.1:$MET_PORT" >>"$work/metrics.conf"
 "$authready" -c "$work/authready.conf" domain add example.com \
     --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null
 "$authready" -c "$work/authready.conf" refresh example.com >/dev/null
@@ -293,7 +297,7 @@ round() {
 	p0=$(pid_ticks "$rd_pid")
 	s0=$(pid_ticks "$SINK_PID")
 	# the metrics daemon is scraped once, mid-round
-	[ "$rd_name" != metrics ] ||
+	[ "$rd_name" != metrics ] || [ "${BENCH_METRICS:-on}" = off ] ||
 	    (sleep "$(awk -v s="$SECONDS_PER_ROUND" 'BEGIN { print s / 2 }')"
 	    curl -s -o "$work/scrape" "http://127.0.0.1:$MET_PORT/metrics") \
 		>/dev/null 2>&1 &
@@ -403,6 +407,7 @@ if [ -n "${BENCH_PERF:-}" ]; then
 	echo "perf report (conns=$c): $BENCH_PERF"
 fi
 # The metrics daemon's own count of its decisions (every round's).
+: >"$work/scrape"
 curl -s -o "$work/scrape" "http://127.0.0.1:$MET_PORT/metrics" || true
 echo "metrics daemon: $(awk 'index($1, "authready_decisions_total{") == 1 {
     n += $2 } END { print n + 0 }' "$work/scrape") decisions counted"
