@@ -15,9 +15,13 @@
 #	  - null_milter: the same libmilter and negotiation, MAIL FROM
 #	    returns SMFIS_ACCEPT and nothing else happens.
 #	  - a second authready-milter with FromCheck enforce (the first has
-#	    FromCheck off: the MAIL-FROM-only path), on the same store.
+#	    FromCheck off: the MAIL-FROM-only path), on the same store;
+#	  - a third, as the first plus MetricsListen (issue 18: the decision
+#	    path adds to atomic counters), scraped once in each of its rounds
+#	    with curl, as Prometheus would.
 #	Then for each connection count in CONNS, ROUNDS times: null, then
-#	authready, then authready with FromCheck, ROUND_SECONDS each
+#	authready and authready with metrics (which goes first alternates
+#	from round to round), then authready with FromCheck, ROUND_SECONDS each
 #	(milter_load: MACRO, MAIL, reply, ABORT in a loop per connection;
 #	for FromCheck MAIL is answered continue and the decision is
 #	milter_load -f: a From header field BENCH_FROM and end of headers,
@@ -27,8 +31,9 @@
 #	ratio of the medians and the median of the per-round ratios
 #	(neighbouring rounds, less exposed to load changes), against the
 #	target authready/null >= 0.95, the FromCheck path against the
-#	MAIL-FROM-only path (from/ar, the median of per-round ratios), and
-#	the CPU time each costs per
+#	MAIL-FROM-only path (from/ar, the median of per-round ratios), metrics
+#	on against off (met/ar, the median of per-round ratios, target
+#	>= 0.98), and the CPU time each costs per
 #	decision (medians): the whole machine, the milter process and the
 #	syslog sink, so a gap can be told apart from the noise.
 #
@@ -56,11 +61,15 @@
 #	milter's per-session work included.
 #
 # ENVIRONMENT
-#	CONNS (default "1 8 64"), ROUNDS (3), ROUND_SECONDS (3), PER_SESSION
+#	CONNS (default "1 8 64"), ROUNDS (3), ROUND_SECONDS (2: four daemons
+#	a round keep the default run near a minute and a half; the full
+#	campaign is ROUNDS=5 ROUND_SECONDS=5), PER_SESSION
 #	(decisions per connection, default 0: no limit), BENCH_SOCKET
 #	(unix or inet, default unix), BENCH_SENDER, BENCH_FROM (the From
 #	field's value, default "Jane <jane@example.com>"), BENCH_SYSLOG (sink,
-#	none or stderr), BENCH_PERF (a file: one more authready round at the last
+#	none or stderr), BENCH_METRICS (off: the third daemon without
+#	MetricsListen, a control that shows the noise of the met/ar pair),
+#	BENCH_PERF (a file: one more authready round at the last
 #	connection count under perf record -g; the report goes to FILE,
 #	the data to FILE.data; then one FromCheck round, to FILE.from and
 #	FILE.from.data).
@@ -75,12 +84,13 @@ build=$(cd "${1:?usage: bench_milter.sh BUILDDIR}" && pwd)
 CONNS=${CONNS:-1 8 64}
 ROUNDS=${ROUNDS:-3}
 PER_SESSION=${PER_SESSION:-0}
-SECONDS_PER_ROUND=${ROUND_SECONDS:-3}
+SECONDS_PER_ROUND=${ROUND_SECONDS:-2}
 BENCH_SOCKET=${BENCH_SOCKET:-unix}
 BENCH_SENDER=${BENCH_SENDER:-<bounces@mail.example.com>}
 BENCH_FROM=${BENCH_FROM:-Jane <jane@example.com>}
 BENCH_SYSLOG=${BENCH_SYSLOG:-sink}
 TARGET=0.95
+MET_TARGET=0.98
 HZ=$(getconf CLK_TCK)
 START_TENTHS=100
 
@@ -94,6 +104,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-milter.XXXXXX")
 chmod 0755 "$work" # nobody must reach the state directory
 AR_PID=
+MET_PID=
 FROM_PID=
 NULL_PID=
 SINK_PID=
@@ -113,6 +124,7 @@ stop_pid() {
 
 cleanup() {
 	stop_pid "$AR_PID"
+	stop_pid "$MET_PID"
 	stop_pid "$FROM_PID"
 	stop_pid "$NULL_PID"
 	stop_pid "$SINK_PID"
@@ -203,6 +215,8 @@ mkdir -p "$work/sock" "$work/state"
 chown nobody:nogroup "$work/sock"
 AR_SOCK=$(sock authready)
 FROM_SOCK=$(sock from)
+MET_SOCK=$(sock metrics)
+MET_PORT=$(free_port)
 NULL_SOCK=$(sock null)
 cat >"$work/authready.conf" <<EOF
 DNSServers 127.0.0.1:$NSD_PORT
@@ -216,6 +230,11 @@ EOF
 sed -e "s|^Socket .*|Socket $FROM_SOCK|" \
     -e 's|^FromCheck .*|FromCheck enforce|' "$work/authready.conf" \
     >"$work/from.conf"
+sed -e "s|^Socket .*|Socket $MET_SOCK|" "$work/authready.conf" \
+    >"$work/metrics.conf"
+# BENCH_METRICS=off: the control, the same daemon twice (no scrape)
+[ "${BENCH_METRICS:-on}" = off ] ||
+    echo "MetricsListen 127.0.0.1:$MET_PORT" >>"$work/metrics.conf"
 "$authready" -c "$work/authready.conf" domain add example.com \
     --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null
 "$authready" -c "$work/authready.conf" refresh example.com >/dev/null
@@ -239,6 +258,13 @@ if ! wait_sock "$AR_SOCK" "$AR_PID"; then
 	exit 1
 fi
 wait_sock "$NULL_SOCK" "$NULL_PID" || { cat "$work/null.err"; exit 1; }
+"$milter" -f -c "$work/metrics.conf" 2>"$work/metrics.err" &
+MET_PID=$!
+if ! wait_sock "$MET_SOCK" "$MET_PID"; then
+	echo "authready-milter (metrics) does not start:" >&2
+	cat "$work/metrics.err" >&2
+	exit 1
+fi
 "$milter" -f -c "$work/from.conf" 2>"$work/from.err" &
 FROM_PID=$!
 if ! wait_sock "$FROM_SOCK" "$FROM_PID" -f "$BENCH_FROM"; then
@@ -271,6 +297,11 @@ round() {
 	m0=$(machine_ticks)
 	p0=$(pid_ticks "$rd_pid")
 	s0=$(pid_ticks "$SINK_PID")
+	# the metrics daemon is scraped once, mid-round
+	[ "$rd_name" != metrics ] || [ "${BENCH_METRICS:-on}" = off ] ||
+	    (sleep "$(awk -v s="$SECONDS_PER_ROUND" 'BEGIN { print s / 2 }')"
+	    curl -s -o "$work/scrape" "http://127.0.0.1:$MET_PORT/metrics") \
+		>/dev/null 2>&1 &
 	"$load" -c "$rd_conns" -t "$SECONDS_PER_ROUND" -m "$PER_SESSION" \
 	    -e a -s "$BENCH_SENDER" "$@" "$rd_spec" \
 	    >"$work/round.out" 2>"$work/round.err" || {
@@ -308,21 +339,34 @@ echo "socket: $BENCH_SOCKET  sender: $BENCH_SENDER  from: $BENCH_FROM"
 echo "rounds: $ROUNDS x" \
     "${SECONDS_PER_ROUND}s each  decisions per session:" \
     "$([ "$PER_SESSION" -gt 0 ] && echo "$PER_SESSION" || echo "no limit")"
-printf '%-6s %12s %12s %8s %8s %-12s %12s %8s\n' conns null/s authready/s \
-    ratio med-rr target from/s from/ar
+printf '%-6s %12s %12s %8s %8s %-12s %12s %8s %12s %8s %-12s\n' conns \
+    null/s authready/s ratio med-rr target from/s from/ar metrics/s \
+    met/ar met-target
 for c in $CONNS; do
 	: >"$work/null.r"
 	: >"$work/ar.r"
 	: >"$work/ratio.r"
 	: >"$work/from.r"
 	: >"$work/fratio.r"
+	: >"$work/met.r"
+	: >"$work/mratio.r"
+	: >"$work/metrics.cpu"
 	: >"$work/null.cpu"
 	: >"$work/authready.cpu"
 	: >"$work/from.cpu"
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
 		n=$(round null "$NULL_SOCK" "$c" "$NULL_PID")
-		a=$(round authready "$AR_SOCK" "$c" "$AR_PID")
+		if [ $((r % 2)) -eq 0 ]; then
+			a=$(round authready "$AR_SOCK" "$c" "$AR_PID")
+			m=$(round metrics "$MET_SOCK" "$c" "$MET_PID")
+		else
+			m=$(round metrics "$MET_SOCK" "$c" "$MET_PID")
+			a=$(round authready "$AR_SOCK" "$c" "$AR_PID")
+		fi
+		echo "$m" >>"$work/met.r"
+		awk -v a="$a" -v m="$m" 'BEGIN { printf "%.4f\n", m / a }' \
+		    >>"$work/mratio.r"
 		f=$(round from "$FROM_SOCK" "$c" "$FROM_PID" -f "$BENCH_FROM")
 		echo "$n" >>"$work/null.r"
 		echo "$a" >>"$work/ar.r"
@@ -332,7 +376,7 @@ for c in $CONNS; do
 		awk -v a="$a" -v f="$f" 'BEGIN { printf "%.4f\n", f / a }' \
 		    >>"$work/fratio.r"
 		echo "  round $((r + 1)) conns=$c null=$n authready=$a" \
-		    "from=$f" >&2
+		    "metrics=$m from=$f" >&2
 		r=$((r + 1))
 	done
 	mn=$(median <"$work/null.r")
@@ -340,15 +384,17 @@ for c in $CONNS; do
 	mr=$(median <"$work/ratio.r")
 	mf=$(median <"$work/from.r")
 	mfr=$(median <"$work/fratio.r")
+	mm=$(median <"$work/met.r")
+	mmr=$(median <"$work/mratio.r")
 	awk -v c="$c" -v n="$mn" -v a="$ma" -v rr="$mr" -v t="$TARGET" \
-	    -v f="$mf" -v fr="$mfr" \
-	    'BEGIN { r = a / n; printf "%-6s %12.0f %12.0f %8.3f %8.3f %-12s %12.0f %8.3f\n",
+	    -v f="$mf" -v fr="$mfr" -v m="$mm" -v mr="$mmr" -v mt="$MET_TARGET" \
+	    'BEGIN { r = a / n; printf "%-6s %12.0f %12.0f %8.3f %8.3f %-12s %12.0f %8.3f %12.0f %8.3f %-12s\n",
 		c, n, a, r, rr, (r >= t ? ">= " t " met" : "< " t " MISSED"),
-		f, fr }'
+		f, fr, m, mr, (mr >= mt ? ">= " mt " met" : "< " mt " MISSED") }'
 	# shellcheck disable=SC2046 # three numbers
 	printf '       CPU us/decision (median): %-9s machine %6.1f  milter %5.1f  sink %5.1f\n' \
 	    null $(cpu_medians null) authready $(cpu_medians authready) \
-	    from $(cpu_medians from)
+	    metrics $(cpu_medians metrics) from $(cpu_medians from)
 done
 # An extra authready round under perf, after the measured ones.
 if [ -n "${BENCH_PERF:-}" ]; then
@@ -370,6 +416,11 @@ if [ -n "${BENCH_PERF:-}" ]; then
 	    --stdio >"$BENCH_PERF.from" 2>/dev/null || true
 	echo "perf report, FromCheck (conns=$c): $BENCH_PERF.from"
 fi
+# The metrics daemon's own count of its decisions (every round's).
+: >"$work/scrape"
+curl -s -o "$work/scrape" "http://127.0.0.1:$MET_PORT/metrics" || true
+echo "metrics daemon: $(awk 'index($1, "authready_decisions_total{") == 1 {
+    n += $2 } END { print n + 0 }' "$work/scrape") decisions counted"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "$SINK_PID" ]; then
 	stop_pid "$SINK_PID"

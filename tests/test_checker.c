@@ -153,6 +153,43 @@ START_TEST(test_list_includes_unregistered)
 }
 END_TEST
 
+/*
+ * The census of a due round counts every state it reads, due or not:
+ * registered ones by state (never checked on their own), unregistered
+ * ones by state; the list is checker_list's.
+ */
+START_TEST(test_list_census)
+{
+	struct store *st = open_store();
+	struct checker_census c;
+	char **names, err[512];
+	size_t n;
+
+	put_reg(st, "reg-due.example");
+	put_state(st, "reg-due.example", T0 - 1, 0);
+	put_reg(st, "reg-later.example");
+	put_state(st, "reg-later.example", T0 + 60, 0);
+	put_reg(st, "reg-never.example");
+	put_state(st, "a-unreg-due.example", T0, T0 - DAY);
+	put_state(st, "b-unreg-later.example", T0 + 60, T0 - DAY);
+
+	memset(&c, 0xff, sizeof(c)); /* the census starts from zero */
+	ck_assert_int_eq(
+	    checker_list_census(st, T0, &names, &n, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(
+	    joined(names, n),
+	    "reg-due.example,reg-never.example,a-unreg-due.example");
+	checker_list_free(names, n);
+	ck_assert_uint_eq(c.registered[READINESS_PENDING], 2);
+	ck_assert_uint_eq(c.registered[CHECKER_NEVER_CHECKED], 1);
+	ck_assert_uint_eq(c.registered[READINESS_VERIFIED], 0);
+	ck_assert_uint_eq(c.registered[READINESS_UNKNOWN], 0);
+	ck_assert_uint_eq(c.unregistered[READINESS_PENDING], 2);
+	ck_assert_uint_eq(c.unregistered[READINESS_VERIFIED], 0);
+	store_close(st);
+}
+END_TEST
+
 /* pruned_cb - "domain," per removed state. */
 static void
 pruned_cb(void *arg, const char *domain, int64_t last_used)
@@ -343,6 +380,7 @@ checker_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_list_includes_unregistered);
+	tcase_add_test(tc, test_list_census);
 	tcase_add_test(tc, test_upkeep_prunes_unused_keeps_used);
 	tcase_add_test(tc, test_usage_note_drain);
 	tcase_add_test(tc, test_usage_concurrent);

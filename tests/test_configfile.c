@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -239,9 +240,9 @@ START_TEST(test_api_keys)
 	ck_assert_str_eq(cfg.api_token_file, "/etc/authready/api-tokens");
 	ck_assert_uint_eq(cfg.api_max_connections, 50);
 	ck_assert_uint_eq(cfg.api_request_timeout_ms, 2500);
-	ck_assert_int_eq(config_listen_parse("[::1]:9000", &ss, &len), 0);
+	ck_assert_int_eq(config_api_listen_parse("[::1]:9000", &ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET6);
-	ck_assert_int_eq(config_listen_parse("192.0.2.1:1", &ss, &len), 0);
+	ck_assert_int_eq(config_api_listen_parse("192.0.2.1:1", &ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET);
 	parse_bad_has("APIListen localhost:8025\n", "not ADDR:PORT");
 	parse_bad_has("APIListen 127.0.0.1\n", "not ADDR:PORT");
@@ -1008,6 +1009,49 @@ START_TEST(test_policy_door_keys)
 }
 END_TEST
 
+/* MetricsListen: off by default, loopback for a bare port, any numeric
+ * address written out; names and bad ports refused. */
+START_TEST(test_metrics_listen)
+{
+	static const char *const bad[] = {
+	    "MetricsListen localhost:9125\n",  "MetricsListen 127.0.0.1:0\n",
+	    "MetricsListen 127.0.0.1:65536\n", "MetricsListen ::1:9125\n",
+	    "MetricsListen [::1]9125\n",       "MetricsListen 127.0.0.1:\n",
+	    "MetricsListen 9125x\n",           "MetricsListen 1.2.3:9125\n",
+	    "MetricsListen []:9125\n",         "MetricsListen :9125\n",
+	};
+	struct config cfg;
+	char err[512];
+
+	config_defaults(&cfg);
+	ck_assert(!cfg.metrics_listen.on);
+	parse_ok("MetricsListen 9125\n", &cfg);
+	ck_assert(cfg.metrics_listen.on);
+	ck_assert_str_eq(cfg.metrics_listen.addr, "127.0.0.1");
+	ck_assert_uint_eq(cfg.metrics_listen.port, 9125);
+	ck_assert(cfg.metrics_listen.loopback);
+	parse_ok("MetricsListen 127.0.0.2:80\n", &cfg);
+	ck_assert_str_eq(cfg.metrics_listen.addr, "127.0.0.2");
+	ck_assert(cfg.metrics_listen.loopback);
+	parse_ok("MetricsListen [::1]:9125\n", &cfg);
+	ck_assert_int_eq(cfg.metrics_listen.family, AF_INET6);
+	ck_assert_str_eq(cfg.metrics_listen.addr, "::1");
+	ck_assert(cfg.metrics_listen.loopback);
+	parse_ok("MetricsListen 0.0.0.0:9125\n", &cfg);
+	ck_assert(cfg.metrics_listen.on);
+	ck_assert(!cfg.metrics_listen.loopback); /* written out: allowed */
+	parse_ok("MetricsListen [2001:db8::1]:9125\n", &cfg);
+	ck_assert(!cfg.metrics_listen.loopback);
+	parse_ok("MetricsListen off\n", &cfg);
+	ck_assert(!cfg.metrics_listen.on);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ck_assert_msg(parse(bad[i], &cfg, err) == -1, "accepted: %s",
+		              bad[i]);
+		ck_assert_ptr_nonnull(strstr(err, "[IPV6]:PORT"));
+	}
+}
+END_TEST
+
 START_TEST(test_hold_queue_command)
 {
 	struct config cfg;
@@ -1146,6 +1190,7 @@ config_suite(void)
 	tcase_add_test(tc, test_milter_keys);
 	tcase_add_test(tc, test_door);
 	tcase_add_test(tc, test_policy_door_keys);
+	tcase_add_test(tc, test_metrics_listen);
 	tcase_add_test(tc, test_hold_queue_command);
 	tcase_add_test(tc, test_mta);
 	suite_add_tcase(s, tc);

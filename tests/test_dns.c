@@ -32,6 +32,7 @@
 
 #include "dns.h"
 #include "dnsmsg.h"
+#include "metrics.h"
 
 #define FAKE_CONN_MAX 16
 #define FAKE_MSG_MAX 65535
@@ -604,6 +605,59 @@ START_TEST(test_servfail_refused)
 }
 END_TEST
 
+/* has_line - text holds line (a whole line, newline included). */
+static bool
+has_line(const char *text, const char *line)
+{
+	return strstr(text, line) != NULL;
+}
+
+/*
+ * Registered, the lookup metrics count each lookup once where it ends, by
+ * type and outcome (a CNAME followed is one lookup, a timeout is one),
+ * and time it; unregistered they count nothing.
+ */
+START_TEST(test_metrics_counted)
+{
+	static char text[65536];
+	struct fake_server fs;
+	struct metrics m;
+	struct dns *d;
+	struct result r;
+	char err[256];
+
+	fake_start(&fs, rules, NRULES);
+	d = open_fake(&fs, 600);
+	lookup(d, "example.com", DNS_TYPE_TXT, &r); /* before: not counted */
+	metrics_init(&m);
+	ck_assert_int_eq(dns_metrics_register(&m, err, sizeof(err)), 0);
+	lookup(d, "example.com", DNS_TYPE_TXT, &r);
+	lookup(d, "alias.example.com", DNS_TYPE_TXT, &r);
+	ck_assert_int_eq(r.outcome, DNS_OK);
+	lookup(d, "nx.example.com", DNS_TYPE_TXT, &r);
+	lookup(d, "example.com", DNS_TYPE_MX, &r);
+	lookup(d, "drop.example.com", DNS_TYPE_TXT, &r);
+	ck_assert_int_eq(r.outcome, DNS_TIMEOUT);
+	ck_assert_uint_lt(metrics_render(&m, text, sizeof(text)), sizeof(text));
+	ck_assert(has_line(text, "authready_dns_queries_total{type=\"TXT\","
+	                         "outcome=\"ok\"} 2\n"));
+	ck_assert(has_line(text, "authready_dns_queries_total{type=\"TXT\","
+	                         "outcome=\"nxdomain\"} 1\n"));
+	ck_assert(has_line(text, "authready_dns_queries_total{type=\"MX\","
+	                         "outcome=\"nxdomain\"} 1\n"));
+	ck_assert(has_line(text, "authready_dns_queries_total{type=\"TXT\","
+	                         "outcome=\"timeout\"} 1\n"));
+	ck_assert(has_line(text, "authready_dns_query_duration_seconds_count{"
+	                         "type=\"TXT\"} 4\n"));
+	/* the timeout took 0.6 s: it is past the 0.5 s bucket */
+	ck_assert(has_line(text, "authready_dns_query_duration_seconds_bucket{"
+	                         "type=\"TXT\",le=\"0.5\"} 3\n"));
+	metrics_fini(&m);
+	dns_close(d);
+	fake_stop(&fs);
+}
+END_TEST
+
 START_TEST(test_timeout)
 {
 	struct fake_server fs;
@@ -1051,6 +1105,7 @@ dns_suite(void)
 	tcase_add_test(tc, test_nxdomain_nodata);
 	tcase_add_test(tc, test_servfail_refused);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_metrics_counted);
 	tcase_add_test(tc, test_timeout_close_early);
 	tcase_add_test(tc, test_cname_requery);
 	tcase_add_test(tc, test_cname_deadline);

@@ -180,6 +180,7 @@ START_TEST(test_round_trip)
 	struct store_reader *rd;
 	struct store *st = open_store(STORE_CREATE);
 	char err[512], ids[512] = "";
+	size_t nheld;
 	int n = 0;
 	struct stat sb;
 
@@ -276,9 +277,15 @@ START_TEST(test_round_trip)
 	    store_held_list(st, "example.com", held_cb, ids, err, sizeof(err)),
 	    STORE_OK);
 	ck_assert_str_eq(ids, "3AbC,4XyZ1,");
+	ck_assert_int_eq(store_held_count(st, &nheld, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_uint_eq(nheld, 3);
 	ck_assert_int_eq(
 	    store_held_del(st, "example.com", "3AbC", err, sizeof(err)),
 	    STORE_OK);
+	ck_assert_int_eq(store_held_count(st, &nheld, err, sizeof(err)),
+	                 STORE_OK);
+	ck_assert_uint_eq(nheld, 2);
 	ck_assert_int_eq(
 	    store_held_del(st, "example.com", "3AbC", err, sizeof(err)),
 	    STORE_NOTFOUND);

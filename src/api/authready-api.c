@@ -276,7 +276,7 @@ api_preflight(const struct config *cfg, struct api *api, struct api_ids *ids)
 	socklen_t len;
 	int rc;
 
-	if (config_listen_parse(cfg->api_listen, &ss, &len) != 0)
+	if (config_api_listen_parse(cfg->api_listen, &ss, &len) != 0)
 		return api_fail("APIListen %s: not ADDR:PORT", cfg->api_listen);
 	if ((rc = api_load_secrets(cfg, api)) != 0 ||
 	    (rc = api_check_ids(cfg, ids)) != 0)
@@ -292,7 +292,7 @@ api_listen(const struct config *cfg, int *fd)
 	socklen_t len;
 	int on = 1;
 
-	if (config_listen_parse(cfg->api_listen, &ss, &len) != 0)
+	if (config_api_listen_parse(cfg->api_listen, &ss, &len) != 0)
 		return api_fail("APIListen %s: not ADDR:PORT", cfg->api_listen);
 	if ((*fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return api_fail("APIListen %s: %s", cfg->api_listen,

@@ -5,6 +5,7 @@
  *	void checker_options_init(opt, cfg, now);
  *	int checker_request(reg, cfg, req, err, errlen);
  *	int checker_list(st, due_only, now, names, n, err, errlen);
+ *	int checker_list_census(st, now, names, n, census, err, errlen);
  *	int checker_upkeep(st, up, err, errlen);
  *	int checker_run(st, dns, opt, names, n, stats, err, errlen);
  *
@@ -198,6 +199,7 @@ struct checker_lister {
 	char **names;
 	size_t n, cap;
 	int oom;
+	struct checker_census *census; /* NULL: not counted */
 };
 
 /* checker_list_name - append a copy of name. */
@@ -234,6 +236,12 @@ checker_list_add(void *ctx, const struct domain_reg *reg)
 		int rc = store_state_get(ls->st, reg->domain, &state, err,
 		                         sizeof(err));
 
+		if (ls->census != NULL)
+			ls->census->registered[rc == STORE_OK &&
+			                               (unsigned)state.state <
+			                                   CHECKER_READINESS
+			                           ? state.state
+			                           : CHECKER_NEVER_CHECKED]++;
 		/* Never checked, or unreadable: due. */
 		if (rc == STORE_OK && !state_due(&state, ls->now))
 			return 0;
@@ -248,16 +256,19 @@ checker_list_unreg(void *ctx, const struct domain_state *state, bool held)
 	struct checker_lister *ls = ctx;
 
 	(void)held;
+	if (ls->census != NULL && (unsigned)state->state < CHECKER_READINESS)
+		ls->census->unregistered[state->state]++;
 	if (ls->due_only && !state_due(state, ls->now))
 		return 0;
 	return checker_list_name(ls, state->domain);
 }
 
-int
-checker_list(struct store *st, bool due_only, int64_t now, char ***names,
-             size_t *n, char *err, size_t errlen)
+/* checker_list_run - the listing, with a census when ls has one. */
+static int
+checker_list_run(struct checker_lister ls, char ***names, size_t *n, char *err,
+                 size_t errlen)
 {
-	struct checker_lister ls = {.st = st, .due_only = due_only, .now = now};
+	struct store *st = ls.st;
 	size_t ncorrupt = 0;
 	int rc;
 
@@ -276,6 +287,27 @@ checker_list(struct store *st, bool due_only, int64_t now, char ***names,
 	*names = ls.names;
 	*n = ls.n;
 	return 0;
+}
+
+int
+checker_list(struct store *st, bool due_only, int64_t now, char ***names,
+             size_t *n, char *err, size_t errlen)
+{
+	struct checker_lister ls = {.st = st, .due_only = due_only, .now = now};
+
+	return checker_list_run(ls, names, n, err, errlen);
+}
+
+int
+checker_list_census(struct store *st, int64_t now, char ***names, size_t *n,
+                    struct checker_census *census, char *err, size_t errlen)
+{
+	struct checker_lister ls = {
+	    .st = st, .due_only = true, .now = now, .census = census};
+
+	if (census != NULL)
+		memset(census, 0, sizeof(*census));
+	return checker_list_run(ls, names, n, err, errlen);
 }
 
 void

@@ -130,6 +130,21 @@ int checker_request(const struct domain_reg *reg, const struct config *cfg,
  */
 int checker_list(struct store *st, bool due_only, int64_t now, char ***names,
                  size_t *n, char *err, size_t errlen);
+
+/* Domains by readiness, counted by the listing that reads their states
+ * anyway (registered[CHECKER_NEVER_CHECKED]: no state yet). */
+#define CHECKER_READINESS 5 /* enum domain_readiness */
+#define CHECKER_NEVER_CHECKED CHECKER_READINESS
+struct checker_census {
+	size_t registered[CHECKER_READINESS + 1];
+	size_t unregistered[CHECKER_READINESS];
+};
+
+/* checker_list_census - checker_list(), due_only, and the census of
+ * every state it read (census may be NULL). */
+int checker_list_census(struct store *st, int64_t now, char ***names, size_t *n,
+                        struct checker_census *census, char *err,
+                        size_t errlen);
 void checker_list_free(char **names, size_t n);
 
 /* One round of upkeep of unregistered states; see checker_upkeep(). */

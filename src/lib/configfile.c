@@ -10,9 +10,10 @@
  *	int config_set(struct config *cfg, const char *key,
  *	    const char *value, char *err, size_t errlen);
  *	int config_parse_timeout(const char *text, unsigned *ms);
- *	int config_listen_parse(const char *text, struct sockaddr_storage *ss,
+ *	int config_api_listen_parse(const char *text, struct sockaddr_storage *ss,
  *	    socklen_t *sslen);
  *	bool config_socket_inet(const char *socket);
+ *	int config_listen_parse(text, out, err, errlen);
  *	int config_check_door(cfg, socket, err, errlen);
  *
  * DESCRIPTION
@@ -64,7 +65,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
 #include <syslog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,8 +119,9 @@ enum config_type {
 	CONFIG_FALLBACK_ADDRESS,
 	CONFIG_ALIGN, /* AlignmentRequired */
 	CONFIG_MISALIGNED,
-	CONFIG_LISTEN,      /* APIListen: ADDR:PORT */
+	CONFIG_API_LISTEN,  /* APIListen: ADDR:PORT */
 	CONFIG_WEBHOOK_URL, /* appends: the one key given several times */
+	CONFIG_LISTEN, /* MetricsListen: struct config_listen */
 };
 
 struct config_key {
@@ -165,7 +169,7 @@ static const struct config_key config_keys[] = {
      CONFIG_FIELD(store_dsn_password_file)},
     {"ReplicaMaxLag", CONFIG_DURATION, CONFIG_FIELD(replica_max_lag)},
     {"HostName", CONFIG_STRING, CONFIG_FIELD(host_name)},
-    {"APIListen", CONFIG_LISTEN, CONFIG_FIELD(api_listen)},
+    {"APIListen", CONFIG_API_LISTEN, CONFIG_FIELD(api_listen)},
     {"APITLSCertificate", CONFIG_PATH, CONFIG_FIELD(api_tls_cert)},
     {"APITLSKey", CONFIG_PATH, CONFIG_FIELD(api_tls_key)},
     {"APITokenFile", CONFIG_PATH, CONFIG_FIELD(api_token_file)},
@@ -191,6 +195,7 @@ static const struct config_key config_keys[] = {
     {"MilterTimeout", CONFIG_MILTER_TIMEOUT, CONFIG_FIELD(milter_timeout)},
     {"PolicySocket", CONFIG_SOCKET, CONFIG_FIELD(policy_socket)},
     {"PolicyAcceptOK", CONFIG_BOOL, CONFIG_FIELD(policy_accept_ok)},
+    {"MetricsListen", CONFIG_LISTEN, CONFIG_FIELD(metrics_listen)},
     {"OnUnknown", CONFIG_ACTION, CONFIG_ON(POLICY_ON_UNKNOWN)},
     {"OnPending", CONFIG_ACTION, CONFIG_ON(POLICY_ON_PENDING)},
     {"OnVerified", CONFIG_ACTION, CONFIG_ON(POLICY_ON_VERIFIED)},
@@ -628,7 +633,7 @@ config_set_concurrency(void *field, size_t size, const char *value, char *msg,
 }
 
 int
-config_listen_parse(const char *text, struct sockaddr_storage *ss,
+config_api_listen_parse(const char *text, struct sockaddr_storage *ss,
                     socklen_t *sslen)
 {
 	char addr[CONFIG_LISTEN_MAX], *end;
@@ -676,16 +681,16 @@ config_listen_parse(const char *text, struct sockaddr_storage *ss,
 	return 0;
 }
 
-/* config_set_listen - APIListen: a numeric ADDR:PORT or [ADDR]:PORT. */
+/* config_set_api_listen - APIListen: a numeric ADDR:PORT or [ADDR]:PORT. */
 static int
-config_set_listen(void *field, size_t size, const char *value, char *msg,
+config_set_api_listen(void *field, size_t size, const char *value, char *msg,
                   size_t msglen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char q[CONFIG_QUOTE_MAX];
 
-	if (config_listen_parse(value, &ss, &len) != 0)
+	if (config_api_listen_parse(value, &ss, &len) != 0)
 		return errbuf_fail(
 		    msg, msglen,
 		    "'%s' is not ADDR:PORT or [IPV6]:PORT (a numeric address, "
@@ -785,6 +790,74 @@ config_set_socket(void *field, size_t size, const char *value, char *msg,
 			    text_quote(q, sizeof(q), value, strlen(value)));
 	}
 	return config_set_string(field, size, value, msg, msglen);
+}
+
+int
+config_listen_parse(const char *text, struct config_listen *out, char *err,
+                    size_t errlen)
+{
+	char q[CONFIG_QUOTE_MAX], addr[CONFIG_LISTEN_ADDR_MAX], *end;
+	const char *port = text, *colon, *orig = text;
+	unsigned char bin[sizeof(struct in6_addr)];
+	unsigned long n;
+	size_t alen = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (strcasecmp(text, "off") == 0 || strcasecmp(text, "none") == 0)
+		return 0;
+	out->family = AF_INET;
+	snprintf(out->addr, sizeof(out->addr), "127.0.0.1");
+	if (text[0] == '[') {
+		/* [IPV6]:PORT */
+		if ((colon = strstr(text, "]:")) == NULL)
+			goto bad;
+		alen = (size_t)(colon - text - 1);
+		out->family = AF_INET6;
+		port = colon + 2;
+		text++;
+	} else if ((colon = strrchr(text, ':')) != NULL) {
+		alen = (size_t)(colon - text);
+		port = colon + 1;
+		if (memchr(text, ':', alen) != NULL)
+			goto bad; /* an IPv6 address needs its brackets */
+	}
+	if (colon != NULL) {
+		if (alen == 0 || alen >= sizeof(addr))
+			goto bad;
+		memcpy(addr, text, alen);
+		addr[alen] = '\0';
+		if (inet_pton(out->family, addr, bin) != 1)
+			goto bad;
+		inet_ntop(out->family, bin, out->addr, sizeof(out->addr));
+	} else {
+		inet_pton(AF_INET, out->addr, bin);
+	}
+	n = strtoul(port, &end, 10);
+	if (port[0] < '0' || port[0] > '9' || n == 0 || n > 65535 ||
+	    *end != '\0')
+		goto bad;
+	out->port = (uint16_t)n;
+	out->loopback =
+	    out->family == AF_INET
+	        ? bin[0] == 127
+	        : memcmp(bin, &in6addr_loopback, sizeof(struct in6_addr)) == 0;
+	out->on = true;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return errbuf_fail(err, errlen,
+	                   "'%s' is not off, PORT, IPV4:PORT or [IPV6]:PORT "
+	                   "(a numeric address; the port 1..65535)",
+	                   text_quote(q, sizeof(q), orig, strlen(orig)));
+}
+
+/* config_set_listen - MetricsListen (config_listen_parse). */
+static int
+config_set_listen(void *field, size_t size, const char *value, char *msg,
+                  size_t msglen)
+{
+	(void)size;
+	return config_listen_parse(value, field, msg, msglen);
 }
 
 /* config_set_action - an On<Situation> action; size is the situation. */
@@ -1063,7 +1136,7 @@ static const config_setter config_setters[] = {
     [CONFIG_OCTAL] = config_set_octal,
     [CONFIG_FACILITY] = config_set_facility,
     [CONFIG_SOCKET] = config_set_socket,
-    [CONFIG_LISTEN] = config_set_listen,
+    [CONFIG_API_LISTEN] = config_set_api_listen,
     [CONFIG_MILTER_TIMEOUT] = config_set_milter_timeout,
     [CONFIG_COMMAND_OR_NONE] = config_set_command_or_none,
     [CONFIG_ACTION] = config_set_action,
@@ -1080,6 +1153,7 @@ static const config_setter config_setters[] = {
     [CONFIG_ALIGN] = config_set_align,
     [CONFIG_MISALIGNED] = config_set_misaligned,
     [CONFIG_WEBHOOK_URL] = config_set_webhook_url,
+    [CONFIG_LISTEN] = config_set_listen,
 };
 
 /* config_key_find - the table row for a key, or NULL. */

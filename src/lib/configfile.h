@@ -34,6 +34,7 @@
 #endif
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/authready.conf"
 #define CONFIG_LINE_MAX 4096
+#define CONFIG_LISTEN_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
 #define CONFIG_SELECTOR_MAX 64
 #define CONFIG_DNS_TIMEOUT_DEFAULT_MS 5000
 #define CONFIG_CHECK_TIMEOUT_DEFAULT_MS 20000 /* SPF's RFC 7208 limit */
@@ -89,6 +90,15 @@ struct config_egress {
 struct config_webhooks {
 	char url[CONFIG_WEBHOOK_URLS_MAX][CONFIG_WEBHOOK_URL_MAX];
 	size_t count;
+};
+
+/* An HTTP listener (MetricsListen): a numeric address and a port. */
+struct config_listen {
+	bool on;
+	int family; /* AF_INET or AF_INET6 */
+	char addr[CONFIG_LISTEN_ADDR_MAX];
+	uint16_t port;
+	bool loopback; /* 127.0.0.0/8 or ::1 */
 };
 
 struct config {
@@ -152,6 +162,8 @@ struct config {
 
 	/* OnMailFromNotReady, FallbackMailFrom (the milter's alone) */
 	struct fallback_config fallback;
+	/* MetricsListen: /metrics and /healthz (metricsd.c); off: none */
+	struct config_listen metrics_listen;
 };
 
 /* config_defaults - the built-in values. */
@@ -187,11 +199,19 @@ int config_parse_timeout(const char *text, unsigned *ms);
 int config_facility(const char *name);
 
 /*
- * config_listen_parse - "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6), with
+ * config_api_listen_parse - "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6), with
  * a numeric address and a port 1..65535, into *ss; 0 ok, -1 bad.
  */
-int config_listen_parse(const char *text, struct sockaddr_storage *ss,
-                        socklen_t *sslen);
+int config_api_listen_parse(const char *text, struct sockaddr_storage *ss,
+                            socklen_t *sslen);
+
+/*
+ * config_listen_parse - an HTTP listener: "off", "PORT" (127.0.0.1),
+ * "IPV4:PORT" or "[IPV6]:PORT" (numeric addresses only, port 1..65535);
+ * 0, or -1 with the reason in err.
+ */
+int config_listen_parse(const char *text, struct config_listen *out, char *err,
+                        size_t errlen);
 
 /* config_socket_inet - socket is inet:PORT@HOST or inet6:PORT@HOST. */
 bool config_socket_inet(const char *socket);

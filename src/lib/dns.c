@@ -14,6 +14,8 @@
  *	void dns_run(struct dns *d);
  *	void dns_run_once(struct dns *d, int max_wait_ms);
  *	int dns_server_parse(const char *text, char *err, size_t errlen);
+ *	int dns_metrics_register(struct metrics *m, char *err,
+ *	    size_t errlen);
  *
  * DESCRIPTION
  *	One struct dns owns one c-ares channel (EDNS0 with a 1232-octet
@@ -52,6 +54,11 @@
  *	closed") before it returns; dns_query() fails from then on.  A
  *	callback must not call dns_close().
  *
+ *	Metrics: every lookup is counted once, where it completes
+ *	(dns_complete), by query type and outcome, with its time from
+ *	dns_query() in a histogram by type; a program that does not
+ *	register them (the CLI) pays a pointer test.
+ *
  * DIAGNOSTICS
  *	dns_open() and dns_server_parse() return -1 with a message in err.
  *	dns_query() returns -1 (and never calls back) only when out of
@@ -81,6 +88,7 @@
 #include "dnsio.h"
 #include "errbuf.h"
 #include "dnsmsg.h"
+#include "metrics.h"
 #include "text.h"
 
 #define DNS_CLASS_IN 1
@@ -111,6 +119,7 @@ struct dns_lookup {
 	bool in_ares;      /* c-ares still holds a query for this lookup */
 	bool over_tcp;     /* the current name is asked on tcp_channel */
 	uint64_t deadline; /* CLOCK_MONOTONIC milliseconds */
+	uint64_t started;  /* microseconds, for the duration metric */
 	resolver_cb cb;
 	void *arg;
 	/* while active: qname as asked, final_name the name being asked */
@@ -154,6 +163,43 @@ static const struct dns_status {
     {ARES_EBADNAME, DNS_ERROR, "name cannot be queried"},
     {ARES_ENOMEM, DNS_ERROR, "out of memory"},
     {ARES_EDESTRUCTION, DNS_ERROR, "resolver closed"},
+};
+
+/* The metrics' label values: query types (the last one for the rest)
+ * and outcomes (enum dns_outcome's order, dnsmsg.c's names). */
+static const struct {
+	uint16_t qtype;
+	const char *name;
+} dns_metric_types[] = {
+    {DNS_TYPE_TXT, "TXT"}, {DNS_TYPE_MX, "MX"},
+    {DNS_TYPE_A, "A"},     {DNS_TYPE_AAAA, "AAAA"},
+    {DNS_TYPE_PTR, "PTR"}, {DNS_TYPE_CNAME, "CNAME"},
+    {0, "other"},
+};
+#define DNS_METRIC_TYPES (sizeof(dns_metric_types) / sizeof(*dns_metric_types))
+#define DNS_METRIC_OUTCOMES ((size_t)DNS_ERROR + 1)
+static const char *dns_metric_type_names[DNS_METRIC_TYPES];
+static const char *dns_metric_outcome_names[DNS_METRIC_OUTCOMES];
+
+static struct metrics_family dns_metric_queries = {
+    .name = "authready_dns_queries_total",
+    .help = "DNS lookups by query type and outcome (CNAME chains followed "
+            "count once).",
+    .type = METRICS_COUNTER,
+    .nlabels = 2,
+    .label = {{"type", (const char *const *)dns_metric_type_names,
+               DNS_METRIC_TYPES},
+              {"outcome", (const char *const *)dns_metric_outcome_names,
+               DNS_METRIC_OUTCOMES}},
+};
+static struct metrics_family dns_metric_seconds = {
+    .name = "authready_dns_query_duration_seconds",
+    .help = "DNS lookup time from the question to the outcome, by type.",
+    .type = METRICS_HISTOGRAM,
+    .nlabels = 1,
+    .label = {{"type", (const char *const *)dns_metric_type_names,
+               DNS_METRIC_TYPES}},
+    .bounds_us = metrics_latency_bounds_us,
 };
 
 static pthread_once_t dns_library_once = PTHREAD_ONCE_INIT;
@@ -254,6 +300,37 @@ dns_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 	d->fds[i].revents = 0;
 }
 
+int
+dns_metrics_register(struct metrics *m, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < DNS_METRIC_TYPES; i++)
+		dns_metric_type_names[i] = dns_metric_types[i].name;
+	for (i = 0; i < DNS_METRIC_OUTCOMES; i++)
+		dns_metric_outcome_names[i] =
+		    dns_outcome_name((enum dns_outcome)i);
+	dns_metric_seconds.nbounds = metrics_latency_nbounds;
+	if (metrics_register(m, &dns_metric_queries, err, errlen) != 0 ||
+	    metrics_register(m, &dns_metric_seconds, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* dns_count - a lookup completed: its type, outcome and time. */
+static void
+dns_count(const struct dns_lookup *lk, enum dns_outcome outcome)
+{
+	size_t t = 0;
+
+	while (t + 1 < DNS_METRIC_TYPES &&
+	       dns_metric_types[t].qtype != lk->ans.qtype)
+		t++;
+	metrics_add(&dns_metric_queries, t, (size_t)outcome, 1);
+	metrics_observe_us(&dns_metric_seconds, t, 0,
+	                   metrics_now_us() - lk->started);
+}
+
 /* dns_complete - queue the lookup's result for its callback. */
 static void
 dns_complete(struct dns_lookup *lk, struct dns_answer *res)
@@ -263,6 +340,7 @@ dns_complete(struct dns_lookup *lk, struct dns_answer *res)
 	struct dns_answer *a = &lk->ans;
 	size_t n;
 
+	dns_count(lk, res->outcome);
 	/* Field by field, the large name buffers by their length: the
 	 * caller asked for a->qname, which stays; res names what was asked
 	 * last.  The records move to a. */
@@ -727,6 +805,7 @@ dns_query_by(struct dns *d, const char *name, uint16_t qtype,
 	lk->cb = cb;
 	lk->arg = arg;
 	lk->state = DNS_LOOKUP_ACTIVE;
+	lk->started = metrics_on(&dns_metric_seconds) ? metrics_now_us() : 0;
 	now = text_now_ms();
 	lk->deadline = now + d->timeout_ms;
 	if (deadline_ms < lk->deadline)

@@ -55,6 +55,12 @@ int dns_query_by(struct dns *d, const char *name, uint16_t qtype,
 /* dns_resolver - the resolver interface backed by this channel. */
 struct resolver dns_resolver(struct dns *d);
 
+struct metrics;
+
+/* dns_metrics_register - the lookup metrics into m: by type and outcome,
+ * and their time; 0, or -1 with err. */
+int dns_metrics_register(struct metrics *m, char *err, size_t errlen);
+
 /* dns_pending - lookups whose callback has not run yet. */
 size_t dns_pending(const struct dns *d);
 

@@ -7,6 +7,7 @@
  *	void log_line_init(line);
  *	void log_field(line, key, value);
  *	void log_emit(priority, line);
+ *	int log_metrics_register(m, err, errlen);
  *
  * DESCRIPTION
  *	The destination is chosen once at start (before threads), then only
@@ -17,7 +18,9 @@
  *	only a line that ends a quiet spell (or fills half the ring) takes
  *	the writer's mutex, to wake it.  The ident is
  *	formatted with the PID once, so no line costs a getpid().  On stderr
- *	each line is written with one fprintf under the stream lock.
+ *	each line is written with one fprintf under the stream lock.  A
+ *	line the full ring cannot take is dropped and counted (one line
+ *	says how many; authready_log_lines_dropped_total counts them all).
  */
 #include "log.h"
 
@@ -37,6 +40,7 @@
 #include <unistd.h>
 
 #include "configfile.h"
+#include "metrics.h"
 #include "sanitize.h"
 
 static const struct {
@@ -77,6 +81,12 @@ struct log_ring_line {
 	char text[LOG_LINE_MAX];
 };
 
+static struct metrics_family log_metric_dropped = {
+    .name = "authready_log_lines_dropped_total",
+    .help = "Log lines dropped because the ring to syslog was full.",
+    .type = METRICS_COUNTER,
+};
+
 static struct {
 	struct log_ring_line *lines;
 	_Atomic size_t tail; /* next position a producer claims */
@@ -95,6 +105,12 @@ static struct {
     .more = PTHREAD_COND_INITIALIZER,
     .fd = -1,
 };
+
+int
+log_metrics_register(struct metrics *m, char *err, size_t errlen)
+{
+	return metrics_register(m, &log_metric_dropped, err, errlen);
+}
 
 int
 log_open(const char *ident, const char *facility, bool use_syslog, char *err,
@@ -450,6 +466,7 @@ log_queue(int priority, const char *text)
 	if (!log_claim(&pos)) {
 		atomic_fetch_add_explicit(&log_async.dropped, 1,
 		                          memory_order_relaxed);
+		metrics_add(&log_metric_dropped, 0, 0, 1);
 		goto out;
 	}
 	slot = &log_async.lines[pos % LOG_RING];

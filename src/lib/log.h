@@ -52,6 +52,12 @@ int log_start_async(char *err, size_t errlen);
  */
 int log_set_socket(const char *path);
 
+struct metrics;
+
+/* log_metrics_register - the dropped lines' counter into m; 0, or -1
+ * with err. */
+int log_metrics_register(struct metrics *m, char *err, size_t errlen);
+
 /* log_stop - flush the ring and stop the writer thread. */
 void log_stop(void);
 

@@ -1659,6 +1659,24 @@ store_batch_del_held(struct store_batch *b, const char *domain,
 	return batch_del_key(b, b->st->held, &key, err, errlen);
 }
 
+int
+store_held_count(struct store *st, size_t *n, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	int rc;
+
+	*n = 0;
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	rc = mdb_stat(txn, st->held, &ms);
+	read_end(txn);
+	if (rc != 0)
+		return lmdb_fail(err, errlen, "count the held index", rc);
+	*n = ms.ms_entries;
+	return STORE_OK;
+}
+
 /* held_walk - entries whose key starts with prefix; corrupt ones skipped. */
 static int
 held_walk(MDB_cursor *cur, const MDB_val *prefix, store_held_cb cb, void *ctx,

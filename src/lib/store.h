@@ -62,6 +62,8 @@
  *	    store_held_cb cb, void *ctx, char *err, size_t errlen);
  *	int store_held_del(struct store *st, const char *domain,
  *	    const char *queue_id, char *err, size_t errlen);
+ *	int store_held_count(struct store *st, size_t *n, char *err,
+ *	    size_t errlen);
  *
  *	int store_last_commit(struct store *st, uint64_t *id);
  *
@@ -355,6 +357,9 @@ int store_held_list(struct store *st, const char *domain, store_held_cb cb,
                     void *ctx, char *err, size_t errlen);
 int store_held_del(struct store *st, const char *domain, const char *queue_id,
                    char *err, size_t errlen);
+/* store_held_count - entries in the held index (its page count, not a
+ * walk). */
+int store_held_count(struct store *st, size_t *n, char *err, size_t errlen);
 
 /* store_batch_put_held - store_held_put in a batch.
  * store_batch_del_held - store_held_del in a batch (STORE_NOTFOUND:

@@ -90,6 +90,7 @@
 #include "replica.h"
 #include "configfile.h"
 #include "log.h"
+#include "metricsd.h"
 #include "milter.h"
 #include "policyd.h"
 #include "readiness.h"
@@ -164,6 +165,8 @@ static struct daemon_file daemon_files[3] = {
     {.dirfd = -1}, {.dirfd = -1}, {.dirfd = -1}};
 static pid_t daemon_reaper = -1;
 static int daemon_reaper_fd = -1;
+/* MetricsListen's socket, opened with the others; -1 none. */
+static int daemon_metrics_fd = -1;
 
 /* The stop signals, blocked in every thread (libmilter waits for them). */
 static sigset_t daemon_stop_set;
@@ -976,6 +979,10 @@ daemon_start(const struct daemon_args *a, const struct config *cfg,
 	if ((rc = daemon_open_socket(cfg, &ids)) != 0 ||
 	    (rc = daemon_open_policy(cfg, &ids, policy_fd)) != 0)
 		return rc;
+	if (cfg->metrics_listen.on &&
+	    (daemon_metrics_fd =
+	         metricsd_open(&cfg->metrics_listen, err, sizeof(err))) < 0)
+		return daemon_fail("%s", err);
 	if (!a->foreground && daemon(0, 0) != 0)
 		return daemon_fail("cannot leave the terminal: %s",
 		                   strerror(errno));
@@ -1068,6 +1075,38 @@ daemon_abandon(int code)
 	_exit(code);
 }
 
+/* daemon_metrics_wide - the warning for a MetricsListen beyond
+ * loopback (allowed: the address was written out); NULL for none. */
+static const char *
+daemon_metrics_wide(const struct config *cfg)
+{
+	if (!cfg->metrics_listen.on || cfg->metrics_listen.loopback)
+		return NULL;
+	return "MetricsListen is not a loopback address: /metrics and "
+	       "/healthz answer anyone who can reach it (they have no "
+	       "authentication; firewall the port)";
+}
+
+/* daemon_metrics_start - serve MetricsListen's socket, when there is
+ * one, once the store, checker and replica run. */
+static int
+daemon_metrics_start(const struct config *cfg, const struct milter_env *env,
+                     char *err, size_t errlen)
+{
+	struct metricsd_env menv = {
+	    .store = env->store,
+	    .state_dir = cfg->state_dir,
+	    .checkerd = env->checkerd,
+	    .replica = env->replica,
+	};
+	int fd = daemon_metrics_fd;
+
+	if (fd < 0)
+		return 0;
+	daemon_metrics_fd = -1;
+	return metricsd_start(fd, &menv, err, errlen);
+}
+
 /* daemon_run - everything after the config is loaded. */
 static int
 daemon_run(const struct daemon_args *a, struct snapshot *snap)
@@ -1088,7 +1127,10 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	}
 	sigemptyset(&reload_set);
 	sigaddset(&reload_set, SIGUSR1);
-	if (checkerd_start(&env.checkerd, env.store, err, sizeof(err)) != 0 ||
+	if ((daemon_metrics_fd >= 0 &&
+	     metricsd_register(cfg->store_dsn[0] != '\0', err, sizeof(err)) !=
+	         0) ||
+	    checkerd_start(&env.checkerd, env.store, err, sizeof(err)) != 0 ||
 	    (cfg->store_dsn[0] != '\0' &&
 	     replica_start(&env.replica, env.store, cfg, err, sizeof(err)) !=
 	         0) ||
@@ -1100,13 +1142,16 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	                   config_socket_inet(cfg->policy_socket)
 	                       ? HELD_DOOR_INET
 	                       : HELD_DOOR_UNIX,
-	                   err, sizeof(err)) != 0)) {
+	                   err, sizeof(err)) != 0) ||
+	    daemon_metrics_start(cfg, &env, err, sizeof(err)) != 0) {
 		rc = daemon_fail("%s", err);
 		/* the threads started so far use the store: stopped before
 		 * it is closed (a malformed StoreDSN or an unreadable password
 		 * file fails the replica's start after the checker's) */
+		metricsd_stop();
 		if (!checkerd_stop(env.checkerd, DAEMON_STOP_WAIT) ||
-		    !replica_stop(env.replica, DAEMON_STOP_WAIT))
+		    !replica_stop(env.replica, DAEMON_STOP_WAIT) ||
+		    !webhookd_stop(env.webhookd, DAEMON_STOP_WAIT))
 			daemon_abandon(rc);
 		store_close(env.store);
 		log_stop();
@@ -1125,7 +1170,11 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	if (daemon_fallback_door(cfg) != NULL)
 		log_msg(LOG_WARNING, "event=config-warning warning=\"%s\"",
 		        daemon_fallback_door(cfg));
+	if (daemon_metrics_wide(cfg) != NULL)
+		log_msg(LOG_WARNING, "event=config-warning warning=\"%s\"",
+		        daemon_metrics_wide(cfg));
 	rc = daemon_listen();
+	metricsd_stopping(); /* /healthz: 503 from now on */
 	log_msg(LOG_NOTICE, "event=stop status=%d", rc);
 	code = rc == MI_SUCCESS ? 0 : MILTER_EXIT_CONFIG;
 	if (!policyd_stop(DAEMON_STOP_WAIT)) {
@@ -1168,6 +1217,7 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		        DAEMON_STOP_WAIT);
 		daemon_abandon(code);
 	}
+	metricsd_stop();
 	milter_fini();
 	store_close(env.store);
 	log_stop();
@@ -1209,6 +1259,9 @@ main(int argc, char **argv)
 		if (rc == 0 && daemon_fallback_door(&snap->cfg) != NULL)
 			fprintf(stderr, "authready-milter: warning: %s\n",
 			        daemon_fallback_door(&snap->cfg));
+		if (rc == 0 && daemon_metrics_wide(&snap->cfg) != NULL)
+			fprintf(stderr, "authready-milter: warning: %s\n",
+			        daemon_metrics_wide(&snap->cfg));
 		if (rc == 0)
 			printf("%s: configuration OK\n", daemon_config_path);
 		snapshot_release(snap);

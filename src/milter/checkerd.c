@@ -8,6 +8,8 @@
  *	uint64_t checkerd_generation(cd);
  *	bool checkerd_wait(cd, seen, deadline);
  *	void checkerd_note_use(cd, domain);
+ *	bool checkerd_alive(cd, why, whylen);
+ *	int checkerd_metrics_register(m, err, errlen);
  *
  * DESCRIPTION
  *	One mutex guards the request queue (a ring, oldest first), the
@@ -25,6 +27,14 @@
  *	and has checker_upkeep() record them in the unregistered states
  *	and remove the states unused for UnregisteredExpiry.
  *
+ *	Metrics: each run is counted by kind (a due round, or requests)
+ *	with its duration; the due round's listing, which reads every
+ *	state anyway, counts the domains by registration and state into a
+ *	gauge (checker_list_census), so a scrape never walks the store.
+ *	The thread notes the time of its last progress (an idle wake-up, a
+ *	commit, the end of a run): checkerd_alive() says it is stalled past
+ *	CHECKERD_STALL_SECONDS, or gone.
+ *
  * DIAGNOSTICS
  *	Every state change and every failure is one log line.
  */
@@ -32,6 +42,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +50,7 @@
 #include "checker.h"
 #include "dns.h"
 #include "log.h"
+#include "metrics.h"
 #include "pgcheck.h"
 #include "pgconn.h"
 #include "release.h"
@@ -69,6 +81,41 @@ struct checkerd {
 	PGconn *pg;      /* StoreDSN: checker thread only; NULL: down */
 	bool pg_down;    /* ... and said so in the log */
 	time_t pg_retry; /* no new connection before (monotonic s) */
+	_Atomic int64_t progress; /* monotonic s of the last progress */
+};
+
+/* The metrics' label values. */
+enum { CHECKERD_RUN_DUE, CHECKERD_RUN_REQUESTS };
+static const char *const checkerd_run_labels[] = {"due", "requests"};
+static const char *const checkerd_reg_labels[] = {"registered", "unregistered"};
+static const char *const checkerd_state_labels[] = {
+    "unknown", "pending", "verified", "degraded", "failed",
+};
+
+static struct metrics_family checkerd_rounds = {
+    .name = "authready_refresh_rounds_total",
+    .help = "Runs of the checker thread: due rounds, and runs of "
+            "requested checks.",
+    .type = METRICS_COUNTER,
+    .nlabels = 1,
+    .label = {{"kind", checkerd_run_labels, 2}},
+};
+static struct metrics_family checkerd_round_seconds = {
+    .name = "authready_refresh_round_duration_seconds",
+    .help = "Duration of the checker thread's runs, by kind.",
+    .type = METRICS_HISTOGRAM,
+    .nlabels = 1,
+    .label = {{"kind", checkerd_run_labels, 2}},
+    .bounds_us = metrics_latency_bounds_us,
+};
+static struct metrics_family checkerd_domains = {
+    .name = "authready_domains",
+    .help = "Domains by registration and readiness state, counted at "
+            "each due round (registered, never checked: unknown).",
+    .type = METRICS_GAUGE,
+    .nlabels = 2,
+    .label = {{"registration", checkerd_reg_labels, 2},
+              {"state", checkerd_state_labels, CHECKER_READINESS}},
 };
 
 /* The domains that became verified in one run: their mail is released. */
@@ -79,6 +126,33 @@ struct checkerd_run {
 };
 
 static void checkerd_finished(struct checkerd *cd);
+
+/* checkerd_progress - the thread did something: note when. */
+static void
+checkerd_progress(struct checkerd *cd)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	atomic_store_explicit(&cd->progress, (int64_t)now.tv_sec,
+	                      memory_order_relaxed);
+}
+
+/* checkerd_census - the domains gauge from a due round's listing. */
+static void
+checkerd_census(const struct checker_census *c)
+{
+	for (size_t s = 0; s < CHECKER_READINESS; s++) {
+		size_t reg = c->registered[s] +
+		             (s == READINESS_UNKNOWN
+		                  ? c->registered[CHECKER_NEVER_CHECKED]
+		                  : 0);
+
+		metrics_set(&checkerd_domains, 0, s, (int64_t)reg);
+		metrics_set(&checkerd_domains, 1, s,
+		            (int64_t)c->unregistered[s]);
+	}
+}
 
 /* checkerd_take - the oldest queued request, for a free job slot. */
 static bool
@@ -449,15 +523,17 @@ checkerd_unregistered_first(struct checkerd *cd, char **names, size_t n)
 static void
 checkerd_run_due(struct checkerd *cd)
 {
+	struct checker_census census;
 	char **names = NULL, err[512];
 	size_t n = 0;
 
 	checkerd_upkeep(cd);
-	if (checker_list(cd->st, true, (int64_t)time(NULL), &names, &n, err,
-	                 sizeof(err)) != 0) {
+	if (checker_list_census(cd->st, (int64_t)time(NULL), &names, &n,
+	                        &census, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
 		return;
 	}
+	checkerd_census(&census);
 	if (checkerd_fleet()) {
 		/* PostgreSQL's due domains come with the claims; of the
 		 * local list, only the unregistered states are left. */
@@ -479,6 +555,7 @@ checkerd_run_due(struct checkerd *cd)
 static void
 checkerd_finished(struct checkerd *cd)
 {
+	checkerd_progress(cd);
 	pthread_mutex_lock(&cd->lock);
 	cd->generation++;
 	pthread_cond_broadcast(&cd->done);
@@ -496,6 +573,15 @@ checkerd_exit(struct checkerd *cd)
 	return NULL;
 }
 
+/* checkerd_ran - count a run of kind that began at t0_us. */
+static void
+checkerd_ran(size_t kind, uint64_t t0_us)
+{
+	metrics_add(&checkerd_rounds, kind, 0, 1);
+	metrics_observe_us(&checkerd_round_seconds, kind, 0,
+	                   metrics_now_us() - t0_us);
+}
+
 static void *
 checkerd_main(void *arg)
 {
@@ -507,18 +593,26 @@ checkerd_main(void *arg)
 	while (!cd->stop) {
 		struct timespec now;
 
+		uint64_t t0;
+
 		if (cd->nqueue > 0) {
 			/* the run takes the queue itself (checkerd_take) */
 			pthread_mutex_unlock(&cd->lock);
+			t0 = metrics_now_us();
 			checkerd_run_names(cd, NULL, 0, false, false);
+			checkerd_ran(CHECKERD_RUN_REQUESTS, t0);
 			checkerd_finished(cd);
 			pthread_mutex_lock(&cd->lock);
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		atomic_store_explicit(&cd->progress, (int64_t)now.tv_sec,
+		                      memory_order_relaxed);
 		if (now.tv_sec >= next.tv_sec) {
 			pthread_mutex_unlock(&cd->lock);
+			t0 = metrics_now_us();
 			checkerd_run_due(cd);
+			checkerd_ran(CHECKERD_RUN_DUE, t0);
 			checkerd_finished(cd);
 			clock_gettime(CLOCK_MONOTONIC, &next);
 			next.tv_sec += CHECKERD_TICK_SECONDS;
@@ -556,6 +650,7 @@ checkerd_start(struct checkerd **out, struct store *st, char *err,
 		return -1;
 	}
 	cd->st = st;
+	checkerd_progress(cd);
 	pthread_mutex_init(&cd->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -667,4 +762,45 @@ checkerd_wait(struct checkerd *cd, uint64_t seen,
 	finished = cd->generation != seen;
 	pthread_mutex_unlock(&cd->lock);
 	return finished;
+}
+
+bool
+checkerd_alive(struct checkerd *cd, char *why, size_t whylen)
+{
+	struct timespec now;
+	int64_t idle;
+	bool exited;
+
+	if (cd == NULL) {
+		snprintf(why, whylen, "no checker thread");
+		return false;
+	}
+	pthread_mutex_lock(&cd->lock);
+	exited = cd->exited || cd->stop;
+	pthread_mutex_unlock(&cd->lock);
+	if (exited) {
+		snprintf(why, whylen, "the checker thread is stopping");
+		return false;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	idle = (int64_t)now.tv_sec -
+	       atomic_load_explicit(&cd->progress, memory_order_relaxed);
+	if (idle > CHECKERD_STALL_SECONDS) {
+		snprintf(why, whylen,
+		         "the checker thread has made no progress for %llds",
+		         (long long)idle);
+		return false;
+	}
+	return true;
+}
+
+int
+checkerd_metrics_register(struct metrics *m, char *err, size_t errlen)
+{
+	checkerd_round_seconds.nbounds = metrics_latency_nbounds;
+	if (metrics_register(m, &checkerd_rounds, err, errlen) != 0 ||
+	    metrics_register(m, &checkerd_round_seconds, err, errlen) != 0 ||
+	    metrics_register(m, &checkerd_domains, err, errlen) != 0)
+		return -1;
+	return 0;
 }

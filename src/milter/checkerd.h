@@ -38,6 +38,9 @@
 #define CHECKERD_TICK_SECONDS 15       /* how often due domains are sought */
 #define CHECKERD_RESERVE 32            /* job slots only requests may use */
 #define CHECKERD_DROP_LOG_SECONDS 3600 /* lost use notes: one line at most */
+/* No progress for this long (no idle wake-up, commit or end of a run;
+ * a check ends within CheckTimeout, at most 300 s): stalled. */
+#define CHECKERD_STALL_SECONDS 600
 
 struct checkerd;
 
@@ -76,5 +79,15 @@ uint64_t checkerd_generation(struct checkerd *cd);
  */
 bool checkerd_wait(struct checkerd *cd, uint64_t seen,
                    const struct timespec *deadline);
+
+/* checkerd_alive - the thread runs and made progress lately; false with
+ * the reason in why (stopping, stalled). */
+bool checkerd_alive(struct checkerd *cd, char *why, size_t whylen);
+
+struct metrics;
+
+/* checkerd_metrics_register - the checker's metrics into m (runs, their
+ * duration, domains by state); 0, or -1 with err. */
+int checkerd_metrics_register(struct metrics *m, char *err, size_t errlen);
 
 #endif

@@ -9,6 +9,9 @@
  *	void decide_log(rq, f, d);
  *	void decide_mailbox(cfg, local, local_cut, domain, f, d);
  *	bool decide_hold_index(domain, queue_id, mailbox, reason, door);
+ *	int decide_metrics_register(m, err, errlen);
+ *	size_t decide_state_label(f);
+ *	void decide_count(action, state_label);
  *
  * DESCRIPTION
  *	Store readers come from a pool without locks (an atomic exchange
@@ -35,6 +38,14 @@
  *	(registry_stale): an unregistered domain is then a tempfail, not a
  *	reject, whichever door asked.
  *
+ *	Metrics (metricsd.c serves them): every decision is counted by
+ *	action and state where it is logged (decide_log(), or the milter's
+ *	line at end of headers through decide_count()), whether the line
+ *	is written or not; each judgement's time, the check it waited for
+ *	included, goes into a histogram by identity (envelope or From);
+ *	a judgement that waited for a check is counted as answered or timed
+ *	out.  One relaxed atomic add each; nothing else on the path.
+ *
  * DIAGNOSTICS
  *	Every judged MAIL FROM is one log line: session or queue ID, client,
  *	sender, domain, state, action and reason, all sanitized, and an
@@ -52,6 +63,7 @@
 
 #include "fallback.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "release.h"
 #include "replica.h"
@@ -65,6 +77,46 @@
  * in use at that moment. */
 struct decide_pool {
 	_Atomic(struct store_reader *) slot[DECIDE_READERS_MAX];
+};
+
+/* The label values of the decision metrics: the readiness names (enum
+ * domain_readiness), then these two; the action names are policy.c's
+ * (filled by decide_metrics_register). */
+#define DECIDE_STATE_UNREGISTERED 5
+#define DECIDE_STATE_NONE 6 /* the path gave no domain */
+static const char *const decide_state_labels[] = {
+    "unknown", "pending",      "verified", "degraded",
+    "failed",  "unregistered", "none",
+};
+static const char *decide_action_labels[POLICY_ACTIONS];
+static const char *const decide_identity_labels[] = {"envelope", "from"};
+static const char *const decide_wait_labels[] = {"answered", "timed_out"};
+
+static struct metrics_family decide_decisions = {
+    .name = "authready_decisions_total",
+    .help = "Judged senders by the action taken and the state of the "
+            "domain that decided it.",
+    .type = METRICS_COUNTER,
+    .nlabels = 2,
+    .label = {{"action", (const char *const *)decide_action_labels,
+               POLICY_ACTIONS},
+              {"state", decide_state_labels, 7}},
+};
+static struct metrics_family decide_seconds = {
+    .name = "authready_decision_duration_seconds",
+    .help = "Time to judge one identity, a wait for its check included.",
+    .type = METRICS_HISTOGRAM,
+    .nlabels = 1,
+    .label = {{"identity", decide_identity_labels, 2}},
+    .bounds_us = metrics_latency_bounds_us,
+};
+static struct metrics_family decide_waits = {
+    .name = "authready_check_waits_total",
+    .help = "Judgements that waited for a check (CheckWait), by whether "
+            "the check answered in time.",
+    .type = METRICS_COUNTER,
+    .nlabels = 1,
+    .label = {{"outcome", decide_wait_labels, 2}},
 };
 
 /* Set once by decide_init() before a door opens; read-only afterwards. */
@@ -292,10 +344,18 @@ static const struct sender_env decide_env_fns = {
 
 /* Decisions -------------------------------------------------------------- */
 
+/* decide_clock_us - the wall clock in microseconds. */
+static uint64_t
+decide_clock_us(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000u + (uint64_t)ts->tv_nsec / 1000u;
+}
+
 /* decide_rules - the sender rules under cfg; registry_stale when the
  * replica has not heard from PostgreSQL for ReplicaMaxLag (never
- * without StoreDSN). */
-static void
+ * without StoreDSN).  The wall clock it read, in microseconds: the
+ * judgement's start (one clock read fewer on the decision path). */
+static uint64_t
 decide_rules(const struct config *cfg, struct sender_rules *rules)
 {
 	struct timespec ts;
@@ -307,6 +367,57 @@ decide_rules(const struct config *cfg, struct sender_rules *rules)
 	rules->registry_stale =
 	    replica_behind(decide_replica, cfg->replica_max_lag,
 	                   (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return decide_clock_us(&ts);
+}
+
+int
+decide_metrics_register(struct metrics *m, char *err, size_t errlen)
+{
+	for (unsigned a = 0; a < POLICY_ACTIONS; a++)
+		decide_action_labels[a] =
+		    policy_action_name((enum policy_action)a);
+	decide_seconds.nbounds = metrics_latency_nbounds;
+	if (metrics_register(m, &decide_decisions, err, errlen) != 0 ||
+	    metrics_register(m, &decide_seconds, err, errlen) != 0 ||
+	    metrics_register(m, &decide_waits, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+size_t
+decide_state_label(const struct sender_facts *f)
+{
+	if (f->code != REVPATH_OK)
+		return DECIDE_STATE_NONE;
+	if (f->lk.have_state)
+		return (unsigned)f->lk.sum.state < DECIDE_STATE_UNREGISTERED
+		           ? (size_t)f->lk.sum.state
+		           : DECIDE_STATE_NONE;
+	return f->lk.registered ? READINESS_UNKNOWN : DECIDE_STATE_UNREGISTERED;
+}
+
+void
+decide_count(enum policy_action action, size_t state_label)
+{
+	metrics_add(&decide_decisions, action, state_label, 1);
+}
+
+/* decide_judged - a judgement's time (since t0_us, decide_rules' wall
+ * clock; 0 when the clock stepped back) and its wait. */
+static void
+decide_judged(const struct sender_facts *f, size_t identity, uint64_t t0_us)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (metrics_on(&decide_seconds)) { /* else not even the clock */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = decide_clock_us(&ts);
+		metrics_observe_us(&decide_seconds, identity, 0,
+		                   now > t0_us ? now - t0_us : 0);
+	}
+	if (f->waited)
+		metrics_add(&decide_waits, f->timed_out ? 1 : 0, 0, 1);
 }
 
 void
@@ -315,6 +426,7 @@ decide_log(const struct decide_request *rq, const struct sender_facts *f,
 {
 	struct log_line line;
 
+	decide_count(d->action, decide_state_label(f));
 	if (!d->log)
 		return;
 	log_line_init(&line);
@@ -347,13 +459,14 @@ decide_sender(const struct config *cfg, const struct decide_request *rq,
 	struct decide_io io = {.may_wait = rq->may_wait};
 	struct sender_env env = decide_env_fns;
 	struct sender_rules rules;
+	uint64_t t0;
 
 	res->judged = false;
 	res->wanted_wait = false;
 	if (!policy_outbound(&cfg->policy, rq->client, rq->auth))
 		return;
 	env.impl = &io;
-	decide_rules(cfg, &rules);
+	t0 = decide_rules(cfg, &rules);
 	sender_facts(&env, &rules, rq->path, &res->facts);
 	if (io.wanted_wait) {
 		res->wanted_wait = true;
@@ -363,6 +476,7 @@ decide_sender(const struct config *cfg, const struct decide_request *rq,
 	policy_decide(&cfg->policy, &res->facts.in, &res->decision);
 	if (rq->fallback != NULL)
 		fallback_decide(&cfg->fallback, &res->facts.in, &res->decision);
+	decide_judged(&res->facts, 0, t0);
 	if (!rq->quiet)
 		decide_log(rq, &res->facts, &res->decision);
 }
@@ -375,12 +489,14 @@ decide_mailbox(const struct config *cfg, const char *local, bool local_cut,
 	struct decide_io io = {.may_wait = true};
 	struct sender_env env = decide_env_fns;
 	struct sender_rules rules;
+	uint64_t t0;
 
 	env.impl = &io;
-	decide_rules(cfg, &rules);
+	t0 = decide_rules(cfg, &rules);
 	sender_facts_domain(&env, &rules, local, local_cut, domain, f);
 	policy_decide(&cfg->policy, &f->in, d);
 	fallback_decide(&cfg->fallback, &f->in, d);
+	decide_judged(f, 1, t0);
 }
 
 /* decide_door_name - the door in the log. */

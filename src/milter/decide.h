@@ -93,6 +93,19 @@ void decide_mailbox(const struct config *cfg, const char *local, bool local_cut,
                     const char *domain, struct sender_facts *f,
                     struct policy_decision *d);
 
+struct metrics;
+
+/* decide_metrics_register - the decision metrics into m (metricsd.c);
+ * 0, or -1 with err. */
+int decide_metrics_register(struct metrics *m, char *err, size_t errlen);
+
+/* decide_state_label - the state label of a decision on f: a readiness,
+ * "unregistered" or "none" (no domain). */
+size_t decide_state_label(const struct sender_facts *f);
+
+/* decide_count - count one decision (decide_log does it for its own). */
+void decide_count(enum policy_action action, size_t state_label);
+
 /* decide_hold_index - index a held message under domain with its
  * sender, reason and door; false (logged) when it cannot be. */
 bool decide_hold_index(const char *domain, const char *queue_id,

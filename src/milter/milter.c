@@ -86,6 +86,7 @@ struct milter_conn {
 	bool nr_hdr;       /* a header needs no reply */
 	bool judge_at_eoh; /* the decision waits for the From header */
 	const char *env_state;
+	size_t env_label; /* env_state as decide_state_label() */
 	unsigned from_fields;
 	int from_code;
 	struct fromhdr from;
@@ -238,6 +239,7 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 		c->judge_at_eoh = true;
 		c->env_state = sender_state_name(&res.facts);
 		milter_keep_envelope(c, cfg, &res.facts);
+		c->env_label = decide_state_label(&res.facts);
 		return SMFIS_CONTINUE;
 	}
 	if (rq.quiet)
@@ -389,6 +391,9 @@ milter_eoh(SMFICTX *ctx)
 	fromcheck_decide_aligned(&cfg->from, &cfg->policy, &c->decision, &hf,
 	                         ff != NULL ? &from : NULL,
 	                         milter_align_facts(c, cfg, ff, &af), &fd);
+	decide_count(fd.d.action, fd.by == FROMCHECK_BY_FROM && ff != NULL
+	                              ? decide_state_label(ff)
+	                              : c->env_label);
 	milter_log_eoh(c, ctx, ff, &hf, &fd);
 	if (fd.by == FROMCHECK_BY_FROM || fd.by == FROMCHECK_BY_ALIGNMENT)
 		text_copy(c->domain, sizeof(c->domain), ff->lk.domain);
