@@ -10,8 +10,8 @@
  *	int config_set(struct config *cfg, const char *key,
  *	    const char *value, char *err, size_t errlen);
  *	int config_parse_timeout(const char *text, unsigned *ms);
- *	int config_api_listen_parse(const char *text, struct sockaddr_storage *ss,
- *	    socklen_t *sslen);
+ *	int config_api_listen_parse(const char *text,
+ *	    struct sockaddr_storage *ss, socklen_t *sslen);
  *	bool config_socket_inet(const char *socket);
  *	int config_listen_parse(text, out, err, errlen);
  *	int config_check_door(cfg, socket, err, errlen);
@@ -121,7 +121,7 @@ enum config_type {
 	CONFIG_MISALIGNED,
 	CONFIG_API_LISTEN,  /* APIListen: ADDR:PORT */
 	CONFIG_WEBHOOK_URL, /* appends: the one key given several times */
-	CONFIG_LISTEN, /* MetricsListen: struct config_listen */
+	CONFIG_LISTEN,      /* MetricsListen: struct config_listen */
 };
 
 struct config_key {
@@ -634,7 +634,7 @@ config_set_concurrency(void *field, size_t size, const char *value, char *msg,
 
 int
 config_api_listen_parse(const char *text, struct sockaddr_storage *ss,
-                    socklen_t *sslen)
+                        socklen_t *sslen)
 {
 	char addr[CONFIG_LISTEN_MAX], *end;
 	const char *colon, *host = text;
@@ -684,7 +684,7 @@ config_api_listen_parse(const char *text, struct sockaddr_storage *ss,
 /* config_set_api_listen - APIListen: a numeric ADDR:PORT or [ADDR]:PORT. */
 static int
 config_set_api_listen(void *field, size_t size, const char *value, char *msg,
-                  size_t msglen)
+                      size_t msglen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
