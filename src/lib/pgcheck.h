@@ -11,13 +11,15 @@
  *	`authready checkerd`) claims the domains it checks in
  *	authready_checks with a lease (SELECT ... FOR UPDATE SKIP LOCKED, a
  *	fresh lease_token), commits the claim, resolves outside any
- *	transaction, and writes each result back fenced by its token: a
- *	write-back that finds another token (the lease ran out and another
- *	checker took the domain) is dropped.  The write-back takes a clock
- *	version, writes authready_state, schedules the next check, releases
- *	the lease, inserts the confirmation notice when the domain became
- *	verified, and notifies authready_changes, in one transaction; then
- *	the local LMDB gets the same state (checker.c).
+ *	transaction, and writes the results back fenced by their tokens,
+ *	a batch at a time: a result whose row holds another token (the
+ *	lease ran out and another checker took the domain) is dropped.  The
+ *	write-back of a batch takes one clock version per result (one bump
+ *	of the clock row), writes authready_state, schedules the next
+ *	checks, releases the leases, inserts the confirmation notices of
+ *	the domains that became verified, and notifies authready_changes,
+ *	in one transaction; then the local LMDB gets the same states
+ *	(checker.c).
  *
  *	Notices are sent by whichever checker claims them: handed_at is
  *	recorded before the hand-off to sendmail and sent_at after it, so a
@@ -106,12 +108,10 @@ int pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
                   size_t errlen);
 
 /*
- * pgcheck_apply - checker_apply_cb: the fenced write-back of one result
- * (arg is the struct pgcheck).
+ * pgcheck_flush - checker_flush_cb: the fenced write-back of a batch of
+ * results in one transaction (arg is the struct pgcheck).
  */
-int pgcheck_apply(void *arg, const char *domain, const char *contact,
-                  const struct report *rep, struct domain_state *next,
-                  struct state_effects *fx, char *err, size_t errlen);
+void pgcheck_flush(void *arg, struct checker_result *res, size_t n);
 
 /*
  * pgcheck_notices - claim unsent notices and hand them to sendmail_cmd;
