@@ -138,13 +138,16 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
                    char *err, size_t errlen)
 {
 	char lease[32], lim[32], why[256];
-	const char *values[6];
+	const char *values[7];
 	PGresult *res;
 	int rc, i, rows;
 
 	*n = 0;
 	if (!append)
 		pc->nclaims = 0;
+	/* A name asked for is claimed whatever the cursor. */
+	if (domain != NULL)
+		pc->cursor[0] = '\0';
 	snprintf(lease, sizeof(lease), "%u", pc->lease_ms);
 	snprintf(lim, sizeof(lim), "%zu", limit);
 	values[0] = pc->owner;
@@ -153,12 +156,10 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	values[3] = round_start;
 	values[4] = domain;
 	values[5] = lim;
+	values[6] = pc->cursor;
 	rc = pgconn_exec(
 	    pc->conn, "claiming domains",
-	    "UPDATE authready_checks c SET lease_owner = $1, "
-	    "lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "
-	    "lease_token = nextval('authready_lease_token') "
-	    "FROM (SELECT k.domain FROM authready_checks k "
+	    "WITH d AS (SELECT k.ctid AS t FROM authready_checks k "
 	    "JOIN authready_registry r ON r.domain = k.domain AND NOT "
 	    "r.deleted "
 	    "WHERE (k.lease_until IS NULL OR k.lease_until < now()) "
@@ -166,12 +167,22 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	    "($3::boolean AND (k.checked IS NULL "
 	    "OR k.checked < $4::timestamptz))) "
 	    "AND ($5::text IS NULL OR k.domain = $5::text) "
-	    "ORDER BY k.next_check LIMIT $6::bigint "
-	    "FOR UPDATE OF k SKIP LOCKED) d "
-	    "WHERE c.domain = d.domain "
-	    "RETURNING c.domain, c.lease_token, (SELECT r.entry FROM "
-	    "authready_registry r WHERE r.domain = c.domain)",
-	    6, values, NULL, NULL, &res, err, errlen);
+	    /* on from the cursor in key order: a round walks the index
+	     * once, not again over the rows it already wrote back */
+	    "AND k.domain > $7::text AND r.domain > $7::text "
+	    "ORDER BY k.domain LIMIT $6::bigint "
+	    "FOR UPDATE OF k SKIP LOCKED), "
+	    "u AS (UPDATE authready_checks c SET lease_owner = $1, "
+	    "lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "
+	    "lease_token = nextval('authready_lease_token') "
+	    /* by the locked rows' ctids: a TID scan, not a scan of the
+	     * table to join them */
+	    "WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "
+	    "RETURNING c.domain, c.lease_token) "
+	    "SELECT u.domain, u.lease_token, (SELECT r.entry FROM "
+	    "authready_registry r WHERE r.domain = u.domain), "
+	    "max(u.domain) OVER () FROM u",
+	    7, values, NULL, NULL, &res, err, errlen);
 	if (rc != PGCONN_OK)
 		return rc;
 	rows = PQntuples(res);
@@ -196,6 +207,10 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 		PQfreemem(bytes);
 		pc->nclaims++;
 	}
+	/* The cursor moves on in PostgreSQL's order (its collation). */
+	if (rows > 0)
+		snprintf(pc->cursor, sizeof(pc->cursor), "%s",
+		         PQgetvalue(res, 0, 3));
 	PQclear(res);
 	pc->claimed += (size_t)rows;
 	*n = (size_t)rows;
@@ -430,6 +445,7 @@ enum pgcheck_col {
 	PGCHECK_ST_ENTRY,
 	PGCHECK_ST_READINESS,
 	PGCHECK_ST_VERSION,
+	PGCHECK_ST_TID, /* the locked authready_checks rows */
 	PGCHECK_ST_NEXT,
 	PGCHECK_NT_DOMAIN, /* notices */
 	PGCHECK_NT_VERSION,
@@ -471,7 +487,8 @@ pgcheck_notice(struct pgcheck *pc, struct pgcheck_arr *col,
  * arrays; -1 with r->err when its state cannot be encoded. */
 static int
 pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
-                struct checker_result *r, const char *entry, int64_t version)
+                struct checker_result *r, const char *entry, const char *tid,
+                int64_t version)
 {
 	const struct checker_options *opt = pc->outer;
 	unsigned char buf[STORECODEC_STATE_MAX], *bytes = NULL;
@@ -502,6 +519,7 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	    &col[PGCHECK_ST_READINESS],
 	    state_readiness_name((enum domain_readiness)r->next.state));
 	pgcheck_arr_int(&col[PGCHECK_ST_VERSION], (long long)version);
+	pgcheck_arr_text(&col[PGCHECK_ST_TID], tid);
 	pgcheck_arr_int(&col[PGCHECK_ST_NEXT],
 	                r->next.next_check > 0 ? (long long)r->next.next_check
 	                                       : 0);
@@ -510,21 +528,23 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 
 /* The fence: of the results sent (their claims' tokens), those whose
  * lease is still theirs and whose domain is still registered, with
- * PostgreSQL's state of each, in the order sent; their rows of
- * authready_checks locked. */
+ * PostgreSQL's state of each and the ctid of the authready_checks row,
+ * in the order sent; those rows locked.  LATERAL: index lookups per
+ * result, never a scan of the tables to join them. */
 #define PGCHECK_SQL_FENCE                                                      \
-	"SELECT v.i, s.entry FROM unnest($1::text[], $2::bigint[]) "           \
-	"WITH ORDINALITY AS v(domain, token, i) "                              \
-	"JOIN authready_checks c ON c.domain = v.domain "                      \
-	"AND c.lease_token = v.token "                                         \
-	"JOIN authready_registry r ON r.domain = v.domain AND NOT r.deleted "  \
-	"LEFT JOIN authready_state s ON s.domain = v.domain AND NOT "          \
+	"SELECT v.i, x.entry, x.ctid FROM unnest($1::text[], $2::bigint[]) "   \
+	"WITH ORDINALITY AS v(domain, token, i), LATERAL (SELECT s.entry, "    \
+	"c.ctid FROM authready_checks c "                                      \
+	"JOIN authready_registry r ON r.domain = c.domain AND NOT r.deleted "  \
+	"LEFT JOIN authready_state s ON s.domain = c.domain AND NOT "          \
 	"s.deleted "                                                           \
-	"ORDER BY v.i FOR UPDATE OF c"
+	"WHERE c.domain = v.domain AND c.lease_token = v.token "               \
+	"FOR UPDATE OF c) x ORDER BY v.i"
 
 /* The write-back of a flush, one statement: the states at their
- * versions, the leases released with the next checks, the notices, the
- * clock at the last version, and the NOTIFY (sent at COMMIT). */
+ * versions, the leases released with the next checks (by ctid: the rows
+ * the fence locked), the notices, the clock at the last version, and
+ * the NOTIFY (sent at COMMIT). */
 #define PGCHECK_SQL_WRITE                                                      \
 	"WITH st AS (INSERT INTO authready_state "                             \
 	"(domain, entry, readiness, version, deleted) "                        \
@@ -536,15 +556,15 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	"ck AS (UPDATE authready_checks c SET lease_owner = NULL, "            \
 	"lease_until = NULL, lease_token = NULL, checked = now(), "            \
 	"next_check = to_timestamp(u.n) "                                      \
-	"FROM unnest($1::text[], $5::bigint[]) AS u(d, n) "                    \
-	"WHERE c.domain = u.d), "                                              \
+	"FROM unnest($5::tid[], $6::bigint[]) AS u(t, n) "                     \
+	"WHERE c.ctid = u.t), "                                                \
 	"nt AS (INSERT INTO authready_notices "                                \
 	"(domain, verified_version, message_id, message) "                     \
-	"SELECT * FROM unnest($6::text[], $7::bigint[], $8::text[], "          \
-	"$9::text[]) ON CONFLICT DO NOTHING), "                                \
-	"cl AS (UPDATE authready_clock SET version = $10::bigint "             \
+	"SELECT * FROM unnest($7::text[], $8::bigint[], $9::text[], "          \
+	"$10::text[]) ON CONFLICT DO NOTHING), "                               \
+	"cl AS (UPDATE authready_clock SET version = $11::bigint "             \
 	"WHERE id = 1) "                                                       \
-	"SELECT pg_notify('authready_changes', $10::bigint::text)"
+	"SELECT pg_notify('authready_changes', $11::bigint::text)"
 
 /* pgcheck_write - the transaction of a flush: res[idx[0..m)] hold their
  * claims' leases; each one written gets rc 0 and its version in ver[],
@@ -555,7 +575,7 @@ pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
               size_t m, int64_t *ver, struct pgcheck_arr *col, char *err,
               size_t errlen)
 {
-	const char *values[PGCHECK_COLS], *wvals[10];
+	const char *values[PGCHECK_COLS], *wvals[11];
 	char vtext[32];
 	PGresult *res_clock = NULL, *fence = NULL;
 	int64_t version;
@@ -607,6 +627,7 @@ pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
 		                    PQgetisnull(fence, (int)k, 1)
 		                        ? NULL
 		                        : PQgetvalue(fence, (int)k, 1),
+		                    PQgetvalue(fence, (int)k, 2),
 		                    version + 1) != 0)
 			continue; /* rc stays: not written */
 		r->rc = 0;
@@ -621,8 +642,8 @@ pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
 			goto fail;
 		}
 	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
-	wvals[9] = vtext;
-	rc = pgconn_exec(pc->conn, "writing the results", PGCHECK_SQL_WRITE, 10,
+	wvals[10] = vtext;
+	rc = pgconn_exec(pc->conn, "writing the results", PGCHECK_SQL_WRITE, 11,
 	                 wvals, NULL, NULL, NULL, err, errlen);
 	if (rc == PGCONN_OK)
 		rc = pgconn_commit(pc->conn, err, errlen);
@@ -795,7 +816,11 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 {
 	struct checker_options inner;
 	struct checker_stats batch;
-	size_t limit = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
+	size_t window = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
+	/* Twice the window: the second half starts as the first ends, so
+	 * every check of a claim still ends within twice CheckTimeout, in
+	 * its lease; half the claims, and half the batches' tails. */
+	size_t limit = PGCHECK_CLAIM_WINDOWS * window;
 	char **names = NULL, (*copy)[DOMAIN_BUF], start[64];
 	PGresult *res;
 	size_t n, i;
@@ -812,10 +837,17 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 		return rc;
 	snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
+	pc->cursor[0] = '\0';
 	for (;;) {
 		if ((rc = pgcheck_claim(pc, all, start, domain, limit, &n, err,
 		                        errlen)) != PGCONN_OK)
 			return rc;
+		/* At the end of the keys: once more from the first, for what
+		 * became claimable behind the cursor (a lease that ran out). */
+		if (n == 0 && pc->cursor[0] != '\0') {
+			pc->cursor[0] = '\0';
+			continue;
+		}
 		if (n == 0)
 			break;
 		/* Copies: a claim made during the run may move the batch. */

@@ -44,7 +44,8 @@
 #define PGCHECK_NOTICE_LEASE_S 120  /* a notice's claim */
 #define PGCHECK_NOTICE_RETRY_S 300  /* after a failed hand-off */
 #define PGCHECK_NOTICE_BATCH 16
-#define PGCHECK_LOCAL 1 /* pgcheck_round: the local store failed */
+#define PGCHECK_LOCAL 1         /* pgcheck_round: the local store failed */
+#define PGCHECK_CLAIM_WINDOWS 2 /* a claim: this many checker windows */
 
 struct pgcheck_claim {
 	char domain[DOMAIN_BUF];
@@ -58,6 +59,7 @@ struct pgcheck {
 	const struct config *cfg;
 	char owner[PGCHECK_OWNER_MAX]; /* lease_owner: host/pid */
 	unsigned lease_ms;
+	char cursor[DOMAIN_BUF]; /* a round's claims go on after this key */
 	struct pgcheck_claim *claims; /* the batch being checked */
 	size_t nclaims, claims_cap;
 	const struct checker_options *outer; /* the caller's callbacks */
