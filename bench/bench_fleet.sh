@@ -256,6 +256,24 @@ reset_db() {
 
 now_ms() { date +%s%3N; }
 
+HZ=$(getconf CLK_TCK)
+# kids_ms - KIDS: CPU ms (user + system) of this shell's waited-for
+# children, the refresh and the checkers (called, not in $(...): a
+# subshell's children would be its own).
+kids_ms() {
+	times >"$T/times"
+	KIDS=$(tail -n 1 "$T/times" | awk '{ split($1, u, "m")
+	    split($2, s, "m")
+	    printf "%d\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1000 }')
+}
+
+# pg_ms - CPU ms of PostgreSQL's backends that ended (the postmaster's
+# reaped children: a checker's backend once it disconnected).
+pg_ms() {
+	awk -v hz="$HZ" '{ printf "%d\n", ($16 + $17) * 1000 / hz }' \
+	    "/proc/$PG_PID/stat"
+}
+
 # median - the median of the numbers on stdin.
 median() {
 	sort -g | awk '{ v[NR] = $1 } END {
@@ -312,23 +330,31 @@ refresh_setup() {
 	touch "$T/refresh.ready"
 }
 
-# lmdb_run - refresh --all of the LMDB-only StateDir; prints ms.
+# lmdb_run - refresh --all of the LMDB-only StateDir; prints "ms cpu-ms".
 lmdb_run() {
+	kids_ms
+	c0=$KIDS
 	t0=$(now_ms)
 	"$cli" -c "$T/lmdb.conf" refresh --all >"$T/lmdb.out"
 	t1=$(now_ms)
+	kids_ms
+	c1=$KIDS
 	grep -q "^checked $nref: $nref verified" "$T/lmdb.out" || {
 		echo "LMDB refresh: $(cat "$T/lmdb.out")" >&2
 		exit 1
 	}
-	echo $((t1 - t0))
+	echo $((t1 - t0)) $((c1 - c0))
 }
 
 # fleet_run K - every domain made due, then K checkerd at once, until
 # their rounds wrote every domain back (the last event=fleet-round
-# line); prints "ms checks domains-checked-twice written".
+# line); prints "ms checks domains-checked-twice written cpu-ms
+# postgres-cpu-ms".
 fleet_run() {
 	k=$1
+	kids_ms
+	c0=$KIDS
+	g0=$(pg_ms)
 	sql -c "UPDATE authready_checks SET next_check = '-infinity'" \
 	    >/dev/null
 	since=$(sql -c "SELECT now()")
@@ -337,6 +363,7 @@ fleet_run() {
 	t0=$(now_ms)
 	i=1
 	while [ $i -le "$k" ]; do
+		: >"$T/ck$i.log"
 		"$cli" -c "$T/ck$i.conf" checkerd 2>"$T/ck$i.log" &
 		pids="$pids $!"
 		logs="$logs $T/ck$i.log"
@@ -352,6 +379,16 @@ fleet_run() {
 	done
 	for p in $pids; do kill "$p" 2>/dev/null || :; done
 	for p in $pids; do wait "$p" 2>/dev/null || :; done
+	kids_ms
+	c1=$KIDS
+	# their backends' CPU reaches the postmaster once they ended
+	i=0
+	while [ "$(sql -c "SELECT count(*) FROM pg_stat_activity
+	    WHERE usename = 'authready_checker'")" -gt 0 ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	g1=$(pg_ms)
 	# shellcheck disable=SC2086
 	t1=$(grep -h 'event=fleet-round' $logs | awk "$logms" |
 	    sort -n | tail -n 1 | cut -d' ' -f1)
@@ -363,7 +400,7 @@ fleet_run() {
 	written=$(sql -c "SELECT count(*) FROM authready_checks
 	    WHERE checked >= '$since'")
 	echo "$(( (t1 - t0 % 86400000 + 86400000) % 86400000 )) $checks" \
-	    "$twice $written"
+	    "$twice $written $((c1 - c0)) $((g1 - g0))"
 }
 
 # part_refresh - LMDB against 1 and CHECKERS checkers, ROUNDS rounds.
@@ -376,14 +413,17 @@ part_refresh() {
 	: >"$T/rk"
 	r=1
 	while [ $r -le "$rounds" ]; do
-		l=$(lmdb_run)
+		set -- $(lmdb_run)
+		l=$1
+		echo "round $r: LMDB $1 ms (CPU $2 ms)"
 		set -- $(fleet_run 1)
 		one=$1
-		echo "round $r: LMDB $l ms; 1 checker $1 ms ($2 checks, $3" \
-		    "domains twice, $4 written)"
+		echo "round $r: 1 checker $1 ms ($2 checks, $3 domains twice," \
+		    "$4 written; CPU: checker $5 ms, PostgreSQL $6 ms)"
 		set -- $(fleet_run "$ncheckers")
 		echo "round $r: $ncheckers checkers $1 ms ($2 checks, $3" \
-		    "domains twice, $4 written)"
+		    "domains twice, $4 written; CPU: checkers $5 ms," \
+		    "PostgreSQL $6 ms)"
 		awk -v a="$l" -v b="$one" 'BEGIN { printf "%.4f\n", a / b }' \
 		    >>"$T/r1"
 		awk -v a="$l" -v b="$1" 'BEGIN { printf "%.4f\n", a / b }' \

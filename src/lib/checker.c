@@ -84,7 +84,10 @@ struct checker_run {
 	size_t in_batch;
 	long long batch_started;
 	size_t inflight;
-	size_t listed;   /* jobs of the list in flight */
+	size_t listed;     /* jobs of the list in flight */
+	char *const *list; /* the names, and more from opt->more */
+	size_t nlist, next;
+	bool more_left;
 	bool commit_now; /* an on-demand state waits in the batch */
 	struct checker_notice *notices;
 	size_t nnotices, notices_cap;
@@ -754,8 +757,7 @@ checker_start(struct checker_run *run, struct checker_job *job,
  */
 static void
 checker_fill(struct checker_run *run, struct checker_job *jobs, size_t nslots,
-             size_t window, struct resolver *res, char *const *names, size_t n,
-             size_t *next)
+             size_t window, struct resolver *res)
 {
 	const struct checker_options *opt = run->opt;
 	bool more = opt->take != NULL, unregistered;
@@ -772,9 +774,22 @@ checker_fill(struct checker_run *run, struct checker_job *jobs, size_t nslots,
 			              true);
 			continue;
 		}
-		if (*next < n && run->listed < window)
-			checker_start(run, &jobs[i], res, names[(*next)++],
-			              opt->unregistered, false);
+		/* The list is done: its next part, while the window
+		 * still runs the end of this one. */
+		if (run->next >= run->nlist && run->more_left &&
+		    run->listed < window) {
+			run->more_left =
+			    opt->more(opt->arg, &run->list, &run->nlist) &&
+			    run->nlist > 0;
+			run->next = 0;
+			if (!run->more_left)
+				run->nlist = 0;
+			run->stats->total += run->nlist;
+		}
+		if (run->next < run->nlist && run->listed < window)
+			checker_start(run, &jobs[i], res,
+			              run->list[run->next++], opt->unregistered,
+			              false);
 		else if (!more)
 			break;
 	}
@@ -845,7 +860,6 @@ checker_run(struct store *st, struct dns *dns,
 	size_t nslots = window + (opt->take != NULL ? opt->reserve : 0);
 	size_t batch = opt->batch ? opt->batch : CHECKER_BATCH_DEFAULT;
 	size_t hold = opt->flush_max ? opt->flush_max : window;
-	size_t next = 0;
 
 	memset(stats, 0, sizeof(*stats));
 	stats->total = n;
@@ -855,6 +869,9 @@ checker_run(struct store *st, struct dns *dns,
 	run.stats = stats;
 	run.err = err;
 	run.errlen = errlen;
+	run.list = names;
+	run.nlist = n;
+	run.more_left = opt->more != NULL;
 	/* Held results keep their slots: room for them beyond the rest. */
 	if (opt->flush != NULL)
 		nslots += hold;
@@ -872,8 +889,9 @@ checker_run(struct store *st, struct dns *dns,
 		return -1;
 	}
 	while (!run.failed) {
-		checker_fill(&run, jobs, nslots, window, &res, names, n, &next);
-		if (run.inflight == 0 && next >= n)
+		checker_fill(&run, jobs, nslots, window, &res);
+		if (run.inflight == 0 && run.next >= run.nlist &&
+		    !run.more_left)
 			break;
 		if (run.inflight > 0)
 			dns_run_once(dns, 100);

@@ -68,6 +68,9 @@ typedef void (*checker_progress_cb)(void *arg, size_t done, size_t total);
 /* checker_take - the next on-demand name into name[namelen]; false: none */
 typedef bool (*checker_take_cb)(void *arg, char *name, size_t namelen,
                                 bool *unregistered);
+/* checker_more - the list is done: the next names (a fleet's next claim)
+ * into *names[0..*n), valid until the next call; false: no more */
+typedef bool (*checker_more_cb)(void *arg, char *const **names, size_t *n);
 /* checker_commit - states were committed (readers can see them) */
 typedef void (*checker_commit_cb)(void *arg);
 /* checker_reg - name's registry entry from elsewhere (a fleet's
@@ -116,6 +119,7 @@ struct checker_options {
 	size_t reserve;              /* slots beyond window for take() */
 	checker_reg_cb reg_get;      /* NULL: the store's registry */
 	checker_flush_cb flush;      /* NULL: the store alone (and its mail) */
+	checker_more_cb more;        /* NULL: the list given alone */
 	size_t flush_max;            /* results held per flush; 0: window */
 	void *arg;
 };

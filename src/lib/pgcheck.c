@@ -97,8 +97,72 @@ void
 pgcheck_close(struct pgcheck *pc)
 {
 	free(pc->claims);
+	free(pc->index);
+	free(pc->names);
+	free(pc->name_list);
 	pc->claims = NULL;
-	pc->nclaims = pc->claims_cap = 0;
+	pc->index = NULL;
+	pc->names = NULL;
+	pc->name_list = NULL;
+	pc->nclaims = pc->claims_cap = pc->index_len = 0;
+}
+
+/* pgcheck_hash - FNV-1a of a name. */
+static size_t
+pgcheck_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* pgcheck_index - the claims' hash index, made anew (out of memory: no
+ * index, lookups scan the claims). */
+static void
+pgcheck_index(struct pgcheck *pc)
+{
+	size_t cap = 64, i, h;
+	size_t *grown;
+
+	while (cap < 2 * pc->nclaims)
+		cap *= 2;
+	if (cap > pc->index_len) {
+		if ((grown = realloc(pc->index, cap * sizeof(*grown))) ==
+		    NULL) {
+			pc->index_len = 0;
+			return;
+		}
+		pc->index = grown;
+	}
+	pc->index_len = cap;
+	memset(pc->index, 0, cap * sizeof(*pc->index));
+	for (i = 0; i < pc->nclaims; i++) {
+		h = pgcheck_hash(pc->claims[i].domain) & (cap - 1);
+		while (pc->index[h] != 0)
+			h = (h + 1) & (cap - 1);
+		pc->index[h] = i + 1;
+	}
+}
+
+/* pgcheck_compact - drop the claims whose result came back (written, or
+ * dropped with a lost lease): the rest are in flight or held. */
+static void
+pgcheck_compact(struct pgcheck *pc)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < pc->nclaims; i++)
+		if (pc->claims[i].token != -1) {
+			if (i != j)
+				pc->claims[j] = pc->claims[i];
+			j++;
+		}
+	pc->nclaims = j;
+	pgcheck_index(pc);
 }
 
 /* pgcheck_seed - a row in authready_checks for every registered domain. */
@@ -212,6 +276,7 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 		snprintf(pc->cursor, sizeof(pc->cursor), "%s",
 		         PQgetvalue(res, 0, 3));
 	PQclear(res);
+	pgcheck_index(pc);
 	pc->claimed += (size_t)rows;
 	*n = (size_t)rows;
 	return PGCONN_OK;
@@ -267,15 +332,25 @@ pgcheck_claim_now(struct pgcheck *pc, const char *name, char *err,
 	cl = &pc->claims[pc->nclaims++];
 	memset(cl, 0, sizeof(*cl));
 	snprintf(cl->domain, sizeof(cl->domain), "%s", name);
+	pgcheck_index(pc);
 	return cl;
 }
 
-/* pgcheck_find - the claim of domain in the batch; NULL: none. */
+/* pgcheck_find - the claim of domain; NULL: none. */
 static struct pgcheck_claim *
 pgcheck_find(struct pgcheck *pc, const char *domain)
 {
-	size_t i;
+	size_t i, h, k;
 
+	if (pc->index_len > 0) {
+		h = pgcheck_hash(domain) & (pc->index_len - 1);
+		while ((k = pc->index[h]) != 0) {
+			if (strcmp(pc->claims[k - 1].domain, domain) == 0)
+				return &pc->claims[k - 1];
+			h = (h + 1) & (pc->index_len - 1);
+		}
+		return NULL;
+	}
 	for (i = 0; i < pc->nclaims; i++)
 		if (strcmp(pc->claims[i].domain, domain) == 0)
 			return &pc->claims[i];
@@ -720,10 +795,13 @@ pgcheck_flush(void *arg, struct checker_result *res, size_t n)
 	for (i = 0; i < n; i++) {
 		struct checker_result *r = &res[i];
 
-		if (r->rc == CHECKER_DROPPED)
+		if (r->rc == CHECKER_DROPPED) {
+			cl = pgcheck_find(pc, r->domain);
+			if (cl != NULL)
+				cl->token = -1; /* its result came back */
 			(void)pgcheck_dropped(pc, r->domain, r->err,
 			                      sizeof(r->err));
-		else if (r->rc == -1 && rc != PGCONN_OK)
+		} else if (r->rc == -1 && rc != PGCONN_OK)
 			snprintf(r->err, sizeof(r->err), "%s", err);
 		else if (r->rc == 0)
 			pgcheck_written(pc, pgcheck_find(pc, r->domain), r,
@@ -774,24 +852,6 @@ pgcheck_commit(void *arg)
 		o->on_commit(o->arg);
 }
 
-/* pgcheck_sum - add a batch's counts to the round's. */
-static void
-pgcheck_sum(struct checker_stats *sum, const struct checker_stats *b)
-{
-	size_t i;
-
-	sum->total += b->total;
-	sum->done += b->done;
-	for (i = 0; i <= READINESS_FAILED; i++)
-		sum->by_state[i] += b->by_state[i];
-	sum->changed += b->changed;
-	sum->notified += b->notified;
-	sum->notify_failed += b->notify_failed;
-	sum->errors += b->errors;
-	sum->unstored += b->unstored;
-	sum->dropped += b->dropped;
-}
-
 void
 pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
                 struct checker_options *inner)
@@ -806,7 +866,59 @@ pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
 	inner->on_progress = NULL;
 	inner->reg_get = pgcheck_reg;
 	inner->flush = pgcheck_flush;
+	inner->more = NULL;    /* pgcheck_round's own */
 	inner->notify = false; /* notices go through PostgreSQL */
+}
+
+/* pgcheck_batch - claim the round's next batch, on from the cursor; at
+ * the end of the keys once more from the first, for what became
+ * claimable behind it (a lease that ran out).  The names go to
+ * pc->name_list.  A pgconn status. */
+static int
+pgcheck_batch(struct pgcheck *pc, const char *domain, size_t *n, char *err,
+              size_t errlen)
+{
+	size_t i, first;
+	int rc;
+
+	pgcheck_compact(pc);
+	first = pc->nclaims;
+	rc = pgcheck_claim_into(pc, pc->all, pc->round_start, domain, pc->limit,
+	                        true, n, err, errlen);
+	if (rc == PGCONN_OK && *n == 0 && domain == NULL &&
+	    pc->cursor[0] != '\0') {
+		pc->cursor[0] = '\0';
+		rc = pgcheck_claim_into(pc, pc->all, pc->round_start, domain,
+		                        pc->limit, true, n, err, errlen);
+	}
+	/* Copies: a claim made while they run may move the claims. */
+	for (i = 0; rc == PGCONN_OK && i < *n; i++) {
+		memcpy(pc->names[i], pc->claims[first + i].domain, DOMAIN_BUF);
+		pc->name_list[i] = pc->names[i];
+	}
+	return rc;
+}
+
+/* pgcheck_more - checker_more_cb: the next claim of the round while the
+ * checker's window still runs the end of the last one. */
+static bool
+pgcheck_more(void *arg, char *const **names, size_t *n)
+{
+	struct pgcheck *pc = arg;
+	const struct checker_options *o = pc->outer;
+	int rc;
+
+	if (pc->more_rc != PGCONN_OK)
+		return false;
+	rc = pgcheck_batch(pc, NULL, n, pc->more_err, sizeof(pc->more_err));
+	if (rc != PGCONN_OK) {
+		pc->more_rc = rc;
+		return false;
+	}
+	*names = pc->name_list;
+	if (o->on_progress)
+		o->on_progress(o->arg, pc->written + pc->dropped, pc->claimed);
+	return *n > 0;
 }
 
 int
@@ -815,19 +927,26 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
               struct checker_stats *stats, char *err, size_t errlen)
 {
 	struct checker_options inner;
-	struct checker_stats batch;
-	size_t window = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
-	/* Twice the window: the second half starts as the first ends, so
-	 * every check of a claim still ends within twice CheckTimeout, in
-	 * its lease; half the claims, and half the batches' tails. */
-	size_t limit = PGCHECK_CLAIM_WINDOWS * window;
-	char **names = NULL, (*copy)[DOMAIN_BUF], start[64];
+	char start[64];
 	PGresult *res;
-	size_t n, i;
+	size_t n;
 	int rc;
 
 	memset(stats, 0, sizeof(*stats));
 	pgcheck_options(pc, opt, &inner);
+	/* One window a claim: the checker asks for the next one when the
+	 * last is all started, so each of its checks starts within
+	 * CheckTimeout and ends within twice that, in its lease. */
+	pc->limit = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
+	pc->all = all;
+	pc->round_start = start;
+	pc->more_rc = PGCONN_OK;
+	free(pc->names);
+	free(pc->name_list);
+	pc->names = calloc(pc->limit, sizeof(*pc->names));
+	pc->name_list = calloc(pc->limit, sizeof(*pc->name_list));
+	if (pc->names == NULL || pc->name_list == NULL)
+		return errbuf_code(err, errlen, PGCONN_FAILED, "out of memory");
 	if ((rc = pgcheck_seed(pc, err, errlen)) != PGCONN_OK)
 		return rc;
 	/* The round began on PostgreSQL's clock, not this host's. */
@@ -838,42 +957,20 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 	snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	pc->cursor[0] = '\0';
-	for (;;) {
-		if ((rc = pgcheck_claim(pc, all, start, domain, limit, &n, err,
-		                        errlen)) != PGCONN_OK)
-			return rc;
-		/* At the end of the keys: once more from the first, for what
-		 * became claimable behind the cursor (a lease that ran out). */
-		if (n == 0 && pc->cursor[0] != '\0') {
-			pc->cursor[0] = '\0';
-			continue;
-		}
-		if (n == 0)
-			break;
-		/* Copies: a claim made during the run may move the batch. */
-		names = calloc(n, sizeof(*names));
-		copy = calloc(n, sizeof(*copy));
-		if (names == NULL || copy == NULL) {
-			free(names);
-			free(copy);
-			return errbuf_code(err, errlen, PGCONN_FAILED,
-			                   "out of memory");
-		}
-		for (i = 0; i < n; i++) {
-			memcpy(copy[i], pc->claims[i].domain, DOMAIN_BUF);
-			names[i] = copy[i];
-		}
-		rc =
-		    checker_run(st, dns, &inner, names, n, &batch, err, errlen);
-		free(names);
-		free(copy);
-		pgcheck_sum(stats, &batch);
-		if (opt->on_progress)
-			opt->on_progress(opt->arg, stats->done, stats->total);
-		if (rc != 0)
-			return PGCHECK_LOCAL;
-		if (domain != NULL)
-			break;
+	if ((rc = pgcheck_batch(pc, domain, &n, err, errlen)) != PGCONN_OK)
+		return rc;
+	if (n == 0)
+		return PGCONN_OK;
+	/* One run: the next claims come through pgcheck_more. */
+	if (domain == NULL)
+		inner.more = pgcheck_more;
+	rc = checker_run(st, dns, &inner, pc->name_list, n, stats, err, errlen);
+	pc->round_start = NULL;
+	if (rc != 0)
+		return PGCHECK_LOCAL;
+	if (pc->more_rc != PGCONN_OK) {
+		snprintf(err, errlen, "%s", pc->more_err);
+		return pc->more_rc;
 	}
 	return PGCONN_OK;
 }

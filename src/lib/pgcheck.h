@@ -35,6 +35,7 @@
 
 #include "checker.h"
 #include "configfile.h"
+#include "pgconn.h"
 #include "domain.h"
 #include "dns.h"
 #include "store.h"
@@ -44,8 +45,7 @@
 #define PGCHECK_NOTICE_LEASE_S 120  /* a notice's claim */
 #define PGCHECK_NOTICE_RETRY_S 300  /* after a failed hand-off */
 #define PGCHECK_NOTICE_BATCH 16
-#define PGCHECK_LOCAL 1         /* pgcheck_round: the local store failed */
-#define PGCHECK_CLAIM_WINDOWS 2 /* a claim: this many checker windows */
+#define PGCHECK_LOCAL 1 /* pgcheck_round: the local store failed */
 
 struct pgcheck_claim {
 	char domain[DOMAIN_BUF];
@@ -60,8 +60,18 @@ struct pgcheck {
 	char owner[PGCHECK_OWNER_MAX]; /* lease_owner: host/pid */
 	unsigned lease_ms;
 	char cursor[DOMAIN_BUF]; /* a round's claims go on after this key */
-	struct pgcheck_claim *claims; /* the batch being checked */
+	struct pgcheck_claim *claims; /* the claims being checked */
 	size_t nclaims, claims_cap;
+	size_t *index, index_len; /* hash of claims: index + 1, 0 empty */
+	/* a round: its claims' parameters, the names handed to the
+	 * checker, the first failure of a claim made during the run */
+	bool all;
+	const char *round_start;
+	size_t limit;
+	char (*names)[DOMAIN_BUF];
+	char **name_list;
+	int more_rc;
+	char more_err[PGCONN_ERR_MAX];
 	const struct checker_options *outer; /* the caller's callbacks */
 	size_t claimed, written, dropped;    /* over the object's life */
 };
