@@ -16,16 +16,20 @@
 #     checkerd` processes (each its own StateDir, StoreDSN as
 #     authready_checker) started at once after every domain was made due
 #     in authready_checks, until every domain was written back (the
-#     last event=fleet-round line).  Per round: the times, the ratio
-#     LMDB/fleet (goal >= 0.8), the checks per domain counted from the
-#     checkers' event=fleet-check lines (goal: none twice) and the
-#     domains PostgreSQL says were checked in the round;
+#     last event=fleet-round line).  Per round: the times, the CPU time
+#     of the refresh or the checkers and of PostgreSQL's backends (the
+#     postmaster's reaped children), the checks per domain counted from
+#     the checkers' event=fleet-check lines (goal: none twice) and the
+#     domains PostgreSQL says were checked in the round; then the
+#     median of the rounds' ratios LMDB/fleet (goal >= 0.8);
 #   - busy: propagation (below) at BUSY_REPLICAS replicas (default 1)
 #     on top of the REFRESH domains, while CHECKERS `authready refresh
 #     --all` loops rewrite every state (a full refresh, again and again,
 #     so every commit measured lands in one): goal p99 < 1 s;
-#   - propagation at 1 and at 5 replicas (REPLICAS) (authready-milter daemons, each
-#     its own StateDir, all on the one database): COMMITS registrations
+#   - propagation at 1 and at 5 replicas (REPLICAS) (authready-milter
+#     daemons, each its own StateDir, all on the one database) on top
+#     of DOMAINS (default 10000) domains with verified states: COMMITS
+#     registrations
 #     (default 200), one transaction each with the clock version and a
 #     NOTIFY, INTERVAL ms apart (default 20); for every commit and every
 #     replica, the time from the commit to the replica's LMDB commit of
