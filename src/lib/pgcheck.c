@@ -201,9 +201,10 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
                    const char *domain, size_t limit, bool append, size_t *n,
                    char *err, size_t errlen)
 {
-	char lease[32], lim[32], why[256];
-	const char *values[7];
+	char lease[32], lim[32], keys[32], why[256];
+	const char *values[8];
 	PGresult *res;
+	size_t claimed = 0;
 	int rc, i, rows;
 
 	*n = 0;
@@ -221,19 +222,28 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	values[4] = domain;
 	values[5] = lim;
 	values[6] = pc->cursor;
+	snprintf(keys, sizeof(keys), "%zu", PGCHECK_CLAIM_KEYS * limit);
+	values[7] = keys;
 	rc = pgconn_exec(
 	    pc->conn, "claiming domains",
-	    "WITH d AS (SELECT k.ctid AS t FROM authready_checks k "
+	    /* the next keys after the cursor, in key order (the primary
+	     * key's index, whatever the planner thinks of the rest): a
+	     * claim looks at no more rows than these, and a round walks
+	     * the index once, not again over what it wrote back */
+	    "WITH w AS (SELECT domain FROM authready_checks WHERE domain > "
+	    "$7::text ORDER BY domain LIMIT $8::bigint), "
+	    "h AS (SELECT max(domain) AS hi, count(*) AS n FROM w), "
+	    "d AS (SELECT k.ctid AS t FROM authready_checks k "
 	    "JOIN authready_registry r ON r.domain = k.domain AND NOT "
 	    "r.deleted "
 	    "WHERE (k.lease_until IS NULL OR k.lease_until < now()) "
 	    "AND ($5::text IS NOT NULL OR k.next_check <= now() OR "
 	    "($3::boolean AND (k.checked IS NULL "
 	    "OR k.checked < $4::timestamptz))) "
-	    "AND ($5::text IS NULL OR k.domain = $5::text) "
-	    /* on from the cursor in key order: a round walks the index
-	     * once, not again over the rows it already wrote back */
-	    "AND k.domain > $7::text AND r.domain > $7::text "
+	    "AND ($5::text IS NOT NULL AND k.domain = $5::text OR "
+	    "$5::text IS NULL AND k.domain > $7::text AND k.domain <= "
+	    "(SELECT hi FROM h) AND r.domain > $7::text AND r.domain <= "
+	    "(SELECT hi FROM h)) "
 	    "ORDER BY k.domain LIMIT $6::bigint "
 	    "FOR UPDATE OF k SKIP LOCKED), "
 	    "u AS (UPDATE authready_checks c SET lease_owner = $1, "
@@ -245,8 +255,8 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	    "RETURNING c.domain, c.lease_token) "
 	    "SELECT u.domain, u.lease_token, (SELECT r.entry FROM "
 	    "authready_registry r WHERE r.domain = u.domain), "
-	    "max(u.domain) OVER () FROM u",
-	    7, values, NULL, NULL, &res, err, errlen);
+	    "max(u.domain) OVER (), h.hi, h.n FROM h LEFT JOIN u ON true",
+	    8, values, NULL, NULL, &res, err, errlen);
 	if (rc != PGCONN_OK)
 		return rc;
 	rows = PQntuples(res);
@@ -258,9 +268,12 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	for (i = 0; i < rows; i++) {
 		struct pgcheck_claim *cl = &pc->claims[pc->nclaims];
 		size_t len = 0;
-		unsigned char *bytes = PQunescapeBytea(
-		    (const unsigned char *)PQgetvalue(res, i, 2), &len);
+		unsigned char *bytes;
 
+		if (PQgetisnull(res, i, 0))
+			continue; /* the window's row alone: nothing claimed */
+		bytes = PQunescapeBytea(
+		    (const unsigned char *)PQgetvalue(res, i, 2), &len);
 		memset(cl, 0, sizeof(*cl));
 		snprintf(cl->domain, sizeof(cl->domain), "%s",
 		         PQgetvalue(res, i, 0));
@@ -270,15 +283,27 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 		                                    sizeof(why)) == 0;
 		PQfreemem(bytes);
 		pc->nclaims++;
+		claimed++;
 	}
-	/* The cursor moves on in PostgreSQL's order (its collation). */
-	if (rows > 0)
-		snprintf(pc->cursor, sizeof(pc->cursor), "%s",
-		         PQgetvalue(res, 0, 3));
+	/* The cursor moves on in PostgreSQL's order (its collation): past
+	 * the last claim while the window may hold more, else past the
+	 * window; the keys ran out when the window was short. */
+	pc->at_end = true;
+	if (domain == NULL && rows > 0) {
+		pc->at_end = claimed < limit &&
+		             strtoull(PQgetvalue(res, 0, 5), NULL, 10) <
+		                 PGCHECK_CLAIM_KEYS * limit;
+		if (claimed == limit && !PQgetisnull(res, 0, 3))
+			snprintf(pc->cursor, sizeof(pc->cursor), "%s",
+			         PQgetvalue(res, 0, 3));
+		else if (!PQgetisnull(res, 0, 4))
+			snprintf(pc->cursor, sizeof(pc->cursor), "%s",
+			         PQgetvalue(res, 0, 4));
+	}
 	PQclear(res);
 	pgcheck_index(pc);
-	pc->claimed += (size_t)rows;
-	*n = (size_t)rows;
+	pc->claimed += claimed;
+	*n = claimed;
 	return PGCONN_OK;
 }
 
@@ -870,26 +895,32 @@ pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
 	inner->notify = false; /* notices go through PostgreSQL */
 }
 
-/* pgcheck_batch - claim the round's next batch, on from the cursor; at
- * the end of the keys once more from the first, for what became
- * claimable behind it (a lease that ran out).  The names go to
+/* pgcheck_batch - claim the round's next batch, on from the cursor, a
+ * window of keys after another; at the end of the keys once more from
+ * the first, for what became claimable behind it (a lease that ran
+ * out).  The names go to
  * pc->name_list.  A pgconn status. */
 static int
 pgcheck_batch(struct pgcheck *pc, const char *domain, size_t *n, char *err,
               size_t errlen)
 {
+	bool from_first = pc->cursor[0] == '\0';
 	size_t i, first;
 	int rc;
 
 	pgcheck_compact(pc);
 	first = pc->nclaims;
-	rc = pgcheck_claim_into(pc, pc->all, pc->round_start, domain, pc->limit,
-	                        true, n, err, errlen);
-	if (rc == PGCONN_OK && *n == 0 && domain == NULL &&
-	    pc->cursor[0] != '\0') {
-		pc->cursor[0] = '\0';
+	for (;;) {
 		rc = pgcheck_claim_into(pc, pc->all, pc->round_start, domain,
 		                        pc->limit, true, n, err, errlen);
+		if (rc != PGCONN_OK || *n > 0 || domain != NULL)
+			break;
+		if (!pc->at_end)
+			continue; /* nothing claimable there: the next keys */
+		if (from_first)
+			break; /* walked from the first key: none left */
+		pc->cursor[0] = '\0';
+		from_first = true;
 	}
 	/* Copies: a claim made while they run may move the claims. */
 	for (i = 0; rc == PGCONN_OK && i < *n; i++) {

@@ -46,6 +46,9 @@
 #define PGCHECK_NOTICE_RETRY_S 300  /* after a failed hand-off */
 #define PGCHECK_NOTICE_BATCH 16
 #define PGCHECK_LOCAL 1 /* pgcheck_round: the local store failed */
+#define PGCHECK_CLAIM_KEYS                                                     \
+	4 /* a claim looks at this many times its                              \
+	     limit of keys after the cursor */
 
 struct pgcheck_claim {
 	char domain[DOMAIN_BUF];
@@ -60,6 +63,7 @@ struct pgcheck {
 	char owner[PGCHECK_OWNER_MAX]; /* lease_owner: host/pid */
 	unsigned lease_ms;
 	char cursor[DOMAIN_BUF]; /* a round's claims go on after this key */
+	bool at_end;             /* the last claim's window hit the last key */
 	struct pgcheck_claim *claims; /* the claims being checked */
 	size_t nclaims, claims_cap;
 	size_t *index, index_len; /* hash of claims: index + 1, 0 empty */
