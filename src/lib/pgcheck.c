@@ -361,20 +361,26 @@ pgcheck_claim_now(struct pgcheck *pc, const char *name, char *err,
 	return cl;
 }
 
-/* pgcheck_find - the claim of domain; NULL: none. */
+/* pgcheck_find - the claim of domain, the live one when its lease ran
+ * out and it was claimed again while the first check was out; NULL:
+ * none. */
 static struct pgcheck_claim *
 pgcheck_find(struct pgcheck *pc, const char *domain)
 {
+	struct pgcheck_claim *found = NULL;
 	size_t i, h, k;
 
 	if (pc->index_len > 0) {
 		h = pgcheck_hash(domain) & (pc->index_len - 1);
 		while ((k = pc->index[h]) != 0) {
-			if (strcmp(pc->claims[k - 1].domain, domain) == 0)
-				return &pc->claims[k - 1];
+			if (strcmp(pc->claims[k - 1].domain, domain) == 0) {
+				found = &pc->claims[k - 1];
+				if (found->token != -1)
+					return found;
+			}
 			h = (h + 1) & (pc->index_len - 1);
 		}
-		return NULL;
+		return found;
 	}
 	for (i = 0; i < pc->nclaims; i++)
 		if (strcmp(pc->claims[i].domain, domain) == 0)
