@@ -16,7 +16,12 @@
  *	authready_checks (due at once), then claims batches of at most the
  *	checker's window: one UPDATE over a SELECT ... FOR UPDATE SKIP
  *	LOCKED of rows whose lease is free or ran out, committed before any
- *	DNS work.  A claim takes a new lease_token from a sequence.  The
+ *	DNS work.  A claim looks only at the next keys after a cursor, in
+ *	primary-key order (so a round walks the index once, and no plan
+ *	reads every due row); the whole round is one checker_run(), which
+ *	asks for the next claim (pgcheck_more) while its window still runs
+ *	the end of the last.  A claim takes a new lease_token from a
+ *	sequence.  The
  *	write-back (pgcheck_flush) takes the results the checker holds (a
  *	claim batch, or what finished within a second, or one a MAIL FROM
  *	waits for) in one transaction: the clock row locked first (as
