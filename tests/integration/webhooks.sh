@@ -576,8 +576,25 @@ else
 	ok
 fi
 
+# logged_all - the log has caught up with the counters of the last
+# scrape (each outcome is counted, then logged by the log's thread).
+logged_all() {
+	[ "$(since_start 'event=webhook-delivered ')" -ge \
+	    "$(attempts delivered)" ] &&
+	    [ "$(since_start 'event=webhook-gave-up ')" -ge \
+	        "$(attempts gave_up)" ] &&
+	    [ "$(since_start 'event=webhook-retry ')" -ge "$(attempts failed)" ]
+}
+
 case_ "metrics: the restarted daemon's counters equal what the receiver got"
-if ! scrape; then
+scraped=0
+scrape && scraped=1
+j=0
+while [ $scraped = 1 ] && ! logged_all && [ $j -lt "$WAIT_TENTHS" ]; do
+	sleep 0.1
+	j=$((j + 1))
+done
+if [ $scraped = 0 ]; then
 	ko "curl /metrics failed"
 elif [ "$(attempts delivered)" != "$(answered "$asked" '^/hook 204$')" ] ||
     [ "$(attempts delivered)" != "$(since_start 'event=webhook-delivered ')" ]; then
