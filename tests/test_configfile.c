@@ -1052,6 +1052,31 @@ START_TEST(test_metrics_listen)
 }
 END_TEST
 
+/* APIMetricsListen: authready-api's own, off by default, parsed as
+ * MetricsListen and independent of it. */
+START_TEST(test_api_metrics_listen)
+{
+	struct config cfg;
+	char err[512];
+
+	config_defaults(&cfg);
+	ck_assert(!cfg.api_metrics_listen.on);
+	parse_ok("MetricsListen 9125\nAPIMetricsListen 9126\n", &cfg);
+	ck_assert(cfg.api_metrics_listen.on);
+	ck_assert_str_eq(cfg.api_metrics_listen.addr, "127.0.0.1");
+	ck_assert_uint_eq(cfg.api_metrics_listen.port, 9126);
+	ck_assert(cfg.api_metrics_listen.loopback);
+	ck_assert_uint_eq(cfg.metrics_listen.port, 9125);
+	parse_ok("APIMetricsListen [::1]:9127\n", &cfg);
+	ck_assert_int_eq(cfg.api_metrics_listen.family, AF_INET6);
+	ck_assert(!cfg.metrics_listen.on);
+	ck_assert_msg(parse("APIMetricsListen localhost:9126\n", &cfg, err) ==
+	                  -1,
+	              "a name accepted");
+	ck_assert_ptr_nonnull(strstr(err, "APIMetricsListen"));
+}
+END_TEST
+
 START_TEST(test_hold_queue_command)
 {
 	struct config cfg;
@@ -1191,6 +1216,7 @@ config_suite(void)
 	tcase_add_test(tc, test_door);
 	tcase_add_test(tc, test_policy_door_keys);
 	tcase_add_test(tc, test_metrics_listen);
+	tcase_add_test(tc, test_api_metrics_listen);
 	tcase_add_test(tc, test_hold_queue_command);
 	tcase_add_test(tc, test_mta);
 	suite_add_tcase(s, tc);

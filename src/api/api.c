@@ -48,6 +48,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "apimetrics.h"
 #include "apiproblem.h"
 #include "apiroute.h"
 #include "log.h"
@@ -1044,13 +1045,17 @@ api_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct api_req *r = *con_cls;
 	unsigned char key[APITOKEN_ADDR_MAX];
 	char client[INET6_ADDRSTRLEN];
+	int64_t ms;
 
 	(void)cls;
 	if (r == NULL)
 		return;
+	ms = text_now_ms() - r->start_ms;
+	apimetrics_request(r->route.id, r->status,
+	                   ms > 0 ? (uint64_t)ms * 1000 : 0);
 	api_client_key(c, key, client, sizeof(client));
 	log_msg(LOG_INFO, "event=api-request status=%u client=%s ms=%lld%s%s",
-	        r->status, client, (long long)(text_now_ms() - r->start_ms),
+	        r->status, client, (long long)ms,
 	        r->route.domain[0] ? " domain=" : "", r->route.domain);
 	(void)toe;
 	free(r->body);

@@ -11,14 +11,18 @@
  *	and holds tokens, the TLS certificate and key are both set or both
  *	unset and readable, APIUserID (default UserID) exists, root is
  *	refused without one, and the state store can be opened or made;
- *	then bind APIListen (before the drop, as root may be needed for the
- *	port); leave the terminal unless -f; write APIPidFile; drop to the
- *	user; open the state store; start libmicrohttpd (api.c).  The token
- *	file and TLS files are read before the drop, so they may belong to
- *	root.
+ *	then bind APIListen and APIMetricsListen (before the drop, as root
+ *	may be needed for the port); leave the terminal unless -f; write
+ *	APIPidFile; drop to the user; open the state store; register the
+ *	metrics and start libmicrohttpd (api.c), then the metrics listener
+ *	(apimetrics.c).  The token file and TLS files are read before the
+ *	drop, so they may belong to root.  An APIMetricsListen on APIListen's
+ *	address and port is refused; one beyond loopback is warned about
+ *	(at start and at -n): /metrics and /healthz have no token.
  *
- *	SIGTERM, SIGINT and SIGHUP stop the daemon: libmicrohttpd finishes
- *	the requests in progress, then the store closes.  SIGUSR1 reads
+ *	SIGTERM, SIGINT and SIGHUP stop the daemon: /healthz answers 503,
+ *	libmicrohttpd finishes the requests in progress, the metrics
+ *	listener stops, then the store closes.  SIGUSR1 reads
  *	APITokenFile again (a token added or revoked without a restart);
  *	a file that is now unusable keeps the old tokens, logged.
  *
@@ -28,10 +32,12 @@
  */
 #include "ac-config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -44,6 +50,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "apimetrics.h"
 #include "configfile.h"
 #include "daemonutil.h"
 #include "log.h"
@@ -268,6 +275,48 @@ api_check_store(const struct config *cfg, const struct api_ids *ids)
 	return 0;
 }
 
+/* api_metrics_clash - APIMetricsListen on APIListen's own address and
+ * port (a sentence), or NULL. */
+static const char *
+api_metrics_clash(const struct config *cfg)
+{
+	const struct config_listen *l = &cfg->api_metrics_listen;
+	const struct sockaddr_in6 *a6;
+	const struct sockaddr_in *a4;
+	struct sockaddr_storage ss;
+	unsigned char bin[sizeof(struct in6_addr)];
+	socklen_t len;
+	bool same;
+
+	if (!l->on ||
+	    config_api_listen_parse(cfg->api_listen, &ss, &len) != 0 ||
+	    ss.ss_family != l->family ||
+	    inet_pton(l->family, l->addr, bin) != 1)
+		return NULL;
+	a6 = (const struct sockaddr_in6 *)&ss;
+	a4 = (const struct sockaddr_in *)&ss;
+	same = l->family == AF_INET6
+	           ? ntohs(a6->sin6_port) == l->port &&
+	                 memcmp(&a6->sin6_addr, bin, sizeof(a6->sin6_addr)) == 0
+	           : ntohs(a4->sin_port) == l->port &&
+	                 memcmp(&a4->sin_addr, bin, sizeof(a4->sin_addr)) == 0;
+	return same ? "APIMetricsListen is APIListen's address and port: give "
+	              "the metrics a port of their own"
+	            : NULL;
+}
+
+/* api_metrics_wide - the warning for an APIMetricsListen beyond
+ * loopback, or NULL. */
+static const char *
+api_metrics_wide(const struct config *cfg)
+{
+	if (!cfg->api_metrics_listen.on || cfg->api_metrics_listen.loopback)
+		return NULL;
+	return "APIMetricsListen is not a loopback address: /metrics and "
+	       "/healthz answer anyone who can reach it (they have no "
+	       "token; firewall the port)";
+}
+
 /* api_preflight - every check of start that creates nothing. */
 static int
 api_preflight(const struct config *cfg, struct api *api, struct api_ids *ids)
@@ -278,6 +327,8 @@ api_preflight(const struct config *cfg, struct api *api, struct api_ids *ids)
 
 	if (config_api_listen_parse(cfg->api_listen, &ss, &len) != 0)
 		return api_fail("APIListen %s: not ADDR:PORT", cfg->api_listen);
+	if (api_metrics_clash(cfg) != NULL)
+		return api_fail("%s", api_metrics_clash(cfg));
 	if ((rc = api_load_secrets(cfg, api)) != 0 ||
 	    (rc = api_check_ids(cfg, ids)) != 0)
 		return rc;
@@ -356,7 +407,7 @@ api_run(const struct api_args *a, const struct config *cfg, struct api *api,
 {
 	char err[REGOPS_ERR_MAX];
 	sigset_t set;
-	int fd = -1, rc, sig;
+	int fd = -1, mfd = -1, rc, sig;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -367,6 +418,10 @@ api_run(const struct api_args *a, const struct config *cfg, struct api *api,
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = api_listen(cfg, &fd)) != 0)
 		return rc;
+	if (cfg->api_metrics_listen.on &&
+	    (mfd = apimetrics_open(&cfg->api_metrics_listen, err,
+	                           sizeof(err))) < 0)
+		return api_fail("%s", err);
 	if (!a->foreground && daemon(0, 0) != 0)
 		return api_fail("cannot leave the terminal: %s",
 		                strerror(errno));
@@ -385,15 +440,27 @@ api_run(const struct api_args *a, const struct config *cfg, struct api *api,
 		return api_fail("out of memory");
 	pthread_mutex_init(&api->throttle_lock, NULL);
 	pthread_rwlock_init(&api->tokens_lock, NULL);
-	if (api_start(api, fd, err, sizeof(err)) != 0) {
+	if ((mfd >= 0 && apimetrics_register(err, sizeof(err)) != 0) ||
+	    api_start(api, fd, err, sizeof(err)) != 0) {
+		store_close(api->st);
+		return api_fail("%s", err);
+	}
+	if (mfd >= 0 && apimetrics_start(mfd, api->st, cfg->state_dir, err,
+	                                 sizeof(err)) != 0) {
+		api_stop(api);
 		store_close(api->st);
 		return api_fail("%s", err);
 	}
 	log_msg(LOG_NOTICE, "event=start listen=%s tls=%s tokens=%zu pid=%ld",
 	        cfg->api_listen, api->tls_cert ? "yes" : "no",
 	        api->tokens.count, (long)getpid());
+	if (api_metrics_wide(cfg) != NULL)
+		log_msg(LOG_WARNING, "event=config-warning warning=\"%s\"",
+		        api_metrics_wide(cfg));
 	sig = api_wait(api, &set);
+	apimetrics_stopping(); /* /healthz: 503 from now on */
 	api_stop(api);
+	apimetrics_stop();
 	close(fd);
 	store_close(api->st);
 	log_msg(LOG_NOTICE, "event=stop signal=%d", sig);
@@ -429,6 +496,9 @@ main(int argc, char **argv)
 	atomic_init(&api.conns, 0);
 	rc = api_preflight(&cfg, &api, &ids);
 	if (a.check_only || rc != 0) {
+		if (rc == 0 && api_metrics_wide(&cfg) != NULL)
+			fprintf(stderr, "authready-api: warning: %s\n",
+			        api_metrics_wide(&cfg));
 		if (rc == 0)
 			printf("%s: configuration OK\n", path);
 		apitoken_free(&api.tokens);

@@ -121,7 +121,7 @@ enum config_type {
 	CONFIG_MISALIGNED,
 	CONFIG_API_LISTEN,  /* APIListen: ADDR:PORT */
 	CONFIG_WEBHOOK_URL, /* appends: the one key given several times */
-	CONFIG_LISTEN,      /* MetricsListen: struct config_listen */
+	CONFIG_LISTEN,      /* MetricsListen, APIMetricsListen */
 };
 
 struct config_key {
@@ -196,6 +196,7 @@ static const struct config_key config_keys[] = {
     {"PolicySocket", CONFIG_SOCKET, CONFIG_FIELD(policy_socket)},
     {"PolicyAcceptOK", CONFIG_BOOL, CONFIG_FIELD(policy_accept_ok)},
     {"MetricsListen", CONFIG_LISTEN, CONFIG_FIELD(metrics_listen)},
+    {"APIMetricsListen", CONFIG_LISTEN, CONFIG_FIELD(api_metrics_listen)},
     {"OnUnknown", CONFIG_ACTION, CONFIG_ON(POLICY_ON_UNKNOWN)},
     {"OnPending", CONFIG_ACTION, CONFIG_ON(POLICY_ON_PENDING)},
     {"OnVerified", CONFIG_ACTION, CONFIG_ON(POLICY_ON_VERIFIED)},
@@ -851,7 +852,8 @@ bad:
 	                   text_quote(q, sizeof(q), orig, strlen(orig)));
 }
 
-/* config_set_listen - MetricsListen (config_listen_parse). */
+/* config_set_listen - MetricsListen, APIMetricsListen
+ * (config_listen_parse). */
 static int
 config_set_listen(void *field, size_t size, const char *value, char *msg,
                   size_t msglen)

@@ -92,7 +92,8 @@ struct config_webhooks {
 	size_t count;
 };
 
-/* An HTTP listener (MetricsListen): a numeric address and a port. */
+/* An HTTP listener (MetricsListen, APIMetricsListen): a numeric address
+ * and a port. */
 struct config_listen {
 	bool on;
 	int family; /* AF_INET or AF_INET6 */
@@ -164,6 +165,8 @@ struct config {
 	struct fallback_config fallback;
 	/* MetricsListen: /metrics and /healthz (metricsd.c); off: none */
 	struct config_listen metrics_listen;
+	/* APIMetricsListen: authready-api's (apimetrics.c); off: none */
+	struct config_listen api_metrics_listen;
 };
 
 /* config_defaults - the built-in values. */

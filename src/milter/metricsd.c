@@ -20,8 +20,9 @@
  *	/metrics renders the registry (metrics_render) into a buffer sized
  *	by the previous scrape, grown once when the text needs more, at
  *	most METRICSD_BODY_MAX; the held index's size (store_held_count,
- *	LMDB's page count, not a walk) and the replica's lag are read as
- *	the text is written.  Nothing here touches a decision: the
+ *	LMDB's page count, not a walk), the webhook outbox's size
+ *	(store_outbox_count, LMDB's entry count) and the replica's lag are
+ *	read as the text is written.  Nothing here touches a decision: the
  *	deciding threads only add to the counters.
  *
  *	/healthz, in order: a stop has begun; the state store's data.mdb
@@ -61,6 +62,7 @@
 #include "metrics.h"
 #include "replica.h"
 #include "store.h"
+#include "webhookd.h"
 
 #define METRICSD_TEXT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define METRICSD_REASON_MAX 512
@@ -82,6 +84,22 @@ metricsd_held(void *arg, size_t cell)
 	(void)arg;
 	(void)cell;
 	if (store_held_count(metricsd_env.store, &n, err, sizeof(err)) !=
+	    STORE_OK)
+		return NAN;
+	return (double)n;
+}
+
+/* metricsd_outbox - webhook events waiting in the store's outbox, read
+ * at scrape (LMDB's entry count, not a walk). */
+static double
+metricsd_outbox(void *arg, size_t cell)
+{
+	char err[256];
+	size_t n;
+
+	(void)arg;
+	(void)cell;
+	if (store_outbox_count(metricsd_env.store, &n, err, sizeof(err)) !=
 	    STORE_OK)
 		return NAN;
 	return (double)n;
@@ -112,6 +130,13 @@ static struct metrics_family metricsd_held_family = {
             "domain).",
     .type = METRICS_GAUGE,
     .read = metricsd_held,
+};
+static struct metrics_family metricsd_outbox_family = {
+    .name = "authready_webhook_outbox_events",
+    .help = "Webhook events in the store's outbox: not yet delivered to "
+            "every WebhookURL (or given up).",
+    .type = METRICS_GAUGE,
+    .read = metricsd_outbox,
 };
 static struct metrics_family metricsd_lag_family = {
     .name = "authready_replica_lag_seconds",
@@ -343,7 +368,9 @@ metricsd_register(bool replica, char *err, size_t errlen)
 	    checkerd_metrics_register(m, err, errlen) != 0 ||
 	    dns_metrics_register(m, err, errlen) != 0 ||
 	    log_metrics_register(m, err, errlen) != 0 ||
+	    webhookd_metrics_register(m, err, errlen) != 0 ||
 	    metrics_register(m, &metricsd_held_family, err, errlen) != 0 ||
+	    metrics_register(m, &metricsd_outbox_family, err, errlen) != 0 ||
 	    (replica &&
 	     metrics_register(m, &metricsd_lag_family, err, errlen) != 0) ||
 	    metrics_register(m, &metricsd_info_family, err, errlen) != 0)

@@ -14,7 +14,8 @@
  *	(metricsd_start); the daemon's metrics are registered before those
  *	threads start (metricsd_register), into one registry (metrics.h): the
  *decisions (decide.c), the checker (checkerd.c), DNS (dns.c), the log (log.c),
- *the held index's size and, with StoreDSN, the replica's lag.  /healthz answers
+ *	webhook deliveries (webhookd.c), the held index's and the webhook
+ *	outbox's sizes and, with StoreDSN, the replica's lag.  /healthz answers
  *200 while the daemon is serving and 503 with the reason otherwise
  *	(metricsd_stopping() at the start of a stop, the state store
  *	removed or unreadable, the checker thread stalled).

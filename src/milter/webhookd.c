@@ -7,6 +7,7 @@
  *	int webhookd_start(out, st, cfg, err, errlen);
  *	bool webhookd_stop(wd, wait_seconds);
  *	void webhookd_counters(wd, out);
+ *	int webhookd_metrics_register(m, err, errlen);
  *
  * DESCRIPTION
  *	The thread keeps at most WEBHOOKD_QUEUE_MAX events of the outbox
@@ -30,6 +31,12 @@
  *	Only WEBHOOKD_QUEUE_MAX events are read at once: with that many
  *	waiting (a receiver down for long, a domain's first event
  *	retried), later events of other domains wait for room.
+ *
+ *	Metrics (webhookd_metrics_register): every attempt's outcome and
+ *	libcurl's time for it (authready_webhook_attempts_total and
+ *	authready_webhook_attempt_duration_seconds, by outcome: delivered,
+ *	failed (to be retried), gave_up), and the outbox entries discarded;
+ *	the thread adds, metricsd.c renders.
  *
  * DIAGNOSTICS
  *	One log line per delivery (event=webhook-delivered, info), per
@@ -58,6 +65,7 @@
 
 #include "errbuf.h"
 #include "log.h"
+#include "metrics.h"
 #include "safefile.h"
 #include "text.h"
 #include "webhook.h"
@@ -110,6 +118,40 @@ struct webhookd {
 	size_t inflight;
 	uint32_t rnd;
 	_Atomic uint64_t delivered, failed, given_up, discarded, queued;
+};
+
+/* An attempt's outcome, the label of the attempt metrics. */
+enum wh_outcome { WH_DELIVERED, WH_FAILED, WH_GAVE_UP, WH_OUTCOMES };
+
+static const char *const wh_outcome_labels[WH_OUTCOMES] = {
+    [WH_DELIVERED] = "delivered",
+    [WH_FAILED] = "failed",
+    [WH_GAVE_UP] = "gave_up",
+};
+
+static struct metrics_family wh_metric_attempts = {
+    .name = "authready_webhook_attempts_total",
+    .help = "Webhook POSTs by outcome, one per event and URL attempt: "
+            "delivered (2xx), failed (to be retried), gave_up (refused "
+            "with a 4xx, or failed past WebhookRetryFor).",
+    .type = METRICS_COUNTER,
+    .nlabels = 1,
+    .label = {{"outcome", wh_outcome_labels, WH_OUTCOMES}},
+};
+static struct metrics_family wh_metric_seconds = {
+    .name = "authready_webhook_attempt_duration_seconds",
+    .help = "Time of a webhook POST from the connection to the answer (or "
+            "the error), by outcome.",
+    .type = METRICS_HISTOGRAM,
+    .nlabels = 1,
+    .label = {{"outcome", wh_outcome_labels, WH_OUTCOMES}},
+    .bounds_us = metrics_latency_bounds_us,
+};
+static struct metrics_family wh_metric_discarded = {
+    .name = "authready_webhook_discarded_total",
+    .help = "Outbox entries that did not decode, logged and removed "
+            "undelivered.",
+    .type = METRICS_COUNTER,
 };
 
 int
@@ -215,6 +257,7 @@ wh_add(void *ctx, uint64_t seq, const char *domain, const char *body,
 		        " error=\"%.*s\"",
 		        seq, (int)(len < 400 ? len : 400), body);
 		atomic_fetch_add(&wd->discarded, 1);
+		metrics_add(&wh_metric_discarded, 0, 0, 1);
 		for (size_t u = 0; u < CONFIG_WEBHOOK_URLS_MAX; u++)
 			it->lane[u].done = true;
 	}
@@ -376,6 +419,22 @@ wh_schedule(struct webhookd *wd, uint64_t now)
 	return (long)wait;
 }
 
+/* wh_count - an attempt's outcome and libcurl's time for it, in the
+ * metrics. */
+static void
+wh_count(const struct wh_req *req, enum wh_outcome outcome)
+{
+	curl_off_t us = 0;
+
+	metrics_add(&wh_metric_attempts, outcome, 0, 1);
+	if (metrics_on(&wh_metric_seconds) &&
+	    curl_easy_getinfo(req->easy, CURLINFO_TOTAL_TIME_T, &us) ==
+	        CURLE_OK &&
+	    us >= 0)
+		metrics_observe_us(&wh_metric_seconds, outcome, 0,
+		                   (uint64_t)us);
+}
+
 /* wh_finish - the outcome of a finished request. */
 static void
 wh_finish(struct wh_req *req, CURLcode res)
@@ -392,6 +451,7 @@ wh_finish(struct wh_req *req, CURLcode res)
 	case WEBHOOK_DELIVERED:
 		l->done = true;
 		atomic_fetch_add(&wd->delivered, 1);
+		wh_count(req, WH_DELIVERED);
 		log_msg(LOG_INFO,
 		        "event=webhook-delivered seq=%" PRIu64
 		        " domain=%s url=%zu status=%ld attempts=%u",
@@ -400,6 +460,7 @@ wh_finish(struct wh_req *req, CURLcode res)
 	case WEBHOOK_GIVE_UP:
 		l->done = true;
 		atomic_fetch_add(&wd->given_up, 1);
+		wh_count(req, WH_GAVE_UP);
 		log_msg(LOG_WARNING,
 		        "event=webhook-gave-up seq=%" PRIu64
 		        " domain=%s url=%zu status=%ld attempts=%u (the "
@@ -413,6 +474,7 @@ wh_finish(struct wh_req *req, CURLcode res)
 	if ((int64_t)time(NULL) - l->first_try >= wd->retry_for) {
 		l->done = true;
 		atomic_fetch_add(&wd->given_up, 1);
+		wh_count(req, WH_GAVE_UP);
 		log_msg(LOG_WARNING,
 		        "event=webhook-gave-up seq=%" PRIu64
 		        " domain=%s url=%zu status=%ld error=\"%s\" "
@@ -421,6 +483,7 @@ wh_finish(struct wh_req *req, CURLcode res)
 		        curl_easy_strerror(res), l->attempts);
 		return;
 	}
+	wh_count(req, WH_FAILED);
 	delay = webhook_backoff_ms(l->attempts - 1, wh_random(wd));
 	l->next_ms = text_now_ms() + delay;
 	log_msg(LOG_INFO,
@@ -643,4 +706,15 @@ webhookd_counters(const struct webhookd *wd, struct webhookd_counters *out)
 	out->given_up = atomic_load(&wd->given_up);
 	out->discarded = atomic_load(&wd->discarded);
 	out->queued = atomic_load(&wd->queued);
+}
+
+int
+webhookd_metrics_register(struct metrics *m, char *err, size_t errlen)
+{
+	wh_metric_seconds.nbounds = metrics_latency_nbounds;
+	if (metrics_register(m, &wh_metric_attempts, err, errlen) != 0 ||
+	    metrics_register(m, &wh_metric_seconds, err, errlen) != 0 ||
+	    metrics_register(m, &wh_metric_discarded, err, errlen) != 0)
+		return -1;
+	return 0;
 }

@@ -11,6 +11,8 @@
  *	bool webhookd_stop(struct webhookd *wd, unsigned wait_seconds);
  *	void webhookd_counters(const struct webhookd *wd,
  *	    struct webhookd_counters *out);
+ *	int webhookd_metrics_register(struct metrics *m, char *err,
+ *	    size_t errlen);
  *
  * DESCRIPTION
  *	One thread of its own (never a milter callback thread) empties the
@@ -25,7 +27,9 @@
  *	The URLs, the secret, WebhookTimeout and WebhookRetryFor are taken
  *	at start; a reload does not change them (restart the daemon).
  *
- *	The counters are atomics the thread adds to, for a metrics module.
+ *	The counters are atomics the thread adds to; the same outcomes go
+ *	to the metric families webhookd_metrics_register() registers (for
+ *	MetricsListen, metricsd.c).
  */
 #ifndef AUTHREADY_WEBHOOKD_H
 #define AUTHREADY_WEBHOOKD_H
@@ -44,6 +48,7 @@
 #define WEBHOOKD_RESPONSE_MAX 65536 /* octets of an answer read */
 
 struct webhookd;
+struct metrics;
 
 struct webhookd_counters {
 	uint64_t delivered; /* 2xx answers */
@@ -74,5 +79,9 @@ bool webhookd_stop(struct webhookd *wd, unsigned wait_seconds);
 /* webhookd_counters - the counters now (all 0 without a thread). */
 void webhookd_counters(const struct webhookd *wd,
                        struct webhookd_counters *out);
+
+/* webhookd_metrics_register - the webhook attempt and discard metrics
+ * into m (before the thread starts); 0, or -1 with err. */
+int webhookd_metrics_register(struct metrics *m, char *err, size_t errlen);
 
 #endif

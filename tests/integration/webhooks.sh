@@ -32,7 +32,13 @@
 #	the receiver holds every event exactly once by id, with a good
 #	signature, in order per domain; /gone was given up for each event
 #	(event=webhook-gave-up) without holding back /hook; the outbox is
-#	empty (store check).  Also: -n refuses a URL that is not http or
+#	empty (store check).  The daemon serves MetricsListen: scraped
+#	while the receiver is down, authready_webhook_attempts_total counts
+#	what the receiver answered (delivered: its 204s, gave_up: its 404s,
+#	failed: at least its 500s and a refused connection) and
+#	authready_webhook_outbox_events the waiting event; scraped at the
+#	end, the restarted daemon's counters equal the receiver's answers
+#	since the restart and its log lines, and the outbox gauge is 0.  Also: -n refuses a URL that is not http or
 #	https, a URL without a scheme, a WebhookURL without WebhookSecretFile
 #	and a secret file others may read (exit 78); with no WebhookURL no
 #	event is written.
@@ -40,8 +46,8 @@
 #	The cases depend on each other and run in order.
 #
 # EXIT STATUS
-#	0 all cases passed, 1 some failed, 77 NSD, miltertest or perl is
-#	missing, 99
+#	0 all cases passed, 1 some failed, 77 NSD, miltertest, perl or curl
+#	is missing, 99
 #	the harness could not run.
 #
 # ENVIRONMENT
@@ -88,6 +94,10 @@ if [ -z "$MILTERTEST" ] || [ ! -x "$MILTERTEST" ]; then
 fi
 if ! perl -MDigest::SHA -MIO::Socket::INET -e 1 2>/dev/null; then
 	echo "SKIP: perl with Digest::SHA and IO::Socket::INET is missing"
+	exit 77
+fi
+if ! command -v curl >/dev/null 2>&1; then
+	echo "SKIP: curl is missing (the metrics scrapes)"
 	exit 77
 fi
 
@@ -212,11 +222,56 @@ waiting() {
 	    sed -n 's/.* \([0-9][0-9]*\) webhook event(s) waiting.*/\1/p'
 }
 
+# free_port - a random port in 20000-60000 that nobody listens on (from
+# /proc/net/tcp, as postfix-harness.sh's pf_free_port).
+free_port() {
+	while :; do
+		p=$(shuf -i 20000-60000 -n 1)
+		hex=$(printf '%04X' "$p")
+		awk -v p="$hex" '$4 == "0A" && ($2 == "0100007F:" p ||
+		    $2 == "00000000:" p) { found = 1 } END { exit !found }' \
+		    /proc/net/tcp 2>/dev/null || break
+	done
+	echo "$p"
+}
+
+# scrape - the daemon's /metrics into scrape; false when curl fails.
+scrape() {
+	curl -s -f -m "$(scaled 10)" -o "$T/scrape" \
+	    "http://127.0.0.1:$MPORT/metrics" 2>"$T/err"
+}
+
+# sample SERIES - its value in the last scrape: a whole number, or -1
+# when the series is absent or not one.
+sample() {
+	awk -v s="$1" '$1 == s && $2 ~ /^[0-9]+$/ { v = $2 }
+	    END { print v == "" ? -1 : v }' "$T/scrape"
+}
+
+# attempts OUTCOME - authready_webhook_attempts_total of OUTCOME.
+attempts() {
+	sample "authready_webhook_attempts_total{outcome=\"$1\"}"
+}
+
+# answered FROM PATTERN - the receiver's requests after line FROM that
+# match the ERE PATTERN ("PATH STATUS").
+answered() {
+	tail -n +$(($1 + 1)) "$T/recv/requests" 2>/dev/null |
+	    grep -c -E -e "$2"
+}
+
+# since_start ERE - daemon.log's lines matching ERE since the last start.
+since_start() {
+	awk -v e="$1" '/event=start / { n = 0 } $0 ~ e { n++ }
+	    END { print n + 0 }' "$T/daemon.log"
+}
+
 # run ARGS... - authready with hooks.conf as the daemon's user.
 run() {
 	CLI_AS=as_daemon_user cli "$T/hooks.conf" "$@"
 }
 
+MPORT=$(free_port)
 printf 'webhook secret of the test %s\n' "$$" >"$T/secret"
 chown "$DUSER:$DGROUP" "$T/secret"
 chmod 0600 "$T/secret"
@@ -239,6 +294,7 @@ receiver_start
 	echo "OnPending quarantine"
 	echo "HoldQueueCommand none"
 	echo "ReleaseCommand $T/bin/release"
+	echo "MetricsListen 127.0.0.1:$MPORT"
 } >"$T/hooks.conf"
 # The release stand-in: the queue IDs it is given, one a line.
 {
@@ -365,7 +421,7 @@ fi
 
 # The receiver is killed -------------------------------------------------------
 
-case_ "receiver killed: refused connections retried, delivered after restart"
+case_ "receiver killed: refused connections retried"
 stop_pid -KILL "$RPID"
 RPID=
 n0=$(grep -c 'event=webhook-retry .* url=1 status=0 ' "$T/daemon.log")
@@ -376,12 +432,39 @@ if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
 elif ! wait_log 'event=webhook-retry .* url=1 status=0 ' $((n0 + 1)); then
 	ko "no retry after a refused connection"
 else
-	receiver_start
-	if wait_events 3; then
-		ok
-	else
-		ko "the degraded event never arrived ($(held) events)"
-	fi
+	ok
+fi
+
+# Every attempt so far was answered by the receiver (delivered: its
+# 204s, gave_up: its 404s) or retried (each logged after it is counted).
+case_ "metrics: attempts by outcome and the waiting event, receiver down"
+retries=$(grep -c 'event=webhook-retry ' "$T/daemon.log")
+last_cmd="curl http://127.0.0.1:$MPORT/metrics"
+if ! scrape; then
+	ko "curl /metrics failed"
+elif [ "$(attempts delivered)" != "$(answered 0 '^/hook 204$')" ]; then
+	ko "delivered: '$(attempts delivered)', the receiver's 204s:" \
+	    "$(answered 0 '^/hook 204$')"
+elif [ "$(attempts gave_up)" != "$(answered 0 '^/gone 404$')" ]; then
+	ko "gave_up: '$(attempts gave_up)', the receiver's 404s:" \
+	    "$(answered 0 '^/gone 404$')"
+elif [ "$retries" -lt $((FAILS + 1)) ] ||
+    [ "$(attempts failed)" -lt "$retries" ]; then
+	ko "failed: '$(attempts failed)', $retries retries logged" \
+	    "(at least $((FAILS + 1)))"
+elif [ "$(sample authready_webhook_outbox_events)" -lt 1 ]; then
+	ko "authready_webhook_outbox_events:" \
+	    "'$(sample authready_webhook_outbox_events)', expected 1 or more"
+else
+	ok "$(attempts failed) failed, $(sample authready_webhook_outbox_events) waiting"
+fi
+
+case_ "receiver restarted: the waiting event delivered"
+receiver_start
+if wait_events 3; then
+	ok
+else
+	ko "the degraded event never arrived ($(held) events)"
 fi
 
 # Held and released ------------------------------------------------------------
@@ -435,6 +518,7 @@ MPID=
 # The first of them is refused once: the later events of its domain must
 # wait for its retry (in order per domain), the other domain's need not.
 echo 1 >"$T/recv/fail"
+asked=$(wc -l <"$T/recv/requests") # the restarted daemon's come after
 receiver_start
 daemon_start
 if [ "$r1" -ne 0 ] || [ "$r2" -gt 1 ] || [ "$r3" -ne 0 ] ||
@@ -490,6 +574,55 @@ elif [ "$(grep -c 'event=webhook-gave-up .* url=2 status=404' \
 	ko "fewer than $NEVENTS give-ups of /gone"
 else
 	ok
+fi
+
+# logged_all - the log has caught up with the counters of the last
+# scrape (each outcome is counted, then logged by the log's thread).
+logged_all() {
+	[ "$(since_start 'event=webhook-delivered ')" -ge \
+	    "$(attempts delivered)" ] &&
+	    [ "$(since_start 'event=webhook-gave-up ')" -ge \
+	        "$(attempts gave_up)" ] &&
+	    [ "$(since_start 'event=webhook-retry ')" -ge "$(attempts failed)" ]
+}
+
+case_ "metrics: the restarted daemon's counters equal what the receiver got"
+scraped=0
+scrape && scraped=1
+j=0
+while [ $scraped = 1 ] && ! logged_all && [ $j -lt "$WAIT_TENTHS" ]; do
+	sleep 0.1
+	j=$((j + 1))
+done
+if [ $scraped = 0 ]; then
+	ko "curl /metrics failed"
+elif [ "$(attempts delivered)" != "$(answered "$asked" '^/hook 204$')" ] ||
+    [ "$(attempts delivered)" != "$(since_start 'event=webhook-delivered ')" ]; then
+	ko "delivered: $(attempts delivered), the receiver's 204s:" \
+	    "$(answered "$asked" '^/hook 204$'), logged:" \
+	    "$(since_start 'event=webhook-delivered ')"
+elif [ "$(attempts gave_up)" != "$(answered "$asked" '^/gone 404$')" ] ||
+    [ "$(attempts gave_up)" != "$(since_start 'event=webhook-gave-up ')" ]; then
+	ko "gave_up: $(attempts gave_up), the receiver's 404s:" \
+	    "$(answered "$asked" '^/gone 404$'), logged:" \
+	    "$(since_start 'event=webhook-gave-up ')"
+elif [ "$(attempts failed)" != "$(answered "$asked" '^/hook 500$')" ] ||
+    [ "$(attempts failed)" != "$(since_start 'event=webhook-retry ')" ]; then
+	ko "failed: $(attempts failed), the receiver's 500s:" \
+	    "$(answered "$asked" '^/hook 500$'), logged:" \
+	    "$(since_start 'event=webhook-retry ')"
+elif [ "$(sample authready_webhook_outbox_events)" != 0 ]; then
+	ko "authready_webhook_outbox_events:" \
+	    "'$(sample authready_webhook_outbox_events)', expected 0"
+elif [ "$(sample authready_webhook_discarded_total)" != 0 ]; then
+	ko "authready_webhook_discarded_total:" \
+	    "'$(sample authready_webhook_discarded_total)'"
+elif [ "$(sample \
+    'authready_webhook_attempt_duration_seconds_count{outcome="delivered"}')" \
+    != "$(attempts delivered)" ]; then
+	ko "the delivered histogram's count is not the delivered counter"
+else
+	ok "$(attempts delivered) delivered, $(attempts gave_up) given up, $(attempts failed) failed"
 fi
 
 case_ "daemon: clean stop, log free of errors"
