@@ -363,7 +363,9 @@ case_ nomx-delivered-with-fallback-return-path
 probe "$PORT_FB" "news@mail.$NOMX" "$BOX" fb-nomx-box -F "News <news@$NOMX>"
 if [ "$rc" -ne 0 ]; then
 	ko "exit $rc, expected 0 (accepted)"
-elif ! f=$(wait_file "$T/vmail" fb-nomx-box); then
+# virtual(8) writes the message into box/tmp and renames it into
+# box/new when it is complete: only new/ is looked at.
+elif ! f=$(wait_file "$T/vmail/box/new" fb-nomx-box); then
 	evidence "$PF_LOG"
 	ko "not delivered into the maildir"
 elif ! grep -q -x -e "Return-Path: <$FALLBACK>" "$f"; then
