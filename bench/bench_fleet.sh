@@ -1,13 +1,35 @@
 #!/bin/sh
-# bench_fleet.sh - the replica's propagation and initial sync, one run.
+# bench_fleet.sh - the fleet's figures: shared refresh, propagation (idle
+# and during a full refresh), initial sync; one run.
 #
 # A private PostgreSQL on loopback (tests/integration/pg-harness.sh, as
 # tests/integration/replica.sh: the schema of `authready db init`, the
 # GRANTs of `authready db grants`, the daemons as authready_replica with
-# a password) with DOMAINS registered domains (default
-# 10000, each with a verified state), then:
-#   - propagation at 1 and at 5 replicas (REPLICAS) (authready-milter daemons, each
-#     its own StateDir, all on the one database): COMMITS registrations
+# a password, the checkers as authready_checker), then the PARTS
+# (default "refresh busy propagation sync"), in this order:
+#   - refresh: REFRESH domains (default 20000; the issue's campaign is
+#     100000) served by NSD on loopback (four records each, the seed's
+#     shape, as bench_refresh.sh), registered in PostgreSQL and in a
+#     StateDir of its own without StoreDSN; ROUNDS (default 3)
+#     interleaved rounds of: `authready refresh --all` on the LMDB-only
+#     StateDir, then 1 and then CHECKERS (default 3) `authready
+#     checkerd` processes (each its own StateDir, StoreDSN as
+#     authready_checker) started at once after every domain was made due
+#     in authready_checks, until every domain was written back (the
+#     last event=fleet-round line).  Per round: the times, the CPU time
+#     of the refresh or the checkers and of PostgreSQL's backends (the
+#     postmaster's reaped children), the checks per domain counted from
+#     the checkers' event=fleet-check lines (goal: none twice) and the
+#     domains PostgreSQL says were checked in the round; then the
+#     median of the rounds' ratios LMDB/fleet (goal >= 0.8);
+#   - busy: propagation (below) at BUSY_REPLICAS replicas (default 1)
+#     on top of the REFRESH domains, while CHECKERS `authready refresh
+#     --all` loops rewrite every state (a full refresh, again and again,
+#     so every commit measured lands in one): goal p99 < 1 s;
+#   - propagation at 1 and at 5 replicas (REPLICAS) (authready-milter
+#     daemons, each its own StateDir, all on the one database) on top
+#     of DOMAINS (default 10000) domains with verified states: COMMITS
+#     registrations
 #     (default 200), one transaction each with the clock version and a
 #     NOTIFY, INTERVAL ms apart (default 20); for every commit and every
 #     replica, the time from the commit to the replica's LMDB commit of
@@ -21,9 +43,11 @@
 # usage: bench/bench_fleet.sh BUILDDIR [DOMAINS [SYNC]]
 # COMMITS, INTERVAL as above; REPLICAS (default "1 5"): the replica
 # counts of the propagation runs.  Needs PostgreSQL 15's server binaries
-# (PG_BINDIR: pg-harness.sh) and the build's tests/replica-rows (make
-# check builds it, or make tests/replica-rows).  As root the daemons run
-# as nobody and PostgreSQL as postgres.
+# (PG_BINDIR: pg-harness.sh), NSD for the refresh parts, and the build's
+# tests/replica-rows (make check builds it, or make tests/replica-rows).
+# As root the daemons run as nobody and PostgreSQL as postgres.
+# The issue's campaign (several minutes):
+#   REFRESH=100000 COMMITS=500 bench/bench_fleet.sh BUILDDIR 100000 1000000
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: bench_fleet.sh BUILDDIR [DOMAINS [SYNC]]}" && pwd)
@@ -31,6 +55,10 @@ ndomains=${2:-10000}
 nsync=${3:-100000}
 commits=${COMMITS:-200}
 interval=${INTERVAL:-20}
+parts=${PARTS:-refresh busy propagation sync}
+nref=${REFRESH:-20000}
+rounds=${ROUNDS:-3}
+ncheckers=${CHECKERS:-3}
 milter=$build/authready-milter
 cli=$build/authready
 rows=$build/tests/replica-rows
@@ -40,14 +68,19 @@ done
 unset PGPASSWORD PGPASSFILE PGSERVICE
 # shellcheck source=tests/integration/pg-harness.sh
 . "$top/tests/integration/pg-harness.sh"
+# shellcheck source=tests/integration/nsd-harness.sh
+. "$top/tests/integration/nsd-harness.sh"
 pg_find
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-fleet.XXXXXX")
 chmod 0755 "$T"
 PIDS=
+NSD_PID=
 cleanup() {
+	[ ! -d "$T" ] || touch "$T/stop"
 	for p in $PIDS; do kill "$p" 2>/dev/null || :; done
 	for p in $PIDS; do wait "$p" 2>/dev/null || :; done
+	[ -z "$NSD_PID" ] || nsd_cleanup >/dev/null 2>&1 || :
 	pg_cleanup
 	rm -rf "$T"
 }
@@ -84,6 +117,14 @@ load() {
 	    sql -c "COPY authready_state FROM STDIN"
 }
 
+# free_port - a TCP port nobody listens on.
+free_port() {
+	while :; do
+		p=$(shuf -i 20000-60000 -n 1)
+		ss -ltn "sport = :$p" | grep -q LISTEN || { echo "$p"; return; }
+	done
+}
+
 # start NAME - a daemon on an empty StateDir; its log is $T/NAME.log.
 start() {
 	mkdir -p "$T/$1" "$T/run"
@@ -91,7 +132,7 @@ start() {
 	chmod 0750 "$T/$1"
 	{
 		echo "StateDir $T/$1"
-		echo "Socket inet:$(shuf -i 20000-60000 -n 1)@127.0.0.1"
+		echo "Socket inet:$(free_port)@127.0.0.1"
 		echo "Syslog no"
 		echo "PidFile $T/run/$1.pid"
 		echo "DNSServers 127.0.0.1:9"
@@ -110,6 +151,10 @@ start() {
 wait_snapshot() {
 	i=0
 	until grep -q 'event=replica-snapshot' "$T/$1.log"; do
+		if grep -q 'event=start-failed' "$T/$1.log"; then
+			cat "$T/$1.log" >&2
+			exit 1
+		fi
 		i=$((i + 1))
 		[ $i -lt 6000 ] || { echo "no snapshot: $1" >&2; exit 1; }
 		sleep 0.1
@@ -126,24 +171,27 @@ stop_all() {
 logms='{ split(substr($1, 12, 12), t, ":");
 	printf "%d %s\n", (t[1] * 3600 + t[2] * 60 + t[3]) * 1000, $0 }'
 
-# propagation R - COMMITS registrations seen by R replicas.
+# propagation R [busy] - COMMITS registrations seen by R replicas; busy:
+# while the refresh loops run (refresh_loops).
 propagation() {
 	r=$1
+	tag=${2:-p}$r
 	names=
 	k=1
 	while [ $k -le "$r" ]; do
-		start "p$r-$k"
-		names="$names p$r-$k"
+		start "$tag-$k"
+		names="$names $tag-$k"
 		k=$((k + 1))
 	done
 	# a replica LISTENs before its snapshot (replica_session): once it
 	# logged the snapshot, every commit below wakes it
 	for n in $names; do wait_snapshot "$n"; done
+	[ -z "${2:-}" ] || refresh_loops
 	# one psql session: each commit, then its version and ms of day
 	: >"$T/commits.sql"
 	c=0
 	while [ $c -lt "$commits" ]; do
-		d=prop$r-$c.example
+		d=prop$tag-$c.example
 		hex=$("$rows" reg "$d")
 		cat >>"$T/commits.sql" <<EOF
 BEGIN;
@@ -158,6 +206,7 @@ EOF
 	done
 	sql -F ' ' -f "$T/commits.sql" | grep -E '^[0-9]+ [0-9]+$' \
 	    >"$T/commits.$r"
+	[ -z "${2:-}" ] || refresh_loops_stop
 	last=$(tail -n 1 "$T/commits.$r" | cut -d' ' -f1)
 	for n in $names; do
 		i=0
@@ -195,28 +244,282 @@ EOF
 				lat[j + 1] = lat[j]
 			lat[j + 1] = v
 		}
-		printf "%d replicas: %d samples, p50 %d ms, p99 %d ms, max %d ms\n",
-		    r, n, lat[int(n * 0.5 + 0.5)], lat[int(n * 0.99 + 0.5)], lat[n]
-	    }' "$T/commits.$r" "$T/applies.$r"
+		printf "%d replicas%s: %d samples, p50 %d ms, p99 %d ms, max %d ms\n",
+		    r, busy, n, lat[int(n * 0.5 + 0.5)], lat[int(n * 0.99 + 0.5)],
+		    lat[n]
+	    }' busy="${2:+ during a full refresh}" "$T/commits.$r" "$T/applies.$r"
 	stop_all
 }
 
-echo "loading $ndomains domains"
-load d "$ndomains"
-for r in ${REPLICAS:-1 5}; do
-	propagation "$r"
-done
+# reset_db - no domain, no state, no check, the clock at 1.
+reset_db() {
+	sql -c "TRUNCATE authready_registry, authready_state, authready_checks,
+	    authready_notices, authready_replicas;
+	    UPDATE authready_clock SET version = 1" >/dev/null
+}
 
-if [ "$nsync" -gt "$ndomains" ]; then
-	echo "loading $((nsync - ndomains)) more domains"
-	load s $((nsync - ndomains))
-fi
-t0=$(date +%s%3N)
-start sync
-wait_snapshot sync
-t1=$(date +%s%3N)
-line=$(grep 'event=replica-snapshot' "$T/sync.log")
-echo "initial sync of $nsync domains: $(echo "$line" |
-    sed -n 's/.*\(rows=[0-9]*\).*\(ms=[0-9]*\).*/\1 \2/p'), start to" \
-    "snapshot $((t1 - t0)) ms"
-stop_all
+now_ms() { date +%s%3N; }
+
+HZ=$(getconf CLK_TCK)
+# kids_ms - KIDS: CPU ms (user + system) of this shell's waited-for
+# children, the refresh and the checkers (called, not in $(...): a
+# subshell's children would be its own).
+kids_ms() {
+	times >"$T/times"
+	KIDS=$(tail -n 1 "$T/times" | awk '{ split($1, u, "m")
+	    split($2, s, "m")
+	    printf "%d\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1000 }')
+}
+
+# pg_ms - CPU ms of PostgreSQL's backends that ended (the postmaster's
+# reaped children: a checker's backend once it disconnected).
+pg_ms() {
+	awk -v hz="$HZ" '{ printf "%d\n", ($16 + $17) * 1000 / hz }' \
+	    "/proc/$PG_PID/stat"
+}
+
+# median - the median of the numbers on stdin.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# refresh_setup - REFRESH domains r0.example ... served by NSD (the
+# seed's four records, as bench_refresh.sh), registered in PostgreSQL
+# (replica-rows: MAIL FROM label mail, selector 1234rpr) and in an
+# LMDB-only StateDir; checker configs ck1 .. ckCHECKERS.  Once.
+refresh_setup() {
+	[ ! -e "$T/refresh.ready" ] || return 0
+	mkdir -p "$T/zones" "$T/lmdb"
+	key=$(cat "$top/tests/keys/rsa2048.p")
+	awk -v n="$nref" -v key="$key" 'BEGIN {
+		print "$ORIGIN example.\n$TTL 3600"
+		print "@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns"
+		print "ns A 127.0.0.1\nfeedback A 127.0.0.1"
+		for (i = 0; i < n; i++) {
+			d = "r" i
+			printf "mail.%s MX 10 feedback.example.\n", d
+			printf "mail.%s TXT \"v=spf1 ip4:127.0.0.0/8 ~all\"\n", d
+			printf "1234rpr._domainkey.%s TXT \"v=DKIM1; k=rsa; p=%s\" \"%s\"\n",
+			    d, substr(key, 1, 200), substr(key, 201)
+			printf "_dmarc.%s TXT \"v=DMARC1; p=none;\"\n", d
+		}
+	}' >"$T/zones/example.zone"
+	NSD_WAIT_TENTHS=600 nsd_start "$T/zones" >/dev/null 2>&1
+	# nsd_start set its own traps: ours again (cleanup stops NSD too)
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	awk -v n="$nref" 'BEGIN { print "domain,selectors"
+		for (i = 0; i < n; i++) printf "r%d.example,1234rpr\n", i }' \
+	    >"$T/refresh.csv"
+	printf 'StateDir %s/lmdb\nDNSServers 127.0.0.1:%s\nDNSTimeout 5\n' \
+	    "$T" "$NSD_PORT" >"$T/lmdb.conf"
+	"$cli" -c "$T/lmdb.conf" domain import "$T/refresh.csv" >/dev/null
+	reset_db
+	"$rows" copy r "$nref" 1 | sql -c "COPY authready_registry FROM STDIN"
+	k=1
+	while [ $k -le "$ncheckers" ]; do
+		mkdir -p "$T/ck$k"
+		{
+			echo "StateDir $T/ck$k"
+			echo "DNSServers 127.0.0.1:$NSD_PORT"
+			echo "DNSTimeout 5"
+			echo "StoreDSN $PG_DSN_CHECKER"
+			echo "StoreDSNPasswordFile $PG_PASSWORD_FILE_CHECKER"
+			echo "HostName ck$k"
+		} >"$T/ck$k.conf"
+		k=$((k + 1))
+	done
+	touch "$T/refresh.ready"
+}
+
+# lmdb_run - refresh --all of the LMDB-only StateDir; prints "ms cpu-ms".
+lmdb_run() {
+	kids_ms
+	c0=$KIDS
+	t0=$(now_ms)
+	"$cli" -c "$T/lmdb.conf" refresh --all >"$T/lmdb.out"
+	t1=$(now_ms)
+	kids_ms
+	c1=$KIDS
+	grep -q "^checked $nref: $nref verified" "$T/lmdb.out" || {
+		echo "LMDB refresh: $(cat "$T/lmdb.out")" >&2
+		exit 1
+	}
+	echo $((t1 - t0)) $((c1 - c0))
+}
+
+# fleet_run K - every domain made due, then K checkerd at once, until
+# their rounds wrote every domain back (the last event=fleet-round
+# line); prints "ms checks domains-checked-twice written cpu-ms
+# postgres-cpu-ms".
+fleet_run() {
+	k=$1
+	kids_ms
+	c0=$KIDS
+	g0=$(pg_ms)
+	sql -c "UPDATE authready_checks SET next_check = '-infinity'" \
+	    >/dev/null
+	since=$(sql -c "SELECT now()")
+	logs=
+	pids=
+	t0=$(now_ms)
+	i=1
+	while [ $i -le "$k" ]; do
+		: >"$T/ck$i.log"
+		"$cli" -c "$T/ck$i.conf" checkerd 2>"$T/ck$i.log" &
+		pids="$pids $!"
+		logs="$logs $T/ck$i.log"
+		i=$((i + 1))
+	done
+	i=0
+	# shellcheck disable=SC2086 # the logs of this run
+	until [ "$(sed -n 's/.*event=fleet-round checked=\([0-9]*\).*/\1/p' \
+	    $logs | awk '{ s += $1 } END { print s + 0 }')" -ge "$nref" ]; do
+		i=$((i + 1))
+		[ $i -lt 12000 ] || { echo "checkers never done" >&2; exit 1; }
+		sleep 0.05
+	done
+	for p in $pids; do kill "$p" 2>/dev/null || :; done
+	for p in $pids; do wait "$p" 2>/dev/null || :; done
+	kids_ms
+	c1=$KIDS
+	# their backends' CPU reaches the postmaster once they ended
+	i=0
+	while [ "$(sql -c "SELECT count(*) FROM pg_stat_activity
+	    WHERE usename = 'authready_checker'")" -gt 0 ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	g1=$(pg_ms)
+	# shellcheck disable=SC2086
+	t1=$(grep -h 'event=fleet-round' $logs | awk "$logms" |
+	    sort -n | tail -n 1 | cut -d' ' -f1)
+	# shellcheck disable=SC2086
+	checks=$(grep -h 'event=fleet-check ' $logs | wc -l)
+	# shellcheck disable=SC2086
+	twice=$(grep -h 'event=fleet-check ' $logs |
+	    sed -n 's/.* domain=\([^ ]*\).*/\1/p' | sort | uniq -d | wc -l)
+	written=$(sql -c "SELECT count(*) FROM authready_checks
+	    WHERE checked >= '$since'")
+	echo "$(( (t1 - t0 % 86400000 + 86400000) % 86400000 )) $checks" \
+	    "$twice $written $((c1 - c0)) $((g1 - g0))"
+}
+
+# part_refresh - LMDB against 1 and CHECKERS checkers, ROUNDS rounds.
+part_refresh() {
+	echo "refresh --all of $nref domains: LMDB alone against 1 and" \
+	    "$ncheckers checkers ($rounds rounds; load $(cut -d' ' -f1-3 \
+	    /proc/loadavg))"
+	refresh_setup
+	: >"$T/r1"
+	: >"$T/rk"
+	r=1
+	while [ $r -le "$rounds" ]; do
+		set -- $(lmdb_run)
+		l=$1
+		echo "round $r: LMDB $1 ms (CPU $2 ms)"
+		set -- $(fleet_run 1)
+		one=$1
+		echo "round $r: 1 checker $1 ms ($2 checks, $3 domains twice," \
+		    "$4 written; CPU: checker $5 ms, PostgreSQL $6 ms)"
+		set -- $(fleet_run "$ncheckers")
+		echo "round $r: $ncheckers checkers $1 ms ($2 checks, $3" \
+		    "domains twice, $4 written; CPU: checkers $5 ms," \
+		    "PostgreSQL $6 ms)"
+		awk -v a="$l" -v b="$one" 'BEGIN { printf "%.4f\n", a / b }' \
+		    >>"$T/r1"
+		awk -v a="$l" -v b="$1" 'BEGIN { printf "%.4f\n", a / b }' \
+		    >>"$T/rk"
+		r=$((r + 1))
+	done
+	echo "states in PostgreSQL: $(sql -c "SELECT readiness || ' ' ||
+	    count(*) FROM authready_state GROUP BY readiness" | tr '\n' ' ')"
+	echo "ratio LMDB/fleet, median of rounds: 1 checker" \
+	    "$(median <"$T/r1"), $ncheckers checkers $(median <"$T/rk")" \
+	    "(goal >= 0.8; load after $(cut -d' ' -f1-3 /proc/loadavg))"
+}
+
+# refresh_loops - CHECKERS `refresh --all` loops, until $T/stop; returns
+# once the first state was written back.
+refresh_loops() {
+	rm -f "$T/stop"
+	LOOPS=
+	k=1
+	while [ $k -le "$ncheckers" ]; do
+		: >"$T/loop$k.log"
+		(
+			while [ ! -e "$T/stop" ]; do
+				"$cli" -c "$T/ck$k.conf" refresh --all \
+				    >/dev/null 2>>"$T/loop$k.log" || :
+			done
+		) &
+		LOOPS="$LOOPS $!"
+		k=$((k + 1))
+	done
+	i=0
+	until cat "$T"/loop*.log | grep -q 'event=fleet-write'; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || { echo "no refresh under way" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
+# refresh_loops_stop - the loops end after their refresh in progress.
+refresh_loops_stop() {
+	touch "$T/stop"
+	for p in $LOOPS; do wait "$p" 2>/dev/null || :; done
+	echo "  (during the commits: $(cat "$T"/loop*.log |
+	    grep -c 'event=fleet-write') states written back by" \
+	    "$ncheckers refresh --all loops)"
+}
+
+# part_busy - propagation while full refreshes rewrite every state.
+part_busy() {
+	refresh_setup
+	echo "propagation during a full refresh of $nref domains" \
+	    "($ncheckers refresh --all loops; load $(cut -d' ' -f1-3 \
+	    /proc/loadavg))"
+	for r in ${BUSY_REPLICAS:-1}; do
+		propagation "$r" busy
+	done
+}
+
+# part_propagation - idle propagation at REPLICAS replicas.
+part_propagation() {
+	reset_db
+	echo "loading $ndomains domains"
+	load d "$ndomains"
+	for r in ${REPLICAS:-1 5}; do
+		propagation "$r"
+	done
+}
+
+# part_sync - one daemon's snapshot of SYNC domains.
+part_sync() {
+	reset_db
+	echo "loading $nsync domains"
+	load s "$nsync"
+	t0=$(now_ms)
+	start sync
+	wait_snapshot sync
+	t1=$(now_ms)
+	line=$(grep 'event=replica-snapshot' "$T/sync.log")
+	echo "initial sync of $nsync domains: $(echo "$line" |
+	    sed -n 's/.*\(rows=[0-9]*\).*\(ms=[0-9]*\).*/\1 \2/p'), start" \
+	    "to snapshot $((t1 - t0)) ms"
+	stop_all
+}
+
+echo "parts: $parts; load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+    "cpus $(nproc)"
+for part in $parts; do
+	case $part in
+	refresh) part_refresh ;;
+	busy) part_busy ;;
+	propagation) part_propagation ;;
+	sync) part_sync ;;
+	*) echo "bench_fleet: unknown part $part" >&2; exit 64 ;;
+	esac
+done

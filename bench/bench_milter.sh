@@ -49,6 +49,23 @@
 #	registry reads and a state peek).  BENCH_SENDER=<u@example.com>
 #	measures a direct hit (one peek).
 #
+#	BENCH_REPLICA=1 adds a fleet: a private PostgreSQL on loopback
+#	(tests/integration/pg-harness.sh) where example.com is registered
+#	and refreshed (its verified state in PostgreSQL), and a fourth
+#	daemon, the same config as the first but for StoreDSN (as
+#	authready_replica) and its own state directory, whose replica
+#	thread takes a snapshot and then applies the change stream.  A
+#	writer (one psql session) commits continuously during all the
+#	rounds, every WRITER_MS (default 10) ms a transaction with the
+#	next clock version, WRITER_ROWS (default 10) states and one
+#	registry entry of 1000 other domains, and a NOTIFY, so the replica
+#	applies about 1100 rows a second; every round (null, authready and
+#	the others alike) runs beside the writer and PostgreSQL, so that
+#	what differs is the daemon with its replica.  Each round adds the
+#	replica daemon, and the report its rate against authready's
+#	(replica/ar, the median of per-round ratios; target >= 0.98), the
+#	changes committed and the replica's position at the end.
+#
 #	PER_SESSION=N makes every connection quit after N decisions and
 #	the load generator open a new one (milter_load -m N), the way
 #	Postfix opens a milter connection per SMTP session: PER_SESSION=1
@@ -57,7 +74,8 @@
 #
 # ENVIRONMENT
 #	CONNS (default "1 8 64"), ROUNDS (3), ROUND_SECONDS (3), PER_SESSION
-#	(decisions per connection, default 0: no limit), BENCH_SOCKET
+#	(decisions per connection, default 0: no limit), BENCH_REPLICA,
+#	WRITER_MS, WRITER_ROWS (above), BENCH_SOCKET
 #	(unix or inet, default unix), BENCH_SENDER, BENCH_FROM (the From
 #	field's value, default "Jane <jane@example.com>"), BENCH_SYSLOG (sink,
 #	none or stderr), BENCH_PERF (a file: one more authready round at the last
@@ -94,6 +112,8 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-milter.XXXXXX")
 chmod 0755 "$work" # nobody must reach the state directory
 AR_PID=
+REP_PID=
+WRITER_PID=
 FROM_PID=
 NULL_PID=
 SINK_PID=
@@ -112,6 +132,9 @@ stop_pid() {
 }
 
 cleanup() {
+	stop_pid "$WRITER_PID"
+	stop_pid "$REP_PID"
+	[ -z "${PG_PID:-}" ] || pg_cleanup >/dev/null 2>&1 || true
 	stop_pid "$AR_PID"
 	stop_pid "$FROM_PID"
 	stop_pid "$NULL_PID"
@@ -195,6 +218,15 @@ wait_sock() {
 load=$(tool milter_load)
 null=$(tool null_milter)
 nsd_start "$top/tests/zones" 2>/dev/null
+if [ -n "${BENCH_REPLICA:-}" ]; then
+	rows=$build/tests/replica-rows
+	[ -x "$rows" ] || { echo "no $rows; make tests/replica-rows" >&2; exit 1; }
+	unset PGPASSWORD PGPASSFILE PGSERVICE
+	# shellcheck source=../tests/integration/pg-harness.sh
+	. "$top/tests/integration/pg-harness.sh"
+	pg_find
+	pg_start >/dev/null
+fi
 trap 'cleanup' EXIT
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
@@ -228,6 +260,86 @@ sed -e "s|^Socket .*|Socket $FROM_SOCK|" \
 chown -R nobody:nogroup "$work/state"
 syslog_sink
 
+# replica_setup - the fleet of BENCH_REPLICA: schema, example.com
+# verified in PostgreSQL, 1000 more domains for the writer; the replica
+# daemon, its writer.
+replica_setup() {
+	mkdir -p "$work/admin" "$work/rstate"
+	{
+		echo "StateDir $work/admin"
+		echo "DNSServers 127.0.0.1:$NSD_PORT"
+		echo "StoreDSN $PG_DSN"
+		echo "StoreDSNPasswordFile $PG_PASSWORD_FILE"
+	} >"$work/admin.conf"
+	"$authready" -c "$work/admin.conf" db init >/dev/null
+	pg_psql "SET ROLE authready_admin;
+	    $("$authready" -c "$work/admin.conf" db grants)" >/dev/null
+	"$authready" -c "$work/admin.conf" domain add example.com \
+	    --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null
+	"$authready" -c "$work/admin.conf" refresh example.com >/dev/null
+	"$rows" copy w 1000 1 | pg_psql "COPY authready_registry FROM STDIN"
+	"$rows" copy-state w 1000 1 | pg_psql "COPY authready_state FROM STDIN"
+	cp "$PG_PASSWORD_FILE_REPLICA" "$work/replica.password"
+	chown nobody "$work/replica.password"
+	chmod 0600 "$work/replica.password"
+	chown nobody:nogroup "$work/rstate"
+	REP_SOCK=$(sock replica)
+	sed -e "s|^Socket .*|Socket $REP_SOCK|" \
+	    -e "s|^StateDir .*|StateDir $work/rstate|" \
+	    "$work/authready.conf" >"$work/replica.conf"
+	{
+		echo "StoreDSN $PG_DSN_REPLICA"
+		echo "StoreDSNPasswordFile $work/replica.password"
+		echo "HostName bench-replica"
+	} >>"$work/replica.conf"
+	"$milter" -f -c "$work/replica.conf" 2>"$work/replica.err" &
+	REP_PID=$!
+	# accepted once the snapshot brought example.com's verified state
+	if ! wait_sock "$REP_SOCK" "$REP_PID"; then
+		echo "the replica daemon does not accept $BENCH_SENDER:" >&2
+		cat "$work/replica.err" >&2
+		exit 1
+	fi
+	CLOCK0=$(pg_psql "SELECT version FROM authready_clock")
+	WRITER_T0=$(date +%s%3N)
+	PGAPPNAME=bench-writer "$PSQL" -X -q -h "$PG_DIR" -p "$PG_PORT" \
+	    -U postgres -d authready -c "DO \$\$
+	DECLARE v bigint; i bigint := 0;
+	BEGIN
+		LOOP
+			UPDATE authready_clock SET version = version + 1
+			    WHERE id = 1 RETURNING version INTO v;
+			UPDATE authready_state SET version = v WHERE domain IN
+			    (SELECT 'w' || ((i * ${WRITER_ROWS:-10} + g) % 1000)
+			    || '.example' FROM generate_series(0,
+			    ${WRITER_ROWS:-10} - 1) g);
+			UPDATE authready_registry SET version = v
+			    WHERE domain = 'w' || (i % 1000) || '.example';
+			PERFORM pg_notify('authready_changes', v::text);
+			COMMIT;
+			i := i + 1;
+			PERFORM pg_sleep(${WRITER_MS:-10} / 1000.0);
+		END LOOP;
+	END \$\$" >/dev/null 2>"$work/writer.err" &
+	WRITER_PID=$!
+}
+
+# replica_report - what the writer committed and the replica applied.
+replica_report() {
+	set -- $(pg_psql "SELECT (SELECT version FROM authready_clock) || ' ' ||
+	    position FROM authready_replicas")
+	ms=$(($(date +%s%3N) - WRITER_T0))
+	awk -v c=$(($1 - CLOCK0)) -v ms="$ms" -v rows="${WRITER_ROWS:-10}" \
+	    -v pos="$2" -v clock="$1" 'BEGIN {
+	    printf "writer: %d commits in %.1f s (%.0f/s, %.0f rows/s); the" \
+		" replica at position %d of %d\n", c, ms / 1000, c * 1000 / ms,
+		c * (rows + 1) * 1000 / ms, pos, clock }'
+	pg_psql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	    WHERE application_name = 'bench-writer'" >/dev/null
+	stop_pid "$WRITER_PID"
+	WRITER_PID=
+}
+
 "$milter" -f -c "$work/authready.conf" 2>"$work/milter.err" &
 AR_PID=$!
 "$null" "$NULL_SOCK" 2>"$work/null.err" &
@@ -246,6 +358,7 @@ if ! wait_sock "$FROM_SOCK" "$FROM_PID" -f "$BENCH_FROM"; then
 	cat "$work/from.err" >&2
 	exit 1
 fi
+[ -z "${BENCH_REPLICA:-}" ] || replica_setup
 
 # machine_ticks - CPU ticks the whole machine spent busy so far.
 machine_ticks() {
@@ -319,11 +432,21 @@ for c in $CONNS; do
 	: >"$work/null.cpu"
 	: >"$work/authready.cpu"
 	: >"$work/from.cpu"
+	: >"$work/rep.r"
+	: >"$work/rratio.r"
+	: >"$work/replica.cpu"
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
 		n=$(round null "$NULL_SOCK" "$c" "$NULL_PID")
 		a=$(round authready "$AR_SOCK" "$c" "$AR_PID")
 		f=$(round from "$FROM_SOCK" "$c" "$FROM_PID" -f "$BENCH_FROM")
+		if [ -n "${BENCH_REPLICA:-}" ]; then
+			p=$(round replica "$REP_SOCK" "$c" "$REP_PID")
+			echo "$p" >>"$work/rep.r"
+			awk -v a="$a" -v p="$p" 'BEGIN { printf "%.4f\n",
+			    p / a }' >>"$work/rratio.r"
+			echo "  round $((r + 1)) conns=$c replica=$p" >&2
+		fi
 		echo "$n" >>"$work/null.r"
 		echo "$a" >>"$work/ar.r"
 		echo "$f" >>"$work/from.r"
@@ -349,7 +472,19 @@ for c in $CONNS; do
 	printf '       CPU us/decision (median): %-9s machine %6.1f  milter %5.1f  sink %5.1f\n' \
 	    null $(cpu_medians null) authready $(cpu_medians authready) \
 	    from $(cpu_medians from)
+	if [ -n "${BENCH_REPLICA:-}" ]; then
+		# shellcheck disable=SC2046 # three numbers
+		awk -v p="$(median <"$work/rep.r")" -v a="$ma" \
+		    -v rr="$(median <"$work/rratio.r")" 'BEGIN {
+		    printf "       replica: %.0f/s, replica/ar %.3f, median" \
+			" of rounds %.3f (target >= 0.98 %s)\n", p, p / a, rr,
+			(rr >= 0.98 ? "met" : "MISSED") }'
+		# shellcheck disable=SC2046
+		printf '       CPU us/decision (median): replica   machine %6.1f  milter %5.1f  sink %5.1f\n' \
+		    $(cpu_medians replica)
+	fi
 done
+[ -z "${BENCH_REPLICA:-}" ] || replica_report
 # An extra authready round under perf, after the measured ones.
 if [ -n "${BENCH_PERF:-}" ]; then
 	perf record -g -o "$BENCH_PERF.data" -p "$AR_PID" -- \

@@ -1,7 +1,9 @@
 /*
  * test_checker.c - the checker's listing and the upkeep of unregistered
- * domains' states (no DNS: the store only), and the lock-free table of
- * used domains the milter fills (usage.c), also under concurrent notes.
+ * domains' states (no DNS: the store only), the lock-free table of
+ * used domains the milter fills (usage.c), also under concurrent notes,
+ * and the flush hook of a fleet's write-back (checks against a closed
+ * loopback port: every lookup fails at once).
  *
  * SYNOPSIS
  *	make check TESTS=tests/test_checker
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "checker.h"
+#include "dns.h"
 #include "store.h"
 #include "usage.h"
 
@@ -335,6 +338,104 @@ START_TEST(test_usage_concurrent)
 }
 END_TEST
 
+/* What the flush hook saw. */
+struct flush_seen {
+	size_t calls, results;
+};
+
+/* fake_flush - a fleet's write-back: d1 written (verified, next check
+ * at 42), d2 a lost lease, d3 not upstream's, d4 failed. */
+static void
+fake_flush(void *arg, struct checker_result *res, size_t n)
+{
+	struct flush_seen *fs = arg;
+
+	fs->calls++;
+	fs->results += n;
+	for (size_t i = 0; i < n; i++) {
+		struct checker_result *r = &res[i];
+
+		ck_assert_ptr_nonnull(r->rep);
+		if (strcmp(r->domain, "d1.example") == 0) {
+			memset(&r->next, 0, sizeof(r->next));
+			snprintf(r->next.domain, sizeof(r->next.domain), "%s",
+			         r->domain);
+			r->next.state = READINESS_VERIFIED;
+			r->next.next_check = 42;
+			memset(&r->fx, 0, sizeof(r->fx));
+			r->fx.to = READINESS_VERIFIED;
+			r->rc = 0;
+		} else if (strcmp(r->domain, "d2.example") == 0) {
+			r->rc = CHECKER_DROPPED;
+			snprintf(r->err, sizeof(r->err), "lease lost");
+		} else if (strcmp(r->domain, "d3.example") == 0)
+			r->rc = CHECKER_LOCAL;
+		else {
+			r->rc = -1;
+			snprintf(r->err, sizeof(r->err), "down");
+		}
+	}
+}
+
+/*
+ * With a flush hook, the finished checks of a run are held and handed
+ * over together (one call for four domains, not one per domain); what
+ * the hook wrote goes to the local store, a lost lease and a failure
+ * write nothing and are counted, a name not upstream's gets the local
+ * transition.
+ */
+START_TEST(test_flush_holds_results_and_stores_what_it_wrote)
+{
+	struct store *st = open_store();
+	static struct config cfg;
+	static struct domain_state s;
+	struct checker_options opt;
+	struct checker_stats stats;
+	struct flush_seen fs = {0, 0};
+	char *names[] = {"d1.example", "d2.example", "d3.example",
+	                 "d4.example"};
+	struct dns *dns;
+	char err[512];
+
+	config_defaults(&cfg);
+	snprintf(cfg.dns.servers[0], sizeof(cfg.dns.servers[0]), "127.0.0.1:9");
+	cfg.dns.nservers = 1;
+	cfg.dns.timeout_ms = 500;
+	cfg.check_timeout_ms = 500;
+	ck_assert_msg(dns_open(&dns, &cfg.dns, err, sizeof(err)) == 0,
+	              "dns_open: %s", err);
+	for (size_t i = 0; i < 4; i++)
+		put_reg(st, names[i]);
+	checker_options_init(&opt, &cfg, T0);
+	opt.notify = false;
+	opt.flush = fake_flush;
+	opt.arg = &fs;
+	ck_assert_msg(
+	    checker_run(st, dns, &opt, names, 4, &stats, err, sizeof(err)) == 0,
+	    "checker_run: %s", err);
+	ck_assert_uint_eq(fs.calls, 1);
+	ck_assert_uint_eq(fs.results, 4);
+	ck_assert_uint_eq(stats.done, 4);
+	ck_assert_uint_eq(stats.dropped, 1);
+	ck_assert_uint_eq(stats.errors, 1);
+	ck_assert_uint_eq(stats.unstored, 1);
+	ck_assert_int_eq(
+	    store_state_get(st, "d1.example", &s, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(s.state, READINESS_VERIFIED);
+	ck_assert_int_eq(s.next_check, 42);
+	ck_assert_int_eq(
+	    store_state_get(st, "d2.example", &s, err, sizeof(err)),
+	    STORE_NOTFOUND);
+	ck_assert_int_eq(
+	    store_state_get(st, "d3.example", &s, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(
+	    store_state_get(st, "d4.example", &s, err, sizeof(err)),
+	    STORE_NOTFOUND);
+	dns_close(dns);
+	store_close(st);
+}
+END_TEST
+
 static Suite *
 checker_suite(void)
 {
@@ -346,6 +447,7 @@ checker_suite(void)
 	tcase_add_test(tc, test_upkeep_prunes_unused_keeps_used);
 	tcase_add_test(tc, test_usage_note_drain);
 	tcase_add_test(tc, test_usage_concurrent);
+	tcase_add_test(tc, test_flush_holds_results_and_stores_what_it_wrote);
 	suite_add_tcase(s, tc);
 	return s;
 }

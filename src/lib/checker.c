@@ -14,7 +14,11 @@
  *	else (while fewer than `window` list jobs run) the next name of the
  *	list; it reads the registry entry, starts a readiness job on the
  *	shared resolver and, when the job calls back, applies the state
- *	transition inside the open write batch.  The batch is committed
+ *	transition inside the open write batch.  With opt->flush, a finished
+ *	job keeps its slot (and its report) until the held results are
+ *	handed over together (checker_flush), so that upstream writes one
+ *	transaction per flush, not per domain; the slots for them come on
+ *	top of the window, which stays full meanwhile.  The batch is committed
  *	every `batch` states, at least every CHECKER_COMMIT_MS, and at once
  *	after an on-demand job, so readers see progress (a waiting MAIL
  *	FROM its answer) and other writers are never held long.
@@ -66,7 +70,7 @@ struct checker_pending {
 
 struct checker_job {
 	struct checker_run *run;
-	int busy;
+	int busy;          /* 1 in flight; 2 finished, held for opt->flush */
 	bool unregistered; /* no registry entry: the global expectations */
 	bool had_state;    /* ... and a state when the check began */
 	bool urgent;       /* an on-demand name, not one of the list */
@@ -83,12 +87,20 @@ struct checker_run {
 	size_t in_batch;
 	long long batch_started;
 	size_t inflight;
-	size_t listed;   /* jobs of the list in flight */
+	size_t listed;     /* jobs of the list in flight */
+	char *const *list; /* the names, and more from opt->more */
+	size_t nlist, next;
+	bool more_left;
 	bool commit_now; /* an on-demand state waits in the batch */
 	struct checker_notice *notices;
 	size_t nnotices, notices_cap;
 	struct checker_pending *pending; /* transitions in the open batch */
 	size_t npending, pending_cap;
+	struct checker_job **held;      /* finished, waiting for opt->flush */
+	struct checker_result *results; /* their flush, as many slots */
+	size_t nheld;
+	long long held_since;
+	bool flush_now; /* an on-demand result is held */
 	int failed;
 	char *err;
 	size_t errlen;
@@ -538,48 +550,38 @@ checker_note(struct checker_run *run, const char *domain, const char *contact)
 	snprintf(nt->contact, sizeof(nt->contact), "%s", contact);
 }
 
-/* checker_apply_first - the transition is made and written upstream by
- * opt->apply; what it wrote goes to the open batch (its mail is sent
- * upstream too).  false: not upstream's, the local path does it all. */
-static bool
-checker_apply_first(struct checker_run *run, struct checker_job *job,
-                    struct store_batch *b)
+/* checker_store_result - what opt->flush wrote upstream goes to the open
+ * batch (its mail is sent upstream too); a result it did not write is
+ * counted and reported. */
+static void
+checker_store_result(struct checker_run *run, struct checker_job *job,
+                     struct store_batch *b, struct checker_result *r)
 {
-	struct domain_state next;
-	struct state_effects fx;
-	char err[512];
-	int rc;
-
-	rc = run->opt->apply(run->opt->arg, job->req.domain, job->contact,
-	                     &job->rep, &next, &fx, err, sizeof(err));
-	if (rc == CHECKER_LOCAL)
-		return false;
-	if (rc != 0) {
-		memset(&fx, 0, sizeof(fx));
-		if (rc == CHECKER_DROPPED)
+	if (r->rc != 0) {
+		memset(&r->fx, 0, sizeof(r->fx));
+		if (r->rc == CHECKER_DROPPED)
 			run->stats->dropped++;
 		else {
 			run->stats->errors++;
 			run->stats->unstored++;
 		}
 		if (run->opt->on_stored)
-			run->opt->on_stored(run->opt->arg, job->req.domain, &fx,
-			                    err);
-		return true;
+			run->opt->on_stored(run->opt->arg, job->req.domain,
+			                    &r->fx, r->err);
+		return;
 	}
-	if (checker_pending_add(run, &fx, job->req.domain) != 0)
-		return true;
-	if (store_batch_put_state(b, &next, run->err, run->errlen) !=
+	if (checker_pending_add(run, &r->fx, job->req.domain) != 0)
+		return;
+	if (store_batch_put_state(b, &r->next, run->err, run->errlen) !=
 	    STORE_OK) {
 		run->failed = 1;
-		return true;
+		return;
 	}
 	run->in_batch++;
 	if (job->urgent)
 		run->commit_now = true;
 	if (run->opt->on_event)
-		run->opt->on_event(run->opt->arg, &next, &fx, &job->rep);
-	return true;
+		run->opt->on_event(run->opt->arg, &r->next, &r->fx, &job->rep);
 }
 
 /* checker_event - a registered domain's change of state is a webhook
@@ -596,31 +598,17 @@ checker_event(struct checker_run *run, const struct checker_job *job,
 	                    run->errlen);
 }
 
-/* checker_finish - apply the transition of a finished job and store it. */
+/* checker_store_local - apply the transition of a finished job to the
+ * local store's state, in the open batch. */
 static void
-checker_finish(struct checker_job *job)
+checker_store_local(struct checker_run *run, struct checker_job *job,
+                    struct store_batch *b)
 {
-	struct checker_run *run = job->run;
 	struct domain_state cur, next;
 	struct state_effects fx;
-	struct store_batch *b;
 	char err[512];
 	int rc;
 
-	job->busy = 0;
-	run->inflight--;
-	if (!job->urgent)
-		run->listed--;
-	run->stats->done++;
-	readiness_request_free(&job->req);
-	if (run->failed || (b = checker_batch(run)) == NULL) {
-		/* Checked after the store failed: the result is lost. */
-		run->stats->errors++;
-		run->stats->unstored++;
-		return;
-	}
-	if (run->opt->apply != NULL && checker_apply_first(run, job, b))
-		return;
 	rc = store_batch_get_state(b, job->req.domain, &cur, err, sizeof(err));
 	if (rc == STORE_NOTFOUND && job->unregistered && job->had_state)
 		return; /* removed (pruned, deleted) while it was checked */
@@ -650,6 +638,81 @@ checker_finish(struct checker_job *job)
 		checker_note(run, job->req.domain, job->contact);
 	if (run->opt->on_event)
 		run->opt->on_event(run->opt->arg, &next, &fx, &job->rep);
+}
+
+/* checker_finish - a job is done: held for opt->flush, or its transition
+ * stored at once. */
+static void
+checker_finish(struct checker_job *job)
+{
+	struct checker_run *run = job->run;
+	struct store_batch *b;
+
+	job->busy = 0;
+	run->inflight--;
+	if (!job->urgent)
+		run->listed--;
+	run->stats->done++;
+	readiness_request_free(&job->req);
+	if (!run->failed && run->opt->flush != NULL) {
+		/* The slot (and its report) stays the job's until then. */
+		job->busy = 2;
+		if (run->nheld == 0)
+			run->held_since = (long long)text_now_ms();
+		run->held[run->nheld++] = job;
+		if (job->urgent)
+			run->flush_now = true;
+		return;
+	}
+	if (run->failed || (b = checker_batch(run)) == NULL) {
+		/* Checked after the store failed: the result is lost. */
+		run->stats->errors++;
+		run->stats->unstored++;
+		return;
+	}
+	checker_store_local(run, job, b);
+}
+
+/* checker_flush - hand the held results to opt->flush together, then
+ * store each in the open batch: what it wrote, or (not upstream's) the
+ * local transition. */
+static void
+checker_flush(struct checker_run *run)
+{
+	struct store_batch *b;
+	size_t i, n = run->nheld;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		struct checker_result *r = &run->results[i];
+		const struct checker_job *job = run->held[i];
+
+		r->domain = job->req.domain;
+		r->contact = job->contact;
+		r->rep = &job->rep;
+		r->urgent = job->urgent;
+		r->rc = -1;
+		snprintf(r->err, sizeof(r->err), "not written");
+	}
+	if (!run->failed)
+		run->opt->flush(run->opt->arg, run->results, n);
+	for (i = 0; i < n; i++) {
+		struct checker_job *job = run->held[i];
+
+		if (run->failed || (b = checker_batch(run)) == NULL) {
+			/* Checked after the store failed: the result is lost.
+			 */
+			run->stats->errors++;
+			run->stats->unstored++;
+		} else if (run->results[i].rc == CHECKER_LOCAL)
+			checker_store_local(run, job, b);
+		else
+			checker_store_result(run, job, b, &run->results[i]);
+		job->busy = 0;
+	}
+	run->nheld = 0;
+	run->flush_now = false;
 }
 
 static void
@@ -719,8 +782,7 @@ checker_start(struct checker_run *run, struct checker_job *job,
  */
 static void
 checker_fill(struct checker_run *run, struct checker_job *jobs, size_t nslots,
-             size_t window, struct resolver *res, char *const *names, size_t n,
-             size_t *next)
+             size_t window, struct resolver *res)
 {
 	const struct checker_options *opt = run->opt;
 	bool more = opt->take != NULL, unregistered;
@@ -737,9 +799,22 @@ checker_fill(struct checker_run *run, struct checker_job *jobs, size_t nslots,
 			              true);
 			continue;
 		}
-		if (*next < n && run->listed < window)
-			checker_start(run, &jobs[i], res, names[(*next)++],
-			              opt->unregistered, false);
+		/* The list is done: its next part, while the window
+		 * still runs the end of this one. */
+		if (run->next >= run->nlist && run->more_left &&
+		    run->listed < window) {
+			run->more_left =
+			    opt->more(opt->arg, &run->list, &run->nlist) &&
+			    run->nlist > 0;
+			run->next = 0;
+			if (!run->more_left)
+				run->nlist = 0;
+			run->stats->total += run->nlist;
+		}
+		if (run->next < run->nlist && run->listed < window)
+			checker_start(run, &jobs[i], res,
+			              run->list[run->next++], opt->unregistered,
+			              false);
 		else if (!more)
 			break;
 	}
@@ -809,7 +884,7 @@ checker_run(struct store *st, struct dns *dns,
 	size_t window = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
 	size_t nslots = window + (opt->take != NULL ? opt->reserve : 0);
 	size_t batch = opt->batch ? opt->batch : CHECKER_BATCH_DEFAULT;
-	size_t next = 0;
+	size_t hold = opt->flush_max ? opt->flush_max : window;
 
 	memset(stats, 0, sizeof(*stats));
 	stats->total = n;
@@ -819,16 +894,37 @@ checker_run(struct store *st, struct dns *dns,
 	run.stats = stats;
 	run.err = err;
 	run.errlen = errlen;
-	if ((jobs = calloc(nslots, sizeof(*jobs))) == NULL) {
+	run.list = names;
+	run.nlist = n;
+	run.more_left = opt->more != NULL;
+	/* Held results keep their slots: room for them beyond the rest. */
+	if (opt->flush != NULL)
+		nslots += hold;
+	jobs = calloc(nslots, sizeof(*jobs));
+	if (jobs != NULL && opt->flush != NULL &&
+	    ((run.held = calloc(nslots, sizeof(*run.held))) == NULL ||
+	     (run.results = calloc(nslots, sizeof(*run.results))) == NULL)) {
+		free(jobs);
+		jobs = NULL;
+	}
+	if (jobs == NULL) {
+		free(run.held);
+		free(run.results);
 		snprintf(err, errlen, "out of memory for %zu jobs", nslots);
 		return -1;
 	}
 	while (!run.failed) {
-		checker_fill(&run, jobs, nslots, window, &res, names, n, &next);
-		if (run.inflight == 0 && next >= n)
+		checker_fill(&run, jobs, nslots, window, &res);
+		if (run.inflight == 0 && run.next >= run.nlist &&
+		    !run.more_left)
 			break;
 		if (run.inflight > 0)
 			dns_run_once(dns, 100);
+		if (run.nheld > 0 &&
+		    (run.nheld >= hold || run.flush_now ||
+		     (long long)text_now_ms() - run.held_since >=
+		         CHECKER_COMMIT_MS))
+			checker_flush(&run);
 		if (run.batch != NULL &&
 		    (run.in_batch >= batch || run.commit_now ||
 		     (long long)text_now_ms() - run.batch_started >=
@@ -840,6 +936,7 @@ checker_run(struct store *st, struct dns *dns,
 	/* A failed store leaves jobs in flight: let them finish unheard. */
 	while (run.inflight > 0 && run.failed)
 		dns_run_once(dns, 100);
+	checker_flush(&run); /* after a failure: counted as lost */
 	if (!run.failed)
 		checker_batch_commit(&run);
 	if (!run.failed && opt->notify)
@@ -851,6 +948,8 @@ checker_run(struct store *st, struct dns *dns,
 	checker_pending_end(&run, err); /* after a failure: lost */
 	free(run.pending);
 	free(run.notices);
+	free(run.held);
+	free(run.results);
 	free(jobs);
 	return run.failed ? -1 : 0;
 }

@@ -21,6 +21,12 @@
  *	theirs alone, so they never queue behind a long list or a slow domain,
  *	and their states are committed as soon as they are in (on_commit).
  *
+ *	With a flush hook (a fleet's PostgreSQL), finished checks are held,
+ *	their job slots kept, and handed over together: when flush_max of
+ *	them are held, when one is on demand, at least every
+ *	CHECKER_COMMIT_MS, and at the end of the run; what the hook wrote
+ *	then goes to the local store.
+ *
  *	checker_request() builds the readiness request of one registered domain
  *	from its registry entry and the global config (the entry wins).
  *
@@ -62,23 +68,36 @@ typedef void (*checker_progress_cb)(void *arg, size_t done, size_t total);
 /* checker_take - the next on-demand name into name[namelen]; false: none */
 typedef bool (*checker_take_cb)(void *arg, char *name, size_t namelen,
                                 bool *unregistered);
+/* checker_more - the list is done: the next names (a fleet's next claim)
+ * into *names[0..*n), valid until the next call; false: no more */
+typedef bool (*checker_more_cb)(void *arg, char *const **names, size_t *n);
 /* checker_commit - states were committed (readers can see them) */
 typedef void (*checker_commit_cb)(void *arg);
 /* checker_reg - name's registry entry from elsewhere (a fleet's
  * PostgreSQL) instead of the store: a STORE_ status, err when not OK */
 typedef int (*checker_reg_cb)(void *arg, const char *name,
                               struct domain_reg *reg, char *err, size_t errlen);
-/* checker_apply - store a check upstream first (a fleet's PostgreSQL):
- * 0 with the state it wrote in next and its effects in fx (the local
- * store then gets next); CHECKER_DROPPED when the result was not
- * written and must not be (a lost lease, err says why); CHECKER_LOCAL
- * when it is not upstream's (the local store alone, as without apply);
- * -1 with err */
-typedef int (*checker_apply_cb)(void *arg, const char *domain,
-                                const char *contact, const struct report *rep,
-                                struct domain_state *next,
-                                struct state_effects *fx, char *err,
-                                size_t errlen);
+/* One finished check for checker_flush: the check, then what the flush
+ * made of it. */
+struct checker_result {
+	const char *domain;
+	const char *contact;
+	const struct report *rep;
+	bool urgent; /* an on-demand name (a MAIL FROM waits for it) */
+	/* out: 0 written upstream (the state in next, its effects in fx);
+	 * CHECKER_DROPPED not written and must not be (a lost lease);
+	 * CHECKER_LOCAL not upstream's (the local store alone, as without
+	 * flush); -1 not written (err says why, for each) */
+	int rc;
+	struct domain_state next;
+	struct state_effects fx;
+	char err[1024];
+};
+/* checker_flush - store finished checks upstream first (a fleet's
+ * PostgreSQL), res[0..n) in one go, setting each res[i].rc; then the
+ * local store gets each next that was written */
+typedef void (*checker_flush_cb)(void *arg, struct checker_result *res,
+                                 size_t n);
 #define CHECKER_DROPPED 1
 #define CHECKER_LOCAL 2
 
@@ -99,7 +118,9 @@ struct checker_options {
 	checker_commit_cb on_commit; /* may be NULL */
 	size_t reserve;              /* slots beyond window for take() */
 	checker_reg_cb reg_get;      /* NULL: the store's registry */
-	checker_apply_cb apply;      /* NULL: the store alone (and its mail) */
+	checker_flush_cb flush;      /* NULL: the store alone (and its mail) */
+	checker_more_cb more;        /* NULL: the list given alone */
+	size_t flush_max;            /* results held per flush; 0: window */
 	void *arg;
 };
 
@@ -110,7 +131,7 @@ struct checker_stats {
 	size_t notified, notify_failed;
 	size_t errors;   /* domains that could not be checked or stored */
 	size_t unstored; /* of those, checked but lost with a failed write */
-	size_t dropped;  /* apply: results not written (a lost lease) */
+	size_t dropped;  /* flush: results not written (a lost lease) */
 };
 
 /* checker_options_init - defaults from the config. */

@@ -8,7 +8,7 @@
  *	    errlen);
  *	int pgcheck_round(pc, st, dns, opt, all, domain, stats, err,
  *	    errlen);
- *	int pgcheck_apply(arg, domain, contact, rep, next, fx, err, errlen);
+ *	void pgcheck_flush(arg, res, n);
  *	int pgcheck_notices(pc, sendmail_cmd, sent, failed, err, errlen);
  *
  * DESCRIPTION
@@ -17,19 +17,29 @@
  *	checker's window: one UPDATE over a SELECT ... FOR UPDATE SKIP
  *	LOCKED of rows whose lease is free or ran out, committed before any
  *	DNS work.  A claim takes a new lease_token from a sequence.  The
- *	write-back (pgcheck_apply) releases the lease only WHERE lease_token
- *	is its own and the domain is still registered; 0 rows means another
- *	checker holds the domain now (or it was removed meanwhile), and the
- *	result is dropped (logged event=fleet-dropped).  A due round
+ *	write-back (pgcheck_flush) takes the results the checker holds (a
+ *	claim batch, or what finished within a second, or one a MAIL FROM
+ *	waits for) in one transaction: the clock row locked first (as
+ *	every writer does), then the fence, one SELECT that locks the
+ *	authready_checks rows still holding each result's lease_token
+ *	whose domain is still registered, with PostgreSQL's state of each;
+ *	a result whose row is not there lost its lease (another checker
+ *	holds the domain now, or it was removed meanwhile) and is dropped
+ *	(logged event=fleet-dropped).  Then one statement writes the
+ *	states, releases the leases with the next checks, inserts the
+ *	notices, sets the clock and NOTIFYs, from array parameters: the
+ *	batch takes the versions clock+1 .. clock+k (k results written),
+ *	one bump of the clock row, under its lock to COMMIT, so the change
+ *	stream stays gap-free and in commit order.  A due round
  *	never checks a domain twice: a written-back domain is due again
  *	only after its next_check; an --all round claims only domains not
  *	checked since it began.
  *
  *	The state transition is made inside the write-back transaction
- *	from PostgreSQL's state (the row locked), not from the local LMDB,
- *	which may lag.  A transition that asks for the confirmation mail
- *	inserts its notice (the whole message, with its Message-ID) and
- *	marks the state notified in the same transaction.
+ *	from PostgreSQL's state (no other writer can change it while the
+ *	clock is ours), not from the local LMDB, which may lag.  A transition
+ *that asks for the confirmation mail inserts its notice (the whole message,
+ *with its Message-ID) and marks the state notified in the same transaction.
  *
  * DIAGNOSTICS
  *	pgconn statuses with a message in err.  Each check is logged as
@@ -87,8 +97,72 @@ void
 pgcheck_close(struct pgcheck *pc)
 {
 	free(pc->claims);
+	free(pc->index);
+	free(pc->names);
+	free(pc->name_list);
 	pc->claims = NULL;
-	pc->nclaims = pc->claims_cap = 0;
+	pc->index = NULL;
+	pc->names = NULL;
+	pc->name_list = NULL;
+	pc->nclaims = pc->claims_cap = pc->index_len = 0;
+}
+
+/* pgcheck_hash - FNV-1a of a name. */
+static size_t
+pgcheck_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* pgcheck_index - the claims' hash index, made anew (out of memory: no
+ * index, lookups scan the claims). */
+static void
+pgcheck_index(struct pgcheck *pc)
+{
+	size_t cap = 64, i, h;
+	size_t *grown;
+
+	while (cap < 2 * pc->nclaims)
+		cap *= 2;
+	if (cap > pc->index_len) {
+		if ((grown = realloc(pc->index, cap * sizeof(*grown))) ==
+		    NULL) {
+			pc->index_len = 0;
+			return;
+		}
+		pc->index = grown;
+	}
+	pc->index_len = cap;
+	memset(pc->index, 0, cap * sizeof(*pc->index));
+	for (i = 0; i < pc->nclaims; i++) {
+		h = pgcheck_hash(pc->claims[i].domain) & (cap - 1);
+		while (pc->index[h] != 0)
+			h = (h + 1) & (cap - 1);
+		pc->index[h] = i + 1;
+	}
+}
+
+/* pgcheck_compact - drop the claims whose result came back (written, or
+ * dropped with a lost lease): the rest are in flight or held. */
+static void
+pgcheck_compact(struct pgcheck *pc)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < pc->nclaims; i++)
+		if (pc->claims[i].token != -1) {
+			if (i != j)
+				pc->claims[j] = pc->claims[i];
+			j++;
+		}
+	pc->nclaims = j;
+	pgcheck_index(pc);
 }
 
 /* pgcheck_seed - a row in authready_checks for every registered domain. */
@@ -127,14 +201,18 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
                    const char *domain, size_t limit, bool append, size_t *n,
                    char *err, size_t errlen)
 {
-	char lease[32], lim[32], why[256];
-	const char *values[6];
+	char lease[32], lim[32], keys[32], why[256];
+	const char *values[8];
 	PGresult *res;
+	size_t claimed = 0;
 	int rc, i, rows;
 
 	*n = 0;
 	if (!append)
 		pc->nclaims = 0;
+	/* A name asked for is claimed whatever the cursor. */
+	if (domain != NULL)
+		pc->cursor[0] = '\0';
 	snprintf(lease, sizeof(lease), "%u", pc->lease_ms);
 	snprintf(lim, sizeof(lim), "%zu", limit);
 	values[0] = pc->owner;
@@ -143,25 +221,42 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	values[3] = round_start;
 	values[4] = domain;
 	values[5] = lim;
+	values[6] = pc->cursor;
+	snprintf(keys, sizeof(keys), "%zu", PGCHECK_CLAIM_KEYS * limit);
+	values[7] = keys;
 	rc = pgconn_exec(
 	    pc->conn, "claiming domains",
-	    "UPDATE authready_checks c SET lease_owner = $1, "
-	    "lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "
-	    "lease_token = nextval('authready_lease_token') "
-	    "FROM (SELECT k.domain FROM authready_checks k "
+	    /* the next keys after the cursor, in key order (the primary
+	     * key's index, whatever the planner thinks of the rest): a
+	     * claim looks at no more rows than these, and a round walks
+	     * the index once, not again over what it wrote back */
+	    "WITH w AS (SELECT domain FROM authready_checks WHERE domain > "
+	    "$7::text ORDER BY domain LIMIT $8::bigint), "
+	    "h AS (SELECT max(domain) AS hi, count(*) AS n FROM w), "
+	    "d AS (SELECT k.ctid AS t FROM authready_checks k "
 	    "JOIN authready_registry r ON r.domain = k.domain AND NOT "
 	    "r.deleted "
 	    "WHERE (k.lease_until IS NULL OR k.lease_until < now()) "
 	    "AND ($5::text IS NOT NULL OR k.next_check <= now() OR "
 	    "($3::boolean AND (k.checked IS NULL "
 	    "OR k.checked < $4::timestamptz))) "
-	    "AND ($5::text IS NULL OR k.domain = $5::text) "
-	    "ORDER BY k.next_check LIMIT $6::bigint "
-	    "FOR UPDATE OF k SKIP LOCKED) d "
-	    "WHERE c.domain = d.domain "
-	    "RETURNING c.domain, c.lease_token, (SELECT r.entry FROM "
-	    "authready_registry r WHERE r.domain = c.domain)",
-	    6, values, NULL, NULL, &res, err, errlen);
+	    "AND ($5::text IS NOT NULL AND k.domain = $5::text OR "
+	    "$5::text IS NULL AND k.domain > $7::text AND k.domain <= "
+	    "(SELECT hi FROM h) AND r.domain > $7::text AND r.domain <= "
+	    "(SELECT hi FROM h)) "
+	    "ORDER BY k.domain LIMIT $6::bigint "
+	    "FOR UPDATE OF k SKIP LOCKED), "
+	    "u AS (UPDATE authready_checks c SET lease_owner = $1, "
+	    "lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "
+	    "lease_token = nextval('authready_lease_token') "
+	    /* by the locked rows' ctids: a TID scan, not a scan of the
+	     * table to join them */
+	    "WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "
+	    "RETURNING c.domain, c.lease_token) "
+	    "SELECT u.domain, u.lease_token, (SELECT r.entry FROM "
+	    "authready_registry r WHERE r.domain = u.domain), "
+	    "max(u.domain) OVER (), h.hi, h.n FROM h LEFT JOIN u ON true",
+	    8, values, NULL, NULL, &res, err, errlen);
 	if (rc != PGCONN_OK)
 		return rc;
 	rows = PQntuples(res);
@@ -173,9 +268,12 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	for (i = 0; i < rows; i++) {
 		struct pgcheck_claim *cl = &pc->claims[pc->nclaims];
 		size_t len = 0;
-		unsigned char *bytes = PQunescapeBytea(
-		    (const unsigned char *)PQgetvalue(res, i, 2), &len);
+		unsigned char *bytes;
 
+		if (PQgetisnull(res, i, 0))
+			continue; /* the window's row alone: nothing claimed */
+		bytes = PQunescapeBytea(
+		    (const unsigned char *)PQgetvalue(res, i, 2), &len);
 		memset(cl, 0, sizeof(*cl));
 		snprintf(cl->domain, sizeof(cl->domain), "%s",
 		         PQgetvalue(res, i, 0));
@@ -185,10 +283,27 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 		                                    sizeof(why)) == 0;
 		PQfreemem(bytes);
 		pc->nclaims++;
+		claimed++;
+	}
+	/* The cursor moves on in PostgreSQL's order (its collation): past
+	 * the last claim while the window may hold more, else past the
+	 * window; the keys ran out when the window was short. */
+	pc->at_end = true;
+	if (domain == NULL && rows > 0) {
+		pc->at_end = claimed < limit &&
+		             strtoull(PQgetvalue(res, 0, 5), NULL, 10) <
+		                 PGCHECK_CLAIM_KEYS * limit;
+		if (claimed == limit && !PQgetisnull(res, 0, 3))
+			snprintf(pc->cursor, sizeof(pc->cursor), "%s",
+			         PQgetvalue(res, 0, 3));
+		else if (!PQgetisnull(res, 0, 4))
+			snprintf(pc->cursor, sizeof(pc->cursor), "%s",
+			         PQgetvalue(res, 0, 4));
 	}
 	PQclear(res);
-	pc->claimed += (size_t)rows;
-	*n = (size_t)rows;
+	pgcheck_index(pc);
+	pc->claimed += claimed;
+	*n = claimed;
 	return PGCONN_OK;
 }
 
@@ -242,15 +357,25 @@ pgcheck_claim_now(struct pgcheck *pc, const char *name, char *err,
 	cl = &pc->claims[pc->nclaims++];
 	memset(cl, 0, sizeof(*cl));
 	snprintf(cl->domain, sizeof(cl->domain), "%s", name);
+	pgcheck_index(pc);
 	return cl;
 }
 
-/* pgcheck_find - the claim of domain in the batch; NULL: none. */
+/* pgcheck_find - the claim of domain; NULL: none. */
 static struct pgcheck_claim *
 pgcheck_find(struct pgcheck *pc, const char *domain)
 {
-	size_t i;
+	size_t i, h, k;
 
+	if (pc->index_len > 0) {
+		h = pgcheck_hash(domain) & (pc->index_len - 1);
+		while ((k = pc->index[h]) != 0) {
+			if (strcmp(pc->claims[k - 1].domain, domain) == 0)
+				return &pc->claims[k - 1];
+			h = (h + 1) & (pc->index_len - 1);
+		}
+		return NULL;
+	}
 	for (i = 0; i < pc->nclaims; i++)
 		if (strcmp(pc->claims[i].domain, domain) == 0)
 			return &pc->claims[i];
@@ -301,44 +426,6 @@ pgcheck_dropped(struct pgcheck *pc, const char *domain, char *err,
 	return CHECKER_DROPPED;
 }
 
-/* pgcheck_current - PostgreSQL's state of domain (row locked), or an
- * unknown one. */
-static int
-pgcheck_current(struct pgcheck *pc, const char *domain,
-                struct domain_state *cur, char *err, size_t errlen)
-{
-	const char *values[1] = {domain};
-	unsigned char *bytes;
-	char why[256];
-	PGresult *res;
-	size_t len = 0;
-	int rc;
-
-	memset(cur, 0, sizeof(*cur));
-	snprintf(cur->domain, sizeof(cur->domain), "%s", domain);
-	rc = pgconn_exec(pc->conn, "reading the state",
-	                 "SELECT entry FROM authready_state WHERE domain = $1 "
-	                 "AND NOT deleted FOR UPDATE",
-	                 1, values, NULL, NULL, &res, err, errlen);
-	if (rc != PGCONN_OK)
-		return rc;
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-		bytes = PQunescapeBytea(
-		    (const unsigned char *)PQgetvalue(res, 0, 0), &len);
-		if (bytes == NULL ||
-		    storecodec_state_decode(bytes, len, cur, why,
-		                            sizeof(why)) != 0) {
-			/* A corrupt state starts again from unknown. */
-			memset(cur, 0, sizeof(*cur));
-			snprintf(cur->domain, sizeof(cur->domain), "%s",
-			         domain);
-		}
-		PQfreemem(bytes);
-	}
-	PQclear(res);
-	return PGCONN_OK;
-}
-
 /* pgcheck_from - NotifyFrom, or postmaster@ this host. */
 static void
 pgcheck_from(const struct config *cfg, char *from, size_t len)
@@ -355,181 +442,398 @@ pgcheck_from(const struct config *cfg, char *from, size_t len)
 	snprintf(from, len, "postmaster@%s", host);
 }
 
-/* pgcheck_notice - insert the confirmation notice of next (verified at
- * version) and mark it notified; a message that cannot be composed is
- * left to no one (as the single-host path: an unsafe address). */
-static int
-pgcheck_notice(struct pgcheck *pc, struct domain_state *next,
-               const char *contact, int64_t version, int64_t now, char *err,
-               size_t errlen)
+/* The text of one array parameter ("{...}") of a flush. */
+struct pgcheck_arr {
+	char *buf;
+	size_t len, cap, n;
+	bool oom;
+};
+
+/* pgcheck_arr_put - append len bytes. */
+static void
+pgcheck_arr_put(struct pgcheck_arr *a, const char *s, size_t len)
 {
-	char from[CONFIG_ADDRESS_MAX], id[512], vtext[32];
+	if (a->oom)
+		return;
+	if (a->len + len + 2 > a->cap) {
+		size_t cap = a->cap ? a->cap : 4096;
+		char *grown;
+
+		while (a->len + len + 2 > cap)
+			cap *= 2;
+		if ((grown = realloc(a->buf, cap)) == NULL) {
+			a->oom = true;
+			return;
+		}
+		a->buf = grown;
+		a->cap = cap;
+	}
+	memcpy(a->buf + a->len, s, len);
+	a->len += len;
+	a->buf[a->len] = '\0';
+}
+
+/* pgcheck_arr_open - the element that follows: its separator and quote. */
+static void
+pgcheck_arr_open(struct pgcheck_arr *a)
+{
+	pgcheck_arr_put(a, a->n++ ? ",\"" : "{\"", 2);
+}
+
+/* pgcheck_arr_text - one element, quoted as an array literal wants. */
+static void
+pgcheck_arr_text(struct pgcheck_arr *a, const char *s)
+{
+	const char *run = s;
+
+	pgcheck_arr_open(a);
+	for (; *s != '\0'; s++)
+		if (*s == '"' || *s == '\\') {
+			pgcheck_arr_put(a, run, (size_t)(s - run));
+			pgcheck_arr_put(a, "\\", 1);
+			run = s;
+		}
+	pgcheck_arr_put(a, run, (size_t)(s - run));
+	pgcheck_arr_put(a, "\"", 1);
+}
+
+/* pgcheck_arr_hex - one element, bytes in hex (decode(x, 'hex')). */
+static void
+pgcheck_arr_hex(struct pgcheck_arr *a, const unsigned char *b, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char chunk[256];
+	size_t i, k = 0;
+
+	pgcheck_arr_open(a);
+	for (i = 0; i < len; i++) {
+		chunk[k++] = digits[b[i] >> 4];
+		chunk[k++] = digits[b[i] & 15];
+		if (k == sizeof(chunk)) {
+			pgcheck_arr_put(a, chunk, k);
+			k = 0;
+		}
+	}
+	pgcheck_arr_put(a, chunk, k);
+	pgcheck_arr_put(a, "\"", 1);
+}
+
+/* pgcheck_arr_int - one element, a number. */
+static void
+pgcheck_arr_int(struct pgcheck_arr *a, long long v)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lld", v);
+	pgcheck_arr_text(a, num);
+}
+
+/* pgcheck_arr_end - the closing brace: a NUL-terminated parameter, or
+ * NULL when memory ran out. */
+static const char *
+pgcheck_arr_end(struct pgcheck_arr *a)
+{
+	pgcheck_arr_put(a, a->n ? "}" : "{}", a->n ? 1 : 2);
+	return a->oom ? NULL : a->buf;
+}
+
+/* The arrays of one flush. */
+enum pgcheck_col {
+	PGCHECK_IN_DOMAIN, /* fence: the results that still hold a lease */
+	PGCHECK_IN_TOKEN,
+	PGCHECK_ST_DOMAIN, /* written: states, next checks */
+	PGCHECK_ST_ENTRY,
+	PGCHECK_ST_READINESS,
+	PGCHECK_ST_VERSION,
+	PGCHECK_ST_TID, /* the locked authready_checks rows */
+	PGCHECK_ST_NEXT,
+	PGCHECK_NT_DOMAIN, /* notices */
+	PGCHECK_NT_VERSION,
+	PGCHECK_NT_ID,
+	PGCHECK_NT_MESSAGE,
+	PGCHECK_COLS
+};
+
+/* pgcheck_notice - the confirmation notice of next (verified at version)
+ * into the arrays, and next marked notified; a message that cannot be
+ * composed is left to no one (as the single-host path: an unsafe
+ * address). */
+static void
+pgcheck_notice(struct pgcheck *pc, struct pgcheck_arr *col,
+               struct domain_state *next, const char *contact, int64_t version,
+               int64_t now)
+{
+	char from[CONFIG_ADDRESS_MAX], id[512];
 	char msg[NOTIFY_MESSAGE_MAX];
-	const char *values[4];
-	int len, rc;
+	int len;
 
 	pgcheck_from(pc->cfg, from, sizeof(from));
 	if (notify_message_id(next->domain, (long long)version, from, id,
 	                      sizeof(id)) != 0)
-		return PGCONN_OK;
+		return;
 	len = notify_compose_id(next, contact, from, (time_t)now, id, msg,
 	                        sizeof(msg));
 	if (len <= 0)
-		return PGCONN_OK;
+		return;
+	pgcheck_arr_text(&col[PGCHECK_NT_DOMAIN], next->domain);
+	pgcheck_arr_int(&col[PGCHECK_NT_VERSION], (long long)version);
+	pgcheck_arr_text(&col[PGCHECK_NT_ID], id);
+	pgcheck_arr_text(&col[PGCHECK_NT_MESSAGE], msg);
+	state_mark_notified(next);
+}
+
+/* pgcheck_transit - the transition of one fenced result from
+ * PostgreSQL's state (entry, NULL: none) at version, into r and the
+ * arrays; -1 with r->err when its state cannot be encoded. */
+static int
+pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
+                struct checker_result *r, const char *entry, const char *tid,
+                int64_t version)
+{
+	const struct checker_options *opt = pc->outer;
+	unsigned char buf[STORECODEC_STATE_MAX], *bytes = NULL;
+	struct domain_state cur;
+	char why[256];
+	size_t len = 0;
+
+	memset(&cur, 0, sizeof(cur));
+	if (entry != NULL)
+		bytes = PQunescapeBytea((const unsigned char *)entry, &len);
+	if (bytes == NULL ||
+	    storecodec_state_decode(bytes, len, &cur, why, sizeof(why)) != 0)
+		memset(&cur, 0, sizeof(cur)); /* none, or corrupt: unknown */
+	PQfreemem(bytes);
+	snprintf(cur.domain, sizeof(cur.domain), "%s", r->domain);
+	state_apply(&cur, r->rep, opt->now, &opt->timing, &r->next, &r->fx);
+	if (r->fx.send_confirmation && r->contact[0] != '\0')
+		pgcheck_notice(pc, col, &r->next, r->contact, version,
+		               opt->now);
+	if (storecodec_state_encode(&r->next, buf, sizeof(buf), &len, why,
+	                            sizeof(why)) != 0) {
+		snprintf(r->err, sizeof(r->err), "%s: %s", r->domain, why);
+		return -1;
+	}
+	pgcheck_arr_text(&col[PGCHECK_ST_DOMAIN], r->domain);
+	pgcheck_arr_hex(&col[PGCHECK_ST_ENTRY], buf, len);
+	pgcheck_arr_text(
+	    &col[PGCHECK_ST_READINESS],
+	    state_readiness_name((enum domain_readiness)r->next.state));
+	pgcheck_arr_int(&col[PGCHECK_ST_VERSION], (long long)version);
+	pgcheck_arr_text(&col[PGCHECK_ST_TID], tid);
+	pgcheck_arr_int(&col[PGCHECK_ST_NEXT],
+	                r->next.next_check > 0 ? (long long)r->next.next_check
+	                                       : 0);
+	return 0;
+}
+
+/* The fence: of the results sent (their claims' tokens), those whose
+ * lease is still theirs and whose domain is still registered, with
+ * PostgreSQL's state of each and the ctid of the authready_checks row,
+ * in the order sent; those rows locked.  LATERAL: index lookups per
+ * result, never a scan of the tables to join them. */
+#define PGCHECK_SQL_FENCE                                                      \
+	"SELECT v.i, x.entry, x.ctid FROM unnest($1::text[], $2::bigint[]) "   \
+	"WITH ORDINALITY AS v(domain, token, i), LATERAL (SELECT s.entry, "    \
+	"c.ctid FROM authready_checks c "                                      \
+	"JOIN authready_registry r ON r.domain = c.domain AND NOT r.deleted "  \
+	"LEFT JOIN authready_state s ON s.domain = c.domain AND NOT "          \
+	"s.deleted "                                                           \
+	"WHERE c.domain = v.domain AND c.lease_token = v.token "               \
+	"FOR UPDATE OF c) x ORDER BY v.i"
+
+/* The write-back of a flush, one statement: the states at their
+ * versions, the leases released with the next checks (by ctid: the rows
+ * the fence locked), the notices, the clock at the last version, and
+ * the NOTIFY (sent at COMMIT). */
+#define PGCHECK_SQL_WRITE                                                      \
+	"WITH st AS (INSERT INTO authready_state "                             \
+	"(domain, entry, readiness, version, deleted) "                        \
+	"SELECT d, decode(e, 'hex'), r, v, false FROM unnest($1::text[], "     \
+	"$2::text[], $3::text[], $4::bigint[]) AS u(d, e, r, v) "              \
+	"ON CONFLICT (domain) DO UPDATE SET entry = EXCLUDED.entry, "          \
+	"readiness = EXCLUDED.readiness, version = EXCLUDED.version, "         \
+	"deleted = false), "                                                   \
+	"ck AS (UPDATE authready_checks c SET lease_owner = NULL, "            \
+	"lease_until = NULL, lease_token = NULL, checked = now(), "            \
+	"next_check = to_timestamp(u.n) "                                      \
+	"FROM unnest($5::tid[], $6::bigint[]) AS u(t, n) "                     \
+	"WHERE c.ctid = u.t), "                                                \
+	"nt AS (INSERT INTO authready_notices "                                \
+	"(domain, verified_version, message_id, message) "                     \
+	"SELECT * FROM unnest($7::text[], $8::bigint[], $9::text[], "          \
+	"$10::text[]) ON CONFLICT DO NOTHING), "                               \
+	"cl AS (UPDATE authready_clock SET version = $11::bigint "             \
+	"WHERE id = 1) "                                                       \
+	"SELECT pg_notify('authready_changes', $11::bigint::text)"
+
+/* pgcheck_write - the transaction of a flush: res[idx[0..m)] hold their
+ * claims' leases; each one written gets rc 0 and its version in ver[],
+ * one whose lease was lost keeps CHECKER_DROPPED (-1 for all of them
+ * when the transaction failed). */
+static int
+pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
+              size_t m, int64_t *ver, struct pgcheck_arr *col, char *err,
+              size_t errlen)
+{
+	const char *values[PGCHECK_COLS], *wvals[11];
+	char vtext[32];
+	PGresult *res_clock = NULL, *fence = NULL;
+	int64_t version;
+	size_t i, k;
+	int rc, rows;
+
+	for (i = 0; i < m; i++) {
+		pgcheck_arr_text(&col[PGCHECK_IN_DOMAIN], res[idx[i]].domain);
+		pgcheck_arr_int(&col[PGCHECK_IN_TOKEN],
+		                pgcheck_find(pc, res[idx[i]].domain)->token);
+	}
+	values[0] = pgcheck_arr_end(&col[PGCHECK_IN_DOMAIN]);
+	values[1] = pgcheck_arr_end(&col[PGCHECK_IN_TOKEN]);
+	if (values[0] == NULL || values[1] == NULL)
+		return errbuf_code(err, errlen, PGCONN_FAILED,
+		                   "out of memory for %zu results", m);
+	if ((rc = pgconn_exec(pc->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL,
+	                      NULL, err, errlen)) != PGCONN_OK)
+		return rc;
+	/* The clock first, as every writer takes it: writers queue on it
+	 * and never wait for each other's rows in another order. */
+	rc = pgconn_exec(pc->conn, "taking the clock",
+	                 "SELECT version FROM authready_clock WHERE id = 1 "
+	                 "FOR UPDATE",
+	                 0, NULL, NULL, NULL, &res_clock, err, errlen);
+	if (rc != PGCONN_OK)
+		goto fail;
+	if (PQntuples(res_clock) != 1) {
+		PQclear(res_clock);
+		rc = errbuf_code(err, errlen, PGCONN_FAILED,
+		                 "authready_clock has no row");
+		goto fail;
+	}
+	version = strtoll(PQgetvalue(res_clock, 0, 0), NULL, 10);
+	PQclear(res_clock);
+	rc = pgconn_exec(pc->conn, "checking the leases", PGCHECK_SQL_FENCE, 2,
+	                 values, NULL, NULL, &fence, err, errlen);
+	if (rc != PGCONN_OK)
+		goto fail;
+	rows = PQntuples(fence);
+	for (k = 0; k < (size_t)rows; k++) {
+		long long at = strtoll(PQgetvalue(fence, (int)k, 0), NULL, 10);
+		struct checker_result *r;
+
+		if (at < 1 || (size_t)at > m)
+			continue;
+		r = &res[idx[at - 1]];
+		if (pgcheck_transit(pc, col, r,
+		                    PQgetisnull(fence, (int)k, 1)
+		                        ? NULL
+		                        : PQgetvalue(fence, (int)k, 1),
+		                    PQgetvalue(fence, (int)k, 2),
+		                    version + 1) != 0)
+			continue; /* rc stays: not written */
+		r->rc = 0;
+		ver[idx[at - 1]] = ++version;
+	}
+	PQclear(fence);
+	for (i = PGCHECK_ST_DOMAIN; i < PGCHECK_COLS; i++)
+		if ((wvals[i - PGCHECK_ST_DOMAIN] = pgcheck_arr_end(&col[i])) ==
+		    NULL) {
+			rc = errbuf_code(err, errlen, PGCONN_FAILED,
+			                 "out of memory for %zu results", m);
+			goto fail;
+		}
 	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
-	values[0] = next->domain;
-	values[1] = vtext;
-	values[2] = id;
-	values[3] = msg;
-	rc = pgconn_exec(pc->conn, "writing the notice",
-	                 "INSERT INTO authready_notices "
-	                 "(domain, verified_version, message_id, message) "
-	                 "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-	                 4, values, NULL, NULL, NULL, err, errlen);
+	wvals[10] = vtext;
+	rc = pgconn_exec(pc->conn, "writing the results", PGCHECK_SQL_WRITE, 11,
+	                 wvals, NULL, NULL, NULL, err, errlen);
 	if (rc == PGCONN_OK)
-		state_mark_notified(next);
+		rc = pgconn_commit(pc->conn, err, errlen);
+	if (rc == PGCONN_OK)
+		return PGCONN_OK;
+fail:
+	pgconn_rollback(pc->conn);
+	for (i = 0; i < m; i++)
+		res[idx[i]].rc = -1;
 	return rc;
 }
 
-/* pgcheck_put_state - upsert next at version. */
-static int
-pgcheck_put_state(struct pgcheck *pc, const struct domain_state *next,
-                  int64_t version, char *err, size_t errlen)
+/* pgcheck_written - a result written: logged with its version. */
+static void
+pgcheck_written(struct pgcheck *pc, struct pgcheck_claim *cl,
+                const struct checker_result *r, long long version)
 {
-	unsigned char buf[STORECODEC_STATE_MAX];
-	char vtext[32], why[256];
-	const char *values[4];
-	int lengths[4] = {0, 0, 0, 0}, binary[4] = {0, 1, 0, 0};
-	size_t len;
-
-	if (storecodec_state_encode(next, buf, sizeof(buf), &len, why,
-	                            sizeof(why)) != 0)
-		return errbuf_code(err, errlen, PGCONN_FAILED, "%s: %s",
-		                   next->domain, why);
-	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
-	values[0] = next->domain;
-	values[1] = (const char *)buf;
-	lengths[1] = (int)len;
-	values[2] = state_readiness_name((enum domain_readiness)next->state);
-	values[3] = vtext;
-	return pgconn_exec(pc->conn, "writing the state",
-	                   "INSERT INTO authready_state "
-	                   "(domain, entry, readiness, version, deleted) "
-	                   "VALUES ($1, $2, $3, $4, false) "
-	                   "ON CONFLICT (domain) DO UPDATE SET "
-	                   "entry = EXCLUDED.entry, "
-	                   "readiness = EXCLUDED.readiness, "
-	                   "version = EXCLUDED.version, deleted = false",
-	                   4, values, lengths, binary, NULL, err, errlen);
-}
-
-/* pgcheck_release - release the lease if it is still token's and the
- * domain still registered, with the next check at next_check; 1 when it
- * was, 0 when it was lost (or the domain removed meanwhile: its
- * tombstone stays). */
-static int
-pgcheck_release(struct pgcheck *pc, long long token, const char *domain,
-                int64_t next_check, char *err, size_t errlen)
-{
-	char ttext[32], ntext[32];
-	const char *values[3] = {domain, ttext, ntext};
-	PGresult *res;
-	int rc, n;
-
-	snprintf(ttext, sizeof(ttext), "%lld", token);
-	snprintf(ntext, sizeof(ntext), "%" PRId64,
-	         next_check > 0 ? next_check : 0);
-	rc = pgconn_exec(pc->conn, "releasing the lease",
-	                 "UPDATE authready_checks SET lease_owner = NULL, "
-	                 "lease_until = NULL, lease_token = NULL, "
-	                 "checked = now(), "
-	                 "next_check = to_timestamp($3::bigint) "
-	                 "WHERE domain = $1 AND lease_token = $2::bigint "
-	                 "AND EXISTS (SELECT 1 FROM authready_registry r "
-	                 "WHERE r.domain = $1 AND NOT r.deleted)",
-	                 3, values, NULL, NULL, &res, err, errlen);
-	if (rc != PGCONN_OK)
-		return rc;
-	n = atoi(PQcmdTuples(res));
-	PQclear(res);
-	return n == 1 ? 1 : 0;
-}
-
-int
-pgcheck_apply(void *arg, const char *domain, const char *contact,
-              const struct report *rep, struct domain_state *next,
-              struct state_effects *fx, char *err, size_t errlen)
-{
-	struct pgcheck *pc = arg;
-	const struct checker_options *opt = pc->outer;
-	struct pgcheck_claim *cl = pgcheck_find(pc, domain);
-	struct domain_state cur;
 	struct log_line line;
 	char vtext[32];
-	int64_t version;
-	PGresult *res;
-	int rc;
 
-	if (cl == NULL)
-		return pgcheck_dropped(pc, domain, err, errlen);
-	if (cl->token == 0)
-		return CHECKER_LOCAL; /* not PostgreSQL's: unregistered */
-	if ((rc = pgconn_exec(pc->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL,
-	                      NULL, err, errlen)) != PGCONN_OK)
-		return -1;
-	/* The state row locked, the transition made, then the fence:
-	 * nothing is written unless the lease is still ours. */
-	if ((rc = pgcheck_current(pc, domain, &cur, err, errlen)) != PGCONN_OK)
-		goto fail;
-	state_apply(&cur, rep, opt->now, &opt->timing, next, fx);
-	rc = pgcheck_release(pc, cl->token, domain, next->next_check, err,
-	                     errlen);
-	if (rc == 0) {
-		pgconn_rollback(pc->conn);
-		return pgcheck_dropped(pc, domain, err, errlen);
-	}
-	if (rc != 1)
-		goto fail;
-	rc = pgconn_exec(pc->conn, "taking a version",
-	                 "UPDATE authready_clock SET version = version + 1 "
-	                 "WHERE id = 1 RETURNING version",
-	                 0, NULL, NULL, NULL, &res, err, errlen);
-	if (rc != PGCONN_OK)
-		goto fail;
-	version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	if (fx->send_confirmation && contact[0] != '\0' &&
-	    (rc = pgcheck_notice(pc, next, contact, version, opt->now, err,
-	                         errlen)) != PGCONN_OK)
-		goto fail;
-	if ((rc = pgcheck_put_state(pc, next, version, err, errlen)) !=
-	    PGCONN_OK)
-		goto fail;
-	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
-	{
-		const char *values[1] = {vtext};
-
-		rc = pgconn_exec(pc->conn, "notifying the replicas",
-		                 "SELECT pg_notify('authready_changes', $1)", 1,
-		                 values, NULL, NULL, NULL, err, errlen);
-	}
-	if (rc != PGCONN_OK ||
-	    (rc = pgconn_commit(pc->conn, err, errlen)) != PGCONN_OK)
-		goto fail;
 	pc->written++;
 	cl->token = -1; /* written: a second result would be dropped */
+	snprintf(vtext, sizeof(vtext), "%lld", version);
 	log_line_init(&line);
 	log_field_text(&line, "event", "fleet-write");
-	log_field(&line, "domain", domain);
+	log_field(&line, "domain", r->domain);
 	log_field_text(
 	    &line, "state",
-	    state_readiness_name((enum domain_readiness)next->state));
+	    state_readiness_name((enum domain_readiness)r->next.state));
 	log_field_text(&line, "version", vtext);
 	log_emit(LOG_INFO, &line);
-	return 0;
-fail:
-	pgconn_rollback(pc->conn);
-	return -1;
+}
+
+void
+pgcheck_flush(void *arg, struct checker_result *res, size_t n)
+{
+	struct pgcheck *pc = arg;
+	struct pgcheck_arr col[PGCHECK_COLS];
+	struct pgcheck_claim *cl;
+	char err[PGCONN_ERR_MAX];
+	size_t *idx, m = 0, i;
+	int64_t *ver;
+	int rc;
+
+	idx = calloc(n ? n : 1, sizeof(*idx));
+	ver = calloc(n ? n : 1, sizeof(*ver));
+	if (idx == NULL || ver == NULL) {
+		free(idx);
+		free(ver);
+		for (i = 0; i < n; i++) {
+			res[i].rc = -1;
+			snprintf(res[i].err, sizeof(res[i].err),
+			         "out of memory");
+		}
+		return;
+	}
+	/* A name with no claim, or one already written: a lost lease. */
+	for (i = 0; i < n; i++) {
+		cl = pgcheck_find(pc, res[i].domain);
+		if (cl != NULL && cl->token == 0)
+			res[i].rc = CHECKER_LOCAL; /* unregistered: not ours */
+		else if (cl == NULL || cl->token < 0)
+			res[i].rc = CHECKER_DROPPED;
+		else {
+			res[i].rc = CHECKER_DROPPED; /* until the fence */
+			idx[m++] = i;
+		}
+	}
+	memset(col, 0, sizeof(col));
+	rc = m > 0 ? pgcheck_write(pc, res, idx, m, ver, col, err, sizeof(err))
+	           : PGCONN_OK;
+	for (i = 0; i < PGCHECK_COLS; i++)
+		free(col[i].buf);
+	for (i = 0; i < n; i++) {
+		struct checker_result *r = &res[i];
+
+		if (r->rc == CHECKER_DROPPED) {
+			cl = pgcheck_find(pc, r->domain);
+			if (cl != NULL)
+				cl->token = -1; /* its result came back */
+			(void)pgcheck_dropped(pc, r->domain, r->err,
+			                      sizeof(r->err));
+		} else if (r->rc == -1 && rc != PGCONN_OK)
+			snprintf(r->err, sizeof(r->err), "%s", err);
+		else if (r->rc == 0)
+			pgcheck_written(pc, pgcheck_find(pc, r->domain), r,
+			                (long long)ver[i]);
+	}
+	free(idx);
+	free(ver);
 }
 
 /* pgcheck_event - the caller's on_event. */
@@ -573,24 +877,6 @@ pgcheck_commit(void *arg)
 		o->on_commit(o->arg);
 }
 
-/* pgcheck_sum - add a batch's counts to the round's. */
-static void
-pgcheck_sum(struct checker_stats *sum, const struct checker_stats *b)
-{
-	size_t i;
-
-	sum->total += b->total;
-	sum->done += b->done;
-	for (i = 0; i <= READINESS_FAILED; i++)
-		sum->by_state[i] += b->by_state[i];
-	sum->changed += b->changed;
-	sum->notified += b->notified;
-	sum->notify_failed += b->notify_failed;
-	sum->errors += b->errors;
-	sum->unstored += b->unstored;
-	sum->dropped += b->dropped;
-}
-
 void
 pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
                 struct checker_options *inner)
@@ -604,8 +890,66 @@ pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
 	inner->take = opt->take != NULL ? pgcheck_take : NULL;
 	inner->on_progress = NULL;
 	inner->reg_get = pgcheck_reg;
-	inner->apply = pgcheck_apply;
+	inner->flush = pgcheck_flush;
+	inner->more = NULL;    /* pgcheck_round's own */
 	inner->notify = false; /* notices go through PostgreSQL */
+}
+
+/* pgcheck_batch - claim the round's next batch, on from the cursor, a
+ * window of keys after another; at the end of the keys once more from
+ * the first, for what became claimable behind it (a lease that ran
+ * out).  The names go to
+ * pc->name_list.  A pgconn status. */
+static int
+pgcheck_batch(struct pgcheck *pc, const char *domain, size_t *n, char *err,
+              size_t errlen)
+{
+	bool from_first = pc->cursor[0] == '\0';
+	size_t i, first;
+	int rc;
+
+	pgcheck_compact(pc);
+	first = pc->nclaims;
+	for (;;) {
+		rc = pgcheck_claim_into(pc, pc->all, pc->round_start, domain,
+		                        pc->limit, true, n, err, errlen);
+		if (rc != PGCONN_OK || *n > 0 || domain != NULL)
+			break;
+		if (!pc->at_end)
+			continue; /* nothing claimable there: the next keys */
+		if (from_first)
+			break; /* walked from the first key: none left */
+		pc->cursor[0] = '\0';
+		from_first = true;
+	}
+	/* Copies: a claim made while they run may move the claims. */
+	for (i = 0; rc == PGCONN_OK && i < *n; i++) {
+		memcpy(pc->names[i], pc->claims[first + i].domain, DOMAIN_BUF);
+		pc->name_list[i] = pc->names[i];
+	}
+	return rc;
+}
+
+/* pgcheck_more - checker_more_cb: the next claim of the round while the
+ * checker's window still runs the end of the last one. */
+static bool
+pgcheck_more(void *arg, char *const **names, size_t *n)
+{
+	struct pgcheck *pc = arg;
+	const struct checker_options *o = pc->outer;
+	int rc;
+
+	if (pc->more_rc != PGCONN_OK)
+		return false;
+	rc = pgcheck_batch(pc, NULL, n, pc->more_err, sizeof(pc->more_err));
+	if (rc != PGCONN_OK) {
+		pc->more_rc = rc;
+		return false;
+	}
+	*names = pc->name_list;
+	if (o->on_progress)
+		o->on_progress(o->arg, pc->written + pc->dropped, pc->claimed);
+	return *n > 0;
 }
 
 int
@@ -614,15 +958,26 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
               struct checker_stats *stats, char *err, size_t errlen)
 {
 	struct checker_options inner;
-	struct checker_stats batch;
-	size_t limit = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
-	char **names = NULL, (*copy)[DOMAIN_BUF], start[64];
+	char start[64];
 	PGresult *res;
-	size_t n, i;
+	size_t n;
 	int rc;
 
 	memset(stats, 0, sizeof(*stats));
 	pgcheck_options(pc, opt, &inner);
+	/* One window a claim: the checker asks for the next one when the
+	 * last is all started, so each of its checks starts within
+	 * CheckTimeout and ends within twice that, in its lease. */
+	pc->limit = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
+	pc->all = all;
+	pc->round_start = start;
+	pc->more_rc = PGCONN_OK;
+	free(pc->names);
+	free(pc->name_list);
+	pc->names = calloc(pc->limit, sizeof(*pc->names));
+	pc->name_list = calloc(pc->limit, sizeof(*pc->name_list));
+	if (pc->names == NULL || pc->name_list == NULL)
+		return errbuf_code(err, errlen, PGCONN_FAILED, "out of memory");
 	if ((rc = pgcheck_seed(pc, err, errlen)) != PGCONN_OK)
 		return rc;
 	/* The round began on PostgreSQL's clock, not this host's. */
@@ -632,36 +987,21 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 		return rc;
 	snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	for (;;) {
-		if ((rc = pgcheck_claim(pc, all, start, domain, limit, &n, err,
-		                        errlen)) != PGCONN_OK)
-			return rc;
-		if (n == 0)
-			break;
-		/* Copies: a claim made during the run may move the batch. */
-		names = calloc(n, sizeof(*names));
-		copy = calloc(n, sizeof(*copy));
-		if (names == NULL || copy == NULL) {
-			free(names);
-			free(copy);
-			return errbuf_code(err, errlen, PGCONN_FAILED,
-			                   "out of memory");
-		}
-		for (i = 0; i < n; i++) {
-			memcpy(copy[i], pc->claims[i].domain, DOMAIN_BUF);
-			names[i] = copy[i];
-		}
-		rc =
-		    checker_run(st, dns, &inner, names, n, &batch, err, errlen);
-		free(names);
-		free(copy);
-		pgcheck_sum(stats, &batch);
-		if (opt->on_progress)
-			opt->on_progress(opt->arg, stats->done, stats->total);
-		if (rc != 0)
-			return PGCHECK_LOCAL;
-		if (domain != NULL)
-			break;
+	pc->cursor[0] = '\0';
+	if ((rc = pgcheck_batch(pc, domain, &n, err, errlen)) != PGCONN_OK)
+		return rc;
+	if (n == 0)
+		return PGCONN_OK;
+	/* One run: the next claims come through pgcheck_more. */
+	if (domain == NULL)
+		inner.more = pgcheck_more;
+	rc = checker_run(st, dns, &inner, pc->name_list, n, stats, err, errlen);
+	pc->round_start = NULL;
+	if (rc != 0)
+		return PGCHECK_LOCAL;
+	if (pc->more_rc != PGCONN_OK) {
+		snprintf(err, errlen, "%s", pc->more_err);
+		return pc->more_rc;
 	}
 	return PGCONN_OK;
 }

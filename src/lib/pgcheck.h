@@ -11,13 +11,15 @@
  *	`authready checkerd`) claims the domains it checks in
  *	authready_checks with a lease (SELECT ... FOR UPDATE SKIP LOCKED, a
  *	fresh lease_token), commits the claim, resolves outside any
- *	transaction, and writes each result back fenced by its token: a
- *	write-back that finds another token (the lease ran out and another
- *	checker took the domain) is dropped.  The write-back takes a clock
- *	version, writes authready_state, schedules the next check, releases
- *	the lease, inserts the confirmation notice when the domain became
- *	verified, and notifies authready_changes, in one transaction; then
- *	the local LMDB gets the same state (checker.c).
+ *	transaction, and writes the results back fenced by their tokens,
+ *	a batch at a time: a result whose row holds another token (the
+ *	lease ran out and another checker took the domain) is dropped.  The
+ *	write-back of a batch takes one clock version per result (one bump
+ *	of the clock row), writes authready_state, schedules the next
+ *	checks, releases the leases, inserts the confirmation notices of
+ *	the domains that became verified, and notifies authready_changes,
+ *	in one transaction; then the local LMDB gets the same states
+ *	(checker.c).
  *
  *	Notices are sent by whichever checker claims them: handed_at is
  *	recorded before the hand-off to sendmail and sent_at after it, so a
@@ -33,6 +35,7 @@
 
 #include "checker.h"
 #include "configfile.h"
+#include "pgconn.h"
 #include "domain.h"
 #include "dns.h"
 #include "store.h"
@@ -43,6 +46,9 @@
 #define PGCHECK_NOTICE_RETRY_S 300  /* after a failed hand-off */
 #define PGCHECK_NOTICE_BATCH 16
 #define PGCHECK_LOCAL 1 /* pgcheck_round: the local store failed */
+#define PGCHECK_CLAIM_KEYS                                                     \
+	4 /* a claim looks at this many times its                              \
+	     limit of keys after the cursor */
 
 struct pgcheck_claim {
 	char domain[DOMAIN_BUF];
@@ -56,8 +62,20 @@ struct pgcheck {
 	const struct config *cfg;
 	char owner[PGCHECK_OWNER_MAX]; /* lease_owner: host/pid */
 	unsigned lease_ms;
-	struct pgcheck_claim *claims; /* the batch being checked */
+	char cursor[DOMAIN_BUF]; /* a round's claims go on after this key */
+	bool at_end;             /* the last claim's window hit the last key */
+	struct pgcheck_claim *claims; /* the claims being checked */
 	size_t nclaims, claims_cap;
+	size_t *index, index_len; /* hash of claims: index + 1, 0 empty */
+	/* a round: its claims' parameters, the names handed to the
+	 * checker, the first failure of a claim made during the run */
+	bool all;
+	const char *round_start;
+	size_t limit;
+	char (*names)[DOMAIN_BUF];
+	char **name_list;
+	int more_rc;
+	char more_err[PGCONN_ERR_MAX];
 	const struct checker_options *outer; /* the caller's callbacks */
 	size_t claimed, written, dropped;    /* over the object's life */
 };
@@ -106,12 +124,10 @@ int pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
                   size_t errlen);
 
 /*
- * pgcheck_apply - checker_apply_cb: the fenced write-back of one result
- * (arg is the struct pgcheck).
+ * pgcheck_flush - checker_flush_cb: the fenced write-back of a batch of
+ * results in one transaction (arg is the struct pgcheck).
  */
-int pgcheck_apply(void *arg, const char *domain, const char *contact,
-                  const struct report *rep, struct domain_state *next,
-                  struct state_effects *fx, char *err, size_t errlen);
+void pgcheck_flush(void *arg, struct checker_result *res, size_t n);
 
 /*
  * pgcheck_notices - claim unsent notices and hand them to sendmail_cmd;

@@ -21,8 +21,10 @@
 #	the blackhole) leaves its leases, which run out, and the other
 #	checker then does the work, once; a refresh whose lease was taken
 #	meanwhile drops its late result (event=fleet-dropped) and writes
-#	no state (fencing), and so does one whose domain was removed
-#	meanwhile (its tombstone stays); a notice handed to sendmail and never marked
+#	no state (fencing), and one batch whose lease of one domain was
+#	taken is written back in one transaction (versions clock+1 .. in
+#	one bump) without that domain; a result whose domain was removed
+#	meanwhile is dropped too (its tombstone stays); a notice handed to sendmail and never marked
 #	sent (a crash between the two) is sent once more, with the same
 #	Message-ID, then marked sent; two `refresh --due` at once check
 #	every domain once between them, and `refresh --all` every domain,
@@ -326,6 +328,55 @@ else
 	fi
 fi
 R_PID=
+
+case_ one-batch-one-transaction-fenced-per-result
+# A refresh holds every domain (its checks hang on the blackhole); one
+# lease is taken meanwhile.  The batch is written back in one
+# transaction (one xmin), its versions the next ones after the clock,
+# one each, the clock at the last; the stolen domain alone is dropped.
+# (The thief's lease of the case before is let go, as after it ran out.)
+sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
+    lease_token = NULL WHERE lease_owner = 'thief'" >/dev/null
+v0=$(sql "SELECT version FROM authready_clock")
+nv=$(sql "SELECT version FROM authready_state WHERE domain = 'example.net'")
+n=$(sql "SELECT count(*) FROM authready_registry WHERE NOT deleted")
+"$AUTHREADY" -c "$T/slow.conf" refresh --all >"$T/out" 2>"$T/err" &
+R_PID=$!
+if ! wait_sql "SELECT count(*) FROM authready_checks
+    WHERE lease_owner LIKE 'slow.fleet.test/%'" "$n"; then
+	ko "the refresh did not claim the $n domains"
+	wait "$R_PID"
+else
+	sql "UPDATE authready_checks SET lease_owner = 'thief',
+	    lease_token = nextval('authready_lease_token')
+	    WHERE domain = 'example.net'" >/dev/null
+	wait "$R_PID"
+	got=$(sql "SELECT count(*) || ' ' || count(DISTINCT xmin::text) ||
+	    ' ' || min(version) || ' ' || max(version) FROM authready_state
+	    WHERE version > $v0")
+	want="$((n - 1)) 1 $((v0 + 1)) $((v0 + n - 1))"
+	if ! grep -q 'event=fleet-dropped .*domain=example.net' "$T/err"; then
+		ko "no event=fleet-dropped"
+	elif [ "$got" != "$want" ]; then
+		ko "written (rows, transactions, versions): $got, not $want"
+	elif [ "$(sql "SELECT version FROM authready_clock")" -ne \
+	    $((v0 + n - 1)) ]; then
+		ko "clock $(sql "SELECT version FROM authready_clock")," \
+		    "not $((v0 + n - 1))"
+	elif [ "$(sql "SELECT version FROM authready_state
+	    WHERE domain = 'example.net'")" != "$nv" ]; then
+		ko "the stolen domain's late result was written"
+	elif [ "$(sql "SELECT count(*) FROM authready_checks
+	    WHERE lease_owner IS NOT NULL")" -ne 1 ]; then
+		ko "leases left: $(sql "SELECT string_agg(domain, ' ')
+		    FROM authready_checks WHERE lease_owner IS NOT NULL")"
+	else
+		ok
+	fi
+fi
+R_PID=
+sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
+    lease_token = NULL WHERE lease_owner = 'thief'" >/dev/null
 
 case_ removed-while-checked-stays-removed
 "$AUTHREADY" -c "$T/slow.conf" refresh example.org >"$T/out" 2>"$T/err" &
