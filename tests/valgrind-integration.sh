@@ -46,7 +46,7 @@ scripts=${*:-faults.sh check.sh postfix.sh crash.sh registry.sh \
     fallback.sh \
     privilege.sh milter.sh spf.sh load.sh files.sh budget.sh fleet.sh \
     fromcheck.sh policy.sh fleet-checkers.sh replica.sh sendmail.sh \
-    fleet-postfix.sh api.sh api-fleet.sh webhooks.sh}
+    fleet-postfix.sh api.sh api-fleet.sh webhooks.sh webhooks-fleet.sh}
 lanes=${VG_LANES:-2}
 case $lanes in
 '' | *[!0-9]* | 0*)
