@@ -64,8 +64,8 @@ char *outbox_event_json(struct webhook_event *ev, size_t *len, char *err,
                         size_t errlen);
 /* outbox_state_json - the body of st's event of type; NULL with err. */
 char *outbox_state_json(enum webhook_type type, int previous,
-                        const struct domain_state *st, int64_t now,
-                        size_t *len, char *err, size_t errlen);
+                        const struct domain_state *st, int64_t now, size_t *len,
+                        char *err, size_t errlen);
 void outbox_new_id(char id[WEBHOOK_ID_LEN + 1]);
 /* outbox_domain_remove - STORE_OK also when there was nothing to
  * remove (the event is written all the same). */

@@ -162,8 +162,8 @@ cli "$A" db init
 if [ "$rc" -ne 0 ]; then
 	ko "exit $rc"
 elif [ "$(sql "SELECT value FROM authready_meta
-    WHERE key = 'schema_version'")" != 2 ]; then
-	ko "schema_version is not 2"
+    WHERE key = 'schema_version'")" != 3 ]; then
+	ko "schema_version is not 3"
 elif [ "$(sql "SELECT version FROM authready_clock")" != 0 ]; then
 	ko "the clock does not start at 0"
 elif [ "$(sql "SELECT count(*) FROM pg_tables WHERE tablename IN
