@@ -20,6 +20,9 @@
 #	  - WebhookURL with StoreDSN is accepted (-n);
 #	  - three domains are registered and verified by the hosts'
 #	    checkers: three "verified" events delivered;
+#	  - a message of a pending domain quarantined on host a
+#	    (miltertest): its "held" event goes through a's LMDB outbox,
+#	    never PostgreSQL's (held mail is each host's own);
 #	  - the receiver then answers 500 to everything: x and y are made
 #	    degraded (DKIM key removed, made due) and recovered, z removed
 #	    from the CLI; the events wait in PostgreSQL's outbox, claimed
@@ -29,17 +32,18 @@
 #	    recovers: the other host takes the events once the lease ran
 #	    out (2 x WebhookTimeout + 5 s) and delivers them;
 #	  - in the end the receiver holds every event exactly once by id,
-#	    in order per domain, every signature good; the outbox is empty.
+#	    in order per domain, every signature good; the outbox is empty
+#	    ("db status" counts the events waiting and leased).
 #
 #	The cases depend on each other and run in order.
 #
 # EXIT STATUS
-#	0 all cases passed, 1 some failed, 77 PostgreSQL, NSD, perl or
-#	setpriv/nobody missing, 99 the harness could not run.
+#	0 all cases passed, 1 some failed, 77 PostgreSQL, NSD, perl,
+#	miltertest or setpriv/nobody missing, 99 the harness could not run.
 #
 # ENVIRONMENT
 #	top_srcdir, top_builddir, NSD (from make check); AUTHREADY,
-#	AUTHREADY_MILTER; PG_BINDIR (pg-harness.sh); TIME_SCALE.
+#	AUTHREADY_MILTER, MILTERTEST; PG_BINDIR (pg-harness.sh); TIME_SCALE.
 
 set -u
 LC_ALL=C
@@ -51,6 +55,7 @@ top_srcdir=${top_srcdir:-$here/../..}
 top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
+MILTERTEST=${MILTERTEST:-$(command -v miltertest 2>/dev/null)}
 RECEIVER=$top_srcdir/tests/webhook-receiver.pl
 KEY_SRC=$top_srcdir/tests/keys/rsa2048.pem
 DUSER=nobody
@@ -75,14 +80,19 @@ ZONE=whf.test
 X=x.$ZONE
 Y=y.$ZONE
 Z=z.$ZONE
+P=p.$ZONE # no records: pending; its mail is held on host a
 SEEDMX=feedback-smtp.ap-northeast-1.amazonses.com
-NEVENTS=8 # 3 verified, 2 degraded, 2 recovered, 1 removed
+NEVENTS=9 # 3 verified, 2 degraded, 2 recovered, 1 removed, 1 held
 
 for p in "$AUTHREADY" "$AUTHREADY_MILTER"; do
 	[ -x "$p" ] || lib_die "$p not built"
 done
 pg_find
 nsd_find
+if [ -z "$MILTERTEST" ] || [ ! -x "$MILTERTEST" ]; then
+	echo "SKIP: miltertest is not installed"
+	exit 77
+fi
 if ! perl -MDigest::SHA -MIO::Socket::INET -e 1 2>/dev/null; then
 	echo "SKIP: perl with Digest::SHA and IO::Socket::INET is missing"
 	exit 77
@@ -298,6 +308,9 @@ host_conf() {
 		echo "WebhookURL http://127.0.0.1:$PORT/hook"
 		echo "WebhookSecretFile $T/secret"
 		echo "WebhookTimeout $HOOK_TIMEOUT"
+		echo "FromCheck off"
+		echo "OnPending quarantine"
+		echo "HoldQueueCommand none"
 	} >"$T/$1.conf"
 	chmod 0644 "$T/$1.conf"
 }
@@ -362,6 +375,59 @@ else
 	ok
 fi
 
+# --------------------------------------------- held: the host's own outbox
+
+# The message: MAIL FROM of p (pending) with a queue ID, then its end.
+{
+	echo 'local conn = mt.connect(SOCK, 50, 0.1)'
+	echo 'if conn == nil then error("cannot connect to " .. SOCK) end'
+	echo 'mt.set_timeout(WAIT)'
+	echo 'local e = mt.conninfo(conn, "localhost", "127.0.0.1")'
+	echo 'if e ~= nil then error("conninfo: " .. e) end'
+	echo 'e = mt.macro(conn, SMFIC_MAIL, "i", "FLEETQ1")'
+	echo 'if e ~= nil then error("macro: " .. e) end'
+	echo 'e = mt.mailfrom(conn, "<u@mail." .. DOMAIN .. ">")'
+	echo 'if e ~= nil then error("mailfrom: " .. e) end'
+	echo 'e = mt.eom(conn)'
+	echo 'if e ~= nil then error("eom: " .. e) end'
+	echo 'if not mt.eom_check(conn, MT_QUARANTINE) then'
+	echo '	error("no quarantine at end of message")'
+	echo 'end'
+	echo 'mt.disconnect(conn)'
+} >"$T/hold.lua"
+
+case_ "held on host a: its event from a's LMDB outbox, not PostgreSQL's"
+evidence "$T/a.log" "$T/out" "$T/err"
+CLI_AS=as_daemon_user cli "$T/cli.conf" domain add "$P" \
+    --selector 1234rpr --key "$KEY"
+r1=$rc
+wait_sql "SELECT readiness FROM authready_state WHERE domain = '$P'" pending
+r2=$?
+wait_sql "SELECT count(*) FROM authready_replicas WHERE host = 'host-a'
+    AND position >= (SELECT version FROM authready_clock)" 1
+r3=$?
+timeout "$(scaled 30)" "$MILTERTEST" -D "SOCK=unix:$T/run/a.sock" \
+    -D "DOMAIN=$P" -D "WAIT=$(scaled 25)" -s "$T/hold.lua" >"$T/out" \
+    2>"$T/err" </dev/null
+m_rc=$?
+if [ $r1 -ne 0 ] || [ $r2 -ne 0 ] || [ $r3 -ne 0 ]; then
+	ko "domain add exit $r1, pending $r2, host a's replica $r3"
+elif [ $m_rc -ne 0 ]; then
+	ko "miltertest: exit $m_rc"
+elif ! wait_events 4; then
+	ko "no held event ($(held) events)"
+elif [ "$(types "$P")" != held ]; then
+	ko "$P: '$(types "$P")', expected 'held'"
+elif ! grep -q "event=webhook-delivered seq=[0-9]* domain=$P " \
+    "$T/a.log"; then
+	ko "host a did not deliver it"
+elif [ "$(sql "SELECT count(*) FROM authready_webhook_outbox
+    WHERE domain = '$P'")" != 0 ]; then
+	ko "the held event is in PostgreSQL's outbox"
+else
+	ok
+fi
+
 # ------------------------------------------- events waiting under a lease
 
 # broken DOMAIN - the zone without DOMAIN's DKIM key.
@@ -407,6 +473,17 @@ else
 	ok "$(sql "SELECT string_agg(domain || '=' || claimed_by, ' ')
 	    FROM (SELECT DISTINCT domain, claimed_by
 	    FROM authready_webhook_outbox) s")"
+fi
+
+case_ "db status: the events waiting, leased"
+cli "$T/cli.conf" db status
+if [ "$rc" -ne 0 ]; then
+	ko "exit $rc"
+elif ! grep -q '^webhook events waiting: 5 (5 leased to a host)' \
+    "$LIB_OUT"; then
+	ko "no line 'webhook events waiting: 5 (5 leased to a host)'"
+else
+	ok
 fi
 
 # The host that holds x's events, and their seqs.
@@ -503,10 +580,16 @@ else
 fi
 
 case_ "the outbox empties"
-if ! WAIT_TENTHS=$LONG_TENTHS wait_sql "SELECT count(*) FROM authready_webhook_outbox" 0; then
+if ! WAIT_TENTHS=$LONG_TENTHS wait_sql \
+    "SELECT count(*) FROM authready_webhook_outbox" 0; then
 	ko "$(sql "SELECT count(*) FROM authready_webhook_outbox") left"
 else
-	ok
+	cli "$T/cli.conf" db status
+	if ! grep -q '^webhook events waiting: 0 ' "$LIB_OUT"; then
+		ko "db status does not say 0 waiting"
+	else
+		ok
+	fi
 fi
 
 case_ "host-$live: clean stop, log free of errors"
