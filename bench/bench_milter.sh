@@ -276,7 +276,8 @@ replica_setup() {
 	    $("$authready" -c "$work/admin.conf" db grants)" >/dev/null
 	"$authready" -c "$work/admin.conf" domain add example.com \
 	    --selector 1234rpr --key "$top/tests/keys/rsa2048.pem" >/dev/null
-	"$authready" -c "$work/admin.conf" refresh example.com >/dev/null
+	"$authready" -c "$work/admin.conf" refresh example.com >/dev/null \
+	    2>"$work/admin.err"
 	"$rows" copy w 1000 1 | pg_psql "COPY authready_registry FROM STDIN"
 	"$rows" copy-state w 1000 1 | pg_psql "COPY authready_state FROM STDIN"
 	cp "$PG_PASSWORD_FILE_REPLICA" "$work/replica.password"

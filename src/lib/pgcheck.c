@@ -16,7 +16,12 @@
  *	authready_checks (due at once), then claims batches of at most the
  *	checker's window: one UPDATE over a SELECT ... FOR UPDATE SKIP
  *	LOCKED of rows whose lease is free or ran out, committed before any
- *	DNS work.  A claim takes a new lease_token from a sequence.  The
+ *	DNS work.  A claim looks only at the next keys after a cursor, in
+ *	primary-key order (so a round walks the index once, and no plan
+ *	reads every due row); the whole round is one checker_run(), which
+ *	asks for the next claim (pgcheck_more) while its window still runs
+ *	the end of the last.  A claim takes a new lease_token from a
+ *	sequence.  The
  *	write-back (pgcheck_flush) takes the results the checker holds (a
  *	claim batch, or what finished within a second, or one a MAIL FROM
  *	waits for) in one transaction: the clock row locked first (as
@@ -364,20 +369,26 @@ pgcheck_claim_now(struct pgcheck *pc, const char *name, char *err,
 	return cl;
 }
 
-/* pgcheck_find - the claim of domain; NULL: none. */
+/* pgcheck_find - the claim of domain, the live one when its lease ran
+ * out and it was claimed again while the first check was out; NULL:
+ * none. */
 static struct pgcheck_claim *
 pgcheck_find(struct pgcheck *pc, const char *domain)
 {
+	struct pgcheck_claim *found = NULL;
 	size_t i, h, k;
 
 	if (pc->index_len > 0) {
 		h = pgcheck_hash(domain) & (pc->index_len - 1);
 		while ((k = pc->index[h]) != 0) {
-			if (strcmp(pc->claims[k - 1].domain, domain) == 0)
-				return &pc->claims[k - 1];
+			if (strcmp(pc->claims[k - 1].domain, domain) == 0) {
+				found = &pc->claims[k - 1];
+				if (found->token != -1)
+					return found;
+			}
 			h = (h + 1) & (pc->index_len - 1);
 		}
-		return NULL;
+		return found;
 	}
 	for (i = 0; i < pc->nclaims; i++)
 		if (strcmp(pc->claims[i].domain, domain) == 0)
