@@ -179,12 +179,14 @@ START_TEST(test_webhook_keys)
 		n += (size_t)snprintf(text + n, sizeof(text) - n,
 		                      "WebhookURL https://a.example/%d\n", i);
 	parse_bad_has(text, "more than 8 URLs");
-	/* signed always; not yet with the fleet store */
+	/* signed always; with the fleet store too (its outbox is
+	 * PostgreSQL's) */
 	parse_bad_has("WebhookURL https://a.example/\n", "WebhookSecretFile");
-	parse_bad_has("WebhookURL https://a.example/\n"
-	              "WebhookSecretFile /etc/s\n"
-	              "StoreDSN postgresql://db.example/authready\n",
-	              "StoreDSN");
+	parse_ok("WebhookURL https://a.example/\n"
+	         "WebhookSecretFile /etc/s\n"
+	         "StoreDSN postgresql://db.example/authready\n",
+	         &cfg);
+	ck_assert_str_eq(cfg.store_dsn, "postgresql://db.example/authready");
 	parse_bad_has("WebhookSecretFile etc/s\n", "absolute path");
 	parse_bad_has("WebhookTimeout 0\n", "out of range");
 }

@@ -22,6 +22,7 @@
 #include "configfile.h"
 #include "pgcheck.h"
 #include "pgconn.h"
+#include "pgoutbox.h"
 #include "pgschema.h"
 
 static char tmpdir[256];
@@ -151,6 +152,14 @@ START_TEST(test_schema_steps)
 	ck_assert_ptr_nonnull(strstr(pgschema_grants(),
 	                             "SEQUENCE authready_lease_token TO "
 	                             "authready_checker"));
+	/* version 3: the webhook outbox, written by the checkers and
+	 * emptied by every host's webhookd (the replica's role) */
+	ck_assert_ptr_nonnull(strstr(pgschema_grants(),
+	                             "DELETE ON authready_webhook_outbox\n"
+	                             "    TO authready_checker, "
+	                             "authready_replica"));
+	ck_assert_ptr_nonnull(
+	    strstr(pgschema_grants(), "authready_webhook_outbox_seq_seq"));
 }
 END_TEST
 
@@ -162,6 +171,16 @@ START_TEST(test_lease_ms)
 	ck_assert_uint_eq(pgcheck_lease_ms(0), PGCHECK_LEASE_SLACK_MS);
 	ck_assert_uint_eq(pgcheck_lease_ms(4000000000U), 86400000U);
 }
+
+START_TEST(test_outbox_lease_ms)
+{
+	/* a claimed event outlives two attempts of WebhookTimeout */
+	ck_assert_uint_eq(pgoutbox_lease_ms(2000),
+	                  2 * 2000 + PGOUTBOX_LEASE_SLACK_MS);
+	ck_assert_uint_gt(pgoutbox_lease_ms(10000), 2 * 10000);
+	ck_assert_uint_eq(pgoutbox_lease_ms(4000000000U), 86400000U);
+}
+END_TEST
 END_TEST
 
 /* pgconn_suite - the tests. */
@@ -181,6 +200,7 @@ pgconn_suite(void)
 	tcase_add_test(tc, test_host_name);
 	tcase_add_test(tc, test_schema_steps);
 	tcase_add_test(tc, test_lease_ms);
+	tcase_add_test(tc, test_outbox_lease_ms);
 	suite_add_tcase(s, tc);
 	return s;
 }

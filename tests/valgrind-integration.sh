@@ -46,8 +46,8 @@ scripts=${*:-faults.sh check.sh postfix.sh crash.sh registry.sh \
     fallback.sh \
     privilege.sh milter.sh spf.sh load.sh files.sh budget.sh fleet.sh \
     fromcheck.sh policy.sh fleet-checkers.sh replica.sh sendmail.sh \
-    fleet-postfix.sh api.sh api-fleet.sh webhooks.sh metrics.sh \
-    api-metrics.sh}
+    fleet-postfix.sh api.sh api-fleet.sh webhooks.sh webhooks-fleet.sh \
+    metrics.sh api-metrics.sh}
 lanes=${VG_LANES:-2}
 case $lanes in
 '' | *[!0-9]* | 0*)

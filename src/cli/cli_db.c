@@ -150,7 +150,8 @@ cli_db_replicas(struct cli *cli, PGconn *conn, int64_t clock)
 	return 0;
 }
 
-/* cli_db_leases - the checkers' live leases and the notices waiting. */
+/* cli_db_leases - the checkers' live leases, the notices and the
+ * webhook events waiting. */
 static int
 cli_db_leases(struct cli *cli, PGconn *conn)
 {
@@ -182,6 +183,16 @@ cli_db_leases(struct cli *cli, PGconn *conn)
 		return status;
 	printf("notices waiting: %s (%s handed to sendmail, not marked "
 	       "sent)\n",
+	       PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	PQclear(res);
+	res = cli_db_query(cli, conn, "the webhook events",
+	                   "SELECT count(*), count(*) FILTER (WHERE "
+	                   "claimed_until > now()) "
+	                   "FROM authready_webhook_outbox",
+	                   &status);
+	if (res == NULL)
+		return status;
+	printf("webhook events waiting: %s (%s leased to a host)\n",
 	       PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return 0;

@@ -1322,12 +1322,6 @@ config_parse(const char *buf, size_t len, const char *filename,
 		                   "%s: WebhookURL needs a WebhookSecretFile "
 		                   "(every event is signed with its secret)",
 		                   filename);
-	if (work.webhooks.count > 0 && work.store_dsn[0] != '\0')
-		return errbuf_fail(err, errlen,
-		                   "%s: WebhookURL with StoreDSN: the fleet's "
-		                   "webhook outbox is not built yet (webhooks "
-		                   "work on the LMDB store alone)",
-		                   filename);
 	*cfg = work;
 	return 0;
 }

@@ -11,6 +11,11 @@
  *	    enum webhook_type type, int previous,
  *	    const struct domain_state *st, int64_t now, char *err,
  *	    size_t errlen);
+ *	char *outbox_event_json(struct webhook_event *ev, size_t *len,
+ *	    char *err, size_t errlen);
+ *	char *outbox_state_json(enum webhook_type type, int previous,
+ *	    const struct domain_state *st, int64_t now, size_t *len,
+ *	    char *err, size_t errlen);
  *	void outbox_new_id(char id[WEBHOOK_ID_LEN + 1]);
  *	int outbox_domain_remove(struct store *st, const struct config *cfg,
  *	    const char *domain, char *err, size_t errlen);
@@ -60,34 +65,43 @@ outbox_new_id(char id[WEBHOOK_ID_LEN + 1])
 	id[WEBHOOK_ID_LEN] = '\0';
 }
 
+char *
+outbox_event_json(struct webhook_event *ev, size_t *len, char *err,
+                  size_t errlen)
+{
+	char id[WEBHOOK_ID_LEN + 1];
+	char *body;
+
+	outbox_new_id(id);
+	ev->id = id;
+	if (ev->time == 0)
+		ev->time = (int64_t)time(NULL);
+	body = webhook_event_json(ev, len, err, errlen);
+	ev->id = NULL;
+	return body;
+}
+
 int
 outbox_put(struct store_batch *b, const struct config *cfg,
            struct webhook_event *ev, char *err, size_t errlen)
 {
-	char id[WEBHOOK_ID_LEN + 1];
 	char *body;
 	size_t len;
 	int rc;
 
 	if (!outbox_enabled(cfg))
 		return STORE_OK;
-	outbox_new_id(id);
-	ev->id = id;
-	if (ev->time == 0)
-		ev->time = (int64_t)time(NULL);
-	if ((body = webhook_event_json(ev, &len, err, errlen)) == NULL)
+	if ((body = outbox_event_json(ev, &len, err, errlen)) == NULL)
 		return STORE_ERROR;
 	rc = store_batch_put_event(b, ev->domain, body, len, NULL, err, errlen);
 	free(body);
-	ev->id = NULL;
 	return rc;
 }
 
-int
-outbox_state(struct store_batch *b, const struct config *cfg,
-             enum webhook_type type, int previous,
-             const struct domain_state *st, int64_t now, char *err,
-             size_t errlen)
+char *
+outbox_state_json(enum webhook_type type, int previous,
+                  const struct domain_state *st, int64_t now, size_t *len,
+                  char *err, size_t errlen)
 {
 	char summary[OUTBOX_SUMMARY_MAX];
 	struct webhook_event ev = {
@@ -100,10 +114,28 @@ outbox_state(struct store_batch *b, const struct config *cfg,
 	    .summary = summary,
 	};
 
+	state_describe(st, now, summary, sizeof(summary));
+	return outbox_event_json(&ev, len, err, errlen);
+}
+
+int
+outbox_state(struct store_batch *b, const struct config *cfg,
+             enum webhook_type type, int previous,
+             const struct domain_state *st, int64_t now, char *err,
+             size_t errlen)
+{
+	char *body;
+	size_t len;
+	int rc;
+
 	if (type == WEBHOOK_NONE || !outbox_enabled(cfg))
 		return STORE_OK;
-	state_describe(st, now, summary, sizeof(summary));
-	return outbox_put(b, cfg, &ev, err, errlen);
+	body = outbox_state_json(type, previous, st, now, &len, err, errlen);
+	if (body == NULL)
+		return STORE_ERROR;
+	rc = store_batch_put_event(b, st->domain, body, len, NULL, err, errlen);
+	free(body);
+	return rc;
 }
 
 int

@@ -11,6 +11,11 @@
  *	    enum webhook_type type, int previous,
  *	    const struct domain_state *st, int64_t now, char *err,
  *	    size_t errlen);
+ *	char *outbox_event_json(struct webhook_event *ev, size_t *len,
+ *	    char *err, size_t errlen);
+ *	char *outbox_state_json(enum webhook_type type, int previous,
+ *	    const struct domain_state *st, int64_t now, size_t *len,
+ *	    char *err, size_t errlen);
  *	void outbox_new_id(char id[WEBHOOK_ID_LEN + 1]);
  *	int outbox_domain_remove(struct store *st, const struct config *cfg,
  *	    const char *domain, char *err, size_t errlen);
@@ -24,6 +29,9 @@
  *	a random id (getrandom(2): 128 bits, 32 hex digits) and, when
  *	ev->time is 0, the time now.  outbox_state() is the event of a
  *	state: its problems and its summary (state_describe()).
+ *	outbox_event_json() and outbox_state_json() are the same events as
+ *	a body (malloc'd, the caller frees it), for an outbox elsewhere
+ *	(the fleet's, pgoutbox.h); they write nothing.
  *	outbox_domain_remove() is a removal from the local store: the
  *	registry entry and the state go in one transaction with the
  *	"removed" event ("authready domain remove"; the HTTP API's DELETE).
@@ -50,6 +58,14 @@ int outbox_state(struct store_batch *b, const struct config *cfg,
                  enum webhook_type type, int previous,
                  const struct domain_state *st, int64_t now, char *err,
                  size_t errlen);
+/* outbox_event_json - ev's body with a new id (and the time now when
+ * ev->time is 0); NULL with err. */
+char *outbox_event_json(struct webhook_event *ev, size_t *len, char *err,
+                        size_t errlen);
+/* outbox_state_json - the body of st's event of type; NULL with err. */
+char *outbox_state_json(enum webhook_type type, int previous,
+                        const struct domain_state *st, int64_t now, size_t *len,
+                        char *err, size_t errlen);
 void outbox_new_id(char id[WEBHOOK_ID_LEN + 1]);
 /* outbox_domain_remove - STORE_OK also when there was nothing to
  * remove (the event is written all the same). */

@@ -45,6 +45,8 @@
  *	clock is ours), not from the local LMDB, which may lag.  A transition
  *that asks for the confirmation mail inserts its notice (the whole message,
  *with its Message-ID) and marks the state notified in the same transaction.
+ *	With WebhookURL, a change of state inserts its webhook event into
+ *	authready_webhook_outbox in that statement too (pgoutbox.h).
  *
  * DIAGNOSTICS
  *	pgconn statuses with a message in err.  Each check is logged as
@@ -65,6 +67,7 @@
 #include "errbuf.h"
 #include "log.h"
 #include "notify.h"
+#include "outbox.h"
 #include "pgconn.h"
 #include "pgreg.h"
 #include "state.h"
@@ -562,6 +565,8 @@ enum pgcheck_col {
 	PGCHECK_NT_VERSION,
 	PGCHECK_NT_ID,
 	PGCHECK_NT_MESSAGE,
+	PGCHECK_OB_DOMAIN, /* webhook events (pgoutbox.h) */
+	PGCHECK_OB_EVENT,
 	PGCHECK_COLS
 };
 
@@ -604,8 +609,9 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	const struct checker_options *opt = pc->outer;
 	unsigned char buf[STORECODEC_STATE_MAX], *bytes = NULL;
 	struct domain_state cur;
-	char why[256];
-	size_t len = 0;
+	enum webhook_type type;
+	char why[256], *event = NULL;
+	size_t len = 0, evlen;
 
 	memset(&cur, 0, sizeof(cur));
 	if (entry != NULL)
@@ -623,6 +629,21 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	                            sizeof(why)) != 0) {
 		snprintf(r->err, sizeof(r->err), "%s: %s", r->domain, why);
 		return -1;
+	}
+	/* A change of state is a webhook event, in the same transaction. */
+	type = r->fx.state_changed ? webhook_type_of(r->fx.from, r->fx.to)
+	                           : WEBHOOK_NONE;
+	if (type != WEBHOOK_NONE && outbox_enabled(pc->cfg)) {
+		event = outbox_state_json(type, r->fx.from, &r->next, opt->now,
+		                          &evlen, why, sizeof(why));
+		if (event == NULL) {
+			snprintf(r->err, sizeof(r->err), "%s: %s", r->domain,
+			         why);
+			return -1;
+		}
+		pgcheck_arr_text(&col[PGCHECK_OB_DOMAIN], r->domain);
+		pgcheck_arr_text(&col[PGCHECK_OB_EVENT], event);
+		free(event);
 	}
 	pgcheck_arr_text(&col[PGCHECK_ST_DOMAIN], r->domain);
 	pgcheck_arr_hex(&col[PGCHECK_ST_ENTRY], buf, len);
@@ -654,7 +675,8 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 
 /* The write-back of a flush, one statement: the states at their
  * versions, the leases released with the next checks (by ctid: the rows
- * the fence locked), the notices, the clock at the last version, and
+ * the fence locked), the notices, the webhook events (in the order of
+ * the results: their seqs follow it), the clock at the last version, and
  * the NOTIFY (sent at COMMIT). */
 #define PGCHECK_SQL_WRITE                                                      \
 	"WITH st AS (INSERT INTO authready_state "                             \
@@ -673,9 +695,12 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	"(domain, verified_version, message_id, message) "                     \
 	"SELECT * FROM unnest($7::text[], $8::bigint[], $9::text[], "          \
 	"$10::text[]) ON CONFLICT DO NOTHING), "                               \
-	"cl AS (UPDATE authready_clock SET version = $11::bigint "             \
+	"ob AS (INSERT INTO authready_webhook_outbox (domain, event) "         \
+	"SELECT d, e FROM unnest($11::text[], $12::text[]) WITH ORDINALITY "   \
+	"AS u(d, e, i) ORDER BY i), "                                          \
+	"cl AS (UPDATE authready_clock SET version = $13::bigint "             \
 	"WHERE id = 1) "                                                       \
-	"SELECT pg_notify('authready_changes', $11::bigint::text)"
+	"SELECT pg_notify('authready_changes', $13::bigint::text)"
 
 /* pgcheck_write - the transaction of a flush: res[idx[0..m)] hold their
  * claims' leases; each one written gets rc 0 and its version in ver[],
@@ -686,7 +711,7 @@ pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
               size_t m, int64_t *ver, struct pgcheck_arr *col, char *err,
               size_t errlen)
 {
-	const char *values[PGCHECK_COLS], *wvals[11];
+	const char *values[PGCHECK_COLS], *wvals[13];
 	char vtext[32];
 	PGresult *res_clock = NULL, *fence = NULL;
 	int64_t version;
@@ -753,8 +778,8 @@ pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
 			goto fail;
 		}
 	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
-	wvals[10] = vtext;
-	rc = pgconn_exec(pc->conn, "writing the results", PGCHECK_SQL_WRITE, 11,
+	wvals[12] = vtext;
+	rc = pgconn_exec(pc->conn, "writing the results", PGCHECK_SQL_WRITE, 13,
 	                 wvals, NULL, NULL, NULL, err, errlen);
 	if (rc == PGCONN_OK)
 		rc = pgconn_commit(pc->conn, err, errlen);

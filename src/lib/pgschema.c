@@ -38,6 +38,15 @@
  *	    created, claimed_by, claimed_until, handed_at, sent_at): the
  *	    confirmation mails, written with the state that verified.
  *
+ *	Version 3 (webhooks, pgoutbox.c):
+ *
+ *	authready_webhook_outbox (seq, domain, event, created, claimed_by,
+ *	    claimed_until): the webhook events (event is the JSON body),
+ *	    inserted in the transaction of their change while it holds the
+ *	    clock row, so seq (a bigserial) is in commit order; a host's
+ *	    webhookd claims a domain's events with a lease and deletes them
+ *	    once delivered.
+ *
  *	After each writing transaction the writer runs NOTIFY
  *	authready_changes with the version as payload, inside it
  *	(pgreg.c).
@@ -117,6 +126,17 @@ static const struct pgschema_step pgschema_steps_table[] = {
       "CREATE INDEX authready_notices_unsent ON authready_notices (created)"
       " WHERE sent_at IS NULL",
       NULL}},
+    {"version 3: the webhook outbox",
+     {"CREATE TABLE authready_webhook_outbox ("
+      " seq bigserial PRIMARY KEY,"
+      " domain text NOT NULL,"
+      " event text NOT NULL,"
+      " created timestamptz NOT NULL DEFAULT now(),"
+      " claimed_by text,"
+      " claimed_until timestamptz)",
+      "CREATE INDEX authready_webhook_outbox_domain"
+      " ON authready_webhook_outbox (domain, seq)",
+      NULL}},
 };
 
 #define PGSCHEMA_NSTEPS                                                        \
@@ -144,7 +164,13 @@ static const char pgschema_grants_text[] =
     "authready_replica;\n"
     "GRANT SELECT, INSERT, UPDATE ON authready_checks, authready_notices\n"
     "    TO authready_checker;\n"
-    "GRANT USAGE ON SEQUENCE authready_lease_token TO authready_checker;\n";
+    "GRANT USAGE ON SEQUENCE authready_lease_token TO authready_checker;\n"
+    "-- Webhook events: written with the states (checkers) and removals\n"
+    "-- (admin), claimed and deleted by every host's webhookd (replica).\n"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON authready_webhook_outbox\n"
+    "    TO authready_checker, authready_replica;\n"
+    "GRANT USAGE ON SEQUENCE authready_webhook_outbox_seq_seq\n"
+    "    TO authready_checker, authready_replica;\n";
 
 size_t
 pgschema_steps(void)

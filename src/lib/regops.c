@@ -55,6 +55,7 @@
 #include "errbuf.h"
 #include "outbox.h"
 #include "pgconn.h"
+#include "pgoutbox.h"
 #include "pgreg.h"
 #include "readiness.h"
 #include "regimport.h"
@@ -193,8 +194,44 @@ regops_pg_add(const struct regops_env *env, const struct domain_reg *reg,
 	return REGOPS_OK;
 }
 
-/* regops_pg_remove - tombstone domain in PostgreSQL; REGOPS_ABSENT when
- * PostgreSQL does not have it. */
+/* regops_pg_removed - with WebhookURL, the "removed" event of domain
+ * into the fleet's outbox, in the removal's transaction (the previous
+ * state is PostgreSQL's, read before the removal). */
+static int
+regops_pg_removed(const struct regops_env *env, PGconn *conn,
+                  const char *domain, char *err, size_t errlen)
+{
+	struct webhook_event ev = {.type = WEBHOOK_REMOVED, .domain = domain};
+	const char *values[1] = {domain};
+	PGresult *pr;
+	char *body;
+	size_t len;
+	int rc, s;
+
+	if (!outbox_enabled(env->cfg))
+		return PGCONN_OK;
+	rc = pgconn_exec(conn, "reading the state",
+	                 "SELECT readiness FROM authready_state "
+	                 "WHERE domain = $1 AND NOT deleted",
+	                 1, values, NULL, NULL, &pr, err, errlen);
+	if (rc != PGCONN_OK)
+		return rc;
+	for (s = READINESS_UNKNOWN; PQntuples(pr) == 1 && s <= READINESS_FAILED;
+	     s++)
+		if (strcmp(PQgetvalue(pr, 0, 0),
+		           state_readiness_name((enum domain_readiness)s)) == 0)
+			ev.previous = s;
+	PQclear(pr);
+	ev.state = ev.previous;
+	if ((body = outbox_event_json(&ev, &len, err, errlen)) == NULL)
+		return PGCONN_FAILED;
+	rc = pgoutbox_put(conn, domain, body, err, errlen);
+	free(body);
+	return rc;
+}
+
+/* regops_pg_remove - tombstone domain in PostgreSQL (with its webhook
+ * event); REGOPS_ABSENT when PostgreSQL does not have it. */
 static int
 regops_pg_remove(const struct regops_env *env, const char *domain,
                  struct regops_result *res, char *err, size_t errlen)
@@ -206,6 +243,7 @@ regops_pg_remove(const struct regops_env *env, const char *domain,
 	if ((rc = regops_pg(env, &conn, res, err, errlen)) != REGOPS_OK)
 		return rc;
 	if ((rc = pgreg_begin(conn, &version, err, errlen)) != 0 ||
+	    (rc = regops_pg_removed(env, conn, domain, err, errlen)) != 0 ||
 	    (rc = pgreg_del(conn, version, domain, err, errlen)) < 0)
 		return regops_pg_fail(conn, rc, res, err, errlen, false);
 	if (rc == PGREG_ABSENT) {
@@ -297,8 +335,10 @@ regops_remove(const struct regops_env *env, const char *domain,
 	if (st == NULL)
 		return REGOPS_OK;
 	/* The entry, the state and the "removed" webhook event: one
-	 * transaction. */
-	rc = outbox_domain_remove(st, env->cfg, domain, err, errlen);
+	 * transaction.  With StoreDSN the event went to PostgreSQL's
+	 * outbox with the removal, unless only this host had it. */
+	rc = outbox_domain_remove(st, pg && !res->pg_missing ? NULL : env->cfg,
+	                          domain, err, errlen);
 	regops_close(st, opened);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return REGOPS_STORE;

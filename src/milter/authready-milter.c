@@ -1136,6 +1136,8 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	         0) ||
 	    webhookd_start(&env.webhookd, env.store, cfg, err, sizeof(err)) !=
 	        0 ||
+	    webhookd_start_fleet(&env.webhookd_fleet, cfg, err, sizeof(err)) !=
+	        0 ||
 	    milter_init(&env, err, sizeof(err)) != 0 ||
 	    (policy_fd >= 0 &&
 	     policyd_start(policy_fd,
@@ -1151,7 +1153,8 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		metricsd_stop();
 		if (!checkerd_stop(env.checkerd, DAEMON_STOP_WAIT) ||
 		    !replica_stop(env.replica, DAEMON_STOP_WAIT) ||
-		    !webhookd_stop(env.webhookd, DAEMON_STOP_WAIT))
+		    !webhookd_stop(env.webhookd, DAEMON_STOP_WAIT) ||
+		    !webhookd_stop(env.webhookd_fleet, DAEMON_STOP_WAIT))
 			daemon_abandon(rc);
 		store_close(env.store);
 		log_stop();
@@ -1202,7 +1205,8 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		    DAEMON_STOP_WAIT);
 		daemon_abandon(code);
 	}
-	if (!webhookd_stop(env.webhookd, DAEMON_STOP_WAIT)) {
+	if (!webhookd_stop(env.webhookd, DAEMON_STOP_WAIT) ||
+	    !webhookd_stop(env.webhookd_fleet, DAEMON_STOP_WAIT)) {
 		log_msg(LOG_WARNING,
 		        "event=stop-webhooks-busy wait=%ds (undelivered events "
 		        "stay in the outbox for the next start)",

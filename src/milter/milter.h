@@ -47,6 +47,7 @@ struct milter_env {
 	struct checkerd *checkerd;
 	struct replica *replica;   /* StoreDSN: the replica thread; NULL none */
 	struct webhookd *webhookd; /* WebhookURL: delivery thread; NULL none */
+	struct webhookd *webhookd_fleet; /* and StoreDSN: the fleet's outbox */
 	bool inet_door; /* the socket is TCP: held entries are marked so */
 };
 

@@ -5,6 +5,7 @@
  * SYNOPSIS
  *	int webhookd_secret_load(path, buf, buflen, len, err, errlen);
  *	int webhookd_start(out, st, cfg, err, errlen);
+ *	int webhookd_start_fleet(out, cfg, err, errlen);
  *	bool webhookd_stop(wd, wait_seconds);
  *	void webhookd_counters(wd, out);
  *	int webhookd_metrics_register(m, err, errlen);
@@ -27,6 +28,12 @@
  *	done are deleted from the outbox (those of one pass in one
  *	transaction), then forgotten; a failed delete is tried again at the
  *	next pass, so nothing is forgotten that the outbox still holds.
+ *
+ *	The fleet's thread (webhookd_start_fleet) reads by claiming
+ *	(pgoutbox_claim(), every WEBHOOKD_POLL_MS, which renews the leases of
+ *	what it holds) and deletes with pgoutbox_delete(); an event may come
+ *	in below the highest seq read (another host's, whose lease ran out):
+ *	the queue is kept in seq order and the links per domain mended.
  *
  *	Only WEBHOOKD_QUEUE_MAX events are read at once: with that many
  *	waiting (a receiver down for long, a domain's first event
@@ -66,6 +73,8 @@
 #include "errbuf.h"
 #include "log.h"
 #include "metrics.h"
+#include "pgconn.h"
+#include "pgoutbox.h"
 #include "safefile.h"
 #include "text.h"
 #include "webhook.h"
@@ -99,7 +108,9 @@ struct wh_req {
 };
 
 struct webhookd {
-	struct store *st;
+	struct store *st;    /* the LMDB outbox, or */
+	struct pgoutbox *pg; /* the fleet's (pgoutbox.h) */
+	bool pg_failing;     /* its last claim failed (logged once) */
 	struct config_webhooks urls;
 	unsigned char secret[WEBHOOKD_SECRET_MAX];
 	size_t secretlen;
@@ -224,7 +235,37 @@ wh_find(struct webhookd *wd, uint64_t seq)
 	return NULL;
 }
 
-/* wh_add - one outbox entry into the queue (store_event_cb). */
+/* wh_insert - it into the queue in seq order, linked to its domain's
+ * event before and its domain's event after linked to it. */
+static void
+wh_insert(struct webhookd *wd, struct wh_item *it)
+{
+	size_t at = wd->nitems, i;
+
+	while (at > 0 && wd->items[at - 1]->seq > it->seq)
+		at--;
+	memmove(&wd->items[at + 1], &wd->items[at],
+	        (wd->nitems - at) * sizeof(*wd->items));
+	wd->items[at] = it;
+	wd->nitems++;
+	if (it->body == NULL)
+		return;
+	for (i = at; i-- > 0;)
+		if (strcmp(wd->items[i]->domain, it->domain) == 0) {
+			it->prev_seq = wd->items[i]->seq;
+			break;
+		}
+	for (i = at + 1; i < wd->nitems; i++)
+		if (strcmp(wd->items[i]->domain, it->domain) == 0) {
+			wd->items[i]->prev_seq = it->seq;
+			break;
+		}
+}
+
+/* wh_add - one outbox entry into the queue (store_event_cb).  The
+ * fleet's claim hands over what this host holds again each time (and
+ * may hand over an older event, one another host held): known ones are
+ * skipped, new ones go in seq order. */
 static int
 wh_add(void *ctx, uint64_t seq, const char *domain, const char *body,
        size_t len)
@@ -232,7 +273,10 @@ wh_add(void *ctx, uint64_t seq, const char *domain, const char *body,
 	struct webhookd *wd = ctx;
 	struct wh_item *it;
 
-	if (seq <= wd->last_seq || wd->nitems >= WEBHOOKD_QUEUE_MAX)
+	if (wd->pg != NULL && wh_find(wd, seq) != NULL)
+		return 0;
+	if ((wd->pg == NULL && seq <= wd->last_seq) ||
+	    wd->nitems >= WEBHOOKD_QUEUE_MAX)
 		return 1;
 	if ((it = calloc(1, sizeof(*it))) == NULL)
 		return 1;
@@ -246,11 +290,6 @@ wh_add(void *ctx, uint64_t seq, const char *domain, const char *body,
 		it->body[len] = '\0';
 		it->len = len;
 		text_copy(it->domain, sizeof(it->domain), domain);
-		for (size_t i = wd->nitems; i-- > 0;)
-			if (strcmp(wd->items[i]->domain, it->domain) == 0) {
-				it->prev_seq = wd->items[i]->seq;
-				break;
-			}
 	} else {
 		log_msg(LOG_ERR,
 		        "event=webhook-discarded seq=%" PRIu64
@@ -263,17 +302,34 @@ wh_add(void *ctx, uint64_t seq, const char *domain, const char *body,
 	}
 	for (size_t u = wd->urls.count; u < CONFIG_WEBHOOK_URLS_MAX; u++)
 		it->lane[u].done = true;
-	wd->items[wd->nitems++] = it;
-	wd->last_seq = seq;
+	wh_insert(wd, it);
+	if (seq > wd->last_seq)
+		wd->last_seq = seq;
 	return 0;
 }
 
-/* wh_load - read what the outbox holds past the queue. */
+/* wh_load - read what the outbox holds past the queue; the fleet's
+ * claim also renews the leases of what this host holds, so it runs with
+ * a full queue too. */
 static void
 wh_load(struct webhookd *wd)
 {
 	char err[512];
 
+	if (wd->pg != NULL) {
+		if (pgoutbox_claim(wd->pg, WEBHOOKD_QUEUE_MAX, wh_add, wd, err,
+		                   sizeof(err)) == PGCONN_OK)
+			wd->pg_failing = false;
+		else if (!wd->pg_failing) {
+			wd->pg_failing = true;
+			log_msg(LOG_ERR,
+			        "event=webhook-outbox-error outbox=fleet "
+			        "error=\"%s\" (tried again; logged once)",
+			        err);
+		}
+		atomic_store(&wd->queued, (uint64_t)wd->nitems);
+		return;
+	}
 	if (wd->nitems >= WEBHOOKD_QUEUE_MAX)
 		return;
 	if (store_outbox_list(wd->st, wd->last_seq,
@@ -540,8 +596,12 @@ wh_sweep(struct webhookd *wd)
 			seqs[n++] = wd->items[i]->seq;
 	if (n == 0)
 		return;
-	deleted = store_outbox_del_many(wd->st, seqs, n, &gone, err,
-	                                sizeof(err)) == STORE_OK;
+	if (wd->pg != NULL)
+		deleted = pgoutbox_delete(wd->pg, seqs, n, &gone, err,
+		                          sizeof(err)) == PGCONN_OK;
+	else
+		deleted = store_outbox_del_many(wd->st, seqs, n, &gone, err,
+		                                sizeof(err)) == STORE_OK;
 	for (i = 0; i < wd->nitems; i++) {
 		struct wh_item *it = wd->items[i];
 
@@ -616,15 +676,21 @@ wh_free(struct webhookd *wd)
 {
 	if (wd->multi != NULL)
 		curl_multi_cleanup(wd->multi);
+	if (wd->pg != NULL) {
+		pgoutbox_close(wd->pg);
+		free(wd->pg);
+	}
 	explicit_bzero(wd->secret, sizeof(wd->secret));
 	pthread_cond_destroy(&wd->done);
 	pthread_mutex_destroy(&wd->lock);
 	free(wd);
 }
 
-int
-webhookd_start(struct webhookd **out, struct store *st,
-               const struct config *cfg, char *err, size_t errlen)
+/* wh_start_thread - the thread on st's outbox (or, st NULL, the
+ * fleet's). */
+static int
+wh_start_thread(struct webhookd **out, struct store *st,
+                const struct config *cfg, char *err, size_t errlen)
 {
 	pthread_condattr_t ca;
 	struct webhookd *wd;
@@ -643,6 +709,16 @@ webhookd_start(struct webhookd **out, struct store *st,
 	pthread_cond_init(&wd->done, &ca);
 	pthread_condattr_destroy(&ca);
 	wd->st = st;
+	if (st == NULL && ((wd->pg = calloc(1, sizeof(*wd->pg))) == NULL ||
+	                   pgoutbox_open(wd->pg, cfg, err, errlen) != 0)) {
+		if (wd->pg == NULL)
+			errbuf_fail(err, errlen, "out of memory");
+		free(wd->pg);
+		wd->pg = NULL;
+		wh_free(wd);
+		curl_global_cleanup();
+		return -1;
+	}
 	wd->urls = cfg->webhooks;
 	wd->timeout_ms = cfg->webhook_timeout_ms;
 	wd->retry_for = cfg->webhook_retry_for;
@@ -666,6 +742,23 @@ webhookd_start(struct webhookd **out, struct store *st,
 	}
 	*out = wd;
 	return 0;
+}
+
+int
+webhookd_start(struct webhookd **out, struct store *st,
+               const struct config *cfg, char *err, size_t errlen)
+{
+	return wh_start_thread(out, st, cfg, err, errlen);
+}
+
+int
+webhookd_start_fleet(struct webhookd **out, const struct config *cfg, char *err,
+                     size_t errlen)
+{
+	*out = NULL;
+	if (cfg->store_dsn[0] == '\0')
+		return 0;
+	return wh_start_thread(out, NULL, cfg, err, errlen);
 }
 
 bool

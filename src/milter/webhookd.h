@@ -8,6 +8,8 @@
  *	    size_t buflen, size_t *len, char *err, size_t errlen);
  *	int webhookd_start(struct webhookd **out, struct store *st,
  *	    const struct config *cfg, char *err, size_t errlen);
+ *	int webhookd_start_fleet(struct webhookd **out,
+ *	    const struct config *cfg, char *err, size_t errlen);
  *	bool webhookd_stop(struct webhookd *wd, unsigned wait_seconds);
  *	void webhookd_counters(const struct webhookd *wd,
  *	    struct webhookd_counters *out);
@@ -23,6 +25,13 @@
  *	leaves the outbox only when every URL has answered 2xx or was given
  *	up, so a restart (or kill -9) loses nothing; it may deliver an
  *	event again, with the same id.
+ *
+ *	With StoreDSN a second thread, webhookd_start_fleet(), empties the
+ *	fleet's outbox in PostgreSQL (pgoutbox.h): the state changes and
+ *	removals, claimed with a lease per domain so one host at a time
+ *	delivers a domain's events; a host killed mid-delivery loses its
+ *	lease and another sends them again, same ids.  The host's LMDB
+ *	outbox still holds its own held and released events.
  *
  *	The URLs, the secret, WebhookTimeout and WebhookRetryFor are taken
  *	at start; a reload does not change them (restart the daemon).
@@ -70,6 +79,11 @@ int webhookd_secret_load(const char *path, unsigned char *buf, size_t buflen,
  * one); 0 ok, -1 with err. */
 int webhookd_start(struct webhookd **out, struct store *st,
                    const struct config *cfg, char *err, size_t errlen);
+
+/* webhookd_start_fleet - with WebhookURL and StoreDSN, start the thread
+ * on the fleet's outbox (*out NULL otherwise); 0 ok, -1 with err. */
+int webhookd_start_fleet(struct webhookd **out, const struct config *cfg,
+                         char *err, size_t errlen);
 
 /* webhookd_stop - stop and free, waiting at most wait_seconds for the
  * thread (a request in progress is abandoned: the event stays in the

@@ -10,7 +10,7 @@
 #
 # DESCRIPTION
 #	A real PostgreSQL (pg-harness.sh) and the test NSD (nsd-harness.sh,
-#	tests/zones).  Cases: "db migrate" moves a version 1 schema to 2;
+#	tests/zones).  Cases: "db migrate" moves a version 1 schema to 3;
 #	two `authready checkerd` processes (the checker role, their own
 #	StateDirs) share one due round: every registered domain is checked
 #	exactly once (event=fleet-check lines counted over both logs) and
@@ -176,9 +176,10 @@ checks() {
 
 # ---------------------------------------------------------------- schema
 
-case_ db-migrate-1-to-2
+case_ db-migrate-1-to-3
 cli "$ADMIN" db init
-pg_psql "DROP TABLE authready_checks, authready_notices;
+pg_psql "DROP TABLE authready_checks, authready_notices,
+    authready_webhook_outbox;
     DROP SEQUENCE authready_lease_token;
     UPDATE authready_meta SET value = '1' WHERE key = 'schema_version'" \
     >/dev/null 2>&1
@@ -186,10 +187,11 @@ cli "$ADMIN" db migrate
 if [ "$rc" -ne 0 ]; then
 	ko "exit $rc"
 elif [ "$(sql "SELECT value FROM authready_meta
-    WHERE key = 'schema_version'")" != 2 ]; then
-	ko "schema_version is not 2"
+    WHERE key = 'schema_version'")" != 3 ]; then
+	ko "schema_version is not 3"
 elif [ "$(sql "SELECT count(*) FROM pg_tables WHERE tablename IN
-    ('authready_checks', 'authready_notices')")" != 2 ]; then
+    ('authready_checks', 'authready_notices',
+    'authready_webhook_outbox')")" != 3 ]; then
 	ko "tables missing"
 else
 	ok
