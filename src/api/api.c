@@ -47,6 +47,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
 #include "apiproblem.h"
 #include "apiroute.h"
@@ -63,10 +64,12 @@
 #define API_PATH_LOG_MAX 300
 #define API_DUMP_BUF 16384   /* octets of an answer dumped in place */
 #define API_CACHE_SLOTS 1024 /* status answers kept (one per slot) */
+#define API_DECIMAL_BUF 24   /* a uint64_t in decimal, and its NUL */
 
 /* One request: what the first call judged, and the body so far. */
 struct api_req {
 	int64_t start_ms;
+	struct api_conn *conn; /* NULL: none (out of memory) */
 	unsigned char
 	    key[APITOKEN_ADDR_MAX];    /* the client, as a throttle key */
 	char client[INET6_ADDRSTRLEN]; /* and as text */
@@ -80,13 +83,24 @@ struct api_req {
 	char late_why[256];
 };
 
-/* One connection (libmicrohttpd's socket context): its client, known
- * when it opens, so a keep-alive client's requests do not convert its
- * address again; and whether it is past APIMaxConnections. */
+/*
+ * One connection (libmicrohttpd's socket context, used by one thread at a
+ * time): its client, known when it opens, so a keep-alive client's
+ * requests do not convert its address again; whether it is past
+ * APIMaxConnections; and the bearer token it last authenticated with, so
+ * that a client presenting the same token again on the connection is not
+ * hashed again (api_token_scope): compared in constant time, not trusted
+ * after a reload of the tokens (tokens_gen), wiped when the connection
+ * closes or presents a token that fails.
+ */
 struct api_conn {
 	bool over; /* its requests get 503 */
 	unsigned char key[APITOKEN_ADDR_MAX];
 	char client[INET6_ADDRSTRLEN];
+	char token[APITOKEN_MAX];
+	size_t token_len; /* 0: none */
+	unsigned token_gen;
+	enum apitoken_scope scope;
 };
 
 /*
@@ -871,6 +885,36 @@ api_client_key(struct MHD_Connection *c, unsigned char key[APITOKEN_ADDR_MAX],
 	}
 }
 
+/* api_token_scope - the scope of the presented token: the connection's
+ * last scope when tok is the same octets as its last token (CRYPTO_memcmp)
+ * and no reload came since, else apitoken_check's. */
+static enum apitoken_scope
+api_token_scope(struct api *api, struct api_conn *conn, const char *tok,
+                size_t len)
+{
+	enum apitoken_scope scope;
+	unsigned gen = atomic_load(&api->tokens_gen);
+
+	if (conn != NULL && conn->token_len == len && conn->token_gen == gen &&
+	    CRYPTO_memcmp(conn->token, tok, len) == 0)
+		return conn->scope;
+	pthread_rwlock_rdlock(&api->tokens_lock);
+	gen = atomic_load(&api->tokens_gen); /* the set's own, under the lock */
+	scope = apitoken_check(&api->tokens, tok, len);
+	pthread_rwlock_unlock(&api->tokens_lock);
+	if (conn == NULL)
+		return scope;
+	explicit_bzero(conn->token, sizeof(conn->token));
+	conn->token_len = 0;
+	if (scope != APITOKEN_NONE && len <= sizeof(conn->token)) {
+		memcpy(conn->token, tok, len);
+		conn->token_len = len;
+		conn->token_gen = gen;
+		conn->scope = scope;
+	}
+	return scope;
+}
+
 /* api_auth - the token against the route; 0, or a problem kind. */
 static int
 api_auth(struct api *api, struct MHD_Connection *c, struct api_req *r,
@@ -893,11 +937,8 @@ api_auth(struct api *api, struct MHD_Connection *c, struct api_req *r,
 	}
 	hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	                                  MHD_HTTP_HEADER_AUTHORIZATION);
-	if ((tok = apitoken_bearer(hdr, &len)) != NULL) {
-		pthread_rwlock_rdlock(&api->tokens_lock);
-		scope = apitoken_check(&api->tokens, tok, len);
-		pthread_rwlock_unlock(&api->tokens_lock);
-	}
+	if ((tok = apitoken_bearer(hdr, &len)) != NULL)
+		scope = api_token_scope(api, r->conn, tok, len);
 	pthread_mutex_lock(&api->throttle_lock);
 	if (scope == APITOKEN_NONE)
 		apitoken_failed(api->throttle, r->key, now);
@@ -1059,7 +1100,7 @@ api_access(void *cls, struct MHD_Connection *c, const char *url,
 	struct api *api = cls;
 	struct api_req *r = *con_cls;
 	const union MHD_ConnectionInfo *ci;
-	const struct api_conn *conn;
+	struct api_conn *conn;
 
 	(void)version;
 	if (r == NULL) {
@@ -1069,7 +1110,7 @@ api_access(void *cls, struct MHD_Connection *c, const char *url,
 		*con_cls = r;
 		ci = MHD_get_connection_info(
 		    c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		conn = ci ? ci->socket_context : NULL;
+		r->conn = conn = ci ? ci->socket_context : NULL;
 		if (conn != NULL) {
 			memcpy(r->key, conn->key, sizeof(r->key));
 			memcpy(r->client, conn->client, sizeof(r->client));
@@ -1089,6 +1130,19 @@ api_access(void *cls, struct MHD_Connection *c, const char *url,
 	return api_dispatch(api, c, r, url);
 }
 
+/* api_decimal - n in decimal, in buf. */
+static const char *
+api_decimal(char buf[API_DECIMAL_BUF], uint64_t n)
+{
+	char *p = buf + API_DECIMAL_BUF - 1;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	return p;
+}
+
 /* api_completed - the request is over: log it, free it. */
 static void
 api_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -1096,12 +1150,26 @@ api_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct api_req *r = *con_cls;
 
+	struct log_line line;
+	char status[API_DECIMAL_BUF], ms[API_DECIMAL_BUF];
+	int64_t took;
+
 	(void)cls, (void)c;
 	if (r == NULL)
 		return;
-	log_msg(LOG_INFO, "event=api-request status=%u client=%s ms=%lld%s%s",
-	        r->status, r->client, (long long)(text_now_ms() - r->start_ms),
-	        r->route.domain[0] ? " domain=" : "", r->route.domain);
+	/* Field by field: no printf and no second sanitizing of the line
+	 * each request (the values are our own: numbers, the address as
+	 * inet_ntop wrote it, the normalized domain). */
+	took = text_now_ms() - r->start_ms;
+	log_line_init(&line);
+	log_field_text(&line, "event", "api-request");
+	log_field_text(&line, "status", api_decimal(status, r->status));
+	log_field_text(&line, "client", r->client);
+	log_field_text(&line, "ms",
+	               api_decimal(ms, took > 0 ? (uint64_t)took : 0));
+	if (r->route.domain[0] != '\0')
+		log_field_text(&line, "domain", r->route.domain);
+	log_emit(LOG_INFO, &line);
 	(void)toe;
 	free(r->body);
 	free(r);
@@ -1123,12 +1191,15 @@ api_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 
 		if ((conn = malloc(sizeof(*conn))) != NULL) {
 			conn->over = n > api->cfg->api_max_connections;
+			conn->token_len = 0;
 			api_client_key(c, conn->key, conn->client,
 			               sizeof(conn->client));
 		}
 		*socket_ctx = conn;
 	} else {
-		free(*socket_ctx);
+		if ((conn = *socket_ctx) != NULL)
+			explicit_bzero(conn->token, sizeof(conn->token));
+		free(conn);
 		*socket_ctx = NULL;
 		atomic_fetch_sub(&api->conns, 1);
 	}
