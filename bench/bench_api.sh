@@ -39,7 +39,8 @@
 # ENVIRONMENT
 #	CONNS (default "1 8"), ROUNDS (3), ROUND_SECONDS (3): the default run
 #	takes about 40 s.  The full campaign: CONNS="1 8 64" ROUNDS=7
-#	ROUND_SECONDS=5 (about 4 min).
+#	ROUND_SECONDS=5 (about 4 min).  AUTHREADY_API: another build's
+#	daemon to measure (an older commit's, for a before and after).
 #
 # EXIT STATUS
 #	0 measured, 1 a run failed, 64 usage.
@@ -102,7 +103,7 @@ if [ ! -e /dev/log ]; then
 		i=$((i + 1))
 	done
 fi
-"$build/authready-api" -c "$T/api.conf" -f 2>"$T/api.log" &
+"${AUTHREADY_API:-$build/authready-api}" -c "$T/api.conf" -f 2>"$T/api.log" &
 pid_api=$!
 pids="$pids $pid_api"
 i=0
