@@ -29,6 +29,9 @@
  *	That route, the one applications poll, keeps its rendered answers
  *	(api_cache, see struct api_cached): one is given again while the
  *	store's last commit and the second are those it was rendered in.
+ *	A connection keeps its client's address and the token it last
+ *	authenticated with (struct api_conn), so a keep-alive poll converts
+ *	no address and digests no token.
  *
  * DIAGNOSTICS
  *	Every error is an application/problem+json body (apiproblem.c).
