@@ -15,9 +15,11 @@
 #	    when /dev/log exists, else to bench/syslog_sink started on
 #	    /dev/log for the run (what bench_milter.sh does; it counts and
 #	    drops the lines) and removed after it;
-#	  - bench/api_null: the same libmicrohttpd threading (a pool of 4
-#	    epoll threads), every request answered 200 with a fixed JSON body
-#	    of the size of a status answer, built once.
+#	  - bench/api_null: libmicrohttpd set up as authready-api sets it
+#	    (a pool of 4 epoll threads, the same connection limit, timeout
+#	    and memory per connection), every request answered 200 with the
+#	    same headers and the same body octets: the API's own answer to
+#	    the first request, saved and given to api_null, built once.
 #	For each connection count of CONNS, ROUNDS times: null then api in
 #	odd rounds, api then null in even ones, ROUND_SECONDS each
 #	(bench/http_load: keep-alive connections, GET in a loop, every
@@ -25,12 +27,20 @@
 #	requests carry a read token.  Prints per connection count the median
 #	requests/s of each, the ratio of the medians and the median of the
 #	per-round ratios (neighbouring rounds, less exposed to load changes)
-#	against the goal api/null >= 0.7, and the load average.
+#	against the goal api/null >= 0.7, and the load average; and the
+#	median CPU time per request of each server (user and system, all its
+#	threads, from /proc: the API's log writer included, the syslog
+#	reader not), which moves less with the load than the rates.
+#	With bench/syslog_sink, the datagram queue of /dev/log is the
+#	kernel's net.unix.max_dgram_qlen, printed: 10 unless set (systemd
+#	sets 512 on its hosts); at 10 the API's log writer waits for the
+#	reader every 10 lines.
 #
 # ENVIRONMENT
 #	CONNS (default "1 8"), ROUNDS (3), ROUND_SECONDS (3): the default run
 #	takes about 40 s.  The full campaign: CONNS="1 8 64" ROUNDS=7
-#	ROUND_SECONDS=5 (about 4 min).
+#	ROUND_SECONDS=5 (about 4 min).  AUTHREADY_API: another build's
+#	daemon to measure (an older commit's, for a before and after).
 #
 # EXIT STATUS
 #	0 measured, 1 a run failed, 64 usage.
@@ -81,6 +91,7 @@ $as_user "$build/authready" -c "$T/api.conf" domain add example.com \
     --selector 1234rpr >/dev/null || exit 1
 $as_user "$build/authready" -c "$T/api.conf" refresh example.com \
     >/dev/null 2>&1
+qlen=$(cat /proc/sys/net/unix/max_dgram_qlen 2>/dev/null || echo unknown)
 
 if [ ! -e /dev/log ]; then
 	"$build/bench/syslog_sink" /dev/log "$T/sink.count" &
@@ -92,27 +103,48 @@ if [ ! -e /dev/log ]; then
 		i=$((i + 1))
 	done
 fi
-"$build/authready-api" -c "$T/api.conf" -f 2>"$T/api.log" &
-pids="$pids $!"
-"$build/bench/api_null" "$P_NULL" >"$T/null.out" &
-pids="$pids $!"
+"${AUTHREADY_API:-$build/authready-api}" -c "$T/api.conf" -f 2>"$T/api.log" &
+pid_api=$!
+pids="$pids $pid_api"
 i=0
-until "$build/bench/http_load" -H "Authorization: Bearer $TOKEN" -c 1 -t 1 \
-    "$P_API" /v1/domains/example.com >/dev/null 2>&1 &&
-    grep -q ready "$T/null.out"; do
+until curl -sf -H "Authorization: Bearer $TOKEN" -o "$T/body.json" \
+    "http://127.0.0.1:$P_API/v1/domains/example.com"; do
 	i=$((i + 1))
 	if [ $i -gt 100 ]; then
-		echo "bench_api: the servers did not start" >&2
+		echo "bench_api: authready-api did not start" >&2
 		cat "$T/api.log" >&2
 		exit 1
 	fi
 	sleep 0.1
 done
+"$build/bench/api_null" "$P_NULL" "$T/body.json" >"$T/null.out" &
+pid_null=$!
+pids="$pids $pid_null"
+i=0
+until grep -q ready "$T/null.out"; do
+	i=$((i + 1))
+	if [ $i -gt 100 ]; then
+		echo "bench_api: api_null did not start" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+hz=$(getconf CLK_TCK)
 
-# rate PORT PATH CONNS [HEADER] - requests/s of one round.
+# ticks PID - the CPU time (user and system, every thread) of PID so far.
+ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# rate PID PORT PATH CONNS [HEADER] - one round: "requests/s cpu-us/request".
 rate() {
-	"$build/bench/http_load" ${4:+-H "$4"} -c "$3" -t "$ROUND_SECONDS" \
-	    "$1" "$2" | sed -n 's/.* rate \([0-9.]*\)$/\1/p'
+	t0=$(ticks "$1")
+	out=$("$build/bench/http_load" ${5:+-H "$5"} -c "$4" \
+	    -t "$ROUND_SECONDS" "$2" "$3")
+	t1=$(ticks "$1")
+	echo "$out" | awk -v t0="$t0" -v t1="$t1" -v hz="$hz" \
+	    '/ rate / && $2 > 0 {
+		printf "%s %.2f\n", $6, (t1 - t0) * 1e6 / hz / $2 }'
 }
 
 # median - of the numbers on stdin.
@@ -122,40 +154,51 @@ median() {
 	    else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "bench_api: $ROUNDS rounds of ${ROUND_SECONDS}s, load: $(uptime)"
+echo "bench_api: $ROUNDS rounds of ${ROUND_SECONDS}s, body $(wc -c <"$T/body.json") octets, max_dgram_qlen $qlen, load: $(uptime)"
 status=0
 for c in $CONNS; do
 	: >"$T/null.$c" && : >"$T/api.$c" && : >"$T/ratio.$c"
+	: >"$T/ncpu.$c" && : >"$T/acpu.$c"
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
 		# Alternate which goes first, so neither always follows
 		# the other's leftovers.
 		if [ $((r % 2)) -eq 1 ]; then
-			n=$(rate "$P_NULL" /v1/domains/example.com "$c")
+			n=$(rate "$pid_null" "$P_NULL" /v1/domains/example.com \
+			    "$c")
 		fi
-		a=$(rate "$P_API" /v1/domains/example.com "$c" \
+		a=$(rate "$pid_api" "$P_API" /v1/domains/example.com "$c" \
 		    "Authorization: Bearer $TOKEN")
 		if [ $((r % 2)) -eq 0 ]; then
-			n=$(rate "$P_NULL" /v1/domains/example.com "$c")
+			n=$(rate "$pid_null" "$P_NULL" /v1/domains/example.com \
+			    "$c")
 		fi
 		if [ -z "$n" ] || [ -z "$a" ]; then
 			echo "bench_api: a round failed" >&2
 			status=1
 			break 2
 		fi
-		echo "$n" >>"$T/null.$c"
-		echo "$a" >>"$T/api.$c"
-		awk -v a="$a" -v n="$n" 'BEGIN { printf "%.4f\n", a / n }' \
+		set -- $n $a
+		echo "$1" >>"$T/null.$c"
+		echo "$3" >>"$T/api.$c"
+		echo "$2" >>"$T/ncpu.$c"
+		echo "$4" >>"$T/acpu.$c"
+		awk -v a="$3" -v n="$1" 'BEGIN { printf "%.4f\n", a / n }' \
 		    >>"$T/ratio.$c"
-		echo "  conns $c round $r: null $n/s api $a/s"
+		echo "  conns $c round $r: null $1/s ($2 us CPU)" \
+		    "api $3/s ($4 us CPU)"
 		r=$((r + 1))
 	done
 	mn=$(median <"$T/null.$c")
 	ma=$(median <"$T/api.$c")
 	mr=$(median <"$T/ratio.$c")
-	awk -v c="$c" -v n="$mn" -v a="$ma" -v r="$mr" 'BEGIN {
+	cn=$(median <"$T/ncpu.$c")
+	ca=$(median <"$T/acpu.$c")
+	awk -v c="$c" -v n="$mn" -v a="$ma" -v r="$mr" -v cn="$cn" \
+	    -v ca="$ca" 'BEGIN {
 	    printf "conns %s: null %.0f/s, api %.0f/s: ratio of medians %.3f, " \
-		"median of round ratios %.3f (goal >= 0.7)\n", c, n, a, a / n, r }'
+		"median of round ratios %.3f (goal >= 0.7); CPU per request " \
+		"null %.2f us, api %.2f us\n", c, n, a, a / n, r, cn, ca }'
 done
 echo "load after: $(uptime)"
 exit $status

@@ -29,6 +29,9 @@
  *	That route, the one applications poll, keeps its rendered answers
  *	(api_cache, see struct api_cached): one is given again while the
  *	store's last commit and the second are those it was rendered in.
+ *	A connection keeps its client's address and the token it last
+ *	authenticated with (struct api_conn), so a keep-alive poll converts
+ *	no address and digests no token.
  *
  * DIAGNOSTICS
  *	Every error is an application/problem+json body (apiproblem.c).
@@ -47,6 +50,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
 #include "apimetrics.h"
 #include "apiproblem.h"
@@ -64,10 +68,15 @@
 #define API_PATH_LOG_MAX 300
 #define API_DUMP_BUF 16384   /* octets of an answer dumped in place */
 #define API_CACHE_SLOTS 1024 /* status answers kept (one per slot) */
+#define API_DECIMAL_BUF 24   /* a uint64_t in decimal, and its NUL */
 
 /* One request: what the first call judged, and the body so far. */
 struct api_req {
 	int64_t start_ms;
+	struct api_conn *conn; /* NULL: none (out of memory) */
+	unsigned char
+	    key[APITOKEN_ADDR_MAX];    /* the client, as a throttle key */
+	char client[INET6_ADDRSTRLEN]; /* and as text */
 	struct apiroute_match route;
 	char *body;
 	size_t len, cap, max;
@@ -79,6 +88,26 @@ struct api_req {
 };
 
 /*
+ * One connection (libmicrohttpd's socket context, used by one thread at a
+ * time): its client, known when it opens, so a keep-alive client's
+ * requests do not convert its address again; whether it is past
+ * APIMaxConnections; and the bearer token it last authenticated with, so
+ * that a client presenting the same token again on the connection is not
+ * hashed again (api_token_scope): compared in constant time, not trusted
+ * after a reload of the tokens (tokens_gen), wiped when the connection
+ * closes or presents a token that fails.
+ */
+struct api_conn {
+	bool over; /* its requests get 503 */
+	unsigned char key[APITOKEN_ADDR_MAX];
+	char client[INET6_ADDRSTRLEN];
+	char token[APITOKEN_MAX];
+	size_t token_len; /* 0: none */
+	unsigned token_gen;
+	enum apitoken_scope scope;
+};
+
+/*
  * The status answers rendered lately: GET /v1/domains/{domain} is what an
  * application polls.  An answer depends on the store's contents, on the
  * clock to the second (the summary says "pending for 3m") and on the
@@ -87,17 +116,25 @@ struct api_req {
  * for the same domain while the last commit is still C and it is still
  * S.  The commit is read before rendering: a write that lands meanwhile
  * files the answer under the older commit, which is never current again.
+ *
+ * A slot keeps the libmicrohttpd response itself (body and headers), not
+ * its text: a hit queues it as it is, so a poll costs no allocation, no
+ * copy of the body and no header building.  libmicrohttpd counts the
+ * references of a response: the slot holds one, each connection sending
+ * it another, so a slot given a newer answer drops its reference while a
+ * connection may still be sending the older one.  The slot's lock is
+ * held while a hit queues it, so it cannot be dropped in between.
  */
 struct api_cached {
+	pthread_mutex_t lock;
 	char domain[DOMAIN_BUF];
 	uint64_t commit;
 	int64_t second;
-	char *body; /* NUL-terminated JSON; NULL: empty slot */
-	size_t len;
+	struct MHD_Response *resp; /* NULL: empty slot */
 };
 
 static struct api_cached api_cache[API_CACHE_SLOTS];
-static pthread_mutex_t api_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t api_cache_once = PTHREAD_ONCE_INIT;
 
 /* The door a held entry came through (storecodec.h), by value. */
 static const char *const api_held_doors[] = {
@@ -149,13 +186,13 @@ api_set(json_t *o, const char *key, json_t *v)
 	json_object_set_new_nocheck(o, key, v);
 }
 
-/* api_queue - queue body (freed here) with status and content type. */
-static enum MHD_Result
-api_queue(struct MHD_Connection *c, struct api_req *r, unsigned status,
-          char *body, const char *type, const char *location, const char *allow)
+/* api_response - a response of body (freed with it; NULL: empty) with
+ * the headers of every answer but the problems. */
+static struct MHD_Response *
+api_response(char *body, const char *type, const char *location,
+             const char *allow)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result rc;
 	size_t len = body ? strlen(body) : 0;
 
 	resp = MHD_create_response_from_buffer(len, body ? body : (char *)"",
@@ -163,7 +200,7 @@ api_queue(struct MHD_Connection *c, struct api_req *r, unsigned status,
 	                                            : MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL) {
 		free(body);
-		return MHD_NO;
+		return NULL;
 	}
 	if (body != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -174,10 +211,31 @@ api_queue(struct MHD_Connection *c, struct api_req *r, unsigned status,
 	if (allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	rc = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
+	return resp;
+}
+
+/* api_queue_response - queue resp (the caller keeps its reference). */
+static enum MHD_Result
+api_queue_response(struct MHD_Connection *c, struct api_req *r, unsigned status,
+                   struct MHD_Response *resp)
+{
 	r->answered = true;
 	r->status = status;
+	return MHD_queue_response(c, status, resp);
+}
+
+/* api_queue - queue body (freed here) with status and content type. */
+static enum MHD_Result
+api_queue(struct MHD_Connection *c, struct api_req *r, unsigned status,
+          char *body, const char *type, const char *location, const char *allow)
+{
+	struct MHD_Response *resp = api_response(body, type, location, allow);
+	enum MHD_Result rc;
+
+	if (resp == NULL)
+		return MHD_NO;
+	rc = api_queue_response(c, r, status, resp);
+	MHD_destroy_response(resp);
 	return rc;
 }
 
@@ -517,6 +575,16 @@ api_route_list(struct api *api, struct MHD_Connection *c, struct api_req *r,
 
 /* The {domain} routes ---------------------------------------------------- */
 
+/* api_cache_init - the slots' locks. */
+static void
+api_cache_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < API_CACHE_SLOTS; i++)
+		pthread_mutex_init(&api_cache[i].lock, NULL);
+}
+
 /* api_cache_slot - the slot of domain (FNV-1a). */
 static struct api_cached *
 api_cache_slot(const char *domain)
@@ -529,43 +597,43 @@ api_cache_slot(const char *domain)
 	return &api_cache[h % API_CACHE_SLOTS];
 }
 
-/* api_cache_get - a copy of domain's answer for commit and second, or
- * NULL. */
-static char *
-api_cache_get(const char *domain, uint64_t commit, int64_t second)
+/* api_cache_answer - queue domain's answer for commit and second when the
+ * slot has it; false when it does not (nothing queued). */
+static bool
+api_cache_answer(struct MHD_Connection *c, struct api_req *r,
+                 const char *domain, uint64_t commit, int64_t second,
+                 enum MHD_Result *rc)
 {
 	struct api_cached *e = api_cache_slot(domain);
-	char *body = NULL;
+	bool hit;
 
-	pthread_mutex_lock(&api_cache_lock);
-	if (e->body != NULL && e->commit == commit && e->second == second &&
-	    strcmp(e->domain, domain) == 0 && (body = malloc(e->len + 1)))
-		memcpy(body, e->body, e->len + 1);
-	pthread_mutex_unlock(&api_cache_lock);
-	return body;
+	pthread_mutex_lock(&e->lock);
+	hit = e->resp != NULL && e->commit == commit && e->second == second &&
+	      strcmp(e->domain, domain) == 0;
+	if (hit)
+		*rc = api_queue_response(c, r, 200, e->resp);
+	pthread_mutex_unlock(&e->lock);
+	return hit;
 }
 
-/* api_cache_put - keep a copy of body as domain's answer. */
+/* api_cache_put - keep resp (the caller's reference, taken over) as
+ * domain's answer; the slot's older answer is dropped. */
 static void
 api_cache_put(const char *domain, uint64_t commit, int64_t second,
-              const char *body)
+              struct MHD_Response *resp)
 {
 	struct api_cached *e = api_cache_slot(domain);
-	size_t len = strlen(body);
-	char *copy = malloc(len + 1), *old;
+	struct MHD_Response *old;
 
-	if (copy == NULL)
-		return;
-	memcpy(copy, body, len + 1);
-	pthread_mutex_lock(&api_cache_lock);
-	old = e->body;
+	pthread_mutex_lock(&e->lock);
+	old = e->resp;
 	snprintf(e->domain, sizeof(e->domain), "%s", domain);
 	e->commit = commit;
 	e->second = second;
-	e->body = copy;
-	e->len = len;
-	pthread_mutex_unlock(&api_cache_lock);
-	free(old);
+	e->resp = resp;
+	pthread_mutex_unlock(&e->lock);
+	if (old != NULL)
+		MHD_destroy_response(old);
 }
 
 static enum MHD_Result
@@ -573,6 +641,7 @@ api_route_get(struct api *api, struct MHD_Connection *c, struct api_req *r,
               const char *url)
 {
 	struct domain_reg reg;
+	struct MHD_Response *resp;
 	uint64_t commit = 0;
 	int64_t second = (int64_t)time(NULL);
 	bool unreg, cached = store_last_commit(api->st, &commit) == STORE_OK;
@@ -580,17 +649,20 @@ api_route_get(struct api *api, struct MHD_Connection *c, struct api_req *r,
 	char *body;
 
 	if (cached &&
-	    (body = api_cache_get(r->route.domain, commit, second)) != NULL)
-		return api_queue(c, r, 200, body, "application/json", NULL,
-		                 NULL);
+	    api_cache_answer(c, r, r->route.domain, commit, second, &rc))
+		return rc;
 	if (api_lookup(api, c, r, url, true, &reg, &unreg, &rc) != 0)
 		return rc;
 	body = api_dump(api_status_json(api, reg.domain, unreg));
-	if (body == NULL)
+	if (body == NULL ||
+	    (resp = api_response(body, "application/json", NULL, NULL)) == NULL)
 		return MHD_NO;
+	rc = api_queue_response(c, r, 200, resp);
 	if (cached && second == (int64_t)time(NULL))
-		api_cache_put(reg.domain, commit, second, body);
-	return api_queue(c, r, 200, body, "application/json", NULL, NULL);
+		api_cache_put(reg.domain, commit, second, resp);
+	else
+		MHD_destroy_response(resp);
+	return rc;
 }
 
 static enum MHD_Result
@@ -826,44 +898,69 @@ api_client_key(struct MHD_Connection *c, unsigned char key[APITOKEN_ADDR_MAX],
 	}
 }
 
+/* api_token_scope - the scope of the presented token: the connection's
+ * last scope when tok is the same octets as its last token (CRYPTO_memcmp)
+ * and no reload came since, else apitoken_check's. */
+static enum apitoken_scope
+api_token_scope(struct api *api, struct api_conn *conn, const char *tok,
+                size_t len)
+{
+	enum apitoken_scope scope;
+	unsigned gen = atomic_load(&api->tokens_gen);
+
+	if (conn != NULL && conn->token_len == len && conn->token_gen == gen &&
+	    CRYPTO_memcmp(conn->token, tok, len) == 0)
+		return conn->scope;
+	pthread_rwlock_rdlock(&api->tokens_lock);
+	gen = atomic_load(&api->tokens_gen); /* the set's own, under the lock */
+	scope = apitoken_check(&api->tokens, tok, len);
+	pthread_rwlock_unlock(&api->tokens_lock);
+	if (conn == NULL)
+		return scope;
+	explicit_bzero(conn->token, sizeof(conn->token));
+	conn->token_len = 0;
+	if (scope != APITOKEN_NONE && len <= sizeof(conn->token)) {
+		memcpy(conn->token, tok, len);
+		conn->token_len = len;
+		conn->token_gen = gen;
+		conn->scope = scope;
+	}
+	return scope;
+}
+
 /* api_auth - the token against the route; 0, or a problem kind. */
 static int
 api_auth(struct api *api, struct MHD_Connection *c, struct api_req *r,
          char *why, size_t whylen)
 {
-	unsigned char key[APITOKEN_ADDR_MAX];
-	char client[INET6_ADDRSTRLEN];
 	const char *hdr, *tok;
 	enum apitoken_scope scope = APITOKEN_NONE;
 	int64_t wait, now = text_now_ms();
 	size_t len = 0;
 
-	api_client_key(c, key, client, sizeof(client));
 	pthread_mutex_lock(&api->throttle_lock);
-	wait = apitoken_wait_ms(api->throttle, key, now);
+	wait = apitoken_wait_ms(api->throttle, r->key, now);
 	pthread_mutex_unlock(&api->throttle_lock);
 	if (wait > 0) {
 		r->retry_s = (unsigned)((wait + 999) / 1000);
 		snprintf(why, whylen,
 		         "too many failed tokens from %s; try again in %lld ms",
-		         client, (long long)wait);
+		         r->client, (long long)wait);
 		return APIPROBLEM_THROTTLED;
 	}
 	hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	                                  MHD_HTTP_HEADER_AUTHORIZATION);
-	if ((tok = apitoken_bearer(hdr, &len)) != NULL) {
-		pthread_rwlock_rdlock(&api->tokens_lock);
-		scope = apitoken_check(&api->tokens, tok, len);
-		pthread_rwlock_unlock(&api->tokens_lock);
-	}
+	if ((tok = apitoken_bearer(hdr, &len)) != NULL)
+		scope = api_token_scope(api, r->conn, tok, len);
 	pthread_mutex_lock(&api->throttle_lock);
 	if (scope == APITOKEN_NONE)
-		apitoken_failed(api->throttle, key, now);
+		apitoken_failed(api->throttle, r->key, now);
 	else
-		apitoken_succeeded(api->throttle, key);
+		apitoken_succeeded(api->throttle, r->key);
 	pthread_mutex_unlock(&api->throttle_lock);
 	if (scope == APITOKEN_NONE) {
-		log_msg(LOG_WARNING, "event=api-auth-failed client=%s", client);
+		log_msg(LOG_WARNING, "event=api-auth-failed client=%s",
+		        r->client);
 		snprintf(why, whylen, "%s",
 		         tok == NULL ? "no bearer token (Authorization: Bearer "
 		                       "TOKEN)"
@@ -880,14 +977,14 @@ api_auth(struct api *api, struct MHD_Connection *c, struct api_req *r,
 /* api_first - the first call of a request: judge all but the body. */
 static enum MHD_Result
 api_first(struct api *api, struct MHD_Connection *c, struct api_req *r,
-          const char *url, const char *method, void *socket_ctx)
+          const char *url, const char *method, bool busy)
 {
 	char why[API_WHY_MAX], route_why[API_WHY_MAX], *end;
 	const char *cl, *type;
 	unsigned long long declared;
 	int rc, auth_rc;
 
-	if (socket_ctx != NULL)
+	if (busy)
 		return api_problem(c, r, APIPROBLEM_BUSY,
 		                   "too many connections; try again", url,
 		                   NULL);
@@ -1016,6 +1113,7 @@ api_access(void *cls, struct MHD_Connection *c, const char *url,
 	struct api *api = cls;
 	struct api_req *r = *con_cls;
 	const union MHD_ConnectionInfo *ci;
+	struct api_conn *conn;
 
 	(void)version;
 	if (r == NULL) {
@@ -1025,8 +1123,16 @@ api_access(void *cls, struct MHD_Connection *c, const char *url,
 		*con_cls = r;
 		ci = MHD_get_connection_info(
 		    c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		r->conn = conn = ci ? ci->socket_context : NULL;
+		if (conn != NULL) {
+			memcpy(r->key, conn->key, sizeof(r->key));
+			memcpy(r->client, conn->client, sizeof(r->client));
+		} else {
+			api_client_key(c, r->key, r->client, sizeof(r->client));
+		}
+		/* No context: memory ran out when the connection opened. */
 		return api_first(api, c, r, url, method,
-		                 ci ? ci->socket_context : NULL);
+		                 conn == NULL || conn->over);
 	}
 	if (*size > 0)
 		return api_body(api, r, data, size);
@@ -1037,47 +1143,78 @@ api_access(void *cls, struct MHD_Connection *c, const char *url,
 	return api_dispatch(api, c, r, url);
 }
 
+/* api_decimal - n in decimal, in buf. */
+static const char *
+api_decimal(char buf[API_DECIMAL_BUF], uint64_t n)
+{
+	char *p = buf + API_DECIMAL_BUF - 1;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	return p;
+}
+
 /* api_completed - the request is over: log it, free it. */
 static void
 api_completed(void *cls, struct MHD_Connection *c, void **con_cls,
               enum MHD_RequestTerminationCode toe)
 {
 	struct api_req *r = *con_cls;
-	unsigned char key[APITOKEN_ADDR_MAX];
-	char client[INET6_ADDRSTRLEN];
-	int64_t ms;
+	struct log_line line;
+	char status[API_DECIMAL_BUF], ms[API_DECIMAL_BUF];
+	int64_t took;
 
-	(void)cls;
+	(void)cls, (void)c;
 	if (r == NULL)
 		return;
-	ms = text_now_ms() - r->start_ms;
+	/* Field by field: no printf and no second sanitizing of the line
+	 * each request (the values are our own: numbers, the address as
+	 * inet_ntop wrote it, the normalized domain). */
+	took = text_now_ms() - r->start_ms;
 	apimetrics_request(r->route.id, r->status,
-	                   ms > 0 ? (uint64_t)ms * 1000 : 0);
-	api_client_key(c, key, client, sizeof(client));
-	log_msg(LOG_INFO, "event=api-request status=%u client=%s ms=%lld%s%s",
-	        r->status, client, (long long)ms,
-	        r->route.domain[0] ? " domain=" : "", r->route.domain);
+	                   took > 0 ? (uint64_t)took * 1000 : 0);
+	log_line_init(&line);
+	log_field_text(&line, "event", "api-request");
+	log_field_text(&line, "status", api_decimal(status, r->status));
+	log_field_text(&line, "client", r->client);
+	log_field_text(&line, "ms",
+	               api_decimal(ms, took > 0 ? (uint64_t)took : 0));
+	if (r->route.domain[0] != '\0')
+		log_field_text(&line, "domain", r->route.domain);
+	log_emit(LOG_INFO, &line);
 	(void)toe;
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
 }
 
-/* api_connection - count connections; one past the limit is marked, and
- * its requests get 503. */
+/* api_connection - count connections and note each one's client; one
+ * past the limit is marked, and its requests get 503 (as do those of a
+ * connection whose context could not be allocated). */
 static void
 api_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
                enum MHD_ConnectionNotificationCode code)
 {
 	struct api *api = cls;
+	struct api_conn *conn;
 
-	(void)c;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		unsigned n = atomic_fetch_add(&api->conns, 1) + 1;
 
-		*socket_ctx =
-		    n > api->cfg->api_max_connections ? (void *)api : NULL;
+		if ((conn = malloc(sizeof(*conn))) != NULL) {
+			conn->over = n > api->cfg->api_max_connections;
+			conn->token_len = 0;
+			api_client_key(c, conn->key, conn->client,
+			               sizeof(conn->client));
+		}
+		*socket_ctx = conn;
 	} else {
+		if ((conn = *socket_ctx) != NULL)
+			explicit_bzero(conn->token, sizeof(conn->token));
+		free(conn);
+		*socket_ctx = NULL;
 		atomic_fetch_sub(&api->conns, 1);
 	}
 }
@@ -1099,6 +1236,7 @@ api_start(struct api *api, int listen_fd, char *err, size_t errlen)
 		                                      0, api->tls_key};
 	}
 	tls[ntls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	pthread_once(&api_cache_once, api_cache_init);
 	api->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, api_access, api, MHD_OPTION_LISTEN_SOCKET,
 	    listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
@@ -1129,7 +1267,8 @@ api_stop(struct api *api)
 		MHD_stop_daemon(api->mhd);
 	api->mhd = NULL;
 	for (i = 0; i < API_CACHE_SLOTS; i++) {
-		free(api_cache[i].body);
-		api_cache[i].body = NULL;
+		if (api_cache[i].resp != NULL)
+			MHD_destroy_response(api_cache[i].resp);
+		api_cache[i].resp = NULL;
 	}
 }

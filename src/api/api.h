@@ -37,6 +37,7 @@ struct api {
 	struct store *st;
 	struct apitoken_set tokens;
 	pthread_rwlock_t tokens_lock; /* SIGUSR1 swaps the tokens */
+	atomic_uint tokens_gen;       /* and counts the swaps, under the lock */
 	char *tls_cert;               /* PEM, when APITLSCertificate is set */
 	char *tls_key;
 	pthread_mutex_t throttle_lock;

@@ -380,6 +380,8 @@ api_reload_tokens(struct api *api)
 	pthread_rwlock_wrlock(&api->tokens_lock);
 	old = api->tokens;
 	api->tokens = fresh;
+	atomic_fetch_add(&api->tokens_gen,
+	                 1); /* remembered tokens: hashed again */
 	pthread_rwlock_unlock(&api->tokens_lock);
 	apitoken_free(&old);
 	log_msg(LOG_NOTICE, "event=reload tokens=%zu", fresh.count);
@@ -494,6 +496,7 @@ main(int argc, char **argv)
 	memset(&api, 0, sizeof(api));
 	api.cfg = &cfg;
 	atomic_init(&api.conns, 0);
+	atomic_init(&api.tokens_gen, 0);
 	rc = api_preflight(&cfg, &api, &ids);
 	if (a.check_only || rc != 0) {
 		if (rc == 0 && api_metrics_wide(&cfg) != NULL)

@@ -58,25 +58,62 @@ static const struct {
 };
 
 static pthread_once_t apitoken_once = PTHREAD_ONCE_INIT;
-static EVP_MD *apitoken_sha256; /* fetched once: not per request */
+static EVP_MD *apitoken_sha256;        /* fetched once: not per request */
+static pthread_key_t apitoken_ctx_key; /* a digest context per thread */
+static bool apitoken_ctx_keyed;
+
+/* apitoken_ctx_free - a thread's digest context, at the thread's end. */
+static void
+apitoken_ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
 
 /* apitoken_fetch - the SHA-256 implementation, for every thread. */
 static void
 apitoken_fetch(void)
 {
 	apitoken_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	apitoken_ctx_keyed =
+	    pthread_key_create(&apitoken_ctx_key, apitoken_ctx_free) == 0;
+}
+
+/* apitoken_ctx - the calling thread's digest context, made at its first
+ * token (a request's check allocates nothing); NULL when out of memory. */
+static EVP_MD_CTX *
+apitoken_ctx(void)
+{
+	EVP_MD_CTX *ctx;
+
+	if (!apitoken_ctx_keyed)
+		return NULL;
+	if ((ctx = pthread_getspecific(apitoken_ctx_key)) == NULL &&
+	    (ctx = EVP_MD_CTX_new()) != NULL &&
+	    pthread_setspecific(apitoken_ctx_key, ctx) != 0) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
 }
 
 /* apitoken_digest - SHA-256 of text[0..len). */
 static void
 apitoken_digest(const char *text, size_t len, unsigned char out[32])
 {
+	const EVP_MD *md;
+	EVP_MD_CTX *ctx;
 	unsigned int n = 32;
 
 	pthread_once(&apitoken_once, apitoken_fetch);
-	if (EVP_Digest(text, len, out, &n,
-	               apitoken_sha256 ? apitoken_sha256 : EVP_sha256(),
-	               NULL) != 1)
+	md = apitoken_sha256 ? apitoken_sha256 : EVP_sha256();
+	if ((ctx = apitoken_ctx()) != NULL) {
+		if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
+		    EVP_DigestUpdate(ctx, text, len) != 1 ||
+		    EVP_DigestFinal_ex(ctx, out, &n) != 1)
+			memset(out, 0, 32);
+		return;
+	}
+	if (EVP_Digest(text, len, out, &n, md, NULL) != 1)
 		memset(out, 0, 32);
 }
 

@@ -824,6 +824,97 @@ else
 	says "before the reload $s1"
 fi
 
+case_ token-per-request-on-keepalive
+# A connection remembers the token it last authenticated with (api.c,
+# struct api_conn), so a polling application's keep-alive requests are
+# not hashed again.  On one connection each, a token that differs in one
+# octet, a read token after a write token, and a token revoked by a
+# reload while the connection stays open must be judged afresh.  (An
+# answer given before the body, as 401 and 403 are, closes the
+# connection: libmicrohttpd 0.9.75; so each of them ends its connection.)
+BADTOK=$(printf '%s' "$RTOK" | sed 's/.$/X/')
+A=/v1/domains/a.api.test
+cat >"$T/keepalive.pl" <<'EOF_PL'
+# keepalive.pl PORT TENTHS STEP... - the steps on one connection, a
+# status line each: "METHOD PATH TOKEN", or "wait FILE -" (at most TENTHS
+# tenths of a second).
+use IO::Socket::INET;
+use Time::HiRes qw(sleep);
+my ($port, $wait, @steps) = @ARGV;
+$| = 1;
+my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port)
+    or die "connect: $!\n";
+for my $step (@steps) {
+	my ($m, $p, $tok) = split / /, $step;
+	if ($m eq "wait") {
+		my $n = 0;
+		until (-e $p) { sleep 0.1; exit 2 if ++$n > $wait }
+		next;
+	}
+	print $s "$m $p HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+	    "Authorization: Bearer $tok\r\nContent-Length: 0\r\n\r\n";
+	my $line = <$s>;
+	defined $line or do { print "closed\n"; exit 1 };
+	my ($code) = $line =~ m{^HTTP/1\.1 (\d+)} or do { print "bad\n"; exit 1 };
+	my $len = 0;
+	while (my $h = <$s>) {
+		last if $h eq "\r\n";
+		$len = $1 if $h =~ /^content-length:\s*(\d+)/i;
+	}
+	my $body = "";
+	while (length($body) < $len) {
+		read($s, $body, $len - length($body), length($body)) > 0
+		    or do { print "short\n"; exit 1 };
+	}
+	print "$code\n";
+}
+EOF_PL
+if ! command -v perl >/dev/null 2>&1; then
+	skip "perl not found (the keep-alive client is a Perl script)"
+else
+	ka() {
+		perl "$T/keepalive.pl" "${URL##*:}" "$(scaled 200)" "$@" \
+		    2>>"$T/keepalive.err" | tr '\n' ' '
+	}
+	got1=$(ka "GET $A $RTOK" "GET $A $RTOK" "GET $A $BADTOK")
+	got2=$(ka "POST $A/refresh $WTOK" "POST $A/refresh $RTOK")
+	printf '%s read\n%s write\n' "$RTOK" "$WTOK" >"$T/tokens.new"
+	chmod 600 "$T/tokens.new"
+	[ "$(id -u)" -eq 0 ] && chown "$DUSER" "$T/tokens.new"
+	reloads=$(grep -c 'event=reload ' "$T/main.log")
+	rm -f "$T/go"
+	perl "$T/keepalive.pl" "${URL##*:}" "$(scaled 200)" "GET $A $NEWTOK" \
+	    "wait $T/go -" "GET $A $NEWTOK" >"$T/keepalive.out" \
+	    2>>"$T/keepalive.err" &
+	client=$!
+	i=0
+	while [ ! -s "$T/keepalive.out" ] && kill -0 $client 2>/dev/null &&
+	    [ $i -lt "$(scaled 100)" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	mv "$T/tokens.new" "$T/tokens" # NEWTOK revoked
+	kill -USR1 "$(cat "$T/run/main.dpid")"
+	i=0
+	while [ "$(grep -c 'event=reload ' "$T/main.log")" -le "$reloads" ] &&
+	    [ $i -lt "$(scaled 50)" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	touch "$T/go"
+	wait $client
+	got3=$(tr '\n' ' ' <"$T/keepalive.out")
+	if [ "$got1" = "200 200 401 " ] && [ "$got2" = "202 403 " ] &&
+	    [ "$got3" = "200 401 " ]; then
+		ok
+	else
+		ko "one octet changed: $got1(expected 200 200 401);" \
+		    "read after write: $got2(expected 202 403);" \
+		    "revoked meanwhile: $got3(expected 200 401)" &&
+		    evidence "$T/keepalive.err"
+	fi
+fi
+
 case_ stop
 pid=$(cat "$T/run/main.dpid")
 if stop_wait "$pid" "$(scaled 50)" && [ "$rc" -eq 0 ] &&
