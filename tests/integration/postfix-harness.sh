@@ -301,6 +301,11 @@ pf_start() {
 			return 0
 		fi
 		n=$((n + 1))
+		# A failed try's fatal lines (a port taken meanwhile by
+		# another test) are not the test's: they go to start.log,
+		# out of the log pf_log_errors reads.
+		cat "$PF_LOG" >>"$PF_DIR/start.log" 2>/dev/null
+		: >"$PF_LOG"
 	done
 	pf_die "postfix did not start in $PF_START_TRIES tries:" \
 	    "$(tail -n 5 "$PF_DIR/start.log" 2>/dev/null)"
