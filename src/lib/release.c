@@ -556,8 +556,9 @@ release_listed(void *ctx, const char *line, size_t len)
 		b->unreadable++; /* it may have been one of ours */
 		return;
 	}
-	it = bsearch(q.queue_id, b->items, b->n, sizeof(*b->items),
-	             release_item_cmp);
+	it = b->n == 0 ? NULL
+	               : bsearch(q.queue_id, b->items, b->n, sizeof(*b->items),
+	                         release_item_cmp);
 	if (it == NULL || it->verdict != RELEASE_PENDING)
 		return; /* not ours, or listed twice: the first counts */
 	if (release_judge(&it->msg, b->domain, &q, why, sizeof(why)))

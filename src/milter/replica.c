@@ -515,7 +515,9 @@ replica_gone_step(void *ctx, const struct domain_reg *reg)
 	struct replica_gone *g = ctx;
 	const char *key = reg->domain;
 
-	if (bsearch(&key, g->ps->live, g->ps->nlive, sizeof(char *),
+	/* An empty snapshot has no array: bsearch and qsort take none. */
+	if (g->ps->nlive > 0 &&
+	    bsearch(&key, g->ps->live, g->ps->nlive, sizeof(char *),
 	            replica_live_cmp) != NULL)
 		return 0;
 	if (g->n == g->cap) {
@@ -549,7 +551,8 @@ replica_mirror(struct replica *rp, struct replica_pass *ps, int64_t pos,
 	size_t ncorrupt = 0;
 	int rc;
 
-	qsort(ps->live, ps->nlive, sizeof(char *), replica_live_cmp);
+	if (ps->nlive > 1)
+		qsort(ps->live, ps->nlive, sizeof(char *), replica_live_cmp);
 	rc = store_reg_iter(rp->st, replica_gone_step, &g, &ncorrupt, err,
 	                    errlen);
 	if (rc == STORE_OK && g.nomem)
