@@ -410,11 +410,21 @@ awk -v a="$ma" -v n="$mn" -v d="$md" -v rn="$(median <"$work/rn.r")" \
 	    a / d, rd, td, (a / d > td ? "met" : "MISSED")
 }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# perf_wait FILE PID - wait (at most 10 s) until perf record, PID, has
+# written its data file's header: it is sampling.
+perf_wait() {
+	i=0
+	while [ ! -s "$1" ] && kill -0 "$2" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 if [ -n "${BENCH_PERF:-}" ]; then
 	perf record -g -p "$AR_PID" -o "$BENCH_PERF.data" \
 	    >"$work/perf.err" 2>&1 &
 	PERF_PID=$!
-	sleep 1
+	perf_wait "$BENCH_PERF.data" "$PERF_PID"
 	round "$AR_PORT" "$MESSAGES" >/dev/null
 	kill -INT "$PERF_PID"
 	wait "$PERF_PID" || cat "$work/perf.err" >&2
