@@ -72,7 +72,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 printf '%s read\n' "$TOKEN" >"$T/tokens"
 chmod 600 "$T/tokens"
-port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000)); }
+port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000)); }
 P_API=$(port)
 P_NULL=$(port)
 while [ "$P_NULL" = "$P_API" ]; do P_NULL=$(port); done

@@ -196,7 +196,7 @@ syslog_sink() {
 # free_port - a TCP port nobody listens on.
 free_port() {
 	while :; do
-		p=$(shuf -i 20000-60000 -n 1)
+		p=$(shuf -i 20000-32000 -n 1)
 		ss -ltn "sport = :$p" | grep -q LISTEN || { echo "$p"; return; }
 	done
 }

@@ -75,7 +75,7 @@ fi
 chmod 750 "$T/api"
 printf '%s write\n' "$WTOK" >"$T/tokens"
 chmod 600 "$T/tokens"
-PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
+PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
 {
 	echo "StateDir $T/api"
 	echo "StoreDSN $PG_DSN"

@@ -108,9 +108,9 @@ mkconf() {
 	chmod 644 "$T/$name.conf"
 }
 
-# rport - a random port number (20000-49999).
+# rport - a random port number (20000-31999: below the ephemeral ports).
 rport() {
-	echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
+	echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
 }
 
 # api_start NAME - start a daemon on two free ports (tried again while

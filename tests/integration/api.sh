@@ -140,7 +140,7 @@ api_start() {
 	tries=0
 	while [ $tries -lt $PORT_TRIES ]; do
 		tries=$((tries + 1))
-		PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
+		PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
 		mkconf "$name" "$PORT" "$@"
 		"$AUTHREADY_API" -c "$T/$name.conf" -f </dev/null \
 		    >"$T/$name.stdout" 2>"$T/$name.log" &

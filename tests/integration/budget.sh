@@ -348,7 +348,7 @@ fi
 daemon_start() {
 	n=0
 	while [ $n -lt $PORT_TRIES ]; do
-		SOCK=inet:$(shuf -i 20000-60000 -n 1)@127.0.0.1
+		SOCK=inet:$(shuf -i 20000-32000 -n 1)@127.0.0.1
 		{
 			cat "$T/base.conf"
 			echo "Socket $SOCK"

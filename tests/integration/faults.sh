@@ -550,7 +550,7 @@ chmod 0644 "$T/faults.lua"
 daemon_start() {
 	n=0
 	while [ $n -lt $PORT_TRIES ]; do
-		SOCK=inet:$(shuf -i 20000-60000 -n 1)@127.0.0.1
+		SOCK=inet:$(shuf -i 20000-32000 -n 1)@127.0.0.1
 		{
 			echo "# written by faults.sh"
 			echo "Socket $SOCK"

@@ -308,7 +308,7 @@ daemon_start() {
 		if [ -n "${3:-}" ]; then
 			sock=$3
 		else
-			sock=inet:$(shuf -i 20000-60000 -n 1)@127.0.0.1
+			sock=inet:$(shuf -i 20000-32000 -n 1)@127.0.0.1
 		fi
 		conf_write "$1" "$sock" "${4:-$T/state}" \
 		    "${5:-127.0.0.1:$NSD_PORT}" "$2"
@@ -764,7 +764,7 @@ door_refused() {
 	rm -f "$T/run/$1.pid"
 }
 
-dport=$(shuf -i 20000-60000 -n 1)
+dport=$(shuf -i 20000-32000 -n 1)
 door_refused door-inet "inet:$dport@127.0.0.1" "OnPending quarantine" \
     "UnsafeInetQuarantine yes"
 door_refused door-inet-domainactions "inet:$dport@127.0.0.1" \

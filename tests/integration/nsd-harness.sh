@@ -189,7 +189,7 @@ nsd_start() {
 	n=0
 	while [ $n -lt $NSD_START_TRIES ]; do
 		# shuf is in coreutils; $RANDOM is not POSIX sh.
-		port=$(shuf -i 20000-60000 -n 1)
+		port=$(shuf -i 20000-32000 -n 1)
 		if nsd_try_port "$port"; then
 			export NSD_PORT NSD_DIR
 			nsd_log "nsd (pid $NSD_PID) serves$NSD_ZONES" \

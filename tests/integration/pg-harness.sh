@@ -220,7 +220,7 @@ pg_start() {
 	} | pg_as tee "$PG_DIR/data/pg_hba.conf" >/dev/null
 	n=0
 	while [ $n -lt $PG_START_TRIES ]; do
-		port=$(shuf -i 20000-60000 -n 1)
+		port=$(shuf -i 20000-32000 -n 1)
 		if pg_run "$port"; then
 			export PG_PORT PG_DIR
 			pg_roles

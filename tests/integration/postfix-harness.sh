@@ -37,9 +37,9 @@
 #	    the default milter macros (i and {auth_authen} at MAIL FROM);
 #	  - short queue timers, so released mail leaves within seconds.
 #
-#	The ports are picked at random in 20000-60000 among those nobody
-#	listens on, and the start is retried on other ports when one is
-#	taken meanwhile.
+#	The ports are picked at random in 20000-32000 (below the ephemeral
+#	ports) among those nobody listens on, and the start is retried on
+#	other ports when one is taken meanwhile.
 #
 #	pf_postconf changes main.cf (postconf -c DIR -e) and pf_reload makes
 #	Postfix read it.  pf_hold_ids and pf_queue_ids print the queue IDs
@@ -121,11 +121,12 @@ pf_port_busy() {
 	    /proc/net/tcp 2>/dev/null
 }
 
-# pf_free_port - a random port in 20000-60000 that nobody listens on.
+# pf_free_port - a random port in 20000-32000 (below the ephemeral ports)
+# that nobody listens on.
 pf_free_port() {
 	while :; do
 		# shuf is in coreutils; $RANDOM is not POSIX sh.
-		p=$(shuf -i 20000-60000 -n 1)
+		p=$(shuf -i 20000-32000 -n 1)
 		pf_port_busy "$p" || break
 	done
 	echo "$p"

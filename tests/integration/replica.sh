@@ -173,7 +173,7 @@ del_domain() {
 daemon_start() {
 	n=0
 	while [ $n -lt $PORT_TRIES ]; do
-		sock=inet:$(shuf -i 20000-60000 -n 1)@127.0.0.1
+		sock=inet:$(shuf -i 20000-32000 -n 1)@127.0.0.1
 		{
 			echo "# written by replica.sh"
 			echo "StateDir $T/$1"

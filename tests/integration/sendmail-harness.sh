@@ -65,9 +65,10 @@
 #	realm mta.authready.test.  SM_SASL_OK is yes once that is set up; no
 #	(and SM_SASL_WHY says why) when saslpasswd2 or a mount namespace is
 #	missing: the instance then runs without AUTH.  The ports are
-#	random in 20000-60000 among those nobody listens on (pf_free_port of
-#	postfix-harness.sh when loaded, else the same code here), and the
-#	start is retried on other ports when one is taken meanwhile.
+#	random in 20000-32000 (below the ephemeral ports) among those nobody
+#	listens on (pf_free_port of postfix-harness.sh when loaded, else the
+#	same code here), and the start is retried on other ports when one is
+#	taken meanwhile.
 #
 #	sm_mailq lists the queue (sendmail -bp; -qQ: the quarantine).
 #	sm_queue_ids and sm_quarantine_ids print the queue IDs of the normal
@@ -128,10 +129,11 @@ sm_port_busy() {
 	    /proc/net/tcp 2>/dev/null
 }
 
-# sm_free_port - a random port in 20000-60000 that nobody listens on.
+# sm_free_port - a random port in 20000-32000 (below the ephemeral ports)
+# that nobody listens on.
 sm_free_port() {
 	while :; do
-		p=$(shuf -i 20000-60000 -n 1)
+		p=$(shuf -i 20000-32000 -n 1)
 		sm_port_busy "$p" || break
 	done
 	echo "$p"

@@ -222,11 +222,12 @@ waiting() {
 	    sed -n 's/.* \([0-9][0-9]*\) webhook event(s) waiting.*/\1/p'
 }
 
-# free_port - a random port in 20000-60000 that nobody listens on (from
-# /proc/net/tcp, as postfix-harness.sh's pf_free_port).
+# free_port - a random port in 20000-32000 (below the ephemeral ports) that
+# nobody listens on (from /proc/net/tcp, as postfix-harness.sh's
+# pf_free_port).
 free_port() {
 	while :; do
-		p=$(shuf -i 20000-60000 -n 1)
+		p=$(shuf -i 20000-32000 -n 1)
 		hex=$(printf '%04X' "$p")
 		awk -v p="$hex" '$4 == "0A" && ($2 == "0100007F:" p ||
 		    $2 == "00000000:" p) { found = 1 } END { exit !found }' \
