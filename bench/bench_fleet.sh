@@ -46,6 +46,9 @@
 # (PG_BINDIR: pg-harness.sh), NSD for the refresh parts, and the build's
 # tests/replica-rows (make check builds it, or make tests/replica-rows).
 # As root the daemons run as nobody and PostgreSQL as postgres.
+# BENCH_PGSTAT=FILE: PostgreSQL with pg_stat_statements; FILE gets the
+# statements of the refresh part by total time (where the database's
+# share goes: claims or write-back).
 # The issue's campaign (several minutes):
 #   REFRESH=100000 COMMITS=500 bench/bench_fleet.sh BUILDDIR 100000 1000000
 set -eu
@@ -71,6 +74,10 @@ unset PGPASSWORD PGPASSFILE PGSERVICE
 # shellcheck source=tests/integration/nsd-harness.sh
 . "$top/tests/integration/nsd-harness.sh"
 pg_find
+if [ -n "${BENCH_PGSTAT:-}" ]; then
+	PG_OPTS="${PG_OPTS:-} -c shared_preload_libraries=pg_stat_statements"
+	PG_OPTS="$PG_OPTS -c pg_stat_statements.track=all"
+fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-fleet.XXXXXX")
 chmod 0755 "$T"
@@ -101,6 +108,8 @@ trap 'exit 130' INT TERM
 } >"$T/admin.conf"
 mkdir "$T/admin"
 "$cli" -c "$T/admin.conf" db init >/dev/null
+[ -z "${BENCH_PGSTAT:-}" ] ||
+    sql -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 sql -c "SET ROLE authready_admin; $("$cli" -c "$T/admin.conf" db grants)" \
     >/dev/null
 # the rows loaded below are at version 1
@@ -431,6 +440,8 @@ part_refresh() {
 	    "$ncheckers checkers ($rounds rounds; load $(cut -d' ' -f1-3 \
 	    /proc/loadavg))"
 	refresh_setup
+	[ -z "${BENCH_PGSTAT:-}" ] ||
+	    sql -c "SELECT pg_stat_statements_reset()" >/dev/null
 	: >"$T/r1"
 	: >"$T/rk"
 	r=1
@@ -452,6 +463,12 @@ part_refresh() {
 		    >>"$T/rk"
 		r=$((r + 1))
 	done
+	[ -z "${BENCH_PGSTAT:-}" ] || sql -c "SELECT calls,
+	    round(total_exec_time) AS ms, rows,
+	    round((1000 * total_exec_time / greatest(rows, 1))::numeric, 1)
+	    AS us_per_row, regexp_replace(query, '\\s+', ' ', 'g')
+	    FROM pg_stat_statements ORDER BY total_exec_time DESC
+	    LIMIT 20" >"$BENCH_PGSTAT"
 	echo "states in PostgreSQL: $(sql -c "SELECT readiness || ' ' ||
 	    count(*) FROM authready_state GROUP BY readiness" | tr '\n' ' ')"
 	echo "ratio LMDB/fleet, median of rounds: 1 checker" \

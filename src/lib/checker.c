@@ -19,7 +19,12 @@
  *	job keeps its slot (and its report) until the held results are
  *	handed over together (checker_flush), so that upstream writes one
  *	transaction per flush, not per domain; the slots for them come on
- *	top of the window, which stays full meanwhile.  The batch is committed
+ *	top of the window, which stays full meanwhile.  With opt->submit
+ *	too, a flush is written in the background (one at a time): the
+ *	run goes on checking and holding the next results while upstream
+ *	writes the last ones, takes them back with opt->reap (woken by
+ *	opt->wake_fd, watched with the DNS sockets) and only then stores
+ *	them locally and frees their slots.  The batch is committed
  *	every `batch` states, at least every CHECKER_COMMIT_MS, and at once
  *	after an on-demand job, so readers see progress (a waiting MAIL
  *	FROM its answer) and other writers are never held long.
@@ -71,7 +76,8 @@ struct checker_pending {
 
 struct checker_job {
 	struct checker_run *run;
-	int busy;          /* 1 in flight; 2 finished, held for opt->flush */
+	int busy;          /* 1 in flight; 2 finished, held for opt->flush
+	                    * (or in the flush opt->submit writes) */
 	bool unregistered; /* no registry entry: the global expectations */
 	bool had_state;    /* ... and a state when the check began */
 	bool urgent;       /* an on-demand name, not one of the list */
@@ -100,6 +106,9 @@ struct checker_run {
 	struct checker_job **held;      /* finished, waiting for opt->flush */
 	struct checker_result *results; /* their flush, as many slots */
 	size_t nheld;
+	struct checker_job **flying;        /* opt->submit's flush, out */
+	struct checker_result *fly_results; /* its results */
+	size_t nflying;
 	long long held_since;
 	bool flush_now; /* an on-demand result is held */
 	int failed;
@@ -705,14 +714,57 @@ checker_finish(struct checker_job *job)
 	checker_store_local(run, job, b);
 }
 
-/* checker_flush - hand the held results to opt->flush together, then
- * store each in the open batch: what it wrote, or (not upstream's) the
- * local transition. */
+/* checker_complete - what a flush made of jobs[0..n): each stored in
+ * the open batch (what upstream wrote, or, not upstream's, the local
+ * transition) and its slot free again. */
+static void
+checker_complete(struct checker_run *run, struct checker_job **jobs,
+                 struct checker_result *results, size_t n)
+{
+	struct store_batch *b;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct checker_job *job = jobs[i];
+
+		if (run->failed || (b = checker_batch(run)) == NULL) {
+			/* Checked after the store failed: the result is lost.
+			 */
+			run->stats->errors++;
+			run->stats->unstored++;
+		} else if (results[i].rc == CHECKER_LOCAL)
+			checker_store_local(run, job, b);
+		else
+			checker_store_result(run, job, b, &results[i]);
+		job->busy = 0;
+	}
+}
+
+/* checker_reap - take back opt->submit's flush once upstream wrote it
+ * (wait: until then) and complete it. */
+static void
+checker_reap(struct checker_run *run, bool wait)
+{
+	struct checker_result *done;
+
+	if (run->nflying == 0 ||
+	    (done = run->opt->reap(run->opt->arg, wait)) == NULL)
+		return;
+	if (done == run->fly_results) {
+		checker_complete(run, run->flying, run->fly_results,
+		                 run->nflying);
+		run->nflying = 0;
+	}
+}
+
+/* checker_flush - hand the held results to opt->flush together (or to
+ * opt->submit, in the background), then complete them. */
 static void
 checker_flush(struct checker_run *run)
 {
-	struct store_batch *b;
 	size_t i, n = run->nheld;
+	struct checker_job **jobs;
+	struct checker_result *results;
 
 	if (n == 0)
 		return;
@@ -727,24 +779,26 @@ checker_flush(struct checker_run *run)
 		r->rc = -1;
 		snprintf(r->err, sizeof(r->err), "not written");
 	}
-	if (!run->failed)
-		run->opt->flush(run->opt->arg, run->results, n);
-	for (i = 0; i < n; i++) {
-		struct checker_job *job = run->held[i];
-
-		if (run->failed || (b = checker_batch(run)) == NULL) {
-			/* Checked after the store failed: the result is lost.
-			 */
-			run->stats->errors++;
-			run->stats->unstored++;
-		} else if (run->results[i].rc == CHECKER_LOCAL)
-			checker_store_local(run, job, b);
-		else
-			checker_store_result(run, job, b, &run->results[i]);
-		job->busy = 0;
-	}
 	run->nheld = 0;
 	run->flush_now = false;
+	if (!run->failed && run->opt->submit != NULL) {
+		/* One flush out at a time: the last one back first. */
+		checker_reap(run, true);
+		if (run->nflying == 0 &&
+		    run->opt->submit(run->opt->arg, run->results, n)) {
+			jobs = run->flying;
+			results = run->fly_results;
+			run->flying = run->held;
+			run->fly_results = run->results;
+			run->nflying = n;
+			run->held = jobs;
+			run->results = results;
+			return;
+		}
+	}
+	if (!run->failed)
+		run->opt->flush(run->opt->arg, run->results, n);
+	checker_complete(run, run->held, run->results, n);
 }
 
 static void
@@ -929,23 +983,36 @@ checker_run(struct store *st, struct dns *dns,
 	run.list = names;
 	run.nlist = n;
 	run.more_left = opt->more != NULL;
-	/* Held results keep their slots: room for them beyond the rest. */
+	/* Held results keep their slots: room for them beyond the rest;
+	 * and for a flush out (at most what was held: hold, and what one
+	 * turn of DNS finished on top). */
 	if (opt->flush != NULL)
 		nslots += hold;
+	if (opt->flush != NULL && opt->submit != NULL)
+		nslots += hold + window + opt->reserve;
 	jobs = calloc(nslots, sizeof(*jobs));
 	if (jobs != NULL && opt->flush != NULL &&
 	    ((run.held = calloc(nslots, sizeof(*run.held))) == NULL ||
-	     (run.results = calloc(nslots, sizeof(*run.results))) == NULL)) {
+	     (run.results = calloc(nslots, sizeof(*run.results))) == NULL ||
+	     (opt->submit != NULL &&
+	      ((run.flying = calloc(nslots, sizeof(*run.flying))) == NULL ||
+	       (run.fly_results = calloc(nslots, sizeof(*run.fly_results))) ==
+	           NULL)))) {
 		free(jobs);
 		jobs = NULL;
 	}
 	if (jobs == NULL) {
 		free(run.held);
 		free(run.results);
+		free(run.flying);
+		free(run.fly_results);
 		snprintf(err, errlen, "out of memory for %zu jobs", nslots);
 		return -1;
 	}
+	if (opt->submit != NULL)
+		dns_set_wake_fd(dns, opt->wake_fd);
 	while (!run.failed) {
+		checker_reap(&run, false);
 		checker_fill(&run, jobs, nslots, window, &res);
 		if (run.inflight == 0 && run.next >= run.nlist &&
 		    !run.more_left)
@@ -969,6 +1036,10 @@ checker_run(struct store *st, struct dns *dns,
 	while (run.inflight > 0 && run.failed)
 		dns_run_once(dns, 100);
 	checker_flush(&run); /* after a failure: counted as lost */
+	while (run.nflying > 0)
+		checker_reap(&run, true);
+	if (opt->submit != NULL)
+		dns_set_wake_fd(dns, -1);
 	if (!run.failed)
 		checker_batch_commit(&run);
 	if (!run.failed && opt->notify)
@@ -982,6 +1053,8 @@ checker_run(struct store *st, struct dns *dns,
 	free(run.notices);
 	free(run.held);
 	free(run.results);
+	free(run.flying);
+	free(run.fly_results);
 	free(jobs);
 	return run.failed ? -1 : 0;
 }

@@ -25,7 +25,8 @@
  *	their job slots kept, and handed over together: when flush_max of
  *	them are held, when one is on demand, at least every
  *	CHECKER_COMMIT_MS, and at the end of the run; what the hook wrote
- *	then goes to the local store.
+ *	then goes to the local store.  With submit and reap, the hook
+ *	writes one flush in the background while the run checks on.
  *
  *	checker_request() builds the readiness request of one registered domain
  *	from its registry entry and the global config (the entry wins).
@@ -98,6 +99,14 @@ struct checker_result {
  * local store gets each next that was written */
 typedef void (*checker_flush_cb)(void *arg, struct checker_result *res,
                                  size_t n);
+/* checker_submit - as checker_flush, in the background: res[0..n) are
+ * the hook's until checker_reap gives them back; false: not now (the run
+ * calls flush instead) */
+typedef bool (*checker_submit_cb)(void *arg, struct checker_result *res,
+                                  size_t n);
+/* checker_reap - the submitted res once upstream wrote it (each rc set),
+ * NULL while it has not; wait: until it has */
+typedef struct checker_result *(*checker_reap_cb)(void *arg, bool wait);
 #define CHECKER_DROPPED 1
 #define CHECKER_LOCAL 2
 
@@ -121,6 +130,9 @@ struct checker_options {
 	checker_flush_cb flush;      /* NULL: the store alone (and its mail) */
 	checker_more_cb more;        /* NULL: the list given alone */
 	size_t flush_max;            /* results held per flush; 0: window */
+	checker_submit_cb submit;    /* NULL: every flush in the run's turn */
+	checker_reap_cb reap;        /* with submit */
+	int wake_fd; /* with submit: readable once a submitted flush ended */
 	void *arg;
 };
 

@@ -13,6 +13,7 @@
  *	size_t dns_pending(const struct dns *d);
  *	void dns_run(struct dns *d);
  *	void dns_run_once(struct dns *d, int max_wait_ms);
+ *	void dns_set_wake_fd(struct dns *d, int fd);
  *	int dns_server_parse(const char *text, char *err, size_t errlen);
  *	int dns_metrics_register(struct metrics *m, char *err,
  *	    size_t errlen);
@@ -145,6 +146,7 @@ struct dns {
 	struct dns_list ready;  /* completed, callback not run yet */
 	size_t pending;
 	bool closing;
+	int wake_fd; /* polled too: readable ends a wait (-1: none) */
 };
 
 /* c-ares statuses that come without a message to parse. */
@@ -718,6 +720,7 @@ dns_open(struct dns **out, const struct dns_options *opts, char *err,
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return errbuf_fail(err, errlen, "out of memory");
 	d->timeout_ms = opts->timeout_ms;
+	d->wake_fd = -1;
 	if (dns_channel_init(d,
 	                     opts->nservers > 0 ? opts->nservers
 	                                        : dns_count_default_servers(),
@@ -923,19 +926,28 @@ dns_poll(struct dns *d, int wait)
 	if (nheld > 0)
 		wait = 0; /* c-ares may have queued queries: send them */
 
-	if (n > d->scratchcap) {
-		struct pollfd *p = realloc(d->scratch, n * sizeof(*p));
+	if (n + 1 > d->scratchcap) {
+		struct pollfd *p = realloc(d->scratch, (n + 1) * sizeof(*p));
 
-		if (p == NULL)
-			n = d->scratchcap; /* watch fewer; timeouts still run */
+		if (p == NULL) /* watch fewer; timeouts still run */
+			n = d->scratchcap > 0 ? d->scratchcap - 1 : 0;
 		else {
 			d->scratch = p;
-			d->scratchcap = n;
+			d->scratchcap = n + 1;
 		}
 	}
 	if (n > 0)
 		memcpy(d->scratch, d->fds, n * sizeof(*d->scratch));
-	ready = poll(d->scratch, (nfds_t)n, wait);
+	/* The wake fd last: the caller reads it, not c-ares. */
+	if (d->wake_fd >= 0 && d->scratchcap > n)
+		d->scratch[n] =
+		    (struct pollfd){.fd = d->wake_fd, .events = POLLIN};
+	ready =
+	    poll(d->scratch,
+	         (nfds_t)(n + (d->wake_fd >= 0 && d->scratchcap > n)), wait);
+	if (ready > 0 && d->wake_fd >= 0 && d->scratchcap > n &&
+	    d->scratch[n].revents != 0)
+		ready--; /* woken: c-ares' sockets may have nothing */
 	if (ready <= 0) {
 		ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 		ares_process_fd(d->tcp_channel, ARES_SOCKET_BAD,
@@ -972,6 +984,13 @@ dns_run_once(struct dns *d, int max_wait_ms)
 	dns_poll(d, wait);
 	dns_expire(d, text_now_ms());
 	dns_deliver(d);
+}
+
+void
+dns_set_wake_fd(struct dns *d, int fd)
+{
+	if (d != NULL)
+		d->wake_fd = fd;
 }
 
 void

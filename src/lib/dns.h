@@ -70,6 +70,10 @@ void dns_run(struct dns *d);
 /* dns_run_once - wait at most max_wait_ms for activity and process it. */
 void dns_run_once(struct dns *d, int max_wait_ms);
 
+/* dns_set_wake_fd - dns_run_once() also returns when fd becomes readable
+ * (the caller reads it); -1: none. */
+void dns_set_wake_fd(struct dns *d, int fd);
+
 /* dns_server_parse - validate "ADDR[:PORT]"; 0 ok, -1 with err. */
 int dns_server_parse(const char *text, char *err, size_t errlen);
 

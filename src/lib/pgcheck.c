@@ -21,7 +21,8 @@
  *	reads every due row); the whole round is one checker_run(), which
  *	asks for the next claim (pgcheck_more) while its window still runs
  *	the end of the last.  A claim takes a new lease_token from a
- *	sequence.  The
+ *	sequence, one for its whole batch (the fence pairs it with each
+ *	domain).  The
  *	write-back (pgcheck_flush) takes the results the checker holds (a
  *	claim batch, or what finished within a second, or one a MAIL FROM
  *	waits for) in one transaction: the clock row locked first (as
@@ -49,14 +50,20 @@
  *	authready_webhook_outbox in that statement too (pgoutbox.h).
  *
  * DIAGNOSTICS
- *	pgconn statuses with a message in err.  Each check is logged as
+ *	pgconn statuses with a message in err.  A round with the background
+ *	writer logs event=fleet-writer; one that could not open its
+ *	connection event=fleet-writer-failed (it writes in turn).  Each
+ *	check is logged as
  *	event=fleet-check (domain, owner, token), each written result as
  *	event=fleet-write, each dropped one as event=fleet-dropped, each
  *	notice handed to sendmail as event=fleet-notice.
  */
 #include "pgcheck.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +111,9 @@ pgcheck_open(struct pgcheck *pc, PGconn *conn, const struct config *cfg,
 void
 pgcheck_close(struct pgcheck *pc)
 {
+	if (pc->wconn != NULL)
+		PQfinish(pc->wconn);
+	pc->wconn = NULL;
 	free(pc->claims);
 	free(pc->index);
 	free(pc->names);
@@ -186,27 +196,29 @@ pgcheck_seed(struct pgcheck *pc, char *err, size_t errlen)
 	                   0, NULL, NULL, NULL, NULL, err, errlen);
 }
 
-/* pgcheck_claims_grow - room for n claims. */
+/* pgcheck_claims_grow - room for n claims in *v (capacity *cap). */
 static int
-pgcheck_claims_grow(struct pgcheck *pc, size_t n, char *err, size_t errlen)
+pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
+                    size_t errlen)
 {
 	struct pgcheck_claim *grown;
 
-	if (n <= pc->claims_cap)
+	if (n <= *cap)
 		return PGCONN_OK;
-	if ((grown = realloc(pc->claims, n * sizeof(*grown))) == NULL)
+	if ((grown = realloc(*v, n * sizeof(*grown))) == NULL)
 		return errbuf_code(err, errlen, PGCONN_FAILED,
 		                   "out of memory for %zu claims", n);
-	pc->claims = grown;
-	pc->claims_cap = n;
+	*v = grown;
+	*cap = n;
 	return PGCONN_OK;
 }
 
-/* pgcheck_claim_into - pgcheck_claim(), the claims appended to the batch
- * (append) or replacing it. */
+/* pgcheck_claim_rows - the claim on conn, appended to (*v, *nv, *cap);
+ * a round's claim (domain NULL) moves the cursor on. */
 static int
-pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
-                   const char *domain, size_t limit, bool append, size_t *n,
+pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
+                   const char *round_start, const char *domain, size_t limit,
+                   struct pgcheck_claim **v, size_t *nv, size_t *cap, size_t *n,
                    char *err, size_t errlen)
 {
 	char lease[32], lim[32], keys[32], why[256];
@@ -216,12 +228,11 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	int rc, i, rows;
 
 	*n = 0;
-	if (!append)
-		pc->nclaims = 0;
-	/* A name asked for is claimed whatever the cursor. */
-	if (domain != NULL)
-		pc->cursor[0] = '\0';
-	snprintf(lease, sizeof(lease), "%u", pc->lease_ms);
+	/* A claim made ahead waits for the last one to be all started
+	 * (within CheckTimeout): its lease is that much longer. */
+	snprintf(lease, sizeof(lease), "%llu",
+	         (unsigned long long)pc->lease_ms +
+	             (conn == pc->wconn ? pc->cfg->check_timeout_ms : 0));
 	snprintf(lim, sizeof(lim), "%zu", limit);
 	values[0] = pc->owner;
 	values[1] = lease;
@@ -229,11 +240,13 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	values[3] = round_start;
 	values[4] = domain;
 	values[5] = lim;
-	values[6] = pc->cursor;
+	/* A name asked for is claimed whatever the cursor (the round's
+	 * stays where it is). */
+	values[6] = domain != NULL ? "" : pc->cursor;
 	snprintf(keys, sizeof(keys), "%zu", PGCHECK_CLAIM_KEYS * limit);
 	values[7] = keys;
 	rc = pgconn_exec(
-	    pc->conn, "claiming domains",
+	    conn, "claiming domains",
 	    /* the next keys after the cursor, in key order (the primary
 	     * key's index, whatever the planner thinks of the rest): a
 	     * claim looks at no more rows than these, and a round walks
@@ -256,7 +269,7 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	    "FOR UPDATE OF k SKIP LOCKED), "
 	    "u AS (UPDATE authready_checks c SET lease_owner = $1, "
 	    "lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "
-	    "lease_token = nextval('authready_lease_token') "
+	    "lease_token = (SELECT nextval('authready_lease_token')) "
 	    /* by the locked rows' ctids: a TID scan, not a scan of the
 	     * table to join them */
 	    "WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "
@@ -268,13 +281,13 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 	if (rc != PGCONN_OK)
 		return rc;
 	rows = PQntuples(res);
-	if ((rc = pgcheck_claims_grow(pc, pc->nclaims + (size_t)rows, err,
+	if ((rc = pgcheck_claims_grow(v, cap, *nv + (size_t)rows, err,
 	                              errlen)) != PGCONN_OK) {
 		PQclear(res);
 		return rc;
 	}
 	for (i = 0; i < rows; i++) {
-		struct pgcheck_claim *cl = &pc->claims[pc->nclaims];
+		struct pgcheck_claim *cl = &(*v)[*nv];
 		size_t len = 0;
 		unsigned char *bytes;
 
@@ -290,13 +303,14 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 		              storecodec_reg_decode(bytes, len, &cl->reg, why,
 		                                    sizeof(why)) == 0;
 		PQfreemem(bytes);
-		pc->nclaims++;
+		(*nv)++;
 		claimed++;
 	}
 	/* The cursor moves on in PostgreSQL's order (its collation): past
 	 * the last claim while the window may hold more, else past the
 	 * window; the keys ran out when the window was short. */
-	pc->at_end = true;
+	if (domain == NULL)
+		pc->at_end = true;
 	if (domain == NULL && rows > 0) {
 		pc->at_end = claimed < limit &&
 		             strtoull(PQgetvalue(res, 0, 5), NULL, 10) <
@@ -309,10 +323,27 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 			         PQgetvalue(res, 0, 4));
 	}
 	PQclear(res);
-	pgcheck_index(pc);
-	pc->claimed += claimed;
 	*n = claimed;
 	return PGCONN_OK;
+}
+
+/* pgcheck_claim_into - pgcheck_claim() on pc->conn, the claims appended
+ * to the batch (append) or replacing it. */
+static int
+pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
+                   const char *domain, size_t limit, bool append, size_t *n,
+                   char *err, size_t errlen)
+{
+	int rc;
+
+	if (!append)
+		pc->nclaims = 0;
+	rc = pgcheck_claim_rows(pc, pc->conn, all, round_start, domain, limit,
+	                        &pc->claims, &pc->nclaims, &pc->claims_cap, n,
+	                        err, errlen);
+	pgcheck_index(pc);
+	pc->claimed += *n;
+	return rc;
 }
 
 int
@@ -360,7 +391,8 @@ pgcheck_claim_now(struct pgcheck *pc, const char *name, char *err,
 		         name);
 		return NULL;
 	}
-	if (pgcheck_claims_grow(pc, pc->nclaims + 1, err, errlen) != PGCONN_OK)
+	if (pgcheck_claims_grow(&pc->claims, &pc->claims_cap, pc->nclaims + 1,
+	                        err, errlen) != PGCONN_OK)
 		return NULL;
 	cl = &pc->claims[pc->nclaims++];
 	memset(cl, 0, sizeof(*cl));
@@ -702,14 +734,16 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	"WHERE id = 1) "                                                       \
 	"SELECT pg_notify('authready_changes', $13::bigint::text)"
 
-/* pgcheck_write - the transaction of a flush: res[idx[0..m)] hold their
- * claims' leases; each one written gets rc 0 and its version in ver[],
- * one whose lease was lost keeps CHECKER_DROPPED (-1 for all of them
- * when the transaction failed). */
+/* pgcheck_write - the transaction of a flush on conn: res[idx[0..m)]
+ * hold their claims' leases (tokens[0..m)); each one written gets rc 0
+ * and its version in ver[], one whose lease was lost keeps
+ * CHECKER_DROPPED (-1 for all of them when the transaction failed).
+ * Reads nothing of pc that a round changes: the background writer runs
+ * it too. */
 static int
-pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
-              size_t m, int64_t *ver, struct pgcheck_arr *col, char *err,
-              size_t errlen)
+pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
+              const size_t *idx, const int64_t *tokens, size_t m, int64_t *ver,
+              struct pgcheck_arr *col, char *err, size_t errlen)
 {
 	const char *values[PGCHECK_COLS], *wvals[13];
 	char vtext[32];
@@ -720,20 +754,19 @@ pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
 
 	for (i = 0; i < m; i++) {
 		pgcheck_arr_text(&col[PGCHECK_IN_DOMAIN], res[idx[i]].domain);
-		pgcheck_arr_int(&col[PGCHECK_IN_TOKEN],
-		                pgcheck_find(pc, res[idx[i]].domain)->token);
+		pgcheck_arr_int(&col[PGCHECK_IN_TOKEN], (long long)tokens[i]);
 	}
 	values[0] = pgcheck_arr_end(&col[PGCHECK_IN_DOMAIN]);
 	values[1] = pgcheck_arr_end(&col[PGCHECK_IN_TOKEN]);
 	if (values[0] == NULL || values[1] == NULL)
 		return errbuf_code(err, errlen, PGCONN_FAILED,
 		                   "out of memory for %zu results", m);
-	if ((rc = pgconn_exec(pc->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL,
-	                      NULL, err, errlen)) != PGCONN_OK)
+	if ((rc = pgconn_exec(conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL,
+	                      err, errlen)) != PGCONN_OK)
 		return rc;
 	/* The clock first, as every writer takes it: writers queue on it
 	 * and never wait for each other's rows in another order. */
-	rc = pgconn_exec(pc->conn, "taking the clock",
+	rc = pgconn_exec(conn, "taking the clock",
 	                 "SELECT version FROM authready_clock WHERE id = 1 "
 	                 "FOR UPDATE",
 	                 0, NULL, NULL, NULL, &res_clock, err, errlen);
@@ -747,7 +780,7 @@ pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
 	}
 	version = strtoll(PQgetvalue(res_clock, 0, 0), NULL, 10);
 	PQclear(res_clock);
-	rc = pgconn_exec(pc->conn, "checking the leases", PGCHECK_SQL_FENCE, 2,
+	rc = pgconn_exec(conn, "checking the leases", PGCHECK_SQL_FENCE, 2,
 	                 values, NULL, NULL, &fence, err, errlen);
 	if (rc != PGCONN_OK)
 		goto fail;
@@ -779,14 +812,14 @@ pgcheck_write(struct pgcheck *pc, struct checker_result *res, const size_t *idx,
 		}
 	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
 	wvals[12] = vtext;
-	rc = pgconn_exec(pc->conn, "writing the results", PGCHECK_SQL_WRITE, 13,
+	rc = pgconn_exec(conn, "writing the results", PGCHECK_SQL_WRITE, 13,
 	                 wvals, NULL, NULL, NULL, err, errlen);
 	if (rc == PGCONN_OK)
-		rc = pgconn_commit(pc->conn, err, errlen);
+		rc = pgconn_commit(conn, err, errlen);
 	if (rc == PGCONN_OK)
 		return PGCONN_OK;
 fail:
-	pgconn_rollback(pc->conn);
+	pgconn_rollback(conn);
 	for (i = 0; i < m; i++)
 		res[idx[i]].rc = -1;
 	return rc;
@@ -813,30 +846,46 @@ pgcheck_written(struct pgcheck *pc, struct pgcheck_claim *cl,
 	log_emit(LOG_INFO, &line);
 }
 
-void
-pgcheck_flush(void *arg, struct checker_result *res, size_t n)
-{
-	struct pgcheck *pc = arg;
-	struct pgcheck_arr col[PGCHECK_COLS];
-	struct pgcheck_claim *cl;
-	char err[PGCONN_ERR_MAX];
-	size_t *idx, m = 0, i;
-	int64_t *ver;
+/* One flush: the results, which of them hold a lease (idx, tokens: m
+ * of them), the versions written, the outcome. */
+struct pgcheck_flushing {
+	struct checker_result *res;
+	size_t n, m;
+	size_t *idx;
+	int64_t *tokens, *ver;
 	int rc;
+	char err[PGCONN_ERR_MAX];
+};
 
-	idx = calloc(n ? n : 1, sizeof(*idx));
-	ver = calloc(n ? n : 1, sizeof(*ver));
-	if (idx == NULL || ver == NULL) {
-		free(idx);
-		free(ver);
+/* pgcheck_prepare - f for res[0..n): a name with no claim, or one
+ * already written, lost its lease; an unregistered one (token 0) is not
+ * ours.  -1 when out of memory (every result failed). */
+static int
+pgcheck_prepare(struct pgcheck *pc, struct pgcheck_flushing *f,
+                struct checker_result *res, size_t n)
+{
+	struct pgcheck_claim *cl;
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	f->res = res;
+	f->n = n;
+	f->idx = calloc(n ? n : 1, sizeof(*f->idx));
+	f->tokens = calloc(n ? n : 1, sizeof(*f->tokens));
+	f->ver = calloc(n ? n : 1, sizeof(*f->ver));
+	if (f->idx == NULL || f->tokens == NULL || f->ver == NULL) {
+		free(f->idx);
+		free(f->tokens);
+		free(f->ver);
+		f->idx = NULL;
+		f->tokens = f->ver = NULL;
 		for (i = 0; i < n; i++) {
 			res[i].rc = -1;
 			snprintf(res[i].err, sizeof(res[i].err),
 			         "out of memory");
 		}
-		return;
+		return -1;
 	}
-	/* A name with no claim, or one already written: a lost lease. */
 	for (i = 0; i < n; i++) {
 		cl = pgcheck_find(pc, res[i].domain);
 		if (cl != NULL && cl->token == 0)
@@ -845,16 +894,39 @@ pgcheck_flush(void *arg, struct checker_result *res, size_t n)
 			res[i].rc = CHECKER_DROPPED;
 		else {
 			res[i].rc = CHECKER_DROPPED; /* until the fence */
-			idx[m++] = i;
+			f->tokens[f->m] = cl->token;
+			f->idx[f->m++] = i;
 		}
 	}
+	f->rc = PGCONN_OK;
+	return 0;
+}
+
+/* pgcheck_transact - f's write-back on conn (any thread). */
+static void
+pgcheck_transact(struct pgcheck *pc, PGconn *conn, struct pgcheck_flushing *f)
+{
+	struct pgcheck_arr col[PGCHECK_COLS];
+	size_t i;
+
 	memset(col, 0, sizeof(col));
-	rc = m > 0 ? pgcheck_write(pc, res, idx, m, ver, col, err, sizeof(err))
-	           : PGCONN_OK;
+	f->rc = f->m > 0
+	            ? pgcheck_write(pc, conn, f->res, f->idx, f->tokens, f->m,
+	                            f->ver, col, f->err, sizeof(f->err))
+	            : PGCONN_OK;
 	for (i = 0; i < PGCHECK_COLS; i++)
 		free(col[i].buf);
-	for (i = 0; i < n; i++) {
-		struct checker_result *r = &res[i];
+}
+
+/* pgcheck_settle - after the write-back: claims marked, results logged. */
+static void
+pgcheck_settle(struct pgcheck *pc, struct pgcheck_flushing *f)
+{
+	struct pgcheck_claim *cl;
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		struct checker_result *r = &f->res[i];
 
 		if (r->rc == CHECKER_DROPPED) {
 			cl = pgcheck_find(pc, r->domain);
@@ -862,14 +934,339 @@ pgcheck_flush(void *arg, struct checker_result *res, size_t n)
 				cl->token = -1; /* its result came back */
 			(void)pgcheck_dropped(pc, r->domain, r->err,
 			                      sizeof(r->err));
-		} else if (r->rc == -1 && rc != PGCONN_OK)
-			snprintf(r->err, sizeof(r->err), "%s", err);
+		} else if (r->rc == -1 && f->rc != PGCONN_OK)
+			snprintf(r->err, sizeof(r->err), "%s", f->err);
 		else if (r->rc == 0)
 			pgcheck_written(pc, pgcheck_find(pc, r->domain), r,
-			                (long long)ver[i]);
+			                (long long)f->ver[i]);
 	}
-	free(idx);
-	free(ver);
+	free(f->idx);
+	free(f->tokens);
+	free(f->ver);
+	f->idx = NULL;
+	f->tokens = f->ver = NULL;
+}
+
+void
+pgcheck_flush(void *arg, struct checker_result *res, size_t n)
+{
+	struct pgcheck *pc = arg;
+	struct pgcheck_flushing f;
+
+	if (pgcheck_prepare(pc, &f, res, n) != 0)
+		return;
+	pgcheck_transact(pc, pc->conn, &f);
+	pgcheck_settle(pc, &f);
+}
+
+/*
+ * The background writer of a round: one thread on its own connection
+ * (pc->wconn) that writes the flush the checker submitted and makes the
+ * round's next claim, so the checks go on while PostgreSQL works.  One
+ * of each is out at a time; a flush goes first.  The thread touches only
+ * its requests, the connection and the round's cursor (pc->cursor,
+ * pc->at_end: the checker's thread leaves them alone while it runs);
+ * the claims the checker holds stay the checker thread's.  wake[1] is
+ * written when a flush was written (checker_options.wake_fd).
+ */
+enum pgcheck_ask { PGCHECK_IDLE, PGCHECK_ASKED, PGCHECK_DONE };
+
+struct pgcheck_worker {
+	struct pgcheck *pc;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int wake[2];
+	bool stop;
+	enum pgcheck_ask flush_ask, claim_ask;
+	struct pgcheck_flushing flush; /* the flush out */
+	struct pgcheck_claim *pre;     /* the next claim, made ahead */
+	size_t npre, pre_cap;
+	int claim_rc;
+	char claim_err[PGCONN_ERR_MAX];
+};
+
+/* pgcheck_prefetch - the round's next claim on the writer's connection,
+ * as pgcheck_batch, into w->pre. */
+static int
+pgcheck_prefetch(struct pgcheck_worker *w)
+{
+	struct pgcheck *pc = w->pc;
+	bool from_first = pc->cursor[0] == '\0';
+	size_t n;
+	int rc;
+
+	w->npre = 0;
+	for (;;) {
+		rc = pgcheck_claim_rows(pc, pc->wconn, pc->all, pc->round_start,
+		                        NULL, pc->limit, &w->pre, &w->npre,
+		                        &w->pre_cap, &n, w->claim_err,
+		                        sizeof(w->claim_err));
+		if (rc != PGCONN_OK || n > 0)
+			break;
+		if (!pc->at_end)
+			continue;
+		if (from_first)
+			break;
+		pc->cursor[0] = '\0';
+		from_first = true;
+	}
+	return rc;
+}
+
+/* pgcheck_worker_main - write what is asked until told to stop. */
+static void *
+pgcheck_worker_main(void *arg)
+{
+	struct pgcheck_worker *w = arg;
+	ssize_t wr;
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->stop && w->flush_ask != PGCHECK_ASKED &&
+		       w->claim_ask != PGCHECK_ASKED)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->stop)
+			break;
+		if (w->flush_ask == PGCHECK_ASKED) {
+			pthread_mutex_unlock(&w->mu);
+			pgcheck_transact(w->pc, w->pc->wconn, &w->flush);
+			pthread_mutex_lock(&w->mu);
+			w->flush_ask = PGCHECK_DONE;
+			do
+				wr = write(w->wake[1], "", 1);
+			while (wr < 0 && errno == EINTR);
+		} else {
+			pthread_mutex_unlock(&w->mu);
+			rc = pgcheck_prefetch(w);
+			pthread_mutex_lock(&w->mu);
+			w->claim_rc = rc;
+			w->claim_ask = PGCHECK_DONE;
+		}
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* pgcheck_worker_start - the writer of a round, on pc->wconn (made, or
+ * made again when it broke).  -1 when it cannot run: the round writes
+ * in its own turn, as before. */
+static int
+pgcheck_worker_start(struct pgcheck *pc)
+{
+	struct pgcheck_worker *w;
+	char err[PGCONN_ERR_MAX];
+	int i;
+
+	if (pc->wconn != NULL && PQstatus(pc->wconn) != CONNECTION_OK) {
+		PQfinish(pc->wconn);
+		pc->wconn = NULL;
+	}
+	if (pc->wconn == NULL &&
+	    pgconn_open(pc->cfg, &pc->wconn, err, sizeof(err)) != PGCONN_OK) {
+		log_msg(LOG_WARNING,
+		        "event=fleet-writer-failed error=\"%s\" (the round "
+		        "writes its results in turn)",
+		        err);
+		pc->wconn = NULL;
+		return -1;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->pc = pc;
+	if (pipe(w->wake) != 0) {
+		free(w);
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		(void)fcntl(w->wake[i], F_SETFD, FD_CLOEXEC);
+		(void)fcntl(w->wake[i], F_SETFL,
+		            fcntl(w->wake[i], F_GETFL) | O_NONBLOCK);
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->thread, NULL, pgcheck_worker_main, w) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		close(w->wake[0]);
+		close(w->wake[1]);
+		free(w);
+		return -1;
+	}
+	pc->worker = w;
+	return 0;
+}
+
+/* pgcheck_unclaim - give back the leases of claims nobody will check
+ * (a claim made ahead when the round stopped), so that they are due at
+ * once, not when the leases run out. */
+static void
+pgcheck_unclaim(PGconn *conn, const struct pgcheck_claim *v, size_t n)
+{
+	struct pgcheck_arr names, tokens;
+	const char *values[2];
+	char err[PGCONN_ERR_MAX];
+	size_t i;
+
+	if (n == 0)
+		return;
+	memset(&names, 0, sizeof(names));
+	memset(&tokens, 0, sizeof(tokens));
+	for (i = 0; i < n; i++) {
+		pgcheck_arr_text(&names, v[i].domain);
+		pgcheck_arr_int(&tokens, v[i].token);
+	}
+	values[0] = pgcheck_arr_end(&names);
+	values[1] = pgcheck_arr_end(&tokens);
+	if (values[0] != NULL && values[1] != NULL)
+		(void)pgconn_exec(
+		    conn, "giving back claims",
+		    "UPDATE authready_checks c SET lease_owner = NULL, "
+		    "lease_until = NULL, lease_token = NULL FROM "
+		    "unnest($1::text[], $2::bigint[]) AS u(d, t) "
+		    "WHERE c.domain = u.d AND c.lease_token = u.t",
+		    2, values, NULL, NULL, NULL, err, sizeof(err));
+	free(names.buf);
+	free(tokens.buf);
+}
+
+/* pgcheck_worker_stop - the writer's last request done, the thread
+ * joined; a claim made ahead and never taken is given back. */
+static void
+pgcheck_worker_stop(struct pgcheck *pc)
+{
+	struct pgcheck_worker *w = pc->worker;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->flush_ask == PGCHECK_ASKED || w->claim_ask == PGCHECK_ASKED)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	if (w->claim_ask == PGCHECK_DONE && w->claim_rc == PGCONN_OK)
+		pgcheck_unclaim(pc->wconn, w->pre, w->npre);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	close(w->wake[0]);
+	close(w->wake[1]);
+	free(w->pre);
+	free(w);
+	pc->worker = NULL;
+}
+
+/* pgcheck_submit - checker_submit_cb: the flush to the writer. */
+static bool
+pgcheck_submit(void *arg, struct checker_result *res, size_t n)
+{
+	struct pgcheck *pc = arg;
+	struct pgcheck_worker *w = pc->worker;
+	bool busy;
+
+	if (w == NULL)
+		return false;
+	pthread_mutex_lock(&w->mu);
+	busy = w->flush_ask != PGCHECK_IDLE;
+	pthread_mutex_unlock(&w->mu);
+	if (busy)
+		return false;
+	if (pgcheck_prepare(pc, &w->flush, res, n) != 0) {
+		/* every result failed already: handed back at once */
+		pthread_mutex_lock(&w->mu);
+		w->flush.idx = NULL;
+		w->flush_ask = PGCHECK_DONE;
+		pthread_mutex_unlock(&w->mu);
+		return true;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->flush_ask = PGCHECK_ASKED;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return true;
+}
+
+/* pgcheck_reap - checker_reap_cb: the flush the writer wrote, settled. */
+static struct checker_result *
+pgcheck_reap(void *arg, bool wait)
+{
+	struct pgcheck *pc = arg;
+	struct pgcheck_worker *w = pc->worker;
+	struct checker_result *res;
+	char drain[64];
+
+	if (w == NULL)
+		return NULL;
+	pthread_mutex_lock(&w->mu);
+	while (wait && w->flush_ask == PGCHECK_ASKED)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->flush_ask != PGCHECK_DONE) {
+		pthread_mutex_unlock(&w->mu);
+		return NULL;
+	}
+	w->flush_ask = PGCHECK_IDLE;
+	pthread_mutex_unlock(&w->mu);
+	while (read(w->wake[0], drain, sizeof(drain)) > 0)
+		;
+	res = w->flush.res;
+	if (w->flush.idx != NULL)
+		pgcheck_settle(pc, &w->flush);
+	return res;
+}
+
+/* pgcheck_take_ahead - the claim the writer made ahead (asked now if it
+ * was not), into the checker's claims and pc->name_list; the next one
+ * asked for at once.  A pgconn status. */
+static int
+pgcheck_take_ahead(struct pgcheck *pc, size_t *n, char *err, size_t errlen)
+{
+	struct pgcheck_worker *w = pc->worker;
+	size_t i, first;
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->claim_ask == PGCHECK_IDLE) {
+		w->claim_ask = PGCHECK_ASKED;
+		pthread_cond_broadcast(&w->cv);
+	}
+	while (w->claim_ask != PGCHECK_DONE)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->claim_ask = PGCHECK_IDLE;
+	rc = w->claim_rc;
+	if (rc != PGCONN_OK)
+		snprintf(err, errlen, "%s", w->claim_err);
+	pthread_mutex_unlock(&w->mu);
+	*n = 0;
+	if (rc != PGCONN_OK)
+		return rc;
+	pgcheck_compact(pc);
+	first = pc->nclaims;
+	if ((rc = pgcheck_claims_grow(&pc->claims, &pc->claims_cap,
+	                              pc->nclaims + w->npre, err, errlen)) !=
+	    PGCONN_OK) {
+		pgcheck_unclaim(pc->conn, w->pre, w->npre);
+		return rc;
+	}
+	memcpy(&pc->claims[first], w->pre, w->npre * sizeof(*w->pre));
+	pc->nclaims += w->npre;
+	pc->claimed += w->npre;
+	*n = w->npre;
+	w->npre = 0;
+	pgcheck_index(pc);
+	for (i = 0; i < *n; i++) {
+		memcpy(pc->names[i], pc->claims[first + i].domain, DOMAIN_BUF);
+		pc->name_list[i] = pc->names[i];
+	}
+	if (*n > 0) {
+		pthread_mutex_lock(&w->mu);
+		w->claim_ask = PGCHECK_ASKED;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	}
+	return PGCONN_OK;
 }
 
 /* pgcheck_event - the caller's on_event. */
@@ -927,6 +1324,9 @@ pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
 	inner->on_progress = NULL;
 	inner->reg_get = pgcheck_reg;
 	inner->flush = pgcheck_flush;
+	inner->submit = NULL; /* pgcheck_round's writer */
+	inner->reap = NULL;
+	inner->wake_fd = -1;
 	inner->more = NULL;    /* pgcheck_round's own */
 	inner->notify = false; /* notices go through PostgreSQL */
 }
@@ -977,7 +1377,10 @@ pgcheck_more(void *arg, char *const **names, size_t *n)
 
 	if (pc->more_rc != PGCONN_OK)
 		return false;
-	rc = pgcheck_batch(pc, NULL, n, pc->more_err, sizeof(pc->more_err));
+	rc = pc->worker != NULL
+	         ? pgcheck_take_ahead(pc, n, pc->more_err, sizeof(pc->more_err))
+	         : pgcheck_batch(pc, NULL, n, pc->more_err,
+	                         sizeof(pc->more_err));
 	if (rc != PGCONN_OK) {
 		pc->more_rc = rc;
 		return false;
@@ -1003,7 +1406,9 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 	pgcheck_options(pc, opt, &inner);
 	/* One window a claim: the checker asks for the next one when the
 	 * last is all started, so each of its checks starts within
-	 * CheckTimeout and ends within twice that, in its lease. */
+	 * CheckTimeout and ends within twice that, in its lease (a claim
+	 * the writer makes ahead: one CheckTimeout more, and a lease as
+	 * much longer). */
 	pc->limit = opt->window ? opt->window : CHECKER_WINDOW_DEFAULT;
 	pc->all = all;
 	pc->round_start = start;
@@ -1028,10 +1433,25 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 		return rc;
 	if (n == 0)
 		return PGCONN_OK;
-	/* One run: the next claims come through pgcheck_more. */
+	/* One run: the next claims come through pgcheck_more; after a
+	 * full first claim, made ahead and written by the writer. */
 	if (domain == NULL)
 		inner.more = pgcheck_more;
+	if (domain == NULL && n == pc->limit && pgcheck_worker_start(pc) == 0) {
+		inner.submit = pgcheck_submit;
+		inner.reap = pgcheck_reap;
+		inner.wake_fd = pc->worker->wake[0];
+		log_msg(LOG_INFO,
+		        "event=fleet-writer owner=%s (claims ahead "
+		        "and write-backs on a second connection)",
+		        pc->owner);
+		pthread_mutex_lock(&pc->worker->mu);
+		pc->worker->claim_ask = PGCHECK_ASKED;
+		pthread_cond_broadcast(&pc->worker->cv);
+		pthread_mutex_unlock(&pc->worker->mu);
+	}
 	rc = checker_run(st, dns, &inner, pc->name_list, n, stats, err, errlen);
+	pgcheck_worker_stop(pc);
 	pc->round_start = NULL;
 	if (rc != 0)
 		return PGCHECK_LOCAL;

@@ -78,6 +78,10 @@ struct pgcheck {
 	char more_err[PGCONN_ERR_MAX];
 	const struct checker_options *outer; /* the caller's callbacks */
 	size_t claimed, written, dropped;    /* over the object's life */
+	/* a round's background writer (pgcheck.c): its own connection,
+	 * kept from round to round, closed by pgcheck_close() */
+	PGconn *wconn;
+	struct pgcheck_worker *worker;
 };
 
 /* pgcheck_lease_ms - the lease of a claim: longer than a check can take
@@ -115,8 +119,10 @@ void pgcheck_options(struct pgcheck *pc, const struct checker_options *opt,
 /*
  * pgcheck_round - claim and check batches until nothing is left to
  * claim; opt is the caller's (its callbacks and arg are called as
- * usual).  stats sums the batches.  A pgconn status, or PGCHECK_LOCAL
- * when the local store failed (err).
+ * usual).  stats sums the batches.  A round of more than one claim
+ * runs a background writer on a second connection: it writes each
+ * flush and makes the next claim while the checks go on.  A pgconn
+ * status, or PGCHECK_LOCAL when the local store failed (err).
  */
 int pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
                   const struct checker_options *opt, bool all,

@@ -47,6 +47,13 @@
  *	    webhookd claims a domain's events with a lease and deletes them
  *	    once delivered.
  *
+ *	Version 4 (a refresh's cost, bench/bench_fleet.sh): no index on
+ *	authready_checks (next_check) (a claim walks the primary key; the
+ *	index made every write-back of a check a new tuple with two index
+ *	entries), and free room in the pages of authready_checks
+ *	(fillfactor 50) and authready_state (70), so that a claim's lease
+ *	and a write-back's next check are HOT updates in place.
+ *
  *	After each writing transaction the writer runs NOTIFY
  *	authready_changes with the version as payload, inside it
  *	(pgreg.c).
@@ -137,6 +144,10 @@ static const struct pgschema_step pgschema_steps_table[] = {
       "CREATE INDEX authready_webhook_outbox_domain"
       " ON authready_webhook_outbox (domain, seq)",
       NULL}},
+    {"version 4: the checkers' rows updated in place",
+     {"DROP INDEX IF EXISTS authready_checks_next",
+      "ALTER TABLE authready_checks SET (fillfactor = 50)",
+      "ALTER TABLE authready_state SET (fillfactor = 70)", NULL}},
 };
 
 #define PGSCHEMA_NSTEPS                                                        \

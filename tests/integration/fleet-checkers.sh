@@ -143,6 +143,12 @@ conf admin "$NSD_PORT" admin
 conf c1 "$NSD_PORT"
 conf c2 "$NSD_PORT"
 conf slow "$BH_PORT"
+# w1, w2: a window of 2, so that a round of the 4 domains claims full
+# batches and runs the background writer
+for w in w1 w2; do
+	conf "$w" "$NSD_PORT"
+	echo "RefreshConcurrency 2" >>"$T/$w.conf"
+done
 ADMIN=$T/admin.conf
 
 # sql SQL - one value from the database.
@@ -176,7 +182,7 @@ checks() {
 
 # ---------------------------------------------------------------- schema
 
-case_ db-migrate-1-to-3
+case_ db-migrate-1-to-4
 cli "$ADMIN" db init
 pg_psql "DROP TABLE authready_checks, authready_notices,
     authready_webhook_outbox;
@@ -187,12 +193,18 @@ cli "$ADMIN" db migrate
 if [ "$rc" -ne 0 ]; then
 	ko "exit $rc"
 elif [ "$(sql "SELECT value FROM authready_meta
-    WHERE key = 'schema_version'")" != 3 ]; then
-	ko "schema_version is not 3"
+    WHERE key = 'schema_version'")" != 4 ]; then
+	ko "schema_version is not 4"
 elif [ "$(sql "SELECT count(*) FROM pg_tables WHERE tablename IN
     ('authready_checks', 'authready_notices',
     'authready_webhook_outbox')")" != 3 ]; then
 	ko "tables missing"
+elif [ "$(sql "SELECT count(*) FROM pg_indexes
+    WHERE indexname = 'authready_checks_next'")" != 0 ]; then
+	ko "version 4 keeps the index on next_check"
+elif [ "$(sql "SELECT array_to_string(reloptions, ',') FROM pg_class
+    WHERE relname = 'authready_checks'")" != fillfactor=50 ]; then
+	ko "authready_checks without fillfactor 50"
 else
 	ok
 fi
@@ -473,6 +485,46 @@ else
 	else
 		ok
 	fi
+fi
+
+case_ background-writer-each-domain-once
+# Two refresh --due at once, each round's first claim full (a window of
+# 2, 4 domains): each runs the background writer (claims made ahead,
+# write-backs on its second connection).  Every domain checked once,
+# written back once at the next versions, no lease left behind.
+sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
+    lease_token = NULL, next_check = '-infinity'" >/dev/null
+v0=$(sql "SELECT version FROM authready_clock")
+"$AUTHREADY" -c "$T/w1.conf" refresh --due >"$T/w1.out" 2>"$T/w1.err" &
+r1=$!
+"$AUTHREADY" -c "$T/w2.conf" refresh --due >"$T/w2.out" 2>"$T/w2.err" &
+r2=$!
+wait "$r1"
+rc1=$?
+wait "$r2"
+rc2=$?
+bad=
+for d in $DOMAINS; do
+	n=$(cat "$T/w1.err" "$T/w2.err" | grep 'event=fleet-check ' |
+	    grep -c "domain=$d " || true)
+	[ "$n" = 1 ] || bad="$bad $d:$n"
+done
+got=$(sql "SELECT count(*) || ' ' || count(DISTINCT version) || ' ' ||
+    max(version) FROM authready_state WHERE version > $v0")
+if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+	ko "exit $rc1 and $rc2: $(cat "$T/w1.err" "$T/w2.err")"
+elif ! grep -q 'event=fleet-writer ' "$T/w1.err" "$T/w2.err"; then
+	ko "no round ran the background writer"
+elif [ -n "$bad" ]; then
+	ko "checked other than once:$bad"
+elif [ "$got" != "4 4 $(sql "SELECT version FROM authready_clock")" ]; then
+	ko "written (rows, versions, last): $got"
+elif [ "$(sql "SELECT count(*) FROM authready_checks
+    WHERE lease_owner IS NOT NULL")" -ne 0 ]; then
+	ko "leases left: $(sql "SELECT string_agg(domain, ' ')
+	    FROM authready_checks WHERE lease_owner IS NOT NULL")"
+else
+	ok
 fi
 
 case_ db-status-leases-notices

@@ -133,7 +133,8 @@ pg_ready() {
 }
 
 # pg_run PORT [LISTEN] - start postgres on PORT (TCP on LISTEN, default
-# 127.0.0.1; "" the unix socket only); 0 when it answers.  postgres is
+# 127.0.0.1; "" the unix socket only), with PG_OPTS's "-c NAME=VALUE"
+# words after the harness's own (a benchmark's); 0 when it answers.  postgres is
 # started directly (no shell function in between), so PG_PID is its pid.
 pg_run() {
 	PG_PORT=$1
@@ -147,7 +148,7 @@ pg_run() {
 	"$@" "$PG_BIN/postgres" -D "$PG_DIR/data" -p "$PG_PORT" \
 	    -c listen_addresses="$pg_listen" -c unix_socket_directories="$PG_DIR" \
 	    -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-	    -c max_connections=40 -c shared_buffers=16MB \
+	    -c max_connections=40 -c shared_buffers=16MB ${PG_OPTS:-} \
 	    </dev/null >>"$PG_DIR/pg.log" 2>&1 &
 	PG_PID=$!
 	i=0
