@@ -473,6 +473,107 @@ START_TEST(test_flush_holds_results_and_stores_what_it_wrote)
 }
 END_TEST
 
+/* A background write-back: fake_flush's outcomes, handed back by reap
+ * only after two polls (or at once when the run waits). */
+struct async_seen {
+	struct flush_seen fs; /* first: fake_flush's arg */
+	struct checker_result *out;
+	size_t submits, reaps;
+	int polls;
+};
+
+/* fake_submit - checker_submit_cb: one flush out at a time. */
+static bool
+fake_submit(void *arg, struct checker_result *res, size_t n)
+{
+	struct async_seen *as = arg;
+
+	ck_assert_ptr_null(as->out);
+	fake_flush(&as->fs, res, n);
+	as->out = res;
+	as->polls = 0;
+	as->submits++;
+	return true;
+}
+
+/* fake_reap - checker_reap_cb: the flush out, after two polls. */
+static struct checker_result *
+fake_reap(void *arg, bool wait)
+{
+	struct async_seen *as = arg;
+	struct checker_result *res = as->out;
+
+	if (res == NULL || (!wait && as->polls++ < 2))
+		return NULL;
+	as->out = NULL;
+	as->reaps++;
+	return res;
+}
+
+/*
+ * With submit and reap, the flushes go out in the background, one at a
+ * time, and each comes back once: the same outcome in the store as a
+ * flush in turn, nothing left out when the run returns.
+ */
+START_TEST(test_submitted_flush_comes_back_once)
+{
+	struct store *st = open_store();
+	static struct config cfg;
+	static struct domain_state s;
+	struct checker_options opt;
+	struct checker_stats stats;
+	struct async_seen as;
+	char *names[] = {"d1.example", "d2.example", "d3.example",
+	                 "d4.example"};
+	struct dns *dns;
+	char err[512];
+	int wake[2];
+
+	memset(&as, 0, sizeof(as));
+	ck_assert_int_eq(pipe(wake), 0);
+	config_defaults(&cfg);
+	snprintf(cfg.dns.servers[0], sizeof(cfg.dns.servers[0]), "127.0.0.1:9");
+	cfg.dns.nservers = 1;
+	cfg.dns.timeout_ms = 500;
+	cfg.check_timeout_ms = 500;
+	ck_assert_msg(dns_open(&dns, &cfg.dns, err, sizeof(err)) == 0,
+	              "dns_open: %s", err);
+	for (size_t i = 0; i < 4; i++)
+		put_reg(st, names[i]);
+	checker_options_init(&opt, &cfg, T0);
+	opt.notify = false;
+	opt.flush = fake_flush;
+	opt.submit = fake_submit;
+	opt.reap = fake_reap;
+	opt.wake_fd = wake[0];
+	opt.flush_max = 1;
+	opt.arg = &as;
+	ck_assert_msg(
+	    checker_run(st, dns, &opt, names, 4, &stats, err, sizeof(err)) == 0,
+	    "checker_run: %s", err);
+	ck_assert_ptr_null(as.out);
+	ck_assert_uint_ge(as.submits, 1);
+	ck_assert_uint_eq(as.reaps, as.submits);
+	ck_assert_uint_eq(as.fs.calls, as.submits);
+	ck_assert_uint_eq(as.fs.results, 4);
+	ck_assert_uint_eq(stats.done, 4);
+	ck_assert_uint_eq(stats.dropped, 1);
+	ck_assert_uint_eq(stats.errors, 1);
+	ck_assert_int_eq(
+	    store_state_get(st, "d1.example", &s, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(s.next_check, 42);
+	ck_assert_int_eq(
+	    store_state_get(st, "d2.example", &s, err, sizeof(err)),
+	    STORE_NOTFOUND);
+	ck_assert_int_eq(
+	    store_state_get(st, "d3.example", &s, err, sizeof(err)), STORE_OK);
+	dns_close(dns);
+	store_close(st);
+	close(wake[0]);
+	close(wake[1]);
+}
+END_TEST
+
 static Suite *
 checker_suite(void)
 {
@@ -486,6 +587,7 @@ checker_suite(void)
 	tcase_add_test(tc, test_usage_note_drain);
 	tcase_add_test(tc, test_usage_concurrent);
 	tcase_add_test(tc, test_flush_holds_results_and_stores_what_it_wrote);
+	tcase_add_test(tc, test_submitted_flush_comes_back_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
