@@ -47,7 +47,8 @@
 # tests/replica-rows (make check builds it, or make tests/replica-rows).
 # As root the daemons run as nobody and PostgreSQL as postgres.
 # BENCH_PGSTAT=FILE: PostgreSQL with pg_stat_statements; FILE gets the
-# statements of the refresh part by total time (where the database's
+# statements of the refresh part by total time: calls, execution ms,
+# planning ms, rows, us per row, the statement (where the database's
 # share goes: claims or write-back).
 # The issue's campaign (several minutes):
 #   REFRESH=100000 COMMITS=500 bench/bench_fleet.sh BUILDDIR 100000 1000000
@@ -77,6 +78,7 @@ pg_find
 if [ -n "${BENCH_PGSTAT:-}" ]; then
 	PG_OPTS="${PG_OPTS:-} -c shared_preload_libraries=pg_stat_statements"
 	PG_OPTS="$PG_OPTS -c pg_stat_statements.track=all"
+	PG_OPTS="$PG_OPTS -c pg_stat_statements.track_planning=on"
 fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-fleet.XXXXXX")
@@ -464,7 +466,8 @@ part_refresh() {
 		r=$((r + 1))
 	done
 	[ -z "${BENCH_PGSTAT:-}" ] || sql -c "SELECT calls,
-	    round(total_exec_time) AS ms, rows,
+	    round(total_exec_time) AS ms, round(total_plan_time) AS plan_ms,
+	    rows,
 	    round((1000 * total_exec_time / greatest(rows, 1))::numeric, 1)
 	    AS us_per_row, regexp_replace(query, '\\s+', ' ', 'g')
 	    FROM pg_stat_statements ORDER BY total_exec_time DESC
