@@ -780,8 +780,12 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 	}
 	version = strtoll(PQgetvalue(res_clock, 0, 0), NULL, 10);
 	PQclear(res_clock);
-	rc = pgconn_exec(conn, "checking the leases", PGCHECK_SQL_FENCE, 2,
-	                 values, NULL, NULL, &fence, err, errlen);
+	rc = conn == pc->wconn && pc->wprepared
+	         ? pgconn_exec_prepared(conn, "checking the leases",
+	                                "authready_fence", 2, values, &fence,
+	                                err, errlen)
+	         : pgconn_exec(conn, "checking the leases", PGCHECK_SQL_FENCE,
+	                       2, values, NULL, NULL, &fence, err, errlen);
 	if (rc != PGCONN_OK)
 		goto fail;
 	rows = PQntuples(fence);
@@ -812,8 +816,12 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 		}
 	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
 	wvals[12] = vtext;
-	rc = pgconn_exec(conn, "writing the results", PGCHECK_SQL_WRITE, 13,
-	                 wvals, NULL, NULL, NULL, err, errlen);
+	rc = conn == pc->wconn && pc->wprepared
+	         ? pgconn_exec_prepared(conn, "writing the results",
+	                                "authready_write", 13, wvals, NULL, err,
+	                                errlen)
+	         : pgconn_exec(conn, "writing the results", PGCHECK_SQL_WRITE,
+	                       13, wvals, NULL, NULL, NULL, err, errlen);
 	if (rc == PGCONN_OK)
 		rc = pgconn_commit(conn, err, errlen);
 	if (rc == PGCONN_OK)
@@ -1064,14 +1072,26 @@ pgcheck_worker_start(struct pgcheck *pc)
 		PQfinish(pc->wconn);
 		pc->wconn = NULL;
 	}
-	if (pc->wconn == NULL &&
-	    pgconn_open(pc->cfg, &pc->wconn, err, sizeof(err)) != PGCONN_OK) {
-		log_msg(LOG_WARNING,
-		        "event=fleet-writer-failed error=\"%s\" (the round "
-		        "writes its results in turn)",
-		        err);
-		pc->wconn = NULL;
-		return -1;
+	if (pc->wconn == NULL) {
+		if (pgconn_open(pc->cfg, &pc->wconn, err, sizeof(err)) !=
+		    PGCONN_OK) {
+			log_msg(LOG_WARNING,
+			        "event=fleet-writer-failed error=\"%s\" (the "
+			        "round writes its results in turn)",
+			        err);
+			pc->wconn = NULL;
+			return -1;
+		}
+		/* The write-back's statements planned once for the
+		 * connection (its claims are not: a custom plan sees which
+		 * of their branches a claim takes). */
+		pc->wprepared =
+		    pgconn_prepare(pc->wconn, "preparing the fence",
+		                   "authready_fence", PGCHECK_SQL_FENCE, err,
+		                   sizeof(err)) == PGCONN_OK &&
+		    pgconn_prepare(pc->wconn, "preparing the write-back",
+		                   "authready_write", PGCHECK_SQL_WRITE, err,
+		                   sizeof(err)) == PGCONN_OK;
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return -1;

@@ -81,6 +81,7 @@ struct pgcheck {
 	/* a round's background writer (pgcheck.c): its own connection,
 	 * kept from round to round, closed by pgcheck_close() */
 	PGconn *wconn;
+	bool wprepared; /* its write-back statements prepared */
 	struct pgcheck_worker *worker;
 };
 

@@ -10,6 +10,11 @@
  *	int pgconn_exec(PGconn *conn, const char *what, const char *sql,
  *	    int nparams, const char *const *values, const int *lengths,
  *	    const int *binary, PGresult **res, char *err, size_t errlen);
+ *	int pgconn_prepare(PGconn *conn, const char *what,
+ *	    const char *name, const char *sql, char *err, size_t errlen);
+ *	int pgconn_exec_prepared(PGconn *conn, const char *what,
+ *	    const char *name, int nparams, const char *const *values,
+ *	    PGresult **res, char *err, size_t errlen);
  *	int pgconn_commit(PGconn *conn, char *err, size_t errlen);
  *	void pgconn_rollback(PGconn *conn);
  *	int pgconn_host_name(const struct config *cfg, char *buf, size_t len,
@@ -215,19 +220,52 @@ pgconn_classify(PGconn *conn, const PGresult *res)
 	return PGCONN_FAILED;
 }
 
+static int pgconn_outcome(PGconn *conn, PGresult *r, const char *what,
+                          PGresult **res, char *err, size_t errlen);
+
 int
 pgconn_exec(PGconn *conn, const char *what, const char *sql, int nparams,
             const char *const *values, const int *lengths, const int *binary,
             PGresult **res, char *err, size_t errlen)
 {
-	char msg[PGCONN_ERR_MAX];
 	PGresult *r;
-	ExecStatusType st;
-	int rc;
 
 	if (res != NULL)
 		*res = NULL;
 	r = PQexecParams(conn, sql, nparams, NULL, values, lengths, binary, 0);
+	return pgconn_outcome(conn, r, what, res, err, errlen);
+}
+
+int
+pgconn_prepare(PGconn *conn, const char *what, const char *name,
+               const char *sql, char *err, size_t errlen)
+{
+	return pgconn_outcome(conn, PQprepare(conn, name, sql, 0, NULL), what,
+	                      NULL, err, errlen);
+}
+
+int
+pgconn_exec_prepared(PGconn *conn, const char *what, const char *name,
+                     int nparams, const char *const *values, PGresult **res,
+                     char *err, size_t errlen)
+{
+	if (res != NULL)
+		*res = NULL;
+	return pgconn_outcome(
+	    conn, PQexecPrepared(conn, name, nparams, values, NULL, NULL, 0),
+	    what, res, err, errlen);
+}
+
+/* pgconn_outcome - the result r of a statement: PGCONN_OK with *res (or
+ * cleared), else a status and "what: why" in err. */
+static int
+pgconn_outcome(PGconn *conn, PGresult *r, const char *what, PGresult **res,
+               char *err, size_t errlen)
+{
+	char msg[PGCONN_ERR_MAX];
+	ExecStatusType st;
+	int rc;
+
 	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		if (res != NULL)

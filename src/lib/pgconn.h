@@ -73,6 +73,22 @@ int pgconn_exec(PGconn *conn, const char *what, const char *sql, int nparams,
                 const int *binary, PGresult **res, char *err, size_t errlen);
 
 /*
+ * pgconn_prepare - prepare sql as the statement name on conn (for the
+ * connection's life; parameter types from the text).  A status as
+ * pgconn_exec.
+ */
+int pgconn_prepare(PGconn *conn, const char *what, const char *name,
+                   const char *sql, char *err, size_t errlen);
+
+/*
+ * pgconn_exec_prepared - run the statement name that pgconn_prepare()
+ * made on conn, with text parameters; as pgconn_exec.
+ */
+int pgconn_exec_prepared(PGconn *conn, const char *what, const char *name,
+                         int nparams, const char *const *values, PGresult **res,
+                         char *err, size_t errlen);
+
+/*
  * pgconn_commit - COMMIT, and make sure it committed (COMMIT of a failed
  * transaction answers ROLLBACK).  PGCONN_DOWN when the connection went
  * away during it: the outcome is unknown, and err says so.
