@@ -82,18 +82,19 @@ static const char *const apimetrics_routes[APIMETRICS_ROUTES] = {
 };
 
 /* The statuses the API sends (apiproblem.c's and the routes'), then
- * "none" and "other".  libmicrohttpd's own 431 (a header block past
- * API_HEADER_MAX) never reaches api.c: neither logged nor counted. */
+ * "none" and "other".  libmicrohttpd's own 431 (a header block that does
+ * not fit in API_MHD_MEMORY) never reaches api.c: neither logged nor
+ * counted; api.c's (past API_HEADER_MAX) is. */
 static const unsigned apimetrics_codes[] = {
     200, 201, 202, 204, 400, 401, 403, 404, 405,
-    408, 409, 413, 415, 429, 500, 502, 503,
+    408, 409, 413, 415, 429, 431, 500, 502, 503,
 };
 #define APIMETRICS_NCODES (sizeof(apimetrics_codes) / sizeof(*apimetrics_codes))
 #define APIMETRICS_STATUS_NONE APIMETRICS_NCODES
 #define APIMETRICS_STATUS_OTHER (APIMETRICS_NCODES + 1)
 static const char *const apimetrics_statuses[APIMETRICS_NCODES + 2] = {
-    "200", "201", "202", "204", "400", "401", "403", "404",  "405",   "408",
-    "409", "413", "415", "429", "500", "502", "503", "none", "other",
+    "200", "201", "202", "204", "400", "401", "403", "404", "405",  "408",
+    "409", "413", "415", "429", "431", "500", "502", "503", "none", "other",
 };
 
 static const char *const apimetrics_version[] = {PACKAGE_VERSION};
