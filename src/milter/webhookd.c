@@ -31,10 +31,17 @@
  *	next pass, so nothing is forgotten that the outbox still holds.
  *
  *	The fleet's thread (webhookd_start_fleet) reads by claiming
- *	(pgoutbox_claim(), every WEBHOOKD_POLL_MS, which renews the leases of
- *	what it holds) and deletes with pgoutbox_delete(); an event may come
- *	in below the highest seq read (another host's, whose lease ran out):
- *	the queue is kept in seq order and the links per domain mended.
+ *	(pgoutbox_claim(), which renews the leases of what it holds) and
+ *	deletes with pgoutbox_delete(); an event may come in below the
+ *	highest seq read (another host's, whose lease ran out): the queue is
+ *	kept in seq order and the links per domain mended.  Its connection
+ *	LISTENs on the channel every fleet write NOTIFYs in its transaction
+ *	(pgoutbox.h), and the thread waits on that socket with libcurl's:
+ *	a NOTIFY brings the next claim forward to now (at most one claim per
+ *	WEBHOOKD_NOTIFY_GAP_MS), so an event is claimed as its write
+ *	commits; otherwise it claims every WEBHOOKD_FLEET_POLL_MS, the
+ *	safety net (a lease that ran out sends no NOTIFY) and the lease
+ *	renewal.
  *
  *	Only WEBHOOKD_QUEUE_MAX events are read at once: with that many
  *	waiting (a receiver down for long, a domain's first event
@@ -735,11 +742,40 @@ wh_take_reload(struct webhookd *wd)
 	}
 }
 
+/* wh_poll_ms - how often the outbox is read when nothing wakes us. */
+static uint64_t
+wh_poll_ms(const struct webhookd *wd)
+{
+	return wd->pg != NULL ? WEBHOOKD_FLEET_POLL_MS : WEBHOOKD_POLL_MS;
+}
+
+/* wh_wait - wait at most ms for libcurl's sockets, a wake-up (a reload,
+ * a stop) or, on the fleet's outbox, a NOTIFY: then the next claim is
+ * brought forward to now (at most one per WEBHOOKD_NOTIFY_GAP_MS after
+ * the last).  A lost connection counts as a NOTIFY: the claim opens a
+ * new one, and a NOTIFY sent meanwhile is covered by that claim. */
+static void
+wh_wait(struct webhookd *wd, long ms, uint64_t last_load, uint64_t *next_load)
+{
+	struct curl_waitfd pg = {
+	    .fd = wd->pg != NULL ? pgoutbox_fd(wd->pg) : -1,
+	    .events = CURL_WAIT_POLLIN,
+	};
+	bool listening = pg.fd >= 0;
+	uint64_t soon = last_load + WEBHOOKD_NOTIFY_GAP_MS;
+
+	curl_multi_poll(wd->multi, listening ? &pg : NULL, listening ? 1 : 0,
+	                (int)ms, NULL);
+	if (listening && (pg.revents & CURL_WAIT_POLLIN) != 0 &&
+	    pgoutbox_notified(wd->pg) && soon < *next_load)
+		*next_load = soon;
+}
+
 static void *
 wh_main(void *arg)
 {
 	struct webhookd *wd = arg;
-	uint64_t next_load = 0;
+	uint64_t next_load = 0, last_load = 0;
 	int running;
 
 	while (!atomic_load(&wd->stop)) {
@@ -755,7 +791,12 @@ wh_main(void *arg)
 		}
 		if (now >= next_load) {
 			wh_load(wd);
-			next_load = now + WEBHOOKD_POLL_MS;
+			last_load = now;
+			next_load = now + wh_poll_ms(wd);
+			/* a NOTIFY read during the claim: its commit may have
+			 * come after the claim's snapshot */
+			if (wd->pg != NULL && pgoutbox_notified(wd->pg))
+				next_load = now + WEBHOOKD_NOTIFY_GAP_MS;
 		}
 		wh_reap(wd);
 		wh_sweep(wd);
@@ -764,7 +805,7 @@ wh_main(void *arg)
 		wh_reap(wd);
 		if (next_load > now && (long)(next_load - now) < wait)
 			wait = (long)(next_load - now);
-		curl_multi_poll(wd->multi, NULL, 0, (int)wait, NULL);
+		wh_wait(wd, wait, last_load, &next_load);
 		curl_multi_perform(wd->multi, &running);
 	}
 	wh_abandon(wd);

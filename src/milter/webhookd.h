@@ -31,7 +31,9 @@
  *	With StoreDSN a second thread, webhookd_start_fleet(), empties the
  *	fleet's outbox in PostgreSQL (pgoutbox.h): the state changes and
  *	removals, claimed with a lease per domain so one host at a time
- *	delivers a domain's events; a host killed mid-delivery loses its
+ *	delivers a domain's events, claimed as soon as a NOTIFY on
+ *	authready_changes says a write committed (else every
+ *	WEBHOOKD_FLEET_POLL_MS); a host killed mid-delivery loses its
  *	lease and another sends them again, same ids.  The host's LMDB
  *	outbox still holds its own held and released events.
  *
@@ -64,6 +66,8 @@
 #define WEBHOOKD_QUEUE_MAX 256      /* events in memory at once */
 #define WEBHOOKD_INFLIGHT_MAX 16    /* requests at once */
 #define WEBHOOKD_POLL_MS 250        /* the outbox is read this often */
+#define WEBHOOKD_FLEET_POLL_MS 2000 /* the fleet's, between NOTIFYs */
+#define WEBHOOKD_NOTIFY_GAP_MS 20   /* a NOTIFY's claim after the last */
 #define WEBHOOKD_RESPONSE_MAX 65536 /* octets of an answer read */
 #define WEBHOOKD_PAUSED_MS 1000     /* no URL: wait for a reload or a stop */
 
