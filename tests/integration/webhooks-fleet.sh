@@ -40,7 +40,9 @@
 #	    (scaled) of the insert (noted by a trigger of this test inside
 #	    the writer's transaction, so before its COMMIT), where polling
 #	    every 250 ms would take 125 ms on average; and an event inserted
-#	    with no NOTIFY is still delivered by the slow poll (safety net).
+#	    with no NOTIFY is still delivered by the slow poll (safety net);
+#	  - a reload (SIGUSR1) hands the fleet's thread a new WebhookTimeout
+#	    (its lease follows), and it is still woken by NOTIFY.
 #
 #	The cases depend on each other and run in order.
 #
@@ -680,6 +682,35 @@ if ! wait_holds removed "quiet.$ZONE"; then
 	ko "not delivered"
 else
 	ok "$(($(now_ms) - t0)) ms"
+fi
+
+case_ "reload: the fleet's thread takes the new WebhookTimeout, still woken"
+evidence "$T/$live.log"
+NEW_TIMEOUT=$(scaled 3)
+sed "s/^WebhookTimeout .*/WebhookTimeout $NEW_TIMEOUT/" "$T/$live.conf" \
+    >"$T/$live.conf.new" && mv "$T/$live.conf.new" "$T/$live.conf"
+chmod 0644 "$T/$live.conf"
+kill -USR1 "$(eval "echo \$PID_$live")"
+j=0
+while ! grep -q "event=webhook-reload outbox=fleet urls=1 kept=1 added=0 removed=0 timeout_ms=$((NEW_TIMEOUT * 1000)) " \
+    "$T/$live.log" && [ $j -lt "$WAIT_TENTHS" ]; do
+	sleep 0.1
+	j=$((j + 1))
+done
+CLI_AS=as_daemon_user cli "$T/cli.conf" domain add "r.$ZONE" \
+    --selector 1234rpr --key "$KEY"
+r1=$rc
+CLI_AS=as_daemon_user cli "$T/cli.conf" domain remove "r.$ZONE"
+r2=$rc
+if ! grep -q "event=webhook-reload outbox=fleet urls=1 kept=1 added=0 removed=0 timeout_ms=$((NEW_TIMEOUT * 1000)) " \
+    "$T/$live.log"; then
+	ko "no event=webhook-reload outbox=fleet with the new timeout"
+elif [ $r1 -ne 0 ] || [ $r2 -ne 0 ]; then
+	ko "domain add, remove: exit $r1, $r2"
+elif ! wait_holds removed "r.$ZONE"; then
+	ko "r.$ZONE's removed event was not delivered after the reload"
+else
+	ok
 fi
 
 case_ "host-$live: clean stop, log free of errors"
