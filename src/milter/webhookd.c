@@ -714,9 +714,13 @@ wh_take_reload(struct webhookd *wd)
 		if (map[u] == SIZE_MAX)
 			log_msg(LOG_WARNING,
 			        "event=webhook-url-removed url=%zu events=%zu "
-			        "(no longer a WebhookURL: the events it was "
-			        "still to get are not sent to it)",
-			        u + 1, dropped[u]);
+			        "(no longer a WebhookURL: %s)",
+			        u + 1, dropped[u],
+			        k->urls.count > 0
+			            ? "the events it was still to get are not "
+			              "sent to it"
+			            : "the events stay in the outbox for the "
+			              "URLs of a later reload or start");
 	log_msg(LOG_NOTICE,
 	        "event=webhook-reload outbox=%s urls=%zu kept=%zu "
 	        "added=%zu removed=%zu timeout_ms=%u retry_for=%lld%s",
@@ -739,6 +743,8 @@ wh_take_reload(struct webhookd *wd)
 		wh_abandon(wd);
 		wd->last_seq = 0; /* read again from the first, later */
 		atomic_store(&wd->queued, 0);
+		if (wd->pg != NULL) /* no NOTIFY piles up unread meanwhile */
+			pgoutbox_close(wd->pg);
 	}
 }
 
