@@ -30,11 +30,11 @@
 #include <microhttpd.h>
 
 /* authready-api's libmicrohttpd options with the default config: */
-#define NULL_THREADS 4                /* API_THREADS (src/api/api.h) */
-#define NULL_CONNECTIONS (1024 + 64)  /* APIMaxConnections + API_CONN_SLACK */
-#define NULL_TIMEOUT_S 30             /* APIRequestTimeout */
-#define NULL_MEMORY_LIMIT (32 * 1024) /* API_HEADER_MAX */
-#define NULL_BODY_MAX (1024 * 1024)   /* octets of BODYFILE */
+#define NULL_THREADS 4                 /* API_THREADS (src/api/api.h) */
+#define NULL_CONNECTIONS (1024 + 64)   /* APIMaxConnections + API_CONN_SLACK */
+#define NULL_TIMEOUT_S 30              /* APIRequestTimeout */
+#define NULL_MEMORY_LIMIT (128 * 1024) /* API_MHD_MEMORY */
+#define NULL_BODY_MAX (1024 * 1024)    /* octets of BODYFILE */
 
 static const char fixed_body[] =
     "{\"domain\":\"example.com\",\"state\":\"verified\",\"since\":"

@@ -18,8 +18,10 @@
 #	    and the number goes down by one (kept in the file, so a
 #	    restarted receiver goes on counting);
 #	  - otherwise the event is kept: "ID TYPE DOMAIN" appended to
-#	    DIR/events and the body to DIR/bodies unless its id is there
-#	    already (then "ID" goes to DIR/dups), and the answer is 204.
+#	    DIR/events, the body to DIR/bodies and "ID MS" (the wall clock
+#	    in milliseconds when the request was read) to DIR/arrivals
+#	    unless its id is there already (then "ID" goes to DIR/dups),
+#	    and the answer is 204.
 #
 #	Every request is counted in DIR/requests ("PATH STATUS").  Perl's
 #	core modules only (IO::Socket::INET, Digest::SHA).  Runs until it
@@ -28,6 +30,7 @@ use strict;
 use warnings;
 use Digest::SHA qw(hmac_sha256_hex);
 use IO::Socket::INET;
+use Time::HiRes ();
 
 my $MAX_SKEW = 300;     # seconds a signature's time may be off
 my $HEAD_MAX = 16384;   # octets of a request's head
@@ -116,6 +119,7 @@ sub decide {
 	} else {
 		add("$dir/events", "$id $type $domain");
 		add("$dir/bodies", $body);
+		add("$dir/arrivals", "$id " . int(Time::HiRes::time() * 1000));
 	}
 	return 204;
 }

@@ -9,15 +9,18 @@
  * DESCRIPTION
  *	libmicrohttpd runs a pool of API_THREADS epoll threads on the socket.
  *	The first call of the access handler for a request judges everything
- *	known before the body: too many connections (503), an address
+ *	known before the body: too many connections (503), the request's
+ *	header fields larger than API_HEADER_MAX (431), an address
  *	throttled after failed tokens (429), the route (404, 405, a bad
  *	domain 400), the token (401, 403), the declared length (413).  The
  *	body is then gathered up to its route's limit (413 past it) and
  *	within APIRequestTimeout of the request's start (408 past it); a
  *	client that stalls is closed by libmicrohttpd's connection timeout
- *	(the same APIRequestTimeout), and a header block larger than
- *	API_HEADER_MAX gets libmicrohttpd's own 431.  The last call runs
- *	the route.
+ *	(the same APIRequestTimeout).  libmicrohttpd is given API_MHD_MEMORY
+ *	per connection, well above API_HEADER_MAX, so the header limit is
+ *	ours (a problem document); only a header block that does not fit in
+ *	that memory gets libmicrohttpd's own 431 (text/html), before the
+ *	API sees the request.  The last call runs the route.
  *
  *	The routes call what authready(1) calls: regops.c to register,
  *	remove, look up and ask for a check, release.c to release held
@@ -974,6 +977,19 @@ api_auth(struct api *api, struct MHD_Connection *c, struct api_req *r,
 	return 0;
 }
 
+/* api_header_octets - MHD_KeyValueIterator: add one header field's
+ * octets as it came ("Name: value" and CRLF) to the sum in cls. */
+static enum MHD_Result
+api_header_octets(void *cls, enum MHD_ValueKind kind, const char *key,
+                  size_t key_size, const char *value, size_t value_size)
+{
+	size_t *sum = cls;
+
+	(void)kind, (void)key, (void)value;
+	*sum += key_size + 2 + value_size + 2;
+	return MHD_YES;
+}
+
 /* api_first - the first call of a request: judge all but the body. */
 static enum MHD_Result
 api_first(struct api *api, struct MHD_Connection *c, struct api_req *r,
@@ -983,11 +999,21 @@ api_first(struct api *api, struct MHD_Connection *c, struct api_req *r,
 	const char *cl, *type;
 	unsigned long long declared;
 	int rc, auth_rc;
+	size_t header_octets = 0;
 
 	if (busy)
 		return api_problem(c, r, APIPROBLEM_BUSY,
 		                   "too many connections; try again", url,
 		                   NULL);
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, api_header_octets,
+	                            &header_octets);
+	if (header_octets > API_HEADER_MAX) {
+		snprintf(why, sizeof(why),
+		         "the header fields are %zu octets; at most %d",
+		         header_octets, API_HEADER_MAX);
+		return api_problem(c, r, APIPROBLEM_HEADERS_TOO_LARGE, why, url,
+		                   NULL);
+	}
 	rc = apiroute_match(method, url, strlen(url), &r->route, route_why,
 	                    sizeof(route_why));
 	if (rc == APIPROBLEM_NOT_FOUND || rc == APIPROBLEM_METHOD) {
@@ -1243,7 +1269,7 @@ api_start(struct api *api, int listen_fd, char *err, size_t errlen)
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)(api->cfg->api_max_connections + API_CONN_SLACK),
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_HEADER_MAX,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_MHD_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_completed, api,
 	    MHD_OPTION_NOTIFY_CONNECTION, api_connection, api, MHD_OPTION_ARRAY,
 	    tls, MHD_OPTION_END);

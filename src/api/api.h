@@ -28,8 +28,13 @@
 
 #define API_BODY_MAX (1024 * 1024)        /* octets of a JSON body */
 #define API_IMPORT_MAX (64 * 1024 * 1024) /* octets of an import CSV */
-#define API_HEADER_MAX (32 * 1024)        /* octets of the header block */
-#define API_THREADS 4                     /* libmicrohttpd's pool */
+#define API_HEADER_MAX (32 * 1024)        /* octets of the header fields */
+/* libmicrohttpd's memory per connection: the header block is read into
+ * it with the connection's buffers, so it is well above API_HEADER_MAX
+ * (a block past API_HEADER_MAX is answered by api.c, 431 problem+json;
+ * one that does not fit here gets libmicrohttpd's own 431). */
+#define API_MHD_MEMORY (128 * 1024)
+#define API_THREADS 4     /* libmicrohttpd's pool */
 #define API_CONN_SLACK 64 /* connections past the limit answered 503 */
 
 struct api {

@@ -16,6 +16,7 @@
  *	while a scraper and a load balancer's probe carry no token and a
  *	metrics port is kept on loopback or firewalled.
  *
+ *	The listener is metricshttp.c's, shared with authready-milter.
  *	The socket is opened before privileges drop (apimetrics_open); the
  *	families are registered before the API serves (apimetrics_register);
  *	libmicrohttpd serves the socket from a thread of its own
@@ -33,9 +34,6 @@
 #include "apiroute.h"
 #include "configfile.h"
 
-#define APIMETRICS_CONNECTIONS_MAX 32     /* scrapers and probes at once */
-#define APIMETRICS_TIMEOUT_SECONDS 10     /* an idle connection is closed */
-#define APIMETRICS_MEMORY_MAX 16384       /* a request's headers, octets */
 #define APIMETRICS_BODY_MAX (1024 * 1024) /* the largest /metrics text */
 
 struct store;

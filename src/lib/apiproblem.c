@@ -67,6 +67,10 @@ static const struct {
                             "The request took too long to arrive"},
     [APIPROBLEM_TOO_LARGE] = {413, "urn:authready:problem:body-too-large",
                               "The body is too large"},
+    [APIPROBLEM_HEADERS_TOO_LARGE] = {431,
+                                      "urn:authready:problem:headers-too-large",
+                                      "The request's header fields are too "
+                                      "large"},
     [APIPROBLEM_THROTTLED] = {429, "urn:authready:problem:too-many-failures",
                               "Too many failed authentications from this "
                               "address"},

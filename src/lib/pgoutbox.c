@@ -7,6 +7,8 @@
  *	int pgoutbox_open(po, cfg, err, errlen);
  *	int pgoutbox_claim(po, max, cb, ctx, err, errlen);
  *	int pgoutbox_delete(po, seqs, n, gone, err, errlen);
+ *	int pgoutbox_fd(po);
+ *	bool pgoutbox_notified(po);
  *	void pgoutbox_close(po);
  *
  * DESCRIPTION
@@ -14,6 +16,8 @@
  *	host's rows, one UPDATE over the picked rows RETURNING them in seq
  *	order, COMMIT; cb runs after the COMMIT.  A domain is busy while any
  *	of its rows carries another host's lease that has not run out.
+ *	A connection LISTENs on PGOUTBOX_CHANNEL from its opening; the
+ *	NOTIFYs it gets are only a wake-up (their payload is not read).
  */
 #include "pgoutbox.h"
 
@@ -99,9 +103,37 @@ pgoutbox_connect(struct pgoutbox *po, char *err, size_t errlen)
 	pgoutbox_close(po);
 	if ((rc = pgconn_open(po->cfg, &po->conn, err, errlen)) != PGCONN_OK)
 		return rc;
-	if ((rc = pgconn_check_schema(po->conn, err, errlen)) != PGCONN_OK)
+	if ((rc = pgconn_check_schema(po->conn, err, errlen)) != PGCONN_OK ||
+	    (rc = pgconn_exec(po->conn, "listening for changes",
+	                      "LISTEN " PGOUTBOX_CHANNEL, 0, NULL, NULL, NULL,
+	                      NULL, err, errlen)) != PGCONN_OK)
 		pgoutbox_close(po);
 	return rc;
+}
+
+int
+pgoutbox_fd(const struct pgoutbox *po)
+{
+	return po->conn != NULL ? PQsocket(po->conn) : -1;
+}
+
+bool
+pgoutbox_notified(struct pgoutbox *po)
+{
+	PGnotify *nf;
+	bool any = false;
+
+	if (po->conn == NULL)
+		return false;
+	if (!PQconsumeInput(po->conn) || PQstatus(po->conn) != CONNECTION_OK) {
+		pgoutbox_close(po);
+		return true;
+	}
+	while ((nf = PQnotifies(po->conn)) != NULL) {
+		PQfreemem(nf);
+		any = true;
+	}
+	return any;
 }
 
 int

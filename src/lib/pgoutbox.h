@@ -13,6 +13,8 @@
  *	    store_event_cb cb, void *ctx, char *err, size_t errlen);
  *	int pgoutbox_delete(struct pgoutbox *po, const uint64_t *seqs,
  *	    size_t n, size_t *gone, char *err, size_t errlen);
+ *	int pgoutbox_fd(const struct pgoutbox *po);
+ *	bool pgoutbox_notified(struct pgoutbox *po);
  *	void pgoutbox_close(struct pgoutbox *po);
  *
  * DESCRIPTION
@@ -36,6 +38,14 @@
  *	host still holds.  The connection is opened at the first claim and
  *	again after it was lost.
  *
+ *	The connection LISTENs on PGOUTBOX_CHANNEL, the channel every
+ *	writer of the fleet's state NOTIFYs in the transaction of its write
+ *	(pgcheck.c's write-back, pgreg.c's removal: the ones that insert the
+ *	events), so the deliverer waits on pgoutbox_fd() and claims as soon
+ *	as pgoutbox_notified() says a write committed, instead of polling;
+ *	a NOTIFY sent while the connection was down is lost, so a claim
+ *	follows every (re)connect, and the caller keeps a slow poll.
+ *
  *	Held and released mail are each host's own: their events stay in
  *	the host's LMDB outbox (outbox.h), delivered by the same daemon.
  *
@@ -46,6 +56,7 @@
 #define AUTHREADY_PGOUTBOX_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +65,7 @@
 
 #define PGOUTBOX_LEASE_SLACK_MS 5000 /* beyond two WebhookTimeouts */
 #define PGOUTBOX_OWNER_MAX 256
+#define PGOUTBOX_CHANNEL "authready_changes" /* pgschema.c's NOTIFY */
 
 struct pgoutbox {
 	const struct config *cfg;
@@ -61,6 +73,15 @@ struct pgoutbox {
 	char owner[PGOUTBOX_OWNER_MAX]; /* HostName/pid */
 	unsigned lease_ms;
 };
+
+/* pgoutbox_fd - the connection's socket, to wait on for a NOTIFY; -1
+ * while there is no connection (the next claim opens one). */
+int pgoutbox_fd(const struct pgoutbox *po);
+
+/* pgoutbox_notified - read what the server sent: true when a NOTIFY came
+ * (all of them consumed) or the connection was lost (closed: the next
+ * claim opens another); false when nothing came. */
+bool pgoutbox_notified(struct pgoutbox *po);
 
 /* pgoutbox_lease_ms - the lease of claimed events: longer than a
  * delivery attempt can take, renewed at every claim; at most a day. */

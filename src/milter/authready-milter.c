@@ -75,6 +75,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,42 @@ static const char daemon_usage[] =
 /* The reload thread's only input: set once in main. */
 static const char *daemon_config_path;
 static bool daemon_config_required;
+
+/* What a reload changes in the running daemon beyond the snapshot: the
+ * webhook threads (set in daemon_run before the reload thread starts);
+ * the lock keeps a reload and the stop apart. */
+static struct {
+	pthread_mutex_t lock;
+	bool stopping;                /* the threads are being stopped */
+	struct milter_env *env;       /* NULL until the daemon runs */
+	const struct config *started; /* the start's config */
+} daemon_live = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The keys a reload cannot change: read at start, kept until a restart
+ * (named in the event=reload line when the file changed them). */
+enum daemon_key_kind { DAEMON_KEY_TEXT, DAEMON_KEY_LISTEN, DAEMON_KEY_INT64 };
+static const struct {
+	const char *name;
+	enum daemon_key_kind kind;
+	size_t off;
+} daemon_start_keys[] = {
+    {"Socket", DAEMON_KEY_TEXT, offsetof(struct config, socket)},
+    {"PolicySocket", DAEMON_KEY_TEXT, offsetof(struct config, policy_socket)},
+    {"UserID", DAEMON_KEY_TEXT, offsetof(struct config, user_id)},
+    {"SocketGroup", DAEMON_KEY_TEXT, offsetof(struct config, socket_group)},
+    {"StateDir", DAEMON_KEY_TEXT, offsetof(struct config, state_dir)},
+    {"PidFile", DAEMON_KEY_TEXT, offsetof(struct config, pid_file)},
+    {"SyslogFacility", DAEMON_KEY_TEXT,
+     offsetof(struct config, syslog_facility)},
+    {"StoreDSN", DAEMON_KEY_TEXT, offsetof(struct config, store_dsn)},
+    {"StoreDSNPasswordFile", DAEMON_KEY_TEXT,
+     offsetof(struct config, store_dsn_password_file)},
+    {"HostName", DAEMON_KEY_TEXT, offsetof(struct config, host_name)},
+    {"MilterTimeout", DAEMON_KEY_INT64,
+     offsetof(struct config, milter_timeout)},
+    {"MetricsListen", DAEMON_KEY_LISTEN,
+     offsetof(struct config, metrics_listen)},
+};
 
 /* Where daemon_fail reports: stderr until the log is open; then the log,
  * and stderr too unless the log is stderr (one line per failure). */
@@ -714,12 +751,115 @@ daemon_pidfile(const char *path)
 	return rc;
 }
 
-/* daemon_reload_main - SIGUSR1: swap in the new config, or keep the old. */
+/* daemon_key_changed - does key i of daemon_start_keys differ? */
+static bool
+daemon_key_changed(size_t i, const struct config *was, const struct config *now)
+{
+	const char *a = (const char *)was + daemon_start_keys[i].off;
+	const char *b = (const char *)now + daemon_start_keys[i].off;
+	const struct config_listen *la = (const void *)a, *lb = (const void *)b;
+
+	switch (daemon_start_keys[i].kind) {
+	case DAEMON_KEY_TEXT:
+		return strcmp(a, b) != 0;
+	case DAEMON_KEY_INT64:
+		return memcmp(a, b, sizeof(int64_t)) != 0;
+	case DAEMON_KEY_LISTEN:
+		return la->on != lb->on ||
+		       (la->on && (la->port != lb->port ||
+		                   strcmp(la->addr, lb->addr) != 0));
+	}
+	return false;
+}
+
+/* daemon_kept - the names of the start keys now differs in, comma
+ * separated, in buf ("" none). */
+static void
+daemon_kept(const struct config *was, const struct config *now, char *buf,
+            size_t buflen)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0;
+	     i < sizeof(daemon_start_keys) / sizeof(*daemon_start_keys); i++)
+		if (daemon_key_changed(i, was, now) && n < buflen)
+			n += (size_t)snprintf(buf + n, buflen - n, "%s%s",
+			                      n ? "," : "",
+			                      daemon_start_keys[i].name);
+}
+
+/* daemon_reload_webhooks - the webhook threads take cfg's keys; one
+ * that was not running (no WebhookURL at start) starts now.  The
+ * fleet's thread only with the start's StoreDSN, which it keeps. */
+static void
+daemon_reload_webhooks(const struct config *cfg)
+{
+	struct milter_env *env = daemon_live.env;
+	struct config *fleet_cfg;
+	char err[1024];
+	bool was = env->webhookd != NULL;
+
+	if (was ? webhookd_reload(env->webhookd, cfg, err, sizeof(err))
+	        : webhookd_start(&env->webhookd, env->store, cfg, err,
+	                         sizeof(err)))
+		log_msg(
+		    LOG_ERR,
+		    "event=reload-webhooks-failed outbox=local error=\"%s\" "
+		    "(the previous webhook settings stay)",
+		    err);
+	else if (!was && env->webhookd != NULL)
+		log_msg(
+		    LOG_NOTICE,
+		    "event=webhook-reload outbox=local urls=%zu started=yes "
+		    "(no WebhookURL at start)",
+		    cfg->webhooks.count);
+	if (env->webhookd_fleet != NULL) {
+		if (webhookd_reload(env->webhookd_fleet, cfg, err,
+		                    sizeof(err)) != 0)
+			log_msg(LOG_ERR,
+			        "event=reload-webhooks-failed outbox=fleet "
+			        "error=\"%s\" (the previous webhook settings "
+			        "stay)",
+			        err);
+		return;
+	}
+	if (daemon_live.started->store_dsn[0] == '\0' ||
+	    cfg->webhooks.count == 0)
+		return;
+	if ((fleet_cfg = malloc(sizeof(*fleet_cfg))) == NULL)
+		return;
+	*fleet_cfg = *cfg;
+	memcpy(fleet_cfg->store_dsn, daemon_live.started->store_dsn,
+	       sizeof(fleet_cfg->store_dsn));
+	memcpy(fleet_cfg->store_dsn_password_file,
+	       daemon_live.started->store_dsn_password_file,
+	       sizeof(fleet_cfg->store_dsn_password_file));
+	memcpy(fleet_cfg->host_name, daemon_live.started->host_name,
+	       sizeof(fleet_cfg->host_name));
+	if (webhookd_start_fleet(&env->webhookd_fleet, fleet_cfg, err,
+	                         sizeof(err)) != 0)
+		log_msg(LOG_ERR,
+		        "event=reload-webhooks-failed outbox=fleet "
+		        "error=\"%s\"",
+		        err);
+	else
+		log_msg(LOG_NOTICE,
+		        "event=webhook-reload outbox=fleet urls=%zu "
+		        "started=yes (no WebhookURL at start)",
+		        cfg->webhooks.count);
+	free(fleet_cfg);
+}
+
+/* daemon_reload_main - SIGUSR1: swap in the new config, or keep the old;
+ * then the webhook threads take the new one's keys, and the keys only a
+ * restart changes are named when the file changed them. */
 static void *
 daemon_reload_main(void *arg)
 {
 	sigset_t *set = arg;
-	char err[1024];
+	char err[1024], kept[512];
+	struct snapshot *snap;
 	int sig;
 
 	for (;;) {
@@ -727,12 +867,30 @@ daemon_reload_main(void *arg)
 			continue;
 		if (snapshot_load_vetted(daemon_config_path,
 		                         daemon_config_required, daemon_vet_key,
-		                         err, sizeof(err)) != 0)
+		                         err, sizeof(err)) != 0) {
 			log_msg(
 			    LOG_ERR,
 			    "event=reload-failed error=\"%s\" (the previous "
 			    "configuration stays in force)",
 			    err);
+			continue;
+		}
+		snap = snapshot_acquire();
+		pthread_mutex_lock(&daemon_live.lock);
+		kept[0] = '\0';
+		if (daemon_live.env != NULL && !daemon_live.stopping) {
+			daemon_kept(daemon_live.started, &snap->cfg, kept,
+			            sizeof(kept));
+			daemon_reload_webhooks(&snap->cfg);
+		}
+		pthread_mutex_unlock(&daemon_live.lock);
+		snapshot_release(snap);
+		if (kept[0] != '\0')
+			log_msg(LOG_NOTICE,
+			        "event=reload config=%s kept=%s (changed in "
+			        "the file: they keep their start values until "
+			        "a restart)",
+			        daemon_config_path, kept);
 		else
 			log_msg(LOG_NOTICE, "event=reload config=%s",
 			        daemon_config_path);
@@ -1161,6 +1319,8 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		daemon_cleanup();
 		return rc;
 	}
+	daemon_live.env = &env;
+	daemon_live.started = cfg;
 	pthread_create(&reload, NULL, daemon_reload_main, &reload_set);
 	pthread_detach(reload);
 	log_msg(LOG_NOTICE, "event=start version=%s socket=%s%s%s",
@@ -1205,6 +1365,9 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		    DAEMON_STOP_WAIT);
 		daemon_abandon(code);
 	}
+	pthread_mutex_lock(&daemon_live.lock); /* no reload past here */
+	daemon_live.stopping = true;
+	pthread_mutex_unlock(&daemon_live.lock);
 	if (!webhookd_stop(env.webhookd, DAEMON_STOP_WAIT) ||
 	    !webhookd_stop(env.webhookd_fleet, DAEMON_STOP_WAIT)) {
 		log_msg(LOG_WARNING,

@@ -11,7 +11,8 @@
  *	The listening socket is opened with the others, before privileges
  *	drop (metricsd_open); libmicrohttpd serves it from a thread of its
  *	own once the store, the checker and the replica run
- *	(metricsd_start); the daemon's metrics are registered before those
+ *	(metricsd_start; the listener is metricshttp.c's, shared with
+ *	authready-api); the daemon's metrics are registered before those
  *	threads start (metricsd_register), into one registry (metrics.h): the
  *decisions (decide.c), the checker (checkerd.c), DNS (dns.c), the log (log.c),
  *	webhook deliveries (webhookd.c), the held index's and the webhook
@@ -28,9 +29,6 @@
 
 #include "configfile.h"
 
-#define METRICSD_CONNECTIONS_MAX 32     /* scrapers and probes at once */
-#define METRICSD_TIMEOUT_SECONDS 10     /* an idle connection is closed */
-#define METRICSD_MEMORY_MAX 16384       /* a request's headers, octets */
 #define METRICSD_BODY_MAX (4096 * 1024) /* the largest /metrics text */
 
 struct store;

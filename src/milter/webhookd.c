@@ -6,6 +6,7 @@
  *	int webhookd_secret_load(path, buf, buflen, len, err, errlen);
  *	int webhookd_start(out, st, cfg, err, errlen);
  *	int webhookd_start_fleet(out, cfg, err, errlen);
+ *	int webhookd_reload(wd, cfg, err, errlen);
  *	bool webhookd_stop(wd, wait_seconds);
  *	void webhookd_counters(wd, out);
  *	int webhookd_metrics_register(m, err, errlen);
@@ -30,10 +31,17 @@
  *	next pass, so nothing is forgotten that the outbox still holds.
  *
  *	The fleet's thread (webhookd_start_fleet) reads by claiming
- *	(pgoutbox_claim(), every WEBHOOKD_POLL_MS, which renews the leases of
- *	what it holds) and deletes with pgoutbox_delete(); an event may come
- *	in below the highest seq read (another host's, whose lease ran out):
- *	the queue is kept in seq order and the links per domain mended.
+ *	(pgoutbox_claim(), which renews the leases of what it holds) and
+ *	deletes with pgoutbox_delete(); an event may come in below the
+ *	highest seq read (another host's, whose lease ran out): the queue is
+ *	kept in seq order and the links per domain mended.  Its connection
+ *	LISTENs on the channel every fleet write NOTIFYs in its transaction
+ *	(pgoutbox.h), and the thread waits on that socket with libcurl's:
+ *	a NOTIFY brings the next claim forward to now (at most one claim per
+ *	WEBHOOKD_NOTIFY_GAP_MS), so an event is claimed as its write
+ *	commits; otherwise it claims every WEBHOOKD_FLEET_POLL_MS, the
+ *	safety net (a lease that ran out sends no NOTIFY) and the lease
+ *	renewal.
  *
  *	Only WEBHOOKD_QUEUE_MAX events are read at once: with that many
  *	waiting (a receiver down for long, a domain's first event
@@ -97,6 +105,15 @@ struct wh_item {
 	struct wh_lane lane[CONFIG_WEBHOOK_URLS_MAX];
 };
 
+/* The keys a reload hands to the thread (webhookd_reload). */
+struct wh_keys {
+	struct config_webhooks urls;
+	unsigned char secret[WEBHOOKD_SECRET_MAX];
+	size_t secretlen;
+	unsigned timeout_ms;
+	int64_t retry_for;
+};
+
 /* A request in flight. */
 struct wh_req {
 	struct webhookd *wd;
@@ -122,6 +139,8 @@ struct webhookd {
 	pthread_mutex_t lock;
 	pthread_cond_t done;
 	bool exited;
+	struct wh_keys *pending; /* a reload's keys, under lock; NULL none */
+	struct config cfg;       /* the start's (StoreDSN, HostName) */
 	struct wh_item *items[WEBHOOKD_QUEUE_MAX];
 	size_t nitems;
 	uint64_t last_seq; /* the highest sequence read */
@@ -637,20 +656,153 @@ wh_abandon(struct webhookd *wd)
 	wd->nitems = 0;
 }
 
+/* wh_take_reload - a reload's keys, when one came: a URL kept keeps its
+ * lanes (moved to its new place), a URL added gets a lane in every event
+ * held, as after a restart, a URL removed is dropped with the events it
+ * was still to get (logged: they are not sent to it); with no URL left
+ * the queue is let go and the events stay in the outbox until a reload
+ * brings a URL again.  The secret, WebhookTimeout and WebhookRetryFor
+ * apply from the next attempt. */
+static void
+wh_take_reload(struct webhookd *wd)
+{
+	size_t map[CONFIG_WEBHOOK_URLS_MAX], dropped[CONFIG_WEBHOOK_URLS_MAX];
+	size_t u, j, i, kept = 0;
+	struct wh_keys *k;
+
+	pthread_mutex_lock(&wd->lock);
+	k = wd->pending;
+	wd->pending = NULL;
+	pthread_mutex_unlock(&wd->lock);
+	if (k == NULL)
+		return;
+	for (u = 0; u < wd->urls.count; u++) {
+		map[u] = SIZE_MAX;
+		dropped[u] = 0;
+		for (j = 0; j < k->urls.count; j++)
+			if (strcmp(wd->urls.url[u], k->urls.url[j]) == 0) {
+				map[u] = j;
+				kept++;
+				break;
+			}
+	}
+	for (i = wd->inflight; i-- > 0;) {
+		struct wh_req *req = wd->reqs[i];
+
+		if (map[req->url] == SIZE_MAX)
+			wh_req_free(req); /* a removed URL's: abandoned */
+		else
+			req->url = map[req->url];
+	}
+	for (i = 0; i < wd->nitems; i++) {
+		struct wh_item *it = wd->items[i];
+		struct wh_lane old[CONFIG_WEBHOOK_URLS_MAX];
+
+		memcpy(old, it->lane, sizeof(old));
+		memset(it->lane, 0, sizeof(it->lane));
+		for (j = 0; j < CONFIG_WEBHOOK_URLS_MAX; j++)
+			it->lane[j].done =
+			    j >= k->urls.count || it->body == NULL;
+		for (u = 0; u < wd->urls.count; u++) {
+			if (map[u] != SIZE_MAX)
+				it->lane[map[u]] = old[u];
+			else if (!old[u].done)
+				dropped[u]++;
+		}
+	}
+	for (u = 0; u < wd->urls.count; u++)
+		if (map[u] == SIZE_MAX)
+			log_msg(LOG_WARNING,
+			        "event=webhook-url-removed url=%zu events=%zu "
+			        "(no longer a WebhookURL: %s)",
+			        u + 1, dropped[u],
+			        k->urls.count > 0
+			            ? "the events it was still to get are not "
+			              "sent to it"
+			            : "the events stay in the outbox for the "
+			              "URLs of a later reload or start");
+	log_msg(LOG_NOTICE,
+	        "event=webhook-reload outbox=%s urls=%zu kept=%zu "
+	        "added=%zu removed=%zu timeout_ms=%u retry_for=%lld%s",
+	        wd->pg != NULL ? "fleet" : "local", k->urls.count, kept,
+	        k->urls.count - kept, wd->urls.count - kept, k->timeout_ms,
+	        (long long)k->retry_for,
+	        k->urls.count == 0 ? " (no WebhookURL: delivery paused, the "
+	                             "events stay in the outbox)"
+	                           : "");
+	wd->urls = k->urls;
+	memcpy(wd->secret, k->secret, sizeof(wd->secret));
+	wd->secretlen = k->secretlen;
+	wd->timeout_ms = k->timeout_ms;
+	wd->retry_for = k->retry_for;
+	if (wd->pg != NULL)
+		wd->pg->lease_ms = pgoutbox_lease_ms(k->timeout_ms);
+	explicit_bzero(k, sizeof(*k));
+	free(k);
+	if (wd->urls.count == 0) {
+		wh_abandon(wd);
+		wd->last_seq = 0; /* read again from the first, later */
+		atomic_store(&wd->queued, 0);
+		if (wd->pg != NULL) /* no NOTIFY piles up unread meanwhile */
+			pgoutbox_close(wd->pg);
+	}
+}
+
+/* wh_poll_ms - how often the outbox is read when nothing wakes us. */
+static uint64_t
+wh_poll_ms(const struct webhookd *wd)
+{
+	return wd->pg != NULL ? WEBHOOKD_FLEET_POLL_MS : WEBHOOKD_POLL_MS;
+}
+
+/* wh_wait - wait at most ms for libcurl's sockets, a wake-up (a reload,
+ * a stop) or, on the fleet's outbox, a NOTIFY: then the next claim is
+ * brought forward to now (at most one per WEBHOOKD_NOTIFY_GAP_MS after
+ * the last).  A lost connection counts as a NOTIFY: the claim opens a
+ * new one, and a NOTIFY sent meanwhile is covered by that claim. */
+static void
+wh_wait(struct webhookd *wd, long ms, uint64_t last_load, uint64_t *next_load)
+{
+	struct curl_waitfd pg = {
+	    .fd = wd->pg != NULL ? pgoutbox_fd(wd->pg) : -1,
+	    .events = CURL_WAIT_POLLIN,
+	};
+	bool listening = pg.fd >= 0;
+	uint64_t soon = last_load + WEBHOOKD_NOTIFY_GAP_MS;
+
+	curl_multi_poll(wd->multi, listening ? &pg : NULL, listening ? 1 : 0,
+	                (int)ms, NULL);
+	if (listening && (pg.revents & CURL_WAIT_POLLIN) != 0 &&
+	    pgoutbox_notified(wd->pg) && soon < *next_load)
+		*next_load = soon;
+}
+
 static void *
 wh_main(void *arg)
 {
 	struct webhookd *wd = arg;
-	uint64_t next_load = 0;
+	uint64_t next_load = 0, last_load = 0;
 	int running;
 
 	while (!atomic_load(&wd->stop)) {
 		uint64_t now = text_now_ms();
 		long wait;
 
+		wh_take_reload(wd);
+		if (wd->urls.count == 0) { /* paused until a reload */
+			curl_multi_poll(wd->multi, NULL, 0, WEBHOOKD_PAUSED_MS,
+			                NULL);
+			next_load = 0;
+			continue;
+		}
 		if (now >= next_load) {
 			wh_load(wd);
-			next_load = now + WEBHOOKD_POLL_MS;
+			last_load = now;
+			next_load = now + wh_poll_ms(wd);
+			/* a NOTIFY read during the claim: its commit may have
+			 * come after the claim's snapshot */
+			if (wd->pg != NULL && pgoutbox_notified(wd->pg))
+				next_load = now + WEBHOOKD_NOTIFY_GAP_MS;
 		}
 		wh_reap(wd);
 		wh_sweep(wd);
@@ -659,7 +811,7 @@ wh_main(void *arg)
 		wh_reap(wd);
 		if (next_load > now && (long)(next_load - now) < wait)
 			wait = (long)(next_load - now);
-		curl_multi_poll(wd->multi, NULL, 0, (int)wait, NULL);
+		wh_wait(wd, wait, last_load, &next_load);
 		curl_multi_perform(wd->multi, &running);
 	}
 	wh_abandon(wd);
@@ -681,6 +833,10 @@ wh_free(struct webhookd *wd)
 		free(wd->pg);
 	}
 	explicit_bzero(wd->secret, sizeof(wd->secret));
+	if (wd->pending != NULL) {
+		explicit_bzero(wd->pending, sizeof(*wd->pending));
+		free(wd->pending);
+	}
 	pthread_cond_destroy(&wd->done);
 	pthread_mutex_destroy(&wd->lock);
 	free(wd);
@@ -709,8 +865,9 @@ wh_start_thread(struct webhookd **out, struct store *st,
 	pthread_cond_init(&wd->done, &ca);
 	pthread_condattr_destroy(&ca);
 	wd->st = st;
+	wd->cfg = *cfg;
 	if (st == NULL && ((wd->pg = calloc(1, sizeof(*wd->pg))) == NULL ||
-	                   pgoutbox_open(wd->pg, cfg, err, errlen) != 0)) {
+	                   pgoutbox_open(wd->pg, &wd->cfg, err, errlen) != 0)) {
 		if (wd->pg == NULL)
 			errbuf_fail(err, errlen, "out of memory");
 		free(wd->pg);
@@ -759,6 +916,38 @@ webhookd_start_fleet(struct webhookd **out, const struct config *cfg, char *err,
 	if (cfg->store_dsn[0] == '\0')
 		return 0;
 	return wh_start_thread(out, NULL, cfg, err, errlen);
+}
+
+int
+webhookd_reload(struct webhookd *wd, const struct config *cfg, char *err,
+                size_t errlen)
+{
+	struct wh_keys *k, *old;
+
+	if (wd == NULL)
+		return 0;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return errbuf_fail(err, errlen, "out of memory");
+	k->urls = cfg->webhooks;
+	k->timeout_ms = cfg->webhook_timeout_ms;
+	k->retry_for = cfg->webhook_retry_for;
+	if (k->urls.count > 0 &&
+	    webhookd_secret_load(cfg->webhook_secret_file, k->secret,
+	                         sizeof(k->secret), &k->secretlen, err,
+	                         errlen) != 0) {
+		free(k);
+		return -1;
+	}
+	pthread_mutex_lock(&wd->lock);
+	old = wd->pending;
+	wd->pending = k;
+	pthread_mutex_unlock(&wd->lock);
+	if (old != NULL) {
+		explicit_bzero(old, sizeof(*old));
+		free(old);
+	}
+	curl_multi_wakeup(wd->multi);
+	return 0;
 }
 
 bool

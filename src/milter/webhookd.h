@@ -10,6 +10,8 @@
  *	    const struct config *cfg, char *err, size_t errlen);
  *	int webhookd_start_fleet(struct webhookd **out,
  *	    const struct config *cfg, char *err, size_t errlen);
+ *	int webhookd_reload(struct webhookd *wd, const struct config *cfg,
+ *	    char *err, size_t errlen);
  *	bool webhookd_stop(struct webhookd *wd, unsigned wait_seconds);
  *	void webhookd_counters(const struct webhookd *wd,
  *	    struct webhookd_counters *out);
@@ -29,12 +31,22 @@
  *	With StoreDSN a second thread, webhookd_start_fleet(), empties the
  *	fleet's outbox in PostgreSQL (pgoutbox.h): the state changes and
  *	removals, claimed with a lease per domain so one host at a time
- *	delivers a domain's events; a host killed mid-delivery loses its
+ *	delivers a domain's events, claimed as soon as a NOTIFY on
+ *	authready_changes says a write committed (else every
+ *	WEBHOOKD_FLEET_POLL_MS); a host killed mid-delivery loses its
  *	lease and another sends them again, same ids.  The host's LMDB
  *	outbox still holds its own held and released events.
  *
- *	The URLs, the secret, WebhookTimeout and WebhookRetryFor are taken
- *	at start; a reload does not change them (restart the daemon).
+ *	A reload (webhookd_reload) hands the thread the new URLs, the secret
+ *	read again from WebhookSecretFile, WebhookTimeout and WebhookRetryFor;
+ *	the thread takes them at its next pass.  A URL kept (the same text)
+ *	keeps its progress; a URL added gets every event still in the
+ *	outbox, as after a restart; a URL removed is not sent the events it
+ *	was still to get (logged, event=webhook-url-removed); with no URL
+ *	left delivery pauses and the events stay in the outbox.  The next
+ *	attempt is signed with the new secret and bounded by the new
+ *	timeout; the fleet's lease follows WebhookTimeout.  StoreDSN and
+ *	HostName stay the start's.
  *
  *	The counters are atomics the thread adds to; the same outcomes go
  *	to the metric families webhookd_metrics_register() registers (for
@@ -54,7 +66,10 @@
 #define WEBHOOKD_QUEUE_MAX 256      /* events in memory at once */
 #define WEBHOOKD_INFLIGHT_MAX 16    /* requests at once */
 #define WEBHOOKD_POLL_MS 250        /* the outbox is read this often */
+#define WEBHOOKD_FLEET_POLL_MS 2000 /* the fleet's, between NOTIFYs */
+#define WEBHOOKD_NOTIFY_GAP_MS 20   /* a NOTIFY's claim after the last */
 #define WEBHOOKD_RESPONSE_MAX 65536 /* octets of an answer read */
+#define WEBHOOKD_PAUSED_MS 1000     /* no URL: wait for a reload or a stop */
 
 struct webhookd;
 struct metrics;
@@ -84,6 +99,12 @@ int webhookd_start(struct webhookd **out, struct store *st,
  * on the fleet's outbox (*out NULL otherwise); 0 ok, -1 with err. */
 int webhookd_start_fleet(struct webhookd **out, const struct config *cfg,
                          char *err, size_t errlen);
+
+/* webhookd_reload - cfg's webhook keys for wd's thread (NULL: none),
+ * taken at its next pass; the secret file is read here.  0 ok; -1 with
+ * err, wd unchanged. */
+int webhookd_reload(struct webhookd *wd, const struct config *cfg, char *err,
+                    size_t errlen);
 
 /* webhookd_stop - stop and free, waiting at most wait_seconds for the
  * thread (a request in progress is abandoned: the event stays in the

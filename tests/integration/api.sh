@@ -23,8 +23,10 @@
 #	(401), a read token writing (403), malformed JSON, a JSON array, an
 #	unknown field, a field of the wrong type, invalid and over-long
 #	domains in the body and in the path, a bad query, the wrong media
-#	type (415), an oversized body by Content-Length and chunked (413), an
-#	oversized header block (431), unknown routes (404) and methods (405,
+#	type (415), an oversized body by Content-Length and chunked (413),
+#	header fields of 32 KiB (200) and one octet more (431 problem), a
+#	header block past libmicrohttpd's memory (its own 431), unknown
+#	routes (404) and methods (405,
 #	with Allow).  A client that trickles its body past APIRequestTimeout
 #	gets 408; one that stalls is closed while others are served; failed
 #	tokens from one address get 429 (Retry-After) and do not slow
@@ -591,10 +593,36 @@ else
 	says "by length $s1, chunked"
 fi
 
-case_ oversized-header-431
-big=$(printf '%040000d' 0)
-req GET /v1/domains "$RTOK" -H "X-Padding: $big"
-if [ "$status" = 431 ]; then ok; else says "expected 431"; fi
+# pad_to N - a value for X-Padding that makes the header fields of
+# req GET (Host, Authorization, X-Padding; curl's User-Agent and Accept
+# left out) N octets, each counted as "Name: value" and CRLF.
+pad_to() {
+	host=${URL#*://}
+	fixed=$((4 + 4 + ${#host} + 13 + 4 + 7 + ${#RTOK} + 9 + 4))
+	printf "%0$(($1 - fixed))d" 0
+}
+
+case_ header-fields-at-limit-200
+req GET /v1/domains "$RTOK" -H 'User-Agent:' -H 'Accept:' \
+    -H "X-Padding: $(pad_to 32768)"
+if is 200; then ok; else says "expected 200 at 32768 octets"; fi
+
+case_ header-fields-over-limit-431-problem
+req GET /v1/domains "$RTOK" -H 'User-Agent:' -H 'Accept:' \
+    -H "X-Padding: $(pad_to 32769)"
+if is 431 headers-too-large; then ok; else says "expected 431 problem"; fi
+
+case_ header-block-past-libmicrohttpd-431-its-own
+# Past what libmicrohttpd holds for a connection (API_MHD_MEMORY) it
+# answers itself, before the API sees the request: not a problem.
+printf 'X-Padding: %0200000d\r\n' 0 >"$T/padding" # too long for argv
+req GET /v1/domains "$RTOK" -H "@$T/padding"
+if [ "$status" = 431 ] &&
+    ! grep -qi '^content-type: application/problem+json' "$T/hdr"; then
+	ok
+else
+	says "expected libmicrohttpd's own 431"
+fi
 
 case_ unknown-routes-404
 all=""

@@ -107,14 +107,16 @@ chmod 0755 "$T"
 LIB_OUT=$T/out
 LIB_ERR=$T/err
 RPID=
+RPID2=
 MPID=
 PORT=0
 
-# cleanup - stop the receiver and the daemon.
+# cleanup - stop the receivers and the daemon.
 cleanup() {
-	stop_pid "$MPID" "$RPID"
+	stop_pid "$MPID" "$RPID" "$RPID2"
 	MPID=
 	RPID=
+	RPID2=
 }
 
 mkdir "$T/zones" "$T/state" "$T/sock" "$T/recv" "$T/bin" || exit 99
@@ -182,6 +184,7 @@ wait_log() {
 # daemon.log; waits for its event=start.
 daemon_start() {
 	n0=$(grep -c 'event=start ' "$T/daemon.log")
+	started_at=$(wc -l <"$T/daemon.log")
 	"$AUTHREADY_MILTER" -c "$T/hooks.conf" -f </dev/null >/dev/null \
 	    2>>"$T/daemon.log" &
 	MPID=$!
@@ -261,10 +264,10 @@ answered() {
 	    grep -c -E -e "$2"
 }
 
-# since_start ERE - daemon.log's lines matching ERE since the last start.
+# since_start ERE - daemon.log's lines matching ERE since the daemon was
+# last started (its threads may log before its event=start line).
 since_start() {
-	awk -v e="$1" '/event=start / { n = 0 } $0 ~ e { n++ }
-	    END { print n + 0 }' "$T/daemon.log"
+	tail -n +$((started_at + 1)) "$T/daemon.log" | grep -c -E -e "$1"
 }
 
 # run ARGS... - authready with hooks.conf as the daemon's user.
@@ -626,6 +629,156 @@ else
 	ok "$(attempts delivered) delivered, $(attempts gave_up) given up, $(attempts failed) failed"
 fi
 
+# Reload ----------------------------------------------------------------------
+
+# receiver2_start - a second receiver (its own directory and secret,
+# secret2) on any free port (PORT2).
+receiver2_start() {
+	mkdir -p "$T/recv2"
+	perl "$RECEIVER" "$T/recv2" "$T/secret2" 0 2>>"$T/recv2/log" &
+	RPID2=$!
+	j=0
+	while [ ! -s "$T/recv2/port" ] && [ $j -lt "$WAIT_TENTHS" ]; do
+		sleep 0.1
+		j=$((j + 1))
+	done
+	[ -s "$T/recv2/port" ] ||
+	    lib_die "the second receiver did not start: $(cat "$T/recv2/log")"
+	PORT2=$(cat "$T/recv2/port")
+}
+
+# reload_with LINES - hooks.conf's Webhook and MetricsListen lines
+# replaced by LINES, then SIGUSR1; waits for the reload's line and the
+# webhook thread's (event=webhook-reload).
+reload_with() {
+	{
+		grep -v -E '^(Webhook|MetricsListen)' "$T/hooks.conf"
+		printf '%s\n' "$1"
+	} >"$T/hooks.new"
+	chmod 0644 "$T/hooks.new"
+	mv "$T/hooks.new" "$T/hooks.conf"
+	n1=$(grep -c 'event=reload ' "$T/daemon.log")
+	n2=$(grep -c 'event=webhook-reload ' "$T/daemon.log")
+	kill -USR1 "$MPID"
+	wait_log 'event=reload ' $((n1 + 1)) &&
+	    wait_log 'event=webhook-reload ' $((n2 + 1))
+}
+
+# holds DIR TYPE DOMAIN - the receiver of DIR holds that event.
+holds() {
+	grep -q " $2 $3\$" "$1/events" 2>/dev/null
+}
+
+printf 'the second secret of the test %s\n' "$$" >"$T/secret2"
+chown "$DUSER:$DGROUP" "$T/secret2"
+chmod 0600 "$T/secret2"
+HOOK2_TIMEOUT=$(scaled 4)
+
+case_ "reload without WebhookURL: delivery paused, the event stays"
+evidence "$T/daemon.log"
+echo 100000 >"$T/recv/fail"
+n0=$(grep -c "event=webhook-retry .* domain=$A url=1 status=500" \
+    "$T/daemon.log")
+run domain remove "$A"
+r1=$rc
+wait_log "event=webhook-retry .* domain=$A url=1 status=500" $((n0 + 1))
+r2=$?
+if [ $r1 -ne 0 ] || [ $r2 -ne 0 ]; then
+	ko "domain remove: exit $r1; retried: $r2"
+elif ! reload_with "WebhookSecretFile $T/secret
+MetricsListen 127.0.0.1:$MPORT"; then
+	ko "no event=reload and event=webhook-reload"
+elif ! grep -q 'event=webhook-url-removed url=1 events=1 ' \
+    "$T/daemon.log"; then
+	ko "no event=webhook-url-removed url=1 events=1"
+elif ! grep -q 'event=webhook-reload .* urls=0 .*paused' "$T/daemon.log"; then
+	ko "the webhook thread did not say it paused"
+elif [ "$(waiting)" != 1 ]; then
+	ko "'$(waiting)' event(s) waiting, expected 1"
+else
+	ok
+fi
+
+case_ "reload with a new WebhookURL and secret: the waiting event signed anew"
+evidence "$T/daemon.log" "$T/recv2/log"
+receiver2_start
+if ! reload_with "WebhookURL http://127.0.0.1:$PORT2/hook
+WebhookSecretFile $T/secret2
+WebhookTimeout $HOOK2_TIMEOUT
+MetricsListen 127.0.0.1:$MPORT"; then
+	ko "no event=reload and event=webhook-reload"
+elif ! grep -q "event=webhook-reload .* urls=1 kept=0 added=1 removed=0 timeout_ms=$((HOOK2_TIMEOUT * 1000)) " \
+    "$T/daemon.log"; then
+	ko "the webhook thread did not take the new keys"
+elif ! WAIT_TENTHS=$(scaled 300) wait_log \
+    "event=webhook-delivered .* domain=$A url=1 "; then
+	ko "not delivered to the new URL"
+elif ! holds "$T/recv2" removed "$A"; then
+	ko "the new receiver does not hold $A's removed event"
+elif [ -s "$T/recv2/bad" ]; then
+	cp "$T/recv2/bad" "$T/err"
+	ko "the new receiver refused a signature (the old secret?)"
+else
+	ok
+fi
+
+case_ "reload: a removed URL is not sent what it was still to get"
+evidence "$T/daemon.log"
+echo 100000 >"$T/recv2/fail"
+n0=$(grep -c "event=webhook-retry .* domain=$C url=1 status=500" \
+    "$T/daemon.log")
+run domain remove "$C"
+r1=$rc
+wait_log "event=webhook-retry .* domain=$C url=1 status=500" $((n0 + 1))
+r2=$?
+nr=$(grep -c 'event=webhook-url-removed url=1 events=1 ' "$T/daemon.log")
+echo 0 >"$T/recv/fail"
+if [ $r1 -ne 0 ] || [ $r2 -ne 0 ]; then
+	ko "domain remove: exit $r1; retried: $r2"
+elif ! reload_with "WebhookURL http://127.0.0.1:$PORT/hook
+WebhookSecretFile $T/secret
+MetricsListen 127.0.0.1:$MPORT"; then
+	ko "no event=reload and event=webhook-reload"
+else
+	echo 0 >"$T/recv2/fail"
+	j=0
+	while [ "$(waiting)" != 0 ] && [ $j -lt "$WAIT_TENTHS" ]; do
+		sleep 0.1
+		j=$((j + 1))
+	done
+	# The event leaves the outbox once every URL is done with it: had
+	# the removed URL kept its lane, the second receiver (answering
+	# again) would hold it by now.
+	if [ "$(grep -c 'event=webhook-url-removed url=1 events=1 ' \
+	    "$T/daemon.log")" -ne $((nr + 1)) ]; then
+		ko "no event=webhook-url-removed url=1 events=1"
+	elif [ "$(waiting)" != 0 ]; then
+		ko "'$(waiting)' event(s) still waiting"
+	elif ! holds "$T/recv" removed "$C"; then
+		ko "the first receiver, a URL again, does not hold $C's event"
+	elif holds "$T/recv2" removed "$C"; then
+		ko "the removed URL got $C's event"
+	else
+		ok
+	fi
+fi
+
+case_ "reload: a new MetricsListen is logged as kept, the old one serves"
+evidence "$T/daemon.log"
+NEWPORT=$(free_port)
+if ! reload_with "WebhookURL http://127.0.0.1:$PORT/hook
+WebhookSecretFile $T/secret
+MetricsListen 127.0.0.1:$NEWPORT"; then
+	ko "no event=reload"
+elif ! grep -q 'event=reload config=.* kept=MetricsListen ' \
+    "$T/daemon.log"; then
+	ko "the reload line does not name MetricsListen as kept"
+elif ! scrape; then
+	ko "the old MetricsListen does not answer"
+else
+	ok
+fi
+
 case_ "daemon: clean stop, log free of errors"
 stop_wait "$MPID" "$(scaled 100)"
 MPID=
@@ -638,5 +791,39 @@ elif grep -q -E "$bad" "$T/daemon.log"; then
 else
 	ok
 fi
+
+
+case_ "started without WebhookURL: a reload starts delivery"
+evidence "$T/daemon.log"
+D=d.$ZONE
+{
+	grep -v -E '^(Webhook|MetricsListen)' "$T/hooks.conf"
+	echo "MetricsListen 127.0.0.1:$MPORT"
+} >"$T/hooks.new"
+chmod 0644 "$T/hooks.new"
+mv "$T/hooks.new" "$T/hooks.conf"
+run domain add "$D" --selector 1234rpr --key "$K2048"
+r1=$rc
+daemon_start
+if [ $r1 -ne 0 ]; then
+	ko "domain add: exit $r1"
+elif ! reload_with "WebhookURL http://127.0.0.1:$PORT2/hook
+WebhookSecretFile $T/secret2
+MetricsListen 127.0.0.1:$MPORT"; then
+	ko "no event=reload and event=webhook-reload"
+else
+	run domain remove "$D"
+	if [ $rc -ne 0 ]; then
+		ko "domain remove: exit $rc"
+	elif ! wait_log "event=webhook-delivered .* domain=$D url=1 "; then
+		ko "$D's removed event was not delivered"
+	elif ! holds "$T/recv2" removed "$D"; then
+		ko "the receiver does not hold $D's removed event"
+	else
+		ok
+	fi
+fi
+stop_wait "$MPID" "$(scaled 100)"
+MPID=
 
 finish
