@@ -375,6 +375,27 @@ START_TEST(test_usage_concurrent)
 }
 END_TEST
 
+/* flush_fixture - cfg with DNS at a closed loopback port (every check
+ * ends at once), its resolver, and names[0..n) registered in st. */
+static struct dns *
+flush_fixture(struct config *cfg, struct store *st, char **names, size_t n)
+{
+	struct dns *dns;
+	char err[512];
+
+	config_defaults(cfg);
+	snprintf(cfg->dns.servers[0], sizeof(cfg->dns.servers[0]),
+	         "127.0.0.1:9");
+	cfg->dns.nservers = 1;
+	cfg->dns.timeout_ms = 500;
+	cfg->check_timeout_ms = 500;
+	ck_assert_msg(dns_open(&dns, &cfg->dns, err, sizeof(err)) == 0,
+	              "dns_open: %s", err);
+	for (size_t i = 0; i < n; i++)
+		put_reg(st, names[i]);
+	return dns;
+}
+
 /* What the flush hook saw. */
 struct flush_seen {
 	size_t calls, results;
@@ -434,15 +455,7 @@ START_TEST(test_flush_holds_results_and_stores_what_it_wrote)
 	struct dns *dns;
 	char err[512];
 
-	config_defaults(&cfg);
-	snprintf(cfg.dns.servers[0], sizeof(cfg.dns.servers[0]), "127.0.0.1:9");
-	cfg.dns.nservers = 1;
-	cfg.dns.timeout_ms = 500;
-	cfg.check_timeout_ms = 500;
-	ck_assert_msg(dns_open(&dns, &cfg.dns, err, sizeof(err)) == 0,
-	              "dns_open: %s", err);
-	for (size_t i = 0; i < 4; i++)
-		put_reg(st, names[i]);
+	dns = flush_fixture(&cfg, st, names, 4);
 	checker_options_init(&opt, &cfg, T0);
 	opt.notify = false;
 	opt.flush = fake_flush;
@@ -531,15 +544,7 @@ START_TEST(test_submitted_flush_comes_back_once)
 
 	memset(&as, 0, sizeof(as));
 	ck_assert_int_eq(pipe(wake), 0);
-	config_defaults(&cfg);
-	snprintf(cfg.dns.servers[0], sizeof(cfg.dns.servers[0]), "127.0.0.1:9");
-	cfg.dns.nservers = 1;
-	cfg.dns.timeout_ms = 500;
-	cfg.check_timeout_ms = 500;
-	ck_assert_msg(dns_open(&dns, &cfg.dns, err, sizeof(err)) == 0,
-	              "dns_open: %s", err);
-	for (size_t i = 0; i < 4; i++)
-		put_reg(st, names[i]);
+	dns = flush_fixture(&cfg, st, names, 4);
 	checker_options_init(&opt, &cfg, T0);
 	opt.notify = false;
 	opt.flush = fake_flush;
