@@ -52,6 +52,10 @@
 # statements of the refresh part by total time: calls, execution ms,
 # planning ms, rows, us per row, the statement (where the database's
 # share goes: claims or write-back).
+# BENCH_HOST_CPUS and BENCH_PG_CPUS (taskset CPU lists, e.g. 0 and 1):
+# the script and everything it starts on the first, PostgreSQL moved to
+# the second once up, as a fleet whose database has a machine of its
+# own; the LMDB baseline then runs on the host's CPUs too.
 # The campaign (several minutes):
 #   REFRESH=100000 COMMITS=500 bench/bench_fleet.sh BUILDDIR 100000 1000000
 set -eu
@@ -87,6 +91,13 @@ if [ -n "${BENCH_PGSTAT:-}" ]; then
 	PG_OPTS="$PG_OPTS -c pg_stat_statements.track_planning=on"
 fi
 
+# BENCH_HOST_CPUS: this script and all it starts (the refreshes, the
+# checkers, NSD) on those CPUs; BENCH_PG_CPUS: PostgreSQL moved to
+# those once started (a fleet's database on cores of its own).
+if [ -n "${BENCH_HOST_CPUS:-}" ]; then
+	taskset -pc "$BENCH_HOST_CPUS" $$ >/dev/null
+fi
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/authready-fleet.XXXXXX")
 chmod 0755 "$T"
 PIDS=
@@ -107,6 +118,11 @@ sql() {
 
 # PostgreSQL (its own traps, replaced by ours), the schema and GRANTs.
 pg_start
+if [ -n "${BENCH_PG_CPUS:-}" ]; then
+	for p in $PG_PID $(pgrep -P "$PG_PID"); do
+		taskset -apc "$BENCH_PG_CPUS" "$p" >/dev/null
+	done
+fi
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 {

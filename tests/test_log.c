@@ -466,6 +466,65 @@ START_TEST(test_stderr_form)
 }
 END_TEST
 
+#define STDERR_THREADS 3
+#define STDERR_LINES 3000 /* each: the three fill the ring many times */
+
+static void *
+stderr_producer(void *arg)
+{
+	int t = (int)(long)arg;
+
+	for (int i = 0; i < STDERR_LINES; i++)
+		log_msg(LOG_INFO, "event=t thread=%d n=%d", t, i);
+	return NULL;
+}
+
+START_TEST(test_stderr_async_all_lines)
+{
+	char err[256], line[512];
+	pthread_t th[STDERR_THREADS];
+	int next[STDERR_THREADS] = {0}, t, i, total = 0;
+	FILE *f = tmpfile();
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(dup2(fileno(f), STDERR_FILENO), STDERR_FILENO);
+	ck_assert_int_eq(log_open("ar-as", "mail", false, err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(log_start_async_stderr(err, sizeof(err)), 0);
+	for (t = 0; t < STDERR_THREADS; t++)
+		ck_assert_int_eq(pthread_create(&th[t], NULL, stderr_producer,
+		                                (void *)(long)t),
+		                 0);
+	for (t = 0; t < STDERR_THREADS; t++)
+		pthread_join(th[t], NULL);
+	log_msg(LOG_WARNING, "event=last v=%s", "a\nb");
+	log_stop(); /* everything queued is written */
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		ck_assert_msg(strlen(line) > 25 && line[4] == '-' &&
+		                  line[10] == 'T' && line[23] == 'Z',
+		              "'%s'", line);
+		if (strcmp(line + 24, " ar-as: warning: event=last "
+		                      "v=a\\x0ab\n") == 0) {
+			ck_assert_int_eq(total, STDERR_THREADS * STDERR_LINES);
+			total = -1;
+			continue;
+		}
+		ck_assert_int_ne(total, -1); /* nothing after the last */
+		ck_assert_int_eq(sscanf(line + 24,
+		                        " ar-as: info: event=t thread=%d n=%d",
+		                        &t, &i),
+		                 2);
+		ck_assert(t >= 0 && t < STDERR_THREADS);
+		ck_assert_int_eq(i, next[t]); /* each thread's in order */
+		next[t]++;
+		total++;
+	}
+	ck_assert_int_eq(total, -1);
+	fclose(f);
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -482,6 +541,7 @@ log_suite(void)
 	tcase_add_test(tc, test_no_daemon_then_daemon);
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_stderr_form);
+	tcase_add_test(tc, test_stderr_async_all_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -131,6 +131,15 @@ cli_checkerd(struct cli *cli)
 		PQfinish(conn);
 		return CLI_EXIT_CONFIG;
 	}
+	/* Two lines a check (fleet-check, fleet-write): written in batches
+	 * by log.c's writer thread, not one write(2) each on this one. */
+	if (log_start_async_stderr(err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", cli->progname, err);
+		dns_close(dns);
+		store_close(st);
+		PQfinish(conn);
+		return CLI_EXIT_FAILURE;
+	}
 	log_msg(LOG_INFO, "event=checkerd-start");
 	while (!cli_checkerd_stop) {
 		if (conn == NULL) {
@@ -155,6 +164,7 @@ cli_checkerd(struct cli *cli)
 		}
 		rc = cli_checkerd_round(cli, conn, st, dns, err, sizeof(err));
 		if (rc == PGCHECK_LOCAL) {
+			log_stop(); /* its lines first */
 			fprintf(stderr, "%s: %s\n", cli->progname, err);
 			break;
 		}
@@ -168,6 +178,7 @@ cli_checkerd(struct cli *cli)
 		cli_checkerd_sleep(CLI_CHECKERD_POLL_MS);
 	}
 	log_msg(LOG_INFO, "event=checkerd-stop");
+	log_stop();
 	dns_close(dns);
 	store_close(st);
 	PQfinish(conn);

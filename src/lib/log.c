@@ -21,6 +21,10 @@
  *	each line is written with one fprintf under the stream lock.  A
  *	line the full ring cannot take is dropped and counted (one line
  *	says how many; authready_log_lines_dropped_total counts them all).
+ *	log_start_async_stderr() queues stderr lines in that ring too: the
+ *	writer formats them as log_write() does and writes each batch with
+ *	one write(2); there a full ring makes the producer wait for room
+ *	(a file or pipe drains; the lines are an audit, never dropped).
  */
 #include "log.h"
 
@@ -77,6 +81,7 @@ struct log_ring_line {
 	_Atomic size_t seq;
 	int priority;
 	time_t when;
+	long msec;  /* of when, for stderr's timestamp */
 	size_t len; /* of text, NUL not counted */
 	char text[LOG_LINE_MAX];
 };
@@ -95,6 +100,7 @@ static struct {
 	_Atomic unsigned inflight; /* producers inside log_queue() */
 	_Atomic bool running, stop;
 	_Atomic bool idle; /* the writer sleeps until a line comes */
+	bool to_stderr;    /* set before the writer starts */
 	/* only for sleeping and waking the writer, never for a line */
 	pthread_mutex_t lock;
 	pthread_cond_t more;
@@ -212,6 +218,54 @@ log_send(const struct log_ring_line *const *batch, size_t n)
 			if (log_async.fd < 0)
 				return;
 		}
+	}
+}
+
+static const char *log_priority_name(int priority);
+
+/* log_format_stderr - one stderr line (as log_write) into out (room for
+ * LOG_LINE_MAX + LOG_STDERR_HEAD); its length. */
+#define LOG_STDERR_HEAD 160
+static size_t
+log_format_stderr(char *out, time_t when, long msec, int priority,
+                  const char *text, size_t len)
+{
+	char stamp[32];
+	struct tm tm;
+	int n;
+
+	gmtime_r(&when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(out, LOG_STDERR_HEAD, "%s.%03ldZ %s: %s: ", stamp, msec,
+	             log_ident, log_priority_name(priority));
+	if (n < 0)
+		n = 0;
+	else if (n >= LOG_STDERR_HEAD)
+		n = LOG_STDERR_HEAD - 1;
+	memcpy(out + n, text, len);
+	out[n + len] = '\n';
+	return (size_t)n + len + 1;
+}
+
+/* log_send_stderr - one batch to stderr, one write(2) (more only when
+ * it is cut short); lost when stderr is gone. */
+static void
+log_send_stderr(const struct log_ring_line *const *batch, size_t n)
+{
+	static char buf[(LOG_BATCH + 1) * (LOG_LINE_MAX + LOG_STDERR_HEAD)];
+	size_t i, len = 0, off = 0;
+
+	for (i = 0; i < n; i++)
+		len += log_format_stderr(buf + len, batch[i]->when,
+		                         batch[i]->msec, batch[i]->priority,
+		                         batch[i]->text, batch[i]->len);
+	while (off < len) {
+		ssize_t w = write(STDERR_FILENO, buf + off, len - off);
+
+		if (w > 0)
+			off += (size_t)w;
+		else if (w < 0 && errno != EINTR)
+			return;
 	}
 }
 
@@ -333,13 +387,17 @@ log_writer(void *arg)
 		if (dropped > 0) {
 			note.priority = LOG_WARNING;
 			note.when = time(NULL);
+			note.msec = 0;
 			note.len = (size_t)snprintf(
 			    note.text, sizeof(note.text),
 			    "event=log-dropped lines=%lu (syslog too slow)",
 			    dropped);
 			batch[n] = &note; /* after the slots, not one of them */
 		}
-		log_send(batch, n + (dropped > 0));
+		if (log_async.to_stderr)
+			log_send_stderr(batch, n + (dropped > 0));
+		else
+			log_send(batch, n + (dropped > 0));
 		for (i = 0; i < n; i++)
 			atomic_store_explicit(
 			    &log_async.lines[(head + i) % LOG_RING].seq,
@@ -361,13 +419,15 @@ log_set_socket(const char *path)
 	return 0;
 }
 
-int
-log_start_async(char *err, size_t errlen)
+/* log_start_writer - the ring and its writer, to stderr or syslog. */
+static int
+log_start_writer(bool to_stderr, char *err, size_t errlen)
 {
 	int rc;
 
-	if (!log_to_syslog || atomic_load(&log_async.running))
+	if (atomic_load(&log_async.running))
 		return 0;
+	log_async.to_stderr = to_stderr;
 	log_async.lines = calloc(LOG_RING, sizeof(*log_async.lines));
 	if (log_async.lines == NULL) {
 		snprintf(err, errlen, "out of memory for the log ring");
@@ -383,7 +443,8 @@ log_start_async(char *err, size_t errlen)
 	/* The PID may have changed (daemon(3) forks). */
 	snprintf(log_tag, sizeof(log_tag), "%s[%ld]", log_ident,
 	         (long)getpid());
-	log_connect();
+	if (!to_stderr)
+		log_connect();
 	if ((rc = pthread_create(&log_async.thread, NULL, log_writer, NULL)) !=
 	    0) {
 		snprintf(err, errlen, "cannot start the log writer: %s",
@@ -399,6 +460,20 @@ log_start_async(char *err, size_t errlen)
 	}
 	atomic_store(&log_async.running, true);
 	return 0;
+}
+
+int
+log_start_async(char *err, size_t errlen)
+{
+	if (!log_to_syslog)
+		return 0;
+	return log_start_writer(false, err, errlen);
+}
+
+int
+log_start_async_stderr(char *err, size_t errlen)
+{
+	return log_start_writer(!log_to_syslog, err, errlen);
 }
 
 void
@@ -463,7 +538,14 @@ log_queue(int priority, const char *text)
 	if (!atomic_load(&log_async.running) || atomic_load(&log_async.stop))
 		goto out;
 	queued = true;
-	if (!log_claim(&pos)) {
+	while (!log_claim(&pos)) {
+		if (log_async.to_stderr) {
+			/* the writer drains to a file or pipe: wait for it
+			 * (it keeps going while a producer is inside) */
+			log_wake();
+			sched_yield();
+			continue;
+		}
 		atomic_fetch_add_explicit(&log_async.dropped, 1,
 		                          memory_order_relaxed);
 		metrics_add(&log_metric_dropped, 0, 0, 1);
@@ -471,7 +553,16 @@ log_queue(int priority, const char *text)
 	}
 	slot = &log_async.lines[pos % LOG_RING];
 	slot->priority = priority;
-	slot->when = time(NULL);
+	if (log_async.to_stderr) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		slot->when = ts.tv_sec;
+		slot->msec = ts.tv_nsec / 1000000;
+	} else {
+		slot->when = time(NULL);
+		slot->msec = 0;
+	}
 	memcpy(slot->text, text, len);
 	slot->text[len] = '\0';
 	slot->len = len;
@@ -512,6 +603,8 @@ log_write(int priority, const char *text)
 			syslog(priority, "%s", text);
 		return;
 	}
+	if (log_queue(priority, text))
+		return; /* log_start_async_stderr() */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);

@@ -46,6 +46,16 @@ int log_open(const char *ident, const char *facility, bool use_syslog,
 int log_start_async(char *err, size_t errlen);
 
 /*
+ * log_start_async_stderr - log_start_async(), and when lines go to
+ * stderr, those queued too: the writer thread writes a batch of them with
+ * one write(2), off the caller's thread.  On stderr a full ring makes the
+ * caller wait for room (nothing is dropped).  For a process whose every
+ * check is a line (checkerd); log_stop() before exit, or queued lines are
+ * lost.  0 ok, -1 with err.
+ */
+int log_start_async_stderr(char *err, size_t errlen);
+
+/*
  * log_set_socket - the syslog socket the writer sends to (default
  * /dev/log); for tests and chroots.  Call before log_start_async().
  * -1 when path does not fit a socket address.

@@ -16,7 +16,9 @@
  *	authready_checks (due at once), then claims batches of at most the
  *	checker's window: one UPDATE over a SELECT ... FOR UPDATE SKIP
  *	LOCKED of rows whose lease is free or ran out, committed before any
- *	DNS work.  A claim looks only at the next keys after a cursor, in
+ *	DNS work (the writer's connection prepares it; a claim of one name
+ *	asked for is a statement of its own).  A claim looks only at the
+ *	next keys after a cursor, in
  *	primary-key order (so a round walks the index once, and no plan
  *	reads every due row); the whole round is one checker_run(), which
  *	asks for the next claim (pgcheck_more) while its window still runs
@@ -26,9 +28,14 @@
  *	write-back (pgcheck_flush) takes the results the checker holds (a
  *	claim batch, or what finished within a second, or one a MAIL FROM
  *	waits for) in one transaction: the clock row locked first (as
- *	every writer does), then the fence, one SELECT that locks the
+ *	every writer does), then the fence, one SELECT of the
  *	authready_checks rows still holding each result's lease_token
- *	whose domain is still registered, with PostgreSQL's state of each;
+ *	whose domain is still registered, with PostgreSQL's state of each
+ *	(not locked: the registry and the states stay as read while the
+ *	clock is ours, and the write-back releases a lease only where the
+ *	row read still holds its token; when one moved in between, a
+ *	claim that took a lease that had run out, the transaction is
+ *	rolled back and made again with the fence locking its rows);
  *	a result whose row is not there lost its lease (another checker
  *	holds the domain now, or it was removed meanwhile) and is dropped
  *	(logged event=fleet-dropped).  Then one statement writes the
@@ -55,7 +62,9 @@
  *	connection event=fleet-writer-failed (it writes in turn).  Each
  *	check is logged as
  *	event=fleet-check (domain, owner, token), each written result as
- *	event=fleet-write, each dropped one as event=fleet-dropped, each
+ *	event=fleet-write, each dropped one as event=fleet-dropped, a
+ *	write-back done again with its leases locked as
+ *	event=fleet-lease-moved, each
  *	notice handed to sendmail as event=fleet-notice.
  */
 #include "pgcheck.h"
@@ -215,6 +224,58 @@ pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
 
 /* pgcheck_claim_rows - the claim on conn, appended to (*v, *nv, *cap);
  * a round's claim (domain NULL) moves the cursor on. */
+/* A round's claim: the next keys after the cursor ($6), in key order
+ * (the primary key's index, whatever the planner thinks of the rest): a
+ * claim looks at no more rows than these ($7 of them), and a round walks
+ * the index once, not again over what it wrote back.  Of those, at most
+ * $5 due (or, for an --all round ($3), not checked since it began at
+ * $4) whose lease is free or ran out, locked (SKIP LOCKED: another
+ * checker's claim in progress is passed over), leased to $1 for $2 ms
+ * under one new token; their registry entries returned, and the
+ * window's last key and size, where the cursor goes next.  No branch
+ * depends on a parameter, so the writer's connection prepares it. */
+#define PGCHECK_SQL_CLAIM_ROUND                                                \
+	"WITH w AS (SELECT domain FROM authready_checks WHERE domain > "      \
+	"$6::text ORDER BY domain LIMIT $7::bigint), "                        \
+	"h AS (SELECT max(domain) AS hi, count(*) AS n FROM w), "             \
+	"d AS (SELECT k.ctid AS t FROM authready_checks k "                   \
+	"JOIN authready_registry r ON r.domain = k.domain AND NOT "           \
+	"r.deleted "                                                          \
+	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "             \
+	"AND (k.next_check <= now() OR ($3::boolean AND (k.checked IS NULL "  \
+	"OR k.checked < $4::timestamptz))) "                                  \
+	"AND k.domain > $6::text AND k.domain <= (SELECT hi FROM h) "         \
+	"AND r.domain > $6::text AND r.domain <= (SELECT hi FROM h) "         \
+	"ORDER BY k.domain LIMIT $5::bigint "                                 \
+	"FOR UPDATE OF k SKIP LOCKED), "                                      \
+	"u AS (UPDATE authready_checks c SET lease_owner = $1, "              \
+	"lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "  \
+	"lease_token = (SELECT nextval('authready_lease_token')) "            \
+	"WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "                         \
+	"RETURNING c.domain, c.lease_token) "                                 \
+	"SELECT u.domain, u.lease_token, (SELECT r.entry FROM "               \
+	"authready_registry r WHERE r.domain = u.domain), "                   \
+	"max(u.domain) OVER (), h.hi, h.n FROM h LEFT JOIN u ON true"
+
+/* A claim of one name ($3, asked for outside the round: a MAIL FROM
+ * waits for it), whatever the cursor, leased as a round's ($1, $2);
+ * the result's columns as the round's, with no window. */
+#define PGCHECK_SQL_CLAIM_NAME                                                 \
+	"WITH d AS (SELECT k.ctid AS t FROM authready_checks k "              \
+	"JOIN authready_registry r ON r.domain = k.domain AND NOT "           \
+	"r.deleted "                                                          \
+	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "             \
+	"AND k.domain = $3::text "                                            \
+	"FOR UPDATE OF k SKIP LOCKED), "                                      \
+	"u AS (UPDATE authready_checks c SET lease_owner = $1, "              \
+	"lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "  \
+	"lease_token = (SELECT nextval('authready_lease_token')) "            \
+	"WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "                         \
+	"RETURNING c.domain, c.lease_token) "                                 \
+	"SELECT u.domain, u.lease_token, (SELECT r.entry FROM "               \
+	"authready_registry r WHERE r.domain = u.domain), "                   \
+	"NULL::text, NULL::text, 0::bigint FROM u"
+
 static int
 pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
                    const char *round_start, const char *domain, size_t limit,
@@ -222,7 +283,7 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
                    char *err, size_t errlen)
 {
 	char lease[32], lim[32], keys[32], why[256];
-	const char *values[8];
+	const char *values[7];
 	PGresult *res;
 	size_t claimed = 0;
 	int rc, i, rows;
@@ -236,48 +297,28 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 	snprintf(lim, sizeof(lim), "%zu", limit);
 	values[0] = pc->owner;
 	values[1] = lease;
-	values[2] = all ? "t" : "f";
-	values[3] = round_start;
-	values[4] = domain;
-	values[5] = lim;
-	/* A name asked for is claimed whatever the cursor (the round's
-	 * stays where it is). */
-	values[6] = domain != NULL ? "" : pc->cursor;
-	snprintf(keys, sizeof(keys), "%zu", PGCHECK_CLAIM_KEYS * limit);
-	values[7] = keys;
-	rc = pgconn_exec(
-	    conn, "claiming domains",
-	    /* the next keys after the cursor, in key order (the primary
-	     * key's index, whatever the planner thinks of the rest): a
-	     * claim looks at no more rows than these, and a round walks
-	     * the index once, not again over what it wrote back */
-	    "WITH w AS (SELECT domain FROM authready_checks WHERE domain > "
-	    "$7::text ORDER BY domain LIMIT $8::bigint), "
-	    "h AS (SELECT max(domain) AS hi, count(*) AS n FROM w), "
-	    "d AS (SELECT k.ctid AS t FROM authready_checks k "
-	    "JOIN authready_registry r ON r.domain = k.domain AND NOT "
-	    "r.deleted "
-	    "WHERE (k.lease_until IS NULL OR k.lease_until < now()) "
-	    "AND ($5::text IS NOT NULL OR k.next_check <= now() OR "
-	    "($3::boolean AND (k.checked IS NULL "
-	    "OR k.checked < $4::timestamptz))) "
-	    "AND ($5::text IS NOT NULL AND k.domain = $5::text OR "
-	    "$5::text IS NULL AND k.domain > $7::text AND k.domain <= "
-	    "(SELECT hi FROM h) AND r.domain > $7::text AND r.domain <= "
-	    "(SELECT hi FROM h)) "
-	    "ORDER BY k.domain LIMIT $6::bigint "
-	    "FOR UPDATE OF k SKIP LOCKED), "
-	    "u AS (UPDATE authready_checks c SET lease_owner = $1, "
-	    "lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "
-	    "lease_token = (SELECT nextval('authready_lease_token')) "
-	    /* by the locked rows' ctids: a TID scan, not a scan of the
-	     * table to join them */
-	    "WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "
-	    "RETURNING c.domain, c.lease_token) "
-	    "SELECT u.domain, u.lease_token, (SELECT r.entry FROM "
-	    "authready_registry r WHERE r.domain = u.domain), "
-	    "max(u.domain) OVER (), h.hi, h.n FROM h LEFT JOIN u ON true",
-	    8, values, NULL, NULL, &res, err, errlen);
+	if (domain != NULL) {
+		/* a name asked for is claimed whatever the cursor (the
+		 * round's stays where it is) */
+		values[2] = domain;
+		rc = pgconn_exec(conn, "claiming a domain",
+		                 PGCHECK_SQL_CLAIM_NAME, 3, values, NULL, NULL,
+		                 &res, err, errlen);
+	} else {
+		values[2] = all ? "t" : "f";
+		values[3] = round_start;
+		values[4] = lim;
+		values[5] = pc->cursor;
+		snprintf(keys, sizeof(keys), "%zu", PGCHECK_CLAIM_KEYS * limit);
+		values[6] = keys;
+		rc = conn == pc->wconn && pc->wprepared
+		         ? pgconn_exec_prepared(conn, "claiming domains",
+		                                "authready_claim", 7, values,
+		                                &res, err, errlen)
+		         : pgconn_exec(conn, "claiming domains",
+		                       PGCHECK_SQL_CLAIM_ROUND, 7, values, NULL,
+		                       NULL, &res, err, errlen);
+	}
 	if (rc != PGCONN_OK)
 		return rc;
 	rows = PQntuples(res);
@@ -591,7 +632,7 @@ enum pgcheck_col {
 	PGCHECK_ST_ENTRY,
 	PGCHECK_ST_READINESS,
 	PGCHECK_ST_VERSION,
-	PGCHECK_ST_TID, /* the locked authready_checks rows */
+	PGCHECK_ST_TID, /* the fenced authready_checks rows */
 	PGCHECK_ST_NEXT,
 	PGCHECK_NT_DOMAIN, /* notices */
 	PGCHECK_NT_VERSION,
@@ -599,6 +640,7 @@ enum pgcheck_col {
 	PGCHECK_NT_MESSAGE,
 	PGCHECK_OB_DOMAIN, /* webhook events (pgoutbox.h) */
 	PGCHECK_OB_EVENT,
+	PGCHECK_ST_TOKEN, /* the lease each written row must still hold */
 	PGCHECK_COLS
 };
 
@@ -636,7 +678,7 @@ pgcheck_notice(struct pgcheck *pc, struct pgcheck_arr *col,
 static int
 pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
                 struct checker_result *r, const char *entry, const char *tid,
-                int64_t version)
+                int64_t token, int64_t version)
 {
 	const struct checker_options *opt = pc->outer;
 	unsigned char buf[STORECODEC_STATE_MAX], *bytes = NULL;
@@ -684,6 +726,7 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	    state_readiness_name((enum domain_readiness)r->next.state));
 	pgcheck_arr_int(&col[PGCHECK_ST_VERSION], (long long)version);
 	pgcheck_arr_text(&col[PGCHECK_ST_TID], tid);
+	pgcheck_arr_int(&col[PGCHECK_ST_TOKEN], (long long)token);
 	pgcheck_arr_int(&col[PGCHECK_ST_NEXT],
 	                r->next.next_check > 0 ? (long long)r->next.next_check
 	                                       : 0);
@@ -693,23 +736,32 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 /* The fence: of the results sent (their claims' tokens), those whose
  * lease is still theirs and whose domain is still registered, with
  * PostgreSQL's state of each and the ctid of the authready_checks row,
- * in the order sent; those rows locked.  LATERAL: index lookups per
- * result, never a scan of the tables to join them. */
-#define PGCHECK_SQL_FENCE                                                      \
+ * in the order sent.  LATERAL: index lookups per result, never a scan
+ * of the tables to join them.  It reads under the clock's lock, which
+ * every writer of the registry and the states takes first: what it
+ * reads of those stays so to COMMIT.  A lease can still move (a claim
+ * takes no clock): the write-back releases each lease only where its
+ * row is the one read and still holds the token, and says how many it
+ * did; fewer than it was given, and the transaction is rolled back and
+ * made again with PGCHECK_SQL_FENCE_LOCK, the same rows locked. */
+#define PGCHECK_SQL_FENCE_                                                     \
 	"SELECT v.i, x.entry, x.ctid FROM unnest($1::text[], $2::bigint[]) "   \
 	"WITH ORDINALITY AS v(domain, token, i), LATERAL (SELECT s.entry, "    \
 	"c.ctid FROM authready_checks c "                                      \
 	"JOIN authready_registry r ON r.domain = c.domain AND NOT r.deleted "  \
 	"LEFT JOIN authready_state s ON s.domain = c.domain AND NOT "          \
 	"s.deleted "                                                           \
-	"WHERE c.domain = v.domain AND c.lease_token = v.token "               \
-	"FOR UPDATE OF c) x ORDER BY v.i"
+	"WHERE c.domain = v.domain AND c.lease_token = v.token "
+#define PGCHECK_SQL_FENCE PGCHECK_SQL_FENCE_ ") x ORDER BY v.i"
+#define PGCHECK_SQL_FENCE_LOCK                                                 \
+	PGCHECK_SQL_FENCE_ "FOR UPDATE OF c) x ORDER BY v.i"
 
 /* The write-back of a flush, one statement: the states at their
- * versions, the leases released with the next checks (by ctid: the rows
- * the fence locked), the notices, the webhook events (in the order of
- * the results: their seqs follow it), the clock at the last version, and
- * the NOTIFY (sent at COMMIT). */
+ * versions, the leases released with the next checks (by ctid, where
+ * the token is still there), the notices, the webhook events (in the
+ * order of the results: their seqs follow it), the clock at the last
+ * version, and the NOTIFY (sent at COMMIT); its row says how many
+ * leases it released. */
 #define PGCHECK_SQL_WRITE                                                      \
 	"WITH st AS (INSERT INTO authready_state "                             \
 	"(domain, entry, readiness, version, deleted) "                        \
@@ -721,8 +773,8 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	"ck AS (UPDATE authready_checks c SET lease_owner = NULL, "            \
 	"lease_until = NULL, lease_token = NULL, checked = now(), "            \
 	"next_check = to_timestamp(u.n) "                                      \
-	"FROM unnest($5::tid[], $6::bigint[]) AS u(t, n) "                     \
-	"WHERE c.ctid = u.t), "                                                \
+	"FROM unnest($5::tid[], $6::bigint[], $13::bigint[]) AS u(t, n, k) "   \
+	"WHERE c.ctid = u.t AND c.lease_token = u.k RETURNING 1), "            \
 	"nt AS (INSERT INTO authready_notices "                                \
 	"(domain, verified_version, message_id, message) "                     \
 	"SELECT * FROM unnest($7::text[], $8::bigint[], $9::text[], "          \
@@ -730,26 +782,32 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	"ob AS (INSERT INTO authready_webhook_outbox (domain, event) "         \
 	"SELECT d, e FROM unnest($11::text[], $12::text[]) WITH ORDINALITY "   \
 	"AS u(d, e, i) ORDER BY i), "                                          \
-	"cl AS (UPDATE authready_clock SET version = $13::bigint "             \
+	"cl AS (UPDATE authready_clock SET version = $14::bigint "             \
 	"WHERE id = 1) "                                                       \
-	"SELECT pg_notify('authready_changes', $13::bigint::text)"
+	"SELECT (SELECT count(*) FROM ck), "                                   \
+	"pg_notify('authready_changes', $14::bigint::text)"
+
+#define PGCHECK_LEASE_MOVED 1 /* pgcheck_write: a lease moved, do again */
 
 /* pgcheck_write - the transaction of a flush on conn: res[idx[0..m)]
  * hold their claims' leases (tokens[0..m)); each one written gets rc 0
  * and its version in ver[], one whose lease was lost keeps
  * CHECKER_DROPPED (-1 for all of them when the transaction failed).
+ * With lock, the fence locks the rows it keeps; without, a lease that
+ * moved between the fence and the write-back rolls it all back and
+ * returns PGCHECK_LEASE_MOVED (nothing written: do it again locked).
  * Reads nothing of pc that a round changes: the background writer runs
  * it too. */
 static int
 pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
               const size_t *idx, const int64_t *tokens, size_t m, int64_t *ver,
-              struct pgcheck_arr *col, char *err, size_t errlen)
+              struct pgcheck_arr *col, bool lock, char *err, size_t errlen)
 {
-	const char *values[PGCHECK_COLS], *wvals[13];
+	const char *values[PGCHECK_COLS], *wvals[14];
 	char vtext[32];
-	PGresult *res_clock = NULL, *fence = NULL;
+	PGresult *res_clock = NULL, *fence = NULL, *done = NULL;
 	int64_t version;
-	size_t i, k;
+	size_t i, k, kept = 0;
 	int rc, rows;
 
 	for (i = 0; i < m; i++) {
@@ -780,7 +838,10 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 	}
 	version = strtoll(PQgetvalue(res_clock, 0, 0), NULL, 10);
 	PQclear(res_clock);
-	rc = conn == pc->wconn && pc->wprepared
+	rc = lock ? pgconn_exec(conn, "checking the leases",
+	                        PGCHECK_SQL_FENCE_LOCK, 2, values, NULL, NULL,
+	                        &fence, err, errlen)
+	     : conn == pc->wconn && pc->wprepared
 	         ? pgconn_exec_prepared(conn, "checking the leases",
 	                                "authready_fence", 2, values, &fence,
 	                                err, errlen)
@@ -801,10 +862,11 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 		                        ? NULL
 		                        : PQgetvalue(fence, (int)k, 1),
 		                    PQgetvalue(fence, (int)k, 2),
-		                    version + 1) != 0)
+		                    tokens[at - 1], version + 1) != 0)
 			continue; /* rc stays: not written */
 		r->rc = 0;
 		ver[idx[at - 1]] = ++version;
+		kept++;
 	}
 	PQclear(fence);
 	for (i = PGCHECK_ST_DOMAIN; i < PGCHECK_COLS; i++)
@@ -815,13 +877,27 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 			goto fail;
 		}
 	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
-	wvals[12] = vtext;
+	wvals[13] = vtext;
 	rc = conn == pc->wconn && pc->wprepared
 	         ? pgconn_exec_prepared(conn, "writing the results",
-	                                "authready_write", 13, wvals, NULL, err,
-	                                errlen)
+	                                "authready_write", 14, wvals, &done,
+	                                err, errlen)
 	         : pgconn_exec(conn, "writing the results", PGCHECK_SQL_WRITE,
-	                       13, wvals, NULL, NULL, NULL, err, errlen);
+	                       14, wvals, NULL, NULL, &done, err, errlen);
+	if (rc == PGCONN_OK &&
+	    (PQntuples(done) != 1 ||
+	     strtoull(PQgetvalue(done, 0, 0), NULL, 10) != kept)) {
+		/* A lease moved after the fence read it: none of this is
+		 * written; the caller does it again with the rows locked. */
+		PQclear(done);
+		pgconn_rollback(conn);
+		for (i = 0; i < m; i++)
+			res[idx[i]].rc = CHECKER_DROPPED;
+		return lock ? errbuf_code(err, errlen, PGCONN_FAILED,
+		                          "a locked lease moved")
+		            : PGCHECK_LEASE_MOVED;
+	}
+	PQclear(done);
 	if (rc == PGCONN_OK)
 		rc = pgconn_commit(conn, err, errlen);
 	if (rc == PGCONN_OK)
@@ -917,13 +993,26 @@ pgcheck_transact(struct pgcheck *pc, PGconn *conn, struct pgcheck_flushing *f)
 	struct pgcheck_arr col[PGCHECK_COLS];
 	size_t i;
 
-	memset(col, 0, sizeof(col));
-	f->rc = f->m > 0
-	            ? pgcheck_write(pc, conn, f->res, f->idx, f->tokens, f->m,
-	                            f->ver, col, f->err, sizeof(f->err))
-	            : PGCONN_OK;
-	for (i = 0; i < PGCHECK_COLS; i++)
-		free(col[i].buf);
+	bool lock = false;
+
+	for (;;) {
+		memset(col, 0, sizeof(col));
+		f->rc = f->m > 0 ? pgcheck_write(pc, conn, f->res, f->idx,
+		                                 f->tokens, f->m, f->ver, col,
+		                                 lock, f->err, sizeof(f->err))
+		                 : PGCONN_OK;
+		for (i = 0; i < PGCHECK_COLS; i++)
+			free(col[i].buf);
+		if (f->rc != PGCHECK_LEASE_MOVED)
+			break;
+		/* a lease moved under the read: again, the rows locked */
+		log_msg(LOG_INFO,
+		        "event=fleet-lease-moved results=%zu (a lease "
+		        "changed hands during the write-back; written again "
+		        "with the leases locked)",
+		        f->m);
+		lock = true;
+	}
 }
 
 /* pgcheck_settle - after the write-back: claims marked, results logged. */
@@ -1082,10 +1171,12 @@ pgcheck_worker_start(struct pgcheck *pc)
 			pc->wconn = NULL;
 			return -1;
 		}
-		/* The write-back's statements planned once for the
-		 * connection (its claims are not: a custom plan sees which
-		 * of their branches a claim takes). */
+		/* The round's statements planned once for the
+		 * connection. */
 		pc->wprepared =
+		    pgconn_prepare(pc->wconn, "preparing the claim",
+		                   "authready_claim", PGCHECK_SQL_CLAIM_ROUND,
+		                   err, sizeof(err)) == PGCONN_OK &&
 		    pgconn_prepare(pc->wconn, "preparing the fence",
 		                   "authready_fence", PGCHECK_SQL_FENCE, err,
 		                   sizeof(err)) == PGCONN_OK &&

@@ -21,7 +21,10 @@
 #	the blackhole) leaves its leases, which run out, and the other
 #	checker then does the work, once; a refresh whose lease was taken
 #	meanwhile drops its late result (event=fleet-dropped) and writes
-#	no state (fencing), and one batch whose lease of one domain was
+#	no state (fencing), and so does one whose lease a thief took
+#	without committing before the fence read it (the write-back waits
+#	for the row, sees the lease gone and does the flush again with the
+#	rows locked: event=fleet-lease-moved); one batch whose lease of one domain was
 #	taken is written back in one transaction (versions clock+1 .. in
 #	one bump) without that domain; a result whose domain was removed
 #	meanwhile is dropped too (its tombstone stays); a notice handed to sendmail and never marked
@@ -83,7 +86,9 @@ cleanup() {
 	stop_pid "$C2_PID"
 	stop_pid "$BH_PID"
 	stop_pid "$M_PID"
+	stop_pid "${TH_PID:-}"
 	M_PID=
+	TH_PID=
 	C1_PID=
 	C2_PID=
 	BH_PID=
@@ -342,6 +347,60 @@ else
 	fi
 fi
 R_PID=
+
+case_ lease-moved-during-write-back
+# A thief's claim of the lease, not yet committed when the checker's
+# fence reads it: the write-back waits for that row, finds the lease
+# gone, and the whole flush is done again with the rows locked; the
+# late result is dropped, nothing of it written.
+sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
+    lease_token = NULL WHERE domain = 'example.net'" >/dev/null
+v=$(sql "SELECT version FROM authready_state WHERE domain = 'example.net'")
+: >"$T/err"
+"$AUTHREADY" -c "$T/slow.conf" refresh example.net >"$T/out" 2>"$T/err" &
+R_PID=$!
+if ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
+    'example.net' AND lease_owner LIKE 'slow.fleet.test/%'" 1; then
+	ko "the refresh claimed nothing"
+else
+	rm -f "$T/thief.fifo"
+	mkfifo "$T/thief.fifo"
+	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" \
+	    -U postgres -d authready <"$T/thief.fifo" >"$T/thief.out" 2>&1 &
+	TH_PID=$!
+	exec 4>"$T/thief.fifo"
+	echo "BEGIN; UPDATE authready_checks SET lease_owner = 'thief',
+	    lease_token = nextval('authready_lease_token')
+	    WHERE domain = 'example.net';" >&4
+	# the thief holds the row; the checker's write-back waits for it
+	if ! wait_sql "SELECT count(*) FROM pg_stat_activity WHERE
+	    usename = 'authready_checker' AND wait_event_type = 'Lock'" 1
+	then
+		ko "the write-back never waited for the thief's row"
+		echo "ROLLBACK;" >&4
+	else
+		echo "COMMIT;" >&4
+	fi
+	exec 4>&-
+	wait "$TH_PID"
+	wait "$R_PID"
+	if ! grep -q 'event=fleet-lease-moved ' "$T/err"; then
+		ko "no event=fleet-lease-moved"
+	elif ! grep -q 'event=fleet-dropped .*domain=example.net' "$T/err"
+	then
+		ko "no event=fleet-dropped"
+	elif [ "$(sql "SELECT version FROM authready_state
+	    WHERE domain = 'example.net'")" != "$v" ]; then
+		ko "the late result was written"
+	elif [ "$(sql "SELECT lease_owner FROM authready_checks
+	    WHERE domain = 'example.net'")" != thief ]; then
+		ko "the thief's lease was released"
+	else
+		ok
+	fi
+fi
+R_PID=
+TH_PID=
 
 case_ one-batch-one-transaction-fenced-per-result
 # A refresh holds every domain (its checks hang on the blackhole); one
