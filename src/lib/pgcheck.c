@@ -1172,8 +1172,13 @@ pgcheck_worker_start(struct pgcheck *pc)
 			return -1;
 		}
 		/* The round's statements planned once for the
-		 * connection. */
+		 * connection (generic plans: a claim's custom plan cost
+		 * more to make than to run). */
 		pc->wprepared =
+		    pgconn_exec(pc->wconn, "choosing generic plans",
+		                "SET plan_cache_mode = force_generic_plan", 0,
+		                NULL, NULL, NULL, NULL, err,
+		                sizeof(err)) == PGCONN_OK &&
 		    pgconn_prepare(pc->wconn, "preparing the claim",
 		                   "authready_claim", PGCHECK_SQL_CLAIM_ROUND,
 		                   err, sizeof(err)) == PGCONN_OK &&
