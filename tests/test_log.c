@@ -13,6 +13,8 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,6 +468,51 @@ START_TEST(test_stderr_form)
 }
 END_TEST
 
+static _Atomic int lossless_logged;
+
+static void *
+lossless_producer(void *arg)
+{
+	int total = (int)(long)arg;
+
+	for (int i = 0; i < total; i++) {
+		log_msg(LOG_INFO, "seq=%d", i);
+		atomic_store(&lossless_logged, i + 1);
+	}
+	return NULL;
+}
+
+START_TEST(test_lossless_syslog_waits)
+{
+	struct drain_ctx c = {.last_seq = -1, .in_order = true};
+	const int total = 20000;
+	char err[256];
+	pthread_t t, p;
+
+	c.fd = sink_open();
+	ck_assert_int_eq(log_open("ar-drop", "mail", true, err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(log_set_socket(sock_path), 0);
+	ck_assert_int_eq(log_start_async_lossless(err, sizeof(err)), 0);
+	/* as the test above, nobody reads at first: the socket queue fills,
+	 * then the ring, and the producer waits for room instead of
+	 * dropping; the reader starts once half a ring is logged */
+	ck_assert_int_eq(
+	    pthread_create(&p, NULL, lossless_producer, (void *)(long)total),
+	    0);
+	while (atomic_load(&lossless_logged) < 512)
+		sched_yield();
+	ck_assert_int_eq(pthread_create(&t, NULL, drain, &c), 0);
+	pthread_join(p, NULL);
+	log_stop();
+	pthread_join(t, NULL);
+	ck_assert(c.in_order);
+	ck_assert_int_eq(c.dropped_reported, 0);
+	ck_assert_int_eq(c.lines, total);
+	sink_close(c.fd);
+}
+END_TEST
+
 #define STDERR_THREADS 3
 #define STDERR_LINES 3000 /* each: the three fill the ring many times */
 
@@ -490,7 +537,7 @@ START_TEST(test_stderr_async_all_lines)
 	ck_assert_int_eq(dup2(fileno(f), STDERR_FILENO), STDERR_FILENO);
 	ck_assert_int_eq(log_open("ar-as", "mail", false, err, sizeof(err)),
 	                 0);
-	ck_assert_int_eq(log_start_async_stderr(err, sizeof(err)), 0);
+	ck_assert_int_eq(log_start_async_lossless(err, sizeof(err)), 0);
 	for (t = 0; t < STDERR_THREADS; t++)
 		ck_assert_int_eq(pthread_create(&th[t], NULL, stderr_producer,
 		                                (void *)(long)t),
@@ -542,6 +589,7 @@ log_suite(void)
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_stderr_form);
 	tcase_add_test(tc, test_stderr_async_all_lines);
+	tcase_add_test(tc, test_lossless_syslog_waits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -133,7 +133,7 @@ cli_checkerd(struct cli *cli)
 	}
 	/* Two lines a check (fleet-check, fleet-write): written in batches
 	 * by log.c's writer thread, not one write(2) each on this one. */
-	if (log_start_async_stderr(err, sizeof(err)) != 0) {
+	if (log_start_async_lossless(err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cli->progname, err);
 		dns_close(dns);
 		store_close(st);

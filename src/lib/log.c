@@ -21,10 +21,11 @@
  *	each line is written with one fprintf under the stream lock.  A
  *	line the full ring cannot take is dropped and counted (one line
  *	says how many; authready_log_lines_dropped_total counts them all).
- *	log_start_async_stderr() queues stderr lines in that ring too: the
- *	writer formats them as log_write() does and writes each batch with
- *	one write(2); there a full ring makes the producer wait for room
- *	(a file or pipe drains; the lines are an audit, never dropped).
+ *	log_start_async_lossless() queues stderr lines in that ring too
+ *	(the writer formats them as log_write() does and writes each batch
+ *	with one write(2)), and in both forms a full ring makes the
+ *	producer wait for room instead of dropping the line: for a process
+ *	whose lines are an audit and which may wait (checkerd).
  */
 #include "log.h"
 
@@ -101,6 +102,7 @@ static struct {
 	_Atomic bool running, stop;
 	_Atomic bool idle; /* the writer sleeps until a line comes */
 	bool to_stderr;    /* set before the writer starts */
+	bool lossless;     /* a full ring: wait for room, never drop */
 	/* only for sleeping and waking the writer, never for a line */
 	pthread_mutex_t lock;
 	pthread_cond_t more;
@@ -421,13 +423,14 @@ log_set_socket(const char *path)
 
 /* log_start_writer - the ring and its writer, to stderr or syslog. */
 static int
-log_start_writer(bool to_stderr, char *err, size_t errlen)
+log_start_writer(bool to_stderr, bool lossless, char *err, size_t errlen)
 {
 	int rc;
 
 	if (atomic_load(&log_async.running))
 		return 0;
 	log_async.to_stderr = to_stderr;
+	log_async.lossless = lossless;
 	log_async.lines = calloc(LOG_RING, sizeof(*log_async.lines));
 	if (log_async.lines == NULL) {
 		snprintf(err, errlen, "out of memory for the log ring");
@@ -467,13 +470,13 @@ log_start_async(char *err, size_t errlen)
 {
 	if (!log_to_syslog)
 		return 0;
-	return log_start_writer(false, err, errlen);
+	return log_start_writer(false, false, err, errlen);
 }
 
 int
-log_start_async_stderr(char *err, size_t errlen)
+log_start_async_lossless(char *err, size_t errlen)
 {
-	return log_start_writer(!log_to_syslog, err, errlen);
+	return log_start_writer(!log_to_syslog, true, err, errlen);
 }
 
 void
@@ -539,9 +542,9 @@ log_queue(int priority, const char *text)
 		goto out;
 	queued = true;
 	while (!log_claim(&pos)) {
-		if (log_async.to_stderr) {
-			/* the writer drains to a file or pipe: wait for it
-			 * (it keeps going while a producer is inside) */
+		if (log_async.lossless) {
+			/* wait for the writer (it keeps going while a
+			 * producer is inside, even at stop) */
 			log_wake();
 			sched_yield();
 			continue;
@@ -604,7 +607,7 @@ log_write(int priority, const char *text)
 		return;
 	}
 	if (log_queue(priority, text))
-		return; /* log_start_async_stderr() */
+		return; /* log_start_async_lossless() */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);

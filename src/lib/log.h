@@ -46,14 +46,14 @@ int log_open(const char *ident, const char *facility, bool use_syslog,
 int log_start_async(char *err, size_t errlen);
 
 /*
- * log_start_async_stderr - log_start_async(), and when lines go to
- * stderr, those queued too: the writer thread writes a batch of them with
- * one write(2), off the caller's thread.  On stderr a full ring makes the
- * caller wait for room (nothing is dropped).  For a process whose every
- * check is a line (checkerd); log_stop() before exit, or queued lines are
- * lost.  0 ok, -1 with err.
+ * log_start_async_lossless - as log_start_async(), for stderr too (the
+ * writer thread writes a batch of lines with one write(2), off the
+ * caller's thread), and a full ring makes the caller wait for room:
+ * nothing is dropped.  For a process whose every check is a line, an
+ * audit, and which may wait (checkerd).  log_stop() before exit, or
+ * queued lines are lost.  0 ok, -1 with err.
  */
-int log_start_async_stderr(char *err, size_t errlen);
+int log_start_async_lossless(char *err, size_t errlen);
 
 /*
  * log_set_socket - the syslog socket the writer sends to (default
