@@ -535,8 +535,7 @@ START_TEST(test_stderr_async_all_lines)
 
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(dup2(fileno(f), STDERR_FILENO), STDERR_FILENO);
-	ck_assert_int_eq(log_open("ar-as", "mail", false, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(log_open("ar-as", "mail", false, err, sizeof(err)), 0);
 	ck_assert_int_eq(log_start_async_lossless(err, sizeof(err)), 0);
 	for (t = 0; t < STDERR_THREADS; t++)
 		ck_assert_int_eq(pthread_create(&th[t], NULL, stderr_producer,

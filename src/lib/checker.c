@@ -22,7 +22,9 @@
  *	top of the window, which stays full meanwhile.  With opt->submit
  *	too, a flush is written in the background (one at a time): the
  *	run goes on checking and holding the next results while upstream
- *	writes the last ones, takes them back with opt->reap (woken by
+ *	writes the last ones (up to twice the usual hold before it waits
+ *	for them: the next flush is bigger, the checks never stop for an
+ *	ordinary one), takes them back with opt->reap (woken by
  *	opt->wake_fd, watched with the DNS sockets) and only then stores
  *	them locally and frees their slots.  The batch is committed
  *	every `batch` states, at least every CHECKER_COMMIT_MS, and at once
@@ -758,9 +760,12 @@ checker_reap(struct checker_run *run, bool wait)
 }
 
 /* checker_flush - hand the held results to opt->flush together (or to
- * opt->submit, in the background), then complete them. */
+ * opt->submit, in the background), then complete them.  With defer and
+ * a flush still out, the results stay held instead (fewer than `limit`
+ * of them, none on demand): the run checks on and flushes them when the
+ * last one is back. */
 static void
-checker_flush(struct checker_run *run)
+checker_flush(struct checker_run *run, bool defer, size_t limit)
 {
 	size_t i, n = run->nheld;
 	struct checker_job **jobs;
@@ -768,6 +773,11 @@ checker_flush(struct checker_run *run)
 
 	if (n == 0)
 		return;
+	if (defer && run->nflying > 0 && !run->failed) {
+		checker_reap(run, false);
+		if (run->nflying > 0 && !run->flush_now && n < limit)
+			return;
+	}
 	for (i = 0; i < n; i++) {
 		struct checker_result *r = &run->results[i];
 		const struct checker_job *job = run->held[i];
@@ -985,11 +995,12 @@ checker_run(struct store *st, struct dns *dns,
 	run.more_left = opt->more != NULL;
 	/* Held results keep their slots: room for them beyond the rest;
 	 * and for a flush out (at most what was held: hold, and what one
-	 * turn of DNS finished on top). */
+	 * turn of DNS finished on top), with as many more held while it
+	 * is out (checker_flush defers up to twice the hold). */
 	if (opt->flush != NULL)
 		nslots += hold;
 	if (opt->flush != NULL && opt->submit != NULL)
-		nslots += hold + window + opt->reserve;
+		nslots += 2 * hold + window + opt->reserve;
 	jobs = calloc(nslots, sizeof(*jobs));
 	if (jobs != NULL && opt->flush != NULL &&
 	    ((run.held = calloc(nslots, sizeof(*run.held))) == NULL ||
@@ -1023,7 +1034,7 @@ checker_run(struct store *st, struct dns *dns,
 		    (run.nheld >= hold || run.flush_now ||
 		     (long long)text_now_ms() - run.held_since >=
 		         CHECKER_COMMIT_MS))
-			checker_flush(&run);
+			checker_flush(&run, true, 2 * hold);
 		if (run.batch != NULL &&
 		    (run.in_batch >= batch || run.commit_now ||
 		     (long long)text_now_ms() - run.batch_started >=
@@ -1035,7 +1046,7 @@ checker_run(struct store *st, struct dns *dns,
 	/* A failed store leaves jobs in flight: let them finish unheard. */
 	while (run.inflight > 0 && run.failed)
 		dns_run_once(dns, 100);
-	checker_flush(&run); /* after a failure: counted as lost */
+	checker_flush(&run, false, 0); /* after a failure: counted as lost */
 	while (run.nflying > 0)
 		checker_reap(&run, true);
 	if (opt->submit != NULL)

@@ -26,7 +26,8 @@
  *	them are held, when one is on demand, at least every
  *	CHECKER_COMMIT_MS, and at the end of the run; what the hook wrote
  *	then goes to the local store.  With submit and reap, the hook
- *	writes one flush in the background while the run checks on.
+ *	writes one flush in the background while the run checks on (and
+ *	holds up to twice flush_max meanwhile before it waits for it).
  *
  *	checker_request() builds the readiness request of one registered domain
  *	from its registry entry and the global config (the entry wins).

@@ -30,6 +30,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -99,6 +100,7 @@ static struct {
 	_Atomic size_t head; /* oldest position not yet sent (writer's) */
 	_Atomic unsigned long dropped;
 	_Atomic unsigned inflight; /* producers inside log_queue() */
+	_Atomic unsigned waiting;  /* lossless producers waiting for room */
 	_Atomic bool running, stop;
 	_Atomic bool idle; /* the writer sleeps until a line comes */
 	bool to_stderr;    /* set before the writer starts */
@@ -106,11 +108,13 @@ static struct {
 	/* only for sleeping and waking the writer, never for a line */
 	pthread_mutex_t lock;
 	pthread_cond_t more;
+	pthread_cond_t room; /* the writer freed slots (lossless waits) */
 	pthread_t thread;
 	int fd;
 } log_async = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .more = PTHREAD_COND_INITIALIZER,
+    .room = PTHREAD_COND_INITIALIZER,
     .fd = -1,
 };
 
@@ -263,11 +267,14 @@ log_send_stderr(const struct log_ring_line *const *batch, size_t n)
 		                         batch[i]->text, batch[i]->len);
 	while (off < len) {
 		ssize_t w = write(STDERR_FILENO, buf + off, len - off);
+		struct pollfd out = {STDERR_FILENO, POLLOUT, 0};
 
 		if (w > 0)
 			off += (size_t)w;
+		else if (w < 0 && errno == EAGAIN)
+			(void)poll(&out, 1, 100); /* a non-blocking pipe */
 		else if (w < 0 && errno != EINTR)
-			return;
+			return; /* gone (EPIPE, EBADF): nowhere to write */
 	}
 }
 
@@ -406,6 +413,11 @@ log_writer(void *arg)
 			    head + i + LOG_RING, memory_order_release);
 		atomic_store_explicit(&log_async.head, head + n,
 		                      memory_order_release);
+		if (atomic_load(&log_async.waiting) > 0) {
+			pthread_mutex_lock(&log_async.lock);
+			pthread_cond_broadcast(&log_async.room);
+			pthread_mutex_unlock(&log_async.lock);
+		}
 	}
 	return NULL;
 }
@@ -526,6 +538,29 @@ log_claim(size_t *posp)
 	}
 }
 
+/* log_wait_room - a lossless producer found the ring full: wake the
+ * writer and sleep until it frees slots (it keeps going while a
+ * producer is inside, even at stop); at most LOG_WRITER_NAP_NS, then the
+ * caller looks again. */
+static void
+log_wait_room(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += LOG_WRITER_NAP_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&log_async.lock);
+	atomic_fetch_add(&log_async.waiting, 1);
+	pthread_cond_signal(&log_async.more);
+	pthread_cond_timedwait(&log_async.room, &log_async.lock, &until);
+	atomic_fetch_sub(&log_async.waiting, 1);
+	pthread_mutex_unlock(&log_async.lock);
+}
+
 /* log_queue - hand a line to the writer; false when not running.  No
  * lock: a claim, a copy, a release store, and a wake-up only when the
  * writer sleeps or the ring is half full. */
@@ -543,10 +578,7 @@ log_queue(int priority, const char *text)
 	queued = true;
 	while (!log_claim(&pos)) {
 		if (log_async.lossless) {
-			/* wait for the writer (it keeps going while a
-			 * producer is inside, even at stop) */
-			log_wake();
-			sched_yield();
+			log_wait_room();
 			continue;
 		}
 		atomic_fetch_add_explicit(&log_async.dropped, 1,

@@ -232,48 +232,49 @@ pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
  * $4) whose lease is free or ran out, locked (SKIP LOCKED: another
  * checker's claim in progress is passed over), leased to $1 for $2 ms
  * under one new token; their registry entries returned, and the
- * window's last key and size, where the cursor goes next.  No branch
- * depends on a parameter, so the writer's connection prepares it. */
+ * window's last key and size, where the cursor goes next.  Unlike the
+ * claim of a name, it has no branch on whether a name was given, so
+ * the writer's connection prepares it (a generic plan). */
 #define PGCHECK_SQL_CLAIM_ROUND                                                \
-	"WITH w AS (SELECT domain FROM authready_checks WHERE domain > "      \
-	"$6::text ORDER BY domain LIMIT $7::bigint), "                        \
-	"h AS (SELECT max(domain) AS hi, count(*) AS n FROM w), "             \
-	"d AS (SELECT k.ctid AS t FROM authready_checks k "                   \
-	"JOIN authready_registry r ON r.domain = k.domain AND NOT "           \
-	"r.deleted "                                                          \
-	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "             \
-	"AND (k.next_check <= now() OR ($3::boolean AND (k.checked IS NULL "  \
-	"OR k.checked < $4::timestamptz))) "                                  \
-	"AND k.domain > $6::text AND k.domain <= (SELECT hi FROM h) "         \
-	"AND r.domain > $6::text AND r.domain <= (SELECT hi FROM h) "         \
-	"ORDER BY k.domain LIMIT $5::bigint "                                 \
-	"FOR UPDATE OF k SKIP LOCKED), "                                      \
-	"u AS (UPDATE authready_checks c SET lease_owner = $1, "              \
-	"lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "  \
-	"lease_token = (SELECT nextval('authready_lease_token')) "            \
-	"WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "                         \
-	"RETURNING c.domain, c.lease_token) "                                 \
-	"SELECT u.domain, u.lease_token, (SELECT r.entry FROM "               \
-	"authready_registry r WHERE r.domain = u.domain), "                   \
+	"WITH w AS (SELECT domain FROM authready_checks WHERE domain > "       \
+	"$6::text ORDER BY domain LIMIT $7::bigint), "                         \
+	"h AS (SELECT max(domain) AS hi, count(*) AS n FROM w), "              \
+	"d AS (SELECT k.ctid AS t FROM authready_checks k "                    \
+	"JOIN authready_registry r ON r.domain = k.domain AND NOT "            \
+	"r.deleted "                                                           \
+	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "              \
+	"AND (k.next_check <= now() OR ($3::boolean AND (k.checked IS NULL "   \
+	"OR k.checked < $4::timestamptz))) "                                   \
+	"AND k.domain > $6::text AND k.domain <= (SELECT hi FROM h) "          \
+	"AND r.domain > $6::text AND r.domain <= (SELECT hi FROM h) "          \
+	"ORDER BY k.domain LIMIT $5::bigint "                                  \
+	"FOR UPDATE OF k SKIP LOCKED), "                                       \
+	"u AS (UPDATE authready_checks c SET lease_owner = $1, "               \
+	"lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "   \
+	"lease_token = (SELECT nextval('authready_lease_token')) "             \
+	"WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "                          \
+	"RETURNING c.domain, c.lease_token) "                                  \
+	"SELECT u.domain, u.lease_token, (SELECT r.entry FROM "                \
+	"authready_registry r WHERE r.domain = u.domain), "                    \
 	"max(u.domain) OVER (), h.hi, h.n FROM h LEFT JOIN u ON true"
 
 /* A claim of one name ($3, asked for outside the round: a MAIL FROM
  * waits for it), whatever the cursor, leased as a round's ($1, $2);
  * the result's columns as the round's, with no window. */
 #define PGCHECK_SQL_CLAIM_NAME                                                 \
-	"WITH d AS (SELECT k.ctid AS t FROM authready_checks k "              \
-	"JOIN authready_registry r ON r.domain = k.domain AND NOT "           \
-	"r.deleted "                                                          \
-	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "             \
-	"AND k.domain = $3::text "                                            \
-	"FOR UPDATE OF k SKIP LOCKED), "                                      \
-	"u AS (UPDATE authready_checks c SET lease_owner = $1, "              \
-	"lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "  \
-	"lease_token = (SELECT nextval('authready_lease_token')) "            \
-	"WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "                         \
-	"RETURNING c.domain, c.lease_token) "                                 \
-	"SELECT u.domain, u.lease_token, (SELECT r.entry FROM "               \
-	"authready_registry r WHERE r.domain = u.domain), "                   \
+	"WITH d AS (SELECT k.ctid AS t FROM authready_checks k "               \
+	"JOIN authready_registry r ON r.domain = k.domain AND NOT "            \
+	"r.deleted "                                                           \
+	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "              \
+	"AND k.domain = $3::text "                                             \
+	"FOR UPDATE OF k SKIP LOCKED), "                                       \
+	"u AS (UPDATE authready_checks c SET lease_owner = $1, "               \
+	"lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "   \
+	"lease_token = (SELECT nextval('authready_lease_token')) "             \
+	"WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "                          \
+	"RETURNING c.domain, c.lease_token) "                                  \
+	"SELECT u.domain, u.lease_token, (SELECT r.entry FROM "                \
+	"authready_registry r WHERE r.domain = u.domain), "                    \
 	"NULL::text, NULL::text, 0::bigint FROM u"
 
 static int
@@ -773,8 +774,10 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	"ck AS (UPDATE authready_checks c SET lease_owner = NULL, "            \
 	"lease_until = NULL, lease_token = NULL, checked = now(), "            \
 	"next_check = to_timestamp(u.n) "                                      \
-	"FROM unnest($5::tid[], $6::bigint[], $13::bigint[]) AS u(t, n, k) "   \
-	"WHERE c.ctid = u.t AND c.lease_token = u.k RETURNING 1), "            \
+	"FROM unnest($1::text[], $5::tid[], $6::bigint[], $13::bigint[]) "     \
+	"AS u(d, t, n, k) "                                                    \
+	"WHERE c.ctid = u.t AND c.domain = u.d AND c.lease_token = u.k "       \
+	"RETURNING 1), "                                                       \
 	"nt AS (INSERT INTO authready_notices "                                \
 	"(domain, verified_version, message_id, message) "                     \
 	"SELECT * FROM unnest($7::text[], $8::bigint[], $9::text[], "          \
@@ -821,7 +824,7 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 		                   "out of memory for %zu results", m);
 	if ((rc = pgconn_exec(conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL,
 	                      err, errlen)) != PGCONN_OK)
-		return rc;
+		goto fail;
 	/* The clock first, as every writer takes it: writers queue on it
 	 * and never wait for each other's rows in another order. */
 	rc = pgconn_exec(conn, "taking the clock",
@@ -890,12 +893,15 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 		/* A lease moved after the fence read it: none of this is
 		 * written; the caller does it again with the rows locked. */
 		PQclear(done);
+		if (lock) {
+			rc = errbuf_code(err, errlen, PGCONN_FAILED,
+			                 "a lease moved under its row lock");
+			goto fail;
+		}
 		pgconn_rollback(conn);
 		for (i = 0; i < m; i++)
 			res[idx[i]].rc = CHECKER_DROPPED;
-		return lock ? errbuf_code(err, errlen, PGCONN_FAILED,
-		                          "a locked lease moved")
-		            : PGCHECK_LEASE_MOVED;
+		return PGCHECK_LEASE_MOVED;
 	}
 	PQclear(done);
 	if (rc == PGCONN_OK)
@@ -1060,7 +1066,7 @@ pgcheck_flush(void *arg, struct checker_result *res, size_t n)
  * The background writer of a round: one thread on its own connection
  * (pc->wconn) that writes the flush the checker submitted and makes the
  * round's next claim, so the checks go on while PostgreSQL works.  One
- * of each is out at a time; a flush goes first.  The thread touches only
+ * of each is out at a time; a claim goes first.  The thread touches only
  * its requests, the connection and the round's cursor (pc->cursor,
  * pc->at_end: the checker's thread leaves them alone while it runs);
  * the claims the checker holds stay the checker thread's.  wake[1] is
@@ -1126,7 +1132,15 @@ pgcheck_worker_main(void *arg)
 			pthread_cond_wait(&w->cv, &w->mu);
 		if (w->stop)
 			break;
-		if (w->flush_ask == PGCHECK_ASKED) {
+		/* A claim first: the checker may wait for it; for a flush
+		 * it waits only when it holds twice as much. */
+		if (w->claim_ask == PGCHECK_ASKED) {
+			pthread_mutex_unlock(&w->mu);
+			rc = pgcheck_prefetch(w);
+			pthread_mutex_lock(&w->mu);
+			w->claim_rc = rc;
+			w->claim_ask = PGCHECK_DONE;
+		} else {
 			pthread_mutex_unlock(&w->mu);
 			pgcheck_transact(w->pc, w->pc->wconn, &w->flush);
 			pthread_mutex_lock(&w->mu);
@@ -1134,12 +1148,6 @@ pgcheck_worker_main(void *arg)
 			do
 				wr = write(w->wake[1], "", 1);
 			while (wr < 0 && errno == EINTR);
-		} else {
-			pthread_mutex_unlock(&w->mu);
-			rc = pgcheck_prefetch(w);
-			pthread_mutex_lock(&w->mu);
-			w->claim_rc = rc;
-			w->claim_ask = PGCHECK_DONE;
 		}
 		pthread_cond_broadcast(&w->cv);
 	}
