@@ -52,6 +52,8 @@
 # statements of the refresh part by total time: calls, execution ms,
 # planning ms, rows, us per row, the statement (where the database's
 # share goes: claims or write-back).
+# BENCH_CONCURRENCY=N: RefreshConcurrency N for the LMDB refresh and
+# the checkers alike (the window, and a fleet's claim and flush size).
 # BENCH_HOST_CPUS and BENCH_PG_CPUS (taskset CPU lists, e.g. 0 and 1):
 # the script and everything it starts on the first, PostgreSQL moved to
 # the second once up, as a fleet whose database has a machine of its
@@ -350,6 +352,8 @@ refresh_setup() {
 	    >"$T/refresh.csv"
 	printf 'StateDir %s/lmdb\nDNSServers 127.0.0.1:%s\nDNSTimeout 5\n' \
 	    "$T" "$NSD_PORT" >"$T/lmdb.conf"
+	[ -z "${BENCH_CONCURRENCY:-}" ] ||
+	    echo "RefreshConcurrency $BENCH_CONCURRENCY" >>"$T/lmdb.conf"
 	"$cli" -c "$T/lmdb.conf" domain import "$T/refresh.csv" >/dev/null
 	reset_db
 	"$rows" copy r "$nref" 1 | sql -c "COPY authready_registry FROM STDIN"
@@ -360,6 +364,8 @@ refresh_setup() {
 			echo "StateDir $T/ck$k"
 			echo "DNSServers 127.0.0.1:$NSD_PORT"
 			echo "DNSTimeout 5"
+			[ -z "${BENCH_CONCURRENCY:-}" ] ||
+			    echo "RefreshConcurrency $BENCH_CONCURRENCY"
 			echo "StoreDSN $PG_DSN_CHECKER"
 			echo "StoreDSNPasswordFile $PG_PASSWORD_FILE_CHECKER"
 			echo "HostName ck$k"
