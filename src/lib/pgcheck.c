@@ -645,32 +645,31 @@ enum pgcheck_col {
 	PGCHECK_COLS
 };
 
+/* A confirmation notice composed, not yet in the arrays. */
+struct pgcheck_notice {
+	char id[512];
+	char msg[NOTIFY_MESSAGE_MAX];
+};
+
 /* pgcheck_notice - the confirmation notice of next (verified at version)
- * into the arrays, and next marked notified; a message that cannot be
- * composed is left to no one (as the single-host path: an unsafe
- * address). */
-static void
-pgcheck_notice(struct pgcheck *pc, struct pgcheck_arr *col,
+ * into nt, and next marked notified; false (nothing marked) when the
+ * message cannot be composed: left to no one, as the single-host path
+ * leaves an unsafe address. */
+static bool
+pgcheck_notice(struct pgcheck *pc, struct pgcheck_notice *nt,
                struct domain_state *next, const char *contact, int64_t version,
                int64_t now)
 {
-	char from[CONFIG_ADDRESS_MAX], id[512];
-	char msg[NOTIFY_MESSAGE_MAX];
-	int len;
+	char from[CONFIG_ADDRESS_MAX];
 
 	pgcheck_from(pc->cfg, from, sizeof(from));
-	if (notify_message_id(next->domain, (long long)version, from, id,
-	                      sizeof(id)) != 0)
-		return;
-	len = notify_compose_id(next, contact, from, (time_t)now, id, msg,
-	                        sizeof(msg));
-	if (len <= 0)
-		return;
-	pgcheck_arr_text(&col[PGCHECK_NT_DOMAIN], next->domain);
-	pgcheck_arr_int(&col[PGCHECK_NT_VERSION], (long long)version);
-	pgcheck_arr_text(&col[PGCHECK_NT_ID], id);
-	pgcheck_arr_text(&col[PGCHECK_NT_MESSAGE], msg);
+	if (notify_message_id(next->domain, (long long)version, from, nt->id,
+	                      sizeof(nt->id)) != 0 ||
+	    notify_compose_id(next, contact, from, (time_t)now, nt->id, nt->msg,
+	                      sizeof(nt->msg)) <= 0)
+		return false;
 	state_mark_notified(next);
+	return true;
 }
 
 /* pgcheck_transit - the transition of one fenced result from
@@ -687,6 +686,8 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	enum webhook_type type;
 	char why[256], *event = NULL;
 	size_t len = 0, evlen;
+	struct pgcheck_notice nt;
+	bool noticed;
 
 	memset(&cur, 0, sizeof(cur));
 	if (entry != NULL)
@@ -697,9 +698,9 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	PQfreemem(bytes);
 	snprintf(cur.domain, sizeof(cur.domain), "%s", r->domain);
 	state_apply(&cur, r->rep, opt->now, &opt->timing, &r->next, &r->fx);
-	if (r->fx.send_confirmation && r->contact[0] != '\0')
-		pgcheck_notice(pc, col, &r->next, r->contact, version,
-		               opt->now);
+	noticed =
+	    r->fx.send_confirmation && r->contact[0] != '\0' &&
+	    pgcheck_notice(pc, &nt, &r->next, r->contact, version, opt->now);
 	if (storecodec_state_encode(&r->next, buf, sizeof(buf), &len, why,
 	                            sizeof(why)) != 0) {
 		snprintf(r->err, sizeof(r->err), "%s: %s", r->domain, why);
@@ -719,6 +720,13 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 		pgcheck_arr_text(&col[PGCHECK_OB_DOMAIN], r->domain);
 		pgcheck_arr_text(&col[PGCHECK_OB_EVENT], event);
 		free(event);
+	}
+	/* Nothing of a result goes into the arrays before it all can. */
+	if (noticed) {
+		pgcheck_arr_text(&col[PGCHECK_NT_DOMAIN], r->domain);
+		pgcheck_arr_int(&col[PGCHECK_NT_VERSION], (long long)version);
+		pgcheck_arr_text(&col[PGCHECK_NT_ID], nt.id);
+		pgcheck_arr_text(&col[PGCHECK_NT_MESSAGE], nt.msg);
 	}
 	pgcheck_arr_text(&col[PGCHECK_ST_DOMAIN], r->domain);
 	pgcheck_arr_hex(&col[PGCHECK_ST_ENTRY], buf, len);
