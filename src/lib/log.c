@@ -18,7 +18,7 @@
  *	only a line that ends a quiet spell (or fills half the ring) takes
  *	the writer's mutex, to wake it.  The ident is
  *	formatted with the PID once, so no line costs a getpid().  On stderr
- *	each line is written with one fprintf under the stream lock.  A
+ *	each line is written with one fwrite under the stream lock.  A
  *	line the full ring cannot take is dropped and counted (one line
  *	says how many; authready_log_lines_dropped_total counts them all).
  *	log_start_async_lossless() queues stderr lines in that ring too
@@ -229,8 +229,9 @@ log_send(const struct log_ring_line *const *batch, size_t n)
 
 static const char *log_priority_name(int priority);
 
-/* log_format_stderr - one stderr line (as log_write) into out (room for
- * LOG_LINE_MAX + LOG_STDERR_HEAD); its length. */
+/* log_format_stderr - one stderr line ("2026-11-27T03:32:06.123Z ident:
+ * priority: text" and a newline) into out (room for LOG_LINE_MAX +
+ * LOG_STDERR_HEAD); its length.  Both stderr paths write it. */
 #define LOG_STDERR_HEAD 160
 static size_t
 log_format_stderr(char *out, time_t when, long msec, int priority,
@@ -629,9 +630,8 @@ log_priority_name(int priority)
 static void
 log_write(int priority, const char *text)
 {
-	char when[32];
+	char line[LOG_LINE_MAX + LOG_STDERR_HEAD];
 	struct timespec ts;
-	struct tm tm;
 
 	if (log_to_syslog) {
 		if (!log_queue(priority, text))
@@ -641,10 +641,11 @@ log_write(int priority, const char *text)
 	if (log_queue(priority, text))
 		return; /* log_start_async_lossless() */
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %s: %s: %s\n", when, ts.tv_nsec / 1000000,
-	        log_ident, log_priority_name(priority), text);
+	fwrite(line, 1,
+	       log_format_stderr(line, ts.tv_sec, ts.tv_nsec / 1000000,
+	                         priority, text,
+	                         strnlen(text, LOG_LINE_MAX - 1)),
+	       stderr);
 	fflush(stderr);
 }
 

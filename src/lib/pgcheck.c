@@ -222,32 +222,20 @@ pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
 	return PGCONN_OK;
 }
 
-/* pgcheck_claim_rows - the claim on conn, appended to (*v, *nv, *cap);
- * a round's claim (domain NULL) moves the cursor on. */
-/* A round's claim: the next keys after the cursor ($6), in key order
- * (the primary key's index, whatever the planner thinks of the rest): a
- * claim looks at no more rows than these ($7 of them), and a round walks
- * the index once, not again over what it wrote back.  Of those, at most
- * $5 due (or, for an --all round ($3), not checked since it began at
- * $4) whose lease is free or ran out, locked (SKIP LOCKED: another
- * checker's claim in progress is passed over), leased to $1 for $2 ms
- * under one new token; their registry entries returned, and the
- * window's last key and size, where the cursor goes next.  Unlike the
- * claim of a name, it has no branch on whether a name was given, so
- * the writer's connection prepares it (a generic plan). */
-#define PGCHECK_SQL_CLAIM_ROUND                                                \
-	"WITH w AS (SELECT domain FROM authready_checks WHERE domain > "       \
-	"$6::text ORDER BY domain LIMIT $7::bigint), "                         \
-	"h AS (SELECT max(domain) AS hi, count(*) AS n FROM w), "              \
+/* Both claims: the rows d (by ctid) whose domain is registered and whose
+ * lease is free or ran out, narrowed by what follows ... */
+#define PGCHECK_SQL_CLAIMABLE                                                  \
 	"d AS (SELECT k.ctid AS t FROM authready_checks k "                    \
 	"JOIN authready_registry r ON r.domain = k.domain AND NOT "            \
 	"r.deleted "                                                           \
-	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "              \
-	"AND (k.next_check <= now() OR ($3::boolean AND (k.checked IS NULL "   \
-	"OR k.checked < $4::timestamptz))) "                                   \
-	"AND k.domain > $6::text AND k.domain <= (SELECT hi FROM h) "          \
-	"AND r.domain > $6::text AND r.domain <= (SELECT hi FROM h) "          \
-	"ORDER BY k.domain LIMIT $5::bigint "                                  \
+	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "
+
+/* ... locked (SKIP LOCKED: another checker's claim in progress is
+ * passed over) and leased to $1 for $2 ms under one new token (by the
+ * locked rows' ctids: a TID scan, not a scan of the table to join
+ * them); each claimed name, its token and its registry entry, then the
+ * claim's own columns. */
+#define PGCHECK_SQL_LEASE                                                      \
 	"FOR UPDATE OF k SKIP LOCKED), "                                       \
 	"u AS (UPDATE authready_checks c SET lease_owner = $1, "               \
 	"lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "   \
@@ -255,28 +243,39 @@ pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
 	"WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "                          \
 	"RETURNING c.domain, c.lease_token) "                                  \
 	"SELECT u.domain, u.lease_token, (SELECT r.entry FROM "                \
-	"authready_registry r WHERE r.domain = u.domain), "                    \
+	"authready_registry r WHERE r.domain = u.domain), "
+
+/* A round's claim: the next keys after the cursor ($6), in key order
+ * (the primary key's index, whatever the planner thinks of the rest): a
+ * claim looks at no more rows than these ($7 of them), and a round walks
+ * the index once, not again over what it wrote back.  Of those, at most
+ * $5 due (or, for an --all round ($3), not checked since it began at
+ * $4), claimed as above; and the window's last key and size, where the
+ * cursor goes next.  Unlike the
+ * claim of a name, it has no branch on whether a name was given, so
+ * the writer's connection prepares it (a generic plan). */
+#define PGCHECK_SQL_CLAIM_ROUND                                                \
+	"WITH w AS (SELECT domain FROM authready_checks WHERE domain > "       \
+	"$6::text ORDER BY domain LIMIT $7::bigint), "                         \
+	"h AS (SELECT max(domain) AS hi, count(*) AS n FROM "                  \
+	"w), " PGCHECK_SQL_CLAIMABLE                                           \
+	"AND (k.next_check <= now() OR ($3::boolean AND (k.checked IS NULL "   \
+	"OR k.checked < $4::timestamptz))) "                                   \
+	"AND k.domain > $6::text AND k.domain <= (SELECT hi FROM h) "          \
+	"AND r.domain > $6::text AND r.domain <= (SELECT hi FROM h) "          \
+	"ORDER BY k.domain LIMIT $5::bigint " PGCHECK_SQL_LEASE                \
 	"max(u.domain) OVER (), h.hi, h.n FROM h LEFT JOIN u ON true"
 
 /* A claim of one name ($3, asked for outside the round: a MAIL FROM
  * waits for it), whatever the cursor, leased as a round's ($1, $2);
  * the result's columns as the round's, with no window. */
 #define PGCHECK_SQL_CLAIM_NAME                                                 \
-	"WITH d AS (SELECT k.ctid AS t FROM authready_checks k "               \
-	"JOIN authready_registry r ON r.domain = k.domain AND NOT "            \
-	"r.deleted "                                                           \
-	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "              \
-	"AND k.domain = $3::text "                                             \
-	"FOR UPDATE OF k SKIP LOCKED), "                                       \
-	"u AS (UPDATE authready_checks c SET lease_owner = $1, "               \
-	"lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "   \
-	"lease_token = (SELECT nextval('authready_lease_token')) "             \
-	"WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "                          \
-	"RETURNING c.domain, c.lease_token) "                                  \
-	"SELECT u.domain, u.lease_token, (SELECT r.entry FROM "                \
-	"authready_registry r WHERE r.domain = u.domain), "                    \
+	"WITH " PGCHECK_SQL_CLAIMABLE                                          \
+	"AND k.domain = $3::text " PGCHECK_SQL_LEASE                           \
 	"NULL::text, NULL::text, 0::bigint FROM u"
 
+/* pgcheck_claim_rows - the claim on conn, appended to (*v, *nv, *cap);
+ * a round's claim (domain NULL) moves the cursor on. */
 static int
 pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
                    const char *round_start, const char *domain, size_t limit,
@@ -295,7 +294,6 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 	snprintf(lease, sizeof(lease), "%llu",
 	         (unsigned long long)pc->lease_ms +
 	             (conn == pc->wconn ? pc->cfg->check_timeout_ms : 0));
-	snprintf(lim, sizeof(lim), "%zu", limit);
 	values[0] = pc->owner;
 	values[1] = lease;
 	if (domain != NULL) {
@@ -308,6 +306,7 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 	} else {
 		values[2] = all ? "t" : "f";
 		values[3] = round_start;
+		snprintf(lim, sizeof(lim), "%zu", limit);
 		values[4] = lim;
 		values[5] = pc->cursor;
 		snprintf(keys, sizeof(keys), "%zu", PGCHECK_CLAIM_KEYS * limit);
