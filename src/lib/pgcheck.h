@@ -47,7 +47,7 @@
 #define PGCHECK_NOTICE_BATCH 16
 #define PGCHECK_LOCAL 1 /* pgcheck_round: the local store failed */
 #define PGCHECK_CLAIM_KEYS                                                     \
-	4 /* a claim looks at this many times its                              \
+	4 /* a claim looks at up to this many times its                        \
 	     limit of keys after the cursor */
 
 struct pgcheck_claim {
@@ -64,6 +64,7 @@ struct pgcheck {
 	unsigned lease_ms;
 	char cursor[DOMAIN_BUF]; /* a round's claims go on after this key */
 	bool at_end;             /* the last claim's window hit the last key */
+	size_t window;           /* keys the next claim looks at (0: the most) */
 	struct pgcheck_claim *claims; /* the claims being checked */
 	size_t nclaims, claims_cap;
 	size_t *index, index_len; /* hash of claims: index + 1, 0 empty */
