@@ -91,6 +91,10 @@ cli_checkerd_round(struct cli *cli, PGconn *conn, struct store *st,
 	log_field_text(&line, "errors", num);
 	snprintf(num, sizeof(num), "%zu", sent);
 	log_field_text(&line, "notices", num);
+	snprintf(num, sizeof(num), "%lld", pc.waited_claim_us / 1000);
+	log_field_text(&line, "waited_claim_ms", num);
+	snprintf(num, sizeof(num), "%lld", pc.waited_write_us / 1000);
+	log_field_text(&line, "waited_write_ms", num);
 	log_emit(LOG_INFO, &line);
 	return rc;
 }

@@ -18,39 +18,43 @@
  *	LOCKED of rows whose lease is free or ran out, committed before any
  *	DNS work (the writer's connection prepares it; a claim of one name
  *	asked for is a statement of its own).  A claim looks only at the
- *	next keys after a cursor, in
+ *	next keys after a cursor (as many as the last claim needed), in
  *	primary-key order (so a round walks the index once, and no plan
- *	reads every due row); the whole round is one checker_run(), which
- *	asks for the next claim (pgcheck_more) while its window still runs
- *	the end of the last.  A claim takes a new lease_token from a
- *	sequence, one for its whole batch (the fence pairs it with each
- *	domain).  The
+ *	reads every due row), from a key at random in a big round (so that
+ *	checkers started together walk apart); the whole round is one
+ *	checker_run(), which asks for the next claim (pgcheck_more) while
+ *	its window still runs the end of the last.  A claim takes a new
+ *	lease_token from a sequence, one for its whole batch, and reads
+ *	with each domain its registry entry, its state in PostgreSQL
+ *	(entry and version) and the ctid of the row it leased.  The
  *	write-back (pgcheck_flush) takes the results the checker holds (a
  *	claim batch, or what finished within a second, or one a MAIL FROM
  *	waits for) in one transaction: the clock row locked first (as
- *	every writer does), then the fence, one SELECT of the
+ *	every writer does), then one statement writes each state from the
+ *	state its claim read, where the row is still at the version read,
+ *	releases each lease where its row still holds the token and the
+ *	domain is still registered, inserts the notices, sets the clock and
+ *	NOTIFYs, from array parameters, and says how many states and leases
+ *	it wrote: the batch takes the versions clock+1 .. clock+k (k
+ *	results written), one bump of the clock row, under its lock to
+ *	COMMIT, so the change stream stays gap-free and in commit order.
+ *	When fewer were written than sent (something moved since the
+ *	claims: a lease that ran out taken by another claim, a domain
+ *	removed, or removed and registered again), the transaction is
+ *	rolled back and made again after the fence, one SELECT of the
  *	authready_checks rows still holding each result's lease_token
- *	whose domain is still registered, with PostgreSQL's state of each
- *	(not locked: the registry and the states stay as read while the
- *	clock is ours, and the write-back releases a lease only where the
- *	row read still holds its token; when one moved in between, a
- *	claim that took a lease that had run out, the transaction is
- *	rolled back and made again with the fence locking its rows);
- *	a result whose row is not there lost its lease (another checker
- *	holds the domain now, or it was removed meanwhile) and is dropped
- *	(logged event=fleet-dropped).  Then one statement writes the
- *	states, releases the leases with the next checks, inserts the
- *	notices, sets the clock and NOTIFYs, from array parameters: the
- *	batch takes the versions clock+1 .. clock+k (k results written),
- *	one bump of the clock row, under its lock to COMMIT, so the change
- *	stream stays gap-free and in commit order.  A due round
- *	never checks a domain twice: a written-back domain is due again
- *	only after its next_check; an --all round claims only domains not
- *	checked since it began.
+ *	whose domain is still registered, with PostgreSQL's state of each,
+ *	locked; a result whose row is not there lost its lease and is
+ *	dropped (logged event=fleet-dropped), the others are written from
+ *	the states the fence read.  A due round never checks a domain
+ *	twice: a written-back domain is due again only after its
+ *	next_check; an --all round claims only domains not checked since
+ *	it began.
  *
- *	The state transition is made inside the write-back transaction
- *	from PostgreSQL's state (no other writer can change it while the
- *	clock is ours), not from the local LMDB, which may lag.  A transition
+ *	The state transition is made from PostgreSQL's state, checked
+ *	inside the write-back transaction to be the one it replaces (no
+ *	other writer can change it while the clock is ours), not from the
+ *	local LMDB, which may lag.  A transition
  *that asks for the confirmation mail inserts its notice (the whole message,
  *with its Message-ID) and marks the state notified in the same transaction.
  *	With WebhookURL, a change of state inserts its webhook event into
@@ -63,7 +67,7 @@
  *	check is logged as
  *	event=fleet-check (domain, owner, token), each written result as
  *	event=fleet-write, each dropped one as event=fleet-dropped, a
- *	write-back done again with its leases locked as
+ *	write-back done again after the fence as
  *	event=fleet-lease-moved, each
  *	notice handed to sendmail as event=fleet-notice.
  */
@@ -117,12 +121,26 @@ pgcheck_open(struct pgcheck *pc, PGconn *conn, const struct config *cfg,
 	return 0;
 }
 
+/* pgcheck_claims_free - what claims v[0..n) own (the states they
+ * carry), before they are forgotten. */
+static void
+pgcheck_claims_free(struct pgcheck_claim *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		PQfreemem(v[i].prior);
+		v[i].prior = NULL;
+	}
+}
+
 void
 pgcheck_close(struct pgcheck *pc)
 {
 	if (pc->wconn != NULL)
 		PQfinish(pc->wconn);
 	pc->wconn = NULL;
+	pgcheck_claims_free(pc->claims, pc->nclaims);
 	free(pc->claims);
 	free(pc->index);
 	free(pc->names);
@@ -187,7 +205,8 @@ pgcheck_compact(struct pgcheck *pc)
 			if (i != j)
 				pc->claims[j] = pc->claims[i];
 			j++;
-		}
+		} else
+			pgcheck_claims_free(&pc->claims[i], 1);
 	pc->nclaims = j;
 	pgcheck_index(pc);
 }
@@ -233,17 +252,37 @@ pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
 /* ... locked (SKIP LOCKED: another checker's claim in progress is
  * passed over) and leased to $1 for $2 ms under one new token (by the
  * locked rows' ctids: a TID scan, not a scan of the table to join
- * them); each claimed name, its token and its registry entry, then the
- * claim's own columns. */
+ * them); each claimed name, its token, its registry entry, its state
+ * (s, joined by each claim: the entry, none when removed, and the
+ * version the write-back expects to find) and the ctid of the row the
+ * lease went to, then the claim's own columns.  The state is looked up
+ * by its key, a claimed row at a time (the LIMIT keeps the planner
+ * from making it a join: with the table's statistics of a new
+ * database, it hashed every state for each claim). */
 #define PGCHECK_SQL_LEASE                                                      \
 	"FOR UPDATE OF k SKIP LOCKED), "                                       \
 	"u AS (UPDATE authready_checks c SET lease_owner = $1, "               \
 	"lease_until = now() + make_interval(secs => $2::bigint / 1000.0), "   \
 	"lease_token = (SELECT nextval('authready_lease_token')) "             \
 	"WHERE c.ctid = ANY(ARRAY(SELECT t FROM d)) "                          \
-	"RETURNING c.domain, c.lease_token) "                                  \
+	"RETURNING c.domain, c.lease_token, c.ctid) "                          \
 	"SELECT u.domain, u.lease_token, (SELECT r.entry FROM "                \
-	"authready_registry r WHERE r.domain = u.domain), "
+	"authready_registry r WHERE r.domain = u.domain), "                    \
+	"CASE WHEN s.deleted THEN NULL ELSE s.entry END, s.version, u.ctid, "
+#define PGCHECK_SQL_CLAIM_STATE                                                \
+	"u LEFT JOIN LATERAL (SELECT s.entry, s.version, s.deleted FROM "      \
+	"authready_state s WHERE s.domain = u.domain LIMIT 1) s ON true"
+enum { /* a claim's columns */
+	PGCHECK_CL_DOMAIN,
+	PGCHECK_CL_TOKEN,
+	PGCHECK_CL_REG,
+	PGCHECK_CL_STATE,
+	PGCHECK_CL_VERSION,
+	PGCHECK_CL_TID,
+	PGCHECK_CL_LAST, /* a round's: the last key claimed, */
+	PGCHECK_CL_HI,   /* the window's last key */
+	PGCHECK_CL_KEYS  /* and its keys */
+};
 
 /* A round's claim: the next keys after the cursor ($6), in key order
  * (the primary key's index, whatever the planner thinks of the rest): a
@@ -264,7 +303,8 @@ pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
 	"AND k.domain > $6::text AND k.domain <= (SELECT hi FROM h) "          \
 	"AND r.domain > $6::text AND r.domain <= (SELECT hi FROM h) "          \
 	"ORDER BY k.domain LIMIT $5::bigint " PGCHECK_SQL_LEASE                \
-	"max(u.domain) OVER (), h.hi, h.n FROM h LEFT JOIN u ON true"
+	"max(u.domain) OVER (), h.hi, h.n FROM h LEFT JOIN "                   \
+	"(" PGCHECK_SQL_CLAIM_STATE ") ON true"
 
 /* A claim of one name ($3, asked for outside the round: a MAIL FROM
  * waits for it), whatever the cursor, leased as a round's ($1, $2);
@@ -272,25 +312,46 @@ pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
 #define PGCHECK_SQL_CLAIM_NAME                                                 \
 	"WITH " PGCHECK_SQL_CLAIMABLE                                          \
 	"AND k.domain = $3::text " PGCHECK_SQL_LEASE                           \
-	"NULL::text, NULL::text, 0::bigint FROM u"
+	"NULL::text, NULL::text, 0::bigint FROM " PGCHECK_SQL_CLAIM_STATE
+
+/* A round's start: PostgreSQL's clock, and a key at random among
+ * authready_checks' when it has at least $1 (NULL: from the first). */
+#define PGCHECK_SQL_ROUND_START                                                \
+	"WITH c AS (SELECT count(*) AS n FROM authready_checks) "              \
+	"SELECT now()::text, CASE WHEN (SELECT n FROM c) >= $1::bigint THEN "  \
+	"(SELECT domain FROM authready_checks ORDER BY domain OFFSET "         \
+	"(SELECT floor(random() * n)::bigint FROM c) LIMIT 1) END"
 
 /* pgcheck_window - the keys a round's claim of limit looks at: the
- * last claim's figure (a quarter over the limit after a full claim,
- * where the next keys are likely due too; twice as many keys after a
- * claim that came short), between limit and PGCHECK_CLAIM_KEYS times
- * it, the most at a round's first claim (want 0).  Each key of the
- * window costs PostgreSQL a join and a sort place whether it is
- * claimed or not: in a full refresh of 100,000 domains, where every
- * key is due, a window five times the limit took PostgreSQL 14.6 us a
- * claimed row, one the limit's size 8.1. */
+ * last claim's figure, between limit and PGCHECK_CLAIM_KEYS times it;
+ * four times the limit at a round's first claim (want 0). */
 static size_t
 pgcheck_window(size_t want, size_t limit)
 {
 	size_t most = PGCHECK_CLAIM_KEYS * limit;
 
-	if (want == 0 || want > most)
+	if (want == 0)
+		return 4 * limit;
+	if (want > most)
 		return most;
 	return want < limit ? limit : want;
+}
+
+/* pgcheck_window_next - the window after a claim of limit that took
+ * claimed of window keys: a quarter over the limit after a full claim
+ * (the next keys are likely due too), twice as many keys after one
+ * that came short, eight times as many after one that found nothing.
+ * A due key in the window costs PostgreSQL a join and a sort place
+ * whether it is claimed or not (in a full refresh of 100,000 domains,
+ * a window five times the limit took 14.6 us a claimed row, one the
+ * limit's size 8.1); a key not due only its filter (0.5 us: the end of
+ * a round, which walks every key once more, in a dozen claims). */
+static size_t
+pgcheck_window_next(size_t claimed, size_t window, size_t limit)
+{
+	if (claimed == limit)
+		return limit + limit / 4;
+	return claimed == 0 ? 8 * window : 2 * window;
 }
 
 /* pgcheck_claim_rows - the claim on conn, appended to (*v, *nv, *cap);
@@ -352,18 +413,33 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 		size_t len = 0;
 		unsigned char *bytes;
 
-		if (PQgetisnull(res, i, 0))
+		if (PQgetisnull(res, i, PGCHECK_CL_DOMAIN))
 			continue; /* the window's row alone: nothing claimed */
 		bytes = PQunescapeBytea(
-		    (const unsigned char *)PQgetvalue(res, i, 2), &len);
+		    (const unsigned char *)PQgetvalue(res, i, PGCHECK_CL_REG),
+		    &len);
 		memset(cl, 0, sizeof(*cl));
 		snprintf(cl->domain, sizeof(cl->domain), "%s",
-		         PQgetvalue(res, i, 0));
-		cl->token = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		         PQgetvalue(res, i, PGCHECK_CL_DOMAIN));
+		cl->token =
+		    strtoll(PQgetvalue(res, i, PGCHECK_CL_TOKEN), NULL, 10);
 		cl->has_reg = bytes != NULL && len > 0 &&
 		              storecodec_reg_decode(bytes, len, &cl->reg, why,
 		                                    sizeof(why)) == 0;
 		PQfreemem(bytes);
+		cl->prior_version =
+		    PQgetisnull(res, i, PGCHECK_CL_VERSION)
+		        ? 0
+		        : strtoll(PQgetvalue(res, i, PGCHECK_CL_VERSION), NULL,
+		                  10);
+		if (!PQgetisnull(res, i, PGCHECK_CL_STATE) &&
+		    (cl->prior = PQunescapeBytea(
+		         (const unsigned char *)PQgetvalue(res, i,
+		                                           PGCHECK_CL_STATE),
+		         &cl->prior_len)) == NULL)
+			cl->prior_version = -1; /* not kept: matches no row */
+		snprintf(cl->tid, sizeof(cl->tid), "%s",
+		         PQgetvalue(res, i, PGCHECK_CL_TID));
 		(*nv)++;
 		claimed++;
 	}
@@ -374,14 +450,15 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 		pc->at_end = true;
 	if (domain == NULL && rows > 0) {
 		pc->at_end = claimed < limit &&
-		             strtoull(PQgetvalue(res, 0, 5), NULL, 10) < window;
-		pc->window = claimed == limit ? limit + limit / 4 : 2 * window;
-		if (claimed == limit && !PQgetisnull(res, 0, 3))
+		             strtoull(PQgetvalue(res, 0, PGCHECK_CL_KEYS), NULL,
+		                      10) < window;
+		pc->window = pgcheck_window_next(claimed, window, limit);
+		if (claimed == limit && !PQgetisnull(res, 0, PGCHECK_CL_LAST))
 			snprintf(pc->cursor, sizeof(pc->cursor), "%s",
-			         PQgetvalue(res, 0, 3));
-		else if (!PQgetisnull(res, 0, 4))
+			         PQgetvalue(res, 0, PGCHECK_CL_LAST));
+		else if (!PQgetisnull(res, 0, PGCHECK_CL_HI))
 			snprintf(pc->cursor, sizeof(pc->cursor), "%s",
-			         PQgetvalue(res, 0, 4));
+			         PQgetvalue(res, 0, PGCHECK_CL_HI));
 	}
 	PQclear(res);
 	*n = claimed;
@@ -397,8 +474,10 @@ pgcheck_claim_into(struct pgcheck *pc, bool all, const char *round_start,
 {
 	int rc;
 
-	if (!append)
+	if (!append) {
+		pgcheck_claims_free(pc->claims, pc->nclaims);
 		pc->nclaims = 0;
+	}
 	rc = pgcheck_claim_rows(pc, pc->conn, all, round_start, domain, limit,
 	                        &pc->claims, &pc->nclaims, &pc->claims_cap, n,
 	                        err, errlen);
@@ -646,13 +725,13 @@ pgcheck_arr_end(struct pgcheck_arr *a)
 
 /* The arrays of one flush. */
 enum pgcheck_col {
-	PGCHECK_IN_DOMAIN, /* fence: the results that still hold a lease */
+	PGCHECK_IN_DOMAIN, /* the fence's: the results sent, their leases */
 	PGCHECK_IN_TOKEN,
 	PGCHECK_ST_DOMAIN, /* written: states, next checks */
 	PGCHECK_ST_ENTRY,
 	PGCHECK_ST_READINESS,
 	PGCHECK_ST_VERSION,
-	PGCHECK_ST_TID, /* the fenced authready_checks rows */
+	PGCHECK_ST_TID, /* the leased authready_checks rows */
 	PGCHECK_ST_NEXT,
 	PGCHECK_NT_DOMAIN, /* notices */
 	PGCHECK_NT_VERSION,
@@ -661,6 +740,7 @@ enum pgcheck_col {
 	PGCHECK_OB_DOMAIN, /* webhook events (pgoutbox.h) */
 	PGCHECK_OB_EVENT,
 	PGCHECK_ST_TOKEN, /* the lease each written row must still hold */
+	PGCHECK_ST_PRIOR, /* the version each state must still be at */
 	PGCHECK_COLS
 };
 
@@ -691,16 +771,18 @@ pgcheck_notice(struct pgcheck *pc, struct pgcheck_notice *nt,
 	return true;
 }
 
-/* pgcheck_transit - the transition of one fenced result from
- * PostgreSQL's state (entry, NULL: none) at version, into r and the
- * arrays; -1 with r->err when its state cannot be encoded. */
+/* pgcheck_transit - the transition of one result from PostgreSQL's
+ * state (prior[0..prior_len), NULL: none) at prior_version, written at
+ * version, into r and the arrays; -1 with r->err when its state cannot
+ * be encoded. */
 static int
 pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
-                struct checker_result *r, const char *entry, const char *tid,
+                struct checker_result *r, const unsigned char *prior,
+                size_t prior_len, long long prior_version, const char *tid,
                 int64_t token, int64_t version)
 {
 	const struct checker_options *opt = pc->outer;
-	unsigned char buf[STORECODEC_STATE_MAX], *bytes = NULL;
+	unsigned char buf[STORECODEC_STATE_MAX];
 	struct domain_state cur;
 	enum webhook_type type;
 	char why[256], *event = NULL;
@@ -709,12 +791,9 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	bool noticed;
 
 	memset(&cur, 0, sizeof(cur));
-	if (entry != NULL)
-		bytes = PQunescapeBytea((const unsigned char *)entry, &len);
-	if (bytes == NULL ||
-	    storecodec_state_decode(bytes, len, &cur, why, sizeof(why)) != 0)
+	if (prior == NULL || storecodec_state_decode(prior, prior_len, &cur,
+	                                             why, sizeof(why)) != 0)
 		memset(&cur, 0, sizeof(cur)); /* none, or corrupt: unknown */
-	PQfreemem(bytes);
 	snprintf(cur.domain, sizeof(cur.domain), "%s", r->domain);
 	state_apply(&cur, r->rep, opt->now, &opt->timing, &r->next, &r->fx);
 	noticed =
@@ -755,41 +834,48 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	pgcheck_arr_int(&col[PGCHECK_ST_VERSION], (long long)version);
 	pgcheck_arr_text(&col[PGCHECK_ST_TID], tid);
 	pgcheck_arr_int(&col[PGCHECK_ST_TOKEN], (long long)token);
+	pgcheck_arr_int(&col[PGCHECK_ST_PRIOR], prior_version);
 	pgcheck_arr_int(&col[PGCHECK_ST_NEXT],
 	                r->next.next_check > 0 ? (long long)r->next.next_check
 	                                       : 0);
 	return 0;
 }
 
-/* The fence: of the results sent (their claims' tokens), those whose
- * lease is still theirs and whose domain is still registered, with
- * PostgreSQL's state of each and the ctid of the authready_checks row,
- * in the order sent.  LATERAL: index lookups per result, never a scan
- * of the tables to join them.  It reads under the clock's lock, which
- * every writer of the registry and the states takes first: what it
- * reads of those stays so to COMMIT.  A lease can still move (a claim
- * takes no clock): the write-back releases each lease only where its
- * row is the one read and still holds the token, and says how many it
- * did; fewer than it was given, and the transaction is rolled back and
- * made again with PGCHECK_SQL_FENCE_LOCK, the same rows locked. */
-#define PGCHECK_SQL_FENCE_                                                     \
-	"SELECT v.i, x.entry, x.ctid FROM unnest($1::text[], $2::bigint[]) "   \
-	"WITH ORDINALITY AS v(domain, token, i), LATERAL (SELECT s.entry, "    \
-	"c.ctid FROM authready_checks c "                                      \
+/* The fence, for a write-back done again after the first found a lease
+ * or a state moved: of the results sent (their claims' tokens), those
+ * whose lease is still theirs and whose domain is still registered,
+ * with PostgreSQL's state of each (entry and version) and the ctid of
+ * the authready_checks row, in the order sent, the rows locked.
+ * LATERAL: index lookups per result, never a scan of the tables to join
+ * them.  It reads under the clock's lock, which every writer of the
+ * registry and the states takes first: what it reads of those stays so
+ * to COMMIT. */
+#define PGCHECK_SQL_FENCE                                                      \
+	"SELECT v.i, x.entry, x.version, x.ctid FROM unnest($1::text[], "      \
+	"$2::bigint[]) WITH ORDINALITY AS v(domain, token, i), LATERAL "       \
+	"(SELECT CASE WHEN s.deleted THEN NULL ELSE s.entry END AS entry, "    \
+	"s.version, c.ctid FROM authready_checks c "                           \
 	"JOIN authready_registry r ON r.domain = c.domain AND NOT r.deleted "  \
-	"LEFT JOIN authready_state s ON s.domain = c.domain AND NOT "          \
-	"s.deleted "                                                           \
-	"WHERE c.domain = v.domain AND c.lease_token = v.token "
-#define PGCHECK_SQL_FENCE PGCHECK_SQL_FENCE_ ") x ORDER BY v.i"
-#define PGCHECK_SQL_FENCE_LOCK                                                 \
-	PGCHECK_SQL_FENCE_ "FOR UPDATE OF c) x ORDER BY v.i"
+	"LEFT JOIN authready_state s ON s.domain = c.domain "                  \
+	"WHERE c.domain = v.domain AND c.lease_token = v.token "               \
+	"FOR UPDATE OF c) x ORDER BY v.i"
 
-/* The write-back of a flush, one statement: the states at their
- * versions, the leases released with the next checks (by ctid, where
- * the token is still there), the notices, the webhook events (in the
- * order of the results: their seqs follow it), the clock at the last
- * version, and the NOTIFY (sent at COMMIT); its row says how many
- * leases it released. */
+/* The write-back of a flush, one statement: each state written where
+ * it is still at the version its transition was made from (0: no row
+ * yet; the versions written are consecutive in the order of the
+ * arrays, ending at the clock's $15, so a result's is the index of its
+ * expected version in $14), the leases released with the next checks
+ * (by ctid, where the token is still there and the domain still
+ * registered), the notices, the webhook events (in the order of the
+ * results: their seqs follow it), the clock at the last version, and
+ * the NOTIFY (sent at COMMIT); its row says how many leases and how
+ * many states it wrote, each of which must be all of them.  The first
+ * try of a flush makes its transitions from the states its claims read
+ * (no fence: a row that moved since fails these matches, and the flush
+ * is done again after the fence); the second from the fence's.  Each
+ * row is found through its own key or ctid (an upsert, a TID join, a
+ * scalar subquery), never by a join whose plan would depend on how
+ * large PostgreSQL thinks the tables are. */
 #define PGCHECK_SQL_WRITE                                                      \
 	"WITH st AS (INSERT INTO authready_state "                             \
 	"(domain, entry, readiness, version, deleted) "                        \
@@ -797,14 +883,17 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	"$2::text[], $3::text[], $4::bigint[]) AS u(d, e, r, v) "              \
 	"ON CONFLICT (domain) DO UPDATE SET entry = EXCLUDED.entry, "          \
 	"readiness = EXCLUDED.readiness, version = EXCLUDED.version, "         \
-	"deleted = false), "                                                   \
+	"deleted = false WHERE authready_state.version = ($14::bigint[])"      \
+	"[EXCLUDED.version - $15::bigint + cardinality($14::bigint[])] "       \
+	"RETURNING 1), "                                                       \
 	"ck AS (UPDATE authready_checks c SET lease_owner = NULL, "            \
 	"lease_until = NULL, lease_token = NULL, checked = now(), "            \
 	"next_check = to_timestamp(u.n) "                                      \
 	"FROM unnest($1::text[], $5::tid[], $6::bigint[], $13::bigint[]) "     \
 	"AS u(d, t, n, k) "                                                    \
 	"WHERE c.ctid = u.t AND c.domain = u.d AND c.lease_token = u.k "       \
-	"RETURNING 1), "                                                       \
+	"AND (SELECT NOT r.deleted FROM authready_registry r "                 \
+	"WHERE r.domain = u.d) RETURNING 1), "                                 \
 	"nt AS (INSERT INTO authready_notices "                                \
 	"(domain, verified_version, message_id, message) "                     \
 	"SELECT * FROM unnest($7::text[], $8::bigint[], $9::text[], "          \
@@ -812,43 +901,81 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	"ob AS (INSERT INTO authready_webhook_outbox (domain, event) "         \
 	"SELECT d, e FROM unnest($11::text[], $12::text[]) WITH ORDINALITY "   \
 	"AS u(d, e, i) ORDER BY i), "                                          \
-	"cl AS (UPDATE authready_clock SET version = $14::bigint "             \
+	"cl AS (UPDATE authready_clock SET version = $15::bigint "             \
 	"WHERE id = 1) "                                                       \
-	"SELECT (SELECT count(*) FROM ck), "                                   \
-	"pg_notify('authready_changes', $14::bigint::text)"
+	"SELECT (SELECT count(*) FROM ck), (SELECT count(*) FROM st), "        \
+	"pg_notify('authready_changes', $15::bigint::text)"
 
-#define PGCHECK_LEASE_MOVED 1 /* pgcheck_write: a lease moved, do again */
+#define PGCHECK_LEASE_MOVED 1 /* pgcheck_write: a row moved, do again */
+
+/* What a flush's result carries from its claim: PostgreSQL's state as
+ * the claim read it (struct pgcheck_claim). */
+struct pgcheck_carried {
+	unsigned char *prior; /* owned: PQfreemem */
+	size_t prior_len;
+	long long prior_version;
+	char tid[PGCHECK_TID_MAX];
+};
+
+/* pgcheck_fenced - the locked fence's row k into res (by its order in
+ * idx), its transition into the arrays at version *version + 1; true
+ * when it goes in. */
+static bool
+pgcheck_fenced(struct pgcheck *pc, struct pgcheck_arr *col, PGresult *fence,
+               int k, struct checker_result *res, const size_t *idx,
+               const int64_t *tokens, size_t m, int64_t *ver,
+               int64_t *version)
+{
+	long long at = strtoll(PQgetvalue(fence, k, 0), NULL, 10);
+	unsigned char *bytes = NULL;
+	size_t len = 0;
+	long long prior_version = 0;
+	int rc;
+
+	if (at < 1 || (size_t)at > m)
+		return false;
+	if (!PQgetisnull(fence, k, 1) &&
+	    (bytes = PQunescapeBytea(
+	         (const unsigned char *)PQgetvalue(fence, k, 1), &len)) ==
+	        NULL)
+		prior_version = -1; /* out of memory: matches no row */
+	else if (!PQgetisnull(fence, k, 2))
+		prior_version = strtoll(PQgetvalue(fence, k, 2), NULL, 10);
+	rc = pgcheck_transit(pc, col, &res[idx[at - 1]], bytes, len,
+	                     prior_version, PQgetvalue(fence, k, 3),
+	                     tokens[at - 1], *version + 1);
+	PQfreemem(bytes);
+	if (rc != 0)
+		return false; /* rc stays: not written */
+	res[idx[at - 1]].rc = 0;
+	ver[idx[at - 1]] = ++*version;
+	return true;
+}
 
 /* pgcheck_write - the transaction of a flush on conn: res[idx[0..m)]
- * hold their claims' leases (tokens[0..m)); each one written gets rc 0
- * and its version in ver[], one whose lease was lost keeps
- * CHECKER_DROPPED (-1 for all of them when the transaction failed).
- * With lock, the fence locks the rows it keeps; without, a lease that
- * moved between the fence and the write-back rolls it all back and
- * returns PGCHECK_LEASE_MOVED (nothing written: do it again locked).
- * Reads nothing of pc that a round changes: the background writer runs
- * it too. */
+ * hold their claims' leases (tokens[0..m)) and carry their claims'
+ * reads (carried[0..m)); each one written gets rc 0 and its version in
+ * ver[], one whose lease was lost keeps CHECKER_DROPPED (-1 for all of
+ * them when the transaction failed).  Without fence, the transitions
+ * are made from what the claims read, and a row that moved since (a
+ * lease taken after it ran out, a state written or a domain removed
+ * meanwhile) rolls it all back and returns PGCHECK_LEASE_MOVED (nothing
+ * written: do it again with the fence).  With fence, from the locked
+ * fence's reads.  Reads nothing of pc that a round changes: the
+ * background writer runs it too. */
 static int
 pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
-              const size_t *idx, const int64_t *tokens, size_t m, int64_t *ver,
-              struct pgcheck_arr *col, bool lock, char *err, size_t errlen)
+              const size_t *idx, const int64_t *tokens,
+              const struct pgcheck_carried *carried, size_t m, int64_t *ver,
+              struct pgcheck_arr *col, bool fence, char *err, size_t errlen)
 {
-	const char *values[PGCHECK_COLS], *wvals[14];
+	const char *values[2], *wvals[15];
 	char vtext[32];
-	PGresult *res_clock = NULL, *fence = NULL, *done = NULL;
+	PGresult *res_clock = NULL, *fenced = NULL, *done = NULL;
 	int64_t version;
-	size_t i, k, kept = 0;
-	int rc, rows;
+	size_t i, kept = 0;
+	int rc, rows, k;
 
-	for (i = 0; i < m; i++) {
-		pgcheck_arr_text(&col[PGCHECK_IN_DOMAIN], res[idx[i]].domain);
-		pgcheck_arr_int(&col[PGCHECK_IN_TOKEN], (long long)tokens[i]);
-	}
-	values[0] = pgcheck_arr_end(&col[PGCHECK_IN_DOMAIN]);
-	values[1] = pgcheck_arr_end(&col[PGCHECK_IN_TOKEN]);
-	if (values[0] == NULL || values[1] == NULL)
-		return errbuf_code(err, errlen, PGCONN_FAILED,
-		                   "out of memory for %zu results", m);
 	if ((rc = pgconn_exec(conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL,
 	                      err, errlen)) != PGCONN_OK)
 		goto fail;
@@ -868,37 +995,43 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 	}
 	version = strtoll(PQgetvalue(res_clock, 0, 0), NULL, 10);
 	PQclear(res_clock);
-	rc = lock ? pgconn_exec(conn, "checking the leases",
-	                        PGCHECK_SQL_FENCE_LOCK, 2, values, NULL, NULL,
-	                        &fence, err, errlen)
-	     : conn == pc->wconn && pc->wprepared
-	         ? pgconn_exec_prepared(conn, "checking the leases",
-	                                "authready_fence", 2, values, &fence,
-	                                err, errlen)
-	         : pgconn_exec(conn, "checking the leases", PGCHECK_SQL_FENCE,
-	                       2, values, NULL, NULL, &fence, err, errlen);
-	if (rc != PGCONN_OK)
-		goto fail;
-	rows = PQntuples(fence);
-	for (k = 0; k < (size_t)rows; k++) {
-		long long at = strtoll(PQgetvalue(fence, (int)k, 0), NULL, 10);
-		struct checker_result *r;
+	if (fence) {
+		for (i = 0; i < m; i++) {
+			pgcheck_arr_text(&col[PGCHECK_IN_DOMAIN],
+			                 res[idx[i]].domain);
+			pgcheck_arr_int(&col[PGCHECK_IN_TOKEN],
+			                (long long)tokens[i]);
+		}
+		values[0] = pgcheck_arr_end(&col[PGCHECK_IN_DOMAIN]);
+		values[1] = pgcheck_arr_end(&col[PGCHECK_IN_TOKEN]);
+		if (values[0] == NULL || values[1] == NULL) {
+			rc = errbuf_code(err, errlen, PGCONN_FAILED,
+			                 "out of memory for %zu results", m);
+			goto fail;
+		}
+		if ((rc = pgconn_exec(conn, "checking the leases",
+		                      PGCHECK_SQL_FENCE, 2, values, NULL, NULL,
+		                      &fenced, err, errlen)) != PGCONN_OK)
+			goto fail;
+		rows = PQntuples(fenced);
+		for (k = 0; k < rows; k++)
+			kept += pgcheck_fenced(pc, col, fenced, k, res, idx,
+			                       tokens, m, ver, &version);
+		PQclear(fenced);
+	} else
+		for (i = 0; i < m; i++) {
+			struct checker_result *r = &res[idx[i]];
 
-		if (at < 1 || (size_t)at > m)
-			continue;
-		r = &res[idx[at - 1]];
-		if (pgcheck_transit(pc, col, r,
-		                    PQgetisnull(fence, (int)k, 1)
-		                        ? NULL
-		                        : PQgetvalue(fence, (int)k, 1),
-		                    PQgetvalue(fence, (int)k, 2),
-		                    tokens[at - 1], version + 1) != 0)
-			continue; /* rc stays: not written */
-		r->rc = 0;
-		ver[idx[at - 1]] = ++version;
-		kept++;
-	}
-	PQclear(fence);
+			if (pgcheck_transit(pc, col, r, carried[i].prior,
+			                    carried[i].prior_len,
+			                    carried[i].prior_version,
+			                    carried[i].tid, tokens[i],
+			                    version + 1) != 0)
+				continue; /* rc stays: not written */
+			r->rc = 0;
+			ver[idx[i]] = ++version;
+			kept++;
+		}
 	for (i = PGCHECK_ST_DOMAIN; i < PGCHECK_COLS; i++)
 		if ((wvals[i - PGCHECK_ST_DOMAIN] = pgcheck_arr_end(&col[i])) ==
 		    NULL) {
@@ -907,22 +1040,24 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 			goto fail;
 		}
 	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
-	wvals[13] = vtext;
+	wvals[14] = vtext;
 	rc = conn == pc->wconn && pc->wprepared
 	         ? pgconn_exec_prepared(conn, "writing the results",
-	                                "authready_write", 14, wvals, &done,
+	                                "authready_write", 15, wvals, &done,
 	                                err, errlen)
 	         : pgconn_exec(conn, "writing the results", PGCHECK_SQL_WRITE,
-	                       14, wvals, NULL, NULL, &done, err, errlen);
+	                       15, wvals, NULL, NULL, &done, err, errlen);
 	if (rc == PGCONN_OK &&
 	    (PQntuples(done) != 1 ||
-	     strtoull(PQgetvalue(done, 0, 0), NULL, 10) != kept)) {
-		/* A lease moved after the fence read it: none of this is
-		 * written; the caller does it again with the rows locked. */
+	     strtoull(PQgetvalue(done, 0, 0), NULL, 10) != kept ||
+	     strtoull(PQgetvalue(done, 0, 1), NULL, 10) != kept)) {
+		/* A row moved after its claim read it: none of this is
+		 * written; the caller does it again with the fence. */
 		PQclear(done);
-		if (lock) {
+		if (fence) {
 			rc = errbuf_code(err, errlen, PGCONN_FAILED,
-			                 "a lease moved under its row lock");
+			                 "a lease or a state moved under the "
+			                 "fence's locks");
 			goto fail;
 		}
 		pgconn_rollback(conn);
@@ -970,6 +1105,7 @@ struct pgcheck_flushing {
 	size_t n, m;
 	size_t *idx;
 	int64_t *tokens, *ver;
+	struct pgcheck_carried *carried; /* taken from the claims */
 	int rc;
 	char err[PGCONN_ERR_MAX];
 };
@@ -990,12 +1126,16 @@ pgcheck_prepare(struct pgcheck *pc, struct pgcheck_flushing *f,
 	f->idx = calloc(n ? n : 1, sizeof(*f->idx));
 	f->tokens = calloc(n ? n : 1, sizeof(*f->tokens));
 	f->ver = calloc(n ? n : 1, sizeof(*f->ver));
-	if (f->idx == NULL || f->tokens == NULL || f->ver == NULL) {
+	f->carried = calloc(n ? n : 1, sizeof(*f->carried));
+	if (f->idx == NULL || f->tokens == NULL || f->ver == NULL ||
+	    f->carried == NULL) {
 		free(f->idx);
 		free(f->tokens);
 		free(f->ver);
+		free(f->carried);
 		f->idx = NULL;
 		f->tokens = f->ver = NULL;
+		f->carried = NULL;
 		for (i = 0; i < n; i++) {
 			res[i].rc = -1;
 			snprintf(res[i].err, sizeof(res[i].err),
@@ -1010,7 +1150,15 @@ pgcheck_prepare(struct pgcheck *pc, struct pgcheck_flushing *f,
 		else if (cl == NULL || cl->token < 0)
 			res[i].rc = CHECKER_DROPPED;
 		else {
-			res[i].rc = CHECKER_DROPPED; /* until the fence */
+			res[i].rc = CHECKER_DROPPED; /* until written */
+			/* what the claim read goes with the result (the
+			 * claim may be compacted away while it is out) */
+			f->carried[f->m].prior = cl->prior;
+			f->carried[f->m].prior_len = cl->prior_len;
+			f->carried[f->m].prior_version = cl->prior_version;
+			memcpy(f->carried[f->m].tid, cl->tid, sizeof(cl->tid));
+			cl->prior = NULL;
+			cl->prior_version = -1; /* taken: matches no row */
 			f->tokens[f->m] = cl->token;
 			f->idx[f->m++] = i;
 		}
@@ -1025,26 +1173,26 @@ pgcheck_transact(struct pgcheck *pc, PGconn *conn, struct pgcheck_flushing *f)
 {
 	struct pgcheck_arr col[PGCHECK_COLS];
 	size_t i;
-
-	bool lock = false;
+	bool fence = false;
 
 	for (;;) {
 		memset(col, 0, sizeof(col));
 		f->rc = f->m > 0 ? pgcheck_write(pc, conn, f->res, f->idx,
-		                                 f->tokens, f->m, f->ver, col,
-		                                 lock, f->err, sizeof(f->err))
+		                                 f->tokens, f->carried, f->m,
+		                                 f->ver, col, fence, f->err,
+		                                 sizeof(f->err))
 		                 : PGCONN_OK;
 		for (i = 0; i < PGCHECK_COLS; i++)
 			free(col[i].buf);
 		if (f->rc != PGCHECK_LEASE_MOVED)
 			break;
-		/* a lease moved under the read: again, the rows locked */
+		/* a row moved since the claims: again, after the fence */
 		log_msg(LOG_INFO,
-		        "event=fleet-lease-moved results=%zu (a lease "
-		        "changed hands during the write-back; written again "
-		        "with the leases locked)",
+		        "event=fleet-lease-moved results=%zu (a lease or a "
+		        "state changed since the claim; written again after "
+		        "the fence, the leases locked)",
 		        f->m);
-		lock = true;
+		fence = true;
 	}
 }
 
@@ -1070,11 +1218,15 @@ pgcheck_settle(struct pgcheck *pc, struct pgcheck_flushing *f)
 			pgcheck_written(pc, pgcheck_find(pc, r->domain), r,
 			                (long long)f->ver[i]);
 	}
+	for (i = 0; i < f->m; i++)
+		PQfreemem(f->carried[i].prior);
 	free(f->idx);
 	free(f->tokens);
 	free(f->ver);
+	free(f->carried);
 	f->idx = NULL;
 	f->tokens = f->ver = NULL;
+	f->carried = NULL;
 }
 
 void
@@ -1126,6 +1278,7 @@ pgcheck_prefetch(struct pgcheck_worker *w)
 	size_t n;
 	int rc;
 
+	pgcheck_claims_free(w->pre, w->npre);
 	w->npre = 0;
 	for (;;) {
 		rc = pgcheck_claim_rows(pc, pc->wconn, pc->all, pc->round_start,
@@ -1217,9 +1370,6 @@ pgcheck_worker_start(struct pgcheck *pc)
 		    pgconn_prepare(pc->wconn, "preparing the claim",
 		                   "authready_claim", PGCHECK_SQL_CLAIM_ROUND,
 		                   err, sizeof(err)) == PGCONN_OK &&
-		    pgconn_prepare(pc->wconn, "preparing the fence",
-		                   "authready_fence", PGCHECK_SQL_FENCE, err,
-		                   sizeof(err)) == PGCONN_OK &&
 		    pgconn_prepare(pc->wconn, "preparing the write-back",
 		                   "authready_write", PGCHECK_SQL_WRITE, err,
 		                   sizeof(err)) == PGCONN_OK;
@@ -1301,6 +1451,7 @@ pgcheck_worker_stop(struct pgcheck *pc)
 	pthread_join(w->thread, NULL);
 	if (w->claim_ask == PGCHECK_DONE && w->claim_rc == PGCONN_OK)
 		pgcheck_unclaim(pc->wconn, w->pre, w->npre);
+	pgcheck_claims_free(w->pre, w->npre);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	close(w->wake[0]);
@@ -1308,6 +1459,16 @@ pgcheck_worker_stop(struct pgcheck *pc)
 	free(w->pre);
 	free(w);
 	pc->worker = NULL;
+}
+
+/* pgcheck_now_us - the monotonic clock, microseconds. */
+static long long
+pgcheck_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* pgcheck_submit - checker_submit_cb: the flush to the writer. */
@@ -1352,8 +1513,13 @@ pgcheck_reap(void *arg, bool wait)
 	if (w == NULL)
 		return NULL;
 	pthread_mutex_lock(&w->mu);
-	while (wait && w->flush_ask == PGCHECK_ASKED)
-		pthread_cond_wait(&w->cv, &w->mu);
+	if (wait && w->flush_ask == PGCHECK_ASKED) {
+		long long t0 = pgcheck_now_us();
+
+		while (w->flush_ask == PGCHECK_ASKED)
+			pthread_cond_wait(&w->cv, &w->mu);
+		pc->waited_write_us += pgcheck_now_us() - t0;
+	}
 	if (w->flush_ask != PGCHECK_DONE) {
 		pthread_mutex_unlock(&w->mu);
 		return NULL;
@@ -1383,8 +1549,13 @@ pgcheck_take_ahead(struct pgcheck *pc, size_t *n, char *err, size_t errlen)
 		w->claim_ask = PGCHECK_ASKED;
 		pthread_cond_broadcast(&w->cv);
 	}
-	while (w->claim_ask != PGCHECK_DONE)
-		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->claim_ask != PGCHECK_DONE) {
+		long long t0 = pgcheck_now_us();
+
+		while (w->claim_ask != PGCHECK_DONE)
+			pthread_cond_wait(&w->cv, &w->mu);
+		pc->waited_claim_us += pgcheck_now_us() - t0;
+	}
 	w->claim_ask = PGCHECK_IDLE;
 	rc = w->claim_rc;
 	if (rc != PGCONN_OK)
@@ -1399,6 +1570,8 @@ pgcheck_take_ahead(struct pgcheck *pc, size_t *n, char *err, size_t errlen)
 	                              pc->nclaims + w->npre, err, errlen)) !=
 	    PGCONN_OK) {
 		pgcheck_unclaim(pc->conn, w->pre, w->npre);
+		pgcheck_claims_free(w->pre, w->npre);
+		w->npre = 0;
 		return rc;
 	}
 	memcpy(&pc->claims[first], w->pre, w->npre * sizeof(*w->pre));
@@ -1548,7 +1721,8 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
               struct checker_stats *stats, char *err, size_t errlen)
 {
 	struct checker_options inner;
-	char start[64];
+	char start[64], keys[32];
+	const char *values[1];
 	PGresult *res;
 	size_t n;
 	int rc;
@@ -1572,14 +1746,22 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 		return errbuf_code(err, errlen, PGCONN_FAILED, "out of memory");
 	if ((rc = pgcheck_seed(pc, err, errlen)) != PGCONN_OK)
 		return rc;
-	/* The round began on PostgreSQL's clock, not this host's. */
+	/* The round began on PostgreSQL's clock, not this host's.  Where
+	 * its claims start: a key at random when there are more than a
+	 * few claims' worth (checkers started together then walk keys
+	 * apart, rather than each claim finding the last one's rows
+	 * taken: short claims, twice as many, each slower), else the
+	 * first; the keys before it are claimed once the walk wraps. */
+	snprintf(keys, sizeof(keys), "%zu", 4 * pc->limit);
+	values[0] = keys;
 	if ((rc = pgconn_exec(pc->conn, "reading the clock",
-	                      "SELECT now()::text", 0, NULL, NULL, NULL, &res,
-	                      err, errlen)) != PGCONN_OK)
+	                      PGCHECK_SQL_ROUND_START, 1, values, NULL, NULL,
+	                      &res, err, errlen)) != PGCONN_OK)
 		return rc;
 	snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 0));
+	snprintf(pc->cursor, sizeof(pc->cursor), "%s",
+	         PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
 	PQclear(res);
-	pc->cursor[0] = '\0';
 	pc->window = 0;
 	if ((rc = pgcheck_batch(pc, domain, &n, err, errlen)) != PGCONN_OK)
 		return rc;

@@ -47,14 +47,24 @@
 #define PGCHECK_NOTICE_BATCH 16
 #define PGCHECK_LOCAL 1 /* pgcheck_round: the local store failed */
 #define PGCHECK_CLAIM_KEYS                                                     \
-	4 /* a claim looks at up to this many times its                        \
-	     limit of keys after the cursor */
+	64 /* a claim looks at up to this many times its                       \
+	      limit of keys after the cursor */
+
+#define PGCHECK_TID_MAX 32 /* a ctid's text, "(block,line)" */
 
 struct pgcheck_claim {
 	char domain[DOMAIN_BUF];
 	long long token;
 	bool has_reg;
 	struct domain_reg reg;
+	/* PostgreSQL's state of the domain as the claim read it, for the
+	 * write-back: its entry (NULL: none, or removed; owned, freed with
+	 * PQfreemem), its version (0: no row) and the authready_checks
+	 * row the claim wrote (its ctid). */
+	unsigned char *prior;
+	size_t prior_len;
+	long long prior_version;
+	char tid[PGCHECK_TID_MAX];
 };
 
 struct pgcheck {
@@ -65,6 +75,10 @@ struct pgcheck {
 	char cursor[DOMAIN_BUF]; /* a round's claims go on after this key */
 	bool at_end;             /* the last claim's window hit the last key */
 	size_t window;           /* keys the next claim looks at (0: the most) */
+	/* how long the checker waited for the background writer: for a
+	 * claim made ahead, and for a flush out before it could hand in
+	 * the next (microseconds, this round) */
+	long long waited_claim_us, waited_write_us;
 	struct pgcheck_claim *claims; /* the claims being checked */
 	size_t nclaims, claims_cap;
 	size_t *index, index_len; /* hash of claims: index + 1, 0 empty */

@@ -27,7 +27,10 @@
 #	rows locked: event=fleet-lease-moved); one batch whose lease of one domain was
 #	taken is written back in one transaction (versions clock+1 .. in
 #	one bump) without that domain; a result whose domain was removed
-#	meanwhile is dropped too (its tombstone stays); a notice handed to sendmail and never marked
+#	meanwhile is dropped too (its tombstone stays); one whose domain
+#	was removed and registered again meanwhile is written from its
+#	tombstone, not from the state its claim read (the first try fails
+#	on the state's version: event=fleet-lease-moved); a notice handed to sendmail and never marked
 #	sent (a crash between the two) is sent once more, with the same
 #	Message-ID, then marked sent; two `refresh --due` at once check
 #	every domain once between them, and `refresh --all` every domain,
@@ -476,6 +479,52 @@ else
 fi
 R_PID=
 cli "$ADMIN" domain add example.org
+
+case_ removed-and-added-while-checked-written-from-its-tombstone
+# The write-back makes its transitions from the states its claims
+# read, where they are still at the version read: a domain removed and
+# registered again while its check hangs has a tombstone at a new
+# version by then, so the first try fails on it and the flush is made
+# again after the fence (event=fleet-lease-moved), from the tombstone
+# (no state), and written.  (Checked first: a live state, not the
+# tombstone of the case before, is what the claim reads; the lease of
+# that case's dropped result let go, as after it ran out.)
+sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
+    lease_token = NULL WHERE domain = 'example.org'" >/dev/null
+cli "$T/c1.conf" refresh example.org
+"$AUTHREADY" -c "$T/slow.conf" refresh example.org >"$T/out" 2>"$T/err" &
+R_PID=$!
+if [ "$(sql "SELECT deleted FROM authready_state
+    WHERE domain = 'example.org'")" != f ]; then
+	ko "example.org has no live state to start from"
+	wait "$R_PID"
+elif ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
+    'example.org' AND lease_owner LIKE 'slow.fleet.test/%'" 1; then
+	ko "the refresh claimed nothing"
+	wait "$R_PID"
+else
+	cli "$ADMIN" domain remove example.org
+	rc1=$rc
+	cli "$ADMIN" domain add example.org
+	vt=$(sql "SELECT version FROM authready_state
+	    WHERE domain = 'example.org'")
+	wait "$R_PID"
+	if [ "$rc1" -ne 0 ] || [ "$rc" -ne 0 ]; then
+		ko "domain remove, add: exit $rc1, $rc"
+	elif ! grep -q 'event=fleet-lease-moved ' "$T/err"; then
+		ko "no event=fleet-lease-moved (written over the state read)"
+	elif ! grep -q 'event=fleet-write .*domain=example.org' "$T/err"; then
+		ko "the result was not written"
+	elif [ "$(sql "SELECT deleted::text || ' ' || (version > $vt)::text
+	    FROM authready_state WHERE domain = 'example.org'")" != \
+	    "false true" ]; then
+		ko "state $(sql "SELECT deleted, version FROM authready_state
+		    WHERE domain = 'example.org'"), tombstone at $vt"
+	else
+		ok
+	fi
+fi
+R_PID=
 
 case_ handed-notice-resent-once
 sql "UPDATE authready_notices SET sent_at = NULL, claimed_by = 'gone',
