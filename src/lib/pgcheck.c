@@ -76,6 +76,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,15 +274,15 @@ pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
 	"u LEFT JOIN LATERAL (SELECT s.entry, s.version, s.deleted FROM "      \
 	"authready_state s WHERE s.domain = u.domain LIMIT 1) s ON true"
 enum { /* a claim's columns */
-	PGCHECK_CL_DOMAIN,
-	PGCHECK_CL_TOKEN,
-	PGCHECK_CL_REG,
-	PGCHECK_CL_STATE,
-	PGCHECK_CL_VERSION,
-	PGCHECK_CL_TID,
-	PGCHECK_CL_LAST, /* a round's: the last key claimed, */
-	PGCHECK_CL_HI,   /* the window's last key */
-	PGCHECK_CL_KEYS  /* and its keys */
+       PGCHECK_CL_DOMAIN,
+       PGCHECK_CL_TOKEN,
+       PGCHECK_CL_REG,
+       PGCHECK_CL_STATE,
+       PGCHECK_CL_VERSION,
+       PGCHECK_CL_TID,
+       PGCHECK_CL_LAST, /* a round's: the last key claimed, */
+       PGCHECK_CL_HI,   /* the window's last key */
+       PGCHECK_CL_KEYS  /* and its keys */
 };
 
 /* A round's claim: the next keys after the cursor ($6), in key order
@@ -314,13 +315,18 @@ enum { /* a claim's columns */
 	"AND k.domain = $3::text " PGCHECK_SQL_LEASE                           \
 	"NULL::text, NULL::text, 0::bigint FROM " PGCHECK_SQL_CLAIM_STATE
 
-/* A round's start: PostgreSQL's clock, and a key at random among
- * authready_checks' when it has at least $1 (NULL: from the first). */
+/* A round's start: PostgreSQL's clock, and (for a round of claims, $1
+ * true) the first key at or after a page of authready_checks picked at
+ * random when the table has more than one page (NULL: from the first
+ * key).  A TID range scan: no count, no walk of the index to get
+ * there; the key is as random as the rows' places in the heap. */
 #define PGCHECK_SQL_ROUND_START                                                \
-	"WITH c AS (SELECT count(*) AS n FROM authready_checks) "              \
-	"SELECT now()::text, CASE WHEN (SELECT n FROM c) >= $1::bigint THEN "  \
-	"(SELECT domain FROM authready_checks ORDER BY domain OFFSET "         \
-	"(SELECT floor(random() * n)::bigint FROM c) LIMIT 1) END"
+	"WITH p AS (SELECT pg_relation_size('authready_checks') / "            \
+	"current_setting('block_size')::bigint AS pages) "                     \
+	"SELECT now()::text, CASE WHEN $1::boolean AND (SELECT pages FROM p) " \
+	"> 1 THEN (SELECT domain FROM authready_checks WHERE ctid >= "         \
+	"(SELECT format('(%s,0)', floor(random() * pages)::bigint)::tid "      \
+	"FROM p) LIMIT 1) END"
 
 /* pgcheck_window - the keys a round's claim of limit looks at: the
  * last claim's figure, between limit and PGCHECK_CLAIM_KEYS times it;
@@ -395,7 +401,7 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 		rc = conn == pc->wconn && pc->wprepared
 		         ? pgconn_exec_prepared(conn, "claiming domains",
 		                                "authready_claim", 7, values,
-		                                &res, err, errlen)
+		                                NULL, NULL, &res, err, errlen)
 		         : pgconn_exec(conn, "claiming domains",
 		                       PGCHECK_SQL_CLAIM_ROUND, 7, values, NULL,
 		                       NULL, &res, err, errlen);
@@ -433,10 +439,10 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 		        : strtoll(PQgetvalue(res, i, PGCHECK_CL_VERSION), NULL,
 		                  10);
 		if (!PQgetisnull(res, i, PGCHECK_CL_STATE) &&
-		    (cl->prior = PQunescapeBytea(
-		         (const unsigned char *)PQgetvalue(res, i,
-		                                           PGCHECK_CL_STATE),
-		         &cl->prior_len)) == NULL)
+		    (cl->prior =
+		         PQunescapeBytea((const unsigned char *)PQgetvalue(
+		                             res, i, PGCHECK_CL_STATE),
+		                         &cl->prior_len)) == NULL)
 			cl->prior_version = -1; /* not kept: matches no row */
 		snprintf(cl->tid, sizeof(cl->tid), "%s",
 		         PQgetvalue(res, i, PGCHECK_CL_TID));
@@ -635,6 +641,19 @@ struct pgcheck_arr {
 	bool oom;
 };
 
+#define PGCHECK_ARR_HEADER 20 /* a binary array of one dimension */
+#define PGCHECK_BYTEA_OID 17
+
+/* pgcheck_arr_be32 - v at p, network order. */
+static void
+pgcheck_arr_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
 /* pgcheck_arr_put - append len bytes. */
 static void
 pgcheck_arr_put(struct pgcheck_arr *a, const char *s, size_t len)
@@ -683,25 +702,50 @@ pgcheck_arr_text(struct pgcheck_arr *a, const char *s)
 	pgcheck_arr_put(a, "\"", 1);
 }
 
-/* pgcheck_arr_hex - one element, bytes in hex (decode(x, 'hex')). */
+/* pgcheck_arr_bytes - one element of a bytea[] in PostgreSQL's binary
+ * array format (array_recv): after a header that pgcheck_arr_end_bytes
+ * completes (one dimension, no NULLs, element type bytea), each
+ * element's length (4 bytes, network order) and its bytes.  Sent so,
+ * a state is neither hex-encoded here nor parsed character by
+ * character and decoded there. */
 static void
-pgcheck_arr_hex(struct pgcheck_arr *a, const unsigned char *b, size_t len)
+pgcheck_arr_bytes(struct pgcheck_arr *a, const unsigned char *b, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
-	char chunk[256];
-	size_t i, k = 0;
+	unsigned char word[4];
 
-	pgcheck_arr_open(a);
-	for (i = 0; i < len; i++) {
-		chunk[k++] = digits[b[i] >> 4];
-		chunk[k++] = digits[b[i] & 15];
-		if (k == sizeof(chunk)) {
-			pgcheck_arr_put(a, chunk, k);
-			k = 0;
-		}
+	if (a->n++ == 0) {
+		static const char header[PGCHECK_ARR_HEADER] = {0};
+
+		pgcheck_arr_put(a, header, sizeof(header));
 	}
-	pgcheck_arr_put(a, chunk, k);
-	pgcheck_arr_put(a, "\"", 1);
+	pgcheck_arr_be32(word, (uint32_t)len);
+	pgcheck_arr_put(a, (const char *)word, sizeof(word));
+	pgcheck_arr_put(a, (const char *)b, len);
+}
+
+/* pgcheck_arr_end_bytes - the bytea[] of pgcheck_arr_bytes, its length
+ * in *len; NULL when out of memory. */
+static const char *
+pgcheck_arr_end_bytes(struct pgcheck_arr *a, int *len)
+{
+	static const char empty[12] = {0, 0, 0, 0, 0, 0,
+	                               0, 0, 0, 0, 0, PGCHECK_BYTEA_OID};
+	unsigned char *h;
+
+	if (a->n == 0) {
+		pgcheck_arr_put(a, empty, sizeof(empty)); /* no dimension */
+	} else if (!a->oom) {
+		h = (unsigned char *)a->buf;
+		pgcheck_arr_be32(h, 1);     /* dimensions */
+		pgcheck_arr_be32(h + 4, 0); /* no NULLs */
+		pgcheck_arr_be32(h + 8, PGCHECK_BYTEA_OID);
+		pgcheck_arr_be32(h + 12, (uint32_t)a->n); /* elements */
+		pgcheck_arr_be32(h + 16, 1);              /* lower bound */
+	}
+	if (a->oom || a->len > INT_MAX)
+		return NULL;
+	*len = (int)a->len;
+	return a->buf;
 }
 
 /* pgcheck_arr_int - one element, a number. */
@@ -827,7 +871,7 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 		pgcheck_arr_text(&col[PGCHECK_NT_MESSAGE], nt.msg);
 	}
 	pgcheck_arr_text(&col[PGCHECK_ST_DOMAIN], r->domain);
-	pgcheck_arr_hex(&col[PGCHECK_ST_ENTRY], buf, len);
+	pgcheck_arr_bytes(&col[PGCHECK_ST_ENTRY], buf, len);
 	pgcheck_arr_text(
 	    &col[PGCHECK_ST_READINESS],
 	    state_readiness_name((enum domain_readiness)r->next.state));
@@ -879,8 +923,8 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 #define PGCHECK_SQL_WRITE                                                      \
 	"WITH st AS (INSERT INTO authready_state "                             \
 	"(domain, entry, readiness, version, deleted) "                        \
-	"SELECT d, decode(e, 'hex'), r, v, false FROM unnest($1::text[], "     \
-	"$2::text[], $3::text[], $4::bigint[]) AS u(d, e, r, v) "              \
+	"SELECT d, e, r, v, false FROM unnest($1::text[], "                    \
+	"$2::bytea[], $3::text[], $4::bigint[]) AS u(d, e, r, v) "             \
 	"ON CONFLICT (domain) DO UPDATE SET entry = EXCLUDED.entry, "          \
 	"readiness = EXCLUDED.readiness, version = EXCLUDED.version, "         \
 	"deleted = false WHERE authready_state.version = ($14::bigint[])"      \
@@ -923,8 +967,7 @@ struct pgcheck_carried {
 static bool
 pgcheck_fenced(struct pgcheck *pc, struct pgcheck_arr *col, PGresult *fence,
                int k, struct checker_result *res, const size_t *idx,
-               const int64_t *tokens, size_t m, int64_t *ver,
-               int64_t *version)
+               const int64_t *tokens, size_t m, int64_t *ver, int64_t *version)
 {
 	long long at = strtoll(PQgetvalue(fence, k, 0), NULL, 10);
 	unsigned char *bytes = NULL;
@@ -936,8 +979,7 @@ pgcheck_fenced(struct pgcheck *pc, struct pgcheck_arr *col, PGresult *fence,
 		return false;
 	if (!PQgetisnull(fence, k, 1) &&
 	    (bytes = PQunescapeBytea(
-	         (const unsigned char *)PQgetvalue(fence, k, 1), &len)) ==
-	        NULL)
+	         (const unsigned char *)PQgetvalue(fence, k, 1), &len)) == NULL)
 		prior_version = -1; /* out of memory: matches no row */
 	else if (!PQgetisnull(fence, k, 2))
 		prior_version = strtoll(PQgetvalue(fence, k, 2), NULL, 10);
@@ -970,6 +1012,7 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
               struct pgcheck_arr *col, bool fence, char *err, size_t errlen)
 {
 	const char *values[2], *wvals[15];
+	int wlens[15], wbin[15];
 	char vtext[32];
 	PGresult *res_clock = NULL, *fenced = NULL, *done = NULL;
 	int64_t version;
@@ -1022,31 +1065,36 @@ pgcheck_write(struct pgcheck *pc, PGconn *conn, struct checker_result *res,
 		for (i = 0; i < m; i++) {
 			struct checker_result *r = &res[idx[i]];
 
-			if (pgcheck_transit(pc, col, r, carried[i].prior,
-			                    carried[i].prior_len,
-			                    carried[i].prior_version,
-			                    carried[i].tid, tokens[i],
-			                    version + 1) != 0)
+			if (pgcheck_transit(
+			        pc, col, r, carried[i].prior,
+			        carried[i].prior_len, carried[i].prior_version,
+			        carried[i].tid, tokens[i], version + 1) != 0)
 				continue; /* rc stays: not written */
 			r->rc = 0;
 			ver[idx[i]] = ++version;
 			kept++;
 		}
+	memset(wlens, 0, sizeof(wlens));
+	memset(wbin, 0, sizeof(wbin));
 	for (i = PGCHECK_ST_DOMAIN; i < PGCHECK_COLS; i++)
-		if ((wvals[i - PGCHECK_ST_DOMAIN] = pgcheck_arr_end(&col[i])) ==
-		    NULL) {
+		if ((wvals[i - PGCHECK_ST_DOMAIN] =
+		         i == PGCHECK_ST_ENTRY
+		             ? pgcheck_arr_end_bytes(
+		                   &col[i], &wlens[i - PGCHECK_ST_DOMAIN])
+		             : pgcheck_arr_end(&col[i])) == NULL) {
 			rc = errbuf_code(err, errlen, PGCONN_FAILED,
 			                 "out of memory for %zu results", m);
 			goto fail;
 		}
+	wbin[PGCHECK_ST_ENTRY - PGCHECK_ST_DOMAIN] = 1;
 	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
 	wvals[14] = vtext;
 	rc = conn == pc->wconn && pc->wprepared
 	         ? pgconn_exec_prepared(conn, "writing the results",
-	                                "authready_write", 15, wvals, &done,
-	                                err, errlen)
+	                                "authready_write", 15, wvals, wlens,
+	                                wbin, &done, err, errlen)
 	         : pgconn_exec(conn, "writing the results", PGCHECK_SQL_WRITE,
-	                       15, wvals, NULL, NULL, &done, err, errlen);
+	                       15, wvals, wlens, wbin, &done, err, errlen);
 	if (rc == PGCONN_OK &&
 	    (PQntuples(done) != 1 ||
 	     strtoull(PQgetvalue(done, 0, 0), NULL, 10) != kept ||
@@ -1177,11 +1225,11 @@ pgcheck_transact(struct pgcheck *pc, PGconn *conn, struct pgcheck_flushing *f)
 
 	for (;;) {
 		memset(col, 0, sizeof(col));
-		f->rc = f->m > 0 ? pgcheck_write(pc, conn, f->res, f->idx,
-		                                 f->tokens, f->carried, f->m,
-		                                 f->ver, col, fence, f->err,
-		                                 sizeof(f->err))
-		                 : PGCONN_OK;
+		f->rc = f->m > 0
+		            ? pgcheck_write(pc, conn, f->res, f->idx, f->tokens,
+		                            f->carried, f->m, f->ver, col,
+		                            fence, f->err, sizeof(f->err))
+		            : PGCONN_OK;
 		for (i = 0; i < PGCHECK_COLS; i++)
 			free(col[i].buf);
 		if (f->rc != PGCHECK_LEASE_MOVED)
@@ -1292,6 +1340,7 @@ pgcheck_prefetch(struct pgcheck_worker *w)
 		if (from_first)
 			break;
 		pc->cursor[0] = '\0';
+		pc->window = pc->limit + pc->limit / 4; /* due, likely */
 		from_first = true;
 	}
 	return rc;
@@ -1680,6 +1729,7 @@ pgcheck_batch(struct pgcheck *pc, const char *domain, size_t *n, char *err,
 		if (from_first)
 			break; /* walked from the first key: none left */
 		pc->cursor[0] = '\0';
+		pc->window = pc->limit + pc->limit / 4; /* due, likely */
 		from_first = true;
 	}
 	/* Copies: a claim made while they run may move the claims. */
@@ -1721,8 +1771,9 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
               struct checker_stats *stats, char *err, size_t errlen)
 {
 	struct checker_options inner;
-	char start[64], keys[32];
+	char start[64];
 	const char *values[1];
+	bool random_start;
 	PGresult *res;
 	size_t n;
 	int rc;
@@ -1748,19 +1799,19 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 		return rc;
 	/* The round began on PostgreSQL's clock, not this host's.  Where
 	 * its claims start: a key at random when there are more than a
-	 * few claims' worth (checkers started together then walk keys
-	 * apart, rather than each claim finding the last one's rows
-	 * taken: short claims, twice as many, each slower), else the
-	 * first; the keys before it are claimed once the walk wraps. */
-	snprintf(keys, sizeof(keys), "%zu", 4 * pc->limit);
-	values[0] = keys;
+	 * page of them (checkers started together then walk keys apart,
+	 * rather than each claim finding the last one's rows taken:
+	 * short claims, twice as many, each slower), else the first; the
+	 * keys before it are claimed once the walk wraps. */
+	values[0] = domain == NULL ? "t" : "f";
 	if ((rc = pgconn_exec(pc->conn, "reading the clock",
 	                      PGCHECK_SQL_ROUND_START, 1, values, NULL, NULL,
 	                      &res, err, errlen)) != PGCONN_OK)
 		return rc;
 	snprintf(start, sizeof(start), "%s", PQgetvalue(res, 0, 0));
+	random_start = !PQgetisnull(res, 0, 1);
 	snprintf(pc->cursor, sizeof(pc->cursor), "%s",
-	         PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
+	         random_start ? PQgetvalue(res, 0, 1) : "");
 	PQclear(res);
 	pc->window = 0;
 	if ((rc = pgcheck_batch(pc, domain, &n, err, errlen)) != PGCONN_OK)
@@ -1768,10 +1819,13 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 	if (n == 0)
 		return PGCONN_OK;
 	/* One run: the next claims come through pgcheck_more; after a
-	 * full first claim, made ahead and written by the writer. */
+	 * full first claim (or a first claim from a key at random: the
+	 * keys before it are to come too), made ahead and written by the
+	 * writer. */
 	if (domain == NULL)
 		inner.more = pgcheck_more;
-	if (domain == NULL && n == pc->limit && pgcheck_worker_start(pc) == 0) {
+	if (domain == NULL && (n == pc->limit || random_start) &&
+	    pgcheck_worker_start(pc) == 0) {
 		inner.submit = pgcheck_submit;
 		inner.reap = pgcheck_reap;
 		inner.wake_fd = pc->worker->wake[0];

@@ -74,7 +74,7 @@ struct pgcheck {
 	unsigned lease_ms;
 	char cursor[DOMAIN_BUF]; /* a round's claims go on after this key */
 	bool at_end;             /* the last claim's window hit the last key */
-	size_t window;           /* keys the next claim looks at (0: the most) */
+	size_t window; /* keys the next claim looks at (0: the most) */
 	/* how long the checker waited for the background writer: for a
 	 * claim made ahead, and for a flush out before it could hand in
 	 * the next (microseconds, this round) */

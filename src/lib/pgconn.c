@@ -246,13 +246,15 @@ pgconn_prepare(PGconn *conn, const char *what, const char *name,
 
 int
 pgconn_exec_prepared(PGconn *conn, const char *what, const char *name,
-                     int nparams, const char *const *values, PGresult **res,
-                     char *err, size_t errlen)
+                     int nparams, const char *const *values, const int *lengths,
+                     const int *binary, PGresult **res, char *err,
+                     size_t errlen)
 {
 	if (res != NULL)
 		*res = NULL;
 	return pgconn_outcome(
-	    conn, PQexecPrepared(conn, name, nparams, values, NULL, NULL, 0),
+	    conn,
+	    PQexecPrepared(conn, name, nparams, values, lengths, binary, 0),
 	    what, res, err, errlen);
 }
 

@@ -82,10 +82,12 @@ int pgconn_prepare(PGconn *conn, const char *what, const char *name,
 
 /*
  * pgconn_exec_prepared - run the statement name that pgconn_prepare()
- * made on conn, with text parameters; as pgconn_exec.
+ * made on conn; parameters as pgconn_exec (lengths and binary NULL:
+ * all text); as pgconn_exec.
  */
 int pgconn_exec_prepared(PGconn *conn, const char *what, const char *name,
-                         int nparams, const char *const *values, PGresult **res,
+                         int nparams, const char *const *values,
+                         const int *lengths, const int *binary, PGresult **res,
                          char *err, size_t errlen);
 
 /*
