@@ -35,7 +35,9 @@
 #	Message-ID, then marked sent; two `refresh --due` at once check
 #	every domain once between them, and `refresh --all` every domain,
 #	due or not; with PostgreSQL stopped refresh exits 75 and a running
-#	checkerd works again once it is back, without a restart.  The milter daemon's checker with
+#	checkerd works again once it is back, without a restart; a domain
+#	registered while a checkerd runs is listed and checked by its next
+#	round (rounds list only the newer registrations).  The milter daemon's checker with
 #	StoreDSN claims a newly registered domain, writes its state to
 #	PostgreSQL and to its own LMDB; `db status` shows the leases and the
 #	notices waiting.
@@ -650,6 +652,39 @@ elif ! grep -q '^notices waiting: 0' "$LIB_OUT"; then
 else
 	ok
 fi
+
+case_ running-checkerd-seeds-later-registrations
+# A running checkerd's rounds list only the registrations newer than the
+# last round saw; one made after its first round is still listed and
+# checked, by the next round.
+sql "UPDATE authready_checks SET next_check = '-infinity',
+    lease_owner = NULL, lease_until = NULL, lease_token = NULL
+    WHERE domain = 'example.net'" >/dev/null
+: >"$T/c1.log"
+checkerd c1
+C1_PID=$CK_PID
+i=0
+while ! grep -q 'event=fleet-round ' "$T/c1.log"; do
+	[ $i -lt "$WAIT_TENTHS" ] || break
+	sleep 0.1
+	i=$((i + 1))
+done
+cli "$ADMIN" domain add late.example.org
+if ! grep -q 'event=fleet-round ' "$T/c1.log"; then
+	evidence "$T/c1.log"
+	ko "checkerd made no round"
+elif [ "$rc" -ne 0 ]; then
+	ko "domain add: exit $rc"
+elif ! wait_sql "SELECT count(*) FROM authready_state
+    WHERE domain = 'late.example.org'" 1; then
+	evidence "$T/c1.log"
+	ko "the later registration was never checked"
+else
+	ok
+fi
+stop_wait "$C1_PID" "$WAIT_TENTHS"
+C1_PID=
+cli "$ADMIN" domain remove late.example.org
 
 case_ postgresql-down-checkerd-converges
 # refresh with PostgreSQL down: 75, nothing done; a running checkerd
