@@ -329,17 +329,21 @@ enum { /* a claim's columns */
 };
 
 /* A round's claim: the next keys after the cursor ($6), in key order
- * (the primary key's index, whatever the planner thinks of the rest): a
- * claim looks at no more rows than these ($7 of them), and a round walks
- * the index once, not again over what it wrote back.  Of those, at most
+ * (the primary key's index, whatever the planner thinks of the rest),
+ * none past $8 (the key a wrapped round started from; NULL: no end but
+ * the last key; a filter over the ordered scan, as a bound of the scan
+ * it made the planner sort every key up to it): a claim looks at no
+ * more rows than these ($7 of them), and a round walks the index once,
+ * not again over what it wrote back.  Of those, at most
  * $5 due (or, for an --all round ($3), not checked since it began at
  * $4), claimed as above; and the window's last key and size, where the
  * cursor goes next.  Unlike the
  * claim of a name, it has no branch on whether a name was given, so
  * the writer's connection prepares it (a generic plan). */
 #define PGCHECK_SQL_CLAIM_ROUND                                                \
-	"WITH w AS (SELECT domain FROM authready_checks WHERE domain > "       \
-	"$6::text ORDER BY domain LIMIT $7::bigint), "                         \
+	"WITH w AS (SELECT domain FROM (SELECT domain FROM authready_checks "  \
+	"WHERE domain > $6::text ORDER BY domain LIMIT $7::bigint) x "         \
+	"WHERE $8::text IS NULL OR domain <= $8::text), "                      \
 	"h AS (SELECT max(domain) AS hi, count(*) AS n FROM "                  \
 	"w), " PGCHECK_SQL_CLAIMABLE                                           \
 	"AND (k.next_check <= now() OR ($3::boolean AND (k.checked IS NULL "   \
@@ -403,6 +407,18 @@ pgcheck_window_next(size_t claimed, size_t window, size_t limit)
 	return claimed == 0 ? 8 * window : 2 * window;
 }
 
+/* pgcheck_wrap - a round's walk at the end of the keys: on from the
+ * first, up to the key it started from (the keys after it were walked
+ * first), the window a batch's worth again (those keys are likely
+ * due). */
+static void
+pgcheck_wrap(struct pgcheck *pc)
+{
+	pc->cursor[0] = '\0';
+	memcpy(pc->stop, pc->start_key, sizeof(pc->stop));
+	pc->window = pc->limit + pc->limit / 4;
+}
+
 /* pgcheck_claim_rows - the claim on conn, appended to (*v, *nv, *cap);
  * a round's claim (domain NULL) moves the cursor on. */
 static int
@@ -412,7 +428,7 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
                    char *err, size_t errlen)
 {
 	char lease[32], lim[32], keys[32], why[256];
-	const char *values[7];
+	const char *values[8];
 	PGresult *res;
 	size_t claimed = 0, window = 0;
 	int rc, i, rows;
@@ -441,12 +457,13 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 		window = pgcheck_window(pc->window, limit);
 		snprintf(keys, sizeof(keys), "%zu", window);
 		values[6] = keys;
+		values[7] = pc->stop[0] != '\0' ? pc->stop : NULL;
 		rc = conn == pc->wconn && pc->wprepared
 		         ? pgconn_exec_prepared(conn, "claiming domains",
-		                                "authready_claim", 7, values,
+		                                "authready_claim", 8, values,
 		                                NULL, NULL, &res, err, errlen)
 		         : pgconn_exec(conn, "claiming domains",
-		                       PGCHECK_SQL_CLAIM_ROUND, 7, values, NULL,
+		                       PGCHECK_SQL_CLAIM_ROUND, 8, values, NULL,
 		                       NULL, &res, err, errlen);
 	}
 	if (rc != PGCONN_OK)
@@ -1382,8 +1399,7 @@ pgcheck_prefetch(struct pgcheck_worker *w)
 			continue;
 		if (from_first)
 			break;
-		pc->cursor[0] = '\0';
-		pc->window = pc->limit + pc->limit / 4; /* due, likely */
+		pgcheck_wrap(pc);
 		from_first = true;
 	}
 	return rc;
@@ -1771,8 +1787,7 @@ pgcheck_batch(struct pgcheck *pc, const char *domain, size_t *n, char *err,
 			continue; /* nothing claimable there: the next keys */
 		if (from_first)
 			break; /* walked from the first key: none left */
-		pc->cursor[0] = '\0';
-		pc->window = pc->limit + pc->limit / 4; /* due, likely */
+		pgcheck_wrap(pc);
 		from_first = true;
 	}
 	/* Copies: a claim made while they run may move the claims. */
@@ -1855,6 +1870,8 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 	random_start = !PQgetisnull(res, 0, 1);
 	snprintf(pc->cursor, sizeof(pc->cursor), "%s",
 	         random_start ? PQgetvalue(res, 0, 1) : "");
+	memcpy(pc->start_key, pc->cursor, sizeof(pc->start_key));
+	pc->stop[0] = '\0';
 	PQclear(res);
 	pc->window = 0;
 	if ((rc = pgcheck_batch(pc, domain, &n, err, errlen)) != PGCONN_OK)

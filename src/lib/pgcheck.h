@@ -72,8 +72,10 @@ struct pgcheck {
 	const struct config *cfg;
 	char owner[PGCHECK_OWNER_MAX]; /* lease_owner: host/pid */
 	unsigned lease_ms;
-	char cursor[DOMAIN_BUF]; /* a round's claims go on after this key */
-	bool at_end;             /* the last claim's window hit the last key */
+	char cursor[DOMAIN_BUF];    /* a round's claims go on after this key */
+	char start_key[DOMAIN_BUF]; /* ... from this one at first, */
+	char stop[DOMAIN_BUF];      /* up to this one ("": the last key) */
+	bool at_end;   /* the last claim's window hit the last key */
 	size_t window; /* keys the next claim looks at (0: the most) */
 	/* how long the checker waited for the background writer: for a
 	 * claim made ahead, and for a flush out before it could hand in

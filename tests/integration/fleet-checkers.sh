@@ -37,7 +37,9 @@
 #	due or not; with PostgreSQL stopped refresh exits 75 and a running
 #	checkerd works again once it is back, without a restart; a domain
 #	registered while a checkerd runs is listed and checked by its next
-#	round (rounds list only the newer registrations).  The milter daemon's checker with
+#	round (rounds list only the newer registrations); a round over
+#	more than a page of keys (400 more domains) starts at a key at
+#	random and claims every domain once.  The milter daemon's checker with
 #	StoreDSN claims a newly registered domain, writes its state to
 #	PostgreSQL and to its own LMDB; `db status` shows the leases and the
 #	notices waiting.
@@ -57,6 +59,7 @@ top_builddir=${top_builddir:-.}
 AUTHREADY=${AUTHREADY:-$top_builddir/authready}
 AUTHREADY_MILTER=${AUTHREADY_MILTER:-$top_builddir/authready-milter}
 BLACKHOLE=${BLACKHOLE:-$top_builddir/tests/dns-blackhole}
+ROWS=${ROWS:-$top_builddir/tests/replica-rows}
 KEYS=$top_srcdir/tests/keys
 SHOW_COLUMNS=400
 
@@ -637,6 +640,44 @@ elif [ "$(sql "SELECT count(*) FROM authready_checks
 else
 	ok
 fi
+
+case_ big-round-from-a-random-key-each-domain-once
+# A round over more than a page of keys starts at a key picked at
+# random, walks to the last key, then from the first up to where it
+# started: 400 more domains (r0.example ...: NXDOMAIN, quickly failed)
+# in one `refresh --all`, every domain claimed and written once.
+if ! "$ROWS" copy r 400 1 >"$T/rows.copy"; then
+	ko "replica-rows failed"
+else
+	pg_psql "COPY authready_registry FROM STDIN" <"$T/rows.copy" \
+	    >/dev/null
+	n=$(sql "SELECT count(*) FROM authready_registry WHERE NOT deleted")
+	cli "$T/c1.conf" refresh --all
+	cp "$LIB_ERR" "$T/big.err"
+	checked=$(grep -c 'event=fleet-check ' "$T/big.err")
+	twice=$(grep 'event=fleet-check ' "$T/big.err" |
+	    sed -n 's/.* domain=\([^ ]*\).*/\1/p' | sort | uniq -d | wc -l)
+	pages=$(sql "SELECT pg_relation_size('authready_checks') /
+	    current_setting('block_size')::bigint")
+	if [ "$rc" -ne 0 ]; then
+		evidence "$T/big.err"
+		ko "refresh --all: exit $rc"
+	elif [ "$pages" -le 1 ]; then
+		ko "authready_checks is $pages page: no random start"
+	elif [ "$checked" -ne "$n" ] || [ "$twice" -ne 0 ]; then
+		ko "$checked checks of $n domains, $twice twice"
+	elif [ "$(sql "SELECT count(*) FROM authready_state s JOIN
+	    authready_registry r USING (domain) WHERE NOT r.deleted")" -ne \
+	    "$n" ]; then
+		ko "not every domain's state was written"
+	else
+		ok
+	fi
+fi
+sql "DELETE FROM authready_state WHERE domain LIKE 'r%.example';
+    DELETE FROM authready_checks WHERE domain LIKE 'r%.example';
+    DELETE FROM authready_registry WHERE domain LIKE 'r%.example'" \
+    >/dev/null
 
 case_ db-status-leases-notices
 sql "UPDATE authready_checks SET lease_owner = 'c9.fleet.test/1',
