@@ -193,6 +193,21 @@ checks() {
 	    grep 'event=fleet-check ' | grep -c "domain=$1 " || true
 }
 
+# wait_checks DOMAIN... - until each DOMAIN has an event=fleet-check
+# line in the logs (a running checkerd's lines are written by a thread
+# of their own, a batch at a time: they can come after its write-back
+# is seen in PostgreSQL); 1 at the deadline.
+wait_checks() {
+	i=0
+	for wc_d in "$@"; do
+		while [ "$(checks "$wc_d")" -lt 1 ]; do
+			[ $i -lt "$WAIT_TENTHS" ] || return 1
+			sleep 0.1
+			i=$((i + 1))
+		done
+	done
+}
+
 # ---------------------------------------------------------------- schema
 
 case_ db-migrate-1-to-4
@@ -248,6 +263,8 @@ if ! wait_sql "SELECT count(*) FROM authready_checks WHERE checked
 elif ! wait_sql "SELECT count(*) FROM authready_state" 4; then
 	ko "states missing in PostgreSQL"
 else
+	# shellcheck disable=SC2086 # the list of domains
+	wait_checks $DOMAINS || :
 	bad=
 	for d in $DOMAINS; do
 		n=$(checks "$d")
@@ -308,6 +325,8 @@ else
 	    AND next_check > now()" 4; then
 		ko "the leases were not taken over"
 	else
+		# shellcheck disable=SC2086 # the list of domains
+		wait_checks $DOMAINS || :
 		bad=
 		for d in $DOMAINS; do
 			n=$(checks "$d")
