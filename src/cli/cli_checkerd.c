@@ -22,6 +22,7 @@
  *	0 after SIGTERM; 64 usage; 78 config (no StoreDSN, a schema that
  *	does not match); 69 refused.
  */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,9 +94,9 @@ cli_checkerd_round(struct cli *cli, PGconn *conn, int64_t *seeded,
 	log_field_text(&line, "errors", num);
 	snprintf(num, sizeof(num), "%zu", sent);
 	log_field_text(&line, "notices", num);
-	snprintf(num, sizeof(num), "%lld", pc.waited_claim_us / 1000);
+	snprintf(num, sizeof(num), "%" PRIu64, pc.waited_claim_ms);
 	log_field_text(&line, "waited_claim_ms", num);
-	snprintf(num, sizeof(num), "%lld", pc.waited_write_us / 1000);
+	snprintf(num, sizeof(num), "%" PRIu64, pc.waited_write_ms);
 	log_field_text(&line, "waited_write_ms", num);
 	log_emit(LOG_INFO, &line);
 	return rc;

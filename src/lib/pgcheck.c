@@ -93,6 +93,7 @@
 #include "pgreg.h"
 #include "state.h"
 #include "storecodec.h"
+#include "text.h"
 
 #define PGCHECK_STR_(x) #x
 #define PGCHECK_STR(x) PGCHECK_STR_(x)
@@ -1569,16 +1570,6 @@ pgcheck_worker_stop(struct pgcheck *pc)
 	pc->worker = NULL;
 }
 
-/* pgcheck_now_us - the monotonic clock, microseconds. */
-static long long
-pgcheck_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* pgcheck_submit - checker_submit_cb: the flush to the writer. */
 static bool
 pgcheck_submit(void *arg, struct checker_result *res, size_t n)
@@ -1622,11 +1613,11 @@ pgcheck_reap(void *arg, bool wait)
 		return NULL;
 	pthread_mutex_lock(&w->mu);
 	if (wait && w->flush_ask == PGCHECK_ASKED) {
-		long long t0 = pgcheck_now_us();
+		uint64_t t0 = text_now_ms();
 
 		while (w->flush_ask == PGCHECK_ASKED)
 			pthread_cond_wait(&w->cv, &w->mu);
-		pc->waited_write_us += pgcheck_now_us() - t0;
+		pc->waited_write_ms += text_now_ms() - t0;
 	}
 	if (w->flush_ask != PGCHECK_DONE) {
 		pthread_mutex_unlock(&w->mu);
@@ -1658,11 +1649,11 @@ pgcheck_take_ahead(struct pgcheck *pc, size_t *n, char *err, size_t errlen)
 		pthread_cond_broadcast(&w->cv);
 	}
 	if (w->claim_ask != PGCHECK_DONE) {
-		long long t0 = pgcheck_now_us();
+		uint64_t t0 = text_now_ms();
 
 		while (w->claim_ask != PGCHECK_DONE)
 			pthread_cond_wait(&w->cv, &w->mu);
-		pc->waited_claim_us += pgcheck_now_us() - t0;
+		pc->waited_claim_ms += text_now_ms() - t0;
 	}
 	w->claim_ask = PGCHECK_IDLE;
 	rc = w->claim_rc;

@@ -79,8 +79,8 @@ struct pgcheck {
 	size_t window; /* keys the next claim looks at (0: the most) */
 	/* how long the checker waited for the background writer: for a
 	 * claim made ahead, and for a flush out before it could hand in
-	 * the next (microseconds, this round) */
-	long long waited_claim_us, waited_write_us;
+	 * the next (milliseconds, this round; text_now_ms) */
+	uint64_t waited_claim_ms, waited_write_ms;
 	/* every registered domain up to this registry version has its
 	 * row in authready_checks (0: none known); a caller that makes
 	 * rounds on one connection keeps it from one to the next */

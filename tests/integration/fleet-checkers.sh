@@ -179,6 +179,17 @@ wait_sql() {
 	done
 }
 
+# wait_log FILE PATTERN - until FILE has a line matching PATTERN (grep
+# -q); 1 at the deadline.
+wait_log() {
+	i=0
+	while ! grep -q "$2" "$1"; do
+		[ $i -lt "$WAIT_TENTHS" ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # checkerd NAME - start `authready checkerd` with NAME.conf; log in
 # NAME.log; its PID in CK_PID.
 checkerd() {
@@ -723,12 +734,7 @@ sql "UPDATE authready_checks SET next_check = '-infinity',
 : >"$T/c1.log"
 checkerd c1
 C1_PID=$CK_PID
-i=0
-while ! grep -q 'event=fleet-round ' "$T/c1.log"; do
-	[ $i -lt "$WAIT_TENTHS" ] || break
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_log "$T/c1.log" 'event=fleet-round ' || :
 cli "$ADMIN" domain add late.example.org
 if ! grep -q 'event=fleet-round ' "$T/c1.log"; then
 	evidence "$T/c1.log"
@@ -752,21 +758,11 @@ case_ postgresql-down-checkerd-converges
 : >"$T/c1.log"
 checkerd c1
 C1_PID=$CK_PID
-i=0
-while ! grep -q 'event=checkerd-start' "$T/c1.log"; do
-	[ $i -lt "$WAIT_TENTHS" ] || break
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_log "$T/c1.log" 'event=checkerd-start' || :
 pg_stop
 cli "$T/c2.conf" refresh --due
 r75=$rc
-i=0
-while ! grep -q 'event=checkerd-db-down' "$T/c1.log"; do
-	[ $i -lt "$WAIT_TENTHS" ] || break
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_log "$T/c1.log" 'event=checkerd-db-down' || :
 pg_restart
 sql "UPDATE authready_checks SET next_check = '-infinity',
     lease_owner = NULL, lease_until = NULL, lease_token = NULL
