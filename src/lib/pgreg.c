@@ -18,7 +18,9 @@
  *	version pgreg_begin() took from authready_clock, so a replica that
  *	reads "version > its position" in version order sees every change
  *	once and no gaps.  A removal keeps a tombstone (deleted, entry NULL)
- *	so replicas learn of it; a later add writes over the tombstone.
+ *	so replicas learn of it; a later add writes over the tombstone,
+ *	makes the domain due at once and takes away the lease of a check
+ *	still out on the old registration (whose result is then dropped).
  *
  * DIAGNOSTICS
  *	pgconn statuses with err, or PGREG_EXISTS / PGREG_ABSENT.
@@ -84,14 +86,23 @@ pgreg_put(PGconn *conn, int64_t version, const struct domain_reg *reg,
 	values[1] = (const char *)buf;
 	lengths[1] = (int)len;
 	values[2] = vtext;
+	/* A registration over a tombstone lets go of the lease a check of
+	 * the old one holds: that check read the old entry (its issued
+	 * values, its contact), so its write-back finds its token gone and
+	 * drops the result; and the domain is due at once, as a new one. */
 	rc = pgconn_exec(conn, "registering",
-	                 "INSERT INTO authready_registry "
+	                 "WITH p AS (INSERT INTO authready_registry "
 	                 "(domain, entry, version, deleted) "
 	                 "VALUES ($1, $2, $3, false) "
 	                 "ON CONFLICT (domain) DO UPDATE SET "
 	                 "entry = EXCLUDED.entry, version = EXCLUDED.version, "
 	                 "deleted = false WHERE authready_registry.deleted "
-	                 "RETURNING version",
+	                 "RETURNING version), "
+	                 "c AS (UPDATE authready_checks SET lease_owner = "
+	                 "NULL, lease_until = NULL, lease_token = NULL, "
+	                 "next_check = '-infinity' WHERE domain = $1 AND "
+	                 "EXISTS (SELECT 1 FROM p)) "
+	                 "SELECT version FROM p",
 	                 3, values, lengths, binary, &res, err, errlen);
 	if (rc != PGCONN_OK)
 		return rc;

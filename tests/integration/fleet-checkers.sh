@@ -515,19 +515,21 @@ fi
 R_PID=
 cli "$ADMIN" domain add example.org
 
-case_ removed-and-added-while-checked-written-from-its-tombstone
-# The write-back makes its transitions from the states its claims
-# read, where they are still at the version read: a domain removed and
-# registered again while its check hangs has a tombstone at a new
-# version by then, so the first try fails on it and the flush is made
-# again after the fence (event=fleet-lease-moved), from the tombstone
-# (no state), and written.  (Checked first: a live state, not the
-# tombstone of the case before, is what the claim reads; the lease of
-# that case's dropped result let go, as after it ran out.)
+case_ removed-and-added-while-checked-dropped-then-due
+# A domain removed and registered again while its check hangs: the
+# registration takes the lease away (the check read the old entry:
+# its issued values, its contact), so the write-back finds its token
+# gone, rolls back, and after the fence drops the result
+# (event=fleet-dropped) instead of writing it; the new registration is
+# due at once, and the next refresh writes it from the tombstone.
+# (Checked first: a live state, not the tombstone of the case before,
+# is what the claim reads; the lease of that case's dropped result let
+# go, as after it ran out.)
 sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
     lease_token = NULL WHERE domain = 'example.org'" >/dev/null
 cli "$T/c1.conf" refresh example.org
-"$AUTHREADY" -c "$T/slow.conf" refresh example.org >"$T/out" 2>"$T/err" &
+"$AUTHREADY" -c "$T/slow.conf" refresh example.org >"$T/slow.out" \
+    2>"$T/slow.err" &
 R_PID=$!
 if [ "$(sql "SELECT deleted FROM authready_state
     WHERE domain = 'example.org'")" != f ]; then
@@ -541,15 +543,23 @@ else
 	cli "$ADMIN" domain remove example.org
 	rc1=$rc
 	cli "$ADMIN" domain add example.org
+	rc2=$rc
 	vt=$(sql "SELECT version FROM authready_state
 	    WHERE domain = 'example.org'")
+	due=$(sql "SELECT (lease_token IS NULL AND next_check <= now())::text
+	    FROM authready_checks WHERE domain = 'example.org'")
 	wait "$R_PID"
-	if [ "$rc1" -ne 0 ] || [ "$rc" -ne 0 ]; then
-		ko "domain remove, add: exit $rc1, $rc"
-	elif ! grep -q 'event=fleet-lease-moved ' "$T/err"; then
+	cli "$T/c1.conf" refresh example.org
+	if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+		ko "domain remove, add: exit $rc1, $rc2"
+	elif [ "$due" != true ]; then
+		ko "the new registration is not due at once, its lease free"
+	elif ! grep -q 'event=fleet-lease-moved ' "$T/slow.err"; then
 		ko "no event=fleet-lease-moved (written over the state read)"
-	elif ! grep -q 'event=fleet-write .*domain=example.org' "$T/err"; then
-		ko "the result was not written"
+	elif ! grep -q 'event=fleet-dropped .*domain=example.org' "$T/slow.err"; then
+		ko "the old registration's result was not dropped"
+	elif grep -q 'event=fleet-write .*domain=example.org' "$T/slow.err"; then
+		ko "the old registration's result was written"
 	elif [ "$(sql "SELECT deleted::text || ' ' || (version > $vt)::text
 	    FROM authready_state WHERE domain = 'example.org'")" != \
 	    "false true" ]; then
