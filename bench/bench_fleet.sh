@@ -148,6 +148,9 @@ chmod 0600 "$T/replica.password"
 load() {
 	"$rows" copy "$1" "$2" 1 |
 	    sql -c "COPY authready_registry FROM STDIN"
+	# their rows in authready_checks, as a registration inserts them
+	sql -c "INSERT INTO authready_checks (domain) SELECT domain
+	    FROM authready_registry WHERE domain LIKE '$1%.example'" >/dev/null
 	"$rows" copy-state "$1" "$2" 1 |
 	    sql -c "COPY authready_state FROM STDIN"
 }
@@ -357,6 +360,8 @@ refresh_setup() {
 	"$cli" -c "$T/lmdb.conf" domain import "$T/refresh.csv" >/dev/null
 	reset_db
 	"$rows" copy r "$nref" 1 | sql -c "COPY authready_registry FROM STDIN"
+	sql -c "INSERT INTO authready_checks (domain) SELECT domain
+	    FROM authready_registry WHERE domain LIKE 'r%.example'" >/dev/null
 	k=1
 	while [ $k -le "$ncheckers" ]; do
 		mkdir -p "$T/ck$k"

@@ -299,6 +299,9 @@ replica_setup() {
 	    2>"$work/admin.err"
 	"$rows" copy w 1000 1 | pg_psql "COPY authready_registry FROM STDIN"
 	"$rows" copy-state w 1000 1 | pg_psql "COPY authready_state FROM STDIN"
+	# their rows in authready_checks, as a registration inserts them
+	pg_psql "INSERT INTO authready_checks (domain) SELECT domain
+	    FROM authready_registry WHERE domain LIKE 'w%.example'" >/dev/null
 	cp "$PG_PASSWORD_FILE_REPLICA" "$work/replica.password"
 	chown nobody "$work/replica.password"
 	chmod 0600 "$work/replica.password"

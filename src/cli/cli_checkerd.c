@@ -59,8 +59,8 @@ cli_checkerd_sleep(unsigned ms)
 
 /* cli_checkerd_round - one due round and the notices; a pgcheck status. */
 static int
-cli_checkerd_round(struct cli *cli, PGconn *conn, int64_t *seeded,
-                   struct store *st, struct dns *dns, char *err, size_t errlen)
+cli_checkerd_round(struct cli *cli, PGconn *conn, struct store *st,
+                   struct dns *dns, char *err, size_t errlen)
 {
 	struct checker_options opt;
 	struct checker_stats stats;
@@ -72,7 +72,6 @@ cli_checkerd_round(struct cli *cli, PGconn *conn, int64_t *seeded,
 
 	if ((rc = pgcheck_open(&pc, conn, &cli->cfg, err, errlen)) != 0)
 		return PGCONN_CONFIG;
-	pc.seeded_version = *seeded; /* the last round's, on conn */
 	checker_options_init(&opt, &cli->cfg, (int64_t)time(NULL));
 	memset(&stats, 0, sizeof(stats));
 	rc =
@@ -80,7 +79,6 @@ cli_checkerd_round(struct cli *cli, PGconn *conn, int64_t *seeded,
 	if (rc == 0)
 		rc = pgcheck_notices(&pc, cli->cfg.sendmail_path, &sent,
 		                     &failed, err, errlen);
-	*seeded = pc.seeded_version;
 	pgcheck_close(&pc);
 	if (stats.total == 0 && sent == 0 && failed == 0)
 		return rc;
@@ -111,7 +109,6 @@ cli_checkerd(struct cli *cli)
 	PGconn *conn = NULL;
 	char err[1024];
 	unsigned backoff = 0;
-	int64_t seeded = 0;
 	int rc;
 
 	if (cli->nargs != 1)
@@ -169,10 +166,8 @@ cli_checkerd(struct cli *cli)
 			}
 			log_msg(LOG_INFO, "event=checkerd-db-reconnected");
 			backoff = 0;
-			seeded = 0; /* a new connection: seeded whole once */
 		}
-		rc = cli_checkerd_round(cli, conn, &seeded, st, dns, err,
-		                        sizeof(err));
+		rc = cli_checkerd_round(cli, conn, st, dns, err, sizeof(err));
 		if (rc == PGCHECK_LOCAL) {
 			log_stop(); /* its lines first */
 			fprintf(stderr, "%s: %s\n", cli->progname, err);

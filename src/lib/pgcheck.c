@@ -12,8 +12,9 @@
  *	int pgcheck_notices(pc, sendmail_cmd, sent, failed, err, errlen);
  *
  * DESCRIPTION
- *	A round first gives every registered domain a row in
- *	authready_checks (due at once), then claims batches of at most the
+ *	Every registered domain has a row in authready_checks, inserted
+ *	with its registration (due at once) and deleted with its removal
+ *	(pgreg.c, schema 5).  A round claims batches of at most the
  *	checker's window: one UPDATE over a SELECT ... FOR UPDATE SKIP
  *	LOCKED of rows whose lease is free or ran out, committed before any
  *	DNS work (the writer's connection prepares it; a claim of one name
@@ -32,8 +33,8 @@
  *	waits for) in one transaction: the clock row locked first (as
  *	every writer does), then one statement writes each state from the
  *	state its claim read, where the row is still at the version read,
- *	releases each lease where its row still holds the token and the
- *	domain is still registered, inserts the notices, sets the clock and
+ *	releases each lease where its row (deleted with a removal) still
+ *	holds the token, inserts the notices, sets the clock and
  *	NOTIFYs, from array parameters, and says how many states and leases
  *	it wrote: the batch takes the versions clock+1 .. clock+k (k
  *	results written), one bump of the clock row, under its lock to
@@ -213,62 +214,6 @@ pgcheck_compact(struct pgcheck *pc)
 	pgcheck_index(pc);
 }
 
-/* pgcheck_seed - a row in authready_checks for every registered domain
- * (name NULL), or for name.  A round's seed looks only at the registry
- * rows newer than pc->seeded_version, the newest it saw the last time
- * (0: all of them): registry writes take their versions from the
- * clock, under its lock to COMMIT, so every row at or under the newest
- * version seen had committed then, and the rows it missed come after.
- * A registry whose newest version is older than that (another
- * database, made again) is seeded whole.  With 100,000 domains the
- * whole seed is an anti-join of the two tables (about 100 ms of the
- * database's time), which a checkerd would otherwise make every
- * second. */
-static int
-pgcheck_seed(struct pgcheck *pc, const char *name, char *err, size_t errlen)
-{
-	const char *values[1];
-	char vtext[32];
-	PGresult *res;
-	int64_t newest;
-	int rc;
-
-	if (name != NULL) {
-		values[0] = name;
-		return pgconn_exec(pc->conn, "listing the domain to check",
-		                   "INSERT INTO authready_checks (domain) "
-		                   "SELECT r.domain FROM authready_registry r "
-		                   "WHERE r.domain = $1 AND NOT r.deleted "
-		                   "ON CONFLICT (domain) DO NOTHING",
-		                   1, values, NULL, NULL, NULL, err, errlen);
-	}
-	if ((rc = pgconn_exec(pc->conn, "reading the registry's version",
-	                      "SELECT coalesce(max(version), 0) "
-	                      "FROM authready_registry",
-	                      0, NULL, NULL, NULL, &res, err, errlen)) !=
-	    PGCONN_OK)
-		return rc;
-	newest = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	if (newest < pc->seeded_version)
-		pc->seeded_version = 0;
-	if (newest == pc->seeded_version && newest > 0)
-		return PGCONN_OK; /* nothing registered since */
-	snprintf(vtext, sizeof(vtext), "%" PRId64, pc->seeded_version);
-	values[0] = vtext;
-	rc = pgconn_exec(pc->conn, "listing the domains to check",
-	                 "INSERT INTO authready_checks (domain) "
-	                 "SELECT r.domain FROM authready_registry r "
-	                 "WHERE NOT r.deleted AND r.version > $1::bigint "
-	                 "AND NOT EXISTS (SELECT 1 FROM authready_checks c "
-	                 "WHERE c.domain = r.domain) "
-	                 "ON CONFLICT (domain) DO NOTHING",
-	                 1, values, NULL, NULL, NULL, err, errlen);
-	if (rc == PGCONN_OK)
-		pc->seeded_version = newest;
-	return rc;
-}
-
 /* pgcheck_claims_grow - room for n claims in *v (capacity *cap). */
 static int
 pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
@@ -286,12 +231,11 @@ pgcheck_claims_grow(struct pgcheck_claim **v, size_t *cap, size_t n, char *err,
 	return PGCONN_OK;
 }
 
-/* Both claims: the rows d (by ctid) whose domain is registered and whose
- * lease is free or ran out, narrowed by what follows ... */
+/* Both claims: the rows d (by ctid) whose lease is free or ran out
+ * (each is a registered domain's: the registry's writes insert and
+ * delete them, schema 5), narrowed by what follows ... */
 #define PGCHECK_SQL_CLAIMABLE                                                  \
 	"d AS (SELECT k.ctid AS t FROM authready_checks k "                    \
-	"JOIN authready_registry r ON r.domain = k.domain AND NOT "            \
-	"r.deleted "                                                           \
 	"WHERE (k.lease_until IS NULL OR k.lease_until < now()) "
 
 /* ... locked (SKIP LOCKED: another checker's claim in progress is
@@ -350,7 +294,6 @@ enum { /* a claim's columns */
 	"AND (k.next_check <= now() OR ($3::boolean AND (k.checked IS NULL "   \
 	"OR k.checked < $4::timestamptz))) "                                   \
 	"AND k.domain > $6::text AND k.domain <= (SELECT hi FROM h) "          \
-	"AND r.domain > $6::text AND r.domain <= (SELECT hi FROM h) "          \
 	"ORDER BY k.domain LIMIT $5::bigint " PGCHECK_SQL_LEASE                \
 	"max(u.domain) OVER (), h.hi, h.n FROM h LEFT JOIN "                   \
 	"(" PGCHECK_SQL_CLAIM_STATE ") ON true"
@@ -577,7 +520,6 @@ pgcheck_claim_now(struct pgcheck *pc, const char *name, char *err,
 	size_t n;
 	int rc, registered;
 
-	(void)pgcheck_seed(pc, name, err, errlen);
 	if (pgcheck_claim_into(pc, false, NULL, name, 1, true, &n, err,
 	                       errlen) != PGCONN_OK)
 		return NULL;
@@ -970,9 +912,10 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
  * yet; the versions written are consecutive in the order of the
  * arrays, ending at the clock's $15, so a result's is the index of its
  * expected version in $14), the leases released with the next checks
- * (by ctid, where the token is still there and the domain still
- * registered), the notices, the webhook events (in the order of the
- * results: their seqs follow it), the clock at the last version, and
+ * (by ctid, where the token is still there: a removal deletes the
+ * row, a registration over a tombstone lets go of its lease), the
+ * notices, the webhook events (in the order of the results: their
+ * seqs follow it), the clock at the last version, and
  * the NOTIFY (sent at COMMIT); its row says how many leases and how
  * many states it wrote, each of which must be all of them.  The first
  * try of a flush makes its transitions from the states its claims read
@@ -997,8 +940,7 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 	"FROM unnest($1::text[], $5::tid[], $6::bigint[], $13::bigint[]) "     \
 	"AS u(d, t, n, k) "                                                    \
 	"WHERE c.ctid = u.t AND c.domain = u.d AND c.lease_token = u.k "       \
-	"AND (SELECT NOT r.deleted FROM authready_registry r "                 \
-	"WHERE r.domain = u.d) RETURNING 1), "                                 \
+	"RETURNING 1), "                                                       \
 	"nt AS (INSERT INTO authready_notices "                                \
 	"(domain, verified_version, message_id, message) "                     \
 	"SELECT * FROM unnest($7::text[], $8::bigint[], $9::text[], "          \
@@ -1844,8 +1786,6 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 	pc->name_list = calloc(pc->limit, sizeof(*pc->name_list));
 	if (pc->names == NULL || pc->name_list == NULL)
 		return errbuf_code(err, errlen, PGCONN_FAILED, "out of memory");
-	if ((rc = pgcheck_seed(pc, NULL, err, errlen)) != PGCONN_OK)
-		return rc;
 	/* The round began on PostgreSQL's clock, not this host's.  Where
 	 * its claims start: a key at random when there are more than a
 	 * page of them (checkers started together then walk keys apart,

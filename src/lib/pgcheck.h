@@ -81,10 +81,6 @@ struct pgcheck {
 	 * claim made ahead, and for a flush out before it could hand in
 	 * the next (milliseconds, this round; text_now_ms) */
 	uint64_t waited_claim_ms, waited_write_ms;
-	/* every registered domain up to this registry version has its
-	 * row in authready_checks (0: none known); a caller that makes
-	 * rounds on one connection keeps it from one to the next */
-	int64_t seeded_version;
 	struct pgcheck_claim *claims; /* the claims being checked */
 	size_t nclaims, claims_cap;
 	size_t *index, index_len; /* hash of claims: index + 1, 0 empty */

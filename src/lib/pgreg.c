@@ -18,9 +18,11 @@
  *	version pgreg_begin() took from authready_clock, so a replica that
  *	reads "version > its position" in version order sees every change
  *	once and no gaps.  A removal keeps a tombstone (deleted, entry NULL)
- *	so replicas learn of it; a later add writes over the tombstone,
- *	makes the domain due at once and takes away the lease of a check
- *	still out on the old registration (whose result is then dropped).
+ *	so replicas learn of it; a later add writes over the tombstone.
+ *	Each registered domain has its row in authready_checks (schema 5),
+ *	inserted with the registration (due at once) and deleted with the
+ *	removal: a check still out on a removed registration finds its
+ *	lease gone, and its result is dropped (pgcheck.c).
  *
  * DIAGNOSTICS
  *	pgconn statuses with err, or PGREG_EXISTS / PGREG_ABSENT.
@@ -86,10 +88,12 @@ pgreg_put(PGconn *conn, int64_t version, const struct domain_reg *reg,
 	values[1] = (const char *)buf;
 	lengths[1] = (int)len;
 	values[2] = vtext;
-	/* A registration over a tombstone lets go of the lease a check of
-	 * the old one holds: that check read the old entry (its issued
-	 * values, its contact), so its write-back finds its token gone and
-	 * drops the result; and the domain is due at once, as a new one. */
+	/* The domain's row in authready_checks goes with the registration
+	 * (schema 5), due at once.  Over a row left there (of a database
+	 * older than schema 5), it lets go of the lease of a check still
+	 * out on the old registration: that check read the old entry (its
+	 * issued values, its contact), so its write-back finds its token
+	 * gone and drops the result. */
 	rc = pgconn_exec(conn, "registering",
 	                 "WITH p AS (INSERT INTO authready_registry "
 	                 "(domain, entry, version, deleted) "
@@ -97,11 +101,11 @@ pgreg_put(PGconn *conn, int64_t version, const struct domain_reg *reg,
 	                 "ON CONFLICT (domain) DO UPDATE SET "
 	                 "entry = EXCLUDED.entry, version = EXCLUDED.version, "
 	                 "deleted = false WHERE authready_registry.deleted "
-	                 "RETURNING version), "
-	                 "c AS (UPDATE authready_checks SET lease_owner = "
-	                 "NULL, lease_until = NULL, lease_token = NULL, "
-	                 "next_check = '-infinity' WHERE domain = $1 AND "
-	                 "EXISTS (SELECT 1 FROM p)) "
+	                 "RETURNING domain, version), "
+	                 "c AS (INSERT INTO authready_checks (domain) "
+	                 "SELECT domain FROM p ON CONFLICT (domain) DO UPDATE "
+	                 "SET lease_owner = NULL, lease_until = NULL, "
+	                 "lease_token = NULL, next_check = '-infinity') "
 	                 "SELECT version FROM p",
 	                 3, values, lengths, binary, &res, err, errlen);
 	if (rc != PGCONN_OK)
@@ -121,14 +125,19 @@ pgreg_del(PGconn *conn, int64_t version, const char *domain, char *err,
 	int rc, n;
 
 	snprintf(vtext, sizeof(vtext), "%" PRId64, version);
+	/* and its row in authready_checks: a check still out on it finds
+	 * its lease gone and drops its result */
 	rc = pgconn_exec(conn, "removing",
-	                 "UPDATE authready_registry SET entry = NULL, "
-	                 "deleted = true, version = $2 "
-	                 "WHERE domain = $1 AND NOT deleted",
+	                 "WITH p AS (UPDATE authready_registry SET entry = "
+	                 "NULL, deleted = true, version = $2 "
+	                 "WHERE domain = $1 AND NOT deleted RETURNING domain), "
+	                 "c AS (DELETE FROM authready_checks WHERE domain = "
+	                 "(SELECT domain FROM p)) "
+	                 "SELECT 1 FROM p",
 	                 2, values, NULL, NULL, &res, err, errlen);
 	if (rc != PGCONN_OK)
 		return rc;
-	n = atoi(PQcmdTuples(res));
+	n = PQntuples(res);
 	PQclear(res);
 	if (n == 0)
 		return PGREG_ABSENT;

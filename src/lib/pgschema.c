@@ -54,6 +54,14 @@
  *	(fillfactor 50) and authready_state (70), so that a claim's lease
  *	and a write-back's next check are HOT updates in place.
  *
+ *	Version 5 (a claim's and a checker's start's cost): authready_checks
+ *	holds a row for each registered domain and no other, kept by the
+ *	registry's writes (pgreg.c) in their own transactions: an add
+ *	inserts it (due at once), a removal deletes it.  The step makes it
+ *	so of what is there.  Before, each checker's round added the
+ *	missing rows (an anti-join of the two tables) and each claim joined
+ *	the registry to pass over removed domains.
+ *
  *	After each writing transaction the writer runs NOTIFY
  *	authready_changes with the version as payload, inside it
  *	(pgreg.c).
@@ -148,6 +156,12 @@ static const struct pgschema_step pgschema_steps_table[] = {
      {"DROP INDEX IF EXISTS authready_checks_next",
       "ALTER TABLE authready_checks SET (fillfactor = 50)",
       "ALTER TABLE authready_state SET (fillfactor = 70)", NULL}},
+    {"version 5: a row in authready_checks for each registered domain",
+     {"DELETE FROM authready_checks c WHERE NOT EXISTS (SELECT 1 FROM "
+      "authready_registry r WHERE r.domain = c.domain AND NOT r.deleted)",
+      "INSERT INTO authready_checks (domain) SELECT domain FROM "
+      "authready_registry WHERE NOT deleted ON CONFLICT (domain) DO NOTHING",
+      NULL}},
 };
 
 #define PGSCHEMA_NSTEPS                                                        \

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PGSCHEMA_VERSION 4
+#define PGSCHEMA_VERSION 5
 
 /*
  * pgschema_init - create the current schema in a database without one,

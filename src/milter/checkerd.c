@@ -79,7 +79,6 @@ struct checkerd {
 	uint64_t dropped;    /* notes lost since the last line about it */
 	int64_t dropped_logged;
 	PGconn *pg;      /* StoreDSN: checker thread only; NULL: down */
-	int64_t seeded;  /* pgcheck's seeded_version on this connection */
 	bool pg_down;    /* ... and said so in the log */
 	time_t pg_retry; /* no new connection before (monotonic s) */
 	_Atomic int64_t progress; /* monotonic s of the last progress */
@@ -315,7 +314,6 @@ checkerd_pg(struct checkerd *cd, const struct config *cfg)
 	if (now.tv_sec < cd->pg_retry)
 		return NULL; /* a request must not wait for a dead server */
 	cd->pg_retry = now.tv_sec + CHECKERD_PG_RETRY_SECONDS;
-	cd->seeded = 0; /* a new connection: seeded whole once */
 	rc = pgconn_open(cfg, &cd->pg, err, sizeof(err));
 	if (rc == PGCONN_OK)
 		rc = pgconn_check_schema(cd->pg, err, sizeof(err));
@@ -359,7 +357,6 @@ checkerd_run_fleet(struct checkerd *cd, const struct config *cfg,
 		log_msg(LOG_ERR, "event=fleet-error error=\"%s\"", err);
 		return true;
 	}
-	pc.seeded_version = cd->seeded;
 	rc = due ? pgcheck_round(&pc, cd->st, dns, opt, false, NULL, &stats,
 	                         err, sizeof(err))
 	         : 0;
@@ -374,7 +371,6 @@ checkerd_run_fleet(struct checkerd *cd, const struct config *cfg,
 	if (rc == 0)
 		rc = pgcheck_notices(&pc, cfg->sendmail_path, &sent, &failed,
 		                     err, sizeof(err));
-	cd->seeded = pc.seeded_version;
 	pgcheck_close(&pc);
 	if (rc == PGCHECK_LOCAL)
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);

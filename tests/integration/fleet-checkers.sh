@@ -221,7 +221,7 @@ wait_checks() {
 
 # ---------------------------------------------------------------- schema
 
-case_ db-migrate-1-to-4
+case_ db-migrate-1-to-5
 cli "$ADMIN" db init
 pg_psql "DROP TABLE authready_checks, authready_notices,
     authready_webhook_outbox;
@@ -232,8 +232,8 @@ cli "$ADMIN" db migrate
 if [ "$rc" -ne 0 ]; then
 	ko "exit $rc"
 elif [ "$(sql "SELECT value FROM authready_meta
-    WHERE key = 'schema_version'")" != 4 ]; then
-	ko "schema_version is not 4"
+    WHERE key = 'schema_version'")" != 5 ]; then
+	ko "schema_version is not 5"
 elif [ "$(sql "SELECT count(*) FROM pg_tables WHERE tablename IN
     ('authready_checks', 'authready_notices',
     'authready_webhook_outbox')")" != 3 ]; then
@@ -247,6 +247,29 @@ elif [ "$(sql "SELECT array_to_string(reloptions, ',') FROM pg_class
 else
 	ok
 fi
+
+case_ db-migrate-4-to-5-a-check-row-per-registered-domain
+# Version 5: a row in authready_checks for each registered domain and
+# none other (the registry's writes keep it so from then on).  Made of
+# a version 4 database holding a registered domain without its row and
+# a removed one with its row.
+sql "INSERT INTO authready_registry (domain, entry, version, deleted)
+    VALUES ('listed.test', '\\x00', 1, false),
+    ('gone.test', NULL, 1, true);
+    INSERT INTO authready_checks (domain) VALUES ('gone.test');
+    UPDATE authready_meta SET value = '4' WHERE key = 'schema_version'" \
+    >/dev/null
+cli "$ADMIN" db migrate
+if [ "$rc" -ne 0 ]; then
+	ko "exit $rc"
+elif [ "$(sql "SELECT string_agg(domain, ' ' ORDER BY domain)
+    FROM authready_checks")" != listed.test ]; then
+	ko "rows: $(sql "SELECT string_agg(domain, ' ') FROM authready_checks")"
+else
+	ok
+fi
+sql "DELETE FROM authready_checks; DELETE FROM authready_registry" >/dev/null
+
 # The checker role's privileges: what `db grants` prints.
 "$AUTHREADY" -c "$ADMIN" db grants >"$T/grants.sql"
 pg_psql "$(grep -v '^--' "$T/grants.sql")" >/dev/null 2>"$T/grants.err" ||
@@ -260,6 +283,28 @@ cli "$ADMIN" domain add example.com --selector 1234rpr \
 for d in example.net example.org spf.test; do
 	cli "$ADMIN" domain add "$d"
 done
+
+case_ registry-writes-keep-a-check-row-per-domain
+# Each registration inserts its row in authready_checks, due at once;
+# a removal deletes it (no round seeds them any more).
+n0=$(sql "SELECT count(*) FROM authready_checks")
+cli "$ADMIN" domain add rowkeep.test
+n1=$(sql "SELECT count(*) FROM authready_checks
+    WHERE domain = 'rowkeep.test' AND next_check = '-infinity'")
+cli "$ADMIN" domain remove rowkeep.test
+n2=$(sql "SELECT count(*) FROM authready_checks
+    WHERE domain = 'rowkeep.test'")
+if [ "$n0" != 4 ]; then
+	ko "$n0 rows for the 4 domains registered"
+elif [ "$n1" != 1 ]; then
+	ko "no row due at once after domain add"
+elif [ "$n2" != 0 ]; then
+	ko "the row stays after domain remove"
+else
+	ok
+fi
+sql "DELETE FROM authready_state WHERE domain = 'rowkeep.test';
+    DELETE FROM authready_registry WHERE domain = 'rowkeep.test'" >/dev/null
 
 case_ two-checkers-each-domain-once
 checkerd c1
@@ -691,6 +736,9 @@ if ! "$ROWS" copy r 400 1 >"$T/rows.copy"; then
 else
 	pg_psql "COPY authready_registry FROM STDIN" <"$T/rows.copy" \
 	    >/dev/null
+	# their rows in authready_checks, as a registration inserts them
+	sql "INSERT INTO authready_checks (domain) SELECT domain
+	    FROM authready_registry WHERE domain LIKE 'r%.example'" >/dev/null
 	n=$(sql "SELECT count(*) FROM authready_registry WHERE NOT deleted")
 	cli "$T/c1.conf" refresh --all
 	cp "$LIB_ERR" "$T/big.err"
@@ -734,10 +782,10 @@ else
 	ok
 fi
 
-case_ running-checkerd-seeds-later-registrations
-# A running checkerd's rounds list only the registrations newer than the
-# last round saw; one made after its first round is still listed and
-# checked, by the next round.
+case_ running-checkerd-checks-later-registrations
+# A registration made while a checkerd runs (after its first round) is
+# due at once (its row in authready_checks comes with it) and checked
+# by the next round.
 sql "UPDATE authready_checks SET next_check = '-infinity',
     lease_owner = NULL, lease_until = NULL, lease_token = NULL
     WHERE domain = 'example.net'" >/dev/null

@@ -162,8 +162,8 @@ cli "$A" db init
 if [ "$rc" -ne 0 ]; then
 	ko "exit $rc"
 elif [ "$(sql "SELECT value FROM authready_meta
-    WHERE key = 'schema_version'")" != 4 ]; then
-	ko "schema_version is not 4"
+    WHERE key = 'schema_version'")" != 5 ]; then
+	ko "schema_version is not 5"
 elif [ "$(sql "SELECT version FROM authready_clock")" != 0 ]; then
 	ko "the clock does not start at 0"
 elif [ "$(sql "SELECT count(*) FROM pg_tables WHERE tablename IN
@@ -343,7 +343,7 @@ clock=$(sql "SELECT version FROM authready_clock")
 cli "$A" db status
 if [ "$rc" -ne 0 ]; then
 	ko "exit $rc"
-elif ! has "schema version 4" "$LIB_OUT" ||
+elif ! has "schema version 5" "$LIB_OUT" ||
     ! has "clock version $clock" "$LIB_OUT" ||
     ! has "registry: 3 domain(s)" "$LIB_OUT"; then
 	ko "wrong versions or counts"
@@ -356,9 +356,9 @@ fi
 # ---------------------------------------------------------------- failures
 
 case_ schema-newer-refused
-sql "UPDATE authready_meta SET value = '5' WHERE key = 'schema_version'" \
+sql "UPDATE authready_meta SET value = '6' WHERE key = 'schema_version'" \
     >/dev/null
-want="schema version 5 is newer than this authready (4): upgrade authready"
+want="schema version 6 is newer than this authready (5): upgrade authready"
 bad=
 for cmd in "domain add new.fleet.test" "domain remove $SHOP" "db migrate" \
     "db status" "db init"; do
@@ -369,7 +369,7 @@ for cmd in "domain add new.fleet.test" "domain remove $SHOP" "db migrate" \
 		bad="$bad '$cmd' ($rc)"
 	fi
 done
-sql "UPDATE authready_meta SET value = '4' WHERE key = 'schema_version'" \
+sql "UPDATE authready_meta SET value = '5' WHERE key = 'schema_version'" \
     >/dev/null
 if [ -n "$bad" ]; then
 	ko "not refused:$bad"

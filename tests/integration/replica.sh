@@ -140,7 +140,10 @@ put_domain() {
 	  SELECT '$1', decode('$reg', 'hex'), version, false
 	  FROM authready_clock
 	  ON CONFLICT (domain) DO UPDATE SET entry = excluded.entry,
-	  version = excluded.version, deleted = false;"
+	  version = excluded.version, deleted = false;
+	INSERT INTO authready_checks (domain) VALUES ('$1')
+	  ON CONFLICT (domain) DO UPDATE SET lease_owner = NULL,
+	  lease_until = NULL, lease_token = NULL, next_check = '-infinity';"
 	[ -n "$st" ] && q="$q
 	INSERT INTO authready_state (domain, entry, readiness, version)
 	  SELECT '$1', decode('$st', 'hex'), '$2', version
@@ -160,6 +163,7 @@ del_domain() {
 	UPDATE authready_clock SET version = version + 1;
 	UPDATE authready_registry SET entry = NULL, deleted = true,
 	  version = (SELECT version FROM authready_clock) WHERE domain = '$1';
+	DELETE FROM authready_checks WHERE domain = '$1';
 	UPDATE authready_state SET entry = NULL, deleted = true,
 	  version = (SELECT version FROM authready_clock) WHERE domain = '$1';
 	SELECT pg_notify('authready_changes', version::text)

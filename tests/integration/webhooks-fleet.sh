@@ -271,7 +271,7 @@ CLI_AS=as_daemon_user
 cli "$T/cli.conf" db init
 [ "$rc" -eq 0 ] || lib_die "authready db init: exit $rc: $(cat "$LIB_ERR")"
 
-case_ db-migrate-2-to-4
+case_ db-migrate-2-to-5
 sql "DROP TABLE authready_webhook_outbox;
     UPDATE authready_meta SET value = '2' WHERE key = 'schema_version'" \
     >/dev/null
@@ -279,8 +279,8 @@ cli "$T/cli.conf" db migrate
 if [ "$rc" -ne 0 ]; then
 	ko "exit $rc"
 elif [ "$(sql "SELECT value FROM authready_meta
-    WHERE key = 'schema_version'")" != 4 ]; then
-	ko "schema_version is not 4"
+    WHERE key = 'schema_version'")" != 5 ]; then
+	ko "schema_version is not 5"
 elif [ "$(sql "SELECT count(*) FROM pg_tables
     WHERE tablename = 'authready_webhook_outbox'")" != 1 ]; then
 	ko "no authready_webhook_outbox"
