@@ -132,7 +132,7 @@ pgcheck_claims_free(struct pgcheck_claim *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		PQfreemem(v[i].prior);
+		free(v[i].prior);
 		v[i].prior = NULL;
 	}
 }
@@ -212,6 +212,41 @@ pgcheck_compact(struct pgcheck *pc)
 			pgcheck_claims_free(&pc->claims[i], 1);
 	pc->nclaims = j;
 	pgcheck_index(pc);
+}
+
+/* pgcheck_bin_int - a bigint column of a claim's binary row (8 bytes,
+ * network order); 0 when NULL or not 8 bytes. */
+static long long
+pgcheck_bin_int(const PGresult *res, int row, int col)
+{
+	const unsigned char *b =
+	    (const unsigned char *)PQgetvalue(res, row, col);
+	unsigned long long u = 0;
+	int i;
+
+	if (PQgetisnull(res, row, col) || PQgetlength(res, row, col) != 8)
+		return 0;
+	for (i = 0; i < 8; i++)
+		u = u << 8 | b[i];
+	return (long long)u;
+}
+
+/* pgcheck_bin_tid - a tid column of a claim's binary row (a 4-byte
+ * block and a 2-byte item, network order) as its text, "(block,item)";
+ * "(0,0)" (no row) when NULL or not 6 bytes. */
+static void
+pgcheck_bin_tid(const PGresult *res, int row, int col, char *out, size_t outlen)
+{
+	const unsigned char *b =
+	    (const unsigned char *)PQgetvalue(res, row, col);
+	unsigned long block = 0, item = 0;
+
+	if (!PQgetisnull(res, row, col) && PQgetlength(res, row, col) == 6) {
+		block = (unsigned long)b[0] << 24 | (unsigned long)b[1] << 16 |
+		        (unsigned long)b[2] << 8 | b[3];
+		item = (unsigned long)b[4] << 8 | b[5];
+	}
+	snprintf(out, outlen, "(%lu,%lu)", block, item);
 }
 
 /* pgcheck_claims_grow - room for n claims in *v (capacity *cap). */
@@ -389,9 +424,9 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 		/* a name asked for is claimed whatever the cursor (the
 		 * round's stays where it is) */
 		values[2] = domain;
-		rc = pgconn_exec(conn, "claiming a domain",
-		                 PGCHECK_SQL_CLAIM_NAME, 3, values, NULL, NULL,
-		                 &res, err, errlen);
+		rc = pgconn_exec_rows(conn, "claiming a domain", NULL,
+		                      PGCHECK_SQL_CLAIM_NAME, 3, values, &res,
+		                      err, errlen);
 	} else {
 		values[2] = all ? "t" : "f";
 		values[3] = round_start;
@@ -402,13 +437,11 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 		snprintf(keys, sizeof(keys), "%zu", window);
 		values[6] = keys;
 		values[7] = pc->stop[0] != '\0' ? pc->stop : NULL;
-		rc = conn == pc->wconn && pc->wprepared
-		         ? pgconn_exec_prepared(conn, "claiming domains",
-		                                "authready_claim", 8, values,
-		                                NULL, NULL, &res, err, errlen)
-		         : pgconn_exec(conn, "claiming domains",
-		                       PGCHECK_SQL_CLAIM_ROUND, 8, values, NULL,
-		                       NULL, &res, err, errlen);
+		rc = pgconn_exec_rows(
+		    conn, "claiming domains",
+		    conn == pc->wconn && pc->wprepared ? "authready_claim"
+		                                       : NULL,
+		    PGCHECK_SQL_CLAIM_ROUND, 8, values, &res, err, errlen);
 	}
 	if (rc != PGCONN_OK)
 		return rc;
@@ -420,36 +453,36 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 	}
 	for (i = 0; i < rows; i++) {
 		struct pgcheck_claim *cl = &(*v)[*nv];
-		size_t len = 0;
-		unsigned char *bytes;
+		int len;
 
 		if (PQgetisnull(res, i, PGCHECK_CL_DOMAIN))
 			continue; /* the window's row alone: nothing claimed */
-		bytes = PQunescapeBytea(
-		    (const unsigned char *)PQgetvalue(res, i, PGCHECK_CL_REG),
-		    &len);
 		memset(cl, 0, sizeof(*cl));
 		snprintf(cl->domain, sizeof(cl->domain), "%s",
 		         PQgetvalue(res, i, PGCHECK_CL_DOMAIN));
-		cl->token =
-		    strtoll(PQgetvalue(res, i, PGCHECK_CL_TOKEN), NULL, 10);
-		cl->has_reg = bytes != NULL && len > 0 &&
-		              storecodec_reg_decode(bytes, len, &cl->reg, why,
-		                                    sizeof(why)) == 0;
-		PQfreemem(bytes);
-		cl->prior_version =
-		    PQgetisnull(res, i, PGCHECK_CL_VERSION)
-		        ? 0
-		        : strtoll(PQgetvalue(res, i, PGCHECK_CL_VERSION), NULL,
-		                  10);
-		if (!PQgetisnull(res, i, PGCHECK_CL_STATE) &&
-		    (cl->prior =
-		         PQunescapeBytea((const unsigned char *)PQgetvalue(
-		                             res, i, PGCHECK_CL_STATE),
-		                         &cl->prior_len)) == NULL)
-			cl->prior_version = -1; /* not kept: matches no row */
-		snprintf(cl->tid, sizeof(cl->tid), "%s",
-		         PQgetvalue(res, i, PGCHECK_CL_TID));
+		cl->token = pgcheck_bin_int(res, i, PGCHECK_CL_TOKEN);
+		len = PQgetlength(res, i, PGCHECK_CL_REG);
+		cl->has_reg = !PQgetisnull(res, i, PGCHECK_CL_REG) && len > 0 &&
+		              storecodec_reg_decode(
+		                  (const unsigned char *)PQgetvalue(
+		                      res, i, PGCHECK_CL_REG),
+		                  (size_t)len, &cl->reg, why, sizeof(why)) == 0;
+		cl->prior_version = pgcheck_bin_int(res, i, PGCHECK_CL_VERSION);
+		if (!PQgetisnull(res, i, PGCHECK_CL_STATE)) {
+			len = PQgetlength(res, i, PGCHECK_CL_STATE);
+			if ((cl->prior = malloc(len > 0 ? (size_t)len : 1)) ==
+			    NULL)
+				cl->prior_version = -1; /* not kept: matches
+				                         * no row */
+			else {
+				memcpy(cl->prior,
+				       PQgetvalue(res, i, PGCHECK_CL_STATE),
+				       (size_t)len);
+				cl->prior_len = (size_t)len;
+			}
+		}
+		pgcheck_bin_tid(res, i, PGCHECK_CL_TID, cl->tid,
+		                sizeof(cl->tid));
 		(*nv)++;
 		claimed++;
 	}
@@ -459,9 +492,9 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 	if (domain == NULL)
 		pc->at_end = true;
 	if (domain == NULL && rows > 0) {
-		pc->at_end = claimed < limit &&
-		             strtoull(PQgetvalue(res, 0, PGCHECK_CL_KEYS), NULL,
-		                      10) < window;
+		pc->at_end =
+		    claimed < limit && (unsigned long long)pgcheck_bin_int(
+		                           res, 0, PGCHECK_CL_KEYS) < window;
 		pc->window = pgcheck_window_next(claimed, window, limit);
 		if (claimed == limit && !PQgetisnull(res, 0, PGCHECK_CL_LAST))
 			snprintf(pc->cursor, sizeof(pc->cursor), "%s",
@@ -755,10 +788,22 @@ pgcheck_arr_end_bytes(struct pgcheck_arr *a, int *len)
 static void
 pgcheck_arr_int(struct pgcheck_arr *a, long long v)
 {
-	char num[32];
+	/* digits by hand: five integers a result, snprintf was a tenth
+	 * of the writer's time */
+	char num[24];
+	size_t i = sizeof(num);
+	unsigned long long u =
+	    v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
 
-	snprintf(num, sizeof(num), "%lld", v);
-	pgcheck_arr_text(a, num);
+	num[--i] = '"';
+	do {
+		num[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		num[--i] = '-';
+	pgcheck_arr_open(a);
+	pgcheck_arr_put(a, num + i, sizeof(num) - i);
 }
 
 /* pgcheck_arr_end - the closing brace: a NUL-terminated parameter, or
@@ -958,7 +1003,7 @@ pgcheck_transit(struct pgcheck *pc, struct pgcheck_arr *col,
 /* What a flush's result carries from its claim: PostgreSQL's state as
  * the claim read it (struct pgcheck_claim). */
 struct pgcheck_carried {
-	unsigned char *prior; /* owned: PQfreemem */
+	unsigned char *prior; /* owned: free */
 	size_t prior_len;
 	long long prior_version;
 	char tid[PGCHECK_TID_MAX];
@@ -1270,7 +1315,7 @@ pgcheck_settle(struct pgcheck *pc, struct pgcheck_flushing *f)
 			                (long long)f->ver[i]);
 	}
 	for (i = 0; i < f->m; i++)
-		PQfreemem(f->carried[i].prior);
+		free(f->carried[i].prior);
 	free(f->idx);
 	free(f->tokens);
 	free(f->ver);

@@ -59,7 +59,7 @@ struct pgcheck_claim {
 	struct domain_reg reg;
 	/* PostgreSQL's state of the domain as the claim read it, for the
 	 * write-back: its entry (NULL: none, or removed; owned, freed with
-	 * PQfreemem), its version (0: no row) and the authready_checks
+	 * free), its version (0: no row) and the authready_checks
 	 * row the claim wrote (its ctid). */
 	unsigned char *prior;
 	size_t prior_len;

@@ -10,6 +10,10 @@
  *	int pgconn_exec(PGconn *conn, const char *what, const char *sql,
  *	    int nparams, const char *const *values, const int *lengths,
  *	    const int *binary, PGresult **res, char *err, size_t errlen);
+ *	int pgconn_exec_rows(PGconn *conn, const char *what,
+ *	    const char *name, const char *sql, int nparams,
+ *	    const char *const *values, PGresult **res, char *err,
+ *	    size_t errlen);
  *	int pgconn_prepare(PGconn *conn, const char *what,
  *	    const char *name, const char *sql, char *err, size_t errlen);
  *	int pgconn_exec_prepared(PGconn *conn, const char *what,
@@ -233,6 +237,20 @@ pgconn_exec(PGconn *conn, const char *what, const char *sql, int nparams,
 	if (res != NULL)
 		*res = NULL;
 	r = PQexecParams(conn, sql, nparams, NULL, values, lengths, binary, 0);
+	return pgconn_outcome(conn, r, what, res, err, errlen);
+}
+
+int
+pgconn_exec_rows(PGconn *conn, const char *what, const char *name,
+                 const char *sql, int nparams, const char *const *values,
+                 PGresult **res, char *err, size_t errlen)
+{
+	PGresult *r;
+
+	*res = NULL;
+	r = name != NULL
+	        ? PQexecPrepared(conn, name, nparams, values, NULL, NULL, 1)
+	        : PQexecParams(conn, sql, nparams, NULL, values, NULL, NULL, 1);
 	return pgconn_outcome(conn, r, what, res, err, errlen);
 }
 

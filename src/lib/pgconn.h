@@ -73,6 +73,18 @@ int pgconn_exec(PGconn *conn, const char *what, const char *sql, int nparams,
                 const int *binary, PGresult **res, char *err, size_t errlen);
 
 /*
+ * pgconn_exec_rows - as pgconn_exec with text parameters, the
+ * statement name that pgconn_prepare() made (or sql, name NULL), and
+ * the result rows in PostgreSQL's binary format (each type's send
+ * function: a bytea's bytes as they are, a bigint in 8 bytes in
+ * network order; libpq still ends every value with a NUL).  *res is
+ * set on PGCONN_OK.
+ */
+int pgconn_exec_rows(PGconn *conn, const char *what, const char *name,
+                     const char *sql, int nparams, const char *const *values,
+                     PGresult **res, char *err, size_t errlen);
+
+/*
  * pgconn_prepare - prepare sql as the statement name on conn (for the
  * connection's life; parameter types from the text).  A status as
  * pgconn_exec.
