@@ -235,6 +235,7 @@ propagation() {
 BEGIN;
 UPDATE authready_clock SET version = version + 1;
 INSERT INTO authready_registry SELECT '$d', decode('$hex', 'hex'), version, false FROM authready_clock;
+INSERT INTO authready_checks (domain) VALUES ('$d');
 SELECT pg_notify('authready_changes', version::text) FROM authready_clock;
 COMMIT;
 SELECT version, (extract(epoch FROM clock_timestamp()) * 1000)::bigint % 86400000 FROM authready_clock;

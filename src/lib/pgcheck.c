@@ -373,10 +373,11 @@ pgcheck_window(size_t want, size_t limit)
  * claimed of window keys: a quarter over the limit after a full claim
  * (the next keys are likely due too), twice as many keys after one
  * that came short, eight times as many after one that found nothing.
- * A due key in the window costs PostgreSQL a join and a sort place
- * whether it is claimed or not (in a full refresh of 100,000 domains,
- * a window five times the limit took 14.6 us a claimed row, one the
- * limit's size 8.1); a key not due only its filter (0.5 us: the end of
+ * A due key in the window costs PostgreSQL its row's read and a sort
+ * place whether it is claimed or not (in a full refresh of 100,000
+ * domains, with the registry joined as until schema 5, a window five
+ * times the limit took 14.6 us a claimed row, one the limit's size
+ * 8.1); a key not due only its filter (0.5 us: the end of
  * a round, which walks every key once more, in a dozen claims). */
 static size_t
 pgcheck_window_next(size_t claimed, size_t window, size_t limit)
@@ -396,6 +397,41 @@ pgcheck_wrap(struct pgcheck *pc)
 	pc->cursor[0] = '\0';
 	memcpy(pc->stop, pc->start_key, sizeof(pc->stop));
 	pc->window = pc->limit + pc->limit / 4;
+}
+
+/* pgcheck_park - a claimed row of authready_checks whose domain is not
+ * registered (row i of a claim's res): a row that should not be there
+ * (schema 5 keeps one for each registered domain and no other; a
+ * hand-made change, or a race of an older authready), let go and never
+ * due, where its lease is still this claim's and the domain still not
+ * registered.  A registration of the domain makes it due again
+ * (pgreg_put).  Not checked: a result would write a live state over
+ * the removal's tombstone. */
+static void
+pgcheck_park(struct pgcheck *pc, PGconn *conn, const PGresult *res, int i)
+{
+	char tid[PGCHECK_TID_MAX], token[32], err[PGCONN_ERR_MAX];
+	const char *values[2] = {tid, token};
+	struct log_line line;
+
+	pgcheck_bin_tid(res, i, PGCHECK_CL_TID, tid, sizeof(tid));
+	snprintf(token, sizeof(token), "%lld",
+	         pgcheck_bin_int(res, i, PGCHECK_CL_TOKEN));
+	log_line_init(&line);
+	log_field_text(&line, "event", "fleet-unregistered-row");
+	log_field(&line, "domain", PQgetvalue(res, i, PGCHECK_CL_DOMAIN));
+	log_field(&line, "owner", pc->owner);
+	if (pgconn_exec(conn, "letting go of an unregistered domain's row",
+	                "UPDATE authready_checks c SET lease_owner = NULL, "
+	                "lease_until = NULL, lease_token = NULL, "
+	                "next_check = 'infinity' WHERE c.ctid = $1::tid AND "
+	                "c.lease_token = $2::bigint AND NOT EXISTS (SELECT 1 "
+	                "FROM authready_registry r WHERE r.domain = c.domain "
+	                "AND NOT r.deleted)",
+	                2, values, NULL, NULL, NULL, err,
+	                sizeof(err)) != PGCONN_OK)
+		log_field(&line, "error", err); /* its lease runs out */
+	log_emit(LOG_WARNING, &line);
 }
 
 /* pgcheck_claim_rows - the claim on conn, appended to (*v, *nv, *cap);
@@ -457,10 +493,21 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 
 		if (PQgetisnull(res, i, PGCHECK_CL_DOMAIN))
 			continue; /* the window's row alone: nothing claimed */
+		if (PQgetisnull(res, i, PGCHECK_CL_REG)) {
+			pgcheck_park(pc, conn, res, i);
+			continue; /* not registered: not a claim */
+		}
 		memset(cl, 0, sizeof(*cl));
 		snprintf(cl->domain, sizeof(cl->domain), "%s",
 		         PQgetvalue(res, i, PGCHECK_CL_DOMAIN));
 		cl->token = pgcheck_bin_int(res, i, PGCHECK_CL_TOKEN);
+		if (cl->token <= 0) { /* a lease token is a sequence's */
+			PQclear(res);
+			return errbuf_code(err, errlen, PGCONN_FAILED,
+			                   "claiming domains: a row of %s "
+			                   "without its lease token",
+			                   cl->domain);
+		}
 		len = PQgetlength(res, i, PGCHECK_CL_REG);
 		cl->has_reg = !PQgetisnull(res, i, PGCHECK_CL_REG) && len > 0 &&
 		              storecodec_reg_decode(
@@ -547,26 +594,29 @@ static struct pgcheck_claim *
 pgcheck_claim_now(struct pgcheck *pc, const char *name, char *err,
                   size_t errlen)
 {
-	const char *values[1] = {name};
 	struct pgcheck_claim *cl;
-	PGresult *res;
 	size_t n;
-	int rc, registered;
+	int found;
 
 	if (pgcheck_claim_into(pc, false, NULL, name, 1, true, &n, err,
 	                       errlen) != PGCONN_OK)
 		return NULL;
 	if (n == 1)
 		return &pc->claims[pc->nclaims - 1];
-	rc = pgconn_exec(pc->conn, "looking up the registry",
-	                 "SELECT 1 FROM authready_registry WHERE domain = $1 "
-	                 "AND NOT deleted",
-	                 1, values, NULL, NULL, &res, err, errlen);
-	if (rc != PGCONN_OK)
+	/* Not claimable: registered with its row leased to another
+	 * checker, registered without a row (made now, and claimed), or
+	 * not registered. */
+	if (pgreg_check_row(pc->conn, name, false, &found, err, errlen) !=
+	    PGCONN_OK)
 		return NULL;
-	registered = PQntuples(res) > 0;
-	PQclear(res);
-	if (registered) {
+	if (found == PGREG_ROW_MADE) {
+		if (pgcheck_claim_into(pc, false, NULL, name, 1, true, &n, err,
+		                       errlen) != PGCONN_OK)
+			return NULL;
+		if (n == 1)
+			return &pc->claims[pc->nclaims - 1];
+	}
+	if (found != PGREG_ROW_UNREGISTERED) {
 		snprintf(err, errlen,
 		         "%s: another checker holds it now; its result comes "
 		         "through PostgreSQL",
@@ -1852,6 +1902,19 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 	pc->window = 0;
 	if ((rc = pgcheck_batch(pc, domain, &n, err, errlen)) != PGCONN_OK)
 		return rc;
+	if (n == 0 && domain != NULL) {
+		/* a registered domain without its row (pgreg_check_row):
+		 * made now, and claimed */
+		int found;
+
+		if ((rc = pgreg_check_row(pc->conn, domain, false, &found, err,
+		                          errlen)) != PGCONN_OK)
+			return rc;
+		if (found == PGREG_ROW_MADE &&
+		    (rc = pgcheck_batch(pc, domain, &n, err, errlen)) !=
+		        PGCONN_OK)
+			return rc;
+	}
 	if (n == 0)
 		return PGCONN_OK;
 	/* One run: the next claims come through pgcheck_more; after a

@@ -10,6 +10,8 @@
  *	    char *err, size_t errlen);
  *	int pgreg_commit(PGconn *conn, int64_t version, char *err,
  *	    size_t errlen);
+ *	int pgreg_check_row(PGconn *conn, const char *domain, bool due,
+ *	    int *found, char *err, size_t errlen);
  *
  * DESCRIPTION
  *	The rows follow the schema contract (pgschema.c): the registry entry
@@ -89,11 +91,11 @@ pgreg_put(PGconn *conn, int64_t version, const struct domain_reg *reg,
 	lengths[1] = (int)len;
 	values[2] = vtext;
 	/* The domain's row in authready_checks goes with the registration
-	 * (schema 5), due at once.  Over a row left there (of a database
-	 * older than schema 5), it lets go of the lease of a check still
-	 * out on the old registration: that check read the old entry (its
-	 * issued values, its contact), so its write-back finds its token
-	 * gone and drops the result. */
+	 * (schema 5), due at once.  Over a row left there (a hand-made
+	 * change, or a race of an authready older than schema 5), it lets
+	 * go of the lease of a check still out on the old registration:
+	 * that check read the old entry (its issued values, its contact),
+	 * so its write-back finds its token gone and drops the result. */
 	rc = pgconn_exec(conn, "registering",
 	                 "WITH p AS (INSERT INTO authready_registry "
 	                 "(domain, entry, version, deleted) "
@@ -163,5 +165,59 @@ pgreg_commit(PGconn *conn, int64_t version, char *err, size_t errlen)
 		rc = pgconn_commit(conn, err, errlen);
 	if (rc != PGCONN_OK)
 		pgconn_rollback(conn);
+	return rc;
+}
+
+int
+pgreg_check_row(PGconn *conn, const char *domain, bool due, int *found,
+                char *err, size_t errlen)
+{
+	const char *values[1] = {domain};
+	PGresult *res;
+	int rc;
+
+	*found = PGREG_ROW_UNREGISTERED;
+	if ((rc = pgconn_exec(conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL,
+	                      err, errlen)) != PGCONN_OK)
+		return rc;
+	/* The clock first, as every writer of the registry takes it: what
+	 * the registry says of domain stays so to COMMIT. */
+	rc =
+	    pgconn_exec(conn, "taking the clock",
+	                "SELECT 1 FROM authready_clock WHERE id = 1 FOR UPDATE",
+	                0, NULL, NULL, NULL, NULL, err, errlen);
+	if (rc == PGCONN_OK)
+		rc = pgconn_exec(
+		    conn, "asking for a check",
+		    due ? "WITH r AS (SELECT domain FROM authready_registry "
+		          "WHERE domain = $1 AND NOT deleted), "
+		          "i AS (INSERT INTO authready_checks (domain) "
+		          "SELECT domain FROM r ON CONFLICT (domain) DO UPDATE "
+		          "SET next_check = '-infinity' RETURNING xmax = 0 AS "
+		          "made) "
+		          "SELECT (SELECT count(*) FROM r), "
+		          "coalesce((SELECT made FROM i), false)"
+		        : "WITH r AS (SELECT domain FROM authready_registry "
+		          "WHERE domain = $1 AND NOT deleted), "
+		          "i AS (INSERT INTO authready_checks (domain) "
+		          "SELECT domain FROM r ON CONFLICT (domain) DO "
+		          "NOTHING "
+		          "RETURNING true AS made) "
+		          "SELECT (SELECT count(*) FROM r), "
+		          "coalesce((SELECT made FROM i), false)",
+		    1, values, NULL, NULL, &res, err, errlen);
+	if (rc != PGCONN_OK) {
+		pgconn_rollback(conn);
+		return rc;
+	}
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		*found = strcmp(PQgetvalue(res, 0, 1), "t") == 0
+		             ? PGREG_ROW_MADE
+		             : PGREG_ROW_THERE;
+	PQclear(res);
+	if ((rc = pgconn_commit(conn, err, errlen)) != PGCONN_OK) {
+		pgconn_rollback(conn);
+		*found = PGREG_ROW_UNREGISTERED;
+	}
 	return rc;
 }

@@ -58,7 +58,13 @@
  *	holds a row for each registered domain and no other, kept by the
  *	registry's writes (pgreg.c) in their own transactions: an add
  *	inserts it (due at once), a removal deletes it.  The step makes it
- *	so of what is there.  Before, each checker's round added the
+ *	so of what is there, under the clock's lock (every registry writer
+ *	takes it first, an older authready's too).  A row missing all the
+ *	same is made by a request for a check of the domain (pgreg_check_row:
+ *	`authready refresh DOMAIN`, a MAIL FROM miss, POST
+ *	/v1/domains/DOMAIN/refresh); a row of a
+ *	domain not registered is let go and never due by the claim that
+ *	finds it (pgcheck.c).  Before, each checker's round added the
  *	missing rows (an anti-join of the two tables) and each claim joined
  *	the registry to pass over removed domains.
  *
@@ -157,7 +163,8 @@ static const struct pgschema_step pgschema_steps_table[] = {
       "ALTER TABLE authready_checks SET (fillfactor = 50)",
       "ALTER TABLE authready_state SET (fillfactor = 70)", NULL}},
     {"version 5: a row in authready_checks for each registered domain",
-     {"DELETE FROM authready_checks c WHERE NOT EXISTS (SELECT 1 FROM "
+     {"SELECT 1 FROM authready_clock WHERE id = 1 FOR UPDATE",
+      "DELETE FROM authready_checks c WHERE NOT EXISTS (SELECT 1 FROM "
       "authready_registry r WHERE r.domain = c.domain AND NOT r.deleted)",
       "INSERT INTO authready_checks (domain) SELECT domain FROM "
       "authready_registry WHERE NOT deleted ON CONFLICT (domain) DO NOTHING",

@@ -417,35 +417,27 @@ regops_records(const struct config *cfg, const struct domain_reg *reg,
 	return zonelines_build(reg, &defs, set, err, errlen);
 }
 
-/* regops_pg_due - the domain's next check in PostgreSQL moved to now;
- * REGOPS_ABSENT when PostgreSQL does not have it registered. */
+/* regops_pg_due - the domain's next check in PostgreSQL moved to now
+ * (its row in authready_checks made, were it missing), under the
+ * clock's lock: a removal committing meanwhile cannot leave a row for
+ * a domain no longer registered; REGOPS_ABSENT when PostgreSQL does
+ * not have it registered. */
 static int
 regops_pg_due(const struct regops_env *env, const char *domain,
               struct regops_result *res, char *err, size_t errlen)
 {
-	const char *values[1] = {domain};
 	PGconn *conn = NULL;
-	PGresult *pr;
-	int rc, n;
+	int rc, found;
 
 	if ((rc = regops_pg(env, &conn, res, err, errlen)) != REGOPS_OK)
 		return rc;
-	rc = pgconn_exec(conn, "asking for a check",
-	                 "INSERT INTO authready_checks (domain) "
-	                 "SELECT r.domain FROM authready_registry r "
-	                 "WHERE r.domain = $1 AND NOT r.deleted "
-	                 "ON CONFLICT (domain) DO UPDATE "
-	                 "SET next_check = '-infinity'",
-	                 1, values, NULL, NULL, &pr, err, errlen);
+	rc = pgreg_check_row(conn, domain, true, &found, err, errlen);
+	PQfinish(conn);
 	if (rc != PGCONN_OK) {
-		PQfinish(conn);
 		res->pg_status = rc;
 		return REGOPS_PG;
 	}
-	n = atoi(PQcmdTuples(pr));
-	PQclear(pr);
-	PQfinish(conn);
-	return n > 0 ? REGOPS_OK : REGOPS_ABSENT;
+	return found != PGREG_ROW_UNREGISTERED ? REGOPS_OK : REGOPS_ABSENT;
 }
 
 int
