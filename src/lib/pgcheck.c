@@ -586,7 +586,8 @@ pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
 }
 
 /* pgcheck_claim_now - a name asked for outside the batch (a MAIL FROM
- * waits for it): claimed now when it is registered and free; else a
+ * waits for it): claimed now when it is registered and free (its row in
+ * authready_checks made first when it is missing); else a
  * claim without a lease (token 0) when PostgreSQL does not register it,
  * so its check stays local.  NULL when another checker holds it or
  * PostgreSQL failed (err). */
