@@ -585,6 +585,27 @@ pgcheck_claim(struct pgcheck *pc, bool all, const char *round_start,
 	                          err, errlen);
 }
 
+/* pgcheck_claim_name - a claim of name alone, appended to the batch
+ * (*n: 0 or 1); a registered name without its row in authready_checks
+ * gets it (pgreg_check_row) and is claimed then.  *found says what
+ * PostgreSQL has of it when nothing was claimed (PGREG_ROW_*). */
+static int
+pgcheck_claim_name(struct pgcheck *pc, const char *name, int *found, size_t *n,
+                   char *err, size_t errlen)
+{
+	int rc;
+
+	*found = PGREG_ROW_THERE;
+	rc = pgcheck_claim_into(pc, false, NULL, name, 1, true, n, err, errlen);
+	if (rc != PGCONN_OK || *n > 0)
+		return rc;
+	rc = pgreg_check_row(pc->conn, name, false, found, err, errlen);
+	if (rc != PGCONN_OK || *found != PGREG_ROW_MADE)
+		return rc;
+	return pgcheck_claim_into(pc, false, NULL, name, 1, true, n, err,
+	                          errlen);
+}
+
 /* pgcheck_claim_now - a name asked for outside the batch (a MAIL FROM
  * waits for it): claimed now when it is registered and free (its row in
  * authready_checks made first when it is missing); else a
@@ -599,24 +620,10 @@ pgcheck_claim_now(struct pgcheck *pc, const char *name, char *err,
 	size_t n;
 	int found;
 
-	if (pgcheck_claim_into(pc, false, NULL, name, 1, true, &n, err,
-	                       errlen) != PGCONN_OK)
+	if (pgcheck_claim_name(pc, name, &found, &n, err, errlen) != PGCONN_OK)
 		return NULL;
 	if (n == 1)
 		return &pc->claims[pc->nclaims - 1];
-	/* Not claimable: registered with its row leased to another
-	 * checker, registered without a row (made now, and claimed), or
-	 * not registered. */
-	if (pgreg_check_row(pc->conn, name, false, &found, err, errlen) !=
-	    PGCONN_OK)
-		return NULL;
-	if (found == PGREG_ROW_MADE) {
-		if (pgcheck_claim_into(pc, false, NULL, name, 1, true, &n, err,
-		                       errlen) != PGCONN_OK)
-			return NULL;
-		if (n == 1)
-			return &pc->claims[pc->nclaims - 1];
-	}
 	if (found != PGREG_ROW_UNREGISTERED) {
 		snprintf(err, errlen,
 		         "%s: another checker holds it now; its result comes "
@@ -1803,13 +1810,16 @@ pgcheck_batch(struct pgcheck *pc, const char *domain, size_t *n, char *err,
 {
 	bool from_first = pc->cursor[0] == '\0';
 	size_t i, first;
-	int rc;
+	int rc, found;
 
 	pgcheck_compact(pc);
 	first = pc->nclaims;
 	for (;;) {
-		rc = pgcheck_claim_into(pc, pc->all, pc->round_start, domain,
-		                        pc->limit, true, n, err, errlen);
+		rc =
+		    domain != NULL
+		        ? pgcheck_claim_name(pc, domain, &found, n, err, errlen)
+		        : pgcheck_claim_into(pc, pc->all, pc->round_start, NULL,
+		                             pc->limit, true, n, err, errlen);
 		if (rc != PGCONN_OK || *n > 0 || domain != NULL)
 			break;
 		if (!pc->at_end)
@@ -1903,19 +1913,6 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 	pc->window = 0;
 	if ((rc = pgcheck_batch(pc, domain, &n, err, errlen)) != PGCONN_OK)
 		return rc;
-	if (n == 0 && domain != NULL) {
-		/* a registered domain without its row (pgreg_check_row):
-		 * made now, and claimed */
-		int found;
-
-		if ((rc = pgreg_check_row(pc->conn, domain, false, &found, err,
-		                          errlen)) != PGCONN_OK)
-			return rc;
-		if (found == PGREG_ROW_MADE &&
-		    (rc = pgcheck_batch(pc, domain, &n, err, errlen)) !=
-		        PGCONN_OK)
-			return rc;
-	}
 	if (n == 0)
 		return PGCONN_OK;
 	/* One run: the next claims come through pgcheck_more; after a

@@ -172,7 +172,7 @@ int
 pgreg_check_row(PGconn *conn, const char *domain, bool due, int *found,
                 char *err, size_t errlen)
 {
-	const char *values[1] = {domain};
+	const char *values[2] = {domain, due ? "t" : "f"};
 	PGresult *res;
 	int rc;
 
@@ -186,26 +186,20 @@ pgreg_check_row(PGconn *conn, const char *domain, bool due, int *found,
 	    pgconn_exec(conn, "taking the clock",
 	                "SELECT 1 FROM authready_clock WHERE id = 1 FOR UPDATE",
 	                0, NULL, NULL, NULL, NULL, err, errlen);
+	/* made: a row inserted (xmax 0); one there is updated (and so
+	 * returned, not made) only with due */
 	if (rc == PGCONN_OK)
 		rc = pgconn_exec(
 		    conn, "asking for a check",
-		    due ? "WITH r AS (SELECT domain FROM authready_registry "
-		          "WHERE domain = $1 AND NOT deleted), "
-		          "i AS (INSERT INTO authready_checks (domain) "
-		          "SELECT domain FROM r ON CONFLICT (domain) DO UPDATE "
-		          "SET next_check = '-infinity' RETURNING xmax = 0 AS "
-		          "made) "
-		          "SELECT (SELECT count(*) FROM r), "
-		          "coalesce((SELECT made FROM i), false)"
-		        : "WITH r AS (SELECT domain FROM authready_registry "
-		          "WHERE domain = $1 AND NOT deleted), "
-		          "i AS (INSERT INTO authready_checks (domain) "
-		          "SELECT domain FROM r ON CONFLICT (domain) DO "
-		          "NOTHING "
-		          "RETURNING true AS made) "
-		          "SELECT (SELECT count(*) FROM r), "
-		          "coalesce((SELECT made FROM i), false)",
-		    1, values, NULL, NULL, &res, err, errlen);
+		    "WITH r AS (SELECT domain FROM authready_registry "
+		    "WHERE domain = $1 AND NOT deleted), "
+		    "i AS (INSERT INTO authready_checks (domain) "
+		    "SELECT domain FROM r ON CONFLICT (domain) DO UPDATE "
+		    "SET next_check = '-infinity' WHERE $2::boolean "
+		    "RETURNING xmax = 0 AS made) "
+		    "SELECT (SELECT count(*) FROM r), "
+		    "coalesce((SELECT made FROM i), false)",
+		    2, values, NULL, NULL, &res, err, errlen);
 	if (rc != PGCONN_OK) {
 		pgconn_rollback(conn);
 		return rc;
