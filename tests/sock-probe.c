@@ -20,7 +20,10 @@
  *	owner and group are printed, and any later change of them (an
  *	IN_ATTRIB event for PATH: chown, chmod) fails the probe, since an
  *	MTA could have connected before it.  A socket made whole under
- *	another name and renamed over PATH shows no such event.
+ *	another name and renamed over PATH shows no such event.  After
+ *	the connection is accepted the probe waits for PATH's appearance
+ *	event if it has not read it yet (the kernel queues a rename's
+ *	event just after the new name is visible).
  *
  *	Run it as the MTA would connect: a user that is not root and is a
  *	member of the socket's group.
@@ -249,8 +252,26 @@ probe_run(struct probe *p, int timeout)
 			printf("refused: %s\n", strerror(err));
 		}
 	}
-	/* A change queued before the connection counts too. */
+	/*
+	 * A change queued before the connection counts too.  The kernel
+	 * makes a renamed name visible before it queues the rename's
+	 * event, so a connection can win the race to it: wait for the
+	 * event of the socket just connected to.
+	 */
 	probe_drain(p);
+	while (!p->appeared) {
+		long long left = end - probe_now_ms();
+
+		if (left <= 0) {
+			printf("timeout: connected, no event for %s\n",
+			       p->name);
+			return PROBE_EXIT_ERROR;
+		}
+		pfd.fd = p->ifd;
+		pfd.events = POLLIN;
+		poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+		probe_drain(p);
+	}
 	if (p->refused > 0)
 		printf("refused %d times\n", p->refused);
 	printf("connected\n");
