@@ -67,7 +67,9 @@
 #	applies about 1100 rows a second; every round (null, authready and
 #	the others alike) runs beside the writer and PostgreSQL, so that
 #	what differs is the daemon with its replica.  Each round adds the
-#	replica daemon, and the report its rate against authready's
+#	replica daemon beside authready's round (metrics, the control
+#	pair, on authready's other side; the sides alternate from round
+#	to round), and the report its rate against authready's
 #	(replica/ar, the median of per-round ratios; target >= 0.98), the
 #	changes committed and the replica's position at the end.
 #
@@ -477,7 +479,21 @@ for c in $CONNS; do
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
 		n=$(round null "$NULL_SOCK" "$c" "$NULL_PID")
-		if [ $((r % 2)) -eq 0 ]; then
+		if [ -n "${BENCH_REPLICA:-}" ]; then
+			# authready between its two comparisons, the
+			# replica and the control (metrics), on either
+			# side by turns: each pair is neighbours, and
+			# neither is always first or last
+			if [ $((r % 2)) -eq 0 ]; then
+				m=$(round metrics "$MET_SOCK" "$c" "$MET_PID")
+				a=$(round authready "$AR_SOCK" "$c" "$AR_PID")
+				p=$(round replica "$REP_SOCK" "$c" "$REP_PID")
+			else
+				p=$(round replica "$REP_SOCK" "$c" "$REP_PID")
+				a=$(round authready "$AR_SOCK" "$c" "$AR_PID")
+				m=$(round metrics "$MET_SOCK" "$c" "$MET_PID")
+			fi
+		elif [ $((r % 2)) -eq 0 ]; then
 			a=$(round authready "$AR_SOCK" "$c" "$AR_PID")
 			m=$(round metrics "$MET_SOCK" "$c" "$MET_PID")
 		else
@@ -489,7 +505,6 @@ for c in $CONNS; do
 		    >>"$work/mratio.r"
 		f=$(round from "$FROM_SOCK" "$c" "$FROM_PID" -f "$BENCH_FROM")
 		if [ -n "${BENCH_REPLICA:-}" ]; then
-			p=$(round replica "$REP_SOCK" "$c" "$REP_PID")
 			echo "$p" >>"$work/rep.r"
 			awk -v a="$a" -v p="$p" 'BEGIN { printf "%.4f\n",
 			    p / a }' >>"$work/rratio.r"

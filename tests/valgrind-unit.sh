@@ -2,6 +2,9 @@
 # valgrind-unit.sh - every unit test under valgrind: no errors, no
 # definite leaks.  Run from a build directory (tests/run does it for the
 # plain build).  Check's fork mode is off so valgrind sees the tests.
+# The tests run in VG_LANES (default: the number of CPUs) lanes at once,
+# each lane taking the next test nobody has taken; the verdicts are
+# printed in name order at the end.
 #
 # usage: tests/valgrind-unit.sh SRCDIR BUILDDIR
 set -eu
@@ -11,20 +14,60 @@ command -v valgrind >/dev/null 2>&1 || {
 	echo "valgrind-unit: valgrind is not installed" >&2
 	exit 1
 }
-failed=0
+lanes=${VG_LANES:-$(nproc 2>/dev/null || echo 2)}
+case $lanes in
+'' | *[!0-9]* | 0*)
+	echo "valgrind-unit: VG_LANES must be a positive number" >&2
+	exit 1
+	;;
+esac
+work=$(mktemp -d "${TMPDIR:-/tmp}/vg-unit.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+
+tests=
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] && [ -f "$t" ] || continue
 	case $t in *.o | *.log | *.trs | *.sh) continue ;; esac
-	name=$(basename "$t")
-	log="$build/tests/$name.valgrind.log"
+	tests="$tests $(basename "$t")"
+done
+
+# run_one NAME - the test under valgrind; its verdict in $work/NAME.
+run_one() {
+	log="$build/tests/$1.valgrind.log"
 	if CK_FORK=no top_srcdir="$src" valgrind -q --error-exitcode=99 \
 	    --leak-check=full --errors-for-leak-kinds=definite \
-	    "$t" >"$log" 2>&1; then
-		echo "PASS: valgrind $name"
+	    "$build/tests/$1" >"$log" 2>&1; then
+		echo "PASS: valgrind $1" >"$work/$1"
 	else
-		echo "FAIL: valgrind $name (see $log)"
-		sed -n '1,40p' "$log"
-		failed=1
+		{
+			echo "FAIL: valgrind $1 (see $log)"
+			sed -n '1,40p' "$log"
+		} >"$work/$1"
 	fi
+}
+
+lane=0
+pids=
+while [ $lane -lt "$lanes" ]; do
+	(
+		for name in $tests; do
+			# mkdir is atomic: the first lane to get here runs it
+			mkdir "$work/taken.$name" 2>/dev/null && run_one "$name"
+		done
+	) &
+	pids="$pids $!"
+	lane=$((lane + 1))
+done
+# shellcheck disable=SC2086 # a list of PIDs
+wait $pids || : # a lane's status is its last mkdir's: the verdicts tell
+failed=0
+for name in $tests; do
+	if [ ! -f "$work/$name" ]; then
+		echo "FAIL: valgrind $name (no verdict)"
+		failed=1
+		continue
+	fi
+	cat "$work/$name"
+	grep -q '^PASS' "$work/$name" || failed=1
 done
 exit $failed
