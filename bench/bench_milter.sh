@@ -347,6 +347,19 @@ replica_setup() {
 		END LOOP;
 	END \$\$" >/dev/null 2>"$work/writer.err" &
 	WRITER_PID=$!
+	REP_T0=$(date +%s%3N)
+	REP_TICKS0=$(thread_ticks "$REP_PID" ar-replica)
+}
+
+# thread_ticks PID NAME - user + system ticks of PID's thread NAME so far
+# (the daemon names its threads: ar-replica, ar-checker, ...); 0 if none.
+thread_ticks() {
+	for f in /proc/"$1"/task/*/comm; do
+		[ "$(cat "$f" 2>/dev/null)" = "$2" ] || continue
+		sed 's/.*) //' "${f%/comm}/stat" | awk '{ print $12 + $13 }'
+		return
+	done
+	echo 0
 }
 
 # replica_report - what the writer committed and the replica applied.
@@ -354,11 +367,25 @@ replica_report() {
 	set -- $(pg_psql "SELECT (SELECT version FROM authready_clock) || ' ' ||
 	    position FROM authready_replicas")
 	ms=$(($(date +%s%3N) - WRITER_T0))
+	rep_ms=$(($(date +%s%3N) - REP_T0))
+	rep_ticks=$(($(thread_ticks "$REP_PID" ar-replica) - REP_TICKS0))
 	awk -v c=$(($1 - CLOCK0)) -v ms="$ms" -v rows="${WRITER_ROWS:-10}" \
 	    -v pos="$2" -v clock="$1" 'BEGIN {
 	    printf "writer: %d commits in %.1f s (%.0f/s, %.0f rows/s); the" \
 		" replica at position %d of %d\n", c, ms / 1000, c * 1000 / ms,
 		c * (rows + 1) * 1000 / ms, pos, clock }'
+	# The replica's whole cost is its thread's CPU (the decisions read
+	# LMDB as authready's do): its share of the machine bounds what it
+	# can take from a CPU-bound decision rate, free of the rounds' noise.
+	awk -v t="$rep_ticks" -v hz="$HZ" -v ms="$rep_ms" -v n="$(nproc)" \
+	    -v c=$(($1 - CLOCK0)) -v wms="$ms" 'BEGIN {
+	    cpu = t * 1000 / hz; share = cpu / ms;
+	    per = 0; if (c > 0) per = cpu * 1000 / (c * ms / wms);
+	    printf "replica thread (ar-replica): %.0f ms of CPU in %.1f s:" \
+		" %.2f %% of one CPU, %.2f %% of the %d CPUs; %.0f us" \
+		" a commit applied (bound on replica/ar: >= %.4f)\n", cpu,
+		ms / 1000, share * 100, share * 100 / n, n,
+		per, 1 - share / n }'
 	pg_psql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 	    WHERE application_name = 'bench-writer'" >/dev/null
 	stop_pid "$WRITER_PID"

@@ -14,6 +14,8 @@
 #	points AUTHREADY, AUTHREADY_MILTER and AUTHREADY_API at them and
 #	runs the integration scripts (default: all of them).  A script must pass as it does without valgrind, and
 #	every valgrind log must be empty (valgrind -q writes only errors).
+#	tests/valgrind.supp holds the few suppressions, each of a system
+#	library's own memory, with its reason.
 #	Run from anywhere; needs what the scripts need, as root.
 #
 #	Valgrind runs a program 20 to 50 times slower, and one thread at a
@@ -82,6 +84,7 @@ for prog in authready authready-milter authready-api; do
 #!/bin/sh
 log=\$(mktemp "$logs/$prog.\$\$.XXXXXX.log") || exit 99
 exec valgrind -q --vgdb=no --error-exitcode=99 --leak-check=full \\
+    --suppressions="$src/tests/valgrind.supp" \\
     --errors-for-leak-kinds=definite --show-leak-kinds=definite \\
     --trace-children=no --log-file="\$log" \\
     "$build/$prog" "\$@"

@@ -499,6 +499,7 @@ log_start_writer(bool to_stderr, bool lossless, char *err, size_t errlen)
 		log_async.lines = NULL;
 		return -1;
 	}
+	(void)pthread_setname_np(log_async.thread, "ar-log"); /* top -H */
 	atomic_store(&log_async.running, true);
 	return 0;
 }

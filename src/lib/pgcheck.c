@@ -1550,6 +1550,7 @@ pgcheck_worker_start(struct pgcheck *pc)
 		free(w);
 		return -1;
 	}
+	(void)pthread_setname_np(w->thread, "ar-pgwriter"); /* top -H */
 	pc->worker = w;
 	return 0;
 }

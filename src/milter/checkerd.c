@@ -666,6 +666,7 @@ checkerd_start(struct checkerd **out, struct store *st, char *err,
 		free(cd);
 		return -1;
 	}
+	(void)pthread_setname_np(cd->thread, "ar-checker"); /* top -H */
 	*out = cd;
 	return 0;
 }

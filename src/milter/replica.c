@@ -951,6 +951,7 @@ replica_start(struct replica **out, struct store *st, const struct config *cfg,
 		return errbuf_fail(err, errlen, "replica: thread: %s",
 		                   strerror(rc));
 	}
+	(void)pthread_setname_np(rp->thread, "ar-replica"); /* top -H */
 	*out = rp;
 	return 0;
 }

@@ -897,6 +897,7 @@ wh_start_thread(struct webhookd **out, struct store *st,
 		return errbuf_fail(err, errlen, "webhook thread: %s",
 		                   strerror(rc));
 	}
+	(void)pthread_setname_np(wd->thread, "ar-webhooks");
 	*out = wd;
 	return 0;
 }

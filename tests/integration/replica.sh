@@ -411,6 +411,14 @@ if grep -q -E "^replica: position $V1, last heard [0-9]+ s ago" "$LIB_OUT"; then
 else
 	ko "no replica line"
 fi
+case_ "host-a: its replica thread is named ar-replica (top -H)"
+pid=$(cat "$T/run/a.pid" 2>/dev/null)
+if [ -n "$pid" ] && grep -qx ar-replica /proc/"$pid"/task/*/comm; then
+	ok
+else
+	ko "threads of ${pid:-no PID}:" \
+	    "$(cat /proc/"$pid"/task/*/comm 2>/dev/null | sort -u | tr '\n' ' ')"
+fi
 
 # 3. a tombstone ------------------------------------------------------------
 
