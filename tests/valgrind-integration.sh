@@ -50,13 +50,10 @@ scripts=${*:-faults.sh check.sh postfix.sh crash.sh registry.sh \
     fromcheck.sh policy.sh fleet-checkers.sh replica.sh sendmail.sh \
     fleet-postfix.sh api.sh api-fleet.sh webhooks.sh webhooks-fleet.sh \
     metrics.sh api-metrics.sh}
+# shellcheck source=tests/lanes.sh
+. "$src/tests/lanes.sh"
 lanes=${VG_LANES:-2}
-case $lanes in
-'' | *[!0-9]* | 0*)
-	echo "valgrind-integration: VG_LANES must be a positive number" >&2
-	exit 1
-	;;
-esac
+lanes_check "valgrind-integration: VG_LANES" "$lanes"
 : "${TIME_SCALE:=5}" "${FAULTS_MAX_RSS_KB:=4194304}"
 : "${CRASH_DOMAINS:=30}" "${CRASH_KILLS:=12}" "${CRASH_PHASES:=2}"
 : "${CRASH_DAEMON_KILLS:=10}"
@@ -109,20 +106,8 @@ run_one() {
 	fi
 }
 
-lane=0
-pids=
-while [ $lane -lt "$lanes" ]; do
-	(
-		for s in $scripts; do
-			# mkdir is atomic: the first lane to get here runs it
-			mkdir "$work/taken.$s" 2>/dev/null && run_one "$s"
-		done
-	) &
-	pids="$pids $!"
-	lane=$((lane + 1))
-done
-# shellcheck disable=SC2086 # a list of PIDs
-wait $pids
+# shellcheck disable=SC2086 # a list of names
+lanes_run "$lanes" "$work" run_one $scripts
 failed=0
 for s in $scripts; do
 	if [ ! -f "$work/$s.verdict" ]; then

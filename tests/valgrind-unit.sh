@@ -14,13 +14,10 @@ command -v valgrind >/dev/null 2>&1 || {
 	echo "valgrind-unit: valgrind is not installed" >&2
 	exit 1
 }
+# shellcheck source=tests/lanes.sh
+. "$src/tests/lanes.sh"
 lanes=${VG_LANES:-$(nproc 2>/dev/null || echo 2)}
-case $lanes in
-'' | *[!0-9]* | 0*)
-	echo "valgrind-unit: VG_LANES must be a positive number" >&2
-	exit 1
-	;;
-esac
+lanes_check "valgrind-unit: VG_LANES" "$lanes"
 work=$(mktemp -d "${TMPDIR:-/tmp}/vg-unit.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
@@ -46,20 +43,8 @@ run_one() {
 	fi
 }
 
-lane=0
-pids=
-while [ $lane -lt "$lanes" ]; do
-	(
-		for name in $tests; do
-			# mkdir is atomic: the first lane to get here runs it
-			mkdir "$work/taken.$name" 2>/dev/null && run_one "$name"
-		done
-	) &
-	pids="$pids $!"
-	lane=$((lane + 1))
-done
-# shellcheck disable=SC2086 # a list of PIDs
-wait $pids || : # a lane's status is its last mkdir's: the verdicts tell
+# shellcheck disable=SC2086 # a list of names
+lanes_run "$lanes" "$work" run_one $tests
 failed=0
 for name in $tests; do
 	if [ ! -f "$work/$name" ]; then
