@@ -35,6 +35,10 @@
 #     replica, the time from the commit to the replica's LMDB commit of
 #     that version (the event=replica-apply line that reaches it, which
 #     is logged after the LMDB commit); p50, p99 and max over all;
+#   - idle (not in the default PARTS): the REFRESH domains with none
+#     due; PostgreSQL's CPU for one round that finds nothing, and a
+#     second of an idle `authready checkerd` (which spaces its rounds
+#     out up to 15 s: event=checkerd-idle) over IDLE_SECONDS;
 #   - initial sync: SYNC domains (default 100000) in the database, one
 #     daemon on an empty StateDir: the snapshot's own time
 #     (event=replica-snapshot ms=) and the time from the daemon's start
@@ -319,6 +323,18 @@ pg_ms() {
 	    "/proc/$PG_PID/stat"
 }
 
+# pg_live_ms - CPU ms of PostgreSQL's backends, the running ones (a
+# live checker's backend) and those that ended (pg_ms).
+pg_live_ms() {
+	pl=$(pg_ms)
+	for pp in $(pgrep -P "$PG_PID"); do
+		pl=$((pl + $(awk -v hz="$HZ" \
+		    '{ printf "%d", ($14 + $15) * 1000 / hz }' \
+		    "/proc/$pp/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$pl"
+}
+
 # median - the median of the numbers on stdin.
 median() {
 	sort -g | awk '{ v[NR] = $1 } END {
@@ -400,7 +416,7 @@ lmdb_run() {
 # fleet_run K - every domain made due, then K checkerd at once, until
 # their rounds wrote every domain back (the last event=fleet-round
 # line); prints "ms checks domains-checked-twice written cpu-ms
-# postgres-cpu-ms".
+# postgres-cpu-ms waited-claim-ms waited-write-ms".
 fleet_run() {
 	k=$1
 	kids_ms
@@ -466,8 +482,18 @@ fleet_run() {
 	    sed -n 's/.* domain=\([^ ]*\).*/\1/p' | sort | uniq -d | wc -l)
 	written=$(sql -c "SELECT count(*) FROM authready_checks
 	    WHERE checked >= '$since'")
+	# how long the checkers waited for their writers: a claim made
+	# ahead, a flush out (their rounds' sums)
+	# shellcheck disable=SC2086
+	waited=$(grep -h 'event=fleet-round ' $logs | awk '{
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "waited_claim_ms") c += kv[2]
+			if (kv[1] == "waited_write_ms") w += kv[2]
+		}
+	} END { printf "%d %d", c, w }')
 	echo "$(( (t1 - t0 % 86400000 + 86400000) % 86400000 )) $checks" \
-	    "$twice $written $((c1 - c0)) $((g1 - g0))"
+	    "$twice $written $((c1 - c0)) $((g1 - g0)) $waited"
 }
 
 # part_refresh - LMDB against 1 and CHECKERS checkers, ROUNDS rounds.
@@ -488,11 +514,13 @@ part_refresh() {
 		set -- $(fleet_run 1)
 		one=$1
 		echo "round $r: 1 checker $1 ms ($2 checks, $3 domains twice," \
-		    "$4 written; CPU: checker $5 ms, PostgreSQL $6 ms)"
+		    "$4 written; CPU: checker $5 ms, PostgreSQL $6 ms;" \
+		    "waited for claims $7 ms, write-backs $8 ms)"
 		set -- $(fleet_run "$ncheckers")
 		echo "round $r: $ncheckers checkers $1 ms ($2 checks, $3" \
 		    "domains twice, $4 written; CPU: checkers $5 ms," \
-		    "PostgreSQL $6 ms)"
+		    "PostgreSQL $6 ms; waited for claims $7 ms, write-backs" \
+		    "$8 ms)"
 		awk -v a="$l" -v b="$one" 'BEGIN { printf "%.4f\n", a / b }' \
 		    >>"$T/r1"
 		awk -v a="$l" -v b="$1" 'BEGIN { printf "%.4f\n", a / b }' \
@@ -584,6 +612,57 @@ part_sync() {
 	stop_all
 }
 
+# part_idle - an idle fleet: the REFRESH domains, none due.  What one
+# round that finds nothing costs PostgreSQL (IDLE_WALKS runs of
+# `refresh --due`, default 5; each with its connection), then one
+# `authready checkerd` once it spaced its rounds out
+# (event=checkerd-idle): PostgreSQL's CPU a second over IDLE_SECONDS
+# (default 60), against a round a second (the walk's cost, a second:
+# checkerd until session 14).
+part_idle() {
+	refresh_setup
+	sql -c "UPDATE authready_checks SET checked = now(),
+	    next_check = now() + interval '1 day', lease_owner = NULL,
+	    lease_until = NULL, lease_token = NULL" >/dev/null
+	sql -c "VACUUM ANALYZE authready_checks" >/dev/null
+	walks=${IDLE_WALKS:-5}
+	secs=${IDLE_SECONDS:-60}
+	echo "idle: $nref domains, none due"
+	g0=$(pg_live_ms)
+	i=0
+	while [ $i -lt "$walks" ]; do
+		"$cli" -c "$T/ck1.conf" refresh --due >/dev/null
+		i=$((i + 1))
+	done
+	g1=$(pg_live_ms)
+	walk=$(((g1 - g0) / walks))
+	echo "a round with nothing due (refresh --due, $walks runs):" \
+	    "PostgreSQL $walk ms of CPU each"
+	: >"$T/idle.log"
+	"$cli" -c "$T/ck1.conf" checkerd 2>"$T/idle.log" &
+	ipid=$!
+	PIDS="$PIDS $ipid"
+	i=0
+	while ! grep -q 'event=checkerd-idle ' "$T/idle.log"; do
+		[ $i -lt 1200 ] || { echo "checkerd never idle" >&2; exit 1; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	g0=$(pg_live_ms)
+	t0=$(now_ms)
+	sleep "$secs"
+	g1=$(pg_live_ms)
+	t1=$(now_ms)
+	kill "$ipid" 2>/dev/null || :
+	wait "$ipid" 2>/dev/null || :
+	awk -v g=$((g1 - g0)) -v t=$((t1 - t0)) -v w="$walk" 'BEGIN {
+		r = g * 1000 / t
+		printf "idle checkerd over %.1f s: PostgreSQL %d ms of CPU, " \
+		    "%.1f ms a second; a round a second would cost %d ms a " \
+		    "second: %.1f times less\n", t / 1000, g, r, w,
+		    (r > 0 ? w / r : 0) }'
+}
+
 echo "parts: $parts; load average $(cut -d' ' -f1-3 /proc/loadavg)," \
     "cpus $(nproc)"
 for part in $parts; do
@@ -592,6 +671,7 @@ for part in $parts; do
 	busy) part_busy ;;
 	propagation) part_propagation ;;
 	sync) part_sync ;;
+	idle) part_idle ;;
 	*) echo "bench_fleet: unknown part $part" >&2; exit 64 ;;
 	esac
 done

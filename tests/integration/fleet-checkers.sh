@@ -39,7 +39,10 @@
 #	registered while a checkerd runs is listed and checked by its next
 #	round (rounds list only the newer registrations); a round over
 #	more than a page of keys (400 more domains) starts at a key at
-#	random and claims every domain once.  The milter daemon's checker with
+#	random and claims every domain once; an idle checkerd spaces its
+#	rounds out (event=checkerd-idle) and a notification on
+#	authready_due, then a registration, wakes it
+#	(event=checkerd-woken).  The milter daemon's checker with
 #	StoreDSN claims a newly registered domain, writes its state to
 #	PostgreSQL and to its own LMDB; `db status` shows the leases and the
 #	notices waiting.
@@ -875,6 +878,62 @@ else
 fi
 stop_wait "$C1_PID" "$WAIT_TENTHS"
 C1_PID=
+
+case_ idle-checkerd-waits-longer-woken-by-notifications
+# A checkerd with nothing due spaces its rounds out (each idle round
+# reads every key of authready_checks) up to the daemon's tick
+# (event=checkerd-idle), and a notification cuts the wait short
+# (event=checkerd-woken): a check asked for (authready_due, as
+# pgreg_check_row sends it), then a registration (authready_changes).
+sql "UPDATE authready_checks SET next_check = now() + interval '1 day',
+    lease_owner = NULL, lease_until = NULL, lease_token = NULL" >/dev/null
+: >"$T/c1.log"
+checkerd c1
+C1_PID=$CK_PID
+wait_log "$T/c1.log" 'event=checkerd-idle ' || :
+before=$(checks example.net)
+sql "BEGIN; UPDATE authready_checks SET next_check = '-infinity'
+    WHERE domain = 'example.net';
+    SELECT pg_notify('authready_due', 'example.net'); COMMIT" >/dev/null
+wait_log "$T/c1.log" 'event=checkerd-woken ' || :
+i=0
+while [ "$(checks example.net)" -le "$before" ] && [ $i -lt "$WAIT_TENTHS" ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+# idle again, then woken by a registration
+i=0
+while [ "$(grep -c 'event=checkerd-idle ' "$T/c1.log")" -lt 2 ] &&
+    [ $i -lt "$WAIT_TENTHS" ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+cli "$ADMIN" domain add woken.example.org
+added=$rc
+wait_checks woken.example.org || :
+if ! grep -q 'event=checkerd-idle ' "$T/c1.log"; then
+	evidence "$T/c1.log"
+	ko "an idle checkerd never spaced its rounds out"
+elif [ "$(checks example.net)" -le "$before" ]; then
+	evidence "$T/c1.log"
+	ko "the check asked for was never made"
+elif [ "$(grep -c 'event=checkerd-idle ' "$T/c1.log")" -lt 2 ]; then
+	evidence "$T/c1.log"
+	ko "the checkerd did not space its rounds out again"
+elif [ "$added" -ne 0 ]; then
+	ko "domain add: exit $added"
+elif [ "$(checks woken.example.org)" -lt 1 ]; then
+	evidence "$T/c1.log"
+	ko "the registration was never checked"
+elif [ "$(grep -c 'event=checkerd-woken ' "$T/c1.log")" -lt 2 ]; then
+	evidence "$T/c1.log"
+	ko "not woken by both notifications"
+else
+	ok
+fi
+stop_wait "$C1_PID" "$WAIT_TENTHS"
+C1_PID=
+cli "$ADMIN" domain remove woken.example.org
 
 case_ daemon-checker-writes-postgresql
 dgroup=nogroup
