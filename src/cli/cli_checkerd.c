@@ -90,23 +90,6 @@ cli_checkerd_listen(PGconn *conn, char *err, size_t errlen)
 	return rc;
 }
 
-/* cli_checkerd_notified - take the notifications conn holds: true when
- * there was one (or the connection broke: the next round finds out). */
-static bool
-cli_checkerd_notified(PGconn *conn)
-{
-	PGnotify *nf;
-	bool any = false;
-
-	if (!PQconsumeInput(conn))
-		return true;
-	while ((nf = PQnotifies(conn)) != NULL) {
-		PQfreemem(nf);
-		any = true;
-	}
-	return any;
-}
-
 /* cli_checkerd_wait_notified - wait up to ms for a notification on conn
  * (or a signal); true when one came. */
 static bool
@@ -118,8 +101,8 @@ cli_checkerd_wait_notified(PGconn *conn, unsigned ms)
 	pfd.fd = PQsocket(conn);
 	pfd.events = POLLIN;
 	while (!cli_checkerd_stop) {
-		if (cli_checkerd_notified(conn))
-			return true;
+		if (pgconn_notified(conn) != 0)
+			return true; /* or broken: the next round finds out */
 		if ((now = text_now_ms()) >= deadline || pfd.fd < 0)
 			return false;
 		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
@@ -252,7 +235,7 @@ cli_checkerd(struct cli *cli)
 		}
 		/* What was notified so far this round sees: its own
 		 * write-backs' notifications are taken by the next one. */
-		(void)cli_checkerd_notified(conn);
+		(void)pgconn_notified(conn);
 		busy = false;
 		rc = cli_checkerd_round(cli, conn, st, dns, &busy, err,
 		                        sizeof(err));

@@ -21,6 +21,7 @@
  *	    PGresult **res, char *err, size_t errlen);
  *	int pgconn_commit(PGconn *conn, char *err, size_t errlen);
  *	void pgconn_rollback(PGconn *conn);
+ *	int pgconn_notified(PGconn *conn);
  *	int pgconn_host_name(const struct config *cfg, char *buf, size_t len,
  *	    char *err, size_t errlen);
  *	int pgconn_password(const char *path, char *buf, size_t len,
@@ -77,6 +78,21 @@ static const char *const pgconn_transient[] = {
     "53",  /* insufficient resources */
     "57P", /* admin shutdown, crash shutdown, cannot connect now */
 };
+
+int
+pgconn_notified(PGconn *conn)
+{
+	PGnotify *nf;
+	int any = 0;
+
+	if (!PQconsumeInput(conn))
+		return -1;
+	while ((nf = PQnotifies(conn)) != NULL) {
+		PQfreemem(nf); /* a wake-up: the payload is not read */
+		any = 1;
+	}
+	return any;
+}
 
 int
 pgconn_exit(int status)

@@ -124,6 +124,13 @@ int pgconn_host_name(const struct config *cfg, char *buf, size_t len, char *err,
 int pgconn_password(const char *path, char *buf, size_t len, char *err,
                     size_t errlen);
 
+/*
+ * pgconn_notified - take every notification conn holds (LISTEN): 1 when
+ * there was one, 0 none, -1 the connection failed (a caller that waits
+ * treats that as a wake-up and finds the failure at its next statement).
+ */
+int pgconn_notified(PGconn *conn);
+
 /* pgconn_exit - the authready(1) exit code of a status (0, 69, 75, 78). */
 int pgconn_exit(int status);
 

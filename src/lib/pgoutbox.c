@@ -120,20 +120,16 @@ pgoutbox_fd(const struct pgoutbox *po)
 bool
 pgoutbox_notified(struct pgoutbox *po)
 {
-	PGnotify *nf;
-	bool any = false;
+	int any;
 
 	if (po->conn == NULL)
 		return false;
-	if (!PQconsumeInput(po->conn) || PQstatus(po->conn) != CONNECTION_OK) {
+	if ((any = pgconn_notified(po->conn)) < 0 ||
+	    PQstatus(po->conn) != CONNECTION_OK) {
 		pgoutbox_close(po);
 		return true;
 	}
-	while ((nf = PQnotifies(po->conn)) != NULL) {
-		PQfreemem(nf);
-		any = true;
-	}
-	return any;
+	return any > 0;
 }
 
 int

@@ -210,8 +210,7 @@ pgreg_check_row(PGconn *conn, const char *domain, bool due, int *found,
 		             : PGREG_ROW_THERE;
 	PQclear(res);
 	/* An idle `authready checkerd` waits for this (cli_checkerd.c). */
-	if (*found != PGREG_ROW_UNREGISTERED &&
-	    (due || *found == PGREG_ROW_MADE) &&
+	if (due && *found != PGREG_ROW_UNREGISTERED &&
 	    (rc = pgconn_exec(conn, "notifying the checkers",
 	                      "SELECT pg_notify('authready_due', $1)", 1,
 	                      values, NULL, NULL, NULL, err, errlen)) !=

@@ -58,9 +58,9 @@ int pgreg_del(PGconn *conn, int64_t version, const char *domain, char *err,
  * at once where it is there; in its own transaction under the clock's
  * lock, so no registration or removal can commit meanwhile (a
  * registered domain's row can be missing only after a registration by
- * an authready older than schema 5, or a hand-made change).  A row made
- * or made due NOTIFYs authready_due, domain (the wake-up of an idle
- * `authready checkerd`).  *found is one of PGREG_ROW_*.  A pgconn
+ * an authready older than schema 5, or a hand-made change).  With due,
+ * a registered domain's row NOTIFYs authready_due, domain (the wake-up
+ * of an idle `authready checkerd`).  *found is one of PGREG_ROW_*.  A pgconn
  * status.
  */
 int pgreg_check_row(PGconn *conn, const char *domain, bool due, int *found,
