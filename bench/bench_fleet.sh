@@ -51,7 +51,11 @@
 # tests/replica-rows (make check builds it, or make tests/replica-rows).
 # As root the daemons run as nobody and PostgreSQL as postgres.
 # PostgreSQL runs with shared_buffers 128MB (Debian's default;
-# BENCH_PG_SHARED_BUFFERS sets another, 16MB is the test harness's).
+# BENCH_PG_SHARED_BUFFERS sets another, 16MB is the test harness's) and
+# Debian's max_connections 100 (the harness's 40 is too few for 20
+# replicas).  The refresh rounds report the WAL each fleet run wrote,
+# and the part the average state and registry entry and the tables'
+# sizes.
 # BENCH_PGSTAT=FILE: PostgreSQL with pg_stat_statements; FILE gets the
 # statements of the refresh part by total time: calls, execution ms,
 # planning ms, rows, us per row, the statement (where the database's
@@ -63,7 +67,8 @@
 # the second once up, as a fleet whose database has a machine of its
 # own; the LMDB baseline then runs on the host's CPUs too.
 # The issue's campaign (several minutes):
-#   REFRESH=100000 COMMITS=500 bench/bench_fleet.sh BUILDDIR 100000 1000000
+#   REFRESH=100000 COMMITS=500 REPLICAS="1 5 20" BUSY_REPLICAS="1 5 20" \
+#       bench/bench_fleet.sh BUILDDIR 100000 1000000
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: bench_fleet.sh BUILDDIR [DOMAINS [SYNC]]}" && pwd)
@@ -89,8 +94,11 @@ unset PGPASSWORD PGPASSFILE PGSERVICE
 pg_find
 # Debian's postgresql.conf gives a cluster 128MB of shared_buffers; the
 # test harness's 16MB would make 100,000 domains' tables a round trip to
-# the page cache (PG_OPTS goes after this and may set it again).
-PG_OPTS="-c shared_buffers=${BENCH_PG_SHARED_BUFFERS:-128MB} ${PG_OPTS:-}"
+# the page cache (PG_OPTS goes after this and may set it again).  And
+# Debian's 100 connections, not the harness's 40: 20 replicas take two
+# each (the replica's and the checker's), the refresh loops more.
+PG_OPTS="-c shared_buffers=${BENCH_PG_SHARED_BUFFERS:-128MB}
+    -c max_connections=100 ${PG_OPTS:-}"
 if [ -n "${BENCH_PGSTAT:-}" ]; then
 	PG_OPTS="${PG_OPTS:-} -c shared_preload_libraries=pg_stat_statements"
 	PG_OPTS="$PG_OPTS -c pg_stat_statements.track=all"
@@ -198,7 +206,11 @@ wait_snapshot() {
 			exit 1
 		fi
 		i=$((i + 1))
-		[ $i -lt 6000 ] || { echo "no snapshot: $1" >&2; exit 1; }
+		[ $i -lt 6000 ] || {
+			echo "no snapshot: $1; its log ends:" >&2
+			tail -n 5 "$T/$1.log" >&2
+			exit 1
+		}
 		sleep 0.1
 	done
 }
@@ -425,6 +437,7 @@ fleet_run() {
 	sql -c "UPDATE authready_checks SET next_check = '-infinity'" \
 	    >/dev/null
 	since=$(sql -c "SELECT now()")
+	wal0=$(sql -c "SELECT pg_current_wal_lsn()")
 	logs=
 	pids=
 	t0=$(now_ms)
@@ -482,6 +495,8 @@ fleet_run() {
 	    sed -n 's/.* domain=\([^ ]*\).*/\1/p' | sort | uniq -d | wc -l)
 	written=$(sql -c "SELECT count(*) FROM authready_checks
 	    WHERE checked >= '$since'")
+	walkb=$(sql -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(),
+	    '$wal0') / 1024")
 	# how long the checkers waited for their writers: a claim made
 	# ahead, a flush out (their rounds' sums)
 	# shellcheck disable=SC2086
@@ -493,7 +508,7 @@ fleet_run() {
 		}
 	} END { printf "%d %d", c, w }')
 	echo "$(( (t1 - t0 % 86400000 + 86400000) % 86400000 )) $checks" \
-	    "$twice $written $((c1 - c0)) $((g1 - g0)) $waited"
+	    "$twice $written $((c1 - c0)) $((g1 - g0)) $waited ${walkb%.*}"
 }
 
 # part_refresh - LMDB against 1 and CHECKERS checkers, ROUNDS rounds.
@@ -515,12 +530,12 @@ part_refresh() {
 		one=$1
 		echo "round $r: 1 checker $1 ms ($2 checks, $3 domains twice," \
 		    "$4 written; CPU: checker $5 ms, PostgreSQL $6 ms;" \
-		    "waited for claims $7 ms, write-backs $8 ms)"
+		    "waited for claims $7 ms, write-backs $8 ms; WAL $9 kB)"
 		set -- $(fleet_run "$ncheckers")
 		echo "round $r: $ncheckers checkers $1 ms ($2 checks, $3" \
 		    "domains twice, $4 written; CPU: checkers $5 ms," \
 		    "PostgreSQL $6 ms; waited for claims $7 ms, write-backs" \
-		    "$8 ms)"
+		    "$8 ms; WAL $9 kB)"
 		awk -v a="$l" -v b="$one" 'BEGIN { printf "%.4f\n", a / b }' \
 		    >>"$T/r1"
 		awk -v a="$l" -v b="$1" 'BEGIN { printf "%.4f\n", a / b }' \
@@ -536,6 +551,13 @@ part_refresh() {
 	    LIMIT 20" >"$BENCH_PGSTAT"
 	echo "states in PostgreSQL: $(sql -c "SELECT readiness || ' ' ||
 	    count(*) FROM authready_state GROUP BY readiness" | tr '\n' ' ')"
+	echo "sizes: $(sql -c "SELECT 'state entry ' ||
+	    (SELECT round(avg(octet_length(entry))) FROM authready_state) ||
+	    ' B, registry entry ' || (SELECT round(avg(octet_length(entry)))
+	    FROM authready_registry) || ' B; ' || string_agg(relname || ' ' ||
+	    pg_relation_size(oid) / 1024 || ' kB', ', ' ORDER BY relname)
+	    FROM pg_class WHERE relname LIKE 'authready_state%'
+	    OR relname LIKE 'authready_checks%'")"
 	echo "ratio LMDB/fleet, median of rounds: 1 checker" \
 	    "$(median <"$T/r1"), $ncheckers checkers $(median <"$T/rk")" \
 	    "(goal >= 0.8; load after $(cut -d' ' -f1-3 /proc/loadavg))"
