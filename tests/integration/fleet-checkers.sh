@@ -871,7 +871,7 @@ elif ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
     'example.net' AND checked > '$back'" 1; then
 	evidence "$T/c1.log"
 	ko "checkerd did not check again after PostgreSQL came back"
-elif ! grep -q 'event=checkerd-db-reconnected' "$T/c1.log"; then
+elif ! wait_log "$T/c1.log" 'event=checkerd-db-reconnected'; then
 	ko "no event=checkerd-db-reconnected"
 else
 	ok
@@ -965,7 +965,7 @@ if ! wait_sql "SELECT count(*) FROM authready_state
 	pg_psql "SELECT * FROM authready_checks" >"$T/checks.txt" 2>&1
 	evidence "$T/checks.txt"
 	ko "no state in PostgreSQL from the daemon's checker"
-elif ! grep -q 'event=fleet-check .*domain=amazonses.com' "$T/m.log"; then
+elif ! wait_log "$T/m.log" 'event=fleet-check .*domain=amazonses.com'; then
 	ko "the daemon did not log its claim"
 else
 	cli "$T/m.conf" status amazonses.com

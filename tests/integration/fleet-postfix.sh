@@ -908,7 +908,7 @@ done
 
 case_ checkers-reconnect
 evidence "$T/ck.log"
-if ! grep -q 'event=checkerd-db-down' "$T/ck.log"; then
+if ! wait_log ck 'event=checkerd-db-down'; then
 	ko "the checkerd did not notice the outage"
 elif ! wait_log ck 'event=checkerd-db-reconnected'; then
 	ko "no event=checkerd-db-reconnected"
