@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_integration_lib.sh - tests/integration/lib.sh does what the
 # integration scripts count on: the PASS/FAIL lines, CASE, the summary
-# line, the exit status, cleanup at exit and on a signal, stop_pid.
+# line, the exit status, cleanup at exit and on a signal, stop_pid,
+# wait_line.
 #
 # SYNOPSIS
 #	make check TESTS=tests/test_integration_lib.sh
@@ -161,6 +162,24 @@ EOF
 sh "$W/stop.sh" >"$W/out" 2>&1
 rc=$?
 check "stop_pid: KILL after the bounded wait of one ignoring TERM" 0 "bounded"
+
+cat >"$W/line.sh" <<EOF
+. "$LIB"
+WAIT_TENTHS=50
+: >"$W/l.log"
+(sleep 0.3; echo 'x event=late domain=a.example y' >>"$W/l.log") &
+wait_line "$W/l.log" 'event=late .*domain=a.example' && echo found
+wait
+WAIT_TENTHS=3
+wait_line "$W/l.log" 'event=never' || echo "deadline \$?"
+wait_line "$W/missing.log" 'event=late' || echo "no file \$?"
+EOF
+sh "$W/line.sh" >"$W/out" 2>&1
+rc=$?
+check "wait_line: a line written later is waited for; 1 at the deadline" \
+    0 "found
+deadline 1
+no file 1"
 
 TIME_SCALE=abc sh "$W/pass.sh" >"$W/out" 2>&1
 rc=$?

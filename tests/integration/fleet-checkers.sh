@@ -182,17 +182,6 @@ wait_sql() {
 	done
 }
 
-# wait_log FILE PATTERN - until FILE has a line matching PATTERN (grep
-# -q); 1 at the deadline.
-wait_log() {
-	i=0
-	while ! grep -q "$2" "$1"; do
-		[ $i -lt "$WAIT_TENTHS" ] || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-
 # checkerd NAME - start `authready checkerd` with NAME.conf; log in
 # NAME.log; its PID in CK_PID.
 checkerd() {
@@ -828,7 +817,7 @@ sql "UPDATE authready_checks SET next_check = '-infinity',
 : >"$T/c1.log"
 checkerd c1
 C1_PID=$CK_PID
-wait_log "$T/c1.log" 'event=fleet-round ' || :
+wait_line "$T/c1.log" 'event=fleet-round ' || :
 cli "$ADMIN" domain add late.example.org
 if ! grep -q 'event=fleet-round ' "$T/c1.log"; then
 	evidence "$T/c1.log"
@@ -852,11 +841,11 @@ case_ postgresql-down-checkerd-converges
 : >"$T/c1.log"
 checkerd c1
 C1_PID=$CK_PID
-wait_log "$T/c1.log" 'event=checkerd-start' || :
+wait_line "$T/c1.log" 'event=checkerd-start' || :
 pg_stop
 cli "$T/c2.conf" refresh --due
 r75=$rc
-wait_log "$T/c1.log" 'event=checkerd-db-down' || :
+wait_line "$T/c1.log" 'event=checkerd-db-down' || :
 pg_restart
 sql "UPDATE authready_checks SET next_check = '-infinity',
     lease_owner = NULL, lease_until = NULL, lease_token = NULL
@@ -871,7 +860,7 @@ elif ! wait_sql "SELECT count(*) FROM authready_checks WHERE domain =
     'example.net' AND checked > '$back'" 1; then
 	evidence "$T/c1.log"
 	ko "checkerd did not check again after PostgreSQL came back"
-elif ! wait_log "$T/c1.log" 'event=checkerd-db-reconnected'; then
+elif ! wait_line "$T/c1.log" 'event=checkerd-db-reconnected'; then
 	ko "no event=checkerd-db-reconnected"
 else
 	ok
@@ -890,12 +879,12 @@ sql "UPDATE authready_checks SET next_check = now() + interval '1 day',
 : >"$T/c1.log"
 checkerd c1
 C1_PID=$CK_PID
-wait_log "$T/c1.log" 'event=checkerd-idle ' || :
+wait_line "$T/c1.log" 'event=checkerd-idle ' || :
 before=$(checks example.net)
 sql "BEGIN; UPDATE authready_checks SET next_check = '-infinity'
     WHERE domain = 'example.net';
     SELECT pg_notify('authready_due', 'example.net'); COMMIT" >/dev/null
-wait_log "$T/c1.log" 'event=checkerd-woken ' || :
+wait_line "$T/c1.log" 'event=checkerd-woken ' || :
 i=0
 while [ "$(checks example.net)" -le "$before" ] && [ $i -lt "$WAIT_TENTHS" ]; do
 	sleep 0.1
@@ -965,7 +954,7 @@ if ! wait_sql "SELECT count(*) FROM authready_state
 	pg_psql "SELECT * FROM authready_checks" >"$T/checks.txt" 2>&1
 	evidence "$T/checks.txt"
 	ko "no state in PostgreSQL from the daemon's checker"
-elif ! wait_log "$T/m.log" 'event=fleet-check .*domain=amazonses.com'; then
+elif ! wait_line "$T/m.log" 'event=fleet-check .*domain=amazonses.com'; then
 	ko "the daemon did not log its claim"
 else
 	cli "$T/m.conf" status amazonses.com

@@ -133,6 +133,21 @@ msleep() {
 	sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"
 }
 
+# wait_line FILE PATTERN - until FILE has a line matching PATTERN (a
+# grep basic regular expression), polled every tenth of a second for at
+# most WAIT_TENTHS tenths (default 60 s, scaled); 1 at the deadline.  A
+# daemon's log thread writes a line after what it logs has happened, so
+# a test waits for the line rather than reading the log once.
+wait_line() {
+	lib_i=0
+	while ! grep -q -e "$2" "$1" 2>/dev/null; do
+		[ $lib_i -lt "${WAIT_TENTHS:-$(scaled 600)}" ] || return 1
+		sleep 0.1
+		lib_i=$((lib_i + 1))
+	done
+	return 0
+}
+
 # Cleanup ------------------------------------------------------------------
 
 # at_exit CMD - run CMD (evaluated then) when the script ends; last first.

@@ -207,19 +207,6 @@ wait_events() {
 	return 0
 }
 
-# wait_log FILE PATTERN - until FILE has a line matching PATTERN (grep
-# -q); 1 at the deadline.  A sender logs a delivery after the receiver's
-# answer, so its line can come after the receiver holds the event.
-wait_log() {
-	j=0
-	while ! grep -q "$2" "$1"; do
-		[ $j -ge "$WAIT_TENTHS" ] && return 1
-		sleep 0.1
-		j=$((j + 1))
-	done
-	return 0
-}
-
 # types DOMAIN - the types of the events the receiver holds for DOMAIN.
 types() {
 	awk -v d="$1" '$3 == d { printf "%s%s", s, $2; s = " " }' \
@@ -440,7 +427,7 @@ elif ! wait_events 4; then
 	ko "no held event ($(held) events)"
 elif [ "$(types "$P")" != held ]; then
 	ko "$P: '$(types "$P")', expected 'held'"
-elif ! wait_log "$T/a.log" \
+elif ! wait_line "$T/a.log" \
     "event=webhook-delivered seq=[0-9]* domain=$P "; then
 	ko "host a did not deliver it"
 elif [ "$(sql "SELECT count(*) FROM authready_webhook_outbox
@@ -559,12 +546,12 @@ case_ "kill -9: the other host takes the events once the lease ran out"
 evidence "$T/$live.log"
 echo 0 >"$T/recv/fail"
 first=$(echo "$seqs" | head -n 1)
-wait_log "$T/$live.log" "event=webhook-delivered seq=$first " || :
+wait_line "$T/$live.log" "event=webhook-delivered seq=$first " || :
 took_ms=$(($(now_ms) - killed_ms))
 lease_ms=$((2 * HOOK_TIMEOUT * 1000 + 5000))
 bad=
 for s in $seqs; do
-	wait_log "$T/$live.log" "event=webhook-delivered seq=$s " ||
+	wait_line "$T/$live.log" "event=webhook-delivered seq=$s " ||
 	    bad="$bad $s"
 done
 if [ -n "$bad" ]; then
@@ -699,7 +686,7 @@ sed "s/^WebhookTimeout .*/WebhookTimeout $NEW_TIMEOUT/" "$T/$live.conf" \
     >"$T/$live.conf.new" && mv "$T/$live.conf.new" "$T/$live.conf"
 chmod 0644 "$T/$live.conf"
 kill -USR1 "$(eval "echo \$PID_$live")"
-wait_log "$T/$live.log" "event=webhook-reload outbox=fleet urls=1 kept=1 added=0 removed=0 timeout_ms=$((NEW_TIMEOUT * 1000)) " || :
+wait_line "$T/$live.log" "event=webhook-reload outbox=fleet urls=1 kept=1 added=0 removed=0 timeout_ms=$((NEW_TIMEOUT * 1000)) " || :
 CLI_AS=as_daemon_user cli "$T/cli.conf" domain add "r.$ZONE" \
     --selector 1234rpr --key "$KEY"
 r1=$rc
