@@ -977,6 +977,35 @@ START_TEST(test_door)
 }
 END_TEST
 
+/* FleetRefresh: yes by default; "no" leaves a host's due rounds to the
+ * fleet's other checkers, so it needs a fleet (StoreDSN). */
+START_TEST(test_fleet_refresh)
+{
+	struct config cfg;
+	char err[512];
+
+	parse_ok("", &cfg);
+	ck_assert(cfg.fleet_refresh);
+	ck_assert_int_eq(config_check_fleet(&cfg, err, sizeof(err)), 0);
+	parse_ok("FleetRefresh no\n"
+	         "StoreDSN postgresql://authready@db.example/authready\n",
+	         &cfg);
+	ck_assert(!cfg.fleet_refresh);
+	ck_assert_int_eq(config_check_fleet(&cfg, err, sizeof(err)), 0);
+	parse_ok("FleetRefresh no\n", &cfg);
+	err[0] = '\0';
+	ck_assert_int_eq(config_check_fleet(&cfg, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "FleetRefresh no needs StoreDSN"));
+	parse_ok("FleetRefresh no\nFleetRefresh yes\n", &cfg);
+	ck_assert(cfg.fleet_refresh);
+	config_defaults(&cfg);
+	ck_assert_int_ne(config_parse("FleetRefresh sometimes\n", 22, "m.conf",
+	                              &cfg, err, sizeof(err)),
+	                 0);
+	ck_assert_ptr_nonnull(strstr(err, "m.conf:1: "));
+}
+END_TEST
+
 /* PolicySocket and PolicyAcceptOK: the policy door's keys. */
 START_TEST(test_policy_door_keys)
 {
@@ -1216,6 +1245,7 @@ config_suite(void)
 	tcase_add_test(tc, test_refresh_keys);
 	tcase_add_test(tc, test_milter_keys);
 	tcase_add_test(tc, test_door);
+	tcase_add_test(tc, test_fleet_refresh);
 	tcase_add_test(tc, test_policy_door_keys);
 	tcase_add_test(tc, test_metrics_listen);
 	tcase_add_test(tc, test_api_metrics_listen);

@@ -15,6 +15,7 @@
  *	bool config_socket_inet(const char *socket);
  *	int config_listen_parse(text, out, err, errlen);
  *	int config_check_door(cfg, socket, err, errlen);
+ *	int config_check_fleet(cfg, err, errlen);
  *
  * DESCRIPTION
  *	One "Key value" per line, as in opendkim.conf(5).  Keys are
@@ -41,7 +42,9 @@
  *
  *	config_check_door() is a rule that spans keys: a policy that
  *	can quarantine needs a door only the MTA can open (see its comment
- *	in configfile.h).  The other, checked by config_parse(): with MTA
+ *	in configfile.h); so is config_check_fleet(): FleetRefresh no
+ *	needs StoreDSN.  Both are the milter's (a CLI command may take
+ *	--store-dsn).  The other, checked by config_parse(): with MTA
  *	sendmail, HoldQueueCommand is not postqueue and ReleaseCommand is
  *	not postsuper (config_check_mta()); OnMailFromNotReady fallback has
  *	a FallbackMailFrom (fallback_config_check()).
@@ -168,6 +171,7 @@ static const struct config_key config_keys[] = {
     {"StoreDSNPasswordFile", CONFIG_PATH,
      CONFIG_FIELD(store_dsn_password_file)},
     {"ReplicaMaxLag", CONFIG_DURATION, CONFIG_FIELD(replica_max_lag)},
+    {"FleetRefresh", CONFIG_BOOL, CONFIG_FIELD(fleet_refresh)},
     {"HostName", CONFIG_STRING, CONFIG_FIELD(host_name)},
     {"APIListen", CONFIG_API_LISTEN, CONFIG_FIELD(api_listen)},
     {"APITLSCertificate", CONFIG_PATH, CONFIG_FIELD(api_tls_cert)},
@@ -292,6 +296,7 @@ config_defaults(struct config *cfg)
 	cfg->check_wait_ms = CONFIG_CHECK_WAIT_DEFAULT_MS;
 	cfg->milter_timeout = CONFIG_MILTER_TIMEOUT_DEFAULT;
 	cfg->replica_max_lag = CONFIG_REPLICA_MAX_LAG_DEFAULT;
+	cfg->fleet_refresh = true;
 	snprintf(cfg->api_listen, sizeof(cfg->api_listen), "%s",
 	         CONFIG_API_LISTEN_DEFAULT);
 	cfg->api_max_connections = CONFIG_API_CONNECTIONS_DEFAULT;
@@ -1383,6 +1388,17 @@ config_socket_inet(const char *socket)
 {
 	return strncmp(socket, "inet:", 5) == 0 ||
 	       strncmp(socket, "inet6:", 6) == 0;
+}
+
+int
+config_check_fleet(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->fleet_refresh || cfg->store_dsn[0] != '\0')
+		return 0;
+	return errbuf_fail(err, errlen,
+	                   "FleetRefresh no needs StoreDSN: without a fleet's "
+	                   "checkers nothing would refresh this host's "
+	                   "domains (authready.conf(5))");
 }
 
 int

@@ -128,6 +128,7 @@ struct config {
 	char store_dsn[CONFIG_DSN_MAX];         /* StoreDSN */
 	char store_dsn_password_file[PATH_MAX]; /* StoreDSNPasswordFile */
 	int64_t replica_max_lag;                /* ReplicaMaxLag, seconds */
+	bool fleet_refresh;                     /* FleetRefresh */
 	char host_name[CONFIG_HOST_NAME_MAX];   /* HostName; "" gethostname() */
 
 	/* authready-api(8) */
@@ -231,6 +232,14 @@ bool config_socket_inet(const char *socket);
  */
 int config_check_door(const struct config *cfg, const char *socket, char *err,
                       size_t errlen);
+
+/*
+ * config_check_fleet - may authready-milter run with this FleetRefresh?
+ * "no" (the daemon's checker leaves due rounds to the fleet's other
+ * checkers) only with StoreDSN: alone, nothing else would refresh the
+ * host's domains.  0 ok; -1 with the rule in err.  Pure.
+ */
+int config_check_fleet(const struct config *cfg, char *err, size_t errlen);
 
 /* config_webhook_url_ok - an absolute http or https URL with a host and
  * nothing a header or a log line could be split with; 0 ok, -1 with

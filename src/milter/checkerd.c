@@ -22,6 +22,12 @@
  *	due round.  Each commit of states counts as a generation, so a
  *	waiting MAIL FROM reads its state as soon as it is stored.
  *
+ *	With StoreDSN a due round claims PostgreSQL's due domains beside
+ *	the fleet's other checkers (pgcheck.h); with FleetRefresh no it
+ *	leaves them to those (event=fleet-refresh-off, logged once) and
+ *	checks only the requests and the host's own unregistered states,
+ *	so a large fleet's database is not walked by every host.
+ *
  *	Uses of domains are noted in a lock-free table (usage.h) by the
  *	milter threads; each due round, and the thread's exit, drains it
  *	and has checker_upkeep() record them in the unregistered states
@@ -81,6 +87,7 @@ struct checkerd {
 	PGconn *pg;      /* StoreDSN: checker thread only; NULL: down */
 	bool pg_down;    /* ... and said so in the log */
 	time_t pg_retry; /* no new connection before (monotonic s) */
+	bool rounds_off; /* FleetRefresh no, as last logged */
 	_Atomic int64_t progress; /* monotonic s of the last progress */
 };
 
@@ -335,9 +342,27 @@ checkerd_pg(struct checkerd *cd, const struct config *cfg)
 	return cd->pg;
 }
 
-/* checkerd_run_fleet - with StoreDSN: a due round of leases (due), or
- * the requests alone, written back to PostgreSQL first; then the
- * fleet's notices.  false when PostgreSQL is down (nothing done). */
+/* checkerd_takes_rounds - whether this host's due rounds claim PostgreSQL's
+ * due domains (FleetRefresh); a change is logged, "no" when first
+ * seen. */
+static bool
+checkerd_takes_rounds(struct checkerd *cd, const struct config *cfg)
+{
+	if (!cfg->fleet_refresh && !cd->rounds_off)
+		log_msg(LOG_NOTICE,
+		        "event=fleet-refresh-off (FleetRefresh no: the due "
+		        "rounds are left to authready checkerd and the other "
+		        "hosts; this host checks what its mail asks for)");
+	else if (cfg->fleet_refresh && cd->rounds_off)
+		log_msg(LOG_NOTICE, "event=fleet-refresh-on");
+	cd->rounds_off = !cfg->fleet_refresh;
+	return cfg->fleet_refresh;
+}
+
+/* checkerd_run_fleet - with StoreDSN: a due round of leases (due; with
+ * FleetRefresh no, none), or the requests alone, written back to
+ * PostgreSQL first; then the fleet's notices.  false when PostgreSQL is
+ * down (nothing done). */
 static bool
 checkerd_run_fleet(struct checkerd *cd, const struct config *cfg,
                    struct dns *dns, const struct checker_options *opt,
@@ -357,7 +382,8 @@ checkerd_run_fleet(struct checkerd *cd, const struct config *cfg,
 		log_msg(LOG_ERR, "event=fleet-error error=\"%s\"", err);
 		return true;
 	}
-	rc = due ? pgcheck_round(&pc, cd->st, dns, opt, false, NULL, &stats,
+	rc = due && checkerd_takes_rounds(cd, cfg)
+	         ? pgcheck_round(&pc, cd->st, dns, opt, false, NULL, &stats,
 	                         err, sizeof(err))
 	         : 0;
 	/* The requests, or the due unregistered states (names): a name

@@ -14,7 +14,8 @@
  *	pointer copy and a reference increment only); reference counts are
  *	C11 atomics, so releases take no lock.
  *
- *	Every snapshot passes config_check_door() before it is installed.
+ *	Every snapshot passes config_check_door() and config_check_fleet()
+ *	before it is installed.
  *	The first one names the milter socket the daemon opens; a reload
  *	cannot move it, so later snapshots are judged with that socket,
  *	whatever their own Socket line says (a reload that adds a
@@ -65,7 +66,8 @@ snapshot_load_vetted(const char *path, bool must_exist, snapshot_vet_fn *vet,
 	                      snapshot_socket[0] ? snapshot_socket : NULL, why,
 	                      sizeof(why)) != 0 ||
 	    (psock[0] != '\0' &&
-	     config_check_door(&snap->cfg, psock, why, sizeof(why)) != 0)) {
+	     config_check_door(&snap->cfg, psock, why, sizeof(why)) != 0) ||
+	    config_check_fleet(&snap->cfg, why, sizeof(why)) != 0) {
 		pthread_mutex_unlock(&snapshot_lock);
 		free(snap);
 		snprintf(err, errlen, "%s: %s", path, why);

@@ -45,7 +45,9 @@
 #	(event=checkerd-woken).  The milter daemon's checker with
 #	StoreDSN claims a newly registered domain, writes its state to
 #	PostgreSQL and to its own LMDB; `db status` shows the leases and the
-#	notices waiting.
+#	notices waiting.  With FleetRefresh no its due rounds claim nothing
+#	(a due domain keeps no state) while a MAIL FROM still has its
+#	domain checked into PostgreSQL.
 #
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 PostgreSQL or NSD is not
@@ -1015,5 +1017,48 @@ LUA
 fi
 stop_pid "$M_PID"
 M_PID=
+
+case_ daemon-fleetrefresh-no-leaves-rounds-checks-its-mail
+# FleetRefresh no: the daemon's due round (the first runs at start)
+# claims nothing of PostgreSQL's, so a due domain no mail asked for
+# keeps no state; a MAIL FROM still has its domain checked into
+# PostgreSQL, by name.
+if [ -z "$MILTERTEST" ] || [ ! -f "$T/madmin.conf" ]; then
+	skip "miltertest not found, or the case before did not run"
+else
+	cli "$T/madmin.conf" domain add leftalone.fleet.test
+	arc=$rc
+	cli "$T/madmin.conf" domain add asked.fleet.test
+	arc=$((arc + rc))
+	echo "FleetRefresh no" >>"$T/m.conf"
+	"$AUTHREADY_MILTER" -c "$T/m.conf" -f </dev/null >/dev/null \
+	    2>"$T/m2.log" &
+	M_PID=$!
+	evidence "$T/m2.log"
+	sed 's/fresh\.fleet\.test/asked.fleet.test/' "$T/mail.lua" \
+	    >"$T/asked.lua"
+	if [ "$arc" -ne 0 ]; then
+		ko "domain add failed"
+	elif ! wait_line "$T/m2.log" 'event=fleet-refresh-off'; then
+		ko "no event=fleet-refresh-off from the daemon"
+	elif ! timeout "$(scaled 30)" "$MILTERTEST" \
+	    -D "SOCK=unix:$T/sock/milter.sock" -s "$T/asked.lua" \
+	    >"$T/mt2.out" 2>&1 </dev/null; then
+		evidence "$T/mt2.out"
+		ko "miltertest failed"
+	elif ! wait_sql "SELECT count(*) FROM authready_state
+	    WHERE domain = 'asked.fleet.test'" 1; then
+		ko "the mail's domain was not checked into PostgreSQL"
+	elif [ "$(sql "SELECT count(*) FROM authready_state
+	    WHERE domain = 'leftalone.fleet.test'")" != 0 ]; then
+		ko "the due round claimed a domain with FleetRefresh no"
+	elif grep -q 'event=fleet-check .*domain=leftalone' "$T/m2.log"; then
+		ko "the daemon checked leftalone.fleet.test"
+	else
+		ok
+	fi
+	stop_pid "$M_PID"
+	M_PID=
+fi
 
 finish

@@ -20,6 +20,7 @@
 #	with an inet socket (OnPending quarantine, or a DomainActions
 #	quarantine) is refused by -n and by a start (exit 78), and so is a
 #	unix socket with UMask 000; UnsafeInetQuarantine yes lets it pass.
+#	FleetRefresh no without StoreDSN is refused the same way.
 #
 #	Then runs six authready-milter daemons at once (foreground, Syslog
 #	no: each log is the daemon's stderr, checked line by line), and
@@ -776,6 +777,10 @@ UnsafeInetQuarantine yes
 HoldQueueCommand none" "UnsafeInetQuarantine needs HoldQueueCommand"
 door_refused door-umask "unix:$T/sock/door.sock" "OnPending quarantine
 UMask 000" "UMask 000 lets every local user connect"
+# Not a door, the same refusal: a host alone that would leave its due
+# rounds to a fleet's checkers would never refresh.
+door_refused fleetrefresh-no-alone "unix:$T/sock/fleet.sock" \
+    "FleetRefresh no" "FleetRefresh no needs StoreDSN"
 
 case_ "door: inet without a quarantine action: -n accepts"
 conf_write door-inet-tag "inet:$dport@127.0.0.1" "$T/state" \
