@@ -38,7 +38,9 @@
 #   - idle (not in the default PARTS): the REFRESH domains with none
 #     due; PostgreSQL's CPU for one round that finds nothing, and a
 #     second of an idle `authready checkerd` (which spaces its rounds
-#     out up to 15 s: event=checkerd-idle) over IDLE_SECONDS;
+#     out up to 15 s: event=checkerd-idle) over IDLE_SECONDS; then a
+#     milter daemon (its checker as authready_checker) over
+#     IDLE_SECONDS with FleetRefresh yes (a walk each 15 s) and no;
 #   - initial sync: SYNC domains (default 100000) in the database, one
 #     daemon on an empty StateDir: the snapshot's own time
 #     (event=replica-snapshot ms=) and the time from the daemon's start
@@ -175,7 +177,9 @@ free_port() {
 	done
 }
 
-# start NAME - a daemon on an empty StateDir; its log is $T/NAME.log.
+# start NAME - a daemon on an empty StateDir; its log is $T/NAME.log;
+# as authready_replica, DNS nowhere, unless DAEMON_DSN, DAEMON_PASSWORD,
+# DAEMON_DNS say otherwise; DAEMON_EXTRA: one more config line.
 start() {
 	mkdir -p "$T/$1" "$T/run"
 	[ "$(id -u)" -eq 0 ] && chown nobody "$T/$1" "$T/run"
@@ -185,10 +189,11 @@ start() {
 		echo "Socket inet:$(free_port)@127.0.0.1"
 		echo "Syslog no"
 		echo "PidFile $T/run/$1.pid"
-		echo "DNSServers 127.0.0.1:9"
-		echo "StoreDSN $PG_DSN_REPLICA"
-		echo "StoreDSNPasswordFile $T/replica.password"
+		echo "DNSServers ${DAEMON_DNS:-127.0.0.1:9}"
+		echo "StoreDSN ${DAEMON_DSN:-$PG_DSN_REPLICA}"
+		echo "StoreDSNPasswordFile ${DAEMON_PASSWORD:-$T/replica.password}"
 		echo "HostName $1"
+		[ -z "${DAEMON_EXTRA:-}" ] || echo "$DAEMON_EXTRA"
 		[ "$(id -u)" -eq 0 ] && echo "UserID nobody"
 	} >"$T/$1.conf"
 	chmod 0644 "$T/$1.conf"
@@ -683,6 +688,29 @@ part_idle() {
 		    "%.1f ms a second; a round a second would cost %d ms a " \
 		    "second: %.1f times less\n", t / 1000, g, r, w,
 		    (r > 0 ? w / r : 0) }'
+	# The milter daemon's checker (as authready_checker): a due round
+	# every 15 s, each a walk; with FleetRefresh no, none.
+	cp "$PG_PASSWORD_FILE_CHECKER" "$T/daemon-checker.password"
+	[ "$(id -u)" -ne 0 ] || chown nobody "$T/daemon-checker.password"
+	for fr in yes no; do
+		DAEMON_DSN=$PG_DSN_CHECKER
+		DAEMON_PASSWORD=$T/daemon-checker.password
+		DAEMON_DNS=127.0.0.1:$NSD_PORT
+		DAEMON_EXTRA="FleetRefresh $fr"
+		start "idle-$fr"
+		unset DAEMON_DSN DAEMON_PASSWORD DAEMON_DNS DAEMON_EXTRA
+		wait_snapshot "idle-$fr"
+		g0=$(pg_live_ms)
+		t0=$(now_ms)
+		sleep "$secs"
+		g1=$(pg_live_ms)
+		t1=$(now_ms)
+		stop_all
+		awk -v g=$((g1 - g0)) -v t=$((t1 - t0)) -v fr="$fr" 'BEGIN {
+			printf "idle milter daemon, FleetRefresh %s, over %.1f " \
+			    "s: PostgreSQL %d ms of CPU, %.1f ms a second\n",
+			    fr, t / 1000, g, g * 1000 / t }'
+	done
 }
 
 echo "parts: $parts; load average $(cut -d' ' -f1-3 /proc/loadavg)," \
