@@ -47,7 +47,11 @@
 #	PostgreSQL and to its own LMDB; `db status` shows the leases and the
 #	notices waiting.  With FleetRefresh no its due rounds claim nothing
 #	(a due domain keeps no state) while a MAIL FROM still has its
-#	domain checked into PostgreSQL.
+#	domain checked into PostgreSQL.  A round whose background writer
+#	planned its claim while authready_state was empty by its statistics
+#	(VACUUM of the empty table) still looks each state up by key: the
+#	table's scans (seq_scan) grow by the first claim's 2 at most, not
+#	by one per domain.
 #
 # EXIT STATUS
 #	0 all cases passed, 1 some failed, 77 PostgreSQL or NSD is not
@@ -1059,6 +1063,54 @@ else
 	fi
 	stop_pid "$M_PID"
 	M_PID=
+fi
+
+case_ writer-plans-find-states-by-key-from-an-empty-table
+# A new fleet's first round: authready_state empty by its statistics (a
+# VACUUM of the empty table) when the background writer plans its
+# claim.  The claim must still look each state up by its key: planned
+# as a scan, it read the whole table for every domain claimed while the
+# round filled it (a refresh of 100,000 domains took 77 s, not 7).
+# PostgreSQL counts the scans of the table (a lookup made as a scan
+# counts one): with 100 more domains (NXDOMAIN, quickly failed) in
+# claims of 2 (w1), a scan per lookup would be over a hundred; the
+# round may make only its first claim's 2, on its main connection,
+# planned for itself while the table was empty.
+"$ROWS" copy r 100 1 >"$T/rows.copy" &&
+    pg_psql "COPY authready_registry FROM STDIN" <"$T/rows.copy" \
+    >/dev/null &&
+    sql "INSERT INTO authready_checks (domain) SELECT domain
+    FROM authready_registry WHERE domain LIKE 'r%.example'" >/dev/null
+sql "DELETE FROM authready_state" >/dev/null
+sql "VACUUM authready_state" >/dev/null
+sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
+    lease_token = NULL, next_check = '-infinity'" >/dev/null
+nreg=$(sql "SELECT count(*) FROM authready_checks")
+scans() {
+	sql "SELECT seq_scan FROM pg_stat_user_tables
+	    WHERE relname = 'authready_state'"
+}
+s0=$(scans)
+"$AUTHREADY" -c "$T/w1.conf" refresh --all >"$T/wp.out" 2>"$T/wp.err"
+wrc=$?
+evidence "$T/wp.err"
+# the backends' counts reach the statistics when they end
+wait_sql "SELECT count(*) FROM pg_stat_activity
+    WHERE usename = 'authready_checker'" 0
+s1=$(scans)
+if [ "$wrc" -ne 0 ]; then
+	ko "refresh --all exited $wrc"
+elif ! grep -q 'event=fleet-writer ' "$T/wp.err"; then
+	ko "the round did not run the background writer"
+elif [ "$(sql "SELECT count(*) FROM authready_state")" != "$nreg" ]; then
+	ko "states written: $(sql "SELECT count(*) FROM authready_state"),"
+	    "not $nreg"
+elif [ "$nreg" -lt 100 ]; then
+	ko "only $nreg domains registered"
+elif [ -z "$s0" ] || [ -z "$s1" ] || [ $((s1 - s0)) -gt 2 ]; then
+	ko "authready_state scanned by the round: seq_scan $s0 -> $s1"
+else
+	ok "$nreg domains, $((s1 - s0)) scans of authready_state"
 fi
 
 finish
