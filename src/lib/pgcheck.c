@@ -134,6 +134,8 @@ pgcheck_claims_free(struct pgcheck_claim *v, size_t n)
 	for (i = 0; i < n; i++) {
 		free(v[i].prior);
 		v[i].prior = NULL;
+		free(v[i].reg_entry);
+		v[i].reg_entry = NULL;
 	}
 }
 
@@ -442,7 +444,7 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
                    struct pgcheck_claim **v, size_t *nv, size_t *cap, size_t *n,
                    char *err, size_t errlen)
 {
-	char lease[32], lim[32], keys[32], why[256];
+	char lease[32], lim[32], keys[32];
 	const char *values[8];
 	PGresult *res;
 	size_t claimed = 0, window = 0;
@@ -509,11 +511,11 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 			                   cl->domain);
 		}
 		len = PQgetlength(res, i, PGCHECK_CL_REG);
-		cl->has_reg = !PQgetisnull(res, i, PGCHECK_CL_REG) && len > 0 &&
-		              storecodec_reg_decode(
-		                  (const unsigned char *)PQgetvalue(
-		                      res, i, PGCHECK_CL_REG),
-		                  (size_t)len, &cl->reg, why, sizeof(why)) == 0;
+		if (len > 0 && (cl->reg_entry = malloc((size_t)len)) != NULL) {
+			memcpy(cl->reg_entry,
+			       PQgetvalue(res, i, PGCHECK_CL_REG), (size_t)len);
+			cl->reg_len = (size_t)len;
+		}
 		cl->prior_version = pgcheck_bin_int(res, i, PGCHECK_CL_VERSION);
 		if (!PQgetisnull(res, i, PGCHECK_CL_STATE)) {
 			len = PQgetlength(res, i, PGCHECK_CL_STATE);
@@ -675,16 +677,18 @@ pgcheck_reg(void *arg, const char *name, struct domain_reg *reg, char *err,
 {
 	struct pgcheck_claim *cl = pgcheck_find(arg, name);
 	struct log_line line;
+	char why[256];
 
 	if (cl == NULL &&
 	    (cl = pgcheck_claim_now(arg, name, err, errlen)) == NULL)
 		return STORE_ERROR;
-	if (!cl->has_reg) {
+	if (cl->reg_entry == NULL ||
+	    storecodec_reg_decode(cl->reg_entry, cl->reg_len, reg, why,
+	                          sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s: no registry entry in PostgreSQL",
 		         name);
 		return STORE_NOTFOUND;
 	}
-	*reg = cl->reg;
 	log_line_init(&line);
 	log_field_text(&line, "event", "fleet-check");
 	log_field(&line, "domain", name);

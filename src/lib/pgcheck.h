@@ -55,8 +55,11 @@
 struct pgcheck_claim {
 	char domain[DOMAIN_BUF];
 	long long token;
-	bool has_reg;
-	struct domain_reg reg;
+	/* Its registry entry as PostgreSQL holds it (storecodec; owned,
+	 * freed with free), decoded when its check starts: a decoded
+	 * entry is some 5 kB, and claims are moved about. */
+	unsigned char *reg_entry;
+	size_t reg_len;
 	/* PostgreSQL's state of the domain as the claim read it, for the
 	 * write-back: its entry (NULL: none, or removed; owned, freed with
 	 * free), its version (0: no row) and the authready_checks
