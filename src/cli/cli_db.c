@@ -10,7 +10,9 @@
  *	init creates the schema (pgschema.c) in a database without one and
  *	refuses one that has it; migrate moves it to this program's version
  *	(nothing to do when it is there); status shows the schema and clock
- *	versions, the registry and state counts and every replica with its
+ *	versions, the registry and state counts, the checks due (and since
+ *	when the longest waiting one is), the leases, the notices and
+ *	webhook events waiting, and every replica with its
  *	position, its lag in versions and when it was last seen; grants
  *	prints the GRANTs of the three roles (docs/fleet.md) and needs no
  *	database.  cli_pg_open() is how every command that writes to
@@ -150,6 +152,38 @@ cli_db_replicas(struct cli *cli, PGconn *conn, int64_t clock)
 	return 0;
 }
 
+/* cli_db_due - the checks due and not leased: how many, and since when
+ * the longest waiting one is due (a growing figure says no checker
+ * runs: every host with FleetRefresh no and no authready checkerd). */
+static int
+cli_db_due(struct cli *cli, PGconn *conn)
+{
+	PGresult *res;
+	int status = 0;
+
+	res = cli_db_query(
+	    cli, conn, "the checks due",
+	    "SELECT count(*), count(*) FILTER (WHERE next_check = "
+	    "'-infinity'), to_char(min(next_check) FILTER (WHERE next_check "
+	    "> '-infinity') AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), extract(epoch FROM now() - "
+	    "min(next_check) FILTER (WHERE next_check > '-infinity'))::bigint "
+	    "FROM authready_checks WHERE next_check <= now() AND "
+	    "(lease_until IS NULL OR lease_until < now())",
+	    &status);
+	if (res == NULL)
+		return status;
+	printf("checks due: %s", PQgetvalue(res, 0, 0));
+	if (strcmp(PQgetvalue(res, 0, 1), "0") != 0)
+		printf(" (%s new or asked for)", PQgetvalue(res, 0, 1));
+	if (!PQgetisnull(res, 0, 2))
+		printf("; the longest waiting due since %s, %ss ago",
+		       PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+	printf("\n");
+	PQclear(res);
+	return 0;
+}
+
 /* cli_db_leases - the checkers' live leases, the notices and the
  * webhook events waiting. */
 static int
@@ -250,7 +284,8 @@ cli_db_status(struct cli *cli, PGconn *conn)
 		printf("  %-12s %s\n", PQgetvalue(res, i, 0),
 		       PQgetvalue(res, i, 1));
 	PQclear(res);
-	if ((rc = cli_db_leases(cli, conn)) != 0)
+	if ((rc = cli_db_due(cli, conn)) != 0 ||
+	    (rc = cli_db_leases(cli, conn)) != 0)
 		return rc;
 	return cli_db_replicas(cli, conn, clock);
 }

@@ -802,6 +802,10 @@ case_ db-status-leases-notices
 sql "UPDATE authready_checks SET lease_owner = 'c9.fleet.test/1',
     lease_until = now() + interval '1 h' WHERE domain = 'spf.test'" \
     >/dev/null
+# a check due two hours ago that no checker took
+sql "UPDATE authready_checks SET lease_owner = NULL, lease_until = NULL,
+    lease_token = NULL, next_check = now() - interval '2 hours'
+    WHERE domain = 'example.net'" >/dev/null
 cli "$ADMIN" db status
 if [ "$rc" -ne 0 ]; then
 	ko "exit $rc"
@@ -809,6 +813,9 @@ elif ! grep -q 'c9\.fleet\.test/1' "$LIB_OUT"; then
 	ko "the lease is not shown"
 elif ! grep -q '^notices waiting: 0' "$LIB_OUT"; then
 	ko "no count of waiting notices"
+elif ! grep -Eq '^checks due: [1-9][0-9]*.*; the longest waiting due since [0-9T:-]+Z, (71|72)[0-9][0-9]s ago$' \
+    "$LIB_OUT"; then
+	ko "no line of the checks due since two hours"
 else
 	ok
 fi
