@@ -511,11 +511,11 @@ pgcheck_claim_rows(struct pgcheck *pc, PGconn *conn, bool all,
 			                   cl->domain);
 		}
 		len = PQgetlength(res, i, PGCHECK_CL_REG);
-		if (len > 0 && (cl->reg_entry = malloc((size_t)len)) != NULL) {
+		/* reg_len without reg_entry: out of memory for it */
+		cl->reg_len = len > 0 ? (size_t)len : 0;
+		if (len > 0 && (cl->reg_entry = malloc((size_t)len)) != NULL)
 			memcpy(cl->reg_entry,
 			       PQgetvalue(res, i, PGCHECK_CL_REG), (size_t)len);
-			cl->reg_len = (size_t)len;
-		}
 		cl->prior_version = pgcheck_bin_int(res, i, PGCHECK_CL_VERSION);
 		if (!PQgetisnull(res, i, PGCHECK_CL_STATE)) {
 			len = PQgetlength(res, i, PGCHECK_CL_STATE);
@@ -682,11 +682,20 @@ pgcheck_reg(void *arg, const char *name, struct domain_reg *reg, char *err,
 	if (cl == NULL &&
 	    (cl = pgcheck_claim_now(arg, name, err, errlen)) == NULL)
 		return STORE_ERROR;
-	if (cl->reg_entry == NULL ||
-	    storecodec_reg_decode(cl->reg_entry, cl->reg_len, reg, why,
-	                          sizeof(why)) != 0) {
+	if (cl->reg_entry == NULL && cl->reg_len > 0) {
+		snprintf(err, errlen,
+		         "%s: out of memory for its registry entry", name);
+		return STORE_ERROR;
+	}
+	if (cl->reg_entry == NULL) {
 		snprintf(err, errlen, "%s: no registry entry in PostgreSQL",
 		         name);
+		return STORE_NOTFOUND;
+	}
+	if (storecodec_reg_decode(cl->reg_entry, cl->reg_len, reg, why,
+	                          sizeof(why)) != 0) {
+		snprintf(err, errlen,
+		         "%s: its registry entry in PostgreSQL: %s", name, why);
 		return STORE_NOTFOUND;
 	}
 	log_line_init(&line);

@@ -1104,9 +1104,12 @@ evidence "$T/wp.err"
 # the backends' counts reach the statistics when they end
 wait_sql "SELECT count(*) FROM pg_stat_activity
     WHERE usename = 'authready_checker'" 0
+ended=$?
 s1=$(scans)
 if [ "$wrc" -ne 0 ]; then
 	ko "refresh --all exited $wrc"
+elif [ "$ended" -ne 0 ]; then
+	ko "the round's backends never ended: their scans are not counted"
 elif ! grep -q 'event=fleet-writer ' "$T/wp.err"; then
 	ko "the round did not run the background writer"
 elif [ "$(sql "SELECT count(*) FROM authready_state")" != "$nreg" ]; then
