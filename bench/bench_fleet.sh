@@ -6,7 +6,7 @@
 # tests/integration/replica.sh: the schema of `authready db init`, the
 # GRANTs of `authready db grants`, the daemons as authready_replica with
 # a password, the checkers as authready_checker), then the PARTS
-# (default "refresh busy propagation sync"), in this order:
+# (default "refresh bound busy propagation sync"), in this order:
 #   - refresh: REFRESH domains (default 20000; the issue's campaign is
 #     100000) served by NSD on loopback (four records each, the seed's
 #     shape, as bench_refresh.sh), registered in PostgreSQL and in a
@@ -22,6 +22,16 @@
 #     the checkers' event=fleet-check lines (goal: none twice) and the
 #     domains PostgreSQL says were checked in the round; then the
 #     median of the rounds' ratios LMDB/fleet (goal >= 0.8);
+#   - bound: what no fleet refresh can beat here: per round (ROUNDS),
+#     the LMDB refresh of the REFRESH domains alone, the database's own
+#     work for as many inside one backend alone (bench/pg-floor.sh, as
+#     bench_pg_floor.sh), then both started together, the floor at once
+#     and then paced over BOUND_PACE (1.25) times the LMDB time (the
+#     time the goal of 0.8 allows); the LMDB time alone against the
+#     time until both ended (medians: the bound on the refresh part's
+#     ratio), and the LMDB refresh's CPU beside the floor against alone;
+#     BOUND_LAYOUT=one: the floor of a one-table layout (the lease and
+#     next check in the state row) instead of the schema's two tables;
 #   - busy: propagation (below) at BUSY_REPLICAS replicas (default 1)
 #     on top of the REFRESH domains, while CHECKERS `authready refresh
 #     --all` loops rewrite every state (a full refresh, again and again,
@@ -78,7 +88,7 @@ ndomains=${2:-10000}
 nsync=${3:-100000}
 commits=${COMMITS:-200}
 interval=${INTERVAL:-20}
-parts=${PARTS:-refresh busy propagation sync}
+parts=${PARTS:-refresh bound busy propagation sync}
 nref=${REFRESH:-20000}
 rounds=${ROUNDS:-3}
 ncheckers=${CHECKERS:-3}
@@ -414,13 +424,15 @@ refresh_setup() {
 	touch "$T/refresh.ready"
 }
 
-# lmdb_run - refresh --all of the LMDB-only StateDir; prints "ms cpu-ms".
+# lmdb_run - refresh --all of the LMDB-only StateDir; prints "ms cpu-ms";
+# its end (now_ms) in $T/lmdb.t1.
 lmdb_run() {
 	kids_ms
 	c0=$KIDS
 	t0=$(now_ms)
 	"$cli" -c "$T/lmdb.conf" refresh --all >"$T/lmdb.out"
 	t1=$(now_ms)
+	echo "$t1" >"$T/lmdb.t1"
 	kids_ms
 	c1=$KIDS
 	grep -q "^checked $nref: $nref verified" "$T/lmdb.out" || {
@@ -713,6 +725,101 @@ part_idle() {
 	done
 }
 
+# part_bound - what no fleet refresh can beat on this machine: the LMDB
+# refresh (the checks and the local store, as a checker makes them) while
+# one PostgreSQL backend does the database's own work for as many
+# domains (bench/pg-floor.sh: the claims and write-backs in a DO block,
+# no client, no protocol), started together; the time until both ended,
+# against the LMDB refresh alone.  A fleet adds to that its protocol, its
+# writer thread and their hand-overs, never less.  ROUNDS rounds, each:
+# the LMDB refresh alone, the floor alone, both started together (the
+# floor as fast as it can), both again with the floor's batches paced
+# over BOUND_PACE (default 1.25) times the LMDB refresh's time alone:
+# as a fleet's claims and write-backs come while its checks run, over
+# the time the goal of 0.8 gives it.  When the LMDB refresh beside the
+# floor so paced takes longer than that time, no fleet refresh meets
+# the goal on this machine: the fairer bound (the LMDB time alone
+# against the LMDB refresh's time beside the paced floor; at once,
+# against the time until both ended).
+part_bound() {
+	refresh_setup
+	# shellcheck source=bench/pg-floor.sh
+	. "$top/bench/pg-floor.sh"
+	floor_q() { sql -c "$1" >/dev/null; }
+	floor_notice() { sql -c "$1" 2>&1 | sed -n 's/^NOTICE: *//p'; }
+	layout=${BOUND_LAYOUT:-two}
+	floor_tables "$layout" "$nref"
+	pace=${BOUND_PACE:-1.25}
+	echo "bound: refresh --all of $nref domains beside the database's" \
+	    "floor for as many ($layout table(s); $rounds rounds; load $(cut -d' ' -f1-3 \
+	    /proc/loadavg))"
+	: >"$T/rb"
+	: >"$T/rp"
+	: >"$T/crb"
+	: >"$T/crp"
+	r=1
+	while [ $r -le "$rounds" ]; do
+		set -- $(lmdb_run)
+		l=$1
+		lc=$2
+		g0=$(pg_live_ms)
+		set -- $(floor_refresh "$layout")
+		f=$3
+		fc=$(($(pg_live_ms) - g0))
+		# together: the floor as fast as it can, then paced over the
+		# LMDB refresh's time alone (as a fleet's database work comes)
+		line="round $r: LMDB alone $l ms (CPU $lc ms), the floor alone"
+		line="$line $f ms (PostgreSQL CPU $fc ms)"
+		for spread in 0 "$(awk -v l="$l" -v p="$pace" \
+		    'BEGIN { printf "%d", l * p }')"; do
+			g0=$(pg_live_ms)
+			t0=$(now_ms)
+			( floor_refresh "$layout" "$spread" >"$T/floor.out"
+			  now_ms >"$T/floor.t1" ) &
+			fpid=$!
+			set -- $(lmdb_run)
+			bl=$1
+			blc=$2
+			wait "$fpid"
+			fc2=$(($(pg_live_ms) - g0))
+			bf=$(($(cat "$T/floor.t1") - t0))
+			both=$(($(cat "$T/lmdb.t1") - t0))
+			[ "$bf" -le "$both" ] || both=$bf
+			grep -q "^$layout $nref " "$T/floor.out" || {
+				echo "floor: $(cat "$T/floor.out")" >&2
+				exit 1
+			}
+			if [ "$spread" = 0 ]; then
+				how="together"
+				out=rb
+			else
+				how="paced over $spread ms"
+				out=rp
+			fi
+			line="$line; $how: LMDB $bl ms (CPU $blc ms), the floor"
+			line="$line $bf ms (CPU $fc2 ms), both done in $both ms"
+			# paced, the floor ends at the pace by construction:
+			# the bound is where the checks beside it end (kind
+			# to a fleet: a floor behind its pace is not counted)
+			[ "$spread" = 0 ] ||
+			    both=$(($(cat "$T/lmdb.t1") - t0))
+			awk -v a="$l" -v b="$both" \
+			    'BEGIN { printf "%.4f\n", a / b }' >>"$T/$out"
+			awk -v a="$lc" -v b="$blc" \
+			    'BEGIN { printf "%.4f\n", b / a }' >>"$T/c$out"
+		done
+		echo "$line"
+		r=$((r + 1))
+	done
+	floor_q "SET client_min_messages = warning;
+	    DROP TABLE IF EXISTS floor_st, floor_ck, floor_rg"
+	echo "bound LMDB alone/(LMDB beside the floor), median of rounds:" \
+	    "the floor paced $(median <"$T/rp"), at once $(median <"$T/rb");" \
+	    "the LMDB refresh's CPU beside the floor, median" \
+	    "$(median <"$T/crp") and $(median <"$T/crb") times its own" \
+	    "alone (load after $(cut -d' ' -f1-3 /proc/loadavg))"
+}
+
 echo "parts: $parts; load average $(cut -d' ' -f1-3 /proc/loadavg)," \
     "cpus $(nproc)"
 for part in $parts; do
@@ -722,6 +829,7 @@ for part in $parts; do
 	propagation) part_propagation ;;
 	sync) part_sync ;;
 	idle) part_idle ;;
+	bound) part_bound ;;
 	*) echo "bench_fleet: unknown part $part" >&2; exit 64 ;;
 	esac
 done
