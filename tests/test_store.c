@@ -264,6 +264,16 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(sum.dns_errors, 9);
 	store_reader_close(rd);
 
+	{
+		char(*none)[DOMAIN_BUF] = NULL;
+		size_t nnone = 9;
+
+		ck_assert_int_eq(
+		    store_held_domains(st, &none, &nnone, err, sizeof(err)),
+		    STORE_OK);
+		ck_assert_uint_eq(nnone, 0); /* nothing held yet */
+		free(none);
+	}
 	ck_assert_int_eq(store_held_add(st, "example.com", "4XyZ1", 5,
 	                                "pending", err, sizeof(err)),
 	                 STORE_OK);
@@ -280,6 +290,19 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(store_held_count(st, &nheld, err, sizeof(err)),
 	                 STORE_OK);
 	ck_assert_uint_eq(nheld, 3);
+	/* The domains with held mail: each once, in key order. */
+	{
+		char(*doms)[DOMAIN_BUF] = NULL;
+		size_t ndoms = 9;
+
+		ck_assert_int_eq(
+		    store_held_domains(st, &doms, &ndoms, err, sizeof(err)),
+		    STORE_OK);
+		ck_assert_uint_eq(ndoms, 2);
+		ck_assert_str_eq(doms[0], "example.co");
+		ck_assert_str_eq(doms[1], "example.com");
+		free(doms);
+	}
 	ck_assert_int_eq(
 	    store_held_del(st, "example.com", "3AbC", err, sizeof(err)),
 	    STORE_OK);

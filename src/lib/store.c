@@ -1745,6 +1745,71 @@ store_held_list(struct store *st, const char *domain, store_held_cb cb,
 	return STORE_OK;
 }
 
+/* store_held_domains - the domains that have held messages, each once,
+ * in key order, into a new array (*out, free() it); a key without the
+ * domain's NUL or with a domain the store cannot hold is skipped. */
+int
+store_held_domains(struct store *st, char (**out)[DOMAIN_BUF], size_t *n,
+                   char *err, size_t errlen)
+{
+	char(*v)[DOMAIN_BUF] = NULL;
+	size_t nv = 0, cap = 0;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val key, val;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = read_begin(st, &txn, err, errlen)) != STORE_OK)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->held, &cur)) != 0) {
+		read_end(txn);
+		return lmdb_fail(err, errlen, "open cursor", rc);
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		const char *k = key.mv_data;
+		const char *nul = memchr(k, '\0', key.mv_size);
+		size_t dn = nul != NULL ? (size_t)(nul - k) : 0;
+
+		if (dn == 0 || dn > DOMAIN_MAX)
+			continue;
+		if (nv > 0 && strlen(v[nv - 1]) == dn &&
+		    memcmp(v[nv - 1], k, dn) == 0)
+			continue;
+		if (nv == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char(*grown)[DOMAIN_BUF] =
+			    realloc(v, ncap * sizeof(*grown));
+
+			if (grown == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			v = grown;
+			cap = ncap;
+		}
+		memcpy(v[nv], k, dn);
+		v[nv][dn] = '\0';
+		nv++;
+	}
+	mdb_cursor_close(cur);
+	read_end(txn);
+	if (rc == ENOMEM) {
+		free(v);
+		return errbuf_code(err, errlen, STORE_ERROR,
+		                   "out of memory listing held domains");
+	}
+	if (rc != MDB_NOTFOUND) {
+		free(v);
+		return lmdb_fail(err, errlen, "list held domains", rc);
+	}
+	*out = v;
+	*n = nv;
+	return STORE_OK;
+}
+
 /* problem - count and report one finding of store_check. */
 static void
 problem(struct iter *it, const char *db, const MDB_val *key, const char *why)

@@ -64,6 +64,8 @@
  *	    const char *queue_id, char *err, size_t errlen);
  *	int store_held_count(struct store *st, size_t *n, char *err,
  *	    size_t errlen);
+ *	int store_held_domains(struct store *st, char (**out)[DOMAIN_BUF],
+ *	    size_t *n, char *err, size_t errlen);
  *
  *	int store_last_commit(struct store *st, uint64_t *id);
  *
@@ -357,6 +359,10 @@ int store_held_list(struct store *st, const char *domain, store_held_cb cb,
                     void *ctx, char *err, size_t errlen);
 int store_held_del(struct store *st, const char *domain, const char *queue_id,
                    char *err, size_t errlen);
+/* store_held_domains - the domains with held messages, each once, in
+ * key order: a new array in *out (free() it), *n of them. */
+int store_held_domains(struct store *st, char (**out)[DOMAIN_BUF], size_t *n,
+                       char *err, size_t errlen);
 /* store_held_count - entries in the held index (its page count, not a
  * walk). */
 int store_held_count(struct store *st, size_t *n, char *err, size_t errlen);

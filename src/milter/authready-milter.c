@@ -144,6 +144,45 @@ static struct {
 	const struct config *started; /* the start's config */
 } daemon_live = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* The checker thread the replica asks to release held mail (replica
+ * thread), NULL before it starts and once it is being stopped. */
+static struct {
+	pthread_mutex_t lock;
+	struct checkerd *checkerd;
+} daemon_release = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* daemon_release_verified - the replica applied a verified state: the
+ * checker thread releases the held mail of the verified domains. */
+static void
+daemon_release_verified(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&daemon_release.lock);
+	if (daemon_release.checkerd != NULL)
+		checkerd_release_verified(daemon_release.checkerd);
+	pthread_mutex_unlock(&daemon_release.lock);
+}
+
+/* daemon_release_to - who daemon_release_verified asks (NULL: nobody). */
+static void
+daemon_release_to(struct checkerd *cd)
+{
+	pthread_mutex_lock(&daemon_release.lock);
+	daemon_release.checkerd = cd;
+	pthread_mutex_unlock(&daemon_release.lock);
+}
+
+/* daemon_checker_start - the checker thread, and the replica's way to
+ * it; 0, or -1 with err. */
+static int
+daemon_checker_start(struct milter_env *env, char *err, size_t errlen)
+{
+	if (checkerd_start(&env->checkerd, env->store, err, errlen) != 0)
+		return -1;
+	daemon_release_to(env->checkerd);
+	return 0;
+}
+
 /* The keys a reload cannot change: read at start, kept until a restart
  * (named in the event=reload line when the file changed them). */
 enum daemon_key_kind { DAEMON_KEY_TEXT, DAEMON_KEY_LISTEN, DAEMON_KEY_INT64 };
@@ -1288,10 +1327,11 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	if ((daemon_metrics_fd >= 0 &&
 	     metricsd_register(cfg->store_dsn[0] != '\0', err, sizeof(err)) !=
 	         0) ||
-	    checkerd_start(&env.checkerd, env.store, err, sizeof(err)) != 0 ||
+	    daemon_checker_start(&env, err, sizeof(err)) != 0 ||
 	    (cfg->store_dsn[0] != '\0' &&
-	     replica_start(&env.replica, env.store, cfg, err, sizeof(err)) !=
-	         0) ||
+	     replica_start(&env.replica, env.store, cfg,
+	                   daemon_release_verified, NULL, err,
+	                   sizeof(err)) != 0) ||
 	    webhookd_start(&env.webhookd, env.store, cfg, err, sizeof(err)) !=
 	        0 ||
 	    webhookd_start_fleet(&env.webhookd_fleet, cfg, err, sizeof(err)) !=
@@ -1309,6 +1349,7 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		 * it is closed (a malformed StoreDSN or an unreadable password
 		 * file fails the replica's start after the checker's) */
 		metricsd_stop();
+		daemon_release_to(NULL);
 		if (!checkerd_stop(env.checkerd, DAEMON_STOP_WAIT) ||
 		    !replica_stop(env.replica, DAEMON_STOP_WAIT) ||
 		    !webhookd_stop(env.webhookd, DAEMON_STOP_WAIT) ||
@@ -1356,6 +1397,7 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 		        open, DAEMON_STOP_WAIT);
 		daemon_abandon(code);
 	}
+	daemon_release_to(NULL); /* the replica asks it no more */
 	if (!checkerd_stop(env.checkerd, DAEMON_STOP_WAIT)) {
 		/* the thread still uses the store: leave both to _exit */
 		log_msg(

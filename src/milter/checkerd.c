@@ -5,6 +5,7 @@
  *	int checkerd_start(out, st, err, errlen);
  *	bool checkerd_stop(cd, wait_seconds);
  *	bool checkerd_request(cd, domain, unregistered);
+ *	void checkerd_release_verified(cd);
  *	uint64_t checkerd_generation(cd);
  *	bool checkerd_wait(cd, seen, deadline);
  *	void checkerd_note_use(cd, domain);
@@ -27,6 +28,15 @@
  *	leaves them to those (event=fleet-refresh-off, logged once) and
  *	checks only the requests and the host's own unregistered states,
  *	so a large fleet's database is not walked by every host.
+ *
+ *	Held mail: a domain this thread makes verified has its held mail
+ *	released after the run.  One another host's checker made verified
+ *	comes through the replica (replica.h), which asks with
+ *	checkerd_release_verified(); so does the thread's start (a domain
+ *	verified while the daemon was down, or a release a crash cut
+ *	short): the thread then walks the domains with held mail and
+ *	releases those whose state in the store is verified, between runs,
+ *	so a release never waits on DNS and never holds the replica up.
  *
  *	Uses of domains are noted in a lock-free table (usage.h) by the
  *	milter threads; each due round, and the thread's exit, drains it
@@ -84,10 +94,11 @@ struct checkerd {
 	uint64_t *used;      /* drained hashes: checker thread only */
 	uint64_t dropped;    /* notes lost since the last line about it */
 	int64_t dropped_logged;
-	PGconn *pg;      /* StoreDSN: checker thread only; NULL: down */
-	bool pg_down;    /* ... and said so in the log */
-	time_t pg_retry; /* no new connection before (monotonic s) */
-	bool rounds_off; /* FleetRefresh no, as last logged */
+	PGconn *pg;         /* StoreDSN: checker thread only; NULL: down */
+	bool pg_down;       /* ... and said so in the log */
+	time_t pg_retry;    /* no new connection before (monotonic s) */
+	bool rounds_off;    /* FleetRefresh no, as last logged */
+	bool release_asked; /* walk the held mail for verified domains */
 	_Atomic int64_t progress; /* monotonic s of the last progress */
 };
 
@@ -241,41 +252,93 @@ checkerd_stored(void *arg, const char *domain, const struct state_effects *fx,
 	snprintf(run->verified[run->nverified++], DOMAIN_BUF, "%s", domain);
 }
 
+/* checkerd_release_one - release domain's held mail; one log line when
+ * there was any, or the release failed. */
+static void
+checkerd_release_one(struct checkerd *cd, const struct config *cfg,
+                     const char *domain)
+{
+	struct release_result res;
+	char err[512];
+
+	if (release_domain_cfg(cd->st, domain, cfg, &res, err, sizeof(err)) !=
+	    0)
+		log_msg(LOG_ERR,
+		        "event=release domain=%s error=\"%s\" (held mail "
+		        "stays held; run authready release %s)",
+		        domain, err, domain);
+	else if (res.released + res.invalid + res.refused + res.unverified +
+	                 res.kept >
+	             0 ||
+	         res.corrupt[0] != '\0')
+		log_msg(res.refused + res.unverified + res.kept > 0 ||
+		                res.corrupt[0] != '\0'
+		            ? LOG_WARNING
+		            : LOG_NOTICE,
+		        "event=release domain=%s released=%zu invalid=%zu "
+		        "refused=%zu unverified=%zu kept=%zu%s%s%s%s%s%s",
+		        domain, res.released, res.invalid, res.refused,
+		        res.unverified, res.kept,
+		        res.first_refused[0] ? " first_refused=\"" : "",
+		        res.first_refused, res.first_refused[0] ? "\"" : "",
+		        res.corrupt[0] ? " corrupt=\"" : "", res.corrupt,
+		        res.corrupt[0] ? "\"" : "");
+}
+
 /* checkerd_release - held mail of domains that just became verified. */
 static void
 checkerd_release(struct checkerd *cd, const struct config *cfg,
                  const struct checkerd_run *run)
 {
-	struct release_result res;
-	char err[512];
-	size_t i;
+	for (size_t i = 0; i < run->nverified; i++)
+		checkerd_release_one(cd, cfg, run->verified[i]);
+}
 
-	for (i = 0; i < run->nverified; i++) {
-		if (release_domain_cfg(cd->st, run->verified[i], cfg, &res, err,
-		                       sizeof(err)) != 0)
-			log_msg(
-			    LOG_ERR,
-			    "event=release domain=%s error=\"%s\" (held mail "
-			    "stays held; run authready release %s)",
-			    run->verified[i], err, run->verified[i]);
-		else if (res.released + res.invalid + res.refused +
-		                 res.unverified + res.kept >
-		             0 ||
-		         res.corrupt[0] != '\0')
-			log_msg(
-			    res.refused + res.unverified + res.kept > 0 ||
-			            res.corrupt[0] != '\0'
-			        ? LOG_WARNING
-			        : LOG_NOTICE,
-			    "event=release domain=%s released=%zu invalid=%zu "
-			    "refused=%zu unverified=%zu kept=%zu%s%s%s%s%s%s",
-			    run->verified[i], res.released, res.invalid,
-			    res.refused, res.unverified, res.kept,
-			    res.first_refused[0] ? " first_refused=\"" : "",
-			    res.first_refused, res.first_refused[0] ? "\"" : "",
-			    res.corrupt[0] ? " corrupt=\"" : "", res.corrupt,
-			    res.corrupt[0] ? "\"" : "");
+/* checkerd_stopping - checkerd_stop() was called. */
+static bool
+checkerd_stopping(struct checkerd *cd)
+{
+	bool stop;
+
+	pthread_mutex_lock(&cd->lock);
+	stop = cd->stop;
+	pthread_mutex_unlock(&cd->lock);
+	return stop;
+}
+
+/* checkerd_release_held - held mail of every domain whose state in the
+ * store is verified (checkerd_release_verified asked). */
+static void
+checkerd_release_held(struct checkerd *cd)
+{
+	char(*domains)[DOMAIN_BUF] = NULL;
+	struct domain_state state;
+	struct snapshot *snap;
+	size_t n = 0, held = 0;
+	char err[512];
+
+	if (store_held_count(cd->st, &held, err, sizeof(err)) != STORE_OK) {
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+		return;
 	}
+	if (held == 0)
+		return;
+	if (store_held_domains(cd->st, &domains, &n, err, sizeof(err)) !=
+	    STORE_OK) {
+		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+		return;
+	}
+	if ((snap = snapshot_acquire()) == NULL) {
+		free(domains);
+		return;
+	}
+	for (size_t i = 0; i < n && !checkerd_stopping(cd); i++)
+		if (store_state_get(cd->st, domains[i], &state, err,
+		                    sizeof(err)) == STORE_OK &&
+		    state.state == READINESS_VERIFIED)
+			checkerd_release_one(cd, &snap->cfg, domains[i]);
+	snapshot_release(snap);
+	free(domains);
 }
 
 /* checkerd_queued - whether requests wait. */
@@ -631,6 +694,14 @@ checkerd_main(void *arg)
 			pthread_mutex_lock(&cd->lock);
 			continue;
 		}
+		if (cd->release_asked) {
+			cd->release_asked = false;
+			pthread_mutex_unlock(&cd->lock);
+			checkerd_release_held(cd);
+			checkerd_progress(cd);
+			pthread_mutex_lock(&cd->lock);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		atomic_store_explicit(&cd->progress, (int64_t)now.tv_sec,
 		                      memory_order_relaxed);
@@ -676,6 +747,7 @@ checkerd_start(struct checkerd **out, struct store *st, char *err,
 		return -1;
 	}
 	cd->st = st;
+	cd->release_asked = true; /* what was verified while it was down */
 	checkerd_progress(cd);
 	pthread_mutex_init(&cd->lock, NULL);
 	pthread_condattr_init(&attr);
@@ -728,6 +800,15 @@ checkerd_stop(struct checkerd *cd, unsigned wait_seconds)
 	free(cd->used);
 	free(cd);
 	return true;
+}
+
+void
+checkerd_release_verified(struct checkerd *cd)
+{
+	pthread_mutex_lock(&cd->lock);
+	cd->release_asked = true;
+	pthread_cond_signal(&cd->wake);
+	pthread_mutex_unlock(&cd->lock);
 }
 
 void

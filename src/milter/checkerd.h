@@ -17,7 +17,9 @@
  *	domain, and its state is committed as soon as it is known.  When a
  *	domain becomes verified its held mail is released.  The thread owns its
  *	c-ares channel (c-ares 1.18 has no channel locking), opened per run
- *	from the current config snapshot.
+ *	from the current config snapshot.  A domain verified by another
+ *	host's checker (a fleet) has its held mail released when this host's
+ *	replica applies the state (checkerd_release_verified).
  *
  *	Due rounds include the unregistered domains that have a state.  The
  *	milter notes which domains its mail used (checkerd_note_use, no lock,
@@ -64,6 +66,13 @@ bool checkerd_stop(struct checkerd *cd, unsigned wait_seconds);
  */
 bool checkerd_request(struct checkerd *cd, const char *domain,
                       bool unregistered);
+
+/*
+ * checkerd_release_verified - ask the thread to release the held mail of
+ * every domain whose state in the store is verified (the replica applied
+ * one); any thread, returns at once.  The thread asks itself at its start.
+ */
+void checkerd_release_verified(struct checkerd *cd);
 
 /* checkerd_note_use - mail used domain's state; any thread, never
  * blocks. */

@@ -43,7 +43,16 @@
 #	   event=replica-store-lost, a new store and a new snapshot with
 #	   every domain, the daemon still running; a domain registered
 #	   after that is accepted by its sessions (they read the new store);
-#	7. a third daemon, host-c, against a schema version newer than it
+#	7. held mail stays on its host: a message of a pending domain is
+#	   quarantined on host-a (OnPending quarantine; the hold queue a
+#	   stand-in postqueue, the release command one that records the
+#	   IDs) and held there alone; the domain's verified state, written
+#	   as another host's checker would (these daemons' checkers cannot
+#	   claim), reaches host-a's replica, which has host-a's checker
+#	   thread release it (event=release released=1, the ID handed to
+#	   the release command, nothing held after); host-b releases
+#	   nothing;
+#	8. a third daemon, host-c, against a schema version newer than it
 #	   knows: refused (event=replica-lost naming it), no snapshot.
 #
 # EXIT STATUS
@@ -191,6 +200,10 @@ daemon_start() {
 			echo "StoreDSNPasswordFile $T/replica.password"
 			echo "ReplicaMaxLag $LAG"
 			echo "HostName host-$1"
+			echo "OnPending quarantine"
+			echo "UnsafeInetQuarantine yes" # the test's own MTA
+			echo "HoldQueueCommand $T/bin/postqueue"
+			echo "ReleaseCommand $T/bin/release"
 			[ "$1" = a ] && echo "PolicySocket unix:$T/run/a.policy"
 			[ "$(id -u)" -eq 0 ] && echo "UserID $DUSER:$DGROUP"
 		} >"$T/$1.conf"
@@ -258,16 +271,18 @@ status() {
 }
 
 qn=0
+EOM=0
 # decide H SENDER [FROM] - one message through host H (FromCheck, the
 # default: a From header of FROM, default SENDER, and the end of
 # headers); sets d to "ACTION REPLY" from the daemon's log line of it
-# (session=$qid).
+# (session=$qid).  With EOM=1 the message goes on to its end (a
+# quarantine is taken there).
 decide() {
 	qn=$((qn + 1))
 	qid=RQ$qn
 	eval "d_sock=\$SOCK_$1"
 	timeout "$MILTERTEST_TIMEOUT" "$MILTERTEST" -D "SOCK=$d_sock" \
-	    -D "SENDER=$2" -D "FROM=${3:-}" -D "QID=$qid" \
+	    -D "SENDER=$2" -D "FROM=${3:-}" -D "QID=$qid" -D "EOM=$EOM" \
 	    -s "$LUADIR/replica.lua" \
 	    >"$T/mt.out" 2>&1 </dev/null
 	line=$(grep "session=$qid " "$T/$1.log" | tail -n 1)
@@ -300,7 +315,17 @@ policy() {
 
 # Setup ---------------------------------------------------------------------
 
-mkdir "$T/a" "$T/b" "$T/run"
+mkdir "$T/a" "$T/b" "$T/run" "$T/bin"
+# The MTA's hold queue: postqueue -j shows the message quarantined in
+# case 7 on hold (its queue ID in $T/run/held, written by the test),
+# and the release command records the queue IDs it is given.
+cat >"$T/bin/postqueue" <<STUB
+#!/bin/sh
+[ -s "$T/run/held" ] || exit 0
+printf '{"queue_name": "hold", "queue_id": "%s", "arrival_time": %s, "sender": "bounces@mail.held.test", "recipients": []}\n' "\$(cat "$T/run/held")" "\$(/bin/date +%s)"
+STUB
+printf '#!/bin/sh\ncat >>"%s/run/released"\n' "$T" >"$T/bin/release"
+chmod 0755 "$T/bin" "$T/bin/postqueue" "$T/bin/release"
 [ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/a" "$T/b" "$T/run"
 chmod 0750 "$T/a" "$T/b"
 pg_start
@@ -572,7 +597,58 @@ else
 	fi
 fi
 
-# 7. a schema newer than the program ----------------------------------------
+# 7. held mail stays on its host, released when its replica sees the ------
+#    domain verified (these daemons' checkers claim nothing: the state
+#    is the test's, as another host's checker would write it)
+
+case_ "host-a: mail of a pending domain is quarantined and held there alone"
+evidence "$T/a.log"
+V6=$(put_domain held.test pending)
+held_qid=
+if ! wait_position a "$V6" || ! wait_position b "$V6"; then
+	ko "no event=replica-apply to position $V6"
+else
+	EOM=1
+	decide a bounces@mail.held.test
+	EOM=0
+	held_qid=$qid
+	echo "$held_qid" >"$T/run/held"
+	status a held.test
+	a_out=$(cat "$LIB_OUT")
+	status b held.test
+	if ! grep -q QUARANTINED "$T/mt.out"; then
+		ko "no quarantine at the end of the message: $d"
+	elif ! printf '%s\n' "$a_out" | grep -q "held  $held_qid "; then
+		ko "host-a's status shows no held $held_qid"
+	elif grep -q "held  " "$LIB_OUT"; then
+		ko "host-b holds it too"
+	else
+		ok
+	fi
+fi
+case_ "host-a: verified by another host: its replica's apply releases it"
+evidence "$T/a.log"
+V7=$(put_domain held.test verified)
+if [ -z "$held_qid" ]; then
+	ko "nothing was held"
+elif ! wait_position a "$V7"; then
+	ko "no event=replica-apply to position $V7"
+elif ! wait_log a "event=release domain=held.test released=1 "; then
+	ko "no event=release domain=held.test released=1"
+elif ! grep -qx "$held_qid" "$T/run/released" 2>/dev/null; then
+	ko "the release command was not given $held_qid"
+else
+	status a held.test
+	if grep -q "held  " "$LIB_OUT"; then
+		ko "host-a still holds it"
+	elif grep -q 'event=release ' "$T/b.log"; then
+		ko "host-b released something"
+	else
+		ok
+	fi
+fi
+
+# 8. a schema newer than the program ----------------------------------------
 
 case_ "host-c: a schema newer than it knows is refused, nothing applied"
 evidence "$T/c.log"

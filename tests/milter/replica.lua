@@ -3,7 +3,9 @@
 -- (FromCheck waits for the headers) a From header of FROM (default
 -- SENDER) and the end of headers follow.  The decision is read from the
 -- daemon's log line (session=QID) by replica.sh, so the reply code (550
--- or 451) is known without a tap.
+-- or 451) is known without a tap.  With EOM=1 the message goes on to
+-- its end (what a quarantine needs) and "QUARANTINED" is echoed when
+-- the daemon asked for it.
 local conn = mt.connect(SOCK, 50, 0.1)
 if conn == nil then
 	error("mt.connect(" .. SOCK .. ") failed")
@@ -31,5 +33,14 @@ if r == SMFIR_CONTINUE then
 		error("mt.eoh failed")
 	end
 	mt.echo("EOH: " .. string.char(mt.getreply(conn)))
+	if EOM == "1" then
+		if mt.eom(conn) ~= nil then
+			error("mt.eom failed")
+		end
+		mt.echo("EOM: " .. string.char(mt.getreply(conn)))
+		if mt.eom_check(conn, MT_QUARANTINE) then
+			mt.echo("QUARANTINED")
+		end
+	end
 end
 mt.disconnect(conn)
