@@ -99,7 +99,7 @@ metricshttp_text(struct MHD_Connection *conn, unsigned status,
 }
 
 /* metricshttp_metrics - the registry's text, in a buffer sized by the
- * last scrape (grown once when it no longer fits). */
+ * last scrape (grown, with room, when it no longer fits). */
 static enum MHD_Result
 metricshttp_metrics(struct metricshttp *mh, struct MHD_Connection *conn)
 {
@@ -111,14 +111,21 @@ metricshttp_metrics(struct metricshttp *mh, struct MHD_Connection *conn)
 		return metricshttp_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		                        "", "out of memory");
 	need = metrics_render(mh->registry, buf, cap);
-	if (need >= cap && need < mh->body_max) {
-		char *grown = realloc(buf, need + 1);
+	/* Grown with room to spare: the counters move between two renders
+	 * (a number gains a digit, a label value its first sample), so a
+	 * buffer of exactly the last size may already be short. */
+	for (int tries = 0; need >= cap && need < mh->body_max && tries < 3;
+	     tries++) {
+		size_t want = need + need / 4 + 256;
+		char *grown;
 
-		if (grown != NULL) {
-			buf = grown;
-			cap = need + 1;
-			need = metrics_render(mh->registry, buf, cap);
-		}
+		if (want > mh->body_max)
+			want = mh->body_max;
+		if ((grown = realloc(buf, want)) == NULL)
+			break;
+		buf = grown;
+		cap = want;
+		need = metrics_render(mh->registry, buf, cap);
 	}
 	if (need >= cap) {
 		free(buf);

@@ -70,7 +70,9 @@
  *	event=fleet-write, each dropped one as event=fleet-dropped, a
  *	write-back done again after the fence as
  *	event=fleet-lease-moved, each
- *	notice handed to sendmail as event=fleet-notice.
+ *	notice handed to sendmail as event=fleet-notice, each one whose
+ *	claim ran out before its hand-off (another sender has it) as
+ *	event=fleet-notice-lost.
  */
 #include "pgcheck.h"
 
@@ -1973,15 +1975,24 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 }
 
 /* pgcheck_notice_mark - set column (handed_at or sent_at) of a notice we
- * hold; clear (a failed hand-off) releases it for a later retry. */
+ * hold; clear (a failed hand-off) releases it for a later retry.  *rows
+ * (may be NULL): the rows it changed. */
 static int
 pgcheck_notice_mark(struct pgcheck *pc, const char *domain, const char *ver,
-                    const char *sql, char *err, size_t errlen)
+                    const char *sql, int *rows, char *err, size_t errlen)
 {
 	const char *values[3] = {domain, ver, pc->owner};
+	PGresult *res;
+	int rc;
 
-	return pgconn_exec(pc->conn, "marking a notice", sql, 3, values, NULL,
-	                   NULL, NULL, err, errlen);
+	rc = pgconn_exec(pc->conn, "marking a notice", sql, 3, values, NULL,
+	                 NULL, &res, err, errlen);
+	if (rc != PGCONN_OK)
+		return rc;
+	if (rows != NULL)
+		*rows = atoi(PQcmdTuples(res));
+	PQclear(res);
+	return PGCONN_OK;
 }
 
 int
@@ -2019,19 +2030,58 @@ pgcheck_notices(struct pgcheck *pc, const char *sendmail_cmd, size_t *sent,
 			const char *ver = PQgetvalue(res, i, 1);
 			const char *msg = PQgetvalue(res, i, 2);
 			bool again = PQgetvalue(res, i, 3)[0] == 't';
-			int ok;
+			int ok, held = 0;
 
-			/* handed_at before the hand-off: a crash after it
+			/* Before the hand-off, the claim renewed where it is
+			 * still ours and has not run out (the batch's earlier
+			 * hand-offs may have taken long): a notice another
+			 * sender took meanwhile is left to it, never sent
+			 * twice; and handed_at set, so a crash after it
 			 * resends once (this claim), never twice. */
-			if (!again &&
-			    (rc = pgcheck_notice_mark(
-			         pc, domain, ver,
-			         "UPDATE authready_notices SET handed_at = "
-			         "now() "
-			         "WHERE domain = $1 AND verified_version = $2 "
-			         "AND claimed_by = $3",
-			         err, errlen)) != PGCONN_OK)
+			rc = pgcheck_notice_mark(
+			    pc, domain, ver,
+			    again
+			        ? "UPDATE authready_notices SET "
+			          "claimed_until = now() + interval "
+			          "'" PGCHECK_STR(
+			              PGCHECK_NOTICE_LEASE_S) " s' "
+			                                      "WHERE domain = "
+			                                      "$1 AND "
+			                                      "verified_"
+			                                      "version = $2 "
+			                                      "AND claimed_by "
+			                                      "= $3 AND "
+			                                      "claimed_until > "
+			                                      "now()"
+			        : "UPDATE authready_notices SET handed_at = "
+			          "now(), claimed_until = now() + interval "
+			          "'" PGCHECK_STR(
+			              PGCHECK_NOTICE_LEASE_S) " s' "
+			                                      "WHERE domain = "
+			                                      "$1 AND "
+			                                      "verified_"
+			                                      "version = $2 "
+			                                      "AND claimed_by "
+			                                      "= $3 AND "
+			                                      "claimed_until > "
+			                                      "now()",
+			    &held, err, errlen);
+			if (rc != PGCONN_OK)
 				break;
+			if (held == 0) {
+				log_line_init(&line);
+				log_field_text(&line, "event",
+				               "fleet-notice-lost");
+				log_field(&line, "domain", domain);
+				log_field(&line, "message_id",
+				          PQgetvalue(res, i, 4));
+				log_field_text(
+				    &line, "reason",
+				    "its claim ran out before the "
+				    "hand-off; another sender has it");
+				log_emit(LOG_WARNING, &line);
+				continue;
+			}
 			ok = notify_send(sendmail_cmd, msg, strlen(msg), why,
 			                 sizeof(why)) == 0;
 			log_line_init(&line);
@@ -2052,7 +2102,7 @@ pgcheck_notices(struct pgcheck *pc, const char *sendmail_cmd, size_t *sent,
 				    "= "
 				    "$1 AND verified_version = $2 AND "
 				    "claimed_by = $3",
-				    err, errlen);
+				    NULL, err, errlen);
 			else
 				rc = pgcheck_notice_mark(
 				    pc, domain, ver,
@@ -2067,7 +2117,7 @@ pgcheck_notices(struct pgcheck *pc, const char *sendmail_cmd, size_t *sent,
 				                                "AND "
 				                                "claimed_by = "
 				                                "$3",
-				    err, errlen);
+				    NULL, err, errlen);
 			if (rc != PGCONN_OK)
 				break;
 			if (ok)

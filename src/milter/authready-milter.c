@@ -144,26 +144,28 @@ static struct {
 	const struct config *started; /* the start's config */
 } daemon_live = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* The checker thread the replica asks to release held mail (replica
- * thread), NULL before it starts and once it is being stopped. */
+/* The checker thread the replica tells of what it stored (waiters to
+ * wake, held mail to release), NULL before it starts and once it is
+ * being stopped. */
 static struct {
 	pthread_mutex_t lock;
 	struct checkerd *checkerd;
 } daemon_release = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* daemon_release_verified - the replica applied a verified state: the
- * checker thread releases the held mail of the verified domains. */
+/* daemon_replica_applied - the replica stored states: the checker
+ * thread wakes the MAIL FROMs waiting for one and, with release, releases
+ * the held mail of the verified domains. */
 static void
-daemon_release_verified(void *arg)
+daemon_replica_applied(void *arg, bool release)
 {
 	(void)arg;
 	pthread_mutex_lock(&daemon_release.lock);
 	if (daemon_release.checkerd != NULL)
-		checkerd_release_verified(daemon_release.checkerd);
+		checkerd_replica_applied(daemon_release.checkerd, release);
 	pthread_mutex_unlock(&daemon_release.lock);
 }
 
-/* daemon_release_to - who daemon_release_verified asks (NULL: nobody). */
+/* daemon_release_to - who daemon_replica_applied asks (NULL: nobody). */
 static void
 daemon_release_to(struct checkerd *cd)
 {
@@ -1329,9 +1331,8 @@ daemon_run(const struct daemon_args *a, struct snapshot *snap)
 	         0) ||
 	    daemon_checker_start(&env, err, sizeof(err)) != 0 ||
 	    (cfg->store_dsn[0] != '\0' &&
-	     replica_start(&env.replica, env.store, cfg,
-	                   daemon_release_verified, NULL, err,
-	                   sizeof(err)) != 0) ||
+	     replica_start(&env.replica, env.store, cfg, daemon_replica_applied,
+	                   NULL, err, sizeof(err)) != 0) ||
 	    webhookd_start(&env.webhookd, env.store, cfg, err, sizeof(err)) !=
 	        0 ||
 	    webhookd_start_fleet(&env.webhookd_fleet, cfg, err, sizeof(err)) !=

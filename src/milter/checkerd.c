@@ -5,7 +5,7 @@
  *	int checkerd_start(out, st, err, errlen);
  *	bool checkerd_stop(cd, wait_seconds);
  *	bool checkerd_request(cd, domain, unregistered);
- *	void checkerd_release_verified(cd);
+ *	void checkerd_replica_applied(cd, release);
  *	uint64_t checkerd_generation(cd);
  *	bool checkerd_wait(cd, seen, deadline);
  *	void checkerd_note_use(cd, domain);
@@ -32,7 +32,7 @@
  *	Held mail: a domain this thread makes verified has its held mail
  *	released after the run.  One another host's checker made verified
  *	comes through the replica (replica.h), which asks with
- *	checkerd_release_verified(); so does the thread's start (a domain
+ *	checkerd_replica_applied(); so does the thread's start (a domain
  *	verified while the daemon was down, or a release a crash cut
  *	short): the thread then walks the domains with held mail and
  *	releases those whose state in the store is verified, between runs,
@@ -307,7 +307,7 @@ checkerd_stopping(struct checkerd *cd)
 }
 
 /* checkerd_release_held - held mail of every domain whose state in the
- * store is verified (checkerd_release_verified asked). */
+ * store is verified (checkerd_replica_applied asked). */
 static void
 checkerd_release_held(struct checkerd *cd)
 {
@@ -506,6 +506,12 @@ checkerd_run_names(struct checkerd *cd, char **names, size_t n,
 	/* With StoreDSN, PostgreSQL first; while it is down, the requests
 	 * (a MAIL FROM waits) go to the local store alone, rounds wait. */
 	fleet = snap->cfg.store_dsn[0] != '\0';
+	/* A fleet's confirmation mail is PostgreSQL's notice, written with
+	 * the state that verified: a state verified into the local store
+	 * while PostgreSQL is down sends none (once it is back, the check
+	 * there verifies it and its one notice goes out). */
+	if (fleet)
+		opt.notify = false;
 	if ((!fleet ||
 	     (!checkerd_run_fleet(cd, &snap->cfg, dns, &opt, names, n, due) &&
 	      !due)) &&
@@ -803,11 +809,15 @@ checkerd_stop(struct checkerd *cd, unsigned wait_seconds)
 }
 
 void
-checkerd_release_verified(struct checkerd *cd)
+checkerd_replica_applied(struct checkerd *cd, bool release)
 {
 	pthread_mutex_lock(&cd->lock);
-	cd->release_asked = true;
-	pthread_cond_signal(&cd->wake);
+	cd->generation++; /* a state a MAIL FROM waits for may be here */
+	pthread_cond_broadcast(&cd->done);
+	if (release) {
+		cd->release_asked = true;
+		pthread_cond_signal(&cd->wake);
+	}
 	pthread_mutex_unlock(&cd->lock);
 }
 

@@ -19,7 +19,8 @@
  *	c-ares channel (c-ares 1.18 has no channel locking), opened per run
  *	from the current config snapshot.  A domain verified by another
  *	host's checker (a fleet) has its held mail released when this host's
- *	replica applies the state (checkerd_release_verified).
+ *	replica applies the state (checkerd_replica_applied), which also
+ *	wakes the MAIL FROMs waiting for a state another checker made.
  *
  *	Due rounds include the unregistered domains that have a state.  The
  *	milter notes which domains its mail used (checkerd_note_use, no lock,
@@ -68,11 +69,12 @@ bool checkerd_request(struct checkerd *cd, const char *domain,
                       bool unregistered);
 
 /*
- * checkerd_release_verified - ask the thread to release the held mail of
- * every domain whose state in the store is verified (the replica applied
- * one); any thread, returns at once.  The thread asks itself at its start.
+ * checkerd_replica_applied - the replica stored states: the waiters
+ * (checkerd_wait) look again, and with release the thread releases the
+ * held mail of every domain whose state in the store is verified (the
+ * thread also does that once at its start); any thread, returns at once.
  */
-void checkerd_release_verified(struct checkerd *cd);
+void checkerd_replica_applied(struct checkerd *cd, bool release);
 
 /* checkerd_note_use - mail used domain's state; any thread, never
  * blocks. */

@@ -2,7 +2,7 @@
  * replica.c - the daemon's LMDB kept a replica of PostgreSQL.
  *
  * SYNOPSIS
- *	int replica_start(out, st, cfg, on_verified, arg, err, errlen);
+ *	int replica_start(out, st, cfg, on_applied, arg, err, errlen);
  *	bool replica_stop(rp, wait_seconds);
  *	int64_t replica_heard_ms(rp);
  *	bool replica_behind(rp, max_lag_s, now_ms);
@@ -33,12 +33,14 @@
  *	does); a state tombstone the state.  An entry that does not decode
  *	is logged and skipped.
  *
- *	Held mail stays on its host: a pass (a snapshot or a catch-up) that
- *	applied a verified state, while this host's held index holds
- *	anything, calls on_verified(arg) once it is committed (the daemon's
- *	checker thread then releases the held mail of the verified domains:
- *	checkerd_release_verified), so mail held here is released whichever
- *	host's checker verified its domain.
+ *	A pass (a snapshot or a catch-up) that applied rows calls
+ *	on_applied(arg, release) once they are committed: the daemon's
+ *	checker thread wakes the MAIL FROMs waiting for a state (the check
+ *	another checker made comes this way) and, with release (the pass
+ *	applied a verified state while this host's held index holds
+ *	anything), releases the held mail of the verified domains
+ *	(checkerd_replica_applied): held mail stays on its host and is
+ *	released whichever host's checker verified its domain.
  *
  *	Lag: every answer from PostgreSQL sets heard_ms (an atomic the
  *	milter threads read for ReplicaMaxLag) and, at most every
@@ -121,9 +123,9 @@ struct replica {
 	bool lost;       /* replica-lost logged, no reconnect since */
 	int64_t written; /* heard_ms last stored in LMDB */
 	unsigned backoff_ms;
-	bool replicas_warned;           /* authready_replicas refused our row */
-	void (*on_verified)(void *arg); /* a pass applied a verified state */
-	void *on_verified_arg;
+	bool replicas_warned; /* authready_replicas refused our row */
+	void (*on_applied)(void *arg, bool release); /* a pass applied rows */
+	void *on_applied_arg;
 	struct domain_reg reg; /* decoding room, off the stack */
 	struct domain_state state;
 };
@@ -624,21 +626,22 @@ replica_forget(struct replica *rp, char *err, size_t errlen)
 	return store_batch_commit(b, err, errlen) == STORE_OK ? 0 : -1;
 }
 
-/* replica_verified - the pass (committed to LMDB) applied verified
- * states: held mail here may be released; the store's held index is
- * looked at first, so a host with nothing held asks nothing. */
+/* replica_applied - the pass (committed to LMDB) applied rows: waiters
+ * look again; with verified states, held mail here may be released (the
+ * store's held index is looked at first, so a host with nothing held
+ * asks for no release). */
 static void
-replica_verified(struct replica *rp, const struct replica_pass *ps)
+replica_applied(struct replica *rp, const struct replica_pass *ps)
 {
 	char err[REPLICA_ERR_MAX];
-	size_t held = 0;
+	size_t held = 1;
 
-	if (ps->verified == 0 || rp->on_verified == NULL)
+	if (ps->rows == 0 || rp->on_applied == NULL)
 		return;
-	if (store_held_count(rp->st, &held, err, sizeof(err)) == STORE_OK &&
-	    held == 0)
-		return;
-	rp->on_verified(rp->on_verified_arg);
+	if (ps->verified > 0 &&
+	    store_held_count(rp->st, &held, err, sizeof(err)) != STORE_OK)
+		held = 1; /* unknown: let the checker thread look */
+	rp->on_applied(rp->on_applied_arg, ps->verified > 0 && held > 0);
 }
 
 /* replica_sync - a snapshot (no position) or a catch-up, in one
@@ -690,7 +693,7 @@ replica_sync(struct replica *rp, char *err, size_t errlen)
 		    "ms=%llu",
 		    ps.rows, ps.batches, (long long)clock,
 		    (unsigned long long)(text_now_ms() - t0));
-	replica_verified(rp, &ps);
+	replica_applied(rp, &ps);
 out:
 	replica_pass_free(&ps);
 	if (rc == 0)
@@ -937,7 +940,7 @@ replica_config(struct replica *rp, const struct config *cfg, char *err,
 
 int
 replica_start(struct replica **out, struct store *st, const struct config *cfg,
-              void (*on_verified)(void *arg), void *arg, char *err,
+              void (*on_applied)(void *arg, bool release), void *arg, char *err,
               size_t errlen)
 {
 	struct replica *rp;
@@ -949,8 +952,8 @@ replica_start(struct replica **out, struct store *st, const struct config *cfg,
 	if ((rp = calloc(1, sizeof(*rp))) == NULL)
 		return errbuf_fail(err, errlen, "replica: out of memory");
 	rp->st = st;
-	rp->on_verified = on_verified;
-	rp->on_verified_arg = arg;
+	rp->on_applied = on_applied;
+	rp->on_applied_arg = arg;
 	text_copy(rp->dsn, sizeof(rp->dsn), cfg->store_dsn);
 	text_copy(rp->state_dir, sizeof(rp->state_dir), cfg->state_dir);
 	if (replica_config(rp, cfg, err, errlen) != 0) {

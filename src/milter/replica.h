@@ -36,13 +36,14 @@
 struct replica;
 
 /* replica_start - copy the fleet settings of cfg and start the thread
- * on st (which must outlive it); on_verified(arg) (may be NULL), on the
- * replica's thread, after a pass that applied a verified state while the
- * held index holds anything; it must return at once.  0 ok, -1 with
- * err. */
+ * on st (which must outlive it); on_applied(arg, release) (may be NULL),
+ * on the replica's thread, after a pass that applied rows (release: a
+ * verified state among them while the held index holds anything); it
+ * must return at once.  0 ok, -1 with err. */
 int replica_start(struct replica **out, struct store *st,
-                  const struct config *cfg, void (*on_verified)(void *arg),
-                  void *arg, char *err, size_t errlen);
+                  const struct config *cfg,
+                  void (*on_applied)(void *arg, bool release), void *arg,
+                  char *err, size_t errlen);
 
 /* replica_stop - stop the thread and free rp; false when it did not end
  * within wait_seconds (rp is then left to the process's exit). */

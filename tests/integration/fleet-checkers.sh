@@ -32,7 +32,10 @@
 #	tombstone, not from the state its claim read (the first try fails
 #	on the state's version: event=fleet-lease-moved); a notice handed to sendmail and never marked
 #	sent (a crash between the two) is sent once more, with the same
-#	Message-ID, then marked sent; two `refresh --due` at once check
+#	Message-ID, then marked sent; a notice another sender took while
+#	the batch's first was handed over is not sent (its claim is
+#	renewed before each hand-off: event=fleet-notice-lost); two
+#	`refresh --due` at once check
 #	every domain once between them, and `refresh --all` every domain,
 #	due or not; with PostgreSQL stopped refresh exits 75 and a running
 #	checkerd works again once it is back, without a restart; a domain
@@ -638,6 +641,58 @@ else
 	fi
 fi
 
+case_ notice-taken-by-another-sender-not-sent
+# Two notices wait; while the first is handed to sendmail, another
+# sender takes the second (as when the batch's claim ran out under a
+# slow hand-off: the stand-in sendmail plays that sender, by SQL).  The
+# checker renews each notice's claim before its hand-off, finds the
+# second one gone (event=fleet-notice-lost) and does not send it: one
+# mail, not two; the other sender's claim is left as it is.
+if [ "$(sql "SELECT count(*) FROM authready_notices")" = 0 ]; then
+	skip "no notice (example.com not verified)"
+else
+	cat >"$T/bin/thief-sendmail" <<REC
+#!/bin/sh
+"$PSQL" -X -q -h "$PG_DIR" -p "$PG_PORT" -U postgres -d authready -c \
+    "UPDATE authready_notices SET claimed_by = 'thief',
+    claimed_until = now() + interval '1 hour'
+    WHERE domain = 'second.notice.test'" >/dev/null 2>&1
+n=\$(ls "$T/mail" | wc -l)
+cat >"$T/mail/msg.\$n.\$\$"
+REC
+	chmod 0755 "$T/bin/thief-sendmail"
+	sed "s|^SendmailPath .*|SendmailPath $T/bin/thief-sendmail -t -oi|" \
+	    "$T/c1.conf" >"$T/thief.conf"
+	sql "UPDATE authready_notices SET sent_at = NULL, claimed_by = NULL,
+	    claimed_until = NULL, handed_at = NULL,
+	    created = now() - interval '2 s'" >/dev/null
+	sql "INSERT INTO authready_notices (domain, verified_version,
+	    message_id, message, created) SELECT 'second.notice.test',
+	    verified_version, '<second@notice.test>', message,
+	    now() - interval '1 s' FROM authready_notices LIMIT 1" >/dev/null
+	before=$(ls "$T/mail" | wc -l)
+	cli "$T/thief.conf" refresh --due
+	after=$(ls "$T/mail" | wc -l)
+	left=$(sql "SELECT claimed_by || ' ' || (sent_at IS NULL) || ' ' ||
+	    (handed_at IS NULL) FROM authready_notices
+	    WHERE domain = 'second.notice.test'")
+	evidence "$LIB_ERR"
+	if [ "$rc" -ne 0 ]; then
+		ko "refresh --due: exit $rc"
+	elif [ $((after - before)) -ne 1 ]; then
+		ko "$((after - before)) mails, want 1"
+	elif ! grep -q 'event=fleet-notice-lost .*domain=second.notice.test' \
+	    "$LIB_ERR"; then
+		ko "no event=fleet-notice-lost for the notice taken"
+	elif [ "$left" != "thief true true" ]; then
+		ko "the taken notice was touched: $left"
+	else
+		ok
+	fi
+	sql "DELETE FROM authready_notices
+	    WHERE domain = 'second.notice.test'" >/dev/null
+fi
+
 case_ refresh-due-each-once-then-all
 # Two refresh --due at once share one round: every domain once between
 # them; then a refresh --all checks every domain, due or not.
@@ -1065,6 +1120,75 @@ else
 		ko "the due round claimed a domain with FleetRefresh no"
 	elif grep -q 'event=fleet-check .*domain=leftalone' "$T/m2.log"; then
 		ko "the daemon checked leftalone.fleet.test"
+	else
+		ok
+	fi
+	stop_pid "$M_PID"
+	M_PID=
+fi
+
+case_ daemon-postgresql-down-no-local-confirmation-mail
+# With PostgreSQL down the daemon checks what its mail asks for into its
+# own store.  A domain verified so sends no confirmation mail from the
+# host: a fleet's one mail is PostgreSQL's notice, written with the
+# state that verified.  Once PostgreSQL is back and a checker verifies
+# it there: one mail in all.
+if [ -z "$MILTERTEST" ] || [ ! -f "$T/madmin.conf" ]; then
+	skip "miltertest not found, or the daemon cases did not run"
+else
+	cli "$ADMIN" domain remove example.com
+	arc=$rc
+	cli "$ADMIN" domain add example.com --selector 1234rpr \
+	    --key "$KEYS/rsa2048.pem" --contact owner@example.com
+	arc=$((arc + rc))
+	ver=$(sql "SELECT version FROM authready_clock")
+	"$AUTHREADY_MILTER" -c "$T/m.conf" -f </dev/null >/dev/null \
+	    2>"$T/m3.log" &
+	M_PID=$!
+	evidence "$T/m3.log"
+	# the daemon's replica has the registration again, with no state
+	i=0
+	while :; do
+		pos=$(grep -E 'event=replica-(snapshot|apply) ' "$T/m3.log" |
+		    sed -n 's/.* position=\([0-9]*\).*/\1/p' | sort -n |
+		    tail -n 1)
+		[ -n "$pos" ] && [ "$pos" -ge "$ver" ] && break
+		[ $i -ge "$WAIT_TENTHS" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sed 's/user@fresh\.fleet\.test/user@mail.example.com/' \
+	    "$T/mail.lua" >"$T/down.lua"
+	chmod 1777 "$T/mail" # the daemon's user may hand over mail too
+	before=$(ls "$T/mail" | wc -l)
+	pg_stop
+	# MAIL FROMs until the daemon's checker took one into its store
+	# (the first may find its connection gone, not yet known down)
+	n=0
+	while ! grep -q 'event=check domain=example.com ' "$T/m3.log" &&
+	    [ $n -lt 10 ]; do
+		timeout "$(scaled 30)" "$MILTERTEST" \
+		    -D "SOCK=unix:$T/sock/milter.sock" -s "$T/down.lua" \
+		    >"$T/mt3.out" 2>&1 </dev/null
+		n=$((n + 1))
+	done
+	during=$(ls "$T/mail" | wc -l)
+	pg_restart
+	cli "$T/c1.conf" refresh example.com
+	rrc=$rc
+	after=$(ls "$T/mail" | wc -l)
+	if [ "$arc" -ne 0 ]; then
+		ko "domain remove and add: exit $arc"
+	elif ! grep -q 'event=check domain=example.com .*to=verified' \
+	    "$T/m3.log"; then
+		ko "the daemon did not verify example.com into its store"
+	elif [ "$during" -ne "$before" ]; then
+		ko "$((during - before)) mail(s) sent by the host while" \
+		    "PostgreSQL was down, want none"
+	elif [ "$rrc" -ne 0 ]; then
+		ko "refresh example.com after the outage: exit $rrc"
+	elif [ $((after - before)) -ne 1 ]; then
+		ko "$((after - before)) mails in all, want 1"
 	else
 		ok
 	fi

@@ -52,7 +52,12 @@
 #	   thread release it (event=release released=1, the ID handed to
 #	   the release command, nothing held after); host-b releases
 #	   nothing;
-#	8. a third daemon, host-c, against a schema version newer than it
+#	8. host-d (CheckWait long) gets a MAIL FROM for a registered domain
+#	   never checked, which its checker cannot claim
+#	   (event=check-error): the state written
+#	   as another host's checker would reaches its replica, whose apply
+#	   wakes the waiting MAIL FROM: accepted long before CheckWait;
+#	9. a third daemon, host-c, against a schema version newer than it
 #	   knows: refused (event=replica-lost naming it), no snapshot.
 #
 # EXIT STATUS
@@ -91,6 +96,7 @@ unset PGPASSWORD PGPASSFILE PGSERVICE
 # shellcheck source=tests/integration/pg-harness.sh
 . "$here/pg-harness.sh"
 LAG=$(scaled 3)             # ReplicaMaxLag, seconds
+CHECK_WAIT_D=$(scaled 20)   # host-d's CheckWait, seconds
 WAIT_TENTHS=$(scaled 300)   # an event the test waits for
 START_WAIT_TENTHS=$(scaled 100)
 STOP_WAIT_TENTHS=$(scaled 150)
@@ -123,6 +129,7 @@ LIB_ERR=$T/err
 PID_a=
 PID_b=
 PID_c=
+PID_d=
 
 # PostgreSQL ----------------------------------------------------------------
 
@@ -195,7 +202,12 @@ daemon_start() {
 			echo "PidFile $T/run/$1.pid"
 			echo "DNSServers 127.0.0.1:9"
 			echo "UnregisteredDomains reject"
-			echo "CheckWait 0.5"
+			# host-d waits long for a check (case 8)
+			if [ "$1" = d ]; then
+				echo "CheckWait $CHECK_WAIT_D"
+			else
+				echo "CheckWait 0.5"
+			fi
 			echo "StoreDSN $PG_DSN_REPLICA"
 			echo "StoreDSNPasswordFile $T/replica.password"
 			echo "ReplicaMaxLag $LAG"
@@ -229,7 +241,7 @@ daemon_start() {
 }
 
 cleanup() {
-	stop_pid "$PID_a" "$PID_b" "$PID_c"
+	stop_pid "$PID_a" "$PID_b" "$PID_c" "$PID_d"
 	PID_a=
 	PID_b=
 	PID_c=
@@ -648,7 +660,54 @@ else
 	fi
 fi
 
-# 8. a schema newer than the program ----------------------------------------
+# 8. a MAIL FROM waiting for a state another checker makes ------------------
+
+case_ "host-d: a MAIL FROM waiting for a check gets the state the replica applies"
+# A registered domain never checked; host-d's checker cannot claim it
+# (the replica role: event=check-error for the domain, "claiming a
+# domain": the MAIL FROM is waiting then), so its state can only come as
+# another host's checker would write it, through the replica.  The
+# replica's apply wakes the waiting MAIL FROM, which is answered from
+# it, long before CheckWait (CHECK_WAIT_D) ends.
+evidence "$T/d.log"
+mkdir "$T/d"
+[ "$(id -u)" -eq 0 ] && chown "$DUSER:$DGROUP" "$T/d"
+chmod 0750 "$T/d"
+V8=$(put_domain waited.test)
+if ! daemon_start d; then
+	ko "no event=start"
+elif ! wait_position d "$V8"; then
+	ko "no snapshot to position $V8"
+else
+	qn=$((qn + 1))
+	wq=$qn
+	( qn=$((wq - 1)); decide d user@mail.waited.test; echo "$d" \
+	    >"$T/waited.d" ) &
+	wpid=$!
+	if ! wait_log d 'event=check-error domain=waited.test .*claiming'; then
+		ko "host-d's checker was not asked (no event=check-error" \
+		    "claiming the domain)"
+	else
+		t0=$(now_ms)
+		V9=$(put_domain waited.test verified)
+		wait "$wpid"
+		took=$(($(now_ms) - t0))
+		got=$(cat "$T/waited.d" 2>/dev/null)
+		if [ "$got" != "accept -" ]; then
+			ko "waited.test: ${got:-no decision} after $took ms" \
+			    "(version $V9)"
+		elif [ "$took" -ge $((CHECK_WAIT_D * 1000)) ]; then
+			ko "answered after $took ms: CheckWait ran out"
+		else
+			ok "answered $took ms after the state was written"
+		fi
+	fi
+	wait "$wpid" 2>/dev/null
+fi
+stop_pid "$PID_d"
+PID_d=
+
+# 9. a schema newer than the program ----------------------------------------
 
 case_ "host-c: a schema newer than it knows is refused, nothing applied"
 evidence "$T/c.log"
