@@ -56,7 +56,8 @@
 #
 #	3. PostgreSQL started again: every replica reconnects and catches
 #	   up without a restart (same PIDs, one event=start each), the
-#	   checkers reconnect, the domain is accepted and delivered through
+#	   checkers reconnect (the checkerd and each host's own), the
+#	   domain is accepted and delivered through
 #	   Postfix, the unregistered domain gets 550 again, and no message
 #	   of the flow got a reply its sender's state did not call for.
 #
@@ -915,6 +916,20 @@ elif ! wait_log ck 'event=checkerd-db-reconnected'; then
 else
 	ok
 fi
+
+for h in a b c; do
+	case_ "host-$h-checker-reconnects"
+	# the daemon's own checker: its due rounds (every 15 s) met the
+	# outage, and its connection is made again, no restart
+	evidence "$T/$h.log"
+	if ! grep -q 'event=fleet-db-down' "$T/$h.log"; then
+		ko "the host's checker did not notice the outage"
+	elif ! wait_log $h 'event=fleet-db-reconnected'; then
+		ko "no event=fleet-db-reconnected"
+	else
+		ok
+	fi
+done
 
 case_ late-through-postfix-accepted-after-the-outage
 evidence "$T/probe.out"
