@@ -1974,6 +1974,21 @@ pgcheck_round(struct pgcheck *pc, struct store *st, struct dns *dns,
 	return PGCONN_OK;
 }
 
+/* A notice's claim renewed before its hand-off, where it is still ours
+ * and has not run out; PGCHECK_SQL_NOTICE_HAND marks it handed too. */
+#define PGCHECK_SQL_NOTICE_RENEW_SET                                           \
+	"UPDATE authready_notices SET claimed_until = now() + interval "       \
+	"'" PGCHECK_STR(PGCHECK_NOTICE_LEASE_S) " s'"
+#define PGCHECK_SQL_NOTICE_OURS                                                \
+	" WHERE domain = $1 AND verified_version = $2 AND claimed_by = $3 "    \
+	"AND claimed_until > now()"
+#define PGCHECK_SQL_NOTICE_RENEW                                               \
+	PGCHECK_SQL_NOTICE_RENEW_SET PGCHECK_SQL_NOTICE_OURS
+#define PGCHECK_SQL_NOTICE_HANDED ", handed_at = now()"
+#define PGCHECK_SQL_NOTICE_HAND                                                \
+	PGCHECK_SQL_NOTICE_RENEW_SET PGCHECK_SQL_NOTICE_HANDED                 \
+	    PGCHECK_SQL_NOTICE_OURS
+
 /* pgcheck_notice_mark - set column (handed_at or sent_at) of a notice we
  * hold; clear (a failed hand-off) releases it for a later retry.  *rows
  * (may be NULL): the rows it changed. */
@@ -2038,34 +2053,11 @@ pgcheck_notices(struct pgcheck *pc, const char *sendmail_cmd, size_t *sent,
 			 * sender took meanwhile is left to it, never sent
 			 * twice; and handed_at set, so a crash after it
 			 * resends once (this claim), never twice. */
-			rc = pgcheck_notice_mark(
-			    pc, domain, ver,
-			    again
-			        ? "UPDATE authready_notices SET "
-			          "claimed_until = now() + interval "
-			          "'" PGCHECK_STR(
-			              PGCHECK_NOTICE_LEASE_S) " s' "
-			                                      "WHERE domain = "
-			                                      "$1 AND "
-			                                      "verified_"
-			                                      "version = $2 "
-			                                      "AND claimed_by "
-			                                      "= $3 AND "
-			                                      "claimed_until > "
-			                                      "now()"
-			        : "UPDATE authready_notices SET handed_at = "
-			          "now(), claimed_until = now() + interval "
-			          "'" PGCHECK_STR(
-			              PGCHECK_NOTICE_LEASE_S) " s' "
-			                                      "WHERE domain = "
-			                                      "$1 AND "
-			                                      "verified_"
-			                                      "version = $2 "
-			                                      "AND claimed_by "
-			                                      "= $3 AND "
-			                                      "claimed_until > "
-			                                      "now()",
-			    &held, err, errlen);
+			rc =
+			    pgcheck_notice_mark(pc, domain, ver,
+			                        again ? PGCHECK_SQL_NOTICE_RENEW
+			                              : PGCHECK_SQL_NOTICE_HAND,
+			                        &held, err, errlen);
 			if (rc != PGCONN_OK)
 				break;
 			if (held == 0) {
