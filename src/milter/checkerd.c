@@ -314,18 +314,16 @@ checkerd_release_held(struct checkerd *cd)
 	char(*domains)[DOMAIN_BUF] = NULL;
 	struct domain_state state;
 	struct snapshot *snap;
-	size_t n = 0, held = 0;
+	size_t n = 0;
 	char err[512];
 
-	if (store_held_count(cd->st, &held, err, sizeof(err)) != STORE_OK) {
-		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
-		return;
-	}
-	if (held == 0)
-		return;
 	if (store_held_domains(cd->st, &domains, &n, err, sizeof(err)) !=
 	    STORE_OK) {
 		log_msg(LOG_ERR, "event=store-error error=\"%s\"", err);
+		return;
+	}
+	if (n == 0) {
+		free(domains);
 		return;
 	}
 	if ((snap = snapshot_acquire()) == NULL) {

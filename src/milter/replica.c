@@ -634,14 +634,17 @@ static void
 replica_applied(struct replica *rp, const struct replica_pass *ps)
 {
 	char err[REPLICA_ERR_MAX];
-	size_t held = 1;
+	size_t held = 0;
+	bool release = false;
 
 	if (ps->rows == 0 || rp->on_applied == NULL)
 		return;
-	if (ps->verified > 0 &&
-	    store_held_count(rp->st, &held, err, sizeof(err)) != STORE_OK)
-		held = 1; /* unknown: let the checker thread look */
-	rp->on_applied(rp->on_applied_arg, ps->verified > 0 && held > 0);
+	/* a held index that cannot be counted: the checker thread looks */
+	if (ps->verified > 0)
+		release = store_held_count(rp->st, &held, err, sizeof(err)) !=
+		              STORE_OK ||
+		          held > 0;
+	rp->on_applied(rp->on_applied_arg, release);
 }
 
 /* replica_sync - a snapshot (no position) or a catch-up, in one
